@@ -1,0 +1,148 @@
+/*
+ * anne.h: the C ABI of the anne kernels (the one contract between the Rust
+ * library in src/ and the MicroPython glue in c_glue/modanne.c).
+ *
+ * Freestanding: only <stdint.h> and <stddef.h>. Rust's build.rs runs bindgen
+ * on this file, so the Rust side uses exactly these ids, codes and layouts.
+ *
+ * All buffers are float32 in the CPU's native byte order. Kernels never
+ * allocate, never panic and never read or write outside the lengths given;
+ * they return an anne_status_t code instead.
+ */
+#ifndef ANNE_H
+#define ANNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by every kernel. */
+#define ANNE_OK 0
+#define ANNE_ERR_NULL 1         /* a required pointer was NULL */
+#define ANNE_ERR_SIZE 2         /* lengths do not fit together */
+#define ANNE_ERR_ACTIVATION 3   /* unknown activation kind */
+#define ANNE_ERR_PARAM 4        /* an activation parameter is out of range */
+
+/* Activation parameters, as bits: which fields of anne_activation_t an
+ * activation reads (the glue refuses the others). */
+#define ANNE_P_NEGATIVE_SLOPE 0x01u
+#define ANNE_P_ALPHA 0x02u
+#define ANNE_P_THRESHOLD 0x04u
+#define ANNE_P_MAX_VALUE 0x08u
+#define ANNE_P_DEFAULT_VALUE 0x10u
+#define ANNE_P_B 0x20u
+#define ANNE_P_APPROXIMATE 0x40u
+
+/*
+ * Every Keras 3 activation, X(ID, name, params): ANNE_ACT_<ID> is its id,
+ * "name" the Keras spelling, params the ANNE_P_* bits it takes. Aliases
+ * (swish, hard_swish) map to the same id in the glue. Ids are stable: they
+ * are stored in weight files. Append, never reorder.
+ */
+#define ANNE_ACTIVATION_LIST(X) \
+    X(LINEAR, linear, 0)                                                           \
+    X(RELU, relu, ANNE_P_NEGATIVE_SLOPE | ANNE_P_MAX_VALUE | ANNE_P_THRESHOLD)     \
+    X(SIGMOID, sigmoid, 0)                                                         \
+    X(TANH, tanh, 0)                                                               \
+    X(SOFTMAX, softmax, 0)                                                         \
+    X(LEAKY_RELU, leaky_relu, ANNE_P_NEGATIVE_SLOPE)                               \
+    X(ELU, elu, ANNE_P_ALPHA)                                                      \
+    X(SELU, selu, 0)                                                               \
+    X(CELU, celu, ANNE_P_ALPHA)                                                    \
+    X(EXPONENTIAL, exponential, 0)                                                 \
+    X(GELU, gelu, ANNE_P_APPROXIMATE)                                              \
+    X(GLU, glu, 0)                                                                 \
+    X(HARD_SHRINK, hard_shrink, ANNE_P_THRESHOLD)                                  \
+    X(HARD_SIGMOID, hard_sigmoid, 0)                                               \
+    X(HARD_SILU, hard_silu, 0)                                                     \
+    X(HARD_TANH, hard_tanh, 0)                                                     \
+    X(LOG_SIGMOID, log_sigmoid, 0)                                                 \
+    X(LOG_SOFTMAX, log_softmax, 0)                                                 \
+    X(MISH, mish, 0)                                                               \
+    X(RELU6, relu6, 0)                                                             \
+    X(SILU, silu, 0)                                                               \
+    X(SOFT_SHRINK, soft_shrink, ANNE_P_THRESHOLD)                                  \
+    X(SOFTPLUS, softplus, 0)                                                       \
+    X(SOFTSIGN, softsign, 0)                                                       \
+    X(SPARSE_PLUS, sparse_plus, 0)                                                 \
+    X(SPARSE_SIGMOID, sparse_sigmoid, 0)                                           \
+    X(SPARSEMAX, sparsemax, 0)                                                     \
+    X(SQUAREPLUS, squareplus, ANNE_P_B)                                            \
+    X(TANH_SHRINK, tanh_shrink, 0)                                                 \
+    X(THRESHOLD, threshold, ANNE_P_THRESHOLD | ANNE_P_DEFAULT_VALUE)
+
+#define ANNE_ACT_ENUM_ENTRY(id, name, params) ANNE_ACT_##id,
+typedef enum anne_activation_kind {
+    ANNE_ACTIVATION_LIST(ANNE_ACT_ENUM_ENTRY)
+    ANNE_ACT_COUNT
+} anne_activation_kind_t;
+#undef ANNE_ACT_ENUM_ENTRY
+
+/*
+ * An activation and its parameters, named as in Keras. Fields an activation
+ * does not use are ignored. anne_activation_default() fills Keras's defaults.
+ *   negative_slope  leaky_relu (0.2), relu (0.0)
+ *   alpha           elu (1.0), celu (1.0)
+ *   threshold       relu (0.0), hard_shrink (0.5), soft_shrink (0.5),
+ *                   threshold (no default in Keras: required)
+ *   max_value       relu: clip at this value when has_max_value != 0
+ *   default_value   threshold (required)
+ *   b               squareplus (4.0), must be >= 0
+ *   approximate     gelu: 0 = exact (erf, Keras default), 1 = tanh form
+ */
+typedef struct anne_activation {
+    uint32_t kind;          /* an anne_activation_kind_t */
+    float negative_slope;
+    float alpha;
+    float threshold;
+    float max_value;
+    float default_value;
+    float b;
+    uint8_t has_max_value;
+    uint8_t approximate;
+    uint8_t reserved[2];
+} anne_activation_t;
+
+/* Fills *act with kind and Keras's default parameters. Returns
+ * ANNE_ERR_ACTIVATION for an unknown kind, ANNE_ERR_NULL for act == NULL. */
+int32_t anne_activation_default(uint32_t kind, anne_activation_t *act);
+
+/* Number of outputs an activation produces from n inputs: n, except glu (n/2,
+ * n must be even). Returns ANNE_ERR_SIZE through *n_out == 0 on odd glu. */
+int32_t anne_activation_outputs(uint32_t kind, size_t n, size_t *n_out);
+
+/*
+ * Applies act in place to buf[0..n). glu writes its n/2 results to
+ * buf[0..n/2) (buf[n/2..n) is left undefined). Vector activations (softmax,
+ * log_softmax, sparsemax, glu) work over the whole buffer (Keras axis=-1).
+ */
+int32_t anne_activate_f32(float *buf, size_t n, const anne_activation_t *act);
+
+/*
+ * Dense layer, Keras semantics: out = act(x . kernel + bias).
+ *   x       n_in values
+ *   kernel  Keras layout: n_in rows x units columns, row-major
+ *           (kernel[i * units + j] connects input i to unit j);
+ *           kernel_len must equal n_in * units
+ *   bias    units values, or NULL (use_bias=False); bias_len ignored if NULL
+ *   out     n_out values: n_out == units, or units / 2 for glu
+ * x and out must not overlap. n_in == 0 or units == 0 is ANNE_ERR_SIZE.
+ */
+int32_t anne_dense_f32(const float *x, size_t n_in,
+                       const float *kernel, size_t kernel_len,
+                       const float *bias, size_t bias_len,
+                       float *out, size_t n_out,
+                       const anne_activation_t *act);
+
+/* Index of the largest value (the first on ties; NaN never wins unless all
+ * values are NaN, then 0). n == 0 is ANNE_ERR_SIZE. */
+int32_t anne_argmax_f32(const float *buf, size_t n, size_t *index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANNE_H */

@@ -1,0 +1,335 @@
+// The MicroPython module `anne`: a thin layer over the Rust kernels declared
+// in anne.h. Every argument is validated here, before any kernel runs, so a
+// MicroPython exception (a longjmp) never crosses a Rust frame; the kernels
+// return status codes, which are turned into exceptions after they return.
+
+#include <math.h>
+#include <string.h>
+
+#include "py/binary.h"
+#include "py/obj.h"
+#include "py/runtime.h"
+
+#include "anne.h"
+
+// ---------------------------------------------------------------------------
+// Activation names
+
+#define ANNE_ALIAS_COUNT (2)
+
+typedef struct {
+    qstr name;
+    uint8_t kind;
+    uint8_t params;  // ANNE_P_* bits
+} anne_name_entry_t;
+
+#define ANNE_NAME_ENTRY(id, name, params) {MP_QSTR_##name, ANNE_ACT_##id, params},
+static const anne_name_entry_t anne_names[ANNE_ACT_COUNT + ANNE_ALIAS_COUNT] = {
+    ANNE_ACTIVATION_LIST(ANNE_NAME_ENTRY)
+    {MP_QSTR_swish, ANNE_ACT_SILU, 0},
+    {MP_QSTR_hard_swish, ANNE_ACT_HARD_SILU, 0},
+};
+
+#define ANNE_NAME_ROM(id, name, params) MP_ROM_QSTR(MP_QSTR_##name),
+static const mp_rom_obj_tuple_t anne_activations_tuple = {
+    {&mp_type_tuple},
+    ANNE_ACT_COUNT + ANNE_ALIAS_COUNT,
+    {
+        ANNE_ACTIVATION_LIST(ANNE_NAME_ROM)
+        MP_ROM_QSTR(MP_QSTR_swish),
+        MP_ROM_QSTR(MP_QSTR_hard_swish),
+    },
+};
+
+#define ANNE_NAME_TEXT(id, name, params) #name ", "
+static const char anne_names_text[] = ANNE_ACTIVATION_LIST(ANNE_NAME_TEXT) "swish, hard_swish";
+
+// The keyword parameters, in the order of the ANNE_P_* bits.
+static const qstr anne_param_names[] = {
+    MP_QSTR_negative_slope, MP_QSTR_alpha, MP_QSTR_threshold, MP_QSTR_max_value,
+    MP_QSTR_default_value, MP_QSTR_b, MP_QSTR_approximate,
+};
+#define ANNE_PARAM_COUNT MP_ARRAY_SIZE(anne_param_names)
+static const char anne_params_text[] =
+    "negative_slope, alpha, threshold, max_value, default_value, b, approximate";
+
+static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
+    if (!mp_obj_is_str(name_obj)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("activation must be a str, not %s"), mp_obj_get_type_str(name_obj));
+    }
+    size_t len;
+    const char *name = mp_obj_str_get_data(name_obj, &len);
+    qstr q = qstr_find_strn(name, len);
+    for (size_t i = 0; q != MP_QSTRnull && i < MP_ARRAY_SIZE(anne_names); i++) {
+        if (anne_names[i].name == q) {
+            return &anne_names[i];
+        }
+    }
+    mp_raise_msg_varg(&mp_type_ValueError,
+        MP_ERROR_TEXT("unknown activation '%s'; expected one of: %s"), name, anne_names_text);
+}
+
+static float anne_finite_param(qstr param, mp_obj_t value) {
+    if (!mp_obj_is_int(value) && !mp_obj_is_float(value)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be a number, not %s"), param, mp_obj_get_type_str(value));
+    }
+    mp_float_t v = mp_obj_get_float(value);
+    float f = (float)v;
+    if (!isfinite(f)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be finite"), param);
+    }
+    return f;
+}
+
+// Builds an anne_activation_t from an activation name and the keyword
+// arguments in kw (all but `activation` must be activation parameters).
+static void anne_parse_activation(mp_obj_t name_obj, mp_map_t *kw, anne_activation_t *act) {
+    const anne_name_entry_t *entry = anne_lookup_activation(name_obj);
+    anne_activation_default(entry->kind, act);
+    uint32_t seen = 0;
+    for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
+        if (!mp_map_slot_is_filled(kw, i)) {
+            continue;
+        }
+        qstr key = mp_obj_str_get_qstr(kw->table[i].key);
+        mp_obj_t value = kw->table[i].value;
+        if (key == MP_QSTR_activation) {
+            continue;
+        }
+        size_t p = 0;
+        while (p < ANNE_PARAM_COUNT && anne_param_names[p] != key) {
+            p++;
+        }
+        if (p == ANNE_PARAM_COUNT) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("unknown parameter '%q'; valid parameters: %s"), key, anne_params_text);
+        }
+        uint32_t bit = 1u << p;
+        if (!(entry->params & bit)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("activation '%q' takes no parameter '%q'"), entry->name, key);
+        }
+        seen |= bit;
+        switch (bit) {
+            case ANNE_P_NEGATIVE_SLOPE:
+                act->negative_slope = anne_finite_param(key, value);
+                break;
+            case ANNE_P_ALPHA:
+                act->alpha = anne_finite_param(key, value);
+                break;
+            case ANNE_P_THRESHOLD:
+                act->threshold = anne_finite_param(key, value);
+                break;
+            case ANNE_P_MAX_VALUE:
+                act->has_max_value = value != mp_const_none;
+                act->max_value = value == mp_const_none ? 0.0f : anne_finite_param(key, value);
+                break;
+            case ANNE_P_DEFAULT_VALUE:
+                act->default_value = anne_finite_param(key, value);
+                break;
+            case ANNE_P_B:
+                act->b = anne_finite_param(key, value);
+                break;
+            default: // ANNE_P_APPROXIMATE
+                act->approximate = mp_obj_is_true(value);
+                break;
+        }
+    }
+    // Range checks that Keras leaves to the math (it would give NaN or
+    // divide by zero); here they are errors the user can act on.
+    if (entry->kind == ANNE_ACT_THRESHOLD && seen != (ANNE_P_THRESHOLD | ANNE_P_DEFAULT_VALUE)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("activation 'threshold' needs threshold= and default_value="));
+    }
+    if (entry->kind == ANNE_ACT_SQUAREPLUS && act->b < 0.0f) {
+        mp_raise_ValueError(MP_ERROR_TEXT("squareplus needs b >= 0"));
+    }
+    if (entry->kind == ANNE_ACT_CELU && act->alpha == 0.0f) {
+        mp_raise_ValueError(MP_ERROR_TEXT("celu needs alpha != 0"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Buffers
+
+typedef struct {
+    float *data;
+    size_t len;  // in floats
+} anne_f32_buf_t;
+
+// Accepts array('f') (or a memoryview of one) and raw bytes-like objects
+// (bytes, bytearray, memoryview of bytes) holding float32 values, 4-aligned.
+static anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg, bool writable) {
+    mp_buffer_info_t info;
+    if (!mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
+        if (writable && mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
+            mp_raise_msg_varg(&mp_type_TypeError,
+                MP_ERROR_TEXT("%q must be a writable float32 buffer, not read-only %s"),
+                arg, mp_obj_get_type_str(obj));
+        }
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray or memoryview), not %s"),
+            arg, mp_obj_get_type_str(obj));
+    }
+    if (info.typecode != 'f' && info.typecode != 'B' && info.typecode != BYTEARRAY_TYPECODE) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must hold float32 (typecode 'f'), not typecode '%c'"),
+            arg, info.typecode);
+    }
+    if (info.len % sizeof(float) != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q has %u bytes, not a whole number of float32 (4 bytes each)"),
+            arg, (unsigned)info.len);
+    }
+    if ((uintptr_t)info.buf % sizeof(float) != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q is not 4-byte aligned; copy it into an array('f')"), arg);
+    }
+    anne_f32_buf_t b = {info.buf, info.len / sizeof(float)};
+    return b;
+}
+
+static bool anne_overlap(anne_f32_buf_t a, anne_f32_buf_t b) {
+    return a.len && b.len && a.data < b.data + b.len && b.data < a.data + a.len;
+}
+
+static void anne_check_status(int32_t status) {
+    switch (status) {
+        case ANNE_OK:
+            return;
+        case ANNE_ERR_PARAM:
+            mp_raise_ValueError(MP_ERROR_TEXT("activation parameter out of range"));
+        case ANNE_ERR_SIZE:
+            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+        default:
+            mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("anne kernel failed (status %d)"), (int)status);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Module functions
+
+// anne.dense(x, kernel, bias, out, activation="linear", **params)
+static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args < 4 || n_args > 5) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("dense(x, kernel, bias, out, activation='linear', **params) takes 4 or 5 positional arguments, got %d"),
+            (int)n_args);
+    }
+    mp_obj_t act_name = MP_OBJ_NEW_QSTR(MP_QSTR_linear);
+    mp_map_elem_t *act_kw = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_activation), MP_MAP_LOOKUP);
+    if (n_args == 5 && act_kw != NULL) {
+        mp_raise_TypeError(MP_ERROR_TEXT("activation given twice"));
+    }
+    if (n_args == 5) {
+        act_name = args[4];
+    } else if (act_kw != NULL) {
+        act_name = act_kw->value;
+    }
+    anne_activation_t act;
+    anne_parse_activation(act_name, kw, &act);
+
+    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
+    anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
+    anne_f32_buf_t out = anne_get_f32(args[3], MP_QSTR_out, true);
+    anne_f32_buf_t bias = {NULL, 0};
+    if (args[2] != mp_const_none) {
+        bias = anne_get_f32(args[2], MP_QSTR_bias, false);
+    }
+    if (x.len == 0 || out.len == 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
+            x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
+    }
+    size_t units = act.kind == ANNE_ACT_GLU ? 2 * out.len : out.len;
+    if (kernel.len != x.len * units) {
+        if (act.kind == ANNE_ACT_GLU) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("kernel has %u floats, expected len(x) * 2 * len(out) = %u * %u = %u (glu halves the units)"),
+                (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
+        }
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u"),
+            (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
+    }
+    if (bias.data != NULL && bias.len != units) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)"), (unsigned)bias.len, (unsigned)units);
+    }
+    if (anne_overlap(out, x) || anne_overlap(out, kernel) || anne_overlap(out, bias)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
+    }
+    anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+        bias.data, bias.len, out.data, out.len, &act));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 4, anne_dense);
+
+// anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
+// results in buf[:len(buf) // 2]. Returns the number of outputs.
+static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_in) {
+    if (n_args != 2) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("activate(buf, name, **params) takes 2 positional arguments, got %d"), (int)n_args);
+    }
+    anne_activation_t act;
+    anne_parse_activation(args[1], kw_in, &act);
+    anne_f32_buf_t buf = anne_get_f32(args[0], MP_QSTR_buf, true);
+    size_t n_out = 0;
+    if (anne_activation_outputs(act.kind, buf.len, &n_out) != ANNE_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("glu needs an even number of values, got %u"), (unsigned)buf.len);
+    }
+    anne_check_status(anne_activate_f32(buf.data, buf.len, &act));
+    return MP_OBJ_NEW_SMALL_INT(n_out);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(anne_activate_obj, 2, anne_activate);
+
+// anne.argmax(buf): index of the largest value (the first on ties).
+static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
+    anne_f32_buf_t buf = anne_get_f32(buf_obj, MP_QSTR_buf, false);
+    if (buf.len == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("argmax of an empty buffer"));
+    }
+    size_t index = 0;
+    anne_check_status(anne_argmax_f32(buf.data, buf.len, &index));
+    return MP_OBJ_NEW_SMALL_INT(index);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
+
+// anne.activation_id(name) -> (id, parameter names): the numeric id stored in
+// weight files and the keyword parameters the activation takes.
+static mp_obj_t anne_activation_id(mp_obj_t name_obj) {
+    const anne_name_entry_t *entry = anne_lookup_activation(name_obj);
+    mp_obj_t params = mp_obj_new_list(0, NULL);
+    for (size_t p = 0; p < ANNE_PARAM_COUNT; p++) {
+        if (entry->params & (1u << p)) {
+            mp_obj_list_append(params, MP_OBJ_NEW_QSTR(anne_param_names[p]));
+        }
+    }
+    mp_obj_t items[2] = {MP_OBJ_NEW_SMALL_INT(entry->kind), mp_obj_new_tuple(0, NULL)};
+    size_t n;
+    mp_obj_t *param_items;
+    mp_obj_list_get(params, &n, &param_items);
+    items[1] = mp_obj_new_tuple(n, param_items);
+    return mp_obj_new_tuple(2, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(anne_activation_id_obj, anne_activation_id);
+
+static const mp_rom_map_elem_t anne_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_anne) },
+    { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_QSTR(MP_QSTR_0_dot_1_dot_0) },
+    { MP_ROM_QSTR(MP_QSTR_dense), MP_ROM_PTR(&anne_dense_obj) },
+    { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
+    { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
+    { MP_ROM_QSTR(MP_QSTR_activation_id), MP_ROM_PTR(&anne_activation_id_obj) },
+    { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },
+};
+static MP_DEFINE_CONST_DICT(anne_module_globals, anne_module_globals_table);
+
+const mp_obj_module_t anne_user_cmodule = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&anne_module_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_anne, anne_user_cmodule);

@@ -1,0 +1,34 @@
+//! anne: Keras-compatible float32 neural-network kernels for MicroPython.
+//!
+//! `#![no_std]`, no heap, no panics on any input. The safe Rust API
+//! ([`dense_f32`], [`activate_f32`], [`argmax_f32`], [`Activation`]) does the
+//! work; [`ffi`] exports it through the C ABI declared in `c_glue/anne.h`, whose
+//! constants and types [`abi`] takes from the header with bindgen.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+pub mod activation;
+pub mod argmax;
+pub mod dense;
+pub mod ffi;
+pub mod status;
+
+pub use activation::{activate_f32, Activation};
+pub use argmax::argmax_f32;
+pub use dense::dense_f32;
+pub use status::Status;
+
+/// Bare-metal and the hosted static library (not the `std` test build): a
+/// panic cannot happen in checked code paths, but the linker needs a handler.
+#[cfg(not(any(test, feature = "std")))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// The prebuilt `core` of hosted targets references this symbol even with
+/// `panic = "abort"`; MicroPython's unix port fails to link without it.
+#[cfg(all(not(any(test, feature = "std")), not(target_os = "none")))]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}
