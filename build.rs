@@ -23,7 +23,9 @@ fn main() {
 
     let target = env::var("TARGET").expect("cargo sets TARGET");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let bare_metal = env::var("CARGO_CFG_TARGET_OS").map(|os| os == "none").unwrap_or(false);
+    let bare_metal = env::var("CARGO_CFG_TARGET_OS")
+        .map(|os| os == "none")
+        .unwrap_or(false);
 
     let mut builder = bindgen::Builder::default()
         .header(header)

@@ -29,7 +29,7 @@ set(ANNE_LIB ${ANNE_CARGO_DIR}/${ANNE_RUST_TARGET}/release/libanne.a)
 
 add_custom_target(anne_rust
     COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${ANNE_CARGO_DIR}
-            ${ANNE_CARGO} build --quiet --release --lib --target ${ANNE_RUST_TARGET} ${ANNE_CARGO_FLAGS_LIST}
+            ${ANNE_CARGO} rustc --quiet --release --lib --crate-type staticlib --target ${ANNE_RUST_TARGET} ${ANNE_CARGO_FLAGS_LIST}
     COMMAND ${CMAKE_OBJCOPY} --remove-section=.ARM.exidx* --remove-section=.ARM.extab* ${ANNE_LIB}
     WORKING_DIRECTORY ${ANNE_ROOT}
     BYPRODUCTS ${ANNE_LIB}

@@ -9,6 +9,7 @@
 #   ANNE_CARGO_FLAGS  extra cargo flags, e.g. -Zbuild-std=core for a target
 #                     without a prebuilt core (the repo's Makefile sets this).
 
+anne_comma := ,
 ANNE_GLUE_DIR := $(USERMOD_DIR)
 ANNE_ROOT := $(abspath $(USERMOD_DIR)/..)
 ANNE_LIB := $(BUILD)/anne-rust/libanne.a
@@ -17,8 +18,7 @@ ANNE_SYMBOLS := anne_dense_f32 anne_activate_f32 anne_argmax_f32 anne_activation
 SRC_USERMOD_C += $(ANNE_GLUE_DIR)/modanne.c
 CFLAGS_USERMOD += -I$(ANNE_GLUE_DIR)
 # The kernels are pulled in explicitly: some ports put LDFLAGS before the objects.
-LDFLAGS_USERMOD += $(addprefix -Wl$(comma)-u$(comma),$(ANNE_SYMBOLS)) $(ANNE_LIB)
-comma := ,
+LDFLAGS_USERMOD += $(addprefix -Wl$(anne_comma)-u$(anne_comma),$(ANNE_SYMBOLS)) $(ANNE_LIB)
 
 ANNE_CARGO ?= cargo
 ANNE_CARGO_FLAGS ?=
@@ -31,12 +31,14 @@ ANNE_RUST_TARGET ?= $(strip \
     $(if $(filter cortex-m33,$(ANNE_MCPU)),$(if $(filter -mfloat-abi=hard,$(CFLAGS)),thumbv8m.main-none-eabihf,thumbv8m.main-none-eabi),\
     $(if $(CROSS_COMPILE),unknown,host))))))
 
+# `cargo rustc --crate-type staticlib`: with LTO, building the staticlib and
+# the rlib together leaves the archive without the anne_* symbols.
 # Runs cargo every time (it is incremental); the archive is only replaced when
 # its content changed, so an unchanged library does not relink the firmware.
 $(ANNE_LIB): FORCE_ANNE
 	$(ECHO) "CARGO anne ($(ANNE_RUST_TARGET))"
 	$(Q)test "$(ANNE_RUST_TARGET)" != unknown || { echo "anne: cannot tell the Rust target from CFLAGS (-mcpu=$(ANNE_MCPU)); set ANNE_RUST_TARGET" >&2; exit 1; }
-	$(Q)cd $(ANNE_ROOT) && CARGO_TARGET_DIR=$(abspath $(BUILD)/anne-rust/cargo) $(ANNE_CARGO) build --quiet --release --lib \
+	+$(Q)cd $(ANNE_ROOT) && CARGO_TARGET_DIR=$(abspath $(BUILD)/anne-rust/cargo) $(ANNE_CARGO) rustc --quiet --release --lib --crate-type staticlib \
 	    $(if $(filter host,$(ANNE_RUST_TARGET)),,--target $(ANNE_RUST_TARGET)) $(ANNE_CARGO_FLAGS)
 	$(Q)cp $(BUILD)/anne-rust/cargo/$(if $(filter host,$(ANNE_RUST_TARGET)),,$(ANNE_RUST_TARGET)/)release/libanne.a $@.tmp
 	$(Q)$(if $(filter host,$(ANNE_RUST_TARGET)),true,$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $@.tmp)

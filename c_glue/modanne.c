@@ -208,6 +208,84 @@ static void anne_check_status(int32_t status) {
 }
 
 // ---------------------------------------------------------------------------
+// anne.Activation(name, **params): an activation with its parameters, checked
+// once. dense() and activate() take one in place of a name; they then parse
+// nothing and allocate nothing, which is what a network's inner loop wants.
+
+typedef struct {
+    mp_obj_base_t base;
+    qstr name;
+    anne_activation_t act;
+} anne_activation_obj_t;
+
+static const mp_obj_type_t anne_activation_type;
+
+static mp_obj_t anne_activation_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, 0, 1, 1, true);
+    mp_map_t kw;
+    mp_map_init_fixed_table(&kw, n_kw, args + n_args);
+    anne_activation_obj_t *self = mp_obj_malloc(anne_activation_obj_t, type);
+    anne_parse_activation(args[0], &kw, &self->act);
+    self->name = anne_lookup_activation(args[0])->name;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static void anne_activation_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+    anne_activation_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_printf(print, "Activation('%q'", self->name);
+    const anne_activation_t *a = &self->act;
+    const float values[] = {a->negative_slope, a->alpha, a->threshold, a->max_value, a->default_value, a->b};
+    uint32_t takes = anne_names[a->kind].params;
+    for (size_t p = 0; p < MP_ARRAY_SIZE(values); p++) {
+        if (!(takes & (1u << p)) || ((1u << p) == ANNE_P_MAX_VALUE && !a->has_max_value)) {
+            continue;
+        }
+        mp_printf(print, ", %q=", anne_param_names[p]);
+        mp_obj_print_helper(print, mp_obj_new_float(values[p]), PRINT_REPR);
+    }
+    if (takes & ANNE_P_APPROXIMATE) {
+        mp_printf(print, ", approximate=%s", a->approximate ? "True" : "False");
+    }
+    mp_print_str(print, ")");
+}
+
+// .name (as given, aliases included), .id (stored in weight files)
+static void anne_activation_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    anne_activation_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (dest[0] != MP_OBJ_NULL) {
+        return;  // read-only
+    }
+    if (attr == MP_QSTR_name) {
+        dest[0] = MP_OBJ_NEW_QSTR(self->name);
+    } else if (attr == MP_QSTR_id) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(self->act.kind);
+    }
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    anne_activation_type,
+    MP_QSTR_Activation,
+    MP_TYPE_FLAG_NONE,
+    make_new, anne_activation_make_new,
+    print, anne_activation_print,
+    attr, anne_activation_attr
+    );
+
+// An Activation object as it is, or one parsed from a name and kw.
+static const anne_activation_t *anne_get_activation(mp_obj_t name_or_obj, mp_map_t *kw, anne_activation_t *scratch) {
+    if (mp_obj_is_type(name_or_obj, &anne_activation_type)) {
+        for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
+            if (mp_map_slot_is_filled(kw, i) && mp_obj_str_get_qstr(kw->table[i].key) != MP_QSTR_activation) {
+                mp_raise_ValueError(MP_ERROR_TEXT("parameters go into Activation(...), not next to it"));
+            }
+        }
+        return &((anne_activation_obj_t *)MP_OBJ_TO_PTR(name_or_obj))->act;
+    }
+    anne_parse_activation(name_or_obj, kw, scratch);
+    return scratch;
+}
+
+// ---------------------------------------------------------------------------
 // Module functions
 
 // anne.dense(x, kernel, bias, out, activation="linear", **params)
@@ -227,8 +305,8 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     } else if (act_kw != NULL) {
         act_name = act_kw->value;
     }
-    anne_activation_t act;
-    anne_parse_activation(act_name, kw, &act);
+    anne_activation_t scratch;
+    const anne_activation_t *act = anne_get_activation(act_name, kw, &scratch);
 
     anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
     anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
@@ -241,9 +319,9 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
             x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
     }
-    size_t units = act.kind == ANNE_ACT_GLU ? 2 * out.len : out.len;
+    size_t units = act->kind == ANNE_ACT_GLU ? 2 * out.len : out.len;
     if (kernel.len != x.len * units) {
-        if (act.kind == ANNE_ACT_GLU) {
+        if (act->kind == ANNE_ACT_GLU) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("kernel has %u floats, expected len(x) * 2 * len(out) = %u * %u = %u (glu halves the units)"),
                 (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
@@ -260,10 +338,10 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
         mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
     }
     anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
-        bias.data, bias.len, out.data, out.len, &act));
+        bias.data, bias.len, out.data, out.len, act));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 4, anne_dense);
+static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
 
 // anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
 // results in buf[:len(buf) // 2]. Returns the number of outputs.
@@ -272,18 +350,18 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("activate(buf, name, **params) takes 2 positional arguments, got %d"), (int)n_args);
     }
-    anne_activation_t act;
-    anne_parse_activation(args[1], kw_in, &act);
+    anne_activation_t scratch;
+    const anne_activation_t *act = anne_get_activation(args[1], kw_in, &scratch);
     anne_f32_buf_t buf = anne_get_f32(args[0], MP_QSTR_buf, true);
     size_t n_out = 0;
-    if (anne_activation_outputs(act.kind, buf.len, &n_out) != ANNE_OK) {
+    if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("glu needs an even number of values, got %u"), (unsigned)buf.len);
     }
-    anne_check_status(anne_activate_f32(buf.data, buf.len, &act));
+    anne_check_status(anne_activate_f32(buf.data, buf.len, act));
     return MP_OBJ_NEW_SMALL_INT(n_out);
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(anne_activate_obj, 2, anne_activate);
+static MP_DEFINE_CONST_FUN_OBJ_KW(anne_activate_obj, 0, anne_activate);
 
 // anne.argmax(buf): index of the largest value (the first on ties).
 static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
@@ -297,32 +375,13 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
-// anne.activation_id(name) -> (id, parameter names): the numeric id stored in
-// weight files and the keyword parameters the activation takes.
-static mp_obj_t anne_activation_id(mp_obj_t name_obj) {
-    const anne_name_entry_t *entry = anne_lookup_activation(name_obj);
-    mp_obj_t params = mp_obj_new_list(0, NULL);
-    for (size_t p = 0; p < ANNE_PARAM_COUNT; p++) {
-        if (entry->params & (1u << p)) {
-            mp_obj_list_append(params, MP_OBJ_NEW_QSTR(anne_param_names[p]));
-        }
-    }
-    mp_obj_t items[2] = {MP_OBJ_NEW_SMALL_INT(entry->kind), mp_obj_new_tuple(0, NULL)};
-    size_t n;
-    mp_obj_t *param_items;
-    mp_obj_list_get(params, &n, &param_items);
-    items[1] = mp_obj_new_tuple(n, param_items);
-    return mp_obj_new_tuple(2, items);
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(anne_activation_id_obj, anne_activation_id);
-
 static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_anne) },
     { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_QSTR(MP_QSTR_0_dot_1_dot_0) },
     { MP_ROM_QSTR(MP_QSTR_dense), MP_ROM_PTR(&anne_dense_obj) },
     { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
-    { MP_ROM_QSTR(MP_QSTR_activation_id), MP_ROM_PTR(&anne_activation_id_obj) },
+    { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },
 };
 static MP_DEFINE_CONST_DICT(anne_module_globals, anne_module_globals_table);

@@ -25,7 +25,7 @@ pub fn dense_f32(
     act: &Activation,
 ) -> Result<(), Status> {
     let n_in = x.len();
-    if n_in == 0 || kernel.len() % n_in != 0 {
+    if n_in == 0 || !kernel.len().is_multiple_of(n_in) {
         return Err(Status::Size);
     }
     let units = kernel.len() / n_in;
@@ -87,13 +87,28 @@ mod tests {
         assert_eq!(dense_f32(&[], &kernel, None, &mut out, &LINEAR), e);
         assert_eq!(dense_f32(&x, &kernel[..5], None, &mut out, &LINEAR), e);
         assert_eq!(dense_f32(&x, &[], None, &mut out, &LINEAR), e);
-        assert_eq!(dense_f32(&x, &kernel, Some(&[0.0; 2]), &mut out, &LINEAR), e);
+        assert_eq!(
+            dense_f32(&x, &kernel, Some(&[0.0; 2]), &mut out, &LINEAR),
+            e
+        );
         assert_eq!(dense_f32(&x, &kernel, None, &mut out[..2], &LINEAR), e);
         // glu: 3 units is odd; 4 units need 2 outputs.
-        assert_eq!(dense_f32(&x, &kernel, None, &mut out[..1], &Activation::Glu), e);
-        assert_eq!(dense_f32(&x, &[1.0; 8], None, &mut out, &Activation::Glu), e);
         assert_eq!(
-            dense_f32(&x, &kernel, None, &mut out, &Activation::Squareplus { b: -1.0 }),
+            dense_f32(&x, &kernel, None, &mut out[..1], &Activation::Glu),
+            e
+        );
+        assert_eq!(
+            dense_f32(&x, &[1.0; 8], None, &mut out, &Activation::Glu),
+            e
+        );
+        assert_eq!(
+            dense_f32(
+                &x,
+                &kernel,
+                None,
+                &mut out,
+                &Activation::Squareplus { b: -1.0 }
+            ),
             Err(Status::Param)
         );
         assert_eq!(out, [7.0; 3]);

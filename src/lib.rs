@@ -4,7 +4,7 @@
 //! ([`dense_f32`], [`activate_f32`], [`argmax_f32`], [`Activation`]) does the
 //! work; [`ffi`] exports it through the C ABI declared in `c_glue/anne.h`, whose
 //! constants and types [`abi`] takes from the header with bindgen.
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;

@@ -222,12 +222,16 @@ def activate(activation, x, params=None, has_max_value=False,
 
 
 def _sparsemax(x):
+    """Sparsemax (Martins & Astudillo 2016): the Euclidean projection onto the
+    simplex. Keras 3.15's own is wrong when the support has more than one
+    element (keras-team/keras#23425); like the Rust kernel, this is the
+    corrected definition (equal to Keras when the support is one element)."""
     z = -np.sort(-x, axis=-1)
     cs = np.cumsum(z, axis=-1)
     r = np.arange(1, x.shape[-1] + 1, dtype=np.float32)
     support = z - (cs - 1) / r > 0
     k = np.sum(support, axis=-1, keepdims=True)
-    tau = (np.sum(np.where(support, cs, 0), axis=-1, keepdims=True) - 1) / k
+    tau = (np.take_along_axis(cs, k - 1, axis=-1) - 1) / k
     return np.maximum(x - tau, 0)
 
 
@@ -631,3 +635,51 @@ def odd_valid_files():
     struct.pack_into("<I", b, 16 + ENTRY_SIZE + 8, L1.data_offset + 8)
     out.append(("padding_between_layers", _recrc(bytes(b) + b"\0\0\0\0")))
     return out
+
+
+def write_bad_dir(directory):
+    """Writes bad_files() as <name>.anne + index.json, the base good file as
+    base_good.anne and odd_valid_files() as valid_<name>.anne (listed in
+    valid_index.json with the expected outputs for input [1, 1, 1])."""
+    import json
+    import os
+    os.makedirs(directory, exist_ok=True)
+    index = []
+    for name, data, frag in bad_files():
+        with open(os.path.join(directory, name + ".anne"), "wb") as f:
+            f.write(data)
+        index.append({"file": name + ".anne", "expect": frag})
+    with open(os.path.join(directory, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
+    good = base_good_file()
+    x = [1.0, 1.0, 1.0]
+    y = [float(v) for v in parse(good).forward(np.array(x, np.float32))]
+    valid = [{"file": "base_good.anne", "x": x, "y": y}]
+    with open(os.path.join(directory, "base_good.anne"), "wb") as f:
+        f.write(good)
+    for name, data in odd_valid_files():
+        fname = "valid_" + name + ".anne"
+        with open(os.path.join(directory, fname), "wb") as f:
+            f.write(data)
+        valid.append({"file": fname, "x": x,
+                      "y": [float(v) for v in parse(data).forward(np.array(x, np.float32))]})
+    with open(os.path.join(directory, "valid_index.json"), "w") as f:
+        json.dump(valid, f, indent=1)
+        f.write("\n")
+    return index
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-bad":
+        print("wrote %d bad files to %s" % (len(write_bad_dir(sys.argv[2])), sys.argv[2]))
+    elif len(sys.argv) == 2 and not sys.argv[1].startswith("-"):
+        try:
+            print(load(sys.argv[1]).summary(sys.argv[1]))
+        except ValueError as e:
+            print("%s: %s" % (sys.argv[1], e), file=sys.stderr)
+            sys.exit(1)
+    else:
+        print("usage: anne_format.py FILE.anne | --write-bad DIR", file=sys.stderr)
+        sys.exit(2)

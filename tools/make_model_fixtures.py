@@ -80,3 +80,386 @@ IRIS_TEXT = """
 5.1,1.9,2;6.8,3.2,5.9,2.3,2;6.7,3.3,5.7,2.5,2;6.7,3,5.2,2.3,2;6.3,2.5,5,1.9,
 2;6.5,3,5.2,2,2;6.2,3.4,5.4,2.3,2;5.9,3,5.1,1.8,2
 """
+
+
+def iris_data():
+    rows = [r.split(",") for r in "".join(IRIS_TEXT.split()).split(";")]
+    x = np.array([[float(v) for v in r[:4]] for r in rows], np.float32)
+    y = np.array([int(r[4]) for r in rows], np.int64)
+    assert x.shape == (150, 4)
+    return x, y
+
+
+# AI-ANNE (arXiv 2501.03256): 2-class Iris (versicolor 0, virginica 1),
+# standardized features, its 20 published test rows and Keras weights.
+AI_ANNE_X = [
+    [0.81575475, -0.21746808, -0.12904165, -0.65303909],
+    [0.05761837, 1.59476592, 0.84485761, 1.71304456],
+    [0.96738203, 0.68864892, -0.00730424, -0.41643072],
+    [2.02877297, 0.38660992, 2.06223168, 1.00321947],
+    [1.42226386, 0.99068792, 1.33180724, 0.29339437],
+    [0.81575475, 0.99068792, 1.21006983, 1.4764362],
+    [-1.00377258, 0.38660992, -0.49425387, -0.41643072],
+    [0.05761837, -0.51950708, -0.00730424, 0.29339437],
+    [0.36087292, 0.38660992, 1.08833242, 1.23982783],
+    [0.66412748, 0.38660992, 0.35790798, 1.4764362],
+    [0.05761837, 0.08457092, 0.84485761, 0.29339437],
+    [-0.70051802, -0.51950708, 0.23617057, 0.53000274],
+    [0.20924564, -0.21746808, 0.84485761, 1.00321947],
+    [-0.24563619, 0.08457092, -0.25077906, -0.65303909],
+    [-2.06516352, -1.42562408, -1.95510276, -1.59947255],
+    [-1.15539985, -1.42562408, -1.34641572, -1.36286418],
+    [0.05761837, -1.12358508, -0.00730424, -0.41643072],
+    [0.20924564, 0.08457092, -0.73772869, -0.88964745],
+    [-0.39726347, -0.51950708, 0.23617057, -0.17982236],
+    [0.5125002, 0.08457092, -0.37251647, -0.88964745],
+]
+AI_ANNE_YTRUE = [0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+AI_ANNE_8 = {  # 4-2-3-2-1, Keras trained relu, sigmoid, relu, sigmoid
+    "activations": ["relu", "sigmoid", "relu", "sigmoid"],
+    "weights": [
+        [[-0.75323504, -0.25906014], [-0.46379513, -0.5019245],
+         [2.1273055, 1.7724446], [1.1853403, 0.88468695]],
+        [0.53405946, 0.32578036],
+        [[-1.6785783, 2.0158117, 1.2769054], [-1.4055765, 0.6828738, 1.5902631]],
+        [1.18362, -1.1555661, -1.0966455],
+        [[0.729278, -1.0240695], [-0.80972326, 1.4383037], [-0.90892404, 1.6760625]],
+        [0.10695826, 0.01635581],
+        [[-0.2019448], [1.5772797]],
+        [-1.2177287],
+    ],
+}
+AI_ANNE_6 = {  # 4-3-2-1, Keras trained relu, sigmoid, sigmoid
+    "activations": ["relu", "sigmoid", "sigmoid"],
+    "weights": [
+        [[0.50914556, -0.18116623, -0.04498423], [0.33949652, -0.42303845, -0.37400272],
+         [-1.4968083, 1.2034143, 0.95544535], [-1.344156, 0.39220142, 1.2244085]],
+        [0.83684736, 0.5311056, 0.7652087],
+        [[-2.1645586, 1.3892978], [0.43439832, -1.8758974], [0.92036045, -1.5745732]],
+        [0.9615521, 0.4445824],
+        [[1.6905344], [-2.6346245]],
+        [0.4316521],
+    ],
+}
+
+
+def f32_list(a):
+    """float32 array -> nested lists of Python floats (repr round-trips)."""
+    a = np.asarray(a, np.float32)
+    if a.ndim == 0:
+        return float(a)
+    return [f32_list(v) for v in a]
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+        f.write("\n")
+    size = os.path.getsize(path)
+    assert size < 50_000, (path, size)
+
+
+def predict(model, x):
+    return np.asarray(model.predict(np.asarray(x, np.float32), verbose=0), np.float32)
+
+
+def save_fixture(name, model, x_test, extra=None, h5=False, tfk2=None):
+    """Saves model as .keras (+ .h5 / _tfk2.h5), converts it to .anne and
+    writes Keras's predictions on x_test."""
+    x = np.asarray(x_test, np.float32)[:MAX_ROWS]
+    y = predict(model, x)
+    base = os.path.join(MODELS, name)
+    model.save(base + ".keras")
+    sources = [name + ".keras"]
+    if h5:
+        model.save(base + ".h5")
+        sources.append(name + ".h5")
+    if tfk2 is not None:
+        made = save_tfkeras2(tfk2, model, base + "_tfk2.h5", x, y)
+        if made:
+            sources.append(name + "_tfk2.h5")
+    data = anne_convert.convert_file(base + ".keras")
+    with open(base + ".anne", "wb") as f:
+        f.write(data)
+    ref = anne_format.parse(data).forward(x)
+    err = float(np.max(np.abs(ref - y)))
+    assert np.allclose(ref, y, atol=1e-5, rtol=1e-5), (name, err)
+    obj = {"name": name, "keras_version": keras.__version__, "sources": sources,
+           "x": f32_list(x), "y": f32_list(y),
+           "argmax": [int(i) for i in np.argmax(y, axis=-1)]}
+    if extra:
+        obj.update(extra)
+    write_json(base + ".json", obj)
+    print("%-16s %-40s max |numpy ref - keras| = %.2g" % (name, " ".join(sources), err))
+    return y
+
+
+def save_tfkeras2(build, k3_model, path, x, y):
+    """Rebuilds the model in tf_keras (Keras 2) with the same weights and
+    saves a genuine tf.keras-2 h5 file. Skipped if tf_keras is missing."""
+    try:
+        import tf_keras
+    except ImportError:
+        print("  (tf_keras not importable: no tf.keras 2 file for %s)" % path)
+        return False
+    m2 = build(tf_keras)
+    m2.set_weights(k3_model.get_weights())
+    y2 = np.asarray(m2.predict(x, verbose=0), np.float32)
+    assert np.allclose(y2, y, atol=1e-5, rtol=1e-5), np.max(np.abs(y2 - y))
+    m2.save(path, save_format="h5")
+    return True
+
+
+def fit(model, x, y, loss, epochs, lr=0.01, batch=16):
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+    model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, shuffle=True)
+
+
+def blobs(rng, n, dim, classes, spread=1.0):
+    centers = rng.normal(0, 2.0, (classes, dim))
+    labels = rng.integers(0, classes, n)
+    x = centers[labels] + rng.normal(0, spread, (n, dim))
+    return x.astype(np.float32), labels
+
+
+def onehot(labels, classes):
+    return np.eye(classes, dtype=np.float32)[labels]
+
+
+# ---------------------------------------------------------------------------
+
+def make_iris3(rng):
+    keras.backend.clear_session()
+    x, y = iris_data()
+    perm = rng.permutation(150)
+    # 20 test rows: 7 setosa, 7 versicolor, 6 virginica
+    test = np.concatenate([[i for i in perm if y[i] == c][:n] for c, n in ((0, 7), (1, 7), (2, 6))])
+    test = rng.permutation(test)
+    train = np.array([i for i in perm if i not in set(test)])
+    mean = x[train].mean(axis=0)
+    std = x[train].std(axis=0)
+    xs = (x - mean) / std
+
+    def build(k):
+        return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="relu"),
+                             k.layers.Dense(3, activation="softmax")], name="iris3")
+
+    model = build(keras)
+    fit(model, xs[train], onehot(y[train], 3), "categorical_crossentropy", 150, lr=0.02)
+    pred = predict(model, xs[test])
+    acc = float(np.mean(np.argmax(pred, -1) == y[test]))
+    extra = {"labels": [int(v) for v in y[test]], "accuracy": acc,
+             "classes": ["setosa", "versicolor", "virginica"],
+             "features": ["sepal length (cm)", "sepal width (cm)",
+                          "petal length (cm)", "petal width (cm)"],
+             "scaler": {"mean": f32_list(mean), "std": f32_list(std)},
+             "x_raw": f32_list(x[test])}
+    save_fixture("iris3", model, xs[test], extra, h5=True, tfk2=build)
+    print("  iris3 test accuracy %.2f" % acc)
+    return model
+
+
+def make_deep_mixed(rng):
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 400, 6, 4)
+
+    def build(k):
+        L = k.layers
+        leaky = L.LeakyReLU() if k is keras else L.LeakyReLU(alpha=0.3)
+        return k.Sequential([
+            k.Input((6,)), L.Dense(16, activation="tanh"),
+            L.Dense(12), L.Activation("gelu"), L.Dropout(0.2),
+            L.Dense(10), leaky,
+            L.Dense(8), L.ELU(alpha=0.7),
+            L.Dense(4), L.Softmax()], name="deep_mixed")
+
+    model = build(keras)
+    fit(model, x, onehot(lab, 4), "categorical_crossentropy", 20)
+    save_fixture("deep_mixed", model, x[:MAX_ROWS], h5=True, tfk2=build)
+
+
+def make_nobias_reg(rng):
+    keras.backend.clear_session()
+    x = rng.uniform(-2, 2, (300, 5)).astype(np.float32)
+    t = np.stack([np.sin(x[:, 0]) + x[:, 1] * x[:, 2], np.cos(x[:, 3]) - 0.5 * x[:, 4]], 1)
+    model = keras.Sequential([
+        keras.Input((5,)), layers.Dense(12, activation="selu", use_bias=False),
+        layers.Dense(8, activation="softplus", use_bias=False),
+        layers.Dense(2, activation="linear")], name="nobias_reg")
+    fit(model, x, t, "mse", 30)
+    save_fixture("nobias_reg", model, x[:MAX_ROWS])
+
+
+def make_wide(rng):
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 600, 32, 10, spread=2.0)
+    model = keras.Sequential([
+        keras.Input((32,)), layers.Dense(64, activation="sigmoid"),
+        layers.Dense(32, activation="swish"),
+        layers.Dense(10, activation="log_softmax")], name="wide")
+    # log_softmax outputs are valid logits: softmax(log_softmax(z)) = softmax(z)
+    fit(model, x, onehot(lab, 10), keras.losses.CategoricalCrossentropy(from_logits=True), 10)
+    save_fixture("wide", model, x[:MAX_ROWS])
+
+
+def make_functional_chain(rng):
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 300, 7, 3)
+    inp = keras.Input((7,), name="features")
+    h = layers.Dense(16, activation="hard_swish", name="h1")(inp)
+    h = layers.Dropout(0.1)(h)
+    h = layers.Dense(12, activation="mish", name="h2")(h)
+    h = layers.Dense(10, name="h3")(h)
+    h = layers.Activation("celu")(h)
+    h = layers.Dense(6, activation="softsign", name="h4")(h)
+    out = layers.Dense(3, activation="softmax", name="out")(h)
+    model = keras.Model(inp, out, name="functional_chain")
+    fit(model, x, onehot(lab, 3), "categorical_crossentropy", 20)
+    save_fixture("functional_chain", model, x[:MAX_ROWS], h5=True)
+
+
+def make_sparsemax(rng):
+    """sparsemax output layer. Keras 3.15's sparsemax is wrong when the
+    support has more than one element (keras-team/keras#23425); anne
+    implements the correct one, so only rows whose support is one element
+    (where both agree) can be compared with Keras."""
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 300, 5, 3)
+    model = keras.Sequential([keras.Input((5,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(3, activation="sparsemax")], name="sparsemax_out")
+    fit(model, x, onehot(lab, 3), "mse", 20)
+    y = predict(model, x)
+    single = [i for i in range(len(x)) if np.count_nonzero(y[i]) == 1
+              and np.allclose(y[i].sum(), 1.0)]
+    rows = x[single[:MAX_ROWS]]
+    save_fixture("sparsemax_out", model, rows, {
+        "note": "rows where sparsemax's support is one element; Keras 3.15 sparsemax "
+                "differs from the correct one otherwise (keras-team/keras#23425)"})
+
+
+def make_relu_params(rng):
+    keras.backend.clear_session()
+    x = rng.uniform(-3, 3, (300, 4)).astype(np.float32)
+    t = np.stack([np.abs(x[:, 0]) - x[:, 1], np.maximum(x[:, 2], 0) * x[:, 3], x.sum(1)], 1)
+    model = keras.Sequential([
+        keras.Input((4,)), layers.Dense(10),
+        layers.ReLU(max_value=6, negative_slope=0.1, threshold=0.5),
+        layers.Dense(8), layers.ReLU(max_value=2.5),
+        layers.Dense(8, activation="leaky_relu"),
+        layers.Dense(6, activation="relu6"),
+        layers.Dense(5), layers.ReLU(negative_slope=0.05),
+        layers.Dense(3)], name="relu_params")
+    fit(model, x, t, "mse", 30)
+    save_fixture("relu_params", model, x[:MAX_ROWS])
+
+
+ZOO_GROUPS = [
+    ["elu", "selu", "exponential", "hard_shrink", "hard_sigmoid"],
+    ["hard_silu", "hard_tanh", "log_sigmoid", "relu6", "soft_shrink"],
+    ["softsign", "sparse_plus", "sparse_sigmoid", "squareplus", "tanh_shrink"],
+    ["celu", "gelu", "silu", "softplus", "sigmoid"],
+    ["tanh", "leaky_relu", "mish", "swish", "hard_swish"],
+]
+
+
+def make_zoo(rng):
+    """zoo1..zoo5: chains of Dense(8) layers, one per activation, initialized
+    wide enough that every branch of every activation is used; zoo5 ends in
+    glu. With wide's log_softmax this covers every id except threshold (which
+    Keras cannot use by name). glu must come last: Keras 3.15's shape
+    inference gives Dense(8, "glu") 8 outputs although it computes 4, so a
+    layer after it fails to build."""
+    for i, group in enumerate(ZOO_GROUPS, 1):
+        keras.backend.clear_session()
+        x = rng.normal(0, 1, (200, 6)).astype(np.float32)
+        last = (layers.Dense(8, activation="glu", name="out_glu") if i == len(ZOO_GROUPS)
+                else layers.Dense(4, name="out"))
+        t = np.tanh(x[:, :4] * x[:, 2:])
+        init = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.7, seed=SEED + i),
+                    bias_initializer=keras.initializers.RandomUniform(-0.5, 0.5, seed=SEED + i))
+        model = keras.Sequential(
+            [keras.Input((6,))]
+            + [layers.Dense(8, activation=a, name="d_" + a, **init) for a in group]
+            + [last], name="zoo%d" % i)
+        fit(model, x, t, "mse", 5, lr=0.003)
+        y = save_fixture("zoo%d" % i, model, x[:MAX_ROWS], h5=(i == 1))
+        assert np.min(np.std(y, axis=0)) > 1e-3, ("degenerate outputs", group, y)
+
+
+def make_error_models():
+    keras.backend.clear_session()
+    m = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                          layers.BatchNormalization(), layers.Dense(2)],
+                         name="unsupported_batchnorm")
+    m.save(os.path.join(MODELS, "unsupported_batchnorm.keras"))
+    m = keras.Sequential([keras.Input((8, 1)), layers.Conv1D(2, 3, name="conv"),
+                          layers.Flatten(), layers.Dense(2)], name="unsupported_conv1d")
+    m.save(os.path.join(MODELS, "unsupported_conv1d.keras"))
+    m = keras.Sequential([keras.Input((4,)), layers.Dense(5, activation="relu", name="hidden"),
+                          layers.Activation("sigmoid", name="extra_sigmoid"),
+                          layers.Dense(2)], name="act_after_relu")
+    m.save(os.path.join(MODELS, "act_after_relu.keras"))
+    print("error models: unsupported_batchnorm, unsupported_conv1d, act_after_relu")
+
+
+def make_ai_anne(name, spec):
+    keras.backend.clear_session()
+    acts = spec["activations"]
+    w = [np.array(v, np.float32) for v in spec["weights"]]
+    model = keras.Sequential(
+        [keras.Input((4,))]
+        + [layers.Dense(w[2 * i].shape[1], activation=a) for i, a in enumerate(acts)],
+        name=name)
+    model.set_weights(w)
+    x = np.array(AI_ANNE_X, np.float32)
+    y = predict(model, x)
+    pred = [int(p > 0.5) for p in y[:, 0]]
+    yt = AI_ANNE_YTRUE
+    conf = [[sum(1 for t, p in zip(yt, pred) if t == a and p == b) for b in (0, 1)]
+            for a in (0, 1)]
+    acc = sum(1 for t, p in zip(yt, pred) if t == p) / len(yt)
+    base = os.path.join(IRIS_DIR, name)
+    model.save(base + ".keras")
+    data = anne_convert.convert_file(base + ".keras")
+    with open(base + ".anne", "wb") as f:
+        f.write(data)
+    ref = anne_format.parse(data).forward(x)
+    write_json(base + ".json", {
+        "name": name, "source": "AI-ANNE (arXiv 2501.03256) published Keras weights",
+        "classes": ["versicolor", "virginica"], "threshold": 0.5,
+        "activations": acts, "x": f32_list(x), "y": f32_list(y),
+        "labels": yt, "pred": pred, "accuracy": acc, "confusion": conf})
+    print("%-16s accuracy %.2f confusion %s  max |numpy ref - keras| = %.2g"
+          % (name, acc, conf, float(np.max(np.abs(ref - y)))))
+    if abs(acc - 0.90) > 1e-9 or conf != [[8, 2], [0, 10]]:
+        print("  WARNING: expected accuracy 0.90 and confusion [[8, 2], [0, 10]]")
+    return acc, conf
+
+
+def copy_iris3():
+    for ext in (".keras", ".anne", ".json"):
+        shutil.copyfile(os.path.join(MODELS, "iris3" + ext),
+                        os.path.join(IRIS_DIR, "iris3" + ext))
+
+
+def main():
+    os.makedirs(MODELS, exist_ok=True)
+    os.makedirs(IRIS_DIR, exist_ok=True)
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    make_iris3(rng)
+    make_deep_mixed(rng)
+    make_nobias_reg(rng)
+    make_wide(rng)
+    make_functional_chain(rng)
+    make_relu_params(rng)
+    make_sparsemax(rng)
+    make_zoo(rng)
+    make_error_models()
+    make_ai_anne("ai_anne_8", AI_ANNE_8)
+    make_ai_anne("ai_anne_6", AI_ANNE_6)
+    copy_iris3()
+
+
+if __name__ == "__main__":
+    main()

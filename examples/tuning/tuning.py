@@ -1,0 +1,62 @@
+# A REPL session as a script: explore a trained network on the board by
+# changing activations and neuron counts, and watch the accuracy.
+#
+#   tools/run-on cortex-m3 examples/tuning/tuning.py micropython/anne_net.py \
+#       micropython/anne_io.py micropython/anne_fallback.py \
+#       examples/iris/iris3.anne examples/iris/iris3.json
+import json
+
+import anne_net
+
+with open("iris3.json") as f:
+    ref = json.load(f)
+X, y = ref["x"], ref["labels"]
+ref = None
+
+
+def show(what):
+    r = net.evaluate(X, y)
+    print("%-44s accuracy %.2f  loss %.3f" % (what, r["accuracy"], r["loss"]))
+
+
+net = anne_net.load("iris3.anne")
+net.summary()
+show("as trained in Keras (relu, softmax)")
+
+# 1. Another activation in the hidden layer: takes effect at once.
+for act in ("tanh", "sigmoid", "elu", "gelu", "leaky_relu", "linear"):
+    net.layers[0].activation = act
+    show("hidden activation %s" % act)
+net.layers[0].set_activation("relu", negative_slope=0.1, max_value=6.0)
+show("hidden relu(negative_slope=0.1, max_value=6)")
+net.layers[0].activation = "relu"
+show("back to relu")
+
+# 2. Unknown names are refused and change nothing.
+try:
+    net.layers[0].activation = "relu7"
+except ValueError as e:
+    print("refused:", str(e)[:60], "...")
+
+# 3. The output activation: softmax vs sparsemax vs log_softmax (same argmax).
+for act in ("sparsemax", "log_softmax", "softmax"):
+    net.layers[1].activation = act
+    print("output %-12s" % act, " ".join("%.3f" % v for v in net.predict(X[0])))
+
+# 4. Neuron counts: resizing re-initialises the changed layers (Keras's
+#    glorot_uniform), so the accuracy drops to chance until retrained on the PC.
+anne_net.seed(1)
+net.resize(0, 4)
+show("hidden layer resized to 4 neurons (untrained)")
+net.insert(1, anne_net.Dense(6, "tanh"))
+show("extra Dense(6, tanh) inserted (untrained)")
+net.summary()
+net.remove(1)
+
+# 5. Put the Keras weights back and check.
+trained = anne_net.load("iris3.anne")
+net.resize(0, 8)
+net.set_weights(trained.get_weights())
+show("Keras weights restored with set_weights()")
+net.save("iris3_tuned.anne")
+print("saved iris3_tuned.anne:", anne_net.load("iris3_tuned.anne"))

@@ -1,0 +1,464 @@
+# anne_fallback: the `anne` module's API in plain MicroPython.
+#
+# The same functions, names, defaults and errors as the native module `anne`
+# (c_glue/modanne.c): dense(), activate(), argmax(), Activation, ACTIVATIONS.
+# It is the "AI-ANNE approach" (every multiply-add in Python) kept as a
+# baseline for benchmarks, and the fallback that lets anne_net run on stock
+# MicroPython. Formulas are Keras 3's (see src/activation.rs for the notes on
+# each); results are stored as float32 so that they match the native module.
+#
+# Differences from the native module: float32 buffers that are bytes-like
+# (bytes, bytearray, memoryview of bytes) are copied into an array('f') on
+# every call (no in-place float view exists in Python), so use array('f') for
+# speed; any buffer whose items are floats is accepted as float32.
+
+import math
+import struct
+from array import array
+
+__version__ = "0.1.0"
+
+# Index == activation id (ANNE_ACTIVATION_LIST in c_glue/anne.h); the two
+# aliases come last and map to the ids of silu and hard_silu.
+ACTIVATIONS = (
+    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu",
+    "selu", "celu", "exponential", "gelu", "glu", "hard_shrink",
+    "hard_sigmoid", "hard_silu", "hard_tanh", "log_sigmoid", "log_softmax",
+    "mish", "relu6", "silu", "soft_shrink", "softplus", "softsign",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "tanh_shrink", "threshold", "swish", "hard_swish",
+)
+_ALIAS_IDS = {"swish": 20, "hard_swish": 14}
+_COUNT = 30
+_GLU = 11
+
+# The keyword parameters, and which activation takes which.
+PARAMS = ("negative_slope", "alpha", "threshold", "max_value",
+          "default_value", "b", "approximate")
+TAKES = {
+    "relu": ("negative_slope", "threshold", "max_value"),
+    "leaky_relu": ("negative_slope",),
+    "elu": ("alpha",),
+    "celu": ("alpha",),
+    "gelu": ("approximate",),
+    "hard_shrink": ("threshold",),
+    "soft_shrink": ("threshold",),
+    "squareplus": ("b",),
+    "threshold": ("threshold", "default_value"),
+}
+_NAMES_TEXT = ", ".join(ACTIVATIONS)
+_PARAMS_TEXT = ", ".join(PARAMS)
+
+_INF = float("inf")
+_NAN = float("nan")
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_SQRT_2_OVER_PI = 0.7978845608028654
+_SQRT_HALF = 0.7071067811865476
+
+
+# ---------------------------------------------------------------------------
+# Math helpers missing from some ports (MicroPython has no math.log1p;
+# math.erf/expm1 need MICROPY_PY_MATH_SPECIAL_FUNCTIONS).
+
+def _log1p(x):
+    # log(1 + x) without losing x when it is tiny (Goldberg's trick).
+    u = 1.0 + x
+    if u == 1.0:
+        return x
+    return math.log(u) * x / (u - 1.0)
+
+
+def _expm1_approx(x):
+    u = math.exp(x)
+    if u == 1.0:
+        return x
+    if u - 1.0 == -1.0:
+        return -1.0
+    if u == _INF:
+        return _INF
+    return (u - 1.0) * x / math.log(u)
+
+
+def _erf_approx(x):
+    # Numerical Recipes' erfc (Chebyshev fit, fractional error < 1.2e-7).
+    z = abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    r = t * math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
+        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
+            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    return 1.0 - r if x >= 0 else r - 1.0
+
+
+_math_expm1 = getattr(math, "expm1", _expm1_approx)
+_erf = getattr(math, "erf", _erf_approx)
+
+
+# MicroPython's math functions raise ValueError ("math domain error") when a
+# finite argument overflows to inf (CPython: OverflowError); Keras gives inf.
+def _exp(x):
+    try:
+        return math.exp(x)
+    except (OverflowError, ValueError):
+        return _INF if x > 0 else 0.0
+
+
+def _expm1(x):
+    try:
+        return _math_expm1(x)
+    except (OverflowError, ValueError):
+        return _INF if x > 0 else -1.0
+
+
+def _isfinite(v):
+    return v - v == 0.0
+
+
+# ---------------------------------------------------------------------------
+# Activation objects
+
+def _lookup(name):
+    if not isinstance(name, str):
+        raise TypeError("activation must be a str, not %s" % type(name).__name__)
+    if name in _ALIAS_IDS:
+        return _ALIAS_IDS[name]
+    for i in range(_COUNT):
+        if ACTIVATIONS[i] == name:
+            return i
+    raise ValueError("unknown activation '%s'; expected one of: %s" % (name, _NAMES_TEXT))
+
+
+def _finite_param(key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number, not %s" % (key, type(value).__name__))
+    v = float(value)
+    if not _isfinite(v):
+        raise ValueError("%s must be finite" % key)
+    # Stored as float32, as the native module does.
+    return array("f", (v,))[0]
+
+
+class Activation:
+    """Activation(name, **params): an activation with its parameters,
+    checked once (as anne.Activation)."""
+
+    def __init__(self, name, **params):
+        self.id = _lookup(name)
+        self.name = name
+        canonical = ACTIVATIONS[self.id]
+        self.negative_slope = 0.2 if canonical == "leaky_relu" else 0.0
+        self.alpha = 1.0
+        self.threshold = 0.5 if canonical in ("hard_shrink", "soft_shrink") else 0.0
+        self.max_value = None
+        self.default_value = 0.0
+        self.b = 4.0
+        self.approximate = False
+        takes = TAKES.get(canonical, ())
+        for key in params:
+            value = params[key]
+            if key == "activation":
+                continue
+            if key not in PARAMS:
+                raise ValueError("unknown parameter '%s'; valid parameters: %s" % (key, _PARAMS_TEXT))
+            if key not in takes:
+                raise ValueError("activation '%s' takes no parameter '%s'" % (canonical, key))
+            if key == "approximate":
+                self.approximate = bool(value)
+            elif key == "max_value" and value is None:
+                self.max_value = None
+            else:
+                setattr(self, key, _finite_param(key, value))
+        if canonical == "threshold" and not ("threshold" in params and "default_value" in params):
+            raise ValueError("activation 'threshold' needs threshold= and default_value=")
+        if canonical == "squareplus" and self.b < 0:
+            raise ValueError("squareplus needs b >= 0")
+        if canonical == "celu" and self.alpha == 0:
+            raise ValueError("celu needs alpha != 0")
+
+    def __repr__(self):
+        canonical = ACTIVATIONS[self.id]
+        s = "Activation('%s'" % self.name
+        takes = TAKES.get(canonical, ())
+        for key in PARAMS:
+            if key not in takes:
+                continue
+            if key == "approximate":
+                s += ", approximate=%s" % self.approximate
+            elif key == "max_value" and self.max_value is None:
+                continue
+            else:
+                s += ", %s=%r" % (key, getattr(self, key))
+        return s + ")"
+
+
+def _get_activation(activation, params):
+    if isinstance(activation, Activation):
+        for key in params:
+            if key != "activation":
+                raise ValueError("parameters go into Activation(...), not next to it")
+        return activation
+    return Activation(activation, **params)
+
+
+# ---------------------------------------------------------------------------
+# Buffers
+
+def _floats(obj, arg, writable=False):
+    """A float sequence for a float32 buffer: the object itself if its items
+    are floats (array('f')), else a copy of the float32 values it holds."""
+    if isinstance(obj, (list, tuple, str)) or obj is None:
+        raise TypeError("%s must be a float32 buffer (array('f'), bytearray or memoryview), not %s"
+                        % (arg, type(obj).__name__))
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        raise TypeError("%s must be a float32 buffer (array('f'), bytearray or memoryview), not %s"
+                        % (arg, type(obj).__name__))
+    if writable and isinstance(obj, bytes):
+        raise TypeError("%s must be a writable float32 buffer, not read-only bytes" % arg)
+    if len(mv) == 0 or isinstance(mv[0], float):
+        return obj
+    if not isinstance(mv[0], int):
+        raise TypeError("%s must hold float32" % arg)
+    if len(mv) % 4:
+        raise ValueError("%s has %d bytes, not a whole number of float32 (4 bytes each)"
+                         % (arg, len(mv)))
+    return array("f", bytearray(mv))
+
+
+def _store(out, values, n):
+    """Writes values[0:n] into the float32 buffer out."""
+    mv = memoryview(out)
+    if len(mv) and isinstance(mv[0], float):
+        for i in range(n):
+            out[i] = values[i]
+    else:
+        struct.pack_into("<%df" % n, out, 0, *values[:n])
+
+
+# ---------------------------------------------------------------------------
+# The activations, Keras 3 formulas
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + _exp(-x))
+    e = _exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x):
+    if x != x:
+        return x
+    return _log1p(_exp(-abs(x))) + (x if x > 0 else 0.0)
+
+
+def _relu6(x):
+    if x != x:
+        return x
+    return 0.0 if x <= 0 else (6.0 if x > 6.0 else x)
+
+
+def _scalar_function(act):
+    """The one-value function of an element-wise activation."""
+    k = act.id
+    if k == 0:  # linear
+        return lambda x: x
+    if k == 1:  # relu, as Keras 3's ReLU.static_call
+        ns, mx, th = act.negative_slope, act.max_value, act.threshold
+        if ns != 0 and mx is None and th == 0:
+            return lambda x: x if x > 0 else ns * x
+
+        def relu(x):
+            if th != 0:
+                y = x if x > th else 0.0
+            else:
+                y = x if (x > 0 or x != x) else 0.0
+            if mx is not None:
+                y = 0.0 if y < 0 else (mx if y > mx else y)
+            if ns != 0:
+                d = th - x
+                y -= ns * (d if d > 0 else 0.0)
+            return y
+        return relu
+    if k == 2:
+        return _sigmoid
+    if k == 3:
+        return math.tanh
+    if k == 5:  # leaky_relu
+        ns = act.negative_slope
+        return lambda x: x if x > 0 else ns * x
+    if k == 6:  # elu
+        a = act.alpha
+        return lambda x: x if x > 0 else a * _expm1(x)
+    if k == 7:  # selu
+        return lambda x: _SELU_SCALE * x if x > 0 else _SELU_SCALE * _SELU_ALPHA * _expm1(x)
+    if k == 8:  # celu
+        a = act.alpha
+        return lambda x: x if x != x else (x if x > 0 else 0.0) + a * _expm1((x if x < 0 else 0.0) / a)
+    if k == 9:
+        return _exp
+    if k == 10:  # gelu
+        if act.approximate:
+            return lambda x: -0.0 if x == -_INF else 0.5 * x * (
+                1.0 + math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        return lambda x: -0.0 if x == -_INF else 0.5 * x * (1.0 + _erf(x * _SQRT_HALF))
+    if k == 12:  # hard_shrink
+        th = act.threshold
+        return lambda x: x if abs(x) > th else 0.0
+    if k == 13:  # hard_sigmoid
+        return lambda x: _relu6(x + 3.0) / 6.0
+    if k == 14:  # hard_silu
+        return lambda x: -0.0 if x == -_INF else x * _relu6(x + 3.0) / 6.0
+    if k == 15:  # hard_tanh
+        return lambda x: -1.0 if x < -1.0 else (1.0 if x > 1.0 else x)
+    if k == 16:  # log_sigmoid
+        return lambda x: -_softplus(-x)
+    if k == 18:  # mish
+        return lambda x: -0.0 if x == -_INF else x * math.tanh(_softplus(x))
+    if k == 19:
+        return _relu6
+    if k == 20:  # silu
+        return lambda x: -0.0 if x == -_INF else x * _sigmoid(x)
+    if k == 21:  # soft_shrink
+        th = act.threshold
+        return lambda x: x - th if x > th else (x + th if x < -th else 0.0)
+    if k == 22:
+        return _softplus
+    if k == 23:  # softsign
+        return lambda x: (1.0 if x > 0 else -1.0) if abs(x) == _INF else x / (abs(x) + 1.0)
+    if k == 24:  # sparse_plus
+        return lambda x: 0.0 if x <= -1.0 else (0.25 * (x + 1.0) * (x + 1.0) if x < 1.0 else x)
+    if k == 25:  # sparse_sigmoid
+        return lambda x: 0.0 if x <= -1.0 else (1.0 if x >= 1.0 else 0.5 * (x + 1.0))
+    if k == 27:  # squareplus
+        b = act.b
+
+        def squareplus(x):
+            if abs(x) == _INF:
+                return x if x > 0 else 0.0
+            root = math.sqrt(x * x + b)
+            return b / (2.0 * (root - x)) if x < 0 else 0.5 * (x + root)
+        return squareplus
+    if k == 28:  # tanh_shrink
+        return lambda x: x - math.tanh(x)
+    if k == 29:  # threshold
+        th, dv = act.threshold, act.default_value
+        return lambda x: x if x > th else dv
+    return None
+
+
+def _max(values):
+    m = -_INF
+    for v in values:
+        if v > m:
+            m = v
+    return m
+
+
+def _apply(act, v):
+    """Returns the list of outputs of act over the list v."""
+    k = act.id
+    n = len(v)
+    if k == 4 or k == 17:  # softmax, log_softmax
+        m = _max(v)
+        if m != m or m == _INF or m == -_INF or any(x != x for x in v):
+            return [_NAN] * n
+        e = [_exp(x - m) for x in v]
+        s = 0.0
+        for x in e:
+            s += x
+        if k == 4:
+            return [x / s for x in e]
+        ls = math.log(s)
+        return [(x - m) - ls for x in v]
+    if k == 26:  # sparsemax (Michelot's algorithm, as the native kernel)
+        m = _max(v)
+        if m != m or m == _INF or m == -_INF or any(x != x for x in v):
+            return [_NAN] * n
+        z = [x - m for x in v]
+        count = n + 1
+        tau = -_INF
+        for _ in range(n + 1):
+            c = 0
+            s = 0.0
+            for x in z:
+                if x > tau:
+                    c += 1
+                    s += x
+            if c == 0 or c >= count:
+                break
+            count = c
+            tau = (s - 1.0) / c
+        return [x - tau if x - tau > 0 else 0.0 for x in z]
+    if k == _GLU:
+        h = n // 2
+        return [v[j] * _sigmoid(v[j + h]) for j in range(h)]
+    f = _scalar_function(act)
+    return [f(x) for x in v]
+
+
+# ---------------------------------------------------------------------------
+# Module functions
+
+def dense(x, kernel, bias, out, activation="linear", **params):
+    """dense(x, kernel, bias, out, activation='linear', **params):
+    out = activation(x . kernel + bias), Keras layout (n_in x units)."""
+    act = _get_activation(activation, params)
+    xs = _floats(x, "x")
+    ks = _floats(kernel, "kernel")
+    _floats(out, "out", True)
+    bs = None if bias is None else _floats(bias, "bias")
+    n_in = len(xs)
+    n_out = len(memoryview(out))
+    if not isinstance(memoryview(out)[0] if n_out else 0.0, float):
+        n_out //= 4
+    if n_in == 0 or n_out == 0:
+        raise ValueError("%s is empty" % ("x" if n_in == 0 else "out"))
+    units = 2 * n_out if act.id == _GLU else n_out
+    if len(ks) != n_in * units:
+        if act.id == _GLU:
+            raise ValueError("kernel has %d floats, expected len(x) * 2 * len(out) = %d * %d = %d (glu halves the units)"
+                             % (len(ks), n_in, units, n_in * units))
+        raise ValueError("kernel has %d floats, expected len(x) * len(out) = %d * %d = %d"
+                         % (len(ks), n_in, units, n_in * units))
+    if bs is not None and len(bs) != units:
+        raise ValueError("bias has %d floats, expected %d (one per unit)" % (len(bs), units))
+    z = array("f", bytearray(4 * units))
+    for j in range(units):
+        s = bs[j] if bs is not None else 0.0
+        k = j
+        for i in range(n_in):
+            s += xs[i] * ks[k]
+            k += units
+        z[j] = s
+    _store(out, _apply(act, list(z)), n_out)
+
+
+def activate(buf, activation, **params):
+    """activate(buf, activation, **params): applies the activation in place
+    and returns the number of outputs (glu: len(buf) // 2, in the first
+    half)."""
+    act = _get_activation(activation, params)
+    values = _floats(buf, "buf", True)
+    n = len(values)
+    if act.id == _GLU and n % 2:
+        raise ValueError("glu needs an even number of values, got %d" % n)
+    result = _apply(act, list(values))
+    _store(buf, result, len(result))
+    return len(result)
+
+
+def argmax(buf):
+    """argmax(buf): index of the largest value (the first on ties; NaN never
+    wins unless all values are NaN, then 0)."""
+    values = _floats(buf, "buf")
+    if len(values) == 0:
+        raise ValueError("argmax of an empty buffer")
+    best = 0
+    m = values[0]
+    for i in range(1, len(values)):
+        v = values[i]
+        if v > m or (m != m and v == v):
+            best = i
+            m = v
+    return best

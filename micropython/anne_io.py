@@ -1,0 +1,287 @@
+# anne_io: reading and writing `.anne` weight files (docs/FORMAT.md) for
+# anne_net. Kept apart from anne_net so that a network built by hand needs
+# less RAM, and so that each module compiles within a small board's heap.
+# Use it through anne_net.load() and net.save().
+
+import gc
+import struct
+import binascii
+from array import array
+
+import anne_net
+from anne_net import ACTIVATIONS, Dense, Sequential, _FILE_PARAMS, _TAKES, _canonical, _check_finite, _is_finite, _zeros
+
+
+def _default_file_params(name):
+    p = {"negative_slope": 0.0, "alpha": 1.0, "threshold": 0.0,
+         "max_value": 0.0, "default_value": 0.0, "b": 4.0}
+    if name == "leaky_relu":
+        p["negative_slope"] = 0.2
+    if name in ("hard_shrink", "soft_shrink"):
+        p["threshold"] = 0.5
+    return p
+
+
+def _mem_free():
+    gc.collect()
+    return gc.mem_free()
+
+
+# Tests replace this to exercise the memory check without a huge file.
+_free_memory = _mem_free
+
+
+def save(net, path):
+    """Writes net as a .anne file."""
+    if not net.layers:
+        raise ValueError("the network has no layers")
+    count = len(net.layers)
+    with open(path, "wb") as f:
+        head = struct.pack("<4sHHHHI", b"ANNE", 1, 16, count, 0, net.n_inputs)
+        f.write(head)
+        crc = binascii.crc32(head)
+        offset = 16 + 40 * count
+        for L in net.layers:
+            canonical = _canonical(L._name)
+            act_id = L._act.id
+            p = _default_file_params(canonical)
+            flags = 1 if L.bias is not None else 0
+            for k in L.params:
+                v = L.params[k]
+                if k == "approximate":
+                    if v:
+                        flags |= 4
+                elif k == "max_value":
+                    if v is not None:
+                        flags |= 2
+                        p[k] = v
+                else:
+                    p[k] = v
+            entry = struct.pack("<BBBBIII6f", 1, act_id, flags, 0, L.units, offset, 0,
+                                *[p[k] for k in _FILE_PARAMS])
+            f.write(entry)
+            crc = binascii.crc32(entry, crc)
+            offset += 4 * L.n_params
+        for L in net.layers:
+            f.write(L.kernel)
+            crc = binascii.crc32(L.kernel, crc)
+            if L.bias is not None:
+                f.write(L.bias)
+                crc = binascii.crc32(L.bias, crc)
+        f.write(struct.pack("<I", crc & 0xFFFFFFFF))
+
+
+# ---------------------------------------------------------------------------
+# Loading (docs/FORMAT.md). Validation order as tools/anne_format.py: header,
+# layer table, each entry and its data extent, (memory), CRC, weights.
+
+def _parse_header(head, size):
+    if size < 16:
+        raise ValueError("truncated: header needs 16 bytes, file has %d" % size)
+    magic, version, header_size, count, flags, n_inputs = struct.unpack("<4sHHHHI", head)
+    if magic != b"ANNE":
+        raise ValueError("bad magic: %r (expected b'ANNE')" % (magic,))
+    if version != 1:
+        raise ValueError("unsupported version %d (this reader knows 1)" % version)
+    if header_size < 16:
+        raise ValueError("header_size too small: %d (minimum 16)" % header_size)
+    if flags != 0:
+        raise ValueError("reserved flags in header: 0x%04x" % flags)
+    if not 1 <= count <= 255:
+        raise ValueError("layer_count out of range: %d (1..255)" % count)
+    if not 1 <= n_inputs <= 65535:
+        raise ValueError("n_inputs out of range: %d (1..65535)" % n_inputs)
+    table_end = header_size + 40 * count
+    if size < table_end:
+        raise ValueError("truncated: layer table ends at %d, file has %d bytes" % (table_end, size))
+    return header_size, count, n_inputs
+
+
+def _parse_entry(entry, i, n_in, prev_end, size):
+    """Checks one 40-byte layer entry; returns (layer, data_offset, end)."""
+    kind, act, lflags, dtype, units, offset, _ = struct.unpack_from("<BBBBIII", entry, 0)
+    params = struct.unpack_from("<6f", entry, 16)
+    where = "layer %d: " % i
+    if kind != 1:
+        raise ValueError(where + "unknown layer kind %d" % kind)
+    if dtype != 0:
+        raise ValueError(where + "unknown dtype %d" % dtype)
+    if act >= len(ACTIVATIONS):
+        raise ValueError(where + "unknown activation id %d" % act)
+    if lflags & ~7:
+        raise ValueError(where + "reserved flags: 0x%02x" % lflags)
+    if not 1 <= units <= 65535:
+        raise ValueError(where + "units out of range: %d (1..65535)" % units)
+    name = ACTIVATIONS[act]
+    if name == "glu" and units % 2:
+        raise ValueError(where + "glu needs even units, got %d" % units)
+    if offset % 4:
+        raise ValueError(where + "data_offset not 4-aligned: %d" % offset)
+    if offset < prev_end:
+        raise ValueError(where + "data_offset overlaps: %d < %d" % (offset, prev_end))
+    for v in params:
+        if not _is_finite(v):
+            raise ValueError(where + "activation parameter not finite")
+    has_bias = lflags & 1
+    end = offset + 4 * (n_in * units + (units if has_bias else 0))
+    if end + 4 > size:
+        raise ValueError(where + "truncated: data ends at %d (+4 CRC), file has %d bytes" % (end, size))
+    kw = {}
+    for k in _TAKES.get(name, ()):
+        if k == "approximate":
+            if lflags & 4:
+                kw[k] = True
+        elif k == "max_value":
+            if lflags & 2:
+                kw[k] = params[3]
+        else:
+            v = params[_FILE_PARAMS.index(k)]
+            if name == "threshold" or v != _default_file_params(name)[k]:
+                kw[k] = v  # Keras's defaults are left out, as in Keras's config
+    layer = Dense(units, name, bool(has_bias), **kw)
+    layer.n_in = n_in
+    return layer, offset, end
+
+
+def _check_memory(need):
+    free = _free_memory()
+    if need > free:
+        raise ValueError("model does not fit in memory: needs %d bytes, %d free" % (need, free))
+
+
+def _finish(n_inputs, layers):
+    for i, L in enumerate(layers):
+        _check_finite(L.kernel, "layer %d: weights" % i)
+        if L.bias is not None:
+            _check_finite(L.bias, "layer %d: weights" % i)
+    net = Sequential(n_inputs)
+    for L in layers:
+        L._net = net
+        net.layers.append(L)
+    net._rebuild()
+    return net
+
+
+def _scratch_bytes(layers):
+    return sum(4 * L.n_out for L in layers) + 64 * len(layers)
+
+
+def load(source):
+    """anne_net.load(): a path or a bytes-like object -> Sequential."""
+    if isinstance(source, str):
+        return _load_path(source)
+    return _load_buffer(source)
+
+
+def _load_buffer(source):
+    mv = memoryview(source)
+    if len(mv) and not isinstance(mv[0], int):
+        raise TypeError("load() takes a path or a bytes-like object")
+    size = len(mv)
+    header_size, count, n_inputs = _parse_header(bytes(mv[:16]), size)
+    layers = []
+    offsets = []
+    n_in = n_inputs
+    prev_end = header_size + 40 * count
+    for i in range(count):
+        e = header_size + 40 * i
+        L, offset, end = _parse_entry(mv[e:e + 40], i, n_in, prev_end, size)
+        layers.append(L)
+        offsets.append(offset)
+        n_in = L.n_out
+        prev_end = end
+    _check_memory(_scratch_bytes(layers))
+    stored = struct.unpack_from("<I", mv, size - 4)[0]
+    computed = binascii.crc32(mv[:size - 4]) & 0xFFFFFFFF
+    if stored != computed:
+        raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, computed))
+    aligned = _aligned(mv, offsets[0]) and all(o % 4 == 0 for o in offsets)
+    if not aligned:
+        print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
+    for L, offset in zip(layers, offsets):
+        nk = 4 * L.n_in * L.units
+        L.kernel = mv[offset:offset + nk]
+        L.bias = mv[offset + nk:offset + nk + 4 * L.units] if L.use_bias else None
+        if not aligned or anne_net._anne is not anne_net._native:
+            # Copies: the float data is not usable in place (misaligned, or
+            # the Python backend, which cannot view bytes as floats).
+            L.kernel = array("f", bytearray(L.kernel))
+            if L.bias is not None:
+                L.bias = array("f", bytearray(L.bias))
+    return _finish(n_inputs, layers)
+
+
+def _aligned(mv, offset):
+    """True if mv[offset:] starts at a 4-byte aligned address."""
+    if anne_net._native is not None:
+        try:
+            anne_net._native.argmax(mv[offset:offset + 4])
+            return True
+        except ValueError:
+            return False
+    try:
+        import uctypes
+        return uctypes.addressof(mv[offset:offset + 4]) % 4 == 0
+    except (ImportError, TypeError, AttributeError):
+        return False
+
+
+def _read_exact(f, buf, nbytes, what):
+    n = f.readinto(buf)
+    if n is None or n != nbytes:
+        raise ValueError("truncated: file ended while reading %s" % what)
+
+
+def _load_path(path):
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(0)
+        head = f.read(16)
+        header_size, count, n_inputs = _parse_header(head, size)
+        crc = binascii.crc32(head)
+        rest = f.read(header_size - 16 + 40 * count)
+        crc = binascii.crc32(rest, crc)
+        table = head + rest
+        head = rest = None
+        layers = []
+        offsets = []
+        n_in = n_inputs
+        prev_end = header_size + 40 * count
+        for i in range(count):
+            e = header_size + 40 * i
+            L, offset, end = _parse_entry(table[e:e + 40], i, n_in, prev_end, size)
+            layers.append(L)
+            offsets.append(offset)
+            n_in = L.n_out
+            prev_end = end
+        table = None
+        data = sum(4 * L.n_params for L in layers)
+        _check_memory(data + _scratch_bytes(layers))
+        pos = header_size + 40 * count
+        chunk = bytearray(32)
+        for L, offset in zip(layers, offsets):
+            crc = _skip(f, offset - pos, chunk, crc)
+            L.kernel = _zeros(L.n_in * L.units)
+            _read_exact(f, L.kernel, 4 * len(L.kernel), "a kernel")
+            crc = binascii.crc32(L.kernel, crc)
+            if L.use_bias:
+                L.bias = _zeros(L.units)
+                _read_exact(f, L.bias, 4 * L.units, "a bias")
+                crc = binascii.crc32(L.bias, crc)
+            pos = offset + 4 * L.n_params
+        crc = _skip(f, size - 4 - pos, chunk, crc)
+        stored = struct.unpack("<I", f.read(4))[0]
+    if stored != crc & 0xFFFFFFFF:
+        raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, crc & 0xFFFFFFFF))
+    return _finish(n_inputs, layers)
+
+
+def _skip(f, n, chunk, crc):
+    """Reads (and CRCs) n bytes of padding in small pieces."""
+    mv = memoryview(chunk)
+    while n > 0:
+        k = min(n, len(chunk))
+        _read_exact(f, mv[:k], k, "padding")
+        crc = binascii.crc32(mv[:k], crc)
+        n -= k
+    return crc

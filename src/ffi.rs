@@ -1,0 +1,217 @@
+//! The C ABI of `c_glue/anne.h`: the only module with `unsafe`.
+//!
+//! Each function checks its pointers (NULL is [`ANNE_ERR_NULL`]) and lengths,
+//! builds each slice once, calls the safe API and returns a status code.
+//! Beyond the header's rules:
+//! - every `float *` must be aligned for `float` (4 bytes): a misaligned
+//!   buffer is refused with `ANNE_ERR_SIZE` (the header has no code of its
+//!   own for it), as is a length whose byte size exceeds `isize::MAX`;
+//! - `anne_dense_f32` refuses with `ANNE_ERR_SIZE` an `out` that overlaps
+//!   `x`, `kernel` or `bias` (the header forbids it; this catches the case);
+//! - a NULL `buf` is `ANNE_ERR_NULL` even when `n == 0`; `n == 0` with a
+//!   valid pointer is `ANNE_OK` and does nothing (glu included).
+//!
+//! Nothing is written through any pointer unless the call returns `ANNE_OK`
+//! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
+
+use crate::abi::{anne_activation_t, ANNE_ERR_NULL, ANNE_OK};
+use crate::{activate_f32, argmax_f32, dense_f32, Activation, Status};
+use core::mem::{align_of, size_of};
+use core::slice;
+
+/// Checks that `ptr` may be the start of `len` floats: aligned, and the byte
+/// size fits an `isize`. NULL is checked separately.
+fn float_buffer_ok(ptr: *const f32, len: usize) -> Result<(), Status> {
+    if !(ptr as usize).is_multiple_of(align_of::<f32>())
+        || len > (isize::MAX as usize) / size_of::<f32>()
+    {
+        return Err(Status::Size);
+    }
+    Ok(())
+}
+
+/// True when the byte ranges of `a[..a_len]` and `b[..b_len]` intersect.
+fn overlaps(a: *const f32, a_len: usize, b: *const f32, b_len: usize) -> bool {
+    let (a0, b0) = (a as usize, b as usize);
+    let a1 = a0 + a_len * size_of::<f32>();
+    let b1 = b0 + b_len * size_of::<f32>();
+    a_len != 0 && b_len != 0 && a0 < b1 && b0 < a1
+}
+
+/// `anne_activation_default`: fills `*act` with `kind` and Keras's defaults.
+///
+/// # Safety
+/// `act` is NULL or points to writable memory for one `anne_activation_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_default(kind: u32, act: *mut anne_activation_t) -> i32 {
+    if act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    match Activation::keras_default(kind) {
+        Ok(default) => {
+            // SAFETY: act is non-null and, by the contract, valid for writes.
+            unsafe { act.write_unaligned(default.to_abi()) };
+            ANNE_OK
+        }
+        Err(status) => status.code(),
+    }
+}
+
+/// `anne_activation_outputs`: number of outputs of `kind` for `n` inputs.
+///
+/// # Safety
+/// `n_out` is NULL or points to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_outputs(kind: u32, n: usize, n_out: *mut usize) -> i32 {
+    if n_out.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = Activation::keras_default(kind).and_then(|act| act.outputs(n));
+    match result {
+        Ok(outputs) => {
+            // SAFETY: n_out is non-null and, by the contract, writable.
+            unsafe { n_out.write_unaligned(outputs) };
+            ANNE_OK
+        }
+        Err(status) => {
+            if status == Status::Size {
+                // SAFETY: as above.
+                unsafe { n_out.write_unaligned(0) };
+            }
+            status.code()
+        }
+    }
+}
+
+/// Reads and validates `*act`.
+///
+/// # Safety
+/// `act` is non-null and points to a readable `anne_activation_t`.
+unsafe fn read_activation(act: *const anne_activation_t) -> Result<Activation, Status> {
+    // SAFETY: the caller guarantees a readable struct; every bit pattern of
+    // its fields (integers and floats) is valid.
+    let raw = unsafe { act.read_unaligned() };
+    Activation::from_abi(&raw)
+}
+
+/// `anne_activate_f32`: applies `*act` in place to `buf[0..n)`.
+///
+/// # Safety
+/// `buf` points to `n` floats, readable and writable; `act` to one
+/// `anne_activation_t`. Either may be NULL (reported, not dereferenced).
+#[no_mangle]
+pub unsafe extern "C" fn anne_activate_f32(
+    buf: *mut f32,
+    n: usize,
+    act: *const anne_activation_t,
+) -> i32 {
+    if buf.is_null() || act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = float_buffer_ok(buf, n)
+        // SAFETY: act is non-null and readable by the contract.
+        .and_then(|()| unsafe { read_activation(act) })
+        .and_then(|act| {
+            // SAFETY: buf is non-null, aligned, n floats long (contract) and
+            // its byte size fits an isize; no other reference to it exists
+            // during this call.
+            let buf = unsafe { slice::from_raw_parts_mut(buf, n) };
+            activate_f32(buf, &act)
+        });
+    Status::code_of(result)
+}
+
+/// `anne_dense_f32`: Keras `Dense`, `out = act(x . kernel + bias)`.
+///
+/// # Safety
+/// `x`, `kernel`, `bias` (unless NULL) and `out` point to `n_in`,
+/// `kernel_len`, `bias_len` and `n_out` floats; `out` is writable and
+/// overlaps none of the others; `act` points to one `anne_activation_t`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_dense_f32(
+    x: *const f32,
+    n_in: usize,
+    kernel: *const f32,
+    kernel_len: usize,
+    bias: *const f32,
+    bias_len: usize,
+    out: *mut f32,
+    n_out: usize,
+    act: *const anne_activation_t,
+) -> i32 {
+    if x.is_null() || kernel.is_null() || out.is_null() || act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = (|| {
+        float_buffer_ok(x, n_in)?;
+        float_buffer_ok(kernel, kernel_len)?;
+        float_buffer_ok(out, n_out)?;
+        let out_const = out as *const f32;
+        if overlaps(out_const, n_out, x, n_in) || overlaps(out_const, n_out, kernel, kernel_len) {
+            return Err(Status::Size);
+        }
+        if !bias.is_null() {
+            float_buffer_ok(bias, bias_len)?;
+            if overlaps(out_const, n_out, bias, bias_len) {
+                return Err(Status::Size);
+            }
+        }
+        // SAFETY: act is non-null and readable by the contract.
+        let act = unsafe { read_activation(act) }?;
+        // SAFETY: every pointer is non-null, aligned and valid for its length
+        // (contract), byte sizes fit an isize (checked), and out overlaps no
+        // input (checked), so the shared and the mutable slices never alias.
+        let (x, kernel, bias, out) = unsafe {
+            (
+                slice::from_raw_parts(x, n_in),
+                slice::from_raw_parts(kernel, kernel_len),
+                (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
+                slice::from_raw_parts_mut(out, n_out),
+            )
+        };
+        dense_f32(x, kernel, bias, out, &act)
+    })();
+    Status::code_of(result)
+}
+
+/// `anne_argmax_f32`: index of the largest value of `buf[0..n)`.
+///
+/// # Safety
+/// `buf` points to `n` readable floats; `index` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_argmax_f32(buf: *const f32, n: usize, index: *mut usize) -> i32 {
+    if buf.is_null() || index.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = float_buffer_ok(buf, n).and_then(|()| {
+        // SAFETY: buf is non-null, aligned and n floats long (contract).
+        argmax_f32(unsafe { slice::from_raw_parts(buf, n) })
+    });
+    match result {
+        Ok(i) => {
+            // SAFETY: index is non-null and writable by the contract.
+            unsafe { index.write_unaligned(i) };
+            ANNE_OK
+        }
+        Err(status) => status.code(),
+    }
+}
+
+/// Compile-time check that each definition above has exactly the signature
+/// that bindgen derived from the header's declaration.
+#[allow(dead_code, unused_assignments)]
+fn signatures_match_header() {
+    use crate::abi as h;
+    let mut f: unsafe extern "C" fn(_, _) -> _ = h::anne_activation_default;
+    f = anne_activation_default;
+    let mut f2: unsafe extern "C" fn(_, _, _) -> _ = h::anne_activation_outputs;
+    f2 = anne_activation_outputs;
+    let mut f3: unsafe extern "C" fn(_, _, _) -> _ = h::anne_activate_f32;
+    f3 = anne_activate_f32;
+    let mut f4: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_dense_f32;
+    f4 = anne_dense_f32;
+    let mut f5: unsafe extern "C" fn(_, _, _) -> _ = h::anne_argmax_f32;
+    f5 = anne_argmax_f32;
+    let _ = (f, f2, f3, f4, f5);
+}

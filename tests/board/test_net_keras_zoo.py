@@ -1,0 +1,81 @@
+# files: tests/fixtures/models/zoo1.anne tests/fixtures/models/zoo1.json tests/fixtures/models/zoo2.anne tests/fixtures/models/zoo2.json tests/fixtures/models/functional_chain.anne tests/fixtures/models/functional_chain.json
+# Keras parity: each model of tests/fixtures/models/ (converted by
+# tools/anne_convert.py) against Keras's own predictions in <name>.json:
+# every output within 1e-5 abs + 1e-5 rel and the same argmax, on both
+# backends, loading from a path and from bytes.
+import gc
+import json
+from array import array
+
+import anne_net
+
+NAME = "test_net_keras_zoo"
+MODELS = ("zoo1", "zoo2", "functional_chain",)
+_count = [0, 0]
+
+
+def check(cond, what):
+    if cond:
+        _count[0] += 1
+    else:
+        _count[1] += 1
+        print("FAIL:", what)
+
+
+def reference(model):
+    """Keras's rows as compact array('f')s (the parsed JSON is freed)."""
+    with open(model + ".json") as f:
+        ref = json.load(f)
+    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
+    argmax = ref["argmax"]
+    ref = None
+    gc.collect()
+    return rows, argmax
+
+
+def file_size(path):
+    with open(path, "rb") as f:
+        return f.seek(0, 2)
+
+
+def test_model(model, from_bytes, rows, argmax):
+    if from_bytes:
+        # f.read() plus the RAM filesystem's copy: skip where RAM is short
+        need = 3 * file_size(model + ".anne") + 8192
+        if gc.mem_free() < need:
+            print("  %s bytes: skipped, %d bytes free < %d" % (model, gc.mem_free(), need))
+            return
+        with open(model + ".anne", "rb") as f:
+            net = anne_net.load(f.read())
+    else:
+        net = anne_net.load(model + ".anne")
+    out = array("f", bytearray(4 * net.n_outputs))
+    worst = 0.0
+    for i in range(len(rows)):
+        x, want = rows[i]
+        net.predict_into(x, out)
+        ok = len(out) == len(want)
+        for j in range(len(want)):
+            err = abs(out[j] - want[j])
+            worst = max(worst, err / (1e-5 + 1e-5 * abs(want[j])))
+            ok = ok and err <= 1e-5 + 1e-5 * abs(want[j])
+        check(ok, "%s row %d: %r != %r" % (model, i, list(out), list(want)))
+        check(anne_net._anne.argmax(out) == argmax[i], "%s row %d: argmax" % (model, i))
+    print("  %s %s: %d rows, worst error %.2f of the tolerance" % (model, "bytes" if from_bytes else "path",
+                                                                 len(rows), worst))
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+print("%s: backends %s" % (NAME, backends))
+for backend in backends:
+    anne_net.use_backend(backend)
+    for model in MODELS:
+        rows, argmax = reference(model)
+        for from_bytes in (False, True):
+            print("%s [%s] %s" % (NAME, backend, model))
+            test_model(model, from_bytes, rows, argmax)
+            gc.collect()
+        rows = argmax = None
+print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
+if _count[1]:
+    raise AssertionError("%s: %d failed" % (NAME, _count[1]))

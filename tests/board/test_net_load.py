@@ -1,0 +1,134 @@
+# files: tests/fixtures/models/iris3.anne tests/fixtures/bad/*
+# anne_net.load() and net.save() on the board: every file of the bad-file
+# table (tests/fixtures/bad/index.json, shared with tools/anne_format.py)
+# raises ValueError with its fragment, from a path and from bytes; unusual
+# valid files load; path and bytes loads agree; bytes loads are zero-copy on
+# the native backend (and copy when misaligned); save -> load round trips;
+# the memory check refuses a model that does not fit.
+import gc
+import json
+from array import array
+
+import anne_net
+import anne_io
+from anne_net import Dense, Sequential
+
+NAME = "test_net_load"
+_count = [0, 0]
+
+
+def check(cond, what):
+    if cond:
+        _count[0] += 1
+    else:
+        _count[1] += 1
+        print("FAIL:", what)
+
+
+def close(a, b, tol=1e-5):
+    return a == b or abs(a - b) <= tol + tol * abs(b)
+
+
+def all_close(got, want, tol=1e-5):
+    return len(got) == len(want) and all(close(got[i], want[i], tol) for i in range(len(want)))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def expect_error(source, fragment, what):
+    try:
+        anne_net.load(source)
+    except ValueError as e:
+        check(fragment in str(e), "%s: %r lacks %r" % (what, str(e), fragment))
+        return
+    except Exception as e:
+        check(False, "%s: %r instead of ValueError(%r)" % (what, e, fragment))
+        return
+    check(False, "%s: loaded, expected ValueError(%r)" % (what, fragment))
+
+
+def test_bad_files():
+    with open("index.json") as f:
+        table = json.load(f)
+    check(len(table) >= 40, "bad-file table has %d entries" % len(table))
+    for entry in table:
+        name, fragment = entry["file"], entry["expect"]
+        expect_error(name, fragment, name + " (path)")
+        expect_error(read(name), fragment, name + " (bytes)")
+        gc.collect()
+    with open("valid_index.json") as f:
+        valid = json.load(f)
+    for entry in valid:
+        for source in (entry["file"], read(entry["file"])):
+            net = anne_net.load(source)
+            y = net.predict(entry["x"])
+            check(all_close(y, entry["y"]), "%s: %r != %r" % (entry["file"], list(y), entry["y"]))
+
+
+def test_path_bytes_agree():
+    a = anne_net.load("iris3.anne")
+    data = read("iris3.anne")
+    b = anne_net.load(data)
+    x = [0.5, -1.0, 1.5, 0.25]
+    check(list(a.predict(x)) == list(b.predict(x)), "path and bytes loads agree")
+    check([L.activation for L in a.layers] == ["relu", "softmax"], "iris3 activations")
+    if anne_net.BACKEND == "native":
+        check(isinstance(b.layers[0].kernel, memoryview), "bytes load is zero-copy (memoryview)")
+        # a misaligned buffer: copied, same results
+        buf = bytearray(len(data) + 1)
+        buf[1:] = data
+        c = anne_net.load(memoryview(buf)[1:])
+        check(list(c.predict(x)) == list(a.predict(x)), "misaligned buffer load agrees")
+        check(isinstance(c.layers[0].kernel, array), "misaligned buffer is copied")
+    # the memory check (a fake small heap)
+    saved = anne_io._free_memory
+    anne_io._free_memory = lambda: 100
+    try:
+        expect_error("iris3.anne", "does not fit in memory", "memory check")
+    finally:
+        anne_io._free_memory = saved
+
+
+def test_round_trip():
+    anne_net.seed(5)
+    net = Sequential(3)
+    net.add(Dense(6, "relu", negative_slope=0.1, max_value=6.0, threshold=0.5))
+    net.add(Dense(4, "gelu", use_bias=False, approximate=True))
+    net.add(Dense(4, "threshold", threshold=0.1, default_value=-0.5))
+    net.add(Dense(4, "swish"))
+    net.add(Dense(4, "glu"))
+    x = [0.3, -0.7, 1.1]
+    y = net.predict(x)
+    net.save("rt.anne")
+    for source in ("rt.anne", read("rt.anne")):
+        m = anne_net.load(source)
+        check(list(m.predict(x)) == list(y), "round trip predictions %r %r" % (list(m.predict(x)), list(y)))
+        check([L.activation for L in m.layers] == ["relu", "gelu", "threshold", "silu", "glu"],
+              "round trip activations %r" % [L.activation for L in m.layers])
+        check(m.layers[0].params == {"negative_slope": 0.1, "threshold": 0.5, "max_value": 6.0}
+              or all(close(m.layers[0].params[k], v) for k, v in
+                     (("negative_slope", 0.1), ("threshold", 0.5), ("max_value", 6.0))), "relu params")
+        check(m.layers[1].params == {"approximate": True} and m.layers[1].bias is None, "gelu layer")
+        check(m.n_outputs == 2, "glu output size")
+    # a saved file loads again after changes
+    net.layers[0].activation = "tanh"
+    net.resize(1, 5)
+    net.save("rt.anne")
+    m = anne_net.load("rt.anne")
+    check(list(m.predict(x)) == list(net.predict(x)), "changed net round trip")
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+print("%s: backends %s" % (NAME, backends))
+for backend in backends:
+    anne_net.use_backend(backend)
+    for test in (test_bad_files, test_path_bytes_agree, test_round_trip):
+        print("%s [%s] %s" % (NAME, backend, test.__name__))
+        test()
+        gc.collect()
+print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
+if _count[1]:
+    raise AssertionError("%s: %d failed" % (NAME, _count[1]))

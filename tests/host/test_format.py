@@ -1,0 +1,186 @@
+"""The .anne reader/writer (tools/anne_format.py) against docs/FORMAT.md."""
+import binascii
+import json
+import math
+import os
+import re
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import BAD, ROOT
+import anne_format as af
+
+
+def test_activation_ids_match_anne_h():
+    text = open(os.path.join(ROOT, "c_glue", "anne.h")).read()
+    block = text[text.index("#define ANNE_ACTIVATION_LIST"):]
+    block = block[: block.index("\n\n")]
+    entries = re.findall(r"X\(\s*\w+\s*,\s*(\w+)\s*(?:,([^)]*))?\)", block)
+    assert tuple(name for name, _ in entries) == af.ACTIVATIONS
+    bits = {"NEGATIVE_SLOPE": "negative_slope", "ALPHA": "alpha", "THRESHOLD": "threshold",
+            "MAX_VALUE": "max_value", "DEFAULT_VALUE": "default_value", "B": "b"}
+    for name, params in entries:
+        if params is None or not params.strip():
+            continue
+        declared = {bits[p] for p in re.findall(r"ANNE_P_(\w+)", params) if p in bits}
+        assert declared == set(af.USED_PARAMS.get(name, ())), name
+
+
+def test_layout_by_hand():
+    k = np.array([[1, 2], [3, 4], [5, 6]], np.float32)
+    b = np.array([0.5, -0.5], np.float32)
+    data = af.encode(3, [af.LayerSpec("leaky_relu", k, b)])
+    assert data[:4] == b"ANNE"
+    assert struct.unpack_from("<HHHHI", data, 4) == (1, 16, 1, 0, 3)
+    kind, act, flags, dtype, units, off, res = struct.unpack_from("<BBBBIII", data, 16)
+    assert (kind, act, flags, dtype, units, off, res) == (1, 5, 1, 0, 2, 56, 0)
+    assert struct.unpack_from("<6f", data, 32) == pytest.approx((0.2, 1.0, 0.0, 0.0, 0.0, 4.0))
+    assert struct.unpack_from("<8f", data, 56) == (1, 2, 3, 4, 5, 6, 0.5, -0.5)
+    assert len(data) == 56 + 32 + 4
+    assert struct.unpack("<I", data[-4:])[0] == binascii.crc32(data[:-4])
+
+
+def test_roundtrip_and_forward():
+    rng = np.random.default_rng(0)
+    specs = [af.LayerSpec("relu", rng.normal(size=(5, 7)), rng.normal(size=7),
+                          {"negative_slope": 0.1, "threshold": 0.2, "max_value": 1.5},
+                          has_max_value=True),
+             af.LayerSpec("glu", rng.normal(size=(7, 6)), None),
+             af.LayerSpec("gelu", rng.normal(size=(3, 4)), rng.normal(size=4), approximate=True)]
+    m = af.parse(af.encode(5, specs))
+    assert [(l.n_in, l.units, l.n_out) for l in m.layers] == [(5, 7, 7), (7, 6, 3), (3, 4, 4)]
+    assert m.layers[0].has_max_value and m.layers[2].approximate and not m.layers[1].has_bias
+    assert af.encode(5, [l.spec() for l in m.layers]) == af.encode(5, specs)
+    x = rng.normal(size=(4, 5)).astype(np.float32)
+    y = m.forward(x)
+    assert y.shape == (4, 4) and y.dtype == np.float32
+
+
+def test_encode_refuses():
+    k = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="glu needs even units"):
+        af.encode(2, [af.LayerSpec("glu", k)])
+    with pytest.raises(ValueError, match="kernel shape"):
+        af.encode(3, [af.LayerSpec("relu", k)])
+    with pytest.raises(ValueError, match="not finite"):
+        af.encode(2, [af.LayerSpec("relu", k * np.nan)])
+    with pytest.raises(ValueError, match="unknown activation"):
+        af.LayerSpec("nope", k)
+
+
+BAD_TABLE = af.bad_files()
+
+
+def test_bad_table_is_big_enough():
+    assert len(BAD_TABLE) >= 20
+    assert len({n for n, _, _ in BAD_TABLE}) == len(BAD_TABLE)
+    assert set(f for _, _, f in BAD_TABLE) <= set(af.FRAGMENTS.values())
+    # every refusal the format lists is exercised
+    assert set(af.FRAGMENTS.values()) == set(f for _, _, f in BAD_TABLE)
+
+
+@pytest.mark.parametrize("name,data,fragment", BAD_TABLE, ids=[b[0] for b in BAD_TABLE])
+def test_bad_file_refused(name, data, fragment):
+    with pytest.raises(ValueError) as e:
+        af.parse(data)
+    assert fragment in str(e.value)
+
+
+def test_bad_dir_is_up_to_date():
+    index = json.load(open(os.path.join(BAD, "index.json")))
+    assert [(e["file"], e["expect"]) for e in index] == \
+        [(n + ".anne", f) for n, _, f in BAD_TABLE]
+    for (name, data, fragment) in BAD_TABLE:
+        assert open(os.path.join(BAD, name + ".anne"), "rb").read() == data, name
+
+
+def test_valid_odd_files():
+    valid = json.load(open(os.path.join(BAD, "valid_index.json")))
+    assert len(valid) >= 3
+    for entry in valid:
+        m = af.load(os.path.join(BAD, entry["file"]))
+        np.testing.assert_allclose(m.forward(np.array(entry["x"], np.float32)), entry["y"],
+                                   rtol=1e-6)
+
+
+def test_bad_files_from_other_models():
+    path = os.path.join(ROOT, "tests", "fixtures", "models", "deep_mixed.anne")
+    table = af.bad_files(open(path, "rb").read())
+    for name, data, fragment in table:
+        with pytest.raises(ValueError, match=re.escape(fragment)):
+            af.parse(data)
+
+
+# --- activations against scalar reference formulas (Keras 3 definitions) -----
+
+def _sig(v):
+    return 1 / (1 + math.exp(-v))
+
+
+def _softplus(v):
+    return math.log1p(math.exp(-abs(v))) + max(v, 0)
+
+
+SCALAR = {
+    "linear": lambda v: v,
+    "relu": lambda v: max(v, 0),
+    "sigmoid": _sig,
+    "tanh": math.tanh,
+    "leaky_relu": lambda v: v if v >= 0 else 0.2 * v,
+    "elu": lambda v: v if v > 0 else math.expm1(v),
+    "selu": lambda v: 1.0507009873554805 * (v if v > 0 else 1.6732632423543772 * math.expm1(v)),
+    "celu": lambda v: max(v, 0) + math.expm1(min(v, 0)),
+    "exponential": math.exp,
+    "gelu": lambda v: 0.5 * v * (1 + math.erf(v / math.sqrt(2))),
+    "hard_shrink": lambda v: v if abs(v) > 0.5 else 0.0,
+    "hard_sigmoid": lambda v: min(max(v + 3, 0), 6) / 6,
+    "hard_silu": lambda v: v * min(max(v + 3, 0), 6) / 6,
+    "hard_tanh": lambda v: min(max(v, -1), 1),
+    "log_sigmoid": lambda v: -_softplus(-v),
+    "mish": lambda v: v * math.tanh(_softplus(v)),
+    "relu6": lambda v: min(max(v, 0), 6),
+    "silu": lambda v: v * _sig(v),
+    "soft_shrink": lambda v: v - 0.5 if v > 0.5 else (v + 0.5 if v < -0.5 else 0.0),
+    "softplus": _softplus,
+    "softsign": lambda v: v / (1 + abs(v)),
+    "sparse_plus": lambda v: 0.0 if v <= -1 else (0.25 * (v + 1) ** 2 if v < 1 else v),
+    "sparse_sigmoid": lambda v: 0.0 if v <= -1 else (1.0 if v >= 1 else 0.5 * (v + 1)),
+    "squareplus": lambda v: (v + math.sqrt(v * v + 4)) / 2,
+    "tanh_shrink": lambda v: v - math.tanh(v),
+}
+XS = np.array([-7.5, -3.0, -1.0, -0.7, -0.5, -0.2, 0.0, 0.3, 0.5, 0.9, 1.0, 2.5, 6.0, 9.0],
+              np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR))
+def test_elementwise_activation(name):
+    got = af.activate(name, XS)
+    want = [SCALAR[name](float(v)) for v in XS]
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+
+
+def test_relu_with_parameters_like_keras():
+    p = {"negative_slope": 0.1, "threshold": 0.5, "max_value": 6.0}
+    got = af.activate("relu", XS, p, has_max_value=True)
+    want = [min(v, 6.0) if v > 0.5 else 0.1 * (v - 0.5) for v in XS.astype(float)]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_threshold_and_vector_activations():
+    y = af.activate("threshold", XS, {"threshold": 0.4, "default_value": -2.0})
+    assert list(y) == [-2.0 if v <= 0.4 else v for v in XS]
+    x = np.array([[1.0, 2.0, 0.5, 2.2]], np.float32)
+    e = np.exp(x - x.max())
+    np.testing.assert_allclose(af.activate("softmax", x), e / e.sum(), rtol=1e-6)
+    np.testing.assert_allclose(af.activate("log_softmax", x), np.log(e / e.sum()), rtol=1e-6)
+    # the correct sparsemax (Keras 3.15 gives all zeros here: keras-team/keras#23425)
+    sm = af.activate("sparsemax", x)
+    np.testing.assert_allclose(sm, [[0.0, 0.4, 0.0, 0.6]], atol=1e-6)
+    np.testing.assert_allclose(af.activate("sparsemax", [0.0, 0.5, 1.0]), [0, 0.25, 0.75])
+    np.testing.assert_allclose(af.activate("sparsemax", [3.0] * 4), [0.25] * 4)
+    np.testing.assert_allclose(af.activate("sparsemax", [1e4, -1e4, 0.0]), [1, 0, 0])
+    g = af.activate("glu", x)
+    np.testing.assert_allclose(g, [[1.0 * _sig(0.5), 2.0 * _sig(2.2)]], rtol=1e-6)
+    assert af.activate("swish", XS).tolist() == af.activate("silu", XS).tolist()

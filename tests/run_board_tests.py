@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Runs every MicroPython test script in tests/board/ on the given firmware
+targets through tools/run-on, and sums up.
+
+    python3 tests/run_board_tests.py [TARGET ...] [-k PATTERN]
+
+A test script names the files it needs on the board in its first line:
+    # files: micropython/anne_net.py tests/fixtures/activations.json
+(paths relative to the repository root, globs allowed). The board library
+in micropython/ is frozen into the firmware, so scripts do not list it. It prints lines of its own and ends
+with `<name>: N passed, M failed`; it fails by raising. A script passes on a
+target when run-on exits 0 and its summary line says 0 failed.
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_ON = os.path.join(ROOT, "tools", "run-on")
+SUMMARY = re.compile(rb"^(\S+): (\d+) passed, (\d+) failed", re.M)
+
+
+def files_of(script):
+    with open(script) as f:
+        first = f.readline()
+    if not first.startswith("# files:"):
+        return []
+    return sorted(f for p in first[len("# files:"):].split() for f in glob.glob(os.path.join(ROOT, p)))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("targets", nargs="*", default=["unix", "cortex-m3", "cortex-m0"])
+    p.add_argument("-k", default="", help="only scripts whose name contains this")
+    a = p.parse_args()
+    scripts = sorted(s for s in glob.glob(os.path.join(ROOT, "tests", "board", "test_*.py"))
+                     if a.k in os.path.basename(s))
+    if not scripts:
+        print("no test scripts found", file=sys.stderr)
+        return 1
+    passed = failed = checks = 0
+    for target in a.targets:
+        for script in scripts:
+            name = "%s %s" % (target, os.path.relpath(script, ROOT))
+            t0 = time.monotonic()
+            r = subprocess.run([RUN_ON, target, script] + files_of(script),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            dt = time.monotonic() - t0
+            m = SUMMARY.findall(r.stdout)
+            ok = r.returncode == 0 and m and all(int(f) == 0 for _, _, f in m)
+            checks += sum(int(n) for _, n, _ in m)
+            if ok:
+                passed += 1
+                print("PASS %s (%d checks, %.1f s)" % (name, sum(int(n) for _, n, _ in m), dt))
+            else:
+                failed += 1
+                print("FAIL %s (exit %d, %.1f s)" % (name, r.returncode, dt))
+                sys.stdout.write(r.stdout.decode(errors="replace"))
+            sys.stdout.flush()
+    print("board tests: %d scripts x targets, %d checks" % (passed + failed, checks))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

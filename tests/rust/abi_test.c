@@ -1,0 +1,142 @@
+/*
+ * abi_test.c: calls every anne kernel through c_glue/anne.h, as the
+ * MicroPython glue will, to prove the header and the Rust library agree.
+ *
+ * anne_c_abi_selftest() returns 0 when every check passes, otherwise the
+ * number of the first failing check. Linked only into the `c_abi` Rust
+ * integration test (tests/rust/c_abi.rs); build.rs compiles it on hosted
+ * targets.
+ */
+#include <stddef.h>
+
+#include "anne.h"
+
+int32_t anne_c_abi_selftest(void);
+
+#define CHECK(cond) do { ++check; if (!(cond)) return check; } while (0)
+
+static int near(float a, float b) {
+    float d = a - b;
+    if (d < 0) d = -d;
+    return d <= 1e-6f + 1e-6f * (b < 0 ? -b : b);
+}
+
+int32_t anne_c_abi_selftest(void) {
+    int32_t check = 0;
+    anne_activation_t act;
+    size_t n_out = 99, index = 99;
+
+    /* 1-3: struct layout as the Rust side sees it (32 bytes, 30 kinds). */
+    CHECK(sizeof(anne_activation_t) == 32);
+    CHECK(ANNE_ACT_COUNT == 30);
+    CHECK(offsetof(anne_activation_t, has_max_value) == 28);
+
+    /* 4-13: anne_activation_default fills Keras's defaults. */
+    CHECK(anne_activation_default(ANNE_ACT_LEAKY_RELU, &act) == ANNE_OK);
+    CHECK(act.kind == ANNE_ACT_LEAKY_RELU && act.negative_slope == 0.2f);
+    CHECK(anne_activation_default(ANNE_ACT_SQUAREPLUS, &act) == ANNE_OK && act.b == 4.0f);
+    CHECK(anne_activation_default(ANNE_ACT_ELU, &act) == ANNE_OK && act.alpha == 1.0f);
+    CHECK(anne_activation_default(ANNE_ACT_SOFT_SHRINK, &act) == ANNE_OK && act.threshold == 0.5f);
+    CHECK(anne_activation_default(ANNE_ACT_RELU, &act) == ANNE_OK && act.negative_slope == 0.0f
+          && act.has_max_value == 0 && act.threshold == 0.0f);
+    CHECK(anne_activation_default(ANNE_ACT_GELU, &act) == ANNE_OK && act.approximate == 0);
+    CHECK(anne_activation_default(ANNE_ACT_COUNT, &act) == ANNE_ERR_ACTIVATION);
+    CHECK(anne_activation_default(ANNE_ACT_LINEAR, NULL) == ANNE_ERR_NULL);
+    CHECK(anne_activation_default(ANNE_ACT_THRESHOLD, &act) == ANNE_OK
+          && act.threshold == 0.0f && act.default_value == 0.0f);
+
+    /* 14-19: anne_activation_outputs. */
+    CHECK(anne_activation_outputs(ANNE_ACT_RELU, 5, &n_out) == ANNE_OK && n_out == 5);
+    CHECK(anne_activation_outputs(ANNE_ACT_GLU, 6, &n_out) == ANNE_OK && n_out == 3);
+    CHECK(anne_activation_outputs(ANNE_ACT_GLU, 5, &n_out) == ANNE_ERR_SIZE && n_out == 0);
+    CHECK(anne_activation_outputs(ANNE_ACT_COUNT, 5, &n_out) == ANNE_ERR_ACTIVATION);
+    CHECK(anne_activation_outputs(ANNE_ACT_RELU, 5, NULL) == ANNE_ERR_NULL);
+    CHECK(anne_activation_outputs(ANNE_ACT_SOFTMAX, 0, &n_out) == ANNE_OK && n_out == 0);
+
+    /* 20-30: anne_activate_f32. */
+    {
+        float buf[4] = {-1.0f, 0.0f, 2.0f, 0.5f};
+        anne_activation_default(ANNE_ACT_RELU, &act);
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_OK);
+        CHECK(buf[0] == 0.0f && buf[1] == 0.0f && buf[2] == 2.0f && buf[3] == 0.5f);
+        anne_activation_default(ANNE_ACT_SOFTMAX, &act);
+        buf[0] = 0.0f; buf[1] = 0.0f; buf[2] = 0.0f; buf[3] = 0.0f;
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_OK && buf[0] == 0.25f && buf[3] == 0.25f);
+        anne_activation_default(ANNE_ACT_GLU, &act);
+        buf[0] = 3.0f; buf[1] = 4.0f; buf[2] = 0.0f; buf[3] = 0.0f;
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_OK && buf[0] == 1.5f && buf[1] == 2.0f);
+        CHECK(anne_activate_f32(buf, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_activate_f32(NULL, 4, &act) == ANNE_ERR_NULL);
+        CHECK(anne_activate_f32(buf, 4, NULL) == ANNE_ERR_NULL);
+        act.kind = ANNE_ACT_COUNT;
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_ERR_ACTIVATION);
+        anne_activation_default(ANNE_ACT_SQUAREPLUS, &act);
+        act.b = -1.0f;
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_ERR_PARAM);
+        anne_activation_default(ANNE_ACT_CELU, &act);
+        act.alpha = 0.0f;
+        CHECK(anne_activate_f32(buf, 4, &act) == ANNE_ERR_PARAM);
+        anne_activation_default(ANNE_ACT_RELU, &act);
+        act.has_max_value = 1;
+        act.max_value = 1.0f;
+        buf[0] = 5.0f;
+        CHECK(anne_activate_f32(buf, 1, &act) == ANNE_OK && buf[0] == 1.0f);
+    }
+
+    /* 31-45: anne_dense_f32 (x 2, kernel 2x3, bias 3). */
+    {
+        const float x[2] = {1.0f, 2.0f};
+        const float kernel[6] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
+        const float bias[3] = {0.5f, 0.0f, -1.0f};
+        float out[3] = {0};
+        anne_activation_default(ANNE_ACT_LINEAR, &act);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 3, &act) == ANNE_OK);
+        CHECK(out[0] == 9.5f && out[1] == 12.0f && out[2] == 14.0f);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, NULL, 0, out, 3, &act) == ANNE_OK);
+        CHECK(out[0] == 9.0f && out[1] == 12.0f && out[2] == 15.0f);
+        CHECK(anne_dense_f32(x, 2, kernel, 5, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 2, out, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 2, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(x, 0, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 0, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(NULL, 2, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_NULL);
+        CHECK(anne_dense_f32(x, 2, NULL, 6, bias, 3, out, 3, &act) == ANNE_ERR_NULL);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, NULL, 3, &act) == ANNE_ERR_NULL);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 3, NULL) == ANNE_ERR_NULL);
+        act.kind = 1000;
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_ACTIVATION);
+        /* glu over 4 units (x 1, kernel 1x4) writes 2 outputs. */
+        {
+            const float one[1] = {1.0f};
+            const float k4[4] = {3.0f, 4.0f, 0.0f, 0.0f};
+            anne_activation_default(ANNE_ACT_GLU, &act);
+            CHECK(anne_dense_f32(one, 1, k4, 4, NULL, 0, out, 2, &act) == ANNE_OK
+                  && out[0] == 1.5f && out[1] == 2.0f);
+        }
+    }
+
+    /* 46-47: softmax dense, sigmoid dense. */
+    {
+        const float x[1] = {1.0f};
+        const float kernel[2] = {0.0f, 0.0f};
+        float out[2];
+        anne_activation_default(ANNE_ACT_SOFTMAX, &act);
+        CHECK(anne_dense_f32(x, 1, kernel, 2, NULL, 0, out, 2, &act) == ANNE_OK
+              && out[0] == 0.5f && out[1] == 0.5f);
+        anne_activation_default(ANNE_ACT_SIGMOID, &act);
+        CHECK(anne_dense_f32(x, 1, kernel, 2, NULL, 0, out, 2, &act) == ANNE_OK
+              && near(out[0], 0.5f));
+    }
+
+    /* 48-53: anne_argmax_f32. */
+    {
+        const float v[5] = {1.0f, 3.0f, 3.0f, -1.0f, 2.0f};
+        CHECK(anne_argmax_f32(v, 5, &index) == ANNE_OK && index == 1);
+        CHECK(anne_argmax_f32(v, 1, &index) == ANNE_OK && index == 0);
+        CHECK(anne_argmax_f32(v, 0, &index) == ANNE_ERR_SIZE);
+        CHECK(anne_argmax_f32(NULL, 5, &index) == ANNE_ERR_NULL);
+        CHECK(anne_argmax_f32(v, 5, NULL) == ANNE_ERR_NULL);
+        CHECK(anne_argmax_f32(v + 3, 2, &index) == ANNE_OK && index == 1);
+    }
+    return 0;
+}

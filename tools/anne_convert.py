@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+"""Converts a trained Keras model into an `.anne` weight file for the board.
+
+    python3 tools/anne_convert.py MODEL.keras -o MODEL.anne
+    python3 tools/anne_convert.py MODEL.h5 --summary
+    python3 tools/anne_convert.py MODEL.keras --check X.npy Y.npy
+
+Reads Keras 3 `.keras` files and `.h5` files written by Keras 3
+(`model.save("x.h5")`) or tf.keras 2. Needs only numpy and h5py (no
+TensorFlow). The model must be a chain (Sequential, or a functional model
+whose layers follow one another) of:
+
+  Dense          any activation anne knows (see below), with or without bias
+  Activation, ReLU, LeakyReLU, ELU, Softmax
+                 folded into the Dense layer before them, which must have a
+                 linear activation (Dropout layers in between are fine)
+  InputLayer, Dropout, AlphaDropout, GaussianDropout, GaussianNoise
+                 dropped (they do nothing at inference)
+  Flatten        dropped when its input is already 1-D
+
+Activations (Keras 3 names; swish = silu, hard_swish = hard_silu):
+  linear relu sigmoid tanh softmax leaky_relu elu selu celu exponential
+  gelu glu hard_shrink hard_sigmoid hard_silu hard_tanh log_sigmoid
+  log_softmax mish relu6 silu soft_shrink softplus softsign sparse_plus
+  sparse_sigmoid sparsemax squareplus tanh_shrink
+Keras defaults apply: the activation "leaky_relu" has negative_slope 0.2, the
+LeakyReLU layer 0.3; gelu is exact (erf). tf.keras 2's hard_sigmoid
+(0.2 * x + 0.5) differs from Keras 3's and is refused. sparsemax is the
+correct projection onto the simplex; Keras 3.15's own differs from it when
+more than one output is non-zero (keras-team/keras#23425).
+
+Exit status: 0 on success, 1 if the model cannot be converted or --check
+finds a difference (the message says why), 2 for bad command-line usage.
+"""
+
+import argparse
+import io
+import json
+import os
+import re
+import sys
+import zipfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anne_format  # noqa: E402
+
+SUPPORTED_LAYERS = ("Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+                    "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
+                    "GaussianNoise", "Flatten")
+DROPPED_LAYERS = ("InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
+                  "GaussianNoise")
+ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+
+
+class ConvertError(Exception):
+    """A model anne cannot convert; the message is meant for the user."""
+
+
+def _supported_text():
+    return ("anne supports chains of: %s. Activations: %s (aliases swish, hard_swish)."
+            % (", ".join(SUPPORTED_LAYERS),
+               ", ".join(a for a in anne_format.ACTIVATIONS if a != "threshold")))
+
+
+# ---------------------------------------------------------------------------
+# Reading Keras files
+
+def _to_str(v):
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def _snake(name):
+    """keras.src.utils.naming.to_snake_case."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+class KerasFile:
+    """config (dict), keras_version (str), weights(layer) -> [arrays]."""
+
+    def __init__(self, path):
+        self.path = path
+        self._keep = []
+        try:
+            import h5py
+        except ImportError:  # pragma: no cover
+            raise ConvertError("h5py is needed: python3 -m pip install h5py")
+        self.h5py = h5py
+        if not os.path.exists(path):
+            raise ConvertError("%s: no such file" % path)
+        if zipfile.is_zipfile(path):
+            self._open_keras(path)
+        else:
+            self._open_h5(path)
+
+    def _open_keras(self, path):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if "config.json" not in names:
+                raise ConvertError("%s: a zip file without config.json is not a .keras model" % path)
+            self.config = json.loads(z.read("config.json"))
+            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
+            self.keras_version = str(meta.get("keras_version", "3"))
+            if "model.weights.h5" not in names:
+                raise ConvertError("%s: no model.weights.h5 inside (sharded or npz weights "
+                                   "are not supported)" % path)
+            blob = z.read("model.weights.h5")
+        f = self.h5py.File(io.BytesIO(blob), "r")
+        self._keep.append(f)
+        self.kind = "keras"
+        # Keras 3 stores each layer under layers/<snake_case class>[_n]/vars/<i>
+        # with the layer's name in vars.attrs["name"] (Keras >= 3.x); older
+        # files have no name attribute, so we also keep the path name.
+        self._by_name, self._by_path = {}, {}
+        if "layers" in f:
+            for key in f["layers"]:
+                g = f["layers"][key]
+                if not isinstance(g, self.h5py.Group) or "vars" not in g:
+                    continue
+                v = g["vars"]
+                arrays = [v[str(i)] for i in range(len(v))]
+                self._by_path[key] = arrays
+                if "name" in v.attrs:
+                    self._by_name[_to_str(v.attrs["name"])] = arrays
+
+    def _open_h5(self, path):
+        try:
+            f = self.h5py.File(path, "r")
+        except OSError as e:
+            raise ConvertError("%s: not a .keras (zip) or .h5 file (%s)" % (path, e))
+        self._keep.append(f)
+        self.kind = "h5"
+        if "model_config" not in f.attrs:
+            raise ConvertError("%s: no model configuration inside; this looks like a "
+                               "weights-only file (model.save_weights). Save the whole "
+                               "model with model.save(\"model.keras\")." % path)
+        self.config = json.loads(_to_str(f.attrs["model_config"]))
+        self.keras_version = _to_str(f.attrs.get("keras_version", "2"))
+        self._h5_weights = f["model_weights"] if "model_weights" in f else f
+
+    @property
+    def keras2(self):
+        return self.keras_version.startswith("2.")
+
+    def weights(self, layer_name, class_path):
+        """Arrays of a layer, kernel first: Keras 3 .keras by layer name (or by
+        the path name Keras derives from the class), h5 by weight_names."""
+        if self.kind == "keras":
+            if layer_name in self._by_name:
+                return [np.asarray(a) for a in self._by_name[layer_name]]
+            if not self._by_name and class_path in self._by_path:
+                return [np.asarray(a) for a in self._by_path[class_path]]
+            raise ConvertError("layer %r: no weights found in model.weights.h5" % layer_name)
+        root = self._h5_weights
+        if layer_name not in root:
+            raise ConvertError("layer %r: no weights found in the h5 file" % layer_name)
+        g = root[layer_name]
+        names = [_to_str(n) for n in g.attrs.get("weight_names", [])]
+        arrays = {}
+        for n in names:
+            base = n.split("/")[-1].split(":")[0]
+            arrays[base] = np.asarray(g[n])
+        out = []
+        if "kernel" in arrays:
+            out.append(arrays["kernel"])
+            if "bias" in arrays:
+                out.append(arrays["bias"])
+        elif names:
+            raise ConvertError("layer %r: weights %s are not kernel/bias" % (layer_name, names))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# The layer chain
+
+def _layers_in_order(config):
+    cls = config.get("class_name")
+    cfg = config.get("config", {})
+    if cls == "Sequential":
+        layers = cfg["layers"] if isinstance(cfg, dict) else cfg
+        return [(l["class_name"], l.get("config", {})) for l in layers]
+    if cls in ("Functional", "Model"):
+        return _functional_chain(cfg)
+    raise ConvertError("the model is a %r; anne converts Sequential models and functional "
+                       "models that are a chain of layers (subclassed models have no "
+                       "layer graph in the file)" % cls)
+
+
+def _history_names(node):
+    """Layer names a Keras inbound node reads from (Keras 3 and 2 formats)."""
+    found = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "keras_history" in v:
+                found.append(v["keras_history"][0])
+                return
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            if (len(v) >= 3 and isinstance(v[0], str) and isinstance(v[1], int)
+                    and isinstance(v[2], int)):
+                found.append(v[0])  # Keras 2: [name, node_index, tensor_index, kwargs]
+                return
+            for x in v:
+                walk(x)
+    walk(node)
+    return found
+
+
+def _functional_chain(cfg):
+    layers = {l.get("name", l.get("config", {}).get("name")): l for l in cfg["layers"]}
+    ins = cfg.get("input_layers", [])
+    outs = cfg.get("output_layers", [])
+    ins = [ins] if ins and isinstance(ins[0], str) else ins
+    outs = [outs] if outs and isinstance(outs[0], str) else outs
+    if len(ins) != 1 or len(outs) != 1:
+        raise ConvertError("the functional model has %d inputs and %d outputs; anne needs "
+                           "exactly one of each (a chain of layers)" % (len(ins), len(outs)))
+    prev = {}
+    for name, l in layers.items():
+        nodes = l.get("inbound_nodes", [])
+        if len(nodes) > 1:
+            raise ConvertError("layer %r (%s) is called %d times; anne needs a simple chain"
+                               % (name, l["class_name"], len(nodes)))
+        srcs = _history_names(nodes)
+        if len(set(srcs)) > 1:
+            raise ConvertError("layer %r (%s) takes several inputs (%s); anne needs a simple "
+                               "chain" % (name, l["class_name"], ", ".join(srcs)))
+        prev[name] = srcs[0] if srcs else None
+    order = []
+    cur = outs[0][0]
+    seen = set()
+    while cur is not None:
+        if cur in seen or cur not in layers:
+            raise ConvertError("the functional model's layer graph is not a simple chain")
+        seen.add(cur)
+        order.append(cur)
+        cur = prev.get(cur)
+    if order[-1] != ins[0][0]:
+        raise ConvertError("the functional model's output does not lead back to its input")
+    unused = set(layers) - seen
+    if unused:
+        raise ConvertError("the functional model has layers outside the input-output chain: "
+                           "%s" % ", ".join(sorted(unused)))
+    # users' children: each layer must feed at most one other
+    fed = {}
+    for name, p in prev.items():
+        if p is not None:
+            fed.setdefault(p, []).append(name)
+    for p, users in fed.items():
+        if len(users) > 1:
+            raise ConvertError("layer %r feeds several layers (%s); anne needs a simple chain"
+                               % (p, ", ".join(users)))
+    return [(layers[n]["class_name"], dict(layers[n].get("config", {}), name=n))
+            for n in reversed(order)]
+
+
+class Activation:
+    def __init__(self, name, params=None, has_max_value=False, approximate=False):
+        self.name = name
+        self.params = params or {}
+        self.has_max_value = has_max_value
+        self.approximate = approximate
+
+    def is_linear(self):
+        return self.name == "linear"
+
+
+def _activation(value, where, keras2):
+    """A Keras activation as serialized in a config: None, a name, or a dict
+    like {"module": "keras.activations", "class_name": "function",
+    "config": "relu", ...}."""
+    if value is None:
+        return Activation("linear")
+    name = value
+    if isinstance(value, dict):
+        cfg = value.get("config")
+        if isinstance(cfg, str):
+            name = cfg
+        elif isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and \
+                value.get("class_name") in ("function", "builtins.function"):
+            name = cfg["name"]
+        else:
+            raise ConvertError("%s: activation %s is not a built-in Keras activation. %s"
+                               % (where, json.dumps(value)[:200], _supported_text()))
+    if not isinstance(name, str):
+        raise ConvertError("%s: cannot read activation %r" % (where, value))
+    if name.startswith("keras.activations."):
+        name = name.rsplit(".", 1)[1]
+    name = anne_format.ALIASES.get(name, name)
+    if keras2 and name == "hard_sigmoid":
+        raise ConvertError("%s: tf.keras 2's hard_sigmoid is clip(0.2 * x + 0.5, 0, 1), which "
+                           "differs from Keras 3's relu6(x + 3) / 6 that anne implements; "
+                           "retrain with Keras 3 or another activation" % where)
+    if name == "threshold":
+        raise ConvertError("%s: the 'threshold' activation needs threshold and default_value, "
+                           "which a Keras config does not store" % where)
+    if name not in anne_format.ACTIVATION_IDS:
+        raise ConvertError("%s: unsupported activation %r. %s" % (where, name, _supported_text()))
+    return Activation(name)
+
+
+def _number(cfg, key, default, where):
+    v = cfg.get(key, default)
+    if isinstance(v, dict):  # serialized tensor/float
+        v = v.get("config", {}).get("value", v)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ConvertError("%s: cannot read %s=%r" % (where, key, v))
+    if not np.isfinite(v):
+        raise ConvertError("%s: %s=%r is not finite" % (where, key, v))
+    return v
+
+
+def _layer_activation(cls, cfg, where, keras2):
+    if cls == "Activation":
+        return _activation(cfg.get("activation"), where, keras2)
+    if cls == "ReLU":
+        ns = _number(cfg, "negative_slope", 0.0, where)
+        th = _number(cfg, "threshold", 0.0, where)
+        mv = cfg.get("max_value")
+        params = {"negative_slope": ns, "threshold": th}
+        if mv is not None:
+            params["max_value"] = _number(cfg, "max_value", None, where)
+            if params["max_value"] < 0:
+                raise ConvertError("%s: max_value must be >= 0" % where)
+        return Activation("relu", params, has_max_value=mv is not None)
+    if cls == "LeakyReLU":
+        key = "alpha" if "alpha" in cfg and "negative_slope" not in cfg else "negative_slope"
+        return Activation("leaky_relu", {"negative_slope": _number(cfg, key, 0.3, where)})
+    if cls == "ELU":
+        return Activation("elu", {"alpha": _number(cfg, "alpha", 1.0, where)})
+    if cls == "Softmax":
+        axis = cfg.get("axis", -1)
+        if axis not in (-1, 1, [-1], [1]):
+            raise ConvertError("%s: softmax over axis %r; anne's vectors have one axis" % (where, axis))
+        return Activation("softmax")
+    raise AssertionError(cls)
+
+
+def _input_features(cfg, where):
+    """Number of features from a batch shape in cfg, None if absent."""
+    shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
+    if shape is None:
+        return None
+    dims = list(shape)[1:]
+    if len(dims) != 1 or dims[0] is None:
+        raise ConvertError("%s: input shape %s; anne takes 1-D inputs (one vector of "
+                           "features per sample)" % (where, tuple(shape)))
+    return int(dims[0])
+
+
+class Converted:
+    def __init__(self, n_inputs, specs, sources, dropped, keras_version):
+        self.n_inputs = n_inputs
+        self.specs = specs          # [anne_format.LayerSpec]
+        self.sources = sources      # per board layer: Keras layer names folded in
+        self.dropped = dropped      # Keras layers left out
+        self.keras_version = keras_version
+
+    def encode(self):
+        return anne_format.encode(self.n_inputs, self.specs)
+
+
+def convert(path):
+    """Reads a Keras model file; returns a Converted (raises ConvertError)."""
+    kf = KerasFile(path)
+    keras2 = kf.keras2
+    chain = _layers_in_order(kf.config)
+    dense = []          # dicts: name, kernel, bias, act, sources
+    dropped = []
+    features = None     # current vector size, None until known
+    counters = {}
+    last_dense_open = None  # the previous Dense if only dropped layers came since
+    for cls, cfg in chain:
+        name = cfg.get("name", "?")
+        where = "layer %r (%s)" % (name, cls)
+        snake = _snake(cls)
+        n = counters.get(snake, 0)
+        counters[snake] = n + 1
+        class_path = snake if n == 0 else "%s_%d" % (snake, n)
+        given = _input_features(cfg, where) if cls != "Flatten" else None
+        if given is not None:
+            if features is not None and given != features:
+                raise ConvertError("%s: input size %d, but the layer before gives %d"
+                                   % (where, given, features))
+            features = given
+        if cls in DROPPED_LAYERS:
+            dropped.append(name)
+            continue
+        if cls == "Flatten":
+            if features is None and dense:
+                features = dense[-1]["n_out"]
+            if features is None:
+                raise ConvertError("%s: cannot tell whether its input is 1-D; add "
+                                   "keras.Input((n,)) before it or remove it" % where)
+            dropped.append(name)
+            continue
+        if cls == "Dense":
+            if cfg.get("quantization_config") or "int8" in json.dumps(cfg.get("dtype", "")) \
+                    or "float8" in json.dumps(cfg.get("dtype", "")):
+                raise ConvertError("%s: quantized Dense layers are not supported" % where)
+            units = int(cfg["units"])
+            use_bias = bool(cfg.get("use_bias", True))
+            act = _activation(cfg.get("activation"), where, keras2)
+            arrays = kf.weights(name, class_path)
+            if len(arrays) != (2 if use_bias else 1):
+                raise ConvertError("%s: expected %d weight arrays, found %d"
+                                   % (where, 2 if use_bias else 1, len(arrays)))
+            kernel = _float32(arrays[0], where, "kernel")
+            bias = _float32(arrays[1], where, "bias") if use_bias else None
+            if kernel.ndim != 2 or kernel.shape[1] != units:
+                raise ConvertError("%s: kernel shape %s does not match units=%d"
+                                   % (where, kernel.shape, units))
+            if bias is not None and bias.shape != (units,):
+                raise ConvertError("%s: bias shape %s does not match units=%d"
+                                   % (where, bias.shape, units))
+            if features is not None and kernel.shape[0] != features:
+                raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
+                                   % (where, kernel.shape[0], features))
+            if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
+                raise ConvertError("%s: sizes over %d are not supported"
+                                   % (where, anne_format.MAX_UNITS))
+            d = {"name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
+                 "n_in": kernel.shape[0]}
+            _set_out(d, where)
+            dense.append(d)
+            features = d["n_out"]
+            last_dense_open = d
+            continue
+        if cls in ACTIVATION_LAYERS:
+            act = _layer_activation(cls, cfg, where, keras2)
+            if act.is_linear():
+                dropped.append(name)
+                continue
+            if last_dense_open is None:
+                if not dense:
+                    raise ConvertError("%s comes before any Dense layer; anne folds activation "
+                                       "layers into the Dense layer before them" % where)
+                raise ConvertError("%s follows a layer anne cannot fold it into" % where)
+            prev = last_dense_open
+            if not prev["act"].is_linear():
+                raise ConvertError(
+                    "%s follows Dense layer %r, which already has activation %r; anne folds "
+                    "an activation layer only into a Dense layer with a linear activation "
+                    "(use Dense(..., activation=None) before it)"
+                    % (where, prev["name"], prev["act"].name))
+            prev["act"] = act
+            prev["sources"].append(name)
+            _set_out(prev, where)
+            features = prev["n_out"]
+            continue
+        raise ConvertError("%s is not supported. %s" % (where, _supported_text()))
+    if not dense:
+        raise ConvertError("the model has no Dense layer")
+    if len(dense) > anne_format.MAX_LAYERS:
+        raise ConvertError("the model has %d Dense layers; a .anne file holds at most %d"
+                           % (len(dense), anne_format.MAX_LAYERS))
+    specs = [anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
+                                   d["act"].has_max_value, d["act"].approximate)
+             for d in dense]
+    return Converted(dense[0]["n_in"], specs, [d["sources"] for d in dense], dropped,
+                     kf.keras_version)
+
+
+def _set_out(d, where):
+    units = d["kernel"].shape[1]
+    if d["act"].name == "glu":
+        if units % 2:
+            raise ConvertError("%s: glu needs an even number of units, got %d" % (where, units))
+        d["n_out"] = units // 2
+    else:
+        d["n_out"] = units
+
+
+def _float32(a, where, what):
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise ConvertError("%s: %s has dtype %s; expected float" % (where, what, a.dtype))
+    f = a.astype(np.float32)
+    bad = int(np.size(f) - np.count_nonzero(np.isfinite(f)))
+    if bad:
+        raise ConvertError("%s: %s has %d non-finite value(s) (NaN or inf); refusing to "
+                           "convert a broken model" % (where, what, bad))
+    return f
+
+
+def convert_file(path):
+    """Keras model file -> bytes of the .anne file."""
+    return convert(path).encode()
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+def _check(model, x_path, y_path, atol, rtol):
+    x = np.load(x_path).astype(np.float32)
+    y = np.load(y_path).astype(np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    got = model.forward(x)
+    if got.size != y.size:
+        raise ConvertError("--check: the model gives %s outputs for X %s, Y has shape %s"
+                           % (got.shape, x.shape, y.shape))
+    got = got.reshape(y.shape)
+    err = np.abs(got - y)
+    tol = atol + rtol * np.abs(y)
+    worst = float(np.max(err)) if err.size else 0.0
+    n_bad = int(np.count_nonzero(err > tol))
+    same_class = True
+    if y.ndim == 2 and y.shape[1] > 1:
+        same_class = bool(np.all(np.argmax(got, -1) == np.argmax(y, -1)))
+    print("check: %d rows, max |diff| %.3g, %d values outside atol=%g rtol=%g, argmax %s"
+          % (x.shape[0], worst, n_bad, atol, rtol, "identical" if same_class else "DIFFERS"))
+    return n_bad == 0 and same_class
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="anne_convert.py",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="Keras model (.keras or .h5); an existing .anne file is "
+                                 "read and checked instead (with --summary / --check)")
+    p.add_argument("-o", "--output", help="output .anne file (default: the model's name "
+                                          "with .anne)")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="convert but do not write the output file")
+    p.add_argument("--summary", action="store_true",
+                   help="print the model as the board will see it: layers, units, "
+                        "activation and parameters, weights and bytes")
+    p.add_argument("--check", nargs=2, metavar=("X.npy", "Y.npy"),
+                   help="run the numpy float32 reference forward pass of the converted "
+                        "file on inputs X and compare with expected outputs Y (e.g. "
+                        "Keras's model.predict(X)); fails (exit 1) on a difference")
+    p.add_argument("--atol", type=float, default=1e-5, help="--check absolute tolerance "
+                                                            "(default 1e-5)")
+    p.add_argument("--rtol", type=float, default=1e-5, help="--check relative tolerance "
+                                                            "(default 1e-5)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    args = p.parse_args(argv)
+    try:
+        if args.model.endswith(".anne"):
+            with open(args.model, "rb") as f:
+                data = f.read()
+            model = anne_format.parse(data)
+            sources, conv = None, None
+        else:
+            conv = convert(args.model)
+            data = conv.encode()
+            model = anne_format.parse(data)  # the same checks the board makes
+            sources = conv.sources
+            if not args.dry_run:
+                out = args.output or os.path.splitext(args.model)[0] + ".anne"
+                with open(out, "wb") as f:
+                    f.write(data)
+                if not args.quiet:
+                    print("wrote %s: %d layers, %d inputs, %d outputs, %d parameters, %d bytes"
+                          % (out, len(model.layers), model.n_inputs, model.n_outputs,
+                             model.n_params, len(data)))
+        if args.summary:
+            print(summary_text(model, sources, conv))
+        if args.check and not _check(model, args.check[0], args.check[1], args.atol, args.rtol):
+            return 1
+    except (ConvertError, ValueError, OSError) as e:
+        print("anne_convert: error: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary_text(model, sources=None, conv=None):
+    text = model.summary()
+    if sources:
+        lines = ["", "Keras layers folded into each board layer:"]
+        for i, s in enumerate(sources):
+            lines.append("  %d: %s" % (i, " + ".join(s)))
+        if conv is not None and conv.dropped:
+            lines.append("dropped (no effect at inference): %s" % ", ".join(conv.dropped))
+        text += "\n".join(lines)
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
