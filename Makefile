@@ -81,8 +81,18 @@ test-host: deps
 test-board: firmware
 	$(PYTHON) tests/run_board_tests.py unix cortex-m3 cortex-m0
 
-demo: qemu-m3
-	tools/run-on cortex-m3 examples/demo.py
+# The demo: Keras models -> .anne files (host converter) -> the board.
+DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,qemu-m3))
+demo: deps $(DEMO_FW)
+	@mkdir -p $(BUILD)/demo
+	@echo "== Converting the Keras models (tools/anne_convert.py, no TensorFlow needed)"
+	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_8.keras -o $(BUILD)/demo/ai_anne_8.anne
+	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_6.keras -o $(BUILD)/demo/ai_anne_6.anne
+	$(PYTHON) tools/anne_convert.py examples/iris/iris3.keras -o $(BUILD)/demo/iris3.anne
+	@echo "== AI-ANNE's two Iris networks on the emulated $(TARGET), as Keras trained them"
+	tools/run-on $(TARGET) examples/iris/ai_anne.py $(BUILD)/demo/ai_anne_8.anne $(BUILD)/demo/ai_anne_6.anne examples/iris/ai_anne_8.json
+	@echo "== A 3-class Iris model trained in Keras, on the emulated $(TARGET)"
+	tools/run-on $(TARGET) examples/iris/iris3.py $(BUILD)/demo/iris3.anne examples/iris/iris3.json
 
 repl: deps
 	tools/run-on --repl $(TARGET)

@@ -11,7 +11,7 @@
 
 anne_comma := ,
 ANNE_GLUE_DIR := $(USERMOD_DIR)
-ANNE_ROOT := $(abspath $(USERMOD_DIR)/..)
+ANNE_ROOT := $(abspath $(realpath $(USERMOD_DIR))/..)
 ANNE_LIB := $(BUILD)/anne-rust/libanne.a
 ANNE_SYMBOLS := anne_dense_f32 anne_activate_f32 anne_argmax_f32 anne_activation_default anne_activation_outputs
 

@@ -2,9 +2,7 @@
 # Keras trained them with. Keras's own accuracy for both is 0.90, confusion
 # [[8, 2], [0, 10]] (the paper's 95 % came from mismatched activations).
 #
-#   tools/run-on cortex-m3 examples/iris/ai_anne.py micropython/anne_net.py \
-#       micropython/anne_io.py micropython/anne_fallback.py \
-#       examples/iris/ai_anne_8.anne examples/iris/ai_anne_6.anne examples/iris/ai_anne_8.json
+#   tools/run-on cortex-m3 examples/iris/ai_anne.py examples/iris/ai_anne_8.anne examples/iris/ai_anne_6.anne examples/iris/ai_anne_8.json
 import anne_net
 
 # AI-ANNE's 20 standardized test rows (versicolor = 0, virginica = 1)

@@ -1,9 +1,7 @@
 # The 3-class Iris model (4 -> Dense(8, relu) -> Dense(3, softmax)), trained
 # in Keras by tools/make_model_fixtures.py, on its 20 held-out rows.
 #
-#   tools/run-on cortex-m3 examples/iris/iris3.py micropython/anne_net.py \
-#       micropython/anne_io.py micropython/anne_fallback.py \
-#       examples/iris/iris3.anne examples/iris/iris3.json
+#   tools/run-on cortex-m3 examples/iris/iris3.py examples/iris/iris3.anne examples/iris/iris3.json
 import json
 
 import anne_net

@@ -1,9 +1,7 @@
 # A REPL session as a script: explore a trained network on the board by
 # changing activations and neuron counts, and watch the accuracy.
 #
-#   tools/run-on cortex-m3 examples/tuning/tuning.py micropython/anne_net.py \
-#       micropython/anne_io.py micropython/anne_fallback.py \
-#       examples/iris/iris3.anne examples/iris/iris3.json
+#   tools/run-on cortex-m3 examples/tuning/tuning.py examples/iris/iris3.anne examples/iris/iris3.json
 import json
 
 import anne_net
