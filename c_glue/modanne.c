@@ -343,6 +343,64 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
 
+// anne.forward(layers, x, out): a chain of dense layers in one call, for a
+// network's inner loop. layers is a tuple or list of (kernel, bias,
+// activation, buf) tuples: layer i reads the previous layer's buf (x for the
+// first) and writes its own buf (out for the last, whose buf may be None).
+// Allocates nothing.
+static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
+    size_t n_layers;
+    mp_obj_t *layers;
+    if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layers must be a tuple of (kernel, bias, activation, buf), not %s"),
+            mp_obj_get_type_str(layers_obj));
+    }
+    mp_obj_get_array(layers_obj, &n_layers, &layers);
+    if (n_layers == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+    }
+    anne_f32_buf_t x = anne_get_f32(x_obj, MP_QSTR_x, false);
+    anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
+    for (size_t i = 0; i < n_layers; i++) {
+        size_t n_fields;
+        mp_obj_t *fields;
+        if (!mp_obj_is_type(layers[i], &mp_type_tuple)) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
+        }
+        mp_obj_tuple_get(layers[i], &n_fields, &fields);
+        if (n_fields != 4) {
+            mp_raise_msg_varg(&mp_type_TypeError,
+                MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf), got %d items"), (int)i, (int)n_fields);
+        }
+        anne_activation_t scratch;
+        const anne_activation_t *act = anne_get_activation(fields[2], NULL, &scratch);
+        anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
+        anne_f32_buf_t bias = {NULL, 0};
+        if (fields[1] != mp_const_none) {
+            bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
+        }
+        anne_f32_buf_t dst = i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+        size_t units = act->kind == ANNE_ACT_GLU ? 2 * dst.len : dst.len;
+        if (x.len == 0 || units == 0 || kernel.len != x.len * units
+            || (bias.data != NULL && bias.len != units)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: %u inputs, %u outputs: kernel has %u floats (expected %u), bias %u (expected %u)"),
+                (int)i, (unsigned)x.len, (unsigned)dst.len, (unsigned)kernel.len, (unsigned)(x.len * units),
+                (unsigned)bias.len, (unsigned)units);
+        }
+        if (anne_overlap(dst, x) || anne_overlap(dst, kernel) || anne_overlap(dst, bias)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: its output buffer shares memory with its input or weights"), (int)i);
+        }
+        anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+            bias.data, bias.len, dst.data, dst.len, act));
+        x = dst;
+    }
+    return out_obj;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward);
+
 // anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
 // results in buf[:len(buf) // 2]. Returns the number of outputs.
 static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_in) {
@@ -380,6 +438,7 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_QSTR(MP_QSTR_0_dot_1_dot_0) },
     { MP_ROM_QSTR(MP_QSTR_dense), MP_ROM_PTR(&anne_dense_obj) },
     { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
+    { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },

@@ -462,3 +462,24 @@ def argmax(buf):
             best = i
             m = v
     return best
+
+
+def forward(layers, x, out):
+    """forward(layers, x, out): a chain of dense layers, each a (kernel,
+    bias, activation, buf) tuple writing its buf (out for the last); returns
+    out."""
+    if not isinstance(layers, (tuple, list)):
+        raise TypeError("layers must be a tuple of (kernel, bias, activation, buf), not %s"
+                        % type(layers).__name__)
+    if not layers:
+        raise ValueError("layers is empty")
+    src = x
+    last = len(layers) - 1
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, tuple) or len(layer) != 4:
+            raise TypeError("layer %d must be (kernel, bias, activation, buf)" % i)
+        kernel, bias, act, buf = layer
+        dst = out if i == last else buf
+        dense(src, kernel, bias, dst, act)
+        src = dst
+    return out

@@ -226,8 +226,11 @@ class Dense:
         self.params = dict(params)
         self._act = act
         self._act_backend = _anne
-        if self._net is not None and old_out != self.n_out:
-            self._net._rebuild()
+        if self._net is not None:
+            if old_out != self.n_out:
+                self._net._rebuild()
+            else:
+                self._net._build_plan()
 
     def _rebind(self):
         """Re-parses the activation for the current backend."""
@@ -283,6 +286,8 @@ class Dense:
         no change) if the shapes do not fit."""
         k, b, n_in = self._check_weights(kernel, bias)
         self.kernel, self.bias, self.n_in = k, b, n_in
+        if self._net is not None:
+            self._net._build_plan()
 
     def get_weights(self):
         """[kernel as nested lists n_in x units, bias list] (Keras layout)."""
@@ -315,6 +320,7 @@ class Sequential:
         self.n_inputs = n_inputs
         self.layers = []
         self._scratch = []
+        self._plan = ()
         self._backend = _anne
         for layer in layers or ():
             self.add(layer)
@@ -334,6 +340,17 @@ class Sequential:
         gc.collect()
         self._scratch = [_zeros(L.n_out) for L in self.layers[:-1]]
         self._backend = _anne
+        self._build_plan()
+
+    def _build_plan(self):
+        """The layers as anne.forward() takes them: (kernel, bias, activation,
+        output buffer) tuples, rebuilt on every change so that predict_into
+        only makes one call and allocates nothing. Changes made through the
+        API keep it current; assigning layer.kernel directly does not (use
+        set_weights)."""
+        n = len(self.layers)
+        self._plan = tuple((L.kernel, L.bias, L._act, self._scratch[i] if i < n - 1 else None)
+                           for i, L in enumerate(self.layers))
 
     def _attach(self, layer, n_in):
         """Checks layer can take n_in inputs; returns (kernel, bias) to use."""
@@ -455,6 +472,7 @@ class Sequential:
             raise ValueError("%d arrays given, the network has %d" % (len(weights), j))
         for L, (k, b, _) in zip(self.layers, new):
             L.kernel, L.bias = k, b
+        self._build_plan()
 
     def get_weights(self):
         out = []
@@ -469,6 +487,7 @@ class Sequential:
             if L._act_backend is not _anne:
                 L._rebind()
         self._backend = _anne
+        self._build_plan()
 
     def predict_into(self, x, out):
         """Runs the network on x (a float32 buffer of n_inputs values) into
@@ -476,23 +495,11 @@ class Sequential:
         nothing on the heap with the native backend."""
         if self._backend is not _anne:
             self._bind()
-        layers = self.layers
-        n = len(layers)
-        if n == 0:
+        if not self._plan:
             raise ValueError("the network has no layers")
         if len(x) != self.n_inputs:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
-        dense = _anne.dense
-        scratch = self._scratch
-        src = x
-        for i in range(n - 1):
-            L = layers[i]
-            dst = scratch[i]
-            dense(src, L.kernel, L.bias, dst, L._act)
-            src = dst
-        L = layers[n - 1]
-        dense(src, L.kernel, L.bias, out, L._act)
-        return out
+        return _anne.forward(self._plan, x, out)
 
     def predict(self, x):
         """x: a list or array('f') of n_inputs values -> a new array('f')."""

@@ -110,6 +110,20 @@ CASES = [
      lambda: anne.argmax([1.0, 2.0])),
     ("argmax of array('h')", TypeError, "typecode 'h'",
      lambda: anne.argmax(array("h", [1, 2]))),
+    ("forward with a dict of layers", TypeError, "layers must be a tuple",
+     lambda: anne.forward({}, x, out)),
+    ("forward with no layers", ValueError, "layers is empty",
+     lambda: anne.forward((), x, out)),
+    ("forward with a 3-item layer", TypeError, "layer 0 must be (kernel, bias, activation, buf), got 3 items",
+     lambda: anne.forward(((k, b, "relu"),), x, out)),
+    ("forward with a list as layer", TypeError, "layer 0 is not a tuple",
+     lambda: anne.forward(([k, b, "relu", None],), x, out)),
+    ("forward whose layers do not chain", ValueError, "layer 1: 2 inputs, 2 outputs: kernel has 6 floats (expected 4)",
+     lambda: anne.forward(((k, b, "relu", array("f", [0.0, 0.0])), (k, b, "relu", None)), x, out)),
+    ("forward with an unknown activation", ValueError, "unknown activation 'relu2'",
+     lambda: anne.forward(((k, b, "relu2", None),), x, out)),
+    ("forward writing into its input", ValueError, "layer 0: its output buffer shares memory",
+     lambda: anne.forward(((array("f", [1.0] * 9), None, "linear", None),), x, x)),
 ]
 
 for name, exc_type, fragment, fn in CASES:
@@ -128,6 +142,21 @@ if list(out) == expect:
     passed += 1
 else:
     print("FAIL dense after the error table:", list(out), "expected", expect)
+    failed += 1
+
+# forward() gives the same bits as the dense() calls it stands for.
+k2 = array("f", [1.0, -2.0, 0.5, 0.25])  # 2 inputs x 2 units
+h = array("f", [0.0, 0.0])
+y1 = array("f", [0.0, 0.0])
+anne.dense(x, k, b, h, "tanh")
+anne.dense(h, k2, None, y1, "softmax")
+y2 = array("f", [0.0, 0.0])
+act = anne.Activation("tanh")
+got = anne.forward(((k, b, act, array("f", [0.0, 0.0])), (k2, None, "softmax", None)), x, y2)
+if got is y2 and bytes(y1) == bytes(y2):
+    passed += 1
+else:
+    print("FAIL forward", list(y2), "differs from dense calls", list(y1))
     failed += 1
 
 print("cases:", len(CASES))
