@@ -31,6 +31,14 @@ ANNE_RUST_TARGET ?= $(strip \
     $(if $(filter cortex-m33,$(ANNE_MCPU)),$(if $(filter -mfloat-abi=hard,$(CFLAGS)),thumbv8m.main-none-eabihf,thumbv8m.main-none-eabi),\
     $(if $(CROSS_COMPILE),unknown,host))))))
 
+# Cross targets: the archive's compiler_builtins member defines the soft-float
+# routines (__aeabi_fadd, __addsf3, __floatsisf, ...) too; made local to the
+# archive, they stop standing in for libgcc's, so the whole firmware (anne's
+# own objects included) keeps the toolchain's soft-float. Other members'
+# symbols (memclr, 64-bit shifts, divisions, ...) are left as they are.
+$(ANNE_LIB): ANNE_LOCALIZE := --wildcard $(addprefix --localize-symbol=,'__aeabi_[fd]*' '__aeabi_*2[fdh]' \
+    '__*[sdht]f[0-9a-z]*' '__float*' '__gnu_[fh]2*')
+
 # `cargo rustc --crate-type staticlib`: with LTO, building the staticlib and
 # the rlib together leaves the archive without the anne_* symbols.
 # Runs cargo every time (it is incremental); the archive is only replaced when
@@ -41,7 +49,7 @@ $(ANNE_LIB): FORCE_ANNE
 	+$(Q)cd $(ANNE_ROOT) && CARGO_TARGET_DIR=$(abspath $(BUILD)/anne-rust/cargo) $(ANNE_CARGO) rustc --quiet --release --lib --crate-type staticlib \
 	    $(if $(filter host,$(ANNE_RUST_TARGET)),,--target $(ANNE_RUST_TARGET)) $(ANNE_CARGO_FLAGS)
 	$(Q)cp $(BUILD)/anne-rust/cargo/$(if $(filter host,$(ANNE_RUST_TARGET)),,$(ANNE_RUST_TARGET)/)release/libanne.a $@.tmp
-	$(Q)$(if $(filter host,$(ANNE_RUST_TARGET)),true,$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $@.tmp)
+	$(Q)$(if $(filter host,$(ANNE_RUST_TARGET)),true,$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(ANNE_LOCALIZE) $@.tmp)
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 .PHONY: FORCE_ANNE

@@ -11,6 +11,7 @@ pub mod abi;
 pub mod activation;
 pub mod argmax;
 pub mod dense;
+pub mod dot;
 pub mod ffi;
 pub mod status;
 

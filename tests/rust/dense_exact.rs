@@ -1,0 +1,367 @@
+//! The exact (integer) dense kernel, `anne::dense::dense_f32_exact`, run on
+//! the host: every dot product must be the correctly rounded float32 of the
+//! exact sum (checked with an exact oracle built from float64 expansions),
+//! the bias is added in float32 afterwards, and IEEE special values behave as
+//! in the plain float32 kernel `dense_f32_reference`.
+
+use anne::dense::{dense_f32_exact, dense_f32_reference};
+use anne::dot::{round_i128, round_to_f32};
+use anne::{dense_f32, Activation};
+
+/// xorshift64*: tiny, deterministic, good enough for test inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn sign(&mut self) -> f32 {
+        if self.next_u64() & 1 == 0 {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+    /// A float of the given style: 0 typical weights, 1 any exponent,
+    /// 2 a mix of typical, zeros, -0.0, subnormals and huge/tiny values.
+    fn value(&mut self, style: u32) -> f32 {
+        match style {
+            0 => self.sign() * (self.unit() * 2.0) as f32,
+            1 => f32::from_bits(self.next_u64() as u32 & 0x7f7f_ffff) * self.sign(),
+            _ => match self.below(8) {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::from_bits(self.below(0x80_0000) as u32) * self.sign(),
+                3 => self.sign() * 10f64.powf(self.unit() * 16.0 - 8.0) as f32,
+                4 => self.sign() * 10f64.powf(self.unit() * 70.0 - 35.0) as f32,
+                _ => self.sign() * (self.unit() * 2.0) as f32,
+            },
+        }
+    }
+}
+
+/// Exact sums as Shewchuk expansions: nonoverlapping float64 components in
+/// increasing magnitude. A product of two float32 is exact in float64.
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+fn grow(e: &mut Vec<f64>, b: f64) {
+    let mut q = b;
+    let mut h = Vec::with_capacity(e.len() + 1);
+    for &c in e.iter() {
+        let (s, err) = two_sum(q, c);
+        if err != 0.0 {
+            h.push(err);
+        }
+        q = s;
+    }
+    if q != 0.0 {
+        h.push(q);
+    }
+    *e = h;
+}
+
+/// Sign of `sum - t` (exact).
+fn sign_minus(sum: &[f64], t: f64) -> f64 {
+    let mut e = sum.to_vec();
+    grow(&mut e, -t);
+    e.last().map_or(0.0, |v| v.signum())
+}
+
+fn exact_sum(x: &[f32], kernel: &[f32], units: usize, j: usize) -> Vec<f64> {
+    let mut e = Vec::new();
+    for (i, &xi) in x.iter().enumerate() {
+        let p = xi as f64 * kernel[i * units + j] as f64;
+        assert!(p.is_finite());
+        grow(&mut e, p);
+    }
+    e
+}
+
+fn next_up(v: f32) -> f32 {
+    if v == 0.0 {
+        return f32::from_bits(1);
+    }
+    let b = v.to_bits();
+    f32::from_bits(if v > 0.0 { b + 1 } else { b - 1 })
+}
+
+fn next_down(v: f32) -> f32 {
+    -next_up(-v)
+}
+
+/// True when `r` is the float32 nearest to the exact `sum` (ties to even),
+/// with +0.0 for an exact zero and ±inf past the overflow threshold.
+fn correctly_rounded(sum: &[f64], r: f32) -> bool {
+    let max = f32::MAX as f64;
+    let half_ulp_max = 2f64.powi(103);
+    if r == f32::INFINITY {
+        return sign_minus(sum, max + half_ulp_max) >= 0.0;
+    }
+    if r == f32::NEG_INFINITY {
+        return sign_minus(sum, -max - half_ulp_max) <= 0.0;
+    }
+    if r.is_nan() {
+        return false;
+    }
+    if r == 0.0 && (sum.is_empty() && r.is_sign_negative()) {
+        return false;
+    }
+    let even = r.to_bits() & 1 == 0;
+    let up = if r == f32::MAX { max + half_ulp_max } else { (r as f64 + next_up(r) as f64) / 2.0 };
+    let dn = if r == -f32::MAX { -max - half_ulp_max } else { (r as f64 + next_down(r) as f64) / 2.0 };
+    let a = sign_minus(sum, up);
+    let b = sign_minus(sum, dn);
+    (a < 0.0 || (a == 0.0 && even)) && (b > 0.0 || (b == 0.0 && even))
+}
+
+fn approx(sum: &[f64]) -> f64 {
+    sum.iter().sum()
+}
+
+fn check_case(rng: &mut Rng, n_in: usize, units: usize, style_x: u32, style_w: u32) {
+    let x: Vec<f32> = (0..n_in).map(|_| rng.value(style_x)).collect();
+    let kernel: Vec<f32> = (0..n_in * units).map(|_| rng.value(style_w)).collect();
+    let bias: Vec<f32> = (0..units).map(|_| rng.value(0)).collect();
+    let linear = Activation::Linear;
+    let mut fast = vec![0.0f32; units];
+    let mut fast_b = vec![0.0f32; units];
+    let mut plain = vec![0.0f32; units];
+    dense_f32_exact(&x, &kernel, None, &mut fast, &linear).unwrap();
+    dense_f32_exact(&x, &kernel, Some(&bias), &mut fast_b, &linear).unwrap();
+    dense_f32_reference(&x, &kernel, None, &mut plain, &linear).unwrap();
+    for j in 0..units {
+        let sum = exact_sum(&x, &kernel, units, j);
+        assert!(
+            correctly_rounded(&sum, fast[j]),
+            "n_in {n_in} units {units} styles {style_x}/{style_w} j {j}: got {:e}, exact ~{:e}",
+            fast[j],
+            approx(&sum)
+        );
+        if fast[j].is_finite() {
+            // The oracle is not vacuous: the neighbours are refused.
+            assert!(!correctly_rounded(&sum, next_up(fast[j])));
+            assert!(!correctly_rounded(&sum, next_down(fast[j])));
+        }
+        assert_eq!(fast_b[j].to_bits(), (fast[j] + bias[j]).to_bits());
+        // At least as close as the float32 sequential sum (which may have
+        // overflowed to ±inf or NaN where the exact sum is finite).
+        let s = approx(&sum);
+        if plain[j].is_finite() {
+            assert!((fast[j] as f64 - s).abs() <= (plain[j] as f64 - s).abs() * (1.0 + 1e-12));
+        }
+    }
+}
+
+#[test]
+fn exact_dot_products_are_correctly_rounded() {
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for &n_in in &[1usize, 3, 17, 64, 65, 257] {
+        for &units in &[1usize, 3, 17] {
+            for style_x in 0..3 {
+                for style_w in 0..3 {
+                    check_case(&mut rng, n_in, units, style_x, style_w);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn long_inputs_use_several_blocks_and_epochs() {
+    // More than BLOCK (64) and EPOCH (448) nonzero inputs per column.
+    let mut rng = Rng(77);
+    for &n_in in &[449usize, 1000, 2049] {
+        for style in 0..3 {
+            check_case(&mut rng, n_in, 2, style, style);
+        }
+    }
+    // Every product lands in the same bin, near its capacity.
+    let n = 3000;
+    let x = vec![1.999_999_9f32; n];
+    let kernel = vec![-1.999_999_9f32; n];
+    let mut out = [0.0f32];
+    dense_f32_exact(&x, &kernel, None, &mut out, &Activation::Linear).unwrap();
+    assert!(correctly_rounded(&exact_sum(&x, &kernel, 1, 0), out[0]));
+}
+
+#[test]
+fn cancellation_and_exponent_spread() {
+    let mut rng = Rng(99);
+    for _ in 0..200 {
+        let n = 1 + rng.below(40) as usize;
+        let mut x = Vec::new();
+        let mut w = Vec::new();
+        for _ in 0..n {
+            let a = rng.value(1);
+            let b = rng.value(2);
+            // Keep the products finite in float64 terms (always true) and
+            // pair each with its exact negation, plus a small remainder.
+            x.push(a);
+            w.push(b);
+            x.push(a);
+            w.push(-b);
+        }
+        x.push(rng.value(2));
+        w.push(rng.value(2));
+        let mut out = [0.0f32];
+        dense_f32_exact(&x, &w, None, &mut out, &Activation::Linear).unwrap();
+        let sum = exact_sum(&x, &w, 1, 0);
+        assert!(correctly_rounded(&sum, out[0]), "got {:e}, exact ~{:e}", out[0], approx(&sum));
+    }
+    // 1 + 2^-60 - 1 over a wide spread: exact.
+    let t = 2f32.powi(-60);
+    let mut out = [0.0f32];
+    dense_f32_exact(&[1.0, 1.0, 1.0], &[1.0, t, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    assert_eq!(out[0], t);
+    // Largest against smallest: bins 126 and 0.
+    let tiny = f32::from_bits(1);
+    dense_f32_exact(&[f32::MAX, tiny, -f32::MAX], &[1.0, tiny, 1.0], None, &mut out, &Activation::Linear)
+        .unwrap();
+    assert_eq!(out[0], 0.0); // 2^-298 rounds to +0
+    dense_f32_exact(&[f32::MAX, 1.0], &[f32::MAX, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    assert_eq!(out[0], f32::INFINITY);
+}
+
+#[test]
+fn zeros_and_signed_zero() {
+    let mut out = [1.0f32; 2];
+    let lin = Activation::Linear;
+    dense_f32_exact(&[-0.0, 0.0], &[-1.0, 2.0, 3.0, -4.0], None, &mut out, &lin).unwrap();
+    assert_eq!(out.map(f32::to_bits), [0, 0]);
+    // Reference: +0 + (-0) = +0, and so does the exact kernel.
+    dense_f32_exact(&[-1.0], &[0.0, -0.0], None, &mut out, &lin).unwrap();
+    assert_eq!(out.map(f32::to_bits), [0, 0]);
+    // A -0.0 bias on an exact zero: +0 + -0 = +0.
+    dense_f32_exact(&[1.0], &[0.0, 0.0], Some(&[-0.0, -0.0]), &mut out, &lin).unwrap();
+    assert_eq!(out.map(f32::to_bits), [0, 0]);
+    dense_f32_exact(&[-0.0], &[1.0, 1.0], Some(&[-0.0, 5.0]), &mut out, &lin).unwrap();
+    let mut plain = [0.0f32; 2];
+    dense_f32_reference(&[-0.0], &[1.0, 1.0], Some(&[-0.0, 5.0]), &mut plain, &lin).unwrap();
+    assert_eq!(out.map(f32::to_bits), plain.map(f32::to_bits));
+}
+
+#[test]
+fn special_values_match_the_reference_kernel() {
+    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1.0, f32::MAX];
+    let mut rng = Rng(4242);
+    let lin = Activation::Linear;
+    for _ in 0..2000 {
+        let n_in = 1 + rng.below(5) as usize;
+        let units = 1 + rng.below(4) as usize;
+        let gen = |rng: &mut Rng| {
+            if rng.below(4) == 0 {
+                specials[rng.below(specials.len() as u64) as usize]
+            } else {
+                rng.value(0)
+            }
+        };
+        let x: Vec<f32> = (0..n_in).map(|_| gen(&mut rng)).collect();
+        let kernel: Vec<f32> = (0..n_in * units).map(|_| gen(&mut rng)).collect();
+        let bias: Vec<f32> = (0..units).map(|_| gen(&mut rng)).collect();
+        let mut fast = vec![0.0f32; units];
+        let mut plain = vec![0.0f32; units];
+        dense_f32_exact(&x, &kernel, Some(&bias), &mut fast, &lin).unwrap();
+        dense_f32_reference(&x, &kernel, Some(&bias), &mut plain, &lin).unwrap();
+        let mut no_bias = vec![0.0f32; units];
+        dense_f32_exact(&x, &kernel, None, &mut no_bias, &lin).unwrap();
+        // The whole call is the reference kernel's when x holds a NaN or
+        // ±inf, or a row whose input is zero does (zero inputs are skipped).
+        let whole = x.iter().enumerate().any(|(i, v)| {
+            !v.is_finite() || (*v == 0.0 && kernel[i * units..][..units].iter().any(|w| !w.is_finite()))
+        });
+        for j in 0..units {
+            let (f, p) = (fast[j], plain[j]);
+            let finite_terms = (0..n_in).all(|i| kernel[i * units + j].is_finite());
+            if whole || !finite_terms {
+                // The column (or the whole call) is the reference kernel's.
+                assert!(
+                    f.to_bits() == p.to_bits() || (f.is_nan() && p.is_nan()),
+                    "x {x:?} k {kernel:?} b {bias:?} j {j}: {f} vs {p}"
+                );
+            } else {
+                // Exact dot product (where float32 may overflow to ±inf or
+                // NaN), then the bias in float32: NaN and ±inf biases
+                // propagate as IEEE says.
+                let sum = exact_sum(&x, &kernel, units, j);
+                assert!(correctly_rounded(&sum, no_bias[j]));
+                let want = no_bias[j] + bias[j];
+                assert!(f.to_bits() == want.to_bits() || (f.is_nan() && want.is_nan()));
+            }
+        }
+    }
+}
+
+#[test]
+fn activations_and_glu_agree_with_the_reference() {
+    let mut rng = Rng(5);
+    let acts = [
+        Activation::Linear,
+        Activation::Sigmoid,
+        Activation::Softmax,
+        Activation::Glu,
+        Activation::Relu { negative_slope: 0.0, max_value: None, threshold: 0.0 },
+    ];
+    for act in acts {
+        let (n_in, units) = (17, 6);
+        let x: Vec<f32> = (0..n_in).map(|_| rng.value(0)).collect();
+        let kernel: Vec<f32> = (0..n_in * units).map(|_| rng.value(0)).collect();
+        let bias: Vec<f32> = (0..units).map(|_| rng.value(0)).collect();
+        let n_out = act.outputs(units).unwrap();
+        let mut fast = vec![0.0f32; n_out];
+        let mut plain = vec![0.0f32; n_out];
+        dense_f32_exact(&x, &kernel, Some(&bias), &mut fast, &act).unwrap();
+        dense_f32_reference(&x, &kernel, Some(&bias), &mut plain, &act).unwrap();
+        for (f, p) in fast.iter().zip(&plain) {
+            assert!((f - p).abs() <= 1e-5 + 1e-5 * p.abs(), "{act:?}: {f} vs {p}");
+        }
+        // dense_f32 is one of the two on every target.
+        let mut chosen = vec![0.0f32; n_out];
+        dense_f32(&x, &kernel, Some(&bias), &mut chosen, &act).unwrap();
+        assert!(chosen == fast || chosen == plain);
+    }
+}
+
+#[test]
+fn size_errors_are_the_reference_kernels() {
+    let lin = Activation::Linear;
+    let mut out = [7.0f32; 3];
+    for (x, k, b, n) in [
+        (&[][..], &[1.0f32; 6][..], None, 3usize),
+        (&[1.0, 2.0][..], &[1.0; 5][..], None, 3),
+        (&[1.0, 2.0][..], &[1.0; 6][..], Some(&[0.0f32; 2][..]), 3),
+        (&[1.0, 2.0][..], &[1.0; 6][..], None, 2),
+    ] {
+        let e = dense_f32_exact(x, k, b, &mut out[..n], &lin);
+        assert_eq!(e, dense_f32_reference(x, k, b, &mut out[..n], &lin));
+        assert!(e.is_err());
+    }
+    assert_eq!(out, [7.0; 3]);
+}
+
+#[test]
+fn rounding_helpers() {
+    // Ties to even at every scale, overflow, subnormals.
+    assert_eq!(round_to_f32(false, 3, -150, false), f32::from_bits(2)); // 1.5 ulp -> 2
+    assert_eq!(round_to_f32(false, 1, -150, false), 0.0); // half ulp -> 0
+    assert_eq!(round_to_f32(false, 1, -150, true), f32::from_bits(1));
+    assert_eq!(round_to_f32(true, 1, 128, false), f32::NEG_INFINITY);
+    assert_eq!(round_to_f32(false, (1 << 24) - 1, 104, false), f32::MAX);
+    assert_eq!(round_to_f32(false, (1 << 25) - 1, 103, false), f32::INFINITY);
+    assert_eq!(round_to_f32(false, (1 << 23) - 1, -149, false), f32::from_bits(0x7f_ffff));
+    assert_eq!(round_to_f32(false, (1 << 24) - 1, -150, false), f32::MIN_POSITIVE);
+    assert_eq!(round_i128(0, 0), 0.0);
+    assert_eq!(round_i128(i128::MIN + 1, -126), -2.0);
+}
