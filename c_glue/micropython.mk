@@ -31,14 +31,12 @@ ANNE_RUST_TARGET ?= $(strip \
     $(if $(filter cortex-m33,$(ANNE_MCPU)),$(if $(filter -mfloat-abi=hard,$(CFLAGS)),thumbv8m.main-none-eabihf,thumbv8m.main-none-eabi),\
     $(if $(CROSS_COMPILE),unknown,host))))))
 
-# Cross targets: the archive's compiler_builtins member defines the soft-float
-# routines (__aeabi_fadd, __addsf3, __floatsisf, ...) too; made local to the
-# archive, they stop standing in for libgcc's, so the whole firmware (anne's
-# own objects included) keeps the toolchain's soft-float. Other members'
-# symbols (memclr, 64-bit shifts, divisions, ...) are left as they are.
-$(ANNE_LIB): ANNE_LOCALIZE := --wildcard $(addprefix --localize-symbol=,'__aeabi_[fd]*' '__aeabi_*2[fdh]' \
-    '__*[sdht]f[0-9a-z]*' '__float*' '__gnu_[fh]2*')
-
+# Cross targets: the archive's compiler_builtins member also defines runtime
+# routines that libgcc has (soft-float __aeabi_fadd, integer __aeabi_uidiv,
+# __clzsi2, ...). Once anne pulls that member in, its copies would serve the
+# whole firmware. Every symbol libgcc defines is made local to the archive,
+# so the firmware, anne included, keeps the toolchain's routines.
+ANNE_LIBGCC_SYMBOLS := $(BUILD)/anne-rust/libgcc-symbols.txt
 # `cargo rustc --crate-type staticlib`: with LTO, building the staticlib and
 # the rlib together leaves the archive without the anne_* symbols.
 # Runs cargo every time (it is incremental); the archive is only replaced when
@@ -49,7 +47,11 @@ $(ANNE_LIB): FORCE_ANNE
 	+$(Q)cd $(ANNE_ROOT) && CARGO_TARGET_DIR=$(abspath $(BUILD)/anne-rust/cargo) $(ANNE_CARGO) rustc --quiet --release --lib --crate-type staticlib \
 	    $(if $(filter host,$(ANNE_RUST_TARGET)),,--target $(ANNE_RUST_TARGET)) $(ANNE_CARGO_FLAGS)
 	$(Q)cp $(BUILD)/anne-rust/cargo/$(if $(filter host,$(ANNE_RUST_TARGET)),,$(ANNE_RUST_TARGET)/)release/libanne.a $@.tmp
-	$(Q)$(if $(filter host,$(ANNE_RUST_TARGET)),true,$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(ANNE_LOCALIZE) $@.tmp)
+	$(Q)$(if $(filter host,$(ANNE_RUST_TARGET)),true,\
+	    $(CROSS_COMPILE)readelf -sW $$($(CC) $(CFLAGS) -print-libgcc-file-name) \
+	    | awk '($$5 == "GLOBAL" || $$5 == "WEAK") && $$7 != "UND" {print $$8}' | sort -u > $(ANNE_LIBGCC_SYMBOLS) && \
+	    $(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' \
+	    --localize-symbols=$(ANNE_LIBGCC_SYMBOLS) $@.tmp)
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 .PHONY: FORCE_ANNE

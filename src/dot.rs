@@ -322,10 +322,12 @@ fn accumulate(
     // mantissa below as `(w & 0x7f_ffff) + 0x80_0000`, two instructions more.
     let eight = core::hint::black_box(8u32);
     for entry in entries {
-        // SAFETY: entry.row = i * units with i < x.len() (decode_block), and
-        // j < units (checked in dot), so j + entry.row < x.len() * units,
-        // which is kernel.len() (checked in new).
-        let w = unsafe { col.get_unchecked(entry.row) }.to_bits();
+        // entry.row = i * units with i < x.len() (decode_block), and j <
+        // units (checked in dot), so j + entry.row < x.len() * units, which
+        // is kernel.len() (checked in new): the `else` never runs. A checked
+        // read costs a compare and a branch, and keeps the kernel safe Rust.
+        let Some(w) = col.get(entry.row) else { continue };
+        let w = w.to_bits();
         let ew = (w >> 23) & 0xff;
         let (mw, ew) = if ew.wrapping_sub(1) < 254 {
             // The mantissa with its implicit bit (built at the top of the

@@ -6,12 +6,17 @@
 //! constants and types [`abi`] takes from the header with bindgen.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
+// `unsafe` lives at the FFI edge only (src/ffi.rs).
+#![deny(unsafe_code)]
 
+// bindgen output: the header's declarations (unsafe extern blocks), no code.
+#[allow(unsafe_code)]
 pub mod abi;
 pub mod activation;
 pub mod argmax;
 pub mod dense;
 pub mod dot;
+#[allow(unsafe_code)]
 pub mod ffi;
 pub mod status;
 
@@ -31,5 +36,6 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 /// The prebuilt `core` of hosted targets references this symbol even with
 /// `panic = "abort"`; MicroPython's unix port fails to link without it.
 #[cfg(all(not(any(test, feature = "std")), not(target_os = "none")))]
+#[allow(unsafe_code)] // #[no_mangle]: an exported symbol, part of the FFI edge
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}
