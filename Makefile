@@ -97,5 +97,31 @@ demo: deps $(DEMO_FW)
 repl: deps
 	tools/run-on --repl $(TARGET)
 
+# Benchmarks (bench/): firmwares of their own under build/bench (the tests'
+# build/cortex-m3 and build/cortex-m0 stay as they are): anne + frozen anne_net
+# + a bench-only binding of emlearn's eml_net, and a "plain" one without anne
+# (emlearn_bench only; same flags, same heap) for the size and float-loop
+# comparisons. Then bench/run_bench.py runs everything under qemu -icount.
+BENCH := $(BUILD)/bench
+BENCH_PIP := emlearn matplotlib
+BENCH_MODS := $(BENCH)/usermods
+BENCH_PLAIN_MODS := $(BENCH)/usermods-plain
+BENCH_QEMU = $(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(QEMU_FLAGS) \
+	EMLEARN_INCLUDE="$$($(PYTHON) -c 'import emlearn; print(emlearn.includedir)')"
+BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
+BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
+
+bench: $(BUILD)/mpy-cross.stamp
+	@$(PYTHON) -c "import emlearn, matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q $(BENCH_PIP)
+	@mkdir -p $(BENCH_MODS) $(BENCH_PLAIN_MODS)
+	@ln -sfn $(ROOT)/c_glue $(BENCH_MODS)/anne
+	@ln -sfn $(ROOT)/bench/emlearn_mod $(BENCH_MODS)/emlearn_bench
+	@ln -sfn $(ROOT)/bench/emlearn_mod $(BENCH_PLAIN_MODS)/emlearn_bench
+	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3 USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0 USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
+	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
+	$(PYTHON) bench/run_bench.py --out $(BENCH)
+
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/cortex-m3 $(BUILD)/cortex-m0 $(BUILD)/bench target

@@ -76,7 +76,9 @@ fn decode(bits: u32) -> Option<(u32, u32)> {
 }
 
 /// Working memory of [`ExactDot`] (2.5 KB; the caller's stack frame holds
-/// it so that it is never moved).
+/// it so that it is never moved). 8-aligned, so that clearing it runs the
+/// word-wise path of memclr wherever the stack pointer happens to be.
+#[repr(C, align(8))]
 pub struct Scratch {
     entries: [Entry; BLOCK],
     bins: [i64; BINS],

@@ -1,0 +1,54 @@
+"""Drives an emulated board for the benchmarks: qemu with -icount shift=0
+(1 ns of virtual time per guest instruction: deterministic) and MicroPython's
+raw REPL, reusing tools/run-on's RawRepl and board arguments."""
+
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_run_on():
+    path = os.path.join(ROOT, "tools", "run-on")
+    loader = importlib.machinery.SourceFileLoader("anne_run_on", path)
+    spec = importlib.util.spec_from_loader("anne_run_on", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+run_on = _load_run_on()
+BoardError = run_on.BoardError
+
+
+class Board:
+    """One qemu process running firmware for target ('cortex-m3'/'cortex-m0')."""
+
+    def __init__(self, target, firmware, timeout=600):
+        cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] +
+               ["-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
+                "-serial", "stdio", "-kernel", firmware])
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.repl = run_on.RawRepl(self.proc, time.monotonic() + timeout)
+        self.repl.enter()
+
+    def run(self, code, echo=None):
+        out, err = self.repl.execute(code, echo=echo)
+        if err:
+            raise BoardError(1, "the script raised:\n" + out.decode(errors="replace") +
+                             err.decode(errors="replace"))
+        return out.decode(errors="replace")
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()

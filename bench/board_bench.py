@@ -1,0 +1,454 @@
+# Runs ON the emulated board (sent by bench/run_bench.py through the raw
+# REPL; qemu runs with -icount shift=0, so SysTick counts instructions).
+# Prints one line per measurement: "R " + repr(dict). Counts are SysTick
+# ticks with the overhead of an empty measurement already subtracted; the
+# host turns ticks into instructions with the calibration (spin) it asks for.
+#
+# The host prepends a line `CONFIG = {...}` (which parts to run).
+
+import gc
+import machine
+from array import array
+
+anne = anne_net = None
+if CONFIG.get("nets") or CONFIG.get("kernel"):  # the float loop runs without them
+    try:
+        import anne
+        import anne_net
+    except ImportError:
+        pass
+try:
+    import emlearn_bench as eb
+except ImportError:
+    eb = None
+
+m = machine.mem32
+_CSR = 0xE000E010
+_CVR = 0xE000E018
+m[_CSR] = 0
+m[0xE000E014] = 0xFFFFFF
+m[_CVR] = 0
+m[_CSR] = 5  # enable, no interrupt, processor clock
+
+
+def _ticks(f):
+    """Ticks taken by f() (gross), or None if the 24-bit counter wrapped:
+    writing the counter restarts it from the reload value (0xFFFFFF) and
+    clears COUNTFLAG, which is set again only when it reaches 0."""
+    gc.collect()
+    m[_CVR] = 0
+    m[_CSR]  # reading clears COUNTFLAG too
+    a = m[_CVR]
+    f()
+    b = m[_CVR]
+    if m[_CSR] & 0x10000:
+        return None
+    return (a - b) & 0xFFFFFF
+
+
+def _empty():
+    pass
+
+
+def _overhead():
+    _ticks(_empty)
+    n = 0
+    for _ in range(8):
+        n += _ticks(_empty)
+    return n / 8
+
+
+OVERHEAD = _overhead()
+
+
+def ticks(f, again=True):
+    """Net ticks of f(): warmed up once, then measured; with again, twice,
+    which must agree (deterministic emulation)."""
+    if again:
+        f()
+    t1 = _ticks(f)
+    t2 = _ticks(f) if again else t1
+    if t1 is None or t2 is None:
+        return None
+    # One tick is many instructions (40 on the MPS2): where the code starts
+    # within a tick moves the count by one tick at most. Code that allocates
+    # (pure Python) may also differ a little from call to call with the heap's
+    # layout; runs of the whole script are still identical.
+    if abs(t1 - t2) > max(1, t1 // 200):
+        raise RuntimeError("not deterministic: %d vs %d ticks" % (t1, t2))
+    return (t1 + t2) / 2 - OVERHEAD
+
+
+def alloc(f):
+    """Bytes of GC heap that f() allocates: gc.mem_alloc() before and after
+    with the gc disabled; if that runs out of heap (pure-Python code on a
+    small heap), micropython.mem_total() (bytes allocated in all) instead."""
+    f()
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        f()
+        b = gc.mem_alloc()
+        gc.enable()
+        return b - a, "gc"
+    except MemoryError:
+        gc.enable()
+    gc.collect()
+    import micropython
+    a = micropython.mem_total()
+    f()
+    return micropython.mem_total() - a, "mem_total"
+
+
+def emit(**kw):
+    print("R", repr(kw))
+
+
+def zeros(n):
+    return array("f", bytearray(4 * n))
+
+
+# Deterministic pseudo-random numbers (small ints only): an LCG mod 2**16 + 1.
+_seed = [12345]
+
+
+def rnd():
+    _seed[0] = (_seed[0] * 75 + 74) % 65537
+    return _seed[0] / 65537.0
+
+
+def uniform(n, lim):
+    a = zeros(n)
+    for i in range(n):
+        a[i] = (2.0 * rnd() - 1.0) * lim
+    return a
+
+
+# ---------------------------------------------------------------------------
+# Calibration: SysTick ticks per known number of instructions.
+
+def calibrate():
+    if eb is None or not hasattr(eb, "spin"):
+        return
+    for n in (1000000, 2000000):
+        emit(kind="spin", n=n, ticks=ticks(lambda: eb.spin(n)))
+
+
+# ---------------------------------------------------------------------------
+# Networks
+
+AI_ANNE = {
+    "w": [
+        [[-0.75323504, -0.25906014], [-0.46379513, -0.5019245], [2.1273055, 1.7724446], [1.1853403, 0.88468695]],
+        [[-1.6785783, 2.0158117, 1.2769054], [-1.4055765, 0.6828738, 1.5902631]],
+        [[0.729278, -1.0240695], [-0.80972326, 1.4383037], [-0.90892404, 1.6760625]],
+        [[-0.2019448], [1.5772797]],
+    ],
+    "b": [[0.53405946, 0.32578036], [1.18362, -1.1555661, -1.0966455], [0.10695826, 0.01635581], [-1.2177287]],
+    "act": ["relu", "sigmoid", "relu", "sigmoid"],
+}
+XTEST = [
+    [0.81575475, -0.21746808, -0.12904165, -0.65303909],
+    [0.05761837, 1.59476592, 0.84485761, 1.71304456],
+    [0.96738203, 0.68864892, -0.00730424, -0.41643072],
+    [2.02877297, 0.38660992, 2.06223168, 1.00321947],
+    [1.42226386, 0.99068792, 1.33180724, 0.29339437],
+    [0.81575475, 0.99068792, 1.21006983, 1.4764362],
+    [-1.00377258, 0.38660992, -0.49425387, -0.41643072],
+    [0.05761837, -0.51950708, -0.00730424, 0.29339437],
+    [0.36087292, 0.38660992, 1.08833242, 1.23982783],
+    [0.66412748, 0.38660992, 0.35790798, 1.4764362],
+    [0.05761837, 0.08457092, 0.84485761, 0.29339437],
+    [-0.70051802, -0.51950708, 0.23617057, 0.53000274],
+    [0.20924564, -0.21746808, 0.84485761, 1.00321947],
+    [-0.24563619, 0.08457092, -0.25077906, -0.65303909],
+    [-2.06516352, -1.42562408, -1.95510276, -1.59947255],
+    [-1.15539985, -1.42562408, -1.34641572, -1.36286418],
+    [0.05761837, -1.12358508, -0.00730424, -0.41643072],
+    [0.20924564, 0.08457092, -0.73772869, -0.88964745],
+    [-0.39726347, -0.51950708, 0.23617057, -0.17982236],
+    [0.5125002, 0.08457092, -0.37251647, -0.88964745],
+]
+YTRUE = [0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+
+EML_ACT = {"linear": 0, "relu": 1, "sigmoid": 2, "softmax": 3, "tanh": 4}
+BATCH = 20
+
+
+def build(name):
+    """(sizes, [(kernel, bias, activation)], inputs): weights as flat
+    array('f') in Keras layout (n_in x units)."""
+    if name == "ai-anne-4-2-3-2-1":
+        sizes = [4, 2, 3, 2, 1]
+        layers = []
+        for w, b, a in zip(AI_ANNE["w"], AI_ANNE["b"], AI_ANNE["act"]):
+            layers.append((array("f", [v for row in w for v in row]), array("f", b), a))
+        xs = [array("f", r) for r in XTEST]
+        return sizes, layers, xs
+    sizes = {"iris-4-8-3": [4, 8, 3], "16-32-32-4": [16, 32, 32, 4],
+             "64-64-64-10": [64, 64, 64, 10], "dense-64x64": [64, 64]}[name]
+    _seed[0] = 12345
+    layers = []
+    for i in range(len(sizes) - 1):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        lim = (6.0 / (n_in + n_out)) ** 0.5
+        act = "linear" if name == "dense-64x64" else ("softmax" if i == len(sizes) - 2 else "relu")
+        layers.append((uniform(n_in * n_out, lim), uniform(n_out, 0.1), act))
+    xs = [uniform(sizes[0], 1.0) for _ in range(BATCH)]
+    return sizes, layers, xs
+
+
+def maxdiff(a, b):
+    return max(abs(a[i] - b[i]) for i in range(len(a)))
+
+
+def ai_anne_style(layers):
+    """AI-ANNE's way (pure MicroPython, nested lists): inputs features x
+    samples, Keras kernels (inputs x units) transposed on the board, one
+    dense() call per layer. Written after its description; its exact source
+    is not used."""
+    import math
+
+    def relu(z):
+        return z if z > 0 else 0.0
+
+    def sigmoid(z):
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def linear(z):
+        return z
+
+    fns = {"relu": relu, "sigmoid": sigmoid, "linear": linear}
+    ws = []
+    for k, b, a in layers:
+        units = len(b)
+        n_in = len(k) // units
+        ws.append(([[k[i * units + j] for j in range(units)] for i in range(n_in)], list(b), a))
+
+    def transpose(w):
+        return [[w[i][j] for i in range(len(w))] for j in range(len(w[0]))]
+
+    def dense(n_units, inputs, weights, biases, act):
+        wt = transpose(weights)
+        f = fns[act]
+        out = []
+        for j in range(n_units):
+            row = []
+            for s in range(len(inputs[0])):
+                z = biases[j]
+                for i in range(len(inputs)):
+                    z += wt[j][i] * inputs[i][s]
+                row.append(f(z))
+            out.append(row)
+        return out
+
+    def predict(x_fs):  # features x samples
+        h = x_fs
+        for w, b, a in ws:
+            h = dense(len(b), h, w, b, a)
+        return h
+
+    return predict
+
+
+def bench_net(name, impls):
+    sizes, layers, xs = build(name)
+    macs = sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
+    n_out = sizes[-1]
+    out = zeros(n_out)
+    x = xs[0]
+    ref = None
+    runners = {}
+    net = None
+    if anne_net is not None:
+        anne_net.use_backend("native")
+        # The layers take our weight arrays as they are (no copies, no
+        # initialisation: the 64-64-64-10 net must fit the M0's 192 KB heap
+        # once); every implementation uses these same arrays.
+        dl = []
+        for i, (k, b, a) in enumerate(layers):
+            L = anne_net.Dense(sizes[i + 1], a)
+            L.kernel, L.bias, L.n_in = k, b, sizes[i]
+            dl.append(L)
+        net = anne_net.Sequential(sizes[0], dl)
+        del dl
+        gc.collect()
+        net.predict_into(x, out)
+        ref = array("f", out)
+
+        def anne_net_one(net=net, x=x, out=out):
+            net.predict_into(x, out)
+
+        def anne_net_batch(net=net, xs=xs, out=out):
+            for x in xs:
+                net.predict_into(x, out)
+
+        runners["anne_net"] = (anne_net_one, anne_net_batch, None)
+
+        spec = [(k, b, zeros(len(b)), anne.Activation(a)) for k, b, a in layers]
+
+        def raw(x, spec=spec, dense=anne.dense):
+            src = x
+            for k, b, o, a in spec:
+                dense(src, k, b, o, a)
+                src = o
+            return src
+
+        def raw_one(x=x):
+            raw(x)
+
+        def raw_batch(xs=xs):
+            for x in xs:
+                raw(x)
+
+        runners["anne.dense"] = (raw_one, raw_batch, lambda: raw(x))
+
+        def py_one(net=net, x=x, out=out):
+            net.predict_into(x, out)
+
+        def py_batch(net=net, xs=xs, out=out):
+            for x in xs:
+                net.predict_into(x, out)
+
+        runners["python"] = (py_one, py_batch, None)
+
+    if eb is not None:
+        enet = eb.Net([(len(k) // len(b), len(b), k, b, EML_ACT[a]) for k, b, a in layers])
+        eout = zeros(n_out)
+
+        def eml_one(enet=enet, x=x, out=eout):
+            enet.predict_into(x, out)
+
+        def eml_batch(enet=enet, xs=xs, out=eout):
+            for x in xs:
+                enet.predict_into(x, out)
+
+        runners["emlearn"] = (eml_one, eml_batch, lambda: enet.predict_into(x, eout))
+
+    if name == "ai-anne-4-2-3-2-1" and "ai-anne-style" in impls:
+        ai = ai_anne_style(layers)
+        x_fs = [[v] for v in x]
+        xb_fs = [[r[i] for r in xs] for i in range(sizes[0])]
+
+        def ai_one(ai=ai, x_fs=x_fs):
+            ai(x_fs)
+
+        def ai_batch(ai=ai, xb_fs=xb_fs):
+            ai(xb_fs)
+
+        runners["ai-anne-style"] = (ai_one, ai_batch, lambda: array("f", [r[0] for r in ai(x_fs)]))
+
+    for impl in impls:
+        if impl not in runners:
+            continue
+        if impl == "python":
+            anne_net.use_backend("python")
+        one, batch, result = runners[impl]
+        slow = impl in ("python", "ai-anne-style")
+        t1 = ticks(one)
+        tb = ticks(batch, again=not slow)
+        if tb is None:  # wrapped the 24-bit counter: per sample, summed
+            if impl not in ("anne_net", "python"):
+                raise RuntimeError("%s on %s: too long to count" % (impl, name))
+            tb = 0
+            for xi in xs:
+                tb += ticks(lambda: net.predict_into(xi, out), again=False)
+            tb_note = "summed"
+        else:
+            tb_note = ""
+        al, al_how = alloc(one)
+        if impl in ("anne_net", "python"):
+            one()
+            got = out
+        else:
+            got = result()
+        diff = maxdiff(got, ref) if ref is not None else None
+        acc = None
+        if name == "ai-anne-4-2-3-2-1" and impl != "ai-anne-style":
+            ok = 0
+            for xi, y in zip(xs, YTRUE):
+                if impl in ("anne_net", "python"):
+                    net.predict_into(xi, out)
+                    p = out[0]
+                elif impl == "anne.dense":
+                    p = raw(xi)[0]
+                else:
+                    p = enet.predict_into(xi, eout)[0]
+                ok += (p > 0.5) == y
+            acc = ok
+        if impl == "python":
+            anne_net.use_backend("native")
+        emit(kind="net", net=name, impl=impl, macs=macs, sizes=sizes, ticks1=t1, ticks_batch=tb,
+             batch=len(xs), batch_note=tb_note, alloc=al, alloc_how=al_how, maxdiff=diff, correct=acc)
+    del runners, net, layers, xs
+    gc.collect()
+
+
+# ---------------------------------------------------------------------------
+# One dense layer, 64x64, linear: the kernel alone (call overhead = the same
+# call on a 1x1 layer).
+
+def _kernel_anne():
+    anne.dense(_KX, _KK, _KB, _KO, _KA)
+
+
+def _kernel_emlearn():
+    eb.forward(_KX, _KK, _KB, _KO, 0)
+
+
+def bench_kernel():
+    for n in (64, 1):
+        sizes, layers, xs = build("dense-64x64")
+        if n == 1:
+            layers = [(array("f", [0.5]), array("f", [0.1]), "linear")]
+            xs = [array("f", [0.3])]
+        k, b, _ = layers[0]
+        x = xs[0]
+        o = zeros(n)
+        # The arguments go through globals: a lambda closing over five
+        # variables has a frame too big for the C stack, which MicroPython
+        # then allocates on the heap at every call (about 4,800 instructions
+        # that would be counted as the kernel's).
+        global _KX, _KK, _KB, _KO, _KA
+        _KX, _KK, _KB, _KO = x, k, b, o
+        if anne is not None:
+            _KA = anne.Activation("linear")
+            emit(kind="kernel", impl="anne.dense", n=n, ticks=ticks(_kernel_anne))
+        if eb is not None:
+            emit(kind="kernel", impl="emlearn", n=n, ticks=ticks(_kernel_emlearn))
+        if anne_net is not None and CONFIG.get("python_kernel"):
+            import anne_fallback
+            emit(kind="kernel", impl="python", n=n,
+                 ticks=ticks(lambda: anne_fallback.dense(x, k, b, o, "linear")))
+        del layers, xs
+        gc.collect()
+
+
+# ---------------------------------------------------------------------------
+# The pure-MicroPython float loop (its cost depends on the soft-float routines
+# linked into the firmware).
+
+def floop(x, w, n):
+    s = 0.0
+    for i in range(n):
+        s += x[i] * w[i]
+    return s
+
+
+def bench_floop():
+    x = uniform(256, 1.0)
+    w = uniform(256, 1.0)
+    for n in (0, 256):
+        emit(kind="floop", n=n, ticks=ticks(lambda: floop(x, w, n)))
+
+
+calibrate()
+emit(kind="overhead", ticks=OVERHEAD)
+for _name in CONFIG.get("nets", ()):
+    bench_net(_name, CONFIG["impls"])
+if CONFIG.get("kernel"):
+    bench_kernel()
+if CONFIG.get("floop"):
+    bench_floop()
+print("DONE")

@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Instruction counts of anne, its pure-MicroPython fallback and emlearn's
+eml_net on the emulated Cortex-M3 (MPS2-AN385) and Cortex-M0 (nRF51).
+
+    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0]
+
+Needs the firmwares that `make bench` builds under build/bench/:
+  <target>/firmware.elf        anne + frozen anne_net + emlearn_bench
+  <target>-plain/firmware.elf  emlearn_bench only (no anne): same flags, heap
+Writes <out>/results.json, <out>/summary.md, <out>/instructions.png and
+prints the tables. Exit status 1 if two runs of a firmware disagree.
+
+The method is METHOD below (also written into summary.md).
+"""
+
+METHOD = """\
+- Firmwares: MicroPython 1.25.0 qemu port with the flags of `make qemu-m3` /
+  `make qemu-m0` (anne_net frozen; heap 1 MB on the M3, 192 KB on the M0),
+  built under build/bench with USER_C_MODULES=build/bench/usermods (anne ->
+  c_glue/, emlearn_bench -> bench/emlearn_mod/). The "plain" firmware has
+  emlearn_bench and the frozen anne_net bytecode but no anne module.
+- qemu 7.2 runs with `-icount shift=0`: every guest instruction advances
+  virtual time by 1 ns. SysTick (CTRL = 5: on, processor clock, no
+  interrupt; reload 0xFFFFFF) counts down at the CPU clock: 25 MHz on the
+  MPS2-AN385 (40 instructions a tick), 16 MHz on the nRF51 (62.5). qemu's
+  nRF51 model does have the SysTick (its M-profile container provides it for
+  the Cortex-M0 too) but no reference clock (CALIB.NOREF set, CLKSOURCE reads
+  1), so the processor clock is the only source, which is what we want.
+- Calibration, per firmware: emlearn_bench.spin(n) runs a two-instruction
+  loop (subs; bne) n times; spin(2e6) - spin(1e6) ticks = 2e6 instructions
+  gives the instructions per tick (it matches the clock figures above).
+- One measurement: gc.collect(), restart the counter at 0xFFFFFF (a write
+  to it; that clears COUNTFLAG), read it, call f(), read it again: before -
+  after (COUNTFLAG set = it wrapped: then per sample, summed); a warm-up
+  call first, then two measured calls, which must agree to within one tick
+  (where the code starts within a tick; 0.5 % for pure-Python code whose heap
+  layout varies), their mean is taken; the cost of measuring an empty
+  function (mean of 8) is subtracted. Resolution: one tick (40 or 62.5
+  instructions).
+- The board script runs twice, each time on a fresh qemu: every record must
+  be identical (deterministic emulation).
+- "1 sample": one predict_into(x, out) (or the raw calls) with preallocated
+  buffers. "Batch of 20": a Python loop over 20 preallocated inputs, total /
+  20 (the loop's own cost included; AI-ANNE style takes the batch as one
+  features x samples list).
+- Heap: gc.mem_alloc() before and after one call with the gc disabled
+  (micropython.mem_total() instead where pure-Python code exhausts the heap
+  with the gc off).
+- Kernel: anne.dense(x, kernel, bias, out, Activation("linear")) on 64x64,
+  minus the same call on a 1x1 layer (the call overhead), / 4095.
+- Size: arm-none-eabi-size; what anne adds = bench firmware - plain firmware
+  (text+data for flash, data+bss for RAM): the anne module with its Rust
+  kernels, its qstrs and whatever runtime routines the Rust archive pulls in.
+- Float loop: `s += x[i] * w[i]` over array('f'), (256 iterations - 0) / 256,
+  on the firmware with anne against the one without, each on a fresh board
+  that imports nothing but emlearn_bench (same heap state on both).
+- emlearn is measured in both firmwares: in the one with anne it runs on
+  whichever soft-float routines that link chose; the targets compare anne
+  with emlearn in the plain firmware (libgcc's soft-float: emlearn as its
+  users have it).
+"""
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from board import Board, BoardError, ROOT  # noqa: E402
+
+BOARD_SCRIPT = os.path.join(ROOT, "bench", "board_bench.py")
+NETS = ["ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10"]
+IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
+# Instructions per SysTick tick expected from the boards' clocks (qemu:
+# SysTick on the processor clock; -icount shift=0: 1 instruction = 1 ns).
+NOMINAL = {"cortex-m3": 40.0,   # MPS2-AN385 SYSCLK 25 MHz
+           "cortex-m0": 62.5}   # nRF51 HFCLK 16 MHz
+LABEL = {
+    "anne_net": "anne_net predict_into",
+    "anne.dense": "anne.dense (raw calls)",
+    "python": "pure MicroPython (anne_net python backend)",
+    "emlearn": "emlearn eml_net (same firmware)",
+    "emlearn-plain": "emlearn eml_net (firmware without anne)",
+    "ai-anne-style": "AI-ANNE style (nested lists)",
+}
+SHORT = {"cortex-m3": "M3", "cortex-m0": "M0"}
+
+# From the issue / shared reference (emulated Cortex-M3).
+BRIEF = {
+    "naive Rust dense (instr/MAC)": 137,
+    "emlearn eml_net_forward (instr/MAC)": 95,
+    "pure MicroPython (instr/MAC)": 1650,
+    "AI-ANNE, 8-neuron net, one sample (instr)": 433000,
+}
+
+
+def run_script(target, firmware, config, runs):
+    """Runs the board script `runs` times on fresh boards; returns the
+    parsed records of the first run and whether all runs printed the same."""
+    code = "CONFIG = %r\n" % (config,) + open(BOARD_SCRIPT).read()
+    outputs = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        with Board(target, firmware) as b:
+            out = b.run(code)
+        if "DONE" not in out:
+            raise BoardError(2, "the bench script did not finish on %s:\n%s" % (target, out))
+        lines = [l.strip() for l in out.splitlines() if l.startswith("R ")]
+        outputs.append(lines)
+        print("  %s %s: %d records in %.0f s" % (target, os.path.basename(os.path.dirname(firmware)),
+                                                  len(lines), time.monotonic() - t0), file=sys.stderr)
+    same = all(o == outputs[0] for o in outputs[1:])
+    return [ast.literal_eval(l[2:]) for l in outputs[0]], same
+
+
+def elf_size(path):
+    out = subprocess.run(["arm-none-eabi-size", path], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if digits:
+        return "{:,.{}f}".format(v, digits)
+    return "{:,.0f}".format(v)
+
+
+def measure_target(target, build, runs):
+    fw = os.path.join(build, target, "firmware.elf")
+    plain = os.path.join(build, target + "-plain", "firmware.elf")
+    for p in (fw, plain):
+        if not os.path.exists(p):
+            raise SystemExit("missing %s: run `make bench`" % p)
+    cfg = {"nets": NETS, "impls": IMPLS, "kernel": True, "python_kernel": True}
+    recs, same = run_script(target, fw, cfg, runs)
+    pcfg = {"nets": NETS, "impls": ["emlearn"], "kernel": True}
+    precs, psame = run_script(target, plain, pcfg, runs)
+    # The float loop on fresh boards that import nothing else, so that both
+    # firmwares start it from the same heap.
+    fcfg = {"floop": True}
+    frecs, fsame = run_script(target, fw, fcfg, runs)
+    pfrecs, pfsame = run_script(target, plain, fcfg, runs)
+    recs += [r for r in frecs if r["kind"] == "floop"]
+    precs += [r for r in pfrecs if r["kind"] == "floop"]
+    same = same and fsame and pfsame
+
+    # Calibration: spin(n) is exactly 2n instructions.
+    def ipt_of(rs):
+        sp = {r["n"]: r["ticks"] for r in rs if r["kind"] == "spin"}
+        return 2.0 * (2000000 - 1000000) / (sp[2000000] - sp[1000000])
+
+    ipt, pipt = ipt_of(recs), ipt_of(precs)
+    res = {"target": target, "instr_per_tick": ipt, "instr_per_tick_plain": pipt,
+           "nominal_instr_per_tick": NOMINAL[target], "deterministic": same and psame,
+           "overhead_ticks": [r["ticks"] for r in recs if r["kind"] == "overhead"][0],
+           "records": [], "kernel": {}, "floop": {}, "size": {}}
+    for rs, k, fwname in ((recs, ipt, "bench"), (precs, pipt, "plain")):
+        for r in rs:
+            if r["kind"] == "net":
+                impl = r["impl"] if fwname == "bench" else "emlearn-plain"
+                for batch, t in ((1, r["ticks1"]), (r["batch"], r["ticks_batch"])):
+                    instr = t * k / batch
+                    res["records"].append({
+                        "target": target, "network": r["net"], "implementation": impl,
+                        "firmware": fwname, "batch": batch, "macs": r["macs"],
+                        "instructions_per_inference": round(instr, 1),
+                        "instructions_per_mac": round(instr / r["macs"], 2),
+                        "bytes_allocated": r["alloc"],
+                        # "gc": gc.mem_alloc() delta (16-byte blocks); "mem_total":
+                        # bytes requested (the gc-off heap ran out)
+                        "bytes_allocated_how": r["alloc_how"],
+                        "max_abs_diff_vs_anne_net": r["maxdiff"],
+                        "correct_of_20": r["correct"],
+                        "note": r["batch_note"] if batch > 1 else "",
+                    })
+            elif r["kind"] == "kernel":
+                impl = r["impl"] if fwname == "bench" else "emlearn-plain"
+                res["kernel"].setdefault(impl, {})[r["n"]] = r["ticks"] * k
+            elif r["kind"] == "floop":
+                res["floop"].setdefault(fwname, {})[r["n"]] = r["ticks"] * k
+    for impl, d in res["kernel"].items():
+        macs = 64 * 64
+        d["per_mac_gross"] = d[64] / macs
+        d["call_overhead"] = d[1]
+        d["per_mac_net"] = (d[64] - d[1]) / (macs - 1)
+    fl = res["floop"]
+    for f in fl.values():
+        f["per_iteration"] = (f[256] - f[0]) / 256
+    fl["ratio"] = fl["bench"]["per_iteration"] / fl["plain"]["per_iteration"]
+    sb, sp = elf_size(fw), elf_size(plain)
+    res["size"] = {
+        "bench_fw": sb, "plain_fw": sp,
+        "anne_flash": (sb["text"] + sb["data"]) - (sp["text"] + sp["data"]),
+        "anne_ram": (sb["data"] + sb["bss"]) - (sp["data"] + sp["bss"]),
+    }
+    fz = os.path.join(build, target, "frozen_content.o")
+    if os.path.exists(fz):
+        out = subprocess.run(["arm-none-eabi-size", fz], capture_output=True, text=True).stdout
+        t, d = (int(v) for v in out.splitlines()[1].split()[:2])
+        res["size"]["frozen_anne_net"] = t + d
+    return res
+
+
+def get(res, net, impl, batch):
+    for r in res["records"]:
+        if r["network"] == net and r["implementation"] == impl and r["batch"] == batch:
+            return r
+    return None
+
+
+def net_table(res):
+    rows = ["| network | MACs | implementation | 1 sample (instr) | batch of 20, per sample (instr) "
+            "| instr/MAC (batch) | heap bytes per call |",
+            "|---|---:|---|---:|---:|---:|---:|"]
+    for net in NETS:
+        for impl in IMPLS[:4] + ["emlearn-plain", "ai-anne-style"]:
+            r1 = get(res, net, impl, 1)
+            rb = get(res, net, impl, 20)
+            if not r1:
+                continue
+            rows.append("| %s | %d | %s | %s | %s%s | %s | %s |" % (
+                net, r1["macs"], LABEL[impl], fmt(r1["instructions_per_inference"]),
+                fmt(rb["instructions_per_inference"]), " (summed)" if rb["note"] else "",
+                fmt(rb["instructions_per_mac"], 1), fmt(r1["bytes_allocated"]) +
+                ("" if r1["bytes_allocated_how"] == "gc" else " (a)")))
+    if any(r["bytes_allocated_how"] != "gc" for r in res["records"]):
+        rows += ["", "(a) bytes requested (micropython.mem_total()): with the gc off the heap ran out; "
+                 "gc.mem_alloc() counts whole 16-byte blocks, so about twice this."]
+    return "\n".join(rows)
+
+
+def checks(results):
+    """The issue's targets: (text, value text, holds)."""
+    m3 = results.get("cortex-m3")
+    out = []
+    if m3:
+        v = m3["kernel"]["anne.dense"]["per_mac_net"]
+        out.append(("f32 dense 64x64 <= 40 instr/MAC on M3 (call overhead subtracted)",
+                    "%.1f (%.1f with the call)" % (v, m3["kernel"]["anne.dense"]["per_mac_gross"]), v <= 40))
+        r = get(m3, "ai-anne-4-2-3-2-1", "anne_net", 1)
+        v = r["instructions_per_inference"]
+        out.append(("AI-ANNE 8-neuron net, one sample via anne_net <= 10,000 instr (M3)", fmt(v), v <= 10000))
+    for t, res in results.items():
+        worst = None
+        for net in NETS:
+            for b in (1, 20):
+                a = get(res, net, "anne_net", b)["instructions_per_inference"]
+                e = get(res, net, "emlearn-plain", b)["instructions_per_inference"]
+                ratio = a / e
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, net, b)
+        out.append(("anne_net <= 0.5x emlearn on every bench network (%s; emlearn in a firmware without anne)"
+                    % SHORT[t], "worst %.2fx (%s, batch %d)" % worst, worst[0] <= 0.5))
+    allocs = [(t, r["network"], r["bytes_allocated"]) for t, res in results.items()
+              for r in res["records"] if r["implementation"] == "anne_net" and r["batch"] == 1]
+    bad = [a for a in allocs if a[2] != 0]
+    out.append(("predict_into allocates 0 bytes (all networks, %s)" % "+".join(SHORT[t] for t in results),
+                "max %d bytes" % max(a[2] for a in allocs), not bad))
+    if m3:
+        v = m3["size"]["anne_flash"]
+        out.append(("anne module flash on M3 <= 24 KB", "%s bytes (%.1f KB)" % (fmt(v), v / 1024), v <= 24 * 1024))
+    for t, res in results.items():
+        v = res["floop"]["ratio"]
+        out.append(("pure-MicroPython float loop, with anne / without <= 1.00 (%s)" % SHORT[t], "%.3f" % v, v <= 1.0))
+    return out
+
+
+def notes(results):
+    out = []
+    m3 = results.get("cortex-m3")
+    if m3:
+        r = get(m3, "ai-anne-4-2-3-2-1", "anne_net", 1)
+        out.append("- AI-ANNE's 8-neuron net, one sample: anne_net %s instructions on the M3 against %s "
+                   "published for AI-ANNE's own code (%.1fx fewer)." % (
+                       fmt(r["instructions_per_inference"]), fmt(BRIEF["AI-ANNE, 8-neuron net, one sample (instr)"]),
+                       BRIEF["AI-ANNE, 8-neuron net, one sample (instr)"] / r["instructions_per_inference"]))
+        r = get(m3, "64-64-64-10", "anne_net", 1)
+        p = get(m3, "64-64-64-10", "python", 1)
+        e = get(m3, "64-64-64-10", "emlearn-plain", 1)
+        out.append("- 64-64-64-10, one sample on the M3: anne_net is %.1fx faster than pure MicroPython "
+                   "and %.2fx emlearn's instructions." % (
+                       p["instructions_per_inference"] / r["instructions_per_inference"],
+                       r["instructions_per_inference"] / e["instructions_per_inference"]))
+    for t, res in results.items():
+        c = {r["implementation"]: r["correct_of_20"] for r in res["records"]
+             if r["network"] == "ai-anne-4-2-3-2-1" and r["batch"] == 1 and r["correct_of_20"] is not None}
+        d = max((r["max_abs_diff_vs_anne_net"] or 0.0) for r in res["records"])
+        out.append("- %s: AI-ANNE's 20 Iris test rows classified correctly: %s (Keras: 18 of 20); "
+                   "largest difference of any implementation's outputs from anne_net's: %.2g." % (
+                       SHORT[t], ", ".join("%s %d" % (k, v) for k, v in c.items()), d))
+    return out
+
+
+def other_table(results):
+    ts = list(results)
+    head = "| measurement | " + " | ".join(SHORT[t] for t in ts) + " |"
+    rows = [head, "|---|" + "---:|" * len(ts)]
+
+    def row(name, f):
+        vals = []
+        for t in ts:
+            try:
+                vals.append(f(results[t]))
+            except (KeyError, TypeError):
+                vals.append("-")
+        rows.append("| %s | %s |" % (name, " | ".join(vals)))
+
+    k = lambda impl, key, d=1: (lambda r: fmt(r["kernel"][impl][key], d))
+    row("anne.dense 64x64 linear: instr/MAC, call overhead subtracted", k("anne.dense", "per_mac_net"))
+    row("anne.dense 64x64 linear: instr/MAC, with the call", k("anne.dense", "per_mac_gross"))
+    row("anne.dense call on a 1x1 layer (instr): the call overhead", k("anne.dense", "call_overhead", 0))
+    row("emlearn eml_net_forward 64x64: instr/MAC, overhead subtracted (firmware without anne)",
+        k("emlearn-plain", "per_mac_net"))
+    row("emlearn eml_net_forward 64x64: instr/MAC, overhead subtracted (same firmware as anne)",
+        k("emlearn", "per_mac_net"))
+    row("emlearn forward() call on a 1x1 layer (instr)", k("emlearn-plain", "call_overhead", 0))
+    row("pure MicroPython dense 64x64 (anne_fallback.dense): instr/MAC", k("python", "per_mac_net"))
+    row("float loop `s += x[i] * w[i]`, instr/iteration, firmware with anne",
+        lambda r: fmt(r["floop"]["bench"]["per_iteration"], 1))
+    row("float loop, instr/iteration, firmware without anne",
+        lambda r: fmt(r["floop"]["plain"]["per_iteration"], 1))
+    row("float loop ratio with / without anne", lambda r: "%.3f" % r["floop"]["ratio"])
+    row("flash anne adds (text+data, bytes)", lambda r: fmt(r["size"]["anne_flash"]))
+    row("RAM anne adds (data+bss, bytes)", lambda r: fmt(r["size"]["anne_ram"]))
+    row("frozen anne_net library (frozen_content.o, bytes; in both firmwares)",
+        lambda r: fmt(r["size"]["frozen_anne_net"]))
+    row("instructions per SysTick tick (measured / nominal)",
+        lambda r: "%.3f / %.1f" % (r["instr_per_tick"], r["nominal_instr_per_tick"]))
+    row("two runs identical", lambda r: "yes" if r["deterministic"] else "NO")
+    return "\n".join(rows)
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no plot", file=sys.stderr)
+        return False
+    ts = list(results)
+    fig, axes = plt.subplots(1, len(ts), figsize=(6.5 * len(ts), 5), squeeze=False)
+    for ax, t in zip(axes[0], ts):
+        res = results[t]
+        for impl in IMPLS[:3] + ["emlearn-plain", "emlearn", "ai-anne-style"]:
+            pts = sorted((r["macs"], r["instructions_per_inference"]) for r in res["records"]
+                         if r["implementation"] == impl and r["batch"] == 1)
+            if not pts:
+                continue
+            style = ":" if impl == "emlearn" else "-"
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=LABEL[impl])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("multiply-adds per inference (22, 56, 1664, 8832)")
+        ax.set_ylabel("instructions per inference (one sample)")
+        ax.set_title("Emulated %s (qemu -icount), MicroPython 1.25" % ("Cortex-M3" if t == "cortex-m3" else "Cortex-M0"))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__ + "\nMethod:\n" + METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
+    p.add_argument("--targets", default="cortex-m3,cortex-m0")
+    p.add_argument("--runs", type=int, default=2, help="runs per firmware, which must agree (default 2)")
+    a = p.parse_args()
+    t0 = time.monotonic()
+    results = {}
+    for t in a.targets.split(","):
+        print("measuring %s ..." % t, file=sys.stderr)
+        results[t] = measure_target(t, a.out, a.runs)
+
+    records = [r for res in results.values() for r in res["records"]]
+    extra = {t: {k: v for k, v in res.items() if k != "records"} for t, res in results.items()}
+    checks_ = checks(results)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump({"records": records, "targets": extra,
+                   "targets_from_issue": [{"target": c, "value": v, "holds": h} for c, v, h in checks_],
+                   "brief_reference": BRIEF}, f, indent=1, default=str)
+    png = os.path.join(a.out, "instructions.png")
+    plotted = plot(results, png)
+
+    md = ["# anne benchmarks", "",
+          "Instruction counts on emulated boards (qemu 7.2 `-icount shift=0`, SysTick on the "
+          "processor clock, calibrated against a loop of known length), MicroPython 1.25.0 qemu port, "
+          "soft-float (`-mfloat-abi=soft`). Produced by `make bench` (bench/run_bench.py).", ""]
+    for t, res in results.items():
+        md += ["## %s (%s)" % ("Cortex-M3, MPS2-AN385" if t == "cortex-m3" else "Cortex-M0, nRF51 (micro:bit)", t), "",
+               net_table(res), ""]
+    md += ["## Kernels, allocation, size", "", other_table(results), "",
+           "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
+    md += ["| %s | %s | %s |" % (c, v, "yes" if h else "**no**") for c, v, h in checks_]
+    md += [""] + notes(results)
+    md += ["", "Reference numbers from the issue (emulated M3): " +
+           "; ".join("%s %s" % (k, fmt(v)) for k, v in BRIEF.items()) + ".", "",
+           "## Method", "", METHOD]
+    summary = "\n".join(md)
+    with open(os.path.join(a.out, "summary.md"), "w") as f:
+        f.write(summary)
+    print(summary)
+    print("\nwrote %s, %s%s (%.0f s)" % (os.path.join(a.out, "results.json"), os.path.join(a.out, "summary.md"),
+                                         ", " + png if plotted else "", time.monotonic() - t0))
+    if not all(res["deterministic"] for res in results.values()):
+        print("run-to-run differences: the counts are not deterministic", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
