@@ -4,10 +4,12 @@ targets through tools/run-on, and sums up.
 
     python3 tests/run_board_tests.py [TARGET ...] [-k PATTERN]
 
-A test script names the files it needs on the board in its first line:
-    # files: micropython/anne_net.py tests/fixtures/activations.json
-(paths relative to the repository root, globs allowed). The board library
-in micropython/ is frozen into the firmware, so scripts do not list it. It prints lines of its own and ends
+A test script names the files it needs on the board in its first lines:
+    # files: tests/fixtures/activations.json tests/fixtures/models/*.anne
+(paths relative to the repository root, globs allowed). Several such lines
+mean several runs of the script, one with each set of files. The board
+library in micropython/ is frozen into the firmware, so scripts do not
+list it. It prints lines of its own and ends
 with `<name>: N passed, M failed`; it fails by raising. A script passes on a
 target when run-on exits 0 and its summary line says 0 failed.
 """
@@ -25,12 +27,16 @@ RUN_ON = os.path.join(ROOT, "tools", "run-on")
 SUMMARY = re.compile(rb"^(\S+): (\d+) passed, (\d+) failed", re.M)
 
 
-def files_of(script):
+def file_sets(script):
+    """One list of files per `# files:` line at the top of the script."""
+    sets = []
     with open(script) as f:
-        first = f.readline()
-    if not first.startswith("# files:"):
-        return []
-    return sorted(f for p in first[len("# files:"):].split() for f in glob.glob(os.path.join(ROOT, p)))
+        for line in f:
+            if not line.startswith("# files:"):
+                break
+            sets.append(sorted(p for pattern in line[len("# files:"):].split()
+                               for p in glob.glob(os.path.join(ROOT, pattern))))
+    return sets or [[]]
 
 
 def main():
@@ -46,23 +52,26 @@ def main():
     passed = failed = checks = 0
     for target in a.targets:
         for script in scripts:
-            name = "%s %s" % (target, os.path.relpath(script, ROOT))
-            t0 = time.monotonic()
-            r = subprocess.run([RUN_ON, target, script] + files_of(script),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            dt = time.monotonic() - t0
-            m = SUMMARY.findall(r.stdout)
-            ok = r.returncode == 0 and m and all(int(f) == 0 for _, _, f in m)
-            checks += sum(int(n) for _, n, _ in m)
-            if ok:
-                passed += 1
-                print("PASS %s (%d checks, %.1f s)" % (name, sum(int(n) for _, n, _ in m), dt))
-            else:
-                failed += 1
-                print("FAIL %s (exit %d, %.1f s)" % (name, r.returncode, dt))
-                sys.stdout.write(r.stdout.decode(errors="replace"))
-            sys.stdout.flush()
-    print("board tests: %d scripts x targets, %d checks" % (passed + failed, checks))
+            for files in file_sets(script):
+                name = "%s %s" % (target, os.path.relpath(script, ROOT))
+                if len(files) > 0 and len(file_sets(script)) > 1:
+                    name += " [%s]" % " ".join(sorted({os.path.basename(f).split(".")[0] for f in files}))
+                t0 = time.monotonic()
+                r = subprocess.run([RUN_ON, target, script] + files,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                dt = time.monotonic() - t0
+                m = SUMMARY.findall(r.stdout)
+                ok = r.returncode == 0 and m and all(int(f) == 0 for _, _, f in m)
+                checks += sum(int(n) for _, n, _ in m)
+                if ok:
+                    passed += 1
+                    print("PASS %s (%d checks, %.1f s)" % (name, sum(int(n) for _, n, _ in m), dt))
+                else:
+                    failed += 1
+                    print("FAIL %s (exit %d, %.1f s)" % (name, r.returncode, dt))
+                    sys.stdout.write(r.stdout.decode(errors="replace"))
+                sys.stdout.flush()
+    print("board tests: %d runs (scripts x file sets x targets), %d checks" % (passed + failed, checks))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
