@@ -55,7 +55,7 @@ def main():
             for files in file_sets(script):
                 name = "%s %s" % (target, os.path.relpath(script, ROOT))
                 if len(files) > 0 and len(file_sets(script)) > 1:
-                    name += " [%s]" % " ".join(sorted({os.path.basename(f).split(".")[0] for f in files}))
+                    name += " [%s]" % " ".join(sorted({os.path.basename(f).split(".")[0] for f in files if not f.endswith(".py")}))
                 t0 = time.monotonic()
                 r = subprocess.run([RUN_ON, target, script] + files,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

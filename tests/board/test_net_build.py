@@ -1,4 +1,4 @@
-# files:
+# files: tests/board/boardcheck.py
 # anne_net on the board: hand-built networks against hand-computed values,
 # activation changes taking effect, predict_batch/evaluate/classify, and
 # predict_into() allocating nothing (native backend).
@@ -7,37 +7,10 @@ import math
 from array import array
 
 import anne_net
+from boardcheck import check, close, all_close, raises, report
 from anne_net import Dense, Sequential
 
 NAME = "test_net_build"
-_count = [0, 0]
-
-
-def check(cond, what):
-    if cond:
-        _count[0] += 1
-    else:
-        _count[1] += 1
-        print("FAIL:", what)
-
-
-def close(a, b, tol=1e-5):
-    return a == b or abs(a - b) <= tol + tol * abs(b)
-
-
-def all_close(got, want, tol=1e-5):
-    return len(got) == len(want) and all(close(got[i], want[i], tol) for i in range(len(want)))
-
-
-def raises(exc, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except exc:
-        return True
-    except Exception as e:
-        print("  (raised %r instead of %s)" % (e, exc.__name__))
-        return False
-    return False
 
 
 def small_net():
@@ -161,6 +134,4 @@ if anne_net._native is not None:
     test_predict_into_allocates_nothing()
 else:
     print("%s: no native anne module: the allocation check is skipped" % NAME)
-print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
-if _count[1]:
-    raise AssertionError("%s: %d failed" % (NAME, _count[1]))
+report(NAME)

@@ -1,4 +1,4 @@
-# files:
+# files: tests/board/boardcheck.py
 # anne_net on the board: resize/insert/remove/set_weights keep shapes
 # consistent, invalid calls leave the network unchanged, glorot init, seed().
 import gc
@@ -6,37 +6,10 @@ import math
 from array import array
 
 import anne_net
+from boardcheck import check, close, all_close, raises, report
 from anne_net import Dense, Sequential
 
 NAME = "test_net_edit"
-_count = [0, 0]
-
-
-def check(cond, what):
-    if cond:
-        _count[0] += 1
-    else:
-        _count[1] += 1
-        print("FAIL:", what)
-
-
-def close(a, b, tol=1e-5):
-    return a == b or abs(a - b) <= tol + tol * abs(b)
-
-
-def all_close(got, want, tol=1e-5):
-    return len(got) == len(want) and all(close(got[i], want[i], tol) for i in range(len(want)))
-
-
-def raises(exc, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except exc:
-        return True
-    except Exception as e:
-        print("  (raised %r instead of %s)" % (e, exc.__name__))
-        return False
-    return False
 
 
 def shapes(net):
@@ -119,6 +92,4 @@ for backend in backends:
         print("%s [%s] %s" % (NAME, backend, test.__name__))
         test()
         gc.collect()
-print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
-if _count[1]:
-    raise AssertionError("%s: %d failed" % (NAME, _count[1]))
+report(NAME)

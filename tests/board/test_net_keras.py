@@ -1,7 +1,7 @@
-# files: tests/fixtures/models/iris3.anne tests/fixtures/models/iris3.json tests/fixtures/models/deep_mixed.anne tests/fixtures/models/deep_mixed.json tests/fixtures/models/nobias_reg.anne tests/fixtures/models/nobias_reg.json tests/fixtures/models/relu_params.anne tests/fixtures/models/relu_params.json
-# files: tests/fixtures/models/wide.anne tests/fixtures/models/wide.json
-# files: tests/fixtures/models/zoo1.anne tests/fixtures/models/zoo1.json tests/fixtures/models/zoo2.anne tests/fixtures/models/zoo2.json tests/fixtures/models/functional_chain.anne tests/fixtures/models/functional_chain.json
-# files: tests/fixtures/models/zoo3.anne tests/fixtures/models/zoo3.json tests/fixtures/models/zoo4.anne tests/fixtures/models/zoo4.json tests/fixtures/models/zoo5.anne tests/fixtures/models/zoo5.json tests/fixtures/models/sparsemax_out.anne tests/fixtures/models/sparsemax_out.json
+# files: tests/fixtures/models/iris3.anne tests/fixtures/models/iris3.json tests/fixtures/models/deep_mixed.anne tests/fixtures/models/deep_mixed.json tests/fixtures/models/nobias_reg.anne tests/fixtures/models/nobias_reg.json tests/fixtures/models/relu_params.anne tests/fixtures/models/relu_params.json tests/board/boardcheck.py
+# files: tests/fixtures/models/wide.anne tests/fixtures/models/wide.json tests/board/boardcheck.py
+# files: tests/fixtures/models/zoo1.anne tests/fixtures/models/zoo1.json tests/fixtures/models/zoo2.anne tests/fixtures/models/zoo2.json tests/fixtures/models/functional_chain.anne tests/fixtures/models/functional_chain.json tests/board/boardcheck.py
+# files: tests/fixtures/models/zoo3.anne tests/fixtures/models/zoo3.json tests/fixtures/models/zoo4.anne tests/fixtures/models/zoo4.json tests/fixtures/models/zoo5.anne tests/fixtures/models/zoo5.json tests/fixtures/models/sparsemax_out.anne tests/fixtures/models/sparsemax_out.json tests/board/boardcheck.py
 # Keras parity: each model of tests/fixtures/models/ (converted by
 # tools/anne_convert.py) against Keras's own predictions in <name>.json:
 # every output within 1e-5 abs + 1e-5 rel and the same argmax, on both
@@ -14,20 +14,12 @@ import os
 from array import array
 
 import anne_net
+from boardcheck import check, report
 
 NAME = "test_net_keras"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.endswith(".anne"))
 if not MODELS:
     raise AssertionError("no model files were given to the board")
-_count = [0, 0]
-
-
-def check(cond, what):
-    if cond:
-        _count[0] += 1
-    else:
-        _count[1] += 1
-        print("FAIL:", what)
 
 
 def reference(model):
@@ -84,6 +76,4 @@ for backend in backends:
             test_model(model, from_bytes, rows, argmax)
             gc.collect()
         rows = argmax = None
-print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
-if _count[1]:
-    raise AssertionError("%s: %d failed" % (NAME, _count[1]))
+report(NAME)

@@ -1,4 +1,4 @@
-# files: tests/fixtures/models/iris3.anne tests/fixtures/bad/*
+# files: tests/fixtures/models/iris3.anne tests/fixtures/bad/* tests/board/boardcheck.py
 # anne_net.load() and net.save() on the board: every file of the bad-file
 # table (tests/fixtures/bad/index.json, shared with tools/anne_format.py)
 # raises ValueError with its fragment, from a path and from bytes; unusual
@@ -10,27 +10,11 @@ import json
 from array import array
 
 import anne_net
+from boardcheck import check, close, all_close, report
 import anne_io
 from anne_net import Dense, Sequential
 
 NAME = "test_net_load"
-_count = [0, 0]
-
-
-def check(cond, what):
-    if cond:
-        _count[0] += 1
-    else:
-        _count[1] += 1
-        print("FAIL:", what)
-
-
-def close(a, b, tol=1e-5):
-    return a == b or abs(a - b) <= tol + tol * abs(b)
-
-
-def all_close(got, want, tol=1e-5):
-    return len(got) == len(want) and all(close(got[i], want[i], tol) for i in range(len(want)))
 
 
 def read(path):
@@ -129,6 +113,4 @@ for backend in backends:
         print("%s [%s] %s" % (NAME, backend, test.__name__))
         test()
         gc.collect()
-print("%s: %d passed, %d failed" % (NAME, _count[0], _count[1]))
-if _count[1]:
-    raise AssertionError("%s: %d failed" % (NAME, _count[1]))
+report(NAME)

@@ -1,0 +1,38 @@
+# Shared by the tests/board scripts (uploaded next to them): counts checks
+# and prints the summary line that tests/run_board_tests.py reads.
+
+_count = [0, 0]
+
+
+def check(cond, what):
+    if cond:
+        _count[0] += 1
+    else:
+        _count[1] += 1
+        print("FAIL:", what)
+
+
+def close(a, b, tol=1e-5):
+    return a == b or abs(a - b) <= tol + tol * abs(b)
+
+
+def all_close(got, want, tol=1e-5):
+    return len(got) == len(want) and all(close(got[i], want[i], tol) for i in range(len(want)))
+
+
+def raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc:
+        return True
+    except Exception as e:
+        print("  (raised %r instead of %s)" % (e, exc.__name__))
+        return False
+    return False
+
+
+def report(name):
+    """Prints `name: N passed, M failed`; raises if anything failed."""
+    print("%s: %d passed, %d failed" % (name, _count[0], _count[1]))
+    if _count[1]:
+        raise AssertionError("%s: %d failed" % (name, _count[1]))
