@@ -18,7 +18,27 @@
 //!   as is.
 
 use crate::Status;
-use libm::{erfcf, expf, expm1f, fabsf, hypotf, log1pf, logf, sqrtf, tanhf};
+use libm::{erfcf, expm1f, fabsf, hypotf, log1pf, logf, sqrtf, tanhf};
+
+use crate::fastexp;
+
+/// `exp` for the activations: on soft-float bare-metal targets (thumbv6m,
+/// thumbv7m: no FPU) the integer [`fastexp::exp`], elsewhere `libm::expf`.
+#[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+use fastexp::exp as expf;
+#[cfg(not(all(target_os = "none", not(target_abi = "eabihf"))))]
+use libm::expf;
+
+/// `exp(x) - 1` for elu, selu and celu. On soft-float bare-metal targets,
+/// for x < -0.7 (exp(x) < 1/2: no cancellation, within 1 ulp) it is
+/// `exp(x) - 1` with the integer exp; elsewhere `libm::expm1f`.
+fn expm1(x: f32) -> f32 {
+    if cfg!(all(target_os = "none", not(target_abi = "eabihf"))) && x < -0.7 {
+        fastexp::exp(x) - 1.0
+    } else {
+        expm1f(x)
+    }
+}
 
 /// An activation with its parameters, named and defaulted as in Keras 3.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -258,8 +278,13 @@ pub fn relu(x: f32, negative_slope: f32, max_value: Option<f32>, threshold: f32)
 }
 
 /// `sigmoid(x) = 1 / (1 + exp(-x))`, evaluated as `exp(x) / (1 + exp(x))`
-/// for x < 0 so that `exp` never overflows; sigmoid(±inf) = 1, 0.
+/// for x < 0 so that `exp` never overflows; sigmoid(±inf) = 1, 0. On
+/// soft-float bare-metal targets [`fastexp::sigmoid`] (integer arithmetic).
 pub fn sigmoid(x: f32) -> f32 {
+    if cfg!(all(target_os = "none", not(target_abi = "eabihf"))) {
+        // No FPU: the integer sigmoid (within 1 ulp, same specials).
+        return fastexp::sigmoid(x);
+    }
     if x >= 0.0 {
         1.0 / (1.0 + expf(-x))
     } else {
@@ -287,7 +312,7 @@ pub fn elu(x: f32, alpha: f32) -> f32 {
     if x > 0.0 {
         x
     } else {
-        alpha * expm1f(x)
+        alpha * expm1(x)
     }
 }
 
@@ -304,7 +329,7 @@ pub fn selu(x: f32) -> f32 {
     if x > 0.0 {
         SELU_SCALE * x
     } else {
-        SELU_SCALE_ALPHA * expm1f(x)
+        SELU_SCALE_ALPHA * expm1(x)
     }
 }
 
@@ -313,7 +338,7 @@ pub fn celu(x: f32, alpha: f32) -> f32 {
     if x.is_nan() {
         return x;
     }
-    x.max(0.0) + alpha * expm1f(x.min(0.0) / alpha)
+    x.max(0.0) + alpha * expm1(x.min(0.0) / alpha)
 }
 
 /// `exponential(x) = exp(x)`.

@@ -16,6 +16,7 @@ pub mod activation;
 pub mod argmax;
 pub mod dense;
 pub mod dot;
+pub mod fastexp;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod status;

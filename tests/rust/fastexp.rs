@@ -6,7 +6,7 @@
 //! `cargo test --release --test fastexp -- --ignored --nocapture`) checks all
 //! 2^32 inputs.
 
-use anne::activation::fastexp::exp;
+use anne::fastexp::{exp, sigmoid};
 
 /// Largest accepted error, in ulps of the f32 result.
 const MAX_ULPS: f64 = 2.0;
@@ -51,17 +51,39 @@ fn ulp_error(x: f32) -> f64 {
     (got as f64 - exact).abs() / ulp(exact)
 }
 
+/// The same for sigmoid, against float64 1 / (1 + exp(-x)).
+fn sigmoid_ulp_error(x: f32) -> f64 {
+    let got = sigmoid(x);
+    if x.is_nan() {
+        assert!(got.is_nan(), "sigmoid({x:e}) = {got:e}, want NaN");
+        return 0.0;
+    }
+    let exact = 1.0 / (1.0 + (-(x as f64)).exp());
+    let rounded = exact as f32;
+    if rounded == 0.0 || got == 0.0 || rounded == 1.0 || got == 1.0 {
+        if got.to_bits() != rounded.to_bits() {
+            return (got as f64 - exact).abs() / ulp(exact.min(got as f64));
+        }
+        return 0.0;
+    }
+    (got as f64 - exact).abs() / ulp(exact)
+}
+
 fn check(xs: impl Iterator<Item = f32>) -> (f64, f32, u64) {
+    check_with(xs, ulp_error)
+}
+
+fn check_with(xs: impl Iterator<Item = f32>, ulp_error: fn(f32) -> f64) -> (f64, f32, u64) {
     let mut worst = (0.0f64, 0.0f32);
     let mut count = 0u64;
     for x in xs {
         let err = ulp_error(x);
         assert!(
             err <= MAX_ULPS,
-            "exp({x:e} = {:#010x}) = {:e}, want {:e}: {err} ulp",
+            "f({x:e} = {:#010x}): {err} ulp (exp {:e}, sigmoid {:e})",
             x.to_bits(),
             exp(x),
-            (x as f64).exp() as f32
+            sigmoid(x)
         );
         if err > worst.0 {
             worst = (err, x);
@@ -155,9 +177,11 @@ fn near_special_points() {
         count += c;
     }
     // All subnormal and tiny inputs.
-    let (w, at, c) = check((0..=0x3400_0000u32).step_by(97).flat_map(|b| {
-        [f32::from_bits(b), f32::from_bits(b | 0x8000_0000)]
-    }));
+    let (w, at, c) = check(
+        (0..=0x3400_0000u32)
+            .step_by(97)
+            .flat_map(|b| [f32::from_bits(b), f32::from_bits(b | 0x8000_0000)]),
+    );
     if w > worst.0 {
         worst = (w, at);
     }
@@ -166,6 +190,78 @@ fn near_special_points() {
         "near special points: {count} inputs, max {:.4} ulp at {:e}",
         worst.0, worst.1
     );
+}
+
+/// elu/selu/celu on soft-float targets use `exp(x) - 1` for x < -0.7
+/// (src/activation.rs `expm1`): every f32 in [-105, -0.7) within 1 ulp of
+/// float64 expm1.
+#[test]
+fn expm1_below_minus_0_7() {
+    let low = (-0.7f32).to_bits() + 1;
+    let high = (-105f32).to_bits();
+    let mut worst = (0.0f64, 0.0f32);
+    for b in low..=high {
+        let x = f32::from_bits(b);
+        let got = exp(x) - 1.0;
+        let exact = (x as f64).exp_m1();
+        let err = (got as f64 - exact).abs() / ulp(exact);
+        assert!(err <= 1.0, "exp({x:e}) - 1 = {got:e}: {err} ulp");
+        if err > worst.0 {
+            worst = (err, x);
+        }
+    }
+    assert_eq!(exp(f32::NEG_INFINITY) - 1.0, -1.0);
+    println!(
+        "exp(x) - 1, x < -0.7: max {:.4} ulp at {:e}",
+        worst.0, worst.1
+    );
+}
+
+#[test]
+fn sigmoid_specials() {
+    assert_eq!(sigmoid(f32::INFINITY), 1.0);
+    assert_eq!(sigmoid(f32::NEG_INFINITY).to_bits(), 0);
+    assert!(sigmoid(f32::NAN).is_nan());
+    assert_eq!(sigmoid(0.0), 0.5);
+    assert_eq!(sigmoid(-0.0), 0.5);
+    assert_eq!(sigmoid(18.0), 1.0);
+    assert_eq!(sigmoid(-104.0).to_bits(), 0);
+    let y = sigmoid(-100.0);
+    assert!(y > 0.0 && y < f32::MIN_POSITIVE);
+}
+
+#[test]
+fn sigmoid_sweep() {
+    let pos = 20f32.to_bits() as u64;
+    let neg = (-105f32).to_bits() as u64 & 0x7fff_ffff;
+    let total = pos + neg;
+    let steps = 1u64 << 20;
+    let xs = (0..=steps).map(move |i| {
+        let k = i * total / steps;
+        if k <= pos {
+            f32::from_bits(k as u32)
+        } else {
+            f32::from_bits(0x8000_0000 | (k - pos) as u32)
+        }
+    });
+    let (mut worst, mut at, mut count) = check_with(xs, sigmoid_ulp_error);
+    for p in [
+        0.0f32, -0.0, 1e-7, -1e-7, 17.33, 18.0, -87.33, -103.97, 1.0, -1.0,
+    ] {
+        let (w, a, c) = check_with(around(p, 1 << 14), sigmoid_ulp_error);
+        if w > worst {
+            (worst, at) = (w, a);
+        }
+        count += c;
+    }
+    println!("sigmoid: {count} inputs, max {worst:.4} ulp at {at:e}");
+}
+
+#[test]
+#[ignore = "all 2^32 inputs: run in release"]
+fn sigmoid_exhaustive_all_f32() {
+    let (worst, at, count) = check_with((0..=u32::MAX).map(f32::from_bits), sigmoid_ulp_error);
+    println!("sigmoid, all f32: {count} inputs, max {worst:.4} ulp at {at:e}");
 }
 
 #[test]
