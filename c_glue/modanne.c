@@ -84,8 +84,9 @@ static float anne_finite_param(qstr param, mp_obj_t value) {
 }
 
 // Builds an anne_activation_t from an activation name and the keyword
-// arguments in kw (all but `activation` must be activation parameters).
-static void anne_parse_activation(mp_obj_t name_obj, mp_map_t *kw, anne_activation_t *act) {
+// arguments in kw (all but `activation` must be activation parameters);
+// returns the name's table entry.
+static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_t *kw, anne_activation_t *act) {
     const anne_name_entry_t *entry = anne_lookup_activation(name_obj);
     anne_activation_default(entry->kind, act);
     uint32_t seen = 0;
@@ -148,6 +149,7 @@ static void anne_parse_activation(mp_obj_t name_obj, mp_map_t *kw, anne_activati
     if (entry->kind == ANNE_ACT_CELU && act->alpha == 0.0f) {
         mp_raise_ValueError(MP_ERROR_TEXT("celu needs alpha != 0"));
     }
+    return entry;
 }
 
 // ---------------------------------------------------------------------------
@@ -225,8 +227,7 @@ static mp_obj_t anne_activation_make_new(const mp_obj_type_t *type, size_t n_arg
     mp_map_t kw;
     mp_map_init_fixed_table(&kw, n_kw, args + n_args);
     anne_activation_obj_t *self = mp_obj_malloc(anne_activation_obj_t, type);
-    anne_parse_activation(args[0], &kw, &self->act);
-    self->name = anne_lookup_activation(args[0])->name;
+    self->name = anne_parse_activation(args[0], &kw, &self->act)->name;
     return MP_OBJ_FROM_PTR(self);
 }
 
