@@ -159,6 +159,33 @@ else:
     print("FAIL forward", list(y2), "differs from dense calls", list(y1))
     failed += 1
 
+# Deep Python recursion ending in a kernel call: MicroPython's RecursionError
+# (a RuntimeError), never a C stack overflow.
+big_x = array("f", [0.5] * 64)
+big_k = array("f", [0.25] * (64 * 8))
+big_out = array("f", [0.0] * 8)
+
+
+def deep(n):
+    if n == 0:
+        anne.dense(big_x, big_k, None, big_out, "relu")
+        return 0
+    return deep(n - 1) + 1
+
+
+depth = 0
+try:
+    while True:
+        depth += 16
+        deep(depth)
+except RuntimeError as e:
+    if "recursion" in str(e):
+        passed += 1
+    else:
+        print("FAIL deep recursion: unexpected", repr(e))
+        failed += 1
+print("recursion limit reached at depth", depth)
+
 print("cases:", len(CASES))
 print("test_bad_input: %d passed, %d failed" % (passed, failed))
 if failed:
