@@ -213,6 +213,16 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
     act.validate()?;
     let outputs = act.outputs(buf.len())?;
     match act {
+        // Keras's default relu: the parameters are looked at once, not per value.
+        Activation::Relu {
+            negative_slope,
+            max_value: None,
+            threshold,
+        } if *negative_slope == 0.0 && *threshold == 0.0 => {
+            for value in buf.iter_mut() {
+                *value = relu0(*value);
+            }
+        }
         Activation::Softmax => softmax(buf),
         Activation::LogSoftmax => log_softmax(buf),
         Activation::Sparsemax => sparsemax(buf),
@@ -230,11 +240,14 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
 }
 
 /// `max(x, 0)` that keeps NaN (TensorFlow's `relu`): +0 for x <= 0.
+/// On the bits: a set sign bit on anything but a NaN gives +0. (Cores
+/// without an FPU would otherwise call two soft-float comparisons.)
 fn relu0(x: f32) -> f32 {
-    if x > 0.0 || x.is_nan() {
-        x
-    } else {
+    let bits = x.to_bits();
+    if (bits as i32) < 0 && bits << 1 <= 0xff00_0000 {
         0.0
+    } else {
+        x
     }
 }
 
