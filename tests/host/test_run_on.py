@@ -1,0 +1,69 @@
+"""tools/run-on against the real firmware: the exit status says whether the
+script ran to its end (0), raised (1), crashed the board (2) or hung (3), and
+FILEs are readable (and writable) on the board by their base name.
+
+Needs the firmware (`make firmware`; `make test` builds it first)."""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+RUN_ON = os.path.join(ROOT, "tools", "run-on")
+FIRMWARE = {
+    "unix": os.path.join(ROOT, "build", "unix", "micropython"),
+    "cortex-m3": os.path.join(ROOT, "build", "cortex-m3", "firmware.elf"),
+    "cortex-m0": os.path.join(ROOT, "build", "cortex-m0", "firmware.elf"),
+}
+TARGETS = [t for t, fw in FIRMWARE.items() if os.path.exists(fw)]
+if not TARGETS:
+    pytest.skip("no firmware built (run `make firmware`)", allow_module_level=True)
+
+
+def run_on(target, tmp_path, code, *files, timeout=60):
+    script = tmp_path / "script.py"
+    script.write_text(code)
+    return subprocess.run([RUN_ON, "--timeout", str(timeout), target, str(script)] + [str(f) for f in files],
+                          capture_output=True, text=True, timeout=timeout + 60)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_files_by_base_name_and_writes(target, tmp_path):
+    data = tmp_path / "sub" / "model.bin"
+    data.parent.mkdir()
+    data.write_bytes(bytes(range(256)) * 3)
+    code = (
+        "import anne\n"
+        "d = open('model.bin', 'rb').read()\n"
+        "print(len(d), d[255], d[256])\n"
+        "f = open('out.txt', 'w'); f.write('hello'); f.close()\n"
+        "print(open('out.txt').read())\n"
+    )
+    r = run_on(target, tmp_path, code, data)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["768", "255", "0", "hello"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_exception_exits_1_with_traceback(target, tmp_path):
+    r = run_on(target, tmp_path, "print('before')\nraise ValueError('boom')\n")
+    assert r.returncode == 1
+    assert "before" in r.stdout
+    assert "ValueError: boom" in r.stderr
+
+
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "unix"])
+def test_hard_fault_exits_2(target, tmp_path):
+    # A write to an address with nothing behind it: a bus fault on both boards.
+    r = run_on(target, tmp_path, "import machine\nmachine.mem32[0x30000000] = 1\n")
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "crashed" in r.stderr
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_hang_exits_3(target, tmp_path):
+    r = run_on(target, tmp_path, "while True:\n    pass\n", timeout=5)
+    assert r.returncode == 3
+    assert "timed out" in r.stderr
