@@ -5,9 +5,11 @@
  * Freestanding: only <stdint.h> and <stddef.h>. Rust's build.rs runs bindgen
  * on this file, so the Rust side uses exactly these ids, codes and layouts.
  *
- * All buffers are float32 in the CPU's native byte order. Kernels never
- * allocate, never panic and never read or write outside the lengths given;
- * they return an anne_status_t code instead.
+ * All buffers are float32 in the CPU's native byte order and 4-byte aligned
+ * (a misaligned one is refused with ANNE_ERR_SIZE: a Cortex-M0 would fault).
+ * Kernels never allocate, never panic, never read or write outside the
+ * lengths given, and write nothing unless they return ANNE_OK; they return
+ * one of the status codes below instead.
  */
 #ifndef ANNE_H
 #define ANNE_H
@@ -111,7 +113,8 @@ typedef struct anne_activation {
 int32_t anne_activation_default(uint32_t kind, anne_activation_t *act);
 
 /* Number of outputs an activation produces from n inputs: n, except glu (n/2,
- * n must be even). Returns ANNE_ERR_SIZE through *n_out == 0 on odd glu. */
+ * n must be even). On odd n with glu it returns ANNE_ERR_SIZE and sets
+ * *n_out to 0. */
 int32_t anne_activation_outputs(uint32_t kind, size_t n, size_t *n_out);
 
 /*
@@ -129,7 +132,8 @@ int32_t anne_activate_f32(float *buf, size_t n, const anne_activation_t *act);
  *           kernel_len must equal n_in * units
  *   bias    units values, or NULL (use_bias=False); bias_len ignored if NULL
  *   out     n_out values: n_out == units, or units / 2 for glu
- * x and out must not overlap. n_in == 0 or units == 0 is ANNE_ERR_SIZE.
+ * out must not overlap x, kernel or bias (ANNE_ERR_SIZE if it does).
+ * n_in == 0 or units == 0 is ANNE_ERR_SIZE.
  */
 int32_t anne_dense_f32(const float *x, size_t n_in,
                        const float *kernel, size_t kernel_len,
