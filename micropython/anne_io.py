@@ -173,23 +173,30 @@ def load(source):
     return _load_buffer(source)
 
 
-def _load_buffer(source):
-    mv = memoryview(source)
-    if len(mv) and not isinstance(mv[0], int):
-        raise TypeError("load() takes a path or a bytes-like object")
-    size = len(mv)
-    header_size, count, n_inputs = _parse_header(bytes(mv[:16]), size)
+def _parse_table(buf, header_size, count, n_inputs, size):
+    """The layers of the table in buf (entry i at header_size + 40 * i), each
+    checked against the one before it -> (layers, data offsets)."""
     layers = []
     offsets = []
     n_in = n_inputs
     prev_end = header_size + 40 * count
     for i in range(count):
         e = header_size + 40 * i
-        L, offset, end = _parse_entry(mv[e:e + 40], i, n_in, prev_end, size)
+        L, offset, end = _parse_entry(buf[e:e + 40], i, n_in, prev_end, size)
         layers.append(L)
         offsets.append(offset)
         n_in = L.n_out
         prev_end = end
+    return layers, offsets
+
+
+def _load_buffer(source):
+    mv = memoryview(source)
+    if len(mv) and not isinstance(mv[0], int):
+        raise TypeError("load() takes a path or a bytes-like object")
+    size = len(mv)
+    header_size, count, n_inputs = _parse_header(bytes(mv[:16]), size)
+    layers, offsets = _parse_table(mv, header_size, count, n_inputs, size)
     _check_memory(_scratch_bytes(layers))
     stored = struct.unpack_from("<I", mv, size - 4)[0]
     computed = binascii.crc32(mv[:size - 4]) & 0xFFFFFFFF
@@ -241,20 +248,8 @@ def _load_path(path):
         crc = binascii.crc32(head)
         rest = f.read(header_size - 16 + 40 * count)
         crc = binascii.crc32(rest, crc)
-        table = head + rest
+        layers, offsets = _parse_table(head + rest, header_size, count, n_inputs, size)
         head = rest = None
-        layers = []
-        offsets = []
-        n_in = n_inputs
-        prev_end = header_size + 40 * count
-        for i in range(count):
-            e = header_size + 40 * i
-            L, offset, end = _parse_entry(table[e:e + 40], i, n_in, prev_end, size)
-            layers.append(L)
-            offsets.append(offset)
-            n_in = L.n_out
-            prev_end = end
-        table = None
         data = sum(4 * L.n_params for L in layers)
         _check_memory(data + _scratch_bytes(layers))
         pos = header_size + 40 * count
