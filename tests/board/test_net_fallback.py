@@ -28,6 +28,13 @@ def test_backends_agree():
     check(all_close(yp, yn, 1e-6), "native %r vs python %r" % (yn, yp))
     import anne
     import anne_fallback
+    # The Python mirrors of the native name table (id == index) agree with it.
+    check(anne_fallback.ACTIVATIONS == anne.ACTIVATIONS, "anne_fallback.ACTIVATIONS differs from anne's")
+    check(anne_net.ACTIVATIONS == anne.ACTIVATIONS[:len(anne_net.ACTIVATIONS)]
+          and len(anne_net.ACTIVATIONS) == 30, "anne_net.ACTIVATIONS differs from anne's ids")
+    for name in anne.ACTIVATIONS:
+        p = {"threshold": 0.5, "default_value": -1.0} if name == "threshold" else {}
+        check(anne.Activation(name, **p).id == anne_fallback.Activation(name, **p).id, "%s: ids differ" % name)
     # every activation, element by element
     vals = [-7.0, -2.5, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 2.5, 7.0]
     for name in anne.ACTIVATIONS:
