@@ -41,7 +41,7 @@ M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: all deps unix qemu-m3 qemu-m0 firmware test test-rust test-host test-board demo repl bench clean
+.PHONY: all deps unix qemu-m3 qemu-m0 firmware test test-rust test-host test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -111,7 +111,10 @@ BENCH_QEMU = $(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(QEMU_FLAGS) \
 BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 
-bench: $(BUILD)/mpy-cross.stamp
+bench: bench-firmware
+	$(PYTHON) bench/run_bench.py --out $(BENCH)
+
+bench-firmware: $(BUILD)/mpy-cross.stamp
 	@$(PYTHON) -c "import emlearn, matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q $(BENCH_PIP)
 	@mkdir -p $(BENCH_MODS) $(BENCH_PLAIN_MODS)
 	@ln -sfn $(ROOT)/c_glue $(BENCH_MODS)/anne
@@ -121,7 +124,6 @@ bench: $(BUILD)/mpy-cross.stamp
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0 USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
-	$(PYTHON) bench/run_bench.py --out $(BENCH)
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/cortex-m3 $(BUILD)/cortex-m0 $(BUILD)/bench target

@@ -141,6 +141,32 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
                        float *out, size_t n_out,
                        const anne_activation_t *act);
 
+/* One dense layer of a chain run by anne_forward_f32: its weights, its
+ * activation and where its outputs go (the next layer's input). */
+typedef struct {
+    const float *kernel;   /* n_in rows x units columns, as in anne_dense_f32 */
+    size_t kernel_len;
+    const float *bias;     /* units values, or NULL; bias_len ignored if NULL */
+    size_t bias_len;
+    float *out;            /* out_len values: units, or units / 2 for glu */
+    size_t out_len;
+    anne_activation_t act;
+} anne_layer_t;
+
+/*
+ * A chain of dense layers in one call: layer 0 reads x (n_in values), layer
+ * i > 0 reads layer i - 1's out. Each layer must satisfy anne_dense_f32's
+ * rules with that input (its out overlapping neither its input, nor its
+ * kernel, nor its bias). Pointers, sizes and overlaps of every layer are
+ * checked before any runs; a layer's activation is checked when it runs. On
+ * an error *failed (unless failed is NULL) is set to the index of the layer
+ * at fault, and that layer and the later ones write nothing.
+ * n_layers == 0 is ANNE_ERR_SIZE.
+ */
+int32_t anne_forward_f32(const float *x, size_t n_in,
+                         const anne_layer_t *layers, size_t n_layers,
+                         size_t *failed);
+
 /* Index of the largest value (the first on ties; NaN never wins unless all
  * values are NaN, then 0). n == 0 is ANNE_ERR_SIZE. */
 int32_t anne_argmax_f32(const float *buf, size_t n, size_t *index);

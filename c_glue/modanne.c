@@ -8,6 +8,8 @@
 
 #include "py/binary.h"
 #include "py/obj.h"
+#include "py/objarray.h"
+#include "py/objlist.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
 
@@ -161,9 +163,8 @@ typedef struct {
     size_t len;  // in floats
 } anne_f32_buf_t;
 
-// Accepts array('f') (or a memoryview of one) and raw bytes-like objects
-// (bytes, bytearray, memoryview of bytes) holding float32 values, 4-aligned.
-static anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg, bool writable) {
+// anne_get_f32 for any buffer object.
+static anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool writable) {
     mp_buffer_info_t info;
     if (!mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
         if (writable && mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
@@ -193,9 +194,24 @@ static anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg, bool writable) {
     return b;
 }
 
-// The dense kernel's exact path keeps 2.5 KB of scratch on the C stack. A
-// board whose Python code is already deep in recursion gets MicroPython's
-// RecursionError instead of a stack overflow.
+// Accepts array('f') (or a memoryview of one) and raw bytes-like objects
+// (bytes, bytearray, memoryview of bytes) holding float32 values, 4-aligned.
+static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg, bool writable) {
+    if (mp_obj_is_type(obj, &mp_type_array)) {
+        // The common case, read directly: an array('f') is writable and its
+        // items come from the GC heap (aligned).
+        mp_obj_array_t *a = MP_OBJ_TO_PTR(obj);
+        if (a->typecode == 'f') {
+            anne_f32_buf_t b = {a->items, a->len};
+            return b;
+        }
+    }
+    return anne_get_f32_any(obj, arg, writable);
+}
+
+// The dense kernel keeps up to 1 KB of decoded inputs on the C stack, and
+// needs less than 3 KB in all. A board whose Python code is already deep in
+// recursion gets MicroPython's RecursionError instead of a stack overflow.
 #define ANNE_KERNEL_STACK (3 * 1024)
 static void anne_check_stack(void) {
     #if MICROPY_STACK_CHECK
@@ -203,10 +219,6 @@ static void anne_check_stack(void) {
         mp_raise_recursion_depth();
     }
     #endif
-}
-
-static bool anne_overlap(anne_f32_buf_t a, anne_f32_buf_t b) {
-    return a.len && b.len && a.data < b.data + b.len && b.data < a.data + a.len;
 }
 
 static void anne_check_status(int32_t status) {
@@ -348,15 +360,32 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)"), (unsigned)bias.len, (unsigned)units);
     }
-    if (anne_overlap(out, x) || anne_overlap(out, kernel) || anne_overlap(out, bias)) {
+    anne_check_stack();
+    int32_t status = anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+        bias.data, bias.len, out.data, out.len, act);
+    if (status == ANNE_ERR_SIZE) {
+        // The sizes are checked above: the kernel refused an overlap.
         mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
     }
-    anne_check_stack();
-    anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
-        bias.data, bias.len, out.data, out.len, act));
+    anne_check_status(status);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
+
+// The (kernel, bias, activation, buf) items of layer i of a layers tuple.
+static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i) {
+    size_t n_fields;
+    mp_obj_t *fields;
+    if (!mp_obj_is_type(layer, &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
+    }
+    mp_obj_tuple_get(layer, &n_fields, &fields);
+    if (n_fields != 4) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf), got %d items"), (int)i, (int)n_fields);
+    }
+    return fields;
+}
 
 // anne.forward(layers, x, out): a chain of dense layers in one call, for a
 // network's inner loop. layers is a tuple or list of (kernel, bias,
@@ -379,16 +408,7 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
     anne_check_stack();
     for (size_t i = 0; i < n_layers; i++) {
-        size_t n_fields;
-        mp_obj_t *fields;
-        if (!mp_obj_is_type(layers[i], &mp_type_tuple)) {
-            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
-        }
-        mp_obj_tuple_get(layers[i], &n_fields, &fields);
-        if (n_fields != 4) {
-            mp_raise_msg_varg(&mp_type_TypeError,
-                MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf), got %d items"), (int)i, (int)n_fields);
-        }
+        mp_obj_t *fields = anne_layer_fields(layers[i], i);
         anne_activation_t scratch;
         const anne_activation_t *act = anne_get_activation(fields[2], NULL, &scratch);
         anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
@@ -405,17 +425,117 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
                 (int)i, (unsigned)x.len, (unsigned)dst.len, (unsigned)kernel.len, (unsigned)(x.len * units),
                 (unsigned)bias.len, (unsigned)units);
         }
-        if (anne_overlap(dst, x) || anne_overlap(dst, kernel) || anne_overlap(dst, bias)) {
+        int32_t status = anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+            bias.data, bias.len, dst.data, dst.len, act);
+        if (status == ANNE_ERR_SIZE) {
+            // The sizes are checked above: the kernel refused an overlap.
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: its output buffer shares memory with its input or weights"), (int)i);
         }
-        anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
-            bias.data, bias.len, dst.data, dst.len, act));
+        anne_check_status(status);
         x = dst;
     }
     return out_obj;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward);
+
+// anne.Plan(layers, gate=None, fallback=None): forward() with its layers
+// bound, as one callable: plan(x, out) is forward(layers, x, out). The layer
+// tuple is read once (activations included); a call only gathers the
+// buffers' current addresses (an array can move when it grows) and makes
+// one kernel call for the whole chain. Stored as an instance attribute
+// (anne_net's predict_into), a call goes from Python straight to C with no
+// Python frame in between. With gate (a list) given, while gate[0] is false
+// the call goes to fallback(x, out) instead: that is how
+// anne_net.use_backend() reaches networks built before it was called.
+typedef struct {
+    mp_obj_base_t base;
+    mp_obj_t layers;        // the tuple, as given: it keeps the buffers alive
+    mp_obj_t gate;
+    mp_obj_t fallback;
+    size_t n_layers;
+    anne_layer_t *descs;    // n_layers entries, activations filled in
+} anne_plan_obj_t;
+
+static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 1, 3, false);
+    mp_obj_t gate = n_args > 1 ? args[1] : mp_const_none;
+    mp_obj_t fallback = n_args > 2 ? args[2] : mp_const_none;
+    if (gate != mp_const_none && (!mp_obj_is_type(gate, &mp_type_list) || !mp_obj_is_callable(fallback))) {
+        mp_raise_TypeError(MP_ERROR_TEXT("gate must be a list, and then fallback a callable"));
+    }
+    if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layers must be a tuple of (kernel, bias, activation, buf), not %s"),
+            mp_obj_get_type_str(args[0]));
+    }
+    size_t n_layers;
+    mp_obj_t *layers;
+    mp_obj_tuple_get(args[0], &n_layers, &layers);
+    if (n_layers == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+    }
+    anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
+    for (size_t i = 0; i < n_layers; i++) {
+        anne_activation_t scratch;
+        descs[i].act = *anne_get_activation(anne_layer_fields(layers[i], i)[2], NULL, &scratch);
+    }
+    anne_plan_obj_t *self = mp_obj_malloc(anne_plan_obj_t, type);
+    self->layers = args[0];
+    self->gate = gate;
+    self->fallback = fallback;
+    self->n_layers = n_layers;
+    self->descs = descs;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    anne_plan_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_arg_check_num(n_args, n_kw, 2, 2, false);
+    if (self->gate != mp_const_none) {
+        mp_obj_list_t *gate = MP_OBJ_TO_PTR(self->gate);
+        if (gate->len == 0 || !mp_obj_is_true(gate->items[0])) {
+            return mp_call_function_2(self->fallback, args[0], args[1]);
+        }
+    }
+    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
+    anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
+    mp_obj_t *layers = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(self->layers))->items;
+    size_t last = self->n_layers - 1;
+    for (size_t i = 0; i <= last; i++) {
+        // (A tuple cannot change: its items are the ones checked when the
+        // plan was made.)
+        mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+        anne_layer_t *d = &self->descs[i];
+        anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
+        anne_f32_buf_t bias = {NULL, 0};
+        if (fields[1] != mp_const_none) {
+            bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
+        }
+        anne_f32_buf_t dst = i == last ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+        d->kernel = kernel.data;
+        d->kernel_len = kernel.len;
+        d->bias = bias.data;
+        d->bias_len = bias.len;
+        d->out = dst.data;
+        d->out_len = dst.len;
+    }
+    anne_check_stack();
+    if (anne_forward_f32(x.data, x.len, self->descs, self->n_layers, NULL) != ANNE_OK) {
+        // forward() checks layer by layer and raises with the details.
+        anne_forward(self->layers, args[0], args[1]);
+        mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+    }
+    return args[1];
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    anne_plan_type,
+    MP_QSTR_Plan,
+    MP_TYPE_FLAG_NONE,
+    make_new, anne_plan_make_new,
+    call, anne_plan_call
+    );
 
 // anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
 // results in buf[:len(buf) // 2]. Returns the number of outputs.
@@ -457,6 +577,7 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
+    { MP_ROM_QSTR(MP_QSTR_Plan), MP_ROM_PTR(&anne_plan_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },
 };
 static MP_DEFINE_CONST_DICT(anne_module_globals, anne_module_globals_table);

@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 _anne = None  # the backend module in use
 BACKEND = None  # "native" or "python"
+_GATE = [False]  # [True] while the backend is native: see Sequential._build_plan
 
 
 def use_backend(name):
@@ -42,6 +43,7 @@ def use_backend(name):
     else:
         raise ValueError("backend must be 'native' or 'python', not %r" % (name,))
     BACKEND = name
+    _GATE[0] = _anne is _native
 
 
 use_backend("native" if _native is not None else "python")
@@ -322,6 +324,7 @@ class Sequential:
         self._scratch = []
         self._plan = ()
         self._backend = _anne
+        self.predict_into = self._predict_into
         for layer in layers or ():
             self.add(layer)
 
@@ -351,6 +354,16 @@ class Sequential:
         n = len(self.layers)
         self._plan = tuple((L.kernel, L.bias, L._act, self._scratch[i] if i < n - 1 else None)
                            for i, L in enumerate(self.layers))
+        # On the native backend, predict_into is the plan as an anne.Plan
+        # (an instance attribute over the method): a call goes from Python
+        # straight to C, with no Python frame in between. Once use_backend()
+        # switches away, _GATE[0] is False and the Plan hands its calls to
+        # _predict_into, which rebinds the network.
+        if (self._plan and _native is not None and self._backend is _native
+                and all(L._act_backend is _native for L in self.layers)):
+            self.predict_into = _native.Plan(self._plan, _GATE, self._predict_into)
+        else:
+            self.predict_into = self._predict_into
 
     def _attach(self, layer, n_in):
         """Checks layer can take n_in inputs; returns (kernel, bias) to use."""
@@ -489,10 +502,7 @@ class Sequential:
         self._backend = _anne
         self._build_plan()
 
-    def predict_into(self, x, out):
-        """Runs the network on x (a float32 buffer of n_inputs values) into
-        out (a float32 buffer of n_outputs values); returns out. Allocates
-        nothing on the heap with the native backend."""
+    def _predict_into(self, x, out):
         if self._backend is not _anne:
             self._bind()
         if not self._plan:
@@ -500,6 +510,13 @@ class Sequential:
         if len(x) != self.n_inputs:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
         return _anne.forward(self._plan, x, out)
+
+    def predict_into(self, x, out):
+        """Runs the network on x (a float32 buffer of n_inputs values) into
+        out (a float32 buffer of n_outputs values); returns out. Allocates
+        nothing on the heap with the native backend. (Each network replaces
+        this method by an attribute of its own: see _build_plan.)"""
+        return self._predict_into(x, out)
 
     def predict(self, x):
         """x: a list or array('f') of n_inputs values -> a new array('f')."""

@@ -103,8 +103,9 @@ impl Activation {
     }
 
     /// Reads a C `anne_activation_t`: its kind (else [`Status::Activation`])
-    /// and the fields that kind uses; then [`Activation::validate`]s them.
-    /// `has_max_value` and `approximate` count as true when nonzero.
+    /// and the fields that kind uses. `has_max_value` and `approximate` count
+    /// as true when nonzero. The parameters are not checked here: the
+    /// kernels [`Activation::validate`] them.
     pub fn from_abi(raw: &anne_activation_t) -> Result<Activation, Status> {
         let act = match Activation::keras_default(raw.kind)? {
             Activation::Relu { .. } => Activation::Relu {
@@ -133,7 +134,6 @@ impl Activation {
             },
             other => other,
         };
-        act.validate()?;
         Ok(act)
     }
 

@@ -18,7 +18,22 @@
 //!   as is.
 
 use crate::Status;
-use libm::{erfcf, expm1f, fabsf, hypotf, log1pf, logf, sqrtf, tanhf};
+use libm::{fabsf, hypotf, logf, sqrtf};
+use outlined::{erfcf, expm1f, log1pf, tanhf};
+
+/// libm's larger functions, kept out of line: inlined into [`apply`] they
+/// would be copied for each activation that uses them.
+mod outlined {
+    macro_rules! outlined {
+        ($($name:ident),*) => {$(
+            #[inline(never)]
+            pub fn $name(x: f32) -> f32 {
+                libm::$name(x)
+            }
+        )*};
+    }
+    outlined!(erfcf, expm1f, log1pf, tanhf);
+}
 
 use crate::fastexp;
 
@@ -113,27 +128,29 @@ impl Activation {
     /// Checks the parameters: all finite, `relu` max_value >= 0, `celu`
     /// alpha != 0, `squareplus` b >= 0. Otherwise [`Status::Param`].
     pub fn validate(&self) -> Result<(), Status> {
+        // On the bits: without an FPU each float comparison would be a
+        // soft-float call, and this runs on every kernel call.
         let ok = match *self {
             Activation::Relu {
                 negative_slope,
                 max_value,
                 threshold,
             } => {
-                negative_slope.is_finite()
-                    && threshold.is_finite()
-                    && max_value.is_none_or(|m| m.is_finite() && m >= 0.0)
+                finite(negative_slope)
+                    && finite(threshold)
+                    && max_value.is_none_or(|m| finite(m) && not_negative(m))
             }
-            Activation::LeakyRelu { negative_slope } => negative_slope.is_finite(),
-            Activation::Elu { alpha } => alpha.is_finite(),
-            Activation::Celu { alpha } => alpha.is_finite() && alpha != 0.0,
+            Activation::LeakyRelu { negative_slope } => finite(negative_slope),
+            Activation::Elu { alpha } => finite(alpha),
+            Activation::Celu { alpha } => finite(alpha) && alpha.to_bits() << 1 != 0,
             Activation::HardShrink { threshold } | Activation::SoftShrink { threshold } => {
-                threshold.is_finite()
+                finite(threshold)
             }
-            Activation::Squareplus { b } => b.is_finite() && b >= 0.0,
+            Activation::Squareplus { b } => finite(b) && not_negative(b),
             Activation::Threshold {
                 threshold,
                 default_value,
-            } => threshold.is_finite() && default_value.is_finite(),
+            } => finite(threshold) && finite(default_value),
             _ => true,
         };
         if ok {
@@ -211,6 +228,11 @@ impl Activation {
 /// ([`Activation::validate`]); glu needs an even length ([`Status::Size`]).
 pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
     act.validate()?;
+    apply(buf, act)
+}
+
+/// [`activate_f32`] with `act` validated already.
+pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
     let outputs = act.outputs(buf.len())?;
     match act {
         // Keras's default relu: the parameters are looked at once, not per value.
@@ -218,9 +240,21 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
             negative_slope,
             max_value: None,
             threshold,
-        } if *negative_slope == 0.0 && *threshold == 0.0 => {
+        } if negative_slope.to_bits() << 1 == 0 && threshold.to_bits() << 1 == 0 => {
             for value in buf.iter_mut() {
                 *value = relu0(*value);
+            }
+        }
+        // The common ones on their own: the generic loop below sets up
+        // every activation's parameters first.
+        Activation::Sigmoid => {
+            for value in buf.iter_mut() {
+                *value = sigmoid(*value);
+            }
+        }
+        Activation::Tanh => {
+            for value in buf.iter_mut() {
+                *value = tanh(*value);
             }
         }
         Activation::Softmax => softmax(buf),
@@ -237,6 +271,16 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
         }
     }
     Ok(outputs)
+}
+
+/// `x.is_finite()` on the bits (exponent not all ones).
+fn finite(x: f32) -> bool {
+    x.to_bits() << 1 < 0xff00_0000
+}
+
+/// `x >= 0.0` for a finite `x` (so -0.0 too), on the bits.
+fn not_negative(x: f32) -> bool {
+    (x.to_bits() as i32) >= 0 || x.to_bits() << 1 == 0
 }
 
 /// `max(x, 0)` that keeps NaN (TensorFlow's `relu`): +0 for x <= 0.

@@ -3,21 +3,19 @@
 //! Two kernels compute the same layer:
 //! - [`dense_f32_reference`]: the plain float32 loop (multiply, add, in input
 //!   order), fastest where float32 arithmetic is in hardware;
-//! - [`dense_f32_exact`]: each pre-activation's dot product is computed
-//!   exactly in integers ([`crate::dot`]) and rounded once, so it is the
-//!   correctly rounded float32 of the exact `x . kernel[:, j]`, then the bias
-//!   is added in float32 as Keras does (`matmul`, then `add`). On a CPU without
-//!   an FPU it is several times faster than the soft-float loop and at least as
-//!   accurate (never more than half an ulp off before the bias).
+//! - [`dense_f32_wide`]: each pre-activation `x . kernel[:, j] + bias[j]` is
+//!   summed in a 64-bit integer ([`crate::wide`]) and rounded once to
+//!   float32. On a CPU without an FPU it is several times faster than the
+//!   soft-float loop, and more accurate: within `(n + 1) * 2^-52` of the
+//!   largest term before its one rounding.
 //!
-//! [`dense_f32`] picks the exact kernel on bare-metal targets without a
-//! hardware-float ABI (`target_os = "none"`, not `eabihf`) for layers of at
-//! least [`EXACT_MIN_MACS`] weights, and the reference kernel otherwise; both
-//! are public and tested on every host.
+//! [`dense_f32`] picks the wide kernel on bare-metal targets without a
+//! hardware-float ABI (`target_os = "none"`, not `eabihf`), and the
+//! reference kernel otherwise; both are public and tested on every host.
 
-use crate::activation::{sigmoid, Activation};
-use crate::dot::{ExactDot, Scratch};
-use crate::{activate_f32, Status};
+use crate::activation::{apply, sigmoid, Activation};
+use crate::wide::WideDot;
+use crate::Status;
 
 /// Keras `Dense`: `out = act(x . kernel + bias)`.
 ///
@@ -32,9 +30,8 @@ use crate::{activate_f32, Status};
 /// memory; the vector activations (softmax, log_softmax, sparsemax) run over
 /// `out` once it is full. Nothing is written unless every check passes.
 ///
-/// The dot products are [`dense_f32_exact`]'s on bare-metal targets without
-/// hardware float (layers of at least [`EXACT_MIN_MACS`] weights),
-/// [`dense_f32_reference`]'s elsewhere.
+/// The pre-activations are [`dense_f32_wide`]'s on bare-metal targets
+/// without hardware float, [`dense_f32_reference`]'s elsewhere.
 pub fn dense_f32(
     x: &[f32],
     kernel: &[f32],
@@ -43,18 +40,16 @@ pub fn dense_f32(
     act: &Activation,
 ) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    if kernel.len() >= EXACT_MIN_MACS {
-        return dense_f32_exact(x, kernel, bias, out, act);
-    }
+    return dense_f32_wide(x, kernel, bias, out, act);
+    #[allow(unreachable_code)]
     dense_f32_reference(x, kernel, bias, out, act)
 }
 
-/// Below this many multiply-adds (`kernel.len()`), [`dense_f32`] uses the
-/// reference kernel even without hardware float: the exact kernel's fixed
-/// cost per call (clearing its 2.5 KB of scratch memory, about 2,600
-/// instructions on a Cortex-M3, and decoding `x`) outweighs its saving of
-/// about 100 instructions per multiply-add.
-pub const EXACT_MIN_MACS: usize = 64;
+/// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
+/// decodes the nonzero inputs once per call (clearing 1 KB of stack for
+/// them) rather than once per column, unless more than
+/// [`crate::wide::BLOCK`] of them are nonzero.
+pub const DECODE_MIN_MACS: usize = 64;
 
 /// Checks the sizes and the activation; returns `units`.
 fn check(
@@ -98,7 +93,7 @@ fn finish(
     if let Activation::Linear = act {
         return Ok(());
     }
-    activate_f32(out, act).map(|_| ())
+    apply(out, act).map(|_| ())
 }
 
 /// Column `j`'s float32 dot product in input order, as the reference kernel
@@ -131,25 +126,22 @@ pub fn dense_f32_reference(
     })
 }
 
-/// [`dense_f32`] with exact dot products: each pre-activation is
-/// `round(x . kernel[:, j]) + bias[j]`, the dot product exact and rounded once
-/// to float32 (nearest, ties to even; `+0.0` when it is exactly zero), the
-/// bias added in float32. IEEE special values keep their float32 meaning: a
-/// NaN or ±inf in `x`, or in a kernel row whose input is zero, makes the
-/// whole call use [`dense_f32_reference`]; one in column `j` of another row
-/// makes that column's dot product the reference kernel's; NaN or ±inf in the bias propagate through the final add. An
-/// exact sum beyond float32's range gives ±inf even where float32 sums of
-/// the same terms would have given NaN (`inf - inf`) or a finite value.
+/// [`dense_f32`] with [`WideDot`]'s sums: each pre-activation is
+/// `round(x . kernel[:, j] + bias[j])`, summed in a 64-bit integer and
+/// rounded once (nearest, ties to even; `+0.0` for zero), within
+/// `(n + 1) * 2^-52` of the largest term before that (`n` nonzero inputs).
+/// Keras rounds the dot product, then adds the bias: the two can differ in
+/// the last bit. IEEE special values keep their float32 meaning: a NaN or
+/// ±inf (or a subnormal number) in `x`, or a NaN or ±inf in a kernel row
+/// whose input is zero, makes the whole call [`dense_f32_reference`]'s; a
+/// NaN or ±inf in column `j` of another row, or in `bias[j]`, makes that
+/// column the float32 `x . kernel[:, j] + bias[j]`. A sum beyond float32's
+/// range gives ±inf where float32 arithmetic may give NaN (`inf - inf`).
+/// glu, which pairs two columns per output, is left to the reference kernel.
 ///
-/// Stack: about 2.7 KB. Time: one integer multiply-add per nonzero input and
-/// column; inputs equal to zero cost nothing. Inputs with more than
-/// [`crate::dot::BLOCK`] nonzero values are decoded again for every column,
-/// which costs about twice as much per multiply-add.
-///
-/// Never inlined: its 2.5 KB frame is set up and cleared only when it runs,
-/// not on every call of [`dense_f32`].
-#[inline(never)]
-pub fn dense_f32_exact(
+/// Time: one integer multiply-add per nonzero input and column; zero inputs
+/// cost nothing. Stack: up to 1 KB (see [`DECODE_MIN_MACS`]).
+pub fn dense_f32_wide(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -157,19 +149,16 @@ pub fn dense_f32_exact(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
-    let mut scratch = Scratch::new();
-    let Some(mut dot) = ExactDot::new(x, kernel, units, &mut scratch) else {
-        return dense_f32_reference(x, kernel, bias, out, act);
+    // glu (two columns per output) takes the reference kernel's path.
+    let dot = match (act, WideDot::new(x, kernel, units)) {
+        (Activation::Glu, _) | (_, None) => return dense_f32_reference(x, kernel, bias, out, act),
+        (_, Some(dot)) => dot,
     };
-    finish(out, act, |j| {
-        let acc = dot
-            .dot(j)
-            .unwrap_or_else(|| sequential_dot(x, kernel, units, j));
-        match bias {
-            Some(b) => acc + b[j],
-            None => acc,
-        }
-    })
+    let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);
+    if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback) {
+        dot.dense(bias, out, fallback);
+    }
+    apply(out, act).map(|_| ())
 }
 
 #[cfg(test)]

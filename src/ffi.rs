@@ -14,7 +14,7 @@
 //! Nothing is written through any pointer unless the call returns `ANNE_OK`
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
-use crate::abi::{anne_activation_t, ANNE_ERR_NULL, ANNE_OK};
+use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ACT_GLU, ANNE_ERR_NULL, ANNE_OK};
 use crate::{activate_f32, argmax_f32, dense_f32, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn anne_activation_outputs(kind: u32, n: usize, n_out: *mu
     }
 }
 
-/// Reads and validates `*act`.
+/// Reads `*act` (the kernels validate its parameters).
 ///
 /// # Safety
 /// `act` is non-null and points to a readable `anne_activation_t`.
@@ -175,6 +175,103 @@ pub unsafe extern "C" fn anne_dense_f32(
     Status::code_of(result)
 }
 
+/// Checks one layer of `anne_forward_f32` reading `n_in` floats at `x`:
+/// pointers, sizes and overlaps, as `anne_dense_f32` does. (The activation
+/// is checked when the layer runs.)
+fn check_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    if layer.kernel.is_null() || layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len)?;
+    float_buffer_ok(layer.out, layer.out_len)?;
+    let units = if layer.act.kind == ANNE_ACT_GLU {
+        layer.out_len.checked_mul(2).ok_or(Status::Size)?
+    } else {
+        layer.out_len
+    };
+    let out = layer.out as *const f32;
+    if n_in == 0
+        || units == 0
+        || n_in.checked_mul(units) != Some(layer.kernel_len)
+        || overlaps(out, layer.out_len, x, n_in)
+        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
+    {
+        return Err(Status::Size);
+    }
+    if !layer.bias.is_null() {
+        float_buffer_ok(layer.bias, layer.bias_len)?;
+        if layer.bias_len != units || overlaps(out, layer.out_len, layer.bias, layer.bias_len) {
+            return Err(Status::Size);
+        }
+    }
+    Ok(())
+}
+
+/// `anne_forward_f32`: a chain of dense layers.
+///
+/// # Safety
+/// `x` points to `n_in` floats; `layers` to `n_layers` `anne_layer_t`, each
+/// with pointers as `anne_dense_f32` requires them; `failed` is NULL or
+/// points to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_forward_f32(
+    x: *const f32,
+    n_in: usize,
+    layers: *const anne_layer_t,
+    n_layers: usize,
+    failed: *mut usize,
+) -> i32 {
+    let fail = |i: usize, status: Status| {
+        if !failed.is_null() {
+            // SAFETY: failed is non-null and writable by the contract.
+            unsafe { failed.write_unaligned(i) };
+        }
+        status.code()
+    };
+    if x.is_null() || layers.is_null() {
+        return fail(0, Status::Null);
+    }
+    if let Err(status) = float_buffer_ok(x, n_in) {
+        return fail(0, status);
+    }
+    if n_layers == 0
+        || !(layers as usize).is_multiple_of(align_of::<anne_layer_t>())
+        || n_layers > (isize::MAX as usize) / size_of::<anne_layer_t>()
+    {
+        return fail(0, Status::Size);
+    }
+    // SAFETY: layers is non-null, aligned, n_layers long (contract) and its
+    // byte size fits an isize; nothing writes to it during this call.
+    let layers = unsafe { slice::from_raw_parts(layers, n_layers) };
+    let (mut src, mut n_src) = (x, n_in);
+    for (i, layer) in layers.iter().enumerate() {
+        if let Err(status) = check_layer(src, n_src, layer) {
+            return fail(i, status);
+        }
+        (src, n_src) = (layer.out as *const f32, layer.out_len);
+    }
+    let (mut src, mut n_src) = (x, n_in);
+    for (i, layer) in layers.iter().enumerate() {
+        // SAFETY: check_layer passed: every pointer is non-null, aligned and
+        // valid for its length (contract), and out overlaps none of this
+        // layer's inputs; the slices live for this layer only.
+        let result = unsafe {
+            let x = slice::from_raw_parts(src, n_src);
+            let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
+            let bias = (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
+            let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
+            Activation::from_abi(&layer.act).and_then(|act| dense_f32(x, kernel, bias, out, &act))
+        };
+        if let Err(status) = result {
+            // An unknown activation or a bad parameter: the earlier layers
+            // have written their outputs, this one has not.
+            return fail(i, status);
+        }
+        (src, n_src) = (layer.out as *const f32, layer.out_len);
+    }
+    ANNE_OK
+}
+
 /// `anne_argmax_f32`: index of the largest value of `buf[0..n)`.
 ///
 /// # Safety
@@ -213,5 +310,7 @@ fn signatures_match_header() {
     f4 = anne_dense_f32;
     let mut f5: unsafe extern "C" fn(_, _, _) -> _ = h::anne_argmax_f32;
     f5 = anne_argmax_f32;
-    let _ = (f, f2, f3, f4, f5);
+    let mut f6: unsafe extern "C" fn(_, _, _, _, _) -> _ = h::anne_forward_f32;
+    f6 = anne_forward_f32;
+    let _ = (f, f2, f3, f4, f5, f6);
 }

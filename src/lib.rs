@@ -15,11 +15,11 @@ pub mod abi;
 pub mod activation;
 pub mod argmax;
 pub mod dense;
-pub mod dot;
 pub mod fastexp;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod status;
+pub mod wide;
 
 pub use activation::{activate_f32, Activation};
 pub use argmax::argmax_f32;

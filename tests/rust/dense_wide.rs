@@ -1,11 +1,11 @@
-//! The exact (integer) dense kernel, `anne::dense::dense_f32_exact`, run on
-//! the host: every dot product must be the correctly rounded float32 of the
-//! exact sum (checked with an exact oracle built from float64 expansions),
-//! the bias is added in float32 afterwards, and IEEE special values behave as
-//! in the plain float32 kernel `dense_f32_reference`.
+//! The integer dense kernel, `anne::dense::dense_f32_wide`, run on the host:
+//! every pre-activation must be the float32 rounding of a value within the
+//! documented bound of the exact `x . kernel[:, j] + bias[j]` (checked with an
+//! exact oracle built from float64 expansions), and IEEE special values
+//! behave as in the plain float32 kernel `dense_f32_reference`.
 
-use anne::dense::{dense_f32_exact, dense_f32_reference};
-use anne::dot::{round_i128, round_to_f32};
+use anne::dense::{dense_f32_reference, dense_f32_wide};
+use anne::wide::round_to_f32;
 use anne::{dense_f32, Activation};
 
 /// xorshift64*: tiny, deterministic, good enough for test inputs.
@@ -90,6 +90,48 @@ fn exact_sum(x: &[f32], kernel: &[f32], units: usize, j: usize) -> Vec<f64> {
     e
 }
 
+/// `exact_sum` plus the bias.
+fn exact_sum_b(x: &[f32], kernel: &[f32], bias: f32, units: usize, j: usize) -> Vec<f64> {
+    let mut e = exact_sum(x, kernel, units, j);
+    grow(&mut e, bias as f64);
+    e
+}
+
+/// The kernel's error bound before its rounding: less than one unit of
+/// `2^(top - 307)` per shift, `top` the largest exponent sum `e_x + e_w`
+/// (biased exponents, 1 for subnormals; the bias counts as `127 + e_b`).
+/// A term is shifted at most once and the sum at most once per term
+/// (when `top` rises, or per overflow check): `2 (n + 1)` units for `n`
+/// nonzero inputs. For normal numbers that is about `(n + 1) * 2^-52` of
+/// the largest term.
+fn bound(x: &[f32], kernel: &[f32], bias: f32, units: usize, j: usize) -> f64 {
+    let exp = |v: f32| (((v.to_bits() >> 23) & 0xff) as i32).max(1);
+    let mut n = 1.0;
+    let mut top = 127 + exp(bias);
+    for (i, &xi) in x.iter().enumerate() {
+        if xi != 0.0 {
+            n += 1.0;
+            top = top.max(exp(xi) + exp(kernel[i * units + j]));
+        }
+    }
+    2.0 * n * 2f64.powi(top - 307)
+}
+
+/// True when `r` is the float32 rounding (nearest, ties to even) of some
+/// value within `err` of the exact `sum`: `r` is correctly rounded, or the
+/// exact sum lies within `err` of the interval that rounds to `r`.
+fn within(sum: &[f64], r: f32, err: f64) -> bool {
+    if correctly_rounded(sum, r) {
+        return true;
+    }
+    if !r.is_finite() {
+        return false;
+    }
+    let s = approx(sum);
+    let half_ulp = (next_up(r.abs()) as f64 - r.abs() as f64) / 2.0;
+    (s - r as f64).abs() <= half_ulp + err
+}
+
 fn next_up(v: f32) -> f32 {
     if v == 0.0 {
         return f32::from_bits(1);
@@ -131,70 +173,94 @@ fn approx(sum: &[f64]) -> f64 {
     sum.iter().sum()
 }
 
-fn check_case(rng: &mut Rng, n_in: usize, units: usize, style_x: u32, style_w: u32) {
-    let x: Vec<f32> = (0..n_in).map(|_| rng.value(style_x)).collect();
+/// Subnormal inputs make the whole call the reference kernel's: flushed
+/// here to zero so that the cases test the integer path.
+fn no_subnormal(v: f32) -> f32 {
+    if v != 0.0 && v.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Returns how many columns were not correctly rounded (within the bound).
+fn check_case(rng: &mut Rng, n_in: usize, units: usize, style_x: u32, style_w: u32) -> usize {
+    let x: Vec<f32> = (0..n_in).map(|_| no_subnormal(rng.value(style_x))).collect();
     let kernel: Vec<f32> = (0..n_in * units).map(|_| rng.value(style_w)).collect();
     let bias: Vec<f32> = (0..units).map(|_| rng.value(0)).collect();
     let linear = Activation::Linear;
     let mut fast = vec![0.0f32; units];
     let mut fast_b = vec![0.0f32; units];
     let mut plain = vec![0.0f32; units];
-    dense_f32_exact(&x, &kernel, None, &mut fast, &linear).unwrap();
-    dense_f32_exact(&x, &kernel, Some(&bias), &mut fast_b, &linear).unwrap();
+    dense_f32_wide(&x, &kernel, None, &mut fast, &linear).unwrap();
+    dense_f32_wide(&x, &kernel, Some(&bias), &mut fast_b, &linear).unwrap();
     dense_f32_reference(&x, &kernel, None, &mut plain, &linear).unwrap();
+    let mut inexact = 0;
     for j in 0..units {
-        let sum = exact_sum(&x, &kernel, units, j);
-        assert!(
-            correctly_rounded(&sum, fast[j]),
-            "n_in {n_in} units {units} styles {style_x}/{style_w} j {j}: got {:e}, exact ~{:e}",
-            fast[j],
-            approx(&sum)
-        );
-        if fast[j].is_finite() {
-            // The oracle is not vacuous: the neighbours are refused.
-            assert!(!correctly_rounded(&sum, next_up(fast[j])));
-            assert!(!correctly_rounded(&sum, next_down(fast[j])));
+        for (got, b) in [(fast[j], 0.0), (fast_b[j], bias[j])] {
+            let sum = exact_sum_b(&x, &kernel, b, units, j);
+            let err = bound(&x, &kernel, b, units, j);
+            assert!(
+                within(&sum, got, err),
+                "n_in {n_in} units {units} styles {style_x}/{style_w} j {j}: got {got:e}, exact ~{:e}",
+                approx(&sum)
+            );
+            inexact += !correctly_rounded(&sum, got) as usize;
         }
-        assert_eq!(fast_b[j].to_bits(), (fast[j] + bias[j]).to_bits());
         // At least as close as the float32 sequential sum (which may have
-        // overflowed to ±inf or NaN where the exact sum is finite).
-        let s = approx(&sum);
+        // overflowed to ±inf or NaN where the exact sum is finite), up to
+        // the bound.
+        let s = approx(&exact_sum(&x, &kernel, units, j));
         if plain[j].is_finite() {
-            assert!((fast[j] as f64 - s).abs() <= (plain[j] as f64 - s).abs() * (1.0 + 1e-12));
+            let err = bound(&x, &kernel, 0.0, units, j);
+            assert!((fast[j] as f64 - s).abs() <= (plain[j] as f64 - s).abs() * (1.0 + 1e-12) + 2.0 * err);
         }
     }
+    inexact
 }
 
 #[test]
-fn exact_dot_products_are_correctly_rounded() {
+fn sums_are_within_the_bound_and_nearly_always_correctly_rounded() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    for &n_in in &[1usize, 3, 17, 64, 65, 257] {
+    let (mut inexact, mut typical_inexact, mut total) = (0, 0, 0);
+    for &n_in in &[1usize, 3, 17, 32, 33, 64, 65, 128, 129, 257] {
         for &units in &[1usize, 3, 17] {
             for style_x in 0..3 {
                 for style_w in 0..3 {
-                    check_case(&mut rng, n_in, units, style_x, style_w);
+                    let n = check_case(&mut rng, n_in, units, style_x, style_w);
+                    inexact += n;
+                    if style_x == 0 && style_w == 0 {
+                        typical_inexact += n;
+                    }
+                    total += 2 * units;
                 }
             }
         }
     }
+    // Typical weights and inputs: correctly rounded every time; any
+    // exponents (with exact cancellations): nearly every time.
+    assert_eq!(typical_inexact, 0);
+    assert!(inexact * 100 <= total, "{inexact} of {total} not correctly rounded");
 }
 
 #[test]
-fn long_inputs_use_several_blocks_and_epochs() {
-    // More than BLOCK (64) and EPOCH (448) nonzero inputs per column.
+fn long_inputs_are_checked_for_overflow() {
+    // More than BLOCK (128) nonzero inputs per column.
     let mut rng = Rng(77);
     for &n_in in &[449usize, 1000, 2049] {
         for style in 0..3 {
             check_case(&mut rng, n_in, 2, style, style);
         }
     }
-    // Every product lands in the same bin, near its capacity.
+    // Every product at the top, the largest mantissas: 3000 of them pass
+    // 2^63 units unless the sum is halved in time.
     let n = 3000;
     let x = vec![1.999_999_9f32; n];
     let kernel = vec![-1.999_999_9f32; n];
     let mut out = [0.0f32];
-    dense_f32_exact(&x, &kernel, None, &mut out, &Activation::Linear).unwrap();
-    assert!(correctly_rounded(&exact_sum(&x, &kernel, 1, 0), out[0]));
+    dense_f32_wide(&x, &kernel, None, &mut out, &Activation::Linear).unwrap();
+    let sum = exact_sum(&x, &kernel, 1, 0);
+    assert!(within(&sum, out[0], bound(&x, &kernel, 0.0, 1, 0)), "{} vs {}", out[0], approx(&sum));
 }
 
 #[test]
@@ -216,22 +282,24 @@ fn cancellation_and_exponent_spread() {
         }
         x.push(rng.value(2));
         w.push(rng.value(2));
+        let x: Vec<f32> = x.into_iter().map(no_subnormal).collect();
         let mut out = [0.0f32];
-        dense_f32_exact(&x, &w, None, &mut out, &Activation::Linear).unwrap();
+        dense_f32_wide(&x, &w, None, &mut out, &Activation::Linear).unwrap();
         let sum = exact_sum(&x, &w, 1, 0);
-        assert!(correctly_rounded(&sum, out[0]), "got {:e}, exact ~{:e}", out[0], approx(&sum));
+        let err = bound(&x, &w, 0.0, 1, 0);
+        assert!(within(&sum, out[0], err), "got {:e}, exact ~{:e}", out[0], approx(&sum));
     }
-    // 1 + 2^-60 - 1 over a wide spread: exact.
-    let t = 2f32.powi(-60);
+    // 1 + 2^-30 - 1: exact (float32 sequential sums give 0).
+    let t = 2f32.powi(-30);
     let mut out = [0.0f32];
-    dense_f32_exact(&[1.0, 1.0, 1.0], &[1.0, t, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    dense_f32_wide(&[1.0, 1.0, 1.0], &[1.0, t, -1.0], None, &mut out, &Activation::Linear).unwrap();
     assert_eq!(out[0], t);
-    // Largest against smallest: bins 126 and 0.
+    // Largest against smallest: the small term is below the bound.
     let tiny = f32::from_bits(1);
-    dense_f32_exact(&[f32::MAX, tiny, -f32::MAX], &[1.0, tiny, 1.0], None, &mut out, &Activation::Linear)
+    dense_f32_wide(&[f32::MAX, 1.0, -f32::MAX], &[1.0, tiny, 1.0], None, &mut out, &Activation::Linear)
         .unwrap();
-    assert_eq!(out[0], 0.0); // 2^-298 rounds to +0
-    dense_f32_exact(&[f32::MAX, 1.0], &[f32::MAX, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    assert_eq!(out[0], 0.0);
+    dense_f32_wide(&[f32::MAX, 1.0], &[f32::MAX, -1.0], None, &mut out, &Activation::Linear).unwrap();
     assert_eq!(out[0], f32::INFINITY);
 }
 
@@ -239,15 +307,15 @@ fn cancellation_and_exponent_spread() {
 fn zeros_and_signed_zero() {
     let mut out = [1.0f32; 2];
     let lin = Activation::Linear;
-    dense_f32_exact(&[-0.0, 0.0], &[-1.0, 2.0, 3.0, -4.0], None, &mut out, &lin).unwrap();
+    dense_f32_wide(&[-0.0, 0.0], &[-1.0, 2.0, 3.0, -4.0], None, &mut out, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), [0, 0]);
     // Reference: +0 + (-0) = +0, and so does the exact kernel.
-    dense_f32_exact(&[-1.0], &[0.0, -0.0], None, &mut out, &lin).unwrap();
+    dense_f32_wide(&[-1.0], &[0.0, -0.0], None, &mut out, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), [0, 0]);
     // A -0.0 bias on an exact zero: +0 + -0 = +0.
-    dense_f32_exact(&[1.0], &[0.0, 0.0], Some(&[-0.0, -0.0]), &mut out, &lin).unwrap();
+    dense_f32_wide(&[1.0], &[0.0, 0.0], Some(&[-0.0, -0.0]), &mut out, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), [0, 0]);
-    dense_f32_exact(&[-0.0], &[1.0, 1.0], Some(&[-0.0, 5.0]), &mut out, &lin).unwrap();
+    dense_f32_wide(&[-0.0], &[1.0, 1.0], Some(&[-0.0, 5.0]), &mut out, &lin).unwrap();
     let mut plain = [0.0f32; 2];
     dense_f32_reference(&[-0.0], &[1.0, 1.0], Some(&[-0.0, 5.0]), &mut plain, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), plain.map(f32::to_bits));
@@ -273,10 +341,10 @@ fn special_values_match_the_reference_kernel() {
         let bias: Vec<f32> = (0..units).map(|_| gen(&mut rng)).collect();
         let mut fast = vec![0.0f32; units];
         let mut plain = vec![0.0f32; units];
-        dense_f32_exact(&x, &kernel, Some(&bias), &mut fast, &lin).unwrap();
+        dense_f32_wide(&x, &kernel, Some(&bias), &mut fast, &lin).unwrap();
         dense_f32_reference(&x, &kernel, Some(&bias), &mut plain, &lin).unwrap();
         let mut no_bias = vec![0.0f32; units];
-        dense_f32_exact(&x, &kernel, None, &mut no_bias, &lin).unwrap();
+        dense_f32_wide(&x, &kernel, None, &mut no_bias, &lin).unwrap();
         // The whole call is the reference kernel's when x holds a NaN or
         // ±inf, or a row whose input is zero does (zero inputs are skipped).
         let whole = x.iter().enumerate().any(|(i, v)| {
@@ -285,20 +353,18 @@ fn special_values_match_the_reference_kernel() {
         for j in 0..units {
             let (f, p) = (fast[j], plain[j]);
             let finite_terms = (0..n_in).all(|i| kernel[i * units + j].is_finite());
-            if whole || !finite_terms {
+            if whole || !finite_terms || !bias[j].is_finite() {
                 // The column (or the whole call) is the reference kernel's.
                 assert!(
                     f.to_bits() == p.to_bits() || (f.is_nan() && p.is_nan()),
                     "x {x:?} k {kernel:?} b {bias:?} j {j}: {f} vs {p}"
                 );
             } else {
-                // Exact dot product (where float32 may overflow to ±inf or
-                // NaN), then the bias in float32: NaN and ±inf biases
-                // propagate as IEEE says.
-                let sum = exact_sum(&x, &kernel, units, j);
-                assert!(correctly_rounded(&sum, no_bias[j]));
-                let want = no_bias[j] + bias[j];
-                assert!(f.to_bits() == want.to_bits() || (f.is_nan() && want.is_nan()));
+                // One rounding of the sum, bias included (where float32
+                // may overflow to ±inf or NaN).
+                let sum = exact_sum_b(&x, &kernel, bias[j], units, j);
+                assert!(within(&sum, f, bound(&x, &kernel, bias[j], units, j)));
+                assert!(within(&exact_sum(&x, &kernel, units, j), no_bias[j], bound(&x, &kernel, 0.0, units, j)));
             }
         }
     }
@@ -322,7 +388,7 @@ fn activations_and_glu_agree_with_the_reference() {
         let n_out = act.outputs(units).unwrap();
         let mut fast = vec![0.0f32; n_out];
         let mut plain = vec![0.0f32; n_out];
-        dense_f32_exact(&x, &kernel, Some(&bias), &mut fast, &act).unwrap();
+        dense_f32_wide(&x, &kernel, Some(&bias), &mut fast, &act).unwrap();
         dense_f32_reference(&x, &kernel, Some(&bias), &mut plain, &act).unwrap();
         for (f, p) in fast.iter().zip(&plain) {
             assert!((f - p).abs() <= 1e-5 + 1e-5 * p.abs(), "{act:?}: {f} vs {p}");
@@ -344,7 +410,7 @@ fn size_errors_are_the_reference_kernels() {
         (&[1.0, 2.0][..], &[1.0; 6][..], Some(&[0.0f32; 2][..]), 3),
         (&[1.0, 2.0][..], &[1.0; 6][..], None, 2),
     ] {
-        let e = dense_f32_exact(x, k, b, &mut out[..n], &lin);
+        let e = dense_f32_wide(x, k, b, &mut out[..n], &lin);
         assert_eq!(e, dense_f32_reference(x, k, b, &mut out[..n], &lin));
         assert!(e.is_err());
     }
@@ -362,6 +428,4 @@ fn rounding_helpers() {
     assert_eq!(round_to_f32(false, (1 << 25) - 1, 103, false), f32::INFINITY);
     assert_eq!(round_to_f32(false, (1 << 23) - 1, -149, false), f32::from_bits(0x7f_ffff));
     assert_eq!(round_to_f32(false, (1 << 24) - 1, -150, false), f32::MIN_POSITIVE);
-    assert_eq!(round_i128(0, 0), 0.0);
-    assert_eq!(round_i128(i128::MIN + 1, -126), -2.0);
 }
