@@ -157,10 +157,10 @@ typedef struct {
  * A chain of dense layers in one call: layer 0 reads x (n_in values), layer
  * i > 0 reads layer i - 1's out. Each layer must satisfy anne_dense_f32's
  * rules with that input (its out overlapping neither its input, nor its
- * kernel, nor its bias). Pointers, sizes and overlaps of every layer are
- * checked before any runs; a layer's activation is checked when it runs. On
- * an error *failed (unless failed is NULL) is set to the index of the layer
- * at fault, and that layer and the later ones write nothing.
+ * kernel, nor its bias). Each layer is checked, then run: on an error
+ * *failed (unless failed is NULL) is set to the index of the layer at fault;
+ * that layer and the later ones write nothing (the earlier ones have written
+ * their outputs, so the last layer's out is untouched).
  * n_layers == 0 is ANNE_ERR_SIZE.
  */
 int32_t anne_forward_f32(const float *x, size_t n_in,

@@ -39,10 +39,25 @@ pub fn dense_f32(
     out: &mut [f32],
     act: &Activation,
 ) -> Result<(), Status> {
+    let units = check(x, kernel, bias, out, act)?;
+    checked(x, kernel, bias, out, act, units)
+}
+
+/// [`dense_f32`] for arguments that [`check`] passed (`units` is its
+/// result): the chain of `crate::ffi::anne_forward_f32` checks each layer
+/// once, then runs it through here.
+pub(crate) fn checked(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act: &Activation,
+    units: usize,
+) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    return dense_f32_wide(x, kernel, bias, out, act);
+    return wide_checked(x, kernel, bias, out, act, units);
     #[allow(unreachable_code)]
-    dense_f32_reference(x, kernel, bias, out, act)
+    reference_checked(x, kernel, bias, out, act, units)
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
@@ -52,7 +67,7 @@ pub fn dense_f32(
 pub const DECODE_MIN_MACS: usize = 64;
 
 /// Checks the sizes and the activation; returns `units`.
-fn check(
+pub(crate) fn check(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -117,6 +132,17 @@ pub fn dense_f32_reference(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
+    reference_checked(x, kernel, bias, out, act, units)
+}
+
+fn reference_checked(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act: &Activation,
+    units: usize,
+) -> Result<(), Status> {
     finish(out, act, |j| {
         let acc = sequential_dot(x, kernel, units, j);
         match bias {
@@ -149,9 +175,20 @@ pub fn dense_f32_wide(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
+    wide_checked(x, kernel, bias, out, act, units)
+}
+
+fn wide_checked(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act: &Activation,
+    units: usize,
+) -> Result<(), Status> {
     // glu (two columns per output) takes the reference kernel's path.
     let dot = match (act, WideDot::new(x, kernel, units)) {
-        (Activation::Glu, _) | (_, None) => return dense_f32_reference(x, kernel, bias, out, act),
+        (Activation::Glu, _) | (_, None) => return reference_checked(x, kernel, bias, out, act, units),
         (_, Some(dot)) => dot,
     };
     let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);

@@ -61,8 +61,11 @@ const OVERFLOW_BITS: u32 = 0x42b1_7217;
 const UNDERFLOW_ABS_BITS: u32 = 0x42d0_0000;
 /// Bits of 18.0: sigmoid(x) rounds to 1 for x >= 18 (exp(-18) < 2^-25).
 const SIGMOID_ONE_BITS: u32 = 0x4190_0000;
-/// 48/17 and 32/17 in Q.31: the first Newton estimate of 1/d on [1/2, 1].
+/// 48/17 and 32/17 in Q.31: the first Newton estimate of 1/d on [1/2, 1]
+/// (Armv6-M, which has no divide instruction).
+#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
 const NEWTON_A: u64 = 0x1_6969_6969;
+#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
 const NEWTON_B: u32 = 0xf0f0_f0f1;
 /// Bits of 2^-25: exp(x) rounds to 1 for |x| <= 2^-25.
 const TINY_ABS_BITS: u32 = 0x3300_0000;
@@ -95,6 +98,23 @@ pub fn mul_wide_split(a: u32, b: u32) -> u64 {
     let hi = hh + (lh >> 16) + (hl >> 16) + (mid >> 16);
     let lo = (mid << 16) | (ll & 0xffff);
     ((hi as u64) << 32) | lo as u64
+}
+
+/// A first estimate of 1 / d in Q.31 for d in Q.32 (top bit set), and the
+/// Newton steps it needs: with a hardware divide, 2^32 / (d >> 16) (about 15
+/// correct bits) and one step.
+#[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+#[inline(always)]
+fn recip_estimate(d: u32) -> (u32, u32) {
+    ((u32::MAX / (d >> 16)) << 15, 1)
+}
+
+/// Armv6-M has no divide instruction: 48/17 - 32/17 · d (about 4 correct
+/// bits) and three steps.
+#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+#[inline(always)]
+fn recip_estimate(d: u32) -> (u32, u32) {
+    ((NEWTON_A - mulhi(NEWTON_B, d) as u64) as u32, 3)
 }
 
 /// High 32 bits of a 32x32-bit product.
@@ -175,8 +195,8 @@ pub fn exp(x: f32) -> f32 {
 }
 
 /// sigmoid(x) = 1 / (1 + exp(-x)) for f32, in integer arithmetic: with
-/// E = exp(-|x|) from the fixed-point exp, r = 1 / (1 + E) by three Newton
-/// steps in Q.31, and the result r (x >= 0) or E · r (x < 0), rounded once.
+/// E = exp(-|x|) from the fixed-point exp, r = 1 / (1 + E) by Newton steps
+/// in Q.31 (from a hardware-divide estimate where there is one), and the result r (x >= 0) or E · r (x < 0), rounded once.
 /// Gradual underflow for x < -87.3; sigmoid(NaN) = NaN, sigmoid(+inf) = 1,
 /// sigmoid(-inf) = 0.
 pub fn sigmoid(x: f32) -> f32 {
@@ -202,9 +222,10 @@ pub fn sigmoid(x: f32) -> f32 {
     let tail = if shift < 64 { mant >> shift } else { 0 };
     // d = (1 + E) / 2 in Q.32, kept inside (1/2, 1).
     let d = (((1u64 << 32) + tail) >> 1).clamp(0x8000_0001, 0xffff_ffff) as u32;
-    // y = 1 / d in Q.31 (y in (1, 2)).
-    let mut y = (NEWTON_A - mulhi(NEWTON_B, d) as u64) as u32;
-    for _ in 0..3 {
+    // y = 1 / d in Q.31 (y in (1, 2)): a first estimate, then Newton steps
+    // (each doubles the correct bits).
+    let (mut y, steps) = recip_estimate(d);
+    for _ in 0..steps {
         // err = 1 - d · y in Q.31 (small: |err| < 1/17).
         let err = ((1u64 << 63).wrapping_sub(mul_wide(d, y)) as i64 >> 32) as i32;
         // y += y · err (Q.31 · Q.31 >> 31), on magnitudes.

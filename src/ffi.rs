@@ -14,8 +14,8 @@
 //! Nothing is written through any pointer unless the call returns `ANNE_OK`
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
-use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ACT_GLU, ANNE_ERR_NULL, ANNE_OK};
-use crate::{activate_f32, argmax_f32, dense_f32, Activation, Status};
+use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ERR_NULL, ANNE_OK};
+use crate::{activate_f32, argmax_f32, dense, dense_f32, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
 
@@ -176,18 +176,19 @@ pub unsafe extern "C" fn anne_dense_f32(
 }
 
 /// Checks one layer of `anne_forward_f32` reading `n_in` floats at `x`:
-/// pointers, sizes and overlaps, as `anne_dense_f32` does. (The activation
-/// is checked when the layer runs.)
-fn check_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+/// pointers, sizes and overlaps, as `anne_dense_f32` does, and the
+/// activation. Returns it and `units`.
+fn check_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(Activation, usize), Status> {
     if layer.kernel.is_null() || layer.out.is_null() {
         return Err(Status::Null);
     }
     float_buffer_ok(layer.kernel, layer.kernel_len)?;
     float_buffer_ok(layer.out, layer.out_len)?;
-    let units = if layer.act.kind == ANNE_ACT_GLU {
-        layer.out_len.checked_mul(2).ok_or(Status::Size)?
-    } else {
-        layer.out_len
+    let act = Activation::from_abi(&layer.act)?;
+    act.validate()?;
+    let units = match act {
+        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::Size)?,
+        _ => layer.out_len,
     };
     let out = layer.out as *const f32;
     if n_in == 0
@@ -204,10 +205,10 @@ fn check_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), S
             return Err(Status::Size);
         }
     }
-    Ok(())
+    Ok((act, units))
 }
 
-/// `anne_forward_f32`: a chain of dense layers.
+/// `anne_forward_f32`: a chain of dense layers, each checked, then run.
 ///
 /// # Safety
 /// `x` points to `n_in` floats; `layers` to `n_layers` `anne_layer_t`, each
@@ -245,13 +246,10 @@ pub unsafe extern "C" fn anne_forward_f32(
     let layers = unsafe { slice::from_raw_parts(layers, n_layers) };
     let (mut src, mut n_src) = (x, n_in);
     for (i, layer) in layers.iter().enumerate() {
-        if let Err(status) = check_layer(src, n_src, layer) {
-            return fail(i, status);
-        }
-        (src, n_src) = (layer.out as *const f32, layer.out_len);
-    }
-    let (mut src, mut n_src) = (x, n_in);
-    for (i, layer) in layers.iter().enumerate() {
+        let (act, units) = match check_layer(src, n_src, layer) {
+            Ok(checked) => checked,
+            Err(status) => return fail(i, status),
+        };
         // SAFETY: check_layer passed: every pointer is non-null, aligned and
         // valid for its length (contract), and out overlaps none of this
         // layer's inputs; the slices live for this layer only.
@@ -260,12 +258,10 @@ pub unsafe extern "C" fn anne_forward_f32(
             let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
             let bias = (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
             let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
-            Activation::from_abi(&layer.act).and_then(|act| dense_f32(x, kernel, bias, out, &act))
+            dense::checked(x, kernel, bias, out, &act, units)
         };
         if let Err(status) = result {
-            // An unknown activation or a bad parameter: the earlier layers
-            // have written their outputs, this one has not.
-            return fail(i, status);
+            return fail(i, status); // cannot happen: checked above
         }
         (src, n_src) = (layer.out as *const f32, layer.out_len);
     }
