@@ -233,7 +233,8 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
 
 /// [`activate_f32`] with `act` validated already.
 pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
-    let outputs = act.outputs(buf.len())?;
+    // The common ones in a small function of their own (called for every
+    // layer, it sets up little); the others behind a call.
     match act {
         // Keras's default relu: the parameters are looked at once, not per value.
         Activation::Relu {
@@ -245,13 +246,22 @@ pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
                 *value = relu0(*value);
             }
         }
-        // The common ones on their own: the generic loop below sets up
-        // every activation's parameters first.
+        Activation::Linear => {}
         Activation::Sigmoid => {
             for value in buf.iter_mut() {
                 *value = sigmoid(*value);
             }
         }
+        _ => return apply_other(buf, act),
+    }
+    Ok(buf.len())
+}
+
+/// [`apply`] for the activations it does not handle itself.
+#[inline(never)]
+fn apply_other(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
+    let outputs = act.outputs(buf.len())?;
+    match act {
         Activation::Tanh => {
             for value in buf.iter_mut() {
                 *value = tanh(*value);
@@ -264,6 +274,7 @@ pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
             glu(buf)?;
         }
         _ => {
+            // The generic loop sets up every activation's parameters first.
             for value in buf.iter_mut() {
                 // is_elementwise() holds here, so scalar() is Some.
                 *value = act.scalar(*value).unwrap_or(f32::NAN);
