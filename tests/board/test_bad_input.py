@@ -124,6 +124,26 @@ CASES = [
      lambda: anne.forward(((k, b, "relu2", None),), x, out)),
     ("forward writing into its input", ValueError, "layer 0: its output buffer shares memory",
      lambda: anne.forward(((array("f", [1.0] * 9), None, "linear", None),), x, x)),
+    ("Plan of a list", TypeError, "layers must be a tuple",
+     lambda: anne.Plan([(k, b, "relu", None)])),
+    ("Plan of no layers", ValueError, "layers is empty",
+     lambda: anne.Plan(())),
+    ("Plan with a 3-item layer", TypeError, "layer 0 must be (kernel, bias, activation, buf), got 3 items",
+     lambda: anne.Plan(((k, b, "relu"),))),
+    ("Plan with an unknown activation", ValueError, "unknown activation 'relu2'",
+     lambda: anne.Plan(((k, b, "relu2", None),))),
+    ("Plan with a gate but no fallback", TypeError, "gate must be a list, and then fallback a callable",
+     lambda: anne.Plan(((k, b, "relu", None),), [True])),
+    ("Plan called with x too short", ValueError, "layer 0: 2 inputs, 2 outputs: kernel has 6 floats (expected 4)",
+     lambda: anne.Plan(((k, b, "relu", None),))(array("f", [1.0, 2.0]), out)),
+    ("Plan called with read-only out", TypeError, "out must be a writable float32 buffer",
+     lambda: anne.Plan(((k, b, "relu", None),))(x, bytes(8))),
+    ("Plan called with one argument", TypeError, "takes 2 positional arguments",
+     lambda: anne.Plan(((k, b, "relu", None),))(x)),
+    ("Plan whose layers do not chain", ValueError, "layer 1: 2 inputs, 2 outputs: kernel has 6 floats (expected 4)",
+     lambda: anne.Plan(((k, b, "relu", array("f", [0.0, 0.0])), (k, b, "relu", None)))(x, out)),
+    ("Plan writing into its input", ValueError, "layer 0: its output buffer shares memory",
+     lambda: anne.Plan(((array("f", [1.0] * 9), None, "linear", None),))(x, x)),
 ]
 
 for name, exc_type, fragment, fn in CASES:
@@ -158,6 +178,31 @@ if got is y2 and bytes(y1) == bytes(y2):
 else:
     print("FAIL forward", list(y2), "differs from dense calls", list(y1))
     failed += 1
+
+# A Plan gives the same bits as forward(); with its gate closed it calls its
+# fallback; after its buffers change size it refuses, it does not crash.
+layers = ((k, b, act, array("f", [0.0, 0.0])), (k2, None, "softmax", None))
+plan = anne.Plan(layers)
+y3 = array("f", [0.0, 0.0])
+if plan(x, y3) is y3 and bytes(y3) == bytes(y2):
+    passed += 1
+else:
+    print("FAIL Plan", list(y3), "differs from forward", list(y2))
+    failed += 1
+calls = []
+gated = anne.Plan(layers, [False], lambda xx, oo: calls.append((xx, oo)) or "fell back")
+if gated(x, y3) == "fell back" and calls == [(x, y3)]:
+    passed += 1
+else:
+    print("FAIL Plan with a closed gate:", calls)
+    failed += 1
+k_grow = array("f", k)
+grown = anne.Plan(((k_grow, b, "relu", None),))
+grown(x, out)
+for _ in range(40):
+    k_grow.append(1.0)  # the array moves: the plan reads its new address
+check("Plan after its kernel grew", ValueError, "kernel has 46 floats (expected 6)", lambda: grown(x, out))
+out[0] = out[1] = 7.0
 
 # Deep Python recursion ending in a kernel call: MicroPython's RecursionError
 # (a RuntimeError), never a C stack overflow.
