@@ -135,6 +135,7 @@ pub fn dense_f32_reference(
     reference_checked(x, kernel, bias, out, act, units)
 }
 
+#[inline(never)]
 fn reference_checked(
     x: &[f32],
     kernel: &[f32],
