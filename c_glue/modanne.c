@@ -420,6 +420,12 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
         size_t units = act->kind == ANNE_ACT_GLU ? 2 * dst.len : dst.len;
         if (x.len == 0 || units == 0 || kernel.len != x.len * units
             || (bias.data != NULL && bias.len != units)) {
+            if (i == 0 && units != 0 && kernel.len % units == 0 && (bias.data == NULL || bias.len == units)) {
+                // x and the first kernel disagree: say it in those terms.
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("x has %u values; layer 0's kernel (%u floats for %u units) takes %u"),
+                    (unsigned)x.len, (unsigned)kernel.len, (unsigned)units, (unsigned)(kernel.len / units));
+            }
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: %u inputs, %u outputs: kernel has %u floats (expected %u), bias %u (expected %u)"),
                 (int)i, (unsigned)x.len, (unsigned)dst.len, (unsigned)kernel.len, (unsigned)(x.len * units),

@@ -134,7 +134,7 @@ CASES = [
      lambda: anne.Plan(((k, b, "relu2", None),))),
     ("Plan with a gate but no fallback", TypeError, "gate must be a list, and then fallback a callable",
      lambda: anne.Plan(((k, b, "relu", None),), [True])),
-    ("Plan called with x too short", ValueError, "layer 0: 2 inputs, 2 outputs: kernel has 6 floats (expected 4)",
+    ("Plan called with x too short", ValueError, "x has 2 values; layer 0's kernel (6 floats for 2 units) takes 3",
      lambda: anne.Plan(((k, b, "relu", None),))(array("f", [1.0, 2.0]), out)),
     ("Plan called with read-only out", TypeError, "out must be a writable float32 buffer",
      lambda: anne.Plan(((k, b, "relu", None),))(x, bytes(8))),
@@ -201,7 +201,7 @@ grown = anne.Plan(((k_grow, b, "relu", None),))
 grown(x, out)
 for _ in range(40):
     k_grow.append(1.0)  # the array moves: the plan reads its new address
-check("Plan after its kernel grew", ValueError, "kernel has 46 floats (expected 6)", lambda: grown(x, out))
+check("Plan after its kernel grew", ValueError, "kernel (46 floats for 2 units) takes 23", lambda: grown(x, out))
 out[0] = out[1] = 7.0
 
 # Deep Python recursion ending in a kernel call: MicroPython's RecursionError

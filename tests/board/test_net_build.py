@@ -58,6 +58,12 @@ def test_hand_values():
     check(net.layers[0].activation == "relu" and net.layers[0].params == {}, "unchanged after bad param")
     check(raises(ValueError, net.layers[0].set_activation, "threshold", threshold=1.0),
           "threshold needs default_value")
+    # a wrong-length input: ValueError naming both lengths, on both backends
+    try:
+        net.predict_into(array("f", [1.0] * (net.n_inputs + 1)), array("f", [0.0]))
+        check(False, "a wrong-length x raises")
+    except ValueError as e:
+        check("x has %d values" % (net.n_inputs + 1) in str(e), "message: %s" % e)
 
 
 def test_batch_and_vector_outputs():
