@@ -189,7 +189,9 @@ fn wide_checked(
 ) -> Result<(), Status> {
     // glu (two columns per output) takes the reference kernel's path.
     let dot = match (act, WideDot::new(x, kernel, units)) {
-        (Activation::Glu, _) | (_, None) => return reference_checked(x, kernel, bias, out, act, units),
+        (Activation::Glu, _) | (_, None) => {
+            return reference_checked(x, kernel, bias, out, act, units)
+        }
         (_, Some(dot)) => dot,
     };
     let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);

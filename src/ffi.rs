@@ -178,7 +178,11 @@ pub unsafe extern "C" fn anne_dense_f32(
 /// Checks one layer of `anne_forward_f32` reading `n_in` floats at `x`:
 /// pointers, sizes and overlaps, as `anne_dense_f32` does, and the
 /// activation. Returns it and `units`.
-fn check_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(Activation, usize), Status> {
+fn check_layer(
+    x: *const f32,
+    n_in: usize,
+    layer: &anne_layer_t,
+) -> Result<(Activation, usize), Status> {
     if layer.kernel.is_null() || layer.out.is_null() {
         return Err(Status::Null);
     }
@@ -256,7 +260,8 @@ pub unsafe extern "C" fn anne_forward_f32(
         let result = unsafe {
             let x = slice::from_raw_parts(src, n_src);
             let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
-            let bias = (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
+            let bias =
+                (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
             let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
             dense::checked(x, kernel, bias, out, &act, units)
         };

@@ -137,7 +137,11 @@ impl Sum {
         let lz = hi.leading_zeros();
         let biased = self.top - 307 + 64 - lz as i32 + 126;
         if hi != 0 && (1..255).contains(&biased) {
-            let top = if lz == 0 { hi } else { (hi << lz) | (lo >> (32 - lz)) };
+            let top = if lz == 0 {
+                hi
+            } else {
+                (hi << lz) | (lo >> (32 - lz))
+            };
             let rest = lo << lz;
             let mant = top >> 8;
             let half = top & 0x80 != 0;
@@ -179,7 +183,8 @@ impl<'a> WideDot<'a> {
     /// or a subnormal number, or a row of `kernel` whose input is zero holds
     /// a NaN or ±inf.
     pub fn new(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
-        if units == 0 || x.len().checked_mul(units) != Some(kernel.len()) || kernel.len() >= 1 << 23 {
+        if units == 0 || x.len().checked_mul(units) != Some(kernel.len()) || kernel.len() >= 1 << 23
+        {
             return None;
         }
         for (v, row) in x.iter().zip(kernel.chunks_exact(units)) {
@@ -187,7 +192,9 @@ impl<'a> WideDot<'a> {
             if non_finite(bits) {
                 return None;
             }
-            if bits << 1 < 0x0100_0000 && (bits << 1 != 0 || row.iter().any(|w| non_finite(w.to_bits()))) {
+            if bits << 1 < 0x0100_0000
+                && (bits << 1 != 0 || row.iter().any(|w| non_finite(w.to_bits())))
+            {
                 return None;
             }
         }
@@ -218,7 +225,11 @@ impl<'a> WideDot<'a> {
         for v in x {
             let xb = v.to_bits();
             if xb << 1 != 0 {
-                sum.add(input(xb), ((xb >> 23) & 0xff) as i32, self.kernel.get(k)?.to_bits())?;
+                sum.add(
+                    input(xb),
+                    ((xb >> 23) & 0xff) as i32,
+                    self.kernel.get(k)?.to_bits(),
+                )?;
             }
             k += self.units;
         }
@@ -269,7 +280,12 @@ impl<'a> WideDot<'a> {
     /// ±inf gets `fallback(j)` instead. Nothing is written if the sizes are
     /// wrong (`false`).
     #[inline(never)]
-    pub fn dense(&self, bias: Option<&[f32]>, out: &mut [f32], fallback: impl Fn(usize) -> f32) -> bool {
+    pub fn dense(
+        &self,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        fallback: impl Fn(usize) -> f32,
+    ) -> bool {
         self.sizes_fit(bias, out) && fill(bias, out, fallback, |j, b| self.column(j, b))
     }
 
@@ -278,7 +294,12 @@ impl<'a> WideDot<'a> {
     /// `false` (nothing written) also when more than [`BLOCK`] inputs are
     /// nonzero.
     #[inline(never)]
-    pub fn dense_decoded(&self, bias: Option<&[f32]>, out: &mut [f32], fallback: impl Fn(usize) -> f32) -> bool {
+    pub fn dense_decoded(
+        &self,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        fallback: impl Fn(usize) -> f32,
+    ) -> bool {
         if !self.sizes_fit(bias, out) {
             return false;
         }
@@ -353,7 +374,11 @@ pub fn round_to_f32(neg: bool, mag: u64, exp: i32, sticky: bool) -> f32 {
     // normal number.
     let shift = (41 - biased) as u32;
     let (mant, rem, half) = match shift {
-        0..=63 => (mag >> shift, mag & ((1u64 << shift) - 1), 1u64 << (shift - 1)),
+        0..=63 => (
+            mag >> shift,
+            mag & ((1u64 << shift) - 1),
+            1u64 << (shift - 1),
+        ),
         64 => (0, mag, 1u64 << 63),
         // Below half the smallest subnormal.
         _ => return f32::from_bits(sign),
@@ -395,10 +420,16 @@ mod tests {
         assert!(WideDot::new(&[0.0], &[f32::INFINITY], 1).is_none());
         assert!(WideDot::new(&[f32::INFINITY], &[1.0], 1).is_none());
         assert!(WideDot::new(&[f32::NAN], &[1.0], 1).is_none());
-        assert_eq!(wide(&[f32::MAX, f32::MAX], &[2.0, 2.0], 1, 0, 0.0), Some(f32::INFINITY));
+        assert_eq!(
+            wide(&[f32::MAX, f32::MAX], &[2.0, 2.0], 1, 0, 0.0),
+            Some(f32::INFINITY)
+        );
         // Subnormal weights; subnormal inputs are left to the caller.
         let d = f32::from_bits(1);
-        assert_eq!(wide(&[2.0, 1.0], &[d, d], 1, 0, 0.0), Some(f32::from_bits(3)));
+        assert_eq!(
+            wide(&[2.0, 1.0], &[d, d], 1, 0, 0.0),
+            Some(f32::from_bits(3))
+        );
         assert!(WideDot::new(&[d, 1.0], &[2.0, d], 1).is_none());
         assert_eq!(wide(&[1e-30], &[1e-30], 1, 0, 0.0), Some(0.0));
         // Columns, and j out of range.
@@ -428,8 +459,14 @@ mod tests {
         // A term 2^-60 of the largest is lost, within the bound.
         assert_eq!(wide(&x, &[1.0, 2f32.powi(-60)], 1, 0, 0.0), Some(1.0));
         // The sum is rescaled when a larger product comes later.
-        assert_eq!(wide(&x, &[2f32.powi(-20), 1.0], 1, 0, 0.0), Some(1.0 + 2f32.powi(-20)));
-        assert_eq!(wide(&x, &[2f32.powi(-9), 1.0], 1, 0, 0.0), Some(1.0 + 2f32.powi(-9)));
+        assert_eq!(
+            wide(&x, &[2f32.powi(-20), 1.0], 1, 0, 0.0),
+            Some(1.0 + 2f32.powi(-20))
+        );
+        assert_eq!(
+            wide(&x, &[2f32.powi(-9), 1.0], 1, 0, 0.0),
+            Some(1.0 + 2f32.powi(-9))
+        );
     }
 
     #[test]

@@ -162,8 +162,16 @@ fn correctly_rounded(sum: &[f64], r: f32) -> bool {
         return false;
     }
     let even = r.to_bits() & 1 == 0;
-    let up = if r == f32::MAX { max + half_ulp_max } else { (r as f64 + next_up(r) as f64) / 2.0 };
-    let dn = if r == -f32::MAX { -max - half_ulp_max } else { (r as f64 + next_down(r) as f64) / 2.0 };
+    let up = if r == f32::MAX {
+        max + half_ulp_max
+    } else {
+        (r as f64 + next_up(r) as f64) / 2.0
+    };
+    let dn = if r == -f32::MAX {
+        -max - half_ulp_max
+    } else {
+        (r as f64 + next_down(r) as f64) / 2.0
+    };
     let a = sign_minus(sum, up);
     let b = sign_minus(sum, dn);
     (a < 0.0 || (a == 0.0 && even)) && (b > 0.0 || (b == 0.0 && even))
@@ -185,7 +193,9 @@ fn no_subnormal(v: f32) -> f32 {
 
 /// Returns how many columns were not correctly rounded (within the bound).
 fn check_case(rng: &mut Rng, n_in: usize, units: usize, style_x: u32, style_w: u32) -> usize {
-    let x: Vec<f32> = (0..n_in).map(|_| no_subnormal(rng.value(style_x))).collect();
+    let x: Vec<f32> = (0..n_in)
+        .map(|_| no_subnormal(rng.value(style_x)))
+        .collect();
     let kernel: Vec<f32> = (0..n_in * units).map(|_| rng.value(style_w)).collect();
     let bias: Vec<f32> = (0..units).map(|_| rng.value(0)).collect();
     let linear = Activation::Linear;
@@ -213,7 +223,10 @@ fn check_case(rng: &mut Rng, n_in: usize, units: usize, style_x: u32, style_w: u
         let s = approx(&exact_sum(&x, &kernel, units, j));
         if plain[j].is_finite() {
             let err = bound(&x, &kernel, 0.0, units, j);
-            assert!((fast[j] as f64 - s).abs() <= (plain[j] as f64 - s).abs() * (1.0 + 1e-12) + 2.0 * err);
+            assert!(
+                (fast[j] as f64 - s).abs()
+                    <= (plain[j] as f64 - s).abs() * (1.0 + 1e-12) + 2.0 * err
+            );
         }
     }
     inexact
@@ -240,7 +253,10 @@ fn sums_are_within_the_bound_and_nearly_always_correctly_rounded() {
     // Typical weights and inputs: correctly rounded every time; any
     // exponents (with exact cancellations): nearly every time.
     assert_eq!(typical_inexact, 0);
-    assert!(inexact * 100 <= total, "{inexact} of {total} not correctly rounded");
+    assert!(
+        inexact * 100 <= total,
+        "{inexact} of {total} not correctly rounded"
+    );
 }
 
 #[test]
@@ -260,7 +276,12 @@ fn long_inputs_are_checked_for_overflow() {
     let mut out = [0.0f32];
     dense_f32_wide(&x, &kernel, None, &mut out, &Activation::Linear).unwrap();
     let sum = exact_sum(&x, &kernel, 1, 0);
-    assert!(within(&sum, out[0], bound(&x, &kernel, 0.0, 1, 0)), "{} vs {}", out[0], approx(&sum));
+    assert!(
+        within(&sum, out[0], bound(&x, &kernel, 0.0, 1, 0)),
+        "{} vs {}",
+        out[0],
+        approx(&sum)
+    );
 }
 
 #[test]
@@ -287,19 +308,44 @@ fn cancellation_and_exponent_spread() {
         dense_f32_wide(&x, &w, None, &mut out, &Activation::Linear).unwrap();
         let sum = exact_sum(&x, &w, 1, 0);
         let err = bound(&x, &w, 0.0, 1, 0);
-        assert!(within(&sum, out[0], err), "got {:e}, exact ~{:e}", out[0], approx(&sum));
+        assert!(
+            within(&sum, out[0], err),
+            "got {:e}, exact ~{:e}",
+            out[0],
+            approx(&sum)
+        );
     }
     // 1 + 2^-30 - 1: exact (float32 sequential sums give 0).
     let t = 2f32.powi(-30);
     let mut out = [0.0f32];
-    dense_f32_wide(&[1.0, 1.0, 1.0], &[1.0, t, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    dense_f32_wide(
+        &[1.0, 1.0, 1.0],
+        &[1.0, t, -1.0],
+        None,
+        &mut out,
+        &Activation::Linear,
+    )
+    .unwrap();
     assert_eq!(out[0], t);
     // Largest against smallest: the small term is below the bound.
     let tiny = f32::from_bits(1);
-    dense_f32_wide(&[f32::MAX, 1.0, -f32::MAX], &[1.0, tiny, 1.0], None, &mut out, &Activation::Linear)
-        .unwrap();
+    dense_f32_wide(
+        &[f32::MAX, 1.0, -f32::MAX],
+        &[1.0, tiny, 1.0],
+        None,
+        &mut out,
+        &Activation::Linear,
+    )
+    .unwrap();
     assert_eq!(out[0], 0.0);
-    dense_f32_wide(&[f32::MAX, 1.0], &[f32::MAX, -1.0], None, &mut out, &Activation::Linear).unwrap();
+    dense_f32_wide(
+        &[f32::MAX, 1.0],
+        &[f32::MAX, -1.0],
+        None,
+        &mut out,
+        &Activation::Linear,
+    )
+    .unwrap();
     assert_eq!(out[0], f32::INFINITY);
 }
 
@@ -323,7 +369,15 @@ fn zeros_and_signed_zero() {
 
 #[test]
 fn special_values_match_the_reference_kernel() {
-    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1.0, f32::MAX];
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1.0,
+        f32::MAX,
+    ];
     let mut rng = Rng(4242);
     let lin = Activation::Linear;
     for _ in 0..2000 {
@@ -348,7 +402,8 @@ fn special_values_match_the_reference_kernel() {
         // The whole call is the reference kernel's when x holds a NaN or
         // ±inf, or a row whose input is zero does (zero inputs are skipped).
         let whole = x.iter().enumerate().any(|(i, v)| {
-            !v.is_finite() || (*v == 0.0 && kernel[i * units..][..units].iter().any(|w| !w.is_finite()))
+            !v.is_finite()
+                || (*v == 0.0 && kernel[i * units..][..units].iter().any(|w| !w.is_finite()))
         });
         for j in 0..units {
             let (f, p) = (fast[j], plain[j]);
@@ -364,7 +419,11 @@ fn special_values_match_the_reference_kernel() {
                 // may overflow to ±inf or NaN).
                 let sum = exact_sum_b(&x, &kernel, bias[j], units, j);
                 assert!(within(&sum, f, bound(&x, &kernel, bias[j], units, j)));
-                assert!(within(&exact_sum(&x, &kernel, units, j), no_bias[j], bound(&x, &kernel, 0.0, units, j)));
+                assert!(within(
+                    &exact_sum(&x, &kernel, units, j),
+                    no_bias[j],
+                    bound(&x, &kernel, 0.0, units, j)
+                ));
             }
         }
     }
@@ -378,7 +437,11 @@ fn activations_and_glu_agree_with_the_reference() {
         Activation::Sigmoid,
         Activation::Softmax,
         Activation::Glu,
-        Activation::Relu { negative_slope: 0.0, max_value: None, threshold: 0.0 },
+        Activation::Relu {
+            negative_slope: 0.0,
+            max_value: None,
+            threshold: 0.0,
+        },
     ];
     for act in acts {
         let (n_in, units) = (17, 6);
@@ -391,7 +454,10 @@ fn activations_and_glu_agree_with_the_reference() {
         dense_f32_wide(&x, &kernel, Some(&bias), &mut fast, &act).unwrap();
         dense_f32_reference(&x, &kernel, Some(&bias), &mut plain, &act).unwrap();
         for (f, p) in fast.iter().zip(&plain) {
-            assert!((f - p).abs() <= 1e-5 + 1e-5 * p.abs(), "{act:?}: {f} vs {p}");
+            assert!(
+                (f - p).abs() <= 1e-5 + 1e-5 * p.abs(),
+                "{act:?}: {f} vs {p}"
+            );
         }
         // dense_f32 is one of the two on every target.
         let mut chosen = vec![0.0f32; n_out];
@@ -425,7 +491,16 @@ fn rounding_helpers() {
     assert_eq!(round_to_f32(false, 1, -150, true), f32::from_bits(1));
     assert_eq!(round_to_f32(true, 1, 128, false), f32::NEG_INFINITY);
     assert_eq!(round_to_f32(false, (1 << 24) - 1, 104, false), f32::MAX);
-    assert_eq!(round_to_f32(false, (1 << 25) - 1, 103, false), f32::INFINITY);
-    assert_eq!(round_to_f32(false, (1 << 23) - 1, -149, false), f32::from_bits(0x7f_ffff));
-    assert_eq!(round_to_f32(false, (1 << 24) - 1, -150, false), f32::MIN_POSITIVE);
+    assert_eq!(
+        round_to_f32(false, (1 << 25) - 1, 103, false),
+        f32::INFINITY
+    );
+    assert_eq!(
+        round_to_f32(false, (1 << 23) - 1, -149, false),
+        f32::from_bits(0x7f_ffff)
+    );
+    assert_eq!(
+        round_to_f32(false, (1 << 24) - 1, -150, false),
+        f32::MIN_POSITIVE
+    );
 }
