@@ -138,5 +138,38 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_argmax_f32(v, 5, NULL) == ANNE_ERR_NULL);
         CHECK(anne_argmax_f32(v + 3, 2, &index) == ANNE_OK && index == 1);
     }
+
+    /* 54-61: anne_forward_f32: x 2 -> 3 (relu) -> 1 (linear). */
+    {
+        const float x[2] = {1.0f, 2.0f};
+        const float k1[6] = {1.0f, -2.0f, 3.0f, 4.0f, 5.0f, -6.0f};
+        const float b1[3] = {0.5f, 0.0f, -1.0f};
+        const float k2[3] = {1.0f, 1.0f, 1.0f};
+        float h[3] = {0}, y[1] = {7.0f};
+        size_t failed = 99;
+        anne_layer_t layers[2] = {
+            {k1, 6, b1, 3, h, 3, {0}},
+            {k2, 3, NULL, 0, y, 1, {0}},
+        };
+        anne_activation_default(ANNE_ACT_RELU, &layers[0].act);
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
+        /* h = relu([9.5, 8, -10]) = [9.5, 8, 0]; y = 17.5 */
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_OK);
+        CHECK(h[0] == 9.5f && h[1] == 8.0f && h[2] == 0.0f && y[0] == 17.5f);
+        CHECK(anne_forward_f32(x, 2, layers, 2, NULL) == ANNE_OK);
+        /* a second layer that does not chain: nothing of it written */
+        y[0] = 7.0f;
+        layers[1].kernel_len = 2;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_SIZE && failed == 1 && y[0] == 7.0f);
+        layers[1].kernel_len = 3;
+        /* an output that overlaps the layer's input */
+        layers[1].out = h;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_SIZE && failed == 1);
+        layers[1].out = y;
+        layers[0].act.kind = 1000;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 0);
+        CHECK(anne_forward_f32(x, 2, layers, 0, &failed) == ANNE_ERR_SIZE);
+        CHECK(anne_forward_f32(NULL, 2, layers, 2, &failed) == ANNE_ERR_NULL);
+    }
     return 0;
 }
