@@ -355,7 +355,7 @@ fn zeros_and_signed_zero() {
     let lin = Activation::Linear;
     dense_f32_wide(&[-0.0, 0.0], &[-1.0, 2.0, 3.0, -4.0], None, &mut out, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), [0, 0]);
-    // Reference: +0 + (-0) = +0, and so does the exact kernel.
+    // Reference: +0 + (-0) = +0, and so does the integer kernel.
     dense_f32_wide(&[-1.0], &[0.0, -0.0], None, &mut out, &lin).unwrap();
     assert_eq!(out.map(f32::to_bits), [0, 0]);
     // A -0.0 bias on an exact zero: +0 + -0 = +0.
