@@ -15,7 +15,7 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ERR_NULL, ANNE_OK};
-use crate::{activate_f32, argmax_f32, dense, dense_f32, Activation, Status};
+use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
 
@@ -140,44 +140,27 @@ pub unsafe extern "C" fn anne_dense_f32(
     n_out: usize,
     act: *const anne_activation_t,
 ) -> i32 {
-    if x.is_null() || kernel.is_null() || out.is_null() || act.is_null() {
+    if x.is_null() || act.is_null() {
         return ANNE_ERR_NULL;
     }
-    let result = (|| {
-        float_buffer_ok(x, n_in)?;
-        float_buffer_ok(kernel, kernel_len)?;
-        float_buffer_ok(out, n_out)?;
-        let out_const = out as *const f32;
-        if overlaps(out_const, n_out, x, n_in) || overlaps(out_const, n_out, kernel, kernel_len) {
-            return Err(Status::Size);
-        }
-        if !bias.is_null() {
-            float_buffer_ok(bias, bias_len)?;
-            if overlaps(out_const, n_out, bias, bias_len) {
-                return Err(Status::Size);
-            }
-        }
-        // SAFETY: act is non-null and readable by the contract.
-        let act = unsafe { read_activation(act) }?;
-        // SAFETY: every pointer is non-null, aligned and valid for its length
-        // (contract), byte sizes fit an isize (checked), and out overlaps no
-        // input (checked), so the shared and the mutable slices never alias.
-        let (x, kernel, bias, out) = unsafe {
-            (
-                slice::from_raw_parts(x, n_in),
-                slice::from_raw_parts(kernel, kernel_len),
-                (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
-                slice::from_raw_parts_mut(out, n_out),
-            )
-        };
-        dense_f32(x, kernel, bias, out, &act)
-    })();
+    let layer = anne_layer_t {
+        kernel,
+        kernel_len,
+        bias,
+        bias_len,
+        out,
+        out_len: n_out,
+        // SAFETY: act is non-null and readable by the contract; every bit
+        // pattern of its fields (integers and floats) is valid.
+        act: unsafe { act.read_unaligned() },
+    };
+    // SAFETY: x and the layer's pointers are as run_layer requires (contract).
+    let result = float_buffer_ok(x, n_in).and_then(|()| unsafe { run_layer(x, n_in, &layer) });
     Status::code_of(result)
 }
 
-/// Checks one layer of `anne_forward_f32` reading `n_in` floats at `x`:
-/// pointers, sizes and overlaps, as `anne_dense_f32` does, and the
-/// activation. Returns it and `units`.
+/// Checks a dense layer reading `n_in` floats at `x`: its pointers, sizes
+/// and overlaps, and its activation. Returns the activation and `units`.
 fn check_layer(
     x: *const f32,
     n_in: usize,
@@ -210,6 +193,28 @@ fn check_layer(
         }
     }
     Ok((act, units))
+}
+
+/// Checks one dense layer ([`check_layer`]) reading `n_in` floats at `x`,
+/// then runs it. Nothing is written unless the checks pass.
+///
+/// # Safety
+/// `x` is non-null, aligned and valid for `n_in` floats; the layer's
+/// non-null pointers are valid for their lengths, `out` for writes.
+unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    let (act, units) = check_layer(x, n_in, layer)?;
+    // SAFETY: check_layer passed: every pointer is non-null, aligned and
+    // valid for its length (contract), byte sizes fit an isize, and out
+    // overlaps none of this layer's inputs, so the shared and the mutable
+    // slices never alias; they live for this layer only.
+    unsafe {
+        let x = slice::from_raw_parts(x, n_in);
+        let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
+        let bias =
+            (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
+        let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
+        dense::checked(x, kernel, bias, out, &act, units)
+    }
 }
 
 /// `anne_forward_f32`: a chain of dense layers, each checked, then run.
@@ -250,23 +255,11 @@ pub unsafe extern "C" fn anne_forward_f32(
     let layers = unsafe { slice::from_raw_parts(layers, n_layers) };
     let (mut src, mut n_src) = (x, n_in);
     for (i, layer) in layers.iter().enumerate() {
-        let (act, units) = match check_layer(src, n_src, layer) {
-            Ok(checked) => checked,
-            Err(status) => return fail(i, status),
-        };
-        // SAFETY: check_layer passed: every pointer is non-null, aligned and
-        // valid for its length (contract), and out overlaps none of this
-        // layer's inputs; the slices live for this layer only.
-        let result = unsafe {
-            let x = slice::from_raw_parts(src, n_src);
-            let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
-            let bias =
-                (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
-            let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
-            dense::checked(x, kernel, bias, out, &act, units)
-        };
-        if let Err(status) = result {
-            return fail(i, status); // cannot happen: checked above
+        // SAFETY: src is non-null, aligned and n_src floats long: x (checked
+        // above) or the previous layer's out (checked by run_layer); the
+        // layer's pointers are as the contract says.
+        if let Err(status) = unsafe { run_layer(src, n_src, layer) } {
+            return fail(i, status);
         }
         (src, n_src) = (layer.out as *const f32, layer.out_len);
     }
