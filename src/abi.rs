@@ -10,6 +10,7 @@
 )]
 #![allow(clippy::all)]
 
+use crate::activation::Common;
 use crate::{Activation, Status};
 
 include!(concat!(env!("OUT_DIR"), "/anne_h.rs"));
@@ -207,5 +208,25 @@ mod tests {
         assert_eq!(core::mem::size_of::<anne_activation_t>(), 32);
         assert_eq!(ACTIVATION_COUNT, 30);
         assert_eq!(ANNE_ACT_THRESHOLD, 29);
+    }
+}
+
+impl Common {
+    /// The activation `raw` describes when it is linear, sigmoid or relu
+    /// with Keras's defaults (then its parameters need no check), without
+    /// building an [`Activation`]; `None` for any other.
+    #[inline(always)]
+    pub(crate) fn from_abi(raw: &anne_activation_t) -> Option<Common> {
+        match raw.kind {
+            ANNE_ACT_LINEAR => Some(Common::Linear),
+            ANNE_ACT_SIGMOID => Some(Common::Sigmoid),
+            ANNE_ACT_RELU
+                if raw.has_max_value == 0
+                    && (raw.negative_slope.to_bits() | raw.threshold.to_bits()) << 1 == 0 =>
+            {
+                Some(Common::Relu)
+            }
+            _ => None,
+        }
     }
 }

@@ -235,31 +235,72 @@ pub fn activate_f32(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
 pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
     // The common ones in a small function of their own (called for every
     // layer, it sets up little); the others behind a call.
-    match act {
-        // Keras's default relu: the parameters are looked at once, not per value.
-        Activation::Relu {
-            negative_slope,
-            max_value: None,
-            threshold,
-        } if negative_slope.to_bits() << 1 == 0 && threshold.to_bits() << 1 == 0 => {
+    match Common::of(act) {
+        Some(Common::Linear) => {}
+        Some(common) => {
             for value in buf.iter_mut() {
-                *value = relu0(*value);
+                *value = common.apply(*value);
             }
         }
-        Activation::Linear => {}
-        Activation::Sigmoid => {
-            for value in buf.iter_mut() {
-                *value = sigmoid(*value);
-            }
-        }
-        _ => return apply_other(buf, act),
+        None => return apply_other(buf, act),
     }
     Ok(buf.len())
 }
 
+/// The activations most networks use, cheap enough to apply to each output
+/// as a kernel computes it: linear, sigmoid and Keras's default relu.
+#[derive(Clone, Copy)]
+pub(crate) enum Common {
+    Linear,
+    Relu,
+    Sigmoid,
+}
+
+impl Common {
+    /// `act` if it is one of these (its parameters are looked at once here,
+    /// not per value).
+    #[inline(always)]
+    pub(crate) fn of(act: &Activation) -> Option<Common> {
+        match act {
+            Activation::Relu {
+                negative_slope,
+                max_value: None,
+                threshold,
+            } if negative_slope.to_bits() << 1 == 0 && threshold.to_bits() << 1 == 0 => {
+                Some(Common::Relu)
+            }
+            Activation::Linear => Some(Common::Linear),
+            Activation::Sigmoid => Some(Common::Sigmoid),
+            _ => None,
+        }
+    }
+
+    /// The same activation as an [`Activation`].
+    pub(crate) fn activation(self) -> Activation {
+        match self {
+            Common::Linear => Activation::Linear,
+            Common::Relu => Activation::Relu {
+                negative_slope: 0.0,
+                max_value: None,
+                threshold: 0.0,
+            },
+            Common::Sigmoid => Activation::Sigmoid,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn apply(self, x: f32) -> f32 {
+        match self {
+            Common::Linear => x,
+            Common::Relu => relu0(x),
+            Common::Sigmoid => sigmoid(x),
+        }
+    }
+}
+
 /// [`apply`] for the activations it does not handle itself.
 #[inline(never)]
-fn apply_other(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
+pub(crate) fn apply_other(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {
     let outputs = act.outputs(buf.len())?;
     match act {
         Activation::Tanh => {

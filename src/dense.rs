@@ -13,7 +13,7 @@
 //! hardware-float ABI (`target_os = "none"`, not `eabihf`), and the
 //! reference kernel otherwise; both are public and tested on every host.
 
-use crate::activation::{apply, sigmoid, Activation};
+use crate::activation::{apply, apply_other, sigmoid, Activation, Common};
 use crate::wide::WideDot;
 use crate::Status;
 
@@ -58,6 +58,24 @@ pub(crate) fn checked(
     return wide_checked(x, kernel, bias, out, act, units);
     #[allow(unreachable_code)]
     reference_checked(x, kernel, bias, out, act, units)
+}
+
+/// [`checked`] for a [`Common`] activation, which needs no check and gives
+/// `units = out.len()` outputs: the chain's fast path.
+pub(crate) fn checked_common(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    common: Common,
+) -> Result<(), Status> {
+    let units = out.len();
+    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    if let Some(dot) = WideDot::new(x, kernel, units) {
+        wide_fill(&dot, x, kernel, bias, out, Some(common));
+        return Ok(());
+    }
+    reference_checked(x, kernel, bias, out, &common.activation(), units)
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
@@ -188,17 +206,38 @@ fn wide_checked(
     units: usize,
 ) -> Result<(), Status> {
     // glu (two columns per output) takes the reference kernel's path.
-    let dot = match (act, WideDot::new(x, kernel, units)) {
-        (Activation::Glu, _) | (_, None) => {
-            return reference_checked(x, kernel, bias, out, act, units)
-        }
-        (_, Some(dot)) => dot,
-    };
-    let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);
-    if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback) {
-        dot.dense(bias, out, fallback);
+    if let (false, Some(dot)) = (
+        matches!(act, Activation::Glu),
+        WideDot::new(x, kernel, units),
+    ) {
+        // The common activations are applied to each output as it is
+        // computed, the others once out is full.
+        let common = Common::of(act);
+        wide_fill(&dot, x, kernel, bias, out, common);
+        return match common {
+            Some(_) => Ok(()),
+            None => apply_other(out, act).map(|_| ()),
+        };
     }
-    apply(out, act).map(|_| ())
+    reference_checked(x, kernel, bias, out, act, units)
+}
+
+/// Fills `out` with `dot`'s sums, each through `common` if there is one.
+#[inline(never)]
+fn wide_fill(
+    dot: &WideDot,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    common: Option<Common>,
+) {
+    let units = out.len();
+    let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);
+    let post = |value: f32| common.map_or(value, |c| c.apply(value));
+    if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback, post) {
+        dot.dense(bias, out, fallback, post);
+    }
 }
 
 #[cfg(test)]

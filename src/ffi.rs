@@ -15,6 +15,7 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ERR_NULL, ANNE_OK};
+use crate::activation::Common;
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
@@ -159,24 +160,26 @@ pub unsafe extern "C" fn anne_dense_f32(
     Status::code_of(result)
 }
 
-/// Checks a dense layer reading `n_in` floats at `x`: its pointers, sizes
-/// and overlaps, and its activation. Returns the activation and `units`.
-fn check_layer(
+/// A checked layer's buffers as slices.
+type Buffers<'a> = (&'a [f32], &'a [f32], Option<&'a [f32]>, &'a mut [f32]);
+
+/// Checks the buffers of a dense layer of `units` columns reading `n_in`
+/// floats at `x`: pointers, sizes and overlaps. Returns them as slices.
+///
+/// # Safety
+/// As [`run_layer`]; the slices live while the layer runs, no longer.
+#[inline(always)]
+unsafe fn buffers<'a>(
     x: *const f32,
     n_in: usize,
     layer: &anne_layer_t,
-) -> Result<(Activation, usize), Status> {
+    units: usize,
+) -> Result<Buffers<'a>, Status> {
     if layer.kernel.is_null() || layer.out.is_null() {
         return Err(Status::Null);
     }
     float_buffer_ok(layer.kernel, layer.kernel_len)?;
     float_buffer_ok(layer.out, layer.out_len)?;
-    let act = Activation::from_abi(&layer.act)?;
-    act.validate()?;
-    let units = match act {
-        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::Size)?,
-        _ => layer.out_len,
-    };
     let out = layer.out as *const f32;
     if n_in == 0
         || units == 0
@@ -192,29 +195,42 @@ fn check_layer(
             return Err(Status::Size);
         }
     }
-    Ok((act, units))
+    // SAFETY: checked above: every pointer is non-null, aligned and valid
+    // for its length (contract), byte sizes fit an isize, and out overlaps
+    // none of this layer's inputs, so the shared and the mutable slices
+    // never alias.
+    unsafe {
+        Ok((
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, layer.kernel_len),
+            (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len)),
+            slice::from_raw_parts_mut(layer.out, layer.out_len),
+        ))
+    }
 }
 
-/// Checks one dense layer ([`check_layer`]) reading `n_in` floats at `x`,
-/// then runs it. Nothing is written unless the checks pass.
+/// Checks one dense layer reading `n_in` floats at `x` (its activation, then
+/// [`buffers`]), then runs it. Nothing is written unless the checks pass.
 ///
 /// # Safety
 /// `x` is non-null, aligned and valid for `n_in` floats; the layer's
 /// non-null pointers are valid for their lengths, `out` for writes.
 unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let (act, units) = check_layer(x, n_in, layer)?;
-    // SAFETY: check_layer passed: every pointer is non-null, aligned and
-    // valid for its length (contract), byte sizes fit an isize, and out
-    // overlaps none of this layer's inputs, so the shared and the mutable
-    // slices never alias; they live for this layer only.
-    unsafe {
-        let x = slice::from_raw_parts(x, n_in);
-        let kernel = slice::from_raw_parts(layer.kernel, layer.kernel_len);
-        let bias =
-            (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len));
-        let out = slice::from_raw_parts_mut(layer.out, layer.out_len);
-        dense::checked(x, kernel, bias, out, &act, units)
+    // linear, sigmoid and Keras's default relu: no parameters to check.
+    if let Some(common) = Common::from_abi(&layer.act) {
+        // SAFETY: as this function's contract.
+        let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, layer.out_len)? };
+        return dense::checked_common(x, kernel, bias, out, common);
     }
+    let act = Activation::from_abi(&layer.act)?;
+    act.validate()?;
+    let units = match act {
+        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::Size)?,
+        _ => layer.out_len,
+    };
+    // SAFETY: as this function's contract.
+    let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, units)? };
+    dense::checked(x, kernel, bias, out, &act, units)
 }
 
 /// `anne_forward_f32`: a chain of dense layers, each checked, then run.

@@ -75,6 +75,18 @@ fn non_finite(bits: u32) -> bool {
     bits << 1 >= 0xff00_0000
 }
 
+/// True when every input is normal or zero, and the kernel rows of the zero
+/// ones hold no NaN or ±inf.
+#[inline(never)]
+fn zero_rows_finite(x: &[f32], kernel: &[f32], units: usize) -> bool {
+    x.iter().zip(kernel.chunks_exact(units)).all(|(v, row)| {
+        let bits = v.to_bits();
+        !non_finite(bits)
+            && (bits << 1 >= 0x0100_0000
+                || (bits << 1 == 0 && !row.iter().any(|w| non_finite(w.to_bits()))))
+    })
+}
+
 /// One column's running sum, `acc * 2^(top - 307)`.
 struct Sum {
     acc: i64,
@@ -187,16 +199,11 @@ impl<'a> WideDot<'a> {
         {
             return None;
         }
-        for (v, row) in x.iter().zip(kernel.chunks_exact(units)) {
-            let bits = v.to_bits();
-            if non_finite(bits) {
-                return None;
-            }
-            if bits << 1 < 0x0100_0000
-                && (bits << 1 != 0 || row.iter().any(|w| non_finite(w.to_bits())))
-            {
-                return None;
-            }
+        // Normal inputs pass with one test each; zeros need a look at their
+        // row, and the others (subnormals, ±inf, NaN) are refused.
+        let unusual = |v: &f32| ((v.to_bits() >> 23) & 0xff).wrapping_sub(1) >= 0xfe;
+        if x.iter().any(unusual) && !zero_rows_finite(x, kernel, units) {
+            return None;
         }
         Some(WideDot { x, kernel, units })
     }
@@ -277,16 +284,18 @@ impl<'a> WideDot<'a> {
     /// Every column's `x . kernel[:, j] + bias[j]`, rounded once, into `out`
     /// (`units` values; `bias` holds `units` values, or is `None`: zeros), the
     /// inputs decoded again for every column. A column that holds a NaN or
-    /// ±inf gets `fallback(j)` instead. Nothing is written if the sizes are
-    /// wrong (`false`).
+    /// ±inf gets `fallback(j)` instead. Each value goes through `post` (an
+    /// activation, say) as it is stored. Nothing is written if the sizes
+    /// are wrong (`false`).
     #[inline(never)]
     pub fn dense(
         &self,
         bias: Option<&[f32]>,
         out: &mut [f32],
         fallback: impl Fn(usize) -> f32,
+        post: impl Fn(f32) -> f32,
     ) -> bool {
-        self.sizes_fit(bias, out) && fill(bias, out, fallback, |j, b| self.column(j, b))
+        self.sizes_fit(bias, out) && fill(bias, out, fallback, post, |j, b| self.column(j, b))
     }
 
     /// [`WideDot::dense`] with the nonzero inputs decoded once, into 1 KB of
@@ -299,6 +308,7 @@ impl<'a> WideDot<'a> {
         bias: Option<&[f32]>,
         out: &mut [f32],
         fallback: impl Fn(usize) -> f32,
+        post: impl Fn(f32) -> f32,
     ) -> bool {
         if !self.sizes_fit(bias, out) {
             return false;
@@ -311,10 +321,10 @@ impl<'a> WideDot<'a> {
         // compiler keeps less of the inner loop in registers.)
         for (j, o) in out.iter_mut().enumerate() {
             let b = bias.map_or(0, |b| b[j].to_bits());
-            *o = match self.column_terms(terms, j, b) {
+            *o = post(match self.column_terms(terms, j, b) {
                 Some(value) => value,
                 None => cold(&fallback, j),
-            };
+            });
         }
         true
     }
@@ -324,20 +334,22 @@ impl<'a> WideDot<'a> {
     }
 }
 
-/// `out[j] = column(j, bias[j] bits)`, or `fallback(j)` where that is `None`.
+/// `out[j] = post(column(j, bias[j] bits))`, or `post(fallback(j))` where
+/// that is `None`.
 #[inline(always)]
 fn fill(
     bias: Option<&[f32]>,
     out: &mut [f32],
     fallback: impl Fn(usize) -> f32,
+    post: impl Fn(f32) -> f32,
     column: impl Fn(usize, u32) -> Option<f32>,
 ) -> bool {
     for (j, o) in out.iter_mut().enumerate() {
         let b = bias.map_or(0, |b| b[j].to_bits());
-        *o = match column(j, b) {
+        *o = post(match column(j, b) {
             Some(value) => value,
             None => cold(&fallback, j),
-        };
+        });
     }
     true
 }
