@@ -223,7 +223,7 @@ fn wide_checked(
 }
 
 /// Fills `out` with `dot`'s sums, each through `common` if there is one.
-#[inline(never)]
+#[inline(always)]
 fn wide_fill(
     dot: &WideDot,
     x: &[f32],
