@@ -204,6 +204,33 @@ mod tests {
     }
 
     #[test]
+    fn common_from_abi_agrees_with_from_abi() {
+        // Every kind with its defaults, and relu with each parameter moved
+        // (including to -0.0, which behaves as 0.0).
+        let mut raws: Vec<anne_activation_t> = (0..ACTIVATION_COUNT)
+            .map(|kind| Activation::keras_default(kind).unwrap().to_abi())
+            .collect();
+        let relu = raws[ANNE_ACT_RELU as usize];
+        for (field, value) in [(0, 0.1), (0, -0.0), (1, 0.5), (1, -0.0), (2, 6.0)] {
+            let mut raw = relu;
+            match field {
+                0 => raw.negative_slope = value,
+                1 => raw.threshold = value,
+                _ => {
+                    raw.max_value = value;
+                    raw.has_max_value = 1;
+                }
+            }
+            raws.push(raw);
+        }
+        for raw in &raws {
+            let act = Activation::from_abi(raw).unwrap();
+            assert_eq!(Common::from_abi(raw), Common::of(&act), "{act:?}");
+        }
+        assert_eq!(raws.iter().filter_map(Common::from_abi).count(), 5);
+    }
+
+    #[test]
     fn header_layout() {
         assert_eq!(core::mem::size_of::<anne_activation_t>(), 32);
         assert_eq!(ACTIVATION_COUNT, 30);

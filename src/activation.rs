@@ -249,7 +249,7 @@ pub(crate) fn apply(buf: &mut [f32], act: &Activation) -> Result<usize, Status> 
 
 /// The activations most networks use, cheap enough to apply to each output
 /// as a kernel computes it: linear, sigmoid and Keras's default relu.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Common {
     Linear,
     Relu,
