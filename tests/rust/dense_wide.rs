@@ -8,29 +8,10 @@ use anne::dense::{dense_f32_reference, dense_f32_wide};
 use anne::wide::round_to_f32;
 use anne::{dense_f32, Activation};
 
-/// xorshift64*: tiny, deterministic, good enough for test inputs.
-struct Rng(u64);
+mod rng;
+use rng::Rng;
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn sign(&mut self) -> f32 {
-        if self.next_u64() & 1 == 0 {
-            1.0
-        } else {
-            -1.0
-        }
-    }
     /// A float of the given style: 0 typical weights, 1 any exponent,
     /// 2 a mix of typical, zeros, -0.0, subnormals and huge/tiny values.
     fn value(&mut self, style: u32) -> f32 {

@@ -103,6 +103,23 @@ fn around(x: f32, radius: u32) -> impl Iterator<Item = f32> {
     (low..=high).map(move |m| f32::from_bits(sign | m))
 }
 
+/// 2^20 + 1 bit patterns evenly spaced over [low, high] (low < 0 < high):
+/// +0 up to `high`, then -0 down to `low`.
+fn sweep(low: f32, high: f32) -> impl Iterator<Item = f32> {
+    let pos = high.to_bits() as u64;
+    let neg = low.to_bits() as u64 & 0x7fff_ffff;
+    let total = pos + neg;
+    let steps = 1u64 << 20;
+    (0..=steps).map(move |i| {
+        let k = i * total / steps;
+        if k <= pos {
+            f32::from_bits(k as u32)
+        } else {
+            f32::from_bits(0x8000_0000 | (k - pos) as u32)
+        }
+    })
+}
+
 #[test]
 fn specials() {
     assert_eq!(exp(f32::INFINITY), f32::INFINITY);
@@ -128,20 +145,7 @@ fn specials() {
 
 #[test]
 fn dense_sweep() {
-    // 2^20 bit patterns evenly spaced over [-104, 89] (both signs).
-    let pos = 89f32.to_bits() as u64;
-    let neg = (-104f32).to_bits() as u64 & 0x7fff_ffff;
-    let total = pos + neg;
-    let steps = 1u64 << 20;
-    let xs = (0..=steps).map(move |i| {
-        let k = i * total / steps;
-        if k <= pos {
-            f32::from_bits(k as u32)
-        } else {
-            f32::from_bits(0x8000_0000 | (k - pos) as u32)
-        }
-    });
-    let (worst, at, count) = check(xs);
+    let (worst, at, count) = check(sweep(-104.0, 89.0));
     println!("dense sweep: {count} inputs, max {worst:.4} ulp at {at:e}");
 }
 
@@ -232,19 +236,7 @@ fn sigmoid_specials() {
 
 #[test]
 fn sigmoid_sweep() {
-    let pos = 20f32.to_bits() as u64;
-    let neg = (-105f32).to_bits() as u64 & 0x7fff_ffff;
-    let total = pos + neg;
-    let steps = 1u64 << 20;
-    let xs = (0..=steps).map(move |i| {
-        let k = i * total / steps;
-        if k <= pos {
-            f32::from_bits(k as u32)
-        } else {
-            f32::from_bits(0x8000_0000 | (k - pos) as u32)
-        }
-    });
-    let (mut worst, mut at, mut count) = check_with(xs, sigmoid_ulp_error);
+    let (mut worst, mut at, mut count) = check_with(sweep(-105.0, 20.0), sigmoid_ulp_error);
     for p in [
         0.0f32, -0.0, 1e-7, -1e-7, 17.33, 18.0, -87.33, -103.97, 1.0, -1.0,
     ] {

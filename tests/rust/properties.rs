@@ -7,31 +7,20 @@ use anne::abi::{anne_activation_t, ACTIVATION_COUNT, ANNE_ERR_SIZE, ANNE_OK};
 use anne::ffi::{anne_activate_f32, anne_argmax_f32, anne_dense_f32};
 use anne::{activate_f32, argmax_f32, dense_f32, Activation, Status};
 
-/// xorshift64*: tiny, deterministic, good enough for test inputs.
-struct Rng(u64);
+mod rng;
+use rng::Rng;
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
     fn uniform(&mut self, low: f64, high: f64) -> f32 {
         (low + (high - low) * self.unit()) as f32
     }
     /// Random sign and a magnitude spread evenly over f32's exponents.
     fn wide(&mut self) -> f32 {
         let magnitude = 10f64.powf(self.uniform(-44.0, 38.5) as f64);
-        let sign = if self.next_u64() & 1 == 0 { 1.0 } else { -1.0 };
-        (sign * magnitude) as f32
+        (self.sign() as f64 * magnitude) as f32
     }
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next_u64() % items.len() as u64) as usize]
+        items[self.below(items.len() as u64) as usize]
     }
 }
 
