@@ -4,7 +4,8 @@
 # ticks with the overhead of an empty measurement already subtracted; the
 # host turns ticks into instructions with the calibration (spin) it asks for.
 #
-# The host prepends a line `CONFIG = {...}` (which parts to run).
+# The host prepends a line `CONFIG = {...}` (which parts to run) and
+# tools/ai_anne_data.py (AI_ANNE_8, AI_ANNE_X, AI_ANNE_YTRUE).
 
 import gc
 import machine
@@ -138,42 +139,21 @@ def calibrate():
 # ---------------------------------------------------------------------------
 # Networks
 
-AI_ANNE = {
-    "w": [
-        [[-0.75323504, -0.25906014], [-0.46379513, -0.5019245], [2.1273055, 1.7724446], [1.1853403, 0.88468695]],
-        [[-1.6785783, 2.0158117, 1.2769054], [-1.4055765, 0.6828738, 1.5902631]],
-        [[0.729278, -1.0240695], [-0.80972326, 1.4383037], [-0.90892404, 1.6760625]],
-        [[-0.2019448], [1.5772797]],
-    ],
-    "b": [[0.53405946, 0.32578036], [1.18362, -1.1555661, -1.0966455], [0.10695826, 0.01635581], [-1.2177287]],
-    "act": ["relu", "sigmoid", "relu", "sigmoid"],
-}
-XTEST = [
-    [0.81575475, -0.21746808, -0.12904165, -0.65303909],
-    [0.05761837, 1.59476592, 0.84485761, 1.71304456],
-    [0.96738203, 0.68864892, -0.00730424, -0.41643072],
-    [2.02877297, 0.38660992, 2.06223168, 1.00321947],
-    [1.42226386, 0.99068792, 1.33180724, 0.29339437],
-    [0.81575475, 0.99068792, 1.21006983, 1.4764362],
-    [-1.00377258, 0.38660992, -0.49425387, -0.41643072],
-    [0.05761837, -0.51950708, -0.00730424, 0.29339437],
-    [0.36087292, 0.38660992, 1.08833242, 1.23982783],
-    [0.66412748, 0.38660992, 0.35790798, 1.4764362],
-    [0.05761837, 0.08457092, 0.84485761, 0.29339437],
-    [-0.70051802, -0.51950708, 0.23617057, 0.53000274],
-    [0.20924564, -0.21746808, 0.84485761, 1.00321947],
-    [-0.24563619, 0.08457092, -0.25077906, -0.65303909],
-    [-2.06516352, -1.42562408, -1.95510276, -1.59947255],
-    [-1.15539985, -1.42562408, -1.34641572, -1.36286418],
-    [0.05761837, -1.12358508, -0.00730424, -0.41643072],
-    [0.20924564, 0.08457092, -0.73772869, -0.88964745],
-    [-0.39726347, -0.51950708, 0.23617057, -0.17982236],
-    [0.5125002, 0.08457092, -0.37251647, -0.88964745],
-]
-YTRUE = [0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
-
 EML_ACT = {"linear": 0, "relu": 1, "sigmoid": 2, "softmax": 3, "tanh": 4}
 BATCH = 20
+
+
+def predict_runners(model, xs, out):
+    """(one sample, batch): model.predict_into on xs[0], and on each of xs."""
+
+    def one(model=model, x=xs[0], out=out):
+        model.predict_into(x, out)
+
+    def batch(model=model, xs=xs, out=out):
+        for x in xs:
+            model.predict_into(x, out)
+
+    return one, batch
 
 
 def build(name):
@@ -182,9 +162,11 @@ def build(name):
     if name == "ai-anne-4-2-3-2-1":
         sizes = [4, 2, 3, 2, 1]
         layers = []
-        for w, b, a in zip(AI_ANNE["w"], AI_ANNE["b"], AI_ANNE["act"]):
+        weights = AI_ANNE_8["weights"]
+        for i, a in enumerate(AI_ANNE_8["activations"]):
+            w, b = weights[2 * i], weights[2 * i + 1]
             layers.append((array("f", [v for row in w for v in row]), array("f", b), a))
-        xs = [array("f", r) for r in XTEST]
+        xs = [array("f", r) for r in AI_ANNE_X]
         return sizes, layers, xs
     sizes = {"iris-4-8-3": [4, 8, 3], "16-32-32-4": [16, 32, 32, 4],
              "64-64-64-10": [64, 64, 64, 10], "dense-64x64": [64, 64]}[name]
@@ -277,14 +259,7 @@ def bench_net(name, impls):
         net.predict_into(x, out)
         ref = array("f", out)
 
-        def anne_net_one(net=net, x=x, out=out):
-            net.predict_into(x, out)
-
-        def anne_net_batch(net=net, xs=xs, out=out):
-            for x in xs:
-                net.predict_into(x, out)
-
-        runners["anne_net"] = (anne_net_one, anne_net_batch, None)
+        runners["anne_net"] = predict_runners(net, xs, out) + (None,)
 
         spec = [(k, b, zeros(len(b)), anne.Activation(a)) for k, b, a in layers]
 
@@ -304,27 +279,13 @@ def bench_net(name, impls):
 
         runners["anne.dense"] = (raw_one, raw_batch, lambda: raw(x))
 
-        def py_one(net=net, x=x, out=out):
-            net.predict_into(x, out)
-
-        def py_batch(net=net, xs=xs, out=out):
-            for x in xs:
-                net.predict_into(x, out)
-
-        runners["python"] = (py_one, py_batch, None)
+        runners["python"] = predict_runners(net, xs, out) + (None,)
 
     if eb is not None:
         enet = eb.Net([(len(k) // len(b), len(b), k, b, EML_ACT[a]) for k, b, a in layers])
         eout = zeros(n_out)
 
-        def eml_one(enet=enet, x=x, out=eout):
-            enet.predict_into(x, out)
-
-        def eml_batch(enet=enet, xs=xs, out=eout):
-            for x in xs:
-                enet.predict_into(x, out)
-
-        runners["emlearn"] = (eml_one, eml_batch, lambda: enet.predict_into(x, eout))
+        runners["emlearn"] = predict_runners(enet, xs, eout) + (lambda: enet.predict_into(x, eout),)
 
     if name == "ai-anne-4-2-3-2-1" and "ai-anne-style" in impls:
         ai = ai_anne_style(layers)
@@ -367,7 +328,7 @@ def bench_net(name, impls):
         acc = None
         if name == "ai-anne-4-2-3-2-1" and impl != "ai-anne-style":
             ok = 0
-            for xi, y in zip(xs, YTRUE):
+            for xi, y in zip(xs, AI_ANNE_YTRUE):
                 if impl in ("anne_net", "python"):
                     net.predict_into(xi, out)
                     p = out[0]

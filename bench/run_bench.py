@@ -72,6 +72,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board, BoardError, ROOT  # noqa: E402
 
 BOARD_SCRIPT = os.path.join(ROOT, "bench", "board_bench.py")
+AI_ANNE_DATA = os.path.join(ROOT, "tools", "ai_anne_data.py")  # AI-ANNE's weights and test rows
 NETS = ["ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10"]
 IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
 # Instructions per SysTick tick expected from the boards' clocks (qemu:
@@ -100,7 +101,7 @@ BRIEF = {
 def run_script(target, firmware, config, runs):
     """Runs the board script `runs` times on fresh boards; returns the
     parsed records of the first run and whether all runs printed the same."""
-    code = "CONFIG = %r\n" % (config,) + open(BOARD_SCRIPT).read()
+    code = "CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + open(BOARD_SCRIPT).read()
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
