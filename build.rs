@@ -18,6 +18,7 @@ fn main() {
     let header = "c_glue/anne.h";
     let abi_test = "tests/rust/abi_test.c";
     println!("cargo:rerun-if-changed={header}");
+    println!("cargo:rerun-if-changed=c_glue/anne_ops.h");
     println!("cargo:rerun-if-changed={abi_test}");
     println!("cargo:rerun-if-changed=build.rs");
 

@@ -28,55 +28,11 @@ extern "C" {
 #define ANNE_ERR_ACTIVATION 3   /* unknown activation kind */
 #define ANNE_ERR_PARAM 4        /* an activation parameter is out of range */
 
-/* Activation parameters, as bits: which fields of anne_activation_t an
- * activation reads (the glue refuses the others). */
-#define ANNE_P_NEGATIVE_SLOPE 0x01u
-#define ANNE_P_ALPHA 0x02u
-#define ANNE_P_THRESHOLD 0x04u
-#define ANNE_P_MAX_VALUE 0x08u
-#define ANNE_P_DEFAULT_VALUE 0x10u
-#define ANNE_P_B 0x20u
-#define ANNE_P_APPROXIMATE 0x40u
+/* The op tables (activation ids, names, parameter bits and rules, layer
+ * kinds), generated from ops/ops.json by tools/gen_ops.py. */
+#include "anne_ops.h"
 
-/*
- * Every Keras 3 activation, X(ID, name, params): ANNE_ACT_<ID> is its id,
- * "name" the Keras spelling, params the ANNE_P_* bits it takes. Aliases
- * (swish, hard_swish) map to the same id in the glue. Ids are stable: they
- * are stored in weight files. Append, never reorder.
- */
-#define ANNE_ACTIVATION_LIST(X) \
-    X(LINEAR, linear, 0)                                                           \
-    X(RELU, relu, ANNE_P_NEGATIVE_SLOPE | ANNE_P_MAX_VALUE | ANNE_P_THRESHOLD)     \
-    X(SIGMOID, sigmoid, 0)                                                         \
-    X(TANH, tanh, 0)                                                               \
-    X(SOFTMAX, softmax, 0)                                                         \
-    X(LEAKY_RELU, leaky_relu, ANNE_P_NEGATIVE_SLOPE)                               \
-    X(ELU, elu, ANNE_P_ALPHA)                                                      \
-    X(SELU, selu, 0)                                                               \
-    X(CELU, celu, ANNE_P_ALPHA)                                                    \
-    X(EXPONENTIAL, exponential, 0)                                                 \
-    X(GELU, gelu, ANNE_P_APPROXIMATE)                                              \
-    X(GLU, glu, 0)                                                                 \
-    X(HARD_SHRINK, hard_shrink, ANNE_P_THRESHOLD)                                  \
-    X(HARD_SIGMOID, hard_sigmoid, 0)                                               \
-    X(HARD_SILU, hard_silu, 0)                                                     \
-    X(HARD_TANH, hard_tanh, 0)                                                     \
-    X(LOG_SIGMOID, log_sigmoid, 0)                                                 \
-    X(LOG_SOFTMAX, log_softmax, 0)                                                 \
-    X(MISH, mish, 0)                                                               \
-    X(RELU6, relu6, 0)                                                             \
-    X(SILU, silu, 0)                                                               \
-    X(SOFT_SHRINK, soft_shrink, ANNE_P_THRESHOLD)                                  \
-    X(SOFTPLUS, softplus, 0)                                                       \
-    X(SOFTSIGN, softsign, 0)                                                       \
-    X(SPARSE_PLUS, sparse_plus, 0)                                                 \
-    X(SPARSE_SIGMOID, sparse_sigmoid, 0)                                           \
-    X(SPARSEMAX, sparsemax, 0)                                                     \
-    X(SQUAREPLUS, squareplus, ANNE_P_B)                                            \
-    X(TANH_SHRINK, tanh_shrink, 0)                                                 \
-    X(THRESHOLD, threshold, ANNE_P_THRESHOLD | ANNE_P_DEFAULT_VALUE)
-
-#define ANNE_ACT_ENUM_ENTRY(id, name, params) ANNE_ACT_##id,
+#define ANNE_ACT_ENUM_ENTRY(id, name, params, halves) ANNE_ACT_##id,
 typedef enum anne_activation_kind {
     ANNE_ACTIVATION_LIST(ANNE_ACT_ENUM_ENTRY)
     ANNE_ACT_COUNT

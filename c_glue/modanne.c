@@ -18,43 +18,48 @@
 // ---------------------------------------------------------------------------
 // Activation names
 
-#define ANNE_ALIAS_COUNT (2)
-
 typedef struct {
     qstr name;
     uint8_t kind;
     uint8_t params;  // ANNE_P_* bits
 } anne_name_entry_t;
 
-#define ANNE_NAME_ENTRY(id, name, params) {MP_QSTR_##name, ANNE_ACT_##id, params},
+// Every name, ids first (index == id), then the aliases: ops/ops.json via
+// anne_ops.h.
+#define ANNE_NAME_ENTRY(id, name, params, halves) {MP_QSTR_##name, ANNE_ACT_##id, params},
+#define ANNE_ALIAS_ENTRY(alias, id) {MP_QSTR_##alias, ANNE_ACT_##id, 0},
 static const anne_name_entry_t anne_names[ANNE_ACT_COUNT + ANNE_ALIAS_COUNT] = {
     ANNE_ACTIVATION_LIST(ANNE_NAME_ENTRY)
-    {MP_QSTR_swish, ANNE_ACT_SILU, 0},
-    {MP_QSTR_hard_swish, ANNE_ACT_HARD_SILU, 0},
+    ANNE_ALIAS_LIST(ANNE_ALIAS_ENTRY)
 };
 
-#define ANNE_NAME_ROM(id, name, params) MP_ROM_QSTR(MP_QSTR_##name),
+#define ANNE_NAME_ROM(id, name, params, halves) MP_ROM_QSTR(MP_QSTR_##name),
+#define ANNE_ALIAS_ROM(alias, id) MP_ROM_QSTR(MP_QSTR_##alias),
 static const mp_rom_obj_tuple_t anne_activations_tuple = {
     {&mp_type_tuple},
     ANNE_ACT_COUNT + ANNE_ALIAS_COUNT,
     {
         ANNE_ACTIVATION_LIST(ANNE_NAME_ROM)
-        MP_ROM_QSTR(MP_QSTR_swish),
-        MP_ROM_QSTR(MP_QSTR_hard_swish),
+        ANNE_ALIAS_LIST(ANNE_ALIAS_ROM)
     },
 };
 
-#define ANNE_NAME_TEXT(id, name, params) #name ", "
-static const char anne_names_text[] = ANNE_ACTIVATION_LIST(ANNE_NAME_TEXT) "swish, hard_swish";
-
 // The keyword parameters, in the order of the ANNE_P_* bits.
+#define ANNE_PARAM_QSTR(name, bit) MP_QSTR_##name,
 static const qstr anne_param_names[] = {
-    MP_QSTR_negative_slope, MP_QSTR_alpha, MP_QSTR_threshold, MP_QSTR_max_value,
-    MP_QSTR_default_value, MP_QSTR_b, MP_QSTR_approximate,
+    ANNE_PARAM_LIST(ANNE_PARAM_QSTR)
 };
-#define ANNE_PARAM_COUNT MP_ARRAY_SIZE(anne_param_names)
-static const char anne_params_text[] =
-    "negative_slope, alpha, threshold, max_value, default_value, b, approximate";
+
+// Rules on parameter values beyond finiteness (ops/ops.json).
+typedef struct {
+    uint8_t kind;
+    uint8_t param;  // an ANNE_P_* bit
+    uint8_t rule;   // ANNE_RULE_*
+} anne_rule_t;
+#define ANNE_RULE_ENTRY(id, bit, rule) {ANNE_ACT_##id, bit, rule},
+static const anne_rule_t anne_rules[] = {
+    ANNE_PARAM_RULE_LIST(ANNE_RULE_ENTRY)
+};
 
 static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
     if (!mp_obj_is_str(name_obj)) {
@@ -70,7 +75,7 @@ static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
         }
     }
     mp_raise_msg_varg(&mp_type_ValueError,
-        MP_ERROR_TEXT("unknown activation '%s'; expected one of: %s"), name, anne_names_text);
+        MP_ERROR_TEXT("unknown activation '%s'; expected one of: %s"), name, ANNE_ACTIVATION_NAMES);
 }
 
 static float anne_finite_param(qstr param, mp_obj_t value) {
@@ -92,6 +97,9 @@ static float anne_finite_param(qstr param, mp_obj_t value) {
 static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_t *kw, anne_activation_t *act) {
     const anne_name_entry_t *entry = anne_lookup_activation(name_obj);
     anne_activation_default(entry->kind, act);
+    // The float fields, in the order of the ANNE_P_* bits.
+    float *const values[] = {&act->negative_slope, &act->alpha, &act->threshold,
+                             &act->max_value, &act->default_value, &act->b};
     uint32_t seen = 0;
     for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
         if (!mp_map_slot_is_filled(kw, i)) {
@@ -108,7 +116,7 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
         }
         if (p == ANNE_PARAM_COUNT) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("unknown parameter '%q'; valid parameters: %s"), key, anne_params_text);
+                MP_ERROR_TEXT("unknown parameter '%q'; valid parameters: %s"), key, ANNE_PARAM_NAMES);
         }
         uint32_t bit = 1u << p;
         if (!(entry->params & bit)) {
@@ -116,41 +124,42 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
                 MP_ERROR_TEXT("activation '%q' takes no parameter '%q'"), entry->name, key);
         }
         seen |= bit;
-        switch (bit) {
-            case ANNE_P_NEGATIVE_SLOPE:
-                act->negative_slope = anne_finite_param(key, value);
-                break;
-            case ANNE_P_ALPHA:
-                act->alpha = anne_finite_param(key, value);
-                break;
-            case ANNE_P_THRESHOLD:
-                act->threshold = anne_finite_param(key, value);
-                break;
-            case ANNE_P_MAX_VALUE:
-                act->has_max_value = value != mp_const_none;
-                act->max_value = value == mp_const_none ? 0.0f : anne_finite_param(key, value);
-                break;
-            case ANNE_P_DEFAULT_VALUE:
-                act->default_value = anne_finite_param(key, value);
-                break;
-            case ANNE_P_B:
-                act->b = anne_finite_param(key, value);
-                break;
-            default: // ANNE_P_APPROXIMATE
-                act->approximate = mp_obj_is_true(value);
-                break;
+        if (bit == ANNE_P_APPROXIMATE) {
+            act->approximate = mp_obj_is_true(value);
+        } else if (bit == ANNE_P_MAX_VALUE && value == mp_const_none) {
+            act->has_max_value = 0;
+            act->max_value = 0.0f;
+        } else {
+            act->has_max_value |= bit == ANNE_P_MAX_VALUE;
+            *values[p] = anne_finite_param(key, value);
         }
     }
-    // Range checks that Keras leaves to the math (it would give NaN or
-    // divide by zero); here they are errors the user can act on.
-    if (entry->kind == ANNE_ACT_THRESHOLD && seen != (ANNE_P_THRESHOLD | ANNE_P_DEFAULT_VALUE)) {
-        mp_raise_ValueError(MP_ERROR_TEXT("activation 'threshold' needs threshold= and default_value="));
-    }
-    if (entry->kind == ANNE_ACT_SQUAREPLUS && act->b < 0.0f) {
-        mp_raise_ValueError(MP_ERROR_TEXT("squareplus needs b >= 0"));
-    }
-    if (entry->kind == ANNE_ACT_CELU && act->alpha == 0.0f) {
-        mp_raise_ValueError(MP_ERROR_TEXT("celu needs alpha != 0"));
+    // The table's rules (ops/ops.json): ranges that Keras leaves to the math
+    // (it would give NaN or divide by zero), and parameters Keras requires.
+    for (size_t r = 0; r < MP_ARRAY_SIZE(anne_rules); r++) {
+        const anne_rule_t *rule = &anne_rules[r];
+        if (rule->kind != entry->kind) {
+            continue;
+        }
+        qstr act_name = anne_names[entry->kind].name;
+        size_t p = 0;
+        while ((1u << p) != rule->param) {
+            p++;
+        }
+        float v = p < MP_ARRAY_SIZE(values) ? *values[p] : 0.0f;
+        if (rule->rule == ANNE_RULE_REQUIRED && !(seen & rule->param)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("activation '%q' needs %q="), act_name, anne_param_names[p]);
+        }
+        if (rule->param == ANNE_P_MAX_VALUE && !act->has_max_value) {
+            continue;  // None: no clip
+        }
+        if (rule->rule == ANNE_RULE_NON_NEGATIVE && !(v >= 0.0f)) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q needs %q >= 0"), act_name, anne_param_names[p]);
+        }
+        if (rule->rule == ANNE_RULE_NONZERO && v == 0.0f) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q needs %q != 0"), act_name, anne_param_names[p]);
+        }
     }
     return entry;
 }

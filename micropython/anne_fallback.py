@@ -18,34 +18,13 @@ from array import array
 
 __version__ = "0.1.0"
 
-# Index == activation id (ANNE_ACTIVATION_LIST in c_glue/anne.h); the two
-# aliases come last and map to the ids of silu and hard_silu.
-ACTIVATIONS = (
-    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu",
-    "selu", "celu", "exponential", "gelu", "glu", "hard_shrink",
-    "hard_sigmoid", "hard_silu", "hard_tanh", "log_sigmoid", "log_softmax",
-    "mish", "relu6", "silu", "soft_shrink", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
-    "tanh_shrink", "threshold", "swish", "hard_swish",
-)
-_ALIAS_IDS = {"swish": 20, "hard_swish": 14}
-_COUNT = 30
-_GLU = 11
+# The op tables (ops/ops.json): anne.ACTIVATIONS is every accepted name,
+# index == id for the first len(anne_ops.ACTIVATIONS), then the aliases.
+import anne_ops as _ops
+from anne_ops import PARAMS
 
-# The keyword parameters, and which activation takes which.
-PARAMS = ("negative_slope", "alpha", "threshold", "max_value",
-          "default_value", "b", "approximate")
-TAKES = {
-    "relu": ("negative_slope", "threshold", "max_value"),
-    "leaky_relu": ("negative_slope",),
-    "elu": ("alpha",),
-    "celu": ("alpha",),
-    "gelu": ("approximate",),
-    "hard_shrink": ("threshold",),
-    "soft_shrink": ("threshold",),
-    "squareplus": ("b",),
-    "threshold": ("threshold", "default_value"),
-}
+ACTIVATIONS = _ops.NAMES
+_COUNT = len(_ops.ACTIVATIONS)
 _NAMES_TEXT = ", ".join(ACTIVATIONS)
 _PARAMS_TEXT = ", ".join(PARAMS)
 
@@ -120,8 +99,8 @@ def _isfinite(v):
 def _lookup(name):
     if not isinstance(name, str):
         raise TypeError("activation must be a str, not %s" % type(name).__name__)
-    if name in _ALIAS_IDS:
-        return _ALIAS_IDS[name]
+    if name in _ops.ALIASES:
+        return _ops.ALIASES[name]
     for i in range(_COUNT):
         if ACTIVATIONS[i] == name:
             return i
@@ -145,40 +124,42 @@ class Activation:
     def __init__(self, name, **params):
         self.id = _lookup(name)
         self.name = name
-        canonical = ACTIVATIONS[self.id]
-        self.negative_slope = 0.2 if canonical == "leaky_relu" else 0.0
-        self.alpha = 1.0
-        self.threshold = 0.5 if canonical in ("hard_shrink", "soft_shrink") else 0.0
+        canonical = _ops.ACTIVATIONS[self.id]
+        for key, fill in zip(_ops.FILE_PARAMS, _ops.FILL):
+            setattr(self, key, fill)
         self.max_value = None
-        self.default_value = 0.0
-        self.b = 4.0
         self.approximate = False
-        takes = TAKES.get(canonical, ())
+        defaults = _ops.DEFAULTS.get(canonical, {})
+        for key in defaults:
+            setattr(self, key, defaults[key])
         for key in params:
             value = params[key]
             if key == "activation":
                 continue
             if key not in PARAMS:
                 raise ValueError("unknown parameter '%s'; valid parameters: %s" % (key, _PARAMS_TEXT))
-            if key not in takes:
-                raise ValueError("activation '%s' takes no parameter '%s'" % (canonical, key))
+            if key not in defaults:
+                raise ValueError("activation '%s' takes no parameter '%s'" % (name, key))
             if key == "approximate":
                 self.approximate = bool(value)
             elif key == "max_value" and value is None:
                 self.max_value = None
             else:
                 setattr(self, key, _finite_param(key, value))
-        if canonical == "threshold" and not ("threshold" in params and "default_value" in params):
-            raise ValueError("activation 'threshold' needs threshold= and default_value=")
-        if canonical == "squareplus" and self.b < 0:
-            raise ValueError("squareplus needs b >= 0")
-        if canonical == "celu" and self.alpha == 0:
-            raise ValueError("celu needs alpha != 0")
+        # The table's rules, in the native module's order and words.
+        for key in _ops.REQUIRED.get(canonical, ()):
+            if key not in params:
+                raise ValueError("activation '%s' needs %s=" % (canonical, key))
+        for key, rule in _ops.RULES.get(canonical, ()):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            if (rule == ">= 0" and not v >= 0) or (rule == "!= 0" and v == 0):
+                raise ValueError("%s needs %s %s" % (canonical, key, rule))
 
     def __repr__(self):
-        canonical = ACTIVATIONS[self.id]
         s = "Activation('%s'" % self.name
-        takes = TAKES.get(canonical, ())
+        takes = _ops.DEFAULTS.get(_ops.ACTIVATIONS[self.id], ())
         for key in PARAMS:
             if key not in takes:
                 continue
@@ -261,9 +242,9 @@ def _relu6(x):
 def _scalar_function(act):
     """The one-value function of an element-wise activation."""
     k = act.id
-    if k == 0:  # linear
+    if k == _ops.LINEAR:
         return lambda x: x
-    if k == 1:  # relu, as Keras 3's ReLU.static_call
+    if k == _ops.RELU:  # relu, as Keras 3's ReLU.static_call
         ns, mx, th = act.negative_slope, act.max_value, act.threshold
         if ns != 0 and mx is None and th == 0:
             return lambda x: x if x > 0 else ns * x
@@ -280,57 +261,57 @@ def _scalar_function(act):
                 y -= ns * (d if d > 0 else 0.0)
             return y
         return relu
-    if k == 2:
+    if k == _ops.SIGMOID:
         return _sigmoid
-    if k == 3:
+    if k == _ops.TANH:
         return math.tanh
-    if k == 5:  # leaky_relu
+    if k == _ops.LEAKY_RELU:
         ns = act.negative_slope
         return lambda x: x if x > 0 else ns * x
-    if k == 6:  # elu
+    if k == _ops.ELU:
         a = act.alpha
         return lambda x: x if x > 0 else a * _expm1(x)
-    if k == 7:  # selu
+    if k == _ops.SELU:
         return lambda x: _SELU_SCALE * x if x > 0 else _SELU_SCALE * _SELU_ALPHA * _expm1(x)
-    if k == 8:  # celu
+    if k == _ops.CELU:
         a = act.alpha
         return lambda x: x if x != x else (x if x > 0 else 0.0) + a * _expm1((x if x < 0 else 0.0) / a)
-    if k == 9:
+    if k == _ops.EXPONENTIAL:
         return _exp
-    if k == 10:  # gelu
+    if k == _ops.GELU:
         if act.approximate:
             return lambda x: -0.0 if x == -_INF else 0.5 * x * (
                 1.0 + math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         return lambda x: -0.0 if x == -_INF else 0.5 * x * (1.0 + _erf(x * _SQRT_HALF))
-    if k == 12:  # hard_shrink
+    if k == _ops.HARD_SHRINK:
         th = act.threshold
         return lambda x: x if abs(x) > th else 0.0
-    if k == 13:  # hard_sigmoid
+    if k == _ops.HARD_SIGMOID:
         return lambda x: _relu6(x + 3.0) / 6.0
-    if k == 14:  # hard_silu
+    if k == _ops.HARD_SILU:
         return lambda x: -0.0 if x == -_INF else x * _relu6(x + 3.0) / 6.0
-    if k == 15:  # hard_tanh
+    if k == _ops.HARD_TANH:
         return lambda x: -1.0 if x < -1.0 else (1.0 if x > 1.0 else x)
-    if k == 16:  # log_sigmoid
+    if k == _ops.LOG_SIGMOID:
         return lambda x: -_softplus(-x)
-    if k == 18:  # mish
+    if k == _ops.MISH:
         return lambda x: -0.0 if x == -_INF else x * math.tanh(_softplus(x))
-    if k == 19:
+    if k == _ops.RELU6:
         return _relu6
-    if k == 20:  # silu
+    if k == _ops.SILU:
         return lambda x: -0.0 if x == -_INF else x * _sigmoid(x)
-    if k == 21:  # soft_shrink
+    if k == _ops.SOFT_SHRINK:
         th = act.threshold
         return lambda x: x - th if x > th else (x + th if x < -th else 0.0)
-    if k == 22:
+    if k == _ops.SOFTPLUS:
         return _softplus
-    if k == 23:  # softsign
+    if k == _ops.SOFTSIGN:
         return lambda x: (1.0 if x > 0 else -1.0) if abs(x) == _INF else x / (abs(x) + 1.0)
-    if k == 24:  # sparse_plus
+    if k == _ops.SPARSE_PLUS:
         return lambda x: 0.0 if x <= -1.0 else (0.25 * (x + 1.0) * (x + 1.0) if x < 1.0 else x)
-    if k == 25:  # sparse_sigmoid
+    if k == _ops.SPARSE_SIGMOID:
         return lambda x: 0.0 if x <= -1.0 else (1.0 if x >= 1.0 else 0.5 * (x + 1.0))
-    if k == 27:  # squareplus
+    if k == _ops.SQUAREPLUS:
         b = act.b
 
         def squareplus(x):
@@ -339,9 +320,9 @@ def _scalar_function(act):
             root = math.sqrt(x * x + b)
             return b / (2.0 * (root - x)) if x < 0 else 0.5 * (x + root)
         return squareplus
-    if k == 28:  # tanh_shrink
+    if k == _ops.TANH_SHRINK:
         return lambda x: x - math.tanh(x)
-    if k == 29:  # threshold
+    if k == _ops.THRESHOLD:
         th, dv = act.threshold, act.default_value
         return lambda x: x if x > th else dv
     return None
@@ -359,7 +340,7 @@ def _apply(act, v):
     """Returns the list of outputs of act over the list v."""
     k = act.id
     n = len(v)
-    if k == 4 or k == 17:  # softmax, log_softmax
+    if k == _ops.SOFTMAX or k == _ops.LOG_SOFTMAX:  # softmax, log_softmax
         m = _max(v)
         if m != m or m == _INF or m == -_INF or any(x != x for x in v):
             return [_NAN] * n
@@ -367,11 +348,11 @@ def _apply(act, v):
         s = 0.0
         for x in e:
             s += x
-        if k == 4:
+        if k == _ops.SOFTMAX:
             return [x / s for x in e]
         ls = math.log(s)
         return [(x - m) - ls for x in v]
-    if k == 26:  # sparsemax (Michelot's algorithm, as the native kernel)
+    if k == _ops.SPARSEMAX:  # sparsemax (Michelot's algorithm, as the native kernel)
         m = _max(v)
         if m != m or m == _INF or m == -_INF or any(x != x for x in v):
             return [_NAN] * n
@@ -390,7 +371,7 @@ def _apply(act, v):
             count = c
             tau = (s - 1.0) / c
         return [x - tau if x - tau > 0 else 0.0 for x in z]
-    if k == _GLU:
+    if k == _ops.GLU:
         h = n // 2
         return [v[j] * _sigmoid(v[j + h]) for j in range(h)]
     f = _scalar_function(act)
@@ -414,9 +395,9 @@ def dense(x, kernel, bias, out, activation="linear", **params):
         n_out //= 4
     if n_in == 0 or n_out == 0:
         raise ValueError("%s is empty" % ("x" if n_in == 0 else "out"))
-    units = 2 * n_out if act.id == _GLU else n_out
+    units = 2 * n_out if act.id in _ops.HALVES else n_out
     if len(ks) != n_in * units:
-        if act.id == _GLU:
+        if act.id in _ops.HALVES:
             raise ValueError("kernel has %d floats, expected len(x) * 2 * len(out) = %d * %d = %d (glu halves the units)"
                              % (len(ks), n_in, units, n_in * units))
         raise ValueError("kernel has %d floats, expected len(x) * len(out) = %d * %d = %d"
@@ -441,7 +422,7 @@ def activate(buf, activation, **params):
     act = _get_activation(activation, params)
     values = _floats(buf, "buf", True)
     n = len(values)
-    if act.id == _GLU and n % 2:
+    if act.id in _ops.HALVES and n % 2:
         raise ValueError("glu needs an even number of values, got %d" % n)
     result = _apply(act, list(values))
     _store(buf, result, len(result))

@@ -9,16 +9,18 @@ import binascii
 from array import array
 
 import anne_net
-from anne_net import ACTIVATIONS, Dense, Sequential, _FILE_PARAMS, _TAKES, _canonical, _check_finite, _is_finite, _zeros
+import anne_ops
+from anne_ops import ACTIVATIONS, FILE_PARAMS
+from anne_net import Dense, Sequential, _canonical, _check_finite, _is_finite, _n_out, _takes, _zeros
 
 
 def _default_file_params(name):
-    p = {"negative_slope": 0.0, "alpha": 1.0, "threshold": 0.0,
-         "max_value": 0.0, "default_value": 0.0, "b": 4.0}
-    if name == "leaky_relu":
-        p["negative_slope"] = 0.2
-    if name in ("hard_shrink", "soft_shrink"):
-        p["threshold"] = 0.5
+    """The six stored floats of activation `name` with Keras's defaults (the
+    table's fill values where it takes no such parameter)."""
+    p = dict(zip(FILE_PARAMS, anne_ops.FILL))
+    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
+        if k in p and v is not None:
+            p[k] = v
     return p
 
 
@@ -58,7 +60,7 @@ def save(net, path):
                 else:
                     p[k] = v
             entry = struct.pack("<BBBBIII6f", 1, act_id, flags, 0, L.units, offset, 0,
-                                *[p[k] for k in _FILE_PARAMS])
+                                *[p[k] for k in FILE_PARAMS])
             f.write(entry)
             crc = binascii.crc32(entry, crc)
             offset += 4 * L.n_params
@@ -113,8 +115,10 @@ def _parse_entry(entry, i, n_in, prev_end, size):
     if not 1 <= units <= 65535:
         raise ValueError(where + "units out of range: %d (1..65535)" % units)
     name = ACTIVATIONS[act]
-    if name == "glu" and units % 2:
-        raise ValueError(where + "glu needs even units, got %d" % units)
+    try:
+        _n_out(name, units)
+    except ValueError as e:
+        raise ValueError(where + str(e))
     if offset % 4:
         raise ValueError(where + "data_offset not 4-aligned: %d" % offset)
     if offset < prev_end:
@@ -127,7 +131,7 @@ def _parse_entry(entry, i, n_in, prev_end, size):
     if end + 4 > size:
         raise ValueError(where + "truncated: data ends at %d (+4 CRC), file has %d bytes" % (end, size))
     kw = {}
-    for k in _TAKES.get(name, ()):
+    for k in _takes(name):
         if k == "approximate":
             if lflags & 4:
                 kw[k] = True
@@ -135,8 +139,8 @@ def _parse_entry(entry, i, n_in, prev_end, size):
             if lflags & 2:
                 kw[k] = params[3]
         else:
-            v = params[_FILE_PARAMS.index(k)]
-            if name == "threshold" or v != _default_file_params(name)[k]:
+            v = params[FILE_PARAMS.index(k)]
+            if k in anne_ops.REQUIRED.get(name, ()) or v != _default_file_params(name)[k]:
                 kw[k] = v  # Keras's defaults are left out, as in Keras's config
     layer = Dense(units, name, bool(has_bias), **kw)
     layer.n_in = n_in

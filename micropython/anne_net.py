@@ -49,36 +49,20 @@ def use_backend(name):
 use_backend("native" if _native is not None else "python")
 
 # ---------------------------------------------------------------------------
-# Activations: names, ids, parameters (c_glue/anne.h)
+# Activations: names, ids, parameters (ops/ops.json, through anne_ops)
 
-ACTIVATIONS = (
-    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu",
-    "selu", "celu", "exponential", "gelu", "glu", "hard_shrink",
-    "hard_sigmoid", "hard_silu", "hard_tanh", "log_sigmoid", "log_softmax",
-    "mish", "relu6", "silu", "soft_shrink", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
-    "tanh_shrink", "threshold",
-)
-_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
-_GLU = 11
+import anne_ops
+from anne_ops import ACTIVATIONS
 
-# The six float parameters stored in a file, in file order.
-_FILE_PARAMS = ("negative_slope", "alpha", "threshold", "max_value", "default_value", "b")
-_TAKES = {
-    "relu": ("negative_slope", "threshold", "max_value"),
-    "leaky_relu": ("negative_slope",),
-    "elu": ("alpha",),
-    "celu": ("alpha",),
-    "gelu": ("approximate",),
-    "hard_shrink": ("threshold",),
-    "soft_shrink": ("threshold",),
-    "squareplus": ("b",),
-    "threshold": ("threshold", "default_value"),
-}
+
+def _takes(name):
+    """The parameters activation `name` (canonical) takes."""
+    return tuple(anne_ops.DEFAULTS.get(name, ()))
 
 
 def _canonical(name):
-    return _ALIASES.get(name, name)
+    i = anne_ops.ALIASES.get(name)
+    return name if i is None else ACTIVATIONS[i]
 
 
 # ---------------------------------------------------------------------------
@@ -123,8 +107,21 @@ def _glorot_uniform(n_in, units):
     return k
 
 
+def _halves(activation_name):
+    return _canonical(activation_name) in _HALVING
+
+
+_HALVING = tuple(ACTIVATIONS[i] for i in anne_ops.HALVES)
+
+
 def _n_out(activation_name, units):
-    return units // 2 if _canonical(activation_name) == "glu" else units
+    """Outputs of `units` neurons with this activation; ValueError if it
+    halves them (glu) and units is odd."""
+    if not _halves(activation_name):
+        return units
+    if units % 2:
+        raise ValueError("%s needs even units, got %d" % (_canonical(activation_name), units))
+    return units // 2
 
 
 def _is_finite(v):
@@ -217,12 +214,9 @@ class Dense:
             raise TypeError("activation must be a name (str), not %s" % type(value).__name__)
         name = value
         act = _anne.Activation(name, **params)  # ValueError if unknown or bad params
-        if check_shape and self._net is not None and _n_out(name, self.units) != self.n_out:
-            if _canonical(name) == "glu" and self.units % 2:
-                raise ValueError("glu needs even units, this layer has %d" % self.units)
-            self._net._check_output_change(self, _n_out(name, self.units))
-        elif _canonical(name) == "glu" and self.units % 2:
-            raise ValueError("glu needs even units, this layer has %d" % self.units)
+        new_out = _n_out(name, self.units)  # ValueError: odd units for glu
+        if check_shape and self._net is not None and new_out != self.n_out:
+            self._net._check_output_change(self, new_out)
         old_out = self.n_out if self._act is not None else None
         self._name = name
         self.params = dict(params)
@@ -409,10 +403,8 @@ class Sequential:
         if not 1 <= units <= 65535:
             raise ValueError("units out of range: %d (1..65535)" % units)
         L = self.layers[i]
-        if _canonical(L._name) == "glu" and units % 2:
-            raise ValueError("glu needs even units, got %d" % units)
-        k, b = L._init_weights(L.n_in, units)
         new_out = _n_out(L._name, units)
+        k, b = L._init_weights(L.n_in, units)
         nxt = None
         if i + 1 < len(self.layers):
             N = self.layers[i + 1]

@@ -11,6 +11,7 @@
 #![allow(clippy::all)]
 
 use crate::activation::Common;
+use crate::ops_table::KERAS_DEFAULTS;
 use crate::{Activation, Status};
 
 include!(concat!(env!("OUT_DIR"), "/anne_h.rs"));
@@ -19,52 +20,15 @@ include!(concat!(env!("OUT_DIR"), "/anne_h.rs"));
 pub const ACTIVATION_COUNT: u32 = ANNE_ACT_COUNT;
 
 impl Activation {
-    /// The activation `kind` with Keras's default parameters. `threshold`
+    /// The activation `kind` with Keras's default parameters
+    /// ([`KERAS_DEFAULTS`], generated from `ops/ops.json`). `threshold`
     /// has no default in Keras; it gets `threshold = 0, default_value = 0`
     /// as placeholders. Unknown kinds are [`Status::Activation`].
     pub fn keras_default(kind: u32) -> Result<Activation, Status> {
-        Ok(match kind {
-            ANNE_ACT_LINEAR => Activation::Linear,
-            ANNE_ACT_RELU => Activation::Relu {
-                negative_slope: 0.0,
-                max_value: None,
-                threshold: 0.0,
-            },
-            ANNE_ACT_SIGMOID => Activation::Sigmoid,
-            ANNE_ACT_TANH => Activation::Tanh,
-            ANNE_ACT_SOFTMAX => Activation::Softmax,
-            ANNE_ACT_LEAKY_RELU => Activation::LeakyRelu {
-                negative_slope: 0.2,
-            },
-            ANNE_ACT_ELU => Activation::Elu { alpha: 1.0 },
-            ANNE_ACT_SELU => Activation::Selu,
-            ANNE_ACT_CELU => Activation::Celu { alpha: 1.0 },
-            ANNE_ACT_EXPONENTIAL => Activation::Exponential,
-            ANNE_ACT_GELU => Activation::Gelu { approximate: false },
-            ANNE_ACT_GLU => Activation::Glu,
-            ANNE_ACT_HARD_SHRINK => Activation::HardShrink { threshold: 0.5 },
-            ANNE_ACT_HARD_SIGMOID => Activation::HardSigmoid,
-            ANNE_ACT_HARD_SILU => Activation::HardSilu,
-            ANNE_ACT_HARD_TANH => Activation::HardTanh,
-            ANNE_ACT_LOG_SIGMOID => Activation::LogSigmoid,
-            ANNE_ACT_LOG_SOFTMAX => Activation::LogSoftmax,
-            ANNE_ACT_MISH => Activation::Mish,
-            ANNE_ACT_RELU6 => Activation::Relu6,
-            ANNE_ACT_SILU => Activation::Silu,
-            ANNE_ACT_SOFT_SHRINK => Activation::SoftShrink { threshold: 0.5 },
-            ANNE_ACT_SOFTPLUS => Activation::Softplus,
-            ANNE_ACT_SOFTSIGN => Activation::Softsign,
-            ANNE_ACT_SPARSE_PLUS => Activation::SparsePlus,
-            ANNE_ACT_SPARSE_SIGMOID => Activation::SparseSigmoid,
-            ANNE_ACT_SPARSEMAX => Activation::Sparsemax,
-            ANNE_ACT_SQUAREPLUS => Activation::Squareplus { b: 4.0 },
-            ANNE_ACT_TANH_SHRINK => Activation::TanhShrink,
-            ANNE_ACT_THRESHOLD => Activation::Threshold {
-                threshold: 0.0,
-                default_value: 0.0,
-            },
-            _ => return Err(Status::Activation),
-        })
+        let raw = KERAS_DEFAULTS
+            .get(kind as usize)
+            .ok_or(Status::Activation)?;
+        Activation::from_abi(raw)
     }
 
     /// The header's id of this activation (`ANNE_ACT_*`).
@@ -108,34 +72,54 @@ impl Activation {
     /// as true when nonzero. The parameters are not checked here: the
     /// kernels [`Activation::validate`] them.
     pub fn from_abi(raw: &anne_activation_t) -> Result<Activation, Status> {
-        let act = match Activation::keras_default(raw.kind)? {
-            Activation::Relu { .. } => Activation::Relu {
+        Ok(match raw.kind {
+            ANNE_ACT_LINEAR => Activation::Linear,
+            ANNE_ACT_RELU => Activation::Relu {
                 negative_slope: raw.negative_slope,
                 max_value: (raw.has_max_value != 0).then_some(raw.max_value),
                 threshold: raw.threshold,
             },
-            Activation::LeakyRelu { .. } => Activation::LeakyRelu {
+            ANNE_ACT_SIGMOID => Activation::Sigmoid,
+            ANNE_ACT_TANH => Activation::Tanh,
+            ANNE_ACT_SOFTMAX => Activation::Softmax,
+            ANNE_ACT_LEAKY_RELU => Activation::LeakyRelu {
                 negative_slope: raw.negative_slope,
             },
-            Activation::Elu { .. } => Activation::Elu { alpha: raw.alpha },
-            Activation::Celu { .. } => Activation::Celu { alpha: raw.alpha },
-            Activation::Gelu { .. } => Activation::Gelu {
+            ANNE_ACT_ELU => Activation::Elu { alpha: raw.alpha },
+            ANNE_ACT_SELU => Activation::Selu,
+            ANNE_ACT_CELU => Activation::Celu { alpha: raw.alpha },
+            ANNE_ACT_EXPONENTIAL => Activation::Exponential,
+            ANNE_ACT_GELU => Activation::Gelu {
                 approximate: raw.approximate != 0,
             },
-            Activation::HardShrink { .. } => Activation::HardShrink {
+            ANNE_ACT_GLU => Activation::Glu,
+            ANNE_ACT_HARD_SHRINK => Activation::HardShrink {
                 threshold: raw.threshold,
             },
-            Activation::SoftShrink { .. } => Activation::SoftShrink {
+            ANNE_ACT_HARD_SIGMOID => Activation::HardSigmoid,
+            ANNE_ACT_HARD_SILU => Activation::HardSilu,
+            ANNE_ACT_HARD_TANH => Activation::HardTanh,
+            ANNE_ACT_LOG_SIGMOID => Activation::LogSigmoid,
+            ANNE_ACT_LOG_SOFTMAX => Activation::LogSoftmax,
+            ANNE_ACT_MISH => Activation::Mish,
+            ANNE_ACT_RELU6 => Activation::Relu6,
+            ANNE_ACT_SILU => Activation::Silu,
+            ANNE_ACT_SOFT_SHRINK => Activation::SoftShrink {
                 threshold: raw.threshold,
             },
-            Activation::Squareplus { .. } => Activation::Squareplus { b: raw.b },
-            Activation::Threshold { .. } => Activation::Threshold {
+            ANNE_ACT_SOFTPLUS => Activation::Softplus,
+            ANNE_ACT_SOFTSIGN => Activation::Softsign,
+            ANNE_ACT_SPARSE_PLUS => Activation::SparsePlus,
+            ANNE_ACT_SPARSE_SIGMOID => Activation::SparseSigmoid,
+            ANNE_ACT_SPARSEMAX => Activation::Sparsemax,
+            ANNE_ACT_SQUAREPLUS => Activation::Squareplus { b: raw.b },
+            ANNE_ACT_TANH_SHRINK => Activation::TanhShrink,
+            ANNE_ACT_THRESHOLD => Activation::Threshold {
                 threshold: raw.threshold,
                 default_value: raw.default_value,
             },
-            other => other,
-        };
-        Ok(act)
+            _ => return Err(Status::Activation),
+        })
     }
 
     /// This activation as a C `anne_activation_t` (unused fields 0).
@@ -228,6 +212,61 @@ mod tests {
             assert_eq!(Common::from_abi(raw), Common::of(&act), "{act:?}");
         }
         assert_eq!(raws.iter().filter_map(Common::from_abi).count(), 5);
+    }
+
+    #[test]
+    fn validate_follows_the_tables_rules() {
+        use crate::ops_table::{Rule, RULES};
+        // Each rule of ops/ops.json: a value that breaks it is refused, one
+        // that keeps it accepted; kinds without rules take any finite value.
+        fn set(raw: &mut anne_activation_t, bit: i32, value: f32) {
+            match bit {
+                ANNE_P_NEGATIVE_SLOPE => raw.negative_slope = value,
+                ANNE_P_ALPHA => raw.alpha = value,
+                ANNE_P_THRESHOLD => raw.threshold = value,
+                ANNE_P_MAX_VALUE => {
+                    raw.has_max_value = 1;
+                    raw.max_value = value
+                }
+                ANNE_P_DEFAULT_VALUE => raw.default_value = value,
+                _ => raw.b = value,
+            }
+        }
+        let floats = [
+            ANNE_P_NEGATIVE_SLOPE,
+            ANNE_P_ALPHA,
+            ANNE_P_THRESHOLD,
+            ANNE_P_MAX_VALUE,
+            ANNE_P_DEFAULT_VALUE,
+            ANNE_P_B,
+        ];
+        let mut checked = 0;
+        for &(kind, bit, rule) in RULES {
+            let (bad, good) = match rule {
+                Rule::NonNegative => (-0.5, 0.0),
+                Rule::Nonzero => (0.0, -0.5),
+                Rule::Required => continue, // the glue's check: any value is in range
+            };
+            for (value, ok) in [(bad, false), (good, true)] {
+                let mut raw = KERAS_DEFAULTS[kind as usize];
+                set(&mut raw, bit, value);
+                let act = Activation::from_abi(&raw).unwrap();
+                assert_eq!(act.validate().is_ok(), ok, "{act:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6);
+        for kind in 0..ACTIVATION_COUNT {
+            for bit in floats {
+                if RULES.iter().any(|&(k, b, r)| k == kind && b == bit && r != Rule::Required) {
+                    continue;
+                }
+                let mut raw = KERAS_DEFAULTS[kind as usize];
+                set(&mut raw, bit, -0.5);
+                let act = Activation::from_abi(&raw).unwrap();
+                assert_eq!(act.validate(), Ok(()), "{act:?} bit {bit}");
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub mod activation;
 pub mod argmax;
 pub mod dense;
 pub mod fastexp;
+#[rustfmt::skip]
+pub mod ops_table;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod status;

@@ -19,7 +19,9 @@ weight finiteness.
 
 import binascii
 import math
+import os
 import struct
+import sys
 
 import numpy as np
 
@@ -37,33 +39,20 @@ FLAG_MAX_VALUE = 1 << 1
 FLAG_APPROXIMATE = 1 << 2
 FLAGS_KNOWN = FLAG_BIAS | FLAG_MAX_VALUE | FLAG_APPROXIMATE
 
-# The order of ANNE_ACTIVATION_LIST in c_glue/anne.h: index == id.
-ACTIVATIONS = (
-    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu",
-    "selu", "celu", "exponential", "gelu", "glu", "hard_shrink",
-    "hard_sigmoid", "hard_silu", "hard_tanh", "log_sigmoid", "log_softmax",
-    "mish", "relu6", "silu", "soft_shrink", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
-    "tanh_shrink", "threshold",
-)
+# The op tables (ops/ops.json), as the board library reads them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "micropython"))
+import anne_ops  # noqa: E402
+
+ACTIVATIONS = anne_ops.ACTIVATIONS  # index == id
 ACTIVATION_IDS = {name: i for i, name in enumerate(ACTIVATIONS)}
-ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+ALIASES = {alias: ACTIVATIONS[i] for alias, i in anne_ops.ALIASES.items()}
 
 # The six stored parameters, in file order.
-PARAM_NAMES = ("negative_slope", "alpha", "threshold", "max_value",
-               "default_value", "b")
+PARAM_NAMES = anne_ops.FILE_PARAMS
 
-# Which parameters each activation reads (others are ignored).
-USED_PARAMS = {
-    "relu": ("negative_slope", "threshold", "max_value"),
-    "leaky_relu": ("negative_slope",),
-    "elu": ("alpha",),
-    "celu": ("alpha",),
-    "hard_shrink": ("threshold",),
-    "soft_shrink": ("threshold",),
-    "threshold": ("threshold", "default_value"),
-    "squareplus": ("b",),
-}
+# Which stored parameters each activation reads (others are ignored).
+USED_PARAMS = {name: tuple(k for k in d if k in PARAM_NAMES)
+               for name, d in anne_ops.DEFAULTS.items() if any(k in PARAM_NAMES for k in d)}
 
 # Stable message fragments: every ValueError raised by `parse` starts with one.
 FRAGMENTS = {
@@ -88,16 +77,14 @@ FRAGMENTS = {
 
 def default_params(activation):
     """The six parameters written for `activation` when the model sets none:
-    Keras's defaults for those it uses, fixed values for the rest
+    Keras's defaults for those it uses, the table's fill values for the rest
     (negative_slope 0, alpha 1, threshold 0, max_value 0, default_value 0,
     b 4)."""
     name = canonical_activation(activation)
-    p = {"negative_slope": 0.0, "alpha": 1.0, "threshold": 0.0,
-         "max_value": 0.0, "default_value": 0.0, "b": 4.0}
-    if name == "leaky_relu":
-        p["negative_slope"] = 0.2
-    if name in ("hard_shrink", "soft_shrink"):
-        p["threshold"] = 0.5
+    p = dict(zip(PARAM_NAMES, anne_ops.FILL))
+    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
+        if k in p and v is not None:
+            p[k] = v
     return p
 
 
@@ -272,13 +259,13 @@ def encode(n_inputs, layers, check=True):
             if l.bias is not None and l.bias.shape != (units,):
                 raise ValueError("layer %d: bias shape %s, expected (%d,)"
                                  % (i, l.bias.shape, units))
-            if l.activation == "glu" and units % 2:
+            if halves(l.activation) and units % 2:
                 raise ValueError("layer %d: %s: %d" % (i, FRAGMENTS["glu"], units))
             for arr in (l.kernel, l.bias, np.array([l.params[k] for k in PARAM_NAMES])):
                 if arr is not None and not np.all(np.isfinite(_f32(arr))):
                     raise ValueError("layer %d: weights or parameters %s"
                                      % (i, FRAGMENTS["finite"]))
-            n_in = units // 2 if l.activation == "glu" else units
+            n_in = layer_output_size(l.activation, units)
         if not 1 <= n_inputs <= MAX_UNITS:
             raise ValueError("%s: %d" % (FRAGMENTS["n_inputs"], n_inputs))
     out = bytearray(struct.pack("<4sHHHHI", MAGIC, VERSION, HEADER_SIZE,
@@ -305,8 +292,13 @@ def encode(n_inputs, layers, check=True):
     return bytes(out)
 
 
+def halves(activation):
+    """True for activations whose n inputs give n // 2 outputs (glu)."""
+    return ACTIVATION_IDS[canonical_activation(activation)] in anne_ops.HALVES
+
+
 def layer_output_size(activation, units):
-    return units // 2 if canonical_activation(activation) == "glu" else units
+    return units // 2 if halves(activation) else units
 
 
 class Layer:
@@ -461,7 +453,7 @@ def parse(data):
             raise ValueError(where + "%s: 0x%02x" % (FRAGMENTS["flags"], lflags))
         if not 1 <= units <= MAX_UNITS:
             raise ValueError(where + "%s: %d (1..%d)" % (FRAGMENTS["units"], units, MAX_UNITS))
-        if ACTIVATIONS[act] == "glu" and units % 2:
+        if act in anne_ops.HALVES and units % 2:
             raise ValueError(where + "%s, got %d" % (FRAGMENTS["glu"], units))
         if offset % 4:
             raise ValueError(where + "%s: %d" % (FRAGMENTS["align"], offset))

@@ -5,6 +5,8 @@ import math
 import os
 import re
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,19 +15,30 @@ from conftest import BAD, ROOT
 import anne_format as af
 
 
-def test_activation_ids_match_anne_h():
-    text = open(os.path.join(ROOT, "c_glue", "anne.h")).read()
-    block = text[text.index("#define ANNE_ACTIVATION_LIST"):]
-    block = block[: block.index("\n\n")]
-    entries = re.findall(r"X\(\s*\w+\s*,\s*(\w+)\s*(?:,([^)]*))?\)", block)
-    assert tuple(name for name, _ in entries) == af.ACTIVATIONS
-    bits = {"NEGATIVE_SLOPE": "negative_slope", "ALPHA": "alpha", "THRESHOLD": "threshold",
-            "MAX_VALUE": "max_value", "DEFAULT_VALUE": "default_value", "B": "b"}
-    for name, params in entries:
-        if params is None or not params.strip():
-            continue
-        declared = {bits[p] for p in re.findall(r"ANNE_P_(\w+)", params) if p in bits}
-        assert declared == set(af.USED_PARAMS.get(name, ())), name
+def test_generated_op_tables_are_fresh():
+    """c_glue/anne_ops.h, src/ops_table.rs and micropython/anne_ops.py are
+    what tools/gen_ops.py makes of ops/ops.json now."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_ops.py"), "--check"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_gen_ops_check_catches_a_stale_file(tmp_path):
+    """--check fails, naming the file, when a generated file differs."""
+    import shutil
+    root = tmp_path / "repo"
+    for rel in ("ops/ops.json", "tools/gen_ops.py", "c_glue/anne_ops.h", "src/ops_table.rs",
+                "micropython/anne_ops.py"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(ROOT, rel), root / rel)
+    table = json.loads((root / "ops/ops.json").read_text())
+    table["activations"][5]["params"]["negative_slope"] = 0.3
+    (root / "ops/ops.json").write_text(json.dumps(table))
+    r = subprocess.run([sys.executable, str(root / "tools/gen_ops.py"), "--check"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert r.returncode == 1
+    assert "c_glue/anne_ops.h" not in r.stdout  # the header holds no defaults
+    assert "src/ops_table.rs" in r.stdout and "micropython/anne_ops.py" in r.stdout
 
 
 def test_layout_by_hand():

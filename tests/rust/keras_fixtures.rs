@@ -8,7 +8,7 @@
 //! the fixtures' "keras_differs" entries (see the generator) are the only
 //! places where the expected value is not Keras's own float32 output.
 
-use anne::abi::{anne_activation_t, ACTIVATION_COUNT, ANNE_OK};
+use anne::abi::{anne_activation_t, ANNE_OK};
 use anne::ffi::{anne_activate_f32, anne_activation_default, anne_dense_f32};
 use anne::{activate_f32, dense_f32, Activation};
 use serde_json::Value;
@@ -21,27 +21,10 @@ fn manifest_path(relative: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// Activation names in id order, read from the header's X-macro list.
-fn header_names() -> Vec<String> {
-    let header = std::fs::read_to_string(manifest_path("c_glue/anne.h")).unwrap();
-    let start = header.find("#define ANNE_ACTIVATION_LIST(X)").unwrap();
-    let mut names = Vec::new();
-    for line in header[start..].lines().skip(1) {
-        let line = line.trim();
-        let Some(inner) = line.strip_prefix("X(") else {
-            break;
-        };
-        let inner = inner.split(')').next().unwrap();
-        names.push(inner.split(',').nth(1).unwrap().trim().to_string());
-    }
-    assert_eq!(names.len() as u32, ACTIVATION_COUNT);
-    names
-}
-
 fn kind_of(name: &str) -> u32 {
-    header_names()
+    anne::ops_table::NAMES
         .iter()
-        .position(|n| n == name)
+        .position(|n| *n == name)
         .unwrap_or_else(|| panic!("no kind {name}")) as u32
 }
 
@@ -210,9 +193,9 @@ fn keras_dense_layers_through_safe_api_and_c_abi() {
 #[test]
 fn fixtures_cover_every_activation() {
     let cases = load("tests/fixtures/activations.json", "activations");
-    for name in header_names() {
+    for name in anne::ops_table::NAMES {
         assert!(
-            cases.iter().any(|c| c["name"] == name.as_str()),
+            cases.iter().any(|c| c["name"] == name),
             "no fixture for {name}"
         );
     }
