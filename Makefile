@@ -32,7 +32,8 @@ MANIFEST := $(ROOT)/micropython/manifest.py
 # lacks; our manifest needs nothing from it, so point the check at a stub.
 NO_MPY_LIB := $(BUILD)/no-micropython-lib
 FREEZE := FROZEN_MANIFEST=$(MANIFEST) MPY_LIB_DIR=$(NO_MPY_LIB)
-UNIX_FLAGS := $(FREEZE) MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_AXTLS=0 \
+# STRIP= keeps the unix binary's symbols (the no-panic check reads them).
+UNIX_FLAGS := $(FREEZE) STRIP= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_AXTLS=0 \
 	MICROPY_SSL_MBEDTLS=0 MICROPY_PY_FFI=0 MICROPY_VFS_LFS1=0 MICROPY_VFS_LFS2=0
 QEMU_FLAGS := $(FREEZE) ANNE_CARGO="$(CROSS_CARGO)" ANNE_CARGO_FLAGS=-Zbuild-std=core
 
@@ -41,7 +42,7 @@ M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: all deps unix qemu-m3 qemu-m0 firmware test test-rust test-host test-board demo repl bench bench-firmware clean
+.PHONY: all deps unix qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -70,13 +71,17 @@ qemu-m0: $(BUILD)/mpy-cross.stamp
 
 firmware: unix qemu-m3 qemu-m0
 
-test: deps firmware test-rust test-host test-board
+test: deps firmware test-rust test-host test-nopanic test-board
 
 test-rust: deps
 	cargo test --quiet
 
 test-host: deps
 	$(PYTHON) -m pytest -q tests/host
+
+# No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
+test-nopanic: firmware
+	tools/check-no-panic $(UNIX_FW) $(M3_FW) $(M0_FW)
 
 test-board: firmware
 	$(PYTHON) tests/run_board_tests.py unix cortex-m3 cortex-m0

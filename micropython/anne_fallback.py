@@ -358,7 +358,7 @@ def _apply(act, v):
             return [_NAN] * n
         z = [x - m for x in v]
         count = n + 1
-        tau = -_INF
+        tau = -1.0  # the result's tau is >= -1: see sparsemax in src/activation.rs
         for _ in range(n + 1):
             c = 0
             s = 0.0

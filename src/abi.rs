@@ -258,7 +258,10 @@ mod tests {
         assert_eq!(checked, 6);
         for kind in 0..ACTIVATION_COUNT {
             for bit in floats {
-                if RULES.iter().any(|&(k, b, r)| k == kind && b == bit && r != Rule::Required) {
+                if RULES
+                    .iter()
+                    .any(|&(k, b, r)| k == kind && b == bit && r != Rule::Required)
+                {
                     continue;
                 }
                 let mut raw = KERAS_DEFAULTS[kind as usize];

@@ -667,10 +667,14 @@ pub fn sparsemax(buf: &mut [f32]) {
     for value in buf.iter_mut() {
         *value -= max;
     }
-    // Start from the full support (entries above -inf); each pass can only
-    // shrink it, so at most len + 1 passes are needed.
+    // Each pass can only shrink the support, so at most len + 1 passes are
+    // needed. Start from the entries above -1: the result's tau is >= max - 1 = -1
+    // (no output exceeds 1), so none at or below it can be in the support,
+    // and a superset of the support converges to the same tau. It also keeps
+    // the sum bounded: entries near -f32::MAX would overflow it to -inf
+    // ([0.5, 0.2, 3e38] gave inf).
     let mut count = usize::MAX;
-    let mut tau = f32::NEG_INFINITY;
+    let mut tau = -1.0f32;
     for _ in 0..=buf.len() {
         let mut new_count = 0usize;
         let mut sum = 0.0f32;
@@ -700,8 +704,10 @@ pub fn glu(buf: &mut [f32]) -> Result<usize, Status> {
         return Err(Status::Size);
     }
     let half = buf.len() / 2;
-    for j in 0..half {
-        buf[j] *= sigmoid(buf[j + half]);
+    if let Some((a, b)) = buf.split_at_mut_checked(half) {
+        for (a, &b) in a.iter_mut().zip(b.iter()) {
+            *a *= sigmoid(b);
+        }
     }
     Ok(half)
 }
@@ -909,6 +915,13 @@ mod tests {
         let mut buf = [5.0f32];
         sparsemax(&mut buf);
         assert_eq!(buf, [1.0]);
+        // Shifted values near -f32::MAX: the support sum must not overflow.
+        let mut buf = [0.5f32, 0.2, 3e38];
+        sparsemax(&mut buf);
+        assert_eq!(buf, [0.0, 0.0, 1.0]);
+        let mut buf = [-3e38f32, -3e38, 3e38, 3e38 - 1e32];
+        sparsemax(&mut buf);
+        assert_eq!(buf, [0.0, 0.0, 1.0, 0.0]);
     }
 
     #[test]

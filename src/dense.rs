@@ -132,9 +132,17 @@ fn finish(
 /// Column `j`'s float32 dot product in input order, as the reference kernel
 /// computes it.
 fn sequential_dot(x: &[f32], kernel: &[f32], units: usize, j: usize) -> f32 {
+    // Walks kernel[:, j] (stride `units`) with checked slicing: no index,
+    // so no panic path, and a kernel too short just ends the sum (check()
+    // has made sure it is not).
     let mut acc = 0.0f32;
-    for (i, &xi) in x.iter().enumerate() {
-        acc += xi * kernel[i * units + j];
+    let mut column = kernel.get(j..).unwrap_or(&[]);
+    for &xi in x {
+        let Some((&w, rest)) = column.split_first() else {
+            break;
+        };
+        acc += xi * w;
+        column = rest.get(units.saturating_sub(1)..).unwrap_or(&[]);
     }
     acc
 }
@@ -164,8 +172,8 @@ fn reference_checked(
 ) -> Result<(), Status> {
     finish(out, act, |j| {
         let acc = sequential_dot(x, kernel, units, j);
-        match bias {
-            Some(b) => acc + b[j],
+        match bias.and_then(|b| b.get(j)) {
+            Some(b) => acc + b,
             None => acc,
         }
     })
@@ -233,7 +241,9 @@ fn wide_fill(
     common: Option<Common>,
 ) {
     let units = out.len();
-    let fallback = |j: usize| sequential_dot(x, kernel, units, j) + bias.map_or(0.0, |b| b[j]);
+    let fallback = |j: usize| {
+        sequential_dot(x, kernel, units, j) + bias.and_then(|b| b.get(j)).map_or(0.0, |b| *b)
+    };
     let post = |value: f32| common.map_or(value, |c| c.apply(value));
     if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback, post) {
         dot.dense(bias, out, fallback, post);

@@ -28,11 +28,32 @@ pub use argmax::argmax_f32;
 pub use dense::dense_f32;
 pub use status::Status;
 
-/// Bare-metal and the hosted static library (not the `std` test build): a
-/// panic cannot happen in checked code paths, but the linker needs a handler.
+/// Bare-metal and the hosted static library (not the `std` test build).
+/// The kernels have no panic path: `make test` checks that no firmware
+/// holds a `core::panicking` symbol. Should one ever be reached, it traps
+/// at once (a HardFault on Cortex-M, SIGILL on the host) rather than hang.
 #[cfg(not(any(test, feature = "std")))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
+    trap()
+}
+
+#[cfg(not(any(test, feature = "std")))]
+#[allow(unsafe_code)] // one trapping instruction; it touches no memory
+fn trap() -> ! {
+    #[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
+    unsafe {
+        core::arch::asm!("udf #0", options(noreturn, nomem, nostack))
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    unsafe {
+        core::arch::asm!("ud2", options(noreturn, nomem, nostack))
+    }
+    #[cfg(target_arch = "riscv32")]
+    unsafe {
+        core::arch::asm!("unimp", options(noreturn, nomem, nostack))
+    }
+    #[allow(unreachable_code)]
     loop {}
 }
 

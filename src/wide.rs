@@ -320,7 +320,7 @@ impl<'a> WideDot<'a> {
         // (The loop as in fill(), written out: through a closure the
         // compiler keeps less of the inner loop in registers.)
         for (j, o) in out.iter_mut().enumerate() {
-            let b = bias.map_or(0, |b| b[j].to_bits());
+            let b = bias.and_then(|b| b.get(j)).map_or(0, |b| b.to_bits());
             *o = post(match self.column_terms(terms, j, b) {
                 Some(value) => value,
                 None => cold(&fallback, j),
@@ -345,7 +345,7 @@ fn fill(
     column: impl Fn(usize, u32) -> Option<f32>,
 ) -> bool {
     for (j, o) in out.iter_mut().enumerate() {
-        let b = bias.map_or(0, |b| b[j].to_bits());
+        let b = bias.and_then(|b| b.get(j)).map_or(0, |b| b.to_bits());
         *o = post(match column(j, b) {
             Some(value) => value,
             None => cold(&fallback, j),
