@@ -19,6 +19,12 @@ PYTHON ?= python3
 TARGET ?= cortex-m3
 
 export MICROPY_DIR
+# Our own MicroPython tree (build/micropython) lies inside this git checkout:
+# stop git there, so that the firmware banner gives MicroPython's version,
+# not this project's commit. A user's own checkout keeps its git describe.
+ifeq ($(MICROPY_DIR),$(BUILD)/micropython)
+export GIT_CEILING_DIRECTORIES := $(BUILD)
+endif
 
 # Rust for bare-metal Arm comes from Debian's rustc-web/cargo-web/rust-web-src:
 # core is built from source for the target (-Zbuild-std=core).

@@ -304,7 +304,7 @@ def bench_net(name, impls):
         if impl not in runners:
             continue
         if impl == "python":
-            anne_net.use_backend("python")
+            net.use_backend("python")
         one, batch, result = runners[impl]
         slow = impl in ("python", "ai-anne-style")
         t1 = ticks(one)
@@ -339,7 +339,7 @@ def bench_net(name, impls):
                 ok += (p > 0.5) == y
             acc = ok
         if impl == "python":
-            anne_net.use_backend("native")
+            net.use_backend("native")
         emit(kind="net", net=name, impl=impl, macs=macs, sizes=sizes, ticks1=t1, ticks_batch=tb,
              batch=len(xs), batch_note=tb_note, alloc=al, alloc_how=al_how, maxdiff=diff, correct=acc)
     del runners, net, layers, xs

@@ -6,7 +6,7 @@
  * on this file, so the Rust side uses exactly these ids, codes and layouts.
  *
  * All buffers are float32 in the CPU's native byte order and 4-byte aligned
- * (a misaligned one is refused with ANNE_ERR_SIZE: a Cortex-M0 would fault).
+ * (a misaligned one is refused with ANNE_ERR_ALIGN: a Cortex-M0 would fault).
  * Kernels never allocate, never panic, never read or write outside the
  * lengths given, and write nothing unless they return ANNE_OK; they return
  * one of the status codes below instead.
@@ -21,12 +21,28 @@
 extern "C" {
 #endif
 
-/* Status codes returned by every kernel. */
+/* Status codes returned by every kernel: exactly what was refused. The
+ * layer kernels check in this order: layer kind and dtype, activation kind,
+ * pointers, alignment, sizes (x, kernel, out, bias), overlap, then the
+ * activation's parameters. */
 #define ANNE_OK 0
 #define ANNE_ERR_NULL 1         /* a required pointer was NULL */
-#define ANNE_ERR_SIZE 2         /* lengths do not fit together */
+#define ANNE_ERR_SIZE 2         /* a length is wrong: n == 0 for argmax, odd n for
+                                 * glu, n_layers == 0, or a byte size past SIZE_MAX */
 #define ANNE_ERR_ACTIVATION 3   /* unknown activation kind */
 #define ANNE_ERR_PARAM 4        /* an activation parameter is out of range */
+#define ANNE_ERR_ALIGN 5        /* a buffer is not 4-byte aligned */
+#define ANNE_ERR_OVERLAP 6      /* out shares memory with an input or the weights */
+#define ANNE_ERR_X_SIZE 7       /* the layer's input is empty */
+#define ANNE_ERR_KERNEL_SIZE 8  /* kernel_len is 0, not a multiple of n_in, or (glu)
+                                 * has an odd number of units */
+#define ANNE_ERR_OUT_SIZE 9     /* out_len is not the layer's outputs (units, or
+                                 * units / 2 for glu; units = kernel_len / n_in) */
+#define ANNE_ERR_BIAS_SIZE 10   /* bias_len is not units */
+#define ANNE_ERR_KIND 11        /* unknown layer kind or dtype */
+
+/* Layer dtypes (anne_layer_t.dtype). int8 is reserved for a later ABI. */
+#define ANNE_DTYPE_F32 0
 
 /* The op tables (activation ids, names, parameter bits and rules, layer
  * kinds), generated from ops/ops.json by tools/gen_ops.py. */
@@ -88,8 +104,8 @@ int32_t anne_activate_f32(float *buf, size_t n, const anne_activation_t *act);
  *           kernel_len must equal n_in * units
  *   bias    units values, or NULL (use_bias=False); bias_len ignored if NULL
  *   out     n_out values: n_out == units, or units / 2 for glu
- * out must not overlap x, kernel or bias (ANNE_ERR_SIZE if it does).
- * n_in == 0 or units == 0 is ANNE_ERR_SIZE.
+ * out must not overlap x, kernel or bias (ANNE_ERR_OVERLAP if it does).
+ * n_in == 0 is ANNE_ERR_X_SIZE; the other sizes as listed with the codes.
  */
 int32_t anne_dense_f32(const float *x, size_t n_in,
                        const float *kernel, size_t kernel_len,
@@ -97,9 +113,17 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
                        float *out, size_t n_out,
                        const anne_activation_t *act);
 
-/* One dense layer of a chain run by anne_forward_f32: its weights, its
- * activation and where its outputs go (the next layer's input). */
+/*
+ * One layer of a chain run by anne_forward_f32, tagged with its kind and
+ * dtype so that one chain can hold layers of different kinds. For
+ * ANNE_LAYER_DENSE with ANNE_DTYPE_F32 (the only kind so far): its weights,
+ * its activation and where its outputs go (the next layer's input); params
+ * are zero (kind-specific parameters of later kinds: kernel size, strides,
+ * padding, dilation, pool size).
+ */
 typedef struct {
+    uint32_t kind;         /* ANNE_LAYER_* */
+    uint32_t dtype;        /* ANNE_DTYPE_* */
     const float *kernel;   /* n_in rows x units columns, as in anne_dense_f32 */
     size_t kernel_len;
     const float *bias;     /* units values, or NULL; bias_len ignored if NULL */
@@ -107,17 +131,18 @@ typedef struct {
     float *out;            /* out_len values: units, or units / 2 for glu */
     size_t out_len;
     anne_activation_t act;
+    uint32_t params[6];    /* kind-specific; zero for dense */
 } anne_layer_t;
 
 /*
- * A chain of dense layers in one call: layer 0 reads x (n_in values), layer
+ * A chain of layers in one call: layer 0 reads x (n_in values), layer
  * i > 0 reads layer i - 1's out. Each layer must satisfy anne_dense_f32's
  * rules with that input (its out overlapping neither its input, nor its
  * kernel, nor its bias). Each layer is checked, then run: on an error
- * *failed (unless failed is NULL) is set to the index of the layer at fault;
- * that layer and the later ones write nothing (the earlier ones have written
- * their outputs, so the last layer's out is untouched).
- * n_layers == 0 is ANNE_ERR_SIZE.
+ * *failed (unless failed is NULL) is set to the index of the layer at fault
+ * and the status says what it got wrong; that layer and the later ones
+ * write nothing (the earlier ones have written their outputs, so the last
+ * layer's out is untouched). n_layers == 0 is ANNE_ERR_SIZE.
  */
 int32_t anne_forward_f32(const float *x, size_t n_in,
                          const anne_layer_t *layers, size_t n_layers,

@@ -2,6 +2,9 @@
 #ifndef ANNE_OPS_H
 #define ANNE_OPS_H
 
+/* The project's version (anne.__version__). */
+#define ANNE_VERSION "0.2.0"
+
 /* Activation parameters, as bits: which fields of anne_activation_t an
  * activation reads (the glue refuses the others). */
 #define ANNE_P_NEGATIVE_SLOPE 0x01u
@@ -63,11 +66,12 @@
     X(THRESHOLD, threshold, ANNE_P_THRESHOLD | ANNE_P_DEFAULT_VALUE, 0) \
 
 
-/* Other Keras names of an activation: X(alias, ID). */
+/* Other Keras names of an activation: X(alias, ID, params, halves) as
+ * the activation's own. */
 #define ANNE_ALIAS_COUNT 2
 #define ANNE_ALIAS_LIST(X) \
-    X(hard_swish, HARD_SILU) \
-    X(swish, SILU) \
+    X(hard_swish, HARD_SILU, 0, 0) \
+    X(swish, SILU, 0, 0) \
 
 
 /* Every accepted name, for messages. */

@@ -10,6 +10,7 @@
 #include "py/obj.h"
 #include "py/objarray.h"
 #include "py/objlist.h"
+#include "py/objstr.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
 
@@ -22,19 +23,20 @@ typedef struct {
     qstr name;
     uint8_t kind;
     uint8_t params;  // ANNE_P_* bits
+    uint8_t halves;  // n inputs give n / 2 outputs (glu)
 } anne_name_entry_t;
 
 // Every name, ids first (index == id), then the aliases: ops/ops.json via
 // anne_ops.h.
-#define ANNE_NAME_ENTRY(id, name, params, halves) {MP_QSTR_##name, ANNE_ACT_##id, params},
-#define ANNE_ALIAS_ENTRY(alias, id) {MP_QSTR_##alias, ANNE_ACT_##id, 0},
+#define ANNE_NAME_ENTRY(id, name, params, halves) {MP_QSTR_##name, ANNE_ACT_##id, params, halves},
+#define ANNE_ALIAS_ENTRY(alias, id, params, halves) {MP_QSTR_##alias, ANNE_ACT_##id, params, halves},
 static const anne_name_entry_t anne_names[ANNE_ACT_COUNT + ANNE_ALIAS_COUNT] = {
     ANNE_ACTIVATION_LIST(ANNE_NAME_ENTRY)
     ANNE_ALIAS_LIST(ANNE_ALIAS_ENTRY)
 };
 
 #define ANNE_NAME_ROM(id, name, params, halves) MP_ROM_QSTR(MP_QSTR_##name),
-#define ANNE_ALIAS_ROM(alias, id) MP_ROM_QSTR(MP_QSTR_##alias),
+#define ANNE_ALIAS_ROM(alias, id, params, halves) MP_ROM_QSTR(MP_QSTR_##alias),
 static const mp_rom_obj_tuple_t anne_activations_tuple = {
     {&mp_type_tuple},
     ANNE_ACT_COUNT + ANNE_ALIAS_COUNT,
@@ -172,17 +174,22 @@ typedef struct {
     size_t len;  // in floats
 } anne_f32_buf_t;
 
+// Where an empty buffer points: never NULL, so that an empty bias is a bias
+// of 0 floats (refused for its size), not "no bias". Nothing reads or
+// writes through it (its length is 0).
+static const float anne_no_floats[1];
+
 // anne_get_f32 for any buffer object.
 static anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool writable) {
     mp_buffer_info_t info;
-    if (!mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
-        if (writable && mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
+    if (mp_obj_is_str(obj) || !mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
+        if (writable && !mp_obj_is_str(obj) && mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
             mp_raise_msg_varg(&mp_type_TypeError,
-                MP_ERROR_TEXT("%q must be a writable float32 buffer, not read-only %s"),
+                MP_ERROR_TEXT("%q must be a writable float32 buffer, not %s"),
                 arg, mp_obj_get_type_str(obj));
         }
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray or memoryview), not %s"),
+            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray), not %s"),
             arg, mp_obj_get_type_str(obj));
     }
     if (info.typecode != 'f' && info.typecode != 'B' && info.typecode != BYTEARRAY_TYPECODE) {
@@ -192,14 +199,14 @@ static anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool writable) {
     }
     if (info.len % sizeof(float) != 0) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q has %u bytes, not a whole number of float32 (4 bytes each)"),
+            MP_ERROR_TEXT("%q has %u bytes, not a whole number of float32"),
             arg, (unsigned)info.len);
     }
     if ((uintptr_t)info.buf % sizeof(float) != 0) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("%q is not 4-byte aligned; copy it into an array('f')"), arg);
     }
-    anne_f32_buf_t b = {info.buf, info.len / sizeof(float)};
+    anne_f32_buf_t b = {info.len ? info.buf : (float *)anne_no_floats, info.len / sizeof(float)};
     return b;
 }
 
@@ -211,7 +218,7 @@ static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg
         // items come from the GC heap (aligned).
         mp_obj_array_t *a = MP_OBJ_TO_PTR(obj);
         if (a->typecode == 'f') {
-            anne_f32_buf_t b = {a->items, a->len};
+            anne_f32_buf_t b = {a->len ? a->items : (float *)anne_no_floats, a->len};
             return b;
         }
     }
@@ -230,16 +237,24 @@ static void anne_check_stack(void) {
     #endif
 }
 
+// The exception for a kernel's status, where no layer is involved
+// (activate, argmax) or the caller has nothing more exact to say.
 static void anne_check_status(int32_t status) {
     switch (status) {
         case ANNE_OK:
             return;
         case ANNE_ERR_PARAM:
             mp_raise_ValueError(MP_ERROR_TEXT("activation parameter out of range"));
-        case ANNE_ERR_SIZE:
-            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+        case ANNE_ERR_ACTIVATION:
+            mp_raise_ValueError(MP_ERROR_TEXT("unknown activation id"));
+        case ANNE_ERR_ALIGN:
+            mp_raise_ValueError(MP_ERROR_TEXT("a buffer is not 4-byte aligned"));
+        case ANNE_ERR_OVERLAP:
+            mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
+        case ANNE_ERR_KIND:
+            mp_raise_ValueError(MP_ERROR_TEXT("unknown layer kind or dtype"));
         default:
-            mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("anne kernel failed (status %d)"), (int)status);
+            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
     }
 }
 
@@ -327,8 +342,7 @@ static const anne_activation_t *anne_get_activation(mp_obj_t name_or_obj, mp_map
 static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     if (n_args < 4 || n_args > 5) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("dense(x, kernel, bias, out, activation='linear', **params) takes 4 or 5 positional arguments, got %d"),
-            (int)n_args);
+            MP_ERROR_TEXT("dense() takes 4 or 5 positional arguments, got %d"), (int)n_args);
     }
     mp_obj_t act_name = MP_OBJ_NEW_QSTR(MP_QSTR_linear);
     mp_map_elem_t *act_kw = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_activation), MP_MAP_LOOKUP);
@@ -354,11 +368,14 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
             x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
     }
-    size_t units = act->kind == ANNE_ACT_GLU ? 2 * out.len : out.len;
-    if (kernel.len != x.len * units) {
-        if (act->kind == ANNE_ACT_GLU) {
+    // Here the units come from out (the user's view of the layer); the
+    // products cannot wrap: kernel.len / x.len is compared, not multiplied.
+    bool halves = anne_names[act->kind].halves;
+    size_t units = halves ? 2 * out.len : out.len;
+    if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
+        if (halves) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("kernel has %u floats, expected len(x) * 2 * len(out) = %u * %u = %u (glu halves the units)"),
+                MP_ERROR_TEXT("kernel has %u floats, expected %u * %u = %u (glu halves the units)"),
                 (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
         }
         mp_raise_msg_varg(&mp_type_ValueError,
@@ -370,13 +387,8 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
             MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)"), (unsigned)bias.len, (unsigned)units);
     }
     anne_check_stack();
-    int32_t status = anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
-        bias.data, bias.len, out.data, out.len, act);
-    if (status == ANNE_ERR_SIZE) {
-        // The sizes are checked above: the kernel refused an overlap.
-        mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
-    }
-    anne_check_status(status);
+    anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+        bias.data, bias.len, out.data, out.len, act));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
@@ -394,6 +406,72 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i) {
             MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf), got %d items"), (int)i, (int)n_fields);
     }
     return fields;
+}
+
+// Fills d's buffers from a layer's (kernel, bias, activation, buf) fields;
+// the last layer writes out instead of its buf.
+static void anne_gather_layer(anne_layer_t *d, const mp_obj_t *fields, const anne_f32_buf_t *out) {
+    anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
+    anne_f32_buf_t bias = {NULL, 0};
+    if (fields[1] != mp_const_none) {
+        bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
+    }
+    anne_f32_buf_t dst = out != NULL ? *out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+    d->kernel = kernel.data;
+    d->kernel_len = kernel.len;
+    d->bias = bias.data;
+    d->bias_len = bias.len;
+    d->out = dst.data;
+    d->out_len = dst.len;
+}
+
+// Raises the exception for a chain's status: layer i (of n_layers, reading
+// n_in values) refused what d describes. The status says exactly what.
+static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers, size_t n_in, const anne_layer_t *d) {
+    bool halves = d->act.kind < ANNE_ACT_COUNT && anne_names[d->act.kind].halves;
+    size_t units = n_in ? d->kernel_len / n_in : 0;
+    size_t outputs = halves ? units / 2 : units;
+    switch (status) {
+        case ANNE_ERR_X_SIZE:
+            mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
+        case ANNE_ERR_KERNEL_SIZE: {
+            size_t want_units = halves ? 2 * d->out_len : d->out_len;
+            if (i == 0 && want_units != 0 && d->kernel_len != 0 && d->kernel_len % want_units == 0) {
+                // The first kernel fits out but not x: say it in those terms.
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("x has %u values; layer 0's kernel (%u floats, %u units) takes %u"),
+                    (unsigned)n_in, (unsigned)d->kernel_len, (unsigned)want_units,
+                    (unsigned)(d->kernel_len / want_units));
+            }
+            if (halves && d->kernel_len != 0 && d->kernel_len % n_in == 0) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: %q needs an even number of units, got %u"),
+                    (int)i, anne_names[d->act.kind].name, (unsigned)units);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: kernel has %u floats, not a multiple of its %u inputs"),
+                (int)i, (unsigned)d->kernel_len, (unsigned)n_in);
+        }
+        case ANNE_ERR_OUT_SIZE:
+            if (i + 1 == n_layers) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("out has %u floats; the network gives %u"),
+                    (unsigned)d->out_len, (unsigned)outputs);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: buf has %u floats; the layer gives %u"),
+                (int)i, (unsigned)d->out_len, (unsigned)outputs);
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bias has %u floats, expected %u (one per unit)"),
+                (int)i, (unsigned)d->bias_len, (unsigned)units);
+        case ANNE_ERR_OVERLAP:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: its output buffer shares memory with its input or weights"), (int)i);
+        default:
+            anne_check_status(status);
+            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+    }
 }
 
 // anne.forward(layers, x, out): a chain of dense layers in one call, for a
@@ -416,69 +494,40 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     anne_f32_buf_t x = anne_get_f32(x_obj, MP_QSTR_x, false);
     anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
     anne_check_stack();
+    // One layer at a time (a chain of one), so that nothing is allocated.
     for (size_t i = 0; i < n_layers; i++) {
         mp_obj_t *fields = anne_layer_fields(layers[i], i);
+        anne_layer_t d = {.kind = ANNE_LAYER_DENSE, .dtype = ANNE_DTYPE_F32};
         anne_activation_t scratch;
-        const anne_activation_t *act = anne_get_activation(fields[2], NULL, &scratch);
-        anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
-        anne_f32_buf_t bias = {NULL, 0};
-        if (fields[1] != mp_const_none) {
-            bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
+        d.act = *anne_get_activation(fields[2], NULL, &scratch);
+        anne_gather_layer(&d, fields, i + 1 == n_layers ? &out : NULL);
+        int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
+        if (status != ANNE_OK) {
+            anne_raise_layer(status, i, n_layers, x.len, &d);
         }
-        anne_f32_buf_t dst = i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
-        size_t units = act->kind == ANNE_ACT_GLU ? 2 * dst.len : dst.len;
-        if (x.len == 0 || units == 0 || kernel.len != x.len * units
-            || (bias.data != NULL && bias.len != units)) {
-            if (i == 0 && units != 0 && kernel.len % units == 0 && (bias.data == NULL || bias.len == units)) {
-                // x and the first kernel disagree: say it in those terms.
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("x has %u values; layer 0's kernel (%u floats for %u units) takes %u"),
-                    (unsigned)x.len, (unsigned)kernel.len, (unsigned)units, (unsigned)(kernel.len / units));
-            }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: %u inputs, %u outputs: kernel has %u floats (expected %u), bias %u (expected %u)"),
-                (int)i, (unsigned)x.len, (unsigned)dst.len, (unsigned)kernel.len, (unsigned)(x.len * units),
-                (unsigned)bias.len, (unsigned)units);
-        }
-        int32_t status = anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
-            bias.data, bias.len, dst.data, dst.len, act);
-        if (status == ANNE_ERR_SIZE) {
-            // The sizes are checked above: the kernel refused an overlap.
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: its output buffer shares memory with its input or weights"), (int)i);
-        }
-        anne_check_status(status);
-        x = dst;
+        x.data = d.out;
+        x.len = d.out_len;
     }
     return out_obj;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward);
 
-// anne.Plan(layers, gate=None, fallback=None): forward() with its layers
-// bound, as one callable: plan(x, out) is forward(layers, x, out). The layer
-// tuple is read once (activations included); a call only gathers the
-// buffers' current addresses (an array can move when it grows) and makes
-// one kernel call for the whole chain. Stored as an instance attribute
-// (anne_net's predict_into), a call goes from Python straight to C with no
-// Python frame in between. With gate (a list) given, while gate[0] is false
-// the call goes to fallback(x, out) instead: that is how
-// anne_net.use_backend() reaches networks built before it was called.
+// anne.Plan(layers): forward() with its layers bound, as one callable:
+// plan(x, out) is forward(layers, x, out). The layer tuple is read once
+// (activations included); a call only gathers the buffers' current
+// addresses (an array can move when it grows) and makes one kernel call
+// for the whole chain. Stored as an instance attribute (anne_net's
+// predict_into), a call goes from Python straight to C with no Python frame
+// in between.
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t layers;        // the tuple, as given: it keeps the buffers alive
-    mp_obj_t gate;
-    mp_obj_t fallback;
     size_t n_layers;
-    anne_layer_t *descs;    // n_layers entries, activations filled in
+    anne_layer_t *descs;    // n_layers entries, kinds and activations filled in
 } anne_plan_obj_t;
 
 static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    mp_arg_check_num(n_args, n_kw, 1, 3, false);
-    mp_obj_t gate = n_args > 1 ? args[1] : mp_const_none;
-    mp_obj_t fallback = n_args > 2 ? args[2] : mp_const_none;
-    if (gate != mp_const_none && (!mp_obj_is_type(gate, &mp_type_list) || !mp_obj_is_callable(fallback))) {
-        mp_raise_TypeError(MP_ERROR_TEXT("gate must be a list, and then fallback a callable"));
-    }
+    mp_arg_check_num(n_args, n_kw, 1, 1, false);
     if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("layers must be a tuple of (kernel, bias, activation, buf), not %s"),
@@ -493,12 +542,12 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
     for (size_t i = 0; i < n_layers; i++) {
         anne_activation_t scratch;
+        descs[i].kind = ANNE_LAYER_DENSE;
+        descs[i].dtype = ANNE_DTYPE_F32;
         descs[i].act = *anne_get_activation(anne_layer_fields(layers[i], i)[2], NULL, &scratch);
     }
     anne_plan_obj_t *self = mp_obj_malloc(anne_plan_obj_t, type);
     self->layers = args[0];
-    self->gate = gate;
-    self->fallback = fallback;
     self->n_layers = n_layers;
     self->descs = descs;
     return MP_OBJ_FROM_PTR(self);
@@ -507,12 +556,7 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
 static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     anne_plan_obj_t *self = MP_OBJ_TO_PTR(self_in);
     mp_arg_check_num(n_args, n_kw, 2, 2, false);
-    if (self->gate != mp_const_none) {
-        mp_obj_list_t *gate = MP_OBJ_TO_PTR(self->gate);
-        if (gate->len == 0 || !mp_obj_is_true(gate->items[0])) {
-            return mp_call_function_2(self->fallback, args[0], args[1]);
-        }
-    }
+    anne_check_stack();
     anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
     anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
     mp_obj_t *layers = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(self->layers))->items;
@@ -520,26 +564,14 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
     for (size_t i = 0; i <= last; i++) {
         // (A tuple cannot change: its items are the ones checked when the
         // plan was made.)
-        mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
-        anne_layer_t *d = &self->descs[i];
-        anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
-        anne_f32_buf_t bias = {NULL, 0};
-        if (fields[1] != mp_const_none) {
-            bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
-        }
-        anne_f32_buf_t dst = i == last ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
-        d->kernel = kernel.data;
-        d->kernel_len = kernel.len;
-        d->bias = bias.data;
-        d->bias_len = bias.len;
-        d->out = dst.data;
-        d->out_len = dst.len;
+        anne_gather_layer(&self->descs[i], ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items,
+            i == last ? &out : NULL);
     }
-    anne_check_stack();
-    if (anne_forward_f32(x.data, x.len, self->descs, self->n_layers, NULL) != ANNE_OK) {
-        // forward() checks layer by layer and raises with the details.
-        anne_forward(self->layers, args[0], args[1]);
-        mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+    size_t failed = 0;
+    int32_t status = anne_forward_f32(x.data, x.len, self->descs, self->n_layers, &failed);
+    if (status != ANNE_OK) {
+        size_t n_in = failed == 0 ? x.len : self->descs[failed - 1].out_len;
+        anne_raise_layer(status, failed, self->n_layers, n_in, &self->descs[failed]);
     }
     return args[1];
 }
@@ -565,8 +597,10 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("glu needs an even number of values, got %u"), (unsigned)buf.len);
+            MP_ERROR_TEXT("%q needs an even number of values, got %u"),
+            anne_names[act->kind].name, (unsigned)buf.len);
     }
+    anne_check_stack();
     anne_check_status(anne_activate_f32(buf.data, buf.len, act));
     return MP_OBJ_NEW_SMALL_INT(n_out);
 }
@@ -584,9 +618,12 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
+// anne.__version__: the project's version (anne_net.__version__ too).
+static MP_DEFINE_STR_OBJ(anne_version_obj, ANNE_VERSION);
+
 static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_anne) },
-    { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_QSTR(MP_QSTR_0_dot_1_dot_0) },
+    { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_PTR(&anne_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_dense), MP_ROM_PTR(&anne_dense_obj) },
     { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
     { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },

@@ -16,7 +16,6 @@ import math
 import struct
 from array import array
 
-__version__ = "0.1.0"
 
 # The op tables (ops/ops.json): anne.ACTIVATIONS is every accepted name,
 # index == id for the first len(anne_ops.ACTIVATIONS), then the aliases.
@@ -24,6 +23,7 @@ import anne_ops as _ops
 from anne_ops import PARAMS
 
 ACTIVATIONS = _ops.NAMES
+__version__ = _ops.VERSION
 _COUNT = len(_ops.ACTIVATIONS)
 _NAMES_TEXT = ", ".join(ACTIVATIONS)
 _PARAMS_TEXT = ", ".join(PARAMS)
@@ -184,26 +184,36 @@ def _get_activation(activation, params):
 # ---------------------------------------------------------------------------
 # Buffers
 
+def _typecode(a):
+    """An array's typecode (MicroPython's array has no .typecode): from the
+    repr of an empty slice, "array('f')"."""
+    return repr(a[:0])[7]
+
+
 def _floats(obj, arg, writable=False):
-    """A float sequence for a float32 buffer: the object itself if its items
-    are floats (array('f')), else a copy of the float32 values it holds."""
+    """A float sequence for a float32 buffer: the object itself if it is an
+    array('f') or a view of floats, else a copy of the float32 values a
+    bytes-like object holds. The same refusals as the native module."""
     if isinstance(obj, (list, tuple, str)) or obj is None:
-        raise TypeError("%s must be a float32 buffer (array('f'), bytearray or memoryview), not %s"
+        raise TypeError("%s must be a float32 buffer (array('f'), bytearray), not %s"
                         % (arg, type(obj).__name__))
+    if isinstance(obj, array):
+        code = _typecode(obj)
+        if code == "f":
+            return obj
+        if code != "B":
+            raise TypeError("%s must hold float32 (typecode 'f'), not typecode '%s'" % (arg, code))
     try:
         mv = memoryview(obj)
     except TypeError:
-        raise TypeError("%s must be a float32 buffer (array('f'), bytearray or memoryview), not %s"
+        raise TypeError("%s must be a float32 buffer (array('f'), bytearray), not %s"
                         % (arg, type(obj).__name__))
     if writable and isinstance(obj, bytes):
-        raise TypeError("%s must be a writable float32 buffer, not read-only bytes" % arg)
+        raise TypeError("%s must be a writable float32 buffer, not bytes" % arg)
     if len(mv) == 0 or isinstance(mv[0], float):
         return obj
-    if not isinstance(mv[0], int):
-        raise TypeError("%s must hold float32" % arg)
     if len(mv) % 4:
-        raise ValueError("%s has %d bytes, not a whole number of float32 (4 bytes each)"
-                         % (arg, len(mv)))
+        raise ValueError("%s has %d bytes, not a whole number of float32" % (arg, len(mv)))
     return array("f", bytearray(mv))
 
 

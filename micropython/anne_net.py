@@ -21,29 +21,29 @@ try:
 except ImportError:
     _native = None
 
-__version__ = "0.1.0"
 
-_anne = None  # the backend module in use
-BACKEND = None  # "native" or "python"
-_GATE = [False]  # [True] while the backend is native: see Sequential._build_plan
+_anne = None  # the default backend module, for networks made from now on
+BACKEND = None  # its name: "native" or "python"
 
 
-def use_backend(name):
-    """Selects the kernels: "native" (the anne module built into the
-    firmware) or "python" (anne_fallback, plain MicroPython). Networks switch
-    on their next predict."""
-    global _anne, BACKEND
+def _backend_module(name):
     if name == "native":
         if _native is None:
             raise ValueError("this firmware has no native 'anne' module")
-        _anne = _native
-    elif name == "python":
+        return _native
+    if name == "python":
         import anne_fallback
-        _anne = anne_fallback
-    else:
-        raise ValueError("backend must be 'native' or 'python', not %r" % (name,))
+        return anne_fallback
+    raise ValueError("backend must be 'native' or 'python', not %r" % (name,))
+
+
+def use_backend(name):
+    """Selects the kernels of the networks made from now on: "native" (the
+    anne module built into the firmware) or "python" (anne_fallback, plain
+    MicroPython). An existing network switches with net.use_backend(name)."""
+    global _anne, BACKEND
+    _anne = _backend_module(name)
     BACKEND = name
-    _GATE[0] = _anne is _native
 
 
 use_backend("native" if _native is not None else "python")
@@ -53,6 +53,8 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS
+
+__version__ = anne_ops.VERSION
 
 
 def _takes(name):
@@ -213,7 +215,8 @@ class Dense:
         if not isinstance(value, str):
             raise TypeError("activation must be a name (str), not %s" % type(value).__name__)
         name = value
-        act = _anne.Activation(name, **params)  # ValueError if unknown or bad params
+        backend = self._net._backend if self._net is not None else _anne
+        act = backend.Activation(name, **params)  # ValueError if unknown or bad params
         new_out = _n_out(name, self.units)  # ValueError: odd units for glu
         if check_shape and self._net is not None and new_out != self.n_out:
             self._net._check_output_change(self, new_out)
@@ -221,17 +224,17 @@ class Dense:
         self._name = name
         self.params = dict(params)
         self._act = act
-        self._act_backend = _anne
+        self._act_backend = backend
         if self._net is not None:
             if old_out != self.n_out:
                 self._net._rebuild()
             else:
                 self._net._build_plan()
 
-    def _rebind(self):
-        """Re-parses the activation for the current backend."""
-        self._act = _anne.Activation(self._name, **self.params)
-        self._act_backend = _anne
+    def _rebind(self, backend):
+        """Re-parses the activation for another backend."""
+        self._act = backend.Activation(self._name, **self.params)
+        self._act_backend = backend
 
     @property
     def n_out(self):
@@ -336,7 +339,6 @@ class Sequential:
         self._scratch = []
         gc.collect()
         self._scratch = [_zeros(L.n_out) for L in self.layers[:-1]]
-        self._backend = _anne
         self._build_plan()
 
     def _build_plan(self):
@@ -346,18 +348,28 @@ class Sequential:
         API keep it current; assigning layer.kernel directly does not (use
         set_weights)."""
         n = len(self.layers)
+        for L in self.layers:
+            if L._act_backend is not self._backend:
+                L._rebind(self._backend)
         self._plan = tuple((L.kernel, L.bias, L._act, self._scratch[i] if i < n - 1 else None)
                            for i, L in enumerate(self.layers))
         # On the native backend, predict_into is the plan as an anne.Plan
         # (an instance attribute over the method): a call goes from Python
-        # straight to C, with no Python frame in between. Once use_backend()
-        # switches away, _GATE[0] is False and the Plan hands its calls to
-        # _predict_into, which rebinds the network.
-        if (self._plan and _native is not None and self._backend is _native
-                and all(L._act_backend is _native for L in self.layers)):
-            self.predict_into = _native.Plan(self._plan, _GATE, self._predict_into)
+        # straight to C, with no Python frame in between.
+        if self._plan and self._backend is _native:
+            self.predict_into = _native.Plan(self._plan)
         else:
             self.predict_into = self._predict_into
+
+    @property
+    def backend(self):
+        """This network's kernels: "native" or "python"."""
+        return "native" if self._backend is _native else "python"
+
+    def use_backend(self, name):
+        """Runs this network on "native" or "python" kernels from now on."""
+        self._backend = _backend_module(name)
+        self._build_plan()
 
     def _attach(self, layer, n_in):
         """Checks layer can take n_in inputs; returns (kernel, bias) to use."""
@@ -487,21 +499,12 @@ class Sequential:
 
     # -- inference --------------------------------------------------------
 
-    def _bind(self):
-        for L in self.layers:
-            if L._act_backend is not _anne:
-                L._rebind()
-        self._backend = _anne
-        self._build_plan()
-
     def _predict_into(self, x, out):
-        if self._backend is not _anne:
-            self._bind()
         if not self._plan:
             raise ValueError("the network has no layers")
         if len(x) != self.n_inputs:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
-        return _anne.forward(self._plan, x, out)
+        return self._backend.forward(self._plan, x, out)
 
     def predict_into(self, x, out):
         """Runs the network on x (a float32 buffer of n_inputs values) into
@@ -572,7 +575,7 @@ class Sequential:
                 p = out[t] / s if s != 0 else 0.0
                 p = min(max(p, eps), 1.0 - eps)
                 total -= math.log(p)
-                pred = _anne.argmax(out)
+                pred = self._backend.argmax(out)
             correct += pred == t
             count += 1
         if task == "regression":
@@ -588,7 +591,7 @@ class Sequential:
             for i in range(self.n_inputs):
                 xa[i] = row[i]
             self.predict_into(xa, out)
-            preds.append((1 if out[0] > 0.5 else 0) if len(out) == 1 else _anne.argmax(out))
+            preds.append((1 if out[0] > 0.5 else 0) if len(out) == 1 else self._backend.argmax(out))
         return preds
 
     # -- display ----------------------------------------------------------
@@ -596,7 +599,7 @@ class Sequential:
     def summary(self):
         """Prints a table like Keras's model.summary()."""
         line = "-" * 72
-        print('Model: "sequential"  (%d inputs, backend %s)' % (self.n_inputs, BACKEND))
+        print('Model: "sequential"  (%d inputs, backend %s)' % (self.n_inputs, self.backend))
         print(line)
         print("%-3s %-7s %-7s %-34s %8s %8s" % ("#", "Layer", "Output", "Activation", "Param #", "Bytes"))
         print("=" * 72)

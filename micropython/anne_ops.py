@@ -2,6 +2,9 @@
 # The op tables of anne_net, anne_io and anne_fallback (and of the host
 # tools, which import this file): ids, Keras names, parameters, defaults.
 
+# The project's version (anne.__version__, anne_net.__version__).
+VERSION = "0.2.0"
+
 # Index == activation id (stored in weight files).
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "celu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_tanh", "log_sigmoid", "log_softmax", "mish", "relu6", "silu", "soft_shrink", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink", "threshold")
 # Other Keras names -> id.

@@ -93,17 +93,21 @@ pub(crate) fn check(
     act: &Activation,
 ) -> Result<usize, Status> {
     let n_in = x.len();
-    if n_in == 0 || !kernel.len().is_multiple_of(n_in) {
-        return Err(Status::Size);
+    if n_in == 0 {
+        return Err(Status::XSize);
     }
     let units = kernel.len() / n_in;
-    if units == 0 || bias.is_some_and(|b| b.len() != units) {
-        return Err(Status::Size);
+    if units == 0 || !kernel.len().is_multiple_of(n_in) {
+        return Err(Status::KernelSize);
+    }
+    let outputs = act.outputs(units).map_err(|_| Status::KernelSize)?;
+    if out.len() != outputs {
+        return Err(Status::OutSize);
+    }
+    if bias.is_some_and(|b| b.len() != units) {
+        return Err(Status::BiasSize);
     }
     act.validate()?;
-    if out.len() != act.outputs(units)? {
-        return Err(Status::Size);
-    }
     Ok(units)
 }
 
@@ -274,23 +278,32 @@ mod tests {
         let x = [1.0f32, 2.0];
         let kernel = [1.0f32; 6];
         let mut out = [7.0f32; 3];
-        let e = Err(Status::Size);
-        assert_eq!(dense_f32(&[], &kernel, None, &mut out, &LINEAR), e);
-        assert_eq!(dense_f32(&x, &kernel[..5], None, &mut out, &LINEAR), e);
-        assert_eq!(dense_f32(&x, &[], None, &mut out, &LINEAR), e);
+        let (kernel_size, out_size) = (Err(Status::KernelSize), Err(Status::OutSize));
+        assert_eq!(
+            dense_f32(&[], &kernel, None, &mut out, &LINEAR),
+            Err(Status::XSize)
+        );
+        assert_eq!(
+            dense_f32(&x, &kernel[..5], None, &mut out, &LINEAR),
+            kernel_size
+        );
+        assert_eq!(dense_f32(&x, &[], None, &mut out, &LINEAR), kernel_size);
         assert_eq!(
             dense_f32(&x, &kernel, Some(&[0.0; 2]), &mut out, &LINEAR),
-            e
+            Err(Status::BiasSize)
         );
-        assert_eq!(dense_f32(&x, &kernel, None, &mut out[..2], &LINEAR), e);
+        assert_eq!(
+            dense_f32(&x, &kernel, None, &mut out[..2], &LINEAR),
+            out_size
+        );
         // glu: 3 units is odd; 4 units need 2 outputs.
         assert_eq!(
             dense_f32(&x, &kernel, None, &mut out[..1], &Activation::Glu),
-            e
+            kernel_size
         );
         assert_eq!(
             dense_f32(&x, &[1.0; 8], None, &mut out, &Activation::Glu),
-            e
+            out_size
         );
         assert_eq!(
             dense_f32(

@@ -1,32 +1,35 @@
 //! The C ABI of `c_glue/anne.h`: the only module with `unsafe`.
 //!
 //! Each function checks its pointers (NULL is [`ANNE_ERR_NULL`]) and lengths,
-//! builds each slice once, calls the safe API and returns a status code.
-//! Beyond the header's rules:
+//! builds each slice once, calls the safe API and returns a status code
+//! that says exactly what was refused (see the header's list):
 //! - every `float *` must be aligned for `float` (4 bytes): a misaligned
-//!   buffer is refused with `ANNE_ERR_SIZE` (the header has no code of its
-//!   own for it), as is a length whose byte size exceeds `isize::MAX`;
-//! - `anne_dense_f32` refuses with `ANNE_ERR_SIZE` an `out` that overlaps
-//!   `x`, `kernel` or `bias` (the header forbids it; this catches the case);
+//!   buffer is `ANNE_ERR_ALIGN`; a length whose byte size exceeds
+//!   `isize::MAX` is the size error of that argument;
+//! - an `out` that overlaps `x`, `kernel` or `bias` is `ANNE_ERR_OVERLAP`;
 //! - a NULL `buf` is `ANNE_ERR_NULL` even when `n == 0`; `n == 0` with a
 //!   valid pointer is `ANNE_OK` and does nothing (glu included).
 //!
 //! Nothing is written through any pointer unless the call returns `ANNE_OK`
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
-use crate::abi::{anne_activation_t, anne_layer_t, ANNE_ERR_NULL, ANNE_OK};
+use crate::abi::{
+    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_DENSE, ANNE_OK,
+};
 use crate::activation::Common;
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
 
-/// Checks that `ptr` may be the start of `len` floats: aligned, and the byte
-/// size fits an `isize`. NULL is checked separately.
-fn float_buffer_ok(ptr: *const f32, len: usize) -> Result<(), Status> {
-    if !(ptr as usize).is_multiple_of(align_of::<f32>())
-        || len > (isize::MAX as usize) / size_of::<f32>()
-    {
-        return Err(Status::Size);
+/// Checks that `ptr` may be the start of `len` floats: aligned (else
+/// [`Status::Align`]), and the byte size fits an `isize` (else `too_long`).
+/// NULL is checked separately.
+fn float_buffer_ok(ptr: *const f32, len: usize, too_long: Status) -> Result<(), Status> {
+    if !(ptr as usize).is_multiple_of(align_of::<f32>()) {
+        return Err(Status::Align);
+    }
+    if len > (isize::MAX as usize) / size_of::<f32>() {
+        return Err(too_long);
     }
     Ok(())
 }
@@ -109,7 +112,7 @@ pub unsafe extern "C" fn anne_activate_f32(
     if buf.is_null() || act.is_null() {
         return ANNE_ERR_NULL;
     }
-    let result = float_buffer_ok(buf, n)
+    let result = float_buffer_ok(buf, n, Status::Size)
         // SAFETY: act is non-null and readable by the contract.
         .and_then(|()| unsafe { read_activation(act) })
         .and_then(|act| {
@@ -145,6 +148,8 @@ pub unsafe extern "C" fn anne_dense_f32(
         return ANNE_ERR_NULL;
     }
     let layer = anne_layer_t {
+        kind: ANNE_LAYER_DENSE as u32,
+        dtype: ANNE_DTYPE_F32 as u32,
         kernel,
         kernel_len,
         bias,
@@ -154,9 +159,11 @@ pub unsafe extern "C" fn anne_dense_f32(
         // SAFETY: act is non-null and readable by the contract; every bit
         // pattern of its fields (integers and floats) is valid.
         act: unsafe { act.read_unaligned() },
+        params: [0; 6],
     };
     // SAFETY: x and the layer's pointers are as run_layer requires (contract).
-    let result = float_buffer_ok(x, n_in).and_then(|()| unsafe { run_layer(x, n_in, &layer) });
+    let result = float_buffer_ok(x, n_in, Status::XSize)
+        .and_then(|()| unsafe { run_layer(x, n_in, &layer) });
     Status::code_of(result)
 }
 
@@ -178,22 +185,21 @@ unsafe fn buffers<'a>(
     if layer.kernel.is_null() || layer.out.is_null() {
         return Err(Status::Null);
     }
-    float_buffer_ok(layer.kernel, layer.kernel_len)?;
-    float_buffer_ok(layer.out, layer.out_len)?;
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    if !layer.bias.is_null() {
+        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    }
     let out = layer.out as *const f32;
     if n_in == 0
         || units == 0
         || n_in.checked_mul(units) != Some(layer.kernel_len)
+        || (!layer.bias.is_null() && layer.bias_len != units)
         || overlaps(out, layer.out_len, x, n_in)
         || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
+        || (!layer.bias.is_null() && overlaps(out, layer.out_len, layer.bias, layer.bias_len))
     {
-        return Err(Status::Size);
-    }
-    if !layer.bias.is_null() {
-        float_buffer_ok(layer.bias, layer.bias_len)?;
-        if layer.bias_len != units || overlaps(out, layer.out_len, layer.bias, layer.bias_len) {
-            return Err(Status::Size);
-        }
+        return Err(refusal(n_in, layer, units));
     }
     // SAFETY: checked above: every pointer is non-null, aligned and valid
     // for its length (contract), byte sizes fit an isize, and out overlaps
@@ -209,13 +215,44 @@ unsafe fn buffers<'a>(
     }
 }
 
-/// Checks one dense layer reading `n_in` floats at `x` (its activation, then
-/// [`buffers`]), then runs it. Nothing is written unless the checks pass.
+/// Why [`buffers`] refused a layer that `units` (from `out_len`) did not fit:
+/// the first of its sizes, in the header's order, that is wrong (with
+/// `units = kernel_len / n_in`), else the overlap. Out of line: it only runs
+/// on an error.
+#[cold]
+#[inline(never)]
+fn refusal(n_in: usize, layer: &anne_layer_t, units: usize) -> Status {
+    let halves = units != layer.out_len; // glu: units = 2 * out_len
+    if n_in == 0 {
+        return Status::XSize;
+    }
+    let kernel_units = layer.kernel_len / n_in;
+    if kernel_units == 0
+        || !layer.kernel_len.is_multiple_of(n_in)
+        || (halves && !kernel_units.is_multiple_of(2))
+    {
+        return Status::KernelSize;
+    }
+    if kernel_units != units {
+        return Status::OutSize;
+    }
+    if !layer.bias.is_null() && layer.bias_len != units {
+        return Status::BiasSize;
+    }
+    Status::Overlap
+}
+
+/// Checks one layer reading `n_in` floats at `x` (its kind and dtype, its
+/// activation, then [`buffers`]), then runs it. Nothing is written unless
+/// the checks pass.
 ///
 /// # Safety
 /// `x` is non-null, aligned and valid for `n_in` floats; the layer's
 /// non-null pointers are valid for their lengths, `out` for writes.
 unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    if layer.kind != ANNE_LAYER_DENSE as u32 || layer.dtype != ANNE_DTYPE_F32 as u32 {
+        return Err(Status::Kind);
+    }
     // linear, sigmoid and Keras's default relu: no parameters to check.
     if let Some(common) = Common::from_abi(&layer.act) {
         // SAFETY: as this function's contract.
@@ -223,13 +260,13 @@ unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<
         return dense::checked_common(x, kernel, bias, out, common);
     }
     let act = Activation::from_abi(&layer.act)?;
-    act.validate()?;
     let units = match act {
-        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::Size)?,
+        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::OutSize)?,
         _ => layer.out_len,
     };
     // SAFETY: as this function's contract.
     let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, units)? };
+    act.validate()?;
     dense::checked(x, kernel, bias, out, &act, units)
 }
 
@@ -257,13 +294,13 @@ pub unsafe extern "C" fn anne_forward_f32(
     if x.is_null() || layers.is_null() {
         return fail(0, Status::Null);
     }
-    if let Err(status) = float_buffer_ok(x, n_in) {
+    if let Err(status) = float_buffer_ok(x, n_in, Status::XSize) {
         return fail(0, status);
     }
-    if n_layers == 0
-        || !(layers as usize).is_multiple_of(align_of::<anne_layer_t>())
-        || n_layers > (isize::MAX as usize) / size_of::<anne_layer_t>()
-    {
+    if !(layers as usize).is_multiple_of(align_of::<anne_layer_t>()) {
+        return fail(0, Status::Align);
+    }
+    if n_layers == 0 || n_layers > (isize::MAX as usize) / size_of::<anne_layer_t>() {
         return fail(0, Status::Size);
     }
     // SAFETY: layers is non-null, aligned, n_layers long (contract) and its
@@ -291,7 +328,7 @@ pub unsafe extern "C" fn anne_argmax_f32(buf: *const f32, n: usize, index: *mut 
     if buf.is_null() || index.is_null() {
         return ANNE_ERR_NULL;
     }
-    let result = float_buffer_ok(buf, n).and_then(|()| {
+    let result = float_buffer_ok(buf, n, Status::Size).and_then(|()| {
         // SAFETY: buf is non-null, aligned and n floats long (contract).
         argmax_f32(unsafe { slice::from_raw_parts(buf, n) })
     });

@@ -8,12 +8,28 @@ use crate::abi;
 pub enum Status {
     /// `ANNE_ERR_NULL`: a required pointer was NULL.
     Null = abi::ANNE_ERR_NULL,
-    /// `ANNE_ERR_SIZE`: lengths do not fit together.
+    /// `ANNE_ERR_SIZE`: a length is wrong (argmax of nothing, odd glu,
+    /// no layers, a byte size past `isize::MAX`).
     Size = abi::ANNE_ERR_SIZE,
     /// `ANNE_ERR_ACTIVATION`: unknown activation kind.
     Activation = abi::ANNE_ERR_ACTIVATION,
     /// `ANNE_ERR_PARAM`: an activation parameter is out of range.
     Param = abi::ANNE_ERR_PARAM,
+    /// `ANNE_ERR_ALIGN`: a buffer is not aligned for `f32`.
+    Align = abi::ANNE_ERR_ALIGN,
+    /// `ANNE_ERR_OVERLAP`: `out` shares memory with an input or the weights.
+    Overlap = abi::ANNE_ERR_OVERLAP,
+    /// `ANNE_ERR_X_SIZE`: the layer's input is empty.
+    XSize = abi::ANNE_ERR_X_SIZE,
+    /// `ANNE_ERR_KERNEL_SIZE`: the kernel is empty, not a whole number of
+    /// rows of the input's length, or (glu) has an odd number of units.
+    KernelSize = abi::ANNE_ERR_KERNEL_SIZE,
+    /// `ANNE_ERR_OUT_SIZE`: `out` does not hold the layer's outputs.
+    OutSize = abi::ANNE_ERR_OUT_SIZE,
+    /// `ANNE_ERR_BIAS_SIZE`: the bias does not hold one value per unit.
+    BiasSize = abi::ANNE_ERR_BIAS_SIZE,
+    /// `ANNE_ERR_KIND`: unknown layer kind or dtype.
+    Kind = abi::ANNE_ERR_KIND,
 }
 
 impl Status {

@@ -59,6 +59,8 @@ def gen_c(t):
     pbits = {p["name"]: "ANNE_P_" + up(p["name"]) for p in params}
     lines = ["/* anne_ops.h: " + BANNER + " */",
              "#ifndef ANNE_OPS_H", "#define ANNE_OPS_H", "",
+             "/* The project's version (anne.__version__). */",
+             "#define ANNE_VERSION \"%s\"" % t["version"], "",
              "/* Activation parameters, as bits: which fields of anne_activation_t an",
              " * activation reads (the glue refuses the others). */"]
     for i, p in enumerate(params):
@@ -80,10 +82,13 @@ def gen_c(t):
         lines.append("    X(%s, %s, %s, %d) \\" % (up(a["name"]), a["name"], bits,
                                                    a.get("outputs") == "half"))
     aliases = [(al, a) for a in acts for al in a.get("aliases", [])]
-    lines += ["", "", "/* Other Keras names of an activation: X(alias, ID). */",
+    lines += ["", "", "/* Other Keras names of an activation: X(alias, ID, params, halves) as",
+              " * the activation's own. */",
               "#define ANNE_ALIAS_COUNT %d" % len(aliases),
               "#define ANNE_ALIAS_LIST(X) \\"]
-    lines += ["    X(%s, %s) \\" % (al, up(a["name"])) for al, a in aliases]
+    lines += ["    X(%s, %s, %s, %d) \\" % (al, up(a["name"]),
+                                         " | ".join(pbits[k] for k in a.get("params", {})) or "0",
+                                         a.get("outputs") == "half") for al, a in aliases]
     lines += ["", "", "/* Every accepted name, for messages. */",
               "#define ANNE_ACTIVATION_NAMES \"%s\"" % ", ".join(
                   [a["name"] for a in acts] + [al for al, _ in aliases]),
@@ -175,6 +180,9 @@ def gen_python(t):
     out = ["# anne_ops: " + BANNER,
            "# The op tables of anne_net, anne_io and anne_fallback (and of the host",
            "# tools, which import this file): ids, Keras names, parameters, defaults.",
+           "",
+           "# The project's version (anne.__version__, anne_net.__version__).",
+           "VERSION = \"%s\"" % t["version"],
            "",
            "# Index == activation id (stored in weight files).",
            "ACTIVATIONS = " + py_repr(names),

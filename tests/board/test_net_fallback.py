@@ -23,9 +23,15 @@ def test_backends_agree():
         net.add(Dense(6, a, **p))
     x = [0.3, -1.2, 2.0, 0.7, -0.1]
     yn = net.predict(x)
-    anne_net.use_backend("python")
+    check(net.backend == "native", "a network made on the native backend says %r" % net.backend)
+    net.use_backend("python")
+    check(net.backend == "python" and net.predict_into == net._predict_into, "net.use_backend('python')")
     yp = net.predict(x)
     check(all_close(yp, yn, 1e-6), "native %r vs python %r" % (yn, yp))
+    anne_net.use_backend("python")
+    check(Sequential(2).backend == "python", "the default backend applies to new networks")
+    net.use_backend("native")
+    check(list(net.predict(x)) == list(yn), "back on native: the same bits")
     import anne
     import anne_fallback
     # The Python mirrors of the native name table (id == index) agree with it.

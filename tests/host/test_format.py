@@ -23,6 +23,15 @@ def test_generated_op_tables_are_fresh():
     assert r.returncode == 0, r.stdout
 
 
+def test_one_version_everywhere():
+    """ops/ops.json's version is Cargo's and mip's package.json's."""
+    import anne_ops
+    cargo = open(os.path.join(ROOT, "Cargo.toml")).read()
+    assert re.search(r'^version = "([^"]+)"', cargo, re.M).group(1) == anne_ops.VERSION
+    package = json.load(open(os.path.join(ROOT, "micropython", "package.json")))
+    assert package["version"] == anne_ops.VERSION
+
+
 def test_gen_ops_check_catches_a_stale_file(tmp_path):
     """--check fails, naming the file, when a generated file differs."""
     import shutil

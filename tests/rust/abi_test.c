@@ -94,11 +94,14 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(out[0] == 9.5f && out[1] == 12.0f && out[2] == 14.0f);
         CHECK(anne_dense_f32(x, 2, kernel, 6, NULL, 0, out, 3, &act) == ANNE_OK);
         CHECK(out[0] == 9.0f && out[1] == 12.0f && out[2] == 15.0f);
-        CHECK(anne_dense_f32(x, 2, kernel, 5, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
-        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 2, out, 3, &act) == ANNE_ERR_SIZE);
-        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 2, &act) == ANNE_ERR_SIZE);
-        CHECK(anne_dense_f32(x, 0, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
-        CHECK(anne_dense_f32(x, 2, kernel, 0, bias, 3, out, 3, &act) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 5, bias, 3, out, 3, &act) == ANNE_ERR_KERNEL_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 2, out, 3, &act) == ANNE_ERR_BIAS_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, out, 2, &act) == ANNE_ERR_OUT_SIZE);
+        CHECK(anne_dense_f32(x, 0, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_X_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 0, bias, 3, out, 3, &act) == ANNE_ERR_KERNEL_SIZE);
+        CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, (float *)kernel, 3, &act) == ANNE_ERR_OVERLAP);
+        CHECK(anne_dense_f32(x, 2, (const float *)((const char *)kernel + 1), 4, bias, 3, out, 2, &act)
+              == ANNE_ERR_ALIGN);
         CHECK(anne_dense_f32(NULL, 2, kernel, 6, bias, 3, out, 3, &act) == ANNE_ERR_NULL);
         CHECK(anne_dense_f32(x, 2, NULL, 6, bias, 3, out, 3, &act) == ANNE_ERR_NULL);
         CHECK(anne_dense_f32(x, 2, kernel, 6, bias, 3, NULL, 3, &act) == ANNE_ERR_NULL);
@@ -148,8 +151,8 @@ int32_t anne_c_abi_selftest(void) {
         float h[3] = {0}, y[1] = {7.0f};
         size_t failed = 99;
         anne_layer_t layers[2] = {
-            {k1, 6, b1, 3, h, 3, {0}},
-            {k2, 3, NULL, 0, y, 1, {0}},
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k1, 6, b1, 3, h, 3, {0}, {0}},
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k2, 3, NULL, 0, y, 1, {0}, {0}},
         };
         anne_activation_default(ANNE_ACT_RELU, &layers[0].act);
         anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
@@ -160,12 +163,25 @@ int32_t anne_c_abi_selftest(void) {
         /* a second layer that does not chain: nothing of it written */
         y[0] = 7.0f;
         layers[1].kernel_len = 2;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_SIZE && failed == 1 && y[0] == 7.0f);
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1 && y[0] == 7.0f);
         layers[1].kernel_len = 3;
         /* an output that overlaps the layer's input */
         layers[1].out = h;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_SIZE && failed == 1);
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_OVERLAP && failed == 1);
         layers[1].out = y;
+        /* the last out too long; a bias too short; an unknown kind */
+        layers[1].out_len = 2;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
+        layers[1].out_len = 1;
+        layers[0].bias_len = 2;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_BIAS_SIZE && failed == 0);
+        layers[0].bias_len = 3;
+        layers[1].kind = 99;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
+        layers[1].kind = ANNE_LAYER_DENSE;
+        layers[1].dtype = 1;
+        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
+        layers[1].dtype = ANNE_DTYPE_F32;
         layers[0].act.kind = 1000;
         CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 0);
         CHECK(anne_forward_f32(x, 2, layers, 0, &failed) == ANNE_ERR_SIZE);

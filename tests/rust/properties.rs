@@ -3,7 +3,9 @@
 //! (±0, ±inf, NaN, ±1e4, subnormals, ±f32::MAX), with odd sizes
 //! (1, 3, 17, 257) for dense and the vector activations.
 
-use anne::abi::{anne_activation_t, ACTIVATION_COUNT, ANNE_ERR_SIZE, ANNE_OK};
+use anne::abi::{
+    anne_activation_t, ACTIVATION_COUNT, ANNE_ERR_ALIGN, ANNE_ERR_OVERLAP, ANNE_ERR_SIZE, ANNE_OK,
+};
 use anne::ffi::{anne_activate_f32, anne_argmax_f32, anne_dense_f32};
 use anne::{activate_f32, argmax_f32, dense_f32, Activation, Status};
 
@@ -544,13 +546,13 @@ fn c_abi_refuses_misaligned_and_overlapping_buffers() {
     // SAFETY: the pointer is misaligned, so the function refuses it before reading.
     assert_eq!(
         unsafe { anne_activate_f32(misaligned, 4, &raw) },
-        ANNE_ERR_SIZE
+        ANNE_ERR_ALIGN
     );
     let mut index = 0usize;
     // SAFETY: as above.
     assert_eq!(
         unsafe { anne_argmax_f32(misaligned, 4, &mut index) },
-        ANNE_ERR_SIZE
+        ANNE_ERR_ALIGN
     );
     // out overlapping x: refused, nothing written.
     let kernel = [1.0f32; 4];
@@ -569,7 +571,7 @@ fn c_abi_refuses_misaligned_and_overlapping_buffers() {
             &raw,
         )
     };
-    assert_eq!(status, ANNE_ERR_SIZE);
+    assert_eq!(status, ANNE_ERR_OVERLAP);
     // A length whose byte size overflows isize.
     // SAFETY: refused before any access.
     assert_eq!(
