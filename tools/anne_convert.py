@@ -58,10 +58,14 @@ class ConvertError(Exception):
     """A model anne cannot convert; the message is meant for the user."""
 
 
-def _supported_text():
-    return ("anne supports chains of: %s. Activations: %s (aliases swish, hard_swish)."
-            % (", ".join(SUPPORTED_LAYERS),
-               ", ".join(a for a in anne_format.ACTIVATIONS if a != "threshold")))
+def _supported_layers():
+    return "anne supports chains of: %s." % ", ".join(SUPPORTED_LAYERS)
+
+
+def _supported_activations():
+    return ("Activations: %s (aliases %s)."
+            % (", ".join(a for a in anne_format.ACTIVATIONS if a != "threshold"),
+               ", ".join(sorted(anne_format.ALIASES))))
 
 
 # ---------------------------------------------------------------------------
@@ -92,6 +96,12 @@ class KerasFile:
         self.h5py = h5py
         if not os.path.exists(path):
             raise ConvertError("%s: no such file" % path)
+        if os.path.isdir(path):
+            hint = (" (a TensorFlow SavedModel)" if os.path.exists(os.path.join(path, "saved_model.pb"))
+                    else "")
+            raise ConvertError("%s is a directory%s, not a Keras model file. Load it in Keras and "
+                               "save it as one: model.save(\"model.keras\"), then convert "
+                               "model.keras" % (path, hint))
         if zipfile.is_zipfile(path):
             self._open_keras(path)
         else:
@@ -287,7 +297,7 @@ def _activation(value, where, keras2):
             name = cfg["name"]
         else:
             raise ConvertError("%s: activation %s is not a built-in Keras activation. %s"
-                               % (where, json.dumps(value)[:200], _supported_text()))
+                               % (where, json.dumps(value)[:200], _supported_activations()))
     if not isinstance(name, str):
         raise ConvertError("%s: cannot read activation %r" % (where, value))
     if name.startswith("keras.activations."):
@@ -301,7 +311,7 @@ def _activation(value, where, keras2):
         raise ConvertError("%s: the 'threshold' activation needs threshold and default_value, "
                            "which a Keras config does not store" % where)
     if name not in anne_format.ACTIVATION_IDS:
-        raise ConvertError("%s: unsupported activation %r. %s" % (where, name, _supported_text()))
+        raise ConvertError("%s: unsupported activation %r. %s" % (where, name, _supported_activations()))
     return Activation(name)
 
 
@@ -456,7 +466,7 @@ def convert(path):
             _set_out(prev, where)
             features = prev["n_out"]
             continue
-        raise ConvertError("%s is not supported. %s" % (where, _supported_text()))
+        raise ConvertError("%s is not supported. %s" % (where, _supported_layers()))
     if not dense:
         raise ConvertError("the model has no Dense layer")
     if len(dense) > anne_format.MAX_LAYERS:
@@ -556,18 +566,24 @@ def main(argv=None):
             data = conv.encode()
             model = anne_format.parse(data)  # the same checks the board makes
             sources = conv.sources
-            if not args.dry_run:
-                out = args.output or os.path.splitext(args.model)[0] + ".anne"
-                with open(out, "wb") as f:
-                    f.write(data)
-                if not args.quiet:
-                    print("wrote %s: %d layers, %d inputs, %d outputs, %d parameters, %d bytes"
-                          % (out, len(model.layers), model.n_inputs, model.n_outputs,
-                             model.n_params, len(data)))
         if args.summary:
             print(summary_text(model, sources, conv))
+        # Checked before anything is written: a file that fails --check is
+        # not left behind.
         if args.check and not _check(model, args.check[0], args.check[1], args.atol, args.rtol):
+            if conv is not None:
+                print("anne_convert: --check failed: no file written", file=sys.stderr)
             return 1
+        if conv is not None:
+            out = args.output or os.path.splitext(args.model)[0] + ".anne"
+            if not args.dry_run:
+                with open(out, "wb") as f:
+                    f.write(data)
+            if not args.quiet:
+                print("%s %s: %d layers, %d inputs, %d outputs, %d parameters, %d bytes"
+                      % ("would write (dry run)" if args.dry_run else "wrote", out,
+                         len(model.layers), model.n_inputs, model.n_outputs,
+                         model.n_params, len(data)))
     except (ConvertError, ValueError, OSError) as e:
         print("anne_convert: error: %s" % e, file=sys.stderr)
         return 1

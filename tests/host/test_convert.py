@@ -275,3 +275,42 @@ def test_weights_only_h5(tmp_path):
     with h5py.File(dst, "w") as f:
         f.create_group("dense")
     _cli_error(dst, "weights-only")
+
+
+# --- what a new user hit ------------------------------------------------------
+
+def test_dry_run_says_what_it_would_write(tmp_path):
+    out = tmp_path / "m.anne"
+    r = run(os.path.join(MODELS, "iris3.keras"), "-n", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "would write (dry run) %s: 2 layers, 4 inputs, 3 outputs" % out in r.stdout
+    assert not out.exists()
+
+
+def test_failed_check_writes_no_file(tmp_path):
+    ref = json.load(open(os.path.join(MODELS, "iris3.json")))
+    np.save(tmp_path / "x.npy", np.array(ref["x"], np.float32))
+    np.save(tmp_path / "y.npy", np.array(ref["y"], np.float32) + 0.01)
+    out = tmp_path / "m.anne"
+    r = run(os.path.join(MODELS, "iris3.keras"), "-o", str(out), "--check",
+            str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
+    assert r.returncode == 1
+    assert "no file written" in r.stderr
+    assert not out.exists()
+    np.save(tmp_path / "y.npy", np.array(ref["y"], np.float32))
+    r = run(os.path.join(MODELS, "iris3.keras"), "-o", str(out), "--check",
+            str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
+    assert r.returncode == 0 and out.exists()
+
+
+def test_savedmodel_directory(tmp_path):
+    d = tmp_path / "exported"
+    (d / "variables").mkdir(parents=True)
+    (d / "saved_model.pb").write_bytes(b"\x08\x01")
+    err = _cli_error(str(d), "is a directory (a TensorFlow SavedModel)", 'model.save("model.keras")')
+    assert "h5py" not in err and "OSError" not in err
+
+
+def test_refusals_list_only_what_applies():
+    err = _cli_error(os.path.join(MODELS, "unsupported_batchnorm.keras"), "anne supports chains of")
+    assert "Activations:" not in err and "sparsemax" not in err

@@ -67,3 +67,41 @@ def test_hang_exits_3(target, tmp_path):
     r = run_on(target, tmp_path, "while True:\n    pass\n", timeout=5)
     assert r.returncode == 3
     assert "timed out" in r.stderr
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_get_fetches_a_file_the_script_wrote(target, tmp_path):
+    code = "f = open('result.bin', 'wb'); f.write(bytes(range(256)) * 5); f.close()\n"
+    got = tmp_path / "got"
+    got.mkdir()
+    script = tmp_path / "script.py"
+    script.write_text(code)
+    r = subprocess.run([RUN_ON, "--get", "result.bin", "--get-dir", str(got), target, str(script)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (got / "result.bin").read_bytes() == bytes(range(256)) * 5
+    r = subprocess.run([RUN_ON, "--get", "missing.bin", "--get-dir", str(got), target, str(script)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "--get missing.bin" in r.stderr
+
+
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "unix"])
+def test_repl_soft_reset_keeps_the_files(target, tmp_path):
+    """Ctrl-D at the REPL soft-resets the board; the FILEs are there after it."""
+    import time
+    data = tmp_path / "note.txt"
+    data.write_text("still here")
+    proc = subprocess.Popen([RUN_ON, "--repl", target, str(data)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for keys in (b"print(open('note.txt').read())\r", b"\x04", b"print(open('note.txt').read(), 2)\r",
+                     b"\x18"):
+            time.sleep(4)
+            proc.stdin.write(keys)
+            proc.stdin.flush()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    text = out.decode(errors="replace")
+    assert "soft reboot" in text and "files uploaded again" in text, text
+    assert "still here 2" in text, text
