@@ -251,7 +251,8 @@ def bench_net(name, impls):
         dl = []
         for i, (k, b, a) in enumerate(layers):
             L = anne_net.Dense(sizes[i + 1], a)
-            L.kernel, L.bias, L.n_in = k, b, sizes[i]
+            L.n_in = sizes[i]
+            L.set_weights(k, b)  # array('f') weights are used as they are (no copies)
             dl.append(L)
         net = anne_net.Sequential(sizes[0], dl)
         del dl

@@ -174,9 +174,10 @@ typedef struct {
     size_t len;  // in floats
 } anne_f32_buf_t;
 
-// Where an empty buffer points: never NULL, so that an empty bias is a bias
-// of 0 floats (refused for its size), not "no bias". Nothing reads or
-// writes through it (its length is 0).
+// Where an empty bias points: never NULL (which means "no bias"), so that it
+// is a bias of 0 floats, refused for its size. Nothing reads through it.
+// (Other empty buffers may have NULL data: the kernels refuse them with
+// ANNE_ERR_NULL, which anne_raise_layer reads as the size error it is.)
 static const float anne_no_floats[1];
 
 // anne_get_f32 for any buffer object.
@@ -206,7 +207,7 @@ static anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool writable) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("%q is not 4-byte aligned; copy it into an array('f')"), arg);
     }
-    anne_f32_buf_t b = {info.len ? info.buf : (float *)anne_no_floats, info.len / sizeof(float)};
+    anne_f32_buf_t b = {info.buf, info.len / sizeof(float)};
     return b;
 }
 
@@ -218,11 +219,23 @@ static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg
         // items come from the GC heap (aligned).
         mp_obj_array_t *a = MP_OBJ_TO_PTR(obj);
         if (a->typecode == 'f') {
-            anne_f32_buf_t b = {a->len ? a->items : (float *)anne_no_floats, a->len};
+            anne_f32_buf_t b = {a->items, a->len};
             return b;
         }
     }
     return anne_get_f32_any(obj, arg, writable);
+}
+
+// A bias argument: {NULL, 0} for None, else never NULL data.
+static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_bias(mp_obj_t obj) {
+    anne_f32_buf_t bias = {NULL, 0};
+    if (obj != mp_const_none) {
+        bias = anne_get_f32(obj, MP_QSTR_bias, false);
+        if (bias.data == NULL) {
+            bias.data = (float *)anne_no_floats;
+        }
+    }
+    return bias;
 }
 
 // The dense kernel keeps up to 1 KB of decoded inputs on the C stack, and
@@ -360,10 +373,7 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
     anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
     anne_f32_buf_t out = anne_get_f32(args[3], MP_QSTR_out, true);
-    anne_f32_buf_t bias = {NULL, 0};
-    if (args[2] != mp_const_none) {
-        bias = anne_get_f32(args[2], MP_QSTR_bias, false);
-    }
+    anne_f32_buf_t bias = anne_get_bias(args[2]);
     if (x.len == 0 || out.len == 0) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
             x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
@@ -410,12 +420,9 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i) {
 
 // Fills d's buffers from a layer's (kernel, bias, activation, buf) fields;
 // the last layer writes out instead of its buf.
-static void anne_gather_layer(anne_layer_t *d, const mp_obj_t *fields, const anne_f32_buf_t *out) {
+static MP_ALWAYSINLINE inline void anne_gather_layer(anne_layer_t *d, const mp_obj_t *fields, const anne_f32_buf_t *out) {
     anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
-    anne_f32_buf_t bias = {NULL, 0};
-    if (fields[1] != mp_const_none) {
-        bias = anne_get_f32(fields[1], MP_QSTR_bias, false);
-    }
+    anne_f32_buf_t bias = anne_get_bias(fields[1]);
     anne_f32_buf_t dst = out != NULL ? *out : anne_get_f32(fields[3], MP_QSTR_buf, true);
     d->kernel = kernel.data;
     d->kernel_len = kernel.len;
@@ -431,6 +438,10 @@ static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers,
     bool halves = d->act.kind < ANNE_ACT_COUNT && anne_names[d->act.kind].halves;
     size_t units = n_in ? d->kernel_len / n_in : 0;
     size_t outputs = halves ? units / 2 : units;
+    if (status == ANNE_ERR_NULL) {
+        // Only an empty buffer has NULL data here (None is not a buffer).
+        status = n_in == 0 ? ANNE_ERR_X_SIZE : d->kernel_len == 0 ? ANNE_ERR_KERNEL_SIZE : ANNE_ERR_OUT_SIZE;
+    }
     switch (status) {
         case ANNE_ERR_X_SIZE:
             mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
@@ -599,6 +610,9 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("%q needs an even number of values, got %u"),
             anne_names[act->kind].name, (unsigned)buf.len);
+    }
+    if (buf.len == 0) {
+        return MP_OBJ_NEW_SMALL_INT(0);  // nothing to do (and its data may be NULL)
     }
     anne_check_stack();
     anne_check_status(anne_activate_f32(buf.data, buf.len, act));

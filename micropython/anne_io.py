@@ -11,7 +11,7 @@ from array import array
 import anne_net
 import anne_ops
 from anne_ops import ACTIVATIONS, FILE_PARAMS
-from anne_net import Dense, Sequential, _canonical, _check_finite, _is_finite, _n_out, _takes, _zeros
+from anne_net import Dense, Sequential, _canonical, _check_finite, _floats_for, _is_finite, _n_out, _takes
 
 
 def _default_file_params(name):
@@ -65,11 +65,11 @@ def save(net, path):
             crc = binascii.crc32(entry, crc)
             offset += 4 * L.n_params
         for L in net.layers:
-            f.write(L.kernel)
-            crc = binascii.crc32(L.kernel, crc)
-            if L.bias is not None:
-                f.write(L.bias)
-                crc = binascii.crc32(L.bias, crc)
+            f.write(L._kernel)
+            crc = binascii.crc32(L._kernel, crc)
+            if L._bias is not None:
+                f.write(L._bias)
+                crc = binascii.crc32(L._bias, crc)
         f.write(struct.pack("<I", crc & 0xFFFFFFFF))
 
 
@@ -78,6 +78,12 @@ def save(net, path):
 # layer table, each entry and its data extent, (memory), CRC, weights.
 
 def _parse_header(head, size):
+    if size >= 4 and head[:4] == b"PK\x03\x04":
+        raise ValueError("bad magic: this is a Keras model (.keras), not an .anne file; convert it on "
+                         "the PC: python3 tools/anne_convert.py model.keras -o model.anne")
+    if size >= 8 and head[:8] == b"\x89HDF\r\n\x1a\n":
+        raise ValueError("bad magic: this is a Keras .h5 file, not an .anne file; convert it on "
+                         "the PC: python3 tools/anne_convert.py model.h5 -o model.anne")
     if size < 16:
         raise ValueError("truncated: header needs 16 bytes, file has %d" % size)
     magic, version, header_size, count, flags, n_inputs = struct.unpack("<4sHHHHI", head)
@@ -155,19 +161,43 @@ def _check_memory(need):
 
 def _finish(n_inputs, layers):
     for i, L in enumerate(layers):
-        _check_finite(L.kernel, "layer %d: weights" % i)
-        if L.bias is not None:
-            _check_finite(L.bias, "layer %d: weights" % i)
+        _check_finite(L._kernel, "layer %d: weights" % i)
+        if L._bias is not None:
+            _check_finite(L._bias, "layer %d: weights" % i)
     net = Sequential(n_inputs)
     for L in layers:
         L._net = net
-        net.layers.append(L)
+        net._layers.append(L)
     net._rebuild()
     return net
 
 
+# The GC heap hands out blocks of 4 words (16 bytes on 32-bit boards); an
+# array('f') is one block of object and its items rounded up to blocks.
+_WORD = struct.calcsize("P")
+_BLOCK = 4 * _WORD
+# What a loaded layer keeps besides its arrays (the Dense object and its
+# attribute table, its parameter dict, the activation, its plan tuple),
+# measured with gc.mem_alloc() on the unix port and the emulated boards,
+# with room to spare.
+_LAYER_BYTES = 96 * _WORD
+
+
+def _array_bytes(n):
+    """Heap bytes of an array('f') of n floats made by _floats_for(n)."""
+    return _BLOCK + (4 * n + _BLOCK - 1) // _BLOCK * _BLOCK
+
+
 def _scratch_bytes(layers):
-    return sum(4 * L.n_out for L in layers) + 64 * len(layers)
+    """The network's own allocations: a scratch buffer per hidden layer,
+    the per-layer objects, the plan."""
+    return sum(_array_bytes(L.n_out) for L in layers[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+
+
+def _weight_bytes(layers):
+    """The arrays that hold the weights when they are copied in."""
+    return sum(_array_bytes(L.n_in * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
+               for L in layers)
 
 
 def load(source):
@@ -207,19 +237,44 @@ def _load_buffer(source):
     if stored != computed:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, computed))
     aligned = _aligned(mv, offsets[0]) and all(o % 4 == 0 for o in offsets)
+    # Copies where the float data is not usable in place (misaligned, or the
+    # Python backend, which cannot view bytes as floats).
+    copy = not aligned or anne_net._anne is not anne_net._native
+    if copy:
+        _check_memory(_weight_bytes(layers))
     if not aligned:
         print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
-    for L, offset in zip(layers, offsets):
+    for i, L in enumerate(layers):
+        offset = offsets[i]
         nk = 4 * L.n_in * L.units
-        L.kernel = mv[offset:offset + nk]
-        L.bias = mv[offset + nk:offset + nk + 4 * L.units] if L.use_bias else None
-        if not aligned or anne_net._anne is not anne_net._native:
-            # Copies: the float data is not usable in place (misaligned, or
-            # the Python backend, which cannot view bytes as floats).
-            L.kernel = array("f", bytearray(L.kernel))
-            if L.bias is not None:
-                L.bias = array("f", bytearray(L.bias))
+        L._kernel = mv[offset:offset + nk]
+        L._bias = mv[offset + nk:offset + nk + 4 * L.units] if L.use_bias else None
+        if copy:
+            L._kernel = _copy_floats(L._kernel, i)
+            if L._bias is not None:
+                L._bias = _copy_floats(L._bias, i)
     return _finish(n_inputs, layers)
+
+
+def _new_floats(n, i):
+    """_floats_for(n) for layer i; a MemoryError names the layer and the
+    block it needed (the free memory can be enough yet in pieces)."""
+    try:
+        return _floats_for(n)
+    except MemoryError:
+        raise MemoryError("loading layer %d: no free block of %d bytes (%d bytes free in all; "
+                          "the heap is fragmented: load right after boot or from a path)"
+                          % (i, 4 * n, _mem_free()))
+
+
+def _copy_floats(view, i):
+    """A bytes view of float32 values as a new array('f'), copied in small
+    pieces (no second copy of the whole)."""
+    out = _new_floats(len(view) // 4, i)
+    for j in range(0, len(view), 256):
+        piece = array("f", bytes(view[j:j + 256]))
+        out[j // 4:j // 4 + len(piece)] = piece
+    return out
 
 
 def _aligned(mv, offset):
@@ -254,19 +309,19 @@ def _load_path(path):
         crc = binascii.crc32(rest, crc)
         layers, offsets = _parse_table(head + rest, header_size, count, n_inputs, size)
         head = rest = None
-        data = sum(4 * L.n_params for L in layers)
-        _check_memory(data + _scratch_bytes(layers))
+        _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
         pos = header_size + 40 * count
         chunk = bytearray(32)
-        for L, offset in zip(layers, offsets):
+        for i, L in enumerate(layers):
+            offset = offsets[i]
             crc = _skip(f, offset - pos, chunk, crc)
-            L.kernel = _zeros(L.n_in * L.units)
-            _read_exact(f, L.kernel, 4 * len(L.kernel), "a kernel")
-            crc = binascii.crc32(L.kernel, crc)
+            L._kernel = _new_floats(L.n_in * L.units, i)
+            _read_exact(f, L._kernel, 4 * len(L._kernel), "a kernel")
+            crc = binascii.crc32(L._kernel, crc)
             if L.use_bias:
-                L.bias = _zeros(L.units)
-                _read_exact(f, L.bias, 4 * L.units, "a bias")
-                crc = binascii.crc32(L.bias, crc)
+                L._bias = _new_floats(L.units, i)
+                _read_exact(f, L._bias, 4 * L.units, "a bias")
+                crc = binascii.crc32(L._bias, crc)
             pos = offset + 4 * L.n_params
         crc = _skip(f, size - 4 - pos, chunk, crc)
         stored = struct.unpack("<I", f.read(4))[0]

@@ -95,15 +95,48 @@ def _uniform01():
     return _lcg_state[0] / 2147483647.0
 
 
+def _floats_for(n):
+    """A new array('f') of n values, allocated once, in one block of 4 * n
+    bytes (array("f", bytearray(4 * n)) briefly needs twice that). Its
+    values are 0.0, 1.0, ...: for buffers that are written before they are
+    read. _zeros(n) is the zeroed one."""
+    return array("f", range(n))
+
+
+_ZERO_CHUNK = array("f", bytearray(64))
+
+
 def _zeros(n):
-    return array("f", bytearray(4 * n))
+    a = _floats_for(n)
+    for i in range(0, n, 16):
+        j = min(i + 16, n)
+        a[i:j] = _ZERO_CHUNK[:j - i]
+    return a
+
+
+def _as_floats(buf):
+    """buf as array('f'): itself, or a copy of the float32 values a
+    bytes-like view holds (weights used in place from a file's bytes)."""
+    if buf is None or isinstance(buf, array):
+        return buf
+    return array("f", bytes(buf))
+
+
+def _int_arg(value, what, low=1, high=65535):
+    """An int in low..high; TypeError for floats, strs, bools (Dense(8.7),
+    Dense('8')), ValueError out of range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
+    if not low <= value <= high:
+        raise ValueError("%s out of range: %d (%d..%d)" % (what, value, low, high))
+    return value
 
 
 def _glorot_uniform(n_in, units):
     """Keras's default kernel initialiser: uniform(-limit, limit) with
     limit = sqrt(6 / (fan_in + fan_out))."""
     limit = math.sqrt(6.0 / (n_in + units))
-    k = _zeros(n_in * units)
+    k = _floats_for(n_in * units)
     for i in range(n_in * units):
         k[i] = (2.0 * _uniform01() - 1.0) * limit
     return k
@@ -147,6 +180,8 @@ def _flatten(values, what):
         return flat, rows
     if isinstance(values, (list, tuple)):
         return array("f", values), None
+    if isinstance(values, array) and repr(values[:0]) == "array('f')":
+        return values, None  # used as it is (no copy)
     mv = memoryview(values)
     if len(mv) and isinstance(mv[0], int):  # bytes-like holding float32
         if len(mv) % 4:
@@ -175,31 +210,34 @@ class Dense:
     """Dense(units, activation="linear", use_bias=True, **params): a fully
     connected layer, as keras.layers.Dense. params are the activation's
     parameters (negative_slope, alpha, threshold, max_value, default_value,
-    b, approximate). Weights are created (glorot_uniform kernel, zero bias)
-    when the layer joins a network, or given with set_weights()."""
+    b, approximate); input_shape=(n,) is accepted for a first layer, as in
+    Keras. Weights are created (glorot_uniform kernel, zero bias) when the
+    layer joins a network, or given with set_weights()."""
 
     def __init__(self, units, activation="linear", use_bias=True, **params):
-        units = int(units)
-        if not 1 <= units <= 65535:
-            raise ValueError("units out of range: %d (1..65535)" % units)
-        self.units = units
+        self._units = _int_arg(units, "units")
+        shape = params.pop("input_shape", None)
+        self.input_dim = None if shape is None else Input(shape).n_inputs
         self.use_bias = bool(use_bias)
         self.n_in = None
-        self.kernel = None
-        self.bias = None
+        self._kernel = None
+        self._bias = None
         self._net = None
         self._name = "linear"
         self.params = {}
         self._act = None
         self._act_backend = None
+        if activation is None:
+            activation = "linear"
         self._set_activation(activation, params, check_shape=False)
 
     # -- activation -------------------------------------------------------
 
     @property
     def activation(self):
-        """The activation's name. Assigning a name re-parses it at once (ValueError for unknown names, the layer stays as
-        it was); the parameters go back to Keras's defaults. Use
+        """The activation's name. Assigning a name re-parses it at once
+        (ValueError for unknown names, the layer stays as it was); the
+        parameters go back to Keras's defaults. Use
         set_activation(name, **params) to give parameters."""
         return self._name
 
@@ -217,7 +255,7 @@ class Dense:
         name = value
         backend = self._net._backend if self._net is not None else _anne
         act = backend.Activation(name, **params)  # ValueError if unknown or bad params
-        new_out = _n_out(name, self.units)  # ValueError: odd units for glu
+        new_out = _n_out(name, self._units)  # ValueError: odd units for glu
         if check_shape and self._net is not None and new_out != self.n_out:
             self._net._check_output_change(self, new_out)
         old_out = self.n_out if self._act is not None else None
@@ -236,23 +274,63 @@ class Dense:
         self._act = backend.Activation(self._name, **self.params)
         self._act_backend = backend
 
+    # -- shape ------------------------------------------------------------
+
+    @property
+    def units(self):
+        """Neurons. Assigning resizes the layer: in a network as
+        net.resize(i, units) does (new weights here and in the next layer)."""
+        return self._units
+
+    @units.setter
+    def units(self, value):
+        value = _int_arg(value, "units")
+        if self._net is not None:
+            self._net.resize(self._net._layers.index(self), value)
+            return
+        _n_out(self._name, value)  # ValueError: odd units for glu
+        self._units, self._kernel, self._bias, self.n_in = value, None, None, None
+
     @property
     def n_out(self):
         """Outputs of the layer (units, or units // 2 for glu)."""
-        return _n_out(self._name, self.units)
+        return _n_out(self._name, self._units)
 
     @property
     def n_params(self):
-        return (self.n_in or 0) * self.units + (self.units if self.use_bias else 0)
+        return (self.n_in or 0) * self._units + (self._units if self.use_bias else 0)
 
     # -- weights ----------------------------------------------------------
 
+    @property
+    def kernel(self):
+        """The kernel, n_in x units floats in Keras's layout (row-major).
+        Assigning one is set_weights(kernel, layer.bias): checked, and the
+        network uses it from the next predict."""
+        return self._kernel
+
+    @kernel.setter
+    def kernel(self, value):
+        self.set_weights(value, self._bias)
+
+    @property
+    def bias(self):
+        """The bias (units floats), or None for use_bias=False. Assigning
+        one is set_weights(layer.kernel, bias)."""
+        return self._bias
+
+    @bias.setter
+    def bias(self, value):
+        self.set_weights(self._kernel, value)
+
     def _init_weights(self, n_in, units=None):
         """New (kernel, bias) for n_in inputs, Keras defaults."""
-        units = self.units if units is None else units
+        units = self._units if units is None else units
         return _glorot_uniform(n_in, units), (_zeros(units) if self.use_bias else None)
 
     def _check_weights(self, kernel, bias, n_in=None):
+        if kernel is None:
+            raise ValueError("kernel: give the weights (nested lists n_in x units or a float buffer)")
         k, rows = _flatten(kernel, "kernel")
         if rows is None:
             n_in = n_in if n_in is not None else self.n_in
@@ -263,42 +341,59 @@ class Dense:
                 n_in = self.n_in if self.n_in is not None else rows
             if rows != n_in:
                 raise ValueError("kernel has %d rows, this layer has %d inputs" % (rows, n_in))
-        if len(k) != n_in * self.units:
+        if len(k) != n_in * self._units:
             raise ValueError("kernel has %d floats, expected n_in * units = %d * %d = %d"
-                             % (len(k), n_in, self.units, n_in * self.units))
+                             % (len(k), n_in, self._units, n_in * self._units))
         _check_finite(k, "kernel")
         b = None
         if self.use_bias:
             if bias is None:
                 raise ValueError("this layer has use_bias=True: give a bias")
             b, _ = _flatten(bias, "bias")
-            if len(b) != self.units:
-                raise ValueError("bias has %d floats, expected %d (one per unit)" % (len(b), self.units))
+            if len(b) != self._units:
+                raise ValueError("bias has %d floats, expected %d (one per unit)" % (len(b), self._units))
             _check_finite(b, "bias")
         elif bias is not None:
             raise ValueError("this layer has use_bias=False: bias must be None")
         return k, b, n_in
 
+    def _is_keras_list(self, kernel, bias):
+        """True for Keras's layer.set_weights([kernel, bias]) form: a list of
+        1 or 2 arrays, the first of them the kernel (not a row of it)."""
+        if bias is not None or not isinstance(kernel, (list, tuple)) or len(kernel) not in (1, 2):
+            return False
+        first = kernel[0]
+        if isinstance(first, (list, tuple)):
+            return len(first) > 0 and isinstance(first[0], (list, tuple, array))
+        # a flat buffer: the kernel if it holds n_in * units floats
+        return self.n_in is not None and len(first) == self.n_in * self._units != self._units
+
     def set_weights(self, kernel, bias=None):
-        """Sets the weights from nested lists (Keras layout n_in x units, as
-        model.get_weights() prints them) or flat buffers; ValueError (and
-        no change) if the shapes do not fit."""
+        """Sets the weights: set_weights(kernel, bias) or, as Keras's
+        layer.set_weights(), set_weights([kernel, bias]). The kernel is nested
+        lists (Keras layout n_in x units, as get_weights() gives it) or a flat
+        float buffer (an array('f') is used as it is, not copied).
+        ValueError (and no change) if the shapes do not fit."""
+        if self._is_keras_list(kernel, bias):
+            kernel, bias = kernel[0], (kernel[1] if len(kernel) == 2 else None)
         k, b, n_in = self._check_weights(kernel, bias)
-        self.kernel, self.bias, self.n_in = k, b, n_in
+        self._kernel, self._bias, self.n_in = k, b, n_in
         if self._net is not None:
             self._net._build_plan()
 
     def get_weights(self):
-        """[kernel as nested lists n_in x units, bias list] (Keras layout)."""
-        u = self.units
-        k = [[self.kernel[i * u + j] for j in range(u)] for i in range(self.n_in)]
-        out = [k]
-        if self.bias is not None:
-            out.append([self.bias[j] for j in range(u)])
+        """[kernel as nested lists n_in x units, bias list] (Keras layout);
+        set_weights() takes it back."""
+        u = self._units
+        k = _as_floats(self._kernel)
+        out = [[[k[i * u + j] for j in range(u)] for i in range(self.n_in)]]
+        if self._bias is not None:
+            b = _as_floats(self._bias)
+            out.append([b[j] for j in range(u)])
         return out
 
     def __repr__(self):
-        s = "Dense(%d, activation=%r" % (self.units, self._name)
+        s = "Dense(%d, activation=%r" % (self._units, self._name)
         for k in self.params:
             s += ", %s=%r" % (k, self.params[k])
         if not self.use_bias:
@@ -306,18 +401,68 @@ class Dense:
         return s + ")"
 
 
+class Input:
+    """Input(shape): the network's input, as keras.Input: Input(4) or
+    Input(shape=(4,)). Goes first: Sequential([Input(4), Dense(8), ...])."""
+
+    def __init__(self, shape):
+        if isinstance(shape, (tuple, list)):
+            if len(shape) != 1:
+                raise ValueError("Input shape %r: anne_net takes 1-D inputs, (n,)" % (tuple(shape),))
+            shape = shape[0]
+        self.n_inputs = _int_arg(shape, "Input shape")
+
+    def __repr__(self):
+        return "Input(shape=(%d,))" % self.n_inputs
+
+
+class _Layers:
+    """net.layers: the layers, read-only as a list (index, len, iterate).
+    append(layer) is net.add(layer); other changes go through the network
+    (insert, remove, resize), which keeps the shapes consistent."""
+
+    def __init__(self, net):
+        self._net = net
+
+    def __getitem__(self, i):
+        return self._net._layers[i]
+
+    def __len__(self):
+        return len(self._net._layers)
+
+    def __iter__(self):
+        return iter(self._net._layers)
+
+    def index(self, layer):
+        return self._net._layers.index(layer)
+
+    def append(self, layer):
+        self._net.add(layer)
+
+    def _refuse(self, *args):
+        raise TypeError("net.layers is read-only: use net.add(layer), net.insert(i, layer) or net.remove(i)")
+
+    insert = pop = remove = extend = clear = __setitem__ = __delitem__ = _refuse
+
+    def __repr__(self):
+        return repr(self._net._layers)
+
+
 # ---------------------------------------------------------------------------
 # The network
 
 class Sequential:
-    """Sequential(n_inputs): a stack of Dense layers."""
+    """A stack of Dense layers, as keras.Sequential:
+    Sequential([Input(4), Dense(8, "relu"), Dense(3, "softmax")]), or
+    Sequential(4, [Dense(8, "relu"), ...]), or Sequential() and add()."""
 
-    def __init__(self, n_inputs, layers=None):
-        n_inputs = int(n_inputs)
-        if not 1 <= n_inputs <= 65535:
-            raise ValueError("n_inputs out of range: %d (1..65535)" % n_inputs)
-        self.n_inputs = n_inputs
-        self.layers = []
+    def __init__(self, n_inputs=None, layers=None):
+        if isinstance(n_inputs, (list, tuple)) and layers is None:
+            n_inputs, layers = None, n_inputs
+        if isinstance(n_inputs, Input):
+            n_inputs = n_inputs.n_inputs
+        self.n_inputs = None if n_inputs is None else _int_arg(n_inputs, "n_inputs")
+        self._layers = []
         self._scratch = []
         self._plan = ()
         self._backend = _anne
@@ -325,34 +470,39 @@ class Sequential:
         for layer in layers or ():
             self.add(layer)
 
+    @property
+    def layers(self):
+        """The layers (read-only; see _Layers)."""
+        return _Layers(self)
+
     # -- structure --------------------------------------------------------
 
     def _n_in_at(self, i):
-        return self.n_inputs if i == 0 else self.layers[i - 1].n_out
+        return self.n_inputs if i == 0 else self._layers[i - 1].n_out
 
     @property
     def n_outputs(self):
-        return self.layers[-1].n_out if self.layers else self.n_inputs
+        return self._layers[-1].n_out if self._layers else self.n_inputs
 
     def _rebuild(self):
         """Scratch buffers, one per hidden layer output (sized by the net)."""
         self._scratch = []
         gc.collect()
-        self._scratch = [_zeros(L.n_out) for L in self.layers[:-1]]
+        self._scratch = [_zeros(L.n_out) for L in self._layers[:-1]]
         self._build_plan()
 
     def _build_plan(self):
         """The layers as anne.forward() takes them: (kernel, bias, activation,
         output buffer) tuples, rebuilt on every change so that predict_into
         only makes one call and allocates nothing. Changes made through the
-        API keep it current; assigning layer.kernel directly does not (use
+        API keep it current; assigning layer._kernel directly does not (use
         set_weights)."""
-        n = len(self.layers)
-        for L in self.layers:
+        n = len(self._layers)
+        for L in self._layers:
             if L._act_backend is not self._backend:
                 L._rebind(self._backend)
-        self._plan = tuple((L.kernel, L.bias, L._act, self._scratch[i] if i < n - 1 else None)
-                           for i, L in enumerate(self.layers))
+        self._plan = tuple((L._kernel, L._bias, L._act, self._scratch[i] if i < n - 1 else None)
+                           for i, L in enumerate(self._layers))
         # On the native backend, predict_into is the plan as an anne.Plan
         # (an instance attribute over the method): a call goes from Python
         # straight to C, with no Python frame in between.
@@ -375,24 +525,38 @@ class Sequential:
         """Checks layer can take n_in inputs; returns (kernel, bias) to use."""
         if layer._net is not None:
             raise ValueError("this layer is already in a network")
-        if layer.kernel is not None and layer.n_in == n_in:
-            return layer.kernel, layer.bias
-        if layer.kernel is not None:
+        if layer._kernel is not None and layer.n_in == n_in:
+            return layer._kernel, layer._bias
+        if layer._kernel is not None:
             raise ValueError("the layer's weights take %d inputs, here it gets %d" % (layer.n_in, n_in))
         return layer._init_weights(n_in)
 
     def add(self, layer):
         """Appends a layer (weights: its own if given and they fit, else
-        Keras's initialisers)."""
+        Keras's initialisers). An Input (first, before any layer) sets the
+        input size."""
+        if isinstance(layer, Input):
+            if self._layers or self.n_inputs is not None:
+                raise ValueError("Input goes first, once: this network already has %d inputs"
+                                 % self.n_outputs)
+            self.n_inputs = layer.n_inputs
+            return layer
+        if not isinstance(layer, Dense):
+            raise TypeError("a layer must be Dense (or Input first), not %s" % type(layer).__name__)
+        if self.n_inputs is None:
+            if layer.input_dim is None:
+                raise ValueError("the network needs its input size first: Sequential([Input(n), ...]), "
+                                 "Sequential(n) or Dense(..., input_shape=(n,))")
+            self.n_inputs = layer.input_dim
         n_in = self.n_outputs
         k, b = self._attach(layer, n_in)
-        layer.kernel, layer.bias, layer.n_in, layer._net = k, b, n_in, self
-        self.layers.append(layer)
+        layer._kernel, layer._bias, layer.n_in, layer._net = k, b, n_in, self
+        self._layers.append(layer)
         self._rebuild()
         return layer
 
     def _index(self, i, end_ok=False):
-        n = len(self.layers)
+        n = len(self._layers)
         if i < 0:
             i += n
         if not 0 <= i < n + (1 if end_ok else 0):
@@ -402,7 +566,7 @@ class Sequential:
     def _check_output_change(self, layer, new_out):
         # An activation change that changes the outputs (glu) is fine only
         # on the last layer.
-        if self.layers[-1] is not layer:
+        if self._layers[-1] is not layer:
             raise ValueError("that changes the layer's outputs from %d to %d; the next layer "
                              "takes %d inputs (resize the layer instead)" % (layer.n_out, new_out, layer.n_out))
 
@@ -414,17 +578,17 @@ class Sequential:
         units = int(units)
         if not 1 <= units <= 65535:
             raise ValueError("units out of range: %d (1..65535)" % units)
-        L = self.layers[i]
+        L = self._layers[i]
         new_out = _n_out(L._name, units)
         k, b = L._init_weights(L.n_in, units)
         nxt = None
-        if i + 1 < len(self.layers):
-            N = self.layers[i + 1]
+        if i + 1 < len(self._layers):
+            N = self._layers[i + 1]
             nk, nb = N._init_weights(new_out)
             nxt = (N, nk, nb)
-        L.units, L.kernel, L.bias = units, k, b
+        L._units, L._kernel, L._bias = units, k, b
         if nxt:
-            N, N.kernel, N.bias = nxt
+            N, N._kernel, N._bias = nxt
             N.n_in = new_out
         self._rebuild()
 
@@ -435,15 +599,15 @@ class Sequential:
         n_in = self._n_in_at(i)
         k, b = self._attach(layer, n_in)
         nxt = None
-        if i < len(self.layers) and self.layers[i].n_in != layer.n_out:
-            N = self.layers[i]
+        if i < len(self._layers) and self._layers[i].n_in != layer.n_out:
+            N = self._layers[i]
             nk, nb = N._init_weights(layer.n_out)
             nxt = (N, nk, nb)
-        layer.kernel, layer.bias, layer.n_in, layer._net = k, b, n_in, self
+        layer._kernel, layer._bias, layer.n_in, layer._net = k, b, n_in, self
         if nxt:
-            N, N.kernel, N.bias = nxt
+            N, N._kernel, N._bias = nxt
             N.n_in = layer.n_out
-        self.layers.insert(i, layer)
+        self._layers.insert(i, layer)
         self._rebuild()
         return layer
 
@@ -451,18 +615,18 @@ class Sequential:
         """Removes layer i and returns it. The layer after it gets new
         weights if its input size changes. The last layer cannot go."""
         i = self._index(i)
-        if len(self.layers) == 1:
+        if len(self._layers) == 1:
             raise ValueError("a network needs at least one layer")
         n_in = self._n_in_at(i)
         nxt = None
-        if i + 1 < len(self.layers) and self.layers[i + 1].n_in != n_in:
-            N = self.layers[i + 1]
+        if i + 1 < len(self._layers) and self._layers[i + 1].n_in != n_in:
+            N = self._layers[i + 1]
             nk, nb = N._init_weights(n_in)
             nxt = (N, nk, nb)
         if nxt:
-            N, N.kernel, N.bias = nxt
+            N, N._kernel, N._bias = nxt
             N.n_in = n_in
-        layer = self.layers.pop(i)
+        layer = self._layers.pop(i)
         layer._net = None
         self._rebuild()
         return layer
@@ -473,7 +637,7 @@ class Sequential:
         changes."""
         new = []
         j = 0
-        for L in self.layers:
+        for L in self._layers:
             if j >= len(weights):
                 raise ValueError("too few arrays: %d" % len(weights))
             kernel = weights[j]
@@ -487,13 +651,13 @@ class Sequential:
             new.append(L._check_weights(kernel, bias, L.n_in))
         if j != len(weights):
             raise ValueError("%d arrays given, the network has %d" % (len(weights), j))
-        for L, (k, b, _) in zip(self.layers, new):
-            L.kernel, L.bias = k, b
+        for L, (k, b, _) in zip(self._layers, new):
+            L._kernel, L._bias = k, b
         self._build_plan()
 
     def get_weights(self):
         out = []
-        for L in self.layers:
+        for L in self._layers:
             out.extend(L.get_weights())
         return out
 
@@ -514,28 +678,68 @@ class Sequential:
         return self._predict_into(x, out)
 
     def predict(self, x):
-        """x: a list or array('f') of n_inputs values -> a new array('f')."""
+        """x: one sample (a list or array('f') of n_inputs values) -> a new
+        array('f'); or, as Keras's predict(), a batch (a list of such rows)
+        -> a list of array('f'), one per row."""
+        if isinstance(x, (list, tuple)) and len(x) and isinstance(x[0], (list, tuple, array)):
+            return self.predict_batch(x)
         if not isinstance(x, array):
             x = array("f", x)
         return self.predict_into(x, _zeros(self.n_outputs))
 
     def predict_batch(self, rows):
-        return [self.predict(r) for r in rows]
+        out = []
+        for i in range(len(rows)):
+            out.append(self.predict_into(self._row(rows[i], i, None), _zeros(self.n_outputs)))
+        return out
+
+    def _row(self, row, i, xa):
+        """Row i of a batch as a float32 buffer of n_inputs values (into xa
+        when given); ValueError naming the row when its length is wrong."""
+        if len(row) != self.n_inputs:
+            raise ValueError("row %d has %d values, the network takes %d" % (i, len(row), self.n_inputs))
+        if xa is None:
+            return row if isinstance(row, array) else array("f", row)
+        for j in range(self.n_inputs):
+            xa[j] = row[j]
+        return xa
+
+    def _task(self, y):
+        """"classification" or "regression", from the labels as Keras's
+        losses would read them: class indices (ints, bools, or integral
+        floats in range) or one-hot rows -> classification; other floats
+        (one output) or rows of floats -> regression."""
+        n_out = self.n_outputs
+        first = y[0]
+        if isinstance(first, (list, tuple, array)):
+            if n_out > 1 and all(len(t) == n_out and sum(1 for v in t if v == 1) == 1
+                                 and sum(1 for v in t if v == 0) == n_out - 1 for t in y):
+                return "classification"  # one-hot
+            return "regression"
+        classes = max(2, n_out)
+        if all(isinstance(t, (bool, int)) or (isinstance(t, float) and t == int(t) and 0 <= t < classes)
+               for t in y):
+            return "classification"
+        if n_out != 1:
+            raise ValueError("labels are scalars but not class indices (0..%d) for %d outputs"
+                             % (n_out - 1, n_out))
+        return "regression"
 
     def evaluate(self, X, y, task=None):
-        """Keras's evaluate(). Classification (integer labels): the last
-        layer's argmax (or output > 0.5 for one unit) against the labels;
-        loss is Keras's categorical cross-entropy on the outputs as
-        probabilities (binary cross-entropy for one unit), from_logits=False,
-        clipped at 1e-7. Returns {"loss", "accuracy", "n"}.
-        Regression (task="regression", or labels that are lists of floats):
-        returns {"loss": MSE, "mse": MSE, "n"}."""
+        """Keras's evaluate(). Classification (class indices, or one-hot
+        rows): the last layer's argmax (or output > 0.5 for one unit)
+        against the labels; loss is Keras's categorical cross-entropy on the
+        outputs as probabilities (binary cross-entropy for one unit),
+        from_logits=False, clipped at 1e-7. Returns {"loss", "accuracy", "n"}.
+        Regression (task="regression", or float targets): returns
+        {"loss": MSE, "mse": MSE, "n"}. Each row of X must have n_inputs
+        values (ValueError naming the row otherwise)."""
         if len(X) != len(y):
             raise ValueError("%d inputs but %d labels" % (len(X), len(y)))
         if len(X) == 0:
             raise ValueError("nothing to evaluate")
         if task is None:
-            task = "regression" if not isinstance(y[0], int) else "classification"
+            task = self._task(y)
         if task not in ("regression", "classification"):
             raise ValueError("task must be 'classification' or 'regression'")
         out = _zeros(self.n_outputs)
@@ -543,32 +747,32 @@ class Sequential:
         eps = 1e-7
         total = 0.0
         correct = 0
-        count = 0
-        for row, t in zip(X, y):
-            for i in range(self.n_inputs):
-                xa[i] = row[i]
-            self.predict_into(xa, out)
+        for i in range(len(X)):
+            t = y[i]
+            self.predict_into(self._row(X[i], i, xa), out)
             if task == "regression":
-                if isinstance(t, (int, float)):
+                if not isinstance(t, (list, tuple, array)):
                     t = (t,)
                 if len(t) != len(out):
-                    raise ValueError("a target has %d values, the network gives %d" % (len(t), len(out)))
+                    raise ValueError("target %d has %d values, the network gives %d" % (i, len(t), len(out)))
                 s = 0.0
                 for j in range(len(out)):
                     d = out[j] - t[j]
                     s += d * d
                 total += s / len(out)
-                count += 1
                 continue
-            if not isinstance(t, int):  # one-hot
+            if isinstance(t, (list, tuple, array)):  # one-hot
+                if len(t) != len(out):
+                    raise ValueError("label %d has %d values, the network gives %d" % (i, len(t), len(out)))
                 t = _argmax_list(t)
+            t = int(t)
+            if not 0 <= t < max(2, len(out)):
+                raise ValueError("label %d is %d, out of range for %d outputs" % (i, t, len(out)))
             if len(out) == 1:
                 p = min(max(out[0], eps), 1.0 - eps)
                 pred = 1 if out[0] > 0.5 else 0
                 total -= math.log(p) if t == 1 else math.log(1.0 - p)
             else:
-                if not 0 <= t < len(out):
-                    raise ValueError("label %d out of range for %d outputs" % (t, len(out)))
                 s = 0.0
                 for v in out:
                     s += v
@@ -577,20 +781,19 @@ class Sequential:
                 total -= math.log(p)
                 pred = self._backend.argmax(out)
             correct += pred == t
-            count += 1
+        n = len(X)
         if task == "regression":
-            return {"loss": total / count, "mse": total / count, "n": count}
-        return {"loss": total / count, "accuracy": correct / count, "n": count}
+            return {"loss": total / n, "mse": total / n, "n": n}
+        return {"loss": total / n, "accuracy": correct / n, "n": n}
 
     def classify(self, X):
-        """Predicted class per row: argmax, or output > 0.5 for one unit."""
+        """Predicted class per row: argmax, or output > 0.5 for one unit.
+        Each row must have n_inputs values (ValueError naming it)."""
         out = _zeros(self.n_outputs)
         xa = _zeros(self.n_inputs)
         preds = []
-        for row in X:
-            for i in range(self.n_inputs):
-                xa[i] = row[i]
-            self.predict_into(xa, out)
+        for i in range(len(X)):
+            self.predict_into(self._row(X[i], i, xa), out)
             preds.append((1 if out[0] > 0.5 else 0) if len(out) == 1 else self._backend.argmax(out))
         return preds
 
@@ -604,7 +807,7 @@ class Sequential:
         print("%-3s %-7s %-7s %-34s %8s %8s" % ("#", "Layer", "Output", "Activation", "Param #", "Bytes"))
         print("=" * 72)
         total = 0
-        for i, L in enumerate(self.layers):
+        for i, L in enumerate(self._layers):
             act = L._name
             if L.params:
                 act += "(" + ",".join("%s=%s" % (k, _fmt(L.params[k])) for k in L.params) + ")"
@@ -614,13 +817,13 @@ class Sequential:
                                                      L.n_out, act, n, 4 * n))
         print("=" * 72)
         print("Total params: %d (%d bytes of float32)" % (total, 4 * total))
-        if any(not L.use_bias for L in self.layers):
+        if any(not L.use_bias for L in self._layers):
             print("* use_bias=False")
         print(line)
 
     def __repr__(self):
         return "<Sequential %d -> %s>" % (self.n_inputs, " -> ".join(
-            "%d %s" % (L.n_out, L._name) for L in self.layers))
+            "%d %s" % (L.n_out, L._name) for L in self._layers))
 
     # -- saving -----------------------------------------------------------
 
