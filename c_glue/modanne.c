@@ -418,16 +418,22 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i) {
     return fields;
 }
 
-// Fills d's buffers from a layer's (kernel, bias, activation, buf) fields;
-// the last layer writes out instead of its buf.
-static MP_ALWAYSINLINE inline void anne_gather_layer(anne_layer_t *d, const mp_obj_t *fields, const anne_f32_buf_t *out) {
+// Fills d's weights from a layer's (kernel, bias, activation, buf) fields.
+static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp_obj_t *fields) {
     anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
     anne_f32_buf_t bias = anne_get_bias(fields[1]);
-    anne_f32_buf_t dst = out != NULL ? *out : anne_get_f32(fields[3], MP_QSTR_buf, true);
     d->kernel = kernel.data;
     d->kernel_len = kernel.len;
     d->bias = bias.data;
     d->bias_len = bias.len;
+}
+
+// The same, out of line: for forward(), which is not the hot path (Plan is).
+static MP_NOINLINE void anne_gather_weights_slow(anne_layer_t *d, const mp_obj_t *fields) {
+    anne_gather_weights(d, fields);
+}
+
+static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t dst) {
     d->out = dst.data;
     d->out_len = dst.len;
 }
@@ -511,7 +517,8 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
         anne_layer_t d = {.kind = ANNE_LAYER_DENSE, .dtype = ANNE_DTYPE_F32};
         anne_activation_t scratch;
         d.act = *anne_get_activation(fields[2], NULL, &scratch);
-        anne_gather_layer(&d, fields, i + 1 == n_layers ? &out : NULL);
+        anne_gather_weights_slow(&d, fields);
+        anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
         int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
         if (status != ANNE_OK) {
             anne_raise_layer(status, i, n_layers, x.len, &d);
@@ -572,12 +579,17 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
     anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
     mp_obj_t *layers = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(self->layers))->items;
     size_t last = self->n_layers - 1;
-    for (size_t i = 0; i <= last; i++) {
+    anne_layer_t *d = self->descs;
+    for (size_t i = 0; i <= last; i++, d++) {
         // (A tuple cannot change: its items are the ones checked when the
         // plan was made.)
-        anne_gather_layer(&self->descs[i], ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items,
-            i == last ? &out : NULL);
+        mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+        anne_gather_weights(d, fields);
+        if (i != last) {
+            anne_set_out(d, anne_get_f32(fields[3], MP_QSTR_buf, true));
+        }
     }
+    anne_set_out(d - 1, out);
     size_t failed = 0;
     int32_t status = anne_forward_f32(x.data, x.len, self->descs, self->n_layers, &failed);
     if (status != ANNE_OK) {

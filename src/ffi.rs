@@ -24,6 +24,7 @@ use core::slice;
 /// Checks that `ptr` may be the start of `len` floats: aligned (else
 /// [`Status::Align`]), and the byte size fits an `isize` (else `too_long`).
 /// NULL is checked separately.
+#[inline(always)]
 fn float_buffer_ok(ptr: *const f32, len: usize, too_long: Status) -> Result<(), Status> {
     if !(ptr as usize).is_multiple_of(align_of::<f32>()) {
         return Err(Status::Align);
@@ -250,7 +251,8 @@ fn refusal(n_in: usize, layer: &anne_layer_t, units: usize) -> Status {
 /// `x` is non-null, aligned and valid for `n_in` floats; the layer's
 /// non-null pointers are valid for their lengths, `out` for writes.
 unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    if layer.kind != ANNE_LAYER_DENSE as u32 || layer.dtype != ANNE_DTYPE_F32 as u32 {
+    // One test for both (ANNE_DTYPE_F32 is 0).
+    if (layer.kind ^ ANNE_LAYER_DENSE as u32) | (layer.dtype ^ ANNE_DTYPE_F32 as u32) != 0 {
         return Err(Status::Kind);
     }
     // linear, sigmoid and Keras's default relu: no parameters to check.

@@ -320,7 +320,7 @@ impl<'a> WideDot<'a> {
         // (The loop as in fill(), written out: through a closure the
         // compiler keeps less of the inner loop in registers.)
         for (j, o) in out.iter_mut().enumerate() {
-            let b = bias.and_then(|b| b.get(j)).map_or(0, |b| b.to_bits());
+            let b = bias_bits(bias, j);
             *o = post(match self.column_terms(terms, j, b) {
                 Some(value) => value,
                 None => cold(&fallback, j),
@@ -345,13 +345,33 @@ fn fill(
     column: impl Fn(usize, u32) -> Option<f32>,
 ) -> bool {
     for (j, o) in out.iter_mut().enumerate() {
-        let b = bias.and_then(|b| b.get(j)).map_or(0, |b| b.to_bits());
+        let b = bias_bits(bias, j);
         *o = post(match column(j, b) {
             Some(value) => value,
             None => cold(&fallback, j),
         });
     }
     true
+}
+
+/// The bits of `bias[j]` (0 without a bias). `j` is always in range (the
+/// sizes were checked); the out-of-range branch is cold, as a bounds check's
+/// panic would be, but returns 0 instead of panicking.
+#[inline(always)]
+fn bias_bits(bias: Option<&[f32]>, j: usize) -> u32 {
+    match bias {
+        None => 0,
+        Some(b) => match b.get(j) {
+            Some(v) => v.to_bits(),
+            None => out_of_range(),
+        },
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range() -> u32 {
+    0
 }
 
 #[cold]

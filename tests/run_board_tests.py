@@ -15,6 +15,7 @@ target when run-on exits 0 and its summary line says 0 failed.
 """
 
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -41,36 +42,47 @@ def file_sets(script):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("targets", nargs="*", default=["unix", "cortex-m3", "cortex-m0"])
+    p.add_argument("targets", nargs="*", default=["unix", "unix-asan", "cortex-m3", "cortex-m0"])
     p.add_argument("-k", default="", help="only scripts whose name contains this")
+    p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (default 2)")
     a = p.parse_args()
     scripts = sorted(s for s in glob.glob(os.path.join(ROOT, "tests", "board", "test_*.py"))
                      if a.k in os.path.basename(s))
     if not scripts:
         print("no test scripts found", file=sys.stderr)
         return 1
-    passed = failed = checks = 0
+    jobs = []
     for target in a.targets:
         for script in scripts:
-            for files in file_sets(script):
+            sets = file_sets(script)
+            for files in sets:
                 name = "%s %s" % (target, os.path.relpath(script, ROOT))
-                if len(files) > 0 and len(file_sets(script)) > 1:
+                if len(files) > 0 and len(sets) > 1:
                     name += " [%s]" % " ".join(sorted({os.path.basename(f).split(".")[0] for f in files if not f.endswith(".py")}))
-                t0 = time.monotonic()
-                r = subprocess.run([RUN_ON, target, script] + files,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                dt = time.monotonic() - t0
-                m = SUMMARY.findall(r.stdout)
-                ok = r.returncode == 0 and m and all(int(f) == 0 for _, _, f in m)
-                checks += sum(int(n) for _, n, _ in m)
-                if ok:
-                    passed += 1
-                    print("PASS %s (%d checks, %.1f s)" % (name, sum(int(n) for _, n, _ in m), dt))
-                else:
-                    failed += 1
-                    print("FAIL %s (exit %d, %.1f s)" % (name, r.returncode, dt))
-                    sys.stdout.write(r.stdout.decode(errors="replace"))
-                sys.stdout.flush()
+                jobs.append((name, [RUN_ON, target, script] + files))
+
+    def run(job):
+        t0 = time.monotonic()
+        r = subprocess.run(job[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return job[0], r, time.monotonic() - t0
+
+    passed = failed = checks = 0
+    # Two at a time (the machines this runs on have 2 cores); results are
+    # printed in the order of the jobs.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        for name, r, dt in pool.map(run, jobs):
+            m = SUMMARY.findall(r.stdout)
+            ok = r.returncode == 0 and m and all(int(f) == 0 for _, _, f in m)
+            n = sum(int(k) for _, k, _ in m)
+            checks += n
+            if ok:
+                passed += 1
+                print("PASS %s (%d checks, %.1f s)" % (name, n, dt))
+            else:
+                failed += 1
+                print("FAIL %s (exit %d, %.1f s)" % (name, r.returncode, dt))
+                sys.stdout.write(r.stdout.decode(errors="replace"))
+            sys.stdout.flush()
     print("board tests: %d runs (scripts x file sets x targets), %d checks" % (passed + failed, checks))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -105,3 +105,13 @@ def test_repl_soft_reset_keeps_the_files(target, tmp_path):
     text = out.decode(errors="replace")
     assert "soft reboot" in text and "files uploaded again" in text, text
     assert "still here 2" in text, text
+
+
+def test_unix_asan_is_instrumented():
+    """The unix-asan firmware the board tests run on has ASan and UBSan in it."""
+    fw = os.path.join(ROOT, "build", "unix-asan", "micropython")
+    if not os.path.exists(fw):
+        pytest.skip("no unix-asan firmware built")
+    syms = subprocess.run(["nm", fw], capture_output=True, text=True).stdout
+    assert "__asan_report_load4" in syms and "__ubsan_handle_" in syms
+    assert "anne_forward_f32" in syms
