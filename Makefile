@@ -31,6 +31,9 @@ endif
 DEBIAN_RUSTC := /usr/bin/rustc
 DEBIAN_CARGO := /usr/bin/cargo
 CROSS_CARGO := env RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 $(DEBIAN_CARGO)
+# The Rust tests run on the same compiler as the firmware (its own target dir).
+TEST_CARGO := env RUSTC=$(DEBIAN_RUSTC) RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+	CARGO_TARGET_DIR=$(BUILD)/cargo-test $(DEBIAN_CARGO)
 
 # The board library (micropython/) is frozen into every firmware we build.
 MANIFEST := $(ROOT)/micropython/manifest.py
@@ -93,7 +96,7 @@ firmware: unix unix-asan qemu-m3 qemu-m0
 test: deps firmware test-rust test-host test-nopanic test-board
 
 test-rust: deps
-	cargo test --quiet
+	$(TEST_CARGO) test --quiet
 
 test-host: deps
 	$(PYTHON) -m pytest -q tests/host

@@ -1,17 +1,18 @@
 # anne_io: reading and writing `.anne` weight files (docs/FORMAT.md) for
 # anne_net. Kept apart from anne_net so that a network built by hand needs
 # less RAM, and so that each module compiles within a small board's heap.
-# Use it through anne_net.load() and net.save().
+# Use it through anne_net.load() and net.save(). It does not import anne_net
+# (anne_net imports it when it loads or saves): layers are made by the
+# make_layer function anne_net.load() hands to read().
 
 import gc
 import struct
 import binascii
 from array import array
 
-import anne_net
 import anne_ops
 from anne_ops import ACTIVATIONS, FILE_PARAMS
-from anne_net import Dense, Sequential, _canonical, _check_finite, _floats_for, _is_finite, _n_out, _takes
+from anne_core import _canonical, _floats_for, _is_finite, _n_out, _takes
 
 
 def _default_file_params(name):
@@ -105,8 +106,9 @@ def _parse_header(head, size):
     return header_size, count, n_inputs
 
 
-def _parse_entry(entry, i, n_in, prev_end, size):
-    """Checks one 40-byte layer entry; returns (layer, data_offset, end)."""
+def _parse_entry(entry, i, n_in, prev_end, size, make_layer):
+    """Checks one 40-byte layer entry; returns (layer, data_offset, end),
+    the layer from make_layer (which checks the activation's parameters)."""
     kind, act, lflags, dtype, units, offset, _ = struct.unpack_from("<BBBBIII", entry, 0)
     params = struct.unpack_from("<6f", entry, 16)
     where = "layer %d: " % i
@@ -148,7 +150,7 @@ def _parse_entry(entry, i, n_in, prev_end, size):
             v = params[FILE_PARAMS.index(k)]
             if k in anne_ops.REQUIRED.get(name, ()) or v != _default_file_params(name)[k]:
                 kw[k] = v  # Keras's defaults are left out, as in Keras's config
-    layer = Dense(units, name, bool(has_bias), **kw)
+    layer = make_layer(units, name, bool(has_bias), kw)
     layer.n_in = n_in
     return layer, offset, end
 
@@ -157,19 +159,6 @@ def _check_memory(need):
     free = _free_memory()
     if need > free:
         raise ValueError("model does not fit in memory: needs %d bytes, %d free" % (need, free))
-
-
-def _finish(n_inputs, layers):
-    for i, L in enumerate(layers):
-        _check_finite(L._kernel, "layer %d: weights" % i)
-        if L._bias is not None:
-            _check_finite(L._bias, "layer %d: weights" % i)
-    net = Sequential(n_inputs)
-    for L in layers:
-        L._net = net
-        net._layers.append(L)
-    net._rebuild()
-    return net
 
 
 # The GC heap hands out blocks of 4 words (16 bytes on 32-bit boards); an
@@ -200,14 +189,20 @@ def _weight_bytes(layers):
                for L in layers)
 
 
-def load(source):
-    """anne_net.load(): a path or a bytes-like object -> Sequential."""
+def read(source, make_layer, native=None, copy=False):
+    """Reads a .anne file for anne_net.load(): source is a path or a
+    bytes-like object. make_layer(units, activation, use_bias, params) makes
+    each layer (anne_net's Dense); their n_in, _kernel and _bias are set
+    here: views into source where the floats can be used in place (aligned,
+    as native, the anne module, checks), else copies (always with copy).
+    Returns (n_inputs, layers). ValueError for a file the format refuses,
+    or that does not fit in memory."""
     if isinstance(source, str):
-        return _load_path(source)
-    return _load_buffer(source)
+        return _load_path(source, make_layer)
+    return _load_buffer(source, make_layer, native, copy)
 
 
-def _parse_table(buf, header_size, count, n_inputs, size):
+def _parse_table(buf, header_size, count, n_inputs, size, make_layer):
     """The layers of the table in buf (entry i at header_size + 40 * i), each
     checked against the one before it -> (layers, data offsets)."""
     layers = []
@@ -216,7 +211,7 @@ def _parse_table(buf, header_size, count, n_inputs, size):
     prev_end = header_size + 40 * count
     for i in range(count):
         e = header_size + 40 * i
-        L, offset, end = _parse_entry(buf[e:e + 40], i, n_in, prev_end, size)
+        L, offset, end = _parse_entry(buf[e:e + 40], i, n_in, prev_end, size, make_layer)
         layers.append(L)
         offsets.append(offset)
         n_in = L.n_out
@@ -224,22 +219,22 @@ def _parse_table(buf, header_size, count, n_inputs, size):
     return layers, offsets
 
 
-def _load_buffer(source):
+def _load_buffer(source, make_layer, native, copy):
     mv = memoryview(source)
     if len(mv) and not isinstance(mv[0], int):
         raise TypeError("load() takes a path or a bytes-like object")
     size = len(mv)
     header_size, count, n_inputs = _parse_header(bytes(mv[:16]), size)
-    layers, offsets = _parse_table(mv, header_size, count, n_inputs, size)
+    layers, offsets = _parse_table(mv, header_size, count, n_inputs, size, make_layer)
     _check_memory(_scratch_bytes(layers))
     stored = struct.unpack_from("<I", mv, size - 4)[0]
     computed = binascii.crc32(mv[:size - 4]) & 0xFFFFFFFF
     if stored != computed:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, computed))
-    aligned = _aligned(mv, offsets[0]) and all(o % 4 == 0 for o in offsets)
+    aligned = _aligned(mv, offsets[0], native) and all(o % 4 == 0 for o in offsets)
     # Copies where the float data is not usable in place (misaligned, or the
     # Python backend, which cannot view bytes as floats).
-    copy = not aligned or anne_net._anne is not anne_net._native
+    copy = copy or not aligned
     if copy:
         _check_memory(_weight_bytes(layers))
     if not aligned:
@@ -253,7 +248,7 @@ def _load_buffer(source):
             L._kernel = _copy_floats(L._kernel, i)
             if L._bias is not None:
                 L._bias = _copy_floats(L._bias, i)
-    return _finish(n_inputs, layers)
+    return n_inputs, layers
 
 
 def _new_floats(n, i):
@@ -277,11 +272,11 @@ def _copy_floats(view, i):
     return out
 
 
-def _aligned(mv, offset):
+def _aligned(mv, offset, native):
     """True if mv[offset:] starts at a 4-byte aligned address."""
-    if anne_net._native is not None:
+    if native is not None:
         try:
-            anne_net._native.argmax(mv[offset:offset + 4])
+            native.argmax(mv[offset:offset + 4])
             return True
         except ValueError:
             return False
@@ -298,7 +293,7 @@ def _read_exact(f, buf, nbytes, what):
         raise ValueError("truncated: file ended while reading %s" % what)
 
 
-def _load_path(path):
+def _load_path(path, make_layer):
     with open(path, "rb") as f:
         size = f.seek(0, 2)
         f.seek(0)
@@ -307,7 +302,7 @@ def _load_path(path):
         crc = binascii.crc32(head)
         rest = f.read(header_size - 16 + 40 * count)
         crc = binascii.crc32(rest, crc)
-        layers, offsets = _parse_table(head + rest, header_size, count, n_inputs, size)
+        layers, offsets = _parse_table(head + rest, header_size, count, n_inputs, size, make_layer)
         head = rest = None
         _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
         pos = header_size + 40 * count
@@ -327,7 +322,7 @@ def _load_path(path):
         stored = struct.unpack("<I", f.read(4))[0]
     if stored != crc & 0xFFFFFFFF:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, crc & 0xFFFFFFFF))
-    return _finish(n_inputs, layers)
+    return n_inputs, layers
 
 
 def _skip(f, n, chunk, crc):

@@ -53,18 +53,10 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS
+from anne_core import (_as_floats, _canonical, _check_finite, _floats_for, _halves, _is_finite, _n_out,
+                       _takes, _zeros)
 
 __version__ = anne_ops.VERSION
-
-
-def _takes(name):
-    """The parameters activation `name` (canonical) takes."""
-    return tuple(anne_ops.DEFAULTS.get(name, ()))
-
-
-def _canonical(name):
-    i = anne_ops.ALIASES.get(name)
-    return name if i is None else ACTIVATIONS[i]
 
 
 # ---------------------------------------------------------------------------
@@ -95,33 +87,6 @@ def _uniform01():
     return _lcg_state[0] / 2147483647.0
 
 
-def _floats_for(n):
-    """A new array('f') of n values, allocated once, in one block of 4 * n
-    bytes (array("f", bytearray(4 * n)) briefly needs twice that). Its
-    values are 0.0, 1.0, ...: for buffers that are written before they are
-    read. _zeros(n) is the zeroed one."""
-    return array("f", range(n))
-
-
-_ZERO_CHUNK = array("f", bytearray(64))
-
-
-def _zeros(n):
-    a = _floats_for(n)
-    for i in range(0, n, 16):
-        j = min(i + 16, n)
-        a[i:j] = _ZERO_CHUNK[:j - i]
-    return a
-
-
-def _as_floats(buf):
-    """buf as array('f'): itself, or a copy of the float32 values a
-    bytes-like view holds (weights used in place from a file's bytes)."""
-    if buf is None or isinstance(buf, array):
-        return buf
-    return array("f", bytes(buf))
-
-
 def _int_arg(value, what, low=1, high=65535):
     """An int in low..high; TypeError for floats, strs, bools (Dense(8.7),
     Dense('8')), ValueError out of range."""
@@ -140,27 +105,6 @@ def _glorot_uniform(n_in, units):
     for i in range(n_in * units):
         k[i] = (2.0 * _uniform01() - 1.0) * limit
     return k
-
-
-def _halves(activation_name):
-    return _canonical(activation_name) in _HALVING
-
-
-_HALVING = tuple(ACTIVATIONS[i] for i in anne_ops.HALVES)
-
-
-def _n_out(activation_name, units):
-    """Outputs of `units` neurons with this activation; ValueError if it
-    halves them (glu) and units is odd."""
-    if not _halves(activation_name):
-        return units
-    if units % 2:
-        raise ValueError("%s needs even units, got %d" % (_canonical(activation_name), units))
-    return units // 2
-
-
-def _is_finite(v):
-    return v - v == 0.0
 
 
 def _flatten(values, what):
@@ -188,19 +132,6 @@ def _flatten(values, what):
             raise ValueError("%s: %d bytes is not a whole number of float32" % (what, len(mv)))
         return array("f", bytearray(mv)), None
     return array("f", values), None
-
-
-def _check_finite(buf, what):
-    mv = memoryview(buf)
-    if len(mv) and isinstance(mv[0], int):
-        # float32 bytes in place: non-finite iff all 8 exponent bits are set
-        for i in range(3, len(mv), 4):
-            if mv[i] & 0x7F == 0x7F and mv[i - 1] & 0x80:
-                raise ValueError("%s not finite" % what)
-        return
-    for v in buf:
-        if v - v != 0.0:
-            raise ValueError("%s not finite" % what)
 
 
 # ---------------------------------------------------------------------------
@@ -865,4 +796,18 @@ def load(source):
     file's buffer) whose float data is then used in place, without a copy.
     ValueError for any file the format's readers must refuse."""
     import anne_io
-    return anne_io.load(source)
+
+    def make_layer(units, activation, use_bias, params):
+        return Dense(units, activation, use_bias, **params)
+
+    n_inputs, layers = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
+    for i, L in enumerate(layers):
+        _check_finite(L._kernel, "layer %d: weights" % i)
+        if L._bias is not None:
+            _check_finite(L._bias, "layer %d: weights" % i)
+    net = Sequential(n_inputs)
+    for L in layers:
+        L._net = net
+        net._layers.append(L)
+    net._rebuild()
+    return net

@@ -1,0 +1,79 @@
+# anne_core: what anne_net and anne_io share, and nothing else: the op
+# table's lookups (ops/ops.json through anne_ops) and float32 buffers.
+# Imports flow one way: anne_ops <- anne_core <- anne_io <- anne_net.
+
+from array import array
+
+import anne_ops
+from anne_ops import ACTIVATIONS
+
+
+def _takes(name):
+    """The parameters activation `name` (canonical) takes."""
+    return tuple(anne_ops.DEFAULTS.get(name, ()))
+
+
+def _canonical(name):
+    i = anne_ops.ALIASES.get(name)
+    return name if i is None else ACTIVATIONS[i]
+
+
+def _floats_for(n):
+    """A new array('f') of n values, allocated once, in one block of 4 * n
+    bytes (array("f", bytearray(4 * n)) briefly needs twice that). Its
+    values are 0.0, 1.0, ...: for buffers that are written before they are
+    read. _zeros(n) is the zeroed one."""
+    return array("f", range(n))
+
+
+_ZERO_CHUNK = array("f", bytearray(64))
+
+
+def _zeros(n):
+    a = _floats_for(n)
+    for i in range(0, n, 16):
+        j = min(i + 16, n)
+        a[i:j] = _ZERO_CHUNK[:j - i]
+    return a
+
+
+def _as_floats(buf):
+    """buf as array('f'): itself, or a copy of the float32 values a
+    bytes-like view holds (weights used in place from a file's bytes)."""
+    if buf is None or isinstance(buf, array):
+        return buf
+    return array("f", bytes(buf))
+
+
+def _halves(activation_name):
+    return _canonical(activation_name) in _HALVING
+
+
+_HALVING = tuple(ACTIVATIONS[i] for i in anne_ops.HALVES)
+
+
+def _n_out(activation_name, units):
+    """Outputs of `units` neurons with this activation; ValueError if it
+    halves them (glu) and units is odd."""
+    if not _halves(activation_name):
+        return units
+    if units % 2:
+        raise ValueError("%s needs even units, got %d" % (_canonical(activation_name), units))
+    return units // 2
+
+
+def _is_finite(v):
+    return v - v == 0.0
+
+
+def _check_finite(buf, what):
+    mv = memoryview(buf)
+    if len(mv) and isinstance(mv[0], int):
+        # float32 bytes in place: non-finite iff all 8 exponent bits are set
+        for i in range(3, len(mv), 4):
+            if mv[i] & 0x7F == 0x7F and mv[i - 1] & 0x80:
+                raise ValueError("%s not finite" % what)
+        return
+    for v in buf:
+        if v - v != 0.0:
+            raise ValueError("%s not finite" % what)
