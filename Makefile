@@ -52,7 +52,7 @@ M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: all deps unix unix-asan qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -81,6 +81,15 @@ unix-asan: $(BUILD)/mpy-cross.stamp
 		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)" \
 		CFLAGS_EXTRA="$(SANITIZE) -DMICROPY_STACK_CHECK_MARGIN=8192" LDFLAGS_EXTRA="$(SANITIZE)"
 
+# The same firmware without anne (MicroPython's own test suite is compared
+# on both: tests/run_micropython_suite.py).
+unix-plain: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 -s BUILD=$(BUILD)/unix-plain $(UNIX_FLAGS)
+
+qemu-m3-plain: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MPS2_AN385 BUILD=$(BUILD)/cortex-m3-plain \
+		MICROPY_HEAP_SIZE=1048576 $(QEMU_FLAGS)
+
 # Heaps: the MPS2-AN385 has 4 MB of RAM, of which 1 MB is MicroPython's heap;
 # the nRF51 is given 256 KB of SRAM (as an RP2040 has 264 KB): 192 KB of heap.
 qemu-m3: $(BUILD)/mpy-cross.stamp
@@ -93,13 +102,19 @@ qemu-m0: $(BUILD)/mpy-cross.stamp
 
 firmware: unix unix-asan qemu-m3 qemu-m0
 
-test: deps firmware test-rust test-host test-nopanic test-board
+test: deps firmware test-rust test-host test-nopanic test-board test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet
 
 test-host: deps
 	$(PYTHON) -m pytest -q tests/host
+
+# MicroPython's own tests (basics, float, micropython) end the same way with
+# anne linked in as without it, on the unix port and the emulated M3.
+test-suite: unix unix-plain qemu-m3 qemu-m3-plain
+	$(PYTHON) tests/run_micropython_suite.py unix $(UNIX_FW) $(BUILD)/unix-plain/micropython
+	$(PYTHON) tests/run_micropython_suite.py cortex-m3 $(M3_FW) $(BUILD)/cortex-m3-plain/firmware.elf
 
 # No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
 test-nopanic: firmware
@@ -153,4 +168,5 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 
 clean:
-	rm -rf $(BUILD)/unix $(BUILD)/cortex-m3 $(BUILD)/cortex-m0 $(BUILD)/bench target
+	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
+		$(BUILD)/cortex-m0 $(BUILD)/bench $(BUILD)/cargo-test target

@@ -66,7 +66,8 @@ python() {
     # Host-side tools: converter and tests need numpy + h5py; the fixture
     # generator (tools/make_fixtures.py) additionally needs tensorflow, which
     # is *not* installed here.
-    python3 -c 'import numpy, h5py, pytest' 2>/dev/null || python3 -m pip install -q numpy h5py pytest
+    # pyserial: MicroPython's run-tests.py talks to the emulated boards with it.
+    python3 -c 'import numpy, h5py, pytest, serial' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial
 }
 
 case $what in
