@@ -3,6 +3,7 @@
 #   make demo         build the emulated Cortex-M3 firmware and run the demo
 #   make test         every test: Rust, C ABI, host, MicroPython on 3 targets
 #   make bench        instruction counts on the emulated Cortex-M3 and M0
+#   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make unix | qemu-m3 | qemu-m0     build one firmware
 #   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0)
 #   make deps         install what the above need (run by them as required)
@@ -52,7 +53,7 @@ M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -122,6 +123,17 @@ test-nopanic: firmware
 
 test-board: firmware
 	$(PYTHON) tests/run_board_tests.py unix unix-asan cortex-m3 cortex-m0
+
+# A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the
+# unix port under ASan + UBSan: FUZZ_SEEDS seeds, FUZZ_CALLS calls each.
+FUZZ_SEEDS ?= 1 2 3 4 5 6 7 8
+FUZZ_CALLS ?= 50000
+fuzz: unix-asan
+	@for s in $(FUZZ_SEEDS); do \
+		echo '{"seed": '$$s', "calls": $(FUZZ_CALLS), "files": $(FUZZ_CALLS)}' > $(BUILD)/fuzz.json; \
+		tools/run-on --timeout 7200 unix-asan tests/board/test_fuzz.py tests/board/boardcheck.py \
+			tests/fixtures/models/iris3.anne $(BUILD)/fuzz.json || exit 1; \
+	done
 
 # The demo: Keras models -> .anne files (host converter) -> the board.
 DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,qemu-m3))

@@ -1,0 +1,217 @@
+# files: tests/board/boardcheck.py tests/fixtures/models/iris3.anne
+# A seeded fuzzer of every `anne` entry point and of the loader (anne_net.load
+# of mutated files). Each call gets random arguments: buffers of every kind
+# and size (arrays of several typecodes, bytes, bytearray, misaligned
+# memoryviews, empty ones), non-buffers, activation names and parameters,
+# valid or not. Rules checked on every call:
+#   - only TypeError or ValueError come out (never another exception, never
+#     a crash: on unix-asan a memory error aborts the run);
+#   - the guard floats around every output buffer are untouched;
+#   - a call that raised left its output untouched.
+# The bounded run is part of make test; `make fuzz` runs it long on unix-asan
+# (a fuzz.json file, when present, gives {"seed": n, "calls": n, "files": n}).
+import gc
+from array import array
+
+import anne
+import anne_net
+from boardcheck import check, report
+
+cfg = {"seed": 20261201, "calls": 1200, "files": 200}
+try:
+    import json
+    with open("fuzz.json") as f:
+        cfg.update(json.load(f))
+except (OSError, ImportError):
+    pass
+
+_state = [cfg["seed"] & 0xFFFFFFFF or 1]
+
+
+def rand(n):
+    """0..n-1 (xorshift32: the same sequence on every port)."""
+    x = _state[0]
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    _state[0] = x
+    return x % n
+
+
+def pick(seq):
+    return seq[rand(len(seq))]
+
+
+SPECIAL = (0.0, -0.0, 1.0, -1.0, 0.5, 3e38, -3e38, 1e-40, float("inf"), float("-inf"), float("nan"), 1e4, -1e4)
+NAMES = anne.ACTIVATIONS + ("rleu", "", "RELU", "softmax2")
+PARAMS = ("negative_slope", "alpha", "threshold", "max_value", "default_value", "b", "approximate", "beta")
+GUARD = 12345.0
+failures = []
+stats = {"ok": 0, "raised": 0, "loaded": 0, "refused": 0}
+
+
+def value():
+    return pick(SPECIAL) if rand(4) == 0 else (rand(2001) - 1000) / 100.0
+
+
+def floats(n):
+    a = array("f", bytearray(4 * n))
+    for i in range(n):
+        a[i] = value()
+    return a
+
+
+def size():
+    return pick((0, 1, 2, 3, 4, 5, 6, 8, 9, 12, 16, 17)) if rand(8) else rand(70)
+
+
+def buffer(n=None):
+    """A random argument that may or may not be a float32 buffer."""
+    n = size() if n is None else n
+    k = rand(14)
+    if k < 7:
+        return floats(n)
+    if k == 7:
+        return bytes(floats(n))
+    if k == 8:
+        return bytearray(floats(n))
+    if k == 9:
+        return memoryview(bytearray(floats(n + 1)))[1:1 + 4 * n]  # misaligned
+    if k == 10:
+        return array(pick("bBhHiIlLqQd"), [rand(100) for _ in range(n)])
+    if k == 11:
+        return memoryview(floats(n + 2))[1:1 + n]
+    return pick((None, 3, 2.5, "abcd" * n, [1.0] * n, (1.0,), {}, True))
+
+
+def out_buffer(n):
+    """(out, whole, lo, hi): out is whole[lo:hi] as a memoryview, guards around."""
+    whole = array("f", [GUARD] * (n + 4))
+    for i in range(2, n + 2):
+        whole[i] = 7.0
+    return memoryview(whole)[2:2 + n], whole, 2, 2 + n
+
+
+def guards_ok(whole, lo, hi):
+    return all(whole[i] == GUARD for i in range(lo)) and all(whole[i] == GUARD for i in range(hi, len(whole)))
+
+
+def activation():
+    name = pick(NAMES) if rand(6) else pick(("relu", "leaky_relu", "elu", "threshold", "squareplus"))
+    kw = {}
+    for _ in range(rand(3)):
+        kw[pick(PARAMS)] = pick((value(), None, True, "1", rand(5)))
+    return name, kw
+
+
+def call(what, fn, outs):
+    """Runs fn(); checks the rules against outs [(whole, lo, hi, before)]."""
+    try:
+        fn()
+        raised = None
+    except (TypeError, ValueError) as e:
+        raised = e
+    except RuntimeError as e:  # RecursionError is a RuntimeError on MicroPython
+        raised = e
+        if "recursion" not in str(e):
+            failures.append("%s: RuntimeError %r" % (what, e))
+    except Exception as e:  # noqa: BLE001 - anything else is the failure
+        failures.append("%s: %s %r" % (what, type(e).__name__, e))
+        return
+    stats["ok" if raised is None else "raised"] += 1
+    for whole, lo, hi, before in outs:
+        if not guards_ok(whole, lo, hi):
+            failures.append("%s: wrote outside out" % what)
+        if raised is not None and bytes(whole) != before:
+            failures.append("%s raised %r but changed out" % (what, raised))
+
+
+def fuzz_call():
+    k = rand(6)
+    name, kw = activation()
+    if k == 0:  # dense
+        n_in, units = size(), size()
+        x = buffer(n_in) if rand(3) else buffer()
+        kern = buffer(n_in * units) if rand(3) else buffer()
+        bias = None if rand(3) == 0 else (buffer(units) if rand(2) else buffer())
+        out, whole, lo, hi = out_buffer(units if rand(4) else size())
+        before = bytes(whole)
+        call("dense %s" % name, lambda: anne.dense(x, kern, bias, out, name, **kw), [(whole, lo, hi, before)])
+    elif k == 1:  # activate
+        out, whole, lo, hi = out_buffer(size())
+        for i in range(lo, hi):
+            whole[i] = value()
+        before = bytes(whole)
+        call("activate %s" % name, lambda: anne.activate(out, name, **kw), [(whole, lo, hi, before)])
+    elif k == 2:  # argmax
+        b = buffer()
+        call("argmax", lambda: anne.argmax(b), [])
+    elif k == 3:  # Activation
+        call("Activation %s" % name, lambda: anne.Activation(name, **kw), [])
+    else:  # forward / Plan over a random chain
+        n = 1 + rand(3)
+        dims = [1 + rand(6) for _ in range(n + 1)]
+        layers, outs = [], []
+        for i in range(n):
+            kern = floats(dims[i] * dims[i + 1]) if rand(5) else buffer()
+            bias = floats(dims[i + 1]) if rand(3) else pick((None, buffer()))
+            act = pick(("linear", "relu", "sigmoid", "softmax", "glu", "elu", anne.Activation("tanh"), "x", 3))
+            o, whole, lo, hi = out_buffer(dims[i + 1] if rand(5) else size())
+            outs.append((whole, lo, hi, bytes(whole)))
+            layers.append((kern, bias, act, o))
+        layers = tuple(layers) if rand(8) else list(layers)
+        x = floats(dims[0]) if rand(4) else buffer()
+        out, whole, lo, hi = out_buffer(dims[-1] if rand(4) else size())
+        last = (whole, lo, hi, bytes(whole))
+        if k == 4:
+            call("forward", lambda: anne.forward(layers, x, out), [last])
+        else:
+            def plan_call():
+                anne.Plan(layers)(x, out)
+            call("Plan", plan_call, [last])
+
+
+def fuzz_file(good):
+    data = bytearray(good)
+    for _ in range(1 + rand(4)):
+        k = rand(5)
+        if k == 0 and len(data) > 1:
+            data = data[:rand(len(data))]  # truncate
+        elif k == 1:
+            data.extend(bytes(rand(9)))  # extend
+        else:
+            if data:
+                data[rand(len(data))] = rand(256)  # flip a byte
+    try:
+        net = anne_net.load(bytes(data))
+    except ValueError:
+        stats["refused"] += 1
+        return
+    except Exception as e:  # noqa: BLE001
+        failures.append("load: %s %r" % (type(e).__name__, e))
+        return
+    # A file that loads (the CRC still matched, or only padding changed) runs.
+    stats["loaded"] += 1
+    try:
+        net.predict([0.5] * net.n_inputs)
+    except Exception as e:  # noqa: BLE001
+        failures.append("predict after load: %s %r" % (type(e).__name__, e))
+
+
+for i in range(cfg["calls"]):
+    fuzz_call()
+    if i % 100 == 0:
+        gc.collect()
+good = open("iris3.anne", "rb").read()
+for i in range(cfg["files"]):
+    fuzz_file(good)
+    if i % 50 == 0:
+        gc.collect()
+for f in failures[:20]:
+    print("FAIL:", f)
+check(not failures, "%d of %d calls and %d files broke a rule" % (len(failures), cfg["calls"], cfg["files"]))
+print("fuzz: seed %d, %d calls (%d ran, %d raised), %d files (%d loaded, %d refused)"
+      % (cfg["seed"], cfg["calls"], stats["ok"], stats["raised"], cfg["files"], stats["loaded"], stats["refused"]))
+# A fuzzer whose calls all fail (or all pass) tests little: both must occur.
+check(stats["ok"] > cfg["calls"] // 20 and stats["raised"] > cfg["calls"] // 20, "fuzz outcomes %r" % stats)
+report("test_fuzz")
