@@ -1,44 +1,61 @@
 # anne as a MicroPython user C module for CMake ports (rp2, esp32):
 #   make -C ports/rp2 USER_C_MODULES=<anne checkout>/c_glue/micropython.cmake
-# Builds the Rust kernels with cargo for ANNE_RUST_TARGET and links them.
-#   rp2 (RP2040, Cortex-M0+): thumbv6m-none-eabi (the default here)
-#   rp2 (RP2350, Cortex-M33): thumbv8m.main-none-eabihf
-#   esp32-c3/c6 (RISC-V):     riscv32imc-unknown-none-elf / riscv32imac-unknown-none-elf
-# Set it with -DANNE_RUST_TARGET=... or the environment variable of that name.
+# Builds the Rust kernels with c_glue/build-rust.sh, the script
+# micropython.mk uses too: the Rust target from the board's CPU (rp2040 ->
+# thumbv6m, rp2350 Arm -> thumbv8m.main-eabihf, rp2350 RISC-V -> riscv32imac,
+# esp32-c3/c6 -> riscv32imc/imac; Xtensa esp32/s2/s3 stop with a message
+# naming what they need), the .ARM.exidx sections stripped, and the symbols of
+# the toolchain's libgcc and libc made local to the archive, so that the
+# firmware keeps the toolchain's memmove and soft-float routines.
+#
+# Settings (CMake variables or environment): ANNE_RUST_TARGET (a Rust target
+# triple, overrides the choice), ANNE_CARGO (default cargo; may hold
+# arguments, e.g. "env RUSTC=/usr/bin/rustc cargo"), ANNE_CARGO_FLAGS.
 
-set(ANNE_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
-if(NOT ANNE_RUST_TARGET)
-    if(DEFINED ENV{ANNE_RUST_TARGET})
-        set(ANNE_RUST_TARGET $ENV{ANNE_RUST_TARGET})
-    elseif(PICO_PLATFORM STREQUAL "rp2350-arm-s")
-        set(ANNE_RUST_TARGET thumbv8m.main-none-eabihf)
-    else()
-        set(ANNE_RUST_TARGET thumbv6m-none-eabi)
+set(ANNE_GLUE_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# The CPU: the rp2 platform, the ESP-IDF target, or the compiler's -mcpu.
+if(PICO_PLATFORM)
+    set(ANNE_CPU ${PICO_PLATFORM})
+elseif(IDF_TARGET)
+    set(ANNE_CPU ${IDF_TARGET})
+else()
+    string(REGEX MATCH "-mcpu=([^ ]+)" _anne_mcpu "${CMAKE_C_FLAGS}")
+    set(ANNE_CPU ${CMAKE_MATCH_1})
+    if(NOT ANNE_CPU)
+        set(ANNE_CPU unknown)
     endif()
 endif()
-if(NOT ANNE_CARGO)
-    set(ANNE_CARGO $ENV{ANNE_CARGO})
-    if(NOT ANNE_CARGO)
-        set(ANNE_CARGO cargo)
-    endif()
+string(REGEX MATCH "-mfloat-abi=([^ ]+)" _anne_fabi "${CMAKE_C_FLAGS}")
+set(ANNE_FLOAT_ABI ${CMAKE_MATCH_1})
+if(NOT ANNE_FLOAT_ABI)
+    set(ANNE_FLOAT_ABI soft)
 endif()
-separate_arguments(ANNE_CARGO_FLAGS_LIST UNIX_COMMAND "$ENV{ANNE_CARGO_FLAGS}")
+
+foreach(_anne_var ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS)
+    if(NOT DEFINED ${_anne_var} AND DEFINED ENV{${_anne_var}})
+        set(${_anne_var} $ENV{${_anne_var}})
+    endif()
+endforeach()
 
 set(ANNE_CARGO_DIR ${CMAKE_BINARY_DIR}/anne-rust)
-set(ANNE_LIB ${ANNE_CARGO_DIR}/${ANNE_RUST_TARGET}/release/libanne.a)
+set(ANNE_LIB ${ANNE_CARGO_DIR}/libanne.a)
+separate_arguments(_anne_cflags UNIX_COMMAND "${CMAKE_C_FLAGS}")
 
+# Always run (cargo is incremental); the script replaces the archive only
+# when its content changed.
 add_custom_target(anne_rust
-    COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${ANNE_CARGO_DIR}
-            ${ANNE_CARGO} rustc --quiet --release --lib --crate-type staticlib --target ${ANNE_RUST_TARGET} ${ANNE_CARGO_FLAGS_LIST}
-    COMMAND ${CMAKE_OBJCOPY} --remove-section=.ARM.exidx* --remove-section=.ARM.extab* ${ANNE_LIB}
-    WORKING_DIRECTORY ${ANNE_ROOT}
+    COMMAND ${CMAKE_COMMAND} -E env
+            "ANNE_RUST_TARGET=${ANNE_RUST_TARGET}" "ANNE_CARGO=${ANNE_CARGO}" "ANNE_CARGO_FLAGS=${ANNE_CARGO_FLAGS}"
+            ${ANNE_GLUE_DIR}/build-rust.sh ${ANNE_LIB} ${ANNE_CARGO_DIR} ${ANNE_CPU} ${ANNE_FLOAT_ABI}
+            ${CMAKE_C_COMPILER} ${_anne_cflags}
     BYPRODUCTS ${ANNE_LIB}
-    COMMENT "Building anne's Rust kernels for ${ANNE_RUST_TARGET}"
+    VERBATIM
 )
 
 add_library(usermod_anne INTERFACE)
-target_sources(usermod_anne INTERFACE ${CMAKE_CURRENT_LIST_DIR}/modanne.c)
-target_include_directories(usermod_anne INTERFACE ${CMAKE_CURRENT_LIST_DIR})
+target_sources(usermod_anne INTERFACE ${ANNE_GLUE_DIR}/modanne.c)
+target_include_directories(usermod_anne INTERFACE ${ANNE_GLUE_DIR})
 add_dependencies(usermod_anne anne_rust)
 target_link_libraries(usermod_anne INTERFACE ${ANNE_LIB})
 target_link_libraries(usermod INTERFACE usermod_anne)

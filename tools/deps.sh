@@ -17,7 +17,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages() {
     local want=(rustc-web cargo-web rust-web-src gcc-arm-none-eabi libnewlib-arm-none-eabi
-                qemu-system-arm libclang-dev clang binutils-arm-none-eabi xz-utils)
+                qemu-system-arm libclang-dev clang binutils-arm-none-eabi xz-utils cmake)
     local missing=()
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

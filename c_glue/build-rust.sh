@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds anne's Rust kernels as a static library for a MicroPython port: the
+# one build script of both c_glue/micropython.mk (make ports) and
+# c_glue/micropython.cmake (rp2, esp32).
+#
+#   c_glue/build-rust.sh OUT.a TARGET_DIR CPU FLOAT_ABI CC [CC flags...]
+#
+#   OUT.a       the archive to write; replaced only when its content changed
+#               (so an unchanged library does not relink the firmware)
+#   TARGET_DIR  cargo's target directory
+#   CPU         the port's CPU: a -mcpu value (cortex-m0plus, cortex-m4, ...),
+#               rp2040, rp2350-arm-s, rp2350-riscv, esp32, esp32s3, esp32c3, ...
+#               or "host" (the unix port: no cross compilation)
+#   FLOAT_ABI   hard, soft or softfp (Arm: picks the eabihf targets)
+#   CC ...      the port's C compiler and flags (its libgcc and libc are read)
+#
+# Environment: ANNE_RUST_TARGET (a Rust target triple: overrides the choice
+# from CPU), ANNE_CARGO (default cargo; may hold arguments, e.g. "env
+# RUSTC=... cargo"), ANNE_CARGO_FLAGS (e.g. -Zbuild-std=core).
+#
+# Cross targets: the archive's .ARM.exidx/.ARM.extab sections are removed
+# (MicroPython's linker scripts do not place them), and every symbol the
+# toolchain's libgcc or libc defines is made local to the archive: its
+# compiler_builtins member also defines memmove, __aeabi_fadd, __clzsi2, ...,
+# which would otherwise serve the whole firmware (on rp2 from flash, where the
+# port keeps those routines in RAM).
+set -euo pipefail
+[ $# -ge 5 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
+out=$1 target_dir=$2 cpu=$3 float_abi=$4
+shift 4
+cc=("$@")
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+triple=${ANNE_RUST_TARGET:-}
+if [ -z "$triple" ]; then
+    hard=$([ "$float_abi" = hard ] && echo hf || true)
+    case $cpu in
+        host) triple=host ;;
+        cortex-m0|cortex-m0plus|cortex-m0.small-multiply|cortex-m0plus.small-multiply|cortex-m1|rp2040)
+            triple=thumbv6m-none-eabi ;;
+        cortex-m3) triple=thumbv7m-none-eabi ;;
+        cortex-m4|cortex-m7) triple=thumbv7em-none-eabi$hard ;;
+        cortex-m33|cortex-m55) triple=thumbv8m.main-none-eabi$hard ;;
+        rp2350-arm-s|rp2350) triple=thumbv8m.main-none-eabihf ;;
+        rp2350-riscv) triple=riscv32imac-unknown-none-elf ;;
+        esp32c3|esp32c2) triple=riscv32imc-unknown-none-elf ;;
+        esp32c6|esp32h2|esp32p4) triple=riscv32imac-unknown-none-elf ;;
+        esp32|esp32s2|esp32s3)
+            echo "anne: $cpu is an Xtensa CPU: upstream Rust has no Xtensa target. Install Espressif's" \
+                 "Rust fork (espup) and set ANNE_RUST_TARGET=xtensa-$cpu-none-elf" >&2
+            exit 1 ;;
+        *)
+            echo "anne: cannot tell the Rust target for CPU '$cpu'. Known CPUs: cortex-m0, cortex-m0plus," \
+                 "cortex-m1, rp2040, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55, rp2350-arm-s," \
+                 "rp2350-riscv, esp32c2, esp32c3, esp32c6, esp32h2, esp32p4 (esp32, esp32s2, esp32s3 need" \
+                 "Espressif's Rust). Or set ANNE_RUST_TARGET to a Rust target triple." >&2
+            exit 1 ;;
+    esac
+fi
+
+read -r -a cargo <<< "${ANNE_CARGO:-cargo}"
+read -r -a cargo_flags <<< "${ANNE_CARGO_FLAGS:-}"
+target_args=()
+built=$target_dir/release/libanne.a
+if [ "$triple" != host ]; then
+    target_args=(--target "$triple")
+    built=$target_dir/$triple/release/libanne.a
+fi
+echo "CARGO anne ($triple)"
+# `cargo rustc --crate-type staticlib`: with LTO, building the staticlib and
+# the rlib together leaves the archive without the anne_* symbols.
+(cd "$root" && CARGO_TARGET_DIR=$target_dir "${cargo[@]}" rustc --quiet --release --lib \
+    --crate-type staticlib "${target_args[@]}" "${cargo_flags[@]}")
+
+mkdir -p "$(dirname "$out")"
+tmp=$out.tmp
+cp "$built" "$tmp"
+if [ "$triple" != host ]; then
+    # The toolchain's objcopy/readelf: the C compiler's name with its suffix swapped.
+    prefix=${cc[0]%gcc}
+    prefix=${prefix%cc}
+    syms=$out.runtime-symbols.txt
+    defined() {
+        "${prefix}readelf" -sW "$@" 2>/dev/null \
+            | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" && $8 != "" {print $8}'
+    }
+    libc=$("${cc[@]}" -print-file-name=libc.a)
+    {
+        defined "$("${cc[@]}" -print-libgcc-file-name)"
+        # libc's C names (memmove, memcpy, ...: every port has those), not its
+        # __aeabi_mem* helpers, which ports without newlib take from the archive.
+        [ -f "$libc" ] && defined "$libc" | grep -v '^__aeabi_'
+    } | grep -v '^anne_' | sort -u > "$syms"
+    "${prefix}objcopy" --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' \
+        --localize-symbols="$syms" "$tmp"
+fi
+if cmp -s "$tmp" "$out"; then rm "$tmp"; else mv "$tmp" "$out"; fi
