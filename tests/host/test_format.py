@@ -13,6 +13,8 @@ import pytest
 
 from conftest import BAD, ROOT
 import anne_format as af
+import anne_badfiles
+import anne_reference
 
 
 def test_generated_op_tables_are_fresh():
@@ -103,7 +105,7 @@ def test_encode_refuses():
         af.LayerSpec("nope", k)
 
 
-BAD_TABLE = af.bad_files()
+BAD_TABLE = anne_badfiles.bad_files()
 
 
 def test_bad_table_is_big_enough():
@@ -163,7 +165,7 @@ def test_valid_odd_files():
 
 def test_bad_files_from_other_models():
     path = os.path.join(ROOT, "tests", "fixtures", "models", "deep_mixed.anne")
-    table = af.bad_files(open(path, "rb").read())
+    table = anne_badfiles.bad_files(open(path, "rb").read())
     for name, data, fragment in table:
         with pytest.raises(ValueError, match=re.escape(fragment)):
             af.parse(data)
@@ -212,31 +214,31 @@ XS = np.array([-7.5, -3.0, -1.0, -0.7, -0.5, -0.2, 0.0, 0.3, 0.5, 0.9, 1.0, 2.5,
 
 @pytest.mark.parametrize("name", sorted(SCALAR))
 def test_elementwise_activation(name):
-    got = af.activate(name, XS)
+    got = anne_reference.activate(name, XS)
     want = [SCALAR[name](float(v)) for v in XS]
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
 
 
 def test_relu_with_parameters_like_keras():
     p = {"negative_slope": 0.1, "threshold": 0.5, "max_value": 6.0}
-    got = af.activate("relu", XS, p, has_max_value=True)
+    got = anne_reference.activate("relu", XS, p, has_max_value=True)
     want = [min(v, 6.0) if v > 0.5 else 0.1 * (v - 0.5) for v in XS.astype(float)]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
 def test_threshold_and_vector_activations():
-    y = af.activate("threshold", XS, {"threshold": 0.4, "default_value": -2.0})
+    y = anne_reference.activate("threshold", XS, {"threshold": 0.4, "default_value": -2.0})
     assert list(y) == [-2.0 if v <= 0.4 else v for v in XS]
     x = np.array([[1.0, 2.0, 0.5, 2.2]], np.float32)
     e = np.exp(x - x.max())
-    np.testing.assert_allclose(af.activate("softmax", x), e / e.sum(), rtol=1e-6)
-    np.testing.assert_allclose(af.activate("log_softmax", x), np.log(e / e.sum()), rtol=1e-6)
+    np.testing.assert_allclose(anne_reference.activate("softmax", x), e / e.sum(), rtol=1e-6)
+    np.testing.assert_allclose(anne_reference.activate("log_softmax", x), np.log(e / e.sum()), rtol=1e-6)
     # the correct sparsemax (Keras 3.15 gives all zeros here: keras-team/keras#23425)
-    sm = af.activate("sparsemax", x)
+    sm = anne_reference.activate("sparsemax", x)
     np.testing.assert_allclose(sm, [[0.0, 0.4, 0.0, 0.6]], atol=1e-6)
-    np.testing.assert_allclose(af.activate("sparsemax", [0.0, 0.5, 1.0]), [0, 0.25, 0.75])
-    np.testing.assert_allclose(af.activate("sparsemax", [3.0] * 4), [0.25] * 4)
-    np.testing.assert_allclose(af.activate("sparsemax", [1e4, -1e4, 0.0]), [1, 0, 0])
-    g = af.activate("glu", x)
+    np.testing.assert_allclose(anne_reference.activate("sparsemax", [0.0, 0.5, 1.0]), [0, 0.25, 0.75])
+    np.testing.assert_allclose(anne_reference.activate("sparsemax", [3.0] * 4), [0.25] * 4)
+    np.testing.assert_allclose(anne_reference.activate("sparsemax", [1e4, -1e4, 0.0]), [1, 0, 0])
+    g = anne_reference.activate("glu", x)
     np.testing.assert_allclose(g, [[1.0 * _sig(0.5), 2.0 * _sig(2.2)]], rtol=1e-6)
-    assert af.activate("swish", XS).tolist() == af.activate("silu", XS).tolist()
+    assert anne_reference.activate("swish", XS).tolist() == anne_reference.activate("silu", XS).tolist()

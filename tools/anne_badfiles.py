@@ -1,0 +1,186 @@
+"""The table of bad `.anne` files (and of odd but valid ones), shared by the
+host tests and the board-side tests (tests/fixtures/bad/):
+
+    python3 tools/anne_badfiles.py --write-bad tests/fixtures/bad
+"""
+
+import binascii
+import struct
+
+import numpy as np
+
+from anne_format import (ACTIVATIONS, ENTRY_SIZE, FLAG_BIAS, FRAGMENTS, LayerSpec, encode,
+                         parse)
+
+def _base_model():
+    """A small valid model: 3 inputs -> dense 4 relu -> dense 3 softmax."""
+    k1 = (np.arange(12, dtype=np.float32).reshape(3, 4) - 5.5) / 8
+    b1 = np.array([0.1, -0.2, 0.3, -0.4], np.float32)
+    k2 = (np.arange(12, dtype=np.float32).reshape(4, 3) - 6.5) / 10
+    b2 = np.array([0.05, 0.0, -0.05], np.float32)
+    return 3, [LayerSpec("relu", k1, b1), LayerSpec("softmax", k2, b2)]
+
+
+def base_good_file():
+    n, layers = _base_model()
+    return encode(n, layers)
+
+
+def _recrc(b):
+    b = bytearray(b)
+    struct.pack_into("<I", b, len(b) - 4, binascii.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def _patch(good, fmt, offset, *values):
+    b = bytearray(good)
+    struct.pack_into(fmt, b, offset, *values)
+    return _recrc(b)
+
+
+def bad_files(good_bytes=None):
+    """Returns [(name, bytes, expected_message_fragment)]: each file has exactly
+    one defect (its CRC is recomputed unless the defect is the CRC or a
+    truncation). good_bytes must be a valid file with at least 2 layers, each
+    with a bias (default: base_good_file())."""
+    good = base_good_file() if good_bytes is None else bytes(good_bytes)
+    m = parse(good)
+    if len(m.layers) < 2 or not all(l.has_bias for l in m.layers):
+        raise ValueError("bad_files needs a model with >= 2 layers, all with bias")
+    F = FRAGMENTS
+    hs = m.header_size
+    L0, L1 = m.layers[0], m.layers[1]
+    e0, e1 = hs, hs + ENTRY_SIZE          # entry offsets
+    table_end = hs + ENTRY_SIZE * len(m.layers)
+    last = m.layers[-1]
+    e_last = hs + ENTRY_SIZE * last.index
+    out = []
+
+    def add(name, data, frag):
+        out.append((name, data, frag))
+
+    # truncation at every section
+    add("empty", b"", F["truncated"])
+    add("truncated_magic_only", good[:4], F["truncated"])
+    add("truncated_header", good[:12], F["truncated"])
+    add("truncated_layer_table", good[:table_end - 20], F["truncated"])
+    add("truncated_table_end", good[:table_end], F["truncated"])
+    for l in m.layers:
+        add("truncated_layer%d_kernel" % l.index, good[:l.data_offset + 6], F["truncated"])
+        add("truncated_layer%d_bias" % l.index,
+            good[:l.data_offset + l.data_size - 2], F["truncated"])
+    add("truncated_crc", good[:-2], F["truncated"])
+    add("truncated_no_crc", good[:-4], F["truncated"])
+    # CRC
+    b = bytearray(good); b[L0.data_offset] ^= 0x01  # lowest mantissa bit: stays finite
+    add("crc_flipped_weight_bit", bytes(b), F["crc"])
+    b = bytearray(good); b[-1] ^= 0x80
+    add("crc_flipped_crc", bytes(b), F["crc"])
+    b = bytearray(good); b[e0 + 12] ^= 0x01  # the reserved word: ignored, but CRC'd
+    add("crc_flipped_reserved_word", bytes(b), F["crc"])
+    add("crc_zeroed", good[:-4] + b"\0\0\0\0", F["crc"])
+    # header
+    add("bad_magic", _patch(good, "<4s", 0, b"ANNX"), F["magic"])
+    add("bad_magic_lowercase", _patch(good, "<4s", 0, b"anne"), F["magic"])
+    add("version_0", _patch(good, "<H", 4, 0), F["version"])
+    add("version_2", _patch(good, "<H", 4, 2), F["version"])
+    add("header_size_12", _patch(good, "<H", 6, 12), F["header_size"])
+    add("header_size_0", _patch(good, "<H", 6, 0), F["header_size"])
+    add("zero_layers", _patch(good, "<H", 8, 0), F["layer_count"])
+    add("layer_count_256", _patch(good, "<H", 8, 256), F["layer_count"])
+    add("header_flags", _patch(good, "<H", 10, 1), F["flags"])
+    add("n_inputs_0", _patch(good, "<I", 12, 0), F["n_inputs"])
+    add("n_inputs_65536", _patch(good, "<I", 12, 65536), F["n_inputs"])
+    # layer entries
+    add("kind_0", _patch(good, "<B", e0, 0), F["kind"])
+    add("kind_2", _patch(good, "<B", e1, 2), F["kind"])
+    add("dtype_1", _patch(good, "<B", e0 + 3, 1), F["dtype"])
+    add("activation_id_30", _patch(good, "<B", e0 + 1, len(ACTIVATIONS)), F["activation"])
+    add("activation_id_255", _patch(good, "<B", e1 + 1, 255), F["activation"])
+    add("layer_flags_bit3", _patch(good, "<B", e0 + 2, FLAG_BIAS | 0x08), F["flags"])
+    add("layer_flags_bit7", _patch(good, "<B", e1 + 2, FLAG_BIAS | 0x80), F["flags"])
+    add("units_0", _patch(good, "<I", e0 + 4, 0), F["units"])
+    add("units_65536", _patch(good, "<I", e_last + 4, 65536), F["units"])
+    add("units_huge", _patch(good, "<I", e0 + 4, 0xFFFFFFFF), F["units"])
+    add("data_offset_misaligned", _patch(good, "<I", e0 + 8, L0.data_offset + 2), F["align"])
+    add("data_offset_in_table", _patch(good, "<I", e0 + 8, table_end - 4), F["overlap"])
+    add("data_offset_in_header", _patch(good, "<I", e0 + 8, 8), F["overlap"])
+    add("data_offset_overlaps_previous",
+        _patch(good, "<I", e1 + 8, L1.data_offset - 4), F["overlap"])
+    add("data_offset_past_end", _patch(good, "<I", e_last + 8, len(good) + 64), F["truncated"])
+    # shapes that do not chain: the data is too short for n_in * units
+    add("last_units_too_big", _patch(good, "<I", e_last + 4, last.units + 1), F["truncated"])
+    add("n_inputs_too_big", _patch(good, "<I", 12, m.n_inputs + 1), F["overlap"])
+    # non-finite values with a correct CRC
+    add("nan_weight", _patch(good, "<f", L0.data_offset + 4, float("nan")), F["finite"])
+    add("inf_bias", _patch(good, "<f", last.data_offset + last.data_size - 4,
+                           float("-inf")), F["finite"])
+    add("nan_parameter", _patch(good, "<f", e0 + 16 + 4, float("nan")), F["finite"])
+    add("inf_parameter", _patch(good, "<f", e1 + 16 + 20, float("inf")), F["finite"])
+    # glu with an odd number of units (a self-consistent file otherwise)
+    n, layers = _base_model()
+    layers[1].activation = "glu"  # units 3
+    add("glu_odd_units", encode(n, layers, check=False), F["glu"])
+    return out
+
+
+def odd_valid_files():
+    """Unusual but valid files: [(name, bytes)]; all compute the same as
+    base_good_file()."""
+    n, layers = _base_model()
+    good = encode(n, layers)
+    m = parse(good)
+    out = []
+    # header_size 20: 4 extra header bytes, everything after shifted by 4
+    b = bytearray(good[:16]) + b"\xAA\xBB\xCC\xDD" + bytearray(good[16:-4])
+    struct.pack_into("<H", b, 6, 20)
+    for l in m.layers:
+        struct.pack_into("<I", b, 20 + ENTRY_SIZE * l.index + 8, l.data_offset + 4)
+    out.append(("header_size_20", _recrc(bytes(b) + b"\0\0\0\0")))
+    # 8 bytes of zero padding between the two layers' data and before the CRC
+    L1 = m.layers[1]
+    b = bytearray(good[:L1.data_offset]) + b"\0" * 8 + bytearray(good[L1.data_offset:-4]) + b"\0" * 4
+    struct.pack_into("<I", b, 16 + ENTRY_SIZE + 8, L1.data_offset + 8)
+    out.append(("padding_between_layers", _recrc(bytes(b) + b"\0\0\0\0")))
+    return out
+
+
+def write_bad_dir(directory):
+    """Writes bad_files() as <name>.anne + index.json, the base good file as
+    base_good.anne and odd_valid_files() as valid_<name>.anne (listed in
+    valid_index.json with the expected outputs for input [1, 1, 1])."""
+    import json
+    import os
+    os.makedirs(directory, exist_ok=True)
+    index = []
+    for name, data, frag in bad_files():
+        with open(os.path.join(directory, name + ".anne"), "wb") as f:
+            f.write(data)
+        index.append({"file": name + ".anne", "expect": frag})
+    with open(os.path.join(directory, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
+    good = base_good_file()
+    x = [1.0, 1.0, 1.0]
+    y = [float(v) for v in parse(good).forward(np.array(x, np.float32))]
+    valid = [{"file": "base_good.anne", "x": x, "y": y}]
+    with open(os.path.join(directory, "base_good.anne"), "wb") as f:
+        f.write(good)
+    for name, data in odd_valid_files():
+        fname = "valid_" + name + ".anne"
+        with open(os.path.join(directory, fname), "wb") as f:
+            f.write(data)
+        valid.append({"file": fname, "x": x,
+                      "y": [float(v) for v in parse(data).forward(np.array(x, np.float32))]})
+    with open(os.path.join(directory, "valid_index.json"), "w") as f:
+        json.dump(valid, f, indent=1)
+        f.write("\n")
+    return index
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "--write-bad":
+        print("usage: anne_badfiles.py --write-bad DIR", file=sys.stderr)
+        sys.exit(2)
+    print("wrote %d bad files to %s" % (len(write_bad_dir(sys.argv[2])), sys.argv[2]))
