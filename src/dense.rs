@@ -40,13 +40,13 @@ pub fn dense_f32(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
-    checked(x, kernel, bias, out, act, units)
+    run(x, kernel, bias, out, act, units)
 }
 
-/// [`dense_f32`] for arguments that [`check`] passed (`units` is its
+/// Runs the layer on arguments that [`check`] passed (`units` is its
 /// result): the chain of `crate::ffi::anne_forward_f32` checks each layer
 /// once, then runs it through here.
-pub(crate) fn checked(
+pub(crate) fn run(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -55,14 +55,14 @@ pub(crate) fn checked(
     units: usize,
 ) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    return wide_checked(x, kernel, bias, out, act, units);
+    return run_wide(x, kernel, bias, out, act, units);
     #[allow(unreachable_code)]
-    reference_checked(x, kernel, bias, out, act, units)
+    run_reference(x, kernel, bias, out, act, units)
 }
 
-/// [`checked`] for a [`Common`] activation, which needs no check and gives
+/// [`run`] for a [`Common`] activation, which needs no check and gives
 /// `units = out.len()` outputs: the chain's fast path.
-pub(crate) fn checked_common(
+pub(crate) fn run_common(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -75,7 +75,7 @@ pub(crate) fn checked_common(
         wide_fill(&dot, x, kernel, bias, out, Some(common));
         return Ok(());
     }
-    reference_checked(x, kernel, bias, out, &common.activation(), units)
+    run_reference(x, kernel, bias, out, &common.activation(), units)
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
@@ -162,11 +162,11 @@ pub fn dense_f32_reference(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
-    reference_checked(x, kernel, bias, out, act, units)
+    run_reference(x, kernel, bias, out, act, units)
 }
 
 #[inline(never)]
-fn reference_checked(
+fn run_reference(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -206,10 +206,10 @@ pub fn dense_f32_wide(
     act: &Activation,
 ) -> Result<(), Status> {
     let units = check(x, kernel, bias, out, act)?;
-    wide_checked(x, kernel, bias, out, act, units)
+    run_wide(x, kernel, bias, out, act, units)
 }
 
-fn wide_checked(
+fn run_wide(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
@@ -231,7 +231,7 @@ fn wide_checked(
             None => apply_other(out, act).map(|_| ()),
         };
     }
-    reference_checked(x, kernel, bias, out, act, units)
+    run_reference(x, kernel, bias, out, act, units)
 }
 
 /// Fills `out` with `dot`'s sums, each through `common` if there is one.

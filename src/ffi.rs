@@ -259,7 +259,7 @@ unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<
     if let Some(common) = Common::from_abi(&layer.act) {
         // SAFETY: as this function's contract.
         let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, layer.out_len)? };
-        return dense::checked_common(x, kernel, bias, out, common);
+        return dense::run_common(x, kernel, bias, out, common);
     }
     let act = Activation::from_abi(&layer.act)?;
     let units = match act {
@@ -269,7 +269,7 @@ unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<
     // SAFETY: as this function's contract.
     let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, units)? };
     act.validate()?;
-    dense::checked(x, kernel, bias, out, &act, units)
+    dense::run(x, kernel, bias, out, &act, units)
 }
 
 /// `anne_forward_f32`: a chain of dense layers, each checked, then run.
