@@ -31,6 +31,15 @@ def raises(exc, fn, *args, **kw):
     return False
 
 
+def error_of(fn, *args, **kw):
+    """(exception type, message) of fn(*args, **kw), or (None, None)."""
+    try:
+        fn(*args, **kw)
+    except Exception as e:  # noqa: BLE001 - the type is what is checked
+        return type(e), str(e)
+    return None, None
+
+
 def report(name):
     """Prints `name: N passed, M failed`; raises if anything failed."""
     print("%s: %d passed, %d failed" % (name, _count[0], _count[1]))

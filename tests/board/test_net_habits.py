@@ -8,18 +8,10 @@ from array import array
 
 import anne_net
 from anne_net import Dense, Input, Sequential
-from boardcheck import check, all_close, raises, report
+from boardcheck import check, all_close, error_of, raises, report
 
 NAME = "test_net_habits"
 X = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
-
-
-def error_of(fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except Exception as e:  # noqa: BLE001 - the type is what is checked
-        return type(e), str(e)
-    return None, None
 
 
 def refused(exc, fragment, fn, *args, **kw):

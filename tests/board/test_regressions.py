@@ -8,18 +8,9 @@ from array import array
 import anne
 import anne_fallback
 import anne_net
-from boardcheck import check, all_close, raises, report
+from boardcheck import check, all_close, error_of, raises, report
 
 BACKENDS = (("native", anne), ("python", anne_fallback))
-
-
-def error_of(fn, *args, **kw):
-    """(exception type, message) of fn(*args), or (None, None)."""
-    try:
-        fn(*args, **kw)
-    except Exception as e:  # noqa: BLE001 - the type is what is checked
-        return type(e), str(e)
-    return None, None
 
 
 for tag, mod in BACKENDS:
