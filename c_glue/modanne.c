@@ -383,14 +383,10 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     bool halves = anne_names[act->kind].halves;
     size_t units = halves ? 2 * out.len : out.len;
     if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
-        if (halves) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("kernel has %u floats, expected %u * %u = %u (glu halves the units)"),
-                (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
-        }
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u"),
-            (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units));
+            MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u%s"),
+            (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
+            halves ? " (glu halves the units)" : "");
     }
     if (bias.data != NULL && bias.len != units) {
         mp_raise_msg_varg(&mp_type_ValueError,
