@@ -424,11 +424,6 @@ static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp
     d->bias_len = bias.len;
 }
 
-// The same, out of line: for forward(), which is not the hot path (Plan is).
-static MP_NOINLINE void anne_gather_weights_slow(anne_layer_t *d, const mp_obj_t *fields) {
-    anne_gather_weights(d, fields);
-}
-
 static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t dst) {
     d->out = dst.data;
     d->out_len = dst.len;
@@ -513,7 +508,7 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
         anne_layer_t d = {.kind = ANNE_LAYER_DENSE, .dtype = ANNE_DTYPE_F32};
         anne_activation_t scratch;
         d.act = *anne_get_activation(fields[2], NULL, &scratch);
-        anne_gather_weights_slow(&d, fields);
+        anne_gather_weights(&d, fields);
         anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
         int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
         if (status != ANNE_OK) {

@@ -92,22 +92,41 @@ pub(crate) fn check(
     out: &[f32],
     act: &Activation,
 ) -> Result<usize, Status> {
-    let n_in = x.len();
+    let units = check_sizes(
+        x.len(),
+        kernel.len(),
+        bias.map(<[f32]>::len),
+        out.len(),
+        act,
+    )?;
+    act.validate()?;
+    Ok(units)
+}
+
+/// The size checks of [`check`] on lengths alone, in the header's order
+/// (x, kernel, out, bias): the units, or the first size that is wrong. The
+/// C ABI's chain uses it to say why a layer was refused.
+pub(crate) fn check_sizes(
+    n_in: usize,
+    kernel_len: usize,
+    bias_len: Option<usize>,
+    out_len: usize,
+    act: &Activation,
+) -> Result<usize, Status> {
     if n_in == 0 {
         return Err(Status::XSize);
     }
-    let units = kernel.len() / n_in;
-    if units == 0 || !kernel.len().is_multiple_of(n_in) {
+    let units = kernel_len / n_in;
+    if units == 0 || !kernel_len.is_multiple_of(n_in) {
         return Err(Status::KernelSize);
     }
     let outputs = act.outputs(units).map_err(|_| Status::KernelSize)?;
-    if out.len() != outputs {
+    if out_len != outputs {
         return Err(Status::OutSize);
     }
-    if bias.is_some_and(|b| b.len() != units) {
+    if bias_len.is_some_and(|b| b != units) {
         return Err(Status::BiasSize);
     }
-    act.validate()?;
     Ok(units)
 }
 

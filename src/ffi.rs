@@ -200,7 +200,7 @@ unsafe fn buffers<'a>(
         || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
         || (!layer.bias.is_null() && overlaps(out, layer.out_len, layer.bias, layer.bias_len))
     {
-        return Err(refusal(n_in, layer, units));
+        return Err(refusal(n_in, layer));
     }
     // SAFETY: checked above: every pointer is non-null, aligned and valid
     // for its length (contract), byte sizes fit an isize, and out overlaps
@@ -216,31 +216,19 @@ unsafe fn buffers<'a>(
     }
 }
 
-/// Why [`buffers`] refused a layer that `units` (from `out_len`) did not fit:
-/// the first of its sizes, in the header's order, that is wrong (with
-/// `units = kernel_len / n_in`), else the overlap. Out of line: it only runs
-/// on an error.
+/// Why [`buffers`] refused a layer: the first of its sizes that is wrong
+/// ([`dense::check_sizes`], with `units = kernel_len / n_in`), else the
+/// overlap. Out of line: it only runs on an error.
 #[cold]
 #[inline(never)]
-fn refusal(n_in: usize, layer: &anne_layer_t, units: usize) -> Status {
-    let halves = units != layer.out_len; // glu: units = 2 * out_len
-    if n_in == 0 {
-        return Status::XSize;
-    }
-    let kernel_units = layer.kernel_len / n_in;
-    if kernel_units == 0
-        || !layer.kernel_len.is_multiple_of(n_in)
-        || (halves && !kernel_units.is_multiple_of(2))
+fn refusal(n_in: usize, layer: &anne_layer_t) -> Status {
+    let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
+    match Activation::from_abi(&layer.act)
+        .and_then(|act| dense::check_sizes(n_in, layer.kernel_len, bias_len, layer.out_len, &act))
     {
-        return Status::KernelSize;
+        Err(status) => status,
+        Ok(_) => Status::Overlap,
     }
-    if kernel_units != units {
-        return Status::OutSize;
-    }
-    if !layer.bias.is_null() && layer.bias_len != units {
-        return Status::BiasSize;
-    }
-    Status::Overlap
 }
 
 /// Checks one layer reading `n_in` floats at `x` (its kind and dtype, its
