@@ -52,9 +52,8 @@ use_backend("native" if _native is not None else "python")
 # Activations: names, ids, parameters (ops/ops.json, through anne_ops)
 
 import anne_ops
-from anne_ops import ACTIVATIONS
-from anne_core import (_as_floats, _canonical, _check_finite, _floats_for, _halves, _is_finite, _n_out,
-                       _takes, _zeros)
+from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
+from anne_core import _as_floats, _check_finite, _floats_for, _n_out, _zeros
 
 __version__ = anne_ops.VERSION
 
@@ -113,7 +112,7 @@ def _flatten(values, what):
     if isinstance(values, (list, tuple)) and len(values) and isinstance(values[0], (list, tuple, array)):
         rows = len(values)
         cols = len(values[0])
-        flat = _zeros(rows * cols)
+        flat = _floats_for(rows * cols)
         k = 0
         for r in values:
             if len(r) != cols:
@@ -419,7 +418,7 @@ class Sequential:
         """Scratch buffers, one per hidden layer output (sized by the net)."""
         self._scratch = []
         gc.collect()
-        self._scratch = [_zeros(L.n_out) for L in self._layers[:-1]]
+        self._scratch = [_floats_for(L.n_out) for L in self._layers[:-1]]
         self._build_plan()
 
     def _build_plan(self):
@@ -616,12 +615,12 @@ class Sequential:
             return self.predict_batch(x)
         if not isinstance(x, array):
             x = array("f", x)
-        return self.predict_into(x, _zeros(self.n_outputs))
+        return self.predict_into(x, _floats_for(self.n_outputs))
 
     def predict_batch(self, rows):
         out = []
         for i in range(len(rows)):
-            out.append(self.predict_into(self._row(rows[i], i, None), _zeros(self.n_outputs)))
+            out.append(self.predict_into(self._row(rows[i], i, None), _floats_for(self.n_outputs)))
         return out
 
     def _row(self, row, i, xa):
@@ -673,8 +672,8 @@ class Sequential:
             task = self._task(y)
         if task not in ("regression", "classification"):
             raise ValueError("task must be 'classification' or 'regression'")
-        out = _zeros(self.n_outputs)
-        xa = _zeros(self.n_inputs)
+        out = _floats_for(self.n_outputs)
+        xa = _floats_for(self.n_inputs)
         eps = 1e-7
         total = 0.0
         correct = 0
@@ -720,8 +719,8 @@ class Sequential:
     def classify(self, X):
         """Predicted class per row: argmax, or output > 0.5 for one unit.
         Each row must have n_inputs values (ValueError naming it)."""
-        out = _zeros(self.n_outputs)
-        xa = _zeros(self.n_inputs)
+        out = _floats_for(self.n_outputs)
+        xa = _floats_for(self.n_inputs)
         preds = []
         for i in range(len(X)):
             self.predict_into(self._row(X[i], i, xa), out)
