@@ -140,9 +140,10 @@ DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET))
 demo: deps $(DEMO_FW)
 	@mkdir -p $(BUILD)/demo
 	@echo "== Converting the Keras models (tools/anne_convert.py, no TensorFlow needed)"
-	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_8.keras -o $(BUILD)/demo/ai_anne_8.anne
-	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_6.keras -o $(BUILD)/demo/ai_anne_6.anne
-	$(PYTHON) tools/anne_convert.py examples/iris/iris3.keras -o $(BUILD)/demo/iris3.anne
+	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_8.keras -o $(BUILD)/demo/ai_anne_8.anne --classes versicolor,virginica
+	$(PYTHON) tools/anne_convert.py examples/iris/ai_anne_6.keras -o $(BUILD)/demo/ai_anne_6.anne --classes versicolor,virginica
+	$(PYTHON) tools/anne_convert.py examples/iris/iris3.keras -o $(BUILD)/demo/iris3.anne --classes setosa,versicolor,virginica \
+		--features "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
 	@echo "== AI-ANNE's two Iris networks on the emulated $(TARGET), as Keras trained them"
 	tools/run-on $(TARGET) examples/iris/ai_anne.py $(BUILD)/demo/ai_anne_8.anne $(BUILD)/demo/ai_anne_6.anne examples/iris/ai_anne_8.json
 	@echo "== A 3-class Iris model trained in Keras, on the emulated $(TARGET)"

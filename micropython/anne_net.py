@@ -397,6 +397,10 @@ class Sequential:
         self._plan = ()
         self._backend = _anne
         self.predict_into = self._predict_into
+        # What net.save() stores besides the layers (docs/FORMAT.md):
+        # "name", "classes" and "features" (see the properties), and free
+        # str key/values.
+        self.metadata = {}
         for layer in layers or ():
             self.add(layer)
 
@@ -404,6 +408,27 @@ class Sequential:
     def layers(self):
         """The layers (read-only; see _Layers)."""
         return _Layers(self)
+
+    # -- metadata (stored in the file) -------------------------------------
+
+    def _meta(key):
+        def get(self):
+            return self.metadata.get(key)
+
+        def set(self, value):
+            if value is None:
+                self.metadata.pop(key, None)
+            else:
+                if key != "name":
+                    value = [str(v) for v in value]
+                self.metadata[key] = value
+
+        return property(get, set)
+
+    name = _meta("name")            # the model's name, a str, or None
+    classes = _meta("classes")      # names of the classes, in output order
+    features = _meta("features")    # names of the inputs, in order
+    del _meta
 
     # -- structure --------------------------------------------------------
 
@@ -732,7 +757,7 @@ class Sequential:
     def summary(self):
         """Prints a table like Keras's model.summary()."""
         line = "-" * 72
-        print('Model: "sequential"  (%d inputs, backend %s)' % (self.n_inputs, self.backend))
+        print('Model: "%s"  (%d inputs, backend %s)' % (self.name or "sequential", self.n_inputs, self.backend))
         print(line)
         print("%-3s %-7s %-7s %-34s %8s %8s" % ("#", "Layer", "Output", "Activation", "Param #", "Bytes"))
         print("=" * 72)
@@ -749,6 +774,10 @@ class Sequential:
         print("Total params: %d (%d bytes of float32)" % (total, 4 * total))
         if any(not L.use_bias for L in self._layers):
             print("* use_bias=False")
+        for key in self.metadata:
+            v = self.metadata[key]
+            if key != "name":
+                print("%s: %s" % (key, ", ".join(v) if isinstance(v, list) else v))
         print(line)
 
     def __repr__(self):
@@ -796,15 +825,16 @@ def load(source):
     ValueError for any file the format's readers must refuse."""
     import anne_io
 
-    def make_layer(units, activation, use_bias, params):
-        return Dense(units, activation, use_bias, **params)
+    def make_layer(entry):
+        return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
 
-    n_inputs, layers = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
+    n_inputs, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
     for i, L in enumerate(layers):
         _check_finite(L._kernel, "layer %d: weights" % i)
         if L._bias is not None:
             _check_finite(L._bias, "layer %d: weights" % i)
     net = Sequential(n_inputs)
+    net.metadata = metadata
     for L in layers:
         L._net = net
         net._layers.append(L)

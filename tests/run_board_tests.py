@@ -58,7 +58,8 @@ def main():
             for files in sets:
                 name = "%s %s" % (target, os.path.relpath(script, ROOT))
                 if len(files) > 0 and len(sets) > 1:
-                    name += " [%s]" % " ".join(sorted({os.path.basename(f).split(".")[0] for f in files if not f.endswith(".py")}))
+                    stems = sorted({os.path.basename(f).split(".")[0] for f in files if not f.endswith(".py")})
+                    name += " [%s]" % " ".join(stems if len(stems) <= 6 else stems[:3] + ["and %d more" % (len(stems) - 3)])
                 jobs.append((name, [RUN_ON, target, script] + files))
 
     def run(job):

@@ -9,8 +9,13 @@ import struct
 
 import numpy as np
 
-from anne_format import (ACTIVATIONS, ENTRY_SIZE, FLAG_BIAS, FRAGMENTS, LayerSpec, encode,
-                         parse)
+from anne_format import ACTIVATIONS, FLAG_BIAS, FRAGMENTS, LayerSpec, encode, parse
+
+V1_ENTRY = 40
+V2_ENTRY = 80
+# The base file's metadata (version 2): a name, class names, a free key
+# with a non-ASCII value.
+META = {"name": "base", "unit": "\u00b0C", "classes": ["low", "mid", "high"]}
 
 def _base_model():
     """A small valid model: 3 inputs -> dense 4 relu -> dense 3 softmax."""
@@ -21,9 +26,9 @@ def _base_model():
     return 3, [LayerSpec("relu", k1, b1), LayerSpec("softmax", k2, b2)]
 
 
-def base_good_file():
+def base_good_file(version=2):
     n, layers = _base_model()
-    return encode(n, layers)
+    return encode(n, layers, metadata=META if version == 2 else None, version=version)
 
 
 def _recrc(b):
@@ -42,9 +47,15 @@ def bad_files(good_bytes=None):
     """Returns [(name, bytes, expected_message_fragment)]: each file has exactly
     one defect (its CRC is recomputed unless the defect is the CRC or a
     truncation). good_bytes must be a valid file with at least 2 layers, each
-    with a bias (default: base_good_file())."""
-    good = base_good_file() if good_bytes is None else bytes(good_bytes)
+    with a bias; by default: the version-1 table of base_good_file(1), then
+    the version-2 one of base_good_file(2), its names starting "v2_"."""
+    if good_bytes is None:
+        return bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
+    good = bytes(good_bytes)
     m = parse(good)
+    if m.version == 2:
+        return _bad_files_v2(good, m)
+    ENTRY_SIZE = V1_ENTRY
     if len(m.layers) < 2 or not all(l.has_bias for l in m.layers):
         raise ValueError("bad_files needs a model with >= 2 layers, all with bias")
     F = FRAGMENTS
@@ -83,7 +94,7 @@ def bad_files(good_bytes=None):
     add("bad_magic", _patch(good, "<4s", 0, b"ANNX"), F["magic"])
     add("bad_magic_lowercase", _patch(good, "<4s", 0, b"anne"), F["magic"])
     add("version_0", _patch(good, "<H", 4, 0), F["version"])
-    add("version_2", _patch(good, "<H", 4, 2), F["version"])
+    add("version_3", _patch(good, "<H", 4, 3), F["version"])
     add("header_size_12", _patch(good, "<H", 6, 12), F["header_size"])
     add("header_size_0", _patch(good, "<H", 6, 0), F["header_size"])
     add("zero_layers", _patch(good, "<H", 8, 0), F["layer_count"])
@@ -120,7 +131,96 @@ def bad_files(good_bytes=None):
     # glu with an odd number of units (a self-consistent file otherwise)
     n, layers = _base_model()
     layers[1].activation = "glu"  # units 3
+    add("glu_odd_units", encode(n, layers, check=False, version=1), F["glu"])
+    return out
+
+
+def _bad_files_v2(good, m):
+    """The defects of a version-2 file (docs/FORMAT.md), the ones its
+    header, entries and metadata add and the ones every version shares."""
+    F = FRAGMENTS
+    if len(m.layers) < 2 or not all(l.has_bias for l in m.layers) or not m.metadata:
+        raise ValueError("bad_files needs a model with >= 2 layers, all with bias, and metadata")
+    hs, es = m.header_size, m.entry_size
+    L0, L1 = m.layers[0], m.layers[1]
+    e0, e1 = hs, hs + es
+    table_end = hs + es * len(m.layers)
+    last = m.layers[-1]
+    e_last = hs + es * last.index
+    meta_offset, meta_size = struct.unpack_from("<II", good, 24)
+    out = []
+
+    def add(name, data, frag):
+        out.append((name, data, frag))
+
+    # truncation at every section
+    add("truncated_header", good[:20], F["truncated"])
+    add("truncated_layer_table", good[:table_end - 30], F["truncated"])
+    add("truncated_metadata", good[:meta_offset + 3], F["truncated"])
+    add("truncated_layer0_kernel", good[:L0.data_offset + 6], F["truncated"])
+    add("truncated_last_bias", good[:last.data_offset + last.data_size - 2], F["truncated"])
+    add("truncated_no_crc", good[:-4], F["truncated"])
+    # CRC: a flipped bit in each section that stays valid otherwise
+    b = bytearray(good); b[meta_offset + meta_size - 2] ^= 0x01  # an ASCII letter of a value
+    add("crc_flipped_metadata", bytes(b), F["crc"])
+    b = bytearray(good); b[L1.data_offset] ^= 0x01
+    add("crc_flipped_weight_bit", bytes(b), F["crc"])
+    b = bytearray(good); b[-1] ^= 0x80
+    add("crc_flipped_crc", bytes(b), F["crc"])
+    # header
+    add("version_3", _patch(good, "<H", 4, 3), F["version"])
+    add("header_size_16", _patch(good, "<H", 6, 16), F["header_size"])
+    add("entry_size_40", _patch(good, "<H", 12, 40), F["entry_size"])
+    add("header_reserved", _patch(good, "<H", 14, 1), F["reserved"])
+    add("header_flags", _patch(good, "<H", 10, 2), F["flags"])
+    add("zero_layers", _patch(good, "<H", 8, 0), F["layer_count"])
+    add("input_rank_0", _patch(good, "<H", 16, 0), F["shape"])
+    add("input_rank_3", _patch(good, "<H", 16, 3), F["shape"])
+    add("input_size_0", _patch(good, "<H", 18, 0), F["shape"])
+    add("input_rank_1_two_sizes", _patch(good, "<H", 20, 2), F["shape"])
+    add("input_shape_reserved", _patch(good, "<H", 22, 1), F["shape"])
+    add("input_4_layer_takes_3", _patch(good, "<H", 18, m.n_inputs + 1), F["chain"])
+    add("input_rank_2", _patch(_patch(good, "<HHH", 16, 2, 1, m.n_inputs), "<HHH", e0 + 4, 2, 1, m.n_inputs),
+        F["chain"])
+    # layer entries
+    add("kind_2", _patch(good, "<B", e1, 2), F["kind"])
+    add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["dtype"])
+    add("activation_id_255", _patch(good, "<B", e1 + 1, 255), F["activation"])
+    add("layer_flags_bit3", _patch(good, "<B", e0 + 2, FLAG_BIAS | 0x08), F["flags"])
+    add("units_0", _patch(good, "<I", e0 + 20, 0), F["units"])
+    add("layer1_input_shape", _patch(good, "<H", e1 + 6, L1.n_in + 1), F["chain"])
+    add("layer0_output_shape", _patch(good, "<H", e0 + 14, L0.n_out + 1), F["chain"])
+    add("layer0_output_rank_0", _patch(good, "<H", e0 + 12, 0), F["shape"])
+    add("units_disagree_with_shapes", _patch(good, "<I", e_last + 20, last.units + 1), F["chain"])
+    add("kind_parameter_set", _patch(good, "<H", e0 + 32, 3), F["reserved"])
+    add("int8_field_set", _patch(good, "<I", e1 + 72, 16), F["reserved"])
+    add("data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"])
+    add("data_offset_misaligned", _patch(good, "<I", e0 + 24, L0.data_offset + 2), F["align"])
+    add("data_offset_in_metadata", _patch(good, "<I", e0 + 24, meta_offset + 4), F["overlap"])
+    add("data_offset_overlaps_previous", _patch(good, "<I", e1 + 24, L1.data_offset - 4), F["overlap"])
+    add("nan_parameter", _patch(good, "<f", e0 + 48 + 4, float("nan")), F["finite"])
+    add("nan_weight", _patch(good, "<f", L0.data_offset + 4, float("nan")), F["finite"])
+    n, layers = _base_model()
+    layers[1].activation = "glu"  # units 3
     add("glu_odd_units", encode(n, layers, check=False), F["glu"])
+    # metadata
+    add("metadata_too_big", _patch(good, "<I", 28, 5000), F["metadata"])
+    add("metadata_in_table", _patch(good, "<I", 24, table_end - 8), F["metadata"])
+    add("metadata_offset_without_size", _patch(good, "<I", 28, 0), F["metadata"])
+    count = struct.unpack_from("<H", good, meta_offset)[0]
+    add("metadata_count_high", _patch(good, "<H", meta_offset, count + 1), F["metadata"])
+    add("metadata_count_low", _patch(good, "<H", meta_offset, count - 1), F["metadata"])
+    key_len = struct.unpack_from("<H", good, meta_offset + 2)[0]
+    add("metadata_key_past_end", _patch(good, "<H", meta_offset + 2, 0x7FFF), F["metadata"])
+    add("metadata_empty_key", _patch(good, "<HH", meta_offset + 2, 0, key_len - 2), F["metadata"])
+    b = bytearray(good); b[meta_offset + 4] = 0xFF  # the first key's first byte
+    add("metadata_not_utf8", _recrc(bytes(b)), F["metadata"])
+    first_key = good[meta_offset + 4:meta_offset + 4 + key_len]
+    second = meta_offset + 4 + key_len
+    second = second + 2 + struct.unpack_from("<H", good, second)[0]  # after the first value
+    b = bytearray(good); b[second + 2:second + 2 + key_len] = first_key  # only if same length
+    if struct.unpack_from("<H", good, second)[0] == key_len:
+        add("metadata_key_twice", _recrc(bytes(b)), F["metadata"])
     return out
 
 
@@ -128,21 +228,51 @@ def odd_valid_files():
     """Unusual but valid files: [(name, bytes)]; all compute the same as
     base_good_file()."""
     n, layers = _base_model()
-    good = encode(n, layers)
+    good = encode(n, layers, version=1)
     m = parse(good)
     out = []
     # header_size 20: 4 extra header bytes, everything after shifted by 4
     b = bytearray(good[:16]) + b"\xAA\xBB\xCC\xDD" + bytearray(good[16:-4])
     struct.pack_into("<H", b, 6, 20)
     for l in m.layers:
-        struct.pack_into("<I", b, 20 + ENTRY_SIZE * l.index + 8, l.data_offset + 4)
+        struct.pack_into("<I", b, 20 + V1_ENTRY * l.index + 8, l.data_offset + 4)
     out.append(("header_size_20", _recrc(bytes(b) + b"\0\0\0\0")))
     # 8 bytes of zero padding between the two layers' data and before the CRC
     L1 = m.layers[1]
     b = bytearray(good[:L1.data_offset]) + b"\0" * 8 + bytearray(good[L1.data_offset:-4]) + b"\0" * 4
-    struct.pack_into("<I", b, 16 + ENTRY_SIZE + 8, L1.data_offset + 8)
+    struct.pack_into("<I", b, 16 + V1_ENTRY + 8, L1.data_offset + 8)
     out.append(("padding_between_layers", _recrc(bytes(b) + b"\0\0\0\0")))
+    # version 2: the plain file, one without metadata, and longer headers,
+    # longer entries and a gap before the data
+    good = base_good_file(2)
+    m = parse(good)
+    out.append(("v2", good))
+    out.append(("v2_no_metadata", encode(n, layers)))
+    out.append(("v2_header_size_36", _relayout_v2(good, m, extra_header=4)))
+    out.append(("v2_entry_size_88", _relayout_v2(good, m, extra_entry=8)))
+    out.append(("v2_gap_before_data", _relayout_v2(good, m, gap=12)))
     return out
+
+
+def _relayout_v2(good, m, extra_header=0, extra_entry=0, gap=0):
+    """good (version 2) with extra_header bytes after its header, extra_entry
+    bytes after each table entry and gap more bytes before the layer data."""
+    hs, es, count = m.header_size, m.entry_size, len(m.layers)
+    table_end = hs + es * count
+    shift = extra_header + extra_entry * count
+    pad = -shift % 4 + gap
+    b = bytearray(good[:hs]) + b"\xAA" * extra_header
+    for i in range(count):
+        b += good[hs + es * i:hs + es * (i + 1)] + b"\xBB" * extra_entry
+    b += good[table_end:m.layers[0].data_offset] + b"\0" * pad + good[m.layers[0].data_offset:]
+    meta_offset = struct.unpack_from("<I", good, 24)[0]
+    struct.pack_into("<H", b, 6, hs + extra_header)
+    struct.pack_into("<H", b, 12, es + extra_entry)
+    struct.pack_into("<I", b, 24, meta_offset + shift if meta_offset else 0)
+    for i, l in enumerate(m.layers):
+        struct.pack_into("<I", b, hs + extra_header + (es + extra_entry) * i + 24,
+                         l.data_offset + shift + pad)
+    return _recrc(bytes(b))
 
 
 def write_bad_dir(directory):
@@ -160,18 +290,19 @@ def write_bad_dir(directory):
     with open(os.path.join(directory, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
         f.write("\n")
-    good = base_good_file()
+    good = base_good_file(1)
     x = [1.0, 1.0, 1.0]
     y = [float(v) for v in parse(good).forward(np.array(x, np.float32))]
-    valid = [{"file": "base_good.anne", "x": x, "y": y}]
+    valid = [{"file": "base_good.anne", "x": x, "y": y, "metadata": {}}]
     with open(os.path.join(directory, "base_good.anne"), "wb") as f:
         f.write(good)
     for name, data in odd_valid_files():
         fname = "valid_" + name + ".anne"
         with open(os.path.join(directory, fname), "wb") as f:
             f.write(data)
-        valid.append({"file": fname, "x": x,
-                      "y": [float(v) for v in parse(data).forward(np.array(x, np.float32))]})
+        m = parse(data)
+        valid.append({"file": fname, "x": x, "metadata": m.metadata,
+                      "y": [float(v) for v in m.forward(np.array(x, np.float32))]})
     with open(os.path.join(directory, "valid_index.json"), "w") as f:
         json.dump(valid, f, indent=1)
         f.write("\n")

@@ -367,15 +367,37 @@ def _input_features(cfg, where):
 
 
 class Converted:
-    def __init__(self, n_inputs, specs, sources, dropped, keras_version):
+    def __init__(self, n_inputs, specs, sources, dropped, keras_version, name=None):
         self.n_inputs = n_inputs
         self.specs = specs          # [anne_format.LayerSpec]
         self.sources = sources      # per board layer: Keras layer names folded in
         self.dropped = dropped      # Keras layers left out
         self.keras_version = keras_version
+        # stored in the file (docs/FORMAT.md): the Keras model's name, and
+        # what set_metadata() adds
+        self.metadata = {"name": name} if name else {}
 
-    def encode(self):
-        return anne_format.encode(self.n_inputs, self.specs)
+    def set_metadata(self, name=None, classes=None, features=None):
+        """The file's model name, class names (one per output, or two for
+        one sigmoid output) and input feature names (one per input)."""
+        if name is not None:
+            self.metadata["name"] = name
+        n_out = anne_format.layer_output_size(self.specs[-1].activation, self.specs[-1].kernel.shape[1])
+        for key, names, want, what in (("classes", classes, (n_out,) if n_out > 1 else (1, 2), "outputs"),
+                                       ("features", features, (self.n_inputs,), "inputs")):
+            if names is None:
+                continue
+            if len(names) not in want or not all(names) or len(set(names)) != len(names):
+                raise ConvertError("--%s: %d distinct non-empty names for %s, got %d (%s)"
+                                   % (key, want[-1], "one sigmoid output (or 1)" if n_out == 1 and
+                                      key == "classes" else "%d %s" % (want[0], what),
+                                      len(names), ",".join(names)))
+            self.metadata[key] = list(names)
+
+    def encode(self, version=anne_format.VERSION):
+        if version == 1:
+            return anne_format.encode(self.n_inputs, self.specs, version=1)
+        return anne_format.encode(self.n_inputs, self.specs, metadata=self.metadata)
 
 
 def convert(path):
@@ -475,8 +497,10 @@ def convert(path):
     specs = [anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
                                    d["act"].has_max_value, d["act"].approximate)
              for d in dense]
+    cfg = kf.config.get("config")
+    name = cfg.get("name") if isinstance(cfg, dict) else None
     return Converted(dense[0]["n_in"], specs, [d["sources"] for d in dense], dropped,
-                     kf.keras_version)
+                     kf.keras_version, name if isinstance(name, str) else None)
 
 
 def _set_out(d, where):
@@ -501,9 +525,11 @@ def _float32(a, where, what):
     return f
 
 
-def convert_file(path):
-    """Keras model file -> bytes of the .anne file."""
-    return convert(path).encode()
+def convert_file(path, name=None, classes=None, features=None):
+    """Keras model file -> bytes of the .anne file (with that metadata)."""
+    conv = convert(path)
+    conv.set_metadata(name, classes, features)
+    return conv.encode()
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +579,15 @@ def main(argv=None):
                                                             "(default 1e-5)")
     p.add_argument("--rtol", type=float, default=1e-5, help="--check relative tolerance "
                                                             "(default 1e-5)")
+    p.add_argument("--name", help="the model's name stored in the file (default: the Keras "
+                                  "model's name)")
+    p.add_argument("--classes", help="class names, comma-separated, one per output (two for a "
+                                     "single sigmoid output): net.classes on the board")
+    p.add_argument("--features", help="input feature names, comma-separated, one per input: "
+                                      "net.features on the board")
+    p.add_argument("--format-version", type=int, choices=(1, 2), default=2,
+                   help="write a version-1 file (no metadata) for boards with anne 0.1 "
+                        "(default: 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     args = p.parse_args(argv)
     try:
@@ -563,7 +598,11 @@ def main(argv=None):
             sources, conv = None, None
         else:
             conv = convert(args.model)
-            data = conv.encode()
+            conv.set_metadata(args.name, _names(args.classes), _names(args.features))
+            if args.format_version == 1 and (args.classes or args.features or args.name):
+                raise ConvertError("--format-version 1 has no metadata: drop --name, --classes, "
+                                   "--features")
+            data = conv.encode(args.format_version)
             model = anne_format.parse(data)  # the same checks the board makes
             sources = conv.sources
         if args.summary:
@@ -588,6 +627,10 @@ def main(argv=None):
         print("anne_convert: error: %s" % e, file=sys.stderr)
         return 1
     return 0
+
+
+def _names(text):
+    return None if text is None else [t.strip() for t in text.split(",")]
 
 
 def summary_text(model, sources=None, conv=None):

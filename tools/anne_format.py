@@ -1,26 +1,25 @@
-"""Host-side reader and writer of `.anne` weight files (the codec).
+"""Host-side reader and writer of `.anne` weight files.
 
-Implements docs/FORMAT.md (version 1) exactly. The numpy reference forward
-pass it offers (Model.forward) is tools/anne_reference.py's; the table of bad
-files for the tests is tools/anne_badfiles.py. Used by tools/anne_convert.py
-(writing, --summary, --check) and by the host tests; needs only numpy and the
-standard library (no TensorFlow).
+The format (docs/FORMAT.md, versions 1 and 2) is parsed and laid out by
+micropython/anne_file.py, the codec the board runs too; this module adds
+numpy arrays of the weights, the reference forward pass (Model.forward, from
+tools/anne_reference.py) and a summary. The table of bad files for the tests
+is tools/anne_badfiles.py. Used by tools/anne_convert.py (writing, --summary,
+--check) and by the host tests; needs only numpy and the standard library.
 
     import anne_format as af
     model = af.load("iris3.anne")           # parse + validate, ValueError if bad
     y = model.forward(x)                    # numpy float32 reference pass
-    data = af.encode(n_inputs, [af.LayerSpec("relu", kernel, bias), ...])
+    data = af.encode(n_inputs, [af.LayerSpec("relu", kernel, bias), ...],
+                     metadata={"classes": ["setosa", ...]})
 
-Every ValueError message starts with one of the stable fragments in
-`FRAGMENTS`; the board-side loader must use the same fragments (the bad-file
-table in tests/fixtures/bad/index.json is checked against both readers).
-Validation order (matters only for truncated files, which also lose their
-CRC): header, layer table, each layer's entry and data extent, then CRC, then
-weight finiteness.
+Every ValueError message of `parse` starts with one of the fragments in
+`FRAGMENTS` (after "layer N: " for a layer). Validation order (matters only
+for truncated files, which also lose their CRC): header, layer table, each
+layer's entry and data extent, metadata, CRC, weight finiteness.
 """
 
 import binascii
-import math
 import os
 import struct
 import sys
@@ -29,23 +28,15 @@ import numpy as np
 
 from anne_reference import activate, canonical_activation, default_params, f32 as _f32  # noqa: E402,F401
 
-MAGIC = b"ANNE"
-VERSION = 1
-HEADER_SIZE = 16
-ENTRY_SIZE = 40
-MAX_LAYERS = 255
-MAX_UNITS = 65535
-KIND_DENSE = 1
-DTYPE_F32 = 0
-
-FLAG_BIAS = 1 << 0
-FLAG_MAX_VALUE = 1 << 1
-FLAG_APPROXIMATE = 1 << 2
-FLAGS_KNOWN = FLAG_BIAS | FLAG_MAX_VALUE | FLAG_APPROXIMATE
-
-# The op tables (ops/ops.json), as the board library reads them.
+# The codec and the op tables (ops/ops.json), as the board runs them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "micropython"))
+import anne_file  # noqa: E402
 import anne_ops  # noqa: E402
+from anne_file import (FLAG_APPROXIMATE, FLAG_BIAS, FLAG_MAX_VALUE, FRAGMENTS,  # noqa: E402,F401
+                       KIND_DENSE, MAX_DIM as MAX_UNITS, MAX_LAYERS, MAX_METADATA, VERSION)
+
+HEADER_SIZE = anne_file.HEADER_SIZE[VERSION]
+ENTRY_SIZE = anne_file.ENTRY_SIZE[VERSION]
 
 ACTIVATIONS = anne_ops.ACTIVATIONS  # index == id
 ACTIVATION_IDS = {name: i for i, name in enumerate(ACTIVATIONS)}
@@ -57,26 +48,6 @@ PARAM_NAMES = anne_ops.FILE_PARAMS
 # Which stored parameters each activation reads (others are ignored).
 USED_PARAMS = {name: tuple(k for k in d if k in PARAM_NAMES)
                for name, d in anne_ops.DEFAULTS.items() if any(k in PARAM_NAMES for k in d)}
-
-# Stable message fragments: every ValueError raised by `parse` starts with one.
-FRAGMENTS = {
-    "truncated": "truncated",
-    "magic": "bad magic",
-    "version": "unsupported version",
-    "header_size": "header_size too small",
-    "layer_count": "layer_count out of range",
-    "flags": "reserved flags",
-    "n_inputs": "n_inputs out of range",
-    "kind": "unknown layer kind",
-    "dtype": "unknown dtype",
-    "activation": "unknown activation id",
-    "units": "units out of range",
-    "glu": "glu needs even units",
-    "align": "data_offset not 4-aligned",
-    "overlap": "data_offset overlaps",
-    "finite": "not finite",
-    "crc": "CRC mismatch",
-}
 
 
 class LayerSpec:
@@ -98,10 +69,19 @@ class LayerSpec:
         self.has_max_value = bool(has_max_value)
         self.approximate = bool(approximate)
 
+    def entry(self, in_shape):
+        flags = ((FLAG_BIAS if self.bias is not None else 0)
+                 | (FLAG_MAX_VALUE if self.has_max_value else 0)
+                 | (FLAG_APPROXIMATE if self.approximate else 0))
+        units = self.kernel.shape[1] if self.kernel.ndim == 2 else 0
+        return anne_file.Entry(ACTIVATION_IDS[self.activation], flags, in_shape, units,
+                               [self.params[k] for k in PARAM_NAMES])
 
-def encode(n_inputs, layers, check=True):
-    """Returns the bytes of a `.anne` file. check=False skips validation (only
-    for building deliberately bad files)."""
+
+def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
+    """Returns the bytes of a `.anne` file (version 2 unless told 1, which
+    has no metadata). check=False skips validation (only for building
+    deliberately bad files)."""
     if check:
         if not 1 <= len(layers) <= MAX_LAYERS:
             raise ValueError("%s: %d" % (FRAGMENTS["layer_count"], len(layers)))
@@ -125,26 +105,16 @@ def encode(n_inputs, layers, check=True):
             n_in = layer_output_size(l.activation, units)
         if not 1 <= n_inputs <= MAX_UNITS:
             raise ValueError("%s: %d" % (FRAGMENTS["n_inputs"], n_inputs))
-    out = bytearray(struct.pack("<4sHHHHI", MAGIC, VERSION, HEADER_SIZE,
-                                len(layers), 0, n_inputs))
-    offset = HEADER_SIZE + ENTRY_SIZE * len(layers)
-    blobs = []
+    entries = []
+    shape = (n_inputs,)
     for l in layers:
-        blob = l.kernel.astype("<f4").tobytes()
+        entries.append(l.entry(shape))
+        shape = entries[-1].out_shape
+    out = bytearray(anne_file.front((n_inputs,), entries, metadata, version))
+    for l in layers:
+        out += l.kernel.astype("<f4").tobytes()
         if l.bias is not None:
-            blob += l.bias.astype("<f4").tobytes()
-        flags = ((FLAG_BIAS if l.bias is not None else 0)
-                 | (FLAG_MAX_VALUE if l.has_max_value else 0)
-                 | (FLAG_APPROXIMATE if l.approximate else 0))
-        units = l.kernel.shape[1] if l.kernel.ndim == 2 else 0
-        out += struct.pack("<BBBBIII6f", KIND_DENSE,
-                           ACTIVATION_IDS[l.activation], flags, DTYPE_F32,
-                           units, offset, 0,
-                           *[l.params[k] for k in PARAM_NAMES])
-        blobs.append(blob)
-        offset += len(blob)  # float32 blocks are always 4-byte aligned
-    for blob in blobs:
-        out += blob
+            out += l.bias.astype("<f4").tobytes()
     out += struct.pack("<I", binascii.crc32(bytes(out)) & 0xFFFFFFFF)
     return bytes(out)
 
@@ -159,34 +129,28 @@ def layer_output_size(activation, units):
 
 
 class Layer:
-    """A parsed dense layer."""
+    """A parsed dense layer: its anne_file.Entry's fields, the numpy kernel
+    (n_in x units) and bias."""
 
-    def __init__(self, index, activation_id, flags, units, n_in, data_offset,
-                 params, kernel=None, bias=None):
+    def __init__(self, index, entry, kernel=None, bias=None):
         self.index = index
-        self.kind = KIND_DENSE
-        self.activation_id = activation_id
-        self.activation = ACTIVATIONS[activation_id]
-        self.flags = flags
-        self.units = units
-        self.n_in = n_in
-        self.n_out = layer_output_size(self.activation, units)
-        self.data_offset = data_offset
-        self.params = params
+        self.kind = entry.kind
+        self.activation_id = entry.act
+        self.activation = entry.activation
+        self.flags = entry.flags
+        self.units = entry.units
+        self.n_in = entry.n_in
+        self.n_out = entry.n_out
+        self.data_offset = entry.offset
+        self.n_params = entry.n_params
+        self.data_size = entry.data_size
+        self.params = dict(zip(PARAM_NAMES, entry.params))
         self.kernel = kernel
         self.bias = bias
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
     approximate = property(lambda self: bool(self.flags & FLAG_APPROXIMATE))
-
-    @property
-    def n_params(self):
-        return self.n_in * self.units + (self.units if self.has_bias else 0)
-
-    @property
-    def data_size(self):
-        return 4 * self.n_params
 
     def activation_text(self):
         """'relu(negative_slope=0.1, threshold=0.5, max_value=6)' style."""
@@ -216,11 +180,14 @@ class Layer:
 
 
 class Model:
-    def __init__(self, version, header_size, n_inputs, layers, size):
-        self.version = version
-        self.header_size = header_size
-        self.n_inputs = n_inputs
+    def __init__(self, head, layers, metadata, size):
+        self.version = head.version
+        self.header_size = head.header_size
+        self.entry_size = head.entry_size
+        self.input_shape = head.in_shape
+        self.n_inputs = anne_file.size_of(head.in_shape)
         self.layers = layers
+        self.metadata = metadata
         self.size = size
 
     @property
@@ -258,91 +225,38 @@ class Model:
             if j == 0:
                 lines.append("-" * len(lines[-1]))
         lines.append("inputs %d, outputs %d, %d parameters, %d bytes of float data, "
-                     "file %d bytes" % (self.n_inputs, self.n_outputs,
-                                        self.n_params, 4 * self.n_params, self.size))
+                     "file %d bytes (version %d)" % (self.n_inputs, self.n_outputs, self.n_params,
+                                                     4 * self.n_params, self.size, self.version))
+        for k, v in self.metadata.items():
+            lines.append("%s: %s" % (k, ", ".join(v) if isinstance(v, list) else v))
         return "\n".join(lines)
 
 
 def parse(data):
-    """Parses and validates a `.anne` file; raises ValueError (message starts
-    with a FRAGMENTS value) if it is not a valid version-1 file."""
+    """Parses and validates a `.anne` file (version 1 or 2) with the board's
+    codec; raises ValueError (message starts with a FRAGMENTS value) if the
+    format refuses it."""
     data = bytes(data)
     size = len(data)
-    if size < HEADER_SIZE:
-        raise ValueError("%s: header needs %d bytes, file has %d"
-                         % (FRAGMENTS["truncated"], HEADER_SIZE, size))
-    magic, version, header_size, count, flags, n_inputs = struct.unpack_from(
-        "<4sHHHHI", data, 0)
-    if magic != MAGIC:
-        raise ValueError("%s: %r (expected %r)" % (FRAGMENTS["magic"], magic, MAGIC))
-    if version != VERSION:
-        raise ValueError("%s %d (this reader knows %d)"
-                         % (FRAGMENTS["version"], version, VERSION))
-    if header_size < HEADER_SIZE:
-        raise ValueError("%s: %d (minimum %d)"
-                         % (FRAGMENTS["header_size"], header_size, HEADER_SIZE))
-    if flags != 0:
-        raise ValueError("%s in header: 0x%04x" % (FRAGMENTS["flags"], flags))
-    if not 1 <= count <= MAX_LAYERS:
-        raise ValueError("%s: %d (1..%d)" % (FRAGMENTS["layer_count"], count, MAX_LAYERS))
-    if not 1 <= n_inputs <= MAX_UNITS:
-        raise ValueError("%s: %d (1..%d)" % (FRAGMENTS["n_inputs"], n_inputs, MAX_UNITS))
-    table_end = header_size + ENTRY_SIZE * count
-    if size < table_end:
-        raise ValueError("%s: layer table ends at %d, file has %d bytes"
-                         % (FRAGMENTS["truncated"], table_end, size))
-    layers = []
-    n_in = n_inputs
-    prev_end = table_end
-    for i in range(count):
-        e = header_size + ENTRY_SIZE * i
-        kind, act, lflags, dtype, units, offset, _reserved = struct.unpack_from(
-            "<BBBBIII", data, e)
-        params = struct.unpack_from("<6f", data, e + 16)
-        where = "layer %d: " % i
-        if kind != KIND_DENSE:
-            raise ValueError(where + "%s %d" % (FRAGMENTS["kind"], kind))
-        if dtype != DTYPE_F32:
-            raise ValueError(where + "%s %d" % (FRAGMENTS["dtype"], dtype))
-        if act >= len(ACTIVATIONS):
-            raise ValueError(where + "%s %d" % (FRAGMENTS["activation"], act))
-        if lflags & ~FLAGS_KNOWN:
-            raise ValueError(where + "%s: 0x%02x" % (FRAGMENTS["flags"], lflags))
-        if not 1 <= units <= MAX_UNITS:
-            raise ValueError(where + "%s: %d (1..%d)" % (FRAGMENTS["units"], units, MAX_UNITS))
-        if act in anne_ops.HALVES and units % 2:
-            raise ValueError(where + "%s, got %d" % (FRAGMENTS["glu"], units))
-        if offset % 4:
-            raise ValueError(where + "%s: %d" % (FRAGMENTS["align"], offset))
-        if offset < prev_end:
-            raise ValueError(where + "%s: %d < %d" % (FRAGMENTS["overlap"], offset, prev_end))
-        if not all(math.isfinite(p) for p in params):
-            raise ValueError(where + "activation parameter %s" % FRAGMENTS["finite"])
-        layer = Layer(i, act, lflags, units, n_in, offset,
-                      dict(zip(PARAM_NAMES, params)))
-        end = offset + layer.data_size
-        if end + 4 > size:
-            raise ValueError(where + "%s: data ends at %d (+4 CRC), file has %d bytes"
-                             % (FRAGMENTS["truncated"], end, size))
-        layers.append(layer)
-        n_in = layer.n_out
-        prev_end = end
+    head = anne_file.parse_head(data[:32], size)
+    entries = anne_file.parse_entries(data, head, size)
+    metadata = anne_file.parse_metadata(data, head)
     stored = struct.unpack_from("<I", data, size - 4)[0]
     computed = binascii.crc32(data[:-4]) & 0xFFFFFFFF
     if stored != computed:
         raise ValueError("%s: stored 0x%08x, computed 0x%08x"
                          % (FRAGMENTS["crc"], stored, computed))
-    for l in layers:
-        n_k = l.n_in * l.units
-        l.kernel = np.frombuffer(data, "<f4", n_k, l.data_offset).astype(
-            np.float32).reshape(l.n_in, l.units)
-        if l.has_bias:
-            l.bias = np.frombuffer(data, "<f4", l.units,
-                                   l.data_offset + 4 * n_k).astype(np.float32)
-        if not (np.all(np.isfinite(l.kernel))
-                and (l.bias is None or np.all(np.isfinite(l.bias)))):
-            raise ValueError("layer %d: weights %s" % (l.index, FRAGMENTS["finite"]))
-    return Model(version, header_size, n_inputs, layers, size)
+    layers = []
+    for i, e in enumerate(entries):
+        n_k = e.n_in * e.units
+        kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(e.n_in, e.units)
+        bias = None
+        if e.has_bias:
+            bias = np.frombuffer(data, "<f4", e.units, e.offset + 4 * n_k).astype(np.float32)
+        if not (np.all(np.isfinite(kernel)) and (bias is None or np.all(np.isfinite(bias)))):
+            raise ValueError("layer %d: weights %s" % (i, FRAGMENTS["finite"]))
+        layers.append(Layer(i, e, kernel, bias))
+    return Model(head, layers, metadata, size)
 
 
 def load(path):

@@ -1,7 +1,8 @@
 """The numpy float32 reference of anne's activations (Keras 3 formulas),
 used by tools/anne_format.py's Model.forward (anne_convert --check) and the
 host tests. Independent of the Rust kernels and of the board library's code:
-only the op table (ops/ops.json, through micropython/anne_ops.py) is shared.
+only the op table (ops/ops.json, through micropython/anne_ops.py) and the
+codec's stored default parameters are shared.
 """
 
 import math
@@ -11,6 +12,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "micropython"))
+import anne_file  # noqa: E402
 import anne_ops  # noqa: E402
 
 
@@ -29,16 +31,10 @@ def canonical_activation(activation):
 
 
 def default_params(activation):
-    """The six parameters written for `activation` when the model sets none:
-    Keras's defaults for those it uses, the table's fill values for the rest
-    (negative_slope 0, alpha 1, threshold 0, max_value 0, default_value 0,
-    b 4)."""
-    name = canonical_activation(activation)
-    p = dict(zip(anne_ops.FILE_PARAMS, anne_ops.FILL))
-    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
-        if k in p and v is not None:
-            p[k] = v
-    return p
+    """The six parameters written for `activation` when the model sets none
+    (anne_file.file_params, the codec's: Keras's defaults for those it uses,
+    the table's fill values for the rest)."""
+    return dict(zip(anne_ops.FILE_PARAMS, anne_file.file_params(canonical_activation(activation))[1]))
 
 
 def f32(x):

@@ -128,7 +128,8 @@ def save_fixture(name, model, x_test, extra=None, h5=False, tfk2=None):
         made = save_tfkeras2(tfk2, model, base + "_tfk2.h5", x, y)
         if made:
             sources.append(name + "_tfk2.h5")
-    data = anne_convert.convert_file(base + ".keras")
+    meta = {k: extra[k] for k in ("classes", "features") if k in (extra or {})}
+    data = anne_convert.convert_file(base + ".keras", **meta)
     with open(base + ".anne", "wb") as f:
         f.write(data)
     ref = anne_format.parse(data).forward(x)
@@ -370,7 +371,7 @@ def make_ai_anne(name, spec):
     acc = sum(1 for t, p in zip(yt, pred) if t == p) / len(yt)
     base = os.path.join(IRIS_DIR, name)
     model.save(base + ".keras")
-    data = anne_convert.convert_file(base + ".keras")
+    data = anne_convert.convert_file(base + ".keras", classes=["versicolor", "virginica"])
     with open(base + ".anne", "wb") as f:
         f.write(data)
     ref = anne_format.parse(data).forward(x)

@@ -9,7 +9,7 @@ import anne_net
 with open("ai_anne_8.json") as f:
     import json
     ref = json.load(f)
-X, labels, classes = ref["x"], ref["labels"], ref["classes"]
+X, labels = ref["x"], ref["labels"]
 ref = None
 
 print("anne_net backend:", anne_net.BACKEND)
@@ -24,6 +24,7 @@ for name in ("ai_anne_8", "ai_anne_6"):
     r = net.evaluate(X, labels)
     print("%s: accuracy %.2f, binary cross-entropy %.4f (Keras: 0.90)" % (name, r["accuracy"], r["loss"]))
     m = anne_net.confusion_matrix(labels, preds, 2)
+    classes = net.classes  # stored in the file (anne_convert.py --classes)
     print("confusion (rows true, columns predicted) %s:" % "/".join(classes))
     for c in range(2):
         print("  %-10s %3d %3d" % (classes[c], m[c][0], m[c][1]))

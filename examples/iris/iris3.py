@@ -13,7 +13,7 @@ net.summary()
 
 # raw measurements (cm) -> the training set's standardization -> the net
 mean, std = ref["scaler"]["mean"], ref["scaler"]["std"]
-classes = ref["classes"]
+classes = net.classes  # stored in the file (anne_convert.py --classes)
 
 
 def classify_flower(cm):

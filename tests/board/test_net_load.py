@@ -1,4 +1,5 @@
 # files: tests/fixtures/models/iris3.anne tests/fixtures/bad/* tests/board/boardcheck.py
+# files: examples/iris/*.anne tests/fixtures/v1/*.anne tests/board/boardcheck.py
 # anne_net.load() and net.save() on the board: every file of the bad-file
 # table (tests/fixtures/bad/index.json, shared with tools/anne_format.py)
 # raises ValueError with its fragment, from a path and from bytes; unusual
@@ -7,6 +8,7 @@
 # the memory check refuses a model that does not fit.
 import gc
 import json
+from os import listdir
 from array import array
 
 import anne_net
@@ -50,6 +52,7 @@ def test_bad_files():
             net = anne_net.load(source)
             y = net.predict(entry["x"])
             check(all_close(y, entry["y"]), "%s: %r != %r" % (entry["file"], list(y), entry["y"]))
+            check(net.metadata == entry["metadata"], "%s: metadata %r" % (entry["file"], net.metadata))
 
 
 def test_path_bytes_agree():
@@ -74,6 +77,51 @@ def test_path_bytes_agree():
         expect_error("iris3.anne", "does not fit in memory", "memory check")
     finally:
         anne_io._free_memory = saved
+
+
+def test_version_1_examples():
+    """The version-1 files of anne 0.1 (tests/fixtures/v1/, the examples as
+    they were) give what the version-2 examples give, bit for bit."""
+    x = [0.5, -1.0, 1.5, 0.25]
+    for name, classes in (("iris3", ["setosa", "versicolor", "virginica"]),
+                          ("ai_anne_6", ["versicolor", "virginica"]),
+                          ("ai_anne_8", ["versicolor", "virginica"])):
+        old_bytes = read(name + "_v1.anne")
+        check(old_bytes[4] == 1 and read(name + ".anne")[4] == 2, name + ": versions 1 and 2")
+        new = anne_net.load(name + ".anne")
+        for old in (anne_net.load(name + "_v1.anne"), anne_net.load(old_bytes)):
+            check(list(old.predict(x)) == list(new.predict(x)), name + ": v1 and v2 agree")
+            check(old.metadata == {} and old.classes is None, name + ": v1 has no metadata")
+        check(new.classes == classes, "%s: classes %r" % (name, new.classes))
+        check(new.name == name, "%s: name %r" % (name, new.name))
+
+
+def test_metadata():
+    """Metadata set on the board is saved and loaded back; bad metadata is
+    refused at save(), naming what is wrong, and leaves no file."""
+    net = Sequential([anne_net.Input(2), Dense(3, "softmax")])
+    check(net.metadata == {} and net.name is None and net.classes is None, "a new net has none")
+    net.name = "weather"
+    net.classes = ("dry", "rain", "snow")
+    net.features = ["t", "rh"]
+    net.metadata["units"] = "\u00b0C, %"
+    net.save("meta.anne")
+    for source in ("meta.anne", read("meta.anne")):
+        m = anne_net.load(source)
+        check(m.name == "weather" and m.classes == ["dry", "rain", "snow"] and m.features == ["t", "rh"],
+              "metadata round trip %r" % m.metadata)
+        check(m.metadata["units"] == "\u00b0C, %", "free key round trip")
+    net.classes = None
+    check("classes" not in net.metadata, "classes = None removes them")
+    for key, value, fragment in (("", "x", "key"), ("k" * 65, "x", "key"), ("n", 5, "str"),
+                                 ("features", ["a\nb"], "newline"), ("big", "x" * 5000, "at most")):
+        bad = Sequential([anne_net.Input(2), Dense(3)])
+        bad.metadata[key] = value
+        try:
+            bad.save("bad_meta.anne")
+            check(False, "metadata %r saved" % key)
+        except ValueError as e:
+            check(fragment in str(e), "metadata %r: %s" % (key[:8], e))
 
 
 def test_round_trip():
@@ -109,7 +157,11 @@ backends = ["python"] + (["native"] if anne_net._native is not None else [])
 print("%s: backends %s" % (NAME, backends))
 for backend in backends:
     anne_net.use_backend(backend)
-    for test in (test_bad_files, test_path_bytes_agree, test_round_trip):
+    if "index.json" in listdir():
+        tests = (test_bad_files, test_path_bytes_agree, test_metadata, test_round_trip)
+    else:
+        tests = (test_version_1_examples,)
+    for test in tests:
         print("%s [%s] %s" % (NAME, backend, test.__name__))
         test()
         gc.collect()

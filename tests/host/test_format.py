@@ -55,7 +55,7 @@ def test_gen_ops_check_catches_a_stale_file(tmp_path):
 def test_layout_by_hand():
     k = np.array([[1, 2], [3, 4], [5, 6]], np.float32)
     b = np.array([0.5, -0.5], np.float32)
-    data = af.encode(3, [af.LayerSpec("leaky_relu", k, b)])
+    data = af.encode(3, [af.LayerSpec("leaky_relu", k, b)], version=1)
     assert data[:4] == b"ANNE"
     assert struct.unpack_from("<HHHHI", data, 4) == (1, 16, 1, 0, 3)
     kind, act, flags, dtype, units, off, res = struct.unpack_from("<BBBBIII", data, 16)
@@ -63,6 +63,18 @@ def test_layout_by_hand():
     assert struct.unpack_from("<6f", data, 32) == pytest.approx((0.2, 1.0, 0.0, 0.0, 0.0, 4.0))
     assert struct.unpack_from("<8f", data, 56) == (1, 2, 3, 4, 5, 6, 0.5, -0.5)
     assert len(data) == 56 + 32 + 4
+    assert struct.unpack("<I", data[-4:])[0] == binascii.crc32(data[:-4])
+    # version 2, with a name: header 32, entry 80, metadata, data at 4-aligned
+    data = af.encode(3, [af.LayerSpec("leaky_relu", k, b)], metadata={"name": "xy"})
+    assert struct.unpack_from("<4sHHHHHHHHHHII", data, 0) == (
+        b"ANNE", 2, 32, 1, 0, 80, 0, 1, 3, 0, 0, 112, 12)
+    assert struct.unpack_from("<BBBBHHHHHHHHIII", data, 32) == (
+        1, 5, 1, 0, 1, 3, 0, 0, 1, 2, 0, 0, 2, 124, 32)
+    assert data[64:80] == bytes(16) and data[104:112] == bytes(8)
+    assert struct.unpack_from("<6f", data, 80) == pytest.approx((0.2, 1.0, 0.0, 0.0, 0.0, 4.0))
+    assert data[112:124] == b"\x01\x00\x04\x00name\x02\x00xy"
+    assert struct.unpack_from("<8f", data, 124) == (1, 2, 3, 4, 5, 6, 0.5, -0.5)
+    assert len(data) == 124 + 32 + 4
     assert struct.unpack("<I", data[-4:])[0] == binascii.crc32(data[:-4])
 
 
@@ -161,6 +173,46 @@ def test_valid_odd_files():
         m = af.load(os.path.join(BAD, entry["file"]))
         np.testing.assert_allclose(m.forward(np.array(entry["x"], np.float32)), h, rtol=1e-6)
         np.testing.assert_allclose(entry["y"], h, rtol=1e-6)
+        assert entry["metadata"] == m.metadata
+        assert m.metadata in ({}, anne_badfiles.META), entry["file"]
+
+
+def test_v2_layout_by_hand():
+    """The version-2 base file read at the offsets docs/FORMAT.md gives, by
+    hand: the same weights as the version-1 one, and its metadata."""
+    v1 = af.parse(open(os.path.join(BAD, "base_good.anne"), "rb").read())
+    data = open(os.path.join(BAD, "valid_v2.anne"), "rb").read()
+    assert data[:4] == b"ANNE" and struct.unpack_from("<HHHHHH", data, 4) == (2, 32, 2, 0, 80, 0)
+    assert struct.unpack_from("<HHHH", data, 16) == (1, 3, 0, 0)
+    meta_offset, meta_size = struct.unpack_from("<II", data, 24)
+    assert meta_offset == 32 + 2 * 80
+    items = {}
+    p = meta_offset + 2
+    for _ in range(struct.unpack_from("<H", data, meta_offset)[0]):
+        k = struct.unpack_from("<H", data, p)[0]
+        key = data[p + 2:p + 2 + k].decode()
+        p += 2 + k
+        v = struct.unpack_from("<H", data, p)[0]
+        items[key] = data[p + 2:p + 2 + v].decode()
+        p += 2 + v
+    assert p == meta_offset + meta_size
+    assert items == {"name": "base", "unit": "\u00b0C", "classes": "low\nmid\nhigh"}
+    n_in = 3
+    for i, l in enumerate(v1.layers):
+        e = 32 + 80 * i
+        kind, act, flags, dtype = struct.unpack_from("<BBBB", data, e)
+        assert (kind, act, flags, dtype) == (1, l.activation_id, l.flags, 0)
+        assert struct.unpack_from("<HHHH", data, e + 4) == (1, n_in, 0, 0)
+        assert struct.unpack_from("<HHHH", data, e + 12) == (1, l.n_out, 0, 0)
+        units, offset, size = struct.unpack_from("<III", data, e + 20)
+        assert units == l.units and size == 4 * (n_in * units + units) and offset % 4 == 0
+        assert struct.unpack_from("<6f", data, e + 48) == struct.unpack_from("<6f", open(
+            os.path.join(BAD, "base_good.anne"), "rb").read(), 16 + 40 * i + 16)
+        kernel = np.frombuffer(data, "<f4", n_in * units, offset).reshape(n_in, units)
+        np.testing.assert_array_equal(kernel, l.kernel)
+        np.testing.assert_array_equal(np.frombuffer(data, "<f4", units, offset + 4 * kernel.size), l.bias)
+        n_in = l.n_out
+    assert struct.unpack_from("<I", data, len(data) - 4)[0] == binascii.crc32(data[:-4])
 
 
 def test_bad_files_from_other_models():

@@ -50,4 +50,5 @@ def test_iris3_example():
     acc = np.mean(np.argmax(y, -1) == np.array(ref["labels"]))
     assert acc == pytest.approx(ref["accuracy"]) and acc >= 0.85
     assert open(os.path.join(IRIS, "iris3.anne"), "rb").read() == \
-        anne_convert.convert_file(os.path.join(IRIS, "iris3.keras"))
+        anne_convert.convert_file(os.path.join(IRIS, "iris3.keras"), classes=ref["classes"],
+                                  features=ref["features"])

@@ -1,0 +1,410 @@
+# anne_file: the .anne codec (docs/FORMAT.md, versions 1 and 2), one for the
+# board (anne_io) and the PC (tools/anne_format.py): the same code checks
+# every file under MicroPython and CPython. It turns the header, the layer
+# table and the metadata into plain records and back into bytes; the float
+# data is read and written by the callers (in place, streamed, or numpy).
+# Needs only struct and anne_ops.
+
+import struct
+
+import anne_ops
+from anne_ops import ACTIVATIONS, FILE_PARAMS, FILL
+
+MAGIC = b"ANNE"
+VERSION = 2                      # what the writers write
+HEADER_SIZE = (0, 16, 32)        # by version
+ENTRY_SIZE = (0, 40, 80)
+MAX_LAYERS = 255
+MAX_DIM = 65535
+MAX_METADATA = 4096
+MAX_KEY = 64
+KIND_DENSE = anne_ops.LAYER_DENSE
+DTYPE_F32 = 0
+DTYPE_INT8 = 1                   # reserved: per-channel scale and zero point
+FLAG_BIAS = 1
+FLAG_MAX_VALUE = 2
+FLAG_APPROXIMATE = 4
+FLAGS_KNOWN = 7
+
+# Every ValueError a reader raises starts with one of these (after "layer
+# N: " for a layer's entry); the bad-file table is checked against them.
+FRAGMENTS = {
+    "truncated": "truncated",
+    "magic": "bad magic",
+    "version": "unsupported version",
+    "header_size": "header_size too small",
+    "entry_size": "entry_size too small",
+    "layer_count": "layer_count out of range",
+    "flags": "reserved flags",
+    "reserved": "reserved field set",
+    "n_inputs": "n_inputs out of range",
+    "shape": "bad shape",
+    "chain": "shape mismatch",
+    "kind": "unknown layer kind",
+    "dtype": "unknown dtype",
+    "activation": "unknown activation id",
+    "units": "units out of range",
+    "glu": "glu needs even units",
+    "data_size": "data_size wrong",
+    "align": "data_offset not 4-aligned",
+    "overlap": "data_offset overlaps",
+    "metadata": "bad metadata",
+    "finite": "not finite",
+    "crc": "CRC mismatch",
+}
+# Metadata keys whose values are lists of names (stored one per line).
+LIST_KEYS = ("classes", "features")
+
+
+def _is_finite(v):
+    return v - v == 0.0
+
+
+def size_of(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def file_params(name, kw=None):
+    """(flags, six floats) stored for activation `name` (canonical) with
+    Keras keyword parameters kw: Keras's defaults where kw leaves one out,
+    the table's fill values for parameters it does not take."""
+    p = dict(zip(FILE_PARAMS, FILL))
+    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
+        if k in p and v is not None:
+            p[k] = v
+    flags = 0
+    for k, v in (kw or {}).items():
+        if k == "approximate":
+            flags |= FLAG_APPROXIMATE if v else 0
+        elif k == "max_value":
+            if v is not None:
+                flags |= FLAG_MAX_VALUE
+                p[k] = v
+        else:
+            p[k] = v
+    return flags, tuple(float(p[k]) for k in FILE_PARAMS)
+
+
+class Entry:
+    """One layer's record (kind dense): activation id, flags, input shape,
+    units, where its data starts, the six stored activation parameters."""
+
+    def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE):
+        self.kind = kind
+        self.act = act
+        self.flags = flags
+        self.dtype = DTYPE_F32
+        self.in_shape = tuple(in_shape)
+        self.units = units
+        self.params = tuple(params)
+        self.offset = offset
+
+    activation = property(lambda self: ACTIVATIONS[self.act])
+    has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
+    n_in = property(lambda self: size_of(self.in_shape))
+
+    @property
+    def n_out(self):
+        return self.units // 2 if self.act in anne_ops.HALVES else self.units
+
+    @property
+    def out_shape(self):
+        return (self.n_out,)
+
+    @property
+    def n_params(self):
+        return self.n_in * self.units + (self.units if self.has_bias else 0)
+
+    @property
+    def data_size(self):
+        return 4 * self.n_params
+
+    def keras_params(self):
+        """The activation's keyword parameters as Keras's config has them
+        (those at Keras's defaults left out, required ones kept)."""
+        name = self.activation
+        _, default = file_params(name)
+        kw = {}
+        for k in anne_ops.DEFAULTS.get(name, ()):
+            if k == "approximate":
+                if self.flags & FLAG_APPROXIMATE:
+                    kw[k] = True
+            elif k == "max_value":
+                if self.flags & FLAG_MAX_VALUE:
+                    kw[k] = self.params[FILE_PARAMS.index(k)]
+            else:
+                i = FILE_PARAMS.index(k)
+                if k in anne_ops.REQUIRED.get(name, ()) or self.params[i] != default[i]:
+                    kw[k] = self.params[i]
+        return kw
+
+
+class Head:
+    """The header: version, sizes of the header and of a table entry, layer
+    count, input shape, the metadata's extent, where layer data may start."""
+
+    def __init__(self, version, header_size, entry_size, count, in_shape, meta_offset, meta_size):
+        self.version = version
+        self.header_size = header_size
+        self.entry_size = entry_size
+        self.count = count
+        self.in_shape = in_shape
+        self.meta_offset = meta_offset
+        self.meta_size = meta_size
+        self.table_end = header_size + entry_size * count
+        self.data_start = meta_offset + meta_size if meta_size else self.table_end
+
+
+def _shape(raw, what):
+    rank, d0, d1, reserved = raw
+    if reserved == 0 and d0 >= 1 and (rank == 1 and d1 == 0 or rank == 2 and d1 >= 1):
+        return (d0,) if rank == 1 else (d0, d1)
+    raise ValueError("%s %s: rank %d, %d x %d (rank 1 or 2, sizes 1..%d)"
+                     % (FRAGMENTS["shape"], what, rank, d0, d1, MAX_DIM))
+
+
+def _shape_text(shape):
+    return "(%s)" % ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+
+
+def _keras_file(head, size):
+    if size >= 4 and head[:4] == b"PK\x03\x04":
+        return "a Keras model (.keras)", "model.keras"
+    if size >= 8 and head[:8] == b"\x89HDF\r\n\x1a\n":
+        return "a Keras .h5 file", "model.h5"
+    return None
+
+
+def parse_head(buf, size):
+    """The header in buf (the file's first 32 bytes, or all of a shorter
+    file) of a file of size bytes -> Head. ValueError if the format refuses it."""
+    keras = _keras_file(buf, size)
+    if keras:
+        raise ValueError("%s: this is %s, not an .anne file; convert it on the PC: python3 "
+                         "tools/anne_convert.py %s -o model.anne" % (FRAGMENTS["magic"], keras[0], keras[1]))
+    if size < 16:
+        raise ValueError("%s: header needs 16 bytes, file has %d" % (FRAGMENTS["truncated"], size))
+    magic, version, header_size, count, flags = struct.unpack_from("<4sHHHH", buf, 0)
+    if magic != MAGIC:
+        raise ValueError("%s: %r (expected %r)" % (FRAGMENTS["magic"], magic, MAGIC))
+    if not 1 <= version <= 2:
+        raise ValueError("%s %d (this reader knows 1 and 2)" % (FRAGMENTS["version"], version))
+    if header_size < HEADER_SIZE[version]:
+        raise ValueError("%s: %d (minimum %d)" % (FRAGMENTS["header_size"], header_size, HEADER_SIZE[version]))
+    if flags != 0:
+        raise ValueError("%s in header: 0x%04x" % (FRAGMENTS["flags"], flags))
+    if not 1 <= count <= MAX_LAYERS:
+        raise ValueError("%s: %d (1..%d)" % (FRAGMENTS["layer_count"], count, MAX_LAYERS))
+    meta_offset = meta_size = 0
+    if version == 1:
+        entry_size = ENTRY_SIZE[1]
+        n_inputs = struct.unpack_from("<I", buf, 12)[0]
+        if not 1 <= n_inputs <= MAX_DIM:
+            raise ValueError("%s: %d (1..%d)" % (FRAGMENTS["n_inputs"], n_inputs, MAX_DIM))
+        in_shape = (n_inputs,)
+    else:
+        if size < header_size:
+            raise ValueError("%s: header needs %d bytes, file has %d" % (FRAGMENTS["truncated"], header_size, size))
+        entry_size, reserved = struct.unpack_from("<HH", buf, 12)
+        if entry_size < ENTRY_SIZE[2]:
+            raise ValueError("%s: %d (minimum %d)" % (FRAGMENTS["entry_size"], entry_size, ENTRY_SIZE[2]))
+        if reserved:
+            raise ValueError("%s in header: %d" % (FRAGMENTS["reserved"], reserved))
+        in_shape = _shape(struct.unpack_from("<HHHH", buf, 16), "of the input")
+        meta_offset, meta_size = struct.unpack_from("<II", buf, 24)
+    head = Head(version, header_size, entry_size, count, in_shape, meta_offset, meta_size)
+    if size < head.table_end:
+        raise ValueError("%s: layer table ends at %d, file has %d bytes"
+                         % (FRAGMENTS["truncated"], head.table_end, size))
+    if meta_size > MAX_METADATA:
+        raise ValueError("%s: %d bytes (at most %d)" % (FRAGMENTS["metadata"], meta_size, MAX_METADATA))
+    if meta_size and meta_offset < head.table_end:
+        raise ValueError("%s: starts at %d, inside the layer table (ends at %d)"
+                         % (FRAGMENTS["metadata"], meta_offset, head.table_end))
+    if meta_offset and not meta_size:
+        raise ValueError("%s: offset %d with size 0" % (FRAGMENTS["metadata"], meta_offset))
+    if meta_size and head.data_start + 4 > size:
+        raise ValueError("%s: metadata ends at %d (+4 CRC), file has %d bytes"
+                         % (FRAGMENTS["truncated"], head.data_start, size))
+    return head
+
+
+def parse_entries(buf, head, size):
+    """The layer table (entry i at head.header_size + head.entry_size * i in
+    buf) -> [Entry], each checked against the one before it and against the
+    file's size."""
+    entries = []
+    shape = head.in_shape
+    prev_end = head.data_start
+    for i in range(head.count):
+        e = head.header_size + head.entry_size * i
+        entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size)
+        entries.append(entry)
+        shape = entry.out_shape
+        prev_end = entry.offset + entry.data_size
+    return entries
+
+
+def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
+    where = "layer %d: " % i
+    kind, act, flags, dtype = struct.unpack_from("<BBBB", buf, e)
+    if version == 1:
+        units, offset = struct.unpack_from("<II", buf, e + 4)
+        params = struct.unpack_from("<6f", buf, e + 16)
+    else:
+        units, offset, data_size = struct.unpack_from("<III", buf, e + 20)
+        params = struct.unpack_from("<6f", buf, e + 48)
+    if kind != KIND_DENSE:
+        raise ValueError(where + "%s %d" % (FRAGMENTS["kind"], kind))
+    if dtype != DTYPE_F32:
+        raise ValueError(where + "%s %d (%sthis reader knows 0, float32)" % (
+            FRAGMENTS["dtype"], dtype, "int8 is reserved; " if dtype == DTYPE_INT8 else ""))
+    if act >= len(ACTIVATIONS):
+        raise ValueError(where + "%s %d" % (FRAGMENTS["activation"], act))
+    if flags & ~FLAGS_KNOWN:
+        raise ValueError(where + "%s: 0x%02x" % (FRAGMENTS["flags"], flags))
+    if not 1 <= units <= MAX_DIM:
+        raise ValueError(where + "%s: %d (1..%d)" % (FRAGMENTS["units"], units, MAX_DIM))
+    if act in anne_ops.HALVES and units % 2:
+        raise ValueError(where + "%s, got %d" % (FRAGMENTS["glu"], units))
+    entry = Entry(act, flags, in_shape, units, params, offset)
+    if version == 2:
+        stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input")
+        stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output")
+        if stored_in != in_shape:
+            raise ValueError(where + "%s: input %s, the layer before gives %s"
+                             % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
+        if len(in_shape) != 1:
+            raise ValueError(where + "%s: dense takes a flat input, got %s (add a Flatten)"
+                             % (FRAGMENTS["chain"], _shape_text(in_shape)))
+        if stored_out != entry.out_shape:
+            raise ValueError(where + "%s: output %s, dense %s with %d units gives %s"
+                             % (FRAGMENTS["chain"], _shape_text(stored_out), ACTIVATIONS[act],
+                                units, _shape_text(entry.out_shape)))
+        if any(struct.unpack_from("<8H", buf, e + 32)) or any(struct.unpack_from("<II", buf, e + 72)):
+            raise ValueError(where + "%s: dense has no kind or int8 parameters" % FRAGMENTS["reserved"])
+        if data_size != entry.data_size:
+            raise ValueError(where + "%s: %d bytes, %s needs %d" % (
+                FRAGMENTS["data_size"], data_size, _data_text(entry), entry.data_size))
+    if offset % 4:
+        raise ValueError(where + "%s: %d" % (FRAGMENTS["align"], offset))
+    if offset < prev_end:
+        raise ValueError(where + "%s: %d < %d" % (FRAGMENTS["overlap"], offset, prev_end))
+    for v in params:
+        if not _is_finite(v):
+            raise ValueError(where + "activation parameter %s" % FRAGMENTS["finite"])
+    end = offset + entry.data_size
+    if end + 4 > size:
+        raise ValueError(where + "%s: data ends at %d (+4 CRC), file has %d bytes"
+                         % (FRAGMENTS["truncated"], end, size))
+    return entry
+
+
+def _data_text(entry):
+    return "a %d x %d kernel%s" % (entry.n_in, entry.units, " and bias" if entry.has_bias else "")
+
+
+def parse_metadata(buf, head):
+    """The metadata section (at head.meta_offset in buf) -> dict: str keys,
+    str values, lists of str for LIST_KEYS."""
+    meta = {}
+    if not head.meta_size:
+        return meta
+    p = head.meta_offset
+    end = p + head.meta_size
+    bad = FRAGMENTS["metadata"] + ": "
+    if head.meta_size < 2:
+        raise ValueError(bad + "%d bytes, no item count" % head.meta_size)
+    count = struct.unpack_from("<H", buf, p)[0]
+    p += 2
+    for n in range(count):
+        item = []
+        for what in ("key", "value"):
+            if p + 2 > end:
+                raise ValueError(bad + "item %d's %s runs past the section" % (n, what))
+            k = struct.unpack_from("<H", buf, p)[0]
+            if p + 2 + k > end:
+                raise ValueError(bad + "item %d's %s runs past the section" % (n, what))
+            try:
+                item.append(str(bytes(buf[p + 2:p + 2 + k]), "utf-8"))
+            except UnicodeError:
+                raise ValueError(bad + "item %d's %s is not UTF-8" % (n, what))
+            p += 2 + k
+        key, value = item
+        if not key or len(item[0].encode()) > MAX_KEY:
+            raise ValueError(bad + "item %d's key has %d bytes (1..%d)" % (n, len(key.encode()), MAX_KEY))
+        if key in meta:
+            raise ValueError(bad + "key %r twice" % key)
+        meta[key] = value.split("\n") if key in LIST_KEYS else value
+    if p != end:
+        raise ValueError(bad + "%d bytes after the last item" % (end - p))
+    return meta
+
+
+def metadata_bytes(meta):
+    """The metadata section for dict meta (see parse_metadata); ValueError
+    for what a reader would refuse."""
+    if not meta:
+        return b""
+    out = [struct.pack("<H", len(meta))]
+    for key, value in meta.items():
+        if not isinstance(key, str) or not 1 <= len(key.encode()) <= MAX_KEY:
+            raise ValueError("metadata key %r: a str of 1..%d bytes" % (key, MAX_KEY))
+        if key in LIST_KEYS and not isinstance(value, str):
+            if not all(isinstance(v, str) and "\n" not in v for v in value):
+                raise ValueError("metadata %r: names are str without a newline" % key)
+            value = "\n".join(value)
+        if not isinstance(value, str):
+            raise ValueError("metadata %r: the value is a str, not %s" % (key, type(value).__name__))
+        for b in (key.encode(), value.encode()):
+            out.append(struct.pack("<H", len(b)))
+            out.append(b)
+    data = b"".join(out)
+    if len(data) > MAX_METADATA:
+        raise ValueError("metadata takes %d bytes (at most %d)" % (len(data), MAX_METADATA))
+    return data
+
+
+def front(in_shape, entries, meta=None, version=VERSION):
+    """Everything of a file before the layer data (header, layer table,
+    metadata, padding), with each entry's offset set: the writer then writes
+    each layer's kernel and bias (float32) in order and the CRC-32 of all."""
+    count = len(entries)
+    hs, es = HEADER_SIZE[version], ENTRY_SIZE[version]
+    table_end = hs + es * count
+    meta_data = metadata_bytes(meta)
+    if meta_data and version == 1:
+        raise ValueError("version 1 files have no metadata")
+    offset = (table_end + len(meta_data) + 3) & ~3
+    for entry in entries:
+        entry.offset = offset
+        offset += entry.data_size
+    if version == 1:
+        parts = [struct.pack("<4sHHHHI", MAGIC, 1, hs, count, 0, entries[0].n_in)]
+    else:
+        rank, d0, d1 = _shape_raw(in_shape)
+        parts = [struct.pack("<4sHHHHHHHHHHII", MAGIC, 2, hs, count, 0, es, 0, rank, d0, d1, 0,
+                             table_end if meta_data else 0, len(meta_data))]
+    for entry in entries:
+        if version == 1:
+            parts.append(struct.pack("<BBBBIII6f", entry.kind, entry.act, entry.flags, entry.dtype,
+                                     entry.units, entry.offset, 0, *entry.params))
+        else:
+            parts.append(struct.pack("<BBBBHHHHHHHHIII", entry.kind, entry.act, entry.flags,
+                                     entry.dtype, *(_shape_raw(entry.in_shape) + (0,)
+                                                    + _shape_raw(entry.out_shape) + (0,)
+                                                    + (entry.units, entry.offset, entry.data_size))))
+            parts.append(bytes(16))
+            parts.append(struct.pack("<6f", *entry.params))
+            parts.append(bytes(8))
+    parts.append(meta_data)
+    n = table_end + len(meta_data)
+    parts.append(bytes((4 - n % 4) % 4))
+    return b"".join(parts)
+
+
+def _shape_raw(shape):
+    return (len(shape), shape[0], shape[1] if len(shape) > 1 else 0)
