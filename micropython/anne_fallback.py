@@ -399,6 +399,11 @@ def dense(x, kernel, bias, out, activation="linear", **params):
     ks = _floats(kernel, "kernel")
     _floats(out, "out", True)
     bs = None if bias is None else _floats(bias, "bias")
+    _dense(xs, ks, bs, act, out)
+
+
+def _dense(xs, ks, bs, act, out):
+    """dense() on checked float sequences (out: the buffer to write)."""
     n_in = len(xs)
     n_out = len(memoryview(out))
     if not isinstance(memoryview(out)[0] if n_out else 0.0, float):
@@ -455,22 +460,57 @@ def argmax(buf):
     return best
 
 
-def forward(layers, x, out):
-    """forward(layers, x, out): a chain of dense layers, each a (kernel,
-    bias, activation, buf) tuple writing its buf (out for the last); returns
-    out."""
+def _check_layers(layers):
     if not isinstance(layers, (tuple, list)):
         raise TypeError("layers must be a tuple of (kernel, bias, activation, buf), not %s"
                         % type(layers).__name__)
     if not layers:
         raise ValueError("layers is empty")
-    src = x
-    last = len(layers) - 1
     for i, layer in enumerate(layers):
         if not isinstance(layer, tuple) or len(layer) != 4:
             raise TypeError("layer %d must be (kernel, bias, activation, buf)" % i)
+
+
+def forward(layers, x, out):
+    """forward(layers, x, out): a chain of dense layers, each a (kernel,
+    bias, activation, buf) tuple writing its buf (out for the last); returns
+    out."""
+    _check_layers(layers)
+    src = x
+    last = len(layers) - 1
+    for i, layer in enumerate(layers):
         kernel, bias, act, buf = layer
         dst = out if i == last else buf
         dense(src, kernel, bias, dst, act)
         src = dst
     return out
+
+
+class Plan:
+    """Plan(layers): forward(layers, x, out) as a callable, like the native
+    anne.Plan: the layers' weights, activations and buffers are checked once,
+    here; a call checks x and out (and every size, as forward does)."""
+
+    def __init__(self, layers):
+        _check_layers(layers)
+        last = len(layers) - 1
+        self._layers = []
+        for i, (kernel, bias, act, buf) in enumerate(layers):
+            ks = _floats(kernel, "kernel")
+            bs = None if bias is None else _floats(bias, "bias")
+            act = _get_activation(act, {})
+            # a hidden buffer the next layer can read as it is (an
+            # array('f')), else None: converted on each call
+            view = None if i == last else _floats(buf, "buf", True)
+            self._layers.append((ks, bs, act, buf, view is buf))
+
+    def __call__(self, x, out):
+        src = _floats(x, "x")
+        _floats(out, "out", True)
+        last = len(self._layers) - 1
+        for i, (ks, bs, act, buf, direct) in enumerate(self._layers):
+            dst = out if i == last else buf
+            _dense(src, ks, bs, act, dst)
+            if i != last:
+                src = buf if direct else _floats(buf, "buf")
+        return out

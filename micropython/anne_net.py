@@ -395,6 +395,7 @@ class Sequential:
         self._layers = []
         self._scratch = []
         self._plan = ()
+        self._run = None
         self._backend = _anne
         self.predict_into = self._predict_into
         # What net.save() stores besides the layers (docs/FORMAT.md):
@@ -461,8 +462,10 @@ class Sequential:
         # On the native backend, predict_into is the plan as an anne.Plan
         # (an instance attribute over the method): a call goes from Python
         # straight to C, with no Python frame in between.
+        # The Python backend's Plan checks the weights once, too.
+        self._run = self._backend.Plan(self._plan) if self._plan else None
         if self._plan and self._backend is _native:
-            self.predict_into = _native.Plan(self._plan)
+            self.predict_into = self._run
         else:
             self.predict_into = self._predict_into
 
@@ -623,7 +626,7 @@ class Sequential:
             raise ValueError("the network has no layers")
         if len(x) != self.n_inputs:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
-        return self._backend.forward(self._plan, x, out)
+        return self._run(x, out)
 
     def predict_into(self, x, out):
         """Runs the network on x (a float32 buffer of n_inputs values) into
