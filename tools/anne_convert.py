@@ -47,8 +47,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import anne_format  # noqa: E402
 
 SUPPORTED_LAYERS = ("Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+                    "Normalization", "Rescaling", "BatchNormalization",
                     "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
                     "GaussianNoise", "Flatten")
+# Per-feature affine layers (x * scale + offset at inference): folded into
+# the Dense layer before them (if its activation is linear) or after them.
+AFFINE_LAYERS = ("Normalization", "Rescaling", "BatchNormalization")
+# What to do instead, for layers users often have.
+HINTS = {
+    "Conv1D": "not yet: flatten the window and use Dense layers",
+    "Conv2D": "2-D convolutions are not supported",
+    "MaxPooling1D": "not yet", "AveragePooling1D": "not yet",
+    "GlobalAveragePooling1D": "not yet", "GlobalMaxPooling1D": "not yet",
+    "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
+    "SimpleRNN": "recurrent layers are not supported",
+    "LayerNormalization": "it normalises each sample at run time; use BatchNormalization or "
+                          "Normalization, which anne folds into a Dense layer",
+    "Embedding": "embeddings are not supported; feed the vectors as inputs",
+    "Reshape": "not yet", "Concatenate": "only chains of layers are supported",
+    "Add": "only chains of layers are supported",
+}
 DROPPED_LAYERS = ("InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
                   "GaussianNoise")
 ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
@@ -182,6 +200,32 @@ class KerasFile:
         elif names:
             raise ConvertError("layer %r: weights %s are not kernel/bias" % (layer_name, names))
         return out
+
+
+    def variables(self, layer_name, class_path, names):
+        """A layer's variables by name (names: their order in a .keras file,
+        e.g. gamma, beta, moving_mean, moving_variance) -> dict."""
+        if self.kind == "keras":
+            arrays = self._by_name.get(layer_name)
+            if arrays is None and not self._by_name:
+                arrays = self._by_path.get(class_path)
+            if arrays is None or len(arrays) != len(names):
+                raise ConvertError("layer %r: expected %d variables (%s), found %s"
+                                   % (layer_name, len(names), ", ".join(names),
+                                      "none" if arrays is None else len(arrays)))
+            return {n: np.asarray(a) for n, a in zip(names, arrays)}
+        root = self._h5_weights
+        if layer_name not in root:
+            raise ConvertError("layer %r: no weights found in the h5 file" % layer_name)
+        g = root[layer_name]
+        found = {}
+        for n in g.attrs.get("weight_names", []):
+            n = _to_str(n)
+            found[n.split("/")[-1].split(":")[0]] = np.asarray(g[n])
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise ConvertError("layer %r: variables %s not in the h5 file" % (layer_name, missing))
+        return {n: found[n] for n in names}
 
 
 # ---------------------------------------------------------------------------
@@ -410,6 +454,8 @@ def convert(path):
     features = None     # current vector size, None until known
     counters = {}
     last_dense_open = None  # the previous Dense if only dropped layers came since
+    pending = None      # an affine (scale, offset, names) waiting for the next Dense
+    problems = []       # every layer that cannot be converted, reported together
     for cls, cfg in chain:
         name = cfg.get("name", "?")
         where = "layer %r (%s)" % (name, cls)
@@ -417,7 +463,11 @@ def convert(path):
         n = counters.get(snake, 0)
         counters[snake] = n + 1
         class_path = snake if n == 0 else "%s_%d" % (snake, n)
-        given = _input_features(cfg, where) if cls != "Flatten" else None
+        try:
+            given = _input_features(cfg, where) if cls != "Flatten" else None
+        except ConvertError as e:
+            problems.append(str(e))
+            given = features = last_dense_open = None
         if given is not None:
             if features is not None and given != features:
                 raise ConvertError("%s: input size %d, but the layer before gives %d"
@@ -429,9 +479,9 @@ def convert(path):
         if cls == "Flatten":
             if features is None and dense:
                 features = dense[-1]["n_out"]
-            if features is None:
-                raise ConvertError("%s: cannot tell whether its input is 1-D; add "
-                                   "keras.Input((n,)) before it or remove it" % where)
+            if features is None and not problems:
+                problems.append("%s: cannot tell whether its input is 1-D; add "
+                                "keras.Input((n,)) before it or remove it" % where)
             dropped.append(name)
             continue
         if cls == "Dense":
@@ -461,15 +511,32 @@ def convert(path):
                                    % (where, anne_format.MAX_UNITS))
             d = {"name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
                  "n_in": kernel.shape[0]}
+            if pending is not None:
+                _fold_before(d, pending, where)
+                pending = None
             _set_out(d, where)
             dense.append(d)
             features = d["n_out"]
             last_dense_open = d
             continue
+        if cls in AFFINE_LAYERS:
+            scale, offset = _affine(kf, cls, cfg, name, class_path, where)
+            if last_dense_open is not None and last_dense_open["act"].is_linear() and pending is None:
+                _fold_after(last_dense_open, scale, offset, name, where)
+            else:
+                pending = _compose(pending, scale, offset, name)
+                last_dense_open = None
+            continue
         if cls in ACTIVATION_LAYERS:
             act = _layer_activation(cls, cfg, where, keras2)
             if act.is_linear():
                 dropped.append(name)
+                continue
+            if pending is not None:
+                problems.append("%s follows %s, which anne can fold only into a Dense layer; "
+                                "put it after a Dense layer with a linear activation"
+                                % (where, " + ".join(pending[2])))
+                pending = None
                 continue
             if last_dense_open is None:
                 if not dense:
@@ -488,7 +555,16 @@ def convert(path):
             _set_out(prev, where)
             features = prev["n_out"]
             continue
-        raise ConvertError("%s is not supported. %s" % (where, _supported_layers()))
+        problems.append("%s: %s" % (where, HINTS.get(cls, "not supported")))
+        features = last_dense_open = None
+    if pending is not None:
+        problems.append("%s: no Dense layer after it, and the one before has a non-linear "
+                        "activation, so it cannot be folded (anne's per-feature layer is not "
+                        "there yet)" % " + ".join(pending[2]))
+    if problems:
+        raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
+            len(problems), "" if len(problems) == 1 else "s", "\n  ".join(problems),
+            _supported_layers()))
     if not dense:
         raise ConvertError("the model has no Dense layer")
     if len(dense) > anne_format.MAX_LAYERS:
@@ -501,6 +577,76 @@ def convert(path):
     name = cfg.get("name") if isinstance(cfg, dict) else None
     return Converted(dense[0]["n_in"], specs, [d["sources"] for d in dense], dropped,
                      kf.keras_version, name if isinstance(name, str) else None)
+
+
+def _affine(kf, cls, cfg, name, class_path, where):
+    """(scale, offset) of a per-feature affine layer at inference, float64
+    arrays (or scalars) that broadcast over the features."""
+    if cls == "Rescaling":
+        return (np.asarray(cfg.get("scale", 1.0), np.float64),
+                np.asarray(cfg.get("offset", 0.0), np.float64))
+    axis = cfg.get("axis", -1)
+    if axis not in (-1, [-1], 1, [1], (-1,)):
+        raise ConvertError("%s: axis %r; anne folds it only over the last axis" % (where, axis))
+    if cls == "Normalization":
+        if cfg.get("invert"):
+            raise ConvertError("%s: invert=True is not supported" % where)
+        if cfg.get("mean") is not None and cfg.get("variance") is not None:
+            mean, var = np.asarray(cfg["mean"], np.float64), np.asarray(cfg["variance"], np.float64)
+        else:
+            v = kf.variables(name, class_path, ("mean", "variance", "count"))
+            mean, var = v["mean"].astype(np.float64), v["variance"].astype(np.float64)
+        # Keras 3: (x - mean) / maximum(sqrt(variance), epsilon)
+        scale = 1.0 / np.maximum(np.sqrt(var), 1e-7)
+        return scale.reshape(-1), (-mean * scale).reshape(-1)
+    names = (["gamma"] if cfg.get("scale", True) else []) + (["beta"] if cfg.get("center", True) else [])
+    v = kf.variables(name, class_path, names + ["moving_mean", "moving_variance"])
+    gamma = v.get("gamma", np.float64(1.0)).astype(np.float64)
+    beta = v.get("beta", np.float64(0.0)).astype(np.float64)
+    mean = v["moving_mean"].astype(np.float64)
+    var = v["moving_variance"].astype(np.float64)
+    scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
+    return scale, beta - mean * scale
+
+
+def _compose(pending, scale, offset, name):
+    """pending (x -> x * s + o, names) followed by x -> x * scale + offset."""
+    if pending is None:
+        return scale, offset, [name]
+    s, o, names = pending
+    return s * scale, o * scale + offset, names + [name]
+
+
+def _broadcast(a, n, where, what):
+    a = np.asarray(a, np.float64)
+    if a.size not in (1, n):
+        raise ConvertError("%s: %s has %d values for %d features" % (where, what, a.size, n))
+    a = np.broadcast_to(a.reshape(-1), (n,)).copy()
+    _float32(a, where, what)  # refuses NaN/inf (e.g. a zero variance with epsilon 0)
+    return a
+
+
+def _fold_before(d, pending, where):
+    """Dense d after the affine x * s + o: kernel s[:, None] * K, bias b + o @ K."""
+    s, o, names = pending
+    k = d["kernel"].astype(np.float64)
+    n = k.shape[0]
+    s, o = _broadcast(s, n, where, "the scale before it"), _broadcast(o, n, where, "the offset before it")
+    bias = (d["bias"].astype(np.float64) if d["bias"] is not None else 0.0) + o @ k
+    d["kernel"] = _float32(s[:, None] * k, where, "kernel")
+    d["bias"] = _float32(bias, where, "bias")
+    d["sources"] = names + d["sources"]
+
+
+def _fold_after(d, scale, offset, name, where):
+    """The affine x * scale + offset after Dense d (linear): kernel K * scale,
+    bias b * scale + offset."""
+    units = d["kernel"].shape[1]
+    scale, offset = _broadcast(scale, units, where, "scale"), _broadcast(offset, units, where, "offset")
+    bias = d["bias"].astype(np.float64) if d["bias"] is not None else np.zeros(units)
+    d["kernel"] = _float32(d["kernel"].astype(np.float64) * scale, where, "kernel")
+    d["bias"] = _float32(bias * scale + offset, where, "bias")
+    d["sources"].append(name)
 
 
 def _set_out(d, where):

@@ -339,10 +339,6 @@ def make_zoo(rng):
 
 def make_error_models():
     keras.backend.clear_session()
-    m = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
-                          layers.BatchNormalization(), layers.Dense(2)],
-                         name="unsupported_batchnorm")
-    m.save(os.path.join(MODELS, "unsupported_batchnorm.keras"))
     m = keras.Sequential([keras.Input((8, 1)), layers.Conv1D(2, 3, name="conv"),
                           layers.Flatten(), layers.Dense(2)], name="unsupported_conv1d")
     m.save(os.path.join(MODELS, "unsupported_conv1d.keras"))
@@ -350,7 +346,7 @@ def make_error_models():
                           layers.Activation("sigmoid", name="extra_sigmoid"),
                           layers.Dense(2)], name="act_after_relu")
     m.save(os.path.join(MODELS, "act_after_relu.keras"))
-    print("error models: unsupported_batchnorm, unsupported_conv1d, act_after_relu")
+    print("error models: unsupported_conv1d, act_after_relu")
 
 
 def make_ai_anne(name, spec):
@@ -387,6 +383,48 @@ def make_ai_anne(name, spec):
     return acc, conf
 
 
+def make_affine_models(rng):
+    """Normalization, Rescaling and BatchNormalization where users put them,
+    trained so that the moving statistics are not the initial ones."""
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 400, 5, 3)
+    x = (x * np.array([10.0, 0.1, 1.0, 50.0, 3.0]) + np.array([100.0, 0.0, -5.0, 20.0, 1.0])).astype(np.float32)
+    norm = layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([keras.Input((5,)), norm, layers.Dense(8, activation="relu"),
+                              layers.Dense(3, activation="softmax")], name="norm_tabular")
+    fit(model, x, onehot(lab, 3), "categorical_crossentropy", 40)
+    save_fixture("norm_tabular", model, x, h5=True)
+
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 400, 4, 2)
+    model = keras.Sequential([
+        keras.Input((4,)), layers.Rescaling(0.5, offset=-0.25),
+        layers.Dense(8), layers.BatchNormalization(), layers.ReLU(), layers.Dropout(0.1),
+        layers.Dense(6, use_bias=False), layers.BatchNormalization(center=False, epsilon=0.01),
+        layers.Activation("tanh"),
+        layers.BatchNormalization(),
+        layers.Dense(1, activation="sigmoid")], name="rescale_batchnorm")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 40)
+    save_fixture("rescale_batchnorm", model, x, h5=True)
+
+    keras.backend.clear_session()
+    x, lab = blobs(rng, 400, 6, 4)
+    model = keras.Sequential([
+        keras.Input((6,)), layers.BatchNormalization(), layers.BatchNormalization(scale=False),
+        layers.Dense(5, activation="elu"), layers.Dense(4)], name="batchnorm_first")
+    fit(model, x, onehot(lab, 4), "mse", 40)
+    save_fixture("batchnorm_first", model, x)
+
+    # refused, with every problem in one message
+    keras.backend.clear_session()
+    model = keras.Sequential([
+        keras.Input((16, 3)), layers.Conv1D(4, 3), layers.MaxPooling1D(2), layers.Flatten(),
+        layers.Dense(8, activation="relu"), layers.LayerNormalization(), layers.Dense(2),
+        layers.Activation("relu"), layers.BatchNormalization()], name="many_unsupported")
+    model.save(os.path.join(MODELS, "unsupported_many.keras"))
+
+
 def copy_iris3():
     for ext in (".keras", ".anne", ".json"):
         shutil.copyfile(os.path.join(MODELS, "iris3" + ext),
@@ -394,6 +432,10 @@ def copy_iris3():
 
 
 def main():
+    if sys.argv[1:] == ["--affine"]:  # only the models of make_affine_models
+        keras.utils.set_random_seed(SEED + 1)
+        make_affine_models(np.random.default_rng(SEED + 1))
+        return
     os.makedirs(MODELS, exist_ok=True)
     os.makedirs(IRIS_DIR, exist_ok=True)
     keras.utils.set_random_seed(SEED)

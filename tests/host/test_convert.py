@@ -79,7 +79,7 @@ def test_committed_anne_is_fresh(path):
 
 
 def test_h5_and_keras_give_identical_files():
-    for stem in ("iris3", "deep_mixed", "functional_chain", "zoo1"):
+    for stem in ("iris3", "deep_mixed", "functional_chain", "zoo1", "norm_tabular", "rescale_batchnorm"):
         k = anne_convert.convert_file(os.path.join(MODELS, stem + ".keras"))
         assert anne_convert.convert_file(os.path.join(MODELS, stem + ".h5")) == k
         tfk2 = os.path.join(MODELS, stem + "_tfk2.h5")
@@ -162,14 +162,19 @@ def _cli_error(path, *fragments):
     return r.stderr
 
 
-def test_unsupported_layer_batchnorm():
-    err = _cli_error(os.path.join(MODELS, "unsupported_batchnorm.keras"),
-                     "BatchNormalization", "not supported", "Dense", "LeakyReLU")
-    assert "'batch_normalization'" in err
+def test_every_unsupported_layer_in_one_run():
+    """A Conv1D model: one message names every layer that stops it, each with
+    its name, class and what to do instead."""
+    err = _cli_error(os.path.join(MODELS, "unsupported_many.keras"), "5 problems",
+                     "'conv1d' (Conv1D): not yet: flatten the window",
+                     "'max_pooling1d' (MaxPooling1D)",
+                     "'layer_normalization' (LayerNormalization): it normalises each sample",
+                     "batch_normalization: no Dense layer after it", "1-D inputs")
+    assert err.count("anne supports chains of") == 1
 
 
 def test_unsupported_layer_conv1d():
-    _cli_error(os.path.join(MODELS, "unsupported_conv1d.keras"), "1-D")
+    _cli_error(os.path.join(MODELS, "unsupported_conv1d.keras"), "1-D", "'conv' (Conv1D)")
 
 
 def test_activation_after_nonlinear_dense():
@@ -318,5 +323,5 @@ def test_savedmodel_directory(tmp_path):
 
 
 def test_refusals_list_only_what_applies():
-    err = _cli_error(os.path.join(MODELS, "unsupported_batchnorm.keras"), "anne supports chains of")
+    err = _cli_error(os.path.join(MODELS, "unsupported_many.keras"), "anne supports chains of")
     assert "Activations:" not in err and "sparsemax" not in err
