@@ -149,6 +149,7 @@ class Dense:
         shape = params.pop("input_shape", None)
         self.input_dim = None if shape is None else Input(shape).n_inputs
         self.use_bias = bool(use_bias)
+        self.trainable = True  # False: fit() leaves this layer's weights as they are
         self.n_in = None
         self._kernel = None
         self._bias = None
@@ -396,6 +397,7 @@ class Sequential:
         self._scratch = []
         self._plan = ()
         self._run = None
+        self._compiled = None
         self._backend = _anne
         self.predict_into = self._predict_into
         # What net.save() stores besides the layers (docs/FORMAT.md):
@@ -683,6 +685,37 @@ class Sequential:
                              % (n_out - 1, n_out))
         return "regression"
 
+    # -- training (anne_train, imported when a network is compiled) ---------
+
+    def compile(self, optimizer, loss, metrics=None):
+        """Keras's compile(): optimizer "sgd", "adam", anne_net.SGD(...) or
+        anne_net.Adam(...); loss a Keras loss name; metrics e.g.
+        ["accuracy"]. fit() trains the network; evaluate() then reports the
+        loss and the metrics."""
+        import anne_train
+        if not self._layers:
+            raise ValueError("the network has no layers: add them before compile()")
+        self._compiled = anne_train.Compiled(optimizer, loss, metrics, self.n_outputs)
+
+    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, shuffle=True, validation_data=None,
+            callbacks=None):
+        """Keras's fit(): trains on x (a list of rows, or one flat float32
+        buffer of rows x n_inputs) and y (class indices for
+        sparse_categorical_crossentropy, else rows or a flat buffer).
+        shuffle is seeded by anne_net.seed(). Returns a History (.history:
+        Keras's dict of per-epoch lists). Layers with trainable = False are
+        not changed."""
+        if self._compiled is None:
+            raise ValueError("fit() needs compile(optimizer, loss) first")
+        import anne_train
+        try:
+            import time
+            ticks = time.ticks_ms
+        except (ImportError, AttributeError):
+            ticks = None
+        return anne_train.fit(self, self._compiled, x, y, batch_size, epochs, verbose, shuffle,
+                              validation_data, callbacks, _uniform01, _check_free, ticks)
+
     def evaluate(self, X, y, task=None):
         """Keras's evaluate(). Classification (class indices, or one-hot
         rows): the last layer's argmax (or output > 0.5 for one unit)
@@ -692,6 +725,9 @@ class Sequential:
         Regression (task="regression", or float targets): returns
         {"loss": MSE, "mse": MSE, "n"}. Each row of X must have n_inputs
         values (ValueError naming the row otherwise)."""
+        if self._compiled is not None and task is None:
+            import anne_train
+            return anne_train.evaluate(self, self._compiled, X, y)
         if len(X) != len(y):
             raise ValueError("%d inputs but %d labels" % (len(X), len(y)))
         if len(X) == 0:
@@ -818,6 +854,32 @@ def confusion_matrix(labels, preds, n_classes=None):
         m[t][p] += 1
     return m
 
+
+
+def _check_free(need, why):
+    gc.collect()
+    free = gc.mem_free()
+    if need > free:
+        raise MemoryError("%s: needs %d bytes, %d free" % (why, need, free))
+
+
+def SGD(learning_rate=0.01, momentum=0.0, nesterov=False):
+    """keras.optimizers.SGD, for net.compile()."""
+    import anne_train
+    return anne_train.SGD(learning_rate, momentum, nesterov)
+
+
+def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """keras.optimizers.Adam, for net.compile()."""
+    import anne_train
+    return anne_train.Adam(learning_rate, beta_1, beta_2, epsilon)
+
+
+def EarlyStopping(monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                  restore_best_weights=False):
+    """keras.callbacks.EarlyStopping, for net.fit(callbacks=[...])."""
+    import anne_train
+    return anne_train.EarlyStopping(monitor, min_delta, patience, mode, restore_best_weights)
 
 
 def load(source):

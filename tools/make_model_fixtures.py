@@ -425,6 +425,23 @@ def make_affine_models(rng):
     model.save(os.path.join(MODELS, "unsupported_many.keras"))
 
 
+def write_iris_train():
+    """examples/iris/iris_train.json: the 130 Iris rows iris3 was trained on
+    (all but its 20 test rows), standardized with its scaler, and their
+    labels: what examples/tuning retrains a changed network with."""
+    ref = json.load(open(os.path.join(IRIS_DIR, "iris3.json")))
+    x, y = iris_data()
+    test = {tuple(np.float32(v) for v in r) for r in ref["x_raw"]}
+    keep = [i for i in range(150) if tuple(x[i]) not in test]
+    assert len(keep) == 130, len(keep)
+    mean = np.array(ref["scaler"]["mean"], np.float32)
+    std = np.array(ref["scaler"]["std"], np.float32)
+    xs = (x[keep] - mean) / std
+    write_json(os.path.join(IRIS_DIR, "iris_train.json"),
+               {"x": [[round(float(v), 4) for v in r] for r in xs], "labels": [int(v) for v in y[keep]],
+                "classes": ref["classes"]})
+
+
 def copy_iris3():
     for ext in (".keras", ".anne", ".json"):
         shutil.copyfile(os.path.join(MODELS, "iris3" + ext),
@@ -432,6 +449,9 @@ def copy_iris3():
 
 
 def main():
+    if sys.argv[1:] == ["--iris-train"]:
+        write_iris_train()
+        return
     if sys.argv[1:] == ["--affine"]:  # only the models of make_affine_models
         keras.utils.set_random_seed(SEED + 1)
         make_affine_models(np.random.default_rng(SEED + 1))
@@ -452,6 +472,7 @@ def main():
     make_ai_anne("ai_anne_8", AI_ANNE_8)
     make_ai_anne("ai_anne_6", AI_ANNE_6)
     copy_iris3()
+    write_iris_train()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,809 @@
+# anne_train: training for anne_net, as Keras's compile()/fit(): the losses
+# and metrics (Keras's names, reduction and numerics), the optimizers (Keras
+# 3's SGD and Adam update formulas), every activation's derivative (with
+# TensorFlow's conventions at kinks) and the fit loop. Pure Python over
+# array('f'); the forward pass runs on the network's backend (anne or
+# anne_fallback). anne_net imports it when a network is compiled; it does
+# not import anne_net (the network hands in what it needs).
+
+import math
+from array import array
+
+import anne_ops
+from anne_core import _canonical, _floats_for
+
+_EPS = 1e-7  # keras.backend.epsilon()
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_SQRT_2_PI = 0.7978845608028654  # sqrt(2 / pi)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x):
+    return math.log(1.0 + math.exp(-abs(x))) + max(x, 0.0)
+
+
+# ---------------------------------------------------------------------------
+# Derivatives. _d(name, p, x, y): d activation / dx at x (y = its output),
+# p the activation's parameters with Keras's defaults filled in. Where the
+# function has a kink, the value is what tf.GradientTape gives through
+# Keras 3's TensorFlow implementation (tests/fixtures/gradients.json).
+
+def _d_relu(x, p):
+    slope = p.get("negative_slope", 0.0)
+    thr = p.get("threshold", 0.0)
+    mx = p.get("max_value")
+    if slope != 0.0 and mx is None and thr == 0.0:
+        return 1.0 if x > 0 else slope  # tf.nn.leaky_relu
+    if thr != 0.0:
+        d, y = (1.0, x) if x > thr else (0.0, 0.0)
+    elif mx == 6.0:
+        d, y, mx = (1.0 if 0 < x < 6 else 0.0), 0.0, None  # tf.nn.relu6
+    else:
+        d, y = (1.0, x) if x > 0 else (0.0, 0.0)
+    if mx is not None and not 0.0 <= y <= mx:
+        d = 0.0  # clip_by_value passes the gradient inside [0, max_value]
+    if slope != 0.0 and thr - x > 0:
+        d += slope  # - slope * relu(threshold - x)
+    return d
+
+
+def _d(name, p, x, y):
+    if name == "linear":
+        return 1.0
+    if name == "relu":
+        return _d_relu(x, p)
+    if name == "sigmoid":
+        return y * (1.0 - y)
+    if name == "tanh":
+        return 1.0 - y * y
+    if name == "leaky_relu":
+        return 1.0 if x > 0 else p["negative_slope"]
+    if name == "elu":
+        return 1.0 if x > 0 else p["alpha"] * math.exp(x)
+    if name == "selu":
+        return _SELU_SCALE * _SELU_ALPHA * math.exp(x) if y < 0 else _SELU_SCALE
+    if name == "celu":
+        # max(x, 0) + alpha * expm1(min(x, 0) / alpha): both branches at 0
+        return 1.0 if x > 0 else math.exp(x / p["alpha"]) + (1.0 if x == 0 else 0.0)
+    if name == "exponential":
+        return y
+    if name == "gelu":
+        if p.get("approximate"):
+            u = _SQRT_2_PI * (x + 0.044715 * x * x * x)
+            t = math.tanh(u)
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_PI * (1.0 + 3 * 0.044715 * x * x)
+        return 0.5 * (1.0 + math.erf(x * 0.7071067811865476)) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+    if name == "hard_shrink":
+        return 1.0 if abs(x) > p["threshold"] else 0.0
+    if name == "hard_sigmoid":
+        return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
+    if name == "hard_silu":
+        return min(max(x + 3.0, 0.0), 6.0) / 6.0 + (x / 6.0 if -3.0 < x < 3.0 else 0.0)
+    if name == "hard_tanh":
+        return 1.0 if -1.0 <= x <= 1.0 else 0.0
+    if name == "log_sigmoid":
+        return _sigmoid(-x)
+    if name == "mish":
+        t = math.tanh(_softplus(x))
+        return t + x * (1.0 - t * t) * _sigmoid(x)
+    if name == "relu6":
+        return 1.0 if 0.0 < x < 6.0 else 0.0
+    if name == "silu":
+        s = _sigmoid(x)
+        return s + x * s * (1.0 - s)
+    if name == "soft_shrink":
+        return 1.0 if abs(x) > p["threshold"] else 0.0
+    if name == "softplus":
+        return _sigmoid(x)
+    if name == "softsign":
+        d = 1.0 + abs(x)
+        return 1.0 / (d * d)
+    if name == "sparse_plus":
+        return 0.0 if x <= -1.0 else 1.0 if x >= 1.0 else 0.5 * (x + 1.0)
+    if name == "sparse_sigmoid":
+        return 0.5 if -1.0 < x < 1.0 else 0.0
+    if name == "squareplus":
+        return 0.5 * (1.0 + x / math.sqrt(x * x + p["b"]))
+    if name == "tanh_shrink":
+        t = math.tanh(x)
+        return t * t
+    if name == "threshold":
+        return 1.0 if x > p["threshold"] else 0.0
+    raise ValueError("no derivative for %s" % name)
+
+
+def full_params(name, params):
+    """Keras's defaults for every parameter of activation name, overridden
+    by params."""
+    p = {}
+    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
+        p[k] = v
+    p.update(params)
+    return p
+
+
+def backward(name, p, z, y, dy):
+    """dL/dz for the activation name with parameters p (full_params) at
+    pre-activation z with output y, given dL/dy: a list."""
+    n = len(y)
+    if name == "softmax":
+        s = 0.0
+        for i in range(n):
+            s += dy[i] * y[i]
+        return [y[i] * (dy[i] - s) for i in range(n)]
+    if name == "log_softmax":
+        s = 0.0
+        for v in dy:
+            s += v
+        return [dy[i] - math.exp(y[i]) * s for i in range(n)]
+    if name == "sparsemax":
+        k = 0
+        s = 0.0
+        for i in range(n):
+            if y[i] > 0:
+                k += 1
+                s += dy[i]
+        m = s / k if k else 0.0
+        return [dy[i] - m if y[i] > 0 else 0.0 for i in range(n)]
+    if name == "glu":
+        dz = [0.0] * (2 * n)
+        for i in range(n):
+            a, b = z[i], z[n + i]
+            s = _sigmoid(b)
+            dz[i] = dy[i] * s
+            dz[n + i] = dy[i] * a * s * (1.0 - s)
+        return dz
+    return [dy[i] * _d(name, p, z[i], y[i]) for i in range(n)]
+
+
+# ---------------------------------------------------------------------------
+# Losses: Keras 3's, per sample (mean over the outputs for mse, mae and
+# binary cross-entropy, sum for the categorical ones), averaged over the
+# batch. With a sigmoid or softmax output layer, Keras's TensorFlow backend
+# computes binary and categorical cross-entropy from the logits, and so do
+# these (sparse categorical cross-entropy it computes from the clipped
+# probabilities, and so do these).
+
+LOSSES = ("mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+          "categorical_crossentropy", "sparse_categorical_crossentropy")
+LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
+
+
+def loss_name(loss):
+    if not isinstance(loss, str):
+        raise TypeError("loss must be a str, one of %s" % ", ".join(LOSSES + tuple(LOSS_ALIASES)))
+    name = LOSS_ALIASES.get(loss, loss)
+    if name not in LOSSES:
+        raise ValueError("unknown loss %r; anne knows %s" % (loss, ", ".join(LOSSES + tuple(LOSS_ALIASES))))
+    return name
+
+
+def _clip(v):
+    return _EPS if v < _EPS else 1.0 - _EPS if v > 1.0 - _EPS else v
+
+
+def loss_and_grad(loss, act, z, y, t):
+    """(per-sample loss, dL/dz or None, dL/dy or None) for output y (z its
+    pre-activation, act the output activation's name) and target t (a row,
+    or a class index for the sparse loss). One of the gradients is given:
+    dL/dz where the loss is computed from the logits."""
+    n = len(y)
+    if loss == "mean_squared_error":
+        s = 0.0
+        for i in range(n):
+            d = y[i] - t[i]
+            s += d * d
+        return s / n, None, [2.0 * (y[i] - t[i]) / n for i in range(n)]
+    if loss == "mean_absolute_error":
+        s = 0.0
+        g = [0.0] * n
+        for i in range(n):
+            d = y[i] - t[i]
+            s += abs(d)
+            g[i] = (1.0 if d > 0 else -1.0 if d < 0 else 0.0) / n
+        return s / n, None, g
+    if loss == "binary_crossentropy":
+        s = 0.0
+        if act == "sigmoid":
+            g = [0.0] * n
+            for i in range(n):
+                x = z[i]
+                s += max(x, 0.0) - x * t[i] + math.log(1.0 + math.exp(-abs(x)))
+                g[i] = (_sigmoid(x) - t[i]) / n
+            return s / n, g, None
+        g = [0.0] * n
+        for i in range(n):
+            p = _clip(y[i])
+            s -= t[i] * math.log(p) + (1.0 - t[i]) * math.log(1.0 - p)
+            inside = _EPS <= y[i] <= 1.0 - _EPS
+            g[i] = (-t[i] / p + (1.0 - t[i]) / (1.0 - p)) / n if inside else 0.0
+        return s / n, None, g
+    if loss == "categorical_crossentropy":
+        if act == "softmax":
+            m = max(z)
+            e = 0.0
+            for v in z:
+                e += math.exp(v - m)
+            lse = m + math.log(e)
+            s = 0.0
+            st = 0.0
+            for i in range(n):
+                s -= t[i] * (z[i] - lse)
+                st += t[i]
+            return s, [math.exp(z[i] - lse) * st - t[i] for i in range(n)], None
+        total = 0.0
+        for v in y:
+            total += v
+        s = 0.0
+        q = [_clip(v / total) for v in y]
+        for i in range(n):
+            s -= t[i] * math.log(q[i])
+        # d/dy_j of -sum_i t_i log(y_i / total) (where not clipped)
+        st = 0.0
+        for v in t:
+            st += v
+        g = [0.0] * n
+        for j in range(n):
+            r = y[j] / total
+            g[j] = (st / total - t[j] / y[j]) if _EPS <= r <= 1.0 - _EPS and y[j] else 0.0
+        return s, None, g
+    # sparse categorical cross-entropy from the clipped probabilities:
+    # logits log(clip(y)), then softmax cross-entropy with the label.
+    label = t
+    lp = [math.log(_clip(v)) for v in y]
+    m = max(lp)
+    e = 0.0
+    for v in lp:
+        e += math.exp(v - m)
+    lse = m + math.log(e)
+    g = [0.0] * n
+    for j in range(n):
+        dl = math.exp(lp[j] - lse) - (1.0 if j == label else 0.0)
+        g[j] = dl / _clip(y[j]) if _EPS <= y[j] <= 1.0 - _EPS else 0.0
+    return lse - lp[label], None, g
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+
+METRICS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+           "mean_squared_error", "mean_absolute_error")
+METRIC_ALIASES = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
+
+
+def metric_kind(name, loss, n_out):
+    """The metric Keras computes for name (as given to compile) -> its kind."""
+    kind = METRIC_ALIASES.get(name, name) if isinstance(name, str) else None
+    if kind not in METRICS:
+        raise ValueError("unknown metric %r; anne knows %s" % (name, ", ".join(METRICS + tuple(METRIC_ALIASES))))
+    if kind == "accuracy":
+        if loss == "sparse_categorical_crossentropy":
+            return "sparse_categorical_accuracy"
+        if loss == "binary_crossentropy" or n_out == 1:
+            return "binary_accuracy"
+        return "categorical_accuracy"
+    return kind
+
+
+def _argmax(v):
+    best = 0
+    for i in range(1, len(v)):
+        if v[i] > v[best]:
+            best = i
+    return best
+
+
+def metric_value(kind, y, t):
+    n = len(y)
+    if kind == "binary_accuracy":
+        s = 0.0
+        for i in range(n):
+            s += 1.0 if (y[i] > 0.5) == (t[i] > 0.5) else 0.0
+        return s / n
+    if kind == "categorical_accuracy":
+        return 1.0 if _argmax(y) == _argmax(t) else 0.0
+    if kind == "sparse_categorical_accuracy":
+        return 1.0 if _argmax(y) == t else 0.0
+    s = 0.0
+    for i in range(n):
+        d = y[i] - t[i]
+        s += d * d if kind == "mean_squared_error" else abs(d)
+    return s / n
+
+
+# ---------------------------------------------------------------------------
+# Optimizers: Keras 3's update formulas, applied to array('f') weights in
+# place after each batch.
+
+class SGD:
+    """keras.optimizers.SGD(learning_rate=0.01, momentum=0.0, nesterov=False)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        if not 0.0 <= self.momentum <= 1.0:
+            raise ValueError("momentum must be in [0, 1], got %r" % momentum)
+        self.iterations = 0
+        self._slots = {}
+
+    def _slot_count(self):
+        return 1 if self.momentum != 0.0 else 0
+
+    def update(self, key, w, g):
+        lr = self.learning_rate
+        if self.momentum == 0.0:
+            for i in range(len(w)):
+                w[i] -= lr * g[i]
+            return
+        m = self._slot(key, len(w), 0)
+        mom = self.momentum
+        for i in range(len(w)):
+            mi = mom * m[i] - lr * g[i]
+            m[i] = mi
+            w[i] += (mom * mi - lr * g[i]) if self.nesterov else mi
+
+    def _slot(self, key, n, k):
+        slots = self._slots.get(key)
+        if slots is None or len(slots[k]) != n:  # new, or the layer was resized
+            slots = self._slots[key] = [array("f", bytearray(4 * n)) for _ in range(self._slot_count())]
+        return slots[k]
+
+    def __repr__(self):
+        return "SGD(learning_rate=%g, momentum=%g, nesterov=%s)" % (self.learning_rate, self.momentum,
+                                                                    self.nesterov)
+
+
+class Adam(SGD):
+    """keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-7)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.learning_rate = float(learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.iterations = 0
+        self._slots = {}
+
+    def _slot_count(self):
+        return 2
+
+    def update(self, key, w, g):
+        step = self.iterations + 1
+        b1, b2 = self.beta_1, self.beta_2
+        alpha = self.learning_rate * math.sqrt(1.0 - b2 ** step) / (1.0 - b1 ** step)
+        m = self._slot(key, len(w), 0)
+        v = self._slot(key, len(w), 1)
+        eps = self.epsilon
+        for i in range(len(w)):
+            gi = g[i]
+            mi = m[i] + (gi - m[i]) * (1.0 - b1)
+            vi = v[i] + (gi * gi - v[i]) * (1.0 - b2)
+            m[i] = mi
+            v[i] = vi
+            w[i] -= mi * alpha / (math.sqrt(vi) + eps)
+
+    def __repr__(self):
+        return "Adam(learning_rate=%g, beta_1=%g, beta_2=%g, epsilon=%g)" % (
+            self.learning_rate, self.beta_1, self.beta_2, self.epsilon)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def optimizer(opt):
+    if isinstance(opt, SGD):
+        return opt
+    if isinstance(opt, str) and opt.lower() in OPTIMIZERS:
+        return OPTIMIZERS[opt.lower()]()
+    raise ValueError("unknown optimizer %r; anne knows %s, or anne_net.SGD(...), anne_net.Adam(...)"
+                     % (opt, ", ".join(repr(k) for k in OPTIMIZERS)))
+
+
+# ---------------------------------------------------------------------------
+# Callbacks and history
+
+class History:
+    """What fit() returns: .history (Keras's dict of per-epoch lists),
+    .epoch, .params."""
+
+    def __init__(self, params):
+        self.history = {}
+        self.epoch = []
+        self.params = params
+
+    def __repr__(self):
+        return "<History %s>" % self.history
+
+
+class EarlyStopping:
+    """keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0,
+    patience=0, mode="auto", restore_best_weights=False)."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                 restore_best_weights=False):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError("mode must be 'auto', 'min' or 'max', not %r" % (mode,))
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = int(patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.bigger = mode == "max" or (mode == "auto" and ("acc" in monitor))
+        self.stopped_epoch = 0
+
+    def _begin(self):
+        self.best = None
+        self.wait = 0
+        self.best_weights = None
+        self.stopped_epoch = 0
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        if self.bigger:
+            return value - self.min_delta > self.best
+        return value + self.min_delta < self.best
+
+    def _end_epoch(self, epoch, logs, weights):
+        """True to stop. weights() gives a copy of the current weights."""
+        if self.monitor not in logs:
+            raise ValueError("EarlyStopping monitors %r, which fit does not report (it has %s)"
+                             % (self.monitor, ", ".join(sorted(logs))))
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best = value
+            self.wait = 0
+            if self.restore_best_weights:
+                self.best_weights = weights()
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+
+# ---------------------------------------------------------------------------
+# The training loop
+
+class Compiled:
+    """What net.compile() keeps: the optimizer, the loss, the metrics."""
+
+    def __init__(self, optimizer_, loss, metrics, n_out):
+        self.optimizer = optimizer(optimizer_)
+        self.loss = loss_name(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            raise TypeError("metrics must be a list of names, e.g. ['accuracy']")
+        self.metrics = [(m, metric_kind(m, self.loss, n_out)) for m in metrics]
+
+
+def _rows(data, n, what):
+    """data as a list of rows of n values: from a sequence of rows (lists,
+    arrays, buffers) or a flat float32 buffer of rows x n values."""
+    if isinstance(data, (list, tuple)):
+        rows = list(data)
+        for i, r in enumerate(rows):
+            if isinstance(r, (int, float)):
+                if n == 1:
+                    rows[i] = [float(r)]
+                    continue
+                raise ValueError("%s[%d] is a number; the network needs rows of %d values" % (what, i, n))
+            if len(r) != n:
+                raise ValueError("%s[%d] has %d values, expected %d" % (what, i, len(r), n))
+        return rows
+    try:
+        flat = memoryview(data)
+    except TypeError:
+        raise TypeError("%s must be a list of rows or a float32 buffer, not %s" % (what, type(data).__name__))
+    if len(flat) and not isinstance(flat[0], float):
+        if len(flat) % 4:
+            raise ValueError("%s has %d bytes, not a whole number of float32" % (what, len(flat)))
+        flat = memoryview(array("f", bytes(flat)))
+    if len(flat) % n:
+        raise ValueError("%s has %d values, not a multiple of the %d per row" % (what, len(flat), n))
+    return [flat[i:i + n] for i in range(0, len(flat), n)]
+
+
+def evaluate(net, c, x, y):
+    """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}."""
+    X = _rows(x, net.n_inputs, "x")
+    if not X:
+        raise ValueError("x is empty: nothing to evaluate")
+    T = _targets(c.loss, y, len(X), net.n_outputs)
+    state = [_Layer(L, net._backend) for L in net._layers]
+    loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(net.n_inputs))
+    out = {"loss": loss}
+    for i, (m, _) in enumerate(c.metrics):
+        out[m] = ms[i]
+    out["n"] = len(X)
+    return out
+
+
+def _targets(loss, y, n_rows, n_out):
+    if loss == "sparse_categorical_crossentropy":
+        if not isinstance(y, (list, tuple)) and not hasattr(y, "__len__"):
+            raise TypeError("y must be a list of class indices for %s" % loss)
+        labels = []
+        for i in range(len(y)):
+            v = y[i]
+            if isinstance(v, float) and v == int(v):
+                v = int(v)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError("y[%d] is %r; %s takes class indices 0..%d" % (i, v, loss, n_out - 1))
+            if not 0 <= v < n_out:
+                raise ValueError("y[%d] = %d is out of range: the network has %d classes (0..%d)"
+                                 % (i, v, n_out, n_out - 1))
+            labels.append(v)
+        t = labels
+    else:
+        t = _rows(y, n_out, "y")
+    if len(t) != n_rows:
+        raise ValueError("x has %d rows but y has %d" % (n_rows, len(t)))
+    return t
+
+
+class _Layer:
+    """One layer's training state: its weights (array('f'), writable), the
+    buffers of one sample's forward pass, its gradients for a batch."""
+
+    def __init__(self, L, backend):
+        self.L = L
+        self.name = _canonical(L._name)
+        self.p = full_params(self.name, L.params)
+        self.act = L._act
+        self.n_in = L.n_in
+        self.units = L.units
+        self.n_out = L.n_out
+        self.z = _floats_for(self.units)
+        self.a = _floats_for(self.units)
+        self.gk = array("f", bytearray(4 * self.n_in * self.units))
+        self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
+        self.backend = backend
+
+    def forward(self, x):
+        """z = x . kernel + bias, a = activation(z) (the first n_out values)."""
+        b = self.backend
+        b.dense(x, self.L._kernel, self.L._bias, self.z, "linear")
+        a = self.a
+        z = self.z
+        for i in range(self.units):
+            a[i] = z[i]
+        b.activate(a, self.act)
+        return a
+
+
+def _writable(layers, check_memory):
+    """Copies weights that are views of read-only memory (a file used in
+    place) into arrays, checking the memory first."""
+    need = 0
+    for L in layers:
+        for w in (L._kernel, L._bias):
+            if w is not None and not isinstance(w, array):
+                need += 16 + len(w)
+    if need:
+        check_memory(need, "to train the weights loaded in place, anne copies them to RAM")
+    for L in layers:
+        if not isinstance(L._kernel, array):
+            L._kernel = array("f", bytes(L._kernel))
+        if L._bias is not None and not isinstance(L._bias, array):
+            L._bias = array("f", bytes(L._bias))
+    return bool(need)
+
+
+def _is_finite(v):
+    return v - v == 0.0
+
+
+def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,
+        random, check_memory, ticks_ms=None):
+    """Keras's Model.fit() for net (compiled as c); returns a History."""
+    layers = net._layers
+    if not layers:
+        raise ValueError("the network has no layers")
+    batch_size = int(batch_size) if batch_size is not None else 32
+    epochs = int(epochs)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1, got %d" % batch_size)
+    if epochs < 0:
+        raise ValueError("epochs must be >= 0, got %d" % epochs)
+    n_out = net.n_outputs
+    X = _rows(x, net.n_inputs, "x")
+    if not X:
+        raise ValueError("x is empty: nothing to train on")
+    T = _targets(c.loss, y, len(X), n_out)
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be (x_val, y_val)")
+        VX = _rows(validation_data[0], net.n_inputs, "validation x")
+        val = (VX, _targets(c.loss, validation_data[1], len(VX), n_out))
+    callbacks = list(callbacks or ())
+    for cb in callbacks:
+        if not isinstance(cb, EarlyStopping):
+            raise TypeError("callbacks: anne knows anne_net.EarlyStopping, not %s" % type(cb).__name__)
+    if _writable(layers, check_memory):
+        net._build_plan()
+    backend = net._backend
+    state = [_Layer(L, backend) for L in layers]
+    out_name = state[-1].name
+    history = History({"epochs": epochs, "steps": (len(X) + batch_size - 1) // batch_size,
+                       "verbose": verbose})
+    for cb in callbacks:
+        cb._begin()
+    order = list(range(len(X)))
+    opt = c.optimizer
+    xa = _floats_for(net.n_inputs)
+    for epoch in range(epochs):
+        t0 = ticks_ms() if ticks_ms else None
+        if shuffle:
+            for i in range(len(order) - 1, 0, -1):
+                j = int(random() * (i + 1))
+                order[i], order[j] = order[j], order[i]
+        loss_sum = 0.0
+        sums = [0.0] * len(c.metrics)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            for s in state:
+                _clear(s.gk)
+                if s.gb is not None:
+                    _clear(s.gb)
+            batch_loss = 0.0
+            nb = len(batch)
+            for k in batch:
+                ls, ms = _sample(state, _as_row(X[k], xa), T[k], c, out_name, 1.0 / nb)
+                batch_loss += ls
+                for i in range(len(ms)):
+                    sums[i] += ms[i]
+            if not _is_finite(batch_loss) or not _grads_finite(state):
+                raise ValueError("the loss is not finite at epoch %d, batch %d: training stopped; the "
+                                 "weights are those of the last finite step (lower the learning rate?)"
+                                 % (epoch + 1, start // batch_size + 1))
+            loss_sum += batch_loss
+            # The weights before the step: restored if the step makes any
+            # of them non-finite (float32 overflow), so that the network
+            # keeps those of the last finite step.
+            saved = [(s.L._kernel, array("f", s.L._kernel)) for s in state] + \
+                [(s.L._bias, array("f", s.L._bias)) for s in state if s.L._bias is not None]
+            for i, s in enumerate(state):
+                if getattr(s.L, "trainable", True):
+                    opt.update((i, 0), s.L._kernel, s.gk)
+                    if s.gb is not None:
+                        opt.update((i, 1), s.L._bias, s.gb)
+            opt.iterations += 1
+            if not all(_all_finite(w) for w, _ in saved):
+                for w, old in saved:
+                    w[:] = old
+                raise ValueError("the weights overflow at epoch %d, batch %d: training stopped; they are "
+                                 "those of the last finite step (lower the learning rate?)"
+                                 % (epoch + 1, start // batch_size + 1))
+            saved = None
+        logs = {"loss": loss_sum / len(X)}
+        for i, (m, _) in enumerate(c.metrics):
+            logs[m] = sums[i] / len(X)
+        if val is not None:
+            vl, vm = evaluate_rows(state, val[0], val[1], c, out_name, xa)
+            logs["val_loss"] = vl
+            for i, (m, _) in enumerate(c.metrics):
+                logs["val_" + m] = vm[i]
+        history.epoch.append(epoch)
+        for k in logs:
+            history.history.setdefault(k, []).append(logs[k])
+        if verbose:
+            line = "Epoch %d/%d - " % (epoch + 1, epochs) + " - ".join("%s: %.4f" % (k, logs[k]) for k in logs)
+            if t0 is not None:
+                line += " - %dms" % (ticks_ms() - t0)
+            print(line)
+        stop = False
+        for cb in callbacks:
+            if cb._end_epoch(epoch, logs, lambda: [array("f", s.L._kernel) for s in state] +
+                             [array("f", s.L._bias) if s.L._bias is not None else None for s in state]):
+                stop = True
+        if stop:
+            break
+    for cb in callbacks:
+        if cb.restore_best_weights and cb.best_weights is not None:
+            n = len(state)
+            for i, s in enumerate(state):
+                s.L._kernel[:] = cb.best_weights[i]
+                if s.L._bias is not None:
+                    s.L._bias[:] = cb.best_weights[n + i]
+    return history
+
+
+def _clear(a):
+    for i in range(len(a)):
+        a[i] = 0.0
+
+
+def _all_finite(a):
+    for v in a:
+        if v - v != 0.0:
+            return False
+    return True
+
+
+def _grads_finite(state):
+    for s in state:
+        for g in (s.gk, s.gb):
+            if g is not None and not _all_finite(g):
+                return False
+    return True
+
+
+def _as_row(row, xa):
+    """row as a float32 buffer: itself if it is one, else copied into xa."""
+    if isinstance(row, (array, memoryview)):
+        return row
+    for i in range(len(xa)):
+        xa[i] = row[i]
+    return xa
+
+
+def _sample(state, x, t, c, out_name, scale):
+    """One sample: forward, loss, backward (gradients accumulated, scaled by
+    1 / batch size). Returns (loss, metric values)."""
+    inputs = [x]
+    for s in state:
+        inputs.append(s.forward(inputs[-1]))
+    last = state[-1]
+    y = last.a[:last.n_out]
+    loss, gz, gy = loss_and_grad(c.loss, out_name, last.z, y, t)
+    metrics = [metric_value(kind, y, t) for _, kind in c.metrics]
+    if gz is None:
+        gz = backward(last.name, last.p, last.z, y, gy)
+    for li in range(len(state) - 1, -1, -1):
+        s = state[li]
+        a_prev = inputs[li]
+        units = s.units
+        gk = s.gk
+        delta = [v * scale for v in gz]
+        for i in range(s.n_in):
+            ai = a_prev[i]
+            if ai != 0.0:
+                base = i * units
+                for j in range(units):
+                    gk[base + j] += ai * delta[j]
+        if s.gb is not None:
+            gb = s.gb
+            for j in range(units):
+                gb[j] += delta[j]
+        if li == 0:
+            break
+        k = s.L._kernel
+        da = [0.0] * s.n_in
+        for i in range(s.n_in):
+            acc = 0.0
+            base = i * units
+            for j in range(units):
+                acc += k[base + j] * gz[j]
+            da[i] = acc
+        prev = state[li - 1]
+        gz = backward(prev.name, prev.p, prev.z, prev.a[:prev.n_out], da)
+    return loss, metrics
+
+
+def evaluate_rows(state, X, T, c, out_name, xa):
+    """(mean loss, mean metrics) over rows X with targets T, no training."""
+    total = 0.0
+    sums = [0.0] * len(c.metrics)
+    for k in range(len(X)):
+        h = _as_row(X[k], xa)
+        for s in state:
+            h = s.forward(h)
+        last = state[-1]
+        y = last.a[:last.n_out]
+        total += loss_and_grad(c.loss, out_name, last.z, y, T[k])[0]
+        for i, (_, kind) in enumerate(c.metrics):
+            sums[i] += metric_value(kind, y, T[k])
+    return total / len(X), [v / len(X) for v in sums]

@@ -1,0 +1,221 @@
+# files: tests/fixtures/gradients.json tests/board/boardcheck.py
+# files: tests/fixtures/training/sgd_cce.* tests/fixtures/training/momentum_sparse.* tests/fixtures/training/nesterov_bce.* tests/board/boardcheck.py
+# files: tests/fixtures/training/adam_mse.* tests/fixtures/training/adam_mae.* tests/fixtures/training/adam_cce_mixed.* tests/board/boardcheck.py
+# Training on the board (anne_net's compile()/fit(), anne_train):
+# - every activation's derivative against TensorFlow's gradient
+#   (tests/fixtures/gradients.json, tools/make_training_fixtures.py);
+# - real Keras training runs (tests/fixtures/training/: the untrained model,
+#   the data, Keras's final weights and loss history, shuffle=False)
+#   reproduced within 1e-4 abs + 1e-4 rel;
+# - trainable=False, EarlyStopping, validation_data, a flat float32 x;
+# - bad input refused before any weight changes; a diverging run stops
+#   with finite weights.
+import gc
+import json
+from array import array
+from os import listdir
+
+import anne_net
+import anne_train
+from anne_net import Dense, Sequential
+from boardcheck import check, report
+
+NAME = "test_train"
+
+
+def near(a, b, atol=1e-4, rtol=1e-4):
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def test_gradients():
+    names = set()
+    n = 0
+    for c in _cases("gradients.json"):
+        n += 1
+        name = c["name"]
+        names.add(name)
+        p = anne_train.full_params(name, c["params"])
+        x = c["x"]
+        w = c["w"]
+        kw = dict(c["params"])
+        n_out = len(x) // 2 if name == "glu" else len(x)
+        if w is None:
+            # element-wise: one value at a time through the backend's own
+            # forward, so y is what the network would compute
+            for i in range(len(x)):
+                buf = array("f", [x[i]])
+                anne_net._anne.activate(buf, name, **kw)
+                g = anne_train.backward(name, p, [x[i]], [buf[0]], [1.0])[0]
+                check(near(g, c["g"][i], 2e-5, 2e-4), "%s%r at %r: %r, TensorFlow %r"
+                      % (name, c["params"], x[i], g, c["g"][i]))
+        else:
+            buf = array("f", x)
+            anne_net._anne.activate(buf, name, **kw)
+            g = anne_train.backward(name, p, x, buf[:n_out], w)
+            check(all(near(g[i], c["g"][i], 2e-5, 2e-4) for i in range(len(x))),
+                  "%s at %r: %r, expected %r" % (name, x, g, c["g"]))
+    check(n >= 60 and len(names) == 30, "%d cases, all 30 activations: %d" % (n, len(names)))
+
+
+def _cases(path):
+    """The cases of a fixture file written one per line (the small boards
+    cannot hold the whole file's objects at once)."""
+    with open(path) as f:
+        for line in f:
+            line = line.strip().rstrip(",")
+            if line.startswith("{") and line.endswith("}") and '"name"' in line[:12]:
+                yield json.loads(line)
+
+
+def _optimizer(spec):
+    o = dict(spec)
+    kind = o.pop("name")
+    return anne_net.SGD(**o) if kind == "sgd" else anne_net.Adam(**o)
+
+
+def test_keras_runs():
+    runs = sorted(f[:-5] for f in listdir() if f.endswith(".json") and f[:-5] + ".anne" in listdir())
+    check(len(runs) == 3, "training runs here: %r" % runs)
+    for run in runs:
+        with open(run + ".json") as f:
+            d = json.load(f)
+        net = anne_net.load(run + ".anne")
+        net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
+        h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
+        i = 0
+        worst = 0.0
+        for L in net.layers:
+            for w in (L.kernel, L.bias):
+                if w is None:
+                    continue
+                want = d["weights"][i]
+                i += 1
+                check(len(w) == len(want), "%s: weight array %d sizes" % (run, i))
+                for a, b in zip(w, want):
+                    worst = max(worst, abs(a - b) / (1e-4 + 1e-4 * abs(b)))
+        check(i == len(d["weights"]), "%s: %d weight arrays" % (run, i))
+        check(worst <= 1.0, "%s: weights within 1e-4 of Keras's (worst %.3f of the tolerance)" % (run, worst))
+        for k, want in d["history"].items():
+            got = h.history.get(k)
+            check(got is not None and len(got) == len(want) and all(near(a, b) for a, b in zip(got, want)),
+                  "%s: history[%r] %r, Keras %r" % (run, k, got, want))
+        print("%s: worst weight %.3f of the tolerance" % (run, worst))
+        gc.collect()
+
+
+def _toy():
+    anne_net.seed(3)
+    net = Sequential([anne_net.Input(2), Dense(4, "tanh"), Dense(1, "sigmoid")])
+    x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 3
+    y = [[0.0], [1.0], [1.0], [0.0]] * 3
+    return net, x, y
+
+
+def _weights(net):
+    return [list(L.kernel) + (list(L.bias) if L.bias is not None else []) for L in net.layers]
+
+
+def refused(exc, fragment, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        if fragment in str(e):
+            return True
+        print("  message: %s" % e)
+        return False
+    except Exception as e:
+        print("  raised %r" % e)
+        return False
+    return False
+
+
+def test_api():
+    net, x, y = _toy()
+    before = _weights(net)
+    check(refused(ValueError, "compile(optimizer, loss) first", net.fit, x, y), "fit before compile")
+    check(refused(ValueError, "unknown optimizer 'rmsprop'", net.compile, "rmsprop", "mse"), "unknown optimizer")
+    check(refused(ValueError, "anne knows mean_squared_error", net.compile, "sgd", "hinge"), "unknown loss")
+    check(refused(ValueError, "unknown metric 'auc'", net.compile, "sgd", "mse", ["auc"]), "unknown metric")
+    net.compile("adam", "binary_crossentropy", ["accuracy"])
+    check(refused(ValueError, "batch_size must be at least 1", net.fit, x, y, batch_size=0), "batch_size 0")
+    check(refused(ValueError, "x is empty", net.fit, [], []), "empty data")
+    check(refused(ValueError, "x has 12 rows but y has 11", net.fit, x, y[:11]), "x and y lengths")
+    check(refused(ValueError, "y[0] has 2 values, expected 1", net.fit, x, [[0.0, 1.0]] * 12), "y rows")
+    check(refused(ValueError, "x[1] has 3 values, expected 2", net.fit, [[0.0, 0.0], [1.0, 2.0, 3.0]], [[0.0]] * 2),
+          "x rows")
+    sparse = Sequential([anne_net.Input(2), Dense(3, "softmax")])
+    sparse.compile("sgd", "sparse_categorical_crossentropy")
+    check(refused(ValueError, "out of range: the network has 3 classes", sparse.fit, x[:2], [0, 3]),
+          "label out of range")
+    check(refused(ValueError, "takes class indices", sparse.fit, x[:2], [0, 1.5]), "fractional label")
+    check(_weights(net) == before, "refusals changed no weight")
+    # training works, and the loss goes down (XOR-like toy data)
+    net.compile(anne_net.Adam(0.05), "binary_crossentropy", ["accuracy"])
+    h = net.fit(x, y, batch_size=4, epochs=60, verbose=0)
+    loss = h.history["loss"]
+    check(len(loss) == 60 and loss[-1] < loss[0] * 0.7, "loss falls: %.4f -> %.4f" % (loss[0], loss[-1]))
+    check(sorted(h.history) == ["accuracy", "loss"] and h.epoch == list(range(60)), "history keys, epochs")
+    r = net.evaluate(x, y)
+    check(near(r["loss"], net.evaluate(x, y)["loss"]) and r["n"] == 12 and "accuracy" in r,
+          "evaluate after compile: %r" % r)
+    # a flat float32 buffer for x and y gives the same as rows
+    a, b = _toy()[0], _toy()[0]
+    for n, xs, ys in ((a, x, y), (b, array("f", [v for r in x for v in r]), array("f", [r[0] for r in y]))):
+        n.compile(anne_net.SGD(0.5, momentum=0.9), "mse")
+        n.fit(xs, ys, batch_size=5, epochs=3, verbose=0, shuffle=False)
+    check(_weights(a) == _weights(b), "flat buffers train as rows do")
+
+
+def test_freeze_and_callbacks():
+    net, x, y = _toy()
+    net.layers[0].trainable = False
+    first = list(net.layers[0].kernel)
+    second = list(net.layers[1].kernel)
+    net.compile("sgd", "mse")
+    net.fit(x, y, epochs=2, verbose=0)
+    check(list(net.layers[0].kernel) == first, "a frozen layer keeps its weights")
+    check(list(net.layers[1].kernel) != second, "the other layer trains")
+    # validation data and early stopping on a rising val_loss (labels flipped)
+    net, x, y = _toy()
+    flipped = [[1.0 - r[0]] for r in y]
+    net.compile(anne_net.Adam(0.05), "binary_crossentropy")
+    stop = anne_net.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    h = net.fit(x, y, epochs=50, verbose=0, validation_data=(x, flipped), callbacks=[stop])
+    val = h.history["val_loss"]
+    check(len(val) < 50 and stop.stopped_epoch == len(val) - 1, "early stopping after %d epochs" % len(val))
+    best = min(val)
+    check(near(net.evaluate(x, flipped)["loss"], best, 1e-5, 1e-5), "best weights restored (val_loss %.5f)" % best)
+    check(refused(ValueError, "monitors 'val_accuracy'", net.fit, x, y, epochs=1, verbose=0,
+                  callbacks=[anne_net.EarlyStopping("val_accuracy")]), "monitor that fit does not report")
+
+
+def test_diverging_run_stops():
+    anne_net.seed(4)
+    net = Sequential([anne_net.Input(2), Dense(4, "relu"), Dense(1)])
+    x = [[1.0, 2.0], [3.0, -1.0]] * 4
+    net.compile(anne_net.SGD(1e15), "mse")
+    try:
+        net.fit(x, [[1.0]] * 8, epochs=20, batch_size=2, verbose=0)
+        check(False, "a diverging run raised nothing")
+    except ValueError as e:
+        check("at epoch" in str(e) and "batch" in str(e) and "last finite step" in str(e),
+              "diverging run: %s" % e)
+    check(all(v - v == 0.0 for w in _weights(net) for v in w), "weights stay finite")
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+for backend in backends:
+    anne_net.use_backend(backend)
+    print("%s [%s]" % (NAME, backend))
+    if "gradients.json" in listdir():
+        test_gradients()
+        gc.collect()
+        test_api()
+        gc.collect()
+        test_freeze_and_callbacks()
+        gc.collect()
+        test_diverging_run_stops()
+    else:
+        test_keras_runs()
+    gc.collect()
+report(NAME)

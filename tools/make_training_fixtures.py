@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Records what Keras (TensorFlow backend) computes when it trains, for the
+board's training to be checked against. Not run by `make test`; needs
+TensorFlow 2.x with Keras 3 (checked with TF 2.21, Keras 3.15.1):
+
+    python3 tools/make_training_fixtures.py
+
+Writes:
+
+  tests/fixtures/gradients.json
+    {"generator", "keras", "tensorflow",
+     "gradients": [{"name": keras name, "params": {...},
+                    "x": [inputs], "w": [weights on the outputs] or null (all 1),
+                    "g": [d sum(w * f(x)) / dx from tf.GradientTape],
+                    "keras": [what Keras gave] where "g" is not it (sparsemax)}, ...]}
+    Element-wise activations on the finite points of the activation fixtures
+    (kinks included: 0, the thresholds, max_value), the vector ones (softmax,
+    log_softmax, sparsemax, glu) on a few vectors with random w.
+
+  tests/fixtures/training/<name>.anne + <name>.json, one per training run:
+    the untrained model converted by tools/anne_convert.py, and
+    {"name", "optimizer": {"name": "sgd"|"adam", Keras's arguments},
+     "loss": Keras name, "metrics": [...], "batch_size", "epochs",
+     "x": [rows], "y": [rows or class indices],
+     "history": Keras's History.history (shuffle=False),
+     "weights": Keras's get_weights() after fit, each flattened}
+    (the .keras file is kept as <name>.keras).
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the same sums on every machine
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import anne_convert  # noqa: E402
+import anne_reference  # noqa: E402
+from make_activation_fixtures import ELEMENTWISE, ELEMENTWISE_X  # noqa: E402
+
+GRADIENTS = os.path.join(ROOT, "tests", "fixtures", "gradients.json")
+TRAINING = os.path.join(ROOT, "tests", "fixtures", "training")
+
+
+def f32(a):
+    return [float(v) for v in np.asarray(a, np.float32).ravel()]
+
+
+def gradient(tf, keras, name, params, x, w):
+    xt = tf.constant(np.asarray(x, np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = getattr(keras.activations, name)(xt, **params)
+        s = tf.reduce_sum(y if w is None else y * tf.constant(np.asarray(w, np.float32)))
+    return tape.gradient(s, xt).numpy()
+
+
+def gradient_cases(tf, keras):
+    x = ELEMENTWISE_X[np.isfinite(ELEMENTWISE_X)]
+    cases = []
+    for name, params in ELEMENTWISE:
+        g = gradient(tf, keras, name, params, x, None)
+        keep = np.isfinite(g)
+        cases.append({"name": name, "params": params, "x": f32(x[keep]), "w": None, "g": f32(g[keep])})
+    rng = np.random.default_rng(11)
+    vectors = [[0.0], [0.0, 0.5, 1.0], [1.0, 1.2], [3.0, 3.0, 3.0, 3.0], [0.1, 0.2, 0.3, 0.4, 0.5],
+               np.round(rng.normal(0, 2, 9), 3), np.round(rng.normal(0, 0.3, 9), 3)]
+    for name in ("softmax", "log_softmax", "sparsemax"):
+        for v in vectors:
+            w = np.round(rng.normal(0, 1, len(v)), 3)
+            case = {"name": name, "params": {}, "x": f32(v), "w": f32(w),
+                    "g": f32(gradient(tf, keras, name, {}, v, w))}
+            if name == "sparsemax":
+                # Keras 3.15's sparsemax is not the projection onto the simplex
+                # when more than one output is non-zero (keras-team/keras#23425;
+                # see make_activation_fixtures.py), so neither is its gradient:
+                # the Jacobian of the true sparsemax (Martins & Astudillo 2016)
+                # is diag(s) - s s^T / |S|, s the support's indicator.
+                y = anne_reference.activate("sparsemax", np.asarray(v, np.float64), {}, False, False)
+                supp = (np.asarray(y) > 0).astype(np.float64)
+                g = supp * (w - (supp @ w) / supp.sum())
+                if not np.allclose(g, case["g"], atol=1e-6):
+                    case["keras"] = case["g"]
+                    case["g"] = f32(g)
+            cases.append(case)
+    for v in ([1.0, 0.0], [3.0, 4.0, 0.0, -2.0], np.round(rng.normal(0, 2, 10), 3)):
+        w = np.round(rng.normal(0, 1, len(v) // 2), 3)
+        cases.append({"name": "glu", "params": {}, "x": f32(v), "w": f32(w),
+                      "g": f32(gradient(tf, keras, "glu", {}, v, w))})
+    return cases
+
+
+def blobs(rng, n, dim, classes):
+    centers = rng.normal(0, 1.5, (classes, dim))
+    labels = rng.integers(0, classes, n)
+    return (centers[labels] + rng.normal(0, 1.0, (n, dim))).astype(np.float32), labels
+
+
+# (name, layers as (units, activation, params, use_bias), n_in, optimizer,
+#  loss, metrics, batch_size, epochs, task): every optimizer form, every
+#  loss, partial last batches, use_bias=False, a spread of activations.
+RUNS = [
+    ("sgd_cce", [(8, "relu", {}, True), (3, "softmax", {}, True)], 4,
+     {"name": "sgd", "learning_rate": 0.1}, "categorical_crossentropy", ["accuracy"], 8, 3, "onehot"),
+    ("momentum_sparse", [(6, "tanh", {}, True), (3, "softmax", {}, True)], 4,
+     {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}, "sparse_categorical_crossentropy",
+     ["accuracy"], 7, 3, "sparse"),
+    ("nesterov_bce", [(5, "elu", {}, False), (4, "gelu", {}, True), (1, "sigmoid", {}, True)], 3,
+     {"name": "sgd", "learning_rate": 0.05, "momentum": 0.5, "nesterov": True}, "binary_crossentropy",
+     ["accuracy"], 10, 3, "binary"),
+    ("adam_mse", [(8, "leaky_relu", {}, True), (6, "silu", {}, True), (2, "linear", {}, True)], 3,
+     {"name": "adam", "learning_rate": 0.01}, "mse", ["mae"], 6, 4, "regression"),
+    ("adam_mae", [(7, "softplus", {}, True), (2, "tanh", {}, False)], 2,
+     {"name": "adam", "learning_rate": 0.005, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-5}, "mae",
+     ["mse"], 9, 3, "regression"),
+    ("adam_cce_mixed", [(6, "selu", {}, True), (6, "hard_silu", {}, True), (6, "mish", {}, True),
+                        (3, "softmax", {}, True)], 5,
+     {"name": "adam", "learning_rate": 0.01}, "categorical_crossentropy", ["accuracy"], 16, 2, "onehot"),
+]
+
+
+def training_run(keras, rng, spec):
+    name, layer_specs, n_in, opt, loss, metrics, batch, epochs, task = spec
+    keras.utils.set_random_seed(sum(name.encode()))
+    n = 40
+    n_out = layer_specs[-1][0]
+    x, lab = blobs(rng, n, n_in, max(n_out, 2))
+    if task == "onehot":
+        y = np.eye(n_out, dtype=np.float32)[lab]
+    elif task == "sparse":
+        y = lab.astype(np.int64)
+    elif task == "binary":
+        y = (lab % 2).astype(np.float32)[:, None]
+    else:
+        y = np.stack([np.sin(x[:, 0]) + 0.1 * x[:, -1], np.cos(x[:, 1])][:n_out], 1).astype(np.float32)
+    model = keras.Sequential([keras.Input((n_in,))] + [
+        keras.layers.Dense(u, activation=a, use_bias=b) for u, a, _, b in layer_specs],
+        name=name)
+    os.makedirs(TRAINING, exist_ok=True)
+    base = os.path.join(TRAINING, name)
+    model.save(base + ".keras")
+    with open(base + ".anne", "wb") as f:
+        f.write(anne_convert.convert_file(base + ".keras"))
+    args = {k: v for k, v in opt.items() if k != "name"}
+    optimizer = keras.optimizers.SGD(**args) if opt["name"] == "sgd" else keras.optimizers.Adam(**args)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    hist = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
+    out = {"name": name, "optimizer": opt, "loss": loss, "metrics": metrics, "batch_size": batch,
+           "epochs": epochs, "x": [f32(r) for r in x],
+           "y": [int(v) for v in y] if task == "sparse" else [f32(r) for r in y],
+           "history": {k: [float(v) for v in vals] for k, vals in hist.history.items()},
+           "weights": [f32(w) for w in model.get_weights()]}
+    with open(base + ".json", "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+        f.write("\n")
+    print("%-16s %s" % (name, {k: round(v[-1], 5) for k, v in hist.history.items()}))
+
+
+def main():
+    import keras
+    import tensorflow as tf
+    head = {"generator": "tools/make_training_fixtures.py", "keras": keras.__version__,
+            "tensorflow": tf.__version__}
+    cases = gradient_cases(tf, keras)
+    lines = [json.dumps(c, separators=(",", ":")) for c in cases]
+    with open(GRADIENTS, "w") as f:
+        f.write(json.dumps(head, separators=(", ", ": "))[:-1] + ', "gradients": [\n'
+                + ",\n".join(lines) + "\n]}\n")
+    print("wrote %s (%d cases)" % (os.path.relpath(GRADIENTS, ROOT), len(cases)))
+    rng = np.random.default_rng(2026)
+    for spec in RUNS:
+        training_run(keras, rng, spec)
+
+
+if __name__ == "__main__":
+    main()
