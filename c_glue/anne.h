@@ -152,6 +152,36 @@ int32_t anne_forward_f32(const float *x, size_t n_in,
  * values are NaN, then 0). n == 0 is ANNE_ERR_SIZE. */
 int32_t anne_argmax_f32(const float *buf, size_t n, size_t *index);
 
+/* Training. Every buffer is float32, 4-byte aligned; the ones written (dz,
+ * gk, gb, dx, w, m, v) must not overlap any other argument
+ * (ANNE_ERR_OVERLAP); a length that does not fit is ANNE_ERR_SIZE. Nothing
+ * is written unless the call returns ANNE_OK. */
+
+/* dz[0..n_z) = dy . J(z): the activation's backward pass from the forward
+ * pass's z (n_z units) and y (n_y outputs: n_z, or n_z / 2 for glu); dy
+ * has n_y values. */
+int32_t anne_activation_backward_f32(const anne_activation_t *act,
+                                     const float *z, size_t n_z,
+                                     const float *y, size_t n_y,
+                                     const float *dy, float *dz);
+
+/* Dense backward for one sample (kernel and gk: n_in x units, Keras
+ * layout): gk += scale * outer(x, dz); gb += scale * dz unless gb is NULL;
+ * dx = kernel . dz unless dx is NULL (n_in values, not scaled). */
+int32_t anne_dense_backward_f32(const float *x, size_t n_in,
+                                const float *kernel, const float *dz, size_t units,
+                                float scale, float *gk, float *gb, float *dx);
+
+/* Keras 3's SGD step on w[0..n) with gradient g: m (n values) is the
+ * momentum slot, needed (not NULL) when momentum != 0. */
+int32_t anne_sgd_f32(float *w, const float *g, float *m, size_t n,
+                     float learning_rate, float momentum, uint8_t nesterov);
+
+/* Keras 3's Adam step; alpha = learning_rate * sqrt(1 - beta_2^t) /
+ * (1 - beta_1^t) for step t. */
+int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
+                      float alpha, float beta_1, float beta_2, float epsilon);
+
 #ifdef __cplusplus
 }
 #endif

@@ -635,6 +635,134 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
+// ---------------------------------------------------------------------------
+// Training kernels (anne_train uses them when the network runs natively).
+// The glue checks the sizes it can name in its messages; the kernels check
+// everything again (alignment, overlap).
+
+static void anne_check_len(anne_f32_buf_t b, size_t want, qstr arg) {
+    if (b.len != want) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q has %u floats, expected %u"), arg, (unsigned)b.len, (unsigned)want);
+    }
+}
+
+// anne_check_status for the training kernels, whose written buffers are
+// not called out.
+static void anne_check_train(int32_t status) {
+    if (status == ANNE_ERR_OVERLAP) {
+        mp_raise_ValueError(MP_ERROR_TEXT("a written buffer shares memory with another argument"));
+    }
+    anne_check_status(status);
+}
+
+// anne.activation_backward(z, y, dy, dz, activation, **params): dz = dy . J(z).
+static mp_obj_t anne_activation_backward(size_t n_args, const mp_obj_t *args, mp_map_t *kw_in) {
+    if (n_args != 5) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("activation_backward takes 5 positional arguments, got %d"), (int)n_args);
+    }
+    anne_activation_t scratch;
+    const anne_activation_t *act = anne_get_activation(args[4], kw_in, &scratch);
+    anne_f32_buf_t z = anne_get_f32(args[0], MP_QSTR_z, false);
+    anne_f32_buf_t y = anne_get_f32(args[1], MP_QSTR_y, false);
+    anne_f32_buf_t dy = anne_get_f32(args[2], MP_QSTR_dy, false);
+    anne_f32_buf_t dz = anne_get_f32(args[3], MP_QSTR_dz, true);
+    size_t n_out = 0;
+    if (anne_activation_outputs(act->kind, z.len, &n_out) != ANNE_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q needs an even number of values, got %u"),
+            anne_names[act->kind].name, (unsigned)z.len);
+    }
+    anne_check_len(y, n_out, MP_QSTR_y);
+    anne_check_len(dy, n_out, MP_QSTR_dy);
+    anne_check_len(dz, z.len, MP_QSTR_dz);
+    if (z.len == 0) {
+        return mp_const_none;
+    }
+    anne_check_train(anne_activation_backward_f32(act, z.data, z.len, y.data, y.len, dy.data, dz.data));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(anne_activation_backward_obj, 0, anne_activation_backward);
+
+// An optional writable buffer argument: {NULL, 0} for None.
+static anne_f32_buf_t anne_get_optional(mp_obj_t obj, qstr arg) {
+    anne_f32_buf_t b = {NULL, 0};
+    return obj == mp_const_none ? b : anne_get_f32(obj, arg, true);
+}
+
+// anne.dense_backward(x, kernel, dz, scale, gk, gb, dx): gk += scale * x dz,
+// gb += scale * dz, dx = kernel . dz (gb, dx may be None).
+static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
+    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
+    anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
+    anne_f32_buf_t dz = anne_get_f32(args[2], MP_QSTR_dz, false);
+    float scale = mp_obj_get_float_to_f(args[3]);
+    anne_f32_buf_t gk = anne_get_f32(args[4], MP_QSTR_gk, true);
+    anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
+    anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
+    if (x.len == 0 || dz.len == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("x and dz must not be empty"));
+    }
+    if (dz.len > SIZE_MAX / x.len) {
+        mp_raise_ValueError(MP_ERROR_TEXT("len(x) * len(dz) is too large"));
+    }
+    anne_check_len(kernel, x.len * dz.len, MP_QSTR_kernel);
+    anne_check_len(gk, x.len * dz.len, MP_QSTR_gk);
+    if (gb.data != NULL) {
+        anne_check_len(gb, dz.len, MP_QSTR_gb);
+    }
+    if (dx.data != NULL) {
+        anne_check_len(dx, x.len, MP_QSTR_dx);
+    }
+    anne_check_train(anne_dense_backward_f32(x.data, x.len, kernel.data, dz.data, dz.len, scale,
+        gk.data, gb.data, dx.data));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7, 7, anne_dense_backward);
+
+// anne.sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
+// (m may be None when momentum is 0).
+static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
+    anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
+    anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
+    anne_f32_buf_t m = anne_get_optional(args[2], MP_QSTR_m);
+    float momentum = mp_obj_get_float_to_f(args[4]);
+    anne_check_len(g, w.len, MP_QSTR_g);
+    if (m.data == NULL && momentum != 0.0f) {
+        mp_raise_ValueError(MP_ERROR_TEXT("m is None but momentum is not 0"));
+    }
+    if (m.data != NULL) {
+        anne_check_len(m, w.len, MP_QSTR_m);
+    }
+    if (w.len == 0) {
+        return mp_const_none;
+    }
+    anne_check_train(anne_sgd_f32(w.data, g.data, m.data, w.len, mp_obj_get_float_to_f(args[3]),
+        momentum, mp_obj_is_true(args[5])));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_sgd_obj, 6, 6, anne_sgd);
+
+// anne.adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step.
+static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
+    anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
+    anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
+    anne_f32_buf_t m = anne_get_f32(args[2], MP_QSTR_m, true);
+    anne_f32_buf_t v = anne_get_f32(args[3], MP_QSTR_v, true);
+    anne_check_len(g, w.len, MP_QSTR_g);
+    anne_check_len(m, w.len, MP_QSTR_m);
+    anne_check_len(v, w.len, MP_QSTR_v);
+    if (w.len == 0) {
+        return mp_const_none;
+    }
+    anne_check_train(anne_adam_f32(w.data, g.data, m.data, v.data, w.len,
+        mp_obj_get_float_to_f(args[4]), mp_obj_get_float_to_f(args[5]),
+        mp_obj_get_float_to_f(args[6]), mp_obj_get_float_to_f(args[7])));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
+
 // anne.__version__: the project's version (anne_net.__version__ too).
 static MP_DEFINE_STR_OBJ(anne_version_obj, ANNE_VERSION);
 
@@ -645,6 +773,10 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
     { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
+    { MP_ROM_QSTR(MP_QSTR_activation_backward), MP_ROM_PTR(&anne_activation_backward_obj) },
+    { MP_ROM_QSTR(MP_QSTR_dense_backward), MP_ROM_PTR(&anne_dense_backward_obj) },
+    { MP_ROM_QSTR(MP_QSTR_sgd), MP_ROM_PTR(&anne_sgd_obj) },
+    { MP_ROM_QSTR(MP_QSTR_adam), MP_ROM_PTR(&anne_adam_obj) },
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_Plan), MP_ROM_PTR(&anne_plan_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },

@@ -514,3 +514,243 @@ class Plan:
             if i != last:
                 src = buf if direct else _floats(buf, "buf")
         return out
+
+
+# ---------------------------------------------------------------------------
+# Training kernels, as the native module's (anne_train calls them): each
+# activation's backward pass (TensorFlow's values at the kinks, see
+# src/activation/backward.rs), dense backward, SGD and Adam steps.
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_SQRT_2_PI = 0.7978845608028654   # sqrt(2 / pi)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+
+
+def _d_relu(x, a):
+    slope, thr, mx = a.negative_slope, a.threshold, a.max_value
+    if slope != 0.0 and mx is None and thr == 0.0:
+        return 1.0 if x > 0 else slope  # tf.nn.leaky_relu
+    if thr != 0.0:
+        d, y = (1.0, x) if x > thr else (0.0, 0.0)
+    elif mx == 6.0:
+        d, y, mx = (1.0 if 0 < x < 6 else 0.0), 0.0, None  # tf.nn.relu6
+    else:
+        d, y = (1.0, x) if x > 0 else (0.0, 0.0)
+    if mx is not None and not 0.0 <= y <= mx:
+        d = 0.0  # clip_by_value passes the gradient inside [0, max_value]
+    if slope != 0.0 and thr - x > 0:
+        d += slope  # - slope * relu(threshold - x)
+    return d
+
+
+def _derivative(k, a, x, y):
+    """d activation / dx at x with output y; k is the activation's id."""
+    if k == _ops.LINEAR:
+        return 1.0
+    if k == _ops.RELU:
+        return _d_relu(x, a)
+    if k == _ops.SIGMOID:
+        return y * (1.0 - y)
+    if k == _ops.TANH:
+        return 1.0 - y * y
+    if k == _ops.LEAKY_RELU:
+        return 1.0 if x > 0 else a.negative_slope
+    if k == _ops.ELU:
+        return 1.0 if x > 0 else a.alpha * _exp(x)
+    if k == _ops.SELU:
+        return _SELU_SCALE * _SELU_ALPHA * _exp(x) if y < 0 else _SELU_SCALE
+    if k == _ops.CELU:
+        # max(x, 0) + alpha * expm1(min(x, 0) / alpha): both branches at 0
+        return 1.0 if x > 0 else _exp(x / a.alpha) + (1.0 if x == 0 else 0.0)
+    if k == _ops.EXPONENTIAL:
+        return y
+    if k == _ops.GELU:
+        if a.approximate:
+            t = math.tanh(_SQRT_2_PI * (x + 0.044715 * x * x * x))
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_PI * (1.0 + 3 * 0.044715 * x * x)
+        return 0.5 * (1.0 + _erf(x * _SQRT_HALF)) + x * _INV_SQRT_2PI * _exp(-0.5 * x * x)
+    if k == _ops.HARD_SHRINK or k == _ops.SOFT_SHRINK:
+        return 1.0 if abs(x) > a.threshold else 0.0
+    if k == _ops.HARD_SIGMOID:
+        return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
+    if k == _ops.HARD_SILU:
+        return min(max(x + 3.0, 0.0), 6.0) / 6.0 + (x / 6.0 if -3.0 < x < 3.0 else 0.0)
+    if k == _ops.HARD_TANH:
+        return 1.0 if -1.0 <= x <= 1.0 else 0.0
+    if k == _ops.LOG_SIGMOID:
+        return _sigmoid(-x)
+    if k == _ops.MISH:
+        t = math.tanh(_softplus(x))
+        return t + x * (1.0 - t * t) * _sigmoid(x)
+    if k == _ops.RELU6:
+        return 1.0 if 0.0 < x < 6.0 else 0.0
+    if k == _ops.SILU:
+        sg = _sigmoid(x)
+        return sg + x * sg * (1.0 - sg)
+    if k == _ops.SOFTPLUS:
+        return _sigmoid(x)
+    if k == _ops.SOFTSIGN:
+        d = 1.0 + abs(x)
+        return 1.0 / (d * d)
+    if k == _ops.SPARSE_PLUS:
+        return 0.0 if x <= -1.0 else 1.0 if x >= 1.0 else 0.5 * (x + 1.0)
+    if k == _ops.SPARSE_SIGMOID:
+        return 0.5 if -1.0 < x < 1.0 else 0.0
+    if k == _ops.SQUAREPLUS:
+        return 0.5 * (1.0 + x / math.sqrt(x * x + a.b))
+    if k == _ops.TANH_SHRINK:
+        t = math.tanh(x)
+        return t * t
+    return 1.0 if x > a.threshold else 0.0  # threshold
+
+
+def _backward(a, z, y, dy):
+    """dy . J(z) as a list (see activation_backward)."""
+    k = a.id
+    n = len(y)
+    if k == _ops.SOFTMAX:
+        s = 0.0
+        for i in range(n):
+            s += dy[i] * y[i]
+        return [y[i] * (dy[i] - s) for i in range(n)]
+    if k == _ops.LOG_SOFTMAX:
+        s = 0.0
+        for v in dy:
+            s += v
+        return [dy[i] - _exp(y[i]) * s for i in range(n)]
+    if k == _ops.SPARSEMAX:
+        m = 0
+        s = 0.0
+        for i in range(n):
+            if y[i] > 0:
+                m += 1
+                s += dy[i]
+        mean = s / m if m else 0.0
+        return [dy[i] - mean if y[i] > 0 else 0.0 for i in range(n)]
+    if k == _ops.GLU:
+        dz = [0.0] * (2 * n)
+        for i in range(n):
+            sg = _sigmoid(z[n + i])
+            dz[i] = dy[i] * sg
+            dz[n + i] = dy[i] * z[i] * sg * (1.0 - sg)
+        return dz
+    return [dy[i] * _derivative(k, a, z[i], y[i]) for i in range(n)]
+
+
+def _check_len(view, want, arg):
+    if len(view) != want:
+        raise ValueError("%s has %d floats, expected %d" % (arg, len(view), want))
+
+
+def _written(buf, arg):
+    """A writable float32 buffer as a float sequence, and whether writes
+    to it must be stored back (a bytes-like buffer is read as a copy)."""
+    view = _floats(buf, arg, True)
+    return view, view is not buf
+
+
+def activation_backward(z, y, dy, dz, activation, **params):
+    """activation_backward(z, y, dy, dz, activation, **params): dz = dy . J(z)
+    from the forward pass's pre-activation z and output y (len(z), or
+    len(z) // 2 for glu, values, as dy)."""
+    a = _get_activation(activation, params)
+    zs, ys, ds = _floats(z, "z"), _floats(y, "y"), _floats(dy, "dy")
+    out, copied = _written(dz, "dz")
+    n = len(zs)
+    if a.id in _ops.HALVES and n % 2:
+        raise ValueError("%s needs an even number of values, got %d" % (_ops.ACTIVATIONS[a.id], n))
+    n_out = n // 2 if a.id in _ops.HALVES else n
+    _check_len(ys, n_out, "y")
+    _check_len(ds, n_out, "dy")
+    _check_len(out, n, "dz")
+    _store(dz, _backward(a, zs, ys, ds), n)
+
+
+def dense_backward(x, kernel, dz, scale, gk, gb, dx):
+    """dense_backward(x, kernel, dz, scale, gk, gb, dx): gk += scale *
+    outer(x, dz), gb += scale * dz, dx = kernel . dz (gb, dx may be None)."""
+    xs, ks, ds = _floats(x, "x"), _floats(kernel, "kernel"), _floats(dz, "dz")
+    n_in, units = len(xs), len(ds)
+    if n_in == 0 or units == 0:
+        raise ValueError("x and dz must not be empty")
+    _check_len(ks, n_in * units, "kernel")
+    g, g_copied = _written(gk, "gk")
+    _check_len(g, n_in * units, "gk")
+    b = None
+    if gb is not None:
+        b, b_copied = _written(gb, "gb")
+        _check_len(b, units, "gb")
+    d = None
+    if dx is not None:
+        d, _ = _written(dx, "dx")
+        _check_len(d, n_in, "dx")
+    for i in range(n_in):
+        si = xs[i] * scale
+        if si != 0.0:
+            base = i * units
+            for j in range(units):
+                g[base + j] += si * ds[j]
+    if b is not None:
+        for j in range(units):
+            b[j] += scale * ds[j]
+    if d is not None:
+        acc = [0.0] * n_in
+        for i in range(n_in):
+            s = 0.0
+            base = i * units
+            for j in range(units):
+                s += ks[base + j] * ds[j]
+            acc[i] = s
+        _store(dx, acc, n_in)
+    if g_copied:
+        _store(gk, g, len(g))
+    if b is not None and b_copied:
+        _store(gb, b, len(b))
+
+
+def sgd(w, g, m, learning_rate, momentum, nesterov):
+    """sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
+    (m, the momentum slot, may be None when momentum is 0)."""
+    ws, w_copied = _written(w, "w")
+    gs = _floats(g, "g")
+    _check_len(gs, len(ws), "g")
+    lr, mom = float(learning_rate), float(momentum)
+    if m is None and mom != 0.0:
+        raise ValueError("m is None but momentum is not 0")
+    if mom == 0.0:
+        for i in range(len(ws)):
+            ws[i] -= lr * gs[i]
+    else:
+        ms, m_copied = _written(m, "m")
+        _check_len(ms, len(ws), "m")
+        for i in range(len(ws)):
+            mi = mom * ms[i] - lr * gs[i]
+            ms[i] = mi
+            ws[i] += (mom * mi - lr * gs[i]) if nesterov else mi
+        if m_copied:
+            _store(m, ms, len(ms))
+    if w_copied:
+        _store(w, ws, len(ws))
+
+
+def adam(w, g, m, v, alpha, beta_1, beta_2, epsilon):
+    """adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step,
+    alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
+    ws, w_copied = _written(w, "w")
+    gs = _floats(g, "g")
+    ms, m_copied = _written(m, "m")
+    vs, v_copied = _written(v, "v")
+    for arr, arg in ((gs, "g"), (ms, "m"), (vs, "v")):
+        _check_len(arr, len(ws), arg)
+    b1, b2, eps = float(beta_1), float(beta_2), float(epsilon)
+    for i in range(len(ws)):
+        gi = gs[i]
+        mi = ms[i] + (gi - ms[i]) * (1.0 - b1)
+        vi = vs[i] + (gi * gi - vs[i]) * (1.0 - b2)
+        ms[i] = mi
+        vs[i] = vi
+        ws[i] -= mi * alpha / (math.sqrt(vi) + eps)
+    for buf, view, copied in ((w, ws, w_copied), (m, ms, m_copied), (v, vs, v_copied)):
+        if copied:
+            _store(buf, view, len(view))

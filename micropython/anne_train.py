@@ -1,22 +1,17 @@
 # anne_train: training for anne_net, as Keras's compile()/fit(): the losses
-# and metrics (Keras's names, reduction and numerics), the optimizers (Keras
-# 3's SGD and Adam update formulas), every activation's derivative (with
-# TensorFlow's conventions at kinks) and the fit loop. Pure Python over
-# array('f'); the forward pass runs on the network's backend (anne or
-# anne_fallback). anne_net imports it when a network is compiled; it does
-# not import anne_net (the network hands in what it needs).
+# and metrics (Keras's names, reduction and numerics), the optimizers'
+# state (Keras 3's SGD and Adam), the callbacks and the fit loop. The
+# kernels (forward, each activation's backward pass, dense backward, the
+# optimizer steps) are the network's backend's: the native anne module or
+# anne_fallback, with the same API. anne_net imports it when a network is
+# compiled; it does not import anne_net (the network hands in what it needs).
 
 import math
 from array import array
 
-import anne_ops
 from anne_core import _canonical, _floats_for
 
 _EPS = 1e-7  # keras.backend.epsilon()
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
-_SQRT_2_PI = 0.7978845608028654  # sqrt(2 / pi)
-_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 
 
 def _sigmoid(x):
@@ -28,140 +23,6 @@ def _sigmoid(x):
 
 def _softplus(x):
     return math.log(1.0 + math.exp(-abs(x))) + max(x, 0.0)
-
-
-# ---------------------------------------------------------------------------
-# Derivatives. _d(name, p, x, y): d activation / dx at x (y = its output),
-# p the activation's parameters with Keras's defaults filled in. Where the
-# function has a kink, the value is what tf.GradientTape gives through
-# Keras 3's TensorFlow implementation (tests/fixtures/gradients.json).
-
-def _d_relu(x, p):
-    slope = p.get("negative_slope", 0.0)
-    thr = p.get("threshold", 0.0)
-    mx = p.get("max_value")
-    if slope != 0.0 and mx is None and thr == 0.0:
-        return 1.0 if x > 0 else slope  # tf.nn.leaky_relu
-    if thr != 0.0:
-        d, y = (1.0, x) if x > thr else (0.0, 0.0)
-    elif mx == 6.0:
-        d, y, mx = (1.0 if 0 < x < 6 else 0.0), 0.0, None  # tf.nn.relu6
-    else:
-        d, y = (1.0, x) if x > 0 else (0.0, 0.0)
-    if mx is not None and not 0.0 <= y <= mx:
-        d = 0.0  # clip_by_value passes the gradient inside [0, max_value]
-    if slope != 0.0 and thr - x > 0:
-        d += slope  # - slope * relu(threshold - x)
-    return d
-
-
-def _d(name, p, x, y):
-    if name == "linear":
-        return 1.0
-    if name == "relu":
-        return _d_relu(x, p)
-    if name == "sigmoid":
-        return y * (1.0 - y)
-    if name == "tanh":
-        return 1.0 - y * y
-    if name == "leaky_relu":
-        return 1.0 if x > 0 else p["negative_slope"]
-    if name == "elu":
-        return 1.0 if x > 0 else p["alpha"] * math.exp(x)
-    if name == "selu":
-        return _SELU_SCALE * _SELU_ALPHA * math.exp(x) if y < 0 else _SELU_SCALE
-    if name == "celu":
-        # max(x, 0) + alpha * expm1(min(x, 0) / alpha): both branches at 0
-        return 1.0 if x > 0 else math.exp(x / p["alpha"]) + (1.0 if x == 0 else 0.0)
-    if name == "exponential":
-        return y
-    if name == "gelu":
-        if p.get("approximate"):
-            u = _SQRT_2_PI * (x + 0.044715 * x * x * x)
-            t = math.tanh(u)
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_PI * (1.0 + 3 * 0.044715 * x * x)
-        return 0.5 * (1.0 + math.erf(x * 0.7071067811865476)) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
-    if name == "hard_shrink":
-        return 1.0 if abs(x) > p["threshold"] else 0.0
-    if name == "hard_sigmoid":
-        return 1.0 / 6.0 if -3.0 < x < 3.0 else 0.0
-    if name == "hard_silu":
-        return min(max(x + 3.0, 0.0), 6.0) / 6.0 + (x / 6.0 if -3.0 < x < 3.0 else 0.0)
-    if name == "hard_tanh":
-        return 1.0 if -1.0 <= x <= 1.0 else 0.0
-    if name == "log_sigmoid":
-        return _sigmoid(-x)
-    if name == "mish":
-        t = math.tanh(_softplus(x))
-        return t + x * (1.0 - t * t) * _sigmoid(x)
-    if name == "relu6":
-        return 1.0 if 0.0 < x < 6.0 else 0.0
-    if name == "silu":
-        s = _sigmoid(x)
-        return s + x * s * (1.0 - s)
-    if name == "soft_shrink":
-        return 1.0 if abs(x) > p["threshold"] else 0.0
-    if name == "softplus":
-        return _sigmoid(x)
-    if name == "softsign":
-        d = 1.0 + abs(x)
-        return 1.0 / (d * d)
-    if name == "sparse_plus":
-        return 0.0 if x <= -1.0 else 1.0 if x >= 1.0 else 0.5 * (x + 1.0)
-    if name == "sparse_sigmoid":
-        return 0.5 if -1.0 < x < 1.0 else 0.0
-    if name == "squareplus":
-        return 0.5 * (1.0 + x / math.sqrt(x * x + p["b"]))
-    if name == "tanh_shrink":
-        t = math.tanh(x)
-        return t * t
-    if name == "threshold":
-        return 1.0 if x > p["threshold"] else 0.0
-    raise ValueError("no derivative for %s" % name)
-
-
-def full_params(name, params):
-    """Keras's defaults for every parameter of activation name, overridden
-    by params."""
-    p = {}
-    for k, v in anne_ops.DEFAULTS.get(name, {}).items():
-        p[k] = v
-    p.update(params)
-    return p
-
-
-def backward(name, p, z, y, dy):
-    """dL/dz for the activation name with parameters p (full_params) at
-    pre-activation z with output y, given dL/dy: a list."""
-    n = len(y)
-    if name == "softmax":
-        s = 0.0
-        for i in range(n):
-            s += dy[i] * y[i]
-        return [y[i] * (dy[i] - s) for i in range(n)]
-    if name == "log_softmax":
-        s = 0.0
-        for v in dy:
-            s += v
-        return [dy[i] - math.exp(y[i]) * s for i in range(n)]
-    if name == "sparsemax":
-        k = 0
-        s = 0.0
-        for i in range(n):
-            if y[i] > 0:
-                k += 1
-                s += dy[i]
-        m = s / k if k else 0.0
-        return [dy[i] - m if y[i] > 0 else 0.0 for i in range(n)]
-    if name == "glu":
-        dz = [0.0] * (2 * n)
-        for i in range(n):
-            a, b = z[i], z[n + i]
-            s = _sigmoid(b)
-            dz[i] = dy[i] * s
-            dz[n + i] = dy[i] * a * s * (1.0 - s)
-        return dz
-    return [dy[i] * _d(name, p, z[i], y[i]) for i in range(n)]
 
 
 # ---------------------------------------------------------------------------
@@ -338,24 +199,15 @@ class SGD:
     def _slot_count(self):
         return 1 if self.momentum != 0.0 else 0
 
-    def update(self, key, w, g):
-        lr = self.learning_rate
-        if self.momentum == 0.0:
-            for i in range(len(w)):
-                w[i] -= lr * g[i]
-            return
-        m = self._slot(key, len(w), 0)
-        mom = self.momentum
-        for i in range(len(w)):
-            mi = mom * m[i] - lr * g[i]
-            m[i] = mi
-            w[i] += (mom * mi - lr * g[i]) if self.nesterov else mi
-
     def _slot(self, key, n, k):
         slots = self._slots.get(key)
         if slots is None or len(slots[k]) != n:  # new, or the layer was resized
             slots = self._slots[key] = [array("f", bytearray(4 * n)) for _ in range(self._slot_count())]
         return slots[k]
+
+    def update(self, backend, key, w, g):
+        m = self._slot(key, len(w), 0) if self.momentum != 0.0 else None
+        backend.sgd(w, g, m, self.learning_rate, self.momentum, self.nesterov)
 
     def __repr__(self):
         return "SGD(learning_rate=%g, momentum=%g, nesterov=%s)" % (self.learning_rate, self.momentum,
@@ -377,20 +229,11 @@ class Adam(SGD):
     def _slot_count(self):
         return 2
 
-    def update(self, key, w, g):
+    def update(self, backend, key, w, g):
         step = self.iterations + 1
-        b1, b2 = self.beta_1, self.beta_2
-        alpha = self.learning_rate * math.sqrt(1.0 - b2 ** step) / (1.0 - b1 ** step)
-        m = self._slot(key, len(w), 0)
-        v = self._slot(key, len(w), 1)
-        eps = self.epsilon
-        for i in range(len(w)):
-            gi = g[i]
-            mi = m[i] + (gi - m[i]) * (1.0 - b1)
-            vi = v[i] + (gi * gi - v[i]) * (1.0 - b2)
-            m[i] = mi
-            v[i] = vi
-            w[i] -= mi * alpha / (math.sqrt(vi) + eps)
+        alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
+        backend.adam(w, g, self._slot(key, len(w), 0), self._slot(key, len(w), 1), alpha,
+                     self.beta_1, self.beta_2, self.epsilon)
 
     def __repr__(self):
         return "Adam(learning_rate=%g, beta_1=%g, beta_2=%g, epsilon=%g)" % (
@@ -521,7 +364,7 @@ def evaluate(net, c, x, y):
     if not X:
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
-    state = [_Layer(L, net._backend) for L in net._layers]
+    state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers)]
     loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(net.n_inputs))
     out = {"loss": loss}
     for i, (m, _) in enumerate(c.metrics):
@@ -554,19 +397,23 @@ def _targets(loss, y, n_rows, n_out):
 
 
 class _Layer:
-    """One layer's training state: its weights (array('f'), writable), the
-    buffers of one sample's forward pass, its gradients for a batch."""
+    """One layer's training state: the buffers of one sample's forward pass
+    (z, a) and backward pass (dz; dx, the gradient it hands the layer
+    before), and its gradients for a batch (gk, gb)."""
 
-    def __init__(self, L, backend):
+    def __init__(self, L, backend, first):
         self.L = L
         self.name = _canonical(L._name)
-        self.p = full_params(self.name, L.params)
         self.act = L._act
         self.n_in = L.n_in
         self.units = L.units
         self.n_out = L.n_out
         self.z = _floats_for(self.units)
         self.a = _floats_for(self.units)
+        self.y = memoryview(self.a)[:self.n_out]
+        self.dz = _floats_for(self.units)
+        self.dy = _floats_for(self.n_out)
+        self.dx = None if first else _floats_for(self.n_in)
         self.gk = array("f", bytearray(4 * self.n_in * self.units))
         self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
         self.backend = backend
@@ -576,11 +423,9 @@ class _Layer:
         b = self.backend
         b.dense(x, self.L._kernel, self.L._bias, self.z, "linear")
         a = self.a
-        z = self.z
-        for i in range(self.units):
-            a[i] = z[i]
+        a[:] = self.z
         b.activate(a, self.act)
-        return a
+        return self.y
 
 
 def _writable(layers, check_memory):
@@ -635,7 +480,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     if _writable(layers, check_memory):
         net._build_plan()
     backend = net._backend
-    state = [_Layer(L, backend) for L in layers]
+    state = [_Layer(L, backend, i == 0) for i, L in enumerate(layers)]
     out_name = state[-1].name
     history = History({"epochs": epochs, "steps": (len(X) + batch_size - 1) // batch_size,
                        "verbose": verbose})
@@ -677,9 +522,9 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                 [(s.L._bias, array("f", s.L._bias)) for s in state if s.L._bias is not None]
             for i, s in enumerate(state):
                 if getattr(s.L, "trainable", True):
-                    opt.update((i, 0), s.L._kernel, s.gk)
+                    opt.update(backend, (i, 0), s.L._kernel, s.gk)
                     if s.gb is not None:
-                        opt.update((i, 1), s.L._bias, s.gb)
+                        opt.update(backend, (i, 1), s.L._bias, s.gb)
             opt.iterations += 1
             if not all(_all_finite(w) for w, _ in saved):
                 for w, old in saved:
@@ -757,39 +602,22 @@ def _sample(state, x, t, c, out_name, scale):
     for s in state:
         inputs.append(s.forward(inputs[-1]))
     last = state[-1]
-    y = last.a[:last.n_out]
+    y = last.y
     loss, gz, gy = loss_and_grad(c.loss, out_name, last.z, y, t)
     metrics = [metric_value(kind, y, t) for _, kind in c.metrics]
-    if gz is None:
-        gz = backward(last.name, last.p, last.z, y, gy)
+    if gz is not None:
+        for j in range(len(gz)):
+            last.dz[j] = gz[j]
+    else:
+        for j in range(len(gy)):
+            last.dy[j] = gy[j]
+        last.backend.activation_backward(last.z, y, last.dy, last.dz, last.act)
     for li in range(len(state) - 1, -1, -1):
         s = state[li]
-        a_prev = inputs[li]
-        units = s.units
-        gk = s.gk
-        delta = [v * scale for v in gz]
-        for i in range(s.n_in):
-            ai = a_prev[i]
-            if ai != 0.0:
-                base = i * units
-                for j in range(units):
-                    gk[base + j] += ai * delta[j]
-        if s.gb is not None:
-            gb = s.gb
-            for j in range(units):
-                gb[j] += delta[j]
-        if li == 0:
-            break
-        k = s.L._kernel
-        da = [0.0] * s.n_in
-        for i in range(s.n_in):
-            acc = 0.0
-            base = i * units
-            for j in range(units):
-                acc += k[base + j] * gz[j]
-            da[i] = acc
-        prev = state[li - 1]
-        gz = backward(prev.name, prev.p, prev.z, prev.a[:prev.n_out], da)
+        s.backend.dense_backward(inputs[li], s.L._kernel, s.dz, scale, s.gk, s.gb, s.dx)
+        if li:
+            prev = state[li - 1]
+            prev.backend.activation_backward(prev.z, prev.y, s.dx, prev.dz, prev.act)
     return loss, metrics
 
 
@@ -802,7 +630,7 @@ def evaluate_rows(state, X, T, c, out_name, xa):
         for s in state:
             h = s.forward(h)
         last = state[-1]
-        y = last.a[:last.n_out]
+        y = last.y
         total += loss_and_grad(c.loss, out_name, last.z, y, T[k])[0]
         for i, (_, kind) in enumerate(c.metrics):
             sums[i] += metric_value(kind, y, T[k])

@@ -17,6 +17,8 @@ use crate::abi::{
     anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_DENSE, ANNE_OK,
 };
 use crate::activation::Common;
+use crate::activation::backward::activation_backward;
+use crate::train::{adam, dense_backward, sgd};
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
@@ -334,6 +336,180 @@ pub unsafe extern "C" fn anne_argmax_f32(buf: *const f32, n: usize, index: *mut 
     }
 }
 
+/// Checks `n` floats at `p`: not NULL, aligned, a byte size that fits, and
+/// no overlap with any of `others` (pointer, length).
+fn checked(p: *const f32, n: usize, others: &[(*const f32, usize)]) -> Result<(), Status> {
+    if p.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(p, n, Status::Size)?;
+    if others.iter().any(|&(q, m)| overlaps(p, n, q, m)) {
+        return Err(Status::Overlap);
+    }
+    Ok(())
+}
+
+/// `anne_activation_backward_f32`: see `anne.h`.
+///
+/// # Safety
+/// `act` points to one aligned `anne_activation_t`; `z` and `dz` to `n_z`
+/// floats, `y` and `dy` to `n_y` (dz writable).
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_backward_f32(
+    act: *const anne_activation_t,
+    z: *const f32,
+    n_z: usize,
+    y: *const f32,
+    n_y: usize,
+    dy: *const f32,
+    dz: *mut f32,
+) -> i32 {
+    if act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = (|| {
+        for (p, n) in [(z, n_z), (y, n_y), (dy, n_y)] {
+            checked(p, n, &[])?;
+        }
+        checked(dz, n_z, &[(z, n_z), (y, n_y), (dy, n_y)])?;
+        // SAFETY: act is non-null, readable and aligned (contract).
+        let act = unsafe { read_activation(act) }?;
+        // SAFETY: each pointer is non-null, aligned and as long as the
+        // contract says; dz overlaps none of the others (checked).
+        let (z, y, dy, dz) = unsafe {
+            (
+                slice::from_raw_parts(z, n_z),
+                slice::from_raw_parts(y, n_y),
+                slice::from_raw_parts(dy, n_y),
+                slice::from_raw_parts_mut(dz, n_z),
+            )
+        };
+        activation_backward(&act, z, y, dy, dz)
+    })();
+    Status::code_of(result)
+}
+
+/// `anne_dense_backward_f32`: see `anne.h`.
+///
+/// # Safety
+/// `x` points to `n_in` floats, `kernel` and `gk` to `n_in * units`, `dz`
+/// to `units`, `gb` (unless NULL) to `units`, `dx` (unless NULL) to `n_in`;
+/// gk, gb and dx are writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_dense_backward_f32(
+    x: *const f32,
+    n_in: usize,
+    kernel: *const f32,
+    dz: *const f32,
+    units: usize,
+    scale: f32,
+    gk: *mut f32,
+    gb: *mut f32,
+    dx: *mut f32,
+) -> i32 {
+    let result = (|| {
+        let n = n_in.checked_mul(units).ok_or(Status::Size)?;
+        let inputs = [(x, n_in), (kernel, n), (dz, units)];
+        for (p, len) in inputs {
+            checked(p, len, &[])?;
+        }
+        checked(gk, n, &inputs)?;
+        let gb_len = if gb.is_null() { 0 } else { units };
+        let dx_len = if dx.is_null() { 0 } else { n_in };
+        if !gb.is_null() {
+            checked(gb, units, &[inputs[0], inputs[1], inputs[2], (gk, n)])?;
+        }
+        if !dx.is_null() {
+            checked(dx, n_in, &[inputs[0], inputs[1], inputs[2], (gk, n), (gb, gb_len)])?;
+        }
+        // SAFETY: every pointer is non-null (or NULL and not used), aligned
+        // and as long as the contract says; the written ones overlap no
+        // other (checked).
+        let (x, kernel, dz, gk) = unsafe {
+            (
+                slice::from_raw_parts(x, n_in),
+                slice::from_raw_parts(kernel, n),
+                slice::from_raw_parts(dz, units),
+                slice::from_raw_parts_mut(gk, n),
+            )
+        };
+        // SAFETY: as above.
+        let gb = (gb_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gb, gb_len) });
+        // SAFETY: as above.
+        let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
+        dense_backward(x, kernel, dz, scale, gk, gb, dx)
+    })();
+    Status::code_of(result)
+}
+
+/// `anne_sgd_f32`: see `anne.h`.
+///
+/// # Safety
+/// `w` (writable) and `g` point to `n` floats, `m` (writable) to `n` or is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn anne_sgd_f32(
+    w: *mut f32,
+    g: *const f32,
+    m: *mut f32,
+    n: usize,
+    learning_rate: f32,
+    momentum: f32,
+    nesterov: u8,
+) -> i32 {
+    let result = (|| {
+        checked(g, n, &[])?;
+        checked(w, n, &[(g, n)])?;
+        let m_len = if m.is_null() { 0 } else { n };
+        if !m.is_null() {
+            checked(m, n, &[(g, n), (w, n)])?;
+        }
+        // SAFETY: non-null, aligned, n floats each; w and m overlap nothing.
+        let (w, g) = unsafe { (slice::from_raw_parts_mut(w, n), slice::from_raw_parts(g, n)) };
+        // SAFETY: as above.
+        let m = (!m.is_null()).then(|| unsafe { slice::from_raw_parts_mut(m, m_len) });
+        sgd(w, g, m, learning_rate, momentum, nesterov != 0)
+    })();
+    Status::code_of(result)
+}
+
+/// `anne_adam_f32`: see `anne.h`.
+///
+/// # Safety
+/// `w`, `m`, `v` (writable) and `g` point to `n` floats each.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_adam_f32(
+    w: *mut f32,
+    g: *const f32,
+    m: *mut f32,
+    v: *mut f32,
+    n: usize,
+    alpha: f32,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+) -> i32 {
+    let result = (|| {
+        checked(g, n, &[])?;
+        checked(w, n, &[(g, n)])?;
+        checked(m, n, &[(g, n), (w, n)])?;
+        checked(v, n, &[(g, n), (w, n), (m, n)])?;
+        // SAFETY: non-null, aligned, n floats each; the written ones
+        // overlap nothing (checked).
+        let (w, g, m, v) = unsafe {
+            (
+                slice::from_raw_parts_mut(w, n),
+                slice::from_raw_parts(g, n),
+                slice::from_raw_parts_mut(m, n),
+                slice::from_raw_parts_mut(v, n),
+            )
+        };
+        adam(w, g, m, v, alpha, beta_1, beta_2, epsilon)
+    })();
+    Status::code_of(result)
+}
+
 /// Compile-time check that each definition above has exactly the signature
 /// that bindgen derived from the header's declaration.
 #[allow(dead_code, unused_assignments)]
@@ -351,5 +527,13 @@ fn signatures_match_header() {
     f5 = anne_argmax_f32;
     let mut f6: unsafe extern "C" fn(_, _, _, _, _) -> _ = h::anne_forward_f32;
     f6 = anne_forward_f32;
-    let _ = (f, f2, f3, f4, f5, f6);
+    let mut f7: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_activation_backward_f32;
+    f7 = anne_activation_backward_f32;
+    let mut f8: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_dense_backward_f32;
+    f8 = anne_dense_backward_f32;
+    let mut f9: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_sgd_f32;
+    f9 = anne_sgd_f32;
+    let mut f10: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_adam_f32;
+    f10 = anne_adam_f32;
+    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10);
 }

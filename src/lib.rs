@@ -21,6 +21,7 @@ pub mod ops_table;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod status;
+pub mod train;
 pub mod wide;
 
 pub use activation::{activate_f32, Activation};

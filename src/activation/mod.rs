@@ -25,6 +25,7 @@
 
 use crate::Status;
 
+pub mod backward;
 pub mod scalar;
 pub mod vector;
 

@@ -7,7 +7,7 @@ use outlined::{erfcf, expm1f, log1pf, tanhf};
 
 /// libm's larger functions, kept out of line: inlined into [`apply`] they
 /// would be copied for each activation that uses them.
-mod outlined {
+pub(super) mod outlined {
     macro_rules! outlined {
         ($($name:ident),*) => {$(
             #[inline(never)]

@@ -127,7 +127,7 @@ def call(what, fn, outs):
 
 
 def fuzz_call():
-    k = rand(6)
+    k = rand(10)
     name, kw = activation()
     if k == 0:  # dense
         n_in, units = size(), size()
@@ -148,6 +148,43 @@ def fuzz_call():
         call("argmax", lambda: anne.argmax(b), [])
     elif k == 3:  # Activation
         call("Activation %s" % name, lambda: anne.Activation(name, **kw), [])
+    elif k == 6:  # activation_backward
+        n = size()
+        z, y, dy = [buffer(n) if rand(3) else buffer() for _ in range(3)]
+        dz, whole, lo, hi = out_buffer(n if rand(4) else size())
+        call("activation_backward %s" % name, lambda: anne.activation_backward(z, y, dy, dz, name, **kw),
+             [(whole, lo, hi, bytes(whole))])
+    elif k == 7:  # dense_backward
+        n_in, units = size(), size()
+        x = buffer(n_in) if rand(3) else buffer()
+        kern = buffer(n_in * units) if rand(3) else buffer()
+        dz = buffer(units) if rand(3) else buffer()
+        outs = []
+        bufs = []
+        for n, optional in ((n_in * units, False), (units, True), (n_in, True)):
+            if optional and rand(3) == 0:
+                bufs.append(None)
+                continue
+            o, whole, lo, hi = out_buffer(n if rand(4) else size())
+            bufs.append(o)
+            outs.append((whole, lo, hi, bytes(whole)))
+        call("dense_backward", lambda: anne.dense_backward(x, kern, dz, value(), bufs[0], bufs[1], bufs[2]), outs)
+    elif k == 8 or k == 9:  # sgd, adam
+        n = size()
+        g = buffer(n) if rand(3) else buffer()
+        outs = []
+        bufs = []
+        for _ in range(3 if k == 9 else 2):
+            if k == 8 and bufs and rand(3) == 0:
+                bufs.append(None)
+                continue
+            o, whole, lo, hi = out_buffer(n if rand(4) else size())
+            bufs.append(o)
+            outs.append((whole, lo, hi, bytes(whole)))
+        if k == 8:
+            call("sgd", lambda: anne.sgd(bufs[0], g, bufs[1], value(), pick((0.0, 0.9, value())), rand(2)), outs)
+        else:
+            call("adam", lambda: anne.adam(bufs[0], g, bufs[1], bufs[2], value(), 0.9, 0.999, 1e-7), outs)
     else:  # forward / Plan over a random chain
         n = 1 + rand(3)
         dims = [1 + rand(6) for _ in range(n + 1)]
@@ -163,7 +200,7 @@ def fuzz_call():
         x = floats(dims[0]) if rand(4) else buffer()
         out, whole, lo, hi = out_buffer(dims[-1] if rand(4) else size())
         last = (whole, lo, hi, bytes(whole))
-        if k == 4:
+        if k % 2:
             call("forward", lambda: anne.forward(layers, x, out), [last])
         else:
             def plan_call():

@@ -2,8 +2,9 @@
 # files: tests/fixtures/training/sgd_cce.* tests/fixtures/training/momentum_sparse.* tests/fixtures/training/nesterov_bce.* tests/board/boardcheck.py
 # files: tests/fixtures/training/adam_mse.* tests/fixtures/training/adam_mae.* tests/fixtures/training/adam_cce_mixed.* tests/board/boardcheck.py
 # Training on the board (anne_net's compile()/fit(), anne_train):
-# - every activation's derivative against TensorFlow's gradient
-#   (tests/fixtures/gradients.json, tools/make_training_fixtures.py);
+# - every activation's backward pass against TensorFlow's gradient
+#   (tests/fixtures/gradients.json, tools/make_training_fixtures.py), and
+#   the training kernels' refusals;
 # - real Keras training runs (tests/fixtures/training/: the untrained model,
 #   the data, Keras's final weights and loss history, shuffle=False)
 #   reproduced within 1e-4 abs + 1e-4 rel;
@@ -16,7 +17,6 @@ from array import array
 from os import listdir
 
 import anne_net
-import anne_train
 from anne_net import Dense, Sequential
 from boardcheck import check, report
 
@@ -28,33 +28,54 @@ def near(a, b, atol=1e-4, rtol=1e-4):
 
 
 def test_gradients():
+    """Each activation's backward pass on this backend (dz = dy . J(z), with
+    y from the backend's own forward pass) against TensorFlow's gradient."""
+    b = anne_net._anne
     names = set()
     n = 0
     for c in _cases("gradients.json"):
         n += 1
         name = c["name"]
         names.add(name)
-        p = anne_train.full_params(name, c["params"])
-        x = c["x"]
-        w = c["w"]
         kw = dict(c["params"])
+        x = array("f", c["x"])
+        w = c["w"]
         n_out = len(x) // 2 if name == "glu" else len(x)
-        if w is None:
-            # element-wise: one value at a time through the backend's own
-            # forward, so y is what the network would compute
-            for i in range(len(x)):
-                buf = array("f", [x[i]])
-                anne_net._anne.activate(buf, name, **kw)
-                g = anne_train.backward(name, p, [x[i]], [buf[0]], [1.0])[0]
-                check(near(g, c["g"][i], 2e-5, 2e-4), "%s%r at %r: %r, TensorFlow %r"
-                      % (name, c["params"], x[i], g, c["g"][i]))
-        else:
-            buf = array("f", x)
-            anne_net._anne.activate(buf, name, **kw)
-            g = anne_train.backward(name, p, x, buf[:n_out], w)
-            check(all(near(g[i], c["g"][i], 2e-5, 2e-4) for i in range(len(x))),
-                  "%s at %r: %r, expected %r" % (name, x, g, c["g"]))
+        y = array("f", x)
+        b.activate(y, name, **kw)
+        dy = array("f", [1.0] * len(x)) if w is None else array("f", w)
+        dz = array("f", bytearray(4 * len(x)))
+        # element-wise ones: all points in one call
+        b.activation_backward(x, memoryview(y)[:n_out], dy, dz, name, **kw)
+        bad = [i for i in range(len(x)) if not near(dz[i], c["g"][i], 2e-5, 2e-4)]
+        check(not bad, "%s%r: %s" % (name, c["params"], ", ".join(
+            "at %r %r (TensorFlow %r)" % (x[i] if w is None else list(x), dz[i], c["g"][i]) for i in bad[:3])))
     check(n >= 60 and len(names) == 30, "%d cases, all 30 activations: %d" % (n, len(names)))
+
+
+def test_kernel_refusals():
+    """The training kernels refuse bad sizes, naming the argument."""
+    b = anne_net._anne
+    f = lambda n: array("f", bytearray(4 * n))  # noqa: E731
+    check(refused(ValueError, "dz has 2 floats, expected 3", b.activation_backward, f(3), f(3), f(3), f(2), "tanh"),
+          "activation_backward dz size")
+    check(refused(ValueError, "y has 4 floats, expected 2", b.activation_backward, f(4), f(4), f(4), f(4), "glu"),
+          "glu halves")
+    check(refused(ValueError, "unknown activation", b.activation_backward, f(1), f(1), f(1), f(1), "relu7"),
+          "unknown activation")
+    check(refused(ValueError, "kernel has 5 floats, expected 6", b.dense_backward, f(2), f(5), f(3), 1.0, f(6), None,
+                  None), "dense_backward kernel size")
+    check(refused(ValueError, "gb has 2 floats, expected 3", b.dense_backward, f(2), f(6), f(3), 1.0, f(6), f(2),
+                  None), "dense_backward gb size")
+    check(refused(ValueError, "m is None but momentum is not 0", b.sgd, f(2), f(2), None, 0.1, 0.9, False),
+          "sgd without a slot")
+    check(refused(ValueError, "v has 1 floats, expected 2", b.adam, f(2), f(2), f(2), f(1), 0.1, 0.9, 0.99, 1e-7),
+          "adam slot size")
+    check(refused(TypeError, "gk must be a float32 buffer", b.dense_backward, f(2), f(6), f(3), 1.0, [0.0] * 6, None,
+                  None), "a list for gk")
+    if b is anne_net._native:
+        w = f(4)
+        check(refused(ValueError, "shares memory", b.sgd, w, w, None, 0.1, 0.0, False), "sgd overlap")
 
 
 def _cases(path):
@@ -210,6 +231,7 @@ for backend in backends:
     if "gradients.json" in listdir():
         test_gradients()
         gc.collect()
+        test_kernel_refusals()
         test_api()
         gc.collect()
         test_freeze_and_callbacks()

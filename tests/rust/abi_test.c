@@ -187,5 +187,30 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_forward_f32(x, 2, layers, 0, &failed) == ANNE_ERR_SIZE);
         CHECK(anne_forward_f32(NULL, 2, layers, 2, &failed) == ANNE_ERR_NULL);
     }
+    {
+        /* training: dense backward, an activation's backward, SGD, Adam */
+        float x[2] = {1.0f, -2.0f}, k[6] = {0.5f, 1.0f, -1.0f, 2.0f, 0.0f, 0.25f};
+        float dz[3] = {1.0f, 0.5f, -1.0f}, gk[6] = {0}, gb[3] = {0}, dx[2] = {0};
+        CHECK(anne_dense_backward_f32(x, 2, k, dz, 3, 1.0f, gk, gb, dx) == ANNE_OK);
+        CHECK(gk[3] == -2.0f && gb[2] == -1.0f && dx[0] == 2.0f);
+        CHECK(anne_dense_backward_f32(x, 2, k, dz, 3, 1.0f, gk, NULL, NULL) == ANNE_OK && gk[3] == -4.0f);
+        CHECK(anne_dense_backward_f32(x, 2, k, dz, 3, 1.0f, k, NULL, NULL) == ANNE_ERR_OVERLAP);
+        CHECK(anne_dense_backward_f32(x, 2, k, dz, 3, 1.0f, gk, gb, gk + 1) == ANNE_ERR_OVERLAP);
+        CHECK(anne_dense_backward_f32(x, 0, k, dz, 3, 1.0f, gk, NULL, NULL) == ANNE_ERR_SIZE);
+        CHECK(anne_dense_backward_f32(NULL, 2, k, dz, 3, 1.0f, gk, NULL, NULL) == ANNE_ERR_NULL);
+        anne_activation_t relu;
+        CHECK(anne_activation_default(ANNE_ACT_RELU, &relu) == ANNE_OK);
+        float z[3] = {-1.0f, 0.0f, 2.0f}, y[3] = {0.0f, 0.0f, 2.0f}, d[3];
+        CHECK(anne_activation_backward_f32(&relu, z, 3, y, 3, dz, d) == ANNE_OK);
+        CHECK(d[0] == 0.0f && d[1] == 0.0f && d[2] == -1.0f);
+        CHECK(anne_activation_backward_f32(&relu, z, 3, y, 2, dz, d) == ANNE_ERR_SIZE);
+        CHECK(anne_activation_backward_f32(&relu, z, 3, y, 3, dz, z) == ANNE_ERR_OVERLAP);
+        float w[2] = {1.0f, 1.0f}, g[2] = {1.0f, -1.0f}, m[2] = {0}, v[2] = {0};
+        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.0f, 0) == ANNE_OK && w[0] == 0.5f && w[1] == 1.5f);
+        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.9f, 0) == ANNE_ERR_NULL);
+        CHECK(anne_sgd_f32(w, w, m, 2, 0.5f, 0.9f, 1) == ANNE_ERR_OVERLAP);
+        CHECK(anne_adam_f32(w, g, m, v, 2, 0.1f, 0.9f, 0.999f, 1e-7f) == ANNE_OK && w[0] < 0.5f);
+        CHECK(anne_adam_f32(w, g, m, m, 2, 0.1f, 0.9f, 0.999f, 1e-7f) == ANNE_ERR_OVERLAP);
+    }
     return 0;
 }
