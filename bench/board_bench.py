@@ -12,7 +12,7 @@ import machine
 from array import array
 
 anne = anne_net = None
-if CONFIG.get("nets") or CONFIG.get("kernel"):  # the float loop runs without them
+if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train"):  # the float loop runs without them
     try:
         import anne
         import anne_net
@@ -388,6 +388,44 @@ def bench_kernel():
 
 
 # ---------------------------------------------------------------------------
+# Training: one epoch of fit() over TRAIN_N samples (forward, backward and
+# update), per sample; sparse categorical cross-entropy on a softmax output.
+
+TRAIN_N = 16
+
+
+def bench_train():
+    for name in ("iris-4-8-3", "16-32-32-4"):
+        sizes, layers, _ = build(name)
+        xs = array("f", [v for _ in range(TRAIN_N) for v in uniform(sizes[0], 1.0)])
+        ys = [i % sizes[-1] for i in range(TRAIN_N)]
+        for backend in ("native", "python"):
+            for opt in ("sgd", "adam"):
+                for batch in (1, 16):
+                    anne_net.use_backend(backend)
+                    dl = []
+                    for i, (k, b, a) in enumerate(layers):
+                        L = anne_net.Dense(sizes[i + 1], a)
+                        L.n_in = sizes[i]
+                        L.set_weights(array("f", k), array("f", b))
+                        dl.append(L)
+                    net = anne_net.Sequential(sizes[0], dl)
+                    net.compile(opt, "sparse_categorical_crossentropy")
+                    def epoch(net=net, batch=batch):
+                        net.fit(xs, ys, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+                    # fit allocates (Python floats, lists), so where the gc
+                    # runs moves a repeated count: one warm-up, one count
+                    # (the whole script's runs must still agree exactly).
+                    epoch()
+                    t = ticks(epoch, again=False)
+                    emit(kind="train", net=name, backend=backend, optimizer=opt, batch=batch, n=TRAIN_N,
+                         ticks=t)
+                    del net, dl
+                    gc.collect()
+    anne_net.use_backend("native")
+
+
+# ---------------------------------------------------------------------------
 # The pure-MicroPython float loop (its cost depends on the soft-float routines
 # linked into the firmware).
 
@@ -413,4 +451,6 @@ if CONFIG.get("kernel"):
     bench_kernel()
 if CONFIG.get("floop"):
     bench_floop()
+if CONFIG.get("train"):
+    bench_train()
 print("DONE")

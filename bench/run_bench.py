@@ -145,6 +145,9 @@ def measure_target(target, build, runs):
     precs, psame = run_script(target, plain, pcfg, runs)
     # The float loop on fresh boards that import nothing else, so that both
     # firmwares start it from the same heap.
+    trecs, tsame = run_script(target, fw, {"train": True}, runs)
+    recs += [r for r in trecs if r["kind"] == "train"]
+    same = same and tsame
     fcfg = {"floop": True}
     frecs, fsame = run_script(target, fw, fcfg, runs)
     pfrecs, pfsame = run_script(target, plain, fcfg, runs)
@@ -161,7 +164,7 @@ def measure_target(target, build, runs):
     res = {"target": target, "instr_per_tick": ipt, "instr_per_tick_plain": pipt,
            "nominal_instr_per_tick": NOMINAL[target], "deterministic": same and psame,
            "overhead_ticks": [r["ticks"] for r in recs if r["kind"] == "overhead"][0],
-           "records": [], "kernel": {}, "floop": {}, "size": {}}
+           "records": [], "kernel": {}, "floop": {}, "size": {}, "train": []}
     for rs, k, fwname in ((recs, ipt, "bench"), (precs, pipt, "plain")):
         for r in rs:
             if r["kind"] == "net":
@@ -186,6 +189,10 @@ def measure_target(target, build, runs):
                 res["kernel"].setdefault(impl, {})[r["n"]] = r["ticks"] * k
             elif r["kind"] == "floop":
                 res["floop"].setdefault(fwname, {})[r["n"]] = r["ticks"] * k
+            elif r["kind"] == "train" and r["ticks"] is not None:
+                res["train"].append({"network": r["net"], "backend": r["backend"], "optimizer": r["optimizer"],
+                                     "batch": r["batch"],
+                                     "instructions_per_sample": round(r["ticks"] * k / r["n"])})
     for impl, d in res["kernel"].items():
         macs = 64 * 64
         d["per_mac_gross"] = d[64] / macs
@@ -234,6 +241,36 @@ def net_table(res):
     if any(r["bytes_allocated_how"] != "gc" for r in res["records"]):
         rows += ["", "(a) bytes requested (micropython.mem_total()): with the gc off the heap ran out; "
                  "gc.mem_alloc() counts whole 16-byte blocks, so about twice this."]
+    return "\n".join(rows)
+
+
+# AIfES 2.2.0 f32 (C, -O2), cross-entropy, instructions per sample on the
+# emulated M3, from the issue (issue 10): (net, optimizer, batch) -> count.
+AIFES = {("iris-4-8-3", "sgd", 1): 30510, ("iris-4-8-3", "sgd", 16): 18042,
+         ("iris-4-8-3", "adam", 1): 133519, ("iris-4-8-3", "adam", 16): 24631,
+         ("16-32-32-4", "sgd", 1): 662619, ("16-32-32-4", "sgd", 16): 392782,
+         ("16-32-32-4", "adam", 1): 3275975, ("16-32-32-4", "adam", 16): 558534}
+
+
+def train_table(res):
+    rows = ["| network | optimizer | batch | anne (instr/sample) | pure MicroPython backend | AIfES (M3, issue) "
+            "| anne / AIfES | step / forward |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    by = {(r["network"], r["backend"], r["optimizer"], r["batch"]): r["instructions_per_sample"]
+          for r in res["train"]}
+    for net in ("iris-4-8-3", "16-32-32-4"):
+        fwd = get(res, net, "anne_net", 20)
+        for opt in ("sgd", "adam"):
+            for batch in (1, 16):
+                a = by.get((net, "native", opt, batch))
+                if a is None:
+                    continue
+                py = by.get((net, "python", opt, batch))
+                ai = AIFES.get((net, opt, batch)) if res["target"] == "cortex-m3" else None
+                rows.append("| %s | %s | %d | %s | %s | %s | %s | %s |" % (
+                    net, opt, batch, fmt(a), fmt(py) if py else "", fmt(ai) if ai else "",
+                    "%.2f" % (a / ai) if ai else "",
+                    "%.1f" % (a / fwd["instructions_per_inference"]) if fwd else ""))
     return "\n".join(rows)
 
 
@@ -402,6 +439,12 @@ def main():
     for t, res in results.items():
         md += ["## %s (%s)" % ("Cortex-M3, MPS2-AN385" if t == "cortex-m3" else "Cortex-M0, nRF51 (micro:bit)", t), "",
                net_table(res), ""]
+    for t, res in results.items():
+        if res["train"]:
+            md += ["## Training, %s: one epoch of fit() over 16 samples, per sample" % t, "",
+                   "(forward, backward and update; sparse categorical cross-entropy; the AIfES figures are "
+                   "the issue's, measured on the same emulated M3; step / forward: against anne_net's "
+                   "predict_into in a batch of 20)", "", train_table(res), ""]
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
     md += ["| %s | %s | %s |" % (c, v, "yes" if h else "**no**") for c, v, h in checks_]

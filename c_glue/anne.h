@@ -173,14 +173,17 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
                                 float scale, float *gk, float *gb, float *dx);
 
 /* Keras 3's SGD step on w[0..n) with gradient g: m (n values) is the
- * momentum slot, needed (not NULL) when momentum != 0. */
+ * momentum slot, needed (not NULL) when momentum != 0. *finite (unless
+ * NULL) is set to 1 if every weight is finite after the step, else 0. */
 int32_t anne_sgd_f32(float *w, const float *g, float *m, size_t n,
-                     float learning_rate, float momentum, uint8_t nesterov);
+                     float learning_rate, float momentum, uint8_t nesterov,
+                     uint8_t *finite);
 
 /* Keras 3's Adam step; alpha = learning_rate * sqrt(1 - beta_2^t) /
- * (1 - beta_1^t) for step t. */
+ * (1 - beta_1^t) for step t; *finite as for anne_sgd_f32. */
 int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
-                      float alpha, float beta_1, float beta_2, float epsilon);
+                      float alpha, float beta_1, float beta_2, float epsilon,
+                      uint8_t *finite);
 
 #ifdef __cplusplus
 }

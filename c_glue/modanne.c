@@ -722,7 +722,7 @@ static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7, 7, anne_dense_backward);
 
 // anne.sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
-// (m may be None when momentum is 0).
+// (m may be None when momentum is 0); True if every weight is finite after it.
 static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
     anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
     anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
@@ -736,15 +736,17 @@ static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
         anne_check_len(m, w.len, MP_QSTR_m);
     }
     if (w.len == 0) {
-        return mp_const_none;
+        return mp_const_true;
     }
+    uint8_t finite = 0;
     anne_check_train(anne_sgd_f32(w.data, g.data, m.data, w.len, mp_obj_get_float_to_f(args[3]),
-        momentum, mp_obj_is_true(args[5])));
-    return mp_const_none;
+        momentum, mp_obj_is_true(args[5]), &finite));
+    return mp_obj_new_bool(finite);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_sgd_obj, 6, 6, anne_sgd);
 
-// anne.adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step.
+// anne.adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step;
+// True if every weight is finite after it.
 static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
     anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
     anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
@@ -754,12 +756,13 @@ static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
     anne_check_len(m, w.len, MP_QSTR_m);
     anne_check_len(v, w.len, MP_QSTR_v);
     if (w.len == 0) {
-        return mp_const_none;
+        return mp_const_true;
     }
+    uint8_t finite = 0;
     anne_check_train(anne_adam_f32(w.data, g.data, m.data, v.data, w.len,
         mp_obj_get_float_to_f(args[4]), mp_obj_get_float_to_f(args[5]),
-        mp_obj_get_float_to_f(args[6]), mp_obj_get_float_to_f(args[7])));
-    return mp_const_none;
+        mp_obj_get_float_to_f(args[6]), mp_obj_get_float_to_f(args[7]), &finite));
+    return mp_obj_new_bool(finite);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
 

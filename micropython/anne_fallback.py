@@ -711,7 +711,8 @@ def dense_backward(x, kernel, dz, scale, gk, gb, dx):
 
 def sgd(w, g, m, learning_rate, momentum, nesterov):
     """sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
-    (m, the momentum slot, may be None when momentum is 0)."""
+    (m, the momentum slot, may be None when momentum is 0). True if every
+    weight is finite after it."""
     ws, w_copied = _written(w, "w")
     gs = _floats(g, "g")
     _check_len(gs, len(ws), "g")
@@ -732,11 +733,20 @@ def sgd(w, g, m, learning_rate, momentum, nesterov):
             _store(m, ms, len(ms))
     if w_copied:
         _store(w, ws, len(ws))
+    return _all_finite(ws)
+
+
+def _all_finite(values):
+    for v in values:
+        if v - v != 0.0:
+            return False
+    return True
 
 
 def adam(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     """adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step,
-    alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
+    alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t). True if
+    every weight is finite after it."""
     ws, w_copied = _written(w, "w")
     gs = _floats(g, "g")
     ms, m_copied = _written(m, "m")
@@ -754,3 +764,4 @@ def adam(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     for buf, view, copied in ((w, ws, w_copied), (m, ms, m_copied), (v, vs, v_copied)):
         if copied:
             _store(buf, view, len(view))
+    return _all_finite(ws)

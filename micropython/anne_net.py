@@ -387,6 +387,8 @@ class Sequential:
     Sequential([Input(4), Dense(8, "relu"), Dense(3, "softmax")]), or
     Sequential(4, [Dense(8, "relu"), ...]), or Sequential() and add()."""
 
+    _compiled = None  # what compile() keeps (an instance attribute from then on)
+
     def __init__(self, n_inputs=None, layers=None):
         if isinstance(n_inputs, (list, tuple)) and layers is None:
             n_inputs, layers = None, n_inputs
@@ -397,7 +399,6 @@ class Sequential:
         self._scratch = []
         self._plan = ()
         self._run = None
-        self._compiled = None
         self._backend = _anne
         self.predict_into = self._predict_into
         # What net.save() stores besides the layers (docs/FORMAT.md):

@@ -206,8 +206,9 @@ class SGD:
         return slots[k]
 
     def update(self, backend, key, w, g):
+        """One step on w; True if every weight is finite after it."""
         m = self._slot(key, len(w), 0) if self.momentum != 0.0 else None
-        backend.sgd(w, g, m, self.learning_rate, self.momentum, self.nesterov)
+        return backend.sgd(w, g, m, self.learning_rate, self.momentum, self.nesterov)
 
     def __repr__(self):
         return "SGD(learning_rate=%g, momentum=%g, nesterov=%s)" % (self.learning_rate, self.momentum,
@@ -225,15 +226,19 @@ class Adam(SGD):
         self.epsilon = float(epsilon)
         self.iterations = 0
         self._slots = {}
+        self._alpha = (0, 0.0)
 
     def _slot_count(self):
         return 2
 
     def update(self, backend, key, w, g):
         step = self.iterations + 1
-        alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
-        backend.adam(w, g, self._slot(key, len(w), 0), self._slot(key, len(w), 1), alpha,
-                     self.beta_1, self.beta_2, self.epsilon)
+        if self._alpha[0] != step:  # once per step, not per weight array
+            self._alpha = (step, self.learning_rate * math.sqrt(1.0 - self.beta_2 ** step)
+                           / (1.0 - self.beta_1 ** step))
+        alpha = self._alpha[1]
+        return backend.adam(w, g, self._slot(key, len(w), 0), self._slot(key, len(w), 1), alpha,
+                            self.beta_1, self.beta_2, self.epsilon)
 
     def __repr__(self):
         return "Adam(learning_rate=%g, beta_1=%g, beta_2=%g, epsilon=%g)" % (
@@ -417,6 +422,21 @@ class _Layer:
         self.gk = array("f", bytearray(4 * self.n_in * self.units))
         self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
         self.backend = backend
+        self._kept = None
+
+    def keep(self):
+        """Copies the weights (restore() puts them back)."""
+        L = self.L
+        if self._kept is None:
+            self._kept = (_floats_for(len(L._kernel)), _floats_for(len(L._bias)) if L._bias is not None else None)
+        self._kept[0][:] = L._kernel
+        if L._bias is not None:
+            self._kept[1][:] = L._bias
+
+    def restore(self):
+        self.L._kernel[:] = self._kept[0]
+        if self.L._bias is not None:
+            self.L._bias[:] = self._kept[1]
 
     def forward(self, x):
         """z = x . kernel + bias, a = activation(z) (the first n_out values)."""
@@ -489,6 +509,9 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     order = list(range(len(X)))
     opt = c.optimizer
     xa = _floats_for(net.n_inputs)
+    # zeros for clearing the gradients before each batch (slices of a
+    # memoryview: no allocation per batch)
+    zero = memoryview(array("f", bytearray(4 * max(max(len(s.gk), s.units) for s in state))))
     for epoch in range(epochs):
         t0 = ticks_ms() if ticks_ms else None
         if shuffle:
@@ -500,9 +523,9 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             for s in state:
-                _clear(s.gk)
+                s.gk[:] = zero[:len(s.gk)]
                 if s.gb is not None:
-                    _clear(s.gb)
+                    s.gb[:] = zero[:len(s.gb)]
             batch_loss = 0.0
             nb = len(batch)
             for k in batch:
@@ -510,29 +533,29 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                 batch_loss += ls
                 for i in range(len(ms)):
                     sums[i] += ms[i]
-            if not _is_finite(batch_loss) or not _grads_finite(state):
+            where = (epoch + 1, start // batch_size + 1)
+            if not _is_finite(batch_loss):
                 raise ValueError("the loss is not finite at epoch %d, batch %d: training stopped; the "
-                                 "weights are those of the last finite step (lower the learning rate?)"
-                                 % (epoch + 1, start // batch_size + 1))
+                                 "weights are those of the last finite step (lower the learning rate?)" % where)
             loss_sum += batch_loss
-            # The weights before the step: restored if the step makes any
-            # of them non-finite (float32 overflow), so that the network
-            # keeps those of the last finite step.
-            saved = [(s.L._kernel, array("f", s.L._kernel)) for s in state] + \
-                [(s.L._bias, array("f", s.L._bias)) for s in state if s.L._bias is not None]
+            # The step, from copies of the weights: restored if it makes any
+            # weight non-finite (a NaN or inf gradient, a float32 overflow),
+            # so that the network keeps those of the last finite step.
+            finite = True
             for i, s in enumerate(state):
-                if getattr(s.L, "trainable", True):
-                    opt.update(backend, (i, 0), s.L._kernel, s.gk)
+                if s.L.trainable:
+                    s.keep()
+                    finite &= opt.update(backend, (i, 0), s.L._kernel, s.gk)
                     if s.gb is not None:
-                        opt.update(backend, (i, 1), s.L._bias, s.gb)
+                        finite &= opt.update(backend, (i, 1), s.L._bias, s.gb)
             opt.iterations += 1
-            if not all(_all_finite(w) for w, _ in saved):
-                for w, old in saved:
-                    w[:] = old
-                raise ValueError("the weights overflow at epoch %d, batch %d: training stopped; they are "
-                                 "those of the last finite step (lower the learning rate?)"
-                                 % (epoch + 1, start // batch_size + 1))
-            saved = None
+            if not finite:
+                for s in state:
+                    if s.L.trainable:
+                        s.restore()
+                raise ValueError("a step makes the weights non-finite at epoch %d, batch %d: training "
+                                 "stopped; they are those of the last finite step (lower the learning "
+                                 "rate?)" % where)
         logs = {"loss": loss_sum / len(X)}
         for i, (m, _) in enumerate(c.metrics):
             logs[m] = sums[i] / len(X)
@@ -564,26 +587,6 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                 if s.L._bias is not None:
                     s.L._bias[:] = cb.best_weights[n + i]
     return history
-
-
-def _clear(a):
-    for i in range(len(a)):
-        a[i] = 0.0
-
-
-def _all_finite(a):
-    for v in a:
-        if v - v != 0.0:
-            return False
-    return True
-
-
-def _grads_finite(state):
-    for s in state:
-        for g in (s.gk, s.gb):
-            if g is not None and not _all_finite(g):
-                return False
-    return True
 
 
 def _as_row(row, xa):

@@ -443,10 +443,21 @@ pub unsafe extern "C" fn anne_dense_backward_f32(
     Status::code_of(result)
 }
 
+/// The status of an optimizer step; `*finite` (unless NULL) says whether
+/// every weight is finite after it.
+fn step_status(result: Result<bool, Status>, finite: *mut u8) -> i32 {
+    if let (Ok(ok), false) = (result, finite.is_null()) {
+        // SAFETY: finite is non-null and writable by the callers' contract.
+        unsafe { finite.write(ok as u8) };
+    }
+    Status::code_of(result)
+}
+
 /// `anne_sgd_f32`: see `anne.h`.
 ///
 /// # Safety
-/// `w` (writable) and `g` point to `n` floats, `m` (writable) to `n` or is NULL.
+/// `w` (writable) and `g` point to `n` floats, `m` (writable) to `n` or is
+/// NULL; `finite` is NULL or points to a writable byte.
 #[no_mangle]
 pub unsafe extern "C" fn anne_sgd_f32(
     w: *mut f32,
@@ -456,6 +467,7 @@ pub unsafe extern "C" fn anne_sgd_f32(
     learning_rate: f32,
     momentum: f32,
     nesterov: u8,
+    finite: *mut u8,
 ) -> i32 {
     let result = (|| {
         checked(g, n, &[])?;
@@ -470,13 +482,14 @@ pub unsafe extern "C" fn anne_sgd_f32(
         let m = (!m.is_null()).then(|| unsafe { slice::from_raw_parts_mut(m, m_len) });
         sgd(w, g, m, learning_rate, momentum, nesterov != 0)
     })();
-    Status::code_of(result)
+    step_status(result, finite)
 }
 
 /// `anne_adam_f32`: see `anne.h`.
 ///
 /// # Safety
-/// `w`, `m`, `v` (writable) and `g` point to `n` floats each.
+/// `w`, `m`, `v` (writable) and `g` point to `n` floats each; `finite` is
+/// NULL or points to a writable byte.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn anne_adam_f32(
@@ -489,6 +502,7 @@ pub unsafe extern "C" fn anne_adam_f32(
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
+    finite: *mut u8,
 ) -> i32 {
     let result = (|| {
         checked(g, n, &[])?;
@@ -507,7 +521,7 @@ pub unsafe extern "C" fn anne_adam_f32(
         };
         adam(w, g, m, v, alpha, beta_1, beta_2, epsilon)
     })();
-    Status::code_of(result)
+    step_status(result, finite)
 }
 
 /// Compile-time check that each definition above has exactly the signature
@@ -531,9 +545,9 @@ fn signatures_match_header() {
     f7 = anne_activation_backward_f32;
     let mut f8: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_dense_backward_f32;
     f8 = anne_dense_backward_f32;
-    let mut f9: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_sgd_f32;
+    let mut f9: unsafe extern "C" fn(_, _, _, _, _, _, _, _) -> _ = h::anne_sgd_f32;
     f9 = anne_sgd_f32;
-    let mut f10: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_adam_f32;
+    let mut f10: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _) -> _ = h::anne_adam_f32;
     f10 = anne_adam_f32;
     let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10);
 }

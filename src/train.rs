@@ -58,31 +58,35 @@ pub fn sgd(
     lr: f32,
     momentum: f32,
     nesterov: bool,
-) -> Result<(), Status> {
+) -> Result<bool, Status> {
     if g.len() != w.len() || m.as_ref().is_some_and(|m| m.len() != w.len()) {
         return Err(Status::Size);
     }
+    let mut finite = true;
     match m {
         Some(m) if momentum != 0.0 => {
             for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
                 *m = momentum * *m - lr * g;
                 *w += if nesterov { momentum * *m - lr * g } else { *m };
+                finite &= w.is_finite();
             }
         }
         None if momentum != 0.0 => return Err(Status::Null),
         _ => {
             for (w, &g) in w.iter_mut().zip(g) {
                 *w -= lr * g;
+                finite &= w.is_finite();
             }
         }
     }
-    Ok(())
+    Ok(finite)
 }
 
 /// Keras 3's Adam step: `m += (g - m) * (1 - beta_1)`,
 /// `v += (g^2 - v) * (1 - beta_2)`, `w -= m * alpha / (sqrt(v) + epsilon)`,
 /// with `alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)` for step t
-/// (computed by the caller, once per step).
+/// (computed by the caller, once per step). Returns whether every weight is
+/// finite after the step.
 #[allow(clippy::too_many_arguments)]
 pub fn adam(
     w: &mut [f32],
@@ -93,16 +97,18 @@ pub fn adam(
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
-) -> Result<(), Status> {
+) -> Result<bool, Status> {
     if g.len() != w.len() || m.len() != w.len() || v.len() != w.len() {
         return Err(Status::Size);
     }
+    let mut finite = true;
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *m += (g - *m) * (1.0 - beta_1);
         *v += (g * g - *v) * (1.0 - beta_2);
         *w -= *m * alpha / (sqrtf(*v) + epsilon);
+        finite &= w.is_finite();
     }
-    Ok(())
+    Ok(finite)
 }
 
 #[cfg(test)]
@@ -130,6 +136,7 @@ mod tests {
         let mut w = [1.0f32, -1.0];
         sgd(&mut w, &[0.5, -0.5], None, 0.1, 0.0, false).unwrap();
         assert_eq!(w, [0.95, -0.95]);
+        assert_eq!(sgd(&mut w, &[f32::NAN, 0.0], None, 0.1, 0.0, false), Ok(false));
         let mut m = [0.0f32; 2];
         let mut w = [1.0f32, 1.0];
         sgd(&mut w, &[1.0, 1.0], Some(&mut m), 0.1, 0.9, false).unwrap();

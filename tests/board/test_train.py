@@ -73,6 +73,10 @@ def test_kernel_refusals():
           "adam slot size")
     check(refused(TypeError, "gk must be a float32 buffer", b.dense_backward, f(2), f(6), f(3), 1.0, [0.0] * 6, None,
                   None), "a list for gk")
+    w = array("f", [1.0, 2.0])
+    check(b.sgd(w, array("f", [0.5, 0.5]), None, 0.1, 0.0, False) is True, "a finite step says so")
+    check(b.sgd(w, array("f", [float("nan"), 0.0]), None, 0.1, 0.0, False) is False, "a NaN gradient is reported")
+    check(b.adam(w, array("f", [1e38, 0.0]), f(2), f(2), 1e38, 0.9, 0.999, 1e-7) is False, "an overflow is reported")
     if b is anne_net._native:
         w = f(4)
         check(refused(ValueError, "shares memory", b.sgd, w, w, None, 0.1, 0.0, False), "sgd overlap")

@@ -206,11 +206,15 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_activation_backward_f32(&relu, z, 3, y, 2, dz, d) == ANNE_ERR_SIZE);
         CHECK(anne_activation_backward_f32(&relu, z, 3, y, 3, dz, z) == ANNE_ERR_OVERLAP);
         float w[2] = {1.0f, 1.0f}, g[2] = {1.0f, -1.0f}, m[2] = {0}, v[2] = {0};
-        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.0f, 0) == ANNE_OK && w[0] == 0.5f && w[1] == 1.5f);
-        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.9f, 0) == ANNE_ERR_NULL);
-        CHECK(anne_sgd_f32(w, w, m, 2, 0.5f, 0.9f, 1) == ANNE_ERR_OVERLAP);
-        CHECK(anne_adam_f32(w, g, m, v, 2, 0.1f, 0.9f, 0.999f, 1e-7f) == ANNE_OK && w[0] < 0.5f);
-        CHECK(anne_adam_f32(w, g, m, m, 2, 0.1f, 0.9f, 0.999f, 1e-7f) == ANNE_ERR_OVERLAP);
+        uint8_t finite = 7;
+        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.0f, 0, &finite) == ANNE_OK && w[0] == 0.5f && w[1] == 1.5f);
+        CHECK(finite == 1);
+        CHECK(anne_sgd_f32(w, g, NULL, 2, 0.5f, 0.9f, 0, &finite) == ANNE_ERR_NULL);
+        CHECK(anne_sgd_f32(w, w, m, 2, 0.5f, 0.9f, 1, NULL) == ANNE_ERR_OVERLAP);
+        CHECK(anne_adam_f32(w, g, m, v, 2, 0.1f, 0.9f, 0.999f, 1e-7f, &finite) == ANNE_OK && w[0] < 0.5f);
+        CHECK(anne_adam_f32(w, g, m, m, 2, 0.1f, 0.9f, 0.999f, 1e-7f, NULL) == ANNE_ERR_OVERLAP);
+        g[0] = 1e38f;
+        CHECK(anne_sgd_f32(w, g, NULL, 2, 1e10f, 0.0f, 0, &finite) == ANNE_OK && finite == 0);
     }
     return 0;
 }
