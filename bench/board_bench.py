@@ -423,6 +423,62 @@ def bench_train():
                     del net, dl
                     gc.collect()
     anne_net.use_backend("native")
+    bench_train_ai_anne()
+
+
+def ai_anne_train_epoch(w1, b1, w2, b2, xs, ys, lr):
+    """AI-ANNE's on-board training, as its later variant does it: a 4-3-1
+    net of nested lists (relu, sigmoid), per-sample SGD on binary
+    cross-entropy."""
+    import math
+    for x, t in zip(xs, ys):
+        h = []
+        for j in range(len(b1)):
+            z = b1[j]
+            for i in range(len(x)):
+                z += x[i] * w1[i][j]
+            h.append(z if z > 0 else 0.0)
+        z = b2[0]
+        for j in range(len(h)):
+            z += h[j] * w2[j][0]
+        y = 1.0 / (1.0 + math.exp(-z))
+        d = y - t  # d BCE / dz through the sigmoid
+        for j in range(len(h)):
+            dh = d * w2[j][0] if h[j] > 0 else 0.0
+            w2[j][0] -= lr * d * h[j]
+            for i in range(len(x)):
+                w1[i][j] -= lr * dh * x[i]
+            b1[j] -= lr * dh
+        b2[0] -= lr * d
+
+
+def bench_train_ai_anne():
+    """AI-ANNE's approach against anne on the same 4-3-1 net, per-sample SGD
+    (batch 1), binary cross-entropy, one epoch over AI-ANNE's 20 rows."""
+    xs = [list(r) for r in AI_ANNE_X]
+    ys = [float(v) for v in AI_ANNE_YTRUE]
+    _seed[0] = 777
+    w1 = [list(uniform(3, 0.5)) for _ in range(4)]
+    b1 = list(uniform(3, 0.5))
+    w2 = [list(uniform(1, 0.5)) for _ in range(3)]
+    b2 = list(uniform(1, 0.5))
+    t = ticks(lambda: ai_anne_train_epoch(w1, b1, w2, b2, xs, ys, 0.05), again=False)
+    emit(kind="train", net="ai-anne-4-3-1", backend="ai-anne-style", optimizer="sgd", batch=1,
+         n=len(xs), ticks=t)
+    for backend in ("native", "python"):
+        anne_net.use_backend(backend)
+        net = anne_net.Sequential([anne_net.Input(4), anne_net.Dense(3, "relu"), anne_net.Dense(1, "sigmoid")])
+        net.compile(anne_net.SGD(0.05), "binary_crossentropy")
+        yrows = [[v] for v in ys]
+
+        def epoch(net=net):
+            net.fit(xs, yrows, batch_size=1, epochs=1, shuffle=False, verbose=0)
+        epoch()
+        emit(kind="train", net="ai-anne-4-3-1", backend=backend, optimizer="sgd", batch=1, n=len(xs),
+             ticks=ticks(epoch, again=False))
+        del net
+        gc.collect()
+    anne_net.use_backend("native")
 
 
 # ---------------------------------------------------------------------------

@@ -271,6 +271,14 @@ def train_table(res):
                     net, opt, batch, fmt(a), fmt(py) if py else "", fmt(ai) if ai else "",
                     "%.2f" % (a / ai) if ai else "",
                     "%.1f" % (a / fwd["instructions_per_inference"]) if fwd else ""))
+    ai = by.get(("ai-anne-4-3-1", "ai-anne-style", "sgd", 1))
+    a = by.get(("ai-anne-4-3-1", "native", "sgd", 1))
+    py = by.get(("ai-anne-4-3-1", "python", "sgd", 1))
+    if ai and a:
+        rows += ["", "AI-ANNE's approach (its later variant's per-sample SGD on binary cross-entropy, nested "
+                 "lists, written out in bench/board_bench.py) on its 4-3-1 net, per sample: %s instructions; "
+                 "anne's fit() %s (%.2fx that), anne's pure-MicroPython backend %s. (The issue measured AI-ANNE's "
+                 "own code at about 134,000 on the M3.)" % (fmt(ai), fmt(a), a / ai, fmt(py) if py else "-")]
     return "\n".join(rows)
 
 

@@ -783,13 +783,19 @@ class Sequential:
 
     def classify(self, X):
         """Predicted class per row: argmax, or output > 0.5 for one unit.
-        Each row must have n_inputs values (ValueError naming it)."""
+        The class names when the network has them (net.classes, one per
+        class), else the indices. Each row must have n_inputs values
+        (ValueError naming it)."""
         out = _floats_for(self.n_outputs)
         xa = _floats_for(self.n_inputs)
+        names = self.classes
+        if names is not None and len(names) != max(2, self.n_outputs):
+            names = None
         preds = []
         for i in range(len(X)):
             self.predict_into(self._row(X[i], i, xa), out)
-            preds.append((1 if out[0] > 0.5 else 0) if len(out) == 1 else self._backend.argmax(out))
+            k = (1 if out[0] > 0.5 else 0) if len(out) == 1 else self._backend.argmax(out)
+            preds.append(k if names is None else names[k])
         return preds
 
     # -- display ----------------------------------------------------------
@@ -846,15 +852,26 @@ def _argmax_list(values):
     return best
 
 
-def confusion_matrix(labels, preds, n_classes=None):
-    """rows: true class, columns: predicted class."""
+def confusion_matrix(labels, preds, n_classes=None, classes=None):
+    """rows: true class, columns: predicted class. Labels and predictions
+    are class indices, or class names when classes (e.g. net.classes)
+    gives them."""
+    def index(v, what):
+        if isinstance(v, str):
+            if classes is None or v not in classes:
+                raise ValueError("%s %r is not a class name%s" % (
+                    what, v, "" if classes is None else " (%s)" % ", ".join(classes)))
+            return classes.index(v)
+        return int(v)
+
+    labels = [index(v, "label") for v in labels]
+    preds = [index(v, "prediction") for v in preds]
     if n_classes is None:
-        n_classes = max(max(labels), max(preds)) + 1
+        n_classes = len(classes) if classes is not None else max(max(labels), max(preds)) + 1
     m = [[0] * n_classes for _ in range(n_classes)]
     for t, p in zip(labels, preds):
         m[t][p] += 1
     return m
-
 
 
 def _check_free(need, why):

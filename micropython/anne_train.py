@@ -422,6 +422,7 @@ class _Layer:
         self.gk = array("f", bytearray(4 * self.n_in * self.units))
         self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
         self.backend = backend
+        self.linear = backend.Activation("linear")  # parsed once, not on every call
         self._kept = None
 
     def keep(self):
@@ -441,7 +442,7 @@ class _Layer:
     def forward(self, x):
         """z = x . kernel + bias, a = activation(z) (the first n_out values)."""
         b = self.backend
-        b.dense(x, self.L._kernel, self.L._bias, self.z, "linear")
+        b.dense(x, self.L._kernel, self.L._bias, self.z, self.linear)
         a = self.a
         a[:] = self.z
         b.activate(a, self.act)

@@ -17,14 +17,14 @@ for name in ("ai_anne_8", "ai_anne_6"):
     net = anne_net.load(name + ".anne")
     print()
     net.summary()
-    preds = net.classify(X)  # one sigmoid output: class 1 if > 0.5
+    preds = net.classify(X)  # one sigmoid output: class 1 if > 0.5; the file's class names
     print("outputs:", " ".join("%.3f" % net.predict(x)[0] for x in X))
-    print("predicted:", " ".join(str(p) for p in preds))
+    print("predicted:", " ".join(str(net.classes.index(p)) for p in preds))
     print("true:     ", " ".join(str(t) for t in labels))
     r = net.evaluate(X, labels)
     print("%s: accuracy %.2f, binary cross-entropy %.4f (Keras: 0.90)" % (name, r["accuracy"], r["loss"]))
-    m = anne_net.confusion_matrix(labels, preds, 2)
     classes = net.classes  # stored in the file (anne_convert.py --classes)
+    m = anne_net.confusion_matrix(labels, preds, classes=classes)
     print("confusion (rows true, columns predicted) %s:" % "/".join(classes))
     for c in range(2):
         print("  %-10s %3d %3d" % (classes[c], m[c][0], m[c][1]))

@@ -28,7 +28,8 @@ for cm, label in zip(ref["x_raw"][:5], ref["labels"]):
 
 r = net.evaluate(ref["x"], ref["labels"])
 print("accuracy %.2f (Keras %.2f), categorical cross-entropy %.4f" % (r["accuracy"], ref["accuracy"], r["loss"]))
-m = anne_net.confusion_matrix(ref["labels"], net.classify(ref["x"]), 3)
+# classify() gives the class names the file stores
+m = anne_net.confusion_matrix(ref["labels"], net.classify(ref["x"]), classes=classes)
 print("confusion (rows true, columns predicted):")
 for c in range(3):
     print("  %-10s %s" % (classes[c], " ".join("%3d" % v for v in m[c])))

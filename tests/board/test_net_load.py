@@ -111,6 +111,18 @@ def test_metadata():
         check(m.name == "weather" and m.classes == ["dry", "rain", "snow"] and m.features == ["t", "rh"],
               "metadata round trip %r" % m.metadata)
         check(m.metadata["units"] == "\u00b0C, %", "free key round trip")
+    x = [[0.5, -1.0], [-2.0, 3.0]]
+    idx = Sequential([anne_net.Input(2), Dense(3, "softmax")])
+    idx.set_weights(net.get_weights())
+    want = [m.classes[i] for i in idx.classify(x)]
+    check(m.classify(x) == want, "classify gives class names: %r" % m.classify(x))
+    check(anne_net.confusion_matrix(["dry", "snow"], want, classes=m.classes) ==
+          anne_net.confusion_matrix([0, 2], idx.classify(x), 3), "confusion_matrix takes names")
+    try:
+        anne_net.confusion_matrix(["hail"], want[:1], classes=m.classes)
+        check(False, "an unknown class name is refused")
+    except ValueError as e:
+        check("'hail' is not a class name" in str(e), "unknown name: %s" % e)
     net.classes = None
     check("classes" not in net.metadata, "classes = None removes them")
     for key, value, fragment in (("", "x", "key"), ("k" * 65, "x", "key"), ("n", 5, "str"),
