@@ -21,10 +21,6 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-def _softplus(x):
-    return math.log(1.0 + math.exp(-abs(x))) + max(x, 0.0)
-
-
 # ---------------------------------------------------------------------------
 # Losses: Keras 3's, per sample (mean over the outputs for mse, mae and
 # binary cross-entropy, sum for the categorical ones), averaged over the
