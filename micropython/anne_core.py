@@ -1,6 +1,7 @@
-# anne_core: what anne_net and anne_io share, and nothing else: the op
-# table's lookups (ops/ops.json through anne_ops) and float32 buffers.
-# Imports flow one way: anne_ops <- anne_core <- anne_io <- anne_net.
+# anne_core: what anne_net, anne_io, anne_file and anne_train share, and
+# nothing else: the op table's lookups (ops/ops.json through anne_ops),
+# float32 buffers and small numeric helpers. Imports flow one way:
+# anne_ops <- anne_core <- anne_file <- anne_io <- anne_net.
 
 from array import array
 
@@ -64,6 +65,15 @@ def _n_out(activation_name, units):
 
 def _is_finite(v):
     return v - v == 0.0
+
+
+def _argmax(values):
+    """Index of the largest value (the first on ties)."""
+    best = 0
+    for i in range(1, len(values)):
+        if values[i] > values[best]:
+            best = i
+    return best
 
 
 def _check_finite(buf, what):

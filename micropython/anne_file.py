@@ -3,11 +3,12 @@
 # every file under MicroPython and CPython. It turns the header, the layer
 # table and the metadata into plain records and back into bytes; the float
 # data is read and written by the callers (in place, streamed, or numpy).
-# Needs only struct and anne_ops.
+# Needs only struct, anne_ops and anne_core.
 
 import struct
 
 import anne_ops
+from anne_core import _is_finite
 from anne_ops import ACTIVATIONS, FILE_PARAMS, FILL
 
 MAGIC = b"ANNE"
@@ -54,10 +55,6 @@ FRAGMENTS = {
 }
 # Metadata keys whose values are lists of names (stored one per line).
 LIST_KEYS = ("classes", "features")
-
-
-def _is_finite(v):
-    return v - v == 0.0
 
 
 def size_of(shape):

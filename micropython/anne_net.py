@@ -53,7 +53,7 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
-from anne_core import _as_floats, _check_finite, _floats_for, _n_out, _zeros
+from anne_core import _argmax, _as_floats, _check_finite, _floats_for, _n_out, _zeros
 
 __version__ = anne_ops.VERSION
 
@@ -759,7 +759,7 @@ class Sequential:
             if isinstance(t, (list, tuple, array)):  # one-hot
                 if len(t) != len(out):
                     raise ValueError("label %d has %d values, the network gives %d" % (i, len(t), len(out)))
-                t = _argmax_list(t)
+                t = _argmax(t)
             t = int(t)
             if not 0 <= t < max(2, len(out)):
                 raise ValueError("label %d is %d, out of range for %d outputs" % (i, t, len(out)))
@@ -842,14 +842,6 @@ def _fmt(v):
     if isinstance(v, float):
         return "%.4g" % v
     return str(v)
-
-
-def _argmax_list(values):
-    best = 0
-    for i in range(len(values)):
-        if values[i] > values[best]:
-            best = i
-    return best
 
 
 def confusion_matrix(labels, preds, n_classes=None, classes=None):

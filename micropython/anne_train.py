@@ -9,7 +9,7 @@
 import math
 from array import array
 
-from anne_core import _canonical, _floats_for
+from anne_core import _argmax, _canonical, _floats_for, _is_finite
 
 _EPS = 1e-7  # keras.backend.epsilon()
 
@@ -41,6 +41,15 @@ def loss_name(loss):
     if name not in LOSSES:
         raise ValueError("unknown loss %r; anne knows %s" % (loss, ", ".join(LOSSES + tuple(LOSS_ALIASES))))
     return name
+
+
+def _log_sum_exp(values):
+    """log(sum(exp(v))), shifted by the largest value (no overflow)."""
+    m = max(values)
+    e = 0.0
+    for v in values:
+        e += math.exp(v - m)
+    return m + math.log(e)
 
 
 def _clip(v):
@@ -85,11 +94,7 @@ def loss_and_grad(loss, act, z, y, t):
         return s / n, None, g
     if loss == "categorical_crossentropy":
         if act == "softmax":
-            m = max(z)
-            e = 0.0
-            for v in z:
-                e += math.exp(v - m)
-            lse = m + math.log(e)
+            lse = _log_sum_exp(z)
             s = 0.0
             st = 0.0
             for i in range(n):
@@ -116,11 +121,7 @@ def loss_and_grad(loss, act, z, y, t):
     # logits log(clip(y)), then softmax cross-entropy with the label.
     label = t
     lp = [math.log(_clip(v)) for v in y]
-    m = max(lp)
-    e = 0.0
-    for v in lp:
-        e += math.exp(v - m)
-    lse = m + math.log(e)
+    lse = _log_sum_exp(lp)
     g = [0.0] * n
     for j in range(n):
         dl = math.exp(lp[j] - lse) - (1.0 if j == label else 0.0)
@@ -148,14 +149,6 @@ def metric_kind(name, loss, n_out):
             return "binary_accuracy"
         return "categorical_accuracy"
     return kind
-
-
-def _argmax(v):
-    best = 0
-    for i in range(1, len(v)):
-        if v[i] > v[best]:
-            best = i
-    return best
 
 
 def metric_value(kind, y, t):
@@ -461,10 +454,6 @@ def _writable(layers, check_memory):
         if L._bias is not None and not isinstance(L._bias, array):
             L._bias = array("f", bytes(L._bias))
     return bool(need)
-
-
-def _is_finite(v):
-    return v - v == 0.0
 
 
 def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,

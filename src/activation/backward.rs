@@ -11,7 +11,7 @@
 //! 3.15's own sparsemax is not the projection onto the simplex).
 
 use super::scalar::outlined::{erfcf, tanhf};
-use super::scalar::{expf, sigmoid, softplus, SELU_ALPHA, SELU_SCALE};
+use super::scalar::{expf, sigmoid, softplus, sparse_sigmoid, SELU_ALPHA, SELU_SCALE};
 use super::Activation;
 use crate::Status;
 use core::f32::consts::FRAC_1_SQRT_2;
@@ -135,15 +135,7 @@ impl Activation {
                 let d = 1.0 + fabsf(x);
                 1.0 / (d * d)
             }
-            Activation::SparsePlus => {
-                if x <= -1.0 {
-                    0.0
-                } else if x >= 1.0 {
-                    1.0
-                } else {
-                    0.5 * (x + 1.0)
-                }
-            }
+            Activation::SparsePlus => sparse_sigmoid(x),
             Activation::SparseSigmoid => 0.5 * step(-1.0 < x && x < 1.0),
             Activation::Squareplus { b } => 0.5 * (1.0 + x / sqrtf(x * x + b)),
             Activation::TanhShrink => {

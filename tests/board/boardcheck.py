@@ -40,6 +40,16 @@ def error_of(fn, *args, **kw):
     return None, None
 
 
+def refused(exc, fragment, fn, *args, **kw):
+    """True if fn(*args, **kw) raises exactly exc with fragment in its
+    message (else prints what it got)."""
+    t, msg = error_of(fn, *args, **kw)
+    ok = t is exc and fragment in msg
+    if not ok:
+        print("  got %r %r, expected %s %r" % (t, msg, exc.__name__, fragment))
+    return ok
+
+
 def report(name):
     """Prints `name: N passed, M failed`; raises if anything failed."""
     print("%s: %d passed, %d failed" % (name, _count[0], _count[1]))
