@@ -29,17 +29,21 @@ extern "C" {
 #define ANNE_ERR_NULL 1         /* a required pointer was NULL */
 #define ANNE_ERR_SIZE 2         /* a length is wrong: n == 0 for argmax, odd n for
                                  * glu, n_layers == 0, or a byte size past SIZE_MAX */
-#define ANNE_ERR_ACTIVATION 3   /* unknown activation kind */
+#define ANNE_ERR_ACTIVATION 3   /* unknown activation kind, or glu on conv1d */
 #define ANNE_ERR_PARAM 4        /* an activation parameter is out of range */
 #define ANNE_ERR_ALIGN 5        /* a buffer is not 4-byte aligned */
 #define ANNE_ERR_OVERLAP 6      /* out shares memory with an input or the weights */
-#define ANNE_ERR_X_SIZE 7       /* the layer's input is empty */
+#define ANNE_ERR_X_SIZE 7       /* the layer's input is empty, not a whole number of
+                                 * steps of its channels, or shorter than a valid
+                                 * window */
 #define ANNE_ERR_KERNEL_SIZE 8  /* kernel_len is 0, not a multiple of n_in, or (glu)
                                  * has an odd number of units */
 #define ANNE_ERR_OUT_SIZE 9     /* out_len is not the layer's outputs (units, or
                                  * units / 2 for glu; units = kernel_len / n_in) */
 #define ANNE_ERR_BIAS_SIZE 10   /* bias_len is not units */
 #define ANNE_ERR_KIND 11        /* unknown layer kind or dtype */
+#define ANNE_ERR_LAYER_PARAM 12 /* a layer kind's parameter is out of range (channels,
+                                 * kernel or pool size, strides, dilation, padding) */
 
 /* Layer dtypes (anne_layer_t.dtype). int8 is reserved for a later ABI. */
 #define ANNE_DTYPE_F32 0
@@ -115,11 +119,26 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
 
 /*
  * One layer of a chain run by anne_forward_f32, tagged with its kind and
- * dtype so that one chain can hold layers of different kinds. For
- * ANNE_LAYER_DENSE with ANNE_DTYPE_F32 (the only kind so far): its weights,
- * its activation and where its outputs go (the next layer's input); params
- * are zero (kind-specific parameters of later kinds: kernel size, strides,
- * padding, dilation, pool size).
+ * dtype so that one chain can hold layers of different kinds (ANNE_DTYPE_F32
+ * only, so far). Inputs and outputs of Conv1D and pooling are steps x
+ * channels values, row-major (x[t * channels + c]); padding codes are
+ * 0 = valid, 1 = same, 2 = causal (Keras's rules: see src/conv.rs).
+ *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
+ *   ANNE_LAYER_CONV1D  kernel in Keras layout, kernel_size x in_channels x
+ *                      filters; bias filters values or NULL; act applied per
+ *                      output (vector ones over each step's filters; glu is
+ *                      ANNE_ERR_ACTIVATION); out is out_steps x filters.
+ *                      params: in_channels, kernel_size, strides, dilation,
+ *                      padding.
+ *   ANNE_LAYER_MAX_POOLING1D, ANNE_LAYER_AVERAGE_POOLING1D
+ *                      params: channels, pool_size, strides, padding (valid
+ *                      or same; same averages over the steps in range).
+ *   ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+ *                      params: channels; out is channels values.
+ * Pooling layers read no kernel, bias or act. A parameter out of range is
+ * ANNE_ERR_LAYER_PARAM; an input that is not whole steps, or shorter than a
+ * valid window, ANNE_ERR_X_SIZE. (Flatten and Reshape move nothing: the
+ * caller leaves them out of the chain.)
  */
 typedef struct {
     uint32_t kind;         /* ANNE_LAYER_* */
@@ -131,14 +150,15 @@ typedef struct {
     float *out;            /* out_len values: units, or units / 2 for glu */
     size_t out_len;
     anne_activation_t act;
-    uint32_t params[6];    /* kind-specific; zero for dense */
+    uint32_t params[6];    /* kind-specific (above); zero for dense */
 } anne_layer_t;
 
 /*
  * A chain of layers in one call: layer 0 reads x (n_in values), layer
- * i > 0 reads layer i - 1's out. Each layer must satisfy anne_dense_f32's
- * rules with that input (its out overlapping neither its input, nor its
- * kernel, nor its bias). Each layer is checked, then run: on an error
+ * i > 0 reads layer i - 1's out. Each dense layer must satisfy
+ * anne_dense_f32's rules with that input, each other layer its kind's
+ * (above), its out overlapping neither its input, nor its kernel, nor its
+ * bias. Each layer is checked, then run: on an error
  * *failed (unless failed is NULL) is set to the index of the layer at fault
  * and the status says what it got wrong; that layer and the later ones
  * write nothing (the earlier ones have written their outputs, so the last

@@ -92,5 +92,12 @@
 
 /* Layer kinds (weight files and the layer ABI). */
 #define ANNE_LAYER_DENSE 1
+#define ANNE_LAYER_CONV1D 2
+#define ANNE_LAYER_MAX_POOLING1D 3
+#define ANNE_LAYER_AVERAGE_POOLING1D 4
+#define ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D 5
+#define ANNE_LAYER_GLOBAL_MAX_POOLING1D 6
+#define ANNE_LAYER_FLATTEN 7
+#define ANNE_LAYER_RESHAPE 8
 
 #endif /* ANNE_OPS_H */

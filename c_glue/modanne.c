@@ -399,23 +399,72 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
 
-// The (kernel, bias, activation, buf) items of layer i of a layers tuple.
-static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i) {
-    size_t n_fields;
+// The (kernel, bias, activation, buf[, spec]) items of layer i of a layers
+// tuple; *n_fields is 4 or 5.
+static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
     mp_obj_t *fields;
     if (!mp_obj_is_type(layer, &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
     }
-    mp_obj_tuple_get(layer, &n_fields, &fields);
-    if (n_fields != 4) {
+    mp_obj_tuple_get(layer, n_fields, &fields);
+    if (*n_fields != 4 && *n_fields != 5) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf), got %d items"), (int)i, (int)n_fields);
+            MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf[, spec]), got %d items"),
+            (int)i, (int)*n_fields);
     }
     return fields;
 }
 
+// Fills d's kind, params and activation from layer i's fields. A spec (the
+// fifth item) is (kind, param, ...): ANNE_LAYER_* and up to six ints, as
+// anne.h's anne_layer_t describes them; without one the layer is dense.
+// A pooling layer's activation may be None.
+static void anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
+    size_t n_fields;
+    mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
+    d->kind = ANNE_LAYER_DENSE;
+    d->dtype = ANNE_DTYPE_F32;
+    if (n_fields == 5) {
+        size_t n;
+        mp_obj_t *spec;
+        if (!mp_obj_is_type(fields[4], &mp_type_tuple)) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
+        }
+        mp_obj_tuple_get(fields[4], &n, &spec);
+        if (n < 1 || n > 1 + MP_ARRAY_SIZE(d->params)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
+        }
+        for (size_t k = 0; k < n; k++) {
+            mp_int_t v = mp_obj_get_int(spec[k]);
+            if (v < 0 || v > 65535) {
+                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: spec item %d out of range 0..65535"),
+                    (int)i, (int)k);
+            }
+            if (k == 0) {
+                d->kind = (uint32_t)v;
+            } else {
+                d->params[k - 1] = (uint32_t)v;
+            }
+        }
+    }
+    if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
+        return;  // pooling: no activation
+    }
+    anne_activation_t scratch;
+    d->act = *anne_get_activation(fields[2], NULL, &scratch);
+}
+
 // Fills d's weights from a layer's (kernel, bias, activation, buf) fields.
+// Only a dense layer needs a kernel (None is then a TypeError).
 static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp_obj_t *fields) {
+    if (fields[0] == mp_const_none && d->kind != ANNE_LAYER_DENSE) {
+        d->kernel = NULL;
+        d->kernel_len = 0;
+        d->bias = NULL;
+        d->bias_len = 0;
+        return;
+    }
     anne_f32_buf_t kernel = anne_get_f32(fields[0], MP_QSTR_kernel, false);
     anne_f32_buf_t bias = anne_get_bias(fields[1]);
     d->kernel = kernel.data;
@@ -429,9 +478,47 @@ static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t 
     d->out_len = dst.len;
 }
 
+// anne_raise_layer's messages for a Conv1D or pooling layer (its spec in
+// d->params); returns for the statuses all kinds share.
+static void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
+    switch (status) {
+        case ANNE_ERR_NULL:
+        case ANNE_ERR_KERNEL_SIZE:
+            if (d->kind == ANNE_LAYER_CONV1D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: conv1d kernel has %u floats, not %u x %u x filters"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
+        case ANNE_ERR_X_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: %u inputs are not whole steps of %u channels, or too few"),
+                (int)i, (unsigned)n_in, (unsigned)d->params[0]);
+        case ANNE_ERR_OUT_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_steps x channels"),
+                (int)i, (unsigned)d->out_len);
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bias has %u floats, expected one per filter"), (int)i, (unsigned)d->bias_len);
+        case ANNE_ERR_ACTIVATION:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
+        case ANNE_ERR_LAYER_PARAM:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2"),
+                (int)i);
+        default:
+            return;
+    }
+}
+
 // Raises the exception for a chain's status: layer i (of n_layers, reading
 // n_in values) refused what d describes. The status says exactly what.
 static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers, size_t n_in, const anne_layer_t *d) {
+    if (d->kind != ANNE_LAYER_DENSE) {
+        anne_raise_other_layer(status, i, n_in, d);  // returns for overlap and the rest
+    }
     bool halves = d->act.kind < ANNE_ACT_COUNT && anne_names[d->act.kind].halves;
     size_t units = n_in ? d->kernel_len / n_in : 0;
     size_t outputs = halves ? units / 2 : units;
@@ -482,17 +569,19 @@ static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers,
     }
 }
 
-// anne.forward(layers, x, out): a chain of dense layers in one call, for a
+// anne.forward(layers, x, out): a chain of layers in one call, for a
 // network's inner loop. layers is a tuple or list of (kernel, bias,
-// activation, buf) tuples: layer i reads the previous layer's buf (x for the
-// first) and writes its own buf (out for the last, whose buf may be None).
-// Allocates nothing.
+// activation, buf) tuples (dense), or (kernel, bias, activation, buf, spec)
+// with spec = (kind, params...) for Conv1D and pooling (anne_layer_t in
+// anne.h; a pooling layer's kernel, bias and activation are None): layer i
+// reads the previous layer's buf (x for the first) and writes its own buf
+// (out for the last, whose buf may be None). Allocates nothing.
 static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
     size_t n_layers;
     mp_obj_t *layers;
     if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers must be a tuple of (kernel, bias, activation, buf), not %s"),
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"),
             mp_obj_get_type_str(layers_obj));
     }
     mp_obj_get_array(layers_obj, &n_layers, &layers);
@@ -504,10 +593,10 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     anne_check_stack();
     // One layer at a time (a chain of one), so that nothing is allocated.
     for (size_t i = 0; i < n_layers; i++) {
-        mp_obj_t *fields = anne_layer_fields(layers[i], i);
-        anne_layer_t d = {.kind = ANNE_LAYER_DENSE, .dtype = ANNE_DTYPE_F32};
-        anne_activation_t scratch;
-        d.act = *anne_get_activation(fields[2], NULL, &scratch);
+        size_t n_fields;
+        mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
+        anne_layer_t d = {0};
+        anne_layer_describe(&d, layers[i], i);
         anne_gather_weights(&d, fields);
         anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
         int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
@@ -539,7 +628,7 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     mp_arg_check_num(n_args, n_kw, 1, 1, false);
     if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers must be a tuple of (kernel, bias, activation, buf), not %s"),
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"),
             mp_obj_get_type_str(args[0]));
     }
     size_t n_layers;
@@ -550,10 +639,7 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     }
     anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
     for (size_t i = 0; i < n_layers; i++) {
-        anne_activation_t scratch;
-        descs[i].kind = ANNE_LAYER_DENSE;
-        descs[i].dtype = ANNE_DTYPE_F32;
-        descs[i].act = *anne_get_activation(anne_layer_fields(layers[i], i)[2], NULL, &scratch);
+        anne_layer_describe(&descs[i], layers[i], i);
     }
     anne_plan_obj_t *self = mp_obj_malloc(anne_plan_obj_t, type);
     self->layers = args[0];

@@ -87,3 +87,35 @@ def _check_finite(buf, what):
     for v in buf:
         if v - v != 0.0:
             raise ValueError("%s not finite" % what)
+
+
+# Padding codes (weight files, the layer ABI): Keras's names, by code.
+PADDINGS = ("valid", "same", "causal")
+
+
+def _out_steps(steps, window, strides, padding):
+    """(output steps, padding before the first step) of a window of
+    `window` steps moved by `strides` over `steps` steps, with Keras's
+    padding rules (code 0 valid, 1 same, 2 causal; src/conv.rs);
+    ValueError when a valid window does not fit."""
+    if padding == 0:
+        if steps < window:
+            raise ValueError("its window of %d steps is longer than its input's %d steps (padding='valid')"
+                             % (window, steps))
+        return (steps - window) // strides + 1, 0
+    if padding == 1:
+        out = -(-steps // strides)
+        return out, max((out - 1) * strides + window - steps, 0) // 2
+    return (steps - 1) // strides + 1, window - 1
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _shape_text(shape):
+    """(3,) or (8, 2), as Python prints them."""
+    return "(%s%s)" % (", ".join(str(d) for d in shape), "," if len(shape) == 1 else "")

@@ -20,6 +20,7 @@ from array import array
 # The op tables (ops/ops.json): anne.ACTIVATIONS is every accepted name,
 # index == id for the first len(anne_ops.ACTIVATIONS), then the aliases.
 import anne_ops as _ops
+from anne_core import _out_steps
 from anne_ops import PARAMS
 
 ACTIVATIONS = _ops.NAMES
@@ -462,27 +463,159 @@ def argmax(buf):
 
 def _check_layers(layers):
     if not isinstance(layers, (tuple, list)):
-        raise TypeError("layers must be a tuple of (kernel, bias, activation, buf), not %s"
+        raise TypeError("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"
                         % type(layers).__name__)
     if not layers:
         raise ValueError("layers is empty")
     for i, layer in enumerate(layers):
-        if not isinstance(layer, tuple) or len(layer) != 4:
-            raise TypeError("layer %d must be (kernel, bias, activation, buf)" % i)
+        if not isinstance(layer, tuple) or len(layer) not in (4, 5):
+            raise TypeError("layer %d must be (kernel, bias, activation, buf[, spec])" % i)
+        if len(layer) == 5:
+            spec = layer[4]
+            if not isinstance(spec, tuple) or not 1 <= len(spec) <= 7:
+                raise ValueError("layer %d: spec must be (kind, up to 6 params)" % i)
+            if spec[0] not in _KINDS:
+                raise ValueError("unknown layer kind or dtype")
+
+
+_KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LAYER_AVERAGE_POOLING1D,
+          _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+
+
+def _out_len(out):
+    mv = memoryview(out)
+    return len(mv) // 4 if len(mv) and not isinstance(mv[0], float) else len(mv)
+
+
+def _spec(spec, n):
+    """spec's params, zero-filled to n."""
+    p = list(spec[1:]) + [0] * n
+    return p[:n]
+
+
+def _window_bounds(t, strides, pad, window, steps):
+    start = t * strides - pad
+    return start, max(start, 0), min(start + window, steps)
+
+
+def _bad_spec(i):
+    raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2" % i)
+
+
+def _steps(i, n_in, channels, window, strides, padding):
+    """(steps, output steps, padding before) of layer i's input of n_in
+    values; ValueError as the native module's when they do not fit."""
+    try:
+        if n_in == 0 or n_in % channels:
+            raise ValueError
+        steps = n_in // channels
+        return (steps,) + _out_steps(steps, window, strides, padding)
+    except ValueError:
+        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few"
+                         % (i, n_in, channels))
+
+
+def _conv1d(i, xs, ks, bs, act, out, spec):
+    """Conv1D (src/conv.rs), the definition straight: out is steps_out x
+    filters, each step's taps in range summed in order, then the bias."""
+    cin, K, strides, dil, padding = _spec(spec, 5)
+    if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2:
+        _bad_spec(i)
+    if act.id in _ops.HALVES:
+        raise ValueError("layer %d: conv1d cannot take glu (it halves the filters)" % i)
+    steps, n_out, pad = _steps(i, len(xs), cin, (K - 1) * dil + 1, strides, padding)
+    rows = K * cin
+    F = len(ks) // rows
+    if F == 0 or len(ks) % rows:
+        raise ValueError("layer %d: conv1d kernel has %d floats, not %d x %d x filters" % (i, len(ks), K, cin))
+    if _out_len(out) != n_out * F:
+        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+    if bs is not None and len(bs) != F:
+        raise ValueError("layer %d: bias has %d floats, expected one per filter" % (i, len(bs)))
+    values = []
+    for t in range(n_out):
+        start = t * strides - pad
+        z = [0.0] * F
+        for k in range(K):
+            s = start + k * dil
+            if 0 <= s < steps:
+                for c in range(cin):
+                    xv = xs[s * cin + c]
+                    base = (k * cin + c) * F
+                    for f in range(F):
+                        z[f] += xv * ks[base + f]
+        if bs is not None:
+            for f in range(F):
+                z[f] += bs[f]
+        values.extend(_apply(act, z))
+    _store(out, values, len(values))
+
+
+def _pool1d(i, xs, out, spec):
+    kind = spec[0]
+    is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+    is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+    c, size, strides, padding = _spec(spec, 4)
+    if c < 1 or (not is_global and (size < 1 or strides < 1 or padding > 1)):
+        _bad_spec(i)
+    if is_global:
+        steps, _, _ = _steps(i, len(xs), c, 1, 1, 0)
+        n_out, pad, size, strides = 1, 0, steps, 1
+    else:
+        steps, n_out, pad = _steps(i, len(xs), c, size, strides, padding)
+    if _out_len(out) != n_out * c:
+        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+    values = []
+    for t in range(n_out):
+        start = t * strides - pad
+        s0, s1 = max(start, 0), min(start + size, steps)
+        for j in range(c):
+            if is_max:
+                m = xs[s0 * c + j]
+                for s in range(s0 + 1, s1):
+                    v = xs[s * c + j]
+                    if v > m or v != v:
+                        m = v
+            else:
+                m = 0.0
+                for s in range(s0, s1):
+                    m += xs[s * c + j]
+                m /= s1 - s0
+            values.append(m)
+    _store(out, values, len(values))
+
+
+def _run_layer(i, src, layer, dst, checked=None):
+    """Layer i of a chain on src (a float sequence) into dst; checked: its
+    (kernel, bias, activation) already converted by Plan."""
+    kernel, bias, act = layer[:3] if checked is None else checked
+    spec = layer[4] if len(layer) == 5 else (_ops.LAYER_DENSE,)
+    kind = spec[0]
+    if kind in (_ops.LAYER_DENSE, _ops.LAYER_CONV1D):
+        if checked is None:
+            kernel = _floats(kernel, "kernel")
+            bias = None if bias is None else _floats(bias, "bias")
+            act = _get_activation(act, {})
+        if kind == _ops.LAYER_DENSE:
+            _dense(src, kernel, bias, act, dst)
+        else:
+            _conv1d(i, src, kernel, bias, act, dst, spec)
+    else:
+        _pool1d(i, src, dst, spec)
 
 
 def forward(layers, x, out):
-    """forward(layers, x, out): a chain of dense layers, each a (kernel,
-    bias, activation, buf) tuple writing its buf (out for the last); returns
-    out."""
+    """forward(layers, x, out): a chain of layers, each a (kernel, bias,
+    activation, buf[, spec]) tuple writing its buf (out for the last);
+    returns out. spec = (kind, params...) as the native module takes it."""
     _check_layers(layers)
-    src = x
+    src = _floats(x, "x")
+    _floats(out, "out", True)
     last = len(layers) - 1
     for i, layer in enumerate(layers):
-        kernel, bias, act, buf = layer
-        dst = out if i == last else buf
-        dense(src, kernel, bias, dst, act)
-        src = dst
+        dst = out if i == last else layer[3]
+        _run_layer(i, src, layer, dst)
+        src = _floats(dst, "buf")
     return out
 
 
@@ -495,24 +628,30 @@ class Plan:
         _check_layers(layers)
         last = len(layers) - 1
         self._layers = []
-        for i, (kernel, bias, act, buf) in enumerate(layers):
-            ks = _floats(kernel, "kernel")
-            bs = None if bias is None else _floats(bias, "bias")
-            act = _get_activation(act, {})
+        for i, layer in enumerate(layers):
+            kernel, bias, act, buf = layer[:4]
+            kind = layer[4][0] if len(layer) == 5 else _ops.LAYER_DENSE
+            checked = None
+            if kind in (_ops.LAYER_DENSE, _ops.LAYER_CONV1D):
+                checked = (_floats(kernel, "kernel"), None if bias is None else _floats(bias, "bias"),
+                           _get_activation(act, {}))
             # a hidden buffer the next layer can read as it is (an
             # array('f')), else None: converted on each call
             view = None if i == last else _floats(buf, "buf", True)
-            self._layers.append((ks, bs, act, buf, view is buf))
+            self._layers.append((layer, checked, view is buf))
 
     def __call__(self, x, out):
         src = _floats(x, "x")
         _floats(out, "out", True)
         last = len(self._layers) - 1
-        for i, (ks, bs, act, buf, direct) in enumerate(self._layers):
-            dst = out if i == last else buf
-            _dense(src, ks, bs, act, dst)
+        for i, (layer, checked, direct) in enumerate(self._layers):
+            dst = out if i == last else layer[3]
+            if checked is not None and len(layer) == 4:
+                _dense(src, checked[0], checked[1], checked[2], dst)
+            else:
+                _run_layer(i, src, layer, dst, checked or (None, None, None))
             if i != last:
-                src = buf if direct else _floats(buf, "buf")
+                src = dst if direct else _floats(dst, "buf")
         return out
 
 

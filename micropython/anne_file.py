@@ -8,7 +8,7 @@
 import struct
 
 import anne_ops
-from anne_core import _is_finite
+from anne_core import _is_finite, _out_steps, _shape_text, _size as size_of
 from anne_ops import ACTIVATIONS, FILE_PARAMS, FILL
 
 MAGIC = b"ANNE"
@@ -42,6 +42,7 @@ FRAGMENTS = {
     "shape": "bad shape",
     "chain": "shape mismatch",
     "kind": "unknown layer kind",
+    "kind_params": "bad kind parameters",
     "dtype": "unknown dtype",
     "activation": "unknown activation id",
     "units": "units out of range",
@@ -55,13 +56,6 @@ FRAGMENTS = {
 }
 # Metadata keys whose values are lists of names (stored one per line).
 LIST_KEYS = ("classes", "features")
-
-
-def size_of(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def file_params(name, kw=None):
@@ -85,11 +79,55 @@ def file_params(name, kw=None):
     return flags, tuple(float(p[k]) for k in FILE_PARAMS)
 
 
-class Entry:
-    """One layer's record (kind dense): activation id, flags, input shape,
-    units, where its data starts, the six stored activation parameters."""
+# Layer kinds by id (ops/ops.json) and what each has: weights, an
+# activation, kind parameters.
+KIND_NAMES = {anne_ops.LAYER_DENSE: "dense", anne_ops.LAYER_CONV1D: "conv1d",
+              anne_ops.LAYER_MAX_POOLING1D: "max_pooling1d",
+              anne_ops.LAYER_AVERAGE_POOLING1D: "average_pooling1d",
+              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D: "global_average_pooling1d",
+              anne_ops.LAYER_GLOBAL_MAX_POOLING1D: "global_max_pooling1d",
+              anne_ops.LAYER_FLATTEN: "flatten", anne_ops.LAYER_RESHAPE: "reshape"}
+WEIGHTED = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D)
+POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D)
+GLOBAL_POOLS = (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D)
+NO_KPARAMS = (0,) * 8
 
-    def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE):
+
+def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
+    """The output shape of a layer of `kind` on in_shape (units: dense's
+    units or conv1d's filters; act: the activation id; kp: the eight kind
+    parameters, conv1d: kernel_size, strides, padding, dilation; pooling:
+    pool_size, strides, padding); reshape's is stored_out. ValueError (its
+    text says why) when the layer cannot take in_shape."""
+    if kind == KIND_DENSE:
+        if len(in_shape) != 1:
+            raise ValueError("dense takes a flat input, got %s (add a Flatten)" % _shape_text(in_shape))
+        return (units // 2 if act in anne_ops.HALVES else units,)
+    if kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+        if kind == anne_ops.LAYER_FLATTEN:
+            return (size_of(in_shape),)
+        if size_of(stored_out) != size_of(in_shape):
+            raise ValueError("reshape to %s needs %d values, its input %s has %d" % (
+                _shape_text(stored_out), size_of(stored_out), _shape_text(in_shape), size_of(in_shape)))
+        return stored_out
+    if len(in_shape) != 2:
+        raise ValueError("%s takes (steps, channels), got %s" % (KIND_NAMES[kind], _shape_text(in_shape)))
+    steps, channels = in_shape
+    if kind in GLOBAL_POOLS:
+        return (channels,)
+    window = (kp[0] - 1) * kp[3] + 1 if kind == anne_ops.LAYER_CONV1D else kp[0]
+    n, _ = _out_steps(steps, window, kp[1], kp[2])
+    return (n, units if kind == anne_ops.LAYER_CONV1D else channels)
+
+
+class Entry:
+    """One layer's record: kind, activation id, flags, input shape, units
+    (dense's units, conv1d's filters, 0 for the layers without weights),
+    where its data starts, the six stored activation parameters, the eight
+    kind parameters, and (reshape) its output shape."""
+
+    def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE,
+                 kparams=NO_KPARAMS, out_shape=None):
         self.kind = kind
         self.act = act
         self.flags = flags
@@ -98,22 +136,28 @@ class Entry:
         self.units = units
         self.params = tuple(params)
         self.offset = offset
+        self.kparams = tuple(kparams)
+        self.out_shape = out_shape_of(kind, self.in_shape, units, act, self.kparams,
+                                      None if out_shape is None else tuple(out_shape))
 
     activation = property(lambda self: ACTIVATIONS[self.act])
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     n_in = property(lambda self: size_of(self.in_shape))
+    n_out = property(lambda self: size_of(self.out_shape))
+    kind_name = property(lambda self: KIND_NAMES[self.kind])
 
     @property
-    def n_out(self):
-        return self.units // 2 if self.act in anne_ops.HALVES else self.units
-
-    @property
-    def out_shape(self):
-        return (self.n_out,)
+    def kernel_len(self):
+        """Floats of the kernel (0 for the layers without weights)."""
+        if self.kind == KIND_DENSE:
+            return self.n_in * self.units
+        if self.kind == anne_ops.LAYER_CONV1D:
+            return self.kparams[0] * self.in_shape[1] * self.units
+        return 0
 
     @property
     def n_params(self):
-        return self.n_in * self.units + (self.units if self.has_bias else 0)
+        return self.kernel_len + (self.units if self.has_bias else 0)
 
     @property
     def data_size(self):
@@ -161,10 +205,6 @@ def _shape(raw, what):
         return (d0,) if rank == 1 else (d0, d1)
     raise ValueError("%s %s: rank %d, %d x %d (rank 1 or 2, sizes 1..%d)"
                      % (FRAGMENTS["shape"], what, rank, d0, d1, MAX_DIM))
-
-
-def _shape_text(shape):
-    return "(%s)" % ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
 
 
 def _keras_file(head, size):
@@ -248,13 +288,15 @@ def parse_entries(buf, head, size):
 def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
     where = "layer %d: " % i
     kind, act, flags, dtype = struct.unpack_from("<BBBB", buf, e)
+    kparams = NO_KPARAMS
     if version == 1:
         units, offset = struct.unpack_from("<II", buf, e + 4)
         params = struct.unpack_from("<6f", buf, e + 16)
     else:
         units, offset, data_size = struct.unpack_from("<III", buf, e + 20)
         params = struct.unpack_from("<6f", buf, e + 48)
-    if kind != KIND_DENSE:
+        kparams = struct.unpack_from("<8H", buf, e + 32)
+    if kind != KIND_DENSE and (version == 1 or kind not in KIND_NAMES):
         raise ValueError(where + "%s %d" % (FRAGMENTS["kind"], kind))
     if dtype != DTYPE_F32:
         raise ValueError(where + "%s %d (%sthis reader knows 0, float32)" % (
@@ -263,26 +305,34 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
         raise ValueError(where + "%s %d" % (FRAGMENTS["activation"], act))
     if flags & ~FLAGS_KNOWN:
         raise ValueError(where + "%s: 0x%02x" % (FRAGMENTS["flags"], flags))
-    if not 1 <= units <= MAX_DIM:
-        raise ValueError(where + "%s: %d (1..%d)" % (FRAGMENTS["units"], units, MAX_DIM))
-    if act in anne_ops.HALVES and units % 2:
-        raise ValueError(where + "%s, got %d" % (FRAGMENTS["glu"], units))
-    entry = Entry(act, flags, in_shape, units, params, offset)
+    name = KIND_NAMES[kind]
+    if kind in WEIGHTED:
+        if not 1 <= units <= MAX_DIM:
+            raise ValueError(where + "%s: %d (1..%d)" % (FRAGMENTS["units"], units, MAX_DIM))
+        if act in anne_ops.HALVES and (units % 2 or kind != KIND_DENSE):
+            raise ValueError(where + "%s, got %d%s" % (FRAGMENTS["glu"], units,
+                                                       "" if kind == KIND_DENSE else " (and a dense layer)"))
+    elif units or act or flags:
+        raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
+    _check_kparams(where, kind, kparams)
+    stored_out = None
     if version == 2:
         stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input")
         stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output")
         if stored_in != in_shape:
             raise ValueError(where + "%s: input %s, the layer before gives %s"
                              % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
-        if len(in_shape) != 1:
-            raise ValueError(where + "%s: dense takes a flat input, got %s (add a Flatten)"
-                             % (FRAGMENTS["chain"], _shape_text(in_shape)))
+        if any(struct.unpack_from("<II", buf, e + 72)):
+            raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
+    try:
+        entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out)
+    except ValueError as err:
+        raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
+    if version == 2:
         if stored_out != entry.out_shape:
-            raise ValueError(where + "%s: output %s, dense %s with %d units gives %s"
-                             % (FRAGMENTS["chain"], _shape_text(stored_out), ACTIVATIONS[act],
+            raise ValueError(where + "%s: output %s, %s %s with %d units gives %s"
+                             % (FRAGMENTS["chain"], _shape_text(stored_out), name, ACTIVATIONS[act],
                                 units, _shape_text(entry.out_shape)))
-        if any(struct.unpack_from("<8H", buf, e + 32)) or any(struct.unpack_from("<II", buf, e + 72)):
-            raise ValueError(where + "%s: dense has no kind or int8 parameters" % FRAGMENTS["reserved"])
         if data_size != entry.data_size:
             raise ValueError(where + "%s: %d bytes, %s needs %d" % (
                 FRAGMENTS["data_size"], data_size, _data_text(entry), entry.data_size))
@@ -300,8 +350,30 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
     return entry
 
 
+def _check_kparams(where, kind, kp):
+    """conv1d: kernel_size, strides >= 1, padding 0..2, dilation >= 1;
+    pooling: pool_size, strides >= 1, padding 0..1; the rest 0."""
+    if kind == anne_ops.LAYER_CONV1D:
+        used, ok = 4, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 2 and kp[3] >= 1
+    elif kind in POOLS:
+        used, ok = 3, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 1
+    else:
+        used, ok = 0, True
+    if kind == KIND_DENSE and any(kp):
+        raise ValueError(where + "%s: dense has no kind parameters" % FRAGMENTS["reserved"])
+    if not ok or any(kp[used:]):
+        raise ValueError(where + "%s for %s: %s" % (FRAGMENTS["kind_params"], KIND_NAMES[kind],
+                                                     ", ".join(str(v) for v in kp)))
+
+
 def _data_text(entry):
-    return "a %d x %d kernel%s" % (entry.n_in, entry.units, " and bias" if entry.has_bias else "")
+    if entry.kind == anne_ops.LAYER_CONV1D:
+        dims = (entry.kparams[0], entry.in_shape[1], entry.units)
+    elif entry.kind == KIND_DENSE:
+        dims = (entry.n_in, entry.units)
+    else:
+        return "%s (no weights)" % entry.kind_name
+    return "a %s kernel%s" % (" x ".join(str(d) for d in dims), " and bias" if entry.has_bias else "")
 
 
 def parse_metadata(buf, head):
@@ -394,7 +466,7 @@ def front(in_shape, entries, meta=None, version=VERSION):
                                      entry.dtype, *(_shape_raw(entry.in_shape) + (0,)
                                                     + _shape_raw(entry.out_shape) + (0,)
                                                     + (entry.units, entry.offset, entry.data_size))))
-            parts.append(bytes(16))
+            parts.append(struct.pack("<8H", *entry.kparams))
             parts.append(struct.pack("<6f", *entry.params))
             parts.append(bytes(8))
     parts.append(meta_data)

@@ -11,7 +11,8 @@ import binascii
 from array import array
 
 import anne_file
-from anne_core import _canonical, _floats_for
+import anne_ops
+from anne_core import PADDINGS, _canonical, _floats_for
 
 
 def _mem_free():
@@ -28,14 +29,23 @@ def save(net, path):
     if not net.layers:
         raise ValueError("the network has no layers")
     entries = []
-    shape = (net.n_inputs,)
+    shape = net.input_shape
     for L in net.layers:
         flags, params = anne_file.file_params(_canonical(L._name), L.params)
-        e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
-                            shape, L.units, params)
+        kp = anne_file.NO_KPARAMS
+        if L.kind == anne_ops.LAYER_CONV1D:
+            kp = (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
+        elif L.kind in anne_file.POOLS:
+            kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
+        if L.weighted:
+            e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
+                                shape, L.units, params, kind=L.kind, kparams=kp)
+        else:
+            e = anne_file.Entry(0, 0, shape, 0, anne_file.file_params("linear")[1], kind=L.kind, kparams=kp,
+                                out_shape=L.output_shape)
         entries.append(e)
         shape = e.out_shape
-    head = anne_file.front((net.n_inputs,), entries, net.metadata)
+    head = anne_file.front(net.input_shape, entries, net.metadata)
     with open(path, "wb") as f:
         f.write(head)
         crc = binascii.crc32(head)
@@ -75,15 +85,16 @@ def _array_bytes(n):
 
 
 def _scratch_bytes(layers):
-    """The network's own allocations: a scratch buffer per hidden layer,
-    the per-layer objects, the plan."""
-    return sum(_array_bytes(L.n_out) for L in layers[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+    """The network's own allocations: a scratch buffer per hidden layer
+    that computes, the per-layer objects, the plan."""
+    steps = [L for L in layers if L.kind < anne_ops.LAYER_FLATTEN]
+    return sum(_array_bytes(L.n_out) for L in steps[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 
 def _weight_bytes(layers):
     """The arrays that hold the weights when they are copied in."""
-    return sum(_array_bytes(L.n_in * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
-               for L in layers)
+    return sum(_array_bytes(L._known_rows() * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
+               for L in layers if L.weighted)
 
 
 def _metadata_bytes(meta):
@@ -104,10 +115,10 @@ def _metadata_bytes(meta):
 def read(source, make_layer, native=None, copy=False):
     """Reads a .anne file for anne_net.load(): source is a path or a
     bytes-like object. make_layer(entry) makes each layer from its
-    anne_file.Entry (anne_net's Dense); their n_in, _kernel and _bias are
-    set here: views into source where the floats can be used in place
+    anne_file.Entry (anne_net's layers); their input shape, _kernel and
+    _bias are set here: views into source where the floats can be used in place
     (aligned, as native, the anne module, checks), else copies (always with
-    copy). Returns (n_inputs, layers, metadata). ValueError for a file the
+    copy). Returns (input shape, layers, metadata). ValueError for a file the
     format refuses, or that does not fit in memory."""
     if isinstance(source, str):
         return _load_path(source, make_layer)
@@ -125,7 +136,7 @@ def _parse_front(buf, head, size, make_layer):
             L = make_layer(e)
         except ValueError as err:
             raise ValueError("layer %d: %s" % (i, err))
-        L.n_in = e.n_in
+        L._set_input(e.in_shape)
         layers.append(L)
     return layers, [e.offset for e in entries], meta
 
@@ -151,15 +162,17 @@ def _load_buffer(source, make_layer, native, copy):
     if not aligned:
         print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
     for i, L in enumerate(layers):
+        if not L.weighted:
+            continue
         offset = offsets[i]
-        nk = 4 * L.n_in * L.units
+        nk = 4 * L._known_rows() * L.units
         L._kernel = mv[offset:offset + nk]
         L._bias = mv[offset + nk:offset + nk + 4 * L.units] if L.use_bias else None
         if copy:
             L._kernel = _copy_floats(L._kernel, i)
             if L._bias is not None:
                 L._bias = _copy_floats(L._bias, i)
-    return head.in_shape[0], layers, meta
+    return head.in_shape, layers, meta
 
 
 def _new_floats(n, i):
@@ -218,9 +231,11 @@ def _load_path(path, make_layer):
         pos = head.data_start
         chunk = bytearray(32)
         for i, L in enumerate(layers):
+            if not L.weighted:
+                continue
             offset = offsets[i]
             crc = _skip(f, offset - pos, chunk, crc)
-            L._kernel = _new_floats(L.n_in * L.units, i)
+            L._kernel = _new_floats(L._known_rows() * L.units, i)
             _read_exact(f, L._kernel, 4 * len(L._kernel), "a kernel")
             crc = binascii.crc32(L._kernel, crc)
             if L.use_bias:
@@ -232,7 +247,7 @@ def _load_path(path, make_layer):
         stored = struct.unpack("<I", f.read(4))[0]
     if stored != crc & 0xFFFFFFFF:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, crc & 0xFFFFFFFF))
-    return head.in_shape[0], layers, meta
+    return head.in_shape, layers, meta
 
 
 def _skip(f, n, chunk, crc):

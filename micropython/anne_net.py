@@ -53,7 +53,8 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
-from anne_core import _argmax, _as_floats, _check_finite, _floats_for, _n_out, _zeros
+from anne_core import (PADDINGS, _argmax, _as_floats, _check_finite, _floats_for, _n_out, _out_steps,
+                       _shape_text, _size, _zeros)
 
 __version__ = anne_ops.VERSION
 
@@ -96,10 +97,12 @@ def _int_arg(value, what, low=1, high=65535):
     return value
 
 
-def _glorot_uniform(n_in, units):
+def _glorot_uniform(n_in, units, receptive=1):
     """Keras's default kernel initialiser: uniform(-limit, limit) with
-    limit = sqrt(6 / (fan_in + fan_out))."""
-    limit = math.sqrt(6.0 / (n_in + units))
+    limit = sqrt(6 / (fan_in + fan_out)), for an n_in x units kernel (a
+    Conv1D's n_in = kernel_size x in_channels, receptive = kernel_size:
+    fan_out = kernel_size x filters)."""
+    limit = math.sqrt(6.0 / (n_in + units * receptive))
     k = _floats_for(n_in * units)
     for i in range(n_in * units):
         k[i] = (2.0 * _uniform01() - 1.0) * limit
@@ -147,7 +150,7 @@ class Dense:
     def __init__(self, units, activation="linear", use_bias=True, **params):
         self._units = _int_arg(units, "units")
         shape = params.pop("input_shape", None)
-        self.input_dim = None if shape is None else Input(shape).n_inputs
+        self._input_shape = None if shape is None else Input(shape).shape
         self.use_bias = bool(use_bias)
         self.trainable = True  # False: fit() leaves this layer's weights as they are
         self.n_in = None
@@ -186,7 +189,7 @@ class Dense:
         name = value
         backend = self._net._backend if self._net is not None else _anne
         act = backend.Activation(name, **params)  # ValueError if unknown or bad params
-        new_out = _n_out(name, self._units)  # ValueError: odd units for glu
+        new_out = self._outputs_with(name)  # ValueError: odd units for glu
         if check_shape and self._net is not None and new_out != self.n_out:
             self._net._check_output_change(self, new_out)
         old_out = self.n_out if self._act is not None else None
@@ -204,6 +207,9 @@ class Dense:
         """Re-parses the activation for another backend."""
         self._act = backend.Activation(self._name, **self.params)
         self._act_backend = backend
+
+    def _outputs_with(self, name):
+        return _n_out(name, self._units)
 
     # -- shape ------------------------------------------------------------
 
@@ -264,12 +270,12 @@ class Dense:
             raise ValueError("kernel: give the weights (nested lists n_in x units or a float buffer)")
         k, rows = _flatten(kernel, "kernel")
         if rows is None:
-            n_in = n_in if n_in is not None else self.n_in
+            n_in = n_in if n_in is not None else self._known_rows()
             if n_in is None:
                 raise ValueError("kernel: give nested lists (n_in x units) for a layer not yet in a network")
         else:
             if n_in is None:
-                n_in = self.n_in if self.n_in is not None else rows
+                n_in = self._known_rows() or rows
             if rows != n_in:
                 raise ValueError("kernel has %d rows, this layer has %d inputs" % (rows, n_in))
         if len(k) != n_in * self._units:
@@ -297,7 +303,8 @@ class Dense:
         if isinstance(first, (list, tuple)):
             return len(first) > 0 and isinstance(first[0], (list, tuple, array))
         # a flat buffer: the kernel if it holds n_in * units floats
-        return self.n_in is not None and len(first) == self.n_in * self._units != self._units
+        rows = self._known_rows()
+        return rows is not None and len(first) == rows * self._units != self._units
 
     def set_weights(self, kernel, bias=None):
         """Sets the weights: set_weights(kernel, bias) or, as Keras's
@@ -323,6 +330,45 @@ class Dense:
             out.append([b[j] for j in range(u)])
         return out
 
+    # -- shape (what Sequential asks every layer) ----------------------------
+
+    kind = anne_ops.LAYER_DENSE
+    weighted = True  # has weights (and an activation)
+
+    def _known_rows(self):
+        """Rows of the kernel, when known: its inputs."""
+        return self.n_in
+
+    @property
+    def input_shape(self):
+        return None if self.n_in is None else (self.n_in,)
+
+    def _set_input(self, shape):
+        self.n_in = _size(shape)
+
+    def _out_shape(self, shape):
+        """The output shape on an input of `shape`; ValueError if the layer
+        cannot take it."""
+        if len(shape) != 1:
+            raise ValueError("Dense takes a flat input, this one is %s: add Flatten() before it"
+                             % _shape_text(shape))
+        return (self.n_out,)
+
+    @property
+    def output_shape(self):
+        return (self.n_out,)
+
+    def _fits(self, shape):
+        """True if the layer's weights fit an input of `shape`."""
+        return self._kernel is not None and self.n_in == _size(shape)
+
+    def _new_weights(self, shape, units=None):
+        return self._init_weights(_size(shape), units)
+
+    def _step(self, buf):
+        """The layer as anne.Plan takes it, writing buf."""
+        return (self._kernel, self._bias, self._act, buf)
+
     def __repr__(self):
         s = "Dense(%d, activation=%r" % (self._units, self._name)
         for k in self.params:
@@ -333,18 +379,316 @@ class Dense:
 
 
 class Input:
-    """Input(shape): the network's input, as keras.Input: Input(4) or
-    Input(shape=(4,)). Goes first: Sequential([Input(4), Dense(8), ...])."""
+    """Input(shape): the network's input, as keras.Input: Input(4),
+    Input(shape=(4,)), or a window of a sensor stream, Input((steps,
+    channels)), whose values are passed row-major (x[t * channels + c],
+    numpy's reshape(-1)). Goes first: Sequential([Input(4), Dense(8), ...])."""
 
     def __init__(self, shape):
-        if isinstance(shape, (tuple, list)):
-            if len(shape) != 1:
-                raise ValueError("Input shape %r: anne_net takes 1-D inputs, (n,)" % (tuple(shape),))
-            shape = shape[0]
-        self.n_inputs = _int_arg(shape, "Input shape")
+        if not isinstance(shape, (tuple, list)):
+            shape = (shape,)
+        if len(shape) not in (1, 2):
+            raise ValueError("Input shape %r: anne_net takes (n,) or (steps, channels)" % (tuple(shape),))
+        self.shape = tuple(_int_arg(d, "Input shape") for d in shape)
+        self.n_inputs = _size(self.shape)
 
     def __repr__(self):
-        return "Input(shape=(%d,))" % self.n_inputs
+        return "Input(shape=%s)" % _shape_text(self.shape)
+
+
+def _one(value, what):
+    """Keras's int-or-1-tuple arguments (kernel_size=3 or (3,))."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError("%s: one value for a 1-D layer, got %r" % (what, tuple(value)))
+        value = value[0]
+    return _int_arg(value, what)
+
+
+def _padding(value, allowed):
+    if value not in allowed:
+        raise ValueError("padding must be %s, not %r" % (" or ".join(repr(p) for p in allowed), value))
+    return value
+
+
+def _depth(v):
+    """Nesting depth of lists/tuples (an array or a number ends it)."""
+    d = 0
+    while isinstance(v, (list, tuple)) and len(v):
+        d += 1
+        v = v[0]
+    return d + (1 if isinstance(v, array) else 0)
+
+
+class _Shaped:
+    """The shapes of a layer whose output shape comes from its input's
+    (kept in _in_shape once it is in a network): all but Dense."""
+
+    input_shape = property(lambda self: self._in_shape)
+
+    @property
+    def output_shape(self):
+        return None if self._in_shape is None else self._out_shape(self._in_shape)
+
+    @property
+    def n_out(self):
+        shape = self.output_shape
+        return None if shape is None else _size(shape)
+
+
+class Conv1D(_Shaped, Dense):
+    """Conv1D(filters, kernel_size, strides=1, padding="valid",
+    dilation_rate=1, activation="linear", use_bias=True, **params), as
+    keras.layers.Conv1D on a (steps, channels) input: out[t, f] =
+    activation(sum over k, c of x[t * strides + k * dilation_rate - pad, c] *
+    kernel[k, c, f] + bias[f]); padding "valid", "same" or "causal". The
+    kernel is Keras's, kernel_size x in_channels x filters (get_weights()
+    gives it nested that way). Activations as Dense's, glu excepted."""
+
+    kind = anne_ops.LAYER_CONV1D
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
+                 activation="linear", use_bias=True, **params):
+        self.kernel_size = _one(kernel_size, "kernel_size")
+        self.strides = _one(strides, "strides")
+        self.dilation_rate = _one(dilation_rate, "dilation_rate")
+        self.padding = _padding(padding, PADDINGS)
+        self._in_shape = None
+        self._cin = None  # input channels the weights take
+        Dense.__init__(self, filters, activation, use_bias, **params)
+
+    filters = Dense.units
+
+    def _set_activation(self, value, params, check_shape=True):
+        if isinstance(value, str) and _n_out(value, 2) != 2:
+            raise ValueError("Conv1D cannot take %s (it halves the filters): use a Dense after it" % value)
+        Dense._set_activation(self, value, params, check_shape)
+
+    def _known_rows(self):
+        return None if self._cin is None else self.kernel_size * self._cin
+
+    def _outputs_with(self, name):
+        return self.n_out
+
+    def _set_input(self, shape):
+        self._in_shape = tuple(shape)
+        self._cin = shape[-1]
+        self.n_in = _size(shape)
+
+    def _window(self):
+        return (self.kernel_size - 1) * self.dilation_rate + 1
+
+    def _out_shape(self, shape):
+        if len(shape) != 2:
+            raise ValueError("Conv1D takes (steps, channels), this input is %s: use Input((steps, channels)) "
+                             "or Reshape" % _shape_text(shape))
+        n, _ = _out_steps(shape[0], self._window(), self.strides, PADDINGS.index(self.padding))
+        return (n, self._units)
+
+    @property
+    def n_params(self):
+        return (self._known_rows() or 0) * self._units + (self._units if self.use_bias else 0)
+
+    def _fits(self, shape):
+        return self._kernel is not None and len(shape) == 2 and self._cin == shape[1]
+
+    def _new_weights(self, shape, units=None):
+        units = self._units if units is None else units
+        k = _glorot_uniform(self.kernel_size * shape[-1], units, self.kernel_size)
+        return k, (_zeros(units) if self.use_bias else None)
+
+    def _check_weights(self, kernel, bias, n_in=None):
+        if _depth(kernel) == 3:  # kernel_size x in_channels x filters
+            if len(kernel) != self.kernel_size:
+                raise ValueError("kernel has %d taps, this layer's kernel_size is %d" % (len(kernel), self.kernel_size))
+            kernel = [row for tap in kernel for row in tap]
+        k, b, rows = Dense._check_weights(self, kernel, bias, n_in)
+        if rows % self.kernel_size:
+            raise ValueError("kernel has %d rows, not kernel_size x in_channels (%d x channels)"
+                             % (rows, self.kernel_size))
+        return k, b, rows
+
+    def _is_keras_list(self, kernel, bias):
+        if bias is not None or not isinstance(kernel, (list, tuple)) or len(kernel) not in (1, 2):
+            return False
+        return _depth(kernel[0]) == 3 or Dense._is_keras_list(self, kernel, bias) and _depth(kernel) != 3
+
+    def set_weights(self, kernel, bias=None):
+        """As Dense's: the kernel nested kernel_size x in_channels x
+        filters (Keras's get_weights()), or flat in that order."""
+        if self._is_keras_list(kernel, bias):
+            kernel, bias = kernel[0], (kernel[1] if len(kernel) == 2 else None)
+        k, b, rows = self._check_weights(kernel, bias)
+        self._kernel, self._bias, self._cin = k, b, rows // self.kernel_size
+        if self._net is not None:
+            self._net._build_plan()
+
+    def get_weights(self):
+        """[kernel nested kernel_size x in_channels x filters, bias list]."""
+        u, cin = self._units, self._cin
+        k = _as_floats(self._kernel)
+        out = [[[[k[(t * cin + c) * u + j] for j in range(u)] for c in range(cin)]
+                for t in range(self.kernel_size)]]
+        if self._bias is not None:
+            b = _as_floats(self._bias)
+            out.append([b[j] for j in range(u)])
+        return out
+
+    def _step(self, buf):
+        return (self._kernel, self._bias, self._act, buf,
+                (self.kind, self._cin, self.kernel_size, self.strides, self.dilation_rate,
+                 PADDINGS.index(self.padding)))
+
+    def _options(self):
+        return "kernel_size=%d, strides=%d, padding=%r, dilation_rate=%d" % (
+            self.kernel_size, self.strides, self.padding, self.dilation_rate)
+
+    def __repr__(self):
+        s = "Conv1D(%d, %s, activation=%r" % (self._units, self._options(), self._name)
+        for k in self.params:
+            s += ", %s=%r" % (k, self.params[k])
+        return s + (", use_bias=False)" if not self.use_bias else ")")
+
+
+class _Shaping(_Shaped):
+    """What the layers without weights share (pooling, Flatten, Reshape):
+    nothing to train, an output shape computed from the input's."""
+
+    weighted = False
+    trainable = False
+    use_bias = False
+    _kernel = _bias = None
+    _name = "linear"
+    params = {}
+    n_params = 0
+
+    def __init__(self, input_shape=None):
+        self._input_shape = None if input_shape is None else Input(input_shape).shape
+        self._in_shape = None
+        self._net = None
+
+    @property
+    def n_in(self):
+        return None if self._in_shape is None else _size(self._in_shape)
+
+    def _set_input(self, shape):
+        self._in_shape = tuple(shape)
+
+    def _fits(self, shape):
+        return True
+
+    def _new_weights(self, shape, units=None):
+        return None, None
+
+    def get_weights(self):
+        return []
+
+    def _options(self):
+        return ""
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, self._options())
+
+
+def _steps_channels(layer, shape):
+    if len(shape) != 2:
+        raise ValueError("%s takes (steps, channels), this input is %s" % (type(layer).__name__, _shape_text(shape)))
+    return shape
+
+
+class _Pooling1D(_Shaping):
+    def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None):
+        _Shaping.__init__(self, input_shape)
+        self.pool_size = _one(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _one(strides, "strides")
+        self.padding = _padding(padding, PADDINGS[:2])
+
+    def _out_shape(self, shape):
+        steps, channels = _steps_channels(self, shape)
+        n, _ = _out_steps(steps, self.pool_size, self.strides, PADDINGS.index(self.padding))
+        return (n, channels)
+
+    def _step(self, buf):
+        return (None, None, None, buf, (self.kind, self._in_shape[1], self.pool_size, self.strides,
+                                        PADDINGS.index(self.padding)))
+
+    def _options(self):
+        return "pool_size=%d, strides=%d, padding=%r" % (self.pool_size, self.strides, self.padding)
+
+
+class MaxPooling1D(_Pooling1D):
+    """MaxPooling1D(pool_size=2, strides=None, padding="valid"), as Keras's:
+    the max of each window of pool_size steps, per channel."""
+    kind = anne_ops.LAYER_MAX_POOLING1D
+
+
+class AveragePooling1D(_Pooling1D):
+    """AveragePooling1D(pool_size=2, strides=None, padding="valid"), as
+    Keras's (with padding="same", the mean of the steps in range)."""
+    kind = anne_ops.LAYER_AVERAGE_POOLING1D
+
+
+class _GlobalPooling1D(_Shaping):
+    def _out_shape(self, shape):
+        return (_steps_channels(self, shape)[1],)
+
+    def _step(self, buf):
+        return (None, None, None, buf, (self.kind, self._in_shape[1]))
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """GlobalAveragePooling1D(): the mean over the steps, per channel."""
+    kind = anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """GlobalMaxPooling1D(): the max over the steps, per channel."""
+    kind = anne_ops.LAYER_GLOBAL_MAX_POOLING1D
+
+
+class Flatten(_Shaping):
+    """Flatten(): (steps, channels) -> (steps * channels,), row-major (the
+    values do not move: it costs nothing)."""
+    kind = anne_ops.LAYER_FLATTEN
+
+    def _out_shape(self, shape):
+        return (_size(shape),)
+
+    def _step(self, buf):
+        return None
+
+
+class Reshape(_Shaping):
+    """Reshape(target_shape), as Keras's: (n,) or (steps, channels), one
+    size may be -1; the values do not move."""
+    kind = anne_ops.LAYER_RESHAPE
+
+    def __init__(self, target_shape, input_shape=None):
+        _Shaping.__init__(self, input_shape)
+        if not isinstance(target_shape, (tuple, list)) or len(target_shape) not in (1, 2):
+            raise ValueError("target_shape must be (n,) or (steps, channels), not %r" % (target_shape,))
+        if [d for d in target_shape if d != -1 and (isinstance(d, bool) or not isinstance(d, int) or d < 1)] \
+                or list(target_shape).count(-1) > 1:
+            raise ValueError("target_shape %r: sizes >= 1, at most one -1" % (tuple(target_shape),))
+        self.target_shape = tuple(target_shape)
+
+    def _out_shape(self, shape):
+        n = _size(shape)
+        known = -_size(self.target_shape) if -1 in self.target_shape else _size(self.target_shape)
+        if (-1 in self.target_shape and n % known) or (-1 not in self.target_shape and n != known):
+            raise ValueError("cannot reshape %s (%d values) to %s" % (_shape_text(shape), n,
+                                                                      _shape_text(self.target_shape)))
+        return tuple(n // known if d == -1 else d for d in self.target_shape)
+
+    def _step(self, buf):
+        return None
+
+    def _options(self):
+        return _shape_text(self.target_shape)
+
+
+LAYER_TYPES = (Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D,
+               GlobalMaxPooling1D, Flatten, Reshape)
 
 
 class _Layers:
@@ -390,11 +734,13 @@ class Sequential:
     _compiled = None  # what compile() keeps (an instance attribute from then on)
 
     def __init__(self, n_inputs=None, layers=None):
-        if isinstance(n_inputs, (list, tuple)) and layers is None:
+        if isinstance(n_inputs, (list, tuple)) and layers is None and not (
+                n_inputs and all(isinstance(d, int) for d in n_inputs)):
             n_inputs, layers = None, n_inputs
-        if isinstance(n_inputs, Input):
-            n_inputs = n_inputs.n_inputs
-        self.n_inputs = None if n_inputs is None else _int_arg(n_inputs, "n_inputs")
+        self.input_shape = None  # (n,) or (steps, channels)
+        self.n_inputs = None     # the values of one sample: n, or steps * channels
+        if n_inputs is not None:
+            self._set_input_shape(n_inputs if isinstance(n_inputs, Input) else Input(n_inputs))
         self._layers = []
         self._scratch = []
         self._plan = ()
@@ -436,32 +782,44 @@ class Sequential:
 
     # -- structure --------------------------------------------------------
 
-    def _n_in_at(self, i):
-        return self.n_inputs if i == 0 else self._layers[i - 1].n_out
+    def _set_input_shape(self, inp):
+        self.input_shape = inp.shape
+        self.n_inputs = inp.n_inputs
+
+    def _shape_at(self, i, layers=None):
+        """The input shape of layer i (of layers, by default the network's)."""
+        layers = self._layers if layers is None else layers
+        return self.input_shape if i == 0 else layers[i - 1].output_shape
 
     @property
     def n_outputs(self):
         return self._layers[-1].n_out if self._layers else self.n_inputs
 
+    @property
+    def output_shape(self):
+        return self._layers[-1].output_shape if self._layers else self.input_shape
+
     def _rebuild(self):
-        """Scratch buffers, one per hidden layer output (sized by the net)."""
+        """Scratch buffers, one per output of a layer that computes (Flatten
+        and Reshape move nothing), but the last (sized by the net)."""
         self._scratch = []
         gc.collect()
-        self._scratch = [_floats_for(L.n_out) for L in self._layers[:-1]]
+        steps = [L for L in self._layers if L.kind < anne_ops.LAYER_FLATTEN]
+        self._scratch = [_floats_for(L.n_out) for L in steps[:-1]]
         self._build_plan()
 
     def _build_plan(self):
-        """The layers as anne.forward() takes them: (kernel, bias, activation,
-        output buffer) tuples, rebuilt on every change so that predict_into
-        only makes one call and allocates nothing. Changes made through the
-        API keep it current; assigning layer._kernel directly does not (use
-        set_weights)."""
-        n = len(self._layers)
-        for L in self._layers:
-            if L._act_backend is not self._backend:
+        """The layers as anne.Plan takes them: (kernel, bias, activation,
+        output buffer[, spec]) tuples (see Dense._step), rebuilt on every
+        change so that predict_into only makes one call and allocates
+        nothing. Changes made through the API keep it current; assigning
+        layer._kernel directly does not (use set_weights)."""
+        steps = [L for L in self._layers if L.kind < anne_ops.LAYER_FLATTEN]
+        n = len(steps)
+        for L in steps:
+            if L.weighted and L._act_backend is not self._backend:
                 L._rebind(self._backend)
-        self._plan = tuple((L._kernel, L._bias, L._act, self._scratch[i] if i < n - 1 else None)
-                           for i, L in enumerate(self._layers))
+        self._plan = tuple(L._step(self._scratch[i] if i < n - 1 else None) for i, L in enumerate(steps))
         # On the native backend, predict_into is the plan as an anne.Plan
         # (an instance attribute over the method): a call goes from Python
         # straight to C, with no Python frame in between.
@@ -482,38 +840,58 @@ class Sequential:
         self._backend = _backend_module(name)
         self._build_plan()
 
-    def _attach(self, layer, n_in):
-        """Checks layer can take n_in inputs; returns (kernel, bias) to use."""
-        if layer._net is not None:
-            raise ValueError("this layer is already in a network")
-        if layer._kernel is not None and layer.n_in == n_in:
-            return layer._kernel, layer._bias
-        if layer._kernel is not None:
-            raise ValueError("the layer's weights take %d inputs, here it gets %d" % (layer.n_in, n_in))
-        return layer._init_weights(n_in)
+    def _relayout(self, layers, start, fresh=(), keep=None):
+        """Makes `layers` the network's, from layer `start` on: each gets
+        its input shape, and new Keras-initialised weights if it is in
+        fresh or its weights no longer fit (those of `keep`, a layer being
+        inserted with weights of its own, must fit). All is checked before
+        anything changes: a layer that cannot take its new input is a
+        ValueError naming it, and the network stays as it was."""
+        shape = self._shape_at(start, layers)
+        todo = []
+        for j in range(start, len(layers)):
+            L = layers[j]
+            try:
+                out = L._out_shape(shape)
+            except ValueError as e:
+                raise ValueError("layer %d (%s): %s" % (j, type(L).__name__, e))
+            weights = None
+            if L is keep and not L._fits(shape):
+                raise ValueError("the layer's weights take %s inputs, here it gets %s"
+                                 % (L._known_rows(), _size(shape) if len(shape) == 1 else _shape_text(shape)))
+            if L is not keep and (not L._fits(shape) or any(L is F for F in fresh)):
+                weights = L._new_weights(shape)
+            todo.append((L, shape, weights))
+            shape = out
+        for L, shape, weights in todo:
+            if weights is not None:
+                L._kernel, L._bias = weights
+            L._set_input(shape)
+            L._net = self
+        self._layers = layers
+        self._rebuild()
 
     def add(self, layer):
         """Appends a layer (weights: its own if given and they fit, else
         Keras's initialisers). An Input (first, before any layer) sets the
-        input size."""
+        input shape."""
         if isinstance(layer, Input):
             if self._layers or self.n_inputs is not None:
                 raise ValueError("Input goes first, once: this network already has %d inputs"
                                  % self.n_outputs)
-            self.n_inputs = layer.n_inputs
+            self._set_input_shape(layer)
             return layer
-        if not isinstance(layer, Dense):
-            raise TypeError("a layer must be Dense (or Input first), not %s" % type(layer).__name__)
+        if not isinstance(layer, LAYER_TYPES):
+            raise TypeError("a layer must be one of %s (or Input first), not %s"
+                            % (", ".join(T.__name__ for T in LAYER_TYPES), type(layer).__name__))
+        if layer._net is not None:
+            raise ValueError("this layer is already in a network")
         if self.n_inputs is None:
-            if layer.input_dim is None:
-                raise ValueError("the network needs its input size first: Sequential([Input(n), ...]), "
+            if layer._input_shape is None:
+                raise ValueError("the network needs its input shape first: Sequential([Input(n), ...]), "
                                  "Sequential(n) or Dense(..., input_shape=(n,))")
-            self.n_inputs = layer.input_dim
-        n_in = self.n_outputs
-        k, b = self._attach(layer, n_in)
-        layer._kernel, layer._bias, layer.n_in, layer._net = k, b, n_in, self
-        self._layers.append(layer)
-        self._rebuild()
+            self._set_input_shape(Input(layer._input_shape))
+        self._relayout(self._layers + [layer], len(self._layers), keep=layer if layer._kernel is not None else None)
         return layer
 
     def _index(self, i, end_ok=False):
@@ -532,64 +910,50 @@ class Sequential:
                              "takes %d inputs (resize the layer instead)" % (layer.n_out, new_out, layer.n_out))
 
     def resize(self, i, units):
-        """Gives layer i `units` neurons: new Keras-initialised weights for
-        layer i and for layer i + 1 (its input changed); other layers keep
-        theirs. ValueError (and no change) for a bad index or size."""
+        """Gives layer i (Dense or Conv1D) `units` neurons (filters): new
+        Keras-initialised weights for layer i and for layer i + 1; the next
+        layer with weights after it too, if its input changed. Other layers
+        keep theirs. ValueError (and no change) for a bad index or size."""
         i = self._index(i)
         units = int(units)
         if not 1 <= units <= 65535:
             raise ValueError("units out of range: %d (1..65535)" % units)
         L = self._layers[i]
-        new_out = _n_out(L._name, units)
-        k, b = L._init_weights(L.n_in, units)
-        nxt = None
-        if i + 1 < len(self._layers):
-            N = self._layers[i + 1]
-            nk, nb = N._init_weights(new_out)
-            nxt = (N, nk, nb)
-        L._units, L._kernel, L._bias = units, k, b
-        if nxt:
-            N, N._kernel, N._bias = nxt
-            N.n_in = new_out
-        self._rebuild()
+        if not L.weighted:
+            raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
+        if L.kind == anne_ops.LAYER_DENSE:
+            _n_out(L._name, units)  # ValueError: odd units for glu
+        old = L._units
+        L._units = units
+        fresh = (L,) + tuple(self._layers[i + 1:i + 2])
+        try:
+            self._relayout(list(self._layers), i, fresh)
+        except ValueError:
+            L._units = old
+            raise
 
     def insert(self, i, layer):
         """Inserts a layer before layer i (i == len(layers) appends). The
-        layer after it gets new weights if its input size changes."""
+        layers after it get new weights if their input no longer fits them."""
         i = self._index(i, end_ok=True)
-        n_in = self._n_in_at(i)
-        k, b = self._attach(layer, n_in)
-        nxt = None
-        if i < len(self._layers) and self._layers[i].n_in != layer.n_out:
-            N = self._layers[i]
-            nk, nb = N._init_weights(layer.n_out)
-            nxt = (N, nk, nb)
-        layer._kernel, layer._bias, layer.n_in, layer._net = k, b, n_in, self
-        if nxt:
-            N, N._kernel, N._bias = nxt
-            N.n_in = layer.n_out
-        self._layers.insert(i, layer)
-        self._rebuild()
+        if not isinstance(layer, LAYER_TYPES):
+            raise TypeError("a layer must be one of %s, not %s"
+                            % (", ".join(T.__name__ for T in LAYER_TYPES), type(layer).__name__))
+        if layer._net is not None:
+            raise ValueError("this layer is already in a network")
+        self._relayout(self._layers[:i] + [layer] + self._layers[i:], i,
+                       keep=layer if layer._kernel is not None else None)
         return layer
 
     def remove(self, i):
-        """Removes layer i and returns it. The layer after it gets new
-        weights if its input size changes. The last layer cannot go."""
+        """Removes layer i and returns it. The layers after it get new
+        weights if their input no longer fits them. The last layer cannot go."""
         i = self._index(i)
         if len(self._layers) == 1:
             raise ValueError("a network needs at least one layer")
-        n_in = self._n_in_at(i)
-        nxt = None
-        if i + 1 < len(self._layers) and self._layers[i + 1].n_in != n_in:
-            N = self._layers[i + 1]
-            nk, nb = N._init_weights(n_in)
-            nxt = (N, nk, nb)
-        if nxt:
-            N, N._kernel, N._bias = nxt
-            N.n_in = n_in
-        layer = self._layers.pop(i)
+        layer = self._layers[i]
+        self._relayout(self._layers[:i] + self._layers[i + 1:], i)
         layer._net = None
-        self._rebuild()
         return layer
 
     def set_weights(self, weights):
@@ -598,7 +962,8 @@ class Sequential:
         changes."""
         new = []
         j = 0
-        for L in self._layers:
+        weighted = [L for L in self._layers if L.weighted]
+        for L in weighted:
             if j >= len(weights):
                 raise ValueError("too few arrays: %d" % len(weights))
             kernel = weights[j]
@@ -609,10 +974,10 @@ class Sequential:
                     raise ValueError("too few arrays: %d" % len(weights))
                 bias = weights[j]
                 j += 1
-            new.append(L._check_weights(kernel, bias, L.n_in))
+            new.append(L._check_weights(kernel, bias, L._known_rows()))
         if j != len(weights):
             raise ValueError("%d arrays given, the network has %d" % (len(weights), j))
-        for L, (k, b, _) in zip(self._layers, new):
+        for L, (k, b, _) in zip(weighted, new):
             L._kernel, L._bias = k, b
         self._build_plan()
 
@@ -625,10 +990,16 @@ class Sequential:
     # -- inference --------------------------------------------------------
 
     def _predict_into(self, x, out):
-        if not self._plan:
+        if not self._layers:
             raise ValueError("the network has no layers")
         if len(x) != self.n_inputs:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
+        if not self._plan:  # only Flatten/Reshape: the values as they are
+            if len(out) != self.n_inputs:
+                raise ValueError("out has %d floats; the network gives %d" % (len(out), self.n_inputs))
+            for j in range(len(x)):
+                out[j] = x[j]
+            return out
         return self._run(x, out)
 
     def predict_into(self, x, out):
@@ -801,24 +1172,30 @@ class Sequential:
     # -- display ----------------------------------------------------------
 
     def summary(self):
-        """Prints a table like Keras's model.summary()."""
-        line = "-" * 72
-        print('Model: "%s"  (%d inputs, backend %s)' % (self.name or "sequential", self.n_inputs, self.backend))
+        """Prints a table like Keras's model.summary(): each layer's kind,
+        output shape, activation and options, parameters and bytes."""
+        line = "-" * 78
+        print('Model: "%s"  (input %s, backend %s)' % (self.name or "sequential", _shape_text(self.input_shape),
+                                                    self.backend))
         print(line)
-        print("%-3s %-7s %-7s %-34s %8s %8s" % ("#", "Layer", "Output", "Activation", "Param #", "Bytes"))
-        print("=" * 72)
+        print("%-3s %-22s %-10s %-28s %7s %6s" % ("#", "Layer", "Output", "Activation", "Param #", "Bytes"))
+        print("=" * 78)
         total = 0
         for i, L in enumerate(self._layers):
-            act = L._name
+            act = L._name if L.weighted else ""
             if L.params:
                 act += "(" + ",".join("%s=%s" % (k, _fmt(L.params[k])) for k in L.params) + ")"
             n = L.n_params
             total += n
-            print("%-3d %-7s %-7d %-34s %8d %8d" % (i, "Dense" + ("" if L.use_bias else "*"),
-                                                     L.n_out, act, n, 4 * n))
-        print("=" * 72)
+            name = type(L).__name__ + ("*" if L.weighted and not L.use_bias else "")
+            print("%-3d %-22s %-10s %-28s %7d %6d" % (i, name, _shape_text(L.output_shape)[1:-1].rstrip(","),
+                                                       act, n, 4 * n))
+            options = L._options() if L.kind != anne_ops.LAYER_DENSE else ""
+            if options:
+                print("    %s" % options)
+        print("=" * 78)
         print("Total params: %d (%d bytes of float32)" % (total, 4 * total))
-        if any(not L.use_bias for L in self._layers):
+        if any(L.weighted and not L.use_bias for L in self._layers):
             print("* use_bias=False")
         for key in self.metadata:
             v = self.metadata[key]
@@ -827,8 +1204,9 @@ class Sequential:
         print(line)
 
     def __repr__(self):
-        return "<Sequential %d -> %s>" % (self.n_inputs, " -> ".join(
-            "%d %s" % (L.n_out, L._name) for L in self._layers))
+        return "<Sequential %s -> %s>" % (_shape_text(self.input_shape)[1:-1].rstrip(","), " -> ".join(
+            ("%d %s" % (L.n_out, L._name)) if L.kind == anne_ops.LAYER_DENSE else
+            "%s %s" % (type(L).__name__, _shape_text(L.output_shape)) for L in self._layers))
 
     # -- saving -----------------------------------------------------------
 
@@ -901,17 +1279,84 @@ def load(source):
     import anne_io
 
     def make_layer(entry):
-        return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
+        kind, kp = entry.kind, entry.kparams
+        if kind == anne_ops.LAYER_DENSE:
+            return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
+        if kind == anne_ops.LAYER_CONV1D:
+            return Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
+                          entry.has_bias, **entry.keras_params())
+        if kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
+            return LAYER_TYPES[kind - 1](kp[0], kp[1], PADDINGS[kp[2]])
+        if kind == anne_ops.LAYER_RESHAPE:
+            return Reshape(entry.out_shape)
+        return LAYER_TYPES[kind - 1]()
 
-    n_inputs, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
+    in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
     for i, L in enumerate(layers):
-        _check_finite(L._kernel, "layer %d: weights" % i)
-        if L._bias is not None:
-            _check_finite(L._bias, "layer %d: weights" % i)
-    net = Sequential(n_inputs)
+        for w in (L._kernel, L._bias):
+            if w is not None:
+                _check_finite(w, "layer %d: weights" % i)
+    net = Sequential(in_shape)
     net.metadata = metadata
     for L in layers:
         L._net = net
         net._layers.append(L)
     net._rebuild()
     return net
+
+
+# ---------------------------------------------------------------------------
+# Streams
+
+class Window:
+    """Window(net, hop=1): the last `steps` samples of a sensor stream, for
+    a network on (steps, channels) windows (or (n,): n samples of one
+    channel). w.push(sample) stores one sample (channels values, or a number
+    for one channel) and, once the window is full and every `hop` samples,
+    runs the network on the window, oldest sample first, and returns its
+    outputs (w.out, overwritten by the next run); otherwise None. Nothing
+    is allocated per sample: the samples go into a ring buffer stored twice
+    over, so that every window is one contiguous view, made in advance."""
+
+    def __init__(self, net, hop=1):
+        shape = net.input_shape
+        if shape is None or not net.layers:
+            raise ValueError("Window needs a network with an input shape and layers")
+        self.steps, self.channels = shape if len(shape) == 2 else (shape[0], 1)
+        self.hop = _int_arg(hop, "hop")
+        self.net = net
+        n = self.steps * self.channels
+        self._ring = _zeros(2 * n)
+        ring = memoryview(self._ring)
+        self._views = [ring[i * self.channels:i * self.channels + n] for i in range(self.steps)]
+        self.out = _floats_for(net.n_outputs)
+        self.reset()
+
+    def reset(self):
+        """Forgets the samples: the next window is due after `steps` more."""
+        self._head = 0      # where the next sample goes (0..steps-1)
+        self._filled = 0    # samples stored, up to steps
+        self._since = 0     # samples since the last run
+
+    def push(self, sample):
+        c = self.channels
+        i = self._head * c
+        j = i + self.steps * c
+        ring = self._ring
+        if c == 1 and not isinstance(sample, (list, tuple, array)):
+            ring[i] = ring[j] = sample
+        else:
+            if len(sample) != c:
+                raise ValueError("a sample has %d values, the window takes %d channels" % (len(sample), c))
+            for k in range(c):
+                ring[i + k] = ring[j + k] = sample[k]
+        self._head += 1
+        if self._head == self.steps:
+            self._head = 0
+        if self._filled < self.steps:
+            self._filled += 1
+        self._since += 1
+        if self._filled < self.steps or self._since < self.hop:
+            return None
+        self._since = 0
+        return self.net.predict_into(self._views[self._head], self.out)

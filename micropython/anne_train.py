@@ -9,6 +9,7 @@
 import math
 from array import array
 
+import anne_ops
 from anne_core import _argmax, _canonical, _floats_for, _is_finite
 
 _EPS = 1e-7  # keras.backend.epsilon()
@@ -352,14 +353,62 @@ def _rows(data, n, what):
     return [flat[i:i + n] for i in range(0, len(flat), n)]
 
 
+def _trained_part(net):
+    """The index p from which fit() trains: layers[p:] are Dense, the ones
+    before are run forward only (all frozen, or without weights: Conv1D,
+    pooling, Flatten). ValueError naming the layer when a trainable one
+    would need a gradient through a layer anne cannot train yet."""
+    layers = net._layers
+    p = len(layers)
+    while p and layers[p - 1].kind == anne_ops.LAYER_DENSE:
+        p -= 1
+    for i in range(p):
+        L = layers[i]
+        if L.weighted and L.trainable:
+            if L.kind != anne_ops.LAYER_DENSE:
+                raise ValueError("fit() cannot train layer %d (%s) yet: freeze it with net.layers[%d]."
+                                 "trainable = False (fit then trains the Dense layers after it)"
+                                 % (i, type(L).__name__, i, ))
+            raise ValueError("fit() cannot pass gradients back through layer %d (%s) to layer %d (Dense) "
+                             "yet: freeze layers 0..%d (trainable = False)"
+                             % (p - 1, type(layers[p - 1]).__name__, i, p - 1))
+    if p == len(layers):
+        raise ValueError("fit() trains Dense layers: this network ends with %s"
+                         % type(layers[-1]).__name__)
+    return p
+
+
+def _features(net, p, X):
+    """Rows X through the frozen layers[:p] (once: they do not change),
+    as rows of one flat array."""
+    if p == 0:
+        return X
+    steps = [L for L in net._layers[:p] if L.kind < anne_ops.LAYER_FLATTEN]
+    n = net._layers[p - 1].n_out
+    if not steps:
+        return X
+    bufs = [_floats_for(L.n_out) for L in steps[:-1]] + [None]
+    plan = net._backend.Plan(tuple(L._step(bufs[i]) for i, L in enumerate(steps)))
+    flat = _floats_for(n * len(X))
+    view = memoryview(flat)
+    xa = _floats_for(net.n_inputs)
+    out = _floats_for(n)
+    for k in range(len(X)):
+        plan(_as_row(X[k], xa), out)
+        view[k * n:(k + 1) * n] = out
+    return [view[k * n:(k + 1) * n] for k in range(len(X))]
+
+
 def evaluate(net, c, x, y):
     """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}."""
     X = _rows(x, net.n_inputs, "x")
     if not X:
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
-    state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers)]
-    loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(net.n_inputs))
+    p = _trained_part(net)
+    X = _features(net, p, X)
+    state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers[p:])]
+    loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
     out = {"loss": loss}
     for i, (m, _) in enumerate(c.metrics):
         out[m] = ms[i]
@@ -469,6 +518,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     if epochs < 0:
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
+    p = _trained_part(net)
     X = _rows(x, net.n_inputs, "x")
     if not X:
         raise ValueError("x is empty: nothing to train on")
@@ -478,7 +528,9 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
             raise ValueError("validation_data must be (x_val, y_val)")
         VX = _rows(validation_data[0], net.n_inputs, "validation x")
-        val = (VX, _targets(c.loss, validation_data[1], len(VX), n_out))
+        val = (_features(net, p, VX), _targets(c.loss, validation_data[1], len(VX), n_out))
+    X = _features(net, p, X)
+    layers = layers[p:]
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, EarlyStopping):
@@ -494,7 +546,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         cb._begin()
     order = list(range(len(X)))
     opt = c.optimizer
-    xa = _floats_for(net.n_inputs)
+    xa = _floats_for(state[0].n_in)
     # zeros for clearing the gradients before each batch (slices of a
     # memoryview: no allocation per batch)
     zero = memoryview(array("f", bytearray(4 * max(max(len(s.gk), s.units) for s in state))))

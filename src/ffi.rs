@@ -14,10 +14,13 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 use crate::abi::{
-    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_DENSE, ANNE_OK,
+    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_AVERAGE_POOLING1D,
+    ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D,
+    ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_MAX_POOLING1D, ANNE_OK,
 };
-use crate::activation::Common;
 use crate::activation::backward::activation_backward;
+use crate::activation::Common;
+use crate::conv::{self, Conv1d, Padding, Pool, Pool1d};
 use crate::train::{adam, dense_backward, sgd};
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
@@ -245,7 +248,8 @@ fn refusal(n_in: usize, layer: &anne_layer_t) -> Status {
 unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
     // One test for both (ANNE_DTYPE_F32 is 0).
     if (layer.kind ^ ANNE_LAYER_DENSE as u32) | (layer.dtype ^ ANNE_DTYPE_F32 as u32) != 0 {
-        return Err(Status::Kind);
+        // SAFETY: as this function's contract.
+        return unsafe { run_other_layer(x, n_in, layer) };
     }
     // linear, sigmoid and Keras's default relu: no parameters to check.
     if let Some(common) = Common::from_abi(&layer.act) {
@@ -264,7 +268,96 @@ unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<
     dense::run(x, kernel, bias, out, &act, units)
 }
 
-/// `anne_forward_f32`: a chain of dense layers, each checked, then run.
+/// [`run_layer`] for the kinds other than dense: Conv1D (its `params`:
+/// in_channels, kernel_size, strides, dilation, padding) and the poolings
+/// (channels, pool_size, strides, padding; global ones: channels).
+///
+/// # Safety
+/// As [`run_layer`]; a pooling layer's kernel and bias are not read.
+#[inline(never)]
+unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    if layer.dtype != ANNE_DTYPE_F32 as u32 {
+        return Err(Status::Kind);
+    }
+    let p = layer.params.map(|v| v as usize);
+    let kind = layer.kind as i32;
+    let pool = match kind {
+        ANNE_LAYER_CONV1D => None,
+        ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D => Some(Pool::Max),
+        ANNE_LAYER_AVERAGE_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D => Some(Pool::Average),
+        _ => return Err(Status::Kind),
+    };
+    if layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    let out = layer.out as *const f32;
+    if let Some(pool) = pool {
+        let global = matches!(
+            kind,
+            ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+        );
+        let spec = Pool1d {
+            pool,
+            global,
+            channels: p[0],
+            pool_size: p[1],
+            strides: p[2],
+            padding: Padding::from_code(p[3] as u32)?,
+        };
+        let shape = spec.check(n_in, layer.out_len)?;
+        if overlaps(out, layer.out_len, x, n_in) {
+            return Err(Status::Overlap);
+        }
+        // SAFETY: x and out are non-null, aligned and valid for their
+        // lengths (contract, checked), and do not overlap.
+        let (x, out) = unsafe {
+            (
+                slice::from_raw_parts(x, n_in),
+                slice::from_raw_parts_mut(layer.out, layer.out_len),
+            )
+        };
+        conv::run_pool1d(&spec, shape, x, out);
+        return Ok(());
+    }
+    let act = Activation::from_abi(&layer.act)?;
+    if layer.kernel.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    if !layer.bias.is_null() {
+        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    }
+    let spec = Conv1d {
+        in_channels: p[0],
+        kernel_size: p[1],
+        strides: p[2],
+        dilation: p[3],
+        padding: Padding::from_code(p[4] as u32)?,
+    };
+    let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
+    let shape = spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)?;
+    if overlaps(out, layer.out_len, x, n_in)
+        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
+        || overlaps(out, layer.out_len, layer.bias, bias_len.unwrap_or(0))
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
+    // valid for its length (contract, checked); out overlaps none of the
+    // layer's inputs.
+    let (x, kernel, bias, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, layer.kernel_len),
+            bias_len.map(|n| slice::from_raw_parts(layer.bias, n)),
+            slice::from_raw_parts_mut(layer.out, layer.out_len),
+        )
+    };
+    conv::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
+}
+
+/// `anne_forward_f32`: a chain of layers, each checked, then run.
 ///
 /// # Safety
 /// `x` points to `n_in` floats; `layers` to `n_layers` `anne_layer_t`, each
@@ -421,7 +514,11 @@ pub unsafe extern "C" fn anne_dense_backward_f32(
             checked(gb, units, &[inputs[0], inputs[1], inputs[2], (gk, n)])?;
         }
         if !dx.is_null() {
-            checked(dx, n_in, &[inputs[0], inputs[1], inputs[2], (gk, n), (gb, gb_len)])?;
+            checked(
+                dx,
+                n_in,
+                &[inputs[0], inputs[1], inputs[2], (gk, n), (gb, gb_len)],
+            )?;
         }
         // SAFETY: every pointer is non-null (or NULL and not used), aligned
         // and as long as the contract says; the written ones overlap no

@@ -14,6 +14,7 @@
 pub mod abi;
 pub mod activation;
 pub mod argmax;
+pub mod conv;
 pub mod dense;
 pub mod fastexp;
 #[rustfmt::skip]
@@ -26,6 +27,7 @@ pub mod wide;
 
 pub use activation::{activate_f32, Activation};
 pub use argmax::argmax_f32;
+pub use conv::{conv1d_f32, pool1d_f32};
 pub use dense::dense_f32;
 pub use status::Status;
 

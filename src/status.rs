@@ -30,6 +30,9 @@ pub enum Status {
     BiasSize = abi::ANNE_ERR_BIAS_SIZE,
     /// `ANNE_ERR_KIND`: unknown layer kind or dtype.
     Kind = abi::ANNE_ERR_KIND,
+    /// `ANNE_ERR_LAYER_PARAM`: a layer kind's parameter is out of range
+    /// (channels, kernel or pool size, strides, dilation, padding).
+    LayerParam = abi::ANNE_ERR_LAYER_PARAM,
 }
 
 impl Status {

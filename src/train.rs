@@ -24,7 +24,9 @@ pub fn dense_backward(
     if units == 0 || x.is_empty() || kernel.len() != n || gk.len() != n {
         return Err(Status::Size);
     }
-    if gb.as_ref().is_some_and(|b| b.len() != units) || dx.as_ref().is_some_and(|d| d.len() != x.len()) {
+    if gb.as_ref().is_some_and(|b| b.len() != units)
+        || dx.as_ref().is_some_and(|d| d.len() != x.len())
+    {
         return Err(Status::Size);
     }
     for (row, &xi) in gk.chunks_exact_mut(units).zip(x) {
@@ -127,7 +129,10 @@ mod tests {
         assert_eq!(gk, [1.5, 1.25, 0.5, 0.0, 0.5, 2.0]);
         assert_eq!(gb, [0.5, 0.25, -0.5]);
         assert_eq!(dx, [0.5 + 0.5 + 1.0, 2.0 + 0.0 - 0.25]);
-        assert_eq!(dense_backward(&x, &k[..5], &dz, 1.0, &mut gk, None, None), Err(Status::Size));
+        assert_eq!(
+            dense_backward(&x, &k[..5], &dz, 1.0, &mut gk, None, None),
+            Err(Status::Size)
+        );
         assert_eq!(gk[0], 1.5, "nothing written on a refusal");
     }
 
@@ -136,7 +141,10 @@ mod tests {
         let mut w = [1.0f32, -1.0];
         sgd(&mut w, &[0.5, -0.5], None, 0.1, 0.0, false).unwrap();
         assert_eq!(w, [0.95, -0.95]);
-        assert_eq!(sgd(&mut w, &[f32::NAN, 0.0], None, 0.1, 0.0, false), Ok(false));
+        assert_eq!(
+            sgd(&mut w, &[f32::NAN, 0.0], None, 0.1, 0.0, false),
+            Ok(false)
+        );
         let mut m = [0.0f32; 2];
         let mut w = [1.0f32, 1.0];
         sgd(&mut w, &[1.0, 1.0], Some(&mut m), 0.1, 0.9, false).unwrap();
@@ -147,7 +155,20 @@ mod tests {
         // Adam's first step moves each weight by about alpha, whatever g's size
         let (mut w, mut m, mut v) = ([0.0f32; 2], [0.0f32; 2], [0.0f32; 2]);
         let alpha = 0.001 * sqrtf(1.0 - 0.999) / (1.0 - 0.9);
-        adam(&mut w, &[3.0, -1e-3], &mut m, &mut v, alpha, 0.9, 0.999, 1e-7).unwrap();
-        assert!((w[0] + 0.001).abs() < 1e-6 && (w[1] - 0.001).abs() < 1e-5, "{w:?}");
+        adam(
+            &mut w,
+            &[3.0, -1e-3],
+            &mut m,
+            &mut v,
+            alpha,
+            0.9,
+            0.999,
+            1e-7,
+        )
+        .unwrap();
+        assert!(
+            (w[0] + 0.001).abs() < 1e-6 && (w[1] - 0.001).abs() < 1e-5,
+            "{w:?}"
+        );
     }
 }

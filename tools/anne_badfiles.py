@@ -26,6 +26,24 @@ def _base_model():
     return 3, [LayerSpec("relu", k1, b1), LayerSpec("softmax", k2, b2)]
 
 
+def _conv_model():
+    """A small valid sensor-window model: (6, 2) -> conv1d 3 filters, k 3,
+    same, relu -> max pooling 2 -> flatten -> dense 2 softmax."""
+    k1 = (np.arange(18, dtype=np.float32).reshape(3, 2, 3) - 8.5) / 10
+    b1 = np.array([0.1, -0.1, 0.2], np.float32)
+    k2 = (np.arange(18, dtype=np.float32).reshape(9, 2) - 8.5) / 12
+    b2 = np.array([0.05, -0.05], np.float32)
+    return (6, 2), [LayerSpec("relu", k1, b1, kind="conv1d", kparams=(3, 1, 1, 1)),
+                    LayerSpec("linear", kind="max_pooling1d", kparams=(2, 2, 0)),
+                    LayerSpec("linear", kind="flatten"),
+                    LayerSpec("softmax", k2, b2)]
+
+
+def conv_good_file():
+    shape, layers = _conv_model()
+    return encode(shape, layers, metadata={"name": "conv"})
+
+
 def base_good_file(version=2):
     n, layers = _base_model()
     return encode(n, layers, metadata=META if version == 2 else None, version=version)
@@ -50,7 +68,8 @@ def bad_files(good_bytes=None):
     with a bias; by default: the version-1 table of base_good_file(1), then
     the version-2 one of base_good_file(2), its names starting "v2_"."""
     if good_bytes is None:
-        return bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
+        return (bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
+                + _bad_conv_files())
     good = bytes(good_bytes)
     m = parse(good)
     if m.version == 2:
@@ -183,7 +202,7 @@ def _bad_files_v2(good, m):
     add("input_rank_2", _patch(_patch(good, "<HHH", 16, 2, 1, m.n_inputs), "<HHH", e0 + 4, 2, 1, m.n_inputs),
         F["chain"])
     # layer entries
-    add("kind_2", _patch(good, "<B", e1, 2), F["kind"])
+    add("kind_9", _patch(good, "<B", e1, 9), F["kind"])
     add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["dtype"])
     add("activation_id_255", _patch(good, "<B", e1 + 1, 255), F["activation"])
     add("layer_flags_bit3", _patch(good, "<B", e0 + 2, FLAG_BIAS | 0x08), F["flags"])
@@ -224,6 +243,37 @@ def _bad_files_v2(good, m):
     return out
 
 
+def _bad_conv_files():
+    """The defects of the layer kinds beyond dense (conv_good_file())."""
+    F = FRAGMENTS
+    good = conv_good_file()
+    m = parse(good)
+    hs, es = m.header_size, m.entry_size
+    e0, e1, e2 = hs, hs + es, hs + 2 * es
+    L0 = m.layers[0]
+    glu = ACTIVATIONS.index("glu")
+    return [
+        ("conv_truncated_kernel", good[:L0.data_offset + 6], F["truncated"]),
+        ("conv_kernel_size_0", _patch(good, "<H", e0 + 32, 0), F["kind_params"]),
+        ("conv_strides_0", _patch(good, "<H", e0 + 34, 0), F["kind_params"]),
+        ("conv_padding_3", _patch(good, "<H", e0 + 36, 3), F["kind_params"]),
+        ("conv_dilation_0", _patch(good, "<H", e0 + 38, 0), F["kind_params"]),
+        ("conv_kind_param_5_set", _patch(good, "<H", e0 + 40, 1), F["kind_params"]),
+        ("conv_glu", _patch(good, "<B", e0 + 1, glu), F["glu"]),
+        ("conv_units_0", _patch(good, "<I", e0 + 20, 0), F["units"]),
+        ("conv_data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"]),
+        ("conv_rank_1_input", _patch(_patch(good, "<HHH", 16, 1, 12, 0), "<HHH", e0 + 4, 1, 12, 0), F["chain"]),
+        ("conv_output_shape", _patch(good, "<H", e0 + 14, 7), F["chain"]),
+        ("pool_padding_causal", _patch(good, "<H", e1 + 36, 2), F["kind_params"]),
+        ("pool_size_0", _patch(good, "<H", e1 + 32, 0), F["kind_params"]),
+        ("pool_window_too_long", _patch(good, "<H", e1 + 32, 7), F["chain"]),
+        ("pool_units_set", _patch(good, "<I", e1 + 20, 2), F["reserved"]),
+        ("pool_activation_set", _patch(good, "<B", e1 + 1, 1), F["reserved"]),
+        ("flatten_output_shape", _patch(good, "<H", e2 + 14, 10), F["chain"]),
+        ("reshape_wrong_size", _patch(_patch(good, "<B", e2, 8), "<H", e2 + 14, 10), F["chain"]),
+    ]
+
+
 def odd_valid_files():
     """Unusual but valid files: [(name, bytes)]; all compute the same as
     base_good_file()."""
@@ -251,6 +301,7 @@ def odd_valid_files():
     out.append(("v2_header_size_36", _relayout_v2(good, m, extra_header=4)))
     out.append(("v2_entry_size_88", _relayout_v2(good, m, extra_entry=8)))
     out.append(("v2_gap_before_data", _relayout_v2(good, m, gap=12)))
+    out.append(("conv", conv_good_file()))
     return out
 
 
@@ -301,8 +352,9 @@ def write_bad_dir(directory):
         with open(os.path.join(directory, fname), "wb") as f:
             f.write(data)
         m = parse(data)
-        valid.append({"file": fname, "x": x, "metadata": m.metadata,
-                      "y": [float(v) for v in m.forward(np.array(x, np.float32))]})
+        xs = x if m.n_inputs == 3 else [((i * 7) % 5 - 2) / 2 for i in range(m.n_inputs)]
+        valid.append({"file": fname, "x": xs, "metadata": m.metadata,
+                      "y": [float(v) for v in m.forward(np.array(xs, np.float32))]})
     with open(os.path.join(directory, "valid_index.json"), "w") as f:
         json.dump(valid, f, indent=1)
         f.write("\n")

@@ -8,15 +8,23 @@
 Reads Keras 3 `.keras` files and `.h5` files written by Keras 3
 (`model.save("x.h5")`) or tf.keras 2. Needs only numpy and h5py (no
 TensorFlow). The model must be a chain (Sequential, or a functional model
-whose layers follow one another) of:
+whose layers follow one another) on a (features,) or (steps, channels)
+input, of:
 
   Dense          any activation anne knows (see below), with or without bias
+  Conv1D         filters, kernel_size, strides, padding valid/same/causal,
+                 dilation_rate, use_bias, any activation but glu
+  MaxPooling1D, AveragePooling1D (pool_size, strides, padding valid/same),
+  GlobalAveragePooling1D, GlobalMaxPooling1D
+  Flatten, Reshape
+                 kept as shape changes (dropped when they change nothing)
+  Normalization, Rescaling, BatchNormalization
+                 folded exactly into the Dense/Conv1D layer next to them
   Activation, ReLU, LeakyReLU, ELU, Softmax
-                 folded into the Dense layer before them, which must have a
-                 linear activation (Dropout layers in between are fine)
+                 folded into the Dense/Conv1D layer before them, which must
+                 have a linear activation (Dropout layers in between are fine)
   InputLayer, Dropout, AlphaDropout, GaussianDropout, GaussianNoise
                  dropped (they do nothing at inference)
-  Flatten        dropped when its input is already 1-D
 
 Activations (Keras 3 names; swish = silu, hard_swish = hard_silu):
   linear relu sigmoid tanh softmax leaky_relu elu selu celu exponential
@@ -46,25 +54,28 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import anne_format  # noqa: E402
 
-SUPPORTED_LAYERS = ("Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+SUPPORTED_LAYERS = ("Dense", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+                    "GlobalMaxPooling1D", "Flatten", "Reshape",
+                    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
                     "Normalization", "Rescaling", "BatchNormalization",
                     "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
-                    "GaussianNoise", "Flatten")
+                    "GaussianNoise")
 # Per-feature affine layers (x * scale + offset at inference): folded into
-# the Dense layer before them (if its activation is linear) or after them.
+# the Dense/Conv1D layer before them (if its activation is linear) or after
+# them.
 AFFINE_LAYERS = ("Normalization", "Rescaling", "BatchNormalization")
 # What to do instead, for layers users often have.
 HINTS = {
-    "Conv1D": "not yet: flatten the window and use Dense layers",
-    "Conv2D": "2-D convolutions are not supported",
-    "MaxPooling1D": "not yet", "AveragePooling1D": "not yet",
-    "GlobalAveragePooling1D": "not yet", "GlobalMaxPooling1D": "not yet",
+    "Conv2D": "2-D convolutions are not supported; for sensor windows use Conv1D on (steps, channels)",
+    "MaxPooling2D": "2-D pooling is not supported; use MaxPooling1D",
+    "SeparableConv1D": "not supported; use Conv1D",
+    "DepthwiseConv1D": "not supported; use Conv1D",
     "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
     "SimpleRNN": "recurrent layers are not supported",
     "LayerNormalization": "it normalises each sample at run time; use BatchNormalization or "
                           "Normalization, which anne folds into a Dense layer",
     "Embedding": "embeddings are not supported; feed the vectors as inputs",
-    "Reshape": "not yet", "Concatenate": "only chains of layers are supported",
+    "Concatenate": "only chains of layers are supported",
     "Add": "only chains of layers are supported",
 }
 DROPPED_LAYERS = ("InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
@@ -398,37 +409,98 @@ def _layer_activation(cls, cfg, where, keras2):
     raise AssertionError(cls)
 
 
-def _input_features(cfg, where):
-    """Number of features from a batch shape in cfg, None if absent."""
+def _input_shape(cfg, where):
+    """The input shape from a batch shape in cfg ((n,) or (steps,
+    channels)), None if absent."""
     shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
     if shape is None:
         return None
     dims = list(shape)[1:]
-    if len(dims) != 1 or dims[0] is None:
-        raise ConvertError("%s: input shape %s; anne takes 1-D inputs (one vector of "
-                           "features per sample)" % (where, tuple(shape)))
-    return int(dims[0])
+    if len(dims) not in (1, 2) or any(d is None for d in dims):
+        raise ConvertError("%s: input shape %s; anne takes (features,) or (steps, channels) with "
+                           "fixed sizes" % (where, tuple(shape)))
+    return tuple(int(d) for d in dims)
+
+
+def _size(shape):
+    return int(np.prod(shape))
+
+
+def _ints(cfg, key, default, where):
+    """Keras's int-or-list 1-D arguments (kernel_size=[3])."""
+    v = cfg.get(key, default)
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise ConvertError("%s: %s=%r; a 1-D layer takes one value" % (where, key, v))
+        v = v[0]
+    return int(v)
+
+
+def _check_1d_options(cls, cfg, where):
+    if cfg.get("data_format", "channels_last") not in ("channels_last", None):
+        raise ConvertError("%s: data_format=%r; anne takes channels_last (steps, channels) "
+                           "inputs, Keras's default" % (where, cfg.get("data_format")))
+    if cls == "Conv1D" and int(cfg.get("groups", 1)) != 1:
+        raise ConvertError("%s: groups=%s is not supported (groups=1 only)" % (where, cfg.get("groups")))
+    if cfg.get("keepdims"):
+        raise ConvertError("%s: keepdims=True is not supported; use keepdims=False" % where)
+
+
+class UnknownShape(ConvertError):
+    """A layer's input shape is not known (no keras.Input, or a problem
+    before it)."""
+
+
+def _steps_channels(shape, where, what="it"):
+    if shape is None:
+        raise UnknownShape("%s: the input's (steps, channels) are not known; start the model "
+                           "with keras.Input((steps, channels))" % where)
+    if len(shape) != 2:
+        raise ConvertError("%s: %s takes (steps, channels), the layer before gives %s"
+                           % (where, what, shape))
+    return shape
+
+
+POOLING_KINDS = {"MaxPooling1D": "max_pooling1d", "AveragePooling1D": "average_pooling1d",
+                 "GlobalAveragePooling1D": "global_average_pooling1d",
+                 "GlobalMaxPooling1D": "global_max_pooling1d"}
+# An affine per-channel layer passes through these exactly (average of
+# x * s + o is average(x) * s + o).
+AFFINE_PASSES = ("AveragePooling1D", "GlobalAveragePooling1D", "Flatten", "Reshape")
 
 
 class Converted:
-    def __init__(self, n_inputs, specs, sources, dropped, keras_version, name=None):
-        self.n_inputs = n_inputs
+    def __init__(self, input_shape, specs, sources, dropped, keras_version, name=None):
+        self.input_shape = input_shape
+        self.n_inputs = _size(input_shape)
         self.specs = specs          # [anne_format.LayerSpec]
         self.sources = sources      # per board layer: Keras layer names folded in
         self.dropped = dropped      # Keras layers left out
         self.keras_version = keras_version
-        # stored in the file (docs/FORMAT.md): the Keras model's name, and
+        # stored in the file (docs/FORMAT.md): the Keras model's name, what
+        # was folded into which layer (shown by the board's summary()), and
         # what set_metadata() adds
         self.metadata = {"name": name} if name else {}
+        folded = ["%d: %s" % (i, " + ".join(s)) for i, s in enumerate(sources) if len(s) > 1]
+        if folded:
+            self.metadata["folded"] = "; ".join(folded)
+
+    @property
+    def n_outputs(self):
+        return anne_format.parse(self.encode()).n_outputs
 
     def set_metadata(self, name=None, classes=None, features=None):
         """The file's model name, class names (one per output, or two for
-        one sigmoid output) and input feature names (one per input)."""
+        one sigmoid output) and input feature names (one per input, or per
+        channel of a (steps, channels) input)."""
         if name is not None:
             self.metadata["name"] = name
-        n_out = anne_format.layer_output_size(self.specs[-1].activation, self.specs[-1].kernel.shape[1])
+        n_out = self.n_outputs
         for key, names, want, what in (("classes", classes, (n_out,) if n_out > 1 else (1, 2), "outputs"),
-                                       ("features", features, (self.n_inputs,), "inputs")):
+                                       ("features", features, (self.input_shape[-1],),
+                                        "inputs" if len(self.input_shape) == 1 else "channels")):
             if names is None:
                 continue
             if len(names) not in want or not all(names) or len(set(names)) != len(names):
@@ -440,8 +512,10 @@ class Converted:
 
     def encode(self, version=anne_format.VERSION):
         if version == 1:
+            if any(s.kind != anne_format.KIND_DENSE for s in self.specs) or len(self.input_shape) != 1:
+                raise ConvertError("--format-version 1 holds only Dense layers on a 1-D input")
             return anne_format.encode(self.n_inputs, self.specs, version=1)
-        return anne_format.encode(self.n_inputs, self.specs, metadata=self.metadata)
+        return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata)
 
 
 def convert(path):
@@ -449,12 +523,13 @@ def convert(path):
     kf = KerasFile(path)
     keras2 = kf.keras2
     chain = _layers_in_order(kf.config)
-    dense = []          # dicts: name, kernel, bias, act, sources
+    board = []          # dicts: kind, name, sources; Dense/Conv1D: kernel, bias, act
     dropped = []
-    features = None     # current vector size, None until known
+    shape = None        # the current shape, None until known
+    input_shape = None
     counters = {}
-    last_dense_open = None  # the previous Dense if only dropped layers came since
-    pending = None      # an affine (scale, offset, names) waiting for the next Dense
+    last_open = None    # the previous Dense/Conv1D if only dropped layers came since
+    pending = None      # an affine (scale, offset, names) waiting for the next Dense/Conv1D
     problems = []       # every layer that cannot be converted, reported together
     for cls, cfg in chain:
         name = cfg.get("name", "?")
@@ -464,119 +539,235 @@ def convert(path):
         counters[snake] = n + 1
         class_path = snake if n == 0 else "%s_%d" % (snake, n)
         try:
-            given = _input_features(cfg, where) if cls != "Flatten" else None
+            given = _input_shape(cfg, where) if cls not in ("Flatten", "Reshape") else None
         except ConvertError as e:
             problems.append(str(e))
-            given = features = last_dense_open = None
+            given = shape = last_open = None
         if given is not None:
-            if features is not None and given != features:
-                raise ConvertError("%s: input size %d, but the layer before gives %d"
-                                   % (where, given, features))
-            features = given
+            if shape is not None and given != shape:
+                raise ConvertError("%s: input shape %s, but the layer before gives %s"
+                                   % (where, given, shape))
+            shape = given
+            if input_shape is None and not board:
+                input_shape = given
         if cls in DROPPED_LAYERS:
             dropped.append(name)
             continue
-        if cls == "Flatten":
-            if features is None and dense:
-                features = dense[-1]["n_out"]
-            if features is None and not problems:
-                problems.append("%s: cannot tell whether its input is 1-D; add "
-                                "keras.Input((n,)) before it or remove it" % where)
-            dropped.append(name)
-            continue
-        if cls == "Dense":
-            if cfg.get("quantization_config") or "int8" in json.dumps(cfg.get("dtype", "")) \
-                    or "float8" in json.dumps(cfg.get("dtype", "")):
-                raise ConvertError("%s: quantized Dense layers are not supported" % where)
-            units = int(cfg["units"])
-            use_bias = bool(cfg.get("use_bias", True))
-            act = _activation(cfg.get("activation"), where, keras2)
-            arrays = kf.weights(name, class_path)
-            if len(arrays) != (2 if use_bias else 1):
-                raise ConvertError("%s: expected %d weight arrays, found %d"
-                                   % (where, 2 if use_bias else 1, len(arrays)))
-            kernel = _float32(arrays[0], where, "kernel")
-            bias = _float32(arrays[1], where, "bias") if use_bias else None
-            if kernel.ndim != 2 or kernel.shape[1] != units:
-                raise ConvertError("%s: kernel shape %s does not match units=%d"
-                                   % (where, kernel.shape, units))
-            if bias is not None and bias.shape != (units,):
-                raise ConvertError("%s: bias shape %s does not match units=%d"
-                                   % (where, bias.shape, units))
-            if features is not None and kernel.shape[0] != features:
-                raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
-                                   % (where, kernel.shape[0], features))
-            if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
-                raise ConvertError("%s: sizes over %d are not supported"
-                                   % (where, anne_format.MAX_UNITS))
-            d = {"name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
-                 "n_in": kernel.shape[0]}
-            if pending is not None:
-                _fold_before(d, pending, where)
-                pending = None
-            _set_out(d, where)
-            dense.append(d)
-            features = d["n_out"]
-            last_dense_open = d
-            continue
-        if cls in AFFINE_LAYERS:
-            scale, offset = _affine(kf, cls, cfg, name, class_path, where)
-            if last_dense_open is not None and last_dense_open["act"].is_linear() and pending is None:
-                _fold_after(last_dense_open, scale, offset, name, where)
+        try:
+            if cls in ("Flatten", "Reshape"):
+                if shape is None:
+                    raise UnknownShape("%s: the shape of its input is not known; start the model "
+                                       "with keras.Input(...)" % where)
+                if cls == "Flatten":
+                    new = (_size(shape),)
+                else:
+                    new = _reshaped(shape, cfg.get("target_shape"), where)
+                if new == shape or (cls == "Flatten" and len(shape) == 1):
+                    dropped.append(name)
+                    continue
+                board.append({"kind": _snake(cls), "name": name, "sources": [name], "out_shape": new})
+                shape = new
+                last_open = None
+                continue
+            if cls == "Dense":
+                d = _dense(kf, cfg, name, class_path, where, keras2, shape)
+            elif cls == "Conv1D":
+                d = _conv1d(kf, cfg, name, class_path, where, keras2, shape)
+            elif cls in POOLING_KINDS:
+                d = _pooling(cls, cfg, name, where, shape)
+                if pending is not None and cls not in AFFINE_PASSES:
+                    problems.append("%s follows %s, which anne cannot fold through a max pooling; "
+                                    "put the normalization after it or before a Dense/Conv1D"
+                                    % (where, " + ".join(pending[2])))
+                    pending = None
+                board.append(d)
+                shape = d["out_shape"]
+                last_open = None
+                continue
+            elif cls in AFFINE_LAYERS:
+                scale, offset = _affine(kf, cls, cfg, name, class_path, where)
+                if last_open is not None and last_open["act"].is_linear() and pending is None:
+                    _fold_after(last_open, scale, offset, name, where)
+                else:
+                    pending = _compose(pending, scale, offset, name)
+                    last_open = None
+                continue
+            elif cls in ACTIVATION_LAYERS:
+                act = _layer_activation(cls, cfg, where, keras2)
+                if act.is_linear():
+                    dropped.append(name)
+                    continue
+                if pending is not None:
+                    problems.append("%s follows %s, which anne can fold only into a Dense or Conv1D "
+                                    "layer; put it after one with a linear activation"
+                                    % (where, " + ".join(pending[2])))
+                    pending = None
+                    continue
+                if last_open is None:
+                    if not board:
+                        raise ConvertError("%s comes before any Dense layer; anne folds activation "
+                                           "layers into the Dense or Conv1D layer before them" % where)
+                    raise ConvertError("%s follows a layer anne cannot fold it into" % where)
+                prev = last_open
+                if not prev["act"].is_linear():
+                    raise ConvertError(
+                        "%s follows %s layer %r, which already has activation %r; anne folds "
+                        "an activation layer only into a layer with a linear activation "
+                        "(use activation=None before it)"
+                        % (where, "Dense" if prev["kind"] == "dense" else "Conv1D", prev["name"],
+                           prev["act"].name))
+                if prev["kind"] == "conv1d" and act.name == "glu":
+                    raise ConvertError("%s: glu after a Conv1D halves its filters; anne's Conv1D "
+                                       "cannot take it (put a Dense in between)" % where)
+                prev["act"] = act
+                prev["sources"].append(name)
+                _set_out(prev, where)
+                shape = prev["out_shape"]
+                continue
             else:
-                pending = _compose(pending, scale, offset, name)
-                last_dense_open = None
-            continue
-        if cls in ACTIVATION_LAYERS:
-            act = _layer_activation(cls, cfg, where, keras2)
-            if act.is_linear():
-                dropped.append(name)
+                problems.append("%s: %s" % (where, HINTS.get(cls, "not supported")))
+                shape = last_open = None
                 continue
-            if pending is not None:
-                problems.append("%s follows %s, which anne can fold only into a Dense layer; "
-                                "put it after a Dense layer with a linear activation"
-                                % (where, " + ".join(pending[2])))
-                pending = None
-                continue
-            if last_dense_open is None:
-                if not dense:
-                    raise ConvertError("%s comes before any Dense layer; anne folds activation "
-                                       "layers into the Dense layer before them" % where)
-                raise ConvertError("%s follows a layer anne cannot fold it into" % where)
-            prev = last_dense_open
-            if not prev["act"].is_linear():
-                raise ConvertError(
-                    "%s follows Dense layer %r, which already has activation %r; anne folds "
-                    "an activation layer only into a Dense layer with a linear activation "
-                    "(use Dense(..., activation=None) before it)"
-                    % (where, prev["name"], prev["act"].name))
-            prev["act"] = act
-            prev["sources"].append(name)
-            _set_out(prev, where)
-            features = prev["n_out"]
+        except ConvertError as e:
+            # Reported with the others; a shape left unknown by an earlier
+            # problem is not a problem of its own.
+            if not (isinstance(e, UnknownShape) and problems):
+                problems.append(str(e))
+            shape = last_open = None
             continue
-        problems.append("%s: %s" % (where, HINTS.get(cls, "not supported")))
-        features = last_dense_open = None
+        # Dense or Conv1D
+        if input_shape is None and not board:
+            input_shape = d["in_shape"]
+        if pending is not None:
+            _fold_before(d, pending, where)
+            pending = None
+        _set_out(d, where)
+        board.append(d)
+        shape = d["out_shape"]
+        last_open = d
     if pending is not None:
-        problems.append("%s: no Dense layer after it, and the one before has a non-linear "
+        problems.append("%s: no Dense or Conv1D layer after it, and the one before has a non-linear "
                         "activation, so it cannot be folded (anne's per-feature layer is not "
                         "there yet)" % " + ".join(pending[2]))
     if problems:
         raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
             len(problems), "" if len(problems) == 1 else "s", "\n  ".join(problems),
             _supported_layers()))
-    if not dense:
-        raise ConvertError("the model has no Dense layer")
-    if len(dense) > anne_format.MAX_LAYERS:
-        raise ConvertError("the model has %d Dense layers; a .anne file holds at most %d"
-                           % (len(dense), anne_format.MAX_LAYERS))
-    specs = [anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
-                                   d["act"].has_max_value, d["act"].approximate)
-             for d in dense]
+    if not any(d["kind"] in ("dense", "conv1d") for d in board):
+        raise ConvertError("the model has no Dense or Conv1D layer")
+    if len(board) > anne_format.MAX_LAYERS:
+        raise ConvertError("the model has %d layers; a .anne file holds at most %d"
+                           % (len(board), anne_format.MAX_LAYERS))
+    specs = []
+    for d in board:
+        if d["kind"] in ("dense", "conv1d"):
+            specs.append(anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
+                                               d["act"].has_max_value, d["act"].approximate,
+                                               d["kind"], d.get("kparams", ())))
+        else:
+            specs.append(anne_format.LayerSpec("linear", kind=d["kind"], kparams=d.get("kparams", ()),
+                                               out_shape=d["out_shape"] if d["kind"] == "reshape" else None))
     cfg = kf.config.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
-    return Converted(dense[0]["n_in"], specs, [d["sources"] for d in dense], dropped,
+    return Converted(input_shape, specs, [d["sources"] for d in board], dropped,
                      kf.keras_version, name if isinstance(name, str) else None)
+
+
+def _reshaped(shape, target, where):
+    if not isinstance(target, (list, tuple)) or len(target) not in (1, 2):
+        raise ConvertError("%s: target_shape %r; anne's shapes are (n,) or (steps, channels)" % (where, target))
+    target = [int(t) if t is not None else -1 for t in target]
+    n = _size(shape)
+    known = -_size(target) if -1 in target else _size(target)
+    if known <= 0 or n % known or (-1 not in target and known != n):
+        raise ConvertError("%s: cannot reshape %s to %s" % (where, shape, tuple(target)))
+    return tuple(n // known if t == -1 else t for t in target)
+
+
+def _weights(kf, cfg, name, class_path, where, ndim, units):
+    use_bias = bool(cfg.get("use_bias", True))
+    arrays = kf.weights(name, class_path)
+    if len(arrays) != (2 if use_bias else 1):
+        raise ConvertError("%s: expected %d weight arrays, found %d"
+                           % (where, 2 if use_bias else 1, len(arrays)))
+    kernel = _float32(arrays[0], where, "kernel")
+    bias = _float32(arrays[1], where, "bias") if use_bias else None
+    if kernel.ndim != ndim or kernel.shape[-1] != units:
+        raise ConvertError("%s: kernel shape %s does not match %d %s"
+                           % (where, kernel.shape, units, "units" if ndim == 2 else "filters"))
+    if bias is not None and bias.shape != (units,):
+        raise ConvertError("%s: bias shape %s does not match %d" % (where, bias.shape, units))
+    return kernel, bias
+
+
+def _quantized(cfg, where):
+    if cfg.get("quantization_config") or "int8" in json.dumps(cfg.get("dtype", "")) \
+            or "float8" in json.dumps(cfg.get("dtype", "")):
+        raise ConvertError("%s: quantized layers are not supported" % where)
+
+
+def _dense(kf, cfg, name, class_path, where, keras2, shape):
+    _quantized(cfg, where)
+    units = int(cfg["units"])
+    act = _activation(cfg.get("activation"), where, keras2)
+    kernel, bias = _weights(kf, cfg, name, class_path, where, 2, units)
+    if shape is not None and len(shape) != 1:
+        raise ConvertError("%s: on a %s input Keras's Dense acts on each step; anne's Dense takes a "
+                           "flat input: add Flatten() before it" % (where, shape))
+    if shape is not None and kernel.shape[0] != shape[0]:
+        raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
+                           % (where, kernel.shape[0], shape[0]))
+    if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
+        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
+    return {"kind": "dense", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
+            "in_shape": (kernel.shape[0],)}
+
+
+def _conv1d(kf, cfg, name, class_path, where, keras2, shape):
+    _quantized(cfg, where)
+    _check_1d_options("Conv1D", cfg, where)
+    filters = int(cfg["filters"])
+    act = _activation(cfg.get("activation"), where, keras2)
+    if act.name == "glu":
+        raise ConvertError("%s: glu halves the filters; anne's Conv1D cannot take it (put a Dense "
+                           "after the Conv1D)" % where)
+    kernel, bias = _weights(kf, cfg, name, class_path, where, 3, filters)
+    steps, channels = _steps_channels(shape, where)
+    k = _ints(cfg, "kernel_size", 1, where)
+    if kernel.shape != (k, channels, filters):
+        raise ConvertError("%s: kernel shape %s, expected (%d, %d, %d) for its input %s"
+                           % (where, kernel.shape, k, channels, filters, shape))
+    padding = cfg.get("padding", "valid")
+    if padding not in anne_format.PADDINGS:
+        raise ConvertError("%s: padding=%r (valid, same or causal)" % (where, padding))
+    kparams = (k, _ints(cfg, "strides", 1, where), anne_format.PADDINGS.index(padding),
+               _ints(cfg, "dilation_rate", 1, where))
+    if filters > anne_format.MAX_UNITS or max(kparams) > anne_format.MAX_UNITS:
+        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
+    return {"kind": "conv1d", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
+            "in_shape": shape, "kparams": kparams}
+
+
+def _pooling(cls, cfg, name, where, shape):
+    _check_1d_options(cls, cfg, where)
+    steps, channels = _steps_channels(shape, where)
+    kind = POOLING_KINDS[cls]
+    d = {"kind": kind, "name": name, "sources": [name]}
+    if cls.startswith("Global"):
+        d["out_shape"] = (channels,)
+        return d
+    size = _ints(cfg, "pool_size", 2, where)
+    strides = _ints(cfg, "strides", None, where) or size
+    padding = cfg.get("padding", "valid")
+    if padding not in ("valid", "same"):
+        raise ConvertError("%s: padding=%r (valid or same)" % (where, padding))
+    d["kparams"] = (size, strides, anne_format.PADDINGS.index(padding))
+    try:
+        d["out_shape"] = anne_format.anne_file.out_shape_of(anne_format.KIND_IDS[kind], shape, 0, 0,
+                                                            d["kparams"] + (0,) * 5)
+    except ValueError as e:
+        raise ConvertError("%s: %s" % (where, e))
+    return d
 
 
 def _affine(kf, cls, cfg, name, class_path, where):
@@ -618,30 +809,45 @@ def _compose(pending, scale, offset, name):
 
 
 def _broadcast(a, n, where, what):
-    a = np.asarray(a, np.float64)
-    if a.size not in (1, n):
+    a = np.asarray(a, np.float64).reshape(-1)
+    if a.size not in (1, n) and (a.size == 0 or n % a.size):
         raise ConvertError("%s: %s has %d values for %d features" % (where, what, a.size, n))
-    a = np.broadcast_to(a.reshape(-1), (n,)).copy()
+    # per channel of a (steps, channels) input that a Flatten made n values
+    a = np.tile(a, n // a.size) if a.size not in (1, n) else np.broadcast_to(a, (n,)).copy()
     _float32(a, where, what)  # refuses NaN/inf (e.g. a zero variance with epsilon 0)
     return a
 
 
 def _fold_before(d, pending, where):
-    """Dense d after the affine x * s + o: kernel s[:, None] * K, bias b + o @ K."""
+    """Dense or Conv1D d after the affine x * s + o (per feature, or per
+    channel): Dense: kernel s[:, None] * K, bias b + o @ K; Conv1D (valid
+    padding only: padded zeros would not be transformed): kernel
+    s[None, :, None] * K, bias b + sum over taps and channels of o * K."""
     s, o, names = pending
     k = d["kernel"].astype(np.float64)
-    n = k.shape[0]
-    s, o = _broadcast(s, n, where, "the scale before it"), _broadcast(o, n, where, "the offset before it")
-    bias = (d["bias"].astype(np.float64) if d["bias"] is not None else 0.0) + o @ k
-    d["kernel"] = _float32(s[:, None] * k, where, "kernel")
+    bias = d["bias"].astype(np.float64) if d["bias"] is not None else 0.0
+    if d["kind"] == "conv1d":
+        if d["kparams"][2] != 0:
+            raise ConvertError("%s: %s before a Conv1D with padding=%r folds exactly only with "
+                               "padding='valid' (the padded zeros are not normalised)"
+                               % (where, " + ".join(names), anne_format.PADDINGS[d["kparams"][2]]))
+        c = k.shape[1]
+        s, o = _broadcast(s, c, where, "the scale before it"), _broadcast(o, c, where, "the offset before it")
+        bias = bias + np.einsum("c,kcf->f", o, k)
+        d["kernel"] = _float32(s[None, :, None] * k, where, "kernel")
+    else:
+        n = k.shape[0]
+        s, o = _broadcast(s, n, where, "the scale before it"), _broadcast(o, n, where, "the offset before it")
+        bias = bias + o @ k
+        d["kernel"] = _float32(s[:, None] * k, where, "kernel")
     d["bias"] = _float32(bias, where, "bias")
     d["sources"] = names + d["sources"]
 
 
 def _fold_after(d, scale, offset, name, where):
-    """The affine x * scale + offset after Dense d (linear): kernel K * scale,
-    bias b * scale + offset."""
-    units = d["kernel"].shape[1]
+    """The affine x * scale + offset after Dense/Conv1D d (linear), per
+    unit/filter: kernel K * scale, bias b * scale + offset."""
+    units = d["kernel"].shape[-1]
     scale, offset = _broadcast(scale, units, where, "scale"), _broadcast(offset, units, where, "offset")
     bias = d["bias"].astype(np.float64) if d["bias"] is not None else np.zeros(units)
     d["kernel"] = _float32(d["kernel"].astype(np.float64) * scale, where, "kernel")
@@ -650,13 +856,20 @@ def _fold_after(d, scale, offset, name, where):
 
 
 def _set_out(d, where):
-    units = d["kernel"].shape[1]
+    units = d["kernel"].shape[-1]
+    if d["kind"] == "conv1d":
+        try:
+            d["out_shape"] = anne_format.anne_file.out_shape_of(
+                anne_format.KIND_IDS["conv1d"], d["in_shape"], units, 0, tuple(d["kparams"]) + (0,) * 4)
+        except ValueError as e:
+            raise ConvertError("%s: %s" % (where, e))
+        return
     if d["act"].name == "glu":
         if units % 2:
             raise ConvertError("%s: glu needs an even number of units, got %d" % (where, units))
-        d["n_out"] = units // 2
+        d["out_shape"] = (units // 2,)
     else:
-        d["n_out"] = units
+        d["out_shape"] = (units,)
 
 
 def _float32(a, where, what):

@@ -50,14 +50,23 @@ USED_PARAMS = {name: tuple(k for k in d if k in PARAM_NAMES)
                for name, d in anne_ops.DEFAULTS.items() if any(k in PARAM_NAMES for k in d)}
 
 
-class LayerSpec:
-    """One dense layer to encode. kernel: n_in x units (Keras layout); bias:
-    units values or None; params: overrides of default_params()."""
+KIND_IDS = {name: kind for kind, name in anne_file.KIND_NAMES.items()}
+from anne_core import PADDINGS  # noqa: E402,F401
 
-    def __init__(self, activation, kernel, bias=None, params=None,
-                 has_max_value=False, approximate=False):
+
+class LayerSpec:
+    """One layer to encode. Dense (the default kind): kernel n_in x units
+    (Keras layout), bias units values or None. conv1d: kernel kernel_size x
+    in_channels x filters (Keras layout), kparams (kernel_size, strides,
+    padding code, dilation). Pooling: kernel None, kparams (pool_size,
+    strides, padding code); global pooling and flatten: no kparams; reshape:
+    out_shape. params: overrides of default_params()."""
+
+    def __init__(self, activation, kernel=None, bias=None, params=None,
+                 has_max_value=False, approximate=False, kind="dense", kparams=(), out_shape=None):
+        self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
         self.activation = canonical_activation(activation)
-        self.kernel = _f32(kernel)
+        self.kernel = None if kernel is None else _f32(kernel)
         self.bias = None if bias is None else _f32(bias)
         self.params = default_params(self.activation)
         if params:
@@ -68,30 +77,54 @@ class LayerSpec:
             self.params.update(params)
         self.has_max_value = bool(has_max_value)
         self.approximate = bool(approximate)
+        self.kparams = tuple(kparams) + (0,) * (8 - len(kparams))
+        self.out_shape = out_shape
+
+    @property
+    def units(self):
+        if self.kernel is None or self.kind not in anne_file.WEIGHTED:
+            return 0
+        return self.kernel.shape[-1] if self.kernel.ndim >= 1 else 0
 
     def entry(self, in_shape):
         flags = ((FLAG_BIAS if self.bias is not None else 0)
                  | (FLAG_MAX_VALUE if self.has_max_value else 0)
                  | (FLAG_APPROXIMATE if self.approximate else 0))
-        units = self.kernel.shape[1] if self.kernel.ndim == 2 else 0
-        return anne_file.Entry(ACTIVATION_IDS[self.activation], flags, in_shape, units,
-                               [self.params[k] for k in PARAM_NAMES])
+        return anne_file.Entry(ACTIVATION_IDS[self.activation], flags, in_shape, self.units,
+                               [self.params[k] for k in PARAM_NAMES], kind=self.kind,
+                               kparams=self.kparams, out_shape=self.out_shape)
+
+    def expected_kernel(self, in_shape):
+        """The kernel shape this layer needs on in_shape (None: no kernel)."""
+        if self.kind == KIND_DENSE:
+            return (anne_file.size_of(in_shape), self.units)
+        if self.kind == anne_ops.LAYER_CONV1D:
+            return (self.kparams[0], in_shape[-1], self.units)
+        return None
 
 
 def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
     """Returns the bytes of a `.anne` file (version 2 unless told 1, which
-    has no metadata). check=False skips validation (only for building
-    deliberately bad files)."""
+    has no metadata and only dense layers). n_inputs: the input size, or
+    the input shape ((n,) or (steps, channels)). check=False skips
+    validation (only for building deliberately bad files)."""
+    in_shape = (n_inputs,) if isinstance(n_inputs, int) else tuple(n_inputs)
+    entries = []
+    shape = in_shape
     if check:
         if not 1 <= len(layers) <= MAX_LAYERS:
             raise ValueError("%s: %d" % (FRAGMENTS["layer_count"], len(layers)))
-        n_in = n_inputs
-        for i, l in enumerate(layers):
-            units = l.kernel.shape[1] if l.kernel.ndim == 2 else -1
-            if l.kernel.shape != (n_in, units):
-                raise ValueError("layer %d: kernel shape %s, expected (%d, units)"
-                                 % (i, l.kernel.shape, n_in))
-            if not 1 <= units <= MAX_UNITS:
+        if not all(1 <= d <= MAX_UNITS for d in in_shape) or len(in_shape) not in (1, 2):
+            raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
+    for i, l in enumerate(layers):
+        if check:
+            want = l.expected_kernel(shape) if l.kind in anne_file.WEIGHTED else None
+            units = l.units
+            got = None if l.kernel is None else l.kernel.shape
+            if l.kind in anne_file.WEIGHTED and (len(shape) == (1 if l.kind == KIND_DENSE else 2)) \
+                    and got != want:
+                raise ValueError("layer %d: kernel shape %s, expected %s" % (i, got, want))
+            if l.kind in anne_file.WEIGHTED and not 1 <= units <= MAX_UNITS:
                 raise ValueError("layer %d: %s: %d" % (i, FRAGMENTS["units"], units))
             if l.bias is not None and l.bias.shape != (units,):
                 raise ValueError("layer %d: bias shape %s, expected (%d,)"
@@ -102,17 +135,17 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                 if arr is not None and not np.all(np.isfinite(_f32(arr))):
                     raise ValueError("layer %d: weights or parameters %s"
                                      % (i, FRAGMENTS["finite"]))
-            n_in = layer_output_size(l.activation, units)
-        if not 1 <= n_inputs <= MAX_UNITS:
-            raise ValueError("%s: %d" % (FRAGMENTS["n_inputs"], n_inputs))
-    entries = []
-    shape = (n_inputs,)
-    for l in layers:
-        entries.append(l.entry(shape))
+            try:
+                entries.append(l.entry(shape))
+            except ValueError as err:
+                raise ValueError("layer %d: %s" % (i, err))
+        else:
+            entries.append(l.entry(shape))
         shape = entries[-1].out_shape
-    out = bytearray(anne_file.front((n_inputs,), entries, metadata, version))
+    out = bytearray(anne_file.front(in_shape, entries, metadata, version))
     for l in layers:
-        out += l.kernel.astype("<f4").tobytes()
+        if l.kernel is not None:
+            out += l.kernel.astype("<f4").tobytes()
         if l.bias is not None:
             out += l.bias.astype("<f4").tobytes()
     out += struct.pack("<I", binascii.crc32(bytes(out)) & 0xFFFFFFFF)
@@ -129,18 +162,22 @@ def layer_output_size(activation, units):
 
 
 class Layer:
-    """A parsed dense layer: its anne_file.Entry's fields, the numpy kernel
-    (n_in x units) and bias."""
+    """A parsed layer: its anne_file.Entry's fields, the numpy kernel (dense:
+    n_in x units; conv1d: kernel_size x in_channels x filters) and bias."""
 
     def __init__(self, index, entry, kernel=None, bias=None):
         self.index = index
         self.kind = entry.kind
+        self.kind_name = entry.kind_name
         self.activation_id = entry.act
         self.activation = entry.activation
         self.flags = entry.flags
         self.units = entry.units
+        self.in_shape = entry.in_shape
+        self.out_shape = entry.out_shape
         self.n_in = entry.n_in
         self.n_out = entry.n_out
+        self.kparams = entry.kparams
         self.data_offset = entry.offset
         self.n_params = entry.n_params
         self.data_size = entry.data_size
@@ -154,6 +191,8 @@ class Layer:
 
     def activation_text(self):
         """'relu(negative_slope=0.1, threshold=0.5, max_value=6)' style."""
+        if self.kind not in anne_file.WEIGHTED:
+            return ""
         used = USED_PARAMS.get(self.activation, ())
         parts = []
         for k in used:
@@ -167,16 +206,70 @@ class Layer:
             parts.append("approximate=True")
         return self.activation + ("(%s)" % ", ".join(parts) if parts else "")
 
+    def options_text(self):
+        """conv1d's and pooling's options, Keras's names."""
+        kp = self.kparams
+        if self.kind == anne_ops.LAYER_CONV1D:
+            return "kernel_size=%d strides=%d padding=%s dilation_rate=%d" % (kp[0], kp[1], PADDINGS[kp[2]], kp[3])
+        if self.kind in anne_file.POOLS:
+            return "pool_size=%d strides=%d padding=%s" % (kp[0], kp[1], PADDINGS[kp[2]])
+        return ""
+
     def spec(self):
         return LayerSpec(self.activation, self.kernel, self.bias,
-                         dict(self.params), self.has_max_value, self.approximate)
+                         dict(self.params), self.has_max_value, self.approximate,
+                         self.kind, self.kparams, self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
 
     def forward(self, x):
-        z = _f32(x) @ self.kernel
+        """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
+        x = _f32(x)
+        if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+            return x.reshape((x.shape[0],) + tuple(self.out_shape))
+        if self.kind in anne_file.GLOBAL_POOLS:
+            return x.mean(axis=1) if self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D else x.max(axis=1)
+        if self.kind in anne_file.POOLS:
+            return _pool(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING1D, self.out_shape[0])
+        if self.kind == anne_ops.LAYER_CONV1D:
+            z = _conv1d(x, self.kernel, self.kparams, self.out_shape[0])
+        else:
+            z = x @ self.kernel
         if self.bias is not None:
             z = z + self.bias
         return activate(self.activation, z, self.params,
                         self.has_max_value, self.approximate)
+
+
+def _windows(steps, n_out, window, strides, padding, dilation=1, taps=1):
+    """Per output step, the input step of each tap (-1 where it falls in
+    the padding): Keras's (TensorFlow's) padding rules, written out."""
+    if padding == 0:
+        before = 0
+    elif padding == 2:
+        before = window - 1
+    else:
+        before = max((n_out - 1) * strides + window - steps, 0) // 2
+    idx = np.array([[t * strides + k * dilation - before for k in range(taps)] for t in range(n_out)])
+    return np.where((idx >= 0) & (idx < steps), idx, -1)
+
+
+def _conv1d(x, kernel, kp, n_out):
+    """x (batch, steps, c) * kernel (k, c, f) -> (batch, n_out, f), in float64."""
+    k, strides, padding, dilation = kp[:4]
+    steps = x.shape[1]
+    idx = _windows(steps, n_out, (k - 1) * dilation + 1, strides, padding, dilation, k)
+    padded = np.concatenate([x, np.zeros_like(x[:, :1])], axis=1).astype(np.float64)
+    cols = padded[:, idx, :]  # (batch, n_out, k, c); index -1 is the zero row
+    return _f32(np.einsum("btkc,kcf->btf", cols, kernel.astype(np.float64)))
+
+
+def _pool(x, kp, is_max, n_out):
+    size, strides, padding = kp[:3]
+    idx = _windows(x.shape[1], n_out, size, strides, padding, 1, size)
+    cols = x[:, np.maximum(idx, 0), :].astype(np.float64)  # (batch, n_out, size, c)
+    valid = (idx >= 0)[None, :, :, None]
+    if is_max:
+        return _f32(np.where(valid, cols, -np.inf).max(axis=2))
+    return _f32(np.where(valid, cols, 0.0).sum(axis=2) / valid.sum(axis=2))
 
 
 class Model:
@@ -199,21 +292,30 @@ class Model:
         return sum(l.n_params for l in self.layers)
 
     def forward(self, x):
-        """float32 reference forward pass; x: (n_inputs,) or (batch, n_inputs)."""
+        """float32 reference forward pass; x: one sample or a batch, each
+        sample n_inputs values (flat, row-major) or input_shape -> (n_out,)
+        or (batch, n_out)."""
         y = _f32(x)
+        single = y.ndim == 1 or (y.ndim == len(self.input_shape) and y.shape == tuple(self.input_shape)
+                                 and len(self.input_shape) == 2)
+        y = y.reshape((1 if single else y.shape[0], -1))
         if y.shape[-1] != self.n_inputs:
             raise ValueError("input has %d features, the model expects %d"
                              % (y.shape[-1], self.n_inputs))
+        y = y.reshape((y.shape[0],) + tuple(self.input_shape))
         for l in self.layers:
             y = l.forward(y)
-        return y
+        y = y.reshape((y.shape[0], -1))
+        return y[0] if single else y
 
     def summary(self, title=None):
         rows = [("#", "layer", "in", "units", "out", "activation", "params",
                  "bytes")]
         for l in self.layers:
-            rows.append((str(l.index), "dense" + ("" if l.has_bias else " (no bias)"),
-                         str(l.n_in), str(l.units), str(l.n_out),
+            options = l.options_text()
+            rows.append((str(l.index), l.kind_name + ("" if l.has_bias or l.kind not in anne_file.WEIGHTED
+                                                      else " (no bias)") + (" " + options if options else ""),
+                         _dims(l.in_shape), str(l.units) if l.units else "-", _dims(l.out_shape),
                          l.activation_text(), str(l.n_params), str(l.data_size)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
@@ -224,12 +326,16 @@ class Model:
                                    for i, (c, w) in enumerate(zip(r, widths))).rstrip())
             if j == 0:
                 lines.append("-" * len(lines[-1]))
-        lines.append("inputs %d, outputs %d, %d parameters, %d bytes of float data, "
-                     "file %d bytes (version %d)" % (self.n_inputs, self.n_outputs, self.n_params,
+        lines.append("inputs %s, outputs %d, %d parameters, %d bytes of float data, "
+                     "file %d bytes (version %d)" % (_dims(self.input_shape), self.n_outputs, self.n_params,
                                                      4 * self.n_params, self.size, self.version))
         for k, v in self.metadata.items():
             lines.append("%s: %s" % (k, ", ".join(v) if isinstance(v, list) else v))
         return "\n".join(lines)
+
+
+def _dims(shape):
+    return "x".join(str(d) for d in shape)
 
 
 def parse(data):
@@ -248,12 +354,17 @@ def parse(data):
                          % (FRAGMENTS["crc"], stored, computed))
     layers = []
     for i, e in enumerate(entries):
-        n_k = e.n_in * e.units
-        kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(e.n_in, e.units)
+        n_k = e.kernel_len
+        kernel = None
+        if e.kind == KIND_DENSE:
+            kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(e.n_in, e.units)
+        elif e.kind == anne_ops.LAYER_CONV1D:
+            kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
+                e.kparams[0], e.in_shape[1], e.units)
         bias = None
         if e.has_bias:
             bias = np.frombuffer(data, "<f4", e.units, e.offset + 4 * n_k).astype(np.float32)
-        if not (np.all(np.isfinite(kernel)) and (bias is None or np.all(np.isfinite(bias)))):
+        if not ((kernel is None or np.all(np.isfinite(kernel))) and (bias is None or np.all(np.isfinite(bias)))):
             raise ValueError("layer %d: weights %s" % (i, FRAGMENTS["finite"]))
         layers.append(Layer(i, e, kernel, bias))
     return Model(head, layers, metadata, size)

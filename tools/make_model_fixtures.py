@@ -14,7 +14,7 @@ Writes
   tests/fixtures/models/<name>.anne       converted by tools/anne_convert.py
   tests/fixtures/models/<name>.json       {"x": rows, "y": Keras's predict,
                                            "argmax": [...], ...} (<= 20 rows)
-  tests/fixtures/models/unsupported_*.keras, act_after_relu.keras (error cases)
+  tests/fixtures/models/unsupported_many.keras, act_after_relu.keras (error cases)
   examples/iris/ai_anne_8.*, ai_anne_6.*  AI-ANNE's published 2-class nets
   examples/iris/iris3.*                   the 3-class Iris model + scaler
 """
@@ -115,7 +115,8 @@ def predict(model, x):
 
 def save_fixture(name, model, x_test, extra=None, h5=False, tfk2=None):
     """Saves model as .keras (+ .h5 / _tfk2.h5), converts it to .anne and
-    writes Keras's predictions on x_test."""
+    writes Keras's predictions on x_test (in the model's input shape; the
+    JSON holds each row flat, row-major, as the board takes it)."""
     x = np.asarray(x_test, np.float32)[:MAX_ROWS]
     y = predict(model, x)
     base = os.path.join(MODELS, name)
@@ -136,7 +137,7 @@ def save_fixture(name, model, x_test, extra=None, h5=False, tfk2=None):
     err = float(np.max(np.abs(ref - y)))
     assert np.allclose(ref, y, atol=1e-5, rtol=1e-5), (name, err)
     obj = {"name": name, "keras_version": keras.__version__, "sources": sources,
-           "x": f32_list(x), "y": f32_list(y),
+           "x": f32_list(x.reshape(len(x), -1)), "y": f32_list(y),
            "argmax": [int(i) for i in np.argmax(y, axis=-1)]}
     if extra:
         obj.update(extra)
@@ -339,14 +340,11 @@ def make_zoo(rng):
 
 def make_error_models():
     keras.backend.clear_session()
-    m = keras.Sequential([keras.Input((8, 1)), layers.Conv1D(2, 3, name="conv"),
-                          layers.Flatten(), layers.Dense(2)], name="unsupported_conv1d")
-    m.save(os.path.join(MODELS, "unsupported_conv1d.keras"))
     m = keras.Sequential([keras.Input((4,)), layers.Dense(5, activation="relu", name="hidden"),
                           layers.Activation("sigmoid", name="extra_sigmoid"),
                           layers.Dense(2)], name="act_after_relu")
     m.save(os.path.join(MODELS, "act_after_relu.keras"))
-    print("error models: unsupported_conv1d, act_after_relu")
+    print("error models: act_after_relu")
 
 
 def make_ai_anne(name, spec):
@@ -419,10 +417,66 @@ def make_affine_models(rng):
     # refused, with every problem in one message
     keras.backend.clear_session()
     model = keras.Sequential([
-        keras.Input((16, 3)), layers.Conv1D(4, 3), layers.MaxPooling1D(2), layers.Flatten(),
-        layers.Dense(8, activation="relu"), layers.LayerNormalization(), layers.Dense(2),
+        keras.Input((16, 3)), layers.Conv1D(4, 3), layers.LayerNormalization(), layers.MaxPooling1D(2),
+        layers.Cropping1D(1), layers.Flatten(), layers.Dense(8, activation="relu"), layers.Dense(2),
         layers.Activation("relu"), layers.BatchNormalization()], name="many_unsupported")
     model.save(os.path.join(MODELS, "unsupported_many.keras"))
+
+
+def windows(rng, n, steps, channels, classes):
+    """Synthetic sensor windows: each class a different mix of sines
+    (frequency, phase per channel) plus noise, as accelerometer axes."""
+    labels = rng.integers(0, classes, n)
+    t = np.arange(steps, dtype=np.float32)[None, :, None]
+    freq = rng.uniform(0.05, 0.4, (classes, 1, channels))
+    phase = rng.uniform(0, 6.28, (classes, 1, channels))
+    x = np.sin(2 * np.pi * freq[labels] * t + phase[labels]) + rng.normal(0, 0.3, (n, steps, channels))
+    return x.astype(np.float32), labels
+
+
+def make_conv_models(rng):
+    """Conv1D, pooling, Flatten and Reshape models: every option of issue 11."""
+    keras.backend.clear_session()
+    x, lab = windows(rng, 300, 32, 3, 4)
+    model = keras.Sequential([
+        keras.Input((32, 3)), layers.Conv1D(8, 5, padding="same", activation="relu"),
+        layers.MaxPooling1D(2), layers.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="tanh"),
+        layers.GlobalAveragePooling1D(), layers.Dense(4, activation="softmax")], name="conv_har")
+    fit(model, x, onehot(lab, 4), "categorical_crossentropy", 15)
+    save_fixture("conv_har", model, x[:MAX_ROWS], h5=True)
+
+    keras.backend.clear_session()
+    x, lab = windows(rng, 300, 20, 2, 3)
+    model = keras.Sequential([
+        keras.Input((20, 2)), layers.Conv1D(4, 3, strides=2, use_bias=False, activation="elu"),
+        layers.AveragePooling1D(3, strides=2, padding="same"),
+        layers.Conv1D(3, 2, strides=2, padding="same", activation="softmax"),
+        layers.Flatten(), layers.Dense(3)], name="conv_strides")
+    fit(model, x, onehot(lab, 3), "mse", 15)
+    save_fixture("conv_strides", model, x[:MAX_ROWS], h5=True)
+
+    keras.backend.clear_session()
+    x, lab = windows(rng, 300, 16, 3, 2)
+    x = x * np.array([2.0, 0.5, 10.0], np.float32) + np.array([1.0, -3.0, 9.8], np.float32)
+    norm = layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([
+        keras.Input((16, 3)), norm, layers.Conv1D(6, 3), layers.BatchNormalization(), layers.ReLU(),
+        layers.MaxPooling1D(2, padding="same"), layers.Conv1D(4, 2, activation="gelu"),
+        layers.AveragePooling1D(2), layers.GlobalMaxPooling1D(), layers.Dense(1, activation="sigmoid")],
+        name="conv_norm")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 15)
+    save_fixture("conv_norm", model, x[:MAX_ROWS])
+
+    keras.backend.clear_session()
+    x, lab = windows(rng, 300, 8, 3, 2)
+    x = x.reshape(300, 24)
+    model = keras.Sequential([
+        keras.Input((24,)), layers.Reshape((8, 3)), layers.Conv1D(4, 3, activation="silu"),
+        layers.Reshape((-1,)), layers.Dense(5, activation="relu"), layers.Dense(2, activation="softmax")],
+        name="reshape_conv")
+    fit(model, x, onehot(lab, 2), "categorical_crossentropy", 15)
+    save_fixture("reshape_conv", model, x[:MAX_ROWS])
 
 
 def write_iris_train():
@@ -452,6 +506,10 @@ def main():
     if sys.argv[1:] == ["--iris-train"]:
         write_iris_train()
         return
+    if sys.argv[1:] == ["--conv"]:  # only the models of make_conv_models
+        keras.utils.set_random_seed(SEED + 2)
+        make_conv_models(np.random.default_rng(SEED + 2))
+        return
     if sys.argv[1:] == ["--affine"]:  # only the models of make_affine_models
         keras.utils.set_random_seed(SEED + 1)
         make_affine_models(np.random.default_rng(SEED + 1))
@@ -469,6 +527,7 @@ def main():
     make_sparsemax(rng)
     make_zoo(rng)
     make_error_models()
+    make_conv_models(rng)
     make_ai_anne("ai_anne_8", AI_ANNE_8)
     make_ai_anne("ai_anne_6", AI_ANNE_6)
     copy_iris3()

@@ -242,7 +242,10 @@ mod tests {
                 let fd = (act.scalar(x + h).unwrap() as f64 - act.scalar(x - h).unwrap() as f64)
                     / (2.0 * h as f64);
                 let d = act.derivative(x, act.scalar(x).unwrap()).unwrap() as f64;
-                assert!((d - fd).abs() <= 2e-3 + 2e-3 * fd.abs(), "{act:?} at {x}: {d} vs {fd}");
+                assert!(
+                    (d - fd).abs() <= 2e-3 + 2e-3 * fd.abs(),
+                    "{act:?} at {x}: {d} vs {fd}"
+                );
             }
         }
     }
@@ -255,8 +258,14 @@ mod tests {
             threshold: 0.0,
         };
         assert_eq!(relu.derivative(0.0, 0.0), Some(0.0));
-        assert_eq!(Activation::Celu { alpha: 1.0 }.derivative(0.0, 0.0), Some(2.0));
-        assert_eq!(Activation::Elu { alpha: 0.5 }.derivative(0.0, 0.0), Some(0.5));
+        assert_eq!(
+            Activation::Celu { alpha: 1.0 }.derivative(0.0, 0.0),
+            Some(2.0)
+        );
+        assert_eq!(
+            Activation::Elu { alpha: 0.5 }.derivative(0.0, 0.0),
+            Some(0.5)
+        );
         assert_eq!(Activation::HardTanh.derivative(1.0, 1.0), Some(1.0));
         assert_eq!(Activation::Relu6.derivative(6.0, 6.0), Some(0.0));
         let clipped = Activation::Relu {

@@ -24,12 +24,12 @@ def test_constructors():
     s.add(Input(3))
     s.add(Dense(2))
     check(s.n_inputs == 3 and s.n_outputs == 2, "Sequential() + add(Input(3))")
-    check(refused(ValueError, "needs its input size", Sequential, [Dense(2)]), "no input size")
-    check(refused(ValueError, "1-D inputs", Input, (4, 2)), "Input((4, 2))")
+    check(refused(ValueError, "needs its input shape", Sequential, [Dense(2)]), "no input shape")
+    check(refused(ValueError, "(n,) or (steps, channels)", Input, (4, 2, 1)), "Input((4, 2, 1))")
     for bad in (8.7, "8", True, None):
         check(refused(TypeError, "units must be an int", Dense, bad), "Dense(%r)" % (bad,))
     check(refused(ValueError, "units out of range", Dense, 0), "Dense(0)")
-    check(refused(TypeError, "a layer must be Dense", net.add, "Dense"), "add('Dense')")
+    check(refused(TypeError, "a layer must be one of Dense, Conv1D", net.add, "Dense"), "add('Dense')")
     return net
 
 

@@ -170,6 +170,8 @@ def test_valid_odd_files():
         else:
             raise AssertionError("extend this reference for %s" % acts[-1])
     for entry in valid:
+        if entry["file"] == "valid_conv.anne":
+            continue  # another model: tests/host/test_conv.py checks it
         m = af.load(os.path.join(BAD, entry["file"]))
         np.testing.assert_allclose(m.forward(np.array(entry["x"], np.float32)), h, rtol=1e-6)
         np.testing.assert_allclose(entry["y"], h, rtol=1e-6)
