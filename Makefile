@@ -1,11 +1,11 @@
 # anne: Rust neural-network kernels for MicroPython.
 #
 #   make demo         build the emulated Cortex-M3 firmware and run the demo
-#   make test         every test: Rust, C ABI, host, MicroPython on 3 targets
-#   make bench        instruction counts on the emulated Cortex-M3 and M0
+#   make test         every test: Rust, C ABI, host, MicroPython on 5 targets
+#   make bench        instruction counts on the emulated Cortex-M3, M0 and M4F
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
-#   make unix | qemu-m3 | qemu-m0     build one firmware
-#   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0)
+#   make unix | qemu-m3 | qemu-m0 | qemu-m4f     build one firmware
+#   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f)
 #   make deps         install what the above need (run by them as required)
 #   make clean
 #
@@ -51,9 +51,10 @@ UNIX_FW := $(BUILD)/unix/micropython
 ASAN_FW := $(BUILD)/unix-asan/micropython
 M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
+M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -101,7 +102,14 @@ qemu-m0: $(BUILD)/mpy-cross.stamp
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MICROBIT BUILD=$(BUILD)/cortex-m0 \
 		MICROPY_HEAP_SIZE=196608 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
 
-firmware: unix unix-asan qemu-m3 qemu-m0
+# A hard-float Cortex-M4F (qemu's mps2-an386; board definition in
+# tools/boards/MPS2_AN386): the kernels on the FPU (thumbv7em-none-eabihf).
+M4F_BOARD := BOARD=MPS2_AN386 BOARD_DIR=$(ROOT)/tools/boards/MPS2_AN386
+qemu-m4f: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(M4F_BOARD) BUILD=$(BUILD)/cortex-m4f \
+		MICROPY_HEAP_SIZE=1048576 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+
+firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f
 
 test: deps firmware test-rust test-host test-nopanic test-board test-suite
 
@@ -119,10 +127,10 @@ test-suite: unix unix-plain qemu-m3 qemu-m3-plain
 
 # No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
 test-nopanic: firmware
-	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW)
+	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW)
 
 test-board: firmware
-	$(PYTHON) tests/run_board_tests.py unix unix-asan cortex-m3 cortex-m0
+	$(PYTHON) tests/run_board_tests.py unix unix-asan cortex-m3 cortex-m0 cortex-m4f
 
 # A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the
 # unix port under ASan + UBSan: FUZZ_SEEDS seeds, FUZZ_CALLS calls each.
@@ -136,7 +144,7 @@ fuzz: unix-asan
 	done
 
 # The demo: Keras models -> .anne files (host converter) -> the board.
-DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,qemu-m3))
+DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,$(if $(filter cortex-m4f,$(TARGET)),qemu-m4f,qemu-m3)))
 demo: deps $(DEMO_FW)
 	@mkdir -p $(BUILD)/demo
 	@echo "== Converting the Keras models (tools/anne_convert.py, no TensorFlow needed)"
@@ -168,6 +176,7 @@ BENCH_QEMU = $(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(QEMU_FLAGS) \
 	EMLEARN_INCLUDE="$$($(PYTHON) -c 'import emlearn; print(emlearn.includedir)')"
 BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
+BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
 
 bench: bench-firmware
 	$(PYTHON) bench/run_bench.py --out $(BENCH)
@@ -182,6 +191,8 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0 USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
+	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \

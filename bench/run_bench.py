@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Instruction counts of anne, its pure-MicroPython fallback and emlearn's
-eml_net on the emulated Cortex-M3 (MPS2-AN385) and Cortex-M0 (nRF51).
+eml_net on the emulated Cortex-M3 (MPS2-AN385), Cortex-M0 (nRF51) and
+Cortex-M4F (MPS2-AN386, hard float).
 
-    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0]
+    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0,cortex-m4f]
 
 Needs the firmwares that `make bench` builds under build/bench/:
   <target>/firmware.elf        anne + frozen anne_net + emlearn_bench
@@ -78,7 +79,8 @@ IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
 # Instructions per SysTick tick expected from the boards' clocks (qemu:
 # SysTick on the processor clock; -icount shift=0: 1 instruction = 1 ns).
 NOMINAL = {"cortex-m3": 40.0,   # MPS2-AN385 SYSCLK 25 MHz
-           "cortex-m0": 62.5}   # nRF51 HFCLK 16 MHz
+           "cortex-m0": 62.5,   # nRF51 HFCLK 16 MHz
+           "cortex-m4f": 40.0}  # MPS2-AN386 SYSCLK 25 MHz
 LABEL = {
     "anne_net": "anne_net predict_into",
     "anne.dense": "anne.dense (raw calls)",
@@ -87,7 +89,9 @@ LABEL = {
     "emlearn-plain": "emlearn eml_net (firmware without anne)",
     "ai-anne-style": "AI-ANNE style (nested lists)",
 }
-SHORT = {"cortex-m3": "M3", "cortex-m0": "M0"}
+SHORT = {"cortex-m3": "M3", "cortex-m0": "M0", "cortex-m4f": "M4F"}
+TITLE = {"cortex-m3": "Cortex-M3, MPS2-AN385", "cortex-m0": "Cortex-M0, nRF51 (micro:bit)",
+         "cortex-m4f": "Cortex-M4F, MPS2-AN386 (hard float)"}
 
 # From the issue / shared reference (emulated Cortex-M3).
 BRIEF = {
@@ -309,6 +313,11 @@ def checks(results):
     bad = [a for a in allocs if a[2] != 0]
     out.append(("predict_into allocates 0 bytes (all networks, %s)" % "+".join(SHORT[t] for t in results),
                 "max %d bytes" % max(a[2] for a in allocs), not bad))
+    m4 = results.get("cortex-m4f")
+    if m4:
+        v = m4["kernel"]["anne.dense"]["per_mac_net"]
+        out.append(("f32 dense 64x64 <= 4 instr/MAC on the M4F (FPU; call overhead subtracted)",
+                    "%.2f (%.2f with the call)" % (v, m4["kernel"]["anne.dense"]["per_mac_gross"]), v <= 4))
     if m3:
         v = m3["size"]["anne_flash"]
         out.append(("anne module flash on M3 <= 24 KB", "%s bytes (%.1f KB)" % (fmt(v), v / 1024), v <= 24 * 1024))
@@ -410,7 +419,7 @@ def plot(results, path):
         ax.set_yscale("log")
         ax.set_xlabel("multiply-adds per inference (22, 56, 1664, 8832)")
         ax.set_ylabel("instructions per inference (one sample)")
-        ax.set_title("Emulated %s (qemu -icount), MicroPython 1.25" % ("Cortex-M3" if t == "cortex-m3" else "Cortex-M0"))
+        ax.set_title("Emulated %s (qemu -icount), MicroPython 1.25" % TITLE[t].split(",")[0])
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -421,7 +430,7 @@ def plot(results, path):
 def main():
     p = argparse.ArgumentParser(description=__doc__ + "\nMethod:\n" + METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
-    p.add_argument("--targets", default="cortex-m3,cortex-m0")
+    p.add_argument("--targets", default="cortex-m3,cortex-m0,cortex-m4f")
     p.add_argument("--runs", type=int, default=2, help="runs per firmware, which must agree (default 2)")
     a = p.parse_args()
     t0 = time.monotonic()
@@ -443,9 +452,10 @@ def main():
     md = ["# anne benchmarks", "",
           "Instruction counts on emulated boards (qemu 7.2 `-icount shift=0`, SysTick on the "
           "processor clock, calibrated against a loop of known length), MicroPython 1.25.0 qemu port, "
-          "soft-float (`-mfloat-abi=soft`). Produced by `make bench` (bench/run_bench.py).", ""]
+          "soft-float (`-mfloat-abi=soft`) on the M3 and M0, hard-float (`-mfpu=fpv4-sp-d16 "
+          "-mfloat-abi=hard`, emlearn too) on the M4F. Produced by `make bench` (bench/run_bench.py).", ""]
     for t, res in results.items():
-        md += ["## %s (%s)" % ("Cortex-M3, MPS2-AN385" if t == "cortex-m3" else "Cortex-M0, nRF51 (micro:bit)", t), "",
+        md += ["## %s (%s)" % (TITLE[t], t), "",
                net_table(res), ""]
     for t, res in results.items():
         if res["train"]:

@@ -135,6 +135,11 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
  *                      or same; same averages over the steps in range).
  *   ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
  *                      params: channels; out is channels values.
+ *   ANNE_LAYER_AFFINE  out = x * kernel[c] + bias[c] per channel c of the last
+ *                      axis (Keras's Normalization, Rescaling, BatchNormalization
+ *                      at inference); kernel (scale) and bias (offset, not
+ *                      NULL) hold channels values; out as many as x.
+ *                      params: channels. act is not read.
  * Pooling layers read no kernel, bias or act. A parameter out of range is
  * ANNE_ERR_LAYER_PARAM; an input that is not whole steps, or shorter than a
  * valid window, ANNE_ERR_X_SIZE. (Flatten and Reshape move nothing: the

@@ -489,6 +489,11 @@ static void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const 
                     MP_ERROR_TEXT("layer %d: conv1d kernel has %u floats, not %u x %u x filters"),
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
             }
+            if (d->kind == ANNE_LAYER_AFFINE) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: affine scale has %u floats, expected %u (channels)"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[0]);
+            }
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
         case ANNE_ERR_X_SIZE:
             mp_raise_msg_varg(&mp_type_ValueError,
@@ -500,7 +505,8 @@ static void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const 
                 (int)i, (unsigned)d->out_len);
         case ANNE_ERR_BIAS_SIZE:
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bias has %u floats, expected one per filter"), (int)i, (unsigned)d->bias_len);
+                MP_ERROR_TEXT("layer %d: bias has %u floats, expected one per filter/channel"), (int)i,
+                (unsigned)d->bias_len);
         case ANNE_ERR_ACTIVATION:
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
@@ -572,8 +578,9 @@ static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers,
 // anne.forward(layers, x, out): a chain of layers in one call, for a
 // network's inner loop. layers is a tuple or list of (kernel, bias,
 // activation, buf) tuples (dense), or (kernel, bias, activation, buf, spec)
-// with spec = (kind, params...) for Conv1D and pooling (anne_layer_t in
-// anne.h; a pooling layer's kernel, bias and activation are None): layer i
+// with spec = (kind, params...) for Conv1D, pooling and affine (anne_layer_t
+// in anne.h; a pooling layer's kernel, bias and activation are None, an
+// affine layer's kernel and bias are its scale and offset): layer i
 // reads the previous layer's buf (x for the first) and writes its own buf
 // (out for the last, whose buf may be None). Allocates nothing.
 static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {

@@ -472,14 +472,15 @@ def _check_layers(layers):
             raise TypeError("layer %d must be (kernel, bias, activation, buf[, spec])" % i)
         if len(layer) == 5:
             spec = layer[4]
-            if not isinstance(spec, tuple) or not 1 <= len(spec) <= 7:
+            if not isinstance(spec, tuple) or not 1 <= len(spec) <= 7 or not all(isinstance(v, int) for v in spec):
                 raise ValueError("layer %d: spec must be (kind, up to 6 params)" % i)
             if spec[0] not in _KINDS:
                 raise ValueError("unknown layer kind or dtype")
 
 
 _KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LAYER_AVERAGE_POOLING1D,
-          _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+          _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_AFFINE)
+_WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE)
 
 
 def _out_len(out):
@@ -585,18 +586,36 @@ def _pool1d(i, xs, out, spec):
     _store(out, values, len(values))
 
 
+def _affine(i, xs, scale, offset, out, spec):
+    """x * scale[c] + offset[c] per channel of the last axis."""
+    c = _spec(spec, 1)[0]
+    if c < 1:
+        _bad_spec(i)
+    if len(scale) != c:
+        raise ValueError("layer %d: affine scale has %d floats, expected %d (channels)" % (i, len(scale), c))
+    _steps(i, len(xs), c, 1, 1, 0)
+    if _out_len(out) != len(xs):
+        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+    if offset is None or len(offset) != c:
+        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel"
+                         % (i, 0 if offset is None else len(offset)))
+    _store(out, [xs[k] * scale[k % c] + offset[k % c] for k in range(len(xs))], len(xs))
+
+
 def _run_layer(i, src, layer, dst, checked=None):
     """Layer i of a chain on src (a float sequence) into dst; checked: its
     (kernel, bias, activation) already converted by Plan."""
     kernel, bias, act = layer[:3] if checked is None else checked
     spec = layer[4] if len(layer) == 5 else (_ops.LAYER_DENSE,)
     kind = spec[0]
-    if kind in (_ops.LAYER_DENSE, _ops.LAYER_CONV1D):
+    if kind in _WEIGHTED:
         if checked is None:
             kernel = _floats(kernel, "kernel")
             bias = None if bias is None else _floats(bias, "bias")
-            act = _get_activation(act, {})
-        if kind == _ops.LAYER_DENSE:
+            act = None if kind == _ops.LAYER_AFFINE else _get_activation(act, {})
+        if kind == _ops.LAYER_AFFINE:
+            _affine(i, src, kernel, bias, dst, spec)
+        elif kind == _ops.LAYER_DENSE:
             _dense(src, kernel, bias, act, dst)
         else:
             _conv1d(i, src, kernel, bias, act, dst, spec)
@@ -632,9 +651,9 @@ class Plan:
             kernel, bias, act, buf = layer[:4]
             kind = layer[4][0] if len(layer) == 5 else _ops.LAYER_DENSE
             checked = None
-            if kind in (_ops.LAYER_DENSE, _ops.LAYER_CONV1D):
+            if kind in _WEIGHTED:
                 checked = (_floats(kernel, "kernel"), None if bias is None else _floats(bias, "bias"),
-                           _get_activation(act, {}))
+                           None if kind == _ops.LAYER_AFFINE else _get_activation(act, {}))
             # a hidden buffer the next layer can read as it is (an
             # array('f')), else None: converted on each call
             view = None if i == last else _floats(buf, "buf", True)

@@ -86,8 +86,12 @@ KIND_NAMES = {anne_ops.LAYER_DENSE: "dense", anne_ops.LAYER_CONV1D: "conv1d",
               anne_ops.LAYER_AVERAGE_POOLING1D: "average_pooling1d",
               anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D: "global_average_pooling1d",
               anne_ops.LAYER_GLOBAL_MAX_POOLING1D: "global_max_pooling1d",
-              anne_ops.LAYER_FLATTEN: "flatten", anne_ops.LAYER_RESHAPE: "reshape"}
+              anne_ops.LAYER_FLATTEN: "flatten", anne_ops.LAYER_RESHAPE: "reshape",
+              anne_ops.LAYER_AFFINE: "affine"}
 WEIGHTED = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D)
+STORED = WEIGHTED + (anne_ops.LAYER_AFFINE,)
+# An affine layer's kind parameter 0: the Keras layer it stands for.
+AFFINE_CODES = ("affine", "normalization", "rescaling", "batch_normalization")
 POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D)
 GLOBAL_POOLS = (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D)
 NO_KPARAMS = (0,) * 8
@@ -103,6 +107,11 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
         if len(in_shape) != 1:
             raise ValueError("dense takes a flat input, got %s (add a Flatten)" % _shape_text(in_shape))
         return (units // 2 if act in anne_ops.HALVES else units,)
+    if kind == anne_ops.LAYER_AFFINE:
+        if units != in_shape[-1]:
+            raise ValueError("affine has %d channels, its input %s has %d" % (units, _shape_text(in_shape),
+                                                                            in_shape[-1]))
+        return in_shape
     if kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
         if kind == anne_ops.LAYER_FLATTEN:
             return (size_of(in_shape),)
@@ -153,6 +162,8 @@ class Entry:
             return self.n_in * self.units
         if self.kind == anne_ops.LAYER_CONV1D:
             return self.kparams[0] * self.in_shape[1] * self.units
+        if self.kind == anne_ops.LAYER_AFFINE:
+            return self.units
         return 0
 
     @property
@@ -312,6 +323,10 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
         if act in anne_ops.HALVES and (units % 2 or kind != KIND_DENSE):
             raise ValueError(where + "%s, got %d%s" % (FRAGMENTS["glu"], units,
                                                        "" if kind == KIND_DENSE else " (and a dense layer)"))
+    elif kind == anne_ops.LAYER_AFFINE:
+        if act or flags != FLAG_BIAS:
+            raise ValueError(where + "%s: affine has no activation, and its offset (flags 0x01)"
+                             % FRAGMENTS["reserved"])
     elif units or act or flags:
         raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
     _check_kparams(where, kind, kparams)
@@ -357,6 +372,8 @@ def _check_kparams(where, kind, kp):
         used, ok = 4, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 2 and kp[3] >= 1
     elif kind in POOLS:
         used, ok = 3, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 1
+    elif kind == anne_ops.LAYER_AFFINE:
+        used, ok = 1, kp[0] < len(AFFINE_CODES)
     else:
         used, ok = 0, True
     if kind == KIND_DENSE and any(kp):
@@ -371,6 +388,8 @@ def _data_text(entry):
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)
     elif entry.kind == KIND_DENSE:
         dims = (entry.n_in, entry.units)
+    elif entry.kind == anne_ops.LAYER_AFFINE:
+        return "%d scales and %d offsets" % (entry.units, entry.units)
     else:
         return "%s (no weights)" % entry.kind_name
     return "a %s kernel%s" % (" x ".join(str(d) for d in dims), " and bias" if entry.has_bias else "")

@@ -37,7 +37,10 @@ def save(net, path):
             kp = (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
         elif L.kind in anne_file.POOLS:
             kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
-        if L.weighted:
+        if L.kind == anne_ops.LAYER_AFFINE:
+            e = anne_file.Entry(0, anne_file.FLAG_BIAS, shape, L.units, anne_file.file_params("linear")[1],
+                                kind=L.kind, kparams=(L.code, 0, 0, 0, 0, 0, 0, 0))
+        elif L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)
         else:
@@ -87,14 +90,14 @@ def _array_bytes(n):
 def _scratch_bytes(layers):
     """The network's own allocations: a scratch buffer per hidden layer
     that computes, the per-layer objects, the plan."""
-    steps = [L for L in layers if L.kind < anne_ops.LAYER_FLATTEN]
+    steps = [L for L in layers if L.computes]
     return sum(_array_bytes(L.n_out) for L in steps[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 
 def _weight_bytes(layers):
     """The arrays that hold the weights when they are copied in."""
     return sum(_array_bytes(L._known_rows() * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
-               for L in layers if L.weighted)
+               for L in layers if L.stored)
 
 
 def _metadata_bytes(meta):
@@ -162,7 +165,7 @@ def _load_buffer(source, make_layer, native, copy):
     if not aligned:
         print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
     for i, L in enumerate(layers):
-        if not L.weighted:
+        if not L.stored:
             continue
         offset = offsets[i]
         nk = 4 * L._known_rows() * L.units
@@ -231,7 +234,7 @@ def _load_path(path, make_layer):
         pos = head.data_start
         chunk = bytearray(32)
         for i, L in enumerate(layers):
-            if not L.weighted:
+            if not L.stored:
                 continue
             offset = offsets[i]
             crc = _skip(f, offset - pos, chunk, crc)

@@ -333,7 +333,9 @@ class Dense:
     # -- shape (what Sequential asks every layer) ----------------------------
 
     kind = anne_ops.LAYER_DENSE
-    weighted = True  # has weights (and an activation)
+    weighted = True  # has weights (and an activation), that fit() may train
+    stored = True    # has float data in a file
+    computes = True  # runs in the plan (Flatten and Reshape move nothing)
 
     def _known_rows(self):
         """Rows of the kernel, when known: its inputs."""
@@ -555,6 +557,8 @@ class _Shaping(_Shaped):
     nothing to train, an output shape computed from the input's."""
 
     weighted = False
+    stored = False
+    computes = True
     trainable = False
     use_bias = False
     _kernel = _bias = None
@@ -582,6 +586,10 @@ class _Shaping(_Shaped):
 
     def get_weights(self):
         return []
+
+    def set_weights(self, weights):
+        if len(weights):
+            raise ValueError("%s has no weights" % type(self).__name__)
 
     def _options(self):
         return ""
@@ -650,6 +658,7 @@ class Flatten(_Shaping):
     """Flatten(): (steps, channels) -> (steps * channels,), row-major (the
     values do not move: it costs nothing)."""
     kind = anne_ops.LAYER_FLATTEN
+    computes = False
 
     def _out_shape(self, shape):
         return (_size(shape),)
@@ -662,6 +671,7 @@ class Reshape(_Shaping):
     """Reshape(target_shape), as Keras's: (n,) or (steps, channels), one
     size may be -1; the values do not move."""
     kind = anne_ops.LAYER_RESHAPE
+    computes = False
 
     def __init__(self, target_shape, input_shape=None):
         _Shaping.__init__(self, input_shape)
@@ -687,8 +697,223 @@ class Reshape(_Shaping):
         return _shape_text(self.target_shape)
 
 
+def _per_channel(v, c, what):
+    """A scalar or c values -> c floats."""
+    if isinstance(v, (int, float)):
+        return [float(v)] * c
+    v = [float(t) for t in v]
+    if len(v) == 1:
+        return v * c
+    if len(v) != c:
+        raise ValueError("%s has %d values for %d channels" % (what, len(v), c))
+    return v
+
+
+class _Affine(_Shaping):
+    """x * scale + offset per channel of the last axis: what Keras's
+    Normalization, Rescaling and BatchNormalization compute at inference.
+    The subclasses keep their Keras arguments; _scale_offset(c) turns them
+    into the c scales and offsets the kernel applies."""
+
+    kind = anne_ops.LAYER_AFFINE
+    stored = True
+    use_bias = True
+    code = 0  # which Keras layer, stored in the file
+
+    @property
+    def units(self):
+        return None if self._in_shape is None else self._in_shape[-1]
+
+    @property
+    def n_params(self):
+        return 2 * (self.units or 0)
+
+    def _known_rows(self):
+        return 1
+
+    def _out_shape(self, shape):
+        return tuple(shape)
+
+    def _fits(self, shape):
+        k = self._kernel
+        return k is not None and (len(k) if isinstance(k, array) else len(k) // 4) == shape[-1]
+
+    def _new_weights(self, shape, units=None):
+        s, o = self._scale_offset(shape[-1])
+        for v in s + o:
+            if v - v != 0.0:
+                raise ValueError("%s: not finite (a zero variance?)" % type(self).__name__)
+        return array("f", s), array("f", o)
+
+    def _refresh(self):
+        """New scale and offset from the Keras arguments (in a network)."""
+        if self._net is not None and self._in_shape is not None:
+            self._kernel, self._bias = self._new_weights(self._in_shape)
+            self._net._build_plan()
+
+    def _step(self, buf):
+        return (self._kernel, self._bias, None, buf, (self.kind, self._in_shape[-1]))
+
+    def _from_file(self, scale, offset):
+        """The arguments that give this scale and offset (a loaded layer)."""
+        raise NotImplementedError
+
+
+def _floats_of(buf):
+    return [float(v) for v in _as_floats(buf)]
+
+
+class Normalization(_Affine):
+    """Normalization(axis=-1, mean=None, variance=None), as Keras's:
+    (x - mean) / sqrt(variance) per channel (per feature), Keras's epsilon
+    1e-7 under the square root's floor. Give mean and variance, or call
+    adapt(rows) with raw data (a list of samples)."""
+
+    code = 1
+
+    def __init__(self, axis=-1, mean=None, variance=None, input_shape=None):
+        _Shaping.__init__(self, input_shape)
+        if axis not in (-1, None):
+            raise ValueError("Normalization: anne normalizes over the last axis (axis=-1)")
+        if (mean is None) != (variance is None):
+            raise ValueError("Normalization: give both mean and variance, or neither (then adapt())")
+        self.mean, self.variance = mean, variance
+
+    def _scale_offset(self, c):
+        mean = _per_channel(0.0 if self.mean is None else self.mean, c, "mean")
+        var = _per_channel(1.0 if self.variance is None else self.variance, c, "variance")
+        s = [1.0 / max(math.sqrt(v), 1e-7) for v in var]
+        return s, [-m * k for m, k in zip(mean, s)]
+
+    def adapt(self, data):
+        """Mean and variance of each channel over data (samples of the
+        network's input, flat or nested), as Keras's adapt()."""
+        c = self._in_shape[-1] if self._in_shape is not None else None
+        sums = sq = None
+        n = 0
+        for row in data:
+            flat = [v for step in row for v in step] if len(row) and isinstance(row[0], (list, tuple)) else row
+            if c is None:
+                c = len(flat) if len(row) and not isinstance(row[0], (list, tuple)) else len(row[0])
+            if sums is None:
+                sums, sq = [0.0] * c, [0.0] * c
+            for k in range(len(flat)):
+                sums[k % c] += flat[k]
+                sq[k % c] += flat[k] * flat[k]
+            n += len(flat) // c
+        if not n:
+            raise ValueError("adapt(): no data")
+        self.mean = [v / n for v in sums]
+        self.variance = [max(q / n - m * m, 0.0) for q, m in zip(sq, self.mean)]
+        self._refresh()
+
+    def set_weights(self, weights):
+        """Keras's [mean, variance] (or [mean, variance, count])."""
+        if len(weights) not in (2, 3):
+            raise ValueError("Normalization takes [mean, variance], got %d arrays" % len(weights))
+        old = self.mean, self.variance
+        self.mean, self.variance = list(weights[0]), list(weights[1])
+        try:
+            self._refresh()
+        except ValueError:
+            self.mean, self.variance = old
+            raise
+
+    def _from_file(self, scale, offset):
+        self.variance = [1.0 / (v * v) for v in scale]
+        self.mean = [-o / s for o, s in zip(offset, scale)]
+
+    def get_weights(self):
+        c = self.units
+        return [_per_channel(0.0 if self.mean is None else self.mean, c, "mean"),
+                _per_channel(1.0 if self.variance is None else self.variance, c, "variance")]
+
+    def _options(self):
+        return "" if self.mean is None else "mean=%s, variance=%s" % (_short(self.mean), _short(self.variance))
+
+
+class Rescaling(_Affine):
+    """Rescaling(scale, offset=0.0), as Keras's: x * scale + offset (scalars,
+    or one value per channel)."""
+
+    code = 2
+
+    def __init__(self, scale, offset=0.0, input_shape=None):
+        _Shaping.__init__(self, input_shape)
+        self.scale, self.offset = scale, offset
+
+    def _scale_offset(self, c):
+        return _per_channel(self.scale, c, "scale"), _per_channel(self.offset, c, "offset")
+
+    def _from_file(self, scale, offset):
+        self.scale, self.offset = scale, offset
+
+    def get_weights(self):
+        return []
+
+    def _options(self):
+        return "scale=%s, offset=%s" % (_short(self.scale), _short(self.offset))
+
+
+class BatchNormalization(_Affine):
+    """BatchNormalization(axis=-1, epsilon=0.001, center=True, scale=True),
+    Keras's inference form: (x - moving_mean) / sqrt(moving_variance +
+    epsilon) * gamma + beta. set_weights() takes Keras's list: [gamma,
+    beta, moving_mean, moving_variance] (gamma left out with scale=False,
+    beta with center=False); the defaults are 1, 0, 0, 1."""
+
+    code = 3
+
+    def __init__(self, axis=-1, epsilon=0.001, center=True, scale=True, input_shape=None, **keras):
+        _Shaping.__init__(self, input_shape)
+        if axis not in (-1, None):
+            raise ValueError("BatchNormalization: anne normalizes over the last axis (axis=-1)")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self._w = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
+
+    def _names(self):
+        return ((["gamma"] if self.scale else []) + (["beta"] if self.center else [])
+                + ["moving_mean", "moving_variance"])
+
+    def _scale_offset(self, c):
+        w = {k: _per_channel(v, c, k) for k, v in self._w.items()}
+        s = [g / math.sqrt(v + self.epsilon) for g, v in zip(w["gamma"], w["moving_variance"])]
+        return s, [b - m * k for b, m, k in zip(w["beta"], w["moving_mean"], s)]
+
+    def set_weights(self, weights):
+        names = self._names()
+        if len(weights) != len(names):
+            raise ValueError("BatchNormalization takes %d arrays (%s), got %d"
+                             % (len(names), ", ".join(names), len(weights)))
+        old = dict(self._w)
+        self._w.update(zip(names, weights))
+        try:
+            self._refresh()
+        except ValueError:
+            self._w = old
+            raise
+
+    def get_weights(self):
+        c = self.units
+        return [_per_channel(self._w[k], c, k) for k in self._names()]
+
+    def _from_file(self, scale, offset):
+        self.epsilon, self.center, self.scale = 0.0, True, True
+        self._w = {"gamma": scale, "beta": offset, "moving_mean": 0.0, "moving_variance": 1.0}
+
+    def _options(self):
+        return "epsilon=%g" % self.epsilon
+
+
+def _short(v):
+    if isinstance(v, (int, float)):
+        return "%g" % v
+    return "[%s]" % ", ".join("%.4g" % t for t in v[:4]) + (", ..." if len(v) > 4 else "")
+
+
 LAYER_TYPES = (Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D,
-               GlobalMaxPooling1D, Flatten, Reshape)
+               GlobalMaxPooling1D, Flatten, Reshape, Normalization, Rescaling, BatchNormalization)
+AFFINE_TYPES = (_Affine, Normalization, Rescaling, BatchNormalization)  # by code
 
 
 class _Layers:
@@ -804,7 +1029,7 @@ class Sequential:
         and Reshape move nothing), but the last (sized by the net)."""
         self._scratch = []
         gc.collect()
-        steps = [L for L in self._layers if L.kind < anne_ops.LAYER_FLATTEN]
+        steps = [L for L in self._layers if L.computes]
         self._scratch = [_floats_for(L.n_out) for L in steps[:-1]]
         self._build_plan()
 
@@ -814,7 +1039,7 @@ class Sequential:
         change so that predict_into only makes one call and allocates
         nothing. Changes made through the API keep it current; assigning
         layer._kernel directly does not (use set_weights)."""
-        steps = [L for L in self._layers if L.kind < anne_ops.LAYER_FLATTEN]
+        steps = [L for L in self._layers if L.computes]
         n = len(steps)
         for L in steps:
             if L.weighted and L._act_backend is not self._backend:
@@ -1289,6 +1514,8 @@ def load(source):
             return LAYER_TYPES[kind - 1](kp[0], kp[1], PADDINGS[kp[2]])
         if kind == anne_ops.LAYER_RESHAPE:
             return Reshape(entry.out_shape)
+        if kind == anne_ops.LAYER_AFFINE:
+            return Rescaling(1.0) if kp[0] in (0, 2) else AFFINE_TYPES[kp[0]]()
         return LAYER_TYPES[kind - 1]()
 
     in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
@@ -1299,6 +1526,8 @@ def load(source):
     net = Sequential(in_shape)
     net.metadata = metadata
     for L in layers:
+        if L.kind == anne_ops.LAYER_AFFINE:
+            L._from_file(_floats_of(L._kernel), _floats_of(L._bias))
         L._net = net
         net._layers.append(L)
     net._rebuild()

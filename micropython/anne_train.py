@@ -383,7 +383,7 @@ def _features(net, p, X):
     as rows of one flat array."""
     if p == 0:
         return X
-    steps = [L for L in net._layers[:p] if L.kind < anne_ops.LAYER_FLATTEN]
+    steps = [L for L in net._layers[:p] if L.computes]
     n = net._layers[p - 1].n_out
     if not steps:
         return X

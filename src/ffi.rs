@@ -14,12 +14,14 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 use crate::abi::{
-    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_AVERAGE_POOLING1D,
-    ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D,
-    ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_MAX_POOLING1D, ANNE_OK,
+    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_AFFINE,
+    ANNE_LAYER_AVERAGE_POOLING1D, ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE,
+    ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_MAX_POOLING1D,
+    ANNE_OK,
 };
 use crate::activation::backward::activation_backward;
 use crate::activation::Common;
+use crate::affine::affine_f32;
 use crate::conv::{self, Conv1d, Padding, Pool, Pool1d};
 use crate::train::{adam, dense_backward, sgd};
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
@@ -281,6 +283,10 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     }
     let p = layer.params.map(|v| v as usize);
     let kind = layer.kind as i32;
+    if kind == ANNE_LAYER_AFFINE {
+        // SAFETY: as this function's contract.
+        return unsafe { run_affine(x, n_in, layer) };
+    }
     let pool = match kind {
         ANNE_LAYER_CONV1D => None,
         ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D => Some(Pool::Max),
@@ -355,6 +361,54 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
         )
     };
     conv::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
+}
+
+/// [`run_layer`] for an affine layer: kernel = scale, bias = offset
+/// (params[0] channels values each).
+///
+/// # Safety
+/// As [`run_layer`].
+unsafe fn run_affine(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    let c = layer.params[0] as usize;
+    if c == 0 || layer.params[1..].iter().any(|&p| p != 0) {
+        return Err(Status::LayerParam);
+    }
+    if layer.kernel.is_null() || layer.bias.is_null() || layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    if layer.kernel_len != c {
+        return Err(Status::KernelSize);
+    }
+    if n_in == 0 || !n_in.is_multiple_of(c) {
+        return Err(Status::XSize);
+    }
+    if layer.out_len != n_in {
+        return Err(Status::OutSize);
+    }
+    if layer.bias_len != c {
+        return Err(Status::BiasSize);
+    }
+    let out = layer.out as *const f32;
+    if overlaps(out, n_in, x, n_in)
+        || overlaps(out, n_in, layer.kernel, c)
+        || overlaps(out, n_in, layer.bias, c)
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: non-null, aligned, valid for their lengths (contract,
+    // checked), and out overlaps none of the inputs (checked).
+    let (x, scale, offset, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, c),
+            slice::from_raw_parts(layer.bias, c),
+            slice::from_raw_parts_mut(layer.out, n_in),
+        )
+    };
+    affine_f32(x, scale, offset, out)
 }
 
 /// `anne_forward_f32`: a chain of layers, each checked, then run.

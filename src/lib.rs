@@ -13,6 +13,7 @@
 #[allow(unsafe_code)]
 pub mod abi;
 pub mod activation;
+pub mod affine;
 pub mod argmax;
 pub mod conv;
 pub mod dense;

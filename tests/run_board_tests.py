@@ -42,7 +42,7 @@ def file_sets(script):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("targets", nargs="*", default=["unix", "unix-asan", "cortex-m3", "cortex-m0"])
+    p.add_argument("targets", nargs="*", default=["unix", "unix-asan", "cortex-m3", "cortex-m0", "cortex-m4f"])
     p.add_argument("-k", default="", help="only scripts whose name contains this")
     p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (default 2)")
     a = p.parse_args()

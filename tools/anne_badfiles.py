@@ -202,7 +202,7 @@ def _bad_files_v2(good, m):
     add("input_rank_2", _patch(_patch(good, "<HHH", 16, 2, 1, m.n_inputs), "<HHH", e0 + 4, 2, 1, m.n_inputs),
         F["chain"])
     # layer entries
-    add("kind_9", _patch(good, "<B", e1, 9), F["kind"])
+    add("kind_200", _patch(good, "<B", e1, 200), F["kind"])
     add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["dtype"])
     add("activation_id_255", _patch(good, "<B", e1 + 1, 255), F["activation"])
     add("layer_flags_bit3", _patch(good, "<B", e0 + 2, FLAG_BIAS | 0x08), F["flags"])
@@ -271,6 +271,22 @@ def _bad_conv_files():
         ("pool_activation_set", _patch(good, "<B", e1 + 1, 1), F["reserved"]),
         ("flatten_output_shape", _patch(good, "<H", e2 + 14, 10), F["chain"]),
         ("reshape_wrong_size", _patch(_patch(good, "<B", e2, 8), "<H", e2 + 14, 10), F["chain"]),
+    ] + _bad_affine_files()
+
+
+def _bad_affine_files():
+    """An affine layer (per-channel scale and offset) with each of its defects."""
+    F = FRAGMENTS
+    spec = LayerSpec("linear", np.array([2.0, 0.5], np.float32), np.array([1.0, -1.0], np.float32),
+                     kind="affine", kparams=(1,))
+    good = encode((3, 2), [spec, LayerSpec("linear", kind="flatten"),
+                           LayerSpec("relu", np.ones((6, 2), np.float32), np.zeros(2, np.float32))])
+    e0 = parse(good).header_size
+    return [
+        ("affine_channels_wrong", _patch(good, "<I", e0 + 20, 3), F["chain"]),
+        ("affine_activation_set", _patch(good, "<B", e0 + 1, 1), F["reserved"]),
+        ("affine_without_offset", _patch(good, "<B", e0 + 2, 0), F["reserved"]),
+        ("affine_code_4", _patch(good, "<H", e0 + 32, 4), F["kind_params"]),
     ]
 
 

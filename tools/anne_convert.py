@@ -11,7 +11,9 @@ TensorFlow). The model must be a chain (Sequential, or a functional model
 whose layers follow one another) on a (features,) or (steps, channels)
 input, of:
 
-  Dense          any activation anne knows (see below), with or without bias
+  Dense          any activation anne knows (see below), with or without bias;
+                 on a (steps, channels) input (where Keras applies it to each
+                 step) it becomes a Conv1D with kernel_size 1
   Conv1D         filters, kernel_size, strides, padding valid/same/causal,
                  dilation_rate, use_bias, any activation but glu
   MaxPooling1D, AveragePooling1D (pool_size, strides, padding valid/same),
@@ -59,7 +61,7 @@ SUPPORTED_LAYERS = ("Dense", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Glob
                     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
                     "Normalization", "Rescaling", "BatchNormalization",
                     "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
-                    "GaussianNoise")
+                    "GaussianNoise", "SpatialDropout1D", "ActivityRegularization")
 # Per-feature affine layers (x * scale + offset at inference): folded into
 # the Dense/Conv1D layer before them (if its activation is linear) or after
 # them.
@@ -79,7 +81,7 @@ HINTS = {
     "Add": "only chains of layers are supported",
 }
 DROPPED_LAYERS = ("InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
-                  "GaussianNoise")
+                  "GaussianNoise", "SpatialDropout1D", "ActivityRegularization")
 ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
 
 
@@ -530,6 +532,7 @@ def convert(path):
     counters = {}
     last_open = None    # the previous Dense/Conv1D if only dropped layers came since
     pending = None      # an affine (scale, offset, names) waiting for the next Dense/Conv1D
+    classes = {}        # Keras class of each affine layer, by name
     problems = []       # every layer that cannot be converted, reported together
     for cls, cfg in chain:
         name = cfg.get("name", "?")
@@ -576,9 +579,8 @@ def convert(path):
             elif cls in POOLING_KINDS:
                 d = _pooling(cls, cfg, name, where, shape)
                 if pending is not None and cls not in AFFINE_PASSES:
-                    problems.append("%s follows %s, which anne cannot fold through a max pooling; "
-                                    "put the normalization after it or before a Dense/Conv1D"
-                                    % (where, " + ".join(pending[2])))
+                    # not exact through a max: kept as a layer of its own
+                    board.append(_affine_layer(pending, shape, where, classes))
                     pending = None
                 board.append(d)
                 shape = d["out_shape"]
@@ -586,6 +588,7 @@ def convert(path):
                 continue
             elif cls in AFFINE_LAYERS:
                 scale, offset = _affine(kf, cls, cfg, name, class_path, where)
+                classes[name] = cls
                 if last_open is not None and last_open["act"].is_linear() and pending is None:
                     _fold_after(last_open, scale, offset, name, where)
                 else:
@@ -598,9 +601,9 @@ def convert(path):
                     dropped.append(name)
                     continue
                 if pending is not None:
-                    problems.append("%s follows %s, which anne can fold only into a Dense or Conv1D "
-                                    "layer; put it after one with a linear activation"
-                                    % (where, " + ".join(pending[2])))
+                    problems.append("%s follows %s, which anne keeps as a per-channel layer (it cannot "
+                                    "fold it here) and cannot put an activation after; put the "
+                                    "normalization after the activation" % (where, " + ".join(pending[2])))
                     pending = None
                     continue
                 if last_open is None:
@@ -639,16 +642,22 @@ def convert(path):
         if input_shape is None and not board:
             input_shape = d["in_shape"]
         if pending is not None:
-            _fold_before(d, pending, where)
+            if d["kind"] == "conv1d" and d["kparams"][2] != 0:
+                # padded zeros would not be normalised: kept as a layer
+                board.append(_affine_layer(pending, d["in_shape"], where, classes))
+            else:
+                _fold_before(d, pending, where)
             pending = None
         _set_out(d, where)
         board.append(d)
         shape = d["out_shape"]
         last_open = d
     if pending is not None:
-        problems.append("%s: no Dense or Conv1D layer after it, and the one before has a non-linear "
-                        "activation, so it cannot be folded (anne's per-feature layer is not "
-                        "there yet)" % " + ".join(pending[2]))
+        # nothing after it to fold into: kept as a per-channel layer
+        if shape is None:
+            problems.append("%s: its input shape is not known" % " + ".join(pending[2]))
+        else:
+            board.append(_affine_layer(pending, shape, "the last layers", classes))
     if problems:
         raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
             len(problems), "" if len(problems) == 1 else "s", "\n  ".join(problems),
@@ -660,7 +669,10 @@ def convert(path):
                            % (len(board), anne_format.MAX_LAYERS))
     specs = []
     for d in board:
-        if d["kind"] in ("dense", "conv1d"):
+        if d["kind"] == "affine":
+            specs.append(anne_format.LayerSpec("linear", d["kernel"], d["bias"], kind="affine",
+                                               kparams=d["kparams"]))
+        elif d["kind"] in ("dense", "conv1d"):
             specs.append(anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
                                                d["act"].has_max_value, d["act"].approximate,
                                                d["kind"], d.get("kparams", ())))
@@ -711,9 +723,17 @@ def _dense(kf, cfg, name, class_path, where, keras2, shape):
     units = int(cfg["units"])
     act = _activation(cfg.get("activation"), where, keras2)
     kernel, bias = _weights(kf, cfg, name, class_path, where, 2, units)
-    if shape is not None and len(shape) != 1:
-        raise ConvertError("%s: on a %s input Keras's Dense acts on each step; anne's Dense takes a "
-                           "flat input: add Flatten() before it" % (where, shape))
+    if shape is not None and len(shape) == 2:
+        # Keras's Dense on (steps, channels) acts on each step: exactly a
+        # Conv1D with kernel_size 1 (glu, which halves the units, excepted)
+        if act.name == "glu":
+            raise ConvertError("%s: glu on a (steps, channels) input is not supported; add Flatten() "
+                               "before the Dense" % where)
+        if kernel.shape[0] != shape[1]:
+            raise ConvertError("%s: kernel has %d inputs but the layer before gives %d channels"
+                               % (where, kernel.shape[0], shape[1]))
+        return {"kind": "conv1d", "name": name, "kernel": kernel.reshape(1, shape[1], units), "bias": bias,
+                "act": act, "sources": [name], "in_shape": shape, "kparams": (1, 1, 0, 1)}
     if shape is not None and kernel.shape[0] != shape[0]:
         raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
                            % (where, kernel.shape[0], shape[0]))
@@ -798,6 +818,21 @@ def _affine(kf, cls, cfg, name, class_path, where):
     var = v["moving_variance"].astype(np.float64)
     scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
     return scale, beta - mean * scale
+
+
+AFFINE_CODE = {"Normalization": 1, "Rescaling": 2, "BatchNormalization": 3}
+
+
+def _affine_layer(pending, shape, where, classes):
+    """The board's per-channel layer for an affine that cannot be folded
+    (over the last axis of shape); it shows as its Keras class (several
+    composed: as a Rescaling, x * scale + offset)."""
+    s, o, names = pending
+    c = shape[-1]
+    code = AFFINE_CODE[classes[names[0]]] if len(names) == 1 else AFFINE_CODE["Rescaling"]
+    return {"kind": "affine", "name": names[0], "sources": list(names), "out_shape": tuple(shape),
+            "kernel": _float32(_broadcast(s, c, where, "the scale"), where, "scale"),
+            "bias": _float32(_broadcast(o, c, where, "the offset"), where, "offset"), "kparams": (code,)}
 
 
 def _compose(pending, scale, offset, name):

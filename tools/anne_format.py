@@ -82,7 +82,7 @@ class LayerSpec:
 
     @property
     def units(self):
-        if self.kernel is None or self.kind not in anne_file.WEIGHTED:
+        if self.kernel is None or self.kind not in anne_file.STORED:
             return 0
         return self.kernel.shape[-1] if self.kernel.ndim >= 1 else 0
 
@@ -100,6 +100,8 @@ class LayerSpec:
             return (anne_file.size_of(in_shape), self.units)
         if self.kind == anne_ops.LAYER_CONV1D:
             return (self.kparams[0], in_shape[-1], self.units)
+        if self.kind == anne_ops.LAYER_AFFINE:
+            return (in_shape[-1],)
         return None
 
 
@@ -118,13 +120,13 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
         if check:
-            want = l.expected_kernel(shape) if l.kind in anne_file.WEIGHTED else None
+            want = l.expected_kernel(shape) if l.kind in anne_file.STORED else None
             units = l.units
             got = None if l.kernel is None else l.kernel.shape
-            if l.kind in anne_file.WEIGHTED and (len(shape) == (1 if l.kind == KIND_DENSE else 2)) \
-                    and got != want:
+            if l.kind in anne_file.STORED and (len(shape) == (2 if l.kind == anne_ops.LAYER_CONV1D else 1)
+                                               or l.kind == anne_ops.LAYER_AFFINE) and got != want:
                 raise ValueError("layer %d: kernel shape %s, expected %s" % (i, got, want))
-            if l.kind in anne_file.WEIGHTED and not 1 <= units <= MAX_UNITS:
+            if l.kind in anne_file.STORED and not 1 <= units <= MAX_UNITS:
                 raise ValueError("layer %d: %s: %d" % (i, FRAGMENTS["units"], units))
             if l.bias is not None and l.bias.shape != (units,):
                 raise ValueError("layer %d: bias shape %s, expected (%d,)"
@@ -213,6 +215,8 @@ class Layer:
             return "kernel_size=%d strides=%d padding=%s dilation_rate=%d" % (kp[0], kp[1], PADDINGS[kp[2]], kp[3])
         if self.kind in anne_file.POOLS:
             return "pool_size=%d strides=%d padding=%s" % (kp[0], kp[1], PADDINGS[kp[2]])
+        if self.kind == anne_ops.LAYER_AFFINE:
+            return "(%s)" % anne_file.AFFINE_CODES[kp[0]]
         return ""
 
     def spec(self):
@@ -225,6 +229,8 @@ class Layer:
         x = _f32(x)
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return x.reshape((x.shape[0],) + tuple(self.out_shape))
+        if self.kind == anne_ops.LAYER_AFFINE:
+            return _f32(x * self.kernel + self.bias)
         if self.kind in anne_file.GLOBAL_POOLS:
             return x.mean(axis=1) if self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D else x.max(axis=1)
         if self.kind in anne_file.POOLS:
@@ -358,6 +364,8 @@ def parse(data):
         kernel = None
         if e.kind == KIND_DENSE:
             kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(e.n_in, e.units)
+        elif e.kind == anne_ops.LAYER_AFFINE:
+            kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32)
         elif e.kind == anne_ops.LAYER_CONV1D:
             kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
                 e.kparams[0], e.in_shape[1], e.units)

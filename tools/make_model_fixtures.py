@@ -469,6 +469,20 @@ def make_conv_models(rng):
     save_fixture("conv_norm", model, x[:MAX_ROWS])
 
     keras.backend.clear_session()
+    x, lab = windows(rng, 300, 16, 3, 3)
+    x = x * np.array([3.0, 1.0, 0.2], np.float32) + np.array([0.0, 5.0, -1.0], np.float32)
+    norm = layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([
+        keras.Input((16, 3)), norm,  # before a same-padded Conv1D: kept as a layer
+        layers.Conv1D(4, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(),  # after relu, before a max pooling: kept
+        layers.MaxPooling1D(2), layers.Flatten(), layers.Dense(6, activation="tanh"),
+        layers.BatchNormalization()], name="affine_kept")  # last: kept
+    fit(model, x, onehot(lab, 3)[:, :2].repeat(3, axis=1), "mse", 10)
+    save_fixture("affine_kept", model, x[:MAX_ROWS], h5=True)
+
+    keras.backend.clear_session()
     x, lab = windows(rng, 300, 8, 3, 2)
     x = x.reshape(300, 24)
     model = keras.Sequential([
@@ -477,6 +491,17 @@ def make_conv_models(rng):
         name="reshape_conv")
     fit(model, x, onehot(lab, 2), "categorical_crossentropy", 15)
     save_fixture("reshape_conv", model, x[:MAX_ROWS])
+
+    # Keras's Dense on a (steps, channels) input acts on each step: a Conv1D
+    # with kernel_size 1 on the board; SpatialDropout1D is dropped
+    keras.backend.clear_session()
+    x, lab = windows(rng, 300, 10, 3, 2)
+    model = keras.Sequential([
+        keras.Input((10, 3)), layers.Conv1D(4, 3, padding="same"), layers.SpatialDropout1D(0.2),
+        layers.Dense(5, activation="softmax"), layers.GlobalAveragePooling1D(), layers.Dense(2)],
+        name="dense_per_step")
+    fit(model, x, onehot(lab, 2), "mse", 10)
+    save_fixture("dense_per_step", model, x[:MAX_ROWS], h5=True)
 
 
 def write_iris_train():

@@ -71,6 +71,35 @@ def test_window():
         check(gc.mem_alloc() == before, "push allocates nothing (%d bytes)" % (gc.mem_alloc() - before))
 
 
+def test_affine_layers():
+    from anne_net import BatchNormalization, Normalization, Rescaling
+    net = Sequential([Input((2, 2)), Normalization(mean=[1, 2], variance=[4, 0.25]), Flatten(),
+                      Rescaling(2.0, offset=[0, 0, 1, 1]), Dense(2), BatchNormalization()])
+    net.layers[3].set_weights([[1, 0], [0, 1], [1, 0], [0, 1]], [0, 0])
+    net.layers[4].set_weights([[2, 1], [1, 0], [0, 1], [1, 3]])
+    x = array("f", [3, 2, 5, 4])
+    # by hand: norm (3-1)/2=1, (2-2)/0.5=0, (5-1)/2=2, (4-2)/0.5=4; x2 +[0,0,1,1]: 2,0,5,9;
+    # dense: [7, 9]; batch norm: (7 - 0) / sqrt(1.001) * 2 + 1, (9 - 1) / sqrt(3.001) + 0
+    want = [7 / math.sqrt(1.001) * 2 + 1, 8 / math.sqrt(3.001)]
+    check(all_close(list(net.predict(x)), want, 1e-5), "affine layers: %r != %r" % (list(net.predict(x)), want))
+    net.save("affine.anne")
+    back = anne_net.load("affine.anne")
+    check([type(L).__name__ for L in back.layers] == [type(L).__name__ for L in net.layers], "affine kinds kept")
+    check(all_close(list(back.predict(x)), want, 1e-5), "affine save/load")
+    if NATIVE:
+        net.use_backend("python")
+        check(all_close(list(net.predict(x)), want, 1e-5), "affine on the python backend")
+        net.use_backend("native")
+    norm = Normalization()
+    n2 = Sequential([Input(2), norm])
+    norm.adapt([[10, 200], [12, 180], [14, 220]])
+    check(all_close(norm.mean, [12, 200]) and all_close(norm.variance, [8 / 3, 800 / 3], 1e-4), "adapt")
+    check(all_close(list(n2.predict([12, 200])), [0, 0]), "adapted normalization centres the data")
+    check(refused(ValueError, "takes 4 arrays", BatchNormalization().set_weights, [1, 2]), "BN weights")
+    check(refused(ValueError, "3 values for 2 channels", Sequential, [Input(2), Rescaling([1, 2, 3])]),
+          "per-channel scale of the wrong size")
+
+
 def test_conv_definition():
     anne_net.seed(3)
     cases = (("valid", 1, 1, 0, 6), ("same", 1, 1, 1, 8), ("causal", 1, 2, 4, 8), ("same", 2, 1, 0, 4),
@@ -241,4 +270,5 @@ test_save_load()
 test_bad_input()
 test_fit_behind_frozen_layers()
 test_window()
+test_affine_layers()
 report(NAME)

@@ -3,8 +3,8 @@
 # files: tests/fixtures/models/zoo1.anne tests/fixtures/models/zoo1.json tests/fixtures/models/zoo2.anne tests/fixtures/models/zoo2.json tests/fixtures/models/functional_chain.anne tests/fixtures/models/functional_chain.json tests/board/boardcheck.py
 # files: tests/fixtures/models/zoo3.anne tests/fixtures/models/zoo3.json tests/fixtures/models/zoo4.anne tests/fixtures/models/zoo4.json tests/fixtures/models/zoo5.anne tests/fixtures/models/zoo5.json tests/fixtures/models/sparsemax_out.anne tests/fixtures/models/sparsemax_out.json tests/board/boardcheck.py
 # files: tests/fixtures/models/norm_tabular.anne tests/fixtures/models/norm_tabular.json tests/fixtures/models/rescale_batchnorm.anne tests/fixtures/models/rescale_batchnorm.json tests/fixtures/models/batchnorm_first.anne tests/fixtures/models/batchnorm_first.json tests/board/boardcheck.py
-# files: tests/fixtures/models/conv_har.anne tests/fixtures/models/conv_har.json tests/board/boardcheck.py
-# files: tests/fixtures/models/conv_norm.anne tests/fixtures/models/conv_norm.json tests/fixtures/models/conv_strides.anne tests/fixtures/models/conv_strides.json tests/fixtures/models/reshape_conv.anne tests/fixtures/models/reshape_conv.json tests/board/boardcheck.py
+# files: tests/fixtures/models/conv_har.anne tests/fixtures/models/conv_har.json tests/fixtures/models/affine_kept.anne tests/fixtures/models/affine_kept.json tests/board/boardcheck.py
+# files: tests/fixtures/models/conv_norm.anne tests/fixtures/models/conv_norm.json tests/fixtures/models/conv_strides.anne tests/fixtures/models/conv_strides.json tests/fixtures/models/reshape_conv.anne tests/fixtures/models/reshape_conv.json tests/fixtures/models/dense_per_step.anne tests/fixtures/models/dense_per_step.json tests/board/boardcheck.py
 # Keras parity: each model of tests/fixtures/models/ (converted by
 # tools/anne_convert.py) against Keras's own predictions in <name>.json:
 # every output within 1e-5 abs + 1e-5 rel and the same argmax, on both

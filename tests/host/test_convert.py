@@ -166,12 +166,11 @@ def test_every_unsupported_layer_in_one_run():
     """One message names every layer that stops a model, each with its name,
     class and what to do instead; the layers anne takes (Conv1D, pooling,
     Flatten) and those after a refused one are not reported."""
-    err = _cli_error(os.path.join(MODELS, "unsupported_many.keras"), "3 problems",
+    err = _cli_error(os.path.join(MODELS, "unsupported_many.keras"), "2 problems",
                      "'layer_normalization' (LayerNormalization): it normalises each sample",
-                     "'cropping1d' (Cropping1D): not supported",
-                     "batch_normalization: no Dense or Conv1D layer after it")
+                     "'cropping1d' (Cropping1D): not supported")
     assert err.count("anne supports chains of") == 1
-    for taken in ("'conv1d'", "'max_pooling1d'", "'flatten'", "(Dense)"):
+    for taken in ("'conv1d'", "'max_pooling1d'", "'flatten'", "(Dense)", "batch_normalization"):
         assert taken not in err
 
 
@@ -323,3 +322,16 @@ def test_savedmodel_directory(tmp_path):
 def test_refusals_list_only_what_applies():
     err = _cli_error(os.path.join(MODELS, "unsupported_many.keras"), "anne supports chains of")
     assert "Activations:" not in err and "sparsemax" not in err
+
+
+def test_normalization_kept_where_it_cannot_fold():
+    """affine_kept: a Normalization before a same-padded Conv1D, a
+    BatchNormalization after a relu Conv1D before a max pooling, and one at
+    the end are kept as per-channel layers; Keras parity is checked with the
+    other fixtures."""
+    m = anne_format.parse(open(os.path.join(MODELS, "affine_kept.anne"), "rb").read())
+    kinds = [(l.kind_name, l.options_text()) for l in m.layers]
+    assert kinds == [("affine", "(normalization)"), ("conv1d", "kernel_size=3 strides=1 padding=same dilation_rate=1"),
+                     ("affine", "(batch_normalization)"), ("max_pooling1d", "pool_size=2 strides=2 padding=valid"),
+                     ("flatten", ""), ("dense", ""), ("affine", "(batch_normalization)")]
+    assert "folded" not in m.metadata

@@ -485,3 +485,58 @@ fn rounding_helpers() {
         f32::MIN_POSITIVE
     );
 }
+
+/// The blocked kernel (the Cortex-M4F's) computes the reference kernel's
+/// sums in the reference's order: the same bits, for every width (whole
+/// blocks and the remainder), with and without bias, every common
+/// activation and the vector ones.
+#[test]
+fn blocked_is_the_reference_bit_for_bit() {
+    use anne::dense::dense_f32_blocked;
+    let mut seed = 0x2545_f491_u32;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    };
+    let acts = [
+        Activation::Linear,
+        Activation::Sigmoid,
+        Activation::Softmax,
+        Activation::Tanh,
+        Activation::Relu {
+            negative_slope: 0.0,
+            max_value: None,
+            threshold: 0.0,
+        },
+        Activation::Glu,
+    ];
+    let mut cases = 0;
+    for n_in in [1usize, 3, 8, 17] {
+        for units in [1usize, 2, 7, 8, 9, 16, 20] {
+            let x: Vec<f32> = (0..n_in).map(|_| next() * 3.0).collect();
+            let kernel: Vec<f32> = (0..n_in * units).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..units).map(|_| next()).collect();
+            for act in &acts {
+                let n_out = if matches!(act, Activation::Glu) {
+                    if units % 2 == 1 {
+                        continue;
+                    }
+                    units / 2
+                } else {
+                    units
+                };
+                for b in [None, Some(&bias[..])] {
+                    let (mut want, mut got) = (vec![0.0; n_out], vec![0.0; n_out]);
+                    dense_f32_reference(&x, &kernel, b, &mut want, act).unwrap();
+                    dense_f32_blocked(&x, &kernel, b, &mut got, act).unwrap();
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "n_in {n_in} units {units} {act:?}");
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases > 300);
+}

@@ -1,0 +1,68 @@
+//! Per-channel scale and offset, `out = x * scale[c] + offset[c]` over the
+//! last axis: the inference form of Keras's `Normalization`, `Rescaling`
+//! and `BatchNormalization` where the converter cannot fold it into the
+//! layer next to it (after a non-linear activation with no Dense after it,
+//! before a same-padded Conv1D, ...).
+
+use crate::Status;
+
+/// `out[i] = x[i] * scale[i % c] + offset[i % c]` with `c = scale.len()`
+/// channels: `x` is `steps x c` values (or `c` features), `offset` and
+/// `scale` have `c` values, `out` as many as `x`. Nothing is written unless
+/// the sizes fit.
+pub fn affine_f32(x: &[f32], scale: &[f32], offset: &[f32], out: &mut [f32]) -> Result<(), Status> {
+    let c = scale.len();
+    if c == 0 {
+        return Err(Status::KernelSize);
+    }
+    if x.is_empty() || !x.len().is_multiple_of(c) {
+        return Err(Status::XSize);
+    }
+    if out.len() != x.len() {
+        return Err(Status::OutSize);
+    }
+    if offset.len() != c {
+        return Err(Status::BiasSize);
+    }
+    for (xs, os) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+        for (((o, &v), &s), &b) in os.iter_mut().zip(xs).zip(scale).zip(offset) {
+            *o = v * s + b;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_channel_over_the_last_axis() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3 steps x 2 channels
+        let mut out = [0.0; 6];
+        affine_f32(&x, &[2.0, -1.0], &[0.5, 10.0], &mut out).unwrap();
+        assert_eq!(out, [2.5, 8.0, 6.5, 6.0, 10.5, 4.0]);
+    }
+
+    #[test]
+    fn refusals_write_nothing() {
+        let mut out = [7.0; 4];
+        assert_eq!(
+            affine_f32(&[1.0; 3], &[1.0, 1.0], &[0.0, 0.0], &mut out[..3]),
+            Err(Status::XSize)
+        );
+        assert_eq!(
+            affine_f32(&[1.0; 4], &[1.0, 1.0], &[0.0, 0.0], &mut out[..2]),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            affine_f32(&[1.0; 4], &[1.0, 1.0], &[0.0], &mut out),
+            Err(Status::BiasSize)
+        );
+        assert_eq!(
+            affine_f32(&[1.0; 4], &[], &[], &mut out),
+            Err(Status::KernelSize)
+        );
+        assert_eq!(out, [7.0; 4]);
+    }
+}
