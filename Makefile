@@ -156,6 +156,8 @@ demo: deps $(DEMO_FW)
 	tools/run-on $(TARGET) examples/iris/ai_anne.py $(BUILD)/demo/ai_anne_8.anne $(BUILD)/demo/ai_anne_6.anne examples/iris/ai_anne_8.json
 	@echo "== A 3-class Iris model trained in Keras, on the emulated $(TARGET)"
 	tools/run-on $(TARGET) examples/iris/iris3.py $(BUILD)/demo/iris3.anne examples/iris/iris3.json
+	@echo "== Raw readings into a Keras model that starts with Normalization, on the emulated $(TARGET)"
+	tools/run-on $(TARGET) examples/tabular/tabular.py tests/fixtures/models/norm_tabular.anne tests/fixtures/models/norm_tabular.json
 	@echo "== Human activity from a 3-axis accelerometer stream: Conv1D, sample by sample, on the emulated $(TARGET)"
 	$(PYTHON) tools/anne_convert.py examples/har/har.keras -o $(BUILD)/demo/har.anne --classes still,walking,running --features x,y,z
 	tools/run-on $(TARGET) examples/har/har.py $(BUILD)/demo/har.anne examples/har/har_stream.json

@@ -262,7 +262,7 @@ def train_table(res):
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     by = {(r["network"], r["backend"], r["optimizer"], r["batch"]): r["instructions_per_sample"]
           for r in res["train"]}
-    for net in ("iris-4-8-3", "16-32-32-4"):
+    for net in ("iris-4-8-3", "16-32-32-4", "64-64-64-10"):
         fwd = get(res, net, "anne_net", 20)
         for opt in ("sgd", "adam"):
             for batch in (1, 16):

@@ -908,7 +908,7 @@ class BatchNormalization(_Affine):
 def _short(v):
     if isinstance(v, (int, float)):
         return "%g" % v
-    return "[%s]" % ", ".join("%.4g" % t for t in v[:4]) + (", ..." if len(v) > 4 else "")
+    return "[%s%s]" % (", ".join("%.4g" % t for t in v[:4]), ", ..." if len(v) > 4 else "")
 
 
 LAYER_TYPES = (Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D,
@@ -963,7 +963,6 @@ class Sequential:
                 n_inputs and all(isinstance(d, int) for d in n_inputs)):
             n_inputs, layers = None, n_inputs
         self.input_shape = None  # (n,) or (steps, channels)
-        self.n_inputs = None     # the values of one sample: n, or steps * channels
         if n_inputs is not None:
             self._set_input_shape(n_inputs if isinstance(n_inputs, Input) else Input(n_inputs))
         self._layers = []
@@ -1009,7 +1008,13 @@ class Sequential:
 
     def _set_input_shape(self, inp):
         self.input_shape = inp.shape
-        self.n_inputs = inp.n_inputs
+
+    # (a property, not one more instance attribute: every attribute of the
+    # network makes the lookup of predict_into, the hot path, slower)
+    @property
+    def n_inputs(self):
+        """The values of one sample: n, or steps * channels."""
+        return None if self.input_shape is None else _size(self.input_shape)
 
     def _shape_at(self, i, layers=None):
         """The input shape of layer i (of layers, by default the network's)."""
