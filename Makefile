@@ -140,7 +140,7 @@ fuzz: unix-asan
 	@for s in $(FUZZ_SEEDS); do \
 		echo '{"seed": '$$s', "calls": $(FUZZ_CALLS), "files": $(FUZZ_CALLS)}' > $(BUILD)/fuzz.json; \
 		tools/run-on --timeout 7200 unix-asan tests/board/test_fuzz.py tests/board/boardcheck.py \
-			tests/fixtures/models/iris3.anne $(BUILD)/fuzz.json || exit 1; \
+			tests/fixtures/models/iris3.anne tests/fixtures/models/conv_norm.anne $(BUILD)/fuzz.json || exit 1; \
 	done
 
 # The demo: Keras models -> .anne files (host converter) -> the board.

@@ -1,4 +1,4 @@
-# files: tests/board/boardcheck.py tests/fixtures/models/iris3.anne
+# files: tests/board/boardcheck.py tests/fixtures/models/iris3.anne tests/fixtures/models/conv_norm.anne
 # A seeded fuzzer of every `anne` entry point and of the loader (anne_net.load
 # of mutated files). Each call gets random arguments: buffers of every kind
 # and size (arrays of several typecodes, bytes, bytearray, misaligned
@@ -10,7 +10,9 @@
 #   - a call that raised left its output untouched.
 # The bounded run is part of make test; `make fuzz` runs it long on unix-asan
 # (a fuzz.json file, when present, gives {"seed": n, "calls": n, "files": n}).
+import binascii
 import gc
+import struct
 from array import array
 
 import anne
@@ -195,7 +197,12 @@ def fuzz_call():
             act = pick(("linear", "relu", "sigmoid", "softmax", "glu", "elu", anne.Activation("tanh"), "x", 3))
             o, whole, lo, hi = out_buffer(dims[i + 1] if rand(5) else size())
             outs.append((whole, lo, hi, bytes(whole)))
-            layers.append((kern, bias, act, o))
+            if rand(3):
+                layers.append((kern, bias, act, o))
+            else:  # another layer kind (Conv1D, pooling, affine, unknown) with random params
+                spec = (pick((1, 2, 3, 4, 5, 6, 9, 2, 3, 9, 0, 7, 10, 200)),) + tuple(
+                    pick((0, 1, 1, 2, 3, 5, 65535, -1, "x")) for _ in range(rand(7)))
+                layers.append((pick((kern, None)), pick((bias, None)), pick((act, None)), o, spec))
         layers = tuple(layers) if rand(8) else list(layers)
         x = floats(dims[0]) if rand(4) else buffer()
         out, whole, lo, hi = out_buffer(dims[-1] if rand(4) else size())
@@ -219,6 +226,8 @@ def fuzz_file(good):
         else:
             if data:
                 data[rand(len(data))] = rand(256)  # flip a byte
+    if rand(2) and len(data) >= 8:  # a valid CRC: the mutation reaches the layers
+        data[-4:] = struct.pack("<I", binascii.crc32(data[:-4]) & 0xFFFFFFFF)
     try:
         net = anne_net.load(bytes(data))
     except ValueError:
@@ -239,9 +248,9 @@ for i in range(cfg["calls"]):
     fuzz_call()
     if i % 100 == 0:
         gc.collect()
-good = open("iris3.anne", "rb").read()
+goods = [open(name, "rb").read() for name in ("iris3.anne", "conv_norm.anne")]
 for i in range(cfg["files"]):
-    fuzz_file(good)
+    fuzz_file(goods[i % 2])
     if i % 50 == 0:
         gc.collect()
 for f in failures[:20]:

@@ -216,5 +216,45 @@ int32_t anne_c_abi_selftest(void) {
         g[0] = 1e38f;
         CHECK(anne_sgd_f32(w, g, NULL, 2, 1e10f, 0.0f, 0, &finite) == ANNE_OK && finite == 0);
     }
+    /* The other layer kinds in one chain: x 4 steps x 1 channel -> affine
+     * (x * 2 + 1) -> conv1d 2 taps, 1 filter, valid -> max pooling 2 ->
+     * global average. */
+    {
+        const float x[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+        const float scale[1] = {2.0f}, offset[1] = {1.0f};
+        const float k[2] = {1.0f, -1.0f}, b[1] = {0.5f};
+        float a[4], c[3], p[1], g[1] = {7.0f};
+        size_t failed = 99;
+        anne_layer_t layers[4] = {
+            {ANNE_LAYER_AFFINE, ANNE_DTYPE_F32, scale, 1, offset, 1, a, 4, {0}, {1}},
+            {ANNE_LAYER_CONV1D, ANNE_DTYPE_F32, k, 2, b, 1, c, 3, {0}, {1, 2, 1, 1, 0}},
+            {ANNE_LAYER_MAX_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {1, 2, 2, 0}},
+            {ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}},
+        };
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
+        /* a = [3, 5, 7, 9]; c = a[t] - a[t+1] + 0.5 = [-1.5, -1.5, -1.5];
+         * p = max(c[0], c[1]) = -1.5; g = -1.5 */
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_OK);
+        CHECK(a[0] == 3.0f && a[3] == 9.0f && c[2] == -1.5f && p[0] == -1.5f && g[0] == -1.5f);
+        layers[1].params[4] = 3; /* padding 3 */
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
+        layers[1].params[4] = 1; /* same: 4 outputs, out holds 3 */
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
+        layers[1].params[4] = 0;
+        layers[1].params[1] = 5; /* a window of 5 steps on 4 */
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_X_SIZE && failed == 1);
+        layers[1].params[1] = 2;
+        anne_activation_default(ANNE_ACT_GLU, &layers[1].act);
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_ACTIVATION && failed == 1);
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
+        layers[0].bias = NULL;
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_NULL && failed == 0);
+        layers[0].bias = offset;
+        layers[2].out = c; /* pooling's output over its input */
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_OVERLAP && failed == 2);
+        layers[2].out = p;
+        layers[3].params[0] = 0;
+        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
+    }
     return 0;
 }
