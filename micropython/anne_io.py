@@ -37,15 +37,14 @@ def save(net, path):
             kp = (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
         elif L.kind in anne_file.POOLS:
             kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
-        if L.kind == anne_ops.LAYER_AFFINE:
-            e = anne_file.Entry(0, anne_file.FLAG_BIAS, shape, L.units, anne_file.file_params("linear")[1],
-                                kind=L.kind, kparams=(L.code, 0, 0, 0, 0, 0, 0, 0))
-        elif L.weighted:
+        if L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)
+        elif L.kind == anne_ops.LAYER_AFFINE:  # (params: linear's, as for the kinds below)
+            e = anne_file.Entry(0, anne_file.FLAG_BIAS, shape, L.units, params, kind=L.kind,
+                                kparams=(L.code, 0, 0, 0, 0, 0, 0, 0))
         else:
-            e = anne_file.Entry(0, 0, shape, 0, anne_file.file_params("linear")[1], kind=L.kind, kparams=kp,
-                                out_shape=L.output_shape)
+            e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape)
         entries.append(e)
         shape = e.out_shape
     head = anne_file.front(net.input_shape, entries, net.metadata)
