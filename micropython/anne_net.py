@@ -1,6 +1,6 @@
-# anne_net: Keras-like dense networks on a microcontroller, on top of the
-# `anne` kernels (the native module if the firmware has it, else the
-# pure-Python anne_fallback).
+# anne_net: Keras-like networks on a microcontroller (dense, and Conv1D and
+# pooling for sensor windows), on top of the `anne` kernels (the native
+# module if the firmware has it, else the pure-Python anne_fallback).
 #
 #   import anne_net
 #   net = anne_net.load("iris3.anne")       # or load(some_bytes): zero copy
@@ -952,9 +952,11 @@ class _Layers:
 # The network
 
 class Sequential:
-    """A stack of Dense layers, as keras.Sequential:
+    """A stack of layers (Dense, Conv1D, pooling, Flatten, Reshape, the
+    normalization layers), as keras.Sequential:
     Sequential([Input(4), Dense(8, "relu"), Dense(3, "softmax")]), or
-    Sequential(4, [Dense(8, "relu"), ...]), or Sequential() and add()."""
+    Sequential(4, [Dense(8, "relu"), ...]), or Sequential() and add();
+    Sequential([Input((32, 3)), Conv1D(8, 5), ...]) for sensor windows."""
 
     _compiled = None  # what compile() keeps (an instance attribute from then on)
 
