@@ -418,8 +418,8 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
 // Fills d's kind, params and activation from layer i's fields. A spec (the
 // fifth item) is (kind, param, ...): ANNE_LAYER_* and up to six ints, as
 // anne.h's anne_layer_t describes them; without one the layer is dense.
-// A pooling layer's activation may be None.
-static void anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
+// A pooling layer's activation may be None. Returns the fields.
+static mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
     size_t n_fields;
     mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
     d->kind = ANNE_LAYER_DENSE;
@@ -449,10 +449,11 @@ static void anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
         }
     }
     if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
-        return;  // pooling: no activation
+        return fields;  // pooling, affine: no activation
     }
     anne_activation_t scratch;
     d->act = *anne_get_activation(fields[2], NULL, &scratch);
+    return fields;
 }
 
 // Fills d's weights from a layer's (kernel, bias, activation, buf) fields.
@@ -600,10 +601,8 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     anne_check_stack();
     // One layer at a time (a chain of one), so that nothing is allocated.
     for (size_t i = 0; i < n_layers; i++) {
-        size_t n_fields;
-        mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
         anne_layer_t d = {0};
-        anne_layer_describe(&d, layers[i], i);
+        mp_obj_t *fields = anne_layer_describe(&d, layers[i], i);
         anne_gather_weights(&d, fields);
         anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
         int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);

@@ -314,10 +314,15 @@ class Dense:
         ValueError (and no change) if the shapes do not fit."""
         if self._is_keras_list(kernel, bias):
             kernel, bias = kernel[0], (kernel[1] if len(kernel) == 2 else None)
-        k, b, n_in = self._check_weights(kernel, bias)
-        self._kernel, self._bias, self.n_in = k, b, n_in
+        k, b, rows = self._check_weights(kernel, bias)
+        self._kernel, self._bias = k, b
+        self._take_rows(rows)
         if self._net is not None:
             self._net._build_plan()
+
+    def _take_rows(self, rows):
+        """The input the weights set_weights() was given take."""
+        self.n_in = rows
 
     def get_weights(self):
         """[kernel as nested lists n_in x units, bias list] (Keras layout);
@@ -515,15 +520,10 @@ class Conv1D(_Shaped, Dense):
             return False
         return _depth(kernel[0]) == 3 or Dense._is_keras_list(self, kernel, bias) and _depth(kernel) != 3
 
-    def set_weights(self, kernel, bias=None):
-        """As Dense's: the kernel nested kernel_size x in_channels x
-        filters (Keras's get_weights()), or flat in that order."""
-        if self._is_keras_list(kernel, bias):
-            kernel, bias = kernel[0], (kernel[1] if len(kernel) == 2 else None)
-        k, b, rows = self._check_weights(kernel, bias)
-        self._kernel, self._bias, self._cin = k, b, rows // self.kernel_size
-        if self._net is not None:
-            self._net._build_plan()
+    # set_weights() as Dense's: the kernel nested kernel_size x in_channels x
+    # filters (Keras's get_weights()), or flat in that order.
+    def _take_rows(self, rows):
+        self._cin = rows // self.kernel_size
 
     def get_weights(self):
         """[kernel nested kernel_size x in_channels x filters, bias list]."""
@@ -792,9 +792,10 @@ class Normalization(_Affine):
         sums = sq = None
         n = 0
         for row in data:
-            flat = [v for step in row for v in step] if len(row) and isinstance(row[0], (list, tuple)) else row
+            nested = len(row) and isinstance(row[0], (list, tuple))
+            flat = [v for step in row for v in step] if nested else row
             if c is None:
-                c = len(flat) if len(row) and not isinstance(row[0], (list, tuple)) else len(row[0])
+                c = len(row[0]) if nested else len(flat)
             if sums is None:
                 sums, sq = [0.0] * c, [0.0] * c
             for k in range(len(flat)):
@@ -1036,9 +1037,20 @@ class Sequential:
         and Reshape move nothing), but the last (sized by the net)."""
         self._scratch = []
         gc.collect()
-        steps = [L for L in self._layers if L.computes]
-        self._scratch = [_floats_for(L.n_out) for L in steps[:-1]]
+        self._scratch = self._scratch_for(self._layers)
         self._build_plan()
+
+    @staticmethod
+    def _scratch_for(layers):
+        """A buffer for the output of each of layers that computes, but the last."""
+        return [_floats_for(L.n_out) for L in [L for L in layers if L.computes][:-1]]
+
+    @staticmethod
+    def _plan_tuple(layers, scratch):
+        """The plan of layers (see _build_plan), each that computes writing
+        its buffer of scratch, the last one the plan call's out."""
+        steps = [L for L in layers if L.computes]
+        return tuple(L._step(scratch[i] if i < len(steps) - 1 else None) for i, L in enumerate(steps))
 
     def _build_plan(self):
         """The layers as anne.Plan takes them: (kernel, bias, activation,
@@ -1046,12 +1058,10 @@ class Sequential:
         change so that predict_into only makes one call and allocates
         nothing. Changes made through the API keep it current; assigning
         layer._kernel directly does not (use set_weights)."""
-        steps = [L for L in self._layers if L.computes]
-        n = len(steps)
-        for L in steps:
+        for L in self._layers:
             if L.weighted and L._act_backend is not self._backend:
                 L._rebind(self._backend)
-        self._plan = tuple(L._step(self._scratch[i] if i < n - 1 else None) for i, L in enumerate(steps))
+        self._plan = self._plan_tuple(self._layers, self._scratch)
         # On the native backend, predict_into is the plan as an anne.Plan
         # (an instance attribute over the method): a call goes from Python
         # straight to C, with no Python frame in between.

@@ -368,7 +368,7 @@ def _trained_part(net):
             if L.kind != anne_ops.LAYER_DENSE:
                 raise ValueError("fit() cannot train layer %d (%s) yet: freeze it with net.layers[%d]."
                                  "trainable = False (fit then trains the Dense layers after it)"
-                                 % (i, type(L).__name__, i, ))
+                                 % (i, type(L).__name__, i))
             raise ValueError("fit() cannot pass gradients back through layer %d (%s) to layer %d (Dense) "
                              "yet: freeze layers 0..%d (trainable = False)"
                              % (p - 1, type(layers[p - 1]).__name__, i, p - 1))
@@ -383,12 +383,12 @@ def _features(net, p, X):
     as rows of one flat array."""
     if p == 0:
         return X
-    steps = [L for L in net._layers[:p] if L.computes]
-    n = net._layers[p - 1].n_out
+    frozen = net._layers[:p]
+    steps = net._plan_tuple(frozen, net._scratch_for(frozen))
     if not steps:
         return X
-    bufs = [_floats_for(L.n_out) for L in steps[:-1]] + [None]
-    plan = net._backend.Plan(tuple(L._step(bufs[i]) for i, L in enumerate(steps)))
+    n = frozen[-1].n_out
+    plan = net._backend.Plan(steps)
     flat = _floats_for(n * len(X))
     view = memoryview(flat)
     xa = _floats_for(net.n_inputs)

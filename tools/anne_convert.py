@@ -491,7 +491,10 @@ class Converted:
 
     @property
     def n_outputs(self):
-        return anne_format.parse(self.encode()).n_outputs
+        shape = self.input_shape
+        for spec in self.specs:
+            shape = spec.entry(shape).out_shape
+        return _size(shape)
 
     def set_metadata(self, name=None, classes=None, features=None):
         """The file's model name, class names (one per output, or two for
