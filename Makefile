@@ -1,10 +1,14 @@
 # anne: Rust neural-network kernels for MicroPython.
 #
 #   make demo         build the emulated Cortex-M3 firmware and run the demo
-#   make test         every test: Rust, C ABI, host, MicroPython on 5 targets
+#   make test         every test: Rust, C ABI, host, MicroPython on 5 firmwares
+#                     with anne built in and 4 stock ones with anne.mpy in /lib
 #   make bench        instruction counts on the emulated Cortex-M3, M0 and M4F
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
+#   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
+#                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
 #   make unix | qemu-m3 | qemu-m0 | qemu-m4f     build one firmware
+#   make stock        the same ports without anne (for anne.mpy)
 #   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f)
 #   make deps         install what the above need (run by them as required)
 #   make clean
@@ -43,8 +47,9 @@ MANIFEST := $(ROOT)/micropython/manifest.py
 NO_MPY_LIB := $(BUILD)/no-micropython-lib
 FREEZE := FROZEN_MANIFEST=$(MANIFEST) MPY_LIB_DIR=$(NO_MPY_LIB)
 # STRIP= keeps the unix binary's symbols (the no-panic check reads them).
-UNIX_FLAGS := $(FREEZE) STRIP= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_AXTLS=0 \
+UNIX_PORT_FLAGS := STRIP= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_AXTLS=0 \
 	MICROPY_SSL_MBEDTLS=0 MICROPY_PY_FFI=0 MICROPY_VFS_LFS1=0 MICROPY_VFS_LFS2=0
+UNIX_FLAGS := $(FREEZE) $(UNIX_PORT_FLAGS)
 QEMU_FLAGS := $(FREEZE) ANNE_CARGO="$(CROSS_CARGO)" ANNE_CARGO_FLAGS=-Zbuild-std=core
 
 UNIX_FW := $(BUILD)/unix/micropython
@@ -54,7 +59,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -111,7 +116,52 @@ qemu-m4f: $(BUILD)/mpy-cross.stamp
 
 firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f
 
-test: deps firmware test-rust test-host test-nopanic test-board test-suite
+# "Stock" firmware: the same ports and boards without anne and without the
+# board library frozen in (nothing frozen at all), for the native module
+# (anne.mpy) and the board library installed under /lib as mip puts them
+# (tools/run-on --stock). The qemu MICROBIT board is built with the Thumb
+# emitter, which loading native code needs (stock rp2 firmware has it on).
+STOCK := FROZEN_MANIFEST=
+unix-stock: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 -s BUILD=$(BUILD)/unix-stock $(UNIX_PORT_FLAGS) $(STOCK)
+
+qemu-m3-stock: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MPS2_AN385 BUILD=$(BUILD)/cortex-m3-stock \
+		MICROPY_HEAP_SIZE=1048576 $(STOCK)
+
+qemu-m0-stock: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MICROBIT BUILD=$(BUILD)/cortex-m0-stock \
+		MICROPY_HEAP_SIZE=196608 $(STOCK) CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0"
+
+qemu-m4f-stock: $(BUILD)/mpy-cross.stamp
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(M4F_BOARD) BUILD=$(BUILD)/cortex-m4f-stock \
+		MICROPY_HEAP_SIZE=1048576 $(STOCK)
+
+stock: unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock
+
+# The native module: build/natmod/ARCH/anne.mpy (c_glue/natmod/Makefile),
+# the board library compiled with mpy-cross (build/natmod/lib/*.mpy), and a
+# mip package.json per arch (build/natmod/ARCH/package.json). make test runs
+# the NATMOD_ARCHS on emulated boards; rv32imc (ESP32-C3) is built, not run,
+# and needs Debian's RISC-V toolchain (tools/deps.sh riscv, about 1.2 GB).
+NATMOD_ARCHS := x64 armv6m armv7m armv7emsp
+NATMOD := $(BUILD)/natmod
+BOARD_LIB := $(wildcard micropython/anne_*.py)
+natmod: $(addprefix natmod-,$(NATMOD_ARCHS) rv32imc)
+natmod-run: $(addprefix natmod-,$(NATMOD_ARCHS))
+natmod-rv32imc: riscv-deps
+riscv-deps:
+	tools/deps.sh riscv
+natmod-%: $(BUILD)/mpy-cross.stamp natmod-lib
+	$(MAKE) -C c_glue/natmod -s ARCH=$* BUILD=$(NATMOD)/$* ANNE_CARGO="$(CROSS_CARGO)"
+	$(PYTHON) tools/natmod_package.py $* $(NATMOD)
+
+natmod-lib: $(patsubst micropython/%.py,$(NATMOD)/lib/%.mpy,$(BOARD_LIB))
+$(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
+	@mkdir -p $(dir $@)
+	$(MICROPY_DIR)/mpy-cross/build/mpy-cross -s $(notdir $<) -o $@ $<
+
+test: deps firmware natmod-run stock test-rust test-host test-nopanic test-board test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet
@@ -126,11 +176,14 @@ test-suite: unix unix-plain qemu-m3 qemu-m3-plain
 	$(PYTHON) tests/run_micropython_suite.py cortex-m3 $(M3_FW) $(BUILD)/cortex-m3-plain/firmware.elf
 
 # No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
-test-nopanic: firmware
-	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW)
+test-nopanic: firmware natmod-run
+	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW) $(NATMOD_ARCHS:%=$(NATMOD)/%/anne.o)
 
-test-board: firmware
-	$(PYTHON) tests/run_board_tests.py unix unix-asan cortex-m3 cortex-m0 cortex-m4f
+# Built-in anne on 5 firmwares; anne.mpy + the board library in /lib on the
+# 4 stock ones (TARGET-stock: tools/run-on --stock).
+BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f unix-stock cortex-m3-stock cortex-m0-stock cortex-m4f-stock
+test-board: firmware natmod-run stock
+	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS)
 
 # A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the
 # unix port under ASan + UBSan: FUZZ_SEEDS seeds, FUZZ_CALLS calls each.
@@ -180,7 +233,7 @@ BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
 
-bench: bench-firmware
+bench: bench-firmware natmod-run stock
 	$(PYTHON) bench/run_bench.py --out $(BENCH)
 
 bench-firmware: $(BUILD)/mpy-cross.stamp
@@ -198,4 +251,4 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
-		$(BUILD)/cortex-m0 $(BUILD)/bench $(BUILD)/cargo-test target
+		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test target

@@ -37,7 +37,7 @@ fn main() {
         .prepend_enum_name(false)
         .layout_tests(true)
         .generate_comments(true)
-        .clang_arg(format!("--target={target}"));
+        .clang_arg(format!("--target={}", clang_target(&target)));
     if bare_metal {
         builder = builder.clang_arg("-ffreestanding");
     }
@@ -60,5 +60,17 @@ fn main() {
             .compile("anne_abi_test");
         // Only a search path: the archive is linked by the c_abi test alone.
         println!("cargo:rustc-link-search=native={}", out_dir.display());
+    }
+}
+
+/// The target triple for clang: Rust's own, except where clang does not
+/// know it (`riscv32imc-unknown-none-elf` and the other RISC-V triples that
+/// name the extensions: clang takes those from `-march`; the C ABI header's
+/// layout is the same).
+fn clang_target(target: &str) -> String {
+    match target.split_once('-') {
+        Some((arch, rest)) if arch.starts_with("riscv32") => format!("riscv32-{rest}"),
+        Some((arch, rest)) if arch.starts_with("riscv64") => format!("riscv64-{rest}"),
+        _ => target.to_string(),
     }
 }

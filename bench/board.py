@@ -6,6 +6,7 @@ import importlib.machinery
 import importlib.util
 import os
 import subprocess
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,14 +28,20 @@ BoardError = run_on.BoardError
 class Board:
     """One qemu process running firmware for target ('cortex-m3'/'cortex-m0')."""
 
-    def __init__(self, target, firmware, timeout=600):
+    def __init__(self, target, firmware, timeout=600, stock=False):
+        """stock: firmware without anne, with anne.mpy and the board library
+        in /lib (as tools/run-on --stock puts them)."""
+        self.tmp = tempfile.TemporaryDirectory(prefix="anne-bench-")
+        images = run_on.Images(target, [], stock, self.tmp.name, firmware)
         cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] +
                ["-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
-                "-serial", "stdio", "-kernel", firmware])
+                "-serial", "stdio"] + images.qemu_args + ["-kernel", firmware])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.repl = run_on.RawRepl(self.proc, time.monotonic() + timeout)
         self.repl.enter()
+        if stock:
+            images.mount(self.repl)
 
     def run(self, code, echo=None):
         out, err = self.repl.execute(code, echo=echo)
@@ -46,6 +53,7 @@ class Board:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+        self.tmp.cleanup()
 
     def __enter__(self):
         return self

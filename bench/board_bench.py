@@ -12,9 +12,14 @@ import machine
 from array import array
 
 anne = anne_net = None
+IMPORT_RAM = None  # heap bytes `import anne` takes (a native module's code lives in RAM)
 if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train"):  # the float loop runs without them
     try:
+        gc.collect()
+        IMPORT_RAM = gc.mem_free()
         import anne
+        gc.collect()
+        IMPORT_RAM -= gc.mem_free()
         import anne_net
     except ImportError:
         pass
@@ -505,6 +510,8 @@ def bench_floop():
 
 calibrate()
 emit(kind="overhead", ticks=OVERHEAD)
+if IMPORT_RAM is not None and anne is not None:
+    emit(kind="import", bytes=IMPORT_RAM)
 for _name in CONFIG.get("nets", ()):
     bench_net(_name, CONFIG["impls"])
 if CONFIG.get("kernel"):

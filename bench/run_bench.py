@@ -102,14 +102,14 @@ BRIEF = {
 }
 
 
-def run_script(target, firmware, config, runs):
+def run_script(target, firmware, config, runs, stock=False):
     """Runs the board script `runs` times on fresh boards; returns the
     parsed records of the first run and whether all runs printed the same."""
     code = "CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + open(BOARD_SCRIPT).read()
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
-        with Board(target, firmware) as b:
+        with Board(target, firmware, stock=stock) as b:
             out = b.run(code)
         if "DONE" not in out:
             raise BoardError(2, "the bench script did not finish on %s:\n%s" % (target, out))
@@ -125,6 +125,48 @@ def elf_size(path):
     out = subprocess.run(["arm-none-eabi-size", path], capture_output=True, text=True, check=True).stdout
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
+
+
+ARCH = {"cortex-m3": "armv7m", "cortex-m0": "armv6m", "cortex-m4f": "armv7emsp"}
+
+
+def measure_natmod(target, res, builtin_recs, runs):
+    """anne.mpy on the stock firmware (build/TARGET-stock, `make stock
+    natmod`) against the built-in module of the bench firmware: anne_net on
+    every bench network and the raw 64x64 dense call, and the heap the
+    module takes once imported."""
+    fw = os.path.join(ROOT, "build", target + "-stock", "firmware.elf")
+    mpy = os.path.join(ROOT, "build", "natmod", ARCH[target], "anne.mpy")
+    for p in (fw, mpy):
+        if not os.path.exists(p):
+            raise SystemExit("missing %s: run `make bench`" % p)
+    recs, same = run_script(target, fw, {"nets": NETS, "impls": ["anne_net"], "kernel": True}, runs, stock=True)
+    res["deterministic"] = res["deterministic"] and same
+    k = res["instr_per_tick"]
+    out = {"arch": ARCH[target], "mpy_bytes": os.path.getsize(mpy), "nets": {},
+           "ram_once_imported": [r["bytes"] for r in recs if r["kind"] == "import"][0],
+           "builtin_ram_once_imported": [r["bytes"] for r in builtin_recs if r["kind"] == "import"][0]}
+    for r in recs:
+        if r["kind"] == "net":
+            b = get(res, r["net"], "anne_net", 1)["instructions_per_inference"]
+            out["nets"][r["net"]] = {"builtin": b, "natmod": round(r["ticks1"] * k, 1)}
+        elif r["kind"] == "kernel" and r["impl"] == "anne.dense" and r["n"] == 64:
+            out["dense_64x64"] = {"builtin": res["kernel"]["anne.dense"][64], "natmod": r["ticks"] * k}
+    for d in list(out["nets"].values()) + [out["dense_64x64"]]:
+        d["ratio"] = d["natmod"] / d["builtin"]
+    return out
+
+
+def natmod_table(results):
+    rows = ["| core (arch) | anne.mpy | heap once imported | " + " | ".join(NETS) + " | dense 64x64 call |",
+            "|---|---:|---:|" + "---:|" * (len(NETS) + 1)]
+    for t, res in results.items():
+        n = res["natmod"]
+        cells = ["%s / %s (%.3fx)" % (fmt(d["natmod"]), fmt(d["builtin"]), d["ratio"])
+                 for d in [n["nets"][net] for net in NETS] + [n["dense_64x64"]]]
+        rows.append("| %s (%s) | %s B | %s B | %s |" % (SHORT[t], n["arch"], fmt(n["mpy_bytes"]),
+                                                       fmt(n["ram_once_imported"]), " | ".join(cells)))
+    return "\n".join(rows)
 
 
 def fmt(v, digits=0):
@@ -212,6 +254,7 @@ def measure_target(target, build, runs):
         "anne_flash": (sb["text"] + sb["data"]) - (sp["text"] + sp["data"]),
         "anne_ram": (sb["data"] + sb["bss"]) - (sp["data"] + sp["bss"]),
     }
+    res["natmod"] = measure_natmod(target, res, recs, runs)
     fz = os.path.join(build, target, "frozen_content.o")
     if os.path.exists(fz):
         out = subprocess.run(["arm-none-eabi-size", fz], capture_output=True, text=True).stdout
@@ -313,6 +356,14 @@ def checks(results):
     bad = [a for a in allocs if a[2] != 0]
     out.append(("predict_into allocates 0 bytes (all networks, %s)" % "+".join(SHORT[t] for t in results),
                 "max %d bytes" % max(a[2] for a in allocs), not bad))
+    for t, res in results.items():
+        n = res["natmod"]
+        worst = max((d["ratio"], net) for net, d in list(n["nets"].items()) + [("dense 64x64", n["dense_64x64"])])
+        out.append(("anne.mpy <= 1.05x the built-in module's instructions (%s)" % SHORT[t],
+                    "worst %.3fx (%s)" % worst, worst[0] <= 1.05))
+        if n["arch"] == "armv6m":
+            out.append(("anne.mpy for armv6m <= 32 KB", "%s bytes (%.1f KB)" % (fmt(n["mpy_bytes"]), n["mpy_bytes"] / 1024),
+                        n["mpy_bytes"] <= 32 * 1024))
     m4 = results.get("cortex-m4f")
     if m4:
         v = m4["kernel"]["anne.dense"]["per_mac_net"]
@@ -463,6 +514,11 @@ def main():
                    "(forward, backward and update; sparse categorical cross-entropy; the AIfES figures are "
                    "the issue's, measured on the same emulated M3; step / forward: against anne_net's "
                    "predict_into in a batch of 20)", "", train_table(res), ""]
+    md += ["## The native module: anne.mpy on stock firmware against anne built in", "",
+           "(instructions per inference, one sample: anne.mpy / built-in (ratio); the stock firmware is the "
+           "same port without anne, the board library in /lib as .mpy files; heap once imported: "
+           "gc.mem_free() before and after `import anne`, where the built-in module takes 0)", "",
+           natmod_table(results), ""]
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
     md += ["| %s | %s | %s |" % (c, v, "yes" if h else "**no**") for c, v, h in checks_]

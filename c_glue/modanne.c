@@ -6,6 +6,10 @@
 #include <math.h>
 #include <string.h>
 
+// Built into firmware, or included by natmod/anne_natmod.c for the native
+// .mpy module, which reaches the firmware only through py/dynruntime.h: that
+// file supplies what this one uses beyond it.
+#ifndef ANNE_NATMOD
 #include "py/binary.h"
 #include "py/obj.h"
 #include "py/objarray.h"
@@ -13,6 +17,7 @@
 #include "py/objstr.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
+#endif
 
 #include "anne.h"
 
@@ -20,7 +25,7 @@
 // Activation names
 
 typedef struct {
-    qstr name;
+    const char *name;
     uint8_t kind;
     uint8_t params;  // ANNE_P_* bits
     uint8_t halves;  // n inputs give n / 2 outputs (glu)
@@ -28,13 +33,14 @@ typedef struct {
 
 // Every name, ids first (index == id), then the aliases: ops/ops.json via
 // anne_ops.h.
-#define ANNE_NAME_ENTRY(id, name, params, halves) {MP_QSTR_##name, ANNE_ACT_##id, params, halves},
-#define ANNE_ALIAS_ENTRY(alias, id, params, halves) {MP_QSTR_##alias, ANNE_ACT_##id, params, halves},
+#define ANNE_NAME_ENTRY(id, name, params, halves) {#name, ANNE_ACT_##id, params, halves},
+#define ANNE_ALIAS_ENTRY(alias, id, params, halves) {#alias, ANNE_ACT_##id, params, halves},
 static const anne_name_entry_t anne_names[ANNE_ACT_COUNT + ANNE_ALIAS_COUNT] = {
     ANNE_ACTIVATION_LIST(ANNE_NAME_ENTRY)
     ANNE_ALIAS_LIST(ANNE_ALIAS_ENTRY)
 };
 
+#ifndef ANNE_NATMOD  // (the native module builds anne.ACTIVATIONS when it loads)
 #define ANNE_NAME_ROM(id, name, params, halves) MP_ROM_QSTR(MP_QSTR_##name),
 #define ANNE_ALIAS_ROM(alias, id, params, halves) MP_ROM_QSTR(MP_QSTR_##alias),
 static const mp_rom_obj_tuple_t anne_activations_tuple = {
@@ -45,12 +51,43 @@ static const mp_rom_obj_tuple_t anne_activations_tuple = {
         ANNE_ALIAS_LIST(ANNE_ALIAS_ROM)
     },
 };
+#endif
 
 // The keyword parameters, in the order of the ANNE_P_* bits.
-#define ANNE_PARAM_QSTR(name, bit) MP_QSTR_##name,
-static const qstr anne_param_names[] = {
-    ANNE_PARAM_LIST(ANNE_PARAM_QSTR)
+#define ANNE_PARAM_NAME(name, bit) #name,
+static const char *const anne_param_names[] = {
+    ANNE_PARAM_LIST(ANNE_PARAM_NAME)
 };
+
+// Whether the n bytes at s spell the C string name.
+static bool anne_str_is(const char *s, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '\0' || name[i] != s[i]) {
+            return false;
+        }
+    }
+    return name[n] == '\0';
+}
+
+// Whether a keyword argument's key (a str) is name.
+static bool anne_key_is(mp_obj_t key, const char *name) {
+    size_t n;
+    const char *s = mp_obj_str_get_data(key, &n);
+    return anne_str_is(s, n, name);
+}
+
+// The value of keyword argument name, or MP_OBJ_NULL.
+static mp_obj_t anne_kw_get(mp_map_t *kw, const char *name) {
+    for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
+        if (mp_map_slot_is_filled(kw, i) && anne_key_is(kw->table[i].key, name)) {
+            return kw->table[i].value;
+        }
+    }
+    return MP_OBJ_NULL;
+}
+
+// An object's type name, for a message's %q.
+#define ANNE_TYPE_NAME(obj) ((qstr)mp_obj_get_type(obj)->name)
 
 // Rules on parameter values beyond finiteness (ops/ops.json).
 typedef struct {
@@ -66,29 +103,28 @@ static const anne_rule_t anne_rules[] = {
 static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
     if (!mp_obj_is_str(name_obj)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("activation must be a str, not %s"), mp_obj_get_type_str(name_obj));
+            MP_ERROR_TEXT("activation must be a str, not %q"), ANNE_TYPE_NAME(name_obj));
     }
     size_t len;
     const char *name = mp_obj_str_get_data(name_obj, &len);
-    qstr q = qstr_find_strn(name, len);
-    for (size_t i = 0; q != MP_QSTRnull && i < MP_ARRAY_SIZE(anne_names); i++) {
-        if (anne_names[i].name == q) {
+    for (size_t i = 0; i < MP_ARRAY_SIZE(anne_names); i++) {
+        if (anne_str_is(name, len, anne_names[i].name)) {
             return &anne_names[i];
         }
     }
     mp_raise_msg_varg(&mp_type_ValueError,
-        MP_ERROR_TEXT("unknown activation '%s'; expected one of: %s"), name, ANNE_ACTIVATION_NAMES);
+        MP_ERROR_TEXT("unknown activation '%.*s'; expected one of: %s"), (int)len, name, ANNE_ACTIVATION_NAMES);
 }
 
-static float anne_finite_param(qstr param, mp_obj_t value) {
+static float anne_finite_param(const char *param, mp_obj_t value) {
     if (!mp_obj_is_int(value) && !mp_obj_is_float(value)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must be a number, not %s"), param, mp_obj_get_type_str(value));
+            MP_ERROR_TEXT("%s must be a number, not %q"), param, ANNE_TYPE_NAME(value));
     }
     mp_float_t v = mp_obj_get_float(value);
     float f = (float)v;
     if (!isfinite(f)) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be finite"), param);
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s must be finite"), param);
     }
     return f;
 }
@@ -107,23 +143,24 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
         if (!mp_map_slot_is_filled(kw, i)) {
             continue;
         }
-        qstr key = mp_obj_str_get_qstr(kw->table[i].key);
+        size_t len;
+        const char *key = mp_obj_str_get_data(kw->table[i].key, &len);
         mp_obj_t value = kw->table[i].value;
-        if (key == MP_QSTR_activation) {
+        if (anne_str_is(key, len, "activation")) {
             continue;
         }
         size_t p = 0;
-        while (p < ANNE_PARAM_COUNT && anne_param_names[p] != key) {
+        while (p < ANNE_PARAM_COUNT && !anne_str_is(key, len, anne_param_names[p])) {
             p++;
         }
         if (p == ANNE_PARAM_COUNT) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("unknown parameter '%q'; valid parameters: %s"), key, ANNE_PARAM_NAMES);
+                MP_ERROR_TEXT("unknown parameter '%.*s'; valid parameters: %s"), (int)len, key, ANNE_PARAM_NAMES);
         }
         uint32_t bit = 1u << p;
         if (!(entry->params & bit)) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("activation '%q' takes no parameter '%q'"), entry->name, key);
+                MP_ERROR_TEXT("activation '%s' takes no parameter '%s'"), entry->name, anne_param_names[p]);
         }
         seen |= bit;
         if (bit == ANNE_P_APPROXIMATE) {
@@ -133,7 +170,7 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
             act->max_value = 0.0f;
         } else {
             act->has_max_value |= bit == ANNE_P_MAX_VALUE;
-            *values[p] = anne_finite_param(key, value);
+            *values[p] = anne_finite_param(anne_param_names[p], value);
         }
     }
     // The table's rules (ops/ops.json): ranges that Keras leaves to the math
@@ -143,7 +180,7 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
         if (rule->kind != entry->kind) {
             continue;
         }
-        qstr act_name = anne_names[entry->kind].name;
+        const char *act_name = anne_names[entry->kind].name;
         size_t p = 0;
         while ((1u << p) != rule->param) {
             p++;
@@ -151,16 +188,16 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
         float v = p < MP_ARRAY_SIZE(values) ? *values[p] : 0.0f;
         if (rule->rule == ANNE_RULE_REQUIRED && !(seen & rule->param)) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("activation '%q' needs %q="), act_name, anne_param_names[p]);
+                MP_ERROR_TEXT("activation '%s' needs %s="), act_name, anne_param_names[p]);
         }
         if (rule->param == ANNE_P_MAX_VALUE && !act->has_max_value) {
             continue;  // None: no clip
         }
         if (rule->rule == ANNE_RULE_NON_NEGATIVE && !(v >= 0.0f)) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q needs %q >= 0"), act_name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s needs %s >= 0"), act_name, anne_param_names[p]);
         }
         if (rule->rule == ANNE_RULE_NONZERO && v == 0.0f) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q needs %q != 0"), act_name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s needs %s != 0"), act_name, anne_param_names[p]);
         }
     }
     return entry;
@@ -186,12 +223,12 @@ static anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool writable) {
     if (mp_obj_is_str(obj) || !mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
         if (writable && !mp_obj_is_str(obj) && mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
             mp_raise_msg_varg(&mp_type_TypeError,
-                MP_ERROR_TEXT("%q must be a writable float32 buffer, not %s"),
-                arg, mp_obj_get_type_str(obj));
+                MP_ERROR_TEXT("%q must be a writable float32 buffer, not %q"),
+                arg, ANNE_TYPE_NAME(obj));
         }
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray), not %s"),
-            arg, mp_obj_get_type_str(obj));
+            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray), not %q"),
+            arg, ANNE_TYPE_NAME(obj));
     }
     if (info.typecode != 'f' && info.typecode != 'B' && info.typecode != BYTEARRAY_TYPECODE) {
         mp_raise_msg_varg(&mp_type_TypeError,
@@ -242,8 +279,10 @@ static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_bias(mp_obj_t obj) {
 // needs less than 3 KB in all. A board whose Python code is already deep in
 // recursion gets MicroPython's RecursionError instead of a stack overflow.
 #define ANNE_KERNEL_STACK (3 * 1024)
+// (A native module cannot read the thread's stack limit: there it relies on
+// the room MicroPython leaves below its limit, 10 KB and more on the ports.)
 static void anne_check_stack(void) {
-    #if MICROPY_STACK_CHECK
+    #if MICROPY_STACK_CHECK && !defined(ANNE_NATMOD)
     if (mp_stack_usage() + ANNE_KERNEL_STACK >= MP_STATE_THREAD(stack_limit)) {
         mp_raise_recursion_depth();
     }
@@ -278,11 +317,13 @@ static void anne_check_status(int32_t status) {
 
 typedef struct {
     mp_obj_base_t base;
-    qstr name;
+    const char *name;  // as given: a name or an alias
     anne_activation_t act;
 } anne_activation_obj_t;
 
+#ifndef ANNE_NATMOD  // (the native module fills in its types when it loads)
 static const mp_obj_type_t anne_activation_type;
+#endif
 
 static mp_obj_t anne_activation_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     mp_arg_check_num(n_args, 0, 1, 1, true);
@@ -295,7 +336,7 @@ static mp_obj_t anne_activation_make_new(const mp_obj_type_t *type, size_t n_arg
 
 static void anne_activation_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     anne_activation_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_printf(print, "Activation('%q'", self->name);
+    mp_printf(print, "Activation('%s'", self->name);
     const anne_activation_t *a = &self->act;
     const float values[] = {a->negative_slope, a->alpha, a->threshold, a->max_value, a->default_value, a->b};
     uint32_t takes = anne_names[a->kind].params;
@@ -303,13 +344,13 @@ static void anne_activation_print(const mp_print_t *print, mp_obj_t self_in, mp_
         if (!(takes & (1u << p)) || ((1u << p) == ANNE_P_MAX_VALUE && !a->has_max_value)) {
             continue;
         }
-        mp_printf(print, ", %q=", anne_param_names[p]);
+        mp_printf(print, ", %s=", anne_param_names[p]);
         mp_obj_print_helper(print, mp_obj_new_float(values[p]), PRINT_REPR);
     }
     if (takes & ANNE_P_APPROXIMATE) {
         mp_printf(print, ", approximate=%s", a->approximate ? "True" : "False");
     }
-    mp_print_str(print, ")");
+    mp_printf(print, ")");
 }
 
 // .name (as given, aliases included), .id (stored in weight files)
@@ -319,12 +360,17 @@ static void anne_activation_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         return;  // read-only
     }
     if (attr == MP_QSTR_name) {
-        dest[0] = MP_OBJ_NEW_QSTR(self->name);
+        size_t len = 0;
+        while (self->name[len] != '\0') {
+            len++;
+        }
+        dest[0] = mp_obj_new_str(self->name, len);
     } else if (attr == MP_QSTR_id) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(self->act.kind);
     }
 }
 
+#ifndef ANNE_NATMOD
 static MP_DEFINE_CONST_OBJ_TYPE(
     anne_activation_type,
     MP_QSTR_Activation,
@@ -333,12 +379,13 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     print, anne_activation_print,
     attr, anne_activation_attr
     );
+#endif
 
 // An Activation object as it is, or one parsed from a name and kw.
 static const anne_activation_t *anne_get_activation(mp_obj_t name_or_obj, mp_map_t *kw, anne_activation_t *scratch) {
     if (mp_obj_is_type(name_or_obj, &anne_activation_type)) {
         for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
-            if (mp_map_slot_is_filled(kw, i) && mp_obj_str_get_qstr(kw->table[i].key) != MP_QSTR_activation) {
+            if (mp_map_slot_is_filled(kw, i) && !anne_key_is(kw->table[i].key, "activation")) {
                 mp_raise_ValueError(MP_ERROR_TEXT("parameters go into Activation(...), not next to it"));
             }
         }
@@ -358,14 +405,14 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
             MP_ERROR_TEXT("dense() takes 4 or 5 positional arguments, got %d"), (int)n_args);
     }
     mp_obj_t act_name = MP_OBJ_NEW_QSTR(MP_QSTR_linear);
-    mp_map_elem_t *act_kw = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_activation), MP_MAP_LOOKUP);
-    if (n_args == 5 && act_kw != NULL) {
+    mp_obj_t act_kw = anne_kw_get(kw, "activation");
+    if (n_args == 5 && act_kw != MP_OBJ_NULL) {
         mp_raise_TypeError(MP_ERROR_TEXT("activation given twice"));
     }
     if (n_args == 5) {
         act_name = args[4];
-    } else if (act_kw != NULL) {
-        act_name = act_kw->value;
+    } else if (act_kw != MP_OBJ_NULL) {
+        act_name = act_kw;
     }
     anne_activation_t scratch;
     const anne_activation_t *act = anne_get_activation(act_name, kw, &scratch);
@@ -406,7 +453,7 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
     if (!mp_obj_is_type(layer, &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
     }
-    mp_obj_tuple_get(layer, n_fields, &fields);
+    mp_obj_get_array(layer, n_fields, &fields);
     if (*n_fields != 4 && *n_fields != 5) {
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf[, spec]), got %d items"),
@@ -430,7 +477,7 @@ static mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) 
         if (!mp_obj_is_type(fields[4], &mp_type_tuple)) {
             mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
         }
-        mp_obj_tuple_get(fields[4], &n, &spec);
+        mp_obj_get_array(fields[4], &n, &spec);
         if (n < 1 || n > 1 + MP_ARRAY_SIZE(d->params)) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
@@ -547,7 +594,7 @@ static NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers,
             }
             if (halves && d->kernel_len != 0 && d->kernel_len % n_in == 0) {
                 mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: %q needs an even number of units, got %u"),
+                    MP_ERROR_TEXT("layer %d: %s needs an even number of units, got %u"),
                     (int)i, anne_names[d->act.kind].name, (unsigned)units);
             }
             mp_raise_msg_varg(&mp_type_ValueError,
@@ -589,8 +636,8 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     mp_obj_t *layers;
     if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"),
-            mp_obj_get_type_str(layers_obj));
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
+            ANNE_TYPE_NAME(layers_obj));
     }
     mp_obj_get_array(layers_obj, &n_layers, &layers);
     if (n_layers == 0) {
@@ -634,12 +681,12 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     mp_arg_check_num(n_args, n_kw, 1, 1, false);
     if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"),
-            mp_obj_get_type_str(args[0]));
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
+            ANNE_TYPE_NAME(args[0]));
     }
     size_t n_layers;
     mp_obj_t *layers;
-    mp_obj_tuple_get(args[0], &n_layers, &layers);
+    mp_obj_get_array(args[0], &n_layers, &layers);
     if (n_layers == 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
     }
@@ -682,6 +729,7 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
     return args[1];
 }
 
+#ifndef ANNE_NATMOD
 static MP_DEFINE_CONST_OBJ_TYPE(
     anne_plan_type,
     MP_QSTR_Plan,
@@ -689,6 +737,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     make_new, anne_plan_make_new,
     call, anne_plan_call
     );
+#endif
 
 // anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
 // results in buf[:len(buf) // 2]. Returns the number of outputs.
@@ -703,7 +752,7 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q needs an even number of values, got %u"),
+            MP_ERROR_TEXT("%s needs an even number of values, got %u"),
             anne_names[act->kind].name, (unsigned)buf.len);
     }
     if (buf.len == 0) {
@@ -763,7 +812,7 @@ static mp_obj_t anne_activation_backward(size_t n_args, const mp_obj_t *args, mp
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, z.len, &n_out) != ANNE_OK) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q needs an even number of values, got %u"),
+            MP_ERROR_TEXT("%s needs an even number of values, got %u"),
             anne_names[act->kind].name, (unsigned)z.len);
     }
     anne_check_len(y, n_out, MP_QSTR_y);
@@ -858,6 +907,7 @@ static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
 
+#ifndef ANNE_NATMOD  // (natmod/anne_natmod.c has the native module's mpy_init)
 // anne.__version__: the project's version (anne_net.__version__ too).
 static MP_DEFINE_STR_OBJ(anne_version_obj, ANNE_VERSION);
 
@@ -884,3 +934,4 @@ const mp_obj_module_t anne_user_cmodule = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR_anne, anne_user_cmodule);
+#endif

@@ -81,9 +81,8 @@ pub(crate) fn run_common(
     out: &mut [f32],
     common: Common,
 ) -> Result<(), Status> {
-    let units = out.len();
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    if let Some(dot) = WideDot::new(x, kernel, units) {
+    if let Some(dot) = WideDot::new(x, kernel, out.len()) {
         wide_fill(&dot, x, kernel, bias, out, Some(common));
         return Ok(());
     }
@@ -93,7 +92,10 @@ pub(crate) fn run_common(
         return Ok(());
     }
     #[allow(unreachable_code)]
-    run_reference(x, kernel, bias, out, &common.activation(), units)
+    {
+        let units = out.len();
+        run_reference(x, kernel, bias, out, &common.activation(), units)
+    }
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]

@@ -5,7 +5,9 @@
 #     (for bindgen), python3 tooling;
 #   - the MicroPython 1.25.0 source (from Debian's source package) unless
 #     MICROPY_DIR names an existing checkout.
-# Usage: tools/deps.sh [packages|micropython|python|all]
+#   - with `riscv` (not part of all): the RISC-V toolchain for the rv32imc
+#     native module.
+# Usage: tools/deps.sh [packages|micropython|python|riscv|all]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
@@ -15,11 +17,10 @@ build=${BUILD_DIR:-$here/build}
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages() {
-    local want=(rustc-web cargo-web rust-web-src gcc-arm-none-eabi libnewlib-arm-none-eabi
-                qemu-system-arm libclang-dev clang binutils-arm-none-eabi xz-utils cmake)
+# Installs the Debian packages given that are not installed yet.
+install_missing() {
     local missing=()
-    for p in "${want[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -27,6 +28,11 @@ packages() {
         sudo_ apt-get update -qq
         DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
+}
+
+packages() {
+    install_missing rustc-web cargo-web rust-web-src gcc-arm-none-eabi libnewlib-arm-none-eabi \
+        qemu-system-arm libclang-dev clang binutils-arm-none-eabi xz-utils cmake
 }
 
 micropython() {
@@ -67,13 +73,20 @@ python() {
     # generator (tools/make_fixtures.py) additionally needs tensorflow, which
     # is *not* installed here.
     # pyserial: MicroPython's run-tests.py talks to the emulated boards with it.
-    python3 -c 'import numpy, h5py, pytest, serial' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial
+    # pyelftools: MicroPython's mpy_ld.py links the native module with it.
+    python3 -c 'import numpy, h5py, pytest, serial, elftools' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial pyelftools
+}
+
+riscv() {
+    # The RISC-V toolchain for the rv32imc native module (make natmod).
+    install_missing gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 }
 
 case $what in
     packages) packages ;;
+    riscv) riscv ;;
     micropython) micropython ;;
     python) python ;;
     all) packages; python; micropython ;;
-    *) echo "usage: $0 [packages|micropython|python|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [packages|micropython|python|riscv|all]" >&2; exit 2 ;;
 esac
