@@ -59,7 +59,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: rp2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -116,6 +116,22 @@ qemu-m4f: $(BUILD)/mpy-cross.stamp
 
 firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f
 
+# The Raspberry Pi Pico: MicroPython's rp2 port with anne (through
+# c_glue/micropython.cmake) and the board library frozen in, next to the
+# port's own _boot.py (littlefs) and asyncio: build/rp2/firmware.uf2 (.elf).
+# tools/deps.sh rp2 fetches pico-sdk, tinyusb, mbedtls and picotool from
+# Debian and builds picotool. (CMAKE_ARGS must be in the environment: on the
+# command line it would replace the port Makefile's own.)
+RP2_BOARD ?= RPI_PICO
+RP2 := $(BUILD)/$(if $(filter RPI_PICO,$(RP2_BOARD)),rp2,rp2-$(RP2_BOARD))
+rp2: $(BUILD)/mpy-cross.stamp
+	tools/deps.sh rp2
+	CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
+	RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 ANNE_CARGO=$(DEBIAN_CARGO) ANNE_CARGO_FLAGS=-Zbuild-std=core \
+		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=$(RP2_BOARD) BUILD=$(RP2)/build \
+		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest.py USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
+	cp $(RP2)/build/firmware.uf2 $(RP2)/build/firmware.elf $(RP2)/build/firmware.elf.map $(RP2)/
+
 # "Stock" firmware: the same ports and boards without anne and without the
 # board library frozen in (nothing frozen at all), for the native module
 # (anne.mpy) and the board library installed under /lib as mip puts them
@@ -161,7 +177,7 @@ $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
 	@mkdir -p $(dir $@)
 	$(MICROPY_DIR)/mpy-cross/build/mpy-cross -s $(notdir $<) -o $@ $<
 
-test: deps firmware natmod-run stock test-rust test-host test-nopanic test-board test-suite
+test: deps firmware natmod-run stock rp2 test-rust test-host test-nopanic test-board test-rp2040 test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet
@@ -185,6 +201,16 @@ BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f unix-stock cortex
 test-board: firmware natmod-run stock
 	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS)
 
+# The emulated Pico (rp2040py: 3-4 million instructions a second) runs a
+# representative subset: the module's bad input and special values, every
+# activation and the dense kernels against Keras, building, editing and
+# Conv1D networks, the regressions. The rest (Keras models, loading the 131
+# bad files, training, the fuzzer) runs on the Cortex-M0, the same
+# instruction set, in test-board.
+RP2040_TESTS := bad_input,special_values,keras_kernels,net_build,net_edit,net_conv,regressions
+test-rp2040: rp2
+	$(PYTHON) tests/run_board_tests.py rp2040 -k $(RP2040_TESTS)
+
 # A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the
 # unix port under ASan + UBSan: FUZZ_SEEDS seeds, FUZZ_CALLS calls each.
 FUZZ_SEEDS ?= 1 2 3 4 5 6 7 8
@@ -197,7 +223,7 @@ fuzz: unix-asan
 	done
 
 # The demo: Keras models -> .anne files (host converter) -> the board.
-DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,$(if $(filter cortex-m4f,$(TARGET)),qemu-m4f,qemu-m3)))
+DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,$(if $(filter cortex-m4f,$(TARGET)),qemu-m4f,$(if $(filter rp2040,$(TARGET)),rp2,qemu-m3))))
 demo: deps $(DEMO_FW)
 	@mkdir -p $(BUILD)/demo
 	@echo "== Converting the Keras models (tools/anne_convert.py, no TensorFlow needed)"

@@ -44,11 +44,11 @@ def file_sets(script):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("targets", nargs="*", default=["unix", "unix-asan", "cortex-m3", "cortex-m0", "cortex-m4f"])
-    p.add_argument("-k", default="", help="only scripts whose name contains this")
+    p.add_argument("-k", default="", help="only scripts whose name contains this (or one of these, comma-separated)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (default 2)")
     a = p.parse_args()
     scripts = sorted(s for s in glob.glob(os.path.join(ROOT, "tests", "board", "test_*.py"))
-                     if a.k in os.path.basename(s))
+                     if any(k in os.path.basename(s) for k in a.k.split(",")))
     if not scripts:
         print("no test scripts found", file=sys.stderr)
         return 1

@@ -10,3 +10,16 @@ IRIS = os.path.join(ROOT, "examples", "iris")
 
 if TOOLS not in sys.path:
     sys.path.insert(0, TOOLS)
+
+
+def load_run_on():
+    """tools/run-on as a module (it has no .py suffix): its board tables and
+    helpers for the tests that drive a board themselves."""
+    import importlib.machinery
+    import importlib.util
+    path = os.path.join(TOOLS, "run-on")
+    loader = importlib.machinery.SourceFileLoader("anne_run_on", path)
+    spec = importlib.util.spec_from_loader("anne_run_on", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod

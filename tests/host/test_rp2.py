@@ -1,0 +1,94 @@
+"""The rp2 firmware (`make rp2`: build/rp2/firmware.elf and its link map):
+the toolchain's own libgcc and libc routines serve the firmware, never the
+copies in the Rust archive's compiler_builtins.
+
+That is what c_glue/build-rust.sh's symbol localisation is for. Without it
+the archive's weak memmove, __aeabi_llsr and soft-float routines took over
+the whole rp2 firmware, from flash, where the port's linker script keeps the
+toolchain's in RAM. Skipped when the rp2 firmware is not built (make test
+builds it).
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT, load_run_on
+
+RP2 = os.path.join(ROOT, "build", "rp2")
+FIRMWARE = os.path.join(RP2, "firmware.elf")
+MAP = os.path.join(RP2, "firmware.elf.map")
+ARCHIVE = os.path.join(RP2, "build", "anne-rust", "libanne.a")
+CC = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb"]
+
+if not all(os.path.exists(p) for p in (FIRMWARE, MAP, ARCHIVE)):
+    pytest.skip("the rp2 firmware is not built (run `make rp2`)", allow_module_level=True)
+
+
+def defined(path):
+    """Global and weak symbols an object file or archive defines (readelf:
+    binutils' nm sees "no symbols" in the archive's compiler_builtins member,
+    which also holds LLVM bitcode)."""
+    out = subprocess.run(["arm-none-eabi-readelf", "-sW", path], capture_output=True, text=True).stdout
+    return {f[7] for f in (line.split() for line in out.splitlines())
+            if len(f) == 8 and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND"}
+
+
+def toolchain_names():
+    libgcc = subprocess.run(CC + ["-print-libgcc-file-name"], capture_output=True, text=True).stdout.strip()
+    libc = subprocess.run(CC + ["-print-file-name=libc.a"], capture_output=True, text=True).stdout.strip()
+    return defined(libgcc) | {n for n in defined(libc) if not n.startswith("__aeabi_")}
+
+
+def test_archive_defines_no_toolchain_routine():
+    names = toolchain_names()
+    assert len(names) > 500  # libgcc's and newlib's routines were read
+    clash = sorted(defined(ARCHIVE) & names)
+    assert not clash, "the archive defines the toolchain's %s" % clash[:20]
+
+
+def test_archive_members_come_in_only_for_anne():
+    """In the map's "Archive member included to satisfy reference" list,
+    the archive's members are pulled in by anne's own symbols (from the
+    glue) or by each other, never for a routine the firmware needs."""
+    with open(MAP) as f:
+        head = f.read().split("\n\n", 2)[1]
+    pulls = re.findall(r"^(\S+)\n\s+(\S+) \((\S+)\)$", head, re.M)
+    assert pulls
+    anne = [(member, by, sym) for member, by, sym in pulls if "libanne.a" in member]
+    assert anne, "no member of the archive in the link map"
+    bad = [(by, sym) for _, by, sym in anne if not (sym.startswith("anne_") or "libanne.a" in by)]
+    assert not bad, bad
+
+
+def test_memmove_stays_in_ram():
+    """The rp2 linker script puts the toolchain's memmove in RAM; the
+    archive's copy, had it won, would sit in flash (0x10000000...)."""
+    out = subprocess.run(["arm-none-eabi-nm", FIRMWARE], capture_output=True, text=True).stdout
+    addr = {l.split()[2]: int(l.split()[0], 16) for l in out.splitlines()
+            if len(l.split()) == 3 and l.split()[1] in "TW"}
+    assert 0x20000000 <= addr["memmove"] < 0x20042000
+
+
+def test_readme_commands_on_the_emulated_pico(tmp_path):
+    """The README's "On a real Pico" commands, as written, against the .uf2
+    booted in rp2040py (connected to its console's pty)."""
+    import time
+    run_on = load_run_on()
+    model = tmp_path / "model.anne"
+    model.write_bytes(open(os.path.join(ROOT, "tests", "fixtures", "models", "iris3.anne"), "rb").read())
+    proc, pty = run_on.start_rp2040(os.path.join(RP2, "firmware.uf2"), str(tmp_path), time.monotonic() + 120)
+    try:
+        mp = ["mpremote", "connect", pty]
+        r = subprocess.run(mp + ["cp", "model.anne", ":model.anne"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = subprocess.run(mp + ["exec", "import anne_net; net = anne_net.load('model.anne'); net.summary()"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Dense" in r.stdout and "Total params" in r.stdout, r.stdout
