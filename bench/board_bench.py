@@ -365,11 +365,17 @@ def _kernel_emlearn():
 
 
 def bench_kernel():
+    global _KX, _KK, _KB, _KO, _KA
     for n in (64, 1):
-        sizes, layers, xs = build("dense-64x64")
+        # (the last size's buffers go first: a Cortex-M0 with anne.mpy loaded
+        # has no room for two 64x64 kernels)
+        _KX = _KK = _KB = _KO = None
+        gc.collect()
         if n == 1:
             layers = [(array("f", [0.5]), array("f", [0.1]), "linear")]
             xs = [array("f", [0.3])]
+        else:
+            sizes, layers, xs = build("dense-64x64")
         k, b, _ = layers[0]
         x = xs[0]
         o = zeros(n)
@@ -377,7 +383,6 @@ def bench_kernel():
         # variables has a frame too big for the C stack, which MicroPython
         # then allocates on the heap at every call (about 4,800 instructions
         # that would be counted as the kernel's).
-        global _KX, _KK, _KB, _KO, _KA
         _KX, _KK, _KB, _KO = x, k, b, o
         if anne is not None:
             _KA = anne.Activation("linear")
