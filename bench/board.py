@@ -32,10 +32,10 @@ class Board:
         """stock: firmware without anne, with anne.mpy and the board library
         in /lib (as tools/run-on --stock puts them)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="anne-bench-")
-        images = run_on.Images(target, [], stock, self.tmp.name, firmware)
+        images = run_on.Images(target, [], True, self.tmp.name, firmware) if stock else None
         cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] +
                ["-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
-                "-serial", "stdio"] + images.qemu_args + ["-kernel", firmware])
+                "-serial", "stdio"] + (images.qemu_args if stock else []) + ["-kernel", firmware])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.repl = run_on.RawRepl(self.proc, time.monotonic() + timeout)

@@ -360,11 +360,7 @@ static void anne_activation_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         return;  // read-only
     }
     if (attr == MP_QSTR_name) {
-        size_t len = 0;
-        while (self->name[len] != '\0') {
-            len++;
-        }
-        dest[0] = mp_obj_new_str(self->name, len);
+        dest[0] = mp_obj_new_str(self->name, strlen(self->name));
     } else if (attr == MP_QSTR_id) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(self->act.kind);
     }

@@ -14,7 +14,8 @@
 #define ANNE_NATMOD 1
 
 // The C library: a native module links none, so these go through the
-// firmware's own (LLVM and GCC emit calls to them).
+// firmware's own, or are here (LLVM and GCC emit calls to them; the glue
+// calls strlen).
 void *memset(void *s, int c, size_t n) {
     return mp_fun_table.memset_(s, c, n);
 }
@@ -133,11 +134,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     // anne.ACTIVATIONS: every name, ids first, then the aliases.
     mp_obj_t names[MP_ARRAY_SIZE(anne_names)];
     for (size_t i = 0; i < MP_ARRAY_SIZE(anne_names); i++) {
-        size_t len = 0;
-        while (anne_names[i].name[len] != '\0') {
-            len++;
-        }
-        names[i] = mp_obj_new_str(anne_names[i].name, len);
+        names[i] = mp_obj_new_str(anne_names[i].name, strlen(anne_names[i].name));
     }
 
     mp_store_global(MP_QSTR___version__, mp_obj_new_str(ANNE_VERSION, sizeof(ANNE_VERSION) - 1));
