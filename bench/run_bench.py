@@ -369,6 +369,26 @@ def checks(results):
         if n["arch"] == "armv6m":
             out.append(("anne.mpy for armv6m <= 32 KB", "%s bytes (%.1f KB)" % (fmt(n["mpy_bytes"]), n["mpy_bytes"] / 1024),
                         n["mpy_bytes"] <= 32 * 1024))
+    if m3 and m3["train"]:
+        by = {(r["network"], r["backend"], r["optimizer"], r["batch"]): r["instructions_per_sample"]
+              for r in m3["train"]}
+        ratios = [(by[(n, "native", o, b)] / v, "%s %s batch %d" % (n, o, b))
+                  for (n, o, b), v in AIFES.items() if (n, "native", o, b) in by]
+        if ratios:
+            worst = max(ratios)
+            out.append(("training <= 0.5x AIfES's instructions per sample, every cell (M3)",
+                        "worst %.2fx (%s)" % worst, worst[0] <= 0.5))
+        ai, a = by.get(("ai-anne-4-3-1", "ai-anne-style", "sgd", 1)), by.get(("ai-anne-4-3-1", "native", "sgd", 1))
+        if ai and a:
+            out.append(("training >= 30x fewer instructions than AI-ANNE's approach, 4-3-1 per-sample SGD (M3)",
+                        "%.1fx" % (ai / a), ai / a >= 30))
+        for net in ("16-32-32-4", "64-64-64-10"):
+            fwd = get(m3, net, "anne_net", 20)
+            steps = [by[k] for k in by if k[0] == net and k[1] == "native" and k[3] == 16]
+            if fwd and steps:
+                v = max(steps) / fwd["instructions_per_inference"]
+                out.append(("training step per sample <= 3.5x the forward pass, %s batch 16 (M3)" % net,
+                            "%.1fx" % v, v <= 3.5))
     m4 = results.get("cortex-m4f")
     if m4:
         v = m4["kernel"]["anne.dense"]["per_mac_net"]

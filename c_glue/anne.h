@@ -44,6 +44,9 @@ extern "C" {
 #define ANNE_ERR_KIND 11        /* unknown layer kind or dtype */
 #define ANNE_ERR_LAYER_PARAM 12 /* a layer kind's parameter is out of range (channels,
                                  * kernel or pool size, strides, dilation, padding) */
+#define ANNE_ERR_LABEL 13       /* a class index is not a whole number below the outputs */
+#define ANNE_ERR_LOSS_NOT_FINITE 14 /* a batch's loss is NaN or +-inf (anne_fit_epoch_f32) */
+#define ANNE_ERR_STEP_NOT_FINITE 15 /* a step made a weight NaN or +-inf; it was undone */
 
 /* Layer dtypes (anne_layer_t.dtype). int8 is reserved for a later ABI. */
 #define ANNE_DTYPE_F32 0
@@ -209,6 +212,86 @@ int32_t anne_sgd_f32(float *w, const float *g, float *m, size_t n,
 int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
                       float alpha, float beta_1, float beta_2, float epsilon,
                       uint8_t *finite);
+
+/*
+ * Keras's fit() inner loop in one call: one epoch over a chain of dense
+ * layers (layer 0 reads x's rows of n_in values, layer i > 0 layer i - 1's
+ * outputs), batch_size rows per step (the last batch may be smaller), each
+ * step the forward pass of its rows, the loss, the backward pass and the
+ * optimizer's update of the trainable layers (Keras 3's SGD and Adam). With
+ * train == 0 it only sums the loss and metrics (Keras's evaluate()).
+ *   x       n_rows x n_in values (x_len a multiple of n_in)
+ *   t       n_rows x n_out targets, or n_rows class indices (as floats) for
+ *           ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+ *   order   the rows' order (indices below n_rows), or NULL: 0, 1, ...
+ *   ws      the workspace, at least anne_fit_workspace()'s n_floats
+ *   sums    1 + n_metrics values: the sums over the rows of the loss and of
+ *           each metric (the caller divides by n_rows for Keras's means)
+ *   *iterations  the optimizer's step count (Adam's t), counted up per step
+ * Every buffer written (weights, slots, ws, sums) must overlap no other
+ * buffer (ANNE_ERR_OVERLAP). Arguments that do not fit are refused before
+ * anything is written (a layer's status with its index in *failed); a step
+ * that cannot be taken stops the epoch with its batch index in *failed:
+ * ANNE_ERR_LOSS_NOT_FINITE (that batch changed nothing) or
+ * ANNE_ERR_STEP_NOT_FINITE (the weights are put back as they were before
+ * it). Allocates nothing.
+ */
+#define ANNE_LOSS_MEAN_SQUARED_ERROR 0
+#define ANNE_LOSS_MEAN_ABSOLUTE_ERROR 1
+#define ANNE_LOSS_BINARY_CROSSENTROPY 2
+#define ANNE_LOSS_CATEGORICAL_CROSSENTROPY 3
+#define ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY 4
+
+#define ANNE_METRIC_BINARY_ACCURACY 0
+#define ANNE_METRIC_CATEGORICAL_ACCURACY 1
+#define ANNE_METRIC_SPARSE_CATEGORICAL_ACCURACY 2
+#define ANNE_METRIC_MEAN_SQUARED_ERROR 3
+#define ANNE_METRIC_MEAN_ABSOLUTE_ERROR 4
+#define ANNE_METRIC_MAX 8 /* at most this many metrics */
+
+#define ANNE_OPTIMIZER_SGD 0
+#define ANNE_OPTIMIZER_ADAM 1
+
+/* A dense layer to train: kernel (n_in x units, Keras layout) and bias
+ * (units values, or NULL) as in anne_dense_f32, written by the update;
+ * slots: the optimizer's state, kernel_len values for slots[0] and [1],
+ * bias_len for [2] and [3] (SGD with momentum uses [0] and [2], Adam all
+ * four; NULL where unused). */
+typedef struct {
+    float *kernel;
+    size_t kernel_len;
+    float *bias;
+    size_t bias_len;
+    anne_activation_t act;
+    uint32_t trainable;    /* 0: frozen (gradients pass through it) */
+    float *slots[4];
+} anne_train_layer_t;
+
+typedef struct {
+    uint32_t loss;         /* ANNE_LOSS_* */
+    uint32_t optimizer;    /* ANNE_OPTIMIZER_* */
+    float learning_rate;
+    float momentum;        /* SGD */
+    float beta_1, beta_2, epsilon; /* Adam */
+    uint8_t nesterov;      /* SGD */
+    uint8_t train;         /* 0: evaluate only */
+    uint8_t n_metrics;     /* at most ANNE_METRIC_MAX */
+    uint8_t metrics[ANNE_METRIC_MAX]; /* ANNE_METRIC_* */
+    uint32_t batch_size;
+} anne_fit_t;
+
+/* Floats of workspace anne_fit_epoch_f32 needs for these layers (the first
+ * reading n_in values) and batch_size rows per step, in *n_floats. */
+int32_t anne_fit_workspace(const anne_train_layer_t *layers, size_t n_layers,
+                           size_t n_in, size_t batch_size, size_t *n_floats,
+                           size_t *failed);
+
+int32_t anne_fit_epoch_f32(const anne_train_layer_t *layers, size_t n_layers,
+                           const anne_fit_t *fit, const float *x, size_t x_len,
+                           size_t n_in, const float *t, size_t t_len,
+                           const uint32_t *order, float *ws, size_t ws_len,
+                           float *sums, size_t n_sums, uint32_t *iterations,
+                           size_t *failed);
 
 #ifdef __cplusplus
 }

@@ -903,6 +903,167 @@ static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
 
+
+// ---------------------------------------------------------------------------
+// anne.fit_workspace / anne.fit_epoch: Keras's fit() inner loop in one call
+// (anne_fit_epoch_f32). A training layer is a tuple (kernel, bias,
+// activation, trainable, m_kernel, v_kernel, m_bias, v_bias): bias and the
+// optimizer slots None where unused; activation an anne.Activation.
+
+// Layers described on the C stack up to this many (more: on the heap,
+// once per call).
+#define ANNE_FIT_STACK_LAYERS 6
+
+static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer_t *stack, size_t *n_layers) {
+    mp_obj_t *layers;
+    if (!mp_obj_is_type(layers_obj, &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layers: a tuple of training layer tuples, not %q"), ANNE_TYPE_NAME(layers_obj));
+    }
+    mp_obj_get_array(layers_obj, n_layers, &layers);
+    if (*n_layers == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+    }
+    anne_train_layer_t *d = *n_layers <= ANNE_FIT_STACK_LAYERS ? stack : m_new(anne_train_layer_t, *n_layers);
+    for (size_t i = 0; i < *n_layers; i++) {
+        size_t n_fields;
+        mp_obj_t *f;
+        if (!mp_obj_is_type(layers[i], &mp_type_tuple)) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: not a tuple"), (int)i);
+        }
+        mp_obj_get_array(layers[i], &n_fields, &f);
+        if (n_fields != 8 || !mp_obj_is_type(f[2], &anne_activation_type)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots)"), (int)i);
+        }
+        anne_f32_buf_t kernel = anne_get_f32(f[0], MP_QSTR_kernel, true);
+        anne_f32_buf_t bias = f[1] == mp_const_none ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[1], MP_QSTR_bias, true);
+        d[i].kernel = kernel.data;
+        d[i].kernel_len = kernel.len;
+        d[i].bias = bias.data;
+        d[i].bias_len = bias.len;
+        d[i].act = ((anne_activation_obj_t *)MP_OBJ_TO_PTR(f[2]))->act;
+        d[i].trainable = mp_obj_is_true(f[3]);
+        for (size_t k = 0; k < 4; k++) {
+            anne_f32_buf_t slot = anne_get_optional(f[4 + k], MP_QSTR_slot);
+            anne_check_len(slot, slot.data == NULL ? 0 : k < 2 ? kernel.len : bias.len, MP_QSTR_slot);
+            d[i].slots[k] = slot.data;
+        }
+        if (d[i].kernel == NULL || (f[1] != mp_const_none && d[i].bias == NULL)) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
+        }
+    }
+    return d;
+}
+
+// The exception for anne_fit_*'s status (other than the two that stop an
+// epoch, which fit_epoch returns).
+static void anne_fit_check(int32_t status, size_t failed) {
+    switch (status) {
+        case ANNE_OK:
+            return;
+        case ANNE_ERR_X_SIZE:
+        case ANNE_ERR_KERNEL_SIZE:
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: its kernel or bias does not fit its inputs"), (int)failed);
+        case ANNE_ERR_NULL:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: the optimizer's slots are missing"), (int)failed);
+        case ANNE_ERR_LABEL:
+            mp_raise_ValueError(MP_ERROR_TEXT("a class index is not a whole number below the outputs"));
+        default:
+            anne_check_train(status);
+    }
+}
+
+// anne.fit_workspace(layers, n_in, batch_size): floats of workspace that
+// fit_epoch needs.
+static mp_obj_t anne_fit_workspace_fn(mp_obj_t layers_obj, mp_obj_t n_in, mp_obj_t batch) {
+    anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];
+    size_t n_layers, n_floats = 0, failed = 0;
+    anne_train_layer_t *d = anne_fit_layers(layers_obj, stack, &n_layers);
+    mp_int_t in = mp_obj_get_int(n_in), b = mp_obj_get_int(batch);
+    if (in < 1 || b < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
+    }
+    anne_fit_check(anne_fit_workspace(d, n_layers, in, b, &n_floats, &failed), failed);
+    return mp_obj_new_int_from_uint(n_floats);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(anne_fit_workspace_obj, anne_fit_workspace_fn);
+
+// anne.fit_epoch(layers, config, x, t, order, ws, sums, state): one epoch
+// (see anne.h). config = (loss, optimizer, learning_rate, momentum,
+// nesterov, beta_1, beta_2, epsilon, metrics, batch_size, train, n_in) with the
+// ANNE_LOSS_/OPTIMIZER_/METRIC_ codes; order an array('I') or None; state
+// an array('I') [iterations, failed batch]. Returns 0, or 1 when a batch's
+// loss is not finite, 2 when a step made a weight non-finite (undone);
+// state[1] is then that batch's index. Allocates nothing for up to 6 layers.
+static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
+    anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];
+    size_t n_layers, n_cfg, n_metrics;
+    mp_obj_t *cfg, *metrics;
+    anne_train_layer_t *d = anne_fit_layers(args[0], stack, &n_layers);
+    if (!mp_obj_is_type(args[1], &mp_type_tuple)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("config must be a tuple"));
+    }
+    mp_obj_get_array(args[1], &n_cfg, &cfg);
+    if (n_cfg != 12) {
+        mp_raise_ValueError(MP_ERROR_TEXT("config has 12 items"));
+    }
+    mp_obj_get_array(cfg[8], &n_metrics, &metrics);
+    if (n_metrics > ANNE_METRIC_MAX) {
+        mp_raise_ValueError(MP_ERROR_TEXT("at most 8 metrics"));
+    }
+    anne_fit_t fit = {
+        .loss = mp_obj_get_int(cfg[0]),
+        .optimizer = mp_obj_get_int(cfg[1]),
+        .learning_rate = mp_obj_get_float_to_f(cfg[2]),
+        .momentum = mp_obj_get_float_to_f(cfg[3]),
+        .nesterov = mp_obj_is_true(cfg[4]),
+        .beta_1 = mp_obj_get_float_to_f(cfg[5]),
+        .beta_2 = mp_obj_get_float_to_f(cfg[6]),
+        .epsilon = mp_obj_get_float_to_f(cfg[7]),
+        .n_metrics = n_metrics,
+        .batch_size = mp_obj_get_int(cfg[9]),
+        .train = mp_obj_is_true(cfg[10]),
+    };
+    for (size_t i = 0; i < n_metrics; i++) {
+        fit.metrics[i] = mp_obj_get_int(metrics[i]);
+    }
+    anne_f32_buf_t x = anne_get_f32(args[2], MP_QSTR_x, false);
+    anne_f32_buf_t t = anne_get_f32(args[3], MP_QSTR_t, false);
+    mp_buffer_info_t order = {0}, state;
+    if (args[4] != mp_const_none) {
+        mp_get_buffer_raise(args[4], &order, MP_BUFFER_READ);
+        if (order.typecode != 'I' || order.len % 4 != 0) {
+            mp_raise_TypeError(MP_ERROR_TEXT("order must be an array('I')"));
+        }
+    }
+    anne_f32_buf_t ws = anne_get_f32(args[5], MP_QSTR_ws, true);
+    anne_f32_buf_t sums = anne_get_f32(args[6], MP_QSTR_sums, true);
+    mp_get_buffer_raise(args[7], &state, MP_BUFFER_RW);
+    if (state.typecode != 'I' || state.len != 8) {
+        mp_raise_TypeError(MP_ERROR_TEXT("state must be an array('I') of 2"));
+    }
+    uint32_t *st = state.buf;
+    size_t failed = 0;
+    mp_int_t n_in = mp_obj_get_int(cfg[11]);
+    if (n_in < 1 || fit.batch_size < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
+    }
+    anne_check_stack();
+    int32_t status = anne_fit_epoch_f32(d, n_layers, &fit, x.data, x.len, n_in, t.data, t.len,
+        order.buf, ws.data, ws.len, sums.data, sums.len, &st[0], &failed);
+    if (status == ANNE_ERR_LOSS_NOT_FINITE || status == ANNE_ERR_STEP_NOT_FINITE) {
+        st[1] = failed;
+        return MP_OBJ_NEW_SMALL_INT(status == ANNE_ERR_LOSS_NOT_FINITE ? 1 : 2);
+    }
+    anne_fit_check(status, failed);
+    return MP_OBJ_NEW_SMALL_INT(0);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_fit_epoch_obj, 8, 8, anne_fit_epoch_fn);
+
 #ifndef ANNE_NATMOD  // (natmod/anne_natmod.c has the native module's mpy_init)
 // anne.__version__: the project's version (anne_net.__version__ too).
 static MP_DEFINE_STR_OBJ(anne_version_obj, ANNE_VERSION);
@@ -918,6 +1079,8 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_dense_backward), MP_ROM_PTR(&anne_dense_backward_obj) },
     { MP_ROM_QSTR(MP_QSTR_sgd), MP_ROM_PTR(&anne_sgd_obj) },
     { MP_ROM_QSTR(MP_QSTR_adam), MP_ROM_PTR(&anne_adam_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fit_workspace), MP_ROM_PTR(&anne_fit_workspace_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fit_epoch), MP_ROM_PTR(&anne_fit_epoch_obj) },
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_Plan), MP_ROM_PTR(&anne_plan_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },

@@ -1311,6 +1311,20 @@ class Sequential:
             raise ValueError("the network has no layers: add them before compile()")
         self._compiled = anne_train.Compiled(optimizer, loss, metrics, self.n_outputs)
 
+    def training_memory(self, batch_size=32):
+        """Bytes of RAM that fit(batch_size=...) allocates and keeps for
+        training, before anything is allocated: the workspace (a batch's
+        activations and gradients, a copy of the weights), the optimizer's
+        slots and two small arrays (exact, on the native module). fit()
+        also holds a shuffle order (4 bytes a row), and float32 copies of
+        x and y if they are lists rather than flat float32 buffers."""
+        if self._compiled is None:
+            raise ValueError("training_memory() needs compile(optimizer, loss) first")
+        if int(batch_size) < 1:
+            raise ValueError("batch_size must be at least 1, got %d" % batch_size)
+        import anne_train
+        return anne_train.training_memory(self, self._compiled, int(batch_size))
+
     def fit(self, x, y, batch_size=32, epochs=1, verbose=1, shuffle=True, validation_data=None,
             callbacks=None):
         """Keras's fit(): trains on x (a list of rows, or one flat float32

@@ -10,7 +10,7 @@ import math
 from array import array
 
 import anne_ops
-from anne_core import _argmax, _canonical, _floats_for, _is_finite
+from anne_core import _argmax, _canonical, _floats_for, _is_finite, _zeros
 
 _EPS = 1e-7  # keras.backend.epsilon()
 
@@ -324,6 +324,12 @@ class Compiled:
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             raise TypeError("metrics must be a list of names, e.g. ['accuracy']")
         self.metrics = [(m, metric_kind(m, self.loss, n_out)) for m in metrics]
+        # The native loop's state (training_memory() counts it): the
+        # workspace and the optimizer's slots, each for the shapes it was
+        # made for (a small-int key), and the small arrays fit_epoch writes.
+        # All set here, so that later assignments do not grow the instance.
+        self._ws_key = self._slots_key = 0
+        self._ws = self._slots = self._sums = self._state = None
 
 
 def _rows(data, n, what):
@@ -353,6 +359,22 @@ def _rows(data, n, what):
     return [flat[i:i + n] for i in range(0, len(flat), n)]
 
 
+def _count_rows(data, n, what):
+    """Rows of n values in a flat float32 buffer (checked, not copied)."""
+    try:
+        flat = memoryview(data)
+    except TypeError:
+        raise TypeError("%s must be a list of rows or a float32 buffer, not %s" % (what, type(data).__name__))
+    count = len(flat)
+    if count and not isinstance(flat[0], float):
+        if count % 4:
+            raise ValueError("%s has %d bytes, not a whole number of float32" % (what, count))
+        count //= 4
+    if count % n:
+        raise ValueError("%s has %d values, not a multiple of the %d per row" % (what, count, n))
+    return count // n
+
+
 def _trained_part(net):
     """The index p from which fit() trains: layers[p:] are Dense, the ones
     before are run forward only (all frozen, or without weights: Conv1D,
@@ -378,9 +400,10 @@ def _trained_part(net):
     return p
 
 
-def _features(net, p, X):
+def _features(net, p, X, flat=False):
     """Rows X through the frozen layers[:p] (once: they do not change),
-    as rows of one flat array."""
+    as rows of one flat array (or, flat=True, the array). X as it is if
+    there are none."""
     if p == 0:
         return X
     frozen = net._layers[:p]
@@ -396,6 +419,8 @@ def _features(net, p, X):
     for k in range(len(X)):
         plan(_as_row(X[k], xa), out)
         view[k * n:(k + 1) * n] = out
+    if flat:
+        return flat
     return [view[k * n:(k + 1) * n] for k in range(len(X))]
 
 
@@ -406,6 +431,13 @@ def evaluate(net, c, x, y):
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
     p = _trained_part(net)
+    if _native(net):
+        loss, ms = _native_evaluate(net, c, net._layers[p:], _flat_x(net, p, X), _flat_t(c.loss, T), len(X))
+        out = {"loss": loss}
+        for i, (m, _) in enumerate(c.metrics):
+            out[m] = ms[i]
+        out["n"] = len(X)
+        return out
     X = _features(net, p, X)
     state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers[p:])]
     loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
@@ -519,31 +551,51 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    X = _rows(x, net.n_inputs, "x")
-    if not X:
+    native = _native(net)
+    # The native loop takes x and y as flat float32 buffers: as given, when
+    # they are (and no frozen layers come first), without a row view each.
+    if native and p == 0 and not isinstance(x, (list, tuple)):
+        X, n_rows = x, _count_rows(x, net.n_inputs, "x")
+    else:
+        X = _rows(x, net.n_inputs, "x")
+        n_rows = len(X)
+    if not n_rows:
         raise ValueError("x is empty: nothing to train on")
-    T = _targets(c.loss, y, len(X), n_out)
+    if native and c.loss != "sparse_categorical_crossentropy" and not isinstance(y, (list, tuple)):
+        T = y
+        if _count_rows(y, n_out, "y") != n_rows:
+            raise ValueError("x has %d rows but y has %d" % (n_rows, _count_rows(y, n_out, "y")))
+    else:
+        T = _targets(c.loss, y, n_rows, n_out)
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
             raise ValueError("validation_data must be (x_val, y_val)")
         VX = _rows(validation_data[0], net.n_inputs, "validation x")
-        val = (_features(net, p, VX), _targets(c.loss, validation_data[1], len(VX), n_out))
-    X = _features(net, p, X)
-    layers = layers[p:]
+        val = (VX, _targets(c.loss, validation_data[1], len(VX), n_out))
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, EarlyStopping):
             raise TypeError("callbacks: anne knows anne_net.EarlyStopping, not %s" % type(cb).__name__)
+    if native:
+        X = _flat_x(net, p, X)
+        T = _flat_t(c.loss, T)
+        if val is not None:
+            val = (_flat_x(net, p, val[0]), _flat_t(c.loss, val[1]), len(val[0]))
+    else:
+        X = _features(net, p, X)
+        if val is not None:
+            val = (_features(net, p, val[0]), val[1])
+    layers = layers[p:]
     if _writable(layers, check_memory):
         net._build_plan()
+    if native:
+        return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
+                           val, callbacks, random, check_memory, ticks_ms)
     backend = net._backend
     state = [_Layer(L, backend, i == 0) for i, L in enumerate(layers)]
     out_name = state[-1].name
-    history = History({"epochs": epochs, "steps": (len(X) + batch_size - 1) // batch_size,
-                       "verbose": verbose})
-    for cb in callbacks:
-        cb._begin()
+    history = _history(len(X), batch_size, epochs, verbose, callbacks)
     order = list(range(len(X)))
     opt = c.optimizer
     xa = _floats_for(state[0].n_in)
@@ -602,29 +654,39 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
             logs["val_loss"] = vl
             for i, (m, _) in enumerate(c.metrics):
                 logs["val_" + m] = vm[i]
-        history.epoch.append(epoch)
-        for k in logs:
-            history.history.setdefault(k, []).append(logs[k])
-        if verbose:
-            line = "Epoch %d/%d - " % (epoch + 1, epochs) + " - ".join("%s: %.4f" % (k, logs[k]) for k in logs)
-            if t0 is not None:
-                line += " - %dms" % (ticks_ms() - t0)
-            print(line)
-        stop = False
-        for cb in callbacks:
-            if cb._end_epoch(epoch, logs, lambda: [array("f", s.L._kernel) for s in state] +
-                             [array("f", s.L._bias) if s.L._bias is not None else None for s in state]):
-                stop = True
-        if stop:
+        if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
             break
+    _restore_best(callbacks, layers)
+    return history
+
+
+def _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
+    """The epoch's logs into history, its line (verbose), the callbacks:
+    True to stop."""
+    history.epoch.append(epoch)
+    for k in logs:
+        history.history.setdefault(k, []).append(logs[k])
+    if verbose:
+        line = "Epoch %d/%d - " % (epoch + 1, epochs) + " - ".join("%s: %.4f" % (k, logs[k]) for k in logs)
+        if t0 is not None:
+            line += " - %dms" % (ticks_ms() - t0)
+        print(line)
+    stop = False
+    for cb in callbacks:
+        if cb._end_epoch(epoch, logs, lambda: [array("f", L._kernel) for L in layers] +
+                         [array("f", L._bias) if L._bias is not None else None for L in layers]):
+            stop = True
+    return stop
+
+
+def _restore_best(callbacks, layers):
     for cb in callbacks:
         if cb.restore_best_weights and cb.best_weights is not None:
-            n = len(state)
-            for i, s in enumerate(state):
-                s.L._kernel[:] = cb.best_weights[i]
-                if s.L._bias is not None:
-                    s.L._bias[:] = cb.best_weights[n + i]
-    return history
+            n = len(layers)
+            for i, L in enumerate(layers):
+                L._kernel[:] = cb.best_weights[i]
+                if L._bias is not None:
+                    L._bias[:] = cb.best_weights[n + i]
 
 
 def _as_row(row, xa):
@@ -676,3 +738,246 @@ def evaluate_rows(state, X, T, c, out_name, xa):
         for i, (_, kind) in enumerate(c.metrics):
             sums[i] += metric_value(kind, y, T[k])
     return total / len(X), [v / len(X) for v in sums]
+
+
+# ---------------------------------------------------------------------------
+# The native loop: an epoch in one call of the backend's fit_epoch (the Rust
+# kernels: forward, loss, backward and update for every batch), with one
+# workspace and the optimizer's slots allocated once, kept by the compiled
+# network for the next fit() with the same shapes: a step allocates nothing.
+
+# anne.h's ANNE_LOSS_* (LOSSES' order), ANNE_METRIC_*, ANNE_OPTIMIZER_*
+_METRIC_CODES = {"binary_accuracy": 0, "categorical_accuracy": 1, "sparse_categorical_accuracy": 2,
+                 "mean_squared_error": 3, "mean_absolute_error": 4}
+
+
+def _native(net):
+    return hasattr(net._backend, "fit_epoch")
+
+
+def _heap_bytes(n, itemsize=4):
+    """GC heap bytes of an array of n items: its object (one block of four
+    words) and its items, each rounded up to whole blocks."""
+    import sys
+    block = 32 if sys.maxsize > 1 << 32 else 16
+    return block + (n * itemsize + block - 1) // block * block
+
+
+def _flat_x(net, p, X):
+    """x as one float32 buffer of rows x n_in values for the trained
+    layers: X itself if it is one (and no frozen layers come first), else a
+    copy (of the rows through the frozen layers)."""
+    if p:
+        return _features(net, p, X, flat=True)
+    return _flat(X, net.n_inputs)
+
+
+def _flat(X, n):
+    if not isinstance(X, (list, tuple)):
+        mv = memoryview(X)
+        return X if not len(mv) or isinstance(mv[0], float) else array("f", bytes(mv))
+    flat = _floats_for(n * len(X))
+    k = 0
+    for row in X:
+        if isinstance(row, (int, float)):
+            flat[k] = row
+            k += 1
+            continue
+        for v in row:
+            flat[k] = v
+            k += 1
+    return flat
+
+
+def _flat_t(loss, T):
+    """Targets as one float32 buffer: class indices as floats, or rows."""
+    if loss == "sparse_categorical_crossentropy":
+        return array("f", T)
+    if not isinstance(T, (list, tuple)):
+        return _flat(T, 1)
+    return _flat(T, len(T[0]) if T and not isinstance(T[0], (int, float)) else 1)
+
+
+def _slot_count(opt):
+    if isinstance(opt, Adam):
+        return 2
+    return 1 if opt.momentum != 0.0 else 0
+
+
+def _key(values):
+    """A small-int key for a tuple of shapes (no allocation to keep)."""
+    k = 7
+    for v in values:
+        k = (k * 1000003 + v) & 0x3fffffff
+    return k
+
+
+def _shapes(layers):
+    out = []
+    for L in layers:
+        out.append(len(L._kernel))
+        out.append(len(L._bias) if L._bias is not None else 0)
+        out.append(1 if L.trainable else 0)
+    return out
+
+
+def _train_tuple(layers, slots, per):
+    """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
+    v_kernel, m_bias, v_bias), the slots views of one array."""
+    out = []
+    mv = memoryview(slots) if slots is not None else None
+    o = 0
+    for L in layers:
+        views = [None, None, None, None]
+        if L.trainable and per:
+            k = len(L._kernel)
+            b = len(L._bias) if L._bias is not None else 0
+            for j in range(per):
+                views[j] = mv[o:o + k]
+                o += k
+            if b:
+                for j in range(per):
+                    views[2 + j] = mv[o:o + b]
+                    o += b
+        out.append((L._kernel, L._bias, L._act, L.trainable, views[0], views[1], views[2], views[3]))
+    return tuple(out)
+
+
+def _slots_len(layers, per):
+    n = 0
+    for L in layers:
+        if L.trainable:
+            n += per * (len(L._kernel) + (len(L._bias) if L._bias is not None else 0))
+    return n
+
+
+def training_memory(net, c, batch_size):
+    """Bytes of GC heap that fit(batch_size=...) allocates and keeps for
+    its native loop: the workspace, the optimizer's slots (unless it has
+    them already for these layers), and two small arrays."""
+    p = _trained_part(net)
+    layers = net._layers[p:]
+    per = _slot_count(c.optimizer)
+    n_ws = _workspace_floats(net, layers, batch_size)
+    n_slots = _slots_len(layers, per)
+    total = _heap_bytes(n_ws) + _heap_bytes(1 + len(c.metrics)) + _heap_bytes(2)
+    if n_slots:
+        total += _heap_bytes(n_slots)
+    return total
+
+
+def _workspace_floats(net, layers, batch_size):
+    """fit_epoch's workspace for these layers, in floats (the backend's
+    fit_workspace; the same formula for the Python backend)."""
+    n_in = layers[0].n_in
+    if _native(net):
+        return net._backend.fit_workspace(_train_tuple(layers, None, 0), n_in, batch_size)
+    total = batch_size
+    widest = 0
+    for i, L in enumerate(layers):
+        w = L.n_in * L.units
+        b = L.units if L._bias is not None else 0
+        total += L.n_in * batch_size + 3 * batch_size * L.units + (w if i else 0) + w + b
+        total += w + b if L.trainable else 0
+        widest = max(widest, L.n_in, L.units)
+    return total + widest
+
+
+def _prepare(net, c, layers, batch_size):
+    """The workspace, slots, sums and state for these layers and batch size:
+    the ones c keeps if they fit, else new ones (kept in c)."""
+    per = _slot_count(c.optimizer)
+    shapes = _shapes(layers)
+    slots_key = _key(shapes + [per])
+    if c._slots_key != slots_key:
+        c._slots = None
+        c._slots = _zeros(_slots_len(layers, per)) if per else None
+        c._slots_key = slots_key
+    ws_key = _key(shapes + [layers[0].n_in, batch_size])
+    if c._ws_key != ws_key:
+        c._ws = None  # (freed before the new one is allocated)
+        c._ws = _floats_for(_workspace_floats(net, layers, batch_size))
+        c._ws_key = ws_key
+    if c._sums is None or len(c._sums) != 1 + len(c.metrics):
+        c._sums = _floats_for(1 + len(c.metrics))
+    if c._state is None:
+        c._state = array("I", (0, 0))
+    return _train_tuple(layers, c._slots, per)
+
+
+def _config(c, batch_size, train, n_in):
+    opt = c.optimizer
+    adam = isinstance(opt, Adam)
+    return (LOSSES.index(c.loss), 1 if adam else 0, opt.learning_rate,
+            0.0 if adam else opt.momentum, False if adam else opt.nesterov,
+            opt.beta_1 if adam else 0.0, opt.beta_2 if adam else 0.0, opt.epsilon if adam else 0.0,
+            tuple(_METRIC_CODES[kind] for _, kind in c.metrics), batch_size, train, n_in)
+
+
+def _native_evaluate(net, c, layers, X, T, n_rows, tl=None):
+    """(mean loss, mean metrics) over n_rows rows, no training (one row at
+    a time: in the workspace fit() keeps, if there is one)."""
+    if tl is None:
+        if c._ws is not None and c._slots_key == _key(_shapes(layers) + [_slot_count(c.optimizer)]) \
+                and len(c._ws) >= _workspace_floats(net, layers, 1):
+            tl = _train_tuple(layers, c._slots, _slot_count(c.optimizer))
+        else:
+            tl = _prepare(net, c, layers, 1)
+    status = net._backend.fit_epoch(tl, _config(c, 1, False, layers[0].n_in), X, T, None, c._ws, c._sums,
+                                    c._state)
+    if status:
+        raise ValueError("the loss is not finite on the evaluated data")
+    sums = c._sums
+    return sums[0] / n_rows, [sums[1 + i] / n_rows for i in range(len(c.metrics))]
+
+
+def _history(n, batch_size, epochs, verbose, callbacks):
+    history = History({"epochs": epochs, "steps": (n + batch_size - 1) // batch_size, "verbose": verbose})
+    for cb in callbacks:
+        cb._begin()
+    return history
+
+
+def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
+                check_memory, ticks_ms):
+    need = training_memory(net, c, batch_size)
+    if c._ws_key == 0:
+        check_memory(need, "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
+    tl = _prepare(net, c, layers, batch_size)
+    n_in = layers[0].n_in
+    cfg = _config(c, batch_size, True, n_in)
+    history = _history(n, batch_size, epochs, verbose, callbacks)
+    order = array("I", range(n)) if shuffle else None
+    opt = c.optimizer
+    state = c._state
+    sums = c._sums
+    fit_epoch = net._backend.fit_epoch
+    for epoch in range(epochs):
+        t0 = ticks_ms() if ticks_ms else None
+        if shuffle:
+            for i in range(n - 1, 0, -1):
+                j = int(random() * (i + 1))
+                order[i], order[j] = order[j], order[i]
+        state[0] = opt.iterations
+        status = fit_epoch(tl, cfg, X, T, order, c._ws, sums, state)
+        opt.iterations = state[0]
+        if status == 1:
+            raise ValueError("the loss is not finite at epoch %d, batch %d: training stopped; the "
+                             "weights are those of the last finite step (lower the learning rate?)"
+                             % (epoch + 1, state[1] + 1))
+        if status == 2:
+            raise ValueError("a step makes the weights non-finite at epoch %d, batch %d: training "
+                             "stopped; they are those of the last finite step (lower the learning "
+                             "rate?)" % (epoch + 1, state[1] + 1))
+        logs = {"loss": sums[0] / n}
+        for i, (m, _) in enumerate(c.metrics):
+            logs[m] = sums[1 + i] / n
+        if val is not None:
+            vl, vm = _native_evaluate(net, c, layers, val[0], val[1], val[2], tl)
+            logs["val_loss"] = vl
+            for i, (m, _) in enumerate(c.metrics):
+                logs["val_" + m] = vm[i]
+        if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
+            break
+    _restore_best(callbacks, layers)
+    return history

@@ -14,15 +14,16 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 use crate::abi::{
-    anne_activation_t, anne_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL, ANNE_LAYER_AFFINE,
-    ANNE_LAYER_AVERAGE_POOLING1D, ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE,
+    anne_activation_t, anne_fit_t, anne_layer_t, anne_train_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL,
+    ANNE_LAYER_AFFINE, ANNE_LAYER_AVERAGE_POOLING1D, ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE,
     ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_MAX_POOLING1D,
-    ANNE_OK,
+    ANNE_METRIC_MAX, ANNE_OK,
 };
 use crate::activation::backward::activation_backward;
 use crate::activation::Common;
 use crate::affine::affine_f32;
 use crate::conv::{self, Conv1d, Padding, Pool, Pool1d};
+use crate::fit;
 use crate::train::{adam, dense_backward, sgd};
 use crate::{activate_f32, argmax_f32, dense, Activation, Status};
 use core::mem::{align_of, size_of};
@@ -675,6 +676,314 @@ pub unsafe extern "C" fn anne_adam_f32(
     step_status(result, finite)
 }
 
+/// The layers of `anne_fit_epoch_f32`, each built from its descriptor when
+/// asked (one at a time: no two of them borrow the weights at once).
+struct FitLayers<'a> {
+    raw: &'a [anne_train_layer_t],
+}
+
+impl fit::Layers for FitLayers<'_> {
+    fn count(&self) -> usize {
+        self.raw.len()
+    }
+
+    fn layer(&mut self, l: usize) -> Result<fit::Layer<'_>, Status> {
+        let d = self.raw.get(l).ok_or(Status::Size)?;
+        let act = Activation::from_abi(&d.act)?;
+        let (k, b) = (d.kernel_len, d.bias_len);
+        // SAFETY: check_fit_layers() made sure that each pointer is non-null
+        // (or NULL and not used), aligned, as long as its length, and that
+        // no written buffer overlaps another; the slices made here live
+        // only as long as the &mut self borrow, so none aliases another.
+        let slice = |p: *mut f32, n: usize| {
+            (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
+        };
+        Ok(fit::Layer {
+            kernel: slice(d.kernel, k).ok_or(Status::Null)?,
+            bias: slice(d.bias, b),
+            act,
+            trainable: d.trainable != 0,
+            slots: [
+                slice(d.slots[0], k),
+                slice(d.slots[1], k),
+                slice(d.slots[2], b),
+                slice(d.slots[3], b),
+            ],
+        })
+    }
+}
+
+/// The buffers of a fit call, for the overlap check: (start, length in
+/// floats, written). `i` runs over 6 per layer (kernel, bias, 4 slots),
+/// then `extra`.
+fn fit_buffer(
+    layers: &[anne_train_layer_t],
+    extra: &[(*const f32, usize, bool)],
+    i: usize,
+) -> (*const f32, usize, bool) {
+    match layers.get(i / 6) {
+        Some(d) => {
+            let (p, n) = match i % 6 {
+                0 => (d.kernel, d.kernel_len),
+                1 => (d.bias, d.bias_len),
+                j => (
+                    d.slots.get(j - 2).copied().unwrap_or(core::ptr::null_mut()),
+                    if j < 4 { d.kernel_len } else { d.bias_len },
+                ),
+            };
+            (p as *const f32, if p.is_null() { 0 } else { n }, true)
+        }
+        None => extra
+            .get(i - 6 * layers.len())
+            .copied()
+            .unwrap_or((core::ptr::null(), 0, false)),
+    }
+}
+
+/// Checks a fit call's layers and buffers: every pointer given is aligned
+/// and as long as its length fits; no written buffer overlaps another.
+fn check_fit_buffers(
+    layers: &[anne_train_layer_t],
+    extra: &[(*const f32, usize, bool)],
+) -> Result<(), Status> {
+    let n = 6 * layers.len() + extra.len();
+    for i in 0..n {
+        let (p, len, _) = fit_buffer(layers, extra, i);
+        if !p.is_null() {
+            float_buffer_ok(p, len, Status::Size)?;
+        }
+    }
+    for d in layers {
+        if d.kernel.is_null() {
+            return Err(Status::Null);
+        }
+    }
+    for i in 0..n {
+        let (a, a_len, a_w) = fit_buffer(layers, extra, i);
+        for j in i + 1..n {
+            let (b, b_len, b_w) = fit_buffer(layers, extra, j);
+            if (a_w || b_w) && overlaps(a, a_len, b, b_len) {
+                return Err(Status::Overlap);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The layers of a fit call as a slice (NULL with n_layers == 0 is empty).
+///
+/// # Safety
+/// `layers` is NULL or points to `n_layers` aligned descriptors.
+unsafe fn fit_layers<'a>(
+    layers: *const anne_train_layer_t,
+    n_layers: usize,
+) -> Result<&'a [anne_train_layer_t], Status> {
+    if layers.is_null() {
+        return Err(Status::Null);
+    }
+    if !(layers as usize).is_multiple_of(align_of::<anne_train_layer_t>()) {
+        return Err(Status::Align);
+    }
+    if n_layers == 0 || n_layers > isize::MAX as usize / size_of::<anne_train_layer_t>() {
+        return Err(Status::Size);
+    }
+    // SAFETY: non-null, aligned, n_layers readable descriptors (contract).
+    Ok(unsafe { slice::from_raw_parts(layers, n_layers) })
+}
+
+/// `anne_fit_workspace`: see `anne.h`.
+///
+/// # Safety
+/// `layers` points to `n_layers` descriptors whose buffers are as the
+/// header says; `n_floats` and `failed` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anne_fit_workspace(
+    layers: *const anne_train_layer_t,
+    n_layers: usize,
+    n_in: usize,
+    batch_size: usize,
+    n_floats: *mut usize,
+    failed: *mut usize,
+) -> i32 {
+    let mut at = 0;
+    let result = (|| {
+        if n_floats.is_null() {
+            return Err(Status::Null);
+        }
+        // SAFETY: as the contract says.
+        let raw = unsafe { fit_layers(layers, n_layers) }?;
+        check_fit_buffers(raw, &[])?;
+        fit::workspace_len(&mut FitLayers { raw }, n_in, batch_size, &mut at)
+    })();
+    // SAFETY: writable when non-null (contract).
+    unsafe {
+        if let Ok(n) = result {
+            n_floats.write(n);
+        }
+        if !failed.is_null() {
+            failed.write(at);
+        }
+    }
+    Status::code_of(result)
+}
+
+fn fit_config(
+    raw: &anne_fit_t,
+) -> Result<
+    (
+        fit::Loss,
+        fit::Optimizer,
+        [fit::Metric; ANNE_METRIC_MAX as usize],
+        usize,
+    ),
+    Status,
+> {
+    use fit::{Loss, Metric, Optimizer};
+    let loss = match raw.loss {
+        0 => Loss::MeanSquaredError,
+        1 => Loss::MeanAbsoluteError,
+        2 => Loss::BinaryCrossentropy,
+        3 => Loss::CategoricalCrossentropy,
+        4 => Loss::SparseCategoricalCrossentropy,
+        _ => return Err(Status::Param),
+    };
+    let optimizer = match raw.optimizer {
+        0 => Optimizer::Sgd {
+            learning_rate: raw.learning_rate,
+            momentum: raw.momentum,
+            nesterov: raw.nesterov != 0,
+        },
+        1 => Optimizer::Adam {
+            learning_rate: raw.learning_rate,
+            beta_1: raw.beta_1,
+            beta_2: raw.beta_2,
+            epsilon: raw.epsilon,
+        },
+        _ => return Err(Status::Param),
+    };
+    let n = raw.n_metrics as usize;
+    let mut metrics = [Metric::BinaryAccuracy; ANNE_METRIC_MAX as usize];
+    if n > metrics.len() {
+        return Err(Status::Size);
+    }
+    for (m, &code) in metrics.iter_mut().zip(&raw.metrics).take(n) {
+        *m = match code {
+            0 => Metric::BinaryAccuracy,
+            1 => Metric::CategoricalAccuracy,
+            2 => Metric::SparseCategoricalAccuracy,
+            3 => Metric::MeanSquaredError,
+            4 => Metric::MeanAbsoluteError,
+            _ => return Err(Status::Param),
+        };
+    }
+    Ok((loss, optimizer, metrics, n))
+}
+
+/// `anne_fit_epoch_f32`: see `anne.h`.
+///
+/// # Safety
+/// `layers` points to `n_layers` descriptors whose buffers are as the
+/// header says; `fit` to one `anne_fit_t`; `x`, `t`, `ws` and `sums` to
+/// their lengths in floats, `order` (unless NULL) to `x_len / n_in`
+/// indices; `iterations` and `failed` are writable (`failed` may be NULL).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_fit_epoch_f32(
+    layers: *const anne_train_layer_t,
+    n_layers: usize,
+    fit: *const anne_fit_t,
+    x: *const f32,
+    x_len: usize,
+    n_in: usize,
+    t: *const f32,
+    t_len: usize,
+    order: *const u32,
+    ws: *mut f32,
+    ws_len: usize,
+    sums: *mut f32,
+    n_sums: usize,
+    iterations: *mut u32,
+    failed: *mut usize,
+) -> i32 {
+    let mut at = 0;
+    let result = (|| {
+        if fit.is_null()
+            || iterations.is_null()
+            || !(iterations as usize).is_multiple_of(align_of::<u32>())
+        {
+            return Err(Status::Null);
+        }
+        if !(fit as usize).is_multiple_of(align_of::<anne_fit_t>()) {
+            return Err(Status::Align);
+        }
+        // SAFETY: non-null, aligned, readable (contract).
+        let raw_fit = unsafe { fit.read() };
+        let (loss, optimizer, metrics, n_metrics) = fit_config(&raw_fit)?;
+        // SAFETY: as the contract says.
+        let raw = unsafe { fit_layers(layers, n_layers) }?;
+        if n_in == 0 {
+            return Err(Status::XSize);
+        }
+        let n_rows = x_len / n_in;
+        for (p, n) in [
+            (x, x_len),
+            (t, t_len),
+            (ws as *const f32, ws_len),
+            (sums as *const f32, n_sums),
+        ] {
+            checked(p, n, &[])?;
+        }
+        if !order.is_null() {
+            // (u32 has the alignment and size of f32)
+            float_buffer_ok(order as *const f32, n_rows, Status::Size)?;
+        }
+        let order_ptr = if order.is_null() {
+            core::ptr::null()
+        } else {
+            order as *const f32
+        };
+        let extra = [
+            (x, x_len, false),
+            (t, t_len, false),
+            (order_ptr, if order.is_null() { 0 } else { n_rows }, false),
+            (ws as *const f32, ws_len, true),
+            (sums as *const f32, n_sums, true),
+            (iterations as *const u32 as *const f32, 1, true),
+        ];
+        check_fit_buffers(raw, &extra)?;
+        // SAFETY: each pointer is non-null, aligned and as long as the
+        // contract says; the written ones overlap nothing (checked).
+        let (x, t, ws, sums, order) = unsafe {
+            (
+                slice::from_raw_parts(x, x_len),
+                slice::from_raw_parts(t, t_len),
+                slice::from_raw_parts_mut(ws, ws_len),
+                slice::from_raw_parts_mut(sums, n_sums),
+                (!order.is_null()).then(|| slice::from_raw_parts(order, n_rows)),
+            )
+        };
+        let run = fit::Run {
+            loss,
+            metrics: metrics.get(..n_metrics).unwrap_or(&[]),
+            optimizer,
+            batch: raw_fit.batch_size as usize,
+            train: raw_fit.train != 0,
+            n_in,
+            x,
+            t,
+            order,
+        };
+        // SAFETY: non-null, aligned, writable, overlapping nothing (checked).
+        let iterations = unsafe { &mut *iterations };
+        fit::epoch(&mut FitLayers { raw }, &run, ws, sums, iterations, &mut at)
+    })();
+    if !failed.is_null() {
+        // SAFETY: writable when non-null (contract).
+        unsafe { failed.write(at) };
+    }
+    Status::code_of(result)
+}
+
 /// Compile-time check that each definition above has exactly the signature
 /// that bindgen derived from the header's declaration.
 #[allow(dead_code, unused_assignments)]
@@ -700,5 +1009,10 @@ fn signatures_match_header() {
     f9 = anne_sgd_f32;
     let mut f10: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _) -> _ = h::anne_adam_f32;
     f10 = anne_adam_f32;
-    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10);
+    let mut f11: unsafe extern "C" fn(_, _, _, _, _, _) -> _ = h::anne_fit_workspace;
+    f11 = anne_fit_workspace;
+    let mut f12: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _) -> _ =
+        h::anne_fit_epoch_f32;
+    f12 = anne_fit_epoch_f32;
+    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12);
 }

@@ -33,6 +33,13 @@ pub enum Status {
     /// `ANNE_ERR_LAYER_PARAM`: a layer kind's parameter is out of range
     /// (channels, kernel or pool size, strides, dilation, padding).
     LayerParam = abi::ANNE_ERR_LAYER_PARAM,
+    /// `ANNE_ERR_LABEL`: a class index is not a whole number below the
+    /// network's outputs.
+    Label = abi::ANNE_ERR_LABEL,
+    /// `ANNE_ERR_LOSS_NOT_FINITE`: a batch's loss is NaN or ±inf.
+    LossNotFinite = abi::ANNE_ERR_LOSS_NOT_FINITE,
+    /// `ANNE_ERR_STEP_NOT_FINITE`: a step made a weight NaN or ±inf (undone).
+    StepNotFinite = abi::ANNE_ERR_STEP_NOT_FINITE,
 }
 
 impl Status {

@@ -146,6 +146,8 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_dense_backward, MP_OBJ_FROM_PTR(&anne_dense_backward_obj));
     mp_store_global(MP_QSTR_sgd, MP_OBJ_FROM_PTR(&anne_sgd_obj));
     mp_store_global(MP_QSTR_adam, MP_OBJ_FROM_PTR(&anne_adam_obj));
+    mp_store_global(MP_QSTR_fit_workspace, MP_OBJ_FROM_PTR(&anne_fit_workspace_obj));
+    mp_store_global(MP_QSTR_fit_epoch, MP_OBJ_FROM_PTR(&anne_fit_epoch_obj));
     mp_store_global(MP_QSTR_Activation, MP_OBJ_FROM_PTR(&anne_activation_type));
     mp_store_global(MP_QSTR_Plan, MP_OBJ_FROM_PTR(&anne_plan_type));
     mp_store_global(MP_QSTR_ACTIVATIONS, mp_obj_new_tuple(MP_ARRAY_SIZE(names), names));

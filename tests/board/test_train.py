@@ -214,6 +214,56 @@ def test_diverging_run_stops():
     check(all(v - v == 0.0 for w in _weights(net) for v in w), "weights stay finite")
 
 
+def _flat_toy(rows):
+    """A 4-8-3 network and `rows` rows of flat float32 data for it."""
+    anne_net.seed(5)
+    net = Sequential([anne_net.Input(4), Dense(8, "relu"), Dense(3, "softmax")])
+    x = array("f", [((i * 7) % 11) / 11.0 for i in range(4 * rows)])
+    y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
+    return net, x, y
+
+
+def _kept(f):
+    """Bytes of GC heap that f() allocates and keeps. (In a function of its
+    own: its frame starts zeroed, so that no stale pointer on the stack
+    keeps garbage alive for one measurement and not the other.)"""
+    gc.collect()
+    before = gc.mem_free()
+    f()
+    gc.collect()
+    return before - gc.mem_free()
+
+
+def _allocated(f):
+    """Bytes of GC heap that f() allocates (the collector off meanwhile)."""
+    gc.collect()
+    gc.disable()
+    before = gc.mem_free()
+    f()
+    used = before - gc.mem_free()
+    gc.enable()
+    return used
+
+
+def test_memory():
+    """Native: training_memory(batch_size) is what fit keeps, to the byte,
+    and a step allocates nothing (the same bytes for 2 steps as for 8)."""
+    for opt in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01)):
+        net, x, y = _flat_toy(32)
+        net.compile(opt, "categorical_crossentropy", ["accuracy"])
+        want = net.training_memory(4)
+        kept = _kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False))
+        check(kept == want, "%r: fit keeps %d bytes, training_memory(4) says %d" % (opt, kept, want))
+        check(net.training_memory(16) > want, "a bigger batch needs more")
+        check(_kept(lambda: net.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)) == 0,
+              "the next fit reuses what the first one kept")
+        short = (x[:4 * 8], y[:3 * 8])
+        steps = [_allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
+                 for xs, ys in (short, (x, y))]
+        check(steps[0] == steps[1], "%r: fit allocates %d bytes for 2 steps, %d for 8" % (opt, steps[0], steps[1]))
+    check(refused(ValueError, "needs compile", _flat_toy(1)[0].training_memory), "training_memory before compile")
+
+
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
 for backend in backends:
     anne_net.use_backend(backend)
@@ -227,6 +277,9 @@ for backend in backends:
         test_freeze_and_callbacks()
         gc.collect()
         test_diverging_run_stops()
+        if backend == "native":
+            gc.collect()
+            test_memory()
     else:
         test_keras_runs()
     gc.collect()

@@ -256,5 +256,31 @@ int32_t anne_c_abi_selftest(void) {
         layers[3].params[0] = 0;
         CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
     }
+    {
+        /* anne_fit_epoch_f32: a 2-1 linear layer, SGD, mse, 2 rows in one
+         * batch: w -= lr * mean(2 (y - t) x). */
+        float k[2] = {1.0f, 0.0f}, b[1] = {0.0f}, x[4] = {1.0f, 0.0f, 0.0f, 1.0f}, t[2] = {2.0f, 1.0f};
+        float ws[64], sums[1];
+        uint32_t it = 0;
+        size_t n = 0, failed = 9;
+        anne_train_layer_t layer = {k, 2, b, 1, {0}, 1, {NULL, NULL, NULL, NULL}};
+        anne_fit_t fit = {0};
+        anne_activation_default(ANNE_ACT_LINEAR, &layer.act);
+        fit.loss = ANNE_LOSS_MEAN_SQUARED_ERROR;
+        fit.optimizer = ANNE_OPTIMIZER_SGD;
+        fit.learning_rate = 0.25f;
+        fit.train = 1;
+        fit.batch_size = 2;
+        CHECK(anne_fit_workspace(&layer, 1, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n - 1, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, k, 2, sums, 1, &it, &failed) == ANNE_ERR_OVERLAP);
+        CHECK(k[0] == 1.0f && it == 0);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_OK);
+        /* y = (1, 0), errors (-1, -1): loss (1 + 1) per row summed = 2;
+         * gk = (-1, -1), gb = -2: k = (1.25, 0.25), b = 0.5 */
+        CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
+        fit.loss = ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_ERR_LABEL);
+    }
     return 0;
 }

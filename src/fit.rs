@@ -1,0 +1,1072 @@
+//! Keras's `fit()` inner loop in one call: an epoch (or an evaluation)
+//! over a chain of dense layers, batch by batch: the forward pass of every
+//! sample, the loss and metrics, the backward pass, and the optimizer's
+//! step, with the workspace the caller allocated once
+//! ([`workspace_len`] floats). Nothing allocates, and nothing in the loop
+//! goes back to Python.
+//!
+//! A batch of `nb` samples keeps, per layer, its inputs transposed (`xt`:
+//! `n_in` rows of the batch's values), pre-activations `z`, activations `a`
+//! and `dz = dL/dz` (one row per sample). The gradients are then dot
+//! products over the batch, computed by the dense kernel itself (so on
+//! cores without an FPU each is summed exactly and rounded once):
+//! `gk[i, :] = xt[i, :] . dz`, `gb = ones . dz`, and the gradient handed to
+//! the layer before is `dz[b, :] . kernel^T` (the kernel transposed into
+//! `kt` once per batch). The losses are Keras's (mean over the batch; the
+//! cross-entropies from the logits after a sigmoid or softmax output, as
+//! TensorFlow computes them), the updates [`crate::train`]'s.
+
+use crate::activation::backward::activation_backward;
+use crate::activation::{apply, sigmoid, Activation};
+use crate::argmax::argmax_f32;
+use crate::dense::dense_f32;
+use crate::train::{adam, sgd};
+use crate::Status;
+use libm::{expf, fabsf, log1pf, logf, powf};
+
+/// keras.backend.epsilon(), the cross-entropies' clip.
+const EPS: f32 = 1e-7;
+
+/// Keras's losses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    MeanSquaredError,
+    MeanAbsoluteError,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    /// Targets are class indices (one value per sample).
+    SparseCategoricalCrossentropy,
+}
+
+/// Keras's metrics (accuracy resolved to its kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+}
+
+/// Keras 3's optimizers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    Sgd {
+        learning_rate: f32,
+        momentum: f32,
+        nesterov: bool,
+    },
+    Adam {
+        learning_rate: f32,
+        beta_1: f32,
+        beta_2: f32,
+        epsilon: f32,
+    },
+}
+
+/// One dense layer to train: its weights (Keras layout, as in
+/// [`dense_f32`]), activation, whether it is trained, and its optimizer
+/// slots: `[kernel m, kernel v, bias m, bias v]` (SGD with momentum uses the
+/// two `m`, Adam all four; the bias ones only with a bias).
+pub struct Layer<'a> {
+    pub kernel: &'a mut [f32],
+    pub bias: Option<&'a mut [f32]>,
+    pub act: Activation,
+    pub trainable: bool,
+    pub slots: [Option<&'a mut [f32]>; 4],
+}
+
+/// Where the layers come from, one at a time (the C ABI builds each from
+/// its descriptor when asked; a slice of [`Layer`] serves tests).
+pub trait Layers {
+    fn count(&self) -> usize;
+    fn layer(&mut self, l: usize) -> Result<Layer<'_>, Status>;
+}
+
+impl Layers for [Layer<'_>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn layer(&mut self, l: usize) -> Result<Layer<'_>, Status> {
+        let layer = self.get_mut(l).ok_or(Status::Size)?;
+        let [s0, s1, s2, s3] = &mut layer.slots;
+        Ok(Layer {
+            kernel: &mut *layer.kernel,
+            bias: layer.bias.as_deref_mut(),
+            act: layer.act,
+            trainable: layer.trainable,
+            slots: [
+                s0.as_deref_mut(),
+                s1.as_deref_mut(),
+                s2.as_deref_mut(),
+                s3.as_deref_mut(),
+            ],
+        })
+    }
+}
+
+/// What one epoch runs on and how.
+pub struct Run<'a> {
+    pub loss: Loss,
+    pub metrics: &'a [Metric],
+    pub optimizer: Optimizer,
+    /// Samples per step (the last batch may be smaller).
+    pub batch: usize,
+    /// False: forward, loss and metrics only (Keras's evaluate()).
+    pub train: bool,
+    /// The first layer's inputs: x's row length.
+    pub n_in: usize,
+    /// `n_rows x n_in` values.
+    pub x: &'a [f32],
+    /// `n_rows x n_out` values, or `n_rows` class indices for the sparse loss.
+    pub t: &'a [f32],
+    /// The order of the rows (indices below `n_rows`), or `None`.
+    pub order: Option<&'a [u32]>,
+}
+
+/// One layer's shape: inputs, units (pre-activations) and outputs (units,
+/// or units / 2 for glu).
+#[derive(Clone, Copy)]
+struct Shape {
+    n_in: usize,
+    units: usize,
+    n_out: usize,
+    bias: bool,
+    trainable: bool,
+}
+
+/// A layer's part of the workspace (in this order): its inputs transposed,
+/// `z`, `a`, `dz` (one row of `units` per sample), the kernel transposed
+/// (not for the first layer), the gradients, and a copy of the weights
+/// (trained layers only: the step is undone from it if it is not finite).
+struct Work<'w> {
+    xt: &'w mut [f32],
+    z: &'w mut [f32],
+    a: &'w mut [f32],
+    dz: &'w mut [f32],
+    kt: &'w mut [f32],
+    gk: &'w mut [f32],
+    gb: &'w mut [f32],
+    keep: &'w mut [f32],
+}
+
+impl Shape {
+    fn lens(&self, batch: usize, first: bool) -> [usize; 8] {
+        let weights = self.n_in * self.units;
+        let bias = if self.bias { self.units } else { 0 };
+        let rows = batch * self.units;
+        [
+            self.n_in * batch,
+            rows,
+            rows,
+            rows,
+            if first { 0 } else { weights },
+            weights,
+            bias,
+            if self.trainable { weights + bias } else { 0 },
+        ]
+    }
+
+    fn len(&self, batch: usize, first: bool) -> usize {
+        self.lens(batch, first).iter().sum()
+    }
+
+    fn carve<'w>(&self, ws: &'w mut [f32], batch: usize, first: bool) -> Result<Work<'w>, Status> {
+        let [n0, n1, n2, n3, n4, n5, n6, n7] = self.lens(batch, first);
+        let (xt, ws) = ws.split_at_mut_checked(n0).ok_or(Status::Size)?;
+        let (z, ws) = ws.split_at_mut_checked(n1).ok_or(Status::Size)?;
+        let (a, ws) = ws.split_at_mut_checked(n2).ok_or(Status::Size)?;
+        let (dz, ws) = ws.split_at_mut_checked(n3).ok_or(Status::Size)?;
+        let (kt, ws) = ws.split_at_mut_checked(n4).ok_or(Status::Size)?;
+        let (gk, ws) = ws.split_at_mut_checked(n5).ok_or(Status::Size)?;
+        let (gb, ws) = ws.split_at_mut_checked(n6).ok_or(Status::Size)?;
+        let keep = ws.get_mut(..n7).ok_or(Status::Size)?;
+        Ok(Work {
+            xt,
+            z,
+            a,
+            dz,
+            kt,
+            gk,
+            gb,
+            keep,
+        })
+    }
+}
+
+/// The shape of a layer reading `n_in` values, checked: the kernel holds
+/// `n_in x units`, the bias `units`, the activation is valid for them, and
+/// the workspace sizes fit a `usize` in bytes.
+fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
+    if n_in == 0 {
+        return Err(Status::XSize);
+    }
+    let units = layer.kernel.len() / n_in;
+    if units == 0 || !layer.kernel.len().is_multiple_of(n_in) {
+        return Err(Status::KernelSize);
+    }
+    layer.act.validate()?;
+    let n_out = layer.act.outputs(units).map_err(|_| Status::KernelSize)?;
+    if layer.bias.as_ref().is_some_and(|b| b.len() != units) {
+        return Err(Status::BiasSize);
+    }
+    // Each part of the workspace is at most one of these products; eight
+    // parts per layer stay far below isize::MAX bytes.
+    let limit = isize::MAX as usize / 64;
+    if n_in.max(units).checked_mul(batch).is_none_or(|v| v > limit) || layer.kernel.len() > limit {
+        return Err(Status::Size);
+    }
+    Ok(Shape {
+        n_in,
+        units,
+        n_out,
+        bias: layer.bias.is_some(),
+        trainable: layer.trainable,
+    })
+}
+
+/// Layer `l`'s offset in the layers' part of the workspace, and its shape.
+fn locate<L: Layers + ?Sized>(
+    layers: &mut L,
+    n_in: usize,
+    batch: usize,
+    l: usize,
+) -> Result<(usize, Shape), Status> {
+    let (mut offset, mut n) = (0, n_in);
+    for i in 0..layers.count() {
+        let s = shape_of(&layers.layer(i)?, n, batch)?;
+        if i == l {
+            return Ok((offset, s));
+        }
+        offset += s.len(batch, i == 0);
+        n = s.n_out;
+    }
+    Err(Status::Size)
+}
+
+/// Layer `l`'s work area, and (for `l > 0`) the previous layer's, with
+/// their shapes.
+#[allow(clippy::type_complexity)]
+fn works<'w, L: Layers + ?Sized>(
+    layers: &mut L,
+    ws: &'w mut [f32],
+    n_in: usize,
+    batch: usize,
+    l: usize,
+) -> Result<((Work<'w>, Shape), Option<(Work<'w>, Shape)>), Status> {
+    let (offset, s) = locate(layers, n_in, batch, l)?;
+    let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
+    let this = (s.carve(here, batch, l == 0)?, s);
+    if l == 0 {
+        return Ok((this, None));
+    }
+    let (po, ps) = locate(layers, n_in, batch, l - 1)?;
+    let prev = ps.carve(before.get_mut(po..).ok_or(Status::Size)?, batch, l == 1)?;
+    Ok((this, Some((prev, ps))))
+}
+
+/// Floats of workspace that [`epoch`] needs: `batch` ones, one sample's
+/// `dL/dy` for the widest layer, and each layer's [`Work`]. A layer that
+/// does not fit the one before gives its status, with its index in
+/// `*failed`; no layers or `batch == 0` is [`Status::Size`].
+pub fn workspace_len<L: Layers + ?Sized>(
+    layers: &mut L,
+    n_in: usize,
+    batch: usize,
+    failed: &mut usize,
+) -> Result<usize, Status> {
+    if batch == 0 || layers.count() == 0 {
+        return Err(Status::Size);
+    }
+    let (mut total, mut widest, mut n) = (batch, 0usize, n_in);
+    for l in 0..layers.count() {
+        *failed = l;
+        let s = shape_of(&layers.layer(l)?, n, batch)?;
+        total = total
+            .checked_add(s.len(batch, l == 0))
+            .ok_or(Status::Size)?;
+        widest = widest.max(s.n_in).max(s.units);
+        n = s.n_out;
+    }
+    total.checked_add(widest).ok_or(Status::Size)
+}
+
+/// One epoch (or, `run.train == false`, one evaluation) over the rows of
+/// `run.x`, `run.batch` at a time. The sums over the samples of the loss
+/// and of each metric go to `sums` (`1 + metrics.len()` values), and
+/// `*iterations` counts the steps taken (Adam's `t`). A step that cannot be
+/// taken stops the epoch with its batch index in `*failed`:
+/// - [`Status::LossNotFinite`]: the batch's loss is NaN or ±inf (no weight
+///   changed in that batch);
+/// - [`Status::StepNotFinite`]: the step made a weight NaN or ±inf (every
+///   weight is put back as it was before the step).
+///
+/// Anything else is refused before anything is written: a layer that does
+/// not fit (its status, its index in `*failed`), sizes ([`Status::Size`]),
+/// a missing optimizer slot ([`Status::Null`]), a class index that is not
+/// one of the output's ([`Status::Label`]).
+pub fn epoch<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    ws: &mut [f32],
+    sums: &mut [f32],
+    iterations: &mut u32,
+    failed: &mut usize,
+) -> Result<(), Status> {
+    let (batch, n_in) = (run.batch, run.n_in);
+    let need = workspace_len(layers, n_in, batch, failed)?;
+    let n_layers = layers.count();
+    let mut first_trained = n_layers;
+    let (mut n_out, mut widest) = (n_in, 0);
+    for l in 0..n_layers {
+        *failed = l;
+        let layer = layers.layer(l)?;
+        let s = shape_of(&layer, n_out, batch)?;
+        if s.trainable && run.train {
+            check_slots(&layer, &run.optimizer)?;
+            first_trained = first_trained.min(l);
+        }
+        widest = widest.max(s.n_in).max(s.units);
+        n_out = s.n_out;
+    }
+    *failed = 0;
+    let sparse = run.loss == Loss::SparseCategoricalCrossentropy;
+    let t_width = if sparse { 1 } else { n_out };
+    let n_rows = run.x.len().checked_div(n_in).ok_or(Status::XSize)?;
+    if ws.len() < need
+        || sums.len() != 1 + run.metrics.len()
+        || n_rows == 0
+        || !run.x.len().is_multiple_of(n_in)
+        || Some(run.t.len()) != n_rows.checked_mul(t_width)
+        || run
+            .order
+            .is_some_and(|o| o.len() != n_rows || o.iter().any(|&k| k as usize >= n_rows))
+        || (!sparse && run.metrics.contains(&Metric::SparseCategoricalAccuracy))
+    {
+        return Err(Status::Size);
+    }
+    if sparse {
+        // class indices, as floats: whole numbers below n_out
+        let bad = |v: &f32| !(*v >= 0.0 && *v < n_out as f32 && (*v as usize) as f32 == *v);
+        if run.t.iter().any(bad) {
+            return Err(Status::Label);
+        }
+    }
+    for s in sums.iter_mut() {
+        *s = 0.0;
+    }
+    let (ones, ws) = ws.split_at_mut_checked(batch).ok_or(Status::Size)?;
+    let (dy, ws) = ws.split_at_mut_checked(widest).ok_or(Status::Size)?;
+    for o in ones.iter_mut() {
+        *o = 1.0;
+    }
+    let (mut start, mut step) = (0usize, 0usize);
+    while start < n_rows {
+        let nb = batch.min(n_rows - start);
+        *failed = step;
+        let rows = Rows {
+            order: run.order.and_then(|o| o.get(start..start + nb)),
+            start,
+            nb,
+        };
+        forward(layers, run, ws, &rows)?;
+        let loss = loss_batch(layers, run, ws, dy, &rows, t_width, sums)?;
+        if !loss.is_finite() {
+            return Err(Status::LossNotFinite);
+        }
+        if run.train && first_trained < n_layers {
+            backward(layers, run, ws, ones, dy, nb, first_trained)?;
+            update(layers, run, ws, *iterations)?;
+            *iterations = iterations.wrapping_add(1);
+        }
+        start += nb;
+        step += 1;
+    }
+    Ok(())
+}
+
+/// The rows of one batch: `order[start..start + nb]`, or `start..start + nb`.
+struct Rows<'a> {
+    order: Option<&'a [u32]>,
+    start: usize,
+    nb: usize,
+}
+
+impl Rows<'_> {
+    fn row(&self, b: usize) -> usize {
+        match self.order {
+            Some(o) => o.get(b).map_or(0, |&k| k as usize),
+            None => self.start + b,
+        }
+    }
+}
+
+/// `dst = src` (slices of the same length; a shorter one ends the copy).
+fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v;
+    }
+}
+
+/// `row`th row of `width` values of `data` (checked: empty if out of range).
+fn row_of(data: &[f32], row: usize, width: usize) -> &[f32] {
+    data.get(row * width..(row + 1) * width).unwrap_or(&[])
+}
+
+fn row_of_mut(data: &mut [f32], row: usize, width: usize) -> &mut [f32] {
+    data.get_mut(row * width..(row + 1) * width)
+        .unwrap_or(&mut [])
+}
+
+/// Every sample of the batch through every layer: `z`, `a` and the inputs
+/// transposed into `xt`.
+fn forward<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    ws: &mut [f32],
+    rows: &Rows,
+) -> Result<(), Status> {
+    let batch = run.batch;
+    for l in 0..layers.count() {
+        let ((w, s), prev) = works(layers, ws, run.n_in, batch, l)?;
+        let layer = layers.layer(l)?;
+        for b in 0..rows.nb {
+            let x = match &prev {
+                None => row_of(run.x, rows.row(b), s.n_in),
+                Some((p, ps)) => row_of(p.a, b, ps.units).get(..s.n_in).unwrap_or(&[]),
+            };
+            let z = row_of_mut(w.z, b, s.units);
+            dense_f32(
+                x,
+                layer.kernel,
+                layer.bias.as_deref(),
+                z,
+                &Activation::Linear,
+            )?;
+            let a = row_of_mut(w.a, b, s.units);
+            copy(a, z);
+            apply(a, &layer.act)?;
+            for (i, &v) in x.iter().enumerate() {
+                if let Some(slot) = w.xt.get_mut(i * batch + b) {
+                    *slot = v;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The batch's loss (the sum over its samples), the metrics added to
+/// `sums`, and (training) the output layer's `dz`, the mean loss's
+/// gradient (each sample's scaled by 1 / nb).
+fn loss_batch<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    ws: &mut [f32],
+    dy: &mut [f32],
+    rows: &Rows,
+    t_width: usize,
+    sums: &mut [f32],
+) -> Result<f32, Status> {
+    let last = layers.count() - 1;
+    let ((w, s), _) = works(layers, ws, run.n_in, run.batch, last)?;
+    let act = layers.layer(last)?.act;
+    let scale = 1.0 / rows.nb as f32;
+    let dy = dy.get_mut(..s.n_out).ok_or(Status::Size)?;
+    let mut total = 0.0f32;
+    for b in 0..rows.nb {
+        let z = row_of(w.z, b, s.units);
+        let y = row_of(w.a, b, s.units).get(..s.n_out).unwrap_or(&[]);
+        let t = row_of(run.t, rows.row(b), t_width);
+        let dz = row_of_mut(w.dz, b, s.units);
+        let value = loss_and_grad(run.loss, &act, z, y, t, run.train.then_some((dy, dz)))?;
+        total += value;
+        if let Some(sum) = sums.first_mut() {
+            *sum += value;
+        }
+        for (sum, &m) in sums.iter_mut().skip(1).zip(run.metrics) {
+            *sum += metric(m, y, t);
+        }
+        if run.train {
+            for v in row_of_mut(w.dz, b, s.units) {
+                *v *= scale;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// The gradients of the trained layers, from the last layer's `dz` back to
+/// `first_trained`.
+fn backward<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    ws: &mut [f32],
+    ones: &[f32],
+    dy: &mut [f32],
+    nb: usize,
+    first_trained: usize,
+) -> Result<(), Status> {
+    let batch = run.batch;
+    for l in (first_trained..layers.count()).rev() {
+        let prev_act = if l > first_trained {
+            Some(layers.layer(l - 1)?.act)
+        } else {
+            None
+        };
+        let ((w, s), prev) = works(layers, ws, run.n_in, batch, l)?;
+        let layer = layers.layer(l)?;
+        if s.units == 0 {
+            return Err(Status::KernelSize); // (shape_of refused it already)
+        }
+        let dz = w.dz.get(..nb * s.units).ok_or(Status::Size)?;
+        if s.trainable {
+            // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]
+            for (i, gk) in w.gk.chunks_exact_mut(s.units).enumerate() {
+                let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
+                dense_f32(xt, dz, None, gk, &Activation::Linear)?;
+            }
+            if s.bias {
+                dense_f32(
+                    ones.get(..nb).ok_or(Status::Size)?,
+                    dz,
+                    None,
+                    w.gb,
+                    &Activation::Linear,
+                )?;
+            }
+        }
+        if let (Some(act), Some((p, ps))) = (prev_act, prev) {
+            // kt = kernel^T, then dy[b] = dz[b] . kt, through the layer
+            // before's activation into its dz[b]
+            for (i, row) in layer.kernel.chunks_exact(s.units).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    if let Some(slot) = w.kt.get_mut(j * s.n_in + i) {
+                        *slot = v;
+                    }
+                }
+            }
+            let dy = dy.get_mut(..s.n_in).ok_or(Status::Size)?;
+            for b in 0..nb {
+                dense_f32(row_of(dz, b, s.units), w.kt, None, dy, &Activation::Linear)?;
+                let pz = row_of(p.z, b, ps.units);
+                let py = row_of(p.a, b, ps.units).get(..ps.n_out).unwrap_or(&[]);
+                activation_backward(&act, pz, py, dy, row_of_mut(p.dz, b, ps.units))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The optimizer's step on every trained layer; undone (every weight put
+/// back) if it makes any weight non-finite.
+fn update<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    ws: &mut [f32],
+    iterations: u32,
+) -> Result<(), Status> {
+    let alpha = match run.optimizer {
+        Optimizer::Adam {
+            learning_rate,
+            beta_1,
+            beta_2,
+            ..
+        } => {
+            // Keras 3, in float32: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+            let t = iterations.wrapping_add(1) as f32;
+            learning_rate * libm::sqrtf(1.0 - powf(beta_2, t)) / (1.0 - powf(beta_1, t))
+        }
+        Optimizer::Sgd { .. } => 0.0,
+    };
+    let mut finite = true;
+    for l in 0..layers.count() {
+        let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
+        let layer = layers.layer(l)?;
+        if !s.trainable {
+            continue;
+        }
+        let (keep_k, keep_b) = w
+            .keep
+            .split_at_mut_checked(layer.kernel.len())
+            .ok_or(Status::Size)?;
+        copy(keep_k, layer.kernel);
+        let [s0, s1, s2, s3] = layer.slots;
+        finite &= step(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+        if let Some(bias) = layer.bias {
+            copy(keep_b, bias);
+            finite &= step(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+        }
+    }
+    if finite {
+        return Ok(());
+    }
+    for l in 0..layers.count() {
+        let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
+        let layer = layers.layer(l)?;
+        if s.trainable {
+            let (keep_k, keep_b) = w
+                .keep
+                .split_at_checked(layer.kernel.len())
+                .ok_or(Status::Size)?;
+            copy(layer.kernel, keep_k);
+            if let Some(bias) = layer.bias {
+                copy(bias, keep_b);
+            }
+        }
+    }
+    Err(Status::StepNotFinite)
+}
+
+/// One optimizer step on `w`; whether every weight stayed finite.
+fn step(
+    opt: &Optimizer,
+    alpha: f32,
+    w: &mut [f32],
+    g: &[f32],
+    m: Option<&mut [f32]>,
+    v: Option<&mut [f32]>,
+) -> Result<bool, Status> {
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+        } => sgd(w, g, m, learning_rate, momentum, nesterov),
+        Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } => match (m, v) {
+            (Some(m), Some(v)) => adam(w, g, m, v, alpha, beta_1, beta_2, epsilon),
+            _ => Err(Status::Null),
+        },
+    }
+}
+
+/// The slots the optimizer needs for this layer are there, of its sizes.
+fn check_slots(layer: &Layer, opt: &Optimizer) -> Result<(), Status> {
+    let (k, b) = (layer.kernel.len(), layer.bias.as_ref().map(|b| b.len()));
+    let needed = match opt {
+        Optimizer::Sgd { momentum, .. } if *momentum != 0.0 => [true, false],
+        Optimizer::Sgd { .. } => [false, false],
+        Optimizer::Adam { .. } => [true, true],
+    };
+    for (i, slot) in layer.slots.iter().enumerate() {
+        let len = if i < 2 { Some(k) } else { b };
+        if let (true, Some(len)) = (needed[i % 2], len) {
+            match slot {
+                None => return Err(Status::Null),
+                Some(s) if s.len() != len => return Err(Status::Size),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn clip(v: f32) -> f32 {
+    v.clamp(EPS, 1.0 - EPS)
+}
+
+fn inside(v: f32) -> bool {
+    (EPS..=1.0 - EPS).contains(&v)
+}
+
+/// `log(sum(exp(v)))`, shifted by the largest value.
+fn log_sum_exp(v: impl Iterator<Item = f32> + Clone) -> f32 {
+    let m = v.clone().fold(f32::NEG_INFINITY, f32::max);
+    m + logf(v.map(|x| expf(x - m)).sum())
+}
+
+/// One sample's loss (Keras's, for output `y` with pre-activation `z` and
+/// target `t`) and, given `grad = (dy, dz)`, its gradient `dz` (through
+/// the activation's backward pass where the loss is not computed from the
+/// logits; `dy` is scratch for it).
+fn loss_and_grad(
+    loss: Loss,
+    act: &Activation,
+    z: &[f32],
+    y: &[f32],
+    t: &[f32],
+    grad: Option<(&mut [f32], &mut [f32])>,
+) -> Result<f32, Status> {
+    let n = y.len() as f32;
+    let (dy, mut dz) = match grad {
+        Some((dy, dz)) => (Some(dy), Some(dz)),
+        None => (None, None),
+    };
+    let mut scratch = [0.0f32; 0];
+    let dy = dy.unwrap_or(&mut scratch);
+    let pairs = || y.iter().zip(t);
+    let (value, from_logits) = match loss {
+        Loss::MeanSquaredError => {
+            for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
+                *d = 2.0 * (y - t) / n;
+            }
+            (
+                pairs().map(|(y, t)| (y - t) * (y - t)).sum::<f32>() / n,
+                false,
+            )
+        }
+        Loss::MeanAbsoluteError => {
+            for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
+                let e = y - t;
+                *d = if e > 0.0 {
+                    1.0 / n
+                } else if e < 0.0 {
+                    -1.0 / n
+                } else {
+                    0.0
+                };
+            }
+            (pairs().map(|(y, t)| fabsf(y - t)).sum::<f32>() / n, false)
+        }
+        Loss::BinaryCrossentropy if *act == Activation::Sigmoid => {
+            if let Some(dz) = dz.as_deref_mut() {
+                for (d, (&x, &t)) in dz.iter_mut().zip(z.iter().zip(t)) {
+                    *d = (sigmoid(x) - t) / n;
+                }
+            }
+            let s: f32 = z
+                .iter()
+                .zip(t)
+                .map(|(&x, &t)| x.max(0.0) - x * t + log1pf(expf(-fabsf(x))))
+                .sum();
+            (s / n, true)
+        }
+        Loss::BinaryCrossentropy => {
+            let mut s = 0.0f32;
+            for (&y, &t) in pairs() {
+                let p = clip(y);
+                s -= t * logf(p) + (1.0 - t) * logf(1.0 - p);
+            }
+            for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
+                let p = clip(y);
+                *d = if inside(y) {
+                    (-t / p + (1.0 - t) / (1.0 - p)) / n
+                } else {
+                    0.0
+                };
+            }
+            (s / n, false)
+        }
+        Loss::CategoricalCrossentropy if *act == Activation::Softmax => {
+            let lse = log_sum_exp(z.iter().copied());
+            let st: f32 = t.iter().sum();
+            if let Some(dz) = dz.as_deref_mut() {
+                for (d, (&z, &t)) in dz.iter_mut().zip(z.iter().zip(t)) {
+                    *d = expf(z - lse) * st - t;
+                }
+            }
+            (
+                -z.iter().zip(t).map(|(&z, &t)| t * (z - lse)).sum::<f32>(),
+                true,
+            )
+        }
+        Loss::CategoricalCrossentropy => {
+            let total: f32 = y.iter().sum();
+            let st: f32 = t.iter().sum();
+            let s: f32 = -pairs()
+                .map(|(&y, &t)| t * logf(clip(y / total)))
+                .sum::<f32>();
+            for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
+                *d = if inside(y / total) && y != 0.0 {
+                    st / total - t / y
+                } else {
+                    0.0
+                };
+            }
+            (s, false)
+        }
+        Loss::SparseCategoricalCrossentropy => {
+            // from the clipped probabilities: logits log(clip(y)), then
+            // softmax cross-entropy with the label
+            let label = t.first().map_or(0, |&v| v as usize);
+            let lp = |v: f32| logf(clip(v));
+            let lse = log_sum_exp(y.iter().map(|&v| lp(v)));
+            let value = lse - y.get(label).map_or(0.0, |&v| lp(v));
+            for (j, (d, &y)) in dy.iter_mut().zip(y).enumerate() {
+                let dl = expf(lp(y) - lse) - if j == label { 1.0 } else { 0.0 };
+                *d = if inside(y) { dl / clip(y) } else { 0.0 };
+            }
+            (value, false)
+        }
+    };
+    if let (Some(dz), false) = (dz, from_logits) {
+        activation_backward(act, z, y, dy, dz)?;
+    }
+    Ok(value)
+}
+
+/// One sample's value of a metric.
+fn metric(m: Metric, y: &[f32], t: &[f32]) -> f32 {
+    let n = y.len() as f32;
+    let pairs = || y.iter().zip(t);
+    let hit = |ok: bool| if ok { 1.0 } else { 0.0 };
+    match m {
+        Metric::BinaryAccuracy => {
+            pairs()
+                .map(|(&y, &t)| hit((y > 0.5) == (t > 0.5)))
+                .sum::<f32>()
+                / n
+        }
+        Metric::CategoricalAccuracy => hit(first_max(y) == first_max(t)),
+        Metric::SparseCategoricalAccuracy => {
+            hit(t.first().is_some_and(|&l| first_max(y) as f32 == l))
+        }
+        Metric::MeanSquaredError => pairs().map(|(y, t)| (y - t) * (y - t)).sum::<f32>() / n,
+        Metric::MeanAbsoluteError => pairs().map(|(y, t)| fabsf(y - t)).sum::<f32>() / n,
+    }
+}
+
+/// Index of the largest value, the first on ties (Keras's argmax).
+fn first_max(v: &[f32]) -> usize {
+    argmax_f32(v).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::dense_backward;
+
+    /// The per-sample reference: forward, loss gradient, dense_backward
+    /// accumulating 1/nb of each sample, then SGD; as anne_train's Python
+    /// loop computes it.
+    fn reference(
+        k: &mut [Vec<f32>],
+        b: &mut [Vec<f32>],
+        acts: &[Activation],
+        x: &[f32],
+        t: &[f32],
+        batch: usize,
+        lr: f32,
+    ) -> f32 {
+        let n_in = 3;
+        let rows = x.len() / n_in;
+        let mut total = 0.0;
+        let mut start = 0;
+        while start < rows {
+            let nb = batch.min(rows - start);
+            let mut gk: Vec<Vec<f32>> = k.iter().map(|k| vec![0.0; k.len()]).collect();
+            let mut gb: Vec<Vec<f32>> = b.iter().map(|b| vec![0.0; b.len()]).collect();
+            for r in start..start + nb {
+                let mut ins = vec![x[r * n_in..(r + 1) * n_in].to_vec()];
+                let mut zs = vec![];
+                for l in 0..k.len() {
+                    let units = b[l].len();
+                    let mut z = vec![0.0; units];
+                    dense_f32(&ins[l], &k[l], Some(&b[l]), &mut z, &Activation::Linear).unwrap();
+                    let mut a = z.clone();
+                    apply(&mut a, &acts[l]).unwrap();
+                    zs.push(z);
+                    ins.push(a);
+                }
+                let last = k.len() - 1;
+                let y = &ins[last + 1];
+                let tr = &t[r * y.len()..(r + 1) * y.len()];
+                let mut dy = vec![0.0; y.len()];
+                let mut dz = vec![0.0; y.len()];
+                total += loss_and_grad(
+                    Loss::MeanSquaredError,
+                    &acts[last],
+                    &zs[last],
+                    y,
+                    tr,
+                    Some((&mut dy, &mut dz)),
+                )
+                .unwrap();
+                for l in (0..k.len()).rev() {
+                    let mut dx = vec![0.0; ins[l].len()];
+                    dense_backward(
+                        &ins[l],
+                        &k[l],
+                        &dz,
+                        1.0 / nb as f32,
+                        &mut gk[l],
+                        Some(&mut gb[l]),
+                        Some(&mut dx),
+                    )
+                    .unwrap();
+                    if l > 0 {
+                        let mut pdz = vec![0.0; zs[l - 1].len()];
+                        activation_backward(&acts[l - 1], &zs[l - 1], &ins[l], &dx, &mut pdz)
+                            .unwrap();
+                        dz = pdz;
+                    }
+                }
+            }
+            for l in 0..k.len() {
+                sgd(&mut k[l], &gk[l], None, lr, 0.0, false).unwrap();
+                sgd(&mut b[l], &gb[l], None, lr, 0.0, false).unwrap();
+            }
+            start += nb;
+        }
+        total
+    }
+
+    #[test]
+    fn epoch_matches_the_per_sample_loop() {
+        let acts = [Activation::Tanh, Activation::Sigmoid];
+        let k0: Vec<f32> = (0..12).map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0).collect();
+        let k1: Vec<f32> = (0..8).map(|i| ((i * 5 % 7) as f32 - 3.0) / 5.0).collect();
+        let (b0, b1) = (vec![0.1f32, -0.2, 0.05, 0.0], vec![0.3f32, -0.1]);
+        let x: Vec<f32> = (0..15).map(|i| ((i * 3 % 13) as f32 - 6.0) / 6.0).collect();
+        let t: Vec<f32> = (0..10).map(|i| (i % 3) as f32 / 2.0).collect();
+        let (mut rk, mut rb) = (vec![k0.clone(), k1.clone()], vec![b0.clone(), b1.clone()]);
+        let want = reference(&mut rk, &mut rb, &acts, &x, &t, 2, 0.5);
+        let (mut k0, mut k1, mut b0, mut b1) = (k0, k1, b0, b1);
+        let mut layers = [
+            Layer {
+                kernel: &mut k0,
+                bias: Some(&mut b0),
+                act: acts[0],
+                trainable: true,
+                slots: [None, None, None, None],
+            },
+            Layer {
+                kernel: &mut k1,
+                bias: Some(&mut b1),
+                act: acts[1],
+                trainable: true,
+                slots: [None, None, None, None],
+            },
+        ];
+        let run = Run {
+            loss: Loss::MeanSquaredError,
+            metrics: &[Metric::MeanAbsoluteError],
+            optimizer: Optimizer::Sgd {
+                learning_rate: 0.5,
+                momentum: 0.0,
+                nesterov: false,
+            },
+            batch: 2,
+            train: true,
+            n_in: 3,
+            x: &x,
+            t: &t,
+            order: None,
+        };
+        let mut failed = 0;
+        let n = workspace_len(&mut layers[..], 3, 2, &mut failed).unwrap();
+        let mut ws = vec![0.0f32; n];
+        let (mut sums, mut iterations) = ([0.0f32; 2], 0u32);
+        assert_eq!(
+            epoch(
+                &mut layers[..],
+                &run,
+                &mut ws[..n - 1],
+                &mut sums,
+                &mut iterations,
+                &mut failed
+            ),
+            Err(Status::Size)
+        );
+        epoch(
+            &mut layers[..],
+            &run,
+            &mut ws,
+            &mut sums,
+            &mut iterations,
+            &mut failed,
+        )
+        .unwrap();
+        assert_eq!(iterations, 3, "5 rows, 2 per batch");
+        assert!((sums[0] - want).abs() < 1e-5, "{} vs {want}", sums[0]);
+        for (got, want) in [
+            (&*layers[0].kernel, &rk[0]),
+            (&*layers[1].kernel, &rk[1]),
+            (layers[1].bias.as_deref().unwrap(), &rb[1]),
+        ] {
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_that_overflows_is_undone() {
+        let (mut k, mut b) = (vec![1.0f32, -1.0], vec![0.0f32]);
+        let kept = k.clone();
+        let mut layers = [Layer {
+            kernel: &mut k,
+            bias: Some(&mut b),
+            act: Activation::Linear,
+            trainable: true,
+            slots: [None, None, None, None],
+        }];
+        let (x, t) = ([1.0f32, 2.0, 3.0, 4.0], [1.0f32, 0.0]);
+        let run = Run {
+            loss: Loss::MeanSquaredError,
+            metrics: &[],
+            optimizer: Optimizer::Sgd {
+                learning_rate: 1e38,
+                momentum: 0.0,
+                nesterov: false,
+            },
+            batch: 1,
+            train: true,
+            n_in: 2,
+            x: &x,
+            t: &t,
+            order: Some(&[1, 0]),
+        };
+        let mut failed = 9;
+        let mut ws = vec![0.0f32; workspace_len(&mut layers[..], 2, 1, &mut failed).unwrap()];
+        let (mut sums, mut it) = ([0.0f32], 0u32);
+        // row 1 first: loss 1, but lr * gradient overflows float32
+        assert_eq!(
+            epoch(
+                &mut layers[..],
+                &run,
+                &mut ws,
+                &mut sums,
+                &mut it,
+                &mut failed
+            ),
+            Err(Status::StepNotFinite)
+        );
+        assert_eq!((failed, it, sums[0]), (0, 0, 1.0));
+        assert_eq!(layers[0].kernel, &kept[..], "the step was undone");
+        let huge = Run {
+            t: &[1e30, 0.0],
+            optimizer: Optimizer::Sgd {
+                learning_rate: 0.01,
+                momentum: 0.0,
+                nesterov: false,
+            },
+            ..run
+        };
+        assert_eq!(
+            epoch(
+                &mut layers[..],
+                &huge,
+                &mut ws,
+                &mut sums,
+                &mut it,
+                &mut failed
+            ),
+            Err(Status::LossNotFinite)
+        );
+        assert_eq!((failed, it), (1, 1), "row 1 steps, row 0's loss overflows");
+        let labels = Run {
+            loss: Loss::SparseCategoricalCrossentropy,
+            t: &[0.0, 1.0],
+            ..run
+        };
+        assert_eq!(
+            epoch(
+                &mut layers[..],
+                &labels,
+                &mut ws,
+                &mut sums,
+                &mut it,
+                &mut failed
+            ),
+            Err(Status::Label),
+            "1 output: class 1 is out of range"
+        );
+    }
+}
