@@ -269,7 +269,8 @@ fn works<'w, L: Layers + ?Sized>(
 /// Floats of workspace that [`epoch`] needs: `batch` ones, one sample's
 /// `dL/dy` for the widest layer, and each layer's [`Work`]. A layer that
 /// does not fit the one before gives its status, with its index in
-/// `*failed`; no layers or `batch == 0` is [`Status::Size`].
+/// `*failed`; no layers or `batch == 0` is [`Status::Size`]. (With SGD
+/// without momentum `gk` and `gb` go unused.)
 pub fn workspace_len<L: Layers + ?Sized>(
     layers: &mut L,
     n_in: usize,
@@ -472,7 +473,11 @@ fn loss_batch<L: Layers + ?Sized>(
     let last = layers.count() - 1;
     let ((w, s), _) = works(layers, ws, run.n_in, run.batch, last)?;
     let act = layers.layer(last)?.act;
-    let scale = 1.0 / rows.nb as f32;
+    // the mean's 1 / nb; for plain SGD also -lr (see backward())
+    let scale = match plain_sgd(&run.optimizer) {
+        Some(lr) => -(lr / rows.nb as f32),
+        None => 1.0 / rows.nb as f32,
+    };
     let dy = dy.get_mut(..s.n_out).ok_or(Status::Size)?;
     let mut total = 0.0f32;
     for b in 0..rows.nb {
@@ -521,22 +526,6 @@ fn backward<L: Layers + ?Sized>(
             return Err(Status::KernelSize); // (shape_of refused it already)
         }
         let dz = w.dz.get(..nb * s.units).ok_or(Status::Size)?;
-        if s.trainable {
-            // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]
-            for (i, gk) in w.gk.chunks_exact_mut(s.units).enumerate() {
-                let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-                dense_f32(xt, dz, None, gk, &Activation::Linear)?;
-            }
-            if s.bias {
-                dense_f32(
-                    ones.get(..nb).ok_or(Status::Size)?,
-                    dz,
-                    None,
-                    w.gb,
-                    &Activation::Linear,
-                )?;
-            }
-        }
         if let (Some(act), Some((p, ps))) = (prev_act, prev) {
             // kt = kernel^T, then dy[b] = dz[b] . kt, through the layer
             // before's activation into its dz[b]
@@ -555,8 +544,57 @@ fn backward<L: Layers + ?Sized>(
                 activation_backward(&act, pz, py, dy, row_of_mut(p.dz, b, ps.units))?;
             }
         }
+        if !s.trainable {
+            continue;
+        }
+        let ones = ones.get(..nb).ok_or(Status::Size)?;
+        let mut layer = layer;
+        if plain_sgd(&run.optimizer).is_some() {
+            // dz holds -lr / nb times the gradient: the step is the
+            // gradient's dot product with the old weight as its bias,
+            // w[i, :] = kept[i, :] + sum over the batch of x[b, i] * dz[b, :]
+            let (keep_k, keep_b) = w
+                .keep
+                .split_at_mut_checked(layer.kernel.len())
+                .ok_or(Status::Size)?;
+            copy(keep_k, layer.kernel);
+            let rows = layer
+                .kernel
+                .chunks_exact_mut(s.units)
+                .zip(keep_k.chunks_exact(s.units));
+            for (i, (row, kept)) in rows.enumerate() {
+                let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
+                dense_f32(xt, dz, Some(kept), row, &Activation::Linear)?;
+            }
+            if let Some(bias) = layer.bias.as_deref_mut() {
+                copy(keep_b, bias);
+                dense_f32(ones, dz, Some(keep_b), bias, &Activation::Linear)?;
+            }
+            continue;
+        }
+        // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]
+        for (i, gk) in w.gk.chunks_exact_mut(s.units).enumerate() {
+            let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
+            dense_f32(xt, dz, None, gk, &Activation::Linear)?;
+        }
+        if s.bias {
+            dense_f32(ones, dz, None, w.gb, &Activation::Linear)?;
+        }
     }
     Ok(())
+}
+
+/// SGD without momentum: its learning rate (fit steps it in the backward
+/// pass, fused with the gradient's dot products).
+fn plain_sgd(opt: &Optimizer) -> Option<f32> {
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            ..
+        } => (momentum == 0.0).then_some(learning_rate),
+        Optimizer::Adam { .. } => None,
+    }
 }
 
 /// The optimizer's step on every trained layer; undone (every weight put
@@ -580,11 +618,18 @@ fn update<L: Layers + ?Sized>(
         }
         Optimizer::Sgd { .. } => 0.0,
     };
+    let plain = plain_sgd(&run.optimizer).is_some();
     let mut finite = true;
     for l in 0..layers.count() {
         let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
         let layer = layers.layer(l)?;
         if !s.trainable {
+            continue;
+        }
+        if plain {
+            // (stepped in the backward pass)
+            let bias = layer.bias.as_deref().unwrap_or(&[]);
+            finite &= layer.kernel.iter().chain(bias).all(|v| v.is_finite());
             continue;
         }
         let (keep_k, keep_b) = w
