@@ -402,6 +402,7 @@ def bench_kernel():
 # update), per sample; sparse categorical cross-entropy on a softmax output.
 
 TRAIN_N = 16
+TRAIN_EPOCHS = 2  # epochs measured past the first
 
 
 def bench_train():
@@ -425,19 +426,30 @@ def bench_train():
                         dl.append(L)
                     net = anne_net.Sequential(sizes[0], dl)
                     net.compile(opt, "sparse_categorical_crossentropy")
-                    def epoch(net=net, batch=batch):
-                        net.fit(xs, ys, batch_size=batch, epochs=1, shuffle=False, verbose=0)
-                    # fit allocates (Python floats, lists), so where the gc
-                    # runs moves a repeated count: one warm-up, one count
-                    # (the whole script's runs must still agree exactly).
-                    epoch()
-                    t = ticks(epoch, again=False)
-                    emit(kind="train", net=name, backend=backend, optimizer=opt, batch=batch, n=TRAIN_N,
-                         ticks=t)
+                    def fit(epochs, net=net, batch=batch):
+                        return lambda: net.fit(xs, ys, batch_size=batch, epochs=epochs, shuffle=False,
+                                               verbose=0)
+                    # Per sample in the steady state: fit(epochs=1 + E)
+                    # less fit(epochs=1) over E epochs (fit's own set-up,
+                    # once per call, emitted apart). fit allocates (Python
+                    # floats, lists), so where the gc runs moves a repeated
+                    # count: one warm-up, one count (the whole script's runs
+                    # must still agree exactly).
+                    fit(1)()
+                    t = steady(fit)
+                    emit(kind="train", net=name, backend=backend, optimizer=opt, batch=batch,
+                         n=TRAIN_N * TRAIN_EPOCHS, ticks=t)
                     del net, dl
                     gc.collect()
     anne_net.use_backend("native")
     bench_train_ai_anne()
+
+
+def steady(fit):
+    """Ticks of TRAIN_EPOCHS epochs past the first: fit(1 + E) - fit(1)."""
+    t1 = ticks(fit(1), again=False)
+    tn = ticks(fit(1 + TRAIN_EPOCHS), again=False)
+    return None if t1 is None or tn is None else tn - t1
 
 
 def ai_anne_train_epoch(w1, b1, w2, b2, xs, ys, lr):
@@ -485,11 +497,11 @@ def bench_train_ai_anne():
         net.compile(anne_net.SGD(0.05), "binary_crossentropy")
         yrows = [[v] for v in ys]
 
-        def epoch(net=net):
-            net.fit(xs, yrows, batch_size=1, epochs=1, shuffle=False, verbose=0)
-        epoch()
-        emit(kind="train", net="ai-anne-4-3-1", backend=backend, optimizer="sgd", batch=1, n=len(xs),
-             ticks=ticks(epoch, again=False))
+        def fit(epochs, net=net):
+            return lambda: net.fit(xs, yrows, batch_size=1, epochs=epochs, shuffle=False, verbose=0)
+        fit(1)()
+        emit(kind="train", net="ai-anne-4-3-1", backend=backend, optimizer="sgd", batch=1,
+             n=len(xs) * TRAIN_EPOCHS, ticks=steady(fit))
         del net
         gc.collect()
     anne_net.use_backend("native")

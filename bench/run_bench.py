@@ -535,8 +535,9 @@ def main():
                net_table(res), ""]
     for t, res in results.items():
         if res["train"]:
-            md += ["## Training, %s: one epoch of fit() over 16 samples, per sample" % t, "",
-                   "(forward, backward and update; sparse categorical cross-entropy; the AIfES figures are "
+            md += ["## Training, %s: fit() over 16 samples, per sample, in the steady state" % t, "",
+                   "(fit(epochs=3) less fit(epochs=1), over the 2 epochs between: forward, backward and "
+                   "update, and fit's per-epoch Python; sparse categorical cross-entropy; the AIfES figures are "
                    "the issue's, measured on the same emulated M3; step / forward: against anne_net's "
                    "predict_into in a batch of 20)", "", train_table(res), ""]
     md += ["## The native module: anne.mpy on stock firmware against anne built in", "",

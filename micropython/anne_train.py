@@ -877,7 +877,7 @@ def _workspace_floats(net, layers, batch_size):
     for i, L in enumerate(layers):
         w = L.n_in * L.units
         b = L.units if L._bias is not None else 0
-        total += L.n_in * batch_size + 3 * batch_size * L.units + (w if i else 0) + w + b
+        total += L.n_in * batch_size + 3 * batch_size * L.units + (w if i else 0)
         total += w + b if L.trainable else 0
         widest = max(widest, L.n_in, L.units)
     return total + widest
@@ -940,9 +940,9 @@ def _history(n, batch_size, epochs, verbose, callbacks):
 
 def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
                 check_memory, ticks_ms):
-    need = training_memory(net, c, batch_size)
-    if c._ws_key == 0:
-        check_memory(need, "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
+    if c._ws_key == 0:  # (the first fit after compile)
+        check_memory(training_memory(net, c, batch_size),
+                     "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
     tl = _prepare(net, c, layers, batch_size)
     n_in = layers[0].n_in
     cfg = _config(c, batch_size, True, n_in)

@@ -20,7 +20,7 @@ use crate::activation::backward::activation_backward;
 use crate::activation::{apply, sigmoid, Activation};
 use crate::argmax::argmax_f32;
 use crate::dense::dense_f32;
-use crate::train::{adam, sgd};
+use crate::train::{adam_step, momentum_step};
 use crate::Status;
 use libm::{expf, fabsf, log1pf, logf, powf};
 
@@ -138,8 +138,9 @@ struct Shape {
 
 /// A layer's part of the workspace (in this order): its inputs transposed,
 /// `z`, `a`, `dz` (one row of `units` per sample), the kernel transposed
-/// (not for the first layer), the gradients, and a copy of the weights
-/// (trained layers only: the step is undone from it if it is not finite).
+/// (not for the first layer), and (trained layers only) the gradients,
+/// which the step turns into the new weights: they are copied over the
+/// old ones only if every one of them is finite.
 struct Work<'w> {
     xt: &'w mut [f32],
     z: &'w mut [f32],
@@ -148,23 +149,22 @@ struct Work<'w> {
     kt: &'w mut [f32],
     gk: &'w mut [f32],
     gb: &'w mut [f32],
-    keep: &'w mut [f32],
 }
 
 impl Shape {
-    fn lens(&self, batch: usize, first: bool) -> [usize; 8] {
+    fn lens(&self, batch: usize, first: bool) -> [usize; 7] {
         let weights = self.n_in * self.units;
         let bias = if self.bias { self.units } else { 0 };
         let rows = batch * self.units;
+        let trained = if self.trainable { 1 } else { 0 };
         [
             self.n_in * batch,
             rows,
             rows,
             rows,
             if first { 0 } else { weights },
-            weights,
-            bias,
-            if self.trainable { weights + bias } else { 0 },
+            trained * weights,
+            trained * bias,
         ]
     }
 
@@ -173,15 +173,14 @@ impl Shape {
     }
 
     fn carve<'w>(&self, ws: &'w mut [f32], batch: usize, first: bool) -> Result<Work<'w>, Status> {
-        let [n0, n1, n2, n3, n4, n5, n6, n7] = self.lens(batch, first);
+        let [n0, n1, n2, n3, n4, n5, n6] = self.lens(batch, first);
         let (xt, ws) = ws.split_at_mut_checked(n0).ok_or(Status::Size)?;
         let (z, ws) = ws.split_at_mut_checked(n1).ok_or(Status::Size)?;
         let (a, ws) = ws.split_at_mut_checked(n2).ok_or(Status::Size)?;
         let (dz, ws) = ws.split_at_mut_checked(n3).ok_or(Status::Size)?;
         let (kt, ws) = ws.split_at_mut_checked(n4).ok_or(Status::Size)?;
         let (gk, ws) = ws.split_at_mut_checked(n5).ok_or(Status::Size)?;
-        let (gb, ws) = ws.split_at_mut_checked(n6).ok_or(Status::Size)?;
-        let keep = ws.get_mut(..n7).ok_or(Status::Size)?;
+        let gb = ws.get_mut(..n6).ok_or(Status::Size)?;
         Ok(Work {
             xt,
             z,
@@ -190,7 +189,6 @@ impl Shape {
             kt,
             gk,
             gb,
-            keep,
         })
     }
 }
@@ -269,8 +267,7 @@ fn works<'w, L: Layers + ?Sized>(
 /// Floats of workspace that [`epoch`] needs: `batch` ones, one sample's
 /// `dL/dy` for the widest layer, and each layer's [`Work`]. A layer that
 /// does not fit the one before gives its status, with its index in
-/// `*failed`; no layers or `batch == 0` is [`Status::Size`]. (With SGD
-/// without momentum `gk` and `gb` go unused.)
+/// `*failed`; no layers or `batch == 0` is [`Status::Size`].
 pub fn workspace_len<L: Layers + ?Sized>(
     layers: &mut L,
     n_in: usize,
@@ -300,8 +297,8 @@ pub fn workspace_len<L: Layers + ?Sized>(
 /// taken stops the epoch with its batch index in `*failed`:
 /// - [`Status::LossNotFinite`]: the batch's loss is NaN or ±inf (no weight
 ///   changed in that batch);
-/// - [`Status::StepNotFinite`]: the step made a weight NaN or ±inf (every
-///   weight is put back as it was before the step).
+/// - [`Status::StepNotFinite`]: the step would make a weight NaN or ±inf
+///   (no weight is changed).
 ///
 /// Anything else is refused before anything is written: a layer that does
 /// not fit (its status, its index in `*failed`), sizes ([`Status::Size`]),
@@ -548,37 +545,20 @@ fn backward<L: Layers + ?Sized>(
             continue;
         }
         let ones = ones.get(..nb).ok_or(Status::Size)?;
-        let mut layer = layer;
-        if plain_sgd(&run.optimizer).is_some() {
-            // dz holds -lr / nb times the gradient: the step is the
-            // gradient's dot product with the old weight as its bias,
-            // w[i, :] = kept[i, :] + sum over the batch of x[b, i] * dz[b, :]
-            let (keep_k, keep_b) = w
-                .keep
-                .split_at_mut_checked(layer.kernel.len())
-                .ok_or(Status::Size)?;
-            copy(keep_k, layer.kernel);
-            let rows = layer
-                .kernel
-                .chunks_exact_mut(s.units)
-                .zip(keep_k.chunks_exact(s.units));
-            for (i, (row, kept)) in rows.enumerate() {
-                let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-                dense_f32(xt, dz, Some(kept), row, &Activation::Linear)?;
-            }
-            if let Some(bias) = layer.bias.as_deref_mut() {
-                copy(keep_b, bias);
-                dense_f32(ones, dz, Some(keep_b), bias, &Activation::Linear)?;
-            }
-            continue;
-        }
-        // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]
-        for (i, gk) in w.gk.chunks_exact_mut(s.units).enumerate() {
+        // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]; for plain SGD
+        // dz holds -lr / nb times the gradient, and the old weight is the
+        // sum's bias: gk is then the stepped weight, rounded once.
+        let plain = plain_sgd(&run.optimizer).is_some();
+        let rows =
+            w.gk.chunks_exact_mut(s.units)
+                .zip(layer.kernel.chunks_exact(s.units));
+        for (i, (gk, kernel)) in rows.enumerate() {
             let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-            dense_f32(xt, dz, None, gk, &Activation::Linear)?;
+            dense_f32(xt, dz, plain.then_some(kernel), gk, &Activation::Linear)?;
         }
         if s.bias {
-            dense_f32(ones, dz, None, w.gb, &Activation::Linear)?;
+            let bias = layer.bias.as_deref().filter(|_| plain);
+            dense_f32(ones, dz, bias, w.gb, &Activation::Linear)?;
         }
     }
     Ok(())
@@ -597,8 +577,10 @@ fn plain_sgd(opt: &Optimizer) -> Option<f32> {
     }
 }
 
-/// The optimizer's step on every trained layer; undone (every weight put
-/// back) if it makes any weight non-finite.
+/// The optimizer's step on every trained layer: the new weights into `gk`
+/// and `gb` (for plain SGD the backward pass put them there), then over
+/// the old ones if every one of them is finite ([`Status::StepNotFinite`],
+/// no weight written, if not).
 fn update<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
@@ -626,69 +608,68 @@ fn update<L: Layers + ?Sized>(
         if !s.trainable {
             continue;
         }
-        if plain {
-            // (stepped in the backward pass)
-            let bias = layer.bias.as_deref().unwrap_or(&[]);
-            finite &= layer.kernel.iter().chain(bias).all(|v| v.is_finite());
-            continue;
-        }
-        let (keep_k, keep_b) = w
-            .keep
-            .split_at_mut_checked(layer.kernel.len())
-            .ok_or(Status::Size)?;
-        copy(keep_k, layer.kernel);
         let [s0, s1, s2, s3] = layer.slots;
-        finite &= step(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
-        if let Some(bias) = layer.bias {
-            copy(keep_b, bias);
-            finite &= step(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+        if !plain {
+            step_into(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+            if let Some(bias) = layer.bias.as_deref() {
+                step_into(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+            }
         }
+        finite &= w.gk.iter().chain(w.gb.iter()).all(|v| v.is_finite());
     }
-    if finite {
-        return Ok(());
+    if !finite {
+        return Err(Status::StepNotFinite);
     }
     for l in 0..layers.count() {
         let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
         let layer = layers.layer(l)?;
         if s.trainable {
-            let (keep_k, keep_b) = w
-                .keep
-                .split_at_checked(layer.kernel.len())
-                .ok_or(Status::Size)?;
-            copy(layer.kernel, keep_k);
+            copy(layer.kernel, w.gk);
             if let Some(bias) = layer.bias {
-                copy(bias, keep_b);
+                copy(bias, w.gb);
             }
         }
     }
-    Err(Status::StepNotFinite)
+    Ok(())
 }
 
-/// One optimizer step on `w`; whether every weight stayed finite.
-fn step(
+/// One optimizer step (momentum SGD or Adam; their slots updated): the new
+/// weights for `w` into `g`, which holds the gradient.
+fn step_into(
     opt: &Optimizer,
     alpha: f32,
-    w: &mut [f32],
-    g: &[f32],
+    w: &[f32],
+    g: &mut [f32],
     m: Option<&mut [f32]>,
     v: Option<&mut [f32]>,
-) -> Result<bool, Status> {
+) -> Result<(), Status> {
+    let m = m.filter(|m| m.len() == w.len()).ok_or(Status::Null)?;
+    if g.len() != w.len() {
+        return Err(Status::Size);
+    }
     match *opt {
         Optimizer::Sgd {
             learning_rate,
             momentum,
             nesterov,
-        } => sgd(w, g, m, learning_rate, momentum, nesterov),
+        } => {
+            for ((g, &w), m) in g.iter_mut().zip(w).zip(m.iter_mut()) {
+                *g = momentum_step(w, *g, m, learning_rate, momentum, nesterov);
+            }
+        }
         Optimizer::Adam {
             beta_1,
             beta_2,
             epsilon,
             ..
-        } => match (m, v) {
-            (Some(m), Some(v)) => adam(w, g, m, v, alpha, beta_1, beta_2, epsilon),
-            _ => Err(Status::Null),
-        },
+        } => {
+            let v = v.filter(|v| v.len() == w.len()).ok_or(Status::Null)?;
+            for (((g, &w), m), v) in g.iter_mut().zip(w).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *g = adam_step(w, *g, m, v, alpha, beta_1, beta_2, epsilon);
+            }
+        }
     }
+    Ok(())
 }
 
 /// The slots the optimizer needs for this layer are there, of its sizes.
@@ -875,7 +856,7 @@ fn first_max(v: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::dense_backward;
+    use crate::train::{dense_backward, sgd};
 
     /// The per-sample reference: forward, loss gradient, dense_backward
     /// accumulating 1/nb of each sample, then SGD; as anne_train's Python

@@ -68,8 +68,7 @@ pub fn sgd(
     match m {
         Some(m) if momentum != 0.0 => {
             for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
-                *m = momentum * *m - lr * g;
-                *w += if nesterov { momentum * *m - lr * g } else { *m };
+                *w = momentum_step(*w, g, m, lr, momentum, nesterov);
                 finite &= w.is_finite();
             }
         }
@@ -105,12 +104,44 @@ pub fn adam(
     }
     let mut finite = true;
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        *m += (g - *m) * (1.0 - beta_1);
-        *v += (g * g - *v) * (1.0 - beta_2);
-        *w -= *m * alpha / (sqrtf(*v) + epsilon);
+        *w = adam_step(*w, g, m, v, alpha, beta_1, beta_2, epsilon);
         finite &= w.is_finite();
     }
     Ok(finite)
+}
+
+/// One weight's SGD step with momentum (Keras 3): updates `m`, returns the
+/// new weight.
+#[inline(always)]
+pub(crate) fn momentum_step(
+    w: f32,
+    g: f32,
+    m: &mut f32,
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+) -> f32 {
+    *m = momentum * *m - lr * g;
+    w + if nesterov { momentum * *m - lr * g } else { *m }
+}
+
+/// One weight's Adam step (Keras 3): updates `m` and `v`, returns the new
+/// weight.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn adam_step(
+    w: f32,
+    g: f32,
+    m: &mut f32,
+    v: &mut f32,
+    alpha: f32,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+) -> f32 {
+    *m += (g - *m) * (1.0 - beta_1);
+    *v += (g * g - *v) * (1.0 - beta_2);
+    w - *m * alpha / (sqrtf(*v) + epsilon)
 }
 
 #[cfg(test)]
