@@ -22,7 +22,7 @@ use crate::argmax::argmax_f32;
 use crate::dense::dense_f32;
 use crate::train::{adam_step, momentum_step};
 use crate::Status;
-use libm::{expf, fabsf, log1pf, logf, powf};
+use libm::fabsf;
 
 /// keras.backend.epsilon(), the cross-entropies' clip.
 const EPS: f32 = 1e-7;
@@ -400,6 +400,13 @@ impl Rows<'_> {
     }
 }
 
+/// `out = x . kernel + bias`: the dense kernel, called from one place (so
+/// that it is in the module once, not inlined at each call).
+#[inline(never)]
+fn linear(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) -> Result<(), Status> {
+    dense_f32(x, kernel, bias, out, &Activation::Linear)
+}
+
 /// `dst = src` (slices of the same length; a shorter one ends the copy).
 fn copy(dst: &mut [f32], src: &[f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
@@ -435,13 +442,7 @@ fn forward<L: Layers + ?Sized>(
                 Some((p, ps)) => row_of(p.a, b, ps.units).get(..s.n_in).unwrap_or(&[]),
             };
             let z = row_of_mut(w.z, b, s.units);
-            dense_f32(
-                x,
-                layer.kernel,
-                layer.bias.as_deref(),
-                z,
-                &Activation::Linear,
-            )?;
+            linear(x, layer.kernel, layer.bias.as_deref(), z)?;
             let a = row_of_mut(w.a, b, s.units);
             copy(a, z);
             apply(a, &layer.act)?;
@@ -535,7 +536,7 @@ fn backward<L: Layers + ?Sized>(
             }
             let dy = dy.get_mut(..s.n_in).ok_or(Status::Size)?;
             for b in 0..nb {
-                dense_f32(row_of(dz, b, s.units), w.kt, None, dy, &Activation::Linear)?;
+                linear(row_of(dz, b, s.units), w.kt, None, dy)?;
                 let pz = row_of(p.z, b, ps.units);
                 let py = row_of(p.a, b, ps.units).get(..ps.n_out).unwrap_or(&[]);
                 activation_backward(&act, pz, py, dy, row_of_mut(p.dz, b, ps.units))?;
@@ -554,11 +555,11 @@ fn backward<L: Layers + ?Sized>(
                 .zip(layer.kernel.chunks_exact(s.units));
         for (i, (gk, kernel)) in rows.enumerate() {
             let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-            dense_f32(xt, dz, plain.then_some(kernel), gk, &Activation::Linear)?;
+            linear(xt, dz, plain.then_some(kernel), gk)?;
         }
         if s.bias {
             let bias = layer.bias.as_deref().filter(|_| plain);
-            dense_f32(ones, dz, bias, w.gb, &Activation::Linear)?;
+            linear(ones, dz, bias, w.gb)?;
         }
     }
     Ok(())
@@ -596,7 +597,7 @@ fn update<L: Layers + ?Sized>(
         } => {
             // Keras 3, in float32: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
             let t = iterations.wrapping_add(1) as f32;
-            learning_rate * libm::sqrtf(1.0 - powf(beta_2, t)) / (1.0 - powf(beta_1, t))
+            learning_rate * libm::sqrtf(1.0 - pow(beta_2, t)) / (1.0 - pow(beta_1, t))
         }
         Optimizer::Sgd { .. } => 0.0,
     };
@@ -693,6 +694,29 @@ fn check_slots(layer: &Layer, opt: &Optimizer) -> Result<(), Status> {
     Ok(())
 }
 
+// libm's functions, each called from one place (LTO would otherwise
+// inline a copy at every call).
+#[inline(never)]
+fn exp(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+#[inline(never)]
+fn ln(x: f32) -> f32 {
+    libm::logf(x)
+}
+
+#[inline(never)]
+fn ln_1p(x: f32) -> f32 {
+    libm::log1pf(x)
+}
+
+/// `b^t` for Adam's bias correction, as `exp(t ln b)` (within a few ulp of
+/// float32's `pow` for the betas Keras uses; libm's powf is 1.8 KB).
+fn pow(b: f32, t: f32) -> f32 {
+    exp(t * ln(b))
+}
+
 fn clip(v: f32) -> f32 {
     v.clamp(EPS, 1.0 - EPS)
 }
@@ -704,13 +728,14 @@ fn inside(v: f32) -> bool {
 /// `log(sum(exp(v)))`, shifted by the largest value.
 fn log_sum_exp(v: impl Iterator<Item = f32> + Clone) -> f32 {
     let m = v.clone().fold(f32::NEG_INFINITY, f32::max);
-    m + logf(v.map(|x| expf(x - m)).sum())
+    m + ln(v.map(|x| exp(x - m)).sum())
 }
 
 /// One sample's loss (Keras's, for output `y` with pre-activation `z` and
 /// target `t`) and, given `grad = (dy, dz)`, its gradient `dz` (through
 /// the activation's backward pass where the loss is not computed from the
 /// logits; `dy` is scratch for it).
+#[inline(never)]
 fn loss_and_grad(
     loss: Loss,
     act: &Activation,
@@ -759,7 +784,7 @@ fn loss_and_grad(
             let s: f32 = z
                 .iter()
                 .zip(t)
-                .map(|(&x, &t)| x.max(0.0) - x * t + log1pf(expf(-fabsf(x))))
+                .map(|(&x, &t)| x.max(0.0) - x * t + ln_1p(exp(-fabsf(x))))
                 .sum();
             (s / n, true)
         }
@@ -767,7 +792,7 @@ fn loss_and_grad(
             let mut s = 0.0f32;
             for (&y, &t) in pairs() {
                 let p = clip(y);
-                s -= t * logf(p) + (1.0 - t) * logf(1.0 - p);
+                s -= t * ln(p) + (1.0 - t) * ln(1.0 - p);
             }
             for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
                 let p = clip(y);
@@ -784,7 +809,7 @@ fn loss_and_grad(
             let st: f32 = t.iter().sum();
             if let Some(dz) = dz.as_deref_mut() {
                 for (d, (&z, &t)) in dz.iter_mut().zip(z.iter().zip(t)) {
-                    *d = expf(z - lse) * st - t;
+                    *d = exp(z - lse) * st - t;
                 }
             }
             (
@@ -795,9 +820,7 @@ fn loss_and_grad(
         Loss::CategoricalCrossentropy => {
             let total: f32 = y.iter().sum();
             let st: f32 = t.iter().sum();
-            let s: f32 = -pairs()
-                .map(|(&y, &t)| t * logf(clip(y / total)))
-                .sum::<f32>();
+            let s: f32 = -pairs().map(|(&y, &t)| t * ln(clip(y / total))).sum::<f32>();
             for (d, (&y, &t)) in dy.iter_mut().zip(pairs()) {
                 *d = if inside(y / total) && y != 0.0 {
                     st / total - t / y
@@ -811,11 +834,11 @@ fn loss_and_grad(
             // from the clipped probabilities: logits log(clip(y)), then
             // softmax cross-entropy with the label
             let label = t.first().map_or(0, |&v| v as usize);
-            let lp = |v: f32| logf(clip(v));
+            let lp = |v: f32| ln(clip(v));
             let lse = log_sum_exp(y.iter().map(|&v| lp(v)));
             let value = lse - y.get(label).map_or(0.0, |&v| lp(v));
             for (j, (d, &y)) in dy.iter_mut().zip(y).enumerate() {
-                let dl = expf(lp(y) - lse) - if j == label { 1.0 } else { 0.0 };
+                let dl = exp(lp(y) - lse) - if j == label { 1.0 } else { 0.0 };
                 *d = if inside(y) { dl / clip(y) } else { 0.0 };
             }
             (value, false)
@@ -828,6 +851,7 @@ fn loss_and_grad(
 }
 
 /// One sample's value of a metric.
+#[inline(never)]
 fn metric(m: Metric, y: &[f32], t: &[f32]) -> f32 {
     let n = y.len() as f32;
     let pairs = || y.iter().zip(t);

@@ -56,11 +56,14 @@ def take_floats(line, start):
         return None, line
     i = k + len(start)
     end = line.find(b"]", i)
-    values = array("f")
+    # allocated once, at its size (growing it would need two blocks at once)
+    values = array("f", range(line.count(b",", i, end) + 1 if end > i else 0))
+    n = 0
     while i < end:
         j = line.find(b",", i, end)
         j = end if j < 0 else j
-        values.append(float(line[i:j]))
+        values[n] = float(line[i:j])
+        n += 1
         i = j + 1
     return values, line[:k + len(start) - 1] + b"null" + line[end + 1:]
 
