@@ -46,7 +46,7 @@ extern "C" {
                                  * kernel or pool size, strides, dilation, padding) */
 #define ANNE_ERR_LABEL 13       /* a class index is not a whole number below the outputs */
 #define ANNE_ERR_LOSS_NOT_FINITE 14 /* a batch's loss is NaN or +-inf (anne_fit_epoch_f32) */
-#define ANNE_ERR_STEP_NOT_FINITE 15 /* a step made a weight NaN or +-inf; it was undone */
+#define ANNE_ERR_STEP_NOT_FINITE 15 /* a step would make a weight NaN or +-inf; none changed */
 
 /* Layer dtypes (anne_layer_t.dtype). int8 is reserved for a later ABI. */
 #define ANNE_DTYPE_F32 0
@@ -233,7 +233,7 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
  * anything is written (a layer's status with its index in *failed); a step
  * that cannot be taken stops the epoch with its batch index in *failed:
  * ANNE_ERR_LOSS_NOT_FINITE (that batch changed nothing) or
- * ANNE_ERR_STEP_NOT_FINITE (the weights are put back as they were before
+ * ANNE_ERR_STEP_NOT_FINITE (no weight is changed: they stay as they were before
  * it). Allocates nothing.
  */
 #define ANNE_LOSS_MEAN_SQUARED_ERROR 0

@@ -997,7 +997,7 @@ static MP_DEFINE_CONST_FUN_OBJ_3(anne_fit_workspace_obj, anne_fit_workspace_fn);
 // nesterov, beta_1, beta_2, epsilon, metrics, batch_size, train, n_in) with the
 // ANNE_LOSS_/OPTIMIZER_/METRIC_ codes; order an array('I') or None; state
 // an array('I') [iterations, failed batch]. Returns 0, or 1 when a batch's
-// loss is not finite, 2 when a step made a weight non-finite (undone);
+// loss is not finite, 2 when a step would make a weight non-finite (none changed);
 // state[1] is then that batch's index. Allocates nothing for up to 6 layers.
 static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];

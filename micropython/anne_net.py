@@ -1314,8 +1314,8 @@ class Sequential:
     def training_memory(self, batch_size=32):
         """Bytes of RAM that fit(batch_size=...) allocates and keeps for
         training, before anything is allocated: the workspace (a batch's
-        activations and gradients, a copy of the weights), the optimizer's
-        slots and two small arrays (exact, on the native module). fit()
+        activations and gradients), the optimizer's slots and two small
+        arrays (exact, on the native module). fit()
         also holds a shuffle order (4 bytes a row), and float32 copies of
         x and y if they are lists rather than flat float32 buffers."""
         if self._compiled is None:

@@ -431,20 +431,15 @@ def evaluate(net, c, x, y):
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
     p = _trained_part(net)
+    n = len(X)
     if _native(net):
         loss, ms = _native_evaluate(net, c, net._layers[p:], _flat_x(net, p, X), _flat_t(c.loss, T), len(X))
-        out = {"loss": loss}
-        for i, (m, _) in enumerate(c.metrics):
-            out[m] = ms[i]
-        out["n"] = len(X)
-        return out
-    X = _features(net, p, X)
-    state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers[p:])]
-    loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
-    out = {"loss": loss}
-    for i, (m, _) in enumerate(c.metrics):
-        out[m] = ms[i]
-    out["n"] = len(X)
+    else:
+        X = _features(net, p, X)
+        state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers[p:])]
+        loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
+    out = _logs(c, loss, ms, None)
+    out["n"] = n
     return out
 
 
@@ -563,8 +558,9 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("x is empty: nothing to train on")
     if native and c.loss != "sparse_categorical_crossentropy" and not isinstance(y, (list, tuple)):
         T = y
-        if _count_rows(y, n_out, "y") != n_rows:
-            raise ValueError("x has %d rows but y has %d" % (n_rows, _count_rows(y, n_out, "y")))
+        n_y = _count_rows(y, n_out, "y")
+        if n_y != n_rows:
+            raise ValueError("x has %d rows but y has %d" % (n_rows, n_y))
     else:
         T = _targets(c.loss, y, n_rows, n_out)
     val = None
@@ -625,8 +621,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                     sums[i] += ms[i]
             where = (epoch + 1, start // batch_size + 1)
             if not _is_finite(batch_loss):
-                raise ValueError("the loss is not finite at epoch %d, batch %d: training stopped; the "
-                                 "weights are those of the last finite step (lower the learning rate?)" % where)
+                raise ValueError(_LOSS_NOT_FINITE % where)
             loss_sum += batch_loss
             # The step, from copies of the weights: restored if it makes any
             # weight non-finite (a NaN or inf gradient, a float32 overflow),
@@ -643,21 +638,32 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                 for s in state:
                     if s.L.trainable:
                         s.restore()
-                raise ValueError("a step makes the weights non-finite at epoch %d, batch %d: training "
-                                 "stopped; they are those of the last finite step (lower the learning "
-                                 "rate?)" % where)
-        logs = {"loss": loss_sum / len(X)}
-        for i, (m, _) in enumerate(c.metrics):
-            logs[m] = sums[i] / len(X)
-        if val is not None:
-            vl, vm = evaluate_rows(state, val[0], val[1], c, out_name, xa)
-            logs["val_loss"] = vl
-            for i, (m, _) in enumerate(c.metrics):
-                logs["val_" + m] = vm[i]
+                raise ValueError(_STEP_NOT_FINITE % where)
+        logs = _logs(c, loss_sum / len(X), [v / len(X) for v in sums],
+                     evaluate_rows(state, val[0], val[1], c, out_name, xa) if val is not None else None)
         if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
             break
     _restore_best(callbacks, layers)
     return history
+
+
+_LOSS_NOT_FINITE = ("the loss is not finite at epoch %d, batch %d: training stopped; the weights are "
+                    "those of the last finite step (lower the learning rate?)")
+_STEP_NOT_FINITE = ("a step makes the weights non-finite at epoch %d, batch %d: training stopped; they "
+                    "are those of the last finite step (lower the learning rate?)")
+
+
+def _logs(c, loss, metrics, val):
+    """An epoch's (or evaluate()'s) logs, Keras's keys: loss, each metric,
+    and from val = (loss, metrics) on the validation data, val_ each."""
+    logs = {"loss": loss}
+    for i, (m, _) in enumerate(c.metrics):
+        logs[m] = metrics[i]
+    if val is not None:
+        logs["val_loss"] = val[0]
+        for i, (m, _) in enumerate(c.metrics):
+            logs["val_" + m] = val[1][i]
+    return logs
 
 
 def _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
@@ -914,17 +920,14 @@ def _config(c, batch_size, train, n_in):
             tuple(_METRIC_CODES[kind] for _, kind in c.metrics), batch_size, train, n_in)
 
 
-def _native_evaluate(net, c, layers, X, T, n_rows, tl=None):
+def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     """(mean loss, mean metrics) over n_rows rows, no training (one row at
-    a time: in the workspace fit() keeps, if there is one)."""
-    if tl is None:
-        if c._ws is not None and c._slots_key == _key(_shapes(layers) + [_slot_count(c.optimizer)]) \
-                and len(c._ws) >= _workspace_floats(net, layers, 1):
-            tl = _train_tuple(layers, c._slots, _slot_count(c.optimizer))
-        else:
-            tl = _prepare(net, c, layers, 1)
-    status = net._backend.fit_epoch(tl, _config(c, 1, False, layers[0].n_in), X, T, None, c._ws, c._sums,
-                                    c._state)
+    a time: in the workspace fit() keeps, if it is there, as it is in_fit;
+    evaluating reads no optimizer slot)."""
+    if not in_fit and (c._ws is None or len(c._ws) < _workspace_floats(net, layers, 1)):
+        _prepare(net, c, layers, 1)
+    status = net._backend.fit_epoch(_train_tuple(layers, None, 0), _config(c, 1, False, layers[0].n_in), X, T,
+                                    None, c._ws, c._sums, c._state)
     if status:
         raise ValueError("the loss is not finite on the evaluated data")
     sums = c._sums
@@ -961,22 +964,10 @@ def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, v
         state[0] = opt.iterations
         status = fit_epoch(tl, cfg, X, T, order, c._ws, sums, state)
         opt.iterations = state[0]
-        if status == 1:
-            raise ValueError("the loss is not finite at epoch %d, batch %d: training stopped; the "
-                             "weights are those of the last finite step (lower the learning rate?)"
-                             % (epoch + 1, state[1] + 1))
-        if status == 2:
-            raise ValueError("a step makes the weights non-finite at epoch %d, batch %d: training "
-                             "stopped; they are those of the last finite step (lower the learning "
-                             "rate?)" % (epoch + 1, state[1] + 1))
-        logs = {"loss": sums[0] / n}
-        for i, (m, _) in enumerate(c.metrics):
-            logs[m] = sums[1 + i] / n
-        if val is not None:
-            vl, vm = _native_evaluate(net, c, layers, val[0], val[1], val[2], tl)
-            logs["val_loss"] = vl
-            for i, (m, _) in enumerate(c.metrics):
-                logs["val_" + m] = vm[i]
+        if status:
+            raise ValueError((_LOSS_NOT_FINITE if status == 1 else _STEP_NOT_FINITE) % (epoch + 1, state[1] + 1))
+        logs = _logs(c, sums[0] / n, [sums[1 + i] / n for i in range(len(c.metrics))],
+                     _native_evaluate(net, c, layers, val[0], val[1], val[2], True) if val is not None else None)
         if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
             break
     _restore_best(callbacks, layers)

@@ -907,13 +907,12 @@ pub unsafe extern "C" fn anne_fit_epoch_f32(
 ) -> i32 {
     let mut at = 0;
     let result = (|| {
-        if fit.is_null()
-            || iterations.is_null()
-            || !(iterations as usize).is_multiple_of(align_of::<u32>())
-        {
+        if fit.is_null() || iterations.is_null() {
             return Err(Status::Null);
         }
-        if !(fit as usize).is_multiple_of(align_of::<anne_fit_t>()) {
+        if !(fit as usize).is_multiple_of(align_of::<anne_fit_t>())
+            || !(iterations as usize).is_multiple_of(align_of::<u32>())
+        {
             return Err(Status::Align);
         }
         // SAFETY: non-null, aligned, readable (contract).

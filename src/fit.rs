@@ -274,6 +274,17 @@ pub fn workspace_len<L: Layers + ?Sized>(
     batch: usize,
     failed: &mut usize,
 ) -> Result<usize, Status> {
+    workspace(layers, n_in, batch, failed).map(|(total, _)| total)
+}
+
+/// [`workspace_len`], and the length of its shared `dL/dy` part (the
+/// widest layer input or units).
+fn workspace<L: Layers + ?Sized>(
+    layers: &mut L,
+    n_in: usize,
+    batch: usize,
+    failed: &mut usize,
+) -> Result<(usize, usize), Status> {
     if batch == 0 || layers.count() == 0 {
         return Err(Status::Size);
     }
@@ -287,7 +298,7 @@ pub fn workspace_len<L: Layers + ?Sized>(
         widest = widest.max(s.n_in).max(s.units);
         n = s.n_out;
     }
-    total.checked_add(widest).ok_or(Status::Size)
+    Ok((total.checked_add(widest).ok_or(Status::Size)?, widest))
 }
 
 /// One epoch (or, `run.train == false`, one evaluation) over the rows of
@@ -313,10 +324,10 @@ pub fn epoch<L: Layers + ?Sized>(
     failed: &mut usize,
 ) -> Result<(), Status> {
     let (batch, n_in) = (run.batch, run.n_in);
-    let need = workspace_len(layers, n_in, batch, failed)?;
+    let (need, widest) = workspace(layers, n_in, batch, failed)?;
     let n_layers = layers.count();
     let mut first_trained = n_layers;
-    let (mut n_out, mut widest) = (n_in, 0);
+    let mut n_out = n_in;
     for l in 0..n_layers {
         *failed = l;
         let layer = layers.layer(l)?;
@@ -325,7 +336,6 @@ pub fn epoch<L: Layers + ?Sized>(
             check_slots(&layer, &run.optimizer)?;
             first_trained = first_trained.min(l);
         }
-        widest = widest.max(s.n_in).max(s.units);
         n_out = s.n_out;
     }
     *failed = 0;

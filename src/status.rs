@@ -38,7 +38,8 @@ pub enum Status {
     Label = abi::ANNE_ERR_LABEL,
     /// `ANNE_ERR_LOSS_NOT_FINITE`: a batch's loss is NaN or ±inf.
     LossNotFinite = abi::ANNE_ERR_LOSS_NOT_FINITE,
-    /// `ANNE_ERR_STEP_NOT_FINITE`: a step made a weight NaN or ±inf (undone).
+    /// `ANNE_ERR_STEP_NOT_FINITE`: a step would make a weight NaN or ±inf (none
+    /// is changed).
     StepNotFinite = abi::ANNE_ERR_STEP_NOT_FINITE,
 }
 
