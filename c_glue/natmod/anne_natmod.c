@@ -40,8 +40,20 @@ size_t strlen(const char *s) {
 // (mpy_ld reaches .bss only through the GOT: these are not static.)
 const mp_obj_type_t *anne_array_type;
 const mp_obj_type_t *anne_float_type;
+const mp_obj_type_t *anne_tuple_type;
 #define mp_type_array (*anne_array_type)
 #define mp_type_float (*anne_float_type)
+// (dynruntime.h's mp_type_tuple makes an empty tuple to read its type.)
+#undef mp_type_tuple
+#define mp_type_tuple (*anne_tuple_type)
+
+// mp_obj_is_type's debug checks that the type is not bool, int, str or
+// NoneType are run-time calls in a native module (mp_type_int is a lookup
+// in the globals, then the builtins): 5 calls and about 150 instructions
+// per check, 3 checks per layer of a plan call. The glue's checks name
+// none of those types: the exact test alone.
+#undef mp_obj_is_type
+#define mp_obj_is_type(o, t) mp_obj_is_exact_type((o), (t))
 
 // The module's own types, filled in by mpy_init.
 mp_obj_full_type_t anne_activation_type_full;
@@ -117,6 +129,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_obj_t array = mp_import_name(MP_QSTR_array, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
     anne_array_type = MP_OBJ_TO_PTR(mp_load_attr(array, MP_QSTR_array));
     anne_float_type = MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_float));
+    anne_tuple_type = mp_obj_get_type(mp_fun_table.new_tuple(0, NULL));
 
     anne_activation_type_full.base.type = &mp_type_type;
     anne_activation_type_full.flags = MP_TYPE_FLAG_NONE;
