@@ -141,7 +141,7 @@ def measure_natmod(target, res, builtin_recs, runs):
         if not os.path.exists(p):
             raise SystemExit("missing %s: run `make bench`" % p)
     # (On the M0, 64-64-64-10 does not fit in the heap next to the module's
-    # 51 KB and the board library's .mpy.)
+    # 70 KB and the board library's .mpy.)
     nets = [n for n in NETS if not (target == "cortex-m0" and n == "64-64-64-10")]
     recs, same = run_script(target, fw, {"nets": nets, "impls": ["anne_net"], "kernel": True}, runs, stock=True)
     res["deterministic"] = res["deterministic"] and same

@@ -17,7 +17,7 @@
 //! TensorFlow computes them), the updates [`crate::train`]'s.
 
 use crate::activation::backward::activation_backward;
-use crate::activation::{apply, sigmoid, Activation};
+use crate::activation::{apply, Activation};
 use crate::argmax::argmax_f32;
 use crate::dense::dense_f32;
 use crate::train::{adam_step, momentum_step};
@@ -705,10 +705,11 @@ fn check_slots(layer: &Layer, opt: &Optimizer) -> Result<(), Status> {
 }
 
 // libm's functions, each called from one place (LTO would otherwise
-// inline a copy at every call).
+// inline a copy at every call); exp is the activations' (the integer one
+// on cores without an FPU).
 #[inline(never)]
 fn exp(x: f32) -> f32 {
-    libm::expf(x)
+    crate::activation::scalar::expf(x)
 }
 
 #[inline(never)]
@@ -733,12 +734,6 @@ fn clip(v: f32) -> f32 {
 
 fn inside(v: f32) -> bool {
     (EPS..=1.0 - EPS).contains(&v)
-}
-
-/// `log(sum(exp(v)))`, shifted by the largest value.
-fn log_sum_exp(v: impl Iterator<Item = f32> + Clone) -> f32 {
-    let m = v.clone().fold(f32::NEG_INFINITY, f32::max);
-    m + ln(v.map(|x| exp(x - m)).sum())
 }
 
 /// One sample's loss (Keras's, for output `y` with pre-activation `z` and
@@ -786,9 +781,10 @@ fn loss_and_grad(
             (pairs().map(|(y, t)| fabsf(y - t)).sum::<f32>() / n, false)
         }
         Loss::BinaryCrossentropy if *act == Activation::Sigmoid => {
+            // (y is sigmoid(z), from the forward pass)
             if let Some(dz) = dz.as_deref_mut() {
-                for (d, (&x, &t)) in dz.iter_mut().zip(z.iter().zip(t)) {
-                    *d = (sigmoid(x) - t) / n;
+                for (d, (&y, &t)) in dz.iter_mut().zip(pairs()) {
+                    *d = (y - t) / n;
                 }
             }
             let s: f32 = z
@@ -815,11 +811,14 @@ fn loss_and_grad(
             (s / n, false)
         }
         Loss::CategoricalCrossentropy if *act == Activation::Softmax => {
-            let lse = log_sum_exp(z.iter().copied());
+            // y is softmax(z) = exp(z - lse) from the forward pass; at the
+            // largest z (y >= 1/len), lse = z - log(y) to an ulp.
+            let k = first_max(z);
+            let lse = z.get(k).zip(y.get(k)).map_or(f32::NAN, |(&z, &y)| z - ln(y));
             let st: f32 = t.iter().sum();
             if let Some(dz) = dz.as_deref_mut() {
-                for (d, (&z, &t)) in dz.iter_mut().zip(z.iter().zip(t)) {
-                    *d = exp(z - lse) * st - t;
+                for (d, (&y, &t)) in dz.iter_mut().zip(pairs()) {
+                    *d = y * st - t;
                 }
             }
             (
@@ -841,15 +840,23 @@ fn loss_and_grad(
             (s, false)
         }
         Loss::SparseCategoricalCrossentropy => {
-            // from the clipped probabilities: logits log(clip(y)), then
-            // softmax cross-entropy with the label
+            // Keras: the logits log(clip(y)), then the softmax
+            // cross-entropy with the label. softmax(log c) = c / s with
+            // s = sum(c), so the loss is log(s / c[label]) (one log) and its
+            // gradient (c / s - [j == label]) / c = 1/s - [j == label] / c
+            // where the clip passes it.
             let label = t.first().map_or(0, |&v| v as usize);
-            let lp = |v: f32| ln(clip(v));
-            let lse = log_sum_exp(y.iter().map(|&v| lp(v)));
-            let value = lse - y.get(label).map_or(0.0, |&v| lp(v));
+            let s: f32 = y.iter().map(|&v| clip(v)).sum();
+            let value = ln(s / y.get(label).map_or(1.0, |&v| clip(v)));
+            let inv = 1.0 / s;
             for (j, (d, &y)) in dy.iter_mut().zip(y).enumerate() {
-                let dl = exp(lp(y) - lse) - if j == label { 1.0 } else { 0.0 };
-                *d = if inside(y) { dl / clip(y) } else { 0.0 };
+                *d = if !inside(y) {
+                    0.0
+                } else if j == label {
+                    inv - 1.0 / y
+                } else {
+                    inv
+                };
             }
             (value, false)
         }

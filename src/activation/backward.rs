@@ -167,6 +167,23 @@ pub fn activation_backward(
         return Err(Status::Size);
     }
     match act {
+        Activation::Linear => {
+            for (out, &d) in dz.iter_mut().zip(dy) {
+                *out = d;
+            }
+        }
+        Activation::Relu {
+            negative_slope: 0.0,
+            max_value: None,
+            threshold: 0.0,
+        } => {
+            // relu'(z) = [z > 0], the compare on the bits (without an FPU
+            // a float compare is a library call)
+            for ((out, &z), &d) in dz.iter_mut().zip(z).zip(dy) {
+                let b = z.to_bits() as i32;
+                *out = if b > 0 && b <= 0x7f80_0000 { d } else { 0.0 };
+            }
+        }
         Activation::Softmax => {
             let s: f32 = dy.iter().zip(y).map(|(d, y)| d * y).sum();
             for ((out, &y), &d) in dz.iter_mut().zip(y).zip(dy) {

@@ -24,9 +24,9 @@ use crate::fastexp;
 /// `exp` for the activations: on soft-float bare-metal targets (thumbv6m,
 /// thumbv7m: no FPU) the integer [`fastexp::exp`], elsewhere `libm::expf`.
 #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-pub(super) use fastexp::exp as expf;
+pub(crate) use fastexp::exp as expf;
 #[cfg(not(all(target_os = "none", not(target_abi = "eabihf"))))]
-pub(super) use libm::expf;
+pub(crate) use libm::expf;
 
 /// `exp(x) - 1` for elu, selu and celu. On soft-float bare-metal targets,
 /// for x < -0.7 (exp(x) < 1/2: no cancellation, within 1 ulp) it is
