@@ -59,7 +59,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: rp2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: rp2 rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -132,6 +132,12 @@ rp2: $(BUILD)/mpy-cross.stamp
 		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest.py USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
 	cp $(RP2)/build/firmware.uf2 $(RP2)/build/firmware.elf $(RP2)/build/firmware.elf.map $(RP2)/
 
+# The Pico 2 (RP2350, Cortex-M33; the port builds it -mfloat-abi=softfp, so
+# the Rust target is thumbv8m.main-none-eabi): build/rp2-RPI_PICO2/. Built
+# and link-checked by make test (tests/host/test_rp2.py); no emulator runs it.
+rp2-pico2:
+	$(MAKE) rp2 RP2_BOARD=RPI_PICO2
+
 # "Stock" firmware: the same ports and boards without anne and without the
 # board library frozen in (nothing frozen at all), for the native module
 # (anne.mpy) and the board library installed under /lib as mip puts them
@@ -177,7 +183,7 @@ $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
 	@mkdir -p $(dir $@)
 	$(MICROPY_DIR)/mpy-cross/build/mpy-cross -s $(notdir $<) -o $@ $<
 
-test: deps firmware natmod-run stock rp2 test-rust test-host test-nopanic test-board test-rp2040 test-suite
+test: deps firmware natmod-run stock rp2 rp2-pico2 test-rust test-host test-nopanic test-board test-rp2040 test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet

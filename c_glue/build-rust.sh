@@ -11,7 +11,7 @@
 #   CPU         the port's CPU: a -mcpu value (cortex-m0plus, cortex-m4, ...),
 #               rp2040, rp2350-arm-s, rp2350-riscv, esp32, esp32s3, esp32c3, ...
 #               or "host" (the unix port: no cross compilation)
-#   FLOAT_ABI   hard, soft or softfp (Arm: picks the eabihf targets)
+#   FLOAT_ABI   hard, soft or softfp (Arm: hard picks the eabihf targets)
 #   CC ...      the port's C compiler and flags (its libgcc and libc are read)
 #
 # Environment: ANNE_RUST_TARGET (a Rust target triple: overrides the choice
@@ -41,7 +41,9 @@ if [ -z "$triple" ]; then
         cortex-m3) triple=thumbv7m-none-eabi ;;
         cortex-m4|cortex-m7) triple=thumbv7em-none-eabi$hard ;;
         cortex-m33|cortex-m55) triple=thumbv8m.main-none-eabi$hard ;;
-        rp2350-arm-s|rp2350) triple=thumbv8m.main-none-eabihf ;;
+        # (the pico-sdk builds the RP2350's Arm code -mfloat-abi=softfp: floats
+        # pass in core registers, so the Rust code must not take them in FPU ones)
+        rp2350-arm-s|rp2350) triple=thumbv8m.main-none-eabi$hard ;;
         rp2350-riscv) triple=riscv32imac-unknown-none-elf ;;
         esp32c3|esp32c2) triple=riscv32imc-unknown-none-elf ;;
         esp32c6|esp32h2|esp32p4) triple=riscv32imac-unknown-none-elf ;;

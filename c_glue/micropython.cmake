@@ -2,7 +2,8 @@
 #   make -C ports/rp2 USER_C_MODULES=<anne checkout>/c_glue/micropython.cmake
 # Builds the Rust kernels with c_glue/build-rust.sh, the script
 # micropython.mk uses too: the Rust target from the board's CPU (rp2040 ->
-# thumbv6m, rp2350 Arm -> thumbv8m.main-eabihf, rp2350 RISC-V -> riscv32imac,
+# thumbv6m, rp2350 Arm -> thumbv8m.main-eabi (softfp firmware: the soft-float
+# ABI), rp2350 RISC-V -> riscv32imac,
 # esp32-c3/c6 -> riscv32imc/imac; Xtensa esp32/s2/s3 stop with a message
 # naming what they need), the .ARM.exidx sections stripped, and the symbols of
 # the toolchain's libgcc and libc made local to the archive, so that the

@@ -21,10 +21,23 @@ RP2 = os.path.join(ROOT, "build", "rp2")
 FIRMWARE = os.path.join(RP2, "firmware.elf")
 MAP = os.path.join(RP2, "firmware.elf.map")
 ARCHIVE = os.path.join(RP2, "build", "anne-rust", "libanne.a")
-CC = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb"]
 
 if not all(os.path.exists(p) for p in (FIRMWARE, MAP, ARCHIVE)):
     pytest.skip("the rp2 firmware is not built (run `make rp2`)", allow_module_level=True)
+
+# The link checks hold for every rp2 build there is: RPI_PICO (RP2040,
+# Cortex-M0+) and RPI_PICO2 (RP2350, Cortex-M33, softfp: `make rp2-pico2`).
+BUILDS = [(d, cpu) for d, cpu in (("rp2", "cortex-m0plus"), ("rp2-RPI_PICO2", "cortex-m33"))
+          if os.path.exists(os.path.join(ROOT, "build", d, "firmware.elf.map"))]
+
+
+@pytest.fixture(params=BUILDS, ids=[d for d, _ in BUILDS])
+def build(request):
+    """(archive, link map, C compiler) of one rp2 build."""
+    d, cpu = request.param
+    top = os.path.join(ROOT, "build", d)
+    return (os.path.join(top, "build", "anne-rust", "libanne.a"), os.path.join(top, "firmware.elf.map"),
+            ["arm-none-eabi-gcc", "-mcpu=" + cpu, "-mthumb"])
 
 
 def defined(path):
@@ -36,24 +49,25 @@ def defined(path):
             if len(f) == 8 and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND"}
 
 
-def toolchain_names():
-    libgcc = subprocess.run(CC + ["-print-libgcc-file-name"], capture_output=True, text=True).stdout.strip()
-    libc = subprocess.run(CC + ["-print-file-name=libc.a"], capture_output=True, text=True).stdout.strip()
+def toolchain_names(cc):
+    libgcc = subprocess.run(cc + ["-print-libgcc-file-name"], capture_output=True, text=True).stdout.strip()
+    libc = subprocess.run(cc + ["-print-file-name=libc.a"], capture_output=True, text=True).stdout.strip()
     return defined(libgcc) | {n for n in defined(libc) if not n.startswith("__aeabi_")}
 
 
-def test_archive_defines_no_toolchain_routine():
-    names = toolchain_names()
+def test_archive_defines_no_toolchain_routine(build):
+    archive, _, cc = build
+    names = toolchain_names(cc)
     assert len(names) > 500  # libgcc's and newlib's routines were read
-    clash = sorted(defined(ARCHIVE) & names)
+    clash = sorted(defined(archive) & names)
     assert not clash, "the archive defines the toolchain's %s" % clash[:20]
 
 
-def test_archive_members_come_in_only_for_anne():
+def test_archive_members_come_in_only_for_anne(build):
     """In the map's "Archive member included to satisfy reference" list,
     the archive's members are pulled in by anne's own symbols (from the
     glue) or by each other, never for a routine the firmware needs."""
-    with open(MAP) as f:
+    with open(build[1]) as f:
         head = f.read().split("\n\n", 2)[1]
     pulls = re.findall(r"^(\S+)\n\s+(\S+) \((\S+)\)$", head, re.M)
     assert pulls
