@@ -59,7 +59,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: rp2 rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: rp2 rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -131,6 +131,16 @@ rp2: $(BUILD)/mpy-cross.stamp
 		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=$(RP2_BOARD) BUILD=$(RP2)/build \
 		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest.py USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
 	cp $(RP2)/build/firmware.uf2 $(RP2)/build/firmware.elf $(RP2)/build/firmware.elf.map $(RP2)/
+
+# The Pico's stock firmware: the same port, board and sources without anne
+# and without the board library (tools/boards/rp2/manifest-stock.py), for
+# anne.mpy in /lib (tools/run-on --stock rp2040): build/rp2-stock/.
+rp2-stock: $(BUILD)/mpy-cross.stamp
+	tools/deps.sh rp2
+	CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
+		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=RPI_PICO BUILD=$(BUILD)/rp2-stock/build \
+		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest-stock.py
+	cp $(BUILD)/rp2-stock/build/firmware.uf2 $(BUILD)/rp2-stock/build/firmware.elf $(BUILD)/rp2-stock/
 
 # The Pico 2 (RP2350, Cortex-M33; the port builds it -mfloat-abi=softfp, so
 # the Rust target is thumbv8m.main-none-eabi): build/rp2-RPI_PICO2/. Built
@@ -214,8 +224,12 @@ test-board: firmware natmod-run stock
 # bad files, training, the fuzzer) runs on the Cortex-M0, the same
 # instruction set, in test-board.
 RP2040_TESTS := bad_input,special_values,keras_kernels,net_build,net_edit,net_conv,regressions
-test-rp2040: rp2
+# On the stock rp2 firmware (anne.mpy and the board library copied into
+# /lib over the emulated USB console: about 4 minutes), one test.
+RP2040_STOCK_TESTS := net_build
+test-rp2040: rp2 rp2-stock natmod-armv6m
 	$(PYTHON) tests/run_board_tests.py rp2040 -k $(RP2040_TESTS)
+	$(PYTHON) tests/run_board_tests.py rp2040-stock -k $(RP2040_STOCK_TESTS)
 
 # A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the
 # unix port under ASan + UBSan: FUZZ_SEEDS seeds, FUZZ_CALLS calls each.
