@@ -42,10 +42,35 @@ print('worst', max(abs(a - b) for a, b in zip(got, %r)) < 1e-5)
 # its anne.mpy runs from /lib in the TARGET-stock board tests.)
 @pytest.mark.parametrize("target", ["cortex-m3", "cortex-m4f"])
 def test_mip_install_from_a_checkout(tmp_path, target):
+    arch = run_on.TARGETS[target]["arch"]
+    install(tmp_path, target, os.path.join("build", "natmod", arch, "package.json"))
+
+
+def test_mip_install_from_a_url(tmp_path):
+    """The same package from a URL, as from a published build/natmod folder
+    (github:OWNER/REPO/... is such a URL on GitHub's raw file host): a web
+    server on this machine serves build/natmod, and mpremote fetches every
+    file over HTTP from the package's URL."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=NATMOD)
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        install(tmp_path, "cortex-m3", "http://127.0.0.1:%d/armv7m/package.json" % server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def install(tmp_path, target, package):
+    """`mpremote mip install PACKAGE` on the target's stock firmware, then
+    the model through what it installed."""
     firmware = run_on.stock_firmware(target)
     arch = run_on.TARGETS[target]["arch"]
-    package = os.path.join("build", "natmod", arch, "package.json")
-    if not os.path.exists(firmware) or not os.path.exists(os.path.join(ROOT, package)):
+    if not os.path.exists(firmware) or not os.path.exists(os.path.join(NATMOD, arch, "package.json")):
         pytest.skip("needs `make stock natmod`")
     pytest.importorskip("mpremote")
     model = os.path.join(ROOT, "tests", "fixtures", "models", "iris3.anne")
