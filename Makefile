@@ -59,7 +59,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: rp2 rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -122,15 +122,30 @@ firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f
 # tools/deps.sh rp2 fetches pico-sdk, tinyusb, mbedtls and picotool from
 # Debian and builds picotool. (CMAKE_ARGS must be in the environment: on the
 # command line it would replace the port Makefile's own.)
+# RP2_MODEL=MODEL.anne freezes a model too, as the module anne_model
+# (anne_net.load(anne_model.DATA) uses its weights in place, from flash):
+# build/rp2-model/ (tools/freeze_model.py).
 RP2_BOARD ?= RPI_PICO
-RP2 := $(BUILD)/$(if $(filter RPI_PICO,$(RP2_BOARD)),rp2,rp2-$(RP2_BOARD))
-rp2: $(BUILD)/mpy-cross.stamp
-	tools/deps.sh rp2
-	CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
+RP2_MODEL ?=
+RP2 := $(BUILD)/$(if $(filter RPI_PICO,$(RP2_BOARD)),rp2,rp2-$(RP2_BOARD))$(if $(RP2_MODEL),-model)
+RP2_MANIFEST := $(if $(RP2_MODEL),$(RP2)/model/manifest.py,$(ROOT)/tools/boards/rp2/manifest.py)
+RP2_BUILD = CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
 	RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 ANNE_CARGO=$(DEBIAN_CARGO) ANNE_CARGO_FLAGS=-Zbuild-std=core \
 		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=$(RP2_BOARD) BUILD=$(RP2)/build \
-		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest.py USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
+		FROZEN_MANIFEST=$(RP2_MANIFEST) USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
+# (with a model: built again once if its float data was not 4-byte aligned)
+FREEZE_ALIGN = $(PYTHON) tools/freeze_model.py --align $(RP2)/build/firmware.elf $(RP2_MODEL) $(RP2)/model
+rp2: $(BUILD)/mpy-cross.stamp
+	tools/deps.sh rp2
+	$(if $(RP2_MODEL),$(PYTHON) tools/freeze_model.py $(RP2_MODEL) $(RP2)/model)
+	$(RP2_BUILD)
+	$(if $(RP2_MODEL),$(FREEZE_ALIGN) || { $(RP2_BUILD) && $(FREEZE_ALIGN); })
 	cp $(RP2)/build/firmware.uf2 $(RP2)/build/firmware.elf $(RP2)/build/firmware.elf.map $(RP2)/
+
+# The Pico's firmware with a model frozen in (the fixture wide.anne), for
+# tests/host/test_rp2.py: build/rp2-model/.
+rp2-model:
+	$(MAKE) rp2 RP2_MODEL=tests/fixtures/models/wide.anne
 
 # The Pico's stock firmware: the same port, board and sources without anne
 # and without the board library (tools/boards/rp2/manifest-stock.py), for
@@ -193,7 +208,7 @@ $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
 	@mkdir -p $(dir $@)
 	$(MICROPY_DIR)/mpy-cross/build/mpy-cross -s $(notdir $<) -o $@ $<
 
-test: deps firmware natmod-run stock rp2 rp2-pico2 test-rust test-host test-nopanic test-board test-rp2040 test-suite
+test: deps firmware natmod-run stock rp2 rp2-pico2 rp2-model test-rust test-host test-nopanic test-board test-rp2040 test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet

@@ -34,3 +34,23 @@ print("model %s: %d bytes" % (name, size))
 print("heap free at boot: %d bytes; after import anne_net: %d (the board library is frozen)" % (start, after_import))
 print("load from the littlefs path: %d bytes of heap" % path_cost)
 print("load from a buffer in place: %d bytes of heap beyond the buffer" % buffer_cost)
+
+# From a frozen bytes constant (firmware built with make rp2
+# RP2_MODEL=MODEL.anne): the buffer is in flash, the weights are used there.
+try:
+    import anne_model
+except ImportError:
+    anne_model = None
+if anne_model is not None:
+    import uctypes
+    del net, data
+    gc.collect()
+    before = gc.mem_free()
+    net = anne_net.load(anne_model.DATA)
+    gc.collect()
+    where = uctypes.addressof(anne_model.DATA)
+    print("load from the frozen anne_model.DATA (%d bytes at 0x%08x, %s): %d bytes of heap"
+          % (len(anne_model.DATA), where, "flash" if 0x10000000 <= where < 0x20000000 else "RAM",
+             before - gc.mem_free()))
+    x = [0.5] * net.n_inputs
+    print("same outputs as from the path:", list(net.predict(x)) == list(anne_net.load(name).predict(x)))

@@ -106,3 +106,28 @@ def test_readme_commands_on_the_emulated_pico(tmp_path):
         proc.wait()
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Dense" in r.stdout and "Total params" in r.stdout, r.stdout
+
+
+def test_frozen_model_is_used_in_place(tmp_path):
+    """make rp2 RP2_MODEL=... (make rp2-model: wide.anne frozen in):
+    examples/pico/memory.py on the emulated Pico, as the README quotes it.
+    The frozen model's float data is aligned in flash and used there: its
+    load takes the heap of the layer objects only, like a buffer in RAM,
+    where loading from littlefs copies the weights; and it predicts what
+    the file read from littlefs does."""
+    firmware = os.path.join(ROOT, "build", "rp2-model", "firmware.uf2")
+    if not os.path.exists(firmware):
+        pytest.skip("needs `make rp2-model`")
+    r = subprocess.run([os.path.join(ROOT, "tools", "run-on"), "--firmware", firmware, "rp2040",
+                        os.path.join(ROOT, "examples", "pico", "memory.py"),
+                        os.path.join(ROOT, "tests", "fixtures", "models", "wide.anne")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    path = int(re.search(r"littlefs path: (\d+) bytes", r.stdout).group(1))
+    buffer = int(re.search(r"in place: (\d+) bytes", r.stdout).group(1))
+    frozen = re.search(r"frozen anne_model.DATA \(18380 bytes at 0x([0-9a-f]+), (\w+)\): (\d+) bytes", r.stdout)
+    assert frozen, r.stdout
+    assert int(frozen.group(1), 16) % 4 == 0 and frozen.group(2) == "flash", r.stdout
+    assert "not 4-byte aligned" not in r.stdout, r.stdout
+    assert int(frozen.group(3)) == buffer and path > 18380 > 10 * buffer, r.stdout
+    assert "same outputs as from the path: True" in r.stdout, r.stdout
