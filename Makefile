@@ -2,13 +2,15 @@
 #
 #   make demo         build the emulated Cortex-M3 firmware and run the demo
 #   make test         every test: Rust, C ABI, host, MicroPython on 5 firmwares
-#                     with anne built in and 4 stock ones with anne.mpy in /lib
+#                     with anne built in and 4 stock ones with anne.mpy in /lib,
+#                     and on the emulated Pico (built in, stock, a frozen model)
 #   make bench        instruction counts on the emulated Cortex-M3, M0 and M4F
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
 #                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
 #   make unix | qemu-m3 | qemu-m0 | qemu-m4f     build one firmware
 #   make stock        the same ports without anne (for anne.mpy)
+#   make rp2 | rp2-stock | rp2-pico2 | rp2 RP2_MODEL=m.anne   the Pico's firmware
 #   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f)
 #   make deps         install what the above need (run by them as required)
 #   make clean
