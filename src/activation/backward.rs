@@ -294,6 +294,43 @@ mod tests {
         assert_eq!(clipped.derivative(3.0, 2.5), Some(0.0));
     }
 
+    /// relu's and linear's own loops in activation_backward give what
+    /// derivative() does, at the kink, the signed zeros, infinities, NaN
+    /// and subnormals too.
+    #[test]
+    fn relu_and_linear_fast_paths_match_the_derivative() {
+        let z = [
+            0.0f32,
+            -0.0,
+            1e-45,
+            -1e-45,
+            2.5,
+            -2.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            f32::MAX,
+        ];
+        let dy = [3.0f32; 11];
+        for act in [
+            Activation::Linear,
+            Activation::Relu {
+                negative_slope: 0.0,
+                max_value: None,
+                threshold: 0.0,
+            },
+        ] {
+            let y = z.map(|v| act.scalar(v).unwrap());
+            let mut dz = [7.0f32; 11];
+            activation_backward(&act, &z, &y, &dy, &mut dz).unwrap();
+            for i in 0..z.len() {
+                let want = 3.0 * act.derivative(z[i], y[i]).unwrap();
+                assert_eq!(dz[i].to_bits(), want.to_bits(), "{act:?} at {}", z[i]);
+            }
+        }
+    }
+
     #[test]
     fn vector_backward_is_a_vector_jacobian_product() {
         // softmax: sum of dz is 0 for any dy; glu halves.
