@@ -127,7 +127,7 @@ pub struct Run<'a> {
 
 /// One layer's shape: inputs, units (pre-activations) and outputs (units,
 /// or units / 2 for glu).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Shape {
     n_in: usize,
     units: usize,
@@ -224,13 +224,46 @@ fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
     })
 }
 
+/// The first [`Spans::MAX`] layers' offsets in the layers' part of the
+/// workspace and their shapes, found once per call: the batches' phases
+/// then need not walk the layers before each one (deeper layers are still
+/// located by that walk).
+struct Spans {
+    at: [(usize, Shape); Spans::MAX],
+    n: usize,
+}
+
+impl Spans {
+    const MAX: usize = 16;
+
+    fn new<L: Layers + ?Sized>(layers: &mut L, n_in: usize, batch: usize) -> Result<Spans, Status> {
+        let mut spans = Spans {
+            at: [(0, Shape::default()); Spans::MAX],
+            n: 0,
+        };
+        let (mut offset, mut n) = (0, n_in);
+        for (i, slot) in spans.at.iter_mut().enumerate().take(layers.count()) {
+            let s = shape_of(&layers.layer(i)?, n, batch)?;
+            *slot = (offset, s);
+            offset += s.len(batch, i == 0);
+            n = s.n_out;
+            spans.n = i + 1;
+        }
+        Ok(spans)
+    }
+}
+
 /// Layer `l`'s offset in the layers' part of the workspace, and its shape.
 fn locate<L: Layers + ?Sized>(
     layers: &mut L,
+    spans: &Spans,
     n_in: usize,
     batch: usize,
     l: usize,
 ) -> Result<(usize, Shape), Status> {
+    if let Some(&found) = spans.at.get(l).filter(|_| l < spans.n) {
+        return Ok(found);
+    }
     let (mut offset, mut n) = (0, n_in);
     for i in 0..layers.count() {
         let s = shape_of(&layers.layer(i)?, n, batch)?;
@@ -248,18 +281,19 @@ fn locate<L: Layers + ?Sized>(
 #[allow(clippy::type_complexity)]
 fn works<'w, L: Layers + ?Sized>(
     layers: &mut L,
+    spans: &Spans,
     ws: &'w mut [f32],
     n_in: usize,
     batch: usize,
     l: usize,
 ) -> Result<((Work<'w>, Shape), Option<(Work<'w>, Shape)>), Status> {
-    let (offset, s) = locate(layers, n_in, batch, l)?;
+    let (offset, s) = locate(layers, spans, n_in, batch, l)?;
     let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
     let this = (s.carve(here, batch, l == 0)?, s);
     if l == 0 {
         return Ok((this, None));
     }
-    let (po, ps) = locate(layers, n_in, batch, l - 1)?;
+    let (po, ps) = locate(layers, spans, n_in, batch, l - 1)?;
     let prev = ps.carve(before.get_mut(po..).ok_or(Status::Size)?, batch, l == 1)?;
     Ok((this, Some((prev, ps))))
 }
@@ -364,6 +398,7 @@ pub fn epoch<L: Layers + ?Sized>(
     for s in sums.iter_mut() {
         *s = 0.0;
     }
+    let spans = Spans::new(layers, n_in, batch)?;
     let (ones, ws) = ws.split_at_mut_checked(batch).ok_or(Status::Size)?;
     let (dy, ws) = ws.split_at_mut_checked(widest).ok_or(Status::Size)?;
     for o in ones.iter_mut() {
@@ -378,14 +413,14 @@ pub fn epoch<L: Layers + ?Sized>(
             start,
             nb,
         };
-        forward(layers, run, ws, &rows)?;
-        let loss = loss_batch(layers, run, ws, dy, &rows, t_width, sums)?;
+        forward(layers, run, &spans, ws, &rows)?;
+        let loss = loss_batch(layers, run, &spans, ws, dy, &rows, t_width, sums)?;
         if !loss.is_finite() {
             return Err(Status::LossNotFinite);
         }
         if run.train && first_trained < n_layers {
-            backward(layers, run, ws, ones, dy, nb, first_trained)?;
-            update(layers, run, ws, *iterations)?;
+            backward(layers, run, &spans, ws, ones, dy, nb, first_trained)?;
+            update(layers, run, &spans, ws, *iterations)?;
             *iterations = iterations.wrapping_add(1);
         }
         start += nb;
@@ -439,12 +474,13 @@ fn row_of_mut(data: &mut [f32], row: usize, width: usize) -> &mut [f32] {
 fn forward<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
+    spans: &Spans,
     ws: &mut [f32],
     rows: &Rows,
 ) -> Result<(), Status> {
     let batch = run.batch;
     for l in 0..layers.count() {
-        let ((w, s), prev) = works(layers, ws, run.n_in, batch, l)?;
+        let ((w, s), prev) = works(layers, spans, ws, run.n_in, batch, l)?;
         let layer = layers.layer(l)?;
         for b in 0..rows.nb {
             let x = match &prev {
@@ -472,6 +508,7 @@ fn forward<L: Layers + ?Sized>(
 fn loss_batch<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
+    spans: &Spans,
     ws: &mut [f32],
     dy: &mut [f32],
     rows: &Rows,
@@ -479,7 +516,7 @@ fn loss_batch<L: Layers + ?Sized>(
     sums: &mut [f32],
 ) -> Result<f32, Status> {
     let last = layers.count() - 1;
-    let ((w, s), _) = works(layers, ws, run.n_in, run.batch, last)?;
+    let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, last)?;
     let act = layers.layer(last)?.act;
     // the mean's 1 / nb; for plain SGD also -lr (see backward())
     let scale = match plain_sgd(&run.optimizer) {
@@ -515,6 +552,7 @@ fn loss_batch<L: Layers + ?Sized>(
 fn backward<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
+    spans: &Spans,
     ws: &mut [f32],
     ones: &[f32],
     dy: &mut [f32],
@@ -528,7 +566,7 @@ fn backward<L: Layers + ?Sized>(
         } else {
             None
         };
-        let ((w, s), prev) = works(layers, ws, run.n_in, batch, l)?;
+        let ((w, s), prev) = works(layers, spans, ws, run.n_in, batch, l)?;
         let layer = layers.layer(l)?;
         if s.units == 0 {
             return Err(Status::KernelSize); // (shape_of refused it already)
@@ -595,6 +633,7 @@ fn plain_sgd(opt: &Optimizer) -> Option<f32> {
 fn update<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
+    spans: &Spans,
     ws: &mut [f32],
     iterations: u32,
 ) -> Result<(), Status> {
@@ -614,7 +653,7 @@ fn update<L: Layers + ?Sized>(
     let plain = plain_sgd(&run.optimizer).is_some();
     let mut finite = true;
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, l)?;
         let layer = layers.layer(l)?;
         if !s.trainable {
             continue;
@@ -632,7 +671,7 @@ fn update<L: Layers + ?Sized>(
         return Err(Status::StepNotFinite);
     }
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, ws, run.n_in, run.batch, l)?;
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, l)?;
         let layer = layers.layer(l)?;
         if s.trainable {
             copy(layer.kernel, w.gk);
@@ -1049,6 +1088,63 @@ mod tests {
         ] {
             for (g, w) in got.iter().zip(want.iter()) {
                 assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+            }
+        }
+    }
+
+    /// Past the first Spans::MAX layers the batches' phases locate each
+    /// layer by walking the ones before: the same epoch either way.
+    #[test]
+    fn deeper_nets_than_the_cached_spans_match_the_per_sample_loop() {
+        let n_layers = Spans::MAX + 2;
+        let acts: Vec<Activation> = (0..n_layers)
+            .map(|l| if l + 1 < n_layers { Activation::Tanh } else { Activation::Linear })
+            .collect();
+        let k0: Vec<Vec<f32>> = (0..n_layers)
+            .map(|l| (0..9).map(|i| (((i + l) * 7 % 11) as f32 - 5.0) / 6.0).collect())
+            .collect();
+        let b0: Vec<Vec<f32>> = (0..n_layers).map(|l| vec![0.1 * (l % 3) as f32; 3]).collect();
+        let x: Vec<f32> = (0..15).map(|i| ((i * 3 % 13) as f32 - 6.0) / 6.0).collect();
+        let t: Vec<f32> = (0..15).map(|i| (i % 4) as f32 / 3.0).collect();
+        let (mut rk, mut rb) = (k0.clone(), b0.clone());
+        let want = reference(&mut rk, &mut rb, &acts, &x, &t, 2, 0.1);
+        let (mut k, mut b) = (k0, b0);
+        let mut layers: Vec<Layer> = k
+            .iter_mut()
+            .zip(b.iter_mut())
+            .zip(&acts)
+            .map(|((k, b), &act)| Layer {
+                kernel: k,
+                bias: Some(b),
+                act,
+                trainable: true,
+                slots: [None, None, None, None],
+            })
+            .collect();
+        let run = Run {
+            loss: Loss::MeanSquaredError,
+            metrics: &[],
+            optimizer: Optimizer::Sgd {
+                learning_rate: 0.1,
+                momentum: 0.0,
+                nesterov: false,
+            },
+            batch: 2,
+            train: true,
+            n_in: 3,
+            x: &x,
+            t: &t,
+            order: None,
+        };
+        let mut failed = 0;
+        let n = workspace_len(&mut layers[..], 3, 2, &mut failed).unwrap();
+        let mut ws = vec![0.0f32; n];
+        let (mut sums, mut iterations) = ([0.0f32; 1], 0u32);
+        epoch(&mut layers[..], &run, &mut ws, &mut sums, &mut iterations, &mut failed).unwrap();
+        assert!((sums[0] - want).abs() < 1e-4, "{} vs {want}", sums[0]);
+        for (l, layer) in layers.iter().enumerate() {
+            for (g, w) in layer.kernel.iter().zip(&rk[l]) {
+                assert!((g - w).abs() < 1e-5, "layer {l}: {g} vs {w}");
             }
         }
     }
