@@ -6,9 +6,11 @@
 
 The first form writes DIR/anne_model.py, a module whose DATA is a read-only
 memoryview of the file's bytes, and DIR/manifest.py: the rp2 manifest
-(tools/boards/rp2/manifest.py) plus that module. Frozen, the bytes are a
-constant in flash, and `anne_net.load(anne_model.DATA)` uses the weights
-there: no heap for them. The file is checked first by the host's reader.
+(tools/boards/rp2/manifest.py) plus that module (a module that already
+holds this model, with the padding an earlier build found, is kept).
+Frozen, the bytes are a constant in flash, and
+`anne_net.load(anne_model.DATA)` uses the weights there: no heap for them.
+The file is checked first by the host's reader.
 
 The float data must be 4-byte aligned to be used in place, and the
 compiler aligns a frozen bytes constant to 1 byte only. So the constant
@@ -26,14 +28,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
-def write(data, model, out, pad):
+def module(data, model, pad):
+    return ("# %s, frozen by tools/freeze_model.py: anne_net.load(anne_model.DATA)\n"
+            "# (the first %d bytes align the file's float data to 4 bytes in flash)\n"
+            "_B = %r\nDATA = memoryview(_B)[%d:]\n"
+            % (os.path.basename(model), pad, b"\0" * pad + data, pad))
+
+
+def write(data, model, out, pad=None):
+    """DIR/anne_model.py and DIR/manifest.py; without pad, the module is
+    left as it is if it holds this model already (with the padding an
+    earlier build found), else written unpadded."""
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "anne_model.py"), "w") as f:
-        f.write("# %s, frozen by tools/freeze_model.py: anne_net.load(anne_model.DATA)\n"
-                "# (the first %d bytes align the file's float data to 4 bytes in flash)\n"
-                % (os.path.basename(model), pad))
-        f.write("_B = %r\n" % (b"\0" * pad + data))
-        f.write("DATA = memoryview(_B)[%d:]\n" % pad)
+    path = os.path.join(out, "anne_model.py")
+    if pad is None:
+        old = open(path).read() if os.path.exists(path) else None
+        pad = next((p for p in range(4) if old == module(data, model, p)), 0)
+    text = module(data, model, pad)
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
     with open(os.path.join(out, "manifest.py"), "w") as f:
         f.write('include(%r)\nfreeze(%r, "anne_model.py")\n'
                 % (os.path.join(ROOT, "tools", "boards", "rp2", "manifest.py"), os.path.abspath(out)))
@@ -73,7 +87,7 @@ def main():
     except Exception as e:  # the reader's ValueError (or a bad header)
         sys.exit("freeze_model: %s: not a model anne_net.load takes: %s" % (model, e))
     if elf is None:
-        write(data, model, out, 0)
+        write(data, model, out)
         return 0
     with open(os.path.join(out, "anne_model.py")) as f:
         pad = int(f.read().split("the first ", 1)[1].split(" ", 1)[0])
@@ -82,8 +96,8 @@ def main():
         print("freeze_model: the model is at 0x%08x in flash, aligned" % at)
         return 0
     write(data, model, out, (pad - at) % 4)
-    print("freeze_model: the model was at 0x%08x; padded by %d bytes to align it: building again"
-          % (at, (pad - at) % 4))
+    print("freeze_model: the model was at 0x%08x, not 4-byte aligned: building again with %d bytes"
+          " of padding before it" % (at, (pad - at) % 4))
     return 3
 
 
