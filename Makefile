@@ -131,7 +131,8 @@ RP2_BOARD ?= RPI_PICO
 RP2_MODEL ?=
 RP2 := $(BUILD)/$(if $(filter RPI_PICO,$(RP2_BOARD)),rp2,rp2-$(RP2_BOARD))$(if $(RP2_MODEL),-model)
 RP2_MANIFEST := $(if $(RP2_MODEL),$(RP2)/model/manifest.py,$(ROOT)/tools/boards/rp2/manifest.py)
-RP2_BUILD = CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
+RP2_CMAKE_ARGS = CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)"
+RP2_BUILD = $(RP2_CMAKE_ARGS) \
 	RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 ANNE_CARGO=$(DEBIAN_CARGO) ANNE_CARGO_FLAGS=-Zbuild-std=core \
 		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=$(RP2_BOARD) BUILD=$(RP2)/build \
 		FROZEN_MANIFEST=$(RP2_MANIFEST) USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
@@ -154,8 +155,7 @@ rp2-model:
 # anne.mpy in /lib (tools/run-on --stock rp2040): build/rp2-stock/.
 rp2-stock: $(BUILD)/mpy-cross.stamp
 	tools/deps.sh rp2
-	CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)" \
-		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=RPI_PICO BUILD=$(BUILD)/rp2-stock/build \
+	$(RP2_CMAKE_ARGS) $(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=RPI_PICO BUILD=$(BUILD)/rp2-stock/build \
 		FROZEN_MANIFEST=$(ROOT)/tools/boards/rp2/manifest-stock.py
 	cp $(BUILD)/rp2-stock/build/firmware.uf2 $(BUILD)/rp2-stock/build/firmware.elf $(BUILD)/rp2-stock/
 

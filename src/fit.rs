@@ -225,9 +225,9 @@ fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
 }
 
 /// The first [`Spans::MAX`] layers' offsets in the layers' part of the
-/// workspace and their shapes, found once per call: the batches' phases
-/// then need not walk the layers before each one (deeper layers are still
-/// located by that walk).
+/// workspace and their shapes, found once per call by [`workspace`]: the
+/// batches' phases then need not walk the layers before each one (deeper
+/// layers are still located by that walk).
 struct Spans {
     at: [(usize, Shape); Spans::MAX],
     n: usize,
@@ -235,22 +235,6 @@ struct Spans {
 
 impl Spans {
     const MAX: usize = 16;
-
-    fn new<L: Layers + ?Sized>(layers: &mut L, n_in: usize, batch: usize) -> Result<Spans, Status> {
-        let mut spans = Spans {
-            at: [(0, Shape::default()); Spans::MAX],
-            n: 0,
-        };
-        let (mut offset, mut n) = (0, n_in);
-        for (i, slot) in spans.at.iter_mut().enumerate().take(layers.count()) {
-            let s = shape_of(&layers.layer(i)?, n, batch)?;
-            *slot = (offset, s);
-            offset += s.len(batch, i == 0);
-            n = s.n_out;
-            spans.n = i + 1;
-        }
-        Ok(spans)
-    }
 }
 
 /// Layer `l`'s offset in the layers' part of the workspace, and its shape.
@@ -308,31 +292,43 @@ pub fn workspace_len<L: Layers + ?Sized>(
     batch: usize,
     failed: &mut usize,
 ) -> Result<usize, Status> {
-    workspace(layers, n_in, batch, failed).map(|(total, _)| total)
+    workspace(layers, n_in, batch, failed).map(|(total, _, _)| total)
 }
 
-/// [`workspace_len`], and the length of its shared `dL/dy` part (the
-/// widest layer input or units).
+/// [`workspace_len`], the length of its shared `dL/dy` part (the widest
+/// layer input or units), and the layers' [`Spans`].
 fn workspace<L: Layers + ?Sized>(
     layers: &mut L,
     n_in: usize,
     batch: usize,
     failed: &mut usize,
-) -> Result<(usize, usize), Status> {
+) -> Result<(usize, usize, Spans), Status> {
     if batch == 0 || layers.count() == 0 {
         return Err(Status::Size);
     }
-    let (mut total, mut widest, mut n) = (batch, 0usize, n_in);
+    let mut spans = Spans {
+        at: [(0, Shape::default()); Spans::MAX],
+        n: 0,
+    };
+    let (mut offset, mut widest, mut n) = (0usize, 0usize, n_in);
     for l in 0..layers.count() {
         *failed = l;
         let s = shape_of(&layers.layer(l)?, n, batch)?;
-        total = total
+        if let Some(slot) = spans.at.get_mut(l) {
+            *slot = (offset, s);
+            spans.n = l + 1;
+        }
+        offset = offset
             .checked_add(s.len(batch, l == 0))
             .ok_or(Status::Size)?;
         widest = widest.max(s.n_in).max(s.units);
         n = s.n_out;
     }
-    Ok((total.checked_add(widest).ok_or(Status::Size)?, widest))
+    let total = offset
+        .checked_add(batch)
+        .and_then(|t| t.checked_add(widest))
+        .ok_or(Status::Size)?;
+    Ok((total, widest, spans))
 }
 
 /// One epoch (or, `run.train == false`, one evaluation) over the rows of
@@ -358,7 +354,7 @@ pub fn epoch<L: Layers + ?Sized>(
     failed: &mut usize,
 ) -> Result<(), Status> {
     let (batch, n_in) = (run.batch, run.n_in);
-    let (need, widest) = workspace(layers, n_in, batch, failed)?;
+    let (need, widest, spans) = workspace(layers, n_in, batch, failed)?;
     let n_layers = layers.count();
     let mut first_trained = n_layers;
     let mut n_out = n_in;
@@ -398,7 +394,6 @@ pub fn epoch<L: Layers + ?Sized>(
     for s in sums.iter_mut() {
         *s = 0.0;
     }
-    let spans = Spans::new(layers, n_in, batch)?;
     let (ones, ws) = ws.split_at_mut_checked(batch).ok_or(Status::Size)?;
     let (dy, ws) = ws.split_at_mut_checked(widest).ok_or(Status::Size)?;
     for o in ones.iter_mut() {
@@ -853,7 +848,10 @@ fn loss_and_grad(
             // y is softmax(z) = exp(z - lse) from the forward pass; at the
             // largest z (y >= 1/len), lse = z - log(y) to an ulp.
             let k = first_max(z);
-            let lse = z.get(k).zip(y.get(k)).map_or(f32::NAN, |(&z, &y)| z - ln(y));
+            let lse = z
+                .get(k)
+                .zip(y.get(k))
+                .map_or(f32::NAN, |(&z, &y)| z - ln(y));
             let st: f32 = t.iter().sum();
             if let Some(dz) = dz.as_deref_mut() {
                 for (d, (&y, &t)) in dz.iter_mut().zip(pairs()) {
@@ -1013,6 +1011,31 @@ mod tests {
         total
     }
 
+    /// Training with MSE and plain SGD on rows of 3 inputs, 2 per batch:
+    /// what `reference` computes.
+    fn sgd_mse<'a>(
+        learning_rate: f32,
+        metrics: &'a [Metric],
+        x: &'a [f32],
+        t: &'a [f32],
+    ) -> Run<'a> {
+        Run {
+            loss: Loss::MeanSquaredError,
+            metrics,
+            optimizer: Optimizer::Sgd {
+                learning_rate,
+                momentum: 0.0,
+                nesterov: false,
+            },
+            batch: 2,
+            train: true,
+            n_in: 3,
+            x,
+            t,
+            order: None,
+        }
+    }
+
     #[test]
     fn epoch_matches_the_per_sample_loop() {
         let acts = [Activation::Tanh, Activation::Sigmoid];
@@ -1040,21 +1063,7 @@ mod tests {
                 slots: [None, None, None, None],
             },
         ];
-        let run = Run {
-            loss: Loss::MeanSquaredError,
-            metrics: &[Metric::MeanAbsoluteError],
-            optimizer: Optimizer::Sgd {
-                learning_rate: 0.5,
-                momentum: 0.0,
-                nesterov: false,
-            },
-            batch: 2,
-            train: true,
-            n_in: 3,
-            x: &x,
-            t: &t,
-            order: None,
-        };
+        let run = sgd_mse(0.5, &[Metric::MeanAbsoluteError], &x, &t);
         let mut failed = 0;
         let n = workspace_len(&mut layers[..], 3, 2, &mut failed).unwrap();
         let mut ws = vec![0.0f32; n];
@@ -1098,12 +1107,24 @@ mod tests {
     fn deeper_nets_than_the_cached_spans_match_the_per_sample_loop() {
         let n_layers = Spans::MAX + 2;
         let acts: Vec<Activation> = (0..n_layers)
-            .map(|l| if l + 1 < n_layers { Activation::Tanh } else { Activation::Linear })
+            .map(|l| {
+                if l + 1 < n_layers {
+                    Activation::Tanh
+                } else {
+                    Activation::Linear
+                }
+            })
             .collect();
         let k0: Vec<Vec<f32>> = (0..n_layers)
-            .map(|l| (0..9).map(|i| (((i + l) * 7 % 11) as f32 - 5.0) / 6.0).collect())
+            .map(|l| {
+                (0..9)
+                    .map(|i| (((i + l) * 7 % 11) as f32 - 5.0) / 6.0)
+                    .collect()
+            })
             .collect();
-        let b0: Vec<Vec<f32>> = (0..n_layers).map(|l| vec![0.1 * (l % 3) as f32; 3]).collect();
+        let b0: Vec<Vec<f32>> = (0..n_layers)
+            .map(|l| vec![0.1 * (l % 3) as f32; 3])
+            .collect();
         let x: Vec<f32> = (0..15).map(|i| ((i * 3 % 13) as f32 - 6.0) / 6.0).collect();
         let t: Vec<f32> = (0..15).map(|i| (i % 4) as f32 / 3.0).collect();
         let (mut rk, mut rb) = (k0.clone(), b0.clone());
@@ -1121,26 +1142,20 @@ mod tests {
                 slots: [None, None, None, None],
             })
             .collect();
-        let run = Run {
-            loss: Loss::MeanSquaredError,
-            metrics: &[],
-            optimizer: Optimizer::Sgd {
-                learning_rate: 0.1,
-                momentum: 0.0,
-                nesterov: false,
-            },
-            batch: 2,
-            train: true,
-            n_in: 3,
-            x: &x,
-            t: &t,
-            order: None,
-        };
+        let run = sgd_mse(0.1, &[], &x, &t);
         let mut failed = 0;
         let n = workspace_len(&mut layers[..], 3, 2, &mut failed).unwrap();
         let mut ws = vec![0.0f32; n];
         let (mut sums, mut iterations) = ([0.0f32; 1], 0u32);
-        epoch(&mut layers[..], &run, &mut ws, &mut sums, &mut iterations, &mut failed).unwrap();
+        epoch(
+            &mut layers[..],
+            &run,
+            &mut ws,
+            &mut sums,
+            &mut iterations,
+            &mut failed,
+        )
+        .unwrap();
         assert!((sums[0] - want).abs() < 1e-4, "{} vs {want}", sums[0]);
         for (l, layer) in layers.iter().enumerate() {
             for (g, w) in layer.kernel.iter().zip(&rk[l]) {

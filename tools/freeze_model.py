@@ -41,11 +41,14 @@ def write(data, model, out, pad=None):
     earlier build found), else written unpadded."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "anne_model.py")
+    old = None
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
     if pad is None:
-        old = open(path).read() if os.path.exists(path) else None
         pad = next((p for p in range(4) if old == module(data, model, p)), 0)
     text = module(data, model, pad)
-    if not os.path.exists(path) or open(path).read() != text:
+    if old != text:
         with open(path, "w") as f:
             f.write(text)
     with open(os.path.join(out, "manifest.py"), "w") as f:

@@ -11,7 +11,7 @@
 //! 3.15's own sparsemax is not the projection onto the simplex).
 
 use super::scalar::outlined::{erfcf, tanhf};
-use super::scalar::{expf, sigmoid, softplus, sparse_sigmoid, SELU_ALPHA, SELU_SCALE};
+use super::scalar::{expf, positive, sigmoid, softplus, sparse_sigmoid, SELU_ALPHA, SELU_SCALE};
 use super::Activation;
 use crate::Status;
 use core::f32::consts::FRAC_1_SQRT_2;
@@ -180,8 +180,7 @@ pub fn activation_backward(
             // relu'(z) = [z > 0], the compare on the bits (without an FPU
             // a float compare is a library call)
             for ((out, &z), &d) in dz.iter_mut().zip(z).zip(dy) {
-                let b = z.to_bits() as i32;
-                *out = if b > 0 && b <= 0x7f80_0000 { d } else { 0.0 };
+                *out = if positive(z) { d } else { 0.0 };
             }
         }
         Activation::Softmax => {

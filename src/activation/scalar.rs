@@ -49,6 +49,12 @@ pub(super) fn not_negative(x: f32) -> bool {
     (x.to_bits() as i32) >= 0 || x.to_bits() << 1 == 0
 }
 
+/// `x > 0.0` on the bits: false for ±0 and NaN, true for +inf.
+pub(super) fn positive(x: f32) -> bool {
+    let bits = x.to_bits() as i32;
+    bits > 0 && bits <= 0x7f80_0000
+}
+
 /// `max(x, 0)` that keeps NaN (TensorFlow's `relu`): +0 for x <= 0.
 /// On the bits: a set sign bit on anything but a NaN gives +0. (Cores
 /// without an FPU would otherwise call two soft-float comparisons.)
