@@ -74,15 +74,23 @@ pub(crate) fn run(
 
 /// [`run`] for a [`Common`] activation, which needs no check and gives
 /// `units = out.len()` outputs: the chain's fast path.
+///
+/// `kernel_finite`: the caller has checked that `kernel` holds no NaN or
+/// ±inf (the wide kernel then skips its look at the rows of zero inputs).
 pub(crate) fn run_common(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
     common: Common,
+    kernel_finite: bool,
 ) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    if let Some(dot) = WideDot::new(x, kernel, out.len()) {
+    if let Some(dot) = if kernel_finite {
+        WideDot::with_finite_kernel(x, kernel, out.len())
+    } else {
+        WideDot::new(x, kernel, out.len())
+    } {
         wide_fill(&dot, x, kernel, bias, out, Some(common));
         return Ok(());
     }
@@ -93,6 +101,7 @@ pub(crate) fn run_common(
     }
     #[allow(unreachable_code)]
     {
+        let _ = kernel_finite;
         let units = out.len();
         run_reference(x, kernel, bias, out, &common.activation(), units)
     }

@@ -17,9 +17,10 @@
 //! TensorFlow computes them), the updates [`crate::train`]'s.
 
 use crate::activation::backward::activation_backward;
+use crate::activation::Common;
 use crate::activation::{apply, Activation};
 use crate::argmax::argmax_f32;
-use crate::dense::dense_f32;
+use crate::dense::run_common;
 use crate::train::{adam_step, momentum_step};
 use crate::Status;
 use libm::fabsf;
@@ -231,6 +232,10 @@ fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
 struct Spans {
     at: [(usize, Shape); Spans::MAX],
     n: usize,
+    /// Every layer's kernel holds no NaN or ±inf (checked once per epoch;
+    /// a step that would make one so is refused), nor then does its
+    /// transpose: the dense kernel need not look at the rows of zero inputs.
+    finite: bool,
 }
 
 impl Spans {
@@ -309,6 +314,7 @@ fn workspace<L: Layers + ?Sized>(
     let mut spans = Spans {
         at: [(0, Shape::default()); Spans::MAX],
         n: 0,
+        finite: false,
     };
     let (mut offset, mut widest, mut n) = (0usize, 0usize, n_in);
     for l in 0..layers.count() {
@@ -354,14 +360,16 @@ pub fn epoch<L: Layers + ?Sized>(
     failed: &mut usize,
 ) -> Result<(), Status> {
     let (batch, n_in) = (run.batch, run.n_in);
-    let (need, widest, spans) = workspace(layers, n_in, batch, failed)?;
+    let (need, widest, mut spans) = workspace(layers, n_in, batch, failed)?;
     let n_layers = layers.count();
     let mut first_trained = n_layers;
+    let mut finite = true;
     let mut n_out = n_in;
     for l in 0..n_layers {
         *failed = l;
         let layer = layers.layer(l)?;
         let s = shape_of(&layer, n_out, batch)?;
+        finite &= layer.kernel.iter().all(|w| w.to_bits() << 1 < 0xff00_0000);
         if s.trainable && run.train {
             check_slots(&layer, &run.optimizer)?;
             first_trained = first_trained.min(l);
@@ -369,6 +377,7 @@ pub fn epoch<L: Layers + ?Sized>(
         n_out = s.n_out;
     }
     *failed = 0;
+    spans.finite = finite;
     let sparse = run.loss == Loss::SparseCategoricalCrossentropy;
     let t_width = if sparse { 1 } else { n_out };
     let n_rows = run.x.len().checked_div(n_in).ok_or(Status::XSize)?;
@@ -386,8 +395,7 @@ pub fn epoch<L: Layers + ?Sized>(
     }
     if sparse {
         // class indices, as floats: whole numbers below n_out
-        let bad = |v: &f32| !(*v >= 0.0 && *v < n_out as f32 && (*v as usize) as f32 == *v);
-        if run.t.iter().any(bad) {
+        if run.t.iter().any(|&v| class_index(v, n_out).is_none()) {
             return Err(Status::Label);
         }
     }
@@ -441,10 +449,60 @@ impl Rows<'_> {
 }
 
 /// `out = x . kernel + bias`: the dense kernel, called from one place (so
-/// that it is in the module once, not inlined at each call).
+/// that it is in the module once, not inlined at each call). The sizes are
+/// checked here; linear needs no parameter check (`dense_f32` would do
+/// both on every call).
 #[inline(never)]
-fn linear(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) -> Result<(), Status> {
-    dense_f32(x, kernel, bias, out, &Activation::Linear)
+fn linear(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    kernel_finite: bool,
+) -> Result<(), Status> {
+    if x.len().checked_mul(out.len()) != Some(kernel.len())
+        || bias.is_some_and(|b| b.len() != out.len())
+    {
+        return Err(Status::Size);
+    }
+    run_common(x, kernel, bias, out, Common::Linear, kernel_finite)
+}
+
+/// [`linear`], for a batch of one (`x` one value, `kernel` one row) on
+/// cores without an FPU by [`crate::wide::outer_fma`]: the same bits, but
+/// the weight gradient's columns have a single term each, and linear's
+/// set-up per column would cost more than the term.
+fn outer_or_linear(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) -> Result<(), Status> {
+    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    if let [x] = x {
+        if crate::wide::outer_fma(*x, kernel, bias, out) {
+            return Ok(());
+        }
+    }
+    linear(x, kernel, bias, out, false)
+}
+
+/// `v` as a class index below `n`: a whole number in [0, n) (-0.0 is 0),
+/// from its bits (a float compare or conversion is a library call on cores
+/// without an FPU).
+fn class_index(v: f32, n: usize) -> Option<usize> {
+    let bits = v.to_bits();
+    if bits << 1 == 0 {
+        return (n > 0).then_some(0);
+    }
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    if bits >> 31 != 0 || !(0..24).contains(&e) {
+        return None; // negative, NaN, ±inf, below 1, or above 2^24
+    }
+    let m = (bits & 0x007f_ffff) | 0x0080_0000;
+    let shift = (23 - e) as u32;
+    let k = (m >> shift) as usize;
+    (m & ((1 << shift) - 1) == 0 && k < n).then_some(k)
 }
 
 /// `dst = src` (slices of the same length; a shorter one ends the copy).
@@ -483,7 +541,7 @@ fn forward<L: Layers + ?Sized>(
                 Some((p, ps)) => row_of(p.a, b, ps.units).get(..s.n_in).unwrap_or(&[]),
             };
             let z = row_of_mut(w.z, b, s.units);
-            linear(x, layer.kernel, layer.bias.as_deref(), z)?;
+            linear(x, layer.kernel, layer.bias.as_deref(), z, spans.finite)?;
             let a = row_of_mut(w.a, b, s.units);
             copy(a, z);
             apply(a, &layer.act)?;
@@ -525,18 +583,14 @@ fn loss_batch<L: Layers + ?Sized>(
         let y = row_of(w.a, b, s.units).get(..s.n_out).unwrap_or(&[]);
         let t = row_of(run.t, rows.row(b), t_width);
         let dz = row_of_mut(w.dz, b, s.units);
-        let value = loss_and_grad(run.loss, &act, z, y, t, run.train.then_some((dy, dz)))?;
+        let grad = run.train.then_some((&mut *dy, dz, scale));
+        let value = loss_and_grad(run.loss, &act, z, y, t, grad)?;
         total += value;
         if let Some(sum) = sums.first_mut() {
             *sum += value;
         }
         for (sum, &m) in sums.iter_mut().skip(1).zip(run.metrics) {
             *sum += metric(m, y, t);
-        }
-        if run.train {
-            for v in row_of_mut(w.dz, b, s.units) {
-                *v *= scale;
-            }
         }
     }
     Ok(total)
@@ -579,7 +633,7 @@ fn backward<L: Layers + ?Sized>(
             }
             let dy = dy.get_mut(..s.n_in).ok_or(Status::Size)?;
             for b in 0..nb {
-                linear(row_of(dz, b, s.units), w.kt, None, dy)?;
+                linear(row_of(dz, b, s.units), w.kt, None, dy, spans.finite)?;
                 let pz = row_of(p.z, b, ps.units);
                 let py = row_of(p.a, b, ps.units).get(..ps.n_out).unwrap_or(&[]);
                 activation_backward(&act, pz, py, dy, row_of_mut(p.dz, b, ps.units))?;
@@ -598,11 +652,11 @@ fn backward<L: Layers + ?Sized>(
                 .zip(layer.kernel.chunks_exact(s.units));
         for (i, (gk, kernel)) in rows.enumerate() {
             let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-            linear(xt, dz, plain.then_some(kernel), gk)?;
+            outer_or_linear(xt, dz, plain.then_some(kernel), gk)?;
         }
         if s.bias {
             let bias = layer.bias.as_deref().filter(|_| plain);
-            linear(ones, dz, bias, w.gb)?;
+            outer_or_linear(ones, dz, bias, w.gb)?;
         }
     }
     Ok(())
@@ -739,8 +793,8 @@ fn check_slots(layer: &Layer, opt: &Optimizer) -> Result<(), Status> {
 }
 
 // libm's functions, each called from one place (LTO would otherwise
-// inline a copy at every call); exp is the activations' (the integer one
-// on cores without an FPU).
+// inline a copy at every call); exp is the activations' and ln the integer
+// one on cores without an FPU (src/fastlog.rs), like exp.
 #[inline(never)]
 fn exp(x: f32) -> f32 {
     crate::activation::scalar::expf(x)
@@ -748,6 +802,9 @@ fn exp(x: f32) -> f32 {
 
 #[inline(never)]
 fn ln(x: f32) -> f32 {
+    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    return crate::fastlog::ln(x);
+    #[allow(unreachable_code)]
     libm::logf(x)
 }
 
@@ -762,18 +819,31 @@ fn pow(b: f32, t: f32) -> f32 {
     exp(t * ln(b))
 }
 
+/// `v` clipped to [EPS, 1 - EPS] (NaN stays NaN), on the bits: each float
+/// compare is a library call on cores without an FPU.
 fn clip(v: f32) -> f32 {
-    v.clamp(EPS, 1.0 - EPS)
+    let bits = v.to_bits();
+    if bits << 1 > 0xff00_0000 {
+        v
+    } else if bits < EPS.to_bits() || bits >> 31 != 0 {
+        EPS
+    } else if bits > (1.0 - EPS).to_bits() {
+        1.0 - EPS
+    } else {
+        v
+    }
 }
 
+/// `v` in [EPS, 1 - EPS] (on the bits: negative values, -0.0 and NaN are
+/// above 1 - EPS's as unsigned integers).
 fn inside(v: f32) -> bool {
-    (EPS..=1.0 - EPS).contains(&v)
+    (EPS.to_bits()..=(1.0 - EPS).to_bits()).contains(&v.to_bits())
 }
 
 /// One sample's loss (Keras's, for output `y` with pre-activation `z` and
-/// target `t`) and, given `grad = (dy, dz)`, its gradient `dz` (through
-/// the activation's backward pass where the loss is not computed from the
-/// logits; `dy` is scratch for it).
+/// target `t`) and, given `grad = (dy, dz, scale)`, its gradient `dz`
+/// times `scale` (through the activation's backward pass where the loss is
+/// not computed from the logits; `dy` is scratch for it).
 #[inline(never)]
 fn loss_and_grad(
     loss: Loss,
@@ -781,12 +851,12 @@ fn loss_and_grad(
     z: &[f32],
     y: &[f32],
     t: &[f32],
-    grad: Option<(&mut [f32], &mut [f32])>,
+    grad: Option<(&mut [f32], &mut [f32], f32)>,
 ) -> Result<f32, Status> {
     let n = y.len() as f32;
-    let (dy, mut dz) = match grad {
-        Some((dy, dz)) => (Some(dy), Some(dz)),
-        None => (None, None),
+    let (dy, mut dz, scale) = match grad {
+        Some((dy, dz, scale)) => (Some(dy), Some(dz), scale),
+        None => (None, None, 1.0),
     };
     let mut scratch = [0.0f32; 0];
     let dy = dy.unwrap_or(&mut scratch);
@@ -876,13 +946,37 @@ fn loss_and_grad(
             }
             (s, false)
         }
+        Loss::SparseCategoricalCrossentropy
+            if *act == Activation::Softmax && dz.is_some() && y.iter().all(|&v| inside(v)) =>
+        {
+            // The general path below, with softmax's backward pass folded
+            // in where no clip acts: with g = 1/s - [j == label] / y[label],
+            // dz = y * (g - y . g) and y . g = sum(y) / s - 1 = 0, so
+            // dz[j] = y[j] / s - [j == label] (to rounding), times scale.
+            let label = t
+                .first()
+                .and_then(|&v| class_index(v, y.len()))
+                .unwrap_or(0);
+            let s: f32 = y.iter().sum();
+            let c = scale / s;
+            if let Some(dz) = dz {
+                for (j, (d, &y)) in dz.iter_mut().zip(y).enumerate() {
+                    let p = y * c;
+                    *d = if j == label { p - scale } else { p };
+                }
+            }
+            return Ok(ln(s / y.get(label).copied().unwrap_or(1.0)));
+        }
         Loss::SparseCategoricalCrossentropy => {
             // Keras: the logits log(clip(y)), then the softmax
             // cross-entropy with the label. softmax(log c) = c / s with
             // s = sum(c), so the loss is log(s / c[label]) (one log) and its
             // gradient (c / s - [j == label]) / c = 1/s - [j == label] / c
             // where the clip passes it.
-            let label = t.first().map_or(0, |&v| v as usize);
+            let label = t
+                .first()
+                .and_then(|&v| class_index(v, y.len()))
+                .unwrap_or(0);
             let s: f32 = y.iter().map(|&v| clip(v)).sum();
             let value = ln(s / y.get(label).map_or(1.0, |&v| clip(v)));
             let inv = 1.0 / s;
@@ -898,8 +992,13 @@ fn loss_and_grad(
             (value, false)
         }
     };
-    if let (Some(dz), false) = (dz, from_logits) {
-        activation_backward(act, z, y, dy, dz)?;
+    if let Some(dz) = dz {
+        if !from_logits {
+            activation_backward(act, z, y, dy, dz)?;
+        }
+        for v in dz.iter_mut() {
+            *v *= scale;
+        }
     }
     Ok(value)
 }
@@ -919,7 +1018,7 @@ fn metric(m: Metric, y: &[f32], t: &[f32]) -> f32 {
         }
         Metric::CategoricalAccuracy => hit(first_max(y) == first_max(t)),
         Metric::SparseCategoricalAccuracy => {
-            hit(t.first().is_some_and(|&l| first_max(y) as f32 == l))
+            hit(t.first().and_then(|&l| class_index(l, y.len())) == Some(first_max(y)))
         }
         Metric::MeanSquaredError => pairs().map(|(y, t)| (y - t) * (y - t)).sum::<f32>() / n,
         Metric::MeanAbsoluteError => pairs().map(|(y, t)| fabsf(y - t)).sum::<f32>() / n,
@@ -934,6 +1033,7 @@ fn first_max(v: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dense_f32;
     use crate::train::{dense_backward, sgd};
 
     /// The per-sample reference: forward, loss gradient, dense_backward
@@ -979,7 +1079,7 @@ mod tests {
                     &zs[last],
                     y,
                     tr,
-                    Some((&mut dy, &mut dz)),
+                    Some((&mut dy, &mut dz, 1.0)),
                 )
                 .unwrap();
                 for l in (0..k.len()).rev() {
@@ -1161,6 +1261,32 @@ mod tests {
             for (g, w) in layer.kernel.iter().zip(&rk[l]) {
                 assert!((g - w).abs() < 1e-5, "layer {l}: {g} vs {w}");
             }
+        }
+    }
+
+    #[test]
+    fn class_indices_are_whole_numbers_below_n() {
+        for (v, n, want) in [
+            (0.0f32, 3, Some(0)),
+            (-0.0, 3, Some(0)),
+            (0.0, 0, None),
+            (1.0, 3, Some(1)),
+            (2.0, 3, Some(2)),
+            (3.0, 3, None),
+            (0.5, 3, None),
+            (1.5, 3, None),
+            (2.000_000_2, 3, None),
+            (-1.0, 3, None),
+            (f32::NAN, 3, None),
+            (f32::INFINITY, 3, None),
+            (f32::from_bits(1), 3, None),
+            (16_777_215.0, 1 << 24, Some((1 << 24) - 1)),
+            (16_777_216.0, usize::MAX, None),
+        ] {
+            assert_eq!(class_index(v, n), want, "{v:e} below {n}");
+        }
+        for k in 0..1000usize {
+            assert_eq!(class_index(k as f32, 1000), Some(k));
         }
     }
 

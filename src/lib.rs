@@ -18,6 +18,7 @@ pub mod argmax;
 pub mod conv;
 pub mod dense;
 pub mod fastexp;
+pub mod fastlog;
 pub mod fit;
 #[rustfmt::skip]
 pub mod ops_table;

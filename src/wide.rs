@@ -195,6 +195,17 @@ impl<'a> WideDot<'a> {
     /// or a subnormal number, or a row of `kernel` whose input is zero holds
     /// a NaN or ±inf.
     pub fn new(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
+        Self::checked(x, kernel, units, false)
+    }
+
+    /// [`WideDot::new`] for a kernel known to hold no NaN or ±inf (the
+    /// caller has checked it): a zero input needs no look at its row.
+    pub fn with_finite_kernel(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
+        Self::checked(x, kernel, units, true)
+    }
+
+    #[inline(always)]
+    fn checked(x: &'a [f32], kernel: &'a [f32], units: usize, finite: bool) -> Option<Self> {
         if units == 0 || x.len().checked_mul(units) != Some(kernel.len()) || kernel.len() >= 1 << 23
         {
             return None;
@@ -202,8 +213,15 @@ impl<'a> WideDot<'a> {
         // Normal inputs pass with one test each; zeros need a look at their
         // row, and the others (subnormals, ±inf, NaN) are refused.
         let unusual = |v: &f32| ((v.to_bits() >> 23) & 0xff).wrapping_sub(1) >= 0xfe;
-        if x.iter().any(unusual) && !zero_rows_finite(x, kernel, units) {
-            return None;
+        if x.iter().any(unusual) {
+            let zeros_only = || x.iter().all(|v| !unusual(v) || v.to_bits() << 1 == 0);
+            if !(if finite {
+                zeros_only()
+            } else {
+                zero_rows_finite(x, kernel, units)
+            }) {
+                return None;
+            }
         }
         Some(WideDot { x, kernel, units })
     }
@@ -332,6 +350,50 @@ impl<'a> WideDot<'a> {
     fn sizes_fit(&self, bias: Option<&[f32]>, out: &[f32]) -> bool {
         out.len() == self.units && bias.is_none_or(|b| b.len() == self.units)
     }
+}
+
+/// `out[j] = x · dz[j] + w[j]` (`w` `None`: zeros) for every `j`, each
+/// rounded once: [`WideDot`] with one input, giving the same bits, without
+/// its per-column set-up. It is the weight gradient of a batch of one (and
+/// plain SGD's step fused with it), where each column has one term.
+/// `false`, nothing written, if the sizes differ or `x` is NaN, ±inf or
+/// subnormal (as [`WideDot::new`] refuses it); a column with a NaN or ±inf
+/// gets `0.0 + x * dz[j] + w[j]` in float32, as the reference kernel has it.
+pub fn outer_fma(x: f32, dz: &[f32], w: Option<&[f32]>, out: &mut [f32]) -> bool {
+    // (Seen through, these bit tests become soft-float compares.)
+    let xb = core::hint::black_box(x.to_bits());
+    let ex = (xb >> 23) & 0xff;
+    if dz.len() != out.len()
+        || w.is_some_and(|w| w.len() != out.len())
+        || ex == 0xff
+        || (ex == 0 && xb << 1 != 0)
+    {
+        return false;
+    }
+    let mx = input(xb);
+    let zero = xb << 1 == 0;
+    for (j, (o, d)) in out.iter_mut().zip(dz).enumerate() {
+        let wb = bias_bits(w, j);
+        let db = d.to_bits();
+        if zero && !non_finite(db) && !non_finite(wb) {
+            // 0 · dz[j] + w[j] is w[j] (+0.0 for -0.0, as the sum rounds it)
+            *o = f32::from_bits(if wb << 1 == 0 { 0 } else { wb });
+            continue;
+        }
+        let sum = Sum::new(wb).and_then(|mut sum| {
+            if zero {
+                // 0 · dz[j] is 0, but 0 · ±inf is NaN
+                (!non_finite(db)).then_some(sum)
+            } else {
+                sum.add(mx, ex as i32, db).map(|()| sum)
+            }
+        });
+        *o = match sum {
+            Some(sum) => sum.round(),
+            None => cold(&|j| 0.0 + x * *d + f32::from_bits(bias_bits(w, j)), j),
+        };
+    }
+    true
 }
 
 /// `out[j] = post(column(j, bias[j] bits))`, or `post(fallback(j))` where
@@ -470,6 +532,16 @@ mod tests {
         assert_eq!(wide(&[1.0, 2.0], &k, 3, 3, 0.0), None);
         // A kernel of the wrong size.
         assert!(WideDot::new(&[1.0; 2], &[1.0; 5], 2).is_none());
+        // A kernel the caller has checked: zeros pass without a look at
+        // their rows, the inputs are still checked.
+        let finite = |x: &[f32], k: &[f32]| WideDot::with_finite_kernel(x, k, 1).is_some();
+        assert!(WideDot::new(&[0.0, 1.0], &[f32::NAN, 2.0], 1).is_none());
+        assert!(finite(&[0.0, 1.0], &[f32::NAN, 2.0]));
+        assert!(finite(&[-0.0, 1.0], &[3.0, 2.0]));
+        assert!(!finite(&[d, 1.0], &[3.0, 2.0]));
+        assert!(!finite(&[0.0, f32::INFINITY], &[3.0, 2.0]));
+        assert!(!finite(&[f32::NAN, 0.0], &[3.0, 2.0]));
+        assert!(!finite(&[1.0; 2], &[1.0; 3]));
     }
 
     #[test]

@@ -122,6 +122,10 @@ RUNS = [
     ("adam_cce_mixed", [(6, "selu", {}, True), (6, "hard_silu", {}, True), (6, "mish", {}, True),
                         (3, "softmax", {}, True)], 5,
      {"name": "adam", "learning_rate": 0.01}, "categorical_crossentropy", ["accuracy"], 16, 2, "onehot"),
+    # AI-ANNE's way, per-sample SGD, on the bench's Iris-sized net
+    ("sgd_sparse_b1", [(8, "relu", {}, True), (3, "softmax", {}, True)], 4,
+     {"name": "sgd", "learning_rate": 0.05}, "sparse_categorical_crossentropy", ["accuracy"], 1, 2,
+     "sparse"),
 ]
 
 

@@ -4,9 +4,26 @@ use super::scalar::{expf, relu0, sigmoid};
 use crate::Status;
 use libm::logf;
 
-/// The largest value, ignoring NaN (`-inf` for an empty slice).
+/// The largest value, ignoring NaN (`-inf` for an empty slice), compared
+/// on the bits as integers ordered like the floats (each float compare is
+/// a library call on cores without an FPU); +0.0 is above -0.0.
 pub(super) fn max_of(values: &[f32]) -> f32 {
-    values.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+    let order = |bits: u32| {
+        if bits >> 31 != 0 {
+            !bits
+        } else {
+            bits | 1 << 31
+        }
+    };
+    let mut best = f32::NEG_INFINITY;
+    let mut key = order(best.to_bits());
+    for &v in values {
+        let bits = v.to_bits();
+        if bits << 1 <= 0xff00_0000 && order(bits) > key {
+            (best, key) = (v, order(bits));
+        }
+    }
+    best
 }
 
 /// `softmax(x)_i = exp(x_i - max(x)) / sum_j exp(x_j - max(x))`.
@@ -102,4 +119,36 @@ pub fn glu(buf: &mut [f32]) -> Result<usize, Status> {
         }
     }
     Ok(half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_of;
+
+    #[test]
+    fn max_of_orders_like_the_floats_and_skips_nan() {
+        let values = [
+            -f32::INFINITY,
+            -1e30,
+            -2.5,
+            -f32::from_bits(1),
+            -0.0,
+            0.0,
+            f32::from_bits(1),
+            1.0,
+            3e38,
+            f32::INFINITY,
+        ];
+        for (i, &a) in values.iter().enumerate() {
+            for &b in &values[..=i] {
+                for pair in [[a, b], [b, a], [f32::NAN, a], [a, -f32::NAN]] {
+                    let want = pair.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    assert_eq!(max_of(&pair), want, "{pair:?}");
+                }
+            }
+        }
+        assert_eq!(max_of(&[]), f32::NEG_INFINITY);
+        assert_eq!(max_of(&[f32::NAN]), f32::NEG_INFINITY);
+        assert_eq!(max_of(&[-0.0, 0.0]).to_bits(), 0);
+    }
 }

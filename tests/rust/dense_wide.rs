@@ -540,3 +540,51 @@ fn blocked_is_the_reference_bit_for_bit() {
     }
     assert!(cases > 300);
 }
+
+/// `anne::wide::outer_fma` (the weight gradient of a batch of one) gives
+/// the bits of the wide kernel with one input, for every style of value
+/// and the specials, with and without the added row.
+#[test]
+fn outer_fma_is_the_wide_kernel_with_one_input() {
+    use anne::wide::outer_fma;
+    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut compared = 0;
+    for case in 0..3000 {
+        let units = 1 + rng.below(12) as usize;
+        let style = (case % 3) as u32;
+        let mut x = rng.value(style);
+        let mut dz: Vec<f32> = (0..units).map(|_| rng.value(style)).collect();
+        let mut w: Vec<f32> = (0..units).map(|_| rng.value(style)).collect();
+        if case % 7 == 0 {
+            let k = rng.below(units as u64) as usize;
+            dz[k] = specials[rng.below(5) as usize];
+        }
+        if case % 11 == 0 {
+            let k = rng.below(units as u64) as usize;
+            w[k] = specials[rng.below(5) as usize];
+        }
+        if case % 13 == 0 {
+            x = specials[rng.below(5) as usize];
+        }
+        for bias in [Some(&w[..]), None] {
+            let mut want = vec![0.0f32; units];
+            dense_f32_wide(&[x], &dz, bias, &mut want, &Activation::Linear).unwrap();
+            let mut got = vec![7.0f32; units];
+            if outer_fma(x, &dz, bias, &mut got) {
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "x {x:e} dz {dz:?} w {bias:?}");
+                compared += 1;
+            } else {
+                // refused: only x that the wide kernel refuses too
+                let xb = x.to_bits();
+                assert!(!x.is_finite() || (xb << 1 != 0 && xb << 1 < 0x0100_0000));
+                assert!(got.iter().all(|&v| v == 7.0));
+            }
+        }
+    }
+    assert!(compared > 5000, "{compared}");
+    // sizes that differ are refused
+    assert!(!outer_fma(1.0, &[1.0, 2.0], None, &mut [0.0]));
+    assert!(!outer_fma(1.0, &[1.0], Some(&[1.0, 2.0]), &mut [0.0]));
+}
