@@ -73,24 +73,18 @@ pub(crate) fn run(
 }
 
 /// [`run`] for a [`Common`] activation, which needs no check and gives
-/// `units = out.len()` outputs: the chain's fast path.
-///
-/// `kernel_finite`: the caller has checked that `kernel` holds no NaN or
-/// ±inf (the wide kernel then skips its look at the rows of zero inputs).
+/// `units = out.len()` outputs: the chain's fast path. (Inlined: in the
+/// chain the compiler then knows the sizes it checks.)
+#[inline(always)]
 pub(crate) fn run_common(
     x: &[f32],
     kernel: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
     common: Common,
-    kernel_finite: bool,
 ) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
-    if let Some(dot) = if kernel_finite {
-        WideDot::with_finite_kernel(x, kernel, out.len())
-    } else {
-        WideDot::new(x, kernel, out.len())
-    } {
+    if let Some(dot) = WideDot::new(x, kernel, out.len()) {
         wide_fill(&dot, x, kernel, bias, out, Some(common));
         return Ok(());
     }
@@ -101,10 +95,32 @@ pub(crate) fn run_common(
     }
     #[allow(unreachable_code)]
     {
-        let _ = kernel_finite;
         let units = out.len();
         run_reference(x, kernel, bias, out, &common.activation(), units)
     }
+}
+
+/// `out = x . kernel + bias` for the training loop, whose sizes are
+/// checked: [`run_common`] for linear, with, where the caller has checked
+/// that `kernel` holds no NaN or ±inf, the wide kernel's look at the rows
+/// of zero inputs skipped. (Its own copy, so that the chain's is as before.)
+#[inline(never)]
+pub(crate) fn run_linear(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    kernel_finite: bool,
+) -> Result<(), Status> {
+    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    if kernel_finite {
+        if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
+            wide_fill(&dot, x, kernel, bias, out, None);
+            return Ok(());
+        }
+    }
+    let _ = kernel_finite;
+    run_common(x, kernel, bias, out, Common::Linear)
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]

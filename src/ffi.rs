@@ -258,7 +258,7 @@ unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<
     if let Some(common) = Common::from_abi(&layer.act) {
         // SAFETY: as this function's contract.
         let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, layer.out_len)? };
-        return dense::run_common(x, kernel, bias, out, common, false);
+        return dense::run_common(x, kernel, bias, out, common);
     }
     let act = Activation::from_abi(&layer.act)?;
     let units = match act {

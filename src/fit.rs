@@ -17,10 +17,9 @@
 //! TensorFlow computes them), the updates [`crate::train`]'s.
 
 use crate::activation::backward::activation_backward;
-use crate::activation::Common;
 use crate::activation::{apply, Activation};
 use crate::argmax::argmax_f32;
-use crate::dense::run_common;
+use crate::dense::run_linear;
 use crate::train::{adam_step, momentum_step};
 use crate::Status;
 use libm::fabsf;
@@ -465,7 +464,7 @@ fn linear(
     {
         return Err(Status::Size);
     }
-    run_common(x, kernel, bias, out, Common::Linear, kernel_finite)
+    run_linear(x, kernel, bias, out, kernel_finite)
 }
 
 /// [`linear`], for a batch of one (`x` one value, `kernel` one row) on

@@ -75,6 +75,12 @@ fn non_finite(bits: u32) -> bool {
     bits << 1 >= 0xff00_0000
 }
 
+/// True for subnormal numbers, zeros, NaN and ±inf (exponent 0 or all ones).
+#[inline(always)]
+fn unusual(v: &f32) -> bool {
+    ((v.to_bits() >> 23) & 0xff).wrapping_sub(1) >= 0xfe
+}
+
 /// True when every input is normal or zero, and the kernel rows of the zero
 /// ones hold no NaN or ±inf.
 #[inline(never)]
@@ -195,33 +201,28 @@ impl<'a> WideDot<'a> {
     /// or a subnormal number, or a row of `kernel` whose input is zero holds
     /// a NaN or ±inf.
     pub fn new(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
-        Self::checked(x, kernel, units, false)
-    }
-
-    /// [`WideDot::new`] for a kernel known to hold no NaN or ±inf (the
-    /// caller has checked it): a zero input needs no look at its row.
-    pub fn with_finite_kernel(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
-        Self::checked(x, kernel, units, true)
-    }
-
-    #[inline(always)]
-    fn checked(x: &'a [f32], kernel: &'a [f32], units: usize, finite: bool) -> Option<Self> {
         if units == 0 || x.len().checked_mul(units) != Some(kernel.len()) || kernel.len() >= 1 << 23
         {
             return None;
         }
         // Normal inputs pass with one test each; zeros need a look at their
         // row, and the others (subnormals, ±inf, NaN) are refused.
-        let unusual = |v: &f32| ((v.to_bits() >> 23) & 0xff).wrapping_sub(1) >= 0xfe;
-        if x.iter().any(unusual) {
-            let zeros_only = || x.iter().all(|v| !unusual(v) || v.to_bits() << 1 == 0);
-            if !(if finite {
-                zeros_only()
-            } else {
-                zero_rows_finite(x, kernel, units)
-            }) {
-                return None;
-            }
+        if x.iter().any(unusual) && !zero_rows_finite(x, kernel, units) {
+            return None;
+        }
+        Some(WideDot { x, kernel, units })
+    }
+
+    /// [`WideDot::new`] for a kernel known to hold no NaN or ±inf (the
+    /// caller has checked it): a zero input needs no look at its row.
+    pub fn with_finite_kernel(x: &'a [f32], kernel: &'a [f32], units: usize) -> Option<Self> {
+        if units == 0 || x.len().checked_mul(units) != Some(kernel.len()) || kernel.len() >= 1 << 23
+        {
+            return None;
+        }
+        let zero_or_normal = |v: &f32| !unusual(v) || v.to_bits() << 1 == 0;
+        if !x.iter().all(zero_or_normal) {
+            return None;
         }
         Some(WideDot { x, kernel, units })
     }
