@@ -124,8 +124,8 @@ pub(crate) fn run_linear(
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
-/// decodes the nonzero inputs once per call (clearing 1 KB of stack for
-/// them) rather than once per column, unless more than
+/// decodes the nonzero inputs once per call (clearing 8 bytes of stack per
+/// input for them) rather than once per column, unless more than
 /// [`crate::wide::BLOCK`] of them are nonzero.
 pub const DECODE_MIN_MACS: usize = 64;
 

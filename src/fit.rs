@@ -20,6 +20,7 @@ use crate::activation::backward::activation_backward;
 use crate::activation::{apply, Activation};
 use crate::argmax::argmax_f32;
 use crate::dense::run_linear;
+use crate::softf32::fdiv;
 use crate::train::{adam_step, momentum_step};
 use crate::Status;
 use libm::fabsf;
@@ -476,6 +477,7 @@ fn outer_or_linear(
     kernel: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
+    kernel_finite: bool,
 ) -> Result<(), Status> {
     #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
     if let [x] = x {
@@ -483,7 +485,7 @@ fn outer_or_linear(
             return Ok(());
         }
     }
-    linear(x, kernel, bias, out, false)
+    linear(x, kernel, bias, out, kernel_finite)
 }
 
 /// `v` as a class index below `n`: a whole number in [0, n) (-0.0 is 0),
@@ -645,17 +647,20 @@ fn backward<L: Layers + ?Sized>(
         // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]; for plain SGD
         // dz holds -lr / nb times the gradient, and the old weight is the
         // sum's bias: gk is then the stepped weight, rounded once.
+        // (dz is every row's "kernel": looked at for NaN and ±inf once here,
+        // not at each row's zero inputs; a batch of one has none to skip.)
         let plain = plain_sgd(&run.optimizer).is_some();
+        let dz_finite = nb > 1 && dz.iter().all(|v| v.to_bits() << 1 < 0xff00_0000);
         let rows =
             w.gk.chunks_exact_mut(s.units)
                 .zip(layer.kernel.chunks_exact(s.units));
         for (i, (gk, kernel)) in rows.enumerate() {
             let xt = w.xt.get(i * batch..i * batch + nb).ok_or(Status::Size)?;
-            outer_or_linear(xt, dz, plain.then_some(kernel), gk)?;
+            outer_or_linear(xt, dz, plain.then_some(kernel), gk, dz_finite)?;
         }
         if s.bias {
             let bias = layer.bias.as_deref().filter(|_| plain);
-            outer_or_linear(ones, dz, bias, w.gb)?;
+            outer_or_linear(ones, dz, bias, w.gb, dz_finite)?;
         }
     }
     Ok(())
@@ -957,14 +962,14 @@ fn loss_and_grad(
                 .and_then(|&v| class_index(v, y.len()))
                 .unwrap_or(0);
             let s: f32 = y.iter().sum();
-            let c = scale / s;
+            let c = fdiv(scale, s);
             if let Some(dz) = dz {
                 for (j, (d, &y)) in dz.iter_mut().zip(y).enumerate() {
                     let p = y * c;
                     *d = if j == label { p - scale } else { p };
                 }
             }
-            return Ok(ln(s / y.get(label).copied().unwrap_or(1.0)));
+            return Ok(ln(fdiv(s, y.get(label).copied().unwrap_or(1.0))));
         }
         Loss::SparseCategoricalCrossentropy => {
             // Keras: the logits log(clip(y)), then the softmax
@@ -977,8 +982,8 @@ fn loss_and_grad(
                 .and_then(|&v| class_index(v, y.len()))
                 .unwrap_or(0);
             let s: f32 = y.iter().map(|&v| clip(v)).sum();
-            let value = ln(s / y.get(label).map_or(1.0, |&v| clip(v)));
-            let inv = 1.0 / s;
+            let value = ln(fdiv(s, y.get(label).map_or(1.0, |&v| clip(v))));
+            let inv = fdiv(1.0, s);
             for (j, (d, &y)) in dy.iter_mut().zip(y).enumerate() {
                 *d = if !inside(y) {
                     0.0

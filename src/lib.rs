@@ -24,6 +24,7 @@ pub mod fit;
 pub mod ops_table;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod softf32;
 pub mod status;
 pub mod train;
 pub mod wide;

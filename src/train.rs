@@ -3,6 +3,7 @@
 //! [`crate::activation::backward`].) Nothing allocates; every length is
 //! checked first ([`Status::Size`]) and nothing is written on a refusal.
 
+use crate::softf32::fdiv;
 use crate::Status;
 use libm::sqrtf;
 
@@ -141,7 +142,7 @@ pub(crate) fn adam_step(
 ) -> f32 {
     *m += (g - *m) * (1.0 - beta_1);
     *v += (g * g - *v) * (1.0 - beta_2);
-    w - *m * alpha / (sqrtf(*v) + epsilon)
+    w - fdiv(*m * alpha, sqrtf(*v) + epsilon)
 }
 
 #[cfg(test)]

@@ -317,11 +317,10 @@ impl<'a> WideDot<'a> {
         self.sizes_fit(bias, out) && fill(bias, out, fallback, post, |j, b| self.column(j, b))
     }
 
-    /// [`WideDot::dense`] with the nonzero inputs decoded once, into 1 KB of
-    /// stack cleared on every call: faster from a few dozen multiply-adds on.
-    /// `false` (nothing written) also when more than [`BLOCK`] inputs are
-    /// nonzero.
-    #[inline(never)]
+    /// [`WideDot::dense`] with the nonzero inputs decoded once, onto the
+    /// stack (cleared on every call: 8 bytes per input, from 128 bytes up
+    /// to 1 KB): faster from a few dozen multiply-adds on. `false` (nothing
+    /// written) also when more than [`BLOCK`] inputs are nonzero.
     pub fn dense_decoded(
         &self,
         bias: Option<&[f32]>,
@@ -332,8 +331,25 @@ impl<'a> WideDot<'a> {
         if !self.sizes_fit(bias, out) {
             return false;
         }
-        let mut slots = [Term::default(); BLOCK];
-        let Some(terms) = self.decode(&mut slots) else {
+        let t = Term::default();
+        match self.x.len() {
+            0..=16 => self.decoded_columns(&mut [t; 16], bias, out, &fallback, &post),
+            17..=32 => self.decoded_columns(&mut [t; 32], bias, out, &fallback, &post),
+            33..=64 => self.decoded_columns(&mut [t; 64], bias, out, &fallback, &post),
+            _ => self.decoded_columns(&mut [t; BLOCK], bias, out, &fallback, &post),
+        }
+    }
+
+    #[inline(never)]
+    fn decoded_columns(
+        &self,
+        slots: &mut [Term],
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        fallback: &impl Fn(usize) -> f32,
+        post: &impl Fn(f32) -> f32,
+    ) -> bool {
+        let Some(terms) = self.decode(slots) else {
             return false;
         };
         // (The loop as in fill(), written out: through a closure the
@@ -342,7 +358,7 @@ impl<'a> WideDot<'a> {
             let b = bias_bits(bias, j);
             *o = post(match self.column_terms(terms, j, b) {
                 Some(value) => value,
-                None => cold(&fallback, j),
+                None => cold(fallback, j),
             });
         }
         true

