@@ -198,19 +198,21 @@ fn finish(
 }
 
 /// Column `j`'s float32 dot product in input order, as the reference kernel
-/// computes it.
+/// computes it. (One copy: the reference kernel and the wide kernel's
+/// fallbacks call it.)
+#[inline(never)]
 fn sequential_dot(x: &[f32], kernel: &[f32], units: usize, j: usize) -> f32 {
-    // Walks kernel[:, j] (stride `units`) with checked slicing: no index,
-    // so no panic path, and a kernel too short just ends the sum (check()
-    // has made sure it is not).
+    // Walks kernel[:, j] row by row with checked access (no panic path; the
+    // check on j is the same for every row, and leaves the loop); a kernel
+    // too short just ends the sum (check() has made sure it is not).
     let mut acc = 0.0f32;
-    let mut column = kernel.get(j..).unwrap_or(&[]);
-    for &xi in x {
-        let Some((&w, rest)) = column.split_first() else {
-            break;
-        };
-        acc += xi * w;
-        column = rest.get(units.saturating_sub(1)..).unwrap_or(&[]);
+    if units == 0 {
+        return acc;
+    }
+    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
+        if let Some(&w) = row.get(j) {
+            acc += xi * w;
+        }
     }
     acc
 }
@@ -289,7 +291,7 @@ fn run_blocked(
 }
 
 /// `out[j] = post(x . kernel[:, j] + bias[j])` for every column, summed in
-/// input order as [`sequential_dot`] does, [`BLOCK_COLUMNS`] at a time.
+/// input order as [`sequential_dot`] does (see [`blocked_sums`]).
 #[inline(always)]
 fn blocked_fill(
     x: &[f32],
@@ -298,33 +300,55 @@ fn blocked_fill(
     out: &mut [f32],
     post: impl Fn(f32) -> f32,
 ) {
+    blocked_sums(x, kernel, bias, out);
+    for o in out.iter_mut() {
+        *o = post(*o);
+    }
+}
+
+/// `out[j] = x . kernel[:, j] + bias[j]`, [`BLOCK_COLUMNS`] columns at a
+/// time, then the rest 4, 2 and 1 at a time: each row of the kernel is read
+/// once per block, and the block's sums stay in registers. (One copy,
+/// whatever the activation: [`blocked_fill`] applies it after.)
+#[inline(never)]
+fn blocked_sums(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
     let units = out.len();
     if units == 0 {
-        return;
+        return; // (and chunks_exact(0) would panic)
     }
     let mut j = 0;
-    for block in out.chunks_exact_mut(BLOCK_COLUMNS) {
-        let mut acc = [0.0f32; BLOCK_COLUMNS];
-        for (row, &xi) in kernel.chunks_exact(units).zip(x) {
-            if let Some(w) = row.get(j..j + BLOCK_COLUMNS) {
-                for (a, &wk) in acc.iter_mut().zip(w) {
-                    *a += xi * wk;
-                }
-            }
-        }
-        for (k, (o, a)) in block.iter_mut().zip(acc).enumerate() {
-            *o = post(bias.and_then(|b| b.get(j + k)).map_or(a, |b| a + b));
-        }
+    while j + BLOCK_COLUMNS <= units {
+        block_into::<BLOCK_COLUMNS>(x, kernel, bias, out, j);
         j += BLOCK_COLUMNS;
     }
-    for (k, o) in out
-        .chunks_exact_mut(BLOCK_COLUMNS)
-        .into_remainder()
-        .iter_mut()
-        .enumerate()
-    {
-        let acc = sequential_dot(x, kernel, units, j + k);
-        *o = post(bias.and_then(|b| b.get(j + k)).map_or(acc, |b| acc + b));
+    if j + 4 <= units {
+        block_into::<4>(x, kernel, bias, out, j);
+        j += 4;
+    }
+    if j + 2 <= units {
+        block_into::<2>(x, kernel, bias, out, j);
+        j += 2;
+    }
+    if j < units {
+        block_into::<1>(x, kernel, bias, out, j);
+    }
+}
+
+/// Columns `j..j + N` of [`blocked_sums`].
+#[inline(always)]
+fn block_into<const N: usize>(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], j: usize) {
+    let units = out.len();
+    let mut acc = [0.0f32; N];
+    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
+        if let Some(w) = row.get(j..j + N) {
+            for (a, &wk) in acc.iter_mut().zip(w) {
+                *a += xi * wk;
+            }
+        }
+    }
+    let block = out.get_mut(j..j + N).unwrap_or(&mut []);
+    for (k, (o, a)) in block.iter_mut().zip(acc).enumerate() {
+        *o = bias.and_then(|b| b.get(j + k)).map_or(a, |b| a + b);
     }
 }
 
@@ -342,7 +366,7 @@ fn blocked_fill(
 /// glu, which pairs two columns per output, is left to the reference kernel.
 ///
 /// Time: one integer multiply-add per nonzero input and column; zero inputs
-/// cost nothing. Stack: up to 1 KB (see [`DECODE_MIN_MACS`]).
+/// cost nothing. Stack: 8 bytes per input up to 1 KB (see [`DECODE_MIN_MACS`]).
 pub fn dense_f32_wide(
     x: &[f32],
     kernel: &[f32],
