@@ -336,7 +336,13 @@ fn blocked_sums(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]
 
 /// Columns `j..j + N` of [`blocked_sums`].
 #[inline(always)]
-fn block_into<const N: usize>(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], j: usize) {
+fn block_into<const N: usize>(
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    j: usize,
+) {
     let units = out.len();
     let mut acc = [0.0f32; N];
     for (row, &xi) in kernel.chunks_exact(units).zip(x) {

@@ -14,7 +14,11 @@
 /// operator (the same bits).
 #[inline(always)]
 pub fn fdiv(a: f32, b: f32) -> f32 {
-    #[cfg(all(target_os = "none", target_feature = "thumb2", not(target_abi = "eabihf")))]
+    #[cfg(all(
+        target_os = "none",
+        target_feature = "thumb2",
+        not(target_abi = "eabihf")
+    ))]
     return div(a, b);
     #[allow(unreachable_code)]
     {
@@ -102,9 +106,26 @@ mod tests {
         let m = f32::MAX;
         let tiny = f32::MIN_POSITIVE;
         let vals = [
-            0.0, -0.0, 1.0, -1.0, 3.0, 0.1, m, -m, tiny, -tiny, tiny / 4.0, f32::INFINITY,
-            f32::NEG_INFINITY, f32::NAN, 1.0 - f32::EPSILON / 2.0, 1.0 + f32::EPSILON,
-            2.0f32.powi(127), 2.0f32.powi(-126) * 1.5, 1e-7, 0.999,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            3.0,
+            0.1,
+            m,
+            -m,
+            tiny,
+            -tiny,
+            tiny / 4.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1.0 - f32::EPSILON / 2.0,
+            1.0 + f32::EPSILON,
+            2.0f32.powi(127),
+            2.0f32.powi(-126) * 1.5,
+            1e-7,
+            0.999,
         ];
         for &a in &vals {
             for &b in &vals {
