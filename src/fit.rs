@@ -369,7 +369,7 @@ pub fn epoch<L: Layers + ?Sized>(
         *failed = l;
         let layer = layers.layer(l)?;
         let s = shape_of(&layer, n_out, batch)?;
-        finite &= layer.kernel.iter().all(|w| w.to_bits() << 1 < 0xff00_0000);
+        finite &= all_finite(layer.kernel);
         if s.trainable && run.train {
             check_slots(&layer, &run.optimizer)?;
             first_trained = first_trained.min(l);
@@ -504,6 +504,12 @@ fn class_index(v: f32, n: usize) -> Option<usize> {
     let shift = (23 - e) as u32;
     let k = (m >> shift) as usize;
     (m & ((1 << shift) - 1) == 0 && k < n).then_some(k)
+}
+
+/// No NaN or ±inf in `values`, on the bits (exponent not all ones): a
+/// float compare is a library call on cores without an FPU.
+fn all_finite(values: &[f32]) -> bool {
+    values.iter().all(|v| v.to_bits() << 1 < 0xff00_0000)
 }
 
 /// `dst = src` (slices of the same length; a shorter one ends the copy).
@@ -650,7 +656,7 @@ fn backward<L: Layers + ?Sized>(
         // (dz is every row's "kernel": looked at for NaN and ±inf once here,
         // not at each row's zero inputs; a batch of one has none to skip.)
         let plain = plain_sgd(&run.optimizer).is_some();
-        let dz_finite = nb > 1 && dz.iter().all(|v| v.to_bits() << 1 < 0xff00_0000);
+        let dz_finite = nb > 1 && all_finite(dz);
         let rows =
             w.gk.chunks_exact_mut(s.units)
                 .zip(layer.kernel.chunks_exact(s.units));
@@ -718,7 +724,7 @@ fn update<L: Layers + ?Sized>(
                 step_into(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
             }
         }
-        finite &= w.gk.iter().chain(w.gb.iter()).all(|v| v.is_finite());
+        finite &= all_finite(w.gk) && all_finite(w.gb);
     }
     if !finite {
         return Err(Status::StepNotFinite);
