@@ -280,6 +280,8 @@ demo: deps $(DEMO_FW)
 	@echo "== Human activity from a 3-axis accelerometer stream: Conv1D, sample by sample, on the emulated $(TARGET)"
 	$(PYTHON) tools/anne_convert.py examples/har/har.keras -o $(BUILD)/demo/har.anne --classes still,walking,running --features x,y,z
 	tools/run-on $(TARGET) examples/har/har.py $(BUILD)/demo/har.anne examples/har/har_stream.json
+	@echo "== The same network with its first Conv1D made narrower, retrained on the emulated $(TARGET) with fit()"
+	tools/run-on $(TARGET) examples/har/retrain.py $(BUILD)/demo/har.anne examples/har/har_stream.json
 
 repl: deps
 	tools/run-on --repl $(TARGET)

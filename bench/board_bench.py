@@ -453,6 +453,8 @@ def bench_train():
                     gc.collect()
     anne_net.use_backend("native")
     bench_train_ai_anne()
+    gc.collect()
+    bench_train_conv()
 
 
 def steady(fit):
@@ -512,6 +514,46 @@ def bench_train_ai_anne():
         fit(1)()
         emit(kind="train", net="ai-anne-4-3-1", backend=backend, optimizer="sgd", batch=1,
              n=len(xs) * TRAIN_EPOCHS, ticks=steady(fit))
+        del net
+        gc.collect()
+    anne_net.use_backend("native")
+
+
+def conv_net():
+    """A sensor-window classifier (16 steps x 3 channels): Conv1D, pooling,
+    Conv1D, global average, Dense."""
+    anne_net.seed(5)
+    return anne_net.Sequential([
+        anne_net.Input((16, 3)), anne_net.Conv1D(8, 5, padding="same", activation="relu"),
+        anne_net.MaxPooling1D(2), anne_net.Conv1D(8, 3, activation="relu"),
+        anne_net.GlobalAveragePooling1D(), anne_net.Dense(3, "softmax")])
+
+
+def bench_train_conv():
+    """Training through Conv1D layers (fit's per-sample loop over the
+    backend's kernels), Adam, batch 16, per sample; and one forward pass."""
+    _seed[0] = 4242
+    xs = [uniform(48, 1.0) for _ in range(TRAIN_N)]
+    ys = [i % 3 for i in range(TRAIN_N)]
+    anne_net.use_backend("native")
+    net = conv_net()
+    out = array("f", [0.0] * 3)
+    t = ticks(lambda: net.predict_into(xs[0], out))
+    emit(kind="train_forward", net="conv-16x3", ticks=t)
+    for backend in ("native", "python"):
+        anne_net.use_backend(backend)
+        net = conv_net()
+        net.compile(anne_net.Adam(0.01), "sparse_categorical_crossentropy")
+
+        def fit(epochs, net=net):
+            return lambda: net.fit(xs, ys, batch_size=16, epochs=epochs, shuffle=False, verbose=0)
+        try:
+            fit(1)()
+            t = steady(fit)
+        except MemoryError:
+            t = None
+        emit(kind="train", net="conv-16x3", backend=backend, optimizer="adam", batch=16,
+             n=TRAIN_N * TRAIN_EPOCHS, ticks=t)
         del net
         gc.collect()
     anne_net.use_backend("native")

@@ -209,7 +209,7 @@ def measure_target(target, build, runs):
     # The float loop on fresh boards that import nothing else, so that both
     # firmwares start it from the same heap.
     trecs, tsame = run_script(target, fw, {"train": True}, runs)
-    recs += [r for r in trecs if r["kind"] == "train"]
+    recs += [r for r in trecs if r["kind"] in ("train", "train_forward")]
     same = same and tsame
     fcfg = {"floop": True}
     frecs, fsame = run_script(target, fw, fcfg, runs)
@@ -227,7 +227,8 @@ def measure_target(target, build, runs):
     res = {"target": target, "instr_per_tick": ipt, "instr_per_tick_plain": pipt,
            "nominal_instr_per_tick": NOMINAL[target], "deterministic": same and psame,
            "overhead_ticks": [r["ticks"] for r in recs if r["kind"] == "overhead"][0],
-           "records": [], "kernel": {}, "floop": {}, "size": {}, "train": []}
+           "records": [], "kernel": {}, "floop": {}, "size": {}, "train": [],
+           "train_forward": {}}
     for rs, k, fwname in ((recs, ipt, "bench"), (precs, pipt, "plain")):
         for r in rs:
             if r["kind"] == "net":
@@ -252,6 +253,8 @@ def measure_target(target, build, runs):
                 res["kernel"].setdefault(impl, {})[r["n"]] = r["ticks"] * k
             elif r["kind"] == "floop":
                 res["floop"].setdefault(fwname, {})[r["n"]] = r["ticks"] * k
+            elif r["kind"] == "train_forward" and r["ticks"] is not None:
+                res["train_forward"][r["net"]] = round(r["ticks"] * k)
             elif r["kind"] == "train" and r["ticks"] is not None:
                 res["train"].append({"network": r["net"], "backend": r["backend"], "optimizer": r["optimizer"],
                                      "batch": r["batch"],
@@ -335,6 +338,12 @@ def train_table(res):
                     net, opt, batch, fmt(a), fmt(py) if py else "", fmt(ai) if ai else "",
                     "%.2f" % (a / ai) if ai else "",
                     "%.1f" % (a / fwd["instructions_per_inference"]) if fwd else ""))
+    a = by.get(("conv-16x3", "native", "adam", 16))
+    if a:
+        fwd = res.get("train_forward", {}).get("conv-16x3")
+        py = by.get(("conv-16x3", "python", "adam", 16))
+        rows.append("| conv-16x3 (Conv1D 8, pool, Conv1D 8, global average, Dense 3) | adam | 16 | %s | %s |  |  | %s |"
+                    % (fmt(a), fmt(py) if py else "", "%.1f" % (a / fwd) if fwd else ""))
     ai = by.get(("ai-anne-4-3-1", "ai-anne-style", "sgd", 1))
     a = by.get(("ai-anne-4-3-1", "native", "sgd", 1))
     py = by.get(("ai-anne-4-3-1", "python", "sgd", 1))

@@ -15,7 +15,7 @@ ANNE_GLUE_DIR := $(USERMOD_DIR)
 ANNE_ROOT := $(abspath $(realpath $(USERMOD_DIR))/..)
 ANNE_LIB := $(BUILD)/anne-rust/libanne.a
 ANNE_SYMBOLS := anne_dense_f32 anne_forward_f32 anne_activate_f32 anne_argmax_f32 anne_activation_default anne_activation_outputs \
-	anne_activation_backward_f32 anne_dense_backward_f32 anne_sgd_f32 anne_adam_f32
+	anne_activation_backward_f32 anne_dense_backward_f32 anne_layer_backward_f32 anne_sgd_f32 anne_adam_f32
 
 SRC_USERMOD_C += $(ANNE_GLUE_DIR)/modanne.c
 CFLAGS_USERMOD += -I$(ANNE_GLUE_DIR)

@@ -858,6 +858,59 @@ static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7, 7, anne_dense_backward);
 
+// anne.layer_backward(layer, x, dy, scale, gk, gb, dx): the backward pass
+// of one Conv1D, pooling or affine layer, given as forward() takes it
+// ((kernel, bias, activation, buf, spec)), for one sample that read x:
+// Conv1D: gk += scale * dL/dkernel, gb += scale * dL/dbias (each may be
+// None), dx = dL/dx (may be None), from dy at its pre-activations;
+// pooling, affine: dx = dL/dx from dy at the outputs (gk, gb None).
+static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
+    anne_layer_t d = {0};
+    mp_obj_t *fields = anne_layer_describe(&d, args[0], 0);
+    if (d.kind == ANNE_LAYER_DENSE) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layer_backward takes Conv1D, pooling, affine: use dense_backward"));
+    }
+    anne_gather_weights(&d, fields);
+    anne_f32_buf_t x = anne_get_f32(args[1], MP_QSTR_x, false);
+    anne_f32_buf_t dy = anne_get_f32(args[2], MP_QSTR_dy, false);
+    float scale = mp_obj_get_float_to_f(args[3]);
+    anne_f32_buf_t gk = anne_get_optional(args[4], MP_QSTR_gk);
+    anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
+    anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
+    if (d.kind == ANNE_LAYER_CONV1D) {
+        size_t rows = (size_t)d.params[0] * d.params[1];
+        if (gk.data != NULL) {
+            anne_check_len(gk, d.kernel_len, MP_QSTR_gk);
+        }
+        if (gb.data != NULL && rows != 0) {
+            anne_check_len(gb, d.kernel_len / rows, MP_QSTR_gb);
+        }
+    } else {
+        if (gk.data != NULL || gb.data != NULL) {
+            mp_raise_ValueError(MP_ERROR_TEXT("gk and gb must be None: this layer has no weights to train"));
+        }
+        if (dx.data == NULL) {
+            mp_raise_ValueError(MP_ERROR_TEXT("dx must be a float32 buffer: the gradient is all this layer gives"));
+        }
+    }
+    if (dx.data != NULL) {
+        anne_check_len(dx, x.len, MP_QSTR_dx);
+    }
+    d.out_len = dy.len;
+    int32_t status = anne_layer_backward_f32(x.data, x.len, &d, dy.data, dy.len, scale, gk.data, gb.data, dx.data);
+    if (status == ANNE_ERR_OUT_SIZE) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("dy has %u floats, not this layer's outputs for %u inputs"),
+            (unsigned)dy.len, (unsigned)x.len);
+    }
+    if (status != ANNE_OK && status != ANNE_ERR_OVERLAP) {
+        anne_raise_other_layer(status, 0, x.len, &d);
+    }
+    anne_check_train(status);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_layer_backward_obj, 7, 7, anne_layer_backward);
+
 // anne.sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
 // (m may be None when momentum is 0); True if every weight is finite after it.
 static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
@@ -1077,6 +1130,7 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
     { MP_ROM_QSTR(MP_QSTR_activation_backward), MP_ROM_PTR(&anne_activation_backward_obj) },
     { MP_ROM_QSTR(MP_QSTR_dense_backward), MP_ROM_PTR(&anne_dense_backward_obj) },
+    { MP_ROM_QSTR(MP_QSTR_layer_backward), MP_ROM_PTR(&anne_layer_backward_obj) },
     { MP_ROM_QSTR(MP_QSTR_sgd), MP_ROM_PTR(&anne_sgd_obj) },
     { MP_ROM_QSTR(MP_QSTR_adam), MP_ROM_PTR(&anne_adam_obj) },
     { MP_ROM_QSTR(MP_QSTR_fit_workspace), MP_ROM_PTR(&anne_fit_workspace_obj) },

@@ -867,6 +867,138 @@ def dense_backward(x, kernel, dz, scale, gk, gb, dx):
         _store(gb, b, len(b))
 
 
+def _pool_windows(spec, n_in):
+    """A pooling's (channels, output steps, window, strides, pad, steps)."""
+    kind = spec[0]
+    c, size, strides, padding = _spec(spec, 4)
+    if c < 1:
+        _bad_spec(0)
+    if kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D):
+        steps, _, _ = _steps(0, n_in, c, 1, 1, 0)
+        return c, 1, steps, 1, 0, steps
+    if size < 1 or strides < 1 or padding > 1:
+        _bad_spec(0)
+    steps, n_out, pad = _steps(0, n_in, c, size, strides, padding)
+    return c, n_out, size, strides, pad, steps
+
+
+def layer_backward(layer, x, dy, scale, gk, gb, dx):
+    """layer_backward(layer, x, dy, scale, gk, gb, dx): the backward pass of
+    one Conv1D, pooling or affine layer (a forward() layer tuple with its
+    spec) for one sample that read x. Conv1D, from dy at its
+    pre-activations: gk += scale * dL/dkernel, gb += scale * dL/dbias,
+    dx = dL/dx (each may be None); pooling and affine: dx = dL/dx from dy
+    at the outputs (TensorFlow's gradients: a window's first max, a global
+    max's ties share, an average spreads over the steps in range)."""
+    _check_layers((layer,))
+    spec = layer[4] if len(layer) == 5 else (_ops.LAYER_DENSE,)
+    kind = spec[0]
+    if kind == _ops.LAYER_DENSE:
+        raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
+    xs, ds = _floats(x, "x"), _floats(dy, "dy")
+    n_in = len(xs)
+    if kind != _ops.LAYER_CONV1D:
+        if gk is not None or gb is not None:
+            raise ValueError("gk and gb must be None: this layer has no weights to train")
+        if dx is None:
+            raise ValueError("dx must be a float32 buffer: the gradient is all this layer gives")
+    d = None
+    if dx is not None:
+        d, _ = _written(dx, "dx")
+        _check_len(d, n_in, "dx")
+    acc = [0.0] * n_in
+
+    def bad_dy():
+        raise ValueError("dy has %d floats, not this layer's outputs for %d inputs"
+                         % (len(ds), n_in))
+
+    if kind == _ops.LAYER_AFFINE:
+        scale_c = _floats(layer[0], "kernel")
+        c = _spec(spec, 1)[0]
+        if c < 1:
+            _bad_spec(0)
+        if len(scale_c) != c:
+            raise ValueError("layer 0: affine scale has %d floats, expected %d (channels)" % (len(scale_c), c))
+        _steps(0, n_in, c, 1, 1, 0)
+        if len(ds) != n_in:
+            bad_dy()
+        _store(dx, [ds[k] * scale_c[k % c] for k in range(n_in)], n_in)
+        return
+    if kind != _ops.LAYER_CONV1D:
+        c, n_out, size, strides, pad, steps = _pool_windows(spec, n_in)
+        if len(ds) != n_out * c:
+            bad_dy()
+        is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+        is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+        for t in range(n_out):
+            start = t * strides - pad
+            s0, s1 = max(start, 0), min(start + size, steps)
+            for j in range(c):
+                g = ds[t * c + j]
+                if not is_max:
+                    share = g / (s1 - s0)
+                    for s in range(s0, s1):
+                        acc[s * c + j] += share
+                elif is_global:
+                    vals = [xs[s * c + j] for s in range(s0, s1)]
+                    m = max(v for v in vals if v == v) if any(v == v for v in vals) else None
+                    ties = [s for s in range(s0, s1) if xs[s * c + j] == m]
+                    for s in ties:
+                        acc[s * c + j] += g / len(ties)
+                else:
+                    best = s0
+                    for s in range(s0 + 1, s1):
+                        if xs[s * c + j] > xs[best * c + j]:
+                            best = s
+                    acc[best * c + j] += g
+        _store(dx, acc, n_in)
+        return
+    ks = _floats(layer[0], "kernel")
+    cin, K, strides, dil, padding = _spec(spec, 5)
+    if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2:
+        _bad_spec(0)
+    steps, n_out, pad = _steps(0, n_in, cin, (K - 1) * dil + 1, strides, padding)
+    rows = K * cin
+    F = len(ks) // rows
+    if F == 0 or len(ks) % rows:
+        raise ValueError("layer 0: conv1d kernel has %d floats, not %d x %d x filters" % (len(ks), K, cin))
+    if len(ds) != n_out * F:
+        bad_dy()
+    g = b = None
+    if gk is not None:
+        g, g_copied = _written(gk, "gk")
+        _check_len(g, len(ks), "gk")
+    if gb is not None:
+        b, b_copied = _written(gb, "gb")
+        _check_len(b, F, "gb")
+    for t in range(n_out):
+        start = t * strides - pad
+        for k in range(K):
+            s = start + k * dil
+            if not 0 <= s < steps:
+                continue
+            for c in range(cin):
+                base = (k * cin + c) * F
+                if g is not None:
+                    sx = xs[s * cin + c] * scale
+                    for f in range(F):
+                        g[base + f] += sx * ds[t * F + f]
+                if d is not None:
+                    v = 0.0
+                    for f in range(F):
+                        v += ks[base + f] * ds[t * F + f]
+                    acc[s * cin + c] += v
+        if b is not None:
+            for f in range(F):
+                b[f] += scale * ds[t * F + f]
+    if d is not None:
+        _store(dx, acc, n_in)
+    if g is not None and g_copied:
+        _store(gk, g, len(g))
+    if b is not None and b_copied:
+        _store(gb, b, len(b))
+
+
 def sgd(w, g, m, learning_rate, momentum, nesterov):
     """sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
     (m, the momentum slot, may be None when momentum is 0). True if every

@@ -1315,9 +1315,13 @@ class Sequential:
         """Bytes of RAM that fit(batch_size=...) allocates and keeps for
         training, before anything is allocated: the workspace (a batch's
         activations and gradients), the optimizer's slots and two small
-        arrays (exact, on the native module). fit()
+        arrays (exact, on the native module, for Dense layers). fit()
         also holds a shuffle order (4 bytes a row), and float32 copies of
-        x and y if they are lists rather than flat float32 buffers."""
+        x and y if they are lists rather than flat float32 buffers. With
+        Conv1D or pooling layers to train through, fit() runs a per-sample
+        loop: this is the bytes of the arrays it allocates while it runs
+        (each layer's buffers and gradients, copies of the trained weights,
+        the optimizer's slots), of which it keeps the slots."""
         if self._compiled is None:
             raise ValueError("training_memory() needs compile(optimizer, loss) first")
         if int(batch_size) < 1:
@@ -1331,8 +1335,9 @@ class Sequential:
         buffer of rows x n_inputs) and y (class indices for
         sparse_categorical_crossentropy, else rows or a flat buffer).
         shuffle is seeded by anne_net.seed(). Returns a History (.history:
-        Keras's dict of per-epoch lists). Layers with trainable = False are
-        not changed."""
+        Keras's dict of per-epoch lists). Dense and Conv1D layers are
+        trained, through pooling, Flatten, Reshape and the per-channel
+        layers; those with trainable = False are not changed."""
         if self._compiled is None:
             raise ValueError("fit() needs compile(optimizer, loss) first")
         import anne_train

@@ -376,28 +376,33 @@ def _count_rows(data, n, what):
 
 
 def _trained_part(net):
-    """The index p from which fit() trains: layers[p:] are Dense, the ones
-    before are run forward only (all frozen, or without weights: Conv1D,
-    pooling, Flatten). ValueError naming the layer when a trainable one
-    would need a gradient through a layer anne cannot train yet."""
+    """The index p from which fit() trains: the first trainable layer with
+    weights (Dense or Conv1D), or the Dense layers at the end if none is.
+    The layers before p are run forward once (frozen, or without weights),
+    the ones from p on at every step: Dense, Conv1D, pooling, Flatten,
+    Reshape and the affine ones (Normalization, Rescaling and
+    BatchNormalization, as Keras runs a frozen one: inference mode)."""
     layers = net._layers
+    if layers[-1].kind != anne_ops.LAYER_DENSE:
+        raise ValueError("fit() trains networks that end with a Dense layer: this one ends with %s"
+                         % type(layers[-1]).__name__)
     p = len(layers)
     while p and layers[p - 1].kind == anne_ops.LAYER_DENSE:
         p -= 1
     for i in range(p):
-        L = layers[i]
-        if L.weighted and L.trainable:
-            if L.kind != anne_ops.LAYER_DENSE:
-                raise ValueError("fit() cannot train layer %d (%s) yet: freeze it with net.layers[%d]."
-                                 "trainable = False (fit then trains the Dense layers after it)"
-                                 % (i, type(L).__name__, i))
-            raise ValueError("fit() cannot pass gradients back through layer %d (%s) to layer %d (Dense) "
-                             "yet: freeze layers 0..%d (trainable = False)"
-                             % (p - 1, type(layers[p - 1]).__name__, i, p - 1))
-    if p == len(layers):
-        raise ValueError("fit() trains Dense layers: this network ends with %s"
-                         % type(layers[-1]).__name__)
+        if layers[i].weighted and layers[i].trainable:
+            return i
     return p
+
+
+def _dense_only(layers):
+    """True when the native fused loop (fit_epoch: Dense layers) can train
+    these layers; else fit() runs the loop over the layers in Python, with
+    the backend's kernels for each layer."""
+    for L in layers:
+        if L.kind != anne_ops.LAYER_DENSE:
+            return False
+    return True
 
 
 def _features(net, p, X, flat=False):
@@ -412,15 +417,15 @@ def _features(net, p, X, flat=False):
         return X
     n = frozen[-1].n_out
     plan = net._backend.Plan(steps)
-    flat = _floats_for(n * len(X))
-    view = memoryview(flat)
+    values = _floats_for(n * len(X))
+    view = memoryview(values)
     xa = _floats_for(net.n_inputs)
     out = _floats_for(n)
     for k in range(len(X)):
         plan(_as_row(X[k], xa), out)
         view[k * n:(k + 1) * n] = out
     if flat:
-        return flat
+        return values
     return [view[k * n:(k + 1) * n] for k in range(len(X))]
 
 
@@ -432,11 +437,11 @@ def evaluate(net, c, x, y):
     T = _targets(c.loss, y, len(X), net.n_outputs)
     p = _trained_part(net)
     n = len(X)
-    if _native(net):
+    if _native(net) and _dense_only(net._layers[p:]):
         loss, ms = _native_evaluate(net, c, net._layers[p:], _flat_x(net, p, X), _flat_t(c.loss, T), len(X))
     else:
         X = _features(net, p, X)
-        state = [_Layer(L, net._backend, i == 0) for i, L in enumerate(net._layers[p:])]
+        state = _state(net._layers[p:], net._backend)
         loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
     out = _logs(c, loss, ms, None)
     out["n"] = n
@@ -478,13 +483,15 @@ class _Layer:
         self.n_in = L.n_in
         self.units = L.units
         self.n_out = L.n_out
-        self.z = _floats_for(self.units)
-        self.a = _floats_for(self.units)
+        # pre-activations: units (a Dense's), or out_steps x filters (Conv1D)
+        pre = self.units if L.kind == anne_ops.LAYER_DENSE else self.n_out
+        self.z = _floats_for(pre)
+        self.a = _floats_for(pre)
         self.y = memoryview(self.a)[:self.n_out]
-        self.dz = _floats_for(self.units)
+        self.dz = _floats_for(pre)
         self.dy = _floats_for(self.n_out)
         self.dx = None if first else _floats_for(self.n_in)
-        self.gk = array("f", bytearray(4 * self.n_in * self.units))
+        self.gk = array("f", bytearray(4 * L._known_rows() * self.units))
         self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
         self.backend = backend
         self.linear = backend.Activation("linear")  # parsed once, not on every call
@@ -513,6 +520,100 @@ class _Layer:
         b.activate(a, self.act)
         return self.y
 
+    def backward(self, x, dy, scale):
+        """The gradients of one sample into gk and gb (scaled), from dy at
+        the outputs (None: dz holds the gradient at the pre-activations,
+        from the loss); returns dx, the gradient for the layer before (None
+        for the first)."""
+        b = self.backend
+        if dy is not None:
+            b.activation_backward(self.z, self.y, dy, self.dz, self.act)
+        b.dense_backward(x, self.L._kernel, self.dz, scale, self.gk, self.gb, self.dx)
+        return self.dx
+
+
+class _Conv(_Layer):
+    """A Conv1D's training state: its forward pass keeps z (linear), then
+    the activation (per step for the vector ones, Keras's axis=-1)."""
+
+    def __init__(self, L, backend, first):
+        _Layer.__init__(self, L, backend, first)
+        # the layer, linear: forward() keeps z (the weights change in place)
+        self.step = (L._kernel, L._bias, self.linear, None, L._step(None)[4])
+        self.chain = (self.step,)
+        self.filters = L.filters
+        self.rows = self.act.id in anne_ops.VECTOR
+
+    def forward(self, x):
+        b = self.backend
+        b.forward(self.chain, x, self.z)
+        a = self.a
+        a[:] = self.z
+        if self.rows:
+            mv = memoryview(a)
+            for t in range(0, len(a), self.filters):
+                b.activate(mv[t:t + self.filters], self.act)
+        else:
+            b.activate(a, self.act)
+        return self.y
+
+    def backward(self, x, dy, scale):
+        b = self.backend
+        if dy is not None:
+            if self.rows:
+                f = self.filters
+                z, y, d, dz = memoryview(self.z), memoryview(self.y), memoryview(dy), memoryview(self.dz)
+                for t in range(0, len(z), f):
+                    b.activation_backward(z[t:t + f], y[t:t + f], d[t:t + f], dz[t:t + f], self.act)
+            else:
+                b.activation_backward(self.z, self.y, dy, self.dz, self.act)
+        b.layer_backward(self.step, x, self.dz, scale, self.gk if self.L.trainable else None,
+                         self.gb if self.L.trainable else None, self.dx)
+        return self.dx
+
+
+class _Pass:
+    """A layer without weights to train in the layers fit() trains through:
+    pooling and the affine ones (their forward and backward kernels), and
+    Flatten and Reshape (nothing moves)."""
+
+    gk = gb = None
+
+    def __init__(self, L, backend):
+        self.L = L
+        self.backend = backend
+        self.units = self.n_out = L.n_out
+        self.n_in = L.n_in
+        self.step = (L._step(None),) if L.computes else None
+        self.y = _floats_for(self.n_out) if L.computes else None
+        self.dx = _floats_for(self.n_in) if L.computes else None
+
+    def forward(self, x):
+        if self.step is None:
+            return x
+        self.backend.forward(self.step, x, self.y)
+        return self.y
+
+    def backward(self, x, dy, scale):
+        if self.step is None:
+            return dy
+        self.backend.layer_backward(self.step[0], x, dy, 1.0, None, None, self.dx)
+        return self.dx
+
+
+def _state(layers, backend):
+    """The training state of each layer fit() trains (one sample's buffers,
+    a batch's gradients)."""
+    out = []
+    for i, L in enumerate(layers):
+        if L.kind == anne_ops.LAYER_DENSE:
+            out.append(_Layer(L, backend, i == 0))
+        elif L.kind == anne_ops.LAYER_CONV1D:
+            out.append(_Conv(L, backend, i == 0))
+        else:
+            out.append(_Pass(L, backend))
+    return out
+
 
 def _writable(layers, check_memory):
     """Copies weights that are views of read-only memory (a file used in
@@ -525,7 +626,7 @@ def _writable(layers, check_memory):
     if need:
         check_memory(need, "to train the weights loaded in place, anne copies them to RAM")
     for L in layers:
-        if not isinstance(L._kernel, array):
+        if L._kernel is not None and not isinstance(L._kernel, array):
             L._kernel = array("f", bytes(L._kernel))
         if L._bias is not None and not isinstance(L._bias, array):
             L._bias = array("f", bytes(L._bias))
@@ -546,7 +647,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    native = _native(net)
+    native = _native(net) and _dense_only(layers[p:])
     # The native loop takes x and y as flat float32 buffers: as given, when
     # they are (and no frozen layers come first), without a row view each.
     if native and p == 0 and not isinstance(x, (list, tuple)):
@@ -589,7 +690,10 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
                            val, callbacks, random, check_memory, ticks_ms)
     backend = net._backend
-    state = [_Layer(L, backend, i == 0) for i, L in enumerate(layers)]
+    if _native(net):  # (layers fit_epoch does not train: Conv1D, pooling, ...)
+        check_memory(training_memory(net, c, batch_size),
+                     "fit(batch_size=%d) keeps each layer's buffers and gradients" % batch_size)
+    state = _state(layers, backend)
     out_name = state[-1].name
     history = _history(len(X), batch_size, epochs, verbose, callbacks)
     order = list(range(len(X)))
@@ -597,7 +701,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     xa = _floats_for(state[0].n_in)
     # zeros for clearing the gradients before each batch (slices of a
     # memoryview: no allocation per batch)
-    zero = memoryview(array("f", bytearray(4 * max(max(len(s.gk), s.units) for s in state))))
+    zero = memoryview(array("f", bytearray(4 * max(_grad_len(s) for s in state))))
     for epoch in range(epochs):
         t0 = ticks_ms() if ticks_ms else None
         if shuffle:
@@ -609,7 +713,8 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             for s in state:
-                s.gk[:] = zero[:len(s.gk)]
+                if s.gk is not None:
+                    s.gk[:] = zero[:len(s.gk)]
                 if s.gb is not None:
                     s.gb[:] = zero[:len(s.gb)]
             batch_loss = 0.0
@@ -679,10 +784,14 @@ def _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, l
         print(line)
     stop = False
     for cb in callbacks:
-        if cb._end_epoch(epoch, logs, lambda: [array("f", L._kernel) for L in layers] +
-                         [array("f", L._bias) if L._bias is not None else None for L in layers]):
+        weights = lambda: [_copy(L._kernel) for L in layers] + [_copy(L._bias) for L in layers]  # noqa: E731
+        if cb._end_epoch(epoch, logs, weights):
             stop = True
     return stop
+
+
+def _copy(w):
+    return None if w is None else array("f", w)
 
 
 def _restore_best(callbacks, layers):
@@ -690,7 +799,8 @@ def _restore_best(callbacks, layers):
         if cb.restore_best_weights and cb.best_weights is not None:
             n = len(layers)
             for i, L in enumerate(layers):
-                L._kernel[:] = cb.best_weights[i]
+                if L._kernel is not None:
+                    L._kernel[:] = cb.best_weights[i]
                 if L._bias is not None:
                     L._bias[:] = cb.best_weights[n + i]
 
@@ -717,17 +827,18 @@ def _sample(state, x, t, c, out_name, scale):
     if gz is not None:
         for j in range(len(gz)):
             last.dz[j] = gz[j]
+        dy = None  # (dz holds it)
     else:
         for j in range(len(gy)):
             last.dy[j] = gy[j]
-        last.backend.activation_backward(last.z, y, last.dy, last.dz, last.act)
+        dy = last.dy
     for li in range(len(state) - 1, -1, -1):
-        s = state[li]
-        s.backend.dense_backward(inputs[li], s.L._kernel, s.dz, scale, s.gk, s.gb, s.dx)
-        if li:
-            prev = state[li - 1]
-            prev.backend.activation_backward(prev.z, prev.y, s.dx, prev.dz, prev.act)
+        dy = state[li].backward(inputs[li], dy, scale)
     return loss, metrics
+
+
+def _grad_len(s):
+    return max(len(s.gk) if s.gk is not None else 0, len(s.gb) if s.gb is not None else 0)
 
 
 def evaluate_rows(state, X, T, c, out_name, xa):
@@ -863,6 +974,8 @@ def training_memory(net, c, batch_size):
     them already for these layers), and two small arrays."""
     p = _trained_part(net)
     layers = net._layers[p:]
+    if not _dense_only(layers):
+        return _state_bytes(layers, c.optimizer)
     per = _slot_count(c.optimizer)
     n_ws = _workspace_floats(net, layers, batch_size)
     n_slots = _slots_len(layers, per)
@@ -870,6 +983,30 @@ def training_memory(net, c, batch_size):
     if n_slots:
         total += _heap_bytes(n_slots)
     return total
+
+
+def _state_bytes(layers, opt):
+    """training_memory() of the layers the Python loop trains (_state): the
+    arrays of each layer's buffers and gradients, the copies of the trained
+    weights a step keeps, the optimizer's slots and the zeros."""
+    total = 0
+    widest = 0
+    per = _slot_count(opt)
+    for i, L in enumerate(layers):
+        if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D):
+            pre = L.units if L.kind == anne_ops.LAYER_DENSE else L.n_out
+            n_k = L._known_rows() * L.units
+            n_b = L.units if L._bias is not None else 0
+            sizes = [pre, pre, pre, L.n_out, 0 if i == 0 else L.n_in, n_k, n_b]
+            if L.trainable:
+                sizes += [n_k, n_b] + [n_k, n_b] * per
+            widest = max(widest, n_k, n_b)
+        elif L.computes:
+            sizes = [L.n_out, L.n_in]
+        else:
+            sizes = []
+        total += sum(_heap_bytes(n) for n in sizes if n)
+    return total + _heap_bytes(widest)
 
 
 def _workspace_floats(net, layers, batch_size):

@@ -32,6 +32,26 @@ pub fn affine_f32(x: &[f32], scale: &[f32], offset: &[f32], out: &mut [f32]) -> 
     Ok(())
 }
 
+/// The backward pass of [`affine_f32`]: `dx[i] = dy[i] * scale[i % c]`.
+pub fn affine_backward_f32(dy: &[f32], scale: &[f32], dx: &mut [f32]) -> Result<(), Status> {
+    let c = scale.len();
+    if c == 0 {
+        return Err(Status::KernelSize);
+    }
+    if dy.is_empty() || !dy.len().is_multiple_of(c) {
+        return Err(Status::OutSize);
+    }
+    if dx.len() != dy.len() {
+        return Err(Status::XSize);
+    }
+    for (gs, ds) in dy.chunks_exact(c).zip(dx.chunks_exact_mut(c)) {
+        for ((d, &g), &s) in ds.iter_mut().zip(gs).zip(scale) {
+            *d = g * s;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +62,21 @@ mod tests {
         let mut out = [0.0; 6];
         affine_f32(&x, &[2.0, -1.0], &[0.5, 10.0], &mut out).unwrap();
         assert_eq!(out, [2.5, 8.0, 6.5, 6.0, 10.5, 4.0]);
+    }
+
+    #[test]
+    fn backward_scales_per_channel() {
+        let mut dx = [0.0; 4];
+        affine_backward_f32(&[1.0, 1.0, 2.0, -3.0], &[2.0, -1.0], &mut dx).unwrap();
+        assert_eq!(dx, [2.0, -1.0, 4.0, 3.0]);
+        assert_eq!(
+            affine_backward_f32(&[1.0; 3], &[2.0, -1.0], &mut dx[..3]),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            affine_backward_f32(&[1.0; 4], &[2.0, -1.0], &mut dx[..2]),
+            Err(Status::XSize)
+        );
     }
 
     #[test]

@@ -185,24 +185,13 @@ pub(crate) fn run_conv1d(
     }
     let row_len = cin * filters; // one tap of the kernel
     for (t, row) in out.chunks_exact_mut(filters).enumerate() {
-        // Input step of tap k: start + k * dilation (may be out of range).
-        let start = (t * spec.strides) as isize - pad as isize;
-        // The taps in range: k0..k1.
-        let k0 = if start < 0 { ((-start) + d - 1) / d } else { 0 } as usize;
-        let past = steps as isize - start; // taps need start + k * d < steps
-        let k1 = if past <= 0 {
-            0
-        } else {
-            ((past + d - 1) / d) as usize
-        }
-        .min(spec.kernel_size);
+        let (k0, k1, first) = taps_in_range(spec, steps, pad, t);
         if k0 >= k1 {
             for (j, o) in row.iter_mut().enumerate() {
                 *o = bias.and_then(|b| b.get(j)).map_or(0.0, |b| *b);
             }
             continue;
         }
-        let first = (start + k0 as isize * d) as usize; // input step of tap k0
         if spec.dilation == 1 {
             let xs = x.get(first * cin..(first + k1 - k0) * cin).unwrap_or(&[]);
             let ks = kernel.get(k0 * row_len..k1 * row_len).unwrap_or(&[]);
@@ -223,6 +212,113 @@ pub(crate) fn run_conv1d(
         }
     }
     activate_rows(out, filters, act)
+}
+
+/// The taps of output step `t` that read inside the input (`steps` steps,
+/// `pad` before the first): `(k0, k1, first)`, taps `k0..k1`, tap `k`
+/// reading input step `first + (k - k0) * dilation` (`k0 == k1`: none).
+fn taps_in_range(spec: &Conv1d, steps: usize, pad: usize, t: usize) -> (usize, usize, usize) {
+    let d = spec.dilation.max(1); // (unsigned, at least 1: no division can panic)
+                                  // Input step of tap k: start + k * dilation (may be out of range).
+    let start = (t * spec.strides) as isize - pad as isize;
+    let k0 = if start < 0 {
+        start.unsigned_abs().div_ceil(d)
+    } else {
+        0
+    };
+    let past = steps as isize - start; // taps need start + k * d < steps
+    let k1 = if past <= 0 {
+        0
+    } else {
+        past.unsigned_abs().div_ceil(d)
+    }
+    .min(spec.kernel_size);
+    if k0 >= k1 {
+        return (0, 0, 0);
+    }
+    (k0, k1, (start + (k0 * d) as isize) as usize)
+}
+
+/// Conv1D's backward pass for one sample, from `dz`, the gradient of the
+/// loss at the layer's pre-activations (`out_steps x filters`; the
+/// activation's backward pass is taken before): `gk += scale * dL/dkernel`
+/// and `gb += scale * dL/dbias` (Keras's layouts), each if given, and
+/// `dx = dL/dx` (if given; not scaled). `scale` is 1 / batch size, so that
+/// a batch's samples accumulate Keras's mean. Nothing is written unless
+/// every size fits.
+#[allow(clippy::too_many_arguments)]
+pub fn conv1d_backward_f32(
+    spec: &Conv1d,
+    x: &[f32],
+    kernel: &[f32],
+    dz: &[f32],
+    scale: f32,
+    gk: Option<&mut [f32]>,
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let bias_len = gb.as_ref().map(|b| b.len());
+    let (steps, _, pad, filters) = spec.check(
+        x.len(),
+        kernel.len(),
+        bias_len,
+        dz.len(),
+        &Activation::Linear,
+    )?;
+    if gk.as_ref().is_some_and(|g| g.len() != kernel.len()) {
+        return Err(Status::KernelSize);
+    }
+    if dx.as_ref().is_some_and(|d| d.len() != x.len()) {
+        return Err(Status::XSize);
+    }
+    if filters == 0 {
+        return Err(Status::LayerParam); // (refused by check; for the compiler)
+    }
+    let cin = spec.in_channels;
+    let row_len = cin * filters; // one tap of the kernel
+                                 // Each output step's taps in range, with the input rows they read.
+    let windows = || {
+        dz.chunks_exact(filters)
+            .enumerate()
+            .flat_map(move |(t, dzt)| {
+                let (k0, k1, first) = taps_in_range(spec, steps, pad, t);
+                (k0..k1).map(move |k| {
+                    let s = first + (k - k0) * spec.dilation;
+                    (k, x.get(s * cin..(s + 1) * cin).unwrap_or(&[]), s, dzt)
+                })
+            })
+    };
+    if let Some(gk) = gk {
+        for (k, xs, _, dzt) in windows() {
+            let taps = gk
+                .get_mut(k * row_len..(k + 1) * row_len)
+                .unwrap_or(&mut []);
+            for (&xv, g) in xs.iter().zip(taps.chunks_exact_mut(filters)) {
+                let sx = xv * scale;
+                for (g, &d) in g.iter_mut().zip(dzt) {
+                    *g += sx * d;
+                }
+            }
+        }
+    }
+    if let Some(gb) = gb {
+        for dzt in dz.chunks_exact(filters) {
+            for (g, &d) in gb.iter_mut().zip(dzt) {
+                *g += scale * d;
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        dx.fill(0.0);
+        for (k, _, s, dzt) in windows() {
+            let taps = kernel.get(k * row_len..(k + 1) * row_len).unwrap_or(&[]);
+            let row = dx.get_mut(s * cin..(s + 1) * cin).unwrap_or(&mut []);
+            for (o, w) in row.iter_mut().zip(taps.chunks_exact(filters)) {
+                *o += w.iter().zip(dzt).map(|(w, d)| w * d).sum::<f32>();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies `act` to `out`, row by row (of `width` values) for the vector
@@ -329,6 +425,72 @@ pub(crate) fn run_pool1d(
     }
 }
 
+/// 1-D pooling's backward pass for one sample: `dx = dL/dx` from `dy`,
+/// the gradient at the outputs, as TensorFlow's gradients take it:
+/// - an average spreads each output's gradient evenly over the steps it
+///   averaged (those in range);
+/// - `MaxPooling1D` gives it to the window's first largest value
+///   (TensorFlow's `MaxPoolGrad`);
+/// - `GlobalMaxPooling1D` (Keras's `ops.max`, `tf.reduce_max`) shares it
+///   evenly between the steps equal to the largest.
+///
+/// Nothing is written unless the sizes fit.
+pub fn pool1d_backward_f32(
+    spec: &Pool1d,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), Status> {
+    let (steps, _, pad, window) = spec.check(x.len(), dy.len())?;
+    let c = spec.channels;
+    if dx.len() != x.len() {
+        return Err(Status::XSize);
+    }
+    if c == 0 {
+        return Err(Status::LayerParam); // (refused by check; for the compiler)
+    }
+    dx.fill(0.0);
+    let strides = if spec.global { 1 } else { spec.strides };
+    for (t, dyt) in dy.chunks_exact(c).enumerate() {
+        let start = (t * strides) as isize - pad as isize;
+        let s0 = start.max(0) as usize;
+        let s1 = ((start + window as isize).max(0) as usize).min(steps);
+        let at = |s: usize, j: usize| s * c + j;
+        let value = |s: usize, j: usize| x.get(at(s, j)).copied().unwrap_or(f32::NAN);
+        for (j, &g) in dyt.iter().enumerate() {
+            let mut add = |s: usize, v: f32| {
+                if let Some(d) = dx.get_mut(at(s, j)) {
+                    *d += v;
+                }
+            };
+            match spec.pool {
+                Pool::Average => {
+                    let share = g / (s1 - s0) as f32;
+                    (s0..s1).for_each(|s| add(s, share));
+                }
+                Pool::Max if spec.global => {
+                    let m = (s0..s1)
+                        .map(|s| value(s, j))
+                        .fold(f32::NEG_INFINITY, f32::max);
+                    let ties = (s0..s1).filter(|&s| value(s, j) == m).count();
+                    if ties > 0 {
+                        let share = g / ties as f32;
+                        (s0..s1)
+                            .filter(|&s| value(s, j) == m)
+                            .for_each(|s| add(s, share));
+                    }
+                }
+                Pool::Max => {
+                    let best =
+                        (s0..s1).fold(s0, |b, s| if value(s, j) > value(b, j) { s } else { b });
+                    add(best, g);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,19 +545,23 @@ mod tests {
         assert_eq!(out_steps(2, 3, 0, Padding::Valid), Err(Status::LayerParam));
     }
 
-    #[test]
-    fn conv_matches_the_definition_for_every_option() {
-        let mut cases = 0;
+    /// Every padding with each (kernel_size, strides, dilation) and each
+    /// (steps, in_channels, filters) whose window fits the input: (spec,
+    /// steps, filters).
+    fn conv_cases(shapes: [(usize, usize, usize); 3]) -> Vec<(Conv1d, usize, usize)> {
+        let taps = [
+            (1, 1, 1),
+            (3, 1, 1),
+            (3, 2, 1),
+            (2, 1, 2),
+            (3, 3, 2),
+            (5, 1, 1),
+            (4, 2, 1),
+        ];
+        let mut cases = Vec::new();
         for padding in [Padding::Valid, Padding::Same, Padding::Causal] {
-            for (k, s, d) in [
-                (1, 1, 1),
-                (3, 1, 1),
-                (3, 2, 1),
-                (2, 1, 2),
-                (3, 3, 2),
-                (5, 1, 1),
-            ] {
-                for (steps, cin, filters) in [(9, 2, 3), (4, 1, 1), (12, 3, 5)] {
+            for (k, s, d) in taps {
+                for (steps, cin, filters) in shapes {
                     let spec = Conv1d {
                         in_channels: cin,
                         kernel_size: k,
@@ -403,27 +569,214 @@ mod tests {
                         dilation: d,
                         padding,
                     };
-                    let window = (k - 1) * d + 1;
-                    if padding == Padding::Valid && steps < window {
-                        continue;
+                    if out_steps(steps, (k - 1) * d + 1, s, padding).is_ok() {
+                        cases.push((spec, steps, filters));
                     }
-                    let x = values(steps * cin, 7 + cases);
-                    let kernel = values(k * cin * filters, 99 + cases);
-                    let bias = values(filters, 5);
-                    for bias in [None, Some(&bias[..])] {
-                        let want = conv_reference(&spec, &x, &kernel, bias);
-                        let mut out = vec![0.0; want.len()];
-                        conv1d_f32(&spec, &x, &kernel, bias, &mut out, &Activation::Linear)
-                            .unwrap();
-                        for (a, b) in out.iter().zip(&want) {
-                            assert!((a - b).abs() <= 1e-5, "{spec:?} {a} {b}");
-                        }
-                    }
-                    cases += 1;
                 }
             }
         }
-        assert!(cases > 40);
+        cases
+    }
+
+    #[test]
+    fn conv_matches_the_definition_for_every_option() {
+        let cases = conv_cases([(9, 2, 3), (4, 1, 1), (12, 3, 5)]);
+        assert!(cases.len() > 40);
+        for (i, &(spec, steps, filters)) in cases.iter().enumerate() {
+            let (cin, i) = (spec.in_channels, i as u32);
+            let x = values(steps * cin, 7 + i);
+            let kernel = values(spec.kernel_size * cin * filters, 99 + i);
+            let bias = values(filters, 5);
+            for bias in [None, Some(&bias[..])] {
+                let want = conv_reference(&spec, &x, &kernel, bias);
+                let mut out = vec![0.0; want.len()];
+                conv1d_f32(&spec, &x, &kernel, bias, &mut out, &Activation::Linear).unwrap();
+                for (a, b) in out.iter().zip(&want) {
+                    assert!((a - b).abs() <= 1e-5, "{spec:?} {a} {b}");
+                }
+            }
+        }
+    }
+
+    /// `sum(w * conv(x, kernel) + bias)` in f64, the definition (every tap).
+    fn weighted_conv(spec: &Conv1d, x: &[f64], kernel: &[f64], bias: &[f64], w: &[f64]) -> f64 {
+        let cin = spec.in_channels;
+        let steps = x.len() / cin;
+        let window = (spec.kernel_size - 1) * spec.dilation + 1;
+        let (n_out, pad) = out_steps(steps, window, spec.strides, spec.padding).unwrap();
+        let filters = bias.len();
+        let mut total = 0.0;
+        for t in 0..n_out {
+            for f in 0..filters {
+                let mut acc = bias[f];
+                for k in 0..spec.kernel_size {
+                    let s = (t * spec.strides + k * spec.dilation) as isize - pad as isize;
+                    if s < 0 || s >= steps as isize {
+                        continue;
+                    }
+                    for c in 0..cin {
+                        acc += x[s as usize * cin + c] * kernel[(k * cin + c) * filters + f];
+                    }
+                }
+                total += w[t * filters + f] * acc;
+            }
+        }
+        total
+    }
+
+    /// d/dv of a function linear in v, one unit step per value (exact).
+    fn unit_steps(v: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+        let base = f(v);
+        (0..v.len())
+            .map(|i| {
+                let mut e = v.to_vec();
+                e[i] += 1.0;
+                f(&e) - base
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conv_backward_matches_the_definition_for_every_option() {
+        let cases = conv_cases([(9, 2, 3), (4, 1, 1), (7, 3, 2)]);
+        assert!(cases.len() > 40);
+        for (i, &(spec, steps, filters)) in cases.iter().enumerate() {
+            let (cin, seed) = (spec.in_channels, 3 * i as u32);
+            let window = (spec.kernel_size - 1) * spec.dilation + 1;
+            let (n_out, _) = out_steps(steps, window, spec.strides, spec.padding).unwrap();
+            let x = values(steps * cin, seed + 1);
+            let kernel = values(spec.kernel_size * cin * filters, seed + 2);
+            let (bias, dz) = (values(filters, seed + 3), values(n_out * filters, seed + 4));
+            let wide = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
+            let (x64, k64, b64, w64) = (wide(&x), wide(&kernel), wide(&bias), wide(&dz));
+            let want_dx = unit_steps(&x64, |x| weighted_conv(&spec, x, &k64, &b64, &w64));
+            let want_gk = unit_steps(&k64, |k| weighted_conv(&spec, &x64, k, &b64, &w64));
+            let want_gb = unit_steps(&b64, |b| weighted_conv(&spec, &x64, &k64, b, &w64));
+            // gk and gb accumulate scale times the gradient
+            let (mut gk, mut gb, mut dx) = (
+                vec![1.0; kernel.len()],
+                vec![-1.0; filters],
+                vec![9.0; x.len()],
+            );
+            let (gk_, gb_, dx_) = (Some(&mut gk[..]), Some(&mut gb[..]), Some(&mut dx[..]));
+            conv1d_backward_f32(&spec, &x, &kernel, &dz, 0.5, gk_, gb_, dx_).unwrap();
+            let close = |got: &[f32], want: &[f64], base: f64, scale: f64| {
+                got.len() == want.len()
+                    && got
+                        .iter()
+                        .zip(want)
+                        .all(|(&g, &w)| (g as f64 - (base + scale * w)).abs() <= 1e-5)
+            };
+            assert!(
+                close(&dx, &want_dx, 0.0, 1.0),
+                "dx {spec:?} {dx:?} {want_dx:?}"
+            );
+            assert!(close(&gk, &want_gk, 1.0, 0.5), "gk {spec:?}");
+            assert!(close(&gb, &want_gb, -1.0, 0.5), "gb {spec:?}");
+        }
+    }
+
+    #[test]
+    fn conv_backward_refusals_write_nothing() {
+        let spec = Conv1d {
+            in_channels: 2,
+            kernel_size: 3,
+            strides: 1,
+            dilation: 1,
+            padding: Padding::Valid,
+        };
+        let (x, k, dz) = ([1.0; 8], [0.5; 12], [1.0; 4]); // 4 steps, 2 filters
+        let (mut gk, mut gb, mut dx) = ([7.0; 12], [7.0; 2], [7.0; 8]);
+        let run =
+            |dz: &[f32], gk: Option<&mut [f32]>, gb: Option<&mut [f32]>, dx: Option<&mut [f32]>| {
+                conv1d_backward_f32(&spec, &x, &k, dz, 1.0, gk, gb, dx)
+            };
+        assert_eq!(
+            run(&dz[..3], Some(&mut gk), None, None),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            run(&dz, Some(&mut gk[..11]), None, None),
+            Err(Status::KernelSize)
+        );
+        assert_eq!(
+            run(&dz, Some(&mut gk), Some(&mut gb[..1]), None),
+            Err(Status::BiasSize)
+        );
+        assert_eq!(
+            run(&dz, Some(&mut gk), Some(&mut gb), Some(&mut dx[..7])),
+            Err(Status::XSize)
+        );
+        assert_eq!((gk, gb, dx), ([7.0; 12], [7.0; 2], [7.0; 8]));
+        assert_eq!(run(&dz, None, None, Some(&mut dx)), Ok(()));
+        assert_eq!(&dx[..2], &[1.0, 1.0]); // step 0: tap 0 of output 0 only
+    }
+
+    #[test]
+    fn pooling_backward_follows_tensorflow() {
+        // 5 steps, 2 channels; dy of 1, 2, 3 per output step.
+        let x = [1.0, -1.0, 3.0, -2.0, 2.0, -3.0, 5.0, -4.0, 4.0, -5.0];
+        let back = |pool, global, size, strides, padding, dy: &[f32]| {
+            let spec = Pool1d {
+                pool,
+                global,
+                channels: 2,
+                pool_size: size,
+                strides,
+                padding,
+            };
+            let mut dx = vec![9.0; x.len()];
+            pool1d_backward_f32(&spec, &x, dy, &mut dx).unwrap();
+            dx
+        };
+        let dy = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0];
+        assert_eq!(
+            back(Pool::Max, false, 2, 2, Padding::Valid, &dy[..4]),
+            [0.0, 10.0, 1.0, 0.0, 0.0, 20.0, 2.0, 0.0, 0.0, 0.0]
+        );
+        assert_eq!(
+            back(Pool::Max, false, 2, 2, Padding::Same, &dy),
+            [0.0, 10.0, 1.0, 0.0, 0.0, 20.0, 2.0, 0.0, 3.0, 30.0]
+        );
+        assert_eq!(
+            back(Pool::Average, false, 2, 2, Padding::Same, &dy),
+            [0.5, 5.0, 0.5, 5.0, 1.0, 10.0, 1.0, 10.0, 3.0, 30.0]
+        );
+        // overlapping windows add up
+        assert_eq!(
+            back(Pool::Max, false, 3, 1, Padding::Valid, &dy),
+            [0.0, 10.0, 1.0, 20.0, 0.0, 30.0, 5.0, 0.0, 0.0, 0.0]
+        );
+        assert_eq!(
+            back(Pool::Average, true, 0, 0, Padding::Valid, &dy[..2]),
+            [0.2, 2.0, 0.2, 2.0, 0.2, 2.0, 0.2, 2.0, 0.2, 2.0]
+        );
+        assert_eq!(
+            back(Pool::Max, true, 0, 0, Padding::Valid, &dy[..2]),
+            [0.0, 10.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+        );
+        // ties: the first in a window; shared by a global max
+        let spec = |global| Pool1d {
+            pool: Pool::Max,
+            global,
+            channels: 1,
+            pool_size: 3,
+            strides: 3,
+            padding: Padding::Valid,
+        };
+        let mut dx = [0.0; 3];
+        pool1d_backward_f32(&spec(false), &[2.0, 2.0, 1.0], &[3.0], &mut dx).unwrap();
+        assert_eq!(dx, [3.0, 0.0, 0.0]);
+        pool1d_backward_f32(&spec(true), &[2.0, 2.0, 1.0], &[3.0], &mut dx).unwrap();
+        assert_eq!(dx, [1.5, 1.5, 0.0]);
+        assert_eq!(
+            pool1d_backward_f32(&spec(false), &[2.0, 2.0, 1.0], &[3.0], &mut dx[..2]),
+            Err(Status::XSize)
+        );
+        assert_eq!(
+            pool1d_backward_f32(&spec(false), &[2.0, 2.0, 1.0], &[3.0, 1.0], &mut dx),
+            Err(Status::OutSize)
+        );
     }
 
     #[test]

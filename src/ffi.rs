@@ -21,7 +21,7 @@ use crate::abi::{
 };
 use crate::activation::backward::activation_backward;
 use crate::activation::Common;
-use crate::affine::affine_f32;
+use crate::affine::{affine_backward_f32, affine_f32};
 use crate::conv::{self, Conv1d, Padding, Pool, Pool1d};
 use crate::fit;
 use crate::train::{adam, dense_backward, sgd};
@@ -282,51 +282,38 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
-    let p = layer.params.map(|v| v as usize);
-    let kind = layer.kind as i32;
-    if kind == ANNE_LAYER_AFFINE {
-        // SAFETY: as this function's contract.
-        return unsafe { run_affine(x, n_in, layer) };
-    }
-    let pool = match kind {
-        ANNE_LAYER_CONV1D => None,
-        ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D => Some(Pool::Max),
-        ANNE_LAYER_AVERAGE_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D => Some(Pool::Average),
-        _ => return Err(Status::Kind),
+    let spec = match spec_of(layer)? {
+        Spec::Affine(_) => {
+            // SAFETY: as this function's contract.
+            return unsafe { run_affine(x, n_in, layer) };
+        }
+        spec => spec,
     };
     if layer.out.is_null() {
         return Err(Status::Null);
     }
     float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
     let out = layer.out as *const f32;
-    if let Some(pool) = pool {
-        let global = matches!(
-            kind,
-            ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
-        );
-        let spec = Pool1d {
-            pool,
-            global,
-            channels: p[0],
-            pool_size: p[1],
-            strides: p[2],
-            padding: Padding::from_code(p[3] as u32)?,
-        };
-        let shape = spec.check(n_in, layer.out_len)?;
-        if overlaps(out, layer.out_len, x, n_in) {
-            return Err(Status::Overlap);
+    let spec = match spec {
+        Spec::Pool(spec) => {
+            let shape = spec.check(n_in, layer.out_len)?;
+            if overlaps(out, layer.out_len, x, n_in) {
+                return Err(Status::Overlap);
+            }
+            // SAFETY: x and out are non-null, aligned and valid for their
+            // lengths (contract, checked), and do not overlap.
+            let (x, out) = unsafe {
+                (
+                    slice::from_raw_parts(x, n_in),
+                    slice::from_raw_parts_mut(layer.out, layer.out_len),
+                )
+            };
+            conv::run_pool1d(&spec, shape, x, out);
+            return Ok(());
         }
-        // SAFETY: x and out are non-null, aligned and valid for their
-        // lengths (contract, checked), and do not overlap.
-        let (x, out) = unsafe {
-            (
-                slice::from_raw_parts(x, n_in),
-                slice::from_raw_parts_mut(layer.out, layer.out_len),
-            )
-        };
-        conv::run_pool1d(&spec, shape, x, out);
-        return Ok(());
-    }
+        Spec::Conv(spec) => spec,
+        Spec::Affine(_) => return Err(Status::Kind),
+    };
     let act = Activation::from_abi(&layer.act)?;
     if layer.kernel.is_null() {
         return Err(Status::Null);
@@ -335,13 +322,6 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     if !layer.bias.is_null() {
         float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
     }
-    let spec = Conv1d {
-        in_channels: p[0],
-        kernel_size: p[1],
-        strides: p[2],
-        dilation: p[3],
-        padding: Padding::from_code(p[4] as u32)?,
-    };
     let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
     let shape = spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)?;
     if overlaps(out, layer.out_len, x, n_in)
@@ -410,6 +390,155 @@ unsafe fn run_affine(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result
         )
     };
     affine_f32(x, scale, offset, out)
+}
+
+/// What a layer other than dense computes, from its `params`.
+enum Spec {
+    Conv(Conv1d),
+    Pool(Pool1d),
+    /// Channels.
+    Affine(usize),
+}
+
+/// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
+/// padding), a pooling's (channels, pool_size, strides, padding; global
+/// ones: channels) or an affine layer's (channels).
+fn spec_of(layer: &anne_layer_t) -> Result<Spec, Status> {
+    let p = layer.params.map(|v| v as usize);
+    let kind = layer.kind as i32;
+    let pool = match kind {
+        ANNE_LAYER_AFFINE => {
+            if p[0] == 0 || p[1..].iter().any(|&v| v != 0) {
+                return Err(Status::LayerParam);
+            }
+            return Ok(Spec::Affine(p[0]));
+        }
+        ANNE_LAYER_CONV1D => {
+            return Ok(Spec::Conv(Conv1d {
+                in_channels: p[0],
+                kernel_size: p[1],
+                strides: p[2],
+                dilation: p[3],
+                padding: Padding::from_code(p[4] as u32)?,
+            }))
+        }
+        ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D => Pool::Max,
+        ANNE_LAYER_AVERAGE_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D => Pool::Average,
+        _ => return Err(Status::Kind),
+    };
+    let global = matches!(
+        kind,
+        ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+    );
+    Ok(Spec::Pool(Pool1d {
+        pool,
+        global,
+        channels: p[0],
+        pool_size: p[1],
+        strides: p[2],
+        padding: Padding::from_code(p[3] as u32)?,
+    }))
+}
+
+/// `anne_layer_backward_f32`: see `anne.h`.
+///
+/// # Safety
+/// `layer` points to one aligned `anne_layer_t` whose kernel (unless NULL)
+/// is valid for `kernel_len` floats; `x` to `n_in` floats, `dy` to `n_dy`;
+/// `gk` (unless NULL) to `kernel_len` writable floats, `gb` (unless NULL)
+/// to one per filter, `dx` (unless NULL) to `n_in`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_layer_backward_f32(
+    x: *const f32,
+    n_in: usize,
+    layer: *const anne_layer_t,
+    dy: *const f32,
+    n_dy: usize,
+    scale: f32,
+    gk: *mut f32,
+    gb: *mut f32,
+    dx: *mut f32,
+) -> i32 {
+    let result = (|| {
+        if layer.is_null() {
+            return Err(Status::Null);
+        }
+        if !(layer as usize).is_multiple_of(align_of::<anne_layer_t>()) {
+            return Err(Status::Align);
+        }
+        // SAFETY: non-null, aligned and readable (contract).
+        let layer = unsafe { &*layer };
+        if layer.dtype != ANNE_DTYPE_F32 as u32 {
+            return Err(Status::Kind);
+        }
+        let spec = spec_of(layer)?;
+        checked(x, n_in, &[])?;
+        checked(dy, n_dy, &[])?;
+        // The kernel (Conv1D's, or the affine layer's scale) and the
+        // length of a filter's gradient row (gb).
+        let (kernel_len, filters) = match spec {
+            Spec::Conv(c) => {
+                let rows = c.kernel_size.saturating_mul(c.in_channels);
+                (
+                    layer.kernel_len,
+                    layer.kernel_len.checked_div(rows).unwrap_or(0),
+                )
+            }
+            Spec::Affine(c) if layer.kernel_len == c => (c, 0),
+            Spec::Affine(_) => return Err(Status::KernelSize),
+            Spec::Pool(_) => (0, 0),
+        };
+        if kernel_len != 0 {
+            checked(layer.kernel, kernel_len, &[])?;
+        }
+        let reads = [(x, n_in), (dy, n_dy), (layer.kernel, kernel_len)];
+        let len = |p: *mut f32, n: usize| if p.is_null() { 0 } else { n };
+        let (gk_len, gb_len, dx_len) = (len(gk, kernel_len), len(gb, filters), len(dx, n_in));
+        let mut seen = [(x, 0); 6];
+        seen[..3].copy_from_slice(&reads);
+        for (i, (p, n)) in [(gk, gk_len), (gb, gb_len), (dx, dx_len)]
+            .into_iter()
+            .enumerate()
+        {
+            if !p.is_null() {
+                checked(p, n, &seen[..3 + i])?;
+            }
+            seen[3 + i] = (p as *const f32, n);
+        }
+        let needs_dx = !matches!(spec, Spec::Conv(_));
+        if (needs_dx && (dx.is_null() || !gk.is_null() || !gb.is_null()))
+            || (matches!(spec, Spec::Conv(_)) && layer.kernel.is_null())
+        {
+            return Err(Status::Null);
+        }
+        // SAFETY: every pointer used is non-null, aligned and as long as
+        // the contract says; the written ones overlap no other (checked).
+        let (x, dy) = unsafe {
+            (
+                slice::from_raw_parts(x, n_in),
+                slice::from_raw_parts(dy, n_dy),
+            )
+        };
+        let kernel = if kernel_len == 0 {
+            &[]
+        } else {
+            // SAFETY: as above.
+            unsafe { slice::from_raw_parts(layer.kernel, kernel_len) }
+        };
+        // SAFETY: as above.
+        let gk = (gk_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gk, gk_len) });
+        // SAFETY: as above.
+        let gb = (gb_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gb, gb_len) });
+        // SAFETY: as above.
+        let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
+        match spec {
+            Spec::Conv(c) => conv::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
+            Spec::Pool(p) => conv::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
+            Spec::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
+        }
+    })();
+    Status::code_of(result)
 }
 
 /// `anne_forward_f32`: a chain of layers, each checked, then run.

@@ -3,7 +3,7 @@
 board's training to be checked against. Not run by `make test`; needs
 TensorFlow 2.x with Keras 3 (checked with TF 2.21, Keras 3.15.1):
 
-    python3 tools/make_training_fixtures.py
+    python3 tools/make_training_fixtures.py [conv]   (conv: the Conv1D runs only)
 
 Writes:
 
@@ -129,6 +129,87 @@ RUNS = [
 ]
 
 
+# Conv1D networks (issue 10's Conv1D backward): (name, input (steps,
+# channels), layers as keras.layers constructor calls, optimizer, loss,
+# metrics, batch_size, epochs, task). Every kind of layer fit() trains
+# through: strides, dilation, same and causal padding, use_bias=False, a
+# vector activation per step, both poolings and the global ones, Flatten,
+# and a Rescaling the converter cannot fold (before a same-padded Conv1D).
+CONV_RUNS = [
+    ("conv_adam_sparse", (16, 3), [
+        ("Conv1D", (4, 3), {"activation": "relu"}),
+        ("MaxPooling1D", (2,), {}),
+        ("Conv1D", (5, 3), {"padding": "same", "activation": "tanh"}),
+        ("GlobalAveragePooling1D", (), {}),
+        ("Dense", (3,), {"activation": "softmax"})],
+     {"name": "adam", "learning_rate": 0.01}, "sparse_categorical_crossentropy", ["accuracy"], 5, 4, "sparse"),
+    ("conv_momentum_mse", (12, 2), [
+        ("Conv1D", (3, 2), {"strides": 2, "padding": "causal", "activation": "elu", "use_bias": False}),
+        ("Conv1D", (4, 2), {"dilation_rate": 2, "padding": "causal", "activation": "softmax"}),
+        ("AveragePooling1D", (2,), {"padding": "same"}),
+        ("Flatten", (), {}),
+        ("Dense", (2,), {})],
+     {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}, "mse", ["mae"], 4, 4, "regression"),
+    ("conv_nesterov_bce", (10, 2), [
+        ("Rescaling", (0.5,), {"offset": -0.25}),
+        ("Conv1D", (3, 3), {"padding": "same", "activation": "swish"}),
+        ("MaxPooling1D", (3,), {"strides": 2, "padding": "same"}),
+        ("Conv1D", (2, 2), {"activation": "sigmoid"}),
+        ("GlobalMaxPooling1D", (), {}),
+        ("Dense", (1,), {"activation": "sigmoid"})],
+     {"name": "sgd", "learning_rate": 0.1, "momentum": 0.5, "nesterov": True}, "binary_crossentropy",
+     ["accuracy"], 7, 4, "binary"),
+]
+
+
+def conv_run(keras, rng, spec):
+    name, shape, layer_specs, opt, loss, metrics, batch, epochs, task = spec
+    keras.utils.set_random_seed(sum(name.encode()))
+    n = 24
+    n_out = layer_specs[-1][1][0]
+    classes = max(n_out, 2)
+    lab = rng.integers(0, classes, n)
+    t = np.arange(shape[0], dtype=np.float32)[:, None]
+    phase = rng.normal(0, 0.3, (n, 1, shape[1]))
+    x = (np.sin(t[None] * (0.4 + 0.3 * lab[:, None, None]) + phase)
+         + rng.normal(0, 0.3, (n,) + shape)).astype(np.float32)
+    if task == "sparse":
+        y = lab.astype(np.int64)
+    elif task == "binary":
+        y = (lab % 2).astype(np.float32)[:, None]
+    else:
+        y = np.stack([x[:, :, 0].mean(1), x[:, -1, :].max(1)], 1).astype(np.float32)
+    model = keras.Sequential([keras.Input(shape)] + [
+        getattr(keras.layers, kind)(*args, **kw) for kind, args, kw in layer_specs], name=name)
+    _record(keras, model, name, x.reshape(n, -1), y, opt, loss, metrics, batch, epochs, task)
+
+
+def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
+    """Saves the untrained model (.keras, .anne), trains it as Keras does
+    and writes the .json: the data, Keras's history and the weights of
+    every Dense and Conv1D layer after fit (get_weights' order)."""
+    os.makedirs(TRAINING, exist_ok=True)
+    base = os.path.join(TRAINING, name)
+    model.save(base + ".keras")
+    with open(base + ".anne", "wb") as f:
+        f.write(anne_convert.convert_file(base + ".keras"))
+    args = {k: v for k, v in opt.items() if k != "name"}
+    optimizer = keras.optimizers.SGD(**args) if opt["name"] == "sgd" else keras.optimizers.Adam(**args)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    xs = x.reshape((len(x),) + tuple(model.input_shape[1:]))
+    hist = model.fit(xs, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
+    weighted = (keras.layers.Dense, keras.layers.Conv1D)
+    out = {"name": name, "optimizer": opt, "loss": loss, "metrics": metrics, "batch_size": batch,
+           "epochs": epochs, "x": [f32(r) for r in x],
+           "y": [int(v) for v in y] if task == "sparse" else [f32(r) for r in y],
+           "history": {k: [float(v) for v in vals] for k, vals in hist.history.items()},
+           "weights": [f32(w) for L in model.layers if isinstance(L, weighted) for w in L.get_weights()]}
+    with open(base + ".json", "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+        f.write("\n")
+    print("%-18s %s" % (name, {k: round(v[-1], 5) for k, v in hist.history.items()}))
+
+
 def training_run(keras, rng, spec):
     name, layer_specs, n_in, opt, loss, metrics, batch, epochs, task = spec
     keras.utils.set_random_seed(sum(name.encode()))
@@ -146,24 +227,7 @@ def training_run(keras, rng, spec):
     model = keras.Sequential([keras.Input((n_in,))] + [
         keras.layers.Dense(u, activation=a, use_bias=b) for u, a, _, b in layer_specs],
         name=name)
-    os.makedirs(TRAINING, exist_ok=True)
-    base = os.path.join(TRAINING, name)
-    model.save(base + ".keras")
-    with open(base + ".anne", "wb") as f:
-        f.write(anne_convert.convert_file(base + ".keras"))
-    args = {k: v for k, v in opt.items() if k != "name"}
-    optimizer = keras.optimizers.SGD(**args) if opt["name"] == "sgd" else keras.optimizers.Adam(**args)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
-    hist = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
-    out = {"name": name, "optimizer": opt, "loss": loss, "metrics": metrics, "batch_size": batch,
-           "epochs": epochs, "x": [f32(r) for r in x],
-           "y": [int(v) for v in y] if task == "sparse" else [f32(r) for r in y],
-           "history": {k: [float(v) for v in vals] for k, vals in hist.history.items()},
-           "weights": [f32(w) for w in model.get_weights()]}
-    with open(base + ".json", "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
-    print("%-16s %s" % (name, {k: round(v[-1], 5) for k, v in hist.history.items()}))
+    _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task)
 
 
 def main():
@@ -171,6 +235,11 @@ def main():
     import tensorflow as tf
     head = {"generator": "tools/make_training_fixtures.py", "keras": keras.__version__,
             "tensorflow": tf.__version__}
+    if sys.argv[1:] == ["conv"]:  # the Conv1D runs only
+        rng = np.random.default_rng(2027)
+        for spec in CONV_RUNS:
+            conv_run(keras, rng, spec)
+        return
     cases = gradient_cases(tf, keras)
     lines = [json.dumps(c, separators=(",", ":")) for c in cases]
     with open(GRADIENTS, "w") as f:
@@ -180,6 +249,9 @@ def main():
     rng = np.random.default_rng(2026)
     for spec in RUNS:
         training_run(keras, rng, spec)
+    rng = np.random.default_rng(2027)
+    for spec in CONV_RUNS:
+        conv_run(keras, rng, spec)
 
 
 if __name__ == "__main__":

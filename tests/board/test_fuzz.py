@@ -129,7 +129,7 @@ def call(what, fn, outs):
 
 
 def fuzz_call():
-    k = rand(10)
+    k = rand(11)
     name, kw = activation()
     if k == 0:  # dense
         n_in, units = size(), size()
@@ -171,6 +171,26 @@ def fuzz_call():
             bufs.append(o)
             outs.append((whole, lo, hi, bytes(whole)))
         call("dense_backward", lambda: anne.dense_backward(x, kern, dz, value(), bufs[0], bufs[1], bufs[2]), outs)
+    elif k == 10:  # layer_backward: a Conv1D, pooling or affine layer (or not) with random params
+        spec = (pick((2, 3, 4, 5, 6, 9, 2, 3, 1, 0, 7, 200)),) + tuple(
+            pick((0, 1, 1, 2, 3, 5, 65535, -1, "x")) for _ in range(rand(7)))
+        n_in, n_k = size(), size()
+        layer = (pick((floats(n_k), None, buffer())), pick((None, floats(1 + rand(4)), buffer())),
+                 pick(("linear", None, "relu", 3)), None, spec)
+        if rand(6) == 0:
+            layer = pick((layer[:4], (), None, layer + (1,)))
+        x = floats(n_in) if rand(4) else buffer()
+        dy = floats(size()) if rand(4) else buffer()
+        outs, bufs = [], []
+        for n in (n_k, 1 + rand(4), n_in):
+            if rand(3) == 0:
+                bufs.append(None)
+                continue
+            o, whole, lo, hi = out_buffer(n if rand(4) else size())
+            bufs.append(o)
+            outs.append((whole, lo, hi, bytes(whole)))
+        call("layer_backward %r" % (spec,),
+             lambda: anne.layer_backward(layer, x, dy, value(), bufs[0], bufs[1], bufs[2]), outs)
     elif k == 8 or k == 9:  # sgd, adam
         n = size()
         g = buffer(n) if rand(3) else buffer()

@@ -4,7 +4,9 @@
 # definition written out here), edited with their shapes rechecked, saved
 # and loaded, refused with clear errors, and trained behind frozen layers.
 # (Keras parity of these layers: test_net_keras.py with the conv fixtures.)
+import gc
 import math
+import sys
 from array import array
 
 import anne_net
@@ -239,26 +241,96 @@ def test_bad_input():
                   window(16, 3), array("f", [0] * 5)), "forward with a wrong out")
 
 
-def test_fit_behind_frozen_layers():
+def _trained(net, xs, labels, epochs=6):
+    net.compile(anne_net.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
+    h = net.fit(xs, labels, batch_size=4, epochs=epochs, verbose=0, shuffle=False)
+    return h.history["loss"], [list(w) for L in net.layers if L.weighted for w in (L.kernel, L.bias)]
+
+
+def test_fit_through_conv():
+    """fit() trains Conv1D layers, through pooling and Flatten (test_train
+    checks the numbers against Keras's runs); the backends train alike; a
+    frozen Conv1D stays as it is."""
+    small = sys.platform == "rp2"  # (the emulated Pico runs 3-4 million instructions a second)
+    n, epochs = (6, 3) if small else (12, 6)
+    xs = [window(16, 3, seed=s) for s in range(n)]
+    labels = [s % 3 for s in range(n)]
     net = har_net()
-    xs = [window(16, 3, seed=s) for s in range(12)]
-    labels = [s % 3 for s in range(12)]
-    net.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
-    check(refused(ValueError, "cannot train layer 0 (Conv1D) yet", net.fit, xs, labels, epochs=1, verbose=0),
-          "a trainable Conv1D is refused")
-    for i in (0, 2):
-        net.layers[i].trainable = False
     k0 = array("f", net.layers[0].kernel)
-    h = net.fit(xs, labels, batch_size=4, epochs=20, verbose=0)
-    loss = h.history["loss"]
-    check(loss[-1] < loss[0], "the Dense layers behind frozen convolutions learn: %r" % loss[::5])
-    check(list(net.layers[0].kernel) == list(k0), "frozen Conv1D unchanged")
+    loss, weights = _trained(net, xs, labels, epochs)
+    check(loss[-1] < loss[0], "a network of Conv1D layers learns: %r" % loss)
+    check(list(net.layers[0].kernel) != list(k0), "the first Conv1D is trained")
     e = net.evaluate(xs, labels)
     check(abs(e["loss"] - loss[-1]) < 0.5 and 0 <= e["accuracy"] <= 1, "evaluate %r" % e)
-    mid = Sequential([Input(4), Dense(6), Reshape((3, 2)), MaxPooling1D(1), Flatten(), Dense(2)])
+    net = e = None
+    gc.collect()
+    if NATIVE and not small:
+        net = har_net()
+        net.use_backend("python")
+        py_loss, py_weights = _trained(net, xs, labels, epochs)
+        check(all_close(py_loss, loss, 1e-4) and all(all_close(a, b, 1e-4) for a, b in zip(py_weights, weights)),
+              "the Python backend trains as the native one: %r, %r" % (py_loss, loss))
+    net = py_weights = weights = None
+    gc.collect()
+    net = har_net()
+    net.compile(anne_net.Adam(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    stop = anne_net.EarlyStopping("val_loss", patience=1, restore_best_weights=True)
+    h = net.fit(xs, labels, batch_size=4, epochs=epochs - 2, verbose=0, validation_data=(xs[:6], labels[:6]),
+                callbacks=[stop])
+    best = min(h.history["val_loss"])
+    check(abs(net.evaluate(xs[:6], labels[:6])["loss"] - best) < 1e-5 and "val_accuracy" in h.history,
+          "EarlyStopping restores a Conv1D network's best weights: %r" % h.history["val_loss"])
+    net = stop = h = None
+    gc.collect()
+    net = har_net()
+    for i in (0, 2):
+        net.layers[i].trainable = False
+    loss, _ = _trained(net, xs, labels, 2 * epochs)
+    check(loss[-1] < loss[0], "the Dense layers behind frozen convolutions learn: %r" % loss[::3])
+    check(list(net.layers[0].kernel) == list(k0), "frozen Conv1D unchanged")
+    net = None
+    gc.collect()
+    mid = Sequential([Input(4), Dense(6, "tanh"), Reshape((3, 2)), MaxPooling1D(1), Flatten(), Dense(2)])
     mid.compile("sgd", "mse")
-    check(refused(ValueError, "cannot pass gradients back through layer 3 (Flatten)", mid.fit,
-                  [[1, 2, 3, 4]], [[0, 1]], verbose=0), "a trainable Dense before a pooling is refused")
+    h = mid.fit([[1, 2, 3, 4], [0, 1, 0, 1]] * 4, [[0, 1], [1, 0]] * 4, epochs=8, verbose=0)
+    check(h.history["loss"][-1] < h.history["loss"][0], "a Dense before a pooling learns %r" % h.history["loss"])
+    tail = Sequential([Input((4, 2)), Conv1D(2, 2), GlobalMaxPooling1D()])
+    tail.compile("sgd", "mse")
+    check(refused(ValueError, "end with a Dense layer: this one ends with GlobalMaxPooling1D", tail.fit,
+                  [[0.0] * 8], [[0.0, 0.0]], verbose=0), "a network that does not end with Dense")
+
+
+def test_backward_kernels():
+    """layer_backward's refusals name the argument; a pooling's gradient
+    goes where TensorFlow's does."""
+    for name in (["native"] if NATIVE else []) + ["python"]:
+        _backward_kernels(anne_net._backend_module(name))
+
+
+def _backward_kernels(b):
+    f = lambda n: array("f", bytearray(4 * n))  # noqa: E731
+    pool = (None, None, None, None, (anne_net.anne_ops.LAYER_MAX_POOLING1D, 1, 2, 2, 0))
+    dx = f(4)
+    b.layer_backward(pool, array("f", [1, 3, 2, 2]), array("f", [5, 7]), 1.0, None, None, dx)
+    check(list(dx) == [0, 5, 7, 0], "max pooling: the first max of each window: %r" % list(dx))
+    check(refused(ValueError, "dy has 3 floats", b.layer_backward, pool, f(4), f(3), 1.0, None, None, dx),
+          "a dy of the wrong size")
+    check(refused(ValueError, "dx has 3 floats, expected 4", b.layer_backward, pool, f(4), f(2), 1.0, None, None,
+                  f(3)), "a dx of the wrong size")
+    check(refused(ValueError, "gk and gb must be None", b.layer_backward, pool, f(4), f(2), 1.0, f(1), None, dx),
+          "a gradient for a layer without weights")
+    conv = (f(6), None, "linear", None, (anne_net.anne_ops.LAYER_CONV1D, 1, 3, 1, 1, 0))  # 2 filters
+    check(refused(ValueError, "gk has 5 floats, expected 6", b.layer_backward, conv, f(4), f(4), 1.0, f(5), None,
+                  None), "a gk of the wrong size")
+    check(refused(ValueError, "gb has 3 floats, expected 2", b.layer_backward, conv, f(4), f(4), 1.0, f(6), f(3),
+                  None), "a gb of the wrong size")
+    check(refused(ValueError, "use dense_backward", b.layer_backward, (f(6), None, "linear", None),
+                  f(2), f(3), 1.0, f(6), None, None), "a dense layer")
+    check(refused(TypeError, "gk must be a float32 buffer", b.layer_backward, conv, f(4), f(4), 1.0, [0.0] * 6,
+                  None, None), "a list for gk")
+    if b is anne_net._native:
+        x = f(4)
+        check(refused(ValueError, "shares memory", b.layer_backward, pool, x, f(2), 1.0, None, None, x), "overlap")
 
 
 test_conv_definition()
@@ -268,7 +340,8 @@ test_editing()
 test_weights_round_trip()
 test_save_load()
 test_bad_input()
-test_fit_behind_frozen_layers()
+test_fit_through_conv()
+test_backward_kernels()
 test_window()
 test_affine_layers()
 report(NAME)

@@ -2,13 +2,16 @@
 # files: tests/fixtures/training/sgd_cce.* tests/fixtures/training/momentum_sparse.* tests/fixtures/training/nesterov_bce.* tests/board/boardcheck.py
 # files: tests/fixtures/training/adam_mse.* tests/fixtures/training/adam_mae.* tests/fixtures/training/adam_cce_mixed.* tests/board/boardcheck.py
 # files: tests/fixtures/training/sgd_sparse_b1.* tests/board/boardcheck.py
+# files: tests/fixtures/training/conv_adam_sparse.* tests/board/boardcheck.py
+# files: tests/fixtures/training/conv_momentum_mse.* tests/fixtures/training/conv_nesterov_bce.* tests/board/boardcheck.py
 # Training on the board (anne_net's compile()/fit(), anne_train):
 # - every activation's backward pass against TensorFlow's gradient
 #   (tests/fixtures/gradients.json, tools/make_training_fixtures.py), and
 #   the training kernels' refusals;
 # - real Keras training runs (tests/fixtures/training/: the untrained model,
 #   the data, Keras's final weights and loss history, shuffle=False)
-#   reproduced within 1e-4 abs + 1e-4 rel;
+#   reproduced within 1e-4 abs + 1e-4 rel, Dense networks and Conv1D ones
+#   (pooling, Flatten, Rescaling between);
 # - trainable=False, EarlyStopping, validation_data, a flat float32 x;
 # - bad input refused before any weight changes; a diverging run stops
 #   with finite weights.
@@ -112,6 +115,8 @@ def test_keras_runs():
         i = 0
         worst = 0.0
         for L in net.layers:
+            if not L.weighted:  # (pooling, Flatten, Rescaling: nothing trained)
+                continue
             for w in (L.kernel, L.bias):
                 if w is None:
                     continue

@@ -198,6 +198,22 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_dense_backward_f32(x, 2, k, dz, 3, 1.0f, gk, gb, gk + 1) == ANNE_ERR_OVERLAP);
         CHECK(anne_dense_backward_f32(x, 0, k, dz, 3, 1.0f, gk, NULL, NULL) == ANNE_ERR_SIZE);
         CHECK(anne_dense_backward_f32(NULL, 2, k, dz, 3, 1.0f, gk, NULL, NULL) == ANNE_ERR_NULL);
+        /* Conv1D (1 channel in, 2 taps, 1 filter) and max pooling backward */
+        float cx[3] = {1.0f, 2.0f, 3.0f}, ck[2] = {0.5f, -1.0f}, cdz[2] = {1.0f, 2.0f};
+        float cgk[2] = {0}, cgb[1] = {0}, cdx[3] = {9.0f, 9.0f, 9.0f};
+        anne_layer_t conv = {.kind = ANNE_LAYER_CONV1D, .kernel = ck, .kernel_len = 2, .params = {1, 2, 1, 1, 0}};
+        CHECK(anne_layer_backward_f32(cx, 3, &conv, cdz, 2, 1.0f, cgk, cgb, cdx) == ANNE_OK);
+        CHECK(cgk[0] == 5.0f && cgk[1] == 8.0f && cgb[0] == 3.0f);
+        CHECK(cdx[0] == 0.5f && cdx[1] == 0.0f && cdx[2] == -2.0f);
+        CHECK(anne_layer_backward_f32(cx, 3, &conv, cdz, 1, 1.0f, cgk, NULL, NULL) == ANNE_ERR_OUT_SIZE);
+        CHECK(anne_layer_backward_f32(cx, 3, &conv, cdz, 2, 1.0f, ck, NULL, NULL) == ANNE_ERR_OVERLAP);
+        CHECK(anne_layer_backward_f32(cx, 3, NULL, cdz, 2, 1.0f, cgk, NULL, NULL) == ANNE_ERR_NULL);
+        anne_layer_t maxpool = {.kind = ANNE_LAYER_MAX_POOLING1D, .params = {1, 3, 3, 0}};
+        float pdy[1] = {4.0f};
+        CHECK(anne_layer_backward_f32(cx, 3, &maxpool, pdy, 1, 1.0f, NULL, NULL, cdx) == ANNE_OK);
+        CHECK(cdx[0] == 0.0f && cdx[2] == 4.0f);
+        CHECK(anne_layer_backward_f32(cx, 3, &maxpool, pdy, 1, 1.0f, NULL, NULL, NULL) == ANNE_ERR_NULL);
+        CHECK(anne_layer_backward_f32(cx, 3, &maxpool, pdy, 1, 1.0f, NULL, NULL, cx) == ANNE_ERR_OVERLAP);
         anne_activation_t relu;
         CHECK(anne_activation_default(ANNE_ACT_RELU, &relu) == ANNE_OK);
         float z[3] = {-1.0f, 0.0f, 2.0f}, y[3] = {0.0f, 0.0f, 2.0f}, d[3];
