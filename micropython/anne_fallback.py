@@ -552,24 +552,29 @@ def _conv1d(i, xs, ks, bs, act, out, spec):
     _store(out, values, len(values))
 
 
-def _pool1d(i, xs, out, spec):
-    kind = spec[0]
-    is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
-    is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+def _pool_windows(i, spec, n_in):
+    """Layer i's pooling over n_in values: (channels, output steps, window,
+    strides, pad, steps); ValueError as the native module's."""
     c, size, strides, padding = _spec(spec, 4)
-    if c < 1 or (not is_global and (size < 1 or strides < 1 or padding > 1)):
+    if c < 1:
         _bad_spec(i)
-    if is_global:
-        steps, _, _ = _steps(i, len(xs), c, 1, 1, 0)
-        n_out, pad, size, strides = 1, 0, steps, 1
-    else:
-        steps, n_out, pad = _steps(i, len(xs), c, size, strides, padding)
+    if spec[0] in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D):
+        steps, _, _ = _steps(i, n_in, c, 1, 1, 0)
+        return c, 1, steps, 1, 0, steps
+    if size < 1 or strides < 1 or padding > 1:
+        _bad_spec(i)
+    steps, n_out, pad = _steps(i, n_in, c, size, strides, padding)
+    return c, n_out, size, strides, pad, steps
+
+
+def _pool1d(i, xs, out, spec):
+    is_max = spec[0] in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+    c, n_out, size, strides, pad, steps = _pool_windows(i, spec, len(xs))
     if _out_len(out) != n_out * c:
         raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
     values = []
     for t in range(n_out):
-        start = t * strides - pad
-        s0, s1 = max(start, 0), min(start + size, steps)
+        _, s0, s1 = _window_bounds(t, strides, pad, size, steps)
         for j in range(c):
             if is_max:
                 m = xs[s0 * c + j]
@@ -867,21 +872,6 @@ def dense_backward(x, kernel, dz, scale, gk, gb, dx):
         _store(gb, b, len(b))
 
 
-def _pool_windows(spec, n_in):
-    """A pooling's (channels, output steps, window, strides, pad, steps)."""
-    kind = spec[0]
-    c, size, strides, padding = _spec(spec, 4)
-    if c < 1:
-        _bad_spec(0)
-    if kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D):
-        steps, _, _ = _steps(0, n_in, c, 1, 1, 0)
-        return c, 1, steps, 1, 0, steps
-    if size < 1 or strides < 1 or padding > 1:
-        _bad_spec(0)
-    steps, n_out, pad = _steps(0, n_in, c, size, strides, padding)
-    return c, n_out, size, strides, pad, steps
-
-
 def layer_backward(layer, x, dy, scale, gk, gb, dx):
     """layer_backward(layer, x, dy, scale, gk, gb, dx): the backward pass of
     one Conv1D, pooling or affine layer (a forward() layer tuple with its
@@ -925,14 +915,13 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
         _store(dx, [ds[k] * scale_c[k % c] for k in range(n_in)], n_in)
         return
     if kind != _ops.LAYER_CONV1D:
-        c, n_out, size, strides, pad, steps = _pool_windows(spec, n_in)
+        c, n_out, size, strides, pad, steps = _pool_windows(0, spec, n_in)
         if len(ds) != n_out * c:
             bad_dy()
         is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
         is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
         for t in range(n_out):
-            start = t * strides - pad
-            s0, s1 = max(start, 0), min(start + size, steps)
+            _, s0, s1 = _window_bounds(t, strides, pad, size, steps)
             for j in range(c):
                 g = ds[t * c + j]
                 if not is_max:

@@ -177,10 +177,9 @@ pub(crate) fn run_conv1d(
     act: &Activation,
 ) -> Result<(), Status> {
     let cin = spec.in_channels;
-    let d = spec.dilation as isize;
     // (Checked by Conv1d::check; tested here too, where the compiler sees
     // it, so that no division or chunking by zero has a panic path.)
-    if filters == 0 || d <= 0 {
+    if filters == 0 || spec.dilation == 0 {
         return Err(Status::LayerParam);
     }
     let row_len = cin * filters; // one tap of the kernel
@@ -218,8 +217,9 @@ pub(crate) fn run_conv1d(
 /// `pad` before the first): `(k0, k1, first)`, taps `k0..k1`, tap `k`
 /// reading input step `first + (k - k0) * dilation` (`k0 == k1`: none).
 fn taps_in_range(spec: &Conv1d, steps: usize, pad: usize, t: usize) -> (usize, usize, usize) {
-    let d = spec.dilation.max(1); // (unsigned, at least 1: no division can panic)
-                                  // Input step of tap k: start + k * dilation (may be out of range).
+    // (unsigned, at least 1: no division can panic)
+    let d = spec.dilation.max(1);
+    // Input step of tap k: start + k * dilation (may be out of range).
     let start = (t * spec.strides) as isize - pad as isize;
     let k0 = if start < 0 {
         start.unsigned_abs().div_ceil(d)
@@ -384,6 +384,15 @@ impl Pool1d {
     }
 }
 
+/// The input steps `s0..s1` in range of the pooling window that starts at
+/// padded step `at` (`pad` before the first of `steps`).
+fn pool_window(at: usize, pad: usize, window: usize, steps: usize) -> (usize, usize) {
+    let start = at as isize - pad as isize;
+    let s0 = start.max(0) as usize;
+    let s1 = ((start + window as isize).max(0) as usize).min(steps);
+    (s0, s1)
+}
+
 /// 1-D pooling (see [`Pool1d`]): each output is the max, or the mean, of
 /// the window's values in range, per channel. A NaN in a max pool's window
 /// gives NaN, as TensorFlow's does. Nothing is written unless the checks
@@ -407,9 +416,7 @@ pub(crate) fn run_pool1d(
     }
     let strides = if spec.global { 1 } else { spec.strides };
     for (t, row) in out.chunks_exact_mut(c).enumerate() {
-        let start = (t * strides) as isize - pad as isize;
-        let s0 = start.max(0) as usize;
-        let s1 = ((start + window as isize).max(0) as usize).min(steps);
+        let (s0, s1) = pool_window(t * strides, pad, window, steps);
         let rows = x.get(s0 * c..s1 * c).unwrap_or(&[]);
         let n = s1.saturating_sub(s0);
         for (j, o) in row.iter_mut().enumerate() {
@@ -452,9 +459,7 @@ pub fn pool1d_backward_f32(
     dx.fill(0.0);
     let strides = if spec.global { 1 } else { spec.strides };
     for (t, dyt) in dy.chunks_exact(c).enumerate() {
-        let start = (t * strides) as isize - pad as isize;
-        let s0 = start.max(0) as usize;
-        let s1 = ((start + window as isize).max(0) as usize).min(steps);
+        let (s0, s1) = pool_window(t * strides, pad, window, steps);
         let at = |s: usize, j: usize| s * c + j;
         let value = |s: usize, j: usize| x.get(at(s, j)).copied().unwrap_or(f32::NAN);
         for (j, &g) in dyt.iter().enumerate() {

@@ -283,9 +283,9 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
         return Err(Status::Kind);
     }
     let spec = match spec_of(layer)? {
-        Spec::Affine(_) => {
+        Spec::Affine(c) => {
             // SAFETY: as this function's contract.
-            return unsafe { run_affine(x, n_in, layer) };
+            return unsafe { run_affine(x, n_in, layer, c) };
         }
         spec => spec,
     };
@@ -344,16 +344,17 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     conv::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
 }
 
-/// [`run_layer`] for an affine layer: kernel = scale, bias = offset
-/// (params[0] channels values each).
+/// [`run_layer`] for an affine layer of `c` channels (its params, checked
+/// by [`spec_of`]): kernel = scale, bias = offset (`c` values each).
 ///
 /// # Safety
 /// As [`run_layer`].
-unsafe fn run_affine(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let c = layer.params[0] as usize;
-    if c == 0 || layer.params[1..].iter().any(|&p| p != 0) {
-        return Err(Status::LayerParam);
-    }
+unsafe fn run_affine(
+    x: *const f32,
+    n_in: usize,
+    layer: &anne_layer_t,
+    c: usize,
+) -> Result<(), Status> {
     if layer.kernel.is_null() || layer.bias.is_null() || layer.out.is_null() {
         return Err(Status::Null);
     }
