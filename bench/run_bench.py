@@ -341,9 +341,8 @@ def train_table(res):
     a = by.get(("conv-16x3", "native", "adam", 16))
     if a:
         fwd = res.get("train_forward", {}).get("conv-16x3")
-        py = by.get(("conv-16x3", "python", "adam", 16))
-        rows.append("| conv-16x3 (Conv1D 8, pool, Conv1D 8, global average, Dense 3) | adam | 16 | %s | %s |  |  | %s |"
-                    % (fmt(a), fmt(py) if py else "", "%.1f" % (a / fwd) if fwd else ""))
+        rows.append("| conv-16x3 (Conv1D 8, pool, Conv1D 8, global average, Dense 3) | adam | 16 | %s |  |  |  | %s |"
+                    % (fmt(a), "%.1f" % (a / fwd) if fwd else ""))
     ai = by.get(("ai-anne-4-3-1", "ai-anne-style", "sgd", 1))
     a = by.get(("ai-anne-4-3-1", "native", "sgd", 1))
     py = by.get(("ai-anne-4-3-1", "python", "sgd", 1))
