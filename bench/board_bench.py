@@ -530,8 +530,9 @@ def conv_net():
 
 
 def bench_train_conv():
-    """Training through Conv1D layers (fit's per-sample loop over the
-    backend's kernels), Adam, batch 16, per sample; and one forward pass."""
+    """Training through Conv1D layers (fit_epoch: each layer's kernels one
+    sample at a time in the one call), Adam, batch 16, per sample; and one
+    forward pass."""
     _seed[0] = 4242
     xs = [uniform(48, 1.0) for _ in range(TRAIN_N)]
     ys = [i % 3 for i in range(TRAIN_N)]

@@ -232,9 +232,9 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
                       uint8_t *finite);
 
 /*
- * Keras's fit() inner loop in one call: one epoch over a chain of dense
- * layers (layer 0 reads x's rows of n_in values, layer i > 0 layer i - 1's
- * outputs), batch_size rows per step (the last batch may be smaller), each
+ * Keras's fit() inner loop in one call: one epoch over a chain of layers
+ * (anne_train_layer_t; layer 0 reads x's rows of n_in values, layer i > 0
+ * layer i - 1's outputs), batch_size rows per step (the last batch may be smaller), each
  * step the forward pass of its rows, the loss, the backward pass and the
  * optimizer's update of the trainable layers (Keras 3's SGD and Adam). With
  * train == 0 it only sums the loss and metrics (Keras's evaluate()).
@@ -270,12 +270,17 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
 #define ANNE_OPTIMIZER_SGD 0
 #define ANNE_OPTIMIZER_ADAM 1
 
-/* A dense layer to train: kernel (n_in x units, Keras layout) and bias
- * (units values, or NULL) as in anne_dense_f32, written by the update;
- * slots: the optimizer's state, kernel_len values for slots[0] and [1],
- * bias_len for [2] and [3] (SGD with momentum uses [0] and [2], Adam all
- * four; NULL where unused). */
+/* A layer to train: kind and params as in anne_layer_t (ANNE_LAYER_DENSE,
+ * ANNE_LAYER_CONV1D, a pooling or ANNE_LAYER_AFFINE; the last layer dense).
+ * kernel and bias (a dense's n_in x units and units values, a Conv1D's as
+ * anne_layer_t says; bias may be NULL) written by the update; a pooling
+ * has none (NULL), an affine layer its scale and offset. Pooling and
+ * affine layers are linear and frozen. slots: the optimizer's state,
+ * kernel_len values for slots[0] and [1], bias_len for [2] and [3] (SGD
+ * with momentum uses [0] and [2], Adam all four; NULL where unused). */
 typedef struct {
+    uint32_t kind;         /* ANNE_LAYER_* */
+    uint32_t params[6];    /* kind-specific; zero for dense */
     float *kernel;
     size_t kernel_len;
     float *bias;

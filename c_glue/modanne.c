@@ -458,38 +458,43 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
     return fields;
 }
 
+// Layer i's kind and params from its spec, (kind, param, ...): ANNE_LAYER_*
+// and up to six ints, as anne.h's anne_layer_t describes them.
+static void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t params[6]) {
+    size_t n;
+    mp_obj_t *spec;
+    if (!mp_obj_is_type(spec_obj, &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
+    }
+    mp_obj_get_array(spec_obj, &n, &spec);
+    if (n < 1 || n > 7) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
+    }
+    for (size_t k = 0; k < n; k++) {
+        mp_int_t v = mp_obj_get_int(spec[k]);
+        if (v < 0 || v > 65535) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: spec item %d out of range 0..65535"),
+                (int)i, (int)k);
+        }
+        if (k == 0) {
+            *kind = (uint32_t)v;
+        } else {
+            params[k - 1] = (uint32_t)v;
+        }
+    }
+}
+
 // Fills d's kind, params and activation from layer i's fields. A spec (the
-// fifth item) is (kind, param, ...): ANNE_LAYER_* and up to six ints, as
-// anne.h's anne_layer_t describes them; without one the layer is dense.
-// A pooling layer's activation may be None. Returns the fields.
+// fifth item, see anne_get_spec); without one the layer is dense. A pooling
+// layer's activation may be None. Returns the fields.
 static mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
     size_t n_fields;
     mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
     d->kind = ANNE_LAYER_DENSE;
     d->dtype = ANNE_DTYPE_F32;
     if (n_fields == 5) {
-        size_t n;
-        mp_obj_t *spec;
-        if (!mp_obj_is_type(fields[4], &mp_type_tuple)) {
-            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
-        }
-        mp_obj_get_array(fields[4], &n, &spec);
-        if (n < 1 || n > 1 + MP_ARRAY_SIZE(d->params)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
-        }
-        for (size_t k = 0; k < n; k++) {
-            mp_int_t v = mp_obj_get_int(spec[k]);
-            if (v < 0 || v > 65535) {
-                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: spec item %d out of range 0..65535"),
-                    (int)i, (int)k);
-            }
-            if (k == 0) {
-                d->kind = (uint32_t)v;
-            } else {
-                d->params[k - 1] = (uint32_t)v;
-            }
-        }
+        anne_get_spec(fields[4], i, &d->kind, d->params);
     }
     if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
         return fields;  // pooling, affine: no activation
@@ -960,8 +965,10 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
 // ---------------------------------------------------------------------------
 // anne.fit_workspace / anne.fit_epoch: Keras's fit() inner loop in one call
 // (anne_fit_epoch_f32). A training layer is a tuple (kernel, bias,
-// activation, trainable, m_kernel, v_kernel, m_bias, v_bias): bias and the
-// optimizer slots None where unused; activation an anne.Activation.
+// activation, trainable, m_kernel, v_kernel, m_bias, v_bias[, spec]): bias
+// and the optimizer slots None where unused; activation an anne.Activation;
+// spec as anne_layer_describe's (without one, or None, the layer is dense;
+// a pooling's kernel is None).
 
 // Layers described on the C stack up to this many (more: on the heap,
 // once per call).
@@ -985,11 +992,19 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
             mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: not a tuple"), (int)i);
         }
         mp_obj_get_array(layers[i], &n_fields, &f);
-        if (n_fields != 8 || !mp_obj_is_type(f[2], &anne_activation_type)) {
+        if ((n_fields != 8 && n_fields != 9) || !mp_obj_is_type(f[2], &anne_activation_type)) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots)"), (int)i);
+                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots[, spec])"), (int)i);
         }
-        anne_f32_buf_t kernel = anne_get_f32(f[0], MP_QSTR_kernel, true);
+        d[i].kind = ANNE_LAYER_DENSE;
+        memset(d[i].params, 0, sizeof(d[i].params));
+        if (n_fields == 9 && f[8] != mp_const_none) {
+            anne_get_spec(f[8], i, &d[i].kind, d[i].params);
+        }
+        bool pooling = d[i].kind != ANNE_LAYER_DENSE && d[i].kind != ANNE_LAYER_CONV1D
+            && d[i].kind != ANNE_LAYER_AFFINE;
+        anne_f32_buf_t kernel = pooling && f[0] == mp_const_none
+            ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[0], MP_QSTR_kernel, true);
         anne_f32_buf_t bias = f[1] == mp_const_none ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[1], MP_QSTR_bias, true);
         d[i].kernel = kernel.data;
         d[i].kernel_len = kernel.len;
@@ -1002,7 +1017,7 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
             anne_check_len(slot, slot.data == NULL ? 0 : k < 2 ? kernel.len : bias.len, MP_QSTR_slot);
             d[i].slots[k] = slot.data;
         }
-        if (d[i].kernel == NULL || (f[1] != mp_const_none && d[i].bias == NULL)) {
+        if ((d[i].kernel == NULL && !pooling) || (f[1] != mp_const_none && d[i].bias == NULL)) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
         }
     }

@@ -1315,13 +1315,14 @@ class Sequential:
         """Bytes of RAM that fit(batch_size=...) allocates and keeps for
         training, before anything is allocated: the workspace (a batch's
         activations and gradients), the optimizer's slots and two small
-        arrays (exact, on the native module, for Dense layers). fit()
-        also holds a shuffle order (4 bytes a row), and float32 copies of
-        x and y if they are lists rather than flat float32 buffers. With
-        Conv1D or pooling layers to train through, fit() runs a per-sample
-        loop: this is the bytes of the arrays it allocates while it runs
-        (each layer's buffers and gradients, copies of the trained weights,
-        the optimizer's slots), of which it keeps the slots."""
+        arrays (exact, on the native module, for every kind of layer).
+        fit() also holds a shuffle order (4 bytes a row), and float32
+        copies of x and y if they are lists rather than flat float32
+        buffers. On the pure-Python backend, whose fit() runs a per-sample
+        loop, a network with Conv1D or pooling layers gets the bytes of the
+        arrays that loop allocates while it runs (each layer's buffers and
+        gradients, copies of the trained weights, the optimizer's slots),
+        of which it keeps the slots."""
         if self._compiled is None:
             raise ValueError("training_memory() needs compile(optimizer, loss) first")
         if int(batch_size) < 1:
@@ -1330,11 +1331,13 @@ class Sequential:
         return anne_train.training_memory(self, self._compiled, int(batch_size))
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose=1, shuffle=True, validation_data=None,
-            callbacks=None):
+            callbacks=None, validation_split=0.0):
         """Keras's fit(): trains on x (a list of rows, or one flat float32
         buffer of rows x n_inputs) and y (class indices for
         sparse_categorical_crossentropy, else rows or a flat buffer).
-        shuffle is seeded by anne_net.seed(). Returns a History (.history:
+        shuffle is seeded by anne_net.seed(). validation_split (0 < v < 1)
+        keeps the last rows of x and y for validation, as Keras does
+        (validation_data, if given, wins). Returns a History (.history:
         Keras's dict of per-epoch lists). Dense and Conv1D layers are
         trained, through pooling, Flatten, Reshape and the per-channel
         layers; those with trainable = False are not changed."""
@@ -1347,7 +1350,7 @@ class Sequential:
         except (ImportError, AttributeError):
             ticks = None
         return anne_train.fit(self, self._compiled, x, y, batch_size, epochs, verbose, shuffle,
-                              validation_data, callbacks, _uniform01, _check_free, ticks)
+                              validation_data, callbacks, _uniform01, _check_free, ticks, validation_split)
 
     def evaluate(self, X, y, task=None):
         """Keras's evaluate(). Classification (class indices, or one-hot

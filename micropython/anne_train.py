@@ -396,9 +396,8 @@ def _trained_part(net):
 
 
 def _dense_only(layers):
-    """True when the native fused loop (fit_epoch: Dense layers) can train
-    these layers; else fit() runs the loop over the layers in Python, with
-    the backend's kernels for each layer."""
+    """True when every layer is Dense (the Python backend's
+    training_memory() then counts a workspace as the native loop's)."""
     for L in layers:
         if L.kind != anne_ops.LAYER_DENSE:
             return False
@@ -437,7 +436,7 @@ def evaluate(net, c, x, y):
     T = _targets(c.loss, y, len(X), net.n_outputs)
     p = _trained_part(net)
     n = len(X)
-    if _native(net) and _dense_only(net._layers[p:]):
+    if _native(net):
         loss, ms = _native_evaluate(net, c, net._layers[p:], _flat_x(net, p, X), _flat_t(c.loss, T), len(X))
     else:
         X = _features(net, p, X)
@@ -634,11 +633,13 @@ def _writable(layers, check_memory):
 
 
 def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,
-        random, check_memory, ticks_ms=None):
+        random, check_memory, ticks_ms=None, validation_split=0.0):
     """Keras's Model.fit() for net (compiled as c); returns a History."""
     layers = net._layers
     if not layers:
         raise ValueError("the network has no layers")
+    if validation_split and validation_data is None:
+        x, y, validation_data = _split(net, c, x, y, validation_split)
     batch_size = int(batch_size) if batch_size is not None else 32
     epochs = int(epochs)
     if batch_size < 1:
@@ -647,7 +648,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    native = _native(net) and _dense_only(layers[p:])
+    native = _native(net)  # (the fused loop, fit_epoch; the Python backend runs _state's)
     # The native loop takes x and y as flat float32 buffers: as given, when
     # they are (and no frozen layers come first), without a row view each.
     if native and p == 0 and not isinstance(x, (list, tuple)):
@@ -690,9 +691,6 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
                            val, callbacks, random, check_memory, ticks_ms)
     backend = net._backend
-    if _native(net):  # (layers fit_epoch does not train: Conv1D, pooling, ...)
-        check_memory(training_memory(net, c, batch_size),
-                     "fit(batch_size=%d) keeps each layer's buffers and gradients" % batch_size)
     state = _state(layers, backend)
     out_name = state[-1].name
     history = _history(len(X), batch_size, epochs, verbose, callbacks)
@@ -756,6 +754,34 @@ _LOSS_NOT_FINITE = ("the loss is not finite at epoch %d, batch %d: training stop
                     "those of the last finite step (lower the learning rate?)")
 _STEP_NOT_FINITE = ("a step makes the weights non-finite at epoch %d, batch %d: training stopped; they "
                     "are those of the last finite step (lower the learning rate?)")
+
+
+def _split(net, c, x, y, v):
+    """Keras's validation_split: (x, y) of the first floor(n * (1 - v))
+    rows, and the rest as validation_data (views, not copies, of buffers)."""
+    if not 0.0 < v < 1.0:
+        raise ValueError("validation_split must be between 0 and 1, got %r" % (v,))
+    n_in = net.n_inputs
+    n = len(x) if isinstance(x, (list, tuple)) else _count_rows(x, n_in, "x")
+    at = int(math.floor(n * (1.0 - v)))
+    if at in (0, n):
+        raise ValueError("x has %d rows: too few to split with validation_split=%r" % (n, v))
+    x, vx = _split_at(x, n_in, at)
+    if c.loss == "sparse_categorical_crossentropy" or isinstance(y, (list, tuple)):
+        y, vy = y[:at], y[at:]
+    else:
+        y, vy = _split_at(y, net.n_outputs, at)
+    return x, y, (vx, vy)
+
+
+def _split_at(data, width, at):
+    """A list of rows, or a flat buffer (float32 values, or their bytes), split
+    before row at."""
+    if isinstance(data, (list, tuple)):
+        return data[:at], data[at:]
+    mv = memoryview(data)
+    k = at * width * (1 if not len(mv) or isinstance(mv[0], float) else 4)
+    return mv[:k], mv[k:]
 
 
 def _logs(c, loss, metrics, val):
@@ -932,19 +958,32 @@ def _key(values):
 def _shapes(layers):
     out = []
     for L in layers:
-        out.append(len(L._kernel))
+        out.append(L.kind)
+        out.append(L.n_in)
+        out.append(len(L._kernel) if L._kernel is not None else 0)
         out.append(len(L._bias) if L._bias is not None else 0)
         out.append(1 if L.trainable else 0)
     return out
 
 
-def _train_tuple(layers, slots, per):
+def _train_tuple(layers, slots, per, backend):
     """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
-    v_kernel, m_bias, v_bias), the slots views of one array."""
+    v_kernel, m_bias, v_bias, spec), the slots views of one array; spec
+    None for Dense, else the layer's (kind, params...). Flatten and
+    Reshape (nothing moves) are left out; pooling and the affine layers are
+    linear."""
     out = []
     mv = memoryview(slots) if slots is not None else None
     o = 0
+    linear = None
     for L in layers:
+        if not L.computes:
+            continue
+        dense = L.kind == anne_ops.LAYER_DENSE
+        if dense or L.kind == anne_ops.LAYER_CONV1D:
+            act = L._act
+        else:
+            act = linear = linear or backend.Activation("linear")
         views = [None, None, None, None]
         if L.trainable and per:
             k = len(L._kernel)
@@ -956,7 +995,8 @@ def _train_tuple(layers, slots, per):
                 for j in range(per):
                     views[2 + j] = mv[o:o + b]
                     o += b
-        out.append((L._kernel, L._bias, L._act, L.trainable, views[0], views[1], views[2], views[3]))
+        out.append((L._kernel, L._bias, act, L.trainable, views[0], views[1], views[2], views[3],
+                    None if dense else L._step(None)[4]))
     return tuple(out)
 
 
@@ -974,7 +1014,7 @@ def training_memory(net, c, batch_size):
     them already for these layers), and two small arrays."""
     p = _trained_part(net)
     layers = net._layers[p:]
-    if not _dense_only(layers):
+    if not _native(net) and not _dense_only(layers):
         return _state_bytes(layers, c.optimizer)
     per = _slot_count(c.optimizer)
     n_ws = _workspace_floats(net, layers, batch_size)
@@ -1014,7 +1054,7 @@ def _workspace_floats(net, layers, batch_size):
     fit_workspace; the same formula for the Python backend)."""
     n_in = layers[0].n_in
     if _native(net):
-        return net._backend.fit_workspace(_train_tuple(layers, None, 0), n_in, batch_size)
+        return net._backend.fit_workspace(_train_tuple(layers, None, 0, net._backend), n_in, batch_size)
     total = batch_size
     widest = 0
     for i, L in enumerate(layers):
@@ -1045,7 +1085,7 @@ def _prepare(net, c, layers, batch_size):
         c._sums = _floats_for(1 + len(c.metrics))
     if c._state is None:
         c._state = array("I", (0, 0))
-    return _train_tuple(layers, c._slots, per)
+    return _train_tuple(layers, c._slots, per, net._backend)
 
 
 def _config(c, batch_size, train, n_in):
@@ -1063,7 +1103,7 @@ def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     evaluating reads no optimizer slot)."""
     if not in_fit and (c._ws is None or len(c._ws) < _workspace_floats(net, layers, 1)):
         _prepare(net, c, layers, 1)
-    status = net._backend.fit_epoch(_train_tuple(layers, None, 0), _config(c, 1, False, layers[0].n_in), X, T,
+    status = net._backend.fit_epoch(_train_tuple(layers, None, 0, net._backend), _config(c, 1, False, layers[0].n_in), X, T,
                                     None, c._ws, c._sums, c._state)
     if status:
         raise ValueError("the loss is not finite on the evaluated data")

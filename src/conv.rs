@@ -102,16 +102,12 @@ impl Conv1d {
             .ok_or(Status::LayerParam)
     }
 
-    /// Checks the sizes (in the header's order: x, kernel, out, bias) and
-    /// the activation (glu, which halves the filters, is refused);
-    /// returns `(steps_in, steps_out, pad_before, filters)`.
-    pub fn check(
+    /// The layer's shape for `n_in` inputs and a kernel of `kernel_len`
+    /// values: `(steps_in, steps_out, pad_before, filters)`.
+    pub fn shape(
         &self,
         n_in: usize,
         kernel_len: usize,
-        bias_len: Option<usize>,
-        out_len: usize,
-        act: &Activation,
     ) -> Result<(usize, usize, usize, usize), Status> {
         if self.in_channels == 0 {
             return Err(Status::LayerParam);
@@ -127,6 +123,22 @@ impl Conv1d {
         if filters == 0 || !kernel_len.is_multiple_of(rows) {
             return Err(Status::KernelSize);
         }
+        Ok((steps, steps_out, pad, filters))
+    }
+
+    /// Checks the sizes (in the header's order: x, kernel, out, bias) and
+    /// the activation (glu, which halves the filters, is refused);
+    /// returns [`Conv1d::shape`].
+    pub fn check(
+        &self,
+        n_in: usize,
+        kernel_len: usize,
+        bias_len: Option<usize>,
+        out_len: usize,
+        act: &Activation,
+    ) -> Result<(usize, usize, usize, usize), Status> {
+        let shape = self.shape(n_in, kernel_len)?;
+        let (_, steps_out, _, filters) = shape;
         if matches!(act, Activation::Glu) {
             return Err(Status::Activation);
         }
@@ -137,7 +149,7 @@ impl Conv1d {
             return Err(Status::BiasSize);
         }
         act.validate()?;
-        Ok((steps, steps_out, pad, filters))
+        Ok(shape)
     }
 }
 
@@ -276,7 +288,8 @@ pub fn conv1d_backward_f32(
     }
     let cin = spec.in_channels;
     let row_len = cin * filters; // one tap of the kernel
-                                 // Each output step's taps in range, with the input rows they read.
+
+    // Each output step's taps in range, with the input rows they read.
     let windows = || {
         dz.chunks_exact(filters)
             .enumerate()
@@ -323,11 +336,14 @@ pub fn conv1d_backward_f32(
 
 /// Applies `act` to `out`, row by row (of `width` values) for the vector
 /// activations.
-fn activate_rows(out: &mut [f32], width: usize, act: &Activation) -> Result<(), Status> {
+pub(crate) fn activate_rows(out: &mut [f32], width: usize, act: &Activation) -> Result<(), Status> {
     if matches!(act, Activation::Linear) {
         return Ok(());
     }
     if !act.is_elementwise() {
+        if width == 0 {
+            return Err(Status::Size); // (no caller gives it; chunks of 0 would panic)
+        }
         for row in out.chunks_exact_mut(width) {
             apply(row, act)?;
         }
@@ -358,12 +374,9 @@ pub struct Pool1d {
 }
 
 impl Pool1d {
-    /// Checks the sizes; returns `(steps_in, steps_out, pad_before, window)`.
-    pub fn check(
-        &self,
-        n_in: usize,
-        out_len: usize,
-    ) -> Result<(usize, usize, usize, usize), Status> {
+    /// The layer's shape for `n_in` inputs: `(steps_in, steps_out,
+    /// pad_before, window)`.
+    pub fn shape(&self, n_in: usize) -> Result<(usize, usize, usize, usize), Status> {
         if self.channels == 0 || (!self.global && self.padding == Padding::Causal) {
             return Err(Status::LayerParam);
         }
@@ -371,16 +384,25 @@ impl Pool1d {
             return Err(Status::XSize);
         }
         let steps = n_in / self.channels;
-        let (steps_out, pad, window) = if self.global {
-            (1, 0, steps)
+        Ok(if self.global {
+            (steps, 1, 0, steps)
         } else {
             let (n, pad) = out_steps(steps, self.pool_size, self.strides, self.padding)?;
-            (n, pad, self.pool_size)
-        };
-        if steps_out.checked_mul(self.channels) != Some(out_len) {
+            (steps, n, pad, self.pool_size)
+        })
+    }
+
+    /// Checks the sizes; returns [`Pool1d::shape`].
+    pub fn check(
+        &self,
+        n_in: usize,
+        out_len: usize,
+    ) -> Result<(usize, usize, usize, usize), Status> {
+        let shape = self.shape(n_in)?;
+        if shape.1.checked_mul(self.channels) != Some(out_len) {
             return Err(Status::OutSize);
         }
-        Ok((steps, steps_out, pad, window))
+        Ok(shape)
     }
 }
 
@@ -460,35 +482,38 @@ pub fn pool1d_backward_f32(
     let strides = if spec.global { 1 } else { spec.strides };
     for (t, dyt) in dy.chunks_exact(c).enumerate() {
         let (s0, s1) = pool_window(t * strides, pad, window, steps);
-        let at = |s: usize, j: usize| s * c + j;
-        let value = |s: usize, j: usize| x.get(at(s, j)).copied().unwrap_or(f32::NAN);
+        let xs = x.get(s0 * c..s1 * c).unwrap_or(&[]);
+        let ds = dx.get_mut(s0 * c..s1 * c).unwrap_or(&mut []);
         for (j, &g) in dyt.iter().enumerate() {
-            let mut add = |s: usize, v: f32| {
-                if let Some(d) = dx.get_mut(at(s, j)) {
-                    *d += v;
-                }
-            };
+            // channel j's values in the window, and their gradients
+            let values = xs.iter().skip(j).step_by(c);
+            let grads = ds.iter_mut().skip(j).step_by(c);
             match spec.pool {
                 Pool::Average => {
                     let share = g / (s1 - s0) as f32;
-                    (s0..s1).for_each(|s| add(s, share));
+                    grads.for_each(|d| *d += share);
                 }
                 Pool::Max if spec.global => {
-                    let m = (s0..s1)
-                        .map(|s| value(s, j))
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    let ties = (s0..s1).filter(|&s| value(s, j) == m).count();
-                    if ties > 0 {
-                        let share = g / ties as f32;
-                        (s0..s1)
-                            .filter(|&s| value(s, j) == m)
-                            .for_each(|s| add(s, share));
+                    let m = values.clone().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    let ties = values.clone().filter(|&&v| v == m).count();
+                    let share = g / ties.max(1) as f32;
+                    for (d, &v) in grads.zip(values) {
+                        if v == m {
+                            *d += share;
+                        }
                     }
                 }
                 Pool::Max => {
-                    let best =
-                        (s0..s1).fold(s0, |b, s| if value(s, j) > value(b, j) { s } else { b });
-                    add(best, g);
+                    // the first largest (a NaN never replaces it)
+                    let mut best: Option<(&mut f32, f32)> = None;
+                    for (d, &v) in grads.zip(values) {
+                        if best.as_ref().is_none_or(|&(_, b)| v > b) {
+                            best = Some((d, v));
+                        }
+                    }
+                    if let Some((d, _)) = best {
+                        *d += g;
+                    }
                 }
             }
         }

@@ -282,7 +282,7 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
-    let spec = match spec_of(layer)? {
+    let spec = match spec_of(layer.kind, layer.params)? {
         Spec::Affine(c) => {
             // SAFETY: as this function's contract.
             return unsafe { run_affine(x, n_in, layer, c) };
@@ -401,12 +401,25 @@ enum Spec {
     Affine(usize),
 }
 
+/// What a layer of kind `kind` computes: [`spec_of`], or dense (whose
+/// params are not read).
+fn op_of(kind: u32, params: [u32; 6]) -> Result<fit::Op, Status> {
+    if kind == ANNE_LAYER_DENSE as u32 {
+        return Ok(fit::Op::Dense);
+    }
+    Ok(match spec_of(kind, params)? {
+        Spec::Conv(c) => fit::Op::Conv(c),
+        Spec::Pool(p) => fit::Op::Pool(p),
+        Spec::Affine(c) => fit::Op::Affine(c),
+    })
+}
+
 /// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
 /// padding), a pooling's (channels, pool_size, strides, padding; global
 /// ones: channels) or an affine layer's (channels).
-fn spec_of(layer: &anne_layer_t) -> Result<Spec, Status> {
-    let p = layer.params.map(|v| v as usize);
-    let kind = layer.kind as i32;
+fn spec_of(kind: u32, params: [u32; 6]) -> Result<Spec, Status> {
+    let p = params.map(|v| v as usize);
+    let kind = kind as i32;
     let pool = match kind {
         ANNE_LAYER_AFFINE => {
             if p[0] == 0 || p[1..].iter().any(|&v| v != 0) {
@@ -473,7 +486,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         if layer.dtype != ANNE_DTYPE_F32 as u32 {
             return Err(Status::Kind);
         }
-        let spec = spec_of(layer)?;
+        let spec = spec_of(layer.kind, layer.params)?;
         checked(x, n_in, &[])?;
         checked(dy, n_dy, &[])?;
         // The kernel (Conv1D's, or the affine layer's scale) and the
@@ -828,8 +841,15 @@ impl fit::Layers for FitLayers<'_> {
         let slice = |p: *mut f32, n: usize| {
             (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
         };
+        let op = op_of(d.kind, d.params)?;
+        // (a pooling has no kernel: check_fit_buffers let it be NULL)
+        let kernel = match op {
+            fit::Op::Pool(_) if d.kernel.is_null() => Some(&mut [][..]),
+            _ => slice(d.kernel, k),
+        };
         Ok(fit::Layer {
-            kernel: slice(d.kernel, k).ok_or(Status::Null)?,
+            op,
+            kernel: kernel.ok_or(Status::Null)?,
             bias: slice(d.bias, b),
             act,
             trainable: d.trainable != 0,
@@ -884,7 +904,8 @@ fn check_fit_buffers(
         }
     }
     for d in layers {
-        if d.kernel.is_null() {
+        let pooling = matches!(op_of(d.kind, d.params), Ok(fit::Op::Pool(_)));
+        if d.kernel.is_null() && !pooling {
             return Err(Status::Null);
         }
     }

@@ -1,5 +1,6 @@
 //! Keras's `fit()` inner loop in one call: an epoch (or an evaluation)
-//! over a chain of dense layers, batch by batch: the forward pass of every
+//! over a chain of layers (dense, and before the last one Conv1D, pooling
+//! and the per-channel affine layer), batch by batch: the forward pass of every
 //! sample, the loss and metrics, the backward pass, and the optimizer's
 //! step, with the workspace the caller allocated once
 //! ([`workspace_len`] floats). Nothing allocates, and nothing in the loop
@@ -15,13 +16,24 @@
 //! `kt` once per batch). The losses are Keras's (mean over the batch; the
 //! cross-entropies from the logits after a sigmoid or softmax output, as
 //! TensorFlow computes them), the updates [`crate::train`]'s.
+//!
+//! A network with other kinds of layer (Conv1D, pooling, affine) runs
+//! sample by sample instead: each sample's forward and backward pass in
+//! turn, every gradient summed over the batch (the dense ones by
+//! [`dense_backward`]), then the step. Its buffers then hold one sample,
+//! not a batch (a Conv1D's activations are large next to a board's RAM),
+//! and those layers keep their inputs as rows (`xt` is `x`).
 
 use crate::activation::backward::activation_backward;
 use crate::activation::{apply, Activation};
+use crate::affine::{affine_backward_f32, affine_f32};
 use crate::argmax::argmax_f32;
+use crate::conv::{
+    activate_rows, conv1d_backward_f32, conv1d_f32, pool1d_backward_f32, pool1d_f32, Conv1d, Pool1d,
+};
 use crate::dense::run_linear;
 use crate::softf32::fdiv;
-use crate::train::{adam_step, momentum_step};
+use crate::train::{adam_step, dense_backward, momentum_step};
 use crate::Status;
 use libm::fabsf;
 
@@ -65,11 +77,26 @@ pub enum Optimizer {
     },
 }
 
-/// One dense layer to train: its weights (Keras layout, as in
-/// [`dense_f32`]), activation, whether it is trained, and its optimizer
+/// What a layer computes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Op {
+    #[default]
+    Dense,
+    /// Kernel and bias in Keras's layouts; trainable.
+    Conv(Conv1d),
+    /// No kernel (empty) or bias; never trainable.
+    Pool(Pool1d),
+    /// Per-channel scale (the kernel, `channels` values) and offset (the
+    /// bias, as many; required); never trainable.
+    Affine(usize),
+}
+
+/// One layer to train: what it computes, its weights (Keras layout, as in
+/// [`dense_f32`] or [`conv1d_f32`]), activation, whether it is trained, and its optimizer
 /// slots: `[kernel m, kernel v, bias m, bias v]` (SGD with momentum uses the
 /// two `m`, Adam all four; the bias ones only with a bias).
 pub struct Layer<'a> {
+    pub op: Op,
     pub kernel: &'a mut [f32],
     pub bias: Option<&'a mut [f32]>,
     pub act: Activation,
@@ -93,6 +120,7 @@ impl Layers for [Layer<'_>] {
         let layer = self.get_mut(l).ok_or(Status::Size)?;
         let [s0, s1, s2, s3] = &mut layer.slots;
         Ok(Layer {
+            op: layer.op,
             kernel: &mut *layer.kernel,
             bias: layer.bias.as_deref_mut(),
             act: layer.act,
@@ -127,19 +155,23 @@ pub struct Run<'a> {
 }
 
 /// One layer's shape: inputs, units (pre-activations) and outputs (units,
-/// or units / 2 for glu).
+/// or units / 2 for glu), the rows its activation works over (`width`:
+/// units, or a Conv1D's filters), its kernel's length, and whether it is dense.
 #[derive(Clone, Copy, Default)]
 struct Shape {
+    dense: bool,
     n_in: usize,
     units: usize,
     n_out: usize,
+    width: usize,
+    kernel_len: usize,
     bias: bool,
     trainable: bool,
 }
 
-/// A layer's part of the workspace (in this order): its inputs transposed,
-/// `z`, `a`, `dz` (one row of `units` per sample), the kernel transposed
-/// (not for the first layer), and (trained layers only) the gradients,
+/// A layer's part of the workspace (in this order): its inputs transposed
+/// (dense) or as rows, `z`, `a`, `dz` (one row of `units` per sample), the
+/// kernel transposed (dense, not for the first layer), and (trained layers only) the gradients,
 /// which the step turns into the new weights: they are copied over the
 /// old ones only if every one of them is finite.
 struct Work<'w> {
@@ -154,16 +186,17 @@ struct Work<'w> {
 
 impl Shape {
     fn lens(&self, batch: usize, first: bool) -> [usize; 7] {
-        let weights = self.n_in * self.units;
-        let bias = if self.bias { self.units } else { 0 };
+        let weights = self.kernel_len;
+        let bias = if self.bias { self.width } else { 0 };
         let rows = batch * self.units;
         let trained = if self.trainable { 1 } else { 0 };
+        let dense = self.dense;
         [
             self.n_in * batch,
             rows,
             rows,
             rows,
-            if first { 0 } else { weights },
+            if first || !dense { 0 } else { weights },
             trained * weights,
             trained * bias,
         ]
@@ -194,22 +227,65 @@ impl Shape {
     }
 }
 
-/// The shape of a layer reading `n_in` values, checked: the kernel holds
-/// `n_in x units`, the bias `units`, the activation is valid for them, and
-/// the workspace sizes fit a `usize` in bytes.
+/// The shape of a layer reading `n_in` values, checked: a dense kernel
+/// holds `n_in x units`, the bias `units`, the activation is valid for
+/// them; the other kinds as their kernels check them (a pooling or affine
+/// layer is linear and not trainable); and the workspace sizes fit a
+/// `usize` in bytes.
 fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
     if n_in == 0 {
         return Err(Status::XSize);
     }
-    let units = layer.kernel.len() / n_in;
-    if units == 0 || !layer.kernel.len().is_multiple_of(n_in) {
-        return Err(Status::KernelSize);
-    }
-    layer.act.validate()?;
-    let n_out = layer.act.outputs(units).map_err(|_| Status::KernelSize)?;
-    if layer.bias.as_ref().is_some_and(|b| b.len() != units) {
-        return Err(Status::BiasSize);
-    }
+    let k = layer.kernel.len();
+    let bias = layer.bias.as_ref().map(|b| b.len());
+    let (units, n_out, width) = match layer.op {
+        Op::Dense => {
+            let units = k / n_in;
+            if units == 0 || !k.is_multiple_of(n_in) {
+                return Err(Status::KernelSize);
+            }
+            layer.act.validate()?;
+            let n_out = layer.act.outputs(units).map_err(|_| Status::KernelSize)?;
+            if bias.is_some_and(|b| b != units) {
+                return Err(Status::BiasSize);
+            }
+            (units, n_out, units)
+        }
+        Op::Conv(c) => {
+            let (_, steps, _, filters) = c.shape(n_in, k)?;
+            let units = steps.checked_mul(filters).ok_or(Status::Size)?;
+            c.check(n_in, k, bias, units, &layer.act)?;
+            (units, units, filters)
+        }
+        Op::Pool(_) | Op::Affine(_)
+            if layer.trainable || !matches!(layer.act, Activation::Linear) =>
+        {
+            return Err(Status::Kind);
+        }
+        Op::Pool(p) => {
+            let units = p
+                .shape(n_in)?
+                .1
+                .checked_mul(p.channels)
+                .ok_or(Status::Size)?;
+            if k != 0 || bias.is_some() {
+                return Err(Status::KernelSize);
+            }
+            (units, units, units)
+        }
+        Op::Affine(c) => {
+            if k != c || c == 0 {
+                return Err(Status::KernelSize);
+            }
+            if bias != Some(c) {
+                return Err(Status::BiasSize);
+            }
+            if !n_in.is_multiple_of(c) {
+                return Err(Status::XSize);
+            }
+            (n_in, n_in, n_in)
+        }
+    };
     // Each part of the workspace is at most one of these products; eight
     // parts per layer stay far below isize::MAX bytes.
     let limit = isize::MAX as usize / 64;
@@ -217,9 +293,12 @@ fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
         return Err(Status::Size);
     }
     Ok(Shape {
+        dense: matches!(layer.op, Op::Dense),
         n_in,
         units,
         n_out,
+        width,
+        kernel_len: k,
         bias: layer.bias.is_some(),
         trainable: layer.trainable,
     })
@@ -236,6 +315,12 @@ struct Spans {
     /// a step that would make one so is refused), nor then does its
     /// transpose: the dense kernel need not look at the rows of zero inputs.
     finite: bool,
+    /// The rows of each layer's buffers: the batch, or (`per_sample`) one.
+    rows: usize,
+    /// A network with other layers than dense runs each sample's forward
+    /// and backward pass in turn, its gradients summed over the batch: its
+    /// buffers (a Conv1D's are large) hold one sample, not a batch.
+    per_sample: bool,
 }
 
 impl Spans {
@@ -273,9 +358,9 @@ fn works<'w, L: Layers + ?Sized>(
     spans: &Spans,
     ws: &'w mut [f32],
     n_in: usize,
-    batch: usize,
     l: usize,
 ) -> Result<((Work<'w>, Shape), Option<(Work<'w>, Shape)>), Status> {
+    let batch = spans.rows;
     let (offset, s) = locate(layers, spans, n_in, batch, l)?;
     let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
     let this = (s.carve(here, batch, l == 0)?, s);
@@ -311,21 +396,31 @@ fn workspace<L: Layers + ?Sized>(
     if batch == 0 || layers.count() == 0 {
         return Err(Status::Size);
     }
+    let mut per_sample = false;
+    for l in 0..layers.count() {
+        per_sample |= !matches!(layers.layer(l)?.op, Op::Dense);
+    }
+    let rows = if per_sample { 1 } else { batch };
     let mut spans = Spans {
         at: [(0, Shape::default()); Spans::MAX],
         n: 0,
         finite: false,
+        rows,
+        per_sample,
     };
     let (mut offset, mut widest, mut n) = (0usize, 0usize, n_in);
     for l in 0..layers.count() {
         *failed = l;
         let s = shape_of(&layers.layer(l)?, n, batch)?;
+        if l + 1 == layers.count() && !s.dense {
+            return Err(Status::Kind); // (the losses read a dense layer's outputs)
+        }
         if let Some(slot) = spans.at.get_mut(l) {
             *slot = (offset, s);
             spans.n = l + 1;
         }
         offset = offset
-            .checked_add(s.len(batch, l == 0))
+            .checked_add(s.len(rows, l == 0))
             .ok_or(Status::Size)?;
         widest = widest.max(s.n_in).max(s.units);
         n = s.n_out;
@@ -411,18 +506,33 @@ pub fn epoch<L: Layers + ?Sized>(
     while start < n_rows {
         let nb = batch.min(n_rows - start);
         *failed = step;
-        let rows = Rows {
-            order: run.order.and_then(|o| o.get(start..start + nb)),
-            start,
-            nb,
-        };
-        forward(layers, run, &spans, ws, &rows)?;
-        let loss = loss_batch(layers, run, &spans, ws, dy, &rows, t_width, sums)?;
+        let train = run.train && first_trained < n_layers;
+        if train && spans.per_sample {
+            begin_batch(layers, run, &spans, ws, first_trained)?;
+        }
+        // the batch at once, or (per_sample) one sample after the other
+        let (passes, per) = if spans.per_sample { (nb, 1) } else { (1, nb) };
+        let mut loss = 0.0f32;
+        for i in 0..passes {
+            let from = start + i * per;
+            let rows = Rows {
+                order: run.order.and_then(|o| o.get(from..from + per)),
+                start: from,
+                nb: per,
+            };
+            forward(layers, run, &spans, ws, &rows)?;
+            loss += loss_batch(layers, run, &spans, ws, dy, &rows, nb, t_width, sums)?;
+            if train {
+                backward(layers, run, &spans, ws, ones, dy, per, first_trained)?;
+            }
+        }
         if !loss.is_finite() {
             return Err(Status::LossNotFinite);
         }
-        if run.train && first_trained < n_layers {
-            backward(layers, run, &spans, ws, ones, dy, nb, first_trained)?;
+        if train {
+            if spans.per_sample {
+                end_batch(layers, run, &spans, ws)?;
+            }
             update(layers, run, &spans, ws, *iterations)?;
             *iterations = iterations.wrapping_add(1);
         }
@@ -512,6 +622,72 @@ fn all_finite(values: &[f32]) -> bool {
     values.iter().all(|v| v.to_bits() << 1 < 0xff00_0000)
 }
 
+/// The linear part of a layer other than dense for one sample, into `z`
+/// (out of line: the dense path's loops stay as they were without it).
+#[inline(never)]
+fn other_forward(
+    op: &Op,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    z: &mut [f32],
+) -> Result<(), Status> {
+    match op {
+        Op::Dense => Err(Status::Kind),
+        Op::Conv(c) => conv1d_f32(c, x, kernel, bias, z, &Activation::Linear),
+        Op::Pool(p) => pool1d_f32(p, x, z),
+        Op::Affine(_) => affine_f32(x, kernel, bias.unwrap_or(&[]), z),
+    }
+}
+
+/// The backward pass of a layer other than dense for one sample, from
+/// `dz`: `dx` (a pooling's and an affine layer's are required), and a
+/// Conv1D's gradients added to `gk` and `gb` (if given).
+#[inline(never)]
+fn other_backward(
+    op: &Op,
+    x: &[f32],
+    kernel: &[f32],
+    dz: &[f32],
+    gk: Option<&mut [f32]>,
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    match op {
+        Op::Dense => Err(Status::Kind),
+        Op::Conv(c) => conv1d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
+        Op::Pool(p) => pool1d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
+        Op::Affine(_) => affine_backward_f32(dz, kernel, dx.ok_or(Status::Null)?),
+    }
+}
+
+/// `dst += src` (slices of the same length; a shorter one ends the sum).
+fn add(dst: &mut [f32], src: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d += v;
+    }
+}
+
+/// [`activation_backward`] over rows of `width` values for the vector
+/// activations (a Conv1D's per step), at once for the others.
+fn backward_rows(
+    act: &Activation,
+    width: usize,
+    z: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dz: &mut [f32],
+) -> Result<(), Status> {
+    if act.is_elementwise() || width == 0 || width == z.len() {
+        return activation_backward(act, z, y, dy, dz);
+    }
+    let rows = z.chunks_exact(width).zip(y.chunks_exact(width));
+    for ((z, y), (dy, dz)) in rows.zip(dy.chunks_exact(width).zip(dz.chunks_exact_mut(width))) {
+        activation_backward(act, z, y, dy, dz)?;
+    }
+    Ok(())
+}
+
 /// `dst = src` (slices of the same length; a shorter one ends the copy).
 fn copy(dst: &mut [f32], src: &[f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
@@ -538,9 +714,9 @@ fn forward<L: Layers + ?Sized>(
     ws: &mut [f32],
     rows: &Rows,
 ) -> Result<(), Status> {
-    let batch = run.batch;
+    let batch = spans.rows;
     for l in 0..layers.count() {
-        let ((w, s), prev) = works(layers, spans, ws, run.n_in, batch, l)?;
+        let ((w, s), prev) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         for b in 0..rows.nb {
             let x = match &prev {
@@ -548,23 +724,37 @@ fn forward<L: Layers + ?Sized>(
                 Some((p, ps)) => row_of(p.a, b, ps.units).get(..s.n_in).unwrap_or(&[]),
             };
             let z = row_of_mut(w.z, b, s.units);
-            linear(x, layer.kernel, layer.bias.as_deref(), z, spans.finite)?;
+            let (kernel, bias) = (&*layer.kernel, layer.bias.as_deref());
+            if s.dense {
+                linear(x, kernel, bias, z, spans.finite)?;
+            } else {
+                other_forward(&layer.op, x, kernel, bias, z)?;
+            }
             let a = row_of_mut(w.a, b, s.units);
             copy(a, z);
-            apply(a, &layer.act)?;
-            for (i, &v) in x.iter().enumerate() {
-                if let Some(slot) = w.xt.get_mut(i * batch + b) {
-                    *slot = v;
+            if s.dense {
+                apply(a, &layer.act)?;
+            } else {
+                activate_rows(a, s.width, &layer.act)?;
+            }
+            if s.dense {
+                for (i, &v) in x.iter().enumerate() {
+                    if let Some(slot) = w.xt.get_mut(i * batch + b) {
+                        *slot = v;
+                    }
                 }
+            } else {
+                copy(row_of_mut(w.xt, b, s.n_in), x);
             }
         }
     }
     Ok(())
 }
 
-/// The batch's loss (the sum over its samples), the metrics added to
-/// `sums`, and (training) the output layer's `dz`, the mean loss's
-/// gradient (each sample's scaled by 1 / nb).
+/// The loss of the rows (the sum over them), the metrics added to `sums`,
+/// and (training) the output layer's `dz`, the gradient of the mean loss
+/// over a batch of `nb` (each sample's scaled by 1 / nb).
+#[allow(clippy::too_many_arguments)]
 fn loss_batch<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
@@ -572,16 +762,17 @@ fn loss_batch<L: Layers + ?Sized>(
     ws: &mut [f32],
     dy: &mut [f32],
     rows: &Rows,
+    nb: usize,
     t_width: usize,
     sums: &mut [f32],
 ) -> Result<f32, Status> {
     let last = layers.count() - 1;
-    let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, last)?;
+    let ((w, s), _) = works(layers, spans, ws, run.n_in, last)?;
     let act = layers.layer(last)?.act;
     // the mean's 1 / nb; for plain SGD also -lr (see backward())
     let scale = match plain_sgd(&run.optimizer) {
-        Some(lr) => -(lr / rows.nb as f32),
-        None => 1.0 / rows.nb as f32,
+        Some(lr) => -(lr / nb as f32),
+        None => 1.0 / nb as f32,
     };
     let dy = dy.get_mut(..s.n_out).ok_or(Status::Size)?;
     let mut total = 0.0f32;
@@ -615,47 +806,74 @@ fn backward<L: Layers + ?Sized>(
     nb: usize,
     first_trained: usize,
 ) -> Result<(), Status> {
-    let batch = run.batch;
+    let batch = spans.rows;
     for l in (first_trained..layers.count()).rev() {
         let prev_act = if l > first_trained {
             Some(layers.layer(l - 1)?.act)
         } else {
             None
         };
-        let ((w, s), prev) = works(layers, spans, ws, run.n_in, batch, l)?;
+        let ((w, s), prev) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         if s.units == 0 {
             return Err(Status::KernelSize); // (shape_of refused it already)
         }
         let dz = w.dz.get(..nb * s.units).ok_or(Status::Size)?;
+        // A trained Conv1D's gradients: added to the sums over the batch
+        // (begin_batch cleared them), with the gradient for the layer before
+        // (if it needs one) in one call per sample.
+        let conv_grads = s.trainable && matches!(layer.op, Op::Conv(_));
+        let mut gk = conv_grads.then_some(&mut *w.gk);
+        let mut gb = (conv_grads && s.bias).then_some(&mut *w.gb);
         if let (Some(act), Some((p, ps))) = (prev_act, prev) {
-            // kt = kernel^T, then dy[b] = dz[b] . kt, through the layer
-            // before's activation into its dz[b]
-            for (i, row) in layer.kernel.chunks_exact(s.units).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    if let Some(slot) = w.kt.get_mut(j * s.n_in + i) {
-                        *slot = v;
-                    }
-                }
+            // (dense) kt = kernel^T (per_sample: begin_batch's), then dy[b]
+            // = dz[b] . kt; (the others) their kernel's dy[b]; through the
+            // layer before's activation into its dz[b]
+            if s.dense && !spans.per_sample {
+                transpose(layer.kernel, s.units, s.n_in, w.kt);
             }
             let dy = dy.get_mut(..s.n_in).ok_or(Status::Size)?;
             for b in 0..nb {
-                linear(row_of(dz, b, s.units), w.kt, None, dy, spans.finite)?;
+                let (dzb, x) = (row_of(dz, b, s.units), row_of(w.xt, b, s.n_in));
+                if s.dense {
+                    linear(dzb, w.kt, None, dy, spans.finite)?;
+                } else {
+                    let (gk, gb) = (gk.as_deref_mut(), gb.as_deref_mut());
+                    other_backward(&layer.op, x, layer.kernel, dzb, gk, gb, Some(&mut *dy))?;
+                }
                 let pz = row_of(p.z, b, ps.units);
                 let py = row_of(p.a, b, ps.units).get(..ps.n_out).unwrap_or(&[]);
-                activation_backward(&act, pz, py, dy, row_of_mut(p.dz, b, ps.units))?;
+                let pdz = row_of_mut(p.dz, b, ps.units);
+                if ps.dense {
+                    activation_backward(&act, pz, py, dy, pdz)?;
+                } else {
+                    backward_rows(&act, ps.width, pz, py, dy, pdz)?;
+                }
+            }
+        } else if conv_grads {
+            for b in 0..nb {
+                let (dzb, x) = (row_of(dz, b, s.units), row_of(w.xt, b, s.n_in));
+                let (gk, gb) = (gk.as_deref_mut(), gb.as_deref_mut());
+                other_backward(&layer.op, x, layer.kernel, dzb, gk, gb, None)?;
             }
         }
-        if !s.trainable {
+        if !s.trainable || conv_grads {
             continue;
         }
+        if spans.per_sample {
+            // one sample's x and dz: added to the sums over the batch
+            let (x, dz) = (row_of(w.xt, 0, s.n_in), row_of(dz, 0, s.units));
+            let gb = s.bias.then_some(&mut *w.gb);
+            dense_backward(x, layer.kernel, dz, 1.0, w.gk, gb, None)?;
+            continue;
+        }
+        let plain = plain_sgd(&run.optimizer).is_some();
         let ones = ones.get(..nb).ok_or(Status::Size)?;
         // gk[i, :] = sum over the batch of x[b, i] * dz[b, :]; for plain SGD
         // dz holds -lr / nb times the gradient, and the old weight is the
         // sum's bias: gk is then the stepped weight, rounded once.
         // (dz is every row's "kernel": looked at for NaN and ±inf once here,
         // not at each row's zero inputs; a batch of one has none to skip.)
-        let plain = plain_sgd(&run.optimizer).is_some();
         let dz_finite = nb > 1 && all_finite(dz);
         let rows =
             w.gk.chunks_exact_mut(s.units)
@@ -667,6 +885,68 @@ fn backward<L: Layers + ?Sized>(
         if s.bias {
             let bias = layer.bias.as_deref().filter(|_| plain);
             outer_or_linear(ones, dz, bias, w.gb, dz_finite)?;
+        }
+    }
+    Ok(())
+}
+
+/// `kt = kernel^T` (a dense kernel of `n_in x units`).
+fn transpose(kernel: &[f32], units: usize, n_in: usize, kt: &mut [f32]) {
+    if units == 0 {
+        return; // (shape_of refused it)
+    }
+    for (i, row) in kernel.chunks_exact(units).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            if let Some(slot) = kt.get_mut(j * n_in + i) {
+                *slot = v;
+            }
+        }
+    }
+}
+
+/// Before a per_sample batch's backward passes: the sums of the gradients,
+/// added up sample by sample, cleared, and the dense kernels transposed
+/// (once a batch).
+fn begin_batch<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    spans: &Spans,
+    ws: &mut [f32],
+    first_trained: usize,
+) -> Result<(), Status> {
+    for l in first_trained..layers.count() {
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
+        let layer = layers.layer(l)?;
+        if s.trainable {
+            w.gk.fill(0.0);
+            w.gb.fill(0.0);
+        }
+        if s.dense && l > first_trained {
+            transpose(layer.kernel, s.units, s.n_in, w.kt);
+        }
+    }
+    Ok(())
+}
+
+/// After a per_sample batch's backward passes, for plain SGD (its `dz`
+/// holds -lr / nb times the gradient): the sums of the gradients become
+/// the new weights, the old ones plus those sums. (A batch of dense layers
+/// has its new weights from [`backward`] already.)
+fn end_batch<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    spans: &Spans,
+    ws: &mut [f32],
+) -> Result<(), Status> {
+    if plain_sgd(&run.optimizer).is_none() {
+        return Ok(());
+    }
+    for l in 0..layers.count() {
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
+        let layer = layers.layer(l)?;
+        if s.trainable {
+            add(w.gk, layer.kernel);
+            add(w.gb, layer.bias.as_deref().unwrap_or(&[]));
         }
     }
     Ok(())
@@ -712,7 +992,7 @@ fn update<L: Layers + ?Sized>(
     let plain = plain_sgd(&run.optimizer).is_some();
     let mut finite = true;
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, l)?;
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         if !s.trainable {
             continue;
@@ -730,7 +1010,7 @@ fn update<L: Layers + ?Sized>(
         return Err(Status::StepNotFinite);
     }
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, run.batch, l)?;
+        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         if s.trainable {
             copy(layer.kernel, w.gk);
@@ -1159,6 +1439,7 @@ mod tests {
         let (mut k0, mut k1, mut b0, mut b1) = (k0, k1, b0, b1);
         let mut layers = [
             Layer {
+                op: Op::Dense,
                 kernel: &mut k0,
                 bias: Some(&mut b0),
                 act: acts[0],
@@ -1166,6 +1447,7 @@ mod tests {
                 slots: [None, None, None, None],
             },
             Layer {
+                op: Op::Dense,
                 kernel: &mut k1,
                 bias: Some(&mut b1),
                 act: acts[1],
@@ -1245,6 +1527,7 @@ mod tests {
             .zip(b.iter_mut())
             .zip(&acts)
             .map(|((k, b), &act)| Layer {
+                op: Op::Dense,
                 kernel: k,
                 bias: Some(b),
                 act,
@@ -1271,6 +1554,255 @@ mod tests {
             for (g, w) in layer.kernel.iter().zip(&rk[l]) {
                 assert!((g - w).abs() < 1e-5, "layer {l}: {g} vs {w}");
             }
+        }
+    }
+
+    /// A network of every kind fit() trains through: Conv1D (same, tanh),
+    /// max pooling, the affine layer, Conv1D (valid, softmax per step, no
+    /// bias), global average pooling, dense (sigmoid): the epoch (SGD,
+    /// plain and with momentum) against the per-sample loop over each
+    /// layer's own kernels, as anne_train's Python loop runs them.
+    #[test]
+    fn epoch_through_conv_and_pooling_matches_the_per_sample_loop() {
+        use crate::conv::{Padding, Pool};
+        let conv1 = Conv1d {
+            in_channels: 2,
+            kernel_size: 3,
+            strides: 1,
+            dilation: 1,
+            padding: Padding::Same,
+        };
+        let pool = Pool1d {
+            pool: Pool::Max,
+            global: false,
+            channels: 4,
+            pool_size: 2,
+            strides: 2,
+            padding: Padding::Valid,
+        };
+        let conv2 = Conv1d {
+            in_channels: 4,
+            kernel_size: 2,
+            strides: 1,
+            dilation: 1,
+            padding: Padding::Valid,
+        };
+        let gap = Pool1d {
+            pool: Pool::Average,
+            global: true,
+            channels: 3,
+            pool_size: 0,
+            strides: 0,
+            padding: Padding::Valid,
+        };
+        let ops = [
+            Op::Conv(conv1),
+            Op::Pool(pool),
+            Op::Affine(4),
+            Op::Conv(conv2),
+            Op::Pool(gap),
+            Op::Dense,
+        ];
+        let acts = [
+            Activation::Tanh,
+            Activation::Linear,
+            Activation::Linear,
+            Activation::Softmax,
+            Activation::Linear,
+            Activation::Sigmoid,
+        ];
+        let wave = |n: usize, a: usize, d: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i * a % 13) as f32 - 6.0) / d).collect()
+        };
+        let kernels0 = [
+            wave(24, 7, 9.0),
+            vec![],
+            vec![1.5, 0.5, -1.0, 2.0],
+            wave(24, 5, 8.0),
+            vec![],
+            wave(6, 3, 5.0),
+        ];
+        let biases0 = [
+            Some(wave(4, 3, 20.0)),
+            None,
+            Some(vec![0.1, -0.2, 0.0, 0.3]),
+            None,
+            None,
+            Some(vec![0.1, -0.1]),
+        ];
+        let trained = [true, false, false, true, false, true];
+        let x = wave(5 * 12, 3, 6.0);
+        let t: Vec<f32> = (0..10).map(|i| (i % 3) as f32 / 2.0).collect();
+        for momentum in [0.0f32, 0.9] {
+            let lr = 0.5;
+            // the reference
+            let (mut rk, mut rb) = (kernels0.clone(), biases0.clone());
+            let mut mk: Vec<Vec<f32>> = rk.iter().map(|k| vec![0.0; k.len()]).collect();
+            let mut mb: Vec<Vec<f32>> = rb
+                .iter()
+                .map(|b| vec![0.0; b.as_ref().map_or(0, |b| b.len())])
+                .collect();
+            let mut want = 0.0;
+            for start in (0..5).step_by(2) {
+                let nb = 2.min(5 - start);
+                let mut gk: Vec<Vec<f32>> = rk.iter().map(|k| vec![0.0; k.len()]).collect();
+                let mut gb: Vec<Vec<f32>> = mb.iter().map(|b| vec![0.0; b.len()]).collect();
+                for r in start..start + nb {
+                    let mut ins = vec![x[r * 12..(r + 1) * 12].to_vec()];
+                    let mut zs = vec![];
+                    for l in 0..6 {
+                        let n = [24, 12, 12, 6, 3, 2][l];
+                        let mut z = vec![0.0; n];
+                        let (k, b) = (&rk[l][..], rb[l].as_deref());
+                        match ops[l] {
+                            Op::Dense => {
+                                dense_f32(&ins[l], k, b, &mut z, &Activation::Linear).unwrap()
+                            }
+                            Op::Conv(c) => {
+                                conv1d_f32(&c, &ins[l], k, b, &mut z, &Activation::Linear).unwrap()
+                            }
+                            Op::Pool(p) => pool1d_f32(&p, &ins[l], &mut z).unwrap(),
+                            Op::Affine(_) => affine_f32(&ins[l], k, b.unwrap(), &mut z).unwrap(),
+                        }
+                        let mut a = z.clone();
+                        let width = if l == 3 { 3 } else { n };
+                        for row in a.chunks_exact_mut(width) {
+                            apply(row, &acts[l]).unwrap();
+                        }
+                        zs.push(z);
+                        ins.push(a);
+                    }
+                    let (mut dy, mut dz) = (vec![0.0; 2], vec![0.0; 2]);
+                    let tr = &t[r * 2..r * 2 + 2];
+                    want += loss_and_grad(
+                        Loss::MeanSquaredError,
+                        &acts[5],
+                        &zs[5],
+                        &ins[6],
+                        tr,
+                        Some((&mut dy, &mut dz, 1.0)),
+                    )
+                    .unwrap();
+                    for l in (0..6).rev() {
+                        let mut dx = vec![0.0; ins[l].len()];
+                        let scale = 1.0 / nb as f32;
+                        let gbl = if gb[l].is_empty() {
+                            None
+                        } else {
+                            Some(&mut gb[l][..])
+                        };
+                        match ops[l] {
+                            Op::Dense => dense_backward(
+                                &ins[l],
+                                &rk[l],
+                                &dz,
+                                scale,
+                                &mut gk[l],
+                                gbl,
+                                Some(&mut dx),
+                            )
+                            .unwrap(),
+                            Op::Conv(c) => conv1d_backward_f32(
+                                &c,
+                                &ins[l],
+                                &rk[l],
+                                &dz,
+                                scale,
+                                Some(&mut gk[l]),
+                                gbl,
+                                Some(&mut dx),
+                            )
+                            .unwrap(),
+                            Op::Pool(p) => pool1d_backward_f32(&p, &ins[l], &dz, &mut dx).unwrap(),
+                            Op::Affine(_) => affine_backward_f32(&dz, &rk[l], &mut dx).unwrap(),
+                        }
+                        if l > 0 {
+                            let mut pdz = vec![0.0; zs[l - 1].len()];
+                            let width = if l - 1 == 3 { 3 } else { pdz.len() };
+                            for (((z, y), d), o) in zs[l - 1]
+                                .chunks_exact(width)
+                                .zip(ins[l].chunks_exact(width))
+                                .zip(dx.chunks_exact(width))
+                                .zip(pdz.chunks_exact_mut(width))
+                            {
+                                activation_backward(&acts[l - 1], z, y, d, o).unwrap();
+                            }
+                            dz = pdz;
+                        }
+                    }
+                }
+                for l in 0..6 {
+                    if trained[l] {
+                        let m = (momentum != 0.0).then_some(&mut mk[l][..]);
+                        sgd(&mut rk[l], &gk[l], m, lr, momentum, false).unwrap();
+                        if let Some(b) = rb[l].as_mut() {
+                            let m = (momentum != 0.0).then_some(&mut mb[l][..]);
+                            sgd(b, &gb[l], m, lr, momentum, false).unwrap();
+                        }
+                    }
+                }
+            }
+            // the epoch
+            let (mut k, mut b) = (kernels0.clone(), biases0.clone());
+            let (mut sk, mut sb) = (mk.clone(), mb.clone());
+            for v in sk.iter_mut().chain(sb.iter_mut()) {
+                v.fill(0.0);
+            }
+            let mut layers: Vec<Layer> = k
+                .iter_mut()
+                .zip(b.iter_mut())
+                .zip(sk.iter_mut().zip(sb.iter_mut()))
+                .enumerate()
+                .map(|(l, ((k, b), (sk, sb)))| Layer {
+                    op: ops[l],
+                    kernel: k,
+                    bias: b.as_deref_mut(),
+                    act: acts[l],
+                    trainable: trained[l],
+                    slots: [Some(sk), None, (!sb.is_empty()).then_some(sb), None],
+                })
+                .collect();
+            let mut run = sgd_mse(lr, &[], &x, &t);
+            run.n_in = 12;
+            run.optimizer = Optimizer::Sgd {
+                learning_rate: lr,
+                momentum,
+                nesterov: false,
+            };
+            let mut failed = 0;
+            let n = workspace_len(&mut layers[..], 12, 2, &mut failed).unwrap();
+            let mut ws = vec![0.0f32; n];
+            let (mut sums, mut iterations) = ([0.0f32; 1], 0u32);
+            epoch(
+                &mut layers[..],
+                &run,
+                &mut ws,
+                &mut sums,
+                &mut iterations,
+                &mut failed,
+            )
+            .unwrap();
+            assert_eq!(iterations, 3);
+            assert!((sums[0] - want).abs() < 1e-5, "{} vs {want}", sums[0]);
+            let mut moved = 0.0f32;
+            for l in 0..6 {
+                for (i, (g, w)) in layers[l].kernel.iter().zip(&rk[l]).enumerate() {
+                    assert!(
+                        (g - w).abs() < 1e-5,
+                        "momentum {momentum}, layer {l}, kernel[{i}]: {g} vs {w}"
+                    );
+                    moved = moved.max((w - kernels0[l][i]).abs());
+                }
+                if let (Some(g), Some(w)) = (layers[l].bias.as_deref(), rb[l].as_ref()) {
+                    for (g, w) in g.iter().zip(w) {
+                        assert!(
+                            (g - w).abs() < 1e-5,
+                            "momentum {momentum}, layer {l} bias: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+            assert!(moved > 1e-3, "the weights moved: {moved}");
         }
     }
 
@@ -1305,6 +1837,7 @@ mod tests {
         let (mut k, mut b) = (vec![1.0f32, -1.0], vec![0.0f32]);
         let kept = k.clone();
         let mut layers = [Layer {
+            op: Op::Dense,
             kernel: &mut k,
             bias: Some(&mut b),
             act: Activation::Linear,

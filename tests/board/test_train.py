@@ -12,7 +12,8 @@
 #   the data, Keras's final weights and loss history, shuffle=False)
 #   reproduced within 1e-4 abs + 1e-4 rel, Dense networks and Conv1D ones
 #   (pooling, Flatten, Rescaling between);
-# - trainable=False, EarlyStopping, validation_data, a flat float32 x;
+# - trainable=False, EarlyStopping, validation_data and validation_split, a
+#   flat float32 x;
 # - bad input refused before any weight changes; a diverging run stops
 #   with finite weights.
 import gc
@@ -205,6 +206,24 @@ def test_freeze_and_callbacks():
     check(near(net.evaluate(x, flipped)["loss"], best, 1e-5, 1e-5), "best weights restored (val_loss %.5f)" % best)
     check(refused(ValueError, "monitors 'val_accuracy'", net.fit, x, y, epochs=1, verbose=0,
                   callbacks=[anne_net.EarlyStopping("val_accuracy")]), "monitor that fit does not report")
+    # validation_split: Keras's split (the rows after floor(n * (1 - v))) gives
+    # what validation_data of those rows does; rows and flat buffers alike
+    x[9] = [0.5, 0.25]
+    flat_x, flat_y = array("f", [v for r in x for v in r]), array("f", [r[0] for r in y])
+    runs = []
+    for kw in ({"validation_split": 0.25}, {"validation_data": (x[9:], y[9:]), "rows": 9},
+               {"validation_split": 0.25, "flat": True}):
+        net = _toy()[0]
+        net.compile(anne_net.SGD(0.5), "mse")
+        n = kw.pop("rows", 12)
+        xs, ys = (flat_x, flat_y) if kw.pop("flat", False) else (x[:n], y[:n])
+        h = net.fit(xs, ys, batch_size=4, epochs=3, verbose=0, shuffle=False, **kw)
+        runs.append((h.history, _weights(net)))
+    check(runs[0] == runs[1] == runs[2] and len(runs[0][0]["val_loss"]) == 3,
+          "validation_split=0.25 keeps the last 3 of 12 rows: %r" % [r[0] for r in runs])
+    check(runs[0][0]["val_loss"] != runs[0][0]["loss"], "(the validation rows differ from the training ones)")
+    for v, what in ((1.0, "between 0 and 1"), (-0.5, "between 0 and 1"), (0.95, "12 rows: too few to split")):
+        check(refused(ValueError, what, net.fit, x, y, verbose=0, validation_split=v), "validation_split=%r" % v)
 
 
 def test_diverging_run_stops():
@@ -226,6 +245,19 @@ def _flat_toy(rows):
     anne_net.seed(5)
     net = Sequential([anne_net.Input(4), Dense(8, "relu"), Dense(3, "softmax")])
     x = array("f", [((i * 7) % 11) / 11.0 for i in range(4 * rows)])
+    y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
+    return net, x, y
+
+
+def _conv_toy(rows):
+    """A Conv1D network (16 steps x 3 channels: Conv1D, max pooling, Conv1D
+    with softmax per step, global average pooling, Dense) and `rows` rows
+    of flat float32 data for it."""
+    anne_net.seed(5)
+    net = Sequential([anne_net.Input((16, 3)), anne_net.Conv1D(4, 3, activation="relu", padding="same"),
+                      anne_net.MaxPooling1D(2), anne_net.Conv1D(4, 3, activation="softmax"),
+                      anne_net.GlobalAveragePooling1D(), Dense(3, "softmax")])
+    x = array("f", [((i * 7) % 11) / 11.0 for i in range(48 * rows)])
     y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
     return net, x, y
 
@@ -254,20 +286,25 @@ def _allocated(f):
 
 def test_memory():
     """Native: training_memory(batch_size) is what fit keeps, to the byte,
-    and a step allocates nothing (the same bytes for 2 steps as for 8)."""
-    for opt in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01)):
-        net, x, y = _flat_toy(32)
+    and a step allocates nothing (the same bytes for 2 steps as for 8), for
+    Dense networks and Conv1D ones."""
+    for toy, opt in ((t, o) for t in (_flat_toy, _conv_toy)
+                     for o in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01))):
+        net, x, y = toy(32)
         net.compile(opt, "categorical_crossentropy", ["accuracy"])
         want = net.training_memory(4)
         kept = _kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False))
-        check(kept == want, "%r: fit keeps %d bytes, training_memory(4) says %d" % (opt, kept, want))
+        check(kept == want, "%s %r: fit keeps %d bytes, training_memory(4) says %d" % (toy.__name__, opt, kept, want))
         check(net.training_memory(16) > want, "a bigger batch needs more")
         check(_kept(lambda: net.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)) == 0,
               "the next fit reuses what the first one kept")
-        short = (x[:4 * 8], y[:3 * 8])
+        short = (x[:len(x) // 4], y[:3 * 8])
         steps = [_allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
                  for xs, ys in (short, (x, y))]
-        check(steps[0] == steps[1], "%r: fit allocates %d bytes for 2 steps, %d for 8" % (opt, steps[0], steps[1]))
+        check(steps[0] == steps[1], "%s %r: fit allocates %d bytes for 2 steps, %d for 8"
+              % (toy.__name__, opt, steps[0], steps[1]))
+        net = x = y = short = None
+        gc.collect()
     check(refused(ValueError, "needs compile", _flat_toy(1)[0].training_memory), "training_memory before compile")
 
 

@@ -279,7 +279,7 @@ int32_t anne_c_abi_selftest(void) {
         float ws[64], sums[1];
         uint32_t it = 0;
         size_t n = 0, failed = 9;
-        anne_train_layer_t layer = {k, 2, b, 1, {0}, 1, {NULL, NULL, NULL, NULL}};
+        anne_train_layer_t layer = {ANNE_LAYER_DENSE, {0}, k, 2, b, 1, {0}, 1, {NULL, NULL, NULL, NULL}};
         anne_fit_t fit = {0};
         anne_activation_default(ANNE_ACT_LINEAR, &layer.act);
         fit.loss = ANNE_LOSS_MEAN_SQUARED_ERROR;
@@ -297,6 +297,18 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
         fit.loss = ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_ERR_LABEL);
+        /* a global average pooling (no kernel) before it: rows of 2 steps x
+         * 2 channels, averaged: (x0 + x2) / 2, (x1 + x3) / 2; the pooling
+         * alone as the last layer is refused */
+        float x2[8] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 2.0f, 0.0f, 0.0f};
+        anne_train_layer_t two[2] = {{ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, {2}, NULL, 0, NULL, 0, {0}, 0, {NULL}}, layer};
+        anne_activation_default(ANNE_ACT_LINEAR, &two[0].act);
+        fit.loss = ANNE_LOSS_MEAN_SQUARED_ERROR;
+        k[0] = 1.0f, k[1] = 0.0f, b[0] = 0.0f, it = 0;
+        CHECK(anne_fit_workspace(two, 1, 4, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
+        CHECK(anne_fit_workspace(two, 2, 4, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
+        CHECK(anne_fit_epoch_f32(two, 2, &fit, x2, 8, 4, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_OK);
+        CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
     }
     return 0;
 }
