@@ -199,14 +199,26 @@ stock: unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock
 NATMOD_ARCHS := x64 armv6m armv7m armv7emsp
 NATMOD := $(BUILD)/natmod
 BOARD_LIB := $(wildcard micropython/anne_*.py)
-natmod: $(addprefix natmod-,$(NATMOD_ARCHS) rv32imc)
-natmod-run: $(addprefix natmod-,$(NATMOD_ARCHS))
+natmod: $(addprefix natmod-,$(NATMOD_ARCHS) rv32imc) $(addsuffix -lite,$(addprefix natmod-,$(NATMOD_ARCHS) rv32imc))
+natmod-run: $(addprefix natmod-,$(NATMOD_ARCHS)) natmod-x64-lite natmod-armv6m-lite
+natmod-rv32imc-lite: riscv-deps
 natmod-rv32imc: riscv-deps
 riscv-deps:
 	tools/deps.sh riscv
 natmod-%: $(BUILD)/mpy-cross.stamp natmod-lib
 	$(MAKE) -C c_glue/natmod -s ARCH=$* BUILD=$(NATMOD)/$* ANNE_CARGO="$(CROSS_CARGO)"
 	$(PYTHON) tools/natmod_package.py $* $(NATMOD)
+
+# The inference-only native module, build/natmod/ARCH-lite/anne.mpy (and its
+# package.json): the glue without the training functions (ANNE_TRAIN=0) and
+# the Rust kernels at opt-level "s" (on the FPU, armv7emsp, at 3: "s" keeps
+# the dense loops from being unrolled, 3x the instructions, for 7 KB).
+# Native modules live in RAM: on the RP2040 it takes 33 KB of it where the
+# full module takes 87 KB. anne_net trains on its pure-Python backend there.
+natmod-%-lite: $(BUILD)/mpy-cross.stamp natmod-lib
+	$(MAKE) -C c_glue/natmod -s ARCH=$* BUILD=$(NATMOD)/$*-lite ANNE_TRAIN=0 \
+		ANNE_CARGO="env CARGO_PROFILE_RELEASE_OPT_LEVEL=$(if $(filter armv7emsp,$*),3,s) $(CROSS_CARGO)"
+	$(PYTHON) tools/natmod_package.py $*-lite $(NATMOD)
 
 natmod-lib: $(patsubst micropython/%.py,$(NATMOD)/lib/%.mpy,$(BOARD_LIB))
 $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
@@ -229,11 +241,14 @@ test-suite: unix unix-plain qemu-m3 qemu-m3-plain
 
 # No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
 test-nopanic: firmware natmod-run
-	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW) $(NATMOD_ARCHS:%=$(NATMOD)/%/anne.o)
+	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW) $(NATMOD_ARCHS:%=$(NATMOD)/%/anne.o) \
+		$(NATMOD)/x64-lite/anne.o $(NATMOD)/armv6m-lite/anne.o
 
 # Built-in anne on 5 firmwares; anne.mpy + the board library in /lib on the
-# 4 stock ones (TARGET-stock: tools/run-on --stock).
-BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f unix-stock cortex-m3-stock cortex-m0-stock cortex-m4f-stock
+# 4 stock ones (TARGET-stock: tools/run-on --stock), and the inference-only
+# anne.mpy on 2 of them (TARGET-lite: --stock --lite).
+BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f unix-stock cortex-m3-stock cortex-m0-stock cortex-m4f-stock \
+	unix-lite cortex-m0-lite
 test-board: firmware natmod-run stock
 	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS)
 
@@ -301,7 +316,7 @@ BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
 
-bench: bench-firmware natmod-run stock
+bench: bench-firmware natmod-run natmod-armv7m-lite natmod-armv7emsp-lite stock
 	$(PYTHON) bench/run_bench.py --out $(BENCH)
 
 bench-firmware: $(BUILD)/mpy-cross.stamp

@@ -28,11 +28,13 @@ BoardError = run_on.BoardError
 class Board:
     """One qemu process running firmware for target ('cortex-m3'/'cortex-m0')."""
 
-    def __init__(self, target, firmware, timeout=600, stock=False):
-        """stock: firmware without anne, with anne.mpy and the board library
-        in /lib (as tools/run-on --stock puts them)."""
+    def __init__(self, target, firmware, timeout=600, stock=False, lite=False):
+        """stock: firmware without anne, with anne.mpy (lite: the
+        inference-only one) and the board library in /lib (as tools/run-on
+        --stock puts them)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="anne-bench-")
-        images = run_on.Images(target, [], True, self.tmp.name, firmware) if stock else None
+        lib = run_on.natmod_lib(target, lite) if stock else ()
+        images = run_on.Images(target, [], lib, self.tmp.name, firmware) if stock else None
         cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] +
                ["-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
                 "-serial", "stdio"] + (images.qemu_args if stock else []) + ["-kernel", firmware])

@@ -102,14 +102,14 @@ BRIEF = {
 }
 
 
-def run_script(target, firmware, config, runs, stock=False):
+def run_script(target, firmware, config, runs, stock=False, lite=False):
     """Runs the board script `runs` times on fresh boards; returns the
     parsed records of the first run and whether all runs printed the same."""
     code = "CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + open(BOARD_SCRIPT).read()
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
-        with Board(target, firmware, stock=stock) as b:
+        with Board(target, firmware, stock=stock, lite=lite) as b:
             out = b.run(code)
         if "DONE" not in out:
             raise BoardError(2, "the bench script did not finish on %s:\n%s" % (target, out))
@@ -130,24 +130,27 @@ def elf_size(path):
 ARCH = {"cortex-m3": "armv7m", "cortex-m0": "armv6m", "cortex-m4f": "armv7emsp"}
 
 
-def measure_natmod(target, res, builtin_recs, runs):
+def measure_natmod(target, res, builtin_recs, runs, lite=False):
     """anne.mpy on the stock firmware (build/TARGET-stock, `make stock
-    natmod`) against the built-in module of the bench firmware: anne_net on
-    every bench network and the raw 64x64 dense call, and the heap the
-    module takes once imported."""
+    natmod`; lite: the inference-only build/natmod/ARCH-lite/anne.mpy)
+    against the built-in module of the bench firmware: anne_net on every
+    bench network and the raw 64x64 dense call, and the heap the module
+    takes once imported."""
     fw = os.path.join(ROOT, "build", target + "-stock", "firmware.elf")
-    mpy = os.path.join(ROOT, "build", "natmod", ARCH[target], "anne.mpy")
+    arch = ARCH[target] + ("-lite" if lite else "")
+    mpy = os.path.join(ROOT, "build", "natmod", arch, "anne.mpy")
     for p in (fw, mpy):
         if not os.path.exists(p):
             raise SystemExit("missing %s: run `make bench`" % p)
     # (On the M0, this script's arrays for 64-64-64-10 do not fit in the heap
-    # next to the module's 76 KB and the board library's .mpy; the network
-    # alone does, with about 80 KB to spare.)
-    nets = [n for n in NETS if not (target == "cortex-m0" and n == "64-64-64-10")]
-    recs, same = run_script(target, fw, {"nets": nets, "impls": ["anne_net"], "kernel": True}, runs, stock=True)
+    # next to the full module's 86 KB and the board library's .mpy; the
+    # network alone does, with about 80 KB to spare.)
+    nets = [n for n in NETS if not (target == "cortex-m0" and n == "64-64-64-10" and not lite)]
+    recs, same = run_script(target, fw, {"nets": nets, "impls": ["anne_net"], "kernel": True}, runs, stock=True,
+                            lite=lite)
     res["deterministic"] = res["deterministic"] and same
     k = res["instr_per_tick"]
-    out = {"arch": ARCH[target], "mpy_bytes": os.path.getsize(mpy), "nets": {},
+    out = {"arch": arch, "mpy_bytes": os.path.getsize(mpy), "nets": {},
            "ram_once_imported": [r["bytes"] for r in recs if r["kind"] == "import"][0],
            "builtin_ram_once_imported": [r["bytes"] for r in builtin_recs if r["kind"] == "import"][0]}
     for r in recs:
@@ -175,14 +178,16 @@ def natmod_table(results):
     rows = ["| core (arch) | anne.mpy | heap once imported | " + " | ".join(NETS) + " | dense 64x64 call |",
             "|---|---:|---:|" + "---:|" * (len(NETS) + 1)]
     for t, res in results.items():
-        n = res["natmod"]
-        cells = ["%s / %s (%.3fx); one: %s / %s" % (fmt(d["natmod_batch"]), fmt(d["builtin_batch"]), d["ratio"],
-                                                    fmt(d["natmod"]), fmt(d["builtin"])) if d else "does not fit"
-                 for d in [n["nets"].get(net) for net in NETS]]
-        d = n.get("dense_64x64")
-        cells.append("%s / %s (%.3fx)" % (fmt(d["natmod"]), fmt(d["builtin"]), d["ratio"]) if d else "-")
-        rows.append("| %s (%s) | %s B | %s B | %s |" % (SHORT[t], n["arch"], fmt(n["mpy_bytes"]),
-                                                       fmt(n["ram_once_imported"]), " | ".join(cells)))
+        for n in (res["natmod"], res.get("natmod_lite")):
+            if not n:
+                continue
+            cells = ["%s / %s (%.3fx); one: %s / %s" % (fmt(d["natmod_batch"]), fmt(d["builtin_batch"]), d["ratio"],
+                                                        fmt(d["natmod"]), fmt(d["builtin"])) if d else "does not fit"
+                     for d in [n["nets"].get(net) for net in NETS]]
+            d = n.get("dense_64x64")
+            cells.append("%s / %s (%.3fx)" % (fmt(d["natmod"]), fmt(d["builtin"]), d["ratio"]) if d else "-")
+            rows.append("| %s (%s) | %s B | %s B | %s |" % (SHORT[t], n["arch"], fmt(n["mpy_bytes"]),
+                                                           fmt(n["ram_once_imported"]), " | ".join(cells)))
     return "\n".join(rows)
 
 
@@ -275,6 +280,7 @@ def measure_target(target, build, runs):
         "anne_ram": (sb["data"] + sb["bss"]) - (sp["data"] + sp["bss"]),
     }
     res["natmod"] = measure_natmod(target, res, recs, runs)
+    res["natmod_lite"] = measure_natmod(target, res, recs, runs, lite=True)
     fz = os.path.join(build, target, "frozen_content.o")
     if os.path.exists(fz):
         out = subprocess.run(["arm-none-eabi-size", fz], capture_output=True, text=True).stdout
@@ -390,6 +396,11 @@ def checks(results):
         if n["arch"] == "armv6m":
             out.append(("anne.mpy for armv6m <= 32 KB", "%s bytes (%.1f KB)" % (fmt(n["mpy_bytes"]), n["mpy_bytes"] / 1024),
                         n["mpy_bytes"] <= 32 * 1024))
+            lite = res["natmod_lite"]
+            out.append(("the inference-only anne.mpy (armv6m-lite) <= 32 KB",
+                        "%s bytes (%.1f KB); heap once imported %s B" % (
+                            fmt(lite["mpy_bytes"]), lite["mpy_bytes"] / 1024, fmt(lite["ram_once_imported"])),
+                        lite["mpy_bytes"] <= 32 * 1024))
     if m3 and m3["train"]:
         by = {(r["network"], r["backend"], r["optimizer"], r["batch"]): r["instructions_per_sample"]
               for r in m3["train"]}
@@ -566,7 +577,8 @@ def main():
            "sample alone, which is good to a tick (40 instructions on the M3 and M4F, 62.5 on the M0); the "
            "dense 64x64 call, one call; the stock firmware is the "
            "same port without anne, the board library in /lib as .mpy files; heap once imported: "
-           "gc.mem_free() before and after `import anne`, where the built-in module takes 0)", "",
+           "gc.mem_free() before and after `import anne`, where the built-in module takes 0; "
+           "ARCH-lite: the inference-only anne.mpy, ANNE_TRAIN=0 and Rust at opt-level \"s\")", "",
            natmod_table(results), ""]
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]

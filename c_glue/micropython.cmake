@@ -11,7 +11,8 @@
 #
 # Settings (CMake variables or environment): ANNE_RUST_TARGET (a Rust target
 # triple, overrides the choice), ANNE_CARGO (default cargo; may hold
-# arguments, e.g. "env RUSTC=/usr/bin/rustc cargo"), ANNE_CARGO_FLAGS.
+# arguments, e.g. "env RUSTC=/usr/bin/rustc cargo"), ANNE_CARGO_FLAGS,
+# ANNE_TRAIN (1, the default, or 0: without the training functions).
 
 set(ANNE_GLUE_DIR ${CMAKE_CURRENT_LIST_DIR})
 
@@ -33,7 +34,7 @@ if(NOT ANNE_FLOAT_ABI)
     set(ANNE_FLOAT_ABI soft)
 endif()
 
-foreach(_anne_var ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS)
+foreach(_anne_var ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS ANNE_TRAIN)
     if(NOT DEFINED ${_anne_var} AND DEFINED ENV{${_anne_var}})
         set(${_anne_var} $ENV{${_anne_var}})
     endif()
@@ -57,6 +58,10 @@ add_custom_target(anne_rust
 add_library(usermod_anne INTERFACE)
 target_sources(usermod_anne INTERFACE ${ANNE_GLUE_DIR}/modanne.c)
 target_include_directories(usermod_anne INTERFACE ${ANNE_GLUE_DIR})
+if(NOT DEFINED ANNE_TRAIN)
+    set(ANNE_TRAIN 1)
+endif()
+target_compile_definitions(usermod_anne INTERFACE ANNE_TRAIN=${ANNE_TRAIN})
 add_dependencies(usermod_anne anne_rust)
 target_link_libraries(usermod_anne INTERFACE ${ANNE_LIB})
 target_link_libraries(usermod INTERFACE usermod_anne)

@@ -9,16 +9,22 @@
 #   ANNE_CARGO        cargo to run (default: cargo)
 #   ANNE_CARGO_FLAGS  extra cargo flags, e.g. -Zbuild-std=core for a target
 #                     without a prebuilt core (the repo's Makefile sets this).
+#   ANNE_TRAIN        1 (default) or 0: 0 leaves the training functions out
+#                     (an inference-only module: anne_net then trains on its
+#                     pure-Python backend)
 
 anne_comma := ,
 ANNE_GLUE_DIR := $(USERMOD_DIR)
 ANNE_ROOT := $(abspath $(realpath $(USERMOD_DIR))/..)
 ANNE_LIB := $(BUILD)/anne-rust/libanne.a
-ANNE_SYMBOLS := anne_dense_f32 anne_forward_f32 anne_activate_f32 anne_argmax_f32 anne_activation_default anne_activation_outputs \
-	anne_activation_backward_f32 anne_dense_backward_f32 anne_layer_backward_f32 anne_sgd_f32 anne_adam_f32
+ANNE_TRAIN ?= 1
+ANNE_SYMBOLS := anne_dense_f32 anne_forward_f32 anne_activate_f32 anne_argmax_f32 anne_activation_default anne_activation_outputs
+ifneq ($(ANNE_TRAIN),0)
+ANNE_SYMBOLS += anne_activation_backward_f32 anne_dense_backward_f32 anne_layer_backward_f32 anne_sgd_f32 anne_adam_f32
+endif
 
 SRC_USERMOD_C += $(ANNE_GLUE_DIR)/modanne.c
-CFLAGS_USERMOD += -I$(ANNE_GLUE_DIR)
+CFLAGS_USERMOD += -I$(ANNE_GLUE_DIR) -DANNE_TRAIN=$(ANNE_TRAIN)
 # The kernels are pulled in explicitly: some ports put LDFLAGS before the objects.
 LDFLAGS_USERMOD += $(addprefix -Wl$(anne_comma)-u$(anne_comma),$(ANNE_SYMBOLS)) $(ANNE_LIB)
 

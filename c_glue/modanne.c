@@ -21,6 +21,12 @@
 
 #include "anne.h"
 
+// ANNE_TRAIN=0 leaves the training functions out (the module then runs
+// networks only; anne_net trains them on its pure-Python backend).
+#ifndef ANNE_TRAIN
+#define ANNE_TRAIN 1
+#endif
+
 // ---------------------------------------------------------------------------
 // Activation names
 
@@ -777,6 +783,7 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
+#if ANNE_TRAIN
 // ---------------------------------------------------------------------------
 // Training kernels (anne_train uses them when the network runs natively).
 // The glue checks the sizes it can name in its messages; the kernels check
@@ -1131,6 +1138,7 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     return MP_OBJ_NEW_SMALL_INT(0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_fit_epoch_obj, 8, 8, anne_fit_epoch_fn);
+#endif // ANNE_TRAIN
 
 #ifndef ANNE_NATMOD  // (natmod/anne_natmod.c has the native module's mpy_init)
 // anne.__version__: the project's version (anne_net.__version__ too).
@@ -1143,6 +1151,7 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
     { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },
     { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
+    #if ANNE_TRAIN
     { MP_ROM_QSTR(MP_QSTR_activation_backward), MP_ROM_PTR(&anne_activation_backward_obj) },
     { MP_ROM_QSTR(MP_QSTR_dense_backward), MP_ROM_PTR(&anne_dense_backward_obj) },
     { MP_ROM_QSTR(MP_QSTR_layer_backward), MP_ROM_PTR(&anne_layer_backward_obj) },
@@ -1150,6 +1159,7 @@ static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_adam), MP_ROM_PTR(&anne_adam_obj) },
     { MP_ROM_QSTR(MP_QSTR_fit_workspace), MP_ROM_PTR(&anne_fit_workspace_obj) },
     { MP_ROM_QSTR(MP_QSTR_fit_epoch), MP_ROM_PTR(&anne_fit_epoch_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_Plan), MP_ROM_PTR(&anne_plan_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },

@@ -1340,7 +1340,10 @@ class Sequential:
         (validation_data, if given, wins). Returns a History (.history:
         Keras's dict of per-epoch lists). Dense and Conv1D layers are
         trained, through pooling, Flatten, Reshape and the per-channel
-        layers; those with trainable = False are not changed."""
+        layers; those with trainable = False are not changed. A native
+        module built without its training functions (the inference-only
+        anne.mpy) trains on the pure-Python backend, then predicts natively
+        again."""
         if self._compiled is None:
             raise ValueError("fit() needs compile(optimizer, loss) first")
         import anne_train
@@ -1349,8 +1352,15 @@ class Sequential:
             ticks = time.ticks_ms
         except (ImportError, AttributeError):
             ticks = None
-        return anne_train.fit(self, self._compiled, x, y, batch_size, epochs, verbose, shuffle,
-                              validation_data, callbacks, _uniform01, _check_free, ticks, validation_split)
+        inference_only = not hasattr(self._backend, "sgd")
+        if inference_only:
+            self.use_backend("python")
+        try:
+            return anne_train.fit(self, self._compiled, x, y, batch_size, epochs, verbose, shuffle,
+                                  validation_data, callbacks, _uniform01, _check_free, ticks, validation_split)
+        finally:
+            if inference_only:
+                self.use_backend("native")
 
     def evaluate(self, X, y, task=None):
         """Keras's evaluate(). Classification (class indices, or one-hot

@@ -9,7 +9,8 @@ A test script names the files it needs on the board in its first lines:
 (paths relative to the repository root, globs allowed). Several such lines
 mean several runs of the script, one with each set of files. The board
 library in micropython/ is frozen into the firmware (or installed in /lib
-on a TARGET-stock, e.g. cortex-m0-stock: tools/run-on --stock), so scripts
+on a TARGET-stock, e.g. cortex-m0-stock: tools/run-on --stock; the
+inference-only module on a TARGET-lite: --stock --lite), so scripts
 do not list it. It prints lines of its own and ends
 with `<name>: N passed, M failed`; it fails by raising. A script passes on a
 target when run-on exits 0 and its summary line says 0 failed.
@@ -61,8 +62,14 @@ def main():
                 if len(files) > 0 and len(sets) > 1:
                     stems = sorted({os.path.basename(f).split(".")[0] for f in files if not f.endswith(".py")})
                     name += " [%s]" % " ".join(stems if len(stems) <= 6 else stems[:3] + ["and %d more" % (len(stems) - 3)])
-                # TARGET-stock: stock firmware with anne.mpy in /lib (run-on --stock)
-                run_on = [RUN_ON, "--stock", target[:-len("-stock")]] if target.endswith("-stock") else [RUN_ON, target]
+                # TARGET-stock: stock firmware with anne.mpy in /lib (run-on --stock);
+                # TARGET-lite: the same with the inference-only anne.mpy
+                if target.endswith("-stock"):
+                    run_on = [RUN_ON, "--stock", target[:-len("-stock")]]
+                elif target.endswith("-lite"):
+                    run_on = [RUN_ON, "--stock", "--lite", target[:-len("-lite")]]
+                else:
+                    run_on = [RUN_ON, target]
                 jobs.append((name, run_on + [script] + files))
 
     def run(job):

@@ -155,6 +155,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_activate, MP_OBJ_FROM_PTR(&anne_activate_obj));
     mp_store_global(MP_QSTR_forward, MP_OBJ_FROM_PTR(&anne_forward_obj));
     mp_store_global(MP_QSTR_argmax, MP_OBJ_FROM_PTR(&anne_argmax_obj));
+    #if ANNE_TRAIN
     mp_store_global(MP_QSTR_activation_backward, MP_OBJ_FROM_PTR(&anne_activation_backward_obj));
     mp_store_global(MP_QSTR_dense_backward, MP_OBJ_FROM_PTR(&anne_dense_backward_obj));
     mp_store_global(MP_QSTR_layer_backward, MP_OBJ_FROM_PTR(&anne_layer_backward_obj));
@@ -162,6 +163,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_adam, MP_OBJ_FROM_PTR(&anne_adam_obj));
     mp_store_global(MP_QSTR_fit_workspace, MP_OBJ_FROM_PTR(&anne_fit_workspace_obj));
     mp_store_global(MP_QSTR_fit_epoch, MP_OBJ_FROM_PTR(&anne_fit_epoch_obj));
+    #endif
     mp_store_global(MP_QSTR_Activation, MP_OBJ_FROM_PTR(&anne_activation_type));
     mp_store_global(MP_QSTR_Plan, MP_OBJ_FROM_PTR(&anne_plan_type));
     mp_store_global(MP_QSTR_ACTIVATIONS, mp_obj_new_tuple(MP_ARRAY_SIZE(names), names));

@@ -542,6 +542,19 @@ mod tests {
         assert_eq!(squareplus(0.0, 4.0), 1.0);
         assert_eq!(squareplus(-3.0, 0.0), 0.0);
         assert_eq!(squareplus(3.0, 0.0), 3.0);
+        // Where x^2 overflows float32, the root is x's magnitude: squareplus(x) = x
+        // for large x and b / (4 |x|) for large negative x.
+        assert_eq!(squareplus(1e30, 4.0), 1e30);
+        assert_eq!(squareplus(3e38, 4.0), 3e38);
+        let tiny = squareplus(-1e30, 4.0);
+        assert!((tiny - 1e-30).abs() <= 1e-30 * 1e-6, "{tiny}");
+        // Either side of the 1e18 switch, against the definition in f64.
+        for x in [-1.001e18f32, -9.99e17, 9.99e17, 1.001e18] {
+            let (xd, bd) = (x as f64, 1e36f64);
+            let want = 0.5 * (xd + (xd * xd + bd).sqrt());
+            let got = squareplus(x, 1e36) as f64;
+            assert!((got - want).abs() <= want * 1e-6, "{x}: {got} {want}");
+        }
         assert_eq!(soft_shrink(2.0, 0.5), 1.5);
         assert_eq!(soft_shrink(-2.0, 0.5), -1.5);
         assert_eq!(soft_shrink(0.4, 0.5), 0.0);

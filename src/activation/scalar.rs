@@ -2,7 +2,7 @@
 //! helpers they share. Each function gives the Keras 3 formula in its doc
 //! comment.
 
-use libm::{fabsf, hypotf, sqrtf};
+use libm::{fabsf, sqrtf};
 use outlined::{erfcf, expm1f, log1pf, tanhf};
 
 /// libm's larger functions, kept out of line: inlined into [`apply`] they
@@ -306,10 +306,18 @@ pub fn sparse_sigmoid(x: f32) -> f32 {
 }
 
 /// `squareplus(x, b=4) = (x + sqrt(x^2 + b)) / 2`, evaluated as
-/// `b / (2 * (sqrt(x^2 + b) - x))` for x < 0 (no cancellation; -inf gives 0)
-/// and with `hypot` so that x^2 cannot overflow.
+/// `b / (2 * (sqrt(x^2 + b) - x))` for x < 0 (no cancellation; -inf gives 0).
+/// The root is float32's `sqrt(x * x + b)`, as Keras computes it, scaled by
+/// 2^-64 where x^2 would overflow. (libm's `hypotf` works in f64: on cores
+/// without an FPU that brought in 2 KB of double-precision routines.)
 pub fn squareplus(x: f32, b: f32) -> f32 {
-    let root = hypotf(x, sqrtf(b));
+    let root = if fabsf(x) < 1e18 {
+        sqrtf(x * x + b)
+    } else {
+        const DOWN: f32 = 1.0 / 18446744073709551616.0; // 2^-64
+        let s = x * DOWN;
+        sqrtf(s * s + b * DOWN * DOWN) * 18446744073709551616.0
+    };
     if x < 0.0 {
         b / (2.0 * (root - x))
     } else {

@@ -74,7 +74,7 @@ def install(tmp_path, target, package):
         pytest.skip("needs `make stock natmod`")
     pytest.importorskip("mpremote")
     model = os.path.join(ROOT, "tests", "fixtures", "models", "iris3.anne")
-    images = run_on.Images(target, [model], False, str(tmp_path), firmware)
+    images = run_on.Images(target, [model], (), str(tmp_path), firmware)
     setup = "\n".join(["import uctypes"] + images.setup + ["del uctypes", "import sys", "sys.path.append('/lib')"])
     cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] + images.qemu_args +
            ["-nographic", "-monitor", "none", "-semihosting", "-serial", "pty", "-kernel", firmware])

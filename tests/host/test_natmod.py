@@ -35,8 +35,14 @@ def run_on(args, tmp_path, code, *files):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCH_CODES))
+# The inference-only modules make test builds (make natmod builds every arch's).
+LITE = ["x64-lite", "armv6m-lite"]
+
+
+@pytest.mark.parametrize("arch", sorted(ARCH_CODES) + LITE)
 def test_package_names_every_file(arch):
+    if not os.path.exists(os.path.join(NATMOD, arch, "package.json")):
+        pytest.skip("make natmod-%s first" % arch)
     with open(os.path.join(NATMOD, arch, "package.json")) as f:
         package = json.load(f)
     with open(os.path.join(ROOT, "micropython", "package.json")) as f:
@@ -49,7 +55,7 @@ def test_package_names_every_file(arch):
     with open(os.path.join(NATMOD, arch, "anne.mpy"), "rb") as f:
         header = f.read(4)
     assert header[:2] == b"M\x06"
-    assert header[2] >> 2 == ARCH_CODES[arch]
+    assert header[2] >> 2 == ARCH_CODES[arch.replace("-lite", "")]
 
 
 API = "import anne\nprint(sorted(n for n in dir(anne) if not n.startswith('__')), anne.__version__)\n"
@@ -61,6 +67,21 @@ def test_same_api_as_the_built_in_module(tmp_path):
     assert built_in.returncode == 0 and native.returncode == 0, built_in.stderr + native.stderr
     assert native.stdout == built_in.stdout
     assert "Plan" in native.stdout and "dense" in native.stdout
+
+
+def test_inference_only_module_lacks_exactly_the_training_functions(tmp_path):
+    """The lite anne.mpy: the built-in module's API less the training
+    kernels and the native training loop, and the same version."""
+    if not os.path.exists(os.path.join(NATMOD, "x64-lite", "anne.mpy")):
+        pytest.skip("make natmod-x64-lite first")
+    full = run_on(["unix"], tmp_path, API)
+    lite = run_on(["--stock", "--lite", "unix"], tmp_path, API)
+    assert full.returncode == 0 and lite.returncode == 0, full.stderr + lite.stderr
+    (names, version), (lite_names, lite_version) = (
+        (eval(r.stdout[:r.stdout.rindex("]") + 1]), r.stdout[r.stdout.rindex("]") + 1:].strip()) for r in (full, lite))
+    assert sorted(set(names) - set(lite_names)) == ["activation_backward", "adam", "dense_backward", "fit_epoch",
+                                                    "fit_workspace", "layer_backward", "sgd"]
+    assert set(lite_names) < set(names) and lite_version == version
 
 
 def test_stock_firmware_has_no_anne_inside(tmp_path):
