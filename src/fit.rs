@@ -1426,6 +1426,24 @@ mod tests {
         }
     }
 
+    /// One epoch of `run` in a workspace sized for it: the loss and metric
+    /// sums, and the iterations.
+    fn run_epoch<L: Layers + ?Sized, const M: usize>(layers: &mut L, run: &Run) -> ([f32; M], u32) {
+        let mut failed = 0;
+        let mut ws = vec![0.0f32; workspace_len(layers, run.n_in, run.batch, &mut failed).unwrap()];
+        let (mut sums, mut iterations) = ([0.0f32; M], 0u32);
+        epoch(
+            layers,
+            run,
+            &mut ws,
+            &mut sums,
+            &mut iterations,
+            &mut failed,
+        )
+        .unwrap();
+        (sums, iterations)
+    }
+
     #[test]
     fn epoch_matches_the_per_sample_loop() {
         let acts = [Activation::Tanh, Activation::Sigmoid];
@@ -1536,19 +1554,7 @@ mod tests {
             })
             .collect();
         let run = sgd_mse(0.1, &[], &x, &t);
-        let mut failed = 0;
-        let n = workspace_len(&mut layers[..], 3, 2, &mut failed).unwrap();
-        let mut ws = vec![0.0f32; n];
-        let (mut sums, mut iterations) = ([0.0f32; 1], 0u32);
-        epoch(
-            &mut layers[..],
-            &run,
-            &mut ws,
-            &mut sums,
-            &mut iterations,
-            &mut failed,
-        )
-        .unwrap();
+        let (sums, _) = run_epoch::<_, 1>(&mut layers[..], &run);
         assert!((sums[0] - want).abs() < 1e-4, "{} vs {want}", sums[0]);
         for (l, layer) in layers.iter().enumerate() {
             for (g, w) in layer.kernel.iter().zip(&rk[l]) {
@@ -1769,19 +1775,7 @@ mod tests {
                 momentum,
                 nesterov: false,
             };
-            let mut failed = 0;
-            let n = workspace_len(&mut layers[..], 12, 2, &mut failed).unwrap();
-            let mut ws = vec![0.0f32; n];
-            let (mut sums, mut iterations) = ([0.0f32; 1], 0u32);
-            epoch(
-                &mut layers[..],
-                &run,
-                &mut ws,
-                &mut sums,
-                &mut iterations,
-                &mut failed,
-            )
-            .unwrap();
+            let (sums, iterations) = run_epoch::<_, 1>(&mut layers[..], &run);
             assert_eq!(iterations, 3);
             assert!((sums[0] - want).abs() < 1e-5, "{} vs {want}", sums[0]);
             let mut moved = 0.0f32;
