@@ -241,7 +241,8 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
  *   x       n_rows x n_in values (x_len a multiple of n_in)
  *   t       n_rows x n_out targets, or n_rows class indices (as floats) for
  *           ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
- *   order   the rows' order (indices below n_rows), or NULL: 0, 1, ...
+ *   order   the rows' order (order_len == n_rows indices below n_rows), or
+ *           NULL: 0, 1, ... (order_len is then ignored)
  *   ws      the workspace, at least anne_fit_workspace()'s n_floats
  *   sums    1 + n_metrics values: the sums over the rows of the loss and of
  *           each metric (the caller divides by n_rows for Keras's means)
@@ -312,7 +313,8 @@ int32_t anne_fit_workspace(const anne_train_layer_t *layers, size_t n_layers,
 int32_t anne_fit_epoch_f32(const anne_train_layer_t *layers, size_t n_layers,
                            const anne_fit_t *fit, const float *x, size_t x_len,
                            size_t n_in, const float *t, size_t t_len,
-                           const uint32_t *order, float *ws, size_t ws_len,
+                           const uint32_t *order, size_t order_len,
+                           float *ws, size_t ws_len,
                            float *sums, size_t n_sums, uint32_t *iterations,
                            size_t *failed);
 

@@ -2,6 +2,15 @@
 // in anne.h. Every argument is validated here, before any kernel runs, so a
 // MicroPython exception (a longjmp) never crosses a Rust frame; the kernels
 // return status codes, which are turned into exceptions after they return.
+//
+// The rule for every function here: convert every scalar argument first,
+// then take the buffers' addresses, then call the kernel. Converting can run
+// the user's Python code (__float__, __int__, __bool__, __index__), and that
+// code can grow, shrink or free any buffer: an address taken before it may
+// point into a freed block by the time the kernel writes. So between the
+// first anne_get_f32 and the kernel call nothing runs Python code: only
+// exact ints (anne_small_int), Activation objects and names, tuples and
+// buffers are read there, none of which calls back.
 
 #include <math.h>
 #include <string.h>
@@ -133,6 +142,22 @@ static float anne_finite_param(const char *param, mp_obj_t value) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s must be finite"), param);
     }
     return f;
+}
+
+// An int argument that runs no Python code: a small int (every count, code
+// and size the glue takes is one) or a bool; anything else is refused,
+// naming `what` (a C string) and its type.
+static mp_int_t anne_small_int(mp_obj_t obj, const char *what) {
+    if (mp_obj_is_small_int(obj)) {
+        return MP_OBJ_SMALL_INT_VALUE(obj);
+    }
+    if (obj == mp_const_false || obj == mp_const_true) {
+        return obj == mp_const_true;
+    }
+    if (mp_obj_is_int(obj)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s is out of range"), what);
+    }
+    mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int, not %q"), what, ANNE_TYPE_NAME(obj));
 }
 
 // Builds an anne_activation_t from an activation name and the keyword
@@ -478,7 +503,12 @@ static void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t 
             MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
     }
     for (size_t k = 0; k < n; k++) {
-        mp_int_t v = mp_obj_get_int(spec[k]);
+        // (No conversion: forward() reads a spec after taking x and out.)
+        if (!mp_obj_is_int(spec[k])) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec item %d must be an int, not %q"),
+                (int)i, (int)k, ANNE_TYPE_NAME(spec[k]));
+        }
+        mp_int_t v = mp_obj_is_small_int(spec[k]) ? MP_OBJ_SMALL_INT_VALUE(spec[k]) : -1;
         if (v < 0 || v > 65535) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: spec item %d out of range 0..65535"),
                 (int)i, (int)k);
@@ -526,6 +556,27 @@ static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp
     d->kernel_len = kernel.len;
     d->bias = bias.data;
     d->bias_len = bias.len;
+}
+
+// Whether the n floats at a share memory with the m floats at b.
+static bool anne_overlap(const float *a, size_t n, const float *b, size_t m) {
+    uintptr_t a0 = (uintptr_t)a, b0 = (uintptr_t)b;
+    return a != NULL && b != NULL && n != 0 && m != 0
+           && a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
+}
+
+// Refuses a buffer that layer i (or out, for i == n_layers) writes where it
+// shares memory with layer j's weights: the kernels check a layer's output
+// against its own inputs and weights, this the whole network's.
+static void anne_check_weights(const float *w, size_t n, size_t i, size_t n_layers, const anne_layer_t *j_desc, size_t j) {
+    if (anne_overlap(w, n, j_desc->kernel, j_desc->kernel_len) || anne_overlap(w, n, j_desc->bias, j_desc->bias_len)) {
+        if (i == n_layers) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
+        }
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: its output buffer shares memory with layer %d's weights"), (int)i, (int)j);
+    }
 }
 
 static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t dst) {
@@ -653,6 +704,18 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     anne_f32_buf_t x = anne_get_f32(x_obj, MP_QSTR_x, false);
     anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
     anne_check_stack();
+    // Every written buffer against every layer's weights, first (a layer
+    // that wrote into a later layer's kernel would change the network).
+    for (size_t i = 0; i < n_layers; i++) {
+        size_t n_fields;
+        mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
+        anne_f32_buf_t w = i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+        for (size_t j = 0; j < n_layers; j++) {
+            anne_layer_t v = {.kind = ANNE_LAYER_CONV1D};  // (None weights pass here; the loop refuses them)
+            anne_gather_weights(&v, anne_layer_fields(layers[j], j, &n_fields));
+            anne_check_weights(w.data, w.len, i + 1 == n_layers ? n_layers : i, n_layers, &v, j);
+        }
+    }
     // One layer at a time (a chain of one), so that nothing is allocated.
     for (size_t i = 0; i < n_layers; i++) {
         anne_layer_t d = {0};
@@ -682,6 +745,7 @@ typedef struct {
     mp_obj_t layers;        // the tuple, as given: it keeps the buffers alive
     size_t n_layers;
     anne_layer_t *descs;    // n_layers entries, kinds and activations filled in
+    bool bufs_checked;      // the hidden buffers against every weight, once
 } anne_plan_obj_t;
 
 static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
@@ -705,6 +769,7 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     self->layers = args[0];
     self->n_layers = n_layers;
     self->descs = descs;
+    self->bufs_checked = false;
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -727,6 +792,16 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
         }
     }
     anne_set_out(d - 1, out);
+    // out against every weight on each call (it is the caller's); the
+    // hidden buffers once: the plan holds them and the weights, and a
+    // buffer that moves (an array that grows) moves into a free block.
+    for (size_t j = 0; j <= last; j++) {
+        anne_check_weights(out.data, out.len, last + 1, last + 1, &self->descs[j], j);
+        for (size_t i = 0; i < last && !self->bufs_checked; i++) {
+            anne_check_weights(self->descs[i].out, self->descs[i].out_len, i, last + 1, &self->descs[j], j);
+        }
+    }
+    self->bufs_checked = true;
     size_t failed = 0;
     int32_t status = anne_forward_f32(x.data, x.len, self->descs, self->n_layers, &failed);
     if (status != ANNE_OK) {
@@ -843,10 +918,10 @@ static anne_f32_buf_t anne_get_optional(mp_obj_t obj, qstr arg) {
 // anne.dense_backward(x, kernel, dz, scale, gk, gb, dx): gk += scale * x dz,
 // gb += scale * dz, dx = kernel . dz (gb, dx may be None).
 static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
+    float scale = mp_obj_get_float_to_f(args[3]);
     anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
     anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
     anne_f32_buf_t dz = anne_get_f32(args[2], MP_QSTR_dz, false);
-    float scale = mp_obj_get_float_to_f(args[3]);
     anne_f32_buf_t gk = anne_get_f32(args[4], MP_QSTR_gk, true);
     anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
     anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
@@ -877,6 +952,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7, 7, anne_d
 // None), dx = dL/dx (may be None), from dy at its pre-activations;
 // pooling, affine: dx = dL/dx from dy at the outputs (gk, gb None).
 static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
+    float scale = mp_obj_get_float_to_f(args[3]);
     anne_layer_t d = {0};
     mp_obj_t *fields = anne_layer_describe(&d, args[0], 0);
     if (d.kind == ANNE_LAYER_DENSE) {
@@ -885,7 +961,6 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     anne_gather_weights(&d, fields);
     anne_f32_buf_t x = anne_get_f32(args[1], MP_QSTR_x, false);
     anne_f32_buf_t dy = anne_get_f32(args[2], MP_QSTR_dy, false);
-    float scale = mp_obj_get_float_to_f(args[3]);
     anne_f32_buf_t gk = anne_get_optional(args[4], MP_QSTR_gk);
     anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
     anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
@@ -926,10 +1001,12 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_layer_backward_obj, 7, 7, anne_l
 // anne.sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
 // (m may be None when momentum is 0); True if every weight is finite after it.
 static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
+    float learning_rate = mp_obj_get_float_to_f(args[3]);
+    float momentum = mp_obj_get_float_to_f(args[4]);
+    bool nesterov = mp_obj_is_true(args[5]);
     anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
     anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
     anne_f32_buf_t m = anne_get_optional(args[2], MP_QSTR_m);
-    float momentum = mp_obj_get_float_to_f(args[4]);
     anne_check_len(g, w.len, MP_QSTR_g);
     if (m.data == NULL && momentum != 0.0f) {
         mp_raise_ValueError(MP_ERROR_TEXT("m is None but momentum is not 0"));
@@ -941,8 +1018,7 @@ static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
         return mp_const_true;
     }
     uint8_t finite = 0;
-    anne_check_train(anne_sgd_f32(w.data, g.data, m.data, w.len, mp_obj_get_float_to_f(args[3]),
-        momentum, mp_obj_is_true(args[5]), &finite));
+    anne_check_train(anne_sgd_f32(w.data, g.data, m.data, w.len, learning_rate, momentum, nesterov, &finite));
     return mp_obj_new_bool(finite);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_sgd_obj, 6, 6, anne_sgd);
@@ -950,6 +1026,10 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_sgd_obj, 6, 6, anne_sgd);
 // anne.adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step;
 // True if every weight is finite after it.
 static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
+    float hyper[4];  // alpha, beta_1, beta_2, epsilon
+    for (size_t k = 0; k < 4; k++) {
+        hyper[k] = mp_obj_get_float_to_f(args[4 + k]);
+    }
     anne_f32_buf_t w = anne_get_f32(args[0], MP_QSTR_w, true);
     anne_f32_buf_t g = anne_get_f32(args[1], MP_QSTR_g, false);
     anne_f32_buf_t m = anne_get_f32(args[2], MP_QSTR_m, true);
@@ -962,8 +1042,7 @@ static mp_obj_t anne_adam(size_t n_args, const mp_obj_t *args) {
     }
     uint8_t finite = 0;
     anne_check_train(anne_adam_f32(w.data, g.data, m.data, v.data, w.len,
-        mp_obj_get_float_to_f(args[4]), mp_obj_get_float_to_f(args[5]),
-        mp_obj_get_float_to_f(args[6]), mp_obj_get_float_to_f(args[7]), &finite));
+        hyper[0], hyper[1], hyper[2], hyper[3], &finite));
     return mp_obj_new_bool(finite);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
@@ -992,6 +1071,9 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
     }
     anne_train_layer_t *d = *n_layers <= ANNE_FIT_STACK_LAYERS ? stack : m_new(anne_train_layer_t, *n_layers);
+    // Every layer's scalars first (bool(trainable) may run Python code),
+    // then every layer's buffers (the rule at the top of this file). The
+    // tuples cannot change in between.
     for (size_t i = 0; i < *n_layers; i++) {
         size_t n_fields;
         mp_obj_t *f;
@@ -1008,6 +1090,11 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         if (n_fields == 9 && f[8] != mp_const_none) {
             anne_get_spec(f[8], i, &d[i].kind, d[i].params);
         }
+        d[i].act = ((anne_activation_obj_t *)MP_OBJ_TO_PTR(f[2]))->act;
+        d[i].trainable = mp_obj_is_true(f[3]);
+    }
+    for (size_t i = 0; i < *n_layers; i++) {
+        mp_obj_t *f = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
         bool pooling = d[i].kind != ANNE_LAYER_DENSE && d[i].kind != ANNE_LAYER_CONV1D
             && d[i].kind != ANNE_LAYER_AFFINE;
         anne_f32_buf_t kernel = pooling && f[0] == mp_const_none
@@ -1017,8 +1104,6 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         d[i].kernel_len = kernel.len;
         d[i].bias = bias.data;
         d[i].bias_len = bias.len;
-        d[i].act = ((anne_activation_obj_t *)MP_OBJ_TO_PTR(f[2]))->act;
-        d[i].trainable = mp_obj_is_true(f[3]);
         for (size_t k = 0; k < 4; k++) {
             anne_f32_buf_t slot = anne_get_optional(f[4 + k], MP_QSTR_slot);
             anne_check_len(slot, slot.data == NULL ? 0 : k < 2 ? kernel.len : bias.len, MP_QSTR_slot);
@@ -1057,8 +1142,8 @@ static void anne_fit_check(int32_t status, size_t failed) {
 static mp_obj_t anne_fit_workspace_fn(mp_obj_t layers_obj, mp_obj_t n_in, mp_obj_t batch) {
     anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];
     size_t n_layers, n_floats = 0, failed = 0;
-    anne_train_layer_t *d = anne_fit_layers(layers_obj, stack, &n_layers);
     mp_int_t in = mp_obj_get_int(n_in), b = mp_obj_get_int(batch);
+    anne_train_layer_t *d = anne_fit_layers(layers_obj, stack, &n_layers);
     if (in < 1 || b < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
     }
@@ -1078,7 +1163,7 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];
     size_t n_layers, n_cfg, n_metrics;
     mp_obj_t *cfg, *metrics;
-    anne_train_layer_t *d = anne_fit_layers(args[0], stack, &n_layers);
+    // The configuration first: its floats and flags may run Python code.
     if (!mp_obj_is_type(args[1], &mp_type_tuple)) {
         mp_raise_TypeError(MP_ERROR_TEXT("config must be a tuple"));
     }
@@ -1086,13 +1171,16 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     if (n_cfg != 12) {
         mp_raise_ValueError(MP_ERROR_TEXT("config has 12 items"));
     }
+    if (!mp_obj_is_type(cfg[8], &mp_type_tuple)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("config's metrics must be a tuple"));
+    }
     mp_obj_get_array(cfg[8], &n_metrics, &metrics);
     if (n_metrics > ANNE_METRIC_MAX) {
         mp_raise_ValueError(MP_ERROR_TEXT("at most 8 metrics"));
     }
     anne_fit_t fit = {
-        .loss = mp_obj_get_int(cfg[0]),
-        .optimizer = mp_obj_get_int(cfg[1]),
+        .loss = anne_small_int(cfg[0], "loss"),
+        .optimizer = anne_small_int(cfg[1], "optimizer"),
         .learning_rate = mp_obj_get_float_to_f(cfg[2]),
         .momentum = mp_obj_get_float_to_f(cfg[3]),
         .nesterov = mp_obj_is_true(cfg[4]),
@@ -1100,19 +1188,31 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
         .beta_2 = mp_obj_get_float_to_f(cfg[6]),
         .epsilon = mp_obj_get_float_to_f(cfg[7]),
         .n_metrics = n_metrics,
-        .batch_size = mp_obj_get_int(cfg[9]),
+        .batch_size = anne_small_int(cfg[9], "batch_size"),
         .train = mp_obj_is_true(cfg[10]),
     };
     for (size_t i = 0; i < n_metrics; i++) {
-        fit.metrics[i] = mp_obj_get_int(metrics[i]);
+        fit.metrics[i] = anne_small_int(metrics[i], "metric");
     }
+    mp_int_t n_in = anne_small_int(cfg[11], "n_in");
+    if (n_in < 1 || (mp_int_t)fit.batch_size < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
+    }
+    // Then the buffers.
+    anne_train_layer_t *d = anne_fit_layers(args[0], stack, &n_layers);
     anne_f32_buf_t x = anne_get_f32(args[2], MP_QSTR_x, false);
     anne_f32_buf_t t = anne_get_f32(args[3], MP_QSTR_t, false);
     mp_buffer_info_t order = {0}, state;
+    size_t n_rows = x.len / n_in;
     if (args[4] != mp_const_none) {
         mp_get_buffer_raise(args[4], &order, MP_BUFFER_READ);
         if (order.typecode != 'I' || order.len % 4 != 0) {
             mp_raise_TypeError(MP_ERROR_TEXT("order must be an array('I')"));
+        }
+        if (order.len / 4 != n_rows) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("order has %u indices; x has %u rows (one index per row)"),
+                (unsigned)(order.len / 4), (unsigned)n_rows);
         }
     }
     anne_f32_buf_t ws = anne_get_f32(args[5], MP_QSTR_ws, true);
@@ -1123,13 +1223,9 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     }
     uint32_t *st = state.buf;
     size_t failed = 0;
-    mp_int_t n_in = mp_obj_get_int(cfg[11]);
-    if (n_in < 1 || fit.batch_size < 1) {
-        mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
-    }
     anne_check_stack();
     int32_t status = anne_fit_epoch_f32(d, n_layers, &fit, x.data, x.len, n_in, t.data, t.len,
-        order.buf, ws.data, ws.len, sums.data, sums.len, &st[0], &failed);
+        order.buf, order.len / 4, ws.data, ws.len, sums.data, sums.len, &st[0], &failed);
     if (status == ANNE_ERR_LOSS_NOT_FINITE || status == ANNE_ERR_STEP_NOT_FINITE) {
         st[1] = failed;
         return MP_OBJ_NEW_SMALL_INT(status == ANNE_ERR_LOSS_NOT_FINITE ? 1 : 2);

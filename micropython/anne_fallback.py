@@ -628,6 +628,43 @@ def _run_layer(i, src, layer, dst, checked=None):
         _pool1d(i, src, dst, spec)
 
 
+try:
+    from uctypes import addressof as _addressof
+except ImportError:  # (no uctypes: only the native module checks this)
+    _addressof = None
+
+
+def _span(buf):
+    """The bytes a buffer spans, as (first, end) addresses, or None."""
+    try:
+        mv = memoryview(buf)
+        a = _addressof(buf)
+    except TypeError:  # not a buffer: refused where it is used
+        return None
+    n = len(mv) * (4 if len(mv) and isinstance(mv[0], float) else 1)
+    return (a, a + n) if n else None
+
+
+def _weight_spans(layers):
+    """[(j, span)] of every layer's weights (none without uctypes)."""
+    if _addressof is None:
+        return []
+    return [(j, _span(w)) for j, layer in enumerate(layers) for w in layer[:2] if w is not None]
+
+
+def _check_weights(spans, n_layers, written):
+    """Refuses a written buffer that shares memory with a layer's weights
+    (spans: _weight_spans), as the native module does: written is
+    [(i, buf)], i == n_layers for out."""
+    for i, buf in written:
+        s = _span(buf) if spans else None
+        for j, w in spans:
+            if s is not None and w is not None and s[0] < w[1] and w[0] < s[1]:
+                if i == n_layers:
+                    raise ValueError("out shares memory with layer %d's weights" % j)
+                raise ValueError("layer %d: its output buffer shares memory with layer %d's weights" % (i, j))
+
+
 def forward(layers, x, out):
     """forward(layers, x, out): a chain of layers, each a (kernel, bias,
     activation, buf[, spec]) tuple writing its buf (out for the last);
@@ -636,6 +673,8 @@ def forward(layers, x, out):
     src = _floats(x, "x")
     _floats(out, "out", True)
     last = len(layers) - 1
+    _check_weights(_weight_spans(layers), last + 1,
+                   [(i, layer[3]) for i, layer in enumerate(layers[:last])] + [(last + 1, out)])
     for i, layer in enumerate(layers):
         dst = out if i == last else layer[3]
         _run_layer(i, src, layer, dst)
@@ -663,11 +702,19 @@ class Plan:
             # array('f')), else None: converted on each call
             view = None if i == last else _floats(buf, "buf", True)
             self._layers.append((layer, checked, view is buf))
+        self._spans = None
 
     def __call__(self, x, out):
         src = _floats(x, "x")
         _floats(out, "out", True)
         last = len(self._layers) - 1
+        # out on each call, the hidden buffers once (as the native Plan)
+        if self._spans is None:
+            layers = [layer for layer, _, _ in self._layers]
+            spans = _weight_spans(layers)
+            _check_weights(spans, last + 1, [(i, layer[3]) for i, layer in enumerate(layers[:last])])
+            self._spans = spans
+        _check_weights(self._spans, last + 1, [(last + 1, out)])
         for i, (layer, checked, direct) in enumerate(self._layers):
             dst = out if i == last else layer[3]
             if checked is not None and len(layer) == 4:
@@ -833,6 +880,7 @@ def activation_backward(z, y, dy, dz, activation, **params):
 def dense_backward(x, kernel, dz, scale, gk, gb, dx):
     """dense_backward(x, kernel, dz, scale, gk, gb, dx): gk += scale *
     outer(x, dz), gb += scale * dz, dx = kernel . dz (gb, dx may be None)."""
+    scale = float(scale)  # (scalars first, as the native glue: see sgd)
     xs, ks, ds = _floats(x, "x"), _floats(kernel, "kernel"), _floats(dz, "dz")
     n_in, units = len(xs), len(ds)
     if n_in == 0 or units == 0:
@@ -880,6 +928,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     dx = dL/dx (each may be None); pooling and affine: dx = dL/dx from dy
     at the outputs (TensorFlow's gradients: a window's first max, a global
     max's ties share, an average spreads over the steps in range)."""
+    scale = float(scale)
     _check_layers((layer,))
     spec = layer[4] if len(layer) == 5 else (_ops.LAYER_DENSE,)
     kind = spec[0]
@@ -992,10 +1041,11 @@ def sgd(w, g, m, learning_rate, momentum, nesterov):
     """sgd(w, g, m, learning_rate, momentum, nesterov): Keras 3's SGD step
     (m, the momentum slot, may be None when momentum is 0). True if every
     weight is finite after it."""
+    # The scalars first: converting one may run code that resizes a buffer.
+    lr, mom, nesterov = float(learning_rate), float(momentum), bool(nesterov)
     ws, w_copied = _written(w, "w")
     gs = _floats(g, "g")
     _check_len(gs, len(ws), "g")
-    lr, mom = float(learning_rate), float(momentum)
     if m is None and mom != 0.0:
         raise ValueError("m is None but momentum is not 0")
     if mom == 0.0:
@@ -1026,13 +1076,13 @@ def adam(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     """adam(w, g, m, v, alpha, beta_1, beta_2, epsilon): Keras 3's Adam step,
     alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t). True if
     every weight is finite after it."""
+    alpha, b1, b2, eps = float(alpha), float(beta_1), float(beta_2), float(epsilon)
     ws, w_copied = _written(w, "w")
     gs = _floats(g, "g")
     ms, m_copied = _written(m, "m")
     vs, v_copied = _written(v, "v")
     for arr, arg in ((gs, "g"), (ms, "m"), (vs, "v")):
         _check_len(arr, len(ws), arg)
-    b1, b2, eps = float(beta_1), float(beta_2), float(epsilon)
     for i in range(len(ws)):
         gi = gs[i]
         mi = ms[i] + (gi - ms[i]) * (1.0 - b1)

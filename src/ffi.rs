@@ -1035,8 +1035,8 @@ fn fit_config(
 /// # Safety
 /// `layers` points to `n_layers` descriptors whose buffers are as the
 /// header says; `fit` to one `anne_fit_t`; `x`, `t`, `ws` and `sums` to
-/// their lengths in floats, `order` (unless NULL) to `x_len / n_in`
-/// indices; `iterations` and `failed` are writable (`failed` may be NULL).
+/// their lengths in floats, `order` (unless NULL) to `order_len` indices
+/// (which must be `x_len / n_in`); `iterations` and `failed` are writable (`failed` may be NULL).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn anne_fit_epoch_f32(
@@ -1049,6 +1049,7 @@ pub unsafe extern "C" fn anne_fit_epoch_f32(
     t: *const f32,
     t_len: usize,
     order: *const u32,
+    order_len: usize,
     ws: *mut f32,
     ws_len: usize,
     sums: *mut f32,
@@ -1084,6 +1085,9 @@ pub unsafe extern "C" fn anne_fit_epoch_f32(
             checked(p, n, &[])?;
         }
         if !order.is_null() {
+            if order_len != n_rows {
+                return Err(Status::Size);
+            }
             // (u32 has the alignment and size of f32)
             float_buffer_ok(order as *const f32, n_rows, Status::Size)?;
         }
@@ -1161,7 +1165,7 @@ fn signatures_match_header() {
     f10 = anne_adam_f32;
     let mut f11: unsafe extern "C" fn(_, _, _, _, _, _) -> _ = h::anne_fit_workspace;
     f11 = anne_fit_workspace;
-    let mut f12: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _) -> _ =
+    let mut f12: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _) -> _ =
         h::anne_fit_epoch_f32;
     f12 = anne_fit_epoch_f32;
     let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12);

@@ -288,15 +288,18 @@ int32_t anne_c_abi_selftest(void) {
         fit.train = 1;
         fit.batch_size = 2;
         CHECK(anne_fit_workspace(&layer, 1, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
-        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n - 1, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
-        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, k, 2, sums, 1, &it, &failed) == ANNE_ERR_OVERLAP);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n - 1, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, k, 2, sums, 1, &it, &failed) == ANNE_ERR_OVERLAP);
+        /* an order shorter than the rows (2) is refused, not read past */
+        uint32_t order1[1] = {0};
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, order1, 1, ws, n, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
         CHECK(k[0] == 1.0f && it == 0);
-        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_OK);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n, sums, 1, &it, &failed) == ANNE_OK);
         /* y = (1, 0), errors (-1, -1): loss (1 + 1) per row summed = 2;
          * gk = (-1, -1), gb = -2: k = (1.25, 0.25), b = 0.5 */
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
         fit.loss = ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_ERR_LABEL);
+        CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n, sums, 1, &it, &failed) == ANNE_ERR_LABEL);
         /* a global average pooling (no kernel) before it: rows of 2 steps x
          * 2 channels, averaged: (x0 + x2) / 2, (x1 + x3) / 2; the pooling
          * alone as the last layer is refused */
@@ -307,7 +310,7 @@ int32_t anne_c_abi_selftest(void) {
         k[0] = 1.0f, k[1] = 0.0f, b[0] = 0.0f, it = 0;
         CHECK(anne_fit_workspace(two, 1, 4, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
         CHECK(anne_fit_workspace(two, 2, 4, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
-        CHECK(anne_fit_epoch_f32(two, 2, &fit, x2, 8, 4, t, 2, NULL, ws, n, sums, 1, &it, &failed) == ANNE_OK);
+        CHECK(anne_fit_epoch_f32(two, 2, &fit, x2, 8, 4, t, 2, NULL, 0, ws, n, sums, 1, &it, &failed) == ANNE_OK);
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
     }
     return 0;
