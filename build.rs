@@ -10,6 +10,9 @@
 //!    Nothing links it except the `c_abi` integration test, which names it
 //!    with `#[link(name = "anne_abi_test")]`; the library itself never
 //!    contains it.
+//! 3. Turns the target into capabilities, the cfgs the kernels pick their
+//!    paths by (nothing in `src/` names an architecture; see
+//!    [`capabilities`]).
 
 use std::env;
 use std::path::PathBuf;
@@ -21,6 +24,13 @@ fn main() {
     println!("cargo:rerun-if-changed=c_glue/anne_ops.h");
     println!("cargo:rerun-if-changed={abi_test}");
     println!("cargo:rerun-if-changed=build.rs");
+
+    for cfg in CAPABILITIES {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    for cfg in capabilities() {
+        println!("cargo:rustc-cfg={cfg}");
+    }
 
     let target = env::var("TARGET").expect("cargo sets TARGET");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -73,4 +83,51 @@ fn clang_target(target: &str) -> String {
         Some((arch, rest)) if arch.starts_with("riscv64") => format!("riscv64-{rest}"),
         _ => target.to_string(),
     }
+}
+
+/// Every capability cfg [`capabilities`] may set.
+const CAPABILITIES: [&str; 5] = ["anne_fpu", "anne_soft_float", "anne_hw_div", "anne_mul64", "anne_dsp"];
+
+/// The target's capabilities, from cargo's `CARGO_CFG_TARGET_*`:
+/// - `anne_fpu`: bare metal with a single-precision FPU in its float ABI
+///   (Arm's `eabihf`; RISC-V's F extension): the blocked dense sums;
+/// - `anne_soft_float`: bare metal without one: the exact-integer dense
+///   sums, the integer exp, ln and sigmoid;
+/// - `anne_hw_div`: a 32-bit integer divide (Armv7-M and Armv8-M Main,
+///   i.e. Thumb-2; RISC-V's M; every hosted target);
+/// - `anne_mul64`: a 32 x 32 -> 64-bit multiply (UMULL/SMULL; RISC-V M's
+///   mulh/mulhu; hosted);
+/// - `anne_dsp`: Arm's DSP extension (SMLAD), for int8 kernels.
+///
+/// Hosted targets (the unix port, the Rust tests) are neither `anne_fpu`
+/// nor `anne_soft_float`: they run the reference kernels.
+fn capabilities() -> Vec<&'static str> {
+    let var = |name: &str| env::var(name).unwrap_or_default();
+    let (arch, os, abi) = (
+        var("CARGO_CFG_TARGET_ARCH"),
+        var("CARGO_CFG_TARGET_OS"),
+        var("CARGO_CFG_TARGET_ABI"),
+    );
+    let features = var("CARGO_CFG_TARGET_FEATURE");
+    let has = |f: &str| features.split(',').any(|x| x == f);
+    let bare_metal = os == "none";
+    let (fpu, div, mul64) = match arch.as_str() {
+        "arm" => (abi == "eabihf", has("thumb2"), has("thumb2")),
+        "riscv32" | "riscv64" => (has("f"), has("m"), has("m")),
+        _ => (!bare_metal, true, true),
+    };
+    let mut caps = Vec::new();
+    if bare_metal {
+        caps.push(if fpu { "anne_fpu" } else { "anne_soft_float" });
+    }
+    if div {
+        caps.push("anne_hw_div");
+    }
+    if mul64 {
+        caps.push("anne_mul64");
+    }
+    if arch == "arm" && has("dsp") {
+        caps.push("anne_dsp");
+    }
+    caps
 }

@@ -18,10 +18,10 @@
 //!   backends) rather than fusing them (VFMA): a fused sum would be closer
 //!   to the exact one but differ from the reference in the last bits.
 //!
-//! [`dense_f32`] picks the wide kernel on bare-metal targets without a
-//! hardware-float ABI (`target_os = "none"`, not `eabihf`), the blocked one
-//! on bare-metal hard-float targets, and the reference kernel otherwise; all
-//! are public and tested on every host.
+//! [`dense_f32`] picks the wide kernel on bare-metal targets without an FPU
+//! (`anne_soft_float`, see build.rs), the blocked one on bare-metal targets
+//! with one (`anne_fpu`), and the reference kernel otherwise; all are
+//! public and tested on every host.
 
 use crate::activation::{apply, apply_other, sigmoid, Activation, Common};
 use crate::wide::WideDot;
@@ -64,9 +64,9 @@ pub(crate) fn run(
     act: &Activation,
     units: usize,
 ) -> Result<(), Status> {
-    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    #[cfg(anne_soft_float)]
     return run_wide(x, kernel, bias, out, act, units);
-    #[cfg(all(target_os = "none", target_abi = "eabihf"))]
+    #[cfg(anne_fpu)]
     return run_blocked(x, kernel, bias, out, act, units);
     #[allow(unreachable_code)]
     run_reference(x, kernel, bias, out, act, units)
@@ -83,12 +83,12 @@ pub(crate) fn run_common(
     out: &mut [f32],
     common: Common,
 ) -> Result<(), Status> {
-    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    #[cfg(anne_soft_float)]
     if let Some(dot) = WideDot::new(x, kernel, out.len()) {
         wide_fill(&dot, x, kernel, bias, out, Some(common));
         return Ok(());
     }
-    #[cfg(all(target_os = "none", target_abi = "eabihf"))]
+    #[cfg(anne_fpu)]
     {
         blocked_fill(x, kernel, bias, out, |v| common.apply(v));
         return Ok(());
@@ -112,7 +112,7 @@ pub(crate) fn run_linear(
     out: &mut [f32],
     kernel_finite: bool,
 ) -> Result<(), Status> {
-    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    #[cfg(anne_soft_float)]
     if kernel_finite {
         if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
             wide_fill(&dot, x, kernel, bias, out, None);

@@ -64,15 +64,15 @@ const UNDERFLOW_ABS_BITS: u32 = 0x42d0_0000;
 const SIGMOID_ONE_BITS: u32 = 0x4190_0000;
 /// 48/17 and 32/17 in Q.31: the first Newton estimate of 1/d on [1/2, 1]
 /// (Armv6-M, which has no divide instruction).
-#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+#[cfg(not(anne_hw_div))]
 const NEWTON_A: u64 = 0x1_6969_6969;
-#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+#[cfg(not(anne_hw_div))]
 const NEWTON_B: u32 = 0xf0f0_f0f1;
 /// Bits of 2^-25: exp(x) rounds to 1 for |x| <= 2^-25.
 const TINY_ABS_BITS: u32 = 0x3300_0000;
 
 /// The 64-bit product of two u32 (one UMULL on Cortex-M3).
-#[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+#[cfg(anne_mul64)]
 #[inline(always)]
 fn mul_wide(a: u32, b: u32) -> u64 {
     a as u64 * b as u64
@@ -80,7 +80,7 @@ fn mul_wide(a: u32, b: u32) -> u64 {
 
 /// The 64-bit product of two u32. Armv6-M (Cortex-M0) has only a 32-bit
 /// MULS; four 16x16 products inline beat a call to `__aeabi_lmul`.
-#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+#[cfg(not(anne_mul64))]
 #[inline(always)]
 fn mul_wide(a: u32, b: u32) -> u64 {
     mul_wide_split(a, b)
@@ -104,7 +104,7 @@ pub fn mul_wide_split(a: u32, b: u32) -> u64 {
 /// A first estimate of 1 / d in Q.31 for d in Q.32 (top bit set), and the
 /// Newton steps it needs: with a hardware divide, 2^32 / (d >> 16) (about 15
 /// correct bits) and one step.
-#[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+#[cfg(anne_hw_div)]
 #[inline(always)]
 fn recip_estimate(d: u32) -> (u32, u32) {
     ((u32::MAX / (d >> 16)) << 15, 1)
@@ -112,7 +112,7 @@ fn recip_estimate(d: u32) -> (u32, u32) {
 
 /// Armv6-M has no divide instruction: 48/17 - 32/17 · d (about 4 correct
 /// bits) and three steps.
-#[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+#[cfg(not(anne_hw_div))]
 #[inline(always)]
 fn recip_estimate(d: u32) -> (u32, u32) {
     ((NEWTON_A - mulhi(NEWTON_B, d) as u64) as u32, 3)

@@ -589,7 +589,7 @@ fn outer_or_linear(
     out: &mut [f32],
     kernel_finite: bool,
 ) -> Result<(), Status> {
-    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    #[cfg(anne_soft_float)]
     if let [x] = x {
         if crate::wide::outer_fma(*x, kernel, bias, out) {
             return Ok(());
@@ -1092,7 +1092,7 @@ fn exp(x: f32) -> f32 {
 
 #[inline(never)]
 fn ln(x: f32) -> f32 {
-    #[cfg(all(target_os = "none", not(target_abi = "eabihf")))]
+    #[cfg(anne_soft_float)]
     return crate::fastlog::ln(x);
     #[allow(unreachable_code)]
     libm::logf(x)

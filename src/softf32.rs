@@ -10,15 +10,12 @@
 //! subnormals, infinities, NaN and quotients out of the normal range fall
 //! back to `a / b`.
 
-/// `a / b` in float32: [`div`] on Armv7-M without an FPU, elsewhere the
+/// `a / b` in float32: [`div`] on cores with an integer divide and no FPU
+/// (Armv7-M, RISC-V imc: `anne_hw_div`, `anne_soft_float`), elsewhere the
 /// operator (the same bits).
 #[inline(always)]
 pub fn fdiv(a: f32, b: f32) -> f32 {
-    #[cfg(all(
-        target_os = "none",
-        target_feature = "thumb2",
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(all(anne_soft_float, anne_hw_div))]
     return div(a, b);
     #[allow(unreachable_code)]
     {
