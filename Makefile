@@ -88,12 +88,15 @@ unix: $(BUILD)/mpy-cross.stamp
 # touching a freed or moved buffer (a bytearray or array grown by a callback
 # while a kernel holds its old address) or reading past the end of a short
 # buffer (an array that is 1 item long where 4 are read) is reported as a
-# "use-after-poison" on a GC heap address. The rest of MicroPython's tree is
-# shared: the port is built from a hard-linked copy of $(MICROPY_DIR)
-# (ASAN_MP) that holds the patched gc.c as a file of its own. (The GC
-# scans the stack and whole blocks on purpose: those reads are not checked;
-# stack use-after-return detection is off for the same reason; UBSan's
-# findings in MicroPython itself are listed in tools/ubsan.supp.)
+# "use-after-poison" on an address inside the heap's malloc block; a block
+# freed by gc_free/gc_realloc is not handed out again before the next
+# collection, so that it stays poisoned while a stale pointer may use it.
+# MicroPython's tree is shared by every build: this one is built from a
+# hard-linked copy of it (ASAN_MP) that holds the patched gc.c as a file of
+# its own. (The GC scans the stack and whole blocks on purpose: those reads
+# are not checked; stack use-after-return detection is off for the same
+# reason; UBSan's findings in MicroPython itself are listed in
+# tools/ubsan.supp.)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 ASAN_MP := $(BUILD)/unix-asan-micropython
 ASAN_MP_STAMP := $(ASAN_MP)/.anne-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
