@@ -79,15 +79,36 @@ unix: $(BUILD)/mpy-cross.stamp
 		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)"
 
 # The unix port under AddressSanitizer + UBSan (the board tests run on it too):
-# a read or write out of bounds, a use after free or undefined behaviour in
-# the C glue, MicroPython or at the FFI edge aborts the run. (The gc scans
-# the stack on purpose: MicroPython marks that read as allowed; stack
-# use-after-return detection is off for the same reason; UBSan's findings in
-# MicroPython itself are listed in tools/ubsan.supp.)
+# a read or write out of bounds, a use after free or undefined behaviour
+# aborts the run, whether in the C glue, in MicroPython or in the Rust
+# kernels (built -Zsanitizer=address: ANNE_SANITIZE, c_glue/build-rust.sh),
+# and inside MicroPython's GC heap too, which is one malloc block to ASan:
+# the build's py/gc.c (tools/gc-asan.patch) poisons every free block and
+# the bytes of each allocation's last block past the size asked for, so that
+# touching a freed or moved buffer (a bytearray or array grown by a callback
+# while a kernel holds its old address) or reading past the end of a short
+# buffer (an array that is 1 item long where 4 are read) is reported as a
+# "use-after-poison" on an address inside the heap's malloc block; a block
+# freed by gc_free/gc_realloc is not handed out again before the next
+# collection, so that it stays poisoned while a stale pointer may use it.
+# MicroPython's tree is shared by every build: this one is built from a
+# hard-linked copy of it (ASAN_MP) that holds the patched gc.c as a file of
+# its own. (The GC scans the stack and whole blocks on purpose: those reads
+# are not checked; stack use-after-return detection is off for the same
+# reason; UBSan's findings in MicroPython itself are listed in
+# tools/ubsan.supp.)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
-unix-asan: $(BUILD)/mpy-cross.stamp
-	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 -s BUILD=$(BUILD)/unix-asan $(UNIX_FLAGS) \
-		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)" \
+ASAN_MP := $(BUILD)/unix-asan-micropython
+ASAN_MP_STAMP := $(ASAN_MP)/.anne-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
+$(ASAN_MP_STAMP): $(BUILD)/mpy-cross.stamp tools/gc-asan.patch
+	rm -rf $(ASAN_MP)
+	cp -al $(MICROPY_DIR) $(ASAN_MP) 2>/dev/null || { rm -rf $(ASAN_MP) && cp -as $(abspath $(MICROPY_DIR)) $(ASAN_MP); }
+	rm $(ASAN_MP)/py/gc.c
+	patch -s -o $(ASAN_MP)/py/gc.c $(MICROPY_DIR)/py/gc.c tools/gc-asan.patch
+	@touch $@
+unix-asan: $(ASAN_MP_STAMP)
+	GIT_CEILING_DIRECTORIES=$(BUILD) $(MAKE) -C $(ASAN_MP)/ports/unix -j2 -s BUILD=$(BUILD)/unix-asan $(UNIX_FLAGS) \
+		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)" ANNE_SANITIZE=address \
 		CFLAGS_EXTRA="$(SANITIZE) -DMICROPY_STACK_CHECK_MARGIN=8192" LDFLAGS_EXTRA="$(SANITIZE)"
 
 # The same firmware without anne (MicroPython's own test suite is compared
@@ -333,5 +354,5 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 
 clean:
-	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
+	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(ASAN_MP) $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
 		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test target

@@ -16,7 +16,12 @@
 #
 # Environment: ANNE_RUST_TARGET (a Rust target triple: overrides the choice
 # from CPU), ANNE_CARGO (default cargo; may hold arguments, e.g. "env
-# RUSTC=... cargo"), ANNE_CARGO_FLAGS (e.g. -Zbuild-std=core).
+# RUSTC=... cargo"), ANNE_CARGO_FLAGS (e.g. -Zbuild-std=core),
+# ANNE_SANITIZE (e.g. address: the kernels are built -Zsanitizer=address, for
+# a firmware linked with the same sanitizer, whose runtime serves them: the
+# repo's unix-asan build; a nightly feature, so a stable rustc needs
+# RUSTC_BOOTSTRAP=1. Only anne's own crate is instrumented, not the build
+# script, which would need Rust's own sanitizer runtime.)
 #
 # Cross targets: the archive's .ARM.exidx/.ARM.extab sections are removed
 # (MicroPython's linker scripts do not place them), and every symbol the
@@ -25,7 +30,7 @@
 # which would otherwise serve the whole firmware (on rp2 from flash, where the
 # port keeps those routines in RAM).
 set -euo pipefail
-[ $# -ge 5 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,27p' "$0" >&2; exit 2; }
 out=$1 target_dir=$2 cpu=$3 float_abi=$4
 shift 4
 cc=("$@")
@@ -62,17 +67,22 @@ fi
 
 read -r -a cargo <<< "${ANNE_CARGO:-cargo}"
 read -r -a cargo_flags <<< "${ANNE_CARGO_FLAGS:-}"
+rustc_flags=()
+if [ -n "${ANNE_SANITIZE:-}" ]; then
+    # (frame pointers and line tables: the sanitizer's reports show the kernel's lines)
+    rustc_flags=(-- "-Zsanitizer=$ANNE_SANITIZE" -Cforce-frame-pointers=yes -Cdebuginfo=line-tables-only)
+fi
 target_args=()
 built=$target_dir/release/libanne.a
 if [ "$triple" != host ]; then
     target_args=(--target "$triple")
     built=$target_dir/$triple/release/libanne.a
 fi
-echo "CARGO anne ($triple)"
+echo "CARGO anne ($triple${ANNE_SANITIZE:+, -Zsanitizer=$ANNE_SANITIZE})"
 # `cargo rustc --crate-type staticlib`: with LTO, building the staticlib and
 # the rlib together leaves the archive without the anne_* symbols.
 (cd "$root" && CARGO_TARGET_DIR=$target_dir "${cargo[@]}" rustc --quiet --release --lib \
-    --crate-type staticlib "${target_args[@]}" "${cargo_flags[@]}")
+    --crate-type staticlib "${target_args[@]}" "${cargo_flags[@]}" "${rustc_flags[@]}")
 
 mkdir -p "$(dirname "$out")"
 tmp=$out.tmp

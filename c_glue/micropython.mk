@@ -12,6 +12,9 @@
 #   ANNE_TRAIN        1 (default) or 0: 0 leaves the training functions out
 #                     (an inference-only module: anne_net then trains on its
 #                     pure-Python backend)
+#   ANNE_SANITIZE     e.g. address: the kernels built -Zsanitizer=address, for
+#                     a firmware built -fsanitize=address (the repo's
+#                     unix-asan build; c_glue/build-rust.sh)
 
 anne_comma := ,
 ANNE_GLUE_DIR := $(USERMOD_DIR)
@@ -33,7 +36,7 @@ LDFLAGS_USERMOD += $(addprefix -Wl$(anne_comma)-u$(anne_comma),$(ANNE_SYMBOLS)) 
 # from them (ANNE_RUST_TARGET overrides it) and builds the archive.
 ANNE_MCPU = $(or $(patsubst -mcpu=%,%,$(filter -mcpu=%,$(CFLAGS))),$(if $(CROSS_COMPILE),unknown,host))
 ANNE_FLOAT_ABI = $(or $(patsubst -mfloat-abi=%,%,$(filter -mfloat-abi=%,$(CFLAGS))),soft)
-export ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS
+export ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS ANNE_SANITIZE
 
 # Runs cargo every time (it is incremental); the archive is only replaced when
 # its content changed, so an unchanged library does not relink the firmware.
