@@ -443,6 +443,13 @@ def _count_rows(data, n, what):
     return len(_rows(data, n, what))
 
 
+def _check_data(c, X, T, what):
+    """_check_finite_rows of x and y (y: rows, not class indices)."""
+    _check_finite_rows(X, what + "x")
+    if c.loss != "sparse_categorical_crossentropy":
+        _check_finite_rows(T, what + "y")
+
+
 def _check_finite_rows(X, what):
     """ValueError naming the first row holding a NaN or an inf: the data,
     not the training, would make the loss non-finite."""
@@ -532,15 +539,17 @@ def evaluate(net, c, x, y):
     if not len(X):
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
-    _check_finite_rows(X, "x")
-    if c.loss != "sparse_categorical_crossentropy":
-        _check_finite_rows(T, "y")
     p = _trained_part(net)
     n = len(X)
     layers = net._layers[p:]
     if _native(net) and not _read_only(layers):
-        loss, ms = _native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
+        try:
+            loss, ms = _native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
+        except ValueError:
+            _check_data(c, X, T, "")  # (names the row, if the data is the cause)
+            raise
     else:
+        _check_data(c, X, T, "")
         # (a model used in place: its weights as they are, no gradients)
         X = _features(net, p, X)
         state = _state(layers, net._backend, False)
@@ -806,9 +815,8 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     if not n_rows:
         raise ValueError("x is empty: nothing to train on")
     T = _targets(c.loss, y, n_rows, n_out)
-    _check_finite_rows(X, "x")
-    if c.loss != "sparse_categorical_crossentropy":
-        _check_finite_rows(T, "y")
+    if not native:  # (the native loop checks x and y in a first pass that allocates nothing)
+        _check_data(c, X, T, "")
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
@@ -817,9 +825,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         if not len(VX):
             raise ValueError("validation_data's x is empty: nothing to validate on")
         val = (VX, _targets(c.loss, validation_data[1], len(VX), n_out))
-        _check_finite_rows(VX, "validation x")
-        if c.loss != "sparse_categorical_crossentropy":
-            _check_finite_rows(val[1], "validation y")
+        _check_data(c, VX, val[1], "validation ")
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, EarlyStopping):
@@ -831,6 +837,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     if native:
         # the workspace first, before the data's copies fragment the heap
         _prepare_memory(net, c, layers, batch_size, check_memory)
+        rows = (X, T)
         X = _flat_x(net, p, X)
         T = _flat_t(c.loss, T)
         if val is not None:
@@ -845,7 +852,7 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     try:
         if native:
             return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
-                               val, callbacks, random, check_memory, ticks_ms)
+                               val, callbacks, random, ticks_ms, rows)
         return _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val, callbacks,
                            random, ticks_ms)
     finally:
@@ -1336,6 +1343,11 @@ def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     return sums[0] / n_rows, [sums[1 + i] / n_rows for i in range(len(c.metrics))]
 
 
+def _eval_status(net, tl, cfg, X, T, c):
+    """fit_epoch without training (cfg's train False): its status."""
+    return net._backend.fit_epoch(tl, cfg, X, T, None, c._ws, c._sums, c._state)
+
+
 def _history(n, batch_size, epochs, verbose, callbacks):
     history = History({"epochs": epochs, "steps": (n + batch_size - 1) // batch_size, "verbose": verbose})
     for cb in callbacks:
@@ -1344,9 +1356,16 @@ def _history(n, batch_size, epochs, verbose, callbacks):
 
 
 def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
-                check_memory, ticks_ms):
+                ticks_ms, rows):
     tl = _prepare(net, c, layers, batch_size)
     n_in = layers[0].n_in
+    # A first pass without training (it allocates nothing): a loss that is
+    # not finite before any step is the data's (named by _check_data) or
+    # the weights', refused with the network unchanged.
+    state = c._state
+    if epochs and _eval_status(net, tl, _config(c, batch_size, False, n_in), X, T, c):
+        _check_data(c, rows[0], rows[1], "")
+        raise ValueError(_LOSS_NOT_FINITE % (1, state[1] + 1))
     cfg = _config(c, batch_size, True, n_in)
     history = _history(n, batch_size, epochs, verbose, callbacks)
     order = array("I", range(n)) if shuffle else None
