@@ -2033,7 +2033,14 @@ mod tests {
             let mut failed = 9;
             let mut ws = vec![0.0f32; workspace_len(&mut layers[..], 2, 1, &mut failed).unwrap()];
             let (mut sums, mut it) = ([0.0f32], 3u32);
-            let got = epoch(&mut layers[..], &run, &mut ws, &mut sums, &mut it, &mut failed);
+            let got = epoch(
+                &mut layers[..],
+                &run,
+                &mut ws,
+                &mut sums,
+                &mut it,
+                &mut failed,
+            );
             assert_eq!(got, Err(Status::StepNotFinite), "{optimizer:?}");
             assert_eq!(it, 3, "the refused step is not counted");
             drop(layers);
