@@ -97,6 +97,15 @@ def _int_arg(value, what, low=1, high=65535):
     return value
 
 
+def _editable(net):
+    """RuntimeError while net's fit() runs (an edit from a callback): fit
+    trains the layers and weights it started with, so the network's layers
+    and weights are not changed until it returns."""
+    if net is not None and net._compiled is not None and net._compiled.fitting:
+        raise RuntimeError("fit() is running: the network's layers and weights cannot change until it "
+                           "returns (edit them after fit(), not from a callback)")
+
+
 def _glorot_uniform(n_in, units, receptive=1):
     """Keras's default kernel initialiser: uniform(-limit, limit) with
     limit = sqrt(6 / (fan_in + fan_out)), for an n_in x units kernel (a
@@ -187,6 +196,7 @@ class Dense:
         if not isinstance(value, str):
             raise TypeError("activation must be a name (str), not %s" % type(value).__name__)
         name = value
+        _editable(self._net)
         backend = self._net._backend if self._net is not None else _anne
         act = backend.Activation(name, **params)  # ValueError if unknown or bad params
         new_out = self._outputs_with(name)  # ValueError: odd units for glu
@@ -312,6 +322,7 @@ class Dense:
         lists (Keras layout n_in x units, as get_weights() gives it) or a flat
         float buffer (an array('f') is used as it is, not copied).
         ValueError (and no change) if the shapes do not fit."""
+        _editable(self._net)
         if self._is_keras_list(kernel, bias):
             kernel, bias = kernel[0], (kernel[1] if len(kernel) == 2 else None)
         k, b, rows = self._check_weights(kernel, bias)
@@ -747,6 +758,7 @@ class _Affine(_Shaping):
 
     def _refresh(self):
         """New scale and offset from the Keras arguments (in a network)."""
+        _editable(self._net)
         if self._net is not None and self._in_shape is not None:
             self._kernel, self._bias = self._new_weights(self._in_shape)
             self._net._build_plan()
@@ -816,7 +828,7 @@ class Normalization(_Affine):
         self.mean, self.variance = list(weights[0]), list(weights[1])
         try:
             self._refresh()
-        except ValueError:
+        except (ValueError, RuntimeError):
             self.mean, self.variance = old
             raise
 
@@ -890,7 +902,7 @@ class BatchNormalization(_Affine):
         self._w.update(zip(names, weights))
         try:
             self._refresh()
-        except ValueError:
+        except (ValueError, RuntimeError):
             self._w = old
             raise
 
@@ -1089,6 +1101,7 @@ class Sequential:
         inserted with weights of its own, must fit). All is checked before
         anything changes: a layer that cannot take its new input is a
         ValueError naming it, and the network stays as it was."""
+        _editable(self)
         shape = self._shape_at(start, layers)
         todo = []
         for j in range(start, len(layers)):
@@ -1156,6 +1169,7 @@ class Sequential:
         Keras-initialised weights for layer i and for layer i + 1; the next
         layer with weights after it too, if its input changed. Other layers
         keep theirs. ValueError (and no change) for a bad index or size."""
+        _editable(self)
         i = self._index(i)
         units = int(units)
         if not 1 <= units <= 65535:
@@ -1202,6 +1216,7 @@ class Sequential:
         """Keras's model.set_weights(): [kernel0, bias0, kernel1, ...] (no
         bias entry for use_bias=False layers). All are checked before any
         changes."""
+        _editable(self)
         new = []
         j = 0
         weighted = [L for L in self._layers if L.weighted]
@@ -1374,6 +1389,9 @@ class Sequential:
         if self._compiled is not None and task is None:
             import anne_train
             return anne_train.evaluate(self, self._compiled, X, y)
+        if not isinstance(X, (list, tuple)):  # a flat float32 buffer: its rows, in place
+            import anne_train
+            X = anne_train._rows(X, self.n_inputs, "X")
         if len(X) != len(y):
             raise ValueError("%d inputs but %d labels" % (len(X), len(y)))
         if len(X) == 0:

@@ -185,9 +185,32 @@ class SGD:
             raise ValueError("momentum must be in [0, 1], got %r" % momentum)
         self.iterations = 0
         self._slots = {}
+        self._kept = {}
 
     def _slot_count(self):
         return 1 if self.momentum != 0.0 else 0
+
+    def _keep(self, key, n):
+        """Copies key's slots (made now if new) before a step: _restore(key)
+        puts them back if the step is refused."""
+        if not self._slot_count():
+            return
+        self._slot(key, n, 0)
+        slots = self._slots[key]
+        kept = self._kept.get(key)
+        if kept is None or len(kept[0]) != n:
+            kept = None
+            self._kept[key] = None
+            kept = self._kept[key] = [_floats_for(n) for _ in slots]
+        for i in range(len(slots)):
+            kept[i][:] = slots[i]
+
+    def _restore(self, key):
+        kept = self._kept.get(key)
+        if kept is not None:
+            slots = self._slots[key]
+            for i in range(len(slots)):
+                slots[i][:] = kept[i]
 
     def _slot(self, key, n, k):
         slots = self._slots.get(key)
@@ -216,6 +239,7 @@ class Adam(SGD):
         self.epsilon = float(epsilon)
         self.iterations = 0
         self._slots = {}
+        self._kept = {}
         self._alpha = (0, 0.0)
 
     def _slot_count(self):
@@ -227,8 +251,12 @@ class Adam(SGD):
             self._alpha = (step, self.learning_rate * math.sqrt(1.0 - self.beta_2 ** step)
                            / (1.0 - self.beta_1 ** step))
         alpha = self._alpha[1]
-        return backend.adam(w, g, self._slot(key, len(w), 0), self._slot(key, len(w), 1), alpha,
-                            self.beta_1, self.beta_2, self.epsilon)
+        v = self._slot(key, len(w), 1)
+        finite = backend.adam(w, g, self._slot(key, len(w), 0), v, alpha, self.beta_1, self.beta_2,
+                              self.epsilon)
+        # v (>= 0) can overflow to inf while w stays finite (g * g above
+        # float32's range); a NaN in m or v makes w NaN
+        return finite and (not len(v) or _is_finite(max(v)))
 
     def __repr__(self):
         return "Adam(learning_rate=%g, beta_1=%g, beta_2=%g, epsilon=%g)" % (
@@ -330,11 +358,68 @@ class Compiled:
         # All set here, so that later assignments do not grow the instance.
         self._ws_key = self._slots_key = 0
         self._ws = self._slots = self._sums = self._state = None
+        self.fitting = False  # fit() is running: anne_net refuses edits (from a callback)
+
+
+def _buffer(data, what):
+    """(memoryview of data, True if it holds float32 values, False for the
+    bytes of float32 values). TypeError for anything else: a list of rows
+    is not a buffer, and an array of integers (array('i'), array('h')) or
+    float64 (array('d')) is not float32 (its values are not read as float32
+    bits)."""
+    try:
+        mv = memoryview(data)
+    except TypeError:
+        raise TypeError("%s must be a list of rows or a float32 buffer, not %s" % (what, type(data).__name__))
+    if not len(mv):
+        return mv, True
+    size = len(bytes(mv[:1]))  # the item size (memoryview.itemsize is not on every port)
+    if isinstance(mv[0], float):
+        if size == 4:
+            return mv, True
+        raise TypeError("%s holds %d-byte floats (array('d')?), not float32: give array('f', %s)"
+                        % (what, size, what))
+    if size != 1:
+        raise TypeError("%s holds %d-byte integers (array('i'), array('h')?), not float32: give "
+                        "array('f', %s), or a list" % (what, size, what))
+    if len(mv) % 4:
+        raise ValueError("%s has %d bytes, not a whole number of float32" % (what, len(mv)))
+    return mv, False
+
+
+class _FlatRows:
+    """The rows of a flat float32 buffer (or the bytes of one), read in
+    place: row k is a view made when it is read (a copy of its floats for
+    bytes), not one of a list of views of the whole data set."""
+
+    def __init__(self, mv, n, floats, count):
+        self.mv = mv
+        self.n = n
+        self.floats = floats
+        self.count = count
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, k):
+        if not 0 <= k < self.count:
+            raise IndexError("row %d of %d" % (k, self.count))
+        n = self.n
+        if self.floats:
+            return self.mv[k * n:(k + 1) * n]
+        return array("f", bytes(self.mv[4 * k * n:4 * (k + 1) * n]))
+
+    def flat(self):
+        """The rows as one float32 buffer: in place, or (bytes) a copy."""
+        return self.mv if self.floats else array("f", bytes(self.mv))
 
 
 def _rows(data, n, what):
-    """data as a list of rows of n values: from a sequence of rows (lists,
-    arrays, buffers) or a flat float32 buffer of rows x n values."""
+    """data as rows of n values: a sequence of rows (lists, arrays,
+    buffers) as a list, or a flat float32 buffer of rows x n values (or its
+    bytes) as a _FlatRows (read in place)."""
+    if isinstance(data, _FlatRows):
+        return data
     if isinstance(data, (list, tuple)):
         rows = list(data)
         for i, r in enumerate(rows):
@@ -346,33 +431,42 @@ def _rows(data, n, what):
             if len(r) != n:
                 raise ValueError("%s[%d] has %d values, expected %d" % (what, i, len(r), n))
         return rows
-    try:
-        flat = memoryview(data)
-    except TypeError:
-        raise TypeError("%s must be a list of rows or a float32 buffer, not %s" % (what, type(data).__name__))
-    if len(flat) and not isinstance(flat[0], float):
-        if len(flat) % 4:
-            raise ValueError("%s has %d bytes, not a whole number of float32" % (what, len(flat)))
-        flat = memoryview(array("f", bytes(flat)))
-    if len(flat) % n:
-        raise ValueError("%s has %d values, not a multiple of the %d per row" % (what, len(flat), n))
-    return [flat[i:i + n] for i in range(0, len(flat), n)]
+    mv, floats = _buffer(data, what)
+    count = len(mv) if floats else len(mv) // 4
+    if count % n:
+        raise ValueError("%s has %d values, not a multiple of the %d per row" % (what, count, n))
+    return _FlatRows(mv, n, floats, count // n)
 
 
 def _count_rows(data, n, what):
     """Rows of n values in a flat float32 buffer (checked, not copied)."""
-    try:
-        flat = memoryview(data)
-    except TypeError:
-        raise TypeError("%s must be a list of rows or a float32 buffer, not %s" % (what, type(data).__name__))
-    count = len(flat)
-    if count and not isinstance(flat[0], float):
-        if count % 4:
-            raise ValueError("%s has %d bytes, not a whole number of float32" % (what, count))
-        count //= 4
-    if count % n:
-        raise ValueError("%s has %d values, not a multiple of the %d per row" % (what, count, n))
-    return count // n
+    return len(_rows(data, n, what))
+
+
+def _check_data(c, X, T, what):
+    """_check_finite_rows of x and y (y: rows, not class indices)."""
+    _check_finite_rows(X, what + "x")
+    if c.loss != "sparse_categorical_crossentropy":
+        _check_finite_rows(T, what + "y")
+
+
+def _check_finite_rows(X, what):
+    """ValueError naming the first row holding a NaN or an inf: the data,
+    not the training, would make the loss non-finite."""
+    if isinstance(X, _FlatRows) and X.floats:
+        mv, n = X.mv, X.n
+        for i in range(len(mv)):
+            v = mv[i]
+            if v - v != 0.0:
+                raise ValueError("%s[%d] holds %r: the data must be finite" % (what, i // n, v))
+        return
+    for k in range(len(X)):
+        row = X[k]
+        if isinstance(row, (int, float)):
+            row = (row,)
+        for v in row:
+            if v - v != 0.0:
+                raise ValueError("%s[%d] holds %r: the data must be finite" % (what, k, v))
 
 
 def _trained_part(net):
@@ -412,8 +506,8 @@ def _features(net, p, X, flat=False):
         return X
     frozen = net._layers[:p]
     steps = net._plan_tuple(frozen, net._scratch_for(frozen))
-    if not steps:
-        return X
+    if not steps:  # (Flatten, Reshape: the values as they are)
+        return _flat(X, net.n_inputs) if flat else X
     n = frozen[-1].n_out
     plan = net._backend.Plan(steps)
     values = _floats_for(n * len(X))
@@ -428,19 +522,37 @@ def _features(net, p, X, flat=False):
     return [view[k * n:(k + 1) * n] for k in range(len(X))]
 
 
+def _read_only(layers):
+    """True if a layer's weights are views of read-only memory (a model
+    used in place): the native training loop takes only arrays."""
+    for L in layers:
+        for w in (L._kernel, L._bias):
+            if w is not None and not isinstance(w, array):
+                return True
+    return False
+
+
 def evaluate(net, c, x, y):
-    """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}."""
+    """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}.
+    A flat float32 buffer x (and y) is read in place."""
     X = _rows(x, net.n_inputs, "x")
-    if not X:
+    if not len(X):
         raise ValueError("x is empty: nothing to evaluate")
     T = _targets(c.loss, y, len(X), net.n_outputs)
     p = _trained_part(net)
     n = len(X)
-    if _native(net):
-        loss, ms = _native_evaluate(net, c, net._layers[p:], _flat_x(net, p, X), _flat_t(c.loss, T), len(X))
+    layers = net._layers[p:]
+    if _native(net) and not _read_only(layers):
+        try:
+            loss, ms = _native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
+        except ValueError:
+            _check_data(c, X, T, "")  # (names the row, if the data is the cause)
+            raise
     else:
+        _check_data(c, X, T, "")
+        # (a model used in place: its weights as they are, no gradients)
         X = _features(net, p, X)
-        state = _state(net._layers[p:], net._backend)
+        state = _state(layers, net._backend, False)
         loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
     out = _logs(c, loss, ms, None)
     out["n"] = n
@@ -475,7 +587,7 @@ class _Layer:
     (z, a) and backward pass (dz; dx, the gradient it hands the layer
     before), and its gradients for a batch (gk, gb)."""
 
-    def __init__(self, L, backend, first):
+    def __init__(self, L, backend, first, grads=True):
         self.L = L
         self.name = _canonical(L._name)
         self.act = L._act
@@ -490,8 +602,8 @@ class _Layer:
         self.dz = _floats_for(pre)
         self.dy = _floats_for(self.n_out)
         self.dx = None if first else _floats_for(self.n_in)
-        self.gk = array("f", bytearray(4 * L._known_rows() * self.units))
-        self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None else None
+        self.gk = array("f", bytearray(4 * L._known_rows() * self.units)) if grads else None
+        self.gb = array("f", bytearray(4 * self.units)) if L._bias is not None and grads else None
         self.backend = backend
         self.linear = backend.Activation("linear")  # parsed once, not on every call
         self._kept = None
@@ -535,8 +647,8 @@ class _Conv(_Layer):
     """A Conv1D's training state: its forward pass keeps z (linear), then
     the activation (per step for the vector ones, Keras's axis=-1)."""
 
-    def __init__(self, L, backend, first):
-        _Layer.__init__(self, L, backend, first)
+    def __init__(self, L, backend, first, grads=True):
+        _Layer.__init__(self, L, backend, first, grads)
         # the layer, linear: forward() keeps z (the weights change in place)
         self.step = (L._kernel, L._bias, self.linear, None, L._step(None)[4])
         self.chain = (self.step,)
@@ -600,41 +712,90 @@ class _Pass:
         return self.dx
 
 
-def _state(layers, backend):
+def _state(layers, backend, grads=True):
     """The training state of each layer fit() trains (one sample's buffers,
-    a batch's gradients)."""
+    a batch's gradients: not for evaluating, grads=False)."""
     out = []
     for i, L in enumerate(layers):
         if L.kind == anne_ops.LAYER_DENSE:
-            out.append(_Layer(L, backend, i == 0))
+            out.append(_Layer(L, backend, i == 0, grads))
         elif L.kind == anne_ops.LAYER_CONV1D:
-            out.append(_Conv(L, backend, i == 0))
+            out.append(_Conv(L, backend, i == 0, grads))
         else:
             out.append(_Pass(L, backend))
     return out
 
 
+def _largest_block():
+    """The largest block the GC heap can give now, in bytes (found by
+    allocating: MicroPython has no portable query; run only on a failure)."""
+    import gc
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            b = bytearray(mid)
+            b = None
+            lo = mid
+        except MemoryError:
+            hi = mid - 1
+    return lo
+
+
+def _alloc(n, why):
+    """array('f') of n floats; MemoryError saying why, how many bytes, and
+    the heap's free bytes and largest free block if it does not fit."""
+    try:
+        return _floats_for(n)
+    except MemoryError:
+        pass
+    import gc
+    gc.collect()
+    free = gc.mem_free()
+    raise MemoryError("%s: needs %d bytes in one block; the heap has %d bytes free, the largest free "
+                      "block is %d bytes" % (why, 4 * n, free, _largest_block()))
+
+
+def _copy_floats(w, why):
+    """A new array('f') of the float32 values w (bytes) holds, copied in
+    chunks (no full-size temporary)."""
+    n = len(w) // 4
+    a = _alloc(n, why)
+    for i in range(0, n, 64):
+        j = min(i + 64, n)
+        a[i:j] = array("f", bytes(w[4 * i:4 * j]))
+    return a
+
+
 def _writable(layers, check_memory):
     """Copies weights that are views of read-only memory (a file used in
-    place) into arrays, checking the memory first."""
+    place) into arrays, checking the memory first. Nothing changes if they
+    do not all fit."""
     need = 0
     for L in layers:
         for w in (L._kernel, L._bias):
             if w is not None and not isinstance(w, array):
-                need += 16 + len(w)
-    if need:
-        check_memory(need, "to train the weights loaded in place, anne copies them to RAM")
+                need += _heap_bytes(len(w) // 4)
+    if not need:
+        return False
+    why = "to train the weights loaded in place, anne copies them to RAM"
+    check_memory(need, why)
+    copies = []
     for L in layers:
-        if L._kernel is not None and not isinstance(L._kernel, array):
-            L._kernel = array("f", bytes(L._kernel))
-        if L._bias is not None and not isinstance(L._bias, array):
-            L._bias = array("f", bytes(L._bias))
-    return bool(need)
+        copies.append(tuple(None if w is None else w if isinstance(w, array) else _copy_floats(w, why)
+                            for w in (L._kernel, L._bias)))
+    for L, (k, b) in zip(layers, copies):
+        L._kernel, L._bias = k, b
+    return True
 
 
 def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,
         random, check_memory, ticks_ms=None, validation_split=0.0):
-    """Keras's Model.fit() for net (compiled as c); returns a History."""
+    """Keras's Model.fit() for net (compiled as c); returns a History.
+    Everything is checked before any weight changes; the workspace is
+    allocated before the data's copies (if any); while it runs, the
+    network's layers and weights cannot be edited (from a callback)."""
     layers = net._layers
     if not layers:
         raise ValueError("the network has no layers")
@@ -649,33 +810,34 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     n_out = net.n_outputs
     p = _trained_part(net)
     native = _native(net)  # (the fused loop, fit_epoch; the Python backend runs _state's)
-    # The native loop takes x and y as flat float32 buffers: as given, when
-    # they are (and no frozen layers come first), without a row view each.
-    if native and p == 0 and not isinstance(x, (list, tuple)):
-        X, n_rows = x, _count_rows(x, net.n_inputs, "x")
-    else:
-        X = _rows(x, net.n_inputs, "x")
-        n_rows = len(X)
+    X = _rows(x, net.n_inputs, "x")  # (a flat buffer: read in place)
+    n_rows = len(X)
     if not n_rows:
         raise ValueError("x is empty: nothing to train on")
-    if native and c.loss != "sparse_categorical_crossentropy" and not isinstance(y, (list, tuple)):
-        T = y
-        n_y = _count_rows(y, n_out, "y")
-        if n_y != n_rows:
-            raise ValueError("x has %d rows but y has %d" % (n_rows, n_y))
-    else:
-        T = _targets(c.loss, y, n_rows, n_out)
+    T = _targets(c.loss, y, n_rows, n_out)
+    if not native:  # (the native loop checks x and y in a first pass that allocates nothing)
+        _check_data(c, X, T, "")
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
             raise ValueError("validation_data must be (x_val, y_val)")
         VX = _rows(validation_data[0], net.n_inputs, "validation x")
+        if not len(VX):
+            raise ValueError("validation_data's x is empty: nothing to validate on")
         val = (VX, _targets(c.loss, validation_data[1], len(VX), n_out))
+        _check_data(c, VX, val[1], "validation ")
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, EarlyStopping):
             raise TypeError("callbacks: anne knows anne_net.EarlyStopping, not %s" % type(cb).__name__)
+    # Keras's last batch is smaller; a batch_size above the data's rows is
+    # one batch of them all (the workspace is sized for the rows there are)
+    batch_size = min(batch_size, n_rows)
+    layers = layers[p:]
     if native:
+        # the workspace first, before the data's copies fragment the heap
+        _prepare_memory(net, c, layers, batch_size, check_memory)
+        rows = (X, T)
         X = _flat_x(net, p, X)
         T = _flat_t(c.loss, T)
         if val is not None:
@@ -684,12 +846,21 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         X = _features(net, p, X)
         if val is not None:
             val = (_features(net, p, val[0]), val[1])
-    layers = layers[p:]
     if _writable(layers, check_memory):
         net._build_plan()
-    if native:
-        return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
-                           val, callbacks, random, check_memory, ticks_ms)
+    c.fitting = True
+    try:
+        if native:
+            return _fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
+                               val, callbacks, random, ticks_ms, rows)
+        return _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val, callbacks,
+                           random, ticks_ms)
+    finally:
+        c.fitting = False
+
+
+def _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val, callbacks, random,
+                ticks_ms):
     backend = net._backend
     state = _state(layers, backend)
     out_name = state[-1].name
@@ -729,19 +900,25 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
             # The step, from copies of the weights: restored if it makes any
             # weight non-finite (a NaN or inf gradient, a float32 overflow),
             # so that the network keeps those of the last finite step.
+            # The optimizer's slots are kept too: a refused step leaves the
+            # weights, the slots and the iteration count as they were.
             finite = True
             for i, s in enumerate(state):
                 if s.L.trainable:
                     s.keep()
+                    opt._keep((i, 0), len(s.L._kernel))
                     finite &= opt.update(backend, (i, 0), s.L._kernel, s.gk)
                     if s.gb is not None:
+                        opt._keep((i, 1), len(s.L._bias))
                         finite &= opt.update(backend, (i, 1), s.L._bias, s.gb)
-            opt.iterations += 1
             if not finite:
-                for s in state:
+                for i, s in enumerate(state):
                     if s.L.trainable:
                         s.restore()
+                        opt._restore((i, 0))
+                        opt._restore((i, 1))
                 raise ValueError(_STEP_NOT_FINITE % where)
+            opt.iterations += 1
         logs = _logs(c, loss_sum / len(X), [v / len(X) for v in sums],
                      evaluate_rows(state, val[0], val[1], c, out_name, xa) if val is not None else None)
         if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
@@ -750,10 +927,10 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     return history
 
 
-_LOSS_NOT_FINITE = ("the loss is not finite at epoch %d, batch %d: training stopped; the weights are "
-                    "those of the last finite step (lower the learning rate?)")
-_STEP_NOT_FINITE = ("a step makes the weights non-finite at epoch %d, batch %d: training stopped; they "
-                    "are those of the last finite step (lower the learning rate?)")
+_LOSS_NOT_FINITE = ("the loss is not finite at epoch %d, batch %d: training stopped; the weights and "
+                    "the optimizer's state are those of the last finite step (lower the learning rate?)")
+_STEP_NOT_FINITE = ("a step makes the weights or the optimizer's state non-finite at epoch %d, batch %d: "
+                    "training stopped; they are those of the last finite step (lower the learning rate?)")
 
 
 def _split(net, c, x, y, v):
@@ -916,9 +1093,11 @@ def _flat_x(net, p, X):
 
 
 def _flat(X, n):
+    if isinstance(X, _FlatRows):
+        return X.flat()
     if not isinstance(X, (list, tuple)):
-        mv = memoryview(X)
-        return X if not len(mv) or isinstance(mv[0], float) else array("f", bytes(mv))
+        mv, floats = _buffer(X, "x")
+        return X if floats else array("f", bytes(mv))
     flat = _floats_for(n * len(X))
     k = 0
     for row in X:
@@ -955,13 +1134,18 @@ def _key(values):
     return k
 
 
+def _n(w):
+    """Floats in a weight buffer: an array('f'), or the bytes of one (in place)."""
+    return 0 if w is None else len(w) if isinstance(w, array) else len(w) // 4
+
+
 def _shapes(layers):
     out = []
     for L in layers:
         out.append(L.kind)
         out.append(L.n_in)
-        out.append(len(L._kernel) if L._kernel is not None else 0)
-        out.append(len(L._bias) if L._bias is not None else 0)
+        out.append(_n(L._kernel))
+        out.append(_n(L._bias))
         out.append(1 if L.trainable else 0)
     return out
 
@@ -1004,7 +1188,7 @@ def _slots_len(layers, per):
     n = 0
     for L in layers:
         if L.trainable:
-            n += per * (len(L._kernel) + (len(L._bias) if L._bias is not None else 0))
+            n += per * (_n(L._kernel) + _n(L._bias))
     return n
 
 
@@ -1022,6 +1206,10 @@ def training_memory(net, c, batch_size):
     total = _heap_bytes(n_ws) + _heap_bytes(1 + len(c.metrics)) + _heap_bytes(2)
     if n_slots:
         total += _heap_bytes(n_slots)
+    for L in layers:  # (weights used in place: fit copies them to RAM)
+        for w in (L._kernel, L._bias):
+            if w is not None and not isinstance(w, array):
+                total += _heap_bytes(_n(w))
     return total
 
 
@@ -1039,7 +1227,7 @@ def _state_bytes(layers, opt):
             n_b = L.units if L._bias is not None else 0
             sizes = [pre, pre, pre, L.n_out, 0 if i == 0 else L.n_in, n_k, n_b]
             if L.trainable:
-                sizes += [n_k, n_b] + [n_k, n_b] * per
+                sizes += [n_k, n_b] + [n_k, n_b] * (2 * per)  # slots, and their copies
             widest = max(widest, n_k, n_b)
         elif L.computes:
             sizes = [L.n_out, L.n_in]
@@ -1054,6 +1242,8 @@ def _workspace_floats(net, layers, batch_size):
     fit_workspace; the same formula for the Python backend)."""
     n_in = layers[0].n_in
     if _native(net):
+        if _read_only(layers):  # (fit_workspace takes arrays: the same sum, here)
+            return _native_workspace_floats(layers, n_in, batch_size)
         return net._backend.fit_workspace(_train_tuple(layers, None, 0, net._backend), n_in, batch_size)
     total = batch_size
     widest = 0
@@ -1066,26 +1256,68 @@ def _workspace_floats(net, layers, batch_size):
     return total + widest
 
 
-def _prepare(net, c, layers, batch_size):
+def _native_workspace_floats(layers, n_in, batch):
+    """anne.fit_workspace's sum (src/fit.rs's workspace()), for layers whose
+    weights are read-only views (which fit_workspace does not take)."""
+    steps = [L for L in layers if L.computes]
+    per_sample = False
+    for L in steps:
+        per_sample = per_sample or L.kind != anne_ops.LAYER_DENSE
+    rows = 1 if per_sample else batch
+    total = widest = 0
+    n = n_in
+    for i, L in enumerate(steps):
+        dense = L.kind == anne_ops.LAYER_DENSE
+        k = _n(L._kernel)
+        units = L.units if dense else L.n_out
+        width = L.units if dense else L.filters if L.kind == anne_ops.LAYER_CONV1D else units
+        total += n * rows + 3 * rows * units + (k if dense and i else 0)
+        if L.trainable:
+            total += k + (width if L._bias is not None else 0)
+        widest = max(widest, n, units)
+        n = L.n_out
+    return total + batch + widest
+
+
+def _prepare_memory(net, c, layers, batch_size, check_memory=None):
     """The workspace, slots, sums and state for these layers and batch size:
-    the ones c keeps if they fit, else new ones (kept in c)."""
+    the ones c keeps if they fit, else new ones (kept in c), checked
+    against the free memory first (check_memory) and, if an allocation
+    still fails, a MemoryError with the largest free block."""
     per = _slot_count(c.optimizer)
     shapes = _shapes(layers)
     slots_key = _key(shapes + [per])
-    if c._slots_key != slots_key:
-        c._slots = None
-        c._slots = _zeros(_slots_len(layers, per)) if per else None
-        c._slots_key = slots_key
     ws_key = _key(shapes + [layers[0].n_in, batch_size])
+    if check_memory is not None and c._ws_key == 0:  # (the first fit after compile)
+        check_memory(training_memory(net, c, batch_size),
+                     "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
+    why = "fit(batch_size=%d)'s workspace" % batch_size
     if c._ws_key != ws_key:
         c._ws = None  # (freed before the new one is allocated)
-        c._ws = _floats_for(_workspace_floats(net, layers, batch_size))
+        c._ws_key = 0
+        c._ws = _alloc(_workspace_floats(net, layers, batch_size), why)
         c._ws_key = ws_key
+    if c._slots_key != slots_key:
+        c._slots = None
+        c._slots_key = 0
+        if per:
+            slots = _alloc(_slots_len(layers, per), "the optimizer's slots")
+            zero = _zeros(16)
+            for i in range(0, len(slots), 16):
+                j = min(i + 16, len(slots))
+                slots[i:j] = zero[:j - i]
+            c._slots = slots
+        c._slots_key = slots_key
     if c._sums is None or len(c._sums) != 1 + len(c.metrics):
         c._sums = _floats_for(1 + len(c.metrics))
     if c._state is None:
         c._state = array("I", (0, 0))
-    return _train_tuple(layers, c._slots, per, net._backend)
+
+
+def _prepare(net, c, layers, batch_size):
+    """_prepare_memory's buffers, and fit_epoch's layers over them."""
+    _prepare_memory(net, c, layers, batch_size)
+    return _train_tuple(layers, c._slots, _slot_count(c.optimizer), net._backend)
 
 
 def _config(c, batch_size, train, n_in):
@@ -1111,6 +1343,11 @@ def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     return sums[0] / n_rows, [sums[1 + i] / n_rows for i in range(len(c.metrics))]
 
 
+def _eval_status(net, tl, cfg, X, T, c):
+    """fit_epoch without training (cfg's train False): its status."""
+    return net._backend.fit_epoch(tl, cfg, X, T, None, c._ws, c._sums, c._state)
+
+
 def _history(n, batch_size, epochs, verbose, callbacks):
     history = History({"epochs": epochs, "steps": (n + batch_size - 1) // batch_size, "verbose": verbose})
     for cb in callbacks:
@@ -1119,12 +1356,16 @@ def _history(n, batch_size, epochs, verbose, callbacks):
 
 
 def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
-                check_memory, ticks_ms):
-    if c._ws_key == 0:  # (the first fit after compile)
-        check_memory(training_memory(net, c, batch_size),
-                     "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
+                ticks_ms, rows):
     tl = _prepare(net, c, layers, batch_size)
     n_in = layers[0].n_in
+    # A first pass without training (it allocates nothing): a loss that is
+    # not finite before any step is the data's (named by _check_data) or
+    # the weights', refused with the network unchanged.
+    state = c._state
+    if epochs and _eval_status(net, tl, _config(c, batch_size, False, n_in), X, T, c):
+        _check_data(c, rows[0], rows[1], "")
+        raise ValueError(_LOSS_NOT_FINITE % (1, state[1] + 1))
     cfg = _config(c, batch_size, True, n_in)
     history = _history(n, batch_size, epochs, verbose, callbacks)
     order = array("I", range(n)) if shuffle else None

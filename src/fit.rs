@@ -965,10 +965,13 @@ fn plain_sgd(opt: &Optimizer) -> Option<f32> {
     }
 }
 
-/// The optimizer's step on every trained layer: the new weights into `gk`
-/// and `gb` (for plain SGD the backward pass put them there), then over
-/// the old ones if every one of them is finite ([`Status::StepNotFinite`],
-/// no weight written, if not).
+/// The optimizer's step on every trained layer, committed only if every new
+/// weight and every new optimizer slot is finite ([`Status::StepNotFinite`],
+/// nothing written, if not: the weights and the momentum or Adam slots stay
+/// those of the last finite step). For plain SGD the backward pass put the
+/// new weights in `gk` and `gb` already: they are checked, then copied. The
+/// other optimizers' steps are computed twice: once to check them (writing
+/// nothing), then in place (weights and slots), with the same arithmetic.
 fn update<L: Layers + ?Sized>(
     layers: &mut L,
     run: &Run,
@@ -997,14 +1000,15 @@ fn update<L: Layers + ?Sized>(
         if !s.trainable {
             continue;
         }
-        let [s0, s1, s2, s3] = layer.slots;
-        if !plain {
-            step_into(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
-            if let Some(bias) = layer.bias.as_deref() {
-                step_into(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
-            }
+        if plain {
+            finite &= all_finite(w.gk) && all_finite(w.gb);
+            continue;
         }
-        finite &= all_finite(w.gk) && all_finite(w.gb);
+        let [s0, s1, s2, s3] = &layer.slots;
+        finite &= step_is_finite(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+        if let Some(bias) = layer.bias.as_deref() {
+            finite &= step_is_finite(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+        }
     }
     if !finite {
         return Err(Status::StepNotFinite);
@@ -1012,23 +1016,90 @@ fn update<L: Layers + ?Sized>(
     for l in 0..layers.count() {
         let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
-        if s.trainable {
+        if !s.trainable {
+            continue;
+        }
+        if plain {
             copy(layer.kernel, w.gk);
             if let Some(bias) = layer.bias {
                 copy(bias, w.gb);
             }
+            continue;
+        }
+        let [s0, s1, s2, s3] = layer.slots;
+        step_in_place(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+        if let Some(bias) = layer.bias {
+            step_in_place(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
         }
     }
     Ok(())
 }
 
-/// One optimizer step (momentum SGD or Adam; their slots updated): the new
-/// weights for `w` into `g`, which holds the gradient.
-fn step_into(
+/// The slots one step (momentum SGD or Adam) reads, checked against `w`.
+fn step_slots<'s>(
+    opt: &Optimizer,
+    n: usize,
+    g: usize,
+    m: Option<&'s [f32]>,
+    v: Option<&'s [f32]>,
+) -> Result<(&'s [f32], &'s [f32]), Status> {
+    let m = m.filter(|m| m.len() == n).ok_or(Status::Null)?;
+    if g != n {
+        return Err(Status::Size);
+    }
+    let v = match opt {
+        Optimizer::Adam { .. } => v.filter(|v| v.len() == n).ok_or(Status::Null)?,
+        Optimizer::Sgd { .. } => &[],
+    };
+    Ok((m, v))
+}
+
+/// Whether one optimizer step (momentum SGD or Adam) on `w` with gradient
+/// `g` gives finite weights and finite slots. Writes nothing.
+fn step_is_finite(
     opt: &Optimizer,
     alpha: f32,
     w: &[f32],
-    g: &mut [f32],
+    g: &[f32],
+    m: &Option<&mut [f32]>,
+    v: &Option<&mut [f32]>,
+) -> Result<bool, Status> {
+    let (m, v) = step_slots(opt, w.len(), g.len(), m.as_deref(), v.as_deref())?;
+    let ok = |x: f32| x.to_bits() << 1 < 0xff00_0000;
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+        } => Ok(w.iter().zip(g).zip(m).all(|((&w, &g), &m)| {
+            let mut m = m;
+            let w = momentum_step(w, g, &mut m, learning_rate, momentum, nesterov);
+            ok(w) && ok(m)
+        })),
+        Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } => Ok(w
+            .iter()
+            .zip(g)
+            .zip(m.iter().zip(v))
+            .all(|((&w, &g), (&m, &v))| {
+                let (mut m, mut v) = (m, v);
+                let w = adam_step(w, g, &mut m, &mut v, alpha, beta_1, beta_2, epsilon);
+                ok(w) && ok(m) && ok(v)
+            })),
+    }
+}
+
+/// One optimizer step (momentum SGD or Adam) on `w` with gradient `g`, in
+/// place: the weights and their slots ([`step_is_finite`] checked it).
+fn step_in_place(
+    opt: &Optimizer,
+    alpha: f32,
+    w: &mut [f32],
+    g: &[f32],
     m: Option<&mut [f32]>,
     v: Option<&mut [f32]>,
 ) -> Result<(), Status> {
@@ -1042,8 +1113,8 @@ fn step_into(
             momentum,
             nesterov,
         } => {
-            for ((g, &w), m) in g.iter_mut().zip(w).zip(m.iter_mut()) {
-                *g = momentum_step(w, *g, m, learning_rate, momentum, nesterov);
+            for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+                *w = momentum_step(*w, g, m, learning_rate, momentum, nesterov);
             }
         }
         Optimizer::Adam {
@@ -1053,8 +1124,8 @@ fn step_into(
             ..
         } => {
             let v = v.filter(|v| v.len() == w.len()).ok_or(Status::Null)?;
-            for (((g, &w), m), v) in g.iter_mut().zip(w).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *g = adam_step(w, *g, m, v, alpha, beta_1, beta_2, epsilon);
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *w = adam_step(*w, g, m, v, alpha, beta_1, beta_2, epsilon);
             }
         }
     }
@@ -1909,5 +1980,73 @@ mod tests {
             Err(Status::Label),
             "1 output: class 1 is out of range"
         );
+    }
+
+    #[test]
+    fn a_refused_step_leaves_the_optimizer_slots() {
+        // Adam: g * g overflows v (w would stay finite); momentum SGD: m
+        // overflows. Either step is refused with the weights and slots as
+        // they were, and the iteration count not advanced.
+        let (x, t) = ([1e10f32, 0.0], [0.0f32]);
+        let cases = [
+            Optimizer::Adam {
+                learning_rate: 0.001,
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+            },
+            Optimizer::Sgd {
+                learning_rate: 1e20,
+                momentum: 0.9,
+                nesterov: false,
+            },
+        ];
+        for optimizer in cases {
+            let (mut k, mut b) = (vec![1.0f32, 0.5], vec![0.25f32]);
+            let (mut mk, mut vk) = (vec![0.5f32, -0.5], vec![0.125f32, 0.25]);
+            let (mut mb, mut vb) = (vec![0.0625f32], vec![0.5f32]);
+            let adam = matches!(optimizer, Optimizer::Adam { .. });
+            let mut layers = [Layer {
+                op: Op::Dense,
+                kernel: &mut k,
+                bias: Some(&mut b),
+                act: Activation::Linear,
+                trainable: true,
+                slots: [
+                    Some(&mut mk),
+                    if adam { Some(&mut vk) } else { None },
+                    Some(&mut mb),
+                    if adam { Some(&mut vb) } else { None },
+                ],
+            }];
+            let run = Run {
+                loss: Loss::MeanSquaredError,
+                metrics: &[],
+                optimizer,
+                batch: 1,
+                train: true,
+                n_in: 2,
+                x: &x,
+                t: &t,
+                order: None,
+            };
+            let mut failed = 9;
+            let mut ws = vec![0.0f32; workspace_len(&mut layers[..], 2, 1, &mut failed).unwrap()];
+            let (mut sums, mut it) = ([0.0f32], 3u32);
+            let got = epoch(
+                &mut layers[..],
+                &run,
+                &mut ws,
+                &mut sums,
+                &mut it,
+                &mut failed,
+            );
+            assert_eq!(got, Err(Status::StepNotFinite), "{optimizer:?}");
+            assert_eq!(it, 3, "the refused step is not counted");
+            drop(layers);
+            assert_eq!((k, b), (vec![1.0, 0.5], vec![0.25]));
+            assert_eq!((mk, mb), (vec![0.5, -0.5], vec![0.0625]), "{optimizer:?}");
+            assert_eq!((vk, vb), (vec![0.125, 0.25], vec![0.5]), "{optimizer:?}");
+        }
     }
 }
