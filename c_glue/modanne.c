@@ -1060,7 +1060,11 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_adam);
 // once per call).
 #define ANNE_FIT_STACK_LAYERS 6
 
-static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer_t *stack, size_t *n_layers) {
+// The layers of a training call: kernels and biases must be writable when
+// the call trains (writable), may be read-only (a model used in place from
+// flash) when it only sizes the workspace or evaluates.
+static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer_t *stack, size_t *n_layers,
+    bool writable) {
     mp_obj_t *layers;
     if (!mp_obj_is_type(layers_obj, &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError,
@@ -1098,8 +1102,9 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         bool pooling = d[i].kind != ANNE_LAYER_DENSE && d[i].kind != ANNE_LAYER_CONV1D
             && d[i].kind != ANNE_LAYER_AFFINE;
         anne_f32_buf_t kernel = pooling && f[0] == mp_const_none
-            ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[0], MP_QSTR_kernel, true);
-        anne_f32_buf_t bias = f[1] == mp_const_none ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[1], MP_QSTR_bias, true);
+            ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[0], MP_QSTR_kernel, writable);
+        anne_f32_buf_t bias = f[1] == mp_const_none
+            ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[1], MP_QSTR_bias, writable);
         d[i].kernel = kernel.data;
         d[i].kernel_len = kernel.len;
         d[i].bias = bias.data;
@@ -1143,7 +1148,7 @@ static mp_obj_t anne_fit_workspace_fn(mp_obj_t layers_obj, mp_obj_t n_in, mp_obj
     anne_train_layer_t stack[ANNE_FIT_STACK_LAYERS];
     size_t n_layers, n_floats = 0, failed = 0;
     mp_int_t in = mp_obj_get_int(n_in), b = mp_obj_get_int(batch);
-    anne_train_layer_t *d = anne_fit_layers(layers_obj, stack, &n_layers);
+    anne_train_layer_t *d = anne_fit_layers(layers_obj, stack, &n_layers, false);
     if (in < 1 || b < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
     }
@@ -1199,7 +1204,7 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
         mp_raise_ValueError(MP_ERROR_TEXT("n_in and batch_size must be at least 1"));
     }
     // Then the buffers.
-    anne_train_layer_t *d = anne_fit_layers(args[0], stack, &n_layers);
+    anne_train_layer_t *d = anne_fit_layers(args[0], stack, &n_layers, fit.train);
     anne_f32_buf_t x = anne_get_f32(args[2], MP_QSTR_x, false);
     anne_f32_buf_t t = anne_get_f32(args[3], MP_QSTR_t, false);
     mp_buffer_info_t order = {0}, state;

@@ -522,16 +522,6 @@ def _features(net, p, X, flat=False):
     return [view[k * n:(k + 1) * n] for k in range(len(X))]
 
 
-def _read_only(layers):
-    """True if a layer's weights are views of read-only memory (a model
-    used in place): the native training loop takes only arrays."""
-    for L in layers:
-        for w in (L._kernel, L._bias):
-            if w is not None and not isinstance(w, array):
-                return True
-    return False
-
-
 def evaluate(net, c, x, y):
     """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}.
     A flat float32 buffer x (and y) is read in place."""
@@ -542,7 +532,7 @@ def evaluate(net, c, x, y):
     p = _trained_part(net)
     n = len(X)
     layers = net._layers[p:]
-    if _native(net) and not _read_only(layers):
+    if _native(net):  # (weights used in place too: evaluating writes none)
         try:
             loss, ms = _native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
         except ValueError:
@@ -550,7 +540,7 @@ def evaluate(net, c, x, y):
             raise
     else:
         _check_data(c, X, T, "")
-        # (a model used in place: its weights as they are, no gradients)
+        # (the Python backend: its weights as they are, no gradients)
         X = _features(net, p, X)
         state = _state(layers, net._backend, False)
         loss, ms = evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
@@ -1241,9 +1231,7 @@ def _workspace_floats(net, layers, batch_size):
     """fit_epoch's workspace for these layers, in floats (the backend's
     fit_workspace; the same formula for the Python backend)."""
     n_in = layers[0].n_in
-    if _native(net):
-        if _read_only(layers):  # (fit_workspace takes arrays: the same sum, here)
-            return _native_workspace_floats(layers, n_in, batch_size)
+    if _native(net):  # (it takes weights used in place: it only sizes them)
         return net._backend.fit_workspace(_train_tuple(layers, None, 0, net._backend), n_in, batch_size)
     total = batch_size
     widest = 0
@@ -1254,29 +1242,6 @@ def _workspace_floats(net, layers, batch_size):
         total += w + b if L.trainable else 0
         widest = max(widest, L.n_in, L.units)
     return total + widest
-
-
-def _native_workspace_floats(layers, n_in, batch):
-    """anne.fit_workspace's sum (src/fit.rs's workspace()), for layers whose
-    weights are read-only views (which fit_workspace does not take)."""
-    steps = [L for L in layers if L.computes]
-    per_sample = False
-    for L in steps:
-        per_sample = per_sample or L.kind != anne_ops.LAYER_DENSE
-    rows = 1 if per_sample else batch
-    total = widest = 0
-    n = n_in
-    for i, L in enumerate(steps):
-        dense = L.kind == anne_ops.LAYER_DENSE
-        k = _n(L._kernel)
-        units = L.units if dense else L.n_out
-        width = L.units if dense else L.filters if L.kind == anne_ops.LAYER_CONV1D else units
-        total += n * rows + 3 * rows * units + (k if dense and i else 0)
-        if L.trainable:
-            total += k + (width if L._bias is not None else 0)
-        widest = max(widest, n, units)
-        n = L.n_out
-    return total + batch + widest
 
 
 def _prepare_memory(net, c, layers, batch_size, check_memory=None):

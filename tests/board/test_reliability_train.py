@@ -209,27 +209,6 @@ def weights_of_arrays(net):
     return [w for L in net.layers for w in (L._kernel, L._bias) if w is not None]
 
 
-def test_workspace_sum():
-    """The workspace of read-only layers (summed in Python) is the native
-    fit_workspace's, for dense and Conv1D networks."""
-    import anne
-    import anne_train
-    if not hasattr(anne, "fit_workspace"):
-        return
-    anne_net.use_backend("native")
-    nets = (Sequential([Input(5), Dense(4, "relu"), Dense(6, "glu"), Dense(2)]),
-            Sequential([Input((8, 2)), anne_net.Conv1D(3, 3, activation="relu"), anne_net.MaxPooling1D(2),
-                        Flatten(), Dense(2, "softmax")]))
-    for net in nets:
-        net.layers[0].trainable = False
-        for bs in (1, 3, 7):
-            layers = net._layers
-            tl = anne_train._train_tuple(layers, None, 0, anne)
-            want = anne.fit_workspace(tl, layers[0].n_in, bs)
-            got = anne_train._native_workspace_floats(layers, layers[0].n_in, bs)
-            check(got == want, "workspace of %d layers, batch %d: %d, fit_workspace %d" % (len(layers), bs, got, want))
-
-
 def test_errors(tag):
     """Item 14: each refusal names its cause, before anything changes."""
     net = small_net("sgd")
@@ -314,6 +293,5 @@ for backend in backends:
         run(test_in_place, backend)
     run(test_errors, backend)
     run(test_in_place_data, backend)
-run(test_workspace_sum)
 run(test_memory_message)
 report(NAME)
