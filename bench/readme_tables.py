@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Rewrites the benchmark tables in README.md from `make bench`'s output
+"""Rewrites the benchmark tables in docs/performance.md from `make bench`'s output
 (build/bench/results.json and summary.md): the inference table of each
 core, the native module's, the training tables and the AI-ANNE training
 comparison. The prose around them is not touched: read the diff.
 
-    python3 bench/readme_tables.py [--bench build/bench] [--readme README.md]
+    python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md]
 """
 
 import argparse
@@ -20,6 +20,9 @@ INFER_HEAD = "| network | MACs | anne_net `predict_into` |"
 TRAIN_HEAD = "| network | optimizer | batch | anne (instr/sample) |"
 NATMOD_HEAD = "| core (arch) | anne.mpy | heap once imported |"
 AI_ANNE_HEAD = "| | AI-ANNE style | anne `fit()` |"
+
+
+readme_path = ["docs/performance.md"]  # for replace_tables's message
 
 
 def fmt(v):
@@ -85,15 +88,16 @@ def replace_tables(readme, head, bodies, header=None):
         else:
             i += 1
     if n != len(bodies):
-        raise SystemExit("README.md: %d tables under %r, expected %d" % (n, head, len(bodies)))
+        raise SystemExit("%s: %d tables under %r, expected %d" % (readme_path[0], n, head, len(bodies)))
     return "\n".join(lines)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bench", default=os.path.join(ROOT, "build", "bench"))
-    p.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    p.add_argument("--readme", default=os.path.join(ROOT, "docs", "performance.md"))
     a = p.parse_args()
+    readme_path[0] = a.readme
     res = json.load(open(os.path.join(a.bench, "results.json")))
     summary = open(os.path.join(a.bench, "summary.md")).read()
     readme = open(a.readme).read()

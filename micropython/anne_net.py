@@ -1656,3 +1656,41 @@ class Window:
             return None
         self._since = 0
         return self.net.predict_into(self._views[self._head], self.out)
+
+
+# ---------------------------------------------------------------------------
+# Reading outputs
+
+def argmax(values):
+    """The index of the largest value of a network's outputs (an array('f')
+    from predict, or any sequence of numbers): the first one on ties; NaN
+    never wins unless every value is NaN (then 0)."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("argmax of an empty sequence")
+    best = 0
+    m = values[0]
+    for i in range(1, n):
+        v = values[i]
+        if v > m or (m != m and v == v):
+            best = i
+            m = v
+    return best
+
+
+def top_k(values, k=3):
+    """The indices of the k largest values, largest first (the lower index
+    first on ties; NaN last); fewer if there are fewer values. For class
+    names: [net.classes[i] for i in anne_net.top_k(out, 2)]."""
+    k = _int_arg(k, "k", 0)
+    order = []
+    for i in range(len(values)):
+        v = values[i]
+        j = len(order)
+        if v == v:
+            while j and not values[order[j - 1]] >= v:
+                j -= 1
+        order.insert(j, i)
+        if len(order) > k:
+            order.pop()
+    return order

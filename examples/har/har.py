@@ -16,9 +16,6 @@ samples, truth, keras = rec["samples"], rec["truth"], rec["keras"]
 rec = None
 gc.collect()
 
-def argmax(v):
-    return max(range(len(v)), key=lambda j: v[j])
-
 
 w = anne_net.Window(net, hop=8)
 print("window: %d steps x %d channels, every %d samples" % (w.steps, w.channels, w.hop))
@@ -32,8 +29,8 @@ for i, s in enumerate(samples):
     want = keras[n]
     for j in range(len(out)):
         worst = max(worst, abs(out[j] - want[j]))
-    k = argmax(out)
-    agree += k == argmax(want)
+    k = anne_net.argmax(out)
+    agree += k == anne_net.argmax(want)
     right += k == truth[i]
     n += 1
     if net.classes[k] != last:

@@ -19,7 +19,7 @@ classes = net.classes  # stored in the file (anne_convert.py --classes)
 def classify_flower(cm):
     x = [(cm[i] - mean[i]) / std[i] for i in range(4)]
     p = net.predict(x)
-    return classes[anne_net._anne.argmax(p)], p
+    return classes[anne_net.argmax(p)], p
 
 
 for cm, label in zip(ref["x_raw"][:5], ref["labels"]):

@@ -1,5 +1,6 @@
 """tools/run-on against the real firmware: the exit status says whether the
-script ran to its end (0), raised (1), crashed the board (2) or hung (3), and
+script ran to its end (0), raised (1), crashed the board (2) or hung (3), a
+usage error (64), --count's instruction counts, and
 FILEs are readable (and writable) on the board by their base name.
 
 Needs the firmware (`make firmware`; `make test` builds it first)."""
@@ -138,3 +139,62 @@ def test_unix_asan_is_instrumented():
     syms = subprocess.run(["nm", fw], capture_output=True, text=True).stdout
     assert "__asan_report_load4" in syms and "__ubsan_handle_" in syms
     assert "anne_forward_f32" in syms
+
+
+@pytest.mark.parametrize("target", [t for t in TARGETS if not t.startswith("unix")])
+def test_get_after_a_failed_script_shows_its_traceback_first(target, tmp_path):
+    """The script raised before it wrote the file: its traceback comes
+    first, then --get's complaint, and the status is the script's (1)."""
+    script = tmp_path / "script.py"
+    script.write_text("print('before')\nraise ValueError('boom')\nopen('out.bin', 'wb').write(b'x')\n")
+    r = subprocess.run([RUN_ON, "--get", "out.bin", "--get-dir", str(tmp_path), target, str(script)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "ValueError: boom" in r.stderr and "--get out.bin" in r.stderr
+    assert r.stderr.index("ValueError: boom") < r.stderr.index("--get out.bin")
+
+
+@pytest.mark.parametrize("target", [t for t in TARGETS if not t.startswith("unix")])
+def test_files_too_big_are_a_usage_error_naming_the_limit(target, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(1100 * 1024))
+    r = run_on(target, tmp_path, "print('never')\n", big)
+    assert r.returncode == 64, (r.returncode, r.stderr)
+    limit = {"cortex-m3": 1048576, "cortex-m0": 262144}[target]
+    assert "run-on keeps %d bytes" % limit in r.stderr
+    assert "never" not in r.stdout
+
+
+def test_usage_errors_exit_64(tmp_path):
+    r = subprocess.run([RUN_ON, "cortex-m3", str(tmp_path / "missing.py")], capture_output=True, text=True)
+    assert r.returncode == 64 and "no such file" in r.stderr
+    script = tmp_path / "s.py"
+    script.write_text("pass\n")
+    r = subprocess.run([RUN_ON, "--count", "unix", str(script)], capture_output=True, text=True)
+    assert r.returncode == 64 and "--count" in r.stderr
+
+
+
+
+@pytest.mark.parametrize("target", [t for t in TARGETS if not t.startswith("unix")])
+def test_count_prints_the_instructions_a_script_took(target, tmp_path):
+    """--count: an empty script takes 0 instructions (the wrapper's own cost
+    is subtracted), a loop twice as long takes twice the instructions
+    within a few ticks, and a second run gives the same count."""
+    def count(code):
+        script = tmp_path / "script.py"
+        script.write_text(code)
+        r = subprocess.run([RUN_ON, "--count", target, str(script)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r, int(r.stderr.split("run-on: the script took ")[1].split()[0])
+
+    loop = "def f(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\nprint(f(%d))\n"
+    r, empty = count("pass\n")
+    assert abs(empty) <= 2 * 63, r.stderr
+    r, one = count(loop % 2000)
+    assert r.stdout.split() == [str(sum(range(2000)))]
+    _, two = count(loop % 4000)
+    _, again = count(loop % 2000)
+    assert one > 2000 * 20
+    assert abs((two - one) - one) < 0.02 * one, (one, two)
+    assert abs(again - one) <= 63, (one, again)

@@ -1,0 +1,5 @@
+import sys
+
+from anne_tools import main
+
+sys.exit(main())
