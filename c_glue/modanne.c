@@ -144,6 +144,7 @@ static float anne_finite_param(const char *param, mp_obj_t value) {
     return f;
 }
 
+#if ANNE_TRAIN  // (only the training functions take codes and counts)
 // An int argument that runs no Python code: a small int (every count, code
 // and size the glue takes is one) or a bool; anything else is refused,
 // naming `what` (a C string) and its type.
@@ -159,6 +160,7 @@ static mp_int_t anne_small_int(mp_obj_t obj, const char *what) {
     }
     mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int, not %q"), what, ANNE_TYPE_NAME(obj));
 }
+#endif
 
 // Builds an anne_activation_t from an activation name and the keyword
 // arguments in kw (all but `activation` must be activation parameters);
@@ -1241,26 +1243,28 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_fit_epoch_obj, 8, 8, anne_fit_epoch_fn);
 #endif // ANNE_TRAIN
 
+// The module's functions, anne.NAME for each anne_NAME_obj, in the
+// firmware's ROM table (below). (The native module's mpy_init names them
+// again: mpy_ld finds a native module's qstrs by reading MP_QSTR_ names in
+// its source, so they cannot be pasted together there; tests/host's
+// test_natmod checks that both modules hold the same names.)
+#if ANNE_TRAIN
+#define ANNE_TRAIN_FUNCTIONS(X) X(activation_backward) X(dense_backward) X(layer_backward) \
+    X(sgd) X(adam) X(fit_workspace) X(fit_epoch)
+#else
+#define ANNE_TRAIN_FUNCTIONS(X)
+#endif
+#define ANNE_MODULE_FUNCTIONS(X) X(dense) X(activate) X(forward) X(argmax) ANNE_TRAIN_FUNCTIONS(X)
+
 #ifndef ANNE_NATMOD  // (natmod/anne_natmod.c has the native module's mpy_init)
 // anne.__version__: the project's version (anne_net.__version__ too).
 static MP_DEFINE_STR_OBJ(anne_version_obj, ANNE_VERSION);
 
+#define ANNE_ROM_ENTRY(name) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_PTR(&anne_##name##_obj) },
 static const mp_rom_map_elem_t anne_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_anne) },
     { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_PTR(&anne_version_obj) },
-    { MP_ROM_QSTR(MP_QSTR_dense), MP_ROM_PTR(&anne_dense_obj) },
-    { MP_ROM_QSTR(MP_QSTR_activate), MP_ROM_PTR(&anne_activate_obj) },
-    { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&anne_forward_obj) },
-    { MP_ROM_QSTR(MP_QSTR_argmax), MP_ROM_PTR(&anne_argmax_obj) },
-    #if ANNE_TRAIN
-    { MP_ROM_QSTR(MP_QSTR_activation_backward), MP_ROM_PTR(&anne_activation_backward_obj) },
-    { MP_ROM_QSTR(MP_QSTR_dense_backward), MP_ROM_PTR(&anne_dense_backward_obj) },
-    { MP_ROM_QSTR(MP_QSTR_layer_backward), MP_ROM_PTR(&anne_layer_backward_obj) },
-    { MP_ROM_QSTR(MP_QSTR_sgd), MP_ROM_PTR(&anne_sgd_obj) },
-    { MP_ROM_QSTR(MP_QSTR_adam), MP_ROM_PTR(&anne_adam_obj) },
-    { MP_ROM_QSTR(MP_QSTR_fit_workspace), MP_ROM_PTR(&anne_fit_workspace_obj) },
-    { MP_ROM_QSTR(MP_QSTR_fit_epoch), MP_ROM_PTR(&anne_fit_epoch_obj) },
-    #endif
+    ANNE_MODULE_FUNCTIONS(ANNE_ROM_ENTRY)
     { MP_ROM_QSTR(MP_QSTR_Activation), MP_ROM_PTR(&anne_activation_type) },
     { MP_ROM_QSTR(MP_QSTR_Plan), MP_ROM_PTR(&anne_plan_type) },
     { MP_ROM_QSTR(MP_QSTR_ACTIVATIONS), MP_ROM_PTR(&anne_activations_tuple) },
