@@ -252,7 +252,7 @@ test-rust: deps
 	$(TEST_CARGO) test --quiet
 
 test-host: deps
-	$(PYTHON) -m pytest -q tests/host
+	ANNE_REQUIRE_BUILDS=1 $(PYTHON) -m pytest -q tests/host
 
 # MicroPython's own tests (basics, float, micropython) end the same way with
 # anne linked in as without it, on the unix port and the emulated M3.

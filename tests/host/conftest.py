@@ -23,3 +23,20 @@ def load_run_on():
     mod = importlib.util.module_from_spec(spec)
     loader.exec_module(mod)
     return mod
+
+
+# make test builds every firmware and module before it runs these tests, and
+# says so with ANNE_REQUIRE_BUILDS=1: a build missing there is a failure. Run
+# on their own (pytest tests/host), the tests whose build is missing skip.
+REQUIRE_BUILDS = os.environ.get("ANNE_REQUIRE_BUILDS") == "1"
+
+
+def need_build(present, what, module_level=False):
+    """Skips the test (or the module) unless `present`; fails instead under
+    make test. `what` says which make target builds it."""
+    import pytest
+    if present:
+        return
+    if REQUIRE_BUILDS:
+        pytest.fail("missing under make test: %s" % what, pytrace=False)
+    pytest.skip(what, allow_module_level=module_level)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, load_run_on
+from conftest import ROOT, load_run_on, need_build
 
 NATMOD = os.path.join(ROOT, "build", "natmod")
 
@@ -70,8 +70,8 @@ def install(tmp_path, target, package):
     the model through what it installed."""
     firmware = run_on.stock_firmware(target)
     arch = run_on.TARGETS[target]["arch"]
-    if not os.path.exists(firmware) or not os.path.exists(os.path.join(NATMOD, arch, "package.json")):
-        pytest.skip("needs `make stock natmod`")
+    need_build(os.path.exists(firmware) and os.path.exists(os.path.join(NATMOD, arch, "package.json")),
+               "needs `make stock natmod`")
     pytest.importorskip("mpremote")
     model = os.path.join(ROOT, "tests", "fixtures", "models", "iris3.anne")
     images = run_on.Images(target, [model], (), str(tmp_path), firmware)

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_build
 
 RUN_ON = os.path.join(ROOT, "tools", "run-on")
 NATMOD = os.path.join(ROOT, "build", "natmod")
@@ -24,8 +24,8 @@ STOCK = {"unix": os.path.join(ROOT, "build", "unix-stock", "micropython"),
          "cortex-m0": os.path.join(ROOT, "build", "cortex-m0-stock", "firmware.elf"),
          "cortex-m4f": os.path.join(ROOT, "build", "cortex-m4f-stock", "firmware.elf")}
 
-if not all(os.path.exists(os.path.join(NATMOD, a, "anne.mpy")) for a in ARCH_CODES):
-    pytest.skip("the native module is not built (run `make natmod`)", allow_module_level=True)
+need_build(all(os.path.exists(os.path.join(NATMOD, a, "anne.mpy")) for a in ARCH_CODES),
+           "the native module is not built (run `make natmod`)", module_level=True)
 
 
 def run_on(args, tmp_path, code, *files):
@@ -41,8 +41,7 @@ LITE = ["x64-lite", "armv6m-lite"]
 
 @pytest.mark.parametrize("arch", sorted(ARCH_CODES) + LITE)
 def test_package_names_every_file(arch):
-    if not os.path.exists(os.path.join(NATMOD, arch, "package.json")):
-        pytest.skip("make natmod-%s first" % arch)
+    need_build(os.path.exists(os.path.join(NATMOD, arch, "package.json")), "make natmod-%s first" % arch)
     with open(os.path.join(NATMOD, arch, "package.json")) as f:
         package = json.load(f)
     with open(os.path.join(ROOT, "micropython", "package.json")) as f:
@@ -72,8 +71,7 @@ def test_same_api_as_the_built_in_module(tmp_path):
 def test_inference_only_module_lacks_exactly_the_training_functions(tmp_path):
     """The lite anne.mpy: the built-in module's API less the training
     kernels and the native training loop, and the same version."""
-    if not os.path.exists(os.path.join(NATMOD, "x64-lite", "anne.mpy")):
-        pytest.skip("make natmod-x64-lite first")
+    need_build(os.path.exists(os.path.join(NATMOD, "x64-lite", "anne.mpy")), "make natmod-x64-lite first")
     full = run_on(["unix"], tmp_path, API)
     lite = run_on(["--stock", "--lite", "unix"], tmp_path, API)
     assert full.returncode == 0 and lite.returncode == 0, full.stderr + lite.stderr
@@ -98,8 +96,7 @@ def test_stock_firmware_has_no_anne_inside(tmp_path):
 @pytest.mark.parametrize("target,wrong", [("unix", "armv6m"), ("cortex-m3", "armv7emsp"),
                                           ("cortex-m0", "armv7m")])
 def test_wrong_arch_gives_micropythons_error(tmp_path, target, wrong):
-    if not os.path.exists(STOCK[target]):
-        pytest.skip("no stock %s firmware (run `make stock`)" % target)
+    need_build(os.path.exists(STOCK[target]), "no stock %s firmware (run `make stock`)" % target)
     module = tmp_path / "anne_wrong.mpy"
     module.write_bytes(open(os.path.join(NATMOD, wrong, "anne.mpy"), "rb").read())
     code = "try:\n    import anne_wrong\nexcept ValueError as e:\n    print('ValueError:', e)\n"

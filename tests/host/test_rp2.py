@@ -15,15 +15,15 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, load_run_on
+from conftest import ROOT, load_run_on, need_build
 
 RP2 = os.path.join(ROOT, "build", "rp2")
 FIRMWARE = os.path.join(RP2, "firmware.elf")
 MAP = os.path.join(RP2, "firmware.elf.map")
 ARCHIVE = os.path.join(RP2, "build", "anne-rust", "libanne.a")
 
-if not all(os.path.exists(p) for p in (FIRMWARE, MAP, ARCHIVE)):
-    pytest.skip("the rp2 firmware is not built (run `make rp2`)", allow_module_level=True)
+need_build(all(os.path.exists(p) for p in (FIRMWARE, MAP, ARCHIVE)),
+           "the rp2 firmware is not built (run `make rp2`)", module_level=True)
 
 # The link checks hold for every rp2 build there is: RPI_PICO (RP2040,
 # Cortex-M0+) and RPI_PICO2 (RP2350, Cortex-M33, softfp: `make rp2-pico2`).
@@ -116,8 +116,7 @@ def test_frozen_model_is_used_in_place(tmp_path):
     where loading from littlefs copies the weights; and it predicts what
     the file read from littlefs does."""
     firmware = os.path.join(ROOT, "build", "rp2-model", "firmware.uf2")
-    if not os.path.exists(firmware):
-        pytest.skip("needs `make rp2-model`")
+    need_build(os.path.exists(firmware), "needs `make rp2-model`")
     r = subprocess.run([os.path.join(ROOT, "tools", "run-on"), "--firmware", firmware, "rp2040",
                         os.path.join(ROOT, "examples", "pico", "memory.py"),
                         os.path.join(ROOT, "tests", "fixtures", "models", "wide.anne")],

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import REQUIRE_BUILDS, ROOT, need_build
 
 RUN_ON = os.path.join(ROOT, "tools", "run-on")
 FIRMWARE = {
@@ -19,8 +19,8 @@ FIRMWARE = {
     "cortex-m0": os.path.join(ROOT, "build", "cortex-m0", "firmware.elf"),
 }
 TARGETS = [t for t, fw in FIRMWARE.items() if os.path.exists(fw)]
-if not TARGETS:
-    pytest.skip("no firmware built (run `make firmware`)", allow_module_level=True)
+need_build(len(TARGETS) == len(FIRMWARE) or (TARGETS and not REQUIRE_BUILDS),
+           "no firmware built (run `make firmware`)", module_level=True)
 
 
 def run_on(target, tmp_path, code, *files, timeout=60):
@@ -134,8 +134,7 @@ def test_repl_soft_reset_keeps_the_files(target, tmp_path):
 def test_unix_asan_is_instrumented():
     """The unix-asan firmware the board tests run on has ASan and UBSan in it."""
     fw = os.path.join(ROOT, "build", "unix-asan", "micropython")
-    if not os.path.exists(fw):
-        pytest.skip("no unix-asan firmware built")
+    need_build(os.path.exists(fw), "no unix-asan firmware built")
     syms = subprocess.run(["nm", fw], capture_output=True, text=True).stdout
     assert "__asan_report_load4" in syms and "__ubsan_handle_" in syms
     assert "anne_forward_f32" in syms

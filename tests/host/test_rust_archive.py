@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_build
 
 BUILD = os.path.join(ROOT, "build")
 CPU_FLAGS = {"cortex-m3": ["-mcpu=cortex-m3", "-mthumb"], "cortex-m0": ["-mcpu=cortex-m0", "-mthumb"]}
@@ -40,8 +40,7 @@ def check_archive(archive, flags):
 @pytest.mark.parametrize("target", sorted(CPU_FLAGS))
 def test_make_archive_keeps_the_toolchains_routines(target):
     archive = os.path.join(BUILD, target, "anne-rust", "libanne.a")
-    if not os.path.exists(archive):
-        pytest.skip("no %s firmware built" % target)
+    need_build(os.path.exists(archive), "no %s firmware built" % target)
     check_archive(archive, CPU_FLAGS[target])
 
 
