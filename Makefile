@@ -61,7 +61,7 @@ M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -245,6 +245,13 @@ natmod-lib: $(patsubst micropython/%.py,$(NATMOD)/lib/%.mpy,$(BOARD_LIB))
 $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
 	@mkdir -p $(dir $@)
 	$(MICROPY_DIR)/mpy-cross/build/mpy-cross -s $(notdir $<) -o $@ $<
+
+# The release folder: build/dist/ holds every architecture's anne.mpy and
+# mip package (full and -lite), the board library as .mpy, the Pico's and the
+# Pico 2's firmware.uf2, SHA256SUMS and an index (README.md) saying which
+# file a board needs and the line that installs it (tools/make_dist.py).
+dist: natmod rp2 rp2-pico2
+	$(PYTHON) tools/make_dist.py $(BUILD)
 
 test: deps firmware natmod-run stock rp2 rp2-pico2 rp2-model test-rust test-host test-nopanic test-board test-rp2040 test-suite
 
