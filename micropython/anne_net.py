@@ -773,8 +773,10 @@ class _Affine(_Shaping):
 
     def _args_fit(self, c):
         """True if the per-channel Keras arguments fit c channels (scalars,
-        or one or c values)."""
-        return all(v is None or isinstance(v, (int, float)) or len(v) in (1, c) for v in self._channel_args())
+        or one or c values), or the layer has not had another number of
+        channels (arguments given for the wrong number are an error)."""
+        return self._in_shape is None or self._in_shape[-1] == c or all(
+            v is None or isinstance(v, (int, float)) or len(v) in (1, c) for v in self._channel_args())
 
     def _new_weights(self, shape, units=None):
         c = shape[-1]
