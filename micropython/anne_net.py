@@ -3,7 +3,7 @@
 # module if the firmware has it, else the pure-Python anne_fallback).
 #
 #   import anne_net
-#   net = anne_net.load("iris3.anne")       # or load(some_bytes): zero copy
+#   net = anne_net.load("iris3.anne")       # or load(some_bytes): zero copy (a bytearray is copied)
 #   net.summary()
 #   net.predict([5.1, 3.5, 1.4, 0.2])       # -> array('f')
 #   net.layers[0].activation = "tanh"       # takes effect on the next predict
@@ -1345,7 +1345,14 @@ class Sequential:
         """Gives layer i (Dense or Conv1D) `units` neurons (filters): new
         Keras-initialised weights for layer i and for layer i + 1; the next
         layer with weights after it too, if its input changed. Other layers
-        keep theirs. ValueError (and no change) for a bad index or size."""
+        keep theirs. ValueError (and no change) for a bad index or size.
+        A normalization the converter folded into layer i's inputs (stored
+        in the file: `folded_before`) becomes a layer of its own before it
+        (layer i; the resized layer is then i + 1), so that the new weights
+        take normalized inputs as in Keras. A BatchNormalization (or other
+        per-channel layer) whose channels change gets fresh arguments, as a
+        new Keras layer has (gamma 1, beta 0, moving mean 0, moving variance
+        1). Class names that no longer fit the outputs are dropped."""
         i = self._index(i)
         units = int(units)
         if not 1 <= units <= 65535:
@@ -1768,9 +1775,13 @@ def EarlyStopping(monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
 def load(source):
     """Loads a .anne file (docs/FORMAT.md): source is a path on the board's
     filesystem (read layer by layer into new float arrays) or a bytes-like
-    object (bytes, bytearray, memoryview, a frozen bytes constant, a ROMFS
-    file's buffer) whose float data is then used in place, without a copy.
-    ValueError for any file the format's readers must refuse."""
+    object. A read-only one (bytes, a frozen bytes constant, a ROMFS
+    file's buffer, a read-only memoryview) has its float data used in
+    place, without a copy (on the native backend, when 4-byte aligned). A
+    writable one (bytearray, array, a memoryview of them) is copied: it
+    could change or grow under the network (a growing bytearray moves its
+    bytes and frees the old ones). ValueError for any file the format's
+    readers must refuse."""
     import anne_io
 
     def make_layer(entry):
