@@ -237,27 +237,22 @@ pub(crate) fn run_conv1d(
 /// reading input step `first + (k - k0) * dilation` (`k0 == k1`: none).
 fn taps_in_range(spec: &Conv1d, steps: usize, pad: usize, t: usize) -> (usize, usize, usize) {
     // (unsigned, at least 1: no division can panic)
-    let d = spec.dilation.max(1) as u64;
-    // Input step of tap k: start + k * dilation (may be out of range). In
-    // 64 bits: a causal pad of up to MAX_REACH steps plus the input's steps
-    // does not fit a 32-bit isize.
-    let start = (t as u64 * spec.strides as u64) as i64 - pad as i64;
-    let k0 = if start < 0 {
-        start.unsigned_abs().div_ceil(d)
-    } else {
-        0
-    };
-    let past = steps as i64 - start; // taps need start + k * d < steps
-    let k1 = if past <= 0 {
-        0
-    } else {
-        past.unsigned_abs().div_ceil(d)
-    }
-    .min(spec.kernel_size as u64);
+    let d = spec.dilation.max(1);
+    // Input step of tap k: at + k * dilation - pad (may be out of range).
+    // Unsigned throughout: a causal pad of up to MAX_REACH steps does not
+    // fit a 32-bit isize next to the input's steps.
+    let at = t.saturating_mul(spec.strides);
+    let k0 = pad.saturating_sub(at).div_ceil(d);
+    // taps need at + k * d < pad + steps
+    let k1 = pad
+        .saturating_add(steps)
+        .saturating_sub(at)
+        .div_ceil(d)
+        .min(spec.kernel_size);
     if k0 >= k1 {
         return (0, 0, 0);
     }
-    (k0 as usize, k1 as usize, (start + (k0 * d) as i64) as usize)
+    (k0, k1, at.saturating_add(k0.saturating_mul(d)).saturating_sub(pad))
 }
 
 /// Conv1D's backward pass for one sample, from `dz`, the gradient of the
