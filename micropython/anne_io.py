@@ -30,6 +30,8 @@ def save(net, path, meta=None):
     it opens the file."""
     if not net.layers:
         raise ValueError("the network has no layers")
+    if len(net.layers) > anne_file.MAX_LAYERS:  # (anne_file.front checks it too; here before the entries)
+        raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(net.layers), anne_file.MAX_LAYERS))
     entries = []
     shape = net.input_shape
     for L in net.layers:
