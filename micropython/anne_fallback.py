@@ -520,8 +520,8 @@ def _conv1d(i, xs, ks, bs, act, out, spec):
     """Conv1D (src/conv.rs), the definition straight: out is steps_out x
     filters, each step's taps in range summed in order, then the bias."""
     cin, K, strides, dil, padding = _spec(spec, 5)
-    if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2:
-        _bad_spec(i)
+    if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2 or (K - 1) * dil > 0x7FFFFFFF:
+        _bad_spec(i)  # (a reach of 2**31 steps or more: as src/conv.rs's MAX_REACH)
     if act.id in _ops.HALVES:
         raise ValueError("layer %d: conv1d cannot take glu (it halves the filters)" % i)
     steps, n_out, pad = _steps(i, len(xs), cin, (K - 1) * dil + 1, strides, padding)
@@ -607,7 +607,34 @@ def _affine(i, xs, scale, offset, out, spec):
     _store(out, [xs[k] * scale[k % c] + offset[k % c] for k in range(len(xs))], len(xs))
 
 
-def _run_layer(i, src, layer, dst, checked=None):
+def _chain_dense(i, last, xs, ks, bs, act, out):
+    """Dense layer i of a chain (last: the chain's last layer, writing out):
+    the sizes checked in the native chain's order (x, kernel, out, bias),
+    refused with its messages, then _dense."""
+    n_in, n_out = len(xs), _out_len(out)
+    if n_in == 0:
+        raise ValueError("x is empty")
+    halves = act.id in _ops.HALVES
+    units = len(ks) // n_in
+    if units == 0 or len(ks) % n_in or (halves and units % 2):
+        want = 2 * n_out if halves else n_out
+        if i == 0 and want and len(ks) and len(ks) % want == 0:
+            raise ValueError("x has %d values; layer 0's kernel (%d floats, %d units) takes %d"
+                             % (n_in, len(ks), want, len(ks) // want))
+        if halves and len(ks) and len(ks) % n_in == 0:
+            raise ValueError("layer %d: %s needs an even number of units, got %d" % (i, act.name, units))
+        raise ValueError("layer %d: kernel has %d floats, not a multiple of its %d inputs" % (i, len(ks), n_in))
+    outputs = units // 2 if halves else units
+    if n_out != outputs:
+        if last:
+            raise ValueError("out has %d floats; the network gives %d" % (n_out, outputs))
+        raise ValueError("layer %d: buf has %d floats; the layer gives %d" % (i, n_out, outputs))
+    if bs is not None and len(bs) != units:
+        raise ValueError("layer %d: bias has %d floats, expected %d (one per unit)" % (i, len(bs), units))
+    _dense(xs, ks, bs, act, out)
+
+
+def _run_layer(i, src, layer, dst, checked=None, last=False):
     """Layer i of a chain on src (a float sequence) into dst; checked: its
     (kernel, bias, activation) already converted by Plan."""
     kernel, bias, act = layer[:3] if checked is None else checked
@@ -621,7 +648,7 @@ def _run_layer(i, src, layer, dst, checked=None):
         if kind == _ops.LAYER_AFFINE:
             _affine(i, src, kernel, bias, dst, spec)
         elif kind == _ops.LAYER_DENSE:
-            _dense(src, kernel, bias, act, dst)
+            _chain_dense(i, last, src, kernel, bias, act, dst)
         else:
             _conv1d(i, src, kernel, bias, act, dst, spec)
     else:
@@ -677,7 +704,7 @@ def forward(layers, x, out):
                    [(i, layer[3]) for i, layer in enumerate(layers[:last])] + [(last + 1, out)])
     for i, layer in enumerate(layers):
         dst = out if i == last else layer[3]
-        _run_layer(i, src, layer, dst)
+        _run_layer(i, src, layer, dst, last=i == last)
         src = _floats(dst, "buf")
     return out
 
@@ -718,9 +745,9 @@ class Plan:
         for i, (layer, checked, direct) in enumerate(self._layers):
             dst = out if i == last else layer[3]
             if checked is not None and len(layer) == 4:
-                _dense(src, checked[0], checked[1], checked[2], dst)
+                _chain_dense(i, i == last, src, checked[0], checked[1], checked[2], dst)
             else:
-                _run_layer(i, src, layer, dst, checked or (None, None, None))
+                _run_layer(i, src, layer, dst, checked or (None, None, None), i == last)
             if i != last:
                 src = dst if direct else _floats(dst, "buf")
         return out

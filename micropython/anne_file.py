@@ -19,6 +19,7 @@ MAX_LAYERS = 255
 MAX_DIM = 65535
 MAX_METADATA = 4096
 MAX_KEY = 64
+MAX_REACH = 0x7FFFFFFF           # conv1d's (kernel_size - 1) * dilation_rate
 KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
 DTYPE_INT8 = 1                   # reserved: per-channel scale and zero point
@@ -124,6 +125,9 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
     steps, channels = in_shape
     if kind in GLOBAL_POOLS:
         return (channels,)
+    if kind == anne_ops.LAYER_CONV1D and (kp[0] - 1) * kp[3] > MAX_REACH:
+        raise ValueError("conv1d's (kernel_size - 1) * dilation_rate = (%d - 1) * %d, at most %d"
+                         % (kp[0], kp[3], MAX_REACH))
     window = (kp[0] - 1) * kp[3] + 1 if kind == anne_ops.LAYER_CONV1D else kp[0]
     n, _ = _out_steps(steps, window, kp[1], kp[2])
     return (n, units if kind == anne_ops.LAYER_CONV1D else channels)
@@ -280,15 +284,18 @@ def parse_head(buf, size):
     return head
 
 
-def parse_entries(buf, head, size):
+def parse_entries(buf, head, size, first=None, step=None):
     """The layer table (entry i at head.header_size + head.entry_size * i in
-    buf) -> [Entry], each checked against the one before it and against the
-    file's size."""
+    buf, or at first + step * i for a buffer of the entries alone) ->
+    [Entry], each checked against the one before it and against the file's
+    size."""
     entries = []
     shape = head.in_shape
     prev_end = head.data_start
+    first = head.header_size if first is None else first
+    step = head.entry_size if step is None else step
     for i in range(head.count):
-        e = head.header_size + head.entry_size * i
+        e = first + step * i
         entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size)
         entries.append(entry)
         shape = entry.out_shape
@@ -370,6 +377,9 @@ def _check_kparams(where, kind, kp):
     pooling: pool_size, strides >= 1, padding 0..1; the rest 0."""
     if kind == anne_ops.LAYER_CONV1D:
         used, ok = 4, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 2 and kp[3] >= 1
+        if ok and (kp[0] - 1) * kp[3] > MAX_REACH:
+            raise ValueError(where + "%s for conv1d: (kernel_size - 1) * dilation_rate = (%d - 1) * %d, at most %d"
+                             % (FRAGMENTS["kind_params"], kp[0], kp[3], MAX_REACH))
     elif kind in POOLS:
         used, ok = 3, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 1
     elif kind == anne_ops.LAYER_AFFINE:
@@ -395,13 +405,13 @@ def _data_text(entry):
     return "a %s kernel%s" % (" x ".join(str(d) for d in dims), " and bias" if entry.has_bias else "")
 
 
-def parse_metadata(buf, head):
-    """The metadata section (at head.meta_offset in buf) -> dict: str keys,
-    str values, lists of str for LIST_KEYS."""
+def parse_metadata(buf, head, at=None):
+    """The metadata section (at head.meta_offset in buf, or at `at`) ->
+    dict: str keys, str values, lists of str for LIST_KEYS."""
     meta = {}
     if not head.meta_size:
         return meta
-    p = head.meta_offset
+    p = head.meta_offset if at is None else at
     end = p + head.meta_size
     bad = FRAGMENTS["metadata"] + ": "
     if head.meta_size < 2:
@@ -456,11 +466,36 @@ def metadata_bytes(meta):
     return data
 
 
-def front(in_shape, entries, meta=None, version=VERSION):
+def check_writable(in_shape, entries):
+    """ValueError, naming the limit, for a network the format cannot hold
+    (a reader would refuse the file, or 16-bit fields would be truncated):
+    1..255 layers, every shape's sizes and units 1..65535, kind parameters
+    16-bit."""
+    if not 1 <= len(entries) <= MAX_LAYERS:
+        raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(entries), MAX_LAYERS))
+    shapes = [("the input", in_shape)]
+    for i, e in enumerate(entries):
+        shapes.append(("layer %d's output" % i, e.out_shape))
+        if e.units > MAX_DIM:
+            raise ValueError("layer %d has %d units; a .anne file holds 1..%d" % (i, e.units, MAX_DIM))
+        if any(not 0 <= v <= 0xFFFF for v in e.kparams):
+            raise ValueError("layer %d: kind parameters %s; a .anne file holds 0..65535"
+                             % (i, ", ".join(str(v) for v in e.kparams)))
+    for what, shape in shapes:
+        if any(d > MAX_DIM for d in shape):
+            raise ValueError("%s is %s; a .anne file holds sizes up to %d per dimension (Flatten or "
+                             "Reshape to fewer values)" % (what, _shape_text(shape), MAX_DIM))
+
+
+def front(in_shape, entries, meta=None, version=VERSION, check=True):
     """Everything of a file before the layer data (header, layer table,
     metadata, padding), with each entry's offset set: the writer then writes
-    each layer's kernel and bias (float32) in order and the CRC-32 of all."""
+    each layer's kernel and bias (float32) in order and the CRC-32 of all.
+    ValueError (check_writable) for what the format cannot hold, unless
+    check is False (deliberately bad files)."""
     count = len(entries)
+    if check:
+        check_writable(in_shape, entries)
     hs, es = HEADER_SIZE[version], ENTRY_SIZE[version]
     table_end = hs + es * count
     meta_data = metadata_bytes(meta)

@@ -24,10 +24,14 @@ def _mem_free():
 _free_memory = _mem_free
 
 
-def save(net, path):
-    """Writes net as a .anne file (version 2, with net.metadata)."""
+def save(net, path, meta=None):
+    """Writes net as a .anne file (version 2, with meta, by default
+    net.metadata). Refuses (ValueError) what the format cannot hold before
+    it opens the file."""
     if not net.layers:
         raise ValueError("the network has no layers")
+    if len(net.layers) > anne_file.MAX_LAYERS:  # (anne_file.front checks it too; here before the entries)
+        raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(net.layers), anne_file.MAX_LAYERS))
     entries = []
     shape = net.input_shape
     for L in net.layers:
@@ -47,7 +51,7 @@ def save(net, path):
             e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape)
         entries.append(e)
         shape = e.out_shape
-    head = anne_file.front(net.input_shape, entries, net.metadata)
+    head = anne_file.front(net.input_shape, entries, net.metadata if meta is None else meta)
     with open(path, "wb") as f:
         f.write(head)
         crc = binascii.crc32(head)
@@ -132,6 +136,12 @@ def _parse_front(buf, head, size, make_layer):
     -> (layers, data offsets, metadata)."""
     entries = anne_file.parse_entries(buf, head, size)
     meta = anne_file.parse_metadata(buf, head)
+    layers, offsets = _make_layers(entries, make_layer)
+    return layers, offsets, meta
+
+
+def _make_layers(entries, make_layer):
+    """The layers of the parsed entries -> (layers, data offsets)."""
     layers = []
     for i, e in enumerate(entries):
         try:
@@ -140,7 +150,21 @@ def _parse_front(buf, head, size, make_layer):
             raise ValueError("layer %d: %s" % (i, err))
         L._set_input(e.in_shape)
         layers.append(L)
-    return layers, [e.offset for e in entries], meta
+    return layers, [e.offset for e in entries]
+
+
+def _writable(source, mv):
+    """True for a buffer that can change under a view of it: a bytearray
+    (which may also grow, moving its bytes and freeing the old block), an
+    array, a writable memoryview. bytes, frozen constants and ROMFS files'
+    buffers are read-only."""
+    if isinstance(source, bytes):
+        return False
+    try:
+        mv[0] = mv[0]
+    except TypeError:
+        return False
+    return True
 
 
 def _load_buffer(source, make_layer, native, copy):
@@ -151,6 +175,10 @@ def _load_buffer(source, make_layer, native, copy):
     head = anne_file.parse_head(bytes(mv[:32]), size)
     layers, offsets, meta = _parse_front(mv, head, size, make_layer)
     _check_memory(_scratch_bytes(layers))
+    # A view does not pin a bytearray: once it grows, its bytes move and a
+    # network used in place would read freed memory. Writable buffers are
+    # copied (read-only ones are used in place).
+    writable = len(mv) > 0 and _writable(source, mv)
     stored = struct.unpack_from("<I", mv, size - 4)[0]
     computed = binascii.crc32(mv[:size - 4]) & 0xFFFFFFFF
     if stored != computed:
@@ -158,9 +186,15 @@ def _load_buffer(source, make_layer, native, copy):
     aligned = _aligned(mv, offsets[0], native) and all(o % 4 == 0 for o in offsets)
     # Copies where the float data is not usable in place (misaligned, or the
     # Python backend, which cannot view bytes as floats).
-    copy = copy or not aligned
+    copy = copy or not aligned or writable
     if copy:
-        _check_memory(_weight_bytes(layers))
+        try:
+            _check_memory(_weight_bytes(layers))
+        except ValueError as e:
+            if writable:
+                raise ValueError("%s (a writable buffer such as a bytearray is copied: load bytes, "
+                                 "or the path, to need less)" % e)
+            raise
     if not aligned:
         print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
     for i, L in enumerate(layers):
@@ -223,15 +257,33 @@ def _load_path(path, make_layer):
     with open(path, "rb") as f:
         size = f.seek(0, 2)
         f.seek(0)
-        front = f.read(32)
-        head = anne_file.parse_head(front, size)
-        front += f.read(head.data_start - len(front))
-        crc = binascii.crc32(front)
-        layers, offsets, meta = _parse_front(front, head, size, make_layer)
+        head = anne_file.parse_head(f.read(32), size)
+        f.seek(0)
+        # What the readers use of the front, in order: the known part of the
+        # header and of each entry, then the metadata; whatever else is there
+        # (larger header or entries, a gap before the metadata) is only read
+        # for the CRC, in small pieces.
+        hs, es = anne_file.HEADER_SIZE[head.version], anne_file.ENTRY_SIZE[head.version]
+        front = bytearray(hs + es * head.count + head.meta_size)
+        view = memoryview(front)
+        chunk = bytearray(64)
+        crc = 0
+        pos = 0
+        for start, n, at in [(0, hs, 0)] + [(head.header_size + head.entry_size * i, es, hs + es * i)
+                                           for i in range(head.count)] \
+                + ([(head.meta_offset, head.meta_size, hs + es * head.count)] if head.meta_size else []):
+            crc = _skip(f, start - pos, chunk, crc)
+            _read_exact(f, view[at:at + n], n, "the layer table" if at < hs + es * head.count else "the metadata")
+            crc = binascii.crc32(view[at:at + n], crc)
+            pos = start + n
+        crc = _skip(f, head.data_start - pos, chunk, crc)
+        view = None
+        entries = anne_file.parse_entries(front, head, size, hs, es)
+        meta = anne_file.parse_metadata(front, head, hs + es * head.count)
+        layers, offsets = _make_layers(entries, make_layer)
         front = None
         _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
         pos = head.data_start
-        chunk = bytearray(32)
         for i, L in enumerate(layers):
             if not L.stored:
                 continue

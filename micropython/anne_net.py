@@ -3,7 +3,7 @@
 # module if the firmware has it, else the pure-Python anne_fallback).
 #
 #   import anne_net
-#   net = anne_net.load("iris3.anne")       # or load(some_bytes): zero copy
+#   net = anne_net.load("iris3.anne")       # or load(some_bytes): zero copy (a bytearray is copied)
 #   net.summary()
 #   net.predict([5.1, 3.5, 1.4, 0.2])       # -> array('f')
 #   net.layers[0].activation = "tanh"       # takes effect on the next predict
@@ -210,6 +210,7 @@ class Dense:
         if self._net is not None:
             if old_out != self.n_out:
                 self._net._rebuild()
+                self._net._fit_classes()
             else:
                 self._net._build_plan()
 
@@ -349,6 +350,8 @@ class Dense:
     # -- shape (what Sequential asks every layer) ----------------------------
 
     kind = anne_ops.LAYER_DENSE
+    _folded = None   # loaded: the Keras layers the converter folded into this one ("a + b")
+    _before = None   # loaded: "code|scales|offsets" of a normalization folded in before it
     weighted = True  # has weights (and an activation), that fit() may train
     stored = True    # has float data in a file
     computes = True  # runs in the plan (Flatten and Reshape move nothing)
@@ -454,6 +457,14 @@ class _Shaped:
         return None if shape is None else _size(shape)
 
 
+def _check_reach(kernel_size, dilation_rate):
+    """A causal Conv1D pads (kernel_size - 1) * dilation_rate steps: under
+    2**31 on every target (docs/FORMAT.md; 32-bit boards wrapped)."""
+    if (kernel_size - 1) * dilation_rate > 0x7FFFFFFF:
+        raise ValueError("Conv1D: (kernel_size - 1) * dilation_rate = (%d - 1) * %d reaches %d steps back; "
+                         "at most 2147483647" % (kernel_size, dilation_rate, (kernel_size - 1) * dilation_rate))
+
+
 class Conv1D(_Shaped, Dense):
     """Conv1D(filters, kernel_size, strides=1, padding="valid",
     dilation_rate=1, activation="linear", use_bias=True, **params), as
@@ -467,15 +478,37 @@ class Conv1D(_Shaped, Dense):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  activation="linear", use_bias=True, **params):
-        self.kernel_size = _one(kernel_size, "kernel_size")
+        self._ks = _one(kernel_size, "kernel_size")
+        self._dil = _one(dilation_rate, "dilation_rate")
+        _check_reach(self._ks, self._dil)
         self.strides = _one(strides, "strides")
-        self.dilation_rate = _one(dilation_rate, "dilation_rate")
         self.padding = _padding(padding, PADDINGS)
         self._in_shape = None
         self._cin = None  # input channels the weights take
+        self._net = None
         Dense.__init__(self, filters, activation, use_bias, **params)
 
     filters = Dense.units
+
+    def _set_window(self, ks, dil):
+        """New kernel_size and dilation_rate, checked; in a network, the
+        layers re-laid out (a new kernel_size: new weights), or nothing changes."""
+        old = self._ks, self._dil
+        _check_reach(ks, dil)
+        self._ks, self._dil = ks, dil
+        if self._net is not None:
+            net = self._net
+            try:
+                net._relayout(list(net._layers), net._layers.index(self), (self,) if ks != old[0] else ())
+            except ValueError:
+                self._ks, self._dil = old
+                raise
+
+    kernel_size = property(lambda self: self._ks,
+                           lambda self, v: self._set_window(_one(v, "kernel_size"), self._dil))
+    # (assigning kernel_size gives the layer new weights; dilation_rate keeps them)
+    dilation_rate = property(lambda self: self._dil,
+                             lambda self, v: self._set_window(self._ks, _one(v, "dilation_rate")))
 
     def _set_activation(self, value, params, check_shape=True):
         if isinstance(value, str) and _n_out(value, 2) != 2:
@@ -749,12 +782,35 @@ class _Affine(_Shaping):
         k = self._kernel
         return k is not None and (len(k) if isinstance(k, array) else len(k) // 4) == shape[-1]
 
+    def _args_fit(self, c):
+        """True if the per-channel Keras arguments fit c channels (scalars,
+        or one or c values), or the layer has not had another number of
+        channels (arguments given for the wrong number are an error)."""
+        return self._in_shape is None or self._in_shape[-1] == c or all(
+            v is None or isinstance(v, (int, float)) or len(v) in (1, c) for v in self._channel_args())
+
     def _new_weights(self, shape, units=None):
-        s, o = self._scale_offset(shape[-1])
+        c = shape[-1]
+        old = None
+        if not self._args_fit(c):
+            old = self._swap_args(self._fresh_args())
+        try:
+            s, o = self._scale_offset(c)
+        finally:
+            if old is not None:
+                self._swap_args(old)
         for v in s + o:
             if v - v != 0.0:
                 raise ValueError("%s: not finite (a zero variance?)" % type(self).__name__)
         return array("f", s), array("f", o)
+
+    def _set_input(self, shape):
+        # Its input now has other channels (the layer before was resized):
+        # fresh arguments, as a new Keras layer has (BatchNormalization:
+        # gamma 1, beta 0, moving mean 0, moving variance 1).
+        if not self._args_fit(shape[-1]):
+            self._swap_args(self._fresh_args())
+        _Shaping._set_input(self, shape)
 
     def _refresh(self):
         """New scale and offset from the Keras arguments (in a network)."""
@@ -836,6 +892,17 @@ class Normalization(_Affine):
         self.variance = [1.0 / (v * v) for v in scale]
         self.mean = [-o / s for o, s in zip(offset, scale)]
 
+    def _channel_args(self):
+        return self.mean, self.variance
+
+    def _fresh_args(self):
+        return None, None
+
+    def _swap_args(self, args):
+        old = self.mean, self.variance
+        self.mean, self.variance = args
+        return old
+
     def get_weights(self):
         c = self.units
         return [_per_channel(0.0 if self.mean is None else self.mean, c, "mean"),
@@ -860,6 +927,17 @@ class Rescaling(_Affine):
 
     def _from_file(self, scale, offset):
         self.scale, self.offset = scale, offset
+
+    def _channel_args(self):
+        return self.scale, self.offset
+
+    def _fresh_args(self):
+        return 1.0, 0.0
+
+    def _swap_args(self, args):
+        old = self.scale, self.offset
+        self.scale, self.offset = args
+        return old
 
     def get_weights(self):
         return []
@@ -914,6 +992,17 @@ class BatchNormalization(_Affine):
         self.epsilon, self.center, self.scale = 0.0, True, True
         self._w = {"gamma": scale, "beta": offset, "moving_mean": 0.0, "moving_variance": 1.0}
 
+    def _channel_args(self):
+        return self._w.values()
+
+    def _fresh_args(self):
+        return {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
+
+    def _swap_args(self, args):
+        old = self._w
+        self._w = args
+        return old
+
     def _options(self):
         return "epsilon=%g" % self.epsilon
 
@@ -927,6 +1016,66 @@ def _short(v):
 LAYER_TYPES = (Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D,
                GlobalMaxPooling1D, Flatten, Reshape, Normalization, Rescaling, BatchNormalization)
 AFFINE_TYPES = (_Affine, Normalization, Rescaling, BatchNormalization)  # by code
+
+
+def _before_args(text):
+    """A `folded_before` item's text, "code|scales|offsets" -> (Keras class
+    code, scales, offsets); ValueError if it is not that."""
+    code, s, o = text.split("|")
+    s, o = [float(v) for v in s.split()], [float(v) for v in o.split()]
+    if len(s) != len(o) or not s:
+        raise ValueError("folded_before: %d scales, %d offsets" % (len(s), len(o)))
+    return int(code), s, o
+
+
+def _unfolded(text):
+    """The layer of its own for a normalization the converter folded into
+    the layer after it (x * scale + offset per input, docs/FORMAT.md's
+    `folded_before`), as the Keras class it was."""
+    code, scale, offset = _before_args(text)
+    L = (Normalization(), Rescaling(1.0), BatchNormalization())[code - 1] if 1 <= code <= 3 else Rescaling(1.0)
+    L._from_file(scale, offset)
+    return L
+
+
+def _parse_folded(meta, layers):
+    """Moves the metadata's `folded` and `folded_before` (docs/FORMAT.md)
+    onto the layers: L._folded (the Keras layers' names, "a + b"), and
+    L._before ((Keras class code, scales, offsets) of what was folded in
+    before it). Unreadable items are left in the metadata as text."""
+    for key in ("folded", "folded_before"):
+        text = meta.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            parsed = []
+            for item in text.split("; "):
+                i, _, rest = item.partition(": ")
+                i = int(i)
+                if not 0 <= i < len(layers) or not layers[i].weighted:
+                    raise ValueError
+                if key == "folded_before":
+                    _before_args(rest)
+                parsed.append((i, rest))
+        except ValueError:
+            continue
+        for i, v in parsed:
+            if key == "folded":
+                layers[i]._folded = v
+            else:
+                layers[i]._before = v
+        del meta[key]
+
+
+def _folded_text(layers):
+    """The `folded` metadata item for the layers, or None."""
+    items = ["%d: %s" % (i, L._folded) for i, L in enumerate(layers) if getattr(L, "_folded", None)]
+    return "; ".join(items) or None
+
+
+def _folded_before_text(layers):
+    items = ["%d: %s" % (i, L._before) for i, L in enumerate(layers) if getattr(L, "_before", None)]
+    return "; ".join(items) or None
 
 
 class _Layers:
@@ -1079,10 +1228,35 @@ class Sequential:
         # straight to C, with no Python frame in between.
         # The Python backend's Plan checks the weights once, too.
         self._run = self._backend.Plan(self._plan) if self._plan else None
-        if self._plan and self._backend is _native:
+        if self._plan and self._backend is _native and self._plan_checks_x():
             self.predict_into = self._run
         else:
             self.predict_into = self._predict_into
+
+    def _plan_checks_x(self):
+        """True if the plan alone refuses every x whose length is not
+        n_inputs (the first layer that computes takes its input's length
+        from its weights, or gives another output length for any other
+        number of steps). A global pooling, or a pooling or strided Conv1D
+        that covers a step more or less with the same output, does not:
+        predict_into then checks len(x) in Python first."""
+        i = 0
+        while not self._layers[i].computes:
+            i += 1
+        L = self._layers[i]
+        if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_AFFINE):
+            return True  # the kernel's rows; an affine's output is x's length
+        steps, channels = self._shape_at(i)
+        n = _size(L._out_shape((steps, channels)))
+        # output steps never decrease with the input's steps: a step less and
+        # a step more are the other lengths closest to giving the same output
+        for other in (steps - 1, steps + 1):
+            try:
+                if other >= 1 and _size(L._out_shape((other, channels))) == n:
+                    return False
+            except ValueError:
+                pass
+        return True
 
     @property
     def backend(self):
@@ -1121,10 +1295,26 @@ class Sequential:
         for L, shape, weights in todo:
             if weights is not None:
                 L._kernel, L._bias = weights
+                if L.weighted and (L._folded or L._before):
+                    # (resize() unfolds a stored normalization first)
+                    print("anne_net: layer %d's new weights drop what the converter folded into it (%s)"
+                          % (layers.index(L), L._folded or "a normalization"))
+                    L._folded = L._before = None
             L._set_input(shape)
             L._net = self
         self._layers = layers
         self._rebuild()
+        self._fit_classes()
+
+    def _fit_classes(self):
+        """Drops the class names when an edit left them naming other outputs
+        than the network gives (net.classes = [...] gives new ones)."""
+        names = self.classes
+        n = self.n_outputs
+        if names is not None and len(names) != n and not (n == 1 and len(names) == 2):
+            print("anne_net: the network now gives %d outputs; its %d class names (%s) are dropped: "
+                  "set net.classes" % (n, len(names), ", ".join(names)))
+            self.classes = None
 
     def add(self, layer):
         """Appends a layer (weights: its own if given and they fit, else
@@ -1168,7 +1358,14 @@ class Sequential:
         """Gives layer i (Dense or Conv1D) `units` neurons (filters): new
         Keras-initialised weights for layer i and for layer i + 1; the next
         layer with weights after it too, if its input changed. Other layers
-        keep theirs. ValueError (and no change) for a bad index or size."""
+        keep theirs. ValueError (and no change) for a bad index or size.
+        A normalization the converter folded into layer i's inputs (stored
+        in the file: `folded_before`) becomes a layer of its own before it
+        (layer i; the resized layer is then i + 1), so that the new weights
+        take normalized inputs as in Keras. A BatchNormalization (or other
+        per-channel layer) whose channels change gets fresh arguments, as a
+        new Keras layer has (gamma 1, beta 0, moving mean 0, moving variance
+        1). Class names that no longer fit the outputs are dropped."""
         _editable(self)
         i = self._index(i)
         units = int(units)
@@ -1180,13 +1377,28 @@ class Sequential:
         if L.kind == anne_ops.LAYER_DENSE:
             _n_out(L._name, units)  # ValueError: odd units for glu
         old = L._units
+        layers = list(self._layers)
+        before = L._before
+        if before is not None:
+            # The normalization the converter folded into this layer's
+            # weights (stored in the file): a layer of its own before it, so
+            # that the new weights take normalized inputs, as in Keras.
+            layers.insert(i, _unfolded(before))
+            start, fresh = i, (L,) + tuple(layers[i + 2:i + 3])
+        else:
+            start, fresh = i, (L,) + tuple(layers[i + 1:i + 2])
         L._units = units
-        fresh = (L,) + tuple(self._layers[i + 1:i + 2])
+        folded = L._folded
+        if before is not None:
+            L._folded = L._before = None  # (unfolded; what was folded after it goes with the weights)
         try:
-            self._relayout(list(self._layers), i, fresh)
+            self._relayout(layers, start, fresh)
         except ValueError:
-            L._units = old
+            L._units, L._folded, L._before = old, folded, before
             raise
+        if before is not None:
+            print("anne_net: layer %d's folded normalization is now layer %d (%s); the resized layer is %d"
+                  % (i, i, type(layers[i]).__name__, i + 1))
 
     def insert(self, i, layer):
         """Inserts a layer before layer i (i == len(layers) appends). The
@@ -1493,6 +1705,9 @@ class Sequential:
             v = self.metadata[key]
             if key != "name":
                 print("%s: %s" % (key, ", ".join(v) if isinstance(v, list) else v))
+        folded = _folded_text(self._layers)
+        if folded:
+            print("folded: %s" % folded)
         print(line)
 
     def __repr__(self):
@@ -1505,7 +1720,20 @@ class Sequential:
     def save(self, path):
         """Writes the network as a .anne file (docs/FORMAT.md)."""
         import anne_io
-        anne_io.save(self, path)
+        # What the converter folded into the layers, as they are now (load()
+        # keeps it on the layers; an edit that re-initialises a layer drops
+        # it), after the name, where the converter puts it.
+        meta = {}
+        if "name" in self.metadata:
+            meta["name"] = self.metadata["name"]
+        for key, text in (("folded", _folded_text(self._layers)),
+                          ("folded_before", _folded_before_text(self._layers))):
+            if text:
+                meta[key] = text
+        for key in self.metadata:
+            if key not in meta and key not in ("folded", "folded_before"):
+                meta[key] = self.metadata[key]
+        anne_io.save(self, path, meta)
 
 
 def _fmt(v):
@@ -1565,9 +1793,13 @@ def EarlyStopping(monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
 def load(source):
     """Loads a .anne file (docs/FORMAT.md): source is a path on the board's
     filesystem (read layer by layer into new float arrays) or a bytes-like
-    object (bytes, bytearray, memoryview, a frozen bytes constant, a ROMFS
-    file's buffer) whose float data is then used in place, without a copy.
-    ValueError for any file the format's readers must refuse."""
+    object. A read-only one (bytes, a frozen bytes constant, a ROMFS
+    file's buffer, a read-only memoryview) has its float data used in
+    place, without a copy (on the native backend, when 4-byte aligned). A
+    writable one (bytearray, array, a memoryview of them) is copied: it
+    could change or grow under the network (a growing bytearray moves its
+    bytes and frees the old ones). ValueError for any file the format's
+    readers must refuse."""
     import anne_io
 
     def make_layer(entry):
@@ -1591,6 +1823,7 @@ def load(source):
             if w is not None:
                 _check_finite(w, "layer %d: weights" % i)
     net = Sequential(in_shape)
+    _parse_folded(metadata, layers)
     net.metadata = metadata
     for L in layers:
         if L.kind == anne_ops.LAYER_AFFINE:

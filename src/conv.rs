@@ -91,14 +91,21 @@ pub struct Conv1d {
     pub padding: Padding,
 }
 
+/// The furthest a Conv1D's window may reach back, `(kernel_size - 1) *
+/// dilation`: under 2**31 on every target (a causal layer pads that many
+/// steps; the readers, `anne_net.Conv1D` and the Python backend refuse the
+/// same).
+pub const MAX_REACH: usize = 0x7FFF_FFFF;
+
 impl Conv1d {
-    /// The window's extent in input steps.
+    /// The window's extent in input steps; [`Status::LayerParam`] for a
+    /// zero dilation or kernel size, or a reach over [`MAX_REACH`].
     fn window(&self) -> Result<usize, Status> {
         self.kernel_size
             .checked_sub(1)
             .and_then(|k| k.checked_mul(self.dilation))
+            .filter(|&k| k <= MAX_REACH && self.dilation != 0)
             .and_then(|k| k.checked_add(1))
-            .filter(|_| self.dilation != 0)
             .ok_or(Status::LayerParam)
     }
 
@@ -231,24 +238,21 @@ pub(crate) fn run_conv1d(
 fn taps_in_range(spec: &Conv1d, steps: usize, pad: usize, t: usize) -> (usize, usize, usize) {
     // (unsigned, at least 1: no division can panic)
     let d = spec.dilation.max(1);
-    // Input step of tap k: start + k * dilation (may be out of range).
-    let start = (t * spec.strides) as isize - pad as isize;
-    let k0 = if start < 0 {
-        start.unsigned_abs().div_ceil(d)
-    } else {
-        0
-    };
-    let past = steps as isize - start; // taps need start + k * d < steps
-    let k1 = if past <= 0 {
-        0
-    } else {
-        past.unsigned_abs().div_ceil(d)
-    }
-    .min(spec.kernel_size);
+    // Input step of tap k: at + k * dilation - pad (may be out of range).
+    // Unsigned throughout: a causal pad of up to MAX_REACH steps does not
+    // fit a 32-bit isize next to the input's steps.
+    let at = t.saturating_mul(spec.strides);
+    let k0 = pad.saturating_sub(at).div_ceil(d);
+    // taps need at + k * d < pad + steps
+    let k1 = pad
+        .saturating_add(steps)
+        .saturating_sub(at)
+        .div_ceil(d)
+        .min(spec.kernel_size);
     if k0 >= k1 {
         return (0, 0, 0);
     }
-    (k0, k1, (start + (k0 * d) as isize) as usize)
+    (k0, k1, at.saturating_add(k0.saturating_mul(d)).saturating_sub(pad))
 }
 
 /// Conv1D's backward pass for one sample, from `dz`, the gradient of the
@@ -891,6 +895,50 @@ mod tests {
         );
         assert_eq!(check(&x, &k, None, &mut out, &linear), Ok(()));
         assert_eq!(out, [3.0; 4]);
+    }
+
+    /// A causal window reaching 2**31 steps back or more is refused (it
+    /// wrapped to zeros on 32-bit boards, issue 26); one step less is
+    /// computed: only the last tap reads inside the input.
+    #[test]
+    fn conv_reach_is_limited_to_31_bits() {
+        let linear = Activation::Linear;
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let k = [0.5, 2.0]; // 2 taps x 1 channel x 1 filter
+        let mut out = [7.0; 4];
+        for (kernel_size, dilation) in [(2, 1 << 31), (65535, 65535), (32770, 65535)] {
+            let spec = Conv1d {
+                in_channels: 1,
+                kernel_size,
+                strides: 1,
+                dilation,
+                padding: Padding::Causal,
+            };
+            let k = vec![1.0; kernel_size];
+            assert_eq!(
+                conv1d_f32(&spec, &x, &k, None, &mut out, &linear),
+                Err(Status::LayerParam),
+                "kernel_size {kernel_size}, dilation {dilation}"
+            );
+            assert_eq!(out, [7.0; 4]);
+        }
+        let spec = Conv1d {
+            in_channels: 1,
+            kernel_size: 2,
+            strides: 1,
+            dilation: MAX_REACH,
+            padding: Padding::Causal,
+        };
+        assert_eq!(conv1d_f32(&spec, &x, &k, None, &mut out, &linear), Ok(()));
+        assert_eq!(out, [2.0, 4.0, 6.0, 8.0]);
+        let spec = Conv1d {
+            kernel_size: 32769,
+            dilation: 65535,
+            ..spec
+        };
+        let k = vec![2.0; 32769];
+        assert_eq!(conv1d_f32(&spec, &x, &k, None, &mut out, &linear), Ok(()));
+        assert_eq!(out, [2.0, 4.0, 6.0, 8.0]);
     }
 
     #[test]

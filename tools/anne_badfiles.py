@@ -259,6 +259,8 @@ def _bad_conv_files():
         ("conv_padding_3", _patch(good, "<H", e0 + 36, 3), F["kind_params"]),
         ("conv_dilation_0", _patch(good, "<H", e0 + 38, 0), F["kind_params"]),
         ("conv_kind_param_5_set", _patch(good, "<H", e0 + 40, 1), F["kind_params"]),
+        # (kernel_size - 1) * dilation_rate >= 2**31: wrapped on 32-bit boards
+        ("conv_reach_2_32", _patch(_patch(good, "<H", e0 + 32, 65535), "<H", e0 + 38, 65535), F["kind_params"]),
         ("conv_glu", _patch(good, "<B", e0 + 1, glu), F["glu"]),
         ("conv_units_0", _patch(good, "<I", e0 + 20, 0), F["units"]),
         ("conv_data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"]),
@@ -317,6 +319,7 @@ def odd_valid_files():
     out.append(("v2_header_size_36", _relayout_v2(good, m, extra_header=4)))
     out.append(("v2_entry_size_88", _relayout_v2(good, m, extra_entry=8)))
     out.append(("v2_gap_before_data", _relayout_v2(good, m, gap=12)))
+    out.append(("v2_gap_before_metadata", _gap_before_metadata(good, m, 1000)))
     out.append(("conv", conv_good_file()))
     return out
 
@@ -340,6 +343,18 @@ def _relayout_v2(good, m, extra_header=0, extra_entry=0, gap=0):
         struct.pack_into("<I", b, hs + extra_header + (es + extra_entry) * i + 24,
                          l.data_offset + shift + pad)
     return _recrc(bytes(b))
+
+
+def _gap_before_metadata(good, m, gap):
+    """good (version 2, with metadata right after its table) with gap zero
+    bytes (a multiple of 4) before the metadata: valid, the readers skip
+    it (a board reads it in small pieces)."""
+    meta_offset = struct.unpack_from("<I", good, 24)[0]
+    b = bytearray(good[:meta_offset]) + bytes(gap) + bytearray(good[meta_offset:-4])
+    struct.pack_into("<I", b, 24, meta_offset + gap)
+    for i, l in enumerate(m.layers):
+        struct.pack_into("<I", b, m.header_size + m.entry_size * i + 24, l.data_offset + gap)
+    return _recrc(bytes(b) + b"\0\0\0\0")
 
 
 def write_bad_dir(directory):

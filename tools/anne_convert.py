@@ -474,7 +474,7 @@ AFFINE_PASSES = ("AveragePooling1D", "GlobalAveragePooling1D", "Flatten", "Resha
 
 
 class Converted:
-    def __init__(self, input_shape, specs, sources, dropped, keras_version, name=None):
+    def __init__(self, input_shape, specs, sources, dropped, keras_version, name=None, befores=None):
         self.input_shape = input_shape
         self.n_inputs = _size(input_shape)
         self.specs = specs          # [anne_format.LayerSpec]
@@ -488,6 +488,12 @@ class Converted:
         folded = ["%d: %s" % (i, " + ".join(s)) for i, s in enumerate(sources) if len(s) > 1]
         if folded:
             self.metadata["folded"] = "; ".join(folded)
+        # and the normalization folded into a layer's inputs, so that the
+        # board can give it back as a layer of its own when an edit gives
+        # that layer new weights (docs/FORMAT.md, `folded_before`)
+        before = ["%d: %s" % (i, b) for i, b in enumerate(befores or ()) if b]
+        if before:
+            self.metadata["folded_before"] = "; ".join(before)
 
     @property
     def n_outputs(self):
@@ -520,7 +526,16 @@ class Converted:
             if any(s.kind != anne_format.KIND_DENSE for s in self.specs) or len(self.input_shape) != 1:
                 raise ConvertError("--format-version 1 holds only Dense layers on a 1-D input")
             return anne_format.encode(self.n_inputs, self.specs, version=1)
-        return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata)
+        try:
+            return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata)
+        except ValueError:
+            if "folded_before" not in self.metadata:
+                raise
+        # too long for the metadata's 4 KB: the file works as well without
+        # it (only an edit on the board cannot give the normalization back)
+        meta = dict(self.metadata)
+        del meta["folded_before"]
+        return anne_format.encode(self.input_shape, self.specs, metadata=meta)
 
 
 def convert(path):
@@ -649,7 +664,10 @@ def convert(path):
                 # padded zeros would not be normalised: kept as a layer
                 board.append(_affine_layer(pending, d["in_shape"], where, classes))
             else:
-                _fold_before(d, pending, where)
+                s, o = _fold_before(d, pending, where)
+                code = AFFINE_CODE[classes[pending[2][0]]] if len(pending[2]) == 1 else AFFINE_CODE["Rescaling"]
+                d["before"] = "%d|%s|%s" % (code, " ".join("%.9g" % v for v in _float32(s, where, "scale")),
+                                            " ".join("%.9g" % v for v in _float32(o, where, "offset")))
             pending = None
         _set_out(d, where)
         board.append(d)
@@ -685,7 +703,8 @@ def convert(path):
     cfg = kf.config.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
     return Converted(input_shape, specs, [d["sources"] for d in board], dropped,
-                     kf.keras_version, name if isinstance(name, str) else None)
+                     kf.keras_version, name if isinstance(name, str) else None,
+                     [d.get("before") for d in board])
 
 
 def _reshaped(shape, target, where):
@@ -860,7 +879,8 @@ def _fold_before(d, pending, where):
     """Dense or Conv1D d after the affine x * s + o (per feature, or per
     channel): Dense: kernel s[:, None] * K, bias b + o @ K; Conv1D (valid
     padding only: padded zeros would not be transformed): kernel
-    s[None, :, None] * K, bias b + sum over taps and channels of o * K."""
+    s[None, :, None] * K, bias b + sum over taps and channels of o * K.
+    Returns (s, o), per input of the dense, per channel of the conv1d."""
     s, o, names = pending
     k = d["kernel"].astype(np.float64)
     bias = d["bias"].astype(np.float64) if d["bias"] is not None else 0.0
@@ -880,6 +900,7 @@ def _fold_before(d, pending, where):
         d["kernel"] = _float32(s[:, None] * k, where, "kernel")
     d["bias"] = _float32(bias, where, "bias")
     d["sources"] = names + d["sources"]
+    return s, o
 
 
 def _fold_after(d, scale, offset, name, where):

@@ -144,7 +144,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         else:
             entries.append(l.entry(shape))
         shape = entries[-1].out_shape
-    out = bytearray(anne_file.front(in_shape, entries, metadata, version))
+    out = bytearray(anne_file.front(in_shape, entries, metadata, version, check))
     for l in layers:
         if l.kernel is not None:
             out += l.kernel.astype("<f4").tobytes()
@@ -336,6 +336,9 @@ class Model:
                      "file %d bytes (version %d)" % (_dims(self.input_shape), self.n_outputs, self.n_params,
                                                      4 * self.n_params, self.size, self.version))
         for k, v in self.metadata.items():
+            if k == "folded_before":  # (numbers for the board's edits)
+                v = "the inputs' normalization of layer %s, kept for edits on the board" % ", ".join(
+                    item.split(":")[0] for item in v.split("; "))
             lines.append("%s: %s" % (k, ", ".join(v) if isinstance(v, list) else v))
         return "\n".join(lines)
 
