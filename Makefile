@@ -8,7 +8,7 @@
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
 #                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
-#   make unix | qemu-m3 | qemu-m0 | qemu-m4f     build one firmware
+#   make unix | qemu-m3 | qemu-m0 | qemu-m4f | qemu-rv32    build one firmware
 #   make stock        the same ports without anne (for anne.mpy)
 #   make rp2 | rp2-stock | rp2-pico2 | rp2 RP2_MODEL=m.anne   the Pico's firmware
 #   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f)
@@ -62,6 +62,7 @@ M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
 .PHONY: dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: qemu-rv32
 all: firmware
 
 deps: $(STAMP_DEPS)
@@ -137,7 +138,21 @@ qemu-m4f: $(BUILD)/mpy-cross.stamp
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(M4F_BOARD) BUILD=$(BUILD)/cortex-m4f \
 		MICROPY_HEAP_SIZE=1048576 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
 
-firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f
+# A 32-bit RISC-V board: the qemu port's VIRT_RV32 (qemu's virt machine,
+# rv32imac_zicsr, ilp32 soft float; the kernels as riscv32imac-unknown-none-elf,
+# chosen by c_glue/build-rust.sh from -march/-mabi). Debian's RISC-V GCC 12
+# (tools/deps.sh riscv) has no multilib for rv32imac_zicsr and would link the
+# rv64 libgcc: LIBS names the rv32imac/ilp32 one. The firmware uses no libc
+# code; newlib's headers (libnewlib-dev) stand in for picolibc's (1 GB).
+# Heap: 1 MB of the board's 2 MB of data RAM, as on the MPS2 boards.
+RV32_LIBGCC := riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 -print-libgcc-file-name
+RV32_FLAGS = BOARD=VIRT_RV32 MICROPY_HEAP_SIZE=1048576 LIBS="-nostdlib $$($(RV32_LIBGCC))" \
+	CFLAGS_EXTRA="-isystem /usr/include/newlib"
+qemu-rv32: $(BUILD)/mpy-cross.stamp riscv-deps
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(RV32_FLAGS) BUILD=$(BUILD)/riscv32 \
+		$(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+
+firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f qemu-rv32
 
 # The Raspberry Pi Pico: MicroPython's rp2 port with anne (through
 # c_glue/micropython.cmake) and the board library frozen in, next to the
