@@ -1,7 +1,7 @@
 # anne: Rust neural-network kernels for MicroPython.
 #
 #   make demo         build the emulated Cortex-M3 firmware and run the demo
-#   make test         every test: Rust, C ABI, host, MicroPython on 5 firmwares
+#   make test         every test: Rust, C ABI, host, MicroPython on 6 firmwares
 #                     with anne built in and 4 stock ones with anne.mpy in /lib,
 #                     and on the emulated Pico (built in, stock, a frozen model)
 #   make bench        instruction counts on the emulated Cortex-M3, M0 and M4F
@@ -11,7 +11,7 @@
 #   make unix | qemu-m3 | qemu-m0 | qemu-m4f | qemu-rv32    build one firmware
 #   make stock        the same ports without anne (for anne.mpy)
 #   make rp2 | rp2-stock | rp2-pico2 | rp2 RP2_MODEL=m.anne   the Pico's firmware
-#   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f)
+#   make repl TARGET=cortex-m3        a REPL on a firmware (unix, cortex-m3, cortex-m0, cortex-m4f, riscv32)
 #   make deps         install what the above need (run by them as required)
 #   make clean
 #
@@ -59,6 +59,7 @@ ASAN_FW := $(BUILD)/unix-asan/micropython
 M3_FW := $(BUILD)/cortex-m3/firmware.elf
 M0_FW := $(BUILD)/cortex-m0/firmware.elf
 M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
+RV32_FW := $(BUILD)/riscv32/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
 .PHONY: dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
@@ -284,13 +285,13 @@ test-suite: unix unix-plain qemu-m3 qemu-m3-plain
 
 # No firmware may hold a Rust panic path (core::panicking::*, panic_fmt).
 test-nopanic: firmware natmod-run
-	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW) $(NATMOD_ARCHS:%=$(NATMOD)/%/anne.o) \
+	tools/check-no-panic $(UNIX_FW) $(ASAN_FW) $(M3_FW) $(M0_FW) $(M4F_FW) $(RV32_FW) $(NATMOD_ARCHS:%=$(NATMOD)/%/anne.o) \
 		$(NATMOD)/x64-lite/anne.o $(NATMOD)/armv6m-lite/anne.o
 
-# Built-in anne on 5 firmwares; anne.mpy + the board library in /lib on the
+# Built-in anne on 6 firmwares (riscv32: every test, about 75 s); anne.mpy + the board library in /lib on the
 # 4 stock ones (TARGET-stock: tools/run-on --stock), and the inference-only
 # anne.mpy on 2 of them (TARGET-lite: --stock --lite).
-BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f unix-stock cortex-m3-stock cortex-m0-stock cortex-m4f-stock \
+BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f riscv32 unix-stock cortex-m3-stock cortex-m0-stock cortex-m4f-stock \
 	unix-lite cortex-m0-lite
 test-board: firmware natmod-run stock
 	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS)
@@ -321,7 +322,7 @@ fuzz: unix-asan
 	done
 
 # The demo: Keras models -> .anne files (host converter) -> the board.
-DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,$(if $(filter cortex-m4f,$(TARGET)),qemu-m4f,$(if $(filter rp2040,$(TARGET)),rp2,qemu-m3))))
+DEMO_FW := $(if $(filter unix,$(TARGET)),unix,$(if $(filter cortex-m0,$(TARGET)),qemu-m0,$(if $(filter cortex-m4f,$(TARGET)),qemu-m4f,$(if $(filter riscv32,$(TARGET)),qemu-rv32,$(if $(filter rp2040,$(TARGET)),rp2,qemu-m3)))))
 demo: deps $(DEMO_FW)
 	@mkdir -p $(BUILD)/demo
 	@echo "== Converting the Keras models (tools/anne_convert.py, no TensorFlow needed)"
@@ -377,4 +378,4 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(ASAN_MP) $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
-		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test target
+		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/riscv32 $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test target
