@@ -25,7 +25,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_build
 
 RUN_ON = os.path.join(ROOT, "tools", "run-on")
 SCRIPT = os.path.join(ROOT, "tests", "board", "kernel_bits.py")
@@ -35,8 +35,8 @@ RV32 = os.path.join(BUILD, "riscv32", "firmware.elf")
 RV32_STOCK = os.path.join(BUILD, "riscv32-stock", "firmware.elf")
 RV32IMC = os.path.join(BUILD, "natmod", "rv32imc", "anne.mpy")
 
-if not (os.path.exists(M3) and os.path.exists(RV32)):
-    pytest.skip("build/cortex-m3 and build/riscv32 are needed (make firmware)", allow_module_level=True)
+need_build(os.path.exists(M3) and os.path.exists(RV32), "build/cortex-m3 and build/riscv32 are needed (make firmware)",
+           module_level=True)
 
 
 def fixture_models():
@@ -97,7 +97,6 @@ def test_riscv32_gives_the_cortex_m3s_bits(cortex_m3):
     compare(bits("riscv32"), cortex_m3)
 
 
-@pytest.mark.skipif(not (os.path.exists(RV32_STOCK) and os.path.exists(RV32IMC)),
-                    reason="make qemu-rv32-stock natmod-rv32imc")
 def test_rv32imc_anne_mpy_gives_the_cortex_m3s_bits(cortex_m3):
+    need_build(os.path.exists(RV32_STOCK) and os.path.exists(RV32IMC), "make qemu-rv32-stock natmod-rv32imc")
     compare(bits("--stock", "riscv32"), cortex_m3)

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, need_build
 
 SCRIPT = os.path.join(ROOT, "c_glue", "build-rust.sh")
 BUILD = os.path.join(ROOT, "build")
@@ -43,8 +43,7 @@ def global_defined(path):
 
 def test_archive_keeps_the_rv32_libgcc_routines():
     archive = os.path.join(BUILD, "riscv32", "anne-rust", "libanne.a")
-    if not os.path.exists(archive):
-        pytest.skip("no riscv32 firmware built (make qemu-rv32)")
+    need_build(os.path.exists(archive), "no riscv32 firmware built (make qemu-rv32)")
     libgcc = subprocess.run([GCC, "-march=rv32imac", "-mabi=ilp32", "-print-libgcc-file-name"],
                             capture_output=True, text=True).stdout.strip()
     runtime = global_defined(libgcc)
