@@ -9,8 +9,10 @@
 #               (so an unchanged library does not relink the firmware)
 #   TARGET_DIR  cargo's target directory
 #   CPU         the port's CPU: a -mcpu value (cortex-m0plus, cortex-m4, ...),
-#               rp2040, rp2350-arm-s, rp2350-riscv, esp32, esp32s3, esp32c3, ...
-#               or "host" (the unix port: no cross compilation)
+#               rp2040, rp2350-arm-s, rp2350-riscv, esp32, esp32s3, esp32c3, ...,
+#               a RISC-V -march value (rv32imac_zicsr, rv32imc, ...: RISC-V
+#               ports give no -mcpu), or "host" (the unix port: no cross
+#               compilation)
 #   FLOAT_ABI   hard, soft or softfp (Arm: hard picks the eabihf targets)
 #   CC ...      the port's C compiler and flags (its libgcc and libc are read)
 #
@@ -36,6 +38,31 @@ shift 4
 cc=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# RISC-V: the -march and -mabi among the CC flags, if any.
+march= mabi=
+for f in "${cc[@]:1}"; do
+    case $f in -march=*) march=${f#-march=} ;; -mabi=*) mabi=${f#-mabi=} ;; esac
+done
+
+# The Rust target for a RISC-V -march (rv32imac_zicsr_zifencei, rv32imc,
+# rv32gc, ...) and -mabi: its base ISA's letters (before the first "_"),
+# matched to the bare-metal triples upstream Rust has. A single-precision
+# FPU (F) is used only with a float ABI that passes floats in its registers
+# (ilp32f/ilp32d: riscv32imafc); with ilp32 the soft-float triple is taken.
+rv_triple() {
+    local base=${1%%_*} letters
+    letters=${base#rv32}
+    [ "$letters" != "$base" ] || return 1
+    letters=${letters/g/imafd}
+    has() { [[ $letters == *$1* ]]; }
+    if has m && has a && has c && has f && [[ ${2:-ilp32} == ilp32[fd] ]]; then echo riscv32imafc-unknown-none-elf
+    elif has m && has a && has c; then echo riscv32imac-unknown-none-elf
+    elif has m && has c; then echo riscv32imc-unknown-none-elf
+    elif has m; then echo riscv32im-unknown-none-elf
+    else echo riscv32i-unknown-none-elf
+    fi
+}
+
 triple=${ANNE_RUST_TARGET:-}
 if [ -z "$triple" ]; then
     hard=$([ "$float_abi" = hard ] && echo hf || true)
@@ -52,6 +79,8 @@ if [ -z "$triple" ]; then
         rp2350-riscv) triple=riscv32imac-unknown-none-elf ;;
         esp32c3|esp32c2) triple=riscv32imc-unknown-none-elf ;;
         esp32c6|esp32h2|esp32p4) triple=riscv32imac-unknown-none-elf ;;
+        rv32*)
+            triple=$(rv_triple "$cpu" "$mabi") || { echo "anne: cannot read the RISC-V -march '$cpu'" >&2; exit 1; } ;;
         esp32|esp32s2|esp32s3)
             echo "anne: $cpu is an Xtensa CPU: upstream Rust has no Xtensa target. Install Espressif's" \
                  "Rust fork (espup) and set ANNE_RUST_TARGET=xtensa-$cpu-none-elf" >&2
@@ -59,8 +88,8 @@ if [ -z "$triple" ]; then
         *)
             echo "anne: cannot tell the Rust target for CPU '$cpu'. Known CPUs: cortex-m0, cortex-m0plus," \
                  "cortex-m1, rp2040, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55, rp2350-arm-s," \
-                 "rp2350-riscv, esp32c2, esp32c3, esp32c6, esp32h2, esp32p4 (esp32, esp32s2, esp32s3 need" \
-                 "Espressif's Rust). Or set ANNE_RUST_TARGET to a Rust target triple." >&2
+                 "rp2350-riscv, esp32c2, esp32c3, esp32c6, esp32h2, esp32p4, a RISC-V -march (rv32imac, ...)" \
+                 "(esp32, esp32s2, esp32s3 need Espressif's Rust). Or set ANNE_RUST_TARGET to a Rust target triple." >&2
             exit 1 ;;
     esac
 fi
@@ -96,12 +125,27 @@ if [ "$triple" != host ]; then
         "${prefix}readelf" -sW "$@" 2>/dev/null \
             | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" && $8 != "" {print $8}'
     }
-    libc=$("${cc[@]}" -print-file-name=libc.a)
+    # The libgcc and libc the firmware links. RISC-V: asked with the base
+    # -march and the -mabi only, the multilib's own names (rv32imac/ilp32):
+    # GCC matches no multilib to rv32imac_zicsr and answers with its default
+    # (rv64imafdc/lp64d) libgcc, which lacks 44 of the routines
+    # compiler_builtins shares with the rv32 one (every __*sf3, __*df3,
+    # __*di3), and those would then serve the whole firmware from the archive.
+    ask=("${cc[@]}")
+    if [[ $triple == riscv32* ]]; then
+        rv_march=${march%%_*}
+        rv_march=${rv_march:-${triple%%-*}}
+        rv_march=${rv_march/riscv32/rv32}
+        rv_mabi=${mabi:-$([[ $triple == riscv32imafc* ]] && echo ilp32f || echo ilp32)}
+        ask=("${cc[0]}" "-march=$rv_march" "-mabi=$rv_mabi")
+    fi
+    libc=$("${ask[@]}" -print-file-name=libc.a)
     {
-        defined "$("${cc[@]}" -print-libgcc-file-name)"
+        defined "$("${ask[@]}" -print-libgcc-file-name)"
         # libc's C names (memmove, memcpy, ...: every port has those), not its
         # __aeabi_mem* helpers, which ports without newlib take from the archive.
-        [ -f "$libc" ] && defined "$libc" | grep -v '^__aeabi_'
+        # (a toolchain without a libc, as Debian's RISC-V GCC without picolibc, has none to read)
+        if [ -f "$libc" ]; then defined "$libc" | grep -v '^__aeabi_'; fi
     } | grep -v '^anne_' | sort -u > "$syms"
     "${prefix}objcopy" --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' \
         --localize-symbols="$syms" "$tmp"

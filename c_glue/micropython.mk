@@ -4,8 +4,8 @@
 #
 # Settings (make variables or environment):
 #   ANNE_RUST_TARGET  Rust target triple; chosen from the port's -mcpu flag
-#                     by c_glue/build-rust.sh (see the README's table), the
-#                     host's when not cross.
+#                     (RISC-V: its -march and -mabi) by c_glue/build-rust.sh
+#                     (see the README's table), the host's when not cross.
 #   ANNE_CARGO        cargo to run (default: cargo)
 #   ANNE_CARGO_FLAGS  extra cargo flags, e.g. -Zbuild-std=core for a target
 #                     without a prebuilt core (the repo's Makefile sets this).
@@ -34,7 +34,8 @@ LDFLAGS_USERMOD += $(addprefix -Wl$(anne_comma)-u$(anne_comma),$(ANNE_SYMBOLS)) 
 # The CPU and float ABI from the port's CFLAGS (deferred: the full CFLAGS are
 # known when the recipe runs); c_glue/build-rust.sh picks the Rust target
 # from them (ANNE_RUST_TARGET overrides it) and builds the archive.
-ANNE_MCPU = $(or $(patsubst -mcpu=%,%,$(filter -mcpu=%,$(CFLAGS))),$(if $(CROSS_COMPILE),unknown,host))
+# (RISC-V ports give -march and -mabi, no -mcpu: the -march is passed as the CPU.)
+ANNE_MCPU = $(or $(patsubst -mcpu=%,%,$(filter -mcpu=%,$(CFLAGS))),$(patsubst -march=%,%,$(filter -march=rv%,$(CFLAGS))),$(if $(CROSS_COMPILE),unknown,host))
 ANNE_FLOAT_ABI = $(or $(patsubst -mfloat-abi=%,%,$(filter -mfloat-abi=%,$(CFLAGS))),soft)
 export ANNE_RUST_TARGET ANNE_CARGO ANNE_CARGO_FLAGS ANNE_SANITIZE
 

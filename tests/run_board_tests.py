@@ -2,7 +2,7 @@
 """Runs every MicroPython test script in tests/board/ on the given firmware
 targets through tools/run-on, and sums up.
 
-    python3 tests/run_board_tests.py [TARGET ...] [-k PATTERN]
+    python3 tests/run_board_tests.py [TARGET ...] [-k PATTERN] [-x RUN]
 
 A test script names the files it needs on the board in its first lines:
     # files: tests/fixtures/activations.json tests/fixtures/models/*.anne
@@ -46,6 +46,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("targets", nargs="*", default=["unix", "unix-asan", "cortex-m3", "cortex-m0", "cortex-m4f"])
     p.add_argument("-k", default="", help="only scripts whose name contains this (or one of these, comma-separated)")
+    p.add_argument("-x", "--exclude", action="append", default=[], metavar="RUN",
+                   help="leave out the runs whose name (as printed: 'TARGET tests/board/SCRIPT [FILES]') "
+                        "starts with RUN (repeatable)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (default 2)")
     a = p.parse_args()
     scripts = sorted(s for s in glob.glob(os.path.join(ROOT, "tests", "board", "test_*.py"))
@@ -70,7 +73,8 @@ def main():
                     run_on = [RUN_ON, "--stock", "--lite", target[:-len("-lite")]]
                 else:
                     run_on = [RUN_ON, target]
-                jobs.append((name, run_on + [script] + files))
+                if not any(name.startswith(x) for x in a.exclude):
+                    jobs.append((name, run_on + [script] + files))
 
     def run(job):
         t0 = time.monotonic()

@@ -5,8 +5,9 @@
 #     (for bindgen), python3 tooling;
 #   - the MicroPython 1.25.0 source (from Debian's source package) unless
 #     MICROPY_DIR names an existing checkout.
-#   - with `riscv` (not part of all): the RISC-V toolchain for the rv32imc
-#     native module.
+#   - with `riscv` (not part of all): the RISC-V cross compiler and
+#     qemu-system-riscv32, for the emulated rv32 board (make qemu-rv32) and
+#     the rv32imc native module (about 86 MB to download, 427 MB on disk).
 #   - with `rp2` (not part of all): pico-sdk, tinyusb, mbedtls and picotool
 #     for the rp2 port (make rp2).
 # Usage: tools/deps.sh [packages|micropython|python|riscv|rp2|all]
@@ -19,16 +20,18 @@ build=${BUILD_DIR:-$here/build}
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Installs the Debian packages given that are not installed yet.
+# Installs the Debian packages given that are not installed yet
+# (install_missing --no-install-recommends PKG...: without their recommends).
 install_missing() {
-    local missing=()
+    local missing=() opts=()
+    if [ "${1:-}" = --no-install-recommends ]; then opts=(--no-install-recommends); shift; fi
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         echo "deps: installing Debian packages: ${missing[*]}"
         sudo_ apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${opts[@]}" "${missing[@]}" >/dev/null
     fi
 }
 
@@ -136,8 +139,13 @@ python() {
 }
 
 riscv() {
-    # The RISC-V toolchain for the rv32imc native module (make natmod).
-    install_missing gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+    # The RISC-V cross compiler (GCC 12) and qemu-system-riscv32 (in
+    # qemu-system-misc), without their recommends: picolibc would add about
+    # 1 GB and nothing here uses it (the firmware takes newlib's headers,
+    # from libnewlib-dev, which the Arm toolchain brings; the Rust kernels
+    # carry their own libm).
+    install_missing libnewlib-dev
+    install_missing --no-install-recommends gcc-riscv64-unknown-elf qemu-system-misc
 }
 
 case $what in

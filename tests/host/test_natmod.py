@@ -19,10 +19,13 @@ RUN_ON = os.path.join(ROOT, "tools", "run-on")
 NATMOD = os.path.join(ROOT, "build", "natmod")
 # .mpy header byte 2 is (arch << 2) | sub-version (py/persistentcode.h)
 ARCH_CODES = {"x64": 2, "armv6m": 4, "armv7m": 5, "armv7emsp": 7}
+# (built and run by make test too, on the stock riscv32 board)
+RISCV_ARCH_CODES = {"rv32imc": 11}
 STOCK = {"unix": os.path.join(ROOT, "build", "unix-stock", "micropython"),
          "cortex-m3": os.path.join(ROOT, "build", "cortex-m3-stock", "firmware.elf"),
          "cortex-m0": os.path.join(ROOT, "build", "cortex-m0-stock", "firmware.elf"),
-         "cortex-m4f": os.path.join(ROOT, "build", "cortex-m4f-stock", "firmware.elf")}
+         "cortex-m4f": os.path.join(ROOT, "build", "cortex-m4f-stock", "firmware.elf"),
+         "riscv32": os.path.join(ROOT, "build", "riscv32-stock", "firmware.elf")}
 
 need_build(all(os.path.exists(os.path.join(NATMOD, a, "anne.mpy")) for a in ARCH_CODES),
            "the native module is not built (run `make natmod`)", module_level=True)
@@ -39,7 +42,7 @@ def run_on(args, tmp_path, code, *files):
 LITE = ["x64-lite", "armv6m-lite"]
 
 
-@pytest.mark.parametrize("arch", sorted(ARCH_CODES) + LITE)
+@pytest.mark.parametrize("arch", sorted(ARCH_CODES) + sorted(RISCV_ARCH_CODES) + LITE)
 def test_package_names_every_file(arch):
     need_build(os.path.exists(os.path.join(NATMOD, arch, "package.json")), "make natmod-%s first" % arch)
     with open(os.path.join(NATMOD, arch, "package.json")) as f:
@@ -54,7 +57,7 @@ def test_package_names_every_file(arch):
     with open(os.path.join(NATMOD, arch, "anne.mpy"), "rb") as f:
         header = f.read(4)
     assert header[:2] == b"M\x06"
-    assert header[2] >> 2 == ARCH_CODES[arch.replace("-lite", "")]
+    assert header[2] >> 2 == dict(ARCH_CODES, **RISCV_ARCH_CODES)[arch.replace("-lite", "")]
 
 
 API = "import anne\nprint(sorted(n for n in dir(anne) if not n.startswith('__')), anne.__version__)\n"
@@ -94,7 +97,7 @@ def test_stock_firmware_has_no_anne_inside(tmp_path):
 
 
 @pytest.mark.parametrize("target,wrong", [("unix", "armv6m"), ("cortex-m3", "armv7emsp"),
-                                          ("cortex-m0", "armv7m")])
+                                          ("cortex-m0", "armv7m"), ("riscv32", "armv7m")])
 def test_wrong_arch_gives_micropythons_error(tmp_path, target, wrong):
     need_build(os.path.exists(STOCK[target]), "no stock %s firmware (run `make stock`)" % target)
     module = tmp_path / "anne_wrong.mpy"
