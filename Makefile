@@ -8,6 +8,8 @@
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
 #                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
+#   make dist         the release folder build/dist/ (every arch's anne.mpy and
+#                     mip package, the Pico firmware, SHA256SUMS, an index)
 #   make unix | qemu-m3 | qemu-m0 | qemu-m4f | qemu-rv32    build one firmware
 #   make stock        the same ports without anne (for anne.mpy)
 #   make rp2 | rp2-stock | rp2-pico2 | rp2 RP2_MODEL=m.anne   the Pico's firmware
@@ -274,7 +276,7 @@ $(NATMOD)/lib/%.mpy: micropython/%.py $(BUILD)/mpy-cross.stamp
 dist: natmod rp2 rp2-pico2
 	$(PYTHON) tools/make_dist.py $(BUILD)
 
-test: deps firmware natmod-run stock rp2 rp2-pico2 rp2-model test-rust test-host test-nopanic test-board test-rp2040 test-suite
+test: deps firmware natmod-run stock rp2 rp2-pico2 rp2-model dist test-rust test-host test-nopanic test-board test-rp2040 test-suite
 
 test-rust: deps
 	$(TEST_CARGO) test --quiet

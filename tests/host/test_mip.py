@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT, load_run_on, need_build
 
 NATMOD = os.path.join(ROOT, "build", "natmod")
+DIST = os.path.join(ROOT, "build", "dist")
 
 
 run_on = load_run_on()
@@ -47,14 +48,15 @@ def test_mip_install_from_a_checkout(tmp_path, target):
 
 
 def test_mip_install_from_a_url(tmp_path):
-    """The same package from a URL, as from a published build/natmod folder
-    (github:OWNER/REPO/... is such a URL on GitHub's raw file host): a web
-    server on this machine serves build/natmod, and mpremote fetches every
-    file over HTTP from the package's URL."""
+    """The same package from a URL, as from the published release folder
+    (`make dist`'s build/dist; github:OWNER/REPO/... is such a URL on
+    GitHub's raw file host): a web server on this machine serves build/dist,
+    and mpremote fetches every file over HTTP from the package's URL."""
     import functools
     import http.server
     import threading
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=NATMOD)
+    need_build(os.path.isfile(os.path.join(DIST, "armv7m", "package.json")), "needs `make dist`")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=DIST)
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
