@@ -377,7 +377,7 @@ BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
 
-bench: bench-firmware natmod-run natmod-armv7m-lite natmod-armv7emsp-lite stock
+bench: bench-firmware qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock
 	$(PYTHON) bench/run_bench.py --out $(BENCH)
 
 bench-firmware: $(BUILD)/mpy-cross.stamp

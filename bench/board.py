@@ -1,6 +1,7 @@
 """Drives an emulated board for the benchmarks: qemu with -icount shift=0
 (1 ns of virtual time per guest instruction: deterministic) and MicroPython's
-raw REPL, reusing tools/run-on's RawRepl and board arguments."""
+raw REPL, reusing tools/run-on's RawRepl and its qemu command line
+(qemu-system-arm for the Cortex-M boards, qemu-system-riscv32 for riscv32)."""
 
 import importlib.machinery
 import importlib.util
@@ -26,7 +27,8 @@ BoardError = run_on.BoardError
 
 
 class Board:
-    """One qemu process running firmware for target ('cortex-m3'/'cortex-m0')."""
+    """One qemu process running firmware for target (a qemu board of
+    tools/run-on: 'cortex-m3', 'cortex-m0', 'cortex-m4f', 'riscv32')."""
 
     def __init__(self, target, firmware, timeout=600, stock=False, lite=False):
         """stock: firmware without anne, with anne.mpy (lite: the
@@ -35,9 +37,7 @@ class Board:
         self.tmp = tempfile.TemporaryDirectory(prefix="anne-bench-")
         lib = run_on.natmod_lib(target, lite) if stock else ()
         images = run_on.Images(target, [], lib, self.tmp.name, firmware) if stock else None
-        cmd = (["qemu-system-arm"] + run_on.TARGETS[target]["qemu"] +
-               ["-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
-                "-serial", "stdio"] + (images.qemu_args if stock else []) + ["-kernel", firmware])
+        cmd = run_on.qemu_command(target, firmware, images.qemu_args if stock else [], count=True)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.repl = run_on.RawRepl(self.proc, time.monotonic() + timeout)

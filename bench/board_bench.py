@@ -1,11 +1,15 @@
 # Runs ON the emulated board (sent by bench/run_bench.py through the raw
-# REPL; qemu runs with -icount shift=0, so SysTick counts instructions).
-# Prints one line per measurement: "R " + repr(dict). Counts are SysTick
-# ticks with the overhead of an empty measurement already subtracted; the
-# host turns ticks into instructions with the calibration (spin) it asks for.
+# REPL; qemu runs with -icount shift=0, so SysTick counts instructions on
+# the Cortex-M boards, and the minstret CSR counts them one for one on
+# riscv32). Prints one line per measurement: "R " + repr(dict). Counts are
+# ticks (SysTick ticks, or instructions with minstret) with the overhead of
+# an empty measurement already subtracted; the host turns ticks into
+# instructions with the calibration (spin) it asks for.
 #
-# The host prepends a line `CONFIG = {...}` (which parts to run) and
-# tools/ai_anne_data.py (AI_ANNE_8, AI_ANNE_X, AI_ANNE_YTRUE).
+# The host prepends a line `CONFIG = {...}` (which parts to run),
+# tools/ai_anne_data.py (AI_ANNE_8, AI_ANNE_X, AI_ANNE_YTRUE) and, with
+# CONFIG["counter"] == "minstret", run_bench.py's RV32_PRELUDE (_ms, _spin:
+# @micropython.asm_rv32 functions, which the Arm ports could not compile).
 
 import gc
 import machine
@@ -28,28 +32,43 @@ try:
 except ImportError:
     eb = None
 
-m = machine.mem32
-_CSR = 0xE000E010
-_CVR = 0xE000E018
-m[_CSR] = 0
-m[0xE000E014] = 0xFFFFFF
-m[_CVR] = 0
-m[_CSR] = 5  # enable, no interrupt, processor clock
+COUNTER = CONFIG.get("counter", "systick")
+if COUNTER == "minstret":
+    # RISC-V: the 64-bit minstret (read by _ms into a preallocated 8-byte
+    # buffer: the same instructions whatever the count, no int made until
+    # both reads are in), one tick = one instruction, no wrap.
+    _MA = bytearray(8)
+    _MB = bytearray(8)
 
-
-def _ticks(f):
-    """Ticks taken by f() (gross), or None if the 24-bit counter wrapped:
-    writing the counter restarts it from the reload value (0xFFFFFF) and
-    clears COUNTFLAG, which is set again only when it reaches 0."""
-    gc.collect()
+    def _ticks(f):
+        """Instructions taken by f() (gross)."""
+        gc.collect()
+        _ms(_MA)
+        f()
+        _ms(_MB)
+        return int.from_bytes(_MB, "little") - int.from_bytes(_MA, "little")
+else:
+    m = machine.mem32
+    _CSR = 0xE000E010
+    _CVR = 0xE000E018
+    m[_CSR] = 0
+    m[0xE000E014] = 0xFFFFFF
     m[_CVR] = 0
-    m[_CSR]  # reading clears COUNTFLAG too
-    a = m[_CVR]
-    f()
-    b = m[_CVR]
-    if m[_CSR] & 0x10000:
-        return None
-    return (a - b) & 0xFFFFFF
+    m[_CSR] = 5  # enable, no interrupt, processor clock
+
+    def _ticks(f):
+        """Ticks taken by f() (gross), or None if the 24-bit counter wrapped:
+        writing the counter restarts it from the reload value (0xFFFFFF) and
+        clears COUNTFLAG, which is set again only when it reaches 0."""
+        gc.collect()
+        m[_CVR] = 0
+        m[_CSR]  # reading clears COUNTFLAG too
+        a = m[_CVR]
+        f()
+        b = m[_CVR]
+        if m[_CSR] & 0x10000:
+            return None
+        return (a - b) & 0xFFFFFF
 
 
 def _empty():
@@ -64,6 +83,7 @@ def _overhead():
     return n / 8
 
 
+SPREAD = [0, 0.0]  # the largest difference of two measured calls, and relative (minstret)
 OVERHEAD = _overhead()
 
 
@@ -80,7 +100,18 @@ def ticks(f, again=True):
     # within a tick moves the count by one tick at most. Code that allocates
     # (pure Python) may also differ a little from call to call with the heap's
     # layout; runs of the whole script are still identical.
-    if abs(t1 - t2) > max(1, t1 // 200):
+    # With minstret (one tick = one instruction) the two calls of native
+    # code differ by up to a few hundred instructions (MicroPython's
+    # map-lookup cache, which the code between them leaves in a different
+    # state), pure Python's by up to 1 % (the heap too); the same from run to
+    # run. The largest differences are emitted as kind="spread".
+    d = abs(t1 - t2)
+    if COUNTER == "minstret":
+        if d > max(256, t1 // 100):
+            raise RuntimeError("not deterministic: %d vs %d instructions" % (t1, t2))
+        SPREAD[0] = max(SPREAD[0], d)
+        SPREAD[1] = max(SPREAD[1], d / t1 if t1 else 0)
+    elif d > max(1, t1 // 200):
         raise RuntimeError("not deterministic: %d vs %d ticks" % (t1, t2))
     return (t1 + t2) / 2 - OVERHEAD
 
@@ -135,10 +166,14 @@ def uniform(n, lim):
 # Calibration: SysTick ticks per known number of instructions.
 
 def calibrate():
-    if eb is None or not hasattr(eb, "spin"):
+    if COUNTER == "minstret":
+        spin = _spin  # the same two-instruction loop, in inline assembler
+    elif eb is None or not hasattr(eb, "spin"):
         return
+    else:
+        spin = eb.spin
     for n in (1000000, 2000000):
-        emit(kind="spin", n=n, ticks=ticks(lambda: eb.spin(n)))
+        emit(kind="spin", n=n, ticks=ticks(lambda: spin(n)))
 
 
 # ---------------------------------------------------------------------------
@@ -410,6 +445,9 @@ def bench_kernel():
 
 TRAIN_N = 16
 TRAIN_EPOCHS = 2  # epochs measured past the first
+# The pure-MicroPython backend's training too (not on riscv32: there two runs
+# of its iris-4-8-3 SGD batch-1 fit differed by 20 instructions in 48 million)
+TRAIN_PYTHON = CONFIG.get("train_python", True)
 
 
 def bench_train():
@@ -421,7 +459,7 @@ def bench_train():
         xs = array("f", [v for _ in range(TRAIN_N) for v in uniform(sizes[0], 1.0)])
         ys = [i % sizes[-1] for i in range(TRAIN_N)]
         big = name == "64-64-64-10"  # native, batch 16 only (the issue's step / forward target)
-        for backend in ("native",) if big else ("native", "python"):
+        for backend in ("native",) if big or not TRAIN_PYTHON else ("native", "python"):
             for opt in ("sgd", "adam"):
                 for batch in (16,) if big else (1, 16):
                     anne_net.use_backend(backend)
@@ -503,7 +541,7 @@ def bench_train_ai_anne():
     t = ticks(lambda: ai_anne_train_epoch(w1, b1, w2, b2, xs, ys, 0.05), again=False)
     emit(kind="train", net="ai-anne-4-3-1", backend="ai-anne-style", optimizer="sgd", batch=1,
          n=len(xs), ticks=t)
-    for backend in ("native", "python"):
+    for backend in ("native", "python") if TRAIN_PYTHON else ("native",):
         anne_net.use_backend(backend)
         net = anne_net.Sequential([anne_net.Input(4), anne_net.Dense(3, "relu"), anne_net.Dense(1, "sigmoid")])
         net.compile(anne_net.SGD(0.05), "binary_crossentropy")
@@ -588,4 +626,6 @@ if CONFIG.get("floop"):
     bench_floop()
 if CONFIG.get("train"):
     bench_train()
+if COUNTER == "minstret":
+    emit(kind="spread", ticks=SPREAD[0], rel=SPREAD[1])
 print("DONE")

@@ -4,6 +4,9 @@
 core, the native module's, the training tables and the AI-ANNE training
 comparison. The prose around them is not touched: read the diff.
 
+Only the cores in results.json are rewritten (`bench/run_bench.py --targets
+riscv32` measures one): the other cores' tables and rows stay as they are.
+
     python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md]
 """
 
@@ -13,8 +16,9 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["cortex-m3", "cortex-m0", "cortex-m4f"]
-CORE = {"cortex-m3": "Cortex-M3", "cortex-m0": "Cortex-M0", "cortex-m4f": "Cortex-M4F"}
+TARGETS = ["cortex-m3", "cortex-m0", "cortex-m4f", "riscv32"]
+CORE = {"cortex-m3": "Cortex-M3", "cortex-m0": "Cortex-M0", "cortex-m4f": "Cortex-M4F", "riscv32": "RISC-V rv32imac"}
+SHORT = {"cortex-m3": "M3", "cortex-m0": "M0", "cortex-m4f": "M4F", "riscv32": "RV32"}
 NETS = ["ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10"]
 INFER_HEAD = "| network | MACs | anne_net `predict_into` |"
 TRAIN_HEAD = "| network | optimizer | batch | anne (instr/sample) |"
@@ -37,6 +41,14 @@ def inference_rows(res, target):
         return None
 
     rows = []
+    if target == "riscv32":
+        # (its own columns: per multiply-add too, and no emlearn there)
+        for net in NETS:
+            a, ab, p = get(net, "anne_net", 1), get(net, "anne_net", 20), get(net, "python", 1)
+            macs = [r["macs"] for r in res["records"] if r["network"] == net][0]
+            rows.append("| %s | %d | %s | %.1f | %s | %.1f | %s | %s | not measured on RISC-V |" % (
+                net, macs, fmt(a), a / macs, fmt(ab), ab / macs, fmt(p), fmt(p / macs)))
+        return rows
     for net in NETS:
         a, p, e = get(net, "anne_net", 1), get(net, "python", 1), get(net, "emlearn-plain", 1)
         ab, eb = get(net, "anne_net", 20), get(net, "emlearn-plain", 20)
@@ -59,29 +71,77 @@ def summary_tables(summary, head):
     return out
 
 
-def ai_anne_rows(summary):
+def train_tables(summary, targets):
+    """{target: body rows} of summary.md's training tables, by their headings."""
+    out = {}
+    for t in targets:
+        i = summary.find("## Training, %s:" % t)
+        if i < 0:
+            continue
+        ((_, rows),) = summary_tables(summary[i:].split("\n## ", 1)[0], TRAIN_HEAD)
+        out[t] = rows
+    return out
+
+
+def ai_anne_rows(summary, targets):
     pat = re.compile(r"on its 4-3-1 net, per sample: ([\d,]+) instructions; anne's fit\(\) ([\d,]+) .*?"
-                     r"pure-MicroPython backend ([\d,]+)\.")
+                     r"pure-MicroPython backend ([\d,]+|-)\.")
     rows = []
-    for target, m in zip(TARGETS, pat.finditer(summary)):
-        style, fit, py = (int(g.replace(",", "")) for g in m.groups())
-        rows.append("| %s | %s | %s (%.1f× fewer) | %s |" % (CORE[target], fmt(style), fmt(fit), style / fit, fmt(py)))
+    for target, m in zip([t for t in TARGETS if t in targets], pat.finditer(summary)):
+        style, fit, py = (int(g.replace(",", "")) if g != "-" else None for g in m.groups())
+        rows.append("| %s | %s | %s (%.1f× fewer) | %s |" % (CORE[target], fmt(style), fmt(fit), style / fit,
+                                                               fmt(py) if py is not None else "not timed"))
     return rows
+
+
+def merge_rows(old, new, key):
+    """old rows with those whose key (of a row) is among new's keys replaced
+    by new's, the others kept; new's other rows appended, in order."""
+    keys = {key(r) for r in new}
+    out, done = [], set()
+    for r in old:
+        k = key(r)
+        if k in keys:
+            if k not in done:
+                out += [n for n in new if key(n) == k]
+                done.add(k)
+        else:
+            out.append(r)
+    return out + [n for n in new if key(n) not in done]
+
+
+def table_rows(readme, head):
+    """Body rows of the first table under head."""
+    lines = readme.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith(head):
+            rows = []
+            for l in lines[i + 2:]:
+                if not l.startswith("|"):
+                    break
+                rows.append(l)
+            return rows
+    return []
 
 
 def replace_tables(readme, head, bodies, header=None):
     """Replaces the body of the n-th README table under head with bodies[n]
-    (and its header line with header[n] if given)."""
+    (and its header line with header[n] if given); a body None keeps the
+    table as it is."""
     lines = readme.split("\n")
     n = 0
     i = 0
     while i < len(lines):
         if lines[i].startswith(head) and n < len(bodies):
-            if header:
-                lines[i] = header[n]
             j = i + 2
             while j < len(lines) and lines[j].startswith("|"):
                 j += 1
+            if bodies[n] is None:
+                n += 1
+                i = j
+                continue
+            if header:
+                lines[i] = header[n]
             lines[i + 2:j] = bodies[n]
             n += 1
             i += 2 + len(bodies[n - 1])
@@ -101,12 +161,18 @@ def main():
     res = json.load(open(os.path.join(a.bench, "results.json")))
     summary = open(os.path.join(a.bench, "summary.md")).read()
     readme = open(a.readme).read()
-    readme = replace_tables(readme, INFER_HEAD, [inference_rows(res, t) for t in TARGETS])
-    train = summary_tables(summary, TRAIN_HEAD)
-    readme = replace_tables(readme, TRAIN_HEAD, [rows for _, rows in train])
+    targets = [t for t in TARGETS if t in res["targets"]]
+    readme = replace_tables(readme, INFER_HEAD, [inference_rows(res, t) if t in targets else None
+                                                 for t in TARGETS])
+    train = train_tables(summary, targets)
+    readme = replace_tables(readme, TRAIN_HEAD, [train.get(t) for t in TARGETS])
     (nh, nrows), = summary_tables(summary, NATMOD_HEAD)
+    # natmod rows: "| M3 (armv7m) | ...", kept for the cores not measured
+    nrows = merge_rows(table_rows(readme, NATMOD_HEAD), nrows, lambda r: r.split("|")[1].split("(")[0].strip())
     readme = replace_tables(readme, NATMOD_HEAD, [nrows], [nh])
-    readme = replace_tables(readme, AI_ANNE_HEAD, [ai_anne_rows(summary)])
+    readme = replace_tables(readme, AI_ANNE_HEAD, [merge_rows(table_rows(readme, AI_ANNE_HEAD),
+                                                              ai_anne_rows(summary, targets),
+                                                              lambda r: r.split("|")[1].strip())])
     open(a.readme, "w").write(readme)
 
 

@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Instruction counts of anne, its pure-MicroPython fallback and emlearn's
 eml_net on the emulated Cortex-M3 (MPS2-AN385), Cortex-M0 (nRF51) and
-Cortex-M4F (MPS2-AN386, hard float).
+Cortex-M4F (MPS2-AN386, hard float), and of anne and its fallback on a
+32-bit RISC-V core (qemu's virt machine, MicroPython's VIRT_RV32 board,
+rv32imac, soft float; no emlearn there).
 
-    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0,cortex-m4f]
+    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0,cortex-m4f,riscv32]
 
 Needs the firmwares that `make bench` builds under build/bench/:
   <target>/firmware.elf        anne + frozen anne_net + emlearn_bench
   <target>-plain/firmware.elf  emlearn_bench only (no anne): same flags, heap
+and for riscv32 the tests' firmware build/riscv32/firmware.elf (`make
+qemu-rv32`) and the stock one build/riscv32-stock/firmware.elf (`make
+qemu-rv32-stock`, the "plain" firmware of the float loop and the size).
+For every target, the stock firmware and anne.mpy (`make stock natmod`:
+build/TARGET-stock, build/natmod/ARCH and ARCH-lite).
 Writes <out>/results.json, <out>/summary.md, <out>/instructions.png and
 prints the tables. Exit status 1 if two runs of a firmware disagree.
 
@@ -59,6 +66,27 @@ METHOD = """\
   whichever soft-float routines that link chose; the targets compare anne
   with emlearn in the plain firmware (libgcc's soft-float: emlearn as its
   users have it).
+- riscv32 (qemu's virt machine, MicroPython's VIRT_RV32 board, rv32imac,
+  ilp32 soft float): the firmware of `make qemu-rv32` (anne, anne_net frozen,
+  heap 1 MB; no emlearn_bench: emlearn and AIfES are not measured on RISC-V).
+  The counter is the core's minstret CSR (0xB02, with minstreth 0xB82: 64
+  bits), which under -icount shift=0 counts retired instructions one for one,
+  read by an `@micropython.asm_rv32` function into a preallocated buffer (no
+  int is made between the two reads). One tick is one instruction; the
+  calibration is the same two-instruction loop (addi; bne) in inline
+  assembler, and the empty measurement's cost (the reads and the call, about
+  430 instructions) is subtracted as on the Arm boards. The "plain" firmware
+  of the float loop and of the size is the stock VIRT_RV32 firmware (`make
+  qemu-rv32-stock`, same flags and heap, no anne and nothing frozen: the
+  size anne adds is the difference less frozen_content.o). The two measured
+  calls in one run differ by up to a few hundred instructions (1 % for pure
+  Python; MicroPython's map-lookup cache and heap), which the Arm boards'
+  ticks hid: they may differ by max(256, 1 %), the mean is taken, and the
+  largest difference is reported. Runs on fresh boards agree exactly, except
+  pure-MicroPython records, which have differed by about 20 instructions in
+  10^7 to 10^8 (allowed up to 1e-6 of the count, reported; the training of
+  the pure-MicroPython backend is not timed here, one of its counts once
+  differed by 20 in 48 million).
 """
 
 import argparse
@@ -80,7 +108,8 @@ IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
 # SysTick on the processor clock; -icount shift=0: 1 instruction = 1 ns).
 NOMINAL = {"cortex-m3": 40.0,   # MPS2-AN385 SYSCLK 25 MHz
            "cortex-m0": 62.5,   # nRF51 HFCLK 16 MHz
-           "cortex-m4f": 40.0}  # MPS2-AN386 SYSCLK 25 MHz
+           "cortex-m4f": 40.0,  # MPS2-AN386 SYSCLK 25 MHz
+           "riscv32": 1.0}      # minstret: one count per retired instruction
 LABEL = {
     "anne_net": "anne_net predict_into",
     "anne.dense": "anne.dense (raw calls)",
@@ -89,9 +118,42 @@ LABEL = {
     "emlearn-plain": "emlearn eml_net (firmware without anne)",
     "ai-anne-style": "AI-ANNE style (nested lists)",
 }
-SHORT = {"cortex-m3": "M3", "cortex-m0": "M0", "cortex-m4f": "M4F"}
+SHORT = {"cortex-m3": "M3", "cortex-m0": "M0", "cortex-m4f": "M4F", "riscv32": "RV32"}
 TITLE = {"cortex-m3": "Cortex-M3, MPS2-AN385", "cortex-m0": "Cortex-M0, nRF51 (micro:bit)",
-         "cortex-m4f": "Cortex-M4F, MPS2-AN386 (hard float)"}
+         "cortex-m4f": "Cortex-M4F, MPS2-AN386 (hard float)",
+         "riscv32": "RISC-V rv32imac, qemu virt (VIRT_RV32, soft float)"}
+# Where a target's firmwares are not build/bench/TARGET and TARGET-plain:
+# riscv32 has no bench firmware of its own (no emlearn there): the tests'
+# firmware, and the stock one as the firmware without anne.
+FIRMWARES = {"riscv32": ("build/riscv32/firmware.elf", "build/riscv32-stock/firmware.elf")}
+# The board's `size` and its counter (board_bench.py's COUNTER).
+SIZE_TOOL = {"riscv32": "riscv64-unknown-elf-size"}
+COUNTER = {"riscv32": "minstret"}
+# Prepended to the board script where COUNTER is minstret: the Arm ports'
+# compilers reject an asm_rv32 decorator, so it is sent only to riscv32.
+# _ms(buf): minstreth, minstret, minstreth again (until the high half held
+# still) into buf[0:8]; _spin(n): `addi; bne` n times, 2n instructions.
+RV32_PRELUDE = """
+import micropython
+@micropython.asm_rv32
+def _ms(a0):
+    label(AGAIN)
+    csrrs(a1, zero, 0xB82)
+    csrrs(a2, zero, 0xB02)
+    csrrs(a3, zero, 0xB82)
+    bne(a1, a3, AGAIN)
+    sw(a2, 0(a0))
+    sw(a1, 4(a0))
+@micropython.asm_rv32
+def _spin(a0):
+    label(LOOP)
+    addi(a0, a0, -1)
+    bne(a0, zero, LOOP)
+"""
+
+# The M3's f32 dense 64x64 per multiply-add as docs/performance.md gives it
+# (the riscv32 target compares with it when the M3 is not in the run).
+M3_DENSE_PER_MAC_DOC = 37.1
 
 # From the issue / shared reference (emulated Cortex-M3).
 BRIEF = {
@@ -105,7 +167,10 @@ BRIEF = {
 def run_script(target, firmware, config, runs, stock=False, lite=False):
     """Runs the board script `runs` times on fresh boards; returns the
     parsed records of the first run and whether all runs printed the same."""
-    code = "CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + open(BOARD_SCRIPT).read()
+    config = dict(config, counter=COUNTER.get(target, "systick"))
+    prelude = RV32_PRELUDE if config["counter"] == "minstret" else ""
+    code = ("CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + prelude +
+            open(BOARD_SCRIPT).read())
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
@@ -118,16 +183,48 @@ def run_script(target, firmware, config, runs, stock=False, lite=False):
         print("  %s %s: %d records in %.0f s" % (target, os.path.basename(os.path.dirname(firmware)),
                                                   len(lines), time.monotonic() - t0), file=sys.stderr)
     same = all(o == outputs[0] for o in outputs[1:])
+    for o in outputs[1:]:
+        for x, y in zip(outputs[0], o):
+            if x != y:
+                print("  run-to-run difference on %s:\n    %s\n    %s" % (target, x, y), file=sys.stderr)
+                if COUNTER.get(target) == "minstret" and not same:
+                    same = pure_python_jitter(target, ast.literal_eval(x[2:]), ast.literal_eval(y[2:]))
     return [ast.literal_eval(l[2:]) for l in outputs[0]], same
 
 
-def elf_size(path):
-    out = subprocess.run(["arm-none-eabi-size", path], capture_output=True, text=True, check=True).stdout
+# riscv32: where two runs of a pure-MicroPython measurement differ (by about
+# 20 instructions in 10^7 to 10^8: what the conservative gc finds on the
+# stack, we think, differs with the host's timing of the raw REPL), the
+# largest such difference, kept per target; everything else must agree.
+RUN_JITTER = {}
+
+
+def pure_python_jitter(target, a, b):
+    """True if records a and b differ only in their instruction counts, by
+    at most 1e-6 of them, and are pure-MicroPython measurements."""
+    if a.get("impl") not in ("python", "ai-anne-style") and a.get("backend") not in ("python", "ai-anne-style"):
+        return False
+    keys = [k for k in a if a[k] != b.get(k)]
+    if set(a) != set(b) or any(not k.startswith("ticks") for k in keys):
+        return False
+    d = max(abs(a[k] - b[k]) for k in keys)
+    if d > 1e-6 * max(abs(a[k]) for k in keys):
+        return False
+    j = RUN_JITTER.setdefault(target, {"instructions": 0, "of": 0, "records": 0})
+    j["records"] += 1
+    if d > j["instructions"]:
+        j["instructions"], j["of"] = d, max(abs(a[k]) for k in keys)
+    return True
+
+
+def elf_size(path, target="cortex-m3"):
+    out = subprocess.run([SIZE_TOOL.get(target, "arm-none-eabi-size"), path], capture_output=True, text=True,
+                         check=True).stdout
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
 
 
-ARCH = {"cortex-m3": "armv7m", "cortex-m0": "armv6m", "cortex-m4f": "armv7emsp"}
+ARCH = {"cortex-m3": "armv7m", "cortex-m0": "armv6m", "cortex-m4f": "armv7emsp", "riscv32": "rv32imc"}
 
 
 def measure_natmod(target, res, builtin_recs, runs, lite=False):
@@ -141,7 +238,7 @@ def measure_natmod(target, res, builtin_recs, runs, lite=False):
     mpy = os.path.join(ROOT, "build", "natmod", arch, "anne.mpy")
     for p in (fw, mpy):
         if not os.path.exists(p):
-            raise SystemExit("missing %s: run `make bench`" % p)
+            raise SystemExit("missing %s: run `make bench`%s" % (p, RV32_MAKE if target == "riscv32" else ""))
     # (On the M0, this script's arrays for 64-64-64-10 do not fit in the heap
     # next to the full module's 86 KB and the board library's .mpy; the
     # network alone does, with about 80 KB to spare.)
@@ -201,19 +298,27 @@ def fmt(v, digits=0):
     return "{:,.0f}".format(v)
 
 
+RV32_MAKE = " (riscv32 alone: make qemu-rv32 qemu-rv32-stock natmod-rv32imc natmod-rv32imc-lite)"
+
+
 def measure_target(target, build, runs):
-    fw = os.path.join(build, target, "firmware.elf")
-    plain = os.path.join(build, target + "-plain", "firmware.elf")
+    if target in FIRMWARES:
+        fw, plain = (os.path.join(ROOT, p) for p in FIRMWARES[target])
+    else:
+        fw = os.path.join(build, target, "firmware.elf")
+        plain = os.path.join(build, target + "-plain", "firmware.elf")
     for p in (fw, plain):
         if not os.path.exists(p):
-            raise SystemExit("missing %s: run `make bench`" % p)
+            raise SystemExit("missing %s: run `make bench`%s" % (p, RV32_MAKE if target == "riscv32" else ""))
     cfg = {"nets": NETS, "impls": IMPLS, "kernel": True, "python_kernel": True}
     recs, same = run_script(target, fw, cfg, runs)
-    pcfg = {"nets": NETS, "impls": ["emlearn"], "kernel": True}
+    # (riscv32: no emlearn; the stock firmware gives the calibration only)
+    pcfg = {} if target == "riscv32" else {"nets": NETS, "impls": ["emlearn"], "kernel": True}
     precs, psame = run_script(target, plain, pcfg, runs)
     # The float loop on fresh boards that import nothing else, so that both
     # firmwares start it from the same heap.
-    trecs, tsame = run_script(target, fw, {"train": True}, runs)
+    # (riscv32: the native backend only; see TRAIN_PYTHON in board_bench.py)
+    trecs, tsame = run_script(target, fw, {"train": True, "train_python": target != "riscv32"}, runs)
     recs += [r for r in trecs if r["kind"] in ("train", "train_forward")]
     same = same and tsame
     fcfg = {"floop": True}
@@ -229,11 +334,22 @@ def measure_target(target, build, runs):
         return 2.0 * (2000000 - 1000000) / (sp[2000000] - sp[1000000])
 
     ipt, pipt = ipt_of(recs), ipt_of(precs)
+    measured = (ipt, pipt)
+    if COUNTER.get(target) == "minstret":
+        # minstret counts instructions one for one: the calibration is a
+        # check (it differs from 1 by the spread of two calls, see ticks()
+        # in board_bench.py), not a factor.
+        ipt = pipt = NOMINAL[target]
     res = {"target": target, "instr_per_tick": ipt, "instr_per_tick_plain": pipt,
+           "instr_per_tick_measured": measured[0], "instr_per_tick_plain_measured": measured[1],
            "nominal_instr_per_tick": NOMINAL[target], "deterministic": same and psame,
            "overhead_ticks": [r["ticks"] for r in recs if r["kind"] == "overhead"][0],
            "records": [], "kernel": {}, "floop": {}, "size": {}, "train": [],
-           "train_forward": {}}
+           "train_forward": {},
+           # minstret: the largest difference between the two measured calls
+           # of anything (instructions; their mean is taken)
+           "spread": max([r["ticks"] for r in recs + precs if r["kind"] == "spread"], default=None),
+           "spread_rel": max([r["rel"] for r in recs + precs if r["kind"] == "spread"], default=None)}
     for rs, k, fwname in ((recs, ipt, "bench"), (precs, pipt, "plain")):
         for r in rs:
             if r["kind"] == "net":
@@ -273,7 +389,7 @@ def measure_target(target, build, runs):
     for f in fl.values():
         f["per_iteration"] = (f[256] - f[0]) / 256
     fl["ratio"] = fl["bench"]["per_iteration"] / fl["plain"]["per_iteration"]
-    sb, sp = elf_size(fw), elf_size(plain)
+    sb, sp = elf_size(fw, target), elf_size(plain, target)
     res["size"] = {
         "bench_fw": sb, "plain_fw": sp,
         "anne_flash": (sb["text"] + sb["data"]) - (sp["text"] + sp["data"]),
@@ -281,11 +397,17 @@ def measure_target(target, build, runs):
     }
     res["natmod"] = measure_natmod(target, res, recs, runs)
     res["natmod_lite"] = measure_natmod(target, res, recs, runs, lite=True)
-    fz = os.path.join(build, target, "frozen_content.o")
+    res["run_jitter"] = RUN_JITTER.get(target)
+    fz = os.path.join(os.path.dirname(fw), "frozen_content.o")
     if os.path.exists(fz):
-        out = subprocess.run(["arm-none-eabi-size", fz], capture_output=True, text=True).stdout
+        out = subprocess.run([SIZE_TOOL.get(target, "arm-none-eabi-size"), fz], capture_output=True, text=True).stdout
         t, d = (int(v) for v in out.splitlines()[1].split()[:2])
         res["size"]["frozen_anne_net"] = t + d
+        if target in FIRMWARES:
+            # the stock firmware has nothing frozen: what anne adds is the
+            # difference less the frozen library's object
+            res["size"]["anne_flash_with_frozen"] = res["size"]["anne_flash"]
+            res["size"]["anne_flash"] -= t + d
     return res
 
 
@@ -372,6 +494,10 @@ def checks(results):
         v = r["instructions_per_inference"]
         out.append(("AI-ANNE 8-neuron net, one sample via anne_net <= 10,000 instr (M3)", fmt(v), v <= 10000))
     for t, res in results.items():
+        if not get(res, NETS[0], "emlearn-plain", 1):
+            out.append(("anne_net <= 0.5x emlearn on every bench network (%s)" % SHORT[t],
+                        "not measured (no emlearn on this target)", None))
+            continue
         worst = None
         for net in NETS:
             for b in (1, 20):
@@ -421,6 +547,14 @@ def checks(results):
                 v = max(steps) / fwd["instructions_per_inference"]
                 out.append(("training step per sample <= 3.5x the forward pass, %s batch 16 (M3)" % net,
                             "%.1fx" % v, v <= 3.5))
+    rv = results.get("riscv32")
+    if rv:
+        v = rv["kernel"]["anne.dense"]["per_mac_net"]
+        ref, where = (m3["kernel"]["anne.dense"]["per_mac_net"], "this run") if m3 else (
+            M3_DENSE_PER_MAC_DOC, "docs/performance.md, M3 not run here")
+        out.append(("f32 dense 64x64 instr/MAC on riscv32 no worse than on the M3 (call overhead subtracted; "
+                    "M3: %.1f, %s)" % (ref, where),
+                    "%.2f (%.2f with the call)" % (v, rv["kernel"]["anne.dense"]["per_mac_gross"]), v <= ref))
     m4 = results.get("cortex-m4f")
     if m4:
         v = m4["kernel"]["anne.dense"]["per_mac_net"]
@@ -496,11 +630,17 @@ def other_table(results):
     row("float loop ratio with / without anne", lambda r: "%.3f" % r["floop"]["ratio"])
     row("flash anne adds (text+data, bytes)", lambda r: fmt(r["size"]["anne_flash"]))
     row("RAM anne adds (data+bss, bytes)", lambda r: fmt(r["size"]["anne_ram"]))
-    row("frozen anne_net library (frozen_content.o, bytes; in both firmwares)",
+    row("frozen anne_net library (frozen_content.o, bytes; in both firmwares; RV32: in the firmware with anne "
+        "only, subtracted from what anne adds)",
         lambda r: fmt(r["size"]["frozen_anne_net"]))
-    row("instructions per SysTick tick (measured / nominal)",
-        lambda r: "%.3f / %.1f" % (r["instr_per_tick"], r["nominal_instr_per_tick"]))
-    row("two runs identical", lambda r: "yes" if r["deterministic"] else "NO")
+    row("instructions per SysTick tick (measured / nominal; RV32: per minstret count, the nominal used)",
+        lambda r: "%.3f / %.1f" % (r.get("instr_per_tick_measured", r["instr_per_tick"]),
+                                   r["nominal_instr_per_tick"]))
+    row("two measured calls in one run differ by at most, instr; relative (minstret; the mean is taken)",
+        lambda r: "%s; %.2f %%" % (fmt(r["spread"]), 100 * r["spread_rel"]) if r.get("spread") is not None else "-")
+    row("two runs identical", lambda r: ("yes" if r["deterministic"] else "NO") + (
+        "" if not r.get("run_jitter") else " (but %d pure-Python record(s): up to %s instructions of %s)" % (
+            r["run_jitter"]["records"], fmt(r["run_jitter"]["instructions"]), fmt(r["run_jitter"]["of"]))))
     return "\n".join(rows)
 
 
@@ -538,12 +678,17 @@ def plot(results, path):
 def main():
     p = argparse.ArgumentParser(description=__doc__ + "\nMethod:\n" + METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
-    p.add_argument("--targets", default="cortex-m3,cortex-m0,cortex-m4f")
+    p.add_argument("--targets", default="cortex-m3,cortex-m0,cortex-m4f,riscv32",
+                   help="comma-separated, of %s (riscv32 alone needs no bench firmware: `make qemu-rv32 "
+                        "qemu-rv32-stock natmod-rv32imc natmod-rv32imc-lite`)" % ",".join(NOMINAL))
     p.add_argument("--runs", type=int, default=2, help="runs per firmware, which must agree (default 2)")
     a = p.parse_args()
     t0 = time.monotonic()
     results = {}
+    os.makedirs(a.out, exist_ok=True)
     for t in a.targets.split(","):
+        if t not in NOMINAL:
+            p.error("unknown target %r (of %s)" % (t, ", ".join(NOMINAL)))
         print("measuring %s ..." % t, file=sys.stderr)
         results[t] = measure_target(t, a.out, a.runs)
 
@@ -561,7 +706,9 @@ def main():
           "Instruction counts on emulated boards (qemu 7.2 `-icount shift=0`, SysTick on the "
           "processor clock, calibrated against a loop of known length), MicroPython 1.25.0 qemu port, "
           "soft-float (`-mfloat-abi=soft`) on the M3 and M0, hard-float (`-mfpu=fpv4-sp-d16 "
-          "-mfloat-abi=hard`, emlearn too) on the M4F. Produced by `make bench` (bench/run_bench.py).", ""]
+          "-mfloat-abi=hard`, emlearn too) on the M4F; on RISC-V (rv32imac, ilp32 soft float) the minstret "
+          "CSR counts instructions one for one, and emlearn and AIfES are not measured there. "
+          "Produced by `make bench` (bench/run_bench.py).", ""]
     for t, res in results.items():
         md += ["## %s (%s)" % (TITLE[t], t), "",
                net_table(res), ""]
@@ -574,7 +721,8 @@ def main():
                    "predict_into in a batch of 20)", "", train_table(res), ""]
     md += ["## The native module: anne.mpy on stock firmware against anne built in", "",
            "(instructions per inference, per sample in a batch of 20: anne.mpy / built-in (ratio), then one "
-           "sample alone, which is good to a tick (40 instructions on the M3 and M4F, 62.5 on the M0); the "
+           "sample alone, which is good to a tick (40 instructions on the M3 and M4F, 62.5 on the M0, "
+           "exact on RV32); the "
            "dense 64x64 call, one call; the stock firmware is the "
            "same port without anne, the board library in /lib as .mpy files; heap once imported: "
            "gc.mem_free() before and after `import anne`, where the built-in module takes 0; "
@@ -582,7 +730,7 @@ def main():
            natmod_table(results), ""]
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
-    md += ["| %s | %s | %s |" % (c, v, "yes" if h else "**no**") for c, v, h in checks_]
+    md += ["| %s | %s | %s |" % (c, v, "n/a" if h is None else "yes" if h else "**no**") for c, v, h in checks_]
     md += [""] + notes(results)
     md += ["", "Reference numbers from the issue (emulated M3): " +
            "; ".join("%s %s" % (k, fmt(v)) for k, v in BRIEF.items()) + ".", "",
