@@ -4,7 +4,7 @@
 #   make test         every test: Rust, C ABI, host, MicroPython on 6 firmwares
 #                     with anne built in and 4 stock ones with anne.mpy in /lib,
 #                     and on the emulated Pico (built in, stock, a frozen model)
-#   make bench        instruction counts on the emulated Cortex-M3, M0 and M4F
+#   make bench        instruction counts on the emulated Cortex-M3, M0, M4F and RISC-V
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
 #                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
