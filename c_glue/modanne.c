@@ -620,7 +620,7 @@ static void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const 
                 MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
         case ANNE_ERR_LAYER_PARAM:
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; (kernel_size - 1) * dilation < 2**31; padding 0..2"),
+                MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2"),
                 (int)i);
         default:
             return;

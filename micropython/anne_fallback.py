@@ -500,7 +500,7 @@ def _window_bounds(t, strides, pad, window, steps):
 
 
 def _bad_spec(i):
-    raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; (kernel_size - 1) * dilation < 2**31; padding 0..2" % i)
+    raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2" % i)
 
 
 def _steps(i, n_in, channels, window, strides, padding):
