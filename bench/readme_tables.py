@@ -111,17 +111,9 @@ def merge_rows(old, new, key):
 
 
 def table_rows(readme, head):
-    """Body rows of the first table under head."""
-    lines = readme.split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith(head):
-            rows = []
-            for l in lines[i + 2:]:
-                if not l.startswith("|"):
-                    break
-                rows.append(l)
-            return rows
-    return []
+    """Body rows of the first table under head (none if there is none)."""
+    tables = summary_tables(readme, head)
+    return tables[0][1] if tables else []
 
 
 def replace_tables(readme, head, bodies, header=None):
