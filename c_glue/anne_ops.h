@@ -100,5 +100,36 @@
 #define ANNE_LAYER_FLATTEN 7
 #define ANNE_LAYER_RESHAPE 8
 #define ANNE_LAYER_AFFINE 9
+#define ANNE_LAYER_COUNT 9
+#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine"
+
+/* X(ID, name, slots, weighted, activation): slots the kind's parameter
+ * count, weighted 1 when it has units and weights, activation 1 when
+ * it takes one. */
+#define ANNE_LAYER_LIST(X) \
+    X(DENSE, dense, 0, 1, 1) \
+    X(CONV1D, conv1d, 4, 1, 1) \
+    X(MAX_POOLING1D, max_pooling1d, 3, 0, 0) \
+    X(AVERAGE_POOLING1D, average_pooling1d, 3, 0, 0) \
+    X(GLOBAL_AVERAGE_POOLING1D, global_average_pooling1d, 0, 0, 0) \
+    X(GLOBAL_MAX_POOLING1D, global_max_pooling1d, 0, 0, 0) \
+    X(FLATTEN, flatten, 0, 0, 0) \
+    X(RESHAPE, reshape, 0, 0, 0) \
+    X(AFFINE, affine, 1, 1, 0) \
+
+
+/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same
+ * in the file, the ABI, Rust and Python. */
+#define ANNE_CONV1D_KERNEL_SIZE 0
+#define ANNE_CONV1D_STRIDES 1
+#define ANNE_CONV1D_PADDING 2
+#define ANNE_CONV1D_DILATION_RATE 3
+#define ANNE_MAX_POOLING1D_POOL_SIZE 0
+#define ANNE_MAX_POOLING1D_STRIDES 1
+#define ANNE_MAX_POOLING1D_PADDING 2
+#define ANNE_AVERAGE_POOLING1D_POOL_SIZE 0
+#define ANNE_AVERAGE_POOLING1D_STRIDES 1
+#define ANNE_AVERAGE_POOLING1D_PADDING 2
+#define ANNE_AFFINE_STANDS_FOR 0
 
 #endif /* ANNE_OPS_H */

@@ -80,21 +80,16 @@ def file_params(name, kw=None):
     return flags, tuple(float(p[k]) for k in FILE_PARAMS)
 
 
-# Layer kinds by id (ops/ops.json) and what each has: weights, an
-# activation, kind parameters.
-KIND_NAMES = {anne_ops.LAYER_DENSE: "dense", anne_ops.LAYER_CONV1D: "conv1d",
-              anne_ops.LAYER_MAX_POOLING1D: "max_pooling1d",
-              anne_ops.LAYER_AVERAGE_POOLING1D: "average_pooling1d",
-              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D: "global_average_pooling1d",
-              anne_ops.LAYER_GLOBAL_MAX_POOLING1D: "global_max_pooling1d",
-              anne_ops.LAYER_FLATTEN: "flatten", anne_ops.LAYER_RESHAPE: "reshape",
-              anne_ops.LAYER_AFFINE: "affine"}
-WEIGHTED = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D)
-STORED = WEIGHTED + (anne_ops.LAYER_AFFINE,)
+# Layer kinds by id, from the layer registry (ops/ops.json "layers"): the
+# kinds with stored data (units and weights), those of them with a kernel,
+# a bias and an activation, the pooling kinds.
+KIND_NAMES = anne_ops.LAYER_NAMES
+STORED = tuple(anne_ops.LAYER_UNITS)
+WEIGHTED = tuple(k for k in STORED if k in anne_ops.ACTIVATED)
+POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "pool")
+GLOBAL_POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "global")
 # An affine layer's kind parameter 0: the Keras layer it stands for.
-AFFINE_CODES = ("affine", "normalization", "rescaling", "batch_normalization")
-POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D)
-GLOBAL_POOLS = (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D)
+AFFINE_CODES = anne_ops.LAYER_PARAMS[anne_ops.LAYER_AFFINE][0][3]
 NO_KPARAMS = (0,) * 8
 
 
@@ -373,22 +368,18 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
 
 
 def _check_kparams(where, kind, kp):
-    """conv1d: kernel_size, strides >= 1, padding 0..2, dilation >= 1;
-    pooling: pool_size, strides >= 1, padding 0..1; the rest 0."""
-    if kind == anne_ops.LAYER_CONV1D:
-        used, ok = 4, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 2 and kp[3] >= 1
-        if ok and (kp[0] - 1) * kp[3] > MAX_REACH:
-            raise ValueError(where + "%s for conv1d: (kernel_size - 1) * dilation_rate = (%d - 1) * %d, at most %d"
-                             % (FRAGMENTS["kind_params"], kp[0], kp[3], MAX_REACH))
-    elif kind in POOLS:
-        used, ok = 3, kp[0] >= 1 and kp[1] >= 1 and kp[2] <= 1
-    elif kind == anne_ops.LAYER_AFFINE:
-        used, ok = 1, kp[0] < len(AFFINE_CODES)
-    else:
-        used, ok = 0, True
+    """The kind's parameter slots (anne_ops.LAYER_PARAMS) in range: a size
+    at least its min, a choice one of its values; the unused ones 0."""
+    slots = anne_ops.LAYER_PARAMS.get(kind, ())
+    ok = True
+    for v, (_, _, low, values) in zip(kp, slots):
+        ok = ok and (v < len(values) if values else v >= low)
+    if ok and kind == anne_ops.LAYER_CONV1D and (kp[0] - 1) * kp[3] > MAX_REACH:
+        raise ValueError(where + "%s for conv1d: (kernel_size - 1) * dilation_rate = (%d - 1) * %d, at most %d"
+                         % (FRAGMENTS["kind_params"], kp[0], kp[3], MAX_REACH))
     if kind == KIND_DENSE and any(kp):
         raise ValueError(where + "%s: dense has no kind parameters" % FRAGMENTS["reserved"])
-    if not ok or any(kp[used:]):
+    if not ok or any(kp[len(slots):]):
         raise ValueError(where + "%s for %s: %s" % (FRAGMENTS["kind_params"], KIND_NAMES[kind],
                                                      ", ".join(str(v) for v in kp)))
 

@@ -59,7 +59,7 @@ SQUAREPLUS = 27
 TANH_SHRINK = 28
 THRESHOLD = 29
 
-# Layer kinds.
+# Layer kinds (the layer registry, ops.json "layers").
 LAYER_DENSE = 1
 LAYER_CONV1D = 2
 LAYER_MAX_POOLING1D = 3
@@ -69,3 +69,16 @@ LAYER_GLOBAL_MAX_POOLING1D = 6
 LAYER_FLATTEN = 7
 LAYER_RESHAPE = 8
 LAYER_AFFINE = 9
+# id -> name.
+LAYER_NAMES = {1: "dense", 2: "conv1d", 3: "max_pooling1d", 4: "average_pooling1d", 5: "global_average_pooling1d", 6: "global_max_pooling1d", 7: "flatten", 8: "reshape", 9: "affine"}
+# id -> its parameter slots, in the one order of the file, the ABI, Rust
+# and Python: (name, default (None: required, or another slot's value),
+# min, values: a choice's names, stored as the index; else a size min..65535).
+LAYER_PARAMS = {2: (("kernel_size", None, 1, ()), ("strides", 1, 1, ()), ("padding", 0, 0, ("valid", "same", "causal")), ("dilation_rate", 1, 1, ())), 3: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 4: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 9: (("stands_for", 0, 0, ("affine", "normalization", "rescaling", "batch_normalization")),)}
+# id -> what its units field is called, for the kinds with weights.
+LAYER_UNITS = {1: "units", 2: "filters", 9: "channels"}
+# The kinds that take an activation.
+ACTIVATED = (1, 2)
+# id -> how its output shape follows (dense, conv, pool, global, flatten,
+# stored, same).
+LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "global", 7: "flatten", 8: "stored", 9: "same"}

@@ -41,7 +41,41 @@ def load(path=SOURCE):
                 raise SystemExit("ops.json: %s: unknown rule %r for %s" % (a["name"], rule, k))
         if a.get("outputs", "same") not in ("same", "half"):
             raise SystemExit("ops.json: %s: outputs must be 'same' or 'half'" % a["name"])
+    check_layers(table["layers"])
     return table
+
+
+LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
+              "input", "shape", "inputs"}
+SLOT_KEYS = {"name", "default", "min", "values", "none"}
+INPUTS = ("flat", "steps", "any")
+SHAPES = ("dense", "conv", "pool", "global", "flatten", "stored", "same")
+MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
+
+
+def check_layers(layers):
+    """The layer registry's rules: ids 1, 2, ... in order; known keys and
+    values; a choice's default one of its values; a size's default >= min."""
+    for i, L in enumerate(layers):
+        where = "ops.json: layer %r: " % L.get("name")
+        if L.get("id") != i + 1:
+            raise SystemExit(where + "id %r, expected %d (ids are dense from 1, in order)" % (L.get("id"), i + 1))
+        if set(L) - LAYER_KEYS or not {"name", "keras", "params", "input", "shape", "inputs"} <= set(L):
+            raise SystemExit(where + "keys %s (known: %s)" % (sorted(L), sorted(LAYER_KEYS)))
+        if L["input"] not in INPUTS or L["shape"] not in SHAPES:
+            raise SystemExit(where + "input must be one of %s, shape one of %s" % (INPUTS, SHAPES))
+        if len(L["params"]) > MAX_SLOTS:
+            raise SystemExit(where + "more than %d parameter slots" % MAX_SLOTS)
+        if bool(L.get("weights")) != ("units" in L):
+            raise SystemExit(where + "a kind with weights has units, and only such a kind")
+        for s in L["params"]:
+            if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s):
+                raise SystemExit(where + "slot %r: keys %s (a size has min, a choice values)" % (s.get("name"), sorted(s)))
+            d = s.get("default")
+            if "values" in s and d not in s["values"] or "min" in s and d is not None and d < s["min"]:
+                raise SystemExit(where + "slot %r: default %r out of its range" % (s["name"], d))
+            if d is None and "default" in s and "none" not in s:
+                raise SystemExit(where + "slot %r: a null default says what it means (none)" % s["name"])
 
 
 def bit(i):
@@ -107,6 +141,20 @@ def gen_c(t):
     lines += ["", "", "/* Layer kinds (weight files and the layer ABI). */"]
     for L in t["layers"]:
         lines.append("#define ANNE_LAYER_%s %d" % (up(L["name"]), L["id"]))
+    lines += ["#define ANNE_LAYER_COUNT %d" % len(t["layers"]),
+              "#define ANNE_LAYER_NAMES \"%s\"" % ", ".join(L["name"] for L in t["layers"]), "",
+              "/* X(ID, name, slots, weighted, activation): slots the kind's parameter",
+              " * count, weighted 1 when it has units and weights, activation 1 when",
+              " * it takes one. */",
+              "#define ANNE_LAYER_LIST(X) \\"]
+    lines += ["    X(%s, %s, %d, %d, %d) \\" % (up(L["name"]), L["name"], len(L["params"]),
+                                              "units" in L, bool(L.get("activation")))
+              for L in t["layers"]]
+    lines += ["", "", "/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same",
+              " * in the file, the ABI, Rust and Python. */"]
+    for L in t["layers"]:
+        for j, sl in enumerate(L["params"]):
+            lines.append("#define ANNE_%s_%s %d" % (up(L["name"]), up(sl["name"]), j))
     lines += ["", "#endif /* ANNE_OPS_H */", ""]
     return "\n".join(lines)
 
@@ -208,9 +256,29 @@ def gen_python(t):
            "",
            "# Activation ids by name."]
     out += ["%s = %d" % (a["name"].upper(), a["id"]) for a in acts]
-    out += ["", "# Layer kinds."]
-    out += ["LAYER_%s = %d" % (L["name"].upper(), L["id"]) for L in t["layers"]]
-    out.append("")
+    layers = t["layers"]
+    out += ["", "# Layer kinds (the layer registry, ops.json \"layers\")."]
+    out += ["LAYER_%s = %d" % (L["name"].upper(), L["id"]) for L in layers]
+
+    def slot(s):
+        return (s["name"], s["values"].index(s["default"]) if "values" in s else s.get("default"),
+                s.get("min", 0), tuple(s.get("values", ())))
+
+    out += ["# id -> name.",
+            "LAYER_NAMES = " + py_repr({L["id"]: L["name"] for L in layers}),
+            "# id -> its parameter slots, in the one order of the file, the ABI, Rust",
+            "# and Python: (name, default (None: required, or another slot's value),",
+            "# min, values: a choice's names, stored as the index; else a size min..65535).",
+            "LAYER_PARAMS = " + py_repr({L["id"]: tuple(slot(s) for s in L["params"])
+                                          for L in layers if L["params"]}),
+            "# id -> what its units field is called, for the kinds with weights.",
+            "LAYER_UNITS = " + py_repr({L["id"]: L["units"] for L in layers if "units" in L}),
+            "# The kinds that take an activation.",
+            "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
+            "# id -> how its output shape follows (dense, conv, pool, global, flatten,",
+            "# stored, same).",
+            "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
+            ""]
     return "\n".join(out)
 
 

@@ -1,0 +1,115 @@
+"""The layer registry (ops/ops.json "layers") against the code that follows it:
+the board library's classes, the file format's documentation, and the rules
+tools/gen_ops.py holds the registry to."""
+import ast
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+REGISTRY = json.load(open(os.path.join(ROOT, "ops", "ops.json")))["layers"]
+
+
+def board_classes():
+    """class name -> its __init__'s (parameter names, defaults) in every
+    board-library file (micropython/anne_*.py), read from the source."""
+    found = {}
+    for path in glob.glob(os.path.join(ROOT, "micropython", "anne_*.py")):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for f in node.body:
+                if isinstance(f, ast.FunctionDef) and f.name == "__init__":
+                    args = [a.arg for a in f.args.args[1:]]
+                    defaults = [ast.literal_eval(d) if isinstance(d, ast.Constant) else d
+                                for d in f.args.defaults]
+                    found[node.name] = (args, dict(zip(args[len(args) - len(defaults):], defaults)))
+    return found
+
+
+def inherited(cls_name, classes, source):
+    """The __init__ a class uses (its own, or its first base's with one)."""
+    for node in ast.walk(source):
+        if isinstance(node, ast.ClassDef) and node.name == cls_name:
+            if cls_name in classes:
+                return classes[cls_name]
+            for base in node.bases:
+                if isinstance(base, ast.Name):
+                    got = inherited(base.id, classes, source)
+                    if got:
+                        return got
+    return None
+
+
+@pytest.mark.parametrize("kind", [L for L in REGISTRY if L["name"] != "affine"], ids=lambda L: L["name"])
+def test_board_class_takes_the_slots_in_order(kind):
+    """Each kind's board class (named as its Keras class) takes units first
+    when the kind has them, then the parameter slots in the registry's order
+    with the registry's defaults: one order for the file, the ABI and Python."""
+    source = ast.parse("\n".join(open(p).read() for p in
+                                 glob.glob(os.path.join(ROOT, "micropython", "anne_*.py"))))
+    classes = board_classes()
+    for keras in kind["keras"]:
+        got = inherited(keras, classes, source)
+        assert got, "no board class %s for layer kind %s" % (keras, kind["name"])
+        args, defaults = got
+        want = ([kind["units"]] if "units" in kind else []) + [s["name"] for s in kind["params"]]
+        assert args[:len(want)] == want, (keras, args)
+        for s in kind["params"]:
+            if "default" in s:
+                assert defaults.get(s["name"]) == s["default"], (keras, s["name"])
+            else:
+                assert s["name"] not in defaults, (keras, s["name"], "is required")
+
+
+def test_format_doc_lists_the_registry():
+    """docs/FORMAT.md's layer-entry row names every kind by its id."""
+    doc = open(os.path.join(ROOT, "docs", "FORMAT.md")).read()
+    listed = ", ".join("%d %s" % (L["id"], L["name"]) for L in REGISTRY)
+    assert listed in doc
+
+
+def run_gen(tmp_path, edit):
+    root = tmp_path / "repo"
+    for rel in ("ops/ops.json", "tools/gen_ops.py"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(open(os.path.join(ROOT, rel)).read())
+    table = json.loads((root / "ops/ops.json").read_text())
+    edit(table["layers"])
+    (root / "ops/ops.json").write_text(json.dumps(table))
+    return subprocess.run([sys.executable, str(root / "tools/gen_ops.py"), "--check"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda L: L[1].update(id=7), "id 7, expected 2"),
+    (lambda L: L[1]["params"][2].update(default="full"), "default 'full' out of its range"),
+    (lambda L: L[1]["params"][0].update(values=["a"]), "a size has min, a choice values"),
+    (lambda L: L[0].pop("units"), "a kind with weights has units"),
+    (lambda L: L[2].update(shape="wide"), "shape one of"),
+    (lambda L: L[2]["params"][1].pop("none"), "a null default says what it means"),
+    (lambda L: L[0].update(stateful=True), "keys"),
+])
+def test_gen_ops_refuses_a_bad_registry(tmp_path, edit, says):
+    r = run_gen(tmp_path, edit)
+    assert r.returncode != 0 and says in r.stdout, r.stdout
+
+
+def test_an_unknown_kind_is_refused_not_defaulted():
+    """The reader knows exactly the registry's kinds, and refuses the id one
+    past the last (and 0) by name, rather than taking it for another kind."""
+    import anne_format as af
+    import anne_badfiles
+    import anne_file
+    assert set(anne_file.KIND_NAMES) == {L["id"] for L in REGISTRY}
+    good = anne_badfiles.base_good_file(2)
+    assert af.parse(good)
+    for kind in (0, len(REGISTRY) + 1):
+        bad = anne_badfiles._patch(good, "<B", 32, kind)   # layer 0's kind byte
+        with pytest.raises(ValueError, match="layer 0: unknown layer kind %d" % kind):
+            af.parse(bad)
