@@ -1,4 +1,4 @@
-# anne_file: the .anne codec (docs/FORMAT.md, versions 1 and 2), one for the
+# anne_file: the .anne codec (docs/FORMAT.md, versions 1 to 3), one for the
 # board (anne_io) and the PC (tools/anne_format.py): the same code checks
 # every file under MicroPython and CPython. It turns the header, the layer
 # table and the metadata into plain records and back into bytes; the float
@@ -13,8 +13,12 @@ from anne_ops import ACTIVATIONS, FILE_PARAMS, FILL
 
 MAGIC = b"ANNE"
 VERSION = 2                      # what the writers write
-HEADER_SIZE = (0, 16, 32)        # by version
-ENTRY_SIZE = (0, 40, 80)
+VERSIONS = (1, 2, 3)             # what the readers read
+HEADER_SIZE = (0, 16, 32, 32)    # by version
+ENTRY_SIZE = (0, 40, 80, 128)
+SLOTS = (0, 0, 8, 16)            # kind parameters an entry stores, by version
+NETWORK_INPUT = 255              # version 3: an input that is the network's input
+MAX_INPUTS = 7                   # version 3: inputs an entry can name
 MAX_LAYERS = 255
 MAX_DIM = 65535
 MAX_METADATA = 4096
@@ -44,6 +48,7 @@ FRAGMENTS = {
     "chain": "shape mismatch",
     "kind": "unknown layer kind",
     "kind_params": "bad kind parameters",
+    "inputs": "bad inputs",
     "dtype": "unknown dtype",
     "activation": "unknown activation id",
     "units": "units out of range",
@@ -209,12 +214,18 @@ class Head:
         self.data_start = meta_offset + meta_size if meta_size else self.table_end
 
 
-def _shape(raw, what):
-    rank, d0, d1, reserved = raw
-    if reserved == 0 and d0 >= 1 and (rank == 1 and d1 == 0 or rank == 2 and d1 >= 1):
-        return (d0,) if rank == 1 else (d0, d1)
-    raise ValueError("%s %s: rank %d, %d x %d (rank 1 or 2, sizes 1..%d)"
-                     % (FRAGMENTS["shape"], what, rank, d0, d1, MAX_DIM))
+def _shape(raw, what, version=2):
+    """A stored shape (rank, dim0, dim1, dim2: dim2 is reserved before
+    version 3) -> a tuple of rank sizes."""
+    rank, d0, d1, d2 = raw
+    if d0 >= 1 and (rank == 1 and d1 == d2 == 0 or rank == 2 and d1 >= 1 and d2 == 0
+                    or rank == 3 and version >= 3 and d1 >= 1 and d2 >= 1):
+        return raw[1:1 + rank]
+    if version < 3:
+        raise ValueError("%s %s: rank %d, %d x %d (rank 1 or 2, sizes 1..%d)"
+                         % (FRAGMENTS["shape"], what, rank, d0, d1, MAX_DIM))
+    raise ValueError("%s %s: rank %d, %d x %d x %d (rank 1, 2 or 3, sizes 1..%d)"
+                     % (FRAGMENTS["shape"], what, rank, d0, d1, d2, MAX_DIM))
 
 
 def _keras_file(head, size):
@@ -237,8 +248,8 @@ def parse_head(buf, size):
     magic, version, header_size, count, flags = struct.unpack_from("<4sHHHH", buf, 0)
     if magic != MAGIC:
         raise ValueError("%s: %r (expected %r)" % (FRAGMENTS["magic"], magic, MAGIC))
-    if not 1 <= version <= 2:
-        raise ValueError("%s %d (this reader knows 1 and 2)" % (FRAGMENTS["version"], version))
+    if version not in VERSIONS:
+        raise ValueError("%s %d (this reader knows 1, 2 and 3)" % (FRAGMENTS["version"], version))
     if header_size < HEADER_SIZE[version]:
         raise ValueError("%s: %d (minimum %d)" % (FRAGMENTS["header_size"], header_size, HEADER_SIZE[version]))
     if flags != 0:
@@ -256,11 +267,11 @@ def parse_head(buf, size):
         if size < header_size:
             raise ValueError("%s: header needs %d bytes, file has %d" % (FRAGMENTS["truncated"], header_size, size))
         entry_size, reserved = struct.unpack_from("<HH", buf, 12)
-        if entry_size < ENTRY_SIZE[2]:
-            raise ValueError("%s: %d (minimum %d)" % (FRAGMENTS["entry_size"], entry_size, ENTRY_SIZE[2]))
+        if entry_size < ENTRY_SIZE[version]:
+            raise ValueError("%s: %d (minimum %d)" % (FRAGMENTS["entry_size"], entry_size, ENTRY_SIZE[version]))
         if reserved:
             raise ValueError("%s in header: %d" % (FRAGMENTS["reserved"], reserved))
-        in_shape = _shape(struct.unpack_from("<HHHH", buf, 16), "of the input")
+        in_shape = _shape(struct.unpack_from("<HHHH", buf, 16), "of the input", version)
         meta_offset, meta_size = struct.unpack_from("<II", buf, 24)
     head = Head(version, header_size, entry_size, count, in_shape, meta_offset, meta_size)
     if size < head.table_end:
@@ -307,8 +318,8 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
         params = struct.unpack_from("<6f", buf, e + 16)
     else:
         units, offset, data_size = struct.unpack_from("<III", buf, e + 20)
-        params = struct.unpack_from("<6f", buf, e + 48)
-        kparams = struct.unpack_from("<8H", buf, e + 32)
+        params = struct.unpack_from("<6f", buf, 64 + e if version == 3 else e + 48)
+        kparams = struct.unpack_from("<%dH" % SLOTS[version], buf, e + 32)
     if kind != KIND_DENSE and (version == 1 or kind not in KIND_NAMES):
         raise ValueError(where + "%s %d" % (FRAGMENTS["kind"], kind))
     if dtype != DTYPE_F32:
@@ -332,20 +343,24 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
     elif units or act or flags:
         raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
     _check_kparams(where, kind, kparams)
+    kparams = kparams[:8]
     stored_out = None
-    if version == 2:
-        stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input")
-        stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output")
+    if version >= 2:
+        stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input", version)
+        stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output", version)
         if stored_in != in_shape:
             raise ValueError(where + "%s: input %s, the layer before gives %s"
                              % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
-        if any(struct.unpack_from("<II", buf, e + 72)):
+        if version == 3:
+            _check_inputs(where, i, struct.unpack_from("<8B", buf, e + 88))
+        quant = struct.unpack_from("<8I", buf, e + 96) if version == 3 else struct.unpack_from("<II", buf, e + 72)
+        if any(quant):
             raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
     try:
         entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out)
     except ValueError as err:
         raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
-    if version == 2:
+    if version >= 2:
         if stored_out != entry.out_shape:
             raise ValueError(where + "%s: output %s, %s %s with %d units gives %s"
                              % (FRAGMENTS["chain"], _shape_text(stored_out), name, ACTIVATIONS[act],
@@ -365,6 +380,23 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
         raise ValueError(where + "%s: data ends at %d (+4 CRC), file has %d bytes"
                          % (FRAGMENTS["truncated"], end, size))
     return entry
+
+
+def _check_inputs(where, i, raw):
+    """Version 3's inputs (a count, then the indices of the layers whose
+    outputs the layer takes; NETWORK_INPUT for the network's input): this
+    reader runs chains, each layer taking the one before."""
+    count, sources = raw[0], raw[1:]
+    chain = (i - 1 if i else NETWORK_INPUT,) + (0,) * (MAX_INPUTS - 1)
+    if count != 1 or sources != chain:
+        raise ValueError(where + "%s: %d (%s); this reader runs chains: one input, the layer before%s"
+                         % (FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
+                            "" if i else " (255: the network's input)"))
+
+
+def _inputs_raw(i):
+    """Version 3's inputs field of layer i of a chain."""
+    return (1, i - 1 if i else NETWORK_INPUT) + (0,) * (MAX_INPUTS - 1)
 
 
 def _check_kparams(where, kind, kp):
@@ -457,11 +489,11 @@ def metadata_bytes(meta):
     return data
 
 
-def check_writable(in_shape, entries):
+def check_writable(in_shape, entries, version=VERSION):
     """ValueError, naming the limit, for a network the format cannot hold
     (a reader would refuse the file, or 16-bit fields would be truncated):
     1..255 layers, every shape's sizes and units 1..65535, kind parameters
-    16-bit."""
+    16-bit, shapes of rank 3 only from version 3 on."""
     if not 1 <= len(entries) <= MAX_LAYERS:
         raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(entries), MAX_LAYERS))
     shapes = [("the input", in_shape)]
@@ -473,6 +505,9 @@ def check_writable(in_shape, entries):
             raise ValueError("layer %d: kind parameters %s; a .anne file holds 0..65535"
                              % (i, ", ".join(str(v) for v in e.kparams)))
     for what, shape in shapes:
+        if len(shape) > (3 if version >= 3 else 2):
+            raise ValueError("%s is %s; a version-%d .anne file holds ranks 1 and 2 (version 3: up to 3)"
+                             % (what, _shape_text(shape), version))
         if any(d > MAX_DIM for d in shape):
             raise ValueError("%s is %s; a .anne file holds sizes up to %d per dimension (Flatten or "
                              "Reshape to fewer values)" % (what, _shape_text(shape), MAX_DIM))
@@ -486,7 +521,7 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
     check is False (deliberately bad files)."""
     count = len(entries)
     if check:
-        check_writable(in_shape, entries)
+        check_writable(in_shape, entries, version)
     hs, es = HEADER_SIZE[version], ENTRY_SIZE[version]
     table_end = hs + es * count
     meta_data = metadata_bytes(meta)
@@ -499,21 +534,19 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
     if version == 1:
         parts = [struct.pack("<4sHHHHI", MAGIC, 1, hs, count, 0, entries[0].n_in)]
     else:
-        rank, d0, d1 = _shape_raw(in_shape)
-        parts = [struct.pack("<4sHHHHHHHHHHII", MAGIC, 2, hs, count, 0, es, 0, rank, d0, d1, 0,
-                             table_end if meta_data else 0, len(meta_data))]
-    for entry in entries:
+        parts = [struct.pack("<4sHHHHHHHHHHII", MAGIC, version, hs, count, 0, es, 0,
+                             *(_shape_raw(in_shape) + (table_end if meta_data else 0, len(meta_data))))]
+    for i, entry in enumerate(entries):
         if version == 1:
             parts.append(struct.pack("<BBBBIII6f", entry.kind, entry.act, entry.flags, entry.dtype,
                                      entry.units, entry.offset, 0, *entry.params))
-        else:
-            parts.append(struct.pack("<BBBBHHHHHHHHIII", entry.kind, entry.act, entry.flags,
-                                     entry.dtype, *(_shape_raw(entry.in_shape) + (0,)
-                                                    + _shape_raw(entry.out_shape) + (0,)
-                                                    + (entry.units, entry.offset, entry.data_size))))
-            parts.append(struct.pack("<8H", *entry.kparams))
-            parts.append(struct.pack("<6f", *entry.params))
-            parts.append(bytes(8))
+            continue
+        parts.append(struct.pack("<BBBBHHHHHHHHIII", entry.kind, entry.act, entry.flags,
+                                 entry.dtype, *(_shape_raw(entry.in_shape) + _shape_raw(entry.out_shape)
+                                                + (entry.units, entry.offset, entry.data_size))))
+        parts.append(struct.pack("<%dH" % SLOTS[version], *(entry.kparams + (0,) * (SLOTS[version] - 8))))
+        parts.append(struct.pack("<6f", *entry.params))
+        parts.append(struct.pack("<8B", *_inputs_raw(i)) + bytes(32) if version == 3 else bytes(8))
     parts.append(meta_data)
     n = table_end + len(meta_data)
     parts.append(bytes((4 - n % 4) % 4))
@@ -521,4 +554,4 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
 
 
 def _shape_raw(shape):
-    return (len(shape), shape[0], shape[1] if len(shape) > 1 else 0)
+    return (len(shape),) + tuple(shape) + (0,) * (3 - len(shape))

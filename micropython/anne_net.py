@@ -401,15 +401,16 @@ class Dense:
 
 class Input:
     """Input(shape): the network's input, as keras.Input: Input(4),
-    Input(shape=(4,)), or a window of a sensor stream, Input((steps,
-    channels)), whose values are passed row-major (x[t * channels + c],
-    numpy's reshape(-1)). Goes first: Sequential([Input(4), Dense(8), ...])."""
+    Input(shape=(4,)), a window of a sensor stream, Input((steps,
+    channels)), or an image, Input((h, w, channels)), whose values are
+    passed row-major (x[t * channels + c], numpy's reshape(-1)). Goes first: Sequential([Input(4), Dense(8), ...])."""
 
     def __init__(self, shape):
         if not isinstance(shape, (tuple, list)):
             shape = (shape,)
-        if len(shape) not in (1, 2):
-            raise ValueError("Input shape %r: anne_net takes (n,) or (steps, channels)" % (tuple(shape),))
+        if len(shape) not in (1, 2, 3):
+            raise ValueError("Input shape %r: anne_net takes (n,), (steps, channels) or (h, w, channels)"
+                             % (tuple(shape),))
         self.shape = tuple(_int_arg(d, "Input shape") for d in shape)
         self.n_inputs = _size(self.shape)
 
@@ -1851,6 +1852,9 @@ class Window:
         shape = net.input_shape
         if shape is None or not net.layers:
             raise ValueError("Window needs a network with an input shape and layers")
+        if len(shape) > 2:
+            raise ValueError("Window streams (steps,) or (steps, channels) inputs, this one is %s"
+                             % _shape_text(shape))
         self.steps, self.channels = shape if len(shape) == 2 else (shape[0], 1)
         self.hop = _int_arg(hop, "hop")
         self.net = net

@@ -46,7 +46,7 @@ def conv_good_file():
 
 def base_good_file(version=2):
     n, layers = _base_model()
-    return encode(n, layers, metadata=META if version == 2 else None, version=version)
+    return encode(n, layers, metadata=META if version >= 2 else None, version=version)
 
 
 def _recrc(b):
@@ -69,7 +69,7 @@ def bad_files(good_bytes=None):
     the version-2 one of base_good_file(2), its names starting "v2_"."""
     if good_bytes is None:
         return (bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
-                + _bad_conv_files())
+                + _bad_conv_files() + _bad_files_v3())
     good = bytes(good_bytes)
     m = parse(good)
     if m.version == 2:
@@ -113,7 +113,7 @@ def bad_files(good_bytes=None):
     add("bad_magic", _patch(good, "<4s", 0, b"ANNX"), F["magic"])
     add("bad_magic_lowercase", _patch(good, "<4s", 0, b"anne"), F["magic"])
     add("version_0", _patch(good, "<H", 4, 0), F["version"])
-    add("version_3", _patch(good, "<H", 4, 3), F["version"])
+    add("version_4", _patch(good, "<H", 4, 4), F["version"])
     add("header_size_12", _patch(good, "<H", 6, 12), F["header_size"])
     add("header_size_0", _patch(good, "<H", 6, 0), F["header_size"])
     add("zero_layers", _patch(good, "<H", 8, 0), F["layer_count"])
@@ -187,7 +187,7 @@ def _bad_files_v2(good, m):
     b = bytearray(good); b[-1] ^= 0x80
     add("crc_flipped_crc", bytes(b), F["crc"])
     # header
-    add("version_3", _patch(good, "<H", 4, 3), F["version"])
+    add("version_4", _patch(good, "<H", 4, 4), F["version"])
     add("header_size_16", _patch(good, "<H", 6, 16), F["header_size"])
     add("entry_size_40", _patch(good, "<H", 12, 40), F["entry_size"])
     add("header_reserved", _patch(good, "<H", 14, 1), F["reserved"])
@@ -240,6 +240,45 @@ def _bad_files_v2(good, m):
     b = bytearray(good); b[second + 2:second + 2 + key_len] = first_key  # only if same length
     if struct.unpack_from("<H", good, second)[0] == key_len:
         add("metadata_key_twice", _recrc(bytes(b)), F["metadata"])
+    return out
+
+
+def _bad_files_v3():
+    """What version 3 adds (docs/FORMAT.md): rank-3 shapes, 16 kind
+    parameter slots, each layer's inputs, the int8 block; and the version-2
+    defects that move with its larger entry."""
+    F = FRAGMENTS
+    good = base_good_file(3)
+    m = parse(good)
+    es = m.entry_size
+    e0, e1 = m.header_size, m.header_size + es
+    L0 = m.layers[0]
+    out = []
+
+    def add(name, data, frag):
+        out.append(("v3_" + name, data, frag))
+
+    add("entry_size_80", _patch(good, "<H", 12, 80), F["entry_size"])
+    add("input_rank_4", _patch(good, "<H", 16, 4), F["shape"])
+    add("input_rank_3_dim2_0", _patch(good, "<H", 16, 3), F["shape"])
+    add("input_rank_1_dim2_set", _patch(good, "<H", 22, 1), F["shape"])
+    add("input_rank_3", _patch(_patch(good, "<HHHH", 16, 3, m.n_inputs, 1, 1), "<HHHH", e0 + 4, 3, m.n_inputs, 1, 1),
+        F["chain"])   # dense takes a flat input
+    add("kind_slot_9_set", _patch(good, "<H", e0 + 32 + 2 * 9, 1), F["reserved"])
+    add("nan_parameter", _patch(good, "<f", e0 + 64 + 4, float("nan")), F["finite"])
+    add("inputs_0", _patch(good, "<B", e0 + 88, 0), F["inputs"])
+    add("inputs_2", _patch(good, "<BB", e1 + 88, 2, 0), F["inputs"])
+    add("layer1_takes_network_input", _patch(good, "<B", e1 + 89, 255), F["inputs"])
+    add("layer0_takes_layer0", _patch(good, "<B", e0 + 89, 0), F["inputs"])
+    add("inputs_unused_set", _patch(good, "<B", e1 + 95, 1), F["inputs"])
+    add("int8_input_scale_set", _patch(good, "<f", e1 + 96, 0.5), F["reserved"])
+    add("int8_last_field_set", _patch(good, "<I", e0 + 124, 1), F["reserved"])
+    add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["dtype"])
+    add("data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"])
+    # a conv1d's slots past its four, in a conv file
+    shape, layers = _conv_model()
+    conv = encode(shape, layers, version=3)
+    add("conv1d_slot_5_set", _patch(conv, "<H", parse(conv).header_size + 32 + 2 * 5, 1), F["kind_params"])
     return out
 
 
@@ -321,6 +360,11 @@ def odd_valid_files():
     out.append(("v2_gap_before_data", _relayout_v2(good, m, gap=12)))
     out.append(("v2_gap_before_metadata", _gap_before_metadata(good, m, 1000)))
     out.append(("conv", conv_good_file()))
+    # version 3: the plain file, the conv file, and a (3, 1, 1) input flattened
+    out.append(("v3", base_good_file(3)))
+    shape, conv_layers = _conv_model()
+    out.append(("v3_conv", encode(shape, conv_layers, metadata={"name": "conv"}, version=3)))
+    out.append(("v3_rank3_input", encode((3, 1, 1), [LayerSpec("linear", kind="flatten")] + layers, version=3)))
     return out
 
 

@@ -1,6 +1,6 @@
 """Host-side reader and writer of `.anne` weight files.
 
-The format (docs/FORMAT.md, versions 1 and 2) is parsed and laid out by
+The format (docs/FORMAT.md, versions 1 to 3) is parsed and laid out by
 micropython/anne_file.py, the codec the board runs too; this module adds
 numpy arrays of the weights, the reference forward pass (Model.forward, from
 tools/anne_reference.py) and a summary. The table of bad files for the tests
@@ -107,8 +107,8 @@ class LayerSpec:
 
 def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
     """Returns the bytes of a `.anne` file (version 2 unless told 1, which
-    has no metadata and only dense layers). n_inputs: the input size, or
-    the input shape ((n,) or (steps, channels)). check=False skips
+    has no metadata and only dense layers, or 3). n_inputs: the input size,
+    or the input shape ((n,), (steps, channels) or, version 3, (h, w, c)). check=False skips
     validation (only for building deliberately bad files)."""
     in_shape = (n_inputs,) if isinstance(n_inputs, int) else tuple(n_inputs)
     entries = []
@@ -116,7 +116,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
     if check:
         if not 1 <= len(layers) <= MAX_LAYERS:
             raise ValueError("%s: %d" % (FRAGMENTS["layer_count"], len(layers)))
-        if not all(1 <= d <= MAX_UNITS for d in in_shape) or len(in_shape) not in (1, 2):
+        if not all(1 <= d <= MAX_UNITS for d in in_shape) or not 1 <= len(in_shape) <= (3 if version >= 3 else 2):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
         if check:
@@ -348,7 +348,7 @@ def _dims(shape):
 
 
 def parse(data):
-    """Parses and validates a `.anne` file (version 1 or 2) with the board's
+    """Parses and validates a `.anne` file (version 1, 2 or 3) with the board's
     codec; raises ValueError (message starts with a FRAGMENTS value) if the
     format refuses it."""
     data = bytes(data)

@@ -7,7 +7,7 @@ import gc
 from array import array
 
 import anne_net
-from anne_net import Dense, Input, Sequential
+from anne_net import Dense, Flatten, Input, Sequential
 from boardcheck import check, all_close, refused, report
 
 NAME = "test_net_habits"
@@ -25,7 +25,11 @@ def test_constructors():
     s.add(Dense(2))
     check(s.n_inputs == 3 and s.n_outputs == 2, "Sequential() + add(Input(3))")
     check(refused(ValueError, "needs its input shape", Sequential, [Dense(2)]), "no input shape")
-    check(refused(ValueError, "(n,) or (steps, channels)", Input, (4, 2, 1)), "Input((4, 2, 1))")
+    check(refused(ValueError, "(n,), (steps, channels) or (h, w, channels)", Input, (4, 2, 1, 1)),
+          "Input((4, 2, 1, 1))")
+    check(Sequential([Input((4, 2, 1)), Flatten(), Dense(2)]).n_inputs == 8, "Input((4, 2, 1)), Flatten")
+    check(refused(ValueError, "Dense takes a flat input", Sequential, [Input((4, 2, 1)), Dense(2)]),
+          "Dense on (4, 2, 1)")
     for bad in (8.7, "8", True, None):
         check(refused(TypeError, "units must be an int", Dense, bad), "Dense(%r)" % (bad,))
     check(refused(ValueError, "units out of range", Dense, 0), "Dense(0)")

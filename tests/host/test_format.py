@@ -169,7 +169,12 @@ def test_valid_odd_files():
             h = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
         else:
             raise AssertionError("extend this reference for %s" % acts[-1])
+    by_file = {entry["file"]: entry for entry in valid}
     for entry in valid:
+        if entry["file"] == "valid_v3_conv.anne":   # version 3 of the conv file: the same outputs
+            assert entry["x"] == by_file["valid_conv.anne"]["x"]
+            np.testing.assert_array_equal(entry["y"], by_file["valid_conv.anne"]["y"])
+            continue
         if entry["file"] == "valid_conv.anne":
             continue  # another model: tests/host/test_conv.py checks it
         m = af.load(os.path.join(BAD, entry["file"]))
@@ -215,6 +220,32 @@ def test_v2_layout_by_hand():
         np.testing.assert_array_equal(np.frombuffer(data, "<f4", units, offset + 4 * kernel.size), l.bias)
         n_in = l.n_out
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == binascii.crc32(data[:-4])
+
+
+def test_v3_layout_by_hand():
+    """The version-3 base file at the offsets docs/FORMAT.md gives: the
+    version-2 fields where they were, 16 kind-parameter slots, the activation
+    parameters at 64, each layer's inputs (a chain) at 88, the int8 block 0."""
+    v2 = open(os.path.join(BAD, "valid_v2.anne"), "rb").read()
+    data = open(os.path.join(BAD, "valid_v3.anne"), "rb").read()
+    assert struct.unpack_from("<4sHHHHHH", data, 0) == (b"ANNE", 3, 32, 2, 0, 128, 0)
+    assert struct.unpack_from("<HHHH", data, 16) == (1, 3, 0, 0)
+    meta_offset, meta_size = struct.unpack_from("<II", data, 24)
+    assert meta_offset == 32 + 2 * 128
+    assert data[meta_offset:meta_offset + meta_size] == v2[32 + 2 * 80:32 + 2 * 80 + meta_size]
+    for i in range(2):
+        e, e2 = 32 + 128 * i, 32 + 80 * i
+        assert data[e:e + 24] == v2[e2:e2 + 24]             # kind .. units
+        assert struct.unpack_from("<16H", data, e + 32) == (0,) * 16
+        assert data[e + 64:e + 88] == v2[e2 + 48:e2 + 72]   # the activation parameters
+        assert struct.unpack_from("<8B", data, e + 88) == (1, 255 if i == 0 else 0, 0, 0, 0, 0, 0, 0)
+        assert data[e + 96:e + 128] == bytes(32)
+        offset, size = struct.unpack_from("<II", data, e + 24)
+        offset2, size2 = struct.unpack_from("<II", v2, e2 + 24)
+        assert size == size2 and data[offset:offset + size] == v2[offset2:offset2 + size2]
+    assert struct.unpack_from("<I", data, len(data) - 4)[0] == binascii.crc32(data[:-4])
+    rank3 = open(os.path.join(BAD, "valid_v3_rank3_input.anne"), "rb").read()
+    assert struct.unpack_from("<HHHH", rank3, 16) == (3, 3, 1, 1)
 
 
 def test_bad_files_from_other_models():
