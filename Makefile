@@ -304,20 +304,12 @@ BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f riscv32 riscv32-s
 test-board: firmware natmod-run stock
 	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS) $(BOARD_EXCLUDE)
 
-# On the RISC-V board (built in, and stock with the rv32imc anne.mpy), every
-# run but test_train.py's first: its test_memory counts the bytes fit() keeps
-# to the byte and there finds 16 (64 on stock) more in one measurement; which
-# one moves with the stack's contents (a stale pointer the conservative GC
-# follows; the next fit keeps nothing more). Its other 239 checks pass; its
-# Keras training runs do, and test_kernel_bits has fit() give the
-# Cortex-M3's bits.
 # On the stock Cortex-M0 (a Pico's heap, the full 87 KB anne.mpy and the
 # board library in it), the Keras Conv1D Adam run's data as parsed JSON
 # leaves 23 KB free in pieces, and copying its rows for the native loop
 # (4.6 KB) no longer finds a block since the board library grew (issue 26);
 # it runs on the built-in M0, the inference-only M0 and every other target.
-BOARD_EXCLUDE := -x "riscv32 tests/board/test_train.py [gradients]" -x "riscv32-stock tests/board/test_train.py [gradients]" \
-	-x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]"
+BOARD_EXCLUDE := -x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]"
 
 # The emulated Pico (rp2040py: 3-4 million instructions a second) runs a
 # representative subset: the module's bad input and special values, every
