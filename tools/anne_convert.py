@@ -398,10 +398,15 @@ def _check(model, x_path, y_path, atol, rtol):
     return n_bad == 0 and same_class
 
 
-def main(argv=None):
+def main(argv=None, prog="anne_convert.py"):
+    """The command line; prog: its name in --help (with its examples) and
+    in usage errors (anne-convert when installed by pip)."""
+    description = __doc__.split("\n\n", 1)[1]
+    if prog != "anne_convert.py":
+        description = description.replace("python3 tools/anne_convert.py", prog)
     p = argparse.ArgumentParser(
-        prog="anne_convert.py",
-        description=__doc__.split("\n\n", 1)[1],
+        prog=prog,
+        description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="Keras model (.keras or .h5); an existing .anne file is "
                                  "read and checked instead (with --summary / --check)")

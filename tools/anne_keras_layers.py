@@ -64,6 +64,7 @@ def _supported_activations():
             % (", ".join(a for a in anne_format.ACTIVATIONS if a != "threshold"),
                ", ".join(sorted(anne_format.ALIASES))))
 
+
 # ---------------------------------------------------------------------------
 # Activations, shapes and weights
 
@@ -188,9 +189,11 @@ def _reshaped(shape, target, where):
     return tuple(n // known if t == -1 else t for t in target)
 
 
-def _weights(kf, cfg, name, class_path, where, ndim, units):
-    use_bias = bool(cfg.get("use_bias", True))
-    arrays = kf.weights(name, class_path)
+def _weights(st, layer, ndim, units):
+    """(kernel, bias or None) of a Dense/Conv1D, float32."""
+    where = layer.where
+    use_bias = bool(layer.cfg.get("use_bias", True))
+    arrays = st.kf.weights(layer.name, layer.class_path)
     if len(arrays) != (2 if use_bias else 1):
         raise ConvertError("%s: expected %d weight arrays, found %d"
                            % (where, 2 if use_bias else 1, len(arrays)))
@@ -209,55 +212,6 @@ def _quantized(cfg, where):
             or "float8" in json.dumps(cfg.get("dtype", "")):
         raise ConvertError("%s: quantized layers are not supported" % where)
 
-
-def _dense(kf, cfg, name, class_path, where, keras2, shape):
-    _quantized(cfg, where)
-    units = int(cfg["units"])
-    act = _activation(cfg.get("activation"), where, keras2)
-    kernel, bias = _weights(kf, cfg, name, class_path, where, 2, units)
-    if shape is not None and len(shape) == 2:
-        # Keras's Dense on (steps, channels) acts on each step: exactly a
-        # Conv1D with kernel_size 1 (glu, which halves the units, excepted)
-        if act.name == "glu":
-            raise ConvertError("%s: glu on a (steps, channels) input is not supported; add Flatten() "
-                               "before the Dense" % where)
-        if kernel.shape[0] != shape[1]:
-            raise ConvertError("%s: kernel has %d inputs but the layer before gives %d channels"
-                               % (where, kernel.shape[0], shape[1]))
-        return {"kind": "conv1d", "name": name, "kernel": kernel.reshape(1, shape[1], units), "bias": bias,
-                "act": act, "sources": [name], "in_shape": shape, "kparams": (1, 1, 0, 1)}
-    if shape is not None and kernel.shape[0] != shape[0]:
-        raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
-                           % (where, kernel.shape[0], shape[0]))
-    if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
-        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
-    return {"kind": "dense", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
-            "in_shape": (kernel.shape[0],)}
-
-
-def _conv1d(kf, cfg, name, class_path, where, keras2, shape):
-    _quantized(cfg, where)
-    _check_1d_options("Conv1D", cfg, where)
-    filters = int(cfg["filters"])
-    act = _activation(cfg.get("activation"), where, keras2)
-    if act.name == "glu":
-        raise ConvertError("%s: glu halves the filters; anne's Conv1D cannot take it (put a Dense "
-                           "after the Conv1D)" % where)
-    kernel, bias = _weights(kf, cfg, name, class_path, where, 3, filters)
-    steps, channels = _steps_channels(shape, where)
-    k = _ints(cfg, "kernel_size", 1, where)
-    if kernel.shape != (k, channels, filters):
-        raise ConvertError("%s: kernel shape %s, expected (%d, %d, %d) for its input %s"
-                           % (where, kernel.shape, k, channels, filters, shape))
-    padding = cfg.get("padding", "valid")
-    if padding not in anne_format.PADDINGS:
-        raise ConvertError("%s: padding=%r (valid, same or causal)" % (where, padding))
-    kparams = (k, _ints(cfg, "strides", 1, where), anne_format.PADDINGS.index(padding),
-               _ints(cfg, "dilation_rate", 1, where))
-    if filters > anne_format.MAX_UNITS or max(kparams) > anne_format.MAX_UNITS:
-        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
-    return {"kind": "conv1d", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
-            "in_shape": shape, "kparams": kparams}
 
 # ---------------------------------------------------------------------------
 # Folding the per-feature affine layers
@@ -449,13 +403,57 @@ def _snake(name):
 # One function per Keras layer class: (Chain, Layer) -> None
 
 def dense(st, layer):
-    _weighted(st, layer, _dense(st.kf, layer.cfg, layer.name, layer.class_path, layer.where, st.keras2,
-                                st.shape))
+    cfg, name, where, shape = layer.cfg, layer.name, layer.where, st.shape
+    _quantized(cfg, where)
+    units = int(cfg["units"])
+    act = _activation(cfg.get("activation"), where, st.keras2)
+    kernel, bias = _weights(st, layer, 2, units)
+    if shape is not None and len(shape) == 2:
+        # Keras's Dense on (steps, channels) acts on each step: exactly a
+        # Conv1D with kernel_size 1 (glu, which halves the units, excepted)
+        if act.name == "glu":
+            raise ConvertError("%s: glu on a (steps, channels) input is not supported; add Flatten() "
+                               "before the Dense" % where)
+        if kernel.shape[0] != shape[1]:
+            raise ConvertError("%s: kernel has %d inputs but the layer before gives %d channels"
+                               % (where, kernel.shape[0], shape[1]))
+        _weighted(st, layer, {"kind": "conv1d", "name": name, "kernel": kernel.reshape(1, shape[1], units),
+                              "bias": bias, "act": act, "sources": [name], "in_shape": shape,
+                              "kparams": (1, 1, 0, 1)})
+        return
+    if shape is not None and kernel.shape[0] != shape[0]:
+        raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
+                           % (where, kernel.shape[0], shape[0]))
+    if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
+        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
+    _weighted(st, layer, {"kind": "dense", "name": name, "kernel": kernel, "bias": bias, "act": act,
+                          "sources": [name], "in_shape": (kernel.shape[0],)})
 
 
 def conv1d(st, layer):
-    _weighted(st, layer, _conv1d(st.kf, layer.cfg, layer.name, layer.class_path, layer.where, st.keras2,
-                                 st.shape))
+    cfg, name, where, shape = layer.cfg, layer.name, layer.where, st.shape
+    _quantized(cfg, where)
+    _check_1d_options("Conv1D", cfg, where)
+    filters = int(cfg["filters"])
+    act = _activation(cfg.get("activation"), where, st.keras2)
+    if act.name == "glu":
+        raise ConvertError("%s: glu halves the filters; anne's Conv1D cannot take it (put a Dense "
+                           "after the Conv1D)" % where)
+    kernel, bias = _weights(st, layer, 3, filters)
+    steps, channels = _steps_channels(shape, where)
+    k = _ints(cfg, "kernel_size", 1, where)
+    if kernel.shape != (k, channels, filters):
+        raise ConvertError("%s: kernel shape %s, expected (%d, %d, %d) for its input %s"
+                           % (where, kernel.shape, k, channels, filters, shape))
+    padding = cfg.get("padding", "valid")
+    if padding not in anne_format.PADDINGS:
+        raise ConvertError("%s: padding=%r (valid, same or causal)" % (where, padding))
+    kparams = (k, _ints(cfg, "strides", 1, where), anne_format.PADDINGS.index(padding),
+               _ints(cfg, "dilation_rate", 1, where))
+    if filters > anne_format.MAX_UNITS or max(kparams) > anne_format.MAX_UNITS:
+        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
+    _weighted(st, layer, {"kind": "conv1d", "name": name, "kernel": kernel, "bias": bias, "act": act,
+                          "sources": [name], "in_shape": shape, "kparams": kparams})
 
 
 def _weighted(st, layer, d):
