@@ -366,6 +366,8 @@ def walk(kf, chain):
         try:
             LAYER_KINDS.get(cls, unsupported)(st, Layer(cls, cfg, name, where, class_path))
         except _Stop as stop:
+            # folding into a Dense/Conv1D went wrong (_weighted): that
+            # problem alone is the message
             raise stop.args[0] from None
         except ConvertError as e:
             # Reported with the others; a shape left unknown by an earlier
@@ -400,7 +402,9 @@ def _snake(name):
 
 
 # ---------------------------------------------------------------------------
-# One function per Keras layer class: (Chain, Layer) -> None
+# One function per Keras layer class: (Chain, Layer) -> None. It updates the
+# Chain (board, shape, dropped, ...) or raises ConvertError to refuse the
+# layer (walk() then forgets the shape and goes on).
 
 def dense(st, layer):
     cfg, name, where, shape = layer.cfg, layer.name, layer.where, st.shape
