@@ -2,4 +2,4 @@ import sys
 
 from anne_tools import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m anne_tools"))

@@ -47,7 +47,6 @@ import argparse
 import io
 import json
 import os
-import re
 import sys
 import zipfile
 
@@ -55,48 +54,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import anne_format  # noqa: E402
-
-SUPPORTED_LAYERS = ("Dense", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
-                    "GlobalMaxPooling1D", "Flatten", "Reshape",
-                    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
-                    "Normalization", "Rescaling", "BatchNormalization",
-                    "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
-                    "GaussianNoise", "SpatialDropout1D", "ActivityRegularization")
-# Per-feature affine layers (x * scale + offset at inference): folded into
-# the Dense/Conv1D layer before them (if its activation is linear) or after
-# them.
-AFFINE_LAYERS = ("Normalization", "Rescaling", "BatchNormalization")
-# What to do instead, for layers users often have.
-HINTS = {
-    "Conv2D": "2-D convolutions are not supported; for sensor windows use Conv1D on (steps, channels)",
-    "MaxPooling2D": "2-D pooling is not supported; use MaxPooling1D",
-    "SeparableConv1D": "not supported; use Conv1D",
-    "DepthwiseConv1D": "not supported; use Conv1D",
-    "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
-    "SimpleRNN": "recurrent layers are not supported",
-    "LayerNormalization": "it normalises each sample at run time; use BatchNormalization or "
-                          "Normalization, which anne folds into a Dense layer",
-    "Embedding": "embeddings are not supported; feed the vectors as inputs",
-    "Concatenate": "only chains of layers are supported",
-    "Add": "only chains of layers are supported",
-}
-DROPPED_LAYERS = ("InputLayer", "Dropout", "AlphaDropout", "GaussianDropout",
-                  "GaussianNoise", "SpatialDropout1D", "ActivityRegularization")
-ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
-
-
-class ConvertError(Exception):
-    """A model anne cannot convert; the message is meant for the user."""
-
-
-def _supported_layers():
-    return "anne supports chains of: %s." % ", ".join(SUPPORTED_LAYERS)
-
-
-def _supported_activations():
-    return ("Activations: %s (aliases %s)."
-            % (", ".join(a for a in anne_format.ACTIVATIONS if a != "threshold"),
-               ", ".join(sorted(anne_format.ALIASES))))
+import anne_keras_layers  # noqa: E402
+# The Keras layer classes and what each becomes are in anne_keras_layers.py.
+from anne_keras_layers import SUPPORTED_LAYERS, ConvertError, _size  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------------------
@@ -104,14 +64,6 @@ def _supported_activations():
 
 def _to_str(v):
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
-
-
-def _snake(name):
-    """keras.src.utils.naming.to_snake_case."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-    return name
 
 
 class KerasFile:
@@ -327,152 +279,6 @@ def _functional_chain(cfg):
             for n in reversed(order)]
 
 
-class Activation:
-    def __init__(self, name, params=None, has_max_value=False, approximate=False):
-        self.name = name
-        self.params = params or {}
-        self.has_max_value = has_max_value
-        self.approximate = approximate
-
-    def is_linear(self):
-        return self.name == "linear"
-
-
-def _activation(value, where, keras2):
-    """A Keras activation as serialized in a config: None, a name, or a dict
-    like {"module": "keras.activations", "class_name": "function",
-    "config": "relu", ...}."""
-    if value is None:
-        return Activation("linear")
-    name = value
-    if isinstance(value, dict):
-        cfg = value.get("config")
-        if isinstance(cfg, str):
-            name = cfg
-        elif isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and \
-                value.get("class_name") in ("function", "builtins.function"):
-            name = cfg["name"]
-        else:
-            raise ConvertError("%s: activation %s is not a built-in Keras activation. %s"
-                               % (where, json.dumps(value)[:200], _supported_activations()))
-    if not isinstance(name, str):
-        raise ConvertError("%s: cannot read activation %r" % (where, value))
-    if name.startswith("keras.activations."):
-        name = name.rsplit(".", 1)[1]
-    name = anne_format.ALIASES.get(name, name)
-    if keras2 and name == "hard_sigmoid":
-        raise ConvertError("%s: tf.keras 2's hard_sigmoid is clip(0.2 * x + 0.5, 0, 1), which "
-                           "differs from Keras 3's relu6(x + 3) / 6 that anne implements; "
-                           "retrain with Keras 3 or another activation" % where)
-    if name == "threshold":
-        raise ConvertError("%s: the 'threshold' activation needs threshold and default_value, "
-                           "which a Keras config does not store" % where)
-    if name not in anne_format.ACTIVATION_IDS:
-        raise ConvertError("%s: unsupported activation %r. %s" % (where, name, _supported_activations()))
-    return Activation(name)
-
-
-def _number(cfg, key, default, where):
-    v = cfg.get(key, default)
-    if isinstance(v, dict):  # serialized tensor/float
-        v = v.get("config", {}).get("value", v)
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ConvertError("%s: cannot read %s=%r" % (where, key, v))
-    if not np.isfinite(v):
-        raise ConvertError("%s: %s=%r is not finite" % (where, key, v))
-    return v
-
-
-def _layer_activation(cls, cfg, where, keras2):
-    if cls == "Activation":
-        return _activation(cfg.get("activation"), where, keras2)
-    if cls == "ReLU":
-        ns = _number(cfg, "negative_slope", 0.0, where)
-        th = _number(cfg, "threshold", 0.0, where)
-        mv = cfg.get("max_value")
-        params = {"negative_slope": ns, "threshold": th}
-        if mv is not None:
-            params["max_value"] = _number(cfg, "max_value", None, where)
-            if params["max_value"] < 0:
-                raise ConvertError("%s: max_value must be >= 0" % where)
-        return Activation("relu", params, has_max_value=mv is not None)
-    if cls == "LeakyReLU":
-        key = "alpha" if "alpha" in cfg and "negative_slope" not in cfg else "negative_slope"
-        return Activation("leaky_relu", {"negative_slope": _number(cfg, key, 0.3, where)})
-    if cls == "ELU":
-        return Activation("elu", {"alpha": _number(cfg, "alpha", 1.0, where)})
-    if cls == "Softmax":
-        axis = cfg.get("axis", -1)
-        if axis not in (-1, 1, [-1], [1]):
-            raise ConvertError("%s: softmax over axis %r; anne's vectors have one axis" % (where, axis))
-        return Activation("softmax")
-    raise AssertionError(cls)
-
-
-def _input_shape(cfg, where):
-    """The input shape from a batch shape in cfg ((n,) or (steps,
-    channels)), None if absent."""
-    shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
-    if shape is None:
-        return None
-    dims = list(shape)[1:]
-    if len(dims) not in (1, 2) or any(d is None for d in dims):
-        raise ConvertError("%s: input shape %s; anne takes (features,) or (steps, channels) with "
-                           "fixed sizes" % (where, tuple(shape)))
-    return tuple(int(d) for d in dims)
-
-
-def _size(shape):
-    return int(np.prod(shape))
-
-
-def _ints(cfg, key, default, where):
-    """Keras's int-or-list 1-D arguments (kernel_size=[3])."""
-    v = cfg.get(key, default)
-    if v is None:
-        return None
-    if isinstance(v, (list, tuple)):
-        if len(v) != 1:
-            raise ConvertError("%s: %s=%r; a 1-D layer takes one value" % (where, key, v))
-        v = v[0]
-    return int(v)
-
-
-def _check_1d_options(cls, cfg, where):
-    if cfg.get("data_format", "channels_last") not in ("channels_last", None):
-        raise ConvertError("%s: data_format=%r; anne takes channels_last (steps, channels) "
-                           "inputs, Keras's default" % (where, cfg.get("data_format")))
-    if cls == "Conv1D" and int(cfg.get("groups", 1)) != 1:
-        raise ConvertError("%s: groups=%s is not supported (groups=1 only)" % (where, cfg.get("groups")))
-    if cfg.get("keepdims"):
-        raise ConvertError("%s: keepdims=True is not supported; use keepdims=False" % where)
-
-
-class UnknownShape(ConvertError):
-    """A layer's input shape is not known (no keras.Input, or a problem
-    before it)."""
-
-
-def _steps_channels(shape, where, what="it"):
-    if shape is None:
-        raise UnknownShape("%s: the input's (steps, channels) are not known; start the model "
-                           "with keras.Input((steps, channels))" % where)
-    if len(shape) != 2:
-        raise ConvertError("%s: %s takes (steps, channels), the layer before gives %s"
-                           % (where, what, shape))
-    return shape
-
-
-POOLING_KINDS = {"MaxPooling1D": "max_pooling1d", "AveragePooling1D": "average_pooling1d",
-                 "GlobalAveragePooling1D": "global_average_pooling1d",
-                 "GlobalMaxPooling1D": "global_max_pooling1d"}
-# An affine per-channel layer passes through these exactly (average of
-# x * s + o is average(x) * s + o).
-AFFINE_PASSES = ("AveragePooling1D", "GlobalAveragePooling1D", "Flatten", "Reshape")
-
-
 class Converted:
     def __init__(self, input_shape, specs, sources, dropped, keras_version, name=None, befores=None):
         self.input_shape = input_shape
@@ -541,155 +347,9 @@ class Converted:
 def convert(path):
     """Reads a Keras model file; returns a Converted (raises ConvertError)."""
     kf = KerasFile(path)
-    keras2 = kf.keras2
-    chain = _layers_in_order(kf.config)
-    board = []          # dicts: kind, name, sources; Dense/Conv1D: kernel, bias, act
-    dropped = []
-    shape = None        # the current shape, None until known
-    input_shape = None
-    counters = {}
-    last_open = None    # the previous Dense/Conv1D if only dropped layers came since
-    pending = None      # an affine (scale, offset, names) waiting for the next Dense/Conv1D
-    classes = {}        # Keras class of each affine layer, by name
-    problems = []       # every layer that cannot be converted, reported together
-    for cls, cfg in chain:
-        name = cfg.get("name", "?")
-        where = "layer %r (%s)" % (name, cls)
-        snake = _snake(cls)
-        n = counters.get(snake, 0)
-        counters[snake] = n + 1
-        class_path = snake if n == 0 else "%s_%d" % (snake, n)
-        try:
-            given = _input_shape(cfg, where) if cls not in ("Flatten", "Reshape") else None
-        except ConvertError as e:
-            problems.append(str(e))
-            given = shape = last_open = None
-        if given is not None:
-            if shape is not None and given != shape:
-                raise ConvertError("%s: input shape %s, but the layer before gives %s"
-                                   % (where, given, shape))
-            shape = given
-            if input_shape is None and not board:
-                input_shape = given
-        if cls in DROPPED_LAYERS:
-            dropped.append(name)
-            continue
-        try:
-            if cls in ("Flatten", "Reshape"):
-                if shape is None:
-                    raise UnknownShape("%s: the shape of its input is not known; start the model "
-                                       "with keras.Input(...)" % where)
-                if cls == "Flatten":
-                    new = (_size(shape),)
-                else:
-                    new = _reshaped(shape, cfg.get("target_shape"), where)
-                if new == shape or (cls == "Flatten" and len(shape) == 1):
-                    dropped.append(name)
-                    continue
-                board.append({"kind": _snake(cls), "name": name, "sources": [name], "out_shape": new})
-                shape = new
-                last_open = None
-                continue
-            if cls == "Dense":
-                d = _dense(kf, cfg, name, class_path, where, keras2, shape)
-            elif cls == "Conv1D":
-                d = _conv1d(kf, cfg, name, class_path, where, keras2, shape)
-            elif cls in POOLING_KINDS:
-                d = _pooling(cls, cfg, name, where, shape)
-                if pending is not None and cls not in AFFINE_PASSES:
-                    # not exact through a max: kept as a layer of its own
-                    board.append(_affine_layer(pending, shape, where, classes))
-                    pending = None
-                board.append(d)
-                shape = d["out_shape"]
-                last_open = None
-                continue
-            elif cls in AFFINE_LAYERS:
-                scale, offset = _affine(kf, cls, cfg, name, class_path, where)
-                classes[name] = cls
-                if last_open is not None and last_open["act"].is_linear() and pending is None:
-                    _fold_after(last_open, scale, offset, name, where)
-                else:
-                    pending = _compose(pending, scale, offset, name)
-                    last_open = None
-                continue
-            elif cls in ACTIVATION_LAYERS:
-                act = _layer_activation(cls, cfg, where, keras2)
-                if act.is_linear():
-                    dropped.append(name)
-                    continue
-                if pending is not None:
-                    problems.append("%s follows %s, which anne keeps as a per-channel layer (it cannot "
-                                    "fold it here) and cannot put an activation after; put the "
-                                    "normalization after the activation" % (where, " + ".join(pending[2])))
-                    pending = None
-                    continue
-                if last_open is None:
-                    if not board:
-                        raise ConvertError("%s comes before any Dense layer; anne folds activation "
-                                           "layers into the Dense or Conv1D layer before them" % where)
-                    raise ConvertError("%s follows a layer anne cannot fold it into" % where)
-                prev = last_open
-                if not prev["act"].is_linear():
-                    raise ConvertError(
-                        "%s follows %s layer %r, which already has activation %r; anne folds "
-                        "an activation layer only into a layer with a linear activation "
-                        "(use activation=None before it)"
-                        % (where, "Dense" if prev["kind"] == "dense" else "Conv1D", prev["name"],
-                           prev["act"].name))
-                if prev["kind"] == "conv1d" and act.name == "glu":
-                    raise ConvertError("%s: glu after a Conv1D halves its filters; anne's Conv1D "
-                                       "cannot take it (put a Dense in between)" % where)
-                prev["act"] = act
-                prev["sources"].append(name)
-                _set_out(prev, where)
-                shape = prev["out_shape"]
-                continue
-            else:
-                problems.append("%s: %s" % (where, HINTS.get(cls, "not supported")))
-                shape = last_open = None
-                continue
-        except ConvertError as e:
-            # Reported with the others; a shape left unknown by an earlier
-            # problem is not a problem of its own.
-            if not (isinstance(e, UnknownShape) and problems):
-                problems.append(str(e))
-            shape = last_open = None
-            continue
-        # Dense or Conv1D
-        if input_shape is None and not board:
-            input_shape = d["in_shape"]
-        if pending is not None:
-            if d["kind"] == "conv1d" and d["kparams"][2] != 0:
-                # padded zeros would not be normalised: kept as a layer
-                board.append(_affine_layer(pending, d["in_shape"], where, classes))
-            else:
-                s, o = _fold_before(d, pending, where)
-                code = AFFINE_CODE[classes[pending[2][0]]] if len(pending[2]) == 1 else AFFINE_CODE["Rescaling"]
-                d["before"] = "%d|%s|%s" % (code, " ".join("%.9g" % v for v in _float32(s, where, "scale")),
-                                            " ".join("%.9g" % v for v in _float32(o, where, "offset")))
-            pending = None
-        _set_out(d, where)
-        board.append(d)
-        shape = d["out_shape"]
-        last_open = d
-    if pending is not None:
-        # nothing after it to fold into: kept as a per-channel layer
-        if shape is None:
-            problems.append("%s: its input shape is not known" % " + ".join(pending[2]))
-        else:
-            board.append(_affine_layer(pending, shape, "the last layers", classes))
-    if problems:
-        raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
-            len(problems), "" if len(problems) == 1 else "s", "\n  ".join(problems),
-            _supported_layers()))
-    if not any(d["kind"] in ("dense", "conv1d") for d in board):
-        raise ConvertError("the model has no Dense or Conv1D layer")
-    if len(board) > anne_format.MAX_LAYERS:
-        raise ConvertError("the model has %d layers; a .anne file holds at most %d"
-                           % (len(board), anne_format.MAX_LAYERS))
+    st = anne_keras_layers.walk(kf, _layers_in_order(kf.config))
     specs = []
-    for d in board:
+    for d in st.board:
         if d["kind"] == "affine":
             specs.append(anne_format.LayerSpec("linear", d["kernel"], d["bias"], kind="affine",
                                                kparams=d["kparams"]))
@@ -702,246 +362,9 @@ def convert(path):
                                                out_shape=d["out_shape"] if d["kind"] == "reshape" else None))
     cfg = kf.config.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
-    return Converted(input_shape, specs, [d["sources"] for d in board], dropped,
+    return Converted(st.input_shape, specs, [d["sources"] for d in st.board], st.dropped,
                      kf.keras_version, name if isinstance(name, str) else None,
-                     [d.get("before") for d in board])
-
-
-def _reshaped(shape, target, where):
-    if not isinstance(target, (list, tuple)) or len(target) not in (1, 2):
-        raise ConvertError("%s: target_shape %r; anne's shapes are (n,) or (steps, channels)" % (where, target))
-    target = [int(t) if t is not None else -1 for t in target]
-    n = _size(shape)
-    known = -_size(target) if -1 in target else _size(target)
-    if known <= 0 or n % known or (-1 not in target and known != n):
-        raise ConvertError("%s: cannot reshape %s to %s" % (where, shape, tuple(target)))
-    return tuple(n // known if t == -1 else t for t in target)
-
-
-def _weights(kf, cfg, name, class_path, where, ndim, units):
-    use_bias = bool(cfg.get("use_bias", True))
-    arrays = kf.weights(name, class_path)
-    if len(arrays) != (2 if use_bias else 1):
-        raise ConvertError("%s: expected %d weight arrays, found %d"
-                           % (where, 2 if use_bias else 1, len(arrays)))
-    kernel = _float32(arrays[0], where, "kernel")
-    bias = _float32(arrays[1], where, "bias") if use_bias else None
-    if kernel.ndim != ndim or kernel.shape[-1] != units:
-        raise ConvertError("%s: kernel shape %s does not match %d %s"
-                           % (where, kernel.shape, units, "units" if ndim == 2 else "filters"))
-    if bias is not None and bias.shape != (units,):
-        raise ConvertError("%s: bias shape %s does not match %d" % (where, bias.shape, units))
-    return kernel, bias
-
-
-def _quantized(cfg, where):
-    if cfg.get("quantization_config") or "int8" in json.dumps(cfg.get("dtype", "")) \
-            or "float8" in json.dumps(cfg.get("dtype", "")):
-        raise ConvertError("%s: quantized layers are not supported" % where)
-
-
-def _dense(kf, cfg, name, class_path, where, keras2, shape):
-    _quantized(cfg, where)
-    units = int(cfg["units"])
-    act = _activation(cfg.get("activation"), where, keras2)
-    kernel, bias = _weights(kf, cfg, name, class_path, where, 2, units)
-    if shape is not None and len(shape) == 2:
-        # Keras's Dense on (steps, channels) acts on each step: exactly a
-        # Conv1D with kernel_size 1 (glu, which halves the units, excepted)
-        if act.name == "glu":
-            raise ConvertError("%s: glu on a (steps, channels) input is not supported; add Flatten() "
-                               "before the Dense" % where)
-        if kernel.shape[0] != shape[1]:
-            raise ConvertError("%s: kernel has %d inputs but the layer before gives %d channels"
-                               % (where, kernel.shape[0], shape[1]))
-        return {"kind": "conv1d", "name": name, "kernel": kernel.reshape(1, shape[1], units), "bias": bias,
-                "act": act, "sources": [name], "in_shape": shape, "kparams": (1, 1, 0, 1)}
-    if shape is not None and kernel.shape[0] != shape[0]:
-        raise ConvertError("%s: kernel has %d inputs but the layer before gives %d"
-                           % (where, kernel.shape[0], shape[0]))
-    if not 1 <= units <= anne_format.MAX_UNITS or kernel.shape[0] > anne_format.MAX_UNITS:
-        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
-    return {"kind": "dense", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
-            "in_shape": (kernel.shape[0],)}
-
-
-def _conv1d(kf, cfg, name, class_path, where, keras2, shape):
-    _quantized(cfg, where)
-    _check_1d_options("Conv1D", cfg, where)
-    filters = int(cfg["filters"])
-    act = _activation(cfg.get("activation"), where, keras2)
-    if act.name == "glu":
-        raise ConvertError("%s: glu halves the filters; anne's Conv1D cannot take it (put a Dense "
-                           "after the Conv1D)" % where)
-    kernel, bias = _weights(kf, cfg, name, class_path, where, 3, filters)
-    steps, channels = _steps_channels(shape, where)
-    k = _ints(cfg, "kernel_size", 1, where)
-    if kernel.shape != (k, channels, filters):
-        raise ConvertError("%s: kernel shape %s, expected (%d, %d, %d) for its input %s"
-                           % (where, kernel.shape, k, channels, filters, shape))
-    padding = cfg.get("padding", "valid")
-    if padding not in anne_format.PADDINGS:
-        raise ConvertError("%s: padding=%r (valid, same or causal)" % (where, padding))
-    kparams = (k, _ints(cfg, "strides", 1, where), anne_format.PADDINGS.index(padding),
-               _ints(cfg, "dilation_rate", 1, where))
-    if filters > anne_format.MAX_UNITS or max(kparams) > anne_format.MAX_UNITS:
-        raise ConvertError("%s: sizes over %d are not supported" % (where, anne_format.MAX_UNITS))
-    return {"kind": "conv1d", "name": name, "kernel": kernel, "bias": bias, "act": act, "sources": [name],
-            "in_shape": shape, "kparams": kparams}
-
-
-def _pooling(cls, cfg, name, where, shape):
-    _check_1d_options(cls, cfg, where)
-    steps, channels = _steps_channels(shape, where)
-    kind = POOLING_KINDS[cls]
-    d = {"kind": kind, "name": name, "sources": [name]}
-    if cls.startswith("Global"):
-        d["out_shape"] = (channels,)
-        return d
-    size = _ints(cfg, "pool_size", 2, where)
-    strides = _ints(cfg, "strides", None, where) or size
-    padding = cfg.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise ConvertError("%s: padding=%r (valid or same)" % (where, padding))
-    d["kparams"] = (size, strides, anne_format.PADDINGS.index(padding))
-    try:
-        d["out_shape"] = anne_format.anne_file.out_shape_of(anne_format.KIND_IDS[kind], shape, 0, 0,
-                                                            d["kparams"] + (0,) * 5)
-    except ValueError as e:
-        raise ConvertError("%s: %s" % (where, e))
-    return d
-
-
-def _affine(kf, cls, cfg, name, class_path, where):
-    """(scale, offset) of a per-feature affine layer at inference, float64
-    arrays (or scalars) that broadcast over the features."""
-    if cls == "Rescaling":
-        return (np.asarray(cfg.get("scale", 1.0), np.float64),
-                np.asarray(cfg.get("offset", 0.0), np.float64))
-    axis = cfg.get("axis", -1)
-    if axis not in (-1, [-1], 1, [1], (-1,)):
-        raise ConvertError("%s: axis %r; anne folds it only over the last axis" % (where, axis))
-    if cls == "Normalization":
-        if cfg.get("invert"):
-            raise ConvertError("%s: invert=True is not supported" % where)
-        if cfg.get("mean") is not None and cfg.get("variance") is not None:
-            mean, var = np.asarray(cfg["mean"], np.float64), np.asarray(cfg["variance"], np.float64)
-        else:
-            v = kf.variables(name, class_path, ("mean", "variance", "count"))
-            mean, var = v["mean"].astype(np.float64), v["variance"].astype(np.float64)
-        # Keras 3: (x - mean) / maximum(sqrt(variance), epsilon)
-        scale = 1.0 / np.maximum(np.sqrt(var), 1e-7)
-        return scale.reshape(-1), (-mean * scale).reshape(-1)
-    names = (["gamma"] if cfg.get("scale", True) else []) + (["beta"] if cfg.get("center", True) else [])
-    v = kf.variables(name, class_path, names + ["moving_mean", "moving_variance"])
-    gamma = v.get("gamma", np.float64(1.0)).astype(np.float64)
-    beta = v.get("beta", np.float64(0.0)).astype(np.float64)
-    mean = v["moving_mean"].astype(np.float64)
-    var = v["moving_variance"].astype(np.float64)
-    scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
-    return scale, beta - mean * scale
-
-
-AFFINE_CODE = {"Normalization": 1, "Rescaling": 2, "BatchNormalization": 3}
-
-
-def _affine_layer(pending, shape, where, classes):
-    """The board's per-channel layer for an affine that cannot be folded
-    (over the last axis of shape); it shows as its Keras class (several
-    composed: as a Rescaling, x * scale + offset)."""
-    s, o, names = pending
-    c = shape[-1]
-    code = AFFINE_CODE[classes[names[0]]] if len(names) == 1 else AFFINE_CODE["Rescaling"]
-    return {"kind": "affine", "name": names[0], "sources": list(names), "out_shape": tuple(shape),
-            "kernel": _float32(_broadcast(s, c, where, "the scale"), where, "scale"),
-            "bias": _float32(_broadcast(o, c, where, "the offset"), where, "offset"), "kparams": (code,)}
-
-
-def _compose(pending, scale, offset, name):
-    """pending (x -> x * s + o, names) followed by x -> x * scale + offset."""
-    if pending is None:
-        return scale, offset, [name]
-    s, o, names = pending
-    return s * scale, o * scale + offset, names + [name]
-
-
-def _broadcast(a, n, where, what):
-    a = np.asarray(a, np.float64).reshape(-1)
-    if a.size not in (1, n) and (a.size == 0 or n % a.size):
-        raise ConvertError("%s: %s has %d values for %d features" % (where, what, a.size, n))
-    # per channel of a (steps, channels) input that a Flatten made n values
-    a = np.tile(a, n // a.size) if a.size not in (1, n) else np.broadcast_to(a, (n,)).copy()
-    _float32(a, where, what)  # refuses NaN/inf (e.g. a zero variance with epsilon 0)
-    return a
-
-
-def _fold_before(d, pending, where):
-    """Dense or Conv1D d after the affine x * s + o (per feature, or per
-    channel): Dense: kernel s[:, None] * K, bias b + o @ K; Conv1D (valid
-    padding only: padded zeros would not be transformed): kernel
-    s[None, :, None] * K, bias b + sum over taps and channels of o * K.
-    Returns (s, o), per input of the dense, per channel of the conv1d."""
-    s, o, names = pending
-    k = d["kernel"].astype(np.float64)
-    bias = d["bias"].astype(np.float64) if d["bias"] is not None else 0.0
-    if d["kind"] == "conv1d":
-        if d["kparams"][2] != 0:
-            raise ConvertError("%s: %s before a Conv1D with padding=%r folds exactly only with "
-                               "padding='valid' (the padded zeros are not normalised)"
-                               % (where, " + ".join(names), anne_format.PADDINGS[d["kparams"][2]]))
-        c = k.shape[1]
-        s, o = _broadcast(s, c, where, "the scale before it"), _broadcast(o, c, where, "the offset before it")
-        bias = bias + np.einsum("c,kcf->f", o, k)
-        d["kernel"] = _float32(s[None, :, None] * k, where, "kernel")
-    else:
-        n = k.shape[0]
-        s, o = _broadcast(s, n, where, "the scale before it"), _broadcast(o, n, where, "the offset before it")
-        bias = bias + o @ k
-        d["kernel"] = _float32(s[:, None] * k, where, "kernel")
-    d["bias"] = _float32(bias, where, "bias")
-    d["sources"] = names + d["sources"]
-    return s, o
-
-
-def _fold_after(d, scale, offset, name, where):
-    """The affine x * scale + offset after Dense/Conv1D d (linear), per
-    unit/filter: kernel K * scale, bias b * scale + offset."""
-    units = d["kernel"].shape[-1]
-    scale, offset = _broadcast(scale, units, where, "scale"), _broadcast(offset, units, where, "offset")
-    bias = d["bias"].astype(np.float64) if d["bias"] is not None else np.zeros(units)
-    d["kernel"] = _float32(d["kernel"].astype(np.float64) * scale, where, "kernel")
-    d["bias"] = _float32(bias * scale + offset, where, "bias")
-    d["sources"].append(name)
-
-
-def _set_out(d, where):
-    units = d["kernel"].shape[-1]
-    if d["kind"] == "conv1d":
-        try:
-            d["out_shape"] = anne_format.anne_file.out_shape_of(
-                anne_format.KIND_IDS["conv1d"], d["in_shape"], units, 0, tuple(d["kparams"]) + (0,) * 4)
-        except ValueError as e:
-            raise ConvertError("%s: %s" % (where, e))
-        return
-    if d["act"].name == "glu":
-        if units % 2:
-            raise ConvertError("%s: glu needs an even number of units, got %d" % (where, units))
-        d["out_shape"] = (units // 2,)
-    else:
-        d["out_shape"] = (units,)
-
-
-def _float32(a, where, what):
-    a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise ConvertError("%s: %s has dtype %s; expected float" % (where, what, a.dtype))
-    f = a.astype(np.float32)
-    bad = int(np.size(f) - np.count_nonzero(np.isfinite(f)))
-    if bad:
-        raise ConvertError("%s: %s has %d non-finite value(s) (NaN or inf); refusing to "
-                           "convert a broken model" % (where, what, bad))
-    return f
-
+                     [d.get("before") for d in st.board])
 
 def convert_file(path, name=None, classes=None, features=None):
     """Keras model file -> bytes of the .anne file (with that metadata)."""
@@ -975,10 +398,15 @@ def _check(model, x_path, y_path, atol, rtol):
     return n_bad == 0 and same_class
 
 
-def main(argv=None):
+def main(argv=None, prog="anne_convert.py"):
+    """The command line; prog: its name in --help (with its examples) and
+    in usage errors (anne-convert when installed by pip)."""
+    description = __doc__.split("\n\n", 1)[1]
+    if prog != "anne_convert.py":
+        description = description.replace("python3 tools/anne_convert.py", prog)
     p = argparse.ArgumentParser(
-        prog="anne_convert.py",
-        description=__doc__.split("\n\n", 1)[1],
+        prog=prog,
+        description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="Keras model (.keras or .h5); an existing .anne file is "
                                  "read and checked instead (with --summary / --check)")

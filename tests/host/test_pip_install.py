@@ -62,11 +62,13 @@ def test_converts_byte_identical_to_the_tool(venv, tmp_path):
 
 
 def test_installed_code_not_the_checkout(venv, tmp_path):
-    r = subprocess.run([venv, "-c", "import anne_tools, anne_convert, anne_file; "
-                        "print(anne_tools.__file__); print(anne_convert.__file__); print(anne_file.__file__)"],
+    r = subprocess.run([venv, "-c", "import anne_tools, anne_convert, anne_keras_layers, anne_file; "
+                        "print(anne_tools.__file__); print(anne_convert.__file__); "
+                        "print(anne_keras_layers.__file__); print(anne_file.__file__)"],
                        cwd=str(tmp_path), capture_output=True, text=True)
     # anne_tools puts its own folders on sys.path when imported
     assert r.returncode == 0, r.stderr
+    assert len(r.stdout.split()) == 4, r.stdout
     for path in r.stdout.split():
         assert path.startswith(VENV), path
 
@@ -82,6 +84,22 @@ def test_refusal_exit_status_and_help(venv, tmp_path):
     assert r.stderr == r2.stderr
     r = subprocess.run([cmd, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--classes" in r.stdout
+
+
+def test_program_name(venv, tmp_path):
+    """--help and usage errors name the command as it was typed, not the
+    script inside the package."""
+    cmd = os.path.join(VENV, "bin", "anne-convert")
+    for argv, prog in (([cmd], "anne-convert"), ([venv, "-m", "anne_tools"], "python -m anne_tools")):
+        r = subprocess.run(argv + ["--help"], cwd=str(tmp_path), capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.startswith("usage: %s [-h]" % prog), r.stdout[:200]
+        assert "anne_convert.py" not in r.stdout and "__main__" not in r.stdout
+        r = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True)  # no model: usage error
+        assert r.returncode == 2 and r.stderr.startswith("usage: %s [-h]" % prog), r.stderr[:200]
+        assert ("%s: error:" % prog) in r.stderr
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "anne_convert.py"), "--help"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("usage: anne_convert.py [-h]")
 
 
 def test_depends_on_numpy_and_h5py_only_and_one_version(venv):
