@@ -333,7 +333,7 @@ class Converted:
                 raise ConvertError("--format-version 1 holds only Dense layers on a 1-D input")
             return anne_format.encode(self.n_inputs, self.specs, version=1)
         try:
-            return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata)
+            return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata, version=version)
         except ValueError:
             if "folded_before" not in self.metadata:
                 raise
@@ -341,7 +341,7 @@ class Converted:
         # it (only an edit on the board cannot give the normalization back)
         meta = dict(self.metadata)
         del meta["folded_before"]
-        return anne_format.encode(self.input_shape, self.specs, metadata=meta)
+        return anne_format.encode(self.input_shape, self.specs, metadata=meta, version=version)
 
 
 def convert(path):
@@ -431,9 +431,9 @@ def main(argv=None, prog="anne_convert.py"):
                                      "single sigmoid output): net.classes on the board")
     p.add_argument("--features", help="input feature names, comma-separated, one per input: "
                                       "net.features on the board")
-    p.add_argument("--format-version", type=int, choices=(1, 2), default=2,
-                   help="write a version-1 file (no metadata) for boards with anne 0.1 "
-                        "(default: 2)")
+    p.add_argument("--format-version", type=int, choices=(1, 2, 3), default=2,
+                   help="write a version-1 file (no metadata) for boards with anne 0.1, or "
+                        "version 3 (docs/FORMAT.md) (default: 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     args = p.parse_args(argv)
     try:

@@ -118,26 +118,56 @@ def test_load_says_what_a_file_is():
     check(refused(ValueError, "Keras .h5 file", anne_net.load, h5), "load(.h5 bytes)")
 
 
+def _least_kept(f):
+    """Bytes of GC heap that f() allocates and its result keeps: the smaller
+    of two calls (a conservative collector can keep more through a stale
+    stack pointer, never less)."""
+    kept = []
+    for _ in range(2):
+        gc.collect()
+        before = gc.mem_alloc()
+        r = f()
+        gc.collect()
+        kept.append(gc.mem_alloc() - before)
+        r = None
+    return min(kept)
+
+
 def test_memory_need_is_exact():
-    # What load() reserves covers what the network keeps (and not far more).
+    # What load() reserves (the bytes its refusal names) covers what the
+    # network keeps, as measured, and not far more (a quarter and 64 bytes:
+    # the layer objects are estimated). The parsed metadata exists before
+    # load() checks memory, so it is measured apart and left out.
+    import anne_file
     import anne_io
-    gc.collect()
-    before = gc.mem_alloc()
-    net = anne_net.load("iris3.anne")
-    gc.collect()
-    kept = gc.mem_alloc() - before
-    layers = net._layers
-    need = anne_io._weight_bytes(layers) + anne_io._scratch_bytes(layers)
-    meta = anne_io._metadata_bytes(net.metadata)
-    check(kept <= need + meta <= kept + 1024, "load needs %d bytes (+%d metadata), keeps %d" % (need, meta, kept))
+    data = open("iris3.anne", "rb").read()
+    head = anne_file.parse_head(data, len(data))
+    meta = _least_kept(lambda: anne_file.parse_metadata(data, head))
+    kept = _least_kept(lambda: anne_net.load("iris3.anne")) - meta
     seen = []
-    anne_io._free_memory = lambda: (seen.append(1), need - 1)[1]
+    need = None
+    anne_io._free_memory = lambda: (seen.append(1), 0)[1]
     try:
-        check(refused(ValueError, "needs %d bytes, %d free" % (need, need - 1), anne_net.load, "iris3.anne"),
-              "refused before allocating, naming needed and free bytes")
+        anne_net.load("iris3.anne")
+    except ValueError as e:
+        need = int(str(e).split("needs ")[1].split()[0])
     finally:
         anne_io._free_memory = anne_io._mem_free
-    check(len(net.predict(X[0])) == 3, "the old network still works")
+    check(seen and need is not None, "load() checks free memory before it allocates, and refuses")
+    check(need is not None and kept <= need <= kept * 5 // 4 + 64,
+          "load keeps %d bytes besides its metadata, reserves %s" % (kept, need))
+    # the boundary: need - 1 free is refused, naming both; need free loads
+    for free, ok in ((need - 1, False), (need, True)):
+        anne_io._free_memory = lambda: free
+        try:
+            if ok:
+                net = anne_net.load("iris3.anne")
+                check(len(net.predict(X[0])) == 3, "%d bytes free: loads and predicts" % free)
+            else:
+                check(refused(ValueError, "needs %d bytes, %d free" % (need, free), anne_net.load, "iris3.anne"),
+                      "%d bytes free: refused, naming needed and free bytes" % free)
+        finally:
+            anne_io._free_memory = anne_io._mem_free
 
 
 backends = ["python"] + (["native"] if anne_net._native is not None else [])

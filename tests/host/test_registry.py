@@ -113,3 +113,30 @@ def test_an_unknown_kind_is_refused_not_defaulted():
         bad = anne_badfiles._patch(good, "<B", 32, kind)   # layer 0's kind byte
         with pytest.raises(ValueError, match="layer 0: unknown layer kind %d" % kind):
             af.parse(bad)
+
+
+def test_every_registered_keras_class_has_a_converter_function():
+    """The converter has one function per Keras layer kind: every Keras class
+    the registry names is one of them."""
+    import anne_keras_layers
+    for L in REGISTRY:
+        for keras in L["keras"]:
+            assert keras in anne_keras_layers.LAYER_KINDS, (L["name"], keras)
+
+
+def test_converter_writes_version_3(tmp_path):
+    """--format-version 3: the same model, read back with the same outputs."""
+    import numpy as np
+    import anne_format as af
+    out = {}
+    for version in (2, 3):
+        path = tmp_path / ("v%d.anne" % version)
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "anne_convert.py"),
+                            os.path.join(ROOT, "tests", "fixtures", "models", "conv_har.keras"),
+                            "-o", str(path), "--format-version", str(version)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert r.returncode == 0, r.stdout
+        out[version] = af.load(str(path))
+    assert out[3].version == 3 and out[2].version == 2
+    x = np.linspace(-1, 1, out[2].n_inputs).astype(np.float32)
+    np.testing.assert_array_equal(out[2].forward(x), out[3].forward(x))
