@@ -22,6 +22,7 @@ from array import array
 from os import listdir
 
 import anne_net
+import anne_ops
 from anne_net import Dense, Sequential
 from boardcheck import check, refused, report
 
@@ -55,7 +56,8 @@ def test_gradients():
         bad = [i for i in range(len(x)) if not near(dz[i], c["g"][i], 2e-5, 2e-4)]
         check(not bad, "%s%r: %s" % (name, c["params"], ", ".join(
             "at %r %r (TensorFlow %r)" % (x[i] if w is None else list(x), dz[i], c["g"][i]) for i in bad[:3])))
-    check(n >= 60 and len(names) == 30, "%d cases, all 30 activations: %d" % (n, len(names)))
+    check(n >= 60 and len(names) == len(anne_ops.ACTIVATIONS), "%d cases, all %d activations: %d"
+          % (n, len(anne_ops.ACTIVATIONS), len(names)))
 
 
 def test_kernel_refusals():
