@@ -435,6 +435,11 @@ def main(argv=None, prog="anne_convert.py"):
                    help="write a version-1 file (no metadata) for boards with anne 0.1, or "
                         "version 3 (docs/FORMAT.md) (default: 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--estimate", action="store_true",
+                   help="print what the model costs on each board class before flashing: heap (loaded "
+                   "from a file, in place), training's (at --batch), instructions per prediction "
+                   "(tools/anne_estimate.py)")
+    p.add_argument("--batch", type=int, default=16, help="--estimate's training batch size (default 16)")
     args = p.parse_args(argv)
     try:
         if args.model.endswith(".anne"):
@@ -453,6 +458,9 @@ def main(argv=None, prog="anne_convert.py"):
             sources = conv.sources
         if args.summary:
             print(summary_text(model, sources, conv))
+        if args.estimate:
+            import anne_estimate
+            print(anne_estimate.report(anne_estimate.estimate(data, args.batch)))
         # Checked before anything is written: a file that fails --check is
         # not left behind.
         if args.check and not _check(model, args.check[0], args.check[1], args.atol, args.rtol):
