@@ -15,7 +15,10 @@ pub enum Multipliers<'a> {
     /// [`super::quantize_multiplier`] gives it.
     PerTensor { multiplier: i32, shift: i32 },
     /// One multiplier and shift per unit (`filter_scale[j]`).
-    PerChannel { multipliers: &'a [i32], shifts: &'a [i32] },
+    PerChannel {
+        multipliers: &'a [i32],
+        shifts: &'a [i32],
+    },
 }
 
 impl Multipliers<'_> {
@@ -23,7 +26,10 @@ impl Multipliers<'_> {
     fn get(&self, j: usize) -> (i32, i32) {
         match self {
             Multipliers::PerTensor { multiplier, shift } => (*multiplier, *shift),
-            Multipliers::PerChannel { multipliers, shifts } => (
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            } => (
                 multipliers.get(j).copied().unwrap_or(0),
                 shifts.get(j).copied().unwrap_or(0),
             ),
@@ -109,7 +115,11 @@ pub fn dense_s8(
 /// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
 /// ranges and per-channel multipliers hold one value per unit.
 fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
-    let max_shift = if p.rounding == Rounding::Single { 30 } else { MAX_SHIFT };
+    let max_shift = if p.rounding == Rounding::Single {
+        30
+    } else {
+        MAX_SHIFT
+    };
     let ok_shift = |s: i32| (MIN_SHIFT..=max_shift).contains(&s);
     let ok = (-127..=128).contains(&p.input_offset)
         && (-128..=127).contains(&p.output_offset)
@@ -118,7 +128,10 @@ fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
         && p.act_max <= 127
         && match p.multipliers {
             Multipliers::PerTensor { shift, .. } => ok_shift(shift),
-            Multipliers::PerChannel { multipliers, shifts } => {
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            } => {
                 multipliers.len() == units
                     && shifts.len() == units
                     && shifts.iter().all(|&s| ok_shift(s))
@@ -154,7 +167,10 @@ mod tests {
             output_offset: -3,
             act_min: -128,
             act_max: 127,
-            multipliers: Multipliers::PerTensor { multiplier: 1 << 30, shift: 0 },
+            multipliers: Multipliers::PerTensor {
+                multiplier: 1 << 30,
+                shift: 0,
+            },
             rounding: Rounding::Double,
         };
         let x = [1i8, -2, 3];
@@ -166,14 +182,20 @@ mod tests {
         dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &p).unwrap();
         assert_eq!(out, [1, -5]);
         // single rounding: -2.5 -> -2 as well, 3.5 -> 4
-        let single = DenseS8Params { rounding: Rounding::Single, ..p };
+        let single = DenseS8Params {
+            rounding: Rounding::Single,
+            ..p
+        };
         dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &single).unwrap();
         assert_eq!(out, [1, -5]);
         // per channel, the second unit doubled (shift 1): -5 - 3 = -8,
         // clamped at -5
         let pc = DenseS8Params {
             act_min: -5,
-            multipliers: Multipliers::PerChannel { multipliers: &[1 << 30, 1 << 30], shifts: &[0, 1] },
+            multipliers: Multipliers::PerChannel {
+                multipliers: &[1 << 30, 1 << 30],
+                shifts: &[0, 1],
+            },
             ..p
         };
         dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &pc).unwrap();
@@ -182,25 +204,68 @@ mod tests {
 
     #[test]
     fn refuses_bad_sizes_without_writing() {
-        let pt = params(Multipliers::PerTensor { multiplier: 1 << 30, shift: 0 });
+        let pt = params(Multipliers::PerTensor {
+            multiplier: 1 << 30,
+            shift: 0,
+        });
         let mut out = [7i8; 2];
         assert_eq!(dense_s8(&[], &[], None, &mut out, &pt), Err(Status::XSize));
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut [], &pt), Err(Status::OutSize));
-        assert_eq!(dense_s8(&[1], &[1, 2, 3], None, &mut out, &pt), Err(Status::KernelSize));
-        assert_eq!(dense_s8(&[1], &[1, 2], Some(&[1]), &mut out, &pt), Err(Status::BiasSize));
-        let short = params(Multipliers::PerChannel { multipliers: &[1], shifts: &[0] });
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut out, &short), Err(Status::Param));
-        let shift = params(Multipliers::PerTensor { multiplier: 1, shift: 32 });
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut out, &shift), Err(Status::Param));
-        let clamp = DenseS8Params { act_min: 5, act_max: 4, ..pt };
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut out, &clamp), Err(Status::Param));
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut [], &pt),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            dense_s8(&[1], &[1, 2, 3], None, &mut out, &pt),
+            Err(Status::KernelSize)
+        );
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], Some(&[1]), &mut out, &pt),
+            Err(Status::BiasSize)
+        );
+        let short = params(Multipliers::PerChannel {
+            multipliers: &[1],
+            shifts: &[0],
+        });
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &short),
+            Err(Status::Param)
+        );
+        let shift = params(Multipliers::PerTensor {
+            multiplier: 1,
+            shift: 32,
+        });
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &shift),
+            Err(Status::Param)
+        );
+        let clamp = DenseS8Params {
+            act_min: 5,
+            act_max: 4,
+            ..pt
+        };
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &clamp),
+            Err(Status::Param)
+        );
         let single31 = DenseS8Params {
             rounding: Rounding::Single,
-            ..params(Multipliers::PerTensor { multiplier: 1, shift: 31 })
+            ..params(Multipliers::PerTensor {
+                multiplier: 1,
+                shift: 31,
+            })
         };
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut out, &single31), Err(Status::Param));
-        let offset = DenseS8Params { input_offset: 129, ..pt };
-        assert_eq!(dense_s8(&[1], &[1, 2], None, &mut out, &offset), Err(Status::Param));
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &single31),
+            Err(Status::Param)
+        );
+        let offset = DenseS8Params {
+            input_offset: 129,
+            ..pt
+        };
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &offset),
+            Err(Status::Param)
+        );
         assert_eq!(out, [7, 7]);
     }
 }

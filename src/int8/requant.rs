@@ -187,9 +187,18 @@ mod tests {
     // values QuantizeMultiplier shares with them).
     #[test]
     fn quantize_multiplier_edges() {
-        assert_eq!(quantize_multiplier(libm::ldexp(1.0, -31)), Ok((1073741824, -30)));
-        assert_eq!(quantize_multiplier(libm::ldexp(1.0, -32)), Ok((1073741824, -31)));
-        assert_eq!(quantize_multiplier(libm::ldexp(0.99f32 as f64, -32)), Ok((0, 0)));
+        assert_eq!(
+            quantize_multiplier(libm::ldexp(1.0, -31)),
+            Ok((1073741824, -30))
+        );
+        assert_eq!(
+            quantize_multiplier(libm::ldexp(1.0, -32)),
+            Ok((1073741824, -31))
+        );
+        assert_eq!(
+            quantize_multiplier(libm::ldexp(0.99f32 as f64, -32)),
+            Ok((0, 0))
+        );
         assert_eq!(quantize_multiplier(libm::ldexp(1.0, -33)), Ok((0, 0)));
         assert_eq!(quantize_multiplier(0.25), Ok((1073741824, -1)));
         assert_eq!(quantize_multiplier(0.50 - 5e-9), Ok((2147483627, -1)));
@@ -222,9 +231,13 @@ mod tests {
         // "Test with maximum possible x and quantized_multiplier":
         // expected = round(x * m / 2^(31 - shift)), shift = -3.
         let x = i32::MAX;
-        let expected = libm::round((x as i64 * i32::MAX as i64) as f64 / (1u64 << 34) as f64) as i32;
+        let expected =
+            libm::round((x as i64 * i32::MAX as i64) as f64 / (1u64 << 34) as f64) as i32;
         assert_eq!(multiply_by_quantized_multiplier(x, i32::MAX, -3), expected);
-        assert_eq!(multiply_by_quantized_multiplier(-x, i32::MAX, -3), -expected);
+        assert_eq!(
+            multiply_by_quantized_multiplier(-x, i32::MAX, -3),
+            -expected
+        );
     }
 
     // The single-rounding build: common.cc's formula, and the
@@ -243,20 +256,39 @@ mod tests {
         assert_eq!(qm(i32::MIN, 0.00001), -21475);
         assert_eq!(qm(i32::MAX, 0.00001), 21475);
         let x = i32::MAX;
-        let expected = libm::round((x as i64 * i32::MAX as i64) as f64 / (1u64 << 34) as f64) as i32;
-        assert_eq!(multiply_by_quantized_multiplier_single(x, i32::MAX, -3), expected);
-        assert_eq!(multiply_by_quantized_multiplier_single(-x, i32::MAX, -3), -expected);
+        let expected =
+            libm::round((x as i64 * i32::MAX as i64) as f64 / (1u64 << 34) as f64) as i32;
+        assert_eq!(
+            multiply_by_quantized_multiplier_single(x, i32::MAX, -3),
+            expected
+        );
+        assert_eq!(
+            multiply_by_quantized_multiplier_single(-x, i32::MAX, -3),
+            -expected
+        );
         // One rounding: ties go up. -62.5 -> -62 where double rounding,
         // rounding -7999.55 to -8000 first, then -62.5 away from zero,
         // gives -63 (the fixture value that tells the two builds apart).
-        assert_eq!(multiply_by_quantized_multiplier_single(-14673, 1170783819, -7), -62);
-        assert_eq!(multiply_by_quantized_multiplier(-14673, 1170783819, -7), -63);
+        assert_eq!(
+            multiply_by_quantized_multiplier_single(-14673, 1170783819, -7),
+            -62
+        );
+        assert_eq!(
+            multiply_by_quantized_multiplier(-14673, 1170783819, -7),
+            -63
+        );
         assert_eq!(multiply_by_quantized_multiplier_single(-1, 1 << 30, 0), 0); // -0.5
         assert_eq!(multiply_by_quantized_multiplier_single(1, 1 << 30, 0), 1); // 0.5
         assert_eq!(multiply_by_quantized_multiplier_single(-3, 1 << 30, 0), -1); // -1.5
-        // saturation of large multipliers (quantization_util.cc, single build)
-        assert_eq!(quantize_multiplier_for(libm::ldexp(1.0, 31), Rounding::Single), Ok((i32::MAX, 30)));
-        assert_eq!(quantize_multiplier_for(libm::ldexp(1.0, 31), Rounding::Double), Ok((1 << 30, 32)));
+                                                                                 // saturation of large multipliers (quantization_util.cc, single build)
+        assert_eq!(
+            quantize_multiplier_for(libm::ldexp(1.0, 31), Rounding::Single),
+            Ok((i32::MAX, 30))
+        );
+        assert_eq!(
+            quantize_multiplier_for(libm::ldexp(1.0, 31), Rounding::Double),
+            Ok((1 << 30, 32))
+        );
         // out-of-range shifts clamp, never panic
         let _ = multiply_by_quantized_multiplier_single(i32::MAX, i32::MAX, 100);
         let _ = multiply_by_quantized_multiplier_single(i32::MIN, i32::MIN, -100);
@@ -268,11 +300,20 @@ mod tests {
     #[test]
     fn high_mul_and_divide_edges() {
         // INT32_MIN * INT32_MIN saturates.
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
         // 2 * (-2^31) * (2^31 - 1) / 2^32 = -(2^31 - 1), exact.
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX), -i32::MAX);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX),
+            -i32::MAX
+        );
         // 2 * 2^30 * 2^30 / 2^32 = 2^29.
-        assert_eq!(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
         // Ties go up (toward +inf): the nudge is 2^30 for a positive
         // product and 1 - 2^30 for a negative one, then the division
         // truncates. 0.5 -> 1, -0.5 -> 0, -1.5 -> -1, -2.5 -> -2.

@@ -38,20 +38,36 @@ fn fixtures() -> Vec<(String, Value)> {
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(out.len() >= 3, "expected the int8 fixtures in {}", dir.display());
+    assert!(
+        out.len() >= 3,
+        "expected the int8 fixtures in {}",
+        dir.display()
+    );
     out
 }
 
 fn ints(v: &Value) -> Vec<i64> {
-    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
 }
 
 fn i8s(v: &Value) -> Vec<i8> {
-    ints(v).into_iter().map(|x| i8::try_from(x).unwrap()).collect()
+    ints(v)
+        .into_iter()
+        .map(|x| i8::try_from(x).unwrap())
+        .collect()
 }
 
 fn scales(t: &Value) -> Vec<f64> {
-    t["scales"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    t["scales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// LiteRT's `CalculateActivationRangeQuantized` for int8 (the quantize
@@ -100,7 +116,12 @@ impl Fc {
         let bias = if ins.len() > 2 && ins[2] >= 0 {
             let tb = &tensors[ins[2] as usize];
             assert_eq!(tb["dtype"], "int32");
-            Some(ints(&tb["values"]).into_iter().map(|x| i32::try_from(x).unwrap()).collect())
+            Some(
+                ints(&tb["values"])
+                    .into_iter()
+                    .map(|x| i32::try_from(x).unwrap())
+                    .collect(),
+            )
         } else {
             None
         };
@@ -134,9 +155,15 @@ impl Fc {
 
     fn run(&self, x: &[i8]) -> Vec<i8> {
         let multipliers = if self.per_tensor {
-            Multipliers::PerTensor { multiplier: self.multipliers[0], shift: self.shifts[0] }
+            Multipliers::PerTensor {
+                multiplier: self.multipliers[0],
+                shift: self.shifts[0],
+            }
         } else {
-            Multipliers::PerChannel { multipliers: &self.multipliers, shifts: &self.shifts }
+            Multipliers::PerChannel {
+                multipliers: &self.multipliers,
+                shifts: &self.shifts,
+            }
         };
         let p = DenseS8Params {
             input_offset: self.input_offset,
@@ -193,7 +220,10 @@ fn dense_only_models_match_litert_end_to_end() {
         if !ops.iter().all(|op| op["opcode"] == "FULLY_CONNECTED") {
             continue;
         }
-        let layers: Vec<Fc> = ops.iter().map(|op| Fc::from_json(&doc, op, Rounding::Single)).collect();
+        let layers: Vec<Fc> = ops
+            .iter()
+            .map(|op| Fc::from_json(&doc, op, Rounding::Single))
+            .collect();
         let outputs = doc["outputs"].as_array().unwrap();
         for (r, row) in doc["rows"].as_array().unwrap().iter().enumerate() {
             let mut x = i8s(row);
