@@ -20,6 +20,7 @@ pub mod dense;
 pub mod fastexp;
 pub mod fastlog;
 pub mod fit;
+pub mod int8;
 #[rustfmt::skip]
 pub mod ops_table;
 #[allow(unsafe_code)]

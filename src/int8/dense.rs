@@ -1,0 +1,271 @@
+//! Dense (TFLite's FULLY_CONNECTED), int8: LiteRT's reference
+//! `reference_integer_ops::FullyConnected` (per-tensor multiplier) and
+//! `FullyConnectedPerChannel`
+//! (`tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h`)
+//! for one input row.
+
+use super::requant::{requantize, Rounding, MAX_SHIFT, MIN_SHIFT};
+use crate::Status;
+
+/// The requantization of a layer: one Q31 multiplier and shift for the
+/// whole filter, or one per output unit (per-channel weights).
+#[derive(Clone, Copy, Debug)]
+pub enum Multipliers<'a> {
+    /// `input_scale * filter_scale / output_scale` as
+    /// [`super::quantize_multiplier`] gives it.
+    PerTensor { multiplier: i32, shift: i32 },
+    /// One multiplier and shift per unit (`filter_scale[j]`).
+    PerChannel {
+        multipliers: &'a [i32],
+        shifts: &'a [i32],
+    },
+}
+
+impl Multipliers<'_> {
+    #[inline(always)]
+    fn get(&self, j: usize) -> (i32, i32) {
+        match self {
+            Multipliers::PerTensor { multiplier, shift } => (*multiplier, *shift),
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            } => (
+                multipliers.get(j).copied().unwrap_or(0),
+                shifts.get(j).copied().unwrap_or(0),
+            ),
+        }
+    }
+}
+
+/// The quantization of an int8 Dense layer, in TFLite's terms.
+#[derive(Clone, Copy, Debug)]
+pub struct DenseS8Params<'a> {
+    /// `-input_zero_point` (so in -127..=128).
+    pub input_offset: i32,
+    /// `output_zero_point` (-128..=127).
+    pub output_offset: i32,
+    /// The fused activation's clamp, in output steps: -128..=127 for
+    /// none, from the output zero point for RELU, and so on
+    /// (`CalculateActivationRangeQuantized`).
+    pub act_min: i32,
+    /// See `act_min`; `act_min <= act_max <= 127`.
+    pub act_max: i32,
+    /// The requantization.
+    pub multipliers: Multipliers<'a>,
+    /// Which `MultiplyByQuantizedMultiplier` ([`Rounding::Single`] for
+    /// LiteRT's Python interpreter).
+    pub rounding: Rounding,
+}
+
+/// int8 Dense, one row: for each unit `j`,
+/// `acc = sum_i filter[j * n_in + i] * (x[i] + input_offset) + bias[j]`
+/// (int32, wrapping as the C++ does), then
+/// `clamp(MultiplyByQuantizedMultiplier(acc, m[j], shift[j]) + output_offset,
+/// act_min, act_max)`, with `p.rounding`'s `MultiplyByQuantizedMultiplier`.
+///
+/// - `x`: `n_in >= 1` int8 inputs.
+/// - `filter`: TFLite's layout, `units` rows of `n_in` (`filter[j * n_in + i]`),
+///   zero point 0 (int8 weights are symmetric; a filter zero point is not
+///   taken).
+/// - `bias`: `units` int32 values (scale `input_scale * filter_scale[j]`,
+///   zero point 0) or `None`.
+/// - `out`: `units >= 1` outputs.
+///
+/// Nothing is written unless every check passes.
+pub fn dense_s8(
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    let n_in = x.len();
+    let units = out.len();
+    if n_in == 0 {
+        return Err(Status::XSize);
+    }
+    if units == 0 {
+        return Err(Status::OutSize);
+    }
+    match n_in.checked_mul(units) {
+        Some(n) if n == filter.len() => {}
+        _ => return Err(Status::KernelSize),
+    }
+    if let Some(b) = bias {
+        if b.len() != units {
+            return Err(Status::BiasSize);
+        }
+    }
+    check_params(p, units)?;
+    for ((o, row), j) in out.iter_mut().zip(filter.chunks_exact(n_in)).zip(0..) {
+        let mut acc: i32 = 0;
+        for (&w, &v) in row.iter().zip(x) {
+            acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
+        }
+        if let Some(b) = bias {
+            acc = acc.wrapping_add(b.get(j).copied().unwrap_or(0));
+        }
+        let (m, s) = p.multipliers.get(j);
+        let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
+        *o = v.clamp(p.act_min, p.act_max) as i8;
+    }
+    Ok(())
+}
+
+/// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
+/// ranges and per-channel multipliers hold one value per unit.
+fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
+    let max_shift = if p.rounding == Rounding::Single {
+        30
+    } else {
+        MAX_SHIFT
+    };
+    let ok_shift = |s: i32| (MIN_SHIFT..=max_shift).contains(&s);
+    let ok = (-127..=128).contains(&p.input_offset)
+        && (-128..=127).contains(&p.output_offset)
+        && -128 <= p.act_min
+        && p.act_min <= p.act_max
+        && p.act_max <= 127
+        && match p.multipliers {
+            Multipliers::PerTensor { shift, .. } => ok_shift(shift),
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            } => {
+                multipliers.len() == units
+                    && shifts.len() == units
+                    && shifts.iter().all(|&s| ok_shift(s))
+            }
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(Status::Param)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(m: Multipliers) -> DenseS8Params {
+        DenseS8Params {
+            input_offset: 0,
+            output_offset: 0,
+            act_min: -128,
+            act_max: 127,
+            multipliers: m,
+            rounding: Rounding::Double,
+        }
+    }
+
+    #[test]
+    fn hand_checked() {
+        // multiplier 0.5 = (2^30, 0): acc / 2 rounded away from zero.
+        let p = DenseS8Params {
+            input_offset: 1,
+            output_offset: -3,
+            act_min: -128,
+            act_max: 127,
+            multipliers: Multipliers::PerTensor {
+                multiplier: 1 << 30,
+                shift: 0,
+            },
+            rounding: Rounding::Double,
+        };
+        let x = [1i8, -2, 3];
+        let filter = [1i8, 1, 1, 2, 0, -1];
+        let mut out = [0i8; 2];
+        // unit 0: 2 - 1 + 4 = 5, + bias 2 = 7 -> 3.5 -> 4, - 3 = 1
+        // unit 1: 4 + 0 - 4 = 0, + bias -5 = -5 -> -2.5 -> -2 (the high
+        // multiply's ties go up), - 3 = -5
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &p).unwrap();
+        assert_eq!(out, [1, -5]);
+        // single rounding: -2.5 -> -2 as well, 3.5 -> 4
+        let single = DenseS8Params {
+            rounding: Rounding::Single,
+            ..p
+        };
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &single).unwrap();
+        assert_eq!(out, [1, -5]);
+        // per channel, the second unit doubled (shift 1): -5 - 3 = -8,
+        // clamped at -5
+        let pc = DenseS8Params {
+            act_min: -5,
+            multipliers: Multipliers::PerChannel {
+                multipliers: &[1 << 30, 1 << 30],
+                shifts: &[0, 1],
+            },
+            ..p
+        };
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &pc).unwrap();
+        assert_eq!(out, [1, -5]);
+    }
+
+    #[test]
+    fn refuses_bad_sizes_without_writing() {
+        let pt = params(Multipliers::PerTensor {
+            multiplier: 1 << 30,
+            shift: 0,
+        });
+        let mut out = [7i8; 2];
+        assert_eq!(dense_s8(&[], &[], None, &mut out, &pt), Err(Status::XSize));
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut [], &pt),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            dense_s8(&[1], &[1, 2, 3], None, &mut out, &pt),
+            Err(Status::KernelSize)
+        );
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], Some(&[1]), &mut out, &pt),
+            Err(Status::BiasSize)
+        );
+        let short = params(Multipliers::PerChannel {
+            multipliers: &[1],
+            shifts: &[0],
+        });
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &short),
+            Err(Status::Param)
+        );
+        let shift = params(Multipliers::PerTensor {
+            multiplier: 1,
+            shift: 32,
+        });
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &shift),
+            Err(Status::Param)
+        );
+        let clamp = DenseS8Params {
+            act_min: 5,
+            act_max: 4,
+            ..pt
+        };
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &clamp),
+            Err(Status::Param)
+        );
+        let single31 = DenseS8Params {
+            rounding: Rounding::Single,
+            ..params(Multipliers::PerTensor {
+                multiplier: 1,
+                shift: 31,
+            })
+        };
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &single31),
+            Err(Status::Param)
+        );
+        let offset = DenseS8Params {
+            input_offset: 129,
+            ..pt
+        };
+        assert_eq!(
+            dense_s8(&[1], &[1, 2], None, &mut out, &offset),
+            Err(Status::Param)
+        );
+        assert_eq!(out, [7, 7]);
+    }
+}
