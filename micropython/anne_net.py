@@ -61,24 +61,24 @@ from anne_core import PADDINGS, _check_finite, _floats_for, _n_out, _shape_text,
 __version__ = anne_ops.VERSION
 
 
-from anne_layers import (AveragePooling1D, Conv1D, Dense, Flatten, GlobalAveragePooling1D,  # noqa: F401
-                         GlobalMaxPooling1D, Input, MaxPooling1D, Reshape, _editable,
-                         _int_arg, _uniform01, seed)
+from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # noqa: F401 - anne_net.seed
 
-# The layers by kind - 1 (docs/FORMAT.md); the per-channel ones (kind
-# LAYER_AFFINE) are anne_affine's, imported when a network has one.
-LAYER_TYPES = (Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D,
-               GlobalMaxPooling1D, Flatten, Reshape)
+# The layers: Dense (anne_layers), the layers for windows (anne_conv) and
+# the per-channel ones (anne_affine), the last two imported when a network
+# has one of them.
 _LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, "
                 "Flatten, Reshape, Normalization, Rescaling, BatchNormalization")
 
 
 def _is_layer(layer):
     """True for a layer of anne_net's (Input is not one)."""
-    if isinstance(layer, LAYER_TYPES):
+    if isinstance(layer, anne_layers.LAYER_TYPES):
         return True
-    affine = sys.modules.get("anne_affine")  # no per-channel layer exists before it is imported
-    return affine is not None and isinstance(layer, affine.LAYER_TYPES)
+    for name in ("anne_conv", "anne_affine"):  # (no such layer exists before its module is imported)
+        module = sys.modules.get(name)
+        if module is not None and isinstance(layer, module.LAYER_TYPES):
+            return True
+    return False
 
 
 class _Layers:
@@ -681,17 +681,19 @@ def load(source):
         kind, kp = entry.kind, entry.kparams
         if kind == anne_ops.LAYER_DENSE:
             return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
-        if kind == anne_ops.LAYER_CONV1D:
-            return Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
-                          entry.has_bias, **entry.keras_params())
-        if kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
-            return LAYER_TYPES[kind - 1](kp[0], kp[1], PADDINGS[kp[2]])
-        if kind == anne_ops.LAYER_RESHAPE:
-            return Reshape(entry.out_shape)
         if kind == anne_ops.LAYER_AFFINE:
             import anne_affine
             return anne_affine.Rescaling(1.0) if kp[0] in (0, 2) else anne_affine.AFFINE_TYPES[kp[0]]()
-        return LAYER_TYPES[kind - 1]()
+        import anne_conv
+        if kind == anne_ops.LAYER_CONV1D:
+            return anne_conv.Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
+                                    entry.has_bias, **entry.keras_params())
+        layer_type = anne_conv.LAYER_TYPES[kind - 2]
+        if kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
+            return layer_type(kp[0], kp[1], PADDINGS[kp[2]])
+        if kind == anne_ops.LAYER_RESHAPE:
+            return layer_type(entry.out_shape)
+        return layer_type()
 
     in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
     for i, L in enumerate(layers):
@@ -750,11 +752,15 @@ def top_k(values, k=3):
 
 
 # ---------------------------------------------------------------------------
-# Parts imported when first used: anne_net.Window (anne_stream) and the
-# per-channel layers (anne_affine)
+# Parts imported when first used: anne_net.Window (anne_stream), the
+# layers for windows (anne_conv) and the per-channel layers (anne_affine)
 
 _LAZY = {"Window": "anne_stream", "Normalization": "anne_affine", "Rescaling": "anne_affine",
          "BatchNormalization": "anne_affine"}
+for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+              "Flatten", "Reshape"):
+    _LAZY[_name] = "anne_conv"
+del _name
 
 
 def __getattr__(name):
