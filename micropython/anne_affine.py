@@ -8,7 +8,6 @@ from array import array
 
 import anne_ops
 from anne_core import _as_floats
-from anne_io import _before_args
 from anne_layers import _Shaping, _editable
 
 
@@ -292,6 +291,7 @@ def _unfolded(text):
     """The layer of its own for a normalization the converter folded into
     the layer after it (x * scale + offset per input, docs/FORMAT.md's
     `folded_before`), as the Keras class it was."""
+    from anne_io import _before_args
     code, scale, offset = _before_args(text)
     L = AFFINE_TYPES[code]() if code in (1, 3) else Rescaling(1.0)
     L._from_file(scale, offset)

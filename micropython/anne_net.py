@@ -752,10 +752,10 @@ def top_k(values, k=3):
 
 
 # ---------------------------------------------------------------------------
-# Parts imported when first used: anne_net.Window (anne_stream), the
+# Parts imported when first used: anne_net.Window (anne_eval), the
 # layers for windows (anne_conv) and the per-channel layers (anne_affine)
 
-_LAZY = {"Window": "anne_stream", "Normalization": "anne_affine", "Rescaling": "anne_affine",
+_LAZY = {"Window": "anne_eval", "Normalization": "anne_affine", "Rescaling": "anne_affine",
          "BatchNormalization": "anne_affine"}
 for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
               "Flatten", "Reshape"):

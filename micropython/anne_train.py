@@ -1,7 +1,6 @@
 # anne_train: training for anne_net, as Keras's compile()/fit(): what
-# compile() keeps, fit() and evaluate(). The losses and metrics
-# (anne_losses), the optimizers (anne_optim), the callbacks
-# (anne_callbacks), the data handling (anne_data) and the two loops: the
+# compile() keeps, fit() and evaluate(). The losses, metrics, optimizers,
+# callbacks and data handling (anne_train_base) and the two loops: the
 # native one (anne_train_native: the backend's fit_epoch) and the
 # pure-Python one (anne_train_python: the backend's kernels per sample).
 # The kernels are the network's backend's: the native anne module or
@@ -11,11 +10,10 @@
 from array import array
 
 from anne_core import _floats_for
-from anne_losses import loss_name, metric_kind
-from anne_optim import SGD, Adam, optimizer  # noqa: F401 - anne_train.SGD, anne_train.Adam
-from anne_data import (_alloc, _check_data, _copy_floats, _features, _flat_t, _flat_x, _heap_bytes,  # noqa: F401
-                       _native, _rows, _split, _targets, _trained_part)
-from anne_callbacks import EarlyStopping, History, _logs  # noqa: F401 - anne_train.History
+# (SGD, Adam, History and _alloc for anne_net and the tests: anne_train.SGD, ...)
+from anne_train_base import (Adam, EarlyStopping, History, SGD, _alloc, _check_data, _copy_floats,  # noqa: F401
+                             _features, _flat_t, _flat_x, _heap_bytes, _logs, _native, _rows, _split,
+                             _targets, _trained_part, loss_name, metric_kind, optimizer)
 
 
 # ---------------------------------------------------------------------------

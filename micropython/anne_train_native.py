@@ -6,10 +6,9 @@ from array import array
 
 import anne_ops
 from anne_core import _floats_for, _zeros
-from anne_losses import LOSSES
-from anne_optim import Adam
-from anne_data import _alloc, _check_data, _dense_only, _heap_bytes, _native, _trained_part
-from anne_callbacks import _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _end_epoch, _history, _logs, _restore_best
+from anne_train_base import (Adam, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
+                             _dense_only, _end_epoch, _heap_bytes, _history, _logs, _native, _restore_best,
+                             _trained_part)
 
 
 # ---------------------------------------------------------------------------

@@ -7,9 +7,8 @@ from array import array
 
 import anne_ops
 from anne_core import _canonical, _floats_for, _is_finite
-from anne_losses import loss_and_grad, metric_value
-from anne_data import _as_row
-from anne_callbacks import _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _end_epoch, _history, _logs, _restore_best
+from anne_train_base import (_LOSS_NOT_FINITE, _STEP_NOT_FINITE, _as_row, _end_epoch, _history, _logs,
+                             _restore_best, loss_and_grad, metric_value)
 
 
 class _Layer:
