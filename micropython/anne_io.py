@@ -315,3 +315,58 @@ def _skip(f, n, chunk, crc):
         crc = binascii.crc32(mv[:k], crc)
         n -= k
     return crc
+
+
+# ---------------------------------------------------------------------------
+# What the converter folded into the layers (the metadata's `folded` and
+# `folded_before`, docs/FORMAT.md), on the layers of anne_net
+
+def _before_args(text):
+    """A `folded_before` item's text, "code|scales|offsets" -> (Keras class
+    code, scales, offsets); ValueError if it is not that."""
+    code, s, o = text.split("|")
+    s, o = [float(v) for v in s.split()], [float(v) for v in o.split()]
+    if len(s) != len(o) or not s:
+        raise ValueError("folded_before: %d scales, %d offsets" % (len(s), len(o)))
+    return int(code), s, o
+
+
+
+def _parse_folded(meta, layers):
+    """Moves the metadata's `folded` and `folded_before` (docs/FORMAT.md)
+    onto the layers: L._folded (the Keras layers' names, "a + b"), and
+    L._before ((Keras class code, scales, offsets) of what was folded in
+    before it). Unreadable items are left in the metadata as text."""
+    for key in ("folded", "folded_before"):
+        text = meta.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            parsed = []
+            for item in text.split("; "):
+                i, _, rest = item.partition(": ")
+                i = int(i)
+                if not 0 <= i < len(layers) or not layers[i].weighted:
+                    raise ValueError
+                if key == "folded_before":
+                    _before_args(rest)
+                parsed.append((i, rest))
+        except ValueError:
+            continue
+        for i, v in parsed:
+            if key == "folded":
+                layers[i]._folded = v
+            else:
+                layers[i]._before = v
+        del meta[key]
+
+
+def _folded_text(layers):
+    """The `folded` metadata item for the layers, or None."""
+    items = ["%d: %s" % (i, L._folded) for i, L in enumerate(layers) if getattr(L, "_folded", None)]
+    return "; ".join(items) or None
+
+
+def _folded_before_text(layers):
+    items = ["%d: %s" % (i, L._before) for i, L in enumerate(layers) if getattr(L, "_before", None)]
+    return "; ".join(items) or None

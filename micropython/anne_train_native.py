@@ -1,0 +1,262 @@
+# anne_train_native: the native loop (the anne module's fit_workspace and
+# fit_epoch contract) and the memory accounting of training
+# (training_memory). anne_train imports it when it is needed.
+
+from array import array
+
+import anne_ops
+from anne_core import _floats_for, _zeros
+from anne_train_base import (Adam, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
+                             _dense_only, _end_epoch, _heap_bytes, _history, _logs, _native, _restore_best,
+                             _trained_part)
+
+
+# ---------------------------------------------------------------------------
+# The native loop: an epoch in one call of the backend's fit_epoch (the Rust
+# kernels: forward, loss, backward and update for every batch), with one
+# workspace and the optimizer's slots allocated once, kept by the compiled
+# network for the next fit() with the same shapes: a step allocates nothing.
+
+# anne.h's ANNE_LOSS_* (LOSSES' order), ANNE_METRIC_*, ANNE_OPTIMIZER_*
+_METRIC_CODES = {"binary_accuracy": 0, "categorical_accuracy": 1, "sparse_categorical_accuracy": 2,
+                 "mean_squared_error": 3, "mean_absolute_error": 4}
+
+
+def _slot_count(opt):
+    if isinstance(opt, Adam):
+        return 2
+    return 1 if opt.momentum != 0.0 else 0
+
+
+def _key(values):
+    """A small-int key for a tuple of shapes (no allocation to keep)."""
+    k = 7
+    for v in values:
+        k = (k * 1000003 + v) & 0x3fffffff
+    return k
+
+
+def _n(w):
+    """Floats in a weight buffer: an array('f'), or the bytes of one (in place)."""
+    return 0 if w is None else len(w) if isinstance(w, array) else len(w) // 4
+
+
+def _shapes(layers):
+    out = []
+    for L in layers:
+        out.append(L.kind)
+        out.append(L.n_in)
+        out.append(_n(L._kernel))
+        out.append(_n(L._bias))
+        out.append(1 if L.trainable else 0)
+    return out
+
+
+def _train_tuple(layers, slots, per, backend):
+    """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
+    v_kernel, m_bias, v_bias, spec), the slots views of one array; spec
+    None for Dense, else the layer's (kind, params...). Flatten and
+    Reshape (nothing moves) are left out; pooling and the affine layers are
+    linear."""
+    out = []
+    mv = memoryview(slots) if slots is not None else None
+    o = 0
+    linear = None
+    for L in layers:
+        if not L.computes:
+            continue
+        dense = L.kind == anne_ops.LAYER_DENSE
+        if dense or L.kind == anne_ops.LAYER_CONV1D:
+            act = L._act
+        else:
+            act = linear = linear or backend.Activation("linear")
+        views = [None, None, None, None]
+        if L.trainable and per:
+            k = len(L._kernel)
+            b = len(L._bias) if L._bias is not None else 0
+            for j in range(per):
+                views[j] = mv[o:o + k]
+                o += k
+            if b:
+                for j in range(per):
+                    views[2 + j] = mv[o:o + b]
+                    o += b
+        out.append((L._kernel, L._bias, act, L.trainable, views[0], views[1], views[2], views[3],
+                    None if dense else L._step(None)[4]))
+    return tuple(out)
+
+
+def _slots_len(layers, per):
+    n = 0
+    for L in layers:
+        if L.trainable:
+            n += per * (_n(L._kernel) + _n(L._bias))
+    return n
+
+
+def training_memory(net, c, batch_size):
+    """Bytes of GC heap that fit(batch_size=...) allocates and keeps for
+    its native loop: the workspace, the optimizer's slots (unless it has
+    them already for these layers), and two small arrays."""
+    p = _trained_part(net)
+    layers = net._layers[p:]
+    if not _native(net) and not _dense_only(layers):
+        return _state_bytes(layers, c.optimizer)
+    per = _slot_count(c.optimizer)
+    n_ws = _workspace_floats(net, layers, batch_size)
+    n_slots = _slots_len(layers, per)
+    total = _heap_bytes(n_ws) + _heap_bytes(1 + len(c.metrics)) + _heap_bytes(2)
+    if n_slots:
+        total += _heap_bytes(n_slots)
+    for L in layers:  # (weights used in place: fit copies them to RAM)
+        for w in (L._kernel, L._bias):
+            if w is not None and not isinstance(w, array):
+                total += _heap_bytes(_n(w))
+    return total
+
+
+def _state_bytes(layers, opt):
+    """training_memory() of the layers the Python loop trains (_state): the
+    arrays of each layer's buffers and gradients, the copies of the trained
+    weights a step keeps, the optimizer's slots and the zeros."""
+    total = 0
+    widest = 0
+    per = _slot_count(opt)
+    for i, L in enumerate(layers):
+        if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D):
+            pre = L.units if L.kind == anne_ops.LAYER_DENSE else L.n_out
+            n_k = L._known_rows() * L.units
+            n_b = L.units if L._bias is not None else 0
+            sizes = [pre, pre, pre, L.n_out, 0 if i == 0 else L.n_in, n_k, n_b]
+            if L.trainable:
+                sizes += [n_k, n_b] + [n_k, n_b] * (2 * per)  # slots, and their copies
+            widest = max(widest, n_k, n_b)
+        elif L.computes:
+            sizes = [L.n_out, L.n_in]
+        else:
+            sizes = []
+        total += sum(_heap_bytes(n) for n in sizes if n)
+    return total + _heap_bytes(widest)
+
+
+def _workspace_floats(net, layers, batch_size):
+    """fit_epoch's workspace for these layers, in floats (the backend's
+    fit_workspace; the same formula for the Python backend)."""
+    n_in = layers[0].n_in
+    if _native(net):  # (it takes weights used in place: it only sizes them)
+        return net._backend.fit_workspace(_train_tuple(layers, None, 0, net._backend), n_in, batch_size)
+    total = batch_size
+    widest = 0
+    for i, L in enumerate(layers):
+        w = L.n_in * L.units
+        b = L.units if L._bias is not None else 0
+        total += L.n_in * batch_size + 3 * batch_size * L.units + (w if i else 0)
+        total += w + b if L.trainable else 0
+        widest = max(widest, L.n_in, L.units)
+    return total + widest
+
+
+def _prepare_memory(net, c, layers, batch_size, check_memory=None):
+    """The workspace, slots, sums and state for these layers and batch size:
+    the ones c keeps if they fit, else new ones (kept in c), checked
+    against the free memory first (check_memory) and, if an allocation
+    still fails, a MemoryError with the largest free block."""
+    per = _slot_count(c.optimizer)
+    shapes = _shapes(layers)
+    slots_key = _key(shapes + [per])
+    ws_key = _key(shapes + [layers[0].n_in, batch_size])
+    if check_memory is not None and c._ws_key == 0:  # (the first fit after compile)
+        check_memory(training_memory(net, c, batch_size),
+                     "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
+    why = "fit(batch_size=%d)'s workspace" % batch_size
+    if c._ws_key != ws_key:
+        c._ws = None  # (freed before the new one is allocated)
+        c._ws_key = 0
+        c._ws = _alloc(_workspace_floats(net, layers, batch_size), why)
+        c._ws_key = ws_key
+    if c._slots_key != slots_key:
+        c._slots = None
+        c._slots_key = 0
+        if per:
+            slots = _alloc(_slots_len(layers, per), "the optimizer's slots")
+            zero = _zeros(16)
+            for i in range(0, len(slots), 16):
+                j = min(i + 16, len(slots))
+                slots[i:j] = zero[:j - i]
+            c._slots = slots
+        c._slots_key = slots_key
+    if c._sums is None or len(c._sums) != 1 + len(c.metrics):
+        c._sums = _floats_for(1 + len(c.metrics))
+    if c._state is None:
+        c._state = array("I", (0, 0))
+
+
+def _prepare(net, c, layers, batch_size):
+    """_prepare_memory's buffers, and fit_epoch's layers over them."""
+    _prepare_memory(net, c, layers, batch_size)
+    return _train_tuple(layers, c._slots, _slot_count(c.optimizer), net._backend)
+
+
+def _config(c, batch_size, train, n_in):
+    opt = c.optimizer
+    adam = isinstance(opt, Adam)
+    return (LOSSES.index(c.loss), 1 if adam else 0, opt.learning_rate,
+            0.0 if adam else opt.momentum, False if adam else opt.nesterov,
+            opt.beta_1 if adam else 0.0, opt.beta_2 if adam else 0.0, opt.epsilon if adam else 0.0,
+            tuple(_METRIC_CODES[kind] for _, kind in c.metrics), batch_size, train, n_in)
+
+
+def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
+    """(mean loss, mean metrics) over n_rows rows, no training (one row at
+    a time: in the workspace fit() keeps, if it is there, as it is in_fit;
+    evaluating reads no optimizer slot)."""
+    if not in_fit and (c._ws is None or len(c._ws) < _workspace_floats(net, layers, 1)):
+        _prepare(net, c, layers, 1)
+    status = net._backend.fit_epoch(_train_tuple(layers, None, 0, net._backend), _config(c, 1, False, layers[0].n_in), X, T,
+                                    None, c._ws, c._sums, c._state)
+    if status:
+        raise ValueError("the loss is not finite on the evaluated data")
+    sums = c._sums
+    return sums[0] / n_rows, [sums[1 + i] / n_rows for i in range(len(c.metrics))]
+
+
+def _eval_status(net, tl, cfg, X, T, c):
+    """fit_epoch without training (cfg's train False): its status."""
+    return net._backend.fit_epoch(tl, cfg, X, T, None, c._ws, c._sums, c._state)
+
+
+def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
+                ticks_ms, rows):
+    tl = _prepare(net, c, layers, batch_size)
+    n_in = layers[0].n_in
+    # A first pass without training (it allocates nothing): a loss that is
+    # not finite before any step is the data's (named by _check_data) or
+    # the weights', refused with the network unchanged.
+    state = c._state
+    if epochs and _eval_status(net, tl, _config(c, batch_size, False, n_in), X, T, c):
+        _check_data(c, rows[0], rows[1], "")
+        raise ValueError(_LOSS_NOT_FINITE % (1, state[1] + 1))
+    cfg = _config(c, batch_size, True, n_in)
+    history = _history(n, batch_size, epochs, verbose, callbacks)
+    order = array("I", range(n)) if shuffle else None
+    opt = c.optimizer
+    state = c._state
+    sums = c._sums
+    fit_epoch = net._backend.fit_epoch
+    for epoch in range(epochs):
+        t0 = ticks_ms() if ticks_ms else None
+        if shuffle:
+            for i in range(n - 1, 0, -1):
+                j = int(random() * (i + 1))
+                order[i], order[j] = order[j], order[i]
+        state[0] = opt.iterations
+        status = fit_epoch(tl, cfg, X, T, order, c._ws, sums, state)
+        opt.iterations = state[0]
+        if status:
+            raise ValueError((_LOSS_NOT_FINITE if status == 1 else _STEP_NOT_FINITE) % (epoch + 1, state[1] + 1))
+        logs = _logs(c, sums[0] / n, [sums[1 + i] / n for i in range(len(c.metrics))],
+                     _native_evaluate(net, c, layers, val[0], val[1], val[2], True) if val is not None else None)
+        if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
+            break
+    _restore_best(callbacks, layers)
+    return history
