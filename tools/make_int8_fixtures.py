@@ -4,9 +4,9 @@
 Run by hand, NOT by `make test` (it needs TensorFlow and LiteRT, which the
 project does not depend on), in a virtual environment outside the project:
 
-    python3 -m venv /work/venv-tf
-    /work/venv-tf/bin/pip install tensorflow ai-edge-litert numpy
-    /work/venv-tf/bin/python tools/make_int8_fixtures.py [OUT_DIR]
+    python3 -m venv ../venv-tf
+    ../venv-tf/bin/pip install tensorflow ai-edge-litert numpy
+    ../venv-tf/bin/python tools/make_int8_fixtures.py [OUT_DIR]
 
 For each small Keras model below (trained briefly on seeded random data) it
 writes OUT_DIR/<name>.tflite, TensorFlow's full-integer int8 conversion
