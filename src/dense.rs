@@ -4,7 +4,7 @@
 //! - [`dense_f32_reference`]: the plain float32 loop (multiply, add, in input
 //!   order), fastest where float32 arithmetic is in hardware;
 //! - [`dense_f32_wide`]: each pre-activation `x . kernel[:, j] + bias[j]` is
-//!   summed in a 64-bit integer ([`crate::wide`]) and rounded once to
+//!   summed in a 64-bit integer ([`crate::math::wide`]) and rounded once to
 //!   float32. On a CPU without an FPU it is several times faster than the
 //!   soft-float loop, and more accurate: within `(n + 1) * 2^-52` of the
 //!   largest term before its one rounding.
@@ -19,12 +19,13 @@
 //!   to the exact one but differ from the reference in the last bits.
 //!
 //! [`dense_f32`] picks the wide kernel on bare-metal targets without an FPU
-//! (`anne_soft_float`, see build.rs), the blocked one on bare-metal targets
-//! with one (`anne_fpu`), and the reference kernel otherwise; all are
+//! (src/math/mod.rs's [`DENSE_PATH`]), the blocked one on bare-metal targets
+//! with one, and the reference kernel otherwise; all are
 //! public and tested on every host.
 
 use crate::activation::{apply, apply_other, sigmoid, Activation, Common};
-use crate::wide::WideDot;
+use crate::math::wide::WideDot;
+use crate::math::{DensePath, DENSE_PATH};
 use crate::Status;
 
 /// Keras `Dense`: `out = act(x . kernel + bias)`.
@@ -64,12 +65,11 @@ pub(crate) fn run(
     act: &Activation,
     units: usize,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    return run_wide(x, kernel, bias, out, act, units);
-    #[cfg(anne_fpu)]
-    return run_blocked(x, kernel, bias, out, act, units);
-    #[allow(unreachable_code)]
-    run_reference(x, kernel, bias, out, act, units)
+    match DENSE_PATH {
+        DensePath::Wide => run_wide(x, kernel, bias, out, act, units),
+        DensePath::Blocked => run_blocked(x, kernel, bias, out, act, units),
+        DensePath::Reference => run_reference(x, kernel, bias, out, act, units),
+    }
 }
 
 /// [`run`] for a [`Common`] activation, which needs no check and gives
@@ -83,21 +83,21 @@ pub(crate) fn run_common(
     out: &mut [f32],
     common: Common,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    if let Some(dot) = WideDot::new(x, kernel, out.len()) {
-        wide_fill(&dot, x, kernel, bias, out, Some(common));
-        return Ok(());
+    match DENSE_PATH {
+        DensePath::Wide => {
+            if let Some(dot) = WideDot::new(x, kernel, out.len()) {
+                wide_fill(&dot, x, kernel, bias, out, Some(common));
+                return Ok(());
+            }
+        }
+        DensePath::Blocked => {
+            blocked_fill(x, kernel, bias, out, |v| common.apply(v));
+            return Ok(());
+        }
+        DensePath::Reference => {}
     }
-    #[cfg(anne_fpu)]
-    {
-        blocked_fill(x, kernel, bias, out, |v| common.apply(v));
-        return Ok(());
-    }
-    #[allow(unreachable_code)]
-    {
-        let units = out.len();
-        run_reference(x, kernel, bias, out, &common.activation(), units)
-    }
+    let units = out.len();
+    run_reference(x, kernel, bias, out, &common.activation(), units)
 }
 
 /// `out = x . kernel + bias` for the training loop, whose sizes are
@@ -112,21 +112,19 @@ pub(crate) fn run_linear(
     out: &mut [f32],
     kernel_finite: bool,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    if kernel_finite {
+    if matches!(DENSE_PATH, DensePath::Wide) && kernel_finite {
         if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
             wide_fill(&dot, x, kernel, bias, out, None);
             return Ok(());
         }
     }
-    let _ = kernel_finite;
     run_common(x, kernel, bias, out, Common::Linear)
 }
 
 /// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
 /// decodes the nonzero inputs once per call (clearing 8 bytes of stack per
 /// input for them) rather than once per column, unless more than
-/// [`crate::wide::BLOCK`] of them are nonzero.
+/// [`crate::math::wide::BLOCK`] of them are nonzero.
 pub const DECODE_MIN_MACS: usize = 64;
 
 /// Checks the sizes and the activation; returns `units`.

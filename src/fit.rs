@@ -32,7 +32,7 @@ use crate::conv::{
     activate_rows, conv1d_backward_f32, conv1d_f32, pool1d_backward_f32, pool1d_f32, Conv1d, Pool1d,
 };
 use crate::dense::run_linear;
-use crate::softf32::fdiv;
+use crate::math::{self, fdiv};
 use crate::train::{adam_step, dense_backward, momentum_step};
 use crate::Status;
 use libm::fabsf;
@@ -579,7 +579,7 @@ fn linear(
 }
 
 /// [`linear`], for a batch of one (`x` one value, `kernel` one row) on
-/// cores without an FPU by [`crate::wide::outer_fma`]: the same bits, but
+/// cores without an FPU by [`math::wide::outer_fma`]: the same bits, but
 /// the weight gradient's columns have a single term each, and linear's
 /// set-up per column would cost more than the term.
 fn outer_or_linear(
@@ -589,10 +589,11 @@ fn outer_or_linear(
     out: &mut [f32],
     kernel_finite: bool,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    if let [x] = x {
-        if crate::wide::outer_fma(*x, kernel, bias, out) {
-            return Ok(());
+    if math::SOFT_FLOAT {
+        if let [x] = x {
+            if math::wide::outer_fma(*x, kernel, bias, out) {
+                return Ok(());
+            }
         }
     }
     linear(x, kernel, bias, out, kernel_finite)
@@ -1155,18 +1156,16 @@ fn check_slots(layer: &Layer, opt: &Optimizer) -> Result<(), Status> {
 
 // libm's functions, each called from one place (LTO would otherwise
 // inline a copy at every call); exp is the activations' and ln the integer
-// one on cores without an FPU (src/fastlog.rs), like exp.
+// one on cores without an FPU (src/math/ln.rs), like exp: both picked by
+// src/math/mod.rs.
 #[inline(never)]
 fn exp(x: f32) -> f32 {
-    crate::activation::scalar::expf(x)
+    math::expf(x)
 }
 
 #[inline(never)]
 fn ln(x: f32) -> f32 {
-    #[cfg(anne_soft_float)]
-    return crate::fastlog::ln(x);
-    #[allow(unreachable_code)]
-    libm::logf(x)
+    math::ln_f32(x)
 }
 
 #[inline(never)]

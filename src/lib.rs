@@ -17,17 +17,14 @@ pub mod affine;
 pub mod argmax;
 pub mod conv;
 pub mod dense;
-pub mod fastexp;
-pub mod fastlog;
 pub mod fit;
+pub mod math;
 #[rustfmt::skip]
 pub mod ops_table;
 #[allow(unsafe_code)]
 pub mod ffi;
-pub mod softf32;
 pub mod status;
 pub mod train;
-pub mod wide;
 
 pub use activation::{activate_f32, Activation};
 pub use argmax::argmax_f32;

@@ -3,7 +3,7 @@
 //! [`crate::activation::backward`].) Nothing allocates; every length is
 //! checked first ([`Status::Size`]) and nothing is written on a refusal.
 
-use crate::softf32::fdiv;
+use crate::math::fdiv;
 use crate::Status;
 use libm::sqrtf;
 

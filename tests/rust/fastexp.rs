@@ -6,7 +6,7 @@
 //! `cargo test --release --test fastexp -- --ignored --nocapture`) checks all
 //! 2^32 inputs.
 
-use anne::fastexp::{exp, sigmoid};
+use anne::math::exp::{exp, sigmoid};
 
 /// Largest accepted error, in ulps of the f32 result: the figure the docs
 /// state (src/fastexp.rs, README), for exp and sigmoid alike.

@@ -6,7 +6,7 @@
 //! `cargo test --release --test fastlog -- --ignored --nocapture`) checks
 //! all 2^31 positive inputs.
 
-use anne::fastlog::ln;
+use anne::math::ln::ln;
 
 /// Largest accepted error, in ulps of the f32 result: the figure the docs
 /// state (src/fastlog.rs).

@@ -13,6 +13,8 @@
 //! Nothing is written through any pointer unless the call returns `ANNE_OK`
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
+mod activation;
+
 use crate::abi::{
     anne_activation_t, anne_fit_t, anne_layer_t, anne_train_layer_t, ANNE_DTYPE_F32, ANNE_ERR_NULL,
     ANNE_LAYER_AFFINE, ANNE_LAYER_AVERAGE_POOLING1D, ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE,
