@@ -26,12 +26,11 @@
 
 use crate::activation::backward::activation_backward;
 use crate::activation::{apply, Activation};
-use crate::affine::{affine_backward_f32, affine_f32};
+use crate::layers::affine::{affine_backward_f32, affine_f32};
 use crate::argmax::argmax_f32;
-use crate::conv::{
-    activate_rows, conv1d_backward_f32, conv1d_f32, pool1d_backward_f32, pool1d_f32, Conv1d, Pool1d,
-};
-use crate::dense::run_linear;
+use crate::layers::conv1d::{activate_rows, conv1d_backward_f32, conv1d_f32, Conv1d};
+use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32, Pool1d};
+use crate::layers::dense::run_linear;
 use crate::math::{self, fdiv};
 use crate::train::{adam_step, dense_backward, momentum_step};
 use crate::Status;
@@ -1640,7 +1639,7 @@ mod tests {
     /// layer's own kernels, as anne_train's Python loop runs them.
     #[test]
     fn epoch_through_conv_and_pooling_matches_the_per_sample_loop() {
-        use crate::conv::{Padding, Pool};
+        use crate::layers::{pool1d::Pool, window::Padding};
         let conv1 = Conv1d {
             in_channels: 2,
             kernel_size: 3,

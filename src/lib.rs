@@ -13,11 +13,9 @@
 #[allow(unsafe_code)]
 pub mod abi;
 pub mod activation;
-pub mod affine;
 pub mod argmax;
-pub mod conv;
-pub mod dense;
 pub mod fit;
+pub mod layers;
 pub mod math;
 #[rustfmt::skip]
 pub mod ops_table;
@@ -28,8 +26,9 @@ pub mod train;
 
 pub use activation::{activate_f32, Activation};
 pub use argmax::argmax_f32;
-pub use conv::{conv1d_f32, pool1d_f32};
-pub use dense::dense_f32;
+pub use layers::conv1d::conv1d_f32;
+pub use layers::dense::dense_f32;
+pub use layers::pool1d::pool1d_f32;
 pub use status::Status;
 
 /// Bare-metal and the hosted static library (not the `std` test build).

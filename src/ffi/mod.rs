@@ -23,11 +23,14 @@ use crate::abi::{
 };
 use crate::activation::backward::activation_backward;
 use crate::activation::Common;
-use crate::affine::{affine_backward_f32, affine_f32};
-use crate::conv::{self, Conv1d, Padding, Pool, Pool1d};
+use crate::layers::affine::{affine_backward_f32, affine_f32};
+use crate::layers::conv1d::{self, Conv1d};
+use crate::layers::dense;
+use crate::layers::pool1d::{self, Pool, Pool1d};
+use crate::layers::window::Padding;
 use crate::fit;
 use crate::train::{adam, dense_backward, sgd};
-use crate::{activate_f32, argmax_f32, dense, Activation, Status};
+use crate::{activate_f32, argmax_f32, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
 
@@ -310,7 +313,7 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
                     slice::from_raw_parts_mut(layer.out, layer.out_len),
                 )
             };
-            conv::run_pool1d(&spec, shape, x, out);
+            pool1d::run_pool1d(&spec, shape, x, out);
             return Ok(());
         }
         Spec::Conv(spec) => spec,
@@ -343,7 +346,7 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
             slice::from_raw_parts_mut(layer.out, layer.out_len),
         )
     };
-    conv::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
+    conv1d::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
 }
 
 /// [`run_layer`] for an affine layer of `c` channels (its params, checked
@@ -549,8 +552,8 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         // SAFETY: as above.
         let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
         match spec {
-            Spec::Conv(c) => conv::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
-            Spec::Pool(p) => conv::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
+            Spec::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
+            Spec::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
             Spec::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
         }
     })();

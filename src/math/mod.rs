@@ -18,6 +18,7 @@
 
 pub mod exp;
 pub mod ln;
+pub mod matvec;
 pub mod softf32;
 pub mod wide;
 

@@ -1,10 +1,10 @@
-//! The integer dense kernel, `anne::dense::dense_f32_wide`, run on the host:
+//! The integer dense kernel, `anne::layers::dense::dense_f32_wide`, run on the host:
 //! every pre-activation must be the float32 rounding of a value within the
 //! documented bound of the exact `x . kernel[:, j] + bias[j]` (checked with an
 //! exact oracle built from float64 expansions), and IEEE special values
 //! behave as in the plain float32 kernel `dense_f32_reference`.
 
-use anne::dense::{dense_f32_reference, dense_f32_wide};
+use anne::layers::dense::{dense_f32_reference, dense_f32_wide};
 use anne::math::wide::round_to_f32;
 use anne::{dense_f32, Activation};
 
@@ -492,7 +492,7 @@ fn rounding_helpers() {
 /// bias, every common activation and the vector ones.
 #[test]
 fn blocked_is_the_reference_bit_for_bit() {
-    use anne::dense::dense_f32_blocked;
+    use anne::layers::dense::dense_f32_blocked;
     let mut seed = 0x2545_f491_u32;
     let mut next = || {
         seed ^= seed << 13;

@@ -24,6 +24,8 @@
 //! public and tested on every host.
 
 use crate::activation::{apply, apply_other, sigmoid, Activation, Common};
+use crate::math::matvec::{blocked_fill, sequential_dot, wide_fill};
+pub use crate::math::matvec::{BLOCK_COLUMNS, DECODE_MIN_MACS};
 use crate::math::wide::WideDot;
 use crate::math::{DensePath, DENSE_PATH};
 use crate::Status;
@@ -86,7 +88,7 @@ pub(crate) fn run_common(
     match DENSE_PATH {
         DensePath::Wide => {
             if let Some(dot) = WideDot::new(x, kernel, out.len()) {
-                wide_fill(&dot, x, kernel, bias, out, Some(common));
+                wide_fill(&dot, x, kernel, bias, out, post(Some(common)));
                 return Ok(());
             }
         }
@@ -114,18 +116,12 @@ pub(crate) fn run_linear(
 ) -> Result<(), Status> {
     if matches!(DENSE_PATH, DensePath::Wide) && kernel_finite {
         if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
-            wide_fill(&dot, x, kernel, bias, out, None);
+            wide_fill(&dot, x, kernel, bias, out, post(None));
             return Ok(());
         }
     }
     run_common(x, kernel, bias, out, Common::Linear)
 }
-
-/// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
-/// decodes the nonzero inputs once per call (clearing 8 bytes of stack per
-/// input for them) rather than once per column, unless more than
-/// [`crate::math::wide::BLOCK`] of them are nonzero.
-pub const DECODE_MIN_MACS: usize = 64;
 
 /// Checks the sizes and the activation; returns `units`.
 pub(crate) fn check(
@@ -195,26 +191,6 @@ fn finish(
     apply(out, act).map(|_| ())
 }
 
-/// Column `j`'s float32 dot product in input order, as the reference kernel
-/// computes it. (One copy: the reference kernel and the wide kernel's
-/// fallbacks call it.)
-#[inline(never)]
-fn sequential_dot(x: &[f32], kernel: &[f32], units: usize, j: usize) -> f32 {
-    // Walks kernel[:, j] row by row with checked access (no panic path; the
-    // check on j is the same for every row, and leaves the loop); a kernel
-    // too short just ends the sum (check() has made sure it is not).
-    let mut acc = 0.0f32;
-    if units == 0 {
-        return acc;
-    }
-    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
-        if let Some(&w) = row.get(j) {
-            acc += xi * w;
-        }
-    }
-    acc
-}
-
 /// [`dense_f32`] with the plain float32 kernel: each pre-activation is
 /// accumulated in float32 in input order `i = 0..n_in`, then the bias is
 /// added (Keras: `matmul`, then `add`).
@@ -261,9 +237,11 @@ pub fn dense_f32_blocked(
     run_blocked(x, kernel, bias, out, act, units)
 }
 
-/// Columns [`dense_f32_blocked`] sums at once: eight sums, eight weights
-/// and the input fit the FPU's 32 single-precision registers.
-pub const BLOCK_COLUMNS: usize = 8;
+/// The function [`wide_fill`] applies to each sum: `common`, if any.
+#[inline(always)]
+fn post(common: Option<Common>) -> impl Fn(f32) -> f32 + Copy {
+    move |value: f32| common.map_or(value, |c| c.apply(value))
+}
 
 fn run_blocked(
     x: &[f32],
@@ -286,74 +264,6 @@ fn run_blocked(
         }
     }
     Ok(())
-}
-
-/// `out[j] = post(x . kernel[:, j] + bias[j])` for every column, summed in
-/// input order as [`sequential_dot`] does (see [`blocked_sums`]).
-#[inline(always)]
-fn blocked_fill(
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    post: impl Fn(f32) -> f32,
-) {
-    blocked_sums(x, kernel, bias, out);
-    for o in out.iter_mut() {
-        *o = post(*o);
-    }
-}
-
-/// `out[j] = x . kernel[:, j] + bias[j]`, [`BLOCK_COLUMNS`] columns at a
-/// time, then the rest 4, 2 and 1 at a time: each row of the kernel is read
-/// once per block, and the block's sums stay in registers. (One copy,
-/// whatever the activation: [`blocked_fill`] applies it after.)
-#[inline(never)]
-fn blocked_sums(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
-    let units = out.len();
-    if units == 0 {
-        return; // (and chunks_exact(0) would panic)
-    }
-    let mut j = 0;
-    while j + BLOCK_COLUMNS <= units {
-        block_into::<BLOCK_COLUMNS>(x, kernel, bias, out, j);
-        j += BLOCK_COLUMNS;
-    }
-    if j + 4 <= units {
-        block_into::<4>(x, kernel, bias, out, j);
-        j += 4;
-    }
-    if j + 2 <= units {
-        block_into::<2>(x, kernel, bias, out, j);
-        j += 2;
-    }
-    if j < units {
-        block_into::<1>(x, kernel, bias, out, j);
-    }
-}
-
-/// Columns `j..j + N` of [`blocked_sums`].
-#[inline(always)]
-fn block_into<const N: usize>(
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    j: usize,
-) {
-    let units = out.len();
-    let mut acc = [0.0f32; N];
-    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
-        if let Some(w) = row.get(j..j + N) {
-            for (a, &wk) in acc.iter_mut().zip(w) {
-                *a += xi * wk;
-            }
-        }
-    }
-    let block = out.get_mut(j..j + N).unwrap_or(&mut []);
-    for (k, (o, a)) in block.iter_mut().zip(acc).enumerate() {
-        *o = bias.and_then(|b| b.get(j + k)).map_or(a, |b| a + b);
-    }
 }
 
 /// [`dense_f32`] with [`WideDot`]'s sums: each pre-activation is
@@ -398,33 +308,13 @@ fn run_wide(
         // The common activations are applied to each output as it is
         // computed, the others once out is full.
         let common = Common::of(act);
-        wide_fill(&dot, x, kernel, bias, out, common);
+        wide_fill(&dot, x, kernel, bias, out, post(common));
         return match common {
             Some(_) => Ok(()),
             None => apply_other(out, act).map(|_| ()),
         };
     }
     run_reference(x, kernel, bias, out, act, units)
-}
-
-/// Fills `out` with `dot`'s sums, each through `common` if there is one.
-#[inline(always)]
-fn wide_fill(
-    dot: &WideDot,
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    common: Option<Common>,
-) {
-    let units = out.len();
-    let fallback = |j: usize| {
-        sequential_dot(x, kernel, units, j) + bias.and_then(|b| b.get(j)).map_or(0.0, |b| *b)
-    };
-    let post = |value: f32| common.map_or(value, |c| c.apply(value));
-    if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback, post) {
-        dot.dense(bias, out, fallback, post);
-    }
 }
 
 #[cfg(test)]
