@@ -28,8 +28,10 @@ use crate::layers::conv1d::{self, Conv1d};
 use crate::layers::dense;
 use crate::layers::pool1d::{self, Pool, Pool1d};
 use crate::layers::window::Padding;
-use crate::fit;
-use crate::train::{adam, dense_backward, sgd};
+use crate::layers::Op;
+use crate::train;
+use crate::layers::dense::dense_backward_f32;
+use crate::train::{adam, sgd};
 use crate::{activate_f32, argmax_f32, Activation, Status};
 use core::mem::{align_of, size_of};
 use core::slice;
@@ -288,7 +290,7 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
         return Err(Status::Kind);
     }
     let spec = match spec_of(layer.kind, layer.params)? {
-        Spec::Affine(c) => {
+        Op::Affine(c) => {
             // SAFETY: as this function's contract.
             return unsafe { run_affine(x, n_in, layer, c) };
         }
@@ -300,7 +302,7 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
     float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
     let out = layer.out as *const f32;
     let spec = match spec {
-        Spec::Pool(spec) => {
+        Op::Pool(spec) => {
             let shape = spec.check(n_in, layer.out_len)?;
             if overlaps(out, layer.out_len, x, n_in) {
                 return Err(Status::Overlap);
@@ -316,8 +318,8 @@ unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> R
             pool1d::run_pool1d(&spec, shape, x, out);
             return Ok(());
         }
-        Spec::Conv(spec) => spec,
-        Spec::Affine(_) => return Err(Status::Kind),
+        Op::Conv(spec) => spec,
+        Op::Affine(_) | Op::Dense => return Err(Status::Kind),
     };
     let act = Activation::from_abi(&layer.act)?;
     if layer.kernel.is_null() {
@@ -398,31 +400,19 @@ unsafe fn run_affine(
     affine_f32(x, scale, offset, out)
 }
 
-/// What a layer other than dense computes, from its `params`.
-enum Spec {
-    Conv(Conv1d),
-    Pool(Pool1d),
-    /// Channels.
-    Affine(usize),
-}
-
 /// What a layer of kind `kind` computes: [`spec_of`], or dense (whose
 /// params are not read).
-fn op_of(kind: u32, params: [u32; 6]) -> Result<fit::Op, Status> {
+fn op_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
     if kind == ANNE_LAYER_DENSE as u32 {
-        return Ok(fit::Op::Dense);
+        return Ok(Op::Dense);
     }
-    Ok(match spec_of(kind, params)? {
-        Spec::Conv(c) => fit::Op::Conv(c),
-        Spec::Pool(p) => fit::Op::Pool(p),
-        Spec::Affine(c) => fit::Op::Affine(c),
-    })
+    spec_of(kind, params)
 }
 
 /// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
 /// padding), a pooling's (channels, pool_size, strides, padding; global
 /// ones: channels) or an affine layer's (channels).
-fn spec_of(kind: u32, params: [u32; 6]) -> Result<Spec, Status> {
+fn spec_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
     let p = params.map(|v| v as usize);
     let kind = kind as i32;
     let pool = match kind {
@@ -430,10 +420,10 @@ fn spec_of(kind: u32, params: [u32; 6]) -> Result<Spec, Status> {
             if p[0] == 0 || p[1..].iter().any(|&v| v != 0) {
                 return Err(Status::LayerParam);
             }
-            return Ok(Spec::Affine(p[0]));
+            return Ok(Op::Affine(p[0]));
         }
         ANNE_LAYER_CONV1D => {
-            return Ok(Spec::Conv(Conv1d {
+            return Ok(Op::Conv(Conv1d {
                 in_channels: p[0],
                 kernel_size: p[1],
                 strides: p[2],
@@ -449,7 +439,7 @@ fn spec_of(kind: u32, params: [u32; 6]) -> Result<Spec, Status> {
         kind,
         ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
     );
-    Ok(Spec::Pool(Pool1d {
+    Ok(Op::Pool(Pool1d {
         pool,
         global,
         channels: p[0],
@@ -497,16 +487,17 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         // The kernel (Conv1D's, or the affine layer's scale) and the
         // length of a filter's gradient row (gb).
         let (kernel_len, filters) = match spec {
-            Spec::Conv(c) => {
+            Op::Conv(c) => {
                 let rows = c.kernel_size.saturating_mul(c.in_channels);
                 (
                     layer.kernel_len,
                     layer.kernel_len.checked_div(rows).unwrap_or(0),
                 )
             }
-            Spec::Affine(c) if layer.kernel_len == c => (c, 0),
-            Spec::Affine(_) => return Err(Status::KernelSize),
-            Spec::Pool(_) => (0, 0),
+            Op::Affine(c) if layer.kernel_len == c => (c, 0),
+            Op::Affine(_) => return Err(Status::KernelSize),
+            Op::Pool(_) => (0, 0),
+            Op::Dense => return Err(Status::Kind),
         };
         if kernel_len != 0 {
             checked(layer.kernel, kernel_len, &[])?;
@@ -525,9 +516,9 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             }
             seen[3 + i] = (p as *const f32, n);
         }
-        let needs_dx = !matches!(spec, Spec::Conv(_));
+        let needs_dx = !matches!(spec, Op::Conv(_));
         if (needs_dx && (dx.is_null() || !gk.is_null() || !gb.is_null()))
-            || (matches!(spec, Spec::Conv(_)) && layer.kernel.is_null())
+            || (matches!(spec, Op::Conv(_)) && layer.kernel.is_null())
         {
             return Err(Status::Null);
         }
@@ -552,9 +543,10 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         // SAFETY: as above.
         let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
         match spec {
-            Spec::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
-            Spec::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
-            Spec::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
+            Op::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
+            Op::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
+            Op::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
+            Op::Dense => Err(Status::Kind),
         }
     })();
     Status::code_of(result)
@@ -738,7 +730,7 @@ pub unsafe extern "C" fn anne_dense_backward_f32(
         let gb = (gb_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gb, gb_len) });
         // SAFETY: as above.
         let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
-        dense_backward(x, kernel, dz, scale, gk, gb, dx)
+        dense_backward_f32(x, kernel, dz, scale, gk, gb, dx)
     })();
     Status::code_of(result)
 }
@@ -830,12 +822,12 @@ struct FitLayers<'a> {
     raw: &'a [anne_train_layer_t],
 }
 
-impl fit::Layers for FitLayers<'_> {
+impl train::Layers for FitLayers<'_> {
     fn count(&self) -> usize {
         self.raw.len()
     }
 
-    fn layer(&mut self, l: usize) -> Result<fit::Layer<'_>, Status> {
+    fn layer(&mut self, l: usize) -> Result<train::Layer<'_>, Status> {
         let d = self.raw.get(l).ok_or(Status::Size)?;
         let act = Activation::from_abi(&d.act)?;
         let (k, b) = (d.kernel_len, d.bias_len);
@@ -849,10 +841,10 @@ impl fit::Layers for FitLayers<'_> {
         let op = op_of(d.kind, d.params)?;
         // (a pooling has no kernel: check_fit_buffers let it be NULL)
         let kernel = match op {
-            fit::Op::Pool(_) if d.kernel.is_null() => Some(&mut [][..]),
+            Op::Pool(_) if d.kernel.is_null() => Some(&mut [][..]),
             _ => slice(d.kernel, k),
         };
-        Ok(fit::Layer {
+        Ok(train::Layer {
             op,
             kernel: kernel.ok_or(Status::Null)?,
             bias: slice(d.bias, b),
@@ -909,7 +901,7 @@ fn check_fit_buffers(
         }
     }
     for d in layers {
-        let pooling = matches!(op_of(d.kind, d.params), Ok(fit::Op::Pool(_)));
+        let pooling = matches!(op_of(d.kind, d.params), Ok(Op::Pool(_)));
         if d.kernel.is_null() && !pooling {
             return Err(Status::Null);
         }
@@ -969,7 +961,7 @@ pub unsafe extern "C" fn anne_fit_workspace(
         // SAFETY: as the contract says.
         let raw = unsafe { fit_layers(layers, n_layers) }?;
         check_fit_buffers(raw, &[])?;
-        fit::workspace_len(&mut FitLayers { raw }, n_in, batch_size, &mut at)
+        train::workspace_len(&mut FitLayers { raw }, n_in, batch_size, &mut at)
     })();
     // SAFETY: writable when non-null (contract).
     unsafe {
@@ -987,14 +979,14 @@ fn fit_config(
     raw: &anne_fit_t,
 ) -> Result<
     (
-        fit::Loss,
-        fit::Optimizer,
-        [fit::Metric; ANNE_METRIC_MAX as usize],
+        train::Loss,
+        train::Optimizer,
+        [train::Metric; ANNE_METRIC_MAX as usize],
         usize,
     ),
     Status,
 > {
-    use fit::{Loss, Metric, Optimizer};
+    use train::{Loss, Metric, Optimizer};
     let loss = match raw.loss {
         0 => Loss::MeanSquaredError,
         1 => Loss::MeanAbsoluteError,
@@ -1121,7 +1113,7 @@ pub unsafe extern "C" fn anne_fit_epoch_f32(
                 (!order.is_null()).then(|| slice::from_raw_parts(order, n_rows)),
             )
         };
-        let run = fit::Run {
+        let run = train::Run {
             loss,
             metrics: metrics.get(..n_metrics).unwrap_or(&[]),
             optimizer,
@@ -1134,7 +1126,7 @@ pub unsafe extern "C" fn anne_fit_epoch_f32(
         };
         // SAFETY: non-null, aligned, writable, overlapping nothing (checked).
         let iterations = unsafe { &mut *iterations };
-        fit::epoch(&mut FitLayers { raw }, &run, ws, sums, iterations, &mut at)
+        train::epoch(&mut FitLayers { raw }, &run, ws, sums, iterations, &mut at)
     })();
     if !failed.is_null() {
         // SAFETY: writable when non-null (contract).

@@ -317,6 +317,50 @@ fn run_wide(
     run_reference(x, kernel, bias, out, act, units)
 }
 
+/// Dense backward for one sample, Keras layout (`kernel[i * units + j]`):
+/// `gk += scale * outer(x, dz)`, `gb += scale * dz` (if given), and
+/// `dx = kernel · dz` (if given; not scaled). `scale` is 1 / batch size, so
+/// that a batch's gradients accumulate to Keras's mean.
+pub fn dense_backward_f32(
+    x: &[f32],
+    kernel: &[f32],
+    dz: &[f32],
+    scale: f32,
+    gk: &mut [f32],
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let units = dz.len();
+    let n = x.len().checked_mul(units).ok_or(Status::Size)?;
+    if units == 0 || x.is_empty() || kernel.len() != n || gk.len() != n {
+        return Err(Status::Size);
+    }
+    if gb.as_ref().is_some_and(|b| b.len() != units)
+        || dx.as_ref().is_some_and(|d| d.len() != x.len())
+    {
+        return Err(Status::Size);
+    }
+    for (row, &xi) in gk.chunks_exact_mut(units).zip(x) {
+        let s = xi * scale;
+        if s != 0.0 {
+            for (g, &d) in row.iter_mut().zip(dz) {
+                *g += s * d;
+            }
+        }
+    }
+    if let Some(gb) = gb {
+        for (g, &d) in gb.iter_mut().zip(dz) {
+            *g += scale * d;
+        }
+    }
+    if let Some(dx) = dx {
+        for (out, row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
+            *out = row.iter().zip(dz).map(|(k, d)| k * d).sum();
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

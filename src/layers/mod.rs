@@ -9,5 +9,23 @@ pub mod dense;
 pub mod pool1d;
 pub mod window;
 
+use conv1d::Conv1d;
+use pool1d::Pool1d;
+
+/// What a layer computes: its kind, with the parameters the ABI's
+/// `params` give (one type for the C ABI's layers and the training loop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Op {
+    #[default]
+    Dense,
+    /// Kernel and bias in Keras's layouts; trainable.
+    Conv(Conv1d),
+    /// No kernel (empty) or bias; never trainable.
+    Pool(Pool1d),
+    /// Per-channel scale (the kernel, `channels` values) and offset (the
+    /// bias, as many; required); never trainable.
+    Affine(usize),
+}
+
 #[cfg(test)]
 mod tests_1d;
