@@ -1,11 +1,142 @@
-//! The activation record of the C ABI (`anne_activation_t`): the safe
-//! conversions between it and [`Activation`], and Keras's defaults from
-//! the generated [`crate::ops_table`].
+//! The activations' entry points (`anne_activation_default`,
+//! `anne_activation_outputs`, `anne_activate_f32`,
+//! `anne_activation_backward_f32`) and the activation record of the C ABI
+//! (`anne_activation_t`): the safe conversions between it and
+//! [`Activation`], and Keras's defaults from the generated
+//! [`crate::ops_table`].
 
 use crate::abi::*;
 use crate::activation::Common;
 use crate::ops_table::KERAS_DEFAULTS;
-use crate::{Activation, Status};
+use crate::activation::backward::activation_backward;
+use crate::{activate_f32, Activation, Status};
+use super::check::{checked, float_buffer_ok};
+use core::slice;
+
+/// `anne_activation_default`: fills `*act` with `kind` and Keras's defaults.
+///
+/// # Safety
+/// `act` is NULL or points to writable memory for one `anne_activation_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_default(kind: u32, act: *mut anne_activation_t) -> i32 {
+    if act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    match Activation::keras_default(kind) {
+        Ok(default) => {
+            // SAFETY: act is non-null and, by the contract, valid for writes.
+            unsafe { act.write_unaligned(default.to_abi()) };
+            ANNE_OK
+        }
+        Err(status) => status.code(),
+    }
+}
+
+/// `anne_activation_outputs`: number of outputs of `kind` for `n` inputs.
+///
+/// # Safety
+/// `n_out` is NULL or points to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_outputs(kind: u32, n: usize, n_out: *mut usize) -> i32 {
+    if n_out.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = Activation::keras_default(kind).and_then(|act| act.outputs(n));
+    match result {
+        Ok(outputs) => {
+            // SAFETY: n_out is non-null and, by the contract, writable.
+            unsafe { n_out.write_unaligned(outputs) };
+            ANNE_OK
+        }
+        Err(status) => {
+            if status == Status::Size {
+                // SAFETY: as above.
+                unsafe { n_out.write_unaligned(0) };
+            }
+            status.code()
+        }
+    }
+}
+
+/// Reads `*act` (the kernels validate its parameters).
+///
+/// # Safety
+/// `act` is non-null and points to a readable `anne_activation_t`, aligned
+/// as every C pointer to one is.
+pub(crate) unsafe fn read_activation(act: *const anne_activation_t) -> Result<Activation, Status> {
+    // SAFETY: the caller guarantees a readable, aligned struct; every bit
+    // pattern of its fields (integers and floats) is valid. (An aligned
+    // read is a few loads; read_unaligned pulled in a 374-byte memcpy.)
+    let raw = unsafe { act.read() };
+    Activation::from_abi(&raw)
+}
+
+/// `anne_activate_f32`: applies `*act` in place to `buf[0..n)`.
+///
+/// # Safety
+/// `buf` points to `n` floats, readable and writable; `act` to one
+/// `anne_activation_t`. Either may be NULL (reported, not dereferenced).
+#[no_mangle]
+pub unsafe extern "C" fn anne_activate_f32(
+    buf: *mut f32,
+    n: usize,
+    act: *const anne_activation_t,
+) -> i32 {
+    if buf.is_null() || act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = float_buffer_ok(buf, n, Status::Size)
+        // SAFETY: act is non-null and readable by the contract.
+        .and_then(|()| unsafe { read_activation(act) })
+        .and_then(|act| {
+            // SAFETY: buf is non-null, aligned, n floats long (contract) and
+            // its byte size fits an isize; no other reference to it exists
+            // during this call.
+            let buf = unsafe { slice::from_raw_parts_mut(buf, n) };
+            activate_f32(buf, &act)
+        });
+    Status::code_of(result)
+}
+
+/// `anne_activation_backward_f32`: see `anne.h`.
+///
+/// # Safety
+/// `act` points to one aligned `anne_activation_t`; `z` and `dz` to `n_z`
+/// floats, `y` and `dy` to `n_y` (dz writable).
+#[no_mangle]
+pub unsafe extern "C" fn anne_activation_backward_f32(
+    act: *const anne_activation_t,
+    z: *const f32,
+    n_z: usize,
+    y: *const f32,
+    n_y: usize,
+    dy: *const f32,
+    dz: *mut f32,
+) -> i32 {
+    if act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = (|| {
+        for (p, n) in [(z, n_z), (y, n_y), (dy, n_y)] {
+            checked(p, n, &[])?;
+        }
+        checked(dz, n_z, &[(z, n_z), (y, n_y), (dy, n_y)])?;
+        // SAFETY: act is non-null, readable and aligned (contract).
+        let act = unsafe { read_activation(act) }?;
+        // SAFETY: each pointer is non-null, aligned and as long as the
+        // contract says; dz overlaps none of the others (checked).
+        let (z, y, dy, dz) = unsafe {
+            (
+                slice::from_raw_parts(z, n_z),
+                slice::from_raw_parts(y, n_y),
+                slice::from_raw_parts(dy, n_y),
+                slice::from_raw_parts_mut(dz, n_z),
+            )
+        };
+        activation_backward(&act, z, y, dy, dz)
+    })();
+    Status::code_of(result)
+}
 
 impl Activation {
     /// The activation `kind` with Keras's default parameters
