@@ -6,7 +6,7 @@
 //! constants and types [`abi`] takes from the header with bindgen.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
-// `unsafe` lives at the FFI edge only (src/ffi.rs).
+// `unsafe` lives at the FFI edge only (src/ffi/).
 #![deny(unsafe_code)]
 
 // bindgen output: the header's declarations (unsafe extern blocks), no code.
