@@ -13,7 +13,7 @@
 //! the exact integer dot product on FPU-less cores included.
 
 use super::window::{out_steps, Padding};
-use crate::activation::{apply, Activation};
+use crate::activation::{apply, Activation, Common};
 use crate::math::matvec;
 use crate::Status;
 
@@ -149,7 +149,7 @@ pub(crate) fn run_conv1d(
         if spec.dilation == 1 {
             let xs = x.get(first * cin..(first + k1 - k0) * cin).unwrap_or(&[]);
             let ks = kernel.get(k0 * row_len..k1 * row_len).unwrap_or(&[]);
-            matvec::linear(xs, ks, bias, row);
+            matvec::linear(xs, ks, bias, row, Some(Common::Linear));
             continue;
         }
         for (j, o) in row.iter_mut().enumerate() {

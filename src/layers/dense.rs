@@ -88,7 +88,7 @@ pub(crate) fn run_common(
     match DENSE_PATH {
         DensePath::Wide => {
             if let Some(dot) = WideDot::new(x, kernel, out.len()) {
-                wide_fill(&dot, x, kernel, bias, out, post(Some(common)));
+                wide_fill(&dot, x, kernel, bias, out, Some(common));
                 return Ok(());
             }
         }
@@ -116,7 +116,7 @@ pub(crate) fn run_linear(
 ) -> Result<(), Status> {
     if matches!(DENSE_PATH, DensePath::Wide) && kernel_finite {
         if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
-            wide_fill(&dot, x, kernel, bias, out, post(None));
+            wide_fill(&dot, x, kernel, bias, out, None);
             return Ok(());
         }
     }
@@ -237,12 +237,6 @@ pub fn dense_f32_blocked(
     run_blocked(x, kernel, bias, out, act, units)
 }
 
-/// The function [`wide_fill`] applies to each sum: `common`, if any.
-#[inline(always)]
-fn post(common: Option<Common>) -> impl Fn(f32) -> f32 + Copy {
-    move |value: f32| common.map_or(value, |c| c.apply(value))
-}
-
 fn run_blocked(
     x: &[f32],
     kernel: &[f32],
@@ -308,7 +302,7 @@ fn run_wide(
         // The common activations are applied to each output as it is
         // computed, the others once out is full.
         let common = Common::of(act);
-        wide_fill(&dot, x, kernel, bias, out, post(common));
+        wide_fill(&dot, x, kernel, bias, out, common);
         return match common {
             Some(_) => Ok(()),
             None => apply_other(out, act).map(|_| ()),

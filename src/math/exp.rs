@@ -1,6 +1,6 @@
 //! `exp` on f32 in integer arithmetic, for targets without an FPU.
 //!
-//! On soft-float Cortex-M (thumbv6m, thumbv7m) `libm::expf` costs several
+//! On cores without an FPU (Cortex-M0, M3) `libm::expf` costs several
 //! hundred instructions of software floating point. [`exp`] does the same
 //! job with a few 32x32->64 multiplies and shifts:
 //!

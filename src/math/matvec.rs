@@ -9,30 +9,39 @@
 use super::wide::WideDot;
 use super::{DensePath, DENSE_PATH};
 
-/// `out = x . kernel + bias` (`units = out.len()` columns) by the target's
-/// kernel: the same bits as the dense layer with a linear activation.
+/// What a kernel applies to each sum as it computes it (the dense layer's
+/// common activations: `Option<Common>`, src/activation/mod.rs). One type
+/// for every caller, so that the wide kernel's loops are in the firmware
+/// once.
+pub trait Post: Copy {
+    fn apply(self, value: f32) -> f32;
+}
+
+/// `out = post(x . kernel + bias)` (`units = out.len()` columns) by the
+/// target's kernel: the same bits as the dense layer with the activation
+/// `post` stands for (Conv1D passes linear).
 #[inline(never)]
-pub fn linear(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+pub fn linear<P: Post>(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], post: P) {
     let units = out.len();
     match DENSE_PATH {
         DensePath::Wide => {
             if let Some(dot) = WideDot::new(x, kernel, units) {
-                wide_fill(&dot, x, kernel, bias, out, |v| v);
+                wide_fill(&dot, x, kernel, bias, out, post);
                 return;
             }
         }
         DensePath::Blocked => {
-            blocked_sums(x, kernel, bias, out);
+            blocked_fill(x, kernel, bias, out, |v| post.apply(v));
             return;
         }
         DensePath::Reference => {}
     }
     for (j, o) in out.iter_mut().enumerate() {
         let acc = sequential_dot(x, kernel, units, j);
-        *o = match bias.and_then(|b| b.get(j)) {
+        *o = post.apply(match bias.and_then(|b| b.get(j)) {
             Some(b) => acc + b,
             None => acc,
-        };
+        });
     }
 }
 
@@ -142,12 +151,13 @@ pub(crate) fn wide_fill(
     kernel: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
-    post: impl Fn(f32) -> f32 + Copy,
+    post: impl Post,
 ) {
     let units = out.len();
     let fallback = |j: usize| {
         sequential_dot(x, kernel, units, j) + bias.and_then(|b| b.get(j)).map_or(0.0, |b| *b)
     };
+    let post = move |value: f32| post.apply(value);
     if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback, post) {
         dot.dense(bias, out, fallback, post);
     }
