@@ -13,7 +13,7 @@
 //!    `#[link(name = "anne_abi_test")]`; the firmware and unix-port builds
 //!    (no `std`) do not compile it at all.
 //! 3. Turns the target into capabilities, the cfgs the kernels pick their
-//!    paths by (only `src/math/mod.rs` reads them, and nothing in `src/`
+//!    paths by (only `src/math/caps.rs` reads them, and nothing in `src/`
 //!    names an architecture but lib.rs's panic trap; see [`capabilities`]).
 
 use std::env;

@@ -25,7 +25,30 @@
 //! Plain safe integer code, usable on every target; [`super`] (src/math/mod.rs)
 //! picks it for the activations and losses on cores without an FPU.
 
-use super::{mul_wide, recip_estimate};
+use super::caps;
+
+/// The 64-bit product of two u32: one UMULL where there is a 64-bit
+/// multiply (Cortex-M3); Armv6-M (Cortex-M0) has only a 32-bit MULS, and
+/// four 16x16 products inline beat a call to `__aeabi_lmul`.
+#[inline(always)]
+pub fn mul_wide(a: u32, b: u32) -> u64 {
+    if caps::MUL64 {
+        a as u64 * b as u64
+    } else {
+        mul_wide_split(a, b)
+    }
+}
+
+/// The first estimate of a reciprocal: by the hardware divide where there
+/// is one, else by Newton's method.
+#[inline(always)]
+fn recip_estimate(d: u32) -> (u32, u32) {
+    if caps::HW_DIV {
+        recip_estimate_div(d)
+    } else {
+        recip_estimate_newton(d)
+    }
+}
 
 /// log2(e) · 2^62, rounded, split into its high and low 32-bit halves.
 const LOG2E_HI: u32 = 0x5c55_1d94;
@@ -88,7 +111,7 @@ pub fn mul_wide_split(a: u32, b: u32) -> u64 {
 
 /// A first estimate of 1 / d in Q.31 for d in Q.32 (top bit set), and the
 /// Newton steps it needs, with a hardware divide: 2^32 / (d >> 16) (about
-/// 15 correct bits) and one step. ([`super::recip_estimate`] picks it.)
+/// 15 correct bits) and one step. ([`recip_estimate`] picks it.)
 #[doc(hidden)]
 #[inline(always)]
 pub fn recip_estimate_div(d: u32) -> (u32, u32) {

@@ -86,7 +86,7 @@ fn mul_q31(a: i32, b: i32) -> i32 {
 /// the sign, rather than a call to `__aeabi_lmul`.
 #[inline(always)]
 fn wide(a: i32, b: i32) -> i64 {
-    if !super::MUL64 {
+    if !super::caps::MUL64 {
         let p = super::exp::mul_wide_split(a.unsigned_abs(), b.unsigned_abs()) as i64;
         if (a ^ b) < 0 {
             -p
@@ -101,7 +101,7 @@ fn wide(a: i32, b: i32) -> i64 {
 /// The exact product of an i32 and a u32.
 #[inline(always)]
 fn wide_u(a: i32, b: u32) -> i64 {
-    let p = if !super::MUL64 {
+    let p = if !super::caps::MUL64 {
         super::exp::mul_wide_split(a.unsigned_abs(), b)
     } else {
         a.unsigned_abs() as u64 * b as u64
