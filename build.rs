@@ -5,14 +5,16 @@
 //!    header's status codes, activation ids and `anne_activation_t` layout.
 //!    For bare-metal targets (`*-none-*`) clang parses the header freestanding
 //!    for the target triple.
-//! 2. On hosted targets only, compiles `tests/rust/abi_test.c` (a C program
-//!    that calls every kernel through the header) into `libanne_abi_test.a`.
-//!    Nothing links it except the `c_abi` integration test, which names it
-//!    with `#[link(name = "anne_abi_test")]`; the library itself never
-//!    contains it.
+//! 2. For the host test build only (the `std` feature, which `cargo test`
+//!    turns on through the crate's dev-dependency on itself), compiles
+//!    `tests/rust/abi_test.c` (a C program that calls every kernel through
+//!    the header) into `libanne_abi_test.a`. Nothing links it except the
+//!    `c_abi` integration test, which names it with
+//!    `#[link(name = "anne_abi_test")]`; the firmware and unix-port builds
+//!    (no `std`) do not compile it at all.
 //! 3. Turns the target into capabilities, the cfgs the kernels pick their
-//!    paths by (nothing in `src/` names an architecture; see
-//!    [`capabilities`]).
+//!    paths by (only `src/math/caps.rs` reads them, and nothing in `src/`
+//!    names an architecture but lib.rs's panic trap; see [`capabilities`]).
 
 use std::env;
 use std::path::PathBuf;
@@ -58,7 +60,9 @@ fn main() {
         .write_to_file(out_dir.join("anne_h.rs"))
         .expect("write bindgen output");
 
-    if !bare_metal {
+    // The c_abi test's C program: built for `cargo test` (feature std) only.
+    let test_build = env::var_os("CARGO_FEATURE_STD").is_some();
+    if test_build && !bare_metal {
         cc::Build::new()
             .file(abi_test)
             .include("c_glue")

@@ -6,34 +6,29 @@
 //! constants and types [`abi`] takes from the header with bindgen.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
-// `unsafe` lives at the FFI edge only (src/ffi.rs).
+// `unsafe` lives at the FFI edge only (src/ffi/).
 #![deny(unsafe_code)]
 
 // bindgen output: the header's declarations (unsafe extern blocks), no code.
 #[allow(unsafe_code)]
 pub mod abi;
 pub mod activation;
-pub mod affine;
 pub mod argmax;
-pub mod conv;
-pub mod dense;
-pub mod fastexp;
-pub mod fastlog;
-pub mod fit;
 pub mod int8;
+pub mod layers;
+pub mod math;
 #[rustfmt::skip]
 pub mod ops_table;
 #[allow(unsafe_code)]
 pub mod ffi;
-pub mod softf32;
 pub mod status;
 pub mod train;
-pub mod wide;
 
 pub use activation::{activate_f32, Activation};
 pub use argmax::argmax_f32;
-pub use conv::{conv1d_f32, pool1d_f32};
-pub use dense::dense_f32;
+pub use layers::conv1d::conv1d_f32;
+pub use layers::dense::dense_f32;
+pub use layers::pool1d::pool1d_f32;
 pub use status::Status;
 
 /// Bare-metal and the hosted static library (not the `std` test build).

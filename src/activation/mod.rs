@@ -276,6 +276,15 @@ impl Common {
     }
 }
 
+/// The wide and blocked kernels apply a common activation to each sum as
+/// they compute it (src/math/matvec.rs); `None`: none.
+impl crate::math::matvec::Post for Option<Common> {
+    #[inline(always)]
+    fn apply(self, value: f32) -> f32 {
+        self.map_or(value, |c| c.apply(value))
+    }
+}
+
 /// [`apply`] for the activations it does not handle itself.
 #[inline(never)]
 pub(crate) fn apply_other(buf: &mut [f32], act: &Activation) -> Result<usize, Status> {

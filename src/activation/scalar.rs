@@ -19,20 +19,17 @@ pub(super) mod outlined {
     outlined!(erfcf, expm1f, log1pf, tanhf);
 }
 
-use crate::fastexp;
+use crate::math::{self, exp as fastexp};
 
-/// `exp` for the activations: on soft-float bare-metal targets (thumbv6m,
-/// thumbv7m: no FPU) the integer [`fastexp::exp`], elsewhere `libm::expf`.
-#[cfg(anne_soft_float)]
-pub(crate) use fastexp::exp as expf;
-#[cfg(not(anne_soft_float))]
-pub(crate) use libm::expf;
+/// `exp` for the activations: picked by [`math::expf`] (the integer
+/// [`fastexp::exp`] on cores without an FPU, elsewhere `libm::expf`).
+pub(crate) use crate::math::expf;
 
 /// `exp(x) - 1` for elu, selu and celu. On soft-float bare-metal targets,
 /// for x < -0.7 (exp(x) < 1/2: no cancellation, within 1 ulp) it is
 /// `exp(x) - 1` with the integer exp; elsewhere `libm::expm1f`.
 pub(super) fn expm1(x: f32) -> f32 {
-    if cfg!(anne_soft_float) && x < -0.7 {
+    if math::SOFT_FLOAT && x < -0.7 {
         fastexp::exp(x) - 1.0
     } else {
         expm1f(x)
@@ -110,7 +107,7 @@ pub fn relu(x: f32, negative_slope: f32, max_value: Option<f32>, threshold: f32)
 /// for x < 0 so that `exp` never overflows; sigmoid(±inf) = 1, 0. On
 /// soft-float bare-metal targets [`fastexp::sigmoid`] (integer arithmetic).
 pub fn sigmoid(x: f32) -> f32 {
-    if cfg!(anne_soft_float) {
+    if math::SOFT_FLOAT {
         // No FPU: the integer sigmoid (within 1 ulp, same specials).
         return fastexp::sigmoid(x);
     }

@@ -1,7 +1,7 @@
 //! The Keras 3 activations over a whole vector (Keras `axis=-1`), in place.
 
 use super::scalar::{expf, relu0, sigmoid};
-use crate::softf32::fdiv;
+use crate::math::fdiv;
 use crate::Status;
 use libm::logf;
 

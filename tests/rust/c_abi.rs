@@ -1,5 +1,5 @@
 //! Calls the C program `tests/rust/abi_test.c`, which exercises every kernel
-//! through `c_glue/anne.h` (compiled by build.rs on hosted targets).
+//! through `c_glue/anne.h` (compiled by build.rs for the host test build only).
 
 #[link(name = "anne_abi_test", kind = "static")]
 extern "C" {

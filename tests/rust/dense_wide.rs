@@ -1,11 +1,11 @@
-//! The integer dense kernel, `anne::dense::dense_f32_wide`, run on the host:
+//! The integer dense kernel, `anne::layers::dense::dense_f32_wide`, run on the host:
 //! every pre-activation must be the float32 rounding of a value within the
 //! documented bound of the exact `x . kernel[:, j] + bias[j]` (checked with an
 //! exact oracle built from float64 expansions), and IEEE special values
 //! behave as in the plain float32 kernel `dense_f32_reference`.
 
-use anne::dense::{dense_f32_reference, dense_f32_wide};
-use anne::wide::round_to_f32;
+use anne::layers::dense::{dense_f32_reference, dense_f32_wide};
+use anne::math::wide::round_to_f32;
 use anne::{dense_f32, Activation};
 
 mod rng;
@@ -492,7 +492,7 @@ fn rounding_helpers() {
 /// bias, every common activation and the vector ones.
 #[test]
 fn blocked_is_the_reference_bit_for_bit() {
-    use anne::dense::dense_f32_blocked;
+    use anne::layers::dense::dense_f32_blocked;
     let mut seed = 0x2545_f491_u32;
     let mut next = || {
         seed ^= seed << 13;
@@ -541,12 +541,12 @@ fn blocked_is_the_reference_bit_for_bit() {
     assert!(cases > 800);
 }
 
-/// `anne::wide::outer_fma` (the weight gradient of a batch of one) gives
+/// `anne::math::wide::outer_fma` (the weight gradient of a batch of one) gives
 /// the bits of the wide kernel with one input, for every style of value
 /// and the specials, with and without the added row.
 #[test]
 fn outer_fma_is_the_wide_kernel_with_one_input() {
-    use anne::wide::outer_fma;
+    use anne::math::wide::outer_fma;
     let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut compared = 0;

@@ -1,4 +1,4 @@
-//! The integer `exp` (src/fastexp.rs) against float64 `exp` rounded to f32:
+//! The integer `exp` (src/math/exp.rs) against float64 `exp` rounded to f32:
 //! a dense sweep of bit patterns over [-104, 89], every f32 near the
 //! interesting points (0, the overflow and underflow thresholds, the
 //! normal/subnormal boundary, multiples of ln 2, ±1), and the specials.
@@ -6,10 +6,10 @@
 //! `cargo test --release --test fastexp -- --ignored --nocapture`) checks all
 //! 2^32 inputs.
 
-use anne::fastexp::{exp, sigmoid};
+use anne::math::exp::{exp, sigmoid};
 
 /// Largest accepted error, in ulps of the f32 result: the figure the docs
-/// state (src/fastexp.rs, README), for exp and sigmoid alike.
+/// state (src/math/exp.rs, README), for exp and sigmoid alike.
 const MAX_ULPS: f64 = 0.533;
 
 /// Size of one f32 ulp at |y| (y finite; subnormal spacing below 2^-126).
@@ -198,7 +198,7 @@ fn near_special_points() {
 }
 
 /// elu/selu/celu on soft-float targets use `exp(x) - 1` for x < -0.7
-/// (src/activation.rs `expm1`): every f32 in [-105, -0.7) within 1 ulp of
+/// (src/activation/scalar.rs `expm1`): every f32 in [-105, -0.7) within 1 ulp of
 /// float64 expm1.
 #[test]
 fn expm1_below_minus_0_7() {

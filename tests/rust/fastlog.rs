@@ -1,4 +1,4 @@
-//! The integer `ln` (src/fastlog.rs) against float64 `ln`: a sweep of bit
+//! The integer `ln` (src/math/ln.rs) against float64 `ln`: a sweep of bit
 //! patterns over every positive binade, every f32 near 1 (where the result
 //! is small and only its relative error counts) and near each interval
 //! edge of the table, and the specials. `exhaustive_all_positive_f32`
@@ -6,10 +6,10 @@
 //! `cargo test --release --test fastlog -- --ignored --nocapture`) checks
 //! all 2^31 positive inputs.
 
-use anne::fastlog::ln;
+use anne::math::ln::ln;
 
 /// Largest accepted error, in ulps of the f32 result: the figure the docs
-/// state (src/fastlog.rs).
+/// state (src/math/ln.rs).
 const MAX_ULPS: f64 = 0.51;
 
 /// Size of one f32 ulp at |y| (y normal and finite).

@@ -4,7 +4,7 @@
 //! - [`dense_f32_reference`]: the plain float32 loop (multiply, add, in input
 //!   order), fastest where float32 arithmetic is in hardware;
 //! - [`dense_f32_wide`]: each pre-activation `x . kernel[:, j] + bias[j]` is
-//!   summed in a 64-bit integer ([`crate::wide`]) and rounded once to
+//!   summed in a 64-bit integer ([`crate::math::wide`]) and rounded once to
 //!   float32. On a CPU without an FPU it is several times faster than the
 //!   soft-float loop, and more accurate: within `(n + 1) * 2^-52` of the
 //!   largest term before its one rounding.
@@ -19,12 +19,15 @@
 //!   to the exact one but differ from the reference in the last bits.
 //!
 //! [`dense_f32`] picks the wide kernel on bare-metal targets without an FPU
-//! (`anne_soft_float`, see build.rs), the blocked one on bare-metal targets
-//! with one (`anne_fpu`), and the reference kernel otherwise; all are
+//! (src/math/mod.rs's [`DENSE_PATH`]), the blocked one on bare-metal targets
+//! with one, and the reference kernel otherwise; all are
 //! public and tested on every host.
 
 use crate::activation::{apply, apply_other, sigmoid, Activation, Common};
-use crate::wide::WideDot;
+use crate::math::matvec::{blocked_fill, sequential_dot, wide_fill};
+pub use crate::math::matvec::{BLOCK_COLUMNS, DECODE_MIN_MACS};
+use crate::math::wide::WideDot;
+use crate::math::{DensePath, DENSE_PATH};
 use crate::Status;
 
 /// Keras `Dense`: `out = act(x . kernel + bias)`.
@@ -64,12 +67,11 @@ pub(crate) fn run(
     act: &Activation,
     units: usize,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    return run_wide(x, kernel, bias, out, act, units);
-    #[cfg(anne_fpu)]
-    return run_blocked(x, kernel, bias, out, act, units);
-    #[allow(unreachable_code)]
-    run_reference(x, kernel, bias, out, act, units)
+    match DENSE_PATH {
+        DensePath::Wide => run_wide(x, kernel, bias, out, act, units),
+        DensePath::Blocked => run_blocked(x, kernel, bias, out, act, units),
+        DensePath::Reference => run_reference(x, kernel, bias, out, act, units),
+    }
 }
 
 /// [`run`] for a [`Common`] activation, which needs no check and gives
@@ -83,21 +85,21 @@ pub(crate) fn run_common(
     out: &mut [f32],
     common: Common,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    if let Some(dot) = WideDot::new(x, kernel, out.len()) {
-        wide_fill(&dot, x, kernel, bias, out, Some(common));
-        return Ok(());
+    match DENSE_PATH {
+        DensePath::Wide => {
+            if let Some(dot) = WideDot::new(x, kernel, out.len()) {
+                wide_fill(&dot, x, kernel, bias, out, Some(common));
+                return Ok(());
+            }
+        }
+        DensePath::Blocked => {
+            blocked_fill(x, kernel, bias, out, |v| common.apply(v));
+            return Ok(());
+        }
+        DensePath::Reference => {}
     }
-    #[cfg(anne_fpu)]
-    {
-        blocked_fill(x, kernel, bias, out, |v| common.apply(v));
-        return Ok(());
-    }
-    #[allow(unreachable_code)]
-    {
-        let units = out.len();
-        run_reference(x, kernel, bias, out, &common.activation(), units)
-    }
+    let units = out.len();
+    run_reference(x, kernel, bias, out, &common.activation(), units)
 }
 
 /// `out = x . kernel + bias` for the training loop, whose sizes are
@@ -112,22 +114,14 @@ pub(crate) fn run_linear(
     out: &mut [f32],
     kernel_finite: bool,
 ) -> Result<(), Status> {
-    #[cfg(anne_soft_float)]
-    if kernel_finite {
+    if matches!(DENSE_PATH, DensePath::Wide) && kernel_finite {
         if let Some(dot) = WideDot::with_finite_kernel(x, kernel, out.len()) {
             wide_fill(&dot, x, kernel, bias, out, None);
             return Ok(());
         }
     }
-    let _ = kernel_finite;
     run_common(x, kernel, bias, out, Common::Linear)
 }
-
-/// From this many multiply-adds (`kernel.len()`) on, [`dense_f32_wide`]
-/// decodes the nonzero inputs once per call (clearing 8 bytes of stack per
-/// input for them) rather than once per column, unless more than
-/// [`crate::wide::BLOCK`] of them are nonzero.
-pub const DECODE_MIN_MACS: usize = 64;
 
 /// Checks the sizes and the activation; returns `units`.
 pub(crate) fn check(
@@ -197,26 +191,6 @@ fn finish(
     apply(out, act).map(|_| ())
 }
 
-/// Column `j`'s float32 dot product in input order, as the reference kernel
-/// computes it. (One copy: the reference kernel and the wide kernel's
-/// fallbacks call it.)
-#[inline(never)]
-fn sequential_dot(x: &[f32], kernel: &[f32], units: usize, j: usize) -> f32 {
-    // Walks kernel[:, j] row by row with checked access (no panic path; the
-    // check on j is the same for every row, and leaves the loop); a kernel
-    // too short just ends the sum (check() has made sure it is not).
-    let mut acc = 0.0f32;
-    if units == 0 {
-        return acc;
-    }
-    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
-        if let Some(&w) = row.get(j) {
-            acc += xi * w;
-        }
-    }
-    acc
-}
-
 /// [`dense_f32`] with the plain float32 kernel: each pre-activation is
 /// accumulated in float32 in input order `i = 0..n_in`, then the bias is
 /// added (Keras: `matmul`, then `add`).
@@ -263,10 +237,6 @@ pub fn dense_f32_blocked(
     run_blocked(x, kernel, bias, out, act, units)
 }
 
-/// Columns [`dense_f32_blocked`] sums at once: eight sums, eight weights
-/// and the input fit the FPU's 32 single-precision registers.
-pub const BLOCK_COLUMNS: usize = 8;
-
 fn run_blocked(
     x: &[f32],
     kernel: &[f32],
@@ -288,74 +258,6 @@ fn run_blocked(
         }
     }
     Ok(())
-}
-
-/// `out[j] = post(x . kernel[:, j] + bias[j])` for every column, summed in
-/// input order as [`sequential_dot`] does (see [`blocked_sums`]).
-#[inline(always)]
-fn blocked_fill(
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    post: impl Fn(f32) -> f32,
-) {
-    blocked_sums(x, kernel, bias, out);
-    for o in out.iter_mut() {
-        *o = post(*o);
-    }
-}
-
-/// `out[j] = x . kernel[:, j] + bias[j]`, [`BLOCK_COLUMNS`] columns at a
-/// time, then the rest 4, 2 and 1 at a time: each row of the kernel is read
-/// once per block, and the block's sums stay in registers. (One copy,
-/// whatever the activation: [`blocked_fill`] applies it after.)
-#[inline(never)]
-fn blocked_sums(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
-    let units = out.len();
-    if units == 0 {
-        return; // (and chunks_exact(0) would panic)
-    }
-    let mut j = 0;
-    while j + BLOCK_COLUMNS <= units {
-        block_into::<BLOCK_COLUMNS>(x, kernel, bias, out, j);
-        j += BLOCK_COLUMNS;
-    }
-    if j + 4 <= units {
-        block_into::<4>(x, kernel, bias, out, j);
-        j += 4;
-    }
-    if j + 2 <= units {
-        block_into::<2>(x, kernel, bias, out, j);
-        j += 2;
-    }
-    if j < units {
-        block_into::<1>(x, kernel, bias, out, j);
-    }
-}
-
-/// Columns `j..j + N` of [`blocked_sums`].
-#[inline(always)]
-fn block_into<const N: usize>(
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    j: usize,
-) {
-    let units = out.len();
-    let mut acc = [0.0f32; N];
-    for (row, &xi) in kernel.chunks_exact(units).zip(x) {
-        if let Some(w) = row.get(j..j + N) {
-            for (a, &wk) in acc.iter_mut().zip(w) {
-                *a += xi * wk;
-            }
-        }
-    }
-    let block = out.get_mut(j..j + N).unwrap_or(&mut []);
-    for (k, (o, a)) in block.iter_mut().zip(acc).enumerate() {
-        *o = bias.and_then(|b| b.get(j + k)).map_or(a, |b| a + b);
-    }
 }
 
 /// [`dense_f32`] with [`WideDot`]'s sums: each pre-activation is
@@ -409,24 +311,48 @@ fn run_wide(
     run_reference(x, kernel, bias, out, act, units)
 }
 
-/// Fills `out` with `dot`'s sums, each through `common` if there is one.
-#[inline(always)]
-fn wide_fill(
-    dot: &WideDot,
+/// Dense backward for one sample, Keras layout (`kernel[i * units + j]`):
+/// `gk += scale * outer(x, dz)`, `gb += scale * dz` (if given), and
+/// `dx = kernel · dz` (if given; not scaled). `scale` is 1 / batch size, so
+/// that a batch's gradients accumulate to Keras's mean.
+pub fn dense_backward_f32(
     x: &[f32],
     kernel: &[f32],
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    common: Option<Common>,
-) {
-    let units = out.len();
-    let fallback = |j: usize| {
-        sequential_dot(x, kernel, units, j) + bias.and_then(|b| b.get(j)).map_or(0.0, |b| *b)
-    };
-    let post = |value: f32| common.map_or(value, |c| c.apply(value));
-    if kernel.len() < DECODE_MIN_MACS || !dot.dense_decoded(bias, out, fallback, post) {
-        dot.dense(bias, out, fallback, post);
+    dz: &[f32],
+    scale: f32,
+    gk: &mut [f32],
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let units = dz.len();
+    let n = x.len().checked_mul(units).ok_or(Status::Size)?;
+    if units == 0 || x.is_empty() || kernel.len() != n || gk.len() != n {
+        return Err(Status::Size);
     }
+    if gb.as_ref().is_some_and(|b| b.len() != units)
+        || dx.as_ref().is_some_and(|d| d.len() != x.len())
+    {
+        return Err(Status::Size);
+    }
+    for (row, &xi) in gk.chunks_exact_mut(units).zip(x) {
+        let s = xi * scale;
+        if s != 0.0 {
+            for (g, &d) in row.iter_mut().zip(dz) {
+                *g += s * d;
+            }
+        }
+    }
+    if let Some(gb) = gb {
+        for (g, &d) in gb.iter_mut().zip(dz) {
+            *g += scale * d;
+        }
+    }
+    if let Some(dx) = dx {
+        for (out, row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
+            *out = row.iter().zip(dz).map(|(k, d)| k * d).sum();
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

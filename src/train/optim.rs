@@ -1,54 +1,26 @@
-//! Training kernels: the backward pass of a dense layer and the optimizer
-//! updates, Keras 3's formulas. (The activations' backward pass is
-//! [`crate::activation::backward`].) Nothing allocates; every length is
-//! checked first ([`Status::Size`]) and nothing is written on a refusal.
+//! Keras 3's optimizers (SGD with or without momentum, Adam): the steps on
+//! one weight array and its slots, and the checks that a step keeps every
+//! weight finite. Nothing allocates; every length is checked first
+//! ([`Status::Size`]) and nothing is written on a refusal.
 
-use crate::softf32::fdiv;
+use crate::math::fdiv;
 use crate::Status;
 use libm::sqrtf;
 
-/// Dense backward for one sample, Keras layout (`kernel[i * units + j]`):
-/// `gk += scale * outer(x, dz)`, `gb += scale * dz` (if given), and
-/// `dx = kernel · dz` (if given; not scaled). `scale` is 1 / batch size, so
-/// that a batch's gradients accumulate to Keras's mean.
-pub fn dense_backward(
-    x: &[f32],
-    kernel: &[f32],
-    dz: &[f32],
-    scale: f32,
-    gk: &mut [f32],
-    gb: Option<&mut [f32]>,
-    dx: Option<&mut [f32]>,
-) -> Result<(), Status> {
-    let units = dz.len();
-    let n = x.len().checked_mul(units).ok_or(Status::Size)?;
-    if units == 0 || x.is_empty() || kernel.len() != n || gk.len() != n {
-        return Err(Status::Size);
-    }
-    if gb.as_ref().is_some_and(|b| b.len() != units)
-        || dx.as_ref().is_some_and(|d| d.len() != x.len())
-    {
-        return Err(Status::Size);
-    }
-    for (row, &xi) in gk.chunks_exact_mut(units).zip(x) {
-        let s = xi * scale;
-        if s != 0.0 {
-            for (g, &d) in row.iter_mut().zip(dz) {
-                *g += s * d;
-            }
-        }
-    }
-    if let Some(gb) = gb {
-        for (g, &d) in gb.iter_mut().zip(dz) {
-            *g += scale * d;
-        }
-    }
-    if let Some(dx) = dx {
-        for (out, row) in dx.iter_mut().zip(kernel.chunks_exact(units)) {
-            *out = row.iter().zip(dz).map(|(k, d)| k * d).sum();
-        }
-    }
-    Ok(())
+/// Keras 3's optimizers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    Sgd {
+        learning_rate: f32,
+        momentum: f32,
+        nesterov: bool,
+    },
+    Adam {
+        learning_rate: f32,
+        beta_1: f32,
+        beta_2: f32,
+        epsilon: f32,
+    },
 }
 
 /// Keras 3's SGD step on `w` with gradient `g`: `w -= lr * g`, or with
@@ -145,9 +117,126 @@ pub(crate) fn adam_step(
     w - fdiv(*m * alpha, sqrtf(*v) + epsilon)
 }
 
+/// SGD without momentum: its learning rate (fit steps it in the backward
+/// pass, fused with the gradient's dot products).
+pub(crate) fn plain_sgd(opt: &Optimizer) -> Option<f32> {
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            ..
+        } => (momentum == 0.0).then_some(learning_rate),
+        Optimizer::Adam { .. } => None,
+    }
+}
+
+/// No NaN or ±inf in `values`, on the bits (exponent not all ones): a
+/// float compare is a library call on cores without an FPU.
+pub(crate) fn all_finite(values: &[f32]) -> bool {
+    values.iter().all(|v| v.to_bits() << 1 < 0xff00_0000)
+}
+
+/// The slots one step (momentum SGD or Adam) reads, checked against `w`.
+pub(crate) fn step_slots<'s>(
+    opt: &Optimizer,
+    n: usize,
+    g: usize,
+    m: Option<&'s [f32]>,
+    v: Option<&'s [f32]>,
+) -> Result<(&'s [f32], &'s [f32]), Status> {
+    let m = m.filter(|m| m.len() == n).ok_or(Status::Null)?;
+    if g != n {
+        return Err(Status::Size);
+    }
+    let v = match opt {
+        Optimizer::Adam { .. } => v.filter(|v| v.len() == n).ok_or(Status::Null)?,
+        Optimizer::Sgd { .. } => &[],
+    };
+    Ok((m, v))
+}
+
+/// Whether one optimizer step (momentum SGD or Adam) on `w` with gradient
+/// `g` gives finite weights and finite slots. Writes nothing.
+pub(crate) fn step_is_finite(
+    opt: &Optimizer,
+    alpha: f32,
+    w: &[f32],
+    g: &[f32],
+    m: &Option<&mut [f32]>,
+    v: &Option<&mut [f32]>,
+) -> Result<bool, Status> {
+    let (m, v) = step_slots(opt, w.len(), g.len(), m.as_deref(), v.as_deref())?;
+    let ok = |x: f32| x.to_bits() << 1 < 0xff00_0000;
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+        } => Ok(w.iter().zip(g).zip(m).all(|((&w, &g), &m)| {
+            let mut m = m;
+            let w = momentum_step(w, g, &mut m, learning_rate, momentum, nesterov);
+            ok(w) && ok(m)
+        })),
+        Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } => Ok(w
+            .iter()
+            .zip(g)
+            .zip(m.iter().zip(v))
+            .all(|((&w, &g), (&m, &v))| {
+                let (mut m, mut v) = (m, v);
+                let w = adam_step(w, g, &mut m, &mut v, alpha, beta_1, beta_2, epsilon);
+                ok(w) && ok(m) && ok(v)
+            })),
+    }
+}
+
+/// One optimizer step (momentum SGD or Adam) on `w` with gradient `g`, in
+/// place: the weights and their slots ([`step_is_finite`] checked it).
+pub(crate) fn step_in_place(
+    opt: &Optimizer,
+    alpha: f32,
+    w: &mut [f32],
+    g: &[f32],
+    m: Option<&mut [f32]>,
+    v: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let m = m.filter(|m| m.len() == w.len()).ok_or(Status::Null)?;
+    if g.len() != w.len() {
+        return Err(Status::Size);
+    }
+    match *opt {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+        } => {
+            for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+                *w = momentum_step(*w, g, m, learning_rate, momentum, nesterov);
+            }
+        }
+        Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } => {
+            let v = v.filter(|v| v.len() == w.len()).ok_or(Status::Null)?;
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *w = adam_step(*w, g, m, v, alpha, beta_1, beta_2, epsilon);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::dense::dense_backward_f32 as dense_backward;
 
     #[test]
     fn dense_backward_accumulates_and_propagates() {

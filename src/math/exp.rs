@@ -1,6 +1,6 @@
 //! `exp` on f32 in integer arithmetic, for targets without an FPU.
 //!
-//! On soft-float Cortex-M (thumbv6m, thumbv7m) `libm::expf` costs several
+//! On cores without an FPU (Cortex-M0, M3) `libm::expf` costs several
 //! hundred instructions of software floating point. [`exp`] does the same
 //! job with a few 32x32->64 multiplies and shifts:
 //!
@@ -22,8 +22,33 @@
 //! over all 2^32 inputs; sigmoid 0.533), the bound tests/rust/fastexp.rs
 //! holds it to.
 //!
-//! Plain safe integer code, usable on every target; the activations select
-//! it by cfg only on soft-float bare-metal targets.
+//! Plain safe integer code, usable on every target; [`super`] (src/math/mod.rs)
+//! picks it for the activations and losses on cores without an FPU.
+
+use super::caps;
+
+/// The 64-bit product of two u32: one UMULL where there is a 64-bit
+/// multiply (Cortex-M3); Armv6-M (Cortex-M0) has only a 32-bit MULS, and
+/// four 16x16 products inline beat a call to `__aeabi_lmul`.
+#[inline(always)]
+pub fn mul_wide(a: u32, b: u32) -> u64 {
+    if caps::MUL64 {
+        a as u64 * b as u64
+    } else {
+        mul_wide_split(a, b)
+    }
+}
+
+/// The first estimate of a reciprocal: by the hardware divide where there
+/// is one, else by Newton's method.
+#[inline(always)]
+fn recip_estimate(d: u32) -> (u32, u32) {
+    if caps::HW_DIV {
+        recip_estimate_div(d)
+    } else {
+        recip_estimate_newton(d)
+    }
+}
 
 /// log2(e) · 2^62, rounded, split into its high and low 32-bit halves.
 const LOG2E_HI: u32 = 0x5c55_1d94;
@@ -64,27 +89,10 @@ const UNDERFLOW_ABS_BITS: u32 = 0x42d0_0000;
 const SIGMOID_ONE_BITS: u32 = 0x4190_0000;
 /// 48/17 and 32/17 in Q.31: the first Newton estimate of 1/d on [1/2, 1]
 /// (Armv6-M, which has no divide instruction).
-#[cfg(not(anne_hw_div))]
 const NEWTON_A: u64 = 0x1_6969_6969;
-#[cfg(not(anne_hw_div))]
 const NEWTON_B: u32 = 0xf0f0_f0f1;
 /// Bits of 2^-25: exp(x) rounds to 1 for |x| <= 2^-25.
 const TINY_ABS_BITS: u32 = 0x3300_0000;
-
-/// The 64-bit product of two u32 (one UMULL on Cortex-M3).
-#[cfg(anne_mul64)]
-#[inline(always)]
-fn mul_wide(a: u32, b: u32) -> u64 {
-    a as u64 * b as u64
-}
-
-/// The 64-bit product of two u32. Armv6-M (Cortex-M0) has only a 32-bit
-/// MULS; four 16x16 products inline beat a call to `__aeabi_lmul`.
-#[cfg(not(anne_mul64))]
-#[inline(always)]
-fn mul_wide(a: u32, b: u32) -> u64 {
-    mul_wide_split(a, b)
-}
 
 /// `a as u64 * b as u64` from 16x16-bit products (exact).
 #[inline(always)]
@@ -102,19 +110,19 @@ pub fn mul_wide_split(a: u32, b: u32) -> u64 {
 }
 
 /// A first estimate of 1 / d in Q.31 for d in Q.32 (top bit set), and the
-/// Newton steps it needs: with a hardware divide, 2^32 / (d >> 16) (about 15
-/// correct bits) and one step.
-#[cfg(anne_hw_div)]
+/// Newton steps it needs, with a hardware divide: 2^32 / (d >> 16) (about
+/// 15 correct bits) and one step. ([`recip_estimate`] picks it.)
+#[doc(hidden)]
 #[inline(always)]
-fn recip_estimate(d: u32) -> (u32, u32) {
+pub fn recip_estimate_div(d: u32) -> (u32, u32) {
     ((u32::MAX / (d >> 16)) << 15, 1)
 }
 
-/// Armv6-M has no divide instruction: 48/17 - 32/17 · d (about 4 correct
-/// bits) and three steps.
-#[cfg(not(anne_hw_div))]
+/// [`recip_estimate_div`] without a divide instruction (Armv6-M): 48/17 -
+/// 32/17 · d (about 4 correct bits) and three steps.
+#[doc(hidden)]
 #[inline(always)]
-fn recip_estimate(d: u32) -> (u32, u32) {
+pub fn recip_estimate_newton(d: u32) -> (u32, u32) {
     ((NEWTON_A - mulhi(NEWTON_B, d) as u64) as u32, 3)
 }
 

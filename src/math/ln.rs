@@ -24,8 +24,8 @@
 //! holds it to (over a dense sweep of every binade; all 2^31 positive
 //! inputs in its ignored exhaustive test).
 //!
-//! Plain safe integer code, usable on every target; the training losses
-//! select it by cfg only on soft-float bare-metal targets.
+//! Plain safe integer code, usable on every target; [`super`] (src/math/mod.rs)
+//! picks it for the training losses on cores without an FPU.
 
 /// The bits of 0.69921875, where z's range starts (musl's `OFF`).
 const OFF: u32 = 0x3f33_0000;
@@ -82,12 +82,12 @@ fn mul_q31(a: i32, b: i32) -> i32 {
 }
 
 /// The exact 64-bit product of two i32. Armv6-M has only a 32-bit MULS:
-/// the unsigned 16x16 products of [`crate::fastexp::mul_wide_split`] and
+/// the unsigned 16x16 products of [`super::exp::mul_wide_split`] and
 /// the sign, rather than a call to `__aeabi_lmul`.
 #[inline(always)]
 fn wide(a: i32, b: i32) -> i64 {
-    if cfg!(not(anne_mul64)) {
-        let p = crate::fastexp::mul_wide_split(a.unsigned_abs(), b.unsigned_abs()) as i64;
+    if !super::caps::MUL64 {
+        let p = super::exp::mul_wide_split(a.unsigned_abs(), b.unsigned_abs()) as i64;
         if (a ^ b) < 0 {
             -p
         } else {
@@ -101,8 +101,8 @@ fn wide(a: i32, b: i32) -> i64 {
 /// The exact product of an i32 and a u32.
 #[inline(always)]
 fn wide_u(a: i32, b: u32) -> i64 {
-    let p = if cfg!(not(anne_mul64)) {
-        crate::fastexp::mul_wide_split(a.unsigned_abs(), b)
+    let p = if !super::caps::MUL64 {
+        super::exp::mul_wide_split(a.unsigned_abs(), b)
     } else {
         a.unsigned_abs() as u64 * b as u64
     } as i64;

@@ -10,19 +10,6 @@
 //! subnormals, infinities, NaN and quotients out of the normal range fall
 //! back to `a / b`.
 
-/// `a / b` in float32: [`div`] on cores with an integer divide and no FPU
-/// (Armv7-M, RISC-V imc: `anne_hw_div`, `anne_soft_float`), elsewhere the
-/// operator (the same bits).
-#[inline(always)]
-pub fn fdiv(a: f32, b: f32) -> f32 {
-    #[cfg(all(anne_soft_float, anne_hw_div))]
-    return div(a, b);
-    #[allow(unreachable_code)]
-    {
-        a / b
-    }
-}
-
 /// `a / b`, correctly rounded.
 #[inline]
 pub fn div(a: f32, b: f32) -> f32 {

@@ -1,0 +1,341 @@
+//! The forward entry points: `anne_dense_f32`, `anne_forward_f32` (a chain
+//! of layers of any kind), `anne_argmax_f32`.
+
+use super::check::{float_buffer_ok, overlaps};
+use super::layer::spec_of;
+use crate::abi::*;
+use crate::activation::Common;
+use crate::layers::affine::affine_f32;
+use crate::layers::{conv1d, dense, pool1d, Op};
+use crate::{argmax_f32, Activation, Status};
+use core::slice;
+
+/// `anne_dense_f32`: Keras `Dense`, `out = act(x . kernel + bias)`.
+///
+/// # Safety
+/// `x`, `kernel`, `bias` (unless NULL) and `out` point to `n_in`,
+/// `kernel_len`, `bias_len` and `n_out` floats; `out` is writable and
+/// overlaps none of the others; `act` points to one (aligned) `anne_activation_t`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn anne_dense_f32(
+    x: *const f32,
+    n_in: usize,
+    kernel: *const f32,
+    kernel_len: usize,
+    bias: *const f32,
+    bias_len: usize,
+    out: *mut f32,
+    n_out: usize,
+    act: *const anne_activation_t,
+) -> i32 {
+    if x.is_null() || act.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let layer = anne_layer_t {
+        kind: ANNE_LAYER_DENSE as u32,
+        dtype: ANNE_DTYPE_F32 as u32,
+        kernel,
+        kernel_len,
+        bias,
+        bias_len,
+        out,
+        out_len: n_out,
+        // SAFETY: act is non-null, readable and aligned by the contract;
+        // every bit pattern of its fields (integers and floats) is valid.
+        act: unsafe { act.read() },
+        params: [0; 6],
+    };
+    // SAFETY: x and the layer's pointers are as run_layer requires (contract).
+    let result = float_buffer_ok(x, n_in, Status::XSize)
+        .and_then(|()| unsafe { run_layer(x, n_in, &layer) });
+    Status::code_of(result)
+}
+
+/// A checked layer's buffers as slices.
+pub(crate) type Buffers<'a> = (&'a [f32], &'a [f32], Option<&'a [f32]>, &'a mut [f32]);
+
+/// Checks the buffers of a dense layer of `units` columns reading `n_in`
+/// floats at `x`: pointers, sizes and overlaps. Returns them as slices.
+///
+/// # Safety
+/// As [`run_layer`]; the slices live while the layer runs, no longer.
+#[inline(always)]
+pub(crate) unsafe fn buffers<'a>(
+    x: *const f32,
+    n_in: usize,
+    layer: &anne_layer_t,
+    units: usize,
+) -> Result<Buffers<'a>, Status> {
+    if layer.kernel.is_null() || layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    if !layer.bias.is_null() {
+        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    }
+    let out = layer.out as *const f32;
+    if n_in == 0
+        || units == 0
+        || n_in.checked_mul(units) != Some(layer.kernel_len)
+        || (!layer.bias.is_null() && layer.bias_len != units)
+        || overlaps(out, layer.out_len, x, n_in)
+        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
+        || (!layer.bias.is_null() && overlaps(out, layer.out_len, layer.bias, layer.bias_len))
+    {
+        return Err(refusal(n_in, layer));
+    }
+    // SAFETY: checked above: every pointer is non-null, aligned and valid
+    // for its length (contract), byte sizes fit an isize, and out overlaps
+    // none of this layer's inputs, so the shared and the mutable slices
+    // never alias.
+    unsafe {
+        Ok((
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, layer.kernel_len),
+            (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len)),
+            slice::from_raw_parts_mut(layer.out, layer.out_len),
+        ))
+    }
+}
+
+/// Why [`buffers`] refused a layer: the first of its sizes that is wrong
+/// ([`dense::check_sizes`], with `units = kernel_len / n_in`), else the
+/// overlap. Out of line: it only runs on an error.
+#[cold]
+#[inline(never)]
+pub(crate) fn refusal(n_in: usize, layer: &anne_layer_t) -> Status {
+    let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
+    match Activation::from_abi(&layer.act)
+        .and_then(|act| dense::check_sizes(n_in, layer.kernel_len, bias_len, layer.out_len, &act))
+    {
+        Err(status) => status,
+        Ok(_) => Status::Overlap,
+    }
+}
+
+/// Checks one layer reading `n_in` floats at `x` (its kind and dtype, its
+/// activation, then [`buffers`]), then runs it. Nothing is written unless
+/// the checks pass.
+///
+/// # Safety
+/// `x` is non-null, aligned and valid for `n_in` floats; the layer's
+/// non-null pointers are valid for their lengths, `out` for writes.
+pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    // One test for both (ANNE_DTYPE_F32 is 0).
+    if (layer.kind ^ ANNE_LAYER_DENSE as u32) | (layer.dtype ^ ANNE_DTYPE_F32 as u32) != 0 {
+        // SAFETY: as this function's contract.
+        return unsafe { run_other_layer(x, n_in, layer) };
+    }
+    // linear, sigmoid and Keras's default relu: no parameters to check.
+    if let Some(common) = Common::from_abi(&layer.act) {
+        // SAFETY: as this function's contract.
+        let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, layer.out_len)? };
+        return dense::run_common(x, kernel, bias, out, common);
+    }
+    let act = Activation::from_abi(&layer.act)?;
+    let units = match act {
+        Activation::Glu => layer.out_len.checked_mul(2).ok_or(Status::OutSize)?,
+        _ => layer.out_len,
+    };
+    // SAFETY: as this function's contract.
+    let (x, kernel, bias, out) = unsafe { buffers(x, n_in, layer, units)? };
+    act.validate()?;
+    dense::run(x, kernel, bias, out, &act, units)
+}
+
+/// [`run_layer`] for the kinds other than dense: Conv1D (its `params`:
+/// in_channels, kernel_size, strides, dilation, padding) and the poolings
+/// (channels, pool_size, strides, padding; global ones: channels).
+///
+/// # Safety
+/// As [`run_layer`]; a pooling layer's kernel and bias are not read.
+#[inline(never)]
+pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    if layer.dtype != ANNE_DTYPE_F32 as u32 {
+        return Err(Status::Kind);
+    }
+    let spec = match spec_of(layer.kind, layer.params)? {
+        Op::Affine(c) => {
+            // SAFETY: as this function's contract.
+            return unsafe { run_affine(x, n_in, layer, c) };
+        }
+        spec => spec,
+    };
+    if layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    let out = layer.out as *const f32;
+    let spec = match spec {
+        Op::Pool(spec) => {
+            let shape = spec.check(n_in, layer.out_len)?;
+            if overlaps(out, layer.out_len, x, n_in) {
+                return Err(Status::Overlap);
+            }
+            // SAFETY: x and out are non-null, aligned and valid for their
+            // lengths (contract, checked), and do not overlap.
+            let (x, out) = unsafe {
+                (
+                    slice::from_raw_parts(x, n_in),
+                    slice::from_raw_parts_mut(layer.out, layer.out_len),
+                )
+            };
+            pool1d::run_pool1d(&spec, shape, x, out);
+            return Ok(());
+        }
+        Op::Conv(spec) => spec,
+        Op::Affine(_) | Op::Dense => return Err(Status::Kind),
+    };
+    let act = Activation::from_abi(&layer.act)?;
+    if layer.kernel.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    if !layer.bias.is_null() {
+        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    }
+    let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
+    let shape = spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)?;
+    if overlaps(out, layer.out_len, x, n_in)
+        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
+        || overlaps(out, layer.out_len, layer.bias, bias_len.unwrap_or(0))
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
+    // valid for its length (contract, checked); out overlaps none of the
+    // layer's inputs.
+    let (x, kernel, bias, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, layer.kernel_len),
+            bias_len.map(|n| slice::from_raw_parts(layer.bias, n)),
+            slice::from_raw_parts_mut(layer.out, layer.out_len),
+        )
+    };
+    conv1d::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
+}
+
+/// [`run_layer`] for an affine layer of `c` channels (its params, checked
+/// by [`spec_of`]): kernel = scale, bias = offset (`c` values each).
+///
+/// # Safety
+/// As [`run_layer`].
+pub(crate) unsafe fn run_affine(
+    x: *const f32,
+    n_in: usize,
+    layer: &anne_layer_t,
+    c: usize,
+) -> Result<(), Status> {
+    if layer.kernel.is_null() || layer.bias.is_null() || layer.out.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    if layer.kernel_len != c {
+        return Err(Status::KernelSize);
+    }
+    if n_in == 0 || !n_in.is_multiple_of(c) {
+        return Err(Status::XSize);
+    }
+    if layer.out_len != n_in {
+        return Err(Status::OutSize);
+    }
+    if layer.bias_len != c {
+        return Err(Status::BiasSize);
+    }
+    let out = layer.out as *const f32;
+    if overlaps(out, n_in, x, n_in)
+        || overlaps(out, n_in, layer.kernel, c)
+        || overlaps(out, n_in, layer.bias, c)
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: non-null, aligned, valid for their lengths (contract,
+    // checked), and out overlaps none of the inputs (checked).
+    let (x, scale, offset, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(layer.kernel, c),
+            slice::from_raw_parts(layer.bias, c),
+            slice::from_raw_parts_mut(layer.out, n_in),
+        )
+    };
+    affine_f32(x, scale, offset, out)
+}
+
+/// `anne_forward_f32`: a chain of layers, each checked, then run.
+///
+/// # Safety
+/// `x` points to `n_in` floats; `layers` to `n_layers` `anne_layer_t`, each
+/// with pointers as `anne_dense_f32` requires them; `failed` is NULL or
+/// points to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_forward_f32(
+    x: *const f32,
+    n_in: usize,
+    layers: *const anne_layer_t,
+    n_layers: usize,
+    failed: *mut usize,
+) -> i32 {
+    let fail = |i: usize, status: Status| {
+        if !failed.is_null() {
+            // SAFETY: failed is non-null and writable by the contract.
+            unsafe { failed.write_unaligned(i) };
+        }
+        status.code()
+    };
+    if x.is_null() || layers.is_null() {
+        return fail(0, Status::Null);
+    }
+    if let Err(status) = float_buffer_ok(x, n_in, Status::XSize) {
+        return fail(0, status);
+    }
+    if !(layers as usize).is_multiple_of(align_of::<anne_layer_t>()) {
+        return fail(0, Status::Align);
+    }
+    if n_layers == 0 || n_layers > (isize::MAX as usize) / size_of::<anne_layer_t>() {
+        return fail(0, Status::Size);
+    }
+    // SAFETY: layers is non-null, aligned, n_layers long (contract) and its
+    // byte size fits an isize; nothing writes to it during this call.
+    let layers = unsafe { slice::from_raw_parts(layers, n_layers) };
+    let (mut src, mut n_src) = (x, n_in);
+    for (i, layer) in layers.iter().enumerate() {
+        // SAFETY: src is non-null, aligned and n_src floats long: x (checked
+        // above) or the previous layer's out (checked by run_layer); the
+        // layer's pointers are as the contract says.
+        if let Err(status) = unsafe { run_layer(src, n_src, layer) } {
+            return fail(i, status);
+        }
+        (src, n_src) = (layer.out as *const f32, layer.out_len);
+    }
+    ANNE_OK
+}
+
+/// `anne_argmax_f32`: index of the largest value of `buf[0..n)`.
+///
+/// # Safety
+/// `buf` points to `n` readable floats; `index` to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn anne_argmax_f32(buf: *const f32, n: usize, index: *mut usize) -> i32 {
+    if buf.is_null() || index.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    let result = float_buffer_ok(buf, n, Status::Size).and_then(|()| {
+        // SAFETY: buf is non-null, aligned and n floats long (contract).
+        argmax_f32(unsafe { slice::from_raw_parts(buf, n) })
+    });
+    match result {
+        Ok(i) => {
+            // SAFETY: index is non-null and writable by the contract.
+            unsafe { index.write_unaligned(i) };
+            ANNE_OK
+        }
+        Err(status) => status.code(),
+    }
+}
+

@@ -1,0 +1,31 @@
+//! The layers, one file per kind, each kind's functions named op x dtype
+//! (`dense_f32`, `conv1d_f32`, ...; int8 kernels go beside them as
+//! `*_s8`). A layer reads its input and weights as slices and writes its
+//! output; the sums are src/math/'s, the activations src/activation/'s.
+
+pub mod affine;
+pub mod conv1d;
+pub mod dense;
+pub mod pool1d;
+pub mod window;
+
+use conv1d::Conv1d;
+use pool1d::Pool1d;
+
+/// What a layer computes: its kind, with the parameters the ABI's
+/// `params` give (one type for the C ABI's layers and the training loop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Op {
+    #[default]
+    Dense,
+    /// Kernel and bias in Keras's layouts; trainable.
+    Conv(Conv1d),
+    /// No kernel (empty) or bias; never trainable.
+    Pool(Pool1d),
+    /// Per-channel scale (the kernel, `channels` values) and offset (the
+    /// bias, as many; required); never trainable.
+    Affine(usize),
+}
+
+#[cfg(test)]
+mod tests_1d;
