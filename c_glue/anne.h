@@ -125,7 +125,7 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
  * dtype so that one chain can hold layers of different kinds (ANNE_DTYPE_F32
  * only, so far). Inputs and outputs of Conv1D and pooling are steps x
  * channels values, row-major (x[t * channels + c]); padding codes are
- * 0 = valid, 1 = same, 2 = causal (Keras's rules: see src/conv.rs).
+ * 0 = valid, 1 = same, 2 = causal (Keras's rules: see src/layers/window.rs).
  *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
  *   ANNE_LAYER_CONV1D  kernel in Keras layout, kernel_size x in_channels x
  *                      filters; bias filters values or NULL; act applied per

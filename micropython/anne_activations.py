@@ -2,7 +2,7 @@
 # plain MicroPython: the math helpers some ports lack, Activation (the
 # native module's class: a name and its parameters, checked), float32
 # buffers as the native module takes them, and each activation's scalar
-# function (Keras 3's formulas, see src/activation.rs). anne_fallback builds
+# function (Keras 3's formulas, see src/activation/). anne_fallback builds
 # its kernels on them and exports Activation and ACTIVATIONS.
 
 import math
@@ -360,7 +360,7 @@ def _apply(act, v):
             return [_NAN] * n
         z = [x - m for x in v]
         count = n + 1
-        tau = -1.0  # the result's tau is >= -1: see sparsemax in src/activation.rs
+        tau = -1.0  # the result's tau is >= -1: see sparsemax in src/activation/
         for _ in range(n + 1):
             c = 0
             s = 0.0

@@ -96,7 +96,7 @@ PADDINGS = ("valid", "same", "causal")
 def _out_steps(steps, window, strides, padding):
     """(output steps, padding before the first step) of a window of
     `window` steps moved by `strides` over `steps` steps, with Keras's
-    padding rules (code 0 valid, 1 same, 2 causal; src/conv.rs);
+    padding rules (code 0 valid, 1 same, 2 causal; src/layers/window.rs);
     ValueError when a valid window does not fit."""
     if padding == 0:
         if steps < window:

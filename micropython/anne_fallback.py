@@ -4,7 +4,7 @@
 # (c_glue/modanne.c): dense(), activate(), argmax(), Activation, ACTIVATIONS.
 # It is the "AI-ANNE approach" (every multiply-add in Python) kept as a
 # baseline for benchmarks, and the fallback that lets anne_net run on stock
-# MicroPython. Formulas are Keras 3's (see src/activation.rs for the notes on
+# MicroPython. Formulas are Keras 3's (see src/activation/ for the notes on
 # each); results are stored as float32 so that they match the native module.
 #
 # Differences from the native module: float32 buffers that are bytes-like
@@ -151,11 +151,11 @@ def _steps(i, n_in, channels, window, strides, padding):
 
 
 def _conv1d(i, xs, ks, bs, act, out, spec):
-    """Conv1D (src/conv.rs), the definition straight: out is steps_out x
+    """Conv1D (src/layers/conv1d.rs), the definition straight: out is steps_out x
     filters, each step's taps in range summed in order, then the bias."""
     cin, K, strides, dil, padding = _spec(spec, 5)
     if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2 or (K - 1) * dil > 0x7FFFFFFF:
-        _bad_spec(i)  # (a reach of 2**31 steps or more: as src/conv.rs's MAX_REACH)
+        _bad_spec(i)  # (a reach of 2**31 steps or more: as src/layers/conv1d.rs's MAX_REACH)
     if act.id in _ops.HALVES:
         raise ValueError("layer %d: conv1d cannot take glu (it halves the filters)" % i)
     steps, n_out, pad = _steps(i, len(xs), cin, (K - 1) * dil + 1, strides, padding)

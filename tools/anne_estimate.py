@@ -27,7 +27,7 @@ within 10 % on other networks (make bench's and a Conv1D model). The RAM
 figures: the file's weights as the board library's arrays take them, plus
 fitted per-layer costs (RAM below, from the same calibration); training's
 is computed by the board library itself (micropython/anne_train.py, run
-here on CPython) with the native module's workspace size (src/fit.rs's
+here on CPython) with the native module's workspace size (src/train/workspace.rs's
 workspace_len, written out in _NativeSizes).
 """
 
@@ -287,7 +287,7 @@ def ram(model):
 
 class _NativeSizes:
     """Stands for the native module where anne_train asks it for sizes:
-    fit_workspace is src/fit.rs's workspace_len (per layer that computes,
+    fit_workspace is src/train/workspace.rs's workspace_len (per layer that computes,
     its Shape::len: inputs x rows, three times units x rows, a Dense
     layer's transposed kernel past the first, a trained layer's kernel and
     bias gradients; rows is the batch, or 1 for a network with other layers
