@@ -3,14 +3,15 @@
 // MicroPython exception (a longjmp) never crosses a Rust frame; the kernels
 // return status codes, which are turned into exceptions after they return.
 //
-// The rule for every function here: convert every scalar argument first,
-// then take the buffers' addresses, then call the kernel. Converting can run
-// the user's Python code (__float__, __int__, __bool__, __index__), and that
-// code can grow, shrink or free any buffer: an address taken before it may
-// point into a freed block by the time the kernel writes. So between the
-// first anne_get_f32 and the kernel call nothing runs Python code: only
-// exact ints (anne_small_int), Activation objects and names, tuples and
-// buffers are read there, none of which calls back.
+// The rule for every function of the glue (this file and mod_*.c): convert
+// every scalar argument first, then take the buffers' addresses, then call
+// the kernel. Converting can run the user's Python code (__float__, __int__,
+// __bool__, __index__), and that code can grow, shrink or free any buffer:
+// an address taken before it may point into a freed block by the time the
+// kernel writes. So between the first anne_get_f32 and the kernel call
+// nothing runs Python code: only exact ints (anne_small_int), Activation
+// objects and names, tuples and buffers are read there, none of which calls
+// back.
 //
 // The glue, one file per concept (anne_glue.h holds what they share): this
 // one the activation names and parameters, the buffers, anne.Activation and
