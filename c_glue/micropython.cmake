@@ -56,7 +56,9 @@ add_custom_target(anne_rust
 )
 
 add_library(usermod_anne INTERFACE)
-target_sources(usermod_anne INTERFACE ${ANNE_GLUE_DIR}/modanne.c)
+# The glue, one file per concept (mod_train.c empty without ANNE_TRAIN).
+target_sources(usermod_anne INTERFACE ${ANNE_GLUE_DIR}/modanne.c ${ANNE_GLUE_DIR}/mod_kernels.c
+    ${ANNE_GLUE_DIR}/mod_plan.c ${ANNE_GLUE_DIR}/mod_train.c)
 target_include_directories(usermod_anne INTERFACE ${ANNE_GLUE_DIR})
 if(NOT DEFINED ANNE_TRAIN)
     set(ANNE_TRAIN 1)

@@ -17,16 +17,21 @@
 #                     unix-asan build; c_glue/build-rust.sh)
 
 anne_comma := ,
+anne_lparen := (
 ANNE_GLUE_DIR := $(USERMOD_DIR)
 ANNE_ROOT := $(abspath $(realpath $(USERMOD_DIR))/..)
 ANNE_LIB := $(BUILD)/anne-rust/libanne.a
 ANNE_TRAIN ?= 1
-ANNE_SYMBOLS := anne_dense_f32 anne_forward_f32 anne_activate_f32 anne_argmax_f32 anne_activation_default anne_activation_outputs
-ifneq ($(ANNE_TRAIN),0)
-ANNE_SYMBOLS += anne_activation_backward_f32 anne_dense_backward_f32 anne_layer_backward_f32 anne_sgd_f32 anne_adam_f32
-endif
+# The glue, one file per concept (mod_train.c holds the training functions,
+# empty without ANNE_TRAIN).
+ANNE_GLUE_C := modanne.c mod_kernels.c mod_plan.c mod_train.c
+# The kernels the glue calls, for the linker: every function anne.h declares
+# that a glue file names (mod_train.c's only with ANNE_TRAIN).
+ANNE_KERNELS := $(shell sed -n 's/^[a-z0-9_]* \(anne_[a-z0-9_]*\)[$(anne_lparen)].*/\1/p' $(ANNE_GLUE_DIR)/anne.h)
+ANNE_SYMBOLS := $(sort $(filter $(ANNE_KERNELS),$(shell grep -oh 'anne_[a-z0-9_]*' \
+    $(addprefix $(ANNE_GLUE_DIR)/,$(filter-out $(if $(filter 0,$(ANNE_TRAIN)),mod_train.c),$(ANNE_GLUE_C))))))
 
-SRC_USERMOD_C += $(ANNE_GLUE_DIR)/modanne.c
+SRC_USERMOD_C += $(addprefix $(ANNE_GLUE_DIR)/,$(ANNE_GLUE_C))
 CFLAGS_USERMOD += -I$(ANNE_GLUE_DIR) -DANNE_TRAIN=$(ANNE_TRAIN)
 # The kernels are pulled in explicitly: some ports put LDFLAGS before the objects.
 LDFLAGS_USERMOD += $(addprefix -Wl$(anne_comma)-u$(anne_comma),$(ANNE_SYMBOLS)) $(ANNE_LIB)
@@ -48,5 +53,5 @@ $(ANNE_LIB): FORCE_ANNE
 .PHONY: FORCE_ANNE
 FORCE_ANNE:
 
-# The glue object is built after the archive, so every port links a fresh one.
-$(BUILD)/$(patsubst $(USER_C_MODULES)/%,%,$(ANNE_GLUE_DIR))/modanne.o: $(ANNE_LIB)
+# The glue objects are built after the archive, so every port links a fresh one.
+$(addprefix $(BUILD)/$(patsubst $(USER_C_MODULES)/%,%,$(ANNE_GLUE_DIR))/,$(ANNE_GLUE_C:.c=.o)): $(ANNE_LIB)

@@ -1,9 +1,10 @@
 // anne as a native .mpy module, for stock firmware (no reflash): the same
-// glue as the built-in module (../modanne.c, included below) and the same
-// Rust kernels, linked into anne.mpy by c_glue/natmod/Makefile.
+// glue as the built-in module (../modanne.c and ../mod_*.c, included below
+// as one translation unit) and the same Rust kernels, linked into anne.mpy
+// by c_glue/natmod/Makefile.
 //
 // A native module reaches the firmware only through py/dynruntime.h (the
-// mp_fun_table). This file supplies what modanne.c uses beyond that header,
+// mp_fun_table). This file supplies what the glue uses beyond that header,
 // then registers the module's globals in mpy_init. Its writable statics are
 // in .bss (the types and two type pointers, filled in when the module
 // loads); the Rust kernels have none.
@@ -122,6 +123,9 @@ static void anne_map_init_fixed_table(mp_map_t *map, size_t n, const mp_obj_t *t
 #define mp_map_init_fixed_table anne_map_init_fixed_table
 
 #include "../modanne.c"
+#include "../mod_kernels.c"
+#include "../mod_plan.c"
+#include "../mod_train.c"
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
@@ -151,19 +155,10 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     }
 
     mp_store_global(MP_QSTR___version__, mp_obj_new_str(ANNE_VERSION, sizeof(ANNE_VERSION) - 1));
-    mp_store_global(MP_QSTR_dense, MP_OBJ_FROM_PTR(&anne_dense_obj));
-    mp_store_global(MP_QSTR_activate, MP_OBJ_FROM_PTR(&anne_activate_obj));
-    mp_store_global(MP_QSTR_forward, MP_OBJ_FROM_PTR(&anne_forward_obj));
-    mp_store_global(MP_QSTR_argmax, MP_OBJ_FROM_PTR(&anne_argmax_obj));
-    #if ANNE_TRAIN
-    mp_store_global(MP_QSTR_activation_backward, MP_OBJ_FROM_PTR(&anne_activation_backward_obj));
-    mp_store_global(MP_QSTR_dense_backward, MP_OBJ_FROM_PTR(&anne_dense_backward_obj));
-    mp_store_global(MP_QSTR_layer_backward, MP_OBJ_FROM_PTR(&anne_layer_backward_obj));
-    mp_store_global(MP_QSTR_sgd, MP_OBJ_FROM_PTR(&anne_sgd_obj));
-    mp_store_global(MP_QSTR_adam, MP_OBJ_FROM_PTR(&anne_adam_obj));
-    mp_store_global(MP_QSTR_fit_workspace, MP_OBJ_FROM_PTR(&anne_fit_workspace_obj));
-    mp_store_global(MP_QSTR_fit_epoch, MP_OBJ_FROM_PTR(&anne_fit_epoch_obj));
-    #endif
+    // The functions, from anne_functions.h's list (their MP_QSTR_ names are
+    // written out for mpy_ld by the Makefile: anne_functions.qstr).
+    #define ANNE_STORE_FUNCTION(name, kind) mp_store_global(MP_QSTR_##name, MP_OBJ_FROM_PTR(&anne_##name##_obj));
+    ANNE_MODULE_FUNCTIONS(ANNE_STORE_FUNCTION)
     mp_store_global(MP_QSTR_Activation, MP_OBJ_FROM_PTR(&anne_activation_type));
     mp_store_global(MP_QSTR_Plan, MP_OBJ_FROM_PTR(&anne_plan_type));
     mp_store_global(MP_QSTR_ACTIVATIONS, mp_obj_new_tuple(MP_ARRAY_SIZE(names), names));

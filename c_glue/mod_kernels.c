@@ -1,0 +1,93 @@
+// anne.dense, anne.activate and anne.argmax: one kernel call each (the
+// rule at the top of modanne.c holds here: every scalar converted before a
+// buffer's address is taken).
+
+#include "anne_glue.h"
+
+// ---------------------------------------------------------------------------
+// Module functions
+
+// anne.dense(x, kernel, bias, out, activation="linear", **params)
+static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args < 4 || n_args > 5) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("dense() takes 4 or 5 positional arguments, got %d"), (int)n_args);
+    }
+    mp_obj_t act_name = MP_OBJ_NEW_QSTR(MP_QSTR_linear);
+    mp_obj_t act_kw = anne_kw_get(kw, "activation");
+    if (n_args == 5 && act_kw != MP_OBJ_NULL) {
+        mp_raise_TypeError(MP_ERROR_TEXT("activation given twice"));
+    }
+    if (n_args == 5) {
+        act_name = args[4];
+    } else if (act_kw != MP_OBJ_NULL) {
+        act_name = act_kw;
+    }
+    anne_activation_t scratch;
+    const anne_activation_t *act = anne_get_activation(act_name, kw, &scratch);
+
+    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
+    anne_f32_buf_t kernel = anne_get_f32(args[1], MP_QSTR_kernel, false);
+    anne_f32_buf_t out = anne_get_f32(args[3], MP_QSTR_out, true);
+    anne_f32_buf_t bias = anne_get_bias(args[2]);
+    if (x.len == 0 || out.len == 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
+            x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
+    }
+    // Here the units come from out (the user's view of the layer); the
+    // products cannot wrap: kernel.len / x.len is compared, not multiplied.
+    bool halves = anne_names[act->kind].halves;
+    size_t units = halves ? 2 * out.len : out.len;
+    if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u%s"),
+            (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
+            halves ? " (glu halves the units)" : "");
+    }
+    if (bias.data != NULL && bias.len != units) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)"), (unsigned)bias.len, (unsigned)units);
+    }
+    anne_check_stack();
+    anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
+        bias.data, bias.len, out.data, out.len, act));
+    return mp_const_none;
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_KW(anne_dense_obj, 0, anne_dense);
+
+// anne.activate(buf, name, **params): in place; glu leaves its len(buf) // 2
+// results in buf[:len(buf) // 2]. Returns the number of outputs.
+static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_in) {
+    if (n_args != 2) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("activate(buf, name, **params) takes 2 positional arguments, got %d"), (int)n_args);
+    }
+    anne_activation_t scratch;
+    const anne_activation_t *act = anne_get_activation(args[1], kw_in, &scratch);
+    anne_f32_buf_t buf = anne_get_f32(args[0], MP_QSTR_buf, true);
+    size_t n_out = 0;
+    if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%s needs an even number of values, got %u"),
+            anne_names[act->kind].name, (unsigned)buf.len);
+    }
+    if (buf.len == 0) {
+        return MP_OBJ_NEW_SMALL_INT(0);  // nothing to do (and its data may be NULL)
+    }
+    anne_check_stack();
+    anne_check_status(anne_activate_f32(buf.data, buf.len, act));
+    return MP_OBJ_NEW_SMALL_INT(n_out);
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_KW(anne_activate_obj, 0, anne_activate);
+
+// anne.argmax(buf): index of the largest value (the first on ties).
+static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
+    anne_f32_buf_t buf = anne_get_f32(buf_obj, MP_QSTR_buf, false);
+    if (buf.len == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("argmax of an empty buffer"));
+    }
+    size_t index = 0;
+    anne_check_status(anne_argmax_f32(buf.data, buf.len, &index));
+    return MP_OBJ_NEW_SMALL_INT(index);
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);

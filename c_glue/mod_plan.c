@@ -1,0 +1,337 @@
+// anne.forward and anne.Plan: a chain of layers in one kernel call (the
+// rule at the top of modanne.c holds here: every scalar converted before a
+// buffer's address is taken).
+
+#include "anne_glue.h"
+
+
+// The (kernel, bias, activation, buf[, spec]) items of layer i of a layers
+// tuple; *n_fields is 4 or 5.
+static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
+    mp_obj_t *fields;
+    if (!mp_obj_is_type(layer, &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
+    }
+    mp_obj_get_array(layer, n_fields, &fields);
+    if (*n_fields != 4 && *n_fields != 5) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf[, spec]), got %d items"),
+            (int)i, (int)*n_fields);
+    }
+    return fields;
+}
+
+// Layer i's kind and params from its spec, (kind, param, ...): ANNE_LAYER_*
+// and up to six ints, as anne.h's anne_layer_t describes them.
+ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t params[6]) {
+    size_t n;
+    mp_obj_t *spec;
+    if (!mp_obj_is_type(spec_obj, &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
+    }
+    mp_obj_get_array(spec_obj, &n, &spec);
+    if (n < 1 || n > 7) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
+    }
+    for (size_t k = 0; k < n; k++) {
+        // (No conversion: forward() reads a spec after taking x and out.)
+        if (!mp_obj_is_int(spec[k])) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec item %d must be an int, not %q"),
+                (int)i, (int)k, ANNE_TYPE_NAME(spec[k]));
+        }
+        mp_int_t v = mp_obj_is_small_int(spec[k]) ? MP_OBJ_SMALL_INT_VALUE(spec[k]) : -1;
+        if (v < 0 || v > 65535) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: spec item %d out of range 0..65535"),
+                (int)i, (int)k);
+        }
+        if (k == 0) {
+            *kind = (uint32_t)v;
+        } else {
+            params[k - 1] = (uint32_t)v;
+        }
+    }
+}
+
+// Fills d's kind, params and activation from layer i's fields. A spec (the
+// fifth item, see anne_get_spec); without one the layer is dense. A pooling
+// layer's activation may be None. Returns the fields.
+ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
+    size_t n_fields;
+    mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
+    d->kind = ANNE_LAYER_DENSE;
+    d->dtype = ANNE_DTYPE_F32;
+    if (n_fields == 5) {
+        anne_get_spec(fields[4], i, &d->kind, d->params);
+    }
+    if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
+        return fields;  // pooling, affine: no activation
+    }
+    anne_activation_t scratch;
+    d->act = *anne_get_activation(fields[2], NULL, &scratch);
+    return fields;
+}
+
+// Whether the n floats at a share memory with the m floats at b.
+static bool anne_overlap(const float *a, size_t n, const float *b, size_t m) {
+    uintptr_t a0 = (uintptr_t)a, b0 = (uintptr_t)b;
+    return a != NULL && b != NULL && n != 0 && m != 0
+           && a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
+}
+
+// Refuses a buffer that layer i (or out, for i == n_layers) writes where it
+// shares memory with layer j's weights: the kernels check a layer's output
+// against its own inputs and weights, this the whole network's.
+static void anne_check_weights(const float *w, size_t n, size_t i, size_t n_layers, const anne_layer_t *j_desc, size_t j) {
+    if (anne_overlap(w, n, j_desc->kernel, j_desc->kernel_len) || anne_overlap(w, n, j_desc->bias, j_desc->bias_len)) {
+        if (i == n_layers) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
+        }
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: its output buffer shares memory with layer %d's weights"), (int)i, (int)j);
+    }
+}
+
+static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t dst) {
+    d->out = dst.data;
+    d->out_len = dst.len;
+}
+
+// anne_raise_layer's messages for a Conv1D or pooling layer (its spec in
+// d->params); returns for the statuses all kinds share.
+ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
+    switch (status) {
+        case ANNE_ERR_NULL:
+        case ANNE_ERR_KERNEL_SIZE:
+            if (d->kind == ANNE_LAYER_CONV1D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: conv1d kernel has %u floats, not %u x %u x filters"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
+            }
+            if (d->kind == ANNE_LAYER_AFFINE) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: affine scale has %u floats, expected %u (channels)"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[0]);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
+        case ANNE_ERR_X_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: %u inputs are not whole steps of %u channels, or too few"),
+                (int)i, (unsigned)n_in, (unsigned)d->params[0]);
+        case ANNE_ERR_OUT_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_steps x channels"),
+                (int)i, (unsigned)d->out_len);
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bias has %u floats, expected one per filter/channel"), (int)i,
+                (unsigned)d->bias_len);
+        case ANNE_ERR_ACTIVATION:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
+        case ANNE_ERR_LAYER_PARAM:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2"),
+                (int)i);
+        default:
+            return;
+    }
+}
+
+// Raises the exception for a chain's status: layer i (of n_layers, reading
+// n_in values) refused what d describes. The status says exactly what.
+ANNE_GLUE_SHARED NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers, size_t n_in, const anne_layer_t *d) {
+    if (d->kind != ANNE_LAYER_DENSE) {
+        anne_raise_other_layer(status, i, n_in, d);  // returns for overlap and the rest
+    }
+    bool halves = d->act.kind < ANNE_ACT_COUNT && anne_names[d->act.kind].halves;
+    size_t units = n_in ? d->kernel_len / n_in : 0;
+    size_t outputs = halves ? units / 2 : units;
+    if (status == ANNE_ERR_NULL) {
+        // Only an empty buffer has NULL data here (None is not a buffer).
+        status = n_in == 0 ? ANNE_ERR_X_SIZE : d->kernel_len == 0 ? ANNE_ERR_KERNEL_SIZE : ANNE_ERR_OUT_SIZE;
+    }
+    switch (status) {
+        case ANNE_ERR_X_SIZE:
+            mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
+        case ANNE_ERR_KERNEL_SIZE: {
+            size_t want_units = halves ? 2 * d->out_len : d->out_len;
+            if (i == 0 && want_units != 0 && d->kernel_len != 0 && d->kernel_len % want_units == 0) {
+                // The first kernel fits out but not x: say it in those terms.
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("x has %u values; layer 0's kernel (%u floats, %u units) takes %u"),
+                    (unsigned)n_in, (unsigned)d->kernel_len, (unsigned)want_units,
+                    (unsigned)(d->kernel_len / want_units));
+            }
+            if (halves && d->kernel_len != 0 && d->kernel_len % n_in == 0) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: %s needs an even number of units, got %u"),
+                    (int)i, anne_names[d->act.kind].name, (unsigned)units);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: kernel has %u floats, not a multiple of its %u inputs"),
+                (int)i, (unsigned)d->kernel_len, (unsigned)n_in);
+        }
+        case ANNE_ERR_OUT_SIZE:
+            if (i + 1 == n_layers) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("out has %u floats; the network gives %u"),
+                    (unsigned)d->out_len, (unsigned)outputs);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: buf has %u floats; the layer gives %u"),
+                (int)i, (unsigned)d->out_len, (unsigned)outputs);
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bias has %u floats, expected %u (one per unit)"),
+                (int)i, (unsigned)d->bias_len, (unsigned)units);
+        case ANNE_ERR_OVERLAP:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: its output buffer shares memory with its input or weights"), (int)i);
+        default:
+            anne_check_status(status);
+            mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
+    }
+}
+
+// anne.forward(layers, x, out): a chain of layers in one call, for a
+// network's inner loop. layers is a tuple or list of (kernel, bias,
+// activation, buf) tuples (dense), or (kernel, bias, activation, buf, spec)
+// with spec = (kind, params...) for Conv1D, pooling and affine (anne_layer_t
+// in anne.h; a pooling layer's kernel, bias and activation are None, an
+// affine layer's kernel and bias are its scale and offset): layer i
+// reads the previous layer's buf (x for the first) and writes its own buf
+// (out for the last, whose buf may be None). Allocates nothing.
+static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
+    size_t n_layers;
+    mp_obj_t *layers;
+    if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
+            ANNE_TYPE_NAME(layers_obj));
+    }
+    mp_obj_get_array(layers_obj, &n_layers, &layers);
+    if (n_layers == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+    }
+    anne_f32_buf_t x = anne_get_f32(x_obj, MP_QSTR_x, false);
+    anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
+    anne_check_stack();
+    // Every written buffer against every layer's weights, first (a layer
+    // that wrote into a later layer's kernel would change the network).
+    for (size_t i = 0; i < n_layers; i++) {
+        size_t n_fields;
+        mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
+        anne_f32_buf_t w = i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+        for (size_t j = 0; j < n_layers; j++) {
+            anne_layer_t v = {.kind = ANNE_LAYER_CONV1D};  // (None weights pass here; the loop refuses them)
+            anne_gather_weights(&v, anne_layer_fields(layers[j], j, &n_fields));
+            anne_check_weights(w.data, w.len, i + 1 == n_layers ? n_layers : i, n_layers, &v, j);
+        }
+    }
+    // One layer at a time (a chain of one), so that nothing is allocated.
+    for (size_t i = 0; i < n_layers; i++) {
+        anne_layer_t d = {0};
+        mp_obj_t *fields = anne_layer_describe(&d, layers[i], i);
+        anne_gather_weights(&d, fields);
+        anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
+        int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
+        if (status != ANNE_OK) {
+            anne_raise_layer(status, i, n_layers, x.len, &d);
+        }
+        x.data = d.out;
+        x.len = d.out_len;
+    }
+    return out_obj;
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward);
+
+// anne.Plan(layers): forward() with its layers bound, as one callable:
+// plan(x, out) is forward(layers, x, out). The layer tuple is read once
+// (activations included); a call only gathers the buffers' current
+// addresses (an array can move when it grows) and makes one kernel call
+// for the whole chain. Stored as an instance attribute (anne_net's
+// predict_into), a call goes from Python straight to C with no Python frame
+// in between.
+typedef struct {
+    mp_obj_base_t base;
+    mp_obj_t layers;        // the tuple, as given: it keeps the buffers alive
+    size_t n_layers;
+    anne_layer_t *descs;    // n_layers entries, kinds and activations filled in
+    bool bufs_checked;      // the hidden buffers against every weight, once
+} anne_plan_obj_t;
+
+static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 1, 1, false);
+    if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
+            ANNE_TYPE_NAME(args[0]));
+    }
+    size_t n_layers;
+    mp_obj_t *layers;
+    mp_obj_get_array(args[0], &n_layers, &layers);
+    if (n_layers == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+    }
+    anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
+    for (size_t i = 0; i < n_layers; i++) {
+        anne_layer_describe(&descs[i], layers[i], i);
+    }
+    anne_plan_obj_t *self = mp_obj_malloc(anne_plan_obj_t, type);
+    self->layers = args[0];
+    self->n_layers = n_layers;
+    self->descs = descs;
+    self->bufs_checked = false;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    anne_plan_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_arg_check_num(n_args, n_kw, 2, 2, false);
+    anne_check_stack();
+    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
+    anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
+    mp_obj_t *layers = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(self->layers))->items;
+    size_t last = self->n_layers - 1;
+    anne_layer_t *d = self->descs;
+    for (size_t i = 0; i <= last; i++, d++) {
+        // (A tuple cannot change: its items are the ones checked when the
+        // plan was made.)
+        mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+        anne_gather_weights(d, fields);
+        if (i != last) {
+            anne_set_out(d, anne_get_f32(fields[3], MP_QSTR_buf, true));
+        }
+    }
+    anne_set_out(d - 1, out);
+    // out against every weight on each call (it is the caller's); the
+    // hidden buffers once: the plan holds them and the weights, and a
+    // buffer that moves (an array that grows) moves into a free block.
+    for (size_t j = 0; j <= last; j++) {
+        anne_check_weights(out.data, out.len, last + 1, last + 1, &self->descs[j], j);
+        for (size_t i = 0; i < last && !self->bufs_checked; i++) {
+            anne_check_weights(self->descs[i].out, self->descs[i].out_len, i, last + 1, &self->descs[j], j);
+        }
+    }
+    self->bufs_checked = true;
+    size_t failed = 0;
+    int32_t status = anne_forward_f32(x.data, x.len, self->descs, self->n_layers, &failed);
+    if (status != ANNE_OK) {
+        size_t n_in = failed == 0 ? x.len : self->descs[failed - 1].out_len;
+        anne_raise_layer(status, failed, self->n_layers, n_in, &self->descs[failed]);
+    }
+    return args[1];
+}
+
+#ifndef ANNE_NATMOD
+MP_DEFINE_CONST_OBJ_TYPE(
+    anne_plan_type,
+    MP_QSTR_Plan,
+    MP_TYPE_FLAG_NONE,
+    make_new, anne_plan_make_new,
+    call, anne_plan_call
+    );
+#endif
+
