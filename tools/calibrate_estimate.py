@@ -130,6 +130,7 @@ CALIBRATION = {
 BOARD_SCRIPT = """\
 import gc
 import anne_net
+import anne_conv, anne_affine  # (before: the layer modules a network imports are not the network's)
 from array import array
 
 
