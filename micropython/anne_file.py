@@ -386,9 +386,8 @@ def _check_inputs(where, i, raw):
     """Version 3's inputs (a count, then the indices of the layers whose
     outputs the layer takes; NETWORK_INPUT for the network's input): this
     reader runs chains, each layer taking the one before."""
-    count, sources = raw[0], raw[1:]
-    chain = (i - 1 if i else NETWORK_INPUT,) + (0,) * (MAX_INPUTS - 1)
-    if count != 1 or sources != chain:
+    if tuple(raw) != _inputs_raw(i):
+        count, sources = raw[0], raw[1:]
         raise ValueError(where + "%s: %d (%s); this reader runs chains: one input, the layer before%s"
                          % (FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
                             "" if i else " (255: the network's input)"))
