@@ -14,7 +14,6 @@
 pub mod abi;
 pub mod activation;
 pub mod argmax;
-pub mod int8;
 pub mod layers;
 pub mod math;
 #[rustfmt::skip]

@@ -6,6 +6,7 @@
 pub mod affine;
 pub mod conv1d;
 pub mod dense;
+pub mod dense_s8;
 pub mod pool1d;
 pub mod window;
 

@@ -17,6 +17,7 @@ pub mod caps;
 pub mod exp;
 pub mod ln;
 pub mod matvec;
+pub mod requant;
 pub mod softf32;
 pub mod wide;
 

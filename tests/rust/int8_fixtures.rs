@@ -1,4 +1,4 @@
-//! Checks the int8 kernels (`anne::int8`) bit for bit against LiteRT's
+//! Checks the int8 kernels (`anne::layers::*_s8`, `anne::math::requant`) bit for bit against LiteRT's
 //! reference kernels, on the fixtures `tools/make_int8_fixtures.py` records
 //! (`tests/fixtures/int8/*.json`: real Keras models converted by
 //! TensorFlow's converter to full-integer int8, run by LiteRT with
@@ -22,7 +22,8 @@
 //! with `Rounding::Single`; a last test shows that double rounding (gemmlowp's,
 //! `TFLITE_SINGLE_ROUNDING=0`) does not reproduce LiteRT's outputs.
 
-use anne::int8::{dense_s8, quantize_multiplier_for, DenseS8Params, Multipliers, Rounding};
+use anne::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
+use anne::math::requant::{quantize_multiplier_for, Rounding};
 use serde_json::Value;
 use std::path::Path;
 

@@ -1,3 +1,11 @@
+//! TFLite's integer scheme (issue 29): `real = (q - zero_point) * scale`;
+//! weights symmetric int8 (zero point 0), per tensor or per output channel;
+//! activations asymmetric int8, one scale and zero point per tensor; bias
+//! int32 with scale `input_scale * weight_scale`. The int8 kernels
+//! (`src/layers/*_s8.rs`) compute what LiteRT's *reference* kernels compute,
+//! bit for bit (tests/rust/int8_fixtures.rs), `no_std`, no heap, no panic
+//! path: every length is checked first and a [`crate::Status`] returned.
+//!
 //! Requantization as TFLite computes it (LiteRT's
 //! `tensorflow/lite/kernels/internal/common.cc` and `quantization_util.cc`),
 //! in both of its builds:

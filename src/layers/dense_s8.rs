@@ -4,7 +4,7 @@
 //! (`tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h`)
 //! for one input row.
 
-use super::requant::{requantize, Rounding, MAX_SHIFT, MIN_SHIFT};
+use crate::math::requant::{requantize, Rounding, MAX_SHIFT, MIN_SHIFT};
 use crate::Status;
 
 /// The requantization of a layer: one Q31 multiplier and shift for the
@@ -12,7 +12,7 @@ use crate::Status;
 #[derive(Clone, Copy, Debug)]
 pub enum Multipliers<'a> {
     /// `input_scale * filter_scale / output_scale` as
-    /// [`super::quantize_multiplier`] gives it.
+    /// [`crate::math::requant::quantize_multiplier`] gives it.
     PerTensor { multiplier: i32, shift: i32 },
     /// One multiplier and shift per unit (`filter_scale[j]`).
     PerChannel {
