@@ -6,7 +6,7 @@ use super::metric::{class_index, metric};
 use super::net::{Layer, Layers, Run};
 use super::loss::Loss;
 use super::metric::Metric;
-use super::optim::{all_finite, plain_sgd, step_in_place, step_is_finite, Optimizer};
+use super::optim::{all_finite, plain_sgd, step_in_place, step_is_finite, AdamBound, Optimizer};
 use super::workspace::*;
 use crate::activation::backward::activation_backward;
 use crate::activation::{apply, Activation};
@@ -543,6 +543,8 @@ pub(crate) fn update<L: Layers + ?Sized>(
         Optimizer::Sgd { .. } => 0.0,
     };
     let plain = plain_sgd(&run.optimizer).is_some();
+    // Adam: most steps are seen finite from their exponents alone.
+    let bound = AdamBound::new(&run.optimizer, alpha);
     let mut finite = true;
     for l in 0..layers.count() {
         let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
@@ -555,9 +557,16 @@ pub(crate) fn update<L: Layers + ?Sized>(
             continue;
         }
         let [s0, s1, s2, s3] = &layer.slots;
-        finite &= step_is_finite(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+        let sure = |w: &[f32], g: &[f32], m: &Option<&mut [f32]>, v: &Option<&mut [f32]>| {
+            bound.is_some_and(|b| b.holds(w, g, m.as_deref(), v.as_deref()))
+        };
+        if !sure(layer.kernel, w.gk, s0, s1) {
+            finite &= step_is_finite(&run.optimizer, alpha, layer.kernel, w.gk, s0, s1)?;
+        }
         if let Some(bias) = layer.bias.as_deref() {
-            finite &= step_is_finite(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+            if !sure(bias, w.gb, s2, s3) {
+                finite &= step_is_finite(&run.optimizer, alpha, bias, w.gb, s2, s3)?;
+            }
         }
     }
     if !finite {

@@ -194,6 +194,79 @@ pub(crate) fn step_is_finite(
     }
 }
 
+/// Biased-exponent limits under which one Adam step is finite for sure:
+/// a check on the bits that spares [`step_is_finite`]'s second run of every
+/// step (a square root and a division per weight, library calls on cores
+/// without an FPU) in all but extreme cases.
+///
+/// With `B = 2^b`, `|w|, |m|, |g| < B`, `|g| < 2^63` and `0 <= v < 2^126`,
+/// `c1 = 1 - beta_1` and `c2 = 1 - beta_2` in `[0, 1]` and `epsilon > 0`:
+/// `|m'| <= 4B` and `0 <= v' < 2^128 - 2^104` (finite), the denominator
+/// `sqrt(v') + epsilon >= epsilon`, so `|w'| <= B (1 + 5 |alpha| / epsilon)`
+/// and `|m' alpha| <= 4 B |alpha|`, float32 rounding included. `new` picks
+/// `b` so that both stay below `2^126`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamBound {
+    /// The largest biased exponent of `w` and `m`.
+    wm: u32,
+    /// The largest biased exponent of `g`.
+    g: u32,
+}
+
+impl AdamBound {
+    /// The limits for this step (`alpha` as [`adam`] takes it), or `None`
+    /// (SGD, or hyperparameters outside the ranges above).
+    pub(crate) fn new(opt: &Optimizer, alpha: f32) -> Option<Self> {
+        let Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } = *opt
+        else {
+            return None;
+        };
+        let (c1, c2) = (1.0 - beta_1, 1.0 - beta_2);
+        let unit = 0.0..=1.0;
+        if !unit.contains(&c1) || !unit.contains(&c2) || !(epsilon > 0.0) || !alpha.is_finite() {
+            return None;
+        }
+        let a = f32::from_bits(alpha.to_bits() & 0x7fff_ffff);
+        let k = fdiv(a, epsilon);
+        let t = 8.0 * (1.0 + 8.0 * k) * if a > 1.0 { a } else { 1.0 };
+        if !t.is_finite() {
+            return None;
+        }
+        // t < 2^(e - 126) for its biased exponent e; B t < 2^127 needs
+        // b <= 126 - (e - 126) - 1, and |m'| <= 4B needs b <= 125.
+        let e = (t.to_bits() >> 23) as i32;
+        let b = (251 - e).min(125);
+        if b < -100 {
+            return None;
+        }
+        Some(AdamBound {
+            wm: (126 + b) as u32,
+            g: (126 + b.min(62)) as u32,
+        })
+    }
+
+    /// Whether every weight of `w` (gradient `g`, slots `m` and `v`) is
+    /// within the limits: then the step is finite (false says nothing).
+    pub(crate) fn holds(&self, w: &[f32], g: &[f32], m: Option<&[f32]>, v: Option<&[f32]>) -> bool {
+        let (Some(m), Some(v)) = (m, v) else {
+            return false;
+        };
+        let n = w.len();
+        if g.len() != n || m.len() != n || v.len() != n {
+            return false;
+        }
+        let exp = |x: f32| (x.to_bits() >> 23) & 0xff;
+        w.iter().zip(g).zip(m.iter().zip(v)).all(|((&w, &g), (&m, &v))| {
+            exp(w) <= self.wm && exp(m) <= self.wm && exp(g) <= self.g && v.to_bits() >> 23 <= 252
+        })
+    }
+}
+
 /// One optimizer step (momentum SGD or Adam) on `w` with gradient `g`, in
 /// place: the weights and their slots ([`step_is_finite`] checked it).
 pub(crate) fn step_in_place(
@@ -255,6 +328,93 @@ mod tests {
             Err(Status::Size)
         );
         assert_eq!(gk[0], 1.5, "nothing written on a refusal");
+    }
+
+    /// The largest float32 of biased exponent `e` with the given sign.
+    fn top(e: u32, negative: bool) -> f32 {
+        f32::from_bits(((negative as u32) << 31) | (e << 23) | 0x7f_ffff)
+    }
+
+    #[test]
+    fn adam_bound_implies_a_finite_step() {
+        // At and just inside the limits, every sign, over hyperparameters
+        // from Keras's defaults to extremes: wherever the bound holds, the
+        // step (Keras's formula, float32) is finite. Past the limits it
+        // does not hold.
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        let mut checked = 0;
+        for &eps in &[1e-30f32, 1e-7, 1e-3, 1.0, 1e10] {
+            for &alpha in &[0.0f32, 1e-6, 1e-3, -0.5, 3.0, 1e12, 1e30] {
+                for &(b1, b2) in &[(0.9f32, 0.999f32), (0.0, 0.0), (1.0, 1.0), (0.5, 0.999_999)] {
+                    let opt = Optimizer::Adam {
+                        learning_rate: 1.0,
+                        beta_1: b1,
+                        beta_2: b2,
+                        epsilon: eps,
+                    };
+                    let Some(b) = AdamBound::new(&opt, alpha) else {
+                        continue;
+                    };
+                    for _ in 0..200 {
+                        let r = next();
+                        let pick = |lim: u32, k: u32| if k % 4 == 0 { lim } else { lim.saturating_sub(k % 40) };
+                        let w = top(pick(b.wm, r), r & 1 != 0);
+                        let m = top(pick(b.wm, r >> 5), r & 2 != 0);
+                        let g = top(pick(b.g, r >> 10), r & 4 != 0);
+                        let v = top(pick(252, r >> 15), false);
+                        assert!(b.holds(&[w], &[g], Some(&[m]), Some(&[v])));
+                        let (mut m2, mut v2) = (m, v);
+                        let w2 = adam_step(w, g, &mut m2, &mut v2, alpha, b1, b2, eps);
+                        assert!(
+                            w2.is_finite() && m2.is_finite() && v2.is_finite(),
+                            "{w} {g} {m} {v} alpha {alpha} eps {eps} betas {b1} {b2}"
+                        );
+                        checked += 1;
+                        // One exponent step past a limit: not claimed.
+                        assert!(!b.holds(&[top(b.wm + 1, false)], &[g], Some(&[m]), Some(&[v])));
+                        assert!(!b.holds(&[w], &[top(b.g + 1, true)], Some(&[m]), Some(&[v])));
+                        assert!(!b.holds(&[w], &[g], Some(&[m]), Some(&[-v])) || v == 0.0);
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // Keras's defaults leave room for any weight a network trains to.
+        let keras = Optimizer::Adam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        };
+        let b = AdamBound::new(&keras, 0.001).unwrap();
+        assert!(b.holds(&[1e30], &[1e18], Some(&[-1e30]), Some(&[1e37])));
+        assert!(!b.holds(&[f32::NAN], &[0.0], Some(&[0.0]), Some(&[0.0])));
+        assert!(!b.holds(&[0.0], &[f32::INFINITY], Some(&[0.0]), Some(&[0.0])));
+        assert!(!b.holds(&[0.0], &[0.0], Some(&[0.0]), None));
+        assert!(!b.holds(&[0.0], &[0.0, 1.0], Some(&[0.0]), Some(&[0.0])));
+        // Nothing is claimed for SGD, a zero epsilon, or betas outside [0, 1].
+        let sgd = Optimizer::Sgd {
+            learning_rate: 0.1,
+            momentum: 0.9,
+            nesterov: false,
+        };
+        assert!(AdamBound::new(&sgd, 0.1).is_none());
+        for (b1, b2, eps) in [(0.9, 0.999, 0.0), (1.5, 0.999, 1e-7), (0.9, -0.1, 1e-7), (0.9, 0.999, f32::NAN)] {
+            let opt = Optimizer::Adam {
+                learning_rate: 0.001,
+                beta_1: b1,
+                beta_2: b2,
+                epsilon: eps,
+            };
+            assert!(AdamBound::new(&opt, 0.001).is_none());
+        }
+        assert!(AdamBound::new(&keras, f32::INFINITY).is_none());
     }
 
     #[test]
