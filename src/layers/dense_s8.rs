@@ -22,8 +22,10 @@ pub enum Multipliers<'a> {
 }
 
 impl Multipliers<'_> {
+    /// Unit (or channel) `j`'s multiplier and shift; `(0, 0)` past the
+    /// end (the kernels check the lengths first).
     #[inline(always)]
-    fn get(&self, j: usize) -> (i32, i32) {
+    pub(crate) fn get(&self, j: usize) -> (i32, i32) {
         match self {
             Multipliers::PerTensor { multiplier, shift } => (*multiplier, *shift),
             Multipliers::PerChannel {
@@ -115,18 +117,47 @@ pub fn dense_s8(
 /// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
 /// ranges and per-channel multipliers hold one value per unit.
 fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
-    let max_shift = if p.rounding == Rounding::Single {
+    check_quantization(
+        p.input_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+        &p.multipliers,
+        units,
+        p.rounding,
+    )
+}
+
+/// Whether `shift` is one `rounding`'s `MultiplyByQuantizedMultiplier`
+/// takes (-31..=30 single, -31..=31 double).
+pub(crate) fn shift_ok(shift: i32, rounding: Rounding) -> bool {
+    let max_shift = if rounding == Rounding::Single {
         30
     } else {
         MAX_SHIFT
     };
-    let ok_shift = |s: i32| (MIN_SHIFT..=max_shift).contains(&s);
-    let ok = (-127..=128).contains(&p.input_offset)
-        && (-128..=127).contains(&p.output_offset)
-        && -128 <= p.act_min
-        && p.act_min <= p.act_max
-        && p.act_max <= 127
-        && match p.multipliers {
+    (MIN_SHIFT..=max_shift).contains(&shift)
+}
+
+/// The checks every int8 kernel with a weight multiplier shares:
+/// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
+/// ranges and per-channel multipliers hold one value per unit.
+pub(crate) fn check_quantization(
+    input_offset: i32,
+    output_offset: i32,
+    act_min: i32,
+    act_max: i32,
+    multipliers: &Multipliers,
+    units: usize,
+    rounding: Rounding,
+) -> Result<(), Status> {
+    let ok_shift = |s: i32| shift_ok(s, rounding);
+    let ok = (-127..=128).contains(&input_offset)
+        && (-128..=127).contains(&output_offset)
+        && -128 <= act_min
+        && act_min <= act_max
+        && act_max <= 127
+        && match *multipliers {
             Multipliers::PerTensor { shift, .. } => ok_shift(shift),
             Multipliers::PerChannel {
                 multipliers,
