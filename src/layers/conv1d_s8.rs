@@ -17,10 +17,14 @@
 //! computes them: `QuantizeMultiplier((double)input_scale *
 //! (double)filter_scale[o] / (double)output_scale)` per output channel
 //! (one value broadcast when the filter has one scale).
+//!
+//! Parity with LiteRT's Python wheel (ai-edge-litert 2.3.0, reference
+//! kernels) needs [`crate::math::requant::Rounding::Double`]: its CONV_2D
+//! requantizes with the double-rounding `MultiplyByQuantizedMultiplier`
+//! (tests/rust/int8_fixtures.rs: `Rounding::Single` misses some values).
 
 use super::conv1d::Conv1d;
-use super::dense_s8::{check_quantization, DenseS8Params};
-use crate::math::requant::requantize;
+use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
 use crate::Status;
 
 /// The quantization of an int8 Conv1D: the same fields as a Dense
@@ -75,13 +79,11 @@ pub fn conv1d_s8(
         filters,
         p.rounding,
     )?;
-    let cin = spec.in_channels;
-    let row_len = spec.kernel_size.saturating_mul(cin);
-    // (Checked by Conv1d::shape; tested here too, where the compiler sees
-    // it, so that no chunking by zero has a panic path.)
-    if cin == 0 || row_len == 0 || filters == 0 {
-        return Err(Status::LayerParam);
-    }
+    // (All nonzero: Conv1d::shape checked them; `max(1)` shows the compiler,
+    // so that no chunking by zero has a panic path.)
+    let cin = spec.in_channels.max(1);
+    let row_len = spec.kernel_size.saturating_mul(cin).max(1);
+    let filters = filters.max(1);
     for (t, row) in out.chunks_exact_mut(filters).enumerate() {
         let at = t.saturating_mul(spec.strides);
         for ((o, taps), j) in row.iter_mut().zip(filter.chunks_exact(row_len)).zip(0..) {
@@ -98,12 +100,7 @@ pub fn conv1d_s8(
                     acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
                 }
             }
-            if let Some(b) = bias {
-                acc = acc.wrapping_add(b.get(j).copied().unwrap_or(0));
-            }
-            let (m, sh) = p.multipliers.get(j);
-            let v = requantize(acc, m, sh, p.rounding).wrapping_add(p.output_offset);
-            *o = v.clamp(p.act_min, p.act_max) as i8;
+            *o = output_s8(acc, bias, j, p);
         }
     }
     Ok(())
@@ -114,7 +111,7 @@ mod tests {
     use super::*;
     use crate::layers::dense_s8::{dense_s8, Multipliers};
     use crate::layers::window::Padding;
-    use crate::math::requant::Rounding;
+    use crate::math::requant::{requantize, Rounding};
 
     fn spec(cin: usize, k: usize, strides: usize, dilation: usize, padding: Padding) -> Conv1d {
         Conv1d {
@@ -264,7 +261,15 @@ mod tests {
         };
         let mut a = [0i8; 3];
         let mut b = [0i8; 3];
-        conv1d_s8(&spec(3, 4, 1, 1, Padding::Valid), &x, &f, Some(&bias), &mut a, &p).unwrap();
+        conv1d_s8(
+            &spec(3, 4, 1, 1, Padding::Valid),
+            &x,
+            &f,
+            Some(&bias),
+            &mut a,
+            &p,
+        )
+        .unwrap();
         dense_s8(&x, &f, Some(&bias), &mut b, &p).unwrap();
         assert_eq!(a, b);
     }
@@ -287,8 +292,7 @@ mod tests {
                             for steps in 1..=9 {
                                 let sp = spec(cin, k, stride, dil, padding);
                                 let filters = 1 + (next() as usize % 3);
-                                let x: Vec<i8> =
-                                    (0..steps * cin).map(|_| next() as i8).collect();
+                                let x: Vec<i8> = (0..steps * cin).map(|_| next() as i8).collect();
                                 let f: Vec<i8> = (0..filters * k * cin)
                                     .map(|_| (next() % 255 - 127) as i8)
                                     .collect();
@@ -322,12 +326,14 @@ mod tests {
                                     }
                                     Padding::Causal => ((steps - 1) / stride + 1, window - 1),
                                 };
-                                let want = naive(
-                                    cin, k, stride, dil, pad as isize, n, &x, &f, &bias, &p,
-                                );
+                                let want =
+                                    naive(cin, k, stride, dil, pad as isize, n, &x, &f, &bias, &p);
                                 let mut got = vec![0i8; n * filters];
                                 conv1d_s8(&sp, &x, &f, Some(&bias), &mut got, &p).unwrap();
-                                assert_eq!(got, want, "{padding:?} {cin} {k} {stride} {dil} {steps}");
+                                assert_eq!(
+                                    got, want,
+                                    "{padding:?} {cin} {k} {stride} {dil} {steps}"
+                                );
                                 runs += 1;
                             }
                         }
@@ -346,12 +352,30 @@ mod tests {
         let f = [1i8; 8]; // 2 filters
         let mut out = [9i8; 4];
         let bad = |r: Result<(), Status>| r.unwrap_err();
-        assert_eq!(bad(conv1d_s8(&sp, &[], &f, None, &mut out, &p)), Status::XSize);
-        assert_eq!(bad(conv1d_s8(&sp, &x[..5], &f, None, &mut out, &p)), Status::XSize);
-        assert_eq!(bad(conv1d_s8(&sp, &x[..2], &f, None, &mut out, &p)), Status::XSize);
-        assert_eq!(bad(conv1d_s8(&sp, &x, &f[..7], None, &mut out, &p)), Status::KernelSize);
-        assert_eq!(bad(conv1d_s8(&sp, &x, &[], None, &mut out, &p)), Status::KernelSize);
-        assert_eq!(bad(conv1d_s8(&sp, &x, &f, None, &mut out[..3], &p)), Status::OutSize);
+        assert_eq!(
+            bad(conv1d_s8(&sp, &[], &f, None, &mut out, &p)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x[..5], &f, None, &mut out, &p)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x[..2], &f, None, &mut out, &p)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x, &f[..7], None, &mut out, &p)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x, &[], None, &mut out, &p)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x, &f, None, &mut out[..3], &p)),
+            Status::OutSize
+        );
         assert_eq!(
             bad(conv1d_s8(&sp, &x, &f, Some(&[1]), &mut out, &p)),
             Status::BiasSize
@@ -363,7 +387,10 @@ mod tests {
             spec(2, 2, 1, 0, Padding::Valid),
             spec(2, 2, 1, usize::MAX, Padding::Same),
         ] {
-            assert_eq!(bad(conv1d_s8(&s, &x, &f, None, &mut out, &p)), Status::LayerParam);
+            assert_eq!(
+                bad(conv1d_s8(&s, &x, &f, None, &mut out, &p)),
+                Status::LayerParam
+            );
         }
         let short = Conv1dS8Params {
             multipliers: Multipliers::PerChannel {
@@ -372,13 +399,19 @@ mod tests {
             },
             ..p
         };
-        assert_eq!(bad(conv1d_s8(&sp, &x, &f, None, &mut out, &short)), Status::Param);
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x, &f, None, &mut out, &short)),
+            Status::Param
+        );
         let clamp = Conv1dS8Params {
             act_min: 3,
             act_max: 2,
             ..p
         };
-        assert_eq!(bad(conv1d_s8(&sp, &x, &f, None, &mut out, &clamp)), Status::Param);
+        assert_eq!(
+            bad(conv1d_s8(&sp, &x, &f, None, &mut out, &clamp)),
+            Status::Param
+        );
         assert_eq!(out, [9; 4]);
     }
 }

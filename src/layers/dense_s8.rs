@@ -54,8 +54,10 @@ pub struct DenseS8Params<'a> {
     pub act_max: i32,
     /// The requantization.
     pub multipliers: Multipliers<'a>,
-    /// Which `MultiplyByQuantizedMultiplier` ([`Rounding::Single`] for
-    /// LiteRT's Python interpreter).
+    /// Which `MultiplyByQuantizedMultiplier`. On the fixtures LiteRT's
+    /// FULLY_CONNECTED matches [`Rounding::Single`] (its reference kernel
+    /// requantizes in double-precision float), its CONV_2D
+    /// [`Rounding::Double`] (tests/rust/int8_fixtures.rs).
     pub rounding: Rounding,
 }
 
@@ -104,14 +106,20 @@ pub fn dense_s8(
         for (&w, &v) in row.iter().zip(x) {
             acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
         }
-        if let Some(b) = bias {
-            acc = acc.wrapping_add(b.get(j).copied().unwrap_or(0));
-        }
-        let (m, s) = p.multipliers.get(j);
-        let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
-        *o = v.clamp(p.act_min, p.act_max) as i8;
+        *o = output_s8(acc, bias, j, p);
     }
     Ok(())
+}
+
+/// The end of every output of [`dense_s8`] and
+/// [`crate::layers::conv1d_s8::conv1d_s8`]: `acc + bias[j]` (wrapping),
+/// requantized with unit `j`'s multiplier, offset and clamped.
+#[inline(always)]
+pub(crate) fn output_s8(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
+    let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
+    let (m, s) = p.multipliers.get(j);
+    let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
+    v.max(p.act_min).min(p.act_max) as i8 // (not clamp: no assertion)
 }
 
 /// `Status::Param` unless the offsets, clamp and shifts are in TFLite's

@@ -19,6 +19,9 @@
 //! - MUL: one multiplier, `QuantizeMultiplier(s1 * s2 / s_out)` with the
 //!   product and quotient in *float* (`input1->params.scale *
 //!   input2->params.scale / output->params.scale`, then widened).
+//!
+//! Parity with LiteRT's Python wheel needs [`Rounding::Double`] (its MUL
+//! differs from single rounding on the fixtures: tests/rust/int8_fixtures.rs).
 
 use super::dense_s8::shift_ok;
 use crate::math::requant::{requantize, Rounding};
@@ -117,8 +120,13 @@ fn offsets_ok(in1: i32, in2: i32, out: i32, act_min: i32, act_max: i32) -> bool 
 pub fn add_s8(a: &[i8], b: &[i8], out: &mut [i8], p: &AddS8Params) -> Result<(), Status> {
     check_shapes(a.len(), b.len(), out.len())?;
     let shift_le0 = |s: i32| s <= 0 && shift_ok(s, p.rounding);
-    if !(offsets_ok(p.input1_offset, p.input2_offset, p.output_offset, p.act_min, p.act_max)
-        && shift_le0(p.input1_shift)
+    if !(offsets_ok(
+        p.input1_offset,
+        p.input2_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+    ) && shift_le0(p.input1_shift)
         && shift_le0(p.input2_shift)
         && shift_le0(p.output_shift))
     {
@@ -137,7 +145,7 @@ pub fn add_s8(a: &[i8], b: &[i8], out: &mut [i8], p: &AddS8Params) -> Result<(),
             p.rounding,
         )
         .wrapping_add(p.output_offset);
-        *o = v.clamp(p.act_min, p.act_max) as i8;
+        *o = v.max(p.act_min).min(p.act_max) as i8; // (not clamp: no assertion)
     }
     Ok(())
 }
@@ -151,15 +159,20 @@ pub fn add_s8(a: &[i8], b: &[i8], out: &mut [i8], p: &AddS8Params) -> Result<(),
 /// passes.
 pub fn mul_s8(a: &[i8], b: &[i8], out: &mut [i8], p: &MulS8Params) -> Result<(), Status> {
     check_shapes(a.len(), b.len(), out.len())?;
-    if !(offsets_ok(p.input1_offset, p.input2_offset, p.output_offset, p.act_min, p.act_max)
-        && shift_ok(p.shift, p.rounding))
+    if !(offsets_ok(
+        p.input1_offset,
+        p.input2_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+    ) && shift_ok(p.shift, p.rounding))
     {
         return Err(Status::Param);
     }
     for (o, (&x, &y)) in out.iter_mut().zip(a.iter().cycle().zip(b.iter().cycle())) {
         let prod = (x as i32 + p.input1_offset) * (y as i32 + p.input2_offset);
         let v = requantize(prod, p.multiplier, p.shift, p.rounding).wrapping_add(p.output_offset);
-        *o = v.clamp(p.act_min, p.act_max) as i8;
+        *o = v.max(p.act_min).min(p.act_max) as i8; // (not clamp: no assertion)
     }
     Ok(())
 }
@@ -170,7 +183,15 @@ mod tests {
     use crate::math::requant::quantize_multiplier_for;
 
     /// ADD's parameters as LiteRT's Prepare computes them.
-    fn add_params(s1: f32, z1: i32, s2: f32, z2: i32, so: f32, zo: i32, r: Rounding) -> AddS8Params {
+    fn add_params(
+        s1: f32,
+        z1: i32,
+        s2: f32,
+        z2: i32,
+        so: f32,
+        zo: i32,
+        r: Rounding,
+    ) -> AddS8Params {
         let twice = (2.0 * s1.max(s2)) as f64;
         let q = |v: f64| quantize_multiplier_for(v, r).unwrap();
         let (m1, sh1) = q(s1 as f64 / twice);
@@ -192,7 +213,15 @@ mod tests {
         }
     }
 
-    fn mul_params(s1: f32, z1: i32, s2: f32, z2: i32, so: f32, zo: i32, r: Rounding) -> MulS8Params {
+    fn mul_params(
+        s1: f32,
+        z1: i32,
+        s2: f32,
+        z2: i32,
+        so: f32,
+        zo: i32,
+        r: Rounding,
+    ) -> MulS8Params {
         let (m, s) = quantize_multiplier_for((s1 * s2 / so) as f64, r).unwrap();
         MulS8Params {
             input1_offset: -z1,
@@ -220,15 +249,20 @@ mod tests {
         let p = add_params(0.5, 0, 0.5, 0, 1.0, 0, Rounding::Double);
         add_s8(&[1, -2, 1, -1], &[3, 4, 2, -2], &mut out, &p).unwrap();
         assert_eq!(out, [2, 1, 2, -2]); // -1.5 -> -2 (away from zero)
-        // broadcasting a per-channel vector over 2 steps x 2 channels,
-        // zero points: real a = (q - 1) * 0.5, real b = (q + 2) * 0.25
+                                        // broadcasting a per-channel vector over 2 steps x 2 channels,
+                                        // zero points: real a = (q - 1) * 0.5, real b = (q + 2) * 0.25
         let p = add_params(0.5, 1, 0.25, -2, 0.5, -3, Rounding::Single);
         add_s8(&[1, 3, 5, 7], &[2, -2], &mut out, &p).unwrap();
         // reals: a = [0, 1, 2, 3], b = [1, 0] -> [1, 1, 3, 3] / 0.5 - 3
         assert_eq!(out, [-1, -1, 3, 3]);
         // the same with the vector first
-        add_s8(&[2, -2], &[1, 3, 5, 7], &mut out, &add_params(0.25, -2, 0.5, 1, 0.5, -3, Rounding::Single))
-            .unwrap();
+        add_s8(
+            &[2, -2],
+            &[1, 3, 5, 7],
+            &mut out,
+            &add_params(0.25, -2, 0.5, 1, 0.5, -3, Rounding::Single),
+        )
+        .unwrap();
         assert_eq!(out, [-1, -1, 3, 3]);
         // a RELU clamp at the output zero point
         let relu = AddS8Params { act_min: -3, ..p };
@@ -256,7 +290,11 @@ mod tests {
             (seed >> 16) as i32
         };
         for k in 0..400 {
-            let r = if k % 2 == 0 { Rounding::Single } else { Rounding::Double };
+            let r = if k % 2 == 0 {
+                Rounding::Single
+            } else {
+                Rounding::Double
+            };
             let sc = |v: i32| 0.001 + (v % 1000) as f32 / 5000.0;
             let (s1, s2) = (sc(next()), sc(next()));
             let (z1, z2, zo) = (next() % 256 - 128, next() % 256 - 128, next() % 256 - 128);
@@ -274,16 +312,16 @@ mod tests {
             // ADD
             let so = sc(next()) * 2.0;
             add_s8(&a, &b, &mut out, &add_params(s1, z1, s2, z2, so, zo, r)).unwrap();
-            for i in 0..n {
+            for (i, &got) in out.iter().enumerate() {
                 let want = (real(i, &|x, y| x + y) / so as f64 + zo as f64).clamp(-128.0, 127.0);
-                assert!((out[i] as f64 - want).abs() <= 1.0, "add {k} {i}");
+                assert!((got as f64 - want).abs() <= 1.0, "add {k} {i}");
             }
             // MUL
             let so = s1 * s2 * (1 + next() % 200) as f32;
             mul_s8(&a, &b, &mut out, &mul_params(s1, z1, s2, z2, so, zo, r)).unwrap();
-            for i in 0..n {
+            for (i, &got) in out.iter().enumerate() {
                 let want = (real(i, &|x, y| x * y) / so as f64 + zo as f64).clamp(-128.0, 127.0);
-                assert!((out[i] as f64 - want).abs() <= 1.0, "mul {k} {i}");
+                assert!((got as f64 - want).abs() <= 1.0, "mul {k} {i}");
             }
         }
     }
@@ -307,18 +345,43 @@ mod tests {
             assert_eq!(mul_s8(&x[..a], &y[..b], &mut out[..n], &q), Err(want));
         }
         for bad in [
-            AddS8Params { input1_offset: 129, ..p },
-            AddS8Params { input2_offset: -128, ..p },
-            AddS8Params { output_offset: 128, ..p },
-            AddS8Params { input1_shift: 1, ..p },
-            AddS8Params { input2_shift: -32, ..p },
-            AddS8Params { output_shift: 1, ..p },
-            AddS8Params { act_min: 5, act_max: 4, ..p },
+            AddS8Params {
+                input1_offset: 129,
+                ..p
+            },
+            AddS8Params {
+                input2_offset: -128,
+                ..p
+            },
+            AddS8Params {
+                output_offset: 128,
+                ..p
+            },
+            AddS8Params {
+                input1_shift: 1,
+                ..p
+            },
+            AddS8Params {
+                input2_shift: -32,
+                ..p
+            },
+            AddS8Params {
+                output_shift: 1,
+                ..p
+            },
+            AddS8Params {
+                act_min: 5,
+                act_max: 4,
+                ..p
+            },
         ] {
             assert_eq!(add_s8(&[1; 4], &[1; 4], &mut out, &bad), Err(Status::Param));
         }
         for bad in [
-            MulS8Params { input1_offset: 129, ..q },
+            MulS8Params {
+                input1_offset: 129,
+                ..q
+            },
             MulS8Params { shift: 31, ..q },
             MulS8Params { act_max: 128, ..q },
         ] {

@@ -11,6 +11,13 @@
 //! without the `1 / steps`, which the kernel folds in itself (as
 //! `QuantizedMeanOrSum` does). REDUCE_MAX requires equal scales and zero
 //! points (LiteRT refuses others): no requantization.
+//!
+//! Parity with LiteRT's Python wheel needs [`Rounding::Double`]. E.g. the
+//! fixtures' MEAN of 4 steps with equal scales and zero point -118, sum
+//! -407: `sum + 118 * 4 = 65`, multiplier `(2^30, -1)`; double rounding's
+//! high multiply gives 32.5 -> 33, its shift 16.5 -> 17, so -101 (LiteRT's
+//! value); single rounding gives 16.25 -> 16, so -102
+//! (tests/rust/int8_fixtures.rs).
 
 use super::dense_s8::shift_ok;
 use crate::math::requant::{requantize, Rounding};
@@ -38,18 +45,22 @@ pub struct MeanS8Params {
 /// `k = min(floor(log2(n)), 32, 31 + shift)`,
 /// `((multiplier << k) / n, shift - k)` (the division truncating).
 pub fn mean_multiplier(multiplier: i32, shift: i32, n: u64) -> (i32, i32) {
-    let n = n.clamp(1, i64::MAX as u64);
-    let k = (63 - n.leading_zeros() as i32).min(32).min(31 + shift).max(0);
+    let n = n.max(1).min(i64::MAX as u64);
+    let k = (63 - n.leading_zeros() as i32)
+        .min(32)
+        .min(31 + shift)
+        .max(0);
     let m = ((multiplier as i64) << k) / n as i64;
     (m as i32, shift - k)
 }
 
-/// int8 MEAN over the steps of `steps x channels` inputs (`x[t * channels
-/// + c]`, `channels = out.len()`): for each channel, `sum` (int32, wrapping)
-/// of the raw int8 values, then
+/// int8 MEAN over the steps of `steps x channels` inputs
+/// (`x[t * channels + c]`, `channels = out.len()`): for each channel, `sum`
+/// (int32, wrapping) of the raw int8 values, then
 /// `clamp(MultiplyByQuantizedMultiplier(sum - input_zero_point * steps,
-/// m, s) + output_zero_point, -128, 127)` with `(m, s) =`
-/// [`mean_multiplier`]`(p.multiplier, p.shift, steps)`.
+/// m, s) + output_zero_point, -128, 127)` with
+/// `(m, s) = mean_multiplier(p.multiplier, p.shift, steps)`
+/// ([`mean_multiplier`]).
 ///
 /// Statuses: `OutSize` (no channels), `XSize` (no steps, or not a whole
 /// number of steps), `Param` (a zero point out of range, a negative
@@ -190,10 +201,19 @@ mod tests {
                     let x: Vec<i8> = (0..steps * c).map(|_| next() as i8).collect();
                     let mut out = vec![0i8; c];
                     mean_s8(&x, &mut out, &p).unwrap();
-                    for j in 0..c {
-                        let sum: i64 = x.iter().skip(j).step_by(c).map(|&v| v as i64 - zin as i64).sum();
-                        let want = (sum as f64 / steps as f64 * ratio + zout as f64).clamp(-128.0, 127.0);
-                        assert!((out[j] as f64 - want).abs() <= 1.0, "{steps} {c} {ratio} {}", out[j]);
+                    for (j, &got) in out.iter().enumerate() {
+                        let sum: i64 = x
+                            .iter()
+                            .skip(j)
+                            .step_by(c)
+                            .map(|&v| v as i64 - zin as i64)
+                            .sum();
+                        let want =
+                            (sum as f64 / steps as f64 * ratio + zout as f64).clamp(-128.0, 127.0);
+                        assert!(
+                            (got as f64 - want).abs() <= 1.0,
+                            "{steps} {c} {ratio} {got}"
+                        );
                     }
                 }
             }
@@ -208,9 +228,18 @@ mod tests {
         assert_eq!(mean_s8(&[1, 2, 3], &mut out, &p), Err(Status::XSize));
         assert_eq!(mean_s8(&[1, 2], &mut [], &p), Err(Status::OutSize));
         for bad in [
-            MeanS8Params { input_zero_point: 128, ..p },
-            MeanS8Params { output_zero_point: -129, ..p },
-            MeanS8Params { multiplier: -1, ..p },
+            MeanS8Params {
+                input_zero_point: 128,
+                ..p
+            },
+            MeanS8Params {
+                output_zero_point: -129,
+                ..p
+            },
+            MeanS8Params {
+                multiplier: -1,
+                ..p
+            },
             MeanS8Params { shift: 31, ..p },
             MeanS8Params { shift: -32, ..p },
         ] {

@@ -80,7 +80,7 @@ pub fn pool1d_s8(spec: &Pool1d, x: &[i8], out: &mut [i8], p: &PoolS8Params) -> R
                     }
                 }
             };
-            *o = v.clamp(p.act_min, p.act_max) as i8;
+            *o = v.max(p.act_min).min(p.act_max) as i8; // (not clamp: no assertion)
         }
     }
     Ok(())
@@ -106,40 +106,76 @@ mod tests {
     fn hand_checked() {
         let x = [1i8, -3, 4, -7, 2]; // 5 steps, 1 channel
         let mut out = [0i8; 2];
-        pool1d_s8(&spec(Pool::Max, 1, 2, 2, Padding::Valid), &x, &mut out, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Max, 1, 2, 2, Padding::Valid),
+            &x,
+            &mut out,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [1, 4]);
         // average, valid: (1 - 3) / 2 = -1 exactly; (4 - 7) / 2 = -1.5 -> -2
-        pool1d_s8(&spec(Pool::Average, 1, 2, 2, Padding::Valid), &x, &mut out, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Average, 1, 2, 2, Padding::Valid),
+            &x,
+            &mut out,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [-1, -2]);
         // same, size 2, strides 2: 3 windows, the last one holds step 4
         // only (count 1): 2
         let mut out = [0i8; 3];
-        pool1d_s8(&spec(Pool::Average, 1, 2, 2, Padding::Same), &x, &mut out, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Average, 1, 2, 2, Padding::Same),
+            &x,
+            &mut out,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [-1, -2, 2]);
         // same, size 3, strides 1: pad 1 before; the first window holds
         // steps 0, 1: (1 - 3) / 2 = -1; then (1-3+4)/3 = 0.67 -> 1,
         // (-3+4-7)/3 = -2, (4-7+2)/3 = -0.33 -> 0, (-7+2)/2 = -2.5 -> -3
         let mut out = [0i8; 5];
-        pool1d_s8(&spec(Pool::Average, 1, 3, 1, Padding::Same), &x, &mut out, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Average, 1, 3, 1, Padding::Same),
+            &x,
+            &mut out,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [-1, 1, -2, 0, -3]);
-        pool1d_s8(&spec(Pool::Max, 1, 3, 1, Padding::Same), &x, &mut out, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Max, 1, 3, 1, Padding::Same),
+            &x,
+            &mut out,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [1, 4, 4, 4, 2]);
         // the clamp (a RELU at zero point -2)
         let relu = PoolS8Params {
             act_min: -2,
             act_max: 127,
         };
-        pool1d_s8(&spec(Pool::Average, 1, 3, 1, Padding::Same), &x, &mut out, &relu).unwrap();
+        pool1d_s8(
+            &spec(Pool::Average, 1, 3, 1, Padding::Same),
+            &x,
+            &mut out,
+            &relu,
+        )
+        .unwrap();
         assert_eq!(out, [-1, 1, -2, 0, -2]);
         // one step, one channel
         let mut one = [0i8; 1];
-        pool1d_s8(&spec(Pool::Average, 1, 4, 3, Padding::Same), &[-128], &mut one, &PoolS8Params::NONE)
-            .unwrap();
+        pool1d_s8(
+            &spec(Pool::Average, 1, 4, 3, Padding::Same),
+            &[-128],
+            &mut one,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(one, [-128]);
         // global, two channels
         let g = Pool1d {
@@ -147,10 +183,25 @@ mod tests {
             ..spec(Pool::Average, 2, 0, 0, Padding::Valid)
         };
         let mut two = [0i8; 2];
-        pool1d_s8(&g, &[127, -128, 126, -127, 127, -128], &mut two, &PoolS8Params::NONE).unwrap();
+        pool1d_s8(
+            &g,
+            &[127, -128, 126, -127, 127, -128],
+            &mut two,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(two, [127, -128]); // 126.67 -> 127, -127.67 -> -128
-        let g = Pool1d { pool: Pool::Max, ..g };
-        pool1d_s8(&g, &[1, -128, 126, -127, 127, -128], &mut two, &PoolS8Params::NONE).unwrap();
+        let g = Pool1d {
+            pool: Pool::Max,
+            ..g
+        };
+        pool1d_s8(
+            &g,
+            &[1, -128, 126, -127, 127, -128],
+            &mut two,
+            &PoolS8Params::NONE,
+        )
+        .unwrap();
         assert_eq!(two, [127, -127]);
     }
 
@@ -209,14 +260,20 @@ mod tests {
         assert_eq!(pool1d_s8(&sp, &[], &mut out, &n), Err(Status::XSize));
         assert_eq!(pool1d_s8(&sp, &[1; 5], &mut out, &n), Err(Status::XSize));
         assert_eq!(pool1d_s8(&sp, &[1; 2], &mut out, &n), Err(Status::XSize));
-        assert_eq!(pool1d_s8(&sp, &[1; 6], &mut out[..3], &n), Err(Status::OutSize));
+        assert_eq!(
+            pool1d_s8(&sp, &[1; 6], &mut out[..3], &n),
+            Err(Status::OutSize)
+        );
         for bad in [
             spec(Pool::Max, 0, 2, 1, Padding::Valid),
             spec(Pool::Max, 2, 0, 1, Padding::Valid),
             spec(Pool::Max, 2, 2, 0, Padding::Valid),
             spec(Pool::Max, 2, 2, 1, Padding::Causal),
         ] {
-            assert_eq!(pool1d_s8(&bad, &[1; 6], &mut out, &n), Err(Status::LayerParam));
+            assert_eq!(
+                pool1d_s8(&bad, &[1; 6], &mut out, &n),
+                Err(Status::LayerParam)
+            );
         }
         for (lo, hi) in [(-129, 0), (0, 128), (1, 0)] {
             let p = PoolS8Params {

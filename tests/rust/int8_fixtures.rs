@@ -44,8 +44,8 @@ use anne::layers::pool1d::{Pool, Pool1d};
 use anne::layers::pool1d_s8::{pool1d_s8, PoolS8Params};
 use anne::layers::window::Padding;
 use anne::math::requant::{quantize_multiplier_for, Rounding};
-use std::collections::BTreeMap;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 fn fixtures() -> Vec<(String, Value)> {
@@ -293,7 +293,10 @@ impl Doc<'_> {
         &self.tensors[i as usize]
     }
     fn shape(&self, i: i64) -> Vec<usize> {
-        ints(&self.t(i)["shape"]).into_iter().map(|d| d as usize).collect()
+        ints(&self.t(i)["shape"])
+            .into_iter()
+            .map(|d| d as usize)
+            .collect()
     }
     /// The (single) scale, as LiteRT holds it: float32.
     fn scale(&self, i: i64) -> f32 {
@@ -353,16 +356,27 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
             let ws = doc.shape(w_t); // [filters, 1, kernel, in_channels]
             assert_eq!((xs.len(), xs[1], ws[1]), (4, 1, 1), "CONV_2D of height 1");
             assert_eq!(ws[3], xs[3], "groups 1");
-            assert_eq!((op["stride_h"].as_i64(), op["dilation_h"].as_i64()), (Some(1), Some(1)));
+            assert_eq!(
+                (op["stride_h"].as_i64(), op["dilation_h"].as_i64()),
+                (Some(1), Some(1))
+            );
             assert!(ints(&doc.t(w_t)["zero_points"]).iter().all(|&z| z == 0));
             let filter = i8s(doc.constant(w_t).unwrap());
             let bias: Option<Vec<i32>> = ins.get(2).filter(|&&b| b >= 0).map(|&b| {
-                ints(doc.constant(b).unwrap()).into_iter().map(|v| v as i32).collect()
+                ints(doc.constant(b).unwrap())
+                    .into_iter()
+                    .map(|v| v as i32)
+                    .collect()
             });
             let s_in = doc.scale(x_t) as f64;
             let s_w = scales(doc.t(w_t));
             let (m, sh): (Vec<i32>, Vec<i32>) = (0..ws[0])
-                .map(|o| quantized(s_in * s_w[if s_w.len() == 1 { 0 } else { o }] / s_out as f64, rounding))
+                .map(|o| {
+                    quantized(
+                        s_in * s_w[if s_w.len() == 1 { 0 } else { o }] / s_out as f64,
+                        rounding,
+                    )
+                })
                 .unzip();
             let spec = Conv1d {
                 in_channels: xs[3],
@@ -394,10 +408,17 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
             let x_t = ins[0];
             let xs = doc.shape(x_t);
             assert_eq!((xs.len(), xs[0], xs[1]), (4, 1, 1), "pooling of height 1");
-            assert_eq!((op["filter_height"].as_i64(), op["stride_h"].as_i64()), (Some(1), Some(1)));
+            assert_eq!(
+                (op["filter_height"].as_i64(), op["stride_h"].as_i64()),
+                (Some(1), Some(1))
+            );
             assert_eq!((doc.scale(x_t), doc.zero_point(x_t)), (s_out, z_out));
             let spec = Pool1d {
-                pool: if kind == "MAX_POOL_2D" { Pool::Max } else { Pool::Average },
+                pool: if kind == "MAX_POOL_2D" {
+                    Pool::Max
+                } else {
+                    Pool::Average
+                },
                 global: false,
                 channels: xs[3],
                 pool_size: op["filter_width"].as_u64().unwrap() as usize,
@@ -420,13 +441,18 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
             // over the steps: the axes reduced lie between the batch (1)
             // and the channels (the last axis, kept)
             assert_eq!(xs[0], 1);
-            assert!(!axes.contains(&(xs.len() - 1)) && !axes.contains(&0), "{axes:?}");
-            assert!((1..xs.len() - 1).all(|d| axes.contains(&d) || xs[d] == 1), "{xs:?} {axes:?}");
+            assert!(
+                !axes.contains(&(xs.len() - 1)) && !axes.contains(&0),
+                "{axes:?}"
+            );
+            assert!(
+                (1..xs.len() - 1).all(|d| axes.contains(&d) || xs[d] == 1),
+                "{xs:?} {axes:?}"
+            );
             assert_eq!(got.len(), xs[xs.len() - 1]);
             let x = doc.values(x_t, row);
             if kind == "MEAN" {
-                let (multiplier, shift) =
-                    quantized(doc.scale(x_t) as f64 / s_out as f64, rounding);
+                let (multiplier, shift) = quantized(doc.scale(x_t) as f64 / s_out as f64, rounding);
                 let p = MeanS8Params {
                     input_zero_point: doc.zero_point(x_t),
                     output_zero_point: z_out,
@@ -504,7 +530,10 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
 
 /// Per kind: (values compared, operator rows compared, operator rows that
 /// differ), over every operator of the kinds in [`KINDS`] in every fixture.
-fn compare_kinds(rounding: Rounding, strict: bool) -> BTreeMap<&'static str, (usize, usize, usize)> {
+fn compare_kinds(
+    rounding: Rounding,
+    strict: bool,
+) -> BTreeMap<&'static str, (usize, usize, usize)> {
     let mut counts: BTreeMap<&'static str, (usize, usize, usize)> =
         KINDS.iter().map(|&k| (k, (0, 0, 0))).collect();
     for (name, doc) in fixtures() {
@@ -550,6 +579,9 @@ fn single_rounding_is_not_what_litert_computes_for_these_kinds() {
     for (kind, (_, rows, differ)) in &counts {
         println!("single rounding: {differ} of {rows} {kind} operator rows differ from LiteRT");
     }
-    assert_eq!(counts["MAX_POOL_2D"].2 + counts["AVERAGE_POOL_2D"].2 + counts["REDUCE_MAX"].2, 0);
+    assert_eq!(
+        counts["MAX_POOL_2D"].2 + counts["AVERAGE_POOL_2D"].2 + counts["REDUCE_MAX"].2,
+        0
+    );
     assert!(counts["MEAN"].2 >= 1 && counts["CONV_2D"].2 >= 1);
 }
