@@ -269,6 +269,25 @@ mod tests {
         add_s8(&[-7, 1], &[-2], &mut out[..2], &relu).unwrap();
         assert_eq!(out[..2], [-3, -3]); // reals -4, 0: -8 - 3, 0 - 3, clamped at -3
 
+        // one element
+        let mut one = [0i8; 1];
+        add_s8(
+            &[-128],
+            &[127],
+            &mut one,
+            &add_params(0.5, 0, 0.5, 0, 0.5, 0, Rounding::Double),
+        )
+        .unwrap();
+        assert_eq!(one, [-1]);
+        mul_s8(
+            &[-128],
+            &[-128],
+            &mut one,
+            &mul_params(1.0, 0, 1.0, 0, 1.0, 0, Rounding::Double),
+        )
+        .unwrap();
+        assert_eq!(one, [127]);
+
         // MUL: reals a = q * 0.5, b = q * 0.25, out scale 0.125: q_a * q_b
         let p = mul_params(0.5, 0, 0.25, 0, 0.125, 0, Rounding::Single);
         mul_s8(&[1, -2, 3, 20], &[3, 4, -5, 20], &mut out, &p).unwrap();

@@ -260,14 +260,82 @@ fn dense_only_models_match_litert_end_to_end() {
     assert!(compared >= 16, "only {compared} rows compared");
 }
 
-/// The fixtures tell TFLite's two rounding builds apart: gemmlowp's double
-/// rounding misses at least one of LiteRT's values (so LiteRT is not the
-/// double-rounding build, and the fixtures would catch a kernel that is).
+/// On FULLY_CONNECTED the fixtures tell the two rounding builds apart:
+/// double rounding misses at least one of LiteRT's values (LiteRT's
+/// reference FULLY_CONNECTED requantizes in float, see the next test, which
+/// single rounding happens to match on every recorded value).
 #[test]
 fn double_rounding_is_not_what_litert_computes() {
     let (compared, differ) = compare_ops(Rounding::Double, false);
     println!("double rounding: {differ} of {compared} operator rows differ from LiteRT");
     assert!(differ >= 1);
+}
+
+/// What LiteRT's reference FULLY_CONNECTED computes since LiteRT commit
+/// 921360770 ("Make the fully_connected ref kernel do requant in float",
+/// April 2025; `reference_integer_ops::FullyConnectedPerChannel`): the int32
+/// accumulator times `(double)input_scale * (double)filter_scale[j] /
+/// (double)output_scale`, rounded half away from zero (`round`), offset and
+/// clamped. A fact about the oracle, checked here on every recorded value
+/// with plain loops (no kernel of the crate): `dense_s8` with
+/// `Rounding::Single` matches these fixtures, but is not this formula.
+#[test]
+fn litert_fully_connected_requantizes_in_float() {
+    let mut compared = 0usize;
+    for (name, doc) in fixtures() {
+        let tensors = doc["tensors"].as_array().unwrap();
+        let rows = doc["tensor_values"].as_array().unwrap();
+        for op in doc["operators"].as_array().unwrap() {
+            if op["opcode"] != "FULLY_CONNECTED" {
+                continue;
+            }
+            let ins = ints(&op["inputs"]);
+            let out_t = ints(&op["outputs"])[0] as usize;
+            let (tin, tw, tout) = (
+                &tensors[ins[0] as usize],
+                &tensors[ins[1] as usize],
+                &tensors[out_t],
+            );
+            let w = i8s(&tw["values"]);
+            let units = ints(&tw["shape"])[0] as usize;
+            let bias: Vec<i64> = if ins.len() > 2 && ins[2] >= 0 {
+                ints(&tensors[ins[2] as usize]["values"])
+            } else {
+                vec![0; units]
+            };
+            let (s_in, s_out) = (scales(tin)[0], scales(tout)[0]);
+            let s_w = scales(tw);
+            let zin = ints(&tin["zero_points"])[0];
+            let zout = ints(&tout["zero_points"])[0];
+            let (lo, hi) = activation_range(
+                op["fused_activation"].as_str().unwrap(),
+                s_out as f32,
+                zout as i32,
+            );
+            for row in rows {
+                let x = i8s(&row[ins[0].to_string()]);
+                let want = i8s(&row[out_t.to_string()]);
+                for (j, ws) in w.chunks_exact(x.len()).enumerate() {
+                    let acc: i64 = ws
+                        .iter()
+                        .zip(&x)
+                        .map(|(&a, &b)| a as i64 * (b as i64 - zin))
+                        .sum::<i64>()
+                        + bias[j];
+                    let eff = s_in * s_w[if s_w.len() == 1 { 0 } else { j }] / s_out;
+                    let v = (acc as f64 * eff).round() as i64 + zout;
+                    assert_eq!(
+                        v.clamp(lo as i64, hi as i64),
+                        want[j] as i64,
+                        "{name}: unit {j}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    println!("LiteRT's FULLY_CONNECTED is the float requantization on all {compared} values");
+    assert!(compared >= 1000);
 }
 
 // ---------------------------------------------------------------------
