@@ -6,7 +6,7 @@ project does not depend on), in a virtual environment outside the project:
 
     python3 -m venv ../venv-tf
     ../venv-tf/bin/pip install tensorflow ai-edge-litert numpy
-    ../venv-tf/bin/python tools/make_int8_fixtures.py [OUT_DIR]
+    ../venv-tf/bin/python tools/make_int8_fixtures.py [OUT_DIR] [--only NAME,...]
 
 For each small Keras model below (trained briefly on seeded random data) it
 writes OUT_DIR/<name>.tflite, TensorFlow's full-integer int8 conversion
@@ -62,12 +62,87 @@ def conv1d_model(seed):
     return keras.Model(inp, h)
 
 
+def conv1d_variants_model(seed):
+    """Conv1D as CONV_2D with height 1: same padding with strides 2 (odd
+    steps, so the padding is uneven), valid with strides 2, an even kernel
+    with same padding; with and without a fused RELU. (Not dilation:
+    TensorFlow 2.21 converts a dilated Conv1D to SPACE_TO_BATCH_ND, an
+    undilated CONV_2D over two batches, BATCH_TO_SPACE_ND and an ADD of the
+    bias; src/layers/conv1d_s8.rs's unit tests cover dilation.)"""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((11, 3))
+    h = keras.layers.Conv1D(4, 3, strides=2, padding="same", activation="relu")(inp)
+    h = keras.layers.Conv1D(5, 2, strides=2, padding="valid")(h)
+    h = keras.layers.Conv1D(3, 2, padding="same", activation="relu")(h)
+    h = keras.layers.Conv1D(2, 3, padding="same")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+def pool1d_model(seed):
+    """MAX_POOL_2D and AVERAGE_POOL_2D with height 1 (valid and same, odd
+    steps so that same pads unevenly), then GlobalAveragePooling1D (MEAN)."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((13, 2))
+    h = keras.layers.Conv1D(4, 2, padding="same")(inp)
+    a = keras.layers.MaxPooling1D(3, strides=2, padding="same")(h)
+    a = keras.layers.AveragePooling1D(2, padding="valid")(a)
+    b = keras.layers.AveragePooling1D(3, strides=2, padding="same")(h)
+    b = keras.layers.MaxPooling1D(2, padding="valid")(b)
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
+def bn_global_max_model(seed):
+    """A BatchNormalization the converter cannot fold (after a pooling:
+    MUL by a constant vector, then ADD), GlobalMaxPooling1D (REDUCE_MAX)
+    and GlobalAveragePooling1D (MEAN)."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((10, 3))
+    h = keras.layers.Conv1D(4, 3, activation="relu")(inp)
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.BatchNormalization()(h)
+    a = keras.layers.GlobalMaxPooling1D()(h)
+    b = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+def residual_model(seed):
+    """Add of two branches (ADD, then a RELU the converter may fuse into
+    it) and Multiply of two branches (MUL without broadcasting)."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((7, 3))
+    a = keras.layers.Conv1D(4, 3, padding="same", activation="relu")(inp)
+    b = keras.layers.Conv1D(4, 1)(inp)
+    h = keras.layers.Add()([a, b])
+    h = keras.layers.Activation("relu")(h)
+    c = keras.layers.Conv1D(4, 1)(h)
+    h = keras.layers.Multiply()([h, c])
+    h = keras.layers.Add()([h, b])
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
 MODELS = {
     # name: (builder, loss)
     "dense_relu_softmax": (lambda: dense_model(5, [(8, "relu"), (6, "relu6"), (4, "softmax")], 1), "sparse_categorical_crossentropy"),
     "dense_linear": (lambda: dense_model(6, [(7, None), (5, "relu"), (3, None)], 2), "mse"),
     "dense_relu6_softmax": (lambda: dense_model(4, [(16, "relu6"), (3, "softmax")], 3), "sparse_categorical_crossentropy"),
     "conv1d_dense": (lambda: conv1d_model(4), "sparse_categorical_crossentropy"),
+    "conv1d_variants": (lambda: conv1d_variants_model(5), "mse"),
+    "pool1d_mean": (lambda: pool1d_model(6), "sparse_categorical_crossentropy"),
+    "bn_global_max": (lambda: bn_global_max_model(7), "mse"),
+    "residual_add_mul": (lambda: residual_model(8), "mse"),
 }
 
 
@@ -133,6 +208,16 @@ def operator_options(content):
             entry.update(fused_activation=ACT_NAMES[o.FusedActivationFunction()],
                          padding=["SAME", "VALID"][o.Padding()], stride_w=o.StrideW(), stride_h=o.StrideH(),
                          filter_width=o.FilterWidth(), filter_height=o.FilterHeight())
+        elif t in (schema.BuiltinOptions.AddOptions, schema.BuiltinOptions.MulOptions):
+            o = schema.AddOptions() if t == schema.BuiltinOptions.AddOptions else schema.MulOptions()
+            o.Init(tab.Bytes, tab.Pos)
+            # under "options": tools/anne_tflite.py does not read these
+            # (tests/host/test_tflite_reader.py compares the top-level keys)
+            entry["options"] = {"fused_activation": ACT_NAMES[o.FusedActivationFunction()]}
+        elif t == schema.BuiltinOptions.ReducerOptions:
+            o = schema.ReducerOptions()
+            o.Init(tab.Bytes, tab.Pos)
+            entry["options"] = {"keep_dims": bool(o.KeepDims())}
         ops.append(entry)
     buffer_bytes = [m.Buffers(b).DataLength() for b in range(m.BuffersLength())]
     return {"version": m.Version(), "n_buffers": m.BuffersLength(), "buffer_bytes": buffer_bytes,
@@ -167,8 +252,10 @@ def record(name, build, loss, out_dir, seed):
                                 experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
                                 experimental_preserve_all_tensors=True)
     interp.allocate_tensors()
-    details = interp.get_tensor_details()
     read = operator_options(content)
+    # LiteRT lists the model's tensors, then the scratch tensors some
+    # kernels add (MEAN: four): only the model's are recorded
+    details = [d for d in interp.get_tensor_details() if d["index"] < len(read["tensor_buffers"])]
     ops_litert = interp._get_ops_details()
     for entry, lop in zip(read["operators"], ops_litert):
         entry["litert_op_name"] = lop["op_name"]
@@ -228,10 +315,20 @@ def record(name, build, loss, out_dir, seed):
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fixtures", "int8")
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:  # --only NAME[,NAME...]: record just these models
+        k = args.index("--only")
+        only = set(args[k + 1].split(","))
+        del args[k:k + 2]
+        unknown = only - set(MODELS)
+        if unknown:
+            sys.exit(f"unknown models: {sorted(unknown)}")
+    out_dir = args[0] if args else os.path.join(ROOT, "tests", "fixtures", "int8")
     os.makedirs(out_dir, exist_ok=True)
     for seed, (name, (build, loss)) in enumerate(MODELS.items()):
-        record(name, build, loss, out_dir, seed)
+        if only is None or name in only:
+            record(name, build, loss, out_dir, seed)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,10 @@ pub enum Multipliers<'a> {
 }
 
 impl Multipliers<'_> {
+    /// Unit (or channel) `j`'s multiplier and shift; `(0, 0)` past the
+    /// end (the kernels check the lengths first).
     #[inline(always)]
-    fn get(&self, j: usize) -> (i32, i32) {
+    pub(crate) fn get(&self, j: usize) -> (i32, i32) {
         match self {
             Multipliers::PerTensor { multiplier, shift } => (*multiplier, *shift),
             Multipliers::PerChannel {
@@ -52,8 +54,10 @@ pub struct DenseS8Params<'a> {
     pub act_max: i32,
     /// The requantization.
     pub multipliers: Multipliers<'a>,
-    /// Which `MultiplyByQuantizedMultiplier` ([`Rounding::Single`] for
-    /// LiteRT's Python interpreter).
+    /// Which `MultiplyByQuantizedMultiplier`. On the fixtures LiteRT's
+    /// FULLY_CONNECTED matches [`Rounding::Single`] (its reference kernel
+    /// requantizes in double-precision float), its CONV_2D
+    /// [`Rounding::Double`] (tests/rust/int8_fixtures.rs).
     pub rounding: Rounding,
 }
 
@@ -102,31 +106,66 @@ pub fn dense_s8(
         for (&w, &v) in row.iter().zip(x) {
             acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
         }
-        if let Some(b) = bias {
-            acc = acc.wrapping_add(b.get(j).copied().unwrap_or(0));
-        }
-        let (m, s) = p.multipliers.get(j);
-        let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
-        *o = v.clamp(p.act_min, p.act_max) as i8;
+        *o = output_s8(acc, bias, j, p);
     }
     Ok(())
+}
+
+/// The end of every output of [`dense_s8`] and
+/// [`crate::layers::conv1d_s8::conv1d_s8`]: `acc + bias[j]` (wrapping),
+/// requantized with unit `j`'s multiplier, offset and clamped.
+#[inline(always)]
+pub(crate) fn output_s8(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
+    let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
+    let (m, s) = p.multipliers.get(j);
+    let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
+    v.max(p.act_min).min(p.act_max) as i8 // (not clamp: no assertion)
 }
 
 /// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
 /// ranges and per-channel multipliers hold one value per unit.
 fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
-    let max_shift = if p.rounding == Rounding::Single {
+    check_quantization(
+        p.input_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+        &p.multipliers,
+        units,
+        p.rounding,
+    )
+}
+
+/// Whether `shift` is one `rounding`'s `MultiplyByQuantizedMultiplier`
+/// takes (-31..=30 single, -31..=31 double).
+pub(crate) fn shift_ok(shift: i32, rounding: Rounding) -> bool {
+    let max_shift = if rounding == Rounding::Single {
         30
     } else {
         MAX_SHIFT
     };
-    let ok_shift = |s: i32| (MIN_SHIFT..=max_shift).contains(&s);
-    let ok = (-127..=128).contains(&p.input_offset)
-        && (-128..=127).contains(&p.output_offset)
-        && -128 <= p.act_min
-        && p.act_min <= p.act_max
-        && p.act_max <= 127
-        && match p.multipliers {
+    (MIN_SHIFT..=max_shift).contains(&shift)
+}
+
+/// The checks every int8 kernel with a weight multiplier shares:
+/// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
+/// ranges and per-channel multipliers hold one value per unit.
+pub(crate) fn check_quantization(
+    input_offset: i32,
+    output_offset: i32,
+    act_min: i32,
+    act_max: i32,
+    multipliers: &Multipliers,
+    units: usize,
+    rounding: Rounding,
+) -> Result<(), Status> {
+    let ok_shift = |s: i32| shift_ok(s, rounding);
+    let ok = (-127..=128).contains(&input_offset)
+        && (-128..=127).contains(&output_offset)
+        && -128 <= act_min
+        && act_min <= act_max
+        && act_max <= 127
+        && match *multipliers {
             Multipliers::PerTensor { shift, .. } => ok_shift(shift),
             Multipliers::PerChannel {
                 multipliers,

@@ -5,9 +5,13 @@
 
 pub mod affine;
 pub mod conv1d;
+pub mod conv1d_s8;
 pub mod dense;
 pub mod dense_s8;
+pub mod elementwise_s8;
+pub mod mean_s8;
 pub mod pool1d;
+pub mod pool1d_s8;
 pub mod window;
 
 use conv1d::Conv1d;
