@@ -136,14 +136,25 @@ def quantize_multiplier(real):
     return q_fixed, shift
 
 
+def real_multiplier(input_scale, weight_scale, output_scale, count):
+    """The real requantization multiplier as LiteRT's FULLY_CONNECTED
+    Prepare computes it: per channel (count > 1) `(double)input_scale *
+    (double)weight_scale / (double)output_scale`; per tensor
+    (GetQuantizedConvolutionMultipler) the product of the two float32 scales
+    in float32, then divided in double. Scales: float32 values."""
+    if count > 1:
+        return float(input_scale) * float(weight_scale) / float(output_scale)
+    return float(np.float32(input_scale) * np.float32(weight_scale)) / float(output_scale)
+
+
 class Int8DenseSpec:
     """An int8 dense layer to encode (format version 3, dtype 1).
     kernel: units x n_in int8 (TFLite's layout); bias: units int32 or None
     (zeros are stored); weight_scales: 1 (per tensor) or units float32;
     in_q, out_q: (scale, zero point) of the input and the output; act_range:
     (act_min, act_max) in output steps. multipliers, shifts: computed here
-    (quantize_multiplier of (double)in_scale * (double)weight_scale /
-    (double)out_scale, LiteRT's Prepare) unless given (bad files)."""
+    (quantize_multiplier of real_multiplier(), as LiteRT's Prepare) unless
+    given (bad files)."""
 
     kind = KIND_DENSE
     activation = "linear"
@@ -158,7 +169,8 @@ class Int8DenseSpec:
         self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
         self.act_range = (int(act_range[0]), int(act_range[1]))
         if multipliers is None:
-            pairs = [quantize_multiplier(self.in_q[0] * s / self.out_q[0]) for s in self.weight_scales]
+            pairs = [quantize_multiplier(real_multiplier(self.in_q[0], s, self.out_q[0], len(self.weight_scales)))
+                     for s in self.weight_scales]
             multipliers, shifts = [p[0] for p in pairs], [p[1] for p in pairs]
         self.multipliers = [int(v) for v in multipliers]
         self.shifts = [int(v) for v in shifts]
