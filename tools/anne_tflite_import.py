@@ -26,6 +26,7 @@ import numpy as np
 
 import anne_format
 import anne_tflite
+from anne_file import size_of as _size
 from anne_keras_layers import ConvertError
 
 FUSED = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
@@ -62,13 +63,6 @@ ADVICE = {
     "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
                   "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
 }
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _f32(v):

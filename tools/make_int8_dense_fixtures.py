@@ -28,37 +28,27 @@ from make_int8_fixtures import dense_model, litert, tf  # noqa: E402
 GENERATOR = "tools/make_int8_dense_fixtures.py"
 
 
-def convert_per_tensor(model, calib):
-    """TensorFlow's full-integer conversion with one weight scale per Dense
-    layer (per-tensor weights) instead of one per unit."""
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+def convert_with(per_tensor=False, int8_io=True):
+    """TensorFlow's full-integer conversion as make_int8_fixtures.convert
+    does it, with one weight scale per Dense layer (per_tensor) instead of
+    one per unit, or with float32 input and output (int8_io False: the
+    converter adds QUANTIZE and DEQUANTIZE)."""
+    def convert(model, calib):
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([row[None, ...]] for row in calib[:64])
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if int8_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+        if per_tensor:
+            conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+        return conv.convert()
+    return convert
 
-    def rep():
-        for row in calib[:64]:
-            yield [row[None, ...]]
 
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    conv._experimental_disable_per_channel_quantization_for_dense_layers = True
-    return conv.convert()
-
-
-def convert_float_io(model, calib):
-    """Full-integer int8 inside, float32 input and output (the converter
-    adds QUANTIZE and DEQUANTIZE)."""
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-
-    def rep():
-        for row in calib[:64]:
-            yield [row[None, ...]]
-
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    return conv.convert()
+convert_per_tensor = convert_with(per_tensor=True)
+convert_float_io = convert_with(int8_io=False)
 
 
 # name: (builder, loss, converter)
