@@ -472,6 +472,8 @@ def main(argv=None, prog="anne_convert.py"):
             sources = conv.sources
         if args.summary:
             print(summary_text(model, sources, conv))
+        if args.estimate and model.dtype != "float32":
+            raise ConvertError("--estimate covers float32 networks; int8 ones are not estimated yet")
         if args.estimate:
             import anne_estimate
             print(anne_estimate.report(anne_estimate.estimate(data, args.batch)))

@@ -144,6 +144,7 @@ class _Importer:
         self.t = m["tensors"]
         self.ops = m["operators"]
         self.problems = []
+        self.prev_out = None     # the last FULLY_CONNECTED's output (scale, zero point)
 
     def fail(self, k, text):
         op = self.ops[k]
@@ -337,7 +338,9 @@ class _Importer:
             self.fail(k, "%s: %d weight scales (quantized_dimension %d) for %d units: 1, or one per unit "
                          "along dimension 0" % (self.tensor_text(ins[1]), len(scales), w["quantized_dimension"],
                                                 units))
-        if len(zps) != len(scales) or any(z != 0 for z in zps):
+        if len(zps) != len(scales):
+            self.fail(k, "%s: %d weight scales but %d zero points" % (self.tensor_text(ins[1]), len(scales), len(zps)))
+        elif any(z != 0 for z in zps):
             self.fail(k, "%s: weight zero points %s: TFLite's int8 weights are symmetric (all 0)"
                       % (self.tensor_text(ins[1]), list(zps)[:8]))
         bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
@@ -354,8 +357,9 @@ class _Importer:
             self.fail(k, "input %s has %d values, the weights take %d: a Dense applied to each step of a "
                          "sequence is not supported in int8 yet: %s" % (self.tensor_text(ins[0]), n_flat, n_in,
                                                                         _FLOAT))
-        if specs and in_q is not None and (in_q[0], in_q[1]) != specs[-1].out_q:
-            self.fail(k, "input quantization %r differs from the layer before's output %r" % (in_q, specs[-1].out_q))
+        prev, self.prev_out = self.prev_out, out_q
+        if prev is not None and in_q is not None and in_q != prev:
+            self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
         if len(self.problems) > n_problems or in_q is None or out_q is None:
             return None
         if not specs:

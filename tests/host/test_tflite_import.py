@@ -237,3 +237,41 @@ def test_custom_and_unknown_operators_named():
     sm = [op for op in m2["operators"] if op["name"] == "SOFTMAX"][0]
     sm["name"] = "BUILTIN_200"
     _refused(m2, "operator 3 BUILTIN_200: not supported in int8 yet")
+
+
+# --- bad files through the command line: a fixture's bytes, patched -----------------------------
+
+def _patched(tmp_path, name, old, new, what):
+    data = open(path(name), "rb").read()
+    assert data.count(old) == 1, what
+    bad = tmp_path / (what + ".tflite")
+    bad.write_bytes(data.replace(old, new))
+    out = tmp_path / (what + ".anne")
+    r = run(str(bad), "-o", str(out))
+    assert r.returncode == 1 and not out.exists(), r.stderr
+    return r.stderr
+
+
+def test_cli_bad_quantization(tmp_path):
+    import struct
+    d = doc("dense_linear")
+    t_in = d["tensors"][d["operators"][0]["inputs"][0]]
+    t_w = d["tensors"][d["operators"][1]["inputs"][1]]
+    f = lambda v: struct.pack("<f", v)  # noqa: E731
+    err = _patched(tmp_path, "dense_linear", f(t_in["scales"][0]), f(0.0), "scale_0")
+    assert "operator 0 FULLY_CONNECTED" in err and "scale 0.0 (> 0 and finite)" in err
+    err = _patched(tmp_path, "dense_linear", f(t_w["scales"][2]), f(-t_w["scales"][2]), "weight_scale_negative")
+    assert "operator 1 FULLY_CONNECTED" in err and "weight scale -" in err
+    err = _patched(tmp_path, "dense_linear", struct.pack("<q", t_in["zero_points"][0]), struct.pack("<q", 200),
+                   "zero_point_200")
+    assert "zero point 200 (-128..127)" in err
+    # the weight-scale vector's length 5 -> 2 (the u32 before its first float)
+    n = len(t_w["scales"])
+    err = _patched(tmp_path, "dense_linear", struct.pack("<I", n) + f(t_w["scales"][0]),
+                   struct.pack("<I", 2) + f(t_w["scales"][0]), "scale_count")
+    assert "2 weight scales" in err and "for %d units" % n in err
+
+
+def test_estimate_refuses_int8(tmp_path):
+    r = run(path("dense_relu_chain"), "-o", str(tmp_path / "x.anne"), "--estimate")
+    assert r.returncode == 1 and "int8 ones are not estimated yet" in r.stderr
