@@ -355,9 +355,15 @@ def test_int8_dir_is_up_to_date():
     for name, data, _ in INT8_DATA_TABLE:
         assert open(os.path.join(BAD, name + ".anne"), "rb").read() == data, name
     valid = dict(anne_badfiles.valid_int8_files())
+    valid.update(("tflite_" + n, d) for n, d, _ in anne_badfiles.tflite_int8_files())
     assert [e["file"] for e in index["valid"]] == ["valid_%s.anne" % n for n in valid]
     for e in index["valid"]:
         assert open(os.path.join(BAD, e["file"]), "rb").read() == valid[e["file"][6:-5]]
+        m = af.load(os.path.join(BAD, e["file"]))
+        if e["io"] == "int8":
+            assert m.forward_int8(np.array(e["x"])).tolist() == e["y"], e["file"]
+        else:
+            np.testing.assert_array_equal(m.forward(np.array(e["x"], np.float32)), np.array(e["y"], np.float32))
 
 
 def _quantize_multiplier_exact(real):
