@@ -446,9 +446,8 @@ def test_int8_layout_by_hand():
         shift = struct.unpack_from("<%di" % count, data, p + 4 * count)
         ws = struct.unpack_from("<%df" % count, data, p + 8 * count)
         assert p + 12 * count - offset == size
-        for j in range(count):   # per tensor, LiteRT multiplies the two float32 scales in float32
-            product = float(s_in) * float(ws[j]) if count > 1 else float(np.float32(s_in) * np.float32(ws[j]))
-            assert (mult[j], shift[j]) == _quantize_multiplier_exact(product / float(s_out))
+        for j in range(count):
+            assert (mult[j], shift[j]) == _quantize_multiplier_exact(float(s_in) * float(ws[j]) / float(s_out))
         layers.append((n_in, units, kernel, bias, mult, shift, z_in, z_out, lo, hi))
         n_in = units
     assert (entry["input_quantization"], entry["output_quantization"]) == (

@@ -88,10 +88,8 @@ def test_convert_holds_what_litert_reports(name, tmp_path):
         assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
         assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
         assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out)
-        for j, ws in enumerate(tw["scales"]):
-            # LiteRT's Prepare: per channel in double, per tensor the float32 product
-            real = (f32(tin["scales"][0]) * f32(ws) if count > 1
-                    else float(np.float32(tin["scales"][0]) * np.float32(ws))) / f32(tout["scales"][0])
+        for j, ws in enumerate(tw["scales"]):   # LiteRT's Prepare, in double (per tensor too)
+            real = f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0])
             assert (layer.multipliers[j], layer.shifts[j]) == _quantize_multiplier_exact(real)
     if d.get("io") == "float32":
         # QUANTIZE, the int8 chain and DEQUANTIZE: LiteRT's float outputs exactly
@@ -275,3 +273,37 @@ def test_cli_bad_quantization(tmp_path):
 def test_estimate_refuses_int8(tmp_path):
     r = run(path("dense_relu_chain"), "-o", str(tmp_path / "x.anne"), "--estimate")
     assert r.returncode == 1 and "int8 ones are not estimated yet" in r.stderr
+
+
+# dense_per_tensor.tflite with its first layer's output scale (float32 bytes)
+# replaced, a row, a unit, and what LiteRT 2.3.0's reference kernels
+# (BUILTIN_REF) gave for that unit of the first layer's output: rows whose
+# accumulator the float32-product multiplier (older TFLite's
+# GetQuantizedConvolutionMultipler) rounds one step higher than the
+# double-product one. LiteRT computes the double product.
+PER_TENSOR_CASES = [
+    ("faf75d3c", [107, 16, -60, -107, -92, 22], 2, -3),
+    ("06f85d3c", [-110, -98, -32, -78, 81, 61], 1, -11),
+    ("14f85d3c", [-108, -104, -123, 67, -52, -95], 2, -92),
+    ("24f85d3c", [-78, 90, -19, 4, -97, 44], 4, -27),
+]
+
+
+@pytest.mark.parametrize("scale_hex,row,unit,litert", PER_TENSOR_CASES)
+def test_per_tensor_multiplier_is_litert_s(scale_hex, row, unit, litert):
+    import struct
+    data = open(path("dense_per_tensor"), "rb").read()
+    d = doc("dense_per_tensor")
+    t_out = d["tensors"][d["operators"][0]["outputs"][0]]
+    old = struct.pack("<f", t_out["scales"][0])
+    assert data.count(old) == 1
+    m = ti.import_model(anne_tflite.read_tflite(data.replace(old, bytes.fromhex(scale_hex))))
+    layer = af.parse(m.encode()).layers[0]
+    assert layer.quant[4] == 1
+    assert layer.forward_int8(np.array([row]))[0, unit] == litert
+    # and the float32 product would not have given it
+    s_in, _, s_out, z_out = layer.quant[:4]
+    mf = af.quantize_multiplier(float(np.float32(s_in) * np.float32(layer.weight_scales[0])) / s_out)
+    assert mf != (layer.multipliers[0], layer.shifts[0])
+    layer.multipliers, layer.shifts = [mf[0]], [mf[1]]
+    assert layer.forward_int8(np.array([row]))[0, unit] == litert + 1
