@@ -169,9 +169,10 @@ fn compare(
 /// operator. LEAKY_RELU: the fixtures show double rounding (gemmlowp's; see
 /// `leaky_relu_single_rounding_is_not_what_litert_computes`), the default of
 /// LiteRT's sources (`TFLITE_SINGLE_ROUNDING` unset). SOFTMAX (same source
-/// file, activations.cc): its fixtures do not tell the two builds apart, so
-/// the same build. The table-based operators and HARD_SWISH do not
-/// requantize with it.
+/// file, activations.cc): the same build; its rescaling is a left shift,
+/// where the two builds agree (the unit test
+/// `both_roundings_agree_on_softmax_rescaling`). The table-based operators
+/// and HARD_SWISH do not requantize with it.
 fn litert_rounding(opcode: &str) -> Rounding {
     match opcode {
         "LEAKY_RELU" | "SOFTMAX" => Rounding::Double,
@@ -246,9 +247,10 @@ fn leaky_relu_single_rounding_is_not_what_litert_computes() {
     let (n, differ, _) = stats["LEAKY_RELU"];
     println!("LEAKY_RELU, single rounding: {differ} of {n} values differ from LiteRT");
     assert!(differ >= 10);
-    // SOFTMAX: both builds reproduce these fixtures
+    // SOFTMAX: both builds reproduce LiteRT (a left-shift rescaling)
     let (n, differ, _) = stats["SOFTMAX"];
     println!("SOFTMAX, single rounding: {differ} of {n} values differ from LiteRT");
+    assert_eq!(differ, 0);
 }
 
 /// The tables against tables built with the host C library's own `expf`,

@@ -35,7 +35,7 @@ fn f32_to_i32_x86(v: f32) -> i32 {
 /// `tflite/kernels/internal/common.h`), in `f32` as the C++ computes it:
 /// for every int8 `q`,
 /// `table[q as u8] = clamp((int32)(roundf(f(input_scale * (q - input_zero_point)) * (1 / output_scale)) + output_zero_point), -128, 127)`,
-/// with the float-to-int conversion of x86 ([`f32_to_i32_x86`]: NaN or an
+/// with the float-to-int conversion of x86 (`cvttss2si`: NaN or an
 /// out-of-range value gives -128).
 ///
 /// Built once (at load); [`lut_s8`] then applies it. `Status::Param` for a

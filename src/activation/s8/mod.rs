@@ -35,7 +35,7 @@
 //! platform's libm; these are chosen to agree with glibc's, the C library
 //! of LiteRT's Linux wheels: `expf` and `logf` as `f64` `exp`/`log` rounded
 //! to `f32` (glibc's are correctly rounded except near a few midpoints),
-//! `expm1f` and `erfcf` as `libm`'s (the same Sun algorithms as glibc's),
+//! `expm1f` and `erfcf` as `libm`'s (Sun's algorithms, like glibc's),
 //! and `tanhf` as Sun's `tanhf` (glibc's) on `libm::expm1f`; compared
 //! with glibc 2.36 on every float in the functions' working ranges they
 //! differ from it in 0.008 % (`expf`), 0.02 % (`logf`), 0.00006 %
@@ -47,6 +47,14 @@
 //! `expf`, `tanhf` or `logf` instead would differ in 1 to 13 of the
 //! 51.2 M entries). tests/rust/int8_activations.rs repeats that check on
 //! 1,000 quantizations per kind against the host's C library.
+//!
+//! Requantization. The kernels that requantize take the
+//! `MultiplyByQuantizedMultiplier` build as a [`Rounding`]: LiteRT's
+//! LEAKY_RELU is the double-rounding build (`Rounding::Double`, the default
+//! of LiteRT's sources), as its fixtures show; SOFTMAX's left-shift
+//! rescaling gives the same in both builds.
+//!
+//! [`Rounding`]: crate::math::requant::Rounding
 
 pub mod hard_swish;
 pub mod leaky_relu;
