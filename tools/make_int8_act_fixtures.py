@@ -68,9 +68,14 @@ SWEEP = {
     "sigmoid_sweep": ("sigmoid", 3.0, (256,)),
     "tanh_sweep": ("tanh", 1.5, (256,)),
     "softmax_sweep": ("softmax", 2.0, (8, 32)),
+    "softmax_coarse_sweep": ("softmax", 10.0, (8, 32)),
+    "sigmoid_fine_sweep": ("sigmoid", 0.5, (256,)),
+    "tanh_coarse_sweep": ("tanh", 6.0, (256,)),
+    "hard_swish_coarse_sweep": ("hard_silu", 12.0, (256,)),
     "hard_swish_sweep": ("hard_silu", 2.0, (256,)),
     "hard_swish_fine_sweep": ("hard_silu", 0.1, (256,)),
-    "leaky_relu_sweep": ("leaky_relu_layer", 2.0, (256,)),
+    "leaky_relu_sweep": ("leaky_relu_layer:0.3", 2.0, (256,)),
+    "leaky_relu_small_sweep": ("leaky_relu_layer:0.01", 1.0, (256,)),
     "elu_sweep": ("elu", 2.0, (256,)),
     "gelu_sweep": ("gelu", 2.0, (256,)),
     "softplus_sweep": ("softplus", 3.0, (256,)),
@@ -111,8 +116,8 @@ def activation_options(content):
 
 def sweep_model(act, shape):
     inp = keras.Input(shape)
-    if act == "leaky_relu_layer":
-        h = keras.layers.LeakyReLU(negative_slope=0.3)(inp)
+    if act.startswith("leaky_relu_layer:"):
+        h = keras.layers.LeakyReLU(negative_slope=float(act.split(":")[1]))(inp)
     else:
         h = keras.layers.Activation(act)(inp)
     return keras.Model(inp, h)
