@@ -10,7 +10,8 @@ Two kinds of small seeded Keras models, each converted by TensorFlow's
 converter to full-integer int8 (tools/make_int8_fixtures.py's `convert`) and
 run by LiteRT's REFERENCE kernels (`OpResolverType.BUILTIN_REF`):
 
-- act_<name>: Dense followed by the activation, trained briefly on seeded
+- act_<name>: Dense followed by the activation (PReLU: the layer, its
+  alpha drawn from [-0.5, 1)), trained briefly on seeded
   random data; 16 rows (tools/make_int8_fixtures.py's `input_rows`: rows like
   the calibration data, wider rows beyond the calibrated range, saturated
   and random ones);
@@ -61,6 +62,7 @@ DENSE = {
     "gelu": ("gelu", 5, 8),
     "silu": ("silu", 5, 8),
     "softplus": ("softplus", 5, 8),
+    "prelu": ("prelu_layer", 5, 8),
 }
 
 # name: (activation, standard deviation of the calibration data, input shape)
@@ -79,6 +81,7 @@ SWEEP = {
     "elu_sweep": ("elu", 2.0, (256,)),
     "gelu_sweep": ("gelu", 2.0, (256,)),
     "softplus_sweep": ("softplus", 3.0, (256,)),
+    "prelu_sweep": ("prelu_layer", 2.0, (256,)),
 }
 
 # Keras activations whose conversion is only recorded (act_converter_ops.txt)
@@ -116,7 +119,9 @@ def activation_options(content):
 
 def sweep_model(act, shape):
     inp = keras.Input(shape)
-    if act.startswith("leaky_relu_layer:"):
+    if act == "prelu_layer":
+        h = keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(-0.5, 1.0))(inp)
+    elif act.startswith("leaky_relu_layer:"):
         h = keras.layers.LeakyReLU(negative_slope=float(act.split(":")[1]))(inp)
     else:
         h = keras.layers.Activation(act)(inp)
@@ -235,7 +240,12 @@ def main():
     seed = 10
     for name, (act, n_in, units) in DENSE.items():
         seed += 1
-        model = dense_model(n_in, [(units, act)], seed)
+        if act == "prelu_layer":
+            keras.utils.set_random_seed(seed)
+            inp = keras.Input((n_in,))
+            model = keras.Model(inp, sweep_model(act, (units,))(keras.layers.Dense(units)(inp)))
+        else:
+            model = dense_model(n_in, [(units, act)], seed)
         loss = "sparse_categorical_crossentropy" if act == "softmax" else "mse"
         calib = train(model, loss, seed)
         content = convert(model, calib)

@@ -19,6 +19,7 @@
 //! | SOFTMAX | gemmlowp fixed point (`exp_on_negative_values`, `GetReciprocal`), no table | [`softmax_s8_prepare`] + [`softmax_s8`] |
 //! | HARD_SWISH | int16 fixed point (`reference_ops::HardSwish`) | [`hard_swish_s8_prepare`] + [`hard_swish_s8`] |
 //! | LEAKY_RELU | two requantizations (`QuantizeLeakyRelu`) | [`leaky_relu_s8_prepare`] + [`leaky_relu_s8`] |
+//! | PRELU | two requantizations, the second of input x int8 alpha (`reference_ops::Prelu`) | [`prelu_s8_prepare`] + [`prelu_s8`] |
 //!
 //! Tables are built once, when a model is loaded (LiteRT builds them in its
 //! `Prepare`); the per-element work is then one lookup. [`lut_populate_s8`]
@@ -50,8 +51,8 @@
 //!
 //! Requantization. The kernels that requantize take the
 //! `MultiplyByQuantizedMultiplier` build as a [`Rounding`]: LiteRT's
-//! LEAKY_RELU is the double-rounding build (`Rounding::Double`, the default
-//! of LiteRT's sources), as its fixtures show; SOFTMAX's left-shift
+//! LEAKY_RELU and PRELU are the double-rounding build (`Rounding::Double`,
+//! the default of LiteRT's sources), as their fixtures show; SOFTMAX's left-shift
 //! rescaling gives the same in both builds.
 //!
 //! [`Rounding`]: crate::math::requant::Rounding
@@ -59,9 +60,11 @@
 pub mod hard_swish;
 pub mod leaky_relu;
 pub mod lut;
+pub mod prelu;
 pub mod softmax;
 
 pub use hard_swish::*;
 pub use leaky_relu::*;
 pub use lut::*;
+pub use prelu::*;
 pub use softmax::*;
