@@ -26,6 +26,7 @@
 use crate::Status;
 
 pub mod backward;
+pub mod s8;
 pub mod scalar;
 pub mod vector;
 
