@@ -22,6 +22,7 @@
 //! high multiply: tests/rust/int8_fixtures.rs). So [`Rounding::Single`] is
 //! what parity with LiteRT's Python interpreter needs.
 
+use super::exp::mul_wide;
 use crate::Status;
 
 /// Which of TFLite's two `MultiplyByQuantizedMultiplier` builds to follow.
@@ -231,7 +232,7 @@ impl FloatScale {
 ///
 /// How: with `a = |acc|` normalized to `A = a * 2^z` in `[2^31, 2^32)`,
 /// the exact product `P = A * m` (84 or 85 bits, from two 32x32->64
-/// products) is cut to its top 54 bits `W` (the 53 bits the double keeps
+/// products: [`mul_wide`], 16x16 products on Armv6-M) is cut to its top 54 bits `W` (the 53 bits the double keeps
 /// and one more, a floor). With `n` the bit length of `a * m` and
 /// `d = n - 53` the bits the double drops, the double rounds `a * m` to a
 /// multiple of `2^d`, the integer rounding then cuts at `2^t`; when the
@@ -248,23 +249,40 @@ pub fn requantize_float(acc: i32, scale: &FloatScale) -> i32 {
         return 0;
     }
     let z = a.leading_zeros(); // 0..=31
-    let an = (a << z) as u64;
-    let lo = an * scale.m_lo as u64;
-    let hi = an * scale.m_hi as u64 + (lo >> 32); // P >> 32, below 2^53
-    let c = (hi >> 52) as u32; // P has 84 + c bits (m = 0: 0, s large)
-    let w = (hi << (2 - c)) | ((lo as u32) >> (30 + c)) as u64; // P >> (30 + c)
-    let s = scale.t + z as i32 - 30 - c as i32;
-    let r = if s <= 0 {
-        return i32::MIN; // |acc * scale| >= 2^53
-    } else if s >= 56 {
-        return 0; // |acc * scale| < 1/4
+    let an = a << z;
+    let lo = mul_wide(an, scale.m_lo);
+    let hi = mul_wide(an, scale.m_hi) + (lo >> 32); // P >> 32, below 2^53
+    let lo = lo as u32;
+    // W = P >> (30 + c), P having 84 + c bits (m = 0: W = 0, s large);
+    // shifts by constants (a variable 64-bit shift is a call on Armv6-M)
+    let (w, c) = if hi >> 52 != 0 {
+        ((hi << 1) | (lo >> 31) as u64, 1)
     } else {
-        (w + 1 + (1u64 << (s - 1))) >> s
+        ((hi << 2) | (lo >> 30) as u64, 0)
     };
-    if r >= 1 << 31 {
-        return i32::MIN;
+    let s = scale.t + z as i32 - 30 - c;
+    if s <= 0 {
+        return i32::MIN; // |acc * scale| >= 2^53
     }
-    let r = r as i32;
+    if s >= 56 {
+        return 0; // |acc * scale| < 1/4
+    }
+    // (W + 1 + 2^(s-1)) >> s = (y + 1) >> 1 with y = (W + 1) >> (s - 1),
+    // y taken in 32-bit halves (it is below 2^32 unless out of range)
+    let x = w + 1; // below 2^54 + 1
+    let (xh, xl) = ((x >> 32) as u32, x as u32);
+    let k = (s - 1) as u32; // 0..=54
+    let y = if k >= 32 {
+        xh >> (k - 32)
+    } else if xh >> k != 0 {
+        return i32::MIN; // y >= 2^32
+    } else {
+        (xl >> k) | ((xh << 1) << (31 - k))
+    };
+    if y == u32::MAX {
+        return i32::MIN; // 2^31
+    }
+    let r = ((y + 1) >> 1) as i32;
     if (acc < 0) != scale.neg {
         -r
     } else {
