@@ -13,14 +13,35 @@
 //! - [`Rounding::Double`], `TFLITE_SINGLE_ROUNDING=0`: gemmlowp's
 //!   `SaturatingRoundingDoublingHighMul` then `RoundingDivideByPOT`;
 //! - [`Rounding::Single`], `TFLITE_SINGLE_ROUNDING=1`: one 64-bit product,
-//!   one rounding shift.
+//!   one rounding shift;
 //!
-//! Which one is LiteRT's? The fixtures say single: with TensorFlow 2.21 and
-//! ai-edge-litert 2.3.0, the reference kernels' FULLY_CONNECTED outputs
-//! match the single-rounding kernel on all 880 recorded values, and the
-//! double-rounding one differs by one step on one of them (a tie after the
-//! high multiply: tests/rust/int8_fixtures.rs). So [`Rounding::Single`] is
-//! what parity with LiteRT's Python interpreter needs.
+//! and the float requantization of LiteRT's reference FULLY_CONNECTED,
+//! [`requantize_float`]: `(int32_t)round((double)acc * scale)` with
+//! `scale = (double)input_scale * (double)filter_scale[j] /
+//! (double)output_scale`, computed exactly in integer arithmetic (no
+//! floating point at run time: the scale, a [`FloatScale`], is prepared
+//! once from the f64's bits).
+//!
+//! Which one is LiteRT's? It depends on the operator (TensorFlow 2.21,
+//! ai-edge-litert 2.3.0, the reference kernels, `OpResolverType.BUILTIN_REF`):
+//!
+//! - the kernels that call `MultiplyByQuantizedMultiplier` (CONV_2D, MEAN,
+//!   ADD, MUL) are the build's default, **double rounding**: with
+//!   [`Rounding::Double`] the int8 kernels reproduce every recorded value,
+//!   single rounding misses some of CONV_2D's, MEAN's and MUL's;
+//! - the reference FULLY_CONNECTED has not called
+//!   `MultiplyByQuantizedMultiplier` since LiteRT commit 921360770 ("Make
+//!   the fully_connected ref kernel do requant in float", April 2025): it
+//!   computes [`requantize_float`]'s formula in its Eval
+//!   (`reference_integer_ops::FullyConnected` and
+//!   `FullyConnectedPerChannel`), from the tensors' float32 scales. Single
+//!   rounding happens to reproduce all recorded FULLY_CONNECTED values and
+//!   double rounding misses one, but only the float requantization is
+//!   LiteRT's by construction (tests/rust/int8_fixtures.rs).
+//!
+//! LiteRT's optimized FULLY_CONNECTED keeps `MultiplyByQuantizedMultiplier`
+//! (its Prepare's Q31 multipliers), as does TFLite Micro's reference kernel
+//! (tflite-micro at commit cb60aa9c).
 
 use super::exp::mul_wide;
 use crate::Status;
@@ -28,9 +49,11 @@ use crate::Status;
 /// Which of TFLite's two `MultiplyByQuantizedMultiplier` builds to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rounding {
-    /// `TFLITE_SINGLE_ROUNDING=1` (what LiteRT's Python wheel computes).
+    /// `TFLITE_SINGLE_ROUNDING=1` (a build option; not what LiteRT's
+    /// Python wheel computes for any recorded operator by construction).
     Single,
-    /// gemmlowp's double rounding (`TFLITE_SINGLE_ROUNDING=0`).
+    /// gemmlowp's double rounding (`TFLITE_SINGLE_ROUNDING=0`, the default
+    /// build: LiteRT's CONV_2D, MEAN, ADD, MUL).
     Double,
 }
 
