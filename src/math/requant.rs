@@ -255,8 +255,9 @@ impl FloatScale {
 ///
 /// How: with `a = |acc|` normalized to `A = a * 2^z` in `[2^31, 2^32)`,
 /// the exact product `P = A * m` (84 or 85 bits, from two 32x32->64
-/// products: [`mul_wide`], 16x16 products on Armv6-M) is cut to its top 54 bits `W` (the 53 bits the double keeps
-/// and one more, a floor). With `n` the bit length of `a * m` and
+/// products: [`mul_wide`], 16x16 products on Armv6-M) is cut to its top
+/// 54 bits `W` (the 53 bits the double keeps and one more, a floor:
+/// `W = floor(a * m / 2^(d-1))`). With `n` the bit length of `a * m` and
 /// `d = n - 53` the bits the double drops, the double rounds `a * m` to a
 /// multiple of `2^d`, the integer rounding then cuts at `2^t`; when the
 /// result fits in int32, `t - 1 > d`, so the double's rounding changes the
