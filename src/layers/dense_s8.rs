@@ -3,12 +3,26 @@
 //! `FullyConnectedPerChannel`
 //! (`tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h`)
 //! for one input row.
+//!
+//! Two requantizations: TFLite's `MultiplyByQuantizedMultiplier` (Q31
+//! multipliers, [`Multipliers::PerTensor`] / [`Multipliers::PerChannel`],
+//! either rounding build), which LiteRT's optimized kernels and TFLite
+//! Micro compute, and the float one of LiteRT's reference kernel since
+//! LiteRT commit 921360770 ([`Multipliers::FloatPerTensor`] /
+//! [`Multipliers::FloatPerChannel`],
+//! [`crate::math::requant::requantize_float`], in integer arithmetic),
+//! which is what LiteRT's Python interpreter with the reference op
+//! resolver computes, by construction (tests/rust/int8_fixtures.rs).
 
-use crate::math::requant::{requantize, Rounding, MAX_SHIFT, MIN_SHIFT};
+use crate::math::requant::{
+    requantize, requantize_float, FloatScale, Rounding, MAX_SHIFT, MIN_SHIFT,
+};
 use crate::Status;
 
 /// The requantization of a layer: one Q31 multiplier and shift for the
-/// whole filter, or one per output unit (per-channel weights).
+/// whole filter, or one per output unit (per-channel weights); or the
+/// same with double-precision scales, requantized as LiteRT's reference
+/// FULLY_CONNECTED does (`round((double)acc * scale)`).
 #[derive(Clone, Copy, Debug)]
 pub enum Multipliers<'a> {
     /// `input_scale * filter_scale / output_scale` as
@@ -19,11 +33,19 @@ pub enum Multipliers<'a> {
         multipliers: &'a [i32],
         shifts: &'a [i32],
     },
+    /// `(double)input_scale * (double)filter_scale / (double)output_scale`
+    /// (the float32 scales widened, then multiplied and divided in f64, as
+    /// LiteRT's reference kernel does), requantized by
+    /// [`requantize_float`]; [`DenseS8Params::rounding`] is not used.
+    FloatPerTensor { scale: FloatScale },
+    /// One such scale per unit (`filter_scale[j]`).
+    FloatPerChannel { scales: &'a [FloatScale] },
 }
 
 impl Multipliers<'_> {
     /// Unit (or channel) `j`'s multiplier and shift; `(0, 0)` past the
-    /// end (the kernels check the lengths first).
+    /// end (the kernels check the lengths first) and for the float
+    /// variants.
     #[inline(always)]
     pub(crate) fn get(&self, j: usize) -> (i32, i32) {
         match self {
@@ -35,6 +57,24 @@ impl Multipliers<'_> {
                 multipliers.get(j).copied().unwrap_or(0),
                 shifts.get(j).copied().unwrap_or(0),
             ),
+            Multipliers::FloatPerTensor { .. } | Multipliers::FloatPerChannel { .. } => (0, 0),
+        }
+    }
+
+    /// `acc` requantized with unit `j`'s multiplier (`rounding`'s
+    /// `MultiplyByQuantizedMultiplier`) or scale ([`requantize_float`]);
+    /// 0 past the end.
+    #[inline(always)]
+    pub(crate) fn requantize(&self, acc: i32, j: usize, rounding: Rounding) -> i32 {
+        match self {
+            Multipliers::FloatPerTensor { scale } => requantize_float(acc, scale),
+            Multipliers::FloatPerChannel { scales } => {
+                scales.get(j).map_or(0, |s| requantize_float(acc, s))
+            }
+            _ => {
+                let (m, s) = self.get(j);
+                requantize(acc, m, s, rounding)
+            }
         }
     }
 }
@@ -54,10 +94,13 @@ pub struct DenseS8Params<'a> {
     pub act_max: i32,
     /// The requantization.
     pub multipliers: Multipliers<'a>,
-    /// Which `MultiplyByQuantizedMultiplier`. On the fixtures LiteRT's
-    /// FULLY_CONNECTED matches [`Rounding::Single`] (its reference kernel
-    /// requantizes in double-precision float), its CONV_2D
-    /// [`Rounding::Double`] (tests/rust/int8_fixtures.rs).
+    /// Which `MultiplyByQuantizedMultiplier` the Q31 multipliers use (the
+    /// float variants of [`Multipliers`] do not). LiteRT's reference
+    /// CONV_2D is [`Rounding::Double`]; its reference FULLY_CONNECTED
+    /// requantizes in float ([`Multipliers::FloatPerTensor`] /
+    /// [`Multipliers::FloatPerChannel`]), which [`Rounding::Single`]
+    /// happens to match on the recorded fixtures and double rounding
+    /// does not (tests/rust/int8_fixtures.rs).
     pub rounding: Rounding,
 }
 
@@ -65,7 +108,9 @@ pub struct DenseS8Params<'a> {
 /// `acc = sum_i filter[j * n_in + i] * (x[i] + input_offset) + bias[j]`
 /// (int32, wrapping as the C++ does), then
 /// `clamp(MultiplyByQuantizedMultiplier(acc, m[j], shift[j]) + output_offset,
-/// act_min, act_max)`, with `p.rounding`'s `MultiplyByQuantizedMultiplier`.
+/// act_min, act_max)`, with `p.rounding`'s `MultiplyByQuantizedMultiplier`,
+/// or with the float variants `clamp(requantize_float(acc, scale[j]) +
+/// output_offset, ...)` (the offset added wrapping, as the C++ does).
 ///
 /// - `x`: `n_in >= 1` int8 inputs.
 /// - `filter`: TFLite's layout, `units` rows of `n_in` (`filter[j * n_in + i]`),
@@ -117,8 +162,10 @@ pub fn dense_s8(
 #[inline(always)]
 pub(crate) fn output_s8(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
     let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
-    let (m, s) = p.multipliers.get(j);
-    let v = requantize(acc, m, s, p.rounding).wrapping_add(p.output_offset);
+    let v = p
+        .multipliers
+        .requantize(acc, j, p.rounding)
+        .wrapping_add(p.output_offset);
     v.max(p.act_min).min(p.act_max) as i8 // (not clamp: no assertion)
 }
 
@@ -175,6 +222,9 @@ pub(crate) fn check_quantization(
                     && shifts.len() == units
                     && shifts.iter().all(|&s| ok_shift(s))
             }
+            // a FloatScale is finite by construction
+            Multipliers::FloatPerTensor { .. } => true,
+            Multipliers::FloatPerChannel { scales } => scales.len() == units,
         };
     if ok {
         Ok(())
@@ -239,6 +289,59 @@ mod tests {
         };
         dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &pc).unwrap();
         assert_eq!(out, [1, -5]);
+    }
+
+    #[test]
+    fn float_requantization() {
+        let half = FloatScale::from_f64(0.5).unwrap();
+        let p = DenseS8Params {
+            input_offset: 1,
+            output_offset: -3,
+            act_min: -128,
+            act_max: 127,
+            multipliers: Multipliers::FloatPerTensor { scale: half },
+            rounding: Rounding::Double, // not used
+        };
+        let x = [1i8, -2, 3];
+        let filter = [1i8, 1, 1, 2, 0, -1];
+        let mut out = [0i8; 2];
+        // unit 0: 7 * 0.5 = 3.5 -> 4, - 3 = 1; unit 1: -5 * 0.5 = -2.5 ->
+        // -3 (round: half away from zero, where the Q31 kernels give -2),
+        // - 3 = -6
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &p).unwrap();
+        assert_eq!(out, [1, -6]);
+        // per channel: unit 1 times 3.0: -15 - 3 = -18, clamped at -10
+        let scales = [half, FloatScale::from_f64(3.0).unwrap()];
+        let pc = DenseS8Params {
+            act_min: -10,
+            multipliers: Multipliers::FloatPerChannel { scales: &scales },
+            ..p
+        };
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &pc).unwrap();
+        assert_eq!(out, [1, -10]);
+        // one scale per unit, or nothing is written
+        let short = DenseS8Params {
+            multipliers: Multipliers::FloatPerChannel {
+                scales: &scales[..1],
+            },
+            ..p
+        };
+        let mut out = [7i8; 2];
+        assert_eq!(
+            dense_s8(&x, &filter, None, &mut out, &short),
+            Err(Status::Param)
+        );
+        assert_eq!(out, [7, 7]);
+        // out of int32 (LiteRT on x86-64: INT32_MIN), then the offset
+        // added wrapping: INT32_MIN - 3 wraps to near INT32_MAX -> 127
+        let big = DenseS8Params {
+            multipliers: Multipliers::FloatPerTensor {
+                scale: FloatScale::from_f64(1e9).unwrap(),
+            },
+            ..p
+        };
+        dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &big).unwrap();
+        assert_eq!(out, [127, 127]);
     }
 
     #[test]

@@ -34,6 +34,13 @@
 //! input_scale * filter_scale / output_scale)`, half away from zero);
 //! `Rounding::Single` happens to give the same on every recorded
 //! FULLY_CONNECTED value and double rounding misses one (the tests below).
+//! `dense_s8` with `Multipliers::FloatPerTensor` / `FloatPerChannel`
+//! computes the float requantization itself (in integer arithmetic,
+//! `anne::math::requant::requantize_float`), and is checked here on every
+//! FULLY_CONNECTED value and end to end: parity by construction. Its
+//! scales are computed as LiteRT's reference kernel computes them, from
+//! the float32 scales: `(double)input_scale * (double)filter_scale[j] /
+//! (double)output_scale`.
 
 use anne::layers::conv1d::Conv1d;
 use anne::layers::conv1d_s8::conv1d_s8;
@@ -43,7 +50,7 @@ use anne::layers::mean_s8::{mean_s8, reduce_max_s8, MeanS8Params};
 use anne::layers::pool1d::{Pool, Pool1d};
 use anne::layers::pool1d_s8::{pool1d_s8, PoolS8Params};
 use anne::layers::window::Padding;
-use anne::math::requant::{quantize_multiplier_for, Rounding};
+use anne::math::requant::{quantize_multiplier_for, FloatScale, Rounding};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -106,6 +113,22 @@ fn activation_range(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
     }
 }
 
+/// How a FULLY_CONNECTED operator requantizes here: Q31 multipliers with
+/// one of `MultiplyByQuantizedMultiplier`'s builds, or LiteRT's reference
+/// kernel's float scales.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Requant {
+    Q31(Rounding),
+    Float,
+}
+
+/// LiteRT's reference FULLY_CONNECTED's effective scale for one unit, from
+/// the float32 scales (`static_cast<double>` of each, a product and a
+/// quotient in double).
+fn litert_fc_scale(s_in: f64, s_w: f64, s_out: f64) -> f64 {
+    (s_in as f32 as f64) * (s_w as f32 as f64) / (s_out as f32 as f64)
+}
+
 /// One FULLY_CONNECTED operator, ready to run.
 struct Fc {
     input: usize,
@@ -120,10 +143,16 @@ struct Fc {
     act: (i32, i32),
     units: usize,
     rounding: Rounding,
+    /// `Some` in float mode: one prepared scale per filter scale.
+    float_scales: Option<Vec<FloatScale>>,
 }
 
 impl Fc {
-    fn from_json(doc: &Value, op: &Value, rounding: Rounding) -> Fc {
+    fn from_json(doc: &Value, op: &Value, requant: Requant) -> Fc {
+        let rounding = match requant {
+            Requant::Q31(r) => r,
+            Requant::Float => Rounding::Single, // not used
+        };
         let tensors = doc["tensors"].as_array().unwrap();
         let ins = ints(&op["inputs"]);
         let outs = ints(&op["outputs"]);
@@ -150,6 +179,11 @@ impl Fc {
         let s_in = scales(tin)[0];
         let s_out = scales(tout)[0];
         let s_w = scales(tw);
+        let float_scales = (requant == Requant::Float).then(|| {
+            s_w.iter()
+                .map(|&s| FloatScale::from_f64(litert_fc_scale(s_in, s, s_out)).unwrap())
+                .collect()
+        });
         let (mut multipliers, mut shifts) = (Vec::new(), Vec::new());
         for s in &s_w {
             let (m, sh) = quantize_multiplier_for(s_in * s / s_out, rounding).unwrap();
@@ -172,11 +206,18 @@ impl Fc {
             act,
             units,
             rounding,
+            float_scales,
         }
     }
 
     fn run(&self, x: &[i8]) -> Vec<i8> {
-        let multipliers = if self.per_tensor {
+        let multipliers = if let Some(scales) = &self.float_scales {
+            if self.per_tensor {
+                Multipliers::FloatPerTensor { scale: scales[0] }
+            } else {
+                Multipliers::FloatPerChannel { scales }
+            }
+        } else if self.per_tensor {
             Multipliers::PerTensor {
                 multiplier: self.multipliers[0],
                 shift: self.shifts[0],
@@ -203,7 +244,7 @@ impl Fc {
 
 /// (operator rows compared, operator rows that differ) over every
 /// FULLY_CONNECTED operator of every fixture.
-fn compare_ops(rounding: Rounding, strict: bool) -> (usize, usize) {
+fn compare_ops(requant: Requant, strict: bool) -> (usize, usize) {
     let (mut compared, mut differ) = (0usize, 0usize);
     for (name, doc) in fixtures() {
         let rows = doc["tensor_values"].as_array().unwrap();
@@ -211,7 +252,7 @@ fn compare_ops(rounding: Rounding, strict: bool) -> (usize, usize) {
             if op["opcode"] != "FULLY_CONNECTED" {
                 continue;
             }
-            let fc = Fc::from_json(&doc, op, rounding);
+            let fc = Fc::from_json(&doc, op, requant);
             for (r, values) in rows.iter().enumerate() {
                 let x = i8s(&values[fc.input.to_string()]);
                 let want = i8s(&values[fc.output.to_string()]);
@@ -227,15 +268,34 @@ fn compare_ops(rounding: Rounding, strict: bool) -> (usize, usize) {
     (compared, differ)
 }
 
+/// `dense_s8` in float mode: LiteRT's reference FULLY_CONNECTED's own
+/// requantization, on every recorded operator row.
+#[test]
+fn every_fully_connected_op_matches_litert_bit_for_bit_in_float_mode() {
+    let (compared, _) = compare_ops(Requant::Float, true);
+    println!("int8 FULLY_CONNECTED, float mode: {compared} operator rows bit-exact with LiteRT");
+    assert!(compared >= 200, "only {compared} rows compared");
+}
+
 #[test]
 fn every_fully_connected_op_matches_litert_bit_for_bit() {
-    let (compared, _) = compare_ops(Rounding::Single, true);
+    let (compared, _) = compare_ops(Requant::Q31(Rounding::Single), true);
     println!("int8 FULLY_CONNECTED: {compared} operator rows bit-exact with LiteRT");
     assert!(compared >= 100, "only {compared} rows compared");
 }
 
 #[test]
 fn dense_only_models_match_litert_end_to_end() {
+    for requant in [Requant::Float, Requant::Q31(Rounding::Single)] {
+        let compared = dense_only_end_to_end(requant);
+        println!("int8 dense-only models ({requant:?}): {compared} rows bit-exact with LiteRT end to end");
+        assert!(compared >= 16, "only {compared} rows compared");
+    }
+}
+
+/// Runs every model made of FULLY_CONNECTED operators only on its rows,
+/// asserting LiteRT's output row; the rows compared.
+fn dense_only_end_to_end(requant: Requant) -> usize {
     let mut compared = 0usize;
     for (name, doc) in fixtures() {
         let ops = doc["operators"].as_array().unwrap();
@@ -244,7 +304,7 @@ fn dense_only_models_match_litert_end_to_end() {
         }
         let layers: Vec<Fc> = ops
             .iter()
-            .map(|op| Fc::from_json(&doc, op, Rounding::Single))
+            .map(|op| Fc::from_json(&doc, op, requant))
             .collect();
         let outputs = doc["outputs"].as_array().unwrap();
         for (r, row) in doc["rows"].as_array().unwrap().iter().enumerate() {
@@ -252,12 +312,11 @@ fn dense_only_models_match_litert_end_to_end() {
             for layer in &layers {
                 x = layer.run(&x);
             }
-            assert_eq!(x, i8s(&outputs[r]), "{name}: row {r}");
+            assert_eq!(x, i8s(&outputs[r]), "{name}: row {r} ({requant:?})");
             compared += 1;
         }
     }
-    println!("int8 dense-only models: {compared} rows bit-exact with LiteRT end to end");
-    assert!(compared >= 16, "only {compared} rows compared");
+    compared
 }
 
 /// On FULLY_CONNECTED the fixtures tell the two rounding builds apart:
@@ -266,7 +325,7 @@ fn dense_only_models_match_litert_end_to_end() {
 /// single rounding happens to match on every recorded value).
 #[test]
 fn double_rounding_is_not_what_litert_computes() {
-    let (compared, differ) = compare_ops(Rounding::Double, false);
+    let (compared, differ) = compare_ops(Requant::Q31(Rounding::Double), false);
     println!("double rounding: {differ} of {compared} operator rows differ from LiteRT");
     assert!(differ >= 1);
 }
