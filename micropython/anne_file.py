@@ -26,7 +26,11 @@ MAX_KEY = 64
 MAX_REACH = 0x7FFFFFFF           # conv1d's (kernel_size - 1) * dilation_rate
 KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
-DTYPE_INT8 = 1                   # reserved: per-channel scale and zero point
+DTYPE_INT8 = 1                   # version 3: TFLite's int8 (dense layers, this step)
+DTYPE_NAMES = ("float32", "int8")
+MIN_SHIFT = -31                  # src/math/requant.rs's MIN_SHIFT..MAX_SHIFT
+MAX_SHIFT = 31
+INT8_PARTS = ("kernel", "bias", "multiplier", "shift", "scale")
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
 FLAG_APPROXIMATE = 4
@@ -50,6 +54,8 @@ FRAGMENTS = {
     "kind_params": "bad kind parameters",
     "inputs": "bad inputs",
     "dtype": "unknown dtype",
+    "dtype_mix": "bad dtype",
+    "int8": "bad int8 parameters",
     "activation": "unknown activation id",
     "units": "units out of range",
     "glu": "glu needs even units",
@@ -137,14 +143,18 @@ class Entry:
     """One layer's record: kind, activation id, flags, input shape, units
     (dense's units, conv1d's filters, 0 for the layers without weights),
     where its data starts, the six stored activation parameters, the eight
-    kind parameters, and (reshape) its output shape."""
+    kind parameters, (reshape) its output shape, its dtype (DTYPE_F32 or
+    DTYPE_INT8) and, for int8, `quant`: the tuple (in_scale, in_zp,
+    out_scale, out_zp, count, act_min, act_max) of the entry's int8 block
+    (None for float32); int8_parts() says where its data's parts are."""
 
     def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE,
-                 kparams=NO_KPARAMS, out_shape=None):
+                 kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None):
         self.kind = kind
         self.act = act
         self.flags = flags
-        self.dtype = DTYPE_F32
+        self.dtype = dtype
+        self.quant = None if quant is None else tuple(quant)
         self.in_shape = tuple(in_shape)
         self.units = units
         self.params = tuple(params)
@@ -172,11 +182,19 @@ class Entry:
 
     @property
     def n_params(self):
-        return self.kernel_len + (self.units if self.has_bias else 0)
+        """Weights stored (an int8 layer always stores its bias)."""
+        return self.kernel_len + (self.units if self.has_bias or self.dtype == DTYPE_INT8 else 0)
 
     @property
     def data_size(self):
+        if self.dtype == DTYPE_INT8:
+            end = 0
+            for off, n in int8_parts(self).values():
+                end = max(end, off + n)
+            return end
         return 4 * self.n_params
+
+    dtype_name = property(lambda self: DTYPE_NAMES[self.dtype])
 
     def keras_params(self):
         """The activation's keyword parameters as Keras's config has them
@@ -196,6 +214,72 @@ class Entry:
                 if k in anne_ops.REQUIRED.get(name, ()) or self.params[i] != default[i]:
                     kw[k] = self.params[i]
         return kw
+
+
+def int8_parts(entry):
+    """Where an int8 dense layer's data parts are: {"kernel", "bias",
+    "multiplier", "shift", "scale": (offset, bytes)}, offsets relative to
+    the layer's data_offset (docs/FORMAT.md): kernel units x n_in int8
+    (TFLite's layout, row j = unit j), zero-padded to 4 bytes; bias units
+    int32; multiplier, shift: count int32; scale: count float32."""
+    count = entry.quant[4]
+    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 4 * count, 4 * count, 4 * count)
+    out = {}
+    off = 0
+    for name, n in zip(INT8_PARTS, sizes):
+        out[name] = (off, n)
+        off += n
+    if entry.units * entry.n_in % 4:
+        out["kernel"] = (0, entry.units * entry.n_in)
+    return out
+
+
+def check_quant(where, entry, prev):
+    """An int8 entry's block (entry.quant) against what the format allows
+    and against the layer before it (prev, None for the first layer):
+    ValueError naming the field."""
+    bad = where + FRAGMENTS["int8"] + ": "
+    if entry.kind != KIND_DENSE:
+        raise ValueError(where + "%s 1 on %s (int8 is for dense layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
+    if entry.act:
+        raise ValueError(bad + "activation %s; an int8 layer's activation is its act_min..act_max clamp (linear, id 0)"
+                         % ACTIVATIONS[entry.act])
+    in_scale, in_zp, out_scale, out_zp, count, lo, hi = entry.quant
+    for what, scale in (("input scale", in_scale), ("output scale", out_scale)):
+        if not (_is_finite(scale) and scale > 0):
+            raise ValueError(bad + "%s %r (> 0 and finite)" % (what, scale))
+    for what, zp in (("input zero point", in_zp), ("output zero point", out_zp),
+                     ("act_min", lo), ("act_max", hi)):
+        if not -128 <= zp <= 127:
+            raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
+    if count not in (1, entry.units):
+        raise ValueError(bad + "count of weight scales %d (1, or units %d)" % (count, entry.units))
+    if lo > hi:
+        raise ValueError(bad + "act_min %d > act_max %d" % (lo, hi))
+    if prev is not None and prev.quant is not None and (in_scale, in_zp) != prev.quant[2:4]:
+        raise ValueError(bad + "input scale %r zero point %d, the layer before outputs scale %r zero point %d"
+                         % (in_scale, in_zp, prev.quant[2], prev.quant[3]))
+
+
+def check_int8_data(where, entry, buf, at=0):
+    """An int8 layer's multipliers, shifts and weight scales, read from buf
+    (the layer's data starting at `at`): each multiplier 0 or in
+    2**30..2**31-1 (Q31, as QuantizeMultiplier gives), each shift in
+    MIN_SHIFT..MAX_SHIFT, each weight scale > 0 and finite. ValueError
+    naming the layer (where), the field and the channel."""
+    parts = int8_parts(entry)
+    count = entry.quant[4]
+    bad = where + FRAGMENTS["int8"] + ": "
+    for name, fmt in (("multiplier", "<i"), ("shift", "<i"), ("scale", "<f")):
+        off = at + parts[name][0]
+        for j in range(count):
+            v = struct.unpack_from(fmt, buf, off + 4 * j)[0]
+            if name == "multiplier" and not (v == 0 or v >= 0x40000000):
+                raise ValueError(bad + "multiplier %d of channel %d (0, or 2**30..2**31-1)" % (v, j))
+            if name == "shift" and not MIN_SHIFT <= v <= MAX_SHIFT:
+                raise ValueError(bad + "shift %d of channel %d (%d..%d)" % (v, j, MIN_SHIFT, MAX_SHIFT))
+            if name == "scale" and not (_is_finite(v) and v > 0):
+                raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
 
 
 class Head:
@@ -302,14 +386,14 @@ def parse_entries(buf, head, size, first=None, step=None):
     step = head.entry_size if step is None else step
     for i in range(head.count):
         e = first + step * i
-        entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size)
+        entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size, entries[-1] if entries else None)
         entries.append(entry)
         shape = entry.out_shape
         prev_end = entry.offset + entry.data_size
     return entries
 
 
-def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
+def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
     where = "layer %d: " % i
     kind, act, flags, dtype = struct.unpack_from("<BBBB", buf, e)
     kparams = NO_KPARAMS
@@ -322,9 +406,12 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
         kparams = struct.unpack_from("<%dH" % SLOTS[version], buf, e + 32)
     if kind != KIND_DENSE and (version == 1 or kind not in KIND_NAMES):
         raise ValueError(where + "%s %d" % (FRAGMENTS["kind"], kind))
-    if dtype != DTYPE_F32:
-        raise ValueError(where + "%s %d (%sthis reader knows 0, float32)" % (
-            FRAGMENTS["dtype"], dtype, "int8 is reserved; " if dtype == DTYPE_INT8 else ""))
+    if dtype != DTYPE_F32 and (dtype != DTYPE_INT8 or version < 3):
+        raise ValueError(where + "%s %d (%sthis reader knows 0, float32, and 1, int8, from version 3 on)" % (
+            FRAGMENTS["dtype"], dtype, "int8 needs version 3; " if dtype == DTYPE_INT8 else ""))
+    if prev is not None and dtype != prev.dtype:
+        raise ValueError(where + "%s: %s after %s layers (a file is all float32 or all int8)"
+                         % (FRAGMENTS["dtype_mix"], DTYPE_NAMES[dtype], prev.dtype_name))
     if act >= len(ACTIVATIONS):
         raise ValueError(where + "%s %d" % (FRAGMENTS["activation"], act))
     if flags & ~FLAGS_KNOWN:
@@ -353,13 +440,20 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size):
                              % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
         if version == 3:
             _check_inputs(where, i, struct.unpack_from("<8B", buf, e + 88))
-        quant = struct.unpack_from("<8I", buf, e + 96) if version == 3 else struct.unpack_from("<II", buf, e + 72)
-        if any(quant):
+        raw = struct.unpack_from("<8I", buf, e + 96) if version == 3 else struct.unpack_from("<II", buf, e + 72)
+        if dtype == DTYPE_F32 and any(raw):
             raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
+        if dtype == DTYPE_INT8:
+            if any(raw[6:]) or buf[e + 118] or buf[e + 119]:
+                raise ValueError(where + "%s: the int8 block's last 10 bytes" % FRAGMENTS["reserved"])
+            quant = struct.unpack_from("<fifiIbb", buf, e + 96)
     try:
-        entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out)
+        entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out,
+                      dtype, quant if dtype == DTYPE_INT8 else None)
     except ValueError as err:
         raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
+    if dtype == DTYPE_INT8:
+        check_quant(where, entry, prev)
     if version >= 2:
         if stored_out != entry.out_shape:
             raise ValueError(where + "%s: output %s, %s %s with %d units gives %s"
@@ -416,6 +510,9 @@ def _check_kparams(where, kind, kp):
 
 
 def _data_text(entry):
+    if entry.dtype == DTYPE_INT8:
+        return "an int8 %d x %d kernel, bias and %d multipliers, shifts and scales" % (
+            entry.units, entry.n_in, entry.quant[4])
     if entry.kind == anne_ops.LAYER_CONV1D:
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)
     elif entry.kind == KIND_DENSE:
@@ -498,6 +595,13 @@ def check_writable(in_shape, entries, version=VERSION):
     shapes = [("the input", in_shape)]
     for i, e in enumerate(entries):
         shapes.append(("layer %d's output" % i, e.out_shape))
+        if e.dtype == DTYPE_INT8:
+            if version < 3:
+                raise ValueError("layer %d is int8; int8 layers need a version-3 file" % i)
+            check_quant("layer %d: " % i, e, entries[i - 1] if i else None)
+        if i and e.dtype != entries[i - 1].dtype:
+            raise ValueError("layer %d: %s: %s after %s layers (a file is all float32 or all int8)"
+                             % (i, FRAGMENTS["dtype_mix"], e.dtype_name, entries[i - 1].dtype_name))
         if e.units > MAX_DIM:
             raise ValueError("layer %d has %d units; a .anne file holds 1..%d" % (i, e.units, MAX_DIM))
         if any(not 0 <= v <= 0xFFFF for v in e.kparams):
@@ -515,7 +619,8 @@ def check_writable(in_shape, entries, version=VERSION):
 def front(in_shape, entries, meta=None, version=VERSION, check=True):
     """Everything of a file before the layer data (header, layer table,
     metadata, padding), with each entry's offset set: the writer then writes
-    each layer's kernel and bias (float32) in order and the CRC-32 of all.
+    each layer's data in order (float32: kernel and bias; int8: the parts
+    int8_parts() lists, each 4-byte aligned) and the CRC-32 of all.
     ValueError (check_writable) for what the format cannot hold, unless
     check is False (deliberately bad files)."""
     count = len(entries)
@@ -545,7 +650,11 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
                                                 + (entry.units, entry.offset, entry.data_size))))
         parts.append(struct.pack("<%dH" % SLOTS[version], *(entry.kparams + (0,) * (SLOTS[version] - 8))))
         parts.append(struct.pack("<6f", *entry.params))
-        parts.append(struct.pack("<8B", *_inputs_raw(i)) + bytes(32) if version == 3 else bytes(8))
+        if version == 2:
+            parts.append(bytes(8))
+            continue
+        parts.append(struct.pack("<8B", *_inputs_raw(i)))
+        parts.append(struct.pack("<fifiIbb", *entry.quant) + bytes(10) if entry.quant else bytes(32))
     parts.append(meta_data)
     n = table_end + len(meta_data)
     parts.append(bytes((4 - n % 4) % 4))

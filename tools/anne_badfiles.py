@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 
-from anne_format import ACTIVATIONS, FLAG_BIAS, FRAGMENTS, LayerSpec, encode, parse
+from anne_format import ACTIVATIONS, FLAG_BIAS, FRAGMENTS, Int8DenseSpec, LayerSpec, encode, parse
 
 V1_ENTRY = 40
 V2_ENTRY = 80
@@ -37,6 +37,22 @@ def _conv_model():
                     LayerSpec("linear", kind="max_pooling1d", kparams=(2, 2, 0)),
                     LayerSpec("linear", kind="flatten"),
                     LayerSpec("softmax", k2, b2)]
+
+
+def _int8_model():
+    """A small valid int8 model (format version 3): 3 inputs -> dense 4
+    (per-channel weight scales, a RELU clamp) -> dense 3 (per tensor, no bias)."""
+    k1 = np.array([[12, -40, 7], [-127, 3, 55], [90, 18, -6], [0, 127, -33]], np.int8)
+    b1 = np.array([300, -1200, 45, 0], np.int32)
+    k2 = np.array([[5, -17, 100, 2], [-60, 44, 9, 127], [1, -1, -90, 30]], np.int8)
+    l1 = Int8DenseSpec(k1, b1, [0.004, 0.0062, 0.0051, 0.0037], (0.02, -9), (0.035, -128), (-128, 127))
+    l2 = Int8DenseSpec(k2, None, [0.0049], (0.035, -128), (0.06, 11), (-128, 127))
+    return 3, [l1, l2]
+
+
+def int8_good_file():
+    n, layers = _int8_model()
+    return encode(n, layers, metadata={"name": "int8"}, version=3)
 
 
 def conv_good_file():
@@ -69,7 +85,7 @@ def bad_files(good_bytes=None):
     the version-2 one of base_good_file(2), its names starting "v2_"."""
     if good_bytes is None:
         return (bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
-                + _bad_conv_files() + _bad_files_v3())
+                + _bad_conv_files() + _bad_files_v3() + _bad_int8_files())
     good = bytes(good_bytes)
     m = parse(good)
     if m.version == 2:
@@ -273,12 +289,81 @@ def _bad_files_v3():
     add("inputs_unused_set", _patch(good, "<B", e1 + 95, 1), F["inputs"])
     add("int8_input_scale_set", _patch(good, "<f", e1 + 96, 0.5), F["reserved"])
     add("int8_last_field_set", _patch(good, "<I", e0 + 124, 1), F["reserved"])
-    add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["dtype"])
+    add("dtype_int8", _patch(good, "<B", e0 + 3, 1), F["int8"])   # its int8 block is all 0
     add("data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"])
     # a conv1d's slots past its four, in a conv file
     shape, layers = _conv_model()
     conv = encode(shape, layers, version=3)
     add("conv1d_slot_5_set", _patch(conv, "<H", parse(conv).header_size + 32 + 2 * 5, 1), F["kind_params"])
+    return out
+
+
+def _bad_int8_files():
+    """The defects of an int8 file's layer table (int8_good_file()): the
+    codec refuses them from the entries alone (every board, as the PC)."""
+    F = FRAGMENTS
+    good = int8_good_file()
+    m = parse(good)
+    e0, e1 = m.header_size, m.header_size + m.entry_size
+    L0, L1 = m.layers
+    nan, inf = float("nan"), float("inf")
+    return [("int8_" + n, d, f) for n, d, f in [
+        ("input_scale_0", _patch(good, "<f", e0 + 96, 0.0), F["int8"]),
+        ("input_scale_negative", _patch(good, "<f", e0 + 96, -0.02), F["int8"]),
+        ("input_scale_nan", _patch(good, "<f", e0 + 96, nan), F["int8"]),
+        ("output_scale_inf", _patch(_patch(good, "<f", e0 + 104, inf), "<f", e1 + 96, inf), F["int8"]),
+        ("output_scale_0", _patch(good, "<f", e1 + 104, 0.0), F["int8"]),
+        ("input_zero_point_128", _patch(good, "<i", e0 + 100, 128), F["int8"]),
+        ("output_zero_point_minus_129", _patch(_patch(good, "<i", e0 + 108, -129), "<i", e1 + 100, -129), F["int8"]),
+        ("count_0", _patch(good, "<I", e0 + 112, 0), F["int8"]),
+        ("count_2", _patch(good, "<I", e0 + 112, 2), F["int8"]),   # neither 1 nor units (4)
+        ("count_units_plus_1", _patch(good, "<I", e1 + 112, L1.units + 1), F["int8"]),
+        ("act_min_above_act_max", _patch(good, "<bb", e1 + 116, 20, 10), F["int8"]),
+        ("activation_set", _patch(good, "<B", e0 + 1, 1), F["int8"]),   # the clamp is the activation
+        ("input_scale_not_previous_output", _patch(good, "<f", e1 + 96, 0.036), F["int8"]),
+        ("input_zero_point_not_previous_output", _patch(good, "<i", e1 + 100, -127), F["int8"]),
+        ("reserved_set", _patch(good, "<B", e0 + 118, 1), F["reserved"]),
+        ("reserved_last_set", _patch(good, "<B", e1 + 127, 1), F["reserved"]),
+        ("mixed_dtypes", _patch(good, "<B", e1 + 3, 0), F["dtype_mix"]),
+        ("data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"]),
+        ("data_size_float", _patch(good, "<I", e0 + 28, 4 * (L0.n_in + 1) * L0.units), F["data_size"]),
+        ("truncated_kernel", good[:L0.data_offset + 5], F["truncated"]),
+        ("truncated_scales", good[:L1.data_offset + L1.data_size - 2], F["truncated"]),
+    ]]
+
+
+def bad_int8_data_files():
+    """[(name, bytes, fragment)]: int8 files whose table is valid but whose
+    layer data holds a bad multiplier, shift or weight scale: a reader
+    refuses them when it reads the data (anne_file.check_int8_data)."""
+    F = FRAGMENTS
+    good = int8_good_file()
+    m = parse(good)
+    L0, L1 = m.layers
+    import anne_file
+    p0 = {k: L0.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[0]).items()}
+    p1 = {k: L1.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[1]).items()}
+    return [("int8_" + n, d, f) for n, d, f in [
+        ("shift_32", _patch(good, "<i", p0["shift"] + 4, 32), F["int8"]),
+        ("shift_minus_32", _patch(good, "<i", p1["shift"], -32), F["int8"]),
+        ("multiplier_small", _patch(good, "<i", p0["multiplier"] + 8, 0x3FFFFFFF), F["int8"]),
+        ("multiplier_negative", _patch(good, "<i", p1["multiplier"], -0x40000000), F["int8"]),
+        ("weight_scale_0", _patch(good, "<f", p0["scale"] + 12, 0.0), F["int8"]),
+        ("weight_scale_negative", _patch(good, "<f", p1["scale"], -0.0049), F["int8"]),
+        ("weight_scale_nan", _patch(good, "<f", p0["scale"], float("nan")), F["int8"]),
+    ]]
+
+
+def valid_int8_files():
+    """[(name, bytes)]: valid int8 files: the plain one, and one with a gap
+    before its data and between its layers' data."""
+    good = int8_good_file()
+    out = [("int8", good)]
+    m = parse(good)
+    L1 = m.layers[1]
+    b = bytearray(good[:L1.data_offset]) + bytes(8) + bytearray(good[L1.data_offset:-4])
+    struct.pack_into("<I", b, m.header_size + m.entry_size + 24, L1.data_offset + 8)
+    out.append(("int8_gap_between_layers", _recrc(bytes(b) + b"\0\0\0\0")))
     return out
 
 
@@ -433,7 +518,45 @@ def write_bad_dir(directory):
     with open(os.path.join(directory, "valid_index.json"), "w") as f:
         json.dump(valid, f, indent=1)
         f.write("\n")
+    write_int8_index(directory)
     return index
+
+
+def int8_rows(n_inputs):
+    """Int8 input rows for the valid int8 files' expected outputs: the
+    extremes, the zero point's neighbourhood, a spread."""
+    rows = [[-128] * n_inputs, [127] * n_inputs, [0] * n_inputs]
+    rows += [[((i * 37 + r * 59) % 256) - 128 for i in range(n_inputs)] for r in range(5)]
+    return rows
+
+
+def write_int8_index(directory):
+    """int8_index.json: {"bad": [{"file", "expect"}], "valid": [{"file",
+    "x", "y", "metadata", "input_quantization", "output_quantization"}]}:
+    the int8 files whose data a reader must check (bad_int8_data_files())
+    and valid int8 files with int8 input rows x and the int8 outputs y
+    (anne_format's numpy int8 reference: TFLite's reference
+    FULLY_CONNECTED, single rounding). Read by the board once it runs int8."""
+    import json
+    import os
+    bad = []
+    for name, data, frag in bad_int8_data_files():
+        with open(os.path.join(directory, name + ".anne"), "wb") as f:
+            f.write(data)
+        bad.append({"file": name + ".anne", "expect": frag})
+    valid = []
+    for name, data in valid_int8_files():
+        fname = "valid_" + name + ".anne"
+        with open(os.path.join(directory, fname), "wb") as f:
+            f.write(data)
+        m = parse(data)
+        x = int8_rows(m.n_inputs)
+        valid.append({"file": fname, "x": x, "y": m.forward_int8(np.array(x)).tolist(), "metadata": m.metadata,
+                      "input_quantization": list(m.input_quantization),
+                      "output_quantization": list(m.output_quantization)})
+    with open(os.path.join(directory, "int8_index.json"), "w") as f:
+        json.dump({"bad": bad, "valid": valid}, f, indent=1)
+        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,103 @@ class LayerSpec:
         return None
 
 
+def f32_value(v):
+    """v rounded to float32, as a Python float (what a file stores)."""
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+def quantize_multiplier(real):
+    """TFLite's QuantizeMultiplier (quantization_util.cc) for the
+    single-rounding build, as src/math/requant.rs's
+    quantize_multiplier_for(real, Rounding::Single): real = q * 2**(shift - 31)
+    with q in [2**30, 2**31) from frexp, q rounded half away from zero (a q
+    that rounds to 2**31 is halved, the shift raised); a shift below -31
+    gives (0, 0); 0.0 gives (0, 0); a shift above 30 saturates to
+    (2**31 - 1, 30). real: a Python float (double precision)."""
+    import math
+    if not math.isfinite(real):
+        raise ValueError("requantization multiplier %r is not finite" % real)
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    x = q * (1 << 31)           # exact: a power-of-two scaling
+    q_fixed = int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)   # C's round(): half away from zero
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        return 0x7FFFFFFF, 30
+    return q_fixed, shift
+
+
+def real_multiplier(input_scale, weight_scale, output_scale, count):
+    """The real requantization multiplier as LiteRT's FULLY_CONNECTED
+    Prepare computes it: per channel (count > 1) `(double)input_scale *
+    (double)weight_scale / (double)output_scale`; per tensor
+    (GetQuantizedConvolutionMultipler) the product of the two float32 scales
+    in float32, then divided in double. Scales: float32 values."""
+    if count > 1:
+        return float(input_scale) * float(weight_scale) / float(output_scale)
+    return float(np.float32(input_scale) * np.float32(weight_scale)) / float(output_scale)
+
+
+class Int8DenseSpec:
+    """An int8 dense layer to encode (format version 3, dtype 1).
+    kernel: units x n_in int8 (TFLite's layout); bias: units int32 or None
+    (zeros are stored); weight_scales: 1 (per tensor) or units float32;
+    in_q, out_q: (scale, zero point) of the input and the output; act_range:
+    (act_min, act_max) in output steps. multipliers, shifts: computed here
+    (quantize_multiplier of real_multiplier(), as LiteRT's Prepare) unless
+    given (bad files)."""
+
+    kind = KIND_DENSE
+    activation = "linear"
+
+    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127),
+                 multipliers=None, shifts=None):
+        self.kernel = np.asarray(kernel)
+        self.has_bias = bias is not None
+        self.bias = np.zeros(self.kernel.shape[0], np.int32) if bias is None else np.asarray(bias).astype(np.int64)
+        self.weight_scales = [f32_value(float(v)) for v in np.atleast_1d(weight_scales)]
+        self.in_q = (f32_value(float(in_q[0])), int(in_q[1]))
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        if multipliers is None:
+            pairs = [quantize_multiplier(real_multiplier(self.in_q[0], s, self.out_q[0], len(self.weight_scales)))
+                     for s in self.weight_scales]
+            multipliers, shifts = [p[0] for p in pairs], [p[1] for p in pairs]
+        self.multipliers = [int(v) for v in multipliers]
+        self.shifts = [int(v) for v in shifts]
+
+    @property
+    def units(self):
+        return self.kernel.shape[0]
+
+    @property
+    def quant(self):
+        return self.in_q + self.out_q + (len(self.weight_scales),) + self.act_range
+
+    def entry(self, in_shape):
+        return anne_file.Entry(0, FLAG_BIAS if self.has_bias else 0, in_shape, self.units,
+                               [default_params("linear")[k] for k in PARAM_NAMES], kind=KIND_DENSE,
+                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def data(self, entry):
+        """The layer's data bytes, laid out as anne_file.int8_parts says."""
+        parts = anne_file.int8_parts(entry)
+        out = bytearray(entry.data_size)
+        values = {"kernel": self.kernel.astype("<i1").tobytes(),
+                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
+                  "multiplier": np.asarray(self.multipliers, "<i8").astype("<i4").tobytes(),
+                  "shift": np.asarray(self.shifts, "<i8").astype("<i4").tobytes(),
+                  "scale": np.asarray(self.weight_scales, "<f4").tobytes()}
+        for name, (off, n) in parts.items():
+            out[off:off + len(values[name])] = values[name]
+        return bytes(out)
+
+
 def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
     """Returns the bytes of a `.anne` file (version 2 unless told 1, which
     has no metadata and only dense layers, or 3). n_inputs: the input size,
@@ -119,6 +216,24 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         if not all(1 <= d <= MAX_UNITS for d in in_shape) or not 1 <= len(in_shape) <= (3 if version >= 3 else 2):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
+        if isinstance(l, Int8DenseSpec):
+            if check:
+                if l.kernel.ndim != 2 or l.kernel.shape[1] != anne_file.size_of(shape) or len(shape) != 1:
+                    raise ValueError("layer %d: int8 kernel shape %s, expected (units, %d) on input %s"
+                                     % (i, l.kernel.shape, anne_file.size_of(shape), shape))
+                if l.kernel.size and (l.kernel.min() < -128 or l.kernel.max() > 127):
+                    raise ValueError("layer %d: int8 kernel values %d..%d (-128..127)"
+                                     % (i, l.kernel.min(), l.kernel.max()))
+                if l.bias.shape != (l.units,) or np.any(np.abs(l.bias) > 0x7FFFFFFF):
+                    raise ValueError("layer %d: int8 bias: %d int32 values expected" % (i, l.units))
+                if len(l.multipliers) != len(l.weight_scales) or len(l.shifts) != len(l.weight_scales):
+                    raise ValueError("layer %d: %d multipliers and %d shifts for %d weight scales"
+                                     % (i, len(l.multipliers), len(l.shifts), len(l.weight_scales)))
+            entries.append(l.entry(shape))
+            if check:
+                anne_file.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
+            shape = entries[-1].out_shape
+            continue
         if check:
             want = l.expected_kernel(shape) if l.kind in anne_file.STORED else None
             units = l.units
@@ -145,7 +260,10 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
             entries.append(l.entry(shape))
         shape = entries[-1].out_shape
     out = bytearray(anne_file.front(in_shape, entries, metadata, version, check))
-    for l in layers:
+    for l, e in zip(layers, entries):
+        if isinstance(l, Int8DenseSpec):
+            out += l.data(e)
+            continue
         if l.kernel is not None:
             out += l.kernel.astype("<f4").tobytes()
         if l.bias is not None:
@@ -186,6 +304,9 @@ class Layer:
         self.params = dict(zip(PARAM_NAMES, entry.params))
         self.kernel = kernel
         self.bias = bias
+        self.dtype = entry.dtype_name
+        self.quant = entry.quant      # int8: (in_scale, in_zp, out_scale, out_zp, count, act_min, act_max)
+        self.multipliers = self.shifts = self.weight_scales = None
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -220,12 +341,31 @@ class Layer:
         return ""
 
     def spec(self):
+        if self.dtype == "int8":
+            q = self.quant
+            return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
+                                 q[0:2], q[2:4], q[5:7], self.multipliers, self.shifts)
         return LayerSpec(self.activation, self.kernel, self.bias,
                          dict(self.params), self.has_max_value, self.approximate,
                          self.kind, self.kparams, self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
 
+    def forward_int8(self, xq):
+        """This int8 layer on xq (batch, n_in) int8 -> (batch, units) int8,
+        as LiteRT's reference FULLY_CONNECTED computes it (per-channel
+        requantization, single rounding), in int64."""
+        in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant
+        acc = (np.asarray(xq, np.int64) - in_zp) @ self.kernel.astype(np.int64).T + self.bias.astype(np.int64)
+        m = np.array(self.multipliers if count > 1 else self.multipliers * self.units, np.int64)
+        s = np.clip(np.array(self.shifts if count > 1 else self.shifts * self.units, np.int64), -31, 30)
+        total = 31 - s
+        y = (acc * m + (np.int64(1) << (total - 1))) >> total
+        return np.clip(y + out_zp, lo, hi).astype(np.int8)
+
     def forward(self, x):
         """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
+        if self.dtype == "int8":   # float in and out: quantize, run int8, dequantize
+            return dequantize(self.forward_int8(quantize(x.reshape(x.shape[0], -1), self.quant[0:2])),
+                              self.quant[2:4])
         x = _f32(x)
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return x.reshape((x.shape[0],) + tuple(self.out_shape))
@@ -243,6 +383,22 @@ class Layer:
             z = z + self.bias
         return activate(self.activation, z, self.params,
                         self.has_max_value, self.approximate)
+
+
+def quantize(x, q):
+    """TFLite's QUANTIZE (reference, float input): clamp(round_half_away(x /
+    scale) + zero_point, -128, 127), x / scale in float32."""
+    scale, zp = q
+    v = _f32(x) / np.float32(scale)
+    a = np.abs(v)
+    r = np.floor(a)
+    r = np.sign(v) * (r + (a - r >= 0.5))     # a - floor(a) is exact: no double rounding
+    return np.clip(r.astype(np.int64) + zp, -128, 127).astype(np.int8)
+
+
+def dequantize(q, qp):
+    """TFLite's DEQUANTIZE: (q - zero_point) * scale, float32."""
+    return _f32((np.asarray(q, np.int64) - qp[1]).astype(np.float32) * np.float32(qp[0]))
 
 
 def _windows(steps, n_out, window, strides, padding, dilation=1, taps=1):
@@ -294,6 +450,26 @@ class Model:
         return self.layers[-1].n_out
 
     @property
+    def dtype(self):
+        return self.layers[0].dtype
+
+    @property
+    def input_quantization(self):
+        """(scale, zero point) of an int8 network's input; None for float32."""
+        return self.layers[0].quant[0:2] if self.dtype == "int8" else None
+
+    @property
+    def output_quantization(self):
+        return self.layers[-1].quant[2:4] if self.dtype == "int8" else None
+
+    def forward_int8(self, xq):
+        """An int8 network on int8 inputs xq (batch, n_inputs) -> int8 outputs."""
+        y = np.asarray(xq).reshape((-1, self.n_inputs))
+        for l in self.layers:
+            y = l.forward_int8(y)
+        return y
+
+    @property
     def n_params(self):
         return sum(l.n_params for l in self.layers)
 
@@ -322,7 +498,8 @@ class Model:
             rows.append((str(l.index), l.kind_name + ("" if l.has_bias or l.kind not in anne_file.WEIGHTED
                                                       else " (no bias)") + (" " + options if options else ""),
                          _dims(l.in_shape), str(l.units) if l.units else "-", _dims(l.out_shape),
-                         l.activation_text(), str(l.n_params), str(l.data_size)))
+                         l.activation_text() if l.dtype != "int8" else "clamp %d..%d" % l.quant[5:7],
+                         str(l.n_params), str(l.data_size)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
         if title:
@@ -332,9 +509,19 @@ class Model:
                                    for i, (c, w) in enumerate(zip(r, widths))).rstrip())
             if j == 0:
                 lines.append("-" * len(lines[-1]))
-        lines.append("inputs %s, outputs %d, %d parameters, %d bytes of float data, "
+        data = sum(l.data_size for l in self.layers)
+        lines.append("inputs %s, outputs %d, %d parameters, %d bytes of %s data, "
                      "file %d bytes (version %d)" % (_dims(self.input_shape), self.n_outputs, self.n_params,
-                                                     4 * self.n_params, self.size, self.version))
+                                                     data, self.dtype, self.size, self.version))
+        if self.dtype == "int8":
+            lines.append("dtype int8: input scale %.9g zero point %d, output scale %.9g zero point %d"
+                         % (self.input_quantization + self.output_quantization))
+            for l in self.layers:
+                q = l.quant
+                ws = l.weight_scales
+                lines.append("  layer %d: in %.9g/%d, out %.9g/%d, weight scales %s" % (
+                    l.index, q[0], q[1], q[2], q[3], "%.9g (per tensor)" % ws[0] if q[4] == 1
+                    else "%d per channel, %.9g..%.9g" % (q[4], min(ws), max(ws))))
         for k, v in self.metadata.items():
             if k == "folded_before":  # (numbers for the board's edits)
                 v = "the inputs' normalization of layer %s, kept for edits on the board" % ", ".join(
@@ -363,6 +550,9 @@ def parse(data):
                          % (FRAGMENTS["crc"], stored, computed))
     layers = []
     for i, e in enumerate(entries):
+        if e.dtype == anne_file.DTYPE_INT8:
+            layers.append(_int8_layer(i, e, data))
+            continue
         n_k = e.kernel_len
         kernel = None
         if e.kind == KIND_DENSE:
@@ -379,6 +569,18 @@ def parse(data):
             raise ValueError("layer %d: weights %s" % (i, FRAGMENTS["finite"]))
         layers.append(Layer(i, e, kernel, bias))
     return Model(head, layers, metadata, size)
+
+
+def _int8_layer(i, e, data):
+    anne_file.check_int8_data("layer %d: " % i, e, data, e.offset)
+    parts = {k: (e.offset + off, n) for k, (off, n) in anne_file.int8_parts(e).items()}
+    count = e.quant[4]
+    layer = Layer(i, e, np.frombuffer(data, "<i1", e.units * e.n_in, parts["kernel"][0]).reshape(e.units, e.n_in),
+                  np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
+    layer.multipliers = [int(v) for v in np.frombuffer(data, "<i4", count, parts["multiplier"][0])]
+    layer.shifts = [int(v) for v in np.frombuffer(data, "<i4", count, parts["shift"][0])]
+    layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
+    return layer
 
 
 def load(path):

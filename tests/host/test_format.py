@@ -327,3 +327,166 @@ def test_threshold_and_vector_activations():
     g = anne_reference.activate("glu", x)
     np.testing.assert_allclose(g, [[1.0 * _sig(0.5), 2.0 * _sig(2.2)]], rtol=1e-6)
     assert anne_reference.activate("swish", XS).tolist() == anne_reference.activate("silu", XS).tolist()
+
+
+# --- int8 (format version 3, dtype 1) -----------------------------------------
+
+INT8_DATA_TABLE = anne_badfiles.bad_int8_data_files()
+
+
+def test_int8_fragments_exercised():
+    names = [n for n, _, _ in BAD_TABLE + INT8_DATA_TABLE]
+    assert len(set(names)) == len(names)
+    assert {"int8", "dtype_mix"} <= {k for k, v in af.FRAGMENTS.items()
+                                     if v in {f for _, _, f in BAD_TABLE}}
+
+
+@pytest.mark.parametrize("name,data,fragment", INT8_DATA_TABLE, ids=[b[0] for b in INT8_DATA_TABLE])
+def test_int8_data_file_refused(name, data, fragment):
+    """Bad multipliers, shifts and weight scales: refused when the data is read."""
+    with pytest.raises(ValueError) as e:
+        af.parse(data)
+    assert fragment in str(e.value) and str(e.value).startswith("layer ")
+
+
+def test_int8_dir_is_up_to_date():
+    index = json.load(open(os.path.join(BAD, "int8_index.json")))
+    assert [(e["file"], e["expect"]) for e in index["bad"]] == [(n + ".anne", f) for n, _, f in INT8_DATA_TABLE]
+    for name, data, _ in INT8_DATA_TABLE:
+        assert open(os.path.join(BAD, name + ".anne"), "rb").read() == data, name
+    valid = dict(anne_badfiles.valid_int8_files())
+    assert [e["file"] for e in index["valid"]] == ["valid_%s.anne" % n for n in valid]
+    for e in index["valid"]:
+        assert open(os.path.join(BAD, e["file"]), "rb").read() == valid[e["file"][6:-5]]
+
+
+def _quantize_multiplier_exact(real):
+    """QuantizeMultiplier (single-rounding build) with exact fractions: an
+    independent computation of what anne_format.quantize_multiplier gives."""
+    from fractions import Fraction
+    if real == 0:
+        return 0, 0
+    r = Fraction(real)
+    shift = 0
+    while abs(r) >= 1:
+        r /= 2
+        shift += 1
+    while abs(r) < Fraction(1, 2):
+        r *= 2
+        shift -= 1
+    x = abs(r) * 2 ** 31
+    q = int(x) + (1 if x - int(x) >= Fraction(1, 2) else 0)
+    q = q if r > 0 else -q
+    if abs(q) == 2 ** 31:
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        return 2 ** 31 - 1, 30
+    return q, shift
+
+
+def test_quantize_multiplier():
+    """LiteRT's quantization_util_test.cc values (as src/math/requant.rs's
+    tests have them), and the exact computation on many reals."""
+    cases = [(-4.0, -1073741824, 3), (-0.125, -1073741824, -2), (0.0, 0, 0), (0.125, 1073741824, -2),
+             (0.5, 1073741824, 0), (1.0, 1073741824, 1), (4.0, 1073741824, 3),
+             (math.ldexp(1.0, -31), 1073741824, -30), (math.ldexp(1.0, -32), 1073741824, -31),
+             (math.ldexp(float(np.float32(0.99)), -32), 0, 0), (math.ldexp(1.0, -33), 0, 0),
+             (0.50 - 5e-9, 2147483627, -1), (0.50 - 1e-10, 1073741824, 0), (0.75, 1610612736, 0),
+             (1.0 - 1e-9, 2147483646, 0), (1.0 + 1e-11, 1073741824, 1), (1.25, 1342177280, 1),
+             (2.0 - 1e-9, 2147483647, 1), (2.0 - 1e-11, 1073741824, 2),
+             (2.0 ** 31, 2147483647, 30), (2.0 ** 40, 2147483647, 30)]
+    for real, q, s in cases:
+        assert af.quantize_multiplier(real) == (q, s), real
+        assert _quantize_multiplier_exact(real) == (q, s), real
+    rng = np.random.default_rng(29)
+    for real in np.exp(rng.uniform(-30, 10, 2000)):
+        assert af.quantize_multiplier(float(real)) == _quantize_multiplier_exact(float(real)), real
+    with pytest.raises(ValueError):
+        af.quantize_multiplier(float("nan"))
+
+
+def test_int8_layout_by_hand():
+    """valid_int8.anne at the offsets docs/FORMAT.md gives, read with
+    struct, run with Python ints (TFLite's reference FULLY_CONNECTED,
+    single rounding): int8_index.json's outputs, and the multipliers and
+    shifts QuantizeMultiplier gives (exact fractions) on the real multiplier
+    LiteRT's Prepare computes."""
+    data = open(os.path.join(BAD, "valid_int8.anne"), "rb").read()
+    index = json.load(open(os.path.join(BAD, "int8_index.json")))
+    entry = [e for e in index["valid"] if e["file"] == "valid_int8.anne"][0]
+    assert struct.unpack_from("<4sHHH", data, 0) == (b"ANNE", 3, 32, 2)
+    n_in = struct.unpack_from("<HHHH", data, 16)[1]
+    layers = []
+    prev_out = None
+    for i in range(2):
+        e = 32 + 128 * i
+        kind, act, flags, dtype = struct.unpack_from("<BBBB", data, e)
+        assert (kind, act, dtype) == (1, 0, 1)
+        units, offset, size = struct.unpack_from("<III", data, e + 20)
+        s_in, z_in, s_out, z_out, count, lo, hi = struct.unpack_from("<fifiIbb", data, e + 96)
+        assert data[e + 118:e + 128] == bytes(10) and count in (1, units)
+        if prev_out:
+            assert (s_in, z_in) == prev_out
+        prev_out = (s_out, z_out)
+        p = offset
+        kernel = struct.unpack_from("<%db" % (units * n_in), data, p)
+        p += (units * n_in + 3) // 4 * 4
+        bias = struct.unpack_from("<%di" % units, data, p)
+        p += 4 * units
+        mult = struct.unpack_from("<%di" % count, data, p)
+        shift = struct.unpack_from("<%di" % count, data, p + 4 * count)
+        ws = struct.unpack_from("<%df" % count, data, p + 8 * count)
+        assert p + 12 * count - offset == size
+        for j in range(count):   # per tensor, LiteRT multiplies the two float32 scales in float32
+            product = float(s_in) * float(ws[j]) if count > 1 else float(np.float32(s_in) * np.float32(ws[j]))
+            assert (mult[j], shift[j]) == _quantize_multiplier_exact(product / float(s_out))
+        layers.append((n_in, units, kernel, bias, mult, shift, z_in, z_out, lo, hi))
+        n_in = units
+    assert (entry["input_quantization"], entry["output_quantization"]) == (
+        [struct.unpack_from("<f", data, 32 + 96)[0], struct.unpack_from("<i", data, 32 + 100)[0]], list(prev_out))
+    for x, y in zip(entry["x"], entry["y"]):
+        h = list(x)
+        for n, units, kernel, bias, mult, shift, z_in, z_out, lo, hi in layers:
+            out = []
+            for j in range(units):
+                acc = bias[j] + sum(kernel[j * n + i] * (h[i] - z_in) for i in range(n))
+                m, s = (mult[j], shift[j]) if len(mult) > 1 else (mult[0], shift[0])
+                acc = (acc * m + (1 << (30 - s))) >> (31 - s)
+                out.append(min(max(acc + z_out, lo), hi))
+            h = out
+        assert h == y
+
+
+def test_int8_writer_refuses():
+    """What the readers refuse, the writer refuses before writing."""
+    n, layers = anne_badfiles._int8_model()
+    with pytest.raises(ValueError, match="version-3"):
+        af.encode(n, layers)
+    with pytest.raises(ValueError, match="bad dtype"):
+        af.encode(n, layers[:1] + [af.LayerSpec("relu", np.ones((4, 2), np.float32), None)], version=3)
+    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.036, -128), (0.1, 0))
+    with pytest.raises(ValueError, match="layer 1: bad int8 parameters: input scale"):
+        af.encode(n, layers[:1] + [bad], version=3)
+    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01, 0.02], (0.035, -128), (0.1, 0))
+    with pytest.raises(ValueError, match="count of weight scales 2"):
+        af.encode(n, layers[:1] + [bad], version=3)
+    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), (5, 4))
+    with pytest.raises(ValueError, match="act_min 5 > act_max 4"):
+        af.encode(n, layers[:1] + [bad], version=3)
+    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), shifts=[40],
+                           multipliers=[1 << 30])
+    with pytest.raises(ValueError, match="shift 40"):
+        af.encode(n, layers[:1] + [bad], version=3)
+
+
+def test_int8_round_trip_and_summary():
+    good = open(os.path.join(BAD, "valid_int8.anne"), "rb").read()
+    m = af.parse(good)
+    assert m.dtype == "int8" and m.layers[0].quant[4] == 4 and m.layers[1].quant[4] == 1
+    assert af.encode(m.input_shape, [l.spec() for l in m.layers], metadata=m.metadata, version=3) == good
+    text = m.summary()
+    assert "dtype int8: input scale 0.0199999996 zero point -9" in text
+    assert "4 per channel" in text and "(per tensor)" in text
