@@ -62,6 +62,13 @@ class DenseInt8(Dense):
     def _step(self, buf):
         return (self._kernel, self._bias, None, buf, _SPEC, self._quant)
 
+    def get_weights(self):
+        """[kernel, bias]: units rows of n_in int8 values (TFLite's layout),
+        units int32 values."""
+        k = _ints(self._kernel, "b", "kernel")
+        n = self.n_in
+        return [[k[j * n:(j + 1) * n] for j in range(self._units)], _ints(self._bias, "i", "bias")]
+
     def __repr__(self):
         return "Dense(%d, int8)" % self._units
 
