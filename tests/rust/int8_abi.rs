@@ -13,27 +13,41 @@
 //! (`CalculateActivationRangeQuantized`): inputs of the kernel computed
 //! from the model, not expected values.
 
-use anne::abi::{anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_OK};
+use anne::abi::{
+    anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_OK,
+};
 use anne::ffi::anne_forward;
 use anne::math::requant::{quantize_multiplier_for, Rounding};
 use serde_json::Value;
 use std::path::Path;
 
 fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/int8/{name}.json"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/int8/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).unwrap()
 }
 
 fn ints(v: &Value) -> Vec<i64> {
-    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
 }
 
 fn i8s(v: &Value) -> Vec<i8> {
-    ints(v).into_iter().map(|x| i8::try_from(x).unwrap()).collect()
+    ints(v)
+        .into_iter()
+        .map(|x| i8::try_from(x).unwrap())
+        .collect()
 }
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// `CalculateActivationRangeQuantized` for int8 (LiteRT's quantize
@@ -69,7 +83,10 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
         let tout = &tensors[ints(&op["outputs"])[0] as usize];
         let units = ints(&tw["shape"])[0] as usize;
         let bias = (ins.len() > 2 && ins[2] >= 0).then(|| {
-            ints(&tensors[ins[2] as usize]["values"]).into_iter().map(|v| v as i32).collect()
+            ints(&tensors[ins[2] as usize]["values"])
+                .into_iter()
+                .map(|v| v as i32)
+                .collect()
         });
         let (s_in, s_out) = (f64s(&tin["scales"])[0], f64s(&tout["scales"])[0]);
         let mut w_scales = f64s(&tw["scales"]);
@@ -86,7 +103,11 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             shift.push(sh);
         }
         let z_out = ints(&tout["zero_points"])[0] as i32;
-        let (act_min, act_max) = clamp(op["fused_activation"].as_str().unwrap(), s_out as f32, z_out);
+        let (act_min, act_max) = clamp(
+            op["fused_activation"].as_str().unwrap(),
+            s_out as f32,
+            z_out,
+        );
         let quant = anne_quant_t {
             input_offset: -(ints(&tin["zero_points"])[0] as i32),
             output_offset: z_out,
@@ -96,7 +117,14 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             shift: shift.as_ptr(),
             count: multiplier.len(),
         };
-        layers.push(Layer { kernel: i8s(&tw["values"]), bias, multiplier, shift, quant, out: vec![0; units] });
+        layers.push(Layer {
+            kernel: i8s(&tw["values"]),
+            bias,
+            multiplier,
+            shift,
+            quant,
+            out: vec![0; units],
+        });
     }
     layers
 }
@@ -116,7 +144,10 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
                 dtype: ANNE_DTYPE_S8 as u32,
                 kernel: l.kernel.as_ptr().cast(),
                 kernel_len: l.kernel.len(),
-                bias: l.bias.as_ref().map_or(std::ptr::null(), |b| b.as_ptr().cast()),
+                bias: l
+                    .bias
+                    .as_ref()
+                    .map_or(std::ptr::null(), |b| b.as_ptr().cast()),
                 bias_len: l.bias.as_ref().map_or(0, |b| b.len()),
                 out: l.out.as_mut_ptr().cast(),
                 out_len: l.out.len(),
@@ -132,7 +163,15 @@ fn forward(recs: &[anne_layer_t], x: &[i8]) -> (i32, usize) {
     let mut failed = usize::MAX;
     // SAFETY: every record points into live vectors of its lengths; x is
     // x.len() int8 values.
-    let status = unsafe { anne_forward(x.as_ptr().cast(), x.len(), recs.as_ptr(), recs.len(), &mut failed) };
+    let status = unsafe {
+        anne_forward(
+            x.as_ptr().cast(),
+            x.len(),
+            recs.as_ptr(),
+            recs.len(),
+            &mut failed,
+        )
+    };
     (status, failed)
 }
 
@@ -146,7 +185,12 @@ fn dense_only_fixtures() -> Vec<(String, Value)> {
             continue;
         }
         let doc = fixture(&name);
-        if doc["operators"].as_array().unwrap().iter().all(|op| op["opcode"] == "FULLY_CONNECTED") {
+        if doc["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|op| op["opcode"] == "FULLY_CONNECTED")
+        {
             out.push((name, doc));
         }
     }
@@ -157,7 +201,10 @@ fn dense_only_fixtures() -> Vec<(String, Value)> {
 #[test]
 fn dense_chains_through_the_c_abi_match_litert() {
     let fixtures = dense_only_fixtures();
-    assert!(fixtures.iter().any(|(n, _)| n == "dense_linear"), "dense_linear.json is dense-only");
+    assert!(
+        fixtures.iter().any(|(n, _)| n == "dense_linear"),
+        "dense_linear.json is dense-only"
+    );
     let mut compared = 0;
     for (name, doc) in fixtures {
         let mut layers = layers_of(&doc, false);
@@ -165,10 +212,15 @@ fn dense_chains_through_the_c_abi_match_litert() {
         let outputs = doc["outputs"].as_array().unwrap();
         for (r, row) in doc["rows"].as_array().unwrap().iter().enumerate() {
             let x = i8s(row);
-            assert_eq!(forward(&recs, &x).0, ANNE_OK as i32, "{name}: row {r}");
+            assert_eq!(forward(&recs, &x).0, ANNE_OK, "{name}: row {r}");
             // SAFETY: the last record's out is the last layer's vector,
             // written by the call; read through the record's pointer.
-            let got = unsafe { std::slice::from_raw_parts(recs.last().unwrap().out as *const i8, recs.last().unwrap().out_len) };
+            let got = unsafe {
+                std::slice::from_raw_parts(
+                    recs.last().unwrap().out as *const i8,
+                    recs.last().unwrap().out_len,
+                )
+            };
             assert_eq!(got, &i8s(&outputs[r])[..], "{name}: row {r}");
             compared += 1;
         }
@@ -194,8 +246,8 @@ fn per_tensor_multipliers_and_unaligned_int8_buffers() {
     for row in doc["rows"].as_array().unwrap() {
         let mut buf = vec![0i8; 1];
         buf.extend(i8s(row));
-        assert_eq!(forward(&rpc, &buf[1..]), (ANNE_OK as i32, usize::MAX));
-        assert_eq!(forward(&rpt, &buf[1..]), (ANNE_OK as i32, usize::MAX));
+        assert_eq!(forward(&rpc, &buf[1..]), (ANNE_OK, usize::MAX));
+        assert_eq!(forward(&rpt, &buf[1..]), (ANNE_OK, usize::MAX));
         assert_eq!(pc.last().unwrap().out, pt.last().unwrap().out);
     }
 }
@@ -208,14 +260,21 @@ fn refusals_name_the_layer() {
     let mut recs = records(&mut layers);
     // the second layer's input is the first's 7 outputs: a kernel for 6
     recs[1].kernel_len -= recs[1].out_len;
-    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_KERNEL_SIZE as i32, 1));
+    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_KERNEL_SIZE, 1));
     let mut recs = records(&mut layers);
     recs[2].quant = std::ptr::null();
-    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_NULL as i32, 2));
+    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_NULL, 2));
     // an x of the wrong length
     let mut recs = records(&mut layers);
-    assert_eq!(forward(&recs, &x[..5]), (anne::abi::ANNE_ERR_KERNEL_SIZE as i32, 0));
+    assert_eq!(
+        forward(&recs, &x[..5]),
+        (anne::abi::ANNE_ERR_KERNEL_SIZE, 0)
+    );
     // a float32 layer after int8 ones: refused before it reads anything
     recs[1].dtype = anne::abi::ANNE_DTYPE_F32 as u32;
-    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_KIND as i32, 1), "mixed dtypes");
+    assert_eq!(
+        forward(&recs, &x),
+        (anne::abi::ANNE_ERR_KIND, 1),
+        "mixed dtypes"
+    );
 }
