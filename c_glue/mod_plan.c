@@ -103,7 +103,7 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
 
 // anne_gather_weights for an int8 layer: an int8 kernel (array('b') or
 // bytes), an int32 bias (or None), the quant's int32 multipliers and shifts.
-ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q) {
+ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i) {
     // Where an empty bias points: never NULL (NULL means no bias).
     static const int32_t anne_no_ints[1];
     anne_buf_t kernel = anne_get_s8(fields[0], MP_QSTR_kernel, false, true);
@@ -116,7 +116,7 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
         d->bias = bias.data != NULL ? bias.data : anne_no_ints;
         d->bias_len = bias.len;
     }
-    mp_obj_t *items = anne_quant_items(fields[5], 0);
+    mp_obj_t *items = anne_quant_items(fields[5], i);
     anne_buf_t m = anne_get_i32(items[4], MP_QSTR_multiplier);
     anne_buf_t sh = anne_get_i32(items[5], MP_QSTR_shift);
     q->multiplier = m.data;
@@ -384,7 +384,7 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
             if (s8) {
                 v.dtype = ANNE_DTYPE_S8;
                 v.quant = &q;
-                anne_gather_s8(&v, fj, &q);
+                anne_gather_s8(&v, fj, &q, j);
             } else {
                 anne_gather_weights(&v, fj);
             }
@@ -397,7 +397,7 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
         anne_quant_t q;
         mp_obj_t *fields = anne_layer_describe(&d, layers[i], i, &q);
         if (s8) {
-            anne_gather_s8(&d, fields, &q);
+            anne_gather_s8(&d, fields, &q, i);
         } else {
             anne_gather_weights(&d, fields);
         }
@@ -488,7 +488,7 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
         out = anne_get_s8(args[1], MP_QSTR_out, true, false);
         for (size_t i = 0; i <= last; i++, d++) {
             mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
-            anne_gather_s8(d, fields, &self->quants[i]);
+            anne_gather_s8(d, fields, &self->quants[i], i);
             if (i != last) {
                 anne_set_out(d, anne_get_s8(fields[3], MP_QSTR_buf, true, false));
             }
