@@ -367,6 +367,26 @@ def valid_int8_files():
     return out
 
 
+TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain")
+
+
+def tflite_int8_files():
+    """[(name, bytes, fixture)]: tests/fixtures/int8's dense-only models as
+    anne-convert writes them, with their fixture JSON (rows and LiteRT's
+    outputs: int8, or float32 where "io" says so)."""
+    import json
+    import os
+    import anne_tflite_import
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "int8")
+    out = []
+    for name in TFLITE_FIXTURES:
+        with open(os.path.join(here, name + ".json")) as f:
+            fixture = json.load(f)
+        data = anne_tflite_import.import_tflite(os.path.join(here, name + ".tflite")).encode()
+        out.append((name, data, fixture))
+    return out
+
+
 def _bad_conv_files():
     """The defects of the layer kinds beyond dense (conv_good_file())."""
     F = FRAGMENTS
@@ -532,11 +552,14 @@ def int8_rows(n_inputs):
 
 def write_int8_index(directory):
     """int8_index.json: {"bad": [{"file", "expect"}], "valid": [{"file",
-    "x", "y", "metadata", "input_quantization", "output_quantization"}]}:
+    "io", "x", "y", "metadata", "input_quantization", "output_quantization"}]}:
     the int8 files whose data a reader must check (bad_int8_data_files())
-    and valid int8 files with int8 input rows x and the int8 outputs y
-    (anne_format's numpy int8 reference: TFLite's reference
-    FULLY_CONNECTED, single rounding). Read by the board once it runs int8."""
+    and valid int8 files with input rows x and outputs y: for valid_int8*,
+    int8 rows and anne_format's numpy int8 reference (TFLite's reference
+    FULLY_CONNECTED, single rounding); for valid_tflite_* (the converted
+    tests/fixtures/int8 models), the fixture's rows and LiteRT's outputs,
+    int8 or, where "io" is "float32", floats (predict quantizes and
+    dequantizes). Read by the board once it runs int8."""
     import json
     import os
     bad = []
@@ -551,7 +574,16 @@ def write_int8_index(directory):
             f.write(data)
         m = parse(data)
         x = int8_rows(m.n_inputs)
-        valid.append({"file": fname, "x": x, "y": m.forward_int8(np.array(x)).tolist(), "metadata": m.metadata,
+        valid.append({"file": fname, "io": "int8", "x": x, "y": m.forward_int8(np.array(x)).tolist(),
+                      "metadata": m.metadata, "input_quantization": list(m.input_quantization),
+                      "output_quantization": list(m.output_quantization)})
+    for name, data, fixture in tflite_int8_files():
+        fname = "valid_tflite_" + name + ".anne"
+        with open(os.path.join(directory, fname), "wb") as f:
+            f.write(data)
+        m = parse(data)
+        valid.append({"file": fname, "io": fixture.get("io", "int8"), "x": fixture["rows"],
+                      "y": fixture["outputs"], "metadata": m.metadata,
                       "input_quantization": list(m.input_quantization),
                       "output_quantization": list(m.output_quantization)})
     with open(os.path.join(directory, "int8_index.json"), "w") as f:

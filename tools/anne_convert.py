@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Converts a trained Keras model into an `.anne` weight file for the board.
+"""Converts a trained Keras model, or a full-integer int8 TFLite model, into
+an `.anne` weight file for the board.
 
     python3 tools/anne_convert.py MODEL.keras -o MODEL.anne
     python3 tools/anne_convert.py MODEL.h5 --summary
     python3 tools/anne_convert.py MODEL.keras --check X.npy Y.npy
+    python3 tools/anne_convert.py MODEL.tflite -o MODEL.anne
 
 Reads Keras 3 `.keras` files and `.h5` files written by Keras 3
 (`model.save("x.h5")`) or tf.keras 2. Needs only numpy and h5py (no
@@ -38,6 +40,13 @@ LeakyReLU layer 0.3; gelu is exact (erf). tf.keras 2's hard_sigmoid
 (0.2 * x + 0.5) differs from Keras 3's and is refused. sparsemax is the
 correct projection onto the simplex; Keras 3.15's own differs from it when
 more than one output is non-zero (keras-team/keras#23425).
+
+A .tflite file (TensorFlow's full-integer int8 conversion: representative
+data set, supported_ops TFLITE_BUILTINS_INT8) becomes an int8 file (format
+version 3): chains of FULLY_CONNECTED (fused NONE, RELU, RELU6,
+RELU_N1_TO_1), with QUANTIZE at the input, DEQUANTIZE at the output and
+size-keeping RESHAPEs; every other operator is reported, all in one run
+(tools/anne_tflite_import.py, docs/converter.md).
 
 Exit status: 0 on success, 1 if the model cannot be converted or --check
 finds a difference (the message says why), 2 for bad command-line usage.
@@ -408,8 +417,8 @@ def main(argv=None, prog="anne_convert.py"):
         prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="Keras model (.keras or .h5); an existing .anne file is "
-                                 "read and checked instead (with --summary / --check)")
+    p.add_argument("model", help="Keras model (.keras or .h5) or full-integer int8 TFLite model (.tflite); "
+                                 "an existing .anne file is read and checked instead (with --summary / --check)")
     p.add_argument("-o", "--output", help="output .anne file (default: the model's name "
                                           "with .anne)")
     p.add_argument("-n", "--dry-run", action="store_true",
@@ -431,9 +440,9 @@ def main(argv=None, prog="anne_convert.py"):
                                      "single sigmoid output): net.classes on the board")
     p.add_argument("--features", help="input feature names, comma-separated, one per input: "
                                       "net.features on the board")
-    p.add_argument("--format-version", type=int, choices=(1, 2, 3), default=2,
+    p.add_argument("--format-version", type=int, choices=(1, 2, 3), default=None,
                    help="write a version-1 file (no metadata) for boards with anne 0.1, or "
-                        "version 3 (docs/FORMAT.md) (default: 2)")
+                        "version 3 (docs/FORMAT.md) (default: 2; 3 for a .tflite, whose int8 layers need it)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--estimate", action="store_true",
                    help="print what the model costs on each board class before flashing: heap (loaded "
@@ -448,16 +457,23 @@ def main(argv=None, prog="anne_convert.py"):
             model = anne_format.parse(data)
             sources, conv = None, None
         else:
-            conv = convert(args.model)
+            tflite = is_tflite(args.model)
+            if tflite:
+                import anne_tflite_import
+                conv = anne_tflite_import.import_tflite(args.model)
+            else:
+                conv = convert(args.model)
             conv.set_metadata(args.name, _names(args.classes), _names(args.features))
             if args.format_version == 1 and (args.classes or args.features or args.name):
                 raise ConvertError("--format-version 1 has no metadata: drop --name, --classes, "
                                    "--features")
-            data = conv.encode(args.format_version)
+            data = conv.encode(args.format_version or (3 if tflite else anne_format.VERSION))
             model = anne_format.parse(data)  # the same checks the board makes
             sources = conv.sources
         if args.summary:
             print(summary_text(model, sources, conv))
+        if args.estimate and model.dtype != "float32":
+            raise ConvertError("--estimate covers float32 networks; int8 ones are not estimated yet")
         if args.estimate:
             import anne_estimate
             print(anne_estimate.report(anne_estimate.estimate(data, args.batch)))
@@ -483,6 +499,16 @@ def main(argv=None, prog="anne_convert.py"):
     return 0
 
 
+def is_tflite(path):
+    """True for a file whose flatbuffer identifier is TFLite's ("TFL3" at
+    byte 4), whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8)[4:8] == b"TFL3"
+    except OSError:
+        return False
+
+
 def _names(text):
     return None if text is None else [t.strip() for t in text.split(",")]
 
@@ -490,11 +516,14 @@ def _names(text):
 def summary_text(model, sources=None, conv=None):
     text = model.summary()
     if sources:
-        lines = ["", "Keras layers folded into each board layer:"]
+        tflite = conv is not None and not hasattr(conv, "keras_version")
+        lines = ["", "TFLite operators behind each board layer:" if tflite
+                 else "Keras layers folded into each board layer:"]
         for i, s in enumerate(sources):
             lines.append("  %d: %s" % (i, " + ".join(s)))
         if conv is not None and conv.dropped:
-            lines.append("dropped (no effect at inference): %s" % ", ".join(conv.dropped))
+            lines.append("%s: %s" % ("left out (predict quantizes, or they move no values)" if tflite
+                                     else "dropped (no effect at inference)", ", ".join(conv.dropped)))
         text += "\n".join(lines)
     return text
 

@@ -136,15 +136,15 @@ def quantize_multiplier(real):
     return q_fixed, shift
 
 
-def real_multiplier(input_scale, weight_scale, output_scale, count):
+def real_multiplier(input_scale, weight_scale, output_scale):
     """The real requantization multiplier as LiteRT's FULLY_CONNECTED
-    Prepare computes it: per channel (count > 1) `(double)input_scale *
-    (double)weight_scale / (double)output_scale`; per tensor
-    (GetQuantizedConvolutionMultipler) the product of the two float32 scales
-    in float32, then divided in double. Scales: float32 values."""
-    if count > 1:
-        return float(input_scale) * float(weight_scale) / float(output_scale)
-    return float(np.float32(input_scale) * np.float32(weight_scale)) / float(output_scale)
+    Prepare computes it, per channel and per tensor alike: `(double)
+    input_scale * (double)weight_scale / (double)output_scale` (scales:
+    float32 values). Not the float32 product of the older
+    GetQuantizedConvolutionMultipler: LiteRT 2.3.0's reference kernels give
+    the double product's outputs where the two differ
+    (tests/host/test_tflite_import.py, test_per_tensor_multiplier_is_litert_s)."""
+    return float(input_scale) * float(weight_scale) / float(output_scale)
 
 
 class Int8DenseSpec:
@@ -169,8 +169,7 @@ class Int8DenseSpec:
         self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
         self.act_range = (int(act_range[0]), int(act_range[1]))
         if multipliers is None:
-            pairs = [quantize_multiplier(real_multiplier(self.in_q[0], s, self.out_q[0], len(self.weight_scales)))
-                     for s in self.weight_scales]
+            pairs = [quantize_multiplier(real_multiplier(self.in_q[0], s, self.out_q[0])) for s in self.weight_scales]
             multipliers, shifts = [p[0] for p in pairs], [p[1] for p in pairs]
         self.multipliers = [int(v) for v in multipliers]
         self.shifts = [int(v) for v in shifts]

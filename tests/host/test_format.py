@@ -355,9 +355,15 @@ def test_int8_dir_is_up_to_date():
     for name, data, _ in INT8_DATA_TABLE:
         assert open(os.path.join(BAD, name + ".anne"), "rb").read() == data, name
     valid = dict(anne_badfiles.valid_int8_files())
+    valid.update(("tflite_" + n, d) for n, d, _ in anne_badfiles.tflite_int8_files())
     assert [e["file"] for e in index["valid"]] == ["valid_%s.anne" % n for n in valid]
     for e in index["valid"]:
         assert open(os.path.join(BAD, e["file"]), "rb").read() == valid[e["file"][6:-5]]
+        m = af.load(os.path.join(BAD, e["file"]))
+        if e["io"] == "int8":
+            assert m.forward_int8(np.array(e["x"])).tolist() == e["y"], e["file"]
+        else:
+            np.testing.assert_array_equal(m.forward(np.array(e["x"], np.float32)), np.array(e["y"], np.float32))
 
 
 def _quantize_multiplier_exact(real):
@@ -440,9 +446,8 @@ def test_int8_layout_by_hand():
         shift = struct.unpack_from("<%di" % count, data, p + 4 * count)
         ws = struct.unpack_from("<%df" % count, data, p + 8 * count)
         assert p + 12 * count - offset == size
-        for j in range(count):   # per tensor, LiteRT multiplies the two float32 scales in float32
-            product = float(s_in) * float(ws[j]) if count > 1 else float(np.float32(s_in) * np.float32(ws[j]))
-            assert (mult[j], shift[j]) == _quantize_multiplier_exact(product / float(s_out))
+        for j in range(count):
+            assert (mult[j], shift[j]) == _quantize_multiplier_exact(float(s_in) * float(ws[j]) / float(s_out))
         layers.append((n_in, units, kernel, bias, mult, shift, z_in, z_out, lo, hi))
         n_in = units
     assert (entry["input_quantization"], entry["output_quantization"]) == (

@@ -1,0 +1,309 @@
+"""anne-convert on a .tflite (tools/anne_tflite_import.py): full-integer
+int8 Dense chains become int8 .anne files (format version 3) holding what
+LiteRT reported for the same model (tests/fixtures/int8/*.json, written by
+tools/make_int8_fixtures.py and tools/make_int8_dense_fixtures.py with
+TensorFlow's converter and LiteRT's reference kernels); everything else is
+refused with a message naming each problem, and nothing is written."""
+import copy
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, ROOT
+import anne_format as af
+import anne_tflite
+import anne_tflite_import as ti
+from test_format import _quantize_multiplier_exact
+
+INT8 = os.path.join(FIXTURES, "int8")
+CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
+# fixtures whose every operator this step takes, and those it must refuse
+# (with the operators it must name)
+SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain"]
+REFUSED = {"dense_relu_softmax": ["operator 3 SOFTMAX"], "dense_relu6_softmax": ["operator 2 SOFTMAX"],
+           "conv1d_dense": ["operator 0 EXPAND_DIMS", "operator 1 CONV_2D", "operator 8 SOFTMAX"]}
+SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
+            "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
+
+
+def f32(v):
+    return float(np.float32(v))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, CONVERT] + list(args), capture_output=True, text=True, timeout=120)
+
+
+def doc(name):
+    with open(os.path.join(INT8, name + ".json")) as f:
+        return json.load(f)
+
+
+def path(name):
+    return os.path.join(INT8, name + ".tflite")
+
+
+def test_fixture_lists_cover_the_directory():
+    names = sorted(os.path.splitext(n)[0] for n in os.listdir(INT8) if n.endswith(".tflite"))
+    assert names == sorted(SUPPORTED + list(REFUSED))
+
+
+def _round_away(v):
+    r = math.floor(abs(v))
+    return math.copysign(r + (1 if abs(v) - r >= 0.5 else 0), v)
+
+
+def _act_range(fused, scale, zp):
+    """CalculateActivationRangeQuantized written out again (float32 f / scale)."""
+    q = lambda f: zp + int(_round_away(float(np.float32(f) / np.float32(scale))))  # noqa: E731
+    return {"NONE": (-128, 127), "RELU": (max(-128, q(0.0)), 127),
+            "RELU6": (max(-128, q(0.0)), min(127, q(6.0))),
+            "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_convert_holds_what_litert_reports(name, tmp_path):
+    out = tmp_path / (name + ".anne")
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    m = af.load(str(out))
+    d = doc(name)
+    tensors = d["tensors"]
+    fcs = [op for op in d["operators"] if op["opcode"] == "FULLY_CONNECTED"]
+    assert m.version == 3 and m.dtype == "int8" and len(m.layers) == len(fcs)
+    for layer, op in zip(m.layers, fcs):
+        tin, tw, tout = (tensors[i] for i in (op["inputs"][0], op["inputs"][1], op["outputs"][0]))
+        units, n_in = tw["shape"]
+        assert layer.kernel.shape == (units, n_in)
+        assert layer.kernel.reshape(-1).tolist() == tw["values"]
+        bias = tensors[op["inputs"][2]]["values"] if len(op["inputs"]) > 2 and op["inputs"][2] >= 0 else [0] * units
+        assert layer.bias.tolist() == bias
+        s_in, z_in, s_out, z_out, count, lo, hi = layer.quant
+        assert (s_in, z_in) == (f32(tin["scales"][0]), tin["zero_points"][0])
+        assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
+        assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
+        assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out)
+        for j, ws in enumerate(tw["scales"]):   # LiteRT's Prepare, in double (per tensor too)
+            real = f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0])
+            assert (layer.multipliers[j], layer.shifts[j]) == _quantize_multiplier_exact(real)
+    if d.get("io") == "float32":
+        # QUANTIZE, the int8 chain and DEQUANTIZE: LiteRT's float outputs exactly
+        got = m.forward(np.array(d["rows"], np.float32))
+        np.testing.assert_array_equal(got, np.array(d["outputs"], np.float32))
+        assert "input float32" in m.metadata["tflite_io"]
+    else:
+        assert m.input_quantization == (f32(d["input"]["scale"]), d["input"]["zero_point"])
+        assert m.output_quantization == (f32(d["output"]["scale"]), d["output"]["zero_point"])
+        assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+
+
+def test_per_tensor_fixture_is_per_tensor():
+    m = ti.import_tflite(path("dense_per_tensor"))
+    assert [s.quant[4] for s in m.specs] == [1, 1]
+    assert all(len(s.weight_scales) > 1 for s in ti.import_tflite(path("dense_relu_chain")).specs)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_unsupported_operators_all_named_in_one_run(name, tmp_path):
+    out = tmp_path / "x.anne"
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 1 and not out.exists()
+    for what in REFUSED[name]:
+        assert what in r.stderr, r.stderr
+    assert "not supported in int8 yet" in r.stderr and "nothing written" in r.stderr
+    assert r.stderr.count("\n  operator ") == len(REFUSED[name])
+    if "SOFTMAX" in r.stderr:
+        assert "remove the final Softmax" in r.stderr
+
+
+def test_summary_shows_int8_and_scales():
+    r = run(path("dense_relu_chain"), "--summary", "-n")
+    assert r.returncode == 0, r.stderr
+    assert "dtype int8: input scale" in r.stdout and "per channel" in r.stdout
+    assert "TFLite operators behind each board layer" in r.stdout and "FULLY_CONNECTED #0 (RELU)" in r.stdout
+    r = run(path("dense_float_io"), "--summary", "-n")
+    assert "QUANTIZE #0" in r.stdout and "DEQUANTIZE #3" in r.stdout
+
+
+def test_format_versions_other_than_3_refused(tmp_path):
+    r = run(path("dense_linear"), "-o", str(tmp_path / "x.anne"), "--format-version", "2")
+    assert r.returncode == 1 and "format version 3" in r.stderr and not (tmp_path / "x.anne").exists()
+
+
+def test_truncated_flatbuffer(tmp_path):
+    data = open(path("dense_linear"), "rb").read()
+    bad = tmp_path / "cut.tflite"
+    bad.write_bytes(data[:len(data) // 2])
+    out = tmp_path / "cut.anne"
+    r = run(str(bad), "-o", str(out))
+    assert r.returncode == 1 and "truncated" in r.stderr and not out.exists()
+
+
+def test_activation_range_by_hand():
+    assert ti.activation_range("NONE", 0.05, -10) == (-128, 127)
+    assert ti.activation_range("RELU", 0.05, -10) == (-10, 127)
+    assert ti.activation_range("RELU6", 0.05, -10) == (-10, 110)
+    assert ti.activation_range("RELU_N1_TO_1", 0.05, -10) == (-30, 10)
+    assert ti.activation_range("RELU6", 0.01, -128) == (-128, 127)      # 6 / 0.01 saturates
+    assert ti.activation_range("RELU_N1_TO_1", 0.4, 0) == (-3, 3)        # 2.5 rounds away from zero
+
+
+# --- bad models: the reader's dict of a good model, changed -------------------------------------
+
+def _model(name="dense_linear"):
+    return anne_tflite.read_tflite(open(path(name), "rb").read())
+
+
+def _fc(m, k=0):
+    return [op for op in m["operators"] if op["name"] == "FULLY_CONNECTED"][k]
+
+
+def _refused(m, *fragments):
+    with pytest.raises(ti.ConvertError) as e:
+        ti.import_model(m, "bad.tflite")
+    for f in fragments:
+        assert f in str(e.value), str(e.value)
+    return str(e.value)
+
+
+def test_dynamic_range_model_refused_with_settings():
+    m = _model()
+    for op in m["operators"]:
+        for i in op["inputs"][:1] + op["outputs"]:
+            m["tensors"][i]["type"] = "float32"
+    text = _refused(m, "dynamic-range", "float32 activations, int8 weights", *SETTINGS)
+    assert "optimizations = [tf.lite.Optimize.DEFAULT]" in text
+
+
+def test_float_and_float16_models_refused():
+    m = _model()
+    for op in m["operators"]:
+        for i in op["inputs"][:2] + op["outputs"]:
+            m["tensors"][i]["type"] = "float32"
+    _refused(m, "a float model", *SETTINGS)
+    m = _model()
+    m["tensors"][_fc(m)["inputs"][1]]["type"] = "float16"
+    m["tensors"][_fc(m)["inputs"][0]]["type"] = "float32"
+    _refused(m, "float16", *SETTINGS)
+
+
+def test_int16_activations_refused():
+    m = _model()
+    m["tensors"][_fc(m)["inputs"][0]]["type"] = "int16"
+    _refused(m, "int16 activations", "TFLITE_BUILTINS_INT8")
+
+
+def test_bad_quantization_each_named():
+    cases = []
+    m = _model(); m["tensors"][_fc(m)["inputs"][0]]["scales"] = [0.0]
+    cases.append((m, "operator 0 FULLY_CONNECTED", "scale 0.0 (> 0 and finite)"))
+    m = _model(); m["tensors"][_fc(m)["inputs"][0]]["scales"] = [-0.5]
+    cases.append((m, "scale -0.5"))
+    m = _model(); m["tensors"][_fc(m)["inputs"][0]]["zero_points"] = [200]
+    cases.append((m, "zero point 200 (-128..127)"))
+    m = _model(); w = m["tensors"][_fc(m, 1)["inputs"][1]]; w["scales"] = w["scales"][:2]
+    w["zero_points"] = w["zero_points"][:2]
+    cases.append((m, "operator 1 FULLY_CONNECTED", "2 weight scales", "for 5 units"))
+    m = _model(); w = m["tensors"][_fc(m, 2)["inputs"][1]]; w["scales"] = [w["scales"][0], -1.0, w["scales"][2]]
+    cases.append((m, "operator 2 FULLY_CONNECTED", "weight scale -1.0"))
+    m = _model(); w = m["tensors"][_fc(m)["inputs"][1]]; w["zero_points"] = [3] + w["zero_points"][1:]
+    cases.append((m, "symmetric"))
+    m = _model(); _fc(m, 1)["options"]["fused_activation"] = "TANH"
+    cases.append((m, "fused activation TANH"))
+    m = _model(); m["tensors"][_fc(m)["inputs"][0]]["type"] = "uint8"
+    cases.append((m, "uint8 [1, 6]", "take int8 activations"))
+    for m, *fragments in cases:
+        _refused(m, "bad.tflite: ", *fragments)
+
+
+def test_several_problems_in_one_message():
+    m = _model()
+    m["tensors"][_fc(m)["inputs"][0]]["scales"] = [0.0]
+    _fc(m, 2)["options"]["fused_activation"] = "SIGN_BIT"
+    text = _refused(m, "2 problems", "operator 0 FULLY_CONNECTED", "operator 2 FULLY_CONNECTED")
+    assert text.count("\n  ") == 2
+
+
+def test_custom_and_unknown_operators_named():
+    m = _model("dense_relu_softmax")
+    m2 = copy.deepcopy(m)
+    sm = [op for op in m2["operators"] if op["name"] == "SOFTMAX"][0]
+    sm["name"] = "BUILTIN_200"
+    _refused(m2, "operator 3 BUILTIN_200: not supported in int8 yet")
+
+
+# --- bad files through the command line: a fixture's bytes, patched -----------------------------
+
+def _patched(tmp_path, name, old, new, what):
+    data = open(path(name), "rb").read()
+    assert data.count(old) == 1, what
+    bad = tmp_path / (what + ".tflite")
+    bad.write_bytes(data.replace(old, new))
+    out = tmp_path / (what + ".anne")
+    r = run(str(bad), "-o", str(out))
+    assert r.returncode == 1 and not out.exists(), r.stderr
+    return r.stderr
+
+
+def test_cli_bad_quantization(tmp_path):
+    import struct
+    d = doc("dense_linear")
+    t_in = d["tensors"][d["operators"][0]["inputs"][0]]
+    t_w = d["tensors"][d["operators"][1]["inputs"][1]]
+    f = lambda v: struct.pack("<f", v)  # noqa: E731
+    err = _patched(tmp_path, "dense_linear", f(t_in["scales"][0]), f(0.0), "scale_0")
+    assert "operator 0 FULLY_CONNECTED" in err and "scale 0.0 (> 0 and finite)" in err
+    err = _patched(tmp_path, "dense_linear", f(t_w["scales"][2]), f(-t_w["scales"][2]), "weight_scale_negative")
+    assert "operator 1 FULLY_CONNECTED" in err and "weight scale -" in err
+    err = _patched(tmp_path, "dense_linear", struct.pack("<q", t_in["zero_points"][0]), struct.pack("<q", 200),
+                   "zero_point_200")
+    assert "zero point 200 (-128..127)" in err
+    # the weight-scale vector's length 5 -> 2 (the u32 before its first float)
+    n = len(t_w["scales"])
+    err = _patched(tmp_path, "dense_linear", struct.pack("<I", n) + f(t_w["scales"][0]),
+                   struct.pack("<I", 2) + f(t_w["scales"][0]), "scale_count")
+    assert "2 weight scales" in err and "for %d units" % n in err
+
+
+def test_estimate_refuses_int8(tmp_path):
+    r = run(path("dense_relu_chain"), "-o", str(tmp_path / "x.anne"), "--estimate")
+    assert r.returncode == 1 and "int8 ones are not estimated yet" in r.stderr
+
+
+# dense_per_tensor.tflite with its first layer's output scale (float32 bytes)
+# replaced, a row, a unit, and what LiteRT 2.3.0's reference kernels
+# (BUILTIN_REF) gave for that unit of the first layer's output: rows whose
+# accumulator the float32-product multiplier (older TFLite's
+# GetQuantizedConvolutionMultipler) rounds one step higher than the
+# double-product one. LiteRT computes the double product.
+PER_TENSOR_CASES = [
+    ("faf75d3c", [107, 16, -60, -107, -92, 22], 2, -3),
+    ("06f85d3c", [-110, -98, -32, -78, 81, 61], 1, -11),
+    ("14f85d3c", [-108, -104, -123, 67, -52, -95], 2, -92),
+    ("24f85d3c", [-78, 90, -19, 4, -97, 44], 4, -27),
+]
+
+
+@pytest.mark.parametrize("scale_hex,row,unit,litert", PER_TENSOR_CASES)
+def test_per_tensor_multiplier_is_litert_s(scale_hex, row, unit, litert):
+    import struct
+    data = open(path("dense_per_tensor"), "rb").read()
+    d = doc("dense_per_tensor")
+    t_out = d["tensors"][d["operators"][0]["outputs"][0]]
+    old = struct.pack("<f", t_out["scales"][0])
+    assert data.count(old) == 1
+    m = ti.import_model(anne_tflite.read_tflite(data.replace(old, bytes.fromhex(scale_hex))))
+    layer = af.parse(m.encode()).layers[0]
+    assert layer.quant[4] == 1
+    assert layer.forward_int8(np.array([row]))[0, unit] == litert
+    # and the float32 product would not have given it
+    s_in, _, s_out, z_out = layer.quant[:4]
+    mf = af.quantize_multiplier(float(np.float32(s_in) * np.float32(layer.weight_scales[0])) / s_out)
+    assert mf != (layer.multipliers[0], layer.shifts[0])
+    layer.multipliers, layer.shifts = [mf[0]], [mf[1]]
+    assert layer.forward_int8(np.array([row]))[0, unit] == litert + 1

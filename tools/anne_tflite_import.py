@@ -1,0 +1,369 @@
+"""Imports a full-integer int8 `.tflite` model as an int8 `.anne` file
+(format version 3, dtype 1; docs/FORMAT.md, docs/converter.md).
+
+    python3 tools/anne_convert.py model.tflite -o model.anne
+
+No TensorFlow: the flatbuffer is read by tools/anne_tflite.py. This step
+takes chains of Dense layers, the operators TensorFlow's converter makes of
+them: QUANTIZE (at the input of a model with a float32 input), then
+FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, RESHAPEs
+that keep the size (and the SHAPE / STRIDED_SLICE / PACK that only compute
+a RESHAPE's shape), then DEQUANTIZE (at the output of a model with a float32
+output). Each FULLY_CONNECTED becomes an int8 dense layer with what LiteRT's
+Prepare computes from the model: the requantization multipliers and shifts
+(anne_format.real_multiplier and quantize_multiplier, in double precision)
+and the fused activation's clamp (CalculateActivationRangeQuantized, in
+float32). Every operator this step does not take is reported in one message,
+each with its index, its name and what to do instead; a model that is not
+full-integer (float32 activations: dynamic-range quantization, float16, a
+float model) is refused with the converter settings that make one.
+"""
+
+import math
+import os
+
+import numpy as np
+
+import anne_format
+import anne_tflite
+from anne_file import size_of as _size
+from anne_keras_layers import ConvertError
+
+FUSED = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+# Operators that only compute a RESHAPE's shape (Keras's Flatten): dropped
+# when their outputs feed nothing but a RESHAPE's shape input.
+SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
+
+FULL_INTEGER = """converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_dataset  # yields [x] for ~100 real inputs x of batch 1
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8    # or leave float32: predict quantizes
+    converter.inference_output_type = tf.int8
+    open("model.tflite", "wb").write(converter.convert())"""
+
+_FLOAT = "convert the float Keras model (.keras) instead, which anne runs in float32"
+# What to do instead, per operator this step does not take.
+ADVICE = {
+    "SOFTMAX": "not supported in int8 yet: remove the final Softmax (or softmax activation) from the Keras "
+               "model before converting; the largest output is the same class, or " + _FLOAT,
+    "LOGISTIC": "not supported in int8 yet: leave the sigmoid out of the Keras model before converting (its "
+                "sign gives the class), or " + _FLOAT,
+    "TANH": "not supported in int8 yet: use relu or relu6 in the Dense layers, or " + _FLOAT,
+    "CONV_2D": "not supported in int8 yet (Conv1D/Conv2D): " + _FLOAT,
+    "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
+    "EXPAND_DIMS": "not supported in int8 yet (Keras's Conv1D makes it): " + _FLOAT,
+    "MAX_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
+    "AVERAGE_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
+    "MEAN": "not supported in int8 yet (global pooling): " + _FLOAT,
+    "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
+    "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
+    "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
+                "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
+    "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
+                  "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
+}
+
+
+def _f32(v):
+    return float(np.float32(v))
+
+
+def activation_range(fused, scale, zero_point):
+    """LiteRT's CalculateActivationRangeQuantized for an int8 output:
+    quantize(f) = zero_point + (int)round(f / scale) with f / scale in
+    float32 and round half away from zero (TfLiteRound), clamped to
+    -128..127."""
+    def q(f):
+        v = float(np.float32(f) / np.float32(scale))
+        r = math.floor(abs(v))
+        r += 1 if abs(v) - r >= 0.5 else 0     # exact: no second rounding
+        return zero_point + int(math.copysign(r, v))
+    lo, hi = -128, 127
+    if fused == "RELU":
+        return max(lo, q(0.0)), hi
+    if fused == "RELU6":
+        return max(lo, q(0.0)), min(hi, q(6.0))
+    if fused == "RELU_N1_TO_1":
+        return max(lo, q(-1.0)), min(hi, q(1.0))
+    return lo, hi
+
+
+class Imported:
+    """What import_tflite() gives anne_convert: the int8 layers, the board
+    layer each operator became, the operators left out; encode() writes
+    format version 3 (anne_convert.Converted's interface)."""
+
+    def __init__(self, input_shape, specs, sources, dropped, name, io):
+        self.input_shape = input_shape
+        self.n_inputs = _size(input_shape)
+        self.specs = specs
+        self.sources = sources
+        self.dropped = dropped
+        self.metadata = {"name": name} if name else {}
+        self.metadata["tflite_io"] = io
+
+    @property
+    def n_outputs(self):
+        return self.specs[-1].units
+
+    def set_metadata(self, name=None, classes=None, features=None):
+        import anne_convert
+        anne_convert.Converted.set_metadata(self, name, classes, features)
+
+    def encode(self, version=3):
+        if version != 3:
+            raise ConvertError("an int8 model is written as format version 3 (docs/FORMAT.md); "
+                               "drop --format-version %d" % version)
+        return anne_format.encode(self.input_shape, self.specs, metadata=self.metadata, version=3)
+
+
+def import_tflite(path, data=None):
+    """Reads a .tflite file (or its bytes, data) -> Imported; ConvertError
+    with every problem found, one per line."""
+    if data is None:
+        with open(path, "rb") as f:
+            data = f.read()
+    try:
+        m = anne_tflite.read_tflite(data)
+    except ValueError as e:
+        raise ConvertError("%s: %s" % (path, e))
+    return import_model(m, path)
+
+
+def import_model(m, path="model.tflite"):
+    """anne_tflite.read_tflite()'s dict of a model -> Imported (path: the
+    name in messages and the model's default name)."""
+    return _Importer(path, m).run()
+
+
+class _Importer:
+    def __init__(self, path, m):
+        self.path = path
+        self.m = m
+        self.t = m["tensors"]
+        self.ops = m["operators"]
+        self.problems = []
+        self.prev_out = None     # the last FULLY_CONNECTED's output (scale, zero point)
+
+    def fail(self, k, text):
+        op = self.ops[k]
+        self.problems.append("operator %d %s: %s" % (k, op["name"], text))
+
+    def tensor_text(self, i):
+        t = self.t[i]
+        name = t["name"] if len(t["name"]) <= 40 else t["name"][:37] + "..."
+        return "tensor %d (%s, %s %s)" % (i, name, t["type"], list(t["shape"]))
+
+    def run(self):
+        m, t = self.m, self.t
+        if len(m["inputs"]) != 1 or len(m["outputs"]) != 1:
+            raise ConvertError("%s: the model has %d inputs and %d outputs; anne runs one input, one output"
+                               % (self.path, len(m["inputs"]), len(m["outputs"])))
+        self.check_full_integer()
+        consumers = {}
+        for k, op in enumerate(self.ops):
+            for j, i in enumerate(op["inputs"]):
+                consumers.setdefault(i, []).append((k, j))
+        shape_only = self.shape_ops(consumers)
+        graph_in, graph_out = m["inputs"][0], m["outputs"][0]
+        current = graph_in
+        io = ["input %s" % t[graph_in]["type"], "output %s" % t[graph_out]["type"]]
+        if t[graph_in]["type"] == "float32":
+            io[0] += " (predict quantizes it: QUANTIZE)"
+        if t[graph_out]["type"] == "float32":
+            io[1] += " (dequantized: DEQUANTIZE)"
+        specs, sources, dropped = [], [], []
+        for k, op in enumerate(self.ops):
+            name = op["name"]
+            label = "%s #%d" % (name, k)
+            if k in shape_only:
+                dropped.append(label + " (a RESHAPE's shape)")
+                continue
+            ins, outs = op["inputs"], op["outputs"]
+            if name not in ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE"):
+                if name == "CUSTOM":
+                    custom = m["operator_codes"][op["opcode_index"]]["custom_code"]
+                    self.fail(k, "custom operator %r: not supported: %s" % (custom, _FLOAT))
+                else:
+                    self.fail(k, ADVICE.get(name, "not supported in int8 yet: " + _FLOAT))
+                if ins and ins[0] == current and outs:
+                    current = outs[0]
+                continue
+            if not ins or ins[0] != current:
+                self.fail(k, "takes %s, not the output of the operator before it: anne runs chains"
+                          % (self.tensor_text(ins[0]) if ins else "no input"))
+                continue
+            if outs:
+                current = outs[0]   # the chain goes on, so that every operator is looked at
+            if name == "QUANTIZE":
+                if k == 0 and t[ins[0]]["type"] == "uint8":
+                    self.fail(k, "a uint8 input: convert with inference_input_type = tf.int8 (or leave it float32)")
+                    continue
+                if k != 0 or t[ins[0]]["type"] != "float32" or t[outs[0]]["type"] != "int8":
+                    self.fail(k, ADVICE["QUANTIZE"])
+                    continue
+                if not self.activation_q(k, outs[0]):
+                    continue
+                dropped.append(label + " (the input's quantization: predict does it)")
+            elif name == "DEQUANTIZE":
+                if outs[0] != graph_out or t[ins[0]]["type"] != "int8":
+                    self.fail(k, ADVICE["DEQUANTIZE"])
+                    continue
+                dropped.append(label + " (the output's dequantization: predict does it)")
+            elif name == "RESHAPE":
+                if _size(t[ins[0]]["shape"]) != _size(t[outs[0]]["shape"]):
+                    self.fail(k, "changes the size from %s to %s" % (list(t[ins[0]]["shape"]),
+                                                                    list(t[outs[0]]["shape"])))
+                    continue
+                if t[ins[0]]["type"] == "int8" and self.activation_q(k, ins[0]) != self.activation_q(k, outs[0]):
+                    self.fail(k, "changes the quantization (%s -> %s)" % (self.tensor_text(ins[0]),
+                                                                         self.tensor_text(outs[0])))
+                    continue
+                dropped.append(label + " (keeps the values in order)")
+            else:
+                spec = self.dense(k, op, specs)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))])
+        if not self.problems and current != graph_out:
+            self.problems.append("the chain ends at %s, not at the model's output %s"
+                                 % (self.tensor_text(current), self.tensor_text(graph_out)))
+        if not self.problems and not specs:
+            self.problems.append("no FULLY_CONNECTED operator: nothing to run")
+        if self.problems:
+            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
+                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
+                "\n  ".join(self.problems)))
+        name = os.path.splitext(os.path.basename(self.path))[0]
+        return Imported((self.n_in_first,), specs, sources, dropped, name, ", ".join(io))
+
+    def check_full_integer(self):
+        """A model whose operators compute in float32 (dynamic-range
+        quantization, float16 weights, a float model) or in int16 is
+        refused at once, with the settings that make a full-integer one."""
+        t = self.t
+        types = set(x["type"] for x in t)
+        kinds, weights = set(), set()
+        for op in self.ops:
+            ins = op["inputs"]
+            if op["name"] in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "BATCH_MATMUL") and len(ins) > 1:
+                kinds.add(t[ins[0]]["type"])
+                weights.add(t[ins[1]]["type"])
+        if "int16" in kinds:
+            raise ConvertError(
+                "%s: int16 activations (16x8 quantization, OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_"
+                "WEIGHTS_INT8): anne runs int8 activations. Convert with:\n    %s" % (self.path, FULL_INTEGER))
+        if "float32" in kinds or "float16" in types:
+            what = ("a float16 model (Optimize.DEFAULT with supported_types [tf.float16])" if "float16" in types
+                    else "a dynamic-range model (float32 activations, int8 weights)" if "int8" in weights
+                    else "a float model")
+            raise ConvertError(
+                "%s is %s: anne runs full-integer int8 models. Convert the Keras model with:\n    %s\n"
+                "or convert the float model (.keras) for a float32 .anne file" % (self.path, what, FULL_INTEGER))
+
+    def shape_ops(self, consumers):
+        """Indices of SHAPE_OPS (and RESHAPE) operators whose outputs only
+        compute a RESHAPE's shape (its input 1), directly or through each
+        other (Keras's Flatten: RESHAPE, SHAPE, STRIDED_SLICE, PACK)."""
+        shape = set()
+        changed = True
+        while changed:
+            changed = False
+            for k, op in enumerate(self.ops):
+                if k in shape or op["name"] not in SHAPE_OPS + ("RESHAPE",):
+                    continue
+                uses = [u for o in op["outputs"] for u in consumers.get(o, [])]
+                if uses and all((self.ops[c]["name"] == "RESHAPE" and j == 1) or c in shape for c, j in uses) \
+                        and not any(o in self.m["outputs"] for o in op["outputs"]):
+                    shape.add(k)
+                    changed = True
+        return shape
+
+    def activation_q(self, k, i):
+        """(scale, zero point) of an int8 activation tensor i, or None after
+        reporting what is wrong with it."""
+        t = self.t[i]
+        if t["type"] != "int8":
+            self.fail(k, "%s: anne's int8 layers take int8 activations (set inference_input_type and "
+                         "inference_output_type to tf.int8 or leave them float32)" % self.tensor_text(i))
+            return None
+        if len(t["scales"]) != 1 or len(t["zero_points"]) != 1:
+            self.fail(k, "%s has %d scales and %d zero points; an activation has one of each"
+                      % (self.tensor_text(i), len(t["scales"]), len(t["zero_points"])))
+            return None
+        scale, zp = t["scales"][0], t["zero_points"][0]
+        if not (math.isfinite(scale) and scale > 0):
+            self.fail(k, "%s: scale %r (> 0 and finite)" % (self.tensor_text(i), scale))
+            return None
+        if not -128 <= zp <= 127:
+            self.fail(k, "%s: zero point %d (-128..127)" % (self.tensor_text(i), zp))
+            return None
+        return _f32(scale), int(zp)
+
+    def dense(self, k, op, specs):
+        """FULLY_CONNECTED operator k -> anne_format.Int8DenseSpec, or None
+        after reporting its problems."""
+        t = self.t
+        ins, outs = op["inputs"], op["outputs"]
+        opts = op["options"]
+        fused = opts.get("fused_activation", "NONE")
+        n_problems = len(self.problems)
+        if fused not in FUSED:
+            self.fail(k, "fused activation %s: anne's int8 dense clamps only NONE, RELU, RELU6, RELU_N1_TO_1" % fused)
+        if opts.get("weights_format", 0) != 0:
+            self.fail(k, "shuffled weights (weights_format %d): not supported" % opts["weights_format"])
+        if len(ins) < 2 or ins[1] < 0:
+            self.fail(k, "no weights tensor")
+            return None
+        in_q = self.activation_q(k, ins[0])
+        out_q = self.activation_q(k, outs[0])
+        w = t[ins[1]]
+        if w["type"] != "int8":
+            self.fail(k, "%s: weights must be int8" % self.tensor_text(ins[1]))
+            return None
+        if len(w["shape"]) != 2:
+            self.fail(k, "%s: weights of rank %d, (units, inputs) expected" % (self.tensor_text(ins[1]),
+                                                                            len(w["shape"])))
+            return None
+        units, n_in = w["shape"]
+        values = anne_tflite.tensor_values(self.m, ins[1])
+        if values is None or len(values) != units * n_in:
+            self.fail(k, "%s: %s weights, %d expected (constant weights)"
+                      % (self.tensor_text(ins[1]), "no" if values is None else len(values), units * n_in))
+            return None
+        scales, zps = w["scales"], w["zero_points"]
+        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != 0):
+            self.fail(k, "%s: %d weight scales (quantized_dimension %d) for %d units: 1, or one per unit "
+                         "along dimension 0" % (self.tensor_text(ins[1]), len(scales), w["quantized_dimension"],
+                                                units))
+        if len(zps) != len(scales):
+            self.fail(k, "%s: %d weight scales but %d zero points" % (self.tensor_text(ins[1]), len(scales), len(zps)))
+        elif any(z != 0 for z in zps):
+            self.fail(k, "%s: weight zero points %s: TFLite's int8 weights are symmetric (all 0)"
+                      % (self.tensor_text(ins[1]), list(zps)[:8]))
+        bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
+        if bad:
+            self.fail(k, "%s: weight scale %r (> 0 and finite)" % (self.tensor_text(ins[1]), bad[0]))
+        bias = None
+        if len(ins) > 2 and ins[2] >= 0:
+            b = t[ins[2]]
+            bias = anne_tflite.tensor_values(self.m, ins[2]) if b["type"] == "int32" else None
+            if b["type"] != "int32" or bias is None or len(bias) != units:
+                self.fail(k, "%s: the bias must be %d constant int32 values" % (self.tensor_text(ins[2]), units))
+        n_flat = _size(t[ins[0]]["shape"])
+        if n_flat != n_in:
+            self.fail(k, "input %s has %d values, the weights take %d: a Dense applied to each step of a "
+                         "sequence is not supported in int8 yet: %s" % (self.tensor_text(ins[0]), n_flat, n_in,
+                                                                        _FLOAT))
+        prev, self.prev_out = self.prev_out, out_q
+        if prev is not None and in_q is not None and in_q != prev:
+            self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
+        if len(self.problems) > n_problems or in_q is None or out_q is None:
+            return None
+        if not specs:
+            self.n_in_first = n_in
+        kernel = np.array(values, np.int64).reshape(units, n_in)
+        return anne_format.Int8DenseSpec(kernel, bias, [_f32(s) for s in scales], in_q, out_q,
+                                         activation_range(fused, out_q[0], out_q[1]))
