@@ -1,14 +1,18 @@
-# files: tests/fixtures/int8/dense_linear.anne tests/fixtures/int8/dense_linear.json tests/board/boardcheck.py
-# int8 networks (issue 29): a dtype-1 .anne file of int8 Dense layers,
-# made from tests/fixtures/int8/dense_linear.tflite (a Keras model that
-# TensorFlow's converter quantized to full-integer int8), run on the board:
-# every row's int8 output must equal LiteRT's (the reference kernels')
-# recorded output exactly ("outputs" in the fixture's JSON), through
-# predict_into on int8 buffers and through predict on floats (TFLite's
-# QUANTIZE and DEQUANTIZE around the model), on the native module and on
-# the pure-Python backend, loaded from a path and from bytes. Then what an
-# int8 network refuses: float buffers (and the reverse), wrong lengths,
-# fit, compile and edits.
+# files: tests/fixtures/bad/int8_index.json tests/fixtures/bad/valid_tflite_*.anne tests/fixtures/bad/valid_int8*.anne tests/fixtures/bad/int8_*.anne tests/board/boardcheck.py
+# int8 networks (issue 29): the int8 .anne files of the bad-file table's
+# int8 index (tests/fixtures/bad/int8_index.json, written by
+# tools/anne_badfiles.py): valid_tflite_* are tests/fixtures/int8's
+# full-integer .tflite models converted by tools/anne_convert.py, with the
+# fixtures' rows and LiteRT's (reference kernels') recorded outputs;
+# valid_int8* are written by the codec, with anne_format's numpy reference.
+# Every row's output must equal the recorded one exactly: int8 rows through
+# predict_into on array('b') buffers (and through predict on the rows
+# dequantized), float rows ("io": "float32") through predict (TFLite's
+# QUANTIZE and DEQUANTIZE around the model); on the native module and on the
+# pure-Python backend, loaded from a path and from bytes. The int8 files a
+# reader must refuse raise ValueError with their fragment. Then what an
+# int8 network refuses: float buffers (and the reverse), wrong lengths, fit,
+# compile and edits; and the int8 layer tuples of anne.forward/anne.Plan.
 import gc
 import json
 from array import array
@@ -18,70 +22,87 @@ from boardcheck import check, refused, report
 
 NAME = "test_int8"
 REFUSAL = "int8 networks are not trained or edited"
+LINEAR = "valid_tflite_dense_linear.anne"
 
 
-def fixture():
-    with open("dense_linear.json") as f:
-        d = json.load(f)
-    return d["rows"], d["outputs"], d["input"], d["output"]
+def index():
+    with open("int8_index.json") as f:
+        return json.load(f)
 
 
-def dequantized(q, scale, zero_point):
-    """TFLite's DEQUANTIZE, computed here (float32, as the board stores it)."""
-    return list(array("f", [(v - zero_point) * scale for v in q]))
+def f32(values):
+    return list(array("f", values))
 
 
-def test_outputs(backend, rows, outputs, inp, outp):
+def same(got, want):
+    """Equal but for the last bit of float32 (a board with float32 floats
+    parses the JSON's decimals to a neighbour now and then); one int8 step
+    apart is a relative difference of 1/256 at least, so float outputs
+    that pass are LiteRT's int8 outputs dequantized."""
+    return len(got) == len(want) and all(abs(a - b) <= 1e-6 * abs(b) for a, b in zip(got, want))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_outputs(backend, valid):
     anne_net.use_backend(backend)
-    with open("dense_linear.anne", "rb") as f:
-        data = f.read()
-    for source in ("dense_linear.anne", data):
-        tag = "%s, %s" % (backend, "path" if isinstance(source, str) else "bytes")
-        net = anne_net.load(source)
-        check(net.backend == backend, "%s: backend %r" % (tag, net.backend))
-        check(net.dtype == "int8", "%s: dtype %r" % (tag, net.dtype))
-        check(net.n_inputs == 6 and net.n_outputs == 3, "%s: %d -> %d" % (tag, net.n_inputs, net.n_outputs))
-        s, z = net.input_quantization
-        check(z == inp["zero_point"] and abs(s - inp["scale"]) <= 1e-7 * inp["scale"],
-              "%s: input_quantization %r" % (tag, net.input_quantization))
-        so, zo = net.output_quantization
-        check(zo == outp["zero_point"] and abs(so - outp["scale"]) <= 1e-7 * outp["scale"],
-              "%s: output_quantization %r" % (tag, net.output_quantization))
-        x = array("b", bytes(6))
-        out = array("b", bytes(3))
-        bad = 0
-        for r in range(len(rows)):
-            for j in range(6):
-                x[j] = rows[r][j]
-            got = net.predict_into(x, out)
-            if got is not out or list(out) != outputs[r]:
-                bad += 1
-                print("  row %d: got %r, LiteRT %r" % (r, list(out), outputs[r]))
-        check(bad == 0, "%s: predict_into: %d of %d rows differ from LiteRT" % (tag, bad, len(rows)))
-        # floats in and out: each row's input dequantized, so that QUANTIZE
-        # gives the row back; the outputs LiteRT's, dequantized
-        bad = 0
-        batch = [[(v - z) * s for v in row] for row in rows]
-        ys = net.predict(batch)
-        for r in range(len(rows)):
-            y = net.predict(batch[r])
-            want = dequantized(outputs[r], so, zo)
-            if not isinstance(y, array) or list(y) != want or list(ys[r]) != want:
-                bad += 1
-                print("  row %d: predict %r, LiteRT dequantized %r" % (r, list(y), want))
-        check(bad == 0, "%s: predict: %d of %d rows differ" % (tag, bad, len(rows)))
-        # QUANTIZE clamps and rounds half away from zero
-        q = array("b", bytes(4))
-        import anne_int8
-        anne_int8.quantize([1e9, -1e9, 2.5 * s + z * 0, -2.5 * s], s, 0, q)
-        check(list(q) == [127, -128, 3, -3], "QUANTIZE clamps and rounds half away: %r" % list(q))
-        del net
+    for entry in valid:
+        name, rows, recorded = entry["file"], entry["x"], entry["y"]
+        for source in (name, read(name)):
+            tag = "%s, %s (%s)" % (name, backend, "path" if isinstance(source, str) else "bytes")
+            net = anne_net.load(source)
+            check(net.backend == backend and net.dtype == "int8", "%s: %s %s" % (tag, net.backend, net.dtype))
+            s, z = net.input_quantization
+            so, zo = net.output_quantization
+            check(same([s, so], [entry["input_quantization"][0], entry["output_quantization"][0]])
+                  and [z, zo] == [entry["input_quantization"][1], entry["output_quantization"][1]],
+                  "%s: quantization %r %r" % (tag, net.input_quantization, net.output_quantization))
+            check(net.metadata == entry["metadata"], "%s: metadata %r" % (tag, net.metadata))
+            bad = 0
+            want = recorded
+            if entry["io"] == "int8":
+                x, out = array("b", bytes(net.n_inputs)), array("b", bytes(net.n_outputs))
+                for r in range(len(rows)):
+                    for j in range(len(x)):
+                        x[j] = rows[r][j]
+                    if net.predict_into(x, out) is not out or list(out) != want[r]:
+                        bad += 1
+                        print("  row %d: got %r, recorded %r" % (r, list(out), want[r]))
+                # floats: each row dequantized, so that QUANTIZE gives it back
+                floats = [[(v - z) * s for v in row] for row in rows]
+                want = [f32([(v - zo) * so for v in row]) for row in want]
+            else:
+                floats, want = rows, [f32(row) for row in want]
+            ys = net.predict(floats)
+            for r in range(len(rows)):
+                y = net.predict(floats[r])
+                if not isinstance(y, array) or not same(y, want[r]) or not same(ys[r], want[r]):
+                    bad += 1
+                    print("  row %d: predict %r, recorded %r" % (r, list(y), want[r]))
+            check(bad == 0, "%s: %d rows differ from the recorded outputs" % (tag, bad))
+            del net
+            gc.collect()
+
+
+def test_bad_files(bad):
+    for entry in bad:
+        name, fragment = entry["file"], entry["expect"]
+        for source in (name, read(name)):
+            what = "%s (%s)" % (name, "path" if isinstance(source, str) else "bytes")
+            check(refused(ValueError, fragment, anne_net.load, source), what)
         gc.collect()
+    import anne_int8
+    q = array("b", bytes(4))
+    anne_int8.quantize([1e9, -1e9, 0.25, -0.25], 0.1, 0, q)
+    check(list(q) == [127, -128, 3, -3], "QUANTIZE clamps and rounds half away from zero: %r" % list(q))
 
 
 def test_refusals(backend):
     anne_net.use_backend(backend)
-    net = anne_net.load("dense_linear.anne")
+    net = anne_net.load(LINEAR)
     x, out = array("b", bytes(6)), array("b", bytes(3))
     tag = backend
     check(refused(TypeError, "typecode 'b'", net.predict_into, array("f", bytes(24)), out),
@@ -129,17 +150,21 @@ def test_module(m, tag):
     check(refused(TypeError, "typecode 'b'", m.Plan(layers), array("f", [1, 2]), y), "%s: float x" % tag)
 
 
-rows, outputs, inp, outp = fixture()
+table = index()
+check(len(table["valid"]) >= 7 and len(table["bad"]) >= 5, "int8_index.json: %d valid, %d bad files"
+      % (len(table["valid"]), len(table["bad"])))
 import anne_fallback
 print("%s test_module (anne_fallback)" % NAME)
 test_module(anne_fallback, "anne_fallback")
 if anne_net._native is not None:
     print("%s test_module (anne)" % NAME)
     test_module(anne_net._native, "anne")
+print("%s test_bad_files" % NAME)
+test_bad_files(table["bad"])
 backends = ("native", "python") if anne_net._native is not None else ("python",)
 for b in backends:
     print("%s test_outputs (%s)" % (NAME, b))
-    test_outputs(b, rows, outputs, inp, outp)
+    test_outputs(b, table["valid"])
     print("%s test_refusals (%s)" % (NAME, b))
     test_refusals(b)
 report(NAME)
