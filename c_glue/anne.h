@@ -5,8 +5,10 @@
  * Freestanding: only <stdint.h> and <stddef.h>. Rust's build.rs runs bindgen
  * on this file, so the Rust side uses exactly these ids, codes and layouts.
  *
- * All buffers are float32 in the CPU's native byte order and 4-byte aligned
- * (a misaligned one is refused with ANNE_ERR_ALIGN: a Cortex-M0 would fault).
+ * All float32 and int32 buffers are in the CPU's native byte order and
+ * 4-byte aligned (a misaligned one is refused with ANNE_ERR_ALIGN: a
+ * Cortex-M0 would fault); int8 buffers need no alignment. Lengths count
+ * values of the buffer's type, not bytes.
  * Kernels never allocate, never panic, never read or write outside the
  * lengths given, and write nothing unless they return ANNE_OK; they return
  * one of the status codes below instead.
@@ -48,8 +50,10 @@ extern "C" {
 #define ANNE_ERR_LOSS_NOT_FINITE 14 /* a batch's loss is NaN or +-inf (anne_fit_epoch_f32) */
 #define ANNE_ERR_STEP_NOT_FINITE 15 /* a step would make a weight NaN or +-inf; none changed */
 
-/* Layer dtypes (anne_layer_t.dtype). int8 is reserved for a later ABI. */
+/* Layer dtypes (anne_layer_t.dtype): float32, and TFLite's int8 scheme
+ * (docs/int8.md): int8 inputs, outputs and weights, int32 bias. */
 #define ANNE_DTYPE_F32 0
+#define ANNE_DTYPE_S8 1
 
 /* The op tables (activation ids, names, parameter bits and rules, layer
  * kinds), generated from ops/ops.json by tools/gen_ops.py. */
@@ -121,12 +125,41 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
                        const anne_activation_t *act);
 
 /*
- * One layer of a chain run by anne_forward_f32, tagged with its kind and
- * dtype so that one chain can hold layers of different kinds (ANNE_DTYPE_F32
- * only, so far). Inputs and outputs of Conv1D and pooling are steps x
- * channels values, row-major (x[t * channels + c]); padding codes are
- * 0 = valid, 1 = same, 2 = causal (Keras's rules: see src/layers/window.rs).
+ * The requantization of an int8 (ANNE_DTYPE_S8) layer, in TFLite's terms:
+ * LiteRT's reference kernels with single rounding
+ * (MultiplyByQuantizedMultiplier, TFLITE_SINGLE_ROUNDING).
+ *   input_offset   -(input zero point), -127..128
+ *   output_offset  the output zero point, -128..127
+ *   act_min, act_max  the fused activation's clamp in output steps,
+ *                  -128 <= act_min <= act_max <= 127
+ *   multiplier, shift  count Q31 multipliers and their shifts (-31..30),
+ *                  4-byte aligned: count 1 (per tensor) or units (per
+ *                  output channel)
+ * A value out of range is ANNE_ERR_PARAM.
+ */
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    const int32_t *multiplier;
+    const int32_t *shift;
+    size_t count;
+} anne_quant_t;
+
+/*
+ * One layer of a chain run by anne_forward, tagged with its kind and dtype
+ * so that one chain can hold layers of different kinds. Inputs and outputs
+ * of Conv1D and pooling are steps x channels values, row-major
+ * (x[t * channels + c]); padding codes are 0 = valid, 1 = same, 2 = causal
+ * (Keras's rules: see src/layers/window.rs). kernel, bias and out are read
+ * by dtype: ANNE_DTYPE_F32 float ones; ANNE_DTYPE_S8 (dense only, so far)
+ * an int8 kernel, an int32 bias and an int8 out.
  *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
+ *                      int8: kernel in TFLite's layout, units rows of n_in
+ *                      (kernel[j * n_in + i] connects input i to unit j),
+ *                      bias units int32 values or NULL, quant its
+ *                      requantization (not NULL); act is not read (the
+ *                      clamp is quant's).
  *   ANNE_LAYER_CONV1D  kernel in Keras layout, kernel_size x in_channels x
  *                      filters; bias filters values or NULL; act applied per
  *                      output (vector ones over each step's filters; glu is
@@ -145,36 +178,41 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
  *                      params: channels. act is not read.
  * Pooling layers read no kernel, bias or act. A parameter out of range is
  * ANNE_ERR_LAYER_PARAM; an input that is not whole steps, or shorter than a
- * valid window, ANNE_ERR_X_SIZE. (Flatten and Reshape move nothing: the
- * caller leaves them out of the chain.)
+ * valid window, ANNE_ERR_X_SIZE; a kind that has no kernel for the dtype,
+ * ANNE_ERR_KIND. quant is NULL for float32 layers (not read). (Flatten and
+ * Reshape move nothing: the caller leaves them out of the chain.)
  */
 typedef struct {
     uint32_t kind;         /* ANNE_LAYER_* */
     uint32_t dtype;        /* ANNE_DTYPE_* */
-    const float *kernel;   /* n_in rows x units columns, as in anne_dense_f32 */
+    const void *kernel;    /* kernel_len values of the dtype (above) */
     size_t kernel_len;
-    const float *bias;     /* units values, or NULL; bias_len ignored if NULL */
+    const void *bias;      /* units values (float32; int32 for int8), or NULL;
+                            * bias_len ignored if NULL */
     size_t bias_len;
-    float *out;            /* out_len values: units, or units / 2 for glu */
+    void *out;             /* out_len values: units, or units / 2 for glu */
     size_t out_len;
     anne_activation_t act;
     uint32_t params[6];    /* kind-specific (above); zero for dense */
+    const anne_quant_t *quant; /* ANNE_DTYPE_S8: the requantization */
 } anne_layer_t;
 
 /*
- * A chain of layers in one call: layer 0 reads x (n_in values), layer
- * i > 0 reads layer i - 1's out. Each dense layer must satisfy
- * anne_dense_f32's rules with that input, each other layer its kind's
- * (above), its out overlapping neither its input, nor its kernel, nor its
- * bias. Each layer is checked, then run: on an error
- * *failed (unless failed is NULL) is set to the index of the layer at fault
- * and the status says what it got wrong; that layer and the later ones
- * write nothing (the earlier ones have written their outputs, so the last
- * layer's out is untouched). n_layers == 0 is ANNE_ERR_SIZE.
+ * A chain of layers in one call, for every dtype: layer 0 reads x (n_in
+ * values of the first layer's dtype), layer i > 0 reads layer i - 1's out;
+ * every layer has the first one's dtype (else ANNE_ERR_KIND). Each dense
+ * layer must satisfy anne_dense_f32's rules with that input (an int8 one
+ * the rules above), each other layer its kind's (above), its out
+ * overlapping neither its input, nor its kernel, nor its bias. Each layer
+ * is checked, then run: on an error *failed (unless failed is NULL) is set
+ * to the index of the layer at fault and the status says what it got
+ * wrong; that layer and the later ones write nothing (the earlier ones have
+ * written their outputs, so the last layer's out is untouched).
+ * n_layers == 0 is ANNE_ERR_SIZE.
  */
-int32_t anne_forward_f32(const float *x, size_t n_in,
-                         const anne_layer_t *layers, size_t n_layers,
-                         size_t *failed);
+int32_t anne_forward(const void *x, size_t n_in,
+                     const anne_layer_t *layers, size_t n_layers,
+                     size_t *failed);
 
 /* Index of the largest value (the first on ties; NaN never wins unless all
  * values are NaN, then 0). n == 0 is ANNE_ERR_SIZE. */
@@ -200,8 +238,8 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
                                 const float *kernel, const float *dz, size_t units,
                                 float scale, float *gk, float *gb, float *dx);
 
-/* The backward pass of one Conv1D, pooling or affine layer (described as
- * for anne_forward_f32; its out and act are not read) for one sample that
+/* The backward pass of one Conv1D, pooling or affine layer (float32,
+ * described as for anne_forward; its out and act are not read) for one sample that
  * read x (n_in values), from dy (n_dy values: the gradient at the layer's
  * outputs; for Conv1D at its pre-activations, the activation's backward
  * pass taken before, by anne_activation_backward_f32):
@@ -213,7 +251,7 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
  *           and affine (dx = dy * scale): dx = dL/dx (not NULL; gk and gb
  *           NULL).
  * A dy that is not the layer's output size is ANNE_ERR_OUT_SIZE; a dx not
- * n_in long, ANNE_ERR_X_SIZE; the other refusals as anne_forward_f32's. */
+ * n_in long, ANNE_ERR_X_SIZE; the other refusals as anne_forward's. */
 int32_t anne_layer_backward_f32(const float *x, size_t n_in, const anne_layer_t *layer,
                                 const float *dy, size_t n_dy, float scale,
                                 float *gk, float *gb, float *dx);

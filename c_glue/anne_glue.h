@@ -69,6 +69,15 @@ static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_f32(mp_obj_t obj, qstr arg
     return anne_get_f32_any(obj, arg, writable);
 }
 
+// Buffers of any dtype: len in values.
+typedef struct {
+    void *data;
+    size_t len;
+} anne_buf_t;
+
+ANNE_GLUE_SHARED anne_buf_t anne_get_s8(mp_obj_t obj, qstr arg, bool writable, bool raw_ok);
+ANNE_GLUE_SHARED anne_buf_t anne_get_i32(mp_obj_t obj, qstr arg);
+
 // A bias argument: {NULL, 0} for None, else never NULL data.
 static MP_ALWAYSINLINE inline anne_f32_buf_t anne_get_bias(mp_obj_t obj) {
     // Where an empty bias points: never NULL (which means "no bias"), so that it
@@ -136,7 +145,13 @@ static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp
     d->bias = bias.data;
     d->bias_len = bias.len;
 }
-ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i);
+// anne_gather_weights for an int8 layer (mod_plan.c): its kernel, bias and
+// quant's multiplier and shift arrays (q is the record d->quant points to;
+// i the layer's index, for messages).
+ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i);
+// Fills d's kind, dtype, params and activation (an int8 layer's quant
+// values into *q, which d->quant then points to; q NULL refuses int8 layers).
+ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i, anne_quant_t *q);
 ANNE_GLUE_SHARED NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers, size_t n_in,
     const anne_layer_t *d);
 ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d);

@@ -5,15 +5,15 @@
 #include "anne_glue.h"
 
 
-// The (kernel, bias, activation, buf[, spec]) items of layer i of a layers
-// tuple; *n_fields is 4 or 5.
+// The (kernel, bias, activation, buf[, spec[, quant]]) items of layer i of a
+// layers tuple; *n_fields is 4, 5 or 6 (an int8 layer: see anne_get_quant).
 static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
     mp_obj_t *fields;
     if (!mp_obj_is_type(layer, &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d is not a tuple"), (int)i);
     }
     mp_obj_get_array(layer, n_fields, &fields);
-    if (*n_fields != 4 && *n_fields != 5) {
+    if (*n_fields < 4 || *n_fields > 6) {
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("layer %d must be (kernel, bias, activation, buf[, spec]), got %d items"),
             (int)i, (int)*n_fields);
@@ -53,16 +53,93 @@ ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind,
     }
 }
 
+// The items of an int8 layer's quant, (input_offset, output_offset, act_min,
+// act_max, multiplier, shift): anne.h's anne_quant_t, the last two int32
+// buffers (gathered with the weights, by anne_gather_s8).
+static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i) {
+    size_t n;
+    mp_obj_t *items;
+    if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, &n, &items), n != 6)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, mult, shift)"), (int)i);
+    }
+    return items;
+}
+
+// An int8 layer's quant values into *q (exact ints only: forward() reads
+// them after taking x and out); the kernel checks their ranges.
+static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant_t *q) {
+    if (q == NULL) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are not trained"), (int)i);
+    }
+    if (d->kind != ANNE_LAYER_DENSE) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are Dense only, so far"),
+            (int)i);
+    }
+    mp_obj_t *items = anne_quant_items(quant, i);
+    int32_t v[4];
+    for (size_t k = 0; k < 4; k++) {
+        if (!mp_obj_is_small_int(items[k])) {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: quant item %d must be a small int"),
+                (int)i, (int)k);
+        }
+        mp_int_t n = MP_OBJ_SMALL_INT_VALUE(items[k]);
+        if (n < -128 || n > 128) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: quant item %d out of range"),
+                (int)i, (int)k);
+        }
+        v[k] = (int32_t)n;
+    }
+    q->input_offset = v[0];
+    q->output_offset = v[1];
+    q->act_min = v[2];
+    q->act_max = v[3];
+    q->multiplier = NULL;
+    q->shift = NULL;
+    q->count = 0;
+    d->dtype = ANNE_DTYPE_S8;
+    d->quant = q;
+}
+
+// anne_gather_weights for an int8 layer: an int8 kernel (array('b') or
+// bytes), an int32 bias (or None), the quant's int32 multipliers and shifts.
+ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i) {
+    // Where an empty bias points: never NULL (NULL means no bias).
+    static const int32_t anne_no_ints[1];
+    anne_buf_t kernel = anne_get_s8(fields[0], MP_QSTR_kernel, false, true);
+    d->kernel = kernel.data;
+    d->kernel_len = kernel.len;
+    d->bias = NULL;
+    d->bias_len = 0;
+    if (fields[1] != mp_const_none) {
+        anne_buf_t bias = anne_get_i32(fields[1], MP_QSTR_bias);
+        d->bias = bias.data != NULL ? bias.data : anne_no_ints;
+        d->bias_len = bias.len;
+    }
+    mp_obj_t *items = anne_quant_items(fields[5], i);
+    anne_buf_t m = anne_get_i32(items[4], MP_QSTR_multiplier);
+    anne_buf_t sh = anne_get_i32(items[5], MP_QSTR_shift);
+    q->multiplier = m.data;
+    q->shift = sh.data;
+    q->count = m.len == sh.len ? m.len : 0;  // (0: refused by the kernel)
+}
+
 // Fills d's kind, params and activation from layer i's fields. A spec (the
 // fifth item, see anne_get_spec); without one the layer is dense. A pooling
-// layer's activation may be None. Returns the fields.
-ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i) {
+// layer's activation may be None. A sixth item, quant, makes the layer int8
+// (anne_get_quant; its activation is not read). Returns the fields.
+ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i, anne_quant_t *q) {
     size_t n_fields;
     mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
     d->kind = ANNE_LAYER_DENSE;
     d->dtype = ANNE_DTYPE_F32;
-    if (n_fields == 5) {
+    d->quant = NULL;
+    if (n_fields >= 5) {
         anne_get_spec(fields[4], i, &d->kind, d->params);
+    }
+    if (n_fields == 6) {
+        anne_get_quant(d, fields[5], i, q);
+        return fields;
     }
     if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
         return fields;  // pooling, affine: no activation
@@ -72,18 +149,26 @@ ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, 
     return fields;
 }
 
-// Whether the n floats at a share memory with the m floats at b.
-static bool anne_overlap(const float *a, size_t n, const float *b, size_t m) {
+// Whether the n bytes at a share memory with the m bytes at b.
+static bool anne_overlap(const void *a, size_t n, const void *b, size_t m) {
     uintptr_t a0 = (uintptr_t)a, b0 = (uintptr_t)b;
-    return a != NULL && b != NULL && n != 0 && m != 0
-           && a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
+    return a != NULL && b != NULL && n != 0 && m != 0 && a0 < b0 + m && b0 < a0 + n;
 }
 
-// Refuses a buffer that layer i (or out, for i == n_layers) writes where it
-// shares memory with layer j's weights: the kernels check a layer's output
-// against its own inputs and weights, this the whole network's.
-static void anne_check_weights(const float *w, size_t n, size_t i, size_t n_layers, const anne_layer_t *j_desc, size_t j) {
-    if (anne_overlap(w, n, j_desc->kernel, j_desc->kernel_len) || anne_overlap(w, n, j_desc->bias, j_desc->bias_len)) {
+// Bytes of n values of layer d's dtype (its x, kernel and out).
+static MP_ALWAYSINLINE inline size_t anne_bytes(const anne_layer_t *d, size_t n) {
+    return d->dtype == ANNE_DTYPE_S8 ? n : n * sizeof(float);
+}
+
+// Refuses a buffer of n bytes that layer i (or out, for i == n_layers)
+// writes where it shares memory with layer j's weights (an int8 layer's
+// multipliers and shifts too): the kernels check a layer's output against
+// its own inputs and weights, this the whole network's.
+static void anne_check_weights(const void *w, size_t n, size_t i, size_t n_layers, const anne_layer_t *j_desc, size_t j) {
+    const anne_quant_t *q = j_desc->quant;
+    if (anne_overlap(w, n, j_desc->kernel, anne_bytes(j_desc, j_desc->kernel_len))
+        || anne_overlap(w, n, j_desc->bias, j_desc->bias_len * 4)
+        || (q != NULL && (anne_overlap(w, n, q->multiplier, q->count * 4) || anne_overlap(w, n, q->shift, q->count * 4)))) {
         if (i == n_layers) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
@@ -93,9 +178,67 @@ static void anne_check_weights(const float *w, size_t n, size_t i, size_t n_laye
     }
 }
 
-static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_f32_buf_t dst) {
+static MP_ALWAYSINLINE inline void anne_set_out(anne_layer_t *d, anne_buf_t dst) {
     d->out = dst.data;
     d->out_len = dst.len;
+}
+
+// A float32 buffer as an anne_buf_t.
+static MP_ALWAYSINLINE inline anne_buf_t anne_get_f32_buf(mp_obj_t obj, qstr arg, bool writable) {
+    anne_f32_buf_t f = anne_get_f32(obj, arg, writable);
+    anne_buf_t b = {f.data, f.len};
+    return b;
+}
+
+// An x, out or buf of a layer of dtype s8 (int8) or float32.
+static anne_buf_t anne_get_io(mp_obj_t obj, qstr arg, bool writable, bool s8) {
+    return s8 ? anne_get_s8(obj, arg, writable, false) : anne_get_f32_buf(obj, arg, writable);
+}
+
+// anne_raise_layer's messages for an int8 layer; returns for the statuses
+// all dtypes share (overlap and the rest).
+static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_t n_in,
+    const anne_layer_t *d) {
+    if (status == ANNE_ERR_NULL) {
+        // Only an empty buffer has NULL data here (None is not a buffer).
+        status = n_in == 0 ? ANNE_ERR_X_SIZE : d->kernel_len == 0 ? ANNE_ERR_KERNEL_SIZE
+            : d->out_len == 0 ? ANNE_ERR_OUT_SIZE : ANNE_ERR_PARAM;
+    }
+    if (status == ANNE_ERR_KERNEL_SIZE && n_in != 0 && d->kernel_len % n_in == 0) {
+        status = ANNE_ERR_OUT_SIZE;  // the kernel fits the input: out is what is wrong
+    }
+    switch (status) {
+        case ANNE_ERR_X_SIZE:
+            mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
+        case ANNE_ERR_KERNEL_SIZE:
+            if (i == 0 && d->out_len != 0 && d->kernel_len % d->out_len == 0) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("x has %u values; the network takes %u"),
+                    (unsigned)n_in, (unsigned)(d->kernel_len / d->out_len));
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 kernel has %u values, not %u inputs x units"),
+                (int)i, (unsigned)d->kernel_len, (unsigned)n_in);
+        case ANNE_ERR_OUT_SIZE:
+            if (i + 1 == n_layers) {
+                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("out has %u values; the network gives %u"),
+                    (unsigned)d->out_len, (unsigned)(n_in ? d->kernel_len / n_in : 0));
+            }
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: buf has %u values; the layer gives %u"),
+                (int)i, (unsigned)d->out_len, (unsigned)(n_in ? d->kernel_len / n_in : 0));
+        case ANNE_ERR_BIAS_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bias has %u values, expected one per unit"), (int)i,
+                (unsigned)d->bias_len);
+        case ANNE_ERR_PARAM:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, shifts)"), (int)i);
+        case ANNE_ERR_KIND:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+        default:
+            return;
+    }
 }
 
 // anne_raise_layer's messages for a Conv1D or pooling layer (its spec in
@@ -142,7 +285,9 @@ ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_
 // Raises the exception for a chain's status: layer i (of n_layers, reading
 // n_in values) refused what d describes. The status says exactly what.
 ANNE_GLUE_SHARED NORETURN void anne_raise_layer(int32_t status, size_t i, size_t n_layers, size_t n_in, const anne_layer_t *d) {
-    if (d->kind != ANNE_LAYER_DENSE) {
+    if (d->dtype == ANNE_DTYPE_S8) {
+        anne_raise_s8_layer(status, i, n_layers, n_in, d);  // returns for overlap and the rest
+    } else if (d->kind != ANNE_LAYER_DENSE) {
         anne_raise_other_layer(status, i, n_in, d);  // returns for overlap and the rest
     }
     bool halves = d->act.kind < ANNE_ACT_COUNT && anne_names[d->act.kind].halves;
@@ -203,7 +348,7 @@ ANNE_GLUE_SHARED NORETURN void anne_raise_layer(int32_t status, size_t i, size_t
 // affine layer's kernel and bias are its scale and offset): layer i
 // reads the previous layer's buf (x for the first) and writes its own buf
 // (out for the last, whose buf may be None). Allocates nothing.
-static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
+static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_obj) {
     size_t n_layers;
     mp_obj_t *layers;
     if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
@@ -215,28 +360,49 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     if (n_layers == 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
     }
-    anne_f32_buf_t x = anne_get_f32(x_obj, MP_QSTR_x, false);
-    anne_f32_buf_t out = anne_get_f32(out_obj, MP_QSTR_out, true);
+    // The chain's dtype: the first layer's (int8 when it has a quant).
+    size_t n_fields;
+    anne_layer_fields(layers[0], 0, &n_fields);
+    bool s8 = n_fields == 6;
+    anne_buf_t x = anne_get_io(x_obj, MP_QSTR_x, false, s8);
+    anne_buf_t out = anne_get_io(out_obj, MP_QSTR_out, true, s8);
     anne_check_stack();
     // Every written buffer against every layer's weights, first (a layer
     // that wrote into a later layer's kernel would change the network).
     for (size_t i = 0; i < n_layers; i++) {
-        size_t n_fields;
         mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
-        anne_f32_buf_t w = i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true);
+        if ((n_fields == 6) != s8) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+        }
+        anne_buf_t w = i + 1 == n_layers ? out : anne_get_io(fields[3], MP_QSTR_buf, true, s8);
+        size_t w_bytes = s8 ? w.len : w.len * sizeof(float);
         for (size_t j = 0; j < n_layers; j++) {
             anne_layer_t v = {.kind = ANNE_LAYER_CONV1D};  // (None weights pass here; the loop refuses them)
-            anne_gather_weights(&v, anne_layer_fields(layers[j], j, &n_fields));
-            anne_check_weights(w.data, w.len, i + 1 == n_layers ? n_layers : i, n_layers, &v, j);
+            anne_quant_t q;
+            mp_obj_t *fj = anne_layer_fields(layers[j], j, &n_fields);
+            if (s8) {
+                v.dtype = ANNE_DTYPE_S8;
+                v.quant = &q;
+                anne_gather_s8(&v, fj, &q, j);
+            } else {
+                anne_gather_weights(&v, fj);
+            }
+            anne_check_weights(w.data, w_bytes, i + 1 == n_layers ? n_layers : i, n_layers, &v, j);
         }
     }
     // One layer at a time (a chain of one), so that nothing is allocated.
     for (size_t i = 0; i < n_layers; i++) {
         anne_layer_t d = {0};
-        mp_obj_t *fields = anne_layer_describe(&d, layers[i], i);
-        anne_gather_weights(&d, fields);
-        anne_set_out(&d, i + 1 == n_layers ? out : anne_get_f32(fields[3], MP_QSTR_buf, true));
-        int32_t status = anne_forward_f32(x.data, x.len, &d, 1, NULL);
+        anne_quant_t q;
+        mp_obj_t *fields = anne_layer_describe(&d, layers[i], i, &q);
+        if (s8) {
+            anne_gather_s8(&d, fields, &q, i);
+        } else {
+            anne_gather_weights(&d, fields);
+        }
+        anne_set_out(&d, i + 1 == n_layers ? out : anne_get_io(fields[3], MP_QSTR_buf, true, s8));
+        int32_t status = anne_forward(x.data, x.len, &d, 1, NULL);
         if (status != ANNE_OK) {
             anne_raise_layer(status, i, n_layers, x.len, &d);
         }
@@ -245,7 +411,7 @@ static mp_obj_t anne_forward(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t out_o
     }
     return out_obj;
 }
-ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward);
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_3(anne_forward_obj, anne_forward_call);
 
 // anne.Plan(layers): forward() with its layers bound, as one callable:
 // plan(x, out) is forward(layers, x, out). The layer tuple is read once
@@ -259,6 +425,7 @@ typedef struct {
     mp_obj_t layers;        // the tuple, as given: it keeps the buffers alive
     size_t n_layers;
     anne_layer_t *descs;    // n_layers entries, kinds and activations filled in
+    anne_quant_t *quants;   // an int8 chain's n_layers quant records, else NULL
     bool bufs_checked;      // the hidden buffers against every weight, once
 } anne_plan_obj_t;
 
@@ -276,13 +443,22 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
         mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
     }
     anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
+    size_t n_fields;
+    anne_layer_fields(layers[0], 0, &n_fields);
+    anne_quant_t *quants = n_fields == 6 ? m_new0(anne_quant_t, n_layers) : NULL;
     for (size_t i = 0; i < n_layers; i++) {
-        anne_layer_describe(&descs[i], layers[i], i);
+        anne_layer_fields(layers[i], i, &n_fields);
+        if ((n_fields == 6) != (quants != NULL)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+        }
+        anne_layer_describe(&descs[i], layers[i], i, quants == NULL ? NULL : &quants[i]);
     }
     anne_plan_obj_t *self = mp_obj_malloc(anne_plan_obj_t, type);
     self->layers = args[0];
     self->n_layers = n_layers;
     self->descs = descs;
+    self->quants = quants;
     self->bufs_checked = false;
     return MP_OBJ_FROM_PTR(self);
 }
@@ -291,33 +467,48 @@ static mp_obj_t anne_plan_call(mp_obj_t self_in, size_t n_args, size_t n_kw, con
     anne_plan_obj_t *self = MP_OBJ_TO_PTR(self_in);
     mp_arg_check_num(n_args, n_kw, 2, 2, false);
     anne_check_stack();
-    anne_f32_buf_t x = anne_get_f32(args[0], MP_QSTR_x, false);
-    anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
     mp_obj_t *layers = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(self->layers))->items;
     size_t last = self->n_layers - 1;
     anne_layer_t *d = self->descs;
-    for (size_t i = 0; i <= last; i++, d++) {
-        // (A tuple cannot change: its items are the ones checked when the
-        // plan was made.)
-        mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
-        anne_gather_weights(d, fields);
-        if (i != last) {
-            anne_set_out(d, anne_get_f32(fields[3], MP_QSTR_buf, true));
+    anne_buf_t x, out;
+    if (self->quants == NULL) {
+        x = anne_get_f32_buf(args[0], MP_QSTR_x, false);
+        out = anne_get_f32_buf(args[1], MP_QSTR_out, true);
+        for (size_t i = 0; i <= last; i++, d++) {
+            // (A tuple cannot change: its items are the ones checked when the
+            // plan was made.)
+            mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+            anne_gather_weights(d, fields);
+            if (i != last) {
+                anne_set_out(d, anne_get_f32_buf(fields[3], MP_QSTR_buf, true));
+            }
+        }
+    } else {
+        x = anne_get_s8(args[0], MP_QSTR_x, false, false);
+        out = anne_get_s8(args[1], MP_QSTR_out, true, false);
+        for (size_t i = 0; i <= last; i++, d++) {
+            mp_obj_t *fields = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+            anne_gather_s8(d, fields, &self->quants[i], i);
+            if (i != last) {
+                anne_set_out(d, anne_get_s8(fields[3], MP_QSTR_buf, true, false));
+            }
         }
     }
     anne_set_out(d - 1, out);
     // out against every weight on each call (it is the caller's); the
     // hidden buffers once: the plan holds them and the weights, and a
     // buffer that moves (an array that grows) moves into a free block.
+    size_t out_bytes = anne_bytes(self->descs, out.len);
     for (size_t j = 0; j <= last; j++) {
-        anne_check_weights(out.data, out.len, last + 1, last + 1, &self->descs[j], j);
+        anne_check_weights(out.data, out_bytes, last + 1, last + 1, &self->descs[j], j);
         for (size_t i = 0; i < last && !self->bufs_checked; i++) {
-            anne_check_weights(self->descs[i].out, self->descs[i].out_len, i, last + 1, &self->descs[j], j);
+            anne_check_weights(self->descs[i].out, anne_bytes(self->descs, self->descs[i].out_len), i, last + 1,
+                &self->descs[j], j);
         }
     }
     self->bufs_checked = true;
     size_t failed = 0;
-    int32_t status = anne_forward_f32(x.data, x.len, self->descs, self->n_layers, &failed);
+    int32_t status = anne_forward(x.data, x.len, self->descs, self->n_layers, &failed);
     if (status != ANNE_OK) {
         size_t n_in = failed == 0 ? x.len : self->descs[failed - 1].out_len;
         anne_raise_layer(status, failed, self->n_layers, n_in, &self->descs[failed]);

@@ -116,7 +116,7 @@ ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7,
 static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     float scale = mp_obj_get_float_to_f(args[3]);
     anne_layer_t d = {0};
-    mp_obj_t *fields = anne_layer_describe(&d, args[0], 0);
+    mp_obj_t *fields = anne_layer_describe(&d, args[0], 0, NULL);
     if (d.kind == ANNE_LAYER_DENSE) {
         mp_raise_ValueError(MP_ERROR_TEXT("layer_backward takes Conv1D, pooling, affine: use dense_backward"));
     }

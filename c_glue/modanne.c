@@ -228,6 +228,46 @@ ANNE_GLUE_SHARED anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool wr
     return b;
 }
 
+// An int8 buffer (ANNE_DTYPE_S8 layers): array('b') or a memoryview of one;
+// with raw_ok (weights) also bytes-like objects (bytes, bytearray, a
+// memoryview of bytes, as a loaded file's kernel is used in place).
+ANNE_GLUE_SHARED anne_buf_t anne_get_s8(mp_obj_t obj, qstr arg, bool writable, bool raw_ok) {
+    mp_buffer_info_t info;
+    if (mp_obj_is_str(obj) || !mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be a%s int8 buffer (array('b')), not %q"),
+            arg, writable ? " writable" : "n", ANNE_TYPE_NAME(obj));
+    }
+    if (info.typecode != 'b' && !(raw_ok && (info.typecode == 'B' || info.typecode == BYTEARRAY_TYPECODE))) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must hold int8 (typecode 'b'), not typecode '%c'"), arg, info.typecode);
+    }
+    anne_buf_t b = {info.buf, info.len};
+    return b;
+}
+
+// An int32 buffer (an int8 layer's bias, multipliers, shifts): array('i')
+// (or 'l' where a long is 4 bytes), or bytes-like holding int32 values,
+// 4-byte aligned.
+ANNE_GLUE_SHARED anne_buf_t anne_get_i32(mp_obj_t obj, qstr arg) {
+    mp_buffer_info_t info;
+    if (mp_obj_is_str(obj) || !mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must be an int32 buffer (array('i')), not %q"), arg, ANNE_TYPE_NAME(obj));
+    }
+    if (info.typecode != 'i' && !(info.typecode == 'l' && sizeof(long) == 4)
+        && info.typecode != 'B' && info.typecode != BYTEARRAY_TYPECODE) {
+        mp_raise_msg_varg(&mp_type_TypeError,
+            MP_ERROR_TEXT("%q must hold int32 (typecode 'i'), not typecode '%c'"), arg, info.typecode);
+    }
+    if (info.len % 4 != 0 || (uintptr_t)info.buf % 4 != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q: not whole int32 values, or not 4-byte aligned"), arg);
+    }
+    anne_buf_t b = {info.buf, info.len / 4};
+    return b;
+}
+
 // The exception for a kernel's status, where no layer is involved
 // (activate, argmax) or the caller has nothing more exact to say.
 ANNE_GLUE_SHARED void anne_check_status(int32_t status) {

@@ -102,7 +102,7 @@ def _check_layers(layers):
     if not layers:
         raise ValueError("layers is empty")
     for i, layer in enumerate(layers):
-        if not isinstance(layer, tuple) or len(layer) not in (4, 5):
+        if not isinstance(layer, tuple) or len(layer) not in (4, 5, 6):
             raise TypeError("layer %d must be (kernel, bias, activation, buf[, spec])" % i)
         if len(layer) == 5:
             spec = layer[4]
@@ -329,8 +329,12 @@ def _check_weights(spans, n_layers, written):
 def forward(layers, x, out):
     """forward(layers, x, out): a chain of layers, each a (kernel, bias,
     activation, buf[, spec]) tuple writing its buf (out for the last);
-    returns out. spec = (kind, params...) as the native module takes it."""
+    returns out. spec = (kind, params...) as the native module takes it;
+    int8 layers (a sixth item, quant) run in anne_int8."""
     _check_layers(layers)
+    if len(layers[0]) == 6:
+        import anne_int8
+        return anne_int8.forward(layers, x, out)
     src = _floats(x, "x")
     _floats(out, "out", True)
     last = len(layers) - 1
@@ -348,8 +352,14 @@ class Plan:
     anne.Plan: the layers' weights, activations and buffers are checked once,
     here; a call checks x and out (and every size, as forward does)."""
 
+    _int8 = None  # an int8 chain's anne_int8.Plan
+
     def __init__(self, layers):
         _check_layers(layers)
+        if len(layers[0]) == 6:
+            import anne_int8
+            self._int8 = anne_int8.Plan(layers)
+            return
         last = len(layers) - 1
         self._layers = []
         for i, layer in enumerate(layers):
@@ -366,6 +376,8 @@ class Plan:
         self._spans = None
 
     def __call__(self, x, out):
+        if self._int8 is not None:
+            return self._int8(x, out)
         src = _floats(x, "x")
         _floats(out, "out", True)
         last = len(self._layers) - 1

@@ -101,8 +101,20 @@ def _scratch_bytes(layers):
 
 def _weight_bytes(layers):
     """The arrays that hold the weights when they are copied in."""
-    return sum(_array_bytes(L._known_rows() * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
+    return sum(L._heap_bytes() if _int8(L) else
+               _array_bytes(L._known_rows() * L.units) + (_array_bytes(L.units) if L.use_bias else 0)
                for L in layers if L.stored)
+
+
+def _int8(L):
+    """True for an int8 layer (anne_int8.DenseInt8): its data is read by
+    parts (L._set_data), after anne_file.check_int8_data."""
+    return getattr(L, "dtype", None) == "int8"
+
+
+def _int8_data(L, i, entry, view, copy):
+    anne_file.check_int8_data("layer %d: " % i, entry, view)
+    L._set_data(view, copy)
 
 
 def _metadata_bytes(meta):
@@ -139,7 +151,7 @@ def _parse_front(buf, head, size, make_layer):
     entries = anne_file.parse_entries(buf, head, size)
     meta = anne_file.parse_metadata(buf, head)
     layers, offsets = _make_layers(entries, make_layer)
-    return layers, offsets, meta
+    return layers, offsets, meta, entries
 
 
 def _make_layers(entries, make_layer):
@@ -175,7 +187,7 @@ def _load_buffer(source, make_layer, native, copy):
         raise TypeError("load() takes a path or a bytes-like object")
     size = len(mv)
     head = anne_file.parse_head(bytes(mv[:32]), size)
-    layers, offsets, meta = _parse_front(mv, head, size, make_layer)
+    layers, offsets, meta, entries = _parse_front(mv, head, size, make_layer)
     _check_memory(_scratch_bytes(layers))
     # A view does not pin a bytearray: once it grows, its bytes move and a
     # network used in place would read freed memory. Writable buffers are
@@ -203,6 +215,9 @@ def _load_buffer(source, make_layer, native, copy):
         if not L.stored:
             continue
         offset = offsets[i]
+        if _int8(L):
+            _int8_data(L, i, entries[i], mv[offset:offset + L._data_size], copy)
+            continue
         nk = 4 * L._known_rows() * L.units
         L._kernel = mv[offset:offset + nk]
         L._bias = mv[offset + nk:offset + nk + 4 * L.units] if L.use_bias else None
@@ -286,11 +301,19 @@ def _load_path(path, make_layer):
         front = None
         _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
         pos = head.data_start
+        int8 = []
         for i, L in enumerate(layers):
             if not L.stored:
                 continue
             offset = offsets[i]
             crc = _skip(f, offset - pos, chunk, crc)
+            if _int8(L):
+                data = bytearray(L._data_size)
+                _read_exact(f, data, len(data), "a layer's int8 data")
+                crc = binascii.crc32(data, crc)
+                int8.append((L, i, data))  # (checked after the CRC; used in place: no one else has it)
+                pos = offset + len(data)
+                continue
             L._kernel = _new_floats(L._known_rows() * L.units, i)
             _read_exact(f, L._kernel, 4 * len(L._kernel), "a kernel")
             crc = binascii.crc32(L._kernel, crc)
@@ -303,6 +326,8 @@ def _load_path(path, make_layer):
         stored = struct.unpack("<I", f.read(4))[0]
     if stored != crc & 0xFFFFFFFF:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, crc & 0xFFFFFFFF))
+    for L, i, data in int8:
+        _int8_data(L, i, entries[i], memoryview(data), False)
     return head.in_shape, layers, meta
 
 

@@ -50,10 +50,18 @@ def _int_arg(value, what, low=1, high=65535):
     return value
 
 
+# What an int8 network (anne_int8) answers to fit, compile and edits.
+INT8_REFUSAL = ("int8 networks are not trained or edited: edit and train the float network, "
+                "then quantize it again")
+
+
 def _editable(net):
     """RuntimeError while net's fit() runs (an edit from a callback): fit
     trains the layers and weights it started with, so the network's layers
-    and weights are not changed until it returns."""
+    and weights are not changed until it returns. ValueError for an int8
+    network (INT8_REFUSAL)."""
+    if getattr(net, "dtype", "float32") != "float32":
+        raise ValueError(INT8_REFUSAL)
     if net is not None and net._compiled is not None and net._compiled.fitting:
         raise RuntimeError("fit() is running: the network's layers and weights cannot change until it "
                            "returns (edit them after fit(), not from a callback)")

@@ -124,6 +124,8 @@ class Sequential:
     Sequential([Input((32, 3)), Conv1D(8, 5), ...]) for sensor windows."""
 
     _compiled = None  # what compile() keeps (an instance attribute from then on)
+    dtype = "float32"  # "int8" for an int8 network (anne_int8.Int8Network)
+    input_quantization = output_quantization = None  # int8: (scale, zero_point)
 
     def __init__(self, n_inputs=None, layers=None):
         if isinstance(n_inputs, (list, tuple)) and layers is None and not (
@@ -679,6 +681,9 @@ def load(source):
 
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
+        if entry.dtype:  # int8 (anne_file checked it: dense layers, all of them)
+            import anne_int8
+            return anne_int8.DenseInt8(entry)
         if kind == anne_ops.LAYER_DENSE:
             return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
         if kind == anne_ops.LAYER_AFFINE:
@@ -696,11 +701,16 @@ def load(source):
         return layer_type()
 
     in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
+    int8 = getattr(layers[0], "dtype", "float32") != "float32"
     for i, L in enumerate(layers):
         for w in (L._kernel, L._bias):
-            if w is not None:
+            if w is not None and not int8:
                 _check_finite(w, "layer %d: weights" % i)
-    net = Sequential(in_shape)
+    if int8:
+        import anne_int8
+        net = anne_int8.network_class(Sequential)(in_shape)
+    else:
+        net = Sequential(in_shape)
     anne_io._parse_folded(metadata, layers)
     net.metadata = metadata
     for L in layers:

@@ -44,6 +44,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             return Err(Status::Kind);
         }
         let spec = spec_of(layer.kind, layer.params)?;
+        let layer_kernel = layer.kernel as *const f32;
         checked(x, n_in, &[])?;
         checked(dy, n_dy, &[])?;
         // The kernel (Conv1D's, or the affine layer's scale) and the
@@ -62,9 +63,9 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             Op::Dense => return Err(Status::Kind),
         };
         if kernel_len != 0 {
-            checked(layer.kernel, kernel_len, &[])?;
+            checked(layer_kernel, kernel_len, &[])?;
         }
-        let reads = [(x, n_in), (dy, n_dy), (layer.kernel, kernel_len)];
+        let reads = [(x, n_in), (dy, n_dy), (layer_kernel, kernel_len)];
         let len = |p: *mut f32, n: usize| if p.is_null() { 0 } else { n };
         let (gk_len, gb_len, dx_len) = (len(gk, kernel_len), len(gb, filters), len(dx, n_in));
         let mut seen = [(x, 0); 6];
@@ -96,7 +97,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             &[]
         } else {
             // SAFETY: as above.
-            unsafe { slice::from_raw_parts(layer.kernel, kernel_len) }
+            unsafe { slice::from_raw_parts(layer_kernel, kernel_len) }
         };
         // SAFETY: as above.
         let gk = (gk_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gk, gk_len) });

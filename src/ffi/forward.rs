@@ -1,14 +1,17 @@
-//! The forward entry points: `anne_dense_f32`, `anne_forward_f32` (a chain
-//! of layers of any kind), `anne_argmax_f32`.
+//! The forward entry points: `anne_dense_f32`, `anne_forward` (a chain
+//! of layers of any kind and dtype), `anne_argmax_f32`.
 
-use super::check::{float_buffer_ok, overlaps};
+use super::check::{buffer_ok, float_buffer_ok, overlaps};
 use super::layer::spec_of;
 use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
+use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
 use crate::layers::{conv1d, dense, pool1d, Op};
+use crate::math::requant::Rounding;
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
+use cty::c_void;
 
 /// `anne_dense_f32`: Keras `Dense`, `out = act(x . kernel + bias)`.
 ///
@@ -35,16 +38,17 @@ pub unsafe extern "C" fn anne_dense_f32(
     let layer = anne_layer_t {
         kind: ANNE_LAYER_DENSE as u32,
         dtype: ANNE_DTYPE_F32 as u32,
-        kernel,
+        kernel: kernel as *const c_void,
         kernel_len,
-        bias,
+        bias: bias as *const c_void,
         bias_len,
-        out,
+        out: out as *mut c_void,
         out_len: n_out,
         // SAFETY: act is non-null, readable and aligned by the contract;
         // every bit pattern of its fields (integers and floats) is valid.
         act: unsafe { act.read() },
         params: [0; 6],
+        quant: core::ptr::null(),
     };
     // SAFETY: x and the layer's pointers are as run_layer requires (contract).
     let result = float_buffer_ok(x, n_in, Status::XSize)
@@ -67,22 +71,23 @@ pub(crate) unsafe fn buffers<'a>(
     layer: &anne_layer_t,
     units: usize,
 ) -> Result<Buffers<'a>, Status> {
-    if layer.kernel.is_null() || layer.out.is_null() {
+    let (kernel, bias, out_mut) = float_weights(layer);
+    if kernel.is_null() || out_mut.is_null() {
         return Err(Status::Null);
     }
-    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
-    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
-    if !layer.bias.is_null() {
-        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    float_buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
+    if !bias.is_null() {
+        float_buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
     }
-    let out = layer.out as *const f32;
+    let out = out_mut as *const f32;
     if n_in == 0
         || units == 0
         || n_in.checked_mul(units) != Some(layer.kernel_len)
-        || (!layer.bias.is_null() && layer.bias_len != units)
+        || (!bias.is_null() && layer.bias_len != units)
         || overlaps(out, layer.out_len, x, n_in)
-        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
-        || (!layer.bias.is_null() && overlaps(out, layer.out_len, layer.bias, layer.bias_len))
+        || overlaps(out, layer.out_len, kernel, layer.kernel_len)
+        || (!bias.is_null() && overlaps(out, layer.out_len, bias, layer.bias_len))
     {
         return Err(refusal(n_in, layer));
     }
@@ -93,11 +98,17 @@ pub(crate) unsafe fn buffers<'a>(
     unsafe {
         Ok((
             slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(layer.kernel, layer.kernel_len),
-            (!layer.bias.is_null()).then(|| slice::from_raw_parts(layer.bias, layer.bias_len)),
-            slice::from_raw_parts_mut(layer.out, layer.out_len),
+            slice::from_raw_parts(kernel, layer.kernel_len),
+            (!bias.is_null()).then(|| slice::from_raw_parts(bias, layer.bias_len)),
+            slice::from_raw_parts_mut(out_mut, layer.out_len),
         ))
     }
+}
+
+/// A float32 layer's kernel, bias and out pointers as floats.
+#[inline(always)]
+pub(crate) fn float_weights(layer: &anne_layer_t) -> (*const f32, *const f32, *mut f32) {
+    (layer.kernel as *const f32, layer.bias as *const f32, layer.out as *mut f32)
 }
 
 /// Why [`buffers`] refused a layer: the first of its sizes that is wrong
@@ -153,9 +164,14 @@ pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t)
 /// As [`run_layer`]; a pooling layer's kernel and bias are not read.
 #[inline(never)]
 pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    if layer.dtype == ANNE_DTYPE_S8 as u32 && layer.kind == ANNE_LAYER_DENSE as u32 {
+        // SAFETY: as this function's contract (x: n_in int8 values).
+        return unsafe { run_dense_s8(x as *const i8, n_in, layer) };
+    }
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
+    let (kernel, bias, out_mut) = float_weights(layer);
     let spec = match spec_of(layer.kind, layer.params)? {
         Op::Affine(c) => {
             // SAFETY: as this function's contract.
@@ -163,11 +179,11 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
         }
         spec => spec,
     };
-    if layer.out.is_null() {
+    if out_mut.is_null() {
         return Err(Status::Null);
     }
-    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
-    let out = layer.out as *const f32;
+    float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
+    let out = out_mut as *const f32;
     let spec = match spec {
         Op::Pool(spec) => {
             let shape = spec.check(n_in, layer.out_len)?;
@@ -179,7 +195,7 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
             let (x, out) = unsafe {
                 (
                     slice::from_raw_parts(x, n_in),
-                    slice::from_raw_parts_mut(layer.out, layer.out_len),
+                    slice::from_raw_parts_mut(out_mut, layer.out_len),
                 )
             };
             pool1d::run_pool1d(&spec, shape, x, out);
@@ -189,18 +205,18 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
         Op::Affine(_) | Op::Dense => return Err(Status::Kind),
     };
     let act = Activation::from_abi(&layer.act)?;
-    if layer.kernel.is_null() {
+    if kernel.is_null() {
         return Err(Status::Null);
     }
-    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
-    if !layer.bias.is_null() {
-        float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
+    float_buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
+    if !bias.is_null() {
+        float_buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
     }
-    let bias_len = (!layer.bias.is_null()).then_some(layer.bias_len);
+    let bias_len = (!bias.is_null()).then_some(layer.bias_len);
     let shape = spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)?;
     if overlaps(out, layer.out_len, x, n_in)
-        || overlaps(out, layer.out_len, layer.kernel, layer.kernel_len)
-        || overlaps(out, layer.out_len, layer.bias, bias_len.unwrap_or(0))
+        || overlaps(out, layer.out_len, kernel, layer.kernel_len)
+        || overlaps(out, layer.out_len, bias, bias_len.unwrap_or(0))
     {
         return Err(Status::Overlap);
     }
@@ -210,9 +226,9 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     let (x, kernel, bias, out) = unsafe {
         (
             slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(layer.kernel, layer.kernel_len),
-            bias_len.map(|n| slice::from_raw_parts(layer.bias, n)),
-            slice::from_raw_parts_mut(layer.out, layer.out_len),
+            slice::from_raw_parts(kernel, layer.kernel_len),
+            bias_len.map(|n| slice::from_raw_parts(bias, n)),
+            slice::from_raw_parts_mut(out_mut, layer.out_len),
         )
     };
     conv1d::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
@@ -229,12 +245,13 @@ pub(crate) unsafe fn run_affine(
     layer: &anne_layer_t,
     c: usize,
 ) -> Result<(), Status> {
-    if layer.kernel.is_null() || layer.bias.is_null() || layer.out.is_null() {
+    let (kernel, bias, out_mut) = float_weights(layer);
+    if kernel.is_null() || bias.is_null() || out_mut.is_null() {
         return Err(Status::Null);
     }
-    float_buffer_ok(layer.kernel, layer.kernel_len, Status::KernelSize)?;
-    float_buffer_ok(layer.bias, layer.bias_len, Status::BiasSize)?;
-    float_buffer_ok(layer.out, layer.out_len, Status::OutSize)?;
+    float_buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
+    float_buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
+    float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
     if layer.kernel_len != c {
         return Err(Status::KernelSize);
     }
@@ -247,10 +264,10 @@ pub(crate) unsafe fn run_affine(
     if layer.bias_len != c {
         return Err(Status::BiasSize);
     }
-    let out = layer.out as *const f32;
+    let out = out_mut as *const f32;
     if overlaps(out, n_in, x, n_in)
-        || overlaps(out, n_in, layer.kernel, c)
-        || overlaps(out, n_in, layer.bias, c)
+        || overlaps(out, n_in, kernel, c)
+        || overlaps(out, n_in, bias, c)
     {
         return Err(Status::Overlap);
     }
@@ -259,23 +276,115 @@ pub(crate) unsafe fn run_affine(
     let (x, scale, offset, out) = unsafe {
         (
             slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(layer.kernel, c),
-            slice::from_raw_parts(layer.bias, c),
-            slice::from_raw_parts_mut(layer.out, n_in),
+            slice::from_raw_parts(kernel, c),
+            slice::from_raw_parts(bias, c),
+            slice::from_raw_parts_mut(out_mut, n_in),
         )
     };
     affine_f32(x, scale, offset, out)
 }
 
-/// `anne_forward_f32`: a chain of layers, each checked, then run.
+/// [`run_layer`] for an int8 Dense layer (`ANNE_DTYPE_S8`): `x` holds
+/// `n_in` int8 values, the kernel `units * n_in` int8 in TFLite's layout,
+/// the bias `units` int32 (or NULL), out `units` int8; `quant` the
+/// requantization, run as LiteRT's reference kernel with single rounding
+/// ([`dense_s8`]). The checks in the order of the other kinds: pointers,
+/// alignment, sizes, overlap, then the quantization's values.
 ///
 /// # Safety
-/// `x` points to `n_in` floats; `layers` to `n_layers` `anne_layer_t`, each
-/// with pointers as `anne_dense_f32` requires them; `failed` is NULL or
-/// points to a writable `size_t`.
+/// As [`run_layer`], with the lengths in values of those types; `quant` is
+/// NULL or points to a readable `anne_quant_t` whose non-null arrays hold
+/// `count` values.
+#[inline(never)]
+unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
+    if kernel.is_null() || out.is_null() || layer.quant.is_null() {
+        return Err(Status::Null);
+    }
+    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
+        return Err(Status::Align);
+    }
+    // SAFETY: non-null, aligned, readable (contract); a copy, so that out
+    // may be written while its values are used.
+    let q = unsafe { layer.quant.read() };
+    if q.multiplier.is_null() || q.shift.is_null() {
+        return Err(Status::Null);
+    }
+    buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
+    buffer_ok(out, layer.out_len, Status::OutSize)?;
+    if !bias.is_null() {
+        buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
+    }
+    buffer_ok(q.multiplier, q.count, Status::Param)?;
+    buffer_ok(q.shift, q.count, Status::Param)?;
+    buffer_ok(x, n_in, Status::XSize)?;
+    let units = layer.out_len;
+    let bias_len = if bias.is_null() { 0 } else { layer.bias_len };
+    if n_in == 0 {
+        return Err(Status::XSize);
+    }
+    if units == 0 {
+        return Err(Status::OutSize);
+    }
+    if n_in.checked_mul(units) != Some(layer.kernel_len) {
+        return Err(Status::KernelSize);
+    }
+    if !bias.is_null() && bias_len != units {
+        return Err(Status::BiasSize);
+    }
+    if q.count != 1 && q.count != units {
+        return Err(Status::Param);
+    }
+    let o = out as *const i8;
+    if overlaps(o, units, x, n_in)
+        || overlaps(o, units, kernel, layer.kernel_len)
+        || overlaps(o, units, bias, bias_len)
+        || overlaps(o, units, q.multiplier, q.count)
+        || overlaps(o, units, q.shift, q.count)
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
+    // valid for its length (contract, checked); out overlaps none of the
+    // others.
+    let (x, kernel, bias, m, s, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(kernel, layer.kernel_len),
+            (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
+            slice::from_raw_parts(q.multiplier, q.count),
+            slice::from_raw_parts(q.shift, q.count),
+            slice::from_raw_parts_mut(out, units),
+        )
+    };
+    let multipliers = match (m, s) {
+        (&[multiplier], &[shift]) => Multipliers::PerTensor { multiplier, shift },
+        _ => Multipliers::PerChannel {
+            multipliers: m,
+            shifts: s,
+        },
+    };
+    let p = DenseS8Params {
+        input_offset: q.input_offset,
+        output_offset: q.output_offset,
+        act_min: q.act_min,
+        act_max: q.act_max,
+        multipliers,
+        rounding: Rounding::Single,
+    };
+    dense_s8(x, kernel, bias, out, &p)
+}
+
+/// `anne_forward`: a chain of layers of one dtype (the first layer's),
+/// each checked, then run.
+///
+/// # Safety
+/// `x` points to `n_in` values of the first layer's dtype; `layers` to
+/// `n_layers` `anne_layer_t`, each with pointers as `anne.h` requires them;
+/// `failed` is NULL or points to a writable `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn anne_forward_f32(
-    x: *const f32,
+pub unsafe extern "C" fn anne_forward(
+    x: *const c_void,
     n_in: usize,
     layers: *const anne_layer_t,
     n_layers: usize,
@@ -291,9 +400,6 @@ pub unsafe extern "C" fn anne_forward_f32(
     if x.is_null() || layers.is_null() {
         return fail(0, Status::Null);
     }
-    if let Err(status) = float_buffer_ok(x, n_in, Status::XSize) {
-        return fail(0, status);
-    }
     if !(layers as usize).is_multiple_of(align_of::<anne_layer_t>()) {
         return fail(0, Status::Align);
     }
@@ -303,11 +409,25 @@ pub unsafe extern "C" fn anne_forward_f32(
     // SAFETY: layers is non-null, aligned, n_layers long (contract) and its
     // byte size fits an isize; nothing writes to it during this call.
     let layers = unsafe { slice::from_raw_parts(layers, n_layers) };
-    let (mut src, mut n_src) = (x, n_in);
+    let dtype = layers[0].dtype;
+    let x_ok = if dtype == ANNE_DTYPE_S8 as u32 {
+        buffer_ok(x as *const i8, n_in, Status::XSize)
+    } else {
+        float_buffer_ok(x as *const f32, n_in, Status::XSize)
+    };
+    if let Err(status) = x_ok {
+        return fail(0, status);
+    }
+    let (mut src, mut n_src) = (x as *const f32, n_in);
     for (i, layer) in layers.iter().enumerate() {
-        // SAFETY: src is non-null, aligned and n_src floats long: x (checked
-        // above) or the previous layer's out (checked by run_layer); the
-        // layer's pointers are as the contract says.
+        // A layer reads its input as values of its own dtype: the chain's.
+        if layer.dtype != dtype {
+            return fail(i, Status::Kind);
+        }
+        // SAFETY: src is non-null and n_src values of the chain's dtype
+        // long (aligned for it): x (checked above) or the previous layer's
+        // out (checked by run_layer); the layer's pointers are as the
+        // contract says.
         if let Err(status) = unsafe { run_layer(src, n_src, layer) } {
             return fail(i, status);
         }

@@ -31,7 +31,7 @@ pub use activation::{
 };
 pub use backward::{anne_adam_f32, anne_dense_backward_f32, anne_layer_backward_f32, anne_sgd_f32};
 pub use fit::{anne_fit_epoch_f32, anne_fit_workspace};
-pub use forward::{anne_argmax_f32, anne_dense_f32, anne_forward_f32};
+pub use forward::{anne_argmax_f32, anne_dense_f32, anne_forward};
 
 /// Compile-time check that each definition above has exactly the signature
 /// that bindgen derived from the header's declaration.
@@ -48,8 +48,8 @@ fn signatures_match_header() {
     f4 = anne_dense_f32;
     let mut f5: unsafe extern "C" fn(_, _, _) -> _ = h::anne_argmax_f32;
     f5 = anne_argmax_f32;
-    let mut f6: unsafe extern "C" fn(_, _, _, _, _) -> _ = h::anne_forward_f32;
-    f6 = anne_forward_f32;
+    let mut f6: unsafe extern "C" fn(_, _, _, _, _) -> _ = h::anne_forward;
+    f6 = anne_forward;
     let mut f7: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_activation_backward_f32;
     f7 = anne_activation_backward_f32;
     let mut f8: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_dense_backward_f32;

@@ -57,7 +57,7 @@ pub fn dense_f32(
 }
 
 /// Runs the layer on arguments that [`check`] passed (`units` is its
-/// result): the chain of `crate::ffi::anne_forward_f32` checks each layer
+/// result): the chain of `crate::ffi::anne_forward` checks each layer
 /// once, then runs it through here.
 pub(crate) fn run(
     x: &[f32],

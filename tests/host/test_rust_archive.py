@@ -30,7 +30,7 @@ def runtime_symbols(flags):
 
 def check_archive(archive, flags):
     syms = defined_globals(archive)
-    assert "anne_forward_f32" in syms and "anne_dense_f32" in syms
+    assert "anne_forward" in syms and "anne_dense_f32" in syms
     leaked = syms & runtime_symbols(flags)
     assert not leaked, "the archive defines runtime routines globally: %s" % sorted(leaked)[:20]
     sections = subprocess.run(["arm-none-eabi-objdump", "-h", archive], capture_output=True, text=True).stdout

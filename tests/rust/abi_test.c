@@ -142,7 +142,7 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_argmax_f32(v + 3, 2, &index) == ANNE_OK && index == 1);
     }
 
-    /* 54-61: anne_forward_f32: x 2 -> 3 (relu) -> 1 (linear). */
+    /* 54-61: anne_forward (float32): x 2 -> 3 (relu) -> 1 (linear). */
     {
         const float x[2] = {1.0f, 2.0f};
         const float k1[6] = {1.0f, -2.0f, 3.0f, 4.0f, 5.0f, -6.0f};
@@ -151,41 +151,41 @@ int32_t anne_c_abi_selftest(void) {
         float h[3] = {0}, y[1] = {7.0f};
         size_t failed = 99;
         anne_layer_t layers[2] = {
-            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k1, 6, b1, 3, h, 3, {0}, {0}},
-            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k2, 3, NULL, 0, y, 1, {0}, {0}},
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k1, 6, b1, 3, h, 3, {0}, {0}, NULL},
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_F32, k2, 3, NULL, 0, y, 1, {0}, {0}, NULL},
         };
         anne_activation_default(ANNE_ACT_RELU, &layers[0].act);
         anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
         /* h = relu([9.5, 8, -10]) = [9.5, 8, 0]; y = 17.5 */
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_OK);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_OK);
         CHECK(h[0] == 9.5f && h[1] == 8.0f && h[2] == 0.0f && y[0] == 17.5f);
-        CHECK(anne_forward_f32(x, 2, layers, 2, NULL) == ANNE_OK);
+        CHECK(anne_forward(x, 2, layers, 2, NULL) == ANNE_OK);
         /* a second layer that does not chain: nothing of it written */
         y[0] = 7.0f;
         layers[1].kernel_len = 2;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1 && y[0] == 7.0f);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1 && y[0] == 7.0f);
         layers[1].kernel_len = 3;
         /* an output that overlaps the layer's input */
         layers[1].out = h;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_OVERLAP && failed == 1);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_OVERLAP && failed == 1);
         layers[1].out = y;
         /* the last out too long; a bias too short; an unknown kind */
         layers[1].out_len = 2;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
         layers[1].out_len = 1;
         layers[0].bias_len = 2;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_BIAS_SIZE && failed == 0);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_BIAS_SIZE && failed == 0);
         layers[0].bias_len = 3;
         layers[1].kind = 99;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
         layers[1].kind = ANNE_LAYER_DENSE;
-        layers[1].dtype = 1;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
+        layers[1].dtype = ANNE_DTYPE_S8; /* a chain holds one dtype */
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
         layers[1].dtype = ANNE_DTYPE_F32;
         layers[0].act.kind = 1000;
-        CHECK(anne_forward_f32(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 0);
-        CHECK(anne_forward_f32(x, 2, layers, 0, &failed) == ANNE_ERR_SIZE);
-        CHECK(anne_forward_f32(NULL, 2, layers, 2, &failed) == ANNE_ERR_NULL);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 0);
+        CHECK(anne_forward(x, 2, layers, 0, &failed) == ANNE_ERR_SIZE);
+        CHECK(anne_forward(NULL, 2, layers, 2, &failed) == ANNE_ERR_NULL);
     }
     {
         /* training: dense backward, an activation's backward, SGD, Adam */
@@ -242,35 +242,35 @@ int32_t anne_c_abi_selftest(void) {
         float a[4], c[3], p[1], g[1] = {7.0f};
         size_t failed = 99;
         anne_layer_t layers[4] = {
-            {ANNE_LAYER_AFFINE, ANNE_DTYPE_F32, scale, 1, offset, 1, a, 4, {0}, {1}},
-            {ANNE_LAYER_CONV1D, ANNE_DTYPE_F32, k, 2, b, 1, c, 3, {0}, {1, 2, 1, 1, 0}},
-            {ANNE_LAYER_MAX_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {1, 2, 2, 0}},
-            {ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}},
+            {ANNE_LAYER_AFFINE, ANNE_DTYPE_F32, scale, 1, offset, 1, a, 4, {0}, {1}, NULL},
+            {ANNE_LAYER_CONV1D, ANNE_DTYPE_F32, k, 2, b, 1, c, 3, {0}, {1, 2, 1, 1, 0}, NULL},
+            {ANNE_LAYER_MAX_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {1, 2, 2, 0}, NULL},
+            {ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}, NULL},
         };
         anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
         /* a = [3, 5, 7, 9]; c = a[t] - a[t+1] + 0.5 = [-1.5, -1.5, -1.5];
          * p = max(c[0], c[1]) = -1.5; g = -1.5 */
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_OK);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_OK);
         CHECK(a[0] == 3.0f && a[3] == 9.0f && c[2] == -1.5f && p[0] == -1.5f && g[0] == -1.5f);
         layers[1].params[4] = 3; /* padding 3 */
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
         layers[1].params[4] = 1; /* same: 4 outputs, out holds 3 */
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
         layers[1].params[4] = 0;
         layers[1].params[1] = 5; /* a window of 5 steps on 4 */
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_X_SIZE && failed == 1);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_X_SIZE && failed == 1);
         layers[1].params[1] = 2;
         anne_activation_default(ANNE_ACT_GLU, &layers[1].act);
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_ACTIVATION && failed == 1);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_ACTIVATION && failed == 1);
         anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
         layers[0].bias = NULL;
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_NULL && failed == 0);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_NULL && failed == 0);
         layers[0].bias = offset;
         layers[2].out = c; /* pooling's output over its input */
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_OVERLAP && failed == 2);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_OVERLAP && failed == 2);
         layers[2].out = p;
         layers[3].params[0] = 0;
-        CHECK(anne_forward_f32(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
+        CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
     }
     {
         /* anne_fit_epoch_f32: a 2-1 linear layer, SGD, mse, 2 rows in one
@@ -312,6 +312,48 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_fit_workspace(two, 2, 4, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
         CHECK(anne_fit_epoch_f32(two, 2, &fit, x2, 8, 4, t, 2, NULL, 0, ws, n, sums, 1, &it, &failed) == ANNE_OK);
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
+    }
+    /* anne_forward on an int8 chain: x 2 -> 2 units (TFLite's layout),
+     * multiplier 0.5 (2^30, shift 0), single rounding; then a second layer
+     * with per-channel multipliers. */
+    {
+        const int8_t xs[3] = {0, 1, -2}; /* x at xs + 1: int8 needs no alignment */
+        const int8_t k[4] = {1, 1, 2, -1};
+        const int32_t b[2] = {3, 0};
+        const int32_t m[2] = {1 << 30, 1 << 30}, sh[2] = {0, 1};
+        int8_t h[2] = {0}, y[2] = {9, 9};
+        size_t failed = 99;
+        anne_quant_t q = {0, 0, -128, 127, m, sh, 1};
+        anne_quant_t q2 = {0, -1, -128, 2, m, sh, 2};
+        anne_layer_t layers[2] = {
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, b, 2, h, 2, {0}, {0}, &q},
+            {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, NULL, 0, y, 2, {0}, {0}, &q2},
+        };
+        /* h = round([(1 - 2 + 3) / 2, (2 + 2) / 2]) = [1, 2];
+         * y = [(1 + 2) / 2 -> 2, (2 - 2) * 1] - 1 = [1, -1], clamped at 2 */
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_OK);
+        CHECK(h[0] == 1 && h[1] == 2 && y[0] == 1 && y[1] == -1);
+        q2.count = 3;
+        y[0] = 9;
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_PARAM && failed == 1 && y[0] == 9);
+        q2.count = 2;
+        layers[1].quant = NULL;
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_NULL && failed == 1);
+        layers[1].quant = &q2;
+        layers[1].out = h; /* over its input */
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_OVERLAP && failed == 1);
+        layers[1].out = y;
+        layers[0].bias = (const int32_t *)(const void *)((const char *)b + 1);
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_ALIGN && failed == 0);
+        layers[0].bias = b;
+        layers[0].kernel_len = 3;
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 0);
+        layers[0].kernel_len = 4;
+        layers[1].dtype = ANNE_DTYPE_F32; /* mixed dtypes */
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
+        layers[1].dtype = ANNE_DTYPE_S8;
+        layers[0].kind = ANNE_LAYER_CONV1D; /* no int8 kernel yet */
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 0);
     }
     return 0;
 }

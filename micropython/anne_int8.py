@@ -1,0 +1,319 @@
+# anne_int8: int8 networks (TFLite's full-integer scheme, docs/int8.md) for
+# anne_net, imported when one appears: the layers of a dtype-1 .anne file
+# (DenseInt8), what an int8 network does differently (Int8Network: float
+# predict() through TFLite's QUANTIZE and DEQUANTIZE, int8 predict_into(),
+# no training or edits), and for anne_fallback the int8 Dense chain in plain
+# Python, bit for bit the native kernel's (LiteRT's reference
+# FULLY_CONNECTED with single rounding, in Python ints).
+# It imports neither anne_net, anne_io nor anne_fallback (they import it).
+
+from array import array
+
+import anne_file
+import anne_ops
+from anne_layers import INT8_REFUSAL, Dense
+
+# What anne.Plan's int8 layer tuples carry: (kernel, bias, None, buf,
+# (LAYER_DENSE,), quant), quant = (input_offset, output_offset, act_min,
+# act_max, multiplier, shift): c_glue/mod_plan.c, anne.h's anne_quant_t.
+_SPEC = (anne_ops.LAYER_DENSE,)
+
+
+class DenseInt8(Dense):
+    """An int8 Dense layer as a dtype-1 .anne file holds it: kernel
+    (units x n_in int8, TFLite's layout), bias (units int32), per-tensor or
+    per-channel multipliers and shifts, weight_scales; input_quantization and
+    output_quantization are (scale, zero_point). It cannot be edited or
+    trained."""
+
+    dtype = "int8"
+
+    def __init__(self, entry):
+        Dense.__init__(self, entry.units, "linear", True)
+        q = entry.quant  # (in_scale, in_zp, out_scale, out_zp, count, act_min, act_max)
+        self.input_quantization = (q[0], q[1])
+        self.output_quantization = (q[2], q[3])
+        self.act_range = (q[5], q[6])
+        self._parts = anne_file.int8_parts(entry)
+        self._data_size = entry.data_size
+        self._quant = self.weight_scales = None
+
+    def _set_data(self, mv, copy):
+        """The layer's data (a bytes view of _data_size bytes), its parts
+        used in place (views: the native module reads int8 and int32 from
+        bytes) or copied into array('b') and array('i')."""
+        p = self._parts
+
+        def part(name, code):
+            off, n = p[name]
+            return array(code, bytes(mv[off:off + n])) if copy else mv[off:off + n]
+
+        self._kernel = part("kernel", "b")
+        self._bias = part("bias", "i")
+        off, n = p["scale"]
+        self.weight_scales = array("f", bytes(mv[off:off + n]))
+        self._quant = (-self.input_quantization[1], self.output_quantization[1], self.act_range[0],
+                       self.act_range[1], part("multiplier", "i"), part("shift", "i"))
+
+    def _heap_bytes(self):
+        """Bytes the copied parts take (about)."""
+        return sum(n for n in (v[1] for v in self._parts.values())) + 5 * 32
+
+    def _step(self, buf):
+        return (self._kernel, self._bias, None, buf, _SPEC, self._quant)
+
+    def get_weights(self):
+        """[kernel, bias]: units rows of n_in int8 values (TFLite's layout),
+        units int32 values."""
+        k = _ints(self._kernel, "b", "kernel")
+        n = self.n_in
+        return [[k[j * n:(j + 1) * n] for j in range(self._units)], _ints(self._bias, "i", "bias")]
+
+    def __repr__(self):
+        return "Dense(%d, int8)" % self._units
+
+
+# ---------------------------------------------------------------------------
+# The network
+
+def quantize(values, scale, zero_point, out):
+    """TFLite's QUANTIZE of float values into out (array('b')): float32
+    x / scale rounded half away from zero, plus zero_point, clamped to
+    -128..127."""
+    f = array("f", [0.0])
+    for j in range(len(values)):
+        f[0] = values[j]      # the float32 input
+        v = f[0]
+        if v - v != 0.0:
+            raise ValueError("input value %d is not finite" % j)
+        f[0] = v / scale      # float32 division (exact in double, then rounded once)
+        v = f[0]
+        if v > 1e6:
+            v = 1e6
+        elif v < -1e6:
+            v = -1e6
+        r = int(v)            # toward zero; the fraction is exact
+        if v - r >= 0.5:
+            r += 1
+        elif r - v >= 0.5:
+            r -= 1
+        r += zero_point
+        out[j] = -128 if r < -128 else 127 if r > 127 else r
+    return out
+
+
+def dequantize(q, scale, zero_point):
+    """TFLite's DEQUANTIZE: (q - zero_point) * scale as an array('f')."""
+    return array("f", [(v - zero_point) * scale for v in q])
+
+
+class Int8Network:
+    """What an int8 network (anne_net.load of a dtype-1 file) does
+    differently, mixed into anne_net.Sequential (network_class)."""
+
+    dtype = "int8"
+
+    @property
+    def input_quantization(self):
+        """(scale, zero_point) of the network's int8 input."""
+        return self._layers[0].input_quantization
+
+    @property
+    def output_quantization(self):
+        return self._layers[-1].output_quantization
+
+    @staticmethod
+    def _scratch_for(layers):
+        return [array("b", bytes(L.n_out)) for L in [L for L in layers if L.computes][:-1]]
+
+    def predict(self, x):
+        """x: one sample of n_inputs floats -> array('f'): quantized with
+        the input's (scale, zero_point), run, the int8 outputs dequantized
+        (as TFLite's QUANTIZE and DEQUANTIZE around the model); or a batch
+        (a list of rows) -> a list of array('f'). predict_into(x, out) runs
+        on int8 buffers (array('b')) as they are."""
+        if isinstance(x, (list, tuple)) and len(x) and isinstance(x[0], (list, tuple, array)):
+            return self.predict_batch(x)
+        return self._predict_row(x, None)
+
+    def predict_batch(self, rows):
+        return [self._predict_row(rows[i], i) for i in range(len(rows))]
+
+    def _predict_row(self, row, i):
+        if len(row) != self.n_inputs:
+            raise ValueError("%s has %d values, the network takes %d"
+                             % ("x" if i is None else "row %d" % i, len(row), self.n_inputs))
+        s, z = self.input_quantization
+        xq = quantize(row, s, z, array("b", bytes(self.n_inputs)))
+        out = self.predict_into(xq, array("b", bytes(self.n_outputs)))
+        s, z = self.output_quantization
+        return dequantize(out, s, z)
+
+    def _refuse(self, *args, **kw):
+        raise ValueError(INT8_REFUSAL)
+
+    compile = fit = training_memory = _refuse
+
+    def save(self, path):
+        raise ValueError("int8 networks are written by tools/anne_convert.py, not saved on the board")
+
+    def summary(self):
+        """Each layer, its output shape, parameters, bytes and quantization."""
+        print("int8 network: input %s, scale %r, zero point %d"
+              % (((self.n_inputs,),) + self.input_quantization))
+        print("%-14s %-12s %8s %8s  %s" % ("Layer", "Output", "Params", "Bytes", "output scale, zero point"))
+        total = nbytes = 0
+        for L in self._layers:
+            n = L.n_params
+            b = L._data_size
+            total += n
+            nbytes += b
+            print("%-14s %-12s %8d %8d  %r, %d%s" % ("Dense int8", "(None, %d)" % L.n_out, n, b,
+                                                     L.output_quantization[0], L.output_quantization[1],
+                                                     "" if L.act_range == (-128, 127)
+                                                     else "  clamp %d..%d" % L.act_range))
+        print("Total params: %d (%d bytes)" % (total, nbytes))
+
+
+_classes = {}
+
+
+def network_class(base):
+    """anne_net.Sequential with Int8Network's methods (made once)."""
+    cls = _classes.get(base)
+    if cls is None:
+        class Sequential(Int8Network, base):
+            pass
+        cls = _classes[base] = Sequential
+    return cls
+
+
+# ---------------------------------------------------------------------------
+# The int8 Dense chain in plain Python (anne_fallback's forward() and Plan
+# with int8 layers): the native module's checks and messages.
+
+def _typecode(buf):
+    """A buffer's array typecode ('b', 'f', ...), 'B' for bytes-like ones,
+    None for what is not a buffer."""
+    if isinstance(buf, array):
+        return repr(buf[:1])[7]
+    if isinstance(buf, (bytes, bytearray)):
+        return "B"
+    if isinstance(buf, memoryview):
+        return "f" if len(buf) and isinstance(buf[0], float) else "b"
+    return None
+
+
+def _s8_io(buf, arg, writable=False):
+    code = _typecode(buf)
+    if code is None or (writable and isinstance(buf, bytes)):
+        raise TypeError("%s must be a%s int8 buffer (array('b')), not %s"
+                        % (arg, " writable" if writable else "n", type(buf).__name__))
+    if code != "b":
+        raise TypeError("%s must hold int8 (typecode 'b'), not typecode '%s'" % (arg, code))
+    return buf
+
+
+def _ints(buf, code, arg):
+    """An int8 ('b') or int32 ('i') weight buffer's values as a list (bytes
+    views: decoded little-endian)."""
+    t = _typecode(buf)
+    if t is None:
+        raise TypeError("%s must be an int%s buffer, not %s" % (arg, "8" if code == "b" else "32",
+                                                             type(buf).__name__))
+    if isinstance(buf, array) and (t == code or (code == "i" and t == "l")):
+        return list(buf)
+    if t not in ("B", "b") or isinstance(buf, array) and t != "B":
+        raise TypeError("%s must hold int%s (typecode '%s'), not typecode '%s'"
+                        % (arg, "8" if code == "b" else "32", code, t))
+    # bytes-like (a loaded file's parts): raw little-endian values
+    if code == "b":
+        return [v - 256 if v > 127 else v for v in bytes(buf)]
+    import struct
+    if len(buf) % 4:
+        raise ValueError("%s: not whole int32 values, or not 4-byte aligned" % arg)
+    return list(struct.unpack("<%di" % (len(buf) // 4), bytes(buf)))
+
+
+def _layer(i, layer):
+    """Layer i's tuple, decoded: (kernel, bias, multipliers, shifts,
+    input_offset, output_offset, act_min, act_max)."""
+    kernel, bias, _, _, spec, quant = layer
+    if spec[0] != anne_ops.LAYER_DENSE:
+        raise ValueError("layer %d: int8 layers are Dense only, so far" % i)
+    if not isinstance(quant, tuple) or len(quant) != 6:
+        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, mult, shift)" % i)
+    for k in range(4):
+        if not isinstance(quant[k], int):
+            raise TypeError("layer %d: quant item %d must be a small int" % (i, k))
+        if not -128 <= quant[k] <= 128:
+            raise ValueError("layer %d: quant item %d out of range" % (i, k))
+    return (_ints(kernel, "b", "kernel"), None if bias is None else _ints(bias, "i", "bias"),
+            _ints(quant[4], "i", "multiplier"), _ints(quant[5], "i", "shift")) + quant[:4]
+
+
+def _bad_quant(i):
+    return ValueError("layer %d: bad int8 quantization (offsets, clamp, shifts)" % i)
+
+
+def _dense_s8(i, last, xs, L, out):
+    """Layer i (L from _layer) on the int8 values xs into out; checked as
+    the native kernel checks (sizes, then the quantization's ranges)."""
+    k, b, m, s, in_off, out_off, lo, hi = L
+    n_in, units = len(xs), len(out)
+    if n_in == 0:
+        raise ValueError("x is empty")
+    if units == 0 or len(k) != n_in * units:
+        if len(k) % n_in == 0:
+            if last:
+                raise ValueError("out has %d values; the network gives %d" % (units, len(k) // n_in))
+            raise ValueError("layer %d: buf has %d values; the layer gives %d" % (i, units, len(k) // n_in))
+        if i == 0 and units and len(k) % units == 0:
+            raise ValueError("x has %d values; the network takes %d" % (n_in, len(k) // units))
+        raise ValueError("layer %d: int8 kernel has %d values, not %d inputs x units" % (i, len(k), n_in))
+    if b is not None and len(b) != units:
+        raise ValueError("layer %d: bias has %d values, expected one per unit" % (i, len(b)))
+    count = len(m)
+    if (count not in (1, units) or len(s) != count or not -127 <= in_off <= 128 or not -128 <= out_off <= 127
+            or not -128 <= lo <= hi <= 127 or not all(-31 <= v <= 30 for v in s)):
+        raise _bad_quant(i)
+    for j in range(units):
+        acc = 0
+        row = j * n_in
+        for t in range(n_in):
+            acc += k[row + t] * (xs[t] + in_off)
+        if b is not None:
+            acc += b[j]
+        acc = (acc + 0x80000000) % 0x100000000 - 0x80000000   # int32, wrapping
+        c = 0 if count == 1 else j
+        total = 31 - s[c]
+        v = (acc * m[c] + (1 << (total - 1))) >> total        # single rounding, in 64 bits
+        v = (v + out_off + 0x80000000) % 0x100000000 - 0x80000000
+        out[j] = lo if v < lo else hi if v > hi else v
+
+
+class Plan:
+    """anne_fallback.Plan of int8 layers: the weights decoded once."""
+
+    def __init__(self, layers):
+        for i, layer in enumerate(layers):
+            if len(layer) != 6:
+                raise ValueError("layer %d: int8 and float32 layers cannot be mixed" % i)
+        self._layers = [_layer(i, layer) for i, layer in enumerate(layers)]
+        self._bufs = [layer[3] for layer in layers]
+        for i, buf in enumerate(self._bufs[:-1]):
+            _s8_io(buf, "buf", True)
+
+    def __call__(self, x, out):
+        src = _s8_io(x, "x")
+        _s8_io(out, "out", True)
+        last = len(self._layers) - 1
+        for i, L in enumerate(self._layers):
+            dst = out if i == last else self._bufs[i]
+            _dense_s8(i, i == last, src, L, dst)
+            src = dst
+        return out
+
+
+def forward(layers, x, out):
+    return Plan(layers)(x, out)

@@ -1,0 +1,170 @@
+# files: tests/fixtures/bad/int8_index.json tests/fixtures/bad/valid_tflite_*.anne tests/fixtures/bad/valid_int8*.anne tests/fixtures/bad/int8_*.anne tests/board/boardcheck.py
+# int8 networks (issue 29): the int8 .anne files of the bad-file table's
+# int8 index (tests/fixtures/bad/int8_index.json, written by
+# tools/anne_badfiles.py): valid_tflite_* are tests/fixtures/int8's
+# full-integer .tflite models converted by tools/anne_convert.py, with the
+# fixtures' rows and LiteRT's (reference kernels') recorded outputs;
+# valid_int8* are written by the codec, with anne_format's numpy reference.
+# Every row's output must equal the recorded one exactly: int8 rows through
+# predict_into on array('b') buffers (and through predict on the rows
+# dequantized), float rows ("io": "float32") through predict (TFLite's
+# QUANTIZE and DEQUANTIZE around the model); on the native module and on the
+# pure-Python backend, loaded from a path and from bytes. The int8 files a
+# reader must refuse raise ValueError with their fragment. Then what an
+# int8 network refuses: float buffers (and the reverse), wrong lengths, fit,
+# compile and edits; and the int8 layer tuples of anne.forward/anne.Plan.
+import gc
+import json
+from array import array
+
+import anne_net
+from boardcheck import check, refused, report
+
+NAME = "test_int8"
+REFUSAL = "int8 networks are not trained or edited"
+LINEAR = "valid_tflite_dense_linear.anne"
+
+
+def index():
+    with open("int8_index.json") as f:
+        return json.load(f)
+
+
+def f32(values):
+    return list(array("f", values))
+
+
+def same(got, want):
+    """Equal but for the last bit of float32 (a board with float32 floats
+    parses the JSON's decimals to a neighbour now and then); one int8 step
+    apart is a relative difference of 1/256 at least, so float outputs
+    that pass are LiteRT's int8 outputs dequantized."""
+    return len(got) == len(want) and all(abs(a - b) <= 1e-6 * abs(b) for a, b in zip(got, want))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_outputs(backend, valid):
+    anne_net.use_backend(backend)
+    for entry in valid:
+        name, rows, recorded = entry["file"], entry["x"], entry["y"]
+        for source in (name, read(name)):
+            tag = "%s, %s (%s)" % (name, backend, "path" if isinstance(source, str) else "bytes")
+            net = anne_net.load(source)
+            check(net.backend == backend and net.dtype == "int8", "%s: %s %s" % (tag, net.backend, net.dtype))
+            s, z = net.input_quantization
+            so, zo = net.output_quantization
+            check(same([s, so], [entry["input_quantization"][0], entry["output_quantization"][0]])
+                  and [z, zo] == [entry["input_quantization"][1], entry["output_quantization"][1]],
+                  "%s: quantization %r %r" % (tag, net.input_quantization, net.output_quantization))
+            check(net.metadata == entry["metadata"], "%s: metadata %r" % (tag, net.metadata))
+            bad = 0
+            want = recorded
+            if entry["io"] == "int8":
+                x, out = array("b", bytes(net.n_inputs)), array("b", bytes(net.n_outputs))
+                for r in range(len(rows)):
+                    for j in range(len(x)):
+                        x[j] = rows[r][j]
+                    if net.predict_into(x, out) is not out or list(out) != want[r]:
+                        bad += 1
+                        print("  row %d: got %r, recorded %r" % (r, list(out), want[r]))
+                # floats: each row dequantized, so that QUANTIZE gives it back
+                floats = [[(v - z) * s for v in row] for row in rows]
+                want = [f32([(v - zo) * so for v in row]) for row in want]
+            else:
+                floats, want = rows, [f32(row) for row in want]
+            ys = net.predict(floats)
+            for r in range(len(rows)):
+                y = net.predict(floats[r])
+                if not isinstance(y, array) or not same(y, want[r]) or not same(ys[r], want[r]):
+                    bad += 1
+                    print("  row %d: predict %r, recorded %r" % (r, list(y), want[r]))
+            check(bad == 0, "%s: %d rows differ from the recorded outputs" % (tag, bad))
+            del net
+            gc.collect()
+
+
+def test_bad_files(bad):
+    for entry in bad:
+        name, fragment = entry["file"], entry["expect"]
+        for source in (name, read(name)):
+            what = "%s (%s)" % (name, "path" if isinstance(source, str) else "bytes")
+            check(refused(ValueError, fragment, anne_net.load, source), what)
+        gc.collect()
+    import anne_int8
+    q = array("b", bytes(4))
+    anne_int8.quantize([1e9, -1e9, 0.25, -0.25], 0.1, 0, q)
+    check(list(q) == [127, -128, 3, -3], "QUANTIZE clamps and rounds half away from zero: %r" % list(q))
+
+
+def test_refusals(backend):
+    anne_net.use_backend(backend)
+    net = anne_net.load(LINEAR)
+    x, out = array("b", bytes(6)), array("b", bytes(3))
+    tag = backend
+    check(refused(TypeError, "typecode 'b'", net.predict_into, array("f", bytes(24)), out),
+          "%s: a float x to an int8 network" % tag)
+    check(refused(TypeError, "typecode 'b'", net.predict_into, x, array("f", bytes(12))),
+          "%s: a float out from an int8 network" % tag)
+    check(refused(ValueError, "6", net.predict_into, array("b", bytes(5)), out), "%s: x of 5 values" % tag)
+    check(refused(ValueError, "3", net.predict_into, x, array("b", bytes(4))), "%s: out of 4 values" % tag)
+    check(refused(ValueError, "6", net.predict, [0.0] * 5), "%s: predict of 5 values" % tag)
+    check(refused(ValueError, REFUSAL, net.compile, "sgd", "mse"), "%s: compile" % tag)
+    check(refused(ValueError, REFUSAL, net.fit, [[0.0] * 6], [[0.0] * 3]), "%s: fit" % tag)
+    check(refused(ValueError, REFUSAL, net.resize, 0, 4), "%s: resize" % tag)
+    check(refused(ValueError, REFUSAL, net.remove, 0), "%s: remove" % tag)
+    check(refused(ValueError, REFUSAL, net.add, anne_net.Dense(2)), "%s: add" % tag)
+    check(refused(ValueError, REFUSAL, net.layers[0].set_activation, "relu"), "%s: set_activation" % tag)
+    check(refused(ValueError, REFUSAL, net.set_weights, net.get_weights()), "%s: set_weights" % tag)
+    net.predict_into(x, out)  # still runs after the refusals
+    # and the reverse: int8 buffers to a float network
+    fnet = anne_net.Sequential([anne_net.Input(6), anne_net.Dense(3)])
+    check(fnet.dtype == "float32" and fnet.input_quantization is None, "a float network's dtype")
+    check(refused(TypeError, "typecode 'f'", fnet.predict_into, x, array("f", bytes(12))),
+          "%s: an int8 x to a float network" % tag)
+
+
+def test_module(m, tag):
+    """The layer tuples anne.forward and anne.Plan take for int8 (the
+    anne.h example of tests/rust/abi_test.c: hand-checked values)."""
+    x, k, b = array("b", [1, -2]), array("b", [1, 1, 2, -1]), array("i", [3, 0])
+    m1, s1 = array("i", [1 << 30]), array("i", [0])
+    m2, s2 = array("i", [1 << 30, 1 << 30]), array("i", [0, 1])
+    h, y = array("b", bytes(2)), array("b", bytes(2))
+    second = (k, None, None, None, (1,), (0, -1, -128, 2, m2, s2))
+    layers = ((k, b, None, h, (1,), (0, 0, -128, 127, m1, s1)), second)
+    check(list(m.forward(layers, x, y)) == [1, -1] and list(h) == [1, 2], "%s: forward %r" % (tag, list(y)))
+    y[0] = 9
+    check(list(m.Plan(layers)(x, y)) == [1, -1], "%s: Plan" % tag)
+    # a loaded file's parts: kernel, bias, multipliers and shifts as bytes
+    first = (bytes(k), bytes(b), None, h, (1,), (0, 0, -128, 127, bytes(m1), bytes(s1)))
+    y[0] = 9
+    check(list(m.Plan((first, second))(x, y)) == [1, -1], "%s: bytes weights" % tag)
+    shift31 = (k, b, None, h, (1,), (0, 0, -128, 127, m1, array("i", [31])))
+    check(refused(ValueError, "quantization", m.Plan((shift31,)), x, h), "%s: shift 31" % tag)
+    check(refused(ValueError, "mixed", m.Plan, (layers[0], (array("f", [1, 2, 3, 4]), None, "linear", None))),
+          "%s: int8 and float32 layers in one plan" % tag)
+    check(refused(TypeError, "typecode 'b'", m.Plan(layers), array("f", [1, 2]), y), "%s: float x" % tag)
+
+
+table = index()
+check(len(table["valid"]) >= 7 and len(table["bad"]) >= 5, "int8_index.json: %d valid, %d bad files"
+      % (len(table["valid"]), len(table["bad"])))
+import anne_fallback
+print("%s test_module (anne_fallback)" % NAME)
+test_module(anne_fallback, "anne_fallback")
+if anne_net._native is not None:
+    print("%s test_module (anne)" % NAME)
+    test_module(anne_net._native, "anne")
+print("%s test_bad_files" % NAME)
+test_bad_files(table["bad"])
+backends = ("native", "python") if anne_net._native is not None else ("python",)
+for b in backends:
+    print("%s test_outputs (%s)" % (NAME, b))
+    test_outputs(b, table["valid"])
+    print("%s test_refusals (%s)" % (NAME, b))
+    test_refusals(b)
+report(NAME)
