@@ -105,7 +105,7 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
         let (s_in, s_out) = (f64s(&tin["scales"])[0], f64s(&tout["scales"])[0]);
         let mut w_scales = f64s(&tw["scales"]);
         if per_tensor {
-            // One multiplier for all: only right if every channel's scale is
+            // One scale for all: only right if every channel's scale is
             // the same, so the per-tensor test uses the first and checks
             // the layers where they are.
             w_scales.truncate(1);
