@@ -380,7 +380,12 @@ mod tests {
                 .flat_map(|s| [s.to_bits() as u32, (s.to_bits() >> 32) as u32])
                 .collect()
         };
-        for pair in [[0.5, 3.0], [0.0042587, 1.0 / 3.0], [1e9, -0.25], [0.0, 5e-324]] {
+        for pair in [
+            [0.5, 3.0],
+            [0.0042587, 1.0 / 3.0],
+            [1e9, -0.25],
+            [0.0, 5e-324],
+        ] {
             let scales = [
                 FloatScale::from_f64(pair[0]).unwrap(),
                 FloatScale::from_f64(pair[1]).unwrap(),
@@ -396,8 +401,22 @@ mod tests {
             };
             let (mut a, mut b) = ([0i8; 2], [1i8; 2]);
             let bias = Some(&[2, -5][..]);
-            dense_s8(&x, &filter, bias, &mut a, &p(Multipliers::FloatPerChannel { scales: &scales })).unwrap();
-            dense_s8(&x, &filter, bias, &mut b, &p(Multipliers::FloatBitsPerChannel { words: &words })).unwrap();
+            dense_s8(
+                &x,
+                &filter,
+                bias,
+                &mut a,
+                &p(Multipliers::FloatPerChannel { scales: &scales }),
+            )
+            .unwrap();
+            dense_s8(
+                &x,
+                &filter,
+                bias,
+                &mut b,
+                &p(Multipliers::FloatBitsPerChannel { words: &words }),
+            )
+            .unwrap();
             assert_eq!(a, b, "{pair:?}");
         }
         // a NaN or infinite scale, or words not two per unit: nothing written
@@ -417,7 +436,10 @@ mod tests {
                 rounding: Rounding::Single,
             };
             let mut out = [7i8; 2];
-            assert_eq!(dense_s8(&x, &filter, None, &mut out, &p), Err(Status::Param));
+            assert_eq!(
+                dense_s8(&x, &filter, None, &mut out, &p),
+                Err(Status::Param)
+            );
             assert_eq!(out, [7, 7]);
         }
     }

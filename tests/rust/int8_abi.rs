@@ -110,7 +110,12 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             // the layers where they are.
             w_scales.truncate(1);
         }
-        let scale = words(&w_scales.iter().map(|&s| litert_fc_scale(s_in, s, s_out)).collect::<Vec<_>>());
+        let scale = words(
+            &w_scales
+                .iter()
+                .map(|&s| litert_fc_scale(s_in, s, s_out))
+                .collect::<Vec<_>>(),
+        );
         let z_out = ints(&tout["zero_points"])[0] as i32;
         let (act_min, act_max) = clamp(
             op["fused_activation"].as_str().unwrap(),
@@ -244,7 +249,9 @@ fn per_tensor_scales_and_unaligned_int8_buffers() {
     let mut pc = layers_of(&doc, false);
     for l in &mut pc {
         let first = [l.scale[0], l.scale[1]];
-        l.scale.chunks_exact_mut(2).for_each(|w| w.copy_from_slice(&first));
+        l.scale
+            .chunks_exact_mut(2)
+            .for_each(|w| w.copy_from_slice(&first));
     }
     let mut pt = layers_of(&doc, true);
     let (rpc, rpt) = (records(&mut pc), records(&mut pt));
@@ -283,11 +290,17 @@ fn refusals_name_the_layer() {
         let recs = records(&mut bad);
         bad[layer].out.iter_mut().for_each(|v| *v = 5);
         assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_PARAM, layer));
-        assert!(bad[layer].out.iter().all(|&v| v == 5), "written after a bad scale");
+        assert!(
+            bad[layer].out.iter().all(|&v| v == 5),
+            "written after a bad scale"
+        );
         let mut pt = layers_of(&doc, true);
         pt[layer].scale[0] = bits as u32;
         pt[layer].scale[1] = (bits >> 32) as u32;
-        assert_eq!(forward(&records(&mut pt), &x), (anne::abi::ANNE_ERR_PARAM, layer));
+        assert_eq!(
+            forward(&records(&mut pt), &x),
+            (anne::abi::ANNE_ERR_PARAM, layer)
+        );
     }
     let mut recs = records(&mut layers);
     let short = anne_quant_t {
