@@ -126,23 +126,26 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
 
 /*
  * The requantization of an int8 (ANNE_DTYPE_S8) layer, in TFLite's terms:
- * LiteRT's reference kernels with single rounding
- * (MultiplyByQuantizedMultiplier, TFLITE_SINGLE_ROUNDING).
+ * LiteRT's reference FULLY_CONNECTED, which requantizes in double-precision
+ * float, round((double)acc * scale[j]) (half away from zero), computed
+ * exactly with integers (no FPU needed).
  *   input_offset   -(input zero point), -127..128
  *   output_offset  the output zero point, -128..127
  *   act_min, act_max  the fused activation's clamp in output steps,
  *                  -128 <= act_min <= act_max <= 127
- *   multiplier, shift  count Q31 multipliers and their shifts (-31..30),
- *                  4-byte aligned: count 1 (per tensor) or units (per
- *                  output channel)
+ *   scale          count double-precision scales, (double)input_scale *
+ *                  (double)filter_scale[j] / (double)output_scale, as
+ *                  their IEEE 754 bits, two uint32 each, the low word
+ *                  first (on a little-endian board: the doubles as a file
+ *                  stores them); 4-byte aligned; none NaN or infinite
+ *   count          1 (per tensor) or units (per output channel)
  * A value out of range is ANNE_ERR_PARAM.
  */
 typedef struct {
     int32_t input_offset;
     int32_t output_offset;
     int32_t act_min, act_max;
-    const int32_t *multiplier;
-    const int32_t *shift;
+    const uint32_t *scale;
     size_t count;
 } anne_quant_t;
 

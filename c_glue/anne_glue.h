@@ -146,7 +146,7 @@ static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp
     d->bias_len = bias.len;
 }
 // anne_gather_weights for an int8 layer (mod_plan.c): its kernel, bias and
-// quant's multiplier and shift arrays (q is the record d->quant points to;
+// quant's scale words (q is the record d->quant points to;
 // i the layer's index, for messages).
 ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i);
 // Fills d's kind, dtype, params and activation (an int8 layer's quant

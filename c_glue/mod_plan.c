@@ -54,14 +54,15 @@ ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind,
 }
 
 // The items of an int8 layer's quant, (input_offset, output_offset, act_min,
-// act_max, multiplier, shift): anne.h's anne_quant_t, the last two int32
-// buffers (gathered with the weights, by anne_gather_s8).
+// act_max, scale): anne.h's anne_quant_t, scale a buffer of the float64
+// requantization scales' bits, two int32 words each, as a file stores them
+// (gathered with the weights, by anne_gather_s8).
 static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i) {
     size_t n;
     mp_obj_t *items;
-    if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, &n, &items), n != 6)) {
+    if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, &n, &items), n != 5)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, mult, shift)"), (int)i);
+            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, scale)"), (int)i);
     }
     return items;
 }
@@ -94,15 +95,15 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
     q->output_offset = v[1];
     q->act_min = v[2];
     q->act_max = v[3];
-    q->multiplier = NULL;
-    q->shift = NULL;
+    q->scale = NULL;
     q->count = 0;
     d->dtype = ANNE_DTYPE_S8;
     d->quant = q;
 }
 
 // anne_gather_weights for an int8 layer: an int8 kernel (array('b') or
-// bytes), an int32 bias (or None), the quant's int32 multipliers and shifts.
+// bytes), an int32 bias (or None), the quant's scales (int32 words, two
+// per float64: array('i') or bytes).
 ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i) {
     // Where an empty bias points: never NULL (NULL means no bias).
     static const int32_t anne_no_ints[1];
@@ -117,11 +118,9 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
         d->bias_len = bias.len;
     }
     mp_obj_t *items = anne_quant_items(fields[5], i);
-    anne_buf_t m = anne_get_i32(items[4], MP_QSTR_multiplier);
-    anne_buf_t sh = anne_get_i32(items[5], MP_QSTR_shift);
-    q->multiplier = m.data;
-    q->shift = sh.data;
-    q->count = m.len == sh.len ? m.len : 0;  // (0: refused by the kernel)
+    anne_buf_t sc = anne_get_i32(items[4], MP_QSTR_scale);
+    q->scale = sc.data;
+    q->count = sc.len % 2 == 0 ? sc.len / 2 : 0;  // (0: refused by the kernel)
 }
 
 // Fills d's kind, params and activation from layer i's fields. A spec (the
@@ -162,13 +161,13 @@ static MP_ALWAYSINLINE inline size_t anne_bytes(const anne_layer_t *d, size_t n)
 
 // Refuses a buffer of n bytes that layer i (or out, for i == n_layers)
 // writes where it shares memory with layer j's weights (an int8 layer's
-// multipliers and shifts too): the kernels check a layer's output against
+// scales too): the kernels check a layer's output against
 // its own inputs and weights, this the whole network's.
 static void anne_check_weights(const void *w, size_t n, size_t i, size_t n_layers, const anne_layer_t *j_desc, size_t j) {
     const anne_quant_t *q = j_desc->quant;
     if (anne_overlap(w, n, j_desc->kernel, anne_bytes(j_desc, j_desc->kernel_len))
         || anne_overlap(w, n, j_desc->bias, j_desc->bias_len * 4)
-        || (q != NULL && (anne_overlap(w, n, q->multiplier, q->count * 4) || anne_overlap(w, n, q->shift, q->count * 4)))) {
+        || (q != NULL && anne_overlap(w, n, q->scale, q->count * 8))) {
         if (i == n_layers) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
@@ -232,7 +231,7 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
                 (unsigned)d->bias_len);
         case ANNE_ERR_PARAM:
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, shifts)"), (int)i);
+                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales)"), (int)i);
         case ANNE_ERR_KIND:
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);

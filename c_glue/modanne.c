@@ -246,7 +246,7 @@ ANNE_GLUE_SHARED anne_buf_t anne_get_s8(mp_obj_t obj, qstr arg, bool writable, b
     return b;
 }
 
-// An int32 buffer (an int8 layer's bias, multipliers, shifts): array('i')
+// An int32 buffer (an int8 layer's bias, scales' words): array('i')
 // (or 'l' where a long is 4 bytes), or bytes-like holding int32 values,
 // 4-byte aligned.
 ANNE_GLUE_SHARED anne_buf_t anne_get_i32(mp_obj_t obj, qstr arg) {

@@ -28,9 +28,7 @@ KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
 DTYPE_INT8 = 1                   # version 3: TFLite's int8 (dense layers, this step)
 DTYPE_NAMES = ("float32", "int8")
-MIN_SHIFT = -31                  # src/math/requant.rs's MIN_SHIFT..MAX_SHIFT
-MAX_SHIFT = 31
-INT8_PARTS = ("kernel", "bias", "multiplier", "shift", "scale")
+INT8_PARTS = ("kernel", "bias", "requant", "scale")
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
 FLAG_APPROXIMATE = 4
@@ -218,12 +216,13 @@ class Entry:
 
 def int8_parts(entry):
     """Where an int8 dense layer's data parts are: {"kernel", "bias",
-    "multiplier", "shift", "scale": (offset, bytes)}, offsets relative to
-    the layer's data_offset (docs/FORMAT.md): kernel units x n_in int8
-    (TFLite's layout, row j = unit j), zero-padded to 4 bytes; bias units
-    int32; multiplier, shift: count int32; scale: count float32."""
+    "requant", "scale": (offset, bytes)}, offsets relative to the layer's
+    data_offset (docs/FORMAT.md): kernel units x n_in int8 (TFLite's
+    layout, row j = unit j), zero-padded to 4 bytes; bias units int32;
+    requant: count float64 (the requantization scales, little-endian,
+    4-byte aligned); scale: count float32 (the weight scales)."""
     count = entry.quant[4]
-    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 4 * count, 4 * count, 4 * count)
+    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 8 * count, 4 * count)
     out = {}
     off = 0
     for name, n in zip(INT8_PARTS, sizes):
@@ -262,24 +261,25 @@ def check_quant(where, entry, prev):
 
 
 def check_int8_data(where, entry, buf, at=0):
-    """An int8 layer's multipliers, shifts and weight scales, read from buf
-    (the layer's data starting at `at`): each multiplier 0 or in
-    2**30..2**31-1 (Q31, as QuantizeMultiplier gives), each shift in
-    MIN_SHIFT..MAX_SHIFT, each weight scale > 0 and finite. ValueError
-    naming the layer (where), the field and the channel."""
+    """An int8 layer's requantization scales and weight scales, read from
+    buf (the layer's data starting at `at`): each float64 scale > 0 and
+    finite (read as its bits: a board's float may be float32), each weight
+    scale > 0 and finite. ValueError naming the layer (where), the field
+    and the channel."""
     parts = int8_parts(entry)
     count = entry.quant[4]
     bad = where + FRAGMENTS["int8"] + ": "
-    for name, fmt in (("multiplier", "<i"), ("shift", "<i"), ("scale", "<f")):
-        off = at + parts[name][0]
-        for j in range(count):
-            v = struct.unpack_from(fmt, buf, off + 4 * j)[0]
-            if name == "multiplier" and not (v == 0 or v >= 0x40000000):
-                raise ValueError(bad + "multiplier %d of channel %d (0, or 2**30..2**31-1)" % (v, j))
-            if name == "shift" and not MIN_SHIFT <= v <= MAX_SHIFT:
-                raise ValueError(bad + "shift %d of channel %d (%d..%d)" % (v, j, MIN_SHIFT, MAX_SHIFT))
-            if name == "scale" and not (_is_finite(v) and v > 0):
-                raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
+    off = at + parts["requant"][0]
+    for j in range(count):
+        lo, hi = struct.unpack_from("<II", buf, off + 8 * j)
+        if hi >> 31 or hi >> 20 == 0x7FF or (hi | lo) == 0:
+            raise ValueError(bad + "requantization scale 0x%08x%08x of channel %d (> 0 and finite)"
+                             % (hi, lo, j))
+    off = at + parts["scale"][0]
+    for j in range(count):
+        v = struct.unpack_from("<f", buf, off + 4 * j)[0]
+        if not (_is_finite(v) and v > 0):
+            raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
 
 
 class Head:
@@ -511,7 +511,7 @@ def _check_kparams(where, kind, kp):
 
 def _data_text(entry):
     if entry.dtype == DTYPE_INT8:
-        return "an int8 %d x %d kernel, bias and %d multipliers, shifts and scales" % (
+        return "an int8 %d x %d kernel, bias and %d requantization and weight scales" % (
             entry.units, entry.n_in, entry.quant[4])
     if entry.kind == anne_ops.LAYER_CONV1D:
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)

@@ -4,7 +4,8 @@
 # predict() through TFLite's QUANTIZE and DEQUANTIZE, int8 predict_into(),
 # no training or edits), and for anne_fallback the int8 Dense chain in plain
 # Python, bit for bit the native kernel's (LiteRT's reference
-# FULLY_CONNECTED with single rounding, in Python ints).
+# FULLY_CONNECTED, which requantizes in double-precision float: computed
+# exactly in Python ints, since a board's float may be float32).
 # It imports neither anne_net, anne_io nor anne_fallback (they import it).
 
 from array import array
@@ -15,14 +16,15 @@ from anne_layers import INT8_REFUSAL, Dense
 
 # What anne.Plan's int8 layer tuples carry: (kernel, bias, None, buf,
 # (LAYER_DENSE,), quant), quant = (input_offset, output_offset, act_min,
-# act_max, multiplier, shift): c_glue/mod_plan.c, anne.h's anne_quant_t.
+# act_max, scale), scale the float64 requantization scales' bits as int32
+# words, two each, low first: c_glue/mod_plan.c, anne.h's anne_quant_t.
 _SPEC = (anne_ops.LAYER_DENSE,)
 
 
 class DenseInt8(Dense):
     """An int8 Dense layer as a dtype-1 .anne file holds it: kernel
     (units x n_in int8, TFLite's layout), bias (units int32), per-tensor or
-    per-channel multipliers and shifts, weight_scales; input_quantization and
+    per-channel float64 requantization scales, weight_scales; input_quantization and
     output_quantization are (scale, zero_point). It cannot be edited or
     trained."""
 
@@ -41,7 +43,8 @@ class DenseInt8(Dense):
     def _set_data(self, mv, copy):
         """The layer's data (a bytes view of _data_size bytes), its parts
         used in place (views: the native module reads int8 and int32 from
-        bytes) or copied into array('b') and array('i')."""
+        bytes) or copied into array('b') and array('i') (the float64
+        scales as int32 words)."""
         p = self._parts
 
         def part(name, code):
@@ -53,7 +56,7 @@ class DenseInt8(Dense):
         off, n = p["scale"]
         self.weight_scales = array("f", bytes(mv[off:off + n]))
         self._quant = (-self.input_quantization[1], self.output_quantization[1], self.act_range[0],
-                       self.act_range[1], part("multiplier", "i"), part("shift", "i"))
+                       self.act_range[1], part("requant", "i"))
 
     def _heap_bytes(self):
         """Bytes the copied parts take (about)."""
@@ -236,30 +239,76 @@ def _ints(buf, code, arg):
 
 
 def _layer(i, layer):
-    """Layer i's tuple, decoded: (kernel, bias, multipliers, shifts,
-    input_offset, output_offset, act_min, act_max)."""
+    """Layer i's tuple, decoded: (kernel, bias, scales, input_offset,
+    output_offset, act_min, act_max), scales as _scale gives them (None
+    for a NaN or infinite one; a list of odd length for an odd number of
+    words)."""
     kernel, bias, _, _, spec, quant = layer
     if spec[0] != anne_ops.LAYER_DENSE:
         raise ValueError("layer %d: int8 layers are Dense only, so far" % i)
-    if not isinstance(quant, tuple) or len(quant) != 6:
-        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, mult, shift)" % i)
+    if not isinstance(quant, tuple) or len(quant) != 5:
+        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale)" % i)
     for k in range(4):
         if not isinstance(quant[k], int):
             raise TypeError("layer %d: quant item %d must be a small int" % (i, k))
         if not -128 <= quant[k] <= 128:
             raise ValueError("layer %d: quant item %d out of range" % (i, k))
     return (_ints(kernel, "b", "kernel"), None if bias is None else _ints(bias, "i", "bias"),
-            _ints(quant[4], "i", "multiplier"), _ints(quant[5], "i", "shift")) + quant[:4]
+            _scales(_ints(quant[4], "i", "scale"))) + quant[:4]
+
+
+def _scales(words):
+    """int32 words, two per float64 (low first) -> [(neg, m, t)] with
+    |scale| = m * 2**-t (m 0 for zero and subnormal ones: their products
+    with an int32 round to 0), None for NaN and inf; [None] * 3 (so never
+    a valid count) for an odd number of words."""
+    if len(words) % 2:
+        return [None] * 3
+    out = []
+    for j in range(0, len(words), 2):
+        lo, hi = words[j] & 0xFFFFFFFF, words[j + 1] & 0xFFFFFFFF
+        e = (hi >> 20) & 0x7FF
+        if e == 0x7FF:
+            out.append(None)
+        elif e == 0:
+            out.append((hi >> 31, 0, 0))
+        else:
+            out.append((hi >> 31, ((hi & 0xFFFFF | 0x100000) << 32) | lo, 1075 - e))
+    return out
+
+
+def requantize_float(acc, scale):
+    """(int32_t)round((double)acc * scale) as LiteRT's reference
+    FULLY_CONNECTED computes it (src/math/requant.rs's requantize_float),
+    exactly, in ints: the double product (acc * m rounded to 53 bits, ties
+    to even), then rounded half away from zero; out of int32: INT32_MIN
+    (x86-64's conversion)."""
+    neg, m, t = scale
+    p = (-acc if acc < 0 else acc) * m
+    if p == 0:
+        return 0
+    d = len(bin(p)) - 2 - 53          # the bits the double drops
+    if d > 0:
+        q, rem, half = p >> d, p & ((1 << d) - 1), 1 << (d - 1)
+        if rem > half or (rem == half and q & 1):
+            q += 1
+        p = q << d
+    if t <= 0:
+        return -0x80000000            # |acc * scale| >= 2**52: out of int32
+    r = (p + (1 << (t - 1))) >> t    # half away from zero (of the magnitude)
+    if r >= 0x80000000:
+        return -0x80000000
+    return -r if (acc < 0) != bool(neg) else r
 
 
 def _bad_quant(i):
-    return ValueError("layer %d: bad int8 quantization (offsets, clamp, shifts)" % i)
+    return ValueError("layer %d: bad int8 quantization (offsets, clamp, scales)" % i)
 
 
 def _dense_s8(i, last, xs, L, out):
     """Layer i (L from _layer) on the int8 values xs into out; checked as
     the native kernel checks (sizes, then the quantization's ranges)."""
-    k, b, m, s, in_off, out_off, lo, hi = L
+    k, b, sc, in_off, out_off, lo, hi = L
     n_in, units = len(xs), len(out)
     if n_in == 0:
         raise ValueError("x is empty")
@@ -273,9 +322,9 @@ def _dense_s8(i, last, xs, L, out):
         raise ValueError("layer %d: int8 kernel has %d values, not %d inputs x units" % (i, len(k), n_in))
     if b is not None and len(b) != units:
         raise ValueError("layer %d: bias has %d values, expected one per unit" % (i, len(b)))
-    count = len(m)
-    if (count not in (1, units) or len(s) != count or not -127 <= in_off <= 128 or not -128 <= out_off <= 127
-            or not -128 <= lo <= hi <= 127 or not all(-31 <= v <= 30 for v in s)):
+    count = len(sc)
+    if (count not in (1, units) or not -127 <= in_off <= 128 or not -128 <= out_off <= 127
+            or not -128 <= lo <= hi <= 127 or None in sc):
         raise _bad_quant(i)
     for j in range(units):
         acc = 0
@@ -285,9 +334,7 @@ def _dense_s8(i, last, xs, L, out):
         if b is not None:
             acc += b[j]
         acc = (acc + 0x80000000) % 0x100000000 - 0x80000000   # int32, wrapping
-        c = 0 if count == 1 else j
-        total = 31 - s[c]
-        v = (acc * m[c] + (1 << (total - 1))) >> total        # single rounding, in 64 bits
+        v = requantize_float(acc, sc[0 if count == 1 else j])
         v = (v + out_off + 0x80000000) % 0x100000000 - 0x80000000
         out[j] = lo if v < lo else hi if v > hi else v
 

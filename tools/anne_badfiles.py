@@ -334,7 +334,8 @@ def _bad_int8_files():
 
 def bad_int8_data_files():
     """[(name, bytes, fragment)]: int8 files whose table is valid but whose
-    layer data holds a bad multiplier, shift or weight scale: a reader
+    layer data holds a bad requantization scale (float64: NaN, inf, 0,
+    -0, negative) or weight scale: a reader
     refuses them when it reads the data (anne_file.check_int8_data)."""
     F = FRAGMENTS
     good = int8_good_file()
@@ -344,10 +345,12 @@ def bad_int8_data_files():
     p0 = {k: L0.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[0]).items()}
     p1 = {k: L1.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[1]).items()}
     return [("int8_" + n, d, f) for n, d, f in [
-        ("shift_32", _patch(good, "<i", p0["shift"] + 4, 32), F["int8"]),
-        ("shift_minus_32", _patch(good, "<i", p1["shift"], -32), F["int8"]),
-        ("multiplier_small", _patch(good, "<i", p0["multiplier"] + 8, 0x3FFFFFFF), F["int8"]),
-        ("multiplier_negative", _patch(good, "<i", p1["multiplier"], -0x40000000), F["int8"]),
+        ("requant_scale_nan", _patch(good, "<d", p0["requant"] + 8, float("nan")), F["int8"]),
+        ("requant_scale_inf", _patch(good, "<d", p1["requant"], float("inf")), F["int8"]),
+        ("requant_scale_minus_inf", _patch(good, "<d", p0["requant"], float("-inf")), F["int8"]),
+        ("requant_scale_0", _patch(good, "<d", p0["requant"] + 16, 0.0), F["int8"]),
+        ("requant_scale_minus_0", _patch(good, "<d", p0["requant"] + 24, -0.0), F["int8"]),
+        ("requant_scale_negative", _patch(good, "<d", p1["requant"], -0.0123), F["int8"]),
         ("weight_scale_0", _patch(good, "<f", p0["scale"] + 12, 0.0), F["int8"]),
         ("weight_scale_negative", _patch(good, "<f", p1["scale"], -0.0049), F["int8"]),
         ("weight_scale_nan", _patch(good, "<f", p0["scale"], float("nan")), F["int8"]),
@@ -556,7 +559,7 @@ def write_int8_index(directory):
     the int8 files whose data a reader must check (bad_int8_data_files())
     and valid int8 files with input rows x and outputs y: for valid_int8*,
     int8 rows and anne_format's numpy int8 reference (TFLite's reference
-    FULLY_CONNECTED, single rounding); for valid_tflite_* (the converted
+    FULLY_CONNECTED, in float64); for valid_tflite_* (the converted
     tests/fixtures/int8 models), the fixture's rows and LiteRT's outputs,
     int8 or, where "io" is "float32", floats (predict quantizes and
     dequantizes). Read by the board once it runs int8."""

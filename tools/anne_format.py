@@ -111,7 +111,10 @@ def f32_value(v):
 
 
 def quantize_multiplier(real):
-    """TFLite's QuantizeMultiplier (quantization_util.cc) for the
+    """(Not what a file stores: an int8 Dense layer stores real_multiplier()
+    itself, the float scale LiteRT's reference FULLY_CONNECTED requantizes
+    with; kept for the Q31 multipliers of the operators to come.)
+    TFLite's QuantizeMultiplier (quantization_util.cc) for the
     single-rounding build, as src/math/requant.rs's
     quantize_multiplier_for(real, Rounding::Single): real = q * 2**(shift - 31)
     with q in [2**30, 2**31) from frexp, q rounded half away from zero (a q
@@ -137,10 +140,12 @@ def quantize_multiplier(real):
 
 
 def real_multiplier(input_scale, weight_scale, output_scale):
-    """The real requantization multiplier as LiteRT's FULLY_CONNECTED
-    Prepare computes it, per channel and per tensor alike: `(double)
+    """The requantization scale as LiteRT's reference FULLY_CONNECTED
+    computes it in its Eval, per channel and per tensor alike: `(double)
     input_scale * (double)weight_scale / (double)output_scale` (scales:
-    float32 values). Not the float32 product of the older
+    float32 values; Python floats are doubles, so this is the C++'s
+    double product and quotient, bit for bit). An int8 Dense layer's file
+    stores it as a float64. Not the float32 product of the older
     GetQuantizedConvolutionMultipler: LiteRT 2.3.0's reference kernels give
     the double product's outputs where the two differ
     (tests/host/test_tflite_import.py, test_per_tensor_multiplier_is_litert_s)."""
@@ -152,15 +157,16 @@ class Int8DenseSpec:
     kernel: units x n_in int8 (TFLite's layout); bias: units int32 or None
     (zeros are stored); weight_scales: 1 (per tensor) or units float32;
     in_q, out_q: (scale, zero point) of the input and the output; act_range:
-    (act_min, act_max) in output steps. multipliers, shifts: computed here
-    (quantize_multiplier of real_multiplier(), as LiteRT's Prepare) unless
-    given (bad files)."""
+    (act_min, act_max) in output steps. scales: the float64 requantization
+    scales, computed here (real_multiplier(), as LiteRT's reference
+    FULLY_CONNECTED) unless given (bad files; a float, or an int taken as
+    the float64's bits)."""
 
     kind = KIND_DENSE
     activation = "linear"
 
     def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127),
-                 multipliers=None, shifts=None):
+                 scales=None):
         self.kernel = np.asarray(kernel)
         self.has_bias = bias is not None
         self.bias = np.zeros(self.kernel.shape[0], np.int32) if bias is None else np.asarray(bias).astype(np.int64)
@@ -168,11 +174,10 @@ class Int8DenseSpec:
         self.in_q = (f32_value(float(in_q[0])), int(in_q[1]))
         self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
         self.act_range = (int(act_range[0]), int(act_range[1]))
-        if multipliers is None:
-            pairs = [quantize_multiplier(real_multiplier(self.in_q[0], s, self.out_q[0])) for s in self.weight_scales]
-            multipliers, shifts = [p[0] for p in pairs], [p[1] for p in pairs]
-        self.multipliers = [int(v) for v in multipliers]
-        self.shifts = [int(v) for v in shifts]
+        if scales is None:
+            scales = [real_multiplier(self.in_q[0], s, self.out_q[0]) for s in self.weight_scales]
+        self.scales = [struct.unpack("<d", struct.pack("<Q", v))[0] if isinstance(v, int) else float(v)
+                       for v in scales]
 
     @property
     def units(self):
@@ -193,8 +198,7 @@ class Int8DenseSpec:
         out = bytearray(entry.data_size)
         values = {"kernel": self.kernel.astype("<i1").tobytes(),
                   "bias": np.asarray(self.bias).astype("<i4").tobytes(),
-                  "multiplier": np.asarray(self.multipliers, "<i8").astype("<i4").tobytes(),
-                  "shift": np.asarray(self.shifts, "<i8").astype("<i4").tobytes(),
+                  "requant": np.asarray(self.scales, "<f8").tobytes(),
                   "scale": np.asarray(self.weight_scales, "<f4").tobytes()}
         for name, (off, n) in parts.items():
             out[off:off + len(values[name])] = values[name]
@@ -225,9 +229,9 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                                      % (i, l.kernel.min(), l.kernel.max()))
                 if l.bias.shape != (l.units,) or np.any(np.abs(l.bias) > 0x7FFFFFFF):
                     raise ValueError("layer %d: int8 bias: %d int32 values expected" % (i, l.units))
-                if len(l.multipliers) != len(l.weight_scales) or len(l.shifts) != len(l.weight_scales):
-                    raise ValueError("layer %d: %d multipliers and %d shifts for %d weight scales"
-                                     % (i, len(l.multipliers), len(l.shifts), len(l.weight_scales)))
+                if len(l.scales) != len(l.weight_scales):
+                    raise ValueError("layer %d: %d requantization scales for %d weight scales"
+                                     % (i, len(l.scales), len(l.weight_scales)))
             entries.append(l.entry(shape))
             if check:
                 anne_file.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
@@ -305,7 +309,7 @@ class Layer:
         self.bias = bias
         self.dtype = entry.dtype_name
         self.quant = entry.quant      # int8: (in_scale, in_zp, out_scale, out_zp, count, act_min, act_max)
-        self.multipliers = self.shifts = self.weight_scales = None
+        self.scales = self.weight_scales = None
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -343,22 +347,30 @@ class Layer:
         if self.dtype == "int8":
             q = self.quant
             return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
-                                 q[0:2], q[2:4], q[5:7], self.multipliers, self.shifts)
+                                 q[0:2], q[2:4], q[5:7], self.scales)
         return LayerSpec(self.activation, self.kernel, self.bias,
                          dict(self.params), self.has_max_value, self.approximate,
                          self.kind, self.kparams, self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
 
     def forward_int8(self, xq):
         """This int8 layer on xq (batch, n_in) int8 -> (batch, units) int8,
-        as LiteRT's reference FULLY_CONNECTED computes it (per-channel
-        requantization, single rounding), in int64."""
+        as LiteRT's reference FULLY_CONNECTED computes it: the int32
+        accumulator (wrapping), `(int32_t)round((double)acc * scale[j])` in
+        float64 (round: half away from zero; out of int32, INT32_MIN as the
+        conversion gives on x86-64), plus the output zero point (wrapping),
+        clamped."""
         in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant
         acc = (np.asarray(xq, np.int64) - in_zp) @ self.kernel.astype(np.int64).T + self.bias.astype(np.int64)
-        m = np.array(self.multipliers if count > 1 else self.multipliers * self.units, np.int64)
-        s = np.clip(np.array(self.shifts if count > 1 else self.shifts * self.units, np.int64), -31, 30)
-        total = 31 - s
-        y = (acc * m + (np.int64(1) << (total - 1))) >> total
-        return np.clip(y + out_zp, lo, hi).astype(np.int8)
+        acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.float64)      # int32, wrapping; exact in float64
+        scale = np.array(self.scales if count > 1 else self.scales * self.units, np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = acc * scale                                 # the C++'s double product
+            r = np.trunc(p)
+            r = r + np.where(np.abs(p - r) >= 0.5, np.sign(p), 0.0)   # round(): half away from zero (p - r exact)
+            ok = np.abs(r) < 2.0**31
+        y = np.where(ok, np.where(ok, r, 0.0).astype(np.int64), -2**31)
+        y = (y + out_zp + 2**31) % 2**32 - 2**31                     # + output_offset, wrapping
+        return np.clip(y, lo, hi).astype(np.int8)
 
     def forward(self, x):
         """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
@@ -576,8 +588,7 @@ def _int8_layer(i, e, data):
     count = e.quant[4]
     layer = Layer(i, e, np.frombuffer(data, "<i1", e.units * e.n_in, parts["kernel"][0]).reshape(e.units, e.n_in),
                   np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
-    layer.multipliers = [int(v) for v in np.frombuffer(data, "<i4", count, parts["multiplier"][0])]
-    layer.shifts = [int(v) for v in np.frombuffer(data, "<i4", count, parts["shift"][0])]
+    layer.scales = [float(v) for v in np.frombuffer(data, "<f8", count, parts["requant"][0])]
     layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
     return layer
 

@@ -10,10 +10,10 @@ FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, RESHAPEs
 that keep the size (and the SHAPE / STRIDED_SLICE / PACK that only compute
 a RESHAPE's shape), then DEQUANTIZE (at the output of a model with a float32
 output). Each FULLY_CONNECTED becomes an int8 dense layer with what LiteRT's
-Prepare computes from the model: the requantization multipliers and shifts
-(anne_format.real_multiplier and quantize_multiplier, in double precision)
-and the fused activation's clamp (CalculateActivationRangeQuantized, in
-float32). Every operator this step does not take is reported in one message,
+reference kernel computes from the model: the float64 requantization scales
+its Eval requantizes with (anne_format.real_multiplier: the float32 scales'
+double product and quotient, stored as float64) and the fused activation's
+clamp (its Prepare's CalculateActivationRangeQuantized, in float32). Every operator this step does not take is reported in one message,
 each with its index, its name and what to do instead; a model that is not
 full-integer (float32 activations: dynamic-range quantization, float16, a
 float model) is refused with the converter settings that make one.

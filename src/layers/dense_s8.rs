@@ -40,6 +40,22 @@ pub enum Multipliers<'a> {
     FloatPerTensor { scale: FloatScale },
     /// One such scale per unit (`filter_scale[j]`).
     FloatPerChannel { scales: &'a [FloatScale] },
+    /// One such scale per unit as a `.anne` file stores it: the f64's
+    /// IEEE 754 bits, two words per unit, the low one first
+    /// (`words[2 * j] | words[2 * j + 1] << 32`), decoded per output with
+    /// [`FloatScale::from_bits`] (bit operations only, no allocation);
+    /// the kernels refuse a NaN or infinite one before writing anything.
+    FloatBitsPerChannel { words: &'a [u32] },
+}
+
+/// Unit `j`'s scale of [`Multipliers::FloatBitsPerChannel`]'s words;
+/// `None` past the end or for NaN and ±inf.
+#[inline(always)]
+fn scale_of_words(words: &[u32], j: usize) -> Option<FloatScale> {
+    match words.get(2 * j..2 * j + 2) {
+        Some(&[lo, hi]) => FloatScale::from_bits((hi as u64) << 32 | lo as u64).ok(),
+        _ => None,
+    }
 }
 
 impl Multipliers<'_> {
@@ -57,7 +73,9 @@ impl Multipliers<'_> {
                 multipliers.get(j).copied().unwrap_or(0),
                 shifts.get(j).copied().unwrap_or(0),
             ),
-            Multipliers::FloatPerTensor { .. } | Multipliers::FloatPerChannel { .. } => (0, 0),
+            Multipliers::FloatPerTensor { .. }
+            | Multipliers::FloatPerChannel { .. }
+            | Multipliers::FloatBitsPerChannel { .. } => (0, 0),
         }
     }
 
@@ -70,6 +88,9 @@ impl Multipliers<'_> {
             Multipliers::FloatPerTensor { scale } => requantize_float(acc, scale),
             Multipliers::FloatPerChannel { scales } => {
                 scales.get(j).map_or(0, |s| requantize_float(acc, s))
+            }
+            Multipliers::FloatBitsPerChannel { words } => {
+                scale_of_words(words, j).map_or(0, |s| requantize_float(acc, &s))
             }
             _ => {
                 let (m, s) = self.get(j);
@@ -225,6 +246,10 @@ pub(crate) fn check_quantization(
             // a FloatScale is finite by construction
             Multipliers::FloatPerTensor { .. } => true,
             Multipliers::FloatPerChannel { scales } => scales.len() == units,
+            Multipliers::FloatBitsPerChannel { words } => {
+                units.checked_mul(2) == Some(words.len())
+                    && (0..units).all(|j| scale_of_words(words, j).is_some())
+            }
         };
     if ok {
         Ok(())
@@ -342,6 +367,81 @@ mod tests {
         };
         dense_s8(&x, &filter, Some(&[2, -5]), &mut out, &big).unwrap();
         assert_eq!(out, [127, 127]);
+    }
+
+    #[test]
+    fn float_bits_per_channel() {
+        // the f64 bits as a file stores them, two words per unit (low
+        // first): the same outputs as the prepared FloatScales
+        let x = [1i8, -2, 3];
+        let filter = [1i8, 1, 1, 2, 0, -1];
+        let words_of = |v: &[f64]| -> Vec<u32> {
+            v.iter()
+                .flat_map(|s| [s.to_bits() as u32, (s.to_bits() >> 32) as u32])
+                .collect()
+        };
+        for pair in [
+            [0.5, 3.0],
+            [0.0042587, 1.0 / 3.0],
+            [1e9, -0.25],
+            [0.0, 5e-324],
+        ] {
+            let scales = [
+                FloatScale::from_f64(pair[0]).unwrap(),
+                FloatScale::from_f64(pair[1]).unwrap(),
+            ];
+            let words = words_of(&pair);
+            let p = |m| DenseS8Params {
+                input_offset: 1,
+                output_offset: -3,
+                act_min: -128,
+                act_max: 127,
+                multipliers: m,
+                rounding: Rounding::Double, // not used
+            };
+            let (mut a, mut b) = ([0i8; 2], [1i8; 2]);
+            let bias = Some(&[2, -5][..]);
+            dense_s8(
+                &x,
+                &filter,
+                bias,
+                &mut a,
+                &p(Multipliers::FloatPerChannel { scales: &scales }),
+            )
+            .unwrap();
+            dense_s8(
+                &x,
+                &filter,
+                bias,
+                &mut b,
+                &p(Multipliers::FloatBitsPerChannel { words: &words }),
+            )
+            .unwrap();
+            assert_eq!(a, b, "{pair:?}");
+        }
+        // a NaN or infinite scale, or words not two per unit: nothing written
+        for bad in [
+            words_of(&[0.5, f64::NAN]),
+            words_of(&[f64::INFINITY, 0.5]),
+            words_of(&[f64::NEG_INFINITY, 0.5]),
+            words_of(&[0.5]),
+            words_of(&[0.5, 0.5])[..3].to_vec(),
+        ] {
+            let p = DenseS8Params {
+                input_offset: 0,
+                output_offset: 0,
+                act_min: -128,
+                act_max: 127,
+                multipliers: Multipliers::FloatBitsPerChannel { words: &bad },
+                rounding: Rounding::Single,
+            };
+            let mut out = [7i8; 2];
+            assert_eq!(
+                dense_s8(&x, &filter, None, &mut out, &p),
+                Err(Status::Param)
+            );
+            assert_eq!(out, [7, 7]);
+        }
     }
 
     #[test]

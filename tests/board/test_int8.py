@@ -129,22 +129,28 @@ def test_refusals(backend):
 
 def test_module(m, tag):
     """The layer tuples anne.forward and anne.Plan take for int8 (the
-    anne.h example of tests/rust/abi_test.c: hand-checked values)."""
+    anne.h example of tests/rust/abi_test.c: hand-checked values; 1.5
+    rounds to 2, half away from zero)."""
+    # scales 0.5 and (0.5, 1.0): float64 bits as int32 words, low first
     x, k, b = array("b", [1, -2]), array("b", [1, 1, 2, -1]), array("i", [3, 0])
-    m1, s1 = array("i", [1 << 30]), array("i", [0])
-    m2, s2 = array("i", [1 << 30, 1 << 30]), array("i", [0, 1])
+    s1 = array("i", [0, 0x3FE00000])
+    s2 = array("i", [0, 0x3FE00000, 0, 0x3FF00000])
     h, y = array("b", bytes(2)), array("b", bytes(2))
-    second = (k, None, None, None, (1,), (0, -1, -128, 2, m2, s2))
-    layers = ((k, b, None, h, (1,), (0, 0, -128, 127, m1, s1)), second)
+    second = (k, None, None, None, (1,), (0, -1, -128, 2, s2))
+    layers = ((k, b, None, h, (1,), (0, 0, -128, 127, s1)), second)
     check(list(m.forward(layers, x, y)) == [1, -1] and list(h) == [1, 2], "%s: forward %r" % (tag, list(y)))
     y[0] = 9
     check(list(m.Plan(layers)(x, y)) == [1, -1], "%s: Plan" % tag)
-    # a loaded file's parts: kernel, bias, multipliers and shifts as bytes
-    first = (bytes(k), bytes(b), None, h, (1,), (0, 0, -128, 127, bytes(m1), bytes(s1)))
+    # a loaded file's parts: kernel, bias and scales as bytes
+    first = (bytes(k), bytes(b), None, h, (1,), (0, 0, -128, 127, bytes(s1)))
     y[0] = 9
     check(list(m.Plan((first, second))(x, y)) == [1, -1], "%s: bytes weights" % tag)
-    shift31 = (k, b, None, h, (1,), (0, 0, -128, 127, m1, array("i", [31])))
-    check(refused(ValueError, "quantization", m.Plan((shift31,)), x, h), "%s: shift 31" % tag)
+    nan = (k, b, None, h, (1,), (0, 0, -128, 127, array("i", [0, 0x7FF80000])))
+    check(refused(ValueError, "quantization", m.Plan((nan,)), x, h), "%s: a NaN scale" % tag)
+    inf = (k, b, None, h, (1,), (0, 0, -128, 127, array("i", [0, 0x3FE00000, 0, 0x7FF00000])))
+    check(refused(ValueError, "quantization", m.Plan((inf,)), x, h), "%s: an inf scale" % tag)
+    odd = (k, b, None, h, (1,), (0, 0, -128, 127, array("i", [0, 0x3FE00000, 0])))
+    check(refused(ValueError, "quantization", m.Plan((odd,)), x, h), "%s: an odd number of words" % tag)
     check(refused(ValueError, "mixed", m.Plan, (layers[0], (array("f", [1, 2, 3, 4]), None, "linear", None))),
           "%s: int8 and float32 layers in one plan" % tag)
     check(refused(TypeError, "typecode 'b'", m.Plan(layers), array("f", [1, 2]), y), "%s: float x" % tag)

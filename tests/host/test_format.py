@@ -7,6 +7,7 @@ import re
 import struct
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -343,7 +344,7 @@ def test_int8_fragments_exercised():
 
 @pytest.mark.parametrize("name,data,fragment", INT8_DATA_TABLE, ids=[b[0] for b in INT8_DATA_TABLE])
 def test_int8_data_file_refused(name, data, fragment):
-    """Bad multipliers, shifts and weight scales: refused when the data is read."""
+    """Bad requantization scales (float64) and weight scales: refused when the data is read."""
     with pytest.raises(ValueError) as e:
         af.parse(data)
     assert fragment in str(e.value) and str(e.value).startswith("layer ")
@@ -416,10 +417,11 @@ def test_quantize_multiplier():
 
 def test_int8_layout_by_hand():
     """valid_int8.anne at the offsets docs/FORMAT.md gives, read with
-    struct, run with Python ints (TFLite's reference FULLY_CONNECTED,
-    single rounding): int8_index.json's outputs, and the multipliers and
-    shifts QuantizeMultiplier gives (exact fractions) on the real multiplier
-    LiteRT's Prepare computes."""
+    struct, run as LiteRT's reference FULLY_CONNECTED (Python's float
+    product, then round() half away from zero with exact fractions):
+    int8_index.json's outputs, and the float64 scales are the ones
+    LiteRT's Eval computes (the float32 scales' double product and
+    quotient), bit for bit."""
     data = open(os.path.join(BAD, "valid_int8.anne"), "rb").read()
     index = json.load(open(os.path.join(BAD, "int8_index.json")))
     entry = [e for e in index["valid"] if e["file"] == "valid_int8.anne"][0]
@@ -442,24 +444,23 @@ def test_int8_layout_by_hand():
         p += (units * n_in + 3) // 4 * 4
         bias = struct.unpack_from("<%di" % units, data, p)
         p += 4 * units
-        mult = struct.unpack_from("<%di" % count, data, p)
-        shift = struct.unpack_from("<%di" % count, data, p + 4 * count)
+        scale = struct.unpack_from("<%dd" % count, data, p)
         ws = struct.unpack_from("<%df" % count, data, p + 8 * count)
         assert p + 12 * count - offset == size
         for j in range(count):
-            assert (mult[j], shift[j]) == _quantize_multiplier_exact(float(s_in) * float(ws[j]) / float(s_out))
-        layers.append((n_in, units, kernel, bias, mult, shift, z_in, z_out, lo, hi))
+            assert scale[j] == float(s_in) * float(ws[j]) / float(s_out)
+        layers.append((n_in, units, kernel, bias, scale, z_in, z_out, lo, hi))
         n_in = units
     assert (entry["input_quantization"], entry["output_quantization"]) == (
         [struct.unpack_from("<f", data, 32 + 96)[0], struct.unpack_from("<i", data, 32 + 100)[0]], list(prev_out))
     for x, y in zip(entry["x"], entry["y"]):
         h = list(x)
-        for n, units, kernel, bias, mult, shift, z_in, z_out, lo, hi in layers:
+        for n, units, kernel, bias, scale, z_in, z_out, lo, hi in layers:
             out = []
             for j in range(units):
                 acc = bias[j] + sum(kernel[j * n + i] * (h[i] - z_in) for i in range(n))
-                m, s = (mult[j], shift[j]) if len(mult) > 1 else (mult[0], shift[0])
-                acc = (acc * m + (1 << (30 - s))) >> (31 - s)
+                v = Fraction(acc * scale[j if len(scale) > 1 else 0])     # the double product, exactly
+                acc = int(abs(v) + Fraction(1, 2)) * (1 if v >= 0 else -1)   # round(): half away from zero
                 out.append(min(max(acc + z_out, lo), hi))
             h = out
         assert h == y
@@ -481,9 +482,12 @@ def test_int8_writer_refuses():
     bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), (5, 4))
     with pytest.raises(ValueError, match="act_min 5 > act_max 4"):
         af.encode(n, layers[:1] + [bad], version=3)
-    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), shifts=[40],
-                           multipliers=[1 << 30])
-    with pytest.raises(ValueError, match="shift 40"):
+    for scale in (float("nan"), float("inf"), 0.0, -0.0, -0.5, 0x7FF0000000000001):
+        bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), scales=[scale])
+        with pytest.raises(ValueError, match="layer 1: bad int8 parameters: requantization scale 0x"):
+            af.encode(n, layers[:1] + [bad], version=3)
+    bad = af.Int8DenseSpec(layers[1].kernel, None, [0.01], (0.035, -128), (0.1, 0), scales=[0.5, 0.5])
+    with pytest.raises(ValueError, match="2 requantization scales for 1 weight scales"):
         af.encode(n, layers[:1] + [bad], version=3)
 
 

@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
 
@@ -18,7 +19,6 @@ from conftest import FIXTURES, ROOT
 import anne_format as af
 import anne_tflite
 import anne_tflite_import as ti
-from test_format import _quantize_multiplier_exact
 
 INT8 = os.path.join(FIXTURES, "int8")
 CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
@@ -109,9 +109,9 @@ def test_convert_holds_what_litert_reports(name, tmp_path):
         assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
         assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
         assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out)
-        for j, ws in enumerate(tw["scales"]):   # LiteRT's Prepare, in double (per tensor too)
+        for j, ws in enumerate(tw["scales"]):   # LiteRT's reference Eval, in double (per tensor too)
             real = f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0])
-            assert (layer.multipliers[j], layer.shifts[j]) == _quantize_multiplier_exact(real)
+            assert struct.pack("<d", layer.scales[j]) == struct.pack("<d", real)
     if d.get("io") == "float32":
         # QUANTIZE, the int8 chain and DEQUANTIZE: LiteRT's float outputs exactly
         got = m.forward(np.array(d["rows"], np.float32))
@@ -324,7 +324,7 @@ def test_per_tensor_multiplier_is_litert_s(scale_hex, row, unit, litert):
     assert layer.forward_int8(np.array([row]))[0, unit] == litert
     # and the float32 product would not have given it
     s_in, _, s_out, z_out = layer.quant[:4]
-    mf = af.quantize_multiplier(float(np.float32(s_in) * np.float32(layer.weight_scales[0])) / s_out)
-    assert mf != (layer.multipliers[0], layer.shifts[0])
-    layer.multipliers, layer.shifts = [mf[0]], [mf[1]]
+    sf = float(np.float32(s_in) * np.float32(layer.weight_scales[0])) / s_out
+    assert sf != layer.scales[0]
+    layer.scales = [sf]
     assert layer.forward_int8(np.array([row]))[0, unit] == litert + 1

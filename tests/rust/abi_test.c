@@ -314,17 +314,17 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
     }
     /* anne_forward on an int8 chain: x 2 -> 2 units (TFLite's layout),
-     * multiplier 0.5 (2^30, shift 0), single rounding; then a second layer
-     * with per-channel multipliers. */
+     * scale 0.5 (a double's bits, two words, low first), rounded half away
+     * from zero; then a second layer with per-channel scales 0.5, 1.0. */
     {
         const int8_t xs[3] = {0, 1, -2}; /* x at xs + 1: int8 needs no alignment */
         const int8_t k[4] = {1, 1, 2, -1};
         const int32_t b[2] = {3, 0};
-        const int32_t m[2] = {1 << 30, 1 << 30}, sh[2] = {0, 1};
+        uint32_t sc[4] = {0, 0x3FE00000u, 0, 0x3FF00000u};
         int8_t h[2] = {0}, y[2] = {9, 9};
         size_t failed = 99;
-        anne_quant_t q = {0, 0, -128, 127, m, sh, 1};
-        anne_quant_t q2 = {0, -1, -128, 2, m, sh, 2};
+        anne_quant_t q = {0, 0, -128, 127, sc, 1};
+        anne_quant_t q2 = {0, -1, -128, 2, sc, 2};
         anne_layer_t layers[2] = {
             {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, b, 2, h, 2, {0}, {0}, &q},
             {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, NULL, 0, y, 2, {0}, {0}, &q2},
@@ -337,6 +337,9 @@ int32_t anne_c_abi_selftest(void) {
         y[0] = 9;
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_PARAM && failed == 1 && y[0] == 9);
         q2.count = 2;
+        sc[3] = 0x7FF80000u; /* a NaN scale: refused, nothing written */
+        CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_PARAM && failed == 1 && y[0] == 9);
+        sc[3] = 0x3FF00000u;
         layers[1].quant = NULL;
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_NULL && failed == 1);
         layers[1].quant = &q2;

@@ -5,10 +5,11 @@
 //! the others like it), bit for bit, row by row.
 //!
 //! The layer records hold what a dtype-1 `.anne` file holds
-//! (docs/FORMAT.md): the kernel in TFLite's layout, the int32 bias, one Q31
-//! multiplier and shift per output channel (`QuantizeMultiplier` of
-//! `(double)input_scale * (double)weight_scale[j] / (double)output_scale`,
-//! as LiteRT's Prepare computes it), the zero points as offsets and the
+//! (docs/FORMAT.md): the kernel in TFLite's layout, the int32 bias, one
+//! double-precision scale per output channel (`(double)input_scale *
+//! (double)weight_scale[j] / (double)output_scale` of the float32 scales,
+//! as LiteRT's reference FULLY_CONNECTED computes it, passed as the f64's
+//! bits in two words, low first), the zero points as offsets and the
 //! fused activation's clamp in output steps
 //! (`CalculateActivationRangeQuantized`): inputs of the kernel computed
 //! from the model, not expected values.
@@ -17,7 +18,6 @@ use anne::abi::{
     anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_OK,
 };
 use anne::ffi::anne_forward;
-use anne::math::requant::{quantize_multiplier_for, Rounding};
 use serde_json::Value;
 use std::path::Path;
 
@@ -50,6 +50,20 @@ fn f64s(v: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// LiteRT's reference FULLY_CONNECTED's scale: the float32 scales
+/// widened, multiplied and divided in f64.
+fn litert_fc_scale(s_in: f64, s_w: f64, s_out: f64) -> f64 {
+    (s_in as f32 as f64) * (s_w as f32 as f64) / (s_out as f32 as f64)
+}
+
+/// f64s as the ABI takes them: each one's bits in two words, low first.
+fn words(scales: &[f64]) -> Vec<u32> {
+    scales
+        .iter()
+        .flat_map(|s| [s.to_bits() as u32, (s.to_bits() >> 32) as u32])
+        .collect()
+}
+
 /// `CalculateActivationRangeQuantized` for int8 (LiteRT's quantize
 /// lambda: `zero_point + (int32)TfLiteRound(f / scale)`, in float).
 fn clamp(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
@@ -67,8 +81,8 @@ fn clamp(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
 struct Layer {
     kernel: Vec<i8>,
     bias: Option<Vec<i32>>,
-    multiplier: Vec<i32>,
-    shift: Vec<i32>,
+    /// Two words per scale: the f64's bits, the low word first.
+    scale: Vec<u32>,
     quant: anne_quant_t,
     out: Vec<i8>,
 }
@@ -91,17 +105,17 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
         let (s_in, s_out) = (f64s(&tin["scales"])[0], f64s(&tout["scales"])[0]);
         let mut w_scales = f64s(&tw["scales"]);
         if per_tensor {
-            // One multiplier for all: only right if every channel's scale is
+            // One scale for all: only right if every channel's scale is
             // the same, so the per-tensor test uses the first and checks
             // the layers where they are.
             w_scales.truncate(1);
         }
-        let (mut multiplier, mut shift) = (Vec::new(), Vec::new());
-        for s in &w_scales {
-            let (m, sh) = quantize_multiplier_for(s_in * s / s_out, Rounding::Single).unwrap();
-            multiplier.push(m);
-            shift.push(sh);
-        }
+        let scale = words(
+            &w_scales
+                .iter()
+                .map(|&s| litert_fc_scale(s_in, s, s_out))
+                .collect::<Vec<_>>(),
+        );
         let z_out = ints(&tout["zero_points"])[0] as i32;
         let (act_min, act_max) = clamp(
             op["fused_activation"].as_str().unwrap(),
@@ -113,15 +127,13 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             output_offset: z_out,
             act_min,
             act_max,
-            multiplier: multiplier.as_ptr(),
-            shift: shift.as_ptr(),
-            count: multiplier.len(),
+            scale: scale.as_ptr(),
+            count: scale.len() / 2,
         };
         layers.push(Layer {
             kernel: i8s(&tw["values"]),
             bias,
-            multiplier,
-            shift,
+            scale,
             quant,
             out: vec![0; units],
         });
@@ -134,8 +146,7 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
     layers
         .iter_mut()
         .map(|l| {
-            l.quant.multiplier = l.multiplier.as_ptr();
-            l.quant.shift = l.shift.as_ptr();
+            l.quant.scale = l.scale.as_ptr();
             // SAFETY: all-zero is a valid anne_activation_t (plain data);
             // an int8 layer does not read it.
             let act: anne_activation_t = unsafe { std::mem::zeroed() };
@@ -229,17 +240,18 @@ fn dense_chains_through_the_c_abi_match_litert() {
 }
 
 #[test]
-fn per_tensor_multipliers_and_unaligned_int8_buffers() {
-    // The same chain with each layer's first channel's multiplier for all
+fn per_tensor_scales_and_unaligned_int8_buffers() {
+    // The same chain with each layer's first channel's scale for all
     // (count 1) must equal the per-channel chain where every channel has
-    // that multiplier: checked against the kernel per channel, with x at
+    // that scale: checked against the kernel per channel, with x at
     // an odd address (int8 needs no alignment).
     let doc = fixture("dense_linear");
     let mut pc = layers_of(&doc, false);
     for l in &mut pc {
-        let (m, s) = (l.multiplier[0], l.shift[0]);
-        l.multiplier.iter_mut().for_each(|v| *v = m);
-        l.shift.iter_mut().for_each(|v| *v = s);
+        let first = [l.scale[0], l.scale[1]];
+        l.scale
+            .chunks_exact_mut(2)
+            .for_each(|w| w.copy_from_slice(&first));
     }
     let mut pt = layers_of(&doc, true);
     let (rpc, rpt) = (records(&mut pc), records(&mut pt));
@@ -264,6 +276,45 @@ fn refusals_name_the_layer() {
     let mut recs = records(&mut layers);
     recs[2].quant = std::ptr::null();
     assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_NULL, 2));
+    // a NaN, infinite or missing scale (per channel and per tensor), an
+    // odd or short count: refused, nothing written
+    for (bits, layer) in [
+        (f64::NAN.to_bits(), 0),
+        (f64::INFINITY.to_bits(), 1),
+        (f64::NEG_INFINITY.to_bits(), 2),
+    ] {
+        let mut bad = layers_of(&doc, false);
+        let j = bad[layer].scale.len() / 2 - 1;
+        bad[layer].scale[2 * j] = bits as u32;
+        bad[layer].scale[2 * j + 1] = (bits >> 32) as u32;
+        let recs = records(&mut bad);
+        bad[layer].out.iter_mut().for_each(|v| *v = 5);
+        assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_PARAM, layer));
+        assert!(
+            bad[layer].out.iter().all(|&v| v == 5),
+            "written after a bad scale"
+        );
+        let mut pt = layers_of(&doc, true);
+        pt[layer].scale[0] = bits as u32;
+        pt[layer].scale[1] = (bits >> 32) as u32;
+        assert_eq!(
+            forward(&records(&mut pt), &x),
+            (anne::abi::ANNE_ERR_PARAM, layer)
+        );
+    }
+    let mut recs = records(&mut layers);
+    let short = anne_quant_t {
+        count: layers[1].quant.count - 1,
+        ..layers[1].quant
+    };
+    recs[1].quant = &short;
+    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_PARAM, 1));
+    let none = anne_quant_t {
+        scale: std::ptr::null(),
+        ..layers[1].quant
+    };
+    recs[1].quant = &none;
+    assert_eq!(forward(&recs, &x), (anne::abi::ANNE_ERR_NULL, 1));
     // an x of the wrong length
     let mut recs = records(&mut layers);
     assert_eq!(
