@@ -17,7 +17,7 @@ from array import array
 
 anne = anne_net = None
 IMPORT_RAM = None  # heap bytes `import anne` takes (a native module's code lives in RAM)
-if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train"):  # the float loop runs without them
+if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train") or CONFIG.get("int8"):  # the float loop runs without them
     try:
         gc.collect()
         IMPORT_RAM = gc.mem_free()
@@ -634,6 +634,146 @@ def bench_floop():
         emit(kind="floop", n=n, ticks=ticks(lambda: floop(x, w, n)))
 
 
+# ---------------------------------------------------------------------------
+# int8 Dense (issue 29): one int8 Dense call for 16->8, 64->64 and 256->64
+# (call overhead: the same call on a 1x1 layer), anne's float32 dense on the
+# same sizes, and the bench networks as int8 Dense chains.
+#
+# The int8 layer tuple of anne.forward / anne.Plan (docs/anne-module.md) is
+# made by s8_layer alone, and s8_ref computes the same layer in plain Python
+# ints: when the tuple's quant item changes (the requantization's mode),
+# these two functions are what changes.
+
+def s8_layer(kernel, bias, buf, in_zp, out_zp, act_min, act_max, mult, shift):
+    """An int8 Dense layer tuple: kernel units x n_in int8 (TFLite's layout),
+    bias int32, the input's and output's zero points, the clamp in output
+    steps, per-channel Q31 multipliers and shifts (array('i'))."""
+    return (kernel, bias, None, buf, (1,), (-in_zp, out_zp, act_min, act_max, mult, shift))
+
+
+def s8_ref(x, kernel, bias, units, in_zp, out_zp, act_min, act_max, mult, shift):
+    """The layer of s8_layer in plain Python ints (written from TFLite's
+    formula, not from anne's code): acc = sum (x + in_off) * w + b, then
+    (acc * m + 2^(30 - s)) >> (31 - s) (single rounding), plus the output's
+    zero point, clamped."""
+    n_in = len(x)
+    out = []
+    for j in range(units):
+        acc = bias[j]
+        for i in range(n_in):
+            acc += (x[i] - in_zp) * kernel[j * n_in + i]
+        t = 31 - shift[j]
+        v = ((acc * mult[j] + (1 << (t - 1))) >> t) + out_zp
+        out.append(act_min if v < act_min else act_max if v > act_max else v)
+    return out
+
+
+def s8_rand(n):
+    return array("b", [int(rnd() * 256) - 128 for _ in range(n)])
+
+
+def s8_params(n_in, units, in_zp, out_zp, act_min, act_max):
+    """Random weights and an in-range quantization: (kernel, bias, in_zp,
+    out_zp, act_min, act_max, mult, shift); multipliers in [2^30, 2^31),
+    shifts that keep most outputs off the clamp."""
+    kernel = s8_rand(n_in * units)
+    bias = array("i", [int((2 * rnd() - 1) * 4096) for _ in range(units)])
+    mult = array("i", [(1 << 30) + int(rnd() * ((1 << 30) - 1)) for _ in range(units)])
+    s = -(7 + (len(bin(n_in)) - 3) // 2)  # about 1 / (75 * 75 * sqrt(n_in) / 40)
+    shift = array("i", [s] * units)
+    return (kernel, bias, in_zp, out_zp, act_min, act_max, mult, shift)
+
+
+def _kernel_s8():
+    _KP(_KX, _KO)
+
+
+INT8_SIZES = ((16, 8), (64, 64), (256, 64), (1, 1))
+
+
+def bench_int8_kernel():
+    """One int8 Dense call through an anne.Plan of one int8 layer (the
+    lowest-overhead public path: the tuple is read once, as a network's
+    predict_into does), and anne.dense's float32 call on the same sizes."""
+    global _KX, _KK, _KB, _KO, _KA, _KP
+    _seed[0] = 2929
+    for n_in, units in INT8_SIZES:
+        _KX = _KK = _KB = _KO = _KP = None
+        gc.collect()
+        p = s8_params(n_in, units, 3, -5, -128, 127)
+        x = s8_rand(n_in)
+        o = array("b", bytes(units))
+        plan = anne.Plan((s8_layer(p[0], p[1], o, *p[2:]),))
+        plan(x, o)
+        ref = s8_ref(x, p[0], p[1], units, *p[2:])
+        if list(o) != ref:
+            raise RuntimeError("int8 dense %dx%d: %r, reference %r" % (n_in, units, list(o)[:8], ref[:8]))
+        _KX, _KO, _KP = x, o, plan
+        emit(kind="int8_kernel", impl="s8", n_in=n_in, units=units, ticks=ticks(_kernel_s8),
+             alloc=alloc(_kernel_s8)[0])
+        _KX = _KO = _KP = plan = p = x = o = None
+        gc.collect()
+        # float32, anne.dense as the dense 64x64 row calls it
+        lim = (6.0 / (n_in + units)) ** 0.5
+        _KK, _KB = uniform(n_in * units, lim), uniform(units, 0.1)
+        _KX, _KO = uniform(n_in, 1.0), zeros(units)
+        _KA = anne.Activation("linear")
+        emit(kind="int8_kernel", impl="f32", n_in=n_in, units=units, ticks=ticks(_kernel_anne))
+    _KX = _KK = _KB = _KO = _KP = None
+    gc.collect()
+
+
+def bench_int8_nets():
+    """The bench networks as int8 Dense chains (random int8 weights, relu
+    clamps on the hidden layers, no softmax), run as a loaded int8 network's
+    predict_into runs: one anne.Plan of the layers' tuples."""
+    for name in NETS_INT8:
+        sizes = {"ai-anne-4-2-3-2-1": [4, 2, 3, 2, 1], "iris-4-8-3": [4, 8, 3], "16-32-32-4": [16, 32, 32, 4],
+                 "64-64-64-10": [64, 64, 64, 10]}[name]
+        gc.collect()
+        _seed[0] = 2930
+        layers, params, zp = [], [], 0
+        for i in range(len(sizes) - 1):
+            last = i == len(sizes) - 2
+            # hidden layers: relu as TFLite fuses it (zero point -128, clamp
+            # from it); the last: no clamp
+            out_zp = 7 if last else -128
+            p = s8_params(sizes[i], sizes[i + 1], zp, out_zp, out_zp if not last else -128, 127)
+            buf = array("b", bytes(sizes[i + 1]))
+            layers.append(s8_layer(p[0], p[1], buf, *p[2:]))
+            params.append(p)
+            zp = out_zp
+        xs = [s8_rand(sizes[0]) for _ in range(BATCH)]
+        out = array("b", bytes(sizes[-1]))
+        plan = anne.Plan(tuple(layers))
+        plan(xs[0], out)
+        v = list(xs[0])
+        for i, p in enumerate(params):
+            v = s8_ref(v, p[0], p[1], sizes[i + 1], *p[2:])
+        if list(out) != v:
+            raise RuntimeError("int8 %s: %r, reference %r" % (name, list(out), v))
+        del params
+
+        def one(f=plan, x=xs[0], out=out):
+            f(x, out)
+
+        def batch(f=plan, xs=xs, out=out):
+            for x in xs:
+                f(x, out)
+
+        macs = sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
+        t1 = ticks(one)
+        tb = ticks(batch)
+        al, al_how = alloc(one)
+        emit(kind="int8_net", net=name, macs=macs, sizes=sizes, ticks1=t1, ticks_batch=tb, batch=len(xs),
+             alloc=al, alloc_how=al_how)
+        del plan, layers, xs, one, batch
+        gc.collect()
+
+
+NETS_INT8 = ("ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10")
+
+
 calibrate()
 emit(kind="overhead", ticks=OVERHEAD)
 if IMPORT_RAM is not None and anne is not None:
@@ -642,6 +782,9 @@ for _name in CONFIG.get("nets", ()):
     bench_net(_name, CONFIG["impls"])
 if CONFIG.get("kernel"):
     bench_kernel()
+if CONFIG.get("int8"):
+    bench_int8_kernel()
+    bench_int8_nets()
 if CONFIG.get("floop"):
     bench_floop()
 if CONFIG.get("train"):
