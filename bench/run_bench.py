@@ -56,6 +56,20 @@ METHOD = """\
   with the gc off).
 - Kernel: anne.dense(x, kernel, bias, out, Activation("linear")) on 64x64,
   minus the same call on a 1x1 layer (the call overhead), / 4095.
+- int8 Dense (issue 29), on a fresh board of the firmware with anne: one
+  int8 Dense call, `plan(x, out)` of an anne.Plan of one int8 layer tuple
+  (board_bench.py's s8_layer: deterministic pseudo-random int8 kernel,
+  int32 bias, per-channel Q31 multipliers in [2^30, 2^31)), for 16->8,
+  64->64 and 256->64, minus the same call on a 1x1 layer, / (MACs - 1), as
+  the float dense row; anne.dense's float32 call on the same sizes the same
+  way. Each layer's output is checked once against a plain-Python
+  reference (board_bench.py's s8_ref) before it is timed. The bench
+  networks as int8 Dense chains (random int8 weights, relu clamps on the
+  hidden layers, no softmax): one anne.Plan call per sample (what a loaded
+  int8 network's predict_into is), one sample and a batch of 20, the heap
+  as above. CMSIS-NN's and TFLite reference's figures are the issue's
+  (CMSIS_NN, TFLITE_REF), measured on the same emulators by the same
+  method, C called directly, call included.
 - Size: arm-none-eabi-size; what anne adds = bench firmware - plain firmware
   (text+data for flash, data+bss for RAM): the anne module with its Rust
   kernels, its qstrs and whatever runtime routines the Rust archive pulls in.
@@ -181,6 +195,9 @@ TFLITE_REF = {"cortex-m0": {(16, 8): 20.5, (64, 64): 13.9, (256, 64): 12.5},
 # int8 ran on the board (the merge of int8-board): build/bench/results.json
 # of that run.
 PRE_INT8_FLASH = {"cortex-m3": 81480, "cortex-m0": 81164, "cortex-m4f": 72364, "riscv32": 76231}
+# anne.mpy's bytes in that run (full, inference-only lite)
+PRE_INT8_MPY = {"cortex-m3": (88578, 30992), "cortex-m0": (89221, 33674), "cortex-m4f": (77697, 31387),
+                "riscv32": (83675, 37384)}
 
 
 def run_script(target, firmware, config, runs, stock=False, lite=False):
@@ -752,6 +769,9 @@ def other_table(results):
         lambda r: fmt(PRE_INT8_FLASH[r["target"]]))
     row("flash anne adds now less before int8 (bytes)",
         lambda r: fmt(r["size"]["anne_flash"] - PRE_INT8_FLASH[r["target"]]))
+    row("anne.mpy now less before int8 (bytes; full, lite)",
+        lambda r: "%s; %s" % (fmt(r["natmod"]["mpy_bytes"] - PRE_INT8_MPY[r["target"]][0]),
+                              fmt(r["natmod_lite"]["mpy_bytes"] - PRE_INT8_MPY[r["target"]][1])))
     row("RAM anne adds (data+bss, bytes)", lambda r: fmt(r["size"]["anne_ram"]))
     row("frozen anne_net library (frozen_content.o, bytes; in both firmwares; RV32: in the firmware with anne "
         "only, subtracted from what anne adds)",
