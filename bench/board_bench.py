@@ -669,7 +669,10 @@ def s8_ref(x, kernel, bias, units, in_zp, out_zp, act_min, act_max, mult, shift)
 
 
 def s8_rand(n):
-    return array("b", [int(rnd() * 256) - 128 for _ in range(n)])
+    a = array("b", bytes(n))
+    for i in range(n):
+        a[i] = int(rnd() * 256) - 128
+    return a
 
 
 def s8_params(n_in, units, in_zp, out_zp, act_min, act_max):
@@ -684,11 +687,22 @@ def s8_params(n_in, units, in_zp, out_zp, act_min, act_max):
     return (kernel, bias, in_zp, out_zp, act_min, act_max, mult, shift)
 
 
+def _grown_uniform(n, lim):
+    """uniform(n, lim), grown 256 values at a time (no n-value temporary)."""
+    a = array("f")
+    for _ in range(n // 256):
+        a.extend(uniform(256, lim))
+    a.extend(uniform(n % 256, lim))
+    return a
+
+
 def _kernel_s8():
     _KP(_KX, _KO)
 
 
-INT8_SIZES = ((16, 8), (64, 64), (256, 64), (1, 1))
+# (the largest first: on the M0 its float32 kernel, 64 KB, made through a
+# 64 KB bytearray, needs the heap unfragmented)
+INT8_SIZES = ((256, 64), (64, 64), (16, 8), (1, 1))
 
 
 def bench_int8_kernel():
@@ -698,7 +712,29 @@ def bench_int8_kernel():
     global _KX, _KK, _KB, _KO, _KA, _KP
     _seed[0] = 2929
     for n_in, units in INT8_SIZES:
+        # float32, anne.dense as the dense 64x64 row calls it
         _KX = _KK = _KB = _KO = _KP = None
+        gc.collect()
+        lim = (6.0 / (n_in + units)) ** 0.5
+        try:
+            _KK = uniform(n_in * units, lim)
+        except MemoryError:
+            # (the M0: no room for the 64 KB array and the bytearray it is
+            # made from: grown in place from a small one instead)
+            gc.collect()
+            try:
+                _KK = _grown_uniform(n_in * units, lim)
+            except MemoryError:
+                _KK = None
+        if _KK is None:
+            t = None
+        else:
+            _KB = uniform(units, 0.1)
+            _KX, _KO = uniform(n_in, 1.0), zeros(units)
+            _KA = anne.Activation("linear")
+            t = ticks(_kernel_anne)
+        emit(kind="int8_kernel", impl="f32", n_in=n_in, units=units, ticks=t)
+        _KX = _KK = _KB = _KO = None
         gc.collect()
         p = s8_params(n_in, units, 3, -5, -128, 127)
         x = s8_rand(n_in)
@@ -711,15 +747,7 @@ def bench_int8_kernel():
         _KX, _KO, _KP = x, o, plan
         emit(kind="int8_kernel", impl="s8", n_in=n_in, units=units, ticks=ticks(_kernel_s8),
              alloc=alloc(_kernel_s8)[0])
-        _KX = _KO = _KP = plan = p = x = o = None
-        gc.collect()
-        # float32, anne.dense as the dense 64x64 row calls it
-        lim = (6.0 / (n_in + units)) ** 0.5
-        _KK, _KB = uniform(n_in * units, lim), uniform(units, 0.1)
-        _KX, _KO = uniform(n_in, 1.0), zeros(units)
-        _KA = anne.Activation("linear")
-        emit(kind="int8_kernel", impl="f32", n_in=n_in, units=units, ticks=ticks(_kernel_anne))
-    _KX = _KK = _KB = _KO = _KP = None
+        _KX = _KO = _KP = plan = p = x = o = ref = None
     gc.collect()
 
 
