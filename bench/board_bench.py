@@ -641,21 +641,41 @@ def bench_floop():
 #
 # The int8 layer tuple of anne.forward / anne.Plan (docs/anne-module.md) is
 # made by s8_layer alone, and s8_ref computes the same layer in plain Python
-# ints: when the tuple's quant item changes (the requantization's mode),
-# these two functions are what changes.
+# ints. Two forms of its quant item are known: (in_off, out_off, min, max,
+# multipliers, shifts), Q31 multipliers with single rounding, and (in_off,
+# out_off, min, max, scales), LiteRT's float requantization with float64
+# scales as their bits in an int32 buffer; s8_mode() finds which one the
+# firmware takes. A third form is a change to these three functions.
+
+QUANT = ["q31"]  # the form the firmware takes: "q31" or "float64" (s8_mode)
+
 
 def s8_layer(kernel, bias, buf, in_zp, out_zp, act_min, act_max, mult, shift):
     """An int8 Dense layer tuple: kernel units x n_in int8 (TFLite's layout),
     bias int32, the input's and output's zero points, the clamp in output
-    steps, per-channel Q31 multipliers and shifts (array('i'))."""
-    return (kernel, bias, None, buf, (1,), (-in_zp, out_zp, act_min, act_max, mult, shift))
+    steps, and per unit the scale mult * 2^(shift - 31) (mult in [2^30,
+    2^31), array('i')): as Q31 multipliers and shifts, or as float64
+    scales' bits (low word first), which hold it exactly."""
+    q = (-in_zp, out_zp, act_min, act_max)
+    if QUANT[0] == "q31":
+        return (kernel, bias, None, buf, (1,), q + (mult, shift))
+    bits = array("i", bytes(8 * len(mult)))
+    for j in range(len(mult)):
+        # mult / 2^30 in [1, 2) times 2^(shift - 1): exponent and fraction
+        b = ((1023 + shift[j] - 1) << 52) | ((mult[j] - (1 << 30)) << 22)
+        lo, hi = b & 0xFFFFFFFF, b >> 32
+        bits[2 * j] = lo - (1 << 32) if lo >= 1 << 31 else lo
+        bits[2 * j + 1] = hi - (1 << 32) if hi >= 1 << 31 else hi
+    return (kernel, bias, None, buf, (1,), q + (bits,))
 
 
 def s8_ref(x, kernel, bias, units, in_zp, out_zp, act_min, act_max, mult, shift):
     """The layer of s8_layer in plain Python ints (written from TFLite's
-    formula, not from anne's code): acc = sum (x + in_off) * w + b, then
-    (acc * m + 2^(30 - s)) >> (31 - s) (single rounding), plus the output's
-    zero point, clamped."""
+    formulas, not from anne's code): acc = sum (x + in_off) * w + b, then
+    q31: (acc * m + 2^(30 - s)) >> (31 - s) (single rounding); float64:
+    acc * scale rounded half away from zero (exact: s8_params's multipliers
+    have 20 significant bits, so the double product is not rounded); plus
+    the output's zero point, clamped."""
     n_in = len(x)
     out = []
     for j in range(units):
@@ -663,9 +683,28 @@ def s8_ref(x, kernel, bias, units, in_zp, out_zp, act_min, act_max, mult, shift)
         for i in range(n_in):
             acc += (x[i] - in_zp) * kernel[j * n_in + i]
         t = 31 - shift[j]
-        v = ((acc * mult[j] + (1 << (t - 1))) >> t) + out_zp
+        if QUANT[0] == "q31":
+            v = (acc * mult[j] + (1 << (t - 1))) >> t
+        else:
+            v = (abs(acc) * mult[j] + (1 << (t - 1))) >> t
+            v = -v if acc < 0 else v
+        v += out_zp
         out.append(act_min if v < act_min else act_max if v > act_max else v)
     return out
+
+
+def s8_mode():
+    """Sets QUANT to the form of quant this firmware's anne.Plan takes."""
+    for mode in ("q31", "float64"):
+        QUANT[0] = mode
+        o = array("b", [0])
+        try:
+            anne.Plan((s8_layer(array("b", [1]), None, o, 0, 0, -128, 127, array("i", [1 << 30]),
+                                array("i", [0])),))(array("b", [1]), o)
+            return mode
+        except TypeError:
+            pass
+    raise RuntimeError("anne.Plan takes neither form of int8 quant")
 
 
 def s8_rand(n):
@@ -681,7 +720,8 @@ def s8_params(n_in, units, in_zp, out_zp, act_min, act_max):
     shifts that keep most outputs off the clamp."""
     kernel = s8_rand(n_in * units)
     bias = array("i", [int((2 * rnd() - 1) * 4096) for _ in range(units)])
-    mult = array("i", [(1 << 30) + int(rnd() * ((1 << 30) - 1)) for _ in range(units)])
+    # (20 significant bits: exact as a float64 scale, and acc * scale too)
+    mult = array("i", [(1 << 30) + (int(rnd() * ((1 << 19) - 1)) << 11) for _ in range(units)])
     s = -(7 + (len(bin(n_in)) - 3) // 2)  # about 1 / (75 * 75 * sqrt(n_in) / 40)
     shift = array("i", [s] * units)
     return (kernel, bias, in_zp, out_zp, act_min, act_max, mult, shift)
@@ -710,6 +750,7 @@ def bench_int8_kernel():
     lowest-overhead public path: the tuple is read once, as a network's
     predict_into does), and anne.dense's float32 call on the same sizes."""
     global _KX, _KK, _KB, _KO, _KA, _KP
+    emit(kind="int8_quant", mode=s8_mode())
     _seed[0] = 2929
     for n_in, units in INT8_SIZES:
         # float32, anne.dense as the dense 64x64 row calls it

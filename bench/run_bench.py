@@ -59,7 +59,9 @@ METHOD = """\
 - int8 Dense (issue 29), on a fresh board of the firmware with anne: one
   int8 Dense call, `plan(x, out)` of an anne.Plan of one int8 layer tuple
   (board_bench.py's s8_layer: deterministic pseudo-random int8 kernel,
-  int32 bias, per-channel Q31 multipliers in [2^30, 2^31)), for 16->8,
+  int32 bias, a scale per output unit, given as a Q31 multiplier in
+  [2^30, 2^31) and shift or as a float64 scale, whichever the firmware
+  takes (s8_mode)), for 16->8,
   64->64 and 256->64, minus the same call on a 1x1 layer, / (MACs - 1), as
   the float dense row; anne.dense's float32 call on the same sizes the same
   way. Each layer's output is checked once against a plain-Python
@@ -359,7 +361,7 @@ def measure_target(target, build, runs):
     same = same and tsame
     # int8 (issue 29): on a fresh board of the firmware with anne
     irecs, isame = run_script(target, fw, {"int8": True}, runs)
-    recs += [r for r in irecs if r["kind"] in ("int8_kernel", "int8_net")]
+    recs += [r for r in irecs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")]
     same = same and isame
     fcfg = {"floop": True}
     frecs, fsame = run_script(target, fw, fcfg, runs)
@@ -420,7 +422,8 @@ def measure_target(target, build, runs):
                 res["train"].append({"network": r["net"], "backend": r["backend"], "optimizer": r["optimizer"],
                                      "batch": r["batch"],
                                      "instructions_per_sample": round(r["ticks"] * k / r["n"])})
-    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in ("int8_kernel", "int8_net")], ipt, res)
+    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")],
+                               ipt, res)
     for impl, d in res["kernel"].items():
         macs = 64 * 64
         d["per_mac_gross"] = d[64] / macs
@@ -457,7 +460,9 @@ def int8_results(target, recs, k, res):
     with the call), anne's float32 dense on the same sizes, and the int8
     networks against anne_net's float32 ones on this core."""
     kern = {(r["impl"], r["n_in"], r["units"]): r for r in recs if r["kind"] == "int8_kernel"}
-    out = {"kernel": [], "nets": []}
+    # the quant form the firmware's anne.Plan took (board_bench.py's s8_mode):
+    # "q31" multipliers and shifts, or "float64" scales (LiteRT's float mode)
+    out = {"kernel": [], "nets": [], "quant": [r["mode"] for r in recs if r["kind"] == "int8_quant"][0]}
     for impl in ("s8", "f32"):
         one = kern[(impl, 1, 1)]["ticks"] * k
         for n_in, units in INT8_SIZES:
@@ -892,7 +897,10 @@ def main():
            "against a plain-Python reference before timing. CMSIS-NN's and TFLite reference's figures are "
            "the issue's (same emulators and method, C called directly, call included). float32: "
            "anne.dense on the same sizes, call on a 1x1 layer subtracted. The int8 kernel is the plain "
-           "reference loop: no fast paths yet.)", "", int8_kernel_table(results), "",
+           "reference loop: no fast paths yet. Requantization: %s.)" % ", ".join(
+               "%s %s" % (SHORT[t], {"q31": "Q31 multipliers and shifts, single rounding",
+                                     "float64": "float64 scales (LiteRT's float mode)"}[res["int8"]["quant"]])
+               for t, res in results.items()), "", int8_kernel_table(results), "",
            int8_call_table(results), "",
            "Whole networks as int8 Dense chains (random int8 weights: for timing only; relu clamps on "
            "the hidden layers, no softmax, where the float32 nets end with one), one `anne.Plan` call per "
