@@ -8,7 +8,7 @@ touched: read the diff.
 Only the cores in results.json are rewritten (`bench/run_bench.py --targets
 riscv32` measures one): the other cores' tables and rows stay as they are.
 
-    python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md]
+    python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md] [--int8-only]
 """
 
 import argparse
@@ -154,12 +154,19 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bench", default=os.path.join(ROOT, "build", "bench"))
     p.add_argument("--readme", default=os.path.join(ROOT, "docs", "performance.md"))
+    p.add_argument("--int8-only", action="store_true",
+                   help="rewrite only the int8 section's tables (the float32 and training ones stay as they are)")
     a = p.parse_args()
     readme_path[0] = a.readme
     res = json.load(open(os.path.join(a.bench, "results.json")))
     summary = open(os.path.join(a.bench, "summary.md")).read()
     readme = open(a.readme).read()
     targets = [t for t in TARGETS if t in res["targets"]]
+    if a.int8_only:
+        for head, keys in INT8_HEADS:
+            readme = int8_table(readme, summary, head, keys)
+        open(a.readme, "w").write(readme)
+        return
     readme = replace_tables(readme, INFER_HEAD, [inference_rows(res, t) if t in targets else None
                                                  for t in TARGETS])
     train = train_tables(summary, targets)

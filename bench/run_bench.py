@@ -117,6 +117,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board, BoardError, ROOT  # noqa: E402
 
 BOARD_SCRIPT = os.path.join(ROOT, "bench", "board_bench.py")
+INT8_SCRIPT = os.path.join(ROOT, "bench", "board_int8.py")  # appended where CONFIG["int8"]
 AI_ANNE_DATA = os.path.join(ROOT, "tools", "ai_anne_data.py")  # AI-ANNE's weights and test rows
 NETS = ["ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10"]
 IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
@@ -208,7 +209,7 @@ def run_script(target, firmware, config, runs, stock=False, lite=False):
     config = dict(config, counter=COUNTER.get(target, "systick"))
     prelude = RV32_PRELUDE if config["counter"] == "minstret" else ""
     code = ("CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + prelude +
-            open(BOARD_SCRIPT).read())
+            open(BOARD_SCRIPT).read() + (open(INT8_SCRIPT).read() if config.get("int8") else "") + "\nmain()\n")
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
