@@ -76,6 +76,21 @@ def s8_mode():
     raise RuntimeError("anne.Plan takes neither form of int8 quant")
 
 
+def ticks8(f):
+    """ticks(f); with minstret, measured again (up to 4 times) where its two
+    calls differ by more than ticks() allows: on riscv32 a short call (the
+    int8 64x64 is 50,000 instructions) can take a few hundred more once
+    (what runs between the reads, we think: not traced); the runs of the
+    whole script still agree exactly."""
+    for _ in range(3):
+        try:
+            return ticks(f)
+        except RuntimeError:
+            if COUNTER != "minstret":
+                raise
+    return ticks(f)
+
+
 def s8_rand(n):
     a = array("b", bytes(n))
     for i in range(n):
@@ -142,7 +157,7 @@ def bench_int8_kernel():
             _KB = uniform(units, 0.1)
             _KX, _KO = uniform(n_in, 1.0), zeros(units)
             _KA = anne.Activation("linear")
-            t = ticks(_kernel_anne)
+            t = ticks8(_kernel_anne)
         emit(kind="int8_kernel", impl="f32", n_in=n_in, units=units, ticks=t)
         _KX = _KK = _KB = _KO = None
         gc.collect()
@@ -155,7 +170,7 @@ def bench_int8_kernel():
         if list(o) != ref:
             raise RuntimeError("int8 dense %dx%d: %r, reference %r" % (n_in, units, list(o)[:8], ref[:8]))
         _KX, _KO, _KP = x, o, plan
-        emit(kind="int8_kernel", impl="s8", n_in=n_in, units=units, ticks=ticks(_kernel_s8),
+        emit(kind="int8_kernel", impl="s8", n_in=n_in, units=units, ticks=ticks8(_kernel_s8),
              alloc=alloc(_kernel_s8)[0])
         _KX = _KO = _KP = plan = p = x = o = ref = None
     gc.collect()
@@ -200,8 +215,8 @@ def bench_int8_nets():
                 f(x, out)
 
         macs = sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
-        t1 = ticks(one)
-        tb = ticks(batch)
+        t1 = ticks8(one)
+        tb = ticks8(batch)
         al, al_how = alloc(one)
         emit(kind="int8_net", net=name, macs=macs, sizes=sizes, ticks1=t1, ticks_batch=tb, batch=len(xs),
              alloc=al, alloc_how=al_how)
