@@ -58,14 +58,14 @@ METHOD = """\
   minus the same call on a 1x1 layer (the call overhead), / 4095.
 - int8 Dense (issue 29), on a fresh board of the firmware with anne: one
   int8 Dense call, `plan(x, out)` of an anne.Plan of one int8 layer tuple
-  (board_bench.py's s8_layer: deterministic pseudo-random int8 kernel,
+  (board_int8.py's s8_layer: deterministic pseudo-random int8 kernel,
   int32 bias, a scale per output unit, given as a Q31 multiplier in
   [2^30, 2^31) and shift or as a float64 scale, whichever the firmware
   takes (s8_mode)), for 16->8,
   64->64 and 256->64, minus the same call on a 1x1 layer, / (MACs - 1), as
   the float dense row; anne.dense's float32 call on the same sizes the same
   way. Each layer's output is checked once against a plain-Python
-  reference (board_bench.py's s8_ref) before it is timed. The bench
+  reference (board_int8.py's s8_ref) before it is timed. The bench
   networks as int8 Dense chains (random int8 weights, relu clamps on the
   hidden layers, no softmax): one anne.Plan call per sample (what a loaded
   int8 network's predict_into is), one sample and a batch of 20, the heap
@@ -461,7 +461,7 @@ def int8_results(target, recs, k, res):
     with the call), anne's float32 dense on the same sizes, and the int8
     networks against anne_net's float32 ones on this core."""
     kern = {(r["impl"], r["n_in"], r["units"]): r for r in recs if r["kind"] == "int8_kernel"}
-    # the quant form the firmware's anne.Plan took (board_bench.py's s8_mode):
+    # the quant form the firmware's anne.Plan took (board_int8.py's s8_mode):
     # "q31" multipliers and shifts, or "float64" scales (LiteRT's float mode)
     out = {"kernel": [], "nets": [], "quant": [r["mode"] for r in recs if r["kind"] == "int8_quant"][0]}
     for impl in ("s8", "f32"):
