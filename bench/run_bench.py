@@ -894,7 +894,7 @@ def main():
            "(one int8 Dense call through an `anne.Plan` of one int8 layer tuple, the lowest-overhead public "
            "path (a loaded int8 network's predict_into is such a plan); per multiply-add with the same call on "
            "a 1x1 layer subtracted, as the float dense 64x64 row, and with the call; deterministic "
-           "pseudo-random int8 weights, int32 bias, per-channel Q31 multipliers, each output checked once "
+           "pseudo-random int8 weights, int32 bias, a scale per output unit (the form below), each output checked once "
            "against a plain-Python reference before timing. CMSIS-NN's and TFLite reference's figures are "
            "the issue's (same emulators and method, C called directly, call included). float32: "
            "anne.dense on the same sizes, call on a 1x1 layer subtracted. The int8 kernel is the plain "
