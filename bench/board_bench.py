@@ -9,7 +9,8 @@
 # The host prepends a line `CONFIG = {...}` (which parts to run),
 # tools/ai_anne_data.py (AI_ANNE_8, AI_ANNE_X, AI_ANNE_YTRUE) and, with
 # CONFIG["counter"] == "minstret", run_bench.py's RV32_PRELUDE (_ms, _spin:
-# @micropython.asm_rv32 functions, which the Arm ports could not compile).
+# @micropython.asm_rv32 functions, which the Arm ports could not compile);
+# it appends bench/board_int8.py where CONFIG["int8"], then `main()`.
 
 import gc
 import machine
@@ -17,7 +18,7 @@ from array import array
 
 anne = anne_net = None
 IMPORT_RAM = None  # heap bytes `import anne` takes (a native module's code lives in RAM)
-if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train"):  # the float loop runs without them
+if CONFIG.get("nets") or CONFIG.get("kernel") or CONFIG.get("train") or CONFIG.get("int8"):  # the float loop runs without them
     try:
         gc.collect()
         IMPORT_RAM = gc.mem_free()
@@ -634,18 +635,24 @@ def bench_floop():
         emit(kind="floop", n=n, ticks=ticks(lambda: floop(x, w, n)))
 
 
-calibrate()
-emit(kind="overhead", ticks=OVERHEAD)
-if IMPORT_RAM is not None and anne is not None:
-    emit(kind="import", bytes=IMPORT_RAM)
-for _name in CONFIG.get("nets", ()):
-    bench_net(_name, CONFIG["impls"])
-if CONFIG.get("kernel"):
-    bench_kernel()
-if CONFIG.get("floop"):
-    bench_floop()
-if CONFIG.get("train"):
-    bench_train()
-if COUNTER == "minstret":
-    emit(kind="spread", ticks=SPREAD[0], rel=SPREAD[1])
-print("DONE")
+def main():
+    calibrate()
+    emit(kind="overhead", ticks=OVERHEAD)
+    if IMPORT_RAM is not None and anne is not None:
+        emit(kind="import", bytes=IMPORT_RAM)
+    for name in CONFIG.get("nets", ()):
+        bench_net(name, CONFIG["impls"])
+    if CONFIG.get("kernel"):
+        bench_kernel()
+    if CONFIG.get("int8"):
+        bench_int8()  # bench/board_int8.py, which the host sends only then
+    if CONFIG.get("floop"):
+        bench_floop()
+    if CONFIG.get("train"):
+        bench_train()
+    if COUNTER == "minstret":
+        emit(kind="spread", ticks=SPREAD[0], rel=SPREAD[1])
+    print("DONE")
+
+
+# (the host appends bench/board_int8.py where CONFIG["int8"], then main())

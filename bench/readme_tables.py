@@ -2,12 +2,13 @@
 """Rewrites the benchmark tables in docs/performance.md from `make bench`'s output
 (build/bench/results.json and summary.md): the inference table of each
 core, the native module's, the training tables and the AI-ANNE training
-comparison. The prose around them is not touched: read the diff.
+comparison, and the int8 section's tables. The prose around them is not
+touched: read the diff.
 
 Only the cores in results.json are rewritten (`bench/run_bench.py --targets
 riscv32` measures one): the other cores' tables and rows stay as they are.
 
-    python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md]
+    python3 bench/readme_tables.py [--bench build/bench] [--readme docs/performance.md] [--int8-only]
 """
 
 import argparse
@@ -24,6 +25,11 @@ INFER_HEAD = "| network | MACs | anne_net `predict_into` |"
 TRAIN_HEAD = "| network | optimizer | batch | anne (instr/sample) |"
 NATMOD_HEAD = "| core (arch) | anne.mpy | heap once imported |"
 AI_ANNE_HEAD = "| | AI-ANNE style | anne `fit()` |"
+# The int8 section's tables (run_bench.py's int8_kernel_table, int8_call_table
+# and int8_net_table), rows keyed by core and size or network
+# (the header's start, how many leading cells make a row's key)
+INT8_HEADS = [("| core | int8 Dense | MACs |", 2), ("| core | int8 call on a 1x1 layer", 1),
+              ("| core | network (int8 Dense chain) |", 2)]
 
 
 readme_path = ["docs/performance.md"]  # for replace_tables's message
@@ -148,12 +154,19 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bench", default=os.path.join(ROOT, "build", "bench"))
     p.add_argument("--readme", default=os.path.join(ROOT, "docs", "performance.md"))
+    p.add_argument("--int8-only", action="store_true",
+                   help="rewrite only the int8 section's tables (the float32 and training ones stay as they are)")
     a = p.parse_args()
     readme_path[0] = a.readme
     res = json.load(open(os.path.join(a.bench, "results.json")))
     summary = open(os.path.join(a.bench, "summary.md")).read()
     readme = open(a.readme).read()
     targets = [t for t in TARGETS if t in res["targets"]]
+    if a.int8_only:
+        for head, keys in INT8_HEADS:
+            readme = int8_table(readme, summary, head, keys)
+        open(a.readme, "w").write(readme)
+        return
     readme = replace_tables(readme, INFER_HEAD, [inference_rows(res, t) if t in targets else None
                                                  for t in TARGETS])
     train = train_tables(summary, targets)
@@ -165,7 +178,25 @@ def main():
     readme = replace_tables(readme, AI_ANNE_HEAD, [merge_rows(table_rows(readme, AI_ANNE_HEAD),
                                                               ai_anne_rows(summary, targets),
                                                               lambda r: r.split("|")[1].strip())])
+    for head, keys in INT8_HEADS:
+        readme = int8_table(readme, summary, head, keys)
     open(a.readme, "w").write(readme)
+
+
+def int8_table(readme, summary, head, keys):
+    """The int8 table under head rewritten from summary.md's: the rows of the
+    cores measured replaced (by core and size or network), the others kept;
+    its header line as summary.md has it."""
+    tables = summary_tables(summary, head)
+    if not tables:
+        return readme
+    ((h, rows),) = tables
+
+    def key(r):
+        return tuple(c.strip() for c in r.split("|")[1:1 + keys])
+
+    rows = merge_rows(table_rows(readme, head), rows, key)
+    return replace_tables(readme, head, [rows], [h])
 
 
 if __name__ == "__main__":

@@ -56,6 +56,22 @@ METHOD = """\
   with the gc off).
 - Kernel: anne.dense(x, kernel, bias, out, Activation("linear")) on 64x64,
   minus the same call on a 1x1 layer (the call overhead), / 4095.
+- int8 Dense (issue 29), on a fresh board of the firmware with anne: one
+  int8 Dense call, `plan(x, out)` of an anne.Plan of one int8 layer tuple
+  (board_int8.py's s8_layer: deterministic pseudo-random int8 kernel,
+  int32 bias, a scale per output unit, given as a Q31 multiplier in
+  [2^30, 2^31) and shift or as a float64 scale, whichever the firmware
+  takes (s8_mode)), for 16->8,
+  64->64 and 256->64, minus the same call on a 1x1 layer, / (MACs - 1), as
+  the float dense row; anne.dense's float32 call on the same sizes the same
+  way. Each layer's output is checked once against a plain-Python
+  reference (board_int8.py's s8_ref) before it is timed. The bench
+  networks as int8 Dense chains (random int8 weights, relu clamps on the
+  hidden layers, no softmax): one anne.Plan call per sample (what a loaded
+  int8 network's predict_into is), one sample and a batch of 20, the heap
+  as above. CMSIS-NN's and TFLite reference's figures are the issue's
+  (CMSIS_NN, TFLITE_REF), measured on the same emulators by the same
+  method, C called directly, call included.
 - Size: arm-none-eabi-size; what anne adds = bench firmware - plain firmware
   (text+data for flash, data+bss for RAM): the anne module with its Rust
   kernels, its qstrs and whatever runtime routines the Rust archive pulls in.
@@ -101,6 +117,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board, BoardError, ROOT  # noqa: E402
 
 BOARD_SCRIPT = os.path.join(ROOT, "bench", "board_bench.py")
+INT8_SCRIPT = os.path.join(ROOT, "bench", "board_int8.py")  # appended where CONFIG["int8"]
 AI_ANNE_DATA = os.path.join(ROOT, "tools", "ai_anne_data.py")  # AI-ANNE's weights and test rows
 NETS = ["ai-anne-4-2-3-2-1", "iris-4-8-3", "16-32-32-4", "64-64-64-10"]
 IMPLS = ["anne_net", "anne.dense", "python", "emlearn", "ai-anne-style"]
@@ -164,13 +181,35 @@ BRIEF = {
 }
 
 
+# int8 fully connected (16 -> 8, 64 -> 64, 256 -> 64), instructions per
+# multiply-add with the call included, measured on the same emulators with
+# the same method (qemu -icount shift=0, SysTick): CMSIS-NN (commit 99f736a6,
+# arm-none-eabi-gcc 12.2 -O3) and TFLite's reference loops. Source: issue
+# 29's "Benchmark" section and /work/shared/reference/int8.md.
+INT8_SIZES = [(16, 8), (64, 64), (256, 64)]
+CMSIS_NN = {"cortex-m0": {(16, 8): 15.05, (64, 64): 7.64, (256, 64): 6.43},
+            "cortex-m3": {(16, 8): 7.75, (64, 64): 3.99, (256, 64): 3.53},
+            "cortex-m4f": {(16, 8): 6.09, (64, 64): 2.68, (256, 64): 2.08}}
+TFLITE_REF = {"cortex-m0": {(16, 8): 20.5, (64, 64): 13.9, (256, 64): 12.5},
+              "cortex-m3": {(16, 8): 11.4, (64, 64): 7.9, (256, 64): 7.2},
+              "cortex-m4f": {(16, 8): 11.4, (64, 64): 7.9, (256, 64): 7.2}}
+# The flash anne added (bench firmware less the plain one, text+data; RV32
+# less the frozen library too) in `make bench` on main at c35e6a8, before
+# int8 ran on the board (the merge of int8-board): build/bench/results.json
+# of that run.
+PRE_INT8_FLASH = {"cortex-m3": 81480, "cortex-m0": 81164, "cortex-m4f": 72364, "riscv32": 76231}
+# anne.mpy's bytes in that run (full, inference-only lite)
+PRE_INT8_MPY = {"cortex-m3": (88578, 30992), "cortex-m0": (89221, 33674), "cortex-m4f": (77697, 31387),
+                "riscv32": (83675, 37384)}
+
+
 def run_script(target, firmware, config, runs, stock=False, lite=False):
     """Runs the board script `runs` times on fresh boards; returns the
     parsed records of the first run and whether all runs printed the same."""
     config = dict(config, counter=COUNTER.get(target, "systick"))
     prelude = RV32_PRELUDE if config["counter"] == "minstret" else ""
     code = ("CONFIG = %r\n" % (config,) + open(AI_ANNE_DATA).read() + prelude +
-            open(BOARD_SCRIPT).read())
+            open(BOARD_SCRIPT).read() + (open(INT8_SCRIPT).read() if config.get("int8") else "") + "\nmain()\n")
     outputs = []
     for _ in range(runs):
         t0 = time.monotonic()
@@ -321,6 +360,10 @@ def measure_target(target, build, runs):
     trecs, tsame = run_script(target, fw, {"train": True, "train_python": target != "riscv32"}, runs)
     recs += [r for r in trecs if r["kind"] in ("train", "train_forward")]
     same = same and tsame
+    # int8 (issue 29): on a fresh board of the firmware with anne
+    irecs, isame = run_script(target, fw, {"int8": True}, runs)
+    recs += [r for r in irecs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")]
+    same = same and isame
     fcfg = {"floop": True}
     frecs, fsame = run_script(target, fw, fcfg, runs)
     pfrecs, pfsame = run_script(target, plain, fcfg, runs)
@@ -380,6 +423,8 @@ def measure_target(target, build, runs):
                 res["train"].append({"network": r["net"], "backend": r["backend"], "optimizer": r["optimizer"],
                                      "batch": r["batch"],
                                      "instructions_per_sample": round(r["ticks"] * k / r["n"])})
+    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")],
+                               ipt, res)
     for impl, d in res["kernel"].items():
         macs = 64 * 64
         d["per_mac_gross"] = d[64] / macs
@@ -409,6 +454,98 @@ def measure_target(target, build, runs):
             res["size"]["anne_flash_with_frozen"] = res["size"]["anne_flash"]
             res["size"]["anne_flash"] -= t + d
     return res
+
+
+def int8_results(target, recs, k, res):
+    """int8 Dense per multiply-add (the call on a 1x1 layer subtracted, and
+    with the call), anne's float32 dense on the same sizes, and the int8
+    networks against anne_net's float32 ones on this core."""
+    kern = {(r["impl"], r["n_in"], r["units"]): r for r in recs if r["kind"] == "int8_kernel"}
+    # the quant form the firmware's anne.Plan took (board_int8.py's s8_mode):
+    # "q31" multipliers and shifts, or "float64" scales (LiteRT's float mode)
+    out = {"kernel": [], "nets": [], "quant": [r["mode"] for r in recs if r["kind"] == "int8_quant"][0]}
+    for impl in ("s8", "f32"):
+        one = kern[(impl, 1, 1)]["ticks"] * k
+        for n_in, units in INT8_SIZES:
+            r = kern[(impl, n_in, units)]
+            macs = n_in * units
+            if r["ticks"] is None:  # (the M0: float32 256x64 does not fit its heap)
+                out["kernel"].append({"target": target, "dtype": "float32", "n_in": n_in, "units": units,
+                                      "macs": macs, "instructions": None, "call_1x1": round(one, 1),
+                                      "per_mac_net": None, "per_mac_gross": None, "note": "does not fit"})
+                continue
+            t = r["ticks"] * k
+            out["kernel"].append({
+                "target": target, "dtype": "int8" if impl == "s8" else "float32", "n_in": n_in, "units": units,
+                "macs": macs, "instructions": round(t, 1), "call_1x1": round(one, 1),
+                "per_mac_net": round((t - one) / (macs - 1), 2), "per_mac_gross": round(t / macs, 2),
+                "bytes_allocated": r.get("alloc"),
+                "cmsis_nn": CMSIS_NN.get(target, {}).get((n_in, units)) if impl == "s8" else None,
+                "tflite_ref": TFLITE_REF.get(target, {}).get((n_in, units)) if impl == "s8" else None})
+    for r in recs:
+        if r["kind"] != "int8_net":
+            continue
+        f1 = get(res, r["net"], "anne_net", 1)
+        fb = get(res, r["net"], "anne_net", r["batch"])
+        one, batch = r["ticks1"] * k, r["ticks_batch"] * k / r["batch"]
+        out["nets"].append({
+            "target": target, "network": r["net"], "macs": r["macs"],
+            "instructions_per_inference": round(one, 1), "instructions_per_inference_batch": round(batch, 1),
+            "instructions_per_mac_batch": round(batch / r["macs"], 2),
+            "float32_instructions": f1 and f1["instructions_per_inference"],
+            "float32_instructions_batch": fb and fb["instructions_per_inference"],
+            "bytes_allocated": r["alloc"], "bytes_allocated_how": r["alloc_how"]})
+    return out
+
+
+def int8_kernel_table(results):
+    rows = ["| core | int8 Dense | MACs | anne int8 instr/MAC (1x1 call subtracted) | with the call | "
+            "CMSIS-NN (issue, call included) | anne / CMSIS-NN | TFLite reference (issue) | "
+            "anne float32 `anne.dense` instr/MAC (subtracted) | float32 / int8 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for t, res in results.items():
+        ks = res.get("int8", {}).get("kernel", [])
+        f32 = {(r["n_in"], r["units"]): r for r in ks if r["dtype"] == "float32"}
+        for r in ks:
+            if r["dtype"] != "int8":
+                continue
+            f = f32[(r["n_in"], r["units"])]
+            c = r["cmsis_nn"]
+            rows.append("| %s | %d -> %d | %d | %.2f | %.2f | %s | %s | %s | %s | %s |" % (
+                SHORT[t], r["n_in"], r["units"], r["macs"], r["per_mac_net"], r["per_mac_gross"],
+                "%.2f" % c if c else "-", "%.2f" % (r["per_mac_net"] / c) if c else "-",
+                "%.1f" % r["tflite_ref"] if r["tflite_ref"] else "-",
+                "%.2f" % f["per_mac_net"] if f["per_mac_net"] else "does not fit",
+                "%.1f" % (f["per_mac_net"] / r["per_mac_net"]) if f["per_mac_net"] else "-"))
+    return "\n".join(rows)
+
+
+def int8_call_table(results):
+    rows = ["| core | int8 call on a 1x1 layer (instr; `anne.Plan`) | float32 call on a 1x1 layer (`anne.dense`) |",
+            "|---|---:|---:|"]
+    for t, res in results.items():
+        ks = res.get("int8", {}).get("kernel", [])
+        if ks:
+            i8 = [r for r in ks if r["dtype"] == "int8"][0]["call_1x1"]
+            f = [r for r in ks if r["dtype"] == "float32"][0]["call_1x1"]
+            rows.append("| %s | %s | %s |" % (SHORT[t], fmt(i8), fmt(f)))
+    return "\n".join(rows)
+
+
+def int8_net_table(results):
+    rows = ["| core | network (int8 Dense chain) | MACs | int8, one sample (instr) | int8, batch of 20 (per sample) | "
+            "instr/MAC (batch) | float32 anne_net, one sample | float32 / int8 (one sample) | "
+            "float32 / int8 (batch) | heap bytes per call |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for t, res in results.items():
+        for r in res.get("int8", {}).get("nets", []):
+            f, fb = r["float32_instructions"], r["float32_instructions_batch"]
+            rows.append("| %s | %s | %d | %s | %s | %.1f | %s | %s | %s | %s |" % (
+                SHORT[t], r["network"], r["macs"], fmt(r["instructions_per_inference"]),
+                fmt(r["instructions_per_inference_batch"]), r["instructions_per_mac_batch"], fmt(f),
+                "%.1fx" % (f / r["instructions_per_inference"]) if f else "-",
+                "%.1fx" % (fb / r["instructions_per_inference_batch"]) if fb else "-", fmt(r["bytes_allocated"])))
+    return "\n".join(rows)
 
 
 def get(res, net, impl, batch):
@@ -555,6 +692,17 @@ def checks(results):
         out.append(("f32 dense 64x64 instr/MAC on riscv32 no worse than on the M3 (call overhead subtracted; "
                     "M3: %.1f, %s)" % (ref, where),
                     "%.2f (%.2f with the call)" % (v, rv["kernel"]["anne.dense"]["per_mac_gross"]), v <= ref))
+    for t, res in results.items():
+        ks = [r for r in res["int8"]["kernel"] if r["dtype"] == "int8" and r["cmsis_nn"]]
+        if ks:
+            worst = max((r["per_mac_net"] / r["cmsis_nn"], "%d->%d" % (r["n_in"], r["units"])) for r in ks)
+            out.append(("int8 Dense at or below CMSIS-NN's instr/MAC in every cell (%s; anne's with the 1x1 call "
+                        "subtracted)" % SHORT[t], "worst %.2fx (%s)" % worst, worst[0] <= 1.0))
+    nets8 = [r for res in results.values() for r in res["int8"]["nets"]]
+    if nets8:
+        out.append(("int8 networks: 0 bytes allocated per predict_into (%s)" % "+".join(SHORT[t] for t in results),
+                    "max %d bytes" % max(r["bytes_allocated"] for r in nets8),
+                    all(r["bytes_allocated"] == 0 for r in nets8)))
     m4 = results.get("cortex-m4f")
     if m4:
         v = m4["kernel"]["anne.dense"]["per_mac_net"]
@@ -629,6 +777,13 @@ def other_table(results):
         lambda r: fmt(r["floop"]["plain"]["per_iteration"], 1))
     row("float loop ratio with / without anne", lambda r: "%.3f" % r["floop"]["ratio"])
     row("flash anne adds (text+data, bytes)", lambda r: fmt(r["size"]["anne_flash"]))
+    row("flash anne added before int8 on the board (main at c35e6a8; text+data, bytes)",
+        lambda r: fmt(PRE_INT8_FLASH[r["target"]]))
+    row("flash anne adds now less before int8 (bytes)",
+        lambda r: fmt(r["size"]["anne_flash"] - PRE_INT8_FLASH[r["target"]]))
+    row("anne.mpy now less before int8 (bytes; full, lite)",
+        lambda r: "%s; %s" % (fmt(r["natmod"]["mpy_bytes"] - PRE_INT8_MPY[r["target"]][0]),
+                              fmt(r["natmod_lite"]["mpy_bytes"] - PRE_INT8_MPY[r["target"]][1])))
     row("RAM anne adds (data+bss, bytes)", lambda r: fmt(r["size"]["anne_ram"]))
     row("frozen anne_net library (frozen_content.o, bytes; in both firmwares; RV32: in the firmware with anne "
         "only, subtracted from what anne adds)",
@@ -698,7 +853,14 @@ def main():
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"records": records, "targets": extra,
                    "targets_from_issue": [{"target": c, "value": v, "holds": h} for c, v, h in checks_],
-                   "brief_reference": BRIEF}, f, indent=1, default=str)
+                   "brief_reference": BRIEF,
+                   "int8": {"kernel": [r for res in results.values() for r in res["int8"]["kernel"]],
+                            "nets": [r for res in results.values() for r in res["int8"]["nets"]],
+                            "cmsis_nn_from_issue": {t: {"%d->%d" % k: v for k, v in d.items()}
+                                                    for t, d in CMSIS_NN.items()},
+                            "tflite_reference_from_issue": {t: {"%d->%d" % k: v for k, v in d.items()}
+                                                            for t, d in TFLITE_REF.items()}}},
+                  f, indent=1, default=str)
     png = os.path.join(a.out, "instructions.png")
     plotted = plot(results, png)
 
@@ -728,6 +890,23 @@ def main():
            "gc.mem_free() before and after `import anne`, where the built-in module takes 0; "
            "ARCH-lite: the inference-only anne.mpy, ANNE_TRAIN=0 and Rust at opt-level \"s\")", "",
            natmod_table(results), ""]
+    md += ["## int8 Dense (issue 29)", "",
+           "(one int8 Dense call through an `anne.Plan` of one int8 layer tuple, the lowest-overhead public "
+           "path (a loaded int8 network's predict_into is such a plan); per multiply-add with the same call on "
+           "a 1x1 layer subtracted, as the float dense 64x64 row, and with the call; deterministic "
+           "pseudo-random int8 weights, int32 bias, a scale per output unit (the form below), each output checked once "
+           "against a plain-Python reference before timing. CMSIS-NN's and TFLite reference's figures are "
+           "the issue's (same emulators and method, C called directly, call included). float32: "
+           "anne.dense on the same sizes, call on a 1x1 layer subtracted. The int8 kernel is the plain "
+           "reference loop: no fast paths yet. Requantization: %s.)" % ", ".join(
+               "%s %s" % (SHORT[t], {"q31": "Q31 multipliers and shifts, single rounding",
+                                     "float64": "float64 scales (LiteRT's float mode)"}[res["int8"]["quant"]])
+               for t, res in results.items()), "", int8_kernel_table(results), "",
+           int8_call_table(results), "",
+           "Whole networks as int8 Dense chains (random int8 weights: for timing only; relu clamps on "
+           "the hidden layers, no softmax, where the float32 nets end with one), one `anne.Plan` call per "
+           "sample as a loaded int8 network's predict_into; against anne_net's float32 predict_into on the "
+           "same core (this run):", "", int8_net_table(results), ""]
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
     md += ["| %s | %s | %s |" % (c, v, "n/a" if h is None else "yes" if h else "**no**") for c, v, h in checks_]
