@@ -380,11 +380,12 @@ BENCH_QEMU = $(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(QEMU_FLAGS) \
 BENCH_M3 = $(BENCH_QEMU) BOARD=MPS2_AN385 MICROPY_HEAP_SIZE=1048576
 BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
+BENCH_RV32 = $(BENCH_QEMU) $(RV32_FLAGS)
 
 bench: bench-firmware qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock
 	$(PYTHON) bench/run_bench.py --out $(BENCH)
 
-bench-firmware: $(BUILD)/mpy-cross.stamp
+bench-firmware: $(BUILD)/mpy-cross.stamp riscv-deps
 	@$(PYTHON) -c "import emlearn, matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q $(BENCH_PIP)
 	@mkdir -p $(BENCH_MODS) $(BENCH_PLAIN_MODS)
 	@ln -sfn $(ROOT)/c_glue $(BENCH_MODS)/anne
@@ -396,6 +397,8 @@ bench-firmware: $(BUILD)/mpy-cross.stamp
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
+	$(BENCH_RV32) BUILD=$(BENCH)/riscv32 USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_RV32) BUILD=$(BENCH)/riscv32-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(ASAN_MP) $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \

@@ -48,12 +48,13 @@ def inference_rows(res, target):
 
     rows = []
     if target == "riscv32":
-        # (its own columns: per multiply-add too, and no emlearn there)
+        # (its own columns: per multiply-add too)
         for net in NETS:
             a, ab, p = get(net, "anne_net", 1), get(net, "anne_net", 20), get(net, "python", 1)
+            e, eb = get(net, "emlearn-plain", 1), get(net, "emlearn-plain", 20)
             macs = [r["macs"] for r in res["records"] if r["network"] == net][0]
-            rows.append("| %s | %d | %s | %.1f | %s | %.1f | %s | %s | not measured on RISC-V |" % (
-                net, macs, fmt(a), a / macs, fmt(ab), ab / macs, fmt(p), fmt(p / macs)))
+            rows.append("| %s | %d | %s | %.1f | %s | %.1f | %s | %s | %s | %.2f | %.2f |" % (
+                net, macs, fmt(a), a / macs, fmt(ab), ab / macs, fmt(p), fmt(p / macs), fmt(e), a / e, ab / eb))
         return rows
     for net in NETS:
         a, p, e = get(net, "anne_net", 1), get(net, "python", 1), get(net, "emlearn-plain", 1)

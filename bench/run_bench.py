@@ -83,8 +83,9 @@ METHOD = """\
   with emlearn in the plain firmware (libgcc's soft-float: emlearn as its
   users have it).
 - riscv32 (qemu's virt machine, MicroPython's VIRT_RV32 board, rv32imac,
-  ilp32 soft float): the firmware of `make qemu-rv32` (anne, anne_net frozen,
-  heap 1 MB; no emlearn_bench: emlearn and AIfES are not measured on RISC-V).
+  ilp32 soft float): the bench firmwares as on Arm (anne, anne_net frozen,
+  emlearn_bench; and the plain one, emlearn_bench only), with the flags of
+  `make qemu-rv32`, heap 1 MB; AIfES is not measured on RISC-V.
   The counter is the core's minstret CSR (0xB02, with minstreth 0xB82: 64
   bits), which under -icount shift=0 counts retired instructions one for one,
   read by an `@micropython.asm_rv32` function into a preallocated buffer (no
@@ -139,10 +140,6 @@ SHORT = {"cortex-m3": "M3", "cortex-m0": "M0", "cortex-m4f": "M4F", "riscv32": "
 TITLE = {"cortex-m3": "Cortex-M3, MPS2-AN385", "cortex-m0": "Cortex-M0, nRF51 (micro:bit)",
          "cortex-m4f": "Cortex-M4F, MPS2-AN386 (hard float)",
          "riscv32": "RISC-V rv32imac, qemu virt (VIRT_RV32, soft float)"}
-# Where a target's firmwares are not build/bench/TARGET and TARGET-plain:
-# riscv32 has no bench firmware of its own (no emlearn there): the tests'
-# firmware, and the stock one as the firmware without anne.
-FIRMWARES = {"riscv32": ("build/riscv32/firmware.elf", "build/riscv32-stock/firmware.elf")}
 # The board's `size` and its counter (board_bench.py's COUNTER).
 SIZE_TOOL = {"riscv32": "riscv64-unknown-elf-size"}
 COUNTER = {"riscv32": "minstret"}
@@ -277,7 +274,7 @@ def measure_natmod(target, res, builtin_recs, runs, lite=False):
     mpy = os.path.join(ROOT, "build", "natmod", arch, "anne.mpy")
     for p in (fw, mpy):
         if not os.path.exists(p):
-            raise SystemExit("missing %s: run `make bench`%s" % (p, RV32_MAKE if target == "riscv32" else ""))
+            raise SystemExit("missing %s: run `make bench`" % p)
     # (On the M0, this script's arrays for 64-64-64-10 do not fit in the heap
     # next to the full module's 86 KB and the board library's .mpy; the
     # network alone does, with about 80 KB to spare.)
@@ -337,22 +334,17 @@ def fmt(v, digits=0):
     return "{:,.0f}".format(v)
 
 
-RV32_MAKE = " (riscv32 alone: make qemu-rv32 qemu-rv32-stock natmod-rv32imc natmod-rv32imc-lite)"
 
 
 def measure_target(target, build, runs):
-    if target in FIRMWARES:
-        fw, plain = (os.path.join(ROOT, p) for p in FIRMWARES[target])
-    else:
-        fw = os.path.join(build, target, "firmware.elf")
-        plain = os.path.join(build, target + "-plain", "firmware.elf")
+    fw = os.path.join(build, target, "firmware.elf")
+    plain = os.path.join(build, target + "-plain", "firmware.elf")
     for p in (fw, plain):
         if not os.path.exists(p):
-            raise SystemExit("missing %s: run `make bench`%s" % (p, RV32_MAKE if target == "riscv32" else ""))
+            raise SystemExit("missing %s: run `make bench`" % p)
     cfg = {"nets": NETS, "impls": IMPLS, "kernel": True, "python_kernel": True}
     recs, same = run_script(target, fw, cfg, runs)
-    # (riscv32: no emlearn; the stock firmware gives the calibration only)
-    pcfg = {} if target == "riscv32" else {"nets": NETS, "impls": ["emlearn"], "kernel": True}
+    pcfg = {"nets": NETS, "impls": ["emlearn"], "kernel": True}
     precs, psame = run_script(target, plain, pcfg, runs)
     # The float loop on fresh boards that import nothing else, so that both
     # firmwares start it from the same heap.
@@ -448,11 +440,6 @@ def measure_target(target, build, runs):
         out = subprocess.run([SIZE_TOOL.get(target, "arm-none-eabi-size"), fz], capture_output=True, text=True).stdout
         t, d = (int(v) for v in out.splitlines()[1].split()[:2])
         res["size"]["frozen_anne_net"] = t + d
-        if target in FIRMWARES:
-            # the stock firmware has nothing frozen: what anne adds is the
-            # difference less the frozen library's object
-            res["size"]["anne_flash_with_frozen"] = res["size"]["anne_flash"]
-            res["size"]["anne_flash"] -= t + d
     return res
 
 
@@ -834,8 +821,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__ + "\nMethod:\n" + METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     p.add_argument("--targets", default="cortex-m3,cortex-m0,cortex-m4f,riscv32",
-                   help="comma-separated, of %s (riscv32 alone needs no bench firmware: `make qemu-rv32 "
-                        "qemu-rv32-stock natmod-rv32imc natmod-rv32imc-lite`)" % ",".join(NOMINAL))
+                   help="comma-separated, of %s" % ",".join(NOMINAL))
     p.add_argument("--runs", type=int, default=2, help="runs per firmware, which must agree (default 2)")
     a = p.parse_args()
     t0 = time.monotonic()
@@ -869,7 +855,7 @@ def main():
           "processor clock, calibrated against a loop of known length), MicroPython 1.25.0 qemu port, "
           "soft-float (`-mfloat-abi=soft`) on the M3 and M0, hard-float (`-mfpu=fpv4-sp-d16 "
           "-mfloat-abi=hard`, emlearn too) on the M4F; on RISC-V (rv32imac, ilp32 soft float) the minstret "
-          "CSR counts instructions one for one, and emlearn and AIfES are not measured there. "
+          "CSR counts instructions one for one, and AIfES is not measured there. "
           "Produced by `make bench` (bench/run_bench.py).", ""]
     for t, res in results.items():
         md += ["## %s (%s)" % (TITLE[t], t), "",

@@ -126,7 +126,8 @@ static mp_obj_t eb_forward(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(eb_forward_obj, 5, 5, eb_forward);
 
-// spin(n): `1: subs n, #1; bne 1b`: 2 * n instructions (Thumb-1 and Thumb-2).
+// spin(n): `1: subs n, #1; bne 1b` (RISC-V: `addi n, n, -1; bnez n, 1b`): 2 * n
+// instructions (Thumb-1, Thumb-2, RV32).
 static mp_obj_t eb_spin(mp_obj_t n_in) {
     uint32_t n = mp_obj_get_int(n_in);
     if (n == 0) {
@@ -134,6 +135,12 @@ static mp_obj_t eb_spin(mp_obj_t n_in) {
     }
     // GCC writes Thumb-1 inline assembly in divided syntax, where `sub`
     // on a low register with an immediate is the flag-setting SUBS.
+    #if defined(__riscv)
+    __asm__ volatile (
+        "1: addi %0, %0, -1\n"
+        "   bnez %0, 1b\n"
+        : "+r" (n));
+    #else
     __asm__ volatile (
         #if defined(__thumb2__)
         "1: subs %0, %0, #1\n"
@@ -142,6 +149,7 @@ static mp_obj_t eb_spin(mp_obj_t n_in) {
         #endif
         "   bne 1b\n"
         : "+l" (n) : : "cc");
+    #endif
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(eb_spin_obj, eb_spin);
