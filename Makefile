@@ -304,7 +304,7 @@ BOARD_TARGETS := unix unix-asan cortex-m3 cortex-m0 cortex-m4f riscv32 riscv32-s
 test-board: firmware natmod-run stock
 	$(PYTHON) tests/run_board_tests.py $(BOARD_TARGETS) $(BOARD_EXCLUDE)
 
-# On the stock Cortex-M0 (a Pico's heap, the full 87 KB anne.mpy and the
+# On the stock Cortex-M0 (a Pico's heap, the full 94 KB anne.mpy and the
 # board library in it), the Keras Conv1D Adam run's data as parsed JSON
 # leaves 23 KB free in pieces, and copying its rows for the native loop
 # (4.6 KB) no longer finds a block since the board library grew (issue 26);
@@ -313,8 +313,13 @@ test-board: firmware natmod-run stock
 # library (its layers, the Python backend, reports, saving) and writes files
 # into run-on's RAM file system: since the library became a module per
 # concept (issue 27) that costs 4.2 KB more there, and its writes no longer
-# find memory (the built-in and inference-only M0 run it).
+# find memory (the built-in and inference-only M0 run it). And the Keras
+# Conv1D momentum and Nesterov runs (test_train.py's conv_momentum_mse and
+# conv_nesterov_bce): since int8 runs on the board the full anne.mpy is 4.8
+# KB bigger (94 KB), and their rows as parsed JSON no longer find a 2.3 KB
+# block for the native loop's copy (the Python loop, in the same run, passes).
 BOARD_EXCLUDE := -x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]" \
+	-x "cortex-m0-stock tests/board/test_train.py [conv_momentum_mse conv_nesterov_bce]" \
 	-x "cortex-m0-stock tests/board/test_reliability_net.py"
 
 # The emulated Pico (rp2040py: 3-4 million instructions a second) runs a

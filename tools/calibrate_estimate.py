@@ -228,7 +228,11 @@ def measure(targets, nets, firmware_dir=None, jobs=2, check=True):
             got = {r: f.result() for r, f in futs.items()}
     out = {}
     for t in targets:
-        if check and got[(t, names[0], "again")] != got[(t, names[0], "base")]:
+        (n1, h1), (n2, h2) = got[(t, names[0], "base")], got[(t, names[0], "again")] if check else (None, None)
+        # (riscv32's minstret: whole-script counts can differ by a few tens of
+        # instructions in millions between runs, docs/performance.md's RISC-V
+        # section; the heap figures must agree exactly)
+        if check and (h1 != h2 or abs(n1 - n2) > n1 * 1e-5):
             raise RuntimeError("%s: two runs of the same script differ: %s vs %s"
                                % (t, got[(t, names[0], "base")], got[(t, names[0], "again")]))
         out[t] = {}
