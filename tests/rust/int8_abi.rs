@@ -19,6 +19,9 @@ use anne::abi::{
 };
 use anne::ffi::anne_forward;
 use serde_json::Value;
+
+mod int8_common;
+use int8_common::{activation_range, f64s, i8s, ints, litert_fc_scale};
 use std::path::Path;
 
 fn fixture(name: &str) -> Value {
@@ -27,54 +30,12 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).unwrap()
 }
 
-fn ints(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_i64().unwrap())
-        .collect()
-}
-
-fn i8s(v: &Value) -> Vec<i8> {
-    ints(v)
-        .into_iter()
-        .map(|x| i8::try_from(x).unwrap())
-        .collect()
-}
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-/// LiteRT's reference FULLY_CONNECTED's scale: the float32 scales
-/// widened, multiplied and divided in f64.
-fn litert_fc_scale(s_in: f64, s_w: f64, s_out: f64) -> f64 {
-    (s_in as f32 as f64) * (s_w as f32 as f64) / (s_out as f32 as f64)
-}
-
 /// f64s as the ABI takes them: each one's bits in two words, low first.
 fn words(scales: &[f64]) -> Vec<u32> {
     scales
         .iter()
         .flat_map(|s| [s.to_bits() as u32, (s.to_bits() >> 32) as u32])
         .collect()
-}
-
-/// `CalculateActivationRangeQuantized` for int8 (LiteRT's quantize
-/// lambda: `zero_point + (int32)TfLiteRound(f / scale)`, in float).
-fn clamp(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
-    let q = |f: f32| zero_point + (f / scale).round() as i32;
-    match act {
-        "NONE" => (-128, 127),
-        "RELU" => ((-128).max(q(0.0)), 127),
-        "RELU6" => ((-128).max(q(0.0)), 127.min(q(6.0))),
-        "RELU_N1_TO_1" => ((-128).max(q(-1.0)), 127.min(q(1.0))),
-        other => panic!("fused activation {other}"),
-    }
 }
 
 /// One int8 Dense layer's arrays (the records point into them).
@@ -117,7 +78,7 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
                 .collect::<Vec<_>>(),
         );
         let z_out = ints(&tout["zero_points"])[0] as i32;
-        let (act_min, act_max) = clamp(
+        let (act_min, act_max) = activation_range(
             op["fused_activation"].as_str().unwrap(),
             s_out as f32,
             z_out,

@@ -21,6 +21,9 @@ use anne::activation::s8::{
 };
 use anne::math::requant::Rounding;
 use serde_json::Value;
+
+mod int8_common;
+use int8_common::i8s;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -42,14 +45,6 @@ fn fixtures() -> Vec<(String, Value)> {
         dir.display()
     );
     out
-}
-
-fn i8s(v: &Value) -> Vec<i8> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| i8::try_from(x.as_i64().unwrap()).unwrap())
-        .collect()
 }
 
 /// (scale, zero point) of a per-tensor quantized tensor, the scale as the

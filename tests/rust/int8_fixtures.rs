@@ -52,6 +52,9 @@ use anne::layers::pool1d_s8::{pool1d_s8, PoolS8Params};
 use anne::layers::window::Padding;
 use anne::math::requant::{quantize_multiplier_for, FloatScale, Rounding};
 use serde_json::Value;
+
+mod int8_common;
+use int8_common::{activation_range, i8s, ints, litert_fc_scale};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -75,21 +78,6 @@ fn fixtures() -> Vec<(String, Value)> {
     out
 }
 
-fn ints(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_i64().unwrap())
-        .collect()
-}
-
-fn i8s(v: &Value) -> Vec<i8> {
-    ints(v)
-        .into_iter()
-        .map(|x| i8::try_from(x).unwrap())
-        .collect()
-}
-
 fn scales(t: &Value) -> Vec<f64> {
     t["scales"]
         .as_array()
@@ -99,20 +87,6 @@ fn scales(t: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// LiteRT's `CalculateActivationRangeQuantized` for int8 (the quantize
-/// lambda: `zero_point + (int32)TfLiteRound(f / scale)`, in float).
-fn activation_range(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
-    let q = |f: f32| zero_point + (f / scale).round() as i32;
-    let (lo, hi) = (-128, 127);
-    match act {
-        "NONE" => (lo, hi),
-        "RELU" => (lo.max(q(0.0)), hi),
-        "RELU6" => (lo.max(q(0.0)), hi.min(q(6.0))),
-        "RELU_N1_TO_1" => (lo.max(q(-1.0)), hi.min(q(1.0))),
-        other => panic!("fused activation {other} not handled here"),
-    }
-}
-
 /// How a FULLY_CONNECTED operator requantizes here: Q31 multipliers with
 /// one of `MultiplyByQuantizedMultiplier`'s builds, or LiteRT's reference
 /// kernel's float scales.
@@ -120,13 +94,6 @@ fn activation_range(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
 enum Requant {
     Q31(Rounding),
     Float,
-}
-
-/// LiteRT's reference FULLY_CONNECTED's effective scale for one unit, from
-/// the float32 scales (`static_cast<double>` of each, a product and a
-/// quotient in double).
-fn litert_fc_scale(s_in: f64, s_w: f64, s_out: f64) -> f64 {
-    (s_in as f32 as f64) * (s_w as f32 as f64) / (s_out as f32 as f64)
 }
 
 /// One FULLY_CONNECTED operator, ready to run.
