@@ -139,7 +139,16 @@ int32_t anne_dense_f32(const float *x, size_t n_in,
  *                  first (on a little-endian board: the doubles as a file
  *                  stores them); 4-byte aligned; none NaN or infinite
  *   count          1 (per tensor) or units (per output channel)
- * A value out of range is ANNE_ERR_PARAM.
+ *   post, post_len what the layer's act (its kind only) applies after the
+ *                  clamp, in place over the layer's units outputs:
+ *                  linear: nothing (post not read); softmax: LiteRT's
+ *                  reference int8 SOFTMAX (output scale 1/256, zero point
+ *                  -128), post 3 int32 (input_multiplier >= 0,
+ *                  input_left_shift 0..31, diff_min <= 0); any other
+ *                  element-wise kind: post a 256-entry int8 table,
+ *                  out[j] = table[(uint8_t)out[j]] (TFLite's LUT order);
+ *                  a vector kind other than softmax: ANNE_ERR_ACTIVATION
+ * A value out of range (a post_len too) is ANNE_ERR_PARAM.
  */
 typedef struct {
     int32_t input_offset;
@@ -147,6 +156,8 @@ typedef struct {
     int32_t act_min, act_max;
     const uint32_t *scale;
     size_t count;
+    const void *post;
+    size_t post_len;       /* in values: 3 int32 for softmax, 256 int8 */
 } anne_quant_t;
 
 /*
@@ -161,8 +172,8 @@ typedef struct {
  *                      int8: kernel in TFLite's layout, units rows of n_in
  *                      (kernel[j * n_in + i] connects input i to unit j),
  *                      bias units int32 values or NULL, quant its
- *                      requantization (not NULL); act is not read (the
- *                      clamp is quant's).
+ *                      requantization (not NULL); act's kind says what
+ *                      quant's post is (the clamp is quant's).
  *   ANNE_LAYER_CONV1D  kernel in Keras layout, kernel_size x in_channels x
  *                      filters; bias filters values or NULL; act applied per
  *                      output (vector ones over each step's filters; glu is

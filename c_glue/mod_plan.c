@@ -54,15 +54,16 @@ ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind,
 }
 
 // The items of an int8 layer's quant, (input_offset, output_offset, act_min,
-// act_max, scale): anne.h's anne_quant_t, scale a buffer of the float64
-// requantization scales' bits, two int32 words each, as a file stores them
-// (gathered with the weights, by anne_gather_s8).
-static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i) {
-    size_t n;
+// act_max, scale[, post]): anne.h's anne_quant_t, scale a buffer of the
+// float64 requantization scales' bits, two int32 words each, as a file
+// stores them, post what the layer's activation applies after the clamp
+// (softmax: 3 int32; an element-wise one: a 256-entry int8 table), both
+// gathered with the weights, by anne_gather_s8. *n is 5 or 6.
+static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i, size_t *n) {
     mp_obj_t *items;
-    if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, &n, &items), n != 5)) {
+    if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, n, &items), *n != 5 && *n != 6)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, scale)"), (int)i);
+            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, scale[, post])"), (int)i);
     }
     return items;
 }
@@ -77,7 +78,8 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are Dense only, so far"),
             (int)i);
     }
-    mp_obj_t *items = anne_quant_items(quant, i);
+    size_t n_items;
+    mp_obj_t *items = anne_quant_items(quant, i, &n_items);
     int32_t v[4];
     for (size_t k = 0; k < 4; k++) {
         if (!mp_obj_is_small_int(items[k])) {
@@ -97,13 +99,16 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
     q->act_max = v[3];
     q->scale = NULL;
     q->count = 0;
+    q->post = NULL;
+    q->post_len = 0;
     d->dtype = ANNE_DTYPE_S8;
     d->quant = q;
 }
 
 // anne_gather_weights for an int8 layer: an int8 kernel (array('b') or
 // bytes), an int32 bias (or None), the quant's scales (int32 words, two
-// per float64: array('i') or bytes).
+// per float64: array('i') or bytes) and post, read as d->act.kind (set
+// by the caller) says.
 ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i) {
     // Where an empty bias points: never NULL (NULL means no bias).
     static const int32_t anne_no_ints[1];
@@ -117,16 +122,30 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
         d->bias = bias.data != NULL ? bias.data : anne_no_ints;
         d->bias_len = bias.len;
     }
-    mp_obj_t *items = anne_quant_items(fields[5], i);
+    size_t n_items;
+    mp_obj_t *items = anne_quant_items(fields[5], i, &n_items);
     anne_buf_t sc = anne_get_i32(items[4], MP_QSTR_scale);
     q->scale = sc.data;
     q->count = sc.len % 2 == 0 ? sc.len / 2 : 0;  // (0: refused by the kernel)
+    mp_obj_t post = n_items == 6 ? items[5] : mp_const_none;
+    if (d->act.kind == ANNE_ACT_LINEAR || post == mp_const_none) {
+        if (d->act.kind != ANNE_ACT_LINEAR || post != mp_const_none) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales, post)"), (int)i);
+        }
+        return;
+    }
+    anne_buf_t p = d->act.kind == ANNE_ACT_SOFTMAX ? anne_get_i32(post, MP_QSTR_post)
+        : anne_get_s8(post, MP_QSTR_post, false, true);
+    q->post = p.data;
+    q->post_len = p.len;
 }
 
 // Fills d's kind, params and activation from layer i's fields. A spec (the
 // fifth item, see anne_get_spec); without one the layer is dense. A pooling
 // layer's activation may be None. A sixth item, quant, makes the layer int8
-// (anne_get_quant; its activation is not read). Returns the fields.
+// (anne_get_quant; its activation, None for linear, is what its quant's
+// post is for). Returns the fields.
 ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, size_t i, anne_quant_t *q) {
     size_t n_fields;
     mp_obj_t *fields = anne_layer_fields(layer, i, &n_fields);
@@ -138,7 +157,10 @@ ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, 
     }
     if (n_fields == 6) {
         anne_get_quant(d, fields[5], i, q);
-        return fields;
+        if (fields[2] == mp_const_none) {
+            anne_activation_default(ANNE_ACT_LINEAR, &d->act);
+            return fields;
+        }
     }
     if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && fields[2] == mp_const_none) {
         return fields;  // pooling, affine: no activation
@@ -167,7 +189,8 @@ static void anne_check_weights(const void *w, size_t n, size_t i, size_t n_layer
     const anne_quant_t *q = j_desc->quant;
     if (anne_overlap(w, n, j_desc->kernel, anne_bytes(j_desc, j_desc->kernel_len))
         || anne_overlap(w, n, j_desc->bias, j_desc->bias_len * 4)
-        || (q != NULL && anne_overlap(w, n, q->scale, q->count * 8))) {
+        || (q != NULL && anne_overlap(w, n, q->scale, q->count * 8))
+        || (q != NULL && anne_overlap(w, n, q->post, q->post_len * (j_desc->act.kind == ANNE_ACT_SOFTMAX ? 4 : 1)))) {
         if (i == n_layers) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
@@ -231,10 +254,13 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
                 (unsigned)d->bias_len);
         case ANNE_ERR_PARAM:
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales)"), (int)i);
+                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales, post)"), (int)i);
         case ANNE_ERR_KIND:
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+        case ANNE_ERR_ACTIVATION:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 layers take softmax or an element-wise activation"), (int)i);
         default:
             return;
     }
@@ -381,6 +407,10 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
             anne_quant_t q;
             mp_obj_t *fj = anne_layer_fields(layers[j], j, &n_fields);
             if (s8) {
+                // (the activation's kind says what quant's post is; a name
+                // only, no conversion)
+                anne_activation_t scratch;
+                v.act.kind = fj[2] == mp_const_none ? ANNE_ACT_LINEAR : anne_get_activation(fj[2], NULL, &scratch)->kind;
                 v.dtype = ANNE_DTYPE_S8;
                 v.quant = &q;
                 anne_gather_s8(&v, fj, &q, j);

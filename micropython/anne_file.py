@@ -28,7 +28,13 @@ KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
 DTYPE_INT8 = 1                   # version 3: TFLite's int8 (dense layers, this step)
 DTYPE_NAMES = ("float32", "int8")
-INT8_PARTS = ("kernel", "bias", "requant", "scale")
+INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
+# The int8 block at entry offset 96 (docs/FORMAT.md): input scale, zero
+# point, output scale, zero point, count, act_min, act_max (at 96), 2
+# reserved bytes, the activation's output scale and zero point (at 120), 3
+# reserved bytes.
+INT8_BLOCK = ("<fifiIbb", "<fb")
+SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
 FLAG_APPROXIMATE = 4
@@ -143,8 +149,10 @@ class Entry:
     where its data starts, the six stored activation parameters, the eight
     kind parameters, (reshape) its output shape, its dtype (DTYPE_F32 or
     DTYPE_INT8) and, for int8, `quant`: the tuple (in_scale, in_zp,
-    out_scale, out_zp, count, act_min, act_max) of the entry's int8 block
-    (None for float32); int8_parts() says where its data's parts are."""
+    out_scale, out_zp, count, act_min, act_max, act_scale, act_zp) of the
+    entry's int8 block (None for float32; act_scale, act_zp the
+    activation's output, 0.0 and 0 for linear); int8_parts() says where
+    its data's parts are."""
 
     def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE,
                  kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None):
@@ -214,15 +222,30 @@ class Entry:
         return kw
 
 
+def post_bytes(act):
+    """Bytes of an int8 layer's activation data: none for linear, softmax's
+    three int32 parameters, a 256-entry int8 table for an element-wise one."""
+    return 0 if act == anne_ops.LINEAR else 4 * SOFTMAX_WORDS if act == anne_ops.SOFTMAX else 256
+
+
+def int8_output(entry):
+    """(scale, zero point) of an int8 layer's output (entry: anything with
+    an Entry's quant): its activation's, or (linear: act_scale 0.0) the
+    dense part's."""
+    q = entry.quant
+    return q[7:9] if q[7] else q[2:4]
+
+
 def int8_parts(entry):
     """Where an int8 dense layer's data parts are: {"kernel", "bias",
-    "requant", "scale": (offset, bytes)}, offsets relative to the layer's
-    data_offset (docs/FORMAT.md): kernel units x n_in int8 (TFLite's
-    layout, row j = unit j), zero-padded to 4 bytes; bias units int32;
-    requant: count float64 (the requantization scales, little-endian,
-    4-byte aligned); scale: count float32 (the weight scales)."""
+    "requant", "scale", "post": (offset, bytes)}, offsets relative to the
+    layer's data_offset (docs/FORMAT.md): kernel units x n_in int8
+    (TFLite's layout, row j = unit j), zero-padded to 4 bytes; bias units
+    int32; requant: count float64 (the requantization scales, little-endian,
+    4-byte aligned); scale: count float32 (the weight scales); post: the
+    activation's data (post_bytes)."""
     count = entry.quant[4]
-    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 8 * count, 4 * count)
+    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 8 * count, 4 * count, post_bytes(entry.act))
     out = {}
     off = 0
     for name, n in zip(INT8_PARTS, sizes):
@@ -240,24 +263,31 @@ def check_quant(where, entry, prev):
     bad = where + FRAGMENTS["int8"] + ": "
     if entry.kind != KIND_DENSE:
         raise ValueError(where + "%s 1 on %s (int8 is for dense layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
-    if entry.act:
-        raise ValueError(bad + "activation %s; an int8 layer's activation is its act_min..act_max clamp (linear, id 0)"
+    if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
+        raise ValueError(bad + "activation %s; int8 layers take softmax and element-wise ones"
                          % ACTIVATIONS[entry.act])
-    in_scale, in_zp, out_scale, out_zp, count, lo, hi = entry.quant
-    for what, scale in (("input scale", in_scale), ("output scale", out_scale)):
+    in_scale, in_zp, out_scale, out_zp, count, lo, hi, act_scale, act_zp = entry.quant
+    scales = (("input scale", in_scale), ("output scale", out_scale))
+    zps = (("input zero point", in_zp), ("output zero point", out_zp), ("act_min", lo), ("act_max", hi))
+    if entry.act != anne_ops.LINEAR:
+        scales += (("activation output scale", act_scale),)
+        zps += (("activation output zero point", act_zp),)
+    elif act_scale != 0.0 or act_zp:
+        raise ValueError(bad + "activation output scale %r, zero point %d without an activation (0.0, 0)"
+                         % (act_scale, act_zp))
+    for what, scale in scales:
         if not (_is_finite(scale) and scale > 0):
             raise ValueError(bad + "%s %r (> 0 and finite)" % (what, scale))
-    for what, zp in (("input zero point", in_zp), ("output zero point", out_zp),
-                     ("act_min", lo), ("act_max", hi)):
+    for what, zp in zps:
         if not -128 <= zp <= 127:
             raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
     if count not in (1, entry.units):
         raise ValueError(bad + "count of weight scales %d (1, or units %d)" % (count, entry.units))
     if lo > hi:
         raise ValueError(bad + "act_min %d > act_max %d" % (lo, hi))
-    if prev is not None and prev.quant is not None and (in_scale, in_zp) != prev.quant[2:4]:
+    if prev is not None and prev.quant is not None and (in_scale, in_zp) != int8_output(prev):
         raise ValueError(bad + "input scale %r zero point %d, the layer before outputs scale %r zero point %d"
-                         % (in_scale, in_zp, prev.quant[2], prev.quant[3]))
+                         % ((in_scale, in_zp) + int8_output(prev)))
 
 
 def check_int8_data(where, entry, buf, at=0):
@@ -280,6 +310,11 @@ def check_int8_data(where, entry, buf, at=0):
         v = struct.unpack_from("<f", buf, off + 4 * j)[0]
         if not (_is_finite(v) and v > 0):
             raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
+    if entry.act == anne_ops.SOFTMAX:
+        m, shift, diff_min = struct.unpack_from("<3i", buf, at + parts["post"][0])
+        if m < 0 or not 0 <= shift <= 31 or diff_min > 0:
+            raise ValueError(bad + "softmax multiplier %d, left shift %d, diff_min %d (>= 0, 0..31, <= 0)"
+                             % (m, shift, diff_min))
 
 
 class Head:
@@ -444,9 +479,9 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
         if dtype == DTYPE_F32 and any(raw):
             raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
         if dtype == DTYPE_INT8:
-            if any(raw[6:]) or buf[e + 118] or buf[e + 119]:
-                raise ValueError(where + "%s: the int8 block's last 10 bytes" % FRAGMENTS["reserved"])
-            quant = struct.unpack_from("<fifiIbb", buf, e + 96)
+            if buf[e + 118] or buf[e + 119] or any(buf[e + 125:e + 128]):
+                raise ValueError(where + "%s: the int8 block's bytes 22, 23, 29..31" % FRAGMENTS["reserved"])
+            quant = struct.unpack_from(INT8_BLOCK[0], buf, e + 96) + struct.unpack_from(INT8_BLOCK[1], buf, e + 120)
     try:
         entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out,
                       dtype, quant if dtype == DTYPE_INT8 else None)
@@ -511,8 +546,9 @@ def _check_kparams(where, kind, kp):
 
 def _data_text(entry):
     if entry.dtype == DTYPE_INT8:
-        return "an int8 %d x %d kernel, bias and %d requantization and weight scales" % (
-            entry.units, entry.n_in, entry.quant[4])
+        return "an int8 %d x %d kernel, bias, %d requantization and weight scales%s" % (
+            entry.units, entry.n_in, entry.quant[4], "" if entry.act == anne_ops.LINEAR else
+            " and softmax's parameters" if entry.act == anne_ops.SOFTMAX else " and a 256-entry table")
     if entry.kind == anne_ops.LAYER_CONV1D:
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)
     elif entry.kind == KIND_DENSE:
@@ -654,7 +690,9 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
             parts.append(bytes(8))
             continue
         parts.append(struct.pack("<8B", *_inputs_raw(i)))
-        parts.append(struct.pack("<fifiIbb", *entry.quant) + bytes(10) if entry.quant else bytes(32))
+        q = entry.quant
+        parts.append(struct.pack(INT8_BLOCK[0], *q[:7]) + bytes(2) + struct.pack(INT8_BLOCK[1], *q[7:]) + bytes(3)
+                     if q else bytes(32))
     parts.append(meta_data)
     n = table_end + len(meta_data)
     parts.append(bytes((4 - n % 4) % 4))

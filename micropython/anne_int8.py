@@ -11,31 +11,39 @@
 from array import array
 
 import anne_file
+import anne_int8_act
 import anne_ops
 from anne_layers import INT8_REFUSAL, Dense
 
-# What anne.Plan's int8 layer tuples carry: (kernel, bias, None, buf,
-# (LAYER_DENSE,), quant), quant = (input_offset, output_offset, act_min,
-# act_max, scale), scale the float64 requantization scales' bits as int32
-# words, two each, low first: c_glue/mod_plan.c, anne.h's anne_quant_t.
+# What anne.Plan's int8 layer tuples carry: (kernel, bias, activation, buf,
+# (LAYER_DENSE,), quant), activation None (linear) or the name of what is
+# applied after the clamp, quant = (input_offset, output_offset, act_min,
+# act_max, scale[, post]), scale the float64 requantization scales' bits as
+# int32 words, two each, low first, post the activation's data (softmax:
+# three int32 words; an element-wise one: a 256-entry int8 table):
+# c_glue/mod_plan.c, anne.h's anne_quant_t.
 _SPEC = (anne_ops.LAYER_DENSE,)
 
 
 class DenseInt8(Dense):
     """An int8 Dense layer as a dtype-1 .anne file holds it: kernel
     (units x n_in int8, TFLite's layout), bias (units int32), per-tensor or
-    per-channel float64 requantization scales, weight_scales; input_quantization and
-    output_quantization are (scale, zero_point). It cannot be edited or
-    trained."""
+    per-channel float64 requantization scales, weight_scales, and what is
+    applied after the clamp (activation: "linear", "softmax" or an
+    element-wise one, a table); input_quantization and output_quantization
+    are (scale, zero_point). It cannot be edited or trained."""
 
     dtype = "int8"
 
     def __init__(self, entry):
-        Dense.__init__(self, entry.units, "linear", True)
-        q = entry.quant  # (in_scale, in_zp, out_scale, out_zp, count, act_min, act_max)
+        # (activation: only its name counts; the table or softmax's
+        # parameters are the file's)
+        Dense.__init__(self, entry.units, entry.activation, True)
+        q = entry.quant  # anne_file.Entry's quant
         self.input_quantization = (q[0], q[1])
-        self.output_quantization = (q[2], q[3])
+        self.output_quantization = anne_file.int8_output(entry)
         self.act_range = (q[5], q[6])
+        self.entry_quant = q
         self._parts = anne_file.int8_parts(entry)
         self._data_size = entry.data_size
         self._quant = self.weight_scales = None
@@ -55,15 +63,19 @@ class DenseInt8(Dense):
         self._bias = part("bias", "i")
         off, n = p["scale"]
         self.weight_scales = array("f", bytes(mv[off:off + n]))
-        self._quant = (-self.input_quantization[1], self.output_quantization[1], self.act_range[0],
+        act = self._name
+        self._quant = (-self.input_quantization[1], self.entry_quant[3], self.act_range[0],
                        self.act_range[1], part("requant", "i"))
+        if act != "linear":
+            self._quant += (part("post", "i" if act == "softmax" else "b"),)
 
     def _heap_bytes(self):
         """Bytes the copied parts take (about)."""
         return sum(n for n in (v[1] for v in self._parts.values())) + 5 * 32
 
     def _step(self, buf):
-        return (self._kernel, self._bias, None, buf, _SPEC, self._quant)
+        act = self._name
+        return (self._kernel, self._bias, None if act == "linear" else act, buf, _SPEC, self._quant)
 
     def get_weights(self):
         """[kernel, bias]: units rows of n_in int8 values (TFLite's layout),
@@ -73,7 +85,8 @@ class DenseInt8(Dense):
         return [[k[j * n:(j + 1) * n] for j in range(self._units)], _ints(self._bias, "i", "bias")]
 
     def __repr__(self):
-        return "Dense(%d, int8)" % self._units
+        act = self._name
+        return "Dense(%d, int8%s)" % (self._units, "" if act == "linear" else ", " + act)
 
 
 # ---------------------------------------------------------------------------
@@ -173,8 +186,10 @@ class Int8Network:
             nbytes += b
             print("%-14s %-12s %8d %8d  %r, %d%s" % ("Dense int8", "(None, %d)" % L.n_out, n, b,
                                                      L.output_quantization[0], L.output_quantization[1],
-                                                     "" if L.act_range == (-128, 127)
-                                                     else "  clamp %d..%d" % L.act_range))
+                                                     ("" if L.act_range == (-128, 127)
+                                                      else "  clamp %d..%d" % L.act_range)
+                                                     + ("" if L._name == "linear"
+                                                        else "  " + L._name)))
         print("Total params: %d (%d bytes)" % (total, nbytes))
 
 
@@ -240,21 +255,53 @@ def _ints(buf, code, arg):
 
 def _layer(i, layer):
     """Layer i's tuple, decoded: (kernel, bias, scales, input_offset,
-    output_offset, act_min, act_max), scales as _scale gives them (None
+    output_offset, act_min, act_max, post (_post)), scales as _scale gives them (None
     for a NaN or infinite one; a list of odd length for an odd number of
     words)."""
-    kernel, bias, _, _, spec, quant = layer
+    kernel, bias, act, _, spec, quant = layer
     if spec[0] != anne_ops.LAYER_DENSE:
         raise ValueError("layer %d: int8 layers are Dense only, so far" % i)
-    if not isinstance(quant, tuple) or len(quant) != 5:
-        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale)" % i)
+    if not isinstance(quant, tuple) or len(quant) not in (5, 6):
+        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale[, post])" % i)
     for k in range(4):
         if not isinstance(quant[k], int):
             raise TypeError("layer %d: quant item %d must be a small int" % (i, k))
         if not -128 <= quant[k] <= 128:
             raise ValueError("layer %d: quant item %d out of range" % (i, k))
     return (_ints(kernel, "b", "kernel"), None if bias is None else _ints(bias, "i", "bias"),
-            _scales(_ints(quant[4], "i", "scale"))) + quant[:4]
+            _scales(_ints(quant[4], "i", "scale"))) + quant[:4] + (_post(i, act, quant),)
+
+
+def _post(i, act, quant):
+    """Layer i's activation after the clamp: None (linear), ("softmax",
+    params) or ("table", 256 values), checked as the native glue and
+    kernel check them."""
+    name = _activation_name(act)
+    if name == "linear":
+        if len(quant) == 6 and quant[5] is not None:
+            raise _bad_quant(i)
+        return None
+    if len(quant) != 6:
+        raise _bad_quant(i)
+    if name == "softmax":
+        p = _ints(quant[5], "i", "post")
+        if len(p) != 3 or p[0] < 0 or not 0 <= p[1] <= 31 or p[2] > 0:
+            raise _bad_quant(i)
+        return ("softmax", p)
+    if anne_ops.ACTIVATIONS.index(name) in anne_ops.VECTOR:
+        raise ValueError("layer %d: int8 layers take softmax or an element-wise activation" % i)
+    t = _ints(quant[5], "b", "post")
+    if len(t) != 256:
+        raise _bad_quant(i)
+    return ("table", t)
+
+
+def _activation_name(act):
+    """An int8 layer's activation item: None or a name (as the glue reads it)."""
+    if act is None:
+        return "linear"
+    import anne_activations
+    return anne_ops.ACTIVATIONS[anne_activations._lookup(act)]
 
 
 def _scales(words):
@@ -302,13 +349,13 @@ def requantize_float(acc, scale):
 
 
 def _bad_quant(i):
-    return ValueError("layer %d: bad int8 quantization (offsets, clamp, scales)" % i)
+    return ValueError("layer %d: bad int8 quantization (offsets, clamp, scales, post)" % i)
 
 
 def _dense_s8(i, last, xs, L, out):
     """Layer i (L from _layer) on the int8 values xs into out; checked as
     the native kernel checks (sizes, then the quantization's ranges)."""
-    k, b, sc, in_off, out_off, lo, hi = L
+    k, b, sc, in_off, out_off, lo, hi, post = L
     n_in, units = len(xs), len(out)
     if n_in == 0:
         raise ValueError("x is empty")
@@ -337,6 +384,10 @@ def _dense_s8(i, last, xs, L, out):
         v = requantize_float(acc, sc[0 if count == 1 else j])
         v = (v + out_off + 0x80000000) % 0x100000000 - 0x80000000
         out[j] = lo if v < lo else hi if v > hi else v
+    if post is not None:
+        y = (anne_int8_act.softmax if post[0] == "softmax" else anne_int8_act.lookup)(list(out), post[1])
+        for j in range(units):
+            out[j] = y[j]
 
 
 class Plan:

@@ -323,12 +323,26 @@ def _bad_int8_files():
         ("input_scale_not_previous_output", _patch(good, "<f", e1 + 96, 0.036), F["int8"]),
         ("input_zero_point_not_previous_output", _patch(good, "<i", e1 + 100, -127), F["int8"]),
         ("reserved_set", _patch(good, "<B", e0 + 118, 1), F["reserved"]),
+        ("activation_scale_without_activation", _patch(good, "<f", e1 + 120, 0.5), F["int8"]),
+        ("activation_zero_point_without_activation", _patch(good, "<b", e1 + 124, 3), F["int8"]),
         ("reserved_last_set", _patch(good, "<B", e1 + 127, 1), F["reserved"]),
         ("mixed_dtypes", _patch(good, "<B", e1 + 3, 0), F["dtype_mix"]),
         ("data_size_short", _patch(good, "<I", e0 + 28, L0.data_size - 4), F["data_size"]),
         ("data_size_float", _patch(good, "<I", e0 + 28, 4 * (L0.n_in + 1) * L0.units), F["data_size"]),
         ("truncated_kernel", good[:L0.data_offset + 5], F["truncated"]),
         ("truncated_scales", good[:L1.data_offset + L1.data_size - 2], F["truncated"]),
+    ]] + _bad_int8_softmax_table()
+
+
+def _bad_int8_softmax_table():
+    """An int8 softmax layer's entry defects (int8_softmax_file())."""
+    F = FRAGMENTS
+    sm = int8_softmax_file()
+    e0 = parse(sm).header_size
+    return [("int8_softmax_" + n, d, f) for n, d, f in [
+        ("activation_scale_0", _patch(sm, "<f", e0 + 120, 0.0), F["int8"]),
+        ("tanh_with_softmax_data", _patch(sm, "<B", e0 + 1, ACTIVATIONS.index("tanh")), F["data_size"]),
+        ("log_softmax", _patch(sm, "<B", e0 + 1, ACTIVATIONS.index("log_softmax")), F["int8"]),
     ]]
 
 
@@ -354,6 +368,20 @@ def bad_int8_data_files():
         ("weight_scale_0", _patch(good, "<f", p0["scale"] + 12, 0.0), F["int8"]),
         ("weight_scale_negative", _patch(good, "<f", p1["scale"], -0.0049), F["int8"]),
         ("weight_scale_nan", _patch(good, "<f", p0["scale"], float("nan")), F["int8"]),
+    ]] + _bad_int8_softmax_data()
+
+
+def _bad_int8_softmax_data():
+    """Softmax parameters a reader refuses (int8_softmax_file())."""
+    F = FRAGMENTS
+    import anne_file
+    sm = int8_softmax_file()
+    L = parse(sm).layers[0]
+    post = L.data_offset + anne_file.int8_parts(L)["post"][0]
+    return [("int8_softmax_" + n, d, f) for n, d, f in [
+        ("multiplier_negative", _patch(sm, "<i", post, -5), F["int8"]),
+        ("left_shift_32", _patch(sm, "<i", post + 4, 32), F["int8"]),
+        ("diff_min_positive", _patch(sm, "<i", post + 8, 1), F["int8"]),
     ]]
 
 
@@ -370,7 +398,18 @@ def valid_int8_files():
     return out
 
 
-TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain")
+TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
+                   "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh",
+                   "act_gelu", "act_leaky_relu")
+
+
+def int8_softmax_file():
+    """tests/fixtures/int8/act_softmax.tflite as anne-convert writes it: one
+    int8 dense layer with softmax after its clamp."""
+    import os
+    import anne_tflite_import
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "int8")
+    return anne_tflite_import.import_tflite(os.path.join(here, "act_softmax.tflite")).encode()
 
 
 def tflite_int8_files():

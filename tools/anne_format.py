@@ -32,6 +32,7 @@ from anne_reference import activate, canonical_activation, default_params, f32 a
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "micropython"))
 import anne_file  # noqa: E402
 import anne_ops  # noqa: E402
+import anne_int8_act  # noqa: E402
 from anne_file import (FLAG_APPROXIMATE, FLAG_BIAS, FLAG_MAX_VALUE, FRAGMENTS,  # noqa: E402,F401
                        KIND_DENSE, MAX_DIM as MAX_UNITS, MAX_LAYERS, MAX_METADATA, VERSION)
 
@@ -110,7 +111,7 @@ def f32_value(v):
     return struct.unpack("<f", struct.pack("<f", v))[0]
 
 
-def quantize_multiplier(real):
+def quantize_multiplier(real, single_rounding=True):
     """(Not what a file stores: an int8 Dense layer stores real_multiplier()
     itself, the float scale LiteRT's reference FULLY_CONNECTED requantizes
     with; kept for the Q31 multipliers of the operators to come.)
@@ -120,7 +121,8 @@ def quantize_multiplier(real):
     with q in [2**30, 2**31) from frexp, q rounded half away from zero (a q
     that rounds to 2**31 is halved, the shift raised); a shift below -31
     gives (0, 0); 0.0 gives (0, 0); a shift above 30 saturates to
-    (2**31 - 1, 30). real: a Python float (double precision)."""
+    (2**31 - 1, 30) (single_rounding; the double-rounding build keeps
+    it). real: a Python float (double precision)."""
     import math
     if not math.isfinite(real):
         raise ValueError("requantization multiplier %r is not finite" % real)
@@ -134,7 +136,7 @@ def quantize_multiplier(real):
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
+    if shift > 30 and single_rounding:
         return 0x7FFFFFFF, 30
     return q_fixed, shift
 
@@ -160,13 +162,18 @@ class Int8DenseSpec:
     (act_min, act_max) in output steps. scales: the float64 requantization
     scales, computed here (real_multiplier(), as LiteRT's reference
     FULLY_CONNECTED) unless given (bad files; a float, or an int taken as
-    the float64's bits)."""
+    the float64's bits). activation: applied after the clamp, with act_q
+    its output's (scale, zero point) and post its data
+    (tools/anne_tflite_act.py): softmax's (multiplier, left shift,
+    diff_min), an element-wise one's 256-entry table (table[q & 0xFF])."""
 
     kind = KIND_DENSE
-    activation = "linear"
 
     def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127),
-                 scales=None):
+                 scales=None, activation="linear", act_q=(0.0, 0), post=()):
+        self.activation = activation
+        self.act_q = (f32_value(float(act_q[0])), int(act_q[1]))
+        self.post = tuple(int(v) for v in post)
         self.kernel = np.asarray(kernel)
         self.has_bias = bias is not None
         self.bias = np.zeros(self.kernel.shape[0], np.int32) if bias is None else np.asarray(bias).astype(np.int64)
@@ -185,10 +192,11 @@ class Int8DenseSpec:
 
     @property
     def quant(self):
-        return self.in_q + self.out_q + (len(self.weight_scales),) + self.act_range
+        return self.in_q + self.out_q + (len(self.weight_scales),) + self.act_range + self.act_q
 
     def entry(self, in_shape):
-        return anne_file.Entry(0, FLAG_BIAS if self.has_bias else 0, in_shape, self.units,
+        return anne_file.Entry(anne_ops.ACTIVATIONS.index(self.activation), FLAG_BIAS if self.has_bias else 0,
+                               in_shape, self.units,
                                [default_params("linear")[k] for k in PARAM_NAMES], kind=KIND_DENSE,
                                dtype=anne_file.DTYPE_INT8, quant=self.quant)
 
@@ -199,7 +207,8 @@ class Int8DenseSpec:
         values = {"kernel": self.kernel.astype("<i1").tobytes(),
                   "bias": np.asarray(self.bias).astype("<i4").tobytes(),
                   "requant": np.asarray(self.scales, "<f8").tobytes(),
-                  "scale": np.asarray(self.weight_scales, "<f4").tobytes()}
+                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(),
+                  "post": np.asarray(self.post, "<i4" if self.activation == "softmax" else "<i1").tobytes()}
         for name, (off, n) in parts.items():
             out[off:off + len(values[name])] = values[name]
         return bytes(out)
@@ -308,8 +317,10 @@ class Layer:
         self.kernel = kernel
         self.bias = bias
         self.dtype = entry.dtype_name
-        self.quant = entry.quant      # int8: (in_scale, in_zp, out_scale, out_zp, count, act_min, act_max)
+        self.quant = entry.quant      # int8: anne_file.Entry's quant
+        self.act = entry.act
         self.scales = self.weight_scales = None
+        self.post = ()
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -347,7 +358,7 @@ class Layer:
         if self.dtype == "int8":
             q = self.quant
             return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
-                                 q[0:2], q[2:4], q[5:7], self.scales)
+                                 q[0:2], q[2:4], q[5:7], self.scales, self.activation, q[7:9], self.post)
         return LayerSpec(self.activation, self.kernel, self.bias,
                          dict(self.params), self.has_max_value, self.approximate,
                          self.kind, self.kparams, self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
@@ -359,7 +370,7 @@ class Layer:
         float64 (round: half away from zero; out of int32, INT32_MIN as the
         conversion gives on x86-64), plus the output zero point (wrapping),
         clamped."""
-        in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant
+        in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant[:7]
         acc = (np.asarray(xq, np.int64) - in_zp) @ self.kernel.astype(np.int64).T + self.bias.astype(np.int64)
         acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.float64)      # int32, wrapping; exact in float64
         scale = np.array(self.scales if count > 1 else self.scales * self.units, np.float64)
@@ -370,13 +381,18 @@ class Layer:
             ok = np.abs(r) < 2.0**31
         y = np.where(ok, np.where(ok, r, 0.0).astype(np.int64), -2**31)
         y = (y + out_zp + 2**31) % 2**32 - 2**31                     # + output_offset, wrapping
-        return np.clip(y, lo, hi).astype(np.int8)
+        y = np.clip(y, lo, hi)
+        if self.activation == "softmax":
+            y = np.array([anne_int8_act.softmax([int(v) for v in row], self.post) for row in y])
+        elif self.activation != "linear":
+            y = np.asarray(self.post)[y & 0xFF]
+        return y.astype(np.int8)
 
     def forward(self, x):
         """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
         if self.dtype == "int8":   # float in and out: quantize, run int8, dequantize
             return dequantize(self.forward_int8(quantize(x.reshape(x.shape[0], -1), self.quant[0:2])),
-                              self.quant[2:4])
+                              anne_file.int8_output(self))
         x = _f32(x)
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return x.reshape((x.shape[0],) + tuple(self.out_shape))
@@ -471,7 +487,7 @@ class Model:
 
     @property
     def output_quantization(self):
-        return self.layers[-1].quant[2:4] if self.dtype == "int8" else None
+        return anne_file.int8_output(self.layers[-1]) if self.dtype == "int8" else None
 
     def forward_int8(self, xq):
         """An int8 network on int8 inputs xq (batch, n_inputs) -> int8 outputs."""
@@ -509,7 +525,8 @@ class Model:
             rows.append((str(l.index), l.kind_name + ("" if l.has_bias or l.kind not in anne_file.WEIGHTED
                                                       else " (no bias)") + (" " + options if options else ""),
                          _dims(l.in_shape), str(l.units) if l.units else "-", _dims(l.out_shape),
-                         l.activation_text() if l.dtype != "int8" else "clamp %d..%d" % l.quant[5:7],
+                         l.activation_text() if l.dtype != "int8" else "clamp %d..%d%s" % (
+                             l.quant[5:7] + ("" if l.activation == "linear" else ", " + l.activation,)),
                          str(l.n_params), str(l.data_size)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
@@ -530,9 +547,10 @@ class Model:
             for l in self.layers:
                 q = l.quant
                 ws = l.weight_scales
-                lines.append("  layer %d: in %.9g/%d, out %.9g/%d, weight scales %s" % (
+                lines.append("  layer %d: in %.9g/%d, out %.9g/%d, weight scales %s%s" % (
                     l.index, q[0], q[1], q[2], q[3], "%.9g (per tensor)" % ws[0] if q[4] == 1
-                    else "%d per channel, %.9g..%.9g" % (q[4], min(ws), max(ws))))
+                    else "%d per channel, %.9g..%.9g" % (q[4], min(ws), max(ws)),
+                    "" if l.activation == "linear" else ", %s out %.9g/%d" % ((l.activation,) + q[7:9])))
         for k, v in self.metadata.items():
             if k == "folded_before":  # (numbers for the board's edits)
                 v = "the inputs' normalization of layer %s, kept for edits on the board" % ", ".join(
@@ -590,6 +608,9 @@ def _int8_layer(i, e, data):
                   np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
     layer.scales = [float(v) for v in np.frombuffer(data, "<f8", count, parts["requant"][0])]
     layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
+    off, n = parts["post"]
+    layer.post = tuple(int(v) for v in np.frombuffer(data, "<i4" if e.act == anne_ops.SOFTMAX else "<i1",
+                                                     n // 4 if e.act == anne_ops.SOFTMAX else n, off))
     return layer
 
 

@@ -6,7 +6,9 @@
 No TensorFlow: the flatbuffer is read by tools/anne_tflite.py. This step
 takes chains of Dense layers, the operators TensorFlow's converter makes of
 them: QUANTIZE (at the input of a model with a float32 input), then
-FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, RESHAPEs
+FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, each
+optionally followed by SOFTMAX, LOGISTIC, TANH, GELU, EXP or LEAKY_RELU
+(the layer's activation: tools/anne_tflite_act.py), RESHAPEs
 that keep the size (and the SHAPE / STRIDED_SLICE / PACK that only compute
 a RESHAPE's shape), then DEQUANTIZE (at the output of a model with a float32
 output). Each FULLY_CONNECTED becomes an int8 dense layer with what LiteRT's
@@ -26,6 +28,7 @@ import numpy as np
 
 import anne_format
 import anne_tflite
+import anne_tflite_act
 from anne_file import size_of as _size
 from anne_keras_layers import ConvertError
 
@@ -45,11 +48,9 @@ FULL_INTEGER = """converter = tf.lite.TFLiteConverter.from_keras_model(model)
 _FLOAT = "convert the float Keras model (.keras) instead, which anne runs in float32"
 # What to do instead, per operator this step does not take.
 ADVICE = {
-    "SOFTMAX": "not supported in int8 yet: remove the final Softmax (or softmax activation) from the Keras "
-               "model before converting; the largest output is the same class, or " + _FLOAT,
-    "LOGISTIC": "not supported in int8 yet: leave the sigmoid out of the Keras model before converting (its "
-                "sign gives the class), or " + _FLOAT,
-    "TANH": "not supported in int8 yet: use relu or relu6 in the Dense layers, or " + _FLOAT,
+    "HARD_SWISH": "not supported in int8 yet: use relu or relu6 in the Dense layers, or " + _FLOAT,
+    "ELU": "not supported in int8 yet (TensorFlow's converter keeps it in float): use relu, tanh or "
+           "sigmoid, or " + _FLOAT,
     "CONV_2D": "not supported in int8 yet (Conv1D/Conv2D): " + _FLOAT,
     "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
     "EXPAND_DIMS": "not supported in int8 yet (Keras's Conv1D makes it): " + _FLOAT,
@@ -144,7 +145,8 @@ class _Importer:
         self.t = m["tensors"]
         self.ops = m["operators"]
         self.problems = []
-        self.prev_out = None     # the last FULLY_CONNECTED's output (scale, zero point)
+        self.prev_out = None     # the last layer's output (scale, zero point)
+        self.dense_out = None    # the last FULLY_CONNECTED's output tensor
 
     def fail(self, k, text):
         op = self.ops[k]
@@ -181,7 +183,7 @@ class _Importer:
                 dropped.append(label + " (a RESHAPE's shape)")
                 continue
             ins, outs = op["inputs"], op["outputs"]
-            if name not in ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE"):
+            if name not in ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE") + tuple(anne_tflite_act.ACTIVATIONS):
                 if name == "CUSTOM":
                     custom = m["operator_codes"][op["opcode_index"]]["custom_code"]
                     self.fail(k, "custom operator %r: not supported: %s" % (custom, _FLOAT))
@@ -221,6 +223,9 @@ class _Importer:
                                                                          self.tensor_text(outs[0])))
                     continue
                 dropped.append(label + " (keeps the values in order)")
+            elif name in anne_tflite_act.ACTIVATIONS:
+                if self.activation(k, op, specs):
+                    sources[-1].append("%s (%s)" % (label, specs[-1].activation))
             else:
                 spec = self.dense(k, op, specs)
                 if spec is None:
@@ -302,6 +307,31 @@ class _Importer:
             return None
         return _f32(scale), int(zp)
 
+    def activation(self, k, op, specs):
+        """Activation operator k (SOFTMAX, LOGISTIC, ...) into the int8
+        dense layer before it (specs[-1]); False after reporting why not."""
+        ins, outs = op["inputs"], op["outputs"]
+        last = specs[-1] if specs else None
+        if last is None or self.dense_out != ins[0] or last.activation != "linear":
+            self.fail(k, "follows %s: anne's int8 layers take an activation right after a FULLY_CONNECTED"
+                      % ("no FULLY_CONNECTED" if last is None else "another operator"))
+            return False
+        in_q, out_q = self.activation_q(k, ins[0]), self.activation_q(k, outs[0])
+        if in_q is None or out_q is None:
+            return False
+        if _size(self.t[ins[0]]["shape"]) != _size(self.t[outs[0]]["shape"]):
+            self.fail(k, "changes the size")
+            return False
+        try:
+            last.activation, last.post = anne_tflite_act.post(op["name"], op["options"], in_q, out_q)
+        except ValueError as e:
+            self.fail(k, str(e))
+            return False
+        last.post = tuple(last.post)
+        last.act_q = out_q
+        self.prev_out = out_q
+        return True
+
     def dense(self, k, op, specs):
         """FULLY_CONNECTED operator k -> anne_format.Int8DenseSpec, or None
         after reporting its problems."""
@@ -358,6 +388,7 @@ class _Importer:
                          "sequence is not supported in int8 yet: %s" % (self.tensor_text(ins[0]), n_flat, n_in,
                                                                         _FLOAT))
         prev, self.prev_out = self.prev_out, out_q
+        self.dense_out = outs[0]
         if prev is not None and in_q is not None and in_q != prev:
             self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
         if len(self.problems) > n_problems or in_q is None or out_q is None:

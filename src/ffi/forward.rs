@@ -6,6 +6,7 @@ use super::layer::spec_of;
 use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
+use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
 use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
 use crate::layers::{conv1d, dense, pool1d, Op};
 use crate::math::requant::{FloatScale, Rounding};
@@ -360,6 +361,8 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
     // Cortex-M3 a 16 -> 16 call took 1.6 % fewer instructions so than
     // with the 16 scales decoded into an array first), after a check that
     // none is NaN or infinite (dense_s8's, before anything is written).
+    // SAFETY: quant's post as anne.h describes it (contract), checked.
+    let post = unsafe { post_of(layer.act.kind, &q, o, units) }?;
     let multipliers = match *words {
         [lo, hi] => Multipliers::FloatPerTensor {
             scale: FloatScale::from_bits((hi as u64) << 32 | lo as u64)?,
@@ -374,7 +377,75 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
         multipliers,
         rounding: Rounding::Single, // not used by the float requantization
     };
-    dense_s8(x, kernel, bias, out, &p)
+    dense_s8(x, kernel, bias, out, &p)?;
+    match post {
+        Post::None => Ok(()),
+        Post::Table(table) => {
+            lut_s8_in_place(out, table);
+            Ok(())
+        }
+        Post::Softmax(params) => softmax_s8_in_place(out, &params),
+    }
+}
+
+/// What an int8 layer applies after its clamp (`anne_quant_t`'s post).
+enum Post<'a> {
+    None,
+    Table(&'a TableS8),
+    Softmax(SoftmaxS8Params),
+}
+
+/// Layer's post for activation kind `kind`, checked before anything is
+/// written: a softmax's parameters (as [`softmax_s8_in_place`] takes
+/// them; LiteRT's build rounds twice), an element-wise kind's 256-entry
+/// table; neither may overlap the layer's `units` outputs at `out`.
+///
+/// # Safety
+/// `q.post` is NULL or valid for `q.post_len` values of its kind's type.
+unsafe fn post_of<'a>(kind: u32, q: &anne_quant_t, out: *const i8, units: usize) -> Result<Post<'a>, Status> {
+    if kind == ANNE_ACT_LINEAR as u32 {
+        return Ok(Post::None);
+    }
+    if kind as usize >= crate::ops_table::NAMES.len()
+        || [ANNE_ACT_GLU, ANNE_ACT_LOG_SOFTMAX, ANNE_ACT_SPARSEMAX].contains(&(kind as _))
+    {
+        return Err(Status::Activation);
+    }
+    if q.post.is_null() {
+        return Err(Status::Null);
+    }
+    if kind == ANNE_ACT_SOFTMAX as u32 {
+        let words = q.post as *const i32;
+        if q.post_len != 3 {
+            return Err(Status::Param);
+        }
+        buffer_ok(words, 3, Status::Param)?;
+        if overlaps(out, units, words, 3) {
+            return Err(Status::Overlap);
+        }
+        // SAFETY: aligned, valid for 3 values (checked, contract).
+        let w = unsafe { slice::from_raw_parts(words, 3) };
+        let p = SoftmaxS8Params {
+            input_multiplier: w[0],
+            input_left_shift: w[1],
+            diff_min: w[2],
+            rounding: Rounding::Double,
+        };
+        if p.input_multiplier < 0 || !(0..=31).contains(&p.input_left_shift) || p.diff_min > 0 {
+            return Err(Status::Param);
+        }
+        return Ok(Post::Softmax(p));
+    }
+    let table = q.post as *const i8;
+    if q.post_len != 256 {
+        return Err(Status::Param);
+    }
+    buffer_ok(table, 256, Status::Param)?;
+    if overlaps(out, units, table, 256) {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: valid for 256 int8 (checked, contract), not written here.
+    Ok(Post::Table(unsafe { &*(table as *const TableS8) }))
 }
 
 /// `anne_forward`: a chain of layers of one dtype (the first layer's),

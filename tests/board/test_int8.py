@@ -154,6 +154,26 @@ def test_module(m, tag):
     check(refused(ValueError, "mixed", m.Plan, (layers[0], (array("f", [1, 2, 3, 4]), None, "linear", None))),
           "%s: int8 and float32 layers in one plan" % tag)
     check(refused(TypeError, "typecode 'b'", m.Plan(layers), array("f", [1, 2]), y), "%s: float x" % tag)
+    # an activation after the clamp (the first layer gives [1, 2]): a table
+    # (here q -> -q), softmax (diff_min 0: only the row's maximum counts,
+    # as 1.0, so 256 steps above -128, clamped to 127; the rest -128)
+    neg = array("b", bytes(256))
+    for q in range(-128, 128):
+        neg[q & 0xFF] = min(127, -q)
+    table = (k, b, "tanh", h, (1,), (0, 0, -128, 127, s1, neg))
+    check(list(m.forward((table,), x, h)) == [-1, -2], "%s: a table %r" % (tag, list(h)))
+    sm = array("i", [1456759680, 21, 0])
+    soft = (k, b, "softmax", h, (1,), (0, 0, -128, 127, s1, sm))
+    check(list(m.forward((soft,), x, h)) == [-128, 127], "%s: softmax %r" % (tag, list(h)))
+    for what, layer in (("no post", (k, b, "softmax", h, (1,), (0, 0, -128, 127, s1))),
+                        ("a post for linear", (k, b, None, h, (1,), (0, 0, -128, 127, s1, neg))),
+                        ("a 255-entry table", (k, b, "tanh", h, (1,), (0, 0, -128, 127, s1, neg[:255]))),
+                        ("left shift 32", (k, b, "softmax", h, (1,), (0, 0, -128, 127, s1, array("i", [1, 32, 0]))))):
+        check(refused(ValueError, "quantization", m.forward, (layer,), x, h), "%s: %s" % (tag, what))
+    glu = (k, b, "glu", h, (1,), (0, 0, -128, 127, s1, neg))
+    check(refused(ValueError, "element-wise", m.forward, (glu,), x, h), "%s: glu" % tag)
+    check(refused(ValueError, "unknown activation", m.forward, ((k, b, "nope", h, (1,), (0, 0, -128, 127, s1, neg)),),
+                  x, h), "%s: an unknown activation" % tag)
 
 
 table = index()

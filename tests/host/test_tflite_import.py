@@ -24,9 +24,11 @@ INT8 = os.path.join(FIXTURES, "int8")
 CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
 # fixtures whose every operator this step takes, and those it must refuse
 # (with the operators it must name)
-SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain"]
-REFUSED = {"dense_relu_softmax": ["operator 3 SOFTMAX"], "dense_relu6_softmax": ["operator 2 SOFTMAX"],
-           "conv1d_dense": ["operator 0 EXPAND_DIMS", "operator 1 CONV_2D", "operator 8 SOFTMAX"]}
+SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
+             "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh", "act_gelu",
+             "act_leaky_relu"]
+REFUSED = {"conv1d_dense": ["operator 0 EXPAND_DIMS", "operator 1 CONV_2D"],
+           "act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
 
@@ -49,7 +51,8 @@ def path(name):
 
 
 # Operators a Dense chain's conversion may hold (the rest are refused).
-CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK"}
+ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU"}
+CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK"} | ACTIVATION_OPS
 
 
 def _fixtures():
@@ -104,11 +107,18 @@ def test_convert_holds_what_litert_reports(name, tmp_path):
         assert layer.kernel.reshape(-1).tolist() == tw["values"]
         bias = tensors[op["inputs"][2]]["values"] if len(op["inputs"]) > 2 and op["inputs"][2] >= 0 else [0] * units
         assert layer.bias.tolist() == bias
-        s_in, z_in, s_out, z_out, count, lo, hi = layer.quant
+        s_in, z_in, s_out, z_out, count, lo, hi, act_s, act_z = layer.quant
         assert (s_in, z_in) == (f32(tin["scales"][0]), tin["zero_points"][0])
         assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
         assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
         assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out)
+        after = [o for o in d["operators"] if o["inputs"][0] == op["outputs"][0] and o["opcode"] in ACTIVATION_OPS]
+        if after:    # the activation operator after it: its output's quantization
+            t_act = tensors[after[0]["outputs"][0]]
+            assert layer.activation != "linear"
+            assert (act_s, act_z) == (f32(t_act["scales"][0]), t_act["zero_points"][0])
+        else:
+            assert layer.activation == "linear" and (act_s, act_z) == (0.0, 0)
         for j, ws in enumerate(tw["scales"]):   # LiteRT's reference Eval, in double (per tensor too)
             real = f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0])
             assert struct.pack("<d", layer.scales[j]) == struct.pack("<d", real)
@@ -328,3 +338,41 @@ def test_per_tensor_multiplier_is_litert_s(scale_hex, row, unit, litert):
     assert sf != layer.scales[0]
     layer.scales = [sf]
     assert layer.forward_int8(np.array([row]))[0, unit] == litert + 1
+
+
+SWEEPS = {"act_sigmoid_sweep": "LOGISTIC", "act_sigmoid_fine_sweep": "LOGISTIC", "act_tanh_sweep": "TANH",
+          "act_tanh_coarse_sweep": "TANH", "act_gelu_sweep": "GELU", "act_leaky_relu_sweep": "LEAKY_RELU",
+          "act_leaky_relu_small_sweep": "LEAKY_RELU", "act_softmax_sweep": "SOFTMAX",
+          "act_softmax_coarse_sweep": "SOFTMAX"}
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_activation_data_gives_litert_outputs_for_every_int8_input(name):
+    # The sweeps run the operator alone on every int8 value (LiteRT's
+    # reference kernels, recorded): the table (or softmax's parameters) the
+    # converter stores must give each recorded output.
+    import anne_int8_act
+    import anne_tflite_act
+    d = doc(name)
+    op, t = d["operators"][0], d["tensors"]
+    assert op["opcode"] == SWEEPS[name]
+    i, o = op["inputs"][0], op["outputs"][0]
+    q = lambda k: (t[k]["scales"][0], t[k]["zero_points"][0])  # noqa: E731
+    _, data = anne_tflite_act.post(op["opcode"], op, q(i), q(o))
+    depth = t[i]["shape"][-1]
+    seen = set()
+    for row in d["tensor_values"]:
+        x, y = np.array(row[str(i)]).reshape(-1), np.array(row[str(o)]).reshape(-1)
+        seen |= set(x.tolist())
+        if op["opcode"] == "SOFTMAX":
+            got = sum((anne_int8_act.softmax(x[k:k + depth].tolist(), data) for k in range(0, len(x), depth)), [])
+        else:
+            got = anne_int8_act.lookup(x.tolist(), data)
+        assert got == y.tolist()
+    assert seen == set(range(-128, 128))
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_an_activation_that_follows_no_dense_is_refused(name, tmp_path):
+    r = run(path(name), "-o", str(tmp_path / "x.anne"))
+    assert r.returncode == 1 and "right after a FULLY_CONNECTED" in r.stderr, r.stderr

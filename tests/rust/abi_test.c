@@ -323,8 +323,8 @@ int32_t anne_c_abi_selftest(void) {
         uint32_t sc[4] = {0, 0x3FE00000u, 0, 0x3FF00000u};
         int8_t h[2] = {0}, y[2] = {9, 9};
         size_t failed = 99;
-        anne_quant_t q = {0, 0, -128, 127, sc, 1};
-        anne_quant_t q2 = {0, -1, -128, 2, sc, 2};
+        anne_quant_t q = {0, 0, -128, 127, sc, 1, NULL, 0};
+        anne_quant_t q2 = {0, -1, -128, 2, sc, 2, NULL, 0};
         anne_layer_t layers[2] = {
             {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, b, 2, h, 2, {0}, {0}, &q},
             {ANNE_LAYER_DENSE, ANNE_DTYPE_S8, k, 4, NULL, 0, y, 2, {0}, {0}, &q2},

@@ -46,13 +46,69 @@ struct Layer {
     scale: Vec<u32>,
     quant: anne_quant_t,
     out: Vec<i8>,
+    /// The activation after the clamp: its kind and data (softmax: three
+    /// int32 as i8 bytes would not do, so words; a table: 256 int8).
+    act: u32,
+    softmax: [i32; 3],
+    table: Vec<i8>,
+}
+
+/// The (kind, softmax words, table) an activation operator after a
+/// FULLY_CONNECTED becomes, from the model's scales with the crate's own
+/// Prepare functions (each bit-exact with LiteRT on its own fixtures:
+/// tests/rust/int8_activations.rs).
+fn post_of(op: &Value, tensors: &[Value]) -> (u32, [i32; 3], Vec<i8>) {
+    use anne::activation::s8::*;
+    use anne::math::requant::Rounding;
+    let q = |k: &str| {
+        let t = &tensors[ints(&op[k])[0] as usize];
+        (f64s(&t["scales"])[0] as f32, ints(&t["zero_points"])[0] as i32)
+    };
+    let ((s_in, z_in), (s_out, z_out)) = (q("inputs"), q("outputs"));
+    let mut table = [0i8; 256];
+    let kind = match op["opcode"].as_str().unwrap() {
+        "SOFTMAX" => {
+            let beta = op["beta"].as_f64().unwrap_or(1.0) as f32;
+            let p = softmax_s8_prepare(beta, s_in, s_out, z_out, Rounding::Double).unwrap();
+            let w = [p.input_multiplier, p.input_left_shift, p.diff_min];
+            return (anne::abi::ANNE_ACT_SOFTMAX as u32, w, Vec::new());
+        }
+        "LEAKY_RELU" => {
+            let alpha = op["alpha"].as_f64().unwrap() as f32;
+            let p = leaky_relu_s8_prepare(alpha, s_in, z_in, s_out, z_out, Rounding::Double).unwrap();
+            let x: Vec<i8> = (0..=255u8).map(|b| b as i8).collect();
+            leaky_relu_s8(&x, &mut table, &p).unwrap();
+            anne::abi::ANNE_ACT_LEAKY_RELU
+        }
+        name => {
+            let (f, kind) = match name {
+                "LOGISTIC" => (TableFn::Logistic, anne::abi::ANNE_ACT_SIGMOID),
+                "TANH" => (TableFn::Tanh, anne::abi::ANNE_ACT_TANH),
+                "GELU" => (
+                    TableFn::Gelu {
+                        approximate: op["approximate"].as_bool().unwrap_or(false),
+                    },
+                    anne::abi::ANNE_ACT_GELU,
+                ),
+                _ => panic!("no int8 activation {name}"),
+            };
+            activation_table(f, s_in, z_in, s_out, z_out, &mut table).unwrap();
+            kind
+        }
+    };
+    (kind as u32, [0; 3], table.to_vec())
 }
 
 fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
     let tensors = doc["tensors"].as_array().unwrap();
-    let mut layers = Vec::new();
+    let mut layers: Vec<Layer> = Vec::new();
     for op in doc["operators"].as_array().unwrap() {
-        assert_eq!(op["opcode"], "FULLY_CONNECTED");
+        if op["opcode"] != "FULLY_CONNECTED" {
+            let (act, softmax, table) = post_of(op, tensors);
+            let last = layers.last_mut().expect("an activation after a FULLY_CONNECTED");
+            (last.act, last.softmax, last.table) = (act, softmax, table);
+            continue;
+        }
         let ins = ints(&op["inputs"]);
         let (tin, tw) = (&tensors[ins[0] as usize], &tensors[ins[1] as usize]);
         let tout = &tensors[ints(&op["outputs"])[0] as usize];
@@ -90,6 +146,8 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             act_max,
             scale: scale.as_ptr(),
             count: scale.len() / 2,
+            post: std::ptr::null(),
+            post_len: 0,
         };
         layers.push(Layer {
             kernel: i8s(&tw["values"]),
@@ -97,6 +155,9 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             scale,
             quant,
             out: vec![0; units],
+            act: 0,
+            softmax: [0; 3],
+            table: Vec::new(),
         });
     }
     layers
@@ -108,9 +169,15 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
         .iter_mut()
         .map(|l| {
             l.quant.scale = l.scale.as_ptr();
+            (l.quant.post, l.quant.post_len) = if l.act == anne::abi::ANNE_ACT_SOFTMAX as u32 {
+                (l.softmax.as_ptr().cast(), 3)
+            } else {
+                (l.table.as_ptr().cast(), l.table.len())
+            };
             // SAFETY: all-zero is a valid anne_activation_t (plain data);
-            // an int8 layer does not read it.
-            let act: anne_activation_t = unsafe { std::mem::zeroed() };
+            // an int8 layer reads only its kind.
+            let mut act: anne_activation_t = unsafe { std::mem::zeroed() };
+            act.kind = l.act;
             anne_layer_t {
                 kind: ANNE_LAYER_DENSE as u32,
                 dtype: ANNE_DTYPE_S8 as u32,
@@ -147,6 +214,8 @@ fn forward(recs: &[anne_layer_t], x: &[i8]) -> (i32, usize) {
     (status, failed)
 }
 
+/// The fixtures made of FULLY_CONNECTED operators, each optionally followed
+/// by one of the activations an int8 Dense layer applies.
 fn dense_only_fixtures() -> Vec<(String, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8");
     let mut out = Vec::new();
@@ -161,7 +230,11 @@ fn dense_only_fixtures() -> Vec<(String, Value)> {
             .as_array()
             .unwrap()
             .iter()
-            .all(|op| op["opcode"] == "FULLY_CONNECTED")
+            .all(|op| {
+                ["FULLY_CONNECTED", "SOFTMAX", "LOGISTIC", "TANH", "GELU", "LEAKY_RELU"]
+                    .contains(&op["opcode"].as_str().unwrap())
+            })
+            && doc["operators"][0]["opcode"] == "FULLY_CONNECTED"
         {
             out.push((name, doc));
         }
@@ -173,10 +246,9 @@ fn dense_only_fixtures() -> Vec<(String, Value)> {
 #[test]
 fn dense_chains_through_the_c_abi_match_litert() {
     let fixtures = dense_only_fixtures();
-    assert!(
-        fixtures.iter().any(|(n, _)| n == "dense_linear"),
-        "dense_linear.json is dense-only"
-    );
+    for name in ["dense_linear", "dense_relu_softmax", "act_sigmoid", "act_tanh", "act_gelu", "act_leaky_relu"] {
+        assert!(fixtures.iter().any(|(n, _)| n == name), "{name}.json is a Dense chain");
+    }
     let mut compared = 0;
     for (name, doc) in fixtures {
         let mut layers = layers_of(&doc, false);
@@ -288,5 +360,44 @@ fn refusals_name_the_layer() {
         forward(&recs, &x),
         (anne::abi::ANNE_ERR_KIND, 1),
         "mixed dtypes"
+    );
+}
+
+#[test]
+fn bad_activation_data_is_refused_before_anything_is_written() {
+    let doc = fixture("dense_relu_softmax");
+    let x = i8s(&doc["rows"][0]);
+    let last = doc["operators"].as_array().unwrap().len() - 2; // the softmax's layer
+    let run = |edit: &dyn Fn(&mut anne_layer_t, &mut anne_quant_t)| {
+        let mut layers = layers_of(&doc, false);
+        let mut recs = records(&mut layers);
+        let mut q = layers[last].quant;
+        edit(&mut recs[last], &mut q);
+        recs[last].quant = &q;
+        layers[last].out.iter_mut().for_each(|v| *v = 5);
+        let r = forward(&recs, &x);
+        assert!(layers[last].out.iter().all(|&v| v == 5), "written after a refusal");
+        r
+    };
+    use anne::abi::*;
+    assert_eq!(run(&|_, q| q.post_len = 2), (ANNE_ERR_PARAM, last));
+    assert_eq!(run(&|_, q| q.post = std::ptr::null()), (ANNE_ERR_NULL, last));
+    assert_eq!(run(&|l, _| l.act.kind = ANNE_ACT_GLU as u32), (ANNE_ERR_ACTIVATION, last));
+    assert_eq!(run(&|l, _| l.act.kind = 200), (ANNE_ERR_ACTIVATION, last));
+    // an element-wise kind wants a 256-entry table, not softmax's 3 words
+    assert_eq!(run(&|l, _| l.act.kind = ANNE_ACT_TANH as u32), (ANNE_ERR_PARAM, last));
+    // a table that is the layer's own output
+    assert_eq!(
+        run(&|l, q| {
+            l.act.kind = ANNE_ACT_TANH as u32;
+            q.post = l.out as *const _;
+            q.post_len = 256;
+        }),
+        (ANNE_ERR_OVERLAP, last)
+    );
+    let bad_shift = [1 << 30, 32, -10];
+    assert_eq!(
+        run(&|_, q| q.post = bad_shift.as_ptr().cast()),
+        (ANNE_ERR_PARAM, last)
     );
 }

@@ -252,27 +252,75 @@ pub fn softmax_s8(
         }
     }
     for (row, orow) in x.chunks_exact(depth).zip(out.chunks_exact_mut(depth)) {
-        let max_in_row = row_max(row);
-        let (shifted_scale, num_bits_over_unit) = reciprocal(softmax_row_sum(row, max_in_row, p));
-        // 0..=31 for depth < 512 (the sum is at least 1.0 and below 512)
-        let exponent = (num_bits_over_unit + 31 - 8).clamp(0, 31) as u32;
+        let r = RowScale::of(row, p);
         for (o, &v) in orow.iter_mut().zip(row) {
-            let diff = v as i32 - max_in_row;
-            *o = if diff >= p.diff_min {
-                let rescaled =
-                    mul_greater_than_one(diff, p.input_multiplier, p.input_left_shift, p.rounding);
-                let e = exp_on_negative_values_q5(rescaled);
-                let unsat = rounding_divide_by_pot(
-                    saturating_rounding_doubling_high_mul(shifted_scale, e),
-                    exponent,
-                );
-                unsat.wrapping_add(-128).clamp(-128, 127) as i8
-            } else {
-                -128
-            };
+            *o = r.output(v, p);
         }
     }
     Ok(())
+}
+
+/// [`softmax_s8`] of one row (`depth = buf.len()`), in place: each output
+/// depends on its own input and the row's maximum and sum, which are
+/// found first. Checks and errors as [`softmax_s8`]'s; nothing is written
+/// on an error.
+pub fn softmax_s8_in_place(buf: &mut [i8], p: &SoftmaxS8Params) -> Result<(), Status> {
+    if buf.is_empty() {
+        return Err(Status::Size);
+    }
+    if !(0..=max_left_shift(p.rounding)).contains(&p.input_left_shift)
+        || p.diff_min > 0
+        || p.input_multiplier < 0
+    {
+        return Err(Status::Param);
+    }
+    let r = RowScale::of(buf, p);
+    if buf.len() >= 512 && !(0..=8).contains(&r.num_bits_over_unit) {
+        return Err(Status::Param);
+    }
+    for v in buf.iter_mut() {
+        *v = r.output(*v, p);
+    }
+    Ok(())
+}
+
+/// A row's maximum and the reciprocal of its sum of exponentials.
+struct RowScale {
+    max_in_row: i32,
+    shifted_scale: i32,
+    num_bits_over_unit: i32,
+}
+
+impl RowScale {
+    fn of(row: &[i8], p: &SoftmaxS8Params) -> Self {
+        let max_in_row = row.iter().fold(i8::MIN, |m, &v| m.max(v)) as i32;
+        let (shifted_scale, num_bits_over_unit) = reciprocal(softmax_row_sum(row, max_in_row, p));
+        RowScale {
+            max_in_row,
+            shifted_scale,
+            num_bits_over_unit,
+        }
+    }
+
+    /// The output of an input `v` of the row.
+    #[inline]
+    fn output(&self, v: i8, p: &SoftmaxS8Params) -> i8 {
+        // 0..=31 for depth < 512 (the sum is at least 1.0 and below 512)
+        let exponent = (self.num_bits_over_unit + 31 - 8).clamp(0, 31) as u32;
+        let diff = v as i32 - self.max_in_row;
+        if diff >= p.diff_min {
+            let rescaled =
+                mul_greater_than_one(diff, p.input_multiplier, p.input_left_shift, p.rounding);
+            let e = exp_on_negative_values_q5(rescaled);
+            let unsat = rounding_divide_by_pot(
+                saturating_rounding_doubling_high_mul(self.shifted_scale, e),
+                exponent,
+            );
+            unsat.wrapping_add(-128).clamp(-128, 127) as i8
+        } else {
+            -128
+        }
+    }
 }
 
 #[cfg(test)]
@@ -407,5 +455,31 @@ mod tests {
         y[7] = 127;
         softmax_s8(&y, 512, &mut o[..512], &p).unwrap();
         assert_eq!(o[7], 127);
+    }
+
+    #[test]
+    fn in_place_equals_softmax_s8() {
+        let p = softmax_s8_prepare(1.0, 0.05, 1.0 / 256.0, -128, Rounding::Double).unwrap();
+        let mut seed = 12345u32;
+        for depth in [1usize, 2, 3, 7, 10, 64, 511, 512, 700] {
+            for _ in 0..20 {
+                let x: Vec<i8> = (0..depth)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+                        (seed >> 16) as i8
+                    })
+                    .collect();
+                let mut want = vec![0i8; depth];
+                let r = softmax_s8(&x, depth, &mut want, &p);
+                let mut buf = x.clone();
+                assert_eq!(softmax_s8_in_place(&mut buf, &p), r);
+                assert_eq!(buf, if r.is_ok() { want } else { x });
+            }
+        }
+        let mut zero: [i8; 0] = [];
+        assert_eq!(softmax_s8_in_place(&mut zero, &p), Err(Status::Size));
+        let mut all_equal = [0i8; 1024];
+        assert_eq!(softmax_s8_in_place(&mut all_equal, &p), Err(Status::Param));
+        assert!(all_equal.iter().all(|&v| v == 0));
     }
 }
