@@ -41,10 +41,15 @@ LeakyReLU layer 0.3; gelu is exact (erf). tf.keras 2's hard_sigmoid
 correct projection onto the simplex; Keras 3.15's own differs from it when
 more than one output is non-zero (keras-team/keras#23425).
 
+With --quantize int8 --calibration ROWS.npy a float Dense network becomes
+an int8 file as TensorFlow's converter would quantize it with those rows
+(tools/anne_quantize.py, docs/int8.md).
+
 A .tflite file (TensorFlow's full-integer int8 conversion: representative
 data set, supported_ops TFLITE_BUILTINS_INT8) becomes an int8 file (format
 version 3): chains of FULLY_CONNECTED (fused NONE, RELU, RELU6,
-RELU_N1_TO_1), with QUANTIZE at the input, DEQUANTIZE at the output and
+RELU_N1_TO_1; then SOFTMAX, LOGISTIC, TANH, GELU, EXP or LEAKY_RELU), with
+QUANTIZE at the input, DEQUANTIZE at the output and
 size-keeping RESHAPEs; every other operator is reported, all in one run
 (tools/anne_tflite_import.py, docs/converter.md).
 
@@ -449,6 +454,10 @@ def main(argv=None, prog="anne_convert.py"):
                    "from a file, in place), training's (at --batch), instructions per prediction "
                    "(tools/anne_estimate.py)")
     p.add_argument("--batch", type=int, default=16, help="--estimate's training batch size (default 16)")
+    p.add_argument("--quantize", choices=("int8",), help="quantize a float Keras model to int8 as TensorFlow's "
+                   "converter does (full integer, per-channel weights; tools/anne_quantize.py), with --calibration")
+    p.add_argument("--calibration", metavar="ROWS.npy", help="--quantize's calibration rows: float32, rows x "
+                   "inputs, like the inputs the board will see (a few dozen to a few hundred)")
     args = p.parse_args(argv)
     try:
         if args.model.endswith(".anne"):
@@ -458,11 +467,19 @@ def main(argv=None, prog="anne_convert.py"):
             sources, conv = None, None
         else:
             tflite = is_tflite(args.model)
+            if (args.quantize is None) != (args.calibration is None):
+                raise ConvertError("--quantize int8 and --calibration ROWS.npy go together")
             if tflite:
+                if args.quantize:
+                    raise ConvertError("a .tflite is quantized already: drop --quantize and --calibration")
                 import anne_tflite_import
                 conv = anne_tflite_import.import_tflite(args.model)
             else:
                 conv = convert(args.model)
+            if args.quantize:
+                import anne_quantize
+                conv = anne_quantize.quantize(conv, np.load(args.calibration))
+                tflite = True   # (written as version 3, as an imported .tflite)
             conv.set_metadata(args.name, _names(args.classes), _names(args.features))
             if args.format_version == 1 and (args.classes or args.features or args.name):
                 raise ConvertError("--format-version 1 has no metadata: drop --name, --classes, "

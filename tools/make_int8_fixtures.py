@@ -160,12 +160,14 @@ def train(model, loss, seed):
     return x
 
 
-def convert(model, calib):
+def convert(model, calib, n_rows=64):
+    """TensorFlow's full-integer conversion, int8 in and out, with the
+    first n_rows rows of calib as the representative data set."""
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
 
     def rep():
-        for row in calib[:64]:
+        for row in calib[:n_rows]:
             yield [row[None, ...]]
 
     conv.representative_dataset = rep

@@ -1,0 +1,91 @@
+"""anne-convert --quantize int8 (tools/anne_quantize.py) against
+TensorFlow's own converter: tests/fixtures/quant/, written by
+tools/make_int8_quant_fixtures.py (TensorFlow 2.21, ai-edge-litert 2.3): per
+model the float Keras model, the calibration rows given to the converter as
+its representative data set, the converter's full-integer .tflite, and int8
+rows with LiteRT's (reference kernels') outputs for that .tflite."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, ROOT
+import anne_format as af
+import anne_quantize
+import anne_tflite_import as ti
+
+QUANT = os.path.join(FIXTURES, "quant")
+CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
+MODELS = sorted(n[len("quant_"):-len(".keras")] for n in os.listdir(QUANT) if n.endswith(".keras"))
+
+
+def base(name):
+    return os.path.join(QUANT, "quant_" + name)
+
+
+def quantized(name, tmp_path):
+    out = tmp_path / (name + ".anne")
+    r = subprocess.run([sys.executable, CONVERT, base(name) + ".keras", "--quantize", "int8", "--calibration",
+                        base(name) + "_calibration.npy", "-o", str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    return af.load(str(out))
+
+
+def test_the_fixtures_are_there():
+    assert MODELS == ["linear", "relu6_sigmoid", "relu_softmax", "tanh_wide"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_quantization_is_tensorflows(name, tmp_path):
+    ours = quantized(name, tmp_path)
+    theirs = ti.import_tflite(base(name) + ".tflite").specs
+    assert ours.dtype == "int8" and len(ours.layers) == len(theirs)
+    assert ours.input_quantization == theirs[0].in_q          # the calibration rows themselves: exact
+    for i, (a, b) in enumerate(zip(ours.layers, theirs)):
+        assert a.kernel.tolist() == b.kernel.tolist(), i
+        assert a.weight_scales == b.weight_scales, i
+        assert a.activation == b.activation, i
+        assert a.quant[5:7] == b.act_range, i
+        # activation scales: TensorFlow calibrates with its own float kernels
+        # (a float32 step or two apart); its one rule we do not follow (it
+        # moves a linear Dense layer's bias into the next layer) moves more
+        moved = name == "linear" and i == 0
+        for got, want in ((a.quant[2:4], b.out_q), (a.quant[7:9], b.act_q)):
+            assert abs(got[0] - want[0]) <= (3e-3 if moved else 3e-7) * want[0], (i, got, want)
+            assert got[1] == want[1] or moved, (i, got, want)
+        if name != "linear":
+            assert a.bias.tolist() == b.bias.tolist(), i
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_outputs_within_one_step_of_litert(name, tmp_path):
+    ours = quantized(name, tmp_path)
+    with open(base(name) + ".json") as f:
+        d = json.load(f)
+    got = ours.forward_int8(np.array(d["rows"]))
+    want = np.array(d["outputs"])
+    diff = np.abs(got.astype(int) - want)
+    if name == "linear":   # TensorFlow moved the first layer's bias: within one step
+        assert diff.max() <= 1, diff.max()
+    else:                  # the same int8 network: LiteRT's outputs exactly
+        assert diff.max() == 0, diff.max()
+
+
+def test_bad_calibration_and_layers(tmp_path):
+    import anne_convert
+    conv = anne_convert.convert(base("relu_softmax") + ".keras")
+    for rows, what in ((np.zeros((3, 5), np.float32), "rows x 6 inputs"),
+                       (np.zeros((0, 6), np.float32), "rows x 6 inputs"),
+                       (np.full((2, 6), np.nan, np.float32), "finite")):
+        with pytest.raises(anne_convert.ConvertError, match=what):
+            anne_quantize.quantize(conv, rows)
+    r = subprocess.run([sys.executable, CONVERT, base("relu_softmax") + ".keras", "--quantize", "int8",
+                        "-o", str(tmp_path / "x.anne")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "go together" in r.stderr
+    conv.specs[1].activation = "selu"
+    with pytest.raises(anne_convert.ConvertError, match="layer 1: activation selu has no int8 form"):
+        anne_quantize.quantize(conv, np.load(base("relu_softmax") + "_calibration.npy"))
