@@ -5,10 +5,10 @@
 //! (`x[(y * width + x) * in_channels + c]`, as numpy's `reshape(-1)` lays
 //! out an `(height, width, channels)` image) and writes `out_h x out_w x
 //! filters` the same way. The kernel is Keras's, `kernel_h x kernel_w x
-//! in_channels x filters` (`kernel[((ky * kernel_w + kx) * in_channels + c)
-//! * filters + f]`). Padding (`valid`, `same`) per axis as
-//! src/layers/window.rs's [`Window2d`] gives it; padded positions are
-//! zeros.
+//! in_channels x filters`
+//! (`kernel[((ky * kernel_w + kx) * in_channels + c) * filters + f]`).
+//! Padding (`valid`, `same`) per axis as src/layers/window.rs's
+//! [`Window2d`] gives it; padded positions are zeros.
 
 use super::conv1d::activate_rows;
 use super::window::{Plane, Window2d};
