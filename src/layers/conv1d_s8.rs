@@ -26,8 +26,8 @@
 //! The loop is src/layers/conv2d_s8.rs's on a plane of one row.
 
 use super::conv1d::Conv1d;
-use super::conv2d_s8::conv_s8_core;
-use super::dense_s8::{check_quantization, DenseS8Params};
+use super::conv2d_s8::{check_conv_s8, conv_s8_core};
+use super::dense_s8::DenseS8Params;
 use super::window::{Plane, Window2d};
 use crate::Status;
 
@@ -68,24 +68,14 @@ pub fn conv1d_s8(
     p: &Conv1dS8Params,
 ) -> Result<(), Status> {
     let (steps, steps_out, pad, filters) = spec.shape(x.len(), filter.len())?;
-    if steps_out.checked_mul(filters) != Some(out.len()) {
-        return Err(Status::OutSize);
-    }
-    if bias.is_some_and(|b| b.len() != filters) {
-        return Err(Status::BiasSize);
-    }
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        filters,
-        p.rounding,
-    )?;
-    // CONV_2D with height 1: the 2-D loop on a plane of one row (the
-    // padding before the first step as Conv1d::shape gives it, causal
+    // CONV_2D with height 1: the 2-D checks and loop on a plane of one row
+    // (the padding before the first step as Conv1d::shape gives it, causal
     // included)
+    let plane = Plane {
+        out: (1, steps_out),
+        pad: (0, pad),
+    };
+    check_conv_s8(&plane, filters, bias, out.len(), p)?;
     let window = Window2d {
         height: 1,
         width: steps,
@@ -93,10 +83,6 @@ pub fn conv1d_s8(
         strides: (1, spec.strides),
         dilation: (1, spec.dilation),
         padding: spec.padding,
-    };
-    let plane = Plane {
-        out: (1, steps_out),
-        pad: (0, pad),
     };
     conv_s8_core(
         &window,

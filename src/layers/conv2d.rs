@@ -58,19 +58,27 @@ impl Conv2d {
         act: &Activation,
     ) -> Result<(Plane, usize), Status> {
         let (plane, filters) = self.shape(n_in, kernel_len)?;
-        if matches!(act, Activation::Glu) {
-            return Err(Status::Activation);
-        }
-        let n_out = plane.out.0.checked_mul(plane.out.1);
-        if n_out.and_then(|n| n.checked_mul(filters)) != Some(out_len) {
-            return Err(Status::OutSize);
-        }
-        if bias_len.is_some_and(|b| b != filters) {
-            return Err(Status::BiasSize);
-        }
-        act.validate()?;
+        check_conv_out(&plane, filters, out_len, bias_len, act)?;
         Ok((plane, filters))
     }
+}
+
+/// The checks a float 2-D convolution's outputs share (Conv2D,
+/// DepthwiseConv2D): `Activation` for glu (which would halve the
+/// channels), [`Plane::check_out`]'s (`OutSize`, `BiasSize`) for
+/// `channels` output channels, then the activation's parameters.
+pub(crate) fn check_conv_out(
+    plane: &Plane,
+    channels: usize,
+    out_len: usize,
+    bias_len: Option<usize>,
+    act: &Activation,
+) -> Result<(), Status> {
+    if matches!(act, Activation::Glu) {
+        return Err(Status::Activation);
+    }
+    plane.check_out(channels, out_len, bias_len)?;
+    act.validate()
 }
 
 /// Keras `Conv2D`: `out[oy, ox, f] = act(sum over taps (ky, kx) and
@@ -109,29 +117,19 @@ fn run_conv2d(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    let w = &spec.window;
-    // (All nonzero after the checks; `max(1)` shows the compiler, so that
-    // no division or chunking by zero has a panic path.)
+    // (Nonzero after the checks; `max(1)` shows the compiler, so that no
+    // chunking by zero has a panic path.)
     let cin = spec.in_channels.max(1);
     let filters = filters.max(1);
-    let out_w = plane.out.1.max(1);
-    let kw = w.kernel_size.1;
     let tap_len = cin * filters; // one (ky, kx) of the kernel
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
         row.fill(0.0);
-        let ((ky0, ky1, iy0), (kx0, kx1, ix0)) = w.taps(plane, pos / out_w, pos % out_w);
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0) * w.dilation.0;
-            for kx in kx0..kx1 {
-                let ix = ix0 + (kx - kx0) * w.dilation.1;
-                let at = (iy * w.width + ix) * cin;
-                let xs = x.get(at..at + cin).unwrap_or(&[]);
-                let k = (ky * kw + kx) * tap_len;
-                let taps = kernel.get(k..k + tap_len).unwrap_or(&[]);
-                for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
-                    for (o, &wv) in row.iter_mut().zip(ws) {
-                        *o += xv * wv;
-                    }
+        for (t, i) in spec.window.taps_at(plane, pos) {
+            let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+            let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
+            for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
+                for (o, &wv) in row.iter_mut().zip(ws) {
+                    *o += xv * wv;
                 }
             }
         }
@@ -151,14 +149,7 @@ mod tests {
 
     fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
         Conv2d {
-            window: Window2d {
-                height: h,
-                width: w,
-                kernel_size: k,
-                strides: (1, 1),
-                dilation: (1, 1),
-                padding,
-            },
+            window: Window2d::undilated((h, w), k, (1, 1), padding),
             in_channels: cin,
         }
     }

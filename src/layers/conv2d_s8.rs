@@ -47,8 +47,9 @@ pub type Conv2dS8Params<'a> = DenseS8Params<'a>;
 ///   filter_scale[o]`, zero point 0) or `None`.
 ///
 /// Statuses: [`Conv2d::shape`]'s (`LayerParam`, `XSize`, `KernelSize`),
-/// `OutSize`, `BiasSize`, `Param` (offsets, clamp or shifts out of
-/// TFLite's ranges, per-channel multipliers not one per filter). Nothing is
+/// [`check_conv_s8`]'s (`OutSize`, `BiasSize`, `Param`: offsets, clamp or
+/// shifts out of TFLite's ranges, per-channel multipliers not one per
+/// filter). Nothing is
 /// written unless every check passes.
 pub fn conv2d_s8(
     spec: &Conv2d,
@@ -59,22 +60,7 @@ pub fn conv2d_s8(
     p: &Conv2dS8Params,
 ) -> Result<(), Status> {
     let (plane, filters) = spec.shape(x.len(), filter.len())?;
-    let n_out = plane.out.0.checked_mul(plane.out.1);
-    if n_out.and_then(|n| n.checked_mul(filters)) != Some(out.len()) {
-        return Err(Status::OutSize);
-    }
-    if bias.is_some_and(|b| b.len() != filters) {
-        return Err(Status::BiasSize);
-    }
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        filters,
-        p.rounding,
-    )?;
+    check_conv_s8(&plane, filters, bias, out.len(), p)?;
     conv_s8_core(
         &spec.window,
         &plane,
@@ -87,6 +73,30 @@ pub fn conv2d_s8(
         p,
     );
     Ok(())
+}
+
+/// The checks an int8 convolution's outputs and quantization share
+/// (CONV_2D, DEPTHWISE_CONV_2D): [`Plane::check_out`]'s (`OutSize`,
+/// `BiasSize`) for `channels` output channels, then `Param` unless the
+/// offsets, clamp and shifts are in TFLite's ranges with one multiplier
+/// per channel (or one in all).
+pub(crate) fn check_conv_s8(
+    plane: &Plane,
+    channels: usize,
+    bias: Option<&[i32]>,
+    out_len: usize,
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    plane.check_out(channels, out_len, bias.map(<[i32]>::len))?;
+    check_quantization(
+        p.input_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+        &p.multipliers,
+        channels,
+        p.rounding,
+    )
 }
 
 /// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
@@ -106,34 +116,20 @@ pub(crate) fn conv_s8_core(
     out: &mut [i8],
     p: &DenseS8Params,
 ) {
-    // (All nonzero for checked arguments; `max(1)` shows the compiler, so
-    // that no division or chunking by zero has a panic path.)
+    // (Nonzero for checked arguments; `max(1)` shows the compiler, so that
+    // no chunking by zero has a panic path.)
     let cin = cin.max(1);
     let filters = filters.max(1);
-    let out_w = plane.out.1.max(1);
-    let kw = window.kernel_size.1;
-    let row_len = window
-        .kernel_size
-        .0
-        .saturating_mul(kw)
-        .saturating_mul(cin)
-        .max(1);
-    let (dh, dw) = window.dilation;
+    let (kh, kw) = window.kernel_size;
+    let row_len = kh.saturating_mul(kw).saturating_mul(cin).max(1);
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
-        let ((ky0, ky1, iy0), (kx0, kx1, ix0)) = window.taps(plane, pos / out_w, pos % out_w);
         for ((o, taps), j) in row.iter_mut().zip(filter.chunks_exact(row_len)).zip(0..) {
             let mut acc: i32 = 0;
-            for ky in ky0..ky1 {
-                let iy = iy0 + (ky - ky0) * dh;
-                for kx in kx0..kx1 {
-                    let ix = ix0 + (kx - kx0) * dw;
-                    let at = (iy * window.width + ix) * cin;
-                    let xs = x.get(at..at + cin).unwrap_or(&[]);
-                    let k = (ky * kw + kx) * cin;
-                    let ws = taps.get(k..k + cin).unwrap_or(&[]);
-                    for (&wv, &xv) in ws.iter().zip(xs) {
-                        acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
-                    }
+            for (t, i) in window.taps_at(plane, pos) {
+                let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+                let ws = taps.get(t * cin..(t + 1) * cin).unwrap_or(&[]);
+                for (&wv, &xv) in ws.iter().zip(xs) {
+                    acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
                 }
             }
             *o = output_s8(acc, bias, j, p);
@@ -150,14 +146,7 @@ mod tests {
 
     fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
         Conv2d {
-            window: Window2d {
-                height: h,
-                width: w,
-                kernel_size: k,
-                strides: (1, 1),
-                dilation: (1, 1),
-                padding,
-            },
+            window: Window2d::undilated((h, w), k, (1, 1), padding),
             in_channels: cin,
         }
     }

@@ -12,6 +12,7 @@
 //! padded positions are zeros.
 
 use super::conv1d::activate_rows;
+use super::conv2d::check_conv_out;
 use super::window::{Plane, Window2d};
 use crate::activation::Activation;
 use crate::Status;
@@ -60,17 +61,7 @@ impl Depthwise2d {
         act: &Activation,
     ) -> Result<(Plane, usize), Status> {
         let (plane, cout) = self.shape(n_in, kernel_len)?;
-        if matches!(act, Activation::Glu) {
-            return Err(Status::Activation);
-        }
-        let n_out = plane.out.0.checked_mul(plane.out.1);
-        if n_out.and_then(|n| n.checked_mul(cout)) != Some(out_len) {
-            return Err(Status::OutSize);
-        }
-        if bias_len.is_some_and(|b| b != cout) {
-            return Err(Status::BiasSize);
-        }
-        act.validate()?;
+        check_conv_out(&plane, cout, out_len, bias_len, act)?;
         Ok((plane, cout))
     }
 }
@@ -95,27 +86,19 @@ pub fn depthwise2d_f32(
         out.len(),
         act,
     )?;
-    let w = &spec.window;
-    // (All nonzero after the checks; `max(1)` for the compiler.)
+    // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
-    let out_w = plane.out.1.max(1);
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
         row.fill(0.0);
-        let ((ky0, ky1, iy0), (kx0, kx1, ix0)) = w.taps(&plane, pos / out_w, pos % out_w);
-        for ky in ky0..ky1 {
-            let iy = iy0 + (ky - ky0) * w.dilation.0;
-            for kx in kx0..kx1 {
-                let ix = ix0 + (kx - kx0) * w.dilation.1;
-                let at = (iy * w.width + ix) * cin;
-                let xs = x.get(at..at + cin).unwrap_or(&[]);
-                let k = (ky * w.kernel_size.1 + kx) * cout;
-                let taps = kernel.get(k..k + cout).unwrap_or(&[]);
-                for ((os, ws), &xv) in row.chunks_exact_mut(dm).zip(taps.chunks_exact(dm)).zip(xs) {
-                    for (o, &wv) in os.iter_mut().zip(ws) {
-                        *o += xv * wv;
-                    }
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+            let taps = kernel.get(t * cout..(t + 1) * cout).unwrap_or(&[]);
+            // output channels c * dm .. (c + 1) * dm read channel c
+            for ((os, ws), &xv) in row.chunks_exact_mut(dm).zip(taps.chunks_exact(dm)).zip(xs) {
+                for (o, &wv) in os.iter_mut().zip(ws) {
+                    *o += xv * wv;
                 }
             }
         }
@@ -135,14 +118,7 @@ mod tests {
     use crate::layers::window::Padding;
 
     fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
-        Window2d {
-            height: h,
-            width: w,
-            kernel_size: k,
-            strides: (1, 1),
-            dilation: (1, 1),
-            padding,
-        }
+        Window2d::undilated((h, w), k, (1, 1), padding)
     }
 
     /// A depthwise convolution is a Conv2D whose kernel is zero between

@@ -14,7 +14,8 @@
 //! double-rounding `MultiplyByQuantizedMultiplier`
 //! ([`crate::math::requant::Rounding::Double`], tests/rust/conv2d_fixtures.rs).
 
-use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
+use super::conv2d_s8::check_conv_s8;
+use super::dense_s8::{output_s8, DenseS8Params};
 use super::depthwise2d::Depthwise2d;
 use crate::Status;
 
@@ -48,43 +49,19 @@ pub fn depthwise2d_s8(
     p: &Depthwise2dS8Params,
 ) -> Result<(), Status> {
     let (plane, cout) = spec.shape(x.len(), filter.len())?;
-    let n_out = plane.out.0.checked_mul(plane.out.1);
-    if n_out.and_then(|n| n.checked_mul(cout)) != Some(out.len()) {
-        return Err(Status::OutSize);
-    }
-    if bias.is_some_and(|b| b.len() != cout) {
-        return Err(Status::BiasSize);
-    }
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        cout,
-        p.rounding,
-    )?;
-    let w = &spec.window;
-    // (All nonzero after the checks; `max(1)` for the compiler.)
+    check_conv_s8(&plane, cout, bias, out.len(), p)?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
-    let out_w = plane.out.1.max(1);
-    let (dh, dw) = w.dilation;
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
-        let ((ky0, ky1, iy0), (kx0, kx1, ix0)) = w.taps(&plane, pos / out_w, pos % out_w);
         for (oc, o) in row.iter_mut().enumerate() {
             let c = oc / dm;
             let mut acc: i32 = 0;
-            for ky in ky0..ky1 {
-                let iy = iy0 + (ky - ky0) * dh;
-                for kx in kx0..kx1 {
-                    let ix = ix0 + (kx - kx0) * dw;
-                    let xv = x.get((iy * w.width + ix) * cin + c).copied().unwrap_or(0) as i32;
-                    let wv = filter.get((ky * w.kernel_size.1 + kx) * cout + oc);
-                    let wv = wv.copied().unwrap_or(0) as i32;
-                    acc = acc.wrapping_add(wv * (xv + p.input_offset));
-                }
+            for (t, i) in spec.window.taps_at(&plane, pos) {
+                let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
+                let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
+                acc = acc.wrapping_add(wv * (xv + p.input_offset));
             }
             *o = output_s8(acc, bias, oc, p);
         }
@@ -102,14 +79,7 @@ mod tests {
     use crate::math::requant::Rounding;
 
     fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
-        Window2d {
-            height: h,
-            width: w,
-            kernel_size: k,
-            strides: (1, 1),
-            dilation: (1, 1),
-            padding,
-        }
+        Window2d::undilated((h, w), k, (1, 1), padding)
     }
 
     /// A depthwise convolution is a Conv2D whose filter is zero between

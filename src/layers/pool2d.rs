@@ -40,30 +40,23 @@ impl Pool2d {
     /// Checks the sizes; returns [`Pool2d::shape`].
     pub fn check(&self, n_in: usize, out_len: usize) -> Result<Plane, Status> {
         let plane = self.shape(n_in)?;
-        let n_out = plane.out.0.checked_mul(plane.out.1);
-        if n_out.and_then(|n| n.checked_mul(self.channels)) != Some(out_len) {
-            return Err(Status::OutSize);
-        }
+        plane.check_out(self.channels, out_len, None)?;
         Ok(plane)
     }
 
-    /// For each output position in order, the window's rows `y0..y1` and
-    /// columns `x0..x1` in range, with the input positions they hold
-    /// (`(y0, y1, x0, x1)`), given to `f` with the position's output
-    /// row of `channels` values.
-    pub(crate) fn for_each_window<T>(
+    /// Channel `j`'s values in the window of output position `pos`, those
+    /// in range, row by row.
+    pub(crate) fn values_at<'a, T: Copy>(
         &self,
         plane: &Plane,
-        out: &mut [T],
-        mut f: impl FnMut((usize, usize, usize, usize), &mut [T]),
-    ) {
-        let c = self.channels.max(1); // (checked nonzero; for the compiler)
-        let out_w = plane.out.1.max(1);
-        for (pos, row) in out.chunks_exact_mut(c).enumerate() {
-            let ((ky0, ky1, y0), (kx0, kx1, x0)) =
-                self.window.taps(plane, pos / out_w, pos % out_w);
-            f((y0, y0 + (ky1 - ky0), x0, x0 + (kx1 - kx0)), row);
-        }
+        x: &'a [T],
+        pos: usize,
+        j: usize,
+    ) -> impl Iterator<Item = T> + 'a {
+        let c = self.channels;
+        self.window
+            .taps_at(plane, pos)
+            .filter_map(move |(_, i)| x.get(i * c + j).copied())
     }
 }
 
@@ -73,22 +66,22 @@ impl Pool2d {
 /// pass.
 pub fn pool2d_f32(spec: &Pool2d, x: &[f32], out: &mut [f32]) -> Result<(), Status> {
     let plane = spec.check(x.len(), out.len())?;
-    let (c, width) = (spec.channels, spec.window.width);
-    spec.for_each_window(&plane, out, |(y0, y1, x0, x1), row| {
-        let n = (y1 - y0) * (x1 - x0);
+    let c = spec.channels.max(1); // (checked nonzero; for the compiler)
+    for (pos, row) in out.chunks_exact_mut(c).enumerate() {
         for (j, o) in row.iter_mut().enumerate() {
-            let mut values = (y0..y1)
-                .flat_map(|y| (x0..x1).map(move |xi| (y * width + xi) * c + j))
-                .map(|i| x.get(i).copied().unwrap_or(0.0));
+            let mut values = spec.values_at(&plane, x, pos, j);
             *o = match spec.pool {
                 Pool::Max => {
                     let first = values.next().unwrap_or(f32::NEG_INFINITY);
                     values.fold(first, |m, v| if v > m || v.is_nan() { v } else { m })
                 }
-                Pool::Average => values.fold(0.0f32, |s, v| s + v) / n as f32,
+                Pool::Average => {
+                    let (sum, n) = values.fold((0.0f32, 0usize), |(s, n), v| (s + v, n + 1));
+                    sum / n as f32
+                }
             };
         }
-    });
+    }
     Ok(())
 }
 
@@ -107,16 +100,10 @@ mod tests {
         strides: (usize, usize),
         padding: Padding,
     ) -> Pool2d {
+        let window = Window2d::undilated((h, w), size, strides, padding);
         Pool2d {
             pool,
-            window: Window2d {
-                height: h,
-                width: w,
-                kernel_size: size,
-                strides,
-                dilation: (1, 1),
-                padding,
-            },
+            window,
             channels: c,
         }
     }

@@ -10,8 +10,7 @@
 //! values are pooled as they are, then clamped to the fused activation's
 //! range ([`PoolS8Params`]).
 
-use super::pool1d::Pool;
-use super::pool1d_s8::PoolS8Params;
+use super::pool1d_s8::{pooled_s8, PoolS8Params};
 use super::pool2d::Pool2d;
 use crate::Status;
 
@@ -33,36 +32,20 @@ pub fn pool2d_s8(spec: &Pool2d, x: &[i8], out: &mut [i8], p: &PoolS8Params) -> R
     if !(-128 <= p.act_min && p.act_min <= p.act_max && p.act_max <= 127) {
         return Err(Status::Param);
     }
-    let (c, width) = (spec.channels, spec.window.width);
-    spec.for_each_window(&plane, out, |(y0, y1, x0, x1), row| {
-        // at least 1 for every window the padding rules give (a `same`
-        // window always overlaps the input); 1 keeps the division defined
-        let count = (((y1 - y0) * (x1 - x0)) as i32).max(1);
+    let c = spec.channels.max(1); // (checked nonzero; for the compiler)
+    for (pos, row) in out.chunks_exact_mut(c).enumerate() {
         for (j, o) in row.iter_mut().enumerate() {
-            let values = (y0..y1)
-                .flat_map(|y| (x0..x1).map(move |xi| (y * width + xi) * c + j))
-                .map(|i| x.get(i).copied().unwrap_or(0) as i32);
-            let v = match spec.pool {
-                Pool::Max => values.fold(-128, i32::max),
-                Pool::Average => {
-                    let sum = values.fold(0i32, i32::wrapping_add);
-                    if sum > 0 {
-                        (sum + count / 2) / count
-                    } else {
-                        (sum - count / 2) / count
-                    }
-                }
-            };
-            *o = v.max(p.act_min).min(p.act_max) as i8; // (not clamp: no assertion)
+            let values = spec.values_at(&plane, x, pos, j).map(i32::from);
+            *o = pooled_s8(spec.pool, values, p);
         }
-    });
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::pool1d::Pool1d;
+    use crate::layers::pool1d::{Pool, Pool1d};
     use crate::layers::pool1d_s8::pool1d_s8;
     use crate::layers::window::{Padding, Window2d};
 
@@ -75,16 +58,10 @@ mod tests {
         strides: (usize, usize),
         padding: Padding,
     ) -> Pool2d {
+        let window = Window2d::undilated((h, w), size, strides, padding);
         Pool2d {
             pool,
-            window: Window2d {
-                height: h,
-                width: w,
-                kernel_size: size,
-                strides,
-                dilation: (1, 1),
-                padding,
-            },
+            window,
             channels: c,
         }
     }

@@ -97,6 +97,27 @@ pub struct Plane {
     pub pad: (usize, usize),
 }
 
+impl Plane {
+    /// [`Status::OutSize`] unless `out_len` holds `channels` values per
+    /// output position, then [`Status::BiasSize`] unless a bias (of
+    /// `bias_len` values) holds one per channel.
+    pub fn check_out(
+        &self,
+        channels: usize,
+        out_len: usize,
+        bias_len: Option<usize>,
+    ) -> Result<(), Status> {
+        let n = self.out.0.checked_mul(self.out.1);
+        if n.and_then(|n| n.checked_mul(channels)) != Some(out_len) {
+            return Err(Status::OutSize);
+        }
+        if bias_len.is_some_and(|b| b != channels) {
+            return Err(Status::BiasSize);
+        }
+        Ok(())
+    }
+}
+
 /// The furthest a 2-D window may reach along an axis, `(kernel_size - 1) *
 /// dilation`, as [`crate::layers::conv1d::MAX_REACH`] for Conv1D.
 const MAX_REACH_2D: usize = 0x7FFF_FFFF;
@@ -133,39 +154,47 @@ impl Window2d {
         })
     }
 
+    /// A window without dilation (pooling's): `kernel_size` moved by
+    /// `strides` over `height x width` positions.
+    pub fn undilated(
+        (height, width): (usize, usize),
+        kernel_size: (usize, usize),
+        strides: (usize, usize),
+        padding: Padding,
+    ) -> Window2d {
+        Window2d {
+            height,
+            width,
+            kernel_size,
+            strides,
+            dilation: (1, 1),
+            padding,
+        }
+    }
+
     /// Input positions, `height * width` (checked: [`Status::XSize`] if it
     /// overflows).
     pub fn positions(&self) -> Result<usize, Status> {
         self.height.checked_mul(self.width).ok_or(Status::XSize)
     }
 
-    /// The taps of output row `oy` and column `ox` that read inside the
-    /// input: per axis `(k0, k1, first)`, taps `k0..k1`, tap `k` reading
-    /// input row (column) `first + (k - k0) * dilation` (`k0 == k1`: none).
-    pub fn taps(
-        &self,
-        plane: &Plane,
-        oy: usize,
-        ox: usize,
-    ) -> ((usize, usize, usize), (usize, usize, usize)) {
-        (
-            axis_taps(
-                oy,
-                self.strides.0,
-                self.dilation.0,
-                plane.pad.0,
-                self.height,
-                self.kernel_size.0,
-            ),
-            axis_taps(
-                ox,
-                self.strides.1,
-                self.dilation.1,
-                plane.pad.1,
-                self.width,
-                self.kernel_size.1,
-            ),
-        )
+    /// The taps of output position `pos` (`oy * out_w + ox`) that read
+    /// inside the input, row by row: `(ky * kernel_w + kx, iy * width +
+    /// ix)`, the tap's index in the kernel's `kernel_h x kernel_w` and the
+    /// input position it reads (`iy = oy * sh + ky * dh - top`, `ix = ox *
+    /// sw + kx * dw - left`).
+    pub fn taps_at(&self, plane: &Plane, pos: usize) -> impl Iterator<Item = (usize, usize)> {
+        let out_w = plane.out.1.max(1); // (nonzero for a plane; for the compiler)
+        let (oy, ox) = (pos / out_w, pos % out_w);
+        let (sh, sw) = self.strides;
+        let (dh, dw) = self.dilation;
+        let (ky0, ky1, iy0) = axis_taps(oy, sh, dh, plane.pad.0, self.height, self.kernel_size.0);
+        let (kx0, kx1, ix0) = axis_taps(ox, sw, dw, plane.pad.1, self.width, self.kernel_size.1);
+        let (kw, width) = (self.kernel_size.1, self.width);
+        (ky0..ky1).flat_map(move |ky| {
+            let row = (iy0 + (ky - ky0) * dh) * width + ix0;
+            (kx0..kx1).map(move |kx| (ky * kw + kx, row + (kx - kx0) * dw))
+        })
     }
 }
 
