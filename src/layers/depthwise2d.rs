@@ -95,11 +95,10 @@ pub fn depthwise2d_f32(
         for (t, i) in spec.window.taps_at(&plane, pos) {
             let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
             let taps = kernel.get(t * cout..(t + 1) * cout).unwrap_or(&[]);
-            // output channels c * dm .. (c + 1) * dm read channel c
-            for ((os, ws), &xv) in row.chunks_exact_mut(dm).zip(taps.chunks_exact(dm)).zip(xs) {
-                for (o, &wv) in os.iter_mut().zip(ws) {
-                    *o += xv * wv;
-                }
+            // output channel oc reads channel oc / dm (indices, not chunks
+            // zipped with chunks: no length division outside this function)
+            for (oc, (o, &wv)) in row.iter_mut().zip(taps).enumerate() {
+                *o += xs.get(oc / dm).copied().unwrap_or(0.0) * wv;
             }
         }
         if let Some(b) = bias {
