@@ -27,6 +27,13 @@ on seeded random data, it writes OUT_DIR/<name>.json with two parts:
 
 and OUT_DIR/<name>.tflite, the converted model. Default OUT_DIR:
 tests/fixtures/conv2d.
+
+TensorFlow 2.21 converts a dilated Conv2D or DepthwiseConv2D to
+SPACE_TO_BATCH_ND, an undilated CONV_2D / DEPTHWISE_CONV_2D over the
+batches it makes (the bias, if any, then added by an ADD) and
+BATCH_TO_SPACE_ND: the int8 kernels' dilation is checked by
+tests/rust/conv2d_fixtures.rs's random shapes, the float32 kernels' also by
+the Keras layers recorded here.
 """
 import json
 import os
