@@ -22,9 +22,13 @@
 //! kernels) needs [`crate::math::requant::Rounding::Double`]: its CONV_2D
 //! requantizes with the double-rounding `MultiplyByQuantizedMultiplier`
 //! (tests/rust/int8_fixtures.rs: `Rounding::Single` misses some values).
+//!
+//! The loop is src/layers/conv2d_s8.rs's on a plane of one row.
 
 use super::conv1d::Conv1d;
-use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
+use super::conv2d_s8::{check_conv_s8, conv_s8_core};
+use super::dense_s8::DenseS8Params;
+use super::window::{Plane, Window2d};
 use crate::Status;
 
 /// The quantization of an int8 Conv1D: the same fields as a Dense
@@ -64,45 +68,33 @@ pub fn conv1d_s8(
     p: &Conv1dS8Params,
 ) -> Result<(), Status> {
     let (steps, steps_out, pad, filters) = spec.shape(x.len(), filter.len())?;
-    if steps_out.checked_mul(filters) != Some(out.len()) {
-        return Err(Status::OutSize);
-    }
-    if bias.is_some_and(|b| b.len() != filters) {
-        return Err(Status::BiasSize);
-    }
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
+    // CONV_2D with height 1: the 2-D checks and loop on a plane of one row
+    // (the padding before the first step as Conv1d::shape gives it, causal
+    // included)
+    let plane = Plane {
+        out: (1, steps_out),
+        pad: (0, pad),
+    };
+    check_conv_s8(&plane, filters, bias, out.len(), p)?;
+    let window = Window2d {
+        height: 1,
+        width: steps,
+        kernel_size: (1, spec.kernel_size),
+        strides: (1, spec.strides),
+        dilation: (1, spec.dilation),
+        padding: spec.padding,
+    };
+    conv_s8_core(
+        &window,
+        &plane,
+        spec.in_channels,
         filters,
-        p.rounding,
-    )?;
-    // (All nonzero: Conv1d::shape checked them; `max(1)` shows the compiler,
-    // so that no chunking by zero has a panic path.)
-    let cin = spec.in_channels.max(1);
-    let row_len = spec.kernel_size.saturating_mul(cin).max(1);
-    let filters = filters.max(1);
-    for (t, row) in out.chunks_exact_mut(filters).enumerate() {
-        let at = t.saturating_mul(spec.strides);
-        for ((o, taps), j) in row.iter_mut().zip(filter.chunks_exact(row_len)).zip(0..) {
-            let mut acc: i32 = 0;
-            for (k, w) in taps.chunks_exact(cin).enumerate() {
-                // padded position of tap k; saturation only past the end
-                let pos = at.saturating_add(k.saturating_mul(spec.dilation));
-                if pos < pad || pos - pad >= steps {
-                    continue;
-                }
-                let s = pos - pad;
-                let xs = x.get(s * cin..(s + 1) * cin).unwrap_or(&[]);
-                for (&wv, &xv) in w.iter().zip(xs) {
-                    acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
-                }
-            }
-            *o = output_s8(acc, bias, j, p);
-        }
-    }
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
     Ok(())
 }
 

@@ -6,12 +6,18 @@
 pub mod affine;
 pub mod conv1d;
 pub mod conv1d_s8;
+pub mod conv2d;
+pub mod conv2d_s8;
 pub mod dense;
 pub mod dense_s8;
+pub mod depthwise2d;
+pub mod depthwise2d_s8;
 pub mod elementwise_s8;
 pub mod mean_s8;
 pub mod pool1d;
 pub mod pool1d_s8;
+pub mod pool2d;
+pub mod pool2d_s8;
 pub mod window;
 
 use conv1d::Conv1d;

@@ -64,26 +64,36 @@ pub fn pool1d_s8(spec: &Pool1d, x: &[i8], out: &mut [i8], p: &PoolS8Params) -> R
         let s0 = at.saturating_sub(pad).min(steps);
         let s1 = at.saturating_add(window).saturating_sub(pad).min(steps);
         let rows = x.get(s0 * c..s1 * c).unwrap_or(&[]);
-        // at least 1 for every window the padding rules give (a `same`
-        // window always overlaps the input); 1 keeps the division defined
-        let count = (s1.saturating_sub(s0) as i32).max(1);
         for (j, o) in row.iter_mut().enumerate() {
             let values = rows.iter().skip(j).step_by(c).map(|&v| v as i32);
-            let v = match spec.pool {
-                Pool::Max => values.fold(-128, i32::max),
-                Pool::Average => {
-                    let sum = values.fold(0i32, i32::wrapping_add);
-                    if sum > 0 {
-                        (sum + count / 2) / count
-                    } else {
-                        (sum - count / 2) / count
-                    }
-                }
-            };
-            *o = v.max(p.act_min).min(p.act_max) as i8; // (not clamp: no assertion)
+            *o = pooled_s8(spec.pool, values, p);
         }
     }
     Ok(())
+}
+
+/// One int8 pooled output from the window's values in range (as
+/// [`pool1d_s8`] describes: the max from -128, or the average rounded as
+/// the C++ writes it), clamped to `p`'s range.
+pub(crate) fn pooled_s8(pool: Pool, values: impl Iterator<Item = i32>, p: &PoolS8Params) -> i8 {
+    let v = match pool {
+        Pool::Max => values.fold(-128, i32::max),
+        Pool::Average => {
+            let (sum, count) = values.fold((0i32, 0i32), |(s, n), v| {
+                (s.wrapping_add(v), n.wrapping_add(1))
+            });
+            // at least 1 for every window the padding rules give (a
+            // `same` window always overlaps the input); 1 keeps the
+            // division defined
+            let count = count.max(1);
+            if sum > 0 {
+                (sum + count / 2) / count
+            } else {
+                (sum - count / 2) / count
+            }
+        }
+    };
+    v.max(p.act_min).min(p.act_max) as i8 // (not clamp: no assertion)
 }
 
 #[cfg(test)]

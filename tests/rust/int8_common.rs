@@ -49,3 +49,14 @@ pub fn activation_range(act: &str, scale: f32, zero_point: i32) -> (i32, i32) {
         other => panic!("fused activation {other} not handled here"),
     }
 }
+
+pub fn f32s(v: &Value) -> Vec<f32> {
+    f64s(v).into_iter().map(|x| x as f32).collect()
+}
+
+pub fn usizes(v: &Value) -> Vec<usize> {
+    ints(v)
+        .into_iter()
+        .map(|x| usize::try_from(x).unwrap())
+        .collect()
+}

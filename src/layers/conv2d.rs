@@ -1,0 +1,316 @@
+//! Conv2D, float32, Keras semantics (`channels_last`, NHWC for one
+//! input): the reference forward pass.
+//!
+//! It reads `height x width x in_channels` values in row-major order
+//! (`x[(y * width + x) * in_channels + c]`, as numpy's `reshape(-1)` lays
+//! out an `(height, width, channels)` image) and writes `out_h x out_w x
+//! filters` the same way. The kernel is Keras's, `kernel_h x kernel_w x
+//! in_channels x filters`
+//! (`kernel[((ky * kernel_w + kx) * in_channels + c) * filters + f]`).
+//! Padding (`valid`, `same`) per axis as src/layers/window.rs's
+//! [`Window2d`] gives it; padded positions are zeros.
+
+use super::conv1d::activate_rows;
+use super::window::{Plane, Window2d};
+use crate::activation::Activation;
+use crate::Status;
+
+/// A Conv2D layer's shape: the window over the input and its channels
+/// (the filters follow from the kernel's length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub window: Window2d,
+    pub in_channels: usize,
+}
+
+impl Conv2d {
+    /// The layer's shape for `n_in` inputs and a kernel of `kernel_len`
+    /// values: `(plane, filters)`. Statuses: [`Window2d::plane`]'s
+    /// (`LayerParam`, `XSize`), `LayerParam` for no channels, `XSize`
+    /// unless `n_in == height * width * in_channels`, `KernelSize` unless
+    /// the kernel is a whole number (at least 1) of filters.
+    pub fn shape(&self, n_in: usize, kernel_len: usize) -> Result<(Plane, usize), Status> {
+        if self.in_channels == 0 {
+            return Err(Status::LayerParam);
+        }
+        let plane = self.window.plane()?;
+        let n = self.window.positions()?.checked_mul(self.in_channels);
+        if n != Some(n_in) {
+            return Err(Status::XSize);
+        }
+        let (kh, kw) = self.window.kernel_size;
+        let rows = kh.saturating_mul(kw).saturating_mul(self.in_channels);
+        let filters = kernel_len.checked_div(rows).unwrap_or(0);
+        if filters == 0 || !kernel_len.is_multiple_of(rows) {
+            return Err(Status::KernelSize);
+        }
+        Ok((plane, filters))
+    }
+
+    /// Checks the sizes (x, kernel, bias, out) and the activation (glu is
+    /// refused); returns [`Conv2d::shape`].
+    pub fn check(
+        &self,
+        n_in: usize,
+        kernel_len: usize,
+        bias_len: Option<usize>,
+        out_len: usize,
+        act: &Activation,
+    ) -> Result<(Plane, usize), Status> {
+        let (plane, filters) = self.shape(n_in, kernel_len)?;
+        check_conv_out(&plane, filters, out_len, bias_len, act)?;
+        Ok((plane, filters))
+    }
+}
+
+/// The checks a float 2-D convolution's outputs share (Conv2D,
+/// DepthwiseConv2D): `Activation` for glu (which would halve the
+/// channels), [`Plane::check_out`]'s (`OutSize`, `BiasSize`) for
+/// `channels` output channels, then the activation's parameters.
+pub(crate) fn check_conv_out(
+    plane: &Plane,
+    channels: usize,
+    out_len: usize,
+    bias_len: Option<usize>,
+    act: &Activation,
+) -> Result<(), Status> {
+    if matches!(act, Activation::Glu) {
+        return Err(Status::Activation);
+    }
+    plane.check_out(channels, out_len, bias_len)?;
+    act.validate()
+}
+
+/// Keras `Conv2D`: `out[oy, ox, f] = act(sum over taps (ky, kx) and
+/// channels c of x[oy * sh + ky * dh - top, ox * sw + kx * dw - left, c] *
+/// kernel[ky, kx, c, f] + bias[f])`, the taps outside the input counting
+/// as zero. Vector activations (softmax, ...) work over each position's
+/// `filters` outputs (Keras's `axis=-1`). Nothing is written unless every
+/// check passes.
+pub fn conv2d_f32(
+    spec: &Conv2d,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act: &Activation,
+) -> Result<(), Status> {
+    let (plane, filters) = spec.check(
+        x.len(),
+        kernel.len(),
+        bias.map(<[f32]>::len),
+        out.len(),
+        act,
+    )?;
+    run_conv2d(spec, &plane, filters, x, kernel, bias, out);
+    activate_rows(out, filters, act)
+}
+
+/// [`conv2d_f32`]'s sums (no activation) on arguments [`Conv2d::check`]
+/// passed.
+fn run_conv2d(
+    spec: &Conv2d,
+    plane: &Plane,
+    filters: usize,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    // (Nonzero after the checks; `max(1)` shows the compiler, so that no
+    // chunking by zero has a panic path.)
+    let cin = spec.in_channels.max(1);
+    let filters = filters.max(1);
+    let tap_len = cin * filters; // one (ky, kx) of the kernel
+    for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
+        row.fill(0.0);
+        for (t, i) in spec.window.taps_at(plane, pos) {
+            let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+            let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
+            for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
+                for (o, &wv) in row.iter_mut().zip(ws) {
+                    *o += xv * wv;
+                }
+            }
+        }
+        if let Some(b) = bias {
+            for (o, &bv) in row.iter_mut().zip(b) {
+                *o += bv;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::conv1d::{conv1d_f32, Conv1d};
+    use crate::layers::window::Padding;
+
+    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
+        Conv2d {
+            window: Window2d::undilated((h, w), k, (1, 1), padding),
+            in_channels: cin,
+        }
+    }
+
+    #[test]
+    fn hand_checked() {
+        // 3x3 input, one channel, 2x2 kernel of ones, valid: window sums
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+        let mut out = [0.0f32; 4];
+        let s = spec(3, 3, 1, (2, 2), Padding::Valid);
+        conv2d_f32(
+            &s,
+            &x,
+            &[1.0; 4],
+            Some(&[0.5]),
+            &mut out,
+            &Activation::Linear,
+        )
+        .unwrap();
+        assert_eq!(out, [12.5, 16.5, 24.5, 28.5]);
+        // same, 3x3 kernel with only the centre: the identity
+        let mut k = [0.0f32; 9];
+        k[4] = 1.0;
+        let mut out = [0.0f32; 9];
+        let s = spec(3, 3, 1, (3, 3), Padding::Same);
+        conv2d_f32(&s, &x, &k, None, &mut out, &Activation::Linear).unwrap();
+        assert_eq!(out, x);
+        // the top-left tap only: each output reads the input up and left
+        let mut k = [0.0f32; 9];
+        k[0] = 1.0;
+        conv2d_f32(&s, &x, &k, None, &mut out, &Activation::Linear).unwrap();
+        assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 4.0, 5.0]);
+    }
+
+    /// With height 1 and a kernel of height 1, Conv2D is Conv1D over the
+    /// width (the same sums in the same order when dilation > 1; here
+    /// compared within float rounding).
+    #[test]
+    fn height_one_is_conv1d() {
+        let x: Vec<f32> = (0..7 * 3)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let k: Vec<f32> = (0..3 * 3 * 2)
+            .map(|i| ((i * 53 % 17) as f32 - 8.0) / 5.0)
+            .collect();
+        for (padding, strides, dilation) in [
+            (Padding::Valid, 1, 1),
+            (Padding::Same, 2, 1),
+            (Padding::Same, 1, 2),
+            (Padding::Valid, 2, 3),
+        ] {
+            let s2 = Conv2d {
+                window: Window2d {
+                    height: 1,
+                    width: 7,
+                    kernel_size: (1, 3),
+                    strides: (1, strides),
+                    dilation: (1, dilation),
+                    padding,
+                },
+                in_channels: 3,
+            };
+            let s1 = Conv1d {
+                in_channels: 3,
+                kernel_size: 3,
+                strides,
+                dilation,
+                padding,
+            };
+            let (plane, _) = s2.shape(x.len(), k.len()).unwrap();
+            let n = plane.out.1 * 2;
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            conv2d_f32(
+                &s2,
+                &x,
+                &k,
+                Some(&[0.25, -1.0]),
+                &mut a,
+                &Activation::Linear,
+            )
+            .unwrap();
+            conv1d_f32(
+                &s1,
+                &x,
+                &k,
+                Some(&[0.25, -1.0]),
+                &mut b,
+                &Activation::Linear,
+            )
+            .unwrap();
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() <= 1e-5, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_bad_sizes_without_writing() {
+        let s = spec(3, 2, 2, (2, 2), Padding::Valid); // 2x1 out
+        let x = [1.0f32; 12];
+        let k = [1.0f32; 24]; // 3 filters
+        let mut out = [9.0f32; 6];
+        let lin = Activation::Linear;
+        let bad = |r: Result<(), Status>| r.unwrap_err();
+        assert_eq!(
+            bad(conv2d_f32(&s, &x[..11], &k, None, &mut out, &lin)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &[], &k, None, &mut out, &lin)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &x, &k[..23], None, &mut out, &lin)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &x, &[], None, &mut out, &lin)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &x, &k, None, &mut out[..5], &lin)),
+            Status::OutSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &x, &k, Some(&[1.0]), &mut out, &lin)),
+            Status::BiasSize
+        );
+        assert_eq!(
+            bad(conv2d_f32(&s, &x, &k, None, &mut out, &Activation::Glu)),
+            Status::Activation
+        );
+        let small = spec(1, 2, 2, (2, 2), Padding::Valid); // the window does not fit
+        assert_eq!(
+            bad(conv2d_f32(&small, &x[..4], &k, None, &mut out, &lin)),
+            Status::XSize
+        );
+        let zero_h = spec(0, 2, 2, (1, 1), Padding::Same);
+        assert_eq!(
+            bad(conv2d_f32(&zero_h, &[], &k[..6], None, &mut out, &lin)),
+            Status::XSize
+        );
+        for mut b in [s; 6] {
+            b.in_channels = 0;
+            assert_eq!(
+                bad(conv2d_f32(&b, &x, &k, None, &mut out, &lin)),
+                Status::LayerParam
+            );
+        }
+        let mut params = [s; 5];
+        params[0].window.kernel_size.0 = 0;
+        params[1].window.strides.1 = 0;
+        params[2].window.dilation.0 = 0;
+        params[3].window.padding = Padding::Causal;
+        params[4].window.dilation.1 = usize::MAX;
+        for b in params {
+            assert_eq!(
+                bad(conv2d_f32(&b, &x, &k, None, &mut out, &lin)),
+                Status::LayerParam
+            );
+        }
+        assert_eq!(out, [9.0; 6]);
+    }
+}

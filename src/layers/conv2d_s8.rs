@@ -1,0 +1,297 @@
+//! Conv2D, int8: TFLite's CONV_2D as LiteRT's reference
+//! `reference_integer_ops::ConvPerChannel`
+//! (`tensorflow/lite/kernels/internal/reference/integer_ops/conv.h`)
+//! computes it for one input (batch 1, groups 1).
+//!
+//! The shape is the float kernel's, [`Conv2d`] (src/layers/conv2d.rs), with
+//! TFLite's padding arithmetic (src/layers/window.rs: `same` pads `total /
+//! 2` before and the odd position after, as TFLite's
+//! `ComputePaddingHeightWidth` does). Taps outside the input are left out,
+//! which equals padding with the input's zero point (such a tap adds
+//! `filter * (zero_point - zero_point) = 0`).
+//!
+//! Multipliers as LiteRT's `PopulateConvolutionQuantizationParams`
+//! computes them: `QuantizeMultiplier((double)input_scale *
+//! (double)filter_scale[o] / (double)output_scale)` per output channel.
+//! LiteRT's reference CONV_2D requantizes with the double-rounding
+//! `MultiplyByQuantizedMultiplier`, [`crate::math::requant::Rounding::Double`]
+//! (tests/rust/conv2d_fixtures.rs, tests/rust/int8_fixtures.rs).
+//!
+//! src/layers/conv1d_s8.rs (CONV_2D with height 1) runs on the same
+//! loop, [`conv_s8_core`].
+
+use super::conv2d::Conv2d;
+use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
+use super::window::{Plane, Window2d};
+use crate::Status;
+
+/// The quantization of an int8 Conv2D: a Dense layer's fields
+/// (`input_offset = -input_zero_point`, `output_offset`, the fused
+/// activation's clamp, one multiplier per tensor or per filter, the
+/// [`crate::math::requant::Rounding`]).
+pub type Conv2dS8Params<'a> = DenseS8Params<'a>;
+
+/// int8 Conv2D over `height x width x in_channels` inputs (row-major,
+/// `x[(y * width + x) * in_channels + c]`), writing `out_h x out_w x
+/// filters`: for each output position `(oy, ox)` and filter `o`,
+/// `acc = sum over taps (ky, kx) in range and channels c of
+/// filter[((o * kernel_h + ky) * kernel_w + kx) * in_channels + c] *
+/// (x[iy, ix, c] + input_offset) + bias[o]` with `iy = oy * sh + ky * dh -
+/// top`, `ix = ox * sw + kx * dw - left` (int32, wrapping as the C++
+/// does), then `clamp(MultiplyByQuantizedMultiplier(acc, m[o], shift[o]) +
+/// output_offset, act_min, act_max)`.
+///
+/// - `filter`: TFLite's OHWI layout, `filters x kernel_h x kernel_w x
+///   in_channels` (not Keras's HWIO); zero point 0 (symmetric weights).
+/// - `bias`: `filters` int32 values (scale `input_scale *
+///   filter_scale[o]`, zero point 0) or `None`.
+///
+/// Statuses: [`Conv2d::shape`]'s (`LayerParam`, `XSize`, `KernelSize`),
+/// [`check_conv_s8`]'s (`OutSize`, `BiasSize`, `Param`: offsets, clamp or
+/// shifts out of TFLite's ranges, per-channel multipliers not one per
+/// filter). Nothing is
+/// written unless every check passes.
+pub fn conv2d_s8(
+    spec: &Conv2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Conv2dS8Params,
+) -> Result<(), Status> {
+    let (plane, filters) = spec.shape(x.len(), filter.len())?;
+    check_conv_s8(&plane, filters, bias, out.len(), p)?;
+    conv_s8_core(
+        &spec.window,
+        &plane,
+        spec.in_channels,
+        filters,
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
+    Ok(())
+}
+
+/// The checks an int8 convolution's outputs and quantization share
+/// (CONV_2D, DEPTHWISE_CONV_2D): [`Plane::check_out`]'s (`OutSize`,
+/// `BiasSize`) for `channels` output channels, then `Param` unless the
+/// offsets, clamp and shifts are in TFLite's ranges with one multiplier
+/// per channel (or one in all).
+pub(crate) fn check_conv_s8(
+    plane: &Plane,
+    channels: usize,
+    bias: Option<&[i32]>,
+    out_len: usize,
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    plane.check_out(channels, out_len, bias.map(<[i32]>::len))?;
+    check_quantization(
+        p.input_offset,
+        p.output_offset,
+        p.act_min,
+        p.act_max,
+        &p.multipliers,
+        channels,
+        p.rounding,
+    )
+}
+
+/// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
+/// the taps of each output position (only `plane.pad` is read of the
+/// padding, so that a causal Conv1D's may be given), `x` holds `height *
+/// width * cin` values, `filter` `filters` rows of `kernel_h * kernel_w *
+/// cin`, `out` `out_h * out_w * filters`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_s8_core(
+    window: &Window2d,
+    plane: &Plane,
+    cin: usize,
+    filters: usize,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) {
+    // (Nonzero for checked arguments; `max(1)` shows the compiler, so that
+    // no chunking by zero has a panic path.)
+    let cin = cin.max(1);
+    let filters = filters.max(1);
+    let (kh, kw) = window.kernel_size;
+    let row_len = kh.saturating_mul(kw).saturating_mul(cin).max(1);
+    for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
+        for ((o, taps), j) in row.iter_mut().zip(filter.chunks_exact(row_len)).zip(0..) {
+            let mut acc: i32 = 0;
+            for (t, i) in window.taps_at(plane, pos) {
+                let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+                let ws = taps.get(t * cin..(t + 1) * cin).unwrap_or(&[]);
+                for (&wv, &xv) in ws.iter().zip(xs) {
+                    acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
+                }
+            }
+            *o = output_s8(acc, bias, j, p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::dense_s8::{dense_s8, Multipliers};
+    use crate::layers::window::Padding;
+    use crate::math::requant::Rounding;
+
+    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
+        Conv2d {
+            window: Window2d::undilated((h, w), k, (1, 1), padding),
+            in_channels: cin,
+        }
+    }
+
+    fn unit<'a>() -> Conv2dS8Params<'a> {
+        // multiplier 1.0: (2^30, 1)
+        Conv2dS8Params {
+            input_offset: 0,
+            output_offset: 0,
+            act_min: -128,
+            act_max: 127,
+            multipliers: Multipliers::PerTensor {
+                multiplier: 1 << 30,
+                shift: 1,
+            },
+            rounding: Rounding::Double,
+        }
+    }
+
+    #[test]
+    fn hand_checked() {
+        // 3x3, one channel, 2x2 kernel [1, 2; 3, 4], valid, bias 1,
+        // output offset -2: windows [1 2; 4 5] -> 1+4+12+20 = 37, ...
+        let x = [1i8, 2, 3, 4, 5, 6, 7, 8, 9];
+        let p = Conv2dS8Params {
+            output_offset: -2,
+            ..unit()
+        };
+        let mut out = [0i8; 4];
+        let s = spec(3, 3, 1, (2, 2), Padding::Valid);
+        conv2d_s8(&s, &x, &[1, 2, 3, 4], Some(&[1]), &mut out, &p).unwrap();
+        assert_eq!(out, [36, 46, 66, 76]);
+        // same, 3x3 with the centre tap only, at input zero point -5:
+        // every position gives x + 5
+        let mut k = [0i8; 9];
+        k[4] = 1;
+        let p = Conv2dS8Params {
+            input_offset: 5,
+            ..unit()
+        };
+        let mut out = [0i8; 9];
+        let s = spec(3, 3, 1, (3, 3), Padding::Same);
+        conv2d_s8(&s, &x, &k, None, &mut out, &p).unwrap();
+        assert_eq!(out, [6, 7, 8, 9, 10, 11, 12, 13, 14]);
+        // the corner tap reads padding (left out) on the first row and
+        // column; the clamp holds the rest to 10
+        let mut k = [0i8; 9];
+        k[0] = 1;
+        let p = Conv2dS8Params {
+            input_offset: 5,
+            act_max: 10,
+            ..unit()
+        };
+        conv2d_s8(&s, &x, &k, None, &mut out, &p).unwrap();
+        assert_eq!(out, [0, 0, 0, 0, 6, 7, 0, 9, 10]);
+    }
+
+    /// One output position whose window covers the input exactly is a
+    /// dense layer over the flattened input (OHWI rows are its rows).
+    #[test]
+    fn one_window_is_dense() {
+        let x: Vec<i8> = (0..2 * 3 * 2).map(|i| (i * 37 % 255 - 127) as i8).collect();
+        let f: Vec<i8> = (0..3 * 12).map(|i| (i * 53 % 255 - 127) as i8).collect();
+        let bias = [100, -2000, 31];
+        let (m, s) = ([1_300_000_000, 1_700_000_000, 1 << 30], [-9, -10, -8]);
+        let p = Conv2dS8Params {
+            input_offset: 3,
+            output_offset: -7,
+            act_min: -100,
+            act_max: 90,
+            multipliers: Multipliers::PerChannel {
+                multipliers: &m,
+                shifts: &s,
+            },
+            rounding: Rounding::Double,
+        };
+        let (mut a, mut b) = ([0i8; 3], [0i8; 3]);
+        conv2d_s8(
+            &spec(2, 3, 2, (2, 3), Padding::Valid),
+            &x,
+            &f,
+            Some(&bias),
+            &mut a,
+            &p,
+        )
+        .unwrap();
+        dense_s8(&x, &f, Some(&bias), &mut b, &p).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn refuses_bad_sizes_without_writing() {
+        let p = unit();
+        let s = spec(3, 2, 2, (2, 2), Padding::Valid); // 2x1 out
+        let x = [1i8; 12];
+        let f = [1i8; 24]; // 3 filters
+        let mut out = [9i8; 6];
+        let bad = |r: Result<(), Status>| r.unwrap_err();
+        assert_eq!(
+            bad(conv2d_s8(&s, &x[..11], &f, None, &mut out, &p)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(conv2d_s8(&s, &x, &f[..23], None, &mut out, &p)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(conv2d_s8(&s, &x, &f, None, &mut out[..5], &p)),
+            Status::OutSize
+        );
+        assert_eq!(
+            bad(conv2d_s8(&s, &x, &f, Some(&[1]), &mut out, &p)),
+            Status::BiasSize
+        );
+        let mut params = [s; 4];
+        params[0].in_channels = 0;
+        params[1].window.strides.0 = 0;
+        params[2].window.dilation.1 = 0;
+        params[3].window.padding = Padding::Causal;
+        for b in params {
+            assert_eq!(
+                bad(conv2d_s8(&b, &x, &f, None, &mut out, &p)),
+                Status::LayerParam
+            );
+        }
+        let short = Conv2dS8Params {
+            multipliers: Multipliers::PerChannel {
+                multipliers: &[1],
+                shifts: &[0],
+            },
+            ..p
+        };
+        assert_eq!(
+            bad(conv2d_s8(&s, &x, &f, None, &mut out, &short)),
+            Status::Param
+        );
+        let clamp = Conv2dS8Params {
+            act_min: 3,
+            act_max: 2,
+            ..p
+        };
+        assert_eq!(
+            bad(conv2d_s8(&s, &x, &f, None, &mut out, &clamp)),
+            Status::Param
+        );
+        assert_eq!(out, [9; 6]);
+    }
+}

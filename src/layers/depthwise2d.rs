@@ -1,0 +1,225 @@
+//! DepthwiseConv2D, float32, Keras semantics (`channels_last`): the
+//! reference forward pass.
+//!
+//! Each input channel is convolved with its own `depth_multiplier`
+//! filters: output channel `c * depth_multiplier + m` reads input channel
+//! `c` only. Layouts: `x` is `height x width x in_channels` row-major (as
+//! src/layers/conv2d.rs), `out` `out_h x out_w x (in_channels *
+//! depth_multiplier)`, the kernel Keras's `depthwise_kernel`, `kernel_h x
+//! kernel_w x in_channels x depth_multiplier` (so `kernel[(ky * kernel_w +
+//! kx) * out_channels + c * depth_multiplier + m]`), the bias one value per
+//! output channel. Padding as src/layers/window.rs's [`Window2d`] gives it;
+//! padded positions are zeros.
+
+use super::conv1d::activate_rows;
+use super::conv2d::check_conv_out;
+use super::window::{Plane, Window2d};
+use crate::activation::Activation;
+use crate::Status;
+
+/// A DepthwiseConv2D layer's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Depthwise2d {
+    pub window: Window2d,
+    pub in_channels: usize,
+    pub depth_multiplier: usize,
+}
+
+impl Depthwise2d {
+    /// The layer's shape for `n_in` inputs and a kernel of `kernel_len`
+    /// values: `(plane, out_channels)`, `out_channels = in_channels *
+    /// depth_multiplier`. Statuses: [`Window2d::plane`]'s (`LayerParam`,
+    /// `XSize`), `LayerParam` for no channels or a zero multiplier, `XSize`
+    /// unless `n_in == height * width * in_channels`, `KernelSize` unless
+    /// `kernel_len == kernel_h * kernel_w * out_channels`.
+    pub fn shape(&self, n_in: usize, kernel_len: usize) -> Result<(Plane, usize), Status> {
+        let cout = self
+            .in_channels
+            .checked_mul(self.depth_multiplier)
+            .filter(|&c| c != 0)
+            .ok_or(Status::LayerParam)?;
+        let plane = self.window.plane()?;
+        let n = self.window.positions()?.checked_mul(self.in_channels);
+        if n != Some(n_in) {
+            return Err(Status::XSize);
+        }
+        let (kh, kw) = self.window.kernel_size;
+        if kh.checked_mul(kw).and_then(|k| k.checked_mul(cout)) != Some(kernel_len) {
+            return Err(Status::KernelSize);
+        }
+        Ok((plane, cout))
+    }
+
+    /// Checks the sizes (x, kernel, bias, out) and the activation (glu is
+    /// refused); returns [`Depthwise2d::shape`].
+    pub fn check(
+        &self,
+        n_in: usize,
+        kernel_len: usize,
+        bias_len: Option<usize>,
+        out_len: usize,
+        act: &Activation,
+    ) -> Result<(Plane, usize), Status> {
+        let (plane, cout) = self.shape(n_in, kernel_len)?;
+        check_conv_out(&plane, cout, out_len, bias_len, act)?;
+        Ok((plane, cout))
+    }
+}
+
+/// Keras `DepthwiseConv2D`: `out[oy, ox, c * dm + m] = act(sum over taps
+/// (ky, kx) of x[oy * sh + ky * dh - top, ox * sw + kx * dw - left, c] *
+/// kernel[ky, kx, c, m] + bias[c * dm + m])`, the taps outside the input
+/// counting as zero; vector activations over each position's outputs.
+/// Nothing is written unless every check passes.
+pub fn depthwise2d_f32(
+    spec: &Depthwise2d,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act: &Activation,
+) -> Result<(), Status> {
+    let (plane, cout) = spec.check(
+        x.len(),
+        kernel.len(),
+        bias.map(<[f32]>::len),
+        out.len(),
+        act,
+    )?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let dm = spec.depth_multiplier.max(1);
+    let cout = cout.max(1);
+    for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
+        row.fill(0.0);
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+            let taps = kernel.get(t * cout..(t + 1) * cout).unwrap_or(&[]);
+            // output channel oc reads channel oc / dm (indices, not chunks
+            // zipped with chunks: no length division outside this function)
+            for (oc, (o, &wv)) in row.iter_mut().zip(taps).enumerate() {
+                *o += xs.get(oc / dm).copied().unwrap_or(0.0) * wv;
+            }
+        }
+        if let Some(b) = bias {
+            for (o, &bv) in row.iter_mut().zip(b) {
+                *o += bv;
+            }
+        }
+    }
+    activate_rows(out, cout, act)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::conv2d::{conv2d_f32, Conv2d};
+    use crate::layers::window::Padding;
+
+    fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
+        Window2d::undilated((h, w), k, (1, 1), padding)
+    }
+
+    /// A depthwise convolution is a Conv2D whose kernel is zero between
+    /// different channels.
+    #[test]
+    fn is_a_conv2d_with_a_block_kernel() {
+        let (h, w, cin, dm) = (5, 4, 3, 2);
+        let (kh, kw) = (3, 2);
+        let cout = cin * dm;
+        let x: Vec<f32> = (0..h * w * cin)
+            .map(|i| ((i * 37 % 29) as f32 - 14.0) / 8.0)
+            .collect();
+        let k: Vec<f32> = (0..kh * kw * cout)
+            .map(|i| ((i * 11 % 13) as f32 - 6.0) / 4.0)
+            .collect();
+        let bias: Vec<f32> = (0..cout).map(|i| i as f32 * 0.5 - 1.0).collect();
+        // Conv2D's kernel: kh x kw x cin x cout, nonzero where oc / dm == c
+        let mut full = vec![0.0f32; kh * kw * cin * cout];
+        for t in 0..kh * kw {
+            for oc in 0..cout {
+                full[(t * cin + oc / dm) * cout + oc] = k[t * cout + oc];
+            }
+        }
+        for padding in [Padding::Valid, Padding::Same] {
+            let win = Window2d {
+                strides: (2, 1),
+                ..window(h, w, (kh, kw), padding)
+            };
+            let d = Depthwise2d {
+                window: win,
+                in_channels: cin,
+                depth_multiplier: dm,
+            };
+            let c = Conv2d {
+                window: win,
+                in_channels: cin,
+            };
+            let (plane, _) = d.shape(x.len(), k.len()).unwrap();
+            let n = plane.out.0 * plane.out.1 * cout;
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            let relu = Activation::Relu {
+                negative_slope: 0.0,
+                max_value: None,
+                threshold: 0.0,
+            };
+            depthwise2d_f32(&d, &x, &k, Some(&bias), &mut a, &relu).unwrap();
+            conv2d_f32(&c, &x, &full, Some(&bias), &mut b, &relu).unwrap();
+            // the zero products add nothing: the same sums, the same order
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn refuses_bad_sizes_without_writing() {
+        let d = Depthwise2d {
+            window: window(3, 3, (2, 2), Padding::Valid), // 2x2 out
+            in_channels: 2,
+            depth_multiplier: 2,
+        };
+        let x = [1.0f32; 18];
+        let k = [1.0f32; 16];
+        let mut out = [9.0f32; 16];
+        let lin = Activation::Linear;
+        let bad = |r: Result<(), Status>| r.unwrap_err();
+        assert_eq!(
+            bad(depthwise2d_f32(&d, &x[..17], &k, None, &mut out, &lin)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(depthwise2d_f32(&d, &x, &k[..15], None, &mut out, &lin)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(depthwise2d_f32(&d, &x, &k, None, &mut out[..15], &lin)),
+            Status::OutSize
+        );
+        assert_eq!(
+            bad(depthwise2d_f32(&d, &x, &k, Some(&[1.0; 2]), &mut out, &lin)),
+            Status::BiasSize
+        );
+        assert_eq!(
+            bad(depthwise2d_f32(
+                &d,
+                &x,
+                &k,
+                None,
+                &mut out,
+                &Activation::Glu
+            )),
+            Status::Activation
+        );
+        for (cin, dm) in [(0, 2), (2, 0), (usize::MAX, 2)] {
+            let b = Depthwise2d {
+                in_channels: cin,
+                depth_multiplier: dm,
+                ..d
+            };
+            assert_eq!(
+                bad(depthwise2d_f32(&b, &x, &k, None, &mut out, &lin)),
+                Status::LayerParam
+            );
+        }
+        assert_eq!(out, [9.0; 16]);
+    }
+}

@@ -1,0 +1,202 @@
+//! DepthwiseConv2D, int8: TFLite's DEPTHWISE_CONV_2D as LiteRT's reference
+//! `reference_integer_ops::DepthwiseConvPerChannel`
+//! (`tensorflow/lite/kernels/internal/reference/integer_ops/depthwise_conv.h`)
+//! computes it for one input (batch 1).
+//!
+//! The shape is the float kernel's, [`Depthwise2d`]
+//! (src/layers/depthwise2d.rs), with TFLite's padding arithmetic
+//! (src/layers/window.rs); output channel `c * depth_multiplier + m` reads
+//! input channel `c`. Taps outside the input are left out (the same as
+//! padding with the input's zero point). Multipliers per output channel
+//! as LiteRT's `PopulateConvolutionQuantizationParams` computes them
+//! (`(double)input_scale * (double)filter_scale[oc] /
+//! (double)output_scale`); the reference kernel requantizes with the
+//! double-rounding `MultiplyByQuantizedMultiplier`
+//! ([`crate::math::requant::Rounding::Double`], tests/rust/conv2d_fixtures.rs).
+
+use super::conv2d_s8::check_conv_s8;
+use super::dense_s8::{output_s8, DenseS8Params};
+use super::depthwise2d::Depthwise2d;
+use crate::Status;
+
+/// The quantization of an int8 DepthwiseConv2D: a Dense layer's fields,
+/// one multiplier per tensor or per output channel.
+pub type Depthwise2dS8Params<'a> = DenseS8Params<'a>;
+
+/// int8 DepthwiseConv2D over `height x width x in_channels` inputs
+/// (row-major), writing `out_h x out_w x out_channels` (`out_channels =
+/// in_channels * depth_multiplier`): for each output position and output
+/// channel `oc = c * depth_multiplier + m`,
+/// `acc = sum over taps (ky, kx) in range of filter[(ky * kernel_w + kx) *
+/// out_channels + oc] * (x[iy, ix, c] + input_offset) + bias[oc]` (int32,
+/// wrapping), then `clamp(MultiplyByQuantizedMultiplier(acc, m[oc],
+/// shift[oc]) + output_offset, act_min, act_max)`.
+///
+/// - `filter`: TFLite's layout `1 x kernel_h x kernel_w x out_channels`,
+///   which is Keras's `depthwise_kernel` flattened; zero point 0.
+/// - `bias`: `out_channels` int32 values or `None`.
+///
+/// Statuses: [`Depthwise2d::shape`]'s (`LayerParam`, `XSize`,
+/// `KernelSize`), `OutSize`, `BiasSize`, `Param` as
+/// [`crate::layers::conv2d_s8::conv2d_s8`]. Nothing is written unless
+/// every check passes.
+pub fn depthwise2d_s8(
+    spec: &Depthwise2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Depthwise2dS8Params,
+) -> Result<(), Status> {
+    let (plane, cout) = spec.shape(x.len(), filter.len())?;
+    check_conv_s8(&plane, cout, bias, out.len(), p)?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let dm = spec.depth_multiplier.max(1);
+    let cout = cout.max(1);
+    for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
+        for (oc, o) in row.iter_mut().enumerate() {
+            let c = oc / dm;
+            let mut acc: i32 = 0;
+            for (t, i) in spec.window.taps_at(&plane, pos) {
+                let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
+                let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
+                acc = acc.wrapping_add(wv * (xv + p.input_offset));
+            }
+            *o = output_s8(acc, bias, oc, p);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::conv2d::Conv2d;
+    use crate::layers::conv2d_s8::conv2d_s8;
+    use crate::layers::dense_s8::Multipliers;
+    use crate::layers::window::{Padding, Window2d};
+    use crate::math::requant::Rounding;
+
+    fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
+        Window2d::undilated((h, w), k, (1, 1), padding)
+    }
+
+    /// A depthwise convolution is a Conv2D whose filter is zero between
+    /// different channels (OHWI: filter `oc` reads channel `oc / dm`).
+    #[test]
+    fn is_a_conv2d_with_a_block_filter() {
+        let (h, w, cin, dm) = (5, 6, 3, 2);
+        let (kh, kw) = (3, 2);
+        let cout = cin * dm;
+        let x: Vec<i8> = (0..h * w * cin).map(|i| (i * 37 % 255) as i8).collect();
+        let f: Vec<i8> = (0..kh * kw * cout)
+            .map(|i| (i as i32 * 53 % 255 - 127) as i8)
+            .collect();
+        let bias: Vec<i32> = (0..cout as i32).map(|i| i * 1000 - 2500).collect();
+        let mut full = vec![0i8; cout * kh * kw * cin];
+        for t in 0..kh * kw {
+            for oc in 0..cout {
+                full[(oc * kh * kw + t) * cin + oc / dm] = f[t * cout + oc];
+            }
+        }
+        let m: Vec<i32> = (0..cout as i32)
+            .map(|i| (1 << 30) + i * 12_345_678)
+            .collect();
+        let s: Vec<i32> = (0..cout as i32).map(|i| -6 - i % 3).collect();
+        let p = Depthwise2dS8Params {
+            input_offset: 7,
+            output_offset: -3,
+            act_min: -120,
+            act_max: 110,
+            multipliers: Multipliers::PerChannel {
+                multipliers: &m,
+                shifts: &s,
+            },
+            rounding: Rounding::Double,
+        };
+        for padding in [Padding::Valid, Padding::Same] {
+            for (strides, dilation) in [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((1, 3), (2, 1))] {
+                let win = Window2d {
+                    strides,
+                    dilation,
+                    ..window(h, w, (kh, kw), padding)
+                };
+                let d = Depthwise2d {
+                    window: win,
+                    in_channels: cin,
+                    depth_multiplier: dm,
+                };
+                let c = Conv2d {
+                    window: win,
+                    in_channels: cin,
+                };
+                let (plane, _) = d.shape(x.len(), f.len()).unwrap();
+                let n = plane.out.0 * plane.out.1 * cout;
+                let (mut a, mut b) = (vec![0i8; n], vec![0i8; n]);
+                depthwise2d_s8(&d, &x, &f, Some(&bias), &mut a, &p).unwrap();
+                conv2d_s8(&c, &x, &full, Some(&bias), &mut b, &p).unwrap();
+                assert_eq!(a, b, "{padding:?} {strides:?} {dilation:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_bad_sizes_without_writing() {
+        let d = Depthwise2d {
+            window: window(3, 3, (2, 2), Padding::Valid),
+            in_channels: 2,
+            depth_multiplier: 2,
+        };
+        let p = Depthwise2dS8Params {
+            input_offset: 0,
+            output_offset: 0,
+            act_min: -128,
+            act_max: 127,
+            multipliers: Multipliers::PerTensor {
+                multiplier: 1 << 30,
+                shift: 0,
+            },
+            rounding: Rounding::Double,
+        };
+        let (x, f) = ([1i8; 18], [1i8; 16]);
+        let mut out = [9i8; 16];
+        let bad = |r: Result<(), Status>| r.unwrap_err();
+        assert_eq!(
+            bad(depthwise2d_s8(&d, &x[..17], &f, None, &mut out, &p)),
+            Status::XSize
+        );
+        assert_eq!(
+            bad(depthwise2d_s8(&d, &x, &f[..15], None, &mut out, &p)),
+            Status::KernelSize
+        );
+        assert_eq!(
+            bad(depthwise2d_s8(&d, &x, &f, None, &mut out[..15], &p)),
+            Status::OutSize
+        );
+        assert_eq!(
+            bad(depthwise2d_s8(&d, &x, &f, Some(&[0; 3]), &mut out, &p)),
+            Status::BiasSize
+        );
+        let z = Depthwise2d {
+            depth_multiplier: 0,
+            ..d
+        };
+        assert_eq!(
+            bad(depthwise2d_s8(&z, &x, &f, None, &mut out, &p)),
+            Status::LayerParam
+        );
+        let short = Depthwise2dS8Params {
+            multipliers: Multipliers::PerChannel {
+                multipliers: &[1; 2],
+                shifts: &[0; 2],
+            },
+            ..p
+        };
+        assert_eq!(
+            bad(depthwise2d_s8(&d, &x, &f, None, &mut out, &short)),
+            Status::Param
+        );
+        assert_eq!(out, [9; 16]);
+    }
+}
