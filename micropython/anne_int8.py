@@ -171,7 +171,14 @@ class Int8Network:
     compile = fit = training_memory = _refuse
 
     def save(self, path):
-        raise ValueError("int8 networks are written by tools/anne_convert.py, not saved on the board")
+        """Writes the file a network made by net.quantize(rows) came from
+        (those loaded from a file are already one)."""
+        data = getattr(self, "_file", None)
+        if data is None:
+            raise ValueError("this int8 network was loaded from a file: copy that file (net.quantize() "
+                             "makes networks that save)")
+        with open(path, "wb") as f:
+            f.write(data)
 
     def summary(self):
         """Each layer, its output shape, parameters, bytes and quantization."""

@@ -598,6 +598,15 @@ class Sequential:
         import anne_eval
         return anne_eval._task(self, y)
 
+    def quantize(self, rows):
+        """The int8 network of this float Dense network, calibrated on rows
+        (a list of input rows like the ones it will see: a few dozen),
+        as `anne-convert --quantize int8` makes it on the PC (TFLite's
+        rules, docs/int8.md); this network is not changed. Edit and train
+        the float network, then quantize it again."""
+        import anne_quant
+        return anne_quant.quantize(self, rows, load)
+
     # -- display ----------------------------------------------------------
 
     def summary(self):

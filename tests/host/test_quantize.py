@@ -89,3 +89,20 @@ def test_bad_calibration_and_layers(tmp_path):
     conv.specs[1].activation = "selu"
     with pytest.raises(anne_convert.ConvertError, match="layer 1: activation selu has no int8 form"):
         anne_quantize.quantize(conv, np.load(base("relu_softmax") + "_calibration.npy"))
+
+
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide"])
+def test_board_fixtures_are_up_to_date(name):
+    # tests/board/test_quantize.py compares net.quantize(rows) on the board
+    # with these: the float file as anne-convert writes it, the rows, and
+    # the PC quantizer's int8 file
+    import anne_convert
+    conv = anne_convert.convert(base(name) + ".keras")
+    rows = np.load(base(name) + "_calibration.npy")
+    with open(base(name) + "_float.anne", "rb") as f:
+        assert f.read() == conv.encode()
+    with open(base(name) + "_calibration.json") as f:
+        assert json.load(f) == [[float(v) for v in r] for r in rows]
+    if name == "relu_softmax":
+        with open(base(name) + "_int8.anne", "rb") as f:
+            assert f.read() == anne_quantize.quantize(conv, rows).encode()
