@@ -1,9 +1,11 @@
-# files: tests/board/boardcheck.py tests/fixtures/models/iris3.anne tests/fixtures/models/conv_norm.anne
+# files: tests/board/boardcheck.py tests/fixtures/models/iris3.anne tests/fixtures/models/conv_norm.anne tests/fixtures/bad/valid_tflite_dense_relu_softmax.anne tests/fixtures/bad/valid_tflite_act_tanh.anne
 # A seeded fuzzer of every `anne` entry point and of the loader (anne_net.load
 # of mutated files). Each call gets random arguments: buffers of every kind
 # and size (arrays of several typecodes, bytes, bytearray, misaligned
 # memoryviews, empty ones), non-buffers, activation names and parameters,
-# valid or not. Rules checked on every call:
+# valid or not; int8 chains (forward / Plan with int8 layer tuples: kernels,
+# biases, quantization, activation data of every kind and size). Rules
+# checked on every call:
 #   - only TypeError or ValueError come out (never another exception, never
 #     a crash: on unix-asan a memory error aborts the run);
 #   - the guard floats around every output buffer are untouched;
@@ -49,7 +51,7 @@ NAMES = anne.ACTIVATIONS + ("rleu", "", "RELU", "softmax2")
 PARAMS = ("negative_slope", "alpha", "threshold", "max_value", "default_value", "b", "approximate", "beta")
 GUARD = 12345.0
 failures = []
-stats = {"ok": 0, "raised": 0, "loaded": 0, "refused": 0}
+stats = {"ok": 0, "raised": 0, "loaded": 0, "refused": 0, "int8_ok": 0, "int8_raised": 0}
 
 
 def value():
@@ -98,6 +100,119 @@ def guards_ok(whole, lo, hi):
     return all(whole[i] == GUARD for i in range(lo)) and all(whole[i] == GUARD for i in range(hi, len(whole)))
 
 
+def out_s8(n):
+    """(out, whole, lo, hi) for an int8 out, guard bytes around."""
+    whole = array("b", [77] * (n + 8))
+    for i in range(4, n + 4):
+        whole[i] = 5
+    return memoryview(whole)[4:4 + n], whole, 4, 4 + n
+
+
+def s8_guards_ok(whole, lo, hi):
+    return all(whole[i] == 77 for i in range(lo)) and all(whole[i] == 77 for i in range(hi, len(whole)))
+
+
+def s8(n):
+    return array("b", [rand(256) - 128 for _ in range(n)])
+
+
+def s8_buffer(n):
+    """A random argument that may or may not be an int8 buffer of n."""
+    k = rand(10)
+    if k < 6:
+        return s8(n if rand(5) else size())
+    if k == 6:
+        return bytes(s8(n))
+    if k == 7:
+        return memoryview(bytearray(s8(n + 1)))[1:]
+    return buffer()
+
+
+def scale_words(n):
+    """n float64 scales as int32 words (low first), mostly valid."""
+    w = array("i")
+    for _ in range(n):
+        v = pick((0.01, 0.5, 3e-5, 1.0, 2.0, 0.0, -0.1, float("nan"), float("inf"), 1e300, 5e-324))
+        if rand(3):
+            v = (1 + rand(1000)) / 8192.0
+        lo, hi = struct.unpack("<ii", struct.pack("<d", v))
+        w.append(lo)
+        w.append(hi)
+    if rand(8) == 0:
+        w.append(rand(5))   # an odd count
+    return w
+
+
+def int8_layer(n_in, units, valid):
+    """An int8 layer tuple for n_in -> units: a valid one, or one with
+    random items (most of them wrong somewhere)."""
+    if valid:
+        act = pick((None, None, "softmax", "tanh", "sigmoid"))
+        w = array("i")
+        for _ in range(pick((1, units))):
+            lo, hi = struct.unpack("<ii", struct.pack("<d", (1 + rand(1000)) / 8192.0))
+            w.append(lo)
+            w.append(hi)
+        quant = (rand(20) - 10, rand(256) - 128, -128 + rand(10), 127 - rand(10), w)
+        if act == "softmax":
+            quant += (array("i", [(1 << 30) + rand(1 << 20), rand(32), -rand(2000)]),)
+        elif act is not None:
+            quant += (s8(256) if rand(2) else bytes(s8(256)),)
+        bias = None if rand(3) == 0 else array("i", [rand(2001) - 1000 for _ in range(units)])
+        kern = s8(n_in * units) if rand(2) else bytes(s8(n_in * units))
+        return (kern, bias, act, None, (1,), quant)
+    kern = s8(n_in * units) if rand(4) else s8_buffer(n_in * units)
+    bias = None if rand(3) == 0 else (array("i", [rand(2001) - 1000 for _ in range(units)]) if rand(3)
+                                      else pick((array("i", [1]), floats(units), bytes(4 * units), "b")))
+    act = pick((None, None, "softmax", "tanh", "sigmoid", "glu", "log_softmax", "x", 3, "linear"))
+    words = scale_words(pick((1, units, units, 2, 0)))
+    q = [rand(258) - 129 for _ in range(4)]
+    if rand(3):
+        q = [rand(20) - 10, rand(256) - 128, -128, 127]
+    quant = tuple(q) + (words if rand(6) else pick((floats(2), None, bytes(8))),)
+    if act is not None or rand(4) == 0:
+        post = pick((s8(256), s8(256), s8(255), array("i", [1 << 30, rand(33), -rand(1000)]),
+                     array("i", [1, 2]), None, bytes(256), floats(3)))
+        quant += (post,)
+    if rand(10) == 0:
+        quant = quant[:rand(len(quant))] if rand(2) else list(quant)
+    return (kern, bias, act, None, (pick((1, 1, 1, 2, 0, 3)),), quant)
+
+
+def fuzz_int8():
+    n = 1 + rand(3)
+    dims = [1 + rand(6) for _ in range(n + 1)]
+    layers, wholes = [], []
+    wrong = rand(2 * n)   # the layer with random items (none when >= n)
+    for i in range(n):
+        L = int8_layer(dims[i], dims[i + 1], i != wrong)
+        o, whole, lo, hi = out_s8(dims[i + 1] if rand(8) else size())
+        wholes.append((whole, lo, hi, bytes(whole)))
+        layers.append(L[:3] + (o,) + L[4:])
+    x = s8(dims[0]) if rand(8) else s8_buffer(dims[0])
+    out, whole, lo, hi = out_s8(dims[-1] if rand(8) else size())
+    last = (whole, lo, hi, bytes(whole))
+    what = "int8 forward %r" % ([L[2] for L in layers],)
+    try:
+        if rand(2):
+            anne.forward(tuple(layers), x, out)
+        else:
+            anne.Plan(tuple(layers))(x, out)
+        raised = None
+    except (TypeError, ValueError) as e:
+        raised = e
+    except Exception as e:  # noqa: BLE001
+        failures.append("%s: %s %r" % (what, type(e).__name__, e))
+        return
+    stats["ok" if raised is None else "raised"] += 1
+    stats["int8_ok" if raised is None else "int8_raised"] += 1
+    for w, a, b, before in wholes + [last]:
+        if not s8_guards_ok(w, a, b):
+            failures.append("%s: wrote outside a buffer" % what)
+    if raised is not None and bytes(whole) != last[3]:
+        failures.append("%s raised %r but changed out" % (what, raised))
+
+
 def activation():
     name = pick(NAMES) if rand(6) else pick(("relu", "leaky_relu", "elu", "threshold", "squareplus"))
     kw = {}
@@ -133,7 +248,10 @@ TRAINS = hasattr(anne, "sgd")
 
 
 def fuzz_call():
-    k = rand(11)
+    k = rand(13)
+    if k >= 11:
+        fuzz_int8()
+        return
     if not TRAINS and 6 <= k <= 10:
         k = rand(6)
     name, kw = activation()
@@ -274,16 +392,20 @@ for i in range(cfg["calls"]):
     fuzz_call()
     if i % 100 == 0:
         gc.collect()
-goods = [open(name, "rb").read() for name in ("iris3.anne", "conv_norm.anne")]
+goods = [open(name, "rb").read() for name in ("iris3.anne", "conv_norm.anne",
+                                              "valid_tflite_dense_relu_softmax.anne", "valid_tflite_act_tanh.anne")]
 for i in range(cfg["files"]):
-    fuzz_file(goods[i % 2])
+    fuzz_file(goods[i % 4])
     if i % 50 == 0:
         gc.collect()
 for f in failures[:20]:
     print("FAIL:", f)
 check(not failures, "%d of %d calls and %d files broke a rule" % (len(failures), cfg["calls"], cfg["files"]))
-print("fuzz: seed %d, %d calls (%d ran, %d raised), %d files (%d loaded, %d refused)"
-      % (cfg["seed"], cfg["calls"], stats["ok"], stats["raised"], cfg["files"], stats["loaded"], stats["refused"]))
+print("fuzz: seed %d, %d calls (%d ran, %d raised; int8 chains %d ran, %d raised), %d files (%d loaded, %d refused)"
+      % (cfg["seed"], cfg["calls"], stats["ok"], stats["raised"], stats["int8_ok"], stats["int8_raised"],
+         cfg["files"], stats["loaded"], stats["refused"]))
 # A fuzzer whose calls all fail (or all pass) tests little: both must occur.
 check(stats["ok"] > cfg["calls"] // 20 and stats["raised"] > cfg["calls"] // 20, "fuzz outcomes %r" % stats)
+check(stats["int8_ok"] > cfg["calls"] // 100 and stats["int8_raised"] > cfg["calls"] // 100,
+      "int8 fuzz outcomes %r" % stats)
 report("test_fuzz")
