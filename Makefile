@@ -362,6 +362,11 @@ demo: deps $(DEMO_FW)
 	tools/run-on $(TARGET) examples/iris/ai_anne.py $(BUILD)/demo/ai_anne_8.anne $(BUILD)/demo/ai_anne_6.anne examples/iris/ai_anne_8.json
 	@echo "== A 3-class Iris model trained in Keras, on the emulated $(TARGET)"
 	tools/run-on $(TARGET) examples/iris/iris3.py $(BUILD)/demo/iris3.anne examples/iris/iris3.json
+	@echo "== The same model in int8: quantized on the PC (anne-convert --quantize int8) and on the emulated $(TARGET) (net.quantize)"
+	$(PYTHON) tools/anne_convert.py examples/iris/iris3.keras -o $(BUILD)/demo/iris3_int8.anne --classes setosa,versicolor,virginica \
+		--quantize int8 --calibration examples/iris/iris_train.json
+	tools/run-on $(TARGET) examples/iris/iris3_int8.py $(BUILD)/demo/iris3.anne $(BUILD)/demo/iris3_int8.anne \
+		examples/iris/iris3.json examples/iris/iris_train.json
 	@echo "== Raw readings into a Keras model that starts with Normalization, on the emulated $(TARGET)"
 	tools/run-on $(TARGET) examples/tabular/tabular.py tests/fixtures/models/norm_tabular.anne tests/fixtures/models/norm_tabular.json
 	@echo "== Human activity from a 3-axis accelerometer stream: Conv1D, sample by sample, on the emulated $(TARGET)"

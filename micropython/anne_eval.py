@@ -55,7 +55,7 @@ def evaluate(self, X, y, task=None):
     correct = 0
     for i in range(len(X)):
         t = y[i]
-        self.predict_into(self._row(X[i], i, xa), out)
+        self._floats_into(self._row(X[i], i, xa), out)
         if task == "regression":
             if not isinstance(t, (list, tuple, array)):
                 t = (t,)
@@ -101,7 +101,7 @@ def classify(self, X):
         names = None
     preds = []
     for i in range(len(X)):
-        self.predict_into(self._row(X[i], i, xa), out)
+        self._floats_into(self._row(X[i], i, xa), out)
         k = (1 if out[0] > 0.5 else 0) if len(out) == 1 else self._backend.argmax(out)
         preds.append(k if names is None else names[k])
     return preds

@@ -165,6 +165,19 @@ class Int8Network:
         s, z = self.output_quantization
         return dequantize(out, s, z)
 
+    def _floats_into(self, x, out):
+        """Float32 x -> float32 out through QUANTIZE, the int8 network and
+        DEQUANTIZE (evaluate and classify), on buffers kept for it."""
+        bufs = getattr(self, "_io8", None)
+        if bufs is None:
+            bufs = self._io8 = (array("b", bytes(self.n_inputs)), array("b", bytes(self.n_outputs)))
+        s, z = self.input_quantization
+        self.predict_into(quantize(x, s, z, bufs[0]), bufs[1])
+        s, z = self.output_quantization
+        for j in range(len(out)):
+            out[j] = (bufs[1][j] - z) * s
+        return out
+
     def _refuse(self, *args, **kw):
         raise ValueError(INT8_REFUSAL)
 

@@ -500,6 +500,11 @@ class Sequential:
             out.append(self.predict_into(self._row(rows[i], i, None), _floats_for(self.n_outputs)))
         return out
 
+    def _floats_into(self, x, out):
+        """predict_into on float32 buffers whatever the network's dtype
+        (evaluate and classify; an int8 network quantizes)."""
+        return self.predict_into(x, out)
+
     def _row(self, row, i, xa):
         """Row i of a batch as a float32 buffer of n_inputs values (into xa
         when given); ValueError naming the row when its length is wrong."""

@@ -457,7 +457,8 @@ def main(argv=None, prog="anne_convert.py"):
     p.add_argument("--quantize", choices=("int8",), help="quantize a float Keras model to int8 as TensorFlow's "
                    "converter does (full integer, per-channel weights; tools/anne_quantize.py), with --calibration")
     p.add_argument("--calibration", metavar="ROWS.npy", help="--quantize's calibration rows: float32, rows x "
-                   "inputs, like the inputs the board will see (a few dozen to a few hundred)")
+                   "inputs, like the inputs the board will see (a few dozen to a few hundred); a .npy, or a "
+                   ".json list of rows (or an object whose \"x\" is one)")
     args = p.parse_args(argv)
     try:
         if args.model.endswith(".anne"):
@@ -478,7 +479,7 @@ def main(argv=None, prog="anne_convert.py"):
                 conv = convert(args.model)
             if args.quantize:
                 import anne_quantize
-                conv = anne_quantize.quantize(conv, np.load(args.calibration))
+                conv = anne_quantize.quantize(conv, anne_quantize.load_rows(args.calibration))
                 tflite = True   # (written as version 3, as an imported .tflite)
             conv.set_metadata(args.name, _names(args.classes), _names(args.features))
             if args.format_version == 1 and (args.classes or args.features or args.name):

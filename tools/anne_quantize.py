@@ -78,6 +78,23 @@ def _weights(kernel):
     return q, [float(s) for s in scales]
 
 
+def load_rows(path):
+    """Calibration rows from a .npy file or a .json list of rows (or an
+    object whose "x" is one)."""
+    if path.endswith(".json"):
+        import json
+        with open(path) as f:
+            doc = json.load(f)
+        rows = doc.get("x") if isinstance(doc, dict) else doc
+        if not isinstance(rows, list):
+            raise ConvertError("--calibration %s: a list of rows, or an object whose \"x\" is one" % path)
+        try:
+            return np.array(rows, np.float64)
+        except ValueError:
+            raise ConvertError("--calibration %s: rows of different lengths" % path)
+    return np.load(path)
+
+
 def _calibration(rows, n_inputs):
     x = np.asarray(rows)
     if x.ndim == 1 and x.size == n_inputs:

@@ -106,3 +106,14 @@ def test_board_fixtures_are_up_to_date(name):
     if name == "relu_softmax":
         with open(base(name) + "_int8.anne", "rb") as f:
             assert f.read() == anne_quantize.quantize(conv, rows).encode()
+
+
+def test_calibration_rows_from_json(tmp_path):
+    rows = np.load(base("relu_softmax") + "_calibration.npy")
+    for doc in ([r.tolist() for r in rows], {"x": [r.tolist() for r in rows], "labels": []}):
+        p = tmp_path / "rows.json"
+        p.write_text(json.dumps(doc))
+        np.testing.assert_array_equal(anne_quantize.load_rows(str(p)), rows.astype(np.float64))
+    p.write_text(json.dumps({"y": 1}))
+    with pytest.raises(Exception, match="list of rows"):
+        anne_quantize.load_rows(str(p))
