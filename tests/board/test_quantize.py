@@ -106,6 +106,15 @@ def test_edit_and_quantize_again(net, rows, tag):
         f, g = list(net.predict(row)), list(q.predict(row))
         agree += f.index(max(f)) == g.index(max(g))
     check(agree >= 0.9 * len(rows), "%s: the same class on %d of %d rows" % (tag, agree, len(rows)))
+    # evaluate and classify on the int8 network (floats quantized on the way)
+    labels = q.classify(rows[:8])
+    want = []
+    for row in rows[:8]:
+        g = list(q.predict(row))
+        want.append(g.index(max(g)))
+    check(labels == want, "%s: classify %r %r" % (tag, labels, want))
+    r = q.evaluate(rows[:8], want)
+    check(r["accuracy"] == 1.0 and r["n"] == 8, "%s: evaluate %r" % (tag, r))
 
 
 rows = rows_of("quant_relu_softmax_calibration.json")
