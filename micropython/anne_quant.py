@@ -234,18 +234,19 @@ def _load(net, entries, datas, load):
     import binascii
     meta = {k: net.metadata[k] for k in ("name", "classes", "features") if k in net.metadata}
     meta["quantized"] = "int8 on the board (net.quantize)"
-    head = anne_file.front(net.input_shape, entries, meta, version=3)
-    body = bytearray(head)
-    for e, parts in zip(entries, datas):
+    parts = [anne_file.front(net.input_shape, entries, meta, version=3)]
+    crc = binascii.crc32(parts[0])
+    for e, values in zip(entries, datas):
         offs = anne_file.int8_parts(e)
         chunk = bytearray(e.data_size)
-        for name, value in zip(anne_file.INT8_PARTS, parts):
+        for name, value in zip(anne_file.INT8_PARTS, values):
             off = offs[name][0]
             chunk[off:off + len(value)] = value
-        body += chunk
-    body += struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF)
-    data = bytes(body)
-    del body
+        crc = binascii.crc32(chunk, crc)
+        parts.append(chunk)
+    parts.append(struct.pack("<I", crc & 0xFFFFFFFF))
+    data = b"".join(parts)
+    del parts
     q = load(data)
     q._file = data
     return q

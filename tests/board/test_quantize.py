@@ -124,8 +124,11 @@ for b in backends:
     net, q = test_same_as_the_pc(b, rows)
     test_outputs(q, b)
     test_save(q, b)
+    del q      # (the stock Cortex-M0's heap: one int8 network at a time)
+    gc.collect()
     test_refusals(net, rows, b)
+    gc.collect()
     test_edit_and_quantize_again(net, rows, b)
-    del net, q
+    del net
     gc.collect()
 report(NAME)
