@@ -501,6 +501,8 @@ def main(argv=None, prog="anne_convert.py"):
             print(summary_text(model, sources, conv))
         if args.estimate and model.dtype != "float32":
             raise ConvertError("--estimate covers float32 networks; int8 ones are not estimated yet")
+        if args.estimate and any(l.kind in anne_format.anne_file.IMAGE_KINDS for l in model.layers):
+            raise ConvertError("--estimate covers Dense and 1-D networks; 2-D ones are not estimated yet")
         if args.estimate:
             import anne_estimate
             print(anne_estimate.report(anne_estimate.estimate(data, args.batch)))
