@@ -36,6 +36,8 @@ class _Stop(Exception):
 
 # What to do instead, for layers users often have.
 HINTS = {
+    "DepthwiseConv2D": "not supported yet; use Conv2D",
+    "SeparableConv2D": "not supported yet; use Conv2D",
     "SeparableConv1D": "not supported; use Conv1D",
     "DepthwiseConv1D": "not supported; use Conv1D",
     "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
