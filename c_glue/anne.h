@@ -185,6 +185,22 @@ typedef struct {
  *                      or same; same averages over the steps in range).
  *   ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
  *                      params: channels; out is channels values.
+ *   ANNE_LAYER_CONV2D  Keras's Conv2D on height x width x in_channels values,
+ *                      row-major (x[(y * width + x) * in_channels + c]);
+ *                      kernel in Keras layout, kernel_h x kernel_w x
+ *                      in_channels x filters; bias filters values or NULL;
+ *                      act per output position's filters (glu is
+ *                      ANNE_ERR_ACTIVATION); out is out_h x out_w x filters.
+ *                      params: height, width, in_channels, kernel_h,
+ *                      kernel_w, strides_h, strides_w, dilation_h,
+ *                      dilation_w, padding (valid or same).
+ *   ANNE_LAYER_MAX_POOLING2D, ANNE_LAYER_AVERAGE_POOLING2D
+ *                      params: height, width, channels, pool_h, pool_w,
+ *                      strides_h, strides_w, padding (valid or same; same
+ *                      averages over the positions in range).
+ *   ANNE_LAYER_GLOBAL_MAX_POOLING2D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D
+ *                      params: channels (over height * width positions, as
+ *                      the 1-D ones over steps); out is channels values.
  *   ANNE_LAYER_AFFINE  out = x * kernel[c] + bias[c] per channel c of the last
  *                      axis (Keras's Normalization, Rescaling, BatchNormalization
  *                      at inference); kernel (scale) and bias (offset, not
@@ -196,6 +212,9 @@ typedef struct {
  * ANNE_ERR_KIND. quant is NULL for float32 layers (not read). (Flatten and
  * Reshape move nothing: the caller leaves them out of the chain.)
  */
+/* The kind parameters an anne_layer_t holds (a Conv2D takes 10). */
+#define ANNE_LAYER_PARAMS 12
+
 typedef struct {
     uint32_t kind;         /* ANNE_LAYER_* */
     uint32_t dtype;        /* ANNE_DTYPE_* */
@@ -207,7 +226,8 @@ typedef struct {
     void *out;             /* out_len values: units, or units / 2 for glu */
     size_t out_len;
     anne_activation_t act;
-    uint32_t params[6];    /* kind-specific (above); zero for dense */
+    uint32_t params[ANNE_LAYER_PARAMS]; /* kind-specific (above); zero for dense
+                            * and past a kind's last */
     const anne_quant_t *quant; /* ANNE_DTYPE_S8: the requantization */
 } anne_layer_t;
 
@@ -320,11 +340,15 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
 #define ANNE_METRIC_MEAN_ABSOLUTE_ERROR 4
 #define ANNE_METRIC_MAX 8 /* at most this many metrics */
 
+#define ANNE_TRAIN_LAYER_PARAMS 6
+
 #define ANNE_OPTIMIZER_SGD 0
 #define ANNE_OPTIMIZER_ADAM 1
 
 /* A layer to train: kind and params as in anne_layer_t (ANNE_LAYER_DENSE,
- * ANNE_LAYER_CONV1D, a pooling or ANNE_LAYER_AFFINE; the last layer dense).
+ * ANNE_LAYER_CONV1D, a pooling or ANNE_LAYER_AFFINE; the last layer dense;
+ * not yet Conv2D or 2-D pooling: ANNE_ERR_KIND), its first six params only
+ * (ANNE_TRAIN_LAYER_PARAMS).
  * kernel and bias (a dense's n_in x units and units values, a Conv1D's as
  * anne_layer_t says; bias may be NULL) written by the update; a pooling
  * has none (NULL), an affine layer its scale and offset. Pooling and
@@ -333,7 +357,7 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
  * with momentum uses [0] and [2], Adam all four; NULL where unused). */
 typedef struct {
     uint32_t kind;         /* ANNE_LAYER_* */
-    uint32_t params[6];    /* kind-specific; zero for dense */
+    uint32_t params[ANNE_TRAIN_LAYER_PARAMS]; /* kind-specific; zero for dense */
     float *kernel;
     size_t kernel_len;
     float *bias;

@@ -127,7 +127,8 @@ typedef struct {
 
 // The layers of forward() and Plan (mod_plan.c), which the training
 // functions read too.
-ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t params[6]);
+ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t *params,
+    size_t n_params);
 // Fills d's weights from a layer's (kernel, bias, activation, buf) fields.
 // Only a dense layer needs a kernel (None is then a TypeError).
 static MP_ALWAYSINLINE inline void anne_gather_weights(anne_layer_t *d, const mp_obj_t *fields) {

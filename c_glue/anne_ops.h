@@ -100,8 +100,13 @@
 #define ANNE_LAYER_FLATTEN 7
 #define ANNE_LAYER_RESHAPE 8
 #define ANNE_LAYER_AFFINE 9
-#define ANNE_LAYER_COUNT 9
-#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine"
+#define ANNE_LAYER_CONV2D 10
+#define ANNE_LAYER_MAX_POOLING2D 11
+#define ANNE_LAYER_AVERAGE_POOLING2D 12
+#define ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D 13
+#define ANNE_LAYER_GLOBAL_MAX_POOLING2D 14
+#define ANNE_LAYER_COUNT 14
+#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d"
 
 /* X(ID, name, slots, weighted, activation): slots the kind's parameter
  * count, weighted 1 when it has units and weights, activation 1 when
@@ -116,6 +121,11 @@
     X(FLATTEN, flatten, 0, 0, 0) \
     X(RESHAPE, reshape, 0, 0, 0) \
     X(AFFINE, affine, 1, 1, 0) \
+    X(CONV2D, conv2d, 7, 1, 1) \
+    X(MAX_POOLING2D, max_pooling2d, 5, 0, 0) \
+    X(AVERAGE_POOLING2D, average_pooling2d, 5, 0, 0) \
+    X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d, 0, 0, 0) \
+    X(GLOBAL_MAX_POOLING2D, global_max_pooling2d, 0, 0, 0) \
 
 
 /* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same
@@ -131,5 +141,22 @@
 #define ANNE_AVERAGE_POOLING1D_STRIDES 1
 #define ANNE_AVERAGE_POOLING1D_PADDING 2
 #define ANNE_AFFINE_STANDS_FOR 0
+#define ANNE_CONV2D_KERNEL_SIZE_H 0
+#define ANNE_CONV2D_KERNEL_SIZE_W 1
+#define ANNE_CONV2D_STRIDES_H 2
+#define ANNE_CONV2D_STRIDES_W 3
+#define ANNE_CONV2D_PADDING 4
+#define ANNE_CONV2D_DILATION_RATE_H 5
+#define ANNE_CONV2D_DILATION_RATE_W 6
+#define ANNE_MAX_POOLING2D_POOL_SIZE_H 0
+#define ANNE_MAX_POOLING2D_POOL_SIZE_W 1
+#define ANNE_MAX_POOLING2D_STRIDES_H 2
+#define ANNE_MAX_POOLING2D_STRIDES_W 3
+#define ANNE_MAX_POOLING2D_PADDING 4
+#define ANNE_AVERAGE_POOLING2D_POOL_SIZE_H 0
+#define ANNE_AVERAGE_POOLING2D_POOL_SIZE_W 1
+#define ANNE_AVERAGE_POOLING2D_STRIDES_H 2
+#define ANNE_AVERAGE_POOLING2D_STRIDES_W 3
+#define ANNE_AVERAGE_POOLING2D_PADDING 4
 
 #endif /* ANNE_OPS_H */

@@ -22,17 +22,20 @@ static mp_obj_t *anne_layer_fields(mp_obj_t layer, size_t i, size_t *n_fields) {
 }
 
 // Layer i's kind and params from its spec, (kind, param, ...): ANNE_LAYER_*
-// and up to six ints, as anne.h's anne_layer_t describes them.
-ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t params[6]) {
+// and up to n_params ints (ANNE_LAYER_PARAMS for anne_layer_t, six for a
+// layer to train), as anne.h's anne_layer_t describes them.
+ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind, uint32_t *params,
+    size_t n_params) {
     size_t n;
     mp_obj_t *spec;
     if (!mp_obj_is_type(spec_obj, &mp_type_tuple)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: spec must be a tuple of ints"), (int)i);
     }
     mp_obj_get_array(spec_obj, &n, &spec);
-    if (n < 1 || n > 7) {
+    if (n < 1 || n > n_params + 1) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("layer %d: spec must be (kind, up to 6 params), got %d items"), (int)i, (int)n);
+            MP_ERROR_TEXT("layer %d: spec must be (kind, up to %d params), got %d items"), (int)i,
+            (int)n_params, (int)n);
     }
     for (size_t k = 0; k < n; k++) {
         // (No conversion: forward() reads a spec after taking x and out.)
@@ -153,7 +156,7 @@ ANNE_GLUE_SHARED mp_obj_t *anne_layer_describe(anne_layer_t *d, mp_obj_t layer, 
     d->dtype = ANNE_DTYPE_F32;
     d->quant = NULL;
     if (n_fields >= 5) {
-        anne_get_spec(fields[4], i, &d->kind, d->params);
+        anne_get_spec(fields[4], i, &d->kind, d->params, ANNE_LAYER_PARAMS);
     }
     if (n_fields == 6) {
         anne_get_quant(d, fields[5], i, q);
@@ -266,9 +269,48 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
     }
 }
 
+// anne_raise_other_layer's messages for a Conv2D or 2-D pooling layer (its
+// params: height, width, channels, window sizes, ...; anne.h).
+static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
+    switch (status) {
+        case ANNE_ERR_NULL:
+        case ANNE_ERR_KERNEL_SIZE:
+            if (d->kind == ANNE_LAYER_CONV2D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: conv2d kernel has %u floats, not %u x %u x %u x filters"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
+                    (unsigned)d->params[2]);
+            }
+            return;
+        case ANNE_ERR_X_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: %u inputs are not %u x %u x %u, or too few"),
+                (int)i, (unsigned)n_in, (unsigned)d->params[0], (unsigned)d->params[1],
+                (unsigned)d->params[2]);
+        case ANNE_ERR_OUT_SIZE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_h x out_w x channels"),
+                (int)i, (unsigned)d->out_len);
+        case ANNE_ERR_ACTIVATION:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: conv2d cannot take glu (it halves the filters)"), (int)i);
+        case ANNE_ERR_LAYER_PARAM:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
+                (int)i);
+        default:
+            return;
+    }
+}
+
 // anne_raise_layer's messages for a Conv1D or pooling layer (its spec in
 // d->params); returns for the statuses all kinds share.
 ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
+    bool plane = d->kind == ANNE_LAYER_CONV2D || d->kind == ANNE_LAYER_MAX_POOLING2D
+        || d->kind == ANNE_LAYER_AVERAGE_POOLING2D;
+    if (plane) {
+        anne_raise_2d_layer(status, i, n_in, d);  // returns for the statuses all kinds share
+    }
     switch (status) {
         case ANNE_ERR_NULL:
         case ANNE_ERR_KERNEL_SIZE:

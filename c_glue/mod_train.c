@@ -254,7 +254,7 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         d[i].kind = ANNE_LAYER_DENSE;
         memset(d[i].params, 0, sizeof(d[i].params));
         if (n_fields == 9 && f[8] != mp_const_none) {
-            anne_get_spec(f[8], i, &d[i].kind, d[i].params);
+            anne_get_spec(f[8], i, &d[i].kind, d[i].params, ANNE_TRAIN_LAYER_PARAMS);
         }
         d[i].act = ((anne_activation_obj_t *)MP_OBJ_TO_PTR(f[2]))->act;
         d[i].trainable = mp_obj_is_true(f[3]);

@@ -230,8 +230,9 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
 
 class Flatten(_Shaping):
-    """Flatten(): (steps, channels) -> (steps * channels,), row-major (the
-    values do not move: it costs nothing)."""
+    """Flatten(): (steps, channels) -> (steps * channels,), or (h, w,
+    channels) -> (h * w * channels,), row-major (the values do not move: it
+    costs nothing)."""
     kind = anne_ops.LAYER_FLATTEN
     computes = False
 
@@ -243,15 +244,16 @@ class Flatten(_Shaping):
 
 
 class Reshape(_Shaping):
-    """Reshape(target_shape), as Keras's: (n,) or (steps, channels), one
-    size may be -1; the values do not move."""
+    """Reshape(target_shape), as Keras's: (n,), (steps, channels) or
+    (height, width, channels), one size may be -1; the values do not move."""
     kind = anne_ops.LAYER_RESHAPE
     computes = False
 
     def __init__(self, target_shape, input_shape=None):
         _Shaping.__init__(self, input_shape)
-        if not isinstance(target_shape, (tuple, list)) or len(target_shape) not in (1, 2):
-            raise ValueError("target_shape must be (n,) or (steps, channels), not %r" % (target_shape,))
+        if not isinstance(target_shape, (tuple, list)) or len(target_shape) not in (1, 2, 3):
+            raise ValueError("target_shape must be (n,), (steps, channels) or (h, w, channels), not %r"
+                             % (target_shape,))
         if [d for d in target_shape if d != -1 and (isinstance(d, bool) or not isinstance(d, int) or d < 1)] \
                 or list(target_shape).count(-1) > 1:
             raise ValueError("target_shape %r: sizes >= 1, at most one -1" % (tuple(target_shape),))

@@ -106,15 +106,22 @@ def _check_layers(layers):
             raise TypeError("layer %d must be (kernel, bias, activation, buf[, spec])" % i)
         if len(layer) == 5:
             spec = layer[4]
-            if not isinstance(spec, tuple) or not 1 <= len(spec) <= 7 or not all(isinstance(v, int) for v in spec):
-                raise ValueError("layer %d: spec must be (kind, up to 6 params)" % i)
+            if not isinstance(spec, tuple) or not 1 <= len(spec) <= 13 or not all(isinstance(v, int) for v in spec):
+                raise ValueError("layer %d: spec must be (kind, up to 12 params)" % i)
             if spec[0] not in _KINDS:
                 raise ValueError("unknown layer kind or dtype")
 
 
 _KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LAYER_AVERAGE_POOLING1D,
-          _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_AFFINE)
-_WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE)
+          _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_AFFINE,
+          _ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D,
+          _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
+_WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE, _ops.LAYER_CONV2D)
+# Global poolings (1-D over steps, 2-D over height x width: the same), and
+# the max ones of them and of the 1-D windowed poolings.
+_GLOBAL = (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D,
+           _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
+_MAX = (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
 
 
 def _out_len(out):
@@ -192,7 +199,7 @@ def _pool_windows(i, spec, n_in):
     c, size, strides, padding = _spec(spec, 4)
     if c < 1:
         _bad_spec(i)
-    if spec[0] in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D):
+    if spec[0] in _GLOBAL:
         steps, _, _ = _steps(i, n_in, c, 1, 1, 0)
         return c, 1, steps, 1, 0, steps
     if size < 1 or strides < 1 or padding > 1:
@@ -202,7 +209,7 @@ def _pool_windows(i, spec, n_in):
 
 
 def _pool1d(i, xs, out, spec):
-    is_max = spec[0] in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+    is_max = spec[0] in _MAX
     c, n_out, size, strides, pad, steps = _pool_windows(i, spec, len(xs))
     if _out_len(out) != n_out * c:
         raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
@@ -283,8 +290,14 @@ def _run_layer(i, src, layer, dst, checked=None, last=False):
             _affine(i, src, kernel, bias, dst, spec)
         elif kind == _ops.LAYER_DENSE:
             _chain_dense(i, last, src, kernel, bias, act, dst)
+        elif kind == _ops.LAYER_CONV2D:
+            import anne_fallback2d
+            anne_fallback2d.conv2d(i, src, kernel, bias, act, dst, spec)
         else:
             _conv1d(i, src, kernel, bias, act, dst, spec)
+    elif kind in (_ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D):
+        import anne_fallback2d
+        anne_fallback2d.pool2d(i, src, dst, spec)
     else:
         _pool1d(i, src, dst, spec)
 
@@ -605,6 +618,8 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     kind = spec[0]
     if kind == _ops.LAYER_DENSE:
         raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
+    if kind in (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D):
+        raise ValueError("unknown layer kind or dtype")  # (not trained yet: as the native module)
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     n_in = len(xs)
     if kind != _ops.LAYER_CONV1D:

@@ -103,6 +103,10 @@ STORED = tuple(anne_ops.LAYER_UNITS)
 WEIGHTED = tuple(k for k in STORED if k in anne_ops.ACTIVATED)
 POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "pool")
 GLOBAL_POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "global")
+# The kinds that take (height, width, channels); files with them are version 3.
+IMAGE_KINDS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in ("conv2d", "pool2d")) + (
+    anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D)
+IMAGE_GLOBAL_POOLS = IMAGE_KINDS[-2:]
 # An affine layer's kind parameter 0: the Keras layer it stands for.
 AFFINE_CODES = anne_ops.LAYER_PARAMS[anne_ops.LAYER_AFFINE][0][3]
 NO_KPARAMS = (0,) * 8
@@ -130,11 +134,23 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
             raise ValueError("reshape to %s needs %d values, its input %s has %d" % (
                 _shape_text(stored_out), size_of(stored_out), _shape_text(in_shape), size_of(in_shape)))
         return stored_out
-    if len(in_shape) != 2:
-        raise ValueError("%s takes (steps, channels), got %s" % (KIND_NAMES[kind], _shape_text(in_shape)))
-    steps, channels = in_shape
+    rule = anne_ops.LAYER_SHAPE[kind]
+    image = rule in ("conv2d", "pool2d") or kind in IMAGE_GLOBAL_POOLS
+    if len(in_shape) != (3 if image else 2):
+        raise ValueError("%s takes %s, got %s" % (KIND_NAMES[kind], "(height, width, channels)" if image
+                                                  else "(steps, channels)", _shape_text(in_shape)))
     if kind in GLOBAL_POOLS:
-        return (channels,)
+        return (in_shape[-1],)
+    if image:
+        # conv2d: kernel_h, kernel_w, strides_h, strides_w, padding,
+        # dilation_h, dilation_w; pool2d: pool_h, pool_w, strides_h,
+        # strides_w, padding
+        conv = rule == "conv2d"
+        dil = kp[5:7] if conv else (1, 1)
+        oh, _ = _out_steps(in_shape[0], (kp[0] - 1) * dil[0] + 1, kp[2], kp[4])
+        ow, _ = _out_steps(in_shape[1], (kp[1] - 1) * dil[1] + 1, kp[3], kp[4])
+        return (oh, ow, units if conv else in_shape[2])
+    steps, channels = in_shape
     if kind == anne_ops.LAYER_CONV1D and (kp[0] - 1) * kp[3] > MAX_REACH:
         raise ValueError("conv1d's (kernel_size - 1) * dilation_rate = (%d - 1) * %d, at most %d"
                          % (kp[0], kp[3], MAX_REACH))
@@ -182,6 +198,8 @@ class Entry:
             return self.n_in * self.units
         if self.kind == anne_ops.LAYER_CONV1D:
             return self.kparams[0] * self.in_shape[1] * self.units
+        if self.kind == anne_ops.LAYER_CONV2D:
+            return self.kparams[0] * self.kparams[1] * self.in_shape[2] * self.units
         if self.kind == anne_ops.LAYER_AFFINE:
             return self.units
         return 0
@@ -551,6 +569,8 @@ def _data_text(entry):
             " and softmax's parameters" if entry.act == anne_ops.SOFTMAX else " and a 256-entry table")
     if entry.kind == anne_ops.LAYER_CONV1D:
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)
+    elif entry.kind == anne_ops.LAYER_CONV2D:
+        dims = (entry.kparams[0], entry.kparams[1], entry.in_shape[2], entry.units)
     elif entry.kind == KIND_DENSE:
         dims = (entry.n_in, entry.units)
     elif entry.kind == anne_ops.LAYER_AFFINE:

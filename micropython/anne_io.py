@@ -25,7 +25,7 @@ _free_memory = _mem_free
 
 
 def save(net, path, meta=None):
-    """Writes net as a .anne file (version 2, with meta, by default
+    """Writes net as a .anne file (version 2, 3 for images, with meta, by default
     net.metadata). Refuses (ValueError) what the format cannot hold before
     it opens the file."""
     if not net.layers:
@@ -41,6 +41,10 @@ def save(net, path, meta=None):
             kp = (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
         elif L.kind in anne_file.POOLS:
             kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
+        elif L.kind == anne_ops.LAYER_CONV2D:
+            kp = L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
+        elif L.kind in anne_file.IMAGE_KINDS[1:3]:  # the 2-D windowed poolings
+            kp = L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
         if L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)
@@ -51,7 +55,10 @@ def save(net, path, meta=None):
             e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape)
         entries.append(e)
         shape = e.out_shape
-    head = anne_file.front(net.input_shape, entries, net.metadata if meta is None else meta)
+    # (version 3 for rank-3 shapes: 2-D layers' images)
+    v3 = len(net.input_shape) == 3 or any(len(e.out_shape) == 3 for e in entries)
+    head = anne_file.front(net.input_shape, entries, net.metadata if meta is None else meta,
+                           3 if v3 else anne_file.VERSION)
     with open(path, "wb") as f:
         f.write(head)
         crc = binascii.crc32(head)

@@ -67,14 +67,15 @@ from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # n
 # the per-channel ones (anne_affine), the last two imported when a network
 # has one of them.
 _LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, "
-                "Flatten, Reshape, Normalization, Rescaling, BatchNormalization")
+                "Flatten, Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, "
+                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D")
 
 
 def _is_layer(layer):
     """True for a layer of anne_net's (Input is not one)."""
     if isinstance(layer, anne_layers.LAYER_TYPES):
         return True
-    for name in ("anne_conv", "anne_affine"):  # (no such layer exists before its module is imported)
+    for name in ("anne_conv", "anne_affine", "anne_conv2d"):  # (none exists before its module is imported)
         module = sys.modules.get(name)
         if module is not None and isinstance(layer, module.LAYER_TYPES):
             return True
@@ -251,6 +252,8 @@ class Sequential:
         L = self._layers[i]
         if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_AFFINE):
             return True  # the kernel's rows; an affine's output is x's length
+        if len(self._shape_at(i)) == 3:  # a 2-D layer: its spec's h x w x c, but a global pooling's
+            return L.kind not in (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D)
         steps, channels = self._shape_at(i)
         n = _size(L._out_shape((steps, channels)))
         # output steps never decrease with the input's steps: a step less and
@@ -703,6 +706,9 @@ def load(source):
         if kind == anne_ops.LAYER_AFFINE:
             import anne_affine
             return anne_affine.Rescaling(1.0) if kp[0] in (0, 2) else anne_affine.AFFINE_TYPES[kp[0]]()
+        if kind >= anne_ops.LAYER_CONV2D:
+            import anne_conv2d
+            return anne_conv2d.make_layer(entry)
         import anne_conv
         if kind == anne_ops.LAYER_CONV1D:
             return anne_conv.Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
@@ -784,6 +790,8 @@ _LAZY = {"Window": "anne_eval", "Normalization": "anne_affine", "Rescaling": "an
 for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
               "Flatten", "Reshape"):
     _LAZY[_name] = "anne_conv"
+for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+    _LAZY[_name] = "anne_conv2d"
 del _name
 
 

@@ -10,8 +10,8 @@ an `.anne` weight file for the board.
 Reads Keras 3 `.keras` files and `.h5` files written by Keras 3
 (`model.save("x.h5")`) or tf.keras 2. Needs only numpy and h5py (no
 TensorFlow). The model must be a chain (Sequential, or a functional model
-whose layers follow one another) on a (features,) or (steps, channels)
-input, of:
+whose layers follow one another) on a (features,), (steps, channels) or
+(height, width, channels) input, of:
 
   Dense          any activation anne knows (see below), with or without bias;
                  on a (steps, channels) input (where Keras applies it to each
@@ -20,6 +20,11 @@ input, of:
                  dilation_rate, use_bias, any activation but glu
   MaxPooling1D, AveragePooling1D (pool_size, strides, padding valid/same),
   GlobalAveragePooling1D, GlobalMaxPooling1D
+  Conv2D         filters, kernel_size, strides, padding valid/same,
+                 dilation_rate, use_bias, any activation but glu (inference:
+                 the board's fit() does not train it yet; a version-3 file)
+  MaxPooling2D, AveragePooling2D (pool_size, strides, padding valid/same),
+  GlobalAveragePooling2D, GlobalMaxPooling2D
   Flatten, Reshape
                  kept as shape changes (dropped when they change nothing)
   Normalization, Rescaling, BatchNormalization
@@ -341,7 +346,12 @@ class Converted:
                                       len(names), ",".join(names)))
             self.metadata[key] = list(names)
 
-    def encode(self, version=anne_format.VERSION):
+    def encode(self, version=None):
+        """The file's bytes, version 2 by default, or 3 when a shape has
+        rank 3 (a 2-D layer's input)."""
+        if version is None:
+            version = 3 if len(self.input_shape) == 3 or any(
+                s.kind in anne_format.anne_file.IMAGE_KINDS for s in self.specs) else anne_format.VERSION
         if version == 1:
             if any(s.kind != anne_format.KIND_DENSE for s in self.specs) or len(self.input_shape) != 1:
                 raise ConvertError("--format-version 1 holds only Dense layers on a 1-D input")
@@ -367,7 +377,7 @@ def convert(path):
         if d["kind"] == "affine":
             specs.append(anne_format.LayerSpec("linear", d["kernel"], d["bias"], kind="affine",
                                                kparams=d["kparams"]))
-        elif d["kind"] in ("dense", "conv1d"):
+        elif d["kind"] in ("dense", "conv1d", "conv2d"):
             specs.append(anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
                                                d["act"].has_max_value, d["act"].approximate,
                                                d["kind"], d.get("kparams", ())))
@@ -485,13 +495,15 @@ def main(argv=None, prog="anne_convert.py"):
             if args.format_version == 1 and (args.classes or args.features or args.name):
                 raise ConvertError("--format-version 1 has no metadata: drop --name, --classes, "
                                    "--features")
-            data = conv.encode(args.format_version or (3 if tflite else anne_format.VERSION))
+            data = conv.encode(args.format_version or (3 if tflite else None))
             model = anne_format.parse(data)  # the same checks the board makes
             sources = conv.sources
         if args.summary:
             print(summary_text(model, sources, conv))
         if args.estimate and model.dtype != "float32":
             raise ConvertError("--estimate covers float32 networks; int8 ones are not estimated yet")
+        if args.estimate and any(l.kind in anne_format.anne_file.IMAGE_KINDS for l in model.layers):
+            raise ConvertError("--estimate covers Dense and 1-D networks; 2-D ones are not estimated yet")
         if args.estimate:
             import anne_estimate
             print(anne_estimate.report(anne_estimate.estimate(data, args.batch)))

@@ -101,6 +101,8 @@ class LayerSpec:
             return (anne_file.size_of(in_shape), self.units)
         if self.kind == anne_ops.LAYER_CONV1D:
             return (self.kparams[0], in_shape[-1], self.units)
+        if self.kind == anne_ops.LAYER_CONV2D:
+            return (self.kparams[0], self.kparams[1], in_shape[-1], self.units)
         if self.kind == anne_ops.LAYER_AFFINE:
             return (in_shape[-1],)
         return None
@@ -250,8 +252,9 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
             want = l.expected_kernel(shape) if l.kind in anne_file.STORED else None
             units = l.units
             got = None if l.kernel is None else l.kernel.shape
-            if l.kind in anne_file.STORED and (len(shape) == (2 if l.kind == anne_ops.LAYER_CONV1D else 1)
-                                               or l.kind == anne_ops.LAYER_AFFINE) and got != want:
+            rank = {anne_ops.LAYER_CONV1D: 2, anne_ops.LAYER_CONV2D: 3}.get(l.kind, 1)
+            if l.kind in anne_file.STORED and (len(shape) == rank or l.kind == anne_ops.LAYER_AFFINE) \
+                    and got != want:
                 raise ValueError("layer %d: kernel shape %s, expected %s" % (i, got, want))
             if l.kind in anne_file.STORED and not 1 <= units <= MAX_UNITS:
                 raise ValueError("layer %d: %s: %d" % (i, FRAGMENTS["units"], units))
@@ -350,6 +353,11 @@ class Layer:
             return "kernel_size=%d strides=%d padding=%s dilation_rate=%d" % (kp[0], kp[1], PADDINGS[kp[2]], kp[3])
         if self.kind in anne_file.POOLS:
             return "pool_size=%d strides=%d padding=%s" % (kp[0], kp[1], PADDINGS[kp[2]])
+        if self.kind == anne_ops.LAYER_CONV2D:
+            return "kernel_size=%dx%d strides=%dx%d padding=%s dilation_rate=%dx%d" % (
+                kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6])
+        if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
+            return "pool_size=%dx%d strides=%dx%d padding=%s" % (kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]])
         if self.kind == anne_ops.LAYER_AFFINE:
             return "(%s)" % anne_file.AFFINE_CODES[kp[0]]
         return ""
@@ -399,11 +407,18 @@ class Layer:
         if self.kind == anne_ops.LAYER_AFFINE:
             return _f32(x * self.kernel + self.bias)
         if self.kind in anne_file.GLOBAL_POOLS:
-            return x.mean(axis=1) if self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D else x.max(axis=1)
+            axes = tuple(range(1, x.ndim - 1))  # steps, or height and width
+            return (x.mean(axis=axes) if self.kind in (
+                anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D)
+                else x.max(axis=axes))
         if self.kind in anne_file.POOLS:
             return _pool(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING1D, self.out_shape[0])
+        if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
+            return _pool2d(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING2D, self.out_shape)
         if self.kind == anne_ops.LAYER_CONV1D:
             z = _conv1d(x, self.kernel, self.kparams, self.out_shape[0])
+        elif self.kind == anne_ops.LAYER_CONV2D:
+            z = _conv2d(x, self.kernel, self.kparams, self.out_shape)
         else:
             z = x @ self.kernel
         if self.bias is not None:
@@ -459,6 +474,37 @@ def _pool(x, kp, is_max, n_out):
     if is_max:
         return _f32(np.where(valid, cols, -np.inf).max(axis=2))
     return _f32(np.where(valid, cols, 0.0).sum(axis=2) / valid.sum(axis=2))
+
+
+def _taps2d(x, kp, out_shape, dilation):
+    """x (batch, h, w, c) -> its windows (batch, oh, ow, kh, kw, c) in
+    float64 and where they are in range (oh, ow, kh, kw): the 1-D windows
+    per axis."""
+    (kh, kw, sh, sw, padding), (dh, dw) = kp[:5], dilation
+    rows = _windows(x.shape[1], out_shape[0], (kh - 1) * dh + 1, sh, padding, dh, kh)
+    cols = _windows(x.shape[2], out_shape[1], (kw - 1) * dw + 1, sw, padding, dw, kw)
+    taps = x.astype(np.float64)[:, np.maximum(rows, 0)[:, None, :, None], np.maximum(cols, 0)[None, :, None, :], :]
+    valid = (rows >= 0)[:, None, :, None] & (cols >= 0)[None, :, None, :]
+    return taps, valid
+
+
+def _conv2d(x, kernel, kp, out_shape):
+    """x (batch, h, w, c) * kernel (kh, kw, c, f) -> (batch, oh, ow, f), in
+    float64 (kp: kernel_h, kernel_w, strides_h, strides_w, padding,
+    dilation_h, dilation_w)."""
+    taps, valid = _taps2d(x, kp, out_shape, kp[5:7])
+    taps = np.where(valid[None, :, :, :, :, None], taps, 0.0)
+    return _f32(np.einsum("byxklc,klcf->byxf", taps, kernel.astype(np.float64)))
+
+
+def _pool2d(x, kp, is_max, out_shape):
+    """2-D pooling over the positions in range (kp: pool_h, pool_w,
+    strides_h, strides_w, padding)."""
+    taps, valid = _taps2d(x, kp, out_shape, (1, 1))
+    valid = valid[None, :, :, :, :, None]
+    if is_max:
+        return _f32(np.where(valid, taps, -np.inf).max(axis=(3, 4)))
+    return _f32(np.where(valid, taps, 0.0).sum(axis=(3, 4)) / valid.sum(axis=(3, 4)))
 
 
 class Model:
@@ -591,6 +637,9 @@ def parse(data):
         elif e.kind == anne_ops.LAYER_CONV1D:
             kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
                 e.kparams[0], e.in_shape[1], e.units)
+        elif e.kind == anne_ops.LAYER_CONV2D:
+            kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
+                e.kparams[0], e.kparams[1], e.in_shape[2], e.units)
         bias = None
         if e.has_bias:
             bias = np.frombuffer(data, "<f4", e.units, e.offset + 4 * n_k).astype(np.float32)

@@ -36,8 +36,8 @@ class _Stop(Exception):
 
 # What to do instead, for layers users often have.
 HINTS = {
-    "Conv2D": "2-D convolutions are not supported; for sensor windows use Conv1D on (steps, channels)",
-    "MaxPooling2D": "2-D pooling is not supported; use MaxPooling1D",
+    "DepthwiseConv2D": "not supported yet; use Conv2D",
+    "SeparableConv2D": "not supported yet; use Conv2D",
     "SeparableConv1D": "not supported; use Conv1D",
     "DepthwiseConv1D": "not supported; use Conv1D",
     "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
@@ -126,15 +126,15 @@ def _number(cfg, key, default, where):
     return v
 
 def _input_shape(cfg, where):
-    """The input shape from a batch shape in cfg ((n,) or (steps,
-    channels)), None if absent."""
+    """The input shape from a batch shape in cfg ((n,), (steps,
+    channels) or (height, width, channels)), None if absent."""
     shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
     if shape is None:
         return None
     dims = list(shape)[1:]
-    if len(dims) not in (1, 2) or any(d is None for d in dims):
-        raise ConvertError("%s: input shape %s; anne takes (features,) or (steps, channels) with "
-                           "fixed sizes" % (where, tuple(shape)))
+    if len(dims) not in (1, 2, 3) or any(d is None for d in dims):
+        raise ConvertError("%s: input shape %s; anne takes (features,), (steps, channels) or (height, "
+                           "width, channels) with fixed sizes" % (where, tuple(shape)))
     return tuple(int(d) for d in dims)
 
 
@@ -179,8 +179,9 @@ def _steps_channels(shape, where, what="it"):
     return shape
 
 def _reshaped(shape, target, where):
-    if not isinstance(target, (list, tuple)) or len(target) not in (1, 2):
-        raise ConvertError("%s: target_shape %r; anne's shapes are (n,) or (steps, channels)" % (where, target))
+    if not isinstance(target, (list, tuple)) or len(target) not in (1, 2, 3):
+        raise ConvertError("%s: target_shape %r; anne's shapes are (n,), (steps, channels) or (height, "
+                           "width, channels)" % (where, target))
     target = [int(t) if t is not None else -1 for t in target]
     n = _size(shape)
     known = -_size(target) if -1 in target else _size(target)
@@ -290,10 +291,11 @@ def _fold_after(d, scale, offset, name, where):
 
 def _set_out(d, where):
     units = d["kernel"].shape[-1]
-    if d["kind"] == "conv1d":
+    if d["kind"] in ("conv1d", "conv2d"):
         try:
+            kp = tuple(d["kparams"])
             d["out_shape"] = anne_format.anne_file.out_shape_of(
-                anne_format.KIND_IDS["conv1d"], d["in_shape"], units, 0, tuple(d["kparams"]) + (0,) * 4)
+                anne_format.KIND_IDS[d["kind"]], d["in_shape"], units, 0, kp + (0,) * (8 - len(kp)))
         except ValueError as e:
             raise ConvertError("%s: %s" % (where, e))
         return
@@ -385,8 +387,8 @@ def walk(kf, chain):
         raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
             len(st.problems), "" if len(st.problems) == 1 else "s", "\n  ".join(st.problems),
             _supported_layers()))
-    if not any(d["kind"] in ("dense", "conv1d") for d in st.board):
-        raise ConvertError("the model has no Dense or Conv1D layer")
+    if not any(d["kind"] in ("dense", "conv1d", "conv2d") for d in st.board):
+        raise ConvertError("the model has no Dense, Conv1D or Conv2D layer")
     if len(st.board) > anne_format.MAX_LAYERS:
         raise ConvertError("the model has %d layers; a .anne file holds at most %d"
                            % (len(st.board), anne_format.MAX_LAYERS))
@@ -469,8 +471,9 @@ def _weighted(st, layer, d):
             st.input_shape = d["in_shape"]
         pending = st.pending
         if pending is not None:
-            if d["kind"] == "conv1d" and d["kparams"][2] != 0:
-                # padded zeros would not be normalised: kept as a layer
+            if d["kind"] == "conv1d" and d["kparams"][2] != 0 or d["kind"] == "conv2d":
+                # padded zeros would not be normalised (Conv2D: not folded
+                # yet): kept as a layer
                 st.board.append(_affine_layer(pending, d["in_shape"], where, st.classes))
             else:
                 s, o = _fold_before(d, pending, where)
@@ -705,4 +708,6 @@ LAYER_KINDS = {
     "InputLayer": dropped, "Dropout": dropped, "AlphaDropout": dropped, "GaussianDropout": dropped,
     "GaussianNoise": dropped, "SpatialDropout1D": dropped, "ActivityRegularization": dropped,
 }
+import anne_keras_conv2d  # noqa: E402 - its functions use this module's helpers
+LAYER_KINDS.update(anne_keras_conv2d.LAYER_KINDS)
 SUPPORTED_LAYERS = tuple(LAYER_KINDS)

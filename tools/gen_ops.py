@@ -47,10 +47,28 @@ def load(path=SOURCE):
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
               "input", "shape", "inputs"}
-SLOT_KEYS = {"name", "default", "min", "values", "none"}
-INPUTS = ("flat", "steps", "any")
-SHAPES = ("dense", "conv", "pool", "global", "flatten", "stored", "same")
+SLOT_KEYS = {"name", "default", "min", "values", "none", "pair"}
+INPUTS = ("flat", "steps", "image", "any")
+SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "global", "flatten", "stored", "same")
 MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
+
+
+def slots(L):
+    """L's parameter slots as the file and the ABI hold them: a pair slot
+    (a Keras (rows, columns) argument) as two, <name>_h and <name>_w (its
+    none, if any, the other pair's same axis)."""
+    out = []
+    for s in L["params"]:
+        if not s.get("pair"):
+            out.append(s)
+            continue
+        for axis in ("_h", "_w"):
+            t = {k: v for k, v in s.items() if k != "pair"}
+            t["name"] = s["name"] + axis
+            if "none" in s:
+                t["none"] = s["none"] + axis
+            out.append(t)
+    return out
 
 
 def check_layers(layers):
@@ -64,12 +82,12 @@ def check_layers(layers):
             raise SystemExit(where + "keys %s (known: %s)" % (sorted(L), sorted(LAYER_KEYS)))
         if L["input"] not in INPUTS or L["shape"] not in SHAPES:
             raise SystemExit(where + "input must be one of %s, shape one of %s" % (INPUTS, SHAPES))
-        if len(L["params"]) > MAX_SLOTS:
+        if len(slots(L)) > MAX_SLOTS:
             raise SystemExit(where + "more than %d parameter slots" % MAX_SLOTS)
         if bool(L.get("weights")) != ("units" in L):
             raise SystemExit(where + "a kind with weights has units, and only such a kind")
         for s in L["params"]:
-            if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s):
+            if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s) or s.get("pair") and "values" in s:
                 raise SystemExit(where + "slot %r: keys %s (a size has min, a choice values)" % (s.get("name"), sorted(s)))
             d = s.get("default")
             if "values" in s and d not in s["values"] or "min" in s and d is not None and d < s["min"]:
@@ -147,13 +165,13 @@ def gen_c(t):
               " * count, weighted 1 when it has units and weights, activation 1 when",
               " * it takes one. */",
               "#define ANNE_LAYER_LIST(X) \\"]
-    lines += ["    X(%s, %s, %d, %d, %d) \\" % (up(L["name"]), L["name"], len(L["params"]),
+    lines += ["    X(%s, %s, %d, %d, %d) \\" % (up(L["name"]), L["name"], len(slots(L)),
                                               "units" in L, bool(L.get("activation")))
               for L in t["layers"]]
     lines += ["", "", "/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same",
               " * in the file, the ABI, Rust and Python. */"]
     for L in t["layers"]:
-        for j, sl in enumerate(L["params"]):
+        for j, sl in enumerate(slots(L)):
             lines.append("#define ANNE_%s_%s %d" % (up(L["name"]), up(sl["name"]), j))
     lines += ["", "#endif /* ANNE_OPS_H */", ""]
     return "\n".join(lines)
@@ -269,14 +287,14 @@ def gen_python(t):
             "# id -> its parameter slots, in the one order of the file, the ABI, Rust",
             "# and Python: (name, default (None: required, or another slot's value),",
             "# min, values: a choice's names, stored as the index; else a size min..65535).",
-            "LAYER_PARAMS = " + py_repr({L["id"]: tuple(slot(s) for s in L["params"])
+            "LAYER_PARAMS = " + py_repr({L["id"]: tuple(slot(s) for s in slots(L))
                                           for L in layers if L["params"]}),
             "# id -> what its units field is called, for the kinds with weights.",
             "LAYER_UNITS = " + py_repr({L["id"]: L["units"] for L in layers if "units" in L}),
             "# The kinds that take an activation.",
             "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
-            "# id -> how its output shape follows (dense, conv, pool, global, flatten,",
-            "# stored, same).",
+            "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d, global,",
+            "# flatten, stored, same).",
             "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
             ""]
     return "\n".join(out)

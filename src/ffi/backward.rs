@@ -43,7 +43,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         if layer.dtype != ANNE_DTYPE_F32 as u32 {
             return Err(Status::Kind);
         }
-        let spec = spec_of(layer.kind, layer.params)?;
+        let spec = spec_of(layer.kind, &layer.params)?;
         let layer_kernel = layer.kernel as *const f32;
         checked(x, n_in, &[])?;
         checked(dy, n_dy, &[])?;

@@ -32,7 +32,7 @@ impl train::Layers for FitLayers<'_> {
         let slice = |p: *mut f32, n: usize| {
             (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
         };
-        let op = op_of(d.kind, d.params)?;
+        let op = op_of(d.kind, &d.params)?;
         // (a pooling has no kernel: check_fit_buffers let it be NULL)
         let kernel = match op {
             Op::Pool(_) if d.kernel.is_null() => Some(&mut [][..]),
@@ -95,7 +95,7 @@ pub(crate) fn check_fit_buffers(
         }
     }
     for d in layers {
-        let pooling = matches!(op_of(d.kind, d.params), Ok(Op::Pool(_)));
+        let pooling = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_)));
         if d.kernel.is_null() && !pooling {
             return Err(Status::Null);
         }

@@ -2,13 +2,13 @@
 //! of layers of any kind and dtype), `anne_argmax_f32`.
 
 use super::check::{buffer_ok, float_buffer_ok, overlaps};
-use super::layer::spec_of;
+use super::layer::{spec2d_of, spec_of, Spec2d};
 use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
 use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
-use crate::layers::{conv1d, dense, pool1d, Op};
+use crate::layers::{conv1d, conv2d, dense, pool1d, pool2d, Op};
 use crate::math::requant::{FloatScale, Rounding};
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn anne_dense_f32(
         // SAFETY: act is non-null, readable and aligned by the contract;
         // every bit pattern of its fields (integers and floats) is valid.
         act: unsafe { act.read() },
-        params: [0; 6],
+        params: [0; ANNE_LAYER_PARAMS as usize],
         quant: core::ptr::null(),
     };
     // SAFETY: x and the layer's pointers are as run_layer requires (contract).
@@ -172,8 +172,12 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
-    let (kernel, bias, out_mut) = float_weights(layer);
-    let spec = match spec_of(layer.kind, layer.params)? {
+    if let Some(spec) = spec2d_of(layer.kind, &layer.params) {
+        // SAFETY: as this function's contract.
+        return unsafe { run_2d_layer(x, n_in, layer, spec?) };
+    }
+    let out_mut = layer.out as *mut f32;
+    let spec = match spec_of(layer.kind, &layer.params)? {
         Op::Affine(c) => {
             // SAFETY: as this function's contract.
             return unsafe { run_affine(x, n_in, layer, c) };
@@ -206,6 +210,38 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
         Op::Affine(_) | Op::Dense => return Err(Status::Kind),
     };
     let act = Activation::from_abi(&layer.act)?;
+    // SAFETY: as this function's contract; out is checked.
+    let (shape, s) = unsafe {
+        kernel_slices(x, n_in, layer, |bias_len| {
+            spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)
+        })?
+    };
+    conv1d::run_conv1d(&spec, shape, s.x, s.kernel, s.bias, s.out, &act)
+}
+
+/// A checked layer's input, kernel, bias and output.
+pub(crate) struct KernelSlices<'a> {
+    x: &'a [f32],
+    kernel: &'a [f32],
+    bias: Option<&'a [f32]>,
+    out: &'a mut [f32],
+}
+
+/// The slices of a layer with a kernel (Conv1D, Conv2D) whose out is
+/// non-null and aligned (checked): the kernel non-null, kernel and bias
+/// aligned, then `check` (the kind's sizes, given the bias's length),
+/// then out overlapping none of x, kernel, bias; returns what `check` did.
+///
+/// # Safety
+/// As [`run_layer`].
+unsafe fn kernel_slices<'a, S>(
+    x: *const f32,
+    n_in: usize,
+    layer: &'a anne_layer_t,
+    check: impl FnOnce(Option<usize>) -> Result<S, Status>,
+) -> Result<(S, KernelSlices<'a>), Status> {
+    let (kernel, bias, out_mut) = float_weights(layer);
+    let out = out_mut as *const f32;
     if kernel.is_null() {
         return Err(Status::Null);
     }
@@ -214,7 +250,7 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
         float_buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
     }
     let bias_len = (!bias.is_null()).then_some(layer.bias_len);
-    let shape = spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)?;
+    let shape = check(bias_len)?;
     if overlaps(out, layer.out_len, x, n_in)
         || overlaps(out, layer.out_len, kernel, layer.kernel_len)
         || overlaps(out, layer.out_len, bias, bias_len.unwrap_or(0))
@@ -224,15 +260,57 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     // SAFETY: every pointer is non-null (or NULL and unused), aligned and
     // valid for its length (contract, checked); out overlaps none of the
     // layer's inputs.
-    let (x, kernel, bias, out) = unsafe {
-        (
-            slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(kernel, layer.kernel_len),
-            bias_len.map(|n| slice::from_raw_parts(bias, n)),
-            slice::from_raw_parts_mut(out_mut, layer.out_len),
-        )
+    let slices = unsafe {
+        KernelSlices {
+            x: slice::from_raw_parts(x, n_in),
+            kernel: slice::from_raw_parts(kernel, layer.kernel_len),
+            bias: bias_len.map(|n| slice::from_raw_parts(bias, n)),
+            out: slice::from_raw_parts_mut(out_mut, layer.out_len),
+        }
     };
-    conv1d::run_conv1d(&spec, shape, x, kernel, bias, out, &act)
+    Ok((shape, slices))
+}
+
+/// [`run_layer`] for a Conv2D or a 2-D pooling (see [`spec2d_of`]), with
+/// the checks in [`run_other_layer`]'s order: out, the pooling's sizes or
+/// the convolution's activation, kernel, bias and sizes, then overlap.
+///
+/// # Safety
+/// As [`run_layer`]; a pooling layer's kernel and bias are not read.
+#[inline(never)]
+unsafe fn run_2d_layer(x: *const f32, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
+    let out_mut = layer.out as *mut f32;
+    if out_mut.is_null() {
+        return Err(Status::Null);
+    }
+    float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
+    let out = out_mut as *const f32;
+    let spec = match spec {
+        Spec2d::Pool(spec) => {
+            spec.check(n_in, layer.out_len)?;
+            if overlaps(out, layer.out_len, x, n_in) {
+                return Err(Status::Overlap);
+            }
+            // SAFETY: x and out are non-null, aligned and valid for their
+            // lengths (contract, checked), and do not overlap.
+            let (x, out) = unsafe {
+                (
+                    slice::from_raw_parts(x, n_in),
+                    slice::from_raw_parts_mut(out_mut, layer.out_len),
+                )
+            };
+            return pool2d::pool2d_f32(&spec, x, out);
+        }
+        Spec2d::Conv(spec) => spec,
+    };
+    let act = Activation::from_abi(&layer.act)?;
+    // SAFETY: as this function's contract; out is checked.
+    let ((), s) = unsafe {
+        kernel_slices(x, n_in, layer, |bias_len| {
+            spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ())
+        })?
+    };
+    conv2d::conv2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act)
 }
 
 /// [`run_layer`] for an affine layer of `c` channels (its params, checked

@@ -2,25 +2,37 @@
 
 use crate::abi::*;
 use crate::layers::conv1d::Conv1d;
+use crate::layers::conv2d::Conv2d;
 use crate::layers::pool1d::{Pool, Pool1d};
-use crate::layers::window::Padding;
+use crate::layers::pool2d::Pool2d;
+use crate::layers::window::{Padding, Window2d};
 use crate::layers::Op;
 use crate::Status;
 
 /// What a layer of kind `kind` computes: [`spec_of`], or dense (whose
 /// params are not read).
-pub(crate) fn op_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
+pub(crate) fn op_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
     if kind == ANNE_LAYER_DENSE as u32 {
         return Ok(Op::Dense);
     }
     spec_of(kind, params)
 }
 
+/// A record's first six `params` (a training record holds only these).
+fn first_six(params: &[u32]) -> [usize; 6] {
+    let mut p = [0; 6];
+    for (d, &s) in p.iter_mut().zip(params) {
+        *d = s as usize;
+    }
+    p
+}
+
 /// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
 /// padding), a pooling's (channels, pool_size, strides, padding; global
-/// ones: channels) or an affine layer's (channels).
-pub(crate) fn spec_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
-    let p = params.map(|v| v as usize);
+/// ones, 1-D and 2-D: channels) or an affine layer's (channels). The 2-D
+/// windowed kinds are [`spec2d_of`]'s (`Kind` here: they do not train).
+pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
+    let p = first_six(params);
     let kind = kind as i32;
     let pool = match kind {
         ANNE_LAYER_AFFINE => {
@@ -38,13 +50,20 @@ pub(crate) fn spec_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
                 padding: Padding::from_code(p[4] as u32)?,
             }))
         }
-        ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D => Pool::Max,
-        ANNE_LAYER_AVERAGE_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D => Pool::Average,
+        ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING2D => {
+            Pool::Max
+        }
+        ANNE_LAYER_AVERAGE_POOLING1D
+        | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+        | ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D => Pool::Average,
         _ => return Err(Status::Kind),
     };
     let global = matches!(
         kind,
-        ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+        ANNE_LAYER_GLOBAL_MAX_POOLING1D
+            | ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
+            | ANNE_LAYER_GLOBAL_MAX_POOLING2D
+            | ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D
     );
     Ok(Op::Pool(Pool1d {
         pool,
@@ -56,3 +75,48 @@ pub(crate) fn spec_of(kind: u32, params: [u32; 6]) -> Result<Op, Status> {
     }))
 }
 
+
+/// A 2-D windowed layer (inference only, so far).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spec2d {
+    Conv(Conv2d),
+    Pool(Pool2d),
+}
+
+/// A Conv2D's `params` (height, width, in_channels, kernel_h, kernel_w,
+/// strides_h, strides_w, dilation_h, dilation_w, padding) or a 2-D
+/// pooling's (height, width, channels, pool_h, pool_w, strides_h,
+/// strides_w, padding); `None` for the other kinds.
+pub(crate) fn spec2d_of(kind: u32, params: &[u32]) -> Option<Result<Spec2d, Status>> {
+    let p = |i: usize| params.get(i).map_or(0, |&v| v as usize);
+    let kind = kind as i32;
+    let pool = match kind {
+        ANNE_LAYER_CONV2D => {
+            let spec = Padding::from_code(p(9) as u32).map(|padding| {
+                Spec2d::Conv(Conv2d {
+                    window: Window2d {
+                        height: p(0),
+                        width: p(1),
+                        kernel_size: (p(3), p(4)),
+                        strides: (p(5), p(6)),
+                        dilation: (p(7), p(8)),
+                        padding,
+                    },
+                    in_channels: p(2),
+                })
+            });
+            return Some(spec);
+        }
+        ANNE_LAYER_MAX_POOLING2D => Pool::Max,
+        ANNE_LAYER_AVERAGE_POOLING2D => Pool::Average,
+        _ => return None,
+    };
+    let spec = Padding::from_code(p(7) as u32).map(|padding| {
+        Spec2d::Pool(Pool2d {
+            pool,
+            window: Window2d::undilated((p(0), p(1)), (p(3), p(4)), (p(5), p(6)), padding),
+            channels: p(2),
+        })
+    });
+    Some(spec)
+}

@@ -272,6 +272,43 @@ int32_t anne_c_abi_selftest(void) {
         layers[3].params[0] = 0;
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
     }
+    /* The 2-D kinds in one chain: a 3 x 3 x 1 image -> conv2d 2 x 2, one
+     * filter, valid (params: h, w, c, kh, kw, sh, sw, dh, dw, padding) ->
+     * max pooling 2 x 2, strides 1, valid (h, w, c, ph, pw, sh, sw,
+     * padding) -> global average over the 1 x 1 position. */
+    {
+        const float x[9] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f};
+        const float k[4] = {1.0f, 0.0f, 0.0f, -1.0f}, b[1] = {10.0f};
+        float c[4], p[1], g[1] = {7.0f};
+        size_t failed = 99;
+        CHECK(ANNE_LAYER_PARAMS >= 10);
+        anne_layer_t layers[3] = {
+            {ANNE_LAYER_CONV2D, ANNE_DTYPE_F32, k, 4, b, 1, c, 4, {0}, {3, 3, 1, 2, 2, 1, 1, 1, 1, 0}, NULL},
+            {ANNE_LAYER_MAX_POOLING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {2, 2, 1, 2, 2, 1, 1, 0}, NULL},
+            {ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}, NULL},
+        };
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[0].act);
+        /* c[y, x] = x[y, x] - x[y + 1, x + 1] + 10 = 6 everywhere; p = 6 */
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_OK);
+        CHECK(c[0] == 6.0f && c[3] == 6.0f && p[0] == 6.0f && g[0] == 6.0f);
+        layers[0].params[9] = 2; /* causal: not for 2-D */
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_LAYER_PARAM && failed == 0);
+        layers[0].params[9] = 1; /* same: 3 x 3 outputs, out holds 4 */
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_OUT_SIZE && failed == 0);
+        layers[0].params[9] = 0;
+        CHECK(anne_forward(x, 8, layers, 3, &failed) == ANNE_ERR_X_SIZE && failed == 0);
+        layers[0].kernel_len = 3;
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 0);
+        layers[0].kernel_len = 4;
+        anne_activation_default(ANNE_ACT_GLU, &layers[0].act);
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_ACTIVATION && failed == 0);
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[0].act);
+        layers[1].params[5] = 0; /* strides 0 */
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
+        layers[1].params[5] = 1;
+        layers[1].out = c; /* pooling's output over its input */
+        CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_OVERLAP && failed == 1);
+    }
     {
         /* anne_fit_epoch_f32: a 2-1 linear layer, SGD, mse, 2 rows in one
          * batch: w -= lr * mean(2 (y - t) x). */
@@ -287,6 +324,9 @@ int32_t anne_c_abi_selftest(void) {
         fit.learning_rate = 0.25f;
         fit.train = 1;
         fit.batch_size = 2;
+        anne_train_layer_t conv2d = layer; /* 2-D layers do not train yet */
+        conv2d.kind = ANNE_LAYER_CONV2D;
+        CHECK(anne_fit_workspace(&conv2d, 1, 2, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
         CHECK(anne_fit_workspace(&layer, 1, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n - 1, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, k, 2, sums, 1, &it, &failed) == ANNE_ERR_OVERLAP);

@@ -15,7 +15,7 @@
 //! from the model, not expected values.
 
 use anne::abi::{
-    anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_OK,
+    anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_LAYER_PARAMS, ANNE_OK,
 };
 use anne::ffi::anne_forward;
 use serde_json::Value;
@@ -191,7 +191,7 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
                 out: l.out.as_mut_ptr().cast(),
                 out_len: l.out.len(),
                 act,
-                params: [0; 6],
+                params: [0; ANNE_LAYER_PARAMS as usize],
                 quant: &l.quant,
             }
         })

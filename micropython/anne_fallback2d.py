@@ -1,0 +1,115 @@
+# anne_fallback2d: anne_fallback's kernels for (height, width, channels)
+# images, Conv2D and the 2-D poolings, in plain MicroPython: the
+# definitions straight (src/layers/conv2d.rs, pool2d.rs), with the native
+# module's checks and messages (c_glue/mod_plan.c). anne_fallback imports
+# it for a layer of one of these kinds.
+
+import anne_ops as _ops
+from anne_core import _out_steps
+from anne_activations import _apply, _store
+
+KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D)
+
+
+def _bad_spec(i):
+    raise ValueError("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1" % i)
+
+
+def _out_len(out):
+    mv = memoryview(out)
+    return len(mv) // 4 if len(mv) and not isinstance(mv[0], float) else len(mv)
+
+
+def _params(spec, n):
+    p = list(spec[1:]) + [0] * n
+    return p[:n]
+
+
+def _plane(i, n_in, h, w, c, window, strides, padding):
+    """((out_h, top), (out_w, left)) of layer i; ValueError as the native
+    module's when the input is not h x w x c or a valid window does not fit."""
+    try:
+        if n_in != h * w * c:
+            raise ValueError
+        return (_out_steps(h, window[0], strides[0], padding), _out_steps(w, window[1], strides[1], padding))
+    except ValueError:
+        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, n_in, h, w, c))
+
+
+def _taps(o, stride, dil, pad, size, k):
+    """The taps (k, input index) of output o along one axis, in range."""
+    start = o * stride - pad
+    return [(t, start + t * dil) for t in range(k) if 0 <= start + t * dil < size]
+
+
+def _check_out(i, out, n):
+    if _out_len(out) != n:
+        raise ValueError("layer %d: output buffer has %d floats, not out_h x out_w x channels" % (i, _out_len(out)))
+
+
+def conv2d(i, xs, ks, bs, act, out, spec):
+    """Conv2D: out is out_h x out_w x filters, each position's taps in range
+    summed row by row, channel by channel, then the bias."""
+    h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
+    if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1:
+        _bad_spec(i)
+    (oh, top), (ow, left) = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
+    rows = kh * kw * cin
+    F = len(ks) // rows
+    if F == 0 or len(ks) % rows:
+        raise ValueError("layer %d: conv2d kernel has %d floats, not %d x %d x %d x filters" % (i, len(ks), kh, kw, cin))
+    if act.id in _ops.HALVES:
+        raise ValueError("layer %d: conv2d cannot take glu (it halves the filters)" % i)
+    _check_out(i, out, oh * ow * F)
+    if bs is not None and len(bs) != F:
+        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
+    values = []
+    for oy in range(oh):
+        ys = _taps(oy, sh, dh, top, h, kh)
+        for ox in range(ow):
+            xs_ = _taps(ox, sw, dw, left, w, kw)
+            z = [0.0] * F
+            for ty, iy in ys:
+                for tx, ix in xs_:
+                    at = (iy * w + ix) * cin
+                    base = (ty * kw + tx) * cin * F
+                    for c in range(cin):
+                        xv = xs[at + c]
+                        kb = base + c * F
+                        for f in range(F):
+                            z[f] += xv * ks[kb + f]
+            if bs is not None:
+                for f in range(F):
+                    z[f] += bs[f]
+            values.extend(_apply(act, z))
+    _store(out, values, len(values))
+
+
+def pool2d(i, xs, out, spec):
+    """MaxPooling2D, AveragePooling2D: the max, or the mean, of each
+    window's positions in range, per channel (a NaN wins a max)."""
+    h, w, c, ph, pw, sh, sw, padding = _params(spec, 8)
+    if min(h, w, c, ph, pw, sh, sw) < 1 or padding > 1:
+        _bad_spec(i)
+    (oh, top), (ow, left) = _plane(i, len(xs), h, w, c, (ph, pw), (sh, sw), padding)
+    _check_out(i, out, oh * ow * c)
+    is_max = spec[0] == _ops.LAYER_MAX_POOLING2D
+    values = []
+    for oy in range(oh):
+        ys = _taps(oy, sh, 1, top, h, ph)
+        for ox in range(ow):
+            at = [(iy * w + ix) * c for _, iy in ys for _, ix in _taps(ox, sw, 1, left, w, pw)]
+            for j in range(c):
+                if is_max:
+                    m = xs[at[0] + j]
+                    for a in at[1:]:
+                        v = xs[a + j]
+                        if v > m or v != v:
+                            m = v
+                else:
+                    m = 0.0
+                    for a in at:
+                        m += xs[a + j]
+                    m /= len(at)
+                values.append(m)
+    _store(out, values, len(values))

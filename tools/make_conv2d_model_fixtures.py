@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Trains small real Keras CNNs on (height, width, channels) inputs and
+writes the converter's and the board's end-to-end fixtures for Conv2D and
+the 2-D poolings.
+
+Run by hand, NOT by `make test` (it needs TensorFlow and Keras 3):
+
+    /work/venv-tf/bin/python tools/make_conv2d_model_fixtures.py
+
+Writes, as tools/make_model_fixtures.py's save_fixture does (whose helper it
+uses: the converter's numpy reference is checked against Keras there too):
+  tests/fixtures/models/<name>.keras   the Keras 3 model
+  tests/fixtures/models/<name>.anne    converted by tools/anne_convert.py (version 3)
+  tests/fixtures/models/<name>.json    {"x": rows flat (numpy's reshape(-1)),
+                                        "y": Keras's predict, "argmax": [...]}
+for conv2d_digits (8 x 8 x 1 digits-like images: Conv2D -> MaxPooling2D ->
+Flatten -> Dense softmax), conv2d_options (kernel sizes and strides per axis,
+same padding, dilation, no bias, AveragePooling2D with same padding,
+GlobalAveragePooling2D) and conv2d_reshape (a flat input reshaped to an
+image, MaxPooling2D with strides and same padding, a vector activation on
+each position, GlobalMaxPooling2D).
+"""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_model_fixtures import MAX_ROWS, fit, keras, layers, onehot, save_fixture  # noqa: E402
+
+SEED = 2026
+
+
+def images(rng, n, h, w, c, classes):
+    """Seeded digit-like images: per class a fixed random stroke pattern,
+    shifted by up to a pixel, plus noise, in 0..16 as sklearn's digits."""
+    labels = rng.integers(0, classes, n)
+    patterns = (rng.random((classes, h + 2, w + 2, c)) > 0.6).astype(np.float32) * 16.0
+    x = np.empty((n, h, w, c), np.float32)
+    for i, lab in enumerate(labels):
+        dy, dx = rng.integers(0, 3, 2)
+        x[i] = patterns[lab, dy:dy + h, dx:dx + w]
+    x += rng.normal(0, 1.5, x.shape).astype(np.float32)
+    return np.clip(x, 0, 16).astype(np.float32), labels
+
+
+def main():
+    rng = np.random.default_rng(SEED)
+    keras.utils.set_random_seed(SEED)
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 400, 8, 8, 1, 10)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(10, activation="softmax")], name="conv2d_digits")
+    fit(model, x / 16.0, onehot(lab, 10), "categorical_crossentropy", 10)
+    save_fixture("conv2d_digits", model, x[:MAX_ROWS] / 16.0)
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 300, 9, 7, 2, 3)
+    x /= 16.0
+    model = keras.Sequential([
+        keras.Input((9, 7, 2)),
+        layers.Conv2D(3, (3, 2), strides=(2, 1), padding="same", use_bias=False, activation="tanh"),
+        layers.AveragePooling2D((2, 3), strides=1, padding="same"),
+        layers.Conv2D(4, 2, dilation_rate=(2, 1), activation="elu"),
+        layers.GlobalAveragePooling2D(), layers.Dense(3)], name="conv2d_options")
+    fit(model, x, onehot(lab, 3), "mse", 10)
+    save_fixture("conv2d_options", model, x[:MAX_ROWS])
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 300, 6, 6, 3, 2)
+    x = (x / 16.0).reshape(300, 108)
+    model = keras.Sequential([
+        keras.Input((108,)), layers.Reshape((6, 6, 3)),
+        layers.Conv2D(5, 3, padding="same", activation="softmax"),
+        layers.MaxPooling2D(3, strides=2, padding="same"),
+        layers.Conv2D(3, 1, activation="tanh"), layers.GlobalMaxPooling2D(),
+        layers.Dense(1, activation="sigmoid")], name="conv2d_reshape")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 20)
+    save_fixture("conv2d_reshape", model, x[:MAX_ROWS])
+
+
+if __name__ == "__main__":
+    main()
