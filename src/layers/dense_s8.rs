@@ -14,6 +14,7 @@
 //! which is what LiteRT's Python interpreter with the reference op
 //! resolver computes, by construction (tests/rust/int8_fixtures.rs).
 
+use crate::math::dot_s8::{dot1, dot2, dot2_dsp, dot4, S8Dot, S8_DOT};
 use crate::math::requant::{
     requantize, requantize_float, FloatScale, Rounding, MAX_SHIFT, MIN_SHIFT,
 };
@@ -141,12 +142,61 @@ pub struct DenseS8Params<'a> {
 ///   zero point 0) or `None`.
 /// - `out`: `units >= 1` outputs.
 ///
-/// Nothing is written unless every check passes.
+/// The sums by this target's fast path ([`S8_DOT`], src/math/dot_s8.rs),
+/// the same values as [`dense_s8_reference`]'s loop bit for bit
+/// (tests/rust/int8_fast.rs). Nothing is written unless every check passes.
 pub fn dense_s8(
     x: &[i8],
     filter: &[i8],
     bias: Option<&[i32]>,
     out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    run(S8_DOT, x, filter, bias, out, p)
+}
+
+/// [`dense_s8`] by a given dot-product path (every path runs on every
+/// target: the DSP one emulated off Arm's DSP cores), for the tests.
+pub fn dense_s8_with(
+    path: S8Dot,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    run(path, x, filter, bias, out, p)
+}
+
+/// [`dense_s8`] as LiteRT's reference loop computes it, one row and one
+/// multiply-add at a time (`w * (x + input_offset)`): what the fast paths
+/// are tested against.
+pub fn dense_s8_reference(
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    check_dense(x, filter, bias, out, p)?;
+    let n_in = x.len();
+    for ((o, row), j) in out.iter_mut().zip(filter.chunks_exact(n_in)).zip(0..) {
+        let mut acc: i32 = 0;
+        for (&w, &v) in row.iter().zip(x) {
+            acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
+        }
+        *o = output_s8(acc, bias, j, p);
+    }
+    Ok(())
+}
+
+/// The checks of [`dense_s8`]: sizes, then the quantization.
+#[inline(always)]
+fn check_dense(
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &[i8],
     p: &DenseS8Params,
 ) -> Result<(), Status> {
     let n_in = x.len();
@@ -166,15 +216,91 @@ pub fn dense_s8(
             return Err(Status::BiasSize);
         }
     }
-    check_params(p, units)?;
-    for ((o, row), j) in out.iter_mut().zip(filter.chunks_exact(n_in)).zip(0..) {
-        let mut acc: i32 = 0;
-        for (&w, &v) in row.iter().zip(x) {
-            acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
+    check_params(p, units)
+}
+
+/// [`dense_s8`] after its checks, by `path`, with the requantization's
+/// variant chosen once per call (not per output).
+#[inline(always)]
+fn run(
+    path: S8Dot,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    check_dense(x, filter, bias, out, p)?;
+    match p.multipliers {
+        Multipliers::FloatPerTensor { scale } => {
+            units(path, x, filter, bias, out, p, |acc, _| requantize_float(acc, &scale))
         }
-        *o = output_s8(acc, bias, j, p);
+        Multipliers::FloatBitsPerChannel { words } => units(path, x, filter, bias, out, p, |acc, j| {
+            scale_of_words(words, j).map_or(0, |s| requantize_float(acc, &s))
+        }),
+        m => units(path, x, filter, bias, out, p, |acc, j| m.requantize(acc, j, p.rounding)),
     }
     Ok(())
+}
+
+/// `R` rows of `n` values from the start of `f` (`f` holds them).
+#[inline(always)]
+fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
+    let mut it = f.chunks_exact(n);
+    [(); R].map(|_| it.next().unwrap_or(&[]))
+}
+
+/// The outputs of [`run`]: the units in groups of `path.rows()`, the last
+/// `units % path.rows()` one at a time; unit `j`'s sum plus its bias
+/// (wrapping) requantized by `rq(acc, j)`, offset and clamped as
+/// [`output_s8`] does.
+#[inline(always)]
+fn units(
+    path: S8Dot,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+    rq: impl Fn(i32, usize) -> i32,
+) {
+    let (n_in, off) = (x.len(), p.input_offset);
+    let fin = |acc: i32, j: usize| -> i8 {
+        let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
+        let v = rq(acc, j).wrapping_add(p.output_offset);
+        v.max(p.act_min).min(p.act_max) as i8
+    };
+    let r = path.rows();
+    let mut groups = out.chunks_exact_mut(r);
+    let mut blocks = filter.chunks_exact(r * n_in);
+    let mut j = 0;
+    for (o, f) in (&mut groups).zip(&mut blocks) {
+        match (path, o) {
+            (S8Dot::Rows1, [o0]) => *o0 = fin(dot1(x, f, off), j),
+            (S8Dot::Rows2, [o0, o1]) => {
+                let [w0, w1] = rows_of::<2>(f, n_in);
+                let [a0, a1] = dot2(x, w0, w1, off);
+                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
+            }
+            (S8Dot::Dsp2, [o0, o1]) => {
+                let [w0, w1] = rows_of::<2>(f, n_in);
+                let [a0, a1] = dot2_dsp(x, w0, w1, off);
+                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
+            }
+            (S8Dot::Rows4, [o0, o1, o2, o3]) => {
+                let [a0, a1, a2, a3] = dot4(x, rows_of::<4>(f, n_in), off);
+                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
+                (*o2, *o3) = (fin(a2, j + 2), fin(a3, j + 3));
+            }
+            _ => {} // (never: the chunks are path.rows() long)
+        }
+        j += r;
+    }
+    let rest = blocks.remainder().chunks_exact(n_in);
+    for (o, w) in groups.into_remainder().iter_mut().zip(rest) {
+        *o = fin(dot1(x, w, off), j);
+        j += 1;
+    }
 }
 
 /// The end of every output of [`dense_s8`] and

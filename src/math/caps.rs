@@ -20,3 +20,121 @@ pub const MUL64: bool = cfg!(anne_mul64);
 
 /// Arm's DSP extension, SMLAD (`anne_dsp`): for int8 kernels.
 pub const DSP: bool = cfg!(anne_dsp);
+
+/// The DSP extension's instructions the int8 kernels use
+/// ([`crate::math::dot_s8`]): Arm's SXTB16, SXTAB16 and SMLAD as inline
+/// assembly where the core has them ([`DSP`]), elsewhere the same
+/// operations in plain Rust, bit for bit (so that the host tests run the
+/// DSP path's arithmetic too).
+pub mod dsp {
+    /// `lo(x) | hi(x) << 16` of a word's two halves as i16s, back to a word.
+    #[inline(always)]
+    #[cfg(not(anne_dsp))]
+    fn pack(lo: i32, hi: i32) -> u32 {
+        (lo as u32 & 0xffff) | (hi as u32) << 16
+    }
+
+    /// SXTB16: bytes 0 and 2 of `x`, sign-extended into two halfwords.
+    #[inline(always)]
+    pub fn sxtb16(x: u32) -> u32 {
+        #[cfg(anne_dsp)]
+        {
+            let d: u32;
+            // SAFETY: a register-only instruction of the DSP extension.
+            unsafe {
+                core::arch::asm!("sxtb16 {d}, {x}", d = lateout(reg) d, x = in(reg) x,
+                                 options(pure, nomem, nostack, preserves_flags))
+            };
+            d
+        }
+        #[cfg(not(anne_dsp))]
+        {
+            pack(x as i8 as i32, (x >> 16) as i8 as i32)
+        }
+    }
+
+    /// SXTB16 with ROR #8: bytes 1 and 3 of `x`, sign-extended.
+    #[inline(always)]
+    pub fn sxtb16_ror8(x: u32) -> u32 {
+        #[cfg(anne_dsp)]
+        {
+            let d: u32;
+            // SAFETY: as sxtb16.
+            unsafe {
+                core::arch::asm!("sxtb16 {d}, {x}, ror #8", d = lateout(reg) d, x = in(reg) x,
+                                 options(pure, nomem, nostack, preserves_flags))
+            };
+            d
+        }
+        #[cfg(not(anne_dsp))]
+        {
+            sxtb16(x >> 8)
+        }
+    }
+
+    /// SXTAB16: `a`'s two halfwords plus bytes 0 and 2 of `x` sign-extended
+    /// (each halfword wrapping).
+    #[inline(always)]
+    pub fn sxtab16(a: u32, x: u32) -> u32 {
+        #[cfg(anne_dsp)]
+        {
+            let d: u32;
+            // SAFETY: as sxtb16.
+            unsafe {
+                core::arch::asm!("sxtab16 {d}, {a}, {x}", d = lateout(reg) d, a = in(reg) a, x = in(reg) x,
+                                 options(pure, nomem, nostack, preserves_flags))
+            };
+            d
+        }
+        #[cfg(not(anne_dsp))]
+        {
+            let e = sxtb16(x);
+            pack(
+                (a as i16 as i32).wrapping_add(e as i16 as i32),
+                ((a >> 16) as i16 as i32).wrapping_add((e >> 16) as i16 as i32),
+            )
+        }
+    }
+
+    /// SXTAB16 with ROR #8: `a`'s halfwords plus bytes 1 and 3 of `x`.
+    #[inline(always)]
+    pub fn sxtab16_ror8(a: u32, x: u32) -> u32 {
+        #[cfg(anne_dsp)]
+        {
+            let d: u32;
+            // SAFETY: as sxtb16.
+            unsafe {
+                core::arch::asm!("sxtab16 {d}, {a}, {x}, ror #8", d = lateout(reg) d, a = in(reg) a,
+                                 x = in(reg) x, options(pure, nomem, nostack, preserves_flags))
+            };
+            d
+        }
+        #[cfg(not(anne_dsp))]
+        {
+            sxtab16(a, x >> 8)
+        }
+    }
+
+    /// SMLAD: `acc` plus the products of `a`'s and `b`'s low halfwords and
+    /// of their high ones (signed), wrapping (SMLAD only sets the sticky Q
+    /// flag on overflow, which nothing reads).
+    #[inline(always)]
+    pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+        #[cfg(anne_dsp)]
+        {
+            let d: i32;
+            // SAFETY: as sxtb16 (the Q flag it may set is read by nothing).
+            unsafe {
+                core::arch::asm!("smlad {d}, {a}, {b}, {c}", d = lateout(reg) d, a = in(reg) a,
+                                 b = in(reg) b, c = in(reg) acc, options(pure, nomem, nostack))
+            };
+            d
+        }
+        #[cfg(not(anne_dsp))]
+        {
+            let lo = (a as i16 as i32) * (b as i16 as i32);
+            let hi = ((a >> 16) as i16 as i32) * ((b >> 16) as i16 as i32);
+            acc.wrapping_add(lo).wrapping_add(hi)
+        }
+    }
+}
