@@ -14,6 +14,7 @@
 //! which is what LiteRT's Python interpreter with the reference op
 //! resolver computes, by construction (tests/rust/int8_fixtures.rs).
 
+use crate::math::caps;
 use crate::math::dot_s8::{dot1, dot2, dot2_dsp, dot4, S8Dot, S8_DOT};
 use crate::math::requant::{
     requantize, requantize_float, FloatScale, Rounding, MAX_SHIFT, MIN_SHIFT,
@@ -288,7 +289,8 @@ fn units(
                 (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
             }
             (S8Dot::Rows4, [o0, o1, o2, o3]) => {
-                let [a0, a1, a2, a3] = dot4(x, rows_of::<4>(f, n_in), off);
+                let [a0, a1, a2, a3] = caps::dot4_s8_asm(x, f, off)
+                    .unwrap_or_else(|| dot4(x, rows_of::<4>(f, n_in), off));
                 (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
                 (*o2, *o3) = (fin(a2, j + 2), fin(a3, j + 3));
             }

@@ -1,8 +1,11 @@
 //! What the target can do: the one file that reads the capability cfgs
 //! build.rs derives from the target (`anne_fpu`, `anne_soft_float`,
 //! `anne_hw_div`, `anne_mul64`, `anne_dsp`), as constants. src/math/mod.rs
-//! picks exp, ln, division and the dense path from them; nothing else names
-//! a capability or an architecture (the panic trap in lib.rs aside).
+//! picks exp, ln, division and the dense path from them, src/math/dot_s8.rs
+//! the int8 dot product; nothing else names a capability or an
+//! architecture (the panic trap in lib.rs aside). The int8 kernels'
+//! instructions that need one are here too ([`dsp`], and the Thumb-2
+//! assembly of src/math/dot_s8_arm.rs, declared here).
 
 /// Bare metal without hardware float (`anne_soft_float`): the integer
 /// paths (exp, sigmoid, ln, the wide dense kernel) replace the soft-float
@@ -21,11 +24,33 @@ pub const MUL64: bool = cfg!(anne_mul64);
 /// Arm's DSP extension, SMLAD (`anne_dsp`): for int8 kernels.
 pub const DSP: bool = cfg!(anne_dsp);
 
+/// [`dot_s8_arm::dot4`] where it is compiled (Thumb-2: Armv7-M, Armv8-M
+/// Main), else `None`: the four-row int8 dot product in assembly.
+#[inline(always)]
+pub fn dot4_s8_asm(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+    {
+        dot_s8_arm::dot4(x, block, off)
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+    {
+        let _ = (x, block, off);
+        None
+    }
+}
+
+#[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+#[path = "dot_s8_arm.rs"]
+#[allow(unsafe_code)]
+pub mod dot_s8_arm;
+
 /// The DSP extension's instructions the int8 kernels use
 /// ([`crate::math::dot_s8`]): Arm's SXTB16, SXTAB16 and SMLAD as inline
 /// assembly where the core has them ([`DSP`]), elsewhere the same
 /// operations in plain Rust, bit for bit (so that the host tests run the
-/// DSP path's arithmetic too).
+/// DSP path's arithmetic too). (With the FFI edge and lib.rs's panic trap,
+/// the one place of `unsafe`: register-only instructions, no memory.)
+#[allow(unsafe_code)]
 pub mod dsp {
     /// `lo(x) | hi(x) << 16` of a word's two halves as i16s, back to a word.
     #[inline(always)]
