@@ -221,7 +221,9 @@ fn check_dense(
 }
 
 /// [`dense_s8`] after its checks, by `path`, with the requantization's
-/// variant chosen once per call (not per output).
+/// variant chosen once per call (not per output). The units are finished
+/// in order, 0 to `units - 1`, so that the per-unit scales and the bias are
+/// read by iterators (no index, no bounds check per output).
 #[inline(always)]
 fn run(
     path: S8Dot,
@@ -232,16 +234,127 @@ fn run(
     p: &DenseS8Params,
 ) -> Result<(), Status> {
     check_dense(x, filter, bias, out, p)?;
+    let end = End {
+        bias: bias.unwrap_or(&[]).iter(),
+        output_offset: p.output_offset,
+        act_min: p.act_min,
+        act_max: p.act_max,
+    };
+    let off = p.input_offset;
     match p.multipliers {
         Multipliers::FloatPerTensor { scale } => {
-            units(path, x, filter, bias, out, p, |acc, _| requantize_float(acc, &scale))
+            units(path, x, filter, out, off, &mut PerTensorFloat { end, scale })
         }
-        Multipliers::FloatBitsPerChannel { words } => units(path, x, filter, bias, out, p, |acc, j| {
-            scale_of_words(words, j).map_or(0, |s| requantize_float(acc, &s))
-        }),
-        m => units(path, x, filter, bias, out, p, |acc, j| m.requantize(acc, j, p.rounding)),
+        Multipliers::FloatBitsPerChannel { words } => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut BitsPerChannel {
+                end,
+                words: words.chunks_exact(2),
+            },
+        ),
+        m => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut Other {
+                end,
+                m,
+                j: 0,
+                rounding: p.rounding,
+            },
+        ),
     }
     Ok(())
+}
+
+/// What every requantization shares: the bias (read in unit order), the
+/// output's offset (added wrapping) and the clamp.
+struct End<'a> {
+    bias: core::slice::Iter<'a, i32>,
+    output_offset: i32,
+    act_min: i32,
+    act_max: i32,
+}
+
+impl End<'_> {
+    /// The next unit's sum plus its bias (wrapping).
+    #[inline(always)]
+    fn biased(&mut self, acc: i32) -> i32 {
+        acc.wrapping_add(self.bias.next().copied().unwrap_or(0))
+    }
+
+    /// A requantized value offset and clamped.
+    #[inline(always)]
+    fn clamp(&self, v: i32) -> i8 {
+        // (not clamp: no assertion)
+        v.wrapping_add(self.output_offset)
+            .max(self.act_min)
+            .min(self.act_max) as i8
+    }
+}
+
+/// One output unit's end, called for units 0, 1, 2, ... in order.
+trait Finish {
+    fn finish(&mut self, acc: i32) -> i8;
+}
+
+/// [`Multipliers::FloatPerTensor`].
+struct PerTensorFloat<'a> {
+    end: End<'a>,
+    scale: FloatScale,
+}
+
+impl Finish for PerTensorFloat<'_> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        self.end.clamp(requantize_float(acc, &self.scale))
+    }
+}
+
+/// [`Multipliers::FloatBitsPerChannel`] (every scale checked finite by
+/// [`check_dense`]).
+struct BitsPerChannel<'a> {
+    end: End<'a>,
+    words: core::slice::ChunksExact<'a, u32>,
+}
+
+impl Finish for BitsPerChannel<'_> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        let s = match self.words.next() {
+            Some(&[lo, hi]) => {
+                FloatScale::from_bits((hi as u64) << 32 | lo as u64).unwrap_or(FloatScale::ZERO)
+            }
+            _ => FloatScale::ZERO,
+        };
+        self.end.clamp(requantize_float(acc, &s))
+    }
+}
+
+/// The other variants, by unit index.
+struct Other<'a> {
+    end: End<'a>,
+    m: Multipliers<'a>,
+    j: usize,
+    rounding: Rounding,
+}
+
+impl Finish for Other<'_> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        let v = self.m.requantize(acc, self.j, self.rounding);
+        self.j += 1;
+        self.end.clamp(v)
+    }
 }
 
 /// `R` rows of `n` values from the start of `f` (`f` holds them).
@@ -252,56 +365,45 @@ fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
 }
 
 /// The outputs of [`run`]: the units in groups of `path.rows()`, the last
-/// `units % path.rows()` one at a time; unit `j`'s sum plus its bias
-/// (wrapping) requantized by `rq(acc, j)`, offset and clamped as
-/// [`output_s8`] does.
+/// `units % path.rows()` one at a time; each unit's sum (input offset
+/// `off`) finished by `f`, in unit order (one call site per group, so that
+/// the requantization is inlined once).
 #[inline(always)]
 fn units(
     path: S8Dot,
     x: &[i8],
     filter: &[i8],
-    bias: Option<&[i32]>,
     out: &mut [i8],
-    p: &DenseS8Params,
-    rq: impl Fn(i32, usize) -> i32,
+    off: i32,
+    f: &mut impl Finish,
 ) {
-    let (n_in, off) = (x.len(), p.input_offset);
-    let fin = |acc: i32, j: usize| -> i8 {
-        let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
-        let v = rq(acc, j).wrapping_add(p.output_offset);
-        v.max(p.act_min).min(p.act_max) as i8
-    };
+    let n_in = x.len();
     let r = path.rows();
     let mut groups = out.chunks_exact_mut(r);
     let mut blocks = filter.chunks_exact(r * n_in);
-    let mut j = 0;
-    for (o, f) in (&mut groups).zip(&mut blocks) {
-        match (path, o) {
-            (S8Dot::Rows1, [o0]) => *o0 = fin(dot1(x, f, off), j),
-            (S8Dot::Rows2, [o0, o1]) => {
-                let [w0, w1] = rows_of::<2>(f, n_in);
+    for (o, w) in (&mut groups).zip(&mut blocks) {
+        let accs = match path {
+            S8Dot::Rows1 => [dot1(x, w, off), 0, 0, 0],
+            S8Dot::Rows2 => {
+                let [w0, w1] = rows_of::<2>(w, n_in);
                 let [a0, a1] = dot2(x, w0, w1, off);
-                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
+                [a0, a1, 0, 0]
             }
-            (S8Dot::Dsp2, [o0, o1]) => {
-                let [w0, w1] = rows_of::<2>(f, n_in);
+            S8Dot::Dsp2 => {
+                let [w0, w1] = rows_of::<2>(w, n_in);
                 let [a0, a1] = dot2_dsp(x, w0, w1, off);
-                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
+                [a0, a1, 0, 0]
             }
-            (S8Dot::Rows4, [o0, o1, o2, o3]) => {
-                let [a0, a1, a2, a3] = caps::dot4_s8_asm(x, f, off)
-                    .unwrap_or_else(|| dot4(x, rows_of::<4>(f, n_in), off));
-                (*o0, *o1) = (fin(a0, j), fin(a1, j + 1));
-                (*o2, *o3) = (fin(a2, j + 2), fin(a3, j + 3));
-            }
-            _ => {} // (never: the chunks are path.rows() long)
+            S8Dot::Rows4 => caps::dot4_s8_asm(x, w, off)
+                .unwrap_or_else(|| dot4(x, rows_of::<4>(w, n_in), off)),
+        };
+        for (o, a) in o.iter_mut().zip(accs) {
+            *o = f.finish(a);
         }
-        j += r;
     }
     let rest = blocks.remainder().chunks_exact(n_in);
     for (o, w) in groups.into_remainder().iter_mut().zip(rest) {
-        *o = fin(dot1(x, w, off), j);
-        j += 1;
+        *o = f.finish(dot1(x, w, off));
     }
 }
 
@@ -376,7 +478,9 @@ pub(crate) fn check_quantization(
             Multipliers::FloatPerChannel { scales } => scales.len() == units,
             Multipliers::FloatBitsPerChannel { words } => {
                 units.checked_mul(2) == Some(words.len())
-                    && (0..units).all(|j| scale_of_words(words, j).is_some())
+                    && words.chunks_exact(2).all(|w| {
+                        matches!(*w, [lo, hi] if FloatScale::from_bits((hi as u64) << 32 | lo as u64).is_ok())
+                    })
             }
         };
     if ok {
