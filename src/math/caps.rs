@@ -4,7 +4,7 @@
 //! picks exp, ln, division and the dense path from them, src/math/dot_s8.rs
 //! the int8 dot product; nothing else names a capability or an
 //! architecture (the panic trap in lib.rs aside). The int8 kernels'
-//! instructions that need one are here too ([`dsp`], and the Thumb-2
+//! instructions that need one are here too ([`dsp`], and the Arm
 //! assembly of src/math/dot_s8_arm.rs, declared here).
 
 /// Bare metal without hardware float (`anne_soft_float`): the integer
@@ -24,22 +24,27 @@ pub const MUL64: bool = cfg!(anne_mul64);
 /// Arm's DSP extension, SMLAD (`anne_dsp`): for int8 kernels.
 pub const DSP: bool = cfg!(anne_dsp);
 
-/// [`dot_s8_arm::dot4`] where it is compiled (Thumb-2: Armv7-M, Armv8-M
-/// Main), else `None`: the four-row int8 dot product in assembly.
+/// The four-row int8 dot product in assembly where there is one
+/// ([`dot_s8_arm`]: Thumb-2, i.e. Armv7-M and Armv8-M Main, and Thumb-1,
+/// Armv6-M), else `None` (the portable path).
 #[inline(always)]
 pub fn dot4_s8_asm(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
     #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
     {
-        dot_s8_arm::dot4(x, block, off)
+        dot_s8_arm::dot4_thumb2(x, block, off)
     }
-    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    {
+        dot_s8_arm::dot4_thumb1(x, block, off)
+    }
+    #[cfg(not(target_arch = "arm"))]
     {
         let _ = (x, block, off);
         None
     }
 }
 
-#[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+#[cfg(target_arch = "arm")]
 #[path = "dot_s8_arm.rs"]
 #[allow(unsafe_code)]
 pub mod dot_s8_arm;

@@ -1,8 +1,9 @@
-//! The four-row int8 dot product of [`super::dot_s8`] as Armv7-M assembly
-//! (Cortex-M3, and the M7/M33 class without the DSP path): compiled for
-//! Thumb-2 targets only (src/math/caps.rs declares this module).
+//! The four-row int8 dot product of [`super::dot_s8`] in assembly, for
+//! Arm cores without the DSP path (src/math/caps.rs declares this module
+//! on Arm targets and picks the function): [`dot4_thumb2`] for Armv7-M
+//! (Cortex-M3), [`dot4_thumb1`] for Armv6-M (Cortex-M0/M0+, the RP2040).
 //!
-//! Register pressure is why it is assembly: four accumulators, the input,
+//! Thumb-2: register pressure is why it is assembly: four accumulators, the input,
 //! its offset and two row pointers with one stride (rows 0 and 2 by
 //! pointer, rows 1 and 3 at the stride from them) fill the twelve
 //! registers inline assembly may use, where the compiled Rust loop kept
@@ -13,8 +14,9 @@
 /// `sum_i block[r * n + i] * (x[i] + off)` for `r` in 0..4, wrapping,
 /// `n = x.len()`; `None` unless `block` holds exactly four rows of `n`
 /// (the caller then takes the portable path).
+#[cfg(target_feature = "thumb2")]
 #[inline(always)]
-pub fn dot4(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
     let n = x.len();
     if n == 0 || n.checked_mul(4) != Some(block.len()) {
         return None;
@@ -79,6 +81,101 @@ pub fn dot4(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
         a1 = a1.wrapping_add(w(1) * v);
         a2 = a2.wrapping_add(w(2) * v);
         a3 = a3.wrapping_add(w(3) * v);
+    }
+    Some([a0, a1, a2, a3])
+}
+
+/// [`dot4_thumb2`] for Armv6-M (Thumb-1): one input per step, loaded once
+/// and offset once for the four rows (`LDRSB` with a register offset,
+/// `MULS`, and an `ADD` into a high register per multiply-add: 16
+/// instructions per 4 multiply-adds). Thumb-1's `LDRSB` and `MULS` take low
+/// registers only, and inline assembly may name just r0-r5 there: the five
+/// row and input pointers and the index fill those, r6 and r7 are the two
+/// temporaries and r8-r11 the sums, r12 the offset; the block saves and
+/// restores r6-r12 on the stack itself (22 instructions per call, about
+/// 5.5 per output).
+#[cfg(not(target_feature = "thumb2"))]
+#[inline(always)]
+pub fn dot4_thumb1(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    let n = x.len();
+    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+        return None;
+    }
+    // the input's end, row 0's end, n, the offset (rows 1-3 at +n each)
+    let params: [usize; 4] = [
+        x.as_ptr_range().end as usize,
+        block.as_ptr() as usize + n,
+        n,
+        off as usize,
+    ];
+    let (a0, a1, a2, a3): (i32, i32, i32, i32);
+    // SAFETY: reads x[0..n] and block[0..4n] (index -n..-1 from each row's
+    // end, the rows n apart), both in bounds (checked above), and params;
+    // r6-r12 are saved on the stack first and restored last, the stack
+    // pointer restored; r0-r5 are declared.
+    unsafe {
+        core::arch::asm!(
+            "push {{r6, r7}}",
+            "mov r6, r8",
+            "mov r7, r9",
+            "push {{r6, r7}}",
+            "mov r6, r10",
+            "mov r7, r11",
+            "push {{r6, r7}}",
+            "mov r6, r12",
+            "push {{r6, r7}}",
+            "ldr r1, [r0, #4]",
+            "ldr r2, [r0, #8]",
+            "ldr r3, [r0, #12]",
+            "ldr r0, [r0, #0]",
+            "mov r12, r3",
+            "adds r3, r1, r2",
+            "adds r4, r3, r2",
+            "adds r5, r4, r2",
+            "negs r2, r2",
+            "movs r6, #0",
+            "mov r8, r6",
+            "mov r9, r6",
+            "mov r10, r6",
+            "mov r11, r6",
+            "2:",
+            "ldrsb r6, [r0, r2]",
+            "add r6, r12",
+            "ldrsb r7, [r1, r2]",
+            "muls r7, r6, r7",
+            "add r8, r7",
+            "ldrsb r7, [r3, r2]",
+            "muls r7, r6, r7",
+            "add r9, r7",
+            "ldrsb r7, [r4, r2]",
+            "muls r7, r6, r7",
+            "add r10, r7",
+            "ldrsb r7, [r5, r2]",
+            "muls r7, r6, r7",
+            "add r11, r7",
+            "adds r2, #1",
+            "bne 2b",
+            "mov r0, r8",
+            "mov r1, r9",
+            "mov r2, r10",
+            "mov r3, r11",
+            "pop {{r6, r7}}",
+            "mov r12, r6",
+            "pop {{r6, r7}}",
+            "mov r10, r6",
+            "mov r11, r7",
+            "pop {{r6, r7}}",
+            "mov r8, r6",
+            "mov r9, r7",
+            "pop {{r6, r7}}",
+            inout("r0") params.as_ptr() => a0,
+            lateout("r1") a1,
+            lateout("r2") a2,
+            lateout("r3") a3,
+            out("r4") _,
+            out("r5") _,
+            options(readonly),
+        );
     }
     Some([a0, a1, a2, a3])
 }
