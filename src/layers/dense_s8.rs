@@ -360,7 +360,7 @@ impl Finish for Other<'_> {
 /// `R` rows of `n` values from the start of `f` (`f` holds them).
 #[inline(always)]
 fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
-    let mut it = f.chunks_exact(n);
+    let mut it = f.chunks_exact(n.max(1));
     [(); R].map(|_| it.next().unwrap_or(&[]))
 }
 
@@ -380,7 +380,9 @@ fn units(
     let n_in = x.len();
     let r = path.rows();
     let mut groups = out.chunks_exact_mut(r);
-    let mut blocks = filter.chunks_exact(r * n_in);
+    // (never 0: n_in >= 1, and 4 * n_in fits whenever the filter does;
+    // max(1) so that the compiler sees it, and no panic path is linked)
+    let mut blocks = filter.chunks_exact(r.wrapping_mul(n_in).max(1));
     for (o, w) in (&mut groups).zip(&mut blocks) {
         let accs = match path {
             S8Dot::Rows1 => [dot1(x, w, off), 0, 0, 0],
