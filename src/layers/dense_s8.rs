@@ -242,9 +242,14 @@ fn run(
     };
     let off = p.input_offset;
     match p.multipliers {
-        Multipliers::FloatPerTensor { scale } => {
-            units(path, x, filter, out, off, &mut PerTensorFloat { end, scale })
-        }
+        Multipliers::FloatPerTensor { scale } => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut PerTensorFloat { end, scale },
+        ),
         Multipliers::FloatBitsPerChannel { words } => units(
             path,
             x,
@@ -369,14 +374,7 @@ fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
 /// `off`) finished by `f`, in unit order (one call site per group, so that
 /// the requantization is inlined once).
 #[inline(always)]
-fn units(
-    path: S8Dot,
-    x: &[i8],
-    filter: &[i8],
-    out: &mut [i8],
-    off: i32,
-    f: &mut impl Finish,
-) {
+fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut impl Finish) {
     let n_in = x.len();
     let r = path.rows();
     let mut groups = out.chunks_exact_mut(r);
@@ -396,8 +394,9 @@ fn units(
                 let [a0, a1] = dot2_dsp(x, w0, w1, off);
                 [a0, a1, 0, 0]
             }
-            S8Dot::Rows4 => caps::dot4_s8_asm(x, w, off)
-                .unwrap_or_else(|| dot4(x, rows_of::<4>(w, n_in), off)),
+            S8Dot::Rows4 => {
+                caps::dot4_s8_asm(x, w, off).unwrap_or_else(|| dot4(x, rows_of::<4>(w, n_in), off))
+            }
         };
         for (o, a) in o.iter_mut().zip(accs) {
             *o = f.finish(a);

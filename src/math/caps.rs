@@ -25,11 +25,16 @@ pub const MUL64: bool = cfg!(anne_mul64);
 pub const DSP: bool = cfg!(anne_dsp);
 
 /// The four-row int8 dot product in assembly where there is one
-/// ([`dot_s8_arm`]: Thumb-2, i.e. Armv7-M and Armv8-M Main, and Thumb-1,
-/// Armv6-M), else `None` (the portable path).
+/// ([`dot_s8_arm`]: with the DSP extension, SXTAB16/SMLAD; Thumb-2 without
+/// it, i.e. Armv7-M and Armv8-M Main; Thumb-1, Armv6-M), else `None` (the
+/// portable path).
 #[inline(always)]
 pub fn dot4_s8_asm(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
-    #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    {
+        dot_s8_arm::dot4_dsp(x, block, off)
+    }
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp")))]
     {
         dot_s8_arm::dot4_thumb2(x, block, off)
     }
@@ -49,12 +54,14 @@ pub fn dot4_s8_asm(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
 #[allow(unsafe_code)]
 pub mod dot_s8_arm;
 
-/// The DSP extension's instructions the int8 kernels use
-/// ([`crate::math::dot_s8`]): Arm's SXTB16, SXTAB16 and SMLAD as inline
-/// assembly where the core has them ([`DSP`]), elsewhere the same
+/// The DSP extension's instructions of [`crate::math::dot_s8`]'s two-row
+/// model of the DSP loop (`S8Dot::Dsp2`; the targets run the four-row
+/// assembly of src/math/dot_s8_arm.rs): Arm's SXTB16, SXTAB16 and SMLAD as
+/// inline assembly where the core has them ([`DSP`]), elsewhere the same
 /// operations in plain Rust, bit for bit (so that the host tests run the
-/// DSP path's arithmetic too). (With the FFI edge and lib.rs's panic trap,
-/// the one place of `unsafe`: register-only instructions, no memory.)
+/// DSP loop's arithmetic too). (With the FFI edge and lib.rs's panic trap,
+/// and src/math/dot_s8_arm.rs, the places of `unsafe`: instructions on
+/// registers, or loads the safe wrappers bound.)
 #[allow(unsafe_code)]
 pub mod dsp {
     /// `lo(x) | hi(x) << 16` of a word's two halves as i16s, back to a word.

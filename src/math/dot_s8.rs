@@ -8,24 +8,23 @@
 //! against the reference loop on random shapes.
 //!
 //! The input offset is folded into the input, once per input value for
-//! the whole group of rows (`x[i] + off` shared by the rows; on the DSP
-//! path SXTAB16 adds it to two inputs in the instruction that widens
+//! the whole group of rows (`x[i] + off` shared by the rows; with the DSP
+//! extension SXTAB16 adds it to two inputs in the instruction that widens
 //! them), rather than once per multiply-add as the reference does.
 //!
-//! Which path ([`S8_DOT`], from [`caps`]):
-//! - [`S8Dot::Dsp2`], Arm's DSP extension (Cortex-M4/M7/M33): four bytes of
-//!   the input and of each of two rows loaded at once, widened to 16-bit
-//!   pairs (SXTB16, SXTAB16 with the offset), two multiply-adds per SMLAD;
-//! - [`S8Dot::Rows4`] elsewhere (Armv6-M, Armv7-M, RISC-V, hosted): four
-//!   rows at a time, each input value loaded once for the four (a
-//!   multiply-add is then a byte load, a multiply and an add: MLA on
-//!   Armv7-M; on these cores a word load's four sign extensions cost more
-//!   instructions than four byte loads).
+//! Every target takes [`S8Dot::Rows4`] ([`S8_DOT`]): four rows at a time,
+//! each input loaded once for the four, by the assembly of
+//! src/math/dot_s8_arm.rs on Arm (chosen by [`super::caps::dot4_s8_asm`]:
+//! SXTAB16/SMLAD on four-byte words with the DSP extension, `LDRSB`/`MLA`
+//! on Armv7-M, `LDRSB`/`MULS` on Armv6-M), by [`dot4`] elsewhere (RISC-V,
+//! hosted); the rows left over (`units % 4`) by [`dot1`]. [`S8Dot::Rows1`],
+//! [`S8Dot::Rows2`] and [`S8Dot::Dsp2`] (the DSP loop's arithmetic on two
+//! rows, with [`super::caps::dsp`]'s instructions, emulated off Arm's DSP
+//! cores) are the other forms the tests check against the reference.
 //!
 //! A group's rows and the input have one length (the callers' chunks);
 //! the zipped iterators stop at the shortest, so nothing can panic.
 
-use super::caps;
 use super::caps::dsp;
 
 /// The dot-product path of [`crate::layers::dense_s8::dense_s8`].
@@ -39,16 +38,13 @@ pub enum S8Dot {
     /// Four rows at a time.
     Rows4,
     /// Two rows at a time, four inputs per step with SXTAB16 and SMLAD
-    /// (emulated bit for bit off Arm's DSP cores, for the tests).
+    /// (emulated bit for bit off Arm's DSP cores): the DSP assembly's
+    /// arithmetic, for the tests.
     Dsp2,
 }
 
-/// This target's path.
-pub const S8_DOT: S8Dot = if caps::DSP {
-    S8Dot::Dsp2
-} else {
-    S8Dot::Rows4
-};
+/// This target's path (see the module's text).
+pub const S8_DOT: S8Dot = S8Dot::Rows4;
 
 impl S8Dot {
     /// How many rows one step of the path takes (the rows left over at

@@ -230,7 +230,10 @@ fn fast_paths_match_the_reference() {
         }
     }
     // the uniform rounds' outputs were mostly inside the clamp
-    assert!(inside > clamped, "{inside} outputs inside, {clamped} clamped");
+    assert!(
+        inside > clamped,
+        "{inside} outputs inside, {clamped} clamped"
+    );
     println!("int8 fast paths: {cases} cases, {inside} outputs inside the clamp, {clamped} on it");
 }
 
@@ -253,7 +256,11 @@ fn extreme_values_and_wrapping_sums() {
             let units = 1 + rng.below(if big { 2 } else { 6 }) as usize;
             let x = vec![v; n_in];
             let filter = vec![w; n_in * units];
-            let scales: &[f64] = if big { &[1e-9] } else { &[1.0, 1.0 / 65536.0, 1e-9] };
+            let scales: &[f64] = if big {
+                &[1e-9]
+            } else {
+                &[1.0, 1.0 / 65536.0, 1e-9]
+            };
             for &scale in scales {
                 let p = DenseS8Params {
                     input_offset: off,
@@ -346,7 +353,14 @@ fn dsp_emulation() {
     let mut rng = Rng(0x1878_2929_0004);
     let h = |w: u32, k: u32| (w >> (16 * k)) as u16 as i16 as i32;
     let b = |w: u32, k: u32| (w >> (8 * k)) as u8 as i8 as i32;
-    let mut words: Vec<u32> = vec![0, u32::MAX, 0x8080_8080, 0x7f7f_7f7f, 0x8000_8000, 0x7fff_7fff];
+    let mut words: Vec<u32> = vec![
+        0,
+        u32::MAX,
+        0x8080_8080,
+        0x7f7f_7f7f,
+        0x8000_8000,
+        0x7fff_7fff,
+    ];
     words.extend((0..2000).map(|_| rng.next_u64() as u32));
     for &x in &words {
         let y = rng.next_u64() as u32;
@@ -371,7 +385,8 @@ fn dsp_emulation() {
             )
         );
         let acc = rng.next_u64() as i32;
-        let want = (acc as i64 + h(x, 0) as i64 * h(y, 0) as i64 + h(x, 1) as i64 * h(y, 1) as i64) as i32;
+        let want =
+            (acc as i64 + h(x, 0) as i64 * h(y, 0) as i64 + h(x, 1) as i64 * h(y, 1) as i64) as i32;
         assert_eq!(dsp::smlad(x, y, acc), want);
     }
 }
