@@ -365,23 +365,33 @@ impl Finish for Other<'_> {
 /// `R` rows of `n` values from the start of `f` (`f` holds them).
 #[inline(always)]
 fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
-    let mut it = f.chunks_exact(n.max(1));
-    [(); R].map(|_| it.next().unwrap_or(&[]))
+    let mut rest = f;
+    [(); R].map(|_| match rest.split_at_checked(n) {
+        Some((row, more)) => {
+            rest = more;
+            row
+        }
+        None => &[],
+    })
 }
 
 /// The outputs of [`run`]: the units in groups of `path.rows()`, the last
 /// `units % path.rows()` one at a time; each unit's sum (input offset
 /// `off`) finished by `f`, in unit order (one call site per group, so that
-/// the requantization is inlined once).
+/// the requantization is inlined once). The filter and the outputs are
+/// walked by splitting (no division: `chunks_exact`'s is a library call on
+/// Armv6-M).
 #[inline(always)]
 fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut impl Finish) {
     let n_in = x.len();
     let r = path.rows();
-    let mut groups = out.chunks_exact_mut(r);
-    // (never 0: n_in >= 1, and 4 * n_in fits whenever the filter does;
-    // max(1) so that the compiler sees it, and no panic path is linked)
-    let mut blocks = filter.chunks_exact(r.wrapping_mul(n_in).max(1));
-    for (o, w) in (&mut groups).zip(&mut blocks) {
+    // (4 * n_in fits whenever the filter holds four rows)
+    let step = r.wrapping_mul(n_in);
+    let (mut out, mut filter) = (out, filter);
+    while let (Some((w, more)), true) = (filter.split_at_checked(step), out.len() >= r) {
+        let Some((o, rest)) = core::mem::take(&mut out).split_at_mut_checked(r) else {
+            break;
+        };
         let accs = match path {
             S8Dot::Rows1 => [dot1(x, w, off), 0, 0, 0],
             S8Dot::Rows2 => {
@@ -401,10 +411,14 @@ fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut
         for (o, a) in o.iter_mut().zip(accs) {
             *o = f.finish(a);
         }
+        (out, filter) = (rest, more);
     }
-    let rest = blocks.remainder().chunks_exact(n_in);
-    for (o, w) in groups.into_remainder().iter_mut().zip(rest) {
+    for o in out.iter_mut() {
+        let Some((w, more)) = filter.split_at_checked(n_in) else {
+            break;
+        };
         *o = f.finish(dot1(x, w, off));
+        filter = more;
     }
 }
 
