@@ -353,7 +353,8 @@ struct Other<'a> {
 }
 
 impl Finish for Other<'_> {
-    #[inline(always)]
+    // (not inlined: the variants no `.anne` file holds, kept small)
+    #[inline(never)]
     fn finish(&mut self, acc: i32) -> i8 {
         let acc = self.end.biased(acc);
         let v = self.m.requantize(acc, self.j, self.rounding);
