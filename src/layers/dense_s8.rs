@@ -14,6 +14,8 @@
 //! which is what LiteRT's Python interpreter with the reference op
 //! resolver computes, by construction (tests/rust/int8_fixtures.rs).
 
+use crate::math::caps;
+use crate::math::dot_s8::{dot1, dot2, dot2_dsp, dot4, S8Dot, S8_DOT};
 use crate::math::requant::{
     requantize, requantize_float, FloatScale, Rounding, MAX_SHIFT, MIN_SHIFT,
 };
@@ -141,12 +143,61 @@ pub struct DenseS8Params<'a> {
 ///   zero point 0) or `None`.
 /// - `out`: `units >= 1` outputs.
 ///
-/// Nothing is written unless every check passes.
+/// The sums by this target's fast path ([`S8_DOT`], src/math/dot_s8.rs),
+/// the same values as [`dense_s8_reference`]'s loop bit for bit
+/// (tests/rust/int8_fast.rs). Nothing is written unless every check passes.
 pub fn dense_s8(
     x: &[i8],
     filter: &[i8],
     bias: Option<&[i32]>,
     out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    run(S8_DOT, x, filter, bias, out, p)
+}
+
+/// [`dense_s8`] by a given dot-product path (every path runs on every
+/// target: the DSP one emulated off Arm's DSP cores), for the tests.
+pub fn dense_s8_with(
+    path: S8Dot,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    run(path, x, filter, bias, out, p)
+}
+
+/// [`dense_s8`] as LiteRT's reference loop computes it, one row and one
+/// multiply-add at a time (`w * (x + input_offset)`): what the fast paths
+/// are tested against.
+pub fn dense_s8_reference(
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    check_dense(x, filter, bias, out, p)?;
+    let n_in = x.len();
+    for ((o, row), j) in out.iter_mut().zip(filter.chunks_exact(n_in)).zip(0..) {
+        let mut acc: i32 = 0;
+        for (&w, &v) in row.iter().zip(x) {
+            acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
+        }
+        *o = output_s8(acc, bias, j, p);
+    }
+    Ok(())
+}
+
+/// The checks of [`dense_s8`]: sizes, then the quantization.
+#[inline(always)]
+fn check_dense(
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &[i8],
     p: &DenseS8Params,
 ) -> Result<(), Status> {
     let n_in = x.len();
@@ -166,15 +217,210 @@ pub fn dense_s8(
             return Err(Status::BiasSize);
         }
     }
-    check_params(p, units)?;
-    for ((o, row), j) in out.iter_mut().zip(filter.chunks_exact(n_in)).zip(0..) {
-        let mut acc: i32 = 0;
-        for (&w, &v) in row.iter().zip(x) {
-            acc = acc.wrapping_add((w as i32) * (v as i32 + p.input_offset));
-        }
-        *o = output_s8(acc, bias, j, p);
+    check_params(p, units)
+}
+
+/// [`dense_s8`] after its checks, by `path`, with the requantization's
+/// variant chosen once per call (not per output). The units are finished
+/// in order, 0 to `units - 1`, so that the per-unit scales and the bias are
+/// read by iterators (no index, no bounds check per output).
+#[inline(always)]
+fn run(
+    path: S8Dot,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) -> Result<(), Status> {
+    check_dense(x, filter, bias, out, p)?;
+    let end = End {
+        bias: bias.unwrap_or(&[]).iter(),
+        output_offset: p.output_offset,
+        act_min: p.act_min,
+        act_max: p.act_max,
+    };
+    let off = p.input_offset;
+    match p.multipliers {
+        Multipliers::FloatPerTensor { scale } => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut PerTensorFloat { end, scale },
+        ),
+        Multipliers::FloatBitsPerChannel { words } => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut BitsPerChannel {
+                end,
+                words: words.chunks_exact(2),
+            },
+        ),
+        m => units(
+            path,
+            x,
+            filter,
+            out,
+            off,
+            &mut Other {
+                end,
+                m,
+                j: 0,
+                rounding: p.rounding,
+            },
+        ),
     }
     Ok(())
+}
+
+/// What every requantization shares: the bias (read in unit order), the
+/// output's offset (added wrapping) and the clamp.
+struct End<'a> {
+    bias: core::slice::Iter<'a, i32>,
+    output_offset: i32,
+    act_min: i32,
+    act_max: i32,
+}
+
+impl End<'_> {
+    /// The next unit's sum plus its bias (wrapping).
+    #[inline(always)]
+    fn biased(&mut self, acc: i32) -> i32 {
+        acc.wrapping_add(self.bias.next().copied().unwrap_or(0))
+    }
+
+    /// A requantized value offset and clamped.
+    #[inline(always)]
+    fn clamp(&self, v: i32) -> i8 {
+        // (not clamp: no assertion)
+        v.wrapping_add(self.output_offset)
+            .max(self.act_min)
+            .min(self.act_max) as i8
+    }
+}
+
+/// One output unit's end, called for units 0, 1, 2, ... in order.
+trait Finish {
+    fn finish(&mut self, acc: i32) -> i8;
+}
+
+/// [`Multipliers::FloatPerTensor`].
+struct PerTensorFloat<'a> {
+    end: End<'a>,
+    scale: FloatScale,
+}
+
+impl Finish for PerTensorFloat<'_> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        self.end.clamp(requantize_float(acc, &self.scale))
+    }
+}
+
+/// [`Multipliers::FloatBitsPerChannel`] (every scale checked finite by
+/// [`check_dense`]).
+struct BitsPerChannel<'a> {
+    end: End<'a>,
+    words: core::slice::ChunksExact<'a, u32>,
+}
+
+impl Finish for BitsPerChannel<'_> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        let s = match self.words.next() {
+            Some(&[lo, hi]) => {
+                FloatScale::from_bits((hi as u64) << 32 | lo as u64).unwrap_or(FloatScale::ZERO)
+            }
+            _ => FloatScale::ZERO,
+        };
+        self.end.clamp(requantize_float(acc, &s))
+    }
+}
+
+/// The other variants, by unit index.
+struct Other<'a> {
+    end: End<'a>,
+    m: Multipliers<'a>,
+    j: usize,
+    rounding: Rounding,
+}
+
+impl Finish for Other<'_> {
+    // (not inlined: the variants no `.anne` file holds, kept small)
+    #[inline(never)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = self.end.biased(acc);
+        let v = self.m.requantize(acc, self.j, self.rounding);
+        self.j += 1;
+        self.end.clamp(v)
+    }
+}
+
+/// `R` rows of `n` values from the start of `f` (`f` holds them).
+#[inline(always)]
+fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
+    let mut rest = f;
+    [(); R].map(|_| match rest.split_at_checked(n) {
+        Some((row, more)) => {
+            rest = more;
+            row
+        }
+        None => &[],
+    })
+}
+
+/// The outputs of [`run`]: the units in groups of `path.rows()`, the last
+/// `units % path.rows()` one at a time; each unit's sum (input offset
+/// `off`) finished by `f`, in unit order (one call site per group, so that
+/// the requantization is inlined once). The filter and the outputs are
+/// walked by splitting (no division: `chunks_exact`'s is a library call on
+/// Armv6-M).
+#[inline(always)]
+fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut impl Finish) {
+    let n_in = x.len();
+    let r = path.rows();
+    // (4 * n_in fits whenever the filter holds four rows)
+    let step = r.wrapping_mul(n_in);
+    let (mut out, mut filter) = (out, filter);
+    while let (Some((w, more)), true) = (filter.split_at_checked(step), out.len() >= r) {
+        let Some((o, rest)) = core::mem::take(&mut out).split_at_mut_checked(r) else {
+            break;
+        };
+        let accs = match path {
+            S8Dot::Rows1 => [dot1(x, w, off), 0, 0, 0],
+            S8Dot::Rows2 => {
+                let [w0, w1] = rows_of::<2>(w, n_in);
+                let [a0, a1] = dot2(x, w0, w1, off);
+                [a0, a1, 0, 0]
+            }
+            S8Dot::Dsp2 => {
+                let [w0, w1] = rows_of::<2>(w, n_in);
+                let [a0, a1] = dot2_dsp(x, w0, w1, off);
+                [a0, a1, 0, 0]
+            }
+            S8Dot::Rows4 => {
+                caps::dot4_s8_asm(x, w, off).unwrap_or_else(|| dot4(x, rows_of::<4>(w, n_in), off))
+            }
+        };
+        for (o, a) in o.iter_mut().zip(accs) {
+            *o = f.finish(a);
+        }
+        (out, filter) = (rest, more);
+    }
+    for o in out.iter_mut() {
+        let Some((w, more)) = filter.split_at_checked(n_in) else {
+            break;
+        };
+        *o = f.finish(dot1(x, w, off));
+        filter = more;
+    }
 }
 
 /// The end of every output of [`dense_s8`] and
@@ -248,7 +494,9 @@ pub(crate) fn check_quantization(
             Multipliers::FloatPerChannel { scales } => scales.len() == units,
             Multipliers::FloatBitsPerChannel { words } => {
                 units.checked_mul(2) == Some(words.len())
-                    && (0..units).all(|j| scale_of_words(words, j).is_some())
+                    && words.chunks_exact(2).all(|w| {
+                        matches!(*w, [lo, hi] if FloatScale::from_bits((hi as u64) << 32 | lo as u64).is_ok())
+                    })
             }
         };
     if ok {

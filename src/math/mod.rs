@@ -14,6 +14,7 @@
 //! aside).
 
 pub mod caps;
+pub mod dot_s8;
 pub mod exp;
 pub mod ln;
 pub mod matvec;

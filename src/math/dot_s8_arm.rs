@@ -1,0 +1,277 @@
+//! The four-row int8 dot product of [`super::dot_s8`] in assembly, for
+//! Arm cores (src/math/caps.rs declares this module
+//! on Arm targets and picks the function): [`dot4_dsp`] with the DSP
+//! extension (Cortex-M4/M7/M33), [`dot4_thumb2`] for Armv7-M without it
+//! (Cortex-M3), [`dot4_thumb1`] for Armv6-M (Cortex-M0/M0+, the RP2040).
+//! None of them can run on the host: the board tests compare them with the
+//! pure-Python layer (tests/board/test_int8_fast.py), and the host tests
+//! their portable forms (tests/rust/int8_fast.rs).
+//!
+//! Register pressure is why it is assembly. Thumb-2: four accumulators,
+//! the input, its offset and two row pointers with one stride (rows 0 and 2 by
+//! pointer, rows 1 and 3 at the stride from them) fill the twelve
+//! registers inline assembly may use, where the compiled Rust loop kept
+//! five pointers and spilled to the stack. Two inputs per step, each
+//! loaded once, its offset added once, for four `MLA`s: 22 instructions
+//! per 8 multiply-adds (the compiled loop took about 55 per 16).
+
+/// `sum_i block[r * n + i] * (x[i] + off)` for `r` in 0..4, wrapping,
+/// `n = x.len()`; `None` unless `block` holds exactly four rows of `n`
+/// (the caller then takes the portable path).
+#[cfg(all(target_feature = "thumb2", not(target_feature = "dsp")))]
+#[inline(always)]
+pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    let n = x.len();
+    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+        return None;
+    }
+    let rows23 = block.get(2 * n..)?;
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    let pairs = n / 2;
+    if pairs > 0 {
+        let (mut px, mut p0, mut p2) = (x.as_ptr(), block.as_ptr(), rows23.as_ptr());
+        let mut cnt = pairs;
+        // SAFETY: reads 2 * pairs <= n bytes from each of x, block[0..n],
+        // block[n..2n], block[2n..3n] and block[3n..4n] (p0 and p2 advance
+        // by 2 per step, rows 1 and 3 at +n from them), all in bounds
+        // (checked above); no writes, no stack.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldrsb {x}, [{px}], #1",
+                "ldrsb {w}, [{p0}, {s}]",
+                "add {x}, {off}",
+                "mla {a1}, {w}, {x}, {a1}",
+                "ldrsb {w}, [{p2}, {s}]",
+                "mla {a3}, {w}, {x}, {a3}",
+                "ldrsb {w}, [{p0}], #1",
+                "mla {a0}, {w}, {x}, {a0}",
+                "ldrsb {w}, [{p2}], #1",
+                "mla {a2}, {w}, {x}, {a2}",
+                "ldrsb {x}, [{px}], #1",
+                "ldrsb {w}, [{p0}, {s}]",
+                "add {x}, {off}",
+                "mla {a1}, {w}, {x}, {a1}",
+                "ldrsb {w}, [{p2}, {s}]",
+                "mla {a3}, {w}, {x}, {a3}",
+                "ldrsb {w}, [{p0}], #1",
+                "mla {a0}, {w}, {x}, {a0}",
+                "ldrsb {w}, [{p2}], #1",
+                "mla {a2}, {w}, {x}, {a2}",
+                "subs {cnt}, #1",
+                "bne 2b",
+                px = inout(reg) px,
+                p0 = inout(reg) p0,
+                p2 = inout(reg) p2,
+                cnt = inout(reg) cnt,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                s = in(reg) n,
+                off = in(reg) off,
+                x = out(reg) _,
+                w = out(reg) _,
+                options(readonly, nostack),
+            );
+        }
+        let _ = (px, p0, p2, cnt);
+    }
+    if let (1, Some(&xl)) = (n % 2, x.last()) {
+        // the last input (n odd)
+        let v = xl as i32 + off;
+        let w = |r: usize| block.get(r * n + n - 1).map_or(0, |&w| w as i32);
+        a0 = a0.wrapping_add(w(0) * v);
+        a1 = a1.wrapping_add(w(1) * v);
+        a2 = a2.wrapping_add(w(2) * v);
+        a3 = a3.wrapping_add(w(3) * v);
+    }
+    Some([a0, a1, a2, a3])
+}
+
+/// [`dot4_thumb2`] for Armv6-M (Thumb-1): one input per step, loaded once
+/// and offset once for the four rows (`LDRSB` with a register offset,
+/// `MULS`, and an `ADD` into a high register per multiply-add: 16
+/// instructions per 4 multiply-adds). Thumb-1's `LDRSB` and `MULS` take low
+/// registers only, and inline assembly may name just r0-r5 there: the five
+/// row and input pointers and the index fill those, r6 and r7 are the two
+/// temporaries and r8-r11 the sums, r12 the offset; the block saves and
+/// restores r6-r12 on the stack itself (22 instructions per call, about
+/// 5.5 per output).
+#[cfg(not(target_feature = "thumb2"))]
+#[inline(always)]
+pub fn dot4_thumb1(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    let n = x.len();
+    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+        return None;
+    }
+    // the input's end, row 0's end, n, the offset (rows 1-3 at +n each)
+    let params: [usize; 4] = [
+        x.as_ptr_range().end as usize,
+        block.as_ptr() as usize + n,
+        n,
+        off as usize,
+    ];
+    let (a0, a1, a2, a3): (i32, i32, i32, i32);
+    // SAFETY: reads x[0..n] and block[0..4n] (index -n..-1 from each row's
+    // end, the rows n apart), both in bounds (checked above), and params;
+    // r6-r12 are saved on the stack first and restored last, the stack
+    // pointer restored; r0-r5 are declared.
+    unsafe {
+        core::arch::asm!(
+            "push {{r6, r7}}",
+            "mov r6, r8",
+            "mov r7, r9",
+            "push {{r6, r7}}",
+            "mov r6, r10",
+            "mov r7, r11",
+            "push {{r6, r7}}",
+            "mov r6, r12",
+            "push {{r6, r7}}",
+            "ldr r1, [r0, #4]",
+            "ldr r2, [r0, #8]",
+            "ldr r3, [r0, #12]",
+            "ldr r0, [r0, #0]",
+            "mov r12, r3",
+            "adds r3, r1, r2",
+            "adds r4, r3, r2",
+            "adds r5, r4, r2",
+            "negs r2, r2",
+            "movs r6, #0",
+            "mov r8, r6",
+            "mov r9, r6",
+            "mov r10, r6",
+            "mov r11, r6",
+            "2:",
+            "ldrsb r6, [r0, r2]",
+            "add r6, r12",
+            "ldrsb r7, [r1, r2]",
+            "muls r7, r6, r7",
+            "add r8, r7",
+            "ldrsb r7, [r3, r2]",
+            "muls r7, r6, r7",
+            "add r9, r7",
+            "ldrsb r7, [r4, r2]",
+            "muls r7, r6, r7",
+            "add r10, r7",
+            "ldrsb r7, [r5, r2]",
+            "muls r7, r6, r7",
+            "add r11, r7",
+            "adds r2, #1",
+            "bne 2b",
+            "mov r0, r8",
+            "mov r1, r9",
+            "mov r2, r10",
+            "mov r3, r11",
+            "pop {{r6, r7}}",
+            "mov r12, r6",
+            "pop {{r6, r7}}",
+            "mov r10, r6",
+            "mov r11, r7",
+            "pop {{r6, r7}}",
+            "mov r8, r6",
+            "mov r9, r7",
+            "pop {{r6, r7}}",
+            inout("r0") params.as_ptr() => a0,
+            lateout("r1") a1,
+            lateout("r2") a2,
+            lateout("r3") a3,
+            out("r4") _,
+            out("r5") _,
+            options(readonly),
+        );
+    }
+    Some([a0, a1, a2, a3])
+}
+
+/// [`dot4_thumb2`] with Arm's DSP extension (Cortex-M4/M7/M33): four
+/// inputs per step, loaded as one word and widened with the offset into two
+/// 16-bit pairs (SXTAB16), each row's word into two pairs (SXTB16), two
+/// SMLADs per row: 27 instructions per 16 multiply-adds. The twelve
+/// registers hold the pointers, the stride, the sums and four temporaries;
+/// the offset pair and the input's end live on the stack (pushed by the
+/// block, one load each per step; where the Thumb-2 loop adds the offset
+/// once per input, SXTAB16 adds it to two inputs in the widening itself). The last `n % 4` inputs in Rust.
+#[cfg(target_feature = "dsp")]
+#[inline(always)]
+pub fn dot4_dsp(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    let n = x.len();
+    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+        return None;
+    }
+    let rows23 = block.get(2 * n..)?;
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    let quads = n / 4;
+    if quads > 0 {
+        let off2 = (off as u32 & 0xffff).wrapping_mul(0x0001_0001);
+        let (mut px, mut p0, mut p2) = (x.as_ptr(), block.as_ptr(), rows23.as_ptr());
+        // (the input's last word's end: px stops there)
+        let end = x.as_ptr().wrapping_add(4 * quads);
+        // SAFETY: reads 4 * quads <= n bytes from each of x, block[0..n],
+        // block[n..2n], block[2n..3n] and block[3n..4n] (p0 and p2 advance
+        // by 4 per step, rows 1 and 3 at +n from them), all in bounds
+        // (checked above); word loads at any alignment (Armv7-M's LDR
+        // takes unaligned addresses); two words pushed and popped.
+        unsafe {
+            core::arch::asm!(
+                "push {{{xe}}}",
+                "push {{{xo}}}",
+                "2:",
+                "ldr {xe}, [{px}], #4",
+                "ldr {w}, [sp]",
+                "sxtab16 {xo}, {w}, {xe}, ror #8",
+                "sxtab16 {xe}, {w}, {xe}",
+                "ldr {w}, [{p0}, {s}]",
+                "sxtb16 {t}, {w}",
+                "smlad {a1}, {t}, {xe}, {a1}",
+                "sxtb16 {t}, {w}, ror #8",
+                "smlad {a1}, {t}, {xo}, {a1}",
+                "ldr {w}, [{p2}, {s}]",
+                "sxtb16 {t}, {w}",
+                "smlad {a3}, {t}, {xe}, {a3}",
+                "sxtb16 {t}, {w}, ror #8",
+                "smlad {a3}, {t}, {xo}, {a3}",
+                "ldr {w}, [{p0}], #4",
+                "sxtb16 {t}, {w}",
+                "smlad {a0}, {t}, {xe}, {a0}",
+                "sxtb16 {t}, {w}, ror #8",
+                "smlad {a0}, {t}, {xo}, {a0}",
+                "ldr {w}, [{p2}], #4",
+                "sxtb16 {t}, {w}",
+                "smlad {a2}, {t}, {xe}, {a2}",
+                "sxtb16 {t}, {w}, ror #8",
+                "smlad {a2}, {t}, {xo}, {a2}",
+                "ldr {w}, [sp, #4]",
+                "cmp {px}, {w}",
+                "bne 2b",
+                "add sp, #8",
+                px = inout(reg) px,
+                p0 = inout(reg) p0,
+                p2 = inout(reg) p2,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                s = in(reg) n,
+                // (the end and the offset pair come in the two temporaries'
+                // registers, pushed first: [sp] the pair, [sp, #4] the end)
+                xe = inout(reg) end => _,
+                xo = inout(reg) off2 => _,
+                w = out(reg) _,
+                t = out(reg) _,
+                options(readonly),
+            );
+        }
+        let _ = (px, p0, p2);
+    }
+    // the last n % 4 inputs
+    for (i, &v) in x.iter().enumerate().skip(4 * quads) {
+        let v = v as i32 + off;
+        let w = |r: usize| block.get(r * n + i).map_or(0, |&w| w as i32);
+        a0 = a0.wrapping_add(w(0) * v);
+        a1 = a1.wrapping_add(w(1) * v);
+        a2 = a2.wrapping_add(w(2) * v);
+        a3 = a3.wrapping_add(w(3) * v);
+    }
+    Some([a0, a1, a2, a3])
+}
