@@ -6,7 +6,9 @@
 //! constants and types [`abi`] takes from the header with bindgen.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
-// `unsafe` lives at the FFI edge only (src/ffi/).
+// `unsafe` lives at the FFI edge (src/ffi/) and in the few instructions
+// Rust has no safe form for (src/math/caps.rs: the DSP intrinsics and the
+// int8 dot products' assembly), each module allowing it by name.
 #![deny(unsafe_code)]
 
 // bindgen output: the header's declarations (unsafe extern blocks), no code.
