@@ -147,6 +147,63 @@ def _check(net, rows):
             raise ValueError("row %d has %d values, the network takes %d" % (r, len(row), net.n_inputs))
 
 
+def _weights(L):
+    """Layer L's int8 kernel (TFLite's layout, padded to 4 bytes) and its
+    per-channel weight scales: max|w| / 127 in float32, each value the
+    float32 quotient rounded half away from zero (as the PC's numpy)."""
+    k, units, n_in = L._kernel, L.units, L.n_in
+    kernel = bytearray((units * n_in + 3) & ~3)
+    scales = array("f", bytes(4 * units))
+    for j in range(units):
+        top = 0.0
+        for t in range(n_in):
+            v = abs(k[t * units + j])
+            top = v if v > top else top
+        scales[j] = _f32(_f32(top) / 127.0) if top > 0.0 else 1.0
+        s = scales[j]      # (the float32 value, on a port whose float is a double too)
+        for t in range(n_in):
+            v = _f32(k[t * units + j] / s)
+            q = min(127, int(abs(v) + 0.5))
+            kernel[j * n_in + t] = (-q if v < 0 else q) & 0xFF
+    return kernel, scales
+
+
+def _bias(i, L, in_scale, w_scales):
+    """round(b / (in_scale * w_scale)) per unit: the scale a float32
+    product, the quotient exact (the PC's is a double's); zeros without a
+    bias."""
+    bias = array("i", bytes(4 * L.units))
+    if L._bias is None:
+        return bias
+    for j in range(L.units):
+        _, ms, es = _parts(_f32(_f32(in_scale) * w_scales[j]))
+        sg, mb, eb = _parts(_f32(L._bias[j]))
+        e = eb - es
+        q = _round_ratio(mb << e, ms) if e >= 0 else _round_ratio(mb, ms << -e)
+        if q > 0x7FFFFFFF:
+            raise ValueError("layer %d: bias %d does not fit int32 at its scale" % (i, j))
+        bias[j] = -q if sg else q
+    return bias
+
+
+def _outputs(backend, L, xs):
+    """Layer L on each calibration row: (the dense part's outputs z, the
+    layer's outputs y after a fused relu / relu6; z itself otherwise)."""
+    zs = []
+    for x in xs:
+        z = array("f", bytes(4 * L.units))
+        backend.forward(((L._kernel, L._bias, "linear", None),), x, z)
+        zs.append(z)
+    if L.activation not in ("relu", "relu6"):
+        return zs, zs
+    top = 6.0 if L.activation == "relu6" else None
+    return zs, [array("f", [0.0 if v < 0.0 else top if top is not None and v > top else v for v in z]) for z in zs]
+
+
+def _span(rows):
+    return min(min(r) for r in rows), max(max(r) for r in rows)
+
+
 def quantize(net, rows, load):
     """The int8 network of a float Dense network net, calibrated on rows
     (a list of rows of n_inputs floats), made by load (anne_net.load) from
@@ -157,76 +214,32 @@ def quantize(net, rows, load):
         for v in x:
             if v - v != 0.0:
                 raise ValueError("row %d: not finite" % r)
-    backend = net._backend
-    lo, hi = min(min(x) for x in xs), max(max(x) for x in xs)
-    in_q = _params(lo, hi)
+    in_q = _params(*_span(xs))
     entries, datas = [], []
     shape = net.input_shape
     for i, L in enumerate(net._layers):
-        units, n_in, act = L.units, L.n_in, L.activation
-        zs = []
-        for x in xs:
-            z = array("f", bytes(4 * units))
-            backend.forward(((L._kernel, L._bias, "linear", None),), x, z)
-            zs.append(z)
-        ys = zs
-        if act in ("relu", "relu6"):
-            top = 6.0 if act == "relu6" else None
-            ys = [array("f", [0.0 if v < 0.0 else top if top is not None and v > top else v for v in z]) for z in zs]
-        lo = min(min(y) for y in ys)
-        hi = max(max(y) for y in ys)
-        out_q = _params(lo, hi) if act in FUSED else _params(min(min(z) for z in zs), max(max(z) for z in zs))
-        # weights: per output channel, max|w| / 127 in float32
-        k = L._kernel
-        kernel = bytearray((units * n_in + 3) & ~3)
-        w_scales = array("f", bytes(4 * units))
-        for j in range(units):
-            top = 0.0
-            for t in range(n_in):
-                v = abs(k[t * units + j])
-                top = v if v > top else top
-            s = _f32(_f32(top) / 127.0) if top > 0.0 else 1.0
-            w_scales[j] = s
-            s = w_scales[j]
-            for t in range(n_in):
-                v = _f32(k[t * units + j] / s)        # the float32 quotient, as the PC's numpy
-                q = int(abs(v) + 0.5)                 # half away from zero
-                q = min(127, q)
-                kernel[j * n_in + t] = (-q if v < 0 else q) & 0xFF
-        bias = array("i", bytes(4 * units))
-        if L._bias is not None:
-            for j in range(units):
-                # round(b / (in_scale * w_scale)), the scale a float32
-                # product, the quotient exact (the PC's is a double's)
-                sb = _f32(_f32(in_q[0]) * w_scales[j])
-                _, mb_s, eb_s = _parts(sb)
-                sg, mb, eb = _parts(_f32(L._bias[j]))
-                e = eb - eb_s
-                q = _round_ratio(mb << e, mb_s) if e >= 0 else _round_ratio(mb, mb_s << -e)
-                if q > 0x7FFFFFFF:
-                    raise ValueError("layer %d: bias %d does not fit int32 at its scale" % (i, j))
-                bias[j] = -q if sg else q
+        act = L.activation
+        zs, ys = _outputs(net._backend, L, xs)
+        out_q = _params(*_span(ys if act in FUSED else zs))
+        kernel, w_scales = _weights(L)
+        bias = _bias(i, L, in_q[0], w_scales)
         words = array("i")
-        for j in range(units):
+        for j in range(L.units):
             for w in requant_words(in_q[0], w_scales[j], out_q[0]):
                 words.append(w)
-        act_range = _clamp(act, out_q[0], out_q[1])
-        post = b""
-        act_q = (0.0, 0)
+        post, act_q = b"", (0.0, 0)
         if act == "softmax":
-            post = struct.pack("<3i", *softmax_params(out_q[0]))
-            act_q = (0.00390625, -128)
-        quant = (in_q[0], in_q[1], out_q[0], out_q[1], units) + act_range + act_q
-        flags, params = anne_file.file_params("linear", {})
+            post, act_q = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128)
+        quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
+        _, params = anne_file.file_params("linear", {})
         e = anne_file.Entry(anne_ops.SOFTMAX if act == "softmax" else anne_ops.LINEAR,
-                            anne_file.FLAG_BIAS if L._bias is not None else 0, shape, units, params,
+                            anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,
                             dtype=anne_file.DTYPE_INT8, quant=quant)
         entries.append(e)
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
         shape = e.out_shape
         in_q = act_q if act == "softmax" else out_q
-        if i + 1 < len(net._layers):
-            xs = [array("f", y) for y in ys]
+        xs = ys
     return _load(net, entries, datas, load)
 
 
