@@ -504,8 +504,7 @@ class Sequential:
         return out
 
     def _floats_into(self, x, out):
-        """predict_into on float32 buffers whatever the network's dtype
-        (evaluate and classify; an int8 network quantizes)."""
+        """predict_into on float32 buffers whatever the dtype (anne_int8's)."""
         return self.predict_into(x, out)
 
     def _row(self, row, i, xa):
@@ -607,11 +606,8 @@ class Sequential:
         return anne_eval._task(self, y)
 
     def quantize(self, rows):
-        """The int8 network of this float Dense network, calibrated on rows
-        (a list of input rows like the ones it will see: a few dozen),
-        as `anne-convert --quantize int8` makes it on the PC (TFLite's
-        rules, docs/int8.md); this network is not changed. Edit and train
-        the float network, then quantize it again."""
+        """This float Dense network in int8, calibrated on rows (inputs like
+        those to come) as the PC's quantizer does (docs/int8.md); net unchanged."""
         import anne_quant
         return anne_quant.quantize(self, rows, load)
 
@@ -622,7 +618,6 @@ class Sequential:
         output shape, activation and options, parameters and bytes."""
         import anne_eval
         anne_eval.summary(self)
-
 
     def __repr__(self):
         return "<Sequential %s -> %s>" % (_shape_text(self.input_shape)[1:-1].rstrip(","), " -> ".join(
