@@ -130,6 +130,8 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
     anne_buf_t sc = anne_get_i32(items[4], MP_QSTR_scale);
     q->scale = sc.data;
     q->count = sc.len % 2 == 0 ? sc.len / 2 : 0;  // (0: refused by the kernel)
+    q->post = NULL;
+    q->post_len = 0;
     mp_obj_t post = n_items == 6 ? items[5] : mp_const_none;
     if (d->act.kind == ANNE_ACT_LINEAR || post == mp_const_none) {
         if (d->act.kind != ANNE_ACT_LINEAR || post != mp_const_none) {

@@ -249,8 +249,17 @@ def test_in_place_data(tag):
     # (x is made through a bytearray of its size: both must fit, in a heap
     # earlier tests left fragmented)
     n = min(int(gc.mem_free() * 0.25) // 4 // 8 * 8, 8 * 3000)  # (the Python backend's per-row loop)
-    x = array("f", bytearray(4 * n))
-    y = array("f", bytearray(n // 2))
+    while True:   # (in a fragmented heap the free bytes are not one block: fewer rows then)
+        try:
+            x = array("f", bytearray(4 * n))
+            y = array("f", bytearray(n // 2))
+            break
+        except MemoryError:
+            x = y = None
+            gc.collect()
+            if n <= 8 * 64:
+                raise
+            n = n // 2 // 8 * 8
     xs = [[0.5] * 8, [1.0] * 8]
     gc.collect()
     hog = []  # (a copy of x needs 4 * n bytes: leave 2 * n free)
