@@ -317,7 +317,7 @@ BOARD_EXCLUDE :=
 # Conv1D networks, the regressions. The rest (Keras models, loading the 131
 # bad files, training, the fuzzer) runs on the Cortex-M0, the same
 # instruction set, in test-board.
-RP2040_TESTS := bad_input,special_values,keras_kernels,net_build,net_edit,net_conv,regressions
+RP2040_TESTS := bad_input,special_values,keras_kernels,net_build,net_edit,net_conv.py,regressions
 # On the stock rp2 firmware (anne.mpy and the board library copied into
 # /lib over the emulated USB console: about 4 minutes), one test.
 RP2040_STOCK_TESTS := net_build
