@@ -40,6 +40,11 @@ endif
 DEBIAN_RUSTC := /usr/bin/rustc
 DEBIAN_CARGO := /usr/bin/cargo
 CROSS_CARGO := env RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 $(DEBIAN_CARGO)
+# Every Rust build of the firmwares and native modules (Debian's rustc) shares
+# one cargo target directory: bindgen and the other build-script dependencies
+# are compiled once, and core once per target and flags, not once per
+# firmware (19 builds in make test: about 50 s of CPU each saved).
+export ANNE_CARGO_TARGET_DIR := $(BUILD)/cargo-cross
 # The Rust tests run on the same compiler as the firmware (its own target dir).
 TEST_CARGO := env RUSTC=$(DEBIAN_RUSTC) RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 	CARGO_TARGET_DIR=$(BUILD)/cargo-test $(DEBIAN_CARGO)
@@ -403,4 +408,4 @@ bench-firmware: $(BUILD)/mpy-cross.stamp riscv-deps
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(ASAN_MP) $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \
-		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/riscv32 $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test target
+		$(BUILD)/cortex-m0 $(BUILD)/cortex-m4f $(BUILD)/riscv32 $(BUILD)/*-stock $(BUILD)/natmod $(BUILD)/bench $(BUILD)/cargo-test $(BUILD)/cargo-cross target

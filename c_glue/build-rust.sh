@@ -7,7 +7,7 @@
 #
 #   OUT.a       the archive to write; replaced only when its content changed
 #               (so an unchanged library does not relink the firmware)
-#   TARGET_DIR  cargo's target directory
+#   TARGET_DIR  cargo's target directory (ANNE_CARGO_TARGET_DIR overrides it)
 #   CPU         the port's CPU: a -mcpu value (cortex-m0plus, cortex-m4, ...),
 #               rp2040, rp2350-arm-s, rp2350-riscv, esp32, esp32s3, esp32c3, ...,
 #               a RISC-V -march value (rv32imac_zicsr, rv32imc, ...: RISC-V
@@ -16,7 +16,11 @@
 #   FLOAT_ABI   hard, soft or softfp (Arm: hard picks the eabihf targets)
 #   CC ...      the port's C compiler and flags (its libgcc and libc are read)
 #
-# Environment: ANNE_RUST_TARGET (a Rust target triple: overrides the choice
+# Environment: ANNE_CARGO_TARGET_DIR (one cargo target directory for every
+# build: the build scripts' host dependencies, bindgen above all, and each
+# target's core are then compiled once, not once per firmware; the archive
+# is copied out at once, so builds must not run side by side; the repo's
+# Makefile sets it), ANNE_RUST_TARGET (a Rust target triple: overrides the choice
 # from CPU), ANNE_CARGO (default cargo; may hold arguments, e.g. "env
 # RUSTC=... cargo"), ANNE_CARGO_FLAGS (e.g. -Zbuild-std=core),
 # ANNE_SANITIZE (e.g. address: the kernels are built -Zsanitizer=address, for
@@ -33,7 +37,7 @@
 # port keeps those routines in RAM).
 set -euo pipefail
 [ $# -ge 5 ] || { sed -n '2,27p' "$0" >&2; exit 2; }
-out=$1 target_dir=$2 cpu=$3 float_abi=$4
+out=$1 target_dir=${ANNE_CARGO_TARGET_DIR:-$2} cpu=$3 float_abi=$4
 shift 4
 cc=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
