@@ -21,7 +21,7 @@
 //! loop, [`conv_s8_core`].
 
 use super::conv2d::Conv2d;
-use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
+use super::dense_s8::{output_s8, DenseS8Params};
 use super::window::{Plane, Window2d};
 use crate::Status;
 
@@ -88,15 +88,7 @@ pub(crate) fn check_conv_s8(
     p: &DenseS8Params,
 ) -> Result<(), Status> {
     plane.check_out(channels, out_len, bias.map(<[i32]>::len))?;
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        channels,
-        p.rounding,
-    )
+    p.check(channels)
 }
 
 /// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
