@@ -462,6 +462,8 @@ impl DenseS8Params<'_> {
     /// (Dense, Conv1D, Conv2D, DepthwiseConv2D): `Status::Param` unless
     /// the offsets, clamp and shifts are in TFLite's ranges and
     /// per-channel multipliers (or scales) hold one value per unit.
+    // (not inlined: out of the kernels' loops, which keep their registers)
+    #[inline(never)]
     pub(crate) fn check(&self, units: usize) -> Result<(), Status> {
         let ok_shift = |s: i32| shift_ok(s, self.rounding);
         let ok = (-127..=128).contains(&self.input_offset)

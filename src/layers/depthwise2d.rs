@@ -60,9 +60,7 @@ impl Depthwise2d {
         out_len: usize,
         act: &Activation,
     ) -> Result<(Plane, usize), Status> {
-        let (plane, cout) = self.shape(n_in, kernel_len)?;
-        check_conv_out(&plane, cout, out_len, bias_len, act)?;
-        Ok((plane, cout))
+        check_conv_out(self.shape(n_in, kernel_len)?, out_len, bias_len, act)
     }
 }
 

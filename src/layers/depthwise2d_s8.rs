@@ -48,8 +48,7 @@ pub fn depthwise2d_s8(
     out: &mut [i8],
     p: &Depthwise2dS8Params,
 ) -> Result<(), Status> {
-    let (plane, cout) = spec.shape(x.len(), filter.len())?;
-    check_conv_s8(&plane, cout, bias, out.len(), p)?;
+    let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
