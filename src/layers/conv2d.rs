@@ -141,12 +141,14 @@ fn run_conv2d(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layers::conv1d::{conv1d_f32, Conv1d};
     use crate::layers::window::Padding;
 
-    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
+    /// A Conv2D of `k` kernels, strides and dilation 1, over `h x w x cin`
+    /// (also conv2d_s8's tests').
+    pub(crate) fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
         Conv2d {
             window: Window2d::undilated((h, w), k, (1, 1), padding),
             in_channels: cin,

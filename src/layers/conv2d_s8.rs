@@ -132,16 +132,10 @@ pub(crate) fn conv_s8_core(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::conv2d::tests::spec;
     use crate::layers::dense_s8::{dense_s8, Multipliers};
     use crate::layers::window::Padding;
     use crate::math::requant::Rounding;
-
-    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
-        Conv2d {
-            window: Window2d::undilated((h, w), k, (1, 1), padding),
-            in_channels: cin,
-        }
-    }
 
     fn unit<'a>() -> Conv2dS8Params<'a> {
         // multiplier 1.0: (2^30, 1)

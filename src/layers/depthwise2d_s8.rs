@@ -74,12 +74,9 @@ mod tests {
     use crate::layers::conv2d::Conv2d;
     use crate::layers::conv2d_s8::conv2d_s8;
     use crate::layers::dense_s8::Multipliers;
+    use crate::layers::depthwise2d::tests::window;
     use crate::layers::window::{Padding, Window2d};
     use crate::math::requant::Rounding;
-
-    fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
-        Window2d::undilated((h, w), k, (1, 1), padding)
-    }
 
     /// A depthwise convolution is a Conv2D whose filter is zero between
     /// different channels (OHWI: filter `oc` reads channel `oc / dm`).
