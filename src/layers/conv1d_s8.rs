@@ -75,7 +75,7 @@ pub fn conv1d_s8(
         out: (1, steps_out),
         pad: (0, pad),
     };
-    check_conv_s8(&plane, filters, bias, out.len(), p)?;
+    let (plane, filters) = check_conv_s8((plane, filters), bias, out.len(), p)?;
     let window = Window2d {
         height: 1,
         width: steps,

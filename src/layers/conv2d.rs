@@ -57,28 +57,27 @@ impl Conv2d {
         out_len: usize,
         act: &Activation,
     ) -> Result<(Plane, usize), Status> {
-        let (plane, filters) = self.shape(n_in, kernel_len)?;
-        check_conv_out(&plane, filters, out_len, bias_len, act)?;
-        Ok((plane, filters))
+        check_conv_out(self.shape(n_in, kernel_len)?, out_len, bias_len, act)
     }
 }
 
 /// The checks a float 2-D convolution's outputs share (Conv2D,
-/// DepthwiseConv2D): `Activation` for glu (which would halve the
-/// channels), [`Plane::check_out`]'s (`OutSize`, `BiasSize`) for
-/// `channels` output channels, then the activation's parameters.
+/// DepthwiseConv2D), after its shape `(plane, channels)`: `Activation`
+/// for glu (which would halve the channels), [`Plane::check_out`]'s
+/// (`OutSize`, `BiasSize`) for `channels` output channels, then the
+/// activation's parameters; returns the shape.
 pub(crate) fn check_conv_out(
-    plane: &Plane,
-    channels: usize,
+    (plane, channels): (Plane, usize),
     out_len: usize,
     bias_len: Option<usize>,
     act: &Activation,
-) -> Result<(), Status> {
+) -> Result<(Plane, usize), Status> {
     if matches!(act, Activation::Glu) {
         return Err(Status::Activation);
     }
     plane.check_out(channels, out_len, bias_len)?;
-    act.validate()
+    act.validate()?;
+    Ok((plane, channels))
 }
 
 /// Keras `Conv2D`: `out[oy, ox, f] = act(sum over taps (ky, kx) and
@@ -142,12 +141,14 @@ fn run_conv2d(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layers::conv1d::{conv1d_f32, Conv1d};
     use crate::layers::window::Padding;
 
-    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
+    /// A Conv2D of `k` kernels, strides and dilation 1, over `h x w x cin`
+    /// (also conv2d_s8's tests').
+    pub(crate) fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
         Conv2d {
             window: Window2d::undilated((h, w), k, (1, 1), padding),
             in_channels: cin,

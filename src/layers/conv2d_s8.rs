@@ -21,7 +21,7 @@
 //! loop, [`conv_s8_core`].
 
 use super::conv2d::Conv2d;
-use super::dense_s8::{check_quantization, output_s8, DenseS8Params};
+use super::dense_s8::{output_s8, DenseS8Params};
 use super::window::{Plane, Window2d};
 use crate::Status;
 
@@ -59,8 +59,7 @@ pub fn conv2d_s8(
     out: &mut [i8],
     p: &Conv2dS8Params,
 ) -> Result<(), Status> {
-    let (plane, filters) = spec.shape(x.len(), filter.len())?;
-    check_conv_s8(&plane, filters, bias, out.len(), p)?;
+    let (plane, filters) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
     conv_s8_core(
         &spec.window,
         &plane,
@@ -76,27 +75,20 @@ pub fn conv2d_s8(
 }
 
 /// The checks an int8 convolution's outputs and quantization share
-/// (CONV_2D, DEPTHWISE_CONV_2D): [`Plane::check_out`]'s (`OutSize`,
-/// `BiasSize`) for `channels` output channels, then `Param` unless the
-/// offsets, clamp and shifts are in TFLite's ranges with one multiplier
-/// per channel (or one in all).
+/// (Conv1D, Conv2D, DepthwiseConv2D), after its shape `(plane,
+/// channels)`: [`Plane::check_out`]'s (`OutSize`, `BiasSize`) for
+/// `channels` output channels, then [`DenseS8Params::check`]'s `Param`
+/// (offsets, clamp or shifts out of TFLite's ranges, per-channel
+/// multipliers not one per channel); returns the shape.
 pub(crate) fn check_conv_s8(
-    plane: &Plane,
-    channels: usize,
+    (plane, channels): (Plane, usize),
     bias: Option<&[i32]>,
     out_len: usize,
     p: &DenseS8Params,
-) -> Result<(), Status> {
+) -> Result<(Plane, usize), Status> {
     plane.check_out(channels, out_len, bias.map(<[i32]>::len))?;
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        channels,
-        p.rounding,
-    )
+    p.check(channels)?;
+    Ok((plane, channels))
 }
 
 /// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
@@ -140,16 +132,10 @@ pub(crate) fn conv_s8_core(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::conv2d::tests::spec;
     use crate::layers::dense_s8::{dense_s8, Multipliers};
     use crate::layers::window::Padding;
     use crate::math::requant::Rounding;
-
-    fn spec(h: usize, w: usize, cin: usize, k: (usize, usize), padding: Padding) -> Conv2d {
-        Conv2d {
-            window: Window2d::undilated((h, w), k, (1, 1), padding),
-            in_channels: cin,
-        }
-    }
 
     fn unit<'a>() -> Conv2dS8Params<'a> {
         // multiplier 1.0: (2^30, 1)

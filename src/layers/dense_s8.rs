@@ -217,7 +217,7 @@ fn check_dense(
             return Err(Status::BiasSize);
         }
     }
-    check_params(p, units)
+    p.check(units)
 }
 
 /// [`dense_s8`] after its checks, by `path`, with the requantization's
@@ -234,12 +234,6 @@ fn run(
     p: &DenseS8Params,
 ) -> Result<(), Status> {
     check_dense(x, filter, bias, out, p)?;
-    let end = End {
-        bias: bias.unwrap_or(&[]).iter(),
-        output_offset: p.output_offset,
-        act_min: p.act_min,
-        act_max: p.act_max,
-    };
     let off = p.input_offset;
     match p.multipliers {
         Multipliers::FloatPerTensor { scale } => units(
@@ -248,7 +242,7 @@ fn run(
             filter,
             out,
             off,
-            &mut PerTensorFloat { end, scale },
+            &mut Finish::new(bias, p, PerTensorFloat(scale)),
         ),
         Multipliers::FloatBitsPerChannel { words } => units(
             path,
@@ -256,10 +250,7 @@ fn run(
             filter,
             out,
             off,
-            &mut BitsPerChannel {
-                end,
-                words: words.chunks_exact(2),
-            },
+            &mut Finish::new(bias, p, BitsPerChannel(words.chunks_exact(2))),
         ),
         m => units(
             path,
@@ -267,99 +258,114 @@ fn run(
             filter,
             out,
             off,
-            &mut Other {
-                end,
-                m,
-                j: 0,
-                rounding: p.rounding,
-            },
+            &mut Cold(Finish::new(
+                bias,
+                p,
+                Other {
+                    m,
+                    j: 0,
+                    rounding: p.rounding,
+                },
+            )),
         ),
     }
     Ok(())
 }
 
-/// What every requantization shares: the bias (read in unit order), the
-/// output's offset (added wrapping) and the clamp.
-struct End<'a> {
+/// One output unit's end, called for units 0, 1, 2, ... in order.
+trait End {
+    fn finish(&mut self, acc: i32) -> i8;
+}
+
+/// The end every requantization shares: `acc` plus the next bias
+/// (wrapping), requantized by `R`, offset by the output's zero point
+/// (wrapping) and clamped.
+struct Finish<'a, R> {
     bias: core::slice::Iter<'a, i32>,
     output_offset: i32,
     act_min: i32,
     act_max: i32,
+    requant: R,
 }
 
-impl End<'_> {
-    /// The next unit's sum plus its bias (wrapping).
+impl<'a, R: Requant> Finish<'a, R> {
     #[inline(always)]
-    fn biased(&mut self, acc: i32) -> i32 {
-        acc.wrapping_add(self.bias.next().copied().unwrap_or(0))
-    }
-
-    /// A requantized value offset and clamped.
-    #[inline(always)]
-    fn clamp(&self, v: i32) -> i8 {
-        // (not clamp: no assertion)
-        v.wrapping_add(self.output_offset)
-            .max(self.act_min)
-            .min(self.act_max) as i8
+    fn new(bias: Option<&'a [i32]>, p: &DenseS8Params, requant: R) -> Self {
+        Finish {
+            bias: bias.unwrap_or(&[]).iter(),
+            output_offset: p.output_offset,
+            act_min: p.act_min,
+            act_max: p.act_max,
+            requant,
+        }
     }
 }
 
-/// One output unit's end, called for units 0, 1, 2, ... in order.
-trait Finish {
-    fn finish(&mut self, acc: i32) -> i8;
+impl<R: Requant> End for Finish<'_, R> {
+    #[inline(always)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        let acc = acc.wrapping_add(self.bias.next().copied().unwrap_or(0));
+        let v = self.requant.next(acc);
+        offset_clamped(v, self.output_offset, self.act_min, self.act_max)
+    }
+}
+
+/// An [`End`] not inlined (the variants no `.anne` file holds, kept
+/// small).
+struct Cold<E>(E);
+
+impl<E: End> End for Cold<E> {
+    #[inline(never)]
+    fn finish(&mut self, acc: i32) -> i8 {
+        self.0.finish(acc)
+    }
+}
+
+/// The requantization of the next unit's biased sum (units in order).
+trait Requant {
+    fn next(&mut self, acc: i32) -> i32;
 }
 
 /// [`Multipliers::FloatPerTensor`].
-struct PerTensorFloat<'a> {
-    end: End<'a>,
-    scale: FloatScale,
-}
+struct PerTensorFloat(FloatScale);
 
-impl Finish for PerTensorFloat<'_> {
+impl Requant for PerTensorFloat {
     #[inline(always)]
-    fn finish(&mut self, acc: i32) -> i8 {
-        let acc = self.end.biased(acc);
-        self.end.clamp(requantize_float(acc, &self.scale))
+    fn next(&mut self, acc: i32) -> i32 {
+        requantize_float(acc, &self.0)
     }
 }
 
-/// [`Multipliers::FloatBitsPerChannel`] (every scale checked finite by
-/// [`check_dense`]).
-struct BitsPerChannel<'a> {
-    end: End<'a>,
-    words: core::slice::ChunksExact<'a, u32>,
-}
+/// [`Multipliers::FloatBitsPerChannel`]'s words, two per unit (every
+/// scale checked finite by [`check_dense`]).
+struct BitsPerChannel<'a>(core::slice::ChunksExact<'a, u32>);
 
-impl Finish for BitsPerChannel<'_> {
+impl Requant for BitsPerChannel<'_> {
     #[inline(always)]
-    fn finish(&mut self, acc: i32) -> i8 {
-        let acc = self.end.biased(acc);
-        let s = match self.words.next() {
+    fn next(&mut self, acc: i32) -> i32 {
+        let s = match self.0.next() {
             Some(&[lo, hi]) => {
                 FloatScale::from_bits((hi as u64) << 32 | lo as u64).unwrap_or(FloatScale::ZERO)
             }
             _ => FloatScale::ZERO,
         };
-        self.end.clamp(requantize_float(acc, &s))
+        requantize_float(acc, &s)
     }
 }
 
 /// The other variants, by unit index.
 struct Other<'a> {
-    end: End<'a>,
     m: Multipliers<'a>,
     j: usize,
     rounding: Rounding,
 }
 
-impl Finish for Other<'_> {
-    // (not inlined: the variants no `.anne` file holds, kept small)
-    #[inline(never)]
-    fn finish(&mut self, acc: i32) -> i8 {
-        let acc = self.end.biased(acc);
+impl Requant for Other<'_> {
+    #[inline(always)]
+    fn next(&mut self, acc: i32) -> i32 {
         let v = self.m.requantize(acc, self.j, self.rounding);
         self.j += 1;
-        self.end.clamp(v)
+        v
     }
 }
 
@@ -383,7 +389,7 @@ fn rows_of<const R: usize>(f: &[i8], n: usize) -> [&[i8]; R] {
 /// walked by splitting (no division: `chunks_exact`'s is a library call on
 /// Armv6-M).
 #[inline(always)]
-fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut impl Finish) {
+fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut impl End) {
     let n_in = x.len();
     let r = path.rows();
     // (4 * n_in fits whenever the filter holds four rows)
@@ -429,25 +435,15 @@ fn units(path: S8Dot, x: &[i8], filter: &[i8], out: &mut [i8], off: i32, f: &mut
 #[inline(always)]
 pub(crate) fn output_s8(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
     let acc = acc.wrapping_add(bias.and_then(|b| b.get(j)).copied().unwrap_or(0));
-    let v = p
-        .multipliers
-        .requantize(acc, j, p.rounding)
-        .wrapping_add(p.output_offset);
-    v.max(p.act_min).min(p.act_max) as i8 // (not clamp: no assertion)
+    let v = p.multipliers.requantize(acc, j, p.rounding);
+    offset_clamped(v, p.output_offset, p.act_min, p.act_max)
 }
 
-/// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
-/// ranges and per-channel multipliers hold one value per unit.
-fn check_params(p: &DenseS8Params, units: usize) -> Result<(), Status> {
-    check_quantization(
-        p.input_offset,
-        p.output_offset,
-        p.act_min,
-        p.act_max,
-        &p.multipliers,
-        units,
-        p.rounding,
-    )
+/// A requantized value plus the output's offset (wrapping, as the C++
+/// does), clamped to `act_min..=act_max`.
+#[inline(always)]
+fn offset_clamped(v: i32, output_offset: i32, act_min: i32, act_max: i32) -> i8 {
+    v.wrapping_add(output_offset).max(act_min).min(act_max) as i8 // (not clamp: no assertion)
 }
 
 /// Whether `shift` is one `rounding`'s `MultiplyByQuantizedMultiplier`
@@ -461,48 +457,45 @@ pub(crate) fn shift_ok(shift: i32, rounding: Rounding) -> bool {
     (MIN_SHIFT..=max_shift).contains(&shift)
 }
 
-/// The checks every int8 kernel with a weight multiplier shares:
-/// `Status::Param` unless the offsets, clamp and shifts are in TFLite's
-/// ranges and per-channel multipliers hold one value per unit.
-pub(crate) fn check_quantization(
-    input_offset: i32,
-    output_offset: i32,
-    act_min: i32,
-    act_max: i32,
-    multipliers: &Multipliers,
-    units: usize,
-    rounding: Rounding,
-) -> Result<(), Status> {
-    let ok_shift = |s: i32| shift_ok(s, rounding);
-    let ok = (-127..=128).contains(&input_offset)
-        && (-128..=127).contains(&output_offset)
-        && -128 <= act_min
-        && act_min <= act_max
-        && act_max <= 127
-        && match *multipliers {
-            Multipliers::PerTensor { shift, .. } => ok_shift(shift),
-            Multipliers::PerChannel {
-                multipliers,
-                shifts,
-            } => {
-                multipliers.len() == units
-                    && shifts.len() == units
-                    && shifts.iter().all(|&s| ok_shift(s))
-            }
-            // a FloatScale is finite by construction
-            Multipliers::FloatPerTensor { .. } => true,
-            Multipliers::FloatPerChannel { scales } => scales.len() == units,
-            Multipliers::FloatBitsPerChannel { words } => {
-                units.checked_mul(2) == Some(words.len())
-                    && words.chunks_exact(2).all(|w| {
-                        matches!(*w, [lo, hi] if FloatScale::from_bits((hi as u64) << 32 | lo as u64).is_ok())
-                    })
-            }
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(Status::Param)
+impl DenseS8Params<'_> {
+    /// The checks every int8 kernel with a weight multiplier shares
+    /// (Dense, Conv1D, Conv2D, DepthwiseConv2D): `Status::Param` unless
+    /// the offsets, clamp and shifts are in TFLite's ranges and
+    /// per-channel multipliers (or scales) hold one value per unit.
+    // (not inlined: out of the kernels' loops, which keep their registers)
+    #[inline(never)]
+    pub(crate) fn check(&self, units: usize) -> Result<(), Status> {
+        let ok_shift = |s: i32| shift_ok(s, self.rounding);
+        let ok = (-127..=128).contains(&self.input_offset)
+            && (-128..=127).contains(&self.output_offset)
+            && -128 <= self.act_min
+            && self.act_min <= self.act_max
+            && self.act_max <= 127
+            && match self.multipliers {
+                Multipliers::PerTensor { shift, .. } => ok_shift(shift),
+                Multipliers::PerChannel {
+                    multipliers,
+                    shifts,
+                } => {
+                    multipliers.len() == units
+                        && shifts.len() == units
+                        && shifts.iter().all(|&s| ok_shift(s))
+                }
+                // a FloatScale is finite by construction
+                Multipliers::FloatPerTensor { .. } => true,
+                Multipliers::FloatPerChannel { scales } => scales.len() == units,
+                Multipliers::FloatBitsPerChannel { words } => {
+                    units.checked_mul(2) == Some(words.len())
+                        && words.chunks_exact(2).all(|w| {
+                            matches!(*w, [lo, hi] if FloatScale::from_bits((hi as u64) << 32 | lo as u64).is_ok())
+                        })
+                }
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(Status::Param)
+        }
     }
 }
 

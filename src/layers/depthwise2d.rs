@@ -60,9 +60,7 @@ impl Depthwise2d {
         out_len: usize,
         act: &Activation,
     ) -> Result<(Plane, usize), Status> {
-        let (plane, cout) = self.shape(n_in, kernel_len)?;
-        check_conv_out(&plane, cout, out_len, bias_len, act)?;
-        Ok((plane, cout))
+        check_conv_out(self.shape(n_in, kernel_len)?, out_len, bias_len, act)
     }
 }
 
@@ -111,12 +109,14 @@ pub fn depthwise2d_f32(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layers::conv2d::{conv2d_f32, Conv2d};
     use crate::layers::window::Padding;
 
-    fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
+    /// A `k` window, strides and dilation 1, over `h x w` (also
+    /// depthwise2d_s8's tests').
+    pub(crate) fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
         Window2d::undilated((h, w), k, (1, 1), padding)
     }
 

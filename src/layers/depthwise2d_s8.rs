@@ -48,8 +48,7 @@ pub fn depthwise2d_s8(
     out: &mut [i8],
     p: &Depthwise2dS8Params,
 ) -> Result<(), Status> {
-    let (plane, cout) = spec.shape(x.len(), filter.len())?;
-    check_conv_s8(&plane, cout, bias, out.len(), p)?;
+    let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
@@ -75,12 +74,9 @@ mod tests {
     use crate::layers::conv2d::Conv2d;
     use crate::layers::conv2d_s8::conv2d_s8;
     use crate::layers::dense_s8::Multipliers;
+    use crate::layers::depthwise2d::tests::window;
     use crate::layers::window::{Padding, Window2d};
     use crate::math::requant::Rounding;
-
-    fn window(h: usize, w: usize, k: (usize, usize), padding: Padding) -> Window2d {
-        Window2d::undilated((h, w), k, (1, 1), padding)
-    }
 
     /// A depthwise convolution is a Conv2D whose filter is zero between
     /// different channels (OHWI: filter `oc` reads channel `oc / dm`).

@@ -86,12 +86,14 @@ pub fn pool2d_f32(spec: &Pool2d, x: &[f32], out: &mut [f32]) -> Result<(), Statu
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layers::pool1d::{pool1d_f32, Pool1d};
     use crate::layers::window::Padding;
 
-    fn spec(
+    /// A 2-D pooling of `size` windows moved by `strides` over `h x w x c`
+    /// (also pool2d_s8's tests').
+    pub(crate) fn spec(
         pool: Pool,
         h: usize,
         w: usize,

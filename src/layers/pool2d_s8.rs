@@ -47,24 +47,8 @@ mod tests {
     use super::*;
     use crate::layers::pool1d::{Pool, Pool1d};
     use crate::layers::pool1d_s8::pool1d_s8;
-    use crate::layers::window::{Padding, Window2d};
-
-    fn spec(
-        pool: Pool,
-        h: usize,
-        w: usize,
-        c: usize,
-        size: (usize, usize),
-        strides: (usize, usize),
-        padding: Padding,
-    ) -> Pool2d {
-        let window = Window2d::undilated((h, w), size, strides, padding);
-        Pool2d {
-            pool,
-            window,
-            channels: c,
-        }
-    }
+    use crate::layers::pool2d::tests::spec;
+    use crate::layers::window::Padding;
 
     #[test]
     fn hand_checked() {

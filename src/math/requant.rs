@@ -266,8 +266,46 @@ impl FloatScale {
 /// tie rounds up to it), and the result is
 /// `floor((2 a m + 2^t + 2^d) / 2^(t+1)) = (W + 1 + 2^(s-1)) >> s`,
 /// `s = t - d + 1`.
+///
+/// Most calls take a shorter way first: for `t` in 54..=84 (the scales
+/// 2^-32..2^-1 that int8 layers have), `P' = a * (m >> 21)` (one 32x32->64
+/// product) gives `(P' + 2^(u-1)) >> u`, `u = t - 21`, which is the result
+/// unless the parts left out carry it past the next half: the 21 low bits
+/// of `m` add less than `a <= 2^31` to `P'`, the double's rounding moves
+/// `a * m` by at most `2^(d-1) <= 2^30` (`2^9` in units of `P'`) and never
+/// across a half, which is a double (a multiple of `2^d`). So it is taken
+/// when `(P' + 2^(u-1)) mod 2^u` is below `2^u - 2^32`, and the exact way
+/// above ([`requantize_float_exact`]) runs otherwise (about one call in
+/// `2^(u-32)`, and for the scales outside that range).
 #[inline]
 pub fn requantize_float(acc: i32, scale: &FloatScale) -> i32 {
+    let a = acc.unsigned_abs();
+    // k = u - 32 in 1..=31 (t in 54..=84)
+    let k = scale.t.wrapping_sub(53) as u32;
+    if k.wrapping_sub(1) < 31 {
+        let m_top = (scale.m_hi << 11) | (scale.m_lo >> 21);
+        let p = mul_wide(a, m_top); // below 2^63
+        let hi = (p >> 32) as u32;
+        // + 2^(u-1), in the high word (hi < 2^31: no carry out)
+        let hi = hi + (1 << (k - 1));
+        let mask = (1u32 << k) - 1;
+        // (P' + 2^(u-1)) mod 2^u < 2^u - 2^32: its high word is not all ones
+        if hi & mask != mask {
+            let r = (hi >> k) as i32; // below 2^31
+            return if (acc < 0) != scale.neg { -r } else { r };
+        }
+    }
+    // (its fields, not a reference: the scale is not stored to memory for
+    // a call that the short way does not make)
+    let FloatScale { m_hi, m_lo, t, neg } = *scale;
+    requantize_float_exact(acc, m_hi, m_lo, t, neg)
+}
+
+/// [`requantize_float`] the long way, for every `acc` and scale (the
+/// method above [`requantize_float`]).
+#[inline(never)]
+fn requantize_float_exact(acc: i32, m_hi: u32, m_lo: u32, t: i32, neg: bool) -> i32 {
+    let scale = FloatScale { m_hi, m_lo, t, neg };
     let a = acc.unsigned_abs();
     if a == 0 {
         return 0;
@@ -710,6 +748,66 @@ mod tests {
         );
         assert!(made_up > 50_000, "{made_up} of them from below the half");
         println!("float requant ties: {exact_ties} exact, {made_ties} made by the double's rounding ({made_up} from below), of {cases}");
+    }
+
+    /// The short way of [`requantize_float`] (`t` in 54..=84) at its
+    /// edges: scales whose `|acc| * m` lies at chosen distances from a half
+    /// (`K * 2^t + 2^(t-1)`), at the half itself and just above it (where
+    /// the double's rounding may move the product onto the half), and
+    /// around the bound below the next half where the short way hands
+    /// over to the exact one (`2^53` and `2^53 - a * 2^21` below it),
+    /// against the host's f64.
+    #[test]
+    fn float_requant_short_way_edges() {
+        let mut rng = Rng(0x5eed_0004);
+        let mut cases = 0usize;
+        for t in 50..=88u32 {
+            for _ in 0..3000 {
+                let acc = rng.acc();
+                let a = acc.unsigned_abs() as u128;
+                if a == 0 {
+                    continue;
+                }
+                // m in [2^52, 2^53): a * m in [a * 2^52, a * 2^53)
+                let lo_p = a << 52;
+                let k = (lo_p + rng.below(1 << 62) as u128 * a / (1 << 10)) >> t; // a K in range
+                let half = (k << t) + (1u128 << (t - 1));
+                let edges: [i128; 14] = [
+                    0,
+                    1,
+                    -1,
+                    1 << 31,
+                    (1 << 31) + a as i128,
+                    (1 << 31) - a as i128,
+                    1 << 30,
+                    -(1 << 53),
+                    -(1 << 53) + (a as i128) * (1 << 21),
+                    -(1 << 53) - (a as i128) * (1 << 21),
+                    -(1 << 52),
+                    -(a as i128) * (1 << 21),
+                    rng.below(1 << 40) as i128 - (1 << 39),
+                    -(rng.below(1 << 54) as i128),
+                ];
+                for e in edges {
+                    for j in -2i128..=2 {
+                        let target = half as i128 + e + j * a as i128;
+                        if target <= 0 {
+                            continue;
+                        }
+                        let m = target as u128 / a;
+                        if !((1u128 << 52)..(1u128 << 53)).contains(&m) {
+                            continue;
+                        }
+                        let bits = ((1075 - t) as u64) << 52 | (m as u64 & ((1 << 52) - 1));
+                        let scale = f64::from_bits(bits);
+                        check(acc, scale);
+                        check(acc, -scale);
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 1_000_000, "{cases} cases");
     }
 
     // gemmlowp's fixedpoint edge cases, computed by hand.

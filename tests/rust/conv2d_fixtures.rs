@@ -27,44 +27,26 @@ use anne::layers::pool1d_s8::PoolS8Params;
 use anne::layers::pool2d::{pool2d_f32, Pool2d};
 use anne::layers::pool2d_s8::pool2d_s8;
 use anne::layers::window::{Padding, Window2d};
-use anne::math::requant::{quantize_multiplier_for, requantize, Rounding};
+use anne::math::requant::{requantize, Rounding};
 use anne::Status;
 use serde_json::Value;
-use std::path::Path;
+use std::collections::BTreeMap;
 
 mod int8_common;
 mod rng;
-use int8_common::{activation_range, f32s, f64s, i8s, ints, usizes};
+use int8_common::{
+    activation_range, compare_kinds, f32s, fixtures_in, i8s, ints, padding, usizes, Tensors,
+};
 use rng::Rng;
 
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conv2d");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/fixtures/conv2d") {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) == Some("json") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            out.push((name, serde_json::from_str(&text).unwrap()));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(out.len() >= 4, "expected the fixtures in {}", dir.display());
-    out
+    fixtures_in("conv2d", 4)
 }
 
 fn pair(v: &Value) -> (usize, usize) {
     let u = usizes(v);
     assert_eq!(u.len(), 2, "{v}");
     (u[0], u[1])
-}
-
-fn keras_padding(v: &Value) -> Padding {
-    match v.as_str().unwrap() {
-        "valid" | "VALID" => Padding::Valid,
-        "same" | "SAME" => Padding::Same,
-        other => panic!("padding {other}"),
-    }
 }
 
 fn keras_activation(name: &str) -> Activation {
@@ -92,7 +74,7 @@ fn run_keras_layer(layer: &Value, x: &[f32], n_out: usize) -> Vec<f32> {
         kernel_size: pair(size),
         strides: pair(&cfg["strides"]),
         dilation: dilation.map_or((1, 1), pair),
-        padding: keras_padding(&cfg["padding"]),
+        padding: padding(&cfg["padding"]),
     };
     match class {
         "Conv2D" | "DepthwiseConv2D" => {
@@ -182,67 +164,6 @@ fn every_keras_layer_matches_keras_float32() {
     }
 }
 
-/// The int8 part of a fixture: its tensors.
-struct Tensors<'a>(&'a [Value]);
-
-impl Tensors<'_> {
-    fn t(&self, i: i64) -> &Value {
-        &self.0[i as usize]
-    }
-    fn shape(&self, i: i64) -> Vec<usize> {
-        usizes(&self.t(i)["shape"])
-    }
-    /// The one scale, as LiteRT holds it (float32).
-    fn scale(&self, i: i64) -> f32 {
-        let s = f64s(&self.t(i)["scales"]);
-        assert_eq!(s.len(), 1, "tensor {i}");
-        s[0] as f32
-    }
-    fn zero_point(&self, i: i64) -> i32 {
-        let z = ints(&self.t(i)["zero_points"]);
-        assert_eq!(z.len(), 1, "tensor {i}");
-        z[0] as i32
-    }
-    fn constant(&self, i: i64) -> Option<&Value> {
-        self.t(i).get("values").filter(|v| !v.is_null())
-    }
-    fn values(&self, i: i64, row: &Value) -> Vec<i8> {
-        match self.constant(i) {
-            Some(v) => i8s(v),
-            None => i8s(&row[i.to_string()]),
-        }
-    }
-    fn bias(&self, ins: &[i64]) -> Option<Vec<i32>> {
-        ins.get(2).filter(|&&b| b >= 0).map(|&b| {
-            ints(self.constant(b).unwrap())
-                .into_iter()
-                .map(|v| v as i32)
-                .collect()
-        })
-    }
-    /// Per output channel, LiteRT's `PopulateConvolutionQuantizationParams`:
-    /// `QuantizeMultiplier((double)s_in * (double)s_w[o] / (double)s_out)`.
-    fn multipliers(
-        &self,
-        x_t: i64,
-        w_t: i64,
-        out_t: i64,
-        n: usize,
-        rounding: Rounding,
-    ) -> (Vec<i32>, Vec<i32>) {
-        let s_in = self.scale(x_t) as f64;
-        let s_out = self.scale(out_t) as f64;
-        let s_w = f64s(&self.t(w_t)["scales"]);
-        assert!(ints(&self.t(w_t)["zero_points"]).iter().all(|&z| z == 0));
-        (0..n)
-            .map(|o| {
-                let s = s_w[if s_w.len() == 1 { 0 } else { o }] as f32 as f64;
-                quantize_multiplier_for(s_in * s / s_out, rounding).unwrap()
-            })
-            .unzip()
-    }
-}
-
 const KINDS: [&str; 4] = [
     "CONV_2D",
     "DEPTHWISE_CONV_2D",
@@ -273,7 +194,7 @@ fn run_op(t: &Tensors, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>,
         } else {
             (num("dilation_h"), num("dilation_w"))
         },
-        padding: keras_padding(&op["padding"]),
+        padding: padding(&op["padding"]),
     };
     // batches (SPACE_TO_BATCH_ND's, for a dilated layer) one by one
     let b = xs[0];
@@ -348,34 +269,18 @@ fn run_op(t: &Tensors, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>,
     (got, want)
 }
 
-/// Per kind: (values, operator rows, operator rows that differ).
-fn compare(
-    rounding: Rounding,
-    strict: bool,
-) -> std::collections::BTreeMap<&'static str, (usize, usize, usize)> {
-    let mut counts: std::collections::BTreeMap<_, _> =
-        KINDS.iter().map(|&k| (k, (0, 0, 0))).collect();
-    for (name, doc) in fixtures() {
+/// Per kind: (values, operator rows, operator rows that differ), over the
+/// int8 part of every fixture.
+fn compare(rounding: Rounding, strict: bool) -> BTreeMap<&'static str, (usize, usize, usize)> {
+    let docs = fixtures();
+    let models = docs.iter().map(|(name, doc)| {
         let int8 = &doc["int8"];
         assert_eq!(int8["resolver"], "BUILTIN_REF");
-        let t = Tensors(int8["tensors"].as_array().unwrap());
-        for (k, op) in int8["operators"].as_array().unwrap().iter().enumerate() {
-            let Some(&kind) = KINDS.iter().find(|&&x| op["opcode"] == x) else {
-                continue;
-            };
-            for (r, row) in int8["tensor_values"].as_array().unwrap().iter().enumerate() {
-                let (got, want) = run_op(&t, op, row, rounding);
-                if strict {
-                    assert_eq!(got, want, "{name}: operator {k} ({kind}), row {r}");
-                }
-                let c = counts.get_mut(kind).unwrap();
-                c.0 += want.len();
-                c.1 += 1;
-                c.2 += usize::from(got != want);
-            }
-        }
-    }
-    counts
+        (name.clone(), int8)
+    });
+    compare_kinds(models, &KINDS, strict, |t, op, row| {
+        run_op(t, op, row, rounding)
+    })
 }
 
 #[test]

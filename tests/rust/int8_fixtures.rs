@@ -49,42 +49,22 @@ use anne::layers::elementwise_s8::{add_s8, mul_s8, AddS8Params, MulS8Params, ADD
 use anne::layers::mean_s8::{mean_s8, reduce_max_s8, MeanS8Params};
 use anne::layers::pool1d::{Pool, Pool1d};
 use anne::layers::pool1d_s8::{pool1d_s8, PoolS8Params};
-use anne::layers::window::Padding;
 use anne::math::requant::{quantize_multiplier_for, FloatScale, Rounding};
 use serde_json::Value;
 
 mod int8_common;
-use int8_common::{activation_range, i8s, ints, litert_fc_scale};
+use int8_common::{
+    activation_range, compare_kinds, f64s, fixtures_in, i8s, ints, litert_fc_scale, padding,
+    Tensors,
+};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/fixtures/int8") {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) == Some("json") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            out.push((name, serde_json::from_str(&text).unwrap()));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(
-        out.len() >= 3,
-        "expected the int8 fixtures in {}",
-        dir.display()
-    );
-    out
+    fixtures_in("int8", 3)
 }
 
 fn scales(t: &Value) -> Vec<f64> {
-    t["scales"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    f64s(&t["scales"])
 }
 
 /// How a FULLY_CONNECTED operator requantizes here: Q31 multipliers with
@@ -378,43 +358,6 @@ const KINDS: [&str; 7] = [
     "MUL",
 ];
 
-struct Doc<'a> {
-    tensors: &'a [Value],
-}
-
-impl Doc<'_> {
-    fn t(&self, i: i64) -> &Value {
-        &self.tensors[i as usize]
-    }
-    fn shape(&self, i: i64) -> Vec<usize> {
-        ints(&self.t(i)["shape"])
-            .into_iter()
-            .map(|d| d as usize)
-            .collect()
-    }
-    /// The (single) scale, as LiteRT holds it: float32.
-    fn scale(&self, i: i64) -> f32 {
-        let s = scales(self.t(i));
-        assert_eq!(s.len(), 1, "tensor {i}: one scale");
-        s[0] as f32
-    }
-    fn zero_point(&self, i: i64) -> i32 {
-        let z = ints(&self.t(i)["zero_points"]);
-        assert_eq!(z.len(), 1, "tensor {i}: one zero point");
-        z[0] as i32
-    }
-    fn constant(&self, i: i64) -> Option<&Value> {
-        self.t(i).get("values").filter(|v| !v.is_null())
-    }
-    /// A tensor's int8 values for one row: the constant's, or LiteRT's.
-    fn values(&self, i: i64, row: &Value) -> Vec<i8> {
-        match self.constant(i) {
-            Some(v) => i8s(v),
-            None => i8s(&row[i.to_string()]),
-        }
-    }
-}
-
 fn fused_activation(op: &Value) -> &str {
     op.get("fused_activation")
         .or_else(|| op.get("options").and_then(|o| o.get("fused_activation")))
@@ -422,20 +365,12 @@ fn fused_activation(op: &Value) -> &str {
         .unwrap_or("NONE")
 }
 
-fn padding(op: &Value) -> Padding {
-    match op["padding"].as_str().unwrap() {
-        "SAME" => Padding::Same,
-        "VALID" => Padding::Valid,
-        other => panic!("padding {other}"),
-    }
-}
-
 fn quantized(real: f64, rounding: Rounding) -> (i32, i32) {
     quantize_multiplier_for(real, rounding).unwrap()
 }
 
 /// Runs one operator of a checked kind on one row: `(got, want)`.
-fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, Vec<i8>) {
+fn run_op(doc: &Tensors, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, Vec<i8>) {
     let kind = op["opcode"].as_str().unwrap();
     let ins = ints(&op["inputs"]);
     let out_t = ints(&op["outputs"])[0];
@@ -454,30 +389,15 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
                 (op["stride_h"].as_i64(), op["dilation_h"].as_i64()),
                 (Some(1), Some(1))
             );
-            assert!(ints(&doc.t(w_t)["zero_points"]).iter().all(|&z| z == 0));
             let filter = i8s(doc.constant(w_t).unwrap());
-            let bias: Option<Vec<i32>> = ins.get(2).filter(|&&b| b >= 0).map(|&b| {
-                ints(doc.constant(b).unwrap())
-                    .into_iter()
-                    .map(|v| v as i32)
-                    .collect()
-            });
-            let s_in = doc.scale(x_t) as f64;
-            let s_w = scales(doc.t(w_t));
-            let (m, sh): (Vec<i32>, Vec<i32>) = (0..ws[0])
-                .map(|o| {
-                    quantized(
-                        s_in * s_w[if s_w.len() == 1 { 0 } else { o }] / s_out as f64,
-                        rounding,
-                    )
-                })
-                .unzip();
+            let bias = doc.bias(&ins);
+            let (m, sh) = doc.multipliers(x_t, w_t, out_t, ws[0], rounding);
             let spec = Conv1d {
                 in_channels: xs[3],
                 kernel_size: ws[2],
                 strides: op["stride_w"].as_u64().unwrap() as usize,
                 dilation: op["dilation_w"].as_u64().unwrap() as usize,
-                padding: padding(op),
+                padding: padding(&op["padding"]),
             };
             let p = DenseS8Params {
                 input_offset: -doc.zero_point(x_t),
@@ -517,7 +437,7 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
                 channels: xs[3],
                 pool_size: op["filter_width"].as_u64().unwrap() as usize,
                 strides: op["stride_w"].as_u64().unwrap() as usize,
-                padding: padding(op),
+                padding: padding(&op["padding"]),
             };
             let p = PoolS8Params {
                 act_min: act.0,
@@ -624,39 +544,17 @@ fn run_op(doc: &Doc, op: &Value, row: &Value, rounding: Rounding) -> (Vec<i8>, V
 
 /// Per kind: (values compared, operator rows compared, operator rows that
 /// differ), over every operator of the kinds in [`KINDS`] in every fixture.
-fn compare_kinds(
-    rounding: Rounding,
-    strict: bool,
-) -> BTreeMap<&'static str, (usize, usize, usize)> {
-    let mut counts: BTreeMap<&'static str, (usize, usize, usize)> =
-        KINDS.iter().map(|&k| (k, (0, 0, 0))).collect();
-    for (name, doc) in fixtures() {
-        let d = Doc {
-            tensors: doc["tensors"].as_array().unwrap(),
-        };
-        let rows = doc["tensor_values"].as_array().unwrap();
-        for (k, op) in doc["operators"].as_array().unwrap().iter().enumerate() {
-            let Some(&kind) = KINDS.iter().find(|&&x| op["opcode"] == x) else {
-                continue;
-            };
-            for (r, row) in rows.iter().enumerate() {
-                let (got, want) = run_op(&d, op, row, rounding);
-                if strict {
-                    assert_eq!(got, want, "{name}: operator {k} ({kind}), row {r}");
-                }
-                let c = counts.get_mut(kind).unwrap();
-                c.0 += want.len();
-                c.1 += 1;
-                c.2 += usize::from(got != want);
-            }
-        }
-    }
-    counts
+fn compare(rounding: Rounding, strict: bool) -> BTreeMap<&'static str, (usize, usize, usize)> {
+    let docs = fixtures();
+    let models = docs.iter().map(|(name, doc)| (name.clone(), doc));
+    compare_kinds(models, &KINDS, strict, |t, op, row| {
+        run_op(t, op, row, rounding)
+    })
 }
 
 #[test]
 fn every_conv_pool_mean_add_mul_op_matches_litert_bit_for_bit() {
-    let counts = compare_kinds(Rounding::Double, true);
+    let counts = compare(Rounding::Double, true);
     for (kind, (values, rows, _)) in &counts {
         println!("int8 {kind}: {values} values in {rows} operator rows bit-exact with LiteRT");
         // every kind is in the fixtures, each on at least 16 rows
@@ -669,7 +567,7 @@ fn every_conv_pool_mean_add_mul_op_matches_litert_bit_for_bit() {
 /// requantize are unaffected.
 #[test]
 fn single_rounding_is_not_what_litert_computes_for_these_kinds() {
-    let counts = compare_kinds(Rounding::Single, false);
+    let counts = compare(Rounding::Single, false);
     for (kind, (_, rows, differ)) in &counts {
         println!("single rounding: {differ} of {rows} {kind} operator rows differ from LiteRT");
     }
