@@ -7,6 +7,7 @@ use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
+use crate::layers::conv1d_s8::{conv1d_s8, Conv1dS8Params};
 use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
 use crate::layers::{conv1d, conv2d, dense, pool1d, pool2d, Op};
 use crate::math::requant::{FloatScale, Rounding};
@@ -168,6 +169,10 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     if layer.dtype == ANNE_DTYPE_S8 as u32 && layer.kind == ANNE_LAYER_DENSE as u32 {
         // SAFETY: as this function's contract (x: n_in int8 values).
         return unsafe { run_dense_s8(x as *const i8, n_in, layer) };
+    }
+    if layer.dtype == ANNE_DTYPE_S8 as u32 && layer.kind == ANNE_LAYER_CONV1D as u32 {
+        // SAFETY: as this function's contract (x: n_in int8 values).
+        return unsafe { run_conv1d_s8(x as *const i8, n_in, layer) };
     }
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
@@ -363,6 +368,35 @@ pub(crate) unsafe fn run_affine(
     affine_f32(x, scale, offset, out)
 }
 
+/// What every int8 layer with weights checks first: its kernel, out and
+/// quant pointers non-null, quant aligned, its `scale` non-null, then the
+/// kernel, out and bias (unless NULL) aligned for their types. Returns a
+/// copy of the quant record (so that out may be written while its values
+/// are used).
+///
+/// # Safety
+/// As [`run_dense_s8`].
+unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Status> {
+    let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
+    if kernel.is_null() || out.is_null() || layer.quant.is_null() {
+        return Err(Status::Null);
+    }
+    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
+        return Err(Status::Align);
+    }
+    // SAFETY: non-null, aligned, readable (contract); a copy.
+    let q = unsafe { layer.quant.read() };
+    if q.scale.is_null() {
+        return Err(Status::Null);
+    }
+    buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
+    buffer_ok(out, layer.out_len, Status::OutSize)?;
+    if !bias.is_null() {
+        buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
+    }
+    Ok(q)
+}
+
 /// [`run_layer`] for an int8 Dense layer (`ANNE_DTYPE_S8`): `x` holds
 /// `n_in` int8 values, the kernel `units * n_in` int8 in TFLite's layout,
 /// the bias `units` int32 (or NULL), out `units` int8; `quant` the
@@ -378,23 +412,8 @@ pub(crate) unsafe fn run_affine(
 #[inline(never)]
 unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
     let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
-    if kernel.is_null() || out.is_null() || layer.quant.is_null() {
-        return Err(Status::Null);
-    }
-    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
-        return Err(Status::Align);
-    }
-    // SAFETY: non-null, aligned, readable (contract); a copy, so that out
-    // may be written while its values are used.
-    let q = unsafe { layer.quant.read() };
-    if q.scale.is_null() {
-        return Err(Status::Null);
-    }
-    buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
-    buffer_ok(out, layer.out_len, Status::OutSize)?;
-    if !bias.is_null() {
-        buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
-    }
+    // SAFETY: as this function's contract.
+    let q = unsafe { s8_quant(layer) }?;
     let n_words = q.count.checked_mul(2).ok_or(Status::Param)?;
     buffer_ok(q.scale, n_words, Status::Param)?;
     buffer_ok(x, n_in, Status::XSize)?;
@@ -464,6 +483,76 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
         }
         Post::Softmax(params) => softmax_s8_in_place(out, &params),
     }
+}
+
+/// [`run_layer`] for an int8 Conv1D (`ANNE_DTYPE_S8`, LiteRT's reference
+/// CONV_2D with height 1): `params` as a float Conv1D's (in_channels,
+/// kernel_size, strides, dilation, padding); `x` holds `n_in` int8 values,
+/// the kernel `filters` rows of `kernel_size * in_channels` int8 (TFLite's
+/// OHWI layout), the bias `filters` int32 (or NULL), out `out_steps *
+/// filters` int8; `quant`'s `scale` holds `count` Q31 multipliers, then
+/// `count` shifts (int32 words, `2 * count` in all), `count` 1 or
+/// `filters`, requantized with double rounding as LiteRT's build does.
+/// No activation after the clamp (`act` linear, else `Activation`). The
+/// checks as [`run_dense_s8`]'s, then [`conv1d_s8`]'s.
+///
+/// # Safety
+/// As [`run_dense_s8`].
+#[inline(never)]
+unsafe fn run_conv1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    let spec = match spec_of(layer.kind, &layer.params)? {
+        Op::Conv(spec) => spec,
+        _ => return Err(Status::Kind),
+    };
+    if layer.act.kind != ANNE_ACT_LINEAR as u32 {
+        return Err(Status::Activation);
+    }
+    let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
+    // SAFETY: as this function's contract.
+    let q = unsafe { s8_quant(layer) }?;
+    let words = q.scale as *const i32;
+    let n_words = q.count.checked_mul(2).ok_or(Status::Param)?;
+    buffer_ok(words, n_words, Status::Param)?;
+    buffer_ok(x, n_in, Status::XSize)?;
+    let bias_len = if bias.is_null() { 0 } else { layer.bias_len };
+    let o = out as *const i8;
+    if overlaps(o, layer.out_len, x, n_in)
+        || overlaps(o, layer.out_len, kernel, layer.kernel_len)
+        || overlaps(o, layer.out_len, bias, bias_len)
+        || overlaps(o, layer.out_len, words, n_words)
+    {
+        return Err(Status::Overlap);
+    }
+    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
+    // valid for its length (contract, checked); out overlaps none of the
+    // others.
+    let (x, kernel, bias, words, out) = unsafe {
+        (
+            slice::from_raw_parts(x, n_in),
+            slice::from_raw_parts(kernel, layer.kernel_len),
+            (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
+            slice::from_raw_parts(words, n_words),
+            slice::from_raw_parts_mut(out, layer.out_len),
+        )
+    };
+    // (2 * count words: never None; no panic path)
+    let (multipliers, shifts) = words.split_at_checked(q.count).ok_or(Status::Param)?;
+    let multipliers = match (multipliers, shifts) {
+        ([multiplier], [shift]) => Multipliers::PerTensor {
+            multiplier: *multiplier,
+            shift: *shift,
+        },
+        _ => Multipliers::PerChannel { multipliers, shifts },
+    };
+    let p = Conv1dS8Params {
+        input_offset: q.input_offset,
+        output_offset: q.output_offset,
+        act_min: q.act_min,
+        act_max: q.act_max,
+        multipliers,
+        rounding: Rounding::Double,
+    };
+    conv1d_s8(&spec, x, kernel, bias, out, &p)
 }
 
 /// What an int8 layer applies after its clamp (`anne_quant_t`'s post).
