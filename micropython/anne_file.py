@@ -35,8 +35,13 @@ INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
 # reserved bytes.
 INT8_BLOCK = ("<fifiIbb", "<fb")
 # The kinds an int8 file holds: dense, conv1d (its requant part: Q31
-# multipliers then shifts), flatten and reshape (no data, count 0).
-INT8_KINDS = (KIND_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+# multipliers then shifts), the 1-D poolings (global average: its requant
+# part one multiplier and shift), flatten and reshape (no data, count 0).
+INT8_KINDS = (KIND_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
+              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
+              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+# int8 kinds whose requant part holds int32 Q31 multipliers, then shifts
+Q31_KINDS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D)
 SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
@@ -266,11 +271,12 @@ def int8_parts(entry):
     count bytes (dense: count float64 requantization scales, little-endian,
     4-byte aligned; conv1d: count int32 Q31 multipliers, then count int32
     shifts); scale: count float32 (the weight scales); post: the
-    activation's data (post_bytes). All 0 for flatten and reshape."""
+    activation's data (post_bytes); global average pooling: requant only
+    (its multiplier and shift). All 0 for the other kinds without weights."""
     count = entry.quant[4]
     k = (entry.units * entry.n_in if entry.kind == KIND_DENSE else
          entry.kparams[0] * entry.in_shape[-1] * entry.units if entry.kind == anne_ops.LAYER_CONV1D else 0)
-    sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count, post_bytes(entry.act))
+    sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count if entry.units else 0, post_bytes(entry.act))
     out = {}
     off = 0
     for name, n in zip(INT8_PARTS, sizes):
@@ -287,8 +293,8 @@ def check_quant(where, entry, prev):
     ValueError naming the field."""
     bad = where + FRAGMENTS["int8"] + ": "
     if entry.kind not in INT8_KINDS:
-        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, flatten and reshape layers so far)"
-                         % (FRAGMENTS["dtype"], entry.kind_name))
+        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, 1-D pooling, flatten and reshape "
+                         "layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
     if entry.kind == anne_ops.LAYER_CONV1D and entry.act != anne_ops.LINEAR:
         raise ValueError(bad + "activation %s; an int8 conv1d has only its clamp" % ACTIVATIONS[entry.act])
     if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
@@ -309,8 +315,11 @@ def check_quant(where, entry, prev):
     for what, zp in zps:
         if not -128 <= zp <= 127:
             raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
-    if entry.kind not in WEIGHTED:   # flatten, reshape: the values as they are
-        if count or (in_scale, in_zp) != (out_scale, out_zp) or (lo, hi) != (-128, 127):
+    if entry.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # TFLite's MEAN: requantized
+        if count != 1 or (lo, hi) != (-128, 127):
+            raise ValueError(bad + "%s: count %d, clamp %d..%d (1, -128..127)" % (entry.kind_name, count, lo, hi))
+    elif entry.kind not in WEIGHTED:   # the values as they are (pooling: clamped)
+        if count or (in_scale, in_zp) != (out_scale, out_zp) or (entry.kind not in POOLS and (lo, hi) != (-128, 127)):
             raise ValueError(bad + "%s: count %d, output scale and zero point %r, %d, clamp %d..%d "
                              "(0, the input's, -128..127)" % (entry.kind_name, count, out_scale, out_zp, lo, hi))
     elif count not in (1, entry.units):
@@ -332,18 +341,18 @@ def check_int8_data(where, entry, buf, at=0):
     count = entry.quant[4]
     bad = where + FRAGMENTS["int8"] + ": "
     off = at + parts["requant"][0]
-    for j in range(count if entry.kind == anne_ops.LAYER_CONV1D else 0):
+    for j in range(count if entry.kind in Q31_KINDS else 0):
         m, shift = struct.unpack_from("<i", buf, off + 4 * j)[0], struct.unpack_from("<i", buf, off + 4 * (count + j))[0]
         if m < 0 or not -31 <= shift <= 31:
             raise ValueError(bad + "multiplier %d shift %d of channel %d (multiplier >= 0, shift -31..31)"
                              % (m, shift, j))
-    for j in range(0 if entry.kind == anne_ops.LAYER_CONV1D else count):
+    for j in range(0 if entry.kind in Q31_KINDS else count):
         lo, hi = struct.unpack_from("<II", buf, off + 8 * j)
         if hi >> 31 or hi >> 20 == 0x7FF or (hi | lo) == 0:
             raise ValueError(bad + "requantization scale 0x%08x%08x of channel %d (> 0 and finite)"
                              % (hi, lo, j))
     off = at + parts["scale"][0]
-    for j in range(count):
+    for j in range(count if entry.units else 0):
         v = struct.unpack_from("<f", buf, off + 4 * j)[0]
         if not (_is_finite(v) and v > 0):
             raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))

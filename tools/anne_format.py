@@ -217,14 +217,11 @@ class Int8DenseSpec:
 
 
 class Int8Conv1DSpec(Int8DenseSpec):
-    """An int8 conv1d layer to encode (LiteRT's reference CONV_2D with
-    height 1): kernel filters x kernel_size x in_channels int8 (TFLite's
-    OHWI layout, H = 1); kparams (kernel_size, strides, padding code,
-    dilation); the rest as Int8DenseSpec's, without an activation after
-    the clamp. Its requant part holds the Q31 multipliers and shifts
-    LiteRT's PopulateConvolutionQuantizationParams computes
-    (quantize_multiplier of real_multiplier(), double-rounding build),
-    computed here unless given (mults: (multipliers, shifts), bad files)."""
+    """An int8 conv1d layer (LiteRT's CONV_2D with height 1): kernel filters
+    x kernel_size x in_channels int8 (TFLite's layout); kparams (kernel_size,
+    strides, padding code, dilation); the rest as Int8DenseSpec's, no
+    activation. mults: (multipliers, shifts), LiteRT's (QuantizeMultiplier
+    of real_multiplier(), double rounding) unless given."""
 
     kind = anne_ops.LAYER_CONV1D
 
@@ -258,8 +255,7 @@ class Int8Conv1DSpec(Int8DenseSpec):
 
 
 class Int8FlattenSpec:
-    """An int8 flatten (or, with out_shape, reshape): no data, the values as
-    they are; q: the (scale, zero point) of its input and output."""
+    """An int8 flatten (reshape: out_shape); q: its (scale, zero point)."""
 
     has_bias = False
     kernel = bias = None
@@ -281,6 +277,34 @@ class Int8FlattenSpec:
 
     def data(self, entry):
         return b""
+
+
+class Int8PoolSpec(Int8FlattenSpec):
+    """An int8 1-D pooling (kind; kparams (pool_size, strides, padding code)):
+    in_q, out_q (equal but for the global average, TFLite's MEAN, whose
+    mults are QuantizeMultiplier(in_scale / out_scale) unless given)."""
+
+    def __init__(self, kind, in_q, out_q, act_range=(-128, 127), kparams=(), mults=None):
+        Int8FlattenSpec.__init__(self, in_q)
+        self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
+        self.mean = self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
+        if self.mean and mults is None:
+            mults = quantize_multiplier(float(self.q[0]) / float(self.out_q[0]), single_rounding=False)
+        self.mults = tuple(mults) if self.mean else ()
+
+    @property
+    def quant(self):
+        return self.q + self.out_q + (1 if self.mean else 0,) + self.act_range + (0.0, 0)
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
+                               kind=self.kind, kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def data(self, entry):
+        return np.asarray(self.mults, "<i4").tobytes()
 
 
 INT8_SPECS = (Int8DenseSpec, Int8FlattenSpec)
@@ -322,7 +346,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                                      % (i, len(l.scales), len(l.weight_scales)))
         if isinstance(l, INT8_SPECS):
             entries.append(l.entry(shape))
-            if check and l.kernel is not None:
+            if check:
                 anne_file.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
             shape = entries[-1].out_shape
             continue
@@ -445,8 +469,11 @@ class Layer:
             q = self.quant
             return Int8Conv1DSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
                                   q[0:2], q[2:4], q[5:7], self.kparams[:4], self.mults)
-        if self.dtype == "int8" and self.kind not in anne_file.WEIGHTED:
+        if self.dtype == "int8" and self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return Int8FlattenSpec(self.quant[0:2], self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
+        if self.dtype == "int8" and self.kind not in anne_file.WEIGHTED:
+            q = self.quant
+            return Int8PoolSpec(self.kind, q[0:2], q[2:4], q[5:7], self.kparams[:3], self.mults or None)
         if self.dtype == "int8":
             q = self.quant
             return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
@@ -463,8 +490,11 @@ class Layer:
         conversion gives on x86-64), plus the output zero point (wrapping),
         clamped."""
         in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant[:7]
-        if self.kind not in anne_file.WEIGHTED:
+        if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return np.asarray(xq, np.int8).reshape(len(xq), -1)
+        if self.kind not in anne_file.WEIGHTED:
+            import anne_int8_ref
+            return anne_int8_ref.pool1d(self, np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape)))
         if self.kind == anne_ops.LAYER_CONV1D:
             import anne_int8_ref
             return anne_int8_ref.conv1d(self, np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape)))
@@ -744,8 +774,10 @@ def _int8_layer(i, e, data):
     anne_file.check_int8_data("layer %d: " % i, e, data, e.offset)
     parts = {k: (e.offset + off, n) for k, (off, n) in anne_file.int8_parts(e).items()}
     count = e.quant[4]
-    if e.kind not in anne_file.WEIGHTED:     # flatten, reshape
-        return Layer(i, e)
+    if e.kind not in anne_file.WEIGHTED:     # pooling, flatten, reshape
+        layer = Layer(i, e)
+        layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))
+        return layer
     if e.kind == anne_ops.LAYER_CONV1D:
         layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(
             e.units, e.kparams[0], e.in_shape[1]), np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))

@@ -6,6 +6,7 @@ micropython/anne_int8_conv.py and the Rust kernels)."""
 import numpy as np
 
 import anne_int8_act
+import anne_ops
 
 
 def mbqm(x, m, shift):
@@ -40,3 +41,46 @@ def conv1d(layer, xq):
                 v = (mbqm(a, layer.mults[0][c], layer.mults[1][c]) + out_zp + 2**31) % 2**32 - 2**31
                 out[r, t, j] = min(max(v, lo), hi)
     return out.reshape(len(xq), -1).astype(np.int8)
+
+
+def pool1d(layer, xq):
+    """An int8 1-D pooling on xq (batch, steps, channels) -> (batch,
+    outputs) int8: LiteRT's reference MaxPool / AveragePool with height 1
+    (the padded steps left out; the average's sum rounded half away from
+    zero over the steps in range), then the clamp; MEAN over the steps
+    (QuantizedMeanOrSum: the scale ratio's multiplier with 1 / steps folded
+    in); REDUCE_MAX."""
+    kind = layer.kind
+    in_zp, out_zp, lo, hi = layer.quant[1], layer.quant[3], layer.quant[5], layer.quant[6]
+    steps = layer.in_shape[0]
+    out = []
+    for row in xq:
+        if kind == anne_ops.LAYER_GLOBAL_MAX_POOLING1D:
+            out.append(row.max(axis=0))
+            continue
+        if kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # MEAN
+            m, shift = layer.mults
+            k = max(0, min(steps.bit_length() - 1, 32, 31 + shift))
+            m, shift = (m << k) // steps, shift - k
+            vals = []
+            for c in range(row.shape[1]):
+                acc = int(row[:, c].sum()) - in_zp * steps
+                acc = (acc + 2**31) % 2**32 - 2**31
+                vals.append(min(max(mbqm(acc, m, shift) + out_zp, -128), 127))
+            out.append(np.array(vals))
+            continue
+        size, strides, padding = layer.kparams[:3]
+        n = layer.out_shape[0]
+        pad = 0 if padding == 0 else max((n - 1) * strides + size - steps, 0) // 2
+        res = []
+        for t in range(n):
+            s0, s1 = max(t * strides - pad, 0), min(t * strides - pad + size, steps)
+            win = row[s0:s1]
+            if kind == anne_ops.LAYER_MAX_POOLING1D:
+                res.append(np.clip(win.max(axis=0), lo, hi))
+                continue
+            count = s1 - s0    # average: C's (sum +- count / 2) / count, truncating
+            res.append(np.clip([(v + count // 2) // count if v > 0 else -((-v + count // 2) // count)
+                                for v in win.sum(axis=0).tolist()], lo, hi))
+        out.append(np.array(res).reshape(-1))
+    return np.array(out).reshape(len(xq), -1).astype(np.int8)

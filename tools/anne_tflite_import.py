@@ -53,10 +53,12 @@ ADVICE = {
            "sigmoid, or " + _FLOAT,
     "CONV_2D": "a CONV_2D of height over 1 (Conv2D) is not supported in int8 yet: " + _FLOAT,
     "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
-    "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D before its CONV_2D: " + _FLOAT,
-    "MAX_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
-    "AVERAGE_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
-    "MEAN": "not supported in int8 yet (global pooling): " + _FLOAT,
+    "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
+                   "*_POOL_2D: " + _FLOAT,
+    "MAX_POOL_2D": "a pooling of height over 1 (MaxPooling2D) is not supported in int8 yet: " + _FLOAT,
+    "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
+    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
+    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
     "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
     "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
@@ -67,7 +69,9 @@ ADVICE = {
 
 
 # The operators this step maps (activations: anne_tflite_act.ACTIVATIONS).
-TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D")
+POOL_OPS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1d",
+            "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
+TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS)
 PADDING_CODES = {"VALID": 0, "SAME": 1}
 
 
@@ -239,7 +243,7 @@ class _Importer:
                 if name == "EXPAND_DIMS":
                     if not self.height_one(k, consumers, outs[0]):
                         continue
-                    dropped.append(label + " (the height 1 of the CONV_2D after it)")
+                    dropped.append(label + " (the height 1 of the operator after it)")
                 elif new_shape == shape or (not specs and len(new_shape) <= 2):
                     dropped.append(label + " (keeps the values in order)")
                 elif len(new_shape) > 2:
@@ -254,6 +258,14 @@ class _Importer:
             elif name in anne_tflite_act.ACTIVATIONS:
                 if self.activation(k, op, specs):
                     sources[-1].append("%s (%s)" % (label, specs[-1].activation))
+            elif name in POOL_OPS:
+                spec = self.pool1d(k, op, specs, shape)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))
+                                if name in ("MAX_POOL_2D", "AVERAGE_POOL_2D") else label])
+                shape = spec.entry(shape).out_shape
             elif name == "CONV_2D":
                 spec = self.conv1d(k, op, specs, shape)
                 if spec is None:
@@ -427,7 +439,8 @@ class _Importer:
         after reporting it."""
         shape = list(self.t[out]["shape"])
         uses = consumers.get(out, [])
-        if len(shape) != 4 or shape[1] != 1 or not uses or any(self.ops[c]["name"] != "CONV_2D" for c, _ in uses):
+        if len(shape) != 4 or shape[1] != 1 or not uses or any(
+                self.ops[c]["name"] not in ("CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D") for c, _ in uses):
             self.fail(k, ADVICE["EXPAND_DIMS"])
             return False
         return True
@@ -473,11 +486,7 @@ class _Importer:
         kparams = (ks, opts.get("stride_w", 1), PADDING_CODES.get(opts.get("padding"), 0), opts.get("dilation_w", 1))
         if min(kparams[0], kparams[1], kparams[3]) < 1 or max(kparams) > 65535:
             self.fail(k, "kernel size %d, stride %d, dilation %d: 1..65535" % (ks, kparams[1], kparams[3]))
-        prev, self.prev_out = self.prev_out, out_q
-        self.dense_out = None
-        if prev is not None and in_q is not None and in_q != prev:
-            self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
-        if len(self.problems) > n_problems or in_q is None or out_q is None:
+        if not self.chained(k, in_q, out_q, n_problems):
             return None
         steps = shape[0]
         window = (ks - 1) * kparams[3] + 1
@@ -522,3 +531,63 @@ class _Importer:
             if b["type"] != "int32" or bias is None or len(bias) != units:
                 self.fail(k, "%s: the bias must be %d constant int32 values" % (self.tensor_text(ins[2]), units))
         return bias
+
+    def pool1d(self, k, op, specs, shape):
+        """MAX_POOL_2D / AVERAGE_POOL_2D of height 1, or MEAN / REDUCE_MAX
+        over the steps, operator k on the (steps, channels) values `shape`
+        -> anne_format.Int8PoolSpec, or None after reporting its problems."""
+        t, name = self.t, op["name"]
+        ins, outs = op["inputs"], op["outputs"]
+        opts = op["options"]
+        n_problems = len(self.problems)
+        x_shape = list(t[ins[0]]["shape"])
+        pooling = name in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+        if len(shape) != 2 or (pooling and (len(x_shape) != 4 or x_shape[1] != 1)):
+            self.fail(k, ADVICE[name])
+            return None
+        in_q = self.activation_q(k, ins[0])
+        out_q = self.activation_q(k, outs[0])
+        fused = opts.get("fused_activation", "NONE")
+        kparams = ()
+        if pooling:
+            if fused not in FUSED:
+                self.fail(k, "fused activation %s: anne's int8 pooling clamps only NONE, RELU, RELU6, "
+                             "RELU_N1_TO_1" % fused)
+            if opts.get("filter_height", 1) != 1 or opts.get("stride_h", 1) != 1:
+                self.fail(k, ADVICE[name])
+            if opts.get("padding") not in PADDING_CODES:
+                self.fail(k, "padding %s: VALID or SAME" % opts.get("padding"))
+            kparams = (opts.get("filter_width", 0), opts.get("stride_w", 0), PADDING_CODES.get(opts.get("padding"), 0))
+            if not (1 <= kparams[0] <= 65535 and 1 <= kparams[1] <= 65535):
+                self.fail(k, "filter width %d, stride %d: 1..65535" % kparams[:2])
+        else:
+            axes = anne_tflite.tensor_values(self.m, ins[1]) if len(ins) > 1 and ins[1] >= 0 else None
+            if axes is None or [a % 3 for a in axes] != [1] or _size(t[outs[0]]["shape"]) != shape[1]:
+                self.fail(k, "%s (axes %s): %s" % (self.tensor_text(outs[0]), axes, ADVICE[name]))
+        if in_q is not None and out_q is not None and name != "MEAN" and in_q != out_q:
+            self.fail(k, "output scale and zero point %r differ from the input's %r: TFLite keeps them"
+                      % (out_q, in_q))
+        if not self.chained(k, in_q, out_q, n_problems):
+            return None
+        if pooling and kparams[2] == 0 and shape[0] < kparams[0]:
+            self.fail(k, "a VALID window of %d steps on %d steps" % (kparams[0], shape[0]))
+            return None
+        if not specs:
+            self.in_shape = tuple(shape)
+        spec = anne_format.Int8PoolSpec(POOL_OPS[name], in_q, out_q, activation_range(fused, out_q[0], out_q[1]),
+                                        kparams)
+        if pooling and spec.entry(tuple(shape)).out_shape != anne_shape(t[outs[0]]["shape"]):
+            self.fail(k, "output %s, anne's pooling gives %s" % (list(t[outs[0]]["shape"]),
+                                                                list(spec.entry(tuple(shape)).out_shape)))
+            return None
+        return spec
+
+    def chained(self, k, in_q, out_q, n_problems):
+        """Operator k (not a FULLY_CONNECTED) as the next layer: its input
+        quantization the layer before's output one, reported if not; False
+        when it or anything since n_problems was reported."""
+        prev, self.prev_out = self.prev_out, out_q
+        self.dense_out = None
+        if prev is not None and in_q is not None and in_q != prev:
+            self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
+        return len(self.problems) == n_problems and in_q is not None and out_q is not None

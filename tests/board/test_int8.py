@@ -215,11 +215,43 @@ def test_conv_module(m, tag):
                                                         (0, 0, -128, 127, one))),
             ("a bias of 1 value", "bias", (k, b[:1], None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
             ("strides 0", "spec", (k, b, None, y, (2, 1, 2, 0, 1, 0), (0, 0, -128, 127, one))),
-            ("a pooling kind", "Dense or Conv1D", (k, b, None, y, (3, 1, 2, 1, 0), (0, 0, -128, 127, one)))):
+            ("a 2-D pooling kind", "1-D pooling", (k, b, None, y, (11, 1, 2, 1, 0), (0, 0, -128, 127, one)))):
         check(refused(ValueError, frag, m.forward, (layer,), x, y), "%s: conv1d with %s" % (tag, what))
     check(refused(ValueError, "out has 5 values", m.forward, ((k, b, None, y, (2, 1, 2, 1, 1, 0),
                                                               (0, 0, -128, 127, one)),),
                   x, array("b", bytes(5))), "%s: conv1d out of 5 values" % tag)
+
+
+def test_pool_module(m, tag):
+    """int8 1-D pooling layer tuples (kernel and bias None; quant's scale
+    words empty, or the MEAN's Q31 multiplier and shift): hand-checked
+    values. x: 4 steps of 2 channels, [1, 3, -2, 4] and [-1, 5, 7, 0]."""
+    x = array("b", [1, -1, 3, 5, -2, 7, 4, 0])
+    none = array("i")
+    y4, y8, y2 = array("b", bytes(4)), array("b", bytes(8)), array("b", bytes(2))
+    pool = (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y4)) == [3, 5, 4, 7], "%s: max pooling %r" % (tag, list(y4)))
+    pool = (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 4, none))
+    check(list(m.Plan((pool,))(x, y4)) == [3, 4, 4, 4], "%s: max pooling, clamped %r" % (tag, list(y4)))
+    # same: one padded step before, left out of the average (halves away from zero)
+    pool = (None, None, None, y8, (4, 2, 3, 1, 1), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y8)) == [2, 2, 1, 4, 2, 4, 1, 4], "%s: average pooling %r" % (tag, list(y8)))
+    pool = (None, None, None, y2, (6, 2), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y2)) == [4, 7], "%s: global max %r" % (tag, list(y2)))
+    # MEAN, scale ratio 1.0 = (2**30, 1): 6 / 4 = 1.5 -> 2, 11 / 4 -> 3
+    mean = (None, None, None, y2, (5, 2), (0, 0, -128, 127, array("i", [1 << 30, 1])))
+    check(list(m.forward((mean,), x, y2)) == [2, 3], "%s: MEAN %r" % (tag, list(y2)))
+    for what, frag, layer, out in (
+            ("an activation", "no activation", (None, None, "relu", y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none)), y4),
+            ("a MEAN without its multiplier", "quantization", (None, None, None, y2, (5, 2), (0, 0, -128, 127, none)),
+             y2),
+            ("a zero point changed", "quantization", (None, None, None, y4, (3, 2, 2, 2, 0), (0, 1, -128, 127, none)),
+             y4),
+            ("causal padding", "spec", (None, None, None, y4, (3, 2, 2, 2, 2), (0, 0, -128, 127, none)), y4),
+            ("3 channels", "whole steps", (None, None, None, y4, (3, 3, 2, 2, 0), (0, 0, -128, 127, none)), y4),
+            ("an out of 3", "out has 3 values", (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none)),
+             array("b", bytes(3)))):
+        check(refused(ValueError, frag, m.forward, (layer,), x, out), "%s: pooling with %s" % (tag, what))
 
 
 def test_conv_network(backend):
@@ -232,6 +264,11 @@ def test_conv_network(backend):
     check(refused(ValueError, REFUSAL, net.fit, [[0.0] * 33], [[0.0] * 2]), "%s: conv fit" % backend)
     w = net.layers[1].get_weights()
     check(len(w[0]) == 5 and len(w[0][0]) == 8 and len(w[1]) == 5, "%s: conv get_weights" % backend)
+    net = anne_net.load("valid_tflite_pool1d_chain.anne")
+    check([type(L).__name__ for L in net.layers] == ["Conv1DInt8", "MaxPooling1DInt8", "AveragePooling1DInt8",
+                                                     "GlobalAveragePooling1DInt8", "DenseInt8"],
+          "%s: the pooling network's layers" % backend)
+    net.summary()
 
 
 table = index()
@@ -248,6 +285,11 @@ test_conv_module(anne_fallback, "anne_fallback")
 if anne_net._native is not None:
     print("%s test_conv_module (anne)" % NAME)
     test_conv_module(anne_net._native, "anne")
+print("%s test_pool_module (anne_fallback)" % NAME)
+test_pool_module(anne_fallback, "anne_fallback")
+if anne_net._native is not None:
+    print("%s test_pool_module (anne)" % NAME)
+    test_pool_module(anne_net._native, "anne")
 print("%s test_bad_files" % NAME)
 test_bad_files(table["bad"])
 backends = ("native", "python") if anne_net._native is not None else ("python",)

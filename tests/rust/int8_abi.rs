@@ -115,6 +115,10 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             layers.push(conv1d_of(op, tensors));
             continue;
         }
+        if ["MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "REDUCE_MAX"].contains(&opcode) {
+            layers.push(pool_of(op, tensors));
+            continue;
+        }
         if opcode != "FULLY_CONNECTED" {
             let (act, softmax, table) = post_of(op, tensors);
             let last = layers.last_mut().expect("an activation after a FULLY_CONNECTED");
@@ -175,6 +179,58 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
         });
     }
     layers
+}
+
+/// A 1-D pooling's record arrays: MAX/AVERAGE_POOL_2D of height 1 (its
+/// fused clamp), MEAN over the steps (the Q31 multiplier and shift of the
+/// scale ratio, as LiteRT's PrepareMeanOrSum computes it), REDUCE_MAX.
+fn pool_of(op: &Value, tensors: &[Value]) -> Layer {
+    use anne::abi::*;
+    use anne::math::requant::{quantize_multiplier_for, Rounding};
+    let opcode = op["opcode"].as_str().unwrap();
+    let tin = &tensors[ints(&op["inputs"])[0] as usize];
+    let tout = &tensors[ints(&op["outputs"])[0] as usize];
+    let (s_in, s_out) = (f64s(&tin["scales"])[0] as f32 as f64, f64s(&tout["scales"])[0] as f32 as f64);
+    let z_out = ints(&tout["zero_points"])[0] as i32;
+    let channels = *ints(&tin["shape"]).last().unwrap() as u32;
+    let mut params = [0; ANNE_LAYER_PARAMS as usize];
+    params[0] = channels;
+    let (kind, scale, (act_min, act_max)) = match opcode {
+        "MEAN" => {
+            let (m, shift) = quantize_multiplier_for(s_in / s_out, Rounding::Double).unwrap();
+            (ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, vec![m as u32, shift as u32], (-128, 127))
+        }
+        "REDUCE_MAX" => (ANNE_LAYER_GLOBAL_MAX_POOLING1D, Vec::new(), (-128, 127)),
+        _ => {
+            params[1] = op["filter_width"].as_u64().unwrap() as u32;
+            params[2] = op["stride_w"].as_u64().unwrap() as u32;
+            params[3] = if op["padding"] == "VALID" { 0 } else { 1 };
+            let kind = if opcode == "MAX_POOL_2D" { ANNE_LAYER_MAX_POOLING1D } else { ANNE_LAYER_AVERAGE_POOLING1D };
+            (kind, Vec::new(), activation_range(op["fused_activation"].as_str().unwrap(), s_out as f32, z_out))
+        }
+    };
+    let n_out = ints(&tout["shape"]).iter().product::<i64>() as usize;
+    Layer {
+        kernel: Vec::new(),
+        bias: None,
+        quant: anne_quant_t {
+            input_offset: -(ints(&tin["zero_points"])[0] as i32),
+            output_offset: z_out,
+            act_min,
+            act_max,
+            scale: scale.as_ptr(),
+            count: scale.len() / 2,
+            post: std::ptr::null(),
+            post_len: 0,
+        },
+        scale,
+        out: vec![0; n_out],
+        act: 0,
+        softmax: [0; 3],
+        table: Vec::new(),
+        kind: kind as u32,
+        params,
+    }
 }
 
 /// The operators around a Conv1D's CONV_2D and a Flatten (no values move).
@@ -351,14 +407,16 @@ fn dense_chains_through_the_c_abi_match_litert() {
 }
 
 #[test]
-fn conv1d_chains_through_the_c_abi_match_litert() {
+fn conv1d_and_pooling_chains_through_the_c_abi_match_litert() {
     // Conv1D (CONV_2D of height 1, each padding and stride the fixtures
-    // hold), a Flatten (no record: it moves nothing), a Dense (and softmax)
+    // hold), MAX_POOL_2D and AVERAGE_POOL_2D of height 1 (valid and same),
+    // MEAN and REDUCE_MAX over the steps, a Flatten (no record: it moves
+    // nothing), a Dense (and softmax)
     let mut compared = 0;
-    for name in ["conv1d_dense", "conv1d_variants"] {
+    for name in ["conv1d_dense", "conv1d_variants", "pool1d_chain", "pool1d_global_max"] {
         let doc = fixture(name);
         let mut layers = layers_of(&doc, false);
-        assert!(layers.iter().filter(|l| l.kind == ANNE_LAYER_CONV1D as u32).count() >= 1);
+        assert!(layers.iter().any(|l| l.kind == ANNE_LAYER_CONV1D as u32), "{name}");
         let recs = records(&mut layers);
         let outputs = doc["outputs"].as_array().unwrap();
         for (r, row) in doc["rows"].as_array().unwrap().iter().enumerate() {
@@ -367,7 +425,40 @@ fn conv1d_chains_through_the_c_abi_match_litert() {
             compared += 1;
         }
     }
-    assert!(compared >= 32, "only {compared} rows compared");
+    assert!(compared >= 64, "only {compared} rows compared");
+}
+
+#[test]
+fn pooling_refusals() {
+    use anne::abi::*;
+    let doc = fixture("pool1d_chain");
+    let x = i8s(&doc["rows"].as_array().unwrap()[0]);
+    // layer 1 max pooling, 2 average pooling, 3 MEAN
+    let check = |k: usize, change: &dyn Fn(&mut Layer), want: i32, what: &str| {
+        let mut layers = layers_of(&doc, false);
+        change(&mut layers[k]);
+        let recs = records(&mut layers);
+        let before = layers[k].out.clone();
+        assert_eq!(forward(&recs, &x), (want, k), "{what}");
+        assert_eq!(layers[k].out, before, "{what}: nothing written");
+    };
+    check(1, &|l| l.quant.output_offset += 1, ANNE_ERR_PARAM, "a pooling that changes the zero point");
+    check(2, &|l| (l.quant.act_min, l.quant.act_max) = (5, 4), ANNE_ERR_PARAM, "act_min > act_max");
+    check(3, &|l| l.quant.count = 0, ANNE_ERR_PARAM, "a MEAN without its multiplier");
+    check(3, &|l| l.scale[1] = 32, ANNE_ERR_PARAM, "a MEAN's shift of 32");
+    check(3, &|l| l.quant.act_min = 0, ANNE_ERR_PARAM, "a clamped MEAN");
+    check(1, &|l| l.params[3] = 2, ANNE_ERR_LAYER_PARAM, "causal pooling");
+    check(1, &|l| l.params[1] = 0, ANNE_ERR_LAYER_PARAM, "pool size 0");
+    check(2, &|l| { l.out.pop(); }, ANNE_ERR_OUT_SIZE, "an out one short");
+    check(3, &|l| { l.out.push(0); }, ANNE_ERR_OUT_SIZE, "a MEAN's out one long");
+    check(1, &|l| l.params[0] = 3, ANNE_ERR_X_SIZE, "52 inputs in steps of 3 channels");
+    let mut layers = layers_of(&doc, false);
+    let mut recs = records(&mut layers);
+    recs[1].act.kind = ANNE_ACT_RELU as u32;
+    assert_eq!(forward(&recs, &x), (ANNE_ERR_ACTIVATION, 1));
+    let mut recs = records(&mut layers);
+    recs[2].kind = ANNE_LAYER_MAX_POOLING2D as u32;
+    assert_eq!(forward(&recs, &x), (ANNE_ERR_KIND, 2));
 }
 
 #[test]
@@ -540,4 +631,44 @@ fn bad_activation_data_is_refused_before_anything_is_written() {
         run(&|_, q| q.post = bad_shift.as_ptr().cast()),
         (ANNE_ERR_PARAM, last)
     );
+}
+
+#[test]
+fn mean_without_a_64_bit_division_is_mean_s8() {
+    // The FFI's MEAN (mean_steps_s8, its multiplier by a 32-bit long
+    // division) against the crate's kernel, on pseudo-random inputs: every
+    // step count 1..=300, multipliers and shifts over their ranges.
+    use anne::ffi::forward_s8::{mean_multiplier_32, mean_steps_s8};
+    use anne::layers::mean_s8::{mean_multiplier, mean_s8, MeanS8Params};
+    use anne::math::requant::Rounding;
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for n in (1u32..=300).chain([65_535, 1 << 20, u32::MAX]) {
+        for _ in 0..8 {
+            let m = (next() as u32 >> 1) as i32;
+            let shift = (next() % 63) as i32 - 31;
+            assert_eq!(mean_multiplier_32(m, shift, n), mean_multiplier(m, shift, n as u64), "{m} {shift} {n}");
+        }
+    }
+    for steps in 1..=40usize {
+        let c = 1 + (next() % 5) as usize;
+        let x: Vec<i8> = (0..steps * c).map(|_| next() as i8).collect();
+        let (m, shift) = ((1 << 30) + (next() % (1 << 30)) as i32, (next() % 8) as i32 - 6);
+        let p = MeanS8Params {
+            input_zero_point: next() as i8 as i32,
+            output_zero_point: next() as i8 as i32,
+            multiplier: m,
+            shift,
+            rounding: Rounding::Double,
+        };
+        let (mut a, mut b) = (vec![0i8; c], vec![0i8; c]);
+        mean_s8(&x, &mut a, &p).unwrap();
+        mean_steps_s8(&x, &mut b, &p).unwrap();
+        assert_eq!(a, b, "{steps} steps, {c} channels");
+    }
 }
