@@ -260,6 +260,7 @@ class Int8FlattenSpec:
     has_bias = False
     kernel = bias = None
     units = 0
+    kparams = anne_file.NO_KPARAMS
 
     def __init__(self, q, out_shape=None):
         self.q = (f32_value(float(q[0])), int(q[1]))
@@ -272,8 +273,8 @@ class Int8FlattenSpec:
 
     def entry(self, in_shape):
         return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
-                               kind=self.kind, out_shape=self.out_shape, dtype=anne_file.DTYPE_INT8,
-                               quant=self.quant)
+                               kind=self.kind, kparams=self.kparams, out_shape=self.out_shape,
+                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
 
     def data(self, entry):
         return b""
@@ -298,10 +299,6 @@ class Int8PoolSpec(Int8FlattenSpec):
     @property
     def quant(self):
         return self.q + self.out_q + (1 if self.mean else 0,) + self.act_range + (0.0, 0)
-
-    def entry(self, in_shape):
-        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
-                               kind=self.kind, kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
 
     def data(self, entry):
         return np.asarray(self.mults, "<i4").tobytes()
