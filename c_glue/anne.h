@@ -166,8 +166,8 @@ typedef struct {
  * of Conv1D and pooling are steps x channels values, row-major
  * (x[t * channels + c]); padding codes are 0 = valid, 1 = same, 2 = causal
  * (Keras's rules: see src/layers/window.rs). kernel, bias and out are read
- * by dtype: ANNE_DTYPE_F32 float ones; ANNE_DTYPE_S8 (dense only, so far)
- * an int8 kernel, an int32 bias and an int8 out.
+ * by dtype: ANNE_DTYPE_F32 float ones; ANNE_DTYPE_S8 (dense, conv1d and
+ * the 1-D poolings, so far) an int8 kernel, an int32 bias and an int8 out.
  *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
  *                      int8: kernel in TFLite's layout, units rows of n_in
  *                      (kernel[j * n_in + i] connects input i to unit j),
@@ -179,12 +179,28 @@ typedef struct {
  *                      output (vector ones over each step's filters; glu is
  *                      ANNE_ERR_ACTIVATION); out is out_steps x filters.
  *                      params: in_channels, kernel_size, strides, dilation,
- *                      padding.
+ *                      padding. int8 (LiteRT's CONV_2D of height 1):
+ *                      kernel in TFLite's layout, filters rows of
+ *                      kernel_size x in_channels; bias filters int32 values
+ *                      or NULL; quant's scale holds count int32 Q31
+ *                      multipliers, then count int32 shifts (-31..31),
+ *                      count 1 or filters, requantized with gemmlowp's
+ *                      double rounding; act linear (else
+ *                      ANNE_ERR_ACTIVATION), post not read.
  *   ANNE_LAYER_MAX_POOLING1D, ANNE_LAYER_AVERAGE_POOLING1D
  *                      params: channels, pool_size, strides, padding (valid
  *                      or same; same averages over the steps in range).
  *   ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
  *                      params: channels; out is channels values.
+ *                      int8 1-D poolings (LiteRT's MAX/AVERAGE_POOL_2D of
+ *                      height 1, REDUCE_MAX and MEAN over the steps): quant
+ *                      not NULL, act linear; the output keeps the input's
+ *                      zero point (output_offset == -input_offset) and the
+ *                      poolings clamp to act_min..act_max; MEAN
+ *                      (GLOBAL_AVERAGE) requantizes: its own output_offset,
+ *                      scale 2 int32 words (the Q31 multiplier and shift
+ *                      of input_scale / output_scale), count 1, clamp
+ *                      -128..127 (as REDUCE_MAX's).
  *   ANNE_LAYER_CONV2D  Keras's Conv2D on height x width x in_channels values,
  *                      row-major (x[(y * width + x) * in_channels + c]);
  *                      kernel in Keras layout, kernel_h x kernel_w x

@@ -71,15 +71,21 @@ static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i, size_t *n) {
     return items;
 }
 
+// The 1-D poolings, which have an int8 kernel (and no weights).
+static bool anne_s8_pool(uint32_t kind) {
+    return kind == ANNE_LAYER_MAX_POOLING1D || kind == ANNE_LAYER_AVERAGE_POOLING1D
+           || kind == ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D || kind == ANNE_LAYER_GLOBAL_MAX_POOLING1D;
+}
+
 // An int8 layer's quant values into *q (exact ints only: forward() reads
 // them after taking x and out); the kernel checks their ranges.
 static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant_t *q) {
     if (q == NULL) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are not trained"), (int)i);
     }
-    if (d->kind != ANNE_LAYER_DENSE) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are Dense only, so far"),
-            (int)i);
+    if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && !anne_s8_pool(d->kind)) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: int8 layers are Dense, Conv1D or 1-D pooling"), (int)i);
     }
     size_t n_items;
     mp_obj_t *items = anne_quant_items(quant, i, &n_items);
@@ -115,7 +121,10 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
 ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, anne_quant_t *q, size_t i) {
     // Where an empty bias points: never NULL (NULL means no bias).
     static const int32_t anne_no_ints[1];
-    anne_buf_t kernel = anne_get_s8(fields[0], MP_QSTR_kernel, false, true);
+    anne_buf_t kernel = {NULL, 0};  // (a pooling's None)
+    if (fields[0] != mp_const_none || !anne_s8_pool(d->kind)) {
+        kernel = anne_get_s8(fields[0], MP_QSTR_kernel, false, true);
+    }
     d->kernel = kernel.data;
     d->kernel_len = kernel.len;
     d->bias = NULL;
@@ -133,6 +142,10 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
     q->post = NULL;
     q->post_len = 0;
     mp_obj_t post = n_items == 6 ? items[5] : mp_const_none;
+    if (d->kind != ANNE_LAYER_DENSE && d->act.kind != ANNE_ACT_LINEAR) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("layer %d: int8 conv1d and pooling have no activation"), (int)i);
+    }
     if (d->act.kind == ANNE_ACT_LINEAR || post == mp_const_none) {
         if (d->act.kind != ANNE_ACT_LINEAR || post != mp_const_none) {
             mp_raise_msg_varg(&mp_type_ValueError,
@@ -230,6 +243,30 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
         // Only an empty buffer has NULL data here (None is not a buffer).
         status = n_in == 0 ? ANNE_ERR_X_SIZE : d->kernel_len == 0 ? ANNE_ERR_KERNEL_SIZE
             : d->out_len == 0 ? ANNE_ERR_OUT_SIZE : ANNE_ERR_PARAM;
+    }
+    if (d->kind != ANNE_LAYER_DENSE) {
+        if (d->kind == ANNE_LAYER_CONV1D && (status == ANNE_ERR_NULL || status == ANNE_ERR_KERNEL_SIZE)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 conv1d kernel has %u values, not filters x %u x %u"),
+                (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
+        }
+        if (status == ANNE_ERR_ACTIVATION) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 conv1d and pooling have no activation"), (int)i);
+        }
+        if (status == ANNE_ERR_OUT_SIZE && i + 1 == n_layers) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("out has %u values, not the last layer's outputs"), (unsigned)d->out_len);
+        }
+        if (status == ANNE_ERR_OUT_SIZE) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: buf has %u values, not the layer's outputs"),
+                (int)i, (unsigned)d->out_len);
+        }
+        if (status != ANNE_ERR_PARAM && status != ANNE_ERR_KIND) {
+            anne_raise_other_layer(status, i, n_in, d);  // returns for overlap and the rest
+            return;
+        }
     }
     if (status == ANNE_ERR_KERNEL_SIZE && n_in != 0 && d->kernel_len % n_in == 0) {
         status = ANNE_ERR_OUT_SIZE;  // the kernel fits the input: out is what is wrong
@@ -457,6 +494,10 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
                 v.act.kind = fj[2] == mp_const_none ? ANNE_ACT_LINEAR : anne_get_activation(fj[2], NULL, &scratch)->kind;
                 v.dtype = ANNE_DTYPE_S8;
                 v.quant = &q;
+                v.kind = ANNE_LAYER_DENSE;
+                if (n_fields >= 5) {
+                    anne_get_spec(fj[4], j, &v.kind, v.params, ANNE_LAYER_PARAMS);
+                }
                 anne_gather_s8(&v, fj, &q, j);
             } else {
                 anne_gather_weights(&v, fj);

@@ -339,6 +339,18 @@ def _check_weights(spans, n_layers, written):
                 raise ValueError("layer %d: its output buffer shares memory with layer %d's weights" % (i, j))
 
 
+def _int8_module(layers):
+    """anne_int8 for a chain of int8 Dense layers; anne_int8_conv when one
+    has another kind (its spec's)."""
+    for layer in layers:
+        spec = layer[4] if len(layer) > 4 else None
+        if isinstance(spec, tuple) and len(spec) and spec[0] != _ops.LAYER_DENSE:
+            import anne_int8_conv
+            return anne_int8_conv
+    import anne_int8
+    return anne_int8
+
+
 def forward(layers, x, out):
     """forward(layers, x, out): a chain of layers, each a (kernel, bias,
     activation, buf[, spec]) tuple writing its buf (out for the last);
@@ -346,8 +358,7 @@ def forward(layers, x, out):
     int8 layers (a sixth item, quant) run in anne_int8."""
     _check_layers(layers)
     if len(layers[0]) == 6:
-        import anne_int8
-        return anne_int8.forward(layers, x, out)
+        return _int8_module(layers).forward(layers, x, out)
     src = _floats(x, "x")
     _floats(out, "out", True)
     last = len(layers) - 1
@@ -370,8 +381,7 @@ class Plan:
     def __init__(self, layers):
         _check_layers(layers)
         if len(layers[0]) == 6:
-            import anne_int8
-            self._int8 = anne_int8.Plan(layers)
+            self._int8 = _int8_module(layers).Plan(layers)
             return
         last = len(layers) - 1
         self._layers = []

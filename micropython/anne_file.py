@@ -26,7 +26,7 @@ MAX_KEY = 64
 MAX_REACH = 0x7FFFFFFF           # conv1d's (kernel_size - 1) * dilation_rate
 KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
-DTYPE_INT8 = 1                   # version 3: TFLite's int8 (dense layers, this step)
+DTYPE_INT8 = 1                   # version 3: TFLite's int8 (INT8_KINDS)
 DTYPE_NAMES = ("float32", "int8")
 INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
 # The int8 block at entry offset 96 (docs/FORMAT.md): input scale, zero
@@ -34,6 +34,14 @@ INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
 # reserved bytes, the activation's output scale and zero point (at 120), 3
 # reserved bytes.
 INT8_BLOCK = ("<fifiIbb", "<fb")
+# The kinds an int8 file holds: dense, conv1d (its requant part: Q31
+# multipliers then shifts), the 1-D poolings (global average: its requant
+# part one multiplier and shift), flatten and reshape (no data, count 0).
+INT8_KINDS = (KIND_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
+              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
+              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+# int8 kinds whose requant part holds int32 Q31 multipliers, then shifts
+Q31_KINDS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D)
 SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
@@ -255,22 +263,27 @@ def int8_output(entry):
 
 
 def int8_parts(entry):
-    """Where an int8 dense layer's data parts are: {"kernel", "bias",
-    "requant", "scale", "post": (offset, bytes)}, offsets relative to the
-    layer's data_offset (docs/FORMAT.md): kernel units x n_in int8
-    (TFLite's layout, row j = unit j), zero-padded to 4 bytes; bias units
-    int32; requant: count float64 (the requantization scales, little-endian,
-    4-byte aligned); scale: count float32 (the weight scales); post: the
-    activation's data (post_bytes)."""
+    """Where an int8 layer's data parts are: {"kernel", "bias", "requant",
+    "scale", "post": (offset, bytes)}, offsets relative to the layer's
+    data_offset (docs/FORMAT.md): kernel kernel_len int8 (TFLite's layout:
+    dense units rows of n_in, conv1d filters rows of kernel_size x
+    in_channels), zero-padded to 4 bytes; bias units int32; requant: 8 x
+    count bytes (dense: count float64 requantization scales, little-endian,
+    4-byte aligned; conv1d: count int32 Q31 multipliers, then count int32
+    shifts); scale: count float32 (the weight scales); post: the
+    activation's data (post_bytes); global average pooling: requant only
+    (its multiplier and shift). All 0 for the other kinds without weights."""
     count = entry.quant[4]
-    sizes = ((entry.units * entry.n_in + 3) & ~3, 4 * entry.units, 8 * count, 4 * count, post_bytes(entry.act))
+    k = (entry.units * entry.n_in if entry.kind == KIND_DENSE else
+         entry.kparams[0] * entry.in_shape[-1] * entry.units if entry.kind == anne_ops.LAYER_CONV1D else 0)
+    sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count if entry.units else 0, post_bytes(entry.act))
     out = {}
     off = 0
     for name, n in zip(INT8_PARTS, sizes):
         out[name] = (off, n)
         off += n
-    if entry.units * entry.n_in % 4:
-        out["kernel"] = (0, entry.units * entry.n_in)
+    if k % 4:
+        out["kernel"] = (0, k)
     return out
 
 
@@ -279,8 +292,11 @@ def check_quant(where, entry, prev):
     and against the layer before it (prev, None for the first layer):
     ValueError naming the field."""
     bad = where + FRAGMENTS["int8"] + ": "
-    if entry.kind != KIND_DENSE:
-        raise ValueError(where + "%s 1 on %s (int8 is for dense layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
+    if entry.kind not in INT8_KINDS:
+        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, 1-D pooling, flatten and reshape "
+                         "layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
+    if entry.kind == anne_ops.LAYER_CONV1D and entry.act != anne_ops.LINEAR:
+        raise ValueError(bad + "activation %s; an int8 conv1d has only its clamp" % ACTIVATIONS[entry.act])
     if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
         raise ValueError(bad + "activation %s; int8 layers take softmax and element-wise ones"
                          % ACTIVATIONS[entry.act])
@@ -299,7 +315,14 @@ def check_quant(where, entry, prev):
     for what, zp in zps:
         if not -128 <= zp <= 127:
             raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
-    if count not in (1, entry.units):
+    if entry.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # TFLite's MEAN: requantized
+        if count != 1 or (lo, hi) != (-128, 127):
+            raise ValueError(bad + "%s: count %d, clamp %d..%d (1, -128..127)" % (entry.kind_name, count, lo, hi))
+    elif entry.kind not in WEIGHTED:   # the values as they are (pooling: clamped)
+        if count or (in_scale, in_zp) != (out_scale, out_zp) or (entry.kind not in POOLS and (lo, hi) != (-128, 127)):
+            raise ValueError(bad + "%s: count %d, output scale and zero point %r, %d, clamp %d..%d "
+                             "(0, the input's, -128..127)" % (entry.kind_name, count, out_scale, out_zp, lo, hi))
+    elif count not in (1, entry.units):
         raise ValueError(bad + "count of weight scales %d (1, or units %d)" % (count, entry.units))
     if lo > hi:
         raise ValueError(bad + "act_min %d > act_max %d" % (lo, hi))
@@ -318,13 +341,18 @@ def check_int8_data(where, entry, buf, at=0):
     count = entry.quant[4]
     bad = where + FRAGMENTS["int8"] + ": "
     off = at + parts["requant"][0]
-    for j in range(count):
+    for j in range(count if entry.kind in Q31_KINDS else 0):
+        m, shift = struct.unpack_from("<i", buf, off + 4 * j)[0], struct.unpack_from("<i", buf, off + 4 * (count + j))[0]
+        if m < 0 or not -31 <= shift <= 31:
+            raise ValueError(bad + "multiplier %d shift %d of channel %d (multiplier >= 0, shift -31..31)"
+                             % (m, shift, j))
+    for j in range(0 if entry.kind in Q31_KINDS else count):
         lo, hi = struct.unpack_from("<II", buf, off + 8 * j)
         if hi >> 31 or hi >> 20 == 0x7FF or (hi | lo) == 0:
             raise ValueError(bad + "requantization scale 0x%08x%08x of channel %d (> 0 and finite)"
                              % (hi, lo, j))
     off = at + parts["scale"][0]
-    for j in range(count):
+    for j in range(count if entry.units else 0):
         v = struct.unpack_from("<f", buf, off + 4 * j)[0]
         if not (_is_finite(v) and v > 0):
             raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))

@@ -39,7 +39,12 @@ class DenseInt8(Dense):
         # (activation: only its name counts; the table or softmax's
         # parameters are the file's)
         Dense.__init__(self, entry.units, entry.activation, True)
-        q = entry.quant  # anne_file.Entry's quant
+        self._init_quant(entry)
+
+    def _init_quant(self, entry):
+        """The quantization of the entry (anne_file.Entry's quant) and where
+        its data's parts are."""
+        q = entry.quant
         self.input_quantization = (q[0], q[1])
         self.output_quantization = anne_file.int8_output(entry)
         self.act_range = (q[5], q[6])
@@ -196,7 +201,7 @@ class Int8Network:
     def summary(self):
         """Each layer, its output shape, parameters, bytes and quantization."""
         print("int8 network: input %s, scale %r, zero point %d"
-              % (((self.n_inputs,),) + self.input_quantization))
+              % ((self.input_shape,) + self.input_quantization))
         print("%-14s %-12s %8s %8s  %s" % ("Layer", "Output", "Params", "Bytes", "output scale, zero point"))
         total = nbytes = 0
         for L in self._layers:
@@ -204,7 +209,8 @@ class Int8Network:
             b = L._data_size
             total += n
             nbytes += b
-            print("%-14s %-12s %8d %8d  %r, %d%s" % ("Dense int8", "(None, %d)" % L.n_out, n, b,
+            shape = "(None, %s)" % ", ".join(str(d) for d in (getattr(L, "output_shape", None) or (L.n_out,)))
+            print("%-14s %-12s %8d %8d  %r, %d%s" % (type(L).__name__.replace("Int8", "") + " int8", shape, n, b,
                                                      L.output_quantization[0], L.output_quantization[1],
                                                      ("" if L.act_range == (-128, 127)
                                                       else "  clamp %d..%d" % L.act_range)
@@ -273,14 +279,12 @@ def _ints(buf, code, arg):
     return list(struct.unpack("<%di" % (len(buf) // 4), bytes(buf)))
 
 
-def _layer(i, layer):
-    """Layer i's tuple, decoded: (kernel, bias, scales, input_offset,
-    output_offset, act_min, act_max, post (_post)), scales as _scale gives them (None
-    for a NaN or infinite one; a list of odd length for an odd number of
-    words)."""
-    kernel, bias, act, _, spec, quant = layer
-    if spec[0] != anne_ops.LAYER_DENSE:
-        raise ValueError("layer %d: int8 layers are Dense only, so far" % i)
+def _quant_items(i, layer, kinds):
+    """Layer i's tuple, its kind (one of kinds) and quant's items checked as
+    the glue checks them."""
+    quant = layer[5]
+    if layer[4][0] not in kinds:
+        raise ValueError("layer %d: int8 layers are Dense, Conv1D or 1-D pooling" % i)
     if not isinstance(quant, tuple) or len(quant) not in (5, 6):
         raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale[, post])" % i)
     for k in range(4):
@@ -288,6 +292,15 @@ def _layer(i, layer):
             raise TypeError("layer %d: quant item %d must be a small int" % (i, k))
         if not -128 <= quant[k] <= 128:
             raise ValueError("layer %d: quant item %d out of range" % (i, k))
+    return layer
+
+
+def _layer(i, layer):
+    """Layer i's tuple, decoded: (kernel, bias, scales, input_offset,
+    output_offset, act_min, act_max, post (_post)), scales as _scale gives them (None
+    for a NaN or infinite one; a list of odd length for an odd number of
+    words)."""
+    kernel, bias, act, _, spec, quant = _quant_items(i, layer, (anne_ops.LAYER_DENSE,))
     return (_ints(kernel, "b", "kernel"), None if bias is None else _ints(bias, "i", "bias"),
             _scales(_ints(quant[4], "i", "scale"))) + quant[:4] + (_post(i, act, quant),)
 
@@ -411,13 +424,17 @@ def _dense_s8(i, last, xs, L, out):
 
 
 class Plan:
-    """anne_fallback.Plan of int8 layers: the weights decoded once."""
+    """anne_fallback.Plan of int8 Dense layers: the weights decoded once
+    (anne_int8_conv.Plan: with Conv1D ones)."""
+
+    _decode = staticmethod(_layer)
+    _run = staticmethod(_dense_s8)
 
     def __init__(self, layers):
         for i, layer in enumerate(layers):
             if len(layer) != 6:
                 raise ValueError("layer %d: int8 and float32 layers cannot be mixed" % i)
-        self._layers = [_layer(i, layer) for i, layer in enumerate(layers)]
+        self._layers = [self._decode(i, layer) for i, layer in enumerate(layers)]
         self._bufs = [layer[3] for layer in layers]
         for i, buf in enumerate(self._bufs[:-1]):
             _s8_io(buf, "buf", True)
@@ -428,7 +445,7 @@ class Plan:
         last = len(self._layers) - 1
         for i, L in enumerate(self._layers):
             dst = out if i == last else self._bufs[i]
-            _dense_s8(i, i == last, src, L, dst)
+            self._run(i, i == last, src, L, dst)
             src = dst
         return out
 

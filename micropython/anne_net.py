@@ -693,9 +693,9 @@ def load(source):
 
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
-        if entry.dtype:  # int8 (anne_file checked it: dense layers, all of them)
-            import anne_int8
-            return anne_int8.DenseInt8(entry)
+        if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file.INT8_KINDS)
+            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_conv")
+            return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
         if kind == anne_ops.LAYER_DENSE:
             return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
         if kind == anne_ops.LAYER_AFFINE:

@@ -400,7 +400,8 @@ def valid_int8_files():
 
 TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
                    "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh",
-                   "act_gelu", "act_leaky_relu")
+                   "act_gelu", "act_leaky_relu", "conv1d_dense", "conv1d_variants", "pool1d_chain",
+                   "pool1d_global_max")
 
 
 def int8_softmax_file():

@@ -216,6 +216,97 @@ class Int8DenseSpec:
         return bytes(out)
 
 
+class Int8Conv1DSpec(Int8DenseSpec):
+    """An int8 conv1d layer (LiteRT's CONV_2D with height 1): kernel filters
+    x kernel_size x in_channels int8 (TFLite's layout); kparams (kernel_size,
+    strides, padding code, dilation); the rest as Int8DenseSpec's, no
+    activation. mults: (multipliers, shifts), LiteRT's (QuantizeMultiplier
+    of real_multiplier(), double rounding) unless given."""
+
+    kind = anne_ops.LAYER_CONV1D
+
+    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127), kparams=(1, 1, 0, 1),
+                 mults=None):
+        Int8DenseSpec.__init__(self, kernel, bias, weight_scales, in_q, out_q, act_range)
+        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
+        if mults is None:
+            pairs = [quantize_multiplier(v, single_rounding=False) for v in self.scales]
+            mults = ([m for m, _ in pairs], [sh for _, sh in pairs])
+        self.mults = (list(mults[0]), list(mults[1]))
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.LINEAR, FLAG_BIAS if self.has_bias else 0, in_shape, self.units,
+                               [default_params("linear")[k] for k in PARAM_NAMES], kind=self.kind,
+                               kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def expected_kernel(self, in_shape):
+        return (self.units, self.kparams[0], in_shape[-1])
+
+    def data(self, entry):
+        parts = anne_file.int8_parts(entry)
+        out = bytearray(entry.data_size)
+        values = {"kernel": self.kernel.astype("<i1").tobytes(),
+                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
+                  "requant": np.asarray(self.mults[0] + self.mults[1], "<i4").tobytes(),
+                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(), "post": b""}
+        for name, (off, n) in parts.items():
+            out[off:off + len(values[name])] = values[name]
+        return bytes(out)
+
+
+class Int8FlattenSpec:
+    """An int8 flatten (reshape: out_shape); q: its (scale, zero point)."""
+
+    has_bias = False
+    kernel = bias = None
+    units = 0
+    kparams = anne_file.NO_KPARAMS
+
+    def __init__(self, q, out_shape=None):
+        self.q = (f32_value(float(q[0])), int(q[1]))
+        self.out_shape = None if out_shape is None else tuple(out_shape)
+        self.kind = anne_ops.LAYER_FLATTEN if out_shape is None else anne_ops.LAYER_RESHAPE
+
+    @property
+    def quant(self):
+        return self.q + self.q + (0, -128, 127, 0.0, 0)
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
+                               kind=self.kind, kparams=self.kparams, out_shape=self.out_shape,
+                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def data(self, entry):
+        return b""
+
+
+class Int8PoolSpec(Int8FlattenSpec):
+    """An int8 1-D pooling (kind; kparams (pool_size, strides, padding code)):
+    in_q, out_q (equal but for the global average, TFLite's MEAN, whose
+    mults are QuantizeMultiplier(in_scale / out_scale) unless given)."""
+
+    def __init__(self, kind, in_q, out_q, act_range=(-128, 127), kparams=(), mults=None):
+        Int8FlattenSpec.__init__(self, in_q)
+        self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
+        self.mean = self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
+        if self.mean and mults is None:
+            mults = quantize_multiplier(float(self.q[0]) / float(self.out_q[0]), single_rounding=False)
+        self.mults = tuple(mults) if self.mean else ()
+
+    @property
+    def quant(self):
+        return self.q + self.out_q + (1 if self.mean else 0,) + self.act_range + (0.0, 0)
+
+    def data(self, entry):
+        return np.asarray(self.mults, "<i4").tobytes()
+
+
+INT8_SPECS = (Int8DenseSpec, Int8FlattenSpec)
+
+
 def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
     """Returns the bytes of a `.anne` file (version 2 unless told 1, which
     has no metadata and only dense layers, or 3). n_inputs: the input size,
@@ -230,11 +321,18 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         if not all(1 <= d <= MAX_UNITS for d in in_shape) or not 1 <= len(in_shape) <= (3 if version >= 3 else 2):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
-        if isinstance(l, Int8DenseSpec):
+        if isinstance(l, Int8Conv1DSpec):
+            if check and (len(shape) != 2 or l.kernel.shape != l.expected_kernel(shape)):
+                raise ValueError("layer %d: int8 conv1d kernel shape %s, expected %s on input %s"
+                                 % (i, l.kernel.shape, l.expected_kernel(shape) if len(shape) == 2 else
+                                    "(filters, kernel_size, channels)", shape))
+        elif isinstance(l, Int8DenseSpec):
             if check:
                 if l.kernel.ndim != 2 or l.kernel.shape[1] != anne_file.size_of(shape) or len(shape) != 1:
                     raise ValueError("layer %d: int8 kernel shape %s, expected (units, %d) on input %s"
                                      % (i, l.kernel.shape, anne_file.size_of(shape), shape))
+        if isinstance(l, Int8DenseSpec):
+            if check:
                 if l.kernel.size and (l.kernel.min() < -128 or l.kernel.max() > 127):
                     raise ValueError("layer %d: int8 kernel values %d..%d (-128..127)"
                                      % (i, l.kernel.min(), l.kernel.max()))
@@ -243,6 +341,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                 if len(l.scales) != len(l.weight_scales):
                     raise ValueError("layer %d: %d requantization scales for %d weight scales"
                                      % (i, len(l.scales), len(l.weight_scales)))
+        if isinstance(l, INT8_SPECS):
             entries.append(l.entry(shape))
             if check:
                 anne_file.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
@@ -276,7 +375,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         shape = entries[-1].out_shape
     out = bytearray(anne_file.front(in_shape, entries, metadata, version, check))
     for l, e in zip(layers, entries):
-        if isinstance(l, Int8DenseSpec):
+        if isinstance(l, INT8_SPECS):
             out += l.data(e)
             continue
         if l.kernel is not None:
@@ -363,6 +462,15 @@ class Layer:
         return ""
 
     def spec(self):
+        if self.dtype == "int8" and self.kind == anne_ops.LAYER_CONV1D:
+            q = self.quant
+            return Int8Conv1DSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
+                                  q[0:2], q[2:4], q[5:7], self.kparams[:4], self.mults)
+        if self.dtype == "int8" and self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+            return Int8FlattenSpec(self.quant[0:2], self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
+        if self.dtype == "int8" and self.kind not in anne_file.WEIGHTED:
+            q = self.quant
+            return Int8PoolSpec(self.kind, q[0:2], q[2:4], q[5:7], self.kparams[:3], self.mults or None)
         if self.dtype == "int8":
             q = self.quant
             return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
@@ -379,6 +487,14 @@ class Layer:
         conversion gives on x86-64), plus the output zero point (wrapping),
         clamped."""
         in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant[:7]
+        if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+            return np.asarray(xq, np.int8).reshape(len(xq), -1)
+        if self.kind not in anne_file.WEIGHTED:
+            import anne_int8_ref
+            return anne_int8_ref.pool1d(self, np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape)))
+        if self.kind == anne_ops.LAYER_CONV1D:
+            import anne_int8_ref
+            return anne_int8_ref.conv1d(self, np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape)))
         acc = (np.asarray(xq, np.int64) - in_zp) @ self.kernel.astype(np.int64).T + self.bias.astype(np.int64)
         acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.float64)      # int32, wrapping; exact in float64
         scale = np.array(self.scales if count > 1 else self.scales * self.units, np.float64)
@@ -593,6 +709,8 @@ class Model:
             for l in self.layers:
                 q = l.quant
                 ws = l.weight_scales
+                if not ws:   # flatten, reshape
+                    continue
                 lines.append("  layer %d: in %.9g/%d, out %.9g/%d, weight scales %s%s" % (
                     l.index, q[0], q[1], q[2], q[3], "%.9g (per tensor)" % ws[0] if q[4] == 1
                     else "%d per channel, %.9g..%.9g" % (q[4], min(ws), max(ws)),
@@ -653,6 +771,17 @@ def _int8_layer(i, e, data):
     anne_file.check_int8_data("layer %d: " % i, e, data, e.offset)
     parts = {k: (e.offset + off, n) for k, (off, n) in anne_file.int8_parts(e).items()}
     count = e.quant[4]
+    if e.kind not in anne_file.WEIGHTED:     # pooling, flatten, reshape
+        layer = Layer(i, e)
+        layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))
+        return layer
+    if e.kind == anne_ops.LAYER_CONV1D:
+        layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(
+            e.units, e.kparams[0], e.in_shape[1]), np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
+        words = [int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0])]
+        layer.mults = (words[:count], words[count:])
+        layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
+        return layer
     layer = Layer(i, e, np.frombuffer(data, "<i1", e.units * e.n_in, parts["kernel"][0]).reshape(e.units, e.n_in),
                   np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
     layer.scales = [float(v) for v in np.frombuffer(data, "<f8", count, parts["requant"][0])]

@@ -51,12 +51,14 @@ ADVICE = {
     "HARD_SWISH": "not supported in int8 yet: use relu or relu6 in the Dense layers, or " + _FLOAT,
     "ELU": "not supported in int8 yet (TensorFlow's converter keeps it in float): use relu, tanh or "
            "sigmoid, or " + _FLOAT,
-    "CONV_2D": "not supported in int8 yet (Conv1D/Conv2D): " + _FLOAT,
+    "CONV_2D": "a CONV_2D of height over 1 (Conv2D) is not supported in int8 yet: " + _FLOAT,
     "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
-    "EXPAND_DIMS": "not supported in int8 yet (Keras's Conv1D makes it): " + _FLOAT,
-    "MAX_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
-    "AVERAGE_POOL_2D": "not supported in int8 yet (pooling): " + _FLOAT,
-    "MEAN": "not supported in int8 yet (global pooling): " + _FLOAT,
+    "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
+                   "*_POOL_2D: " + _FLOAT,
+    "MAX_POOL_2D": "a pooling of height over 1 (MaxPooling2D) is not supported in int8 yet: " + _FLOAT,
+    "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
+    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
+    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
     "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
     "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
@@ -64,6 +66,20 @@ ADVICE = {
     "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
                   "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
 }
+
+
+# The operators this step maps (activations: anne_tflite_act.ACTIVATIONS).
+POOL_OPS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1d",
+            "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
+TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS)
+PADDING_CODES = {"VALID": 0, "SAME": 1}
+
+
+def anne_shape(shape):
+    """A tensor's shape without its batch, a height of 1 dropped ([1, 1, w,
+    c] -> (w, c): a Conv1D's tensors between EXPAND_DIMS and RESHAPE)."""
+    shape = tuple(shape[1:])
+    return shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
 
 
 def _f32(v):
@@ -176,6 +192,7 @@ class _Importer:
         if t[graph_out]["type"] == "float32":
             io[1] += " (dequantized: DEQUANTIZE)"
         specs, sources, dropped = [], [], []
+        shape = anne_shape(t[graph_in]["shape"])   # the current tensor's, in anne's terms
         for k, op in enumerate(self.ops):
             name = op["name"]
             label = "%s #%d" % (name, k)
@@ -183,7 +200,7 @@ class _Importer:
                 dropped.append(label + " (a RESHAPE's shape)")
                 continue
             ins, outs = op["inputs"], op["outputs"]
-            if name not in ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE") + tuple(anne_tflite_act.ACTIVATIONS):
+            if name not in TAKEN + tuple(anne_tflite_act.ACTIVATIONS):
                 if name == "CUSTOM":
                     custom = m["operator_codes"][op["opcode_index"]]["custom_code"]
                     self.fail(k, "custom operator %r: not supported: %s" % (custom, _FLOAT))
@@ -213,7 +230,7 @@ class _Importer:
                     self.fail(k, ADVICE["DEQUANTIZE"])
                     continue
                 dropped.append(label + " (the output's dequantization: predict does it)")
-            elif name == "RESHAPE":
+            elif name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
                 if _size(t[ins[0]]["shape"]) != _size(t[outs[0]]["shape"]):
                     self.fail(k, "changes the size from %s to %s" % (list(t[ins[0]]["shape"]),
                                                                     list(t[outs[0]]["shape"])))
@@ -222,27 +239,61 @@ class _Importer:
                     self.fail(k, "changes the quantization (%s -> %s)" % (self.tensor_text(ins[0]),
                                                                          self.tensor_text(outs[0])))
                     continue
-                dropped.append(label + " (keeps the values in order)")
+                new_shape = anne_shape(t[outs[0]]["shape"])
+                if name == "EXPAND_DIMS":
+                    if not self.height_one(k, consumers, outs[0]):
+                        continue
+                    dropped.append(label + " (the height 1 of the operator after it)")
+                elif new_shape == shape or (not specs and len(new_shape) <= 2):
+                    dropped.append(label + " (keeps the values in order)")
+                elif len(new_shape) > 2:
+                    self.fail(k, "a reshape to %s: anne's int8 layers take (n,) or (steps, channels)"
+                              % list(t[outs[0]]["shape"]))
+                    continue
+                else:
+                    specs.append(anne_format.Int8FlattenSpec(self.prev_out, None if len(new_shape) == 1
+                                                             else new_shape))
+                    sources.append(["%s (%s)" % (label, "flatten" if len(new_shape) == 1 else "reshape")])
+                shape = new_shape
             elif name in anne_tflite_act.ACTIVATIONS:
                 if self.activation(k, op, specs):
                     sources[-1].append("%s (%s)" % (label, specs[-1].activation))
+            elif name in POOL_OPS:
+                spec = self.pool1d(k, op, specs, shape)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))
+                                if name in ("MAX_POOL_2D", "AVERAGE_POOL_2D") else label])
+                shape = spec.entry(shape).out_shape
+            elif name == "CONV_2D":
+                spec = self.conv1d(k, op, specs, shape)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))])
+                shape = anne_shape(t[outs[0]]["shape"])
             else:
+                if len(shape) > 1 and specs:    # a FULLY_CONNECTED flattens its input
+                    specs.append(anne_format.Int8FlattenSpec(self.prev_out))
+                    sources.append(["%s (flatten of its input)" % label])
                 spec = self.dense(k, op, specs)
                 if spec is None:
                     continue
                 specs.append(spec)
                 sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))])
+                shape = (spec.units,)
         if not self.problems and current != graph_out:
             self.problems.append("the chain ends at %s, not at the model's output %s"
                                  % (self.tensor_text(current), self.tensor_text(graph_out)))
         if not self.problems and not specs:
-            self.problems.append("no FULLY_CONNECTED operator: nothing to run")
+            self.problems.append("no FULLY_CONNECTED or CONV_2D operator: nothing to run")
         if self.problems:
             raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
                 self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
                 "\n  ".join(self.problems)))
         name = os.path.splitext(os.path.basename(self.path))[0]
-        return Imported((self.n_in_first,), specs, sources, dropped, name, ", ".join(io))
+        return Imported(self.in_shape, specs, sources, dropped, name, ", ".join(io))
 
     def check_full_integer(self):
         """A model whose operators compute in float32 (dynamic-range
@@ -363,25 +414,8 @@ class _Importer:
             self.fail(k, "%s: %s weights, %d expected (constant weights)"
                       % (self.tensor_text(ins[1]), "no" if values is None else len(values), units * n_in))
             return None
-        scales, zps = w["scales"], w["zero_points"]
-        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != 0):
-            self.fail(k, "%s: %d weight scales (quantized_dimension %d) for %d units: 1, or one per unit "
-                         "along dimension 0" % (self.tensor_text(ins[1]), len(scales), w["quantized_dimension"],
-                                                units))
-        if len(zps) != len(scales):
-            self.fail(k, "%s: %d weight scales but %d zero points" % (self.tensor_text(ins[1]), len(scales), len(zps)))
-        elif any(z != 0 for z in zps):
-            self.fail(k, "%s: weight zero points %s: TFLite's int8 weights are symmetric (all 0)"
-                      % (self.tensor_text(ins[1]), list(zps)[:8]))
-        bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
-        if bad:
-            self.fail(k, "%s: weight scale %r (> 0 and finite)" % (self.tensor_text(ins[1]), bad[0]))
-        bias = None
-        if len(ins) > 2 and ins[2] >= 0:
-            b = t[ins[2]]
-            bias = anne_tflite.tensor_values(self.m, ins[2]) if b["type"] == "int32" else None
-            if b["type"] != "int32" or bias is None or len(bias) != units:
-                self.fail(k, "%s: the bias must be %d constant int32 values" % (self.tensor_text(ins[2]), units))
+        scales = w["scales"]
+        bias = self.weight_quantization(k, ins, units, ("weight", "unit"))
         n_flat = _size(t[ins[0]]["shape"])
         if n_flat != n_in:
             self.fail(k, "input %s has %d values, the weights take %d: a Dense applied to each step of a "
@@ -394,7 +428,166 @@ class _Importer:
         if len(self.problems) > n_problems or in_q is None or out_q is None:
             return None
         if not specs:
-            self.n_in_first = n_in
+            self.in_shape = (n_in,)
         kernel = np.array(values, np.int64).reshape(units, n_in)
         return anne_format.Int8DenseSpec(kernel, bias, [_f32(s) for s in scales], in_q, out_q,
                                          activation_range(fused, out_q[0], out_q[1]))
+
+    def height_one(self, k, consumers, out):
+        """An EXPAND_DIMS (operator k) that adds a CONV_2D's height of 1:
+        [1, w, c] -> [1, 1, w, c], read only by CONV_2D operators; False
+        after reporting it."""
+        shape = list(self.t[out]["shape"])
+        uses = consumers.get(out, [])
+        if len(shape) != 4 or shape[1] != 1 or not uses or any(
+                self.ops[c]["name"] not in ("CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D") for c, _ in uses):
+            self.fail(k, ADVICE["EXPAND_DIMS"])
+            return False
+        return True
+
+    def conv1d(self, k, op, specs, shape):
+        """CONV_2D operator k of height 1 on the (steps, channels) values
+        `shape` -> anne_format.Int8Conv1DSpec, or None after reporting its
+        problems."""
+        t = self.t
+        ins, outs = op["inputs"], op["outputs"]
+        opts = op["options"]
+        fused = opts.get("fused_activation", "NONE")
+        n_problems = len(self.problems)
+        x_shape = list(t[ins[0]]["shape"])
+        if len(x_shape) != 4 or x_shape[1] != 1 or len(shape) != 2:
+            self.fail(k, ADVICE["CONV_2D"])
+            return None
+        if fused not in FUSED:
+            self.fail(k, "fused activation %s: anne's int8 conv1d clamps only NONE, RELU, RELU6, RELU_N1_TO_1"
+                      % fused)
+        if opts.get("stride_h", 1) != 1 or opts.get("dilation_h", 1) != 1:
+            self.fail(k, "stride_h %d, dilation_h %d: a height of 1 takes 1 and 1"
+                      % (opts.get("stride_h", 1), opts.get("dilation_h", 1)))
+        if opts.get("padding") not in PADDING_CODES:
+            self.fail(k, "padding %s: VALID or SAME" % opts.get("padding"))
+        if len(ins) < 2 or ins[1] < 0:
+            self.fail(k, "no filter tensor")
+            return None
+        in_q = self.activation_q(k, ins[0])
+        out_q = self.activation_q(k, outs[0])
+        w = t[ins[1]]
+        if w["type"] != "int8" or len(w["shape"]) != 4 or w["shape"][1] != 1 or w["shape"][3] != shape[1]:
+            self.fail(k, "%s: filters must be int8 [filters, 1, kernel_size, %d] (grouped or "
+                         "depthwise convolutions are not supported)" % (self.tensor_text(ins[1]), shape[1]))
+            return None
+        filters, _, ks, cin = w["shape"]
+        values = anne_tflite.tensor_values(self.m, ins[1])
+        if values is None or len(values) != filters * ks * cin:
+            self.fail(k, "%s: constant filters expected" % self.tensor_text(ins[1]))
+            return None
+        scales = w["scales"]
+        bias = self.weight_quantization(k, ins, filters, ("filter", "filter"))
+        kparams = (ks, opts.get("stride_w", 1), PADDING_CODES.get(opts.get("padding"), 0), opts.get("dilation_w", 1))
+        if min(kparams[0], kparams[1], kparams[3]) < 1 or max(kparams) > 65535:
+            self.fail(k, "kernel size %d, stride %d, dilation %d: 1..65535" % (ks, kparams[1], kparams[3]))
+        if not self.chained(k, in_q, out_q, n_problems):
+            return None
+        steps = shape[0]
+        window = (ks - 1) * kparams[3] + 1
+        if kparams[2] == 0 and steps < window:
+            self.fail(k, "a VALID window of %d steps on %d steps" % (window, steps))
+            return None
+        if not specs:
+            self.in_shape = tuple(shape)
+        kernel = np.array(values, np.int64).reshape(filters, ks, cin)
+        spec = anne_format.Int8Conv1DSpec(kernel, bias, [_f32(v) for v in scales], in_q, out_q,
+                                          activation_range(fused, out_q[0], out_q[1]), kparams)
+        want = anne_shape(t[outs[0]]["shape"])
+        got = spec.entry(tuple(shape)).out_shape
+        if want != got:
+            self.fail(k, "output %s, anne's Conv1D gives %s" % (list(t[outs[0]]["shape"]), list(got)))
+            return None
+        return spec
+
+    def weight_quantization(self, k, ins, units, words):
+        """Operator k's weight scales and zero points (its input 1: 1 or
+        `units` scales along dimension 0, > 0 and finite, zero points 0)
+        and its bias (input 2: `units` constant int32 values, or none),
+        each problem reported (words: what the weights and the units are
+        called); returns the bias values (None without one)."""
+        t, w, text = self.t, self.t[ins[1]], self.tensor_text(ins[1])
+        scales, zps = w["scales"], w["zero_points"]
+        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != 0):
+            self.fail(k, "%s: %d %s scales (quantized_dimension %d) for %d %ss: 1, or one per %s along dimension 0"
+                      % (text, len(scales), words[0], w["quantized_dimension"], units, words[1], words[1]))
+        if len(zps) != len(scales):
+            self.fail(k, "%s: %d %s scales but %d zero points" % (text, len(scales), words[0], len(zps)))
+        elif any(z != 0 for z in zps):
+            self.fail(k, "%s: %s zero points %s: TFLite's int8 weights are symmetric (all 0)"
+                      % (text, words[0], list(zps)[:8]))
+        bad = [v for v in scales if not (math.isfinite(v) and v > 0)]
+        if bad:
+            self.fail(k, "%s: %s scale %r (> 0 and finite)" % (text, words[0], bad[0]))
+        bias = None
+        if len(ins) > 2 and ins[2] >= 0:
+            b = t[ins[2]]
+            bias = anne_tflite.tensor_values(self.m, ins[2]) if b["type"] == "int32" else None
+            if b["type"] != "int32" or bias is None or len(bias) != units:
+                self.fail(k, "%s: the bias must be %d constant int32 values" % (self.tensor_text(ins[2]), units))
+        return bias
+
+    def pool1d(self, k, op, specs, shape):
+        """MAX_POOL_2D / AVERAGE_POOL_2D of height 1, or MEAN / REDUCE_MAX
+        over the steps, operator k on the (steps, channels) values `shape`
+        -> anne_format.Int8PoolSpec, or None after reporting its problems."""
+        t, name = self.t, op["name"]
+        ins, outs = op["inputs"], op["outputs"]
+        opts = op["options"]
+        n_problems = len(self.problems)
+        x_shape = list(t[ins[0]]["shape"])
+        pooling = name in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+        if len(shape) != 2 or (pooling and (len(x_shape) != 4 or x_shape[1] != 1)):
+            self.fail(k, ADVICE[name])
+            return None
+        in_q = self.activation_q(k, ins[0])
+        out_q = self.activation_q(k, outs[0])
+        fused = opts.get("fused_activation", "NONE")
+        kparams = ()
+        if pooling:
+            if fused not in FUSED:
+                self.fail(k, "fused activation %s: anne's int8 pooling clamps only NONE, RELU, RELU6, "
+                             "RELU_N1_TO_1" % fused)
+            if opts.get("filter_height", 1) != 1 or opts.get("stride_h", 1) != 1:
+                self.fail(k, ADVICE[name])
+            if opts.get("padding") not in PADDING_CODES:
+                self.fail(k, "padding %s: VALID or SAME" % opts.get("padding"))
+            kparams = (opts.get("filter_width", 0), opts.get("stride_w", 0), PADDING_CODES.get(opts.get("padding"), 0))
+            if not (1 <= kparams[0] <= 65535 and 1 <= kparams[1] <= 65535):
+                self.fail(k, "filter width %d, stride %d: 1..65535" % kparams[:2])
+        else:
+            axes = anne_tflite.tensor_values(self.m, ins[1]) if len(ins) > 1 and ins[1] >= 0 else None
+            if axes is None or [a % 3 for a in axes] != [1] or _size(t[outs[0]]["shape"]) != shape[1]:
+                self.fail(k, "%s (axes %s): %s" % (self.tensor_text(outs[0]), axes, ADVICE[name]))
+        if in_q is not None and out_q is not None and name != "MEAN" and in_q != out_q:
+            self.fail(k, "output scale and zero point %r differ from the input's %r: TFLite keeps them"
+                      % (out_q, in_q))
+        if not self.chained(k, in_q, out_q, n_problems):
+            return None
+        if pooling and kparams[2] == 0 and shape[0] < kparams[0]:
+            self.fail(k, "a VALID window of %d steps on %d steps" % (kparams[0], shape[0]))
+            return None
+        if not specs:
+            self.in_shape = tuple(shape)
+        spec = anne_format.Int8PoolSpec(POOL_OPS[name], in_q, out_q, activation_range(fused, out_q[0], out_q[1]),
+                                        kparams)
+        if pooling and spec.entry(tuple(shape)).out_shape != anne_shape(t[outs[0]]["shape"]):
+            self.fail(k, "output %s, anne's pooling gives %s" % (list(t[outs[0]]["shape"]),
+                                                                list(spec.entry(tuple(shape)).out_shape)))
+            return None
+        return spec
+
+    def chained(self, k, in_q, out_q, n_problems):
+        """Operator k (not a FULLY_CONNECTED) as the next layer: its input
+        quantization the layer before's output one, reported if not; False
+        when it or anything since n_problems was reported."""
+        prev, self.prev_out = self.prev_out, out_q
+        self.dense_out = None
+        if prev is not None and in_q is not None and in_q != prev:
+            self.fail(k, "input scale and zero point %r differ from the layer before's output %r" % (in_q, prev))
+        return len(self.problems) == n_problems and in_q is not None and out_q is not None

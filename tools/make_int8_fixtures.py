@@ -133,6 +133,35 @@ def residual_model(seed):
     return keras.Model(inp, h)
 
 
+def pool1d_chain_model(seed):
+    """A chain anne's int8 layers take: Conv1D, MaxPooling1D (same, odd
+    steps), AveragePooling1D (valid), GlobalAveragePooling1D (MEAN), Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((13, 2))
+    h = keras.layers.Conv1D(4, 2, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling1D(3, strides=2, padding="same")(h)
+    h = keras.layers.AveragePooling1D(2, padding="valid")(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
+def pool1d_global_max_model(seed):
+    """A chain: Conv1D, AveragePooling1D (same: the padded steps left out
+    of the average), MaxPooling1D (valid), GlobalMaxPooling1D (REDUCE_MAX),
+    Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 3))
+    h = keras.layers.Conv1D(5, 3, activation="relu")(inp)
+    h = keras.layers.AveragePooling1D(3, strides=2, padding="same")(h)
+    h = keras.layers.MaxPooling1D(2, padding="valid")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
 MODELS = {
     # name: (builder, loss)
     "dense_relu_softmax": (lambda: dense_model(5, [(8, "relu"), (6, "relu6"), (4, "softmax")], 1), "sparse_categorical_crossentropy"),
@@ -143,6 +172,8 @@ MODELS = {
     "pool1d_mean": (lambda: pool1d_model(6), "sparse_categorical_crossentropy"),
     "bn_global_max": (lambda: bn_global_max_model(7), "mse"),
     "residual_add_mul": (lambda: residual_model(8), "mse"),
+    "pool1d_chain": (lambda: pool1d_chain_model(9), "sparse_categorical_crossentropy"),
+    "pool1d_global_max": (lambda: pool1d_global_max_model(10), "mse"),
 }
 
 

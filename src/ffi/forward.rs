@@ -6,10 +6,8 @@ use super::layer::{spec2d_of, spec_of, Spec2d};
 use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
-use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
-use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
+use super::forward_s8::run_s8_layer;
 use crate::layers::{conv1d, conv2d, dense, pool1d, pool2d, Op};
-use crate::math::requant::{FloatScale, Rounding};
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
 use cty::c_void;
@@ -165,9 +163,9 @@ pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t)
 /// As [`run_layer`]; a pooling layer's kernel and bias are not read.
 #[inline(never)]
 pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    if layer.dtype == ANNE_DTYPE_S8 as u32 && layer.kind == ANNE_LAYER_DENSE as u32 {
+    if layer.dtype == ANNE_DTYPE_S8 as u32 {
         // SAFETY: as this function's contract (x: n_in int8 values).
-        return unsafe { run_dense_s8(x as *const i8, n_in, layer) };
+        return unsafe { run_s8_layer(x as *const i8, n_in, layer) };
     }
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
@@ -361,169 +359,6 @@ pub(crate) unsafe fn run_affine(
         )
     };
     affine_f32(x, scale, offset, out)
-}
-
-/// [`run_layer`] for an int8 Dense layer (`ANNE_DTYPE_S8`): `x` holds
-/// `n_in` int8 values, the kernel `units * n_in` int8 in TFLite's layout,
-/// the bias `units` int32 (or NULL), out `units` int8; `quant` the
-/// requantization, run as LiteRT's reference kernel does (in double
-/// precision: [`dense_s8`]'s float scales, computed with integers). The
-/// checks in the order of the other kinds: pointers, alignment, sizes,
-/// overlap, then the quantization's values.
-///
-/// # Safety
-/// As [`run_layer`], with the lengths in values of those types; `quant` is
-/// NULL or points to a readable `anne_quant_t` whose non-null `scale`
-/// holds `2 * count` words.
-#[inline(never)]
-unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
-    if kernel.is_null() || out.is_null() || layer.quant.is_null() {
-        return Err(Status::Null);
-    }
-    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
-        return Err(Status::Align);
-    }
-    // SAFETY: non-null, aligned, readable (contract); a copy, so that out
-    // may be written while its values are used.
-    let q = unsafe { layer.quant.read() };
-    if q.scale.is_null() {
-        return Err(Status::Null);
-    }
-    buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
-    buffer_ok(out, layer.out_len, Status::OutSize)?;
-    if !bias.is_null() {
-        buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
-    }
-    let n_words = q.count.checked_mul(2).ok_or(Status::Param)?;
-    buffer_ok(q.scale, n_words, Status::Param)?;
-    buffer_ok(x, n_in, Status::XSize)?;
-    let units = layer.out_len;
-    let bias_len = if bias.is_null() { 0 } else { layer.bias_len };
-    if n_in == 0 {
-        return Err(Status::XSize);
-    }
-    if units == 0 {
-        return Err(Status::OutSize);
-    }
-    if n_in.checked_mul(units) != Some(layer.kernel_len) {
-        return Err(Status::KernelSize);
-    }
-    if !bias.is_null() && bias_len != units {
-        return Err(Status::BiasSize);
-    }
-    if q.count != 1 && q.count != units {
-        return Err(Status::Param);
-    }
-    let o = out as *const i8;
-    if overlaps(o, units, x, n_in)
-        || overlaps(o, units, kernel, layer.kernel_len)
-        || overlaps(o, units, bias, bias_len)
-        || overlaps(o, units, q.scale, n_words)
-    {
-        return Err(Status::Overlap);
-    }
-    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
-    // valid for its length (contract, checked); out overlaps none of the
-    // others.
-    let (x, kernel, bias, words, out) = unsafe {
-        (
-            slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(kernel, layer.kernel_len),
-            (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
-            slice::from_raw_parts(q.scale, n_words),
-            slice::from_raw_parts_mut(out, units),
-        )
-    };
-    // The scales' bits decoded per output (a few shifts and masks; on
-    // Cortex-M3 a 16 -> 16 call took 1.6 % fewer instructions so than
-    // with the 16 scales decoded into an array first), after a check that
-    // none is NaN or infinite (dense_s8's, before anything is written).
-    // SAFETY: quant's post as anne.h describes it (contract), checked.
-    let post = unsafe { post_of(layer.act.kind, &q, o, units) }?;
-    let multipliers = match *words {
-        [lo, hi] => Multipliers::FloatPerTensor {
-            scale: FloatScale::from_bits((hi as u64) << 32 | lo as u64)?,
-        },
-        _ => Multipliers::FloatBitsPerChannel { words },
-    };
-    let p = DenseS8Params {
-        input_offset: q.input_offset,
-        output_offset: q.output_offset,
-        act_min: q.act_min,
-        act_max: q.act_max,
-        multipliers,
-        rounding: Rounding::Single, // not used by the float requantization
-    };
-    dense_s8(x, kernel, bias, out, &p)?;
-    match post {
-        Post::None => Ok(()),
-        Post::Table(table) => {
-            lut_s8_in_place(out, table);
-            Ok(())
-        }
-        Post::Softmax(params) => softmax_s8_in_place(out, &params),
-    }
-}
-
-/// What an int8 layer applies after its clamp (`anne_quant_t`'s post).
-enum Post<'a> {
-    None,
-    Table(&'a TableS8),
-    Softmax(SoftmaxS8Params),
-}
-
-/// Layer's post for activation kind `kind`, checked before anything is
-/// written: a softmax's parameters (as [`softmax_s8_in_place`] takes
-/// them; LiteRT's build rounds twice), an element-wise kind's 256-entry
-/// table; neither may overlap the layer's `units` outputs at `out`.
-///
-/// # Safety
-/// `q.post` is NULL or valid for `q.post_len` values of its kind's type.
-unsafe fn post_of<'a>(kind: u32, q: &anne_quant_t, out: *const i8, units: usize) -> Result<Post<'a>, Status> {
-    if kind == ANNE_ACT_LINEAR as u32 {
-        return Ok(Post::None);
-    }
-    if kind as usize >= crate::ops_table::NAMES.len()
-        || [ANNE_ACT_GLU, ANNE_ACT_LOG_SOFTMAX, ANNE_ACT_SPARSEMAX].contains(&(kind as _))
-    {
-        return Err(Status::Activation);
-    }
-    if q.post.is_null() {
-        return Err(Status::Null);
-    }
-    if kind == ANNE_ACT_SOFTMAX as u32 {
-        let words = q.post as *const i32;
-        if q.post_len != 3 {
-            return Err(Status::Param);
-        }
-        buffer_ok(words, 3, Status::Param)?;
-        if overlaps(out, units, words, 3) {
-            return Err(Status::Overlap);
-        }
-        // SAFETY: aligned, valid for 3 values (checked, contract).
-        let w = unsafe { slice::from_raw_parts(words, 3) };
-        let p = SoftmaxS8Params {
-            input_multiplier: w[0],
-            input_left_shift: w[1],
-            diff_min: w[2],
-            rounding: Rounding::Double,
-        };
-        if p.input_multiplier < 0 || !(0..=31).contains(&p.input_left_shift) || p.diff_min > 0 {
-            return Err(Status::Param);
-        }
-        return Ok(Post::Softmax(p));
-    }
-    let table = q.post as *const i8;
-    if q.post_len != 256 {
-        return Err(Status::Param);
-    }
-    buffer_ok(table, 256, Status::Param)?;
-    if overlaps(out, units, table, 256) {
-        return Err(Status::Overlap);
-    }
-    // SAFETY: valid for 256 int8 (checked, contract), not written here.
-    Ok(Post::Table(unsafe { &*(table as *const TableS8) }))
 }
 
 /// `anne_forward`: a chain of layers of one dtype (the first layer's),

@@ -14,8 +14,9 @@
 //! (except `*n_out`, which `anne_activation_outputs` sets to 0 on odd glu).
 
 //!
-//! Files: [`check`] (pointer checks), [`activation`], [`forward`],
-//! [`backward`], [`fit`] (the entry points by concept), [`layer`] (a layer
+//! Files: [`check`] (pointer checks), [`activation`], [`forward`]
+//! ([`forward_s8`]: its int8 layers), [`backward`], [`fit`] (the entry
+//! points by concept), [`layer`] (a layer
 //! record's kind and params as [`crate::layers::Op`]).
 
 pub mod activation;
@@ -23,6 +24,7 @@ pub mod backward;
 mod check;
 pub mod fit;
 pub mod forward;
+pub mod forward_s8;
 mod layer;
 
 pub use activation::{

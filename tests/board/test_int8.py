@@ -176,6 +176,101 @@ def test_module(m, tag):
                   x, h), "%s: an unknown activation" % tag)
 
 
+def test_conv_module(m, tag):
+    """int8 Conv1D layer tuples (spec (2, in_channels, kernel_size,
+    strides, dilation, padding); quant's scale words: the Q31 multipliers,
+    then the shifts): hand-checked values."""
+    # 4 steps of 1 channel, 2 filters of 2 taps ([1, 1] and [1, -1]),
+    # multiplier 1.0 = (2**30, shift 1) and 0.5 = (2**30, 0)
+    x = array("b", [1, 2, 3, -4])
+    k, b = array("b", [1, 1, 1, -1]), array("i", [0, 10])
+    one = array("i", [1 << 30, 1])
+    two = array("i", [1 << 30, 1 << 30, 1, 0])
+    y = array("b", bytes(6))
+    conv = (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))
+    check(list(m.forward((conv,), x, y)) == [3, 9, 5, 9, -1, 17], "%s: conv1d valid %r" % (tag, list(y)))
+    # per filter (the second halved: 9 / 2 = 4.5 -> 5, half away from zero), input zero point 1, clamp
+    conv = (k, b, None, y, (2, 1, 2, 1, 1, 0), (-1, 0, -128, 6, two))
+    check(list(m.Plan((conv,))(x, y)) == [1, 5, 3, 5, -3, 6], "%s: conv1d per filter %r" % (tag, list(y)))
+    # same padding, strides 2: steps 0-1 and 2-3; dilation 2, causal: taps t-2 and t
+    y2 = array("b", bytes(4))
+    conv = (bytes(k), bytes(b), None, y2, (2, 1, 2, 2, 1, 1), (0, 0, -128, 127, bytes(one)))
+    check(list(m.forward((conv,), x, y2)) == [3, 9, -1, 17], "%s: conv1d same %r" % (tag, list(y2)))
+    y8 = array("b", bytes(8))
+    conv = (k, b, None, y8, (2, 1, 2, 1, 2, 2), (0, 0, -128, 127, one))
+    check(list(m.forward((conv,), x, y8)) == [1, 9, 2, 8, 4, 8, -2, 16], "%s: conv1d causal %r" % (tag, list(y8)))
+    # a chain: conv1d, then a dense layer on its 6 outputs (scale 0.5: float64 bits)
+    dk = array("b", [1, 0, 0, 0, 0, 1])
+    out = array("b", bytes(1))
+    chain = ((k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one)),
+             (dk, None, None, None, (1,), (0, 0, -128, 127, array("i", [0, 0x3FE00000]))))
+    check(list(m.Plan(chain)(x, out)) == [10], "%s: conv1d then dense %r" % (tag, list(out)))
+    for what, frag, layer in (
+            ("an activation", "no activation", (k, b, "relu", y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
+            ("a shift of 32", "quantization", (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127,
+                                                                               array("i", [1 << 30, 32])))),
+            ("3 multipliers for 2 filters", "quantization",
+             (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, array("i", [1, 1, 1, 0, 0, 0])))),
+            ("a kernel of 3 values", "conv1d kernel", (k[:3], b, None, y, (2, 1, 2, 1, 1, 0),
+                                                        (0, 0, -128, 127, one))),
+            ("a bias of 1 value", "bias", (k, b[:1], None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
+            ("strides 0", "spec", (k, b, None, y, (2, 1, 2, 0, 1, 0), (0, 0, -128, 127, one))),
+            ("a 2-D pooling kind", "1-D pooling", (k, b, None, y, (11, 1, 2, 1, 0), (0, 0, -128, 127, one)))):
+        check(refused(ValueError, frag, m.forward, (layer,), x, y), "%s: conv1d with %s" % (tag, what))
+    check(refused(ValueError, "out has 5 values", m.forward, ((k, b, None, y, (2, 1, 2, 1, 1, 0),
+                                                              (0, 0, -128, 127, one)),),
+                  x, array("b", bytes(5))), "%s: conv1d out of 5 values" % tag)
+
+
+def test_pool_module(m, tag):
+    """int8 1-D pooling layer tuples (kernel and bias None; quant's scale
+    words empty, or the MEAN's Q31 multiplier and shift): hand-checked
+    values. x: 4 steps of 2 channels, [1, 3, -2, 4] and [-1, 5, 7, 0]."""
+    x = array("b", [1, -1, 3, 5, -2, 7, 4, 0])
+    none = array("i")
+    y4, y8, y2 = array("b", bytes(4)), array("b", bytes(8)), array("b", bytes(2))
+    pool = (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y4)) == [3, 5, 4, 7], "%s: max pooling %r" % (tag, list(y4)))
+    pool = (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 4, none))
+    check(list(m.Plan((pool,))(x, y4)) == [3, 4, 4, 4], "%s: max pooling, clamped %r" % (tag, list(y4)))
+    # same: one padded step before, left out of the average (halves away from zero)
+    pool = (None, None, None, y8, (4, 2, 3, 1, 1), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y8)) == [2, 2, 1, 4, 2, 4, 1, 4], "%s: average pooling %r" % (tag, list(y8)))
+    pool = (None, None, None, y2, (6, 2), (0, 0, -128, 127, none))
+    check(list(m.forward((pool,), x, y2)) == [4, 7], "%s: global max %r" % (tag, list(y2)))
+    # MEAN, scale ratio 1.0 = (2**30, 1): 6 / 4 = 1.5 -> 2, 11 / 4 -> 3
+    mean = (None, None, None, y2, (5, 2), (0, 0, -128, 127, array("i", [1 << 30, 1])))
+    check(list(m.forward((mean,), x, y2)) == [2, 3], "%s: MEAN %r" % (tag, list(y2)))
+    for what, frag, layer, out in (
+            ("an activation", "no activation", (None, None, "relu", y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none)), y4),
+            ("a MEAN without its multiplier", "quantization", (None, None, None, y2, (5, 2), (0, 0, -128, 127, none)),
+             y2),
+            ("a zero point changed", "quantization", (None, None, None, y4, (3, 2, 2, 2, 0), (0, 1, -128, 127, none)),
+             y4),
+            ("causal padding", "spec", (None, None, None, y4, (3, 2, 2, 2, 2), (0, 0, -128, 127, none)), y4),
+            ("3 channels", "whole steps", (None, None, None, y4, (3, 3, 2, 2, 0), (0, 0, -128, 127, none)), y4),
+            ("an out of 3", "out has 3 values", (None, None, None, y4, (3, 2, 2, 2, 0), (0, 0, -128, 127, none)),
+             array("b", bytes(3)))):
+        check(refused(ValueError, frag, m.forward, (layer,), x, out), "%s: pooling with %s" % (tag, what))
+
+
+def test_conv_network(backend):
+    anne_net.use_backend(backend)
+    net = anne_net.load("valid_tflite_conv1d_variants.anne")
+    check([type(L).__name__ for L in net.layers] == ["Conv1DInt8"] * 4 + ["Flatten", "DenseInt8"]
+          and net.n_inputs == 33 and net.n_outputs == 2, "%s: the conv1d network's layers" % backend)
+    net.summary()
+    check(refused(ValueError, REFUSAL, net.layers[0].set_activation, "relu"), "%s: conv set_activation" % backend)
+    check(refused(ValueError, REFUSAL, net.fit, [[0.0] * 33], [[0.0] * 2]), "%s: conv fit" % backend)
+    w = net.layers[1].get_weights()
+    check(len(w[0]) == 5 and len(w[0][0]) == 8 and len(w[1]) == 5, "%s: conv get_weights" % backend)
+    net = anne_net.load("valid_tflite_pool1d_chain.anne")
+    check([type(L).__name__ for L in net.layers] == ["Conv1DInt8", "MaxPooling1DInt8", "AveragePooling1DInt8",
+                                                     "GlobalAveragePooling1DInt8", "DenseInt8"],
+          "%s: the pooling network's layers" % backend)
+    net.summary()
+
+
 table = index()
 check(len(table["valid"]) >= 7 and len(table["bad"]) >= 5, "int8_index.json: %d valid, %d bad files"
       % (len(table["valid"]), len(table["bad"])))
@@ -185,6 +280,16 @@ test_module(anne_fallback, "anne_fallback")
 if anne_net._native is not None:
     print("%s test_module (anne)" % NAME)
     test_module(anne_net._native, "anne")
+print("%s test_conv_module (anne_fallback)" % NAME)
+test_conv_module(anne_fallback, "anne_fallback")
+if anne_net._native is not None:
+    print("%s test_conv_module (anne)" % NAME)
+    test_conv_module(anne_net._native, "anne")
+print("%s test_pool_module (anne_fallback)" % NAME)
+test_pool_module(anne_fallback, "anne_fallback")
+if anne_net._native is not None:
+    print("%s test_pool_module (anne)" % NAME)
+    test_pool_module(anne_net._native, "anne")
 print("%s test_bad_files" % NAME)
 test_bad_files(table["bad"])
 backends = ("native", "python") if anne_net._native is not None else ("python",)
@@ -193,4 +298,6 @@ for b in backends:
     test_outputs(b, table["valid"])
     print("%s test_refusals (%s)" % (NAME, b))
     test_refusals(b)
+    print("%s test_conv_network (%s)" % (NAME, b))
+    test_conv_network(b)
 report(NAME)

@@ -27,8 +27,12 @@ CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
 SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
              "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh", "act_gelu",
              "act_leaky_relu"]
-REFUSED = {"conv1d_dense": ["operator 0 EXPAND_DIMS", "operator 1 CONV_2D"],
-           "act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
+# fixtures with Conv1D layers (EXPAND_DIMS, CONV_2D of height 1, RESHAPE) that convert
+CONV1D = ["conv1d_dense", "conv1d_variants"]
+# and with 1-D poolings (MAX/AVERAGE_POOL_2D of height 1, MEAN, REDUCE_MAX)
+POOLS = ["pool1d_chain", "pool1d_global_max"]
+SUPPORTED += CONV1D + POOLS
+REFUSED = {"act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
 
@@ -52,7 +56,9 @@ def path(name):
 
 # Operators a Dense chain's conversion may hold (the rest are refused).
 ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU"}
-CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK"} | ACTIVATION_OPS
+CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK",
+             "EXPAND_DIMS", "CONV_2D", "SQUEEZE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
+             "REDUCE_MAX"} | ACTIVATION_OPS
 
 
 def _fixtures():
@@ -90,7 +96,7 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", SUPPORTED)
+@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))
@@ -131,6 +137,146 @@ def test_convert_holds_what_litert_reports(name, tmp_path):
         assert m.input_quantization == (f32(d["input"]["scale"]), d["input"]["zero_point"])
         assert m.output_quantization == (f32(d["output"]["scale"]), d["output"]["zero_point"])
         assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+
+
+def _quantize_multiplier(real):
+    """TFLite's QuantizeMultiplier (double-rounding build) written out
+    again: real = q * 2**(shift - 31), q in [2**30, 2**31) rounded half away
+    from zero."""
+    q, shift = math.frexp(real)
+    q_fixed = int(_round_away(q * 2.0**31))
+    if q_fixed == 2**31:
+        q_fixed, shift = q_fixed // 2, shift + 1
+    return (0, 0) if shift < -31 else (q_fixed, shift)
+
+
+@pytest.mark.parametrize("name", CONV1D)
+def test_conv1d_convert_holds_what_litert_reports(name, tmp_path):
+    out = tmp_path / (name + ".anne")
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    m = af.load(str(out))
+    d = doc(name)
+    tensors = d["tensors"]
+    convs = [op for op in d["operators"] if op["opcode"] == "CONV_2D"]
+    layers = [L for L in m.layers if L.kind_name == "conv1d"]
+    assert m.version == 3 and m.dtype == "int8" and len(layers) == len(convs)
+    assert [L.kind_name for L in m.layers[len(convs):]] == ["flatten", "dense"]
+    assert m.input_shape == tuple(d["input"]["shape"][1:])
+    for layer, op in zip(layers, convs):
+        tin, tw, tout = (tensors[i] for i in (op["inputs"][0], op["inputs"][1], op["outputs"][0]))
+        filters, one, ks, cin = tw["shape"]
+        assert one == 1 and tin["shape"][1] == 1
+        assert layer.kernel.shape == (filters, ks, cin) and layer.kernel.reshape(-1).tolist() == tw["values"]
+        assert layer.bias.tolist() == tensors[op["inputs"][2]]["values"]
+        assert layer.kparams[:4] == (ks, op["stride_w"], {"VALID": 0, "SAME": 1}[op["padding"]], op["dilation_w"])
+        assert layer.in_shape == tuple(tin["shape"][2:]) and layer.out_shape == tuple(tout["shape"][2:])
+        s_in, z_in, s_out, z_out, count, lo, hi, act_s, act_z = layer.quant
+        assert (s_in, z_in) == (f32(tin["scales"][0]), tin["zero_points"][0])
+        assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
+        assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
+        assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out) and (act_s, act_z) == (0.0, 0)
+        # LiteRT's PopulateConvolutionQuantizationParams: the double product, then QuantizeMultiplier
+        want = [_quantize_multiplier(f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0]))
+                for ws in tw["scales"]]
+        assert list(zip(*layer.mults)) == want
+    assert m.input_quantization == (f32(d["input"]["scale"]), d["input"]["zero_point"])
+    assert m.output_quantization == (f32(d["output"]["scale"]), d["output"]["zero_point"])
+    assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+    # the file's layers encode back to the same bytes
+    data = open(str(out), "rb").read()
+    assert af.encode(m.input_shape, [L.spec() for L in m.layers], metadata=m.metadata, version=3) == data
+
+
+POOL_KINDS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1d",
+              "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
+
+
+@pytest.mark.parametrize("name", POOLS)
+def test_pooling_convert_holds_what_litert_reports(name, tmp_path):
+    out = tmp_path / (name + ".anne")
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    m = af.load(str(out))
+    d = doc(name)
+    tensors = d["tensors"]
+    ops = [op for op in d["operators"] if op["opcode"] in ("CONV_2D", "FULLY_CONNECTED") or op["opcode"] in POOL_KINDS]
+    kinds = dict(POOL_KINDS, CONV_2D="conv1d", FULLY_CONNECTED="dense")
+    assert [L.kind_name for L in m.layers] == [kinds[op["opcode"]] for op in ops]
+    for layer, op in zip(m.layers, ops):
+        if op["opcode"] not in POOL_KINDS:
+            continue
+        tin, tout = tensors[op["inputs"][0]], tensors[op["outputs"][0]]
+        s_in, z_in, s_out, z_out, count, lo, hi = layer.quant[:7]
+        assert (s_in, z_in) == (f32(tin["scales"][0]), tin["zero_points"][0])
+        assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
+        if op["opcode"] == "MEAN":     # LiteRT's PrepareMeanOrSum: QuantizeMultiplier of the scale ratio
+            assert count == 1 and layer.mults == _quantize_multiplier(s_in / s_out) and (lo, hi) == (-128, 127)
+        else:
+            assert count == 0 and (s_in, z_in) == (s_out, z_out)
+        if op["opcode"] in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            assert layer.kparams[:3] == (op["filter_width"], op["stride_w"], {"VALID": 0, "SAME": 1}[op["padding"]])
+            assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out)
+            assert layer.out_shape == tuple(tout["shape"][2:])
+        else:
+            assert layer.out_shape == (tout["shape"][-1],)
+    assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+    data = open(str(out), "rb").read()
+    assert af.encode(m.input_shape, [L.spec() for L in m.layers], metadata=m.metadata, version=3) == data
+
+
+def _op(m, name, k=0):
+    return [op for op in m["operators"] if op["name"] == name][k]
+
+
+def test_pooling_bad_models_each_named():
+    cases = []
+    m = _model("pool1d_chain"); m["tensors"][_op(m, "MAX_POOL_2D")["outputs"][0]]["zero_points"] = [5]
+    cases.append((m, "operator 4 MAX_POOL_2D", "differ from the input's"))
+    m = _model("pool1d_chain"); _op(m, "AVERAGE_POOL_2D")["options"]["filter_height"] = 2
+    cases.append((m, "operator 7 AVERAGE_POOL_2D", "AveragePooling2D"))
+    m = _model("pool1d_chain"); _op(m, "AVERAGE_POOL_2D")["options"]["fused_activation"] = "TANH"
+    cases.append((m, "operator 7 AVERAGE_POOL_2D", "fused activation TANH"))
+    m = _model("pool1d_chain"); m["buffers"][m["tensors"][_op(m, "MEAN")["inputs"][1]]["buffer"]] = struct.pack("<i", 2)
+    cases.append((m, "operator 9 MEAN", "axes [2]"))
+    m = _model("pool1d_global_max"); m["tensors"][_op(m, "REDUCE_MAX")["outputs"][0]]["scales"] = [0.5]
+    cases.append((m, "operator 9 REDUCE_MAX", "differ from the input's"))
+    for m, *fragments in cases:
+        _refused(m, "bad.tflite: ", *fragments)
+
+
+def _conv(m, k=0):
+    return [op for op in m["operators"] if op["name"] == "CONV_2D"][k]
+
+
+def test_conv1d_bad_models_each_named():
+    cases = []
+    m = _model("conv1d_variants"); _conv(m, 1)["options"]["dilation_h"] = 2
+    cases.append((m, "operator 4 CONV_2D", "dilation_h 2"))
+    m = _model("conv1d_variants"); _conv(m)["options"]["fused_activation"] = "TANH"
+    cases.append((m, "operator 1 CONV_2D", "fused activation TANH"))
+    m = _model("conv1d_variants"); w = m["tensors"][_conv(m, 2)["inputs"][1]]
+    w["zero_points"] = [1] + w["zero_points"][1:]
+    cases.append((m, "operator 7 CONV_2D", "symmetric"))
+    m = _model("conv1d_variants"); w = m["tensors"][_conv(m, 3)["inputs"][1]]
+    w["scales"], w["zero_points"] = w["scales"] * 2, w["zero_points"] * 2
+    cases.append((m, "operator 10 CONV_2D", "4 filter scales", "for 2 filters"))
+    m = _model("conv1d_dense"); m["tensors"][_conv(m)["inputs"][1]]["shape"] = [4, 3, 1, 2]
+    cases.append((m, "operator 1 CONV_2D", "filters must be int8 [filters, 1, kernel_size, 2]"))
+    m = _model("conv1d_dense"); m["tensors"][_conv(m)["inputs"][0]]["shape"] = [1, 2, 4, 2]
+    cases.append((m, "operator 0 EXPAND_DIMS", "height 1", "operator 1 CONV_2D", "Conv2D"))
+    m = _model("conv1d_dense"); m["tensors"][_conv(m)["outputs"][0]]["zero_points"] = [300]
+    cases.append((m, "operator 1 CONV_2D", "zero point 300"))
+    for m, *fragments in cases:
+        _refused(m, "bad.tflite: ", *fragments)
+
+
+def test_conv1d_summary_names_its_operators():
+    r = run(path("conv1d_dense"), "--summary", "-n")
+    assert r.returncode == 0, r.stderr
+    assert "CONV_2D #1 (RELU)" in r.stdout and "RESHAPE #6 (flatten)" in r.stdout
+    assert "EXPAND_DIMS #0 (the height 1 of the operator after it)" in r.stdout
+    assert "conv1d kernel_size=3 strides=1 padding=valid dilation_rate=1" in r.stdout
 
 
 def test_per_tensor_fixture_is_per_tensor():

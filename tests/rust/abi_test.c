@@ -395,8 +395,29 @@ int32_t anne_c_abi_selftest(void) {
         layers[1].dtype = ANNE_DTYPE_F32; /* mixed dtypes */
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
         layers[1].dtype = ANNE_DTYPE_S8;
-        layers[0].kind = ANNE_LAYER_CONV1D; /* no int8 kernel yet */
+        layers[0].kind = ANNE_LAYER_CONV2D; /* no int8 kernel yet */
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 0);
+    }
+    /* an int8 Conv1D: 4 steps of 1 channel, filters [1, 1] and [1, -1],
+     * bias [0, 10], valid; quant's words: the Q31 multipliers, then the
+     * shifts, here one of each (1.0 = 2^30 * 2^(1 - 31)) */
+    {
+        const int8_t x[4] = {1, 2, 3, -4};
+        const int8_t k[4] = {1, 1, 1, -1};
+        const int32_t b[2] = {0, 10};
+        uint32_t words[2] = {1u << 30, 1};
+        int8_t y[6] = {0};
+        size_t failed = 99;
+        anne_quant_t q = {0, 0, -128, 127, words, 1, NULL, 0};
+        anne_layer_t conv = {ANNE_LAYER_CONV1D, ANNE_DTYPE_S8, k, 4, b, 2, y, 6, {0}, {1, 2, 1, 1, 0}, &q};
+        CHECK(anne_forward(x, 4, &conv, 1, &failed) == ANNE_OK);
+        CHECK(y[0] == 3 && y[1] == 9 && y[2] == 5 && y[3] == 9 && y[4] == -1 && y[5] == 17);
+        words[1] = 32; /* a shift out of range: refused, nothing written */
+        y[0] = 9;
+        CHECK(anne_forward(x, 4, &conv, 1, &failed) == ANNE_ERR_PARAM && failed == 0 && y[0] == 9);
+        words[1] = 1;
+        conv.act.kind = ANNE_ACT_RELU; /* the clamp is its activation */
+        CHECK(anne_forward(x, 4, &conv, 1, &failed) == ANNE_ERR_ACTIVATION && y[0] == 9);
     }
     return 0;
 }

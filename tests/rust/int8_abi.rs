@@ -15,7 +15,8 @@
 //! from the model, not expected values.
 
 use anne::abi::{
-    anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_DENSE, ANNE_LAYER_PARAMS, ANNE_OK,
+    anne_activation_t, anne_layer_t, anne_quant_t, ANNE_DTYPE_S8, ANNE_LAYER_CONV1D, ANNE_LAYER_DENSE,
+    ANNE_LAYER_PARAMS, ANNE_OK,
 };
 use anne::ffi::anne_forward;
 use serde_json::Value;
@@ -51,6 +52,9 @@ struct Layer {
     act: u32,
     softmax: [i32; 3],
     table: Vec<i8>,
+    /// ANNE_LAYER_DENSE or ANNE_LAYER_CONV1D, and the kind's params.
+    kind: u32,
+    params: [u32; ANNE_LAYER_PARAMS as usize],
 }
 
 /// The (kind, softmax words, table) an activation operator after a
@@ -103,7 +107,19 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
     let tensors = doc["tensors"].as_array().unwrap();
     let mut layers: Vec<Layer> = Vec::new();
     for op in doc["operators"].as_array().unwrap() {
-        if op["opcode"] != "FULLY_CONNECTED" {
+        let opcode = op["opcode"].as_str().unwrap();
+        if SHAPE_OPS.contains(&opcode) {
+            continue; // (they move no values)
+        }
+        if opcode == "CONV_2D" {
+            layers.push(conv1d_of(op, tensors));
+            continue;
+        }
+        if ["MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "REDUCE_MAX"].contains(&opcode) {
+            layers.push(pool_of(op, tensors));
+            continue;
+        }
+        if opcode != "FULLY_CONNECTED" {
             let (act, softmax, table) = post_of(op, tensors);
             let last = layers.last_mut().expect("an activation after a FULLY_CONNECTED");
             (last.act, last.softmax, last.table) = (act, softmax, table);
@@ -158,9 +174,127 @@ fn layers_of(doc: &Value, per_tensor: bool) -> Vec<Layer> {
             act: 0,
             softmax: [0; 3],
             table: Vec::new(),
+            kind: ANNE_LAYER_DENSE as u32,
+            params: [0; ANNE_LAYER_PARAMS as usize],
         });
     }
     layers
+}
+
+/// A 1-D pooling's record arrays: MAX/AVERAGE_POOL_2D of height 1 (its
+/// fused clamp), MEAN over the steps (the Q31 multiplier and shift of the
+/// scale ratio, as LiteRT's PrepareMeanOrSum computes it), REDUCE_MAX.
+fn pool_of(op: &Value, tensors: &[Value]) -> Layer {
+    use anne::abi::*;
+    use anne::math::requant::{quantize_multiplier_for, Rounding};
+    let opcode = op["opcode"].as_str().unwrap();
+    let tin = &tensors[ints(&op["inputs"])[0] as usize];
+    let tout = &tensors[ints(&op["outputs"])[0] as usize];
+    let (s_in, s_out) = (f64s(&tin["scales"])[0] as f32 as f64, f64s(&tout["scales"])[0] as f32 as f64);
+    let z_out = ints(&tout["zero_points"])[0] as i32;
+    let channels = *ints(&tin["shape"]).last().unwrap() as u32;
+    let mut params = [0; ANNE_LAYER_PARAMS as usize];
+    params[0] = channels;
+    let (kind, scale, (act_min, act_max)) = match opcode {
+        "MEAN" => {
+            let (m, shift) = quantize_multiplier_for(s_in / s_out, Rounding::Double).unwrap();
+            (ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, vec![m as u32, shift as u32], (-128, 127))
+        }
+        "REDUCE_MAX" => (ANNE_LAYER_GLOBAL_MAX_POOLING1D, Vec::new(), (-128, 127)),
+        _ => {
+            params[1] = op["filter_width"].as_u64().unwrap() as u32;
+            params[2] = op["stride_w"].as_u64().unwrap() as u32;
+            params[3] = if op["padding"] == "VALID" { 0 } else { 1 };
+            let kind = if opcode == "MAX_POOL_2D" { ANNE_LAYER_MAX_POOLING1D } else { ANNE_LAYER_AVERAGE_POOLING1D };
+            (kind, Vec::new(), activation_range(op["fused_activation"].as_str().unwrap(), s_out as f32, z_out))
+        }
+    };
+    let n_out = ints(&tout["shape"]).iter().product::<i64>() as usize;
+    Layer {
+        kernel: Vec::new(),
+        bias: None,
+        quant: anne_quant_t {
+            input_offset: -(ints(&tin["zero_points"])[0] as i32),
+            output_offset: z_out,
+            act_min,
+            act_max,
+            scale: scale.as_ptr(),
+            count: scale.len() / 2,
+            post: std::ptr::null(),
+            post_len: 0,
+        },
+        scale,
+        out: vec![0; n_out],
+        act: 0,
+        softmax: [0; 3],
+        table: Vec::new(),
+        kind: kind as u32,
+        params,
+    }
+}
+
+/// The operators around a Conv1D's CONV_2D and a Flatten (no values move).
+const SHAPE_OPS: [&str; 5] = ["EXPAND_DIMS", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK"];
+
+/// A CONV_2D of height 1 as an int8 Conv1D record's arrays: the filter in
+/// TFLite's layout, the multipliers and shifts LiteRT's
+/// PopulateConvolutionQuantizationParams computes (QuantizeMultiplier of
+/// the double product of the float32 scales, double-rounding build), as
+/// `count` multipliers then `count` shifts.
+fn conv1d_of(op: &Value, tensors: &[Value]) -> Layer {
+    use anne::math::requant::{quantize_multiplier_for, Rounding};
+    let ins = ints(&op["inputs"]);
+    let (tin, tw) = (&tensors[ins[0] as usize], &tensors[ins[1] as usize]);
+    let tout = &tensors[ints(&op["outputs"])[0] as usize];
+    let shape = ints(&tw["shape"]);
+    let (filters, ks, cin) = (shape[0] as u32, shape[2] as u32, shape[3] as u32);
+    let (s_in, s_out) = (f64s(&tin["scales"])[0], f64s(&tout["scales"])[0]);
+    let pairs: Vec<(i32, i32)> = f64s(&tw["scales"])
+        .iter()
+        .map(|&s| quantize_multiplier_for(litert_fc_scale(s_in, s, s_out), Rounding::Double).unwrap())
+        .collect();
+    let scale: Vec<u32> = pairs
+        .iter()
+        .map(|p| p.0 as u32)
+        .chain(pairs.iter().map(|p| p.1 as u32))
+        .collect();
+    let z_out = ints(&tout["zero_points"])[0] as i32;
+    let (act_min, act_max) = activation_range(op["fused_activation"].as_str().unwrap(), s_out as f32, z_out);
+    let padding = match op["padding"].as_str().unwrap() {
+        "VALID" => 0,
+        _ => 1,
+    };
+    let mut params = [0; ANNE_LAYER_PARAMS as usize];
+    params[..5].copy_from_slice(&[
+        cin,
+        ks,
+        op["stride_w"].as_u64().unwrap() as u32,
+        op["dilation_w"].as_u64().unwrap() as u32,
+        padding,
+    ]);
+    let n_out = ints(&tout["shape"]).iter().product::<i64>() as usize;
+    assert_eq!(n_out % filters as usize, 0);
+    Layer {
+        kernel: i8s(&tw["values"]),
+        bias: Some(ints(&tensors[ins[2] as usize]["values"]).into_iter().map(|v| v as i32).collect()),
+        quant: anne_quant_t {
+            input_offset: -(ints(&tin["zero_points"])[0] as i32),
+            output_offset: z_out,
+            act_min,
+            act_max,
+            scale: scale.as_ptr(),
+            count: pairs.len(),
+            post: std::ptr::null(),
+            post_len: 0,
+        },
+        scale,
+        out: vec![0; n_out],
+        act: 0,
+        softmax: [0; 3],
+        table: Vec::new(),
+        kind: ANNE_LAYER_CONV1D as u32,
+        params,
+    }
 }
 
 /// The C records of `layers` (their quant records point into the layers).
@@ -179,7 +313,7 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
             let mut act: anne_activation_t = unsafe { std::mem::zeroed() };
             act.kind = l.act;
             anne_layer_t {
-                kind: ANNE_LAYER_DENSE as u32,
+                kind: l.kind,
                 dtype: ANNE_DTYPE_S8 as u32,
                 kernel: l.kernel.as_ptr().cast(),
                 kernel_len: l.kernel.len(),
@@ -191,7 +325,7 @@ fn records(layers: &mut [Layer]) -> Vec<anne_layer_t> {
                 out: l.out.as_mut_ptr().cast(),
                 out_len: l.out.len(),
                 act,
-                params: [0; ANNE_LAYER_PARAMS as usize],
+                params: l.params,
                 quant: &l.quant,
             }
         })
@@ -270,6 +404,103 @@ fn dense_chains_through_the_c_abi_match_litert() {
         }
     }
     assert!(compared >= 16, "only {compared} rows compared");
+}
+
+#[test]
+fn conv1d_and_pooling_chains_through_the_c_abi_match_litert() {
+    // Conv1D (CONV_2D of height 1, each padding and stride the fixtures
+    // hold), MAX_POOL_2D and AVERAGE_POOL_2D of height 1 (valid and same),
+    // MEAN and REDUCE_MAX over the steps, a Flatten (no record: it moves
+    // nothing), a Dense (and softmax)
+    let mut compared = 0;
+    for name in ["conv1d_dense", "conv1d_variants", "pool1d_chain", "pool1d_global_max"] {
+        let doc = fixture(name);
+        let mut layers = layers_of(&doc, false);
+        assert!(layers.iter().any(|l| l.kind == ANNE_LAYER_CONV1D as u32), "{name}");
+        let recs = records(&mut layers);
+        let outputs = doc["outputs"].as_array().unwrap();
+        for (r, row) in doc["rows"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(forward(&recs, &i8s(row)), (ANNE_OK, usize::MAX), "{name}: row {r}");
+            assert_eq!(layers.last().unwrap().out, i8s(&outputs[r]), "{name}: row {r}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 64, "only {compared} rows compared");
+}
+
+#[test]
+fn pooling_refusals() {
+    use anne::abi::*;
+    let doc = fixture("pool1d_chain");
+    let x = i8s(&doc["rows"].as_array().unwrap()[0]);
+    // layer 1 max pooling, 2 average pooling, 3 MEAN
+    let check = |k: usize, change: &dyn Fn(&mut Layer), want: i32, what: &str| {
+        let mut layers = layers_of(&doc, false);
+        change(&mut layers[k]);
+        let recs = records(&mut layers);
+        let before = layers[k].out.clone();
+        assert_eq!(forward(&recs, &x), (want, k), "{what}");
+        assert_eq!(layers[k].out, before, "{what}: nothing written");
+    };
+    check(1, &|l| l.quant.output_offset += 1, ANNE_ERR_PARAM, "a pooling that changes the zero point");
+    check(2, &|l| (l.quant.act_min, l.quant.act_max) = (5, 4), ANNE_ERR_PARAM, "act_min > act_max");
+    check(3, &|l| l.quant.count = 0, ANNE_ERR_PARAM, "a MEAN without its multiplier");
+    check(3, &|l| l.scale[1] = 32, ANNE_ERR_PARAM, "a MEAN's shift of 32");
+    check(3, &|l| l.quant.act_min = 0, ANNE_ERR_PARAM, "a clamped MEAN");
+    check(1, &|l| l.params[3] = 2, ANNE_ERR_LAYER_PARAM, "causal pooling");
+    check(1, &|l| l.params[1] = 0, ANNE_ERR_LAYER_PARAM, "pool size 0");
+    check(2, &|l| { l.out.pop(); }, ANNE_ERR_OUT_SIZE, "an out one short");
+    check(3, &|l| { l.out.push(0); }, ANNE_ERR_OUT_SIZE, "a MEAN's out one long");
+    check(1, &|l| l.params[0] = 3, ANNE_ERR_X_SIZE, "52 inputs in steps of 3 channels");
+    let mut layers = layers_of(&doc, false);
+    let mut recs = records(&mut layers);
+    recs[1].act.kind = ANNE_ACT_RELU as u32;
+    assert_eq!(forward(&recs, &x), (ANNE_ERR_ACTIVATION, 1));
+    let mut recs = records(&mut layers);
+    recs[2].kind = ANNE_LAYER_MAX_POOLING2D as u32;
+    assert_eq!(forward(&recs, &x), (ANNE_ERR_KIND, 2));
+}
+
+#[test]
+fn conv1d_refusals() {
+    use anne::abi::*;
+    let doc = fixture("conv1d_variants");
+    let rows = doc["rows"].as_array().unwrap();
+    let x = i8s(&rows[0]);
+    let check = |change: &dyn Fn(&mut Vec<Layer>), want: i32, what: &str| {
+        let mut layers = layers_of(&doc, false);
+        change(&mut layers);
+        let mut recs = records(&mut layers);
+        if what == "an activation" {
+            recs[0].act.kind = ANNE_ACT_RELU as u32;
+        }
+        let before = layers[0].out.clone();
+        assert_eq!(forward(&recs, &x), (want, 0), "{what}");
+        assert_eq!(layers[0].out, before, "{what}: nothing written");
+    };
+    check(&|l| l[0].quant.count = 3, ANNE_ERR_PARAM, "3 multipliers for 4 filters");
+    check(&|l| l[0].quant.count = 0, ANNE_ERR_PARAM, "no multipliers");
+    check(&|l| l[0].scale[4] = 32, ANNE_ERR_PARAM, "a shift of 32");
+    check(&|l| (l[0].quant.act_min, l[0].quant.act_max) = (100, 50), ANNE_ERR_PARAM, "act_min > act_max");
+    check(&|l| l[0].quant.input_offset = 200, ANNE_ERR_PARAM, "an input offset of 200");
+    check(&|_| (), ANNE_ERR_ACTIVATION, "an activation");
+    check(&|l| { l[0].kernel.pop(); }, ANNE_ERR_KERNEL_SIZE, "a kernel one short");
+    check(&|l| { l[0].bias.as_mut().unwrap().pop(); }, ANNE_ERR_BIAS_SIZE, "a bias one short");
+    check(&|l| { l[0].out.pop(); }, ANNE_ERR_OUT_SIZE, "an out one short");
+    check(&|l| l[0].params[2] = 0, ANNE_ERR_LAYER_PARAM, "strides 0");
+    check(&|l| l[0].params[4] = 3, ANNE_ERR_LAYER_PARAM, "padding 3");
+    check(&|l| l[0].params[0] = 2, ANNE_ERR_X_SIZE, "33 inputs are not steps of 2 channels");
+    check(&|l| l[0].params[1] = 5, ANNE_ERR_KERNEL_SIZE, "kernel_size 5, not 3");
+    // a NULL quant, and out over the kernel
+    let mut layers = layers_of(&doc, false);
+    let mut recs = records(&mut layers);
+    recs[0].quant = std::ptr::null();
+    assert_eq!(forward(&recs, &x), (ANNE_ERR_NULL, 0));
+    let mut recs = records(&mut layers);
+    recs[0].out = recs[0].kernel as *mut _;
+    recs[0].out_len = 4;
+    recs[0].params[2] = 3;
+    assert!(forward(&recs, &x).0 != ANNE_OK);
 }
 
 #[test]
@@ -400,4 +631,44 @@ fn bad_activation_data_is_refused_before_anything_is_written() {
         run(&|_, q| q.post = bad_shift.as_ptr().cast()),
         (ANNE_ERR_PARAM, last)
     );
+}
+
+#[test]
+fn mean_without_a_64_bit_division_is_mean_s8() {
+    // The FFI's MEAN (mean_steps_s8, its multiplier by a 32-bit long
+    // division) against the crate's kernel, on pseudo-random inputs: every
+    // step count 1..=300, multipliers and shifts over their ranges.
+    use anne::ffi::forward_s8::{mean_multiplier_32, mean_steps_s8};
+    use anne::layers::mean_s8::{mean_multiplier, mean_s8, MeanS8Params};
+    use anne::math::requant::Rounding;
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for n in (1u32..=300).chain([65_535, 1 << 20, u32::MAX]) {
+        for _ in 0..8 {
+            let m = (next() as u32 >> 1) as i32;
+            let shift = (next() % 63) as i32 - 31;
+            assert_eq!(mean_multiplier_32(m, shift, n), mean_multiplier(m, shift, n as u64), "{m} {shift} {n}");
+        }
+    }
+    for steps in 1..=40usize {
+        let c = 1 + (next() % 5) as usize;
+        let x: Vec<i8> = (0..steps * c).map(|_| next() as i8).collect();
+        let (m, shift) = ((1 << 30) + (next() % (1 << 30)) as i32, (next() % 8) as i32 - 6);
+        let p = MeanS8Params {
+            input_zero_point: next() as i8 as i32,
+            output_zero_point: next() as i8 as i32,
+            multiplier: m,
+            shift,
+            rounding: Rounding::Double,
+        };
+        let (mut a, mut b) = (vec![0i8; c], vec![0i8; c]);
+        mean_s8(&x, &mut a, &p).unwrap();
+        mean_steps_s8(&x, &mut b, &p).unwrap();
+        assert_eq!(a, b, "{steps} steps, {c} channels");
+    }
 }
