@@ -388,8 +388,12 @@ BENCH_M0 = $(BENCH_QEMU) BOARD=MICROBIT MICROPY_HEAP_SIZE=196608
 BENCH_M4F = $(BENCH_QEMU) $(M4F_BOARD) MICROPY_HEAP_SIZE=1048576
 BENCH_RV32 = $(BENCH_QEMU) $(RV32_FLAGS)
 
-bench: bench-firmware qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock
-	$(PYTHON) bench/run_bench.py --out $(BENCH)
+# BENCH_ONLY=int8: only the int8 section (bench/run_bench.py --only int8: the
+# int8 kernels and networks, and the float32 anne_net figures they are set
+# against), on the firmwares with anne only (no plain, stock or natmod builds).
+BENCH_ONLY ?=
+bench: bench-firmware $(if $(BENCH_ONLY),,qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock)
+	$(PYTHON) bench/run_bench.py --out $(BENCH) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 bench-firmware: $(BUILD)/mpy-cross.stamp riscv-deps
 	@$(PYTHON) -c "import emlearn, matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q $(BENCH_PIP)
@@ -399,12 +403,14 @@ bench-firmware: $(BUILD)/mpy-cross.stamp riscv-deps
 	@ln -sfn $(ROOT)/bench/emlearn_mod $(BENCH_PLAIN_MODS)/emlearn_bench
 	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3 USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0 USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f USER_C_MODULES=$(BENCH_MODS)
+	$(BENCH_RV32) BUILD=$(BENCH)/riscv32 USER_C_MODULES=$(BENCH_MODS)
+ifeq ($(BENCH_ONLY),)
 	$(BENCH_M3) BUILD=$(BENCH)/cortex-m3-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
 	$(BENCH_M0) BUILD=$(BENCH)/cortex-m0-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
-	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_M4F) BUILD=$(BENCH)/cortex-m4f-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
-	$(BENCH_RV32) BUILD=$(BENCH)/riscv32 USER_C_MODULES=$(BENCH_MODS)
 	$(BENCH_RV32) BUILD=$(BENCH)/riscv32-plain USER_C_MODULES=$(BENCH_PLAIN_MODS)
+endif
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-asan $(ASAN_MP) $(BUILD)/unix-plain $(BUILD)/cortex-m3 $(BUILD)/cortex-m3-plain \

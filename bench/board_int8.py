@@ -63,15 +63,17 @@ def s8_ref(x, kernel, bias, units, in_zp, out_zp, act_min, act_max, mult, shift)
 
 
 def s8_mode():
-    """Sets QUANT to the form of quant this firmware's anne.Plan takes."""
-    for mode in ("q31", "float64"):
+    """Sets QUANT to the form of quant this firmware's anne.Plan takes
+    (float64 first: a firmware that takes it rejects the q31 form's six
+    items with a ValueError, an older one with a TypeError)."""
+    for mode in ("float64", "q31"):
         QUANT[0] = mode
         o = array("b", [0])
         try:
             anne.Plan((s8_layer(array("b", [1]), None, o, 0, 0, -128, 127, array("i", [1 << 30]),
                                 array("i", [0])),))(array("b", [1]), o)
             return mode
-        except TypeError:
+        except (TypeError, ValueError):
             pass
     raise RuntimeError("anne.Plan takes neither form of int8 quant")
 

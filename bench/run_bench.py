@@ -5,7 +5,7 @@ Cortex-M4F (MPS2-AN386, hard float), and of anne and its fallback on a
 32-bit RISC-V core (qemu's virt machine, MicroPython's VIRT_RV32 board,
 rv32imac, soft float; no emlearn there).
 
-    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0,cortex-m4f,riscv32]
+    bench/run_bench.py [--out build/bench] [--targets cortex-m3,cortex-m0,cortex-m4f,riscv32] [--only int8]
 
 Needs the firmwares that `make bench` builds under build/bench/:
   <target>/firmware.elf        anne + frozen anne_net + emlearn_bench
@@ -17,6 +17,12 @@ For every target, the stock firmware and anne.mpy (`make stock natmod`:
 build/TARGET-stock, build/natmod/ARCH and ARCH-lite).
 Writes <out>/results.json, <out>/summary.md, <out>/instructions.png and
 prints the tables. Exit status 1 if two runs of a firmware disagree.
+
+--only int8 (`make bench BENCH_ONLY=int8`) measures the int8 section alone:
+the int8 kernels and networks and anne_net's float32 predict_into they are
+set against, on <target>/firmware.elf only (no plain, stock or natmod
+builds needed); summary.md then holds that section's tables, which
+`bench/readme_tables.py --int8-only` takes into docs/performance.md.
 
 The method is METHOD below (also written into summary.md).
 """
@@ -336,6 +342,56 @@ def fmt(v, digits=0):
 
 
 
+def ipt_of(rs):
+    """Instructions per tick: spin(n) is exactly 2n instructions."""
+    sp = {r["n"]: r["ticks"] for r in rs if r["kind"] == "spin"}
+    return 2.0 * (2000000 - 1000000) / (sp[2000000] - sp[1000000])
+
+
+INT8_KINDS = ("int8_kernel", "int8_net", "int8_quant")
+
+
+def net_records(target, r, k, fwname):
+    """The records of one board "net" record: one sample and the batch."""
+    impl = r["impl"] if fwname == "bench" else "emlearn-plain"
+    out = []
+    for batch, t in ((1, r["ticks1"]), (r["batch"], r["ticks_batch"])):
+        instr = t * k / batch
+        out.append({
+            "target": target, "network": r["net"], "implementation": impl,
+            "firmware": fwname, "batch": batch, "macs": r["macs"],
+            "instructions_per_inference": round(instr, 1),
+            "instructions_per_mac": round(instr / r["macs"], 2),
+            "bytes_allocated": r["alloc"],
+            # "gc": gc.mem_alloc() delta (16-byte blocks); "mem_total":
+            # bytes requested (the gc-off heap ran out)
+            "bytes_allocated_how": r["alloc_how"],
+            "max_abs_diff_vs_anne_net": r["maxdiff"],
+            "correct_of_20": r["correct"],
+            "note": r["batch_note"] if batch > 1 else "",
+        })
+    return out
+
+
+def measure_int8_only(target, build, runs):
+    """--only int8: the int8 records and anne_net's float32 ones they are
+    compared with, on the firmware with anne."""
+    fw = os.path.join(build, target, "firmware.elf")
+    if not os.path.exists(fw):
+        raise SystemExit("missing %s: run `make bench-firmware BENCH_ONLY=int8`" % fw)
+    recs, same = run_script(target, fw, {"nets": NETS, "impls": ["anne_net"]}, runs)
+    irecs, isame = run_script(target, fw, {"int8": True}, runs)
+    recs += [r for r in irecs if r["kind"] in INT8_KINDS]
+    ipt = NOMINAL[target] if COUNTER.get(target) == "minstret" else ipt_of(recs)
+    res = {"target": target, "instr_per_tick": ipt, "instr_per_tick_measured": ipt_of(recs),
+           "nominal_instr_per_tick": NOMINAL[target], "deterministic": same and isame,
+           "records": [x for r in recs if r["kind"] == "net" for x in net_records(target, r, ipt, "bench")],
+           "spread": max([r["ticks"] for r in recs if r["kind"] == "spread"], default=None),
+           "run_jitter": RUN_JITTER.get(target)}
+    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in INT8_KINDS], ipt, res)
+    return res
+
+
 def measure_target(target, build, runs):
     fw = os.path.join(build, target, "firmware.elf")
     plain = os.path.join(build, target + "-plain", "firmware.elf")
@@ -354,7 +410,7 @@ def measure_target(target, build, runs):
     same = same and tsame
     # int8 (issue 29): on a fresh board of the firmware with anne
     irecs, isame = run_script(target, fw, {"int8": True}, runs)
-    recs += [r for r in irecs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")]
+    recs += [r for r in irecs if r["kind"] in INT8_KINDS]
     same = same and isame
     fcfg = {"floop": True}
     frecs, fsame = run_script(target, fw, fcfg, runs)
@@ -362,11 +418,6 @@ def measure_target(target, build, runs):
     recs += [r for r in frecs if r["kind"] == "floop"]
     precs += [r for r in pfrecs if r["kind"] == "floop"]
     same = same and fsame and pfsame
-
-    # Calibration: spin(n) is exactly 2n instructions.
-    def ipt_of(rs):
-        sp = {r["n"]: r["ticks"] for r in rs if r["kind"] == "spin"}
-        return 2.0 * (2000000 - 1000000) / (sp[2000000] - sp[1000000])
 
     ipt, pipt = ipt_of(recs), ipt_of(precs)
     measured = (ipt, pipt)
@@ -388,22 +439,7 @@ def measure_target(target, build, runs):
     for rs, k, fwname in ((recs, ipt, "bench"), (precs, pipt, "plain")):
         for r in rs:
             if r["kind"] == "net":
-                impl = r["impl"] if fwname == "bench" else "emlearn-plain"
-                for batch, t in ((1, r["ticks1"]), (r["batch"], r["ticks_batch"])):
-                    instr = t * k / batch
-                    res["records"].append({
-                        "target": target, "network": r["net"], "implementation": impl,
-                        "firmware": fwname, "batch": batch, "macs": r["macs"],
-                        "instructions_per_inference": round(instr, 1),
-                        "instructions_per_mac": round(instr / r["macs"], 2),
-                        "bytes_allocated": r["alloc"],
-                        # "gc": gc.mem_alloc() delta (16-byte blocks); "mem_total":
-                        # bytes requested (the gc-off heap ran out)
-                        "bytes_allocated_how": r["alloc_how"],
-                        "max_abs_diff_vs_anne_net": r["maxdiff"],
-                        "correct_of_20": r["correct"],
-                        "note": r["batch_note"] if batch > 1 else "",
-                    })
+                res["records"] += net_records(target, r, k, fwname)
             elif r["kind"] == "kernel":
                 impl = r["impl"] if fwname == "bench" else "emlearn-plain"
                 res["kernel"].setdefault(impl, {})[r["n"]] = r["ticks"] * k
@@ -415,8 +451,7 @@ def measure_target(target, build, runs):
                 res["train"].append({"network": r["net"], "backend": r["backend"], "optimizer": r["optimizer"],
                                      "batch": r["batch"],
                                      "instructions_per_sample": round(r["ticks"] * k / r["n"])})
-    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in ("int8_kernel", "int8_net", "int8_quant")],
-                               ipt, res)
+    res["int8"] = int8_results(target, [r for r in recs if r["kind"] in INT8_KINDS], ipt, res)
     for impl, d in res["kernel"].items():
         macs = 64 * 64
         d["per_mac_gross"] = d[64] / macs
@@ -679,17 +714,7 @@ def checks(results):
         out.append(("f32 dense 64x64 instr/MAC on riscv32 no worse than on the M3 (call overhead subtracted; "
                     "M3: %.1f, %s)" % (ref, where),
                     "%.2f (%.2f with the call)" % (v, rv["kernel"]["anne.dense"]["per_mac_gross"]), v <= ref))
-    for t, res in results.items():
-        ks = [r for r in res["int8"]["kernel"] if r["dtype"] == "int8" and r["cmsis_nn"]]
-        if ks:
-            worst = max((r["per_mac_net"] / r["cmsis_nn"], "%d->%d" % (r["n_in"], r["units"])) for r in ks)
-            out.append(("int8 Dense at or below CMSIS-NN's instr/MAC in every cell (%s; anne's with the 1x1 call "
-                        "subtracted)" % SHORT[t], "worst %.2fx (%s)" % worst, worst[0] <= 1.0))
-    nets8 = [r for res in results.values() for r in res["int8"]["nets"]]
-    if nets8:
-        out.append(("int8 networks: 0 bytes allocated per predict_into (%s)" % "+".join(SHORT[t] for t in results),
-                    "max %d bytes" % max(r["bytes_allocated"] for r in nets8),
-                    all(r["bytes_allocated"] == 0 for r in nets8)))
+    out += int8_checks(results)
     m4 = results.get("cortex-m4f")
     if m4:
         v = m4["kernel"]["anne.dense"]["per_mac_net"]
@@ -705,6 +730,23 @@ def checks(results):
         tick = res["instr_per_tick"] / 256 / res["floop"]["plain"]["per_iteration"]
         out.append(("pure-MicroPython float loop, with anne / without <= 1.00, to one tick (%s)" % SHORT[t],
                     "%.4f (one tick: %.4f)" % (v, tick), v <= 1.0 + tick * 1.0001))
+    return out
+
+
+def int8_checks(results):
+    """The issue's int8 targets: (text, value text, holds)."""
+    out = []
+    for t, res in results.items():
+        ks = [r for r in res["int8"]["kernel"] if r["dtype"] == "int8" and r["cmsis_nn"]]
+        if ks:
+            worst = max((r["per_mac_net"] / r["cmsis_nn"], "%d->%d" % (r["n_in"], r["units"])) for r in ks)
+            out.append(("int8 Dense at or below CMSIS-NN's instr/MAC in every cell (%s; anne's with the 1x1 call "
+                        "subtracted)" % SHORT[t], "worst %.2fx (%s)" % worst, worst[0] <= 1.0))
+    nets8 = [r for res in results.values() for r in res["int8"]["nets"]]
+    if nets8:
+        out.append(("int8 networks: 0 bytes allocated per predict_into (%s)" % "+".join(SHORT[t] for t in results),
+                    "max %d bytes" % max(r["bytes_allocated"] for r in nets8),
+                    all(r["bytes_allocated"] == 0 for r in nets8)))
     return out
 
 
@@ -786,6 +828,27 @@ def other_table(results):
     return "\n".join(rows)
 
 
+def int8_section(results):
+    """summary.md's int8 section: the kernel, call and network tables."""
+    return ["## int8 Dense (issue 29)", "",
+           "(one int8 Dense call through an `anne.Plan` of one int8 layer tuple, the lowest-overhead public "
+           "path (a loaded int8 network's predict_into is such a plan); per multiply-add with the same call on "
+           "a 1x1 layer subtracted, as the float dense 64x64 row, and with the call; deterministic "
+           "pseudo-random int8 weights, int32 bias, a scale per output unit (the form below), each output checked once "
+           "against a plain-Python reference before timing. CMSIS-NN's and TFLite reference's figures are "
+           "the issue's (same emulators and method, C called directly, call included). float32: "
+           "anne.dense on the same sizes, call on a 1x1 layer subtracted. The int8 kernel: dense_s8 with "
+           "its fast paths (docs/int8.md; assembly on Arm). Requantization: %s.)" % ", ".join(
+               "%s %s" % (SHORT[t], {"q31": "Q31 multipliers and shifts, single rounding",
+                                     "float64": "float64 scales (LiteRT's float mode)"}[res["int8"]["quant"]])
+               for t, res in results.items()), "", int8_kernel_table(results), "",
+           int8_call_table(results), "",
+           "Whole networks as int8 Dense chains (random int8 weights: for timing only; relu clamps on "
+           "the hidden layers, no softmax, where the float32 nets end with one), one `anne.Plan` call per "
+           "sample as a loaded int8 network's predict_into; against anne_net's float32 predict_into on the "
+           "same core (this run):", "", int8_net_table(results), ""]
+
+
 def plot(results, path):
     try:
         import matplotlib
@@ -817,12 +880,45 @@ def plot(results, path):
     return True
 
 
+def write_int8_only(results, out, t0):
+    """--only int8: results.json's int8 part and a summary.md of the int8
+    section (its tables as the full run's, for readme_tables.py --int8-only)."""
+    checks_ = int8_checks(results)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"only": "int8", "records": [r for res in results.values() for r in res["records"]],
+                   "targets": {t: {k: v for k, v in res.items() if k != "records"} for t, res in results.items()},
+                   "targets_from_issue": [{"target": c, "value": v, "holds": h} for c, v, h in checks_],
+                   "int8": {"kernel": [r for res in results.values() for r in res["int8"]["kernel"]],
+                            "nets": [r for res in results.values() for r in res["int8"]["nets"]]}},
+                  f, indent=1, default=str)
+    md = ["# anne benchmarks: the int8 section alone (run_bench.py --only int8)", ""] + int8_section(results)
+    md += ["| target | measured | holds |", "|---|---|---|"]
+    md += ["| %s | %s | %s |" % (c, v, "yes" if h else "**no**") for c, v, h in checks_]
+    md += ["", "| core | instructions per tick (measured / nominal) | two runs identical |", "|---|---|---|"]
+    md += ["| %s | %.3f / %.1f | %s |" % (SHORT[t], r["instr_per_tick_measured"], r["nominal_instr_per_tick"],
+                                          "yes" if r["deterministic"] else "NO") for t, r in results.items()]
+    md += ["", "## Method", "", METHOD]
+    summary = "\n".join(md)
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(summary)
+    print(summary)
+    print("\nwrote %s, %s (%.0f s)" % (os.path.join(out, "results.json"), os.path.join(out, "summary.md"),
+                                      time.monotonic() - t0))
+    if not all(res["deterministic"] for res in results.values()):
+        print("run-to-run differences: the counts are not deterministic", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__ + "\nMethod:\n" + METHOD, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     p.add_argument("--targets", default="cortex-m3,cortex-m0,cortex-m4f,riscv32",
                    help="comma-separated, of %s" % ",".join(NOMINAL))
     p.add_argument("--runs", type=int, default=2, help="runs per firmware, which must agree (default 2)")
+    p.add_argument("--only", choices=["int8"],
+                   help="int8: only the int8 section (int8 kernels and networks, anne_net's float32 figures "
+                        "they are set against), on the firmwares with anne alone")
     a = p.parse_args()
     t0 = time.monotonic()
     results = {}
@@ -831,7 +927,9 @@ def main():
         if t not in NOMINAL:
             p.error("unknown target %r (of %s)" % (t, ", ".join(NOMINAL)))
         print("measuring %s ..." % t, file=sys.stderr)
-        results[t] = measure_target(t, a.out, a.runs)
+        results[t] = (measure_int8_only if a.only == "int8" else measure_target)(t, a.out, a.runs)
+    if a.only == "int8":
+        return write_int8_only(results, a.out, t0)
 
     records = [r for res in results.values() for r in res["records"]]
     extra = {t: {k: v for k, v in res.items() if k != "records"} for t, res in results.items()}
@@ -876,23 +974,7 @@ def main():
            "gc.mem_free() before and after `import anne`, where the built-in module takes 0; "
            "ARCH-lite: the inference-only anne.mpy, ANNE_TRAIN=0 and Rust at opt-level \"s\")", "",
            natmod_table(results), ""]
-    md += ["## int8 Dense (issue 29)", "",
-           "(one int8 Dense call through an `anne.Plan` of one int8 layer tuple, the lowest-overhead public "
-           "path (a loaded int8 network's predict_into is such a plan); per multiply-add with the same call on "
-           "a 1x1 layer subtracted, as the float dense 64x64 row, and with the call; deterministic "
-           "pseudo-random int8 weights, int32 bias, a scale per output unit (the form below), each output checked once "
-           "against a plain-Python reference before timing. CMSIS-NN's and TFLite reference's figures are "
-           "the issue's (same emulators and method, C called directly, call included). float32: "
-           "anne.dense on the same sizes, call on a 1x1 layer subtracted. The int8 kernel is the plain "
-           "reference loop: no fast paths yet. Requantization: %s.)" % ", ".join(
-               "%s %s" % (SHORT[t], {"q31": "Q31 multipliers and shifts, single rounding",
-                                     "float64": "float64 scales (LiteRT's float mode)"}[res["int8"]["quant"]])
-               for t, res in results.items()), "", int8_kernel_table(results), "",
-           int8_call_table(results), "",
-           "Whole networks as int8 Dense chains (random int8 weights: for timing only; relu clamps on "
-           "the hidden layers, no softmax, where the float32 nets end with one), one `anne.Plan` call per "
-           "sample as a loaded int8 network's predict_into; against anne_net's float32 predict_into on the "
-           "same core (this run):", "", int8_net_table(results), ""]
+    md += int8_section(results)
     md += ["## Kernels, allocation, size", "", other_table(results), "",
            "## Targets from the issue", "", "| target | measured | holds |", "|---|---|---|"]
     md += ["| %s | %s | %s |" % (c, v, "n/a" if h is None else "yes" if h else "**no**") for c, v, h in checks_]
