@@ -109,7 +109,26 @@ IMAGE_KINDS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in ("c
 IMAGE_GLOBAL_POOLS = IMAGE_KINDS[-2:]
 # An affine layer's kind parameter 0: the Keras layer it stands for.
 AFFINE_CODES = anne_ops.LAYER_PARAMS[anne_ops.LAYER_AFFINE][0][3]
+# The kinds that take several inputs (Add, Concatenate, ...): version 3, float32.
+MERGES = tuple(anne_ops.LAYER_INPUTS)
 NO_KPARAMS = (0,) * 8
+
+
+def merge_shape(kind, shapes):
+    """The output shape of a merge of `kind` on its inputs' shapes: the
+    element-wise ones (add, ...) take one shape, concatenate sums the last
+    axis of shapes equal but for it. ValueError saying why not."""
+    lo, hi = anne_ops.LAYER_INPUTS[kind]
+    name, first, texts = KIND_NAMES[kind], shapes[0], ", ".join(_shape_text(t) for t in shapes)
+    if not lo <= len(shapes) <= hi:
+        raise ValueError("%s takes %d..%d inputs, got %d" % (name, lo, hi, len(shapes)))
+    if anne_ops.LAYER_SHAPE[kind] == "merge":
+        if any(t != first for t in shapes):
+            raise ValueError("%s needs inputs of one shape, got %s" % (name, texts))
+        return first
+    if any(len(t) != len(first) or t[:-1] != first[:-1] for t in shapes):
+        raise ValueError("concatenate joins the last axis of inputs equal but for it, got %s" % texts)
+    return first[:-1] + (sum(t[-1] for t in shapes),)
 
 
 def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
@@ -164,15 +183,18 @@ class Entry:
     (dense's units, conv1d's filters, 0 for the layers without weights),
     where its data starts, the six stored activation parameters, the eight
     kind parameters, (reshape) its output shape, its dtype (DTYPE_F32 or
-    DTYPE_INT8) and, for int8, `quant`: the tuple (in_scale, in_zp,
+    DTYPE_INT8), `inputs` (version 3: the indices of the layers it takes,
+    NETWORK_INPUT for the network's input; None: the layer before),
+    in_shapes (a merge's inputs' shapes; in_shape is the first's) and, for int8, `quant`: the tuple (in_scale, in_zp,
     out_scale, out_zp, count, act_min, act_max, act_scale, act_zp) of the
     entry's int8 block (None for float32; act_scale, act_zp the
     activation's output, 0.0 and 0 for linear); int8_parts() says where
     its data's parts are."""
 
     def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE,
-                 kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None):
+                 kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None, inputs=None, in_shapes=None):
         self.kind = kind
+        self.inputs = None if inputs is None else tuple(inputs)
         self.act = act
         self.flags = flags
         self.dtype = dtype
@@ -182,6 +204,9 @@ class Entry:
         self.params = tuple(params)
         self.offset = offset
         self.kparams = tuple(kparams)
+        if kind in MERGES:
+            self.out_shape = merge_shape(kind, [tuple(t) for t in in_shapes or (in_shape,)])
+            return
         self.out_shape = out_shape_of(kind, self.in_shape, units, act, self.kparams,
                                       None if out_shape is None else tuple(out_shape))
 
@@ -430,25 +455,45 @@ def parse_head(buf, size):
 def parse_entries(buf, head, size, first=None, step=None):
     """The layer table (entry i at head.header_size + head.entry_size * i in
     buf, or at first + step * i for a buffer of the entries alone) ->
-    [Entry], each checked against the one before it and against the file's
-    size."""
+    [Entry], each checked against its inputs and the file's size."""
     entries = []
-    shape = head.in_shape
     prev_end = head.data_start
     first = head.header_size if first is None else first
     step = head.entry_size if step is None else step
     for i in range(head.count):
         e = first + step * i
-        entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size, entries[-1] if entries else None)
+        entry = _parse_entry(buf, e, head, i, entries, prev_end, size)
         entries.append(entry)
-        shape = entry.out_shape
         prev_end = entry.offset + entry.data_size
+    if head.version == 3:
+        check_graph(entries)
     return entries
 
 
-def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
+def check_graph(entries):
+    """Every layer's output but the last's (the network's) is read by a later layer."""
+    used = set(j for i, e in enumerate(entries) for j in e.inputs or (i - 1,))
+    for i in range(len(entries) - 1):
+        if i not in used:
+            raise ValueError("layer %d: %s: its output is read by no later layer (the last layer's "
+                             "output is the network's)" % (i, FRAGMENTS["inputs"]))
+
+
+def is_graph(entries):
+    """True if the layers are not a chain (a layer takes another than the one before)."""
+    for i, e in enumerate(entries):
+        if e.inputs is not None and e.inputs != (i - 1 if i else NETWORK_INPUT,):
+            return True
+    return False
+
+
+def _parse_entry(buf, e, head, i, entries, prev_end, size):
+    version = head.version
+    prev = entries[-1] if entries else None
     where = "layer %d: " % i
     kind, act, flags, dtype = struct.unpack_from("<BBBB", buf, e)
+    inputs = in_shapes = None
+    in_shape = prev.out_shape if prev else head.in_shape
     kparams = NO_KPARAMS
     if version == 1:
         units, offset = struct.unpack_from("<II", buf, e + 4)
@@ -480,19 +525,25 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
         if act or flags != FLAG_BIAS:
             raise ValueError(where + "%s: affine has no activation, and its offset (flags 0x01)"
                              % FRAGMENTS["reserved"])
+    elif kind in MERGES:  # (an element-wise activation may follow it, as Keras's Add + ReLU)
+        if units or flags & FLAG_BIAS or act in anne_ops.HALVES or act in anne_ops.VECTOR:
+            raise ValueError(where + "%s: %s has no units or bias; its activation is element-wise"
+                             % (FRAGMENTS["reserved"], name))
     elif units or act or flags:
         raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
     _check_kparams(where, kind, kparams)
     kparams = kparams[:8]
+    if version == 3:
+        inputs = _check_inputs(where, i, kind, dtype, struct.unpack_from("<8B", buf, e + 88))
+        in_shapes = [head.in_shape if j == NETWORK_INPUT else entries[j].out_shape for j in inputs]
+        in_shape = in_shapes[0]
     stored_out = None
     if version >= 2:
         stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input", version)
         stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output", version)
         if stored_in != in_shape:
-            raise ValueError(where + "%s: input %s, the layer before gives %s"
+            raise ValueError(where + "%s: input %s, its (first) input gives %s"
                              % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
-        if version == 3:
-            _check_inputs(where, i, struct.unpack_from("<8B", buf, e + 88))
         raw = struct.unpack_from("<8I", buf, e + 96) if version == 3 else struct.unpack_from("<II", buf, e + 72)
         if dtype == DTYPE_F32 and any(raw):
             raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
@@ -502,7 +553,7 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
             quant = struct.unpack_from(INT8_BLOCK[0], buf, e + 96) + struct.unpack_from(INT8_BLOCK[1], buf, e + 120)
     try:
         entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out,
-                      dtype, quant if dtype == DTYPE_INT8 else None)
+                      dtype, quant if dtype == DTYPE_INT8 else None, inputs, in_shapes)
     except ValueError as err:
         raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
     if dtype == DTYPE_INT8:
@@ -529,20 +580,37 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
     return entry
 
 
-def _check_inputs(where, i, raw):
+def _check_inputs(where, i, kind, dtype, raw):
     """Version 3's inputs (a count, then the indices of the layers whose
-    outputs the layer takes; NETWORK_INPUT for the network's input): this
-    reader runs chains, each layer taking the one before."""
-    if tuple(raw) != _inputs_raw(i):
-        count, sources = raw[0], raw[1:]
-        raise ValueError(where + "%s: %d (%s); this reader runs chains: one input, the layer before%s"
-                         % (FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
-                            "" if i else " (255: the network's input)"))
+    outputs the layer takes; NETWORK_INPUT: the network's input) -> their
+    tuple (anything but a merge takes one; int8 networks are chains)."""
+    count, sources = raw[0], tuple(raw[1:])
+    why = "at most %d" % MAX_INPUTS if count > MAX_INPUTS else _inputs_error(i, kind, dtype, sources[:count])
+    if why or any(sources[count:]):
+        raise ValueError(where + "%s: %d (%s); %s" % (
+            FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
+            why or "the unused input slots are 0"))
+    return sources[:count]
 
 
-def _inputs_raw(i):
-    """Version 3's inputs field of layer i of a chain."""
-    return (1, i - 1 if i else NETWORK_INPUT) + (0,) * (MAX_INPUTS - 1)
+def _inputs_error(i, kind, dtype, inputs):
+    """Why layer i of `kind` cannot take inputs (NETWORK_INPUT: the network's), or None."""
+    lo, hi = anne_ops.LAYER_INPUTS.get(kind, (1, 1))
+    if not lo <= len(inputs) <= hi:
+        return "%s takes %s" % (KIND_NAMES.get(kind, "this kind"),
+                                "one input" if hi == 1 else "%d..%d inputs" % (lo, hi))
+    if any(j >= i and j != NETWORK_INPUT for j in inputs):
+        return ("an input is an earlier layer, or %d for the network's input (layers are stored in "
+                "the order they run)" % NETWORK_INPUT)
+    if dtype and tuple(inputs) != (i - 1 if i else NETWORK_INPUT,):
+        return "int8 networks are chains: one input, the layer before"
+    return None
+
+
+def _inputs_raw(i, inputs=None):
+    """Version 3's inputs field of layer i (its inputs; None: a chain's)."""
+    inputs = (i - 1 if i else NETWORK_INPUT,) if inputs is None else tuple(inputs)
+    return (len(inputs),) + inputs + (0,) * (MAX_INPUTS - len(inputs))
 
 
 def _check_kparams(where, kind, kp):
@@ -649,8 +717,15 @@ def check_writable(in_shape, entries, version=VERSION):
     if not 1 <= len(entries) <= MAX_LAYERS:
         raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(entries), MAX_LAYERS))
     shapes = [("the input", in_shape)]
+    if is_graph(entries) and version < 3:
+        raise ValueError("the layers make a graph (a layer takes another than the one before): version 3")
+    check_graph(entries)
     for i, e in enumerate(entries):
         shapes.append(("layer %d's output" % i, e.out_shape))
+        why = _inputs_error(i, e.kind, e.dtype, e.inputs if e.inputs is not None else
+                            (i - 1 if i else NETWORK_INPUT,))
+        if why:
+            raise ValueError("layer %d: %s: %s" % (i, FRAGMENTS["inputs"], why))
         if e.dtype == DTYPE_INT8:
             if version < 3:
                 raise ValueError("layer %d is int8; int8 layers need a version-3 file" % i)
@@ -709,7 +784,7 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
         if version == 2:
             parts.append(bytes(8))
             continue
-        parts.append(struct.pack("<8B", *_inputs_raw(i)))
+        parts.append(struct.pack("<8B", *_inputs_raw(i, entry.inputs)))
         q = entry.quant
         parts.append(struct.pack(INT8_BLOCK[0], *q[:7]) + bytes(2) + struct.pack(INT8_BLOCK[1], *q[7:]) + bytes(3)
                      if q else bytes(32))

@@ -164,12 +164,18 @@ def _parse_front(buf, head, size, make_layer):
 def _make_layers(entries, make_layer):
     """The layers of the parsed entries -> (layers, data offsets)."""
     layers = []
+    graph = anne_file.is_graph(entries)
     for i, e in enumerate(entries):
         try:
             L = make_layer(e)
         except ValueError as err:
             raise ValueError("layer %d: %s" % (i, err))
         L._set_input(e.in_shape)
+        if graph:  # (a graph's layers name their inputs: anne_graph)
+            L._inputs = e.inputs
+            if e.kind in anne_file.MERGES:
+                L._in_shapes = [entries[0].in_shape if j == anne_file.NETWORK_INPUT else entries[j].out_shape
+                                for j in e.inputs]
         layers.append(L)
     return layers, [e.offset for e in entries]
 

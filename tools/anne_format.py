@@ -61,11 +61,15 @@ class LayerSpec:
     in_channels x filters (Keras layout), kparams (kernel_size, strides,
     padding code, dilation). Pooling: kernel None, kparams (pool_size,
     strides, padding code); global pooling and flatten: no kparams; reshape:
-    out_shape. params: overrides of default_params()."""
+    out_shape. params: overrides of default_params(). inputs (version 3):
+    the indices of the layers it takes (-1 or 255: the network's input;
+    None: the layer before), e.g. kind="add", inputs=(0, 2)."""
 
     def __init__(self, activation, kernel=None, bias=None, params=None,
-                 has_max_value=False, approximate=False, kind="dense", kparams=(), out_shape=None):
+                 has_max_value=False, approximate=False, kind="dense", kparams=(), out_shape=None, inputs=None):
         self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
+        self.inputs = None if inputs is None else tuple(
+            anne_file.NETWORK_INPUT if j in (-1, anne_file.NETWORK_INPUT) else j for j in inputs)
         self.activation = canonical_activation(activation)
         self.kernel = None if kernel is None else _f32(kernel)
         self.bias = None if bias is None else _f32(bias)
@@ -87,13 +91,14 @@ class LayerSpec:
             return 0
         return self.kernel.shape[-1] if self.kernel.ndim >= 1 else 0
 
-    def entry(self, in_shape):
+    def entry(self, in_shape, in_shapes=None):
         flags = ((FLAG_BIAS if self.bias is not None else 0)
                  | (FLAG_MAX_VALUE if self.has_max_value else 0)
                  | (FLAG_APPROXIMATE if self.approximate else 0))
         return anne_file.Entry(ACTIVATION_IDS[self.activation], flags, in_shape, self.units,
                                [self.params[k] for k in PARAM_NAMES], kind=self.kind,
-                               kparams=self.kparams, out_shape=self.out_shape)
+                               kparams=self.kparams, out_shape=self.out_shape, inputs=self.inputs,
+                               in_shapes=in_shapes)
 
     def expected_kernel(self, in_shape):
         """The kernel shape this layer needs on in_shape (None: no kernel)."""
@@ -230,6 +235,14 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         if not all(1 <= d <= MAX_UNITS for d in in_shape) or not 1 <= len(in_shape) <= (3 if version >= 3 else 2):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
+        in_shapes = None
+        if getattr(l, "inputs", None) is not None:   # a graph's layer: its inputs' shapes
+            if check and any(j != anne_file.NETWORK_INPUT and not 0 <= j < i for j in l.inputs):
+                raise ValueError("layer %d: %s: %s (an input is an earlier layer, or -1 for the network's)"
+                                 % (i, FRAGMENTS["inputs"], l.inputs))
+            in_shapes = [in_shape if j == anne_file.NETWORK_INPUT or j >= i else entries[j].out_shape
+                         for j in l.inputs]
+            shape = in_shapes[0]
         if isinstance(l, Int8DenseSpec):
             if check:
                 if l.kernel.ndim != 2 or l.kernel.shape[1] != anne_file.size_of(shape) or len(shape) != 1:
@@ -268,11 +281,11 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                     raise ValueError("layer %d: weights or parameters %s"
                                      % (i, FRAGMENTS["finite"]))
             try:
-                entries.append(l.entry(shape))
+                entries.append(l.entry(shape, in_shapes))
             except ValueError as err:
                 raise ValueError("layer %d: %s" % (i, err))
         else:
-            entries.append(l.entry(shape))
+            entries.append(l.entry(shape, in_shapes))
         shape = entries[-1].out_shape
     out = bytearray(anne_file.front(in_shape, entries, metadata, version, check))
     for l, e in zip(layers, entries):
@@ -324,6 +337,7 @@ class Layer:
         self.act = entry.act
         self.scales = self.weight_scales = None
         self.post = ()
+        self.inputs = entry.inputs    # version 3: the layers it takes (255: the network's input)
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -331,7 +345,7 @@ class Layer:
 
     def activation_text(self):
         """'relu(negative_slope=0.1, threshold=0.5, max_value=6)' style."""
-        if self.kind not in anne_file.WEIGHTED:
+        if self.kind not in anne_file.WEIGHTED and self.kind not in anne_file.MERGES:
             return ""
         used = USED_PARAMS.get(self.activation, ())
         parts = []
@@ -397,7 +411,11 @@ class Layer:
         return y.astype(np.int8)
 
     def forward(self, x):
-        """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
+        """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape
+        (a merge: x is the list of its inputs)."""
+        if self.kind in anne_file.MERGES:   # then its activation (element-wise), as Keras's Add + ReLU
+            return activate(self.activation, merge(self.kind, [_f32(v) for v in x]), self.params,
+                            self.has_max_value, self.approximate)
         if self.dtype == "int8":   # float in and out: quantize, run int8, dequantize
             return dequantize(self.forward_int8(quantize(x.reshape(x.shape[0], -1), self.quant[0:2])),
                               anne_file.int8_output(self))
@@ -425,6 +443,21 @@ class Layer:
             z = z + self.bias
         return activate(self.activation, z, self.params,
                         self.has_max_value, self.approximate)
+
+
+def merge(kind, xs):
+    """A merge layer (Keras's Add, Subtract, Multiply, Average, Maximum,
+    Minimum, Concatenate on the last axis) in float32, in Keras's order:
+    the first input, then each next one in turn (Average divides the sum by
+    their count)."""
+    if kind == anne_ops.LAYER_CONCATENATE:
+        return np.concatenate(xs, axis=-1)
+    y = xs[0]
+    for v in xs[1:]:
+        y = _f32({anne_ops.LAYER_ADD: np.add, anne_ops.LAYER_AVERAGE: np.add, anne_ops.LAYER_SUBTRACT: np.subtract,
+                  anne_ops.LAYER_MULTIPLY: np.multiply, anne_ops.LAYER_MAXIMUM: np.maximum,
+                  anne_ops.LAYER_MINIMUM: np.minimum}[kind](y, v))
+    return _f32(y / np.float32(len(xs))) if kind == anne_ops.LAYER_AVERAGE else y
 
 
 def quantize(x, q):
@@ -558,8 +591,11 @@ class Model:
             raise ValueError("input has %d features, the model expects %d"
                              % (y.shape[-1], self.n_inputs))
         y = y.reshape((y.shape[0],) + tuple(self.input_shape))
-        for l in self.layers:
-            y = l.forward(y)
+        outs = {anne_file.NETWORK_INPUT: y}
+        for i, l in enumerate(self.layers):
+            ins = l.inputs or (i - 1 if i else anne_file.NETWORK_INPUT,)
+            y = l.forward([outs[j] for j in ins] if l.kind in anne_file.MERGES else outs[ins[0]])
+            outs[i] = y
         y = y.reshape((y.shape[0], -1))
         return y[0] if single else y
 
@@ -584,6 +620,10 @@ class Model:
             if j == 0:
                 lines.append("-" * len(lines[-1]))
         data = sum(l.data_size for l in self.layers)
+        for l in self.layers:
+            if l.inputs is not None and l.inputs != ((l.index - 1 if l.index else anne_file.NETWORK_INPUT),):
+                lines.append("layer %d takes %s" % (l.index, ", ".join(
+                    "input" if j == anne_file.NETWORK_INPUT else str(j) for j in l.inputs)))
         lines.append("inputs %s, outputs %d, %d parameters, %d bytes of %s data, "
                      "file %d bytes (version %d)" % (_dims(self.input_shape), self.n_outputs, self.n_params,
                                                      data, self.dtype, self.size, self.version))
