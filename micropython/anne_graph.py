@@ -118,6 +118,33 @@ def plan_arena(sizes, produced, last_read):
     return offsets, total, bound
 
 
+def plan_layers(layers):
+    """The arena of a graph's layers (each with its _inputs, as anne_io
+    gives them; computes; n_out) -> (each layer's inputs, each layer's
+    output tensor: its own index, or (Flatten, Reshape) its input's, _X
+    for the network's input, _OUT for its output; {tensor: offset in
+    floats}, total floats, lower bound in floats)."""
+    n = len(layers)
+    inputs = [getattr(L, "_inputs", None) or ((i - 1 if i else NETWORK_INPUT),) for i, L in enumerate(layers)]
+    tensor = []
+    for i, L in enumerate(layers):
+        src = [_X if j == NETWORK_INPUT else tensor[j] for j in inputs[i]]
+        tensor.append(i if L.computes else src[0])
+    final = tensor[n - 1]
+    if final == _X:
+        raise ValueError("the graph's output is its input")
+    last_read = {}
+    for i in range(n):
+        for j in inputs[i]:
+            t = _X if j == NETWORK_INPUT else tensor[j]
+            if t >= 0:
+                last_read[t] = i
+    planned = [i for i in range(n) if layers[i].computes and i != final]
+    offsets, total, bound = plan_arena([layers[i].n_out for i in planned], planned,
+                                       [last_read.get(i, i) for i in planned])
+    return inputs, [_OUT if t == final else t for t in tensor], dict(zip(planned, offsets)), total, bound
+
+
 def graph_class(Sequential):
     """The network class of a graph, on anne_net's Sequential (handed in:
     anne_graph does not import anne_net)."""
@@ -144,31 +171,8 @@ def graph_class(Sequential):
             return tuple(-1 if j == NETWORK_INPUT else j for j in self._inputs[i])
 
         def _plan_graph(self):
-            layers = self._layers
-            n = len(layers)
-            self._inputs = [getattr(L, "_inputs", None) or ((i - 1 if i else NETWORK_INPUT),)
-                            for i, L in enumerate(layers)]
-            # each layer's output tensor: its own, or (Flatten, Reshape) its input's
-            tensor = []
-            for i, L in enumerate(layers):
-                src = [_X if j == NETWORK_INPUT else tensor[j] for j in self._inputs[i]]
-                tensor.append(i if L.computes else src[0])
-            final = tensor[n - 1]
-            if final == _X:
-                raise ValueError("the graph's output is its input")
-            last_read = {}
-            for i in range(n):
-                for j in self._inputs[i]:
-                    t = _X if j == NETWORK_INPUT else tensor[j]
-                    if t >= 0:
-                        last_read[t] = i
-            planned = [i for i in range(n) if layers[i].computes and i != final]
-            offsets, total, bound = plan_arena([layers[i].n_out for i in planned], planned,
-                                               [last_read.get(i, i) for i in planned])
-            self._tensor = [_OUT if t == final else t for t in tensor]
-            self._offsets = dict(zip(planned, offsets))
-            self._arena_floats = total
-            self._arena_bound = bound
+            (self._inputs, self._tensor, self._offsets, self._arena_floats,
+             self._arena_bound) = plan_layers(self._layers)
 
         def _view(self, t, x=None, out=None):
             if t == _X:

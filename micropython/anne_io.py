@@ -101,9 +101,15 @@ def _array_bytes(n):
 
 def _scratch_bytes(layers):
     """The network's own allocations: a scratch buffer per hidden layer
-    that computes, the per-layer objects, the plan."""
+    that computes (a graph: its activation arena, anne_graph), the
+    per-layer objects, the plan."""
     steps = [L for L in layers if L.computes]
-    return sum(_array_bytes(L.n_out) for L in steps[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+    if hasattr(layers[-1], "_inputs"):
+        import anne_graph
+        hidden = _array_bytes(anne_graph.plan_layers(layers)[3]) + _LAYER_BYTES * len(layers)
+    else:
+        hidden = sum(_array_bytes(L.n_out) for L in steps[:-1])
+    return hidden + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 
 def _weight_bytes(layers):

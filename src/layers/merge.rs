@@ -35,30 +35,19 @@ pub fn merge_f32(op: Merge, xs: &[&[f32]], out: &mut [f32], rows: usize) -> Resu
     if xs.iter().any(|x| x.len() != out.len()) {
         return Err(Status::OutSize);
     }
+    // one loop for every op, through a function pointer: a merge moves few
+    // values next to the layers around it, and six inlined loops would
+    // cost the small cores' flash
+    let f: fn(f32, f32) -> f32 = match op {
+        Merge::Add | Merge::Average => add,
+        Merge::Subtract => sub,
+        Merge::Multiply => mul,
+        Merge::Maximum => max,
+        _ => min,
+    };
     out.copy_from_slice(xs[0]);
     for x in &xs[1..] {
-        for (o, &v) in out.iter_mut().zip(x.iter()) {
-            let a = *o;
-            *o = match op {
-                Merge::Add | Merge::Average => a + v,
-                Merge::Subtract => a - v,
-                Merge::Multiply => a * v,
-                Merge::Maximum => {
-                    if v > a {
-                        v
-                    } else {
-                        a
-                    }
-                }
-                _ => {
-                    if v < a {
-                        v
-                    } else {
-                        a
-                    }
-                }
-            };
-        }
+        fold(out, x, f);
     }
     if op == Merge::Average {
         let n = xs.len() as f32;
@@ -67,6 +56,42 @@ pub fn merge_f32(op: Merge, xs: &[&[f32]], out: &mut [f32], rows: usize) -> Resu
         }
     }
     Ok(())
+}
+
+#[inline(never)]
+fn fold(out: &mut [f32], x: &[f32], f: fn(f32, f32) -> f32) {
+    for (o, &v) in out.iter_mut().zip(x.iter()) {
+        *o = f(*o, v);
+    }
+}
+
+fn add(a: f32, b: f32) -> f32 {
+    a + b
+}
+
+fn sub(a: f32, b: f32) -> f32 {
+    a - b
+}
+
+fn mul(a: f32, b: f32) -> f32 {
+    a * b
+}
+
+/// The first unless the second is greater (the first NaN is kept).
+fn max(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+fn min(a: f32, b: f32) -> f32 {
+    if b < a {
+        b
+    } else {
+        a
+    }
 }
 
 fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), Status> {
