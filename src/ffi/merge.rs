@@ -44,22 +44,24 @@ pub unsafe extern "C" fn anne_merge_f32(
     }
     let mut ins: [&[f32]; MAX_INPUTS] = [&[]; MAX_INPUTS];
     let mut spans = [(core::ptr::null::<f32>(), 0usize); MAX_INPUTS];
-    for i in 0..n_xs {
+    for (i, span) in spans.iter_mut().enumerate().take(n_xs) {
         // SAFETY: xs and lens hold n_xs items (contract), n_xs <= 7.
         let (p, n) = unsafe { (*xs.add(i), *lens.add(i)) };
         if let Err(status) = checked(p, n, &[]) {
             return status.code();
         }
-        spans[i] = (p, n);
+        *span = (p, n);
     }
-    if let Err(status) = checked(out, n_out, &spans[..n_xs]) {
+    let spans = spans.get(..n_xs).unwrap_or(&[]);
+    if let Err(status) = checked(out, n_out, spans) {
         return status.code();
     }
-    for (slot, &(p, n)) in ins.iter_mut().zip(spans.iter()).take(n_xs) {
+    for (slot, &(p, n)) in ins.iter_mut().zip(spans.iter()) {
         // SAFETY: p is non-null, aligned and n floats long (checked, contract).
         *slot = unsafe { slice::from_raw_parts(p, n) };
     }
     // SAFETY: out is non-null, aligned, n_out floats and overlaps no input.
     let out = unsafe { slice::from_raw_parts_mut(out, n_out) };
-    Status::code_of(merge_f32(op, &ins[..n_xs], out, rows))
+    let ins = ins.get(..n_xs).unwrap_or(&[]);
+    Status::code_of(merge_f32(op, ins, out, rows))
 }

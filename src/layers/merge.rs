@@ -45,8 +45,13 @@ pub fn merge_f32(op: Merge, xs: &[&[f32]], out: &mut [f32], rows: usize) -> Resu
         Merge::Maximum => max,
         _ => min,
     };
-    out.copy_from_slice(xs[0]);
-    for x in &xs[1..] {
+    let Some((first, rest)) = xs.split_first() else {
+        return Err(Status::Size);
+    };
+    for (o, &v) in out.iter_mut().zip(first.iter()) {
+        *o = v;
+    }
+    for x in rest {
         fold(out, x, f);
     }
     if op == Merge::Average {
@@ -99,12 +104,15 @@ fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), St
         return Err(Status::OutSize);
     }
     let width: usize = xs.iter().map(|x| x.len() / rows).sum();
-    if width.checked_mul(rows) != Some(out.len()) {
+    if width == 0 || width.checked_mul(rows) != Some(out.len()) {
         return Err(Status::OutSize);
     }
     let mut col = 0;
     for x in xs {
         let c = x.len() / rows;
+        if c == 0 {
+            return Err(Status::OutSize);
+        }
         for (row, src) in out.chunks_exact_mut(width).zip(x.chunks_exact(c)) {
             for (o, &v) in row.iter_mut().skip(col).zip(src.iter()) {
                 *o = v;
@@ -144,8 +152,14 @@ mod tests {
         let mut out = [0.0f32; 6];
         merge_f32(Merge::Concatenate, &[&a, &b], &mut out, 2).unwrap();
         assert_eq!(out, [1.0, 10.0, 11.0, 2.0, 20.0, 21.0]);
-        assert_eq!(merge_f32(Merge::Concatenate, &[&a, &b], &mut out[..5], 2), Err(Status::OutSize));
-        assert_eq!(merge_f32(Merge::Concatenate, &[&a, &b], &mut out, 4), Err(Status::OutSize));
+        assert_eq!(
+            merge_f32(Merge::Concatenate, &[&a, &b], &mut out[..5], 2),
+            Err(Status::OutSize)
+        );
+        assert_eq!(
+            merge_f32(Merge::Concatenate, &[&a, &b], &mut out, 4),
+            Err(Status::OutSize)
+        );
     }
 
     #[test]
@@ -153,8 +167,14 @@ mod tests {
         let a = [1.0f32; 3];
         let mut out = [0.0f32; 3];
         assert_eq!(merge_f32(Merge::Add, &[&a], &mut out, 1), Err(Status::Size));
-        assert_eq!(merge_f32(Merge::Subtract, &[&a, &a, &a], &mut out, 1), Err(Status::Size));
-        assert_eq!(merge_f32(Merge::Add, &[&a, &a[..2]], &mut out, 1), Err(Status::OutSize));
+        assert_eq!(
+            merge_f32(Merge::Subtract, &[&a, &a, &a], &mut out, 1),
+            Err(Status::Size)
+        );
+        assert_eq!(
+            merge_f32(Merge::Add, &[&a, &a[..2]], &mut out, 1),
+            Err(Status::OutSize)
+        );
         assert_eq!(out, [0.0; 3]);
     }
 }

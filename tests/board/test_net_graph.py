@@ -86,6 +86,9 @@ def test_arena_by_hand():
     floats and its own 6 are live; then 1's 6 and 2's 6; 22 floats."""
     net = anne_net.load("graph_dense_residual.anne")
     check(net.memory()["arena"] == 88, "dense residual's arena: %r" % (net.memory(),))
+    net.summary()   # (prints each layer, its inputs and the arena)
+    x = [0.25 * i for i in range(6)]
+    check(net.evaluate([x, x], [0, 2])["n"] == 2, "evaluate runs on a graph")
     check(net.inputs_of(2) == (-1, 1), "layer 2 takes the input and layer 1: %r" % (net.inputs_of(2),))
 
 
