@@ -268,6 +268,17 @@ int32_t anne_forward(const void *x, size_t n_in,
  * values are NaN, then 0). n == 0 is ANNE_ERR_SIZE. */
 int32_t anne_argmax_f32(const float *buf, size_t n, size_t *index);
 
+/* A graph's merge layer (kind ANNE_LAYER_ADD .. ANNE_LAYER_CONCATENATE,
+ * else ANNE_ERR_KIND) of the n_xs inputs xs[i] (lens[i] floats each) into
+ * out: Add, Subtract, Multiply, Average, Maximum, Minimum element-wise over
+ * inputs of n_out floats each, in Keras's order (the first, then each next
+ * in turn; Average divides the sum by n_xs); Concatenate on the last axis,
+ * rows positions of lens[i] / rows channels each, side by side. n_xs 2..7
+ * (Subtract: 2), else ANNE_ERR_SIZE; lengths that do not fit are
+ * ANNE_ERR_OUT_SIZE; out overlapping an input ANNE_ERR_OVERLAP. */
+int32_t anne_merge_f32(uint32_t kind, const float *const *xs, const size_t *lens, size_t n_xs,
+                       float *out, size_t n_out, size_t rows);
+
 /* Training. Every buffer is float32, 4-byte aligned; the ones written (dz,
  * gk, gb, dx, w, m, v) must not overlap any other argument
  * (ANNE_ERR_OVERLAP); a length that does not fit is ANNE_ERR_SIZE. Nothing

@@ -17,7 +17,7 @@
 #endif
 
 // mod_kernels.c, mod_plan.c
-#define ANNE_INFERENCE_FUNCTIONS(X) X(dense, KW) X(activate, KW) X(forward, 3) X(argmax, 1)
+#define ANNE_INFERENCE_FUNCTIONS(X) X(dense, KW) X(activate, KW) X(forward, 3) X(argmax, 1) X(merge, VAR_BETWEEN)
 
 // mod_train.c
 #if ANNE_TRAIN

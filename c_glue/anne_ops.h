@@ -105,8 +105,15 @@
 #define ANNE_LAYER_AVERAGE_POOLING2D 12
 #define ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D 13
 #define ANNE_LAYER_GLOBAL_MAX_POOLING2D 14
-#define ANNE_LAYER_COUNT 14
-#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d"
+#define ANNE_LAYER_ADD 17
+#define ANNE_LAYER_SUBTRACT 18
+#define ANNE_LAYER_MULTIPLY 19
+#define ANNE_LAYER_AVERAGE 20
+#define ANNE_LAYER_MAXIMUM 21
+#define ANNE_LAYER_MINIMUM 22
+#define ANNE_LAYER_CONCATENATE 23
+#define ANNE_LAYER_COUNT 21
+#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d, add, subtract, multiply, average, maximum, minimum, concatenate"
 
 /* X(ID, name, slots, weighted, activation): slots the kind's parameter
  * count, weighted 1 when it has units and weights, activation 1 when
@@ -126,6 +133,13 @@
     X(AVERAGE_POOLING2D, average_pooling2d, 5, 0, 0) \
     X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d, 0, 0, 0) \
     X(GLOBAL_MAX_POOLING2D, global_max_pooling2d, 0, 0, 0) \
+    X(ADD, add, 0, 0, 1) \
+    X(SUBTRACT, subtract, 0, 0, 1) \
+    X(MULTIPLY, multiply, 0, 0, 1) \
+    X(AVERAGE, average, 0, 0, 1) \
+    X(MAXIMUM, maximum, 0, 0, 1) \
+    X(MINIMUM, minimum, 0, 0, 1) \
+    X(CONCATENATE, concatenate, 0, 0, 1) \
 
 
 /* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same

@@ -1,4 +1,4 @@
-// anne.dense, anne.activate and anne.argmax: one kernel call each (the
+// anne.dense, anne.activate, anne.argmax and anne.merge: one kernel call each (the
 // rule at the top of modanne.c holds here: every scalar converted before a
 // buffer's address is taken).
 
@@ -91,3 +91,40 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
     return MP_OBJ_NEW_SMALL_INT(index);
 }
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
+
+// anne.merge(kind, out, xs, rows): a graph's merge layer (anne.h's
+// anne_merge_f32): kind an ANNE_LAYER_ id of a merge, xs a tuple of 2..7
+// float32 buffers, rows the positions Concatenate joins the last axis of.
+static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    // the scalars first: small ints only (no __index__ runs), then buffers
+    if (!mp_obj_is_small_int(args[0]) || !mp_obj_is_small_int(args[3])
+        || MP_OBJ_SMALL_INT_VALUE(args[0]) < 0 || MP_OBJ_SMALL_INT_VALUE(args[3]) < 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("merge: kind and rows must be ints >= 0, >= 1"));
+    }
+    if (!mp_obj_is_type(args[2], &mp_type_tuple)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("merge: xs must be a tuple of float32 buffers"));
+    }
+    size_t n_xs;
+    mp_obj_t *items;
+    mp_obj_get_array(args[2], &n_xs, &items);
+    if (n_xs < 2 || n_xs > 7) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("merge takes 2..7 inputs, got %d"), (int)n_xs);
+    }
+    const float *xs[7];
+    size_t lens[7];
+    for (size_t i = 0; i < n_xs; i++) {
+        anne_f32_buf_t x = anne_get_f32(items[i], MP_QSTR_x, false);
+        xs[i] = x.data;
+        lens[i] = x.len;
+    }
+    anne_f32_buf_t out = anne_get_f32(args[1], MP_QSTR_out, true);
+    int32_t status = anne_merge_f32((uint32_t)MP_OBJ_SMALL_INT_VALUE(args[0]), xs, lens, n_xs,
+        out.data, out.len, (size_t)MP_OBJ_SMALL_INT_VALUE(args[3]));
+    if (status == ANNE_ERR_OUT_SIZE || status == ANNE_ERR_SIZE) {
+        mp_raise_ValueError(MP_ERROR_TEXT("merge: the inputs' and out's sizes do not fit"));
+    }
+    anne_check_status(status);
+    return args[1];
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_merge_obj, 4, 4, anne_merge);

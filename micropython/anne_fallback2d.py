@@ -113,3 +113,62 @@ def pool2d(i, xs, out, spec):
                     m /= len(at)
                 values.append(m)
     _store(out, values, len(values))
+
+
+def merge(kind, out, xs, rows):
+    """anne.merge: a graph's merge layer (src/layers/merge.rs): Add,
+    Subtract, Multiply, Average, Maximum, Minimum over inputs of len(out)
+    values in Keras's order (the first, then each next one in turn, each
+    step rounded to float32 in out), Concatenate on the last axis (rows
+    positions of len(x) // rows channels each)."""
+    from anne_activations import _floats
+    if not isinstance(kind, int) or not isinstance(rows, int) or kind < 0 or rows < 1:
+        raise ValueError("merge: kind and rows must be ints >= 0, >= 1")
+    if not isinstance(xs, tuple):
+        raise TypeError("merge: xs must be a tuple of float32 buffers")
+    if not 2 <= len(xs) <= 7:
+        raise ValueError("merge takes 2..7 inputs, got %d" % len(xs))
+    xs = [_floats(x, "x") for x in xs]
+    dst = _floats(out, "out", True)
+    if dst is not out:
+        raise TypeError("out must be an array('f') or a view of float32")
+    n = len(dst)
+    bad = ValueError("merge: the inputs' and out's sizes do not fit")
+    if kind not in _ops.LAYER_INPUTS:
+        raise ValueError("unknown layer kind or dtype")
+    if kind == _ops.LAYER_SUBTRACT and len(xs) != 2:
+        raise bad
+    if kind == _ops.LAYER_CONCATENATE:
+        if any(not len(x) or len(x) % rows for x in xs) or sum(len(x) for x in xs) != n:
+            raise bad
+        width = n // rows
+        col = 0
+        for x in xs:
+            c = len(x) // rows
+            for r in range(rows):
+                for j in range(c):
+                    dst[r * width + col + j] = x[r * c + j]
+            col += c
+        return out
+    if any(len(x) != n for x in xs):
+        raise bad
+    first = xs[0]
+    for j in range(n):
+        dst[j] = first[j]
+    for x in xs[1:]:
+        for j in range(n):
+            a, v = dst[j], x[j]
+            if kind == _ops.LAYER_ADD or kind == _ops.LAYER_AVERAGE:
+                dst[j] = a + v
+            elif kind == _ops.LAYER_SUBTRACT:
+                dst[j] = a - v
+            elif kind == _ops.LAYER_MULTIPLY:
+                dst[j] = a * v
+            elif kind == _ops.LAYER_MAXIMUM:
+                dst[j] = v if v > a else a
+            else:
+                dst[j] = v if v < a else a
+    if kind == _ops.LAYER_AVERAGE:
+        for j in range(n):
+            dst[j] = dst[j] / len(xs)
+    return out

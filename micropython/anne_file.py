@@ -3,12 +3,15 @@
 # every file under MicroPython and CPython. It turns the header, the layer
 # table and the metadata into plain records and back into bytes; the float
 # data is read and written by the callers (in place, streamed, or numpy).
-# Needs only struct, anne_ops and anne_core.
+# Needs only struct, anne_ops and anne_core (and anne_file_int8, its int8
+# part).
 
 import struct
 
+import anne_file_int8
 import anne_ops
 from anne_core import _is_finite, _out_steps, _shape_text, _size as size_of
+from anne_file_int8 import check_quant, int8_parts
 from anne_ops import ACTIVATIONS, FILE_PARAMS, FILL
 
 MAGIC = b"ANNE"
@@ -28,21 +31,11 @@ KIND_DENSE = anne_ops.LAYER_DENSE
 DTYPE_F32 = 0
 DTYPE_INT8 = 1                   # version 3: TFLite's int8 (INT8_KINDS)
 DTYPE_NAMES = ("float32", "int8")
-INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
 # The int8 block at entry offset 96 (docs/FORMAT.md): input scale, zero
 # point, output scale, zero point, count, act_min, act_max (at 96), 2
 # reserved bytes, the activation's output scale and zero point (at 120), 3
 # reserved bytes.
 INT8_BLOCK = ("<fifiIbb", "<fb")
-# The kinds an int8 file holds: dense, conv1d (its requant part: Q31
-# multipliers then shifts), the 1-D poolings (global average: its requant
-# part one multiplier and shift), flatten and reshape (no data, count 0).
-INT8_KINDS = (KIND_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
-              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
-              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
-# int8 kinds whose requant part holds int32 Q31 multipliers, then shifts
-Q31_KINDS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D)
-SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
 FLAG_BIAS = 1
 FLAG_MAX_VALUE = 2
 FLAG_APPROXIMATE = 4
@@ -65,9 +58,9 @@ FRAGMENTS = {
     "kind": "unknown layer kind",
     "kind_params": "bad kind parameters",
     "inputs": "bad inputs",
-    "dtype": "unknown dtype",
+    "dtype": anne_file_int8.FRAGMENTS["dtype"],
     "dtype_mix": "bad dtype",
-    "int8": "bad int8 parameters",
+    "int8": anne_file_int8.FRAGMENTS["int8"],
     "activation": "unknown activation id",
     "units": "units out of range",
     "glu": "glu needs even units",
@@ -117,7 +110,26 @@ IMAGE_KINDS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in ("c
 IMAGE_GLOBAL_POOLS = IMAGE_KINDS[-2:]
 # An affine layer's kind parameter 0: the Keras layer it stands for.
 AFFINE_CODES = anne_ops.LAYER_PARAMS[anne_ops.LAYER_AFFINE][0][3]
+# The kinds that take several inputs (Add, Concatenate, ...): version 3, float32.
+MERGES = tuple(anne_ops.LAYER_INPUTS)
 NO_KPARAMS = (0,) * 8
+
+
+def merge_shape(kind, shapes):
+    """The output shape of a merge of `kind` on its inputs' shapes: the
+    element-wise ones (add, ...) take one shape, concatenate sums the last
+    axis of shapes equal but for it. ValueError saying why not."""
+    lo, hi = anne_ops.LAYER_INPUTS[kind]
+    name, first, texts = KIND_NAMES[kind], shapes[0], ", ".join(_shape_text(t) for t in shapes)
+    if not lo <= len(shapes) <= hi:
+        raise ValueError("%s takes %d..%d inputs, got %d" % (name, lo, hi, len(shapes)))
+    if anne_ops.LAYER_SHAPE[kind] == "merge":
+        if any(t != first for t in shapes):
+            raise ValueError("%s needs inputs of one shape, got %s" % (name, texts))
+        return first
+    if any(len(t) != len(first) or t[:-1] != first[:-1] for t in shapes):
+        raise ValueError("concatenate joins the last axis of inputs equal but for it, got %s" % texts)
+    return first[:-1] + (sum(t[-1] for t in shapes),)
 
 
 def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
@@ -172,15 +184,18 @@ class Entry:
     (dense's units, conv1d's filters, 0 for the layers without weights),
     where its data starts, the six stored activation parameters, the eight
     kind parameters, (reshape) its output shape, its dtype (DTYPE_F32 or
-    DTYPE_INT8) and, for int8, `quant`: the tuple (in_scale, in_zp,
+    DTYPE_INT8), `inputs` (version 3: the indices of the layers it takes,
+    NETWORK_INPUT for the network's input; None: the layer before),
+    in_shapes (a merge's inputs' shapes; in_shape is the first's) and, for int8, `quant`: the tuple (in_scale, in_zp,
     out_scale, out_zp, count, act_min, act_max, act_scale, act_zp) of the
     entry's int8 block (None for float32; act_scale, act_zp the
     activation's output, 0.0 and 0 for linear); int8_parts() says where
     its data's parts are."""
 
     def __init__(self, act, flags, in_shape, units, params, offset=0, kind=KIND_DENSE,
-                 kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None):
+                 kparams=NO_KPARAMS, out_shape=None, dtype=DTYPE_F32, quant=None, inputs=None, in_shapes=None):
         self.kind = kind
+        self.inputs = None if inputs is None else tuple(inputs)
         self.act = act
         self.flags = flags
         self.dtype = dtype
@@ -190,6 +205,9 @@ class Entry:
         self.params = tuple(params)
         self.offset = offset
         self.kparams = tuple(kparams)
+        if kind in MERGES:
+            self.out_shape = merge_shape(kind, [tuple(t) for t in in_shapes or (in_shape,)])
+            return
         self.out_shape = out_shape_of(kind, self.in_shape, units, act, self.kparams,
                                       None if out_shape is None else tuple(out_shape))
 
@@ -246,121 +264,6 @@ class Entry:
                 if k in anne_ops.REQUIRED.get(name, ()) or self.params[i] != default[i]:
                     kw[k] = self.params[i]
         return kw
-
-
-def post_bytes(act):
-    """Bytes of an int8 layer's activation data: none for linear, softmax's
-    three int32 parameters, a 256-entry int8 table for an element-wise one."""
-    return 0 if act == anne_ops.LINEAR else 4 * SOFTMAX_WORDS if act == anne_ops.SOFTMAX else 256
-
-
-def int8_output(entry):
-    """(scale, zero point) of an int8 layer's output (entry: anything with
-    an Entry's quant): its activation's, or (linear: act_scale 0.0) the
-    dense part's."""
-    q = entry.quant
-    return q[7:9] if q[7] else q[2:4]
-
-
-def int8_parts(entry):
-    """Where an int8 layer's data parts are: {"kernel", "bias", "requant",
-    "scale", "post": (offset, bytes)}, offsets relative to the layer's
-    data_offset (docs/FORMAT.md): kernel kernel_len int8 (TFLite's layout:
-    dense units rows of n_in, conv1d filters rows of kernel_size x
-    in_channels), zero-padded to 4 bytes; bias units int32; requant: 8 x
-    count bytes (dense: count float64 requantization scales, little-endian,
-    4-byte aligned; conv1d: count int32 Q31 multipliers, then count int32
-    shifts); scale: count float32 (the weight scales); post: the
-    activation's data (post_bytes); global average pooling: requant only
-    (its multiplier and shift). All 0 for the other kinds without weights."""
-    count = entry.quant[4]
-    k = (entry.units * entry.n_in if entry.kind == KIND_DENSE else
-         entry.kparams[0] * entry.in_shape[-1] * entry.units if entry.kind == anne_ops.LAYER_CONV1D else 0)
-    sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count if entry.units else 0, post_bytes(entry.act))
-    out = {}
-    off = 0
-    for name, n in zip(INT8_PARTS, sizes):
-        out[name] = (off, n)
-        off += n
-    if k % 4:
-        out["kernel"] = (0, k)
-    return out
-
-
-def check_quant(where, entry, prev):
-    """An int8 entry's block (entry.quant) against what the format allows
-    and against the layer before it (prev, None for the first layer):
-    ValueError naming the field."""
-    bad = where + FRAGMENTS["int8"] + ": "
-    if entry.kind not in INT8_KINDS:
-        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, 1-D pooling, flatten and reshape "
-                         "layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
-    if entry.kind == anne_ops.LAYER_CONV1D and entry.act != anne_ops.LINEAR:
-        raise ValueError(bad + "activation %s; an int8 conv1d has only its clamp" % ACTIVATIONS[entry.act])
-    if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
-        raise ValueError(bad + "activation %s; int8 layers take softmax and element-wise ones"
-                         % ACTIVATIONS[entry.act])
-    in_scale, in_zp, out_scale, out_zp, count, lo, hi, act_scale, act_zp = entry.quant
-    scales = (("input scale", in_scale), ("output scale", out_scale))
-    zps = (("input zero point", in_zp), ("output zero point", out_zp), ("act_min", lo), ("act_max", hi))
-    if entry.act != anne_ops.LINEAR:
-        scales += (("activation output scale", act_scale),)
-        zps += (("activation output zero point", act_zp),)
-    elif act_scale != 0.0 or act_zp:
-        raise ValueError(bad + "activation output scale %r, zero point %d without an activation (0.0, 0)"
-                         % (act_scale, act_zp))
-    for what, scale in scales:
-        if not (_is_finite(scale) and scale > 0):
-            raise ValueError(bad + "%s %r (> 0 and finite)" % (what, scale))
-    for what, zp in zps:
-        if not -128 <= zp <= 127:
-            raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
-    if entry.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # TFLite's MEAN: requantized
-        if count != 1 or (lo, hi) != (-128, 127):
-            raise ValueError(bad + "%s: count %d, clamp %d..%d (1, -128..127)" % (entry.kind_name, count, lo, hi))
-    elif entry.kind not in WEIGHTED:   # the values as they are (pooling: clamped)
-        if count or (in_scale, in_zp) != (out_scale, out_zp) or (entry.kind not in POOLS and (lo, hi) != (-128, 127)):
-            raise ValueError(bad + "%s: count %d, output scale and zero point %r, %d, clamp %d..%d "
-                             "(0, the input's, -128..127)" % (entry.kind_name, count, out_scale, out_zp, lo, hi))
-    elif count not in (1, entry.units):
-        raise ValueError(bad + "count of weight scales %d (1, or units %d)" % (count, entry.units))
-    if lo > hi:
-        raise ValueError(bad + "act_min %d > act_max %d" % (lo, hi))
-    if prev is not None and prev.quant is not None and (in_scale, in_zp) != int8_output(prev):
-        raise ValueError(bad + "input scale %r zero point %d, the layer before outputs scale %r zero point %d"
-                         % ((in_scale, in_zp) + int8_output(prev)))
-
-
-def check_int8_data(where, entry, buf, at=0):
-    """An int8 layer's requantization scales and weight scales, read from
-    buf (the layer's data starting at `at`): each float64 scale > 0 and
-    finite (read as its bits: a board's float may be float32), each weight
-    scale > 0 and finite. ValueError naming the layer (where), the field
-    and the channel."""
-    parts = int8_parts(entry)
-    count = entry.quant[4]
-    bad = where + FRAGMENTS["int8"] + ": "
-    off = at + parts["requant"][0]
-    for j in range(count if entry.kind in Q31_KINDS else 0):
-        m, shift = struct.unpack_from("<i", buf, off + 4 * j)[0], struct.unpack_from("<i", buf, off + 4 * (count + j))[0]
-        if m < 0 or not -31 <= shift <= 31:
-            raise ValueError(bad + "multiplier %d shift %d of channel %d (multiplier >= 0, shift -31..31)"
-                             % (m, shift, j))
-    for j in range(0 if entry.kind in Q31_KINDS else count):
-        lo, hi = struct.unpack_from("<II", buf, off + 8 * j)
-        if hi >> 31 or hi >> 20 == 0x7FF or (hi | lo) == 0:
-            raise ValueError(bad + "requantization scale 0x%08x%08x of channel %d (> 0 and finite)"
-                             % (hi, lo, j))
-    off = at + parts["scale"][0]
-    for j in range(count if entry.units else 0):
-        v = struct.unpack_from("<f", buf, off + 4 * j)[0]
-        if not (_is_finite(v) and v > 0):
-            raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
-    if entry.act == anne_ops.SOFTMAX:
-        m, shift, diff_min = struct.unpack_from("<3i", buf, at + parts["post"][0])
-        if m < 0 or not 0 <= shift <= 31 or diff_min > 0:
-            raise ValueError(bad + "softmax multiplier %d, left shift %d, diff_min %d (>= 0, 0..31, <= 0)"
-                             % (m, shift, diff_min))
 
 
 class Head:
@@ -458,25 +361,45 @@ def parse_head(buf, size):
 def parse_entries(buf, head, size, first=None, step=None):
     """The layer table (entry i at head.header_size + head.entry_size * i in
     buf, or at first + step * i for a buffer of the entries alone) ->
-    [Entry], each checked against the one before it and against the file's
-    size."""
+    [Entry], each checked against its inputs and the file's size."""
     entries = []
-    shape = head.in_shape
     prev_end = head.data_start
     first = head.header_size if first is None else first
     step = head.entry_size if step is None else step
     for i in range(head.count):
         e = first + step * i
-        entry = _parse_entry(buf, e, head.version, i, shape, prev_end, size, entries[-1] if entries else None)
+        entry = _parse_entry(buf, e, head, i, entries, prev_end, size)
         entries.append(entry)
-        shape = entry.out_shape
         prev_end = entry.offset + entry.data_size
+    if head.version == 3:
+        check_graph(entries)
     return entries
 
 
-def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
+def check_graph(entries):
+    """Every layer's output but the last's (the network's) is read by a later layer."""
+    used = set(j for i, e in enumerate(entries) for j in e.inputs or (i - 1,))
+    for i in range(len(entries) - 1):
+        if i not in used:
+            raise ValueError("layer %d: %s: its output is read by no later layer (the last layer's "
+                             "output is the network's)" % (i, FRAGMENTS["inputs"]))
+
+
+def is_graph(entries):
+    """True if the layers are not a chain (a layer takes another than the one before)."""
+    for i, e in enumerate(entries):
+        if e.inputs is not None and e.inputs != (i - 1 if i else NETWORK_INPUT,):
+            return True
+    return False
+
+
+def _parse_entry(buf, e, head, i, entries, prev_end, size):
+    version = head.version
+    prev = entries[-1] if entries else None
     where = "layer %d: " % i
     kind, act, flags, dtype = struct.unpack_from("<BBBB", buf, e)
+    inputs = in_shapes = None
+    in_shape = prev.out_shape if prev else head.in_shape
     kparams = NO_KPARAMS
     if version == 1:
         units, offset = struct.unpack_from("<II", buf, e + 4)
@@ -508,19 +431,25 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
         if act or flags != FLAG_BIAS:
             raise ValueError(where + "%s: affine has no activation, and its offset (flags 0x01)"
                              % FRAGMENTS["reserved"])
+    elif kind in MERGES:  # (an element-wise activation may follow it, as Keras's Add + ReLU)
+        if units or flags & FLAG_BIAS or act in anne_ops.HALVES or act in anne_ops.VECTOR:
+            raise ValueError(where + "%s: %s has no units or bias; its activation is element-wise"
+                             % (FRAGMENTS["reserved"], name))
     elif units or act or flags:
         raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
     _check_kparams(where, kind, kparams)
     kparams = kparams[:8]
+    if version == 3:
+        inputs = _check_inputs(where, i, kind, dtype, struct.unpack_from("<8B", buf, e + 88))
+        in_shapes = [head.in_shape if j == NETWORK_INPUT else entries[j].out_shape for j in inputs]
+        in_shape = in_shapes[0]
     stored_out = None
     if version >= 2:
         stored_in = _shape(struct.unpack_from("<HHHH", buf, e + 4), "of the input", version)
         stored_out = _shape(struct.unpack_from("<HHHH", buf, e + 12), "of the output", version)
         if stored_in != in_shape:
-            raise ValueError(where + "%s: input %s, the layer before gives %s"
+            raise ValueError(where + "%s: input %s, its (first) input gives %s"
                              % (FRAGMENTS["chain"], _shape_text(stored_in), _shape_text(in_shape)))
-        if version == 3:
-            _check_inputs(where, i, struct.unpack_from("<8B", buf, e + 88))
         raw = struct.unpack_from("<8I", buf, e + 96) if version == 3 else struct.unpack_from("<II", buf, e + 72)
         if dtype == DTYPE_F32 and any(raw):
             raise ValueError(where + "%s: float32 layers have no int8 parameters" % FRAGMENTS["reserved"])
@@ -530,7 +459,7 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
             quant = struct.unpack_from(INT8_BLOCK[0], buf, e + 96) + struct.unpack_from(INT8_BLOCK[1], buf, e + 120)
     try:
         entry = Entry(act, flags, in_shape, units, params, offset, kind, kparams, stored_out,
-                      dtype, quant if dtype == DTYPE_INT8 else None)
+                      dtype, quant if dtype == DTYPE_INT8 else None, inputs, in_shapes)
     except ValueError as err:
         raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
     if dtype == DTYPE_INT8:
@@ -557,20 +486,37 @@ def _parse_entry(buf, e, version, i, in_shape, prev_end, size, prev=None):
     return entry
 
 
-def _check_inputs(where, i, raw):
+def _check_inputs(where, i, kind, dtype, raw):
     """Version 3's inputs (a count, then the indices of the layers whose
-    outputs the layer takes; NETWORK_INPUT for the network's input): this
-    reader runs chains, each layer taking the one before."""
-    if tuple(raw) != _inputs_raw(i):
-        count, sources = raw[0], raw[1:]
-        raise ValueError(where + "%s: %d (%s); this reader runs chains: one input, the layer before%s"
-                         % (FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
-                            "" if i else " (255: the network's input)"))
+    outputs the layer takes; NETWORK_INPUT: the network's input) -> their
+    tuple (anything but a merge takes one; int8 networks are chains)."""
+    count, sources = raw[0], tuple(raw[1:])
+    why = "at most %d" % MAX_INPUTS if count > MAX_INPUTS else _inputs_error(i, kind, dtype, sources[:count])
+    if why or any(sources[count:]):
+        raise ValueError(where + "%s: %d (%s); %s" % (
+            FRAGMENTS["inputs"], count, ", ".join(str(v) for v in sources[:max(count, 1)]),
+            why or "the unused input slots are 0"))
+    return sources[:count]
 
 
-def _inputs_raw(i):
-    """Version 3's inputs field of layer i of a chain."""
-    return (1, i - 1 if i else NETWORK_INPUT) + (0,) * (MAX_INPUTS - 1)
+def _inputs_error(i, kind, dtype, inputs):
+    """Why layer i of `kind` cannot take inputs (NETWORK_INPUT: the network's), or None."""
+    lo, hi = anne_ops.LAYER_INPUTS.get(kind, (1, 1))
+    if not lo <= len(inputs) <= hi:
+        return "%s takes %s" % (KIND_NAMES.get(kind, "this kind"),
+                                "one input" if hi == 1 else "%d..%d inputs" % (lo, hi))
+    if any(j >= i and j != NETWORK_INPUT for j in inputs):
+        return ("an input is an earlier layer, or %d for the network's input (layers are stored in "
+                "the order they run)" % NETWORK_INPUT)
+    if dtype and tuple(inputs) != (i - 1 if i else NETWORK_INPUT,):
+        return "int8 networks are chains: one input, the layer before"
+    return None
+
+
+def _inputs_raw(i, inputs=None):
+    """Version 3's inputs field of layer i (its inputs; None: a chain's)."""
+    inputs = (i - 1 if i else NETWORK_INPUT,) if inputs is None else tuple(inputs)
+    return (len(inputs),) + inputs + (0,) * (MAX_INPUTS - len(inputs))
 
 
 def _check_kparams(where, kind, kp):
@@ -677,8 +623,15 @@ def check_writable(in_shape, entries, version=VERSION):
     if not 1 <= len(entries) <= MAX_LAYERS:
         raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(entries), MAX_LAYERS))
     shapes = [("the input", in_shape)]
+    if is_graph(entries) and version < 3:
+        raise ValueError("the layers make a graph (a layer takes another than the one before): version 3")
+    check_graph(entries)
     for i, e in enumerate(entries):
         shapes.append(("layer %d's output" % i, e.out_shape))
+        why = _inputs_error(i, e.kind, e.dtype, e.inputs if e.inputs is not None else
+                            (i - 1 if i else NETWORK_INPUT,))
+        if why:
+            raise ValueError("layer %d: %s: %s" % (i, FRAGMENTS["inputs"], why))
         if e.dtype == DTYPE_INT8:
             if version < 3:
                 raise ValueError("layer %d is int8; int8 layers need a version-3 file" % i)
@@ -737,7 +690,7 @@ def front(in_shape, entries, meta=None, version=VERSION, check=True):
         if version == 2:
             parts.append(bytes(8))
             continue
-        parts.append(struct.pack("<8B", *_inputs_raw(i)))
+        parts.append(struct.pack("<8B", *_inputs_raw(i, entry.inputs)))
         q = entry.quant
         parts.append(struct.pack(INT8_BLOCK[0], *q[:7]) + bytes(2) + struct.pack(INT8_BLOCK[1], *q[7:]) + bytes(3)
                      if q else bytes(32))

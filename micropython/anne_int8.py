@@ -11,6 +11,7 @@
 from array import array
 
 import anne_file
+import anne_file_int8
 import anne_int8_act
 import anne_ops
 from anne_layers import INT8_REFUSAL, Dense
@@ -46,10 +47,10 @@ class DenseInt8(Dense):
         its data's parts are."""
         q = entry.quant
         self.input_quantization = (q[0], q[1])
-        self.output_quantization = anne_file.int8_output(entry)
+        self.output_quantization = anne_file_int8.int8_output(entry)
         self.act_range = (q[5], q[6])
         self.entry_quant = q
-        self._parts = anne_file.int8_parts(entry)
+        self._parts = anne_file_int8.int8_parts(entry)
         self._data_size = entry.data_size
         self._quant = self.weight_scales = None
 

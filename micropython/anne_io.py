@@ -11,6 +11,7 @@ import binascii
 from array import array
 
 import anne_file
+import anne_file_int8
 import anne_ops
 from anne_core import PADDINGS, _canonical, _floats_for
 
@@ -101,9 +102,15 @@ def _array_bytes(n):
 
 def _scratch_bytes(layers):
     """The network's own allocations: a scratch buffer per hidden layer
-    that computes, the per-layer objects, the plan."""
+    that computes (a graph: its activation arena, anne_graph), the
+    per-layer objects, the plan."""
     steps = [L for L in layers if L.computes]
-    return sum(_array_bytes(L.n_out) for L in steps[:-1]) + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+    if hasattr(layers[-1], "_inputs"):
+        import anne_graph
+        hidden = _array_bytes(anne_graph.plan_layers(layers)[3]) + _LAYER_BYTES * len(layers)
+    else:
+        hidden = sum(_array_bytes(L.n_out) for L in steps[:-1])
+    return hidden + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 
 def _weight_bytes(layers):
@@ -115,12 +122,12 @@ def _weight_bytes(layers):
 
 def _int8(L):
     """True for an int8 layer (anne_int8.DenseInt8): its data is read by
-    parts (L._set_data), after anne_file.check_int8_data."""
+    parts (L._set_data), after anne_file_int8.check_int8_data."""
     return getattr(L, "dtype", None) == "int8"
 
 
 def _int8_data(L, i, entry, view, copy):
-    anne_file.check_int8_data("layer %d: " % i, entry, view)
+    anne_file_int8.check_int8_data("layer %d: " % i, entry, view)
     L._set_data(view, copy)
 
 
@@ -164,12 +171,18 @@ def _parse_front(buf, head, size, make_layer):
 def _make_layers(entries, make_layer):
     """The layers of the parsed entries -> (layers, data offsets)."""
     layers = []
+    graph = anne_file.is_graph(entries)
     for i, e in enumerate(entries):
         try:
             L = make_layer(e)
         except ValueError as err:
             raise ValueError("layer %d: %s" % (i, err))
         L._set_input(e.in_shape)
+        if graph:  # (a graph's layers name their inputs: anne_graph)
+            L._inputs = e.inputs
+            if e.kind in anne_file.MERGES:
+                L._in_shapes = [entries[0].in_shape if j == anne_file.NETWORK_INPUT else entries[j].out_shape
+                                for j in e.inputs]
         layers.append(L)
     return layers, [e.offset for e in entries]
 

@@ -660,25 +660,6 @@ def _check_free(need, why):
         raise MemoryError("%s: needs %d bytes, %d free" % (why, need, free))
 
 
-def SGD(learning_rate=0.01, momentum=0.0, nesterov=False):
-    """keras.optimizers.SGD, for net.compile()."""
-    import anne_train
-    return anne_train.SGD(learning_rate, momentum, nesterov)
-
-
-def Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-    """keras.optimizers.Adam, for net.compile()."""
-    import anne_train
-    return anne_train.Adam(learning_rate, beta_1, beta_2, epsilon)
-
-
-def EarlyStopping(monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                  restore_best_weights=False):
-    """keras.callbacks.EarlyStopping, for net.fit(callbacks=[...])."""
-    import anne_train
-    return anne_train.EarlyStopping(monitor, min_delta, patience, mode, restore_best_weights)
-
-
 def load(source):
     """Loads a .anne file (docs/FORMAT.md): source is a path on the board's
     filesystem (read layer by layer into new float arrays) or a bytes-like
@@ -693,9 +674,12 @@ def load(source):
 
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
-        if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file.INT8_KINDS)
+        if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
             m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_conv")
             return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
+        if kind in anne_ops.LAYER_INPUTS:  # a merge (Add, Concatenate, ...): a graph's
+            import anne_graph
+            return anne_graph.make_layer(entry)
         if kind == anne_ops.LAYER_DENSE:
             return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
         if kind == anne_ops.LAYER_AFFINE:
@@ -724,6 +708,9 @@ def load(source):
     if int8:
         import anne_int8
         net = anne_int8.network_class(Sequential)(in_shape)
+    elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
+        import anne_graph
+        net = anne_graph.network_class(Sequential)(in_shape)
     else:
         net = Sequential(in_shape)
     anne_io._parse_folded(metadata, layers)
@@ -781,7 +768,8 @@ def top_k(values, k=3):
 # layers for windows (anne_conv) and the per-channel layers (anne_affine)
 
 _LAZY = {"Window": "anne_eval", "Normalization": "anne_affine", "Rescaling": "anne_affine",
-         "BatchNormalization": "anne_affine"}
+         "BatchNormalization": "anne_affine", "SGD": "anne_train", "Adam": "anne_train",
+         "EarlyStopping": "anne_train"}  # (keras.optimizers.SGD, Adam; keras.callbacks.EarlyStopping)
 for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
               "Flatten", "Reshape"):
     _LAZY[_name] = "anne_conv"

@@ -17,6 +17,7 @@ import struct
 from array import array
 
 import anne_file
+import anne_file_int8
 import anne_ops
 
 FUSED = ("linear", "relu", "relu6")
@@ -250,9 +251,9 @@ def _load(net, entries, datas, load):
     parts = [anne_file.front(net.input_shape, entries, meta, version=3)]
     crc = binascii.crc32(parts[0])
     for e, values in zip(entries, datas):
-        offs = anne_file.int8_parts(e)
+        offs = anne_file_int8.int8_parts(e)
         chunk = bytearray(e.data_size)
-        for name, value in zip(anne_file.INT8_PARTS, values):
+        for name, value in zip(anne_file_int8.INT8_PARTS, values):
             off = offs[name][0]
             chunk[off:off + len(value)] = value
         crc = binascii.crc32(chunk, crc)

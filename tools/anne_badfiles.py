@@ -85,7 +85,7 @@ def bad_files(good_bytes=None):
     the version-2 one of base_good_file(2), its names starting "v2_"."""
     if good_bytes is None:
         return (bad_files(base_good_file(1)) + [("v2_" + n, d, f) for n, d, f in bad_files(base_good_file(2))]
-                + _bad_conv_files() + _bad_files_v3() + _bad_int8_files())
+                + _bad_conv_files() + _bad_files_v3() + _bad_graph_files() + _bad_int8_files())
     good = bytes(good_bytes)
     m = parse(good)
     if m.version == 2:
@@ -259,6 +259,38 @@ def _bad_files_v2(good, m):
     return out
 
 
+def graph_file(concat=False):
+    """A small valid graph (version 3): 4 inputs -> dense 4 (layer 0) ->
+    add(network input, layer 0) -> dense 2; with concat, 4 inputs -> dense 4
+    -> dense 5 -> concatenate(layer 0, layer 1) -> dense 2."""
+    rng = np.random.default_rng(7)
+    w = lambda *s: rng.uniform(-1, 1, s).astype(np.float32)
+    if concat:
+        layers = [LayerSpec("relu", w(4, 4), w(4)), LayerSpec("tanh", w(4, 5), w(5)),
+                  LayerSpec("linear", kind="concatenate", inputs=(0, 1)), LayerSpec("softmax", w(9, 2), w(2))]
+    else:
+        layers = [LayerSpec("relu", w(4, 4), w(4)), LayerSpec("linear", kind="add", inputs=(-1, 0)),
+                  LayerSpec("softmax", w(4, 2), w(2))]
+    return encode(4, layers, version=3)
+
+
+def _bad_graph_files():
+    """Graphs (version 3) the readers refuse: a merge's inputs (count,
+    order, shapes), an output no layer reads."""
+    F = FRAGMENTS
+    good, cat = graph_file(), graph_file(True)
+    m = parse(good)
+    e1, c2 = m.header_size + m.entry_size, m.header_size + 2 * m.entry_size
+    return [("graph_add_one_input", _patch(good, "<BB", e1 + 88, 1, 0), F["inputs"]),
+            ("graph_add_8_inputs", _patch(good, "<B", e1 + 88, 8), F["inputs"]),
+            ("graph_add_takes_itself", _patch(good, "<B", e1 + 90, 1), F["inputs"]),
+            ("graph_output_unused", _patch(good, "<B", e1 + 90, 255), F["inputs"]),
+            ("graph_add_shapes_differ", _patch(cat, "<B", c2, 17), F["chain"]),
+            ("graph_concat_output_wrong", _patch(cat, "<H", c2 + 14, 8), F["chain"]),
+            ("graph_dense_two_inputs", _patch(cat, "<BBB", c2 + m.entry_size + 88, 2, 2, 1),
+             F["inputs"])]
+
+
 def _bad_files_v3():
     """What version 3 adds (docs/FORMAT.md): rank-3 shapes, 16 kind
     parameter slots, each layer's inputs, the int8 block; and the version-2
@@ -284,7 +316,8 @@ def _bad_files_v3():
     add("nan_parameter", _patch(good, "<f", e0 + 64 + 4, float("nan")), F["finite"])
     add("inputs_0", _patch(good, "<B", e0 + 88, 0), F["inputs"])
     add("inputs_2", _patch(good, "<BB", e1 + 88, 2, 0), F["inputs"])
-    add("layer1_takes_network_input", _patch(good, "<B", e1 + 89, 255), F["inputs"])
+    add("layer1_takes_layer1", _patch(good, "<B", e1 + 89, 1), F["inputs"])
+    add("layer1_takes_network_input", _patch(good, "<B", e1 + 89, 255), F["chain"])  # (4,) stored, (3,) given
     add("layer0_takes_layer0", _patch(good, "<B", e0 + 89, 0), F["inputs"])
     add("inputs_unused_set", _patch(good, "<B", e1 + 95, 1), F["inputs"])
     add("int8_input_scale_set", _patch(good, "<f", e1 + 96, 0.5), F["reserved"])
@@ -350,14 +383,14 @@ def bad_int8_data_files():
     """[(name, bytes, fragment)]: int8 files whose table is valid but whose
     layer data holds a bad requantization scale (float64: NaN, inf, 0,
     -0, negative) or weight scale: a reader
-    refuses them when it reads the data (anne_file.check_int8_data)."""
+    refuses them when it reads the data (anne_file_int8.check_int8_data)."""
     F = FRAGMENTS
     good = int8_good_file()
     m = parse(good)
     L0, L1 = m.layers
-    import anne_file
-    p0 = {k: L0.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[0]).items()}
-    p1 = {k: L1.data_offset + off for k, (off, _) in anne_file.int8_parts(m.layers[1]).items()}
+    import anne_file_int8
+    p0 = {k: L0.data_offset + off for k, (off, _) in anne_file_int8.int8_parts(m.layers[0]).items()}
+    p1 = {k: L1.data_offset + off for k, (off, _) in anne_file_int8.int8_parts(m.layers[1]).items()}
     return [("int8_" + n, d, f) for n, d, f in [
         ("requant_scale_nan", _patch(good, "<d", p0["requant"] + 8, float("nan")), F["int8"]),
         ("requant_scale_inf", _patch(good, "<d", p1["requant"], float("inf")), F["int8"]),
@@ -374,10 +407,10 @@ def bad_int8_data_files():
 def _bad_int8_softmax_data():
     """Softmax parameters a reader refuses (int8_softmax_file())."""
     F = FRAGMENTS
-    import anne_file
+    import anne_file_int8
     sm = int8_softmax_file()
     L = parse(sm).layers[0]
-    post = L.data_offset + anne_file.int8_parts(L)["post"][0]
+    post = L.data_offset + anne_file_int8.int8_parts(L)["post"][0]
     return [("int8_softmax_" + n, d, f) for n, d, f in [
         ("multiplier_negative", _patch(sm, "<i", post, -5), F["int8"]),
         ("left_shift_32", _patch(sm, "<i", post + 4, 32), F["int8"]),

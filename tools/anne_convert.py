@@ -9,9 +9,10 @@ an `.anne` weight file for the board.
 
 Reads Keras 3 `.keras` files and `.h5` files written by Keras 3
 (`model.save("x.h5")`) or tf.keras 2. Needs only numpy and h5py (no
-TensorFlow). The model must be a chain (Sequential, or a functional model
-whose layers follow one another) on a (features,), (steps, channels) or
-(height, width, channels) input, of:
+TensorFlow). The model is Sequential, or functional with one input and one
+output (residual connections and branches joined by the merges below make a
+version-3 file whose layers name their inputs), on a (features,),
+(steps, channels) or (height, width, channels) input, of:
 
   Dense          any activation anne knows (see below), with or without bias;
                  on a (steps, channels) input (where Keras applies it to each
@@ -27,6 +28,10 @@ whose layers follow one another) on a (features,), (steps, channels) or
   GlobalAveragePooling2D, GlobalMaxPooling2D
   Flatten, Reshape
                  kept as shape changes (dropped when they change nothing)
+  Add, Subtract, Multiply, Average, Maximum, Minimum
+                 (functional models) inputs of one shape; an activation
+                 layer after one folds into it
+  Concatenate    (functional models) on the last axis (the channels)
   Normalization, Rescaling, BatchNormalization
                  folded exactly into the Dense/Conv1D layer next to them
   Activation, ReLU, LeakyReLU, ELU, Softmax
@@ -74,6 +79,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import anne_format  # noqa: E402
 import anne_keras_layers  # noqa: E402
+import anne_keras_graph  # noqa: E402
 # The Keras layer classes and what each becomes are in anne_keras_layers.py.
 from anne_keras_layers import SUPPORTED_LAYERS, ConvertError, _size  # noqa: E402,F401
 
@@ -252,13 +258,7 @@ def _history_names(node):
 
 def _functional_chain(cfg):
     layers = {l.get("name", l.get("config", {}).get("name")): l for l in cfg["layers"]}
-    ins = cfg.get("input_layers", [])
-    outs = cfg.get("output_layers", [])
-    ins = [ins] if ins and isinstance(ins[0], str) else ins
-    outs = [outs] if outs and isinstance(outs[0], str) else outs
-    if len(ins) != 1 or len(outs) != 1:
-        raise ConvertError("the functional model has %d inputs and %d outputs; anne needs "
-                           "exactly one of each (a chain of layers)" % (len(ins), len(outs)))
+    ins, outs = anne_keras_graph.ends(cfg)
     prev = {}
     for name, l in layers.items():
         nodes = l.get("inbound_nodes", [])
@@ -322,10 +322,12 @@ class Converted:
 
     @property
     def n_outputs(self):
-        shape = self.input_shape
-        for spec in self.specs:
-            shape = spec.entry(shape).out_shape
-        return _size(shape)
+        shapes = []
+        for i, spec in enumerate(self.specs):
+            ins = [self.input_shape if j == anne_format.anne_file.NETWORK_INPUT else shapes[j]
+                   for j in spec.inputs or ((i - 1 if i else anne_format.anne_file.NETWORK_INPUT),)]
+            shapes.append(spec.entry(ins[0], ins).out_shape)
+        return _size(shapes[-1])
 
     def set_metadata(self, name=None, classes=None, features=None):
         """The file's model name, class names (one per output, or two for
@@ -351,7 +353,7 @@ class Converted:
         rank 3 (a 2-D layer's input)."""
         if version is None:
             version = 3 if len(self.input_shape) == 3 or any(
-                s.kind in anne_format.anne_file.IMAGE_KINDS for s in self.specs) else anne_format.VERSION
+                s.kind in anne_format.anne_file.IMAGE_KINDS or s.inputs for s in self.specs) else anne_format.VERSION
         if version == 1:
             if any(s.kind != anne_format.KIND_DENSE for s in self.specs) or len(self.input_shape) != 1:
                 raise ConvertError("--format-version 1 holds only Dense layers on a 1-D input")
@@ -371,19 +373,27 @@ class Converted:
 def convert(path):
     """Reads a Keras model file; returns a Converted (raises ConvertError)."""
     kf = KerasFile(path)
-    st = anne_keras_layers.walk(kf, _layers_in_order(kf.config))
+    graph = None
+    if kf.config.get("class_name") in ("Functional", "Model"):
+        graph = anne_keras_graph.functional_graph(kf.config.get("config", {}), _history_names)
+    if graph:   # residual connections, branches, merges: each board layer names its inputs
+        st = anne_keras_graph.walk_graph(kf, graph)
+    else:
+        st = anne_keras_layers.walk(kf, _layers_in_order(kf.config))
     specs = []
     for d in st.board:
+        inputs = d.get("inputs")
         if d["kind"] == "affine":
             specs.append(anne_format.LayerSpec("linear", d["kernel"], d["bias"], kind="affine",
-                                               kparams=d["kparams"]))
-        elif d["kind"] in ("dense", "conv1d", "conv2d"):
-            specs.append(anne_format.LayerSpec(d["act"].name, d["kernel"], d["bias"], d["act"].params,
+                                               kparams=d["kparams"], inputs=inputs))
+        elif d["kind"] in ("dense", "conv1d", "conv2d") or d["kind"] in anne_keras_graph.MERGES.values():
+            specs.append(anne_format.LayerSpec(d["act"].name, d.get("kernel"), d.get("bias"), d["act"].params,
                                                d["act"].has_max_value, d["act"].approximate,
-                                               d["kind"], d.get("kparams", ())))
+                                               d["kind"], d.get("kparams", ()), inputs=inputs))
         else:
             specs.append(anne_format.LayerSpec("linear", kind=d["kind"], kparams=d.get("kparams", ()),
-                                               out_shape=d["out_shape"] if d["kind"] == "reshape" else None))
+                                               out_shape=d["out_shape"] if d["kind"] == "reshape" else None,
+                                               inputs=inputs))
     cfg = kf.config.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
     return Converted(st.input_shape, specs, [d["sources"] for d in st.board], st.dropped,

@@ -31,7 +31,10 @@ from anne_reference import activate, canonical_activation, default_params, f32 a
 # The codec and the op tables (ops/ops.json), as the board runs them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "micropython"))
 import anne_file  # noqa: E402
+import anne_file_int8  # noqa: E402
 import anne_ops  # noqa: E402
+from anne_format_int8 import (Int8Conv1DSpec, Int8DenseSpec, Int8FlattenSpec, Int8PoolSpec,  # noqa: E402,F401
+                              f32_value, quantize_multiplier, read_int8_layer, real_multiplier)
 import anne_int8_act  # noqa: E402
 from anne_file import (FLAG_APPROXIMATE, FLAG_BIAS, FLAG_MAX_VALUE, FRAGMENTS,  # noqa: E402,F401
                        KIND_DENSE, MAX_DIM as MAX_UNITS, MAX_LAYERS, MAX_METADATA, VERSION)
@@ -61,11 +64,15 @@ class LayerSpec:
     in_channels x filters (Keras layout), kparams (kernel_size, strides,
     padding code, dilation). Pooling: kernel None, kparams (pool_size,
     strides, padding code); global pooling and flatten: no kparams; reshape:
-    out_shape. params: overrides of default_params()."""
+    out_shape. params: overrides of default_params(). inputs (version 3):
+    the indices of the layers it takes (-1 or 255: the network's input;
+    None: the layer before), e.g. kind="add", inputs=(0, 2)."""
 
     def __init__(self, activation, kernel=None, bias=None, params=None,
-                 has_max_value=False, approximate=False, kind="dense", kparams=(), out_shape=None):
+                 has_max_value=False, approximate=False, kind="dense", kparams=(), out_shape=None, inputs=None):
         self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
+        self.inputs = None if inputs is None else tuple(
+            anne_file.NETWORK_INPUT if j in (-1, anne_file.NETWORK_INPUT) else j for j in inputs)
         self.activation = canonical_activation(activation)
         self.kernel = None if kernel is None else _f32(kernel)
         self.bias = None if bias is None else _f32(bias)
@@ -87,13 +94,14 @@ class LayerSpec:
             return 0
         return self.kernel.shape[-1] if self.kernel.ndim >= 1 else 0
 
-    def entry(self, in_shape):
+    def entry(self, in_shape, in_shapes=None):
         flags = ((FLAG_BIAS if self.bias is not None else 0)
                  | (FLAG_MAX_VALUE if self.has_max_value else 0)
                  | (FLAG_APPROXIMATE if self.approximate else 0))
         return anne_file.Entry(ACTIVATION_IDS[self.activation], flags, in_shape, self.units,
                                [self.params[k] for k in PARAM_NAMES], kind=self.kind,
-                               kparams=self.kparams, out_shape=self.out_shape)
+                               kparams=self.kparams, out_shape=self.out_shape, inputs=self.inputs,
+                               in_shapes=in_shapes)
 
     def expected_kernel(self, in_shape):
         """The kernel shape this layer needs on in_shape (None: no kernel)."""
@@ -106,202 +114,6 @@ class LayerSpec:
         if self.kind == anne_ops.LAYER_AFFINE:
             return (in_shape[-1],)
         return None
-
-
-def f32_value(v):
-    """v rounded to float32, as a Python float (what a file stores)."""
-    return struct.unpack("<f", struct.pack("<f", v))[0]
-
-
-def quantize_multiplier(real, single_rounding=True):
-    """(Not what a file stores: an int8 Dense layer stores real_multiplier()
-    itself, the float scale LiteRT's reference FULLY_CONNECTED requantizes
-    with; kept for the Q31 multipliers of the operators to come.)
-    TFLite's QuantizeMultiplier (quantization_util.cc) for the
-    single-rounding build, as src/math/requant.rs's
-    quantize_multiplier_for(real, Rounding::Single): real = q * 2**(shift - 31)
-    with q in [2**30, 2**31) from frexp, q rounded half away from zero (a q
-    that rounds to 2**31 is halved, the shift raised); a shift below -31
-    gives (0, 0); 0.0 gives (0, 0); a shift above 30 saturates to
-    (2**31 - 1, 30) (single_rounding; the double-rounding build keeps
-    it). real: a Python float (double precision)."""
-    import math
-    if not math.isfinite(real):
-        raise ValueError("requantization multiplier %r is not finite" % real)
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    x = q * (1 << 31)           # exact: a power-of-two scaling
-    q_fixed = int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)   # C's round(): half away from zero
-    if q_fixed == 1 << 31:
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30 and single_rounding:
-        return 0x7FFFFFFF, 30
-    return q_fixed, shift
-
-
-def real_multiplier(input_scale, weight_scale, output_scale):
-    """The requantization scale as LiteRT's reference FULLY_CONNECTED
-    computes it in its Eval, per channel and per tensor alike: `(double)
-    input_scale * (double)weight_scale / (double)output_scale` (scales:
-    float32 values; Python floats are doubles, so this is the C++'s
-    double product and quotient, bit for bit). An int8 Dense layer's file
-    stores it as a float64. Not the float32 product of the older
-    GetQuantizedConvolutionMultipler: LiteRT 2.3.0's reference kernels give
-    the double product's outputs where the two differ
-    (tests/host/test_tflite_import.py, test_per_tensor_multiplier_is_litert_s)."""
-    return float(input_scale) * float(weight_scale) / float(output_scale)
-
-
-class Int8DenseSpec:
-    """An int8 dense layer to encode (format version 3, dtype 1).
-    kernel: units x n_in int8 (TFLite's layout); bias: units int32 or None
-    (zeros are stored); weight_scales: 1 (per tensor) or units float32;
-    in_q, out_q: (scale, zero point) of the input and the output; act_range:
-    (act_min, act_max) in output steps. scales: the float64 requantization
-    scales, computed here (real_multiplier(), as LiteRT's reference
-    FULLY_CONNECTED) unless given (bad files; a float, or an int taken as
-    the float64's bits). activation: applied after the clamp, with act_q
-    its output's (scale, zero point) and post its data
-    (tools/anne_tflite_act.py): softmax's (multiplier, left shift,
-    diff_min), an element-wise one's 256-entry table (table[q & 0xFF])."""
-
-    kind = KIND_DENSE
-
-    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127),
-                 scales=None, activation="linear", act_q=(0.0, 0), post=()):
-        self.activation = activation
-        self.act_q = (f32_value(float(act_q[0])), int(act_q[1]))
-        self.post = tuple(int(v) for v in post)
-        self.kernel = np.asarray(kernel)
-        self.has_bias = bias is not None
-        self.bias = np.zeros(self.kernel.shape[0], np.int32) if bias is None else np.asarray(bias).astype(np.int64)
-        self.weight_scales = [f32_value(float(v)) for v in np.atleast_1d(weight_scales)]
-        self.in_q = (f32_value(float(in_q[0])), int(in_q[1]))
-        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
-        self.act_range = (int(act_range[0]), int(act_range[1]))
-        if scales is None:
-            scales = [real_multiplier(self.in_q[0], s, self.out_q[0]) for s in self.weight_scales]
-        self.scales = [struct.unpack("<d", struct.pack("<Q", v))[0] if isinstance(v, int) else float(v)
-                       for v in scales]
-
-    @property
-    def units(self):
-        return self.kernel.shape[0]
-
-    @property
-    def quant(self):
-        return self.in_q + self.out_q + (len(self.weight_scales),) + self.act_range + self.act_q
-
-    def entry(self, in_shape):
-        return anne_file.Entry(anne_ops.ACTIVATIONS.index(self.activation), FLAG_BIAS if self.has_bias else 0,
-                               in_shape, self.units,
-                               [default_params("linear")[k] for k in PARAM_NAMES], kind=KIND_DENSE,
-                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
-
-    def data(self, entry):
-        """The layer's data bytes, laid out as anne_file.int8_parts says."""
-        parts = anne_file.int8_parts(entry)
-        out = bytearray(entry.data_size)
-        values = {"kernel": self.kernel.astype("<i1").tobytes(),
-                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
-                  "requant": np.asarray(self.scales, "<f8").tobytes(),
-                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(),
-                  "post": np.asarray(self.post, "<i4" if self.activation == "softmax" else "<i1").tobytes()}
-        for name, (off, n) in parts.items():
-            out[off:off + len(values[name])] = values[name]
-        return bytes(out)
-
-
-class Int8Conv1DSpec(Int8DenseSpec):
-    """An int8 conv1d layer (LiteRT's CONV_2D with height 1): kernel filters
-    x kernel_size x in_channels int8 (TFLite's layout); kparams (kernel_size,
-    strides, padding code, dilation); the rest as Int8DenseSpec's, no
-    activation. mults: (multipliers, shifts), LiteRT's (QuantizeMultiplier
-    of real_multiplier(), double rounding) unless given."""
-
-    kind = anne_ops.LAYER_CONV1D
-
-    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127), kparams=(1, 1, 0, 1),
-                 mults=None):
-        Int8DenseSpec.__init__(self, kernel, bias, weight_scales, in_q, out_q, act_range)
-        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
-        if mults is None:
-            pairs = [quantize_multiplier(v, single_rounding=False) for v in self.scales]
-            mults = ([m for m, _ in pairs], [sh for _, sh in pairs])
-        self.mults = (list(mults[0]), list(mults[1]))
-
-    def entry(self, in_shape):
-        return anne_file.Entry(anne_ops.LINEAR, FLAG_BIAS if self.has_bias else 0, in_shape, self.units,
-                               [default_params("linear")[k] for k in PARAM_NAMES], kind=self.kind,
-                               kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
-
-    def expected_kernel(self, in_shape):
-        return (self.units, self.kparams[0], in_shape[-1])
-
-    def data(self, entry):
-        parts = anne_file.int8_parts(entry)
-        out = bytearray(entry.data_size)
-        values = {"kernel": self.kernel.astype("<i1").tobytes(),
-                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
-                  "requant": np.asarray(self.mults[0] + self.mults[1], "<i4").tobytes(),
-                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(), "post": b""}
-        for name, (off, n) in parts.items():
-            out[off:off + len(values[name])] = values[name]
-        return bytes(out)
-
-
-class Int8FlattenSpec:
-    """An int8 flatten (reshape: out_shape); q: its (scale, zero point)."""
-
-    has_bias = False
-    kernel = bias = None
-    units = 0
-    kparams = anne_file.NO_KPARAMS
-
-    def __init__(self, q, out_shape=None):
-        self.q = (f32_value(float(q[0])), int(q[1]))
-        self.out_shape = None if out_shape is None else tuple(out_shape)
-        self.kind = anne_ops.LAYER_FLATTEN if out_shape is None else anne_ops.LAYER_RESHAPE
-
-    @property
-    def quant(self):
-        return self.q + self.q + (0, -128, 127, 0.0, 0)
-
-    def entry(self, in_shape):
-        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
-                               kind=self.kind, kparams=self.kparams, out_shape=self.out_shape,
-                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
-
-    def data(self, entry):
-        return b""
-
-
-class Int8PoolSpec(Int8FlattenSpec):
-    """An int8 1-D pooling (kind; kparams (pool_size, strides, padding code)):
-    in_q, out_q (equal but for the global average, TFLite's MEAN, whose
-    mults are QuantizeMultiplier(in_scale / out_scale) unless given)."""
-
-    def __init__(self, kind, in_q, out_q, act_range=(-128, 127), kparams=(), mults=None):
-        Int8FlattenSpec.__init__(self, in_q)
-        self.kind = KIND_IDS[kind] if isinstance(kind, str) else kind
-        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
-        self.act_range = (int(act_range[0]), int(act_range[1]))
-        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
-        self.mean = self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
-        if self.mean and mults is None:
-            mults = quantize_multiplier(float(self.q[0]) / float(self.out_q[0]), single_rounding=False)
-        self.mults = tuple(mults) if self.mean else ()
-
-    @property
-    def quant(self):
-        return self.q + self.out_q + (1 if self.mean else 0,) + self.act_range + (0.0, 0)
-
-    def data(self, entry):
-        return np.asarray(self.mults, "<i4").tobytes()
 
 
 INT8_SPECS = (Int8DenseSpec, Int8FlattenSpec)
@@ -321,6 +133,14 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         if not all(1 <= d <= MAX_UNITS for d in in_shape) or not 1 <= len(in_shape) <= (3 if version >= 3 else 2):
             raise ValueError("%s: %s" % (FRAGMENTS["n_inputs"], in_shape))
     for i, l in enumerate(layers):
+        in_shapes = None
+        if getattr(l, "inputs", None) is not None:   # a graph's layer: its inputs' shapes
+            if check and any(j != anne_file.NETWORK_INPUT and not 0 <= j < i for j in l.inputs):
+                raise ValueError("layer %d: %s: %s (an input is an earlier layer, or -1 for the network's)"
+                                 % (i, FRAGMENTS["inputs"], l.inputs))
+            in_shapes = [in_shape if j == anne_file.NETWORK_INPUT or j >= i else entries[j].out_shape
+                         for j in l.inputs]
+            shape = in_shapes[0]
         if isinstance(l, Int8Conv1DSpec):
             if check and (len(shape) != 2 or l.kernel.shape != l.expected_kernel(shape)):
                 raise ValueError("layer %d: int8 conv1d kernel shape %s, expected %s on input %s"
@@ -344,7 +164,7 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
         if isinstance(l, INT8_SPECS):
             entries.append(l.entry(shape))
             if check:
-                anne_file.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
+                anne_file_int8.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
             shape = entries[-1].out_shape
             continue
         if check:
@@ -367,11 +187,11 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                     raise ValueError("layer %d: weights or parameters %s"
                                      % (i, FRAGMENTS["finite"]))
             try:
-                entries.append(l.entry(shape))
+                entries.append(l.entry(shape, in_shapes))
             except ValueError as err:
                 raise ValueError("layer %d: %s" % (i, err))
         else:
-            entries.append(l.entry(shape))
+            entries.append(l.entry(shape, in_shapes))
         shape = entries[-1].out_shape
     out = bytearray(anne_file.front(in_shape, entries, metadata, version, check))
     for l, e in zip(layers, entries):
@@ -423,6 +243,7 @@ class Layer:
         self.act = entry.act
         self.scales = self.weight_scales = None
         self.post = ()
+        self.inputs = entry.inputs    # version 3: the layers it takes (255: the network's input)
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -430,7 +251,7 @@ class Layer:
 
     def activation_text(self):
         """'relu(negative_slope=0.1, threshold=0.5, max_value=6)' style."""
-        if self.kind not in anne_file.WEIGHTED:
+        if self.kind not in anne_file.WEIGHTED and self.kind not in anne_file.MERGES:
             return ""
         used = USED_PARAMS.get(self.activation, ())
         parts = []
@@ -513,10 +334,14 @@ class Layer:
         return y.astype(np.int8)
 
     def forward(self, x):
-        """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape."""
+        """This layer on x: (batch,) + in_shape float32 -> (batch,) + out_shape
+        (a merge: x is the list of its inputs)."""
+        if self.kind in anne_file.MERGES:   # then its activation (element-wise), as Keras's Add + ReLU
+            return activate(self.activation, merge(self.kind, [_f32(v) for v in x]), self.params,
+                            self.has_max_value, self.approximate)
         if self.dtype == "int8":   # float in and out: quantize, run int8, dequantize
             return dequantize(self.forward_int8(quantize(x.reshape(x.shape[0], -1), self.quant[0:2])),
-                              anne_file.int8_output(self))
+                              anne_file_int8.int8_output(self))
         x = _f32(x)
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return x.reshape((x.shape[0],) + tuple(self.out_shape))
@@ -541,6 +366,21 @@ class Layer:
             z = z + self.bias
         return activate(self.activation, z, self.params,
                         self.has_max_value, self.approximate)
+
+
+def merge(kind, xs):
+    """A merge layer (Keras's Add, Subtract, Multiply, Average, Maximum,
+    Minimum, Concatenate on the last axis) in float32, in Keras's order:
+    the first input, then each next one in turn (Average divides the sum by
+    their count)."""
+    if kind == anne_ops.LAYER_CONCATENATE:
+        return np.concatenate(xs, axis=-1)
+    y = xs[0]
+    for v in xs[1:]:
+        y = _f32({anne_ops.LAYER_ADD: np.add, anne_ops.LAYER_AVERAGE: np.add, anne_ops.LAYER_SUBTRACT: np.subtract,
+                  anne_ops.LAYER_MULTIPLY: np.multiply, anne_ops.LAYER_MAXIMUM: np.maximum,
+                  anne_ops.LAYER_MINIMUM: np.minimum}[kind](y, v))
+    return _f32(y / np.float32(len(xs))) if kind == anne_ops.LAYER_AVERAGE else y
 
 
 def quantize(x, q):
@@ -649,7 +489,7 @@ class Model:
 
     @property
     def output_quantization(self):
-        return anne_file.int8_output(self.layers[-1]) if self.dtype == "int8" else None
+        return anne_file_int8.int8_output(self.layers[-1]) if self.dtype == "int8" else None
 
     def forward_int8(self, xq):
         """An int8 network on int8 inputs xq (batch, n_inputs) -> int8 outputs."""
@@ -674,8 +514,11 @@ class Model:
             raise ValueError("input has %d features, the model expects %d"
                              % (y.shape[-1], self.n_inputs))
         y = y.reshape((y.shape[0],) + tuple(self.input_shape))
-        for l in self.layers:
-            y = l.forward(y)
+        outs = {anne_file.NETWORK_INPUT: y}
+        for i, l in enumerate(self.layers):
+            ins = l.inputs or (i - 1 if i else anne_file.NETWORK_INPUT,)
+            y = l.forward([outs[j] for j in ins] if l.kind in anne_file.MERGES else outs[ins[0]])
+            outs[i] = y
         y = y.reshape((y.shape[0], -1))
         return y[0] if single else y
 
@@ -700,6 +543,10 @@ class Model:
             if j == 0:
                 lines.append("-" * len(lines[-1]))
         data = sum(l.data_size for l in self.layers)
+        for l in self.layers:
+            if l.inputs is not None and l.inputs != ((l.index - 1 if l.index else anne_file.NETWORK_INPUT),):
+                lines.append("layer %d takes %s" % (l.index, ", ".join(
+                    "input" if j == anne_file.NETWORK_INPUT else str(j) for j in l.inputs)))
         lines.append("inputs %s, outputs %d, %d parameters, %d bytes of %s data, "
                      "file %d bytes (version %d)" % (_dims(self.input_shape), self.n_outputs, self.n_params,
                                                      data, self.dtype, self.size, self.version))
@@ -744,7 +591,7 @@ def parse(data):
     layers = []
     for i, e in enumerate(entries):
         if e.dtype == anne_file.DTYPE_INT8:
-            layers.append(_int8_layer(i, e, data))
+            layers.append(read_int8_layer(i, e, data, Layer))
             continue
         n_k = e.kernel_len
         kernel = None
@@ -765,31 +612,6 @@ def parse(data):
             raise ValueError("layer %d: weights %s" % (i, FRAGMENTS["finite"]))
         layers.append(Layer(i, e, kernel, bias))
     return Model(head, layers, metadata, size)
-
-
-def _int8_layer(i, e, data):
-    anne_file.check_int8_data("layer %d: " % i, e, data, e.offset)
-    parts = {k: (e.offset + off, n) for k, (off, n) in anne_file.int8_parts(e).items()}
-    count = e.quant[4]
-    if e.kind not in anne_file.WEIGHTED:     # pooling, flatten, reshape
-        layer = Layer(i, e)
-        layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))
-        return layer
-    if e.kind == anne_ops.LAYER_CONV1D:
-        layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(
-            e.units, e.kparams[0], e.in_shape[1]), np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
-        words = [int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0])]
-        layer.mults = (words[:count], words[count:])
-        layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
-        return layer
-    layer = Layer(i, e, np.frombuffer(data, "<i1", e.units * e.n_in, parts["kernel"][0]).reshape(e.units, e.n_in),
-                  np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
-    layer.scales = [float(v) for v in np.frombuffer(data, "<f8", count, parts["requant"][0])]
-    layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
-    off, n = parts["post"]
-    layer.post = tuple(int(v) for v in np.frombuffer(data, "<i4" if e.act == anne_ops.SOFTMAX else "<i1",
-                                                     n // 4 if e.act == anne_ops.SOFTMAX else n, off))
-    return layer
 
 
 def load(path):

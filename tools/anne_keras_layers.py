@@ -45,9 +45,11 @@ HINTS = {
     "LayerNormalization": "it normalises each sample at run time; use BatchNormalization or "
                           "Normalization, which anne folds into a Dense layer",
     "Embedding": "embeddings are not supported; feed the vectors as inputs",
-    "Concatenate": "only chains of layers are supported",
-    "Add": "only chains of layers are supported",
 }
+
+# The activations a merge cannot take (vector ones, and glu, which halves).
+_VECTOR_ACTS = tuple(anne_format.ACTIVATIONS[i] for i in tuple(anne_format.anne_ops.VECTOR)
+                     + tuple(anne_format.anne_ops.HALVES))
 
 # A layer as walk() gives it to its function: Keras class, config, name,
 # "layer 'name' (Class)" for messages, and the path of its weights in a
@@ -56,7 +58,7 @@ Layer = collections.namedtuple("Layer", "cls cfg name where class_path")
 
 
 def _supported_layers():
-    return "anne supports chains of: %s." % ", ".join(SUPPORTED_LAYERS)
+    return "anne supports: %s." % ", ".join(SUPPORTED_LAYERS)
 
 
 def _supported_activations():
@@ -349,10 +351,7 @@ def walk(kf, chain):
     for cls, cfg in chain:
         name = cfg.get("name", "?")
         where = "layer %r (%s)" % (name, cls)
-        snake = _snake(cls)
-        n = counters.get(snake, 0)
-        counters[snake] = n + 1
-        class_path = snake if n == 0 else "%s_%d" % (snake, n)
+        class_path = class_path_of(counters, cls)
         try:
             given = _input_shape(cfg, where) if cls not in NO_INPUT_SHAPE else None
         except ConvertError as e:
@@ -365,18 +364,38 @@ def walk(kf, chain):
             st.shape = given
             if st.input_shape is None and not st.board:
                 st.input_shape = given
-        try:
-            LAYER_KINDS.get(cls, unsupported)(st, Layer(cls, cfg, name, where, class_path))
-        except _Stop as stop:
-            # folding into a Dense/Conv1D went wrong (_weighted): that
-            # problem alone is the message
-            raise stop.args[0] from None
-        except ConvertError as e:
-            # Reported with the others; a shape left unknown by an earlier
-            # problem is not a problem of its own.
-            if not (isinstance(e, UnknownShape) and st.problems):
-                st.problems.append(str(e))
-            st.shape = st.last_open = None
+        run_layer(st, Layer(cls, cfg, name, where, class_path))
+    return finish(st)
+
+
+def class_path_of(counters, cls):
+    """The path of a layer's weights in a .keras file: its class in snake
+    case, then _1, _2, ... for the next layers of that class."""
+    snake = _snake(cls)
+    n = counters.get(snake, 0)
+    counters[snake] = n + 1
+    return snake if n == 0 else "%s_%d" % (snake, n)
+
+
+def run_layer(st, layer):
+    """One layer's function on the Chain: a problem is listed with the others."""
+    try:
+        LAYER_KINDS.get(layer.cls, unsupported)(st, layer)
+    except _Stop as stop:
+        # folding into a Dense/Conv1D went wrong (_weighted): that
+        # problem alone is the message
+        raise stop.args[0] from None
+    except ConvertError as e:
+        # Reported with the others; a shape left unknown by an earlier
+        # problem is not a problem of its own.
+        if not (isinstance(e, UnknownShape) and st.problems):
+            st.problems.append(str(e))
+        st.shape = st.last_open = None
+
+
+def finish(st):
+    """After the last layer: a pending affine kept as a layer; every problem
+    raised together; the board's limits."""
     if st.pending is not None:
         # nothing after it to fold into: kept as a per-channel layer
         if st.shape is None:
@@ -610,7 +629,8 @@ def _affine(st, layer, scale, offset):
     that is linear, else composed with any pending one to wait for the next
     Dense/Conv1D."""
     st.classes[layer.name] = layer.cls
-    if st.last_open is not None and st.last_open["act"].is_linear() and st.pending is None:
+    if st.last_open is not None and st.last_open["act"].is_linear() and st.pending is None \
+            and "kernel" in st.last_open:   # (not into a merge: anne_keras_graph)
         _fold_after(st.last_open, scale, offset, layer.name, layer.where)
     else:
         st.pending = _compose(st.pending, scale, offset, layer.name)
@@ -680,6 +700,13 @@ def _fold_activation(st, layer, act):
     if prev["kind"] == "conv1d" and act.name == "glu":
         raise ConvertError("%s: glu after a Conv1D halves its filters; anne's Conv1D "
                            "cannot take it (put a Dense in between)" % where)
+    if "kernel" not in prev:   # a merge (anne_keras_graph): an element-wise activation follows it
+        if act.name in _VECTOR_ACTS:
+            raise ConvertError("%s: %s after %s %r; anne's merges take element-wise activations"
+                               % (where, act.name, prev["kind"], prev["name"]))
+        prev["act"] = act
+        prev["sources"].append(layer.name)
+        return
     prev["act"] = act
     prev["sources"].append(layer.name)
     _set_out(prev, where)
@@ -710,4 +737,6 @@ LAYER_KINDS = {
 }
 import anne_keras_conv2d  # noqa: E402 - its functions use this module's helpers
 LAYER_KINDS.update(anne_keras_conv2d.LAYER_KINDS)
+import anne_keras_graph  # noqa: E402 - the merges (Add, Concatenate, ...) of functional models
+LAYER_KINDS.update(anne_keras_graph.LAYER_KINDS)
 SUPPORTED_LAYERS = tuple(LAYER_KINDS)

@@ -42,14 +42,18 @@ def load(path=SOURCE):
         if a.get("outputs", "same") not in ("same", "half"):
             raise SystemExit("ops.json: %s: outputs must be 'same' or 'half'" % a["name"])
     check_layers(table["layers"])
+    # A placeholder keeps an id for a kind another branch adds: it is left
+    # out of every generated table (a file naming it is refused as unknown).
+    table["layers"] = [L for L in table["layers"] if not L.get("placeholder")]
     return table
 
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
-              "input", "shape", "inputs"}
+              "input", "shape", "inputs", "placeholder"}
 SLOT_KEYS = {"name", "default", "min", "values", "none", "pair"}
 INPUTS = ("flat", "steps", "image", "any")
-SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "global", "flatten", "stored", "same")
+SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "global", "flatten", "stored", "same", "merge", "concat")
+MAX_INPUTS = 7   # inputs a version-3 layer entry names
 MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
 
 
@@ -82,6 +86,11 @@ def check_layers(layers):
             raise SystemExit(where + "keys %s (known: %s)" % (sorted(L), sorted(LAYER_KEYS)))
         if L["input"] not in INPUTS or L["shape"] not in SHAPES:
             raise SystemExit(where + "input must be one of %s, shape one of %s" % (INPUTS, SHAPES))
+        n = L["inputs"]
+        if not (n == 1 or isinstance(n, list) and len(n) == 2 and 2 <= n[0] <= n[1] <= MAX_INPUTS):
+            raise SystemExit(where + "inputs %r: 1, or [min, max] within 2..%d" % (n, MAX_INPUTS))
+        if (n != 1) != (L["shape"] in ("merge", "concat")):
+            raise SystemExit(where + "the merge and concat shapes are for the kinds of several inputs")
         if len(slots(L)) > MAX_SLOTS:
             raise SystemExit(where + "more than %d parameter slots" % MAX_SLOTS)
         if bool(L.get("weights")) != ("units" in L):
@@ -294,8 +303,10 @@ def gen_python(t):
             "# The kinds that take an activation.",
             "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
             "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d, global,",
-            "# flatten, stored, same).",
+            "# flatten, stored, same, merge, concat).",
             "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
+            "# id -> (min, max) inputs, for the kinds that take several (merges).",
+            "LAYER_INPUTS = " + py_repr({L["id"]: tuple(L["inputs"]) for L in layers if L["inputs"] != 1}),
             ""]
     return "\n".join(out)
 

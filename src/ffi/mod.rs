@@ -15,8 +15,8 @@
 
 //!
 //! Files: [`check`] (pointer checks), [`activation`], [`forward`]
-//! ([`forward_s8`]: its int8 layers), [`backward`], [`fit`] (the entry
-//! points by concept), [`layer`] (a layer
+//! ([`forward_s8`]: its int8 layers), [`backward`], [`fit`], [`merge`] (the
+//! entry points by concept), [`layer`] (a layer
 //! record's kind and params as [`crate::layers::Op`]).
 
 pub mod activation;
@@ -26,6 +26,7 @@ pub mod fit;
 pub mod forward;
 pub mod forward_s8;
 mod layer;
+pub mod merge;
 
 pub use activation::{
     anne_activate_f32, anne_activation_backward_f32, anne_activation_default,
@@ -34,6 +35,7 @@ pub use activation::{
 pub use backward::{anne_adam_f32, anne_dense_backward_f32, anne_layer_backward_f32, anne_sgd_f32};
 pub use fit::{anne_fit_epoch_f32, anne_fit_workspace};
 pub use forward::{anne_argmax_f32, anne_dense_f32, anne_forward};
+pub use merge::anne_merge_f32;
 
 /// Compile-time check that each definition above has exactly the signature
 /// that bindgen derived from the header's declaration.
@@ -65,5 +67,7 @@ fn signatures_match_header() {
     let mut f12: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _) -> _ =
         h::anne_fit_epoch_f32;
     f12 = anne_fit_epoch_f32;
-    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12);
+    let mut f13: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_merge_f32;
+    f13 = anne_merge_f32;
+    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13);
 }

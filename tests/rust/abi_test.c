@@ -419,5 +419,30 @@ int32_t anne_c_abi_selftest(void) {
         conv.act.kind = ANNE_ACT_RELU; /* the clamp is its activation */
         CHECK(anne_forward(x, 4, &conv, 1, &failed) == ANNE_ERR_ACTIVATION && y[0] == 9);
     }
+    {
+        /* anne_merge_f32: a graph's merges (Add .. Concatenate) */
+        float a[4] = {1.0f, -2.0f, 3.0f, 0.5f}, b[4] = {0.5f, 4.0f, -1.0f, 0.5f}, out[6];
+        const float *xs[3] = {a, b, a};
+        size_t lens[3] = {4, 4, 4};
+        CHECK(anne_merge_f32(ANNE_LAYER_ADD, xs, lens, 3, out, 4, 1) == ANNE_OK
+              && out[0] == 2.5f && out[1] == -0.0f && out[2] == 5.0f && out[3] == 1.5f);
+        CHECK(anne_merge_f32(ANNE_LAYER_SUBTRACT, xs, lens, 2, out, 4, 1) == ANNE_OK
+              && out[0] == 0.5f && out[1] == -6.0f);
+        CHECK(anne_merge_f32(ANNE_LAYER_MAXIMUM, xs, lens, 2, out, 4, 1) == ANNE_OK
+              && out[0] == 1.0f && out[1] == 4.0f && out[2] == 3.0f);
+        CHECK(anne_merge_f32(ANNE_LAYER_AVERAGE, xs, lens, 2, out, 4, 1) == ANNE_OK && out[1] == 1.0f);
+        size_t cat_lens[2] = {2, 4}; /* two positions: 1 channel, then 2 */
+        CHECK(anne_merge_f32(ANNE_LAYER_CONCATENATE, xs, cat_lens, 2, out, 6, 2) == ANNE_OK
+              && out[0] == 1.0f && out[1] == 0.5f && out[2] == 4.0f && out[3] == -2.0f
+              && out[4] == -1.0f && out[5] == 0.5f);
+        CHECK(anne_merge_f32(ANNE_LAYER_CONCATENATE, xs, cat_lens, 2, out, 5, 2) == ANNE_ERR_OUT_SIZE);
+        CHECK(anne_merge_f32(ANNE_LAYER_SUBTRACT, xs, lens, 3, out, 4, 1) == ANNE_ERR_SIZE);
+        CHECK(anne_merge_f32(ANNE_LAYER_ADD, xs, lens, 1, out, 4, 1) == ANNE_ERR_SIZE);
+        CHECK(anne_merge_f32(ANNE_LAYER_DENSE, xs, lens, 2, out, 4, 1) == ANNE_ERR_KIND);
+        CHECK(anne_merge_f32(ANNE_LAYER_ADD, NULL, lens, 2, out, 4, 1) == ANNE_ERR_NULL);
+        CHECK(anne_merge_f32(ANNE_LAYER_ADD, xs, lens, 2, a, 4, 1) == ANNE_ERR_OVERLAP);
+        CHECK(anne_merge_f32(ANNE_LAYER_ADD, xs, lens, 2, (float *)(void *)((char *)out + 1), 4, 1)
+              == ANNE_ERR_ALIGN);
+    }
     return 0;
 }

@@ -1,0 +1,144 @@
+# anne_file_int8: the int8 part of the .anne codec (docs/FORMAT.md, version
+# 3's int8 block and data): where an int8 layer's data parts are, and the
+# checks of its quantization, for the board and the PC alike (anne_file
+# reads the block, this module says what it may hold). Needs only struct,
+# anne_ops and anne_core.
+
+import struct
+
+import anne_ops
+from anne_core import _is_finite
+from anne_ops import ACTIVATIONS
+
+# The reader's messages for int8 layers start with these (anne_file.FRAGMENTS
+# takes them).
+FRAGMENTS = {"dtype": "unknown dtype", "int8": "bad int8 parameters"}
+INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
+# The kinds an int8 file holds: dense, conv1d (its requant part: Q31
+# multipliers then shifts), the 1-D poolings (global average: its requant
+# part one multiplier and shift), flatten and reshape (no data, count 0).
+INT8_KINDS = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
+              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
+              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+# int8 kinds whose requant part holds int32 Q31 multipliers, then shifts
+Q31_KINDS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D)
+SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
+
+# The int8 kinds with weights, and the windowed poolings (clamped outputs)
+WEIGHTED = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D)
+POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D)
+
+
+def post_bytes(act):
+    """Bytes of an int8 layer's activation data: none for linear, softmax's
+    three int32 parameters, a 256-entry int8 table for an element-wise one."""
+    return 0 if act == anne_ops.LINEAR else 4 * SOFTMAX_WORDS if act == anne_ops.SOFTMAX else 256
+
+
+def int8_output(entry):
+    """(scale, zero point) of an int8 layer's output (entry: anything with
+    an Entry's quant): its activation's, or (linear: act_scale 0.0) the
+    dense part's."""
+    q = entry.quant
+    return q[7:9] if q[7] else q[2:4]
+
+
+def int8_parts(entry):
+    """Where an int8 layer's data parts are: {"kernel", "bias", "requant",
+    "scale", "post": (offset, bytes)}, offsets relative to the layer's
+    data_offset (docs/FORMAT.md): kernel kernel_len int8 (TFLite's layout:
+    dense units rows of n_in, conv1d filters rows of kernel_size x
+    in_channels), zero-padded to 4 bytes; bias units int32; requant: 8 x
+    count bytes (dense: count float64 requantization scales, little-endian,
+    4-byte aligned; conv1d: count int32 Q31 multipliers, then count int32
+    shifts); scale: count float32 (the weight scales); post: the
+    activation's data (post_bytes); global average pooling: requant only
+    (its multiplier and shift). All 0 for the other kinds without weights."""
+    count = entry.quant[4]
+    k = (entry.units * entry.n_in if entry.kind == anne_ops.LAYER_DENSE else
+         entry.kparams[0] * entry.in_shape[-1] * entry.units if entry.kind == anne_ops.LAYER_CONV1D else 0)
+    sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count if entry.units else 0, post_bytes(entry.act))
+    out = {}
+    off = 0
+    for name, n in zip(INT8_PARTS, sizes):
+        out[name] = (off, n)
+        off += n
+    if k % 4:
+        out["kernel"] = (0, k)
+    return out
+
+
+def check_quant(where, entry, prev):
+    """An int8 entry's block (entry.quant) against what the format allows
+    and against the layer before it (prev, None for the first layer):
+    ValueError naming the field."""
+    bad = where + FRAGMENTS["int8"] + ": "
+    if entry.kind not in INT8_KINDS:
+        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, 1-D pooling, flatten and reshape "
+                         "layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
+    if entry.kind == anne_ops.LAYER_CONV1D and entry.act != anne_ops.LINEAR:
+        raise ValueError(bad + "activation %s; an int8 conv1d has only its clamp" % ACTIVATIONS[entry.act])
+    if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
+        raise ValueError(bad + "activation %s; int8 layers take softmax and element-wise ones"
+                         % ACTIVATIONS[entry.act])
+    in_scale, in_zp, out_scale, out_zp, count, lo, hi, act_scale, act_zp = entry.quant
+    scales = (("input scale", in_scale), ("output scale", out_scale))
+    zps = (("input zero point", in_zp), ("output zero point", out_zp), ("act_min", lo), ("act_max", hi))
+    if entry.act != anne_ops.LINEAR:
+        scales += (("activation output scale", act_scale),)
+        zps += (("activation output zero point", act_zp),)
+    elif act_scale != 0.0 or act_zp:
+        raise ValueError(bad + "activation output scale %r, zero point %d without an activation (0.0, 0)"
+                         % (act_scale, act_zp))
+    for what, scale in scales:
+        if not (_is_finite(scale) and scale > 0):
+            raise ValueError(bad + "%s %r (> 0 and finite)" % (what, scale))
+    for what, zp in zps:
+        if not -128 <= zp <= 127:
+            raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
+    if entry.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # TFLite's MEAN: requantized
+        if count != 1 or (lo, hi) != (-128, 127):
+            raise ValueError(bad + "%s: count %d, clamp %d..%d (1, -128..127)" % (entry.kind_name, count, lo, hi))
+    elif entry.kind not in WEIGHTED:   # the values as they are (pooling: clamped)
+        if count or (in_scale, in_zp) != (out_scale, out_zp) or (entry.kind not in POOLS and (lo, hi) != (-128, 127)):
+            raise ValueError(bad + "%s: count %d, output scale and zero point %r, %d, clamp %d..%d "
+                             "(0, the input's, -128..127)" % (entry.kind_name, count, out_scale, out_zp, lo, hi))
+    elif count not in (1, entry.units):
+        raise ValueError(bad + "count of weight scales %d (1, or units %d)" % (count, entry.units))
+    if lo > hi:
+        raise ValueError(bad + "act_min %d > act_max %d" % (lo, hi))
+    if prev is not None and prev.quant is not None and (in_scale, in_zp) != int8_output(prev):
+        raise ValueError(bad + "input scale %r zero point %d, the layer before outputs scale %r zero point %d"
+                         % ((in_scale, in_zp) + int8_output(prev)))
+
+
+def check_int8_data(where, entry, buf, at=0):
+    """An int8 layer's requantization scales and weight scales, read from
+    buf (the layer's data starting at `at`): each float64 scale > 0 and
+    finite (read as its bits: a board's float may be float32), each weight
+    scale > 0 and finite. ValueError naming the layer (where), the field
+    and the channel."""
+    parts = int8_parts(entry)
+    count = entry.quant[4]
+    bad = where + FRAGMENTS["int8"] + ": "
+    off = at + parts["requant"][0]
+    for j in range(count if entry.kind in Q31_KINDS else 0):
+        m, shift = struct.unpack_from("<i", buf, off + 4 * j)[0], struct.unpack_from("<i", buf, off + 4 * (count + j))[0]
+        if m < 0 or not -31 <= shift <= 31:
+            raise ValueError(bad + "multiplier %d shift %d of channel %d (multiplier >= 0, shift -31..31)"
+                             % (m, shift, j))
+    for j in range(0 if entry.kind in Q31_KINDS else count):
+        lo, hi = struct.unpack_from("<II", buf, off + 8 * j)
+        if hi >> 31 or hi >> 20 == 0x7FF or (hi | lo) == 0:
+            raise ValueError(bad + "requantization scale 0x%08x%08x of channel %d (> 0 and finite)"
+                             % (hi, lo, j))
+    off = at + parts["scale"][0]
+    for j in range(count if entry.units else 0):
+        v = struct.unpack_from("<f", buf, off + 4 * j)[0]
+        if not (_is_finite(v) and v > 0):
+            raise ValueError(bad + "weight scale %r of channel %d (> 0 and finite)" % (v, j))
+    if entry.act == anne_ops.SOFTMAX:
+        m, shift, diff_min = struct.unpack_from("<3i", buf, at + parts["post"][0])
+        if m < 0 or not 0 <= shift <= 31 or diff_min > 0:
+            raise ValueError(bad + "softmax multiplier %d, left shift %d, diff_min %d (>= 0, 0..31, <= 0)"
+                             % (m, shift, diff_min))

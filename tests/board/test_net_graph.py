@@ -1,0 +1,150 @@
+# files: tests/fixtures/graph/graph_concat.anne tests/fixtures/graph/graph_concat.json tests/fixtures/graph/graph_conv1d.anne tests/fixtures/graph/graph_conv1d.json tests/fixtures/graph/graph_dense_residual.anne tests/fixtures/graph/graph_dense_residual.json tests/fixtures/graph/graph_merges.anne tests/fixtures/graph/graph_merges.json tests/fixtures/graph/graph_resnet.anne tests/fixtures/graph/graph_resnet.json tests/board/boardcheck.py
+# Graphs end to end (issue 30, float32 inference): Keras functional models
+# with residual connections and branches (Add, Subtract, Multiply, Average,
+# Maximum, Minimum, Concatenate; Dense, Conv1D, Conv2D and poolings in the
+# branches), converted by tools/anne_convert.py
+# (tools/make_graph_fixtures.py), loaded and run on both backends within
+# 1e-5 abs + 1e-4 rel of Keras's predictions, every recorded row; the
+# activation arena against the bytes counted here from the layers' shapes;
+# the merge kernel of both backends against its definition; training and
+# edits refused with a clear error.
+import gc
+import json
+import os
+from array import array
+
+import anne_net
+from boardcheck import all_close, check, refused, report
+
+NAME = "test_net_graph"
+MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("graph_") and n.endswith(".anne"))
+check(len(MODELS) == 5, "the five graph fixtures are here: %r" % MODELS)
+MOVES = ("flatten", "reshape")   # layers that move no values: their output is their input's
+
+
+def arena_bytes(layers):
+    """The bytes of the tensors live at once, at most, while one layer runs,
+    counted from the layers' kinds, inputs and output sizes (the
+    fixture's): a tensor is live from the layer that writes it to the last
+    layer that reads it; the network's input and output are the caller's."""
+    owner = []
+    for i, L in enumerate(layers):
+        src = L["inputs"][0]
+        owner.append((owner[src] if src >= 0 else -1) if L["kind"] in MOVES else i)
+    final = owner[-1]
+    last = {}
+    for i, L in enumerate(layers):
+        for j in L["inputs"]:
+            if j >= 0:
+                last[owner[j]] = i
+    most = 0
+    for i, L in enumerate(layers):
+        if L["kind"] in MOVES:
+            continue
+        floats = 0
+        for t in range(len(layers)):
+            if owner[t] == t and t != final and t <= i <= last[t]:
+                floats += layers[t]["out"]
+        most = max(most, floats)
+    return 4 * most
+
+
+def test_keras(model):
+    with open(model + ".json") as f:
+        ref = json.load(f)
+    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
+    layers = ref["layers"]
+    ref = None
+    gc.collect()
+    net = anne_net.load(model + ".anne")
+    worst = 0.0
+    out = array("f", bytes(4 * net.n_outputs))
+    for i in range(len(rows)):
+        x, want = rows[i]
+        got = net.predict(x)
+        ok = len(got) == len(want)
+        for j in range(len(want)):
+            err = abs(got[j] - want[j])
+            worst = max(worst, err / (1e-5 + 1e-4 * abs(want[j])))
+            ok = ok and err <= 1e-5 + 1e-4 * abs(want[j])
+        check(ok, "%s row %d: %r != %r" % (model, i, list(got), list(want)))
+        check(net.predict_into(x, out) is out and list(out) == list(got), "%s row %d: predict_into" % (model, i))
+    batch = net.predict([list(r[0]) for r in rows[:2]])
+    check(len(batch) == 2 and list(batch[1]) == list(net.predict(rows[1][0])), "%s: a batch" % model)
+    mem = net.memory()
+    want = arena_bytes(layers)
+    check(mem["arena"] == want and mem["lower_bound"] == want,
+          "%s: arena %r, counted %d bytes" % (model, mem, want))
+    print("  %s: %d rows, worst error %.3f of the tolerance, arena %d bytes" % (model, len(rows), worst,
+                                                                               mem["arena"]))
+    return net, rows
+
+
+def test_arena_by_hand():
+    """graph_dense_residual: Dense 16 (0), Dense 6 (1), Add(input, 1) (2),
+    Dense 3 (3), the network's output. While layer 1 runs, layer 0's 16
+    floats and its own 6 are live; then 1's 6 and 2's 6; 22 floats."""
+    net = anne_net.load("graph_dense_residual.anne")
+    check(net.memory()["arena"] == 88, "dense residual's arena: %r" % (net.memory(),))
+    net.summary()   # (prints each layer, its inputs and the arena)
+    x = [0.25 * i for i in range(6)]
+    check(net.evaluate([x, x], [0, 2])["n"] == 2, "evaluate runs on a graph")
+    check(net.inputs_of(2) == (-1, 1), "layer 2 takes the input and layer 1: %r" % (net.inputs_of(2),))
+
+
+def test_refusals(net, x):
+    why = "graph"
+    check(refused(ValueError, why, net.compile, "sgd", "mse"), "compile refused")
+    check(refused(ValueError, why, net.fit, [x], [[0.0] * net.n_outputs], epochs=1, verbose=0), "fit refused")
+    check(refused(ValueError, why, net.training_memory), "training_memory refused")
+    check(refused(ValueError, why, net.save, "graph_saved.anne"), "save refused")
+    check(refused(ValueError, why, net.remove, 0), "remove refused")
+    check(refused(ValueError, "x has", net.predict, array("f", [0.0] * (len(x) + 1))), "a longer x")
+
+
+def test_merge_kernel(mod):
+    """mod.merge against Keras's definitions written out."""
+    a, b, c = array("f", [1.0, -2.0, 3.0, 0.5]), array("f", [0.5, 4.0, -1.0, 0.5]), array("f", [2.0] * 4)
+    out = array("f", bytes(16))
+    cases = ((17, (a, b, c), [3.5, 4.0, 4.0, 3.0]), (18, (a, b), [0.5, -6.0, 4.0, 0.0]),
+             (19, (a, b, c), [1.0, -16.0, -6.0, 0.5]), (20, (a, b), [0.75, 1.0, 1.0, 0.5]),
+             (21, (a, b, c), [2.0, 4.0, 3.0, 2.0]), (22, (a, b, c), [0.5, -2.0, -1.0, 0.5]))
+    for kind, xs, want in cases:
+        check(mod.merge(kind, out, xs, 1) is out and all_close(list(out), want), "merge %d: %r" % (kind, list(out)))
+    av = array("f", bytes(16))
+    mod.merge(20, av, (a, b, c), 1)
+    check(all_close(list(av), [(a[j] + b[j] + c[j]) / 3 for j in range(4)]), "average of three")
+    cat = array("f", bytes(24))
+    mod.merge(23, cat, (array("f", [1.0, 2.0]), a), 2)   # two positions: 1 channel, then 2
+    check(list(cat) == [1.0, 1.0, -2.0, 2.0, 3.0, 0.5], "concatenate: %r" % list(cat))
+    for args, frag in (((18, out, (a, b, c), 1), "sizes do not fit"), ((17, out, (a,), 1), "2..7 inputs"),
+                       ((17, out, (a, array("f", [1.0])), 1), "sizes do not fit"),
+                       ((23, cat, (a, a), 2), "sizes do not fit"), ((9, out, (a, b), 1), "unknown layer kind"),
+                       ((17, out, [a, b], 1), "tuple")):
+        exc = TypeError if frag == "tuple" else ValueError
+        check(refused(exc, frag, mod.merge, *args), "merge%r refused" % (args[:1],))
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+print("%s: backends %s" % (NAME, backends))
+for backend in backends:
+    anne_net.use_backend(backend)
+    print("%s [%s]" % (NAME, backend))
+    for model in MODELS:
+        net, rows = test_keras(model)
+        if model == "graph_merges":
+            test_refusals(net, rows[0][0])
+        net = rows = None
+        gc.collect()
+    test_arena_by_hand()
+    test_merge_kernel(anne_net._anne)
+    gc.collect()
+net = anne_net.load("graph_conv1d.anne")
+if anne_net._native is not None:
+    net.use_backend("python")
+    x = array("f", [0.1 * i for i in range(net.n_inputs)])
+    py = list(net.predict(x))
+    net.use_backend("native")
+    check(all_close(list(net.predict(x), ), py), "use_backend on a graph: the same outputs")
+
+report(NAME)

@@ -1,0 +1,241 @@
+"""Host side of the int8 layers of `.anne` files (format version 3): the
+specs the converters write (Int8DenseSpec, Int8Conv1DSpec, Int8FlattenSpec,
+Int8PoolSpec), TFLite's multiplier arithmetic for them, and the reader of an
+int8 layer's data into numpy (read_int8_layer). The codec's int8 part is
+micropython/anne_file_int8.py; anne_format re-exports these names."""
+
+import math
+import struct
+
+import numpy as np
+
+import anne_file
+import anne_file_int8
+import anne_ops
+from anne_file import FLAG_BIAS, KIND_DENSE
+from anne_reference import default_params
+
+PARAM_NAMES = anne_ops.FILE_PARAMS
+
+
+def f32_value(v):
+    """v rounded to float32, as a Python float (what a file stores)."""
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+def quantize_multiplier(real, single_rounding=True):
+    """(Not what a file stores: an int8 Dense layer stores real_multiplier()
+    itself, the float scale LiteRT's reference FULLY_CONNECTED requantizes
+    with; kept for the Q31 multipliers of the operators to come.)
+    TFLite's QuantizeMultiplier (quantization_util.cc) for the
+    single-rounding build, as src/math/requant.rs's
+    quantize_multiplier_for(real, Rounding::Single): real = q * 2**(shift - 31)
+    with q in [2**30, 2**31) from frexp, q rounded half away from zero (a q
+    that rounds to 2**31 is halved, the shift raised); a shift below -31
+    gives (0, 0); 0.0 gives (0, 0); a shift above 30 saturates to
+    (2**31 - 1, 30) (single_rounding; the double-rounding build keeps
+    it). real: a Python float (double precision)."""
+    if not math.isfinite(real):
+        raise ValueError("requantization multiplier %r is not finite" % real)
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    x = q * (1 << 31)           # exact: a power-of-two scaling
+    q_fixed = int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)   # C's round(): half away from zero
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30 and single_rounding:
+        return 0x7FFFFFFF, 30
+    return q_fixed, shift
+
+
+def real_multiplier(input_scale, weight_scale, output_scale):
+    """The requantization scale as LiteRT's reference FULLY_CONNECTED
+    computes it in its Eval, per channel and per tensor alike: `(double)
+    input_scale * (double)weight_scale / (double)output_scale` (scales:
+    float32 values; Python floats are doubles, so this is the C++'s
+    double product and quotient, bit for bit). An int8 Dense layer's file
+    stores it as a float64. Not the float32 product of the older
+    GetQuantizedConvolutionMultipler: LiteRT 2.3.0's reference kernels give
+    the double product's outputs where the two differ
+    (tests/host/test_tflite_import.py, test_per_tensor_multiplier_is_litert_s)."""
+    return float(input_scale) * float(weight_scale) / float(output_scale)
+
+
+class Int8DenseSpec:
+    """An int8 dense layer to encode (format version 3, dtype 1).
+    kernel: units x n_in int8 (TFLite's layout); bias: units int32 or None
+    (zeros are stored); weight_scales: 1 (per tensor) or units float32;
+    in_q, out_q: (scale, zero point) of the input and the output; act_range:
+    (act_min, act_max) in output steps. scales: the float64 requantization
+    scales, computed here (real_multiplier(), as LiteRT's reference
+    FULLY_CONNECTED) unless given (bad files; a float, or an int taken as
+    the float64's bits). activation: applied after the clamp, with act_q
+    its output's (scale, zero point) and post its data
+    (tools/anne_tflite_act.py): softmax's (multiplier, left shift,
+    diff_min), an element-wise one's 256-entry table (table[q & 0xFF])."""
+
+    kind = KIND_DENSE
+
+    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127),
+                 scales=None, activation="linear", act_q=(0.0, 0), post=()):
+        self.activation = activation
+        self.act_q = (f32_value(float(act_q[0])), int(act_q[1]))
+        self.post = tuple(int(v) for v in post)
+        self.kernel = np.asarray(kernel)
+        self.has_bias = bias is not None
+        self.bias = np.zeros(self.kernel.shape[0], np.int32) if bias is None else np.asarray(bias).astype(np.int64)
+        self.weight_scales = [f32_value(float(v)) for v in np.atleast_1d(weight_scales)]
+        self.in_q = (f32_value(float(in_q[0])), int(in_q[1]))
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        if scales is None:
+            scales = [real_multiplier(self.in_q[0], s, self.out_q[0]) for s in self.weight_scales]
+        self.scales = [struct.unpack("<d", struct.pack("<Q", v))[0] if isinstance(v, int) else float(v)
+                       for v in scales]
+
+    @property
+    def units(self):
+        return self.kernel.shape[0]
+
+    @property
+    def quant(self):
+        return self.in_q + self.out_q + (len(self.weight_scales),) + self.act_range + self.act_q
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.ACTIVATIONS.index(self.activation), FLAG_BIAS if self.has_bias else 0,
+                               in_shape, self.units,
+                               [default_params("linear")[k] for k in PARAM_NAMES], kind=KIND_DENSE,
+                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def data(self, entry):
+        """The layer's data bytes, laid out as anne_file_int8.int8_parts says."""
+        parts = anne_file_int8.int8_parts(entry)
+        out = bytearray(entry.data_size)
+        values = {"kernel": self.kernel.astype("<i1").tobytes(),
+                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
+                  "requant": np.asarray(self.scales, "<f8").tobytes(),
+                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(),
+                  "post": np.asarray(self.post, "<i4" if self.activation == "softmax" else "<i1").tobytes()}
+        for name, (off, n) in parts.items():
+            out[off:off + len(values[name])] = values[name]
+        return bytes(out)
+
+
+class Int8Conv1DSpec(Int8DenseSpec):
+    """An int8 conv1d layer (LiteRT's CONV_2D with height 1): kernel filters
+    x kernel_size x in_channels int8 (TFLite's layout); kparams (kernel_size,
+    strides, padding code, dilation); the rest as Int8DenseSpec's, no
+    activation. mults: (multipliers, shifts), LiteRT's (QuantizeMultiplier
+    of real_multiplier(), double rounding) unless given."""
+
+    kind = anne_ops.LAYER_CONV1D
+
+    def __init__(self, kernel, bias, weight_scales, in_q, out_q, act_range=(-128, 127), kparams=(1, 1, 0, 1),
+                 mults=None):
+        Int8DenseSpec.__init__(self, kernel, bias, weight_scales, in_q, out_q, act_range)
+        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
+        if mults is None:
+            pairs = [quantize_multiplier(v, single_rounding=False) for v in self.scales]
+            mults = ([m for m, _ in pairs], [sh for _, sh in pairs])
+        self.mults = (list(mults[0]), list(mults[1]))
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.LINEAR, FLAG_BIAS if self.has_bias else 0, in_shape, self.units,
+                               [default_params("linear")[k] for k in PARAM_NAMES], kind=self.kind,
+                               kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def expected_kernel(self, in_shape):
+        return (self.units, self.kparams[0], in_shape[-1])
+
+    def data(self, entry):
+        parts = anne_file_int8.int8_parts(entry)
+        out = bytearray(entry.data_size)
+        values = {"kernel": self.kernel.astype("<i1").tobytes(),
+                  "bias": np.asarray(self.bias).astype("<i4").tobytes(),
+                  "requant": np.asarray(self.mults[0] + self.mults[1], "<i4").tobytes(),
+                  "scale": np.asarray(self.weight_scales, "<f4").tobytes(), "post": b""}
+        for name, (off, n) in parts.items():
+            out[off:off + len(values[name])] = values[name]
+        return bytes(out)
+
+
+class Int8FlattenSpec:
+    """An int8 flatten (reshape: out_shape); q: its (scale, zero point)."""
+
+    has_bias = False
+    kernel = bias = None
+    units = 0
+    kparams = anne_file.NO_KPARAMS
+
+    def __init__(self, q, out_shape=None):
+        self.q = (f32_value(float(q[0])), int(q[1]))
+        self.out_shape = None if out_shape is None else tuple(out_shape)
+        self.kind = anne_ops.LAYER_FLATTEN if out_shape is None else anne_ops.LAYER_RESHAPE
+
+    @property
+    def quant(self):
+        return self.q + self.q + (0, -128, 127, 0.0, 0)
+
+    def entry(self, in_shape):
+        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
+                               kind=self.kind, kparams=self.kparams, out_shape=self.out_shape,
+                               dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def data(self, entry):
+        return b""
+
+
+class Int8PoolSpec(Int8FlattenSpec):
+    """An int8 1-D pooling (kind; kparams (pool_size, strides, padding code)):
+    in_q, out_q (equal but for the global average, TFLite's MEAN, whose
+    mults are QuantizeMultiplier(in_scale / out_scale) unless given)."""
+
+    def __init__(self, kind, in_q, out_q, act_range=(-128, 127), kparams=(), mults=None):
+        Int8FlattenSpec.__init__(self, in_q)
+        self.kind = {n: k for k, n in anne_ops.LAYER_NAMES.items()}[kind] if isinstance(kind, str) else kind
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
+        self.mean = self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
+        if self.mean and mults is None:
+            mults = quantize_multiplier(float(self.q[0]) / float(self.out_q[0]), single_rounding=False)
+        self.mults = tuple(mults) if self.mean else ()
+
+    @property
+    def quant(self):
+        return self.q + self.out_q + (1 if self.mean else 0,) + self.act_range + (0.0, 0)
+
+    def data(self, entry):
+        return np.asarray(self.mults, "<i4").tobytes()
+
+
+
+def read_int8_layer(i, e, data, Layer):
+    anne_file_int8.check_int8_data("layer %d: " % i, e, data, e.offset)
+    parts = {k: (e.offset + off, n) for k, (off, n) in anne_file_int8.int8_parts(e).items()}
+    count = e.quant[4]
+    if e.kind not in anne_file.WEIGHTED:     # pooling, flatten, reshape
+        layer = Layer(i, e)
+        layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))
+        return layer
+    if e.kind == anne_ops.LAYER_CONV1D:
+        layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(
+            e.units, e.kparams[0], e.in_shape[1]), np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
+        words = [int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0])]
+        layer.mults = (words[:count], words[count:])
+        layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
+        return layer
+    layer = Layer(i, e, np.frombuffer(data, "<i1", e.units * e.n_in, parts["kernel"][0]).reshape(e.units, e.n_in),
+                  np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
+    layer.scales = [float(v) for v in np.frombuffer(data, "<f8", count, parts["requant"][0])]
+    layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]
+    off, n = parts["post"]
+    layer.post = tuple(int(v) for v in np.frombuffer(data, "<i4" if e.act == anne_ops.SOFTMAX else "<i1",
+                                                     n // 4 if e.act == anne_ops.SOFTMAX else n, off))
+    return layer
+
+
