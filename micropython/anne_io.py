@@ -45,6 +45,8 @@ def save(net, path, meta=None):
             kp = L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
         elif L.kind in anne_file.IMAGE_KINDS[1:3]:  # the 2-D windowed poolings
             kp = L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
+        elif L.kind >= anne_ops.LAYER_DEPTHWISE_CONV2D:
+            kp = L._kparams()
         if L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)

@@ -68,7 +68,7 @@ from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # n
 # has one of them.
 _LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, "
                 "Flatten, Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, "
-                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D")
+                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, DepthwiseConv2D, ZeroPadding2D")
 
 
 def _is_layer(layer):
@@ -380,7 +380,7 @@ class Sequential:
         if not 1 <= units <= 65535:
             raise ValueError("units out of range: %d (1..65535)" % units)
         L = self._layers[i]
-        if not L.weighted:
+        if not L.weighted or L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # (its channels follow its input)
             raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
         if L.kind == anne_ops.LAYER_DENSE:
             _n_out(L._name, units)  # ValueError: odd units for glu
@@ -785,7 +785,8 @@ _LAZY = {"Window": "anne_eval", "Normalization": "anne_affine", "Rescaling": "an
 for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
               "Flatten", "Reshape"):
     _LAZY[_name] = "anne_conv"
-for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+              "DepthwiseConv2D", "ZeroPadding2D"):
     _LAZY[_name] = "anne_conv2d"
 del _name
 
