@@ -105,7 +105,8 @@ POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "pool")
 GLOBAL_POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "global")
 # The kinds that take (height, width, channels); files with them are version 3.
 IMAGE_RULES = ("conv2d", "pool2d", "depthwise2d", "pad2d")
-IMAGE_KINDS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in IMAGE_RULES) + (
+# (sorted: a board's dict is not in insertion order)
+IMAGE_KINDS = tuple(sorted(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in IMAGE_RULES)) + (
     anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D)
 IMAGE_GLOBAL_POOLS = IMAGE_KINDS[-2:]
 # An affine layer's kind parameter 0: the Keras layer it stands for.
