@@ -37,7 +37,7 @@ def test_mobile_layers_batch_norm_folded():
     model = anne_format.load(os.path.join(MODELS, "depthwise_mobile.anne"))
     assert [l.kind_name for l in model.layers] == ["zero_padding2d", "conv2d", "depthwise_conv2d", "conv2d",
                                                    "global_average_pooling2d", "dense"]
-    assert [l.out_shape for l in model.layers] == [(11, 11, 3), (5, 5, 4), (5, 5, 8), (5, 5, 6), (6,), (3,)]
+    assert [l.out_shape for l in model.layers] == [(9, 9, 3), (4, 4, 4), (4, 4, 8), (4, 4, 6), (6,), (3,)]
     dw = model.layers[2]
     assert dw.kparams[:8] == (3, 3, 1, 1, 1, 2, 1, 1) and dw.units == 8
     # BatchNormalization and ReLU folded into the bias-less depthwise layer
