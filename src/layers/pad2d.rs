@@ -66,8 +66,9 @@ pub fn pad2d_f32(spec: &Pad2d, x: &[f32], out: &mut [f32]) -> Result<(), Status>
     let first = spec.rows.0 * row_out + spec.columns.0 * c;
     for (y, src) in x.chunks_exact(row_in.max(1)).enumerate() {
         let at = first + y * row_out;
-        if let Some(dst) = out.get_mut(at..at + row_in) {
-            dst.copy_from_slice(src);
+        // (a zip, not copy_from_slice: no length-mismatch panic path)
+        for (d, &v) in out.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(src) {
+            *d = v;
         }
     }
     Ok(())
