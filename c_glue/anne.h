@@ -210,6 +210,20 @@ typedef struct {
  *                      params: height, width, in_channels, kernel_h,
  *                      kernel_w, strides_h, strides_w, dilation_h,
  *                      dilation_w, padding (valid or same).
+ *   ANNE_LAYER_DEPTHWISE_CONV2D  Keras's DepthwiseConv2D, laid out as Conv2D;
+ *                      kernel kernel_h x kernel_w x in_channels x
+ *                      depth_multiplier (output channel c * depth_multiplier
+ *                      + m reads input channel c); bias in_channels *
+ *                      depth_multiplier values or NULL; out is out_h x out_w
+ *                      x (in_channels * depth_multiplier). params: height,
+ *                      width, in_channels, then the registry's slots in
+ *                      their order (ANNE_DEPTHWISE_CONV2D_* + 3): kernel_h,
+ *                      kernel_w, strides_h, strides_w, padding,
+ *                      depth_multiplier, dilation_h, dilation_w.
+ *   ANNE_LAYER_ZERO_PADDING2D  Keras's ZeroPadding2D: params height, width,
+ *                      channels, then padding's top, bottom, left, right
+ *                      (ANNE_ZERO_PADDING2D_PADDING_* + 3); out is (top + height +
+ *                      bottom) x (left + width + right) x channels.
  *   ANNE_LAYER_MAX_POOLING2D, ANNE_LAYER_AVERAGE_POOLING2D
  *                      params: height, width, channels, pool_h, pool_w,
  *                      strides_h, strides_w, padding (valid or same; same
@@ -228,7 +242,8 @@ typedef struct {
  * ANNE_ERR_KIND. quant is NULL for float32 layers (not read). (Flatten and
  * Reshape move nothing: the caller leaves them out of the chain.)
  */
-/* The kind parameters an anne_layer_t holds (a Conv2D takes 10). */
+/* The kind parameters an anne_layer_t holds (a Conv2D takes 10, a
+ * DepthwiseConv2D 11). */
 #define ANNE_LAYER_PARAMS 12
 
 typedef struct {

@@ -105,6 +105,8 @@
 #define ANNE_LAYER_AVERAGE_POOLING2D 12
 #define ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D 13
 #define ANNE_LAYER_GLOBAL_MAX_POOLING2D 14
+#define ANNE_LAYER_DEPTHWISE_CONV2D 15
+#define ANNE_LAYER_ZERO_PADDING2D 16
 #define ANNE_LAYER_ADD 17
 #define ANNE_LAYER_SUBTRACT 18
 #define ANNE_LAYER_MULTIPLY 19
@@ -112,8 +114,8 @@
 #define ANNE_LAYER_MAXIMUM 21
 #define ANNE_LAYER_MINIMUM 22
 #define ANNE_LAYER_CONCATENATE 23
-#define ANNE_LAYER_COUNT 21
-#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d, add, subtract, multiply, average, maximum, minimum, concatenate"
+#define ANNE_LAYER_COUNT 23
+#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d, depthwise_conv2d, zero_padding2d, add, subtract, multiply, average, maximum, minimum, concatenate"
 
 /* X(ID, name, slots, weighted, activation): slots the kind's parameter
  * count, weighted 1 when it has units and weights, activation 1 when
@@ -133,6 +135,8 @@
     X(AVERAGE_POOLING2D, average_pooling2d, 5, 0, 0) \
     X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d, 0, 0, 0) \
     X(GLOBAL_MAX_POOLING2D, global_max_pooling2d, 0, 0, 0) \
+    X(DEPTHWISE_CONV2D, depthwise_conv2d, 8, 1, 1) \
+    X(ZERO_PADDING2D, zero_padding2d, 4, 0, 0) \
     X(ADD, add, 0, 0, 1) \
     X(SUBTRACT, subtract, 0, 0, 1) \
     X(MULTIPLY, multiply, 0, 0, 1) \
@@ -172,5 +176,17 @@
 #define ANNE_AVERAGE_POOLING2D_STRIDES_H 2
 #define ANNE_AVERAGE_POOLING2D_STRIDES_W 3
 #define ANNE_AVERAGE_POOLING2D_PADDING 4
+#define ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_H 0
+#define ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_W 1
+#define ANNE_DEPTHWISE_CONV2D_STRIDES_H 2
+#define ANNE_DEPTHWISE_CONV2D_STRIDES_W 3
+#define ANNE_DEPTHWISE_CONV2D_PADDING 4
+#define ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER 5
+#define ANNE_DEPTHWISE_CONV2D_DILATION_RATE_H 6
+#define ANNE_DEPTHWISE_CONV2D_DILATION_RATE_W 7
+#define ANNE_ZERO_PADDING2D_PADDING_TOP 0
+#define ANNE_ZERO_PADDING2D_PADDING_BOTTOM 1
+#define ANNE_ZERO_PADDING2D_PADDING_LEFT 2
+#define ANNE_ZERO_PADDING2D_PADDING_RIGHT 3
 
 #endif /* ANNE_OPS_H */

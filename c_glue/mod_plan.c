@@ -308,7 +308,8 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
     }
 }
 
-// anne_raise_other_layer's messages for a Conv2D or 2-D pooling layer (its
+// anne_raise_other_layer's messages for a Conv2D, DepthwiseConv2D, 2-D
+// pooling or ZeroPadding2D layer (its
 // params: height, width, channels, window sizes, ...; anne.h).
 static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
     switch (status) {
@@ -319,6 +320,12 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
                     MP_ERROR_TEXT("layer %d: conv2d kernel has %u floats, not %u x %u x %u x filters"),
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
                     (unsigned)d->params[2]);
+            }
+            if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: depthwise kernel has %u floats, not %u x %u x %u x %u"),
+                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
+                    (unsigned)d->params[2], (unsigned)d->params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER]);
             }
             return;
         case ANNE_ERR_X_SIZE:
@@ -331,9 +338,19 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
                 MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_h x out_w x channels"),
                 (int)i, (unsigned)d->out_len);
         case ANNE_ERR_ACTIVATION:
+            if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: depthwise_conv2d cannot take glu (it halves the channels)"),
+                    (int)i);
+            }
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: conv2d cannot take glu (it halves the filters)"), (int)i);
         case ANNE_ERR_LAYER_PARAM:
+            if (d->kind == ANNE_LAYER_ZERO_PADDING2D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: bad zero_padding2d spec: height, width, channels >= 1"),
+                    (int)i);
+            }
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
                 (int)i);
@@ -346,7 +363,8 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
 // d->params); returns for the statuses all kinds share.
 ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
     bool plane = d->kind == ANNE_LAYER_CONV2D || d->kind == ANNE_LAYER_MAX_POOLING2D
-        || d->kind == ANNE_LAYER_AVERAGE_POOLING2D;
+        || d->kind == ANNE_LAYER_AVERAGE_POOLING2D || d->kind == ANNE_LAYER_DEPTHWISE_CONV2D
+        || d->kind == ANNE_LAYER_ZERO_PADDING2D;
     if (plane) {
         anne_raise_2d_layer(status, i, n_in, d);  // returns for the statuses all kinds share
     }

@@ -1,5 +1,6 @@
 # anne_conv2d: anne_net's layers for (height, width, channels) images:
-# Conv2D and the 2-D poolings (inference; fit() refuses them so far).
+# Conv2D and the 2-D poolings (DepthwiseConv2D and ZeroPadding2D:
+# anne_depthwise2d, on these) (inference; fit() refuses them so far).
 # anne_net imports it when a network has one of them (anne_net.Conv2D, ...
 # or a file that holds one), so that other networks do not load it.
 

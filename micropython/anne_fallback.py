@@ -120,8 +120,9 @@ def _check_layers(layers):
 _KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LAYER_AVERAGE_POOLING1D,
           _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_AFFINE,
           _ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D,
-          _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
-_WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE, _ops.LAYER_CONV2D)
+          _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D, _ops.LAYER_DEPTHWISE_CONV2D,
+          _ops.LAYER_ZERO_PADDING2D)
+_WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE, _ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D)
 # Global poolings (1-D over steps, 2-D over height x width: the same), and
 # the max ones of them and of the 1-D windowed poolings.
 _GLOBAL = (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D,
@@ -295,12 +296,12 @@ def _run_layer(i, src, layer, dst, checked=None, last=False):
             _affine(i, src, kernel, bias, dst, spec)
         elif kind == _ops.LAYER_DENSE:
             _chain_dense(i, last, src, kernel, bias, act, dst)
-        elif kind == _ops.LAYER_CONV2D:
+        elif kind in (_ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D):
             import anne_fallback2d
             anne_fallback2d.conv2d(i, src, kernel, bias, act, dst, spec)
         else:
             _conv1d(i, src, kernel, bias, act, dst, spec)
-    elif kind in (_ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D):
+    elif kind in (_ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_ZERO_PADDING2D):
         import anne_fallback2d
         anne_fallback2d.pool2d(i, src, dst, spec)
     else:
@@ -633,7 +634,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     kind = spec[0]
     if kind == _ops.LAYER_DENSE:
         raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
-    if kind in (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D):
+    if kind >= _ops.LAYER_CONV2D:
         raise ValueError("unknown layer kind or dtype")  # (not trained yet: as the native module)
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     n_in = len(xs)

@@ -1,5 +1,5 @@
 # anne_fallback2d: anne_fallback's kernels for (height, width, channels)
-# images, Conv2D and the 2-D poolings, in plain MicroPython: the
+# images, Conv2D, DepthwiseConv2D, ZeroPadding2D and the 2-D poolings, in plain MicroPython: the
 # definitions straight (src/layers/conv2d.rs, pool2d.rs), with the native
 # module's checks and messages (c_glue/mod_plan.c). anne_fallback imports
 # it for a layer of one of these kinds.
@@ -8,7 +8,8 @@ import anne_ops as _ops
 from anne_core import _out_steps
 from anne_activations import _apply, _store
 
-KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D)
+KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_DEPTHWISE_CONV2D,
+         _ops.LAYER_ZERO_PADDING2D)
 
 
 def _bad_spec(i):
@@ -49,7 +50,10 @@ def _check_out(i, out, n):
 
 def conv2d(i, xs, ks, bs, act, out, spec):
     """Conv2D: out is out_h x out_w x filters, each position's taps in range
-    summed row by row, channel by channel, then the bias."""
+    summed row by row, channel by channel, then the bias. (DepthwiseConv2D:
+    depthwise2d.)"""
+    if spec[0] == _ops.LAYER_DEPTHWISE_CONV2D:
+        return depthwise2d(i, xs, ks, bs, act, out, spec)
     h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
     if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1:
         _bad_spec(i)
@@ -85,9 +89,66 @@ def conv2d(i, xs, ks, bs, act, out, spec):
     _store(out, values, len(values))
 
 
+def depthwise2d(i, xs, ks, bs, act, out, spec):
+    """DepthwiseConv2D (src/layers/depthwise2d.rs): output channel
+    c * depth_multiplier + m of each position sums input channel c's taps
+    in range times kernel[ky, kx, c, m], then the bias."""
+    h, w, cin, kh, kw, sh, sw, padding, dm, dh, dw = _params(spec, 11)
+    if min(h, w, cin, kh, kw, sh, sw, dh, dw, dm) < 1 or padding > 1:
+        _bad_spec(i)
+    (oh, top), (ow, left) = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
+    F = cin * dm
+    if len(ks) != kh * kw * F:
+        raise ValueError("layer %d: depthwise kernel has %d floats, not %d x %d x %d x %d" % (i, len(ks), kh, kw, cin, dm))
+    if act.id in _ops.HALVES:
+        raise ValueError("layer %d: depthwise_conv2d cannot take glu (it halves the channels)" % i)
+    _check_out(i, out, oh * ow * F)
+    if bs is not None and len(bs) != F:
+        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
+    values = []
+    for oy in range(oh):
+        ys = _taps(oy, sh, dh, top, h, kh)
+        for ox in range(ow):
+            xs_ = _taps(ox, sw, dw, left, w, kw)
+            z = [0.0] * F
+            for ty, iy in ys:
+                for tx, ix in xs_:
+                    at = (iy * w + ix) * cin
+                    base = (ty * kw + tx) * F
+                    for f in range(F):
+                        z[f] += xs[at + f // dm] * ks[base + f]
+            if bs is not None:
+                for f in range(F):
+                    z[f] += bs[f]
+            values.extend(_apply(act, z))
+    _store(out, values, len(values))
+
+
+def pad2d(i, xs, out, spec):
+    """ZeroPadding2D: the input's rows between top and bottom zero rows,
+    each between left and right zero positions."""
+    h, w, c, top, bottom, left, right = _params(spec, 7)
+    if min(h, w, c) < 1:
+        raise ValueError("layer %d: bad zero_padding2d spec: height, width, channels >= 1" % i)
+    if len(xs) != h * w * c:
+        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, len(xs), h, w, c))
+    oh, ow = top + h + bottom, left + w + right
+    _check_out(i, out, oh * ow * c)
+    values = [0.0] * (oh * ow * c)
+    for y in range(h):
+        at = ((top + y) * ow + left) * c
+        src = y * w * c
+        for j in range(w * c):
+            values[at + j] = xs[src + j]
+    _store(out, values, len(values))
+
+
 def pool2d(i, xs, out, spec):
     """MaxPooling2D, AveragePooling2D: the max, or the mean, of each
-    window's positions in range, per channel (a NaN wins a max)."""
+    window's positions in range, per channel (a NaN wins a max).
+    (ZeroPadding2D: pad2d.)"""
+    if spec[0] == _ops.LAYER_ZERO_PADDING2D:
+        return pad2d(i, xs, out, spec)
     h, w, c, ph, pw, sh, sw, padding = _params(spec, 8)
     if min(h, w, c, ph, pw, sh, sw) < 1 or padding > 1:
         _bad_spec(i)

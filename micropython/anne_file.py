@@ -105,7 +105,9 @@ WEIGHTED = tuple(k for k in STORED if k in anne_ops.ACTIVATED)
 POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "pool")
 GLOBAL_POOLS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule == "global")
 # The kinds that take (height, width, channels); files with them are version 3.
-IMAGE_KINDS = tuple(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in ("conv2d", "pool2d")) + (
+IMAGE_RULES = ("conv2d", "pool2d", "depthwise2d", "pad2d")
+# (sorted: a board's dict is not in insertion order)
+IMAGE_KINDS = tuple(sorted(k for k, rule in anne_ops.LAYER_SHAPE.items() if rule in IMAGE_RULES)) + (
     anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D)
 IMAGE_GLOBAL_POOLS = IMAGE_KINDS[-2:]
 # An affine layer's kind parameter 0: the Keras layer it stands for.
@@ -155,18 +157,24 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
                 _shape_text(stored_out), size_of(stored_out), _shape_text(in_shape), size_of(in_shape)))
         return stored_out
     rule = anne_ops.LAYER_SHAPE[kind]
-    image = rule in ("conv2d", "pool2d") or kind in IMAGE_GLOBAL_POOLS
+    image = rule in IMAGE_RULES or kind in IMAGE_GLOBAL_POOLS
     if len(in_shape) != (3 if image else 2):
         raise ValueError("%s takes %s, got %s" % (KIND_NAMES[kind], "(height, width, channels)" if image
                                                   else "(steps, channels)", _shape_text(in_shape)))
     if kind in GLOBAL_POOLS:
         return (in_shape[-1],)
+    if rule == "pad2d":  # top, bottom, left, right
+        return (in_shape[0] + kp[0] + kp[1], in_shape[1] + kp[2] + kp[3], in_shape[2])
+    if rule == "depthwise2d" and units != in_shape[2] * kp[5]:
+        raise ValueError("depthwise_conv2d has %d channels, not in_channels x depth_multiplier = %d x %d"
+                         % (units, in_shape[2], kp[5]))
     if image:
         # conv2d: kernel_h, kernel_w, strides_h, strides_w, padding,
-        # dilation_h, dilation_w; pool2d: pool_h, pool_w, strides_h,
-        # strides_w, padding
-        conv = rule == "conv2d"
-        dil = kp[5:7] if conv else (1, 1)
+        # dilation_h, dilation_w; depthwise2d: the same with
+        # depth_multiplier before the dilation; pool2d: pool_h, pool_w,
+        # strides_h, strides_w, padding
+        conv = rule != "pool2d"
+        dil = kp[5:7] if rule == "conv2d" else kp[6:8] if conv else (1, 1)
         oh, _ = _out_steps(in_shape[0], (kp[0] - 1) * dil[0] + 1, kp[2], kp[4])
         ow, _ = _out_steps(in_shape[1], (kp[1] - 1) * dil[1] + 1, kp[3], kp[4])
         return (oh, ow, units if conv else in_shape[2])
@@ -226,6 +234,8 @@ class Entry:
             return self.kparams[0] * self.in_shape[1] * self.units
         if self.kind == anne_ops.LAYER_CONV2D:
             return self.kparams[0] * self.kparams[1] * self.in_shape[2] * self.units
+        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # kernel_h x kernel_w x (in_channels x multiplier)
+            return self.kparams[0] * self.kparams[1] * self.units
         if self.kind == anne_ops.LAYER_AFFINE:
             return self.units
         return 0
@@ -545,6 +555,8 @@ def _data_text(entry):
         dims = (entry.kparams[0], entry.in_shape[1], entry.units)
     elif entry.kind == anne_ops.LAYER_CONV2D:
         dims = (entry.kparams[0], entry.kparams[1], entry.in_shape[2], entry.units)
+    elif entry.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+        dims = (entry.kparams[0], entry.kparams[1], entry.in_shape[2], entry.kparams[5])
     elif entry.kind == KIND_DENSE:
         dims = (entry.n_in, entry.units)
     elif entry.kind == anne_ops.LAYER_AFFINE:

@@ -44,8 +44,10 @@ def save(net, path, meta=None):
             kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
         elif L.kind == anne_ops.LAYER_CONV2D:
             kp = L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
-        elif L.kind in anne_file.IMAGE_KINDS[1:3]:  # the 2-D windowed poolings
+        elif L.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
             kp = L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
+        elif L.kind >= anne_ops.LAYER_DEPTHWISE_CONV2D:
+            kp = L._kparams()
         if L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)

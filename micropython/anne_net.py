@@ -68,14 +68,14 @@ from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # n
 # has one of them.
 _LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, "
                 "Flatten, Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, "
-                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D")
+                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, DepthwiseConv2D, ZeroPadding2D")
 
 
 def _is_layer(layer):
     """True for a layer of anne_net's (Input is not one)."""
     if isinstance(layer, anne_layers.LAYER_TYPES):
         return True
-    for name in ("anne_conv", "anne_affine", "anne_conv2d"):  # (none exists before its module is imported)
+    for name in ("anne_conv", "anne_affine", "anne_conv2d", "anne_depthwise2d"):  # (none before its import)
         module = sys.modules.get(name)
         if module is not None and isinstance(layer, module.LAYER_TYPES):
             return True
@@ -380,7 +380,7 @@ class Sequential:
         if not 1 <= units <= 65535:
             raise ValueError("units out of range: %d (1..65535)" % units)
         L = self._layers[i]
-        if not L.weighted:
+        if not L.weighted or L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # (its channels follow its input)
             raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
         if L.kind == anne_ops.LAYER_DENSE:
             _n_out(L._name, units)  # ValueError: odd units for glu
@@ -686,8 +686,8 @@ def load(source):
             import anne_affine
             return anne_affine.Rescaling(1.0) if kp[0] in (0, 2) else anne_affine.AFFINE_TYPES[kp[0]]()
         if kind >= anne_ops.LAYER_CONV2D:
-            import anne_conv2d
-            return anne_conv2d.make_layer(entry)
+            module = __import__("anne_depthwise2d" if kind >= anne_ops.LAYER_DEPTHWISE_CONV2D else "anne_conv2d")
+            return module.make_layer(entry)
         import anne_conv
         if kind == anne_ops.LAYER_CONV1D:
             return anne_conv.Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
@@ -775,6 +775,7 @@ for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePoolin
     _LAZY[_name] = "anne_conv"
 for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
     _LAZY[_name] = "anne_conv2d"
+_LAZY["DepthwiseConv2D"] = _LAZY["ZeroPadding2D"] = "anne_depthwise2d"
 del _name
 
 

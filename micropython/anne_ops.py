@@ -74,6 +74,8 @@ LAYER_MAX_POOLING2D = 11
 LAYER_AVERAGE_POOLING2D = 12
 LAYER_GLOBAL_AVERAGE_POOLING2D = 13
 LAYER_GLOBAL_MAX_POOLING2D = 14
+LAYER_DEPTHWISE_CONV2D = 15
+LAYER_ZERO_PADDING2D = 16
 LAYER_ADD = 17
 LAYER_SUBTRACT = 18
 LAYER_MULTIPLY = 19
@@ -82,17 +84,17 @@ LAYER_MAXIMUM = 21
 LAYER_MINIMUM = 22
 LAYER_CONCATENATE = 23
 # id -> name.
-LAYER_NAMES = {1: "dense", 2: "conv1d", 3: "max_pooling1d", 4: "average_pooling1d", 5: "global_average_pooling1d", 6: "global_max_pooling1d", 7: "flatten", 8: "reshape", 9: "affine", 10: "conv2d", 11: "max_pooling2d", 12: "average_pooling2d", 13: "global_average_pooling2d", 14: "global_max_pooling2d", 17: "add", 18: "subtract", 19: "multiply", 20: "average", 21: "maximum", 22: "minimum", 23: "concatenate"}
+LAYER_NAMES = {1: "dense", 2: "conv1d", 3: "max_pooling1d", 4: "average_pooling1d", 5: "global_average_pooling1d", 6: "global_max_pooling1d", 7: "flatten", 8: "reshape", 9: "affine", 10: "conv2d", 11: "max_pooling2d", 12: "average_pooling2d", 13: "global_average_pooling2d", 14: "global_max_pooling2d", 15: "depthwise_conv2d", 16: "zero_padding2d", 17: "add", 18: "subtract", 19: "multiply", 20: "average", 21: "maximum", 22: "minimum", 23: "concatenate"}
 # id -> its parameter slots, in the one order of the file, the ABI, Rust
 # and Python: (name, default (None: required, or another slot's value),
 # min, values: a choice's names, stored as the index; else a size min..65535).
-LAYER_PARAMS = {2: (("kernel_size", None, 1, ()), ("strides", 1, 1, ()), ("padding", 0, 0, ("valid", "same", "causal")), ("dilation_rate", 1, 1, ())), 3: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 4: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 9: (("stands_for", 0, 0, ("affine", "normalization", "rescaling", "batch_normalization")),), 10: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 11: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 12: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same")))}
+LAYER_PARAMS = {2: (("kernel_size", None, 1, ()), ("strides", 1, 1, ()), ("padding", 0, 0, ("valid", "same", "causal")), ("dilation_rate", 1, 1, ())), 3: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 4: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 9: (("stands_for", 0, 0, ("affine", "normalization", "rescaling", "batch_normalization")),), 10: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 11: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 12: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 15: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("depth_multiplier", 1, 1, ()), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 16: (("padding_top", 1, 0, ()), ("padding_bottom", 1, 0, ()), ("padding_left", 1, 0, ()), ("padding_right", 1, 0, ()))}
 # id -> what its units field is called, for the kinds with weights.
-LAYER_UNITS = {1: "units", 2: "filters", 9: "channels", 10: "filters"}
+LAYER_UNITS = {1: "units", 2: "filters", 9: "channels", 10: "filters", 15: "channels"}
 # The kinds that take an activation.
-ACTIVATED = (1, 2, 10, 17, 18, 19, 20, 21, 22, 23)
-# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d, global,
-# flatten, stored, same, merge, concat).
-LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "global", 7: "flatten", 8: "stored", 9: "same", 10: "conv2d", 11: "pool2d", 12: "pool2d", 13: "global", 14: "global", 17: "merge", 18: "merge", 19: "merge", 20: "merge", 21: "merge", 22: "merge", 23: "concat"}
+ACTIVATED = (1, 2, 10, 15, 17, 18, 19, 20, 21, 22, 23)
+# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d,
+# depthwise2d, pad2d, global, flatten, stored, same, merge, concat).
+LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "global", 7: "flatten", 8: "stored", 9: "same", 10: "conv2d", 11: "pool2d", 12: "pool2d", 13: "global", 14: "global", 15: "depthwise2d", 16: "pad2d", 17: "merge", 18: "merge", 19: "merge", 20: "merge", 21: "merge", 22: "merge", 23: "concat"}
 # id -> (min, max) inputs, for the kinds that take several (merges).
 LAYER_INPUTS = {17: (2, 7), 18: (2, 2), 19: (2, 7), 20: (2, 7), 21: (2, 7), 22: (2, 7), 23: (2, 7)}

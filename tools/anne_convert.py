@@ -24,6 +24,13 @@ version-3 file whose layers name their inputs), on a (features,),
   Conv2D         filters, kernel_size, strides, padding valid/same,
                  dilation_rate, use_bias, any activation but glu (inference:
                  the board's fit() does not train it yet; a version-3 file)
+  DepthwiseConv2D kernel_size, strides, padding valid/same, depth_multiplier,
+                 dilation_rate, use_bias, any activation but glu (inference)
+  SeparableConv2D
+                 as two layers: a DepthwiseConv2D (no bias, linear) and a 1x1
+                 Conv2D with the separable layer's bias and activation (the
+                 same computation; the summary names both parts)
+  ZeroPadding2D  padding int, (rows, columns) or ((top, bottom), (left, right))
   MaxPooling2D, AveragePooling2D (pool_size, strides, padding valid/same),
   GlobalAveragePooling2D, GlobalMaxPooling2D
   Flatten, Reshape
@@ -310,7 +317,9 @@ class Converted:
         # was folded into which layer (shown by the board's summary()), and
         # what set_metadata() adds
         self.metadata = {"name": name} if name else {}
-        folded = ["%d: %s" % (i, " + ".join(s)) for i, s in enumerate(sources) if len(s) > 1]
+        # (a SeparableConv2D is two layers: each says so)
+        folded = ["%d: %s" % (i, " + ".join(s)) for i, s in enumerate(sources)
+                  if len(s) > 1 or "SeparableConv2D" in s[0]]
         if folded:
             self.metadata["folded"] = "; ".join(folded)
         # and the normalization folded into a layer's inputs, so that the
@@ -386,7 +395,7 @@ def convert(path):
         if d["kind"] == "affine":
             specs.append(anne_format.LayerSpec("linear", d["kernel"], d["bias"], kind="affine",
                                                kparams=d["kparams"], inputs=inputs))
-        elif d["kind"] in ("dense", "conv1d", "conv2d") or d["kind"] in anne_keras_graph.MERGES.values():
+        elif d["kind"] in ("dense", "conv1d", "conv2d", "depthwise_conv2d") or d["kind"] in anne_keras_graph.MERGES.values():
             specs.append(anne_format.LayerSpec(d["act"].name, d.get("kernel"), d.get("bias"), d["act"].params,
                                                d["act"].has_max_value, d["act"].approximate,
                                                d["kind"], d.get("kparams", ()), inputs=inputs))

@@ -111,6 +111,10 @@ class LayerSpec:
             return (self.kparams[0], in_shape[-1], self.units)
         if self.kind == anne_ops.LAYER_CONV2D:
             return (self.kparams[0], self.kparams[1], in_shape[-1], self.units)
+        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+            # Keras's kernel_h x kernel_w x in_channels x depth_multiplier,
+            # its last two axes as one (output channel c * multiplier + m)
+            return (self.kparams[0], self.kparams[1], self.units)
         if self.kind == anne_ops.LAYER_AFFINE:
             return (in_shape[-1],)
         return None
@@ -171,7 +175,8 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
             want = l.expected_kernel(shape) if l.kind in anne_file.STORED else None
             units = l.units
             got = None if l.kernel is None else l.kernel.shape
-            rank = {anne_ops.LAYER_CONV1D: 2, anne_ops.LAYER_CONV2D: 3}.get(l.kind, 1)
+            rank = {anne_ops.LAYER_CONV1D: 2, anne_ops.LAYER_CONV2D: 3,
+                    anne_ops.LAYER_DEPTHWISE_CONV2D: 3}.get(l.kind, 1)
             if l.kind in anne_file.STORED and (len(shape) == rank or l.kind == anne_ops.LAYER_AFFINE) \
                     and got != want:
                 raise ValueError("layer %d: kernel shape %s, expected %s" % (i, got, want))
@@ -276,6 +281,11 @@ class Layer:
         if self.kind == anne_ops.LAYER_CONV2D:
             return "kernel_size=%dx%d strides=%dx%d padding=%s dilation_rate=%dx%d" % (
                 kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6])
+        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+            return "kernel_size=%dx%d strides=%dx%d padding=%s depth_multiplier=%d dilation_rate=%dx%d" % (
+                kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6], kp[7])
+        if self.kind == anne_ops.LAYER_ZERO_PADDING2D:
+            return "padding=((%d, %d), (%d, %d))" % tuple(kp[:4])
         if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
             return "pool_size=%dx%d strides=%dx%d padding=%s" % (kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]])
         if self.kind == anne_ops.LAYER_AFFINE:
@@ -354,12 +364,17 @@ class Layer:
                 else x.max(axis=axes))
         if self.kind in anne_file.POOLS:
             return _pool(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING1D, self.out_shape[0])
+        if self.kind == anne_ops.LAYER_ZERO_PADDING2D:
+            t, b, l, r = self.kparams[:4]
+            return _f32(np.pad(x, ((0, 0), (t, b), (l, r), (0, 0))))
         if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
             return _pool2d(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING2D, self.out_shape)
         if self.kind == anne_ops.LAYER_CONV1D:
             z = _conv1d(x, self.kernel, self.kparams, self.out_shape[0])
         elif self.kind == anne_ops.LAYER_CONV2D:
             z = _conv2d(x, self.kernel, self.kparams, self.out_shape)
+        elif self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+            z = _depthwise2d(x, self.kernel, self.kparams, self.out_shape)
         else:
             z = x @ self.kernel
         if self.bias is not None:
@@ -451,6 +466,16 @@ def _conv2d(x, kernel, kp, out_shape):
     taps, valid = _taps2d(x, kp, out_shape, kp[5:7])
     taps = np.where(valid[None, :, :, :, :, None], taps, 0.0)
     return _f32(np.einsum("byxklc,klcf->byxf", taps, kernel.astype(np.float64)))
+
+
+def _depthwise2d(x, kernel, kp, out_shape):
+    """x (batch, h, w, c) * kernel (kh, kw, c * m) -> (batch, oh, ow, c * m),
+    output channel c * m + j reading channel c, in float64 (kp: kernel_h,
+    kernel_w, strides_h, strides_w, padding, depth_multiplier m,
+    dilation_h, dilation_w)."""
+    taps, valid = _taps2d(x, kp, out_shape, kp[6:8])
+    taps = np.where(valid[None, :, :, :, :, None], taps, 0.0)[..., np.repeat(np.arange(x.shape[3]), kp[5])]
+    return _f32(np.einsum("byxklf,klf->byxf", taps, kernel.astype(np.float64)))
 
 
 def _pool2d(x, kp, is_max, out_shape):
@@ -605,6 +630,9 @@ def parse(data):
         elif e.kind == anne_ops.LAYER_CONV2D:
             kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
                 e.kparams[0], e.kparams[1], e.in_shape[2], e.units)
+        elif e.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+            kernel = np.frombuffer(data, "<f4", n_k, e.offset).astype(np.float32).reshape(
+                e.kparams[0], e.kparams[1], e.units)
         bias = None
         if e.has_bias:
             bias = np.frombuffer(data, "<f4", e.units, e.offset + 4 * n_k).astype(np.float32)

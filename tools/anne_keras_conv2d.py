@@ -1,5 +1,7 @@
 """The Keras layers for (height, width, channels) images that
-tools/anne_convert.py converts: Conv2D and the 2-D poolings, one function
+tools/anne_convert.py converts: Conv2D, DepthwiseConv2D, SeparableConv2D
+(as a DepthwiseConv2D and a 1x1 Conv2D), ZeroPadding2D and the 2-D
+poolings, one function
 per Keras class as in anne_keras_layers (whose helpers they use), found
 there through LAYER_KINDS.
 
@@ -73,6 +75,106 @@ def conv2d(st, layer):
                             "sources": [name], "in_shape": shape, "kparams": kparams})
 
 
+def _depthwise_arrays(st, layer, names):
+    """A depthwise (or separable) layer's weight arrays, float32, as many
+    as names (use_bias adds the bias)."""
+    where = layer.where
+    names = list(names) + (["bias"] if bool(layer.cfg.get("use_bias", True)) else [])
+    arrays = st.kf.weights(layer.name, layer.class_path)
+    if len(arrays) != len(names):
+        raise K.ConvertError("%s: expected %d weight arrays (%s), found %d"
+                             % (where, len(names), ", ".join(names), len(arrays)))
+    return [K._float32(a, where, n) for a, n in zip(arrays, names)] + [None] * (3 - len(names))
+
+
+def _depthwise(st, layer, kernel, bias, act, source):
+    """Puts a DepthwiseConv2D (kernel Keras's kh x kw x in_channels x
+    multiplier) on the board; returns it."""
+    cfg, where, shape = layer.cfg, layer.where, st.shape
+    padding = _options(cfg, where, cfg.get("padding", "valid"))
+    h, w, channels = _image(shape, where)
+    kh, kw = _pair(cfg, "kernel_size", 1, where)
+    dm = int(cfg.get("depth_multiplier", 1))
+    if kernel.shape != (kh, kw, channels, dm):
+        raise K.ConvertError("%s: depthwise kernel shape %s, expected (%d, %d, %d, %d) for its input %s"
+                             % (where, kernel.shape, kh, kw, channels, dm, shape))
+    if bias is not None and bias.shape != (channels * dm,):
+        raise K.ConvertError("%s: bias shape %s, expected (%d,)" % (where, bias.shape, channels * dm))
+    kparams = (kh, kw) + _pair(cfg, "strides", 1, where) + (padding, dm) + _pair(cfg, "dilation_rate", 1, where)
+    _check_sizes(where, channels * dm, *kparams)
+    d = {"kind": "depthwise_conv2d", "name": layer.name, "kernel": kernel.reshape(kh, kw, channels * dm),
+         "bias": bias, "act": act, "sources": [source], "in_shape": shape, "kparams": kparams}
+    K._weighted(st, layer, d)
+    return d
+
+
+def _conv_activation(cfg, where, st, what):
+    act = K._activation(cfg.get("activation"), where, st.keras2)
+    if act.name == "glu":
+        raise K.ConvertError("%s: glu halves the %s; anne's %s cannot take it (put a Dense after it)"
+                             % (where, "channels" if what == "DepthwiseConv2D" else "filters", what))
+    return act
+
+
+def depthwise_conv2d(st, layer):
+    cfg, where = layer.cfg, layer.where
+    K._quantized(cfg, where)
+    act = _conv_activation(cfg, where, st, "DepthwiseConv2D")
+    kernel, bias, _ = _depthwise_arrays(st, layer, ["depthwise_kernel"])
+    _depthwise(st, layer, kernel, bias, act, layer.name)
+
+
+def separable_conv2d(st, layer):
+    """SeparableConv2D as two board layers, the same computation: its
+    depthwise part (a DepthwiseConv2D, no bias, linear) and its pointwise
+    part (a 1x1 Conv2D with the layer's bias and activation)."""
+    cfg, where, name = layer.cfg, layer.where, layer.name
+    K._quantized(cfg, where)
+    act = _conv_activation(cfg, where, st, "SeparableConv2D")
+    dk, pk, bias = _depthwise_arrays(st, layer, ["depthwise_kernel", "pointwise_kernel"])
+    d = _depthwise(st, layer, dk, None, K._activation(None, where, st.keras2),
+                   "%s (SeparableConv2D's depthwise part)" % name)
+    filters, cin = int(cfg["filters"]), d["kernel"].shape[-1]
+    if pk.shape != (1, 1, cin, filters):
+        raise K.ConvertError("%s: pointwise kernel shape %s, expected (1, 1, %d, %d)" % (where, pk.shape, cin, filters))
+    if bias is not None and bias.shape != (filters,):
+        raise K.ConvertError("%s: bias shape %s does not match %d" % (where, bias.shape, filters))
+    _check_sizes(where, filters)
+    K._weighted(st, layer, {"kind": "conv2d", "name": name, "kernel": pk, "bias": bias, "act": act,
+                            "sources": ["%s (SeparableConv2D's pointwise part)" % name], "in_shape": d["out_shape"],
+                            "kparams": (1, 1, 1, 1, 0, 1, 1)})
+
+
+def zero_padding2d(st, layer):
+    """ZeroPadding2D (padding int, (rows, columns) or ((top, bottom),
+    (left, right))) as a layer of its own."""
+    cfg, where, shape = layer.cfg, layer.where, st.shape
+    _options(dict(cfg, padding="valid"), where, "valid")
+    h, w, channels = _image(shape, where)
+    p = cfg.get("padding", 1)
+    if isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (list, tuple)) for v in p):
+        sides = tuple(int(v) for v in p[0]) + tuple(int(v) for v in p[1])
+    elif isinstance(p, (list, tuple)) and len(p) == 2:
+        sides = (int(p[0]),) * 2 + (int(p[1]),) * 2
+    elif isinstance(p, int):
+        sides = (p,) * 4
+    else:
+        raise K.ConvertError("%s: padding=%r; an int, (rows, columns) or ((top, bottom), (left, right))"
+                             % (where, p))
+    if len(sides) != 4 or min(sides) < 0:
+        raise K.ConvertError("%s: padding=%r; sizes >= 0" % (where, p))
+    _check_sizes(where, *sides)
+    d = {"kind": "zero_padding2d", "name": layer.name, "sources": [layer.name], "kparams": sides,
+         "out_shape": (h + sides[0] + sides[1], w + sides[2] + sides[3], channels)}
+    _check_sizes(where, *d["out_shape"])
+    if st.pending is not None:  # (padded zeros would not be normalised)
+        st.board.append(K._affine_layer(st.pending, shape, where, st.classes))
+        st.pending = None
+    st.board.append(d)
+    st.shape = d["out_shape"]
+    st.last_open = None
+
+
 def _pooling2d(st, layer, kind, affine_passes):
     """As anne_keras_layers._pooling, on (height, width, channels)."""
     cfg, where, shape = layer.cfg, layer.where, st.shape
@@ -118,4 +220,5 @@ def global_max_pooling2d(st, layer):
 LAYER_KINDS = {
     "Conv2D": conv2d, "MaxPooling2D": max_pooling2d, "AveragePooling2D": average_pooling2d,
     "GlobalAveragePooling2D": global_average_pooling2d, "GlobalMaxPooling2D": global_max_pooling2d,
+    "DepthwiseConv2D": depthwise_conv2d, "SeparableConv2D": separable_conv2d, "ZeroPadding2D": zero_padding2d,
 }

@@ -36,8 +36,6 @@ class _Stop(Exception):
 
 # What to do instead, for layers users often have.
 HINTS = {
-    "DepthwiseConv2D": "not supported yet; use Conv2D",
-    "SeparableConv2D": "not supported yet; use Conv2D",
     "SeparableConv1D": "not supported; use Conv1D",
     "DepthwiseConv1D": "not supported; use Conv1D",
     "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
@@ -293,7 +291,7 @@ def _fold_after(d, scale, offset, name, where):
 
 def _set_out(d, where):
     units = d["kernel"].shape[-1]
-    if d["kind"] in ("conv1d", "conv2d"):
+    if d["kind"] in ("conv1d", "conv2d", "depthwise_conv2d"):
         try:
             kp = tuple(d["kparams"])
             d["out_shape"] = anne_format.anne_file.out_shape_of(
@@ -406,8 +404,8 @@ def finish(st):
         raise ConvertError("the model cannot be converted (%d problem%s):\n  %s\n%s" % (
             len(st.problems), "" if len(st.problems) == 1 else "s", "\n  ".join(st.problems),
             _supported_layers()))
-    if not any(d["kind"] in ("dense", "conv1d", "conv2d") for d in st.board):
-        raise ConvertError("the model has no Dense, Conv1D or Conv2D layer")
+    if not any(d["kind"] in ("dense", "conv1d", "conv2d", "depthwise_conv2d") for d in st.board):
+        raise ConvertError("the model has no Dense, Conv1D, Conv2D or DepthwiseConv2D layer")
     if len(st.board) > anne_format.MAX_LAYERS:
         raise ConvertError("the model has %d layers; a .anne file holds at most %d"
                            % (len(st.board), anne_format.MAX_LAYERS))
@@ -490,7 +488,7 @@ def _weighted(st, layer, d):
             st.input_shape = d["in_shape"]
         pending = st.pending
         if pending is not None:
-            if d["kind"] == "conv1d" and d["kparams"][2] != 0 or d["kind"] == "conv2d":
+            if d["kind"] == "conv1d" and d["kparams"][2] != 0 or d["kind"] in ("conv2d", "depthwise_conv2d"):
                 # padded zeros would not be normalised (Conv2D: not folded
                 # yet): kept as a layer
                 st.board.append(_affine_layer(pending, d["in_shape"], where, st.classes))

@@ -50,9 +50,10 @@ def load(path=SOURCE):
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
               "input", "shape", "inputs", "placeholder"}
-SLOT_KEYS = {"name", "default", "min", "values", "none", "pair"}
+SLOT_KEYS = {"name", "default", "min", "values", "none", "pair", "sides"}
 INPUTS = ("flat", "steps", "image", "any")
-SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "global", "flatten", "stored", "same", "merge", "concat")
+SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "global", "flatten", "stored", "same",
+          "merge", "concat")
 MAX_INPUTS = 7   # inputs a version-3 layer entry names
 MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
 
@@ -60,14 +61,15 @@ MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
 def slots(L):
     """L's parameter slots as the file and the ABI hold them: a pair slot
     (a Keras (rows, columns) argument) as two, <name>_h and <name>_w (its
-    none, if any, the other pair's same axis)."""
+    none, if any, the other pair's same axis); a sides slot (Keras's
+    ((top, bottom), (left, right))) as four, <name>_top, ..._right."""
     out = []
     for s in L["params"]:
-        if not s.get("pair"):
+        if not s.get("pair") and not s.get("sides"):
             out.append(s)
             continue
-        for axis in ("_h", "_w"):
-            t = {k: v for k, v in s.items() if k != "pair"}
+        for axis in ("_top", "_bottom", "_left", "_right") if s.get("sides") else ("_h", "_w"):
+            t = {k: v for k, v in s.items() if k not in ("pair", "sides")}
             t["name"] = s["name"] + axis
             if "none" in s:
                 t["none"] = s["none"] + axis
@@ -96,7 +98,7 @@ def check_layers(layers):
         if bool(L.get("weights")) != ("units" in L):
             raise SystemExit(where + "a kind with weights has units, and only such a kind")
         for s in L["params"]:
-            if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s) or s.get("pair") and "values" in s:
+            if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s) or (s.get("pair") or s.get("sides")) and "values" in s:
                 raise SystemExit(where + "slot %r: keys %s (a size has min, a choice values)" % (s.get("name"), sorted(s)))
             d = s.get("default")
             if "values" in s and d not in s["values"] or "min" in s and d is not None and d < s["min"]:
@@ -302,8 +304,8 @@ def gen_python(t):
             "LAYER_UNITS = " + py_repr({L["id"]: L["units"] for L in layers if "units" in L}),
             "# The kinds that take an activation.",
             "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
-            "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d, global,",
-            "# flatten, stored, same, merge, concat).",
+            "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d,",
+            "# depthwise2d, pad2d, global, flatten, stored, same, merge, concat).",
             "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
             "# id -> (min, max) inputs, for the kinds that take several (merges).",
             "LAYER_INPUTS = " + py_repr({L["id"]: tuple(L["inputs"]) for L in layers if L["inputs"] != 1}),

@@ -18,7 +18,13 @@ Flatten -> Dense softmax), conv2d_options (kernel sizes and strides per axis,
 same padding, dilation, no bias, AveragePooling2D with same padding,
 GlobalAveragePooling2D) and conv2d_reshape (a flat input reshaped to an
 image, MaxPooling2D with strides and same padding, a vector activation on
-each position, GlobalMaxPooling2D).
+each position, GlobalMaxPooling2D); then depthwise_mobile (asymmetric
+ZeroPadding2D, a strided Conv2D, DepthwiseConv2D with depth_multiplier 2,
+no bias, BatchNormalization and ReLU folded in, a 1x1 Conv2D),
+depthwise_options (dilation, strides per axis, same padding, multiplier 3,
+ZeroPadding2D int and (rows, columns)) and separable_conv2d
+(SeparableConv2D: same padding, multiplier 2, strides, dilation, no bias, a
+folded activation). `--depthwise` makes only the last three.
 """
 import os
 import sys
@@ -84,5 +90,62 @@ def main():
     save_fixture("conv2d_reshape", model, x[:MAX_ROWS])
 
 
+def depthwise_models():
+    """The DepthwiseConv2D, SeparableConv2D and ZeroPadding2D fixtures (their
+    own seed: the models above are not made again)."""
+    rng = np.random.default_rng(SEED + 1)
+    keras.utils.set_random_seed(SEED + 1)
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 300, 8, 8, 3, 3)
+    x /= 16.0
+    # a MobileNet-like block: asymmetric zero padding, a strided Conv2D, a
+    # depthwise 3x3 (multiplier 2, no bias) with BatchNormalization and
+    # ReLU folded into it, a pointwise Conv2D
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)), layers.ZeroPadding2D(((1, 0), (0, 1))),
+        layers.Conv2D(4, 3, strides=2, activation="relu6"),
+        layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, use_bias=False),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2D(6, 1, activation="relu"), layers.GlobalAveragePooling2D(),
+        layers.Dense(3, activation="softmax")], name="depthwise_mobile")
+    fit(model, x, onehot(lab, 3), "categorical_crossentropy", 10)
+    # (fewer rows than the others: the stock Cortex-M0's heap holds them
+    # as boxed floats)
+    save_fixture("depthwise_mobile", model, x[:8])
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 300, 9, 8, 2, 2)
+    x /= 16.0
+    model = keras.Sequential([
+        keras.Input((9, 8, 2)),
+        layers.DepthwiseConv2D(3, dilation_rate=(2, 1), activation="tanh"),
+        layers.ZeroPadding2D(2),
+        layers.DepthwiseConv2D((2, 3), strides=(2, 1), padding="same", depth_multiplier=3, activation="elu"),
+        layers.ZeroPadding2D((1, 0)),
+        layers.DepthwiseConv2D(2, strides=2),
+        layers.Flatten(), layers.Dense(2)], name="depthwise_options")
+    fit(model, x, onehot(lab, 2), "mse", 10)
+    save_fixture("depthwise_options", model, x[:10])
+
+    keras.backend.clear_session()
+    x, lab = images(rng, 300, 8, 8, 2, 2)
+    x /= 16.0
+    model = keras.Sequential([
+        keras.Input((8, 8, 2)),
+        layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, activation="relu"),
+        layers.ZeroPadding2D((1, 2)),
+        layers.SeparableConv2D(3, (2, 3), strides=2, use_bias=False),
+        layers.Activation("swish"),
+        layers.SeparableConv2D(2, 2, dilation_rate=2, activation="sigmoid"),
+        layers.GlobalMaxPooling2D(), layers.Dense(1, activation="sigmoid")], name="separable_conv2d")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 10)
+    save_fixture("separable_conv2d", model, x[:10])
+
+
 if __name__ == "__main__":
-    main()
+    # (--depthwise: only the DepthwiseConv2D, SeparableConv2D and
+    # ZeroPadding2D fixtures)
+    if "--depthwise" not in sys.argv:
+        main()
+    depthwise_models()

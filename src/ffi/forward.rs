@@ -7,7 +7,7 @@ use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
 use super::forward_s8::run_s8_layer;
-use crate::layers::{conv1d, conv2d, dense, pool1d, pool2d, Op};
+use crate::layers::{conv1d, conv2d, dense, depthwise2d, pad2d, pool1d, pool2d, Op};
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
 use cty::c_void;
@@ -269,8 +269,9 @@ unsafe fn kernel_slices<'a, S>(
     Ok((shape, slices))
 }
 
-/// [`run_layer`] for a Conv2D or a 2-D pooling (see [`spec2d_of`]), with
-/// the checks in [`run_other_layer`]'s order: out, the pooling's sizes or
+/// [`run_layer`] for a Conv2D, DepthwiseConv2D, 2-D pooling or
+/// ZeroPadding2D (see [`spec2d_of`]), with the checks in
+/// [`run_other_layer`]'s order: out, the pooling's (padding's) sizes or
 /// the convolution's activation, kernel, bias and sizes, then overlap.
 ///
 /// # Safety
@@ -291,24 +292,34 @@ unsafe fn run_2d_layer(x: *const f32, n_in: usize, layer: &anne_layer_t, spec: S
             }
             // SAFETY: x and out are non-null, aligned and valid for their
             // lengths (contract, checked), and do not overlap.
-            let (x, out) = unsafe {
-                (
-                    slice::from_raw_parts(x, n_in),
-                    slice::from_raw_parts_mut(out_mut, layer.out_len),
-                )
-            };
+            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
             return pool2d::pool2d_f32(&spec, x, out);
         }
-        Spec2d::Conv(spec) => spec,
+        Spec2d::Pad(spec) => {
+            spec.check(n_in, layer.out_len)?;
+            if overlaps(out, layer.out_len, x, n_in) {
+                return Err(Status::Overlap);
+            }
+            // SAFETY: as a pooling's, above.
+            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
+            return pad2d::pad2d_f32(&spec, x, out);
+        }
+        spec => spec,
     };
     let act = Activation::from_abi(&layer.act)?;
     // SAFETY: as this function's contract; out is checked.
     let ((), s) = unsafe {
-        kernel_slices(x, n_in, layer, |bias_len| {
-            spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ())
+        kernel_slices(x, n_in, layer, |bias_len| match spec {
+            Spec2d::Conv(c) => c.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ()),
+            Spec2d::Depthwise(c) => c.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ()),
+            _ => Err(Status::Kind),
         })?
     };
-    conv2d::conv2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act)
+    match spec {
+        Spec2d::Conv(spec) => conv2d::conv2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act),
+        Spec2d::Depthwise(spec) => depthwise2d::depthwise2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act),
+        _ => Err(Status::Kind),
+    }
 }
 
 /// [`run_layer`] for an affine layer of `c` channels (its params, checked

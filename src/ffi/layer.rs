@@ -3,6 +3,8 @@
 use crate::abi::*;
 use crate::layers::conv1d::Conv1d;
 use crate::layers::conv2d::Conv2d;
+use crate::layers::depthwise2d::Depthwise2d;
+use crate::layers::pad2d::Pad2d;
 use crate::layers::pool1d::{Pool, Pool1d};
 use crate::layers::pool2d::Pool2d;
 use crate::layers::window::{Padding, Window2d};
@@ -80,13 +82,24 @@ pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Spec2d {
     Conv(Conv2d),
+    Depthwise(Depthwise2d),
     Pool(Pool2d),
+    Pad(Pad2d),
 }
+
+/// Where a DepthwiseConv2D's and a ZeroPadding2D's registry slots
+/// (ANNE_<KIND>_*) start in their ABI params: past the input's (height,
+/// width, channels).
+const SLOTS_AT: usize = 3;
 
 /// A Conv2D's `params` (height, width, in_channels, kernel_h, kernel_w,
 /// strides_h, strides_w, dilation_h, dilation_w, padding) or a 2-D
 /// pooling's (height, width, channels, pool_h, pool_w, strides_h,
-/// strides_w, padding); `None` for the other kinds.
+/// strides_w, padding); a DepthwiseConv2D's and a ZeroPadding2D's
+/// (height, width, channels, then the registry's slots in their order:
+/// kernel_h, kernel_w, strides_h, strides_w, padding, depth_multiplier,
+/// dilation_h, dilation_w; top, bottom, left, right); `None` for the
+/// other kinds.
 pub(crate) fn spec2d_of(kind: u32, params: &[u32]) -> Option<Result<Spec2d, Status>> {
     let p = |i: usize| params.get(i).map_or(0, |&v| v as usize);
     let kind = kind as i32;
@@ -106,6 +119,34 @@ pub(crate) fn spec2d_of(kind: u32, params: &[u32]) -> Option<Result<Spec2d, Stat
                 })
             });
             return Some(spec);
+        }
+        ANNE_LAYER_DEPTHWISE_CONV2D => {
+            let slot = |k: i32| p(SLOTS_AT + k as usize);
+            let spec = Padding::from_code(slot(ANNE_DEPTHWISE_CONV2D_PADDING) as u32).map(|padding| {
+                Spec2d::Depthwise(Depthwise2d {
+                    window: Window2d {
+                        height: p(0),
+                        width: p(1),
+                        kernel_size: (slot(ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_H), slot(ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_W)),
+                        strides: (slot(ANNE_DEPTHWISE_CONV2D_STRIDES_H), slot(ANNE_DEPTHWISE_CONV2D_STRIDES_W)),
+                        dilation: (slot(ANNE_DEPTHWISE_CONV2D_DILATION_RATE_H), slot(ANNE_DEPTHWISE_CONV2D_DILATION_RATE_W)),
+                        padding,
+                    },
+                    in_channels: p(2),
+                    depth_multiplier: slot(ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER),
+                })
+            });
+            return Some(spec);
+        }
+        ANNE_LAYER_ZERO_PADDING2D => {
+            let slot = |k: i32| p(SLOTS_AT + k as usize);
+            return Some(Ok(Spec2d::Pad(Pad2d {
+                height: p(0),
+                width: p(1),
+                channels: p(2),
+                rows: (slot(ANNE_ZERO_PADDING2D_PADDING_TOP), slot(ANNE_ZERO_PADDING2D_PADDING_BOTTOM)),
+                columns: (slot(ANNE_ZERO_PADDING2D_PADDING_LEFT), slot(ANNE_ZERO_PADDING2D_PADDING_RIGHT)),
+            })));
         }
         ANNE_LAYER_MAX_POOLING2D => Pool::Max,
         ANNE_LAYER_AVERAGE_POOLING2D => Pool::Average,

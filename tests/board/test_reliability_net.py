@@ -287,7 +287,7 @@ def with_gap(data, gap):
 def write_gapped(path, data, gap):
     import binascii
     head, rest = with_gap(data, gap)
-    zeros = bytes(4096)
+    zeros = bytes(min(gap, 1024))  # (small blocks: the stock Cortex-M0's fragmented heap)
     crc = binascii.crc32(head)
     with open(path, "wb") as f:
         f.write(head)

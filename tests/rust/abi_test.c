@@ -309,6 +309,40 @@ int32_t anne_c_abi_selftest(void) {
         layers[1].out = c; /* pooling's output over its input */
         CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_OVERLAP && failed == 1);
     }
+    /* ZeroPadding2D then DepthwiseConv2D: a 1 x 2 x 1 image padded by one
+     * row on top (params: h, w, c, then the slots top, bottom, left,
+     * right) -> 2 x 2 x 1; a depthwise 2 x 1 kernel, multiplier 2 (h, w,
+     * c, kh, kw, sh, sw, padding, depth_multiplier, dh, dw) -> 1 x 2 x 2. */
+    {
+        const float x[3] = {3.0f, 5.0f, 0.0f};
+        const float k[4] = {1.0f, 2.0f, 10.0f, -1.0f}, b[2] = {0.5f, 0.0f};
+        float z[4] = {9.0f, 9.0f, 9.0f, 9.0f}, d[4];
+        size_t failed = 99;
+        CHECK(ANNE_ZERO_PADDING2D_PADDING_TOP == 0 && ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER == 5);
+        anne_layer_t layers[2] = {
+            {ANNE_LAYER_ZERO_PADDING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, z, 4, {0}, {1, 2, 1, 1, 0, 0, 0}, NULL},
+            {ANNE_LAYER_DEPTHWISE_CONV2D, ANNE_DTYPE_F32, k, 4, b, 2, d, 4, {0}, {2, 2, 1, 2, 1, 1, 1, 0, 2, 1, 1}, NULL},
+        };
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
+        /* z = (0, 0, 3, 5); d[x, m] = z[0, x] * k[0, m] + z[1, x] * k[1, m] + b[m] */
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_OK);
+        CHECK(z[0] == 0.0f && z[1] == 0.0f && z[2] == 3.0f && z[3] == 5.0f);
+        CHECK(d[0] == 30.5f && d[1] == -3.0f && d[2] == 50.5f && d[3] == -5.0f);
+        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 0;
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
+        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 1; /* 2 x 1 x 1 floats, not 4 */
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1);
+        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 2;
+        anne_activation_default(ANNE_ACT_GLU, &layers[1].act);
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 1);
+        anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
+        layers[0].params[4] = 1; /* bottom 1: 3 x 2 outputs, out holds 4 */
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_OUT_SIZE && failed == 0);
+        layers[0].params[4] = 0;
+        CHECK(anne_forward(x, 3, layers, 2, &failed) == ANNE_ERR_X_SIZE && failed == 0);
+        layers[0].out = (float *)x; /* over its input */
+        CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_OVERLAP && failed == 0);
+    }
     {
         /* anne_fit_epoch_f32: a 2-1 linear layer, SGD, mse, 2 rows in one
          * batch: w -= lr * mean(2 (y - t) x). */
