@@ -18,9 +18,13 @@ class _Writer:
         s.buf.extend(data.encode() if s.text else data)
         return len(data)
     def flush(s):
-        s.fs.files[s.name] = bytes(s.buf)
+        if s.buf is not None:
+            s.fs.files[s.name] = bytes(s.buf)
     def close(s):
+        # (the buffer goes: the writer stays listed for --get, and a copy of
+        # every file written, mip's anne.mpy among them, would stay in the heap)
         s.flush()
+        s.buf = None
     def __enter__(s):
         return s
     def __exit__(s, *a):
