@@ -239,7 +239,7 @@ def graph_class(Sequential):
                     "tensors": len(self._offsets)}
 
         def summary(self):
-            """Sequential's summary, then each layer's inputs and the arena."""
+            """Sequential's summary (with the arena), then each layer's inputs."""
             Sequential.summary(self)
             for i in range(len(self._layers)):
                 ins = self.inputs_of(i)
@@ -247,9 +247,6 @@ def graph_class(Sequential):
                 act = " then %s" % L._name if L.kind in anne_ops.LAYER_INPUTS and L._name != "linear" else ""
                 if ins != ((i - 1 if i else -1),) or act:
                     print("layer %d takes %s%s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins), act))
-            m = self.memory()
-            print("arena: %d bytes for %d tensors (lower bound %d bytes), planned before it was allocated"
-                  % (m["arena"], m["tensors"], m["lower_bound"]))
 
         def _refuse(self, *args, **kw):
             raise ValueError("this network is a graph (its layers name their inputs): anne runs it "
