@@ -202,8 +202,9 @@ def graph_class(Sequential):
                 merge = L.kind in anne_ops.LAYER_INPUTS
                 run = None if merge else b.Plan((L._step(None),))
                 rows = _size(L.output_shape[:-1]) if merge else 1
-                # a merge's inputs as one tuple, made once when none is x or out; its activation
-                fixed = tuple(views[t] for t in ins) if min(ins) >= 0 else None
+                # a merge's inputs: a tuple made once when none is x or out, else a
+                # list refilled on each call (nothing allocated); its activation
+                fixed = tuple(views[t] for t in ins) if min(ins) >= 0 else [None] * len(ins)
                 act = b.Activation(L._name, **L.params) if merge and L._name != "linear" else None
                 steps.append((L.kind, ins, self._tensor[i], run, rows, fixed, act))
             self._views = views
@@ -221,8 +222,11 @@ def graph_class(Sequential):
             for kind, ins, dst, run, rows, fixed, act in self._steps:
                 d = out if dst == _OUT else views[dst]
                 if run is None:
-                    b.merge(kind, d, fixed or tuple(x if t == _X else out if t == _OUT else views[t] for t in ins),
-                            rows)
+                    if type(fixed) is list:
+                        for k in range(len(ins)):
+                            t = ins[k]
+                            fixed[k] = x if t == _X else out if t == _OUT else views[t]
+                    b.merge(kind, d, fixed, rows)
                     if act is not None:
                         b.activate(d, act)
                 else:

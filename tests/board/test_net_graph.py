@@ -117,12 +117,29 @@ def test_merge_kernel(mod):
     cat = array("f", bytes(24))
     mod.merge(23, cat, (array("f", [1.0, 2.0]), a), 2)   # two positions: 1 channel, then 2
     check(list(cat) == [1.0, 1.0, -2.0, 2.0, 3.0, 0.5], "concatenate: %r" % list(cat))
+    check(mod.merge(17, out, [a, b], 1) is out and all_close(list(out), [1.5, 2.0, 2.0, 1.0]), "a list of inputs")
     for args, frag in (((18, out, (a, b, c), 1), "sizes do not fit"), ((17, out, (a,), 1), "2..7 inputs"),
                        ((17, out, (a, array("f", [1.0])), 1), "sizes do not fit"),
                        ((23, cat, (a, a), 2), "sizes do not fit"), ((9, out, (a, b), 1), "unknown layer kind"),
-                       ((17, out, [a, b], 1), "tuple")):
-        exc = TypeError if frag == "tuple" else ValueError
+                       ((17, out, a, 1), "tuple or list")):
+        exc = TypeError if frag == "tuple or list" else ValueError
         check(refused(exc, frag, mod.merge, *args), "merge%r refused" % (args[:1],))
+
+
+def test_allocates_nothing(model):
+    """predict_into allocates nothing on the native backend: a ResNet
+    block's merges, a merge that takes the network's input."""
+    net = anne_net.load(model)
+    x, out = array("f", bytes(4 * net.n_inputs)), array("f", bytes(4 * net.n_outputs))
+    net.predict_into(x, out)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(3):
+        net.predict_into(x, out)
+    grew = gc.mem_alloc() - before
+    gc.enable()
+    check(grew == 0, "%s: predict_into allocated %d bytes" % (model, grew))
 
 
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
@@ -146,5 +163,7 @@ if anne_net._native is not None:
     py = list(net.predict(x))
     net.use_backend("native")
     check(all_close(list(net.predict(x), ), py), "use_backend on a graph: the same outputs")
+    for model in ("graph_resnet.anne", "graph_dense_residual.anne", "graph_conv1d.anne"):
+        test_allocates_nothing(model)
 
 report(NAME)
