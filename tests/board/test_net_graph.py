@@ -14,7 +14,7 @@ import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, check, refused, report
+from boardcheck import all_close, check, keras_close, refused, report
 
 NAME = "test_net_graph"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("graph_") and n.endswith(".anne"))
@@ -62,11 +62,8 @@ def test_keras(model):
     for i in range(len(rows)):
         x, want = rows[i]
         got = net.predict(x)
-        ok = len(got) == len(want)
-        for j in range(len(want)):
-            err = abs(got[j] - want[j])
-            worst = max(worst, err / (1e-5 + 1e-4 * abs(want[j])))
-            ok = ok and err <= 1e-5 + 1e-4 * abs(want[j])
+        ok, err = keras_close(got, want)
+        worst = max(worst, err)
         check(ok, "%s row %d: %r != %r" % (model, i, list(got), list(want)))
         check(net.predict_into(x, out) is out and list(out) == list(got), "%s row %d: predict_into" % (model, i))
     batch = net.predict([list(r[0]) for r in rows[:2]])
