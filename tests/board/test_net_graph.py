@@ -14,7 +14,8 @@ import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, check, keras_close, refused, report
+import anne_ops
+from boardcheck import all_close, check, error_of, keras_close, refused, report
 
 NAME = "test_net_graph"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("graph_") and n.endswith(".anne"))
@@ -123,6 +124,38 @@ def test_merge_kernel(mod):
         check(refused(exc, frag, mod.merge, *args), "merge%r refused" % (args[:1],))
 
 
+def test_arena_refused():
+    """A graph whose arena cannot fit: Concatenates of 7 inputs each
+    (weightless: the file is its layer table alone, written here with the
+    codec) take a (1000, 1) input to (1000, 2401), then a global average:
+    about 10 MB of activations. load() refuses it with the bytes needed and
+    free, and keeps nothing (the message and the last exception's traceback
+    aside: under 1 KB)."""
+    import binascii
+    import struct
+    import anne_file as af
+    entries, shape = [], (1000, 1)
+    for i in range(4):
+        ins = (af.NETWORK_INPUT if i == 0 else i - 1,) * 7
+        out = (1000, shape[1] * 7)
+        entries.append(af.Entry(0, 0, shape, 0, (0.0,) * 6, kind=anne_ops.LAYER_CONCATENATE, out_shape=out,
+                                inputs=ins, in_shapes=[shape] * 7))
+        shape = out
+    entries.append(af.Entry(0, 0, shape, 0, (0.0,) * 6, kind=anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D,
+                            out_shape=(shape[1],)))
+    data = af.front((1000, 1), entries, version=3)
+    data += struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
+    entries = None
+    error_of(anne_net.load, data)   # (the modules a first load imports stay)
+    gc.collect()
+    free = gc.mem_free()
+    kind, text = error_of(anne_net.load, data)
+    need = int(text.split("needs ")[1].split()[0]) if kind is ValueError and "needs " in text else 0
+    check(need >= 4 * 1000 * 2401 and "free" in text, "a 10 MB arena: %s %s" % (kind, text))
+    gc.collect()
+    check(gc.mem_free() >= free - 1024, "nothing kept: %d bytes free, %d before" % (gc.mem_free(), free))
+
+
 def test_allocates_nothing(model):
     """predict_into allocates nothing on the native backend: a ResNet
     block's merges, a merge that takes the network's input."""
@@ -151,6 +184,7 @@ for backend in backends:
         net = rows = None
         gc.collect()
     test_arena_by_hand()
+    test_arena_refused()
     test_merge_kernel(anne_net._anne)
     gc.collect()
 net = anne_net.load("graph_conv1d.anne")
