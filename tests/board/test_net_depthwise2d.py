@@ -1,6 +1,8 @@
-# files: tests/fixtures/models/depthwise_mobile.anne tests/fixtures/models/depthwise_mobile.json tests/fixtures/models/depthwise_options.anne tests/fixtures/models/depthwise_options.json tests/fixtures/models/separable_conv2d.anne tests/fixtures/models/separable_conv2d.json tests/board/boardcheck.py
+# files: tests/fixtures/models/depthwise_mobile.anne tests/fixtures/models/depthwise_mobile.json tests/fixtures/models/depthwise_options.anne tests/fixtures/models/depthwise_options.json tests/fixtures/models/separable_conv2d.anne tests/fixtures/models/separable_conv2d.json tests/fixtures/models/depthwise_conv1d.anne tests/fixtures/models/depthwise_conv1d.json tests/fixtures/models/separable_conv1d.anne tests/fixtures/models/separable_conv1d.json tests/board/boardcheck.py
 # DepthwiseConv2D, SeparableConv2D (a DepthwiseConv2D and a 1x1 Conv2D on
-# the board) and ZeroPadding2D end to end (issue 30, float32 inference):
+# the board) and ZeroPadding2D end to end (issue 30, float32 inference),
+# and the 1-D twins the converter runs on them (DepthwiseConv1D,
+# SeparableConv1D, ZeroPadding1D, between Reshapes):
 # real Keras models (tools/make_conv2d_model_fixtures.py --depthwise),
 # converted by tools/anne_convert.py, loaded and run on both backends within
 # 1e-5 abs + 1e-4 rel of Keras's predictions, every recorded row; the layers
@@ -16,7 +18,7 @@ import anne_net
 from boardcheck import all_close, axis, check, image, keras_close, pad_before, refused, report
 
 NAME = "test_net_depthwise2d"
-MODELS = ("depthwise_mobile", "depthwise_options", "separable_conv2d")
+MODELS = ("depthwise_mobile", "depthwise_options", "separable_conv2d", "depthwise_conv1d", "separable_conv1d")
 
 
 def test_keras(model):
