@@ -92,3 +92,57 @@ def pad_before(size, window, stride, same):
         return (size - window) // stride + 1, 0
     n = -(-size // stride)
     return n, max((n - 1) * stride + window - size, 0) // 2
+
+
+def _after(f, path, marker):
+    """Reads f up to marker; returns what was read after it."""
+    buf = ""
+    while True:
+        chunk = f.read(256)
+        if not chunk:
+            raise ValueError("%s: no %s" % (path, marker))
+        buf += chunk
+        i = buf.find(marker)
+        if i >= 0:
+            return buf[i + len(marker):]
+        buf = buf[-len(marker):]
+
+
+def json_last(path, key):
+    """The value of a fixture's last top-level key, parsed alone."""
+    import json
+    with open(path) as f:
+        rest = _after(f, path, '"%s":' % key) + f.read()
+    return json.loads(rest.rstrip()[:-1])
+
+
+def json_rows(path, key):
+    """The rows of a fixture's top-level list of number lists (e.g. "x"),
+    one list at a time, each parsed on its own: the whole file parsed at
+    once (boxed floats) does not fit the stock Cortex-M0's heap next to the
+    native module. The key must appear once, before its list."""
+    import json
+    marker = '"%s":' % key
+    with open(path) as f:
+        buf = _after(f, path, marker)
+        while "[" not in buf:
+            chunk = f.read(256)
+            if not chunk:
+                raise ValueError("%s: %s is not a list" % (path, marker))
+            buf += chunk
+        buf = buf[buf.index("[") + 1:]
+        while True:
+            start = buf.find("[")
+            end = buf.find("]")
+            if end >= 0 and (start < 0 or end < start):
+                return  # the outer list's end
+            if start >= 0:
+                close = buf.find("]", start)
+                if close >= 0:
+                    yield json.loads(buf[start:close + 1])
+                    buf = buf[close + 1:]
+                    continue
+            chunk = f.read(256)
+            if not chunk:
+                raise ValueError("%s: %s ends early" % (path, marker))
+            buf += chunk

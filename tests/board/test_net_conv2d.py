@@ -7,12 +7,11 @@
 # poolings built at the REPL against their definition written out here;
 # saved and loaded back; training refused with a clear error.
 import gc
-import json
 import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, axis, check, image, keras_close, pad_before, refused, report
+from boardcheck import all_close, axis, check, image, json_last, json_rows, keras_close, pad_before, refused, report
 
 NAME = "test_net_conv2d"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("conv2d_") and n.endswith(".anne"))
@@ -20,13 +19,12 @@ check(len(MODELS) == 3, "the three conv2d fixtures are here: %r" % MODELS)
 
 
 def reference(model):
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
-    argmax = ref["argmax"]
-    ref = None
+    """The fixture's rows as float32 arrays, read a row at a time (the stock
+    Cortex-M0's heap), and Keras's argmax of each."""
+    xs = [array("f", x) for x in json_rows(model + ".json", "x")]
+    ys = [array("f", y) for y in json_rows(model + ".json", "y")]
     gc.collect()
-    return rows, argmax
+    return list(zip(xs, ys)), json_last(model + ".json", "argmax")
 
 
 def test_keras(net, model, rows, argmax):

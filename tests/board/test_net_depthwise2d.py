@@ -10,12 +10,11 @@
 # arguments refused with clear errors, the network unchanged; saved and
 # loaded back; training refused as for Conv2D.
 import gc
-import json
 import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, axis, check, image, keras_close, pad_before, refused, report
+from boardcheck import all_close, axis, check, image, json_last, json_rows, keras_close, pad_before, refused, report
 
 NAME = "test_net_depthwise2d"
 MODELS = ("depthwise_mobile", "depthwise_options", "separable_conv2d", "depthwise_conv1d", "separable_conv1d")
@@ -26,21 +25,22 @@ def test_keras(model):
     # Cortex-M0's heap)
     net = anne_net.load(model + ".anne")
     gc.collect()
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    xs, ys, argmax = ref["x"], ref["y"], ref["argmax"]
-    ref = None
+    path = model + ".json"
+    ys, argmax = [array("f", y) for y in json_rows(path, "y")], json_last(path, "argmax")
     worst = 0.0
-    first = array("f", xs[0])
-    for i in range(len(xs)):
-        x, want = array("f", xs[i]), ys[i]
-        xs[i] = None  # (each row's floats freed once it is an array)
+    first = None
+    i = -1
+    for row in json_rows(path, "x"):   # (a row at a time: the stock Cortex-M0's heap)
+        i += 1
+        x, want = array("f", row), ys[i]
+        row = None
+        first = first or x
         out = net.predict(x)
         ok, err = keras_close(out, want)
         worst = max(worst, err)
         check(ok, "%s row %d: %r != %r" % (model, i, list(out), list(want)))
         check(anne_net._anne.argmax(out) == argmax[i], "%s row %d: argmax" % (model, i))
-    print("  %s: %d rows, worst error %.3f of the tolerance" % (model, len(xs), worst))
+    print("  %s: %d rows, worst error %.3f of the tolerance" % (model, i + 1, worst))
     return net, first
 
 

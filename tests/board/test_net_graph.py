@@ -9,13 +9,12 @@
 # the merge kernel of both backends against its definition; training and
 # edits refused with a clear error.
 import gc
-import json
 import os
 from array import array
 
 import anne_net
 import anne_ops
-from boardcheck import all_close, check, error_of, keras_close, refused, report
+from boardcheck import all_close, check, error_of, json_last, json_rows, keras_close, refused, report
 
 NAME = "test_net_graph"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("graph_") and n.endswith(".anne"))
@@ -51,11 +50,9 @@ def arena_bytes(layers):
 
 
 def test_keras(model):
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
-    layers = ref["layers"]
-    ref = None
+    path = model + ".json"   # (read a row at a time: the stock Cortex-M0's heap)
+    rows = list(zip([array("f", x) for x in json_rows(path, "x")], [array("f", y) for y in json_rows(path, "y")]))
+    layers = json_last(path, "layers")
     gc.collect()
     net = anne_net.load(model + ".anne")
     worst = 0.0
