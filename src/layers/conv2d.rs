@@ -12,7 +12,8 @@
 
 use super::conv1d::activate_rows;
 use super::window::{Plane, Window2d};
-use crate::activation::Activation;
+use crate::activation::{Activation, Common};
+use crate::math::matvec;
 use crate::Status;
 
 /// A Conv2D layer's shape: the window over the input and its channels
@@ -116,26 +117,65 @@ fn run_conv2d(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    // (Nonzero after the checks; `max(1)` shows the compiler, so that no
-    // chunking by zero has a panic path.)
     let cin = spec.in_channels.max(1);
     let filters = filters.max(1);
     let tap_len = cin * filters; // one (ky, kx) of the kernel
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
-        row.fill(0.0);
-        for (t, i) in spec.window.taps_at(plane, pos) {
-            let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
-            let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
-            for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
-                for (o, &wv) in row.iter_mut().zip(ws) {
-                    *o += xv * wv;
-                }
+        let run = |(t, i, n): (usize, usize, usize)| {
+            (x.get(i * cin..(i + n) * cin).unwrap_or(&[]), kernel.get(t * tap_len..(t + n) * tap_len).unwrap_or(&[]))
+        };
+        if spec.window.runs_at(plane, pos).nth(1).is_none() {
+            // one kernel row in range (a 1x1 convolution, a height-1 one):
+            // the dense layer's kernel, as Conv1D; none: the bias
+            match spec.window.runs_at(plane, pos).next().map(run) {
+                Some((xs, ks)) => matvec::linear(xs, ks, bias, row, Some(Common::Linear)),
+                None => reference_position(spec, plane, pos, cin, filters, x, kernel, bias, row),
             }
+            continue;
+        }
+        // each kernel row in range continues the sums on the dense
+        // layer's kernel (its taps are contiguous in the input and the
+        // kernel), then the bias: the plain loop's order
+        row.fill(0.0);
+        for (xs, ks) in spec.window.runs_at(plane, pos).map(run) {
+            matvec::accumulate(xs, ks, row);
         }
         if let Some(b) = bias {
             for (o, &bv) in row.iter_mut().zip(b) {
                 *o += bv;
             }
+        }
+    }
+}
+
+/// One output position of [`run_conv2d`] tap by tap (the last position
+/// of several runs, and none in range: the bias).
+#[allow(clippy::too_many_arguments)]
+fn reference_position(
+    spec: &Conv2d,
+    plane: &Plane,
+    pos: usize,
+    cin: usize,
+    filters: usize,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    row: &mut [f32],
+) {
+    let tap_len = cin * filters;
+    row.fill(0.0);
+    for (t, i) in spec.window.taps_at(plane, pos) {
+        let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+        let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
+        for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
+            for (o, &wv) in row.iter_mut().zip(ws) {
+                *o += xv * wv;
+            }
+        }
+    }
+    if let Some(b) = bias {
+        for (o, &bv) in row.iter_mut().zip(b) {
+            *o += bv;
         }
     }
 }

@@ -198,6 +198,28 @@ impl Window2d {
     }
 }
 
+impl Window2d {
+    /// [`Window2d::taps_at`] as runs: `(t, i, n)` for taps `t..t + n`
+    /// reading inputs `i..i + n`, one run per kernel row in range when
+    /// the width is not dilated (a row's taps are then contiguous in the
+    /// input and the kernel), else one run per tap.
+    pub fn runs_at(&self, plane: &Plane, pos: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+        let out_w = plane.out.1.max(1);
+        let (oy, ox) = (pos / out_w, pos % out_w);
+        let (sh, sw) = self.strides;
+        let (dh, dw) = self.dilation;
+        let (ky0, ky1, iy0) = axis_taps(oy, sh, dh, plane.pad.0, self.height, self.kernel_size.0);
+        let (kx0, kx1, ix0) = axis_taps(ox, sw, dw, plane.pad.1, self.width, self.kernel_size.1);
+        let (kw, width) = (self.kernel_size.1, self.width);
+        // (dw == 1: one run of the whole row, from kx0; else each tap)
+        let (run, taps) = if dw == 1 { (kx1.saturating_sub(kx0), usize::from(kx1 > kx0)) } else { (1, kx1.saturating_sub(kx0)) };
+        (ky0..ky1).flat_map(move |ky| {
+            let row = (iy0 + (ky - ky0) * dh) * width + ix0;
+            (0..taps).map(move |k| (ky * kw + kx0 + k, row + k * dw, run))
+        })
+    }
+}
+
 /// The taps of output `o` along one axis (`steps` inputs, `pad` before
 /// the first) that read inside the input: `(k0, k1, first)`.
 fn axis_taps(
