@@ -29,6 +29,7 @@ import numpy as np
 import anne_format
 import anne_tflite
 import anne_tflite_act
+import anne_tflite_conv2d
 from anne_file import size_of as _size
 from anne_keras_layers import ConvertError
 
@@ -71,7 +72,8 @@ ADVICE = {
 # The operators this step maps (activations: anne_tflite_act.ACTIVATIONS).
 POOL_OPS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1d",
             "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
-TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS)
+TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS) \
+    + anne_tflite_conv2d.OPS
 PADDING_CODES = {"VALID": 0, "SAME": 1}
 
 
@@ -258,6 +260,14 @@ class _Importer:
             elif name in anne_tflite_act.ACTIVATIONS:
                 if self.activation(k, op, specs):
                     sources[-1].append("%s (%s)" % (label, specs[-1].activation))
+            elif anne_tflite_conv2d.takes(self, op, shape):    # the 2-D layers
+                spec = anne_tflite_conv2d.convert(self, k, op, specs, shape)
+                shape = anne_tflite_conv2d.next_shape(self, op, spec, shape)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))
+                                if "fused_activation" in op["options"] else label])
             elif name in POOL_OPS:
                 spec = self.pool1d(k, op, specs, shape)
                 if spec is None:
@@ -363,7 +373,7 @@ class _Importer:
         dense layer before it (specs[-1]); False after reporting why not."""
         ins, outs = op["inputs"], op["outputs"]
         last = specs[-1] if specs else None
-        if last is None or self.dense_out != ins[0] or last.activation != "linear":
+        if last is None or self.dense_out != ins[0] or getattr(last, "activation", None) != "linear":
             self.fail(k, "follows %s: anne's int8 layers take an activation right after a FULLY_CONNECTED"
                       % ("no FULLY_CONNECTED" if last is None else "another operator"))
             return False
@@ -505,17 +515,17 @@ class _Importer:
             return None
         return spec
 
-    def weight_quantization(self, k, ins, units, words):
+    def weight_quantization(self, k, ins, units, words, dim=0):
         """Operator k's weight scales and zero points (its input 1: 1 or
-        `units` scales along dimension 0, > 0 and finite, zero points 0)
+        `units` scales along dimension dim, > 0 and finite, zero points 0)
         and its bias (input 2: `units` constant int32 values, or none),
         each problem reported (words: what the weights and the units are
         called); returns the bias values (None without one)."""
         t, w, text = self.t, self.t[ins[1]], self.tensor_text(ins[1])
         scales, zps = w["scales"], w["zero_points"]
-        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != 0):
-            self.fail(k, "%s: %d %s scales (quantized_dimension %d) for %d %ss: 1, or one per %s along dimension 0"
-                      % (text, len(scales), words[0], w["quantized_dimension"], units, words[1], words[1]))
+        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != dim):
+            self.fail(k, "%s: %d %s scales (quantized_dimension %d) for %d %ss: 1, or one per %s along dimension %d"
+                      % (text, len(scales), words[0], w["quantized_dimension"], units, words[1], words[1], dim))
         if len(zps) != len(scales):
             self.fail(k, "%s: %d %s scales but %d zero points" % (text, len(scales), words[0], len(zps)))
         elif any(z != 0 for z in zps):

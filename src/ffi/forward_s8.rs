@@ -35,7 +35,8 @@ pub(crate) unsafe fn run_s8_layer(x: *const i8, n_in: usize, layer: &anne_layer_
         // SAFETY: as this function's contract.
         return unsafe { run_pool1d_s8(x, n_in, layer) };
     }
-    Err(Status::Kind)
+    // SAFETY: as this function's contract.
+    unsafe { super::forward_s8_2d::run_s8_2d_layer(x, n_in, layer) }.unwrap_or(Err(Status::Kind))
 }
 
 /// What every int8 layer with weights checks first: its kernel, out and
@@ -46,7 +47,7 @@ pub(crate) unsafe fn run_s8_layer(x: *const i8, n_in: usize, layer: &anne_layer_
 ///
 /// # Safety
 /// As [`run_dense_s8`].
-unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Status> {
+pub(super) unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Status> {
     let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
     if kernel.is_null() || out.is_null() || layer.quant.is_null() {
         return Err(Status::Null);
@@ -246,7 +247,7 @@ const S8_POOLS: [i32; 4] = [
 /// # Safety
 /// As [`run_dense_s8`], without a kernel or bias.
 #[inline(never)]
-unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+pub(super) unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
     let spec = match spec_of(layer.kind, &layer.params)? {
         Op::Pool(spec) => spec,
         _ => return Err(Status::Kind),
