@@ -162,3 +162,11 @@ def test_conv2d_summary_names_its_operators(tmp_path):
     assert r.returncode == 0, r.stderr
     for what in ("PAD #0", "DEPTHWISE_CONV_2D #1 (RELU)", "MEAN #4"):
         assert what in r.stdout, r.stdout
+
+
+def test_board_files_are_what_the_converter_writes():
+    import os
+    import make_int8_conv2d_board
+    for name, data in make_int8_conv2d_board.board_files():
+        with open(os.path.join(make_int8_conv2d_board.ROOT, "tests", "fixtures", "int8_2d", name), "rb") as f:
+            assert f.read() == data, "%s: run tools/make_int8_conv2d_board.py" % name
