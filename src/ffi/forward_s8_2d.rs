@@ -50,16 +50,44 @@ pub(crate) unsafe fn run_s8_2d_layer(x: *const i8, n_in: usize, layer: &anne_lay
 /// (height x width x channels), the kernel TFLite's layout (Conv2D:
 /// filters x kernel_h x kernel_w x in_channels; DepthwiseConv2D: kernel_h
 /// x kernel_w x channels), the bias one int32 per output channel (or
-/// NULL), out the outputs; `quant`'s `scale` holds `count` Q31
-/// multipliers, then `count` shifts (`count` 1 or one per output
-/// channel), requantized with double rounding as LiteRT's build does. No
-/// activation after the clamp (`act` linear, else `Activation`). The
-/// checks in the order of the int8 Conv1D's, then the kernel's.
+/// NULL), out the outputs; `quant` as [`conv_s8`] reads it. The checks
+/// [`conv_s8`]'s, then the kernel's.
 ///
 /// # Safety
 /// As [`super::forward_s8::run_s8_layer`].
 #[inline(never)]
 unsafe fn run_conv2d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
+    // SAFETY: as this function's contract.
+    let c = unsafe { conv_s8(x, n_in, layer) }?;
+    match spec {
+        Spec2d::Conv(spec) => conv2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
+        Spec2d::Depthwise(spec) => depthwise2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
+        _ => Err(Status::Kind),
+    }
+}
+
+/// An int8 convolution's (Conv1D, Conv2D, DepthwiseConv2D) checked
+/// buffers and quantization.
+pub(super) struct ConvS8<'a> {
+    pub x: &'a [i8],
+    pub kernel: &'a [i8],
+    pub bias: Option<&'a [i32]>,
+    pub out: &'a mut [i8],
+    pub p: DenseS8Params<'a>,
+}
+
+/// What every int8 convolution checks, in the order of the other int8
+/// kinds: no activation after the clamp (`act` linear, else
+/// `Activation`), [`s8_quant`]'s pointers, `quant`'s `scale`: `count` Q31
+/// multipliers, then `count` shifts (int32 words, `2 * count` in all;
+/// `count` 1 or one per output channel, which the kernel checks),
+/// requantized with double rounding as LiteRT's build does; then x, and
+/// out overlapping none of x, the kernel, the bias, the words.
+///
+/// # Safety
+/// As [`super::forward_s8::run_s8_layer`]; the slices live as long as
+/// the layer's buffers (the caller's contract).
+pub(super) unsafe fn conv_s8<'a>(x: *const i8, n_in: usize, layer: &'a anne_layer_t) -> Result<ConvS8<'a>, Status> {
     if layer.act.kind != ANNE_ACT_LINEAR as u32 {
         return Err(Status::Activation);
     }
@@ -91,6 +119,7 @@ unsafe fn run_conv2d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: S
             slice::from_raw_parts_mut(out, layer.out_len),
         )
     };
+    // (2 * count words: never None; no panic path)
     let (multipliers, shifts) = words.split_at_checked(q.count).ok_or(Status::Param)?;
     let multipliers = match (multipliers, shifts) {
         ([multiplier], [shift]) => Multipliers::PerTensor {
@@ -107,11 +136,7 @@ unsafe fn run_conv2d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: S
         multipliers,
         rounding: Rounding::Double,
     };
-    match spec {
-        Spec2d::Conv(spec) => conv2d_s8(&spec, x, kernel, bias, out, &p),
-        Spec2d::Depthwise(spec) => depthwise2d_s8(&spec, x, kernel, bias, out, &p),
-        _ => Err(Status::Kind),
-    }
+    Ok(ConvS8 { x, kernel, bias, out, p })
 }
 
 /// An int8 2-D pooling (clamped to `quant`'s `act_min..act_max`) or
