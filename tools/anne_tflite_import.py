@@ -4,7 +4,8 @@
     python3 tools/anne_convert.py model.tflite -o model.anne
 
 No TensorFlow: the flatbuffer is read by tools/anne_tflite.py. This step
-takes chains of Dense layers, the operators TensorFlow's converter makes of
+takes chains of Dense layers (Conv1D and 1-D pooling too; the 2-D layers:
+tools/anne_tflite_conv2d.py), the operators TensorFlow's converter makes of
 them: QUANTIZE (at the input of a model with a float32 input), then
 FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, each
 optionally followed by SOFTMAX, LOGISTIC, TANH, GELU, EXP or LEAKY_RELU
@@ -53,13 +54,14 @@ ADVICE = {
     "ELU": "not supported in int8 yet (TensorFlow's converter keeps it in float): use relu, tanh or "
            "sigmoid, or " + _FLOAT,
     "CONV_2D": "a CONV_2D of height over 1 (Conv2D) is not supported in int8 yet: " + _FLOAT,
-    "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
     "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
                    "*_POOL_2D: " + _FLOAT,
     "MAX_POOL_2D": "a pooling of height over 1 (MaxPooling2D) is not supported in int8 yet: " + _FLOAT,
     "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
-    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
-    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
+    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor or the height and width "
+            "of an image: " + _FLOAT,
+    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor or the height "
+                  "and width of an image: " + _FLOAT,
     "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
     "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "

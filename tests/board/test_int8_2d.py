@@ -6,7 +6,9 @@
 # Conv2D, DepthwiseConv2D, ZeroPadding2D, the 2-D poolings, global average
 # and max over the plane, Flatten, Dense. Every row's output must equal
 # LiteRT's recorded one exactly, on the native module and on the
-# pure-Python backend, loaded from a path and from bytes. Then the int8
+# pure-Python backend, loaded from a path and from bytes. The files with a
+# spoiled int8 2-D record (bad.json) raise ValueError with their fragment.
+# Then the int8
 # 2-D layer tuples of anne.forward/anne.Plan: hand-checked values and the
 # refusals, the same on both.
 import gc
@@ -67,6 +69,17 @@ def test_outputs(backend, name):
             check(refused(ValueError, "not trained or edited", net.fit, [[0.0] * net.n_inputs],
                           [[0.0] * net.n_outputs]), "%s: fit" % tag)
         del net
+        gc.collect()
+
+
+def test_bad_files():
+    with open("bad.json") as f:
+        bad = json.load(f)
+    check(len(bad) == 5, "bad.json: %d files" % len(bad))
+    for entry in bad:
+        for source in (entry["file"], read(entry["file"])):
+            check(refused(ValueError, entry["expect"], anne_net.load, source), "%s (%s)" % (
+                entry["file"], "path" if isinstance(source, str) else "bytes"))
         gc.collect()
 
 
@@ -135,6 +148,8 @@ def test_module(m, tag):
         check(refused(ValueError, frag, m.forward, (layer,), x, out), "%s: %s" % (tag, what))
 
 
+print("%s test_bad_files" % NAME)
+test_bad_files()
 import anne_fallback
 print("%s test_module (anne_fallback)" % NAME)
 test_module(anne_fallback, "anne_fallback")

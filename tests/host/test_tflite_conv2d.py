@@ -170,3 +170,17 @@ def test_board_files_are_what_the_converter_writes():
     for name, data in make_int8_conv2d_board.board_files():
         with open(os.path.join(make_int8_conv2d_board.ROOT, "tests", "fixtures", "int8_2d", name), "rb") as f:
             assert f.read() == data, "%s: run tools/make_int8_conv2d_board.py" % name
+
+
+def test_bad_2d_records_refused_by_the_reader():
+    import json
+    import os
+    import make_int8_conv2d_board
+    d = os.path.join(make_int8_conv2d_board.ROOT, "tests", "fixtures", "int8_2d")
+    with open(os.path.join(d, "bad.json")) as f:
+        bad = json.load(f)
+    assert len(bad) == 5
+    for entry in bad:
+        with pytest.raises(ValueError) as e:
+            af.parse(open(os.path.join(d, entry["file"]), "rb").read())
+        assert entry["expect"] in str(e.value) and "bad int8 parameters" in str(e.value), str(e.value)
