@@ -185,8 +185,8 @@ def merge(kind, out, xs, rows):
     from anne_activations import _floats
     if not isinstance(kind, int) or not isinstance(rows, int) or kind < 0 or rows < 1:
         raise ValueError("merge: kind and rows must be ints >= 0, >= 1")
-    if not isinstance(xs, tuple):
-        raise TypeError("merge: xs must be a tuple of float32 buffers")
+    if not isinstance(xs, (tuple, list)):
+        raise TypeError("merge: xs must be a tuple or list of float32 buffers")
     if not 2 <= len(xs) <= 7:
         raise ValueError("merge takes 2..7 inputs, got %d" % len(xs))
     xs = [_floats(x, "x") for x in xs]
