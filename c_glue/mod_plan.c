@@ -71,10 +71,19 @@ static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i, size_t *n) {
     return items;
 }
 
-// The 1-D poolings, which have an int8 kernel (and no weights).
+// The 1-D and 2-D poolings and ZeroPadding2D, which have an int8 kernel
+// (and no weights).
 static bool anne_s8_pool(uint32_t kind) {
     return kind == ANNE_LAYER_MAX_POOLING1D || kind == ANNE_LAYER_AVERAGE_POOLING1D
-           || kind == ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D || kind == ANNE_LAYER_GLOBAL_MAX_POOLING1D;
+           || kind == ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D || kind == ANNE_LAYER_GLOBAL_MAX_POOLING1D
+           || kind == ANNE_LAYER_MAX_POOLING2D || kind == ANNE_LAYER_AVERAGE_POOLING2D
+           || kind == ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D || kind == ANNE_LAYER_GLOBAL_MAX_POOLING2D
+           || kind == ANNE_LAYER_ZERO_PADDING2D;
+}
+
+// The convolutions with an int8 kernel (Q31 multipliers, no activation).
+static bool anne_s8_conv(uint32_t kind) {
+    return kind == ANNE_LAYER_CONV1D || kind == ANNE_LAYER_CONV2D || kind == ANNE_LAYER_DEPTHWISE_CONV2D;
 }
 
 // An int8 layer's quant values into *q (exact ints only: forward() reads
@@ -83,9 +92,9 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
     if (q == NULL) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are not trained"), (int)i);
     }
-    if (d->kind != ANNE_LAYER_DENSE && d->kind != ANNE_LAYER_CONV1D && !anne_s8_pool(d->kind)) {
+    if (d->kind != ANNE_LAYER_DENSE && !anne_s8_conv(d->kind) && !anne_s8_pool(d->kind)) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("layer %d: int8 layers are Dense, Conv1D or 1-D pooling"), (int)i);
+            MP_ERROR_TEXT("layer %d: int8 layers are Dense, convolutions, pooling or padding"), (int)i);
     }
     size_t n_items;
     mp_obj_t *items = anne_quant_items(quant, i, &n_items);
@@ -249,6 +258,11 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: int8 conv1d kernel has %u values, not filters x %u x %u"),
                 (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
+        }
+        if (anne_s8_conv(d->kind) && (status == ANNE_ERR_NULL || status == ANNE_ERR_KERNEL_SIZE)) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("layer %d: int8 2-D kernel has %u values, not what its spec takes"),
+                (int)i, (unsigned)d->kernel_len);
         }
         if (status == ANNE_ERR_ACTIVATION) {
             mp_raise_msg_varg(&mp_type_ValueError,

@@ -349,12 +349,14 @@ def _check_weights(spans, n_layers, written):
 
 def _int8_module(layers):
     """anne_int8 for a chain of int8 Dense layers; anne_int8_conv when one
-    has another kind (its spec's)."""
-    for layer in layers:
-        spec = layer[4] if len(layer) > 4 else None
-        if isinstance(spec, tuple) and len(spec) and spec[0] != _ops.LAYER_DENSE:
-            import anne_int8_conv
-            return anne_int8_conv
+    has another kind (its spec's), anne_int8_conv2d when one is 2-D."""
+    kinds = [layer[4][0] for layer in layers if len(layer) > 4 and isinstance(layer[4], tuple) and len(layer[4])]
+    if [k for k in kinds if k >= _ops.LAYER_CONV2D]:
+        import anne_int8_conv2d
+        return anne_int8_conv2d
+    if [k for k in kinds if k != _ops.LAYER_DENSE]:
+        import anne_int8_conv
+        return anne_int8_conv
     import anne_int8
     return anne_int8
 

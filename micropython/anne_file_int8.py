@@ -14,19 +14,27 @@ from anne_ops import ACTIVATIONS
 # takes them).
 FRAGMENTS = {"dtype": "unknown dtype", "int8": "bad int8 parameters"}
 INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
-# The kinds an int8 file holds: dense, conv1d (its requant part: Q31
-# multipliers then shifts), the 1-D poolings (global average: its requant
-# part one multiplier and shift), flatten and reshape (no data, count 0).
+# The kinds an int8 file holds: dense, conv1d, conv2d and depthwise_conv2d
+# (their requant part: Q31 multipliers then shifts), the 1-D and 2-D
+# poolings (global average: its requant part one multiplier and shift),
+# zero_padding2d, flatten and reshape (no data, count 0).
 INT8_KINDS = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
               anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
-              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D,
+              anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D,
+              anne_ops.LAYER_GLOBAL_MAX_POOLING2D, anne_ops.LAYER_ZERO_PADDING2D)
+# The int8 convolutions (Q31 multipliers, no activation after the clamp)
+CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
+# The global averages (TFLite's MEAN: requantized)
+MEANS = (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D)
 # int8 kinds whose requant part holds int32 Q31 multipliers, then shifts
-Q31_KINDS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D)
+Q31_KINDS = CONVS + MEANS
 SOFTMAX_WORDS = 3                # an int8 softmax's data: multiplier, left shift, diff_min
 
 # The int8 kinds with weights, and the windowed poolings (clamped outputs)
-WEIGHTED = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D)
-POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D)
+WEIGHTED = (anne_ops.LAYER_DENSE,) + CONVS
+POOLS = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_ops.LAYER_MAX_POOLING2D,
+         anne_ops.LAYER_AVERAGE_POOLING2D)
 
 
 def post_bytes(act):
@@ -48,15 +56,19 @@ def int8_parts(entry):
     "scale", "post": (offset, bytes)}, offsets relative to the layer's
     data_offset (docs/FORMAT.md): kernel kernel_len int8 (TFLite's layout:
     dense units rows of n_in, conv1d filters rows of kernel_size x
-    in_channels), zero-padded to 4 bytes; bias units int32; requant: 8 x
+    in_channels, conv2d filters x kernel_h x kernel_w x in_channels,
+    depthwise_conv2d kernel_h x kernel_w x channels), zero-padded to 4 bytes; bias units int32; requant: 8 x
     count bytes (dense: count float64 requantization scales, little-endian,
-    4-byte aligned; conv1d: count int32 Q31 multipliers, then count int32
+    4-byte aligned; the convolutions: count int32 Q31 multipliers, then count int32
     shifts); scale: count float32 (the weight scales); post: the
     activation's data (post_bytes); global average pooling: requant only
     (its multiplier and shift). All 0 for the other kinds without weights."""
     count = entry.quant[4]
-    k = (entry.units * entry.n_in if entry.kind == anne_ops.LAYER_DENSE else
-         entry.kparams[0] * entry.in_shape[-1] * entry.units if entry.kind == anne_ops.LAYER_CONV1D else 0)
+    kind, kp = entry.kind, entry.kparams
+    k = (entry.units * entry.n_in if kind == anne_ops.LAYER_DENSE else
+         kp[0] * entry.in_shape[-1] * entry.units if kind == anne_ops.LAYER_CONV1D else
+         kp[0] * kp[1] * entry.in_shape[-1] * entry.units if kind == anne_ops.LAYER_CONV2D else
+         kp[0] * kp[1] * entry.units if kind == anne_ops.LAYER_DEPTHWISE_CONV2D else 0)
     sizes = ((k + 3) & ~3, 4 * entry.units, 8 * count, 4 * count if entry.units else 0, post_bytes(entry.act))
     out = {}
     off = 0
@@ -74,10 +86,11 @@ def check_quant(where, entry, prev):
     ValueError naming the field."""
     bad = where + FRAGMENTS["int8"] + ": "
     if entry.kind not in INT8_KINDS:
-        raise ValueError(where + "%s 1 on %s (int8 is for dense, conv1d, 1-D pooling, flatten and reshape "
-                         "layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
-    if entry.kind == anne_ops.LAYER_CONV1D and entry.act != anne_ops.LINEAR:
-        raise ValueError(bad + "activation %s; an int8 conv1d has only its clamp" % ACTIVATIONS[entry.act])
+        raise ValueError(where + "%s 1 on %s (int8 is for dense, the convolutions, pooling, zero_padding2d, "
+                         "flatten and reshape layers so far)" % (FRAGMENTS["dtype"], entry.kind_name))
+    if entry.kind in CONVS and entry.act != anne_ops.LINEAR:
+        raise ValueError(bad + "activation %s; an int8 %s has only its clamp" % (ACTIVATIONS[entry.act],
+                                                                                 entry.kind_name))
     if entry.act in anne_ops.VECTOR and entry.act != anne_ops.SOFTMAX:
         raise ValueError(bad + "activation %s; int8 layers take softmax and element-wise ones"
                          % ACTIVATIONS[entry.act])
@@ -96,7 +109,7 @@ def check_quant(where, entry, prev):
     for what, zp in zps:
         if not -128 <= zp <= 127:
             raise ValueError(bad + "%s %d (-128..127)" % (what, zp))
-    if entry.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D:    # TFLite's MEAN: requantized
+    if entry.kind in MEANS:    # TFLite's MEAN: requantized
         if count != 1 or (lo, hi) != (-128, 127):
             raise ValueError(bad + "%s: count %d, clamp %d..%d (1, -128..127)" % (entry.kind_name, count, lo, hi))
     elif entry.kind not in WEIGHTED:   # the values as they are (pooling: clamped)

@@ -285,7 +285,7 @@ def _quant_items(i, layer, kinds):
     the glue checks them."""
     quant = layer[5]
     if layer[4][0] not in kinds:
-        raise ValueError("layer %d: int8 layers are Dense, Conv1D or 1-D pooling" % i)
+        raise ValueError("layer %d: int8 layers are Dense, convolutions, pooling or padding" % i)
     if not isinstance(quant, tuple) or len(quant) not in (5, 6):
         raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale[, post])" % i)
     for k in range(4):

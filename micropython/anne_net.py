@@ -686,7 +686,8 @@ def load(source):
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
         if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
-            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_conv")
+            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else
+                           "anne_int8_conv2d" if kind >= anne_ops.LAYER_CONV2D else "anne_int8_conv")
             return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
         if kind in anne_ops.LAYER_INPUTS:  # a merge (Add, Concatenate, ...): a graph's
             import anne_graph

@@ -33,7 +33,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import anne_file  # noqa: E402
 import anne_file_int8  # noqa: E402
 import anne_ops  # noqa: E402
-from anne_format_int8 import (Int8Conv1DSpec, Int8DenseSpec, Int8FlattenSpec, Int8PoolSpec,  # noqa: E402,F401
+from anne_format_int8 import (Int8Conv1DSpec, Int8Conv2DSpec, Int8DenseSpec, Int8DepthwiseSpec,  # noqa: E402,F401
+                              Int8FlattenSpec, Int8PoolSpec,
                               f32_value, quantize_multiplier, read_int8_layer, real_multiplier)
 import anne_int8_act  # noqa: E402
 from anne_file import (FLAG_APPROXIMATE, FLAG_BIAS, FLAG_MAX_VALUE, FRAGMENTS,  # noqa: E402,F401
@@ -146,10 +147,12 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                          for j in l.inputs]
             shape = in_shapes[0]
         if isinstance(l, Int8Conv1DSpec):
-            if check and (len(shape) != 2 or l.kernel.shape != l.expected_kernel(shape)):
-                raise ValueError("layer %d: int8 conv1d kernel shape %s, expected %s on input %s"
-                                 % (i, l.kernel.shape, l.expected_kernel(shape) if len(shape) == 2 else
-                                    "(filters, kernel_size, channels)", shape))
+            rank = 2 if l.kind == anne_ops.LAYER_CONV1D else 3
+            if check and (len(shape) != rank or l.kernel.shape != l.expected_kernel(shape)):
+                raise ValueError("layer %d: int8 %s kernel shape %s, expected %s on input %s"
+                                 % (i, anne_ops.LAYER_NAMES[l.kind], l.kernel.shape, l.expected_kernel(shape)
+                                    if len(shape) == rank else "a (steps, channels) or (height, width, "
+                                    "channels) input", shape))
         elif isinstance(l, Int8DenseSpec):
             if check:
                 if l.kernel.ndim != 2 or l.kernel.shape[1] != anne_file.size_of(shape) or len(shape) != 1:
@@ -293,15 +296,17 @@ class Layer:
         return ""
 
     def spec(self):
-        if self.dtype == "int8" and self.kind == anne_ops.LAYER_CONV1D:
+        if self.dtype == "int8" and self.kind in anne_file_int8.CONVS:
             q = self.quant
-            return Int8Conv1DSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
-                                  q[0:2], q[2:4], q[5:7], self.kparams[:4], self.mults)
+            cls = {anne_ops.LAYER_CONV1D: Int8Conv1DSpec, anne_ops.LAYER_CONV2D: Int8Conv2DSpec,
+                   anne_ops.LAYER_DEPTHWISE_CONV2D: Int8DepthwiseSpec}[self.kind]
+            return cls(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
+                       q[0:2], q[2:4], q[5:7], self.kparams, self.mults)
         if self.dtype == "int8" and self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return Int8FlattenSpec(self.quant[0:2], self.out_shape if self.kind == anne_ops.LAYER_RESHAPE else None)
         if self.dtype == "int8" and self.kind not in anne_file.WEIGHTED:
             q = self.quant
-            return Int8PoolSpec(self.kind, q[0:2], q[2:4], q[5:7], self.kparams[:3], self.mults or None)
+            return Int8PoolSpec(self.kind, q[0:2], q[2:4], q[5:7], self.kparams, self.mults or None)
         if self.dtype == "int8":
             q = self.quant
             return Int8DenseSpec(self.kernel, self.bias if self.has_bias else None, self.weight_scales,
@@ -320,6 +325,10 @@ class Layer:
         in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant[:7]
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return np.asarray(xq, np.int8).reshape(len(xq), -1)
+        if self.kind in anne_file.IMAGE_KINDS:
+            import anne_int8_ref
+            x = np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape))
+            return (anne_int8_ref.conv2d if self.kind in anne_file_int8.CONVS else anne_int8_ref.pool2d)(self, x)
         if self.kind not in anne_file.WEIGHTED:
             import anne_int8_ref
             return anne_int8_ref.pool1d(self, np.asarray(xq, np.int64).reshape((len(xq),) + tuple(self.in_shape)))

@@ -1,6 +1,6 @@
 """Host side of the int8 layers of `.anne` files (format version 3): the
-specs the converters write (Int8DenseSpec, Int8Conv1DSpec, Int8FlattenSpec,
-Int8PoolSpec), TFLite's multiplier arithmetic for them, and the reader of an
+specs the converters write (Int8DenseSpec, Int8Conv1DSpec, Int8Conv2DSpec,
+Int8DepthwiseSpec, Int8FlattenSpec, Int8PoolSpec), TFLite's multiplier arithmetic for them, and the reader of an
 int8 layer's data into numpy (read_int8_layer). The codec's int8 part is
 micropython/anne_file_int8.py; anne_format re-exports these names."""
 
@@ -163,6 +163,35 @@ class Int8Conv1DSpec(Int8DenseSpec):
         return bytes(out)
 
 
+class Int8Conv2DSpec(Int8Conv1DSpec):
+    """An int8 conv2d (LiteRT's CONV_2D): kernel filters x kernel_h x
+    kernel_w x in_channels int8 (TFLite's OHWI layout); kparams (kernel_h,
+    kernel_w, strides_h, strides_w, padding code, dilation_h, dilation_w),
+    the registry's slots; the rest as Int8Conv1DSpec's."""
+
+    kind = anne_ops.LAYER_CONV2D
+
+    def expected_kernel(self, in_shape):
+        return (self.units, self.kparams[0], self.kparams[1], in_shape[-1])
+
+
+class Int8DepthwiseSpec(Int8Conv1DSpec):
+    """An int8 depthwise_conv2d (LiteRT's DEPTHWISE_CONV_2D): kernel
+    kernel_h x kernel_w x channels int8 (TFLite's 1 x kh x kw x channels,
+    channels = in_channels x depth_multiplier), one multiplier per channel
+    or per tensor; kparams (kernel_h, kernel_w, strides_h, strides_w,
+    padding code, depth_multiplier, dilation_h, dilation_w)."""
+
+    kind = anne_ops.LAYER_DEPTHWISE_CONV2D
+
+    @property
+    def units(self):
+        return self.kernel.shape[-1]
+
+    def expected_kernel(self, in_shape):
+        return (self.kparams[0], self.kparams[1], self.units)
+
+
 class Int8FlattenSpec:
     """An int8 flatten (reshape: out_shape); q: its (scale, zero point)."""
 
@@ -190,9 +219,12 @@ class Int8FlattenSpec:
 
 
 class Int8PoolSpec(Int8FlattenSpec):
-    """An int8 1-D pooling (kind; kparams (pool_size, strides, padding code)):
-    in_q, out_q (equal but for the global average, TFLite's MEAN, whose
-    mults are QuantizeMultiplier(in_scale / out_scale) unless given)."""
+    """An int8 pooling (kind, a name or an id; kparams: 1-D (pool_size,
+    strides, padding code), 2-D (pool_h, pool_w, strides_h, strides_w,
+    padding code)) or zero_padding2d (kparams (top, bottom, left, right):
+    TFLite's PAD, padding with the zero point): in_q, out_q (equal but for
+    the global averages, TFLite's MEAN, whose mults are
+    QuantizeMultiplier(in_scale / out_scale) unless given)."""
 
     def __init__(self, kind, in_q, out_q, act_range=(-128, 127), kparams=(), mults=None):
         Int8FlattenSpec.__init__(self, in_q)
@@ -200,7 +232,7 @@ class Int8PoolSpec(Int8FlattenSpec):
         self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
         self.act_range = (int(act_range[0]), int(act_range[1]))
         self.kparams = tuple(int(v) for v in kparams) + (0,) * (8 - len(kparams))
-        self.mean = self.kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
+        self.mean = self.kind in anne_file_int8.MEANS
         if self.mean and mults is None:
             mults = quantize_multiplier(float(self.q[0]) / float(self.out_q[0]), single_rounding=False)
         self.mults = tuple(mults) if self.mean else ()
@@ -222,9 +254,12 @@ def read_int8_layer(i, e, data, Layer):
         layer = Layer(i, e)
         layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))
         return layer
-    if e.kind == anne_ops.LAYER_CONV1D:
-        layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(
-            e.units, e.kparams[0], e.in_shape[1]), np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
+    if e.kind in anne_file_int8.CONVS:
+        shape = {anne_ops.LAYER_CONV1D: (e.units, e.kparams[0], e.in_shape[-1]),
+                 anne_ops.LAYER_CONV2D: (e.units, e.kparams[0], e.kparams[1], e.in_shape[-1]),
+                 anne_ops.LAYER_DEPTHWISE_CONV2D: (e.kparams[0], e.kparams[1], e.units)}[e.kind]
+        layer = Layer(i, e, np.frombuffer(data, "<i1", e.kernel_len, parts["kernel"][0]).reshape(shape),
+                      np.frombuffer(data, "<i4", e.units, parts["bias"][0]).astype(np.int32))
         words = [int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0])]
         layer.mults = (words[:count], words[count:])
         layer.weight_scales = [float(v) for v in np.frombuffer(data, "<f4", count, parts["scale"][0])]

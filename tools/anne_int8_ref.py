@@ -84,3 +84,104 @@ def pool1d(layer, xq):
                                 for v in win.sum(axis=0).tolist()], lo, hi))
         out.append(np.array(res).reshape(-1))
     return np.array(out).reshape(len(xq), -1).astype(np.int8)
+
+
+def _offsets(size, n, window, strides, padding):
+    """Per output position, the first input position of its window (TFLite's
+    padding: same pads max((n - 1) * strides + window - size, 0) // 2
+    before)."""
+    pad = 0 if padding == 0 else max((n - 1) * strides + window - size, 0) // 2
+    return [t * strides - pad for t in range(n)]
+
+
+def _requant_channels(acc, layer):
+    """int64 accumulators (..., channels) -> the int8 outputs: int32
+    wrapping, MultiplyByQuantizedMultiplier per channel, the output zero
+    point, the clamp."""
+    out_zp, count, lo, hi = layer.quant[3], layer.quant[4], layer.quant[5], layer.quant[6]
+    flat = acc.reshape(-1, acc.shape[-1])
+    res = np.zeros(flat.shape, np.int64)
+    for idx in range(flat.shape[0]):
+        for j in range(flat.shape[1]):
+            a = (int(flat[idx, j]) + 2**31) % 2**32 - 2**31
+            c = 0 if count == 1 else j
+            v = (mbqm(a, layer.mults[0][c], layer.mults[1][c]) + out_zp + 2**31) % 2**32 - 2**31
+            res[idx, j] = min(max(v, lo), hi)
+    return res.reshape(acc.shape)
+
+
+def conv2d(layer, xq):
+    """An int8 conv2d (kparams: kernel_h, kernel_w, strides_h, strides_w,
+    padding, dilation_h, dilation_w) or depthwise_conv2d (kernel_h,
+    kernel_w, strides_h, strides_w, padding, depth_multiplier, dilation_h,
+    dilation_w) on xq (batch, height, width, channels) -> (batch, outputs)
+    int8, as LiteRT's reference ConvPerChannel and DepthwiseConvPerChannel
+    (taps in the padding left out: the same as padding with the zero
+    point)."""
+    kp = layer.kparams
+    depthwise = layer.kind == anne_ops.LAYER_DEPTHWISE_CONV2D
+    dil = kp[6:8] if depthwise else kp[5:7]
+    kh, kw = kp[0], kp[1]
+    (h, w, cin), (oh, ow, cout) = layer.in_shape, layer.out_shape
+    ys = _offsets(h, oh, (kh - 1) * dil[0] + 1, kp[2], kp[4])
+    xs = _offsets(w, ow, (kw - 1) * dil[1] + 1, kp[3], kp[4])
+    in_zp = layer.quant[1]
+    k = layer.kernel.astype(np.int64)
+    out = []
+    for row in np.asarray(xq, np.int64):
+        x = row - in_zp
+        acc = np.zeros((oh, ow, cout), np.int64) + layer.bias.astype(np.int64)
+        for a, y0 in enumerate(ys):
+            for b, x0 in enumerate(xs):
+                for ty in range(kh):
+                    iy = y0 + ty * dil[0]
+                    for tx in range(kw):
+                        ix = x0 + tx * dil[1]
+                        if 0 <= iy < h and 0 <= ix < w:
+                            if depthwise:     # output channel c * multiplier + m reads input channel c
+                                acc[a, b] += k[ty, tx] * np.repeat(x[iy, ix], kp[5])
+                            else:
+                                acc[a, b] += k[:, ty, tx, :] @ x[iy, ix]
+        out.append(_requant_channels(acc, layer).reshape(-1))
+    return np.array(out).astype(np.int8)
+
+
+def pool2d(layer, xq):
+    """An int8 2-D pooling on xq (batch, height, width, channels): max and
+    average pooling as LiteRT's reference MaxPool / AveragePool (padded
+    positions left out, the average rounded half away from zero), then the
+    clamp; the global ones (MEAN, REDUCE_MAX over the plane) as pool1d's
+    over height x width steps; zero_padding2d (TFLite's PAD) with the zero
+    point."""
+    kind = layer.kind
+    xq = np.asarray(xq, np.int64)
+    if kind in (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D):
+        class Steps:
+            pass
+        s = Steps()
+        s.kind = (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D if kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D
+                  else anne_ops.LAYER_GLOBAL_MAX_POOLING1D)
+        s.quant, s.mults = layer.quant, getattr(layer, "mults", ())
+        s.in_shape = (layer.in_shape[0] * layer.in_shape[1], layer.in_shape[2])
+        return pool1d(s, xq.reshape(len(xq), s.in_shape[0], s.in_shape[1]))
+    if kind == anne_ops.LAYER_ZERO_PADDING2D:
+        t, b, left, r = layer.kparams[:4]
+        return np.pad(xq, ((0, 0), (t, b), (left, r), (0, 0)), constant_values=layer.quant[1]).reshape(
+            len(xq), -1).astype(np.int8)
+    kp = layer.kparams
+    lo, hi = layer.quant[5], layer.quant[6]
+    (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
+    ys = _offsets(h, oh, kp[0], kp[2], kp[4])
+    xs = _offsets(w, ow, kp[1], kp[3], kp[4])
+    out = np.zeros((len(xq), oh, ow, c), np.int64)
+    for r, row in enumerate(xq):
+        for a, y0 in enumerate(ys):
+            for b, x0 in enumerate(xs):
+                win = row[max(y0, 0):min(y0 + kp[0], h), max(x0, 0):min(x0 + kp[1], w)].reshape(-1, c)
+                if kind == anne_ops.LAYER_MAX_POOLING2D:
+                    out[r, a, b] = np.clip(win.max(axis=0), lo, hi)
+                    continue
+                n = len(win)
+                out[r, a, b] = np.clip([(v + n // 2) // n if v > 0 else -((-v + n // 2) // n)
+                                        for v in win.sum(axis=0).tolist()], lo, hi)
+    return out.reshape(len(xq), -1).astype(np.int8)

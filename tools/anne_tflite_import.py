@@ -4,7 +4,8 @@
     python3 tools/anne_convert.py model.tflite -o model.anne
 
 No TensorFlow: the flatbuffer is read by tools/anne_tflite.py. This step
-takes chains of Dense layers, the operators TensorFlow's converter makes of
+takes chains of Dense layers (Conv1D and 1-D pooling too; the 2-D layers:
+tools/anne_tflite_conv2d.py), the operators TensorFlow's converter makes of
 them: QUANTIZE (at the input of a model with a float32 input), then
 FULLY_CONNECTED with a fused NONE, RELU, RELU6 or RELU_N1_TO_1, each
 optionally followed by SOFTMAX, LOGISTIC, TANH, GELU, EXP or LEAKY_RELU
@@ -29,6 +30,7 @@ import numpy as np
 import anne_format
 import anne_tflite
 import anne_tflite_act
+import anne_tflite_conv2d
 from anne_file import size_of as _size
 from anne_keras_layers import ConvertError
 
@@ -52,13 +54,14 @@ ADVICE = {
     "ELU": "not supported in int8 yet (TensorFlow's converter keeps it in float): use relu, tanh or "
            "sigmoid, or " + _FLOAT,
     "CONV_2D": "a CONV_2D of height over 1 (Conv2D) is not supported in int8 yet: " + _FLOAT,
-    "DEPTHWISE_CONV_2D": "not supported in int8 yet: " + _FLOAT,
     "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
                    "*_POOL_2D: " + _FLOAT,
     "MAX_POOL_2D": "a pooling of height over 1 (MaxPooling2D) is not supported in int8 yet: " + _FLOAT,
     "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
-    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
-    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
+    "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor or the height and width "
+            "of an image: " + _FLOAT,
+    "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor or the height "
+                  "and width of an image: " + _FLOAT,
     "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
     "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
@@ -71,7 +74,8 @@ ADVICE = {
 # The operators this step maps (activations: anne_tflite_act.ACTIVATIONS).
 POOL_OPS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1d",
             "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
-TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS)
+TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS) \
+    + anne_tflite_conv2d.OPS
 PADDING_CODES = {"VALID": 0, "SAME": 1}
 
 
@@ -258,6 +262,14 @@ class _Importer:
             elif name in anne_tflite_act.ACTIVATIONS:
                 if self.activation(k, op, specs):
                     sources[-1].append("%s (%s)" % (label, specs[-1].activation))
+            elif anne_tflite_conv2d.takes(self, op, shape):    # the 2-D layers
+                spec = anne_tflite_conv2d.convert(self, k, op, specs, shape)
+                shape = anne_tflite_conv2d.next_shape(self, op, spec, shape)
+                if spec is None:
+                    continue
+                specs.append(spec)
+                sources.append(["%s (%s)" % (label, op["options"].get("fused_activation", "NONE"))
+                                if "fused_activation" in op["options"] else label])
             elif name in POOL_OPS:
                 spec = self.pool1d(k, op, specs, shape)
                 if spec is None:
@@ -363,7 +375,7 @@ class _Importer:
         dense layer before it (specs[-1]); False after reporting why not."""
         ins, outs = op["inputs"], op["outputs"]
         last = specs[-1] if specs else None
-        if last is None or self.dense_out != ins[0] or last.activation != "linear":
+        if last is None or self.dense_out != ins[0] or getattr(last, "activation", None) != "linear":
             self.fail(k, "follows %s: anne's int8 layers take an activation right after a FULLY_CONNECTED"
                       % ("no FULLY_CONNECTED" if last is None else "another operator"))
             return False
@@ -505,17 +517,17 @@ class _Importer:
             return None
         return spec
 
-    def weight_quantization(self, k, ins, units, words):
+    def weight_quantization(self, k, ins, units, words, dim=0):
         """Operator k's weight scales and zero points (its input 1: 1 or
-        `units` scales along dimension 0, > 0 and finite, zero points 0)
+        `units` scales along dimension dim, > 0 and finite, zero points 0)
         and its bias (input 2: `units` constant int32 values, or none),
         each problem reported (words: what the weights and the units are
         called); returns the bias values (None without one)."""
         t, w, text = self.t, self.t[ins[1]], self.tensor_text(ins[1])
         scales, zps = w["scales"], w["zero_points"]
-        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != 0):
-            self.fail(k, "%s: %d %s scales (quantized_dimension %d) for %d %ss: 1, or one per %s along dimension 0"
-                      % (text, len(scales), words[0], w["quantized_dimension"], units, words[1], words[1]))
+        if len(scales) not in (1, units) or (len(scales) > 1 and w["quantized_dimension"] != dim):
+            self.fail(k, "%s: %d %s scales (quantized_dimension %d) for %d %ss: 1, or one per %s along dimension %d"
+                      % (text, len(scales), words[0], w["quantized_dimension"], units, words[1], words[1], dim))
         if len(zps) != len(scales):
             self.fail(k, "%s: %d %s scales but %d zero points" % (text, len(scales), words[0], len(zps)))
         elif any(z != 0 for z in zps):

@@ -6,7 +6,7 @@ use super::check::{buffer_ok, overlaps};
 use super::layer::spec_of;
 use crate::abi::*;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
-use crate::layers::conv1d_s8::{conv1d_s8, Conv1dS8Params};
+use crate::layers::conv1d_s8::conv1d_s8;
 use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
 use crate::layers::mean_s8::{mean_s8, reduce_max_s8, MeanS8Params};
 use crate::layers::pool1d::Pool;
@@ -35,7 +35,8 @@ pub(crate) unsafe fn run_s8_layer(x: *const i8, n_in: usize, layer: &anne_layer_
         // SAFETY: as this function's contract.
         return unsafe { run_pool1d_s8(x, n_in, layer) };
     }
-    Err(Status::Kind)
+    // SAFETY: as this function's contract.
+    unsafe { super::forward_s8_2d::run_s8_2d_layer(x, n_in, layer) }.unwrap_or(Err(Status::Kind))
 }
 
 /// What every int8 layer with weights checks first: its kernel, out and
@@ -46,7 +47,7 @@ pub(crate) unsafe fn run_s8_layer(x: *const i8, n_in: usize, layer: &anne_layer_
 ///
 /// # Safety
 /// As [`run_dense_s8`].
-unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Status> {
+pub(super) unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Status> {
     let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
     if kernel.is_null() || out.is_null() || layer.quant.is_null() {
         return Err(Status::Null);
@@ -164,7 +165,7 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
 /// `count` shifts (int32 words, `2 * count` in all), `count` 1 or
 /// `filters`, requantized with double rounding as LiteRT's build does.
 /// No activation after the clamp (`act` linear, else `Activation`). The
-/// checks as [`run_dense_s8`]'s, then [`conv1d_s8`]'s.
+/// checks as `forward_s8_2d::conv_s8`'s, then [`conv1d_s8`]'s.
 ///
 /// # Safety
 /// As [`run_dense_s8`].
@@ -174,55 +175,9 @@ unsafe fn run_conv1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resu
         Op::Conv(spec) => spec,
         _ => return Err(Status::Kind),
     };
-    if layer.act.kind != ANNE_ACT_LINEAR as u32 {
-        return Err(Status::Activation);
-    }
-    let (kernel, bias, out) = (layer.kernel as *const i8, layer.bias as *const i32, layer.out as *mut i8);
     // SAFETY: as this function's contract.
-    let q = unsafe { s8_quant(layer) }?;
-    let words = q.scale as *const i32;
-    let n_words = q.count.checked_mul(2).ok_or(Status::Param)?;
-    buffer_ok(words, n_words, Status::Param)?;
-    buffer_ok(x, n_in, Status::XSize)?;
-    let bias_len = if bias.is_null() { 0 } else { layer.bias_len };
-    let o = out as *const i8;
-    if overlaps(o, layer.out_len, x, n_in)
-        || overlaps(o, layer.out_len, kernel, layer.kernel_len)
-        || overlaps(o, layer.out_len, bias, bias_len)
-        || overlaps(o, layer.out_len, words, n_words)
-    {
-        return Err(Status::Overlap);
-    }
-    // SAFETY: every pointer is non-null (or NULL and unused), aligned and
-    // valid for its length (contract, checked); out overlaps none of the
-    // others.
-    let (x, kernel, bias, words, out) = unsafe {
-        (
-            slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(kernel, layer.kernel_len),
-            (!bias.is_null()).then(|| slice::from_raw_parts(bias, bias_len)),
-            slice::from_raw_parts(words, n_words),
-            slice::from_raw_parts_mut(out, layer.out_len),
-        )
-    };
-    // (2 * count words: never None; no panic path)
-    let (multipliers, shifts) = words.split_at_checked(q.count).ok_or(Status::Param)?;
-    let multipliers = match (multipliers, shifts) {
-        ([multiplier], [shift]) => Multipliers::PerTensor {
-            multiplier: *multiplier,
-            shift: *shift,
-        },
-        _ => Multipliers::PerChannel { multipliers, shifts },
-    };
-    let p = Conv1dS8Params {
-        input_offset: q.input_offset,
-        output_offset: q.output_offset,
-        act_min: q.act_min,
-        act_max: q.act_max,
-        multipliers,
-        rounding: Rounding::Double,
-    };
-    conv1d_s8(&spec, x, kernel, bias, out, &p)
+    let c = unsafe { super::forward_s8_2d::conv_s8(x, n_in, layer) }?;
+    conv1d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p)
 }
 
 /// The 1-D poolings with an int8 kernel.
@@ -246,7 +201,7 @@ const S8_POOLS: [i32; 4] = [
 /// # Safety
 /// As [`run_dense_s8`], without a kernel or bias.
 #[inline(never)]
-unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+pub(super) unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
     let spec = match spec_of(layer.kind, &layer.params)? {
         Op::Pool(spec) => spec,
         _ => return Err(Status::Kind),

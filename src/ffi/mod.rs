@@ -15,7 +15,7 @@
 
 //!
 //! Files: [`check`] (pointer checks), [`activation`], [`forward`]
-//! ([`forward_s8`]: its int8 layers), [`backward`], [`fit`], [`merge`] (the
+//! ([`forward_s8`]: its int8 layers, `forward_s8_2d` the 2-D ones), [`backward`], [`fit`], [`merge`] (the
 //! entry points by concept), [`layer`] (a layer
 //! record's kind and params as [`crate::layers::Op`]).
 
@@ -25,6 +25,7 @@ mod check;
 pub mod fit;
 pub mod forward;
 pub mod forward_s8;
+mod forward_s8_2d;
 mod layer;
 pub mod merge;
 

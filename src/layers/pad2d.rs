@@ -58,8 +58,20 @@ impl Pad2d {
 /// Keras `ZeroPadding2D`: `out[top + y, left + x, c] = x[y, x, c]`, every
 /// other output zero. Nothing is written unless every check passes.
 pub fn pad2d_f32(spec: &Pad2d, x: &[f32], out: &mut [f32]) -> Result<(), Status> {
+    pad2d(spec, x, out, 0.0)
+}
+
+/// ZeroPadding2D on int8 values: TFLite's PAD, which pads with the zero
+/// point `zero_point` (the value that stands for 0.0); otherwise as
+/// [`pad2d_f32`].
+pub fn pad2d_s8(spec: &Pad2d, x: &[i8], out: &mut [i8], zero_point: i8) -> Result<(), Status> {
+    pad2d(spec, x, out, zero_point)
+}
+
+/// [`pad2d_f32`] and [`pad2d_s8`]: the added rows and columns `fill`.
+fn pad2d<T: Copy>(spec: &Pad2d, x: &[T], out: &mut [T], fill: T) -> Result<(), Status> {
     let (_, ow) = spec.check(x.len(), out.len())?;
-    out.fill(0.0);
+    out.fill(fill);
     let c = spec.channels;
     let row_in = spec.width * c;
     let row_out = ow * c;

@@ -215,7 +215,7 @@ def test_conv_module(m, tag):
                                                         (0, 0, -128, 127, one))),
             ("a bias of 1 value", "bias", (k, b[:1], None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
             ("strides 0", "spec", (k, b, None, y, (2, 1, 2, 0, 1, 0), (0, 0, -128, 127, one))),
-            ("a 2-D pooling kind", "1-D pooling", (k, b, None, y, (11, 1, 2, 1, 0), (0, 0, -128, 127, one)))):
+            ("an affine kind", "int8 layers are Dense", (k, b, None, y, (9, 2), (0, 0, -128, 127, one)))):
         check(refused(ValueError, frag, m.forward, (layer,), x, y), "%s: conv1d with %s" % (tag, what))
     check(refused(ValueError, "out has 5 values", m.forward, ((k, b, None, y, (2, 1, 2, 1, 1, 0),
                                                               (0, 0, -128, 127, one)),),

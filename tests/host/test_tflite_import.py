@@ -31,7 +31,10 @@ SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_
 CONV1D = ["conv1d_dense", "conv1d_variants"]
 # and with 1-D poolings (MAX/AVERAGE_POOL_2D of height 1, MEAN, REDUCE_MAX)
 POOLS = ["pool1d_chain", "pool1d_global_max"]
-SUPPORTED += CONV1D + POOLS
+# and 2-D chains (CONV_2D, DEPTHWISE_CONV_2D, PAD, 2-D pooling, MEAN and
+# REDUCE_MAX over the plane): tests/host/test_tflite_conv2d.py
+CONV2D = ["int8_conv2d_ds_cnn", "int8_conv2d_mobilenet", "int8_conv2d_global_max"]
+SUPPORTED += CONV1D + POOLS + CONV2D
 REFUSED = {"act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
@@ -58,7 +61,7 @@ def path(name):
 ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU"}
 CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK",
              "EXPAND_DIMS", "CONV_2D", "SQUEEZE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
-             "REDUCE_MAX"} | ACTIVATION_OPS
+             "REDUCE_MAX", "DEPTHWISE_CONV_2D", "PAD"} | ACTIVATION_OPS
 
 
 def _fixtures():
@@ -96,7 +99,7 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS])
+@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))

@@ -23,7 +23,8 @@ def _generator(name):
 
 
 # The fixtures that record what the reader reads (model version, buffers):
-# make_int8_fixtures.py's and make_int8_dense_fixtures.py's.
+# make_int8_fixtures.py's, make_int8_dense_fixtures.py's and
+# make_int8_conv2d_fixtures.py's.
 # make_int8_act_fixtures.py's record the activations' tensors only (some
 # of its models are edited: a float island replaced by LiteRT's int8 kernel).
 NAMES = [n for n in ALL if _generator(n) != "tools/make_int8_act_fixtures.py"]
@@ -46,7 +47,8 @@ def test_fixtures_present():
     for name in ALL:
         assert os.path.exists(os.path.join(INT8, name + ".json")), name
     assert all(_generator(n) in ("tools/make_int8_fixtures.py", "tools/make_int8_dense_fixtures.py",
-                                 "tools/make_int8_act_fixtures.py") for n in ALL)
+                                 "tools/make_int8_act_fixtures.py", "tools/make_int8_conv2d_fixtures.py")
+               for n in ALL)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -429,7 +429,7 @@ int32_t anne_c_abi_selftest(void) {
         layers[1].dtype = ANNE_DTYPE_F32; /* mixed dtypes */
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 1);
         layers[1].dtype = ANNE_DTYPE_S8;
-        layers[0].kind = ANNE_LAYER_CONV2D; /* no int8 kernel yet */
+        layers[0].kind = ANNE_LAYER_AFFINE; /* no int8 kernel (Conv2D has one: tests/rust/int8_2d_abi.rs) */
         CHECK(anne_forward(xs + 1, 2, layers, 2, &failed) == ANNE_ERR_KIND && failed == 0);
     }
     /* an int8 Conv1D: 4 steps of 1 channel, filters [1, 1] and [1, -1],

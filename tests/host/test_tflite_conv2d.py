@@ -1,0 +1,186 @@
+"""anne-convert on a .tflite with 2-D layers (tools/anne_tflite_conv2d.py):
+CONV_2D, DEPTHWISE_CONV_2D, PAD, MAX/AVERAGE_POOL_2D, MEAN and REDUCE_MAX
+over the plane become int8 conv2d, depthwise_conv2d, zero_padding2d and
+2-D pooling layers holding what LiteRT reported for the same model
+(tests/fixtures/int8/int8_conv2d_*.json, written by
+tools/make_int8_conv2d_fixtures.py with TensorFlow's converter and
+LiteRT's reference kernels); the numpy reference (tools/anne_int8_ref.py)
+gives LiteRT's outputs bit for bit, every row and every layer; bad
+models are refused naming each problem."""
+import struct
+
+import numpy as np
+import pytest
+
+import anne_format as af
+from test_tflite_import import CONV2D, _act_range, _model, _quantize_multiplier, _refused, doc, f32, path, run
+
+PADDING = {"VALID": 0, "SAME": 1}
+KINDS = {"CONV_2D": "conv2d", "DEPTHWISE_CONV_2D": "depthwise_conv2d", "PAD": "zero_padding2d",
+         "MAX_POOL_2D": "max_pooling2d", "AVERAGE_POOL_2D": "average_pooling2d",
+         "MEAN": "global_average_pooling2d", "REDUCE_MAX": "global_max_pooling2d", "RESHAPE": "flatten",
+         "FULLY_CONNECTED": "dense"}
+
+
+def _converted(name, tmp_path):
+    out = tmp_path / (name + ".anne")
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    return af.load(str(out)), open(str(out), "rb").read()
+
+
+def _pairs(m, d):
+    """(layer, operator) for each layer of m and the operator it came from."""
+    ops = [op for op in d["operators"] if op["opcode"] in KINDS and (op["opcode"] != "RESHAPE" or
+                                                                    len(d["tensors"][op["outputs"][0]]["shape"]) == 2)]
+    assert [L.kind_name for L in m.layers] == [KINDS[op["opcode"]] for op in ops]
+    return list(zip(m.layers, ops))
+
+
+@pytest.mark.parametrize("name", CONV2D)
+def test_conv2d_convert_holds_what_litert_reports(name, tmp_path):
+    m, data = _converted(name, tmp_path)
+    d = doc(name)
+    tensors = d["tensors"]
+    assert m.version == 3 and m.dtype == "int8" and m.input_shape == tuple(d["input"]["shape"][1:])
+    for layer, op in _pairs(m, d):
+        tin, tout = tensors[op["inputs"][0]], tensors[op["outputs"][0]]
+        s_in, z_in, s_out, z_out, count, lo, hi, act_s, act_z = layer.quant
+        assert (s_in, z_in) == (f32(tin["scales"][0]), tin["zero_points"][0])
+        assert (s_out, z_out) == (f32(tout["scales"][0]), tout["zero_points"][0])
+        code = op["opcode"]
+        if code in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            tw = tensors[op["inputs"][1]]
+            if code == "CONV_2D":
+                filters, kh, kw, cin = tw["shape"]
+                assert layer.kernel.shape == (filters, kh, kw, cin)
+                assert layer.kparams[:7] == (kh, kw, op["stride_h"], op["stride_w"], PADDING[op["padding"]],
+                                             op["dilation_h"], op["dilation_w"])
+            else:
+                one, kh, kw, cout = tw["shape"]
+                assert one == 1 and layer.kernel.shape == (kh, kw, cout) and tw["quantized_dimension"] == 3
+                assert layer.kparams == (kh, kw, op["stride_h"], op["stride_w"], PADDING[op["padding"]],
+                                         cout // tin["shape"][3], 1, 1)
+            assert layer.kernel.reshape(-1).tolist() == tw["values"]
+            assert layer.bias.tolist() == tensors[op["inputs"][2]]["values"]
+            assert layer.weight_scales == [f32(s) for s in tw["scales"]] and count == len(tw["scales"])
+            assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out) and (act_s, act_z) == (0.0, 0)
+            # LiteRT's PopulateConvolutionQuantizationParams: the double product, then QuantizeMultiplier
+            want = [_quantize_multiplier(f32(tin["scales"][0]) * f32(ws) / f32(tout["scales"][0]))
+                    for ws in tw["scales"]]
+            assert list(zip(*layer.mults)) == want
+            assert layer.out_shape == tuple(tout["shape"][1:])
+        elif code == "MEAN":
+            assert count == 1 and layer.mults == _quantize_multiplier(s_in / s_out) and (lo, hi) == (-128, 127)
+        elif code in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            assert layer.kparams[:5] == (op["filter_height"], op["filter_width"], op["stride_h"], op["stride_w"],
+                                         PADDING[op["padding"]])
+            assert (lo, hi) == _act_range(op["fused_activation"], s_out, z_out) and count == 0
+            assert layer.out_shape == tuple(tout["shape"][1:])
+        elif code == "PAD":
+            pads = tensors[op["inputs"][1]]["values"]
+            assert layer.kparams[:4] == tuple(pads[2:6]) and layer.out_shape == tuple(tout["shape"][1:])
+            assert count == 0 and (s_in, z_in) == (s_out, z_out)
+    assert m.input_quantization == (f32(d["input"]["scale"]), d["input"]["zero_point"])
+    assert m.output_quantization == (f32(d["output"]["scale"]), d["output"]["zero_point"])
+    # the file's layers encode back to the same bytes
+    assert af.encode(m.input_shape, [L.spec() for L in m.layers], metadata=m.metadata, version=3) == data
+
+
+@pytest.mark.parametrize("name", CONV2D)
+def test_conv2d_reference_gives_litert_s_outputs_every_row(name, tmp_path):
+    m, _ = _converted(name, tmp_path)
+    d = doc(name)
+    assert len(d["rows"]) == 16
+    assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+
+
+@pytest.mark.parametrize("name", CONV2D)
+def test_conv2d_each_layer_gives_litert_s_tensor(name, tmp_path):
+    """Each layer on LiteRT's own input tensor gives LiteRT's output tensor
+    (experimental_preserve_all_tensors), every row."""
+    m, _ = _converted(name, tmp_path)
+    d = doc(name)
+    for layer, op in _pairs(m, d):
+        tin, tout = str(op["inputs"][0]), str(op["outputs"][0])
+        xs = np.array([v[tin] for v in d["tensor_values"]])
+        want = [v[tout] for v in d["tensor_values"]]
+        got = layer.forward_int8(xs).reshape(len(xs), -1).tolist()
+        if layer.kind_name == "dense" and layer.activation != "linear":
+            continue   # (its output tensor is the activation's)
+        assert got == want, (name, op["opcode"])
+
+
+def _first(m, name, k=0):
+    return [op for op in m["operators"] if op["name"] == name][k]
+
+
+def test_conv2d_bad_models_each_named():
+    cases = []
+    m = _model("int8_conv2d_ds_cnn"); w = m["tensors"][_first(m, "CONV_2D")["inputs"][1]]
+    w["scales"] = w["scales"][:3]; w["zero_points"] = w["zero_points"][:3]
+    cases.append((m, "operator 0 CONV_2D", "3 filter scales (quantized_dimension 0) for 4 filters"))
+    m = _model("int8_conv2d_ds_cnn"); w = m["tensors"][_first(m, "DEPTHWISE_CONV_2D")["inputs"][1]]
+    w["quantized_dimension"] = 0
+    cases.append((m, "operator 1 DEPTHWISE_CONV_2D", "one per channel along dimension 3"))
+    m = _model("int8_conv2d_ds_cnn"); _first(m, "CONV_2D", 1)["options"]["fused_activation"] = "TANH"
+    cases.append((m, "operator 2 CONV_2D", "fused activation TANH"))
+    m = _model("int8_conv2d_ds_cnn"); w = m["tensors"][_first(m, "CONV_2D")["inputs"][1]]
+    w["scales"] = [0.0] + w["scales"][1:]
+    cases.append((m, "operator 0 CONV_2D", "filter scale 0.0"))
+    m = _model("int8_conv2d_ds_cnn"); m["tensors"][_first(m, "AVERAGE_POOL_2D")["outputs"][0]]["zero_points"] = [5]
+    cases.append((m, "operator 3 AVERAGE_POOL_2D", "differ from the input's"))
+    m = _model("int8_conv2d_mobilenet"); p = m["tensors"][_first(m, "PAD")["inputs"][1]]
+    m["buffers"][p["buffer"]] = struct.pack("<8i", 1, 0, 1, 0, 1, 2, 0, 0)
+    cases.append((m, "operator 0 PAD", "paddings [1, 0, 1, 0, 1, 2, 0, 0]"))
+    m = _model("int8_conv2d_mobilenet"); a = m["tensors"][_first(m, "MEAN")["inputs"][1]]
+    m["buffers"][a["buffer"]] = struct.pack("<2i", 1, 3)
+    cases.append((m, "operator 4 MEAN", "axes [1, 3]"))
+    m = _model("int8_conv2d_mobilenet"); m["tensors"][_first(m, "DEPTHWISE_CONV_2D")["inputs"][0]]["zero_points"] = [3]
+    cases.append((m, "operator 0 PAD", "differ from the input's"))
+    m = _model("int8_conv2d_mobilenet"); _first(m, "DEPTHWISE_CONV_2D")["options"]["depth_multiplier"] = 3
+    cases.append((m, "operator 1 DEPTHWISE_CONV_2D", "depth_multiplier 3, but 2 channels in and 4 out"))
+    m = _model("int8_conv2d_mobilenet"); w = m["tensors"][_first(m, "CONV_2D")["inputs"][1]]
+    w["type"] = "int16"
+    cases.append((m, "operator 2 CONV_2D", "filters must be int8"))
+    m = _model("int8_conv2d_global_max"); m["tensors"][_first(m, "REDUCE_MAX")["outputs"][0]]["scales"] = [0.5]
+    cases.append((m, "operator 4 REDUCE_MAX", "differ from the input's"))
+    for m, *fragments in cases:
+        _refused(m, "bad.tflite: ", *fragments)
+
+
+def test_conv2d_problems_all_in_one_run():
+    m = _model("int8_conv2d_ds_cnn")
+    _first(m, "CONV_2D")["options"]["fused_activation"] = "TANH"
+    _first(m, "DEPTHWISE_CONV_2D")["options"]["padding"] = "?"
+    text = _refused(m, "2 problems", "operator 0 CONV_2D", "operator 1 DEPTHWISE_CONV_2D", "padding ?")
+    assert "nothing written" in text
+
+
+def test_conv2d_summary_names_its_operators(tmp_path):
+    r = run(path("int8_conv2d_mobilenet"), "-o", str(tmp_path / "x.anne"), "--summary")
+    assert r.returncode == 0, r.stderr
+    for what in ("PAD #0", "DEPTHWISE_CONV_2D #1 (RELU)", "MEAN #4"):
+        assert what in r.stdout, r.stdout
+
+
+def test_board_files_are_what_the_converter_writes():
+    import os
+    import make_int8_conv2d_board
+    for name, data in make_int8_conv2d_board.board_files():
+        with open(os.path.join(make_int8_conv2d_board.ROOT, "tests", "fixtures", "int8_2d", name), "rb") as f:
+            assert f.read() == data, "%s: run tools/make_int8_conv2d_board.py" % name
+
+
+def test_bad_2d_records_refused_by_the_reader():
+    import json
+    import os
+    import make_int8_conv2d_board
+    d = os.path.join(make_int8_conv2d_board.ROOT, "tests", "fixtures", "int8_2d")
+    with open(os.path.join(d, "bad.json")) as f:
+        bad = json.load(f)
+    assert len(bad) == 5
+    for entry in bad:
+        with pytest.raises(ValueError) as e:
+            af.parse(open(os.path.join(d, entry["file"]), "rb").read())
+        assert entry["expect"] in str(e.value) and "bad int8 parameters" in str(e.value), str(e.value)

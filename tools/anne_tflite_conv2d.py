@@ -1,0 +1,228 @@
+"""The 2-D part of the `.tflite` import (tools/anne_tflite_import.py calls
+it): a full-integer int8 model's operators on NHWC images ([1, height,
+width, channels]) as int8 layers of format version 3 (docs/int8.md):
+
+- CONV_2D (strides, SAME/VALID padding, dilation, a fused NONE, RELU,
+  RELU6 or RELU_N1_TO_1 as the clamp) -> conv2d, its filters in TFLite's
+  OHWI layout;
+- DEPTHWISE_CONV_2D (depth_multiplier: output channels / input channels)
+  -> depthwise_conv2d, its filters TFLite's [1, kh, kw, channels];
+- MAX_POOL_2D / AVERAGE_POOL_2D -> max_pooling2d / average_pooling2d;
+- MEAN and REDUCE_MAX over the axes (1, 2) -> global_average_pooling2d
+  (requantized as LiteRT's MEAN) / global_max_pooling2d;
+- PAD (and PADV2 with the zero point as its value) of the height and
+  width -> zero_padding2d (int8 pads with the zero point).
+
+Each convolution's per-channel Q31 multipliers and shifts are those
+LiteRT's Prepare computes (PopulateConvolutionQuantizationParams:
+QuantizeMultiplier of (double)input_scale * (double)filter_scale /
+(double)output_scale, anne_format.Int8Conv1DSpec's). A CONV_2D of height
+1 between EXPAND_DIMS and RESHAPE stays a Conv1D (anne_tflite_import)."""
+
+import numpy as np
+
+import anne_format
+import anne_tflite
+from anne_file import size_of as _size
+
+OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "REDUCE_MAX", "PAD", "PADV2")
+POOLS = {"MAX_POOL_2D": "max_pooling2d", "AVERAGE_POOL_2D": "average_pooling2d",
+         "MEAN": "global_average_pooling2d", "REDUCE_MAX": "global_max_pooling2d"}
+ALWAYS_2D = ("DEPTHWISE_CONV_2D", "PAD", "PADV2")
+
+
+def takes(imp, op, shape):
+    """Whether operator op is this module's: one of OPS on a rank-4 tensor
+    that is not the height-1 input of a Conv1D or 1-D pooling (shape: the
+    current (steps, channels) or (height, width, channels))."""
+    name = op["name"]
+    if name not in OPS or not op["inputs"]:
+        return False
+    x = list(imp.t[op["inputs"][0]]["shape"])
+    if len(x) != 4:
+        return name in ALWAYS_2D
+    return name in ALWAYS_2D or len(shape) == 3
+
+
+def image_shape(imp, i):
+    """Tensor i's shape without the batch, (height, width, channels)."""
+    return tuple(imp.t[i]["shape"][1:])
+
+
+def convert(imp, k, op, specs, shape):
+    """Operator k (takes() said it is this module's) on the image `shape`
+    -> its int8 spec, or None after reporting its problems (imp: the
+    anne_tflite_import importer)."""
+    name = op["name"]
+    if len(shape) != 3 or len(imp.t[op["inputs"][0]]["shape"]) != 4:
+        imp.fail(k, "input %s: a 2-D layer takes [1, height, width, channels]"
+                 % imp.tensor_text(op["inputs"][0]))
+        return None
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        spec = _conv(imp, k, op, specs, shape)
+    elif name in ("PAD", "PADV2"):
+        spec = _pad(imp, k, op, specs, shape)
+    else:
+        spec = _pool(imp, k, op, specs, shape)
+    if spec is None:
+        return None
+    got = spec.entry(tuple(shape)).out_shape
+    out = op["outputs"][0]
+    want = image_shape(imp, out)
+    if got != want and not (name in ("MEAN", "REDUCE_MAX") and _size(want) == _size(got)):
+        imp.fail(k, "output %s, anne's %s gives %s" % (list(imp.t[out]["shape"]), POOLS.get(name, name.lower()),
+                                                       list(got)))
+        return None
+    if not specs:
+        imp.in_shape = tuple(shape)
+    return spec
+
+
+def next_shape(imp, op, spec, shape):
+    """The shape after operator op: its spec's output on `shape`, or (spec
+    None: it was refused) its output tensor's, so that the operators after
+    it are checked on what they take; then the layer before's output
+    quantization is that tensor's, when it has one."""
+    if spec is not None:
+        return spec.entry(tuple(shape)).out_shape
+    out = imp.t[op["outputs"][0]]
+    if len(out["scales"]) == 1 and len(out["zero_points"]) == 1:
+        imp.prev_out = (float(np.float32(out["scales"][0])), int(out["zero_points"][0]))
+    s = image_shape(imp, op["outputs"][0])
+    return s if len(s) == 3 else (_size(s),)
+
+
+def _fused(imp, k, op, what):
+    fused = op["options"].get("fused_activation", "NONE")
+    if fused not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        imp.fail(k, "fused activation %s: anne's int8 %s clamps only NONE, RELU, RELU6, RELU_N1_TO_1"
+                 % (fused, what))
+    return fused
+
+
+def _window(imp, k, opts, sizes):
+    """(strides_h, strides_w, padding code) from opts, each checked;
+    sizes: the window's (height, width) for the message."""
+    import anne_tflite_import
+    padding = anne_tflite_import.PADDING_CODES.get(opts.get("padding"))
+    if padding is None:
+        imp.fail(k, "padding %s: VALID or SAME" % opts.get("padding"))
+        padding = 0
+    strides = (opts.get("stride_h", 1), opts.get("stride_w", 1))
+    if min(sizes + strides) < 1 or max(sizes + strides) > 65535:
+        imp.fail(k, "window %dx%d, strides %dx%d: 1..65535" % (sizes + strides))
+    return strides + (padding,)
+
+
+def _conv(imp, k, op, specs, shape):
+    """CONV_2D or DEPTHWISE_CONV_2D operator k -> Int8Conv2DSpec or
+    Int8DepthwiseSpec, or None after reporting its problems."""
+    import anne_tflite_import
+    t, name = imp.t, op["name"]
+    ins, outs = op["inputs"], op["outputs"]
+    opts = op["options"]
+    depthwise = name == "DEPTHWISE_CONV_2D"
+    n_problems = len(imp.problems)
+    fused = _fused(imp, k, op, "depthwise_conv2d" if depthwise else "conv2d")
+    if len(ins) < 2 or ins[1] < 0:
+        imp.fail(k, "no filter tensor")
+        return None
+    in_q = imp.activation_q(k, ins[0])
+    out_q = imp.activation_q(k, outs[0])
+    w = t[ins[1]]
+    cin = shape[2]
+    ws = list(w["shape"])
+    if depthwise:
+        ok = w["type"] == "int8" and len(ws) == 4 and ws[0] == 1 and ws[3] % cin == 0
+        layout = "[1, kernel_h, kernel_w, %d x depth_multiplier]" % cin
+    else:
+        ok = w["type"] == "int8" and len(ws) == 4 and ws[3] == cin
+        layout = "[filters, kernel_h, kernel_w, %d] (grouped convolutions are not supported)" % cin
+    if not ok:
+        imp.fail(k, "%s: filters must be int8 %s" % (imp.tensor_text(ins[1]), layout))
+        return None
+    units = ws[3] if depthwise else ws[0]
+    kh, kw = ws[1], ws[2]
+    values = anne_tflite.tensor_values(imp.m, ins[1])
+    if values is None or len(values) != _size(ws):
+        imp.fail(k, "%s: constant filters expected" % imp.tensor_text(ins[1]))
+        return None
+    scales = w["scales"]
+    bias = imp.weight_quantization(k, ins, units, ("filter", "channel" if depthwise else "filter"),
+                                   dim=3 if depthwise else 0)
+    strides_h, strides_w, padding = _window(imp, k, opts, (kh, kw))
+    dil = (opts.get("dilation_h", 1), opts.get("dilation_w", 1))
+    if min(dil) < 1 or max(dil) > 65535:
+        imp.fail(k, "dilation %dx%d: 1..65535" % dil)
+    if depthwise and opts.get("depth_multiplier", 0) not in (0, units // cin):
+        imp.fail(k, "depth_multiplier %d, but %d channels in and %d out"
+                 % (opts["depth_multiplier"], cin, units))
+    if not imp.chained(k, in_q, out_q, n_problems):
+        return None
+    for size, n, d, axis in ((shape[0], kh, dil[0], "rows"), (shape[1], kw, dil[1], "columns")):
+        if padding == 0 and size < (n - 1) * d + 1:
+            imp.fail(k, "a VALID window of %d %s on %d" % ((n - 1) * d + 1, axis, size))
+            return None
+    act = anne_tflite_import.activation_range(fused, out_q[0], out_q[1])
+    scales = [anne_tflite_import._f32(v) for v in scales]
+    if depthwise:
+        kernel = np.array(values, np.int64).reshape(kh, kw, units)
+        return anne_format.Int8DepthwiseSpec(kernel, bias, scales, in_q, out_q, act,
+                                             (kh, kw, strides_h, strides_w, padding, units // cin) + dil)
+    kernel = np.array(values, np.int64).reshape(units, kh, kw, cin)
+    return anne_format.Int8Conv2DSpec(kernel, bias, scales, in_q, out_q, act,
+                                      (kh, kw, strides_h, strides_w, padding) + dil)
+
+
+def _pool(imp, k, op, specs, shape):
+    """MAX_POOL_2D / AVERAGE_POOL_2D, or MEAN / REDUCE_MAX over the height
+    and width, operator k -> Int8PoolSpec, or None after reporting."""
+    import anne_tflite_import
+    t, name = imp.t, op["name"]
+    ins, outs = op["inputs"], op["outputs"]
+    opts = op["options"]
+    n_problems = len(imp.problems)
+    in_q = imp.activation_q(k, ins[0])
+    out_q = imp.activation_q(k, outs[0])
+    fused, kparams = "NONE", ()
+    if name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        fused = _fused(imp, k, op, "pooling")
+        size = (opts.get("filter_height", 0), opts.get("filter_width", 0))
+        kparams = size + _window(imp, k, opts, size)
+        if kparams[4] == 0 and (shape[0] < size[0] or shape[1] < size[1]):
+            imp.fail(k, "a VALID window of %dx%d on %dx%d" % (size + tuple(shape[:2])))
+    else:
+        axes = anne_tflite.tensor_values(imp.m, ins[1]) if len(ins) > 1 and ins[1] >= 0 else None
+        if axes is None or sorted(a % 4 for a in axes) != [1, 2]:
+            imp.fail(k, "axes %s: anne's int8 global pooling takes the height and width (1, 2); %s"
+                     % (axes, anne_tflite_import.ADVICE[name]))
+    if in_q is not None and out_q is not None and name != "MEAN" and in_q != out_q:
+        imp.fail(k, "output scale and zero point %r differ from the input's %r: TFLite keeps them" % (out_q, in_q))
+    if not imp.chained(k, in_q, out_q, n_problems):
+        return None
+    return anne_format.Int8PoolSpec(POOLS[name], in_q, out_q,
+                                    anne_tflite_import.activation_range(fused, out_q[0], out_q[1]), kparams)
+
+
+def _pad(imp, k, op, specs, shape):
+    """PAD (PADV2 with the zero point as its value) of the height and width
+    operator k -> an Int8PoolSpec of kind zero_padding2d, or None after
+    reporting."""
+    ins, outs = op["inputs"], op["outputs"]
+    n_problems = len(imp.problems)
+    in_q = imp.activation_q(k, ins[0])
+    out_q = imp.activation_q(k, outs[0])
+    pads = anne_tflite.tensor_values(imp.m, ins[1]) if len(ins) > 1 and ins[1] >= 0 else None
+    if pads is None or len(pads) != 8 or pads[0:2] != [0, 0] or pads[6:8] != [0, 0] or min(pads) < 0 \
+            or max(pads) > 65535:
+        imp.fail(k, "paddings %s: anne's int8 zero_padding2d pads the height and width (constant "
+                    "[[0, 0], [top, bottom], [left, right], [0, 0]])" % (pads,))
+    if in_q is not None and out_q is not None and in_q != out_q:
+        imp.fail(k, "output scale and zero point %r differ from the input's %r: TFLite keeps them" % (out_q, in_q))
+    if op["name"] == "PADV2" and in_q is not None:
+        value = anne_tflite.tensor_values(imp.m, ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        if value is None or list(value) != [in_q[1]]:
+            imp.fail(k, "pads with %s, anne's zero_padding2d with the zero point %d" % (value, in_q[1]))
+    if not imp.chained(k, in_q, out_q, n_problems):
+        return None
+    return anne_format.Int8PoolSpec("zero_padding2d", in_q, out_q, (-128, 127), tuple(pads[2:6]))
