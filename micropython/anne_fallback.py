@@ -351,14 +351,8 @@ def _int8_module(layers):
     """anne_int8 for a chain of int8 Dense layers; anne_int8_conv when one
     has another kind (its spec's), anne_int8_conv2d when one is 2-D."""
     kinds = [layer[4][0] for layer in layers if len(layer) > 4 and isinstance(layer[4], tuple) and len(layer[4])]
-    if [k for k in kinds if k >= _ops.LAYER_CONV2D]:
-        import anne_int8_conv2d
-        return anne_int8_conv2d
-    if [k for k in kinds if k != _ops.LAYER_DENSE]:
-        import anne_int8_conv
-        return anne_int8_conv
-    import anne_int8
-    return anne_int8
+    return __import__("anne_int8_conv2d" if [k for k in kinds if k >= _ops.LAYER_CONV2D] else
+                      "anne_int8_conv" if [k for k in kinds if k != _ops.LAYER_DENSE] else "anne_int8")
 
 
 def forward(layers, x, out):
