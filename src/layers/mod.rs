@@ -42,3 +42,5 @@ pub enum Op {
 
 #[cfg(test)]
 mod tests_1d;
+#[cfg(test)]
+mod tests_2d;

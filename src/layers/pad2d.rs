@@ -1,7 +1,7 @@
 //! ZeroPadding2D, float32, Keras semantics (`channels_last`): `x` is
 //! `height x width x channels` row-major (as src/layers/conv2d.rs), `out`
 //! `(top + height + bottom) x (left + width + right) x channels`, the
-//! added rows and columns zeros.
+//! added rows and columns zeros; and its backward pass, a crop.
 
 use crate::Status;
 
@@ -68,6 +68,25 @@ pub fn pad2d_f32(spec: &Pad2d, x: &[f32], out: &mut [f32]) -> Result<(), Status>
         let at = first + y * row_out;
         // (a zip, not copy_from_slice: no length-mismatch panic path)
         for (d, &v) in out.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(src) {
+            *d = v;
+        }
+    }
+    Ok(())
+}
+
+/// ZeroPadding2D's backward pass for one sample: `dx` is `dy` cropped,
+/// `dx[y, x, c] = dy[top + y, left + x, c]` (the added positions'
+/// gradients are dropped). Statuses: [`Pad2d::check`]'s (`dx` as the
+/// input, `dy` as the output). Nothing is written unless they pass.
+pub fn pad2d_backward_f32(spec: &Pad2d, dy: &[f32], dx: &mut [f32]) -> Result<(), Status> {
+    let (_, ow) = spec.check(dx.len(), dy.len())?;
+    let c = spec.channels;
+    let row_in = spec.width * c;
+    let row_out = ow * c;
+    let first = spec.rows.0 * row_out + spec.columns.0 * c;
+    for (y, dst) in dx.chunks_exact_mut(row_in.max(1)).enumerate() {
+        let at = first + y * row_out;
+        for (d, &v) in dst.iter_mut().zip(dy.get(at..).unwrap_or(&[])) {
             *d = v;
         }
     }
