@@ -24,6 +24,16 @@ impl Pad2d {
     /// width * channels`, `OutSize` unless `out_len == out_h * out_w *
     /// channels`.
     pub fn check(&self, n_in: usize, out_len: usize) -> Result<(usize, usize), Status> {
+        let (oh, ow, n_out) = self.shape(n_in)?;
+        if out_len != n_out {
+            return Err(Status::OutSize);
+        }
+        Ok((oh, ow))
+    }
+
+    /// `(out_h, out_w, out_h * out_w * channels)` for `n_in` inputs:
+    /// [`Pad2d::check`] but for the output's length.
+    pub fn shape(&self, n_in: usize) -> Result<(usize, usize, usize), Status> {
         if self.height == 0 || self.width == 0 || self.channels == 0 {
             return Err(Status::LayerParam);
         }
@@ -48,10 +58,7 @@ impl Pad2d {
         {
             return Err(Status::XSize);
         }
-        if out_len != n_out {
-            return Err(Status::OutSize);
-        }
-        Ok((oh, ow))
+        Ok((oh, ow, n_out))
     }
 }
 

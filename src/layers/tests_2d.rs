@@ -18,7 +18,7 @@ use crate::Status;
 
 /// A 2-D window's geometry, drawn at random.
 #[derive(Clone, Copy, Debug)]
-struct Geo {
+pub(crate) struct Geo {
     h: usize,
     w: usize,
     k: (usize, usize),
@@ -44,6 +44,18 @@ fn axis(n: usize, k: usize, d: usize, s: usize, same: bool) -> Option<(usize, us
 }
 
 impl Geo {
+    /// A layer's window (also src/train/tests_2d.rs's).
+    pub(crate) fn of(w: &Window2d) -> Geo {
+        Geo {
+            h: w.height,
+            w: w.width,
+            k: w.kernel_size,
+            s: w.strides,
+            d: w.dilation,
+            same: w.padding == Padding::Same,
+        }
+    }
+
     fn window(&self) -> Window2d {
         Window2d {
             height: self.h,
@@ -107,7 +119,7 @@ impl Draw {
     }
 }
 
-fn wide(v: &[f32]) -> Vec<f64> {
+pub(crate) fn wide(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&v| v as f64).collect()
 }
 
@@ -127,7 +139,7 @@ fn close(got: &[f32], want: &[f64], base: f64, scale: f64) -> bool {
 /// The convolution's definition in f64: Conv2D (`dm == None`, `cout`
 /// filters) or DepthwiseConv2D (output channel `oc` reads input channel
 /// `oc / dm`), every tap, zeros outside the input.
-fn conv_ref(
+pub(crate) fn conv_ref(
     g: &Geo,
     cin: usize,
     cout: usize,
@@ -414,7 +426,7 @@ fn convolution_backward_refusals_write_nothing() {
 }
 
 /// The pooling's definition in f64 over the window's positions in range.
-fn pool_ref(g: &Geo, c: usize, max: bool, x: &[f64]) -> Vec<f64> {
+pub(crate) fn pool_ref(g: &Geo, c: usize, max: bool, x: &[f64]) -> Vec<f64> {
     let (oh, ow, _, _) = g.out().unwrap();
     let mut out = vec![0.0; oh * ow * c];
     for o in 0..oh * ow {
@@ -439,7 +451,7 @@ fn pool_ref(g: &Geo, c: usize, max: bool, x: &[f64]) -> Vec<f64> {
 
 /// Central differences of `f` at `v` in f64 (step 1e-6; the max poolings'
 /// and merges' random values are further apart than that).
-fn central(v: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+pub(crate) fn central(v: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
     let h = 1e-6;
     (0..v.len())
         .map(|i| {
