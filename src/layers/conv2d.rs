@@ -207,9 +207,14 @@ pub fn conv2d_backward_f32(
     let cin = spec.in_channels.max(1);
     let filters = filters.max(1);
     let tap_len = cin * filters; // one (ky, kx) of the kernel
-    if let Some(gk) = gk {
-        for (pos, dzt) in dz.chunks_exact(filters).enumerate() {
-            for (t, i) in spec.window.taps_at(&plane, pos) {
+    let (mut gk, mut dx) = (gk, dx);
+    if let Some(dx) = dx.as_deref_mut() {
+        dx.fill(0.0);
+    }
+    // one walk over the taps for both (the windows' iterator once in flash)
+    for (pos, dzt) in dz.chunks_exact(filters).enumerate() {
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(gk) = gk.as_deref_mut() {
                 let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
                 let taps = gk.get_mut(t * tap_len..(t + 1) * tap_len).unwrap_or(&mut []);
                 for (&xv, g) in xs.iter().zip(taps.chunks_exact_mut(filters)) {
@@ -219,15 +224,7 @@ pub fn conv2d_backward_f32(
                     }
                 }
             }
-        }
-    }
-    if let Some(gb) = gb {
-        add_bias_grad(gb, dz, filters, scale);
-    }
-    if let Some(dx) = dx {
-        dx.fill(0.0);
-        for (pos, dzt) in dz.chunks_exact(filters).enumerate() {
-            for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(dx) = dx.as_deref_mut() {
                 let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
                 let row = dx.get_mut(i * cin..(i + 1) * cin).unwrap_or(&mut []);
                 for (o, w) in row.iter_mut().zip(taps.chunks_exact(filters)) {
@@ -235,6 +232,9 @@ pub fn conv2d_backward_f32(
                 }
             }
         }
+    }
+    if let Some(gb) = gb {
+        add_bias_grad(gb, dz, filters, scale);
     }
     Ok(())
 }

@@ -143,24 +143,21 @@ pub fn depthwise2d_backward_f32(
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
-    if let Some(gk) = gk {
-        for (pos, dzt) in dz.chunks_exact(cout).enumerate() {
-            for (t, i) in spec.window.taps_at(&plane, pos) {
+    let (mut gk, mut dx) = (gk, dx);
+    if let Some(dx) = dx.as_deref_mut() {
+        dx.fill(0.0);
+    }
+    // one walk over the taps for both (the windows' iterator once in flash)
+    for (pos, dzt) in dz.chunks_exact(cout).enumerate() {
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(gk) = gk.as_deref_mut() {
                 let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
                 let taps = gk.get_mut(t * cout..(t + 1) * cout).unwrap_or(&mut []);
                 for (oc, (g, &d)) in taps.iter_mut().zip(dzt).enumerate() {
                     *g += xs.get(oc / dm).copied().unwrap_or(0.0) * scale * d;
                 }
             }
-        }
-    }
-    if let Some(gb) = gb {
-        add_bias_grad(gb, dz, cout, scale);
-    }
-    if let Some(dx) = dx {
-        dx.fill(0.0);
-        for (pos, dzt) in dz.chunks_exact(cout).enumerate() {
-            for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(dx) = dx.as_deref_mut() {
                 let taps = kernel.get(t * cout..(t + 1) * cout).unwrap_or(&[]);
                 let row = dx.get_mut(i * cin..(i + 1) * cin).unwrap_or(&mut []);
                 for (oc, (&w, &d)) in taps.iter().zip(dzt).enumerate() {
@@ -170,6 +167,9 @@ pub fn depthwise2d_backward_f32(
                 }
             }
         }
+    }
+    if let Some(gb) = gb {
+        add_bias_grad(gb, dz, cout, scale);
     }
     Ok(())
 }

@@ -90,7 +90,9 @@ pub fn pool2d_f32(spec: &Pool2d, x: &[f32], out: &mut [f32]) -> Result<(), Statu
 /// the gradient at the outputs, as TensorFlow's gradients take it:
 /// - `AveragePooling2D` spreads each output's gradient evenly over the
 ///   positions it averaged, those in range (`same` padding's padded
-///   positions are not counted, as in the forward pass);
+///   positions are not counted, as in the forward pass): each gets the
+///   gradient times `1 / n` rounded to float32, as TensorFlow's
+///   `AvgPoolGrad` computes it;
 /// - `MaxPooling2D` gives it to the window's first largest value, row by
 ///   row (TensorFlow's `MaxPoolGrad`, whose CPU kernel takes the argmax
 ///   over the window's positions in that order, a later value replacing
@@ -120,32 +122,28 @@ pub fn pool2d_backward_f32(
     let c = spec.channels.max(1); // (checked nonzero; for the compiler)
     dx.fill(0.0);
     for (pos, dyt) in dy.chunks_exact(c).enumerate() {
+        // an average's share: the positions in range
+        let share = 1.0 / spec.window.taps_in_range(&plane, pos).max(1) as f32;
         for (j, &g) in dyt.iter().enumerate() {
-            // the window's input positions in range, row by row
-            let mut at = spec.window.taps_at(&plane, pos).map(|(_, i)| i * c + j);
-            match spec.pool {
-                Pool::Average => {
-                    let n = spec.window.taps_at(&plane, pos).count();
-                    let share = g / n.max(1) as f32;
-                    for k in at {
-                        if let Some(d) = dx.get_mut(k) {
-                            *d += share;
-                        }
+            // the window's input positions in range, row by row, walked
+            // once (the windows' iterator once in flash): an average adds
+            // its share to each, a max finds the first largest
+            let mut best: Option<(usize, f32)> = None;
+            for (_, i) in spec.window.taps_at(&plane, pos) {
+                let k = i * c + j;
+                if spec.pool == Pool::Average {
+                    if let Some(d) = dx.get_mut(k) {
+                        *d += g * share;
                     }
+                    continue;
                 }
-                Pool::Max => {
-                    let first = at.next();
-                    let mut best = first.and_then(|k| Some((k, *x.get(k)?)));
-                    for k in at {
-                        let v = x.get(k).copied().unwrap_or(f32::NEG_INFINITY);
-                        if best.is_some_and(|(_, b)| v > b) {
-                            best = Some((k, v));
-                        }
-                    }
-                    if let Some(d) = best.and_then(|(k, _)| dx.get_mut(k)) {
-                        *d += g;
-                    }
+                let v = x.get(k).copied().unwrap_or(f32::NEG_INFINITY);
+                if best.is_none_or(|(_, b)| v > b) {
+                    best = Some((k, v));
                 }
+            }
+            if let Some(d) = best.and_then(|(k, _)| dx.get_mut(k)) {
+                *d += g;
             }
         }
     }

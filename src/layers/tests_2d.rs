@@ -487,6 +487,12 @@ fn pool2d_backward_matches_numerical_gradients() {
         for (n, f) in seen.iter_mut().zip(flags) {
             *n += usize::from(f);
         }
+        // taps_in_range counts what taps_at walks
+        let plane = g.window().plane().unwrap();
+        for pos in 0..oh * ow {
+            let n = g.window().taps_at(&plane, pos).count();
+            assert_eq!(g.window().taps_in_range(&plane, pos), n, "{g:?} {pos}");
+        }
         let x = values(g.h * g.w * c, case + 1);
         let dy = values(oh * ow * c, case + 2);
         let (x64, dy64) = (wide(&x), wide(&dy));

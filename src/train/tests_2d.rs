@@ -1,10 +1,10 @@
 //! The training loop through the 2-D layers: a small CNN's SGD steps
 //! against the numerical gradients of its definition in f64.
 
-use super::tests::run_epoch;
 use super::loss::Loss;
 use super::net::{Layer, Run};
 use super::optim::Optimizer;
+use super::tests::run_epoch;
 use super::workspace::workspace_len;
 use crate::activation::Activation;
 use crate::layers::conv2d::Conv2d;
