@@ -17,7 +17,8 @@ use crate::layers::window::{Padding, Window2d};
 use crate::layers::Op;
 use crate::Status;
 
-/// Conv2D (5x4x2 -> 5x4x3: 3x3, same, dilation (1, 2), tanh),
+/// Conv2D (5x4x2 -> 5x4x3: 3x3, same, dilation (1, 2), tanh, or with
+/// `softmax` a softmax over each position's 3 filters),
 /// MaxPooling2D (2x2 moved by 2, same: 3x2x3), ZeroPadding2D (a row on
 /// top, a column on the right: 4x3x3), DepthwiseConv2D (2x2 moved by (2,
 /// 1), valid, depth_multiplier 2, tanh: 2x2x6), AveragePooling2D (2x1,
@@ -28,6 +29,7 @@ struct Cnn {
     pad: Pad2d,
     depthwise: Depthwise2d,
     average: Pool2d,
+    softmax: bool,
 }
 
 /// The trained weights' lengths, in order: the Conv2D's kernel and bias,
@@ -35,7 +37,7 @@ struct Cnn {
 const PARAMS: [usize; 6] = [54, 3, 24, 6, 24, 2];
 
 impl Cnn {
-    fn new() -> Cnn {
+    fn new(softmax: bool) -> Cnn {
         let win = |h, w, k, s, d, padding| Window2d {
             height: h,
             width: w,
@@ -71,6 +73,7 @@ impl Cnn {
                 window: win(2, 2, (2, 1), (1, 1), (1, 1), Padding::Valid),
                 channels: 6,
             },
+            softmax,
         }
     }
 
@@ -85,7 +88,19 @@ impl Cnn {
         }
         let tanh = |v: Vec<f64>| v.into_iter().map(f64::tanh).collect::<Vec<_>>();
         let g = Geo::of(&self.conv.window);
-        let a1 = tanh(conv_ref(&g, 2, 3, None, x, parts[0], parts[1]));
+        let z1 = conv_ref(&g, 2, 3, None, x, parts[0], parts[1]);
+        let a1 = if self.softmax {
+            z1.chunks(3)
+                .flat_map(|z| {
+                    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    e.into_iter().map(move |v| v / sum)
+                })
+                .collect()
+        } else {
+            tanh(z1)
+        };
         let a2 = pool_ref(&Geo::of(&self.pool.window), 3, true, &a1);
         // the padding: 3x2 into 4x3, one row before, one column after
         let mut a3 = vec![0.0; 4 * 3 * 3];
@@ -130,7 +145,14 @@ fn layer<'a>(
 
 #[test]
 fn epoch_through_2d_layers_takes_the_numerical_sgd_steps() {
-    let cnn = Cnn::new();
+    for softmax in [false, true] {
+        sgd_steps(Cnn::new(softmax));
+    }
+}
+
+/// Two SGD steps of `cnn` (4 samples, batches of 2) by [`super::epoch`],
+/// against the f64 definition's.
+fn sgd_steps(cnn: Cnn) {
     // pseudo-random values (no two inputs of a max pooling's window tie:
     // its gradient is then the first's, where a numerical one is not defined)
     let wave = |n: usize, a: usize, d: f32| -> Vec<f32> {
@@ -180,8 +202,13 @@ fn epoch_through_2d_layers_takes_the_numerical_sgd_steps() {
     let (b1, b4, b6) = (&mut b1[..], &mut b4[..], &mut b6[..]);
     let (mut none1, mut none2, mut none3) = ([0.0f32; 0], [0.0f32; 0], [0.0f32; 0]);
     let (lin, tanh) = (Activation::Linear, Activation::Tanh);
+    let act1 = if cnn.softmax {
+        Activation::Softmax
+    } else {
+        tanh
+    };
     let mut layers = [
-        layer(Op::Conv2d(cnn.conv), k1, Some(b1), tanh, true),
+        layer(Op::Conv2d(cnn.conv), k1, Some(b1), act1, true),
         layer(Op::Pool2d(cnn.pool), &mut none1, None, lin, false),
         layer(Op::Pad2d(cnn.pad), &mut none2, None, lin, false),
         layer(Op::Depthwise2d(cnn.depthwise), k4, Some(b4), tanh, true),
@@ -228,7 +255,7 @@ fn epoch_through_2d_layers_takes_the_numerical_sgd_steps() {
 /// a convolution's kernel that does not fit is its kernel's status.
 #[test]
 fn workspace_checks_the_2d_layers() {
-    let cnn = Cnn::new();
+    let cnn = Cnn::new(false);
     let (mut k1, mut b1, mut k6, mut k18) =
         ([0.0f32; 54], [0.0f32; 3], [0.0f32; 120], [0.0f32; 36]);
     let mut empty = [0.0f32; 0];
