@@ -60,7 +60,8 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             Op::Affine(c) if layer.kernel_len == c => (c, 0),
             Op::Affine(_) => return Err(Status::KernelSize),
             Op::Pool(_) => (0, 0),
-            Op::Dense => return Err(Status::Kind),
+            // (spec_of gives no 2-D kind: they have no backward entry yet)
+            _ => return Err(Status::Kind),
         };
         if kernel_len != 0 {
             checked(layer_kernel, kernel_len, &[])?;
@@ -109,7 +110,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             Op::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
             Op::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
             Op::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
-            Op::Dense => Err(Status::Kind),
+            _ => Err(Status::Kind),
         }
     })();
     Status::code_of(result)

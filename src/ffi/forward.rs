@@ -205,7 +205,8 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
             return Ok(());
         }
         Op::Conv(spec) => spec,
-        Op::Affine(_) | Op::Dense => return Err(Status::Kind),
+        // (the 2-D kinds are spec2d_of's, above)
+        _ => return Err(Status::Kind),
     };
     let act = Activation::from_abi(&layer.act)?;
     // SAFETY: as this function's contract; out is checked.

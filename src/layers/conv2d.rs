@@ -1,5 +1,5 @@
 //! Conv2D, float32, Keras semantics (`channels_last`, NHWC for one
-//! input): the reference forward pass.
+//! input): the reference forward pass and the backward pass.
 //!
 //! It reads `height x width x in_channels` values in row-major order
 //! (`x[(y * width + x) * in_channels + c]`, as numpy's `reshape(-1)` lays
@@ -178,6 +178,105 @@ fn reference_position(
             *o += bv;
         }
     }
+}
+
+/// The checks a 2-D convolution's backward pass shares (Conv2D,
+/// DepthwiseConv2D), after [`Conv2d::check`]'s or [`Depthwise2d`]'s on
+/// `x`, the kernel, `dz` (as the outputs) and `gb` (as the bias):
+/// [`Status::KernelSize`] unless `gk` holds the kernel's `kernel_len`
+/// values, [`Status::XSize`] unless `dx` holds `x_len`.
+///
+/// [`Depthwise2d`]: super::depthwise2d::Depthwise2d
+pub(crate) fn check_grads(
+    kernel_len: usize,
+    x_len: usize,
+    gk: &Option<&mut [f32]>,
+    dx: &Option<&mut [f32]>,
+) -> Result<(), Status> {
+    if gk.as_ref().is_some_and(|g| g.len() != kernel_len) {
+        return Err(Status::KernelSize);
+    }
+    if dx.as_ref().is_some_and(|d| d.len() != x_len) {
+        return Err(Status::XSize);
+    }
+    Ok(())
+}
+
+/// `gb += scale * (the sum of dz's rows of `width` values)` (a
+/// convolution's bias gradient).
+pub(crate) fn add_bias_grad(gb: &mut [f32], dz: &[f32], width: usize, scale: f32) {
+    for dzt in dz.chunks_exact(width.max(1)) {
+        for (g, &d) in gb.iter_mut().zip(dzt) {
+            *g += scale * d;
+        }
+    }
+}
+
+/// Conv2D's backward pass for one sample, in [`conv1d_backward_f32`]'s
+/// contract: from `dz`, the gradient of the loss at the layer's
+/// pre-activations (`out_h x out_w x filters`; the activation's backward
+/// pass is taken before), `gk += scale * dL/dkernel` and `gb += scale *
+/// dL/dbias` (Keras's layouts), each if given, and `dx = dL/dx` (if given;
+/// not scaled; the padded positions' gradients are dropped). Statuses:
+/// [`Conv2d::check`]'s (`dz` as the outputs, `gb` as the bias), then
+/// `KernelSize` for a `gk` that is not the kernel's length, `XSize` for a
+/// `dx` that is not `x`'s. Nothing is written unless every size fits.
+///
+/// [`conv1d_backward_f32`]: super::conv1d::conv1d_backward_f32
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_f32(
+    spec: &Conv2d,
+    x: &[f32],
+    kernel: &[f32],
+    dz: &[f32],
+    scale: f32,
+    gk: Option<&mut [f32]>,
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let bias_len = gb.as_ref().map(|b| b.len());
+    let (plane, filters) = spec.check(
+        x.len(),
+        kernel.len(),
+        bias_len,
+        dz.len(),
+        &Activation::Linear,
+    )?;
+    check_grads(kernel.len(), x.len(), &gk, &dx)?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let filters = filters.max(1);
+    let tap_len = cin * filters; // one (ky, kx) of the kernel
+    let (mut gk, mut dx) = (gk, dx);
+    if let Some(dx) = dx.as_deref_mut() {
+        dx.fill(0.0);
+    }
+    // one walk over the taps for both (the windows' iterator once in flash)
+    for (pos, dzt) in dz.chunks_exact(filters).enumerate() {
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(gk) = gk.as_deref_mut() {
+                let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+                let taps = gk.get_mut(t * tap_len..(t + 1) * tap_len).unwrap_or(&mut []);
+                for (&xv, g) in xs.iter().zip(taps.chunks_exact_mut(filters)) {
+                    let sx = xv * scale;
+                    for (g, &d) in g.iter_mut().zip(dzt) {
+                        *g += sx * d;
+                    }
+                }
+            }
+            if let Some(dx) = dx.as_deref_mut() {
+                let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
+                let row = dx.get_mut(i * cin..(i + 1) * cin).unwrap_or(&mut []);
+                for (o, w) in row.iter_mut().zip(taps.chunks_exact(filters)) {
+                    *o += w.iter().zip(dzt).map(|(w, d)| w * d).sum::<f32>();
+                }
+            }
+        }
+    }
+    if let Some(gb) = gb {
+        add_bias_grad(gb, dz, filters, scale);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

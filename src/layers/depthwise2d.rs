@@ -1,5 +1,5 @@
 //! DepthwiseConv2D, float32, Keras semantics (`channels_last`): the
-//! reference forward pass.
+//! reference forward pass and the backward pass.
 //!
 //! Each input channel is convolved with its own `depth_multiplier`
 //! filters: output channel `c * depth_multiplier + m` reads input channel
@@ -12,7 +12,7 @@
 //! padded positions are zeros.
 
 use super::conv1d::activate_rows;
-use super::conv2d::check_conv_out;
+use super::conv2d::{add_bias_grad, check_conv_out, check_grads};
 use super::window::{Plane, Window2d};
 use crate::activation::Activation;
 use crate::Status;
@@ -106,6 +106,72 @@ pub fn depthwise2d_f32(
         }
     }
     activate_rows(out, cout, act)
+}
+
+/// DepthwiseConv2D's backward pass for one sample, in
+/// [`conv2d_backward_f32`]'s contract: from `dz` (`out_h x out_w x
+/// out_channels`, at the pre-activations), `gk += scale * dL/dkernel` and
+/// `gb += scale * dL/dbias` (Keras's layouts), each if given, and `dx =
+/// dL/dx` (if given; not scaled): each input channel's gradient sums its
+/// `depth_multiplier` output channels'. Statuses: [`Depthwise2d::check`]'s
+/// (`dz` as the outputs, `gb` as the bias), then `KernelSize` for a `gk`
+/// that is not the kernel's length, `XSize` for a `dx` that is not `x`'s.
+/// Nothing is written unless every size fits.
+///
+/// [`conv2d_backward_f32`]: super::conv2d::conv2d_backward_f32
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise2d_backward_f32(
+    spec: &Depthwise2d,
+    x: &[f32],
+    kernel: &[f32],
+    dz: &[f32],
+    scale: f32,
+    gk: Option<&mut [f32]>,
+    gb: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<(), Status> {
+    let bias_len = gb.as_ref().map(|b| b.len());
+    let (plane, cout) = spec.check(
+        x.len(),
+        kernel.len(),
+        bias_len,
+        dz.len(),
+        &Activation::Linear,
+    )?;
+    check_grads(kernel.len(), x.len(), &gk, &dx)?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let dm = spec.depth_multiplier.max(1);
+    let cout = cout.max(1);
+    let (mut gk, mut dx) = (gk, dx);
+    if let Some(dx) = dx.as_deref_mut() {
+        dx.fill(0.0);
+    }
+    // one walk over the taps for both (the windows' iterator once in flash)
+    for (pos, dzt) in dz.chunks_exact(cout).enumerate() {
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            if let Some(gk) = gk.as_deref_mut() {
+                let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
+                let taps = gk.get_mut(t * cout..(t + 1) * cout).unwrap_or(&mut []);
+                for (oc, (g, &d)) in taps.iter_mut().zip(dzt).enumerate() {
+                    *g += xs.get(oc / dm).copied().unwrap_or(0.0) * scale * d;
+                }
+            }
+            if let Some(dx) = dx.as_deref_mut() {
+                let taps = kernel.get(t * cout..(t + 1) * cout).unwrap_or(&[]);
+                let row = dx.get_mut(i * cin..(i + 1) * cin).unwrap_or(&mut []);
+                for (oc, (&w, &d)) in taps.iter().zip(dzt).enumerate() {
+                    if let Some(o) = row.get_mut(oc / dm) {
+                        *o += w * d;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(gb) = gb {
+        add_bias_grad(gb, dz, cout, scale);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

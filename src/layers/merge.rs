@@ -5,6 +5,7 @@
 //! `Concatenate` on the last axis (`rows` positions, each input's
 //! `len / rows` channels side by side, in the inputs' order).
 //! `micropython/anne_fallback2d.py`'s `merge` computes the same in Python.
+//! [`merge_backward_f32`] is their backward pass (each input's gradient).
 
 use crate::Status;
 
@@ -26,14 +27,10 @@ pub enum Merge {
 /// number of rows, or channels that do not add up to `out`
 /// ([`Status::OutSize`]). Nothing is written on an error.
 pub fn merge_f32(op: Merge, xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), Status> {
-    if xs.len() < 2 || (op == Merge::Subtract && xs.len() != 2) {
-        return Err(Status::Size);
-    }
+    let width = check(op, xs, out.len(), rows)?;
     if op == Merge::Concatenate {
-        return concatenate_f32(xs, out, rows);
-    }
-    if xs.iter().any(|x| x.len() != out.len()) {
-        return Err(Status::OutSize);
+        concatenate_f32(xs, out, rows, width);
+        return Ok(());
     }
     // one loop for every op, through a function pointer: a merge moves few
     // values next to the layers around it, and six inlined loops would
@@ -99,19 +96,40 @@ fn min(a: f32, b: f32) -> f32 {
     }
 }
 
-fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), Status> {
+/// [`merge_f32`]'s and [`merge_backward_f32`]'s checks (see
+/// [`merge_f32`]) for inputs `xs` and an output of `out_len` values;
+/// returns the output's channels (`Concatenate`; the others: `out_len`).
+fn check(op: Merge, xs: &[&[f32]], out_len: usize, rows: usize) -> Result<usize, Status> {
+    if xs.len() < 2 || (op == Merge::Subtract && xs.len() != 2) {
+        return Err(Status::Size);
+    }
+    if op != Merge::Concatenate {
+        if xs.iter().any(|x| x.len() != out_len) {
+            return Err(Status::OutSize);
+        }
+        return Ok(out_len);
+    }
     if rows == 0 || xs.iter().any(|x| x.is_empty() || x.len() % rows != 0) {
         return Err(Status::OutSize);
     }
-    let width: usize = xs.iter().map(|x| x.len() / rows).sum();
-    if width == 0 || width.checked_mul(rows) != Some(out.len()) {
+    let width = xs
+        .iter()
+        .try_fold(0usize, |w, x| w.checked_add(x.len().checked_div(rows)?))
+        .unwrap_or(0);
+    if width == 0 || width.checked_mul(rows) != Some(out_len) {
         return Err(Status::OutSize);
     }
+    Ok(width)
+}
+
+/// Concatenate on arguments [`check`] passed (`width`: the output's
+/// channels).
+fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize, width: usize) {
     let mut col = 0;
     for x in xs {
-        let c = x.len() / rows;
-        if c == 0 {
-            return Err(Status::OutSize);
+        let c = x.len().checked_div(rows).unwrap_or(0);
+        if c == 0 || width == 0 {
+            return; // (refused by check; for the compiler)
         }
         for (row, src) in out.chunks_exact_mut(width).zip(x.chunks_exact(c)) {
             for (o, &v) in row.iter_mut().skip(col).zip(src.iter()) {
@@ -120,7 +138,115 @@ fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), St
         }
         col += c;
     }
+}
+
+/// The backward pass of [`merge_f32`] for one sample: each input's
+/// gradient `dxs[i] = dL/dxs[i]` from `dz`, the gradient at the merge's
+/// output (its pre-activations), as TensorFlow's gradients take Keras's
+/// merges (each a chain of two-input ops, in Keras's order):
+/// - `Add`: `dz` to every input; `Subtract`: `dz` and `-dz`; `Average`:
+///   `dz / n` to each of the `n` inputs;
+/// - `Multiply` (`((x0 * x1) * x2) ...`): input `i` gets `dz` times the
+///   later inputs, from the last back, times the product of the earlier
+///   ones (each product rounded as TensorFlow's `Mul` gradients round it;
+///   no division, so a zero input is exact);
+/// - `Maximum` (`Minimum`): the whole of `dz` to one input: walking the
+///   inputs in order, the running maximum keeps it while it is `>=` (`<=`)
+///   the next input (TensorFlow's gradient of `maximum`, `greater_equal`,
+///   and of `minimum`, `less_equal`): ties go to the first input;
+/// - `Concatenate`: `dz`'s rows split back into each input's channels.
+///
+/// Statuses: [`merge_f32`]'s (`dz` as the output), then [`Status::Size`]
+/// unless there is one `dxs` per input and [`Status::XSize`] unless each
+/// is its input's length. Nothing is written unless every check passes.
+pub fn merge_backward_f32(
+    op: Merge,
+    xs: &[&[f32]],
+    dz: &[f32],
+    dxs: &mut [&mut [f32]],
+    rows: usize,
+) -> Result<(), Status> {
+    let width = check(op, xs, dz.len(), rows)?;
+    if dxs.len() != xs.len() {
+        return Err(Status::Size);
+    }
+    if dxs.iter().zip(xs).any(|(d, x)| d.len() != x.len()) {
+        return Err(Status::XSize);
+    }
+    let n = xs.len();
+    match op {
+        Merge::Concatenate => split_f32(dz, dxs, rows, width),
+        Merge::Add | Merge::Subtract | Merge::Average => {
+            let factor = |i: usize| match op {
+                Merge::Subtract if i == 1 => -1.0,
+                _ => 1.0,
+            };
+            for (i, dx) in dxs.iter_mut().enumerate() {
+                for (d, &g) in dx.iter_mut().zip(dz) {
+                    *d = if op == Merge::Average {
+                        g / n as f32
+                    } else {
+                        factor(i) * g
+                    };
+                }
+            }
+        }
+        Merge::Multiply => {
+            for (e, &g) in dz.iter().enumerate() {
+                let at = |i: usize| xs.get(i).and_then(|x| x.get(e)).copied().unwrap_or(0.0);
+                // g: the gradient at the running product of inputs 0..=i
+                let mut g = g;
+                for i in (1..n).rev() {
+                    let before = (1..i).fold(at(0), |p, j| p * at(j));
+                    set(dxs, i, e, g * before);
+                    g *= at(i);
+                }
+                set(dxs, 0, e, g);
+            }
+        }
+        Merge::Maximum | Merge::Minimum => {
+            for (e, &g) in dz.iter().enumerate() {
+                let at = |i: usize| xs.get(i).and_then(|x| x.get(e)).copied().unwrap_or(0.0);
+                let (mut m, mut winner) = (at(0), 0);
+                for i in 1..n {
+                    let v = at(i);
+                    let keeps = if op == Merge::Maximum { m >= v } else { m <= v };
+                    if !keeps {
+                        (m, winner) = (v, i);
+                    }
+                }
+                for i in 0..n {
+                    set(dxs, i, e, if i == winner { g } else { 0.0 });
+                }
+            }
+        }
+    }
     Ok(())
+}
+
+/// `dxs[i][e] = v` (if there).
+fn set(dxs: &mut [&mut [f32]], i: usize, e: usize, v: f32) {
+    if let Some(d) = dxs.get_mut(i).and_then(|d| d.get_mut(e)) {
+        *d = v;
+    }
+}
+
+/// Concatenate's backward pass on arguments [`check`] passed: each row of
+/// `dz` (`width` values) split back into the inputs' channels.
+fn split_f32(dz: &[f32], dxs: &mut [&mut [f32]], rows: usize, width: usize) {
+    let mut col = 0;
+    for dx in dxs.iter_mut() {
+        let c = dx.len().checked_div(rows).unwrap_or(0);
+        if c == 0 || width == 0 {
+            return; // (refused by check; for the compiler)
+        }
+        for (row, dst) in dz.chunks_exact(width).zip(dx.chunks_exact_mut(c)) {
+            for (d, &v) in dst.iter_mut().zip(row.iter().skip(col)) {
+                *d = v;
+            }
+        }
+        col += c;
+    }
 }
 
 #[cfg(test)]

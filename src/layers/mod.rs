@@ -23,7 +23,11 @@ pub mod pool2d_s8;
 pub mod window;
 
 use conv1d::Conv1d;
+use conv2d::Conv2d;
+use depthwise2d::Depthwise2d;
+use pad2d::Pad2d;
 use pool1d::Pool1d;
+use pool2d::Pool2d;
 
 /// What a layer computes: its kind, with the parameters the ABI's
 /// `params` give (one type for the C ABI's layers and the training loop).
@@ -38,7 +42,18 @@ pub enum Op {
     /// Per-channel scale (the kernel, `channels` values) and offset (the
     /// bias, as many; required); never trainable.
     Affine(usize),
+    /// Conv2D: kernel and bias in Keras's layouts; trainable.
+    Conv2d(Conv2d),
+    /// DepthwiseConv2D: Keras's `depthwise_kernel` and bias; trainable.
+    Depthwise2d(Depthwise2d),
+    /// Max/AveragePooling2D: no kernel or bias; never trainable (the
+    /// global 2-D poolings are [`Op::Pool`]'s, over `h * w` steps).
+    Pool2d(Pool2d),
+    /// ZeroPadding2D: no kernel or bias; never trainable.
+    Pad2d(Pad2d),
 }
 
 #[cfg(test)]
 mod tests_1d;
+#[cfg(test)]
+pub(crate) mod tests_2d;

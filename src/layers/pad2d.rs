@@ -1,7 +1,7 @@
 //! ZeroPadding2D, float32, Keras semantics (`channels_last`): `x` is
 //! `height x width x channels` row-major (as src/layers/conv2d.rs), `out`
 //! `(top + height + bottom) x (left + width + right) x channels`, the
-//! added rows and columns zeros.
+//! added rows and columns zeros; and its backward pass, a crop.
 
 use crate::Status;
 
@@ -24,6 +24,16 @@ impl Pad2d {
     /// width * channels`, `OutSize` unless `out_len == out_h * out_w *
     /// channels`.
     pub fn check(&self, n_in: usize, out_len: usize) -> Result<(usize, usize), Status> {
+        let (oh, ow, n_out) = self.shape(n_in)?;
+        if out_len != n_out {
+            return Err(Status::OutSize);
+        }
+        Ok((oh, ow))
+    }
+
+    /// `(out_h, out_w, out_h * out_w * channels)` for `n_in` inputs:
+    /// [`Pad2d::check`] but for the output's length.
+    pub fn shape(&self, n_in: usize) -> Result<(usize, usize, usize), Status> {
         if self.height == 0 || self.width == 0 || self.channels == 0 {
             return Err(Status::LayerParam);
         }
@@ -48,10 +58,7 @@ impl Pad2d {
         {
             return Err(Status::XSize);
         }
-        if out_len != n_out {
-            return Err(Status::OutSize);
-        }
-        Ok((oh, ow))
+        Ok((oh, ow, n_out))
     }
 }
 
@@ -80,6 +87,25 @@ fn pad2d<T: Copy>(spec: &Pad2d, x: &[T], out: &mut [T], fill: T) -> Result<(), S
         let at = first + y * row_out;
         // (a zip, not copy_from_slice: no length-mismatch panic path)
         for (d, &v) in out.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(src) {
+            *d = v;
+        }
+    }
+    Ok(())
+}
+
+/// ZeroPadding2D's backward pass for one sample: `dx` is `dy` cropped,
+/// `dx[y, x, c] = dy[top + y, left + x, c]` (the added positions'
+/// gradients are dropped). Statuses: [`Pad2d::check`]'s (`dx` as the
+/// input, `dy` as the output). Nothing is written unless they pass.
+pub fn pad2d_backward_f32(spec: &Pad2d, dy: &[f32], dx: &mut [f32]) -> Result<(), Status> {
+    let (_, ow) = spec.check(dx.len(), dy.len())?;
+    let c = spec.channels;
+    let row_in = spec.width * c;
+    let row_out = ow * c;
+    let first = spec.rows.0 * row_out + spec.columns.0 * c;
+    for (y, dst) in dx.chunks_exact_mut(row_in.max(1)).enumerate() {
+        let at = first + y * row_out;
+        for (d, &v) in dst.iter_mut().zip(dy.get(at..).unwrap_or(&[])) {
             *d = v;
         }
     }

@@ -1,5 +1,6 @@
 //! 2-D pooling, float32, Keras semantics (`channels_last`):
-//! `MaxPooling2D` and `AveragePooling2D`, the reference forward pass.
+//! `MaxPooling2D` and `AveragePooling2D`, the reference forward pass and
+//! the backward pass.
 //!
 //! Layouts as src/layers/conv2d.rs (`height x width x channels`
 //! row-major in, `out_h x out_w x channels` out). Padding (`valid`,
@@ -80,6 +81,70 @@ pub fn pool2d_f32(spec: &Pool2d, x: &[f32], out: &mut [f32]) -> Result<(), Statu
                     sum / n as f32
                 }
             };
+        }
+    }
+    Ok(())
+}
+
+/// 2-D pooling's backward pass for one sample: `dx = dL/dx` from `dy`,
+/// the gradient at the outputs, as TensorFlow's gradients take it:
+/// - `AveragePooling2D` spreads each output's gradient evenly over the
+///   positions it averaged, those in range (`same` padding's padded
+///   positions are not counted, as in the forward pass): each gets the
+///   gradient times `1 / n` rounded to float32, as TensorFlow's
+///   `AvgPoolGrad` computes it;
+/// - `MaxPooling2D` gives it to the window's first largest value, row by
+///   row (TensorFlow's `MaxPoolGrad`, whose CPU kernel takes the argmax
+///   over the window's positions in that order, a later value replacing
+///   it only if strictly greater: ties go to the first; a NaN is never
+///   taken unless it comes first).
+///
+/// Overlapping windows add up. The global 2-D poolings are the 1-D ones
+/// over `height * width` steps: their backward pass is
+/// [`pool1d_backward_f32`]'s with `global` (an average spread over every
+/// position; a max shared evenly between the positions equal to it, as
+/// the gradient of `tf.reduce_max`, which Keras's `GlobalMaxPooling2D`
+/// calls, does). Statuses: [`Pool2d::check`]'s (`dy` as the outputs),
+/// `XSize` for a `dx` that is not `x`'s length. Nothing is written unless
+/// the sizes fit.
+///
+/// [`pool1d_backward_f32`]: super::pool1d::pool1d_backward_f32
+pub fn pool2d_backward_f32(
+    spec: &Pool2d,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), Status> {
+    let plane = spec.check(x.len(), dy.len())?;
+    if dx.len() != x.len() {
+        return Err(Status::XSize);
+    }
+    let c = spec.channels.max(1); // (checked nonzero; for the compiler)
+    dx.fill(0.0);
+    for (pos, dyt) in dy.chunks_exact(c).enumerate() {
+        // an average's share: the positions in range
+        let share = 1.0 / spec.window.taps_in_range(&plane, pos).max(1) as f32;
+        for (j, &g) in dyt.iter().enumerate() {
+            // the window's input positions in range, row by row, walked
+            // once (the windows' iterator once in flash): an average adds
+            // its share to each, a max finds the first largest
+            let mut best: Option<(usize, f32)> = None;
+            for (_, i) in spec.window.taps_at(&plane, pos) {
+                let k = i * c + j;
+                if spec.pool == Pool::Average {
+                    if let Some(d) = dx.get_mut(k) {
+                        *d += g * share;
+                    }
+                    continue;
+                }
+                let v = x.get(k).copied().unwrap_or(f32::NEG_INFINITY);
+                if best.is_none_or(|(_, b)| v > b) {
+                    best = Some((k, v));
+                }
+            }
+            if let Some(d) = best.and_then(|(k, _)| dx.get_mut(k)) {
+                *d += g;
+            }
         }
     }
     Ok(())

@@ -34,7 +34,7 @@ fn conv_reference(spec: &Conv1d, x: &[f32], kernel: &[f32], bias: Option<&[f32]>
     out.into_iter().map(|v| v as f32).collect()
 }
 
-fn values(n: usize, seed: u32) -> Vec<f32> {
+pub(super) fn values(n: usize, seed: u32) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {
@@ -137,7 +137,7 @@ fn weighted_conv(spec: &Conv1d, x: &[f64], kernel: &[f64], bias: &[f64], w: &[f6
 }
 
 /// d/dv of a function linear in v, one unit step per value (exact).
-fn unit_steps(v: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+pub(super) fn unit_steps(v: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
     let base = f(v);
     (0..v.len())
         .map(|i| {

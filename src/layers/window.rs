@@ -218,6 +218,18 @@ impl Window2d {
             (0..taps).map(move |k| (ky * kw + kx0 + k, row + k * dw, run))
         })
     }
+
+    /// How many taps of output position `pos` read inside the input
+    /// ([`Window2d::taps_at`]'s count, without walking them).
+    pub fn taps_in_range(&self, plane: &Plane, pos: usize) -> usize {
+        let out_w = plane.out.1.max(1);
+        let (oy, ox) = (pos / out_w, pos % out_w);
+        let (sh, sw) = self.strides;
+        let (dh, dw) = self.dilation;
+        let (ky0, ky1, _) = axis_taps(oy, sh, dh, plane.pad.0, self.height, self.kernel_size.0);
+        let (kx0, kx1, _) = axis_taps(ox, sw, dw, plane.pad.1, self.width, self.kernel_size.1);
+        ky1.saturating_sub(ky0).saturating_mul(kx1.saturating_sub(kx0))
+    }
 }
 
 /// The taps of output `o` along one axis (`steps` inputs, `pad` before

@@ -13,7 +13,11 @@ use crate::activation::{apply, Activation};
 use crate::layers::affine::{affine_backward_f32, affine_f32};
 use crate::layers::conv1d::{activate_rows, conv1d_backward_f32, conv1d_f32};
 use crate::layers::dense::{dense_backward_f32, run_linear};
+use crate::layers::conv2d::{conv2d_backward_f32, conv2d_f32};
+use crate::layers::depthwise2d::{depthwise2d_backward_f32, depthwise2d_f32};
+use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
 use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
+use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
 use crate::layers::Op;
 use crate::math;
 use crate::Status;
@@ -200,12 +204,17 @@ pub(crate) fn other_forward(
         Op::Conv(c) => conv1d_f32(c, x, kernel, bias, z, &Activation::Linear),
         Op::Pool(p) => pool1d_f32(p, x, z),
         Op::Affine(_) => affine_f32(x, kernel, bias.unwrap_or(&[]), z),
+        Op::Conv2d(c) => conv2d_f32(c, x, kernel, bias, z, &Activation::Linear),
+        Op::Depthwise2d(d) => depthwise2d_f32(d, x, kernel, bias, z, &Activation::Linear),
+        Op::Pool2d(p) => pool2d_f32(p, x, z),
+        Op::Pad2d(p) => pad2d_f32(p, x, z),
     }
 }
 
 /// The backward pass of a layer other than dense for one sample, from
-/// `dz`: `dx` (a pooling's and an affine layer's are required), and a
-/// Conv1D's gradients added to `gk` and `gb` (if given).
+/// `dz`: `dx` (a pooling's, a ZeroPadding2D's and an affine layer's are
+/// required), and a convolution's (Conv1D, Conv2D, DepthwiseConv2D)
+/// gradients added to `gk` and `gb` (if given).
 #[inline(never)]
 pub(crate) fn other_backward(
     op: &Op,
@@ -221,6 +230,10 @@ pub(crate) fn other_backward(
         Op::Conv(c) => conv1d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
         Op::Pool(p) => pool1d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
         Op::Affine(_) => affine_backward_f32(dz, kernel, dx.ok_or(Status::Null)?),
+        Op::Conv2d(c) => conv2d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
+        Op::Depthwise2d(d) => depthwise2d_backward_f32(d, x, kernel, dz, 1.0, gk, gb, dx),
+        Op::Pool2d(p) => pool2d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
+        Op::Pad2d(p) => pad2d_backward_f32(p, dz, dx.ok_or(Status::Null)?),
     }
 }
 
@@ -382,10 +395,15 @@ pub(crate) fn backward<L: Layers + ?Sized>(
             return Err(Status::KernelSize); // (shape_of refused it already)
         }
         let dz = w.dz.get(..nb * s.units).ok_or(Status::Size)?;
-        // A trained Conv1D's gradients: added to the sums over the batch
-        // (begin_batch cleared them), with the gradient for the layer before
-        // (if it needs one) in one call per sample.
-        let conv_grads = s.trainable && matches!(layer.op, Op::Conv(_));
+        // A trained convolution's gradients (Conv1D, Conv2D,
+        // DepthwiseConv2D): added to the sums over the batch (begin_batch
+        // cleared them), with the gradient for the layer before (if it
+        // needs one) in one call per sample.
+        let conv_grads = s.trainable
+            && matches!(
+                layer.op,
+                Op::Conv(_) | Op::Conv2d(_) | Op::Depthwise2d(_)
+            );
         let mut gk = conv_grads.then_some(&mut *w.gk);
         let mut gb = (conv_grads && s.bias).then_some(&mut *w.gb);
         if let (Some(act), Some((p, ps))) = (prev_act, prev) {

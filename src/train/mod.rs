@@ -1,6 +1,7 @@
 //! Keras's `fit()` inner loop in one call: an epoch (or an evaluation)
-//! over a chain of layers (dense, and before the last one Conv1D, pooling
-//! and the per-channel affine layer), batch by batch: the forward pass of every
+//! over a chain of layers (dense, and before the last one Conv1D, pooling,
+//! the per-channel affine layer, Conv2D, DepthwiseConv2D, 2-D pooling and
+//! ZeroPadding2D), batch by batch: the forward pass of every
 //! sample, the loss and metrics, the backward pass, and the optimizer's
 //! step, with the workspace the caller allocated once
 //! ([`workspace_len`] floats). Nothing allocates, and nothing in the loop
@@ -17,7 +18,8 @@
 //! cross-entropies from the logits after a sigmoid or softmax output, as
 //! TensorFlow computes them), the updates src/train/optim.rs's.
 //!
-//! A network with other kinds of layer (Conv1D, pooling, affine) runs
+//! A network with other kinds of layer (Conv1D, the 2-D ones, pooling,
+//! affine) runs
 //! sample by sample instead: each sample's forward and backward pass in
 //! turn, every gradient summed over the batch (the dense ones by
 //! [`crate::layers::dense::dense_backward_f32`]), then the step. Its buffers then hold one sample,
@@ -45,3 +47,5 @@ pub use workspace::workspace_len;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_2d;

@@ -118,7 +118,7 @@ fn sgd_mse<'a>(
 
 /// One epoch of `run` in a workspace sized for it: the loss and metric
 /// sums, and the iterations.
-fn run_epoch<L: Layers + ?Sized, const M: usize>(layers: &mut L, run: &Run) -> ([f32; M], u32) {
+pub(super) fn run_epoch<L: Layers + ?Sized, const M: usize>(layers: &mut L, run: &Run) -> ([f32; M], u32) {
     let mut failed = 0;
     let mut ws = vec![0.0f32; workspace_len(layers, run.n_in, run.batch, &mut failed).unwrap()];
     let (mut sums, mut iterations) = ([0.0f32; M], 0u32);
@@ -359,6 +359,7 @@ fn epoch_through_conv_and_pooling_matches_the_per_sample_loop() {
                         }
                         Op::Pool(p) => pool1d_f32(&p, &ins[l], &mut z).unwrap(),
                         Op::Affine(_) => affine_f32(&ins[l], k, b.unwrap(), &mut z).unwrap(),
+                        _ => unreachable!("no 2-D layer here"),
                     }
                     let mut a = z.clone();
                     let width = if l == 3 { 3 } else { n };
@@ -411,6 +412,7 @@ fn epoch_through_conv_and_pooling_matches_the_per_sample_loop() {
                         .unwrap(),
                         Op::Pool(p) => pool1d_backward_f32(&p, &ins[l], &dz, &mut dx).unwrap(),
                         Op::Affine(_) => affine_backward_f32(&dz, &rk[l], &mut dx).unwrap(),
+                        _ => unreachable!("no 2-D layer here"),
                     }
                     if l > 0 {
                         let mut pdz = vec![0.0; zs[l - 1].len()];

@@ -3,6 +3,7 @@
 
 use super::net::{Layer, Layers};
 use crate::activation::Activation;
+use crate::layers::window::Plane;
 use crate::layers::Op;
 use crate::Status;
 
@@ -81,9 +82,10 @@ impl Shape {
 
 /// The shape of a layer reading `n_in` values, checked: a dense kernel
 /// holds `n_in x units`, the bias `units`, the activation is valid for
-/// them; the other kinds as their kernels check them (a pooling or affine
-/// layer is linear and not trainable); and the workspace sizes fit a
-/// `usize` in bytes.
+/// them; the other kinds as their kernels check them (a pooling, affine or
+/// ZeroPadding2D layer is linear and not trainable; a convolution's
+/// vector activations work over each position's channels); and the
+/// workspace sizes fit a `usize` in bytes.
 pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape, Status> {
     if n_in == 0 {
         return Err(Status::XSize);
@@ -109,10 +111,33 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
             c.check(n_in, k, bias, units, &layer.act)?;
             (units, units, filters)
         }
-        Op::Pool(_) | Op::Affine(_)
+        Op::Conv2d(c) => {
+            let (plane, filters) = c.shape(n_in, k)?;
+            let units = plane_units(plane, filters)?;
+            c.check(n_in, k, bias, units, &layer.act)?;
+            (units, units, filters)
+        }
+        Op::Depthwise2d(d) => {
+            let (plane, cout) = d.shape(n_in, k)?;
+            let units = plane_units(plane, cout)?;
+            d.check(n_in, k, bias, units, &layer.act)?;
+            (units, units, cout)
+        }
+        Op::Pool(_) | Op::Affine(_) | Op::Pool2d(_) | Op::Pad2d(_)
             if layer.trainable || !matches!(layer.act, Activation::Linear) =>
         {
             return Err(Status::Kind);
+        }
+        Op::Pool2d(_) | Op::Pad2d(_) if k != 0 || bias.is_some() => {
+            return Err(Status::KernelSize);
+        }
+        Op::Pool2d(p) => {
+            let units = plane_units(p.shape(n_in)?, p.channels)?;
+            (units, units, units)
+        }
+        Op::Pad2d(p) => {
+            let (_, _, units) = p.shape(n_in)?;
+            (units, units, units)
         }
         Op::Pool(p) => {
             let units = p
@@ -154,6 +179,16 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
         bias: layer.bias.is_some(),
         trainable: layer.trainable,
     })
+}
+
+/// The values of a 2-D layer's output plane of `channels` channels.
+fn plane_units(plane: Plane, channels: usize) -> Result<usize, Status> {
+    plane
+        .out
+        .0
+        .checked_mul(plane.out.1)
+        .and_then(|n| n.checked_mul(channels))
+        .ok_or(Status::Size)
 }
 
 /// The first [`Spans::MAX`] layers' offsets in the layers' part of the
