@@ -150,7 +150,11 @@ def import_tflite(path, data=None):
 
 def import_model(m, path="model.tflite"):
     """anne_tflite.read_tflite()'s dict of a model -> Imported (path: the
-    name in messages and the model's default name)."""
+    name in messages and the model's default name). A graph (merges,
+    branches) is tools/anne_tflite_graph.py's."""
+    import anne_tflite_graph
+    if anne_tflite_graph.is_graph(m):
+        return anne_tflite_graph.graph_model(m, path)
     return _Importer(path, m).run()
 
 
