@@ -206,7 +206,7 @@ def check_operands(where, entry, buf, at, sources):
     op = elementwise_op(entry)
     words = struct.unpack_from("<%di" % requant_words(op), buf, at + parts["requant"][0])
     if op in (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT):
-        if words[0] != ADD_LEFT_SHIFT or any(m < 0 or not -31 <= s <= 0 for m, s in zip(words[1::2], words[2::2])):
+        if words[0] != ADD_LEFT_SHIFT or any(words[j] < 0 or not -31 <= words[j + 1] <= 0 for j in (1, 3, 5)):
             raise ValueError(bad + "%s: left shift %d, multipliers and shifts %s (20; >= 0, -31..0)"
                              % (entry.kind_name, words[0], list(words[1:])))
     elif op == anne_ops.LAYER_MULTIPLY and (words[0] < 0 or not -31 <= words[1] <= 31):

@@ -674,6 +674,9 @@ def load(source):
 
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
+        if entry.dtype and (kind == anne_ops.LAYER_AFFINE or kind in anne_ops.LAYER_INPUTS):
+            import anne_int8_graph  # an int8 merge or affine: an int8 graph's
+            return anne_int8_graph.make_layer(entry)
         if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
             m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_conv")
             return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
@@ -705,7 +708,10 @@ def load(source):
         for w in (L._kernel, L._bias):
             if w is not None and not int8:
                 _check_finite(w, "layer %d: weights" % i)
-    if int8:
+    if int8 and (hasattr(layers[-1], "_inputs") or any(L.kind == anne_ops.LAYER_AFFINE for L in layers)):
+        import anne_int8_graph  # (an int8 affine runs there, in a chain too)
+        net = anne_int8_graph.network_class(Sequential)(in_shape)
+    elif int8:
         import anne_int8
         net = anne_int8.network_class(Sequential)(in_shape)
     elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
@@ -716,7 +722,7 @@ def load(source):
     anne_io._parse_folded(metadata, layers)
     net.metadata = metadata
     for L in layers:
-        if L.kind == anne_ops.LAYER_AFFINE:
+        if L.kind == anne_ops.LAYER_AFFINE and not int8:
             import anne_affine
             L._from_file(anne_affine._floats_of(L._kernel), anne_affine._floats_of(L._bias))
         L._net = net

@@ -437,6 +437,11 @@ TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_
                    "pool1d_global_max")
 
 
+# graphs (tools/anne_tflite_graph.py): int8_graph_index.json, for tests/board/test_int8_graph.py
+TFLITE_GRAPH_FIXTURES = ("graph_dense_residual", "graph_conv1d_resnet", "graph_concat", "graph_mul_sub",
+                         "graph_bn_unfolded", "residual_add_mul", "bn_global_max", "pool1d_mean")
+
+
 def int8_softmax_file():
     """tests/fixtures/int8/act_softmax.tflite as anne-convert writes it: one
     int8 dense layer with softmax after its clamp."""
@@ -446,8 +451,8 @@ def int8_softmax_file():
     return anne_tflite_import.import_tflite(os.path.join(here, "act_softmax.tflite")).encode()
 
 
-def tflite_int8_files():
-    """[(name, bytes, fixture)]: tests/fixtures/int8's dense-only models as
+def tflite_int8_files(names=TFLITE_FIXTURES):
+    """[(name, bytes, fixture)]: tests/fixtures/int8's models (names) as
     anne-convert writes them, with their fixture JSON (rows and LiteRT's
     outputs: int8, or float32 where "io" says so)."""
     import json
@@ -455,7 +460,7 @@ def tflite_int8_files():
     import anne_tflite_import
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "int8")
     out = []
-    for name in TFLITE_FIXTURES:
+    for name in names:
         with open(os.path.join(here, name + ".json")) as f:
             fixture = json.load(f)
         data = anne_tflite_import.import_tflite(os.path.join(here, name + ".tflite")).encode()
@@ -653,7 +658,21 @@ def write_int8_index(directory):
         valid.append({"file": fname, "io": "int8", "x": x, "y": m.forward_int8(np.array(x)).tolist(),
                       "metadata": m.metadata, "input_quantization": list(m.input_quantization),
                       "output_quantization": list(m.output_quantization)})
-    for name, data, fixture in tflite_int8_files():
+    valid += _tflite_entries(directory, TFLITE_FIXTURES)
+    with open(os.path.join(directory, "int8_index.json"), "w") as f:
+        json.dump({"bad": bad, "valid": valid}, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(directory, "int8_graph_index.json"), "w") as f:
+        json.dump({"valid": _tflite_entries(directory, TFLITE_GRAPH_FIXTURES)}, f, indent=1)
+        f.write("\n")
+
+
+def _tflite_entries(directory, names):
+    """The converted .tflite fixtures (names) written as valid_tflite_*.anne
+    in directory, each with its rows, LiteRT's outputs and quantization."""
+    import os
+    valid = []
+    for name, data, fixture in tflite_int8_files(names):
         fname = "valid_tflite_" + name + ".anne"
         with open(os.path.join(directory, fname), "wb") as f:
             f.write(data)
@@ -662,9 +681,7 @@ def write_int8_index(directory):
                       "y": fixture["outputs"], "metadata": m.metadata,
                       "input_quantization": list(m.input_quantization),
                       "output_quantization": list(m.output_quantization)})
-    with open(os.path.join(directory, "int8_index.json"), "w") as f:
-        json.dump({"bad": bad, "valid": valid}, f, indent=1)
-        f.write("\n")
+    return valid
 
 
 if __name__ == "__main__":
