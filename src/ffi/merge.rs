@@ -1,9 +1,13 @@
 //! `anne_merge_f32`: a merge layer (Add, Subtract, Multiply, Average,
-//! Maximum, Minimum, Concatenate) of a graph, on float32 buffers.
+//! Maximum, Minimum, Concatenate) of a graph, on float32 buffers;
+//! `anne_merge_s8`: an int8 graph's (Add, Subtract, Multiply,
+//! Concatenate: `layers::elementwise_s8`, LiteRT's reference kernels).
 
-use super::check::checked;
+use super::check::{buffer_ok, checked, overlaps};
 use crate::abi::*;
-use crate::layers::merge::{merge_f32, Merge};
+use crate::layers::elementwise_s8::{add_s8, mul_s8, AddS8Params, MulS8Params, ADD_LEFT_SHIFT};
+use crate::layers::merge::{concatenate_s8, merge_f32, Merge};
+use crate::math::requant::Rounding;
 use crate::Status;
 use core::slice;
 
@@ -64,4 +68,134 @@ pub unsafe extern "C" fn anne_merge_f32(
     let out = unsafe { slice::from_raw_parts_mut(out, n_out) };
     let ins = ins.get(..n_xs).unwrap_or(&[]);
     Status::code_of(merge_f32(op, ins, out, rows))
+}
+
+/// `anne_merge_s8`: `out = merge(xs[0], ..., xs[n_xs - 1])` in int8, with
+/// `quant`'s zero points, clamp and multipliers (c_glue/anne.h).
+///
+/// # Safety
+/// `xs` and `lens` point to `n_xs` pointers and lengths (unless NULL),
+/// each `xs[i]` to `lens[i]` readable int8 values; `out` to `n_out`
+/// writable values overlapping none of them; `quant` to `n_quant` int32.
+#[no_mangle]
+pub unsafe extern "C" fn anne_merge_s8(
+    kind: u32,
+    xs: *const *const i8,
+    lens: *const usize,
+    n_xs: usize,
+    out: *mut i8,
+    n_out: usize,
+    rows: usize,
+    quant: *const i32,
+    n_quant: usize,
+) -> i32 {
+    let kind = i32::try_from(kind).unwrap_or(-1);
+    if ![
+        ANNE_LAYER_ADD,
+        ANNE_LAYER_SUBTRACT,
+        ANNE_LAYER_MULTIPLY,
+        ANNE_LAYER_CONCATENATE,
+    ]
+    .contains(&kind)
+    {
+        return ANNE_ERR_KIND;
+    }
+    if xs.is_null() || lens.is_null() || out.is_null() || quant.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    if n_xs > MAX_INPUTS || n_xs < 2 || (kind != ANNE_LAYER_CONCATENATE && n_xs != 2) {
+        return ANNE_ERR_SIZE;
+    }
+    if let Err(status) = buffer_ok(quant, n_quant, Status::Size) {
+        return status.code();
+    }
+    let mut spans = [(core::ptr::null::<i8>(), 0usize); MAX_INPUTS];
+    for (i, span) in spans.iter_mut().enumerate().take(n_xs) {
+        // SAFETY: xs and lens hold n_xs items (contract), n_xs <= 7.
+        let (p, n) = unsafe { (*xs.add(i), *lens.add(i)) };
+        if p.is_null() {
+            return ANNE_ERR_NULL;
+        }
+        if let Err(status) = buffer_ok(p, n, Status::Size) {
+            return status.code();
+        }
+        if overlaps(out, n_out, p, n) {
+            return ANNE_ERR_OVERLAP;
+        }
+        *span = (p, n);
+    }
+    if let Err(status) = buffer_ok(out as *const i8, n_out, Status::Size) {
+        return status.code();
+    }
+    if overlaps(out, n_out, quant, n_quant) {
+        return ANNE_ERR_OVERLAP;
+    }
+    // SAFETY: quant is non-null, aligned and n_quant int32 long (checked, contract).
+    let q = unsafe { slice::from_raw_parts(quant, n_quant) };
+    let mut ins: [&[i8]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+    for (slot, &(p, n)) in ins.iter_mut().zip(spans.iter().take(n_xs)) {
+        // SAFETY: p is non-null and n int8 values long (checked, contract).
+        *slot = unsafe { slice::from_raw_parts(p, n) };
+    }
+    // SAFETY: out is non-null, n_out values and overlaps no input (checked).
+    let out = unsafe { slice::from_raw_parts_mut(out, n_out) };
+    let ins = ins.get(..n_xs).unwrap_or(&[]);
+    Status::code_of(merge_s8(kind, ins, out, rows, q))
+}
+
+/// The int8 merge on slices: `q` as `anne_merge_s8`'s `quant`.
+fn merge_s8(kind: i32, ins: &[&[i8]], out: &mut [i8], rows: usize, q: &[i32]) -> Result<(), Status> {
+    let n_words = match kind {
+        ANNE_LAYER_ADD | ANNE_LAYER_SUBTRACT => 7,
+        ANNE_LAYER_MULTIPLY => 2,
+        _ => 0,
+    };
+    if q.len() != 3 + ins.len() + n_words {
+        return Err(Status::Param);
+    }
+    let (out_zp, act_min, act_max) = (q[0], q[1], q[2]);
+    if !(-128..=127).contains(&out_zp) || q[3..3 + ins.len()].iter().any(|z| !(-128..=127).contains(z)) {
+        return Err(Status::Param);
+    }
+    if kind == ANNE_LAYER_CONCATENATE {
+        return concatenate_s8(ins, out, rows);
+    }
+    let (a, b) = (ins[0], ins[1]);
+    let (z1, z2) = (q[3], q[4]);
+    let w = &q[5..];
+    if kind == ANNE_LAYER_MULTIPLY {
+        let p = MulS8Params {
+            input1_offset: -z1,
+            input2_offset: -z2,
+            output_offset: out_zp,
+            multiplier: w[0],
+            shift: w[1],
+            act_min,
+            act_max,
+            rounding: Rounding::Double,
+        };
+        if w[0] < 0 {
+            return Err(Status::Param);
+        }
+        return mul_s8(a, b, out, &p);
+    }
+    if w[0] != ADD_LEFT_SHIFT as i32 || w[1] < 0 || w[3] < 0 || w[5] < 0 {
+        return Err(Status::Param);
+    }
+    let p = AddS8Params {
+        input1_offset: -z1,
+        input2_offset: -z2,
+        output_offset: out_zp,
+        input1_multiplier: w[1],
+        input1_shift: w[2],
+        // LiteRT's int8 SUB: its ADD with input 2's multiplier negated
+        input2_multiplier: if kind == ANNE_LAYER_SUBTRACT { -w[3] } else { w[3] },
+        input2_shift: w[4],
+        output_multiplier: w[5],
+        output_shift: w[6],
+        act_min,
+        act_max,
+        rounding: Rounding::Double,
+    };
+    add_s8(a, b, out, &p)
 }

@@ -99,7 +99,16 @@ fn min(a: f32, b: f32) -> f32 {
     }
 }
 
-fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), Status> {
+/// `Concatenate` of int8 inputs (the int8 graphs': inputs of the output's
+/// quantization, values copied), as [`merge_f32`]'s.
+pub fn concatenate_s8(xs: &[&[i8]], out: &mut [i8], rows: usize) -> Result<(), Status> {
+    if xs.len() < 2 {
+        return Err(Status::Size);
+    }
+    concatenate_f32(xs, out, rows)
+}
+
+fn concatenate_f32<T: Copy>(xs: &[&[T]], out: &mut [T], rows: usize) -> Result<(), Status> {
     if rows == 0 || xs.iter().any(|x| x.is_empty() || x.len() % rows != 0) {
         return Err(Status::OutSize);
     }
