@@ -79,7 +79,10 @@ def activate(buf, activation, **params):
     return len(result)
 
 
-def merge(kind, out, xs, rows):
+def merge(kind, out, xs, rows, quant=None):
+    if quant is not None:   # an int8 graph's (anne_int8_graph)
+        import anne_int8_graph
+        return anne_int8_graph.merge_s8(kind, out, xs, rows, quant)
     import anne_fallback2d
     return anne_fallback2d.merge(kind, out, xs, rows)
 

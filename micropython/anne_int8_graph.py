@@ -40,6 +40,69 @@ def _mbqm(x, m, shift):
     return div_pot(high_mul(x, m), -shift)
 
 
+_SIZES = "merge: the inputs' and out's sizes do not fit"
+
+
+def merge_s8(kind, out, xs, rows, quant):
+    """anne.merge's int8 form (src/ffi/merge.rs's anne_merge_s8) in plain
+    Python ints: kind add, subtract or multiply of two inputs (one shorter
+    than out is read cyclically), or concatenate of 2..7 on the last axis
+    over rows; quant: the output zero point, act_min, act_max, each input's
+    zero point, then the words (add, subtract: left shift 20, input 1's
+    multiplier and shift, input 2's, the output's; multiply: its multiplier
+    and shift). ValueError for what the native module refuses."""
+    _s8_io(out, "out", True)
+    for x in xs:
+        _s8_io(x, "x")
+    n, k = len(out), len(xs)
+    words = 7 if kind in (_ADD, _SUB) else 2 if kind == _MUL else 0
+    if kind not in (_ADD, _SUB, _MUL, _CAT):
+        raise ValueError("merge: kind %d is not an int8 merge" % kind)
+    if k < 2 or k > 7 or (kind != _CAT and k != 2):
+        raise ValueError(_SIZES)
+    q = list(quant)
+    if len(q) != 3 + k + words or any(not -128 <= z <= 127 for z in [q[0]] + q[3:3 + k]) \
+            or not -128 <= q[1] <= q[2] <= 127:
+        raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+    zo, lo, hi = q[0], q[1], q[2]
+    if kind == _CAT:
+        if rows < 1 or any(not len(x) or len(x) % rows for x in xs) or sum(len(x) for x in xs) != n:
+            raise ValueError(_SIZES)
+        k = 0
+        for r in range(rows):
+            for x in xs:
+                w = len(x) // rows
+                base = r * w
+                for j in range(w):
+                    out[k] = x[base + j]
+                    k += 1
+        return out
+    a, b = xs
+    na, nb = len(a), len(b)
+    if not n or not na or not nb or n % na or n % nb or (na != n and nb != n):
+        raise ValueError(_SIZES)
+    z1, z2 = q[3], q[4]
+    w = q[5:]
+    if kind == _MUL:
+        m, s = w
+        if m < 0 or not -31 <= s <= 31:
+            raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+        for j in range(n):
+            v = _mbqm((a[j % na] - z1) * (b[j % nb] - z2), m, s) + zo
+            out[j] = lo if v < lo else hi if v > hi else v
+        return out
+    m1, s1, m2, s2, mo, so = w[1:7]
+    if w[0] != 20 or min(m1, m2, mo) < 0 or not (-31 <= s1 <= 0 and -31 <= s2 <= 0 and -31 <= so <= 0):
+        raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+    if kind == _SUB:
+        m2 = -m2          # LiteRT's int8 SUB: its ADD with input 2's multiplier negated
+    ls = 1 << 20
+    for j in range(n):
+        v = _mbqm(_mbqm((a[j % na] - z1) * ls, m1, s1) + _mbqm((b[j % nb] - z2) * ls, m2, s2), mo, so) + zo
+        out[j] = lo if v < lo else hi if v > hi else v
+    return out
+
+
 class _ElementwiseInt8(anne_graph._Merge):
     """An int8 merge or affine layer of a file (entry): its inputs'
     (scale, zero point), its output's, the clamp, LiteRT's multipliers and
@@ -76,46 +139,18 @@ class _ElementwiseInt8(anne_graph._Merge):
     def _heap_bytes(self):
         return 64 + self._parts["kernel"][1] + 4 * len(self._parts)
 
-    def run(self, xs, out):
-        """The layer on its inputs xs (int8 buffers) into out (int8)."""
-        n = len(out)
-        lo, hi = self.act_range
-        zo = self.output_quantization[1]
-        if self._op == _CAT:
-            widths = [s[-1] for s in self._in_shapes]
-            k = 0
-            for r in range(n // sum(widths)):
-                for x, w in zip(xs, widths):
-                    base = r * w
-                    for j in range(w):
-                        out[k] = x[base + j]
-                        k += 1
-            return out
-        a = xs[0]
-        z1, z2 = self._zps[0], self._zps[1]
+    def _quant(self):
+        """anne.merge's int8 quant (an array('i')): the output zero point,
+        the clamp, each input's zero point (LiteRT's operand order), the
+        words; and the inputs' order: an affine's constant (None) first or
+        second."""
+        zps, order = list(self._zps), None
         if self.kind == _AFFINE:
-            c = self._const
-            nc = len(c)
-            b = [c[j % nc] for j in range(n)]
+            order = (None, 0) if self._const_first else (0, None)
             if self._const_first:
-                a, b, z1, z2 = b, a, z2, z1
-        else:
-            b = xs[1]
-        w = self._words
-        if self._op == _MUL:
-            m, s = w
-            for j in range(n):
-                v = _mbqm((a[j] - z1) * (b[j] - z2), m, s) + zo
-                out[j] = lo if v < lo else hi if v > hi else v
-            return out
-        ls = 1 << w[0]
-        m1, s1, m2, s2, mo, so = w[1:7]
-        if self._op == _SUB:
-            m2 = -m2
-        for j in range(n):
-            v = _mbqm(_mbqm((a[j] - z1) * ls, m1, s1) + _mbqm((b[j] - z2) * ls, m2, s2), mo, so) + zo
-            out[j] = lo if v < lo else hi if v > hi else v
-        return out
+                zps = zps[::-1]
+        return array("i", [self.output_quantization[1], self.act_range[0], self.act_range[1]] + zps
+                     + list(self._words)), order
 
     def __repr__(self):
         return "%s(int8)" % type(self).__name__.replace("Int8", "")
@@ -170,8 +205,9 @@ def graph_class(Sequential):
             self._build_plan()
 
         def _build_plan(self):
-            """One step per layer that computes: (layer, input tensors,
-            output tensor, its one-layer plan or None for a merge)."""
+            """One step per layer that computes: (input tensors, output
+            tensor, its one-layer plan, or for a merge anne.merge's kind,
+            quant and rows; an affine's constant stands among its inputs)."""
             b = self._backend
             for L in self._layers:
                 if L.weighted and L._act_backend is not b:
@@ -185,8 +221,15 @@ def graph_class(Sequential):
                 for t in ins + (self._tensor[i],):
                     if t >= 0 and t not in views:
                         views[t] = self._view(t)
-                run = None if isinstance(L, _ElementwiseInt8) else b.Plan((L._step(None),))
-                steps.append((L, ins, self._tensor[i], run))
+                if isinstance(L, _ElementwiseInt8):     # anne.merge's int8 form (its quant, inputs' order)
+                    quant, order = L._quant()
+                    if order is not None:               # an affine: x and its constant
+                        ins = tuple(ins[0] if o == 0 else L._const for o in order)
+                    widths = [s[-1] for s in L._in_shapes] if L._op == _CAT else [1]
+                    run = (L._op, quant, L.n_out // sum(widths))
+                else:
+                    run = b.Plan((L._step(None),))
+                steps.append((ins, self._tensor[i], run))
             self._views = views
             self._steps = steps
             self._plan = tuple(steps)
@@ -200,10 +243,12 @@ def graph_class(Sequential):
             if len(out) != self.n_outputs:
                 raise ValueError("out has %d values; the network gives %d" % (len(out), self.n_outputs))
             views = self._views
-            for L, ins, dst, run in self._steps:
+            merge = self._backend.merge
+            for ins, dst, run in self._steps:
                 d = out if dst == _OUT else views[dst]
-                if run is None:
-                    L.run([x if t == _X else out if t == _OUT else views[t] for t in ins], d)
+                if isinstance(run, tuple):
+                    merge(run[0], d, tuple(t if not isinstance(t, int) else x if t == _X else out if t == _OUT
+                                           else views[t] for t in ins), run[2], run[1])
                 else:
                     t = ins[0]
                     run(x if t == _X else out if t == _OUT else views[t], d)

@@ -87,9 +87,53 @@ def test_graph_api(backend):
     check([type(L).__name__ for L in net.layers][:2] == ["AffineInt8", "AffineInt8"], "%s: affine" % backend)
 
 
+def test_merge_kernels():
+    """anne.merge's int8 form: the native module and anne_fallback give the
+    same values (random inputs, every op, a cyclic constant operand, odd
+    sizes), and refuse the same bad calls."""
+    import anne_fallback
+    mods = [anne_fallback] + ([anne_net._native] if anne_net._native is not None else [])
+    seed = [12345]
+
+    def rnd():
+        seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return seed[0]
+
+    def s8(n):
+        return array("b", [rnd() % 256 - 128 for _ in range(n)])
+
+    add = [3, -100, 120, -5, 7, 20, 1518500250, -1, 1181116006, -2, 1932735283, -17]
+    mul = [-3, -128, 127, 4, -9, 1288490189, -8]
+    for n in (1, 5, 12):
+        a, b, c = s8(n), s8(n), s8(1 if n == 1 else n // (2 if n % 2 == 0 else n))
+        cases = ((17, (a, b), add, 1), (18, (a, b), add, 1), (19, (a, b), mul, 1),
+                 (17, (a, c), add, 1), (19, (c, a), mul, 1), (23, (a, b, c), [0, -128, 127, 0, 0, 0], 1))
+        for kind, xs, quant, rows in cases:
+            got = []
+            for m in mods:
+                out = array("b", bytes(sum(len(x) for x in xs) if kind == 23 else n))
+                m.merge(kind, out, xs, rows, array("i", quant))
+                got.append(list(out))
+            check(all(g == got[0] for g in got), "merge %d on %d values: %r" % (kind, n, got))
+    x, out = array("b", bytes(4)), array("b", bytes(4))
+    for m in mods:
+        tag = getattr(m, "__name__", "anne")
+        check(refused(ValueError, "bad int8 quant", m.merge, 17, out, (x, x), 1, array("i", add[:6])),
+              "%s: a short quant" % tag)
+        check(refused(ValueError, "bad int8 quant", m.merge, 17, out, (x, x), 1, array("i", add[:5] + [19] + add[6:])),
+              "%s: left shift 19" % tag)
+        check(refused(ValueError, "sizes do not fit", m.merge, 17, out, (x, array("b", bytes(3))), 1, array("i", add)),
+              "%s: 3 values against 4" % tag)
+        check(refused(TypeError, "typecode 'b'", m.merge, 17, array("f", bytes(16)), (x, x), 1, array("i", add)),
+              "%s: a float out" % tag)
+    gc.collect()
+
+
 valid = index()
 check(len(valid) >= 8, "int8_graph_index.json: %d files" % len(valid))
 backends = ("native", "python") if anne_net._native is not None else ("python",)
+print("%s test_merge_kernels" % NAME)
+test_merge_kernels()
 for b in backends:
     print("%s test_outputs (%s)" % (NAME, b))
     test_outputs(b, valid)
