@@ -12,7 +12,6 @@
 # allocated (anne_graph.plan_layers). Inference only.
 # It imports neither anne_net, anne_io nor anne_fallback.
 
-import gc
 import struct
 from array import array
 
@@ -193,16 +192,11 @@ def graph_class(Sequential):
         predict, predict_into on array('b') buffers, summary; the arena
         holds int8 values (one byte each)."""
 
-        def _rebuild(self):
-            self._arena = None
-            self._plan_graph()
-            gc.collect()
-            need = self._arena_floats      # (values: bytes here)
-            free = gc.mem_free() if hasattr(gc, "mem_free") else need
-            if need > free:
-                raise MemoryError("the graph's arena needs %d bytes, %d free" % (need, free))
-            self._arena = array("b", bytes(max(need, 1)))
-            self._build_plan()
+        _value_bytes = 1
+
+        @staticmethod
+        def _new_arena(n):
+            return array("b", bytes(n))
 
         def _build_plan(self):
             """One step per layer that computes: (input tensors, output
@@ -253,11 +247,6 @@ def graph_class(Sequential):
                     t = ins[0]
                     run(x if t == _X else out if t == _OUT else views[t], d)
             return out
-
-        def memory(self):
-            """The int8 activation arena: {"arena": its bytes, "lower_bound",
-            "tensors"} (anne_graph's Graph.memory, one byte a value)."""
-            return {"arena": self._arena_floats, "lower_bound": self._arena_bound, "tensors": len(self._offsets)}
 
         def summary(self):
             Int8Network.summary(self)

@@ -91,24 +91,9 @@ class _GraphImporter(_Importer):
         return n
 
     def run(self):
-        m, t = self.m, self.t
-        if len(m["inputs"]) != 1 or len(m["outputs"]) != 1:
-            raise ConvertError("%s: the model has %d inputs and %d outputs; anne runs one input, one output"
-                               % (self.path, len(m["inputs"]), len(m["outputs"])))
-        self.check_full_integer()
-        consumers = {}
-        for k, op in enumerate(self.ops):
-            for j, i in enumerate(op["inputs"]):
-                consumers.setdefault(i, []).append((k, j))
-        self.consumers = consumers
-        shape_only = self.shape_ops(consumers)
+        t = self.t
+        self.consumers, shape_only, graph_in, graph_out, io = self.begin()
         self.silu = self.silu_ops()
-        graph_in, graph_out = m["inputs"][0], m["outputs"][0]
-        io = ["input %s" % t[graph_in]["type"], "output %s" % t[graph_out]["type"]]
-        if t[graph_in]["type"] == "float32":
-            io[0] += " (predict quantizes it: QUANTIZE)"
-        if t[graph_out]["type"] == "float32":
-            io[1] += " (dequantized: DEQUANTIZE)"
         self.in_shape = anne_shape(t[graph_in]["shape"])
         self.node[graph_in] = NET
         self.shapes[NET] = self.in_shape
@@ -133,10 +118,7 @@ class _GraphImporter(_Importer):
                                  % self.tensor_text(graph_out))
         if not self.problems and not specs:
             self.problems.append("no operator anne computes: nothing to run")
-        if self.problems:
-            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
-                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
-                "\n  ".join(self.problems)))
+        self.refuse()
         used = set(j for s in specs for j in s.inputs)
         unused = [n for n in range(len(specs) - 1) if n not in used]
         if unused:

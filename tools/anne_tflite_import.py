@@ -177,7 +177,11 @@ class _Importer:
         name = t["name"] if len(t["name"]) <= 40 else t["name"][:37] + "..."
         return "tensor %d (%s, %s %s)" % (i, name, t["type"], list(t["shape"]))
 
-    def run(self):
+    def begin(self):
+        """The checks of the model as a whole (one input and output, full
+        integer) -> (each tensor's consumers [(operator, input slot)], the
+        operators that only compute a shape, the input tensor, the output
+        tensor, the metadata's words on the input and output)."""
         m, t = self.m, self.t
         if len(m["inputs"]) != 1 or len(m["outputs"]) != 1:
             raise ConvertError("%s: the model has %d inputs and %d outputs; anne runs one input, one output"
@@ -187,14 +191,25 @@ class _Importer:
         for k, op in enumerate(self.ops):
             for j, i in enumerate(op["inputs"]):
                 consumers.setdefault(i, []).append((k, j))
-        shape_only = self.shape_ops(consumers)
         graph_in, graph_out = m["inputs"][0], m["outputs"][0]
-        current = graph_in
         io = ["input %s" % t[graph_in]["type"], "output %s" % t[graph_out]["type"]]
         if t[graph_in]["type"] == "float32":
             io[0] += " (predict quantizes it: QUANTIZE)"
         if t[graph_out]["type"] == "float32":
             io[1] += " (dequantized: DEQUANTIZE)"
+        return consumers, self.shape_ops(consumers), graph_in, graph_out, io
+
+    def refuse(self):
+        """ConvertError with every problem reported, if any."""
+        if self.problems:
+            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
+                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
+                "\n  ".join(self.problems)))
+
+    def run(self):
+        m, t = self.m, self.t
+        consumers, shape_only, graph_in, graph_out, io = self.begin()
+        current = graph_in
         specs, sources, dropped = [], [], []
         shape = anne_shape(t[graph_in]["shape"])   # the current tensor's, in anne's terms
         for k, op in enumerate(self.ops):
@@ -292,10 +307,7 @@ class _Importer:
                                  % (self.tensor_text(current), self.tensor_text(graph_out)))
         if not self.problems and not specs:
             self.problems.append("no FULLY_CONNECTED or CONV_2D operator: nothing to run")
-        if self.problems:
-            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
-                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
-                "\n  ".join(self.problems)))
+        self.refuse()
         name = os.path.splitext(os.path.basename(self.path))[0]
         return Imported(self.in_shape, specs, sources, dropped, name, ", ".join(io))
 
