@@ -143,59 +143,62 @@ pub unsafe extern "C" fn anne_merge_s8(
     Status::code_of(merge_s8(kind, ins, out, rows, q))
 }
 
-/// The int8 merge on slices: `q` as `anne_merge_s8`'s `quant`.
+/// The int8 merge on slices: `q` as `anne_merge_s8`'s `quant` (no
+/// indexing that could panic: every count checked by slice patterns).
 fn merge_s8(kind: i32, ins: &[&[i8]], out: &mut [i8], rows: usize, q: &[i32]) -> Result<(), Status> {
-    let n_words = match kind {
-        ANNE_LAYER_ADD | ANNE_LAYER_SUBTRACT => 7,
-        ANNE_LAYER_MULTIPLY => 2,
-        _ => 0,
-    };
-    if q.len() != 3 + ins.len() + n_words {
+    let [out_zp, act_min, act_max, rest @ ..] = q else {
         return Err(Status::Param);
-    }
-    let (out_zp, act_min, act_max) = (q[0], q[1], q[2]);
-    if !(-128..=127).contains(&out_zp) || q[3..3 + ins.len()].iter().any(|z| !(-128..=127).contains(z)) {
+    };
+    let (Some(zps), Some(words)) = (rest.get(..ins.len()), rest.get(ins.len()..)) else {
+        return Err(Status::Param);
+    };
+    let zp_ok = |z: &i32| (-128..=127).contains(z);
+    if !zp_ok(out_zp) || !zps.iter().all(zp_ok) {
         return Err(Status::Param);
     }
     if kind == ANNE_LAYER_CONCATENATE {
-        return concatenate_s8(ins, out, rows);
-    }
-    let (a, b) = (ins[0], ins[1]);
-    let (z1, z2) = (q[3], q[4]);
-    let w = &q[5..];
-    if kind == ANNE_LAYER_MULTIPLY {
-        let p = MulS8Params {
-            input1_offset: -z1,
-            input2_offset: -z2,
-            output_offset: out_zp,
-            multiplier: w[0],
-            shift: w[1],
-            act_min,
-            act_max,
-            rounding: Rounding::Double,
-        };
-        if w[0] < 0 {
+        if !words.is_empty() {
             return Err(Status::Param);
         }
-        return mul_s8(a, b, out, &p);
+        return concatenate_s8(ins, out, rows);
     }
-    if w[0] != ADD_LEFT_SHIFT as i32 || w[1] < 0 || w[3] < 0 || w[5] < 0 {
-        return Err(Status::Param);
-    }
-    let p = AddS8Params {
-        input1_offset: -z1,
-        input2_offset: -z2,
-        output_offset: out_zp,
-        input1_multiplier: w[1],
-        input1_shift: w[2],
-        // LiteRT's int8 SUB: its ADD with input 2's multiplier negated
-        input2_multiplier: if kind == ANNE_LAYER_SUBTRACT { -w[3] } else { w[3] },
-        input2_shift: w[4],
-        output_multiplier: w[5],
-        output_shift: w[6],
-        act_min,
-        act_max,
-        rounding: Rounding::Double,
+    let (&[a, b], &[z1, z2]) = (ins, zps) else {
+        return Err(Status::Size);
     };
-    add_s8(a, b, out, &p)
+    match (kind, words) {
+        (ANNE_LAYER_MULTIPLY, &[multiplier, shift]) if multiplier >= 0 => {
+            let p = MulS8Params {
+                input1_offset: -z1,
+                input2_offset: -z2,
+                output_offset: *out_zp,
+                multiplier,
+                shift,
+                act_min: *act_min,
+                act_max: *act_max,
+                rounding: Rounding::Double,
+            };
+            mul_s8(a, b, out, &p)
+        }
+        (ANNE_LAYER_ADD | ANNE_LAYER_SUBTRACT, &[left, m1, s1, m2, s2, mo, so])
+            if left == ADD_LEFT_SHIFT as i32 && m1 >= 0 && m2 >= 0 && mo >= 0 =>
+        {
+            let p = AddS8Params {
+                input1_offset: -z1,
+                input2_offset: -z2,
+                output_offset: *out_zp,
+                input1_multiplier: m1,
+                input1_shift: s1,
+                // LiteRT's int8 SUB: its ADD with input 2's multiplier negated
+                input2_multiplier: if kind == ANNE_LAYER_SUBTRACT { -m2 } else { m2 },
+                input2_shift: s2,
+                output_multiplier: mo,
+                output_shift: so,
+                act_min: *act_min,
+                act_max: *act_max,
+                rounding: Rounding::Double,
+            };
+            add_s8(a, b, out, &p)
+        }
+        _ => Err(Status::Param),
+    }
 }
