@@ -321,7 +321,8 @@ test-board: firmware natmod-run stock
 # library and these scripts' parsed fixtures at once (MemoryError). They run
 # on the built-in Cortex-M0 (the same instruction set) and on every other
 # stock target; making the armv6m module smaller brings them back.
-M0_STOCK_OUT := test_int8.py test_net_conv2d.py test_net_depthwise2d.py test_net_graph.py
+# test_int8_graph.py (int8 graphs) likewise; it runs on cortex-m0-lite.
+M0_STOCK_OUT := test_int8.py test_net_conv2d.py test_net_depthwise2d.py test_net_graph.py test_int8_graph.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
 	-x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]" -x "cortex-m0-lite tests/board/test_int8.py"
 
