@@ -175,6 +175,9 @@ class AffineInt8(_ElementwiseInt8):
     """An element-wise add, subtract or multiply by a constant vector."""
     kind = _AFFINE
 
+    def __repr__(self):
+        return "Affine(%s, int8)" % {_ADD: "add", _SUB: "subtract", _MUL: "multiply"}[self._op]
+
 
 _TYPES = {_ADD: AddInt8, _SUB: SubtractInt8, _MUL: MultiplyInt8, _CAT: ConcatenateInt8, _AFFINE: AffineInt8}
 

@@ -401,7 +401,30 @@ def bad_int8_data_files():
         ("weight_scale_0", _patch(good, "<f", p0["scale"] + 12, 0.0), F["int8"]),
         ("weight_scale_negative", _patch(good, "<f", p1["scale"], -0.0049), F["int8"]),
         ("weight_scale_nan", _patch(good, "<f", p0["scale"], float("nan")), F["int8"]),
-    ]] + _bad_int8_softmax_data()
+    ]] + _bad_int8_softmax_data() + _bad_int8_merge_data()
+
+
+def _bad_int8_merge_data():
+    """An int8 graph's merge and affine data a reader refuses
+    (tests/fixtures/int8/graph_mul_sub.tflite and graph_bn_unfolded as
+    anne-convert writes them)."""
+    F = FRAGMENTS
+    import anne_file_int8
+    ms, bn = tflite_int8_files(("graph_mul_sub", "graph_bn_unfolded"))
+    ms, bn = ms[1], bn[1]
+    layers = parse(ms).layers
+    sub = [L for L in layers if L.kind_name == "subtract"][0]
+    mul = [L for L in layers if L.kind_name == "multiply"][0]
+    aff = parse(bn).layers[1]      # an affine add (a BatchNormalization's ADD)
+    at = lambda L, part: L.data_offset + anne_file_int8.int8_parts(L)[part][0]  # noqa: E731
+    return [("int8_" + n, d, f) for n, d, f in [
+        ("subtract_left_shift_19", _patch(ms, "<i", at(sub, "requant"), 19), F["int8"]),
+        ("subtract_shift_positive", _patch(ms, "<i", at(sub, "requant") + 8, 1), F["int8"]),
+        ("multiply_multiplier_negative", _patch(ms, "<i", at(mul, "requant"), -5), F["int8"]),
+        ("merge_operand_zero_point_300", _patch(ms, "<i", at(sub, "scale") + 12, 300), F["int8"]),
+        ("merge_operand_0_not_the_input", _patch(ms, "<f", at(sub, "scale"), 0.5), F["int8"]),
+        ("affine_constant_scale_0", _patch(bn, "<f", at(aff, "scale") + 8, 0.0), F["int8"]),
+    ]]
 
 
 def _bad_int8_softmax_data():

@@ -18,7 +18,9 @@ double product and quotient, stored as float64) and the fused activation's
 clamp (its Prepare's CalculateActivationRangeQuantized, in float32). Every operator this step does not take is reported in one message,
 each with its index, its name and what to do instead; a model that is not
 full-integer (float32 activations: dynamic-range quantization, float16, a
-float model) is refused with the converter settings that make one.
+float model) is refused with the converter settings that make one. A model
+that is a graph (ADD, SUB, MUL, CONCATENATION, branches) is
+tools/anne_tflite_graph.py's.
 """
 
 import math
@@ -59,8 +61,6 @@ ADVICE = {
     "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
     "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
     "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor: " + _FLOAT,
-    "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
-    "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
                 "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
     "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
