@@ -213,6 +213,17 @@ def check_operands(where, entry, buf, at, sources):
         raise ValueError(bad + "multiply: multiplier %d shift %d (>= 0, -31..31)" % words)
 
 
+def check_sources(i, qs, inputs, outputs, network_q):
+    """Each input of int8 merge i ((scale, zero point) pairs qs, the layers
+    it takes: inputs) against what its layer gives (outputs[j], the
+    network's input: network_q): ValueError naming the input."""
+    for j, src in enumerate(inputs):
+        want = tuple(network_q if src == 255 else outputs[src])
+        if tuple(qs[j]) != want:
+            raise ValueError("layer %d: %sinput %d: scale %r zero point %d, its layer outputs %r, %d"
+                             % ((i, FRAGMENTS["int8"] + ": ", j) + tuple(qs[j]) + want))
+
+
 def check_int8_data(where, entry, buf, at=0):
     """An int8 layer's requantization scales and weight scales, read from
     buf (the layer's data starting at `at`): each float64 scale > 0 and

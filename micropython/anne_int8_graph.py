@@ -131,7 +131,8 @@ class _ElementwiseInt8(anne_graph._Merge):
         off, n = self._parts["requant"]
         self._words = struct.unpack_from("<%di" % (n // 4), mv, off)
         off = self._parts["scale"][0]
-        self._zps = tuple(struct.unpack_from("<i", mv, off + 8 * j + 4)[0] for j in range(self._count))
+        self._qs = tuple(struct.unpack_from("<fi", mv, off + 8 * j) for j in range(self._count))
+        self._zps = tuple(q[1] for q in self._qs)
         off, n = self._parts["kernel"]
         self._const = array("b", bytes(mv[off:off + n]))
 
@@ -206,9 +207,12 @@ def graph_class(Sequential):
             tensor, its one-layer plan, or for a merge anne.merge's kind,
             quant and rows; an affine's constant stands among its inputs)."""
             b = self._backend
-            for L in self._layers:
+            outs = [L.output_quantization for L in self._layers]
+            for i, L in enumerate(self._layers):
                 if L.weighted and L._act_backend is not b:
                     L._rebind(b)
+                if isinstance(L, _ElementwiseInt8) and L.kind != _AFFINE:
+                    anne_file_int8.check_sources(i, L._qs, self._inputs[i], outs, self.input_quantization)
             steps = []
             views = {}
             for i, L in enumerate(self._layers):

@@ -423,6 +423,7 @@ def _bad_int8_merge_data():
         ("multiply_multiplier_negative", _patch(ms, "<i", at(mul, "requant"), -5), F["int8"]),
         ("merge_operand_zero_point_300", _patch(ms, "<i", at(sub, "scale") + 12, 300), F["int8"]),
         ("merge_operand_0_not_the_input", _patch(ms, "<f", at(sub, "scale"), 0.5), F["int8"]),
+        ("merge_input_not_its_layers", _patch(ms, "<f", at(sub, "scale") + 8, 0.5), F["int8"]),
         ("affine_constant_scale_0", _patch(bn, "<f", at(aff, "scale") + 8, 0.0), F["int8"]),
     ]]
 

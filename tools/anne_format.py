@@ -630,6 +630,9 @@ def parse(data):
     for i, e in enumerate(entries):
         if e.dtype == anne_file.DTYPE_INT8:
             layers.append(read_int8_layer(i, e, data, Layer))
+            if e.kind in anne_file.MERGES:     # each input its layer's output quantization
+                anne_file_int8.check_sources(i, layers[i].in_qs, e.inputs,
+                                             [anne_file_int8.int8_output(x) for x in entries], entries[0].quant[:2])
             continue
         n_k = e.kernel_len
         kernel = None
