@@ -93,8 +93,9 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
 // anne.merge(kind, out, xs, rows[, quant]): a graph's merge layer (anne.h's
-// anne_merge_f32): kind an ANNE_LAYER_ id of a merge, xs a tuple of 2..7
-// float32 buffers, rows the positions Concatenate joins the last axis of.
+// anne_merge_f32): kind an ANNE_LAYER_ id of a merge, xs a tuple or list of
+// 2..7 float32 buffers (a graph refills a list of its own in place: nothing
+// is allocated), rows the positions Concatenate joins the last axis of.
 // With quant (an int32 buffer: anne.h's anne_merge_s8's), an int8 graph's
 // merge on int8 buffers (array('b')).
 static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
@@ -103,8 +104,8 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
         || MP_OBJ_SMALL_INT_VALUE(args[0]) < 0 || MP_OBJ_SMALL_INT_VALUE(args[3]) < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("merge: kind and rows must be ints >= 0, >= 1"));
     }
-    if (!mp_obj_is_type(args[2], &mp_type_tuple)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("merge: xs must be a tuple of float32 buffers"));
+    if (!mp_obj_is_type(args[2], &mp_type_tuple) && !mp_obj_is_type(args[2], &mp_type_list)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("merge: xs must be a tuple or list of float32 buffers"));
     }
     size_t n_xs;
     mp_obj_t *items;

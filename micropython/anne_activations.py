@@ -211,12 +211,19 @@ def _floats(obj, arg, writable=False):
 
 def _store(out, values, n):
     """Writes values[0:n] into the float32 buffer out."""
+    _store_at(out, values, 0, n)
+
+
+def _store_at(out, values, at, n=None):
+    """Writes values (or values[0:n]) into the float32 buffer out from
+    value at on."""
+    n = len(values) if n is None else n
     mv = memoryview(out)
     if len(mv) and isinstance(mv[0], float):
         for i in range(n):
-            out[i] = values[i]
+            out[at + i] = values[i]
     else:
-        struct.pack_into("<%df" % n, out, 0, *values[:n])
+        struct.pack_into("<%df" % n, out, 4 * at, *values[:n])
 
 
 # ---------------------------------------------------------------------------

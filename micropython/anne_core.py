@@ -27,6 +27,22 @@ def _floats_for(n):
     return array("f", range(n))
 
 
+def chain_bound(sizes):
+    """The lower bound of a chain's activations, in values: its layers'
+    intermediate outputs have sizes[i] values (x and the last output are
+    the caller's); while one layer runs, its input and its output are live."""
+    return max([sizes[i] + sizes[i + 1] for i in range(len(sizes) - 1)] + list(sizes) + [0])
+
+
+def chain_arena(sizes, typecode="f"):
+    """One buffer of chain_bound(sizes) values (float32, or int8 with
+    typecode "b") -> a view of it per output, each at the buffer's start or
+    end in turn, so that no layer's input and output share a value."""
+    bound = chain_bound(sizes)
+    mv = memoryview(_floats_for(bound) if typecode == "f" else array(typecode, bytes(bound)))
+    return [mv[0:k] if i % 2 == 0 else mv[bound - k:bound] for i, k in enumerate(sizes)]
+
+
 _ZERO_CHUNK = array("f", bytearray(64))
 
 

@@ -130,6 +130,9 @@ def summary(self):
             print("    %s" % options)
     print("=" * 78)
     print("Total params: %d (%d bytes of float32)" % (total, 4 * total))
+    m = self.memory()
+    print("Activations: %d bytes, one arena for %d tensors (lower bound %d bytes), planned before it was "
+          "allocated" % (m["arena"], m["tensors"], m["lower_bound"]))
     if any(L.weighted and not L.use_bias for L in self._layers):
         print("* use_bias=False")
     for key in self.metadata:

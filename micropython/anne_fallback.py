@@ -20,7 +20,7 @@ from anne_core import _out_steps
 # (ACTIVATIONS, Activation and __version__ are the module's API)
 from anne_activations import (ACTIVATIONS, Activation, __version__, _SELU_ALPHA, _SELU_SCALE,  # noqa: F401
                               _SQRT_HALF, _apply, _erf, _exp, _floats, _get_activation, _sigmoid, _softplus,
-                              _store)
+                              _store, _store_at)
 
 
 # ---------------------------------------------------------------------------
@@ -66,17 +66,19 @@ def _dense(xs, ks, bs, act, out):
 
 
 def activate(buf, activation, **params):
-    """activate(buf, activation, **params): applies the activation in place
-    and returns the number of outputs (glu: len(buf) // 2, in the first
-    half)."""
+    """Applies the activation to buf in place; returns the number of outputs
+    (glu: len(buf) // 2, in the first half)."""
     act = _get_activation(activation, params)
     values = _floats(buf, "buf", True)
     n = len(values)
     if act.id in _ops.HALVES and n % 2:
         raise ValueError("glu needs an even number of values, got %d" % n)
-    result = _apply(act, list(values))
-    _store(buf, result, len(result))
-    return len(result)
+    if act.id not in _ops.VECTOR:  # element-wise: in pieces (a board's heap)
+        for at in range(0, n, 64):
+            _store_at(buf, _apply(act, list(values[at:at + 64])), at)
+        return n
+    _store(buf, _apply(act, list(values)), n // 2 if act.id in _ops.HALVES else n)
+    return n // 2 if act.id in _ops.HALVES else n
 
 
 def merge(kind, out, xs, rows, quant=None):   # (quant: an int8 graph's, anne_int8_graph)

@@ -6,7 +6,7 @@
 
 import anne_ops as _ops
 from anne_core import _out_steps
-from anne_activations import _apply, _store
+from anne_activations import _apply, _store, _store_at
 
 KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_DEPTHWISE_CONV2D,
          _ops.LAYER_ZERO_PADDING2D)
@@ -48,6 +48,34 @@ def _check_out(i, out, n):
         raise ValueError("layer %d: output buffer has %d floats, not out_h x out_w x channels" % (i, _out_len(out)))
 
 
+def _windows(i, xs, bs, act, out, what, F, plane, strides, dil, kernel, add):
+    """The walk Conv2D and DepthwiseConv2D share: the checks on F outputs a
+    position, then for each output position z = F zeros, add(z, x_at,
+    kernel_tap) for each of its taps in range (x_at: the tap's input
+    position times channels; kernel_tap: ky * kw + kx), the bias, the
+    activation, written into out at once (no list of every output: a
+    board's heap)."""
+    (oh, top), (ow, left), h, w, cin = plane
+    if act.id in _ops.HALVES:
+        raise ValueError("layer %d: %s cannot take glu (it halves the %s)"
+                         % (i, what, "channels" if what == "depthwise_conv2d" else "filters"))
+    _check_out(i, out, oh * ow * F)
+    if bs is not None and len(bs) != F:
+        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
+    (sh, sw), (dh, dw), (kh, kw) = strides, dil, kernel
+    for oy in range(oh):
+        ys = _taps(oy, sh, dh, top, h, kh)
+        for ox in range(ow):
+            z = [0.0] * F
+            for ty, iy in ys:
+                for tx, ix in _taps(ox, sw, dw, left, w, kw):
+                    add(z, (iy * w + ix) * cin, ty * kw + tx)
+            if bs is not None:
+                for f in range(F):
+                    z[f] += bs[f]
+            _store_at(out, _apply(act, z), (oy * ow + ox) * F)
+
+
 def conv2d(i, xs, ks, bs, act, out, spec):
     """Conv2D: out is out_h x out_w x filters, each position's taps in range
     summed row by row, channel by channel, then the bias. (DepthwiseConv2D:
@@ -57,36 +85,20 @@ def conv2d(i, xs, ks, bs, act, out, spec):
     h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
     if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1:
         _bad_spec(i)
-    (oh, top), (ow, left) = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
+    plane = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding) + (h, w, cin)
     rows = kh * kw * cin
     F = len(ks) // rows
     if F == 0 or len(ks) % rows:
         raise ValueError("layer %d: conv2d kernel has %d floats, not %d x %d x %d x filters" % (i, len(ks), kh, kw, cin))
-    if act.id in _ops.HALVES:
-        raise ValueError("layer %d: conv2d cannot take glu (it halves the filters)" % i)
-    _check_out(i, out, oh * ow * F)
-    if bs is not None and len(bs) != F:
-        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
-    values = []
-    for oy in range(oh):
-        ys = _taps(oy, sh, dh, top, h, kh)
-        for ox in range(ow):
-            xs_ = _taps(ox, sw, dw, left, w, kw)
-            z = [0.0] * F
-            for ty, iy in ys:
-                for tx, ix in xs_:
-                    at = (iy * w + ix) * cin
-                    base = (ty * kw + tx) * cin * F
-                    for c in range(cin):
-                        xv = xs[at + c]
-                        kb = base + c * F
-                        for f in range(F):
-                            z[f] += xv * ks[kb + f]
-            if bs is not None:
-                for f in range(F):
-                    z[f] += bs[f]
-            values.extend(_apply(act, z))
-    _store(out, values, len(values))
+
+    def add(z, at, tap):
+        base = tap * cin * F
+        for c in range(cin):
+            xv = xs[at + c]
+            kb = base + c * F
+            for f in range(F):
+                z[f] += xv * ks[kb + f]
+    _windows(i, xs, bs, act, out, "conv2d", F, plane, (sh, sw), (dh, dw), (kh, kw), add)
 
 
 def depthwise2d(i, xs, ks, bs, act, out, spec):
@@ -96,32 +108,16 @@ def depthwise2d(i, xs, ks, bs, act, out, spec):
     h, w, cin, kh, kw, sh, sw, padding, dm, dh, dw = _params(spec, 11)
     if min(h, w, cin, kh, kw, sh, sw, dh, dw, dm) < 1 or padding > 1:
         _bad_spec(i)
-    (oh, top), (ow, left) = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
+    plane = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding) + (h, w, cin)
     F = cin * dm
     if len(ks) != kh * kw * F:
         raise ValueError("layer %d: depthwise kernel has %d floats, not %d x %d x %d x %d" % (i, len(ks), kh, kw, cin, dm))
-    if act.id in _ops.HALVES:
-        raise ValueError("layer %d: depthwise_conv2d cannot take glu (it halves the channels)" % i)
-    _check_out(i, out, oh * ow * F)
-    if bs is not None and len(bs) != F:
-        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
-    values = []
-    for oy in range(oh):
-        ys = _taps(oy, sh, dh, top, h, kh)
-        for ox in range(ow):
-            xs_ = _taps(ox, sw, dw, left, w, kw)
-            z = [0.0] * F
-            for ty, iy in ys:
-                for tx, ix in xs_:
-                    at = (iy * w + ix) * cin
-                    base = (ty * kw + tx) * F
-                    for f in range(F):
-                        z[f] += xs[at + f // dm] * ks[base + f]
-            if bs is not None:
-                for f in range(F):
-                    z[f] += bs[f]
-            values.extend(_apply(act, z))
-    _store(out, values, len(values))
+
+    def add(z, at, tap):
+        base = tap * F
+        for f in range(F):
+            z[f] += xs[at + f // dm] * ks[base + f]
+    _windows(i, xs, bs, act, out, "depthwise_conv2d", F, plane, (sh, sw), (dh, dw), (kh, kw), add)
 
 
 def pad2d(i, xs, out, spec):
@@ -155,7 +151,7 @@ def pool2d(i, xs, out, spec):
     (oh, top), (ow, left) = _plane(i, len(xs), h, w, c, (ph, pw), (sh, sw), padding)
     _check_out(i, out, oh * ow * c)
     is_max = spec[0] == _ops.LAYER_MAX_POOLING2D
-    values = []
+    values = [0.0] * c
     for oy in range(oh):
         ys = _taps(oy, sh, 1, top, h, ph)
         for ox in range(ow):
@@ -172,8 +168,8 @@ def pool2d(i, xs, out, spec):
                     for a in at:
                         m += xs[a + j]
                     m /= len(at)
-                values.append(m)
-    _store(out, values, len(values))
+                values[j] = m
+            _store_at(out, values, (oy * ow + ox) * c)
 
 
 def merge(kind, out, xs, rows):
@@ -185,8 +181,8 @@ def merge(kind, out, xs, rows):
     from anne_activations import _floats
     if not isinstance(kind, int) or not isinstance(rows, int) or kind < 0 or rows < 1:
         raise ValueError("merge: kind and rows must be ints >= 0, >= 1")
-    if not isinstance(xs, tuple):
-        raise TypeError("merge: xs must be a tuple of float32 buffers")
+    if not isinstance(xs, (tuple, list)):
+        raise TypeError("merge: xs must be a tuple or list of float32 buffers")
     if not 2 <= len(xs) <= 7:
         raise ValueError("merge takes 2..7 inputs, got %d" % len(xs))
     xs = [_floats(x, "x") for x in xs]

@@ -205,8 +205,9 @@ def graph_class(Sequential):
                 merge = L.kind in anne_ops.LAYER_INPUTS
                 run = None if merge else b.Plan((L._step(None),))
                 rows = _size(L.output_shape[:-1]) if merge else 1
-                # a merge's inputs as one tuple, made once when none is x or out; its activation
-                fixed = tuple(views[t] for t in ins) if min(ins) >= 0 else None
+                # a merge's inputs: a tuple made once when none is x or out, else a
+                # list refilled on each call (nothing allocated); its activation
+                fixed = tuple(views[t] for t in ins) if min(ins) >= 0 else [None] * len(ins)
                 act = b.Activation(L._name, **L.params) if merge and L._name != "linear" else None
                 steps.append((L.kind, ins, self._tensor[i], run, rows, fixed, act))
             self._views = views
@@ -224,8 +225,11 @@ def graph_class(Sequential):
             for kind, ins, dst, run, rows, fixed, act in self._steps:
                 d = out if dst == _OUT else views[dst]
                 if run is None:
-                    b.merge(kind, d, fixed or tuple(x if t == _X else out if t == _OUT else views[t] for t in ins),
-                            rows)
+                    if type(fixed) is list:
+                        for k in range(len(ins)):
+                            t = ins[k]
+                            fixed[k] = x if t == _X else out if t == _OUT else views[t]
+                    b.merge(kind, d, fixed, rows)
                     if act is not None:
                         b.activate(d, act)
                 else:
@@ -242,7 +246,7 @@ def graph_class(Sequential):
                     "lower_bound": self._value_bytes * self._arena_bound, "tensors": len(self._offsets)}
 
         def summary(self):
-            """Sequential's summary, then each layer's inputs and the arena."""
+            """Sequential's summary (with the arena), then each layer's inputs."""
             Sequential.summary(self)
             for i in range(len(self._layers)):
                 ins = self.inputs_of(i)
@@ -250,9 +254,6 @@ def graph_class(Sequential):
                 act = " then %s" % L._name if L.kind in anne_ops.LAYER_INPUTS and L._name != "linear" else ""
                 if ins != ((i - 1 if i else -1),) or act:
                     print("layer %d takes %s%s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins), act))
-            m = self.memory()
-            print("arena: %d bytes for %d tensors (lower bound %d bytes), planned before it was allocated"
-                  % (m["arena"], m["tensors"], m["lower_bound"]))
 
         def _refuse(self, *args, **kw):
             raise ValueError("this network is a graph (its layers name their inputs): anne runs it "

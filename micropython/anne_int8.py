@@ -144,9 +144,7 @@ class Int8Network:
     def output_quantization(self):
         return self._layers[-1].output_quantization
 
-    @staticmethod
-    def _scratch_for(layers):
-        return [array("b", bytes(L.n_out)) for L in [L for L in layers if L.computes][:-1]]
+    _TYPECODE = "b"  # (Sequential's arena, of int8 values)
 
     def predict(self, x):
         """x: one sample of n_inputs floats -> array('f'): quantized with
@@ -218,6 +216,8 @@ class Int8Network:
                                                      + ("" if L._name == "linear"
                                                         else "  " + L._name)))
         print("Total params: %d (%d bytes)" % (total, nbytes))
+        m = self.memory()
+        print("Activations: %d bytes, one arena for %d tensors (the lower bound)" % (m["arena"], m["tensors"]))
 
 
 _classes = {}

@@ -227,7 +227,11 @@ def graph_class(Sequential):
                     if order is not None:               # an affine: x and its constant
                         ins = tuple(ins[0] if o == 0 else L._const for o in order)
                     widths = [s[-1] for s in L._in_shapes] if L._op == _CAT else [1]
-                    run = (L._op, quant, L.n_out // sum(widths))
+                    # its inputs: a tuple made once when none is x or out, else a list
+                    # refilled on each call (nothing allocated)
+                    fixed = (tuple(t if not isinstance(t, int) else views[t] for t in ins)
+                             if all(not isinstance(t, int) or t >= 0 for t in ins) else [None] * len(ins))
+                    run = (L._op, quant, L.n_out // sum(widths), fixed)
                 else:
                     run = b.Plan((L._step(None),))
                 steps.append((ins, self._tensor[i], run))
@@ -248,22 +252,24 @@ def graph_class(Sequential):
             for ins, dst, run in self._steps:
                 d = out if dst == _OUT else views[dst]
                 if isinstance(run, tuple):
-                    merge(run[0], d, tuple(t if not isinstance(t, int) else x if t == _X else out if t == _OUT
-                                           else views[t] for t in ins), run[2], run[1])
+                    xs = run[3]
+                    if type(xs) is list:
+                        for k in range(len(ins)):
+                            t = ins[k]
+                            xs[k] = t if not isinstance(t, int) else x if t == _X else out if t == _OUT else views[t]
+                    merge(run[0], d, xs, run[2], run[1])
                 else:
                     t = ins[0]
                     run(x if t == _X else out if t == _OUT else views[t], d)
             return out
 
         def summary(self):
+            """Int8Network's summary (with the arena), then each layer's inputs."""
             Int8Network.summary(self)
             for i in range(len(self._layers)):
                 ins = self.inputs_of(i)
                 if ins != ((i - 1 if i else -1),):
                     print("layer %d takes %s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins)))
-            m = self.memory()
-            print("arena: %d bytes for %d tensors (lower bound %d bytes), planned before it was allocated"
-                  % (m["arena"], m["tensors"], m["lower_bound"]))
 
         def __repr__(self):
             return "<int8 Graph of %d layers>" % len(self._layers)

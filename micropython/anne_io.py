@@ -13,7 +13,7 @@ from array import array
 import anne_file
 import anne_file_int8
 import anne_ops
-from anne_core import PADDINGS, _canonical, _floats_for
+from anne_core import PADDINGS, _canonical, _floats_for, chain_bound
 
 
 def _mem_free():
@@ -103,15 +103,15 @@ def _array_bytes(n):
 
 
 def _scratch_bytes(layers):
-    """The network's own allocations: a scratch buffer per hidden layer
-    that computes (a graph: its activation arena, anne_graph), the
-    per-layer objects, the plan."""
+    """The network's own allocations: the activation arena (a chain's:
+    anne_core.chain_arena, with a view per hidden layer that computes; a
+    graph's: anne_graph), the per-layer objects, the plan."""
     steps = [L for L in layers if L.computes]
     if hasattr(layers[-1], "_inputs"):
         import anne_graph
         hidden = _array_bytes(anne_graph.plan_layers(layers)[3]) + _LAYER_BYTES * len(layers)
     else:
-        hidden = sum(_array_bytes(L.n_out) for L in steps[:-1])
+        hidden = _array_bytes(chain_bound([L.n_out for L in steps[:-1]])) + _BLOCK * len(steps)
     return hidden + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 

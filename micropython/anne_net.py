@@ -56,7 +56,7 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
-from anne_core import PADDINGS, _check_finite, _floats_for, _n_out, _shape_text, _size
+from anne_core import PADDINGS, _check_finite, _floats_for, _n_out, _shape_text, _size, chain_arena, chain_bound
 
 __version__ = anne_ops.VERSION
 
@@ -200,17 +200,28 @@ class Sequential:
         return self._layers[-1].output_shape if self._layers else self.input_shape
 
     def _rebuild(self):
-        """Scratch buffers, one per output of a layer that computes (Flatten
-        and Reshape move nothing), but the last (sized by the net)."""
+        """The activation arena: a view for the output of each layer that
+        computes (Flatten and Reshape move nothing) but the last (the
+        caller's out), all in one buffer of the lower bound (net.memory())."""
         self._scratch = []
         gc.collect()
         self._scratch = self._scratch_for(self._layers)
         self._build_plan()
 
-    @staticmethod
-    def _scratch_for(layers):
-        """A buffer for the output of each of layers that computes, but the last."""
-        return [_floats_for(L.n_out) for L in [L for L in layers if L.computes][:-1]]
+    _TYPECODE = "f"
+
+    @classmethod
+    def _scratch_for(cls, layers):
+        """Views of one arena for the outputs of layers that compute, but the last."""
+        return chain_arena([L.n_out for L in layers if L.computes][:-1], cls._TYPECODE)
+
+    def memory(self):
+        """The activation arena: {"arena": its bytes, "lower_bound": the bytes
+        live at once while one layer runs (a chain's arena), "tensors": how
+        many it holds}; the network's input and output are the caller's."""
+        sizes = [L.n_out for L in self._layers if L.computes][:-1]
+        n = (1 if self._TYPECODE == "b" else 4) * chain_bound(sizes)
+        return {"arena": n, "lower_bound": n, "tensors": len(sizes)}
 
     @staticmethod
     def _plan_tuple(layers, scratch):

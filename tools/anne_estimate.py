@@ -43,6 +43,7 @@ if TOOLS not in sys.path:
 import anne_format  # noqa: E402  (also puts micropython/ on sys.path)
 import anne_file  # noqa: E402
 import anne_ops  # noqa: E402
+from anne_core import chain_bound  # noqa: E402
 
 # The board classes, the emulated board that stands for each (tools/run-on's
 # targets) and the clock the time is given at.
@@ -161,8 +162,8 @@ COSTS = {'cortex-m0': {'call': 1106.96,
 
 # Heap bytes of a loaded network (32-bit boards: the same on each), beyond
 # its weights' arrays: per network, per layer, per layer that computes, per
-# affine layer and per 16-byte block of the layers' output buffers (but
-# the last's: predict_into's out); fitted
+# affine layer and per 16-byte block of the activation arena (the layers'
+# outputs but the last, predict_into's out: anne_core.chain_arena); fitted
 # the same way to gc.mem_alloc() around anne_net.load() on the calibration
 # networks (the figure from a file includes the first load's import of
 # anne_io, whose objects stay in the heap).
@@ -247,14 +248,13 @@ def features(model, target="cortex-m3", x=None):
 def ram_features(model):
     f = dict.fromkeys(RAM_FEATURES, 0)
     f["net"] = 1
-    last = max(i for i, L in enumerate(model.layers) if _computes(L)) if any(map(_computes, model.layers)) else -1
-    for i, L in enumerate(model.layers):
+    for L in model.layers:
         f["layer"] += 1
         if _computes(L):
             f["computing"] += 1
             f["affine"] += L.kind == anne_ops.LAYER_AFFINE
-            if i != last:  # (the last one writes into predict_into's out)
-                f["buffer"] += heap_bytes(L.n_out) // HEAP_BLOCK
+    hidden = [L.n_out for L in model.layers if _computes(L)][:-1]
+    f["buffer"] = heap_bytes(chain_bound(hidden)) // HEAP_BLOCK if hidden else 0
     return f
 
 

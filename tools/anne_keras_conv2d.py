@@ -3,7 +3,10 @@ tools/anne_convert.py converts: Conv2D, DepthwiseConv2D, SeparableConv2D
 (as a DepthwiseConv2D and a 1x1 Conv2D), ZeroPadding2D and the 2-D
 poolings, one function
 per Keras class as in anne_keras_layers (whose helpers they use), found
-there through LAYER_KINDS.
+there through LAYER_KINDS. And the 1-D layers that run on the 2-D kernels:
+DepthwiseConv1D, SeparableConv1D (its pointwise part a Conv1D) and
+ZeroPadding1D, each between two Reshapes that move nothing ((steps,
+channels) as an image of width 1, and back).
 
 A per-channel affine (Normalization, Rescaling, BatchNormalization)
 before a Conv2D is kept as a layer of its own (not folded, yet); one
@@ -217,7 +220,108 @@ def global_max_pooling2d(st, layer):
     _pooling2d(st, layer, "global_max_pooling2d", affine_passes=False)
 
 
+class _As2d:
+    """A 1-D layer's config as its 2-D twin's: kernel_size, strides and
+    dilation_rate (k,) -> (k, 1); the rest as it is."""
+
+    def __init__(self, layer):
+        cfg, where = layer.cfg, layer.where
+        if cfg.get("padding", "valid") == "causal":
+            raise K.ConvertError("%s: padding='causal' is not supported here (valid or same)" % where)
+        self.cfg = dict(cfg)
+        for key, default in (("kernel_size", 1), ("strides", 1), ("dilation_rate", 1)):
+            if key in cfg or key == "kernel_size":
+                self.cfg[key] = (K._ints(cfg, key, default, where), 1)
+        self.name, self.where, self.class_path = layer.name, layer.where, layer.class_path
+
+
+def _to_image(st, layer):
+    """(steps, channels) -> (steps, 1, channels) by a Reshape (a pending
+    affine kept as a layer first, as before a Conv2D)."""
+    steps, channels = K._steps_channels(st.shape, layer.where)
+    back = getattr(st, "steps_reshape", None)
+    if back is not None and back[0] == len(st.board) - 1 and st.pending is None:
+        # (right after another one's Reshape back to steps: both dropped)
+        st.board.pop()
+        st.shape = back[1]
+        return
+    if st.pending is not None:
+        st.board.append(K._affine_layer(st.pending, st.shape, layer.where, st.classes))
+        st.pending = None
+    if st.input_shape is None and not st.board:
+        st.input_shape = st.shape
+    st.board.append({"kind": "reshape", "name": layer.name, "out_shape": (steps, 1, channels),
+                     "sources": ["%s (%s: the steps as an image of width 1)" % (layer.name, layer.cls)]})
+    st.shape = (steps, 1, channels)
+
+
+def _to_steps(st, layer, d):
+    """Back to (steps, channels); an activation or a normalization after
+    the layer still folds into d (the Reshape moves nothing)."""
+    h, _, channels = st.shape
+    st.board.append({"kind": "reshape", "name": layer.name, "out_shape": (h, channels),
+                     "sources": ["%s (%s: back to steps)" % (layer.name, layer.cls)]})
+    st.shape = (h, channels)
+    st.last_open = d
+    st.steps_reshape = (len(st.board) - 1, (h, 1, channels))
+
+
+def depthwise_conv1d(st, layer):
+    cfg, where = layer.cfg, layer.where
+    K._quantized(cfg, where)
+    act = _conv_activation(cfg, where, st, "DepthwiseConv1D")
+    twin = _As2d(layer)
+    kernel, bias, _ = _depthwise_arrays(st, layer, ["depthwise_kernel"])
+    _to_image(st, layer)
+    d = _depthwise(st, twin, kernel.reshape(kernel.shape[0], 1, *kernel.shape[1:]), bias, act, layer.name)
+    _to_steps(st, layer, d)
+
+
+def separable_conv1d(st, layer):
+    """SeparableConv1D: its depthwise part on the 2-D kernel (no bias,
+    linear), its pointwise part a Conv1D of kernel_size 1 with the layer's
+    bias and activation."""
+    cfg, where, name = layer.cfg, layer.where, layer.name
+    K._quantized(cfg, where)
+    act = _conv_activation(cfg, where, st, "SeparableConv1D")
+    twin = _As2d(layer)
+    dk, pk, bias = _depthwise_arrays(st, layer, ["depthwise_kernel", "pointwise_kernel"])
+    _to_image(st, layer)
+    d = _depthwise(st, twin, dk.reshape(dk.shape[0], 1, *dk.shape[1:]), None, K._activation(None, where, st.keras2),
+                   "%s (SeparableConv1D's depthwise part)" % name)
+    _to_steps(st, layer, d)
+    filters, cin = int(cfg["filters"]), d["kernel"].shape[-1]
+    if pk.shape != (1, cin, filters):
+        raise K.ConvertError("%s: pointwise kernel shape %s, expected (1, %d, %d)" % (where, pk.shape, cin, filters))
+    if bias is not None and bias.shape != (filters,):
+        raise K.ConvertError("%s: bias shape %s does not match %d" % (where, bias.shape, filters))
+    _check_sizes(where, filters)
+    K._weighted(st, layer, {"kind": "conv1d", "name": name, "kernel": pk, "bias": bias, "act": act,
+                            "sources": ["%s (SeparableConv1D's pointwise part)" % name], "in_shape": st.shape,
+                            "kparams": (1, 1, 0, 1)})
+
+
+def zero_padding1d(st, layer):
+    """ZeroPadding1D (padding int or (left, right), in steps) as a
+    ZeroPadding2D of the steps."""
+    p = layer.cfg.get("padding", 1)
+    if isinstance(p, int):
+        p = (p, p)
+    if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p)):
+        raise K.ConvertError("%s: padding=%r; an int or (left, right), sizes >= 0" % (layer.where, p))
+    _to_image(st, layer)
+    zero_padding2d(st, _Padding2d(layer, ((p[0], p[1]), (0, 0))))
+    _to_steps(st, layer, None)
+
+
+class _Padding2d:
+    def __init__(self, layer, padding):
+        self.cfg = dict(layer.cfg, padding=padding)
+        self.name, self.where = layer.name, layer.where
+
+
 LAYER_KINDS = {
+    "DepthwiseConv1D": depthwise_conv1d, "SeparableConv1D": separable_conv1d, "ZeroPadding1D": zero_padding1d,
     "Conv2D": conv2d, "MaxPooling2D": max_pooling2d, "AveragePooling2D": average_pooling2d,
     "GlobalAveragePooling2D": global_average_pooling2d, "GlobalMaxPooling2D": global_max_pooling2d,
     "DepthwiseConv2D": depthwise_conv2d, "SeparableConv2D": separable_conv2d, "ZeroPadding2D": zero_padding2d,

@@ -36,8 +36,6 @@ class _Stop(Exception):
 
 # What to do instead, for layers users often have.
 HINTS = {
-    "SeparableConv1D": "not supported; use Conv1D",
-    "DepthwiseConv1D": "not supported; use Conv1D",
     "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
     "SimpleRNN": "recurrent layers are not supported",
     "LayerNormalization": "it normalises each sample at run time; use BatchNormalization or "
@@ -708,7 +706,8 @@ def _fold_activation(st, layer, act):
     prev["act"] = act
     prev["sources"].append(layer.name)
     _set_out(prev, where)
-    st.shape = prev["out_shape"]
+    if st.board[-1] is prev:  # (else a Reshape back to steps follows it: anne_keras_conv2d)
+        st.shape = prev["out_shape"]
 
 
 def dropped(st, layer):

@@ -42,14 +42,11 @@ def load(path=SOURCE):
         if a.get("outputs", "same") not in ("same", "half"):
             raise SystemExit("ops.json: %s: outputs must be 'same' or 'half'" % a["name"])
     check_layers(table["layers"])
-    # A placeholder keeps an id for a kind another branch adds: it is left
-    # out of every generated table (a file naming it is refused as unknown).
-    table["layers"] = [L for L in table["layers"] if not L.get("placeholder")]
     return table
 
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
-              "input", "shape", "inputs", "placeholder"}
+              "input", "shape", "inputs"}
 SLOT_KEYS = {"name", "default", "min", "values", "none", "pair", "sides"}
 INPUTS = ("flat", "steps", "image", "any")
 SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "global", "flatten", "stored", "same",

@@ -24,7 +24,13 @@ no bias, BatchNormalization and ReLU folded in, a 1x1 Conv2D),
 depthwise_options (dilation, strides per axis, same padding, multiplier 3,
 ZeroPadding2D int and (rows, columns)) and separable_conv2d
 (SeparableConv2D: same padding, multiplier 2, strides, dilation, no bias, a
-folded activation). `--depthwise` makes only the last three.
+folded activation). `--depthwise` makes only those three and the next two:
+depthwise_conv1d (ZeroPadding1D (left, right), DepthwiseConv1D with
+multiplier 2, no bias, BatchNormalization and ReLU folded in, a strided
+same-padded SeparableConv1D, a dilated one, GlobalAveragePooling1D) and
+separable_conv1d (SeparableConv1D multiplier 2, no bias, a swish layer
+folded in, ZeroPadding1D, dilation, MaxPooling1D); `--conv1d` makes only
+these two.
 """
 import os
 import sys
@@ -143,9 +149,55 @@ def depthwise_models():
     save_fixture("separable_conv2d", model, x[:10])
 
 
+def waves(rng, n, steps, channels, classes):
+    """Seeded sensor-like windows: per class a frequency and phase per
+    channel, plus noise."""
+    labels = rng.integers(0, classes, n)
+    freq = rng.uniform(0.2, 1.2, (classes, channels))
+    phase = rng.uniform(0, 6.28, (classes, channels))
+    t = np.arange(steps, dtype=np.float32)[:, None]
+    x = np.stack([np.sin(freq[c] * t + phase[c]) for c in labels]).astype(np.float32)
+    return (x + rng.normal(0, 0.3, x.shape)).astype(np.float32), labels
+
+
+def conv1d_variant_models():
+    """DepthwiseConv1D, SeparableConv1D and ZeroPadding1D (which the
+    converter runs on the 2-D kernels between Reshapes)."""
+    rng = np.random.default_rng(SEED + 2)
+    keras.utils.set_random_seed(SEED + 2)
+
+    keras.backend.clear_session()
+    x, lab = waves(rng, 300, 20, 3, 3)
+    model = keras.Sequential([
+        keras.Input((20, 3)), layers.ZeroPadding1D((2, 1)),
+        layers.DepthwiseConv1D(3, depth_multiplier=2, use_bias=False),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.SeparableConv1D(4, 3, strides=2, padding="same", activation="relu"),
+        layers.DepthwiseConv1D(2, dilation_rate=2, activation="tanh"),
+        layers.GlobalAveragePooling1D(), layers.Dense(3, activation="softmax")], name="depthwise_conv1d")
+    fit(model, x, onehot(lab, 3), "categorical_crossentropy", 10)
+    save_fixture("depthwise_conv1d", model, x[:10])
+
+    keras.backend.clear_session()
+    x, lab = waves(rng, 300, 16, 2, 2)
+    model = keras.Sequential([
+        keras.Input((16, 2)),
+        layers.SeparableConv1D(4, 5, depth_multiplier=2, padding="same", use_bias=False),
+        layers.Activation("swish"), layers.ZeroPadding1D(1),
+        layers.SeparableConv1D(3, 3, dilation_rate=2),
+        layers.MaxPooling1D(2), layers.Flatten(), layers.Dense(1, activation="sigmoid")], name="separable_conv1d")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 10)
+    save_fixture("separable_conv1d", model, x[:10])
+
+
 if __name__ == "__main__":
     # (--depthwise: only the DepthwiseConv2D, SeparableConv2D and
-    # ZeroPadding2D fixtures)
-    if "--depthwise" not in sys.argv:
-        main()
-    depthwise_models()
+    # ZeroPadding2D fixtures; --conv1d: only the DepthwiseConv1D,
+    # SeparableConv1D and ZeroPadding1D ones)
+    if "--conv1d" in sys.argv:
+        conv1d_variant_models()
+    else:
+        if "--depthwise" not in sys.argv:
+            main()
+        depthwise_models()
+        conv1d_variant_models()

@@ -8,11 +8,11 @@ use crate::abi::*;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
 use crate::layers::conv1d_s8::{conv1d_s8, Conv1dS8Params};
 use crate::layers::dense_s8::{dense_s8, DenseS8Params, Multipliers};
-use crate::layers::mean_s8::{reduce_max_s8, MeanS8Params};
+use crate::layers::mean_s8::{mean_s8, reduce_max_s8, MeanS8Params};
 use crate::layers::pool1d::Pool;
 use crate::layers::pool1d_s8::{pool1d_s8, PoolS8Params};
 use crate::layers::Op;
-use crate::math::requant::{requantize, FloatScale, Rounding, MAX_SHIFT, MIN_SHIFT};
+use crate::math::requant::{FloatScale, Rounding};
 use crate::Status;
 use core::slice;
 
@@ -295,7 +295,7 @@ unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resu
         if (q.act_min, q.act_max) != (-128, 127) {
             return Err(Status::Param);
         }
-        return mean_steps_s8(x, out, &p);
+        return mean_s8(x, out, &p);
     }
     if spec.global {
         if (q.act_min, q.act_max) != (-128, 127) || q.input_offset != q.output_offset.wrapping_neg() {
@@ -311,64 +311,6 @@ unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resu
         act_max: q.act_max,
     };
     pool1d_s8(&spec, x, out, &p)
-}
-
-/// `crate::layers::mean_s8::mean_s8` (LiteRT's MEAN over the steps,
-/// `p.rounding` double), the same values bit for bit (tests/rust/int8_abi.rs
-/// compares them), with [`mean_multiplier_32`] for its multiplier: its
-/// 64-bit division would link the C library's `__udivmoddi4` into the
-/// Arm firmwares, whose unwinding table their linker scripts do not place.
-pub fn mean_steps_s8(x: &[i8], out: &mut [i8], p: &MeanS8Params) -> Result<(), Status> {
-    let c = out.len();
-    if c == 0 {
-        return Err(Status::OutSize);
-    }
-    if x.is_empty() || !x.len().is_multiple_of(c) {
-        return Err(Status::XSize);
-    }
-    let steps = u32::try_from(x.len() / c).map_err(|_| Status::XSize)?;
-    if !((-128..=127).contains(&p.input_zero_point)
-        && (-128..=127).contains(&p.output_zero_point)
-        && p.multiplier >= 0
-        && (MIN_SHIFT..=MAX_SHIFT).contains(&p.shift))
-    {
-        return Err(Status::Param);
-    }
-    let (m, s) = mean_multiplier_32(p.multiplier, p.shift, steps);
-    // (C++: int32 - int32 * int64, then cast to int32: wrapping)
-    let offset = p.input_zero_point.wrapping_mul(steps as i32);
-    for (j, o) in out.iter_mut().enumerate() {
-        let sum = x
-            .iter()
-            .skip(j)
-            .step_by(c)
-            .fold(0i32, |a, &v| a.wrapping_add(v as i32));
-        let v = requantize(sum.wrapping_sub(offset), m, s, p.rounding).wrapping_add(p.output_zero_point);
-        *o = v.clamp(-128, 127) as i8;
-    }
-    Ok(())
-}
-
-/// `mean_s8::mean_multiplier(multiplier, shift, n)` for `multiplier >= 0`
-/// and `n >= 1`: with `k = min(floor(log2(n)), 32, 31 + shift)` (at least
-/// 0), `((multiplier << k) / n, shift - k)`, the division done 32 bits at a
-/// time (no 64-bit division).
-pub fn mean_multiplier_32(multiplier: i32, shift: i32, n: u32) -> (i32, i32) {
-    let n = n.max(1);
-    let k = (31 - n.leading_zeros() as i32).min(32).min(31 + shift).max(0);
-    let num = (multiplier.max(0) as u64) << k; // below 2^63
-    // long division: the high word by n (32-bit), then one bit at a time
-    let (hi, lo) = ((num >> 32) as u32, num as u32);
-    let mut q = ((hi / n) as u64) << 32;
-    let mut r = (hi % n) as u64;
-    for b in (0..32).rev() {
-        r = (r << 1) | ((lo >> b) & 1) as u64;
-        if r >= n as u64 {
-            r -= n as u64;
-            q |= 1 << b;
-        }
-    }
-    (q as i32, shift - k)
 }
 
 /// What an int8 layer applies after its clamp (`anne_quant_t`'s post).

@@ -42,16 +42,27 @@ pub struct MeanS8Params {
 
 /// The multiplier and shift `QuantizedMeanOrSum` uses for a mean of
 /// `n >= 1` values, from the scale ratio's `(multiplier, shift)`: with
-/// `k = min(floor(log2(n)), 32, 31 + shift)`,
-/// `((multiplier << k) / n, shift - k)` (the division truncating).
-pub fn mean_multiplier(multiplier: i32, shift: i32, n: u64) -> (i32, i32) {
-    let n = n.max(1).min(i64::MAX as u64);
-    let k = (63 - n.leading_zeros() as i32)
-        .min(32)
-        .min(31 + shift)
-        .max(0);
-    let m = ((multiplier as i64) << k) / n as i64;
-    (m as i32, shift - k)
+/// `k = min(floor(log2(n)), 32, 31 + shift)` (at least 0),
+/// `((multiplier << k) / n, shift - k)` (the division truncating). The
+/// division is done 32 bits at a time: a 64-bit one would link the C
+/// library's `__udivmoddi4` into the Arm firmwares, whose unwinding table
+/// their linker scripts do not place. (`n` below 2^32 keeps `k` under 32.)
+pub fn mean_multiplier(multiplier: i32, shift: i32, n: u32) -> (i32, i32) {
+    let n = n.max(1);
+    let k = (31 - n.leading_zeros() as i32).min(31 + shift).max(0);
+    let num = (multiplier.max(0) as u64) << k; // below 2^62
+    // long division: the high word by n (32-bit), then one bit at a time
+    let (hi, lo) = ((num >> 32) as u32, num as u32);
+    let mut q = ((hi / n) as u64) << 32;
+    let mut r = (hi % n) as u64;
+    for b in (0..32).rev() {
+        r = (r << 1) | ((lo >> b) & 1) as u64;
+        if r >= n as u64 {
+            r -= n as u64;
+            q |= 1 << b;
+        }
+    }
+    (q as i32, shift - k)
 }
 
 /// int8 MEAN over the steps of `steps x channels` inputs
@@ -81,10 +92,10 @@ pub fn mean_s8(x: &[i8], out: &mut [i8], p: &MeanS8Params) -> Result<(), Status>
     {
         return Err(Status::Param);
     }
-    let steps = x.len() / c;
-    let (m, s) = mean_multiplier(p.multiplier, p.shift, steps as u64);
+    let steps = u32::try_from(x.len() / c).map_err(|_| Status::XSize)?;
+    let (m, s) = mean_multiplier(p.multiplier, p.shift, steps);
     // (C++: int32 - int32 * int64, then cast to int32: wrapping)
-    let offset = (p.input_zero_point as i64).wrapping_mul(steps as i64) as i32;
+    let offset = p.input_zero_point.wrapping_mul(steps as i32);
     for (j, o) in out.iter_mut().enumerate() {
         let sum = x
             .iter()
@@ -142,11 +153,33 @@ mod tests {
         assert_eq!(mean_multiplier(1 << 30, 0, 3), (715_827_882, -1));
         // k limited by 31 + shift
         assert_eq!(mean_multiplier(1 << 30, -30, 8), (1 << 28, -31));
-        // and by 32
-        assert_eq!(mean_multiplier(1 << 30, 0, 1 << 40), (1 << 21, -31));
-        assert_eq!(mean_multiplier(1 << 30, 1, 1 << 40), (1 << 22, -31));
-        let _ = mean_multiplier(i32::MAX, 30, u64::MAX);
+        // the largest n
+        assert_eq!(mean_multiplier(1 << 30, 0, 1 << 31), (1 << 30, -31));
+        assert_eq!(mean_multiplier(1 << 30, 1, u32::MAX), (1 << 29, -30));
+        let _ = mean_multiplier(i32::MAX, 30, u32::MAX);
         let _ = mean_multiplier(0, -31, 0);
+    }
+
+    /// The 32-bit long division against TFLite's formula in 64 bits, on
+    /// pseudo-random multipliers and shifts over their ranges.
+    #[test]
+    fn multiplier_is_the_64_bit_formula() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in (1u32..=300).chain([65_535, 1 << 20, u32::MAX]) {
+            for _ in 0..8 {
+                let m = (next() as u32 >> 1) as i32;
+                let shift = (next() % 63) as i32 - 31;
+                let k = (63 - (n as u64).leading_zeros() as i32).min(32).min(31 + shift).max(0);
+                let want = ((((m as i64) << k) / n as i64) as i32, shift - k);
+                assert_eq!(mean_multiplier(m, shift, n), want, "{m} {shift} {n}");
+            }
+        }
     }
 
     #[test]

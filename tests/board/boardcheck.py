@@ -1,6 +1,9 @@
 # Shared by the tests/board scripts (uploaded next to them): counts checks
 # and prints the summary line that tests/run_board_tests.py reads.
 
+import math
+from array import array
+
 _count = [0, 0]
 
 
@@ -55,3 +58,91 @@ def report(name):
     print("%s: %d passed, %d failed" % (name, _count[0], _count[1]))
     if _count[1]:
         raise AssertionError("%s: %d failed" % (name, _count[1]))
+
+
+# -- shared by the 2-D and graph tests --------------------------------------
+
+def keras_close(got, want):
+    """(every value within 1e-5 + 1e-4 * |want| of Keras's, the worst error
+    as a fraction of that tolerance)."""
+    ok, worst = len(got) == len(want), 0.0
+    for j in range(min(len(got), len(want))):
+        tol = 1e-5 + 1e-4 * abs(want[j])
+        err = abs(got[j] - want[j])
+        worst = max(worst, err / tol)
+        ok = ok and err <= tol
+    return ok, worst
+
+
+def image(h, w, c, seed=1):
+    """An h x w x c input of float32 values in -1..1."""
+    return array("f", [math.sin(0.37 * i + seed) for i in range(h * w * c)])
+
+
+def axis(o, stride, dil, pad, size, k):
+    """The (tap, input position) pairs of output position o along one axis
+    of a window (padding pad before), those inside the input."""
+    return [(t, o * stride - pad + t * dil) for t in range(k) if 0 <= o * stride - pad + t * dil < size]
+
+
+def pad_before(size, window, stride, same):
+    """(output positions, padding before) along one axis, as Keras's
+    valid and same paddings give them."""
+    if not same:
+        return (size - window) // stride + 1, 0
+    n = -(-size // stride)
+    return n, max((n - 1) * stride + window - size, 0) // 2
+
+
+def _after(f, path, marker):
+    """Reads f up to marker; returns what was read after it."""
+    buf = ""
+    while True:
+        chunk = f.read(256)
+        if not chunk:
+            raise ValueError("%s: no %s" % (path, marker))
+        buf += chunk
+        i = buf.find(marker)
+        if i >= 0:
+            return buf[i + len(marker):]
+        buf = buf[-len(marker):]
+
+
+def json_last(path, key):
+    """The value of a fixture's last top-level key, parsed alone."""
+    import json
+    with open(path) as f:
+        rest = _after(f, path, '"%s":' % key) + f.read()
+    return json.loads(rest.rstrip()[:-1])
+
+
+def json_rows(path, key):
+    """The rows of a fixture's top-level list of number lists (e.g. "x"),
+    one list at a time, each parsed on its own: the whole file parsed at
+    once (boxed floats) does not fit the stock Cortex-M0's heap next to the
+    native module. The key must appear once, before its list."""
+    import json
+    marker = '"%s":' % key
+    with open(path) as f:
+        buf = _after(f, path, marker)
+        while "[" not in buf:
+            chunk = f.read(256)
+            if not chunk:
+                raise ValueError("%s: %s is not a list" % (path, marker))
+            buf += chunk
+        buf = buf[buf.index("[") + 1:]
+        while True:
+            start = buf.find("[")
+            end = buf.find("]")
+            if end >= 0 and (start < 0 or end < start):
+                return  # the outer list's end
+            if start >= 0:
+                close = buf.find("]", start)
+                if close >= 0:
+                    yield json.loads(buf[start:close + 1])
+                    buf = buf[close + 1:]
+                    continue
+            chunk = f.read(256)
+            if not chunk:
+                raise ValueError("%s: %s ends early" % (path, marker))
+            buf += chunk

@@ -126,11 +126,40 @@ def test_predict_into_allocates_nothing():
     check(close(sum(out), 1.0), "softmax output sums to 1")
 
 
+def forward_by_hand(net, x):
+    """The network's outputs from its get_weights(), in Python floats."""
+    for L in net.layers:
+        k, b = L.get_weights()
+        z = [sum(x[i] * k[i][j] for i in range(len(x))) + b[j] for j in range(len(b))]
+        x = [max(v, 0.0) for v in z] if L.activation == "relu" else z
+    return x
+
+
+def test_chain_arena():
+    # hidden outputs 10, 1, 1, 10: the lower bound is 11 floats (a layer's
+    # input and output); two buffers, one for odd and one for even layers,
+    # would take 20
+    net = Sequential(3)
+    for u in (10, 1, 1, 10, 2):
+        net.add(Dense(u, "relu" if u != 2 else "linear"))
+    x = [0.5, -1.0, 2.0]
+    for what, edit, hidden in (("built", None, [10, 1, 1, 10]),
+                               ("layer 1 removed", lambda: net.remove(1), [10, 1, 10]),
+                               ("layer 0 resized", lambda: net.resize(0, 20), [20, 1, 10])):
+        if edit:
+            edit()
+        want = max([hidden[i] + hidden[i + 1] for i in range(len(hidden) - 1)]) * 4
+        m = net.memory()
+        check(m["arena"] == want and m["lower_bound"] == want and m["tensors"] == len(hidden),
+              "%s: memory %r, want %d bytes" % (what, m, want))
+        check(all_close(list(net.predict(x)), forward_by_hand(net, x), 1e-5), "%s: outputs" % what)
+
+
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
 print("%s: backends %s" % (NAME, backends))
 for backend in backends:
     anne_net.use_backend(backend)
-    for test in (test_hand_values, test_batch_and_vector_outputs):
+    for test in (test_hand_values, test_batch_and_vector_outputs, test_chain_arena):
         print("%s [%s] %s" % (NAME, backend, test.__name__))
         test()
         gc.collect()

@@ -7,13 +7,11 @@
 # poolings built at the REPL against their definition written out here;
 # saved and loaded back; training refused with a clear error.
 import gc
-import json
-import math
 import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, check, refused, report
+from boardcheck import all_close, axis, check, image, json_last, json_rows, keras_close, pad_before, refused, report
 
 NAME = "test_net_conv2d"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("conv2d_") and n.endswith(".anne"))
@@ -21,13 +19,12 @@ check(len(MODELS) == 3, "the three conv2d fixtures are here: %r" % MODELS)
 
 
 def reference(model):
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
-    argmax = ref["argmax"]
-    ref = None
+    """The fixture's rows as float32 arrays, read a row at a time (the stock
+    Cortex-M0's heap), and Keras's argmax of each."""
+    xs = [array("f", x) for x in json_rows(model + ".json", "x")]
+    ys = [array("f", y) for y in json_rows(model + ".json", "y")]
     gc.collect()
-    return rows, argmax
+    return list(zip(xs, ys)), json_last(model + ".json", "argmax")
 
 
 def test_keras(net, model, rows, argmax):
@@ -35,30 +32,12 @@ def test_keras(net, model, rows, argmax):
     for i in range(len(rows)):
         x, want = rows[i]
         out = net.predict(x)
-        ok = len(out) == len(want)
-        for j in range(len(want)):
-            err = abs(out[j] - want[j])
-            worst = max(worst, err / (1e-5 + 1e-4 * abs(want[j])))
-            ok = ok and err <= 1e-5 + 1e-4 * abs(want[j])
+        ok, err = keras_close(out, want)
+        worst = max(worst, err)
         check(ok, "%s row %d: %r != %r" % (model, i, list(out), list(want)))
         check(anne_net._anne.argmax(out) == argmax[i], "%s row %d: argmax" % (model, i))
     print("  %s: %d rows, worst error %.3f of the tolerance" % (model, len(rows), worst))
     return net
-
-
-def image(h, w, c, seed=1):
-    return array("f", [math.sin(0.37 * i + seed) for i in range(h * w * c)])
-
-
-def axis(o, stride, dil, pad, size, k):
-    return [(t, o * stride - pad + t * dil) for t in range(k) if 0 <= o * stride - pad + t * dil < size]
-
-
-def pad_before(size, window, stride, same):
-    if not same:
-        return (size - window) // stride + 1, 0
-    n = -(-size // stride)
-    return n, max((n - 1) * stride + window - size, 0) // 2
 
 
 def conv_by_hand(x, h, w, cin, kernel, bias, ks, strides, dil, same, filters):

@@ -1,6 +1,8 @@
-# files: tests/fixtures/models/depthwise_mobile.anne tests/fixtures/models/depthwise_mobile.json tests/fixtures/models/depthwise_options.anne tests/fixtures/models/depthwise_options.json tests/fixtures/models/separable_conv2d.anne tests/fixtures/models/separable_conv2d.json tests/board/boardcheck.py
+# files: tests/fixtures/models/depthwise_mobile.anne tests/fixtures/models/depthwise_mobile.json tests/fixtures/models/depthwise_options.anne tests/fixtures/models/depthwise_options.json tests/fixtures/models/separable_conv2d.anne tests/fixtures/models/separable_conv2d.json tests/fixtures/models/depthwise_conv1d.anne tests/fixtures/models/depthwise_conv1d.json tests/fixtures/models/separable_conv1d.anne tests/fixtures/models/separable_conv1d.json tests/board/boardcheck.py
 # DepthwiseConv2D, SeparableConv2D (a DepthwiseConv2D and a 1x1 Conv2D on
-# the board) and ZeroPadding2D end to end (issue 30, float32 inference):
+# the board) and ZeroPadding2D end to end (issue 30, float32 inference),
+# and the 1-D twins the converter runs on them (DepthwiseConv1D,
+# SeparableConv1D, ZeroPadding1D, between Reshapes):
 # real Keras models (tools/make_conv2d_model_fixtures.py --depthwise),
 # converted by tools/anne_convert.py, loaded and run on both backends within
 # 1e-5 abs + 1e-4 rel of Keras's predictions, every recorded row; the layers
@@ -8,16 +10,14 @@
 # arguments refused with clear errors, the network unchanged; saved and
 # loaded back; training refused as for Conv2D.
 import gc
-import json
-import math
 import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, check, refused, report
+from boardcheck import all_close, axis, check, image, json_last, json_rows, keras_close, pad_before, refused, report
 
 NAME = "test_net_depthwise2d"
-MODELS = ("depthwise_mobile", "depthwise_options", "separable_conv2d")
+MODELS = ("depthwise_mobile", "depthwise_options", "separable_conv2d", "depthwise_conv1d", "separable_conv1d")
 
 
 def test_keras(model):
@@ -25,40 +25,23 @@ def test_keras(model):
     # Cortex-M0's heap)
     net = anne_net.load(model + ".anne")
     gc.collect()
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    xs, ys, argmax = ref["x"], ref["y"], ref["argmax"]
-    ref = None
+    path = model + ".json"
+    ys, argmax = [array("f", y) for y in json_rows(path, "y")], json_last(path, "argmax")
     worst = 0.0
-    first = array("f", xs[0])
-    for i in range(len(xs)):
-        x, want = array("f", xs[i]), ys[i]
-        xs[i] = None  # (each row's floats freed once it is an array)
+    first = None
+    i = -1
+    for row in json_rows(path, "x"):   # (a row at a time: the stock Cortex-M0's heap)
+        i += 1
+        x, want = array("f", row), ys[i]
+        row = None
+        first = first or x
         out = net.predict(x)
-        ok = len(out) == len(want)
-        for j in range(len(want)):
-            err = abs(out[j] - want[j])
-            worst = max(worst, err / (1e-5 + 1e-4 * abs(want[j])))
-            ok = ok and err <= 1e-5 + 1e-4 * abs(want[j])
+        ok, err = keras_close(out, want)
+        worst = max(worst, err)
         check(ok, "%s row %d: %r != %r" % (model, i, list(out), list(want)))
         check(anne_net._anne.argmax(out) == argmax[i], "%s row %d: argmax" % (model, i))
-    print("  %s: %d rows, worst error %.3f of the tolerance" % (model, len(xs), worst))
+    print("  %s: %d rows, worst error %.3f of the tolerance" % (model, i + 1, worst))
     return net, first
-
-
-def image(h, w, c, seed=1):
-    return array("f", [math.sin(0.37 * i + seed) for i in range(h * w * c)])
-
-
-def axis(o, stride, dil, pad, size, k):
-    return [(t, o * stride - pad + t * dil) for t in range(k) if 0 <= o * stride - pad + t * dil < size]
-
-
-def pad_before(size, window, stride, same):
-    if not same:
-        return (size - window) // stride + 1, 0
-    n = -(-size // stride)
-    return n, max((n - 1) * stride + window - size, 0) // 2
 
 
 def depthwise_by_hand(x, h, w, cin, kernel, bias, ks, strides, dil, same, dm):

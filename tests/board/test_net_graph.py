@@ -9,12 +9,12 @@
 # the merge kernel of both backends against its definition; training and
 # edits refused with a clear error.
 import gc
-import json
 import os
 from array import array
 
 import anne_net
-from boardcheck import all_close, check, refused, report
+import anne_ops
+from boardcheck import all_close, check, error_of, json_last, json_rows, keras_close, refused, report
 
 NAME = "test_net_graph"
 MODELS = sorted(n[:-5] for n in os.listdir() if n.startswith("graph_") and n.endswith(".anne"))
@@ -50,11 +50,9 @@ def arena_bytes(layers):
 
 
 def test_keras(model):
-    with open(model + ".json") as f:
-        ref = json.load(f)
-    rows = [(array("f", x), array("f", y)) for x, y in zip(ref["x"], ref["y"])]
-    layers = ref["layers"]
-    ref = None
+    path = model + ".json"   # (read a row at a time: the stock Cortex-M0's heap)
+    rows = list(zip([array("f", x) for x in json_rows(path, "x")], [array("f", y) for y in json_rows(path, "y")]))
+    layers = json_last(path, "layers")
     gc.collect()
     net = anne_net.load(model + ".anne")
     worst = 0.0
@@ -62,11 +60,8 @@ def test_keras(model):
     for i in range(len(rows)):
         x, want = rows[i]
         got = net.predict(x)
-        ok = len(got) == len(want)
-        for j in range(len(want)):
-            err = abs(got[j] - want[j])
-            worst = max(worst, err / (1e-5 + 1e-4 * abs(want[j])))
-            ok = ok and err <= 1e-5 + 1e-4 * abs(want[j])
+        ok, err = keras_close(got, want)
+        worst = max(worst, err)
         check(ok, "%s row %d: %r != %r" % (model, i, list(got), list(want)))
         check(net.predict_into(x, out) is out and list(out) == list(got), "%s row %d: predict_into" % (model, i))
     batch = net.predict([list(r[0]) for r in rows[:2]])
@@ -117,12 +112,61 @@ def test_merge_kernel(mod):
     cat = array("f", bytes(24))
     mod.merge(23, cat, (array("f", [1.0, 2.0]), a), 2)   # two positions: 1 channel, then 2
     check(list(cat) == [1.0, 1.0, -2.0, 2.0, 3.0, 0.5], "concatenate: %r" % list(cat))
+    check(mod.merge(17, out, [a, b], 1) is out and all_close(list(out), [1.5, 2.0, 2.0, 1.0]), "a list of inputs")
     for args, frag in (((18, out, (a, b, c), 1), "sizes do not fit"), ((17, out, (a,), 1), "2..7 inputs"),
                        ((17, out, (a, array("f", [1.0])), 1), "sizes do not fit"),
                        ((23, cat, (a, a), 2), "sizes do not fit"), ((9, out, (a, b), 1), "unknown layer kind"),
-                       ((17, out, [a, b], 1), "tuple")):
-        exc = TypeError if frag == "tuple" else ValueError
+                       ((17, out, a, 1), "tuple or list")):
+        exc = TypeError if frag == "tuple or list" else ValueError
         check(refused(exc, frag, mod.merge, *args), "merge%r refused" % (args[:1],))
+
+
+def test_arena_refused():
+    """A graph whose arena cannot fit: Concatenates of 7 inputs each
+    (weightless: the file is its layer table alone, written here with the
+    codec) take a (1000, 1) input to (1000, 2401), then a global average:
+    about 10 MB of activations. load() refuses it with the bytes needed and
+    free, and keeps nothing (the message and the last exception's traceback
+    aside: under 1 KB)."""
+    import binascii
+    import struct
+    import anne_file as af
+    entries, shape = [], (1000, 1)
+    for i in range(4):
+        ins = (af.NETWORK_INPUT if i == 0 else i - 1,) * 7
+        out = (1000, shape[1] * 7)
+        entries.append(af.Entry(0, 0, shape, 0, (0.0,) * 6, kind=anne_ops.LAYER_CONCATENATE, out_shape=out,
+                                inputs=ins, in_shapes=[shape] * 7))
+        shape = out
+    entries.append(af.Entry(0, 0, shape, 0, (0.0,) * 6, kind=anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D,
+                            out_shape=(shape[1],)))
+    data = af.front((1000, 1), entries, version=3)
+    data += struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
+    entries = None
+    error_of(anne_net.load, data)   # (the modules a first load imports stay)
+    gc.collect()
+    free = gc.mem_free()
+    kind, text = error_of(anne_net.load, data)
+    need = int(text.split("needs ")[1].split()[0]) if kind is ValueError and "needs " in text else 0
+    check(need >= 4 * 1000 * 2401 and "free" in text, "a 10 MB arena: %s %s" % (kind, text))
+    gc.collect()
+    check(gc.mem_free() >= free - 1024, "nothing kept: %d bytes free, %d before" % (gc.mem_free(), free))
+
+
+def test_allocates_nothing(model):
+    """predict_into allocates nothing on the native backend: a ResNet
+    block's merges, a merge that takes the network's input."""
+    net = anne_net.load(model)
+    x, out = array("f", bytes(4 * net.n_inputs)), array("f", bytes(4 * net.n_outputs))
+    net.predict_into(x, out)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(3):
+        net.predict_into(x, out)
+    grew = gc.mem_alloc() - before
+    gc.enable()
+    check(grew == 0, "%s: predict_into allocated %d bytes" % (model, grew))
 
 
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
@@ -137,6 +181,7 @@ for backend in backends:
         net = rows = None
         gc.collect()
     test_arena_by_hand()
+    test_arena_refused()
     test_merge_kernel(anne_net._anne)
     gc.collect()
 net = anne_net.load("graph_conv1d.anne")
@@ -146,5 +191,7 @@ if anne_net._native is not None:
     py = list(net.predict(x))
     net.use_backend("native")
     check(all_close(list(net.predict(x), ), py), "use_backend on a graph: the same outputs")
+    for model in ("graph_resnet.anne", "graph_dense_residual.anne", "graph_conv1d.anne"):
+        test_allocates_nothing(model)
 
 report(NAME)

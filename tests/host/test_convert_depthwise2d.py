@@ -18,7 +18,7 @@ from conftest import MODELS
 from test_convert import _cli_error, _rewrite_keras, run
 from test_convert_conv2d import _conv_loops
 
-FIXTURES = ("depthwise_mobile", "depthwise_options", "separable_conv2d")
+FIXTURES = ("depthwise_mobile", "depthwise_options", "separable_conv2d", "depthwise_conv1d", "separable_conv1d")
 
 
 @pytest.mark.parametrize("stem", FIXTURES)
@@ -31,6 +31,27 @@ def test_fixture_matches_keras(stem):
     # the converter gives the committed file again
     assert anne_convert.convert_file(os.path.join(MODELS, stem + ".keras")) == \
         open(os.path.join(MODELS, stem + ".anne"), "rb").read()
+
+
+def test_conv1d_variants_run_on_the_2d_kernels():
+    """DepthwiseConv1D, SeparableConv1D and ZeroPadding1D: the 2-D layers on
+    (steps, 1, channels) between Reshapes, one Reshape where two 1-D twins
+    follow each other; BatchNormalization and ReLU still fold in."""
+    model = anne_format.load(os.path.join(MODELS, "depthwise_conv1d.anne"))
+    assert [l.kind_name for l in model.layers] == [
+        "reshape", "zero_padding2d", "depthwise_conv2d", "depthwise_conv2d", "reshape", "conv1d", "reshape",
+        "depthwise_conv2d", "reshape", "global_average_pooling1d", "dense"]
+    assert [l.out_shape for l in model.layers][:5] == [(20, 1, 3), (23, 1, 3), (21, 1, 6), (11, 1, 6), (11, 6)]
+    assert model.layers[1].kparams[:4] == (2, 1, 0, 0)          # ZeroPadding1D((2, 1))
+    dw = model.layers[2]
+    assert dw.kparams[:8] == (3, 1, 1, 1, 0, 2, 1, 1) and dw.act == anne_ops.RELU and dw.bias is not None
+    assert model.layers[3].kparams[:5] == (3, 1, 2, 1, 1) and model.layers[3].bias is None
+    assert model.layers[5].kparams[:4] == (1, 1, 0, 1)          # the pointwise part, a Conv1D
+    assert model.layers[7].kparams[6:8] == (2, 1)               # dilation_rate 2 along the steps
+    r = run(os.path.join(MODELS, "separable_conv1d.keras"), "-n", "--summary")
+    assert r.returncode == 0, r.stderr
+    assert "separable_conv1d (SeparableConv1D's depthwise part)" in r.stdout
+    assert "separable_conv1d (SeparableConv1D's pointwise part)" in r.stdout
 
 
 def test_mobile_layers_batch_norm_folded():
@@ -85,6 +106,9 @@ def test_refusals_name_the_option(tmp_path):
     _cli_error(_edited(tmp_path, "depthwise_options", "ZeroPadding2D", padding=[[1, -1], [0, 0]]), "sizes >= 0")
     _cli_error(_edited(tmp_path, "depthwise_options", "ZeroPadding2D", padding="same"),
                "an int, (rows, columns) or ((top, bottom), (left, right))")
+    _cli_error(_edited(tmp_path, "depthwise_conv1d", "DepthwiseConv1D", padding="causal"),
+               "padding='causal' is not supported here")
+    _cli_error(_edited(tmp_path, "separable_conv1d", "ZeroPadding1D", padding=[1, -2]), "an int or (left, right)")
 
 
 def _depthwise_loops(x, k, kp, oh, ow):
