@@ -685,11 +685,9 @@ def load(source):
 
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
-        if entry.dtype and (kind == anne_ops.LAYER_AFFINE or kind in anne_ops.LAYER_INPUTS):
-            import anne_int8_graph  # an int8 merge or affine: an int8 graph's
-            return anne_int8_graph.make_layer(entry)
         if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
-            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_conv")
+            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_graph" if kind ==
+                           anne_ops.LAYER_AFFINE or kind in anne_ops.LAYER_INPUTS else "anne_int8_conv")
             return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
         if kind in anne_ops.LAYER_INPUTS:  # a merge (Add, Concatenate, ...): a graph's
             import anne_graph
@@ -719,12 +717,9 @@ def load(source):
         for w in (L._kernel, L._bias):
             if w is not None and not int8:
                 _check_finite(w, "layer %d: weights" % i)
-    if int8 and (hasattr(layers[-1], "_inputs") or any(L.kind == anne_ops.LAYER_AFFINE for L in layers)):
-        import anne_int8_graph  # (an int8 affine runs there, in a chain too)
-        net = anne_int8_graph.network_class(Sequential)(in_shape)
-    elif int8:
-        import anne_int8
-        net = anne_int8.network_class(Sequential)(in_shape)
+    if int8:  # (a graph, or a chain with an int8 affine: anne_int8_graph's network)
+        net = __import__("anne_int8_graph" if hasattr(layers[-1], "_inputs") or any(
+            L.kind == anne_ops.LAYER_AFFINE for L in layers) else "anne_int8").network_class(Sequential)(in_shape)
     elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
         import anne_graph
         net = anne_graph.network_class(Sequential)(in_shape)
