@@ -325,8 +325,9 @@ test-board: firmware natmod-run stock
 # and test_net_depthwise2d run there again: their fixtures are read a row at a
 # time and the pure-Python 2-D kernels write each position at once.)
 # test_int8_2d.py likewise (it runs the native backend's three chains, then
-# runs out of memory in the pure-Python one; the inference-only module runs it).
-M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py
+# runs out of memory in the pure-Python one; the inference-only module runs it),
+# and test_int8_graph.py (int8 graphs; it runs on cortex-m0-lite).
+M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
 	-x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]" -x "cortex-m0-lite tests/board/test_int8.py"
 

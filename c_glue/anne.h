@@ -294,6 +294,21 @@ int32_t anne_argmax_f32(const float *buf, size_t n, size_t *index);
 int32_t anne_merge_f32(uint32_t kind, const float *const *xs, const size_t *lens, size_t n_xs,
                        float *out, size_t n_out, size_t rows);
 
+/* anne_merge_s8: an int8 graph's merge (issue 29), as LiteRT's reference
+ * integer kernels compute it: ANNE_LAYER_ADD, ANNE_LAYER_SUBTRACT (ADD with
+ * input 2's multiplier negated) and ANNE_LAYER_MULTIPLY of two inputs (an
+ * input shorter than out is read cyclically: a constant per-channel
+ * operand), ANNE_LAYER_CONCATENATE of 2..7 inputs on the last axis (rows
+ * as anne_merge_f32's). quant: n_quant int32, the output zero point,
+ * act_min, act_max, each input's zero point, then the operation's words
+ * (add, subtract: left shift 20, input 1's multiplier and shift, input
+ * 2's, the output's; multiply: its multiplier and shift; concatenate:
+ * none). A count or a value out of range is ANNE_ERR_PARAM; sizes as
+ * anne_merge_f32's (a cyclic input's length must divide out's:
+ * ANNE_ERR_X_SIZE). Nothing is written unless the call returns ANNE_OK. */
+int32_t anne_merge_s8(uint32_t kind, const int8_t *const *xs, const size_t *lens, size_t n_xs,
+                      int8_t *out, size_t n_out, size_t rows, const int32_t *quant, size_t n_quant);
+
 /* Training. Every buffer is float32, 4-byte aligned; the ones written (dz,
  * gk, gb, dx, w, m, v) must not overlap any other argument
  * (ANNE_ERR_OVERLAP); a length that does not fit is ANNE_ERR_SIZE. Nothing

@@ -92,12 +92,13 @@ static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
 }
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_1(anne_argmax_obj, anne_argmax);
 
-// anne.merge(kind, out, xs, rows): a graph's merge layer (anne.h's
+// anne.merge(kind, out, xs, rows[, quant]): a graph's merge layer (anne.h's
 // anne_merge_f32): kind an ANNE_LAYER_ id of a merge, xs a tuple or list of
 // 2..7 float32 buffers (a graph refills a list of its own in place: nothing
 // is allocated), rows the positions Concatenate joins the last axis of.
+// With quant (an int32 buffer: anne.h's anne_merge_s8's), an int8 graph's
+// merge on int8 buffers (array('b')).
 static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
-    (void)n_args;
     // the scalars first: small ints only (no __index__ runs), then buffers
     if (!mp_obj_is_small_int(args[0]) || !mp_obj_is_small_int(args[3])
         || MP_OBJ_SMALL_INT_VALUE(args[0]) < 0 || MP_OBJ_SMALL_INT_VALUE(args[3]) < 1) {
@@ -112,8 +113,29 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
     if (n_xs < 2 || n_xs > 7) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("merge takes 2..7 inputs, got %d"), (int)n_xs);
     }
-    const float *xs[7];
     size_t lens[7];
+    if (n_args == 5) {  // int8: every argument converted, then the addresses taken
+        const int8_t *xs8[7];
+        for (size_t i = 0; i < n_xs; i++) {
+            anne_buf_t x = anne_get_s8(items[i], MP_QSTR_x, false, true);
+            xs8[i] = (const int8_t *)x.data;
+            lens[i] = x.len;
+        }
+        anne_buf_t quant = anne_get_i32(args[4], MP_QSTR_quant);
+        anne_buf_t out8 = anne_get_s8(args[1], MP_QSTR_out, true, false);
+        int32_t st = anne_merge_s8((uint32_t)MP_OBJ_SMALL_INT_VALUE(args[0]), xs8, lens, n_xs,
+            (int8_t *)out8.data, out8.len, (size_t)MP_OBJ_SMALL_INT_VALUE(args[3]),
+            (const int32_t *)quant.data, quant.len);
+        if (st == ANNE_ERR_OUT_SIZE || st == ANNE_ERR_SIZE || st == ANNE_ERR_X_SIZE) {
+            mp_raise_ValueError(MP_ERROR_TEXT("merge: the inputs' and out's sizes do not fit"));
+        }
+        if (st == ANNE_ERR_PARAM) {
+            mp_raise_ValueError(MP_ERROR_TEXT("merge: bad int8 quant (counts, zero points, shifts)"));
+        }
+        anne_check_status(st);
+        return args[1];
+    }
+    const float *xs[7];
     for (size_t i = 0; i < n_xs; i++) {
         anne_f32_buf_t x = anne_get_f32(items[i], MP_QSTR_x, false);
         xs[i] = x.data;
@@ -128,4 +150,4 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
     anne_check_status(status);
     return args[1];
 }
-ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_merge_obj, 4, 4, anne_merge);
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_merge_obj, 4, 5, anne_merge);

@@ -81,9 +81,9 @@ def activate(buf, activation, **params):
     return n // 2 if act.id in _ops.HALVES else n
 
 
-def merge(kind, out, xs, rows):
-    import anne_fallback2d
-    return anne_fallback2d.merge(kind, out, xs, rows)
+def merge(kind, out, xs, rows, quant=None):   # (quant: an int8 graph's, anne_int8_graph)
+    m = __import__("anne_fallback2d" if quant is None else "anne_int8_graph")
+    return m.merge(kind, out, xs, rows) if quant is None else m.merge_s8(kind, out, xs, rows, quant)
 
 
 def argmax(buf):

@@ -214,7 +214,8 @@ class Entry:
         self.offset = offset
         self.kparams = tuple(kparams)
         if kind in MERGES:
-            self.out_shape = merge_shape(kind, [tuple(t) for t in in_shapes or (in_shape,)])
+            self.in_shapes = [tuple(t) for t in in_shapes or (in_shape,)]
+            self.out_shape = merge_shape(kind, self.in_shapes)
             return
         self.out_shape = out_shape_of(kind, self.in_shape, units, act, self.kparams,
                                       None if out_shape is None else tuple(out_shape))
@@ -403,6 +404,13 @@ def is_graph(entries):
     return False
 
 
+def quant_source(entry, entries, i):
+    """The entry whose output layer i (entry) takes first (None: the
+    network's input)."""
+    j = (entry.inputs or (i - 1 if i else NETWORK_INPUT,))[0]
+    return None if j == NETWORK_INPUT else entries[j]
+
+
 def _parse_entry(buf, e, head, i, entries, prev_end, size):
     version = head.version
     prev = entries[-1] if entries else None
@@ -447,7 +455,9 @@ def _parse_entry(buf, e, head, i, entries, prev_end, size):
                              % (FRAGMENTS["reserved"], name))
     elif units or act or flags:
         raise ValueError(where + "%s: %s has no units, activation or flags" % (FRAGMENTS["reserved"], name))
-    _check_kparams(where, kind, kparams)
+    # (an int8 affine's slots 1 and 2: its operation, anne_file_int8.check_quant)
+    _check_kparams(where, kind, kparams[:1] + (0,) * (len(kparams) - 1)
+                   if dtype == DTYPE_INT8 and kind == anne_ops.LAYER_AFFINE else kparams)
     kparams = kparams[:8]
     if version == 3:
         inputs = _check_inputs(where, i, kind, dtype, struct.unpack_from("<8B", buf, e + 88))
@@ -473,7 +483,7 @@ def _parse_entry(buf, e, head, i, entries, prev_end, size):
     except ValueError as err:
         raise ValueError(where + "%s: %s" % (FRAGMENTS["chain"], err))
     if dtype == DTYPE_INT8:
-        check_quant(where, entry, prev)
+        check_quant(where, entry, quant_source(entry, entries, i))
     if version >= 2:
         if stored_out != entry.out_shape:
             raise ValueError(where + "%s: output %s, %s %s with %d units gives %s"
@@ -499,7 +509,7 @@ def _parse_entry(buf, e, head, i, entries, prev_end, size):
 def _check_inputs(where, i, kind, dtype, raw):
     """Version 3's inputs (a count, then the indices of the layers whose
     outputs the layer takes; NETWORK_INPUT: the network's input) -> their
-    tuple (anything but a merge takes one; int8 networks are chains)."""
+    tuple (anything but a merge takes one)."""
     count, sources = raw[0], tuple(raw[1:])
     why = "at most %d" % MAX_INPUTS if count > MAX_INPUTS else _inputs_error(i, kind, dtype, sources[:count])
     if why or any(sources[count:]):
@@ -518,8 +528,6 @@ def _inputs_error(i, kind, dtype, inputs):
     if any(j >= i and j != NETWORK_INPUT for j in inputs):
         return ("an input is an earlier layer, or %d for the network's input (layers are stored in "
                 "the order they run)" % NETWORK_INPUT)
-    if dtype and tuple(inputs) != (i - 1 if i else NETWORK_INPUT,):
-        return "int8 networks are chains: one input, the layer before"
     return None
 
 
@@ -647,7 +655,7 @@ def check_writable(in_shape, entries, version=VERSION):
         if e.dtype == DTYPE_INT8:
             if version < 3:
                 raise ValueError("layer %d is int8; int8 layers need a version-3 file" % i)
-            check_quant("layer %d: " % i, e, entries[i - 1] if i else None)
+            check_quant("layer %d: " % i, e, quant_source(e, entries, i))
         if i and e.dtype != entries[i - 1].dtype:
             raise ValueError("layer %d: %s: %s after %s layers (a file is all float32 or all int8)"
                              % (i, FRAGMENTS["dtype_mix"], e.dtype_name, entries[i - 1].dtype_name))

@@ -159,12 +159,15 @@ def graph_class(Sequential):
             self._arena = None
             self._plan_graph()
             gc.collect()
-            need = 4 * self._arena_floats
+            need = self._value_bytes * self._arena_floats
             free = gc.mem_free() if hasattr(gc, "mem_free") else need
             if need > free:
                 raise MemoryError("the graph's arena needs %d bytes, %d free" % (need, free))
-            self._arena = _floats_for(max(self._arena_floats, 1))
+            self._arena = self._new_arena(max(self._arena_floats, 1))
             self._build_plan()
+
+        _value_bytes = 4     # (an int8 graph's arena: anne_int8_graph)
+        _new_arena = staticmethod(_floats_for)
 
         def inputs_of(self, i):
             """The layers layer i takes (-1: the network's input)."""
@@ -239,8 +242,8 @@ def graph_class(Sequential):
             bytes of the largest set of tensors live at once (while one layer
             runs), "tensors": how many tensors it holds}; the network's input
             and output are the caller's x and out."""
-            return {"arena": 4 * self._arena_floats, "lower_bound": 4 * self._arena_bound,
-                    "tensors": len(self._offsets)}
+            return {"arena": self._value_bytes * self._arena_floats,
+                    "lower_bound": self._value_bytes * self._arena_bound, "tensors": len(self._offsets)}
 
         def summary(self):
             """Sequential's summary (with the arena), then each layer's inputs."""

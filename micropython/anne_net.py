@@ -216,9 +216,8 @@ class Sequential:
         return chain_arena([L.n_out for L in layers if L.computes][:-1], cls._TYPECODE)
 
     def memory(self):
-        """The activation arena: {"arena": its bytes, "lower_bound": the bytes
-        live at once while one layer runs (a chain's arena), "tensors": how
-        many it holds}; the network's input and output are the caller's."""
+        """The activation arena: {"arena": bytes, "lower_bound": the bytes live while one layer
+        runs (a chain's arena), "tensors": how many}; x and out are the caller's."""
         sizes = [L.n_out for L in self._layers if L.computes][:-1]
         n = (1 if self._TYPECODE == "b" else 4) * chain_bound(sizes)
         return {"arena": n, "lower_bound": n, "tensors": len(sizes)}
@@ -686,7 +685,8 @@ def load(source):
     def make_layer(entry):
         kind, kp = entry.kind, entry.kparams
         if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
-            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else
+            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_graph" if kind ==
+                           anne_ops.LAYER_AFFINE or kind in anne_ops.LAYER_INPUTS else
                            "anne_int8_conv2d" if kind >= anne_ops.LAYER_CONV2D else "anne_int8_conv")
             return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
         if kind in anne_ops.LAYER_INPUTS:  # a merge (Add, Concatenate, ...): a graph's
@@ -717,9 +717,9 @@ def load(source):
         for w in (L._kernel, L._bias):
             if w is not None and not int8:
                 _check_finite(w, "layer %d: weights" % i)
-    if int8:
-        import anne_int8
-        net = anne_int8.network_class(Sequential)(in_shape)
+    if int8:  # (a graph, or a chain with an int8 affine: anne_int8_graph's network)
+        net = __import__("anne_int8_graph" if hasattr(layers[-1], "_inputs") or any(
+            L.kind == anne_ops.LAYER_AFFINE for L in layers) else "anne_int8").network_class(Sequential)(in_shape)
     elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
         import anne_graph
         net = anne_graph.network_class(Sequential)(in_shape)
@@ -728,7 +728,7 @@ def load(source):
     anne_io._parse_folded(metadata, layers)
     net.metadata = metadata
     for L in layers:
-        if L.kind == anne_ops.LAYER_AFFINE:
+        if L.kind == anne_ops.LAYER_AFFINE and not int8:
             import anne_affine
             L._from_file(anne_affine._floats_of(L._kernel), anne_affine._floats_of(L._bias))
         L._net = net

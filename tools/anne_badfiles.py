@@ -401,7 +401,31 @@ def bad_int8_data_files():
         ("weight_scale_0", _patch(good, "<f", p0["scale"] + 12, 0.0), F["int8"]),
         ("weight_scale_negative", _patch(good, "<f", p1["scale"], -0.0049), F["int8"]),
         ("weight_scale_nan", _patch(good, "<f", p0["scale"], float("nan")), F["int8"]),
-    ]] + _bad_int8_softmax_data()
+    ]] + _bad_int8_softmax_data() + _bad_int8_merge_data()
+
+
+def _bad_int8_merge_data():
+    """An int8 graph's merge and affine data a reader refuses
+    (tests/fixtures/int8/graph_mul_sub.tflite and graph_bn_unfolded as
+    anne-convert writes them)."""
+    F = FRAGMENTS
+    import anne_file_int8
+    ms, bn = tflite_int8_files(("graph_mul_sub", "graph_bn_unfolded"))
+    ms, bn = ms[1], bn[1]
+    layers = parse(ms).layers
+    sub = [L for L in layers if L.kind_name == "subtract"][0]
+    mul = [L for L in layers if L.kind_name == "multiply"][0]
+    aff = parse(bn).layers[1]      # an affine add (a BatchNormalization's ADD)
+    at = lambda L, part: L.data_offset + anne_file_int8.int8_parts(L)[part][0]  # noqa: E731
+    return [("int8_" + n, d, f) for n, d, f in [
+        ("subtract_left_shift_19", _patch(ms, "<i", at(sub, "requant"), 19), F["int8"]),
+        ("subtract_shift_positive", _patch(ms, "<i", at(sub, "requant") + 8, 1), F["int8"]),
+        ("multiply_multiplier_negative", _patch(ms, "<i", at(mul, "requant"), -5), F["int8"]),
+        ("merge_operand_zero_point_300", _patch(ms, "<i", at(sub, "scale") + 12, 300), F["int8"]),
+        ("merge_operand_0_not_the_input", _patch(ms, "<f", at(sub, "scale"), 0.5), F["int8"]),
+        ("merge_input_not_its_layers", _patch(ms, "<f", at(sub, "scale") + 8, 0.5), F["int8"]),
+        ("affine_constant_scale_0", _patch(bn, "<f", at(aff, "scale") + 8, 0.0), F["int8"]),
+    ]]
 
 
 def _bad_int8_softmax_data():
@@ -437,6 +461,11 @@ TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_
                    "pool1d_global_max")
 
 
+# graphs (tools/anne_tflite_graph.py): int8_graph_index.json, for tests/board/test_int8_graph.py
+TFLITE_GRAPH_FIXTURES = ("graph_dense_residual", "graph_conv1d_resnet", "graph_concat", "graph_mul_sub",
+                         "graph_bn_unfolded", "residual_add_mul", "bn_global_max", "pool1d_mean")
+
+
 def int8_softmax_file():
     """tests/fixtures/int8/act_softmax.tflite as anne-convert writes it: one
     int8 dense layer with softmax after its clamp."""
@@ -446,8 +475,8 @@ def int8_softmax_file():
     return anne_tflite_import.import_tflite(os.path.join(here, "act_softmax.tflite")).encode()
 
 
-def tflite_int8_files():
-    """[(name, bytes, fixture)]: tests/fixtures/int8's dense-only models as
+def tflite_int8_files(names=TFLITE_FIXTURES):
+    """[(name, bytes, fixture)]: tests/fixtures/int8's models (names) as
     anne-convert writes them, with their fixture JSON (rows and LiteRT's
     outputs: int8, or float32 where "io" says so)."""
     import json
@@ -455,7 +484,7 @@ def tflite_int8_files():
     import anne_tflite_import
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "int8")
     out = []
-    for name in TFLITE_FIXTURES:
+    for name in names:
         with open(os.path.join(here, name + ".json")) as f:
             fixture = json.load(f)
         data = anne_tflite_import.import_tflite(os.path.join(here, name + ".tflite")).encode()
@@ -653,7 +682,21 @@ def write_int8_index(directory):
         valid.append({"file": fname, "io": "int8", "x": x, "y": m.forward_int8(np.array(x)).tolist(),
                       "metadata": m.metadata, "input_quantization": list(m.input_quantization),
                       "output_quantization": list(m.output_quantization)})
-    for name, data, fixture in tflite_int8_files():
+    valid += _tflite_entries(directory, TFLITE_FIXTURES)
+    with open(os.path.join(directory, "int8_index.json"), "w") as f:
+        json.dump({"bad": bad, "valid": valid}, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(directory, "int8_graph_index.json"), "w") as f:
+        json.dump({"valid": _tflite_entries(directory, TFLITE_GRAPH_FIXTURES)}, f, indent=1)
+        f.write("\n")
+
+
+def _tflite_entries(directory, names):
+    """The converted .tflite fixtures (names) written as valid_tflite_*.anne
+    in directory, each with its rows, LiteRT's outputs and quantization."""
+    import os
+    valid = []
+    for name, data, fixture in tflite_int8_files(names):
         fname = "valid_tflite_" + name + ".anne"
         with open(os.path.join(directory, fname), "wb") as f:
             f.write(data)
@@ -662,9 +705,7 @@ def write_int8_index(directory):
                       "y": fixture["outputs"], "metadata": m.metadata,
                       "input_quantization": list(m.input_quantization),
                       "output_quantization": list(m.output_quantization)})
-    with open(os.path.join(directory, "int8_index.json"), "w") as f:
-        json.dump({"bad": bad, "valid": valid}, f, indent=1)
-        f.write("\n")
+    return valid
 
 
 if __name__ == "__main__":

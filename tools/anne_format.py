@@ -33,8 +33,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import anne_file  # noqa: E402
 import anne_file_int8  # noqa: E402
 import anne_ops  # noqa: E402
-from anne_format_int8 import (Int8Conv1DSpec, Int8Conv2DSpec, Int8DenseSpec, Int8DepthwiseSpec,  # noqa: E402,F401
-                              Int8FlattenSpec, Int8PoolSpec,
+from anne_format_int8 import (Int8AffineSpec, Int8Conv1DSpec, Int8Conv2DSpec, Int8DenseSpec,  # noqa: E402,F401
+                              Int8DepthwiseSpec, Int8FlattenSpec, Int8MergeSpec, Int8PoolSpec,
                               f32_value, quantize_multiplier, read_int8_layer, real_multiplier)
 import anne_int8_act  # noqa: E402
 from anne_file import (FLAG_APPROXIMATE, FLAG_BIAS, FLAG_MAX_VALUE, FRAGMENTS,  # noqa: E402,F401
@@ -169,9 +169,15 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
                     raise ValueError("layer %d: %d requantization scales for %d weight scales"
                                      % (i, len(l.scales), len(l.weight_scales)))
         if isinstance(l, INT8_SPECS):
-            entries.append(l.entry(shape))
+            entries.append(l.entry(shape, in_shapes) if getattr(l, "merge", False) else l.entry(shape))
+            if getattr(l, "inputs", None) is not None:
+                entries[-1].inputs = tuple(l.inputs)
             if check:
                 anne_file_int8.check_int8_data("layer %d: " % i, entries[-1], l.data(entries[-1]))
+                if getattr(l, "merge", False):     # each input's quantization its layer's output's
+                    anne_file_int8.check_operands("layer %d: " % i, entries[-1], l.data(entries[-1]), 0, [
+                        None if j == anne_file.NETWORK_INPUT or j >= i or entries[j].quant is None
+                        else anne_file_int8.int8_output(entries[j]) for j in l.inputs])
             shape = entries[-1].out_shape
             continue
         if check:
@@ -252,6 +258,7 @@ class Layer:
         self.scales = self.weight_scales = None
         self.post = ()
         self.inputs = entry.inputs    # version 3: the layers it takes (255: the network's input)
+        self.in_shapes = getattr(entry, "in_shapes", None)    # a merge's inputs' shapes
 
     has_bias = property(lambda self: bool(self.flags & FLAG_BIAS))
     has_max_value = property(lambda self: bool(self.flags & FLAG_MAX_VALUE))
@@ -323,6 +330,9 @@ class Layer:
         conversion gives on x86-64), plus the output zero point (wrapping),
         clamped."""
         in_scale, in_zp, out_scale, out_zp, count, lo, hi = self.quant[:7]
+        if self.kind in anne_file_int8.ELEMENTWISE:   # a merge: xq is the list of its inputs
+            import anne_int8_ref
+            return anne_int8_ref.elementwise(self, xq if self.kind in anne_file.MERGES else [xq])
         if self.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
             return np.asarray(xq, np.int8).reshape(len(xq), -1)
         if self.kind in anne_file.IMAGE_KINDS:
@@ -528,8 +538,11 @@ class Model:
     def forward_int8(self, xq):
         """An int8 network on int8 inputs xq (batch, n_inputs) -> int8 outputs."""
         y = np.asarray(xq).reshape((-1, self.n_inputs))
-        for l in self.layers:
-            y = l.forward_int8(y)
+        outs = {anne_file.NETWORK_INPUT: y}
+        for i, l in enumerate(self.layers):
+            ins = l.inputs or (i - 1 if i else anne_file.NETWORK_INPUT,)
+            y = l.forward_int8([outs[j] for j in ins] if l.kind in anne_file.MERGES else outs[ins[0]])
+            outs[i] = y
         return y
 
     @property
@@ -626,6 +639,9 @@ def parse(data):
     for i, e in enumerate(entries):
         if e.dtype == anne_file.DTYPE_INT8:
             layers.append(read_int8_layer(i, e, data, Layer))
+            if e.kind in anne_file.MERGES:     # each input its layer's output quantization
+                anne_file_int8.check_sources(i, layers[i].in_qs, e.inputs,
+                                             [anne_file_int8.int8_output(x) for x in entries], entries[0].quant[:2])
             continue
         n_k = e.kernel_len
         kernel = None

@@ -1,6 +1,6 @@
 """Host side of the int8 layers of `.anne` files (format version 3): the
 specs the converters write (Int8DenseSpec, Int8Conv1DSpec, Int8Conv2DSpec,
-Int8DepthwiseSpec, Int8FlattenSpec, Int8PoolSpec), TFLite's multiplier arithmetic for them, and the reader of an
+Int8DepthwiseSpec, Int8FlattenSpec, Int8PoolSpec, Int8MergeSpec, Int8AffineSpec), TFLite's multiplier arithmetic for them, and the reader of an
 int8 layer's data into numpy (read_int8_layer). The codec's int8 part is
 micropython/anne_file_int8.py; anne_format re-exports these names."""
 
@@ -245,11 +245,140 @@ class Int8PoolSpec(Int8FlattenSpec):
         return np.asarray(self.mults, "<i4").tobytes()
 
 
+def add_multipliers(s1, s2, s_out):
+    """LiteRT's int8 ADD (and SUB) Prepare: left_shift 20, twice_max = 2 *
+    max(s1, s2) (float32, exact), each input's multiplier s_k / twice_max,
+    the output's twice_max / (2**20 * s_out), in double, each by
+    QuantizeMultiplierSmallerThanOneExp -> the seven requant words."""
+    twice_max = 2.0 * max(float(s1), float(s2))
+    words = [anne_file_int8.ADD_LEFT_SHIFT]
+    for real in (float(s1) / twice_max, float(s2) / twice_max,
+                 twice_max / (float(1 << anne_file_int8.ADD_LEFT_SHIFT) * float(s_out))):
+        m, shift = quantize_multiplier(real, single_rounding=False)
+        if shift > 0:
+            raise ValueError("an int8 add's multiplier %r is not below 1: the output scale %r is smaller than "
+                             "2**-20 of the inputs'" % (real, s_out))
+        words += [m, shift]
+    return words
+
+
+def mul_multipliers(s1, s2, s_out):
+    """LiteRT's int8 MUL Prepare: QuantizeMultiplier(s1 * s2 / s_out), the
+    product and quotient in float32 (widened after) -> [multiplier, shift]."""
+    real = float(np.float32(s1) * np.float32(s2) / np.float32(s_out))
+    return list(quantize_multiplier(real, single_rounding=False))
+
+
+def _op_words(op, q1, q2, out_q):
+    if op == anne_ops.LAYER_MULTIPLY:
+        return mul_multipliers(q1[0], q2[0], out_q[0])
+    if op in (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT):
+        return add_multipliers(q1[0], q2[0], out_q[0])
+    return []
+
+
+class Int8MergeSpec(Int8FlattenSpec):
+    """An int8 merge of a graph (kind: add, subtract, multiply on two inputs
+    of one shape, TFLite's ADD, SUB, MUL; concatenate on the last axis,
+    CONCATENATION, its inputs of the output's quantization): inputs (the
+    layers it takes, -1 or 255 the network's input), in_qs each input's
+    (scale, zero point), out_q, act_range (the fused activation's clamp).
+    words: the requant part (anne_file_int8.requant_words), LiteRT's
+    Prepare's unless given."""
+
+    merge = True
+
+    def __init__(self, kind, inputs, in_qs, out_q, act_range=(-128, 127), words=None):
+        self.kind = {n: k for k, n in anne_ops.LAYER_NAMES.items()}[kind] if isinstance(kind, str) else kind
+        self.inputs = tuple(anne_file.NETWORK_INPUT if j in (-1, anne_file.NETWORK_INPUT) else j for j in inputs)
+        self.in_qs = [(f32_value(float(q[0])), int(q[1])) for q in in_qs]
+        self.q = self.in_qs[0]
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        self.out_shape = None
+        if words is None:
+            words = _op_words(self.kind, self.in_qs[0], self.in_qs[-1], self.out_q)
+        self.words = [int(v) for v in words]
+
+    @property
+    def quant(self):
+        return self.q + self.out_q + (len(self.in_qs),) + self.act_range + (0.0, 0)
+
+    def entry(self, in_shape, in_shapes=None):
+        return anne_file.Entry(anne_ops.LINEAR, 0, in_shape, 0, [default_params("linear")[k] for k in PARAM_NAMES],
+                               kind=self.kind, dtype=anne_file.DTYPE_INT8, quant=self.quant, inputs=self.inputs,
+                               in_shapes=in_shapes or [in_shape] * len(self.inputs))
+
+    def constant(self):
+        return b""
+
+    def data(self, entry):
+        parts = anne_file_int8.int8_parts(entry)
+        out = bytearray(entry.data_size)
+        values = {"kernel": self.constant(), "bias": b"", "post": b"",
+                  "requant": np.asarray(self.words, "<i4").tobytes(),
+                  "scale": b"".join(struct.pack("<fi", s, z) for s, z in self.in_qs)}
+        for name, (off, n) in parts.items():
+            out[off:off + len(values[name])] = values[name]
+        return bytes(out)
+
+
+class Int8AffineSpec(Int8MergeSpec):
+    """An int8 element-wise operation with a constant per-channel operand
+    (format: kind affine, its kind parameters stands_for, op, const_first):
+    op add, subtract or multiply (LiteRT's ADD, SUB, MUL with a constant
+    input, as an unfolded BatchNormalization leaves them); values: the
+    constant's int8 values, one per channel (a scalar repeated); const_q
+    its (scale, zero point); const_first: the constant is LiteRT's input 1.
+    The requant words are LiteRT's for its operand order."""
+
+    merge = False
+    kind = anne_ops.LAYER_AFFINE
+    has_bias = True
+
+    def __init__(self, op, values, const_q, in_q, out_q, act_range=(-128, 127), const_first=False,
+                 stands_for=3, words=None):
+        self.op = {n: k for k, n in anne_ops.LAYER_NAMES.items()}[op] if isinstance(op, str) else op
+        self.values = np.asarray(values, np.int64).reshape(-1)
+        self.const_first = bool(const_first)
+        self.kparams = (int(stands_for), self.op, int(self.const_first)) + (0,) * 5
+        self.inputs = None
+        self.in_qs = [(f32_value(float(in_q[0])), int(in_q[1])), (f32_value(float(const_q[0])), int(const_q[1]))]
+        self.q = self.in_qs[0]
+        self.out_q = (f32_value(float(out_q[0])), int(out_q[1]))
+        self.act_range = (int(act_range[0]), int(act_range[1]))
+        self.out_shape = None
+        if words is None:
+            a, b = self.in_qs[::-1] if const_first else self.in_qs
+            words = _op_words(self.op, a, b, self.out_q)
+        self.words = [int(v) for v in words]
+
+    @property
+    def units(self):
+        return len(self.values)
+
+    def entry(self, in_shape, in_shapes=None):
+        return anne_file.Entry(anne_ops.LINEAR, FLAG_BIAS, in_shape, self.units,
+                               [default_params("linear")[k] for k in PARAM_NAMES], kind=self.kind,
+                               kparams=self.kparams, dtype=anne_file.DTYPE_INT8, quant=self.quant)
+
+    def constant(self):
+        return self.values.astype("<i1").tobytes()
+
 
 def read_int8_layer(i, e, data, Layer):
     anne_file_int8.check_int8_data("layer %d: " % i, e, data, e.offset)
     parts = {k: (e.offset + off, n) for k, (off, n) in anne_file_int8.int8_parts(e).items()}
     count = e.quant[4]
+    if e.kind in anne_file_int8.ELEMENTWISE:
+        layer = Layer(i, e)
+        off, n = parts["requant"]
+        layer.words = [int(v) for v in np.frombuffer(data, "<i4", n // 4, off)]
+        off = parts["scale"][0]
+        layer.in_qs = [struct.unpack_from("<fi", data, off + 8 * j) for j in range(count)]
+        off, n = parts["kernel"]
+        layer.values = np.frombuffer(data, "<i1", n, off).astype(np.int64)
+        return layer
     if e.kind not in anne_file.WEIGHTED:     # pooling, flatten, reshape
         layer = Layer(i, e)
         layer.mults = tuple(int(v) for v in np.frombuffer(data, "<i4", 2 * count, parts["requant"][0]))

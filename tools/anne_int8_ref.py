@@ -185,3 +185,50 @@ def pool2d(layer, xq):
                 out[r, a, b] = np.clip([(v + n // 2) // n if v > 0 else -((-v + n // 2) // n)
                                         for v in win.sum(axis=0).tolist()], lo, hi)
     return out.reshape(len(xq), -1).astype(np.int8)
+
+
+def _clamp8(v, lo, hi):
+    return min(max(v, lo), hi)
+
+
+def elementwise(layer, xs):
+    """An int8 merge or affine layer (anne_format.Layer with words, in_qs,
+    values) on its inputs xs (each (batch, n) int8; a merge's flat,
+    concatenate's joined on the last axis of its in_shapes) -> (batch, n_out)
+    int8, as LiteRT's reference integer kernels compute them: ADD's AddFunc
+    (each input offset, shifted left 20, scaled by its multiplier; the sum
+    scaled by the output's; SUB the same with input 2's multiplier negated,
+    as LiteRT's Prepare does), MUL's MulElementwise (the offset inputs'
+    product by one multiplier), each plus the output zero point, clamped;
+    CONCATENATION copies. An affine's constant is read cyclically (one
+    value per channel)."""
+    out_zp, lo, hi = layer.quant[3], layer.quant[5], layer.quant[6]
+    xs = [np.asarray(x, np.int64).reshape(len(x), -1) for x in xs]
+    batch = len(xs[0])
+    if layer.kind == anne_ops.LAYER_CONCATENATE:
+        parts = [x.reshape((batch, -1, s[-1])) for x, s in zip(xs, layer.in_shapes)]
+        return np.concatenate(parts, axis=2).reshape(batch, -1).astype(np.int8)
+    zps = [q[1] for q in layer.in_qs]
+    if layer.kind == anne_ops.LAYER_AFFINE:
+        op, const_first = layer.kparams[1], layer.kparams[2]
+        a = xs[0]
+        b = np.resize(layer.values, a.shape[1])[None, :].repeat(batch, axis=0)
+        if const_first:
+            a, b = b, a
+            zps = zps[::-1]
+    else:
+        op = layer.kind
+        a, b = xs
+    w = layer.words
+    out = np.zeros(a.shape, np.int64)
+    for r in range(batch):
+        for j in range(a.shape[1]):
+            x1, x2 = int(a[r, j]) - zps[0], int(b[r, j]) - zps[1]
+            if op == anne_ops.LAYER_MULTIPLY:
+                v = mbqm(x1 * x2, w[0], w[1])
+            else:
+                s1 = mbqm(x1 * (1 << w[0]), w[1], w[2])
+                s2 = mbqm(x2 * (1 << w[0]), -w[3] if op == anne_ops.LAYER_SUBTRACT else w[3], w[4])
+                v = mbqm(s1 + s2, w[5], w[6])
+            out[r, j] = _clamp8(v + out_zp, lo, hi)
+    return out.astype(np.int8)

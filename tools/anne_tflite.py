@@ -87,6 +87,7 @@ PADDINGS = {0: "SAME", 1: "VALID"}
 
 # union BuiltinOptions: the member numbers read here
 OPT_CONV_2D, OPT_DEPTHWISE_CONV_2D, OPT_POOL_2D, OPT_FULLY_CONNECTED = 1, 2, 5, 8
+OPT_CONCATENATION, OPT_ADD, OPT_MUL, OPT_SUB = 10, 11, 21, 28
 
 # Field slots (a union takes two: its type, then its value).
 MODEL_VERSION, MODEL_OPERATOR_CODES, MODEL_SUBGRAPHS, MODEL_DESCRIPTION, MODEL_BUFFERS = 0, 1, 2, 3, 4
@@ -210,6 +211,10 @@ OPTION_FIELDS = {
                                                ("dilation_w", 5, "<i", 1, None), ("dilation_h", 6, "<i", 1, None)],
     OPT_POOL_2D: _PADDING_STRIDES + [("filter_width", 3, "<i", 0, None), ("filter_height", 4, "<i", 0, None),
                                      ("fused_activation", 5, "<b", 0, _act)],
+    OPT_CONCATENATION: [("axis", 0, "<i", 0, None), ("fused_activation", 1, "<b", 0, _act)],
+    OPT_ADD: [("fused_activation", 0, "<b", 0, _act)],
+    OPT_MUL: [("fused_activation", 0, "<b", 0, _act)],
+    OPT_SUB: [("fused_activation", 0, "<b", 0, _act)],
 }
 
 

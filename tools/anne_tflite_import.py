@@ -19,7 +19,9 @@ double product and quotient, stored as float64) and the fused activation's
 clamp (its Prepare's CalculateActivationRangeQuantized, in float32). Every operator this step does not take is reported in one message,
 each with its index, its name and what to do instead; a model that is not
 full-integer (float32 activations: dynamic-range quantization, float16, a
-float model) is refused with the converter settings that make one.
+float model) is refused with the converter settings that make one. A model
+that is a graph (ADD, SUB, MUL, CONCATENATION, branches) is
+tools/anne_tflite_graph.py's.
 """
 
 import math
@@ -62,8 +64,6 @@ ADVICE = {
             "of an image: " + _FLOAT,
     "REDUCE_MAX": "a REDUCE_MAX over other axes than the steps of a (steps, channels) tensor or the height "
                   "and width of an image: " + _FLOAT,
-    "ADD": "not supported in int8 yet (an unfolded BatchNormalization or a residual Add): " + _FLOAT,
-    "MUL": "not supported in int8 yet (an unfolded BatchNormalization): " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
                 "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
     "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
@@ -154,7 +154,11 @@ def import_tflite(path, data=None):
 
 def import_model(m, path="model.tflite"):
     """anne_tflite.read_tflite()'s dict of a model -> Imported (path: the
-    name in messages and the model's default name)."""
+    name in messages and the model's default name). A graph (merges,
+    branches) is tools/anne_tflite_graph.py's."""
+    import anne_tflite_graph
+    if anne_tflite_graph.is_graph(m):
+        return anne_tflite_graph.graph_model(m, path)
     return _Importer(path, m).run()
 
 
@@ -177,7 +181,11 @@ class _Importer:
         name = t["name"] if len(t["name"]) <= 40 else t["name"][:37] + "..."
         return "tensor %d (%s, %s %s)" % (i, name, t["type"], list(t["shape"]))
 
-    def run(self):
+    def begin(self):
+        """The checks of the model as a whole (one input and output, full
+        integer) -> (each tensor's consumers [(operator, input slot)], the
+        operators that only compute a shape, the input tensor, the output
+        tensor, the metadata's words on the input and output)."""
         m, t = self.m, self.t
         if len(m["inputs"]) != 1 or len(m["outputs"]) != 1:
             raise ConvertError("%s: the model has %d inputs and %d outputs; anne runs one input, one output"
@@ -187,14 +195,25 @@ class _Importer:
         for k, op in enumerate(self.ops):
             for j, i in enumerate(op["inputs"]):
                 consumers.setdefault(i, []).append((k, j))
-        shape_only = self.shape_ops(consumers)
         graph_in, graph_out = m["inputs"][0], m["outputs"][0]
-        current = graph_in
         io = ["input %s" % t[graph_in]["type"], "output %s" % t[graph_out]["type"]]
         if t[graph_in]["type"] == "float32":
             io[0] += " (predict quantizes it: QUANTIZE)"
         if t[graph_out]["type"] == "float32":
             io[1] += " (dequantized: DEQUANTIZE)"
+        return consumers, self.shape_ops(consumers), graph_in, graph_out, io
+
+    def refuse(self):
+        """ConvertError with every problem reported, if any."""
+        if self.problems:
+            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
+                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
+                "\n  ".join(self.problems)))
+
+    def run(self):
+        m, t = self.m, self.t
+        consumers, shape_only, graph_in, graph_out, io = self.begin()
+        current = graph_in
         specs, sources, dropped = [], [], []
         shape = anne_shape(t[graph_in]["shape"])   # the current tensor's, in anne's terms
         for k, op in enumerate(self.ops):
@@ -300,10 +319,7 @@ class _Importer:
                                  % (self.tensor_text(current), self.tensor_text(graph_out)))
         if not self.problems and not specs:
             self.problems.append("no FULLY_CONNECTED or CONV_2D operator: nothing to run")
-        if self.problems:
-            raise ConvertError("%s: %d problem%s, nothing written:\n  %s" % (
-                self.path, len(self.problems), "" if len(self.problems) == 1 else "s",
-                "\n  ".join(self.problems)))
+        self.refuse()
         name = os.path.splitext(os.path.basename(self.path))[0]
         return Imported(self.in_shape, specs, sources, dropped, name, ", ".join(io))
 

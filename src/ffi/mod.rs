@@ -36,7 +36,7 @@ pub use activation::{
 pub use backward::{anne_adam_f32, anne_dense_backward_f32, anne_layer_backward_f32, anne_sgd_f32};
 pub use fit::{anne_fit_epoch_f32, anne_fit_workspace};
 pub use forward::{anne_argmax_f32, anne_dense_f32, anne_forward};
-pub use merge::anne_merge_f32;
+pub use merge::{anne_merge_f32, anne_merge_s8};
 
 /// Compile-time check that each definition above has exactly the signature
 /// that bindgen derived from the header's declaration.
@@ -70,5 +70,7 @@ fn signatures_match_header() {
     f12 = anne_fit_epoch_f32;
     let mut f13: unsafe extern "C" fn(_, _, _, _, _, _, _) -> _ = h::anne_merge_f32;
     f13 = anne_merge_f32;
-    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13);
+    let mut f14: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_merge_s8;
+    f14 = anne_merge_s8;
+    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14);
 }

@@ -29,7 +29,7 @@ pub enum Merge {
 pub fn merge_f32(op: Merge, xs: &[&[f32]], out: &mut [f32], rows: usize) -> Result<(), Status> {
     let width = check(op, xs, out.len(), rows)?;
     if op == Merge::Concatenate {
-        concatenate_f32(xs, out, rows, width);
+        concatenate(xs, out, rows, width);
         return Ok(());
     }
     // one loop for every op, through a function pointer: a merge moves few
@@ -96,10 +96,19 @@ fn min(a: f32, b: f32) -> f32 {
     }
 }
 
-/// [`merge_f32`]'s and [`merge_backward_f32`]'s checks (see
-/// [`merge_f32`]) for inputs `xs` and an output of `out_len` values;
-/// returns the output's channels (`Concatenate`; the others: `out_len`).
-fn check(op: Merge, xs: &[&[f32]], out_len: usize, rows: usize) -> Result<usize, Status> {
+/// `Concatenate` of int8 inputs (the int8 graphs': inputs of the output's
+/// quantization, values copied), as [`merge_f32`]'s.
+pub fn concatenate_s8(xs: &[&[i8]], out: &mut [i8], rows: usize) -> Result<(), Status> {
+    let width = check(Merge::Concatenate, xs, out.len(), rows)?;
+    concatenate(xs, out, rows, width);
+    Ok(())
+}
+
+/// [`merge_f32`]'s, [`merge_backward_f32`]'s and [`concatenate_s8`]'s
+/// checks (see [`merge_f32`]) for inputs `xs` and an output of `out_len`
+/// values; returns the output's channels (`Concatenate`; the others:
+/// `out_len`).
+fn check<T>(op: Merge, xs: &[&[T]], out_len: usize, rows: usize) -> Result<usize, Status> {
     if xs.len() < 2 || (op == Merge::Subtract && xs.len() != 2) {
         return Err(Status::Size);
     }
@@ -123,8 +132,8 @@ fn check(op: Merge, xs: &[&[f32]], out_len: usize, rows: usize) -> Result<usize,
 }
 
 /// Concatenate on arguments [`check`] passed (`width`: the output's
-/// channels).
-fn concatenate_f32(xs: &[&[f32]], out: &mut [f32], rows: usize, width: usize) {
+/// channels), float32 or int8.
+fn concatenate<T: Copy>(xs: &[&[T]], out: &mut [T], rows: usize, width: usize) {
     let mut col = 0;
     for x in xs {
         let c = x.len().checked_div(rows).unwrap_or(0);

@@ -202,7 +202,14 @@ def test_a_merge_holds_no_bias_and_an_element_wise_activation():
             parse(bad)
 
 
-def test_int8_networks_stay_chains():
-    with pytest.raises(ValueError, match="int8 networks are chains"):
+def test_int8_networks_may_be_graphs_inputs_still_checked():
+    # int8 graphs (issue 29: .tflite graphs, tests/host/test_tflite_graph.py): a layer may take the
+    # network's input or any earlier layer, never a later one, and a dense still takes one input
+    assert anne_file._check_inputs("layer 1: ", 1, anne_file.KIND_DENSE, anne_file.DTYPE_INT8,
+                                   (1, 255, 0, 0, 0, 0, 0, 0)) == (255,)
+    with pytest.raises(ValueError, match="an input is an earlier layer"):
         anne_file._check_inputs("layer 1: ", 1, anne_file.KIND_DENSE, anne_file.DTYPE_INT8,
-                                (1, 255, 0, 0, 0, 0, 0, 0))
+                                (1, 2, 0, 0, 0, 0, 0, 0))
+    with pytest.raises(ValueError, match="dense takes one input"):
+        anne_file._check_inputs("layer 2: ", 2, anne_file.KIND_DENSE, anne_file.DTYPE_INT8,
+                                (2, 0, 1, 0, 0, 0, 0, 0))

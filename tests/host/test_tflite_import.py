@@ -34,7 +34,11 @@ POOLS = ["pool1d_chain", "pool1d_global_max"]
 # and 2-D chains (CONV_2D, DEPTHWISE_CONV_2D, PAD, 2-D pooling, MEAN and
 # REDUCE_MAX over the plane): tests/host/test_tflite_conv2d.py
 CONV2D = ["int8_conv2d_ds_cnn", "int8_conv2d_mobilenet", "int8_conv2d_global_max"]
-SUPPORTED += CONV1D + POOLS + CONV2D
+# and graphs (ADD, SUB, MUL, CONCATENATION, branches: tools/anne_tflite_graph.py,
+# tests/host/test_tflite_graph.py)
+GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_concat", "graph_mul_sub", "graph_bn_unfolded",
+          "residual_add_mul", "bn_global_max", "pool1d_mean"]
+SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS
 REFUSED = {"act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
@@ -62,6 +66,8 @@ ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU"}
 CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK",
              "EXPAND_DIMS", "CONV_2D", "SQUEEZE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
              "REDUCE_MAX", "DEPTHWISE_CONV_2D", "PAD"} | ACTIVATION_OPS
+# Operators a graph's conversion may also hold
+TAKEN_OPS = CHAIN_OPS | {"ADD", "SUB", "MUL", "CONCATENATION"}
 
 
 def _fixtures():
@@ -82,7 +88,7 @@ def test_every_other_fixture_is_refused_naming_its_operators(name, tmp_path):
     r = run(path(name), "-o", str(out))
     assert r.returncode == 1 and not out.exists(), r.stderr
     for i, op in enumerate(ops):
-        if op not in CHAIN_OPS:
+        if op not in TAKEN_OPS:
             assert "operator %d %s" % (i, op) in r.stderr, (op, r.stderr)
 
 
@@ -99,7 +105,7 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D])
+@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))
