@@ -118,31 +118,30 @@ def json_last(path, key):
 
 def json_rows(path, key):
     """The rows of a fixture's top-level list of number lists (e.g. "x"),
-    one list at a time, each parsed on its own: the whole file parsed at
-    once (boxed floats) does not fit the stock Cortex-M0's heap next to the
-    native module. The key must appear once, before its list."""
-    import json
+    each as an array('f'), the numbers parsed one at a time from small
+    chunks: the whole file parsed at once (boxed floats), or a row's text,
+    does not fit the stock Cortex-M0's heap next to the native module. The
+    key must appear once, before its list."""
     marker = '"%s":' % key
     with open(path) as f:
         buf = _after(f, path, marker)
-        while "[" not in buf:
-            chunk = f.read(256)
-            if not chunk:
-                raise ValueError("%s: %s is not a list" % (path, marker))
-            buf += chunk
-        buf = buf[buf.index("[") + 1:]
+        depth, token, row = 0, "", None
         while True:
-            start = buf.find("[")
-            end = buf.find("]")
-            if end >= 0 and (start < 0 or end < start):
-                return  # the outer list's end
-            if start >= 0:
-                close = buf.find("]", start)
-                if close >= 0:
-                    yield json.loads(buf[start:close + 1])
-                    buf = buf[close + 1:]
-                    continue
-            chunk = f.read(256)
-            if not chunk:
+            for ch in buf:
+                if ch == "[":
+                    depth += 1
+                    row = array("f") if depth == 2 else row
+                elif ch in ",]":
+                    if token.strip():
+                        row.append(float(token))
+                    token = ""
+                    if ch == "]":
+                        depth -= 1
+                        if depth == 0:
+                            return
+                        yield row
+                elif depth == 2:
+                    token += ch
+            buf = f.read(128)
+            if not buf:
                 raise ValueError("%s: %s ends early" % (path, marker))
-            buf += chunk
