@@ -333,7 +333,8 @@ test-board: firmware natmod-run stock
 M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.py test_net_depthwise2d.py \
 	test_reliability_net.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
-	-x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]" -x "cortex-m0-lite tests/board/test_int8.py"
+	-x "cortex-m0-stock tests/board/test_train.py [conv_adam_sparse]" -x "cortex-m0-lite tests/board/test_int8.py" \
+	-x "cortex-m0-lite tests/board/test_int8_graph.py"
 
 # The emulated Pico (rp2040py: 3-4 million instructions a second) runs a
 # representative subset: the module's bad input and special values, every

@@ -27,6 +27,7 @@ import anne_format
 import anne_ops
 import anne_tflite
 import anne_tflite_act
+import anne_tflite_conv2d
 from anne_file import size_of as _size
 from anne_keras_layers import ConvertError
 from anne_tflite_import import (ADVICE, FUSED, POOL_OPS, TAKEN, Imported, _FLOAT, _Importer, activation_range,
@@ -200,6 +201,13 @@ class _GraphImporter(_Importer):
             return
         shape, q = self.shapes[src], self.outq[src]
         self.prev_out = q            # the chain importer's check: the input's quantization is src's output's
+        if anne_tflite_conv2d.takes(self, op, shape):    # the 2-D layers, as in a chain
+            spec = anne_tflite_conv2d.convert(self, k, op, specs or [None], shape)
+            if spec is not None:
+                fused = op["options"].get("fused_activation")
+                self.node[outs[0]] = self.add(specs, sources, spec, (src,), spec.entry(tuple(shape)).out_shape,
+                                              spec.out_q, "%s (%s)" % (label, fused) if fused else label)
+            return
         if name in POOL_OPS:
             spec = self.pool1d(k, op, specs or [None], shape)
             if spec is not None:

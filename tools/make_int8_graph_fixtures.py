@@ -102,6 +102,25 @@ def bn_unfolded_model(seed):
     return keras.Model(inp, h)
 
 
+def conv2d_resnet_model(seed):
+    """ResNet-8's shape, small: an identity block of two Conv2D (same) and
+    a strided block with a 1x1 strided projection shortcut, each Add then
+    ReLU; AveragePooling2D over the plane, Flatten, Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    y = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = keras.layers.Conv2D(4, 3, padding="same")(y)
+    x = keras.layers.Activation("relu")(keras.layers.Add()([x, y]))
+    y = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(x)
+    y = keras.layers.Conv2D(6, 3, padding="same")(y)
+    s = keras.layers.Conv2D(6, 1, strides=2, padding="same")(x)
+    x = keras.layers.Activation("relu")(keras.layers.Add()([s, y]))
+    x = keras.layers.Flatten()(keras.layers.AveragePooling2D(3)(x))
+    return keras.Model(inp, keras.layers.Dense(3)(x))
+
+
 MODELS = {
     # name: (builder, loss)
     "graph_dense_residual": (lambda: dense_residual_model(21), "sparse_categorical_crossentropy"),
@@ -109,6 +128,7 @@ MODELS = {
     "graph_concat": (lambda: concat_branches_model(23), "mse"),
     "graph_mul_sub": (lambda: mul_sub_model(24), "mse"),
     "graph_bn_unfolded": (lambda: bn_unfolded_model(25), "mse"),
+    "graph_conv2d_resnet": (lambda: conv2d_resnet_model(26), "mse"),
 }
 
 

@@ -26,7 +26,8 @@ import anne_tflite_import as ti
 from anne_format_int8 import quantize_multiplier
 
 INT8 = os.path.join(FIXTURES, "int8")
-GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_concat", "graph_mul_sub", "graph_bn_unfolded",
+GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat", "graph_mul_sub",
+          "graph_bn_unfolded",
           "residual_add_mul", "bn_global_max", "pool1d_mean"]
 MERGE_KINDS = {"ADD": "add", "SUB": "subtract", "MUL": "multiply", "CONCATENATION": "concatenate"}
 

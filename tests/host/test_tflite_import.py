@@ -36,7 +36,8 @@ POOLS = ["pool1d_chain", "pool1d_global_max"]
 CONV2D = ["int8_conv2d_ds_cnn", "int8_conv2d_mobilenet", "int8_conv2d_global_max"]
 # and graphs (ADD, SUB, MUL, CONCATENATION, branches: tools/anne_tflite_graph.py,
 # tests/host/test_tflite_graph.py)
-GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_concat", "graph_mul_sub", "graph_bn_unfolded",
+GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat", "graph_mul_sub",
+          "graph_bn_unfolded",
           "residual_add_mul", "bn_global_max", "pool1d_mean"]
 SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS
 REFUSED = {"act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
