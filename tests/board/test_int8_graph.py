@@ -129,6 +129,23 @@ def test_merge_kernels():
     gc.collect()
 
 
+def test_allocates_nothing():
+    """predict_into on the native backend allocates nothing (a ResNet-style
+    Conv2D graph: its merges, its 2-D layers)."""
+    anne_net.use_backend("native")
+    net = anne_net.load("valid_tflite_graph_conv2d_resnet.anne")
+    x, out = array("b", bytes(net.n_inputs)), array("b", bytes(net.n_outputs))
+    net.predict_into(x, out)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(3):
+        net.predict_into(x, out)
+    grew = gc.mem_alloc() - before
+    gc.enable()
+    check(grew == 0, "predict_into allocated %d bytes" % grew)
+
+
 valid = index()
 check(len(valid) >= 8, "int8_graph_index.json: %d files" % len(valid))
 backends = ("native", "python") if anne_net._native is not None else ("python",)
@@ -139,4 +156,7 @@ for b in backends:
     test_outputs(b, valid)
     print("%s test_graph_api (%s)" % (NAME, b))
     test_graph_api(b)
+if anne_net._native is not None:
+    print("%s test_allocates_nothing" % NAME)
+    test_allocates_nothing()
 report(NAME)
