@@ -124,18 +124,17 @@ fn run_conv2d(
         let run = |(t, i, n): (usize, usize, usize)| {
             (x.get(i * cin..(i + n) * cin).unwrap_or(&[]), kernel.get(t * tap_len..(t + n) * tap_len).unwrap_or(&[]))
         };
-        if spec.window.runs_at(plane, pos).nth(1).is_none() {
+        let mut runs = spec.window.runs_at(plane, pos);
+        if let (Some(one), None) = (runs.next(), runs.next()) {
             // one kernel row in range (a 1x1 convolution, a height-1 one):
-            // the dense layer's kernel, as Conv1D; none: the bias
-            match spec.window.runs_at(plane, pos).next().map(run) {
-                Some((xs, ks)) => matvec::linear(xs, ks, bias, row, Some(Common::Linear)),
-                None => reference_position(spec, plane, pos, cin, filters, x, kernel, bias, row),
-            }
+            // the dense layer's kernel, as Conv1D
+            let (xs, ks) = run(one);
+            matvec::linear(xs, ks, bias, row, Some(Common::Linear));
             continue;
         }
-        // each kernel row in range continues the sums on the dense
-        // layer's kernel (its taps are contiguous in the input and the
-        // kernel), then the bias: the plain loop's order
+        // each kernel row in range (none: the bias alone) continues the
+        // sums on the dense layer's kernel (its taps are contiguous in the
+        // input and the kernel), then the bias: the plain loop's order
         row.fill(0.0);
         for (xs, ks) in spec.window.runs_at(plane, pos).map(run) {
             matvec::accumulate(xs, ks, row);
@@ -144,38 +143,6 @@ fn run_conv2d(
             for (o, &bv) in row.iter_mut().zip(b) {
                 *o += bv;
             }
-        }
-    }
-}
-
-/// One output position of [`run_conv2d`] tap by tap (the last position
-/// of several runs, and none in range: the bias).
-#[allow(clippy::too_many_arguments)]
-fn reference_position(
-    spec: &Conv2d,
-    plane: &Plane,
-    pos: usize,
-    cin: usize,
-    filters: usize,
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    row: &mut [f32],
-) {
-    let tap_len = cin * filters;
-    row.fill(0.0);
-    for (t, i) in spec.window.taps_at(plane, pos) {
-        let xs = x.get(i * cin..(i + 1) * cin).unwrap_or(&[]);
-        let taps = kernel.get(t * tap_len..(t + 1) * tap_len).unwrap_or(&[]);
-        for (&xv, ws) in xs.iter().zip(taps.chunks_exact(filters)) {
-            for (o, &wv) in row.iter_mut().zip(ws) {
-                *o += xv * wv;
-            }
-        }
-    }
-    if let Some(b) = bias {
-        for (o, &bv) in row.iter_mut().zip(b) {
-            *o += bv;
         }
     }
 }
