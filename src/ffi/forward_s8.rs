@@ -68,6 +68,35 @@ pub(super) unsafe fn s8_quant(layer: &anne_layer_t) -> Result<anne_quant_t, Stat
     Ok(q)
 }
 
+/// What every int8 layer without weights (pooling, padding) checks first:
+/// a linear activation, its out and quant pointers non-null, quant
+/// aligned, out and `x` valid for their lengths. Returns a copy of the
+/// quant record and out.
+///
+/// # Safety
+/// As [`run_dense_s8`].
+pub(super) unsafe fn shaping_quant(
+    x: *const i8,
+    n_in: usize,
+    layer: &anne_layer_t,
+) -> Result<(anne_quant_t, *mut i8), Status> {
+    if layer.act.kind != ANNE_ACT_LINEAR as u32 {
+        return Err(Status::Activation);
+    }
+    let out = layer.out as *mut i8;
+    if out.is_null() || layer.quant.is_null() {
+        return Err(Status::Null);
+    }
+    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
+        return Err(Status::Align);
+    }
+    // SAFETY: non-null, aligned, readable (contract); a copy.
+    let q = unsafe { layer.quant.read() };
+    buffer_ok(out, layer.out_len, Status::OutSize)?;
+    buffer_ok(x, n_in, Status::XSize)?;
+    Ok((q, out))
+}
+
 /// [`super::forward::run_layer`] for an int8 Dense layer (`ANNE_DTYPE_S8`): `x` holds
 /// `n_in` int8 values, the kernel `units * n_in` int8 in TFLite's layout,
 /// the bias `units` int32 (or NULL), out `units` int8; `quant` the
@@ -206,20 +235,8 @@ pub(super) unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer
         Op::Pool(spec) => spec,
         _ => return Err(Status::Kind),
     };
-    if layer.act.kind != ANNE_ACT_LINEAR as u32 {
-        return Err(Status::Activation);
-    }
-    let out = layer.out as *mut i8;
-    if out.is_null() || layer.quant.is_null() {
-        return Err(Status::Null);
-    }
-    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
-        return Err(Status::Align);
-    }
-    // SAFETY: non-null, aligned, readable (contract); a copy.
-    let q = unsafe { layer.quant.read() };
-    buffer_ok(out, layer.out_len, Status::OutSize)?;
-    buffer_ok(x, n_in, Status::XSize)?;
+    // SAFETY: as this function's contract.
+    let (q, out) = unsafe { shaping_quant(x, n_in, layer)? };
     spec.check(n_in, layer.out_len)?;
     let mean = spec.global && spec.pool == Pool::Average;
     let words = q.scale as *const i32;

@@ -7,7 +7,7 @@
 //! quantization's values), then run by the crate's int8 kernels.
 
 use super::check::{buffer_ok, overlaps};
-use super::forward_s8::{run_pool1d_s8, s8_quant};
+use super::forward_s8::{run_pool1d_s8, s8_quant, shaping_quant};
 use super::layer::{spec2d_of, Spec2d};
 use crate::abi::*;
 use crate::layers::conv2d_s8::conv2d_s8;
@@ -149,20 +149,8 @@ pub(super) unsafe fn conv_s8<'a>(x: *const i8, n_in: usize, layer: &'a anne_laye
 /// As [`super::forward_s8::run_s8_layer`], without a kernel or bias.
 #[inline(never)]
 unsafe fn run_shaping_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
-    if layer.act.kind != ANNE_ACT_LINEAR as u32 {
-        return Err(Status::Activation);
-    }
-    let out = layer.out as *mut i8;
-    if out.is_null() || layer.quant.is_null() {
-        return Err(Status::Null);
-    }
-    if !(layer.quant as usize).is_multiple_of(align_of::<anne_quant_t>()) {
-        return Err(Status::Align);
-    }
-    // SAFETY: non-null, aligned, readable (contract); a copy.
-    let q = unsafe { layer.quant.read() };
-    buffer_ok(out, layer.out_len, Status::OutSize)?;
-    buffer_ok(x, n_in, Status::XSize)?;
+    // SAFETY: as this function's contract.
+    let (q, out) = unsafe { shaping_quant(x, n_in, layer)? };
     match spec {
         Spec2d::Pool(s) => s.check(n_in, layer.out_len).map(|_| ())?,
         Spec2d::Pad(s) => s.check(n_in, layer.out_len).map(|_| ())?,
