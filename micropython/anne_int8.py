@@ -201,20 +201,23 @@ class Int8Network:
         """Each layer, its output shape, parameters, bytes and quantization."""
         print("int8 network: input %s, scale %r, zero point %d"
               % ((self.input_shape,) + self.input_quantization))
-        print("%-14s %-12s %8s %8s  %s" % ("Layer", "Output", "Params", "Bytes", "output scale, zero point"))
+        rows = []
         total = nbytes = 0
         for L in self._layers:
-            n = L.n_params
-            b = L._data_size
-            total += n
-            nbytes += b
+            total += L.n_params
+            nbytes += L._data_size
             shape = "(None, %s)" % ", ".join(str(d) for d in (getattr(L, "output_shape", None) or (L.n_out,)))
-            print("%-14s %-12s %8d %8d  %r, %d%s" % (type(L).__name__.replace("Int8", "") + " int8", shape, n, b,
-                                                     L.output_quantization[0], L.output_quantization[1],
-                                                     ("" if L.act_range == (-128, 127)
-                                                      else "  clamp %d..%d" % L.act_range)
-                                                     + ("" if L._name == "linear"
-                                                        else "  " + L._name)))
+            rows.append((type(L).__name__.replace("Int8", "") + " int8", shape, L))
+        # the columns as wide as their longest entry ("GlobalAveragePooling2D int8", "(None, 49, 10, 64)")
+        wn = max([14] + [len(r[0]) for r in rows])
+        ws = max([12] + [len(r[1]) for r in rows])
+        print("%-*s %-*s %8s %8s  %s" % (wn, "Layer", ws, "Output", "Params", "Bytes", "output scale, zero point"))
+        for name, shape, L in rows:
+            print("%-*s %-*s %8d %8d  %r, %d%s" % (wn, name, ws, shape, L.n_params, L._data_size,
+                                                   L.output_quantization[0], L.output_quantization[1],
+                                                   ("" if L.act_range == (-128, 127)
+                                                    else "  clamp %d..%d" % L.act_range)
+                                                   + ("" if L._name == "linear" else "  " + L._name)))
         print("Total params: %d (%d bytes)" % (total, nbytes))
         m = self.memory()
         print("Activations: %d bytes, one arena for %d tensors (the lower bound)" % (m["arena"], m["tensors"]))

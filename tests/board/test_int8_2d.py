@@ -34,6 +34,24 @@ def read(path):
         return f.read()
 
 
+def summary_columns(net, tag):
+    """summary() prints, its columns aligned however long a layer's name
+    ("GlobalAveragePooling2D int8") or shape is."""
+    import anne_int8
+    lines = []
+    anne_int8.print = lambda *a: lines.append(" ".join(str(v) for v in a))
+    try:
+        net.summary()
+    finally:
+        del anne_int8.print
+    rows = [ln for ln in lines if " int8 " in ln and "(None, " in ln]
+    starts = [ln.index("(None, ") for ln in rows]
+    head = [ln for ln in lines if ln.startswith("Layer")]
+    check(len(rows) == len(net.layers) and len(head) == 1 and all(c == head[0].index("Output") for c in starts)
+          and all(ln[c - 1] == " " and ln.index(" ") < c for ln, c in zip(rows, starts)),
+          "%s: summary's columns %r" % (tag, lines))
+
+
 def test_outputs(backend, name):
     anne_net.use_backend(backend)
     with open(name + ".json") as f:
@@ -61,7 +79,7 @@ def test_outputs(backend, name):
         check(all(abs(y[j] - (want[0][j] - zo) * so) <= 1e-3 * so for j in range(len(y))),
               "%s: predict %r" % (tag, list(y)))
         if isinstance(source, str):
-            net.summary()
+            summary_columns(net, tag)
             conv = [L for L in net.layers if "Conv" in type(L).__name__][0]
             w = conv.get_weights()
             check(len(w) == 2 and len(w[1]) == conv.units and len(w[0]) * len(w[0][0]) == conv.n_params - conv.units,
