@@ -2,22 +2,26 @@
 
     python3 tools/anne_convert.py model.keras --quantize int8 --calibration rows.npy -o model.anne
 
-turns a float Dense network (anne_convert.convert()) and calibration rows
-(float32, rows x inputs: inputs like the ones the board will see) into the
-int8 network TensorFlow's converter makes of the same model with those rows
-as its representative data set (TFLITE_BUILTINS_INT8, int8 input and
+turns a float chain (anne_convert.convert(): Dense, Conv1D, Conv2D,
+DepthwiseConv2D, pooling, ZeroPadding2D, Flatten/Reshape) and calibration
+rows (float32, rows x inputs: inputs like the ones the board will see) into
+the int8 network TensorFlow's converter makes of the same model with those
+rows as its representative data set (TFLITE_BUILTINS_INT8, int8 input and
 output), by TFLite's rules:
 
-- each activation tensor (the input, each Dense layer's output: after a
-  fused relu/relu6, before any other activation) gets the range its values
-  take on the calibration rows, widened to hold 0, and
+- each activation tensor (the input, each Dense layer's or convolution's
+  output: after a fused relu/relu6, before any other activation; a global
+  average's output) gets the range its values take on the calibration
+  rows, widened to hold 0, and
   scale = (max - min) / 255 in float32, the zero point nudged to the end of
   the range that is nearer (MLIR's getNudgedScaleAndZeroPoint);
 - the outputs of softmax and sigmoid get scale 1/256, zero point -128, of
   tanh 1/128 and 0 (LiteRT's kernels require them); of gelu, exponential
   and leaky_relu their calibrated range;
+- max and average pooling, global max, padding and Flatten/Reshape keep
+  their input's scale and zero point (TFLite requires it);
 - weights per output channel, symmetric: scale = max|w| / 127 in float32,
-  values round(w / scale) in -127..127;
+  values round(w / scale) in -127..127, in TFLite's filter layouts;
 - bias int32, scale input_scale * weight_scale (float32), values
   round(b / scale).
 
@@ -35,8 +39,11 @@ it, and the outputs stay within an output step.
 import numpy as np
 
 import anne_format
+import anne_ops
 import anne_tflite_act
-from anne_format import Int8DenseSpec, f32_value
+import anne_tflite_import
+from anne_format import Int8Conv1DSpec, Int8Conv2DSpec, Int8DenseSpec, Int8DepthwiseSpec, Int8FlattenSpec, Int8PoolSpec
+from anne_format import f32_value
 from anne_keras_layers import ConvertError
 
 F32 = np.float32
@@ -68,16 +75,6 @@ def activation_params(lo, hi):
     return scale, int(min(127, max(-128, _round(z))))
 
 
-def _weights(kernel):
-    """Keras kernel (n_in x units) -> (TFLite layout int8 (units x n_in),
-    per-channel scales)."""
-    w = np.asarray(kernel, np.float32)
-    top = np.abs(w).max(axis=0)
-    scales = np.array([F32(t) / F32(127.0) if t > 0 else F32(1.0) for t in top], np.float32)
-    q = np.clip(_round(w / scales), -127, 127).astype(np.int64).T
-    return q, [float(s) for s in scales]
-
-
 def load_rows(path):
     """Calibration rows from a .npy file or a .json list of rows (or an
     object whose "x" is one)."""
@@ -107,57 +104,114 @@ def _calibration(rows, n_inputs):
     return x.astype(np.float32)
 
 
+# The layers whose int8 output keeps its input's scale and zero point
+# (TFLite's MAX_POOL_2D, AVERAGE_POOL_2D, REDUCE_MAX, PAD, RESHAPE).
+SAME_Q = {anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
+          anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D,
+          anne_ops.LAYER_ZERO_PADDING2D}
+# The global averages (TFLite's MEAN: an output range of its own).
+MEANS = {anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D}
+CONVS = {anne_ops.LAYER_CONV1D: Int8Conv1DSpec, anne_ops.LAYER_CONV2D: Int8Conv2DSpec,
+         anne_ops.LAYER_DEPTHWISE_CONV2D: Int8DepthwiseSpec}
+# A float kernel's axes -> TFLite's filter layout (output channel first;
+# a depthwise kernel, kernel_h x kernel_w x channels, is TFLite's already)
+TO_TFLITE = {anne_ops.LAYER_DENSE: (1, 0), anne_ops.LAYER_CONV1D: (2, 0, 1), anne_ops.LAYER_CONV2D: (3, 0, 1, 2)}
+
+
+def _problem(i, s):
+    """What keeps layer i (its LayerSpec s) from int8, or None."""
+    name = anne_ops.LAYER_NAMES[s.kind]
+    if s.kind in SAME_Q or s.kind in MEANS or s.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+        return None
+    if s.kind not in CONVS and s.kind != anne_ops.LAYER_DENSE:
+        return ("layer %d is %s: int8 quantization covers Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
+                "ZeroPadding2D and Flatten/Reshape chains so far (convert without --quantize for float32)"
+                % (i, name))
+    acts = FUSED if s.kind in CONVS else tuple(FUSED) + tuple(POST)
+    if s.activation not in acts:
+        return "layer %d: activation %s has no int8 form here in a %s (%s do)" % (i, s.activation, name, ", ".join(acts))
+    if s.activation == "relu" and (s.has_max_value or s.params.get("negative_slope") or s.params.get("threshold")):
+        return "layer %d: relu with parameters: only plain relu (and relu6) are fused in int8" % i
+    return None
+
+
+def _weights(kernel, kind):
+    """A float kernel -> (TFLite's layout int8, per-output-channel scales:
+    symmetric, max|w| / 127 in float32, values round(w / scale) in
+    -127..127)."""
+    w = np.asarray(kernel, np.float32)
+    w = w.transpose(TO_TFLITE[kind]) if kind in TO_TFLITE else w.transpose((w.ndim - 1,) + tuple(range(w.ndim - 1)))
+    top = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+    scales = np.array([F32(t) / F32(127.0) if t > 0 else F32(1.0) for t in top], np.float32)
+    q = np.clip(_round(w / scales.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127).astype(np.int64)
+    if kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+        q = q.transpose(tuple(range(1, w.ndim)) + (0,))
+    return q, [float(s) for s in scales]
+
+
+def _bias(i, bias, in_q, w_scales):
+    """round(b / (input_scale x weight_scale)) as int32, or None."""
+    if bias is None:
+        return None
+    b_scales = np.array([F32(F32(in_q[0]) * F32(w)) for w in w_scales], np.float64)
+    q = _round(np.asarray(bias, np.float64) / b_scales).astype(np.int64)
+    if np.any(np.abs(q) > 0x7FFFFFFF):
+        raise ConvertError("layer %d: a bias does not fit int32 at scale input_scale x weight_scale" % i)
+    return q
+
+
+def _weighted(i, s, layer, x, y, in_q):
+    """Dense or convolution layer i: its Int8 spec and output quantization."""
+    fused = s.activation in FUSED
+    if fused:
+        out_q = activation_params(y.min(), y.max())
+    else:
+        z = (x.reshape(len(x), -1) @ layer.kernel + (layer.bias if layer.bias is not None else 0)).astype(np.float32)
+        out_q = activation_params(z.min(), z.max())
+    kernel, w_scales = _weights(layer.kernel, s.kind)
+    bias = _bias(i, layer.bias, in_q, w_scales)
+    act = anne_tflite_import.activation_range(FUSED.get(s.activation, "NONE"), out_q[0], out_q[1])
+    if s.kind in CONVS:
+        return CONVS[s.kind](kernel, bias, w_scales, in_q, out_q, act, layer.kparams), out_q
+    spec = Int8DenseSpec(kernel, bias, w_scales, in_q, out_q, act)
+    if not fused:
+        op, fixed = POST[s.activation]
+        act_q = fixed or activation_params(y.min(), y.max())
+        act_q = (f32_value(act_q[0]), act_q[1])
+        options = {"beta": 1.0, "approximate": s.approximate, "alpha": s.params.get("negative_slope", 0.2)}
+        try:
+            spec.activation, post = anne_tflite_act.post(op, options, spec.out_q, act_q)
+        except ValueError as e:
+            raise ConvertError("layer %d (%s): %s" % (i, s.activation, e))
+        spec.post, spec.act_q = tuple(post), act_q
+        out_q = act_q
+    return spec, out_q
+
+
 def quantize(conv, rows):
-    """anne_convert.Converted (a float network) and calibration rows ->
+    """anne_convert.Converted (a float chain) and calibration rows ->
     anne_tflite_import.Imported: the int8 network, written as format
     version 3. ConvertError for what it cannot quantize, every layer's
     problem in one message."""
-    import anne_tflite_import
-    problems = []
-    if len(conv.input_shape) != 1:
-        problems.append("the input is %s: int8 quantization takes (features,) inputs so far"
-                        % (conv.input_shape,))
-    for i, s in enumerate(conv.specs):
-        if s.kind != anne_format.KIND_DENSE:
-            problems.append("layer %d is %s: int8 quantization covers Dense networks so far (convert "
-                            "without --quantize for float32)" % (i, anne_format.KIND_NAMES[s.kind]))
-        elif s.activation not in FUSED and s.activation not in POST:
-            problems.append("layer %d: activation %s has no int8 form here (linear, relu, relu6, softmax, "
-                            "sigmoid, tanh, gelu, exponential, leaky_relu do)" % (i, s.activation))
-        elif s.activation == "relu" and (s.has_max_value or s.params.get("negative_slope")
-                                         or s.params.get("threshold")):
-            problems.append("layer %d: relu with parameters: only plain relu (and relu6) are fused in int8" % i)
+    problems = [p for p in (_problem(i, s) for i, s in enumerate(conv.specs)) if p]
     if problems:
         raise ConvertError("cannot quantize: %s" % "; ".join(problems))
     x = _calibration(rows, conv.n_inputs)
-    model = anne_format.parse(conv.encode(version=2))   # the float reference, as the file holds it
+    model = anne_format.parse(conv.encode())   # the float reference, as the file holds it
+    x = x.reshape((len(x),) + tuple(model.layers[0].in_shape))
     in_q = activation_params(x.min(), x.max())
     specs = []
     for i, (s, layer) in enumerate(zip(conv.specs, model.layers)):
-        z = (x @ layer.kernel + (layer.bias if layer.bias is not None else 0)).astype(np.float32)
         y = layer.forward(x)
-        fused = s.activation in FUSED
-        out_q = activation_params(*((y.min(), y.max()) if fused else (z.min(), z.max())))
-        kernel, w_scales = _weights(layer.kernel)
-        bias = None
-        if layer.bias is not None:
-            b_scales = np.array([F32(F32(in_q[0]) * F32(w)) for w in w_scales], np.float64)
-            bias = _round(np.asarray(layer.bias, np.float64) / b_scales).astype(np.int64)
-            if np.any(np.abs(bias) > 0x7FFFFFFF):
-                raise ConvertError("layer %d: a bias does not fit int32 at scale input_scale x weight_scale" % i)
-        spec = Int8DenseSpec(kernel, bias, w_scales, in_q, out_q,
-                             anne_tflite_import.activation_range(FUSED.get(s.activation, "NONE"), out_q[0], out_q[1]))
-        if not fused:
-            op, fixed = POST[s.activation]
-            act_q = fixed or activation_params(y.min(), y.max())
-            act_q = (f32_value(act_q[0]), act_q[1])
-            options = {"beta": 1.0, "approximate": s.approximate, "alpha": s.params.get("negative_slope", 0.2)}
-            try:
-                spec.activation, post = anne_tflite_act.post(op, options, spec.out_q, act_q)
-            except ValueError as e:
-                raise ConvertError("layer %d (%s): %s" % (i, s.activation, e))
-            spec.post, spec.act_q = tuple(post), act_q
-            out_q = act_q
+        if s.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+            spec, out_q = Int8FlattenSpec(in_q, layer.out_shape if s.kind == anne_ops.LAYER_RESHAPE else None), in_q
+        elif s.kind in SAME_Q:
+            spec, out_q = Int8PoolSpec(s.kind, in_q, in_q, (-128, 127), layer.kparams), in_q
+        elif s.kind in MEANS:
+            out_q = activation_params(y.min(), y.max())
+            spec = Int8PoolSpec(s.kind, in_q, out_q)
+        else:
+            spec, out_q = _weighted(i, s, layer, x, y, in_q)
         specs.append(spec)
         in_q = (f32_value(out_q[0]), out_q[1])
         x = y

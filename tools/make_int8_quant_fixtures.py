@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Records what TensorFlow's converter makes of small Keras Dense models
+"""Records what TensorFlow's converter makes of small Keras models (Dense
+chains, and convolutional chains: Conv1D, Conv2D, DepthwiseConv2D, pooling,
+padding, Flatten)
 quantized with a given set of calibration rows, the parity fixtures of our
 own quantizer (`anne-convert model.keras --quantize int8 --calibration
 rows.npy`, tools/anne_quantize.py).
@@ -13,8 +15,9 @@ For each model below (trained briefly on seeded random data, as
 tools/make_int8_fixtures.py's models) it writes to OUT_DIR:
 - quant_<name>.keras: the float Keras model;
 - quant_<name>_calibration.npy: the calibration rows (float32, rows x
-  inputs), exactly the ones given to the converter's representative data
-  set, one row per batch;
+  inputs, an image's values in numpy's reshape(-1) order), exactly the ones
+  given to the converter's representative data set (in the model's input
+  shape), one row per batch;
 - quant_<name>.tflite: TensorFlow's full-integer conversion (int8 input and
   output, TFLITE_BUILTINS_INT8);
 - quant_<name>.json: int8 rows and LiteRT's outputs for them (reference
@@ -30,24 +33,81 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_int8_fixtures import ROOT, convert, dense_model, litert, tf, train  # noqa: E402
 
-# name: (n_in, [(units, activation)], loss, calibration rows)
+
+def cnn2d_model(seed):
+    """Conv2D (same, fused relu), MaxPooling2D, DepthwiseConv2D (relu6),
+    a pointwise Conv2D without activation, GlobalAveragePooling2D (MEAN),
+    Dense with softmax."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling2D(2)(h)
+    h = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(h)
+    h = keras.layers.Conv2D(6, 1)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
+def cnn2d_pad_model(seed):
+    """ZeroPadding2D (PAD), a strided Conv2D with a BatchNormalization and
+    a relu after it (folded), AveragePooling2D, Flatten, Dense with
+    sigmoid."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((6, 6, 2))
+    h = keras.layers.ZeroPadding2D(1)(inp)
+    h = keras.layers.Conv2D(3, 3, strides=2)(h)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.Activation("relu")(h)
+    h = keras.layers.AveragePooling2D(2, padding="same")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model(inp, h)
+
+
+def cnn1d_model(seed):
+    """Conv1D (valid, relu), AveragePooling1D, a strided same Conv1D,
+    GlobalMaxPooling1D (REDUCE_MAX), Dense without activation."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((16, 2))
+    h = keras.layers.Conv1D(4, 3, activation="relu")(inp)
+    h = keras.layers.AveragePooling1D(2)(h)
+    h = keras.layers.Conv1D(5, 3, strides=2, padding="same")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+# name: (build(seed), loss, calibration rows)
 MODELS = {
-    "relu_softmax": (6, [(16, "relu"), (8, "relu"), (4, "softmax")], "sparse_categorical_crossentropy", 64),
-    "linear": (5, [(8, None), (3, None)], "mse", 32),
-    "relu6_sigmoid": (4, [(12, "relu6"), (1, "sigmoid")], "mse", 100),
-    "tanh_wide": (3, [(10, "tanh"), (6, "relu"), (2, None)], "mse", 50),
+    "relu_softmax": (lambda s: dense_model(6, [(16, "relu"), (8, "relu"), (4, "softmax")], s),
+                     "sparse_categorical_crossentropy", 64),
+    "linear": (lambda s: dense_model(5, [(8, None), (3, None)], s), "mse", 32),
+    "relu6_sigmoid": (lambda s: dense_model(4, [(12, "relu6"), (1, "sigmoid")], s), "mse", 100),
+    "tanh_wide": (lambda s: dense_model(3, [(10, "tanh"), (6, "relu"), (2, None)], s), "mse", 50),
+    "cnn2d": (cnn2d_model, "sparse_categorical_crossentropy", 48),
+    "cnn2d_pad": (cnn2d_pad_model, "mse", 40),
+    "cnn1d": (cnn1d_model, "mse", 40),
 }
 
 
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fixtures", "quant")
-    for seed, (name, (n_in, layers, loss, n_calib)) in enumerate(MODELS.items()):
-        model = dense_model(n_in, layers, 40 + seed)
+    only = sys.argv[2:]
+    for seed, (name, (build, loss, n_calib)) in enumerate(MODELS.items()):
+        if only and name not in only:
+            continue
+        model = build(40 + seed)
         x = train(model, loss, 40 + seed)
+        x = x.reshape(len(x), -1)
+        n_in = x.shape[1]
         rng = np.random.default_rng(60 + seed)
         # calibration rows: the training data's distribution, a few wider
         calib = np.concatenate([x[:n_calib - 4], rng.normal(0.0, 2.0, (4, n_in))]).astype(np.float32)
-        content = convert(model, calib, len(calib))
+        content = convert(model, calib.reshape((len(calib),) + tuple(model.input_shape[1:])), len(calib))
         base = os.path.join(out_dir, "quant_" + name)
         model.save(base + ".keras")
         np.save(base + "_calibration.npy", calib)
@@ -62,11 +122,11 @@ def main():
         rows = np.clip(np.round(floats / scale) + zp, -128, 127).astype(np.int8)
         outputs = []
         for r in rows:
-            interp.set_tensor(inp["index"], r[None, :])
+            interp.set_tensor(inp["index"], r.reshape(inp["shape"]))
             interp.invoke()
             outputs.append(interp.get_tensor(out["index"]).reshape(-1).tolist())
         doc = {"generator": "tools/make_int8_quant_fixtures.py", "tensorflow": tf.__version__,
-               "resolver": "BUILTIN_REF", "layers": [[u, a or "linear"] for u, a in layers],
+               "resolver": "BUILTIN_REF", "layers": [layer.__class__.__name__ for layer in model.layers[1:]],
                "calibration_rows": int(len(calib)), "rows": rows.tolist(), "outputs": outputs}
         with open(base + ".json", "w") as f:
             json.dump(doc, f, separators=(",", ":"))

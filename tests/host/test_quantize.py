@@ -3,7 +3,9 @@ TensorFlow's own converter: tests/fixtures/quant/, written by
 tools/make_int8_quant_fixtures.py (TensorFlow 2.21, ai-edge-litert 2.3): per
 model the float Keras model, the calibration rows given to the converter as
 its representative data set, the converter's full-integer .tflite, and int8
-rows with LiteRT's (reference kernels') outputs for that .tflite."""
+rows with LiteRT's (reference kernels') outputs for that .tflite. Dense
+chains, and convolutional chains (Conv1D, Conv2D, DepthwiseConv2D, pooling,
+ZeroPadding2D, a folded BatchNormalization, Flatten)."""
 import json
 import os
 import subprocess
@@ -36,7 +38,7 @@ def quantized(name, tmp_path):
 
 
 def test_the_fixtures_are_there():
-    assert MODELS == ["linear", "relu6_sigmoid", "relu_softmax", "tanh_wide"]
+    assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "linear", "relu6_sigmoid", "relu_softmax", "tanh_wide"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -44,21 +46,30 @@ def test_quantization_is_tensorflows(name, tmp_path):
     ours = quantized(name, tmp_path)
     theirs = ti.import_tflite(base(name) + ".tflite").specs
     assert ours.dtype == "int8" and len(ours.layers) == len(theirs)
-    assert ours.input_quantization == theirs[0].in_q          # the calibration rows themselves: exact
+    assert ours.input_quantization == theirs[0].quant[0:2]    # the calibration rows themselves: exact
     for i, (a, b) in enumerate(zip(ours.layers, theirs)):
-        assert a.kernel.tolist() == b.kernel.tolist(), i
-        assert a.weight_scales == b.weight_scales, i
-        assert a.activation == b.activation, i
-        assert a.quant[5:7] == b.act_range, i
+        assert a.kind == b.kind and tuple(a.kparams) == tuple(getattr(b, "kparams", a.kparams)), i
+        assert a.quant[5:7] == b.quant[5:7], i
         # activation scales: TensorFlow calibrates with its own float kernels
         # (a float32 step or two apart); its one rule we do not follow (it
         # moves a linear Dense layer's bias into the next layer) moves more
         moved = name == "linear" and i == 0
-        for got, want in ((a.quant[2:4], b.out_q), (a.quant[7:9], b.act_q)):
+        pairs = [(a.quant[2:4], b.quant[2:4])]
+        if b.kernel is not None:
+            assert a.kernel.tolist() == b.kernel.tolist(), i
+            # a folded BatchNormalization: the converter folds it with its
+            # own float32 operations (the int8 weights are the same)
+            folded = name == "cnn2d_pad" and i == 1
+            assert np.allclose(a.weight_scales, b.weight_scales, rtol=3e-7, atol=0) if folded \
+                else a.weight_scales == b.weight_scales, i
+            if name != "linear":
+                assert a.bias.tolist() == b.bias.tolist(), i
+        if b.kind == af.KIND_DENSE:
+            assert a.activation == b.activation, i
+            pairs.append((a.quant[7:9], b.act_q))
+        for got, want in pairs:
             assert abs(got[0] - want[0]) <= (3e-3 if moved else 3e-7) * want[0], (i, got, want)
             assert got[1] == want[1] or moved, (i, got, want)
-        if name != "linear":
-            assert a.bias.tolist() == b.bias.tolist(), i
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -89,6 +100,22 @@ def test_bad_calibration_and_layers(tmp_path):
     conv.specs[1].activation = "selu"
     with pytest.raises(anne_convert.ConvertError, match="layer 1: activation selu has no int8 form"):
         anne_quantize.quantize(conv, np.load(base("relu_softmax") + "_calibration.npy"))
+
+
+def test_layers_without_an_int8_form_are_listed_together():
+    import anne_convert
+    import anne_ops
+    conv = anne_convert.convert(base("cnn2d") + ".keras")
+    rows = np.load(base("cnn2d") + "_calibration.npy")
+    conv.specs[0].activation = "tanh"                  # a convolution takes only a clamp in int8
+    conv.specs[4].kind = anne_ops.LAYER_AFFINE         # (an unfolded BatchNormalization)
+    with pytest.raises(anne_convert.ConvertError) as e:
+        anne_quantize.quantize(conv, rows)
+    msg = str(e.value)
+    assert "layer 0: activation tanh has no int8 form here in a conv2d (linear, relu, relu6 do)" in msg, msg
+    assert "layer 4 is affine: int8 quantization covers Dense, Conv1D, Conv2D" in msg, msg
+    with pytest.raises(anne_convert.ConvertError, match="rows x 64 inputs"):
+        anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
 @pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide"])
