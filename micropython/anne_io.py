@@ -25,6 +25,21 @@ def _mem_free():
 _free_memory = _mem_free
 
 
+def file_kparams(L):
+    """Layer L's kind parameters as a file's entry stores them (the registry's slots)."""
+    if L.kind == anne_ops.LAYER_CONV1D:
+        return (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
+    if L.kind in anne_file.POOLS:
+        return (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
+    if L.kind == anne_ops.LAYER_CONV2D:
+        return L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
+    if L.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
+        return L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
+    if L.kind >= anne_ops.LAYER_DEPTHWISE_CONV2D:
+        return L._kparams()
+    return anne_file.NO_KPARAMS
+
+
 def save(net, path, meta=None):
     """Writes net as a .anne file (version 2, 3 for images, with meta, by default
     net.metadata). Refuses (ValueError) what the format cannot hold before
@@ -37,17 +52,7 @@ def save(net, path, meta=None):
     shape = net.input_shape
     for L in net.layers:
         flags, params = anne_file.file_params(_canonical(L._name), L.params)
-        kp = anne_file.NO_KPARAMS
-        if L.kind == anne_ops.LAYER_CONV1D:
-            kp = (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
-        elif L.kind in anne_file.POOLS:
-            kp = (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
-        elif L.kind == anne_ops.LAYER_CONV2D:
-            kp = L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
-        elif L.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
-            kp = L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
-        elif L.kind >= anne_ops.LAYER_DEPTHWISE_CONV2D:
-            kp = L._kparams()
+        kp = file_kparams(L)
         if L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)

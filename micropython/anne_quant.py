@@ -1,5 +1,7 @@
-# anne_quant: net.quantize(rows) on the board: a float Dense network and
-# calibration rows -> the int8 network tools/anne_quantize.py makes of them
+# anne_quant: net.quantize(rows) on the board: a float chain (Dense,
+# Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D, Flatten,
+# Reshape) and calibration rows -> the int8 network tools/anne_quantize.py
+# makes of them
 # on the PC (TFLite's post-training full-integer rules, docs/int8.md "Our
 # own quantizer"), written as a format-v3 file in RAM and loaded from it
 # (so it runs, and is checked, as any int8 file). The float network is not
@@ -129,16 +131,29 @@ def _clamp(act, scale, zp):
     return -128, 127
 
 
+# The kinds quantize takes: weighted ones (Dense, the convolutions: their
+# own output range), ones that keep their input's quantization (TFLite's
+# pooling, REDUCE_MAX, PAD, RESHAPE) and the global averages (MEAN: a range
+# of their own, requantized).
+CONVS = anne_file_int8.CONVS
+SAME_Q = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
+          anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D,
+          anne_ops.LAYER_ZERO_PADDING2D, anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
+MEANS = anne_file_int8.MEANS
+
+
 def _check(net, rows):
-    if len(net.input_shape) != 1:
-        raise ValueError("quantize takes networks on (features,) inputs so far")
     for i, L in enumerate(net._layers):
-        if L.kind != anne_ops.LAYER_DENSE:
-            raise ValueError("layer %d is not Dense: quantize covers Dense networks so far" % i)
+        if L.kind in SAME_Q or L.kind in MEANS:
+            continue
+        if L.kind != anne_ops.LAYER_DENSE and L.kind not in CONVS:
+            raise ValueError("layer %d is %s: quantize takes Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
+                             "ZeroPadding2D, Flatten, Reshape" % (i, type(L).__name__))
         act = L.activation
-        if act not in FUSED and act != "softmax":
-            raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6, softmax; "
-                             "for %s quantize on the PC (anne-convert --quantize int8)" % (i, act, act))
+        if act not in FUSED and (act != "softmax" or L.kind in CONVS):
+            raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
+                             "the PC (anne-convert --quantize int8)" % (i, act, "" if L.kind in CONVS else ", softmax",
+                                                                         act))
         if act == "relu" and L.params:
             raise ValueError("layer %d: relu with parameters has no int8 form (plain relu, relu6 do)" % i)
     if not isinstance(rows, (list, tuple)) or not rows:
@@ -151,21 +166,26 @@ def _check(net, rows):
 def _weights(L):
     """Layer L's int8 kernel (TFLite's layout, padded to 4 bytes) and its
     per-channel weight scales: max|w| / 127 in float32, each value the
-    float32 quotient rounded half away from zero (as the PC's numpy)."""
-    k, units, n_in = L._kernel, L.units, L.n_in
-    kernel = bytearray((units * n_in + 3) & ~3)
+    float32 quotient rounded half away from zero (as the PC's numpy). The
+    float kernel is rows x units (a Dense layer's inputs, a convolution's
+    taps x in_channels, a depthwise one's taps); TFLite's has units rows,
+    but a depthwise one's keeps this layout."""
+    k, units = L._kernel, L.units
+    rows = len(k) // units
+    kernel = bytearray((units * rows + 3) & ~3)
     scales = array("f", bytes(4 * units))
+    depthwise = L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D
     for j in range(units):
         top = 0.0
-        for t in range(n_in):
+        for t in range(rows):
             v = abs(k[t * units + j])
             top = v if v > top else top
         scales[j] = _f32(_f32(top) / 127.0) if top > 0.0 else 1.0
         s = scales[j]      # (the float32 value, on a port whose float is a double too)
-        for t in range(n_in):
+        for t in range(rows):
             v = _f32(k[t * units + j] / s)
             q = min(127, int(abs(v) + 0.5))
-            kernel[j * n_in + t] = (-q if v < 0 else q) & 0xFF
+            kernel[t * units + j if depthwise else j * rows + t] = (-q if v < 0 else q) & 0xFF
     return kernel, scales
 
 
@@ -187,60 +207,116 @@ def _bias(i, L, in_scale, w_scales):
     return bias
 
 
-def _outputs(backend, L, xs):
-    """Layer L on each calibration row: (the dense part's outputs z, the
-    layer's outputs y after a fused relu / relu6; z itself otherwise)."""
-    zs = []
-    for x in xs:
-        z = array("f", bytes(4 * L.units))
-        backend.forward(((L._kernel, L._bias, "linear", None),), x, z)
-        zs.append(z)
-    if L.activation not in ("relu", "relu6"):
-        return zs, zs
-    top = 6.0 if L.activation == "relu6" else None
-    return zs, [array("f", [0.0 if v < 0.0 else top if top is not None and v > top else v for v in z]) for z in zs]
+def _q31(words):
+    """TFLite's QuantizeMultiplier (double rounding) of the float64 whose
+    two words are words (positive, normal): (multiplier, shift)."""
+    bits = (words[0] & 0xFFFFFFFF) | (words[1] & 0xFFFFFFFF) << 32
+    m = (bits & ((1 << 52) - 1)) | 1 << 52          # frexp: m / 2**53 in [0.5, 1)
+    shift = ((bits >> 52) & 0x7FF) - 1022
+    q = (m + (1 << 21)) >> 22                        # round(m / 2**53 * 2**31), half away from zero
+    if q == 1 << 31:
+        q >>= 1
+        shift += 1
+    return (0, 0) if shift < -31 else (q, shift)
 
 
-def _span(rows):
-    return min(min(r) for r in rows), max(max(r) for r in rows)
+def _ratio_words(a, b):
+    """(double)a / (double)b of float32 a, b > 0, as two words."""
+    _, ma, ea = _parts(a)
+    _, mb, eb = _parts(b)
+    e = ea - eb
+    return _f64_bits(ma << e, mb) if e >= 0 else _f64_bits(ma, mb << -e)
 
 
-def quantize(net, rows, load):
-    """The int8 network of a float Dense network net, calibrated on rows
-    (a list of rows of n_inputs floats), made by load (anne_net.load) from
-    the file it writes in RAM; net is not changed."""
-    _check(net, rows)
-    xs = [array("f", row) for row in rows]
-    for r, x in enumerate(xs):
+def _spans(net, rows):
+    """Runs the float network on each row (its own kernels, one layer at a
+    time): the input's range, and per layer the range its int8 output is
+    calibrated on (after a fused relu / relu6; a Dense layer's before any
+    other activation)."""
+    be = net._backend
+    bufs = [array("f", bytes(4 * L.n_out)) if L.computes else None for L in net._layers]
+    # (a Dense layer's outputs before its softmax)
+    zs = [array("f", bytes(4 * L.units)) if L.kind == anne_ops.LAYER_DENSE and L.activation not in FUSED
+          else None for L in net._layers]
+    lo, hi = [None] * len(bufs), [None] * len(bufs)
+    span_in = None
+    for r, row in enumerate(rows):
+        x = array("f", row)
         for v in x:
             if v - v != 0.0:
                 raise ValueError("row %d: not finite" % r)
-    in_q = _params(*_span(xs))
+        span_in = _widen(span_in, x)
+        for i, L in enumerate(net._layers):
+            if not L.computes:
+                continue
+            y = bufs[i]
+            be.forward((L._step(None),), x, y)
+            v = zs[i]
+            if v is None:
+                v = y
+            else:
+                be.forward(((L._kernel, L._bias, "linear", None),), x, v)
+            s = _widen((lo[i], hi[i]) if lo[i] is not None else None, v)
+            lo[i], hi[i] = s
+            x = y
+    return span_in, lo, hi
+
+
+def _widen(span, v):
+    a, b = (v[0], v[0]) if span is None else span
+    for t in v:
+        a = t if t < a else a
+        b = t if t > b else b
+    return a, b
+
+
+def quantize(net, rows, load):
+    """The int8 network of a float chain net, calibrated on rows (a list of
+    rows of n_inputs floats), made by load (anne_net.load) from the file it
+    writes in RAM; net is not changed."""
+    import anne_io
+    _check(net, rows)
+    span_in, lo, hi = _spans(net, rows)
+    in_q = _params(*span_in)
     entries, datas = [], []
     shape = net.input_shape
+    _, params = anne_file.file_params("linear", {})
     for i, L in enumerate(net._layers):
+        kp = anne_io.file_kparams(L)
+        if L.kind in SAME_Q or L.kind in MEANS:
+            out_q, count, words = in_q, 0, b""
+            if L.kind in MEANS:
+                out_q, count = _params(lo[i], hi[i]), 1
+                words = struct.pack("<2i", *_q31(_ratio_words(in_q[0], out_q[0])))
+            e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape,
+                                dtype=anne_file.DTYPE_INT8, quant=in_q + out_q + (count, -128, 127, 0.0, 0))
+            entries.append(e)
+            datas.append((b"", b"", words, b"", b""))
+            shape, in_q = e.out_shape, out_q
+            continue
         act = L.activation
-        zs, ys = _outputs(net._backend, L, xs)
-        out_q = _params(*_span(ys if act in FUSED else zs))
+        out_q = _params(lo[i], hi[i])
         kernel, w_scales = _weights(L)
         bias = _bias(i, L, in_q[0], w_scales)
         words = array("i")
-        for j in range(L.units):
-            for w in requant_words(in_q[0], w_scales[j], out_q[0]):
+        pairs = [requant_words(in_q[0], w_scales[j], out_q[0]) for j in range(L.units)]
+        if L.kind in CONVS:     # Q31 multipliers, then shifts
+            pairs = [_q31(p) for p in pairs]
+            pairs = [(p[0] for p in pairs), (p[1] for p in pairs)]
+        for p in pairs:
+            for w in p:
                 words.append(w)
         post, act_q = b"", (0.0, 0)
         if act == "softmax":
             post, act_q = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128)
         quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
-        _, params = anne_file.file_params("linear", {})
         e = anne_file.Entry(anne_ops.SOFTMAX if act == "softmax" else anne_ops.LINEAR,
                             anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,
-                            dtype=anne_file.DTYPE_INT8, quant=quant)
+                            kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant)
         entries.append(e)
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
         shape = e.out_shape
         in_q = act_q if act == "softmax" else out_q
-        xs = ys
     return _load(net, entries, datas, load)
 
 

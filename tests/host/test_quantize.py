@@ -118,7 +118,7 @@ def test_layers_without_an_int8_form_are_listed_together():
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
-@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide"])
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d"])
 def test_board_fixtures_are_up_to_date(name):
     # tests/board/test_quantize.py compares net.quantize(rows) on the board
     # with these: the float file as anne-convert writes it, the rows, and
@@ -128,9 +128,13 @@ def test_board_fixtures_are_up_to_date(name):
     rows = np.load(base(name) + "_calibration.npy")
     with open(base(name) + "_float.anne", "rb") as f:
         assert f.read() == conv.encode()
-    with open(base(name) + "_calibration.json") as f:
-        assert json.load(f) == [[float(v) for v in r] for r in rows]
-    if name == "relu_softmax":
+    if name == "cnn2d":   # float32 bytes (see tests/board/test_quantize.py)
+        with open(base(name) + "_calibration.f32", "rb") as f:
+            assert f.read() == rows.astype("<f4").tobytes()
+    else:
+        with open(base(name) + "_calibration.json") as f:
+            assert json.load(f) == [[float(v) for v in r] for r in rows]
+    if name != "tanh_wide":
         with open(base(name) + "_int8.anne", "rb") as f:
             assert f.read() == anne_quantize.quantize(conv, rows).encode()
 
