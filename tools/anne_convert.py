@@ -65,7 +65,7 @@ an int8 file as TensorFlow's converter would quantize it with those rows
 A .tflite file (TensorFlow's full-integer int8 conversion: representative
 data set, supported_ops TFLITE_BUILTINS_INT8) becomes an int8 file (format
 version 3): chains of FULLY_CONNECTED (fused NONE, RELU, RELU6,
-RELU_N1_TO_1; then SOFTMAX, LOGISTIC, TANH, GELU, EXP or LEAKY_RELU), with
+RELU_N1_TO_1; then SOFTMAX, LOGISTIC, TANH, GELU, EXP, LEAKY_RELU, HARD_SWISH or ELU), with
 QUANTIZE at the input, DEQUANTIZE at the output and
 size-keeping RESHAPEs; every other operator is reported, all in one run
 (tools/anne_tflite_import.py, docs/converter.md).

@@ -16,7 +16,7 @@ output), by TFLite's rules:
   scale = (max - min) / 255 in float32, the zero point nudged to the end of
   the range that is nearer (MLIR's getNudgedScaleAndZeroPoint);
 - the outputs of softmax and sigmoid get scale 1/256, zero point -128, of
-  tanh 1/128 and 0 (LiteRT's kernels require them); of gelu, exponential
+  tanh 1/128 and 0 (LiteRT's kernels require them); of gelu, exponential,
   and leaky_relu their calibrated range;
 - max and average pooling, global max, padding and Flatten/Reshape keep
   their input's scale and zero point (TFLite requires it);
@@ -51,7 +51,7 @@ F32 = np.float32
 # output quantization LiteRT fixes for it (None: calibrated)
 POST = {"softmax": ("SOFTMAX", (1.0 / 256, -128)), "sigmoid": ("LOGISTIC", (1.0 / 256, -128)),
         "tanh": ("TANH", (1.0 / 128, 0)), "gelu": ("GELU", None), "exponential": ("EXP", None),
-        "leaky_relu": ("LEAKY_RELU", None)}
+        "leaky_relu": ("LEAKY_RELU", None), "hard_silu": ("HARD_SWISH", None), "elu": ("ELU", None)}
 FUSED = {"linear": "NONE", "relu": "RELU", "relu6": "RELU6"}
 
 

@@ -33,6 +33,8 @@ ACTIVATIONS = {
     "GELU": "gelu",
     "EXP": "exponential",
     "LEAKY_RELU": "leaky_relu",
+    "HARD_SWISH": "hard_silu",
+    "ELU": "elu",
 }
 
 F32 = np.float32
@@ -45,7 +47,7 @@ def _libm_functions():
     except OSError:
         lib = None
     out = {}
-    for name, fallback in (("expf", math.exp), ("tanhf", math.tanh), ("erfcf", math.erfc)):
+    for name, fallback in (("expf", math.exp), ("tanhf", math.tanh), ("erfcf", math.erfc), ("expm1f", math.expm1)):
         f = getattr(lib, name, None) if lib is not None else None
         if f is not None:
             f.restype, f.argtypes = ctypes.c_float, [ctypes.c_float]
@@ -56,7 +58,7 @@ def _libm_functions():
 
 
 _LIBM = _libm_functions()
-expf, tanhf, erfcf = _LIBM["expf"], _LIBM["tanhf"], _LIBM["erfcf"]
+expf, tanhf, erfcf, expm1f = _LIBM["expf"], _LIBM["tanhf"], _LIBM["erfcf"], _LIBM["expm1f"]
 NEG_SQRT1_2 = F32(-math.sqrt(0.5))
 SQRT_2_OVER_PI = F32(2.0 / math.sqrt(math.pi) * math.sqrt(0.5))
 
@@ -119,6 +121,75 @@ def leaky_relu_table(alpha, in_q, out_q):
     return table
 
 
+def _wrap16(v):
+    return ((v + 0x8000) & 0xFFFF) - 0x8000
+
+
+def _srdhm16(a, b):
+    """gemmlowp's int16 SaturatingRoundingDoublingHighMul."""
+    if a == b == -0x8000:
+        return 0x7FFF
+    ab = a * b
+    return _wrap16(_div15(ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))))
+
+
+def _div15(n):
+    """n / 2**15, truncated toward zero (C's integer division)."""
+    return -((-n) >> 15) if n < 0 else n >> 15
+
+
+def _sdhm16(a, b):
+    """TFLite's int16 SaturatingDoublingHighMul (hard_swish.h): truncating."""
+    if a == b == -0x8000:
+        return 0x7FFF
+    return _wrap16(_div15(a * b))
+
+
+def _rdpot16(x, exponent):
+    """gemmlowp's RoundingDivideByPOT<int16_t>, with the C++'s int16 mask
+    (an exponent of 16 or more makes it -1) and int promotions."""
+    exponent = min(exponent, 31)
+    mask = _wrap16((1 << exponent) - 1)
+    remainder = _wrap16(x & mask)
+    threshold = _wrap16((mask >> 1) + (1 if x < 0 else 0))
+    return _wrap16((x >> exponent) + (1 if remainder > threshold else 0))
+
+
+def _down_scale16(m):
+    """TFLite's DownScaleInt32ToInt16Multiplier."""
+    return 0x7FFF if m >= 0x7FFFFFFF - (1 << 15) else (m + (1 << 15)) >> 16
+
+
+def hard_swish_table(in_q, out_q):
+    """LiteRT's reference HardSwish<int8_t> (int16 fixed point, the
+    multipliers from HardSwishPrepare's float32 scales through the
+    single-rounding QuantizeMultiplier, as src/activation/s8/hard_swish.rs
+    computes them) for every int8 input."""
+    hires = F32(1.0 / 128.0) * F32(in_q[0])
+    om, oe = quantize_multiplier(float(F32(hires / F32(out_q[0]))), single_rounding=True)
+    rm, re = quantize_multiplier(float(F32(hires / (F32(3.0) / F32(32768.0)))), single_rounding=True)
+    if oe > 0 or not -31 <= re <= 30 or oe < -31:
+        raise ValueError("HARD_SWISH's scales give multipliers out of LiteRT's range (input %r, output %r)"
+                         % (in_q[0], out_q[0]))
+    om, rm = _down_scale16(om), _down_scale16(rm)
+    table = [0] * 256
+    for q in range(-128, 128):
+        hi = _wrap16((q - in_q[1]) * (1 << 7))
+        pre = _srdhm16(hi, om)
+        r = hi
+        if re > 0:
+            r = max(-0x8000, min(0x7FFF, r << min(re - 1, 30)))
+        r = _srdhm16(r, rm)
+        if re > 0:
+            r = max(-0x8000, min(0x7FFF, r << 1))
+        if re < 0:
+            r = _rdpot16(r, -re)
+        r = _wrap16((r + (1 << 15)) >> 1)
+        y = _wrap16(_rdpot16(_sdhm16(r, pre), -oe) + out_q[1])
+        table[q & 0xFF] = min(127, max(-128, y))
+    return table
+
+
 def softmax_params(beta, in_scale):
     """SoftmaxPrepare for int8 (PreprocessSoftmaxScaling with 5 integer bits,
     the double-rounding build): (input_multiplier, input_left_shift,
@@ -158,6 +229,10 @@ def post(op, options, in_q, out_q):
             def gelu(x):
                 return F32(0.5) * x * erfcf(x * NEG_SQRT1_2)
         return name, lut_populate(gelu, in_q, out_q)
+    if op == "HARD_SWISH":
+        return name, hard_swish_table(in_q, out_q)
+    if op == "ELU":     # LiteRT's int8 ELU: LUTPopulate of x < 0 ? expm1(x) : x
+        return name, lut_populate(lambda x: expm1f(x) if x < 0 else x, in_q, out_q)
     return name, leaky_relu_table(options.get("alpha", 0.2), in_q, out_q)
 
 

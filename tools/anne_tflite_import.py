@@ -52,9 +52,7 @@ FULL_INTEGER = """converter = tf.lite.TFLiteConverter.from_keras_model(model)
 _FLOAT = "convert the float Keras model (.keras) instead, which anne runs in float32"
 # What to do instead, per operator this step does not take.
 ADVICE = {
-    "HARD_SWISH": "not supported in int8 yet: use relu or relu6 in the Dense layers, or " + _FLOAT,
-    "ELU": "not supported in int8 yet (TensorFlow's converter keeps it in float): use relu, tanh or "
-           "sigmoid, or " + _FLOAT,
+    "PRELU": "not supported in int8 yet (a slope per unit): use leaky_relu, relu or relu6, or " + _FLOAT,
     "CONV_2D": "a CONV_2D of height over 1 (Conv2D) is not supported in int8 yet: " + _FLOAT,
     "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
                    "*_POOL_2D: " + _FLOAT,
@@ -66,8 +64,9 @@ ADVICE = {
                   "and width of an image: " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
                 "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
-    "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float): use "
-                  "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
+    "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float, as it "
+                  "does Keras's elu, which LiteRT's reference kernels cannot run): use activations TFLite "
+                  "quantizes (relu, relu6, tanh, sigmoid, hard_swish) or " + _FLOAT,
 }
 
 

@@ -91,6 +91,8 @@ MODELS = {
     "cnn2d": (cnn2d_model, "sparse_categorical_crossentropy", 48),
     "cnn2d_pad": (cnn2d_pad_model, "mse", 40),
     "cnn1d": (cnn1d_model, "mse", 40),
+    "hard_swish": (lambda s: dense_model(4, [(10, "hard_swish"), (6, "relu"), (3, "softmax")], s),
+                   "sparse_categorical_crossentropy", 48),
 }
 
 

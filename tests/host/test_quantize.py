@@ -38,7 +38,8 @@ def quantized(name, tmp_path):
 
 
 def test_the_fixtures_are_there():
-    assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "linear", "relu6_sigmoid", "relu_softmax", "tanh_wide"]
+    assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "hard_swish", "linear", "relu6_sigmoid", "relu_softmax",
+                      "tanh_wide"]
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -26,7 +26,7 @@ CONVERT = os.path.join(ROOT, "tools", "anne_convert.py")
 # (with the operators it must name)
 SUPPORTED = ["dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
              "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh", "act_gelu",
-             "act_leaky_relu"]
+             "act_leaky_relu", "act_hard_swish", "act_elu"]
 # fixtures with Conv1D layers (EXPAND_DIMS, CONV_2D of height 1, RESHAPE) that convert
 CONV1D = ["conv1d_dense", "conv1d_variants"]
 # and with 1-D poolings (MAX/AVERAGE_POOL_2D of height 1, MEAN, REDUCE_MAX)
@@ -40,7 +40,7 @@ GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", 
           "graph_bn_unfolded",
           "residual_add_mul", "bn_global_max", "pool1d_mean"]
 SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS
-REFUSED = {"act_hard_swish": ["operator 1 HARD_SWISH"], "act_silu": ["operator 2 MUL"]}
+REFUSED = {"act_prelu": ["operator 1 PRELU"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
 
@@ -63,7 +63,7 @@ def path(name):
 
 
 # Operators a Dense chain's conversion may hold (the rest are refused).
-ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU"}
+ACTIVATION_OPS = {"SOFTMAX", "LOGISTIC", "TANH", "GELU", "EXP", "LEAKY_RELU", "HARD_SWISH", "ELU"}
 CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "STRIDED_SLICE", "PACK",
              "EXPAND_DIMS", "CONV_2D", "SQUEEZE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
              "REDUCE_MAX", "DEPTHWISE_CONV_2D", "PAD"} | ACTIVATION_OPS
@@ -499,7 +499,9 @@ def test_per_tensor_multiplier_is_litert_s(scale_hex, row, unit, litert):
 SWEEPS = {"act_sigmoid_sweep": "LOGISTIC", "act_sigmoid_fine_sweep": "LOGISTIC", "act_tanh_sweep": "TANH",
           "act_tanh_coarse_sweep": "TANH", "act_gelu_sweep": "GELU", "act_leaky_relu_sweep": "LEAKY_RELU",
           "act_leaky_relu_small_sweep": "LEAKY_RELU", "act_softmax_sweep": "SOFTMAX",
-          "act_softmax_coarse_sweep": "SOFTMAX"}
+          "act_softmax_coarse_sweep": "SOFTMAX", "act_hard_swish_sweep": "HARD_SWISH",
+          "act_hard_swish_coarse_sweep": "HARD_SWISH", "act_hard_swish_fine_sweep": "HARD_SWISH",
+          "act_elu_sweep": "ELU"}
 
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
