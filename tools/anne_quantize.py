@@ -38,11 +38,13 @@ it, and the outputs stay within an output step.
 
 import numpy as np
 
+import anne_file
 import anne_format
 import anne_ops
 import anne_tflite_act
 import anne_tflite_import
 from anne_format import Int8Conv1DSpec, Int8Conv2DSpec, Int8DenseSpec, Int8DepthwiseSpec, Int8FlattenSpec, Int8PoolSpec
+from anne_format import Int8MergeSpec
 from anne_format import f32_value
 from anne_keras_layers import ConvertError
 
@@ -111,6 +113,9 @@ SAME_Q = {anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_o
           anne_ops.LAYER_ZERO_PADDING2D}
 # The global averages (TFLite's MEAN: an output range of its own).
 MEANS = {anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D}
+# The merges of a graph it takes (TFLite's ADD, SUB, MUL: an output range of
+# their own; its CONCATENATION wants its inputs requantized to one scale)
+MERGES = (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT, anne_ops.LAYER_MULTIPLY)
 CONVS = {anne_ops.LAYER_CONV1D: Int8Conv1DSpec, anne_ops.LAYER_CONV2D: Int8Conv2DSpec,
          anne_ops.LAYER_DEPTHWISE_CONV2D: Int8DepthwiseSpec}
 # A float kernel's axes -> TFLite's filter layout (output channel first;
@@ -119,14 +124,19 @@ TO_TFLITE = {anne_ops.LAYER_DENSE: (1, 0), anne_ops.LAYER_CONV1D: (2, 0, 1), ann
 
 
 def _problem(i, s):
-    """What keeps layer i (its LayerSpec s) from int8, or None."""
+    """What keeps layer i (s: an anne_format Layer) from int8, or None."""
     name = anne_ops.LAYER_NAMES[s.kind]
     if s.kind in SAME_Q or s.kind in MEANS or s.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
         return None
+    if s.kind in MERGES:
+        if s.activation not in FUSED:
+            return "layer %d: a %s's activation %s has no int8 form here (linear, relu, relu6 do)" % (
+                i, name, s.activation)
+        return None
     if s.kind not in CONVS and s.kind != anne_ops.LAYER_DENSE:
         return ("layer %d is %s: int8 quantization covers Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
-                "ZeroPadding2D and Flatten/Reshape chains so far (convert without --quantize for float32)"
-                % (i, name))
+                "ZeroPadding2D, Flatten/Reshape and the Add, Subtract and Multiply of graphs so far (convert "
+                "without --quantize for float32)" % (i, name))
     acts = FUSED if s.kind in CONVS else tuple(FUSED) + tuple(POST)
     if s.activation not in acts:
         return "layer %d: activation %s has no int8 form here in a %s (%s do)" % (i, s.activation, name, ", ".join(acts))
@@ -160,8 +170,10 @@ def _bias(i, bias, in_q, w_scales):
     return q
 
 
-def _weighted(i, s, layer, x, y, in_q):
-    """Dense or convolution layer i: its Int8 spec and output quantization."""
+def _weighted(i, layer, x, y, in_q):
+    """Dense or convolution layer i (an anne_format Layer): its Int8 spec
+    and output quantization."""
+    s = layer
     fused = s.activation in FUSED
     if fused:
         out_q = activation_params(y.min(), y.max())
@@ -188,33 +200,52 @@ def _weighted(i, s, layer, x, y, in_q):
     return spec, out_q
 
 
+def quantize_file(data, rows):
+    """A float network's .anne bytes (a chain, or a graph whose merges are
+    Add, Subtract or Multiply) and calibration rows -> the int8 layers
+    (anne_format Int8 specs; a graph's with their inputs). ConvertError for
+    what it cannot quantize, every layer's problem in one message."""
+    model = anne_format.parse(data)    # the float reference, as the file holds it
+    problems = [p for p in (_problem(i, layer) for i, layer in enumerate(model.layers)) if p]
+    if problems:
+        raise ConvertError("cannot quantize: %s" % "; ".join(problems))
+    x = _calibration(rows, model.n_inputs)
+    x = x.reshape((len(x),) + tuple(model.layers[0].in_shape))
+    NET = anne_file.NETWORK_INPUT
+    outs = {NET: (x, activation_params(x.min(), x.max()))}     # layer -> (float outputs, quantization)
+    specs = []
+    for i, layer in enumerate(model.layers):
+        ins = layer.inputs or (i - 1 if i else NET,)
+        x, in_q = outs[ins[0]]
+        if layer.kind in MERGES:
+            y = layer.forward([outs[j][0] for j in ins])
+            out_q = activation_params(y.min(), y.max())
+            act = anne_tflite_import.activation_range(FUSED[layer.activation], out_q[0], out_q[1])
+            spec = Int8MergeSpec(layer.kind, ins, [outs[j][1] for j in ins], out_q, act)
+        else:
+            y = layer.forward(x)
+            if layer.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
+                spec, out_q = Int8FlattenSpec(in_q, layer.out_shape if layer.kind == anne_ops.LAYER_RESHAPE
+                                              else None), in_q
+            elif layer.kind in SAME_Q:
+                spec, out_q = Int8PoolSpec(layer.kind, in_q, in_q, (-128, 127), layer.kparams), in_q
+            elif layer.kind in MEANS:
+                out_q = activation_params(y.min(), y.max())
+                spec = Int8PoolSpec(layer.kind, in_q, out_q)
+            else:
+                spec, out_q = _weighted(i, layer, x, y, in_q)
+            if layer.inputs is not None:
+                spec.inputs = tuple(ins)
+        specs.append(spec)
+        outs[i] = (y, (f32_value(out_q[0]), out_q[1]))
+    return specs
+
+
 def quantize(conv, rows):
     """anne_convert.Converted (a float chain) and calibration rows ->
     anne_tflite_import.Imported: the int8 network, written as format
-    version 3. ConvertError for what it cannot quantize, every layer's
-    problem in one message."""
-    problems = [p for p in (_problem(i, s) for i, s in enumerate(conv.specs)) if p]
-    if problems:
-        raise ConvertError("cannot quantize: %s" % "; ".join(problems))
-    x = _calibration(rows, conv.n_inputs)
-    model = anne_format.parse(conv.encode())   # the float reference, as the file holds it
-    x = x.reshape((len(x),) + tuple(model.layers[0].in_shape))
-    in_q = activation_params(x.min(), x.max())
-    specs = []
-    for i, (s, layer) in enumerate(zip(conv.specs, model.layers)):
-        y = layer.forward(x)
-        if s.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
-            spec, out_q = Int8FlattenSpec(in_q, layer.out_shape if s.kind == anne_ops.LAYER_RESHAPE else None), in_q
-        elif s.kind in SAME_Q:
-            spec, out_q = Int8PoolSpec(s.kind, in_q, in_q, (-128, 127), layer.kparams), in_q
-        elif s.kind in MEANS:
-            out_q = activation_params(y.min(), y.max())
-            spec = Int8PoolSpec(s.kind, in_q, out_q)
-        else:
-            spec, out_q = _weighted(i, s, layer, x, y, in_q)
-        specs.append(spec)
-        in_q = (f32_value(out_q[0]), out_q[1])
-        x = y
+    version 3 (quantize_file())."""
+    specs = quantize_file(conv.encode(), rows)
     sources = [["%s (%s)" % (", ".join(src), s.activation)] for src, s in zip(conv.sources, conv.specs)]
     imp = anne_tflite_import.Imported(conv.input_shape, specs, sources, conv.dropped,
                                       conv.metadata.get("name"), "")

@@ -81,6 +81,24 @@ def cnn1d_model(seed):
     return keras.Model(inp, h)
 
 
+def resnet_model(seed):
+    """A graph: Conv2D (relu) and Conv2D (linear) branches added, then a
+    relu (ADD with a fused RELU); a 1x1 projection subtracted from a
+    strided Conv2D of the sum (SUB); GlobalAveragePooling2D, Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 2))
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    b = keras.layers.Conv2D(4, 3, padding="same")(a)
+    h = keras.layers.Activation("relu")(keras.layers.Add()([a, b]))
+    c = keras.layers.Conv2D(6, 3, strides=2, padding="same")(h)
+    d = keras.layers.Conv2D(6, 1, strides=2)(h)
+    h = keras.layers.Subtract()([c, d])
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
 # name: (build(seed), loss, calibration rows)
 MODELS = {
     "relu_softmax": (lambda s: dense_model(6, [(16, "relu"), (8, "relu"), (4, "softmax")], s),
@@ -93,6 +111,7 @@ MODELS = {
     "cnn1d": (cnn1d_model, "mse", 40),
     "hard_swish": (lambda s: dense_model(4, [(10, "hard_swish"), (6, "relu"), (3, "softmax")], s),
                    "sparse_categorical_crossentropy", 48),
+    "resnet": (resnet_model, "sparse_categorical_crossentropy", 40),
 }
 
 

@@ -5,7 +5,8 @@ model the float Keras model, the calibration rows given to the converter as
 its representative data set, the converter's full-integer .tflite, and int8
 rows with LiteRT's (reference kernels') outputs for that .tflite. Dense
 chains, and convolutional chains (Conv1D, Conv2D, DepthwiseConv2D, pooling,
-ZeroPadding2D, a folded BatchNormalization, Flatten)."""
+ZeroPadding2D, a folded BatchNormalization, Flatten), and a graph (ADD with
+a fused RELU, SUB)."""
 import json
 import os
 import subprocess
@@ -37,9 +38,13 @@ def quantized(name, tmp_path):
     return af.load(str(out))
 
 
+# a graph's layers whose outputs feed an ADD or SUB
+FEEDS_A_MERGE = {"resnet": (1, 3)}
+
+
 def test_the_fixtures_are_there():
     assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "hard_swish", "linear", "relu6_sigmoid", "relu_softmax",
-                      "tanh_wide"]
+                      "resnet", "tanh_wide"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -55,7 +60,11 @@ def test_quantization_is_tensorflows(name, tmp_path):
         # (a float32 step or two apart); its one rule we do not follow (it
         # moves a linear Dense layer's bias into the next layer) moves more
         moved = name == "linear" and i == 0
-        pairs = [(a.quant[2:4], b.quant[2:4])]
+        # a graph: TensorFlow calibrates a tensor that feeds an ADD or SUB by
+        # a rule of its own (the SUB's first input takes the SUB's output
+        # quantization; the ADD's second a wider range); ours is the
+        # tensor's own range, as for every other tensor
+        pairs = [] if i in FEEDS_A_MERGE.get(name, ()) else [(a.quant[2:4], b.quant[2:4])]
         if b.kernel is not None:
             assert a.kernel.tolist() == b.kernel.tolist(), i
             # a folded BatchNormalization: the converter folds it with its
@@ -83,6 +92,8 @@ def test_outputs_within_one_step_of_litert(name, tmp_path):
     diff = np.abs(got.astype(int) - want)
     if name == "linear":   # TensorFlow moved the first layer's bias: within one step
         assert diff.max() <= 1, diff.max()
+    elif name in FEEDS_A_MERGE:   # (the merges' inputs calibrated otherwise: measured)
+        assert diff.max() <= 4 and (diff <= 1).mean() >= 0.8, (diff.max(), (diff <= 1).mean())
     else:                  # the same int8 network: LiteRT's outputs exactly
         assert diff.max() == 0, diff.max()
 
@@ -105,16 +116,17 @@ def test_bad_calibration_and_layers(tmp_path):
 
 def test_layers_without_an_int8_form_are_listed_together():
     import anne_convert
-    import anne_ops
     conv = anne_convert.convert(base("cnn2d") + ".keras")
     rows = np.load(base("cnn2d") + "_calibration.npy")
     conv.specs[0].activation = "tanh"                  # a convolution takes only a clamp in int8
-    conv.specs[4].kind = anne_ops.LAYER_AFFINE         # (an unfolded BatchNormalization)
+    # an unfolded BatchNormalization (affine) in place of the MaxPooling2D
+    conv.specs[1] = af.LayerSpec("linear", np.ones(4, np.float32), np.zeros(4, np.float32), kind="affine",
+                                 kparams=(0,))
     with pytest.raises(anne_convert.ConvertError) as e:
         anne_quantize.quantize(conv, rows)
     msg = str(e.value)
     assert "layer 0: activation tanh has no int8 form here in a conv2d (linear, relu, relu6 do)" in msg, msg
-    assert "layer 4 is affine: int8 quantization covers Dense, Conv1D, Conv2D" in msg, msg
+    assert "layer 1 is affine: int8 quantization covers Dense, Conv1D, Conv2D" in msg, msg
     with pytest.raises(anne_convert.ConvertError, match="rows x 64 inputs"):
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
