@@ -2,20 +2,19 @@
 # in Keras (examples/digits/make_digits.py) runs on the held-out images in
 # float32 and in int8, each checked against what the PC computed: float32
 # within 1e-5 + 1e-4 relative of Keras, int8 identical to LiteRT's.
-# It runs the networks it finds (digits.anne, digits_int8.anne):
+# It runs the networks it finds (digits.anne with digits_test.jsonl,
+# digits_int8.anne with digits_test_int8.jsonl):
 #
-#   python3 tools/anne_convert.py examples/digits/digits.keras -o digits.anne
-#   python3 tools/anne_convert.py examples/digits/digits.tflite -o digits_int8.anne
-#   tools/run-on cortex-m0 examples/digits/digits.py digits.anne digits_int8.anne examples/digits/digits_test.jsonl
+#   python3 tools/anne_convert.py examples/digits/digits.keras -o digits.anne --classes 0,1,2,3,4,5,6,7,8,9
+#   python3 tools/anne_convert.py examples/digits/digits.tflite -o digits_int8.anne --classes 0,1,2,3,4,5,6,7,8,9
+#   tools/run-on cortex-m0 examples/digits/digits.py digits.anne digits_int8.anne \
+#       examples/digits/digits_test.jsonl examples/digits/digits_test_int8.jsonl
 import gc
 import json
 import os
 from array import array
 
 import anne_net
-
-TEST = "digits_test.jsonl"  # a header line, then one held-out image a line
-
 
 def load(name):
     """The network, and what it needs in flash and RAM."""
@@ -38,11 +37,12 @@ def run(net, int8):
     out = array("b" if int8 else "f", bytes(net.n_outputs * (1 if int8 else 4)))
     n = right = bad = 0
     worst = 0.0
-    with open(TEST) as f:
+    # a header line, then one held-out image a line
+    with open("digits_test_int8.jsonl" if int8 else "digits_test.jsonl") as f:
         head = json.loads(f.readline())
         for _ in range(head["rows"]):
             row = json.loads(f.readline())
-            src = row["x_int8" if int8 else "x"]
+            src = row["x"]
             for j in range(len(src)):
                 x[j] = src[j]
             net.predict_into(x, out)
@@ -57,9 +57,8 @@ def run(net, int8):
             n += 1
             if n <= 3:
                 print("  image %d: a %d, read as %s" % (n, row["label"], net.classes[anne_net.argmax(out)]))
-    acc = "litert_accuracy" if int8 else "keras_accuracy"
     print("%s: accuracy %.3f on %d held-out images (%s on the PC: %.3f on %d)" % (
-        net.dtype, right / n, n, "LiteRT" if int8 else "Keras", head[acc], head["of"]))
+        net.dtype, right / n, n, head["by"], head["accuracy"], head["of"]))
     if int8:
         print("int8: %d of %d outputs differ from LiteRT's" % (bad, n))
     else:

@@ -11,14 +11,17 @@ Writes, next to this file:
                       Conv2D 3x3, Flatten, Dense softmax
   digits.tflite       TensorFlow's full-integer conversion (int8 in and out,
                       the training images as the representative data set)
-  digits_test.jsonl   held-out images, one JSON object a line (the board
-                      reads one at a time): the first line says what the
-                      rows hold, then each row: "x" (the 64 pixels, 0..16,
-                      row by row as reshape(-1) gives them), "label",
-                      "keras" (Keras's probabilities for it), "x_int8" (the
-                      pixels quantized with the .tflite's input scale and
-                      zero point) and "litert" (LiteRT's int8 outputs,
-                      its reference kernels)
+  digits_test.jsonl   held-out images for the float32 network, one JSON
+                      object a line (the board reads one at a time): a
+                      header (rows, shape, classes, Keras's accuracy on the
+                      whole held-out set), then each image's "x" (the 64
+                      pixels, 0..16, row by row as reshape(-1) gives them),
+                      "label" and "keras" (Keras's probabilities for it)
+  digits_test_int8.jsonl
+                      the same images for the int8 network: "x" quantized
+                      with the .tflite's input scale and zero point (in the
+                      header, with LiteRT's accuracy) and "litert" (LiteRT's
+                      int8 outputs, its reference kernels)
   digits.anne, digits_int8.anne
                       the two converted by tools/anne_convert.py, with the
                       class names (the board converts nothing; docs/cnn-examples.md)
@@ -103,16 +106,17 @@ def main():
     print("digits: LiteRT int8 accuracy %.3f on the same images" % (right / n_test))
 
     probs = model.predict(x_test[:HELD_OUT], verbose=0)
-    with open(os.path.join(HERE, "digits_test.jsonl"), "w") as f:
-        head = {"rows": HELD_OUT, "shape": [8, 8, 1], "classes": [str(c) for c in range(10)],
-                "keras_accuracy": round(float(acc), 4), "litert_accuracy": round(right / n_test, 4),
-                "of": n_test, "int8_input": [float(scale), int(zp)], "tensorflow": tf.__version__}
-        f.write(json.dumps(head) + "\n")
+    head = {"rows": HELD_OUT, "shape": [8, 8, 1], "classes": [str(c) for c in range(10)], "of": n_test, "tensorflow": tf.__version__}
+    with open(os.path.join(HERE, "digits_test.jsonl"), "w") as f, \
+            open(os.path.join(HERE, "digits_test_int8.jsonl"), "w") as g:
+        f.write(json.dumps(dict(head, dtype="float32", by="Keras", accuracy=round(float(acc), 4))) + "\n")
+        g.write(json.dumps(dict(head, dtype="int8", by="LiteRT", accuracy=round(right / n_test, 4),
+                                input_quantization=[float(scale), int(zp)])) + "\n")
         for img, t, p in zip(x_test[:HELD_OUT], y_test[:HELD_OUT], probs):
             q = quantized(img)
-            f.write(json.dumps({"x": [int(v) for v in img.reshape(-1)], "label": int(t),
-                                "keras": [float(v) for v in p], "x_int8": q.reshape(-1).tolist(),
-                                "litert": litert_out(q).tolist()}) + "\n")
+            f.write(json.dumps({"x": [int(v) for v in img.reshape(-1)], "label": int(t), "keras": [float(v) for v in p]}) + "\n")
+            g.write(json.dumps({"x": q.reshape(-1).tolist(), "label": int(t), "litert": litert_out(q).tolist()})
+                    + "\n")
     print("digits: %d rows written, .tflite %d bytes" % (HELD_OUT, len(content)))
 
 

@@ -3,12 +3,14 @@
 # frames x 10 bands, runs on the held-out clips in float32 and in int8,
 # each checked against what the PC computed: float32 within 1e-5 + 1e-4
 # relative of Keras, int8 identical to LiteRT's. It runs the networks it
-# finds (kws.anne, kws_int8.anne; the emulated Pico gets the int8 one):
+# finds (kws.anne with kws_test.jsonl, kws_int8.anne with
+# kws_test_int8.jsonl; the emulated Pico gets the int8 ones):
 #
-#   python3 tools/anne_convert.py examples/kws/kws.keras -o kws.anne
-#   python3 tools/anne_convert.py examples/kws/kws.tflite -o kws_int8.anne
-#   tools/run-on cortex-m4f examples/kws/kws.py kws.anne kws_int8.anne examples/kws/kws_test.jsonl
-#   tools/run-on rp2040 examples/kws/kws.py kws_int8.anne examples/kws/kws_test.jsonl
+#   python3 tools/anne_convert.py examples/kws/kws.keras -o kws.anne --classes rise,fall,hum,silence
+#   python3 tools/anne_convert.py examples/kws/kws.tflite -o kws_int8.anne --classes rise,fall,hum,silence
+#   tools/run-on cortex-m4f examples/kws/kws.py kws.anne kws_int8.anne \
+#       examples/kws/kws_test.jsonl examples/kws/kws_test_int8.jsonl
+#   tools/run-on rp2040 examples/kws/kws.py kws_int8.anne examples/kws/kws_test_int8.jsonl
 import gc
 import json
 import os
@@ -20,9 +22,6 @@ try:
     from time import ticks_diff, ticks_ms
 except ImportError:  # the qemu boards have no clock
     ticks_ms = None
-
-TEST = "kws_test.jsonl"  # a header line, then one held-out clip a line
-
 
 def spot(name):
     # the heap a load takes: the second load's (the first also imports
@@ -40,7 +39,8 @@ def spot(name):
     net.summary()
     x = array("b" if int8 else "f", bytes(net.n_inputs * (1 if int8 else 4)))
     out = array("b" if int8 else "f", bytes(net.n_outputs * (1 if int8 else 4)))
-    with open(TEST) as f:
+    # a header line, then one held-out clip a line
+    with open("kws_test_int8.jsonl" if int8 else "kws_test.jsonl") as f:
         head = json.loads(f.readline())
         words = net.classes or head["classes"]
         n = right = bad = 0
@@ -48,7 +48,7 @@ def spot(name):
         ms = 0
         for _ in range(head["rows"]):
             row = json.loads(f.readline())
-            src = row["x_int8" if int8 else "x"]
+            src = row["x"]
             for j in range(len(src)):
                 x[j] = src[j]
             if ticks_ms:
@@ -68,8 +68,8 @@ def spot(name):
             if k != row["label"] or n <= 4:
                 print("  clip %2d: %-7s heard as %s" % (n, words[row["label"]], words[k]))
     print("%s: accuracy %.3f on %d clips (%s on the PC: %.3f on %d)%s" % (
-        net.dtype, right / n, n, "LiteRT" if int8 else "Keras", head["litert_accuracy" if int8 else "keras_accuracy"],
-        head["of"], "; %d ms a clip" % (ms // n) if ticks_ms else ""))
+        net.dtype, right / n, n, head["by"], head["accuracy"], head["of"],
+        "; %d ms a clip" % (ms // n) if ticks_ms else ""))
     if int8:
         print("int8: %d of %d outputs differ from LiteRT's" % (bad, n))
     else:

@@ -21,13 +21,17 @@ Writes, next to this file:
   kws.keras        the Keras model
   kws.tflite       TensorFlow's full-integer conversion (int8 in and out,
                    training spectrograms as the representative data set)
-  kws_test.jsonl   held-out clips, one JSON object a line (the board reads
-                   one at a time): the first line says what the rows hold,
-                   then each row: "x" (the 200 spectrogram values, rounded
-                   to 2 decimals, frame by frame as reshape(-1) gives them),
-                   "label", "keras" (Keras's probabilities for exactly
-                   those values), "x_int8" (quantized with the .tflite's
-                   input scale and zero point) and "litert" (LiteRT's int8
+  kws_test.jsonl   held-out clips for the float32 network, one JSON object a
+                   line (the board reads one at a time): a header (rows,
+                   shape, classes, Keras's accuracy on the whole held-out
+                   set), then each clip's "x" (the 200 spectrogram values,
+                   rounded to 2 decimals, frame by frame as reshape(-1)
+                   gives them), "label" and "keras" (Keras's probabilities
+                   for exactly those values)
+  kws_test_int8.jsonl
+                   the same clips for the int8 network: "x" quantized with
+                   the .tflite's input scale and zero point (in the header,
+                   with LiteRT's accuracy) and "litert" (LiteRT's int8
                    outputs, its reference kernels)
   kws.anne, kws_int8.anne
                    the two converted by tools/anne_convert.py, with the
@@ -163,16 +167,17 @@ def main():
     print("kws: LiteRT int8 accuracy %.3f on the same clips" % (right / n_test))
 
     probs = model.predict(x_test[:HELD_OUT], verbose=0)
-    with open(os.path.join(HERE, "kws_test.jsonl"), "w") as f:
-        head = {"rows": HELD_OUT, "shape": [frames, bands, 1], "classes": WORDS,
-                "keras_accuracy": round(float(acc), 4), "litert_accuracy": round(right / n_test, 4),
-                "of": n_test, "int8_input": [float(scale), int(zp)], "tensorflow": tf.__version__}
-        f.write(json.dumps(head) + "\n")
-        for s, t, p in zip(x_test[:HELD_OUT], y_test[:HELD_OUT], probs):
-            q = quantized(s)
-            f.write(json.dumps({"x": [round(float(v), 2) for v in s.reshape(-1)], "label": int(t),
-                                "keras": [float(v) for v in p], "x_int8": q.reshape(-1).tolist(),
-                                "litert": litert_out(q).tolist()}) + "\n")
+    head = {"rows": HELD_OUT, "shape": [frames, bands, 1], "classes": WORDS, "of": n_test, "tensorflow": tf.__version__}
+    with open(os.path.join(HERE, "kws_test.jsonl"), "w") as f, \
+            open(os.path.join(HERE, "kws_test_int8.jsonl"), "w") as g:
+        f.write(json.dumps(dict(head, dtype="float32", by="Keras", accuracy=round(float(acc), 4))) + "\n")
+        g.write(json.dumps(dict(head, dtype="int8", by="LiteRT", accuracy=round(right / n_test, 4),
+                                input_quantization=[float(scale), int(zp)])) + "\n")
+        for img, t, p in zip(x_test[:HELD_OUT], y_test[:HELD_OUT], probs):
+            q = quantized(img)
+            f.write(json.dumps({"x": [round(float(v), 2) for v in img.reshape(-1)], "label": int(t), "keras": [float(v) for v in p]}) + "\n")
+            g.write(json.dumps({"x": q.reshape(-1).tolist(), "label": int(t), "litert": litert_out(q).tolist()})
+                    + "\n")
     print("kws: %d rows written, .tflite %d bytes" % (HELD_OUT, len(content)))
 
 

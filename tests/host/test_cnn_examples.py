@@ -38,8 +38,9 @@ def folder(name):
     return os.path.join(ROOT, "examples", name)
 
 
-def rows(name):
-    with open(os.path.join(folder(name), name + "_test.jsonl")) as f:
+def rows(name, suffix=""):
+    """The header and the rows of NAME_test.jsonl (suffix "_int8": NAME_test_int8.jsonl)."""
+    with open(os.path.join(folder(name), name + "_test%s.jsonl" % suffix)) as f:
         lines = [json.loads(line) for line in f]
     return lines[0], lines[1:]
 
@@ -69,19 +70,22 @@ def test_held_out_rows(name):
     probabilities and LiteRT's int8 outputs for each; the float32 file on
     the PC (the converter's own forward) gives Keras's."""
     head, body = rows(name)
+    head8, body8 = rows(name, "_int8")
     classes, n = EXAMPLES[name]
-    assert head["rows"] == len(body) == n and head["classes"] == classes
+    for h, b in ((head, body), (head8, body8)):
+        assert h["rows"] == len(b) == n and h["classes"] == classes
+        # the accuracy the generator measured on the whole held-out set
+        assert h["accuracy"] >= 0.95 and h["by"] == {"float32": "Keras", "int8": "LiteRT"}[h["dtype"]]
+    assert [r["label"] for r in body] == [r["label"] for r in body8]
     m = anne_format.load(os.path.join(folder(name), name + ".anne"))
     assert m.dtype == "float32"
     x = np.array([r["x"] for r in body], np.float32)
     keras = np.array([r["keras"] for r in body], np.float32)
     np.testing.assert_allclose(m.forward(x), keras, atol=1e-5, rtol=1e-4)
-    assert all(len(r["x_int8"]) == len(r["x"]) and len(r["litert"]) == len(classes) for r in body)
-    scale, zp = head["int8_input"]
+    assert all(len(r["litert"]) == len(classes) for r in body8)
+    scale, zp = head8["input_quantization"]
     q = np.clip(np.round(x / np.float32(scale)) + zp, -128, 127)
-    assert (q == np.array([r["x_int8"] for r in body])).all()
-    # the accuracies the generators measured on the whole held-out set
-    assert head["keras_accuracy"] >= 0.95 and head["litert_accuracy"] >= 0.95
+    assert (q == np.array([r["x"] for r in body8])).all()
 
 
 TARGETS = [t for t, fw in FIRMWARE.items() if os.path.exists(fw)]
@@ -92,7 +96,7 @@ TARGETS = [t for t, fw in FIRMWARE.items() if os.path.exists(fw)]
 def test_board_script(name, target):
     need_build(len(TARGETS) == len(FIRMWARE) or not REQUIRE_BUILDS,
                "make unix qemu-m3 qemu-m0 qemu-m4f")
-    files = converted(name) + [os.path.join(folder(name), name + "_test.jsonl")]
+    files = converted(name) + [os.path.join(folder(name), name + s) for s in ("_test.jsonl", "_test_int8.jsonl")]
     r = subprocess.run([RUN_ON, "--timeout", "300", target, os.path.join(folder(name), name + ".py")] + files,
                        capture_output=True, text=True, timeout=420)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
