@@ -7,8 +7,9 @@ writes, which are committed):
     ../venv-tf/bin/python examples/kws/make_kws.py
 
 The words, half a second of sound at 8 kHz with background noise: "rise"
-(a tone sweeping up, from 300-1500 Hz to 1800-3600 Hz), "fall" (sweeping down), "hum"
-(a steady tone and its second harmonic) and "silence" (the noise alone).
+(a tone sweeping up, from 300-1500 Hz to 1800-3600 Hz), "fall" (sweeping
+down), "hum" (a steady tone and its second harmonic) and "silence" (the
+noise alone).
 Their length, place in the clip, pitch, loudness and the noise vary from
 clip to clip. Each clip becomes a log-magnitude spectrogram of 20 frames
 (256 samples, hop 192, Hann window) x 10 frequency bands of 375 Hz, the
@@ -17,27 +18,13 @@ strides 2 + BatchNormalization + ReLU, two depthwise-separable blocks
 (DepthwiseConv2D 3x3 + BN + ReLU, 1x1 Conv2D + BN + ReLU), Dropout,
 AveragePooling2D over the whole plane, Flatten, Dense softmax.
 
-Writes, next to this file:
-  kws.keras        the Keras model
-  kws.tflite       TensorFlow's full-integer conversion (int8 in and out,
-                   training spectrograms as the representative data set)
-  kws_test.jsonl   held-out clips for the float32 network, one JSON object a
-                   line (the board reads one at a time): a header (rows,
-                   shape, classes, Keras's accuracy on the whole held-out
-                   set), then each clip's "x" (the 200 spectrogram values,
-                   rounded to 2 decimals, frame by frame as reshape(-1)
-                   gives them), "label" and "keras" (Keras's probabilities
-                   for exactly those values)
-  kws_test_int8.jsonl
-                   the same clips for the int8 network: "x" quantized with
-                   the .tflite's input scale and zero point (in the header,
-                   with LiteRT's accuracy) and "litert" (LiteRT's int8
-                   outputs, its reference kernels)
-  kws.anne, kws_int8.anne
-                   the two converted by tools/anne_convert.py, with the
-                   class names (the board converts nothing; docs/cnn-examples.md)
+Writes, next to this file (tools/make_cnn_example.py describes them):
+kws.keras, kws.tflite (TensorFlow's full-integer conversion), kws.anne and
+kws_int8.anne (both converted), kws_test.jsonl and kws_test_int8.jsonl (24
+held-out clips: their 200 spectrogram values, rounded to 2 decimals, frame
+by frame, with Keras's probabilities for exactly those values; quantized,
+with LiteRT's int8 outputs). See docs/cnn-examples.md.
 """
-import json
 import os
 import sys
 
@@ -45,7 +32,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools"))
-import anne_convert  # noqa: E402
+import make_cnn_example  # noqa: E402
+
 WORDS = ["rise", "fall", "hum", "silence"]
 RATE = 8000
 CLIP = RATE // 2          # half a second
@@ -95,8 +83,6 @@ def dataset(rng, n):
 def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
-    import tensorflow as tf
-    from ai_edge_litert import interpreter as litert
     from keras import layers
 
     keras.utils.set_random_seed(SEED)
@@ -128,57 +114,8 @@ def main():
     model.compile(optimizer=keras.optimizers.Adam(0.005), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=30, batch_size=32, verbose=0)
-    acc = model.evaluate(x_test, y_test, verbose=0)[1]
-    print("kws: Keras accuracy %.3f on %d held-out clips, %d parameters" % (acc, n_test, model.count_params()))
-    # saved without the optimizer's state (the file is a third of the size)
-    plain = keras.models.clone_model(model)
-    plain.set_weights(model.get_weights())
-    model = plain
-    model.save(os.path.join(HERE, "kws.keras"))
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([row[None]] for row in x_train[:200])
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    content = conv.convert()
-    with open(os.path.join(HERE, "kws.tflite"), "wb") as f:
-        f.write(content)
-    for src, dst in (("kws.keras", "kws.anne"), ("kws.tflite", "kws_int8.anne")):   # as on the command line
-        if anne_convert.main([os.path.join(HERE, src), "-o", os.path.join(HERE, dst), "--quiet",
-                              "--classes", ",".join(WORDS)]):
-            raise SystemExit("the conversion of %s failed" % src)
-    interp = litert.Interpreter(model_content=content,
-                                experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
-    interp.allocate_tensors()
-    inp_d, out_d = interp.get_input_details()[0], interp.get_output_details()[0]
-    scale, zp = inp_d["quantization"]
-
-    def quantized(spec):
-        return np.clip(np.round(spec / scale) + zp, -128, 127).astype(np.int8)
-
-    def litert_out(q):
-        interp.set_tensor(inp_d["index"], q[None])
-        interp.invoke()
-        return interp.get_tensor(out_d["index"])[0]
-
-    right = sum(int(np.argmax(litert_out(quantized(s)))) == t for s, t in zip(x_test, y_test))
-    print("kws: LiteRT int8 accuracy %.3f on the same clips" % (right / n_test))
-
-    probs = model.predict(x_test[:HELD_OUT], verbose=0)
-    head = {"rows": HELD_OUT, "shape": [frames, bands, 1], "classes": WORDS, "of": n_test, "tensorflow": tf.__version__}
-    with open(os.path.join(HERE, "kws_test.jsonl"), "w") as f, \
-            open(os.path.join(HERE, "kws_test_int8.jsonl"), "w") as g:
-        f.write(json.dumps(dict(head, dtype="float32", by="Keras", accuracy=round(float(acc), 4))) + "\n")
-        g.write(json.dumps(dict(head, dtype="int8", by="LiteRT", accuracy=round(right / n_test, 4),
-                                input_quantization=[float(scale), int(zp)])) + "\n")
-        for img, t, p in zip(x_test[:HELD_OUT], y_test[:HELD_OUT], probs):
-            q = quantized(img)
-            f.write(json.dumps({"x": [round(float(v), 2) for v in img.reshape(-1)], "label": int(t), "keras": [float(v) for v in p]}) + "\n")
-            g.write(json.dumps({"x": q.reshape(-1).tolist(), "label": int(t), "litert": litert_out(q).tolist()})
-                    + "\n")
-    print("kws: %d rows written, .tflite %d bytes" % (HELD_OUT, len(content)))
+    make_cnn_example.write(HERE, "kws", model, WORDS, x_train, x_test, y_test, HELD_OUT,
+                           value=lambda v: round(float(v), 2))
 
 
 if __name__ == "__main__":
