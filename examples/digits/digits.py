@@ -16,6 +16,7 @@ from array import array
 
 import anne_net
 
+
 def load(name):
     """The network, and what it needs in flash and RAM."""
     net = anne_net.load(name)   # (the first load also imports the board library's modules for these layers)
