@@ -27,6 +27,15 @@ def _floats_for(n):
     return array("f", range(n))
 
 
+def made_once(cache, base, make):
+    """make(base), a class built on base, made once per base (cache: the
+    caller's dict): a network class over anne_net's Sequential."""
+    cls = cache.get(base)
+    if cls is None:
+        cls = cache[base] = make(base)
+    return cls
+
+
 def chain_bound(sizes):
     """The lower bound of a chain's activations, in values: its layers'
     intermediate outputs have sizes[i] values (x and the last output are

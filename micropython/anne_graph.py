@@ -14,7 +14,7 @@
 import gc
 
 import anne_ops
-from anne_core import _floats_for, _shape_text, _size
+from anne_core import _floats_for, _shape_text, _size, made_once
 from anne_file import NETWORK_INPUT, merge_shape
 from anne_layers import _Shaping
 
@@ -273,8 +273,5 @@ _CLASSES = {}
 
 def network_class(Sequential):
     """Graph on this Sequential (made once)."""
-    cls = _CLASSES.get(Sequential)
-    if cls is None:
-        cls = _CLASSES[Sequential] = graph_class(Sequential)
-    return cls
+    return made_once(_CLASSES, Sequential, graph_class)
 

@@ -14,6 +14,7 @@ import anne_file
 import anne_file_int8
 import anne_int8_act
 import anne_ops
+from anne_core import made_once
 from anne_layers import INT8_REFUSAL, Dense
 
 # What anne.Plan's int8 layer tuples carry: (kernel, bias, activation, buf,
@@ -228,12 +229,13 @@ _classes = {}
 
 def network_class(base):
     """anne_net.Sequential with Int8Network's methods (made once)."""
-    cls = _classes.get(base)
-    if cls is None:
-        class Sequential(Int8Network, base):
-            pass
-        cls = _classes[base] = Sequential
-    return cls
+    return made_once(_classes, base, _int8_class)
+
+
+def _int8_class(base):
+    class Sequential(Int8Network, base):
+        pass
+    return Sequential
 
 
 # ---------------------------------------------------------------------------

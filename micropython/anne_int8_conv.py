@@ -17,40 +17,49 @@ from anne_int8 import DenseInt8, _ints, _bad_quant, _activation_name
 from anne_int8_act import high_mul, div_pot, _i32
 
 
-class Conv1DInt8(Conv1D):
-    """An int8 Conv1D as a dtype-1 .anne file holds it: kernel (filters
-    rows of kernel_size x in_channels int8, TFLite's layout), bias (filters
-    int32), per-tensor or per-filter Q31 multipliers and shifts,
-    weight_scales; the fused activation is its clamp (act_range). It
-    cannot be edited or trained."""
+class _Int8Conv:
+    """What an int8 convolution (Conv1D, Conv2D, DepthwiseConv2D) adds to
+    the float one: the parts of a dtype-1 file's data (DenseInt8's: kernel
+    in TFLite's layout, int32 bias, the per-tensor or per-channel Q31
+    multipliers then the shifts, weight_scales); the fused activation is
+    its clamp (act_range). It cannot be edited or trained."""
 
     dtype = "int8"
-
-    def __init__(self, entry):
-        kp = entry.kparams
-        Conv1D.__init__(self, entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], "linear", True)
-        self._init_quant(entry)
-
-    # (the parts as DenseInt8's: the requant part's words are the
-    # multipliers, then the shifts)
     _init_quant = DenseInt8._init_quant
     _set_data = DenseInt8._set_data
     _heap_bytes = DenseInt8._heap_bytes
 
     def _step(self, buf):
-        return (self._kernel, self._bias, None, buf,
-                (self.kind, self._cin, self.kernel_size, self.strides, self.dilation_rate,
-                 PADDINGS.index(self.padding)), self._quant)
+        return (self._kernel, self._bias, None, buf, self._float._step(self, buf)[4], self._quant)
+
+    def _rows(self):
+        """The kernel's rows in TFLite's layout (one per filter; a
+        depthwise one's: one per tap)."""
+        return self._units
 
     def get_weights(self):
-        """[kernel, bias]: filters rows of kernel_size x in_channels int8
-        values (TFLite's layout), filters int32 values."""
+        """[kernel, bias]: the kernel's int8 values in TFLite's layout
+        (Conv1D: filters rows of kernel_size x in_channels; Conv2D: filters
+        rows of kernel_h x kernel_w x in_channels; DepthwiseConv2D:
+        kernel_h x kernel_w rows of channels), the int32 bias."""
         k = _ints(self._kernel, "b", "kernel")
-        n = self.kernel_size * self._cin
-        return [[k[j * n:(j + 1) * n] for j in range(self._units)], _ints(self._bias, "i", "bias")]
+        n = len(k) // self._rows()
+        return [[k[j * n:(j + 1) * n] for j in range(self._rows())], _ints(self._bias, "i", "bias")]
 
     def __repr__(self):
-        return "Conv1D(%d, %s, int8)" % (self._units, self._options())
+        return "%s(%s%s, int8)" % (type(self).__name__[:-4], "%d, " % self._units if self._filters else "",
+                                   self._options())
+
+    _filters = True     # (the repr's first argument, as Keras's constructor's)
+
+
+class Conv1DInt8(_Int8Conv, Conv1D):
+    _float = Conv1D
+
+    def __init__(self, entry):
+        kp = entry.kparams
+        Conv1D.__init__(self, entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], "linear", True)
+        self._init_quant(entry)
 
 
 class _Int8Pool:

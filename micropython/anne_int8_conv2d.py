@@ -14,37 +14,9 @@ from anne_conv2d import Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePoo
 from anne_depthwise2d import DepthwiseConv2D, ZeroPadding2D
 import anne_int8
 import anne_int8_conv
-from anne_int8 import DenseInt8, _ints, _bad_quant
-from anne_int8_conv import _Int8Pool, out_steps, requantize, _out_size
+from anne_int8 import _bad_quant
+from anne_int8_conv import _Int8Conv, _Int8Pool, out_steps, requantize, _out_size
 from anne_int8_act import _i32
-
-
-class _Int8Conv:
-    """What an int8 Conv2D or DepthwiseConv2D adds to the float one: the
-    parts of a dtype-1 file's data (DenseInt8's: kernel in TFLite's
-    layout, int32 bias, the Q31 multipliers then the shifts,
-    weight_scales); the fused activation is its clamp (act_range). It
-    cannot be edited or trained."""
-
-    dtype = "int8"
-    _init_quant = DenseInt8._init_quant
-    _set_data = DenseInt8._set_data
-    _heap_bytes = DenseInt8._heap_bytes
-
-    def _step(self, buf):
-        return (self._kernel, self._bias, None, buf, self._float._step(self, buf)[4], self._quant)
-
-    def get_weights(self):
-        """[kernel, bias]: the kernel's int8 values in TFLite's layout
-        (Conv2D: filters rows of kernel_h x kernel_w x in_channels;
-        DepthwiseConv2D: kernel_h x kernel_w rows of channels), the int32
-        bias."""
-        k = _ints(self._kernel, "b", "kernel")
-        n = len(k) // self._rows()
-        return [[k[j * n:(j + 1) * n] for j in range(self._rows())], _ints(self._bias, "i", "bias")]
-
-    def __repr__(self):
-        return "%s(%s, int8)" % (type(self).__name__[:-4], self._options())
 
 
 class Conv2DInt8(_Int8Conv, Conv2D):
@@ -55,12 +27,10 @@ class Conv2DInt8(_Int8Conv, Conv2D):
         Conv2D.__init__(self, entry.units, kp[0:2], kp[2:4], PADDINGS[kp[4]], kp[5:7], "linear", True)
         self._init_quant(entry)
 
-    def _rows(self):
-        return self._units
-
 
 class DepthwiseConv2DInt8(_Int8Conv, DepthwiseConv2D):
     _float = DepthwiseConv2D
+    _filters = False
 
     def __init__(self, entry):
         kp = entry.kparams

@@ -17,6 +17,7 @@ from array import array
 
 import anne_file_int8
 import anne_graph
+from anne_core import made_once
 import anne_ops
 from anne_file import NETWORK_INPUT, merge_shape
 from anne_int8 import Int8Network, _s8_io
@@ -286,7 +287,4 @@ _CLASSES = {}
 
 def network_class(Sequential):
     """Int8Graph on this Sequential (made once)."""
-    cls = _CLASSES.get(Sequential)
-    if cls is None:
-        cls = _CLASSES[Sequential] = graph_class(Sequential)
-    return cls
+    return made_once(_CLASSES, Sequential, graph_class)
