@@ -23,6 +23,10 @@ import anne_file_int8
 import anne_ops
 
 FUSED = ("linear", "relu", "relu6")
+# A Dense layer's activations after its clamp the board computes too (their
+# parameters or table from integers): softmax, and hard_silu (Keras 3's
+# hard_swish: TFLite's HARD_SWISH, an int16 fixed-point kernel)
+POST = ("softmax", "hard_silu", "hard_swish")
 _F = array("f", [0.0])
 
 
@@ -104,6 +108,78 @@ def softmax_params(in_scale):
     return multiplier, shift, -((31 << 26) >> shift)
 
 
+def _f32_ratio(a, b):
+    """The float32 quotient a / b of float32 a, b > 0 (rounded to nearest,
+    ties to even, as a float32 division) as (m, e): m * 2**e, m of 24
+    bits."""
+    _, ma, ea = _parts(a)
+    _, mb, eb = _parts(b)
+    k = 24 + len(bin(mb)) - len(bin(ma))
+    q, r = divmod(ma << k, mb) if k >= 0 else divmod(ma, mb << -k)
+    if q >= 1 << 24:
+        k -= 1
+        q, r = divmod(ma << k, mb) if k >= 0 else divmod(ma, mb << -k)
+    d = mb if k >= 0 else mb << -k
+    if 2 * r > d or (2 * r == d and q & 1):
+        q += 1
+        if q == 1 << 24:
+            q, k = q >> 1, k - 1
+    return q, ea - eb - k
+
+
+def _i16(v):
+    return ((v + 0x8000) & 0xFFFF) - 0x8000
+
+
+def _srdhm16(a, b, rounding=True):
+    """gemmlowp's int16 SaturatingRoundingDoublingHighMul (rounding) or
+    TFLite's SaturatingDoublingHighMul (truncating toward zero)."""
+    if a == b == -0x8000:
+        return 0x7FFF
+    n = a * b
+    if rounding:
+        n += (1 << 14) if n >= 0 else 1 - (1 << 14)
+    return _i16(-((-n) >> 15) if n < 0 else n >> 15)
+
+
+def _rdpot16(x, exponent):
+    """gemmlowp's RoundingDivideByPOT<int16_t> with the C++'s int16 mask."""
+    exponent = min(exponent, 31)
+    mask = _i16((1 << exponent) - 1)
+    return _i16((x >> exponent) + (1 if _i16(x & mask) > _i16((mask >> 1) + (1 if x < 0 else 0)) else 0))
+
+
+def hard_swish_table(in_q, out_q):
+    """LiteRT's reference HardSwish<int8_t> for every int8 input, as
+    tools/anne_tflite_act.py's hard_swish_table: the two multipliers are
+    float32 quotients (HardSwishPrepare), whose single-rounding
+    QuantizeMultiplier is exact (24 bits), down-scaled to int16."""
+    def mult(a, b):
+        m, e = _f32_ratio(a, b)
+        m <<= 7                      # frexp's fraction as Q31: 24 bits, exact
+        return 0x7FFF if m >= 0x7FFFFFFF - (1 << 15) else (m + (1 << 15)) >> 16, e + 24
+    hires = in_q[0] / 128.0          # (exact)
+    om, oe = mult(hires, out_q[0])
+    rm, re = mult(hires, 3.0 / 32768.0)
+    if oe > 0 or not -31 <= re <= 30 or oe < -31:
+        raise ValueError("hard_silu: the scales give multipliers out of LiteRT's range")
+    table = bytearray(256)
+    for q in range(-128, 128):
+        hi = _i16((q - in_q[1]) << 7)
+        r = hi
+        if re > 0:
+            r = max(-0x8000, min(0x7FFF, r << min(re - 1, 30)))
+        r = _srdhm16(r, rm)
+        if re > 0:
+            r = max(-0x8000, min(0x7FFF, r << 1))
+        if re < 0:
+            r = _rdpot16(r, -re)
+        r = _i16((r + (1 << 15)) >> 1)
+        y = _i16(_rdpot16(_srdhm16(r, _srdhm16(hi, om), False), -oe) + out_q[1])
+        table[q & 0xFF] = (-128 if y < -128 else 127 if y > 127 else y) & 0xFF
+    return bytes(table)
+
+
 def _params(lo, hi):
     """(scale, zero point) from a calibrated range (docs/int8.md)."""
     lo = lo if lo < 0.0 else 0.0
@@ -150,10 +226,10 @@ def _check(net, rows):
             raise ValueError("layer %d is %s: quantize takes Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
                              "ZeroPadding2D, Flatten, Reshape" % (i, type(L).__name__))
         act = L.activation
-        if act not in FUSED and (act != "softmax" or L.kind in CONVS):
+        if act not in FUSED and (act not in POST or L.kind in CONVS):
             raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
-                             "the PC (anne-convert --quantize int8)" % (i, act, "" if L.kind in CONVS else ", softmax",
-                                                                         act))
+                             "the PC (anne-convert --quantize int8)" % (
+                                 i, act, "" if L.kind in CONVS else ", softmax, hard_silu", act))
         if act == "relu" and L.params:
             raise ValueError("layer %d: relu with parameters has no int8 form (plain relu, relu6 do)" % i)
     if not isinstance(rows, (list, tuple)) or not rows:
@@ -232,13 +308,14 @@ def _spans(net, rows):
     """Runs the float network on each row (its own kernels, one layer at a
     time): the input's range, and per layer the range its int8 output is
     calibrated on (after a fused relu / relu6; a Dense layer's before any
-    other activation)."""
+    other activation), and of that activation's outputs (alo, ahi)."""
     be = net._backend
     bufs = [array("f", bytes(4 * L.n_out)) if L.computes else None for L in net._layers]
     # (a Dense layer's outputs before its softmax)
     zs = [array("f", bytes(4 * L.units)) if L.kind == anne_ops.LAYER_DENSE and L.activation not in FUSED
           else None for L in net._layers]
     lo, hi = [None] * len(bufs), [None] * len(bufs)
+    alo, ahi = [None] * len(bufs), [None] * len(bufs)
     span_in = None
     for r, row in enumerate(rows):
         x = array("f", row)
@@ -256,10 +333,10 @@ def _spans(net, rows):
                 v = y
             else:
                 be.forward(((L._kernel, L._bias, "linear", None),), x, v)
-            s = _widen((lo[i], hi[i]) if lo[i] is not None else None, v)
-            lo[i], hi[i] = s
+                alo[i], ahi[i] = _widen((alo[i], ahi[i]) if alo[i] is not None else None, y)
+            lo[i], hi[i] = _widen((lo[i], hi[i]) if lo[i] is not None else None, v)
             x = y
-    return span_in, lo, hi
+    return span_in, lo, hi, alo, ahi
 
 
 def _widen(span, v):
@@ -276,7 +353,7 @@ def quantize(net, rows, load):
     writes in RAM; net is not changed."""
     import anne_io
     _check(net, rows)
-    span_in, lo, hi = _spans(net, rows)
+    span_in, lo, hi, alo, ahi = _spans(net, rows)
     in_q = _params(*span_in)
     entries, datas = [], []
     shape = net.input_shape
@@ -306,17 +383,20 @@ def quantize(net, rows, load):
         for p in pairs:
             for w in p:
                 words.append(w)
-        post, act_q = b"", (0.0, 0)
+        post, act_q, act_id = b"", (0.0, 0), anne_ops.LINEAR
         if act == "softmax":
-            post, act_q = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128)
+            post, act_q, act_id = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128), anne_ops.SOFTMAX
+        elif act not in FUSED:      # hard_silu
+            act_q, act_id = _params(alo[i], ahi[i]), anne_ops.ACTIVATIONS.index("hard_silu")
+            post = hard_swish_table(out_q, act_q)
         quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
-        e = anne_file.Entry(anne_ops.SOFTMAX if act == "softmax" else anne_ops.LINEAR,
+        e = anne_file.Entry(act_id,
                             anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,
                             kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant)
         entries.append(e)
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
         shape = e.out_shape
-        in_q = act_q if act == "softmax" else out_q
+        in_q = out_q if act in FUSED else act_q
     return _load(net, entries, datas, load)
 
 

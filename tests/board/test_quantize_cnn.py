@@ -9,11 +9,10 @@
 # exactly. A convolution's activation without an int8 form is refused, the
 # network unchanged.
 import gc
-from array import array
 
 import anne_net
 from boardcheck import check, refused, report
-from test_quantize import backends, test_outputs, test_same_as_the_pc
+from test_quantize import backends, f32_rows, test_outputs, test_same_as_the_pc
 
 NAME = "test_quantize_cnn"
 
@@ -24,13 +23,7 @@ def test_cnn(backend):
     # (the rows as float32 bytes: a float32 port's decimal parsing may
     # differ from the PC's in a last bit, and so would the input's scale)
     # (a row at a time: no 12 KB block in the stock Cortex-M0's heap)
-    rows = []
-    with open("quant_cnn2d_calibration.f32", "rb") as f:
-        while True:
-            b = f.read(4 * 64)
-            if not b:
-                break
-            rows.append(array("f", b))
+    rows = f32_rows("quant_cnn2d_calibration.f32", 64)
     net, q = test_same_as_the_pc(backend, rows, "quant_cnn2d")
     tag = "quant_cnn2d, " + backend
     test_outputs(q, tag, "quant_cnn2d", 0)
