@@ -121,73 +121,13 @@ def leaky_relu_table(alpha, in_q, out_q):
     return table
 
 
-def _wrap16(v):
-    return ((v + 0x8000) & 0xFFFF) - 0x8000
-
-
-def _srdhm16(a, b):
-    """gemmlowp's int16 SaturatingRoundingDoublingHighMul."""
-    if a == b == -0x8000:
-        return 0x7FFF
-    ab = a * b
-    return _wrap16(_div15(ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))))
-
-
-def _div15(n):
-    """n / 2**15, truncated toward zero (C's integer division)."""
-    return -((-n) >> 15) if n < 0 else n >> 15
-
-
-def _sdhm16(a, b):
-    """TFLite's int16 SaturatingDoublingHighMul (hard_swish.h): truncating."""
-    if a == b == -0x8000:
-        return 0x7FFF
-    return _wrap16(_div15(a * b))
-
-
-def _rdpot16(x, exponent):
-    """gemmlowp's RoundingDivideByPOT<int16_t>, with the C++'s int16 mask
-    (an exponent of 16 or more makes it -1) and int promotions."""
-    exponent = min(exponent, 31)
-    mask = _wrap16((1 << exponent) - 1)
-    remainder = _wrap16(x & mask)
-    threshold = _wrap16((mask >> 1) + (1 if x < 0 else 0))
-    return _wrap16((x >> exponent) + (1 if remainder > threshold else 0))
-
-
-def _down_scale16(m):
-    """TFLite's DownScaleInt32ToInt16Multiplier."""
-    return 0x7FFF if m >= 0x7FFFFFFF - (1 << 15) else (m + (1 << 15)) >> 16
-
-
 def hard_swish_table(in_q, out_q):
-    """LiteRT's reference HardSwish<int8_t> (int16 fixed point, the
-    multipliers from HardSwishPrepare's float32 scales through the
-    single-rounding QuantizeMultiplier, as src/activation/s8/hard_swish.rs
-    computes them) for every int8 input."""
-    hires = F32(1.0 / 128.0) * F32(in_q[0])
-    om, oe = quantize_multiplier(float(F32(hires / F32(out_q[0]))), single_rounding=True)
-    rm, re = quantize_multiplier(float(F32(hires / (F32(3.0) / F32(32768.0)))), single_rounding=True)
-    if oe > 0 or not -31 <= re <= 30 or oe < -31:
-        raise ValueError("HARD_SWISH's scales give multipliers out of LiteRT's range (input %r, output %r)"
-                         % (in_q[0], out_q[0]))
-    om, rm = _down_scale16(om), _down_scale16(rm)
-    table = [0] * 256
-    for q in range(-128, 128):
-        hi = _wrap16((q - in_q[1]) * (1 << 7))
-        pre = _srdhm16(hi, om)
-        r = hi
-        if re > 0:
-            r = max(-0x8000, min(0x7FFF, r << min(re - 1, 30)))
-        r = _srdhm16(r, rm)
-        if re > 0:
-            r = max(-0x8000, min(0x7FFF, r << 1))
-        if re < 0:
-            r = _rdpot16(r, -re)
-        r = _wrap16((r + (1 << 15)) >> 1)
-        y = _wrap16(_rdpot16(_sdhm16(r, pre), -oe) + out_q[1])
-        table[q & 0xFF] = min(127, max(-128, y))
-    return table
+    """LiteRT's reference HardSwish<int8_t> for every int8 input: the
+    board's own computation (micropython/anne_quant.py, integers once its
+    two float32 multipliers are; src/activation/s8/hard_swish.rs computes
+    the same), as a list of ints."""
+    import anne_quant
+    return [v - 256 if v > 127 else v for v in anne_quant.hard_swish_table(in_q, out_q)]
 
 
 def softmax_params(beta, in_scale):
