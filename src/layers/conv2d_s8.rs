@@ -23,6 +23,8 @@
 use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params};
 use super::window::{Plane, Window2d};
+use crate::math::caps;
+use crate::math::dot_s8::{dot1, dot4};
 use crate::Status;
 
 /// The quantization of an int8 Conv2D: a Dense layer's fields
@@ -91,13 +93,37 @@ pub(crate) fn check_conv_s8(
     Ok((plane, channels))
 }
 
-/// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
-/// the taps of each output position (only `plane.pad` is read of the
-/// padding, so that a causal Conv1D's may be given), `x` holds `height *
-/// width * cin` values, `filter` `filters` rows of `kernel_h * kernel_w *
-/// cin`, `out` `out_h * out_w * filters`.
+/// [`conv2d_s8`] as LiteRT's reference loop computes it, one output, one
+/// tap and one channel at a time (`w * (x + input_offset)`): what the
+/// fast loop, [`conv_s8_core`], is tested against (the same statuses).
+pub fn conv2d_s8_reference(
+    spec: &Conv2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Conv2dS8Params,
+) -> Result<(), Status> {
+    let (plane, filters) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
+    conv_s8_reference_core(
+        &spec.window,
+        &plane,
+        spec.in_channels,
+        filters,
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
+    Ok(())
+}
+
+/// The reference loop of [`conv2d_s8_reference`] (and of
+/// [`crate::layers::conv1d_s8::conv1d_s8_reference`]) on checked
+/// arguments, [`conv_s8_core`]'s contract.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv_s8_core(
+pub(crate) fn conv_s8_reference_core(
     window: &Window2d,
     plane: &Plane,
     cin: usize,
@@ -127,6 +153,103 @@ pub(crate) fn conv_s8_core(
             *o = output_s8(acc, bias, j, p);
         }
     }
+}
+
+/// How many filters' sums one pass over an output position's runs keeps
+/// (on the stack: 256 bytes); more filters take more passes.
+const FILTER_BLOCK: usize = 64;
+
+/// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
+/// the taps of each output position (only `plane.pad` is read of the
+/// padding, so that a causal Conv1D's may be given), `x` holds `height *
+/// width * cin` values, `filter` `filters` rows of `kernel_h * kernel_w *
+/// cin`, `out` `out_h * out_w * filters`.
+///
+/// Per output position, the kernel rows in range are runs
+/// ([`Window2d::runs_at`]): `n` taps contiguous in the input (`n * cin`
+/// values) and in each filter's row (OHWI). Each run is a dense layer's
+/// dot product over the filters, four filters at a time with the int8 dot
+/// kernel of src/math/dot_s8.rs (the target's assembly, rows a filter
+/// apart), its sums added to the filters' (int32, wrapping: the same
+/// value as the reference loop's in any order); then the bias and the
+/// requantization, as [`conv_s8_reference_core`] does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_s8_core(
+    window: &Window2d,
+    plane: &Plane,
+    cin: usize,
+    filters: usize,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) {
+    // (Nonzero for checked arguments; `max(1)` for the compiler.)
+    let cin = cin.max(1);
+    let filters = filters.max(1);
+    let (kh, kw) = window.kernel_size;
+    let row_len = kh.saturating_mul(kw).saturating_mul(cin).max(1);
+    let block_len = row_len.saturating_mul(FILTER_BLOCK);
+    let off = p.input_offset;
+    for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
+        let (mut row, mut rows, mut j0) = (row, filter, 0usize);
+        while !row.is_empty() {
+            let k = row.len().min(FILTER_BLOCK);
+            let Some((orow, more)) = core::mem::take(&mut row).split_at_mut_checked(k) else {
+                break;
+            };
+            let (block, rest) = rows
+                .split_at_checked(rows.len().min(block_len))
+                .unwrap_or((rows, &[]));
+            let mut acc = [0i32; FILTER_BLOCK];
+            let nf = orow.len();
+            for (t, i, n) in window.runs_at(plane, pos) {
+                let xs = x.get(i * cin..(i + n) * cin).unwrap_or(&[]);
+                let ws = block.get(t * cin..).unwrap_or(&[]);
+                run_dots(xs, ws, row_len, off, acc.get_mut(..nf).unwrap_or(&mut []));
+            }
+            for ((o, &a), j) in orow.iter_mut().zip(&acc).zip(j0..) {
+                *o = output_s8(a, bias, j, p);
+            }
+            (row, rows, j0) = (more, rest, j0 + nf);
+        }
+    }
+}
+
+/// `acc[f] += sum_k ws[f * stride + k] * (xs[k] + off)` (wrapping) for
+/// each filter `f` of `acc`: four at a time by the target's dot kernel
+/// ([`caps::dot4_s8_asm_strided`], else [`dot4`]), the last `acc.len() %
+/// 4` by [`dot1`]. `ws` starts at the run in filter 0's row; rows it does
+/// not hold count as empty (never, for checked arguments).
+#[inline(always)]
+fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
+    let n = xs.len();
+    let step4 = stride.wrapping_mul(4);
+    let (mut acc, mut w) = (acc, ws);
+    while acc.len() >= 4 {
+        let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
+            break;
+        };
+        let d = caps::dot4_s8_asm_strided(xs, w, stride, off)
+            .unwrap_or_else(|| dot4(xs, [0, 1, 2, 3].map(|r| row_at(w, r, stride, n)), off));
+        for (a, d) in a4.iter_mut().zip(d) {
+            *a = a.wrapping_add(d);
+        }
+        (acc, w) = (rest, w.get(step4..).unwrap_or(&[]));
+    }
+    for a in acc.iter_mut() {
+        *a = a.wrapping_add(dot1(xs, row_at(w, 0, stride, n), off));
+        w = w.get(stride..).unwrap_or(&[]);
+    }
+}
+
+/// `w[r * stride..r * stride + n]`, empty where `w` does not hold it.
+#[inline(always)]
+fn row_at(w: &[i8], r: usize, stride: usize, n: usize) -> &[i8] {
+    w.get(r.wrapping_mul(stride)..)
+        .and_then(|w| w.get(..n))
+        .unwrap_or(&[])
 }
 
 #[cfg(test)]

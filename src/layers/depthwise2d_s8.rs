@@ -54,6 +54,113 @@ pub fn depthwise2d_s8(
     let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
+        // the taps in range as offsets (into x: `i * cin`, into the
+        // filter: `t * cout`), kept on the stack for the channels' passes
+        // when they fit (a 5x5 kernel's do), else walked again per pass
+        let mut taps = [(0usize, 0usize); MAX_TAPS];
+        let mut kept = 0;
+        let mut all = true;
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            match taps.get_mut(kept) {
+                Some(k) => *k = (i * cin, t * cout),
+                None => {
+                    all = false;
+                    break;
+                }
+            }
+            kept += 1;
+        }
+        if all {
+            let taps = taps.get(..kept).unwrap_or(&[]);
+            channels(row, || taps.iter().copied(), x, filter, dm, bias, p);
+        } else {
+            let (window, plane) = (&spec.window, &plane);
+            let taps = || window.taps_at(plane, pos).map(|(t, i)| (i * cin, t * cout));
+            channels(row, taps, x, filter, dm, bias, p);
+        }
+    }
+    Ok(())
+}
+
+/// The taps of an output position [`depthwise2d_s8`] keeps on the stack.
+const MAX_TAPS: usize = 32;
+
+/// One output position's `row` of output channels, from its `taps`
+/// (`(x offset, filter offset)` of each tap in range, walked once per
+/// group of channels): with a depth multiplier of 1 four channels at a
+/// time (the four sums in registers, each tap's four inputs and weights
+/// contiguous), the rest one at a time; then the bias and the
+/// requantization as the reference loop.
+#[inline(always)]
+fn channels<I: Iterator<Item = (usize, usize)>>(
+    row: &mut [i8],
+    taps: impl Fn() -> I,
+    x: &[i8],
+    filter: &[i8],
+    dm: usize,
+    bias: Option<&[i32]>,
+    p: &Depthwise2dS8Params,
+) {
+    let off = p.input_offset;
+    let mut rest = row;
+    let mut c = 0usize; // the first output channel of `rest`
+    if dm == 1 {
+        while rest.len() >= 4 {
+            let Some((o4, more)) = core::mem::take(&mut rest).split_at_mut_checked(4) else {
+                break;
+            };
+            let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+            for (xi, wi) in taps() {
+                let xs = x.get(xi + c..).and_then(|v| v.get(..4));
+                let ws = filter.get(wi + c..).and_then(|v| v.get(..4));
+                if let (Some(&[x0, x1, x2, x3]), Some(&[w0, w1, w2, w3])) = (xs, ws) {
+                    a0 = a0.wrapping_add(w0 as i32 * (x0 as i32 + off));
+                    a1 = a1.wrapping_add(w1 as i32 * (x1 as i32 + off));
+                    a2 = a2.wrapping_add(w2 as i32 * (x2 as i32 + off));
+                    a3 = a3.wrapping_add(w3 as i32 * (x3 as i32 + off));
+                }
+            }
+            for ((o, a), j) in o4.iter_mut().zip([a0, a1, a2, a3]).zip(c..) {
+                *o = output_s8(a, bias, j, p);
+            }
+            (rest, c) = (more, c + 4);
+        }
+    }
+    // output channel `oc` reads input channel `oc / dm` (counted without
+    // dividing; `c` is past 0 only with a multiplier of 1)
+    let (mut ic, mut m) = (c, 0);
+    for (o, oc) in rest.iter_mut().zip(c..) {
+        let mut acc = 0i32;
+        for (xi, wi) in taps() {
+            let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
+            let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
+            acc = acc.wrapping_add(wv * (xv + off));
+        }
+        *o = output_s8(acc, bias, oc, p);
+        m += 1;
+        if m == dm {
+            (ic, m) = (ic + 1, 0);
+        }
+    }
+}
+
+/// [`depthwise2d_s8`] as LiteRT's reference loop computes it, one output
+/// channel and one tap at a time: what the fast loop is tested against
+/// (the same statuses).
+pub fn depthwise2d_s8_reference(
+    spec: &Depthwise2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Depthwise2dS8Params,
+) -> Result<(), Status> {
+    let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let dm = spec.depth_multiplier.max(1);
+    let cout = cout.max(1);
+    for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
         for (oc, o) in row.iter_mut().enumerate() {
             let c = oc / dm;
             let mut acc: i32 = 0;
