@@ -21,10 +21,11 @@
 //! loop, [`conv_s8_core`].
 
 use super::conv2d::Conv2d;
-use super::dense_s8::{output_s8, DenseS8Params};
+use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::{dot1, dot4};
+use crate::math::requant::{multiply_by_quantized_multiplier, Rounding};
 use crate::Status;
 
 /// The quantization of an int8 Conv2D: a Dense layer's fields
@@ -192,6 +193,7 @@ pub(crate) fn conv_s8_core(
     let row_len = kh.saturating_mul(kw).saturating_mul(cin).max(1);
     let block_len = row_len.saturating_mul(FILTER_BLOCK);
     let off = p.input_offset;
+    let mut acc = [0i32; FILTER_BLOCK];
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
         let (mut row, mut rows, mut j0) = (row, filter, 0usize);
         while !row.is_empty() {
@@ -202,17 +204,61 @@ pub(crate) fn conv_s8_core(
             let (block, rest) = rows
                 .split_at_checked(rows.len().min(block_len))
                 .unwrap_or((rows, &[]));
-            let mut acc = [0i32; FILTER_BLOCK];
             let nf = orow.len();
+            let accs = acc.get_mut(..nf).unwrap_or(&mut []);
+            accs.fill(0);
             for (t, i, n) in window.runs_at(plane, pos) {
                 let xs = x.get(i * cin..(i + n) * cin).unwrap_or(&[]);
                 let ws = block.get(t * cin..).unwrap_or(&[]);
-                run_dots(xs, ws, row_len, off, acc.get_mut(..nf).unwrap_or(&mut []));
+                run_dots(xs, ws, row_len, off, accs);
             }
-            for ((o, &a), j) in orow.iter_mut().zip(&acc).zip(j0..) {
+            finish_block(accs, j0, orow, bias, p);
+            (row, rows, j0) = (more, rest, j0 + nf);
+        }
+    }
+}
+
+/// The outputs of filters `j0..j0 + out.len()` from their sums `accs`:
+/// [`output_s8`]'s bias, requantization, offset and clamp, with the
+/// requantization's variant chosen once per block (not per output) for
+/// the Q31 multipliers LiteRT's CONV_2D takes (double rounding), the
+/// other variants by [`output_s8`] itself.
+#[inline(always)]
+pub(crate) fn finish_block(
+    accs: &[i32],
+    j0: usize,
+    out: &mut [i8],
+    bias: Option<&[i32]>,
+    p: &DenseS8Params,
+) {
+    let b = bias.and_then(|b| b.get(j0..)).unwrap_or(&[]);
+    let (lo, hi, zo) = (p.act_min, p.act_max, p.output_offset);
+    let end = |v: i32| v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
+    match (p.multipliers, p.rounding) {
+        (
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            },
+            Rounding::Double,
+        ) => {
+            let ms = multipliers.get(j0..).unwrap_or(&[]);
+            let ss = shifts.get(j0..).unwrap_or(&[]);
+            for ((((o, &a), &m), &s), k) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(0..) {
+                let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
+                *o = end(multiply_by_quantized_multiplier(a, m, s));
+            }
+        }
+        (Multipliers::PerTensor { multiplier, shift }, Rounding::Double) => {
+            for ((o, &a), k) in out.iter_mut().zip(accs).zip(0..) {
+                let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
+                *o = end(multiply_by_quantized_multiplier(a, multiplier, shift));
+            }
+        }
+        _ => {
+            for ((o, &a), j) in out.iter_mut().zip(accs).zip(j0..) {
                 *o = output_s8(a, bias, j, p);
             }
-            (row, rows, j0) = (more, rest, j0 + nf);
         }
     }
 }

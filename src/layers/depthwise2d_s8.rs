@@ -14,7 +14,7 @@
 //! double-rounding `MultiplyByQuantizedMultiplier`
 //! ([`crate::math::requant::Rounding::Double`], tests/rust/conv2d_fixtures.rs).
 
-use super::conv2d_s8::check_conv_s8;
+use super::conv2d_s8::{check_conv_s8, finish_block};
 use super::dense_s8::{output_s8, DenseS8Params};
 use super::depthwise2d::Depthwise2d;
 use crate::Status;
@@ -120,9 +120,7 @@ fn channels<I: Iterator<Item = (usize, usize)>>(
                     a3 = a3.wrapping_add(w3 as i32 * (x3 as i32 + off));
                 }
             }
-            for ((o, a), j) in o4.iter_mut().zip([a0, a1, a2, a3]).zip(c..) {
-                *o = output_s8(a, bias, j, p);
-            }
+            finish_block(&[a0, a1, a2, a3], c, o4, bias, p);
             (rest, c) = (more, c + 4);
         }
     }

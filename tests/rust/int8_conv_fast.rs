@@ -160,11 +160,7 @@ fn bias_of(rng: &mut Rng, n: usize) -> Option<Vec<i32>> {
                 .map(|_| rng.below(1 << 16) as i32 - (1 << 15))
                 .collect(),
         ),
-        _ => Some(
-            (0..n)
-                .map(|_| rng.next_u64() as u32 as i32)
-                .collect(),
-        ),
+        _ => Some((0..n).map(|_| rng.next_u64() as u32 as i32).collect()),
     }
 }
 
@@ -257,7 +253,11 @@ fn conv1d_fast_matches_the_reference() {
         let filters = size(&mut rng, 13);
         let extreme = rng.below(4) == 0;
         let x = i8s(&mut rng, steps * spec.in_channels, extreme);
-        let f = i8s(&mut rng, filters * spec.kernel_size * spec.in_channels, extreme);
+        let f = i8s(
+            &mut rng,
+            filters * spec.kernel_size * spec.in_channels,
+            extreme,
+        );
         let bias = bias_of(&mut rng, filters);
         let q = Quant::new(&mut rng, filters, spec.kernel_size * spec.in_channels);
         let p = q.params();
@@ -290,7 +290,11 @@ fn depthwise2d_fast_matches_the_reference() {
             };
         }
         let cin = size(&mut rng, 19);
-        let dm = if rng.below(2) == 0 { 1 } else { size(&mut rng, 4) };
+        let dm = if rng.below(2) == 0 {
+            1
+        } else {
+            size(&mut rng, 4)
+        };
         let spec = Depthwise2d {
             window: win,
             in_channels: cin,
