@@ -24,7 +24,7 @@ use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
-use crate::math::dot_s8::{dot1, dot4};
+use crate::math::dot_s8::dot1;
 use crate::math::requant::{multiply_by_quantized_multiplier, Rounding};
 use crate::Status;
 
@@ -223,7 +223,7 @@ pub(crate) fn conv_s8_core(
 /// requantization's variant chosen once per block (not per output) for
 /// the Q31 multipliers LiteRT's CONV_2D takes (double rounding), the
 /// other variants by [`output_s8`] itself.
-#[inline(always)]
+#[inline(never)]
 pub(crate) fn finish_block(
     accs: &[i32],
     j0: usize,
@@ -265,7 +265,7 @@ pub(crate) fn finish_block(
 
 /// `acc[f] += sum_k ws[f * stride + k] * (xs[k] + off)` (wrapping) for
 /// each filter `f` of `acc`: four at a time by the target's dot kernel
-/// ([`caps::dot4_s8_asm_strided`], else [`dot4`]), the last `acc.len() %
+/// ([`caps::dot4_s8_asm_strided`], else [`dot1`] per filter), the last `acc.len() %
 /// 4` by [`dot1`]. `ws` starts at the run in filter 0's row; rows it does
 /// not hold count as empty (never, for checked arguments).
 #[inline(always)]
@@ -277,8 +277,9 @@ fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
         let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
             break;
         };
+        // (the portable path off Arm: four rows one at a time)
         let d = caps::dot4_s8_asm_strided(xs, w, stride, off)
-            .unwrap_or_else(|| dot4(xs, [0, 1, 2, 3].map(|r| row_at(w, r, stride, n)), off));
+            .unwrap_or_else(|| [0, 1, 2, 3].map(|r| dot1(xs, row_at(w, r, stride, n), off)));
         for (a, d) in a4.iter_mut().zip(d) {
             *a = a.wrapping_add(d);
         }

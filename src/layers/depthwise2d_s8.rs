@@ -17,6 +17,7 @@
 use super::conv2d_s8::{check_conv_s8, finish_block};
 use super::dense_s8::{output_s8, DenseS8Params};
 use super::depthwise2d::Depthwise2d;
+use super::window::Plane;
 use crate::Status;
 
 /// The quantization of an int8 DepthwiseConv2D: a Dense layer's fields,
@@ -51,32 +52,26 @@ pub fn depthwise2d_s8(
     let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
-    let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
         // the taps in range as offsets (into x: `i * cin`, into the
         // filter: `t * cout`), kept on the stack for the channels' passes
-        // when they fit (a 5x5 kernel's do), else walked again per pass
+        // when they fit (a 5x5 kernel's do), else the reference loop
         let mut taps = [(0usize, 0usize); MAX_TAPS];
         let mut kept = 0;
-        let mut all = true;
         for (t, i) in spec.window.taps_at(&plane, pos) {
             match taps.get_mut(kept) {
                 Some(k) => *k = (i * cin, t * cout),
                 None => {
-                    all = false;
+                    kept = usize::MAX;
                     break;
                 }
             }
             kept += 1;
         }
-        if all {
-            let taps = taps.get(..kept).unwrap_or(&[]);
-            channels(row, || taps.iter().copied(), x, filter, dm, bias, p);
-        } else {
-            let (window, plane) = (&spec.window, &plane);
-            let taps = || window.taps_at(plane, pos).map(|(t, i)| (i * cin, t * cout));
-            channels(row, taps, x, filter, dm, bias, p);
+        match taps.get(..kept) {
+            Some(taps) => channels(row, taps, x, filter, spec.depth_multiplier, bias, p),
+            None => reference_row(spec, &plane, pos, row, x, filter, bias, p),
         }
     }
     Ok(())
@@ -91,10 +86,10 @@ const MAX_TAPS: usize = 32;
 /// time (the four sums in registers, each tap's four inputs and weights
 /// contiguous), the rest one at a time; then the bias and the
 /// requantization as the reference loop.
-#[inline(always)]
-fn channels<I: Iterator<Item = (usize, usize)>>(
+#[inline(never)]
+fn channels(
     row: &mut [i8],
-    taps: impl Fn() -> I,
+    taps: &[(usize, usize)],
     x: &[i8],
     filter: &[i8],
     dm: usize,
@@ -110,7 +105,7 @@ fn channels<I: Iterator<Item = (usize, usize)>>(
                 break;
             };
             let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-            for (xi, wi) in taps() {
+            for &(xi, wi) in taps {
                 let xs = x.get(xi + c..).and_then(|v| v.get(..4));
                 let ws = filter.get(wi + c..).and_then(|v| v.get(..4));
                 if let (Some(&[x0, x1, x2, x3]), Some(&[w0, w1, w2, w3])) = (xs, ws) {
@@ -126,15 +121,16 @@ fn channels<I: Iterator<Item = (usize, usize)>>(
     }
     // output channel `oc` reads input channel `oc / dm` (counted without
     // dividing; `c` is past 0 only with a multiplier of 1)
+    let dm = dm.max(1);
     let (mut ic, mut m) = (c, 0);
     for (o, oc) in rest.iter_mut().zip(c..) {
         let mut acc = 0i32;
-        for (xi, wi) in taps() {
+        for &(xi, wi) in taps {
             let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
             let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
             acc = acc.wrapping_add(wv * (xv + off));
         }
-        *o = output_s8(acc, bias, oc, p);
+        finish_block(&[acc], oc, core::slice::from_mut(o), bias, p);
         m += 1;
         if m == dm {
             (ic, m) = (ic + 1, 0);
@@ -154,23 +150,41 @@ pub fn depthwise2d_s8_reference(
     p: &Depthwise2dS8Params,
 ) -> Result<(), Status> {
     let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
+    for (pos, row) in out.chunks_exact_mut(cout.max(1)).enumerate() {
+        reference_row(spec, &plane, pos, row, x, filter, bias, p);
+    }
+    Ok(())
+}
+
+/// The reference loop's output position `pos` (its `row` of output
+/// channels), on checked arguments; also [`depthwise2d_s8`]'s for a
+/// kernel of more than [`MAX_TAPS`] taps.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn reference_row(
+    spec: &Depthwise2d,
+    plane: &Plane,
+    pos: usize,
+    row: &mut [i8],
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    p: &Depthwise2dS8Params,
+) {
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let dm = spec.depth_multiplier.max(1);
-    let cout = cout.max(1);
-    for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
-        for (oc, o) in row.iter_mut().enumerate() {
-            let c = oc / dm;
-            let mut acc: i32 = 0;
-            for (t, i) in spec.window.taps_at(&plane, pos) {
-                let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
-                let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
-                acc = acc.wrapping_add(wv * (xv + p.input_offset));
-            }
-            *o = output_s8(acc, bias, oc, p);
+    let cout = row.len();
+    for (oc, o) in row.iter_mut().enumerate() {
+        let c = oc / dm;
+        let mut acc: i32 = 0;
+        for (t, i) in spec.window.taps_at(plane, pos) {
+            let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
+            let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
+            acc = acc.wrapping_add(wv * (xv + p.input_offset));
         }
+        *o = output_s8(acc, bias, oc, p);
     }
-    Ok(())
 }
 
 #[cfg(test)]
