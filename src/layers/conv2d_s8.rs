@@ -25,7 +25,10 @@ use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::dot1;
-use crate::math::requant::{multiply_by_quantized_multiplier, Rounding};
+use crate::math::exp::mul_wide_split;
+use crate::math::requant::{
+    multiply_by_quantized_multiplier, rounding_divide_by_pot, Rounding, MAX_SHIFT, MIN_SHIFT,
+};
 use crate::Status;
 
 /// The quantization of an int8 Conv2D: a Dense layer's fields
@@ -151,7 +154,7 @@ pub(crate) fn conv_s8_reference_core(
                     acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
                 }
             }
-            *o = output_s8(acc, bias, j, p);
+            *o = output_one(acc, bias, j, p);
         }
     }
 }
@@ -221,8 +224,8 @@ pub(crate) fn conv_s8_core(
 /// The outputs of filters `j0..j0 + out.len()` from their sums `accs`:
 /// [`output_s8`]'s bias, requantization, offset and clamp, with the
 /// requantization's variant chosen once per block (not per output) for
-/// the Q31 multipliers LiteRT's CONV_2D takes (double rounding), the
-/// other variants by [`output_s8`] itself.
+/// the per-channel Q31 multipliers LiteRT's CONV_2D takes (double
+/// rounding), the other variants by [`output_one`].
 #[inline(never)]
 pub(crate) fn finish_block(
     accs: &[i32],
@@ -246,21 +249,65 @@ pub(crate) fn finish_block(
             let ss = shifts.get(j0..).unwrap_or(&[]);
             for ((((o, &a), &m), &s), k) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(0..) {
                 let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
-                *o = end(multiply_by_quantized_multiplier(a, m, s));
-            }
-        }
-        (Multipliers::PerTensor { multiplier, shift }, Rounding::Double) => {
-            for ((o, &a), k) in out.iter_mut().zip(accs).zip(0..) {
-                let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
-                *o = end(multiply_by_quantized_multiplier(a, multiplier, shift));
+                *o = end(requantize_double(a, m, s));
             }
         }
         _ => {
             for ((o, &a), j) in out.iter_mut().zip(accs).zip(j0..) {
-                *o = output_s8(a, bias, j, p);
+                *o = output_one(a, bias, j, p);
             }
         }
     }
+}
+
+/// [`multiply_by_quantized_multiplier`] (TFLite's double rounding), the
+/// same value for every argument; where the core has no 64-bit multiply
+/// (Armv6-M) the doubling high product from [`mul_wide_split`]'s four
+/// 16x16 products of the magnitudes rather than a call to
+/// `__aeabi_lmul` on the signed 64-bit values.
+#[inline(always)]
+pub fn requantize_double(x: i32, multiplier: i32, shift: i32) -> i32 {
+    if caps::MUL64 {
+        multiply_by_quantized_multiplier(x, multiplier, shift)
+    } else {
+        requantize_double_split(x, multiplier, shift)
+    }
+}
+
+/// [`requantize_double`] by the 16x16 products (every target runs it in
+/// the tests). With `P = |a| * |b|` (exact in u64), gemmlowp's
+/// `(a * b + nudge) / 2^31` (truncating; nudge `2^30` for a product at
+/// least 0, `1 - 2^30` below) is `(P + 2^30) >> 31` for a product at
+/// least 0 and `-((P + 2^30 - 1) >> 31)` below; `INT32_MIN` squared
+/// saturates to `INT32_MAX` as gemmlowp's does.
+#[inline(always)]
+pub fn requantize_double_split(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let shift = shift.clamp(MIN_SHIFT, MAX_SHIFT);
+    let left = if shift > 0 { shift as u32 } else { 0 };
+    let right = if shift > 0 { 0 } else { shift.unsigned_abs() };
+    let a = x.wrapping_mul(1i32.wrapping_shl(left));
+    let high = if a == i32::MIN && multiplier == i32::MIN {
+        i32::MAX
+    } else {
+        let neg = (a < 0) != (multiplier < 0);
+        let p = mul_wide_split(a.unsigned_abs(), multiplier.unsigned_abs());
+        let q = (p + (1 << 30) - u64::from(neg)) >> 31;
+        let q = q as u32 as i32; // (below 2^31: not INT32_MIN squared)
+        if neg {
+            q.wrapping_neg()
+        } else {
+            q
+        }
+    };
+    rounding_divide_by_pot(high, right)
+}
+
+/// [`output_s8`] out of line: every variant of the requantization in one
+/// place (the kernels' loops call it for the variants they do not take
+/// themselves).
+#[inline(never)]
+pub(crate) fn output_one(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
+    output_s8(acc, bias, j, p)
 }
 
 /// `acc[f] += sum_k ws[f * stride + k] * (xs[k] + off)` (wrapping) for

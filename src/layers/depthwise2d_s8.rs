@@ -14,8 +14,8 @@
 //! double-rounding `MultiplyByQuantizedMultiplier`
 //! ([`crate::math::requant::Rounding::Double`], tests/rust/conv2d_fixtures.rs).
 
-use super::conv2d_s8::{check_conv_s8, finish_block};
-use super::dense_s8::{output_s8, DenseS8Params};
+use super::conv2d_s8::{check_conv_s8, finish_block, output_one};
+use super::dense_s8::DenseS8Params;
 use super::depthwise2d::Depthwise2d;
 use super::window::Plane;
 use crate::Status;
@@ -183,7 +183,7 @@ fn reference_row(
             let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
             acc = acc.wrapping_add(wv * (xv + p.input_offset));
         }
-        *o = output_s8(acc, bias, oc, p);
+        *o = output_one(acc, bias, oc, p);
     }
 }
 

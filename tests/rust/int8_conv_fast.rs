@@ -358,3 +358,33 @@ fn wrapping_sums() {
         assert_eq!(got, want);
     }
 }
+
+/// The requantization of the fast loop's blocks on cores without a 64-bit
+/// multiply (16x16 products) against LiteRT's double-rounding
+/// `MultiplyByQuantizedMultiplier` (requant.rs), on edge and random values.
+#[test]
+fn split_requantization_is_double_rounding() {
+    use anne::layers::conv2d_s8::requantize_double_split;
+    use anne::math::requant::multiply_by_quantized_multiplier;
+    let mut rng = Rng(0x5eed_c0a7_0000_0006);
+    let edges = [i32::MIN, i32::MIN + 1, -(1 << 30), -65537, -65536, -3, -1, 0, 1, 2, 65535, 65536, 1 << 30, i32::MAX];
+    let mut xs: Vec<i32> = edges.to_vec();
+    let mut ms: Vec<i32> = edges.to_vec();
+    for _ in 0..300 {
+        xs.push(rng.next_u64() as u32 as i32);
+        xs.push((rng.next_u64() as u32 as i32) >> rng.below(31));
+        ms.push((1 << 30) + rng.below(1 << 30) as i32);
+        ms.push(rng.next_u64() as u32 as i32);
+    }
+    for &x in &xs {
+        for &m in ms.iter().step_by(3) {
+            for shift in [-31, -30, -17, -8, -1, 0, 1, 2, 7, 30, 31] {
+                assert_eq!(
+                    requantize_double_split(x, m, shift),
+                    multiply_by_quantized_multiplier(x, m, shift),
+                    "{x} {m} {shift}"
+                );
+            }
+        }
+    }
+}
