@@ -53,11 +53,13 @@ pub fn depthwise2d_s8(
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
     let cout = cout.max(1);
+    // (on the stack once per call, not per position)
+    let mut taps = [(0usize, 0usize); MAX_TAPS];
+    let mut acc = [0i32; CHANNEL_BLOCK];
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
         // the taps in range as offsets (into x: `i * cin`, into the
         // filter: `t * cout`), kept on the stack for the channels' passes
         // when they fit (a 5x5 kernel's do), else the reference loop
-        let mut taps = [(0usize, 0usize); MAX_TAPS];
         let mut kept = 0;
         for (t, i) in spec.window.taps_at(&plane, pos) {
             match taps.get_mut(kept) {
@@ -70,7 +72,7 @@ pub fn depthwise2d_s8(
             kept += 1;
         }
         match taps.get(..kept) {
-            Some(taps) => channels(row, taps, x, filter, spec.depth_multiplier, bias, p),
+            Some(taps) => channels(row, taps, &mut acc, x, filter, spec.depth_multiplier, bias, p),
             None => reference_row(spec, &plane, pos, row, x, filter, bias, p),
         }
     }
@@ -80,16 +82,22 @@ pub fn depthwise2d_s8(
 /// The taps of an output position [`depthwise2d_s8`] keeps on the stack.
 const MAX_TAPS: usize = 32;
 
+/// The channels whose sums [`depthwise2d_s8`] keeps on the stack at once
+/// (256 bytes): more take more passes over the taps.
+const CHANNEL_BLOCK: usize = 64;
+
 /// One output position's `row` of output channels, from its `taps`
 /// (`(x offset, filter offset)` of each tap in range, walked once per
-/// group of channels): with a depth multiplier of 1 four channels at a
-/// time (the four sums in registers, each tap's four inputs and weights
-/// contiguous), the rest one at a time; then the bias and the
-/// requantization as the reference loop.
+/// block of channels): with a depth multiplier of 1 up to 64 channels at a
+/// time (each tap's inputs and weights for the block contiguous, added
+/// into the block's sums on the stack), else one channel at a time; then
+/// the bias and the requantization as the reference loop.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn channels(
     row: &mut [i8],
     taps: &[(usize, usize)],
+    acc: &mut [i32; CHANNEL_BLOCK],
     x: &[i8],
     filter: &[i8],
     dm: usize,
@@ -100,23 +108,25 @@ fn channels(
     let mut rest = row;
     let mut c = 0usize; // the first output channel of `rest`
     if dm == 1 {
-        while rest.len() >= 4 {
-            let Some((o4, more)) = core::mem::take(&mut rest).split_at_mut_checked(4) else {
+        // blocks of up to CHANNEL_BLOCK channels: tap by tap, the block's
+        // inputs and weights (contiguous) added into the block's sums
+        // (`acc`, on the caller's stack)
+        while !rest.is_empty() {
+            let k = rest.len().min(CHANNEL_BLOCK);
+            let Some((ob, more)) = core::mem::take(&mut rest).split_at_mut_checked(k) else {
                 break;
             };
-            let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+            let accs = acc.get_mut(..k).unwrap_or(&mut []);
+            accs.fill(0);
             for &(xi, wi) in taps {
-                let xs = x.get(xi + c..).and_then(|v| v.get(..4));
-                let ws = filter.get(wi + c..).and_then(|v| v.get(..4));
-                if let (Some(&[x0, x1, x2, x3]), Some(&[w0, w1, w2, w3])) = (xs, ws) {
-                    a0 = a0.wrapping_add(w0 as i32 * (x0 as i32 + off));
-                    a1 = a1.wrapping_add(w1 as i32 * (x1 as i32 + off));
-                    a2 = a2.wrapping_add(w2 as i32 * (x2 as i32 + off));
-                    a3 = a3.wrapping_add(w3 as i32 * (x3 as i32 + off));
+                let xs = x.get(xi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                let ws = filter.get(wi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                for ((a, &xv), &wv) in accs.iter_mut().zip(xs).zip(ws) {
+                    *a = a.wrapping_add(wv as i32 * (xv as i32 + off));
                 }
             }
-            finish_block(&[a0, a1, a2, a3], c, o4, bias, p);
-            (rest, c) = (more, c + 4);
+            finish_block(accs, c, ob, bias, p);
+            (rest, c) = (more, c + k);
         }
     }
     // output channel `oc` reads input channel `oc / dm` (counted without
