@@ -26,9 +26,7 @@ use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::dot1;
 use crate::math::exp::mul_wide_split;
-use crate::math::requant::{
-    multiply_by_quantized_multiplier, rounding_divide_by_pot, Rounding, MAX_SHIFT, MIN_SHIFT,
-};
+use crate::math::requant::{Rounding, MAX_SHIFT, MIN_SHIFT};
 use crate::Status;
 
 /// The quantization of an int8 Conv2D: a Dense layer's fields
@@ -197,7 +195,17 @@ pub(crate) fn conv_s8_core(
     let block_len = row_len.saturating_mul(FILTER_BLOCK);
     let off = p.input_offset;
     let mut acc = [0i32; FILTER_BLOCK];
+    // A 1x1 kernel (no padding then) reads one input position per output
+    // position, `oy * sh * width + ox * sw`: counted along (no runs_at).
+    let one_by_one = (kh, kw) == (1, 1) && plane.pad == (0, 0);
+    let (out_w, (sh, sw)) = (plane.out.1, window.strides);
+    let (mut ox, mut at_row) = (0usize, 0usize);
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
+        let at = at_row.wrapping_add(ox.wrapping_mul(sw));
+        ox += 1;
+        if ox == out_w {
+            (ox, at_row) = (0, at_row.wrapping_add(sh.wrapping_mul(window.width)));
+        }
         let (mut row, mut rows, mut j0) = (row, filter, 0usize);
         while !row.is_empty() {
             let k = row.len().min(FILTER_BLOCK);
@@ -210,10 +218,15 @@ pub(crate) fn conv_s8_core(
             let nf = orow.len();
             let accs = acc.get_mut(..nf).unwrap_or(&mut []);
             accs.fill(0);
-            for (t, i, n) in window.runs_at(plane, pos) {
-                let xs = x.get(i * cin..(i + n) * cin).unwrap_or(&[]);
-                let ws = block.get(t * cin..).unwrap_or(&[]);
-                run_dots(xs, ws, row_len, off, accs);
+            if one_by_one {
+                let xs = x.get(at.wrapping_mul(cin)..).and_then(|v| v.get(..cin));
+                run_dots(xs.unwrap_or(&[]), block, row_len, off, accs);
+            } else {
+                for (t, i, n) in window.runs_at(plane, pos) {
+                    let xs = x.get(i * cin..(i + n) * cin).unwrap_or(&[]);
+                    let ws = block.get(t * cin..).unwrap_or(&[]);
+                    run_dots(xs, ws, row_len, off, accs);
+                }
             }
             finish_block(accs, j0, orow, bias, p);
             (row, rows, j0) = (more, rest, j0 + nf);
@@ -261,33 +274,40 @@ pub(crate) fn finish_block(
 }
 
 /// [`multiply_by_quantized_multiplier`] (TFLite's double rounding), the
-/// same value for every argument; where the core has no 64-bit multiply
-/// (Armv6-M) the doubling high product from [`mul_wide_split`]'s four
-/// 16x16 products of the magnitudes rather than a call to
-/// `__aeabi_lmul` on the signed 64-bit values.
+/// same value for every argument, in fewer instructions: gemmlowp's
+/// `(a * b + nudge) / 2^31` (truncating; nudge `2^30` for a product at
+/// least 0, `1 - 2^30` below) is `(a * b + 2^30) >> 31` (arithmetic) for
+/// every product (below 0, `a * b + 1 - 2^30 < 0` and truncating adds
+/// `2^31 - 1` before the shift); `INT32_MIN` squared saturates to
+/// `INT32_MAX` as gemmlowp's does; the rounding shift in 32 bits. Where the
+/// core has no 64-bit multiply (Armv6-M) the product comes from
+/// [`mul_wide_split`]'s four 16x16 products of the magnitudes rather than
+/// a call to `__aeabi_lmul`.
 #[inline(always)]
 pub fn requantize_double(x: i32, multiplier: i32, shift: i32) -> i32 {
-    if caps::MUL64 {
-        multiply_by_quantized_multiplier(x, multiplier, shift)
-    } else {
-        requantize_double_split(x, multiplier, shift)
-    }
+    requantize_double_by(x, multiplier, shift, caps::MUL64)
 }
 
 /// [`requantize_double`] by the 16x16 products (every target runs it in
-/// the tests). With `P = |a| * |b|` (exact in u64), gemmlowp's
-/// `(a * b + nudge) / 2^31` (truncating; nudge `2^30` for a product at
-/// least 0, `1 - 2^30` below) is `(P + 2^30) >> 31` for a product at
-/// least 0 and `-((P + 2^30 - 1) >> 31)` below; `INT32_MIN` squared
-/// saturates to `INT32_MAX` as gemmlowp's does.
-#[inline(always)]
+/// the tests).
 pub fn requantize_double_split(x: i32, multiplier: i32, shift: i32) -> i32 {
+    requantize_double_by(x, multiplier, shift, false)
+}
+
+/// [`requantize_double`] with the 64-bit product (`wide`) or the 16x16
+/// ones. With `P = |a| * |b|` (exact in u64), `(a * b + 2^30) >> 31` is
+/// `(P + 2^30) >> 31` for a product at least 0 and `-((P + 2^30 - 1) >>
+/// 31)` below.
+#[inline(always)]
+fn requantize_double_by(x: i32, multiplier: i32, shift: i32, wide: bool) -> i32 {
     let shift = shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let left = if shift > 0 { shift as u32 } else { 0 };
     let right = if shift > 0 { 0 } else { shift.unsigned_abs() };
-    let a = x.wrapping_mul(1i32.wrapping_shl(left));
+    let a = x.wrapping_shl(left); // (x * 2^left, wrapping: left <= 31)
     let high = if a == i32::MIN && multiplier == i32::MIN {
         i32::MAX
+    } else if wide {
+        ((a as i64 * multiplier as i64 + (1 << 30)) >> 31) as i32
     } else {
         let neg = (a < 0) != (multiplier < 0);
         let p = mul_wide_split(a.unsigned_abs(), multiplier.unsigned_abs());
@@ -299,7 +319,10 @@ pub fn requantize_double_split(x: i32, multiplier: i32, shift: i32) -> i32 {
             q
         }
     };
-    rounding_divide_by_pot(high, right)
+    // gemmlowp's RoundingDivideByPOT in 32 bits (right <= 31)
+    let mask = (1u32 << right).wrapping_sub(1) as i32;
+    let threshold = (mask >> 1) + i32::from(high < 0);
+    (high >> right) + i32::from(high & mask > threshold)
 }
 
 /// [`output_s8`] out of line: every variant of the requantization in one

@@ -359,12 +359,14 @@ fn wrapping_sums() {
     }
 }
 
-/// The requantization of the fast loop's blocks on cores without a 64-bit
-/// multiply (16x16 products) against LiteRT's double-rounding
-/// `MultiplyByQuantizedMultiplier` (requant.rs), on edge and random values.
+/// The requantization of the fast loop's blocks (with the 64-bit product,
+/// and with 16x16 products as on cores without one) against LiteRT's
+/// double-rounding `MultiplyByQuantizedMultiplier` (requant.rs), on edge
+/// and random values and every shift (and some out of range, which both
+/// clamp).
 #[test]
 fn split_requantization_is_double_rounding() {
-    use anne::layers::conv2d_s8::requantize_double_split;
+    use anne::layers::conv2d_s8::{requantize_double, requantize_double_split};
     use anne::math::requant::multiply_by_quantized_multiplier;
     let mut rng = Rng(0x5eed_c0a7_0000_0006);
     let edges = [i32::MIN, i32::MIN + 1, -(1 << 30), -65537, -65536, -3, -1, 0, 1, 2, 65535, 65536, 1 << 30, i32::MAX];
@@ -377,13 +379,11 @@ fn split_requantization_is_double_rounding() {
         ms.push(rng.next_u64() as u32 as i32);
     }
     for &x in &xs {
-        for &m in ms.iter().step_by(3) {
-            for shift in [-31, -30, -17, -8, -1, 0, 1, 2, 7, 30, 31] {
-                assert_eq!(
-                    requantize_double_split(x, m, shift),
-                    multiply_by_quantized_multiplier(x, m, shift),
-                    "{x} {m} {shift}"
-                );
+        for &m in &ms {
+            for shift in [-40, -32, -31, -30, -17, -8, -1, 0, 1, 2, 7, 30, 31, 32, 40] {
+                let want = multiply_by_quantized_multiplier(x, m, shift);
+                assert_eq!(requantize_double_split(x, m, shift), want, "{x} {m} {shift}");
+                assert_eq!(requantize_double(x, m, shift), want, "{x} {m} {shift}");
             }
         }
     }
