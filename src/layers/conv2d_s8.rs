@@ -338,7 +338,8 @@ pub(crate) fn output_one(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Pa
 /// ([`caps::dot4_s8_asm_strided`], else [`dot1`] per filter), the last `acc.len() %
 /// 4` by [`dot1`]. `ws` starts at the run in filter 0's row; rows it does
 /// not hold count as empty (never, for checked arguments).
-#[inline(always)]
+// (not inlined: one copy of the assembly for the loop's two call sites)
+#[inline(never)]
 fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
     let n = xs.len();
     let step4 = stride.wrapping_mul(4);
