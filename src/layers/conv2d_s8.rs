@@ -24,7 +24,7 @@ use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
-use crate::math::dot_s8::dot1;
+use crate::math::dot_s8::{dot1, dot4};
 use crate::math::exp::mul_wide_split;
 use crate::math::requant::{Rounding, MAX_SHIFT, MIN_SHIFT};
 use crate::Status;
@@ -335,7 +335,7 @@ pub(crate) fn output_one(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Pa
 
 /// `acc[f] += sum_k ws[f * stride + k] * (xs[k] + off)` (wrapping) for
 /// each filter `f` of `acc`: four at a time by the target's dot kernel
-/// ([`caps::dot4_s8_asm_strided`], else [`dot1`] per filter), the last `acc.len() %
+/// ([`caps::dot4_s8_asm_strided`], else [`dot4`]), the last `acc.len() %
 /// 4` by [`dot1`]. `ws` starts at the run in filter 0's row; rows it does
 /// not hold count as empty (never, for checked arguments).
 // (not inlined: one copy of the assembly for the loop's two call sites)
@@ -348,9 +348,16 @@ fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
         let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
             break;
         };
-        // (the portable path off Arm: four rows one at a time)
-        let d = caps::dot4_s8_asm_strided(xs, w, stride, off)
-            .unwrap_or_else(|| [0, 1, 2, 3].map(|r| dot1(xs, row_at(w, r, stride, n), off)));
+        // (off Arm the portable four-row product; on Arm, where the
+        // assembly takes every checked call, one row at a time: less code)
+        let d = caps::dot4_s8_asm_strided(xs, w, stride, off).unwrap_or_else(|| {
+            let rows = [0, 1, 2, 3].map(|r| row_at(w, r, stride, n));
+            if cfg!(target_arch = "arm") {
+                rows.map(|row| dot1(xs, row, off))
+            } else {
+                dot4(xs, rows, off)
+            }
+        });
         for (a, d) in a4.iter_mut().zip(d) {
             *a = a.wrapping_add(d);
         }
