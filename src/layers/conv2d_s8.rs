@@ -351,11 +351,10 @@ fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
         // (off Arm the portable four-row product; on Arm, where the
         // assembly takes every checked call, one row at a time: less code)
         let d = caps::dot4_s8_asm_strided(xs, w, stride, off).unwrap_or_else(|| {
-            let rows = [0, 1, 2, 3].map(|r| row_at(w, r, stride, n));
             if cfg!(target_arch = "arm") {
-                rows.map(|row| dot1(xs, row, off))
+                [0, 1, 2, 3].map(|r| dot1(xs, row_at(w, r, stride, n), off))
             } else {
-                dot4(xs, rows, off)
+                dot4(xs, [0, 1, 2, 3].map(|r| row_at(w, r, stride, n)), off)
             }
         });
         for (a, d) in a4.iter_mut().zip(d) {
