@@ -5,7 +5,8 @@
 #                     with anne built in and 4 stock ones with anne.mpy in /lib,
 #                     and on the emulated Pico (built in, stock, a frozen model)
 #   make bench        instruction counts on the emulated Cortex-M3, M0, M4F and RISC-V
-#                     (make bench-models: MLPerf Tiny's four models alone)
+#                     (make bench-models: MLPerf Tiny's four models alone;
+#                     make bench-cnn: the int8 CNN kernels alone)
 #   make fuzz         a long fuzz run of the anne module and the loader (unix, ASan)
 #   make natmod       the native module build/natmod/ARCH/anne.mpy (no reflash)
 #                     and a mip package.json per arch (x64 armv6m armv7m armv7emsp)
@@ -70,7 +71,7 @@ M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 RV32_FW := $(BUILD)/riscv32/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: bench-models dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: bench-models bench-cnn dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 .PHONY: qemu-rv32 qemu-rv32-stock
 all: firmware
 
@@ -436,13 +437,19 @@ BENCH_RV32 = $(BENCH_QEMU) $(RV32_FLAGS)
 # int8 kernels and networks, and the float32 anne_net figures they are set
 # against), on the firmwares with anne only (no plain, stock or natmod builds).
 BENCH_ONLY ?=
-bench: bench-firmware $(if $(BENCH_ONLY),,qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock bench-models)
+bench: bench-firmware bench-cnn $(if $(BENCH_ONLY),,qemu-rv32 natmod-run natmod-armv7m-lite natmod-armv7emsp-lite natmod-rv32imc-lite stock bench-models)
 	$(PYTHON) bench/run_bench.py --out $(BENCH) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 # Whole models: MLPerf Tiny's four architectures (random weights) on the
 # test firmwares (bench/models.py; build/bench/models.md).
 bench-models: qemu-m3 qemu-m0 qemu-m4f qemu-rv32
 	$(PYTHON) bench/models.py --out $(BENCH)
+
+# The int8 CNN kernels of issue 30 (conv 3x3, conv 1x1, depthwise 3x3) per
+# multiply-add on the test firmwares, beside CMSIS-NN's figures
+# (bench/cnn_kernels.py; build/bench/cnn_kernels.md).
+bench-cnn: qemu-m3 qemu-m0 qemu-m4f
+	$(PYTHON) bench/cnn_kernels.py --out $(BENCH)
 
 bench-firmware: $(BUILD)/mpy-cross.stamp riscv-deps
 	@$(PYTHON) -c "import emlearn, matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q $(BENCH_PIP)

@@ -26,7 +26,7 @@
 //! The loop is src/layers/conv2d_s8.rs's on a plane of one row.
 
 use super::conv1d::Conv1d;
-use super::conv2d_s8::{check_conv_s8, conv_s8_core};
+use super::conv2d_s8::{check_conv_s8, conv_s8_core, conv_s8_reference_core};
 use super::dense_s8::DenseS8Params;
 use super::window::{Plane, Window2d};
 use crate::Status;
@@ -67,6 +67,55 @@ pub fn conv1d_s8(
     out: &mut [i8],
     p: &Conv1dS8Params,
 ) -> Result<(), Status> {
+    let (window, plane, filters) = shape_s8(spec, x, filter, bias, out, p)?;
+    conv_s8_core(
+        &window,
+        &plane,
+        spec.in_channels,
+        filters,
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
+    Ok(())
+}
+
+/// [`conv1d_s8`] by LiteRT's reference loop (one output, tap and channel
+/// at a time): what its fast loop is tested against.
+pub fn conv1d_s8_reference(
+    spec: &Conv1d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Conv1dS8Params,
+) -> Result<(), Status> {
+    let (window, plane, filters) = shape_s8(spec, x, filter, bias, out, p)?;
+    conv_s8_reference_core(
+        &window,
+        &plane,
+        spec.in_channels,
+        filters,
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
+    Ok(())
+}
+
+/// [`conv1d_s8`]'s checks; its window, plane and filters.
+fn shape_s8(
+    spec: &Conv1d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &[i8],
+    p: &Conv1dS8Params,
+) -> Result<(Window2d, Plane, usize), Status> {
     let (steps, steps_out, pad, filters) = spec.shape(x.len(), filter.len())?;
     // CONV_2D with height 1: the 2-D checks and loop on a plane of one row
     // (the padding before the first step as Conv1d::shape gives it, causal
@@ -84,18 +133,7 @@ pub fn conv1d_s8(
         dilation: (1, spec.dilation),
         padding: spec.padding,
     };
-    conv_s8_core(
-        &window,
-        &plane,
-        spec.in_channels,
-        filters,
-        x,
-        filter,
-        bias,
-        out,
-        p,
-    );
-    Ok(())
+    Ok((window, plane, filters))
 }
 
 #[cfg(test)]

@@ -21,8 +21,12 @@
 //! loop, [`conv_s8_core`].
 
 use super::conv2d::Conv2d;
-use super::dense_s8::{output_s8, DenseS8Params};
+use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
 use super::window::{Plane, Window2d};
+use crate::math::caps;
+use crate::math::dot_s8::{dot1, dot4};
+use crate::math::exp::mul_wide_split;
+use crate::math::requant::{Rounding, MAX_SHIFT, MIN_SHIFT};
 use crate::Status;
 
 /// The quantization of an int8 Conv2D: a Dense layer's fields
@@ -91,13 +95,37 @@ pub(crate) fn check_conv_s8(
     Ok((plane, channels))
 }
 
-/// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
-/// the taps of each output position (only `plane.pad` is read of the
-/// padding, so that a causal Conv1D's may be given), `x` holds `height *
-/// width * cin` values, `filter` `filters` rows of `kernel_h * kernel_w *
-/// cin`, `out` `out_h * out_w * filters`.
+/// [`conv2d_s8`] as LiteRT's reference loop computes it, one output, one
+/// tap and one channel at a time (`w * (x + input_offset)`): what the
+/// fast loop, [`conv_s8_core`], is tested against (the same statuses).
+pub fn conv2d_s8_reference(
+    spec: &Conv2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Conv2dS8Params,
+) -> Result<(), Status> {
+    let (plane, filters) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
+    conv_s8_reference_core(
+        &spec.window,
+        &plane,
+        spec.in_channels,
+        filters,
+        x,
+        filter,
+        bias,
+        out,
+        p,
+    );
+    Ok(())
+}
+
+/// The reference loop of [`conv2d_s8_reference`] (and of
+/// [`crate::layers::conv1d_s8::conv1d_s8_reference`]) on checked
+/// arguments, [`conv_s8_core`]'s contract.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv_s8_core(
+pub(crate) fn conv_s8_reference_core(
     window: &Window2d,
     plane: &Plane,
     cin: usize,
@@ -124,9 +152,228 @@ pub(crate) fn conv_s8_core(
                     acc = acc.wrapping_add((wv as i32) * (xv as i32 + p.input_offset));
                 }
             }
-            *o = output_s8(acc, bias, j, p);
+            *o = output_one(acc, bias, j, p);
         }
     }
+}
+
+/// How many filters' sums one pass over an output position's runs keeps
+/// (on the stack: 256 bytes); more filters take more passes.
+const FILTER_BLOCK: usize = 64;
+
+/// [`conv2d_s8`]'s loop on checked arguments: `window` and `plane` give
+/// the taps of each output position (only `plane.pad` is read of the
+/// padding, so that a causal Conv1D's may be given), `x` holds `height *
+/// width * cin` values, `filter` `filters` rows of `kernel_h * kernel_w *
+/// cin`, `out` `out_h * out_w * filters`.
+///
+/// Per output position, the kernel rows in range are runs
+/// ([`Window2d::runs_at`]): `n` taps contiguous in the input (`n * cin`
+/// values) and in each filter's row (OHWI). Each run is a dense layer's
+/// dot product over the filters, four filters at a time with the int8 dot
+/// kernel of src/math/dot_s8.rs (the target's assembly, rows a filter
+/// apart), its sums added to the filters' (int32, wrapping: the same
+/// value as the reference loop's in any order); then the bias and the
+/// requantization, as [`conv_s8_reference_core`] does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_s8_core(
+    window: &Window2d,
+    plane: &Plane,
+    cin: usize,
+    filters: usize,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &DenseS8Params,
+) {
+    // (Nonzero for checked arguments; `max(1)` for the compiler.)
+    let cin = cin.max(1);
+    let filters = filters.max(1);
+    let (kh, kw) = window.kernel_size;
+    let row_len = kh.saturating_mul(kw).saturating_mul(cin).max(1);
+    let block_len = row_len.saturating_mul(FILTER_BLOCK);
+    let off = p.input_offset;
+    let mut acc = [0i32; FILTER_BLOCK];
+    // A 1x1 kernel (no padding then) reads one input position per output
+    // position, `oy * sh * width + ox * sw`: counted along (no runs_at).
+    let one_by_one = (kh, kw) == (1, 1) && plane.pad == (0, 0);
+    let (out_w, (sh, sw)) = (plane.out.1, window.strides);
+    let (mut ox, mut at_row) = (0usize, 0usize);
+    for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
+        let at = at_row.wrapping_add(ox.wrapping_mul(sw));
+        ox += 1;
+        if ox == out_w {
+            (ox, at_row) = (0, at_row.wrapping_add(sh.wrapping_mul(window.width)));
+        }
+        let (mut row, mut rows, mut j0) = (row, filter, 0usize);
+        while !row.is_empty() {
+            let k = row.len().min(FILTER_BLOCK);
+            let Some((orow, more)) = core::mem::take(&mut row).split_at_mut_checked(k) else {
+                break;
+            };
+            let (block, rest) = rows
+                .split_at_checked(rows.len().min(block_len))
+                .unwrap_or((rows, &[]));
+            let nf = orow.len();
+            let accs = acc.get_mut(..nf).unwrap_or(&mut []);
+            accs.fill(0);
+            if one_by_one {
+                let xs = x.get(at.wrapping_mul(cin)..).and_then(|v| v.get(..cin));
+                run_dots(xs.unwrap_or(&[]), block, row_len, off, accs);
+            } else {
+                for (t, i, n) in window.runs_at(plane, pos) {
+                    let xs = x.get(i * cin..(i + n) * cin).unwrap_or(&[]);
+                    let ws = block.get(t * cin..).unwrap_or(&[]);
+                    run_dots(xs, ws, row_len, off, accs);
+                }
+            }
+            finish_block(accs, j0, orow, bias, p);
+            (row, rows, j0) = (more, rest, j0 + nf);
+        }
+    }
+}
+
+/// The outputs of filters `j0..j0 + out.len()` from their sums `accs`:
+/// [`output_s8`]'s bias, requantization, offset and clamp, with the
+/// requantization's variant chosen once per block (not per output) for
+/// the per-channel Q31 multipliers LiteRT's CONV_2D takes (double
+/// rounding), the other variants by [`output_one`].
+#[inline(never)]
+pub(crate) fn finish_block(
+    accs: &[i32],
+    j0: usize,
+    out: &mut [i8],
+    bias: Option<&[i32]>,
+    p: &DenseS8Params,
+) {
+    let b = bias.and_then(|b| b.get(j0..)).unwrap_or(&[]);
+    let (lo, hi, zo) = (p.act_min, p.act_max, p.output_offset);
+    let end = |v: i32| v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
+    match (p.multipliers, p.rounding) {
+        (
+            Multipliers::PerChannel {
+                multipliers,
+                shifts,
+            },
+            Rounding::Double,
+        ) => {
+            let ms = multipliers.get(j0..).unwrap_or(&[]);
+            let ss = shifts.get(j0..).unwrap_or(&[]);
+            for ((((o, &a), &m), &s), k) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(0..) {
+                let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
+                *o = end(requantize_double(a, m, s));
+            }
+        }
+        _ => {
+            for ((o, &a), j) in out.iter_mut().zip(accs).zip(j0..) {
+                *o = output_one(a, bias, j, p);
+            }
+        }
+    }
+}
+
+/// [`multiply_by_quantized_multiplier`] (TFLite's double rounding), the
+/// same value for every argument, in fewer instructions: gemmlowp's
+/// `(a * b + nudge) / 2^31` (truncating; nudge `2^30` for a product at
+/// least 0, `1 - 2^30` below) is `(a * b + 2^30) >> 31` (arithmetic) for
+/// every product (below 0, `a * b + 1 - 2^30 < 0` and truncating adds
+/// `2^31 - 1` before the shift); `INT32_MIN` squared saturates to
+/// `INT32_MAX` as gemmlowp's does; the rounding shift in 32 bits. Where the
+/// core has no 64-bit multiply (Armv6-M) the product comes from
+/// [`mul_wide_split`]'s four 16x16 products of the magnitudes rather than
+/// a call to `__aeabi_lmul`.
+#[inline(always)]
+pub fn requantize_double(x: i32, multiplier: i32, shift: i32) -> i32 {
+    requantize_double_by(x, multiplier, shift, caps::MUL64)
+}
+
+/// [`requantize_double`] by the 16x16 products (every target runs it in
+/// the tests).
+pub fn requantize_double_split(x: i32, multiplier: i32, shift: i32) -> i32 {
+    requantize_double_by(x, multiplier, shift, false)
+}
+
+/// [`requantize_double`] with the 64-bit product (`wide`) or the 16x16
+/// ones. With `P = |a| * |b|` (exact in u64), `(a * b + 2^30) >> 31` is
+/// `(P + 2^30) >> 31` for a product at least 0 and `-((P + 2^30 - 1) >>
+/// 31)` below.
+#[inline(always)]
+fn requantize_double_by(x: i32, multiplier: i32, shift: i32, wide: bool) -> i32 {
+    let shift = shift.clamp(MIN_SHIFT, MAX_SHIFT);
+    let left = if shift > 0 { shift as u32 } else { 0 };
+    let right = if shift > 0 { 0 } else { shift.unsigned_abs() };
+    let a = x.wrapping_shl(left); // (x * 2^left, wrapping: left <= 31)
+    let high = if a == i32::MIN && multiplier == i32::MIN {
+        i32::MAX
+    } else if wide {
+        ((a as i64 * multiplier as i64 + (1 << 30)) >> 31) as i32
+    } else {
+        let neg = (a < 0) != (multiplier < 0);
+        let p = mul_wide_split(a.unsigned_abs(), multiplier.unsigned_abs());
+        let q = (p + (1 << 30) - u64::from(neg)) >> 31;
+        let q = q as u32 as i32; // (below 2^31: not INT32_MIN squared)
+        if neg {
+            q.wrapping_neg()
+        } else {
+            q
+        }
+    };
+    // gemmlowp's RoundingDivideByPOT in 32 bits (right <= 31)
+    let mask = (1u32 << right).wrapping_sub(1) as i32;
+    let threshold = (mask >> 1) + i32::from(high < 0);
+    (high >> right) + i32::from(high & mask > threshold)
+}
+
+/// [`output_s8`] out of line: every variant of the requantization in one
+/// place (the kernels' loops call it for the variants they do not take
+/// themselves).
+#[inline(never)]
+pub(crate) fn output_one(acc: i32, bias: Option<&[i32]>, j: usize, p: &DenseS8Params) -> i8 {
+    output_s8(acc, bias, j, p)
+}
+
+/// `acc[f] += sum_k ws[f * stride + k] * (xs[k] + off)` (wrapping) for
+/// each filter `f` of `acc`: four at a time by the target's dot kernel
+/// ([`caps::dot4_s8_asm_strided`], else [`dot4`]), the last `acc.len() %
+/// 4` by [`dot1`]. `ws` starts at the run in filter 0's row; rows it does
+/// not hold count as empty (never, for checked arguments).
+// (not inlined: one copy of the assembly for the loop's two call sites)
+#[inline(never)]
+fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
+    let n = xs.len();
+    let step4 = stride.wrapping_mul(4);
+    let (mut acc, mut w) = (acc, ws);
+    while acc.len() >= 4 {
+        let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
+            break;
+        };
+        // (off Arm the portable four-row product; on Arm, where the
+        // assembly takes every checked call, one row at a time: less code)
+        let d = caps::dot4_s8_asm_strided(xs, w, stride, off).unwrap_or_else(|| {
+            if cfg!(target_arch = "arm") {
+                [0, 1, 2, 3].map(|r| dot1(xs, row_at(w, r, stride, n), off))
+            } else {
+                dot4(xs, [0, 1, 2, 3].map(|r| row_at(w, r, stride, n)), off)
+            }
+        });
+        for (a, d) in a4.iter_mut().zip(d) {
+            *a = a.wrapping_add(d);
+        }
+        (acc, w) = (rest, w.get(step4..).unwrap_or(&[]));
+    }
+    for a in acc.iter_mut() {
+        *a = a.wrapping_add(dot1(xs, row_at(w, 0, stride, n), off));
+        w = w.get(stride..).unwrap_or(&[]);
+    }
+}
+
+/// `w[r * stride..r * stride + n]`, empty where `w` does not hold it.
+#[inline(always)]
+fn row_at(w: &[i8], r: usize, stride: usize, n: usize) -> &[i8] {
+    w.get(r.wrapping_mul(stride)..)
+        .and_then(|w| w.get(..n))
+        .unwrap_or(&[])
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@
 //! double-rounding `MultiplyByQuantizedMultiplier`
 //! ([`crate::math::requant::Rounding::Double`], tests/rust/conv2d_fixtures.rs).
 
-use super::conv2d_s8::check_conv_s8;
-use super::dense_s8::{output_s8, DenseS8Params};
+use super::conv2d_s8::{check_conv_s8, finish_block, output_one};
+use super::dense_s8::DenseS8Params;
 use super::depthwise2d::Depthwise2d;
+use super::window::Plane;
 use crate::Status;
 
 /// The quantization of an int8 DepthwiseConv2D: a Dense layer's fields,
@@ -51,21 +52,149 @@ pub fn depthwise2d_s8(
     let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
     // (Nonzero after the checks; `max(1)` for the compiler.)
     let cin = spec.in_channels.max(1);
-    let dm = spec.depth_multiplier.max(1);
     let cout = cout.max(1);
+    // (on the stack once per call, not per position)
+    let mut taps = [(0usize, 0usize); MAX_TAPS];
+    let mut acc = [0i32; CHANNEL_BLOCK];
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
-        for (oc, o) in row.iter_mut().enumerate() {
-            let c = oc / dm;
-            let mut acc: i32 = 0;
-            for (t, i) in spec.window.taps_at(&plane, pos) {
-                let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
-                let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
-                acc = acc.wrapping_add(wv * (xv + p.input_offset));
+        // the taps in range as offsets (into x: `i * cin`, into the
+        // filter: `t * cout`), kept on the stack for the channels' passes
+        // when they fit (a 5x5 kernel's do), else the reference loop
+        let mut kept = 0;
+        for (t, i) in spec.window.taps_at(&plane, pos) {
+            match taps.get_mut(kept) {
+                Some(k) => *k = (i * cin, t * cout),
+                None => {
+                    kept = usize::MAX;
+                    break;
+                }
             }
-            *o = output_s8(acc, bias, oc, p);
+            kept += 1;
+        }
+        match taps.get(..kept) {
+            Some(taps) => channels(row, taps, &mut acc, x, filter, spec.depth_multiplier, bias, p),
+            None => reference_row(spec, &plane, pos, row, x, filter, bias, p),
         }
     }
     Ok(())
+}
+
+/// The taps of an output position [`depthwise2d_s8`] keeps on the stack.
+const MAX_TAPS: usize = 32;
+
+/// The channels whose sums [`depthwise2d_s8`] keeps on the stack at once
+/// (256 bytes): more take more passes over the taps.
+const CHANNEL_BLOCK: usize = 64;
+
+/// One output position's `row` of output channels, from its `taps`
+/// (`(x offset, filter offset)` of each tap in range, walked once per
+/// block of channels): with a depth multiplier of 1 up to 64 channels at a
+/// time (each tap's inputs and weights for the block contiguous, added
+/// into the block's sums on the stack), else one channel at a time; then
+/// the bias and the requantization as the reference loop.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn channels(
+    row: &mut [i8],
+    taps: &[(usize, usize)],
+    acc: &mut [i32; CHANNEL_BLOCK],
+    x: &[i8],
+    filter: &[i8],
+    dm: usize,
+    bias: Option<&[i32]>,
+    p: &Depthwise2dS8Params,
+) {
+    let off = p.input_offset;
+    let mut rest = row;
+    let mut c = 0usize; // the first output channel of `rest`
+    if dm == 1 {
+        // blocks of up to CHANNEL_BLOCK channels: tap by tap, the block's
+        // inputs and weights (contiguous) added into the block's sums
+        // (`acc`, on the caller's stack)
+        while !rest.is_empty() {
+            let k = rest.len().min(CHANNEL_BLOCK);
+            let Some((ob, more)) = core::mem::take(&mut rest).split_at_mut_checked(k) else {
+                break;
+            };
+            let accs = acc.get_mut(..k).unwrap_or(&mut []);
+            accs.fill(0);
+            for &(xi, wi) in taps {
+                let xs = x.get(xi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                let ws = filter.get(wi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                for ((a, &xv), &wv) in accs.iter_mut().zip(xs).zip(ws) {
+                    *a = a.wrapping_add(wv as i32 * (xv as i32 + off));
+                }
+            }
+            finish_block(accs, c, ob, bias, p);
+            (rest, c) = (more, c + k);
+        }
+    }
+    // output channel `oc` reads input channel `oc / dm` (counted without
+    // dividing; `c` is past 0 only with a multiplier of 1)
+    let dm = dm.max(1);
+    let (mut ic, mut m) = (c, 0);
+    for (o, oc) in rest.iter_mut().zip(c..) {
+        let mut acc = 0i32;
+        for &(xi, wi) in taps {
+            let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
+            let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
+            acc = acc.wrapping_add(wv * (xv + off));
+        }
+        finish_block(&[acc], oc, core::slice::from_mut(o), bias, p);
+        m += 1;
+        if m == dm {
+            (ic, m) = (ic + 1, 0);
+        }
+    }
+}
+
+/// [`depthwise2d_s8`] as LiteRT's reference loop computes it, one output
+/// channel and one tap at a time: what the fast loop is tested against
+/// (the same statuses).
+pub fn depthwise2d_s8_reference(
+    spec: &Depthwise2d,
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    out: &mut [i8],
+    p: &Depthwise2dS8Params,
+) -> Result<(), Status> {
+    let (plane, cout) = check_conv_s8(spec.shape(x.len(), filter.len())?, bias, out.len(), p)?;
+    for (pos, row) in out.chunks_exact_mut(cout.max(1)).enumerate() {
+        reference_row(spec, &plane, pos, row, x, filter, bias, p);
+    }
+    Ok(())
+}
+
+/// The reference loop's output position `pos` (its `row` of output
+/// channels), on checked arguments; also [`depthwise2d_s8`]'s for a
+/// kernel of more than [`MAX_TAPS`] taps.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn reference_row(
+    spec: &Depthwise2d,
+    plane: &Plane,
+    pos: usize,
+    row: &mut [i8],
+    x: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    p: &Depthwise2dS8Params,
+) {
+    // (Nonzero after the checks; `max(1)` for the compiler.)
+    let cin = spec.in_channels.max(1);
+    let dm = spec.depth_multiplier.max(1);
+    let cout = row.len();
+    for (oc, o) in row.iter_mut().enumerate() {
+        let c = oc / dm;
+        let mut acc: i32 = 0;
+        for (t, i) in spec.window.taps_at(plane, pos) {
+            let xv = x.get(i * cin + c).copied().unwrap_or(0) as i32;
+            let wv = filter.get(t * cout + oc).copied().unwrap_or(0) as i32;
+            acc = acc.wrapping_add(wv * (xv + p.input_offset));
+        }
+        *o = output_one(acc, bias, oc, p);
+    }
 }
 
 #[cfg(test)]

@@ -27,24 +27,33 @@ pub const DSP: bool = cfg!(anne_dsp);
 /// The four-row int8 dot product in assembly where there is one
 /// ([`dot_s8_arm`]: with the DSP extension, SXTAB16/SMLAD; Thumb-2 without
 /// it, i.e. Armv7-M and Armv8-M Main; Thumb-1, Armv6-M), else `None` (the
-/// portable path).
+/// portable path): four rows of `x.len()` values one after the other in
+/// `block`.
 #[inline(always)]
 pub fn dot4_s8_asm(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+    dot4_s8_asm_strided(x, block, x.len(), off)
+}
+
+/// [`dot4_s8_asm`] of four rows `stride` apart in `block` (row `r` is
+/// `block[r * stride..r * stride + x.len()]`: the same run of four
+/// convolution filters).
+#[inline(always)]
+pub fn dot4_s8_asm_strided(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32; 4]> {
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     {
-        dot_s8_arm::dot4_dsp(x, block, off)
+        dot_s8_arm::dot4_dsp(x, block, stride, off)
     }
     #[cfg(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp")))]
     {
-        dot_s8_arm::dot4_thumb2(x, block, off)
+        dot_s8_arm::dot4_thumb2(x, block, stride, off)
     }
     #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
     {
-        dot_s8_arm::dot4_thumb1(x, block, off)
+        dot_s8_arm::dot4_thumb1(x, block, stride, off)
     }
     #[cfg(not(target_arch = "arm"))]
     {
-        let _ = (x, block, off);
+        let _ = (x, block, stride, off);
         None
     }
 }

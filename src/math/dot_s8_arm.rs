@@ -15,26 +15,38 @@
 //! loaded once, its offset added once, for four `MLA`s: 22 instructions
 //! per 8 multiply-adds (the compiled loop took about 55 per 16).
 
-/// `sum_i block[r * n + i] * (x[i] + off)` for `r` in 0..4, wrapping,
-/// `n = x.len()`; `None` unless `block` holds exactly four rows of `n`
-/// (the caller then takes the portable path).
+/// Whether a block of `len` values holds four rows of `n` values
+/// `stride` apart (`3 * stride + n <= len`, without overflow).
+#[inline(always)]
+fn rows_fit(n: usize, stride: usize, len: usize) -> bool {
+    stride
+        .checked_mul(3)
+        .and_then(|s| s.checked_add(n))
+        .is_some_and(|end| end <= len)
+}
+
+/// `sum_i block[r * stride + i] * (x[i] + off)` for `r` in 0..4,
+/// wrapping, `n = x.len()` (a dense layer's four rows: `stride = n`; a
+/// convolution's, the same run of four filters: `stride` = the filter's
+/// length); `None` unless `block` holds the four rows ([`rows_fit`]; the
+/// caller then takes the portable path).
 #[cfg(all(target_feature = "thumb2", not(target_feature = "dsp")))]
 #[inline(always)]
-pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+pub fn dot4_thumb2(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32; 4]> {
     let n = x.len();
-    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+    if n == 0 || !rows_fit(n, stride, block.len()) {
         return None;
     }
-    let rows23 = block.get(2 * n..)?;
+    let rows23 = block.get(2 * stride..)?;
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
     let pairs = n / 2;
     if pairs > 0 {
         let (mut px, mut p0, mut p2) = (x.as_ptr(), block.as_ptr(), rows23.as_ptr());
         let mut cnt = pairs;
-        // SAFETY: reads 2 * pairs <= n bytes from each of x, block[0..n],
-        // block[n..2n], block[2n..3n] and block[3n..4n] (p0 and p2 advance
-        // by 2 per step, rows 1 and 3 at +n from them), all in bounds
-        // (checked above); no writes, no stack.
+        // SAFETY: reads 2 * pairs <= n bytes from x and from each row
+        // block[r * stride..r * stride + n] (p0 and p2 advance by 2 per
+        // step, rows 1 and 3 at +stride from them), all in bounds (checked
+        // above); no writes, no stack.
         unsafe {
             core::arch::asm!(
                 "2:",
@@ -68,7 +80,7 @@ pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
                 a1 = inout(reg) a1,
                 a2 = inout(reg) a2,
                 a3 = inout(reg) a3,
-                s = in(reg) n,
+                s = in(reg) stride,
                 off = in(reg) off,
                 x = out(reg) _,
                 w = out(reg) _,
@@ -80,7 +92,7 @@ pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
     if let (1, Some(&xl)) = (n % 2, x.last()) {
         // the last input (n odd)
         let v = xl as i32 + off;
-        let w = |r: usize| block.get(r * n + n - 1).map_or(0, |&w| w as i32);
+        let w = |r: usize| block.get(r * stride + n - 1).map_or(0, |&w| w as i32);
         a0 = a0.wrapping_add(w(0) * v);
         a1 = a1.wrapping_add(w(1) * v);
         a2 = a2.wrapping_add(w(2) * v);
@@ -100,21 +112,24 @@ pub fn dot4_thumb2(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
 /// 5.5 per output).
 #[cfg(not(target_feature = "thumb2"))]
 #[inline(always)]
-pub fn dot4_thumb1(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+pub fn dot4_thumb1(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32; 4]> {
     let n = x.len();
-    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+    if n == 0 || !rows_fit(n, stride, block.len()) {
         return None;
     }
-    // the input's end, row 0's end, n, the offset (rows 1-3 at +n each)
-    let params: [usize; 4] = [
+    // the input's end, row 0's end, the stride, the offset, n (rows 1-3
+    // at +stride each)
+    let params: [usize; 5] = [
         x.as_ptr_range().end as usize,
         block.as_ptr() as usize + n,
-        n,
+        stride,
         off as usize,
+        n,
     ];
     let (a0, a1, a2, a3): (i32, i32, i32, i32);
-    // SAFETY: reads x[0..n] and block[0..4n] (index -n..-1 from each row's
-    // end, the rows n apart), both in bounds (checked above), and params;
+    // SAFETY: reads x[0..n] and block[r * stride..r * stride + n] for r in
+    // 0..4 (index -n..-1 from each row's end, the rows `stride` apart),
+    // all in bounds (checked above), and params;
     // r6-r12 are saved on the stack first and restored last, the stack
     // pointer restored; r0-r5 are declared.
     unsafe {
@@ -131,11 +146,12 @@ pub fn dot4_thumb1(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
             "ldr r1, [r0, #4]",
             "ldr r2, [r0, #8]",
             "ldr r3, [r0, #12]",
-            "ldr r0, [r0, #0]",
             "mov r12, r3",
             "adds r3, r1, r2",
             "adds r4, r3, r2",
             "adds r5, r4, r2",
+            "ldr r2, [r0, #16]",
+            "ldr r0, [r0, #0]",
             "negs r2, r2",
             "movs r6, #0",
             "mov r8, r6",
@@ -194,12 +210,12 @@ pub fn dot4_thumb1(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
 /// once per input, SXTAB16 adds it to two inputs in the widening itself). The last `n % 4` inputs in Rust.
 #[cfg(target_feature = "dsp")]
 #[inline(always)]
-pub fn dot4_dsp(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
+pub fn dot4_dsp(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32; 4]> {
     let n = x.len();
-    if n == 0 || n.checked_mul(4) != Some(block.len()) {
+    if n == 0 || !rows_fit(n, stride, block.len()) {
         return None;
     }
-    let rows23 = block.get(2 * n..)?;
+    let rows23 = block.get(2 * stride..)?;
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
     let quads = n / 4;
     if quads > 0 {
@@ -207,10 +223,10 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
         let (mut px, mut p0, mut p2) = (x.as_ptr(), block.as_ptr(), rows23.as_ptr());
         // (the input's last word's end: px stops there)
         let end = x.as_ptr().wrapping_add(4 * quads);
-        // SAFETY: reads 4 * quads <= n bytes from each of x, block[0..n],
-        // block[n..2n], block[2n..3n] and block[3n..4n] (p0 and p2 advance
-        // by 4 per step, rows 1 and 3 at +n from them), all in bounds
-        // (checked above); word loads at any alignment (Armv7-M's LDR
+        // SAFETY: reads 4 * quads <= n bytes from x and from each row
+        // block[r * stride..r * stride + n] (p0 and p2 advance by 4 per
+        // step, rows 1 and 3 at +stride from them), all in bounds (checked
+        // above); word loads at any alignment (Armv7-M's LDR
         // takes unaligned addresses); two words pushed and popped.
         unsafe {
             core::arch::asm!(
@@ -252,7 +268,7 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
                 a1 = inout(reg) a1,
                 a2 = inout(reg) a2,
                 a3 = inout(reg) a3,
-                s = in(reg) n,
+                s = in(reg) stride,
                 // (the end and the offset pair come in the two temporaries'
                 // registers, pushed first: [sp] the pair, [sp, #4] the end)
                 xe = inout(reg) end => _,
@@ -267,7 +283,7 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], off: i32) -> Option<[i32; 4]> {
     // the last n % 4 inputs
     for (i, &v) in x.iter().enumerate().skip(4 * quads) {
         let v = v as i32 + off;
-        let w = |r: usize| block.get(r * n + i).map_or(0, |&w| w as i32);
+        let w = |r: usize| block.get(r * stride + i).map_or(0, |&w| w as i32);
         a0 = a0.wrapping_add(w(0) * v);
         a1 = a1.wrapping_add(w(1) * v);
         a2 = a2.wrapping_add(w(2) * v);
