@@ -162,6 +162,57 @@ def pool1d_global_max_model(seed):
     return keras.Model(inp, h)
 
 
+def conv1d_dilated_model(seed):
+    """Dilated Conv1D: TensorFlow 2.21 converts each to SPACE_TO_BATCH_ND,
+    an undilated CONV_2D over `dilation` batches, BATCH_TO_SPACE_ND and an
+    ADD of the bias (anne_tflite_conv2d.fold_dilated maps them back to one
+    dilated convolution and an affine layer). Dilation 2 and 3, same and
+    valid padding, relu and none, then GlobalAveragePooling1D and Flatten
+    into Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((17, 3))
+    h = keras.layers.Conv1D(4, 3, dilation_rate=2, padding="same", activation="relu")(inp)
+    h = keras.layers.Conv1D(5, 2, dilation_rate=3, padding="valid")(h)
+    h = keras.layers.Conv1D(3, 3, dilation_rate=2, padding="valid", activation="relu")(h)
+    h = keras.layers.Conv1D(4, 2, dilation_rate=3, padding="same")(h)
+    a = keras.layers.GlobalAveragePooling1D()(h)
+    b = keras.layers.Dense(2)(keras.layers.Flatten()(h))
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+def conv1d_dilated_chain_model(seed):
+    """A chain of dilated Conv1D layers without bias or activation (so no
+    ADD: a chain, not a graph; a relu would be a RELU of its own that
+    requantizes), then Flatten and Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 2))
+    h = keras.layers.Conv1D(4, 3, dilation_rate=2, padding="same", use_bias=False)(inp)
+    h = keras.layers.Conv1D(3, 2, dilation_rate=3, padding="valid", use_bias=False)(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(5, activation="relu")(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
+def conv2d_dilated_model(seed):
+    """Dilated Conv2D and DepthwiseConv2D (dilation 2, same and valid;
+    (2, 1) too), then GlobalAveragePooling2D and Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((9, 8, 2))
+    h = keras.layers.Conv2D(4, 3, dilation_rate=2, padding="same", activation="relu")(inp)
+    h = keras.layers.DepthwiseConv2D(3, dilation_rate=2, padding="valid")(h)
+    h = keras.layers.Conv2D(3, (2, 3), dilation_rate=(2, 1), padding="valid", activation="relu")(h)
+    h = keras.layers.DepthwiseConv2D(2, dilation_rate=2, padding="same", depth_multiplier=2)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Dense(3)(h)
+    return keras.Model(inp, h)
+
+
 MODELS = {
     # name: (builder, loss)
     "dense_relu_softmax": (lambda: dense_model(5, [(8, "relu"), (6, "relu6"), (4, "softmax")], 1), "sparse_categorical_crossentropy"),
@@ -174,6 +225,9 @@ MODELS = {
     "residual_add_mul": (lambda: residual_model(8), "mse"),
     "pool1d_chain": (lambda: pool1d_chain_model(9), "sparse_categorical_crossentropy"),
     "pool1d_global_max": (lambda: pool1d_global_max_model(10), "mse"),
+    "conv1d_dilated": (lambda: conv1d_dilated_model(11), "mse"),
+    "conv1d_dilated_chain": (lambda: conv1d_dilated_chain_model(12), "sparse_categorical_crossentropy"),
+    "conv2d_dilated_int8": (lambda: conv2d_dilated_model(13), "mse"),
 }
 
 
