@@ -18,6 +18,9 @@ writes OUT_DIR/<name>.tflite, TensorFlow's full-integer int8 conversion
   (`OpResolverType.BUILTIN_REF`);
 - "tensors": every tensor as LiteRT reports it (name, shape, dtype, scales,
   zero points, quantized dimension) and, for constant tensors, its values;
+  the shape is the file's (TensorFlow's schema module), and "litert_shape"
+  LiteRT's where they differ (a dilated convolution's tensors between
+  SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND: batch 1 in the file);
 - "operators": every operator (LiteRT's op name; inputs, outputs; the fused
   activation and options from TensorFlow's own flatbuffer module,
   tensorflow.lite.python.schema_py_generated, not from tools/anne_tflite.py);
@@ -308,7 +311,9 @@ def operator_options(content):
         ops.append(entry)
     buffer_bytes = [m.Buffers(b).DataLength() for b in range(m.BuffersLength())]
     return {"version": m.Version(), "n_buffers": m.BuffersLength(), "buffer_bytes": buffer_bytes,
-            "tensor_buffers": [g.Tensors(i).Buffer() for i in range(g.TensorsLength())], "operators": ops}
+            "tensor_buffers": [g.Tensors(i).Buffer() for i in range(g.TensorsLength())],
+            "tensor_shapes": [[int(v) for v in g.Tensors(i).ShapeAsNumpy()] if g.Tensors(i).ShapeLength() else []
+                              for i in range(g.TensorsLength())], "operators": ops}
 
 
 def input_rows(interp, calib, seed):
@@ -353,12 +358,16 @@ def record(name, build, loss, out_dir, seed):
     tensors = []
     for d in details:
         qp = d["quantization_parameters"]
-        t = {"index": int(d["index"]), "name": d["name"], "shape": [int(s) for s in d["shape"]],
+        t = {"index": int(d["index"]), "name": d["name"], "shape": read["tensor_shapes"][d["index"]],
              "dtype": np.dtype(d["dtype"]).name, "scales": [float(s) for s in qp["scales"]],
              "zero_points": [int(z) for z in qp["zero_points"]],
              "quantized_dimension": int(qp["quantized_dimension"]),
              "buffer": read["tensor_buffers"][d["index"]],
              "buffer_bytes": read["buffer_bytes"][read["tensor_buffers"][d["index"]]]}
+        if [int(s) for s in d["shape"]] != t["shape"]:
+            # the tensors between a dilated convolution's SPACE_TO_BATCH_ND and
+            # BATCH_TO_SPACE_ND: the file says batch 1, LiteRT's Prepare the blocks
+            t["litert_shape"] = [int(s) for s in d["shape"]]
         if d["index"] in consts:
             try:
                 t["values"] = np.asarray(interp.get_tensor(d["index"])).reshape(-1).tolist()
