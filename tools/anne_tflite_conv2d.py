@@ -12,6 +12,11 @@ width, channels]) as int8 layers of format version 3 (docs/int8.md):
   (requantized as LiteRT's MEAN) / global_max_pooling2d;
 - PAD (and PADV2 with the zero point as its value) of the height and
   width -> zero_padding2d (int8 pads with the zero point).
+- SPACE_TO_BATCH_ND, an undilated CONV_2D or DEPTHWISE_CONV_2D (of a
+  Conv1D: EXPAND_DIMS, CONV_2D, RESHAPE), BATCH_TO_SPACE_ND: TensorFlow's
+  dilated convolution, made one (fold_dilated, before either importer
+  looks at the operators; the bias ADD after it is the graph importer's
+  affine layer).
 
 Each convolution's per-channel Q31 multipliers and shifts are those
 LiteRT's Prepare computes (PopulateConvolutionQuantizationParams:
