@@ -309,16 +309,16 @@ def _dilation(imp, chain):
     a message saying why they are not one."""
     ops, t = imp.ops, imp.t
     s2b, b2s, conv = ops[chain[0]], ops[chain[-1]], ops[chain[len(chain) // 2]]
-    const = [anne_tflite.tensor_values(imp.m, i) if i >= 0 else None
+    const = [anne_tflite.tensor_values(imp.m, i) if i >= 0 and imp.t[i]["type"] == "int32" else None
              for i in list(s2b["inputs"][1:3]) + list(b2s["inputs"][1:3])]
     block, pads, block2, crops = const + [None] * (4 - len(const))
     x = list(t[s2b["inputs"][0]]["shape"])
-    n = len(x) - 2     # spatial dimensions: 1 (steps) or 2 (height, width)
-    if None in (block, pads, block2, crops) or n not in (1, 2) or len(block) != n or list(block2) != list(block) \
-            or len(pads) != 2 * n or len(crops) != 2 * n:
-        return ("block shapes %s and %s, paddings %s, crops %s: a dilated convolution's are constant and the same "
-                "block for both, on [1, steps, channels] or [1, height, width, channels]"
-                % (block, block2, pads, crops))
+    n = len(x) - 2     # spatial dimensions: 1 (steps, a Conv1D's EXPAND_DIMS, CONV_2D, RESHAPE) or 2
+    if None in (block, pads, block2, crops) or n != (1 if len(chain) == 5 else 2) or len(block) != n \
+            or list(block2) != list(block) or len(pads) != 2 * n or len(crops) != 2 * n:
+        return ("block shapes %s and %s, paddings %s, crops %s on %s: a dilated convolution's are constant int32, "
+                "the same block for both, on [1, steps, channels] (a Conv1D) or [1, height, width, channels]"
+                % (block, block2, pads, crops, imp.tensor_text(s2b["inputs"][0])))
     for op in (s2b, b2s):
         i, o = t[op["inputs"][0]], t[op["outputs"][0]]
         if (i["scales"], i["zero_points"]) != (o["scales"], o["zero_points"]):

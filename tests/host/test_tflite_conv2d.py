@@ -299,6 +299,9 @@ def test_dilated_bad_patterns_each_named():
     # a block of its own for the BATCH_TO_SPACE_ND
     m = _model("conv2d_dilated_int8"); _const(m, _first(m, "BATCH_TO_SPACE_ND", 1), 1, [2, 1])
     cases.append((m, "operator 4 SPACE_TO_BATCH_ND", "block shapes [2, 2] and [2, 1]"))
+    # a 2-D block on a Conv1D's steps
+    m = _model("conv1d_dilated_chain"); _const(m, _first(m, "SPACE_TO_BATCH_ND"), 1, [2, 2])
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND", "block shapes [2, 2] and [2]", "[1, steps, channels] (a Conv1D)"))
     # the convolution between them strided, or padded itself
     m = _model("conv2d_dilated_int8"); _first(m, "DEPTHWISE_CONV_2D")["options"]["stride_w"] = 2
     cases.append((m, "operator 4 SPACE_TO_BATCH_ND", "DEPTHWISE_CONV_2D #5 between them has padding VALID, "
