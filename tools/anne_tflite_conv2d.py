@@ -12,6 +12,11 @@ width, channels]) as int8 layers of format version 3 (docs/int8.md):
   (requantized as LiteRT's MEAN) / global_max_pooling2d;
 - PAD (and PADV2 with the zero point as its value) of the height and
   width -> zero_padding2d (int8 pads with the zero point).
+- SPACE_TO_BATCH_ND, an undilated CONV_2D or DEPTHWISE_CONV_2D (of a
+  Conv1D: EXPAND_DIMS, CONV_2D, RESHAPE), BATCH_TO_SPACE_ND: TensorFlow's
+  dilated convolution, made one (fold_dilated, before either importer
+  looks at the operators; the bias ADD after it is the graph importer's
+  affine layer).
 
 Each convolution's per-channel Q31 multipliers and shifts are those
 LiteRT's Prepare computes (PopulateConvolutionQuantizationParams:
@@ -226,3 +231,124 @@ def _pad(imp, k, op, specs, shape):
     if not imp.chained(k, in_q, out_q, n_problems):
         return None
     return anne_format.Int8PoolSpec("zero_padding2d", in_q, out_q, (-128, 127), tuple(pads[2:6]))
+
+
+DILATED_OPS = ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+_BETWEEN = ("EXPAND_DIMS", "RESHAPE")     # a Conv1D's height of 1, added and dropped inside the pattern
+
+
+def fold_dilated(imp):
+    """TensorFlow's converter writes a dilated convolution (Conv1D, Conv2D,
+    DepthwiseConv2D with dilation_rate > 1) as SPACE_TO_BATCH_ND (block
+    shape b, paddings), an undilated VALID CONV_2D or DEPTHWISE_CONV_2D of
+    stride 1 over the b batches (for a Conv1D between EXPAND_DIMS and
+    RESHAPE), then BATCH_TO_SPACE_ND (block shape b, crops), and the bias
+    as an ADD after it. Each such pattern becomes the one convolution, its
+    dilation b, on the SPACE_TO_BATCH_ND's input and giving the
+    BATCH_TO_SPACE_ND's output, in a copy of imp's model; the padding is
+    read from the paddings and crops: output i of every batch reads input
+    i + crop_before - pad_before + j * b, so the convolution pads
+    pad_before - crop_before before and pad_after - crop_after after, which
+    must be 0 and 0 (VALID) or TFLite's SAME for stride 1 ((k - 1) * b
+    split with the smaller half before). LiteRT's int8 SPACE_TO_BATCH_ND
+    pads with the zero point, as the convolution's SAME does. Anything else
+    is reported at the SPACE_TO_BATCH_ND (or, outside this pattern, by the
+    importer as an operator it does not take). Sets imp.m, imp.t, imp.ops (the
+    model is not changed) and returns {operator: why it is dropped}."""
+    ops, t = imp.ops, imp.t
+    readers = {}
+    for k, op in enumerate(ops):
+        for i in op["inputs"]:
+            readers.setdefault(i, []).append(k)
+    new_ops, new_t, folded = list(ops), list(t), {}
+    for k, op in enumerate(ops):
+        if op["name"] != "SPACE_TO_BATCH_ND":
+            continue
+        chain = [k]
+        while len(chain) < 5:     # SPACE_TO_BATCH_ND, [EXPAND_DIMS], conv, [RESHAPE], BATCH_TO_SPACE_ND
+            outs = ops[chain[-1]]["outputs"]
+            nxt = readers.get(outs[0], []) if outs else []
+            if len(nxt) != 1 or ops[nxt[0]]["inputs"][0] != outs[0] or outs[0] in imp.m["outputs"]:
+                break
+            chain.append(nxt[0])
+            if ops[nxt[0]]["name"] == "BATCH_TO_SPACE_ND":
+                break
+        names = [ops[c]["name"] for c in chain]
+        if names[-1] != "BATCH_TO_SPACE_ND" or names[1:-1] not in (
+                ["CONV_2D"], ["DEPTHWISE_CONV_2D"], ["EXPAND_DIMS", "CONV_2D", "RESHAPE"]):
+            continue     # (the importer reports it: anne_tflite_import.ADVICE)
+        problem = _dilation(imp, chain)
+        conv_k = chain[len(chain) // 2]
+        conv = dict(ops[conv_k], options=dict(ops[conv_k]["options"]))
+        b2s = ops[chain[-1]]
+        x, y = op["inputs"][0], b2s["outputs"][0]
+        if isinstance(problem, str):
+            imp.fail(k, problem)
+            problem = ((1, 1), "VALID")
+        (conv["options"]["dilation_h"], conv["options"]["dilation_w"]), conv["options"]["padding"] = problem
+        first, last = chain[1], chain[-2]
+        new_ops[conv_k] = conv
+        new_ops[first] = dict(new_ops[first], inputs=[x] + list(ops[first]["inputs"][1:]))
+        new_ops[last] = dict(new_ops[last], outputs=[y] + list(ops[last]["outputs"][1:]))
+        if len(chain) == 5:     # a Conv1D: its height-1 tensors with the batch of 1 and the full steps
+            xs, ys = list(t[x]["shape"]), list(t[y]["shape"])
+            e, c = ops[chain[1]]["outputs"][0], ops[conv_k]["outputs"][0]
+            new_t[e] = dict(t[e], shape=[1, 1] + xs[1:])
+            new_t[c] = dict(t[c], shape=[1, 1] + ys[1:])
+        folded[k] = " (a dilated convolution's: %s #%d)" % (ops[conv_k]["name"], conv_k)
+        folded[chain[-1]] = folded[k]
+    if folded:
+        imp.m = dict(imp.m, operators=new_ops, tensors=new_t)
+        imp.t, imp.ops = new_t, new_ops
+    return folded
+
+
+def _dilation(imp, chain):
+    """The SPACE_TO_BATCH_ND ... BATCH_TO_SPACE_ND operators `chain` ->
+    ((dilation_h, dilation_w), padding) of the one convolution they are, or
+    a message saying why they are not one."""
+    ops, t = imp.ops, imp.t
+    s2b, b2s, conv = ops[chain[0]], ops[chain[-1]], ops[chain[len(chain) // 2]]
+    const = [anne_tflite.tensor_values(imp.m, i) if i >= 0 and imp.t[i]["type"] == "int32" else None
+             for i in list(s2b["inputs"][1:3]) + list(b2s["inputs"][1:3])]
+    block, pads, block2, crops = const + [None] * (4 - len(const))
+    x = list(t[s2b["inputs"][0]]["shape"])
+    n = len(x) - 2     # spatial dimensions: 1 (steps, a Conv1D's EXPAND_DIMS, CONV_2D, RESHAPE) or 2
+    if None in (block, pads, block2, crops) or n != (1 if len(chain) == 5 else 2) or len(block) != n \
+            or list(block2) != list(block) or len(pads) != 2 * n or len(crops) != 2 * n:
+        return ("block shapes %s and %s, paddings %s, crops %s on %s: a dilated convolution's are constant int32, "
+                "the same block for both, on [1, steps, channels] (a Conv1D) or [1, height, width, channels]"
+                % (block, block2, pads, crops, imp.tensor_text(s2b["inputs"][0])))
+    for op in (s2b, b2s):
+        i, o = t[op["inputs"][0]], t[op["outputs"][0]]
+        if (i["scales"], i["zero_points"]) != (o["scales"], o["zero_points"]):
+            return "%s changes the quantization (%s -> %s)" % (op["name"], imp.tensor_text(op["inputs"][0]),
+                                                                imp.tensor_text(op["outputs"][0]))
+    opts = conv["options"]
+    w = list(t[conv["inputs"][1]]["shape"]) if len(conv["inputs"]) > 1 else []
+    kernel = w[1:3] if len(w) == 4 else []
+    if n == 1:
+        kernel = kernel[1:]
+    if opts.get("padding") != "VALID" or opts.get("stride_h", 1) != 1 or opts.get("stride_w", 1) != 1 \
+            or opts.get("dilation_h", 1) != 1 or opts.get("dilation_w", 1) != 1 or len(kernel) != n:
+        return ("%s #%d between them has padding %s, strides %dx%d, dilation %dx%d: a dilated convolution's is "
+                "VALID, 1x1, 1x1" % (conv["name"], chain[len(chain) // 2], opts.get("padding"),
+                                     opts.get("stride_h", 1), opts.get("stride_w", 1), opts.get("dilation_h", 1),
+                                     opts.get("dilation_w", 1)))
+    same = True
+    valid = True
+    for d in range(n):
+        before, after = pads[2 * d] - crops[2 * d], pads[2 * d + 1] - crops[2 * d + 1]
+        total = (kernel[d] - 1) * block[d]
+        valid = valid and before == 0 and after == 0
+        same = same and before == total // 2 and after == total - total // 2
+        if block[d] < 1 or min(pads[2 * d:2 * d + 2] + crops[2 * d:2 * d + 2]) < 0:
+            same = valid = False
+    if not (valid or same):
+        return ("block shape %s, paddings %s, crops %s around a %s kernel: not a dilated convolution with "
+                "VALID or SAME padding (it would pad %s before and %s after)"
+                % (list(block), list(pads), list(crops), "x".join(map(str, kernel)),
+                   [pads[2 * d] - crops[2 * d] for d in range(n)],
+                   [pads[2 * d + 1] - crops[2 * d + 1] for d in range(n)]))
+    dilation = (1, block[0]) if n == 1 else tuple(block)
+    return dilation, "VALID" if valid else "SAME"

@@ -92,8 +92,8 @@ class _GraphImporter(_Importer):
         return n
 
     def run(self):
-        t = self.t
         self.consumers, shape_only, graph_in, graph_out, io = self.begin()
+        t = self.t
         self.silu = self.silu_ops()
         self.in_shape = anne_shape(t[graph_in]["shape"])
         self.node[graph_in] = NET
@@ -103,8 +103,8 @@ class _GraphImporter(_Importer):
         for k, op in enumerate(self.ops):
             name = op["name"]
             label = "%s #%d" % (name, k)
-            if k in shape_only:
-                dropped.append(label + " (a RESHAPE's shape)")
+            if k in shape_only or k in self.folded:
+                dropped.append(label + self.folded.get(k, " (a RESHAPE's shape)"))
                 continue
             n_problems = len(self.problems)
             try:

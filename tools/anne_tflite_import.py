@@ -64,6 +64,12 @@ ADVICE = {
                   "and width of an image: " + _FLOAT,
     "QUANTIZE": "a QUANTIZE inside the model (the converter kept the operator before it in float): use "
                 "activations TFLite quantizes (relu, relu6) or " + _FLOAT,
+    "SPACE_TO_BATCH_ND": "anne takes it only as TensorFlow's converter writes a dilated convolution (Conv1D, "
+                         "Conv2D or DepthwiseConv2D with dilation_rate > 1): SPACE_TO_BATCH_ND, then CONV_2D (of a "
+                         "Conv1D: EXPAND_DIMS, CONV_2D, RESHAPE) or DEPTHWISE_CONV_2D, then BATCH_TO_SPACE_ND, each "
+                         "read only by the next: " + _FLOAT,
+    "BATCH_TO_SPACE_ND": "anne takes it only as the end of a dilated convolution (see SPACE_TO_BATCH_ND): "
+                         + _FLOAT,
     "DEQUANTIZE": "a DEQUANTIZE inside the model (the converter kept the operator after it in float, as it "
                   "does Keras's elu, which LiteRT's reference kernels cannot run): use activations TFLite "
                   "quantizes (relu, relu6, tanh, sigmoid, hard_swish) or " + _FLOAT,
@@ -190,6 +196,8 @@ class _Importer:
             raise ConvertError("%s: the model has %d inputs and %d outputs; anne runs one input, one output"
                                % (self.path, len(m["inputs"]), len(m["outputs"])))
         self.check_full_integer()
+        self.folded = anne_tflite_conv2d.fold_dilated(self)   # (a dilated convolution's operators as one)
+        m, t = self.m, self.t
         consumers = {}
         for k, op in enumerate(self.ops):
             for j, i in enumerate(op["inputs"]):
@@ -210,16 +218,16 @@ class _Importer:
                 "\n  ".join(self.problems)))
 
     def run(self):
-        m, t = self.m, self.t
         consumers, shape_only, graph_in, graph_out, io = self.begin()
+        m, t = self.m, self.t
         current = graph_in
         specs, sources, dropped = [], [], []
         shape = anne_shape(t[graph_in]["shape"])   # the current tensor's, in anne's terms
         for k, op in enumerate(self.ops):
             name = op["name"]
             label = "%s #%d" % (name, k)
-            if k in shape_only:
-                dropped.append(label + " (a RESHAPE's shape)")
+            if k in shape_only or k in self.folded:
+                dropped.append(label + self.folded.get(k, " (a RESHAPE's shape)"))
                 continue
             ins, outs = op["inputs"], op["outputs"]
             if name not in TAKEN + tuple(anne_tflite_act.ACTIVATIONS):

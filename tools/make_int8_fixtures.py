@@ -18,6 +18,9 @@ writes OUT_DIR/<name>.tflite, TensorFlow's full-integer int8 conversion
   (`OpResolverType.BUILTIN_REF`);
 - "tensors": every tensor as LiteRT reports it (name, shape, dtype, scales,
   zero points, quantized dimension) and, for constant tensors, its values;
+  the shape is the file's (TensorFlow's schema module), and "litert_shape"
+  LiteRT's where they differ (a dilated convolution's tensors between
+  SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND: batch 1 in the file);
 - "operators": every operator (LiteRT's op name; inputs, outputs; the fused
   activation and options from TensorFlow's own flatbuffer module,
   tensorflow.lite.python.schema_py_generated, not from tools/anne_tflite.py);
@@ -162,6 +165,57 @@ def pool1d_global_max_model(seed):
     return keras.Model(inp, h)
 
 
+def conv1d_dilated_model(seed):
+    """Dilated Conv1D: TensorFlow 2.21 converts each to SPACE_TO_BATCH_ND,
+    an undilated CONV_2D over `dilation` batches, BATCH_TO_SPACE_ND and an
+    ADD of the bias (anne_tflite_conv2d.fold_dilated maps them back to one
+    dilated convolution and an affine layer). Dilation 2 and 3, same and
+    valid padding, relu and none, then GlobalAveragePooling1D and Flatten
+    into Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((17, 3))
+    h = keras.layers.Conv1D(4, 3, dilation_rate=2, padding="same", activation="relu")(inp)
+    h = keras.layers.Conv1D(5, 2, dilation_rate=3, padding="valid")(h)
+    h = keras.layers.Conv1D(3, 3, dilation_rate=2, padding="valid", activation="relu")(h)
+    h = keras.layers.Conv1D(4, 2, dilation_rate=3, padding="same")(h)
+    a = keras.layers.GlobalAveragePooling1D()(h)
+    b = keras.layers.Dense(2)(keras.layers.Flatten()(h))
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+def conv1d_dilated_chain_model(seed):
+    """A chain of dilated Conv1D layers without bias or activation (so no
+    ADD: a chain, not a graph; a relu would be a RELU of its own that
+    requantizes), then Flatten and Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 2))
+    h = keras.layers.Conv1D(4, 3, dilation_rate=2, padding="same", use_bias=False)(inp)
+    h = keras.layers.Conv1D(3, 2, dilation_rate=3, padding="valid", use_bias=False)(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(5, activation="relu")(h)
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
+def conv2d_dilated_model(seed):
+    """Dilated Conv2D and DepthwiseConv2D (dilation 2, same and valid;
+    (2, 1) too), then GlobalAveragePooling2D and Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((9, 8, 2))
+    h = keras.layers.Conv2D(4, 3, dilation_rate=2, padding="same", activation="relu")(inp)
+    h = keras.layers.DepthwiseConv2D(3, dilation_rate=2, padding="valid")(h)
+    h = keras.layers.Conv2D(3, (2, 3), dilation_rate=(2, 1), padding="valid", activation="relu")(h)
+    h = keras.layers.DepthwiseConv2D(2, dilation_rate=2, padding="same", depth_multiplier=2)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Dense(3)(h)
+    return keras.Model(inp, h)
+
+
 MODELS = {
     # name: (builder, loss)
     "dense_relu_softmax": (lambda: dense_model(5, [(8, "relu"), (6, "relu6"), (4, "softmax")], 1), "sparse_categorical_crossentropy"),
@@ -174,6 +228,9 @@ MODELS = {
     "residual_add_mul": (lambda: residual_model(8), "mse"),
     "pool1d_chain": (lambda: pool1d_chain_model(9), "sparse_categorical_crossentropy"),
     "pool1d_global_max": (lambda: pool1d_global_max_model(10), "mse"),
+    "conv1d_dilated": (lambda: conv1d_dilated_model(11), "mse"),
+    "conv1d_dilated_chain": (lambda: conv1d_dilated_chain_model(12), "sparse_categorical_crossentropy"),
+    "conv2d_dilated_int8": (lambda: conv2d_dilated_model(13), "mse"),
 }
 
 
@@ -254,7 +311,9 @@ def operator_options(content):
         ops.append(entry)
     buffer_bytes = [m.Buffers(b).DataLength() for b in range(m.BuffersLength())]
     return {"version": m.Version(), "n_buffers": m.BuffersLength(), "buffer_bytes": buffer_bytes,
-            "tensor_buffers": [g.Tensors(i).Buffer() for i in range(g.TensorsLength())], "operators": ops}
+            "tensor_buffers": [g.Tensors(i).Buffer() for i in range(g.TensorsLength())],
+            "tensor_shapes": [[int(v) for v in g.Tensors(i).ShapeAsNumpy()] if g.Tensors(i).ShapeLength() else []
+                              for i in range(g.TensorsLength())], "operators": ops}
 
 
 def input_rows(interp, calib, seed):
@@ -299,12 +358,16 @@ def record(name, build, loss, out_dir, seed):
     tensors = []
     for d in details:
         qp = d["quantization_parameters"]
-        t = {"index": int(d["index"]), "name": d["name"], "shape": [int(s) for s in d["shape"]],
+        t = {"index": int(d["index"]), "name": d["name"], "shape": read["tensor_shapes"][d["index"]],
              "dtype": np.dtype(d["dtype"]).name, "scales": [float(s) for s in qp["scales"]],
              "zero_points": [int(z) for z in qp["zero_points"]],
              "quantized_dimension": int(qp["quantized_dimension"]),
              "buffer": read["tensor_buffers"][d["index"]],
              "buffer_bytes": read["buffer_bytes"][read["tensor_buffers"][d["index"]]]}
+        if [int(s) for s in d["shape"]] != t["shape"]:
+            # the tensors between a dilated convolution's SPACE_TO_BATCH_ND and
+            # BATCH_TO_SPACE_ND: the file says batch 1, LiteRT's Prepare the blocks
+            t["litert_shape"] = [int(s) for s in d["shape"]]
         if d["index"] in consts:
             try:
                 t["values"] = np.asarray(interp.get_tensor(d["index"])).reshape(-1).tolist()

@@ -6,14 +6,19 @@ over the plane become int8 conv2d, depthwise_conv2d, zero_padding2d and
 tools/make_int8_conv2d_fixtures.py with TensorFlow's converter and
 LiteRT's reference kernels); the numpy reference (tools/anne_int8_ref.py)
 gives LiteRT's outputs bit for bit, every row and every layer; bad
-models are refused naming each problem."""
+models are refused naming each problem. Dilated convolutions as TensorFlow
+writes them (SPACE_TO_BATCH_ND, an undilated CONV_2D or DEPTHWISE_CONV_2D,
+BATCH_TO_SPACE_ND, then an ADD of the bias; tests/fixtures/int8/*dilated*,
+tools/make_int8_fixtures.py) become one dilated convolution and an int8
+affine layer."""
+import copy
 import struct
 
 import numpy as np
 import pytest
 
 import anne_format as af
-from test_tflite_import import CONV2D, _act_range, _model, _quantize_multiplier, _refused, doc, f32, path, run
+from test_tflite_import import CONV2D, DILATED, _act_range, _model, _quantize_multiplier, _refused, doc, f32, path, run
 
 PADDING = {"VALID": 0, "SAME": 1}
 KINDS = {"CONV_2D": "conv2d", "DEPTHWISE_CONV_2D": "depthwise_conv2d", "PAD": "zero_padding2d",
@@ -184,3 +189,140 @@ def test_bad_2d_records_refused_by_the_reader():
         with pytest.raises(ValueError) as e:
             af.parse(open(os.path.join(d, entry["file"]), "rb").read())
         assert entry["expect"] in str(e.value) and "bad int8 parameters" in str(e.value), str(e.value)
+
+
+# --- dilated convolutions ---------------------------------------------------------------------------
+
+# What the generator's Keras models have (tools/make_int8_fixtures.py), each
+# dilated convolution in order: (anne kind, kernel, dilation, padding).
+DILATED_LAYERS = {
+    "conv1d_dilated": [("conv1d", (3,), (2,), "same"), ("conv1d", (2,), (3,), "valid"),
+                       ("conv1d", (3,), (2,), "valid"), ("conv1d", (2,), (3,), "same")],
+    "conv1d_dilated_chain": [("conv1d", (3,), (2,), "same"), ("conv1d", (2,), (3,), "valid")],
+    "conv2d_dilated_int8": [("conv2d", (3, 3), (2, 2), "same"), ("depthwise_conv2d", (3, 3), (2, 2), "valid"),
+                            ("conv2d", (2, 3), (2, 1), "valid"), ("depthwise_conv2d", (2, 2), (2, 2), "same")],
+}
+
+
+def _dilated_pairs(m, d):
+    """(layer, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND) for each dilated
+    convolution: the layers of m that are convolutions, in order."""
+    ops = d["operators"]
+    s2b = [op for op in ops if op["opcode"] == "SPACE_TO_BATCH_ND"]
+    b2s = [op for op in ops if op["opcode"] == "BATCH_TO_SPACE_ND"]
+    convs = [L for L in m.layers if L.kind_name in ("conv1d", "conv2d", "depthwise_conv2d")]
+    assert len(convs) == len(s2b) == len(b2s)
+    return list(zip(convs, s2b, b2s))
+
+
+@pytest.mark.parametrize("name", DILATED)
+def test_dilated_convert_gives_litert_s_outputs_every_row(name, tmp_path):
+    m, _ = _converted(name, tmp_path)
+    d = doc(name)
+    assert len(d["rows"]) == 16 and m.dtype == "int8"
+    assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+
+
+@pytest.mark.parametrize("name", DILATED)
+def test_dilated_layers_hold_the_keras_dilation_and_padding(name, tmp_path):
+    m, _ = _converted(name, tmp_path)
+    d = doc(name)
+    pairs = _dilated_pairs(m, d)
+    assert len(pairs) == len(DILATED_LAYERS[name])
+    for (L, s2b, b2s), (kind, kernel, dilation, padding) in zip(pairs, DILATED_LAYERS[name]):
+        assert L.kind_name == kind
+        pad = PADDING[padding.upper()]
+        if kind == "conv1d":
+            assert L.kparams[:4] == (kernel[0], 1, pad, dilation[0])
+        elif kind == "conv2d":
+            assert L.kparams[:7] == kernel + (1, 1, pad) + dilation
+        else:
+            assert L.kparams[:5] == kernel + (1, 1, pad) and L.kparams[6:8] == dilation
+        # the SPACE_TO_BATCH_ND's input in, the BATCH_TO_SPACE_ND's output out
+        tin, tout = d["tensors"][s2b["inputs"][0]], d["tensors"][b2s["outputs"][0]]
+        assert L.in_shape == tuple(tin["shape"][1:]) and L.out_shape == tuple(tout["shape"][1:])
+        assert L.quant[0:4] == (f32(tin["scales"][0]), tin["zero_points"][0], f32(tout["scales"][0]),
+                                tout["zero_points"][0])
+
+
+@pytest.mark.parametrize("name", DILATED)
+def test_dilated_each_layer_gives_litert_s_tensor(name, tmp_path):
+    """Each dilated convolution on LiteRT's SPACE_TO_BATCH_ND input gives
+    LiteRT's BATCH_TO_SPACE_ND output, and each bias ADD's affine layer its
+    ADD's output, every row."""
+    m, _ = _converted(name, tmp_path)
+    d = doc(name)
+    values = d["tensor_values"]
+    checked = 0
+    for L, s2b, b2s in _dilated_pairs(m, d):
+        xs = np.array([v[str(s2b["inputs"][0])] for v in values])
+        assert L.forward_int8(xs).reshape(len(xs), -1).tolist() == [v[str(b2s["outputs"][0])] for v in values]
+        checked += 1
+    adds = [op for op in d["operators"] if op["opcode"] == "ADD"]
+    affine = [L for L in m.layers if L.kind_name == "affine"]
+    assert len(adds) == len(affine)
+    for L, op in zip(affine, adds):
+        xs = np.array([v[str(op["inputs"][0])] for v in values])
+        assert L.forward_int8(xs).reshape(len(xs), -1).tolist() == [v[str(op["outputs"][0])] for v in values]
+        checked += 1
+    assert checked == len(DILATED_LAYERS[name]) * (1 if name == "conv1d_dilated_chain" else 2)
+
+
+def test_dilated_summary_names_the_operators_it_folds(tmp_path):
+    r = run(path("conv2d_dilated_int8"), "-o", str(tmp_path / "x.anne"), "--summary")
+    assert r.returncode == 0, r.stderr
+    for what in ("CONV_2D #1 (NONE)", "ADD #3 (RELU", "DEPTHWISE_CONV_2D #5 (NONE)",
+                 "SPACE_TO_BATCH_ND #0 (a dilated convolution's: CONV_2D #1)",
+                 "BATCH_TO_SPACE_ND #6 (a dilated convolution's: DEPTHWISE_CONV_2D #5)"):
+        assert what in r.stdout, r.stdout
+
+
+def _const(m, op, slot, values):
+    """Operator op's input `slot` made a new int32 constant (its own tensor
+    and buffer: the converter shares them between operators)."""
+    t = dict(m["tensors"][op["inputs"][slot]], buffer=len(m["buffers"]), shape=[len(values) // 2, 2]
+             if slot == 2 else [len(values)])
+    m["buffers"].append(struct.pack("<%di" % len(values), *values))
+    m["tensors"].append(t)
+    op["inputs"] = list(op["inputs"])
+    op["inputs"][slot] = len(m["tensors"]) - 1
+
+
+def test_dilated_bad_patterns_each_named():
+    cases = []
+    # crops that make the padding neither VALID nor SAME (conv1d_dilated's first: paddings [2, 3], crops [0, 1])
+    m = _model("conv1d_dilated"); _const(m, _first(m, "BATCH_TO_SPACE_ND"), 2, [0, 0])
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND", "paddings [2, 3], crops [0, 0] around a 3 kernel",
+                  "not a dilated convolution with VALID or SAME padding (it would pad [2] before and [3] after)"))
+    m = _model("conv2d_dilated_int8"); _const(m, _first(m, "SPACE_TO_BATCH_ND"), 2, [1, 3, 2, 2])
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND", "it would pad [1, 2] before and [2, 2] after"))
+    # a block of its own for the BATCH_TO_SPACE_ND
+    m = _model("conv2d_dilated_int8"); _const(m, _first(m, "BATCH_TO_SPACE_ND", 1), 1, [2, 1])
+    cases.append((m, "operator 4 SPACE_TO_BATCH_ND", "block shapes [2, 2] and [2, 1]"))
+    # a 2-D block on a Conv1D's steps
+    m = _model("conv1d_dilated_chain"); _const(m, _first(m, "SPACE_TO_BATCH_ND"), 1, [2, 2])
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND", "block shapes [2, 2] and [2]", "[1, steps, channels] (a Conv1D)"))
+    # the convolution between them strided, or padded itself
+    m = _model("conv2d_dilated_int8"); _first(m, "DEPTHWISE_CONV_2D")["options"]["stride_w"] = 2
+    cases.append((m, "operator 4 SPACE_TO_BATCH_ND", "DEPTHWISE_CONV_2D #5 between them has padding VALID, "
+                  "strides 1x2"))
+    m = _model("conv1d_dilated_chain"); _first(m, "CONV_2D", 1)["options"]["padding"] = "SAME"
+    cases.append((m, "operator 5 SPACE_TO_BATCH_ND", "CONV_2D #7 between them has padding SAME"))
+    # a requantizing SPACE_TO_BATCH_ND
+    m = _model("conv1d_dilated_chain"); m["tensors"][_first(m, "SPACE_TO_BATCH_ND")["outputs"][0]]["zero_points"] = [3]
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND", "SPACE_TO_BATCH_ND changes the quantization"))
+    # not the converter's pattern: a SPACE_TO_BATCH_ND read by two operators, a BATCH_TO_SPACE_ND alone
+    m = _model("conv2d_dilated_int8"); s2b = _first(m, "SPACE_TO_BATCH_ND")
+    m["operators"].append(dict(_first(m, "MEAN"), inputs=[s2b["outputs"][0]] + _first(m, "MEAN")["inputs"][1:]))
+    cases.append((m, "operator 0 SPACE_TO_BATCH_ND: anne takes it only as TensorFlow's converter writes a dilated "
+                  "convolution", "operator 2 BATCH_TO_SPACE_ND: anne takes it only as the end of a dilated"))
+    for m, *fragments in cases:
+        _refused(m, "bad.tflite: ", *fragments)
+
+
+def test_dilated_fold_leaves_the_model_as_it_was():
+    m = _model("conv2d_dilated_int8")
+    before = copy.deepcopy(m)
+    import anne_tflite_import
+    anne_tflite_import.import_model(m, "x.tflite")
+    assert m == before

@@ -39,7 +39,11 @@ CONV2D = ["int8_conv2d_ds_cnn", "int8_conv2d_mobilenet", "int8_conv2d_global_max
 GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat", "graph_mul_sub",
           "graph_bn_unfolded",
           "residual_add_mul", "bn_global_max", "pool1d_mean"]
-SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS
+# and dilated convolutions as TensorFlow writes them (SPACE_TO_BATCH_ND, CONV_2D
+# or DEPTHWISE_CONV_2D, BATCH_TO_SPACE_ND, an ADD of the bias):
+# tests/host/test_tflite_conv2d.py
+DILATED = ["conv1d_dilated", "conv1d_dilated_chain", "conv2d_dilated_int8"]
+SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED
 REFUSED = {"act_prelu": ["operator 1 PRELU"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
@@ -68,7 +72,7 @@ CHAIN_OPS = {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "RESHAPE", "SHAPE", "S
              "EXPAND_DIMS", "CONV_2D", "SQUEEZE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
              "REDUCE_MAX", "DEPTHWISE_CONV_2D", "PAD"} | ACTIVATION_OPS
 # Operators a graph's conversion may also hold
-TAKEN_OPS = CHAIN_OPS | {"ADD", "SUB", "MUL", "CONCATENATION"}
+TAKEN_OPS = CHAIN_OPS | {"ADD", "SUB", "MUL", "CONCATENATION", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}
 
 
 def _fixtures():
@@ -106,7 +110,7 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS])
+@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS + DILATED])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))
