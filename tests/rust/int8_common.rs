@@ -43,8 +43,12 @@ impl Tensors<'_> {
     pub fn t(&self, i: i64) -> &Value {
         &self.0[i as usize]
     }
+    /// The shape LiteRT ran the tensor with: its `litert_shape` where the
+    /// file's differs (SPACE_TO_BATCH_ND's batches, which the file writes as
+    /// batch 1), else its `shape`.
     pub fn shape(&self, i: i64) -> Vec<usize> {
-        usizes(&self.t(i)["shape"])
+        let t = self.t(i);
+        usizes(if t["litert_shape"].is_array() { &t["litert_shape"] } else { &t["shape"] })
     }
     /// The (single) scale, as LiteRT holds it: float32.
     pub fn scale(&self, i: i64) -> f32 {
