@@ -44,7 +44,7 @@ class Compiled:
 def evaluate(net, c, x, y):
     """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}.
     A flat float32 buffer x (and y) is read in place."""
-    _not_2d(net, "evaluate() with the loss of a network with")
+    _not_2d(net, "evaluate()")
     X = _rows(x, net.n_inputs, "x")
     if not len(X):
         raise ValueError("x is empty: nothing to evaluate")
@@ -93,12 +93,16 @@ def _writable(layers, check_memory):
     return True
 
 
-def _not_2d(net, what="training"):
-    """ValueError for a network with a 2-D layer: not trained yet (nor
-    evaluated by the training loops)."""
+def _not_2d(net, what="fit()"):
+    """ValueError for a network with a 2-D layer on the Python backend (its
+    loop trains Dense, Conv1D and 1-D pooling; the native module's trains
+    the 2-D layers too). Nothing is changed."""
+    if _native(net):
+        return
     for L in net._layers:
         if L.kind >= anne_ops.LAYER_CONV2D:
-            raise ValueError("%s %s is not supported yet" % (what, type(L).__name__))
+            raise ValueError("%s on the Python backend does not run %s layers (it trains Dense, Conv1D, "
+                             "1-D pooling; the native anne module trains 2-D layers)" % (what, type(L).__name__))
 
 
 def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,
@@ -176,6 +180,6 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
 def training_memory(net, c, batch_size):
     """Bytes of GC heap that fit(batch_size=...) allocates and keeps
     (anne_train_native.training_memory)."""
-    _not_2d(net)
+    _not_2d(net, "training_memory()")
     import anne_train_native
     return anne_train_native.training_memory(net, c, batch_size)
