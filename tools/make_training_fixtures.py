@@ -173,7 +173,7 @@ CNN_RUNS = [
         ("MaxPooling2D", (2,), {}),
         ("Flatten", (), {}),
         ("Dense", (3,), {"activation": "softmax"})],
-     {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9}, "sparse_categorical_crossentropy", ["accuracy"], 4, 3,
+     {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9}, "sparse_categorical_crossentropy", ["accuracy"], 4, 5,
      "sparse"),
     ("cnn_adam_depthwise", (6, 6, 2), [
         ("ZeroPadding2D", (((1, 0), (0, 1)),), {}),
@@ -182,14 +182,14 @@ CNN_RUNS = [
         ("AveragePooling2D", (2,), {"strides": 1}),
         ("GlobalAveragePooling2D", (), {}),
         ("Dense", (1,), {"activation": "sigmoid"})],
-     {"name": "adam", "learning_rate": 0.01}, "binary_crossentropy", ["accuracy"], 5, 3, "binary"),
+     {"name": "adam", "learning_rate": 0.01}, "binary_crossentropy", ["accuracy"], 5, 5, "binary"),
     ("cnn_sgd_separable", (8, 8, 1), [
         ("Conv2D", (2, 3), {"padding": "same", "dilation_rate": 2, "activation": "swish"}),
         ("SeparableConv2D", (3, 3), {"strides": 2, "activation": "relu"}),
         ("MaxPooling2D", (2,), {"padding": "same"}),
         ("GlobalMaxPooling2D", (), {}),
         ("Dense", (3,), {"activation": "softmax"})],
-     {"name": "sgd", "learning_rate": 0.05}, "categorical_crossentropy", ["accuracy"], 6, 3, "onehot"),
+     {"name": "sgd", "learning_rate": 0.05}, "categorical_crossentropy", ["accuracy"], 6, 5, "onehot"),
 ]
 
 
