@@ -20,7 +20,7 @@ from os import listdir
 
 import anne_net
 from anne_net import Dense, Sequential
-from boardcheck import check, refused, report
+from boardcheck import allocated, check, kept, refused, report
 
 NAME = "test_train_2d"
 
@@ -46,12 +46,18 @@ def _runs():
     return runs
 
 
+def _load(run):
+    """A run's record and its untrained network, compiled as Keras's was."""
+    with open(run + ".json") as f:
+        d = json.load(f)
+    net = anne_net.load(run + ".anne")
+    net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
+    return d, net
+
+
 def test_keras_runs():
     for run in _runs():
-        with open(run + ".json") as f:
-            d = json.load(f)
-        net = anne_net.load(run + ".anne")
-        net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
+        d, net = _load(run)
         before = _weights(net)
         h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
         got = _weights(net)
@@ -77,10 +83,7 @@ def test_python_refuses():
     """The Python loop does not train 2-D layers: fit, evaluate and
     training_memory refuse, naming the layer; nothing changes."""
     for run in _runs():
-        with open(run + ".json") as f:
-            d = json.load(f)
-        net = anne_net.load(run + ".anne")
-        net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
+        d, net = _load(run)
         before = _weights(net)
         first = net.layers[0].__class__.__name__
         for what, f, args in (("fit()", net.fit, (d["x"], d["y"])), ("evaluate()", net.evaluate, (d["x"], d["y"])),
@@ -102,26 +105,6 @@ def _cnn(rows):
     x = array("f", [((i * 7) % 11) / 11.0 for i in range(36 * rows)])
     y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
     return net, x, y
-
-
-def _kept(f):
-    """Bytes of GC heap that f() allocates and keeps (see test_train.py)."""
-    gc.collect()
-    before = gc.mem_free()
-    f()
-    gc.collect()
-    return before - gc.mem_free()
-
-
-def _allocated(f):
-    """Bytes of GC heap that f() allocates (the collector off meanwhile)."""
-    gc.collect()
-    gc.disable()
-    before = gc.mem_free()
-    f()
-    used = before - gc.mem_free()
-    gc.enable()
-    return used
 
 
 def test_bad_input():
@@ -146,19 +129,19 @@ def test_memory():
     """training_memory(batch_size) is what fit keeps, to the byte, and a
     step allocates nothing (the same bytes for 2 steps as for 8)."""
     for opt in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01)):
-        kept = []
+        held = []
         for _ in range(2):
             net = x = y = None
             gc.collect()
             net, x, y = _cnn(32)
             net.compile(opt, "categorical_crossentropy", ["accuracy"])
             want = net.training_memory(4)
-            kept.append(_kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
-        kept = min(kept)
-        check(kept == want, "%r: fit keeps %d bytes, training_memory(4) says %d" % (opt, kept, want))
+            held.append(kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
+        held = min(held)
+        check(held == want, "%r: fit keeps %d bytes, training_memory(4) says %d" % (opt, held, want))
         check(net.training_memory(16) > want, "a bigger batch needs more")
         short = (x[:len(x) // 4], y[:3 * 8])
-        steps = [_allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
+        steps = [allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
                  for xs, ys in (short, (x, y))]
         check(steps[0] == steps[1], "%r: fit allocates %d bytes for 2 steps, %d for 8" % (opt, steps[0], steps[1]))
         net = x = y = short = None
