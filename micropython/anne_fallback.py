@@ -632,8 +632,8 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     kind = spec[0]
     if kind == _ops.LAYER_DENSE:
         raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
-    if kind >= _ops.LAYER_CONV2D:
-        raise ValueError("unknown layer kind or dtype")  # (not trained yet: as the native module)
+    if kind in _KINDS[7:] and kind not in _GLOBAL:  # (the 2-D kinds; global poolings: the 1-D ones')
+        return __import__("anne_fallback2d").backward(layer, spec, x, dy, scale, gk, gb, dx)
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     n_in = len(xs)
     if kind != _ops.LAYER_CONV1D:
@@ -667,8 +667,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
         c, n_out, size, strides, pad, steps = _pool_windows(0, spec, n_in)
         if len(ds) != n_out * c:
             bad_dy()
-        is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
-        is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+        is_max, is_global = kind in _MAX, kind in _GLOBAL
         for t in range(n_out):
             _, s0, s1 = _window_bounds(t, strides, pad, size, steps)
             for j in range(c):

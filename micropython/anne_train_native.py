@@ -128,7 +128,7 @@ def _state_bytes(layers, opt):
     widest = 0
     per = _slot_count(opt)
     for i, L in enumerate(layers):
-        if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D):
+        if L.kind == anne_ops.LAYER_DENSE or L.kind in _CONVS:
             pre = L.units if L.kind == anne_ops.LAYER_DENSE else L.n_out
             n_k = L._known_rows() * L.units
             n_b = L.units if L._bias is not None else 0

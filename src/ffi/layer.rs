@@ -28,7 +28,7 @@ pub(crate) fn op_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
     }
 }
 
-/// A record's first six `params` (a training record holds only these).
+/// A record's first six `params` (all that the 1-D kinds have).
 fn first_six(params: &[u32]) -> [usize; 6] {
     let mut p = [0; 6];
     for (d, &s) in p.iter_mut().zip(params) {
