@@ -239,8 +239,7 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     a ZeroPadding2D's dx from dy at its outputs (max: a window's first
     largest value, row by row, as TensorFlow's MaxPoolGrad; average: spread
     over the positions in range)."""
-    from anne_activations import _floats
-    from anne_fallback import _check_len, _written
+    from anne_activations import _check_len, _floats, _grads, _write_back
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     kind, n_in = spec[0], len(xs)
     conv = kind in (_ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D)
@@ -252,7 +251,6 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     if dx is not None:
         _check_len(_floats(dx, "dx"), n_in, "dx")
     acc = [0.0] * n_in
-    g = b = None
     if kind == _ops.LAYER_ZERO_PADDING2D:
         h, w, c, top, bottom, left, right = _params(spec, 7)
         ow = left + w + right
@@ -300,12 +298,7 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     (oh, top), (ow, left) = _plane(0, n_in, h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
     if len(ds) != oh * ow * F:
         _bad_dy(ds, n_in)
-    if gk is not None:
-        g, g_copied = _written(gk, "gk")
-        _check_len(g, len(ks), "gk")
-    if gb is not None:
-        b, b_copied = _written(gb, "gb")
-        _check_len(b, F, "gb")
+    g, b = _grads(gk, gb, len(ks), F)
     for oy in range(oh):
         ys = _taps(oy, sh, dh, top, h, kh)
         for ox in range(ow):
@@ -335,10 +328,7 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
                     b[f] += scale * ds[o + f]
     if dx is not None:
         _store(dx, acc, n_in)
-    if g is not None and g_copied:
-        _store(gk, g, len(g))
-    if b is not None and b_copied:
-        _store(gb, b, len(b))
+    _write_back((gk, g), (gb, b))
 
 
 def _bad_dy(ds, n_in):
