@@ -47,10 +47,25 @@ def _runs():
     return runs
 
 
+def _flat(rows):
+    """Rows of numbers as one flat float32 array (fit reads it in place; a
+    small board's heap holds it, not a float object per value)."""
+    n = len(rows[0])
+    out = array("f", bytearray(4 * n * len(rows)))
+    for i, r in enumerate(rows):
+        out[i * n:(i + 1) * n] = array("f", r)
+    return out
+
+
 def _load(run):
-    """A run's record and its untrained network, compiled as Keras's was."""
+    """A run's record (x, and y unless class indices, as flat float32) and
+    its untrained network, compiled as Keras's was."""
     with open(run + ".json") as f:
         d = json.load(f)
+    d["x"] = _flat(d["x"])
+    if not isinstance(d["y"][0], int):
+        d["y"] = _flat(d["y"])
+    gc.collect()
     net = anne_net.load(run + ".anne")
     net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
     return d, net
