@@ -293,7 +293,8 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     else:
         h, w, cin, kh, kw, sh, sw, padding, dm, dh, dw = _params(spec, 11)
         F = cin * dm
-    if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1 or F < 1 or len(ks) != kh * kw * (F if dm else cin * F):
+    per_tap = F if dm else cin * F
+    if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1 or F < 1 or len(ks) != kh * kw * per_tap:
         _bad_spec(0)
     (oh, top), (ow, left) = _plane(0, n_in, h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
     if len(ds) != oh * ow * F:
@@ -306,7 +307,7 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
             for ty, iy in ys:
                 for tx, ix in _taps(ox, sw, dw, left, w, kw):
                     at = (iy * w + ix) * cin
-                    tap = (ty * kw + tx) * (F if dm else cin * F)
+                    tap = (ty * kw + tx) * per_tap
                     if dm:  # depthwise: output channel f reads input channel f // dm
                         for f in range(F):
                             if g is not None:
