@@ -466,11 +466,6 @@ def _trained_part(net):
     return p
 
 
-# The convolutions: trained, each with its activation (Conv1D, Conv2D,
-# DepthwiseConv2D)
-_CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
-
-
 def _dense_only(layers):
     """True when every layer is Dense (the Python backend's
     training_memory() then counts a workspace as the native loop's)."""

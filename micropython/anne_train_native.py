@@ -6,7 +6,7 @@ from array import array
 
 import anne_ops
 from anne_core import _floats_for, _zeros
-from anne_train_base import (Adam, LOSSES, _CONVS, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
+from anne_train_base import (Adam, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
                              _dense_only, _end_epoch, _heap_bytes, _history, _logs, _native, _restore_best,
                              _trained_part)
 
@@ -20,6 +20,10 @@ from anne_train_base import (Adam, LOSSES, _CONVS, _LOSS_NOT_FINITE, _STEP_NOT_F
 # anne.h's ANNE_LOSS_* (LOSSES' order), ANNE_METRIC_*, ANNE_OPTIMIZER_*
 _METRIC_CODES = {"binary_accuracy": 0, "categorical_accuracy": 1, "sparse_categorical_accuracy": 2,
                  "mean_squared_error": 3, "mean_absolute_error": 4}
+
+
+# The layers with an activation of their own (the others' is linear)
+_CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
 
 
 def _slot_count(opt):

@@ -7,7 +7,7 @@ from array import array
 
 import anne_ops
 from anne_core import _canonical, _floats_for, _is_finite
-from anne_train_base import (_CONVS, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _as_row, _end_epoch, _history, _logs,
+from anne_train_base import (_LOSS_NOT_FINITE, _STEP_NOT_FINITE, _as_row, _end_epoch, _history, _logs,
                              _restore_best, loss_and_grad, metric_value)
 
 
@@ -70,6 +70,10 @@ class _Layer:
             b.activation_backward(self.z, self.y, dy, self.dz, self.act)
         b.dense_backward(x, self.L._kernel, self.dz, scale, self.gk, self.gb, self.dx)
         return self.dx
+
+
+# The convolutions (their kernels' backward passes: layer_backward)
+_CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
 
 
 class _Conv(_Layer):
