@@ -334,10 +334,15 @@ test-board: firmware natmod-run stock
 # (every file set: fit's workspace finds no block in the fragmented heap).
 # test_quantize_cnn (an int8 CNN made on the board) likewise: its file in RAM found no
 # 1.3 KB block in one run of three; it runs on cortex-m0-lite.
+# test_train_2d's cnn_adam_depthwise run likewise (its pure-Python fit runs
+# out after the record's 1,152 floats were parsed; with fit training CNNs
+# the armv6m anne.mpy is 99.6 KB, and about 25 KB of heap is left once the
+# board library and the network are loaded); its other runs pass there.
 M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.py test_net_depthwise2d.py \
 	test_reliability_net.py test_quantize_cnn.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
 	-x "cortex-m0-stock tests/board/test_train.py" -x "cortex-m0-lite tests/board/test_int8.py" \
+	-x "cortex-m0-stock tests/board/test_train_2d.py [cnn_adam_depthwise]" \
 	-x "cortex-m0-lite tests/board/test_int8_graph.py"
 
 # The emulated Pico (rp2040py: 3-4 million instructions a second) runs a

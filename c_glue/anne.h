@@ -397,19 +397,20 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
 #define ANNE_METRIC_MEAN_ABSOLUTE_ERROR 4
 #define ANNE_METRIC_MAX 8 /* at most this many metrics */
 
-#define ANNE_TRAIN_LAYER_PARAMS 6
+#define ANNE_TRAIN_LAYER_PARAMS 12
 
 #define ANNE_OPTIMIZER_SGD 0
 #define ANNE_OPTIMIZER_ADAM 1
 
 /* A layer to train: kind and params as in anne_layer_t (ANNE_LAYER_DENSE,
- * ANNE_LAYER_CONV1D, a pooling or ANNE_LAYER_AFFINE; the last layer dense;
- * not yet Conv2D or 2-D pooling: ANNE_ERR_KIND), its first six params only
- * (ANNE_TRAIN_LAYER_PARAMS).
- * kernel and bias (a dense's n_in x units and units values, a Conv1D's as
- * anne_layer_t says; bias may be NULL) written by the update; a pooling
- * has none (NULL), an affine layer its scale and offset. Pooling and
- * affine layers are linear and frozen. slots: the optimizer's state,
+ * ANNE_LAYER_CONV1D, ANNE_LAYER_CONV2D, ANNE_LAYER_DEPTHWISE_CONV2D, a 1-D
+ * or 2-D pooling, ANNE_LAYER_ZERO_PADDING2D or ANNE_LAYER_AFFINE; the last
+ * layer dense), its first ANNE_TRAIN_LAYER_PARAMS params.
+ * kernel and bias (a dense's n_in x units and units values, a
+ * convolution's as anne_layer_t says; bias may be NULL) written by the
+ * update; a pooling or ZeroPadding2D has none (NULL), an affine layer its
+ * scale and offset. Pooling, padding and affine layers are linear and
+ * frozen. slots: the optimizer's state,
  * kernel_len values for slots[0] and [1], bias_len for [2] and [3] (SGD
  * with momentum uses [0] and [2], Adam all four; NULL where unused). */
 typedef struct {

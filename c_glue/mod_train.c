@@ -215,8 +215,9 @@ ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_adam_obj, 8, 8, anne_a
 // (anne_fit_epoch_f32). A training layer is a tuple (kernel, bias,
 // activation, trainable, m_kernel, v_kernel, m_bias, v_bias[, spec]): bias
 // and the optimizer slots None where unused; activation an anne.Activation;
-// spec as anne_layer_describe's (without one, or None, the layer is dense;
-// a pooling's kernel is None).
+// spec as anne_layer_describe's, up to ANNE_TRAIN_LAYER_PARAMS params
+// (without one, or None, the layer is dense; a pooling's or a
+// ZeroPadding2D's kernel is None).
 
 // Layers described on the C stack up to this many (more: on the heap,
 // once per call).
@@ -261,8 +262,10 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
     }
     for (size_t i = 0; i < *n_layers; i++) {
         mp_obj_t *f = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(layers[i]))->items;
+        // (poolings and ZeroPadding2D: no weights)
         bool pooling = d[i].kind != ANNE_LAYER_DENSE && d[i].kind != ANNE_LAYER_CONV1D
-            && d[i].kind != ANNE_LAYER_AFFINE;
+            && d[i].kind != ANNE_LAYER_AFFINE && d[i].kind != ANNE_LAYER_CONV2D
+            && d[i].kind != ANNE_LAYER_DEPTHWISE_CONV2D;
         anne_f32_buf_t kernel = pooling && f[0] == mp_const_none
             ? (anne_f32_buf_t){NULL, 0} : anne_get_f32(f[0], MP_QSTR_kernel, writable);
         anne_f32_buf_t bias = f[1] == mp_const_none

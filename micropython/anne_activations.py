@@ -209,6 +209,39 @@ def _floats(obj, arg, writable=False):
     return array("f", bytearray(mv))
 
 
+def _check_len(view, want, arg):
+    if len(view) != want:
+        raise ValueError("%s has %d floats, expected %d" % (arg, len(view), want))
+
+
+def _written(buf, arg):
+    """A writable float32 buffer as a float sequence, and whether writes
+    to it must be stored back (a bytes-like buffer is read as a copy)."""
+    view = _floats(buf, arg, True)
+    return view, view is not buf
+
+
+def _grads(gk, gb, n_k, n_b):
+    """A backward pass's gk and gb (each None, or n_k and n_b floats) as
+    float sequences to add to (None where not given; _write_back stores
+    a copy back)."""
+    out = []
+    for buf, n, arg in ((gk, n_k, "gk"), (gb, n_b, "gb")):
+        view = None
+        if buf is not None:
+            view = _written(buf, arg)[0]
+            _check_len(view, n, arg)
+        out.append(view)
+    return out
+
+
+def _write_back(*pairs):
+    """Stores each (buffer, view) whose view is a copy of a bytes-like buffer."""
+    for buf, view in pairs:
+        if view is not None and view is not buf:
+            _store(buf, view, len(view))
+
+
 def _store(out, values, n):
     """Writes values[0:n] into the float32 buffer out."""
     _store_at(out, values, 0, n)

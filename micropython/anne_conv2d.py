@@ -1,6 +1,6 @@
 # anne_conv2d: anne_net's layers for (height, width, channels) images:
 # Conv2D and the 2-D poolings (DepthwiseConv2D and ZeroPadding2D:
-# anne_depthwise2d, on these) (inference; fit() refuses them so far).
+# anne_depthwise2d, on these) (fit() trains them).
 # anne_net imports it when a network has one of them (anne_net.Conv2D, ...
 # or a file that holds one), so that other networks do not load it.
 
@@ -43,7 +43,7 @@ class Conv2D(Conv1D):
     input given row-major (numpy's reshape(-1)); kernel_size, strides and
     dilation_rate an int or a pair; padding "valid" or "same". The kernel
     is Keras's, kernel_h x kernel_w x in_channels x filters. Activations as
-    Dense's, glu excepted. Inference only: fit() refuses it, so far."""
+    Dense's, glu excepted. fit() trains it."""
 
     kind = anne_ops.LAYER_CONV2D
 

@@ -1,5 +1,5 @@
 # anne_depthwise2d: anne_net's DepthwiseConv2D and ZeroPadding2D for
-# (height, width, channels) images (inference; fit() refuses them so far),
+# (height, width, channels) images (fit() trains them),
 # on anne_conv2d's Conv2D. anne_net imports it when a network has one of
 # them (anne_net.DepthwiseConv2D, ... or a file that holds one): a Conv2D
 # network does not load it (a board holds an imported module in RAM).
@@ -19,8 +19,7 @@ class DepthwiseConv2D(Conv2D):
     depth_multiplier filters, output channel c * depth_multiplier + m;
     in_channels x depth_multiplier outputs per position. The kernel is
     Keras's depthwise_kernel, kernel_h x kernel_w x in_channels x
-    depth_multiplier. Activations as Dense's, glu excepted. Inference only:
-    fit() refuses it, so far."""
+    depth_multiplier. Activations as Dense's, glu excepted. fit() trains it."""
 
     kind = anne_ops.LAYER_DEPTHWISE_CONV2D
 

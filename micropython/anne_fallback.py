@@ -19,8 +19,8 @@ import anne_ops as _ops
 from anne_core import _out_steps
 # (ACTIVATIONS, Activation and __version__ are the module's API)
 from anne_activations import (ACTIVATIONS, Activation, __version__, _SELU_ALPHA, _SELU_SCALE,  # noqa: F401
-                              _SQRT_HALF, _apply, _erf, _exp, _floats, _get_activation, _sigmoid, _softplus,
-                              _store, _store_at)
+                              _SQRT_HALF, _apply, _check_len, _erf, _exp, _floats, _get_activation, _grads,
+                              _sigmoid, _softplus, _store, _store_at, _write_back, _written)
 
 
 # ---------------------------------------------------------------------------
@@ -546,18 +546,6 @@ def _backward(a, z, y, dy):
     return [dy[i] * _derivative(k, a, z[i], y[i]) for i in range(n)]
 
 
-def _check_len(view, want, arg):
-    if len(view) != want:
-        raise ValueError("%s has %d floats, expected %d" % (arg, len(view), want))
-
-
-def _written(buf, arg):
-    """A writable float32 buffer as a float sequence, and whether writes
-    to it must be stored back (a bytes-like buffer is read as a copy)."""
-    view = _floats(buf, arg, True)
-    return view, view is not buf
-
-
 def activation_backward(z, y, dy, dz, activation, **params):
     """activation_backward(z, y, dy, dz, activation, **params): dz = dy . J(z)
     from the forward pass's pre-activation z and output y (len(z), or
@@ -632,8 +620,8 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     kind = spec[0]
     if kind == _ops.LAYER_DENSE:
         raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
-    if kind >= _ops.LAYER_CONV2D:
-        raise ValueError("unknown layer kind or dtype")  # (not trained yet: as the native module)
+    if kind in _KINDS[7:] and kind not in _GLOBAL:  # (the 2-D kinds; global poolings: the 1-D ones')
+        return __import__("anne_fallback2d").backward(layer, spec, x, dy, scale, gk, gb, dx)
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     n_in = len(xs)
     if kind != _ops.LAYER_CONV1D:
@@ -667,8 +655,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
         c, n_out, size, strides, pad, steps = _pool_windows(0, spec, n_in)
         if len(ds) != n_out * c:
             bad_dy()
-        is_max = kind in (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
-        is_global = kind in (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D)
+        is_max, is_global = kind in _MAX, kind in _GLOBAL
         for t in range(n_out):
             _, s0, s1 = _window_bounds(t, strides, pad, size, steps)
             for j in range(c):
@@ -702,13 +689,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
         raise ValueError("layer 0: conv1d kernel has %d floats, not %d x %d x filters" % (len(ks), K, cin))
     if len(ds) != n_out * F:
         bad_dy()
-    g = b = None
-    if gk is not None:
-        g, g_copied = _written(gk, "gk")
-        _check_len(g, len(ks), "gk")
-    if gb is not None:
-        b, b_copied = _written(gb, "gb")
-        _check_len(b, F, "gb")
+    g, b = _grads(gk, gb, len(ks), F)
     for t in range(n_out):
         start = t * strides - pad
         for k in range(K):
@@ -731,10 +712,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
                 b[f] += scale * ds[t * F + f]
     if d is not None:
         _store(dx, acc, n_in)
-    if g is not None and g_copied:
-        _store(gk, g, len(g))
-    if b is not None and b_copied:
-        _store(gb, b, len(b))
+    _write_back((gk, g), (gb, b))
 
 
 def sgd(w, g, m, learning_rate, momentum, nesterov):

@@ -229,3 +229,108 @@ def merge(kind, out, xs, rows):
         for j in range(n):
             dst[j] = dst[j] / len(xs)
     return out
+
+
+def backward(layer, spec, x, dy, scale, gk, gb, dx):
+    """anne_fallback.layer_backward for the 2-D kinds, for one sample that
+    read x (the native module's contract, src/layers/conv2d.rs's): a
+    convolution's gk += scale * dL/dkernel, gb += scale * dL/dbias, dx =
+    dL/dx (each may be None) from dy at its pre-activations; a pooling's and
+    a ZeroPadding2D's dx from dy at its outputs (max: a window's first
+    largest value, row by row, as TensorFlow's MaxPoolGrad; average: spread
+    over the positions in range)."""
+    from anne_activations import _check_len, _floats, _grads, _write_back
+    xs, ds = _floats(x, "x"), _floats(dy, "dy")
+    kind, n_in = spec[0], len(xs)
+    conv = kind in (_ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D)
+    if not conv:
+        if gk is not None or gb is not None:
+            raise ValueError("gk and gb must be None: this layer has no weights to train")
+        if dx is None:
+            raise ValueError("dx must be a float32 buffer: the gradient is all this layer gives")
+    if dx is not None:
+        _check_len(_floats(dx, "dx"), n_in, "dx")
+    acc = [0.0] * n_in
+    if kind == _ops.LAYER_ZERO_PADDING2D:
+        h, w, c, top, bottom, left, right = _params(spec, 7)
+        ow = left + w + right
+        if min(h, w, c) < 1 or n_in != h * w * c or len(ds) != (top + h + bottom) * ow * c:
+            _bad_dy(ds, n_in)
+        for y in range(h):
+            at = ((top + y) * ow + left) * c
+            for j in range(w * c):
+                acc[y * w * c + j] = ds[at + j]
+        return _store(dx, acc, n_in)
+    if not conv:
+        h, w, c, ph, pw, sh, sw, padding = _params(spec, 8)
+        if min(h, w, c, ph, pw, sh, sw) < 1 or padding > 1:
+            _bad_spec(0)
+        (oh, top), (ow, left) = _plane(0, n_in, h, w, c, (ph, pw), (sh, sw), padding)
+        if len(ds) != oh * ow * c:
+            _bad_dy(ds, n_in)
+        is_max = kind == _ops.LAYER_MAX_POOLING2D
+        for oy in range(oh):
+            ys = _taps(oy, sh, 1, top, h, ph)
+            for ox in range(ow):
+                at = [(iy * w + ix) * c for _, iy in ys for _, ix in _taps(ox, sw, 1, left, w, pw)]
+                for j in range(c):
+                    d = ds[(oy * ow + ox) * c + j]
+                    if is_max:
+                        best = at[0]
+                        for a in at[1:]:
+                            if xs[a + j] > xs[best + j]:
+                                best = a
+                        acc[best + j] += d
+                    else:
+                        for a in at:
+                            acc[a + j] += d / len(at)
+        return _store(dx, acc, n_in)
+    ks = _floats(layer[0], "kernel")
+    if kind == _ops.LAYER_CONV2D:
+        h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
+        dm = 0
+        F = len(ks) // max(kh * kw * cin, 1)
+    else:
+        h, w, cin, kh, kw, sh, sw, padding, dm, dh, dw = _params(spec, 11)
+        F = cin * dm
+    per_tap = F if dm else cin * F
+    if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1 or F < 1 or len(ks) != kh * kw * per_tap:
+        _bad_spec(0)
+    (oh, top), (ow, left) = _plane(0, n_in, h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding)
+    if len(ds) != oh * ow * F:
+        _bad_dy(ds, n_in)
+    g, b = _grads(gk, gb, len(ks), F)
+    for oy in range(oh):
+        ys = _taps(oy, sh, dh, top, h, kh)
+        for ox in range(ow):
+            o = (oy * ow + ox) * F
+            for ty, iy in ys:
+                for tx, ix in _taps(ox, sw, dw, left, w, kw):
+                    at = (iy * w + ix) * cin
+                    tap = (ty * kw + tx) * per_tap
+                    if dm:  # depthwise: output channel f reads input channel f // dm
+                        for f in range(F):
+                            if g is not None:
+                                g[tap + f] += xs[at + f // dm] * scale * ds[o + f]
+                            acc[at + f // dm] += ks[tap + f] * ds[o + f]
+                        continue
+                    for ci in range(cin):
+                        kb = tap + ci * F
+                        if g is not None:
+                            sx = xs[at + ci] * scale
+                            for f in range(F):
+                                g[kb + f] += sx * ds[o + f]
+                        v = 0.0
+                        for f in range(F):
+                            v += ks[kb + f] * ds[o + f]
+                        acc[at + ci] += v
+            if b is not None:
+                for f in range(F):
+                    b[f] += scale * ds[o + f]
+    if dx is not None:
+        _store(dx, acc, n_in)
+    _write_back((gk, g), (gb, b))
+
+
+def _bad_dy(ds, n_in):
+    raise ValueError("dy has %d floats, not this layer's outputs for %d inputs" % (len(ds), n_in))

@@ -9,8 +9,6 @@
 
 from array import array
 
-import anne_ops
-
 from anne_core import _floats_for
 # (SGD, Adam, History and _alloc for anne_net and the tests: anne_train.SGD, ...)
 from anne_train_base import (Adam, EarlyStopping, History, SGD, _alloc, _check_data, _copy_floats,  # noqa: F401
@@ -44,7 +42,6 @@ class Compiled:
 def evaluate(net, c, x, y):
     """Keras's evaluate() of a compiled network: {"loss", each metric, "n"}.
     A flat float32 buffer x (and y) is read in place."""
-    _not_2d(net, "evaluate() with the loss of a network with")
     X = _rows(x, net.n_inputs, "x")
     if not len(X):
         raise ValueError("x is empty: nothing to evaluate")
@@ -93,14 +90,6 @@ def _writable(layers, check_memory):
     return True
 
 
-def _not_2d(net, what="training"):
-    """ValueError for a network with a 2-D layer: not trained yet (nor
-    evaluated by the training loops)."""
-    for L in net._layers:
-        if L.kind >= anne_ops.LAYER_CONV2D:
-            raise ValueError("%s %s is not supported yet" % (what, type(L).__name__))
-
-
 def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks,
         random, check_memory, ticks_ms=None, validation_split=0.0):
     """Keras's Model.fit() for net (compiled as c); returns a History.
@@ -110,7 +99,6 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     layers = net._layers
     if not layers:
         raise ValueError("the network has no layers")
-    _not_2d(net)
     if validation_split and validation_data is None:
         x, y, validation_data = _split(net, c, x, y, validation_split)
     batch_size = int(batch_size) if batch_size is not None else 32
@@ -176,6 +164,5 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
 def training_memory(net, c, batch_size):
     """Bytes of GC heap that fit(batch_size=...) allocates and keeps
     (anne_train_native.training_memory)."""
-    _not_2d(net)
     import anne_train_native
     return anne_train_native.training_memory(net, c, batch_size)

@@ -22,6 +22,10 @@ _METRIC_CODES = {"binary_accuracy": 0, "categorical_accuracy": 1, "sparse_catego
                  "mean_squared_error": 3, "mean_absolute_error": 4}
 
 
+# The layers with an activation of their own (the others' is linear)
+_CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
+
+
 def _slot_count(opt):
     if isinstance(opt, Adam):
         return 2
@@ -46,6 +50,7 @@ def _shapes(layers):
     for L in layers:
         out.append(L.kind)
         out.append(L.n_in)
+        out.append(L.n_out)
         out.append(_n(L._kernel))
         out.append(_n(L._bias))
         out.append(1 if L.trainable else 0)
@@ -56,8 +61,8 @@ def _train_tuple(layers, slots, per, backend):
     """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
     v_kernel, m_bias, v_bias, spec), the slots views of one array; spec
     None for Dense, else the layer's (kind, params...). Flatten and
-    Reshape (nothing moves) are left out; pooling and the affine layers are
-    linear."""
+    Reshape (nothing moves) are left out; pooling, ZeroPadding2D and the
+    affine layers are linear."""
     out = []
     mv = memoryview(slots) if slots is not None else None
     o = 0
@@ -66,7 +71,7 @@ def _train_tuple(layers, slots, per, backend):
         if not L.computes:
             continue
         dense = L.kind == anne_ops.LAYER_DENSE
-        if dense or L.kind == anne_ops.LAYER_CONV1D:
+        if dense or L.kind in _CONVS:
             act = L._act
         else:
             act = linear = linear or backend.Activation("linear")
@@ -123,7 +128,7 @@ def _state_bytes(layers, opt):
     widest = 0
     per = _slot_count(opt)
     for i, L in enumerate(layers):
-        if L.kind in (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D):
+        if L.kind == anne_ops.LAYER_DENSE or L.kind in _CONVS:
             pre = L.units if L.kind == anne_ops.LAYER_DENSE else L.n_out
             n_k = L._known_rows() * L.units
             n_b = L.units if L._bias is not None else 0

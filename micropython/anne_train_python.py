@@ -72,9 +72,14 @@ class _Layer:
         return self.dx
 
 
+# The convolutions (their kernels' backward passes: layer_backward)
+_CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
+
+
 class _Conv(_Layer):
-    """A Conv1D's training state: its forward pass keeps z (linear), then
-    the activation (per step for the vector ones, Keras's axis=-1)."""
+    """A convolution's training state (Conv1D, Conv2D, DepthwiseConv2D): its
+    forward pass keeps z (linear), then the activation (per position for
+    the vector ones, Keras's axis=-1)."""
 
     def __init__(self, L, backend, first, grads=True):
         _Layer.__init__(self, L, backend, first, grads)
@@ -148,7 +153,7 @@ def _state(layers, backend, grads=True):
     for i, L in enumerate(layers):
         if L.kind == anne_ops.LAYER_DENSE:
             out.append(_Layer(L, backend, i == 0, grads))
-        elif L.kind == anne_ops.LAYER_CONV1D:
+        elif L.kind in _CONVS:
             out.append(_Conv(L, backend, i == 0, grads))
         else:
             out.append(_Pass(L, backend))

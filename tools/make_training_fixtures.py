@@ -3,7 +3,8 @@
 board's training to be checked against. Not run by `make test`; needs
 TensorFlow 2.x with Keras 3 (checked with TF 2.21, Keras 3.15.1):
 
-    python3 tools/make_training_fixtures.py [conv]   (conv: the Conv1D runs only)
+    python3 tools/make_training_fixtures.py [conv|cnn]
+        (conv: the Conv1D runs only; cnn: the 2-D ones only)
 
 Writes:
 
@@ -162,6 +163,63 @@ CONV_RUNS = [
 ]
 
 
+# 2-D networks (issue 30: Conv2D, DepthwiseConv2D and SeparableConv2D,
+# which the converter splits into a DepthwiseConv2D and a 1x1 Conv2D, through
+# 2-D pooling, ZeroPadding2D, the global poolings and Flatten): small images
+# of bars (the board's heap holds the data), the same tuple as CONV_RUNS.
+CNN_RUNS = [
+    ("cnn_momentum_sparse", (6, 6, 1), [
+        ("Conv2D", (3, 3), {"activation": "relu"}),
+        ("MaxPooling2D", (2,), {}),
+        ("Flatten", (), {}),
+        ("Dense", (3,), {"activation": "softmax"})],
+     {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9}, "sparse_categorical_crossentropy", ["accuracy"], 4, 5,
+     "sparse"),
+    ("cnn_adam_depthwise", (6, 6, 2), [
+        ("ZeroPadding2D", (((1, 0), (0, 1)),), {}),
+        ("DepthwiseConv2D", (3,), {"depth_multiplier": 2, "activation": "tanh"}),
+        ("Conv2D", (4, (2, 1)), {"strides": (1, 2), "padding": "same", "activation": "elu", "use_bias": False}),
+        ("AveragePooling2D", (2,), {"strides": 1}),
+        ("GlobalAveragePooling2D", (), {}),
+        ("Dense", (1,), {"activation": "sigmoid"})],
+     {"name": "adam", "learning_rate": 0.01}, "binary_crossentropy", ["accuracy"], 5, 5, "binary"),
+    ("cnn_sgd_separable", (8, 8, 1), [
+        ("Conv2D", (2, 3), {"padding": "same", "dilation_rate": 2, "activation": "swish"}),
+        ("SeparableConv2D", (3, 3), {"strides": 2, "activation": "relu"}),
+        ("MaxPooling2D", (2,), {"padding": "same"}),
+        ("GlobalMaxPooling2D", (), {}),
+        ("Dense", (3,), {"activation": "softmax"})],
+     {"name": "sgd", "learning_rate": 0.05}, "categorical_crossentropy", ["accuracy"], 6, 5, "onehot"),
+]
+
+
+def cnn_run(keras, rng, spec):
+    name, shape, layer_specs, opt, loss, metrics, batch, epochs, task = spec
+    keras.utils.set_random_seed(sum(name.encode()))
+    n = 16
+    classes = 3
+    lab = rng.integers(0, classes, n)
+    h, w, c = shape
+    x = rng.normal(0, 0.3, (n, h, w, c)).astype(np.float32)
+    for i in range(n):  # a horizontal bar, a vertical one, a diagonal
+        k = rng.integers(1, min(h, w) - 1)
+        if lab[i] == 0:
+            x[i, k, :, :] += 1.0
+        elif lab[i] == 1:
+            x[i, :, k, :] += 1.0
+        else:
+            x[i, np.arange(min(h, w)), np.arange(min(h, w)), :] += 1.0
+    if task == "sparse":
+        y = lab.astype(np.int64)
+    elif task == "binary":
+        y = (lab == 2).astype(np.float32)[:, None]
+    else:
+        y = np.eye(classes, dtype=np.float32)[lab]
+    model = keras.Sequential([keras.Input(shape)] + [
+        getattr(keras.layers, kind)(*args, **kw) for kind, args, kw in layer_specs], name=name)
+    _record(keras, model, name, x.reshape(n, -1), y, opt, loss, metrics, batch, epochs, task)
+
+
 def conv_run(keras, rng, spec):
     name, shape, layer_specs, opt, loss, metrics, batch, epochs, task = spec
     keras.utils.set_random_seed(sum(name.encode()))
@@ -187,7 +245,9 @@ def conv_run(keras, rng, spec):
 def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
     """Saves the untrained model (.keras, .anne), trains it as Keras does
     and writes the .json: the data, Keras's history and the weights of
-    every Dense and Conv1D layer after fit (get_weights' order)."""
+    every Dense and convolution after fit (get_weights' order: a
+    SeparableConv2D's depthwise kernel, pointwise kernel, bias, as the
+    converter's DepthwiseConv2D and 1x1 Conv2D hold them)."""
     os.makedirs(TRAINING, exist_ok=True)
     base = os.path.join(TRAINING, name)
     model.save(base + ".keras")
@@ -198,7 +258,8 @@ def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     xs = x.reshape((len(x),) + tuple(model.input_shape[1:]))
     hist = model.fit(xs, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
-    weighted = (keras.layers.Dense, keras.layers.Conv1D)
+    weighted = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
+                keras.layers.SeparableConv2D)
     out = {"name": name, "optimizer": opt, "loss": loss, "metrics": metrics, "batch_size": batch,
            "epochs": epochs, "x": [f32(r) for r in x],
            "y": [int(v) for v in y] if task == "sparse" else [f32(r) for r in y],
@@ -240,6 +301,11 @@ def main():
         for spec in CONV_RUNS:
             conv_run(keras, rng, spec)
         return
+    if sys.argv[1:] == ["cnn"]:  # the 2-D runs only
+        rng = np.random.default_rng(2030)
+        for spec in CNN_RUNS:
+            cnn_run(keras, rng, spec)
+        return
     cases = gradient_cases(tf, keras)
     lines = [json.dumps(c, separators=(",", ":")) for c in cases]
     with open(GRADIENTS, "w") as f:
@@ -252,6 +318,9 @@ def main():
     rng = np.random.default_rng(2027)
     for spec in CONV_RUNS:
         conv_run(keras, rng, spec)
+    rng = np.random.default_rng(2030)
+    for spec in CNN_RUNS:
+        cnn_run(keras, rng, spec)
 
 
 if __name__ == "__main__":

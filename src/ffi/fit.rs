@@ -33,9 +33,10 @@ impl train::Layers for FitLayers<'_> {
             (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
         };
         let op = op_of(d.kind, &d.params)?;
-        // (a pooling has no kernel: check_fit_buffers let it be NULL)
+        // (a pooling or ZeroPadding2D has no kernel: check_fit_buffers let
+        // it be NULL)
         let kernel = match op {
-            Op::Pool(_) if d.kernel.is_null() => Some(&mut [][..]),
+            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) if d.kernel.is_null() => Some(&mut [][..]),
             _ => slice(d.kernel, k),
         };
         Ok(train::Layer {
@@ -95,8 +96,8 @@ pub(crate) fn check_fit_buffers(
         }
     }
     for d in layers {
-        let pooling = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_)));
-        if d.kernel.is_null() && !pooling {
+        let shaping = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_)));
+        if d.kernel.is_null() && !shaping {
             return Err(Status::Null);
         }
     }

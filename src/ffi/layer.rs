@@ -11,16 +11,24 @@ use crate::layers::window::{Padding, Window2d};
 use crate::layers::Op;
 use crate::Status;
 
-/// What a layer of kind `kind` computes: [`spec_of`], or dense (whose
-/// params are not read).
+/// What a layer of kind `kind` computes: [`spec2d_of`]'s 2-D layers,
+/// [`spec_of`]'s, or dense (whose params are not read).
 pub(crate) fn op_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
     if kind == ANNE_LAYER_DENSE as u32 {
         return Ok(Op::Dense);
     }
-    spec_of(kind, params)
+    match spec2d_of(kind, params) {
+        Some(spec) => Ok(match spec? {
+            Spec2d::Conv(c) => Op::Conv2d(c),
+            Spec2d::Depthwise(d) => Op::Depthwise2d(d),
+            Spec2d::Pool(p) => Op::Pool2d(p),
+            Spec2d::Pad(p) => Op::Pad2d(p),
+        }),
+        None => spec_of(kind, params),
+    }
 }
 
-/// A record's first six `params` (a training record holds only these).
+/// A record's first six `params` (all that the 1-D kinds have).
 fn first_six(params: &[u32]) -> [usize; 6] {
     let mut p = [0; 6];
     for (d, &s) in p.iter_mut().zip(params) {
@@ -32,7 +40,7 @@ fn first_six(params: &[u32]) -> [usize; 6] {
 /// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
 /// padding), a pooling's (channels, pool_size, strides, padding; global
 /// ones, 1-D and 2-D: channels) or an affine layer's (channels). The 2-D
-/// windowed kinds are [`spec2d_of`]'s (`Kind` here: they do not train).
+/// windowed kinds are [`spec2d_of`]'s (`Kind` here; [`op_of`] takes both).
 pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
     let p = first_six(params);
     let kind = kind as i32;
@@ -78,7 +86,7 @@ pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
 }
 
 
-/// A 2-D windowed layer (inference only, so far).
+/// A 2-D windowed layer (forward, and trained by fit through [`op_of`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Spec2d {
     Conv(Conv2d),

@@ -13,14 +13,10 @@ use crate::activation::{apply, Activation};
 use crate::layers::affine::{affine_backward_f32, affine_f32};
 use crate::layers::conv1d::{activate_rows, conv1d_backward_f32, conv1d_f32};
 use crate::layers::dense::{dense_backward_f32, run_linear};
-#[cfg(feature = "train2d")]
 use crate::layers::conv2d::{conv2d_backward_f32, conv2d_f32};
-#[cfg(feature = "train2d")]
 use crate::layers::depthwise2d::{depthwise2d_backward_f32, depthwise2d_f32};
-#[cfg(feature = "train2d")]
 use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
 use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
-#[cfg(feature = "train2d")]
 use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
 use crate::layers::Op;
 use crate::math;
@@ -208,16 +204,10 @@ pub(crate) fn other_forward(
         Op::Conv(c) => conv1d_f32(c, x, kernel, bias, z, &Activation::Linear),
         Op::Pool(p) => pool1d_f32(p, x, z),
         Op::Affine(_) => affine_f32(x, kernel, bias.unwrap_or(&[]), z),
-        #[cfg(feature = "train2d")]
-        Op::Conv2d(c) => conv2d_f32(c, x, kernel, bias, z, &Activation::Linear),
-        #[cfg(feature = "train2d")]
-        Op::Depthwise2d(d) => depthwise2d_f32(d, x, kernel, bias, z, &Activation::Linear),
-        #[cfg(feature = "train2d")]
-        Op::Pool2d(p) => pool2d_f32(p, x, z),
-        #[cfg(feature = "train2d")]
-        Op::Pad2d(p) => pad2d_f32(p, x, z),
-        #[cfg(not(feature = "train2d"))]
-        Op::Conv2d(_) | Op::Depthwise2d(_) | Op::Pool2d(_) | Op::Pad2d(_) => Err(Status::Kind),
+                Op::Conv2d(c) => conv2d_f32(c, x, kernel, bias, z, &Activation::Linear),
+                Op::Depthwise2d(d) => depthwise2d_f32(d, x, kernel, bias, z, &Activation::Linear),
+                Op::Pool2d(p) => pool2d_f32(p, x, z),
+                Op::Pad2d(p) => pad2d_f32(p, x, z),
     }
 }
 
@@ -240,16 +230,10 @@ pub(crate) fn other_backward(
         Op::Conv(c) => conv1d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
         Op::Pool(p) => pool1d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
         Op::Affine(_) => affine_backward_f32(dz, kernel, dx.ok_or(Status::Null)?),
-        #[cfg(feature = "train2d")]
-        Op::Conv2d(c) => conv2d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
-        #[cfg(feature = "train2d")]
-        Op::Depthwise2d(d) => depthwise2d_backward_f32(d, x, kernel, dz, 1.0, gk, gb, dx),
-        #[cfg(feature = "train2d")]
-        Op::Pool2d(p) => pool2d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
-        #[cfg(feature = "train2d")]
-        Op::Pad2d(p) => pad2d_backward_f32(p, dz, dx.ok_or(Status::Null)?),
-        #[cfg(not(feature = "train2d"))]
-        Op::Conv2d(_) | Op::Depthwise2d(_) | Op::Pool2d(_) | Op::Pad2d(_) => Err(Status::Kind),
+                Op::Conv2d(c) => conv2d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
+                Op::Depthwise2d(d) => depthwise2d_backward_f32(d, x, kernel, dz, 1.0, gk, gb, dx),
+                Op::Pool2d(p) => pool2d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
+                Op::Pad2d(p) => pad2d_backward_f32(p, dz, dx.ok_or(Status::Null)?),
     }
 }
 

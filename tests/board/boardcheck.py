@@ -1,6 +1,7 @@
 # Shared by the tests/board scripts (uploaded next to them): counts checks
 # and prints the summary line that tests/run_board_tests.py reads.
 
+import gc
 import math
 from array import array
 
@@ -51,6 +52,28 @@ def refused(exc, fragment, fn, *args, **kw):
     if not ok:
         print("  got %r %r, expected %s %r" % (t, msg, exc.__name__, fragment))
     return ok
+
+
+def kept(f):
+    """Bytes of GC heap that f() allocates and keeps. (In a function of its
+    own: its frame starts zeroed, so that no stale pointer on the stack
+    keeps garbage alive for one measurement and not the other.)"""
+    gc.collect()
+    before = gc.mem_free()
+    f()
+    gc.collect()
+    return before - gc.mem_free()
+
+
+def allocated(f):
+    """Bytes of GC heap that f() allocates (the collector off meanwhile)."""
+    gc.collect()
+    gc.disable()
+    before = gc.mem_free()
+    f()
+    used = before - gc.mem_free()
+    gc.enable()
+    return used
 
 
 def report(name):

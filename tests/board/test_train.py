@@ -24,7 +24,7 @@ from os import listdir
 import anne_net
 import anne_ops
 from anne_net import Dense, Sequential
-from boardcheck import check, refused, report
+from boardcheck import allocated, check, kept, refused, report
 
 NAME = "test_train"
 
@@ -265,28 +265,6 @@ def _conv_toy(rows):
     return net, x, y
 
 
-def _kept(f):
-    """Bytes of GC heap that f() allocates and keeps. (In a function of its
-    own: its frame starts zeroed, so that no stale pointer on the stack
-    keeps garbage alive for one measurement and not the other.)"""
-    gc.collect()
-    before = gc.mem_free()
-    f()
-    gc.collect()
-    return before - gc.mem_free()
-
-
-def _allocated(f):
-    """Bytes of GC heap that f() allocates (the collector off meanwhile)."""
-    gc.collect()
-    gc.disable()
-    before = gc.mem_free()
-    f()
-    used = before - gc.mem_free()
-    gc.enable()
-    return used
-
-
 def test_memory():
     """Native: training_memory(batch_size) is what fit keeps, to the byte
     (the smaller of two runs), and a step allocates nothing (the same bytes
@@ -296,21 +274,21 @@ def test_memory():
         # Twice, each on a fresh network: a conservative collector can keep
         # more than fit keeps (a stale pointer left on the stack by the
         # calls before, as on the RISC-V board's first run), never less.
-        kept = []
+        held = []
         for _ in range(2):
             net = x = y = None
             gc.collect()
             net, x, y = toy(32)
             net.compile(opt, "categorical_crossentropy", ["accuracy"])
             want = net.training_memory(4)
-            kept.append(_kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
-        kept = min(kept)
-        check(kept == want, "%s %r: fit keeps %d bytes, training_memory(4) says %d" % (toy.__name__, opt, kept, want))
+            held.append(kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
+        held = min(held)
+        check(held == want, "%s %r: fit keeps %d bytes, training_memory(4) says %d" % (toy.__name__, opt, held, want))
         check(net.training_memory(16) > want, "a bigger batch needs more")
-        check(min(_kept(lambda: net.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False))
+        check(min(kept(lambda: net.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False))
                   for _ in range(2)) == 0, "the next fit reuses what the first one kept")
         short = (x[:len(x) // 4], y[:3 * 8])
-        steps = [_allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
+        steps = [allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
                  for xs, ys in (short, (x, y))]
         check(steps[0] == steps[1], "%s %r: fit allocates %d bytes for 2 steps, %d for 8"
               % (toy.__name__, opt, steps[0], steps[1]))

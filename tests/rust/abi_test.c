@@ -358,9 +358,17 @@ int32_t anne_c_abi_selftest(void) {
         fit.learning_rate = 0.25f;
         fit.train = 1;
         fit.batch_size = 2;
-        anne_train_layer_t conv2d = layer; /* 2-D layers do not train yet */
-        conv2d.kind = ANNE_LAYER_CONV2D;
-        CHECK(anne_fit_workspace(&conv2d, 1, 2, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
+        /* a Conv2D (1 x 2 x 1 input, 1x1 kernel, one filter) before the
+         * dense layer: its params read (all 12); alone (not dense), refused;
+         * with two filters, the dense layer's kernel no longer fits */
+        float kc[2] = {1.0f, 1.0f};
+        anne_train_layer_t cnn[2] = {{ANNE_LAYER_CONV2D, {1, 2, 1, 1, 1, 1, 1, 1, 1, 0}, kc, 1, NULL, 0, {0}, 1,
+                                      {NULL}}, layer};
+        anne_activation_default(ANNE_ACT_LINEAR, &cnn[0].act);
+        CHECK(anne_fit_workspace(cnn, 1, 2, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
+        CHECK(anne_fit_workspace(cnn, 2, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
+        cnn[0].kernel_len = 2;
+        CHECK(anne_fit_workspace(cnn, 2, 2, 2, &n, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1);
         CHECK(anne_fit_workspace(&layer, 1, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n - 1, sums, 1, &it, &failed) == ANNE_ERR_SIZE);
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, k, 2, sums, 1, &it, &failed) == ANNE_ERR_OVERLAP);

@@ -1,0 +1,165 @@
+# files: tests/fixtures/training/cnn_momentum_sparse.* tests/board/boardcheck.py
+# files: tests/fixtures/training/cnn_adam_depthwise.* tests/board/boardcheck.py
+# files: tests/fixtures/training/cnn_sgd_separable.* tests/board/boardcheck.py
+# files: tests/board/boardcheck.py
+# Training 2-D networks on the board (issue 30; anne_net's compile()/fit()):
+# - real Keras training runs of small CNNs (tests/fixtures/training/cnn_*,
+#   tools/make_training_fixtures.py cnn: Conv2D, DepthwiseConv2D,
+#   SeparableConv2D as the converter's DepthwiseConv2D and 1x1 Conv2D, max
+#   and average pooling, ZeroPadding2D, the global poolings, Flatten; SGD
+#   with momentum, plain SGD, Adam) reproduced within 1e-4 abs + 1e-4 rel:
+#   the weights and the loss history,
+#   on both backends (the native loop, and the Python one over
+#   anne_fallback2d's backward kernels);
+# - x of the wrong length refused, the network unchanged; (native)
+#   training_memory is what fit keeps, to the byte, and a step allocates
+#   nothing.
+import gc
+import json
+from array import array
+from os import listdir
+
+import anne_net
+from anne_net import Dense, Sequential
+from boardcheck import allocated, check, kept, refused, report
+
+NAME = "test_train_2d"
+
+
+def near(a, b, atol=1e-4, rtol=1e-4):
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def _optimizer(spec):
+    o = dict(spec)
+    kind = o.pop("name")
+    return anne_net.SGD(**o) if kind == "sgd" else anne_net.Adam(**o)
+
+
+def _weights(net):
+    return [list(w) for L in net.layers if L.weighted for w in (L.kernel, L.bias) if w is not None]
+
+
+def _runs():
+    names = listdir()
+    runs = sorted(f[:-5] for f in names if f.endswith(".json"))
+    check(runs and all(r + ".anne" in names for r in runs), "training runs here, each with its .anne: %r" % names)
+    return runs
+
+
+def _flat(rows):
+    """Rows of numbers as one flat float32 array (fit reads it in place; a
+    small board's heap holds it, not a float object per value)."""
+    n = len(rows[0])
+    out = array("f", bytearray(4 * n * len(rows)))
+    for i, r in enumerate(rows):
+        out[i * n:(i + 1) * n] = array("f", r)
+    return out
+
+
+def _load(run):
+    """A run's record (x, and y unless class indices, as flat float32) and
+    its untrained network, compiled as Keras's was."""
+    with open(run + ".json") as f:
+        d = json.load(f)
+    d["x"] = _flat(d["x"])
+    if not isinstance(d["y"][0], int):
+        d["y"] = _flat(d["y"])
+    gc.collect()
+    net = anne_net.load(run + ".anne")
+    net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
+    return d, net
+
+
+def test_keras_runs():
+    for run in _runs():
+        d, net = _load(run)
+        before = _weights(net)
+        h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
+        got = _weights(net)
+        check(len(got) == len(d["weights"]), "%s: %d weight arrays, Keras %d" % (run, len(got), len(d["weights"])))
+        moved = max(abs(a - b) for w, v in zip(got, before) for a, b in zip(w, v))
+        check(moved > 1e-3, "%s: training moved the weights (by %r at most)" % (run, moved))
+        worst = 0.0
+        for i, (w, want) in enumerate(zip(got, d["weights"])):
+            check(len(w) == len(want), "%s: weight array %d sizes" % (run, i))
+            for a, b in zip(w, want):
+                worst = max(worst, abs(a - b) / (1e-4 + 1e-4 * abs(b)))
+        check(worst <= 1.0, "%s: weights within 1e-4 of Keras's (worst %.3f of the tolerance)" % (run, worst))
+        for k, want in d["history"].items():
+            got = h.history.get(k)
+            check(got is not None and len(got) == len(want) and all(near(a, b) for a, b in zip(got, want)),
+                  "%s: history[%r] %r, Keras %r" % (run, k, got, want))
+        print("%s: worst weight %.3f of the tolerance, moved %.4f" % (run, worst, moved))
+        d = net = h = before = None
+        gc.collect()
+
+
+def _cnn(rows):
+    """A small CNN on 6x6x1 images (Conv2D, ZeroPadding2D, DepthwiseConv2D,
+    max pooling, Flatten, Dense) and `rows` rows of flat float32 data."""
+    anne_net.seed(7)
+    net = Sequential([anne_net.Input((6, 6, 1)), anne_net.Conv2D(2, 3, activation="relu"),
+                      anne_net.ZeroPadding2D(1), anne_net.DepthwiseConv2D(3, activation="tanh"),
+                      anne_net.MaxPooling2D(2), anne_net.Flatten(), Dense(3, "softmax")])
+    x = array("f", [((i * 7) % 11) / 11.0 for i in range(36 * rows)])
+    y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
+    return net, x, y
+
+
+def test_bad_input():
+    net, x, y = _cnn(8)
+    net.compile("adam", "categorical_crossentropy", ["accuracy"])
+    before = _weights(net)
+    check(refused(ValueError, "x has 289 values, not a multiple of the 36 per row", net.fit,
+                  array("f", list(x) + [0.0]), y, verbose=0), "flat x of the wrong length")
+    check(refused(ValueError, "x[1] has 35 values, expected 36", net.fit,
+                  [[0.0] * 36, [0.0] * 35], [[1.0, 0.0, 0.0]] * 2, verbose=0), "a row of the wrong length")
+    check(refused(ValueError, "x has 2 rows but y has 1", net.fit, [[0.0] * 36] * 2, [[1.0, 0.0, 0.0]], verbose=0),
+          "y of another length")
+    check(_weights(net) == before, "refused calls change nothing")
+    h = net.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    loss = h.history["loss"]
+    check(len(loss) == 3 and loss[-1] < loss[0], "a CNN trains: loss %r" % loss)
+    e = net.evaluate(x, y)
+    check(abs(e["loss"] - net.evaluate(x, y)["loss"]) == 0.0 and e["n"] == 8, "evaluate: %r" % e)
+
+
+def test_memory():
+    """training_memory(batch_size) is what fit keeps, to the byte, and a
+    step allocates nothing (the same bytes for 2 steps as for 8)."""
+    for opt in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01)):
+        held = []
+        for _ in range(2):
+            net = x = y = None
+            gc.collect()
+            net, x, y = _cnn(32)
+            net.compile(opt, "categorical_crossentropy", ["accuracy"])
+            want = net.training_memory(4)
+            held.append(kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
+        held = min(held)
+        check(held == want, "%r: fit keeps %d bytes, training_memory(4) says %d" % (opt, held, want))
+        check(net.training_memory(16) > want, "a bigger batch needs more")
+        short = (x[:len(x) // 4], y[:3 * 8])
+        steps = [allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
+                 for xs, ys in (short, (x, y))]
+        check(steps[0] == steps[1], "%r: fit allocates %d bytes for 2 steps, %d for 8" % (opt, steps[0], steps[1]))
+        net = x = y = short = None
+        gc.collect()
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+for backend in backends:
+    anne_net.use_backend(backend)
+    print("%s [%s]" % (NAME, backend))
+    # (the inference-only module has no fit_epoch: fit() runs the Python loop)
+    native = hasattr(anne_net._anne, "fit_epoch")
+    if [f for f in listdir() if f.endswith(".json")]:
+        test_keras_runs()
+    else:
+        test_bad_input()
+        if native:
+            gc.collect()
+            test_memory()
+    gc.collect()
+report(NAME)
