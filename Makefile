@@ -413,6 +413,9 @@ demo: deps $(DEMO_FW)
 	$(PYTHON) tools/anne_convert.py examples/digits/digits.tflite -o $(BUILD)/demo/digits_int8.anne --classes $(DIGITS)
 	tools/run-on $(TARGET) examples/digits/digits.py $(BUILD)/demo/digits.anne $(BUILD)/demo/digits_int8.anne \
 		examples/digits/digits_test.jsonl examples/digits/digits_test_int8.jsonl
+	@echo "== The digits CNN with its second Conv2D made narrower, retrained on the emulated $(TARGET) with fit()"
+	tools/run-on $(TARGET) examples/digits/retrain.py $(BUILD)/demo/digits.anne \
+		examples/digits/digits_train.jsonl examples/digits/digits_test.jsonl
 	@echo "== A keyword spotter (a DS-CNN on spectrograms) in float32 and int8, on the emulated $(TARGET)"
 	$(PYTHON) tools/anne_convert.py examples/kws/kws.keras -o $(BUILD)/demo/kws.anne --classes $(WORDS)
 	$(PYTHON) tools/anne_convert.py examples/kws/kws.tflite -o $(BUILD)/demo/kws_int8.anne --classes $(WORDS)

@@ -11,7 +11,9 @@ digits.keras (Rescaling, Conv2D 3x3, MaxPooling2D, Conv2D 3x3, Flatten,
 Dense softmax), digits.tflite (TensorFlow's full-integer conversion),
 digits.anne and digits_int8.anne (both converted), digits_test.jsonl and
 digits_test_int8.jsonl (40 held-out images: their 64 pixels, 0..16, row by
-row, with Keras's probabilities; quantized, with LiteRT's int8 outputs).
+row, with Keras's probabilities; quantized, with LiteRT's int8 outputs),
+digits_train.jsonl (the first 240 training images and their labels, for
+retrain.py: the network changed and retrained on the board).
 See docs/cnn-examples.md.
 """
 import os
@@ -24,6 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools")
 import make_cnn_example  # noqa: E402
 
 HELD_OUT = 40        # rows the board checks
+TRAIN = 240          # training images the board retrains on (retrain.py)
 SEED = 30
 
 
@@ -55,6 +58,18 @@ def main():
     model.fit(x_train, y_train, epochs=40, batch_size=32, verbose=0)
     make_cnn_example.write(HERE, "digits", model, [str(c) for c in range(10)], x_train, x_test, y_test, HELD_OUT,
                            value=int)
+    write_train(x_train, y_train)
+
+
+def write_train(x_train, y_train):
+    """digits_train.jsonl: a header line, then one training image a line."""
+    import json
+    with open(os.path.join(HERE, "digits_train.jsonl"), "w") as f:
+        f.write(json.dumps({"rows": TRAIN, "shape": [8, 8, 1], "of": int(len(x_train)),
+                            "by": "scikit-learn's digits, the first training images"}) + "\n")
+        for i in range(TRAIN):
+            f.write(json.dumps({"x": [int(v) for v in x_train[i].reshape(-1)], "label": int(y_train[i])},
+                               separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":

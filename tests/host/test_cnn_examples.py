@@ -103,3 +103,22 @@ def test_board_script(name, target):
     n = EXAMPLES[name][1]
     assert "int8: 0 of %d outputs differ from LiteRT's" % n in r.stdout
     assert "float32: 0 values beyond 1e-5 + 1e-4 relative of Keras" in r.stdout
+
+
+@pytest.mark.parametrize("target", [t for t in ("unix", "cortex-m4f") if t in TARGETS]
+                         or [pytest.param(None, marks=pytest.mark.skip("no firmware"))])
+def test_digits_retrained_on_the_board(target):
+    """examples/digits/retrain.py: the second Conv2D made narrower (its
+    weights and the Dense layer's new: chance accuracy), fit() on 240
+    images on the board brings the held-out accuracy back to 0.85 or more
+    (the script raises if not), and the saved network loads with it. (On
+    unix and the M4F: on the FPU-less cores the 12 epochs take minutes.)"""
+    need_build(len(TARGETS) == len(FIRMWARE) or not REQUIRE_BUILDS, "make unix qemu-m3 qemu-m0 qemu-m4f")
+    files = converted("digits")[:1] + [os.path.join(folder("digits"), "digits_%s.jsonl" % s) for s in ("train", "test")]
+    r = subprocess.run([RUN_ON, "--timeout", "300", target, os.path.join(folder("digits"), "retrain.py")] + files,
+                       capture_output=True, text=True, timeout=420)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    acc = [float(line.split("accuracy")[1].split()[0]) for line in r.stdout.splitlines()
+           if line.startswith(("retrained:", "saved and loaded:"))]
+    assert len(acc) == 2 and acc[0] >= 0.85 and acc[1] == acc[0], r.stdout[-2000:]
+    assert "filters 16 -> 8:  accuracy" in r.stdout and "Conv2D                 2, 2, 8" in r.stdout
