@@ -412,8 +412,9 @@ def _load(net, entries, datas, load):
         for name, value in zip(anne_file_int8.INT8_PARTS, values):
             off = offs[name][0]
             chunk[off:off + len(value)] = value
-        crc = binascii.crc32(chunk, crc)
-        parts.append(chunk)
+        if chunk:   # (a pooling's: no data; an empty bytearray joined is a NULL memcpy to UBSan)
+            crc = binascii.crc32(chunk, crc)
+            parts.append(chunk)
     parts.append(struct.pack("<I", crc & 0xFFFFFFFF))
     data = b"".join(parts)
     del parts
