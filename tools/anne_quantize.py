@@ -173,28 +173,27 @@ def _bias(i, bias, in_q, w_scales):
 def _weighted(i, layer, x, y, in_q):
     """Dense or convolution layer i (an anne_format Layer): its Int8 spec
     and output quantization."""
-    s = layer
-    fused = s.activation in FUSED
+    fused = layer.activation in FUSED
     if fused:
         out_q = activation_params(y.min(), y.max())
     else:
         z = (x.reshape(len(x), -1) @ layer.kernel + (layer.bias if layer.bias is not None else 0)).astype(np.float32)
         out_q = activation_params(z.min(), z.max())
-    kernel, w_scales = _weights(layer.kernel, s.kind)
+    kernel, w_scales = _weights(layer.kernel, layer.kind)
     bias = _bias(i, layer.bias, in_q, w_scales)
-    act = anne_tflite_import.activation_range(FUSED.get(s.activation, "NONE"), out_q[0], out_q[1])
-    if s.kind in CONVS:
-        return CONVS[s.kind](kernel, bias, w_scales, in_q, out_q, act, layer.kparams), out_q
+    act = anne_tflite_import.activation_range(FUSED.get(layer.activation, "NONE"), out_q[0], out_q[1])
+    if layer.kind in CONVS:
+        return CONVS[layer.kind](kernel, bias, w_scales, in_q, out_q, act, layer.kparams), out_q
     spec = Int8DenseSpec(kernel, bias, w_scales, in_q, out_q, act)
     if not fused:
-        op, fixed = POST[s.activation]
+        op, fixed = POST[layer.activation]
         act_q = fixed or activation_params(y.min(), y.max())
         act_q = (f32_value(act_q[0]), act_q[1])
-        options = {"beta": 1.0, "approximate": s.approximate, "alpha": s.params.get("negative_slope", 0.2)}
+        options = {"beta": 1.0, "approximate": layer.approximate, "alpha": layer.params.get("negative_slope", 0.2)}
         try:
             spec.activation, post = anne_tflite_act.post(op, options, spec.out_q, act_q)
         except ValueError as e:
-            raise ConvertError("layer %d (%s): %s" % (i, s.activation, e))
+            raise ConvertError("layer %d (%s): %s" % (i, layer.activation, e))
         spec.post, spec.act_q = tuple(post), act_q
         out_q = act_q
     return spec, out_q
