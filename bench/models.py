@@ -164,17 +164,19 @@ BOARD_SCRIPT = """
 import gc
 from array import array
 import anne_net
+int8 = %(int8)r
+# (the input and output buffers first, as an application makes them at
+# boot: one block each, no bytes copied in)
+x = array("b" if int8 else "f", range(%(n_in)d))
+for i in range(len(x)):
+    x[i] = ((i * 7919) %% 256 - 128) if int8 else ((i * 7919) %% 200 - 100) / 100.0
+out = array("b" if int8 else "f", range(%(n_out)d))
 gc.collect()
 a0 = gc.mem_alloc()
 net = anne_net.load(%(file)r)
 gc.collect()
 print("heap", gc.mem_alloc() - a0)
 print("arena", net.memory()["arena"])
-int8 = net.dtype == "int8"
-x = array("b" if int8 else "f", bytes((1 if int8 else 4) * net.n_inputs))
-for i in range(len(x)):
-    x[i] = ((i * 7919) %% 256 - 128) if int8 else ((i * 7919) %% 200 - 100) / 100.0
-out = array("b" if int8 else "f", bytes((1 if int8 else 4) * net.n_outputs))
 net.predict_into(x, out)
 gc.collect()
 gc.disable()
@@ -192,7 +194,10 @@ def run(target, path, runs):
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "bench_model.py")
         with open(script, "w") as f:
-            f.write(BOARD_SCRIPT % {"file": os.path.basename(path), "runs": runs})
+            with open(path, "rb") as model:
+                m = af.parse(model.read())
+            f.write(BOARD_SCRIPT % {"file": os.path.basename(path), "runs": runs, "int8": m.dtype == "int8",
+                                    "n_in": m.n_inputs, "n_out": m.n_outputs})
         p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "run-on"), "--count", "--timeout", "1200",
                             target, script, path], capture_output=True, text=True)
     out = p.stdout + p.stderr

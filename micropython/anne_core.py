@@ -19,12 +19,21 @@ def _canonical(name):
     return name if i is None else ACTIVATIONS[i]
 
 
-def _floats_for(n):
-    """A new array('f') of n values, allocated once, in one block of 4 * n
-    bytes (array("f", bytearray(4 * n)) briefly needs twice that). Its
-    values are 0.0, 1.0, ...: for buffers that are written before they are
-    read. _zeros(n) is the zeroed one."""
-    return array("f", range(n))
+held = None  # (typecode, n, array): the arena anne_io.read made before the layers (anne_net.load drops it)
+
+
+def _floats_for(n, typecode="f"):
+    """A new array('f') (or of typecode) of n values, allocated once, in one
+    block (array("f", bytearray(4 * n)) briefly needs twice that). Its
+    values are 0, 1, ... (wrapping in an int8 array): for buffers that are
+    written before they are read. _zeros(n) is the zeroed one. The held
+    array is taken if it is the one asked for."""
+    global held
+    h = held
+    if h is not None and h[0] == typecode and h[1] == n:
+        held = None
+        return h[2]
+    return array(typecode, range(n))
 
 
 def made_once(cache, base, make):
@@ -48,7 +57,7 @@ def chain_arena(sizes, typecode="f"):
     typecode "b") -> a view of it per output, each at the buffer's start or
     end in turn, so that no layer's input and output share a value."""
     bound = chain_bound(sizes)
-    mv = memoryview(_floats_for(bound) if typecode == "f" else array(typecode, bytes(bound)))
+    mv = memoryview(_floats_for(bound, typecode))
     return [mv[0:k] if i % 2 == 0 else mv[bound - k:bound] for i, k in enumerate(sizes)]
 
 

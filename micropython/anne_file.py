@@ -369,15 +369,19 @@ def parse_head(buf, size):
     return head
 
 
-def parse_entries(buf, head, size, first=None, step=None):
+def parse_entries(buf, head, size, first=None, step=None, each=None):
     """The layer table (entry i at head.header_size + head.entry_size * i in
     buf, or at first + step * i for a buffer of the entries alone) ->
-    [Entry], each checked against its inputs and the file's size."""
+    [Entry], each checked against its inputs and the file's size. each()
+    is called before each entry (the board's gc.collect: each entry kept
+    in the last one's garbage, not among its own)."""
     entries = []
     prev_end = head.data_start
     first = head.header_size if first is None else first
     step = head.entry_size if step is None else step
     for i in range(head.count):
+        if each:
+            each()
         e = first + step * i
         entry = _parse_entry(buf, e, head, i, entries, prev_end, size)
         entries.append(entry)

@@ -53,7 +53,7 @@ class DenseInt8(Dense):
         self.entry_quant = q
         self._parts = anne_file_int8.int8_parts(entry)
         self._data_size = entry.data_size
-        self._quant = self.weight_scales = None
+        self._quant = self._scales = None
 
     def _set_data(self, mv, copy):
         """The layer's data (a bytes view of _data_size bytes), its parts
@@ -68,13 +68,20 @@ class DenseInt8(Dense):
 
         self._kernel = part("kernel", "b")
         self._bias = part("bias", "i")
-        off, n = p["scale"]
-        self.weight_scales = array("f", bytes(mv[off:off + n]))
+        self._scales = part("scale", "f")
         act = self._name
         self._quant = (-self.input_quantization[1], self.entry_quant[3], self.act_range[0],
                        self.act_range[1], part("requant", "i"))
         if act != "linear":
             self._quant += (part("post", "i" if act == "softmax" else "b"),)
+        self._parts = self.entry_quant = None  # (what only reading the data needs: less RAM kept)
+
+    @property
+    def weight_scales(self):
+        """The float32 weight scales (per channel, or one), an array('f')
+        (read from the file's data when used in place: not kept in RAM)."""
+        s = self._scales
+        return s if isinstance(s, array) else array("f", bytes(s))
 
     def _heap_bytes(self):
         """Bytes the copied parts take (about)."""

@@ -28,6 +28,7 @@ class _Int8Conv:
     _init_quant = DenseInt8._init_quant
     _set_data = DenseInt8._set_data
     _heap_bytes = DenseInt8._heap_bytes
+    weight_scales = DenseInt8.weight_scales
 
     def _step(self, buf):
         return (self._kernel, self._bias, None, buf, self._float._step(self, buf)[4], self._quant)

@@ -17,7 +17,7 @@ from array import array
 
 import anne_file_int8
 import anne_graph
-from anne_core import made_once
+from anne_core import _floats_for, made_once
 import anne_ops
 from anne_file import NETWORK_INPUT, merge_shape
 from anne_int8 import Int8Network, _s8_io
@@ -201,7 +201,7 @@ def graph_class(Sequential):
 
         @staticmethod
         def _new_arena(n):
-            return array("b", bytes(n))
+            return _floats_for(n, "b")
 
         def _build_plan(self):
             """One step per layer that computes: (input tensors, output

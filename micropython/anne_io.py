@@ -13,7 +13,8 @@ from array import array
 import anne_file
 import anne_file_int8
 import anne_ops
-from anne_core import PADDINGS, _canonical, _floats_for, chain_bound
+import anne_core
+from anne_core import PADDINGS, _canonical, _check_finite, _floats_for, chain_bound
 
 
 def _mem_free():
@@ -102,22 +103,44 @@ _BLOCK = 4 * _WORD
 _LAYER_BYTES = 112 * _WORD
 
 
-def _array_bytes(n):
-    """Heap bytes of an array('f') of n floats made by _floats_for(n)."""
-    return _BLOCK + (4 * n + _BLOCK - 1) // _BLOCK * _BLOCK
+def _array_bytes(n, size=4):
+    """Heap bytes of an array of n items of size bytes (array('f') by
+    _floats_for(n), or an int8 network's bytearray)."""
+    return _BLOCK + (size * n + _BLOCK - 1) // _BLOCK * _BLOCK
 
 
 def _scratch_bytes(layers):
     """The network's own allocations: the activation arena (a chain's:
     anne_core.chain_arena, with a view per hidden layer that computes; a
-    graph's: anne_graph), the per-layer objects, the plan."""
-    steps = [L for L in layers if L.computes]
+    graph's: anne_graph; of bytes in an int8 network), the per-layer
+    objects, the plan."""
+    graph = hasattr(layers[-1], "_inputs")
+    views = _LAYER_BYTES * len(layers) if graph else _BLOCK * len([L for L in layers if L.computes])
+    typecode, n = _arena_of(layers)
+    return _array_bytes(n, 1 if typecode == "b" else 4) + views + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+
+
+def _arena_first(arena, parse):
+    """parse() again, after making the network's activation arena (typecode,
+    values) from a clean heap: anne_core.held, which the network takes
+    (anne_net.load). Parsing leaves the objects it keeps among its garbage,
+    all over the heap, where the arena may then find no block (MobileNetV1
+    int8 on a Cortex-M0's 192 KB heap: no 55 KB block among 132 KB free),
+    so the caller drops the first parse's layers first."""
+    anne_core.held = None
+    gc.collect()
+    anne_core.held = arena + (_floats_for(arena[1], arena[0]),)
+    return parse()
+
+
+def _arena_of(layers):
+    """The network's activation arena: (typecode, values), as the network
+    makes it (anne_net.Sequential._rebuild, anne_graph)."""
+    typecode = "b" if _int8(layers[0]) else "f"
     if hasattr(layers[-1], "_inputs"):
         import anne_graph
-        hidden = _array_bytes(anne_graph.plan_layers(layers)[3]) + _LAYER_BYTES * len(layers)
-    else:
-        hidden = _array_bytes(chain_bound([L.n_out for L in steps[:-1]])) + _BLOCK * len(steps)
-    return hidden + _LAYER_BYTES * len(layers) + 4 * _BLOCK
+        return typecode, max(anne_graph.plan_layers(layers)[3], 1)
+    return typecode, chain_bound([L.n_out for L in layers if L.computes][:-1])
 
 
 def _weight_bytes(layers):
@@ -162,14 +185,32 @@ def read(source, make_layer, native=None, copy=False):
     copy). Returns (input shape, layers, metadata). ValueError for a file the
     format refuses, or that does not fit in memory."""
     if isinstance(source, str):
-        return _load_path(source, make_layer)
-    return _load_buffer(source, make_layer, native, copy)
+        mapped = _mapped(source)
+        got = _load_path(source, make_layer) if mapped is None else _load_buffer(mapped, make_layer, native, copy)
+    else:
+        got = _load_buffer(source, make_layer, native, copy)
+    for i, L in enumerate(got[1]):
+        for w in (L._kernel, L._bias):
+            if w is not None and not _int8(L):
+                _check_finite(w, "layer %d: weights" % i)
+    return got
+
+
+def _mapped(path):
+    """The file's bytes in place when its filesystem maps it into memory (a
+    ROMFS file, in flash: its buffer is read-only and stays valid while the
+    filesystem is mounted), else None (read layer by layer)."""
+    with open(path, "rb") as f:
+        try:
+            return memoryview(f)
+        except TypeError:
+            return None
 
 
 def _parse_front(buf, head, size, make_layer):
     """The layers and metadata from the part of the file before the data
     -> (layers, data offsets, metadata)."""
-    entries = anne_file.parse_entries(buf, head, size)
+    entries = anne_file.parse_entries(buf, head, size, each=gc.collect)
     meta = anne_file.parse_metadata(buf, head)
     layers, offsets = _make_layers(entries, make_layer)
     return layers, offsets, meta, entries
@@ -180,6 +221,7 @@ def _make_layers(entries, make_layer):
     layers = []
     graph = anne_file.is_graph(entries)
     for i, e in enumerate(entries):
+        gc.collect()  # (each layer's objects in the last one's garbage: fewer, larger holes; anne_file too)
         try:
             L = make_layer(e)
         except ValueError as err:
@@ -215,27 +257,28 @@ def _load_buffer(source, make_layer, native, copy):
     size = len(mv)
     head = anne_file.parse_head(bytes(mv[:32]), size)
     layers, offsets, meta, entries = _parse_front(mv, head, size, make_layer)
-    _check_memory(_scratch_bytes(layers))
     # A view does not pin a bytearray: once it grows, its bytes move and a
     # network used in place would read freed memory. Writable buffers are
-    # copied (read-only ones are used in place).
+    # copied (read-only ones are used in place), and so is float data not
+    # usable in place (misaligned, or the Python backend, which cannot view
+    # bytes as floats).
     writable = len(mv) > 0 and _writable(source, mv)
+    aligned = _aligned(mv, offsets[0], native) and all(o % 4 == 0 for o in offsets)
+    copy = copy or not aligned or writable
+    try:
+        _check_memory(_scratch_bytes(layers) + (_weight_bytes(layers) if copy else 0))
+    except ValueError as e:
+        if writable:
+            raise ValueError("%s (a writable buffer such as a bytearray is copied: load bytes, "
+                             "or the path, to need less)" % e)
+        raise
+    arena = _arena_of(layers)
+    layers = offsets = meta = entries = None
+    layers, offsets, meta, entries = _arena_first(arena, lambda: _parse_front(mv, head, size, make_layer))
     stored = struct.unpack_from("<I", mv, size - 4)[0]
     computed = binascii.crc32(mv[:size - 4]) & 0xFFFFFFFF
     if stored != computed:
         raise ValueError("CRC mismatch: stored 0x%08x, computed 0x%08x" % (stored, computed))
-    aligned = _aligned(mv, offsets[0], native) and all(o % 4 == 0 for o in offsets)
-    # Copies where the float data is not usable in place (misaligned, or the
-    # Python backend, which cannot view bytes as floats).
-    copy = copy or not aligned or writable
-    if copy:
-        try:
-            _check_memory(_weight_bytes(layers))
-        except ValueError as e:
-            if writable:
-                raise ValueError("%s (a writable buffer such as a bytearray is copied: load bytes, "
-                                 "or the path, to need less)" % e)
-            raise
     if not aligned:
         print("anne_net.load: the buffer's float data is not 4-byte aligned; copying it")
     for i, L in enumerate(layers):
@@ -322,11 +365,18 @@ def _load_path(path, make_layer):
             pos = start + n
         crc = _skip(f, head.data_start - pos, chunk, crc)
         view = None
-        entries = anne_file.parse_entries(front, head, size, hs, es)
-        meta = anne_file.parse_metadata(front, head, hs + es * head.count)
-        layers, offsets = _make_layers(entries, make_layer)
-        front = None
+
+        def parse():
+            entries = anne_file.parse_entries(front, head, size, hs, es, gc.collect)
+            return (entries, anne_file.parse_metadata(front, head, hs + es * head.count)) + _make_layers(
+                entries, make_layer)
+
+        entries, meta, layers, offsets = parse()
         _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
+        arena = _arena_of(layers)
+        entries = meta = layers = offsets = None
+        entries, meta, layers, offsets = _arena_first(arena, parse)  # (as in _load_buffer)
+        front = parse = None
         pos = head.data_start
         int8 = []
         for i, L in enumerate(layers):

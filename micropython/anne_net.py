@@ -56,7 +56,8 @@ use_backend("native" if _native is not None else "python")
 
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
-from anne_core import PADDINGS, _check_finite, _floats_for, _n_out, _shape_text, _size, chain_arena, chain_bound
+import anne_core
+from anne_core import PADDINGS, _floats_for, _n_out, _shape_text, _size, chain_arena, chain_bound
 
 __version__ = anne_ops.VERSION
 
@@ -711,30 +712,29 @@ def load(source):
             return layer_type(entry.out_shape)
         return layer_type()
 
-    in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
-    int8 = getattr(layers[0], "dtype", "float32") != "float32"
-    for i, L in enumerate(layers):
-        for w in (L._kernel, L._bias):
-            if w is not None and not int8:
-                _check_finite(w, "layer %d: weights" % i)
-    if int8:  # (a graph, or a chain with an int8 affine: anne_int8_graph's network)
-        net = __import__("anne_int8_graph" if hasattr(layers[-1], "_inputs") or any(
-            L.kind == anne_ops.LAYER_AFFINE for L in layers) else "anne_int8").network_class(Sequential)(in_shape)
-    elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
-        import anne_graph
-        net = anne_graph.network_class(Sequential)(in_shape)
-    else:
-        net = Sequential(in_shape)
-    anne_io._parse_folded(metadata, layers)
-    net.metadata = metadata
-    for L in layers:
-        if L.kind == anne_ops.LAYER_AFFINE and not int8:
-            import anne_affine
-            L._from_file(anne_affine._floats_of(L._kernel), anne_affine._floats_of(L._bias))
-        L._net = net
-        net._layers.append(L)
-    net._rebuild()
-    return net
+    try:  # (anne_io.read leaves the network's arena in anne_core.held, for _rebuild)
+        in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
+        int8 = getattr(layers[0], "dtype", "float32") != "float32"
+        if int8:  # (a graph, or a chain with an int8 affine: anne_int8_graph's network)
+            net = __import__("anne_int8_graph" if hasattr(layers[-1], "_inputs") or any(
+                L.kind == anne_ops.LAYER_AFFINE for L in layers) else "anne_int8").network_class(Sequential)(in_shape)
+        elif hasattr(layers[-1], "_inputs"):  # a graph (anne_io gives its layers their inputs)
+            import anne_graph
+            net = anne_graph.network_class(Sequential)(in_shape)
+        else:
+            net = Sequential(in_shape)
+        anne_io._parse_folded(metadata, layers)
+        net.metadata = metadata
+        for L in layers:
+            if L.kind == anne_ops.LAYER_AFFINE and not int8:
+                import anne_affine
+                L._from_file(anne_affine._floats_of(L._kernel), anne_affine._floats_of(L._bias))
+            L._net = net
+            net._layers.append(L)
+        net._rebuild()
+        return net
+    finally:
+        anne_core.held = None
 
 
 # ---------------------------------------------------------------------------

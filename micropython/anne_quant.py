@@ -21,6 +21,7 @@ from array import array
 import anne_file
 import anne_file_int8
 import anne_ops
+from anne_core import _as_floats
 
 FUSED = ("linear", "relu", "relu6")
 # A Dense layer's activations after its clamp the board computes too (their
@@ -246,7 +247,7 @@ def _weights(L):
     float kernel is rows x units (a Dense layer's inputs, a convolution's
     taps x in_channels, a depthwise one's taps); TFLite's has units rows,
     but a depthwise one's keeps this layout."""
-    k, units = L._kernel, L.units
+    k, units = _as_floats(L._kernel), L.units   # (a copy of weights used in place from a file's bytes)
     rows = len(k) // units
     kernel = bytearray((units * rows + 3) & ~3)
     scales = array("f", bytes(4 * units))
@@ -272,9 +273,10 @@ def _bias(i, L, in_scale, w_scales):
     bias = array("i", bytes(4 * L.units))
     if L._bias is None:
         return bias
+    b = _as_floats(L._bias)
     for j in range(L.units):
         _, ms, es = _parts(_f32(_f32(in_scale) * w_scales[j]))
-        sg, mb, eb = _parts(_f32(L._bias[j]))
+        sg, mb, eb = _parts(_f32(b[j]))
         e = eb - es
         q = _round_ratio(mb << e, ms) if e >= 0 else _round_ratio(mb, ms << -e)
         if q > 0x7FFFFFFF:

@@ -170,6 +170,22 @@ def test_memory_need_is_exact():
             anne_io._free_memory = anne_io._mem_free
 
 
+def test_flash_file_in_place():
+    # run-on gives the emulated boards their files in ROMFS (as flash):
+    # load(path) then uses the weights where they are, as load(bytes) does,
+    # instead of reading them into RAM (unix reads them: a real filesystem).
+    import sys
+    data = open("iris3.anne", "rb").read()
+    in_place = _least_kept(lambda: anne_net.load(data))
+    by_path = _least_kept(lambda: anne_net.load("iris3.anne"))
+    if sys.platform == "qemu":
+        check(by_path <= in_place + 64, "a ROMFS file's weights used in place: %d bytes kept, %d from bytes"
+              % (by_path, in_place))
+    else:
+        check(by_path >= in_place + 4 * 43, "a file read into RAM: %d bytes kept, %d from bytes"
+              % (by_path, in_place))
+
+
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
 for backend in backends:
     anne_net.use_backend(backend)
@@ -180,6 +196,8 @@ for backend in backends:
     test_weights_in_place()
     test_load_says_what_a_file_is()
     test_memory_need_is_exact()
+    if backend == "native":
+        test_flash_file_in_place()
     net = None
     gc.collect()
 report(NAME)

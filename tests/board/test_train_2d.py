@@ -102,8 +102,14 @@ def _cnn(rows):
     net = Sequential([anne_net.Input((6, 6, 1)), anne_net.Conv2D(2, 3, activation="relu"),
                       anne_net.ZeroPadding2D(1), anne_net.DepthwiseConv2D(3, activation="tanh"),
                       anne_net.MaxPooling2D(2), anne_net.Flatten(), Dense(3, "softmax")])
-    x = array("f", [((i * 7) % 11) / 11.0 for i in range(36 * rows)])
-    y = array("f", [1.0 if i % 3 == (i // 3) % 3 else 0.0 for i in range(3 * rows)])
+    # (filled in place: a list of floats first needs blocks a stock
+    # Cortex-M0's fragmented heap may not have)
+    x = array("f", range(36 * rows))
+    for i in range(len(x)):
+        x[i] = ((i * 7) % 11) / 11.0
+    y = array("f", range(3 * rows))
+    for i in range(len(y)):
+        y[i] = 1.0 if i % 3 == (i // 3) % 3 else 0.0
     return net, x, y
 
 
