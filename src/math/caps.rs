@@ -58,6 +58,43 @@ pub fn dot4_s8_asm_strided(x: &[i8], block: &[i8], stride: usize, off: i32) -> O
     }
 }
 
+/// Whether [`TapAddrs::sum4`] has an assembly (Thumb-2, with or without
+/// the DSP extension) and so returns the sums.
+pub const TAP_SUM4: bool = cfg!(all(target_arch = "arm", target_feature = "thumb2"));
+
+/// A depthwise output position's tap rows for four channels' sums in
+/// registers: the Thumb-2 assembly's ([`dot_s8_arm::TapAddrs`]) where
+/// there is one, else [`NoTapAddrs`] (its `sum4` always `None`: the
+/// caller's portable loop).
+#[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+pub use dot_s8_arm::TapAddrs;
+#[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+pub use NoTapAddrs as TapAddrs;
+
+/// [`TapAddrs`] where there is no assembly: holds nothing.
+pub struct NoTapAddrs<'a>(core::marker::PhantomData<&'a [i8]>);
+
+impl<'a> NoTapAddrs<'a> {
+    /// Nothing.
+    #[inline(always)]
+    pub fn new() -> Self {
+        NoTapAddrs(core::marker::PhantomData)
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn clear(&mut self, _len: usize) {}
+    /// Takes nothing (`true`: not full).
+    #[inline(always)]
+    pub fn push(&mut self, _xs: &'a [i8], _ws: &'a [i8]) -> bool {
+        true
+    }
+    /// Always `None`.
+    #[inline(always)]
+    pub fn sum4(&self, _c: usize, _off: i32) -> Option<[i32; 4]> {
+        None
+    }
+}
+
 #[cfg(target_arch = "arm")]
 #[path = "dot_s8_arm.rs"]
 #[allow(unsafe_code)]

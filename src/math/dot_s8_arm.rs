@@ -291,3 +291,171 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32;
     }
     Some([a0, a1, a2, a3])
 }
+
+/// The rows of a depthwise output position's taps for the four-channel
+/// sums of [`TapAddrs::sum4`]: each tap's input row and weight row as two
+/// addresses, every row at least `len` values long (the rows are borrowed
+/// for `'a`; [`TapAddrs::push`] keeps the shortest length), up to
+/// [`TAP_ADDRS`] taps.
+#[cfg(target_feature = "thumb2")]
+pub struct TapAddrs<'a> {
+    rows: [[usize; 2]; TAP_ADDRS],
+    n: usize,
+    len: usize,
+    _rows: core::marker::PhantomData<&'a [i8]>,
+}
+
+/// How many taps a [`TapAddrs`] holds.
+#[cfg(target_feature = "thumb2")]
+pub const TAP_ADDRS: usize = 32;
+
+#[cfg(target_feature = "thumb2")]
+impl<'a> TapAddrs<'a> {
+    /// No taps.
+    #[inline(always)]
+    pub fn new() -> Self {
+        TapAddrs {
+            rows: [[0; 2]; TAP_ADDRS],
+            n: 0,
+            len: 0,
+            _rows: core::marker::PhantomData,
+        }
+    }
+
+    /// Forgets the taps; rows pushed from now on are at least `len` long.
+    #[inline(always)]
+    pub fn clear(&mut self, len: usize) {
+        (self.n, self.len) = (0, len);
+    }
+
+    /// Adds a tap's rows (`false`, nothing added, when full).
+    #[inline(always)]
+    pub fn push(&mut self, xs: &'a [i8], ws: &'a [i8]) -> bool {
+        match self.rows.get_mut(self.n) {
+            Some(r) => {
+                *r = [xs.as_ptr() as usize, ws.as_ptr() as usize];
+                self.len = self.len.min(xs.len()).min(ws.len());
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `sum over taps of ws[c + k] * (xs[c + k] + off)` for `k` in 0..4
+    /// (wrapping), the four sums in registers across the taps; `None`
+    /// unless every row holds `c + 4` values (then the caller's portable
+    /// loop). Thumb-2: per tap its two addresses (LDRD), then
+    /// per channel `LDRSB`, `LDRSB`, `ADD` (the offset), `MLA`: 21
+    /// instructions per tap of four channels.
+    #[cfg(not(target_feature = "dsp"))]
+    #[inline(always)]
+    pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
+        if c.checked_add(4)? > self.len {
+            return None;
+        }
+        let rows = self.rows.get(..self.n)?;
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if !rows.is_empty() {
+            let range = rows.as_ptr_range();
+            // SAFETY: each tap's two addresses start rows borrowed for 'a
+            // of at least `len >= c + 4` values (push, checked above): the
+            // loop reads bytes c..c + 4 of each, and the addresses
+            // themselves from `rows` (LDRD: the array is word-aligned).
+            // No writes, no stack.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrd {px}, {pw}, [{tp}], #8",
+                    "add {px}, {c}",
+                    "add {pw}, {c}",
+                    "ldrsb {t}, [{px}]",
+                    "ldrsb {u}, [{pw}]",
+                    "add {t}, {off}",
+                    "mla {a0}, {t}, {u}, {a0}",
+                    "ldrsb {t}, [{px}, #1]",
+                    "ldrsb {u}, [{pw}, #1]",
+                    "add {t}, {off}",
+                    "mla {a1}, {t}, {u}, {a1}",
+                    "ldrsb {t}, [{px}, #2]",
+                    "ldrsb {u}, [{pw}, #2]",
+                    "add {t}, {off}",
+                    "mla {a2}, {t}, {u}, {a2}",
+                    "ldrsb {t}, [{px}, #3]",
+                    "ldrsb {u}, [{pw}, #3]",
+                    "add {t}, {off}",
+                    "mla {a3}, {t}, {u}, {a3}",
+                    "cmp {tp}, {te}",
+                    "bne 2b",
+                    tp = inout(reg) range.start => _,
+                    te = in(reg) range.end,
+                    c = in(reg) c,
+                    off = in(reg) off,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    px = out(reg) _,
+                    pw = out(reg) _,
+                    t = out(reg) _,
+                    u = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+        }
+        Some([a0, a1, a2, a3])
+    }
+
+    /// [`TapAddrs::sum4`] with the DSP extension: per tap the four
+    /// inputs and the four weights as one word each, widened into 16-bit
+    /// pairs (channels 0 and 2, 1 and 3; SXTAB16 adds the offset: `x +
+    /// off` in -255..=255), one SMLABB or SMLATT per channel: 13
+    /// instructions per tap of four channels.
+    #[cfg(target_feature = "dsp")]
+    #[inline(always)]
+    pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
+        if c.checked_add(4)? > self.len {
+            return None;
+        }
+        let rows = self.rows.get(..self.n)?;
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if !rows.is_empty() {
+            let range = rows.as_ptr_range();
+            let off2 = (off as u32 & 0xffff).wrapping_mul(0x0001_0001);
+            // SAFETY: as the Thumb-2 sum4's (word loads at any alignment:
+            // Armv7-M's LDR takes unaligned addresses).
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrd {px}, {pw}, [{tp}], #8",
+                    "ldr {px}, [{px}, {c}]",
+                    "ldr {pw}, [{pw}, {c}]",
+                    "sxtab16 {t}, {off2}, {px}",
+                    "sxtab16 {px}, {off2}, {px}, ror #8",
+                    "sxtb16 {u}, {pw}",
+                    "sxtb16 {pw}, {pw}, ror #8",
+                    "smlabb {a0}, {t}, {u}, {a0}",
+                    "smlatt {a2}, {t}, {u}, {a2}",
+                    "smlabb {a1}, {px}, {pw}, {a1}",
+                    "smlatt {a3}, {px}, {pw}, {a3}",
+                    "cmp {tp}, {te}",
+                    "bne 2b",
+                    tp = inout(reg) range.start => _,
+                    te = in(reg) range.end,
+                    c = in(reg) c,
+                    off2 = in(reg) off2,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    px = out(reg) _,
+                    pw = out(reg) _,
+                    t = out(reg) _,
+                    u = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+        }
+        Some([a0, a1, a2, a3])
+    }
+}
