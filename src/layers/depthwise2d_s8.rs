@@ -55,25 +55,23 @@ pub fn depthwise2d_s8(
     let cin = spec.in_channels.max(1);
     let cout = cout.max(1);
     // (on the stack once per call, not per position)
-    let mut taps: [(&[i8], &[i8]); MAX_TAPS] = [(&[], &[]); MAX_TAPS];
+    let mut taps = [(0usize, 0usize); MAX_TAPS];
     let mut acc = [0i32; CHANNEL_BLOCK];
     // (the same rows as addresses for the assembly, where there is one)
     let mut addrs = caps::TapAddrs::new();
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
         addrs.clear(usize::MAX);
-        // the taps in range as their inputs' and weights' rows (`x[i * cin..]`
-        // and `filter[t * cout..]`, `cin` and `cout` long), kept on the
-        // stack for the channels' passes when they fit (a 5x5 kernel's
-        // do), else the reference loop
+        // the taps in range as offsets (into x: `i * cin`, into the
+        // filter: `t * cout`), kept on the stack for the channels' passes
+        // when they fit (a 5x5 kernel's do), else the reference loop
         let mut kept = 0;
         for (t, i) in spec.window.taps_at(&plane, pos) {
-            let xs = x.get(i * cin..).and_then(|v| v.get(..cin)).unwrap_or(&[]);
-            let ws = filter.get(t * cout..).and_then(|v| v.get(..cout)).unwrap_or(&[]);
-            if !addrs.push(xs, ws) {
+            let (xi, wi) = (i * cin, t * cout);
+            if !addrs.push_at(x, xi, filter, wi) {
                 addrs.clear(0); // (full: no sums by it)
             }
             match taps.get_mut(kept) {
-                Some(k) => *k = (xs, ws),
+                Some(k) => *k = (xi, wi),
                 None => {
                     kept = usize::MAX;
                     break;
@@ -82,7 +80,7 @@ pub fn depthwise2d_s8(
             kept += 1;
         }
         match taps.get(..kept) {
-            Some(taps) => channels(row, taps, &addrs, &mut acc, spec.depth_multiplier, bias, p),
+            Some(taps) => channels(row, taps, &addrs, &mut acc, x, filter, spec.depth_multiplier, bias, p),
             None => reference_row(spec, &plane, pos, row, x, filter, bias, p),
         }
     }
@@ -96,9 +94,9 @@ const MAX_TAPS: usize = 32;
 /// (256 bytes): more take more passes over the taps.
 const CHANNEL_BLOCK: usize = 64;
 
-/// One output position's `row` of output channels, from its `taps` (the
-/// input's and the weights' rows of each tap in range; `addrs` the same
-/// rows for the assembly): with a depth multiplier of 1, blocks of up to
+/// One output position's `row` of output channels, from its `taps` (`(x
+/// offset, filter offset)` of each tap in range; `addrs` the same rows for
+/// the assembly): with a depth multiplier of 1, blocks of up to
 /// 64 channels, where the core has the assembly
 /// ([`caps::TAP_SUM4`], Thumb-2) four channels at a time with their sums
 /// in registers across the taps, the last `% 4` one at a time, else tap
@@ -109,9 +107,11 @@ const CHANNEL_BLOCK: usize = 64;
 #[allow(clippy::too_many_arguments)]
 fn channels(
     row: &mut [i8],
-    taps: &[(&[i8], &[i8])],
+    taps: &[(usize, usize)],
     addrs: &caps::TapAddrs,
     acc: &mut [i32; CHANNEL_BLOCK],
+    x: &[i8],
+    filter: &[i8],
     dm: usize,
     bias: Option<&[i32]>,
     p: &Depthwise2dS8Params,
@@ -134,21 +134,21 @@ fn channels(
                 for a4 in &mut quads {
                     let s = addrs
                         .sum4(ch, off)
-                        .unwrap_or_else(|| [0, 1, 2, 3].map(|i| sum1(taps, ch + i, ch + i, off)));
+                        .unwrap_or_else(|| [0, 1, 2, 3].map(|i| sum1(taps, x, filter, ch + i, ch + i, off)));
                     a4.copy_from_slice(&s);
                     ch += 4;
                 }
                 for a in quads.into_remainder() {
-                    *a = sum1(taps, ch, ch, off);
+                    *a = sum1(taps, x, filter, ch, ch, off);
                     ch += 1;
                 }
             } else {
                 // tap by tap, the block's inputs and weights (contiguous)
                 // added into the block's sums (`acc`, on the caller's stack)
                 accs.fill(0);
-                for &(xs, ws) in taps {
-                    let xs = xs.get(c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
-                    let ws = ws.get(c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                for &(xi, wi) in taps {
+                    let xs = x.get(xi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                    let ws = filter.get(wi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
                     for ((a, &xv), &wv) in accs.iter_mut().zip(xs).zip(ws) {
                         *a = a.wrapping_add(wv as i32 * (xv as i32 + off));
                     }
@@ -163,7 +163,7 @@ fn channels(
     let dm = dm.max(1);
     let (mut ic, mut m) = (c, 0);
     for (o, oc) in rest.iter_mut().zip(c..) {
-        let acc = sum1(taps, ic, oc, off);
+        let acc = sum1(taps, x, filter, ic, oc, off);
         finish_block(&[acc], oc, core::slice::from_mut(o), bias, p);
         m += 1;
         if m == dm {
@@ -172,14 +172,15 @@ fn channels(
     }
 }
 
-/// `sum over taps of w[oc] * (x[ic] + off)` (wrapping), a tap's rows
-/// too short (never, for checked arguments) adding nothing.
+/// `sum over taps (xi, wi) of filter[wi + oc] * (x[xi + ic] + off)`
+/// (wrapping), values out of range (never, for checked arguments) adding
+/// nothing.
 #[inline(always)]
-fn sum1(taps: &[(&[i8], &[i8])], ic: usize, oc: usize, off: i32) -> i32 {
+fn sum1(taps: &[(usize, usize)], x: &[i8], filter: &[i8], ic: usize, oc: usize, off: i32) -> i32 {
     let mut acc = 0i32;
-    for &(xs, ws) in taps {
-        let xv = xs.get(ic).map_or(0, |&v| v as i32);
-        let wv = ws.get(oc).map_or(0, |&v| v as i32);
+    for &(xi, wi) in taps {
+        let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
+        let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
         acc = acc.wrapping_add(wv * (xv + off));
     }
     acc

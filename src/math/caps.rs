@@ -85,7 +85,7 @@ impl<'a> NoTapAddrs<'a> {
     pub fn clear(&mut self, _len: usize) {}
     /// Takes nothing (`true`: not full).
     #[inline(always)]
-    pub fn push(&mut self, _xs: &'a [i8], _ws: &'a [i8]) -> bool {
+    pub fn push_at(&mut self, _x: &'a [i8], _xi: usize, _w: &'a [i8], _wi: usize) -> bool {
         true
     }
     /// Always `None`.

@@ -295,7 +295,7 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32;
 /// The rows of a depthwise output position's taps for the four-channel
 /// sums of [`TapAddrs::sum4`]: each tap's input row and weight row as two
 /// addresses, every row at least `len` values long (the rows are borrowed
-/// for `'a`; [`TapAddrs::push`] keeps the shortest length), up to
+/// for `'a`; [`TapAddrs::push_at`] keeps the shortest length), up to
 /// [`TAP_ADDRS`] taps.
 #[cfg(target_feature = "thumb2")]
 pub struct TapAddrs<'a> {
@@ -328,13 +328,17 @@ impl<'a> TapAddrs<'a> {
         (self.n, self.len) = (0, len);
     }
 
-    /// Adds a tap's rows (`false`, nothing added, when full).
+    /// Adds a tap's rows `x[xi..]` and `w[wi..]` (`false`, nothing added,
+    /// when full or an offset is past its slice's end).
     #[inline(always)]
-    pub fn push(&mut self, xs: &'a [i8], ws: &'a [i8]) -> bool {
+    pub fn push_at(&mut self, x: &'a [i8], xi: usize, w: &'a [i8], wi: usize) -> bool {
+        let (Some(xl), Some(wl)) = (x.len().checked_sub(xi), w.len().checked_sub(wi)) else {
+            return false;
+        };
         match self.rows.get_mut(self.n) {
             Some(r) => {
-                *r = [xs.as_ptr() as usize, ws.as_ptr() as usize];
-                self.len = self.len.min(xs.len()).min(ws.len());
+                *r = [x.as_ptr() as usize + xi, w.as_ptr() as usize + wi];
+                self.len = self.len.min(xl).min(wl);
                 self.n += 1;
                 true
             }
