@@ -59,25 +59,56 @@ pub fn depthwise2d_s8(
     let mut acc = [0i32; CHANNEL_BLOCK];
     // (the same rows as addresses for the assembly, where there is one)
     let mut addrs = caps::TapAddrs::new();
+    // Where the window is inside the input at this position and the one
+    // before it on the same output row, the taps are the last ones moved
+    // `strides.1 * cin` input values on (the same kernel taps, each input
+    // `strides.1` positions right): counted along, not found again.
+    let w = &spec.window;
+    let (kh, kw) = w.kernel_size;
+    let inside = |o: usize, s: usize, d: usize, pad: usize, k: usize, size: usize| {
+        let a = o.saturating_mul(s);
+        a >= pad && (a - pad).saturating_add(k.saturating_sub(1).saturating_mul(d)) < size
+    };
+    let step = w.strides.1.saturating_mul(cin);
+    let out_w = plane.out.1;
+    let (mut ox, mut oy, mut row_inside, mut was_inside) = (0usize, 0usize, false, false);
+    let mut kept = 0;
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
-        addrs.clear(usize::MAX);
-        // the taps in range as offsets (into x: `i * cin`, into the
-        // filter: `t * cout`), kept on the stack for the channels' passes
-        // when they fit (a 5x5 kernel's do), else the reference loop
-        let mut kept = 0;
-        for (t, i) in spec.window.taps_at(&plane, pos) {
-            let (xi, wi) = (i * cin, t * cout);
-            if !addrs.push_at(x, xi, filter, wi) {
-                addrs.clear(0); // (full: no sums by it)
+        if ox == 0 {
+            row_inside = inside(oy, w.strides.0, w.dilation.0, plane.pad.0, kh, w.height);
+        }
+        let now_inside = row_inside && inside(ox, w.strides.1, w.dilation.1, plane.pad.1, kw, w.width);
+        if now_inside && was_inside && ox > 0 && kept <= MAX_TAPS {
+            for t in taps.iter_mut().take(kept) {
+                t.0 = t.0.wrapping_add(step);
             }
-            match taps.get_mut(kept) {
-                Some(k) => *k = (xi, wi),
-                None => {
-                    kept = usize::MAX;
-                    break;
+            addrs.shift_x(step);
+        } else {
+            addrs.clear(usize::MAX);
+            // the taps in range as offsets (into x: `i * cin`, into the
+            // filter: `t * cout`), kept on the stack for the channels'
+            // passes when they fit (a 5x5 kernel's do), else the
+            // reference loop
+            kept = 0;
+            for (t, i) in spec.window.taps_at(&plane, pos) {
+                let (xi, wi) = (i * cin, t * cout);
+                if !addrs.push_at(x, xi, filter, wi) {
+                    addrs.clear(0); // (full: no sums by it)
                 }
+                match taps.get_mut(kept) {
+                    Some(k) => *k = (xi, wi),
+                    None => {
+                        kept = usize::MAX;
+                        break;
+                    }
+                }
+                kept += 1;
             }
-            kept += 1;
+        }
+        was_inside = now_inside;
+        ox += 1;
+        if ox == out_w {
+            (ox, oy) = (0, oy + 1);
         }
         match taps.get(..kept) {
             Some(taps) => channels(row, taps, &addrs, &mut acc, x, filter, spec.depth_multiplier, bias, p),

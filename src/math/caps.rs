@@ -88,6 +88,9 @@ impl<'a> NoTapAddrs<'a> {
     pub fn push_at(&mut self, _x: &'a [i8], _xi: usize, _w: &'a [i8], _wi: usize) -> bool {
         true
     }
+    /// Nothing.
+    #[inline(always)]
+    pub fn shift_x(&mut self, _d: usize) {}
     /// Always `None`.
     #[inline(always)]
     pub fn sum4(&self, _c: usize, _off: i32) -> Option<[i32; 4]> {

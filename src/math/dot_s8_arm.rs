@@ -294,14 +294,16 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32;
 
 /// The rows of a depthwise output position's taps for the four-channel
 /// sums of [`TapAddrs::sum4`]: each tap's input row and weight row as two
-/// addresses, every row at least `len` values long (the rows are borrowed
-/// for `'a`; [`TapAddrs::push_at`] keeps the shortest length), up to
+/// addresses, every input row at least `len_x` values long and every
+/// weight row `len_w` (the rows are borrowed for `'a`;
+/// [`TapAddrs::push_at`] keeps the shortest lengths), up to
 /// [`TAP_ADDRS`] taps.
 #[cfg(target_feature = "thumb2")]
 pub struct TapAddrs<'a> {
     rows: [[usize; 2]; TAP_ADDRS],
     n: usize,
-    len: usize,
+    len_x: usize,
+    len_w: usize,
     _rows: core::marker::PhantomData<&'a [i8]>,
 }
 
@@ -317,7 +319,8 @@ impl<'a> TapAddrs<'a> {
         TapAddrs {
             rows: [[0; 2]; TAP_ADDRS],
             n: 0,
-            len: 0,
+            len_x: 0,
+            len_w: 0,
             _rows: core::marker::PhantomData,
         }
     }
@@ -325,7 +328,23 @@ impl<'a> TapAddrs<'a> {
     /// Forgets the taps; rows pushed from now on are at least `len` long.
     #[inline(always)]
     pub fn clear(&mut self, len: usize) {
-        (self.n, self.len) = (0, len);
+        (self.n, self.len_x, self.len_w) = (0, len, len);
+    }
+
+    /// Moves every input row `d` values on (the next output position's
+    /// taps when the window moves inside the input); the rows' shortest
+    /// length shrinks by `d` (no taps left if shorter than `d`).
+    #[inline(always)]
+    pub fn shift_x(&mut self, d: usize) {
+        match self.len_x.checked_sub(d) {
+            Some(l) => {
+                self.len_x = l;
+                for r in self.rows.iter_mut().take(self.n) {
+                    r[0] = r[0].wrapping_add(d);
+                }
+            }
+            None => self.clear(0),
+        }
     }
 
     /// Adds a tap's rows `x[xi..]` and `w[wi..]` (`false`, nothing added,
@@ -338,7 +357,7 @@ impl<'a> TapAddrs<'a> {
         match self.rows.get_mut(self.n) {
             Some(r) => {
                 *r = [x.as_ptr() as usize + xi, w.as_ptr() as usize + wi];
-                self.len = self.len.min(xl).min(wl);
+                (self.len_x, self.len_w) = (self.len_x.min(xl), self.len_w.min(wl));
                 self.n += 1;
                 true
             }
@@ -355,7 +374,7 @@ impl<'a> TapAddrs<'a> {
     #[cfg(not(target_feature = "dsp"))]
     #[inline(always)]
     pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
-        if c.checked_add(4)? > self.len {
+        if c.checked_add(4)? > self.len_x.min(self.len_w) {
             return None;
         }
         let rows = self.rows.get(..self.n)?;
@@ -418,7 +437,7 @@ impl<'a> TapAddrs<'a> {
     #[cfg(target_feature = "dsp")]
     #[inline(always)]
     pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
-        if c.checked_add(4)? > self.len {
+        if c.checked_add(4)? > self.len_x.min(self.len_w) {
             return None;
         }
         let rows = self.rows.get(..self.n)?;
