@@ -363,6 +363,13 @@ fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
     let n = xs.len();
     let step4 = stride.wrapping_mul(4);
     let (mut acc, mut w) = (acc, ws);
+    // (every group of four filters in one call where the assembly has
+    // that loop; the last `% 4` filters then below)
+    let groups = acc.len() / 4 * 4;
+    if acc.get_mut(..groups).is_some_and(|a4s| caps::dot4_s8_asm_groups(xs, ws, stride, off, a4s)) {
+        acc = core::mem::take(&mut acc).get_mut(groups..).unwrap_or(&mut []);
+        w = ws.get(groups.wrapping_mul(stride)..).unwrap_or(&[]);
+    }
     while acc.len() >= 4 {
         let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
             break;

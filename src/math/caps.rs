@@ -98,6 +98,24 @@ impl<'a> NoTapAddrs<'a> {
     }
 }
 
+/// [`dot4_s8_asm_strided`] over every group of four rows of `block` at
+/// once, `acc.len() / 4` groups (`acc[4 * g + r]` gains row `4 * g + r`'s
+/// sum), where the assembly has such a loop (Thumb-2 without the DSP
+/// extension); `false`, nothing added, elsewhere or unless `block` holds
+/// every row (then the caller's loop, group by group).
+#[inline(always)]
+pub fn dot4_s8_asm_groups(x: &[i8], block: &[i8], stride: usize, off: i32, acc: &mut [i32]) -> bool {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp")))]
+    {
+        dot_s8_arm::dot4_groups_thumb2(x, block, stride, off, acc)
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp"))))]
+    {
+        let _ = (x, block, stride, off, acc);
+        false
+    }
+}
+
 #[cfg(target_arch = "arm")]
 #[path = "dot_s8_arm.rs"]
 #[allow(unsafe_code)]

@@ -482,3 +482,95 @@ impl<'a> TapAddrs<'a> {
         Some([a0, a1, a2, a3])
     }
 }
+
+/// [`dot4_thumb2`] over every group of four rows at once: `acc[4 * g +
+/// r] += sum_i block[(4 * g + r) * stride + i] * (x[i] + off)` (wrapping)
+/// for `g` in `0..acc.len() / 4` (`acc.len() % 4` sums left alone), the
+/// bounds checked once for all the groups (and the odd last input's
+/// offset added once) rather than per group; `false`, nothing added,
+/// unless `block` holds every row.
+#[cfg(all(target_feature = "thumb2", not(target_feature = "dsp")))]
+#[inline(always)]
+pub fn dot4_groups_thumb2(x: &[i8], block: &[i8], stride: usize, off: i32, acc: &mut [i32]) -> bool {
+    let n = x.len();
+    let rows = acc.len() / 4 * 4;
+    let fits = rows
+        .checked_sub(1)
+        .and_then(|r| r.checked_mul(stride))
+        .and_then(|s| s.checked_add(n))
+        .is_some_and(|end| end <= block.len());
+    if n == 0 || !fits {
+        return false;
+    }
+    let pairs = n / 2;
+    let last = match (n % 2, x.last()) {
+        (1, Some(&v)) => Some(v as i32 + off),
+        _ => None,
+    };
+    let (step2, base) = (2 * stride, block.as_ptr());
+    for (g, a4) in acc.chunks_exact_mut(4).enumerate() {
+        let first = 4 * g * stride; // (row 4g's start: in bounds, checked above)
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if pairs > 0 {
+            let (mut px, mut p0) = (x.as_ptr(), base.wrapping_add(first));
+            let mut p2 = p0.wrapping_add(step2);
+            let mut cnt = pairs;
+            // SAFETY: rows 4g..4g + 4 of `block` hold `n` values each
+            // (`(rows - 1) * stride + n <= block.len()`, checked above);
+            // reads 2 * pairs <= n bytes of x and of each row, as
+            // dot4_thumb2's loop; no writes, no stack.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrsb {x}, [{px}], #1",
+                    "ldrsb {w}, [{p0}, {s}]",
+                    "add {x}, {off}",
+                    "mla {a1}, {w}, {x}, {a1}",
+                    "ldrsb {w}, [{p2}, {s}]",
+                    "mla {a3}, {w}, {x}, {a3}",
+                    "ldrsb {w}, [{p0}], #1",
+                    "mla {a0}, {w}, {x}, {a0}",
+                    "ldrsb {w}, [{p2}], #1",
+                    "mla {a2}, {w}, {x}, {a2}",
+                    "ldrsb {x}, [{px}], #1",
+                    "ldrsb {w}, [{p0}, {s}]",
+                    "add {x}, {off}",
+                    "mla {a1}, {w}, {x}, {a1}",
+                    "ldrsb {w}, [{p2}, {s}]",
+                    "mla {a3}, {w}, {x}, {a3}",
+                    "ldrsb {w}, [{p0}], #1",
+                    "mla {a0}, {w}, {x}, {a0}",
+                    "ldrsb {w}, [{p2}], #1",
+                    "mla {a2}, {w}, {x}, {a2}",
+                    "subs {cnt}, #1",
+                    "bne 2b",
+                    px = inout(reg) px,
+                    p0 = inout(reg) p0,
+                    p2 = inout(reg) p2,
+                    cnt = inout(reg) cnt,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    s = in(reg) stride,
+                    off = in(reg) off,
+                    x = out(reg) _,
+                    w = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+            let _ = (px, p0, p2, cnt);
+        }
+        if let Some(v) = last {
+            let w = |r: usize| block.get(first + r * stride + n - 1).map_or(0, |&w| w as i32);
+            a0 = a0.wrapping_add(w(0) * v);
+            a1 = a1.wrapping_add(w(1) * v);
+            a2 = a2.wrapping_add(w(2) * v);
+            a3 = a3.wrapping_add(w(3) * v);
+        }
+        for (a, d) in a4.iter_mut().zip([a0, a1, a2, a3]) {
+            *a = a.wrapping_add(d);
+        }
+    }
+    true
+}
