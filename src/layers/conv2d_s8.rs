@@ -247,9 +247,7 @@ pub(crate) fn finish_block(
     bias: Option<&[i32]>,
     p: &DenseS8Params,
 ) {
-    let b = bias.and_then(|b| b.get(j0..)).unwrap_or(&[]);
     let (lo, hi, zo) = (p.act_min, p.act_max, p.output_offset);
-    let end = |v: i32| v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
     match (p.multipliers, p.rounding) {
         (
             Multipliers::PerChannel {
@@ -260,9 +258,10 @@ pub(crate) fn finish_block(
         ) => {
             let ms = multipliers.get(j0..).unwrap_or(&[]);
             let ss = shifts.get(j0..).unwrap_or(&[]);
-            for ((((o, &a), &m), &s), k) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(0..) {
-                let a = a.wrapping_add(b.get(k).copied().unwrap_or(0));
-                *o = end(requantize_double(a, m, s));
+            // (the bias's two cases as two loops: no test per output)
+            match bias.and_then(|b| b.get(j0..)) {
+                Some(b) => per_channel(out, accs, ms, ss, b.iter().copied(), (lo, hi, zo)),
+                None => per_channel(out, accs, ms, ss, core::iter::repeat(0), (lo, hi, zo)),
             }
         }
         _ => {
@@ -270,6 +269,24 @@ pub(crate) fn finish_block(
                 *o = output_one(a, bias, j, p);
             }
         }
+    }
+}
+
+/// [`finish_block`]'s per-channel Q31 loop: `out[k] = clamp(requantize(
+/// accs[k] + bias[k], ms[k], ss[k]) + zo, lo, hi)` with the shifts
+/// checked (in `MIN_SHIFT..=MAX_SHIFT`: not clamped again here).
+#[inline(always)]
+fn per_channel(
+    out: &mut [i8],
+    accs: &[i32],
+    ms: &[i32],
+    ss: &[i32],
+    bias: impl Iterator<Item = i32>,
+    (lo, hi, zo): (i32, i32, i32),
+) {
+    for ((((o, &a), &m), &s), b) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(bias) {
+        let v = requantize_in_range(a.wrapping_add(b), m, s, caps::MUL64);
+        *o = v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
     }
 }
 
@@ -285,44 +302,46 @@ pub(crate) fn finish_block(
 /// a call to `__aeabi_lmul`.
 #[inline(always)]
 pub fn requantize_double(x: i32, multiplier: i32, shift: i32) -> i32 {
-    requantize_double_by(x, multiplier, shift, caps::MUL64)
+    requantize_in_range(x, multiplier, shift.clamp(MIN_SHIFT, MAX_SHIFT), caps::MUL64)
 }
 
 /// [`requantize_double`] by the 16x16 products (every target runs it in
 /// the tests).
 pub fn requantize_double_split(x: i32, multiplier: i32, shift: i32) -> i32 {
-    requantize_double_by(x, multiplier, shift, false)
+    requantize_in_range(x, multiplier, shift.clamp(MIN_SHIFT, MAX_SHIFT), false)
 }
 
 /// [`requantize_double`] with the 64-bit product (`wide`) or the 16x16
-/// ones. With `P = |a| * |b|` (exact in u64), `(a * b + 2^30) >> 31` is
-/// `(P + 2^30) >> 31` for a product at least 0 and `-((P + 2^30 - 1) >>
-/// 31)` below.
+/// ones, the shift already in `MIN_SHIFT..=MAX_SHIFT` (the kernels' are
+/// checked). With `P = |a| * |b|` (exact in u64), `(a * b + 2^30) >> 31`
+/// is `(P + 2^30) >> 31` for a product at least 0 and `-((P + 2^30 - 1)
+/// >> 31)` below. Its value is at least `-(2^31 - 1)` (`a * b >= -2^31 *
+/// (2^31 - 1)`) and at most `2^31 - 1` but for `INT32_MIN` squared, which
+/// gives `2^31`, read as `INT32_MIN`: so `INT32_MIN` here means the
+/// saturating case, and becomes `INT32_MAX` (one subtraction, no test of
+/// the operands).
 #[inline(always)]
-fn requantize_double_by(x: i32, multiplier: i32, shift: i32, wide: bool) -> i32 {
-    let shift = shift.clamp(MIN_SHIFT, MAX_SHIFT);
+pub(crate) fn requantize_in_range(x: i32, multiplier: i32, shift: i32, wide: bool) -> i32 {
     let left = if shift > 0 { shift as u32 } else { 0 };
     let right = if shift > 0 { 0 } else { shift.unsigned_abs() };
     let a = x.wrapping_shl(left); // (x * 2^left, wrapping: left <= 31)
-    let high = if a == i32::MIN && multiplier == i32::MIN {
-        i32::MAX
-    } else if wide {
+    let q = if wide {
         ((a as i64 * multiplier as i64 + (1 << 30)) >> 31) as i32
     } else {
         let neg = (a < 0) != (multiplier < 0);
         let p = mul_wide_split(a.unsigned_abs(), multiplier.unsigned_abs());
-        let q = (p + (1 << 30) - u64::from(neg)) >> 31;
-        let q = q as u32 as i32; // (below 2^31: not INT32_MIN squared)
+        let q = ((p + (1 << 30) - u64::from(neg)) >> 31) as u32 as i32;
         if neg {
             q.wrapping_neg()
         } else {
             q
         }
     };
+    let high = q.wrapping_sub(i32::from(q == i32::MIN));
     // gemmlowp's RoundingDivideByPOT in 32 bits (right <= 31)
-    let mask = (1u32 << right).wrapping_sub(1) as i32;
+    let mask = 1u32.wrapping_shl(right).wrapping_sub(1) as i32;
     let threshold = (mask >> 1) + i32::from(high < 0);
-    (high >> right) + i32::from(high & mask > threshold)
+    high.wrapping_shr(right) + i32::from(high & mask > threshold)
 }
 
 /// [`output_s8`] out of line: every variant of the requantization in one
@@ -344,6 +363,13 @@ fn run_dots(xs: &[i8], ws: &[i8], stride: usize, off: i32, acc: &mut [i32]) {
     let n = xs.len();
     let step4 = stride.wrapping_mul(4);
     let (mut acc, mut w) = (acc, ws);
+    // (every group of four filters in one call where the assembly has
+    // that loop; the last `% 4` filters then below)
+    let groups = acc.len() / 4 * 4;
+    if acc.get_mut(..groups).is_some_and(|a4s| caps::dot4_s8_asm_groups(xs, ws, stride, off, a4s)) {
+        acc = core::mem::take(&mut acc).get_mut(groups..).unwrap_or(&mut []);
+        w = ws.get(groups.wrapping_mul(stride)..).unwrap_or(&[]);
+    }
     while acc.len() >= 4 {
         let Some((a4, rest)) = core::mem::take(&mut acc).split_at_mut_checked(4) else {
             break;

@@ -18,6 +18,7 @@ use super::conv2d_s8::{check_conv_s8, finish_block, output_one};
 use super::dense_s8::DenseS8Params;
 use super::depthwise2d::Depthwise2d;
 use super::window::Plane;
+use crate::math::caps;
 use crate::Status;
 
 /// The quantization of an int8 DepthwiseConv2D: a Dense layer's fields,
@@ -56,23 +57,61 @@ pub fn depthwise2d_s8(
     // (on the stack once per call, not per position)
     let mut taps = [(0usize, 0usize); MAX_TAPS];
     let mut acc = [0i32; CHANNEL_BLOCK];
+    // (the same rows as addresses for the assembly, where there is one)
+    let mut addrs = caps::TapAddrs::new();
+    // Where the window is inside the input at this position and the one
+    // before it on the same output row, the taps are the last ones moved
+    // `strides.1 * cin` input values on (the same kernel taps, each input
+    // `strides.1` positions right): counted along, not found again.
+    let w = &spec.window;
+    let (kh, kw) = w.kernel_size;
+    let inside = |o: usize, s: usize, d: usize, pad: usize, k: usize, size: usize| {
+        let a = o.saturating_mul(s);
+        a >= pad && (a - pad).saturating_add(k.saturating_sub(1).saturating_mul(d)) < size
+    };
+    let step = w.strides.1.saturating_mul(cin);
+    let out_w = plane.out.1;
+    let (mut ox, mut oy, mut row_inside, mut was_inside) = (0usize, 0usize, false, false);
+    let mut kept = 0;
     for (pos, row) in out.chunks_exact_mut(cout).enumerate() {
-        // the taps in range as offsets (into x: `i * cin`, into the
-        // filter: `t * cout`), kept on the stack for the channels' passes
-        // when they fit (a 5x5 kernel's do), else the reference loop
-        let mut kept = 0;
-        for (t, i) in spec.window.taps_at(&plane, pos) {
-            match taps.get_mut(kept) {
-                Some(k) => *k = (i * cin, t * cout),
-                None => {
-                    kept = usize::MAX;
-                    break;
-                }
+        if ox == 0 {
+            row_inside = inside(oy, w.strides.0, w.dilation.0, plane.pad.0, kh, w.height);
+        }
+        let now_inside = row_inside && inside(ox, w.strides.1, w.dilation.1, plane.pad.1, kw, w.width);
+        if now_inside && was_inside && ox > 0 && kept <= MAX_TAPS {
+            for t in taps.iter_mut().take(kept) {
+                t.0 = t.0.wrapping_add(step);
             }
-            kept += 1;
+            addrs.shift_x(step);
+        } else {
+            addrs.clear(usize::MAX);
+            // the taps in range as offsets (into x: `i * cin`, into the
+            // filter: `t * cout`), kept on the stack for the channels'
+            // passes when they fit (a 5x5 kernel's do), else the
+            // reference loop
+            kept = 0;
+            for (t, i) in spec.window.taps_at(&plane, pos) {
+                let (xi, wi) = (i * cin, t * cout);
+                if !addrs.push_at(x, xi, filter, wi) {
+                    addrs.clear(0); // (full: no sums by it)
+                }
+                match taps.get_mut(kept) {
+                    Some(k) => *k = (xi, wi),
+                    None => {
+                        kept = usize::MAX;
+                        break;
+                    }
+                }
+                kept += 1;
+            }
+        }
+        was_inside = now_inside;
+        ox += 1;
+        if ox == out_w {
+            (ox, oy) = (0, oy + 1);
         }
         match taps.get(..kept) {
-            Some(taps) => channels(row, taps, &mut acc, x, filter, spec.depth_multiplier, bias, p),
+            Some(taps) => channels(row, taps, &addrs, &mut acc, x, filter, spec.depth_multiplier, bias, p),
             None => reference_row(spec, &plane, pos, row, x, filter, bias, p),
         }
     }
@@ -86,17 +125,21 @@ const MAX_TAPS: usize = 32;
 /// (256 bytes): more take more passes over the taps.
 const CHANNEL_BLOCK: usize = 64;
 
-/// One output position's `row` of output channels, from its `taps`
-/// (`(x offset, filter offset)` of each tap in range, walked once per
-/// block of channels): with a depth multiplier of 1 up to 64 channels at a
-/// time (each tap's inputs and weights for the block contiguous, added
-/// into the block's sums on the stack), else one channel at a time; then
-/// the bias and the requantization as the reference loop.
+/// One output position's `row` of output channels, from its `taps` (`(x
+/// offset, filter offset)` of each tap in range; `addrs` the same rows for
+/// the assembly): with a depth multiplier of 1, blocks of up to
+/// 64 channels, where the core has the assembly
+/// ([`caps::TAP_SUM4`], Thumb-2) four channels at a time with their sums
+/// in registers across the taps, the last `% 4` one at a time, else tap
+/// by tap into the block's sums on the stack (on Armv6-M, with few
+/// registers, the faster); with a larger multiplier one channel at a time;
+/// then the bias and the requantization as the reference loop.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn channels(
     row: &mut [i8],
     taps: &[(usize, usize)],
+    addrs: &caps::TapAddrs,
     acc: &mut [i32; CHANNEL_BLOCK],
     x: &[i8],
     filter: &[i8],
@@ -108,21 +151,38 @@ fn channels(
     let mut rest = row;
     let mut c = 0usize; // the first output channel of `rest`
     if dm == 1 {
-        // blocks of up to CHANNEL_BLOCK channels: tap by tap, the block's
-        // inputs and weights (contiguous) added into the block's sums
-        // (`acc`, on the caller's stack)
         while !rest.is_empty() {
             let k = rest.len().min(CHANNEL_BLOCK);
             let Some((ob, more)) = core::mem::take(&mut rest).split_at_mut_checked(k) else {
                 break;
             };
             let accs = acc.get_mut(..k).unwrap_or(&mut []);
-            accs.fill(0);
-            for &(xi, wi) in taps {
-                let xs = x.get(xi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
-                let ws = filter.get(wi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
-                for ((a, &xv), &wv) in accs.iter_mut().zip(xs).zip(ws) {
-                    *a = a.wrapping_add(wv as i32 * (xv as i32 + off));
+            if caps::TAP_SUM4 {
+                // four channels at a time, their sums in registers across
+                // the taps (the assembly), the last `k % 4` one by one
+                let mut quads = accs.chunks_exact_mut(4);
+                let mut ch = c;
+                for a4 in &mut quads {
+                    let s = addrs
+                        .sum4(ch, off)
+                        .unwrap_or_else(|| [0, 1, 2, 3].map(|i| sum1(taps, x, filter, ch + i, ch + i, off)));
+                    a4.copy_from_slice(&s);
+                    ch += 4;
+                }
+                for a in quads.into_remainder() {
+                    *a = sum1(taps, x, filter, ch, ch, off);
+                    ch += 1;
+                }
+            } else {
+                // tap by tap, the block's inputs and weights (contiguous)
+                // added into the block's sums (`acc`, on the caller's stack)
+                accs.fill(0);
+                for &(xi, wi) in taps {
+                    let xs = x.get(xi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                    let ws = filter.get(wi + c..).and_then(|v| v.get(..k)).unwrap_or(&[]);
+                    for ((a, &xv), &wv) in accs.iter_mut().zip(xs).zip(ws) {
+                        *a = a.wrapping_add(wv as i32 * (xv as i32 + off));
+                    }
                 }
             }
             finish_block(accs, c, ob, bias, p);
@@ -134,18 +194,27 @@ fn channels(
     let dm = dm.max(1);
     let (mut ic, mut m) = (c, 0);
     for (o, oc) in rest.iter_mut().zip(c..) {
-        let mut acc = 0i32;
-        for &(xi, wi) in taps {
-            let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
-            let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
-            acc = acc.wrapping_add(wv * (xv + off));
-        }
+        let acc = sum1(taps, x, filter, ic, oc, off);
         finish_block(&[acc], oc, core::slice::from_mut(o), bias, p);
         m += 1;
         if m == dm {
             (ic, m) = (ic + 1, 0);
         }
     }
+}
+
+/// `sum over taps (xi, wi) of filter[wi + oc] * (x[xi + ic] + off)`
+/// (wrapping), values out of range (never, for checked arguments) adding
+/// nothing.
+#[inline(always)]
+fn sum1(taps: &[(usize, usize)], x: &[i8], filter: &[i8], ic: usize, oc: usize, off: i32) -> i32 {
+    let mut acc = 0i32;
+    for &(xi, wi) in taps {
+        let xv = x.get(xi + ic).map_or(0, |&v| v as i32);
+        let wv = filter.get(wi + oc).map_or(0, |&v| v as i32);
+        acc = acc.wrapping_add(wv * (xv + off));
+    }
+    acc
 }
 
 /// [`depthwise2d_s8`] as LiteRT's reference loop computes it, one output

@@ -58,6 +58,64 @@ pub fn dot4_s8_asm_strided(x: &[i8], block: &[i8], stride: usize, off: i32) -> O
     }
 }
 
+/// Whether [`TapAddrs::sum4`] has an assembly (Thumb-2, with or without
+/// the DSP extension) and so returns the sums.
+pub const TAP_SUM4: bool = cfg!(all(target_arch = "arm", target_feature = "thumb2"));
+
+/// A depthwise output position's tap rows for four channels' sums in
+/// registers: the Thumb-2 assembly's ([`dot_s8_arm::TapAddrs`]) where
+/// there is one, else [`NoTapAddrs`] (its `sum4` always `None`: the
+/// caller's portable loop).
+#[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+pub use dot_s8_arm::TapAddrs;
+#[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+pub use NoTapAddrs as TapAddrs;
+
+/// [`TapAddrs`] where there is no assembly: holds nothing.
+pub struct NoTapAddrs<'a>(core::marker::PhantomData<&'a [i8]>);
+
+impl<'a> NoTapAddrs<'a> {
+    /// Nothing.
+    #[inline(always)]
+    pub fn new() -> Self {
+        NoTapAddrs(core::marker::PhantomData)
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn clear(&mut self, _len: usize) {}
+    /// Takes nothing (`true`: not full).
+    #[inline(always)]
+    pub fn push_at(&mut self, _x: &'a [i8], _xi: usize, _w: &'a [i8], _wi: usize) -> bool {
+        true
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn shift_x(&mut self, _d: usize) {}
+    /// Always `None`.
+    #[inline(always)]
+    pub fn sum4(&self, _c: usize, _off: i32) -> Option<[i32; 4]> {
+        None
+    }
+}
+
+/// [`dot4_s8_asm_strided`] over every group of four rows of `block` at
+/// once, `acc.len() / 4` groups (`acc[4 * g + r]` gains row `4 * g + r`'s
+/// sum), where the assembly has such a loop (Thumb-2 without the DSP
+/// extension); `false`, nothing added, elsewhere or unless `block` holds
+/// every row (then the caller's loop, group by group).
+#[inline(always)]
+pub fn dot4_s8_asm_groups(x: &[i8], block: &[i8], stride: usize, off: i32, acc: &mut [i32]) -> bool {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp")))]
+    {
+        dot_s8_arm::dot4_groups_thumb2(x, block, stride, off, acc)
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2", not(target_feature = "dsp"))))]
+    {
+        let _ = (x, block, stride, off, acc);
+        false
+    }
+}
+
 #[cfg(target_arch = "arm")]
 #[path = "dot_s8_arm.rs"]
 #[allow(unsafe_code)]

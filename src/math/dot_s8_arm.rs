@@ -291,3 +291,286 @@ pub fn dot4_dsp(x: &[i8], block: &[i8], stride: usize, off: i32) -> Option<[i32;
     }
     Some([a0, a1, a2, a3])
 }
+
+/// The rows of a depthwise output position's taps for the four-channel
+/// sums of [`TapAddrs::sum4`]: each tap's input row and weight row as two
+/// addresses, every input row at least `len_x` values long and every
+/// weight row `len_w` (the rows are borrowed for `'a`;
+/// [`TapAddrs::push_at`] keeps the shortest lengths), up to
+/// [`TAP_ADDRS`] taps.
+#[cfg(target_feature = "thumb2")]
+pub struct TapAddrs<'a> {
+    rows: [[usize; 2]; TAP_ADDRS],
+    n: usize,
+    len_x: usize,
+    len_w: usize,
+    _rows: core::marker::PhantomData<&'a [i8]>,
+}
+
+/// How many taps a [`TapAddrs`] holds.
+#[cfg(target_feature = "thumb2")]
+pub const TAP_ADDRS: usize = 32;
+
+#[cfg(target_feature = "thumb2")]
+impl<'a> TapAddrs<'a> {
+    /// No taps.
+    #[inline(always)]
+    pub fn new() -> Self {
+        TapAddrs {
+            rows: [[0; 2]; TAP_ADDRS],
+            n: 0,
+            len_x: 0,
+            len_w: 0,
+            _rows: core::marker::PhantomData,
+        }
+    }
+
+    /// Forgets the taps; rows pushed from now on are at least `len` long.
+    #[inline(always)]
+    pub fn clear(&mut self, len: usize) {
+        (self.n, self.len_x, self.len_w) = (0, len, len);
+    }
+
+    /// Moves every input row `d` values on (the next output position's
+    /// taps when the window moves inside the input); the rows' shortest
+    /// length shrinks by `d` (no taps left if shorter than `d`).
+    #[inline(always)]
+    pub fn shift_x(&mut self, d: usize) {
+        match self.len_x.checked_sub(d) {
+            Some(l) => {
+                self.len_x = l;
+                for r in self.rows.iter_mut().take(self.n) {
+                    r[0] = r[0].wrapping_add(d);
+                }
+            }
+            None => self.clear(0),
+        }
+    }
+
+    /// Adds a tap's rows `x[xi..]` and `w[wi..]` (`false`, nothing added,
+    /// when full or an offset is past its slice's end).
+    #[inline(always)]
+    pub fn push_at(&mut self, x: &'a [i8], xi: usize, w: &'a [i8], wi: usize) -> bool {
+        let (Some(xl), Some(wl)) = (x.len().checked_sub(xi), w.len().checked_sub(wi)) else {
+            return false;
+        };
+        match self.rows.get_mut(self.n) {
+            Some(r) => {
+                *r = [x.as_ptr() as usize + xi, w.as_ptr() as usize + wi];
+                (self.len_x, self.len_w) = (self.len_x.min(xl), self.len_w.min(wl));
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `sum over taps of ws[c + k] * (xs[c + k] + off)` for `k` in 0..4
+    /// (wrapping), the four sums in registers across the taps; `None`
+    /// unless every row holds `c + 4` values (then the caller's portable
+    /// loop). Thumb-2: per tap its two addresses (LDRD), then
+    /// per channel `LDRSB`, `LDRSB`, `ADD` (the offset), `MLA`: 21
+    /// instructions per tap of four channels.
+    #[cfg(not(target_feature = "dsp"))]
+    #[inline(always)]
+    pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
+        if c.checked_add(4)? > self.len_x.min(self.len_w) {
+            return None;
+        }
+        let rows = self.rows.get(..self.n)?;
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if !rows.is_empty() {
+            let range = rows.as_ptr_range();
+            // SAFETY: each tap's two addresses start rows borrowed for 'a
+            // of at least `len >= c + 4` values (push, checked above): the
+            // loop reads bytes c..c + 4 of each, and the addresses
+            // themselves from `rows` (LDRD: the array is word-aligned).
+            // No writes, no stack.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrd {px}, {pw}, [{tp}], #8",
+                    "add {px}, {c}",
+                    "add {pw}, {c}",
+                    "ldrsb {t}, [{px}]",
+                    "ldrsb {u}, [{pw}]",
+                    "add {t}, {off}",
+                    "mla {a0}, {t}, {u}, {a0}",
+                    "ldrsb {t}, [{px}, #1]",
+                    "ldrsb {u}, [{pw}, #1]",
+                    "add {t}, {off}",
+                    "mla {a1}, {t}, {u}, {a1}",
+                    "ldrsb {t}, [{px}, #2]",
+                    "ldrsb {u}, [{pw}, #2]",
+                    "add {t}, {off}",
+                    "mla {a2}, {t}, {u}, {a2}",
+                    "ldrsb {t}, [{px}, #3]",
+                    "ldrsb {u}, [{pw}, #3]",
+                    "add {t}, {off}",
+                    "mla {a3}, {t}, {u}, {a3}",
+                    "cmp {tp}, {te}",
+                    "bne 2b",
+                    tp = inout(reg) range.start => _,
+                    te = in(reg) range.end,
+                    c = in(reg) c,
+                    off = in(reg) off,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    px = out(reg) _,
+                    pw = out(reg) _,
+                    t = out(reg) _,
+                    u = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+        }
+        Some([a0, a1, a2, a3])
+    }
+
+    /// [`TapAddrs::sum4`] with the DSP extension: per tap the four
+    /// inputs and the four weights as one word each, widened into 16-bit
+    /// pairs (channels 0 and 2, 1 and 3; SXTAB16 adds the offset: `x +
+    /// off` in -255..=255), one SMLABB or SMLATT per channel: 13
+    /// instructions per tap of four channels.
+    #[cfg(target_feature = "dsp")]
+    #[inline(always)]
+    pub fn sum4(&self, c: usize, off: i32) -> Option<[i32; 4]> {
+        if c.checked_add(4)? > self.len_x.min(self.len_w) {
+            return None;
+        }
+        let rows = self.rows.get(..self.n)?;
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if !rows.is_empty() {
+            let range = rows.as_ptr_range();
+            let off2 = (off as u32 & 0xffff).wrapping_mul(0x0001_0001);
+            // SAFETY: as the Thumb-2 sum4's (word loads at any alignment:
+            // Armv7-M's LDR takes unaligned addresses).
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrd {px}, {pw}, [{tp}], #8",
+                    "ldr {px}, [{px}, {c}]",
+                    "ldr {pw}, [{pw}, {c}]",
+                    "sxtab16 {t}, {off2}, {px}",
+                    "sxtab16 {px}, {off2}, {px}, ror #8",
+                    "sxtb16 {u}, {pw}",
+                    "sxtb16 {pw}, {pw}, ror #8",
+                    "smlabb {a0}, {t}, {u}, {a0}",
+                    "smlatt {a2}, {t}, {u}, {a2}",
+                    "smlabb {a1}, {px}, {pw}, {a1}",
+                    "smlatt {a3}, {px}, {pw}, {a3}",
+                    "cmp {tp}, {te}",
+                    "bne 2b",
+                    tp = inout(reg) range.start => _,
+                    te = in(reg) range.end,
+                    c = in(reg) c,
+                    off2 = in(reg) off2,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    px = out(reg) _,
+                    pw = out(reg) _,
+                    t = out(reg) _,
+                    u = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+        }
+        Some([a0, a1, a2, a3])
+    }
+}
+
+/// [`dot4_thumb2`] over every group of four rows at once: `acc[4 * g +
+/// r] += sum_i block[(4 * g + r) * stride + i] * (x[i] + off)` (wrapping)
+/// for `g` in `0..acc.len() / 4` (`acc.len() % 4` sums left alone), the
+/// bounds checked once for all the groups (and the odd last input's
+/// offset added once) rather than per group; `false`, nothing added,
+/// unless `block` holds every row.
+#[cfg(all(target_feature = "thumb2", not(target_feature = "dsp")))]
+#[inline(always)]
+pub fn dot4_groups_thumb2(x: &[i8], block: &[i8], stride: usize, off: i32, acc: &mut [i32]) -> bool {
+    let n = x.len();
+    let rows = acc.len() / 4 * 4;
+    let fits = rows
+        .checked_sub(1)
+        .and_then(|r| r.checked_mul(stride))
+        .and_then(|s| s.checked_add(n))
+        .is_some_and(|end| end <= block.len());
+    if n == 0 || !fits {
+        return false;
+    }
+    let pairs = n / 2;
+    let last = match (n % 2, x.last()) {
+        (1, Some(&v)) => Some(v as i32 + off),
+        _ => None,
+    };
+    let (step2, base) = (2 * stride, block.as_ptr());
+    for (g, a4) in acc.chunks_exact_mut(4).enumerate() {
+        let first = 4 * g * stride; // (row 4g's start: in bounds, checked above)
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        if pairs > 0 {
+            let (mut px, mut p0) = (x.as_ptr(), base.wrapping_add(first));
+            let mut p2 = p0.wrapping_add(step2);
+            let mut cnt = pairs;
+            // SAFETY: rows 4g..4g + 4 of `block` hold `n` values each
+            // (`(rows - 1) * stride + n <= block.len()`, checked above);
+            // reads 2 * pairs <= n bytes of x and of each row, as
+            // dot4_thumb2's loop; no writes, no stack.
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    "ldrsb {x}, [{px}], #1",
+                    "ldrsb {w}, [{p0}, {s}]",
+                    "add {x}, {off}",
+                    "mla {a1}, {w}, {x}, {a1}",
+                    "ldrsb {w}, [{p2}, {s}]",
+                    "mla {a3}, {w}, {x}, {a3}",
+                    "ldrsb {w}, [{p0}], #1",
+                    "mla {a0}, {w}, {x}, {a0}",
+                    "ldrsb {w}, [{p2}], #1",
+                    "mla {a2}, {w}, {x}, {a2}",
+                    "ldrsb {x}, [{px}], #1",
+                    "ldrsb {w}, [{p0}, {s}]",
+                    "add {x}, {off}",
+                    "mla {a1}, {w}, {x}, {a1}",
+                    "ldrsb {w}, [{p2}, {s}]",
+                    "mla {a3}, {w}, {x}, {a3}",
+                    "ldrsb {w}, [{p0}], #1",
+                    "mla {a0}, {w}, {x}, {a0}",
+                    "ldrsb {w}, [{p2}], #1",
+                    "mla {a2}, {w}, {x}, {a2}",
+                    "subs {cnt}, #1",
+                    "bne 2b",
+                    px = inout(reg) px,
+                    p0 = inout(reg) p0,
+                    p2 = inout(reg) p2,
+                    cnt = inout(reg) cnt,
+                    a0 = inout(reg) a0,
+                    a1 = inout(reg) a1,
+                    a2 = inout(reg) a2,
+                    a3 = inout(reg) a3,
+                    s = in(reg) stride,
+                    off = in(reg) off,
+                    x = out(reg) _,
+                    w = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+            let _ = (px, p0, p2, cnt);
+        }
+        if let Some(v) = last {
+            let w = |r: usize| block.get(first + r * stride + n - 1).map_or(0, |&w| w as i32);
+            a0 = a0.wrapping_add(w(0) * v);
+            a1 = a1.wrapping_add(w(1) * v);
+            a2 = a2.wrapping_add(w(2) * v);
+            a3 = a3.wrapping_add(w(3) * v);
+        }
+        for (a, d) in a4.iter_mut().zip([a0, a1, a2, a3]) {
+            *a = a.wrapping_add(d);
+        }
+    }
+    true
+}

@@ -94,8 +94,41 @@ def test_random_layers(native):
     print("%s: %d random layers, %d outputs inside the clamp" % (NAME, cases, inside))
 
 
+def test_depthwise_channels(native):
+    """DepthwiseConv2D with a multiplier of 1 over more channels (the
+    four-channel sums in registers across the taps on Thumb-2): every
+    remainder of the groups of four, past one block of 64 channels."""
+    bad = 0
+    chans = (4, 5, 6, 7, 8, 12, 17, 30, 67)
+    for i, cin in enumerate(chans):
+        h, w = 1 + rnd(4), 1 + rnd(4)
+        kh, kw = 1 + rnd(3), 1 + rnd(3)
+        sh, sw, dh, dw = 1 + rnd(2), 1 + rnd(2), 1 + rnd(2), 1
+        same = i % 2
+        oh, ow = out_steps(h, kh, sh, dh, same), out_steps(w, kw, sw, dw, same)
+        if oh == 0 or ow == 0:
+            (kh, kw, same) = (1, 1, 1)
+            oh, ow = out_steps(h, 1, sh, dh, 1), out_steps(w, 1, sw, dw, 1)
+        extreme = i % 3 == 2
+        x = s8(h * w * cin, extreme)
+        kernel = s8(kh * kw * cin, extreme)
+        spec = (15, h, w, cin, kh, kw, sh, sw, same, 1, dh, dw)
+        bias = None if i % 4 == 1 else array("i", [rnd(1 << 14) - (1 << 13) for _ in range(cin)])
+        q = ((-127, 128, rnd(256) - 127)[i % 3], rnd(256) - 128, -128, 127, words(cin, kh * kw))
+        n = oh * ow * cin
+        got, want = array("b", bytes(n)), array("b", bytes(n))
+        native.Plan(((kernel, bias, None, got, spec, q),))(x, got)
+        anne_fallback.Plan(((kernel, bias, None, want, spec, q),))(x, want)
+        if list(got) != list(want):
+            bad += 1
+            print("  %r: got %r, reference %r" % (spec, list(got), list(want)))
+    check(bad == 0, "%d of %d depthwise layers differ" % (bad, len(chans)))
+    print("%s: %d depthwise layers over 4 to 67 channels" % (NAME, len(chans)))
+
+
 if anne_net._native is not None:
     test_random_layers(anne_net._native)
+    test_depthwise_channels(anne_net._native)
 else:
     print("%s: no native module (nothing to compare)" % NAME)
 report(NAME)

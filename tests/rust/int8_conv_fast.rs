@@ -388,3 +388,34 @@ fn split_requantization_is_double_rounding() {
         }
     }
 }
+
+/// DepthwiseConv2D with a multiplier of 1 over every channel count to 70
+/// (the boards' four-channel groups and their remainders, past one block
+/// of 64), random windows, extreme values and offsets.
+#[test]
+fn depthwise2d_channel_counts() {
+    let mut rng = Rng(0x5eed_c0a7_d200_0007);
+    for cin in 1..=70 {
+        for _ in 0..4 {
+            let win = window(&mut rng);
+            let spec = Depthwise2d {
+                window: win,
+                in_channels: cin,
+                depth_multiplier: 1,
+            };
+            let extreme = rng.below(3) == 0;
+            let x = i8s(&mut rng, win.height * win.width * cin, extreme);
+            let (kh, kw) = win.kernel_size;
+            let f = i8s(&mut rng, kh * kw * cin, extreme);
+            let bias = bias_of(&mut rng, cin);
+            let q = Quant::new(&mut rng, cin, kh * kw);
+            let p = q.params();
+            let plane = win.plane().unwrap();
+            let n = plane.out.0 * plane.out.1 * cin;
+            let (mut want, mut got) = (vec![0x55i8; n], vec![0x33i8; n]);
+            depthwise2d_s8_reference(&spec, &x, &f, bias.as_deref(), &mut want, &p).unwrap();
+            depthwise2d_s8(&spec, &x, &f, bias.as_deref(), &mut got, &p).unwrap();
+            assert_eq!(got, want, "{spec:?}");
+        }
+    }
+}
