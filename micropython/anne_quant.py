@@ -1,6 +1,6 @@
 # anne_quant: net.quantize(rows) on the board: a float chain (Dense,
 # Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D, Flatten,
-# Reshape) and calibration rows -> the int8 network tools/anne_quantize.py
+# Reshape; or a graph of those joined by Concatenates) and calibration rows -> the int8 network tools/anne_quantize.py
 # makes of them
 # on the PC (TFLite's post-training full-integer rules, docs/int8.md "Our
 # own quantizer"), written as a format-v3 file in RAM and loaded from it
@@ -216,15 +216,24 @@ SAME_Q = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_o
           anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D,
           anne_ops.LAYER_ZERO_PADDING2D, anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
 MEANS = anne_file_int8.MEANS
+CAT = anne_ops.LAYER_CONCATENATE
+NET = anne_file.NETWORK_INPUT
 
 
 def _check(net, rows):
     for i, L in enumerate(net._layers):
         if L.kind in SAME_Q or L.kind in MEANS:
             continue
+        if L.kind == CAT:
+            if L._name != "linear":
+                raise ValueError("layer %d: a Concatenate then %s has no int8 form" % (i, L._name))
+            continue
+        if L.kind in anne_ops.LAYER_INPUTS:
+            raise ValueError("layer %d is %s: quantize on the board joins with Concatenate; for %s quantize "
+                             "on the PC (anne-convert --quantize int8)" % (i, type(L).__name__, type(L).__name__))
         if L.kind != anne_ops.LAYER_DENSE and L.kind not in CONVS:
             raise ValueError("layer %d is %s: quantize takes Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
-                             "ZeroPadding2D, Flatten, Reshape" % (i, type(L).__name__))
+                             "ZeroPadding2D, Flatten, Reshape, Concatenate" % (i, type(L).__name__))
         act = L.activation
         if act not in FUSED and (act not in POST or L.kind in CONVS):
             raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
@@ -237,6 +246,37 @@ def _check(net, rows):
     for r, row in enumerate(rows):
         if len(row) != net.n_inputs:
             raise ValueError("row %d has %d values, the network takes %d" % (r, len(row), net.n_inputs))
+
+
+def _sources(net):
+    """Each layer's inputs (layer indices; NETWORK_INPUT the network's): a
+    graph's as its file names them, a chain's the layer before."""
+    ins = getattr(net, "_inputs", None)
+    return ins if ins is not None else [((i - 1 if i else NET),) for i in range(len(net._layers))]
+
+
+def _ties(net, ins):
+    """{layer: the Concatenate it feeds}: TensorFlow's converter gives a
+    join's inputs the join's quantization (LiteRT's int8 CONCATENATION only
+    copies), so each input must be a layer with an output range of its own
+    (Dense or a convolution with linear, relu or relu6, a global average)
+    that no other join reads; ValueError otherwise (as the PC's)."""
+    ties = {}
+    for i, L in enumerate(net._layers):
+        if L.kind != CAT:
+            continue
+        for j in ins[i]:
+            S = None if j == NET else net._layers[j]
+            own = S is not None and (S.kind in MEANS or ((S.kind in CONVS or S.kind == anne_ops.LAYER_DENSE)
+                                                          and S.activation in FUSED))
+            if not own:
+                raise ValueError("layer %d: a Concatenate of %s: its inputs must be Dense or convolution layers "
+                                 "(linear, relu, relu6) or global averages" % (
+                                     i, "the network's input" if S is None else "layer %d" % j))
+            if j in ties:
+                raise ValueError("layer %d: layer %d is joined by two Concatenates" % (i, j))
+            ties[j] = i
+    return ties
 
 
 def _weights(L):
@@ -304,11 +344,12 @@ def _ratio_words(a, b):
     return _f64_bits(ma << e, mb) if e >= 0 else _f64_bits(ma, mb << -e)
 
 
-def _spans(net, rows):
+def _spans(net, rows, ins):
     """Runs the float network on each row (its own kernels, one layer at a
-    time): the input's range, and per layer the range its int8 output is
-    calibrated on (after a fused relu / relu6; a Dense layer's before any
-    other activation), and of that activation's outputs (alo, ahi)."""
+    time; a graph's layers on their inputs): the input's range, and per
+    layer the range its int8 output is calibrated on (after a fused relu /
+    relu6; a Dense layer's before any other activation), and of that
+    activation's outputs (alo, ahi)."""
     be = net._backend
     bufs = [array("f", bytes(4 * L.n_out)) if L.computes else None for L in net._layers]
     # (a Dense layer's outputs before its softmax)
@@ -317,6 +358,7 @@ def _spans(net, rows):
     lo, hi = [None] * len(bufs), [None] * len(bufs)
     alo, ahi = [None] * len(bufs), [None] * len(bufs)
     span_in = None
+    outs = [None] * len(bufs)
     for r, row in enumerate(rows):
         x = array("f", row)
         for v in x:
@@ -324,18 +366,22 @@ def _spans(net, rows):
                 raise ValueError("row %d: not finite" % r)
         span_in = _widen(span_in, x)
         for i, L in enumerate(net._layers):
+            srcs = [x if j == NET else outs[j] for j in ins[i]]
             if not L.computes:
+                outs[i] = srcs[0]
                 continue
-            y = bufs[i]
-            be.forward((L._step(None),), x, y)
+            y = outs[i] = bufs[i]
+            if L.kind == CAT:
+                be.merge(L.kind, y, srcs, L.n_out // L.output_shape[-1])
+            else:
+                be.forward((L._step(None),), srcs[0], y)
             v = zs[i]
             if v is None:
                 v = y
             else:
-                be.forward(((L._kernel, L._bias, "linear", None),), x, v)
+                be.forward(((L._kernel, L._bias, "linear", None),), srcs[0], v)
                 alo[i], ahi[i] = _widen((alo[i], ahi[i]) if alo[i] is not None else None, y)
             lo[i], hi[i] = _widen((lo[i], hi[i]) if lo[i] is not None else None, v)
-            x = y
     return span_in, lo, hi, alo, ahi
 
 
@@ -348,31 +394,48 @@ def _widen(span, v):
 
 
 def quantize(net, rows, load):
-    """The int8 network of a float chain net, calibrated on rows (a list of
-    rows of n_inputs floats), made by load (anne_net.load) from the file it
-    writes in RAM; net is not changed."""
+    """The int8 network of a float chain net (or a graph whose merges are
+    Concatenates), calibrated on rows (a list of rows of n_inputs floats),
+    made by load (anne_net.load) from the file it writes in RAM; net is not
+    changed."""
     import anne_io
     _check(net, rows)
-    span_in, lo, hi, alo, ahi = _spans(net, rows)
-    in_q = _params(*span_in)
+    ins = _sources(net)
+    ties = _ties(net, ins)
+    graph = getattr(net, "_inputs", None) is not None
+    span_in, lo, hi, alo, ahi = _spans(net, rows, ins)
+    qs = {NET: _params(*span_in)}       # each layer's int8 output's (scale, zero point)
+    shapes = {NET: net.input_shape}
     entries, datas = [], []
-    shape = net.input_shape
     _, params = anne_file.file_params("linear", {})
     for i, L in enumerate(net._layers):
+        src = ins[i]
+        in_q, shape = qs[src[0]], shapes[src[0]]
+        inputs = src if graph else None
+        t = ties.get(i, i)
+        if L.kind == CAT:
+            e = anne_file.Entry(anne_ops.LINEAR, 0, shape, 0, params, kind=CAT, dtype=anne_file.DTYPE_INT8,
+                                quant=in_q + in_q + (len(src), -128, 127, 0.0, 0), inputs=src,
+                                in_shapes=[shapes[j] for j in src])
+            entries.append(e)
+            datas.append((b"", b"", b"", b"".join(struct.pack("<fi", *qs[j]) for j in src), b""))
+            qs[i], shapes[i] = in_q, e.out_shape
+            continue
         kp = anne_io.file_kparams(L)
         if L.kind in SAME_Q or L.kind in MEANS:
             out_q, count, words = in_q, 0, b""
             if L.kind in MEANS:
-                out_q, count = _params(lo[i], hi[i]), 1
+                out_q, count = _params(lo[t], hi[t]), 1
                 words = struct.pack("<2i", *_q31(_ratio_words(in_q[0], out_q[0])))
             e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape,
-                                dtype=anne_file.DTYPE_INT8, quant=in_q + out_q + (count, -128, 127, 0.0, 0))
+                                dtype=anne_file.DTYPE_INT8, quant=in_q + out_q + (count, -128, 127, 0.0, 0),
+                                inputs=inputs)
             entries.append(e)
             datas.append((b"", b"", words, b"", b""))
-            shape, in_q = e.out_shape, out_q
+            qs[i], shapes[i] = out_q, e.out_shape
             continue
         act = L.activation
-        out_q = _params(lo[i], hi[i])
+        out_q = _params(lo[t], hi[t])
         kernel, w_scales = _weights(L)
         bias = _bias(i, L, in_q[0], w_scales)
         words = array("i")
@@ -392,11 +455,10 @@ def quantize(net, rows, load):
         quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
         e = anne_file.Entry(act_id,
                             anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,
-                            kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant)
+                            kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant, inputs=inputs)
         entries.append(e)
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
-        shape = e.out_shape
-        in_q = out_q if act in FUSED else act_q
+        qs[i], shapes[i] = (out_q if act in FUSED else act_q), e.out_shape
     return _load(net, entries, datas, load)
 
 

@@ -143,7 +143,7 @@ def test_layers_without_an_int8_form_are_listed_together():
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
-@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish"])
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat"])
 def test_board_fixtures_are_up_to_date(name):
     # tests/board/test_quantize.py compares net.quantize(rows) on the board
     # with these: the float file as anne-convert writes it, the rows, and
@@ -153,7 +153,7 @@ def test_board_fixtures_are_up_to_date(name):
     rows = np.load(base(name) + "_calibration.npy")
     with open(base(name) + "_float.anne", "rb") as f:
         assert f.read() == conv.encode()
-    if name in ("cnn2d", "hard_swish"):   # float32 bytes (see tests/board/test_quantize.py)
+    if name in ("cnn2d", "hard_swish", "concat"):   # float32 bytes (see tests/board/test_quantize.py)
         with open(base(name) + "_calibration.f32", "rb") as f:
             assert f.read() == rows.astype("<f4").tobytes()
     else:
