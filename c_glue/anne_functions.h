@@ -23,7 +23,7 @@
 #if ANNE_TRAIN
 #define ANNE_TRAIN_FUNCTIONS(X) X(activation_backward, KW) X(dense_backward, VAR_BETWEEN) \
     X(layer_backward, VAR_BETWEEN) X(sgd, VAR_BETWEEN) X(adam, VAR_BETWEEN) \
-    X(fit_workspace, 3) X(fit_epoch, VAR_BETWEEN)
+    X(fit_workspace, 3) X(fit_epoch, VAR_BETWEEN) X(act_table, VAR_BETWEEN)
 #else
 #define ANNE_TRAIN_FUNCTIONS(X)
 #endif

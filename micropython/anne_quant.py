@@ -23,10 +23,19 @@ import anne_file_int8
 import anne_ops
 
 FUSED = ("linear", "relu", "relu6")
-# A Dense layer's activations after its clamp the board computes too (their
-# parameters or table from integers): softmax, and hard_silu (Keras 3's
-# hard_swish: TFLite's HARD_SWISH, an int16 fixed-point kernel)
-POST = ("softmax", "hard_silu", "hard_swish")
+# A Dense layer's activations after its clamp the board computes too:
+# softmax (its parameters from integers), hard_silu (Keras 3's hard_swish:
+# TFLite's HARD_SWISH, an int16 fixed-point kernel) and leaky_relu (two
+# requantizations) as tables from integers, and TABLES: LiteRT's LUTPopulate
+# in float32 with glibc's float functions, which the board's float cannot
+# reproduce bit for bit (a float32 port has no double exp; MicroPython's
+# expf/tanhf are not glibc's): the native module's anne.act_table builds
+# them (src/activation/s8/lut.rs, glibc's results), absent from the
+# inference-only module (quantize those on the PC there)
+TABLES = ("sigmoid", "tanh", "gelu", "exponential", "elu")
+POST = ("softmax", "hard_silu", "hard_swish", "leaky_relu") + TABLES
+# the outputs LiteRT fixes (LOGISTIC's, TANH's)
+FIXED = {"sigmoid": (0.00390625, -128), "tanh": (0.0078125, 0)}
 _F = array("f", [0.0])
 
 
@@ -180,6 +189,66 @@ def hard_swish_table(in_q, out_q):
     return bytes(table)
 
 
+def _native_tables():
+    try:
+        import anne
+    except ImportError:
+        return None
+    return getattr(anne, "act_table", None)
+
+
+def _multiplier(v):
+    """QuantizeMultiplier (double rounding) of a float32 v: exact, its
+    frexp fraction has 24 bits -> (multiplier, shift), the multiplier
+    signed as v."""
+    sign, m, e = _parts(v)
+    if m == 0:
+        return 0, 0
+    n = len(bin(m)) - 2
+    shift = e + n
+    return (0, 0) if shift < -31 else (-(m << (31 - n)) if sign else m << (31 - n), shift)
+
+
+def leaky_relu_table(alpha, in_q, out_q):
+    """LiteRT's reference QuantizeLeakyRelu<int8_t> for every int8 input, as
+    tools/anne_tflite_act.py's leaky_relu_table: the multipliers of the
+    float32 in_scale * alpha / out_scale and in_scale / out_scale, the
+    double-rounding MultiplyByQuantizedMultiplier, alpha's sign after it."""
+    from anne_int8_act import div_pot, high_mul
+    m_a, s_a = _multiplier(_f32(_f32(in_q[0] * _f32(alpha)) / out_q[0]))
+    m_id, s_id = _multiplier(_f32(in_q[0] / out_q[0]))
+    if not (-31 <= s_a <= 31 and -31 <= s_id <= 31):
+        raise ValueError("leaky_relu: the scales give multipliers out of LiteRT's range")
+
+    def requant(x, m, shift):
+        v = ((x << (shift if shift > 0 else 0)) + 0x80000000) % 0x100000000 - 0x80000000
+        return div_pot(high_mul(v, m), -shift if shift < 0 else 0)
+    table = bytearray(256)
+    for q in range(-128, 128):
+        d = q - in_q[1]
+        if d >= 0:
+            r = out_q[1] + requant(d, m_id, s_id)
+        else:
+            r = requant(d, -m_a if m_a < 0 else m_a, s_a)
+            r = out_q[1] + (-r if m_a < 0 else r)
+        table[q & 0xFF] = (-128 if r < -128 else 127 if r > 127 else r) & 0xFF
+    return bytes(table)
+
+
+def _table(L, in_q, out_q):
+    """The 256-entry table of Dense layer L's activation (not softmax)
+    from its input's and output's quantization."""
+    act = L.activation
+    if act in ("hard_silu", "hard_swish"):
+        return hard_swish_table(in_q, out_q)
+    if act == "leaky_relu":
+        return leaky_relu_table(L.params.get("negative_slope", 0.2), in_q, out_q)
+    table = bytearray(256)
+    _native_tables()(anne_ops.ACTIVATIONS.index(act), in_q[0], in_q[1], out_q[0], out_q[1], table,
+                     bool(L.params.get("approximate")))
+    return bytes(table)
+
+
 def _params(lo, hi):
     """(scale, zero point) from a calibrated range (docs/int8.md)."""
     lo = lo if lo < 0.0 else 0.0
@@ -238,7 +307,10 @@ def _check(net, rows):
         if act not in FUSED and (act not in POST or L.kind in CONVS):
             raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
                              "the PC (anne-convert --quantize int8)" % (
-                                 i, act, "" if L.kind in CONVS else ", softmax, hard_silu", act))
+                                 i, act, "" if L.kind in CONVS else ", " + ", ".join(POST), act))
+        if act in TABLES and _native_tables() is None:
+            raise ValueError("layer %d: %s's table needs the anne module's act_table (not in the inference-only "
+                             "module): quantize on the PC (anne-convert --quantize int8)" % (i, act))
         if act == "relu" and L.params:
             raise ValueError("layer %d: relu with parameters has no int8 form (plain relu, relu6 do)" % i)
     if not isinstance(rows, (list, tuple)) or not rows:
@@ -449,9 +521,10 @@ def quantize(net, rows, load):
         post, act_q, act_id = b"", (0.0, 0), anne_ops.LINEAR
         if act == "softmax":
             post, act_q, act_id = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128), anne_ops.SOFTMAX
-        elif act not in FUSED:      # hard_silu
-            act_q, act_id = _params(alo[i], ahi[i]), anne_ops.ACTIVATIONS.index("hard_silu")
-            post = hard_swish_table(out_q, act_q)
+        elif act not in FUSED:      # a table
+            act_q = FIXED.get(act) or _params(alo[i], ahi[i])
+            act_id = anne_ops.ACTIVATIONS.index("hard_silu" if act == "hard_swish" else act)
+            post = _table(L, out_q, act_q)
         quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
         e = anne_file.Entry(act_id,
                             anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,

@@ -132,6 +132,8 @@ MODELS = {
                    "sparse_categorical_crossentropy", 48),
     "resnet": (resnet_model, "sparse_categorical_crossentropy", 40),
     "concat": (concat_model, "sparse_categorical_crossentropy", 48),
+    "tables": (lambda s: dense_model(5, [(8, "gelu"), (8, "leaky_relu"), (6, "exponential"), (3, "tanh")], s),
+               "mse", 48),
 }
 
 

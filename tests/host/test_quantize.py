@@ -44,7 +44,7 @@ FEEDS_A_MERGE = {"resnet": (1, 3)}
 
 def test_the_fixtures_are_there():
     assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "concat", "hard_swish", "linear", "relu6_sigmoid",
-                      "relu_softmax", "resnet", "tanh_wide"]
+                      "relu_softmax", "resnet", "tables", "tanh_wide"]
 
 
 def test_concatenates_inputs_take_its_quantization(tmp_path):
@@ -143,7 +143,7 @@ def test_layers_without_an_int8_form_are_listed_together():
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
-@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat"])
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat", "tables"])
 def test_board_fixtures_are_up_to_date(name):
     # tests/board/test_quantize.py compares net.quantize(rows) on the board
     # with these: the float file as anne-convert writes it, the rows, and
@@ -153,7 +153,7 @@ def test_board_fixtures_are_up_to_date(name):
     rows = np.load(base(name) + "_calibration.npy")
     with open(base(name) + "_float.anne", "rb") as f:
         assert f.read() == conv.encode()
-    if name in ("cnn2d", "hard_swish", "concat"):   # float32 bytes (see tests/board/test_quantize.py)
+    if name in ("cnn2d", "hard_swish", "concat", "tables"):   # float32 bytes (see tests/board/test_quantize.py)
         with open(base(name) + "_calibration.f32", "rb") as f:
             assert f.read() == rows.astype("<f4").tobytes()
     else:
@@ -161,6 +161,10 @@ def test_board_fixtures_are_up_to_date(name):
             assert json.load(f) == [[float(v) for v in r] for r in rows]
     if name != "tanh_wide":
         with open(base(name) + "_int8.anne", "rb") as f:
+            assert f.read() == anne_quantize.quantize(conv, rows).encode()
+    if name == "tables":    # the board edits layer 1 to elu (LiteRT's int8 ELU table) and quantizes again
+        conv.specs[1].activation = "elu"
+        with open(base(name) + "_elu_int8.anne", "rb") as f:
             assert f.read() == anne_quantize.quantize(conv, rows).encode()
 
 
