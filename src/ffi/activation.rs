@@ -1,6 +1,6 @@
 //! The activations' entry points (`anne_activation_default`,
 //! `anne_activation_outputs`, `anne_activate_f32`,
-//! `anne_activation_backward_f32`) and the activation record of the C ABI
+//! `anne_activation_backward_f32`, `anne_act_table_s8`: an int8 table) and the activation record of the C ABI
 //! (`anne_activation_t`): the safe conversions between it and
 //! [`Activation`], and Keras's defaults from the generated
 //! [`crate::ops_table`].
