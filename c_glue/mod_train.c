@@ -404,6 +404,7 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     return MP_OBJ_NEW_SMALL_INT(0);
 }
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_fit_epoch_obj, 8, 8, anne_fit_epoch_fn);
+#if ANNE_ACT_TABLE
 // anne.act_table(kind, in_scale, in_zp, out_scale, out_zp, out, approximate):
 // the int8 table LiteRT builds for an element-wise activation (anne.h's
 // anne_act_table_s8), for the board's quantizer; out: 256 writable bytes.
@@ -433,5 +434,6 @@ static mp_obj_t anne_act_table(size_t n_args, const mp_obj_t *args) {
     return args[5];
 }
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_act_table_obj, 7, 7, anne_act_table);
+#endif // ANNE_ACT_TABLE
 
 #endif // ANNE_TRAIN
