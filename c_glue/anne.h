@@ -108,6 +108,20 @@ int32_t anne_activation_outputs(uint32_t kind, size_t n, size_t *n_out);
 int32_t anne_activate_f32(float *buf, size_t n, const anne_activation_t *act);
 
 /*
+ * anne_act_table_s8 (issue 29: the board's quantizer): the 256-entry int8
+ * table LiteRT's Prepare builds for an element-wise activation (LUTPopulate,
+ * in float32 with glibc's expf, tanhf, expm1f, erfcf): kind ANNE_ACT_SIGMOID,
+ * _TANH, _ELU (alpha 1), _GELU (approximate != 0: its tanh form) or
+ * _EXPONENTIAL, from the input's and the output's scale and zero point;
+ * table[q & 0xFF] for q in -128..127. Another kind is ANNE_ERR_ACTIVATION, a
+ * NULL table ANNE_ERR_NULL, n other than 256 ANNE_ERR_SIZE; a scale not > 0
+ * and finite, a zero point outside -128..127, or sigmoid's output scale other
+ * than 1/256 ANNE_ERR_PARAM (nothing written then).
+ */
+int32_t anne_act_table_s8(uint32_t kind, uint32_t approximate, float in_scale, int32_t in_zp,
+    float out_scale, int32_t out_zp, int8_t *table, size_t n);
+
+/*
  * Dense layer, Keras semantics: out = act(x . kernel + bias).
  *   x       n_in values
  *   kernel  Keras layout: n_in rows x units columns, row-major

@@ -19,11 +19,23 @@
 // mod_kernels.c, mod_plan.c
 #define ANNE_INFERENCE_FUNCTIONS(X) X(dense, KW) X(activate, KW) X(forward, 3) X(argmax, 1) X(merge, VAR_BETWEEN)
 
+// anne.act_table (mod_train.c: net.quantize's int8 tables) comes with the
+// training functions, but for the armv6m anne.mpy (natmod/Makefile: its
+// double-precision exp in software costs about 6.5 KB there).
+#ifndef ANNE_ACT_TABLE
+#define ANNE_ACT_TABLE ANNE_TRAIN
+#endif
+#if ANNE_ACT_TABLE
+#define ANNE_ACT_TABLE_FUNCTIONS(X) X(act_table, VAR_BETWEEN)
+#else
+#define ANNE_ACT_TABLE_FUNCTIONS(X)
+#endif
+
 // mod_train.c
 #if ANNE_TRAIN
 #define ANNE_TRAIN_FUNCTIONS(X) X(activation_backward, KW) X(dense_backward, VAR_BETWEEN) \
     X(layer_backward, VAR_BETWEEN) X(sgd, VAR_BETWEEN) X(adam, VAR_BETWEEN) \
-    X(fit_workspace, 3) X(fit_epoch, VAR_BETWEEN)
+    X(fit_workspace, 3) X(fit_epoch, VAR_BETWEEN) ANNE_ACT_TABLE_FUNCTIONS(X)
 #else
 #define ANNE_TRAIN_FUNCTIONS(X)
 #endif

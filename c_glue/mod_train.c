@@ -404,4 +404,36 @@ static mp_obj_t anne_fit_epoch_fn(size_t n_args, const mp_obj_t *args) {
     return MP_OBJ_NEW_SMALL_INT(0);
 }
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_fit_epoch_obj, 8, 8, anne_fit_epoch_fn);
+#if ANNE_ACT_TABLE
+// anne.act_table(kind, in_scale, in_zp, out_scale, out_zp, out, approximate):
+// the int8 table LiteRT builds for an element-wise activation (anne.h's
+// anne_act_table_s8), for the board's quantizer; out: 256 writable bytes.
+static mp_obj_t anne_act_table(size_t n_args, const mp_obj_t *args) {
+    mp_int_t kind = mp_obj_get_int(args[0]);
+    float in_scale = mp_obj_get_float_to_f(args[1]);
+    mp_int_t in_zp = mp_obj_get_int(args[2]);
+    float out_scale = mp_obj_get_float_to_f(args[3]);
+    mp_int_t out_zp = mp_obj_get_int(args[4]);
+    bool approximate = mp_obj_is_true(args[6]);
+    anne_buf_t out = anne_get_s8(args[5], MP_QSTR_out, true, true);
+    if (kind < 0 || in_zp < -128 || in_zp > 127 || out_zp < -128 || out_zp > 127) {
+        mp_raise_ValueError(MP_ERROR_TEXT("act_table: kind >= 0, zero points -128..127"));
+    }
+    int32_t st = anne_act_table_s8((uint32_t)kind, approximate, in_scale, (int32_t)in_zp, out_scale,
+        (int32_t)out_zp, (int8_t *)out.data, out.len);
+    if (st == ANNE_ERR_SIZE) {
+        mp_raise_ValueError(MP_ERROR_TEXT("act_table: out must hold 256 int8 values"));
+    }
+    if (st == ANNE_ERR_ACTIVATION) {
+        mp_raise_ValueError(MP_ERROR_TEXT("act_table: sigmoid, tanh, elu, gelu or exponential"));
+    }
+    if (st == ANNE_ERR_PARAM) {
+        mp_raise_ValueError(MP_ERROR_TEXT("act_table: bad scale (sigmoid's output: 1/256)"));
+    }
+    anne_check_status(st);
+    return args[5];
+}
+ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_act_table_obj, 7, 7, anne_act_table);
+#endif // ANNE_ACT_TABLE
+
 #endif // ANNE_TRAIN

@@ -151,7 +151,8 @@ def graph_class(Sequential):
 
     class Graph(Sequential):
         """A network of layers that name their inputs (net.inputs_of(i));
-        inference only: predict, predict_into, evaluate, summary, memory."""
+        inference only: predict, predict_into, evaluate, summary, memory
+        (and quantize, for a graph whose merges are Concatenates)."""
 
         def _rebuild(self):
             """Plans the arena, then allocates it (MemoryError, with the
@@ -259,7 +260,7 @@ def graph_class(Sequential):
             raise ValueError("this network is a graph (its layers name their inputs): anne runs it "
                              "for inference; training, editing and saving graphs are not supported yet")
 
-        compile = fit = training_memory = add = insert = remove = resize = quantize = save = _refuse
+        compile = fit = training_memory = add = insert = remove = resize = save = _refuse
 
         def __repr__(self):
             return "<Graph of %d layers: input %s, output %s>" % (

@@ -1,6 +1,6 @@
 # anne_quant: net.quantize(rows) on the board: a float chain (Dense,
 # Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D, Flatten,
-# Reshape) and calibration rows -> the int8 network tools/anne_quantize.py
+# Reshape; or a graph of those joined by Concatenates) and calibration rows -> the int8 network tools/anne_quantize.py
 # makes of them
 # on the PC (TFLite's post-training full-integer rules, docs/int8.md "Our
 # own quantizer"), written as a format-v3 file in RAM and loaded from it
@@ -24,10 +24,19 @@ import anne_ops
 from anne_core import _as_floats
 
 FUSED = ("linear", "relu", "relu6")
-# A Dense layer's activations after its clamp the board computes too (their
-# parameters or table from integers): softmax, and hard_silu (Keras 3's
-# hard_swish: TFLite's HARD_SWISH, an int16 fixed-point kernel)
-POST = ("softmax", "hard_silu", "hard_swish")
+# A Dense layer's activations after its clamp the board computes too:
+# softmax (its parameters from integers), hard_silu (Keras 3's hard_swish:
+# TFLite's HARD_SWISH, an int16 fixed-point kernel) and leaky_relu (two
+# requantizations) as tables from integers, and TABLES: LiteRT's LUTPopulate
+# in float32 with glibc's float functions, which the board's float cannot
+# reproduce bit for bit (a float32 port has no double exp; MicroPython's
+# expf/tanhf are not glibc's): the native module's anne.act_table builds
+# them (src/activation/s8/lut.rs, glibc's results), absent from the
+# inference-only module (quantize those on the PC there)
+TABLES = ("sigmoid", "tanh", "gelu", "exponential", "elu")
+POST = ("softmax", "hard_silu", "hard_swish", "leaky_relu") + TABLES
+# the outputs LiteRT fixes (LOGISTIC's, TANH's)
+FIXED = {"sigmoid": (0.00390625, -128), "tanh": (0.0078125, 0)}
 _F = array("f", [0.0])
 
 
@@ -181,6 +190,66 @@ def hard_swish_table(in_q, out_q):
     return bytes(table)
 
 
+def _native_tables():
+    try:
+        import anne
+    except ImportError:
+        return None
+    return getattr(anne, "act_table", None)
+
+
+def _multiplier(v):
+    """QuantizeMultiplier (double rounding) of a float32 v: exact, its
+    frexp fraction has 24 bits -> (multiplier, shift), the multiplier
+    signed as v."""
+    sign, m, e = _parts(v)
+    if m == 0:
+        return 0, 0
+    n = len(bin(m)) - 2
+    shift = e + n
+    return (0, 0) if shift < -31 else (-(m << (31 - n)) if sign else m << (31 - n), shift)
+
+
+def leaky_relu_table(alpha, in_q, out_q):
+    """LiteRT's reference QuantizeLeakyRelu<int8_t> for every int8 input, as
+    tools/anne_tflite_act.py's leaky_relu_table: the multipliers of the
+    float32 in_scale * alpha / out_scale and in_scale / out_scale, the
+    double-rounding MultiplyByQuantizedMultiplier, alpha's sign after it."""
+    from anne_int8_act import div_pot, high_mul
+    m_a, s_a = _multiplier(_f32(_f32(in_q[0] * _f32(alpha)) / out_q[0]))
+    m_id, s_id = _multiplier(_f32(in_q[0] / out_q[0]))
+    if not (-31 <= s_a <= 31 and -31 <= s_id <= 31):
+        raise ValueError("leaky_relu: the scales give multipliers out of LiteRT's range")
+
+    def requant(x, m, shift):
+        v = ((x << (shift if shift > 0 else 0)) + 0x80000000) % 0x100000000 - 0x80000000
+        return div_pot(high_mul(v, m), -shift if shift < 0 else 0)
+    table = bytearray(256)
+    for q in range(-128, 128):
+        d = q - in_q[1]
+        if d >= 0:
+            r = out_q[1] + requant(d, m_id, s_id)
+        else:
+            r = requant(d, -m_a if m_a < 0 else m_a, s_a)
+            r = out_q[1] + (-r if m_a < 0 else r)
+        table[q & 0xFF] = (-128 if r < -128 else 127 if r > 127 else r) & 0xFF
+    return bytes(table)
+
+
+def _table(L, in_q, out_q):
+    """The 256-entry table of Dense layer L's activation (not softmax)
+    from its input's and output's quantization."""
+    act = L.activation
+    if act in ("hard_silu", "hard_swish"):
+        return hard_swish_table(in_q, out_q)
+    if act == "leaky_relu":
+        return leaky_relu_table(L.params.get("negative_slope", 0.2), in_q, out_q)
+    table = bytearray(256)
+    _native_tables()(anne_ops.ACTIVATIONS.index(act), in_q[0], in_q[1], out_q[0], out_q[1], table,
+                     bool(L.params.get("approximate")))
+    return bytes(table)
+
+
 def _params(lo, hi):
     """(scale, zero point) from a calibrated range (docs/int8.md)."""
     lo = lo if lo < 0.0 else 0.0
@@ -217,20 +286,32 @@ SAME_Q = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_o
           anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_MAX_POOLING2D,
           anne_ops.LAYER_ZERO_PADDING2D, anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
 MEANS = anne_file_int8.MEANS
+CAT = anne_ops.LAYER_CONCATENATE
+NET = anne_file.NETWORK_INPUT
 
 
 def _check(net, rows):
     for i, L in enumerate(net._layers):
         if L.kind in SAME_Q or L.kind in MEANS:
             continue
+        if L.kind == CAT:
+            if L._name != "linear":
+                raise ValueError("layer %d: a Concatenate then %s has no int8 form" % (i, L._name))
+            continue
+        if L.kind in anne_ops.LAYER_INPUTS:
+            raise ValueError("layer %d is %s: quantize on the board joins with Concatenate; for %s quantize "
+                             "on the PC (anne-convert --quantize int8)" % (i, type(L).__name__, type(L).__name__))
         if L.kind != anne_ops.LAYER_DENSE and L.kind not in CONVS:
             raise ValueError("layer %d is %s: quantize takes Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
-                             "ZeroPadding2D, Flatten, Reshape" % (i, type(L).__name__))
+                             "ZeroPadding2D, Flatten, Reshape, Concatenate" % (i, type(L).__name__))
         act = L.activation
         if act not in FUSED and (act not in POST or L.kind in CONVS):
             raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
                              "the PC (anne-convert --quantize int8)" % (
-                                 i, act, "" if L.kind in CONVS else ", softmax, hard_silu", act))
+                                 i, act, "" if L.kind in CONVS else ", " + ", ".join(POST), act))
+        if act in TABLES and _native_tables() is None:
+            raise ValueError("layer %d: %s's table needs the anne module's act_table (not in the inference-only "
+                             "module): quantize on the PC (anne-convert --quantize int8)" % (i, act))
         if act == "relu" and L.params:
             raise ValueError("layer %d: relu with parameters has no int8 form (plain relu, relu6 do)" % i)
     if not isinstance(rows, (list, tuple)) or not rows:
@@ -238,6 +319,37 @@ def _check(net, rows):
     for r, row in enumerate(rows):
         if len(row) != net.n_inputs:
             raise ValueError("row %d has %d values, the network takes %d" % (r, len(row), net.n_inputs))
+
+
+def _sources(net):
+    """Each layer's inputs (layer indices; NETWORK_INPUT the network's): a
+    graph's as its file names them, a chain's the layer before."""
+    ins = getattr(net, "_inputs", None)
+    return ins if ins is not None else [((i - 1 if i else NET),) for i in range(len(net._layers))]
+
+
+def _ties(net, ins):
+    """{layer: the Concatenate it feeds}: TensorFlow's converter gives a
+    join's inputs the join's quantization (LiteRT's int8 CONCATENATION only
+    copies), so each input must be a layer with an output range of its own
+    (Dense or a convolution with linear, relu or relu6, a global average)
+    that no other join reads; ValueError otherwise (as the PC's)."""
+    ties = {}
+    for i, L in enumerate(net._layers):
+        if L.kind != CAT:
+            continue
+        for j in ins[i]:
+            S = None if j == NET else net._layers[j]
+            own = S is not None and (S.kind in MEANS or ((S.kind in CONVS or S.kind == anne_ops.LAYER_DENSE)
+                                                          and S.activation in FUSED))
+            if not own:
+                raise ValueError("layer %d: a Concatenate of %s: its inputs must be Dense or convolution layers "
+                                 "(linear, relu, relu6) or global averages" % (
+                                     i, "the network's input" if S is None else "layer %d" % j))
+            if j in ties:
+                raise ValueError("layer %d: layer %d is joined by two Concatenates" % (i, j))
+            ties[j] = i
+    return ties
 
 
 def _weights(L):
@@ -306,11 +418,12 @@ def _ratio_words(a, b):
     return _f64_bits(ma << e, mb) if e >= 0 else _f64_bits(ma, mb << -e)
 
 
-def _spans(net, rows):
+def _spans(net, rows, ins):
     """Runs the float network on each row (its own kernels, one layer at a
-    time): the input's range, and per layer the range its int8 output is
-    calibrated on (after a fused relu / relu6; a Dense layer's before any
-    other activation), and of that activation's outputs (alo, ahi)."""
+    time; a graph's layers on their inputs): the input's range, and per
+    layer the range its int8 output is calibrated on (after a fused relu /
+    relu6; a Dense layer's before any other activation), and of that
+    activation's outputs (alo, ahi)."""
     be = net._backend
     bufs = [array("f", bytes(4 * L.n_out)) if L.computes else None for L in net._layers]
     # (a Dense layer's outputs before its softmax)
@@ -319,6 +432,7 @@ def _spans(net, rows):
     lo, hi = [None] * len(bufs), [None] * len(bufs)
     alo, ahi = [None] * len(bufs), [None] * len(bufs)
     span_in = None
+    outs = [None] * len(bufs)
     for r, row in enumerate(rows):
         x = array("f", row)
         for v in x:
@@ -326,18 +440,22 @@ def _spans(net, rows):
                 raise ValueError("row %d: not finite" % r)
         span_in = _widen(span_in, x)
         for i, L in enumerate(net._layers):
+            srcs = [x if j == NET else outs[j] for j in ins[i]]
             if not L.computes:
+                outs[i] = srcs[0]
                 continue
-            y = bufs[i]
-            be.forward((L._step(None),), x, y)
+            y = outs[i] = bufs[i]
+            if L.kind == CAT:
+                be.merge(L.kind, y, srcs, L.n_out // L.output_shape[-1])
+            else:
+                be.forward((L._step(None),), srcs[0], y)
             v = zs[i]
             if v is None:
                 v = y
             else:
-                be.forward(((L._kernel, L._bias, "linear", None),), x, v)
+                be.forward(((L._kernel, L._bias, "linear", None),), srcs[0], v)
                 alo[i], ahi[i] = _widen((alo[i], ahi[i]) if alo[i] is not None else None, y)
             lo[i], hi[i] = _widen((lo[i], hi[i]) if lo[i] is not None else None, v)
-            x = y
     return span_in, lo, hi, alo, ahi
 
 
@@ -350,31 +468,48 @@ def _widen(span, v):
 
 
 def quantize(net, rows, load):
-    """The int8 network of a float chain net, calibrated on rows (a list of
-    rows of n_inputs floats), made by load (anne_net.load) from the file it
-    writes in RAM; net is not changed."""
+    """The int8 network of a float chain net (or a graph whose merges are
+    Concatenates), calibrated on rows (a list of rows of n_inputs floats),
+    made by load (anne_net.load) from the file it writes in RAM; net is not
+    changed."""
     import anne_io
     _check(net, rows)
-    span_in, lo, hi, alo, ahi = _spans(net, rows)
-    in_q = _params(*span_in)
+    ins = _sources(net)
+    ties = _ties(net, ins)
+    graph = getattr(net, "_inputs", None) is not None
+    span_in, lo, hi, alo, ahi = _spans(net, rows, ins)
+    qs = {NET: _params(*span_in)}       # each layer's int8 output's (scale, zero point)
+    shapes = {NET: net.input_shape}
     entries, datas = [], []
-    shape = net.input_shape
     _, params = anne_file.file_params("linear", {})
     for i, L in enumerate(net._layers):
+        src = ins[i]
+        in_q, shape = qs[src[0]], shapes[src[0]]
+        inputs = src if graph else None
+        t = ties.get(i, i)
+        if L.kind == CAT:
+            e = anne_file.Entry(anne_ops.LINEAR, 0, shape, 0, params, kind=CAT, dtype=anne_file.DTYPE_INT8,
+                                quant=in_q + in_q + (len(src), -128, 127, 0.0, 0), inputs=src,
+                                in_shapes=[shapes[j] for j in src])
+            entries.append(e)
+            datas.append((b"", b"", b"", b"".join(struct.pack("<fi", *qs[j]) for j in src), b""))
+            qs[i], shapes[i] = in_q, e.out_shape
+            continue
         kp = anne_io.file_kparams(L)
         if L.kind in SAME_Q or L.kind in MEANS:
             out_q, count, words = in_q, 0, b""
             if L.kind in MEANS:
-                out_q, count = _params(lo[i], hi[i]), 1
+                out_q, count = _params(lo[t], hi[t]), 1
                 words = struct.pack("<2i", *_q31(_ratio_words(in_q[0], out_q[0])))
             e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape,
-                                dtype=anne_file.DTYPE_INT8, quant=in_q + out_q + (count, -128, 127, 0.0, 0))
+                                dtype=anne_file.DTYPE_INT8, quant=in_q + out_q + (count, -128, 127, 0.0, 0),
+                                inputs=inputs)
             entries.append(e)
             datas.append((b"", b"", words, b"", b""))
-            shape, in_q = e.out_shape, out_q
+            qs[i], shapes[i] = out_q, e.out_shape
             continue
         act = L.activation
-        out_q = _params(lo[i], hi[i])
+        out_q = _params(lo[t], hi[t])
         kernel, w_scales = _weights(L)
         bias = _bias(i, L, in_q[0], w_scales)
         words = array("i")
@@ -388,17 +523,17 @@ def quantize(net, rows, load):
         post, act_q, act_id = b"", (0.0, 0), anne_ops.LINEAR
         if act == "softmax":
             post, act_q, act_id = struct.pack("<3i", *softmax_params(out_q[0])), (0.00390625, -128), anne_ops.SOFTMAX
-        elif act not in FUSED:      # hard_silu
-            act_q, act_id = _params(alo[i], ahi[i]), anne_ops.ACTIVATIONS.index("hard_silu")
-            post = hard_swish_table(out_q, act_q)
+        elif act not in FUSED:      # a table
+            act_q = FIXED.get(act) or _params(alo[i], ahi[i])
+            act_id = anne_ops.ACTIVATIONS.index("hard_silu" if act == "hard_swish" else act)
+            post = _table(L, out_q, act_q)
         quant = (in_q[0], in_q[1], out_q[0], out_q[1], L.units) + _clamp(act, out_q[0], out_q[1]) + act_q
         e = anne_file.Entry(act_id,
                             anne_file.FLAG_BIAS if L._bias is not None else 0, shape, L.units, params,
-                            kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant)
+                            kind=L.kind, kparams=kp, dtype=anne_file.DTYPE_INT8, quant=quant, inputs=inputs)
         entries.append(e)
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
-        shape = e.out_shape
-        in_q = out_q if act in FUSED else act_q
+        qs[i], shapes[i] = (out_q if act in FUSED else act_q), e.out_shape
     return _load(net, entries, datas, load)
 
 

@@ -20,6 +20,9 @@ output), by TFLite's rules:
   and leaky_relu their calibrated range;
 - max and average pooling, global max, padding and Flatten/Reshape keep
   their input's scale and zero point (TFLite requires it);
+- a Concatenate's output gets the range of the joined values, and each of
+  its inputs that same scale and zero point (the converter's same-scale
+  rule for CONCATENATION; LiteRT's int8 kernel only copies);
 - weights per output channel, symmetric: scale = max|w| / 127 in float32,
   values round(w / scale) in -127..127, in TFLite's filter layouts;
 - bias int32, scale input_scale * weight_scale (float32), values
@@ -114,8 +117,10 @@ SAME_Q = {anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_o
 # The global averages (TFLite's MEAN: an output range of its own).
 MEANS = {anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D}
 # The merges of a graph it takes (TFLite's ADD, SUB, MUL: an output range of
-# their own; its CONCATENATION wants its inputs requantized to one scale)
+# their own; CONCATENATION: its inputs take its output's quantization, see
+# _concat_ties)
 MERGES = (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT, anne_ops.LAYER_MULTIPLY)
+CAT = anne_ops.LAYER_CONCATENATE
 CONVS = {anne_ops.LAYER_CONV1D: Int8Conv1DSpec, anne_ops.LAYER_CONV2D: Int8Conv2DSpec,
          anne_ops.LAYER_DEPTHWISE_CONV2D: Int8DepthwiseSpec}
 # A float kernel's axes -> TFLite's filter layout (output channel first;
@@ -128,6 +133,8 @@ def _problem(i, s):
     name = anne_ops.LAYER_NAMES[s.kind]
     if s.kind in SAME_Q or s.kind in MEANS or s.kind in (anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE):
         return None
+    if s.kind == CAT:
+        return None if s.activation == "linear" else "layer %d: a concatenate's activation %s" % (i, s.activation)
     if s.kind in MERGES:
         if s.activation not in FUSED:
             return "layer %d: a %s's activation %s has no int8 form here (linear, relu, relu6 do)" % (
@@ -135,7 +142,8 @@ def _problem(i, s):
         return None
     if s.kind not in CONVS and s.kind != anne_ops.LAYER_DENSE:
         return ("layer %d is %s: int8 quantization covers Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
-                "ZeroPadding2D, Flatten/Reshape and the Add, Subtract and Multiply of graphs so far (convert "
+                "ZeroPadding2D, Flatten/Reshape and the Add, Subtract, Multiply and Concatenate of graphs so far "
+                "(convert "
                 "without --quantize for float32)" % (i, name))
     acts = FUSED if s.kind in CONVS else tuple(FUSED) + tuple(POST)
     if s.activation not in acts:
@@ -170,11 +178,13 @@ def _bias(i, bias, in_q, w_scales):
     return q
 
 
-def _weighted(i, layer, x, y, in_q):
+def _weighted(i, layer, x, y, in_q, tied=None):
     """Dense or convolution layer i (an anne_format Layer): its Int8 spec
-    and output quantization."""
+    and output quantization (tied: a concatenate's, which it feeds)."""
     fused = layer.activation in FUSED
-    if fused:
+    if tied:
+        out_q = tied
+    elif fused:
         out_q = activation_params(y.min(), y.max())
     else:
         z = (x.reshape(len(x), -1) @ layer.kernel + (layer.bias if layer.bias is not None else 0)).astype(np.float32)
@@ -199,26 +209,68 @@ def _weighted(i, layer, x, y, in_q):
     return spec, out_q
 
 
+def _concat_ties(model):
+    """TensorFlow's converter gives a CONCATENATION's inputs its output's
+    quantization (tfl.concatenation's same-scale rule; LiteRT's int8 kernel
+    only copies): the output's range is the concatenated values', and each
+    input's producer calibrates to it. -> {producer layer: its concatenate
+    layer}, and the problems of the joins it does not take (an input whose
+    quantization is another's: the network's input, a layer that keeps its
+    input's or has a fixed one, a tensor that two joins read)."""
+    ties, problems = {}, []
+    for i, layer in enumerate(model.layers):
+        if layer.kind != CAT:
+            continue
+        for j in layer.inputs or (i - 1,):
+            src = model.layers[j] if j != anne_file.NETWORK_INPUT and j >= 0 else None
+            own = src is not None and (src.kind in MEANS or src.kind in MERGES or (
+                (src.kind in CONVS or src.kind == anne_ops.LAYER_DENSE) and src.activation in FUSED))
+            if not own:
+                what = "the network's input" if src is None else "layer %d (%s, %s)" % (
+                    j, anne_ops.LAYER_NAMES[src.kind], src.activation)
+                problems.append("layer %d: a concatenate of %s: its inputs must be Dense or convolution "
+                                "layers (linear, relu, relu6), Add, Subtract, Multiply or global averages, "
+                                "which take the join's quantization" % (i, what))
+            elif j in ties:
+                problems.append("layer %d: layer %d is joined by two concatenates" % (i, j))
+            else:
+                ties[j] = i
+    return ties, problems
+
+
 def quantize_file(data, rows):
     """A float network's .anne bytes (a chain, or a graph whose merges are
-    Add, Subtract or Multiply) and calibration rows -> the int8 layers
-    (anne_format Int8 specs; a graph's with their inputs). ConvertError for
-    what it cannot quantize, every layer's problem in one message."""
+    Add, Subtract, Multiply or Concatenate) and calibration rows -> the int8
+    layers (anne_format Int8 specs; a graph's with their inputs).
+    ConvertError for what it cannot quantize, every layer's problem in one
+    message."""
     model = anne_format.parse(data)    # the float reference, as the file holds it
     problems = [p for p in (_problem(i, layer) for i, layer in enumerate(model.layers)) if p]
-    if problems:
-        raise ConvertError("cannot quantize: %s" % "; ".join(problems))
+    ties, more = _concat_ties(model)
+    if problems or more:
+        raise ConvertError("cannot quantize: %s" % "; ".join(problems + more))
     x = _calibration(rows, model.n_inputs)
     x = x.reshape((len(x),) + tuple(model.layers[0].in_shape))
     NET = anne_file.NETWORK_INPUT
+    if ties:    # the joins' float outputs first: their ranges are their inputs' quantization
+        ys = {NET: x}
+        for i, layer in enumerate(model.layers):
+            ins = layer.inputs or (i - 1 if i else NET,)
+            ys[i] = layer.forward([ys[j] for j in ins] if layer.kind in anne_file.MERGES else ys[ins[0]])
+        ties = {j: activation_params(ys[c].min(), ys[c].max()) for j, c in ties.items()}
+        del ys
     outs = {NET: (x, activation_params(x.min(), x.max()))}     # layer -> (float outputs, quantization)
     specs = []
     for i, layer in enumerate(model.layers):
         ins = layer.inputs or (i - 1 if i else NET,)
         x, in_q = outs[ins[0]]
-        if layer.kind in MERGES:
+        if layer.kind == CAT:
             y = layer.forward([outs[j][0] for j in ins])
-            out_q = activation_params(y.min(), y.max())
+            out_q = in_q
+            spec = Int8MergeSpec(layer.kind, ins, [outs[j][1] for j in ins], out_q)
+        elif layer.kind in MERGES:
+            y = layer.forward([outs[j][0] for j in ins])
+            out_q = ties.get(i) or activation_params(y.min(), y.max())
             act = anne_tflite_import.activation_range(FUSED[layer.activation], out_q[0], out_q[1])
             spec = Int8MergeSpec(layer.kind, ins, [outs[j][1] for j in ins], out_q, act)
         else:
@@ -229,10 +281,10 @@ def quantize_file(data, rows):
             elif layer.kind in SAME_Q:
                 spec, out_q = Int8PoolSpec(layer.kind, in_q, in_q, (-128, 127), layer.kparams), in_q
             elif layer.kind in MEANS:
-                out_q = activation_params(y.min(), y.max())
+                out_q = ties.get(i) or activation_params(y.min(), y.max())
                 spec = Int8PoolSpec(layer.kind, in_q, out_q)
             else:
-                spec, out_q = _weighted(i, layer, x, y, in_q)
+                spec, out_q = _weighted(i, layer, x, y, in_q, ties.get(i))
             if layer.inputs is not None:
                 spec.inputs = tuple(ins)
         specs.append(spec)

@@ -15,8 +15,12 @@ them), this step maps:
   affine layer holding the constant (kind 9, its kind parameters the
   operation and the operand order);
 - CONCATENATION on the last axis, its inputs of the output's scale and zero
-  point (what LiteRT's int8 kernel requires; TensorFlow's converter gives
-  them so): an int8 concatenate layer.
+  point (TensorFlow's converter gives them so): an int8 concatenate layer.
+  Others are refused, as LiteRT refuses them: its int8 CONCATENATION's
+  Prepare requires each input's scale and zero point to be the output's
+  (its int8 kernel copies; the requantizing ConcatenationWithScaling is its
+  uint8 kernel's; LiteRT 2.3's refusal is recorded in
+  tests/fixtures/int8_litert_refused/concat_rescaled.json).
 Every problem is reported in one message, as for chains.
 """
 
@@ -372,7 +376,8 @@ class _GraphImporter(_Importer):
         bad = [i for i, q in zip(ins, qs) if q != out_q]
         if bad:
             self.fail(k, "%s: scale and zero point %r differ from the output's %r: LiteRT's int8 "
-                         "CONCATENATION takes inputs of the output's quantization (anne does not requantize)"
+                         "CONCATENATION takes inputs of the output's quantization (anne does not requantize; "
+                         "LiteRT refuses it at Prepare)"
                       % (self.tensor_text(bad[0]), qs[ins.index(bad[0])], out_q))
             return
         shapes = [self.shapes[s] for s in srcs]

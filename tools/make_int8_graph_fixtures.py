@@ -132,6 +132,53 @@ MODELS = {
 }
 
 
+def concat_rescaled(out_dir):
+    """A CONCATENATION whose inputs have other quantizations than its output:
+    TensorFlow's converter never writes one (it gives the inputs the
+    output's), so this takes its quant_concat model (tests/fixtures/quant,
+    tools/make_int8_quant_fixtures.py) and gives the first join's second
+    input (the FULLY_CONNECTED's output that feeds it) 1.5 times the scale
+    and a zero point 3 higher; LiteRT's int8 CONCATENATION refuses it at
+    Prepare (its int8 kernel only copies; ConcatenationWithScaling is the
+    uint8 kernel's). Writes concat_rescaled.tflite and .json (the tensor
+    changed, the operators, LiteRT's error for each resolver) to out_dir
+    (default tests/fixtures/int8_litert_refused: not a parity fixture)."""
+    import json
+    from tensorflow.lite.tools import flatbuffer_utils
+    path = os.path.join(base.ROOT, "tests", "fixtures", "quant", "quant_concat.tflite")
+    model = flatbuffer_utils.read_model(path)
+    sub = model.subgraphs[0]
+    cat = next(op for op in sub.operators if max(model.operatorCodes[op.opcodeIndex].builtinCode,
+                                                  model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode) == 2)
+    t = int(cat.inputs[1])
+    q = sub.tensors[t].quantization
+    q.scale = [float(base.np.float32(q.scale[0] * 1.5))]
+    q.zeroPoint = [int(q.zeroPoint[0]) + 3]
+    out = os.path.join(out_dir, "concat_rescaled.tflite")
+    flatbuffer_utils.write_model(model, out)
+    with open(out, "rb") as f:
+        content = f.read()
+    errors = {}
+    for resolver in ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "BUILTIN"):
+        try:
+            interp = base.litert.Interpreter(model_content=content, experimental_op_resolver_type=getattr(
+                base.litert.OpResolverType, resolver))
+            interp.allocate_tensors()
+            errors[resolver] = None
+        except RuntimeError as e:
+            errors[resolver] = str(e)
+    names = {v: k for k, v in vars(base.schema.BuiltinOperator).items() if not k.startswith("_")}
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    doc = {"generator": "tools/make_int8_graph_fixtures.py", "tensorflow": base.tf.__version__,
+           "from": "tests/fixtures/quant/quant_concat.tflite", "tensor": t,
+           "operators": [{"opcode": names[codes[op.opcodeIndex]]} for op in sub.operators],
+           "quantization": [q.scale[0], q.zeroPoint[0]], "litert_allocate_tensors": errors}
+    with open(os.path.join(out_dir, "concat_rescaled.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    print("concat_rescaled:", errors)
+
+
 def main():
     args = sys.argv[1:]
     only = None
@@ -139,7 +186,7 @@ def main():
         k = args.index("--only")
         only = set(args[k + 1].split(","))
         del args[k:k + 2]
-        unknown = only - set(MODELS)
+        unknown = only - set(MODELS) - {"concat_rescaled"}
         if unknown:
             sys.exit(f"unknown models: {sorted(unknown)}")
     out_dir = args[0] if args else os.path.join(base.ROOT, "tests", "fixtures", "int8")
@@ -147,6 +194,10 @@ def main():
     for seed, (name, (build, loss)) in enumerate(MODELS.items()):
         if only is None or name in only:
             base.record(name, build, loss, out_dir, 20 + seed)
+    if only is None or "concat_rescaled" in only:
+        refused = os.path.join(base.ROOT, "tests", "fixtures", "int8_litert_refused") if not args else out_dir
+        os.makedirs(refused, exist_ok=True)
+        concat_rescaled(refused)
 
 
 if __name__ == "__main__":

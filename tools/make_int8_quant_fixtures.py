@@ -99,6 +99,25 @@ def resnet_model(seed):
     return keras.Model(inp, h)
 
 
+def concat_model(seed):
+    """A graph with Concatenate (CONCATENATION): two Dense branches of
+    different ranges (relu, linear) joined, two Dense layers reading the
+    join (relu, relu6), joined with a third branch from the input, Dense
+    with softmax."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((6,))
+    a = keras.layers.Dense(5, activation="relu")(inp)
+    b = keras.layers.Dense(4)(inp)
+    h = keras.layers.Concatenate()([a, b])
+    c = keras.layers.Dense(6, activation="relu")(h)
+    d = keras.layers.Dense(3, activation="relu6")(h)
+    e = keras.layers.Dense(2)(inp)
+    h = keras.layers.Concatenate()([c, d, e])
+    h = keras.layers.Dense(3, activation="softmax")(h)
+    return keras.Model(inp, h)
+
+
 # name: (build(seed), loss, calibration rows)
 MODELS = {
     "relu_softmax": (lambda s: dense_model(6, [(16, "relu"), (8, "relu"), (4, "softmax")], s),
@@ -112,6 +131,9 @@ MODELS = {
     "hard_swish": (lambda s: dense_model(4, [(10, "hard_swish"), (6, "relu"), (3, "softmax")], s),
                    "sparse_categorical_crossentropy", 48),
     "resnet": (resnet_model, "sparse_categorical_crossentropy", 40),
+    "concat": (concat_model, "sparse_categorical_crossentropy", 48),
+    "tables": (lambda s: dense_model(5, [(8, "gelu"), (8, "leaky_relu"), (6, "exponential"), (3, "tanh")], s),
+               "mse", 48),
 }
 
 

@@ -1,6 +1,6 @@
 //! The activations' entry points (`anne_activation_default`,
 //! `anne_activation_outputs`, `anne_activate_f32`,
-//! `anne_activation_backward_f32`) and the activation record of the C ABI
+//! `anne_activation_backward_f32`, `anne_act_table_s8`: an int8 table) and the activation record of the C ABI
 //! (`anne_activation_t`): the safe conversions between it and
 //! [`Activation`], and Keras's defaults from the generated
 //! [`crate::ops_table`].
@@ -306,6 +306,48 @@ impl Common {
             _ => None,
         }
     }
+}
+
+/// `anne_act_table_s8`: the 256-entry int8 table LiteRT's `Prepare` builds
+/// for an element-wise activation (sigmoid, tanh, elu, gelu, exponential:
+/// [`crate::activation::s8::activation_table`]), so that a board makes
+/// the same int8 file as the PC's quantizer (`net.quantize`).
+///
+/// # Safety
+/// `table` is NULL or points to `n` writable int8 values.
+#[no_mangle]
+pub unsafe extern "C" fn anne_act_table_s8(
+    kind: u32,
+    approximate: u32,
+    in_scale: f32,
+    in_zp: i32,
+    out_scale: f32,
+    out_zp: i32,
+    table: *mut i8,
+    n: usize,
+) -> i32 {
+    use crate::activation::s8::{activation_table, TableFn};
+    let f = match kind {
+        ANNE_ACT_SIGMOID => TableFn::Logistic,
+        ANNE_ACT_TANH => TableFn::Tanh,
+        ANNE_ACT_ELU => TableFn::Elu,
+        ANNE_ACT_GELU => TableFn::Gelu { approximate: approximate != 0 },
+        ANNE_ACT_EXPONENTIAL => TableFn::Exp,
+        _ => return ANNE_ERR_ACTIVATION,
+    };
+    if table.is_null() {
+        return ANNE_ERR_NULL;
+    }
+    if n != 256 {
+        return ANNE_ERR_SIZE;
+    }
+    let mut t = [0i8; 256];
+    if let Err(status) = activation_table(f, in_scale, in_zp, out_scale, out_zp, &mut t) {
+        return status.code();
+    }
+    // SAFETY: table is non-null and n == 256 writable values (contract).
+    unsafe { slice::from_raw_parts_mut(table, n) }.copy_from_slice(&t);
+    ANNE_OK
 }
 
 #[cfg(test)]

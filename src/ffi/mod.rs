@@ -30,7 +30,7 @@ mod layer;
 pub mod merge;
 
 pub use activation::{
-    anne_activate_f32, anne_activation_backward_f32, anne_activation_default,
+    anne_act_table_s8, anne_activate_f32, anne_activation_backward_f32, anne_activation_default,
     anne_activation_outputs,
 };
 pub use backward::{anne_adam_f32, anne_dense_backward_f32, anne_layer_backward_f32, anne_sgd_f32};
@@ -72,5 +72,7 @@ fn signatures_match_header() {
     f13 = anne_merge_f32;
     let mut f14: unsafe extern "C" fn(_, _, _, _, _, _, _, _, _) -> _ = h::anne_merge_s8;
     f14 = anne_merge_s8;
-    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14);
+    let mut f15: unsafe extern "C" fn(_, _, _, _, _, _, _, _) -> _ = h::anne_act_table_s8;
+    f15 = anne_act_table_s8;
+    let _ = (f, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15);
 }

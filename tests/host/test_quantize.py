@@ -5,8 +5,8 @@ model the float Keras model, the calibration rows given to the converter as
 its representative data set, the converter's full-integer .tflite, and int8
 rows with LiteRT's (reference kernels') outputs for that .tflite. Dense
 chains, and convolutional chains (Conv1D, Conv2D, DepthwiseConv2D, pooling,
-ZeroPadding2D, a folded BatchNormalization, Flatten), and a graph (ADD with
-a fused RELU, SUB)."""
+ZeroPadding2D, a folded BatchNormalization, Flatten), and graphs (ADD with
+a fused RELU, SUB; CONCATENATION of two and of three Dense branches)."""
 import json
 import os
 import subprocess
@@ -43,8 +43,20 @@ FEEDS_A_MERGE = {"resnet": (1, 3)}
 
 
 def test_the_fixtures_are_there():
-    assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "hard_swish", "linear", "relu6_sigmoid", "relu_softmax",
-                      "resnet", "tanh_wide"]
+    assert MODELS == ["cnn1d", "cnn2d", "cnn2d_pad", "concat", "hard_swish", "linear", "relu6_sigmoid",
+                      "relu_softmax", "resnet", "tables", "tanh_wide"]
+
+
+def test_concatenates_inputs_take_its_quantization(tmp_path):
+    # TensorFlow's converter gives each CONCATENATION input the join's own
+    # quantization (its calibrated range: the joined values'); so do we
+    ours = quantized("concat", tmp_path)
+    theirs = ti.import_tflite(base("concat") + ".tflite").specs
+    for i in (2, 6):
+        cat = ours.layers[i]
+        assert cat.kind == af.anne_ops.LAYER_CONCATENATE and theirs[i].kind == af.anne_ops.LAYER_CONCATENATE
+        assert [ours.layers[j].quant[2:4] for j in cat.inputs] == [cat.quant[2:4]] * len(cat.inputs), i
+        assert cat.quant[2:4] == theirs[i].quant[2:4], i
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -131,7 +143,7 @@ def test_layers_without_an_int8_form_are_listed_together():
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
-@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish"])
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat", "tables"])
 def test_board_fixtures_are_up_to_date(name):
     # tests/board/test_quantize.py compares net.quantize(rows) on the board
     # with these: the float file as anne-convert writes it, the rows, and
@@ -141,7 +153,7 @@ def test_board_fixtures_are_up_to_date(name):
     rows = np.load(base(name) + "_calibration.npy")
     with open(base(name) + "_float.anne", "rb") as f:
         assert f.read() == conv.encode()
-    if name in ("cnn2d", "hard_swish"):   # float32 bytes (see tests/board/test_quantize.py)
+    if name in ("cnn2d", "hard_swish", "concat", "tables"):   # float32 bytes (see tests/board/test_quantize.py)
         with open(base(name) + "_calibration.f32", "rb") as f:
             assert f.read() == rows.astype("<f4").tobytes()
     else:
@@ -149,6 +161,10 @@ def test_board_fixtures_are_up_to_date(name):
             assert json.load(f) == [[float(v) for v in r] for r in rows]
     if name != "tanh_wide":
         with open(base(name) + "_int8.anne", "rb") as f:
+            assert f.read() == anne_quantize.quantize(conv, rows).encode()
+    if name == "tables":    # the board edits layer 1 to elu (LiteRT's int8 ELU table) and quantizes again
+        conv.specs[1].activation = "elu"
+        with open(base(name) + "_elu_int8.anne", "rb") as f:
             assert f.read() == anne_quantize.quantize(conv, rows).encode()
 
 
@@ -161,3 +177,22 @@ def test_calibration_rows_from_json(tmp_path):
     p.write_text(json.dumps({"y": 1}))
     with pytest.raises(Exception, match="list of rows"):
         anne_quantize.load_rows(str(p))
+
+
+def test_concatenates_the_quantizer_does_not_take():
+    # a join whose input cannot take its quantization: the network's input,
+    # a pooling that keeps its input's, a softmax's fixed one, another
+    # join's input; all named in one run
+    from types import SimpleNamespace as L
+    K = af.anne_ops
+    layers = [L(kind=K.LAYER_DENSE, activation="relu", inputs=None),
+              L(kind=K.LAYER_DENSE, activation="softmax", inputs=(255,)),
+              L(kind=K.LAYER_CONCATENATE, activation="linear", inputs=(0, 1, 255)),
+              L(kind=K.LAYER_CONCATENATE, activation="linear", inputs=(0, 2))]
+    ties, problems = anne_quantize._concat_ties(L(layers=layers))
+    assert ties == {0: 2}
+    assert [p.split(":")[0] for p in problems] == ["layer 2", "layer 2", "layer 3", "layer 3"], problems
+    assert "a concatenate of layer 1 (dense, softmax)" in problems[0]
+    assert "a concatenate of the network's input" in problems[1]
+    assert "layer 0 is joined by two concatenates" in problems[2]
+    assert "a concatenate of layer 2 (concatenate, linear)" in problems[3]

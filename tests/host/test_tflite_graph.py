@@ -177,6 +177,25 @@ def test_concatenation_of_other_scales_refused():
     _refused(m, "operator 5 CONCATENATION", "differ from the output's", "anne does not requantize")
 
 
+def test_concatenation_of_other_scales_is_refused_as_litert_refuses_it():
+    # tests/fixtures/int8_litert_refused/concat_rescaled.tflite: TensorFlow's quant_concat
+    # with one CONCATENATION input's quantization changed (the converter
+    # never writes one); LiteRT's int8 CONCATENATION refuses it at Prepare
+    # with every resolver (its int8 kernel copies, it does not requantize)
+    path = os.path.join(FIXTURES, "int8_litert_refused", "concat_rescaled")
+    with open(path + ".json") as f:
+        d = json.load(f)
+    for resolver, error in d["litert_allocate_tensors"].items():
+        assert error and "CONCATENATION" in error, resolver
+    assert "t->params.scale != output->params.scale" in d["litert_allocate_tensors"]["BUILTIN_REF"]
+    with pytest.raises(ti.ConvertError) as e:
+        ti.import_tflite(path + ".tflite")
+    msg = str(e.value)
+    assert "1 problem, nothing written" in msg and "operator 2 CONCATENATION: tensor %d " % d["tensor"] in msg, msg
+    assert "(%r, %d) differ from the output's" % tuple(d["quantization"]) in msg, msg
+    assert "LiteRT refuses it at Prepare" in msg, msg
+
+
 def test_concatenation_on_another_axis_refused():
     m = _model("graph_concat")
     _op(m, "CONCATENATION")["options"]["axis"] = 1
