@@ -256,10 +256,10 @@ def graph_class(Sequential):
                     print("layer %d takes %s%s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins), act))
 
         def _refuse(self, *args, **kw):
-            raise ValueError("this network is a graph (its layers name their inputs): anne runs it "
-                             "for inference; training, editing and saving graphs are not supported yet")
+            raise ValueError("this network is a graph (its layers name their inputs): anne runs, trains "
+                             "and saves it; editing and quantizing graphs are not supported yet")
 
-        compile = fit = training_memory = add = insert = remove = resize = quantize = save = _refuse
+        add = insert = remove = resize = quantize = _refuse
 
         def __repr__(self):
             return "<Graph of %d layers: input %s, output %s>" % (
