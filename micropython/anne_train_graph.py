@@ -13,7 +13,6 @@ import anne_ops
 from anne_core import _floats_for, _size
 from anne_file import NETWORK_INPUT
 from anne_train_base import _heap_bytes
-from anne_train_native import _slot_count
 from anne_train_python import _CONVS, _Conv, _Layer, _Pass
 
 
@@ -171,7 +170,7 @@ def state_bytes(net, opt):
     """training_memory() of a graph: the arrays _Run allocates (run_bytes),
     the copies of the trained weights a step keeps, the optimizer's slots
     (and their copies) and the zeros that clear the gradients."""
-    per = _slot_count(opt)
+    per = opt._slot_count()
     total = widest = 0
     for L in net._layers:
         if L.kind == anne_ops.LAYER_DENSE or L.kind in _CONVS:

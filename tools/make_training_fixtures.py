@@ -286,13 +286,13 @@ def _conv_residual(k, x):
 
 GRAPH_RUNS = [
     ("graph_dense_add", (4,), _dense_residual, {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9},
-     "categorical_crossentropy", ["accuracy"], 5, 3, "onehot"),
-    ("graph_concat", (5,), _concat_branch, {"name": "adam", "learning_rate": 0.01}, "mse", ["mae"], 6, 3,
+     "categorical_crossentropy", ["accuracy"], 5, 5, "onehot"),
+    ("graph_concat", (5,), _concat_branch, {"name": "adam", "learning_rate": 0.01}, "mse", ["mae"], 6, 5,
      "regression"),
     ("graph_mul_sub", (4,), _mul_sub, {"name": "sgd", "learning_rate": 0.2}, "binary_crossentropy",
-     ["accuracy"], 4, 3, "binary"),
+     ["accuracy"], 4, 5, "binary"),
     ("graph_conv_residual", (6, 6, 2), _conv_residual, {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9},
-     "sparse_categorical_crossentropy", ["accuracy"], 4, 3, "sparse"),
+     "sparse_categorical_crossentropy", ["accuracy"], 4, 5, "sparse"),
 ]
 
 
