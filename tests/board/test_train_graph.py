@@ -13,7 +13,9 @@
 # backends (the per-sample loop of anne_train_python over the backend's
 # kernels: the native module's, anne_fallback's); evaluate after fit;
 # training_memory() is the bytes of the arrays fit() allocates, counted
-# here from gc.mem_alloc(); a saved, reloaded trained graph predicts the same.
+# here from the arrays of the state fit() makes; a saved, reloaded trained
+# graph predicts the same; the native layer_backward of the 2-D kinds gives
+# the fallback's gradients.
 import gc
 from array import array
 from os import listdir
@@ -79,6 +81,31 @@ def test_save(run, net):
     check(list(again.predict(x)) == want, "%s: the trained graph saved and reloaded predicts the same" % run)
 
 
+def test_native_layer_backward():
+    """The native layer_backward of the 2-D kinds (the graph loop's, on the
+    native backend) against anne_fallback's: the same gradients."""
+    import anne_fallback
+    mod = anne_net._anne
+    anne_net.seed(3)
+    net = anne_net.Sequential([anne_net.Input((5, 5, 2)), anne_net.Conv2D(3, 3, strides=2, padding="same"),
+                               anne_net.ZeroPadding2D(1), anne_net.DepthwiseConv2D(2, depth_multiplier=2),
+                               anne_net.MaxPooling2D(2, strides=1), anne_net.AveragePooling2D(2, padding="same"),
+                               anne_net.Flatten(), anne_net.Dense(2)])
+    for i, L in enumerate(net.layers[:5]):
+        step = (L._kernel, L._bias, mod.Activation("linear"), None, L._step(None)[4])
+        x = array("f", [((k * 7 + i) % 13) / 13.0 - 0.4 for k in range(L.n_in)])
+        dy = array("f", [((k * 5 + i) % 11) / 11.0 - 0.5 for k in range(L.n_out)])
+        got, want = [], []
+        for m, out in ((mod, got), (anne_fallback, want)):
+            gk = array("f", bytes(4 * len(L._kernel))) if L._kernel is not None else None
+            gb = array("f", bytes(4 * len(L._bias))) if L._bias is not None else None
+            dx = array("f", bytes(4 * L.n_in))
+            m.layer_backward(step, x, dy, 0.5, gk, gb, dx)
+            out.extend(list(dx) + (list(gk) if gk else []) + (list(gb) if gb else []))
+        check(len(got) == len(want) and all(near(a, b, 1e-5, 1e-5) for a, b in zip(got, want)),
+              "%s: native layer_backward %r, the fallback's %r" % (type(L).__name__, got[:6], want[:6]))
+
+
 backends = ["python"] + (["native"] if anne_net._native is not None else [])
 for backend in backends:
     anne_net.use_backend(backend)
@@ -89,5 +116,7 @@ for backend in backends:
         test_save(run, net)
         d = net = None
         gc.collect()
+if anne_net._native is not None and hasattr(anne_net._anne, "layer_backward") and "graph_dense_add.json" in listdir():
+    test_native_layer_backward()
 check(len([f for f in listdir() if f.endswith(".json")]) == 1, "one run a script")
 report(NAME)
