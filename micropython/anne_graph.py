@@ -2,7 +2,8 @@
 # functional models with residual connections and branches (Add, Subtract,
 # Multiply, Average, Maximum, Minimum, Concatenate on the last axis),
 # loaded from a version-3 .anne file (its layers name their inputs;
-# docs/FORMAT.md). Inference only. anne_net.load imports it for such a file.
+# docs/FORMAT.md). anne_net.load imports it for such a file; save() writes
+# it back (anne_io), fit() trains it (anne_train_graph).
 #
 # The layers run in the file's order. Every tensor a layer writes gets an
 # offset in one float32 buffer, the arena, planned before anything is
@@ -150,8 +151,9 @@ def graph_class(Sequential):
     anne_graph does not import anne_net)."""
 
     class Graph(Sequential):
-        """A network of layers that name their inputs (net.inputs_of(i));
-        inference only: predict, predict_into, evaluate, summary, memory."""
+        """A network of layers that name their inputs (net.inputs_of(i)):
+        predict, predict_into, evaluate, summary, memory, save, and
+        compile, fit, training_memory (anne_train_graph); no edits."""
 
         def _rebuild(self):
             """Plans the arena, then allocates it (MemoryError, with the
