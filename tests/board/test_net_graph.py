@@ -96,9 +96,16 @@ def test_refusals(net, x):
     check(refused(ValueError, "x has", net.predict, array("f", [0.0] * (len(x) + 1))), "a longer x")
 
 
-def test_save(model, rows):
+def test_save(model):
     """save() writes the graph back: the converter's file byte for byte,
-    and the reloaded graph gives the same outputs, bit for bit."""
+    and the reloaded graph gives the same outputs, bit for bit (a file over
+    4 KB not where less than 100 KB is free: the inference-only stock M0)."""
+    with open(model + ".anne", "rb") as f:
+        size = f.seek(0, 2)
+    gc.collect()
+    if size > 4096 and gc.mem_free() < 100000:   # (the RAM filesystem holds a file twice while it closes)
+        print("  %s: save skipped, %d bytes free for a %d-byte file" % (model, gc.mem_free(), size))
+        return
     net = anne_net.load(model + ".anne")
     net.save("graph_saved.anne")
     same = True   # (compared 256 bytes at a time: the stock Cortex-M0's heap)
@@ -113,8 +120,10 @@ def test_save(model, rows):
     check(same, "%s: the saved file differs from the converter's after %d bytes" % (model, n))
     again = anne_net.load("graph_saved.anne")
     check(again.inputs_of(len(again.layers) - 1) == net.inputs_of(len(net.layers) - 1), "%s: inputs kept" % model)
-    for x, _ in rows:
+    for r in range(3):
+        x = array("f", [((i * 7 + r * 3) % 11) / 5.0 - 1.0 for i in range(net.n_inputs)])
         check(list(again.predict(x)) == list(net.predict(x)), "%s: the reloaded graph's outputs" % model)
+    net = again = None
     os.remove("graph_saved.anne")
 
 
@@ -195,12 +204,13 @@ print("%s: backends %s" % (NAME, backends))
 for backend in backends:
     anne_net.use_backend(backend)
     print("%s [%s]" % (NAME, backend))
+    for model in MODELS:   # (first: a small board's RAM filesystem holds the saved file)
+        test_save(model)
+        gc.collect()
     for model in MODELS:
         net, rows = test_keras(model)
         if model == "graph_merges":
             test_refusals(net, rows[0][0])
-        net = None
-        test_save(model, rows)
         net = rows = None
         gc.collect()
     test_arena_by_hand()
