@@ -343,18 +343,19 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
                                 const float *kernel, const float *dz, size_t units,
                                 float scale, float *gk, float *gb, float *dx);
 
-/* The backward pass of one Conv1D, pooling or affine layer (float32,
+/* The backward pass of one Conv1D, Conv2D, DepthwiseConv2D, pooling (1-D
+ * or 2-D), ZeroPadding2D or affine layer (float32,
  * described as for anne_forward; its out and act are not read) for one sample that
  * read x (n_in values), from dy (n_dy values: the gradient at the layer's
- * outputs; for Conv1D at its pre-activations, the activation's backward
+ * outputs; for a convolution at its pre-activations, the activation's backward
  * pass taken before, by anne_activation_backward_f32):
- *   Conv1D: gk += scale * dL/dkernel (kernel_len values) unless gk is NULL,
- *           gb += scale * dL/dbias (one per filter) unless gb is NULL,
+ *   convolutions: gk += scale * dL/dkernel (kernel_len values) unless gk is NULL,
+ *           gb += scale * dL/dbias (one per output channel) unless gb is NULL,
  *           dx = dL/dx unless dx is NULL;
  *   pooling (TensorFlow's gradients: a window's first max, a global max's
- *           ties share, an average spreads evenly over the steps in range)
- *           and affine (dx = dy * scale): dx = dL/dx (not NULL; gk and gb
- *           NULL).
+ *           ties share, an average spreads evenly over the steps in range),
+ *           ZeroPadding2D and affine (dx = dy * scale): dx = dL/dx (not
+ *           NULL; gk and gb NULL).
  * A dy that is not the layer's output size is ANNE_ERR_OUT_SIZE; a dx not
  * n_in long, ANNE_ERR_X_SIZE; the other refusals as anne_forward's. */
 int32_t anne_layer_backward_f32(const float *x, size_t n_in, const anne_layer_t *layer,

@@ -108,11 +108,12 @@ static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
 ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(anne_dense_backward_obj, 7, 7, anne_dense_backward);
 
 // anne.layer_backward(layer, x, dy, scale, gk, gb, dx): the backward pass
-// of one Conv1D, pooling or affine layer, given as forward() takes it
+// of one Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D or
+// affine layer, given as forward() takes it
 // ((kernel, bias, activation, buf, spec)), for one sample that read x:
-// Conv1D: gk += scale * dL/dkernel, gb += scale * dL/dbias (each may be
+// a convolution: gk += scale * dL/dkernel, gb += scale * dL/dbias (each may be
 // None), dx = dL/dx (may be None), from dy at its pre-activations;
-// pooling, affine: dx = dL/dx from dy at the outputs (gk, gb None).
+// pooling, padding, affine: dx = dL/dx from dy at the outputs (gk, gb None).
 static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     float scale = mp_obj_get_float_to_f(args[3]);
     anne_layer_t d = {0};
@@ -126,8 +127,12 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     anne_f32_buf_t gk = anne_get_optional(args[4], MP_QSTR_gk);
     anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
     anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
-    if (d.kind == ANNE_LAYER_CONV1D) {
-        size_t rows = (size_t)d.params[0] * d.params[1];
+    bool conv = d.kind == ANNE_LAYER_CONV1D || d.kind == ANNE_LAYER_CONV2D || d.kind == ANNE_LAYER_DEPTHWISE_CONV2D;
+    if (conv) {
+        // the kernel's values per output channel (gb: one per channel)
+        size_t rows = d.kind == ANNE_LAYER_CONV1D ? (size_t)d.params[0] * d.params[1]
+            : d.kind == ANNE_LAYER_CONV2D ? (size_t)d.params[3] * d.params[4] * d.params[2]
+            : (size_t)d.params[3 + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_H] * d.params[3 + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_W];
         if (gk.data != NULL) {
             anne_check_len(gk, d.kernel_len, MP_QSTR_gk);
         }

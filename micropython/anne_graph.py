@@ -2,7 +2,8 @@
 # functional models with residual connections and branches (Add, Subtract,
 # Multiply, Average, Maximum, Minimum, Concatenate on the last axis),
 # loaded from a version-3 .anne file (its layers name their inputs;
-# docs/FORMAT.md). Inference only. anne_net.load imports it for such a file.
+# docs/FORMAT.md). anne_net.load imports it for such a file; save() writes
+# it back (anne_io), fit() trains it (anne_train_graph).
 #
 # The layers run in the file's order. Every tensor a layer writes gets an
 # offset in one float32 buffer, the arena, planned before anything is
@@ -150,9 +151,10 @@ def graph_class(Sequential):
     anne_graph does not import anne_net)."""
 
     class Graph(Sequential):
-        """A network of layers that name their inputs (net.inputs_of(i));
-        inference only: predict, predict_into, evaluate, summary, memory
-        (and quantize, for a graph whose merges are Concatenates)."""
+        """A network of layers that name their inputs (net.inputs_of(i)):
+        predict, predict_into, evaluate, summary, memory, save, compile,
+        fit, training_memory (anne_train_graph), and quantize for a graph
+        whose merges are Concatenates; no edits."""
 
         def _rebuild(self):
             """Plans the arena, then allocates it (MemoryError, with the
@@ -257,10 +259,10 @@ def graph_class(Sequential):
                     print("layer %d takes %s%s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins), act))
 
         def _refuse(self, *args, **kw):
-            raise ValueError("this network is a graph (its layers name their inputs): anne runs it "
-                             "for inference; training, editing and saving graphs are not supported yet")
+            raise ValueError("this network is a graph (its layers name their inputs): anne runs, trains, "
+                             "saves and quantizes it; editing graphs is not supported yet")
 
-        compile = fit = training_memory = add = insert = remove = resize = save = _refuse
+        add = insert = remove = resize = _refuse
 
         def __repr__(self):
             return "<Graph of %d layers: input %s, output %s>" % (

@@ -42,7 +42,7 @@ def file_kparams(L):
 
 
 def save(net, path, meta=None):
-    """Writes net as a .anne file (version 2, 3 for images, with meta, by default
+    """Writes net as a .anne file (version 2, 3 for images and graphs, with meta, by default
     net.metadata). Refuses (ValueError) what the format cannot hold before
     it opens the file."""
     if not net.layers:
@@ -51,10 +51,18 @@ def save(net, path, meta=None):
         raise ValueError("the network has %d layers; a .anne file holds 1..%d" % (len(net.layers), anne_file.MAX_LAYERS))
     entries = []
     shape = net.input_shape
-    for L in net.layers:
+    graph = hasattr(net.layers[-1], "_inputs")   # (a graph's layers name their inputs: anne_graph)
+    for i, L in enumerate(net.layers):
         flags, params = anne_file.file_params(_canonical(L._name), L.params)
-        kp = file_kparams(L)
-        if L.weighted:
+        kp = None if L.kind in anne_file.MERGES else file_kparams(L)
+        ins = L._inputs if graph else None
+        if graph:   # each layer's input shape is its first input's output shape
+            shapes = [net.input_shape if j == anne_file.NETWORK_INPUT else entries[j].out_shape for j in ins]
+            shape = shapes[0]
+        if L.kind in anne_file.MERGES:
+            e = anne_file.Entry(anne_ops.ACTIVATIONS.index(_canonical(L._name)), flags, shape, 0, params,
+                                kind=L.kind, inputs=ins, in_shapes=shapes)
+        elif L.weighted:
             e = anne_file.Entry(L._act.id, flags | (anne_file.FLAG_BIAS if L._bias is not None else 0),
                                 shape, L.units, params, kind=L.kind, kparams=kp)
         elif L.kind == anne_ops.LAYER_AFFINE:  # (params: linear's, as for the kinds below)
@@ -62,10 +70,11 @@ def save(net, path, meta=None):
                                 kparams=(L.code, 0, 0, 0, 0, 0, 0, 0))
         else:
             e = anne_file.Entry(0, 0, shape, 0, params, kind=L.kind, kparams=kp, out_shape=L.output_shape)
+        e.inputs = ins
         entries.append(e)
         shape = e.out_shape
     # (version 3 for rank-3 shapes: 2-D layers' images)
-    v3 = len(net.input_shape) == 3 or any(len(e.out_shape) == 3 for e in entries)
+    v3 = graph or len(net.input_shape) == 3 or any(len(e.out_shape) == 3 for e in entries)
     head = anne_file.front(net.input_shape, entries, net.metadata if meta is None else meta,
                            3 if v3 else anne_file.VERSION)
     with open(path, "wb") as f:
@@ -433,7 +442,6 @@ def _before_args(text):
     return int(code), s, o
 
 
-
 def _parse_folded(meta, layers):
     """Moves the metadata's `folded` and `folded_before` (docs/FORMAT.md)
     onto the layers: L._folded (the Keras layers' names, "a + b"), and
@@ -448,7 +456,9 @@ def _parse_folded(meta, layers):
             for item in text.split("; "):
                 i, _, rest = item.partition(": ")
                 i = int(i)
-                if not 0 <= i < len(layers) or not layers[i].weighted:
+                # (a graph's merge keeps the activation folded into it: "add + re_lu")
+                if not 0 <= i < len(layers) or not (layers[i].weighted or (
+                        key == "folded" and layers[i].kind in anne_file.MERGES)):
                     raise ValueError
                 if key == "folded_before":
                     _before_args(rest)

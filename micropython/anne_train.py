@@ -49,7 +49,7 @@ def evaluate(net, c, x, y):
     p = _trained_part(net)
     n = len(X)
     layers = net._layers[p:]
-    if _native(net):  # (weights used in place too: evaluating writes none)
+    if _native(net) and not _graph(net):  # (weights used in place too: evaluating writes none)
         try:
             import anne_train_native
             loss, ms = anne_train_native._native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
@@ -61,8 +61,10 @@ def evaluate(net, c, x, y):
         # (the Python backend: its weights as they are, no gradients)
         X = _features(net, p, X)
         import anne_train_python
-        state = anne_train_python._state(layers, net._backend, False)
-        loss, ms = anne_train_python.evaluate_rows(state, X, T, c, state[-1].name, _floats_for(state[0].n_in))
+        run = _graph_run(net)
+        state = anne_train_python._state(layers, net._backend, False) if run is None else run.state
+        loss, ms = anne_train_python.evaluate_rows(state, X, T, c, state[-1].name,
+                                                   _floats_for(state[0].n_in if run is None else net.n_inputs), run)
     out = _logs(c, loss, ms, None)
     out["n"] = n
     return out
@@ -109,7 +111,8 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    native = _native(net)  # (the fused loop, fit_epoch; the Python backend runs _state's)
+    # (the fused loop, fit_epoch; the Python backend, and a graph, run anne_train_python's)
+    native = _native(net) and not _graph(net)
     X = _rows(x, net.n_inputs, "x")  # (a flat buffer: read in place)
     n_rows = len(X)
     if not n_rows:
@@ -156,9 +159,22 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
                                                  shuffle, val, callbacks, random, ticks_ms, rows)
         import anne_train_python
         return anne_train_python._fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val,
-                                             callbacks, random, ticks_ms)
+                                             callbacks, random, ticks_ms, _graph_run(net))
     finally:
         c.fitting = False
+
+
+def _graph(net):
+    """True for a graph (anne_graph's network: its layers name their inputs)."""
+    return getattr(net, "_inputs", None) is not None
+
+
+def _graph_run(net):
+    """A graph's training state (anne_train_graph._Run), None for a chain."""
+    if not _graph(net):
+        return None
+    import anne_train_graph
+    return anne_train_graph._Run(net, net._backend)
 
 
 def training_memory(net, c, batch_size):

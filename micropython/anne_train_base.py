@@ -457,6 +457,8 @@ def _trained_part(net):
     if layers[-1].kind != anne_ops.LAYER_DENSE:
         raise ValueError("fit() trains networks that end with a Dense layer: this one ends with %s"
                          % type(layers[-1]).__name__)
+    if getattr(net, "_inputs", None) is not None:  # a graph: trained from its input on (anne_train_graph)
+        return 0
     p = len(layers)
     while p and layers[p - 1].kind == anne_ops.LAYER_DENSE:
         p -= 1

@@ -105,6 +105,9 @@ def training_memory(net, c, batch_size):
     them already for these layers), and two small arrays."""
     p = _trained_part(net)
     layers = net._layers[p:]
+    if getattr(net, "_inputs", None) is not None:  # a graph: anne_train_graph's loop
+        import anne_train_graph
+        return anne_train_graph.state_bytes(net, c.optimizer)
     if not _native(net) and not _dense_only(layers):
         return _state_bytes(layers, c.optimizer)
     per = _slot_count(c.optimizer)

@@ -161,9 +161,11 @@ def _state(layers, backend, grads=True):
 
 
 def _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val, callbacks, random,
-                ticks_ms):
+                ticks_ms, run=None):
+    """The loop; run: a graph's (anne_train_graph._Run: its state, forward
+    and backward), None for a chain."""
     backend = net._backend
-    state = _state(layers, backend)
+    state = _state(layers, backend) if run is None else run.state
     out_name = state[-1].name
     history = _history(len(X), batch_size, epochs, verbose, callbacks)
     order = list(range(len(X)))
@@ -190,7 +192,7 @@ def _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val,
             batch_loss = 0.0
             nb = len(batch)
             for k in batch:
-                ls, ms = _sample(state, _as_row(X[k], xa), T[k], c, out_name, 1.0 / nb)
+                ls, ms = _sample(state, _as_row(X[k], xa), T[k], c, out_name, 1.0 / nb, run)
                 batch_loss += ls
                 for i in range(len(ms)):
                     sums[i] += ms[i]
@@ -221,20 +223,23 @@ def _fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val,
                 raise ValueError(_STEP_NOT_FINITE % where)
             opt.iterations += 1
         logs = _logs(c, loss_sum / len(X), [v / len(X) for v in sums],
-                     evaluate_rows(state, val[0], val[1], c, out_name, xa) if val is not None else None)
+                     evaluate_rows(state, val[0], val[1], c, out_name, xa, run) if val is not None else None)
         if _end_epoch(history, epoch, epochs, logs, verbose, t0, ticks_ms, callbacks, layers):
             break
     _restore_best(callbacks, layers)
     return history
 
 
-def _sample(state, x, t, c, out_name, scale):
+def _sample(state, x, t, c, out_name, scale, run=None):
     """One sample: forward, loss, backward (gradients accumulated, scaled by
     1 / batch size). Returns (loss, metric values)."""
-    inputs = [x]
-    for s in state:
-        inputs.append(s.forward(inputs[-1]))
-    last = state[-1]
+    if run is None:
+        inputs = [x]
+        for s in state:
+            inputs.append(s.forward(inputs[-1]))
+        last = state[-1]
+    else:
+        last = run.forward(x)
     y = last.y
     loss, gz, gy = loss_and_grad(c.loss, out_name, last.z, y, t)
     metrics = [metric_value(kind, y, t) for _, kind in c.metrics]
@@ -246,6 +251,9 @@ def _sample(state, x, t, c, out_name, scale):
         for j in range(len(gy)):
             last.dy[j] = gy[j]
         dy = last.dy
+    if run is not None:
+        run.backward(x, dy, scale)
+        return loss, metrics
     for li in range(len(state) - 1, -1, -1):
         dy = state[li].backward(inputs[li], dy, scale)
     return loss, metrics
@@ -255,15 +263,19 @@ def _grad_len(s):
     return max(len(s.gk) if s.gk is not None else 0, len(s.gb) if s.gb is not None else 0)
 
 
-def evaluate_rows(state, X, T, c, out_name, xa):
-    """(mean loss, mean metrics) over rows X with targets T, no training."""
+def evaluate_rows(state, X, T, c, out_name, xa, run=None):
+    """(mean loss, mean metrics) over rows X with targets T, no training
+    (run: a graph's, as _fit_python's)."""
     total = 0.0
     sums = [0.0] * len(c.metrics)
     for k in range(len(X)):
         h = _as_row(X[k], xa)
-        for s in state:
-            h = s.forward(h)
-        last = state[-1]
+        if run is not None:
+            last = run.forward(h)
+        else:
+            for s in state:
+                h = s.forward(h)
+            last = state[-1]
         y = last.y
         total += loss_and_grad(c.loss, out_name, last.z, y, T[k])[0]
         for i, (_, kind) in enumerate(c.metrics):

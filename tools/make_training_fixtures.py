@@ -3,8 +3,9 @@
 board's training to be checked against. Not run by `make test`; needs
 TensorFlow 2.x with Keras 3 (checked with TF 2.21, Keras 3.15.1):
 
-    python3 tools/make_training_fixtures.py [conv|cnn]
-        (conv: the Conv1D runs only; cnn: the 2-D ones only)
+    python3 tools/make_training_fixtures.py [conv|cnn|graph]
+        (conv: the Conv1D runs only; cnn: the 2-D ones only; graph: the
+        functional models with merges only)
 
 Writes:
 
@@ -25,7 +26,9 @@ Writes:
      "x": [rows], "y": [rows or class indices],
      "history": Keras's History.history (shuffle=False),
      "weights": Keras's get_weights() after fit, each flattened}
-    (the .keras file is kept as <name>.keras).
+    (the .keras file is kept as <name>.keras). The graph runs' (graph_*)
+    weights are in the .anne file's layer order (its layers as the
+    converter orders a functional model's).
 """
 
 import json
@@ -242,7 +245,96 @@ def conv_run(keras, rng, spec):
     _record(keras, model, name, x.reshape(n, -1), y, opt, loss, metrics, batch, epochs, task)
 
 
-def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
+# Graphs (issue 30: functional models whose layers take several inputs):
+# (name, input shape, build(keras, input) -> output, optimizer, loss,
+# metrics, batch_size, epochs, task). A Dense residual with Add, a branch
+# with Concatenate, Multiply, Subtract, Average and Maximum, a small
+# Conv2D residual block (Add then ReLU, which the converter folds).
+def _dense_residual(k, x):
+    a = k.layers.Dense(6, activation="relu")(x)
+    b = k.layers.Dense(6, activation="tanh")(a)
+    c = k.layers.Add()([a, b])
+    return k.layers.Dense(3, activation="softmax")(c)
+
+
+def _concat_branch(k, x):
+    a = k.layers.Dense(4, activation="relu")(x)
+    b = k.layers.Dense(3, activation="tanh")(x)
+    c = k.layers.Concatenate()([a, b, x])
+    d = k.layers.Dense(5, activation="elu")(c)
+    return k.layers.Dense(2)(d)
+
+
+def _mul_sub(k, x):
+    a = k.layers.Dense(5, activation="sigmoid")(x)
+    b = k.layers.Dense(5, activation="tanh")(x)
+    m = k.layers.Multiply()([a, b])
+    s = k.layers.Subtract()([a, m])
+    v = k.layers.Average()([s, b, m])
+    w = k.layers.Maximum()([v, a])
+    return k.layers.Dense(1, activation="sigmoid")(w)
+
+
+def _conv_residual(k, x):
+    a = k.layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    b = k.layers.Conv2D(4, 3, padding="same")(a)
+    c = k.layers.Activation("relu")(k.layers.Add()([a, b]))
+    d = k.layers.MaxPooling2D(2)(c)
+    e = k.layers.Concatenate()([d, k.layers.AveragePooling2D(2)(a)])
+    return k.layers.Dense(3, activation="softmax")(k.layers.Flatten()(e))
+
+
+GRAPH_RUNS = [
+    ("graph_dense_add", (4,), _dense_residual, {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9},
+     "categorical_crossentropy", ["accuracy"], 5, 5, "onehot"),
+    ("graph_concat", (5,), _concat_branch, {"name": "adam", "learning_rate": 0.01}, "mse", ["mae"], 6, 5,
+     "regression"),
+    ("graph_mul_sub", (4,), _mul_sub, {"name": "sgd", "learning_rate": 0.2}, "binary_crossentropy",
+     ["accuracy"], 4, 5, "binary"),
+    ("graph_conv_residual", (6, 6, 2), _conv_residual, {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9},
+     "sparse_categorical_crossentropy", ["accuracy"], 4, 5, "sparse"),
+]
+
+
+def graph_run(keras, rng, spec):
+    name, shape, build, opt, loss, metrics, batch, epochs, task = spec
+    keras.utils.set_random_seed(sum(name.encode()))
+    n = 16
+    if len(shape) == 3:
+        x, lab = blobs(rng, n, int(np.prod(shape)), 3)
+    else:
+        x, lab = blobs(rng, n, shape[0], 3)
+    if task == "onehot":
+        y = np.eye(3, dtype=np.float32)[lab]
+    elif task == "sparse":
+        y = lab.astype(np.int64)
+    elif task == "binary":
+        y = (lab % 2).astype(np.float32)[:, None]
+    else:
+        y = np.stack([np.sin(x[:, 0]) + 0.1 * x[:, -1], np.cos(x[:, 1])], 1).astype(np.float32)
+    inp = keras.Input(shape)
+    model = keras.Model(inp, build(keras, inp), name=name)
+    _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task, graph=True)
+
+
+def _anne_order(keras, model, data):
+    """The model's weighted layers in the .anne file's layer order: each
+    file layer's kernel is one Keras layer's untrained kernel, bit for bit."""
+    import anne_format
+    kernels = [(L, L.get_weights()[0].reshape(-1)) for L in model.layers if L.get_weights()]
+    order = []
+    for layer in anne_format.parse(data).layers:
+        if layer.kernel is None:
+            continue
+        k = np.asarray(layer.kernel, np.float32).reshape(-1)
+        match = [L for L, w in kernels if w.shape == k.shape and np.array_equal(w, k)]
+        if len(match) != 1:
+            raise SystemExit("%s: a file layer matches %d Keras layers" % (model.name, len(match)))
+        order.append(match[0])
+    return order
+
+
+def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task, graph=False):
     """Saves the untrained model (.keras, .anne), trains it as Keras does
     and writes the .json: the data, Keras's history and the weights of
     every Dense and convolution after fit (get_weights' order: a
@@ -251,8 +343,10 @@ def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
     os.makedirs(TRAINING, exist_ok=True)
     base = os.path.join(TRAINING, name)
     model.save(base + ".keras")
+    data = anne_convert.convert_file(base + ".keras")
     with open(base + ".anne", "wb") as f:
-        f.write(anne_convert.convert_file(base + ".keras"))
+        f.write(data)
+    layers = _anne_order(keras, model, data) if graph else model.layers
     args = {k: v for k, v in opt.items() if k != "name"}
     optimizer = keras.optimizers.SGD(**args) if opt["name"] == "sgd" else keras.optimizers.Adam(**args)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
@@ -264,7 +358,7 @@ def _record(keras, model, name, x, y, opt, loss, metrics, batch, epochs, task):
            "epochs": epochs, "x": [f32(r) for r in x],
            "y": [int(v) for v in y] if task == "sparse" else [f32(r) for r in y],
            "history": {k: [float(v) for v in vals] for k, vals in hist.history.items()},
-           "weights": [f32(w) for L in model.layers if isinstance(L, weighted) for w in L.get_weights()]}
+           "weights": [f32(w) for L in layers if isinstance(L, weighted) for w in L.get_weights()]}
     with open(base + ".json", "w") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")
@@ -306,6 +400,11 @@ def main():
         for spec in CNN_RUNS:
             cnn_run(keras, rng, spec)
         return
+    if sys.argv[1:] == ["graph"]:  # the functional models only
+        rng = np.random.default_rng(2031)
+        for spec in GRAPH_RUNS:
+            graph_run(keras, rng, spec)
+        return
     cases = gradient_cases(tf, keras)
     lines = [json.dumps(c, separators=(",", ":")) for c in cases]
     with open(GRADIENTS, "w") as f:
@@ -321,6 +420,9 @@ def main():
     rng = np.random.default_rng(2030)
     for spec in CNN_RUNS:
         cnn_run(keras, rng, spec)
+    rng = np.random.default_rng(2031)
+    for spec in GRAPH_RUNS:
+        graph_run(keras, rng, spec)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 //! `anne_dense_backward_f32`, `anne_sgd_f32`, `anne_adam_f32`.
 
 use super::check::checked;
-use super::layer::spec_of;
+use super::layer::op_of;
 use crate::abi::*;
 use crate::layers::affine::affine_backward_f32;
 use crate::layers::dense::dense_backward_f32;
-use crate::layers::{conv1d, pool1d, Op};
+use crate::layers::{conv1d, conv2d, depthwise2d, pad2d, pool1d, pool2d, Op};
 use crate::train::{adam, sgd};
 use crate::Status;
 use core::slice;
@@ -43,7 +43,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         if layer.dtype != ANNE_DTYPE_F32 as u32 {
             return Err(Status::Kind);
         }
-        let spec = spec_of(layer.kind, &layer.params)?;
+        let spec = op_of(layer.kind, &layer.params)?;
         let layer_kernel = layer.kernel as *const f32;
         checked(x, n_in, &[])?;
         checked(dy, n_dy, &[])?;
@@ -59,9 +59,20 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             }
             Op::Affine(c) if layer.kernel_len == c => (c, 0),
             Op::Affine(_) => return Err(Status::KernelSize),
-            Op::Pool(_) => (0, 0),
-            // (spec_of gives no 2-D kind: they have no backward entry yet)
-            _ => return Err(Status::Kind),
+            Op::Conv2d(c) => {
+                let (kh, kw) = c.window.kernel_size;
+                let rows = kh.saturating_mul(kw).saturating_mul(c.in_channels);
+                (
+                    layer.kernel_len,
+                    layer.kernel_len.checked_div(rows).unwrap_or(0),
+                )
+            }
+            Op::Depthwise2d(d) => (
+                layer.kernel_len,
+                d.in_channels.saturating_mul(d.depth_multiplier),
+            ),
+            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) => (0, 0),
+            Op::Dense => return Err(Status::Kind),
         };
         if kernel_len != 0 {
             checked(layer_kernel, kernel_len, &[])?;
@@ -80,9 +91,9 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             }
             seen[3 + i] = (p as *const f32, n);
         }
-        let needs_dx = !matches!(spec, Op::Conv(_));
-        if (needs_dx && (dx.is_null() || !gk.is_null() || !gb.is_null()))
-            || (matches!(spec, Op::Conv(_)) && layer.kernel.is_null())
+        let conv = matches!(spec, Op::Conv(_) | Op::Conv2d(_) | Op::Depthwise2d(_));
+        if (!conv && (dx.is_null() || !gk.is_null() || !gb.is_null()))
+            || (conv && layer.kernel.is_null())
         {
             return Err(Status::Null);
         }
@@ -110,7 +121,13 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             Op::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
             Op::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
             Op::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
-            _ => Err(Status::Kind),
+            Op::Conv2d(c) => conv2d::conv2d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
+            Op::Depthwise2d(d) => {
+                depthwise2d::depthwise2d_backward_f32(&d, x, kernel, dy, scale, gk, gb, dx)
+            }
+            Op::Pool2d(p) => pool2d::pool2d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
+            Op::Pad2d(p) => pad2d::pad2d_backward_f32(&p, dy, dx.ok_or(Status::Null)?),
+            Op::Dense => Err(Status::Kind),
         }
     })();
     Status::code_of(result)

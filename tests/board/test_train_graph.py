@@ -1,0 +1,122 @@
+# files: tests/fixtures/training/graph_dense_add.* tests/board/boardcheck.py tests/board/keras_runs.py
+# files: tests/fixtures/training/graph_concat.* tests/board/boardcheck.py tests/board/keras_runs.py
+# files: tests/fixtures/training/graph_mul_sub.* tests/board/boardcheck.py tests/board/keras_runs.py
+# files: tests/fixtures/training/graph_conv_residual.* tests/board/boardcheck.py tests/board/keras_runs.py
+# Training graphs on the board (issue 30; anne_net's compile()/fit() on a
+# network whose layers name their inputs, anne_train_graph): real Keras
+# training runs of small functional models (tests/fixtures/training/graph_*,
+# tools/make_training_fixtures.py graph: a Dense residual with Add; a branch
+# with Concatenate of two Dense layers and the input; Multiply, Subtract,
+# Average of three and Maximum; a Conv2D residual block, Add then ReLU,
+# max and average pooling joined by Concatenate on the channels) reproduced
+# within 1e-4 abs + 1e-4 rel, the weights and the loss history, on both
+# backends (the per-sample loop of anne_train_python over the backend's
+# kernels: the native module's, anne_fallback's); evaluate after fit;
+# training_memory() is the bytes of the arrays fit() allocates, counted
+# here from the arrays of the state fit() makes; a saved, reloaded trained
+# graph predicts the same; the native layer_backward of the 2-D kinds gives
+# the fallback's gradients.
+import gc
+from array import array
+from os import listdir
+
+import anne_net
+from boardcheck import check, report
+from keras_runs import _load, _runs, _weights, near
+
+NAME = "test_train_graph"
+
+
+def test_keras_run(run):
+    d, net = _load(run)
+    before = _weights(net)
+    h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
+    got = _weights(net)
+    check(len(got) == len(d["weights"]), "%s: %d weight arrays, Keras %d" % (run, len(got), len(d["weights"])))
+    moved = max(abs(a - b) for w, v in zip(got, before) for a, b in zip(w, v))
+    check(moved > 1e-3, "%s: training moved the weights (by %r at most)" % (run, moved))
+    worst = 0.0
+    for i, (w, want) in enumerate(zip(got, d["weights"])):
+        check(len(w) == len(want), "%s: weight array %d sizes" % (run, i))
+        for a, b in zip(w, want):
+            worst = max(worst, abs(a - b) / (1e-4 + 1e-4 * abs(b)))
+    check(worst <= 1.0, "%s: weights within 1e-4 of Keras's (worst %.3f of the tolerance)" % (run, worst))
+    for k, want in d["history"].items():
+        got = h.history.get(k)
+        check(got is not None and len(got) == len(want) and all(near(a, b) for a, b in zip(got, want)),
+              "%s: history[%r] %r, Keras %r" % (run, k, got, want))
+    e = net.evaluate(d["x"], d["y"])
+    check(e["n"] == len(d["x"]) // net.n_inputs and e["loss"] == e["loss"], "%s: evaluate %r" % (run, e))
+    print("%s: worst weight %.3f of the tolerance, moved %.4f" % (run, worst, moved))
+    return d, net
+
+
+def test_memory(run, d, net):
+    """training_memory(): the arrays of the training state, counted here
+    from the state fit() makes, and the step's copies and slots."""
+    import anne_train_graph
+    from anne_train_base import _heap_bytes
+    state = anne_train_graph._Run(net, net._backend)
+    seen, arrays = [], 0
+    for s in state.state + [state]:
+        for k in ("z", "a", "dz", "dy", "dx", "gk", "gb", "y"):
+            v = getattr(s, k, None)
+            if isinstance(v, array) and not any(v is u for u in seen):
+                seen.append(v)
+                arrays += _heap_bytes(len(v))
+    for g in state.grads:
+        arrays += _heap_bytes(len(g))
+    check(arrays == anne_train_graph.run_bytes(net), "%s: the state's arrays take %d bytes, counted %d"
+          % (run, arrays, anne_train_graph.run_bytes(net)))
+    want = net.training_memory(d["batch_size"])
+    check(want > arrays, "%s: training_memory %d counts the step's too" % (run, want))
+    state = seen = None
+
+
+def test_save(run, net):
+    x = [0.1 * ((i * 7) % 11) - 0.5 for i in range(net.n_inputs)]
+    want = list(net.predict(x))
+    net.save("trained.anne")
+    again = anne_net.load("trained.anne")
+    check(list(again.predict(x)) == want, "%s: the trained graph saved and reloaded predicts the same" % run)
+
+
+def test_native_layer_backward():
+    """The native layer_backward of the 2-D kinds (the graph loop's, on the
+    native backend) against anne_fallback's: the same gradients."""
+    import anne_fallback
+    mod = anne_net._anne
+    anne_net.seed(3)
+    net = anne_net.Sequential([anne_net.Input((5, 5, 2)), anne_net.Conv2D(3, 3, strides=2, padding="same"),
+                               anne_net.ZeroPadding2D(1), anne_net.DepthwiseConv2D(2, depth_multiplier=2),
+                               anne_net.MaxPooling2D(2, strides=1), anne_net.AveragePooling2D(2, padding="same"),
+                               anne_net.Flatten(), anne_net.Dense(2)])
+    for i, L in enumerate(net.layers[:5]):
+        step = (L._kernel, L._bias, mod.Activation("linear"), None, L._step(None)[4])
+        x = array("f", [((k * 7 + i) % 13) / 13.0 - 0.4 for k in range(L.n_in)])
+        dy = array("f", [((k * 5 + i) % 11) / 11.0 - 0.5 for k in range(L.n_out)])
+        got, want = [], []
+        for m, out in ((mod, got), (anne_fallback, want)):
+            gk = array("f", bytes(4 * len(L._kernel))) if L._kernel is not None else None
+            gb = array("f", bytes(4 * len(L._bias))) if L._bias is not None else None
+            dx = array("f", bytes(4 * L.n_in))
+            m.layer_backward(step, x, dy, 0.5, gk, gb, dx)
+            out.extend(list(dx) + (list(gk) if gk else []) + (list(gb) if gb else []))
+        check(len(got) == len(want) and all(near(a, b, 1e-5, 1e-5) for a, b in zip(got, want)),
+              "%s: native layer_backward %r, the fallback's %r" % (type(L).__name__, got[:6], want[:6]))
+
+
+backends = ["python"] + (["native"] if anne_net._native is not None else [])
+for backend in backends:
+    anne_net.use_backend(backend)
+    print("%s [%s]" % (NAME, backend))
+    for run in _runs():
+        d, net = test_keras_run(run)
+        test_memory(run, d, net)
+        test_save(run, net)
+        d = net = None
+        gc.collect()
+if anne_net._native is not None and hasattr(anne_net._anne, "layer_backward") and "graph_dense_add.json" in listdir():
+    test_native_layer_backward()
+check(len([f for f in listdir() if f.endswith(".json")]) == 1, "one run a script")
+report(NAME)
