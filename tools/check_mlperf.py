@@ -91,10 +91,10 @@ MODELS = {"ds_cnn": ds_cnn, "resnet8": resnet8, "mobilenet_vww": mobilenet_vww, 
 BOARD = """
 from array import array
 import anne_net
-net = anne_net.load(%(file)r)
-n, m = net.n_inputs, net.n_outputs
 code = %(code)r
-x, out = array(code, bytes(n * %(size)d)), array(code, bytes(m * %(size)d))
+# (the buffers first, one block each, as an application makes them at boot)
+x, out = array(code, range(%(n)d)), array(code, range(%(m)d))
+net = anne_net.load(%(file)r)
 with open(%(rows)r, "rb") as f:
     while f.readinto(x):
         net.predict_into(x, out)
@@ -102,14 +102,14 @@ with open(%(rows)r, "rb") as f:
 """
 
 
-def run_board(target, out, stem, anne, rows, code):
+def run_board(target, out, stem, anne, rows, code, n_out):
     """The model's outputs on target for each row of rows (numpy, written
     as the buffer's type) -> an array, or the run's error text."""
     rows_path = os.path.join(out, stem + "_rows.bin")
     rows.astype("<f4" if code == "f" else "i1").tofile(rows_path)
     script = os.path.join(out, stem + "_run.py")
     with open(script, "w") as f:
-        f.write(BOARD % {"file": os.path.basename(anne), "code": code, "size": 4 if code == "f" else 1,
+        f.write(BOARD % {"file": os.path.basename(anne), "code": code, "n": rows.shape[1], "m": n_out,
                          "rows": os.path.basename(rows_path)})
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "run-on"), "--timeout", "1200", target, script,
                         anne, rows_path], capture_output=True, text=True)
@@ -193,7 +193,8 @@ def main(argv=None):
                 failed += 1
         for form, path, rows, code, want in forms:
             for target in a.targets.split(","):
-                got = run_board(target, a.out, "%s_%s_%s" % (name, form, target), path, rows, code)
+                got = run_board(target, a.out, "%s_%s_%s" % (name, form, target), path, rows, code,
+                                want.reshape(ROWS, -1).shape[1])
                 if not isinstance(got, np.ndarray):
                     print("%-14s %-8s %-11s did not run: %s" % (name, form, target, got))
                     failed += 1
