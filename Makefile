@@ -85,9 +85,20 @@ $(BUILD)/mpy-cross.stamp: $(STAMP_DEPS)
 	@mkdir -p $(NO_MPY_LIB) && echo "Stands in for micropython-lib, which anne's manifest does not use." > $(NO_MPY_LIB)/README.md
 	@touch $@
 
+# MicroPython's make collects the qstrs again only from .c files that
+# changed, not from headers (c_glue/anne_functions.h lists the module's
+# functions), and may keep a frozen board library older than micropython/:
+# after such a change, a firmware's generated headers and frozen modules
+# are made again (a fresh clone builds them once anyway).
+# ($(1)/anne.stamp: the last build that succeeded.)
+fresh = if [ ! -f $(1)/anne.stamp ] || [ -n "$$(find $(ROOT)/c_glue $(ROOT)/micropython \
+	-newer $(1)/anne.stamp -not -path "*/__pycache__*" -print -quit)" ]; then rm -rf $(1)/genhdr $(1)/frozen_content.* $(1)/frozen_mpy; fi
+
 unix: $(BUILD)/mpy-cross.stamp
+	@$(call fresh,$(BUILD)/unix)
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 -s BUILD=$(BUILD)/unix $(UNIX_FLAGS) \
 		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)"
+	@touch $(BUILD)/unix/anne.stamp
 
 # The unix port under AddressSanitizer + UBSan (the board tests run on it too):
 # a read or write out of bounds, a use after free or undefined behaviour
@@ -118,9 +129,11 @@ $(ASAN_MP_STAMP): $(BUILD)/mpy-cross.stamp tools/gc-asan.patch
 	patch -s -o $(ASAN_MP)/py/gc.c $(MICROPY_DIR)/py/gc.c tools/gc-asan.patch
 	@touch $@
 unix-asan: $(ASAN_MP_STAMP)
+	@$(call fresh,$(BUILD)/unix-asan)
 	GIT_CEILING_DIRECTORIES=$(BUILD) $(MAKE) -C $(ASAN_MP)/ports/unix -j2 -s BUILD=$(BUILD)/unix-asan $(UNIX_FLAGS) \
 		USER_C_MODULES=$(ROOT) ANNE_CARGO="$(CROSS_CARGO)" ANNE_SANITIZE=address \
 		CFLAGS_EXTRA="$(SANITIZE) -DMICROPY_STACK_CHECK_MARGIN=8192" LDFLAGS_EXTRA="$(SANITIZE)"
+	@touch $(BUILD)/unix-asan/anne.stamp
 
 # The same firmware without anne (MicroPython's own test suite is compared
 # on both: tests/run_micropython_suite.py).
@@ -134,19 +147,25 @@ qemu-m3-plain: $(BUILD)/mpy-cross.stamp
 # Heaps: the MPS2-AN385 has 4 MB of RAM, of which 1 MB is MicroPython's heap;
 # the nRF51 is given 256 KB of SRAM (as an RP2040 has 264 KB): 192 KB of heap.
 qemu-m3: $(BUILD)/mpy-cross.stamp
+	@$(call fresh,$(BUILD)/cortex-m3)
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MPS2_AN385 BUILD=$(BUILD)/cortex-m3 \
 		MICROPY_HEAP_SIZE=1048576 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+	@touch $(BUILD)/cortex-m3/anne.stamp
 
 qemu-m0: $(BUILD)/mpy-cross.stamp
+	@$(call fresh,$(BUILD)/cortex-m0)
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s BOARD=MICROBIT BUILD=$(BUILD)/cortex-m0 \
 		MICROPY_HEAP_SIZE=196608 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+	@touch $(BUILD)/cortex-m0/anne.stamp
 
 # A hard-float Cortex-M4F (qemu's mps2-an386; board definition in
 # tools/boards/MPS2_AN386): the kernels on the FPU (thumbv7em-none-eabihf).
 M4F_BOARD := BOARD=MPS2_AN386 BOARD_DIR=$(ROOT)/tools/boards/MPS2_AN386
 qemu-m4f: $(BUILD)/mpy-cross.stamp
+	@$(call fresh,$(BUILD)/cortex-m4f)
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(M4F_BOARD) BUILD=$(BUILD)/cortex-m4f \
 		MICROPY_HEAP_SIZE=1048576 $(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+	@touch $(BUILD)/cortex-m4f/anne.stamp
 
 # A 32-bit RISC-V board: the qemu port's VIRT_RV32 (qemu's virt machine,
 # rv32imac_zicsr, ilp32 soft float; the kernels as riscv32imac-unknown-none-elf,
@@ -159,8 +178,10 @@ RV32_LIBGCC := riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 -print-libgcc
 RV32_FLAGS = BOARD=VIRT_RV32 MICROPY_HEAP_SIZE=1048576 LIBS="-nostdlib $$($(RV32_LIBGCC))" \
 	CFLAGS_EXTRA="-isystem /usr/include/newlib"
 qemu-rv32: $(BUILD)/mpy-cross.stamp riscv-deps
+	@$(call fresh,$(BUILD)/riscv32)
 	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j2 -s $(RV32_FLAGS) BUILD=$(BUILD)/riscv32 \
 		$(QEMU_FLAGS) USER_C_MODULES=$(ROOT)
+	@touch $(BUILD)/riscv32/anne.stamp
 
 firmware: unix unix-asan qemu-m3 qemu-m0 qemu-m4f qemu-rv32
 

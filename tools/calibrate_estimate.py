@@ -135,9 +135,17 @@ from array import array
 
 
 def one(name, k):
+    f = open(name, "rb")
+    data = f.read()
+    f.close()
+    # The file copied to a filesystem that is read (as littlefs on a board;
+    # run-on's ROMFS files are used in place, as load(data) is).
+    path = "fs_" + name
+    with open(path, "wb") as f:
+        f.write(data)
     gc.collect()
     a = gc.mem_alloc()
-    net = anne_net.load(name)
+    net = anne_net.load(path)
     gc.collect()
     rf = gc.mem_alloc() - a
     tm = -1
@@ -147,10 +155,6 @@ def one(name, k):
     except ValueError:
         pass
     net = None
-    gc.collect()
-    f = open(name, "rb")
-    data = f.read()
-    f.close()
     gc.collect()
     a = gc.mem_alloc()
     net = anne_net.load(data)
