@@ -69,7 +69,7 @@ def test_built():
           "a flat input refused")
     anne_net.seed(3)
     net = Sequential([Input((5, 2)), Conv1D(3, 2, activation="relu"), UpSampling1D(2), Flatten(), Dense(2)])
-    check(net.layers[1].output_shape == (4, 3) and net.layers[2].output_shape == (8, 3), "shapes %r"
+    check(net.layers[0].output_shape == (4, 3) and net.layers[1].output_shape == (8, 3), "shapes %r"
           % ([L.output_shape for L in net.layers],))
     return net
 
