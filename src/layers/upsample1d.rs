@@ -42,7 +42,7 @@ impl Upsample1d {
 pub fn upsample1d_f32(spec: &Upsample1d, x: &[f32], out: &mut [f32]) -> Result<(), Status> {
     spec.check(x.len(), out.len())?;
     let c = spec.channels.max(1);
-    for (src, dst) in x.chunks_exact(c).zip(out.chunks_exact_mut(c.saturating_mul(spec.size.max(1)))) {
+    for (src, dst) in x.chunks_exact(c).zip(out.chunks_exact_mut(c.saturating_mul(spec.size).max(1))) {
         for copy in dst.chunks_exact_mut(c) {
             // (a zip, not copy_from_slice: no length-mismatch panic path)
             for (d, &v) in copy.iter_mut().zip(src) {
@@ -60,7 +60,7 @@ pub fn upsample1d_f32(spec: &Upsample1d, x: &[f32], out: &mut [f32]) -> Result<(
 pub fn upsample1d_backward_f32(spec: &Upsample1d, dy: &[f32], dx: &mut [f32]) -> Result<(), Status> {
     spec.check(dx.len(), dy.len())?;
     let c = spec.channels.max(1);
-    for (dst, src) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(c.saturating_mul(spec.size.max(1)))) {
+    for (dst, src) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(c.saturating_mul(spec.size).max(1))) {
         dst.fill(0.0);
         for copy in src.chunks_exact(c) {
             for (d, &v) in dst.iter_mut().zip(copy) {
