@@ -238,6 +238,10 @@ typedef struct {
  *                      channels, then padding's top, bottom, left, right
  *                      (ANNE_ZERO_PADDING2D_PADDING_* + 3); out is (top + height +
  *                      bottom) x (left + width + right) x channels.
+ *   ANNE_LAYER_UP_SAMPLING1D  Keras's UpSampling1D: params channels, size
+ *                      (ANNE_UP_SAMPLING1D_SIZE + 1); x is steps x channels,
+ *                      out (steps * size) x channels, each step repeated
+ *                      size times.
  *   ANNE_LAYER_MAX_POOLING2D, ANNE_LAYER_AVERAGE_POOLING2D
  *                      params: height, width, channels, pool_h, pool_w,
  *                      strides_h, strides_w, padding (valid or same; same
@@ -344,7 +348,7 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
                                 float scale, float *gk, float *gb, float *dx);
 
 /* The backward pass of one Conv1D, Conv2D, DepthwiseConv2D, pooling (1-D
- * or 2-D), ZeroPadding2D or affine layer (float32,
+ * or 2-D), ZeroPadding2D, UpSampling1D or affine layer (float32,
  * described as for anne_forward; its out and act are not read) for one sample that
  * read x (n_in values), from dy (n_dy values: the gradient at the layer's
  * outputs; for a convolution at its pre-activations, the activation's backward
@@ -354,7 +358,8 @@ int32_t anne_dense_backward_f32(const float *x, size_t n_in,
  *           dx = dL/dx unless dx is NULL;
  *   pooling (TensorFlow's gradients: a window's first max, a global max's
  *           ties share, an average spreads evenly over the steps in range),
- *           ZeroPadding2D and affine (dx = dy * scale): dx = dL/dx (not
+ *           ZeroPadding2D, UpSampling1D (dx sums each step's copies) and
+ *           affine (dx = dy * scale): dx = dL/dx (not
  *           NULL; gk and gb NULL).
  * A dy that is not the layer's output size is ANNE_ERR_OUT_SIZE; a dx not
  * n_in long, ANNE_ERR_X_SIZE; the other refusals as anne_forward's. */
@@ -419,11 +424,12 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
 
 /* A layer to train: kind and params as in anne_layer_t (ANNE_LAYER_DENSE,
  * ANNE_LAYER_CONV1D, ANNE_LAYER_CONV2D, ANNE_LAYER_DEPTHWISE_CONV2D, a 1-D
- * or 2-D pooling, ANNE_LAYER_ZERO_PADDING2D or ANNE_LAYER_AFFINE; the last
+ * or 2-D pooling, ANNE_LAYER_ZERO_PADDING2D, ANNE_LAYER_UP_SAMPLING1D or
+ * ANNE_LAYER_AFFINE; the last
  * layer dense), its first ANNE_TRAIN_LAYER_PARAMS params.
  * kernel and bias (a dense's n_in x units and units values, a
  * convolution's as anne_layer_t says; bias may be NULL) written by the
- * update; a pooling or ZeroPadding2D has none (NULL), an affine layer its
+ * update; a pooling, ZeroPadding2D or UpSampling1D has none (NULL), an affine layer its
  * scale and offset. Pooling, padding and affine layers are linear and
  * frozen. slots: the optimizer's state,
  * kernel_len values for slots[0] and [1], bias_len for [2] and [3] (SGD

@@ -114,8 +114,9 @@
 #define ANNE_LAYER_MAXIMUM 21
 #define ANNE_LAYER_MINIMUM 22
 #define ANNE_LAYER_CONCATENATE 23
-#define ANNE_LAYER_COUNT 23
-#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d, depthwise_conv2d, zero_padding2d, add, subtract, multiply, average, maximum, minimum, concatenate"
+#define ANNE_LAYER_UP_SAMPLING1D 24
+#define ANNE_LAYER_COUNT 24
+#define ANNE_LAYER_NAMES "dense, conv1d, max_pooling1d, average_pooling1d, global_average_pooling1d, global_max_pooling1d, flatten, reshape, affine, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d, depthwise_conv2d, zero_padding2d, add, subtract, multiply, average, maximum, minimum, concatenate, up_sampling1d"
 
 /* X(ID, name, slots, weighted, activation): slots the kind's parameter
  * count, weighted 1 when it has units and weights, activation 1 when
@@ -144,6 +145,7 @@
     X(MAXIMUM, maximum, 0, 0, 1) \
     X(MINIMUM, minimum, 0, 0, 1) \
     X(CONCATENATE, concatenate, 0, 0, 1) \
+    X(UP_SAMPLING1D, up_sampling1d, 1, 0, 0) \
 
 
 /* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same
@@ -188,5 +190,6 @@
 #define ANNE_ZERO_PADDING2D_PADDING_BOTTOM 1
 #define ANNE_ZERO_PADDING2D_PADDING_LEFT 2
 #define ANNE_ZERO_PADDING2D_PADDING_RIGHT 3
+#define ANNE_UP_SAMPLING1D_SIZE 0
 
 #endif /* ANNE_OPS_H */

@@ -412,6 +412,10 @@ ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
         case ANNE_ERR_LAYER_PARAM:
+            if (d->kind == ANNE_LAYER_UP_SAMPLING1D) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("layer %d: bad up_sampling1d spec: channels, size >= 1"), (int)i);
+            }
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2"),
                 (int)i);

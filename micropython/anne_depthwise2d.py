@@ -1,5 +1,6 @@
 # anne_depthwise2d: anne_net's DepthwiseConv2D and ZeroPadding2D for
-# (height, width, channels) images (fit() trains them),
+# (height, width, channels) images, and UpSampling1D for (steps,
+# channels) (fit() trains through them),
 # on anne_conv2d's Conv2D. anne_net imports it when a network has one of
 # them (anne_net.DepthwiseConv2D, ... or a file that holds one): a Conv2D
 # network does not load it (a board holds an imported module in RAM).
@@ -7,7 +8,7 @@
 import anne_ops
 from anne_core import PADDINGS, _as_floats, _check_finite, _n_out
 from anne_layers import Dense, _Shaping, _flatten, _int_arg
-from anne_conv import _depth
+from anne_conv import _depth, _one, _steps_channels
 from anne_conv2d import Conv2D, _image, _plane
 
 
@@ -185,12 +186,38 @@ def _side(pair, what):
     return (_int_arg(pair[0], what, 0), _int_arg(pair[1], what, 0))
 
 
-LAYER_TYPES = (DepthwiseConv2D, ZeroPadding2D)
+class UpSampling1D(_Shaping):
+    """UpSampling1D(size=2), as Keras's: each step of a (steps, channels)
+    input repeated size times, (steps * size, channels) out."""
+    kind = anne_ops.LAYER_UP_SAMPLING1D
+
+    def __init__(self, size=2, input_shape=None):
+        _Shaping.__init__(self, input_shape)
+        self.size = _one(size, "size")
+
+    def _kparams(self):
+        return (self.size, 0, 0, 0, 0, 0, 0, 0)
+
+    def _out_shape(self, shape):
+        steps, channels = _steps_channels(self, shape)
+        return (steps * self.size, channels)
+
+    def _step(self, buf):
+        return (None, None, None, buf, (self.kind, self._in_shape[1], self.size))
+
+    def _options(self):
+        return "size=%d" % self.size
+
+
+LAYER_TYPES = (DepthwiseConv2D, ZeroPadding2D, UpSampling1D)
 
 
 def make_layer(entry):
-    """anne_net.load()'s layer for a file's DepthwiseConv2D or ZeroPadding2D."""
+    """anne_net.load()'s layer for a file's DepthwiseConv2D, ZeroPadding2D
+    or UpSampling1D."""
     kp = entry.kparams
+    if entry.kind == anne_ops.LAYER_UP_SAMPLING1D:
+        return UpSampling1D(kp[0])
     if entry.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
         return DepthwiseConv2D(kp[0:2], kp[2:4], PADDINGS[kp[4]], kp[5], kp[6:8], entry.activation,
                                entry.has_bias, **entry.keras_params())

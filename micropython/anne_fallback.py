@@ -123,13 +123,18 @@ _KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LA
           _ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_AFFINE,
           _ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D,
           _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D, _ops.LAYER_DEPTHWISE_CONV2D,
-          _ops.LAYER_ZERO_PADDING2D)
+          _ops.LAYER_ZERO_PADDING2D, _ops.LAYER_UP_SAMPLING1D)
 _WEIGHTED = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_AFFINE, _ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D)
 # Global poolings (1-D over steps, 2-D over height x width: the same), and
 # the max ones of them and of the 1-D windowed poolings.
 _GLOBAL = (_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D,
            _ops.LAYER_GLOBAL_AVERAGE_POOLING2D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
 _MAX = (_ops.LAYER_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING1D, _ops.LAYER_GLOBAL_MAX_POOLING2D)
+
+
+# (the shaping kinds anne_fallback2d runs: 2-D pooling, ZeroPadding2D, UpSampling1D)
+_SHAPING2D = (_ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_ZERO_PADDING2D,
+              _ops.LAYER_UP_SAMPLING1D)
 
 
 def _out_len(out):
@@ -303,7 +308,7 @@ def _run_layer(i, src, layer, dst, checked=None, last=False):
             anne_fallback2d.conv2d(i, src, kernel, bias, act, dst, spec)
         else:
             _conv1d(i, src, kernel, bias, act, dst, spec)
-    elif kind in (_ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_ZERO_PADDING2D):
+    elif kind in _SHAPING2D:
         import anne_fallback2d
         anne_fallback2d.pool2d(i, src, dst, spec)
     else:

@@ -1,5 +1,6 @@
 # anne_fallback2d: anne_fallback's kernels for (height, width, channels)
-# images, Conv2D, DepthwiseConv2D, ZeroPadding2D and the 2-D poolings, in plain MicroPython: the
+# images, Conv2D, DepthwiseConv2D, ZeroPadding2D and the 2-D poolings (and
+# UpSampling1D's repeated steps), in plain MicroPython: the
 # definitions straight (src/layers/conv2d.rs, pool2d.rs), with the native
 # module's checks and messages (c_glue/mod_plan.c). anne_fallback imports
 # it for a layer of one of these kinds.
@@ -9,7 +10,7 @@ from anne_core import _out_steps
 from anne_activations import _apply, _store, _store_at
 
 KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING2D, _ops.LAYER_DEPTHWISE_CONV2D,
-         _ops.LAYER_ZERO_PADDING2D)
+         _ops.LAYER_ZERO_PADDING2D, _ops.LAYER_UP_SAMPLING1D)
 
 
 def _bad_spec(i):
@@ -139,12 +140,36 @@ def pad2d(i, xs, out, spec):
     _store(out, values, len(values))
 
 
+def _upsample1d_shape(i, n_in, spec):
+    """(channels, size) of an UpSampling1D's spec; ValueError as the native module's."""
+    c, size = _params(spec, 2)
+    if c < 1 or size < 1 or any(spec[3:]):
+        raise ValueError("layer %d: bad up_sampling1d spec: channels, size >= 1" % i)
+    if n_in == 0 or n_in % c:
+        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few" % (i, n_in, c))
+    return c, size
+
+
+def upsample1d(i, xs, out, spec):
+    """UpSampling1D (src/layers/upsample1d.rs): each step of channels
+    values repeated size times."""
+    c, size = _upsample1d_shape(i, len(xs), spec)
+    if _out_len(out) != len(xs) * size:
+        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+    values = []
+    for at in range(0, len(xs), c):
+        values += list(xs[at:at + c]) * size
+    _store(out, values, len(values))
+
+
 def pool2d(i, xs, out, spec):
     """MaxPooling2D, AveragePooling2D: the max, or the mean, of each
     window's positions in range, per channel (a NaN wins a max).
-    (ZeroPadding2D: pad2d.)"""
+    (ZeroPadding2D: pad2d; UpSampling1D: upsample1d.)"""
     if spec[0] == _ops.LAYER_ZERO_PADDING2D:
         return pad2d(i, xs, out, spec)
+    if spec[0] == _ops.LAYER_UP_SAMPLING1D:
+        return upsample1d(i, xs, out, spec)
     h, w, c, ph, pw, sh, sw, padding = _params(spec, 8)
     if min(h, w, c, ph, pw, sh, sw) < 1 or padding > 1:
         _bad_spec(i)
@@ -251,6 +276,17 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     if dx is not None:
         _check_len(_floats(dx, "dx"), n_in, "dx")
     acc = [0.0] * n_in
+    if kind == _ops.LAYER_UP_SAMPLING1D:  # each step's copies' gradients summed in order
+        c, size = _upsample1d_shape(0, n_in, spec)
+        if len(ds) != n_in * size:
+            _bad_dy(ds, n_in)
+        for j in range(n_in):
+            at = (j // c) * c * size + j % c
+            s = 0.0
+            for r in range(size):
+                s += ds[at + r * c]
+            acc[j] = s
+        return _store(dx, acc, n_in)
     if kind == _ops.LAYER_ZERO_PADDING2D:
         h, w, c, top, bottom, left, right = _params(spec, 7)
         ow = left + w + right

@@ -163,6 +163,8 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
                                                   else "(steps, channels)", _shape_text(in_shape)))
     if kind in GLOBAL_POOLS:
         return (in_shape[-1],)
+    if rule == "upsample":  # size
+        return (in_shape[0] * kp[0], in_shape[1])
     if rule == "pad2d":  # top, bottom, left, right
         return (in_shape[0] + kp[0] + kp[1], in_shape[1] + kp[2] + kp[3], in_shape[2])
     if rule == "depthwise2d" and units != in_shape[2] * kp[5]:

@@ -67,9 +67,9 @@ from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # n
 # The layers: Dense (anne_layers), the layers for windows (anne_conv) and
 # the per-channel ones (anne_affine), the last two imported when a network
 # has one of them.
-_LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, "
-                "Flatten, Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, "
-                "AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, DepthwiseConv2D, ZeroPadding2D")
+_LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, Flatten, "
+                "Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, AveragePooling2D, "
+                "GlobalAveragePooling2D, GlobalMaxPooling2D, DepthwiseConv2D, ZeroPadding2D, UpSampling1D")
 
 
 def _is_layer(layer):
@@ -787,7 +787,7 @@ for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePoolin
     _LAZY[_name] = "anne_conv"
 for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
     _LAZY[_name] = "anne_conv2d"
-_LAZY["DepthwiseConv2D"] = _LAZY["ZeroPadding2D"] = "anne_depthwise2d"
+_LAZY["DepthwiseConv2D"] = _LAZY["ZeroPadding2D"] = _LAZY["UpSampling1D"] = "anne_depthwise2d"
 del _name
 
 

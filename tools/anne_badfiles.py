@@ -524,7 +524,7 @@ def _bad_conv_files():
         ("pool_activation_set", _patch(good, "<B", e1 + 1, 1), F["reserved"]),
         ("flatten_output_shape", _patch(good, "<H", e2 + 14, 10), F["chain"]),
         ("reshape_wrong_size", _patch(_patch(good, "<B", e2, 8), "<H", e2 + 14, 10), F["chain"]),
-    ] + _bad_affine_files()
+    ] + _bad_affine_files() + _bad_upsampling_files()
 
 
 def _bad_affine_files():
@@ -540,6 +540,20 @@ def _bad_affine_files():
         ("affine_activation_set", _patch(good, "<B", e0 + 1, 1), F["reserved"]),
         ("affine_without_offset", _patch(good, "<B", e0 + 2, 0), F["reserved"]),
         ("affine_code_4", _patch(good, "<H", e0 + 32, 4), F["kind_params"]),
+    ]
+
+
+def _bad_upsampling_files():
+    """An UpSampling1D layer ((3, 2) -> size 2 -> (6, 2)) with each of its defects."""
+    F = FRAGMENTS
+    good = encode((3, 2), [LayerSpec("linear", kind="up_sampling1d", kparams=(2,)), LayerSpec("linear", kind="flatten"),
+                           LayerSpec("relu", np.ones((12, 2), np.float32), np.zeros(2, np.float32))])
+    e0 = parse(good).header_size
+    return [
+        ("up_sampling1d_size_0", _patch(good, "<H", e0 + 32, 0), F["kind_params"]),
+        ("up_sampling1d_slot_1_set", _patch(good, "<H", e0 + 34, 1), F["kind_params"]),
+        ("up_sampling1d_output_shape", _patch(good, "<H", e0 + 14, 5), F["chain"]),
+        ("up_sampling1d_units_set", _patch(good, "<I", e0 + 20, 2), F["reserved"]),
     ]
 
 

@@ -31,6 +31,7 @@ version-3 file whose layers name their inputs), on a (features,),
                  Conv2D with the separable layer's bias and activation (the
                  same computation; the summary names both parts)
   ZeroPadding2D  padding int, (rows, columns) or ((top, bottom), (left, right))
+  UpSampling1D   size (each step repeated size times; size 1 is dropped)
   MaxPooling2D, AveragePooling2D (pool_size, strides, padding valid/same),
   GlobalAveragePooling2D, GlobalMaxPooling2D
   Flatten, Reshape

@@ -296,6 +296,8 @@ class Layer:
                 kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6], kp[7])
         if self.kind == anne_ops.LAYER_ZERO_PADDING2D:
             return "padding=((%d, %d), (%d, %d))" % tuple(kp[:4])
+        if self.kind == anne_ops.LAYER_UP_SAMPLING1D:
+            return "size=%d" % kp[0]
         if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
             return "pool_size=%dx%d strides=%dx%d padding=%s" % (kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]])
         if self.kind == anne_ops.LAYER_AFFINE:
@@ -386,6 +388,8 @@ class Layer:
         if self.kind == anne_ops.LAYER_ZERO_PADDING2D:
             t, b, l, r = self.kparams[:4]
             return _f32(np.pad(x, ((0, 0), (t, b), (l, r), (0, 0))))
+        if self.kind == anne_ops.LAYER_UP_SAMPLING1D:
+            return np.repeat(x, self.kparams[0], axis=1)
         if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
             return _pool2d(x, self.kparams, self.kind == anne_ops.LAYER_MAX_POOLING2D, self.out_shape)
         if self.kind == anne_ops.LAYER_CONV1D:

@@ -314,6 +314,29 @@ def zero_padding1d(st, layer):
     _to_steps(st, layer, None)
 
 
+def up_sampling1d(st, layer):
+    """UpSampling1D (size: an int >= 1): each step repeated size times. A
+    pending per-channel affine passes through it (a repeat of x * s + o is
+    the repeat of x, times s, plus o); an activation after it stays a layer
+    of its own's."""
+    cfg, where = layer.cfg, layer.where
+    other = sorted(k for k in cfg if k not in ("name", "trainable", "dtype", "size"))
+    if other:
+        raise K.ConvertError("%s: option %s is not supported (UpSampling1D takes size)" % (where, ", ".join(other)))
+    size = K._ints(cfg, "size", 2, where)
+    if size < 1:
+        raise K.ConvertError("%s: size=%d; a size >= 1" % (where, size))
+    steps, channels = K._steps_channels(st.shape, where)
+    if size == 1:
+        st.dropped.append(layer.name)
+        return
+    d = {"kind": "up_sampling1d", "name": layer.name, "sources": [layer.name], "kparams": (size,),
+         "out_shape": (steps * size, channels)}
+    st.board.append(d)
+    st.shape = d["out_shape"]
+    st.last_open = None
+
+
 class _Padding2d:
     def __init__(self, layer, padding):
         self.cfg = dict(layer.cfg, padding=padding)
@@ -322,6 +345,7 @@ class _Padding2d:
 
 LAYER_KINDS = {
     "DepthwiseConv1D": depthwise_conv1d, "SeparableConv1D": separable_conv1d, "ZeroPadding1D": zero_padding1d,
+    "UpSampling1D": up_sampling1d,
     "Conv2D": conv2d, "MaxPooling2D": max_pooling2d, "AveragePooling2D": average_pooling2d,
     "GlobalAveragePooling2D": global_average_pooling2d, "GlobalMaxPooling2D": global_max_pooling2d,
     "DepthwiseConv2D": depthwise_conv2d, "SeparableConv2D": separable_conv2d, "ZeroPadding2D": zero_padding2d,

@@ -57,6 +57,7 @@ ADVICE = {
     "EXPAND_DIMS": "an EXPAND_DIMS that is not the height 1 of a Conv1D or pooling before its CONV_2D or "
                    "*_POOL_2D: " + _FLOAT,
     "MAX_POOL_2D": "a pooling of height over 1 (MaxPooling2D) is not supported in int8 yet: " + _FLOAT,
+    "TILE": "a TILE (Keras's UpSampling1D: its steps repeated) is not supported in int8: " + _FLOAT,
     "AVERAGE_POOL_2D": "a pooling of height over 1 (AveragePooling2D) is not supported in int8 yet: " + _FLOAT,
     "MEAN": "a MEAN over other axes than the steps of a (steps, channels) tensor or the height and width "
             "of an image: " + _FLOAT,

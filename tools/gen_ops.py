@@ -49,8 +49,8 @@ LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation",
               "input", "shape", "inputs"}
 SLOT_KEYS = {"name", "default", "min", "values", "none", "pair", "sides"}
 INPUTS = ("flat", "steps", "image", "any")
-SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "global", "flatten", "stored", "same",
-          "merge", "concat")
+SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "upsample", "global", "flatten",
+          "stored", "same", "merge", "concat")
 MAX_INPUTS = 7   # inputs a version-3 layer entry names
 MAX_SLOTS = 8   # kind parameters a version-2 layer entry stores
 
@@ -302,7 +302,7 @@ def gen_python(t):
             "# The kinds that take an activation.",
             "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
             "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d,",
-            "# depthwise2d, pad2d, global, flatten, stored, same, merge, concat).",
+            "# depthwise2d, pad2d, upsample, global, flatten, stored, same, merge, concat).",
             "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
             "# id -> (min, max) inputs, for the kinds that take several (merges).",
             "LAYER_INPUTS = " + py_repr({L["id"]: tuple(L["inputs"]) for L in layers if L["inputs"] != 1}),

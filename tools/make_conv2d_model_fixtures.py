@@ -30,7 +30,11 @@ multiplier 2, no bias, BatchNormalization and ReLU folded in, a strided
 same-padded SeparableConv1D, a dilated one, GlobalAveragePooling1D) and
 separable_conv1d (SeparableConv1D multiplier 2, no bias, a swish layer
 folded in, ZeroPadding1D, dilation, MaxPooling1D); `--conv1d` makes only
-these two.
+these two; `--upsampling` only up_sampling1d (Conv1D -> UpSampling1D(2) ->
+Conv1D same -> GlobalAveragePooling1D -> Dense softmax) and
+up_sampling1d_size3 (Conv1D, BatchNormalization (kept as an affine layer
+past the UpSampling1D: a same-padded Conv1D cannot take it), UpSampling1D(3), a strided same-padded
+Conv1D, MaxPooling1D, Flatten, Dense sigmoid).
 """
 import os
 import sys
@@ -190,14 +194,42 @@ def conv1d_variant_models():
     save_fixture("separable_conv1d", model, x[:10])
 
 
+def upsampling_models():
+    """UpSampling1D (a board layer of its own, kind up_sampling1d)."""
+    rng = np.random.default_rng(SEED + 3)
+    keras.utils.set_random_seed(SEED + 3)
+
+    keras.backend.clear_session()
+    x, lab = waves(rng, 300, 12, 2, 3)
+    model = keras.Sequential([
+        keras.Input((12, 2)), layers.Conv1D(4, 3, activation="relu"), layers.UpSampling1D(2),
+        layers.Conv1D(3, 3, padding="same", activation="tanh"),
+        layers.GlobalAveragePooling1D(), layers.Dense(3, activation="softmax")], name="up_sampling1d")
+    fit(model, x, onehot(lab, 3), "categorical_crossentropy", 10)
+    save_fixture("up_sampling1d", model, x[:10])
+
+    keras.backend.clear_session()
+    x, lab = waves(rng, 300, 10, 3, 2)
+    model = keras.Sequential([
+        keras.Input((10, 3)), layers.Conv1D(4, 3, activation="relu"), layers.BatchNormalization(),
+        layers.UpSampling1D(3), layers.Conv1D(2, 5, strides=2, padding="same", activation="elu"),
+        layers.MaxPooling1D(2), layers.Flatten(), layers.Dense(1, activation="sigmoid")],
+        name="up_sampling1d_size3")
+    fit(model, x, lab.astype(np.float32), "binary_crossentropy", 10)
+    save_fixture("up_sampling1d_size3", model, x[:10])
+
+
 if __name__ == "__main__":
     # (--depthwise: only the DepthwiseConv2D, SeparableConv2D and
     # ZeroPadding2D fixtures; --conv1d: only the DepthwiseConv1D,
     # SeparableConv1D and ZeroPadding1D ones)
-    if "--conv1d" in sys.argv:
+    if "--upsampling" in sys.argv:
+        upsampling_models()
+    elif "--conv1d" in sys.argv:
         conv1d_variant_models()
     else:
         if "--depthwise" not in sys.argv:
             main()
         depthwise_models()
         conv1d_variant_models()
+        upsampling_models()

@@ -3,9 +3,10 @@
 board's training to be checked against. Not run by `make test`; needs
 TensorFlow 2.x with Keras 3 (checked with TF 2.21, Keras 3.15.1):
 
-    python3 tools/make_training_fixtures.py [conv|cnn|graph]
+    python3 tools/make_training_fixtures.py [conv|cnn|graph|upsampling]
         (conv: the Conv1D runs only; cnn: the 2-D ones only; graph: the
-        functional models with merges only)
+        functional models with merges only; upsampling: the Conv1D runs
+        through UpSampling1D only)
 
 Writes:
 
@@ -163,6 +164,21 @@ CONV_RUNS = [
         ("Dense", (1,), {"activation": "sigmoid"})],
      {"name": "sgd", "learning_rate": 0.1, "momentum": 0.5, "nesterov": True}, "binary_crossentropy",
      ["accuracy"], 7, 4, "binary"),
+]
+
+
+# Conv1D networks through UpSampling1D (sizes 2 and 3, then a pooling and
+# Flatten), the same tuple as CONV_RUNS.
+UPSAMPLING_RUNS = [
+    ("upsampling_adam_sparse", (8, 2), [
+        ("Conv1D", (3, 3), {"activation": "relu"}),
+        ("UpSampling1D", (2,), {}),
+        ("Conv1D", (4, 3), {"padding": "same", "activation": "tanh"}),
+        ("UpSampling1D", (3,), {}),
+        ("MaxPooling1D", (2,), {}),
+        ("Flatten", (), {}),
+        ("Dense", (3,), {"activation": "softmax"})],
+     {"name": "adam", "learning_rate": 0.01}, "sparse_categorical_crossentropy", ["accuracy"], 5, 4, "sparse"),
 ]
 
 
@@ -400,6 +416,11 @@ def main():
         for spec in CNN_RUNS:
             cnn_run(keras, rng, spec)
         return
+    if sys.argv[1:] == ["upsampling"]:  # the UpSampling1D runs only
+        rng = np.random.default_rng(2032)
+        for spec in UPSAMPLING_RUNS:
+            conv_run(keras, rng, spec)
+        return
     if sys.argv[1:] == ["graph"]:  # the functional models only
         rng = np.random.default_rng(2031)
         for spec in GRAPH_RUNS:
@@ -423,6 +444,9 @@ def main():
     rng = np.random.default_rng(2031)
     for spec in GRAPH_RUNS:
         graph_run(keras, rng, spec)
+    rng = np.random.default_rng(2032)
+    for spec in UPSAMPLING_RUNS:
+        conv_run(keras, rng, spec)
 
 
 if __name__ == "__main__":

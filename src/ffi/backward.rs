@@ -6,7 +6,7 @@ use super::layer::op_of;
 use crate::abi::*;
 use crate::layers::affine::affine_backward_f32;
 use crate::layers::dense::dense_backward_f32;
-use crate::layers::{conv1d, conv2d, depthwise2d, pad2d, pool1d, pool2d, Op};
+use crate::layers::{conv1d, conv2d, depthwise2d, pad2d, pool1d, pool2d, upsample1d, Op};
 use crate::train::{adam, sgd};
 use crate::Status;
 use core::slice;
@@ -71,7 +71,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
                 layer.kernel_len,
                 d.in_channels.saturating_mul(d.depth_multiplier),
             ),
-            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) => (0, 0),
+            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) => (0, 0),
             Op::Dense => return Err(Status::Kind),
         };
         if kernel_len != 0 {
@@ -127,6 +127,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             }
             Op::Pool2d(p) => pool2d::pool2d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
             Op::Pad2d(p) => pad2d::pad2d_backward_f32(&p, dy, dx.ok_or(Status::Null)?),
+            Op::Upsample1d(u) => upsample1d::upsample1d_backward_f32(&u, dy, dx.ok_or(Status::Null)?),
             Op::Dense => Err(Status::Kind),
         }
     })();

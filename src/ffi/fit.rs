@@ -36,7 +36,7 @@ impl train::Layers for FitLayers<'_> {
         // (a pooling or ZeroPadding2D has no kernel: check_fit_buffers let
         // it be NULL)
         let kernel = match op {
-            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) if d.kernel.is_null() => Some(&mut [][..]),
+            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) if d.kernel.is_null() => Some(&mut [][..]),
             _ => slice(d.kernel, k),
         };
         Ok(train::Layer {
@@ -96,7 +96,7 @@ pub(crate) fn check_fit_buffers(
         }
     }
     for d in layers {
-        let shaping = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_)));
+        let shaping = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)));
         if d.kernel.is_null() && !shaping {
             return Err(Status::Null);
         }

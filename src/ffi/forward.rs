@@ -7,7 +7,7 @@ use crate::abi::*;
 use crate::activation::Common;
 use crate::layers::affine::affine_f32;
 use super::forward_s8::run_s8_layer;
-use crate::layers::{conv1d, conv2d, dense, depthwise2d, pad2d, pool1d, pool2d, Op};
+use crate::layers::{conv1d, conv2d, dense, depthwise2d, pad2d, pool1d, pool2d, upsample1d, Op};
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
 use cty::c_void;
@@ -156,8 +156,9 @@ pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t)
 }
 
 /// [`run_layer`] for the kinds other than dense: Conv1D (its `params`:
-/// in_channels, kernel_size, strides, dilation, padding) and the poolings
-/// (channels, pool_size, strides, padding; global ones: channels).
+/// in_channels, kernel_size, strides, dilation, padding), the poolings
+/// (channels, pool_size, strides, padding; global ones: channels) and
+/// UpSampling1D (channels, size).
 ///
 /// # Safety
 /// As [`run_layer`]; a pooling layer's kernel and bias are not read.
@@ -203,6 +204,15 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
             };
             pool1d::run_pool1d(&spec, shape, x, out);
             return Ok(());
+        }
+        Op::Upsample1d(spec) => {
+            spec.check(n_in, layer.out_len)?;
+            if overlaps(out, layer.out_len, x, n_in) {
+                return Err(Status::Overlap);
+            }
+            // SAFETY: as a pooling's, above.
+            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
+            return upsample1d::upsample1d_f32(&spec, x, out);
         }
         Op::Conv(spec) => spec,
         // (the 2-D kinds are spec2d_of's, above)

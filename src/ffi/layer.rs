@@ -7,6 +7,7 @@ use crate::layers::depthwise2d::Depthwise2d;
 use crate::layers::pad2d::Pad2d;
 use crate::layers::pool1d::{Pool, Pool1d};
 use crate::layers::pool2d::Pool2d;
+use crate::layers::upsample1d::Upsample1d;
 use crate::layers::window::{Padding, Window2d};
 use crate::layers::Op;
 use crate::Status;
@@ -39,7 +40,8 @@ fn first_six(params: &[u32]) -> [usize; 6] {
 
 /// A Conv1D's `params` (in_channels, kernel_size, strides, dilation,
 /// padding), a pooling's (channels, pool_size, strides, padding; global
-/// ones, 1-D and 2-D: channels) or an affine layer's (channels). The 2-D
+/// ones, 1-D and 2-D: channels), an UpSampling1D's (channels, size) or an
+/// affine layer's (channels). The 2-D
 /// windowed kinds are [`spec2d_of`]'s (`Kind` here; [`op_of`] takes both).
 pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
     let p = first_six(params);
@@ -59,6 +61,15 @@ pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
                 dilation: p[3],
                 padding: Padding::from_code(p[4] as u32)?,
             }))
+        }
+        ANNE_LAYER_UP_SAMPLING1D => {
+            if p[2..].iter().any(|&v| v != 0) {
+                return Err(Status::LayerParam);
+            }
+            return Ok(Op::Upsample1d(Upsample1d {
+                channels: p[0],
+                size: p[1 + ANNE_UP_SAMPLING1D_SIZE as usize],
+            }));
         }
         ANNE_LAYER_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING1D | ANNE_LAYER_GLOBAL_MAX_POOLING2D => {
             Pool::Max

@@ -20,6 +20,7 @@ pub mod pool1d;
 pub mod pool1d_s8;
 pub mod pool2d;
 pub mod pool2d_s8;
+pub mod upsample1d;
 pub mod window;
 
 use conv1d::Conv1d;
@@ -28,6 +29,7 @@ use depthwise2d::Depthwise2d;
 use pad2d::Pad2d;
 use pool1d::Pool1d;
 use pool2d::Pool2d;
+use upsample1d::Upsample1d;
 
 /// What a layer computes: its kind, with the parameters the ABI's
 /// `params` give (one type for the C ABI's layers and the training loop).
@@ -51,6 +53,8 @@ pub enum Op {
     Pool2d(Pool2d),
     /// ZeroPadding2D: no kernel or bias; never trainable.
     Pad2d(Pad2d),
+    /// UpSampling1D: no kernel or bias; never trainable.
+    Upsample1d(Upsample1d),
 }
 
 #[cfg(test)]

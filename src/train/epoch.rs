@@ -16,6 +16,7 @@ use crate::layers::dense::{dense_backward_f32, run_linear};
 use crate::layers::conv2d::{conv2d_backward_f32, conv2d_f32};
 use crate::layers::depthwise2d::{depthwise2d_backward_f32, depthwise2d_f32};
 use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
+use crate::layers::upsample1d::{upsample1d_backward_f32, upsample1d_f32};
 use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
 use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
 use crate::layers::Op;
@@ -208,6 +209,7 @@ pub(crate) fn other_forward(
                 Op::Depthwise2d(d) => depthwise2d_f32(d, x, kernel, bias, z, &Activation::Linear),
                 Op::Pool2d(p) => pool2d_f32(p, x, z),
                 Op::Pad2d(p) => pad2d_f32(p, x, z),
+                Op::Upsample1d(u) => upsample1d_f32(u, x, z),
     }
 }
 
@@ -234,6 +236,7 @@ pub(crate) fn other_backward(
                 Op::Depthwise2d(d) => depthwise2d_backward_f32(d, x, kernel, dz, 1.0, gk, gb, dx),
                 Op::Pool2d(p) => pool2d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
                 Op::Pad2d(p) => pad2d_backward_f32(p, dz, dx.ok_or(Status::Null)?),
+                Op::Upsample1d(u) => upsample1d_backward_f32(u, dz, dx.ok_or(Status::Null)?),
     }
 }
 

@@ -292,3 +292,30 @@ fn workspace_checks_the_2d_layers() {
     layers[0].kernel = &mut [];
     assert_eq!(check(&mut layers), Err((Status::KernelSize, 0)));
 }
+
+/// An UpSampling1D as the workspace checks it: its output (steps x size x
+/// channels) feeds the next layer; trainable, or with a kernel, refused.
+#[test]
+fn workspace_checks_upsample1d() {
+    use crate::layers::upsample1d::Upsample1d;
+    let up = Upsample1d {
+        channels: 2,
+        size: 3,
+    };
+    let (mut k, mut empty, mut stray) = ([0.0f32; 36], [0.0f32; 0], [0.0f32; 2]);
+    let check = |layers: &mut [Layer]| {
+        let mut failed = 0;
+        workspace_len(layers, 6, 2, &mut failed).map_err(|s| (s, failed))
+    };
+    // 3 steps x 2 channels -> 9 x 2 = 18 values; a Dense of 2 units on them
+    let mut layers = [
+        layer(Op::Upsample1d(up), &mut empty, None, Activation::Linear, false),
+        layer(Op::Dense, &mut k, None, Activation::Sigmoid, true),
+    ];
+    assert!(check(&mut layers).is_ok());
+    layers[0].trainable = true;
+    assert_eq!(check(&mut layers), Err((Status::Kind, 0)));
+    layers[0].trainable = false;
+    layers[0].kernel = &mut stray;
+    assert_eq!(check(&mut layers), Err((Status::KernelSize, 0)));
+}

@@ -123,12 +123,12 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
             d.check(n_in, k, bias, units, &layer.act)?;
             (units, units, cout)
         }
-        Op::Pool(_) | Op::Affine(_) | Op::Pool2d(_) | Op::Pad2d(_)
+        Op::Pool(_) | Op::Affine(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)
             if layer.trainable || !matches!(layer.act, Activation::Linear) =>
         {
             return Err(Status::Kind);
         }
-        Op::Pool2d(_) | Op::Pad2d(_) if k != 0 || bias.is_some() => {
+        Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) if k != 0 || bias.is_some() => {
             return Err(Status::KernelSize);
         }
         Op::Pool2d(p) => {
@@ -137,6 +137,10 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
         }
         Op::Pad2d(p) => {
             let (_, _, units) = p.shape(n_in)?;
+            (units, units, units)
+        }
+        Op::Upsample1d(u) => {
+            let units = u.shape(n_in)?;
             (units, units, units)
         }
         Op::Pool(p) => {

@@ -4,6 +4,7 @@
 # files: tests/fixtures/training/sgd_sparse_b1.* tests/board/boardcheck.py
 # files: tests/fixtures/training/conv_adam_sparse.* tests/board/boardcheck.py
 # files: tests/fixtures/training/conv_momentum_mse.* tests/fixtures/training/conv_nesterov_bce.* tests/board/boardcheck.py
+# files: tests/fixtures/training/upsampling_adam_sparse.* tests/board/boardcheck.py
 # Training on the board (anne_net's compile()/fit(), anne_train):
 # - every activation's backward pass against TensorFlow's gradient
 #   (tests/fixtures/gradients.json, tools/make_training_fixtures.py), and
@@ -11,7 +12,7 @@
 # - real Keras training runs (tests/fixtures/training/: the untrained model,
 #   the data, Keras's final weights and loss history, shuffle=False)
 #   reproduced within 1e-4 abs + 1e-4 rel, Dense networks and Conv1D ones
-#   (pooling, Flatten, Rescaling between);
+#   (pooling, UpSampling1D, Flatten, Rescaling between);
 # - trainable=False, EarlyStopping, validation_data and validation_split, a
 #   flat float32 x;
 # - bad input refused before any weight changes; a diverging run stops
