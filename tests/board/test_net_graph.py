@@ -92,7 +92,8 @@ def test_refusals(net, x):
     why = "graph"
     check(refused(ValueError, why, net.remove, 0), "remove refused")
     check(refused(ValueError, why, net.insert, 0, anne_net.Dense(2)), "insert refused")
-    check(refused(ValueError, why, net.quantize, [x]), "quantize refused")
+    check(refused(ValueError, "quantize on the PC", net.quantize, [x]),
+          "quantize refused for a graph with Add, Subtract, Multiply (test_quantize_graph: Concatenate)")
     check(refused(ValueError, "x has", net.predict, array("f", [0.0] * (len(x) + 1))), "a longer x")
 
 
