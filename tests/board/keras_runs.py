@@ -53,3 +53,28 @@ def _load(run):
     net = anne_net.load(run + ".anne")
     net.compile(_optimizer(d["optimizer"]), d["loss"], d["metrics"])
     return d, net
+
+
+def fit_like_keras(run):
+    """Loads run, fits it as Keras did and checks the result against
+    Keras's record: the weights moved, within 1e-4 of Keras's, and the
+    history -> (the record, the trained network)."""
+    d, net = _load(run)
+    before = _weights(net)
+    h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
+    got = _weights(net)
+    check(len(got) == len(d["weights"]), "%s: %d weight arrays, Keras %d" % (run, len(got), len(d["weights"])))
+    moved = max(abs(a - b) for w, v in zip(got, before) for a, b in zip(w, v))
+    check(moved > 1e-3, "%s: training moved the weights (by %r at most)" % (run, moved))
+    worst = 0.0
+    for i, (w, want) in enumerate(zip(got, d["weights"])):
+        check(len(w) == len(want), "%s: weight array %d sizes" % (run, i))
+        for a, b in zip(w, want):
+            worst = max(worst, abs(a - b) / (1e-4 + 1e-4 * abs(b)))
+    check(worst <= 1.0, "%s: weights within 1e-4 of Keras's (worst %.3f of the tolerance)" % (run, worst))
+    for k, want in d["history"].items():
+        got = h.history.get(k)
+        check(got is not None and len(got) == len(want) and all(near(a, b) for a, b in zip(got, want)),
+              "%s: history[%r] %r, Keras %r" % (run, k, got, want))
+    print("%s: worst weight %.3f of the tolerance, moved %.4f" % (run, worst, moved))
+    return d, net

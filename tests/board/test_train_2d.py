@@ -21,32 +21,14 @@ from os import listdir
 import anne_net
 from anne_net import Dense, Sequential
 from boardcheck import allocated, check, kept, refused, report
-from keras_runs import _load, _runs, _weights, near
+from keras_runs import _runs, _weights, fit_like_keras
 
 NAME = "test_train_2d"
 
 
 def test_keras_runs():
     for run in _runs():
-        d, net = _load(run)
-        before = _weights(net)
-        h = net.fit(d["x"], d["y"], batch_size=d["batch_size"], epochs=d["epochs"], shuffle=False, verbose=0)
-        got = _weights(net)
-        check(len(got) == len(d["weights"]), "%s: %d weight arrays, Keras %d" % (run, len(got), len(d["weights"])))
-        moved = max(abs(a - b) for w, v in zip(got, before) for a, b in zip(w, v))
-        check(moved > 1e-3, "%s: training moved the weights (by %r at most)" % (run, moved))
-        worst = 0.0
-        for i, (w, want) in enumerate(zip(got, d["weights"])):
-            check(len(w) == len(want), "%s: weight array %d sizes" % (run, i))
-            for a, b in zip(w, want):
-                worst = max(worst, abs(a - b) / (1e-4 + 1e-4 * abs(b)))
-        check(worst <= 1.0, "%s: weights within 1e-4 of Keras's (worst %.3f of the tolerance)" % (run, worst))
-        for k, want in d["history"].items():
-            got = h.history.get(k)
-            check(got is not None and len(got) == len(want) and all(near(a, b) for a, b in zip(got, want)),
-                  "%s: history[%r] %r, Keras %r" % (run, k, got, want))
-        print("%s: worst weight %.3f of the tolerance, moved %.4f" % (run, worst, moved))
-        d = net = h = before = None
+        fit_like_keras(run)
         gc.collect()
 
 
