@@ -199,17 +199,23 @@ RP2_MODEL ?=
 RP2 := $(BUILD)/$(if $(filter RPI_PICO,$(RP2_BOARD)),rp2,rp2-$(RP2_BOARD))$(if $(RP2_MODEL),-model)
 RP2_MANIFEST := $(if $(RP2_MODEL),$(RP2)/model/manifest.py,$(ROOT)/tools/boards/rp2/manifest.py)
 RP2_CMAKE_ARGS = CMAKE_ARGS="-Dpicotool_DIR=$(BUILD)/picotool/lib/cmake/picotool -DMICROPY_LIB_DIR=$(NO_MPY_LIB)"
-RP2_BUILD = $(RP2_CMAKE_ARGS) \
+# The Rust kernels at opt-level "s", as in the armv6m anne.mpy (as fast on
+# the M0: docs/performance.md): the Pico's firmware must stay within the 640 KB
+# before its 1408 KB filesystem, a frozen model included (RP2_FIT checks it).
+RP2_BUILD = $(RP2_CMAKE_ARGS) CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
 	RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 ANNE_CARGO=$(DEBIAN_CARGO) ANNE_CARGO_FLAGS=-Zbuild-std=core \
 		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j2 -s BOARD=$(RP2_BOARD) BUILD=$(RP2)/build \
 		FROZEN_MANIFEST=$(RP2_MANIFEST) USER_C_MODULES=$(ROOT)/c_glue/micropython.cmake
 # (with a model: built again once if its float data was not 4-byte aligned)
 FREEZE_ALIGN = $(PYTHON) tools/freeze_model.py --align $(RP2)/build/firmware.elf $(RP2_MODEL) $(RP2)/model
+RP2_FIT = @n=$$(stat -c %s $(RP2)/build/firmware.bin); [ $$n -le 655360 ] || { echo "make rp2: the firmware \
+	is $$n bytes, more than the 655360 (640 KB) before the Pico's filesystem: a smaller model, or none" >&2; exit 1; }
 rp2: $(BUILD)/mpy-cross.stamp
 	tools/deps.sh rp2
 	$(if $(RP2_MODEL),$(PYTHON) tools/freeze_model.py $(RP2_MODEL) $(RP2)/model)
 	$(RP2_BUILD)
 	$(if $(RP2_MODEL),$(FREEZE_ALIGN) || { $(RP2_BUILD) && $(FREEZE_ALIGN); })
+	$(if $(filter RPI_PICO,$(RP2_BOARD)),$(RP2_FIT))
 	cp $(RP2)/build/firmware.uf2 $(RP2)/build/firmware.elf $(RP2)/build/firmware.elf.map $(RP2)/
 
 # The Pico's firmware with a model frozen in (the fixture wide.anne), for
