@@ -373,6 +373,7 @@ M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.p
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
 	-x "cortex-m0-stock tests/board/test_train.py" -x "cortex-m0-lite tests/board/test_int8.py" \
 	-x "cortex-m0-stock tests/board/test_train_2d.py [cnn_adam_depthwise]" \
+	-x "cortex-m0-stock tests/board/test_net_keras.py [affine_kept conv_har]" \
 	-x "cortex-m0-stock tests/board/test_train_graph.py [graph_conv_residual]" \
 	-x "cortex-m0-lite tests/board/test_train_graph.py [graph_conv_residual]" \
 	-x "cortex-m0-lite tests/board/test_int8_graph.py"
