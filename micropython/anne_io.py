@@ -118,14 +118,14 @@ def _array_bytes(n, size=4):
     return _BLOCK + (size * n + _BLOCK - 1) // _BLOCK * _BLOCK
 
 
-def _scratch_bytes(layers):
-    """The network's own allocations: the activation arena (a chain's:
-    anne_core.chain_arena, with a view per hidden layer that computes; a
-    graph's: anne_graph; of bytes in an int8 network), the per-layer
-    objects, the plan."""
+def _scratch_bytes(layers, arena):
+    """The network's own allocations: the activation arena (_arena_of: a
+    chain's, anne_core.chain_arena, with a view per hidden layer that
+    computes; a graph's, anne_graph; of bytes in an int8 network), the
+    per-layer objects, the plan."""
     graph = hasattr(layers[-1], "_inputs")
     views = _LAYER_BYTES * len(layers) if graph else _BLOCK * len([L for L in layers if L.computes])
-    typecode, n = _arena_of(layers)
+    typecode, n = arena
     return _array_bytes(n, 1 if typecode == "b" else 4) + views + _LAYER_BYTES * len(layers) + 4 * _BLOCK
 
 
@@ -274,14 +274,14 @@ def _load_buffer(source, make_layer, native, copy):
     writable = len(mv) > 0 and _writable(source, mv)
     aligned = _aligned(mv, offsets[0], native) and all(o % 4 == 0 for o in offsets)
     copy = copy or not aligned or writable
+    arena = _arena_of(layers)
     try:
-        _check_memory(_scratch_bytes(layers) + (_weight_bytes(layers) if copy else 0))
+        _check_memory(_scratch_bytes(layers, arena) + (_weight_bytes(layers) if copy else 0))
     except ValueError as e:
         if writable:
             raise ValueError("%s (a writable buffer such as a bytearray is copied: load bytes, "
                              "or the path, to need less)" % e)
         raise
-    arena = _arena_of(layers)
     layers = offsets = meta = entries = None
     layers, offsets, meta, entries = _arena_first(arena, lambda: _parse_front(mv, head, size, make_layer))
     stored = struct.unpack_from("<I", mv, size - 4)[0]
@@ -381,8 +381,8 @@ def _load_path(path, make_layer):
                 entries, make_layer)
 
         entries, meta, layers, offsets = parse()
-        _check_memory(_weight_bytes(layers) + _scratch_bytes(layers))
         arena = _arena_of(layers)
+        _check_memory(_weight_bytes(layers) + _scratch_bytes(layers, arena))
         entries = meta = layers = offsets = None
         entries, meta, layers, offsets = _arena_first(arena, parse)  # (as in _load_buffer)
         front = parse = None
