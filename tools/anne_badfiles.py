@@ -465,7 +465,7 @@ TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_
 TFLITE_GRAPH_FIXTURES = ("graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat",
                          "graph_mul_sub",
                          "graph_bn_unfolded", "residual_add_mul", "bn_global_max", "pool1d_mean",
-                         "conv1d_dilated", "conv2d_dilated_int8")
+                         "conv1d_dilated", "conv2d_dilated_int8", "conv1d_causal_dilated")
 
 
 def int8_softmax_file():

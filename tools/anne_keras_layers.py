@@ -25,8 +25,10 @@ import numpy as np
 import anne_format
 
 
-class ConvertError(Exception):
-    """A model anne cannot convert; the message is meant for the user."""
+class ConvertError(ValueError):
+    """A model anne cannot convert; the message is meant for the user. A
+    ValueError, so that `except ValueError` catches bad input from the PC
+    tools as it does on the board."""
 
 
 class _Stop(Exception):

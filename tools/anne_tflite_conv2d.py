@@ -17,6 +17,10 @@ width, channels]) as int8 layers of format version 3 (docs/int8.md):
   dilated convolution, made one (fold_dilated, before either importer
   looks at the operators; the bias ADD after it is the graph importer's
   affine layer).
+- PAD of the steps ([1, steps, channels]) by (kernel_size - 1) *
+  dilation before and none after, read by a Conv1D's EXPAND_DIMS, VALID
+  CONV_2D (dilated or not), RESHAPE: Keras's padding="causal", made the
+  Conv1D's causal padding (fold_causal, after fold_dilated).
 
 Each convolution's per-channel Q31 multipliers and shifts are those
 LiteRT's Prepare computes (PopulateConvolutionQuantizationParams:
@@ -59,6 +63,13 @@ def convert(imp, k, op, specs, shape):
     -> its int8 spec, or None after reporting its problems (imp: the
     anne_tflite_import importer)."""
     name = op["name"]
+    if name in ("PAD", "PADV2") and len(imp.t[op["inputs"][0]]["shape"]) == 3:
+        imp.fail(k, "paddings %s of %s: anne takes a PAD of the steps only as a causal Conv1D's "
+                 "(padding=\"causal\": (kernel_size - 1) * dilation_rate steps before, none after, read by "
+                 "the Conv1D alone); ZeroPadding1D has no int8 form"
+                 % (anne_tflite.tensor_values(imp.m, op["inputs"][1]) if len(op["inputs"]) > 1 else None,
+                    imp.tensor_text(op["inputs"][0])))
+        return None
     if len(shape) != 3 or len(imp.t[op["inputs"][0]]["shape"]) != 4:
         imp.fail(k, "input %s: a 2-D layer takes [1, height, width, channels]"
                  % imp.tensor_text(op["inputs"][0]))
@@ -352,3 +363,57 @@ def _dilation(imp, chain):
                    [pads[2 * d + 1] - crops[2 * d + 1] for d in range(n)]))
     dilation = (1, block[0]) if n == 1 else tuple(block)
     return dilation, "VALID" if valid else "SAME"
+
+
+def fold_causal(imp):
+    """TensorFlow's converter writes a Conv1D with padding="causal" as a
+    PAD of the steps by (kernel_size - 1) * dilation before and none after,
+    then the VALID convolution (EXPAND_DIMS, CONV_2D, RESHAPE; a dilated
+    one as fold_dilated left it). Each such PAD, read by that Conv1D alone
+    and keeping its quantization (LiteRT pads with the zero point, as
+    anne's causal int8 Conv1D does), becomes the CONV_2D's causal padding,
+    in a copy of imp's model, its EXPAND_DIMS reading the PAD's input. Any
+    other PAD of the steps is reported by convert(). Sets imp.m, imp.t,
+    imp.ops and returns {operator: why it is dropped}; the operators in
+    imp.folded (fold_dilated's) read nothing any more."""
+    ops, t = imp.ops, imp.t
+    readers = {}
+    for k, op in enumerate(ops):
+        for i in op["inputs"] if k not in imp.folded else ():
+            readers.setdefault(i, []).append(k)
+
+    def only_reader(k, name):
+        outs = ops[k]["outputs"]
+        nxt = readers.get(outs[0], []) if outs else []
+        if len(nxt) != 1 or outs[0] in imp.m["outputs"] or ops[nxt[0]]["name"] != name \
+                or ops[nxt[0]]["inputs"][0] != outs[0]:
+            return None
+        return nxt[0]
+
+    new_ops, new_t, folded = list(ops), list(t), {}
+    for k, op in enumerate(ops):
+        ins = op["inputs"]
+        if op["name"] not in ("PAD", "PADV2") or len(ins) < 2 or len(t[ins[0]]["shape"]) != 3:
+            continue
+        e = only_reader(k, "EXPAND_DIMS")
+        c = only_reader(e, "CONV_2D") if e is not None else None
+        if c is None or only_reader(c, "RESHAPE") is None:
+            continue
+        opts, w = ops[c]["options"], list(t[ops[c]["inputs"][1]]["shape"]) if len(ops[c]["inputs"]) > 1 else []
+        pads = anne_tflite.tensor_values(imp.m, ins[1]) if ins[1] >= 0 else None
+        x, y = t[ins[0]], t[op["outputs"][0]]
+        value = anne_tflite.tensor_values(imp.m, ins[2]) if op["name"] == "PADV2" and len(ins) > 2 else None
+        if len(w) != 4 or opts.get("padding") != "VALID" or opts.get("stride_h", 1) != 1 or pads is None \
+                or list(pads) != [0, 0, (w[2] - 1) * opts.get("dilation_w", 1), 0, 0, 0] \
+                or (x["scales"], x["zero_points"]) != (y["scales"], y["zero_points"]) \
+                or (op["name"] == "PADV2" and (value is None or list(value) != list(x["zero_points"]))):
+            continue
+        new_ops[c] = dict(ops[c], options=dict(opts, padding="CAUSAL"))
+        new_ops[e] = dict(ops[e], inputs=[ins[0]] + list(ops[e]["inputs"][1:]))
+        eo = ops[e]["outputs"][0]
+        new_t[eo] = dict(t[eo], shape=[1, 1] + list(x["shape"][1:]))
+        folded[k] = " (a causal Conv1D's padding: CONV_2D #%d)" % c
+    if folded:
+        imp.m = dict(imp.m, operators=new_ops, tensors=new_t)
+        imp.t, imp.ops = new_t, new_ops
+    return folded

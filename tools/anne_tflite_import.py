@@ -82,7 +82,7 @@ POOL_OPS = {"MAX_POOL_2D": "max_pooling1d", "AVERAGE_POOL_2D": "average_pooling1
             "MEAN": "global_average_pooling1d", "REDUCE_MAX": "global_max_pooling1d"}
 TAKEN = ("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONV_2D") + tuple(POOL_OPS) \
     + anne_tflite_conv2d.OPS
-PADDING_CODES = {"VALID": 0, "SAME": 1}
+PADDING_CODES = {"VALID": 0, "SAME": 1, "CAUSAL": 2}   # (CAUSAL: anne_tflite_conv2d.fold_causal's)
 
 
 def anne_shape(shape):
@@ -198,6 +198,7 @@ class _Importer:
                                % (self.path, len(m["inputs"]), len(m["outputs"])))
         self.check_full_integer()
         self.folded = anne_tflite_conv2d.fold_dilated(self)   # (a dilated convolution's operators as one)
+        self.folded.update(anne_tflite_conv2d.fold_causal(self))   # (a causal Conv1D's PAD)
         m, t = self.m, self.t
         consumers = {}
         for k, op in enumerate(self.ops):

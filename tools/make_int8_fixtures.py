@@ -201,6 +201,24 @@ def conv1d_dilated_chain_model(seed):
     return keras.Model(inp, h)
 
 
+def conv1d_causal_model(seed):
+    """Conv1D with padding="causal": TensorFlow 2.21 writes a PAD of the
+    steps ((kernel_size - 1) * dilation before) then the VALID convolution
+    (dilated as conv1d_dilated_model's; anne_tflite_conv2d.fold_causal
+    makes the PAD the convolution's causal padding). Dilation 2 and 3 with
+    bias ADDs, then an undilated one with strides 2, relu and the bias in
+    its CONV_2D, then GlobalAveragePooling1D and Dense."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((16, 3))
+    h = keras.layers.Conv1D(4, 3, dilation_rate=2, padding="causal", activation="relu")(inp)
+    h = keras.layers.Conv1D(3, 2, dilation_rate=3, padding="causal")(h)
+    h = keras.layers.Conv1D(4, 3, strides=2, padding="causal", activation="relu")(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
 def conv2d_dilated_model(seed):
     """Dilated Conv2D and DepthwiseConv2D (dilation 2, same and valid;
     (2, 1) too), then GlobalAveragePooling2D and Dense."""
@@ -231,6 +249,7 @@ MODELS = {
     "conv1d_dilated": (lambda: conv1d_dilated_model(11), "mse"),
     "conv1d_dilated_chain": (lambda: conv1d_dilated_chain_model(12), "sparse_categorical_crossentropy"),
     "conv2d_dilated_int8": (lambda: conv2d_dilated_model(13), "mse"),
+    "conv1d_causal_dilated": (lambda: conv1d_causal_model(14), "mse"),
 }
 
 

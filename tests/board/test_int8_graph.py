@@ -1,7 +1,7 @@
-# files: tests/fixtures/bad/int8_graph_index.json tests/fixtures/bad/valid_tflite_graph_*.anne tests/fixtures/bad/valid_tflite_residual_add_mul.anne tests/fixtures/bad/valid_tflite_bn_global_max.anne tests/fixtures/bad/valid_tflite_pool1d_mean.anne tests/fixtures/bad/valid_tflite_conv1d_dilated.anne tests/fixtures/bad/valid_tflite_conv2d_dilated_int8.anne tests/board/boardcheck.py
+# files: tests/fixtures/bad/int8_graph_index.json tests/fixtures/bad/valid_tflite_graph_*.anne tests/fixtures/bad/valid_tflite_residual_add_mul.anne tests/fixtures/bad/valid_tflite_bn_global_max.anne tests/fixtures/bad/valid_tflite_pool1d_mean.anne tests/fixtures/bad/valid_tflite_conv1d_dilated.anne tests/fixtures/bad/valid_tflite_conv2d_dilated_int8.anne tests/fixtures/bad/valid_tflite_conv1d_causal_dilated.anne tests/board/boardcheck.py
 # int8 graphs (issues 29, 30): tests/fixtures/int8's .tflite graphs (residual
 # Add blocks of Dense and Conv1D layers, branches joined by Concatenate,
-# Multiply and Subtract, unfolded BatchNormalizations, dilated convolutions
+# Multiply and Subtract, unfolded BatchNormalizations, dilated and causal convolutions
 # with their bias ADDs) converted by
 # tools/anne_convert.py (tools/anne_tflite_graph.py; the index written by
 # tools/anne_badfiles.py), with the fixtures' rows and LiteRT's recorded

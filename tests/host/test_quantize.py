@@ -141,6 +141,9 @@ def test_layers_without_an_int8_form_are_listed_together():
     assert "layer 1 is affine: int8 quantization covers Dense, Conv1D, Conv2D" in msg, msg
     with pytest.raises(anne_convert.ConvertError, match="rows x 64 inputs"):
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
+    # Bad input from the PC tools is a ValueError, as on the board.
+    with pytest.raises(ValueError, match="rows x 64 inputs"):
+        anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
 @pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat", "tables"])

@@ -326,3 +326,37 @@ def test_dilated_fold_leaves_the_model_as_it_was():
     import anne_tflite_import
     anne_tflite_import.import_model(m, "x.tflite")
     assert m == before
+
+
+# --- causal Conv1D ---------------------------------------------------------------------------------
+# tools/make_int8_fixtures.py's conv1d_causal_dilated: Keras Conv1D(4, 3, dilation_rate=2), Conv1D(3, 2,
+# dilation_rate=3), Conv1D(4, 3, strides=2), each padding="causal": TensorFlow writes a PAD of the steps
+# before each (then the dilated pattern, or the plain VALID CONV_2D).
+CAUSAL_CONV1D = [(3, 1, 2, 2), (2, 1, 2, 3), (3, 2, 2, 1)]   # (kernel_size, strides, padding causal, dilation)
+
+
+def test_causal_conv1d_takes_its_pad(tmp_path):
+    """Each PAD becomes its Conv1D's causal padding: LiteRT's outputs on
+    every row; each Conv1D on LiteRT's PAD input gives LiteRT's tensor
+    after the convolution (the BATCH_TO_SPACE_ND's, or the RESHAPE's)."""
+    m, _ = _converted("conv1d_causal_dilated", tmp_path)
+    d = doc("conv1d_causal_dilated")
+    assert len(d["rows"]) == 16 and m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+    convs = [L for L in m.layers if L.kind_name == "conv1d"]
+    assert [L.kparams[:4] for L in convs] == CAUSAL_CONV1D
+    ops = d["operators"]
+    pads = [op for op in ops if op["opcode"] == "PAD"]
+    last_conv = [op for op in ops if op["opcode"] == "CONV_2D"][-1]
+    ends = [op["outputs"][0] for op in ops if op["opcode"] == "BATCH_TO_SPACE_ND"] + \
+        [op["outputs"][0] for op in ops if op["opcode"] == "RESHAPE" and op["inputs"][0] == last_conv["outputs"][0]]
+    values = d["tensor_values"]
+    for L, pad, end in zip(convs, pads, ends):
+        xs = np.array([v[str(pad["inputs"][0])] for v in values])
+        assert L.in_shape == tuple(d["tensors"][pad["inputs"][0]]["shape"][1:])
+        assert L.forward_int8(xs).reshape(len(xs), -1).tolist() == [v[str(end)] for v in values]
+
+
+def test_a_pad_of_the_steps_not_causal_is_refused_saying_so():
+    m = _model("conv1d_causal_dilated"); _const(m, _first(m, "PAD", 2), 1, [0, 0, 1, 1, 0, 0])
+    _refused(m, "bad.tflite: ", "operator 14 PAD: paddings [0, 0, 1, 1, 0, 0] of tensor",
+             "anne takes a PAD of the steps only as a causal Conv1D's")

@@ -43,7 +43,9 @@ GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", 
 # or DEPTHWISE_CONV_2D, BATCH_TO_SPACE_ND, an ADD of the bias):
 # tests/host/test_tflite_conv2d.py
 DILATED = ["conv1d_dilated", "conv1d_dilated_chain", "conv2d_dilated_int8"]
-SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED
+# and Conv1D with padding="causal" (a PAD of the steps before it): tests/host/test_tflite_conv2d.py
+CAUSAL = ["conv1d_causal_dilated"]
+SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL
 REFUSED = {"act_prelu": ["operator 1 PRELU"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
@@ -110,7 +112,7 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS + DILATED])
+@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))
