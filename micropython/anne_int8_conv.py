@@ -118,6 +118,7 @@ def make_layer(entry):
     if kind == anne_ops.LAYER_GLOBAL_MAX_POOLING1D:
         return GlobalMaxPooling1DInt8()._init_int8(entry)
     L = Flatten() if kind == anne_ops.LAYER_FLATTEN else Reshape(entry.out_shape)
+    L.dtype = "int8"  # (what makes the network int8 when it comes first: anne_net.load, anne_io)
     q = entry.quant
     L.input_quantization = L.output_quantization = (q[0], q[1])
     L.act_range = (-128, 127)

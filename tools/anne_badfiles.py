@@ -458,14 +458,14 @@ def valid_int8_files():
 TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
                    "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh",
                    "act_gelu", "act_leaky_relu", "act_hard_swish", "act_elu", "conv1d_dense", "conv1d_variants",
-                   "pool1d_chain", "pool1d_global_max", "conv1d_dilated_chain")
+                   "pool1d_chain", "pool1d_global_max", "conv1d_dilated_chain", "conv1d_depthwise_pad")
 
 
 # graphs (tools/anne_tflite_graph.py): int8_graph_index.json, for tests/board/test_int8_graph.py
 TFLITE_GRAPH_FIXTURES = ("graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat",
                          "graph_mul_sub",
                          "graph_bn_unfolded", "residual_add_mul", "bn_global_max", "pool1d_mean",
-                         "conv1d_dilated", "conv2d_dilated_int8", "conv1d_causal_dilated")
+                         "conv1d_dilated", "conv2d_dilated_int8", "conv1d_causal_dilated", "graph_depthwise1d")
 
 
 def int8_softmax_file():

@@ -20,7 +20,11 @@ width, channels]) as int8 layers of format version 3 (docs/int8.md):
 - PAD of the steps ([1, steps, channels]) by (kernel_size - 1) *
   dilation before and none after, read by a Conv1D's EXPAND_DIMS, VALID
   CONV_2D (dilated or not), RESHAPE: Keras's padding="causal", made the
-  Conv1D's causal padding (fold_causal, after fold_dilated).
+  Conv1D's causal padding (fold_causal, after fold_dilated); any other
+  PAD of the steps (ZeroPadding1D) -> zero_padding2d on the steps as an
+  image of height 1, between two int8 reshapes (anne_tflite_import);
+- a DEPTHWISE_CONV_2D of height 1 (DepthwiseConv1D, SeparableConv1D's
+  depthwise part) likewise, after a reshape of the steps.
 
 Each convolution's per-channel Q31 multipliers and shifts are those
 LiteRT's Prepare computes (PopulateConvolutionQuantizationParams:
@@ -63,14 +67,8 @@ def convert(imp, k, op, specs, shape):
     -> its int8 spec, or None after reporting its problems (imp: the
     anne_tflite_import importer)."""
     name = op["name"]
-    if name in ("PAD", "PADV2") and len(imp.t[op["inputs"][0]]["shape"]) == 3:
-        imp.fail(k, "paddings %s of %s: anne takes a PAD of the steps only as a causal Conv1D's "
-                 "(padding=\"causal\": (kernel_size - 1) * dilation_rate steps before, none after, read by "
-                 "the Conv1D alone); ZeroPadding1D has no int8 form"
-                 % (anne_tflite.tensor_values(imp.m, op["inputs"][1]) if len(op["inputs"]) > 1 else None,
-                    imp.tensor_text(op["inputs"][0])))
-        return None
-    if len(shape) != 3 or len(imp.t[op["inputs"][0]]["shape"]) != 4:
+    steps = name in ("PAD", "PADV2") and len(imp.t[op["inputs"][0]]["shape"]) == 3   # ZeroPadding1D's
+    if not steps and (len(shape) != 3 or len(imp.t[op["inputs"][0]]["shape"]) != 4):
         imp.fail(k, "input %s: a 2-D layer takes [1, height, width, channels]"
                  % imp.tensor_text(op["inputs"][0]))
         return None
@@ -84,14 +82,29 @@ def convert(imp, k, op, specs, shape):
         return None
     got = spec.entry(tuple(shape)).out_shape
     out = op["outputs"][0]
-    want = image_shape(imp, out)
+    want = ((1,) if steps else ()) + image_shape(imp, out)
     if got != want and not (name in ("MEAN", "REDUCE_MAX") and _size(want) == _size(got)):
         imp.fail(k, "output %s, anne's %s gives %s" % (list(imp.t[out]["shape"]), POOLS.get(name, name.lower()),
                                                        list(got)))
         return None
-    if not specs:
+    if not specs and not steps:
         imp.in_shape = tuple(shape)
     return spec
+
+
+def pad_steps(imp, k, op, specs, shape):
+    """A PAD of the steps (ZeroPadding1D) operator k on the (steps,
+    channels) `shape` -> its three int8 layers [(spec, out_shape, what)]:
+    a reshape to the steps as an image of height 1, zero_padding2d, a
+    reshape back; None after reporting its problems."""
+    image = (1,) + tuple(shape)
+    spec = convert(imp, k, op, specs, image)
+    if spec is None:
+        return None
+    padded = spec.entry(image).out_shape
+    return [(anne_format.Int8FlattenSpec(spec.q, image), image, " (reshape: the steps as an image of height 1)"),
+            (spec, padded, ""), (anne_format.Int8FlattenSpec(spec.out_q, padded[1:]), padded[1:],
+                                 " (reshape: back to steps)")]
 
 
 def next_shape(imp, op, spec, shape):
@@ -229,6 +242,11 @@ def _pad(imp, k, op, specs, shape):
     in_q = imp.activation_q(k, ins[0])
     out_q = imp.activation_q(k, outs[0])
     pads = anne_tflite.tensor_values(imp.m, ins[1]) if len(ins) > 1 and ins[1] >= 0 else None
+    if pads is not None and len(imp.t[ins[0]]["shape"]) == 3:    # ZeroPadding1D: [1, steps, channels]
+        if len(pads) != 6 or pads[0:2] != [0, 0] or pads[4:6] != [0, 0] or min(pads) < 0 or max(pads) > 65535:
+            imp.fail(k, "paddings %s of %s: anne pads the steps (constant [[0, 0], [before, after], [0, 0]]; a "
+                        "causal Conv1D's PAD read by the Conv1D alone)" % (pads, imp.tensor_text(ins[0])))
+        pads = [0, 0, 0, 0] + list(pads[2:4]) + [0, 0]    # (the steps as an image of height 1)
     if pads is None or len(pads) != 8 or pads[0:2] != [0, 0] or pads[6:8] != [0, 0] or min(pads) < 0 \
             or max(pads) > 65535:
         imp.fail(k, "paddings %s: anne's int8 zero_padding2d pads the height and width (constant "

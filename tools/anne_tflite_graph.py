@@ -205,6 +205,12 @@ class _GraphImporter(_Importer):
             return
         shape, q = self.shapes[src], self.outq[src]
         self.prev_out = q            # the chain importer's check: the input's quantization is src's output's
+        if name in ("PAD", "PADV2") and len(shape) == 2 and len(t[ins[0]]["shape"]) == 3:    # ZeroPadding1D
+            for spec, out_shape, what in anne_tflite_conv2d.pad_steps(self, k, op, specs or [None], shape) or ():
+                src = self.add(specs, sources, spec, (src,), out_shape, spec.out_q if what == "" else spec.q,
+                               label + what)
+                self.node[outs[0]] = src
+            return
         if anne_tflite_conv2d.takes(self, op, shape):    # the 2-D layers, as in a chain
             spec = anne_tflite_conv2d.convert(self, k, op, specs or [None], shape)
             if spec is not None:
@@ -246,6 +252,12 @@ class _GraphImporter(_Importer):
             self.fail(k, "changes the quantization (%s -> %s)" % (self.tensor_text(ins[0]), self.tensor_text(outs[0])))
             return
         new_shape = anne_shape(t[outs[0]]["shape"])
+        if name == "EXPAND_DIMS" and len(self.shapes[src]) == 2 and self.before_depthwise(self.consumers, outs[0]):
+            image = (1,) + tuple(self.shapes[src])    # a DepthwiseConv1D's steps as an image of height 1
+            self.node[outs[0]] = self.add(specs, sources, anne_format.Int8FlattenSpec(self.outq[src], image), (src,),
+                                          image, self.outq[src],
+                                          label + " (reshape: the steps as an image of height 1)")
+            return
         if name == "EXPAND_DIMS" and not self.height_one(k, self.consumers, outs[0]):
             return
         if new_shape == self.shapes[src] or name == "EXPAND_DIMS":

@@ -272,7 +272,14 @@ class _Importer:
                                                                          self.tensor_text(outs[0])))
                     continue
                 new_shape = anne_shape(t[outs[0]]["shape"])
-                if name == "EXPAND_DIMS":
+                if name == "EXPAND_DIMS" and len(shape) == 2 and self.before_depthwise(consumers, outs[0]):
+                    # a DepthwiseConv1D's (SeparableConv1D's) steps as an image of height 1
+                    new_shape = (1,) + tuple(shape)
+                    if not specs:
+                        self.in_shape = tuple(shape)
+                    specs.append(anne_format.Int8FlattenSpec(self.prev_out, new_shape))
+                    sources.append(["%s (reshape: the steps as an image of height 1)" % label])
+                elif name == "EXPAND_DIMS":
                     if not self.height_one(k, consumers, outs[0]):
                         continue
                     dropped.append(label + " (the height 1 of the operator after it)")
@@ -290,6 +297,16 @@ class _Importer:
             elif name in anne_tflite_act.ACTIVATIONS:
                 if self.activation(k, op, specs):
                     sources[-1].append("%s (%s)" % (label, specs[-1].activation))
+            elif name in ("PAD", "PADV2") and len(shape) == 2 and len(t[ins[0]]["shape"]) == 3:
+                # ZeroPadding1D: the steps as an image of height 1, padded, and back
+                layers = anne_tflite_conv2d.pad_steps(self, k, op, specs, shape)
+                if layers is None:
+                    continue
+                if not specs:
+                    self.in_shape = tuple(shape)
+                for spec, shape, what in layers:
+                    specs.append(spec)
+                    sources.append([label + what])
             elif anne_tflite_conv2d.takes(self, op, shape):    # the 2-D layers
                 spec = anne_tflite_conv2d.convert(self, k, op, specs, shape)
                 shape = anne_tflite_conv2d.next_shape(self, op, spec, shape)
@@ -469,6 +486,14 @@ class _Importer:
         kernel = np.array(values, np.int64).reshape(units, n_in)
         return anne_format.Int8DenseSpec(kernel, bias, [_f32(s) for s in scales], in_q, out_q,
                                          activation_range(fused, out_q[0], out_q[1]))
+
+    def before_depthwise(self, consumers, out):
+        """Whether tensor out ([1, 1, w, c]: an EXPAND_DIMS's) is read by a
+        DEPTHWISE_CONV_2D alone (a DepthwiseConv1D or SeparableConv1D)."""
+        shape = list(self.t[out]["shape"])
+        uses = consumers.get(out, [])
+        return len(shape) == 4 and shape[1] == 1 and len(uses) == 1 and uses[0][1] == 0 \
+            and self.ops[uses[0][0]]["name"] == "DEPTHWISE_CONV_2D"
 
     def height_one(self, k, consumers, out):
         """An EXPAND_DIMS (operator k) that adds a CONV_2D's height of 1:

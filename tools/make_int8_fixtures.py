@@ -219,6 +219,39 @@ def conv1d_causal_model(seed):
     return keras.Model(inp, h)
 
 
+def conv1d_depthwise_model(seed):
+    """ZeroPadding1D, DepthwiseConv1D and SeparableConv1D: TensorFlow 2.21
+    writes a PAD of the steps, and a DEPTHWISE_CONV_2D of height 1 between
+    EXPAND_DIMS and RESHAPE (the separable one's pointwise CONV_2D before
+    its RESHAPE); anne_tflite_import runs them on the steps as an image of
+    height 1, between int8 reshapes."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 3))
+    h = keras.layers.ZeroPadding1D((2, 1))(inp)
+    h = keras.layers.Conv1D(4, 3, activation="relu")(h)
+    h = keras.layers.DepthwiseConv1D(3, padding="same", depth_multiplier=2)(h)
+    h = keras.layers.SeparableConv1D(5, 3, activation="relu")(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
+def graph_depthwise1d_model(seed):
+    """A DepthwiseConv1D in a residual Add, then ZeroPadding1D and a
+    SeparableConv1D (the graph importer's 1-D depthwise and padding)."""
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 4))
+    h = keras.layers.DepthwiseConv1D(3, padding="same", activation="relu")(inp)
+    h = keras.layers.Add()([h, inp])
+    h = keras.layers.ZeroPadding1D(1)(h)
+    h = keras.layers.SeparableConv1D(5, 3, activation="relu")(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    h = keras.layers.Dense(2)(h)
+    return keras.Model(inp, h)
+
+
 def conv2d_dilated_model(seed):
     """Dilated Conv2D and DepthwiseConv2D (dilation 2, same and valid;
     (2, 1) too), then GlobalAveragePooling2D and Dense."""
@@ -250,6 +283,8 @@ MODELS = {
     "conv1d_dilated_chain": (lambda: conv1d_dilated_chain_model(12), "sparse_categorical_crossentropy"),
     "conv2d_dilated_int8": (lambda: conv2d_dilated_model(13), "mse"),
     "conv1d_causal_dilated": (lambda: conv1d_causal_model(14), "mse"),
+    "conv1d_depthwise_pad": (lambda: conv1d_depthwise_model(16), "mse"),
+    "graph_depthwise1d": (lambda: graph_depthwise1d_model(18), "mse"),
 }
 
 

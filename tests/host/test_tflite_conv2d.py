@@ -356,7 +356,29 @@ def test_causal_conv1d_takes_its_pad(tmp_path):
         assert L.forward_int8(xs).reshape(len(xs), -1).tolist() == [v[str(end)] for v in values]
 
 
-def test_a_pad_of_the_steps_not_causal_is_refused_saying_so():
-    m = _model("conv1d_causal_dilated"); _const(m, _first(m, "PAD", 2), 1, [0, 0, 1, 1, 0, 0])
-    _refused(m, "bad.tflite: ", "operator 14 PAD: paddings [0, 0, 1, 1, 0, 0] of tensor",
-             "anne takes a PAD of the steps only as a causal Conv1D's")
+def test_a_pad_of_more_than_the_steps_is_refused_saying_so():
+    m = _model("conv1d_causal_dilated"); _const(m, _first(m, "PAD", 2), 1, [1, 0, 2, 0, 0, 0])
+    _refused(m, "bad.tflite: ", "operator 14 PAD: paddings [1, 0, 2, 0, 0, 0] of tensor",
+             "anne pads the steps (constant [[0, 0], [before, after], [0, 0]]")
+
+
+# tools/make_int8_fixtures.py's conv1d_depthwise_pad: ZeroPadding1D((2, 1)), Conv1D(4, 3), DepthwiseConv1D(3,
+# padding="same", depth_multiplier=2), SeparableConv1D(5, 3): the steps as an image of height 1.
+DEPTHWISE_1D = ["reshape", "zero_padding2d", "reshape", "conv1d", "reshape", "depthwise_conv2d", "reshape",
+                "reshape", "depthwise_conv2d", "conv2d", "reshape", "global_average_pooling1d", "dense"]
+
+
+def test_zero_padding_and_depthwise_1d_run_as_images_of_height_1(tmp_path):
+    """LiteRT's outputs on every row; the padding and each depthwise or
+    pointwise convolution on LiteRT's input tensor gives LiteRT's output."""
+    m, _ = _converted("conv1d_depthwise_pad", tmp_path)
+    d = doc("conv1d_depthwise_pad")
+    assert len(d["rows"]) == 16 and m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+    assert [L.kind_name for L in m.layers] == DEPTHWISE_1D
+    assert m.layers[1].kparams[:4] == (0, 0, 2, 1) and m.layers[0].in_shape == (12, 3)
+    assert m.layers[5].kparams[:6] == (1, 3, 1, 1, 1, 2) and m.layers[8].kparams[:6] == (1, 3, 1, 1, 0, 1)
+    ops = [op for op in d["operators"] if op["opcode"] in ("PAD", "DEPTHWISE_CONV_2D", "CONV_2D")]
+    values = d["tensor_values"]
+    for L, op in zip([m.layers[i] for i in (1, 3, 5, 8, 9)], ops):
+        xs = np.array([v[str(op["inputs"][0])] for v in values])
+        assert L.forward_int8(xs).reshape(len(xs), -1).tolist() == [v[str(op["outputs"][0])] for v in values]

@@ -38,13 +38,14 @@ CONV2D = ["int8_conv2d_ds_cnn", "int8_conv2d_mobilenet", "int8_conv2d_global_max
 # tests/host/test_tflite_graph.py)
 GRAPHS = ["graph_dense_residual", "graph_conv1d_resnet", "graph_conv2d_resnet", "graph_concat", "graph_mul_sub",
           "graph_bn_unfolded",
-          "residual_add_mul", "bn_global_max", "pool1d_mean"]
+          "residual_add_mul", "bn_global_max", "pool1d_mean", "graph_depthwise1d"]
 # and dilated convolutions as TensorFlow writes them (SPACE_TO_BATCH_ND, CONV_2D
 # or DEPTHWISE_CONV_2D, BATCH_TO_SPACE_ND, an ADD of the bias):
 # tests/host/test_tflite_conv2d.py
 DILATED = ["conv1d_dilated", "conv1d_dilated_chain", "conv2d_dilated_int8"]
-# and Conv1D with padding="causal" (a PAD of the steps before it): tests/host/test_tflite_conv2d.py
-CAUSAL = ["conv1d_causal_dilated"]
+# and Conv1D with padding="causal" (a PAD of the steps before it), ZeroPadding1D, DepthwiseConv1D and
+# SeparableConv1D (the steps as an image of height 1): tests/host/test_tflite_conv2d.py
+CAUSAL = ["conv1d_causal_dilated", "conv1d_depthwise_pad"]
 SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL
 REFUSED = {"act_prelu": ["operator 1 PRELU"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
