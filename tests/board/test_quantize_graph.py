@@ -20,7 +20,7 @@ import gc
 from array import array
 
 import anne_net
-from boardcheck import check, report
+from boardcheck import check, refused, report
 from test_quantize import backends, f32_rows, ints, near, test_outputs, test_same_as_the_pc
 
 NAME = "test_quantize_graph"
@@ -94,11 +94,24 @@ def same_as_the_pc(q, pc, tag):
                   "%s: layer %d's weight scales and bias" % (tag, i))
 
 
+def test_merge_refusals(net, rows, tag):
+    """A merge's activation other than linear, relu, relu6 has no int8 form
+    (as on the PC; a file's merge then tanh, set here by hand: a graph's
+    layers are not edited); the network unchanged."""
+    before = list(net.predict(rows[0]))
+    net._layers[5]._name = "tanh"
+    check(refused(ValueError, "layer 5: a Subtract's activation tanh has no int8 form (linear, relu, relu6 do)",
+                  net.quantize, rows), "%s: a Subtract then tanh" % tag)
+    del net._layers[5]._name      # (the class's "linear")
+    check(list(net.predict(rows[0])) == before, "%s: unchanged" % tag)
+
+
 def test_merges(backend):
     rows = f32_rows("quant_merges_calibration.f32", 6)
     net, q = test_same_as_the_pc(backend, rows, "quant_merges")
-    del net
     tag = "quant_merges, " + backend
+    test_merge_refusals(net, rows, tag)
+    del net
     pc = anne_net.load("quant_merges_int8.anne")
     check(q.input_quantization == pc.input_quantization, "%s: input" % tag)
     same_as_the_pc(q, pc, tag)
