@@ -2,11 +2,12 @@
 # Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D, Flatten,
 # Reshape; or a graph of those joined by Add, Subtract, Multiply and
 # Concatenate) and calibration rows -> the int8 network
-# tools/anne_quantize.py makes of them on the PC (TFLite's post-training full-integer rules, docs/int8.md "Our
-# own quantizer"), written as a format-v3 file in RAM and loaded from it
-# (so it runs, and is checked, as any int8 file). The float network is not
-# changed. Imported by anne_net when quantize() is called (it does not
-# import anne_net: anne_net hands it its load()).
+# tools/anne_quantize.py makes of them on the PC (TFLite's post-training
+# full-integer rules, docs/int8.md "Our own quantizer"), written as a
+# format-v3 file in RAM and loaded from it (so it runs, and is checked, as
+# any int8 file). The float network is not changed. Imported by anne_net
+# when quantize() is called (it does not import anne_net: anne_net hands it
+# its load()).
 #
 # What a board's float (float32 on most ports) cannot compute as the PC
 # does is computed with integers: the float64 requantization scales
@@ -486,8 +487,8 @@ def _widen(span, v):
 
 def quantize(net, rows, load):
     """The int8 network of a float chain net (or a graph whose merges are
-    Add, Subtract, Multiply or Concatenate), calibrated on rows (a list of rows of n_inputs floats),
-    made by load (anne_net.load) from the file it writes in RAM; net is not
+    Add, Subtract, Multiply or Concatenate), calibrated on rows (a list of
+    rows of n_inputs floats), made by load (anne_net.load) from the file it writes in RAM; net is not
     changed."""
     import anne_io
     _check(net, rows)
