@@ -1,4 +1,4 @@
-# files: tests/fixtures/quant/quant_resnet_float.anne tests/fixtures/quant/quant_resnet_int8.anne tests/fixtures/quant/quant_resnet_calibration.f32 tests/fixtures/quant/quant_resnet.json tests/board/test_quantize.py tests/board/test_quantize_graph.py tests/board/boardcheck.py
+# files: tests/fixtures/quant/quant_resnet_float.anne tests/fixtures/quant/quant_resnet_int8.anne tests/fixtures/quant/quant_resnet_calibration.f32 tests/fixtures/quant/quant_resnet.json tests/board/test_quantize.py tests/board/test_quantize_merges.py tests/board/boardcheck.py
 # net.quantize(rows) on the board for a Conv2D graph (tests/fixtures/quant/
 # quant_resnet_*, tools/make_int8_quant_fixtures.py's Keras model: Conv2D
 # relu and Conv2D linear branches joined by an Add then a relu, as ResNet's
@@ -17,7 +17,7 @@ import gc
 import anne_net
 from boardcheck import check, report
 from test_quantize import backends, f32_rows, test_outputs, test_same_as_the_pc
-from test_quantize_graph import same_merges, same_outputs
+from test_quantize_merges import same_merges, same_outputs
 
 NAME = "test_quantize_resnet"
 
