@@ -369,7 +369,7 @@ test-board: firmware natmod-run stock
 # test_net_conv2d (at fit, which it now checks trains the network) ran out of
 # it too in a clean-clone make test; both pass on cortex-m0-lite and cortex-m0.
 M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.py test_net_depthwise2d.py \
-	test_reliability_net.py test_quantize_cnn.py test_net_conv.py test_net_conv2d.py
+	test_reliability_net.py test_quantize_cnn.py test_quantize_resnet.py test_net_conv.py test_net_conv2d.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
 	-x "cortex-m0-stock tests/board/test_train.py" -x "cortex-m0-lite tests/board/test_int8.py" \
 	-x "cortex-m0-stock tests/board/test_train_2d.py [cnn_adam_depthwise]" \

@@ -154,7 +154,7 @@ def graph_class(Sequential):
         """A network of layers that name their inputs (net.inputs_of(i)):
         predict, predict_into, evaluate, summary, memory, save, compile,
         fit, training_memory (anne_train_graph), and quantize for a graph
-        whose merges are Concatenates; no edits."""
+        whose merges are Add, Subtract, Multiply, Concatenate; no edits."""
 
         def _rebuild(self):
             """Plans the arena, then allocates it (MemoryError, with the

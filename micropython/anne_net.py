@@ -617,8 +617,8 @@ class Sequential:
         return anne_eval._task(self, y)
 
     def quantize(self, rows):
-        """This float chain (Dense, convolutions, pooling; or a graph joined by Concatenates) in int8,
-        calibrated on rows (inputs like those to come) as the PC's quantizer does (docs/int8.md)."""
+        """This float chain (Dense, convolutions, pooling; or a graph joined by Add, Subtract, Multiply,
+        Concatenate) in int8, calibrated on rows as the PC's quantizer does (docs/int8.md)."""
         import anne_quant
         return anne_quant.quantize(self, rows, load)
 

@@ -1,12 +1,13 @@
 # anne_quant: net.quantize(rows) on the board: a float chain (Dense,
 # Conv1D, Conv2D, DepthwiseConv2D, pooling, ZeroPadding2D, Flatten,
-# Reshape; or a graph of those joined by Concatenates) and calibration rows -> the int8 network tools/anne_quantize.py
-# makes of them
-# on the PC (TFLite's post-training full-integer rules, docs/int8.md "Our
-# own quantizer"), written as a format-v3 file in RAM and loaded from it
-# (so it runs, and is checked, as any int8 file). The float network is not
-# changed. Imported by anne_net when quantize() is called (it does not
-# import anne_net: anne_net hands it its load()).
+# Reshape; or a graph of those joined by Add, Subtract, Multiply and
+# Concatenate) and calibration rows -> the int8 network
+# tools/anne_quantize.py makes of them on the PC (TFLite's post-training
+# full-integer rules, docs/int8.md "Our own quantizer"), written as a
+# format-v3 file in RAM and loaded from it (so it runs, and is checked, as
+# any int8 file). The float network is not changed. Imported by anne_net
+# when quantize() is called (it does not import anne_net: anne_net hands it
+# its load()).
 #
 # What a board's float (float32 on most ports) cannot compute as the PC
 # does is computed with integers: the float64 requantization scales
@@ -287,10 +288,14 @@ SAME_Q = (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D, anne_o
           anne_ops.LAYER_ZERO_PADDING2D, anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE)
 MEANS = anne_file_int8.MEANS
 CAT = anne_ops.LAYER_CONCATENATE
+# the merges with an output range of their own (TFLite's ADD, SUB, MUL: two
+# inputs, a fused linear, relu or relu6)
+MERGES = (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT, anne_ops.LAYER_MULTIPLY)
 NET = anne_file.NETWORK_INPUT
 
 
 def _check(net, rows):
+    ins = _sources(net)
     for i, L in enumerate(net._layers):
         if L.kind in SAME_Q or L.kind in MEANS:
             continue
@@ -298,12 +303,20 @@ def _check(net, rows):
             if L._name != "linear":
                 raise ValueError("layer %d: a Concatenate then %s has no int8 form" % (i, L._name))
             continue
-        if L.kind in anne_ops.LAYER_INPUTS:
-            raise ValueError("layer %d is %s: quantize on the board joins with Concatenate; for %s quantize "
-                             "on the PC (anne-convert --quantize int8)" % (i, type(L).__name__, type(L).__name__))
+        name = type(L).__name__
+        if L.kind in MERGES:
+            if L._name not in FUSED:
+                raise ValueError("layer %d: a %s's activation %s has no int8 form (linear, relu, relu6 do)"
+                                 % (i, name, L._name))
+            if L._name == "relu" and L.params:
+                raise ValueError("layer %d: relu with parameters has no int8 form (plain relu, relu6 do)" % i)
+            if len(ins[i]) != 2:
+                raise ValueError("layer %d: a %s of %d inputs has no int8 form (LiteRT's takes 2: join them "
+                                 "two at a time)" % (i, name, len(ins[i])))
+            continue
         if L.kind != anne_ops.LAYER_DENSE and L.kind not in CONVS:
             raise ValueError("layer %d is %s: quantize takes Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "
-                             "ZeroPadding2D, Flatten, Reshape, Concatenate" % (i, type(L).__name__))
+                             "ZeroPadding2D, Flatten, Reshape, Add, Subtract, Multiply, Concatenate" % (i, name))
         act = L.activation
         if act not in FUSED and (act not in POST or L.kind in CONVS):
             raise ValueError("layer %d: %s: quantize on the board takes linear, relu, relu6%s; for %s quantize on "
@@ -333,18 +346,19 @@ def _ties(net, ins):
     join's inputs the join's quantization (LiteRT's int8 CONCATENATION only
     copies), so each input must be a layer with an output range of its own
     (Dense or a convolution with linear, relu or relu6, a global average)
-    that no other join reads; ValueError otherwise (as the PC's)."""
+    that no other join reads (or an Add, Subtract, Multiply); ValueError
+    otherwise (as the PC's)."""
     ties = {}
     for i, L in enumerate(net._layers):
         if L.kind != CAT:
             continue
         for j in ins[i]:
             S = None if j == NET else net._layers[j]
-            own = S is not None and (S.kind in MEANS or ((S.kind in CONVS or S.kind == anne_ops.LAYER_DENSE)
-                                                          and S.activation in FUSED))
+            own = S is not None and (S.kind in MEANS or S.kind in MERGES or (
+                (S.kind in CONVS or S.kind == anne_ops.LAYER_DENSE) and S.activation in FUSED))
             if not own:
                 raise ValueError("layer %d: a Concatenate of %s: its inputs must be Dense or convolution layers "
-                                 "(linear, relu, relu6) or global averages" % (
+                                 "(linear, relu, relu6), Add, Subtract, Multiply or global averages" % (
                                      i, "the network's input" if S is None else "layer %d" % j))
             if j in ties:
                 raise ValueError("layer %d: layer %d is joined by two Concatenates" % (i, j))
@@ -410,11 +424,11 @@ def _q31(words):
     return (0, 0) if shift < -31 else (q, shift)
 
 
-def _ratio_words(a, b):
-    """(double)a / (double)b of float32 a, b > 0, as two words."""
+def _ratio_words(a, b, k=0):
+    """(double)a / ((double)b * 2**k) of float32 a, b > 0, as two words."""
     _, ma, ea = _parts(a)
     _, mb, eb = _parts(b)
-    e = ea - eb
+    e = ea - eb - k
     return _f64_bits(ma << e, mb) if e >= 0 else _f64_bits(ma, mb << -e)
 
 
@@ -433,6 +447,8 @@ def _spans(net, rows, ins):
     alo, ahi = [None] * len(bufs), [None] * len(bufs)
     span_in = None
     outs = [None] * len(bufs)
+    # (a merge's fused relu / relu6, made once)
+    acts = [be.Activation(L._name) if L.kind in MERGES and L._name != "linear" else None for L in net._layers]
     for r, row in enumerate(rows):
         x = array("f", row)
         for v in x:
@@ -445,8 +461,10 @@ def _spans(net, rows, ins):
                 outs[i] = srcs[0]
                 continue
             y = outs[i] = bufs[i]
-            if L.kind == CAT:
+            if L.kind == CAT or L.kind in MERGES:
                 be.merge(L.kind, y, srcs, L.n_out // L.output_shape[-1])
+                if acts[i] is not None:
+                    be.activate(y, acts[i])
             else:
                 be.forward((L._step(None),), srcs[0], y)
             v = zs[i]
@@ -469,8 +487,8 @@ def _widen(span, v):
 
 def quantize(net, rows, load):
     """The int8 network of a float chain net (or a graph whose merges are
-    Concatenates), calibrated on rows (a list of rows of n_inputs floats),
-    made by load (anne_net.load) from the file it writes in RAM; net is not
+    Add, Subtract, Multiply or Concatenate), calibrated on rows (a list of
+    rows of n_inputs floats), made by load (anne_net.load) from the file it writes in RAM; net is not
     changed."""
     import anne_io
     _check(net, rows)
@@ -494,6 +512,12 @@ def quantize(net, rows, load):
             entries.append(e)
             datas.append((b"", b"", b"", b"".join(struct.pack("<fi", *qs[j]) for j in src), b""))
             qs[i], shapes[i] = in_q, e.out_shape
+            continue
+        if L.kind in MERGES:
+            e, data = _merge(i, L, src, qs, shapes, _params(lo[t], hi[t]), params)
+            entries.append(e)
+            datas.append(data)
+            qs[i], shapes[i] = e.quant[2:4], e.out_shape
             continue
         kp = anne_io.file_kparams(L)
         if L.kind in SAME_Q or L.kind in MEANS:
@@ -535,6 +559,34 @@ def quantize(net, rows, load):
         datas.append((bytes(kernel), bytes(bias), bytes(words), bytes(w_scales), post))
         qs[i], shapes[i] = (out_q if act in FUSED else act_q), e.out_shape
     return _load(net, entries, datas, load)
+
+
+def _merge(i, L, src, qs, shapes, out_q, params):
+    """Add, Subtract or Multiply layer i (its inputs src; qs, shapes: each
+    layer's output quantization and shape so far; out_q: its own) -> its
+    int8 entry and data parts: LiteRT's ADD / SUB / MUL Prepare's words."""
+    in_qs = [qs[j] for j in src]
+    s1, s2, so = in_qs[0][0], in_qs[1][0], out_q[0]
+    if L.kind == anne_ops.LAYER_MULTIPLY:
+        # QuantizeMultiplier of the float32 s1 * s2 / so (exact: 24 bits)
+        m, e = _f32_ratio(_f32(s1 * s2), so)
+        words = (0, 0) if e + 24 < -31 else (m << 7, e + 24)
+    else:
+        # left shift 20; s_k / twice_max, twice_max / (2**20 * so) in double
+        twice = 2.0 * (s1 if s1 > s2 else s2)
+        words = [anne_file_int8.ADD_LEFT_SHIFT]
+        for a, b, k in ((s1, twice, 0), (s2, twice, 0), (twice, so, anne_file_int8.ADD_LEFT_SHIFT)):
+            m, shift = _q31(_ratio_words(a, b, k))
+            if shift > 0:
+                raise ValueError("layer %d: an int8 %s's multiplier is not below 1: the output scale %r is "
+                                 "smaller than 2**-20 of the inputs'" % (i, type(L).__name__, so))
+            words += [m, shift]
+    lo, hi = _clamp(L._name, out_q[0], out_q[1])
+    e = anne_file.Entry(anne_ops.LINEAR, 0, shapes[src[0]], 0, params, kind=L.kind, dtype=anne_file.DTYPE_INT8,
+                        quant=in_qs[0] + out_q + (2, lo, hi, 0.0, 0), inputs=src,
+                        in_shapes=[shapes[j] for j in src])
+    return e, (b"", b"", struct.pack("<%di" % len(words), *words),
+               b"".join(struct.pack("<fi", *q) for q in in_qs), b"")
 
 
 def _load(net, entries, datas, load):

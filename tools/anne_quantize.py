@@ -139,6 +139,11 @@ def _problem(i, s):
         if s.activation not in FUSED:
             return "layer %d: a %s's activation %s has no int8 form here (linear, relu, relu6 do)" % (
                 i, name, s.activation)
+        if s.activation == "relu" and (s.has_max_value or s.params.get("negative_slope") or s.params.get("threshold")):
+            return "layer %d: relu with parameters: only plain relu (and relu6) are fused in int8" % i
+        if len(s.inputs or ()) != 2:
+            return "layer %d: a %s of %d inputs has no int8 form (LiteRT's takes 2: join them two at a time)" % (
+                i, name, len(s.inputs or ()))
         return None
     if s.kind not in CONVS and s.kind != anne_ops.LAYER_DENSE:
         return ("layer %d is %s: int8 quantization covers Dense, Conv1D, Conv2D, DepthwiseConv2D, pooling, "

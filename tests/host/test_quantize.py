@@ -146,29 +146,58 @@ def test_layers_without_an_int8_form_are_listed_together():
         anne_quantize.quantize(anne_convert.convert(base("cnn2d") + ".keras"), rows.reshape(-1, 8, 8))
 
 
-@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat", "tables"])
+@pytest.mark.parametrize("name", ["relu_softmax", "tanh_wide", "cnn2d", "hard_swish", "concat", "tables", "resnet",
+                                  "merges"])
 def test_board_fixtures_are_up_to_date(name):
-    # tests/board/test_quantize.py compares net.quantize(rows) on the board
-    # with these: the float file as anne-convert writes it, the rows, and
-    # the PC quantizer's int8 file
+    # tests/board/test_quantize*.py compare net.quantize(rows) on the board
+    # with these (tools/make_quant_board_fixtures.py): the float file as
+    # anne-convert writes it, the rows, and the PC quantizer's int8 file
+    import make_quant_board_fixtures as mk
+    want = mk.files(name)
+    assert len(want) >= 2
+    for fname, data in want.items():
+        with open(os.path.join(QUANT, fname), "rb") as f:
+            assert f.read() == data, fname
+
+
+def test_merges_board_fixture():
+    # quant_merges (made from numpy weights, no Keras model): each int8
+    # merge; every float value exact (multiples of powers of two, sums far
+    # below 2**24 of them): any order of the sums calibrates the same ranges
+    import make_quant_board_fixtures as mk
+    K = af.anne_ops
+    m = af.load(base("merges") + "_int8.anne")
+    kinds = [layer.kind for layer in m.layers]
+    assert kinds[2] == K.LAYER_ADD and kinds[5] == K.LAYER_SUBTRACT and kinds[6] == K.LAYER_MULTIPLY
+    assert kinds[7] == K.LAYER_CONCATENATE
+    assert m.layers[2].inputs == (255, 1) and m.layers[6].inputs == (3, 4)
+    # the merges a join reads take its quantization
+    assert m.layers[5].quant[2:4] == m.layers[6].quant[2:4] == m.layers[7].quant[2:4]
+    # the Add's and the Multiply's fused relu: act_min the zero point
+    assert m.layers[2].quant[5:7] == (m.layers[2].quant[3], 127)
+    assert m.layers[6].quant[5:7] == (m.layers[6].quant[3], 127)
+    conv, x = mk.build_merges()
+    f = af.parse(conv.encode())
+    assert mk._exact(conv.specs, x)
+    # (a rough int8 network: the join's one scale spans the Multiply's wide range)
+    a, b = m.forward(x), f.forward(x)
+    assert np.abs(a - b).mean() < 0.06 and (a.argmax(1) == b.argmax(1)).mean() >= 0.75
+
+
+def test_merges_the_quantizer_does_not_take():
+    # LiteRT's ADD, SUB, MUL take two inputs; a relu with parameters is no
+    # fused clamp: refused (the board's net.quantize refuses them too)
     import anne_convert
-    conv = anne_convert.convert(base(name) + ".keras")
-    rows = np.load(base(name) + "_calibration.npy")
-    with open(base(name) + "_float.anne", "rb") as f:
-        assert f.read() == conv.encode()
-    if name in ("cnn2d", "hard_swish", "concat", "tables"):   # float32 bytes (see tests/board/test_quantize.py)
-        with open(base(name) + "_calibration.f32", "rb") as f:
-            assert f.read() == rows.astype("<f4").tobytes()
-    else:
-        with open(base(name) + "_calibration.json") as f:
-            assert json.load(f) == [[float(v) for v in r] for r in rows]
-    if name != "tanh_wide":
-        with open(base(name) + "_int8.anne", "rb") as f:
-            assert f.read() == anne_quantize.quantize(conv, rows).encode()
-    if name == "tables":    # the board edits layer 1 to elu (LiteRT's int8 ELU table) and quantizes again
-        conv.specs[1].activation = "elu"
-        with open(base(name) + "_elu_int8.anne", "rb") as f:
-            assert f.read() == anne_quantize.quantize(conv, rows).encode()
+    import make_quant_board_fixtures as mk
+    conv, rows = mk.build_merges()
+    conv.specs[2].inputs = (255, 1, 1)
+    conv.specs[5].params = dict(conv.specs[5].params)
+    conv.specs[5].activation, conv.specs[5].has_max_value = "relu", True
+    with pytest.raises(anne_convert.ConvertError) as e:
+        anne_quantize.quantize(conv, rows)
+    msg = str(e.value)
+    assert "layer 2: a add of 3 inputs has no int8 form (LiteRT's takes 2" in msg, msg
+    assert "layer 5: relu with parameters" in msg, msg
 
 
 def test_calibration_rows_from_json(tmp_path):
