@@ -9,7 +9,7 @@
 /* ValueError */
 #define ANNE_MSG_NAMED_EMPTY MP_ERROR_TEXT("%q is empty")
 /* ValueError */
-#define ANNE_MSG_DENSE_KERNEL MP_ERROR_TEXT("kernel has %u floats, expected len(x) * %slen(out) = %u * %u = %u%s")
+#define ANNE_MSG_DENSE_KERNEL MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u%s")
 /* ValueError */
 #define ANNE_MSG_DENSE_BIAS MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)")
 /* ValueError */
@@ -79,7 +79,9 @@
 /* ValueError */
 #define ANNE_MSG_IMAGE_OUT MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_h x out_w x channels")
 /* ValueError */
-#define ANNE_MSG_GLU_2D MP_ERROR_TEXT("layer %d: %s cannot take glu (it halves the %s)")
+#define ANNE_MSG_GLU_CONV2D MP_ERROR_TEXT("layer %d: conv2d cannot take glu (it halves the filters)")
+/* ValueError */
+#define ANNE_MSG_GLU_DEPTHWISE MP_ERROR_TEXT("layer %d: depthwise_conv2d cannot take glu (it halves the channels)")
 /* ValueError */
 #define ANNE_MSG_PAD2D_SPEC MP_ERROR_TEXT("layer %d: bad zero_padding2d spec: height, width, channels >= 1")
 /* ValueError */
@@ -143,7 +145,9 @@
 /* ValueError */
 #define ANNE_MSG_PARAM_REQUIRED MP_ERROR_TEXT("activation '%s' needs %s=")
 /* ValueError */
-#define ANNE_MSG_PARAM_RULE MP_ERROR_TEXT("%s needs %s %s")
+#define ANNE_MSG_PARAM_NON_NEGATIVE MP_ERROR_TEXT("%s needs %s >= 0")
+/* ValueError */
+#define ANNE_MSG_PARAM_NONZERO MP_ERROR_TEXT("%s needs %s != 0")
 /* TypeError */
 #define ANNE_MSG_F32_TYPE MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray), not %q")
 /* TypeError */

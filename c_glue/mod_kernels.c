@@ -40,8 +40,8 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     size_t units = halves ? 2 * out.len : out.len;
     if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_DENSE_KERNEL, (unsigned)kernel.len, halves ? "2 * " : "",
-            (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
+            ANNE_MSG_DENSE_KERNEL,
+            (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
             halves ? " (glu halves the units)" : "");
     }
     if (bias.data != NULL && bias.len != units) {

@@ -352,9 +352,10 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
                 ANNE_MSG_IMAGE_OUT,
                 (int)i, (unsigned)d->out_len);
         case ANNE_ERR_ACTIVATION:
-            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_2D, (int)i,
-                d->kind == ANNE_LAYER_DEPTHWISE_CONV2D ? "depthwise_conv2d" : "conv2d",
-                d->kind == ANNE_LAYER_DEPTHWISE_CONV2D ? "channels" : "filters");
+            if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_DEPTHWISE, (int)i);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_CONV2D, (int)i);
         case ANNE_ERR_LAYER_PARAM:
             if (d->kind == ANNE_LAYER_ZERO_PADDING2D) {
                 mp_raise_msg_varg(&mp_type_ValueError,

@@ -185,10 +185,10 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
             continue;  // None: no clip
         }
         if (rule->rule == ANNE_RULE_NON_NEGATIVE && !(v >= 0.0f)) {
-            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_RULE, act_name, anne_param_names[p], ">= 0");
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_NON_NEGATIVE, act_name, anne_param_names[p]);
         }
         if (rule->rule == ANNE_RULE_NONZERO && v == 0.0f) {
-            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_RULE, act_name, anne_param_names[p], "!= 0");
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_NONZERO, act_name, anne_param_names[p]);
         }
     }
     return entry;

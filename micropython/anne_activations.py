@@ -147,7 +147,7 @@ class Activation:
             if v is None:
                 continue
             if (rule == ">= 0" and not v >= 0) or (rule == "!= 0" and v == 0):
-                raise _ops.err("PARAM_RULE", canonical, key, rule)
+                raise _ops.err("PARAM_NON_NEGATIVE" if rule == ">= 0" else "PARAM_NONZERO", canonical, key)
 
     def __repr__(self):
         s = "Activation('%s'" % self.name

@@ -47,9 +47,8 @@ def _dense(xs, ks, bs, act, out):
         raise _ops.err("NAMED_EMPTY", "x" if n_in == 0 else "out")
     units = 2 * n_out if act.id in _ops.HALVES else n_out
     if len(ks) != n_in * units:
-        glu = act.id in _ops.HALVES
-        raise _ops.err("DENSE_KERNEL", len(ks), "2 * " if glu else "", n_in, units, n_in * units,
-                       " (glu halves the units)" if glu else "")
+        raise _ops.err("DENSE_KERNEL", len(ks), n_in, units, n_in * units,
+                       " (glu halves the units)" if act.id in _ops.HALVES else "")
     if bs is not None and len(bs) != units:
         raise _ops.err("DENSE_BIAS", len(bs), units)
     z = array("f", bytearray(4 * units))

@@ -58,7 +58,7 @@ def _windows(i, xs, bs, act, out, what, F, plane, strides, dil, kernel, add):
     board's heap)."""
     (oh, top), (ow, left), h, w, cin = plane
     if act.id in _ops.HALVES:
-        raise _ops.err("GLU_2D", i, what, "channels" if what == "depthwise_conv2d" else "filters")
+        raise _ops.err("GLU_DEPTHWISE" if what == "depthwise_conv2d" else "GLU_CONV2D", i)
     _check_out(i, out, oh * ow * F)
     if bs is not None and len(bs) != F:
         raise _ops.err("CONV_BIAS", i, len(bs))

@@ -120,7 +120,7 @@ def test_shared_messages():
         (lambda m: m.dense(x, array("f", [0.5] * 5), None, out), ValueError,
          "kernel has 5 floats, expected len(x) * len(out) = 3 * 2 = 6"),
         (lambda m: m.dense(x, array("f", [0.5] * 6), None, out, "glu"), ValueError,
-         "kernel has 6 floats, expected len(x) * 2 * len(out) = 3 * 4 = 12 (glu halves the units)"),
+         "kernel has 6 floats, expected len(x) * len(out) = 3 * 4 = 12 (glu halves the units)"),
         (lambda m: m.Activation("squareplus", b=-1.0), ValueError, "squareplus needs b >= 0"),
         (lambda m: m.Activation("celu", alpha=0.0), ValueError, "celu needs alpha != 0"),
         (lambda m: m.forward(conv, array("f", [1.0, 2.0, 3.0, 4.0]), array("f", range(8))), ValueError,
