@@ -264,9 +264,9 @@ def _typecode(buf):
 def _s8_io(buf, arg, writable=False):
     code = _typecode(buf)
     if code is None or (writable and isinstance(buf, bytes)):
-        raise anne_ops.err("I8_TYPE", arg, " writable" if writable else "n", type(buf).__name__)
+        raise anne_ops.err(74, arg, " writable" if writable else "n", type(buf).__name__)  # I8_TYPE
     if code != "b":
-        raise anne_ops.err("I8_TYPECODE", arg, code)
+        raise anne_ops.err(75, arg, code)  # I8_TYPECODE
     return buf
 
 
@@ -287,7 +287,7 @@ def _ints(buf, code, arg):
         return [v - 256 if v > 127 else v for v in bytes(buf)]
     import struct
     if len(buf) % 4:
-        raise anne_ops.err("I32_WHOLE", arg)
+        raise anne_ops.err(76, arg)  # I32_WHOLE
     return list(struct.unpack("<%di" % (len(buf) // 4), bytes(buf)))
 
 
@@ -296,14 +296,14 @@ def _quant_items(i, layer, kinds):
     the glue checks them."""
     quant = layer[5]
     if layer[4][0] not in kinds:
-        raise anne_ops.err("INT8_KINDS", i)
+        raise anne_ops.err(13, i)  # INT8_KINDS
     if not isinstance(quant, tuple) or len(quant) not in (5, 6):
-        raise anne_ops.err("INT8_QUANT_TYPE", i)
+        raise anne_ops.err(12, i)  # INT8_QUANT_TYPE
     for k in range(4):
         if not isinstance(quant[k], int):
-            raise anne_ops.err("INT8_QUANT_ITEM", i, k)
+            raise anne_ops.err(14, i, k)  # INT8_QUANT_ITEM
         if not -128 <= quant[k] <= 128:
-            raise anne_ops.err("INT8_QUANT_RANGE", i, k)
+            raise anne_ops.err(15, i, k)  # INT8_QUANT_RANGE
     return layer
 
 
@@ -334,7 +334,7 @@ def _post(i, act, quant):
             raise _bad_quant(i)
         return ("softmax", p)
     if anne_ops.ACTIVATIONS.index(name) in anne_ops.VECTOR:
-        raise anne_ops.err("INT8_ACTIVATION", i)
+        raise anne_ops.err(31, i)  # INT8_ACTIVATION
     t = _ints(quant[5], "b", "post")
     if len(t) != 256:
         raise _bad_quant(i)
@@ -394,7 +394,7 @@ def requantize_float(acc, scale):
 
 
 def _bad_quant(i):
-    return anne_ops.err("INT8_QUANT", i)
+    return anne_ops.err(17, i)  # INT8_QUANT
 
 
 def _dense_s8(i, last, xs, L, out):
@@ -403,17 +403,17 @@ def _dense_s8(i, last, xs, L, out):
     k, b, sc, in_off, out_off, lo, hi, post = L
     n_in, units = len(xs), len(out)
     if n_in == 0:
-        raise anne_ops.err("X_EMPTY")
+        raise anne_ops.err(24)  # X_EMPTY
     if units == 0 or len(k) != n_in * units:
         if len(k) % n_in == 0:
             if last:
-                raise anne_ops.err("INT8_OUT_SIZE", units, len(k) // n_in)
-            raise anne_ops.err("INT8_BUF_SIZE", i, units, len(k) // n_in)
+                raise anne_ops.err(27, units, len(k) // n_in)  # INT8_OUT_SIZE
+            raise anne_ops.err(28, i, units, len(k) // n_in)  # INT8_BUF_SIZE
         if i == 0 and units and len(k) % units == 0:
-            raise anne_ops.err("INT8_X_SIZE", n_in, len(k) // units)
-        raise anne_ops.err("INT8_DENSE_KERNEL", i, len(k), n_in)
+            raise anne_ops.err(25, n_in, len(k) // units)  # INT8_X_SIZE
+        raise anne_ops.err(26, i, len(k), n_in)  # INT8_DENSE_KERNEL
     if b is not None and len(b) != units:
-        raise anne_ops.err("INT8_BIAS", i, len(b))
+        raise anne_ops.err(29, i, len(b))  # INT8_BIAS
     count = len(sc)
     if (count not in (1, units) or not -127 <= in_off <= 128 or not -128 <= out_off <= 127
             or not -128 <= lo <= hi <= 127 or None in sc):
@@ -445,7 +445,7 @@ class Plan:
     def __init__(self, layers):
         for i, layer in enumerate(layers):
             if len(layer) != 6:
-                raise anne_ops.err("INT8_MIXED", i)
+                raise anne_ops.err(30, i)  # INT8_MIXED
         self._layers = [self._decode(i, layer) for i, layer in enumerate(layers)]
         self._bufs = [layer[3] for layer in layers]
         for i, buf in enumerate(self._bufs[:-1]):

@@ -101,13 +101,13 @@ LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "glo
 LAYER_INPUTS = {17: (2, 7), 18: (2, 2), 19: (2, 7), 20: (2, 7), 21: (2, 7), 22: (2, 7), 23: (2, 7)}
 
 
-def err(name, *args):
-    """The exception of message `name` (ops/messages.json: the C glue's
-    ANNE_MSG_<name>), args put into its text. It reads anne_msgs and lets it
-    go: the texts take no RAM between errors."""
+def err(n, *args):
+    """The exception of message n, the n-th of ops/messages.json (the C
+    glue's ANNE_MSG_<its name>), args put into its text. It reads anne_msgs
+    and lets it go: the texts take no RAM between errors."""
     import sys
     import anne_msgs
-    text = getattr(anne_msgs, name)
-    kind = TypeError if name in anne_msgs.TYPE_ERRORS else ValueError
+    text = anne_msgs.TEXTS[n]
+    kind = TypeError if n in anne_msgs.TYPE_ERRORS else ValueError
     del sys.modules["anne_msgs"]
     return kind(text % args if args else text)

@@ -13,8 +13,8 @@ Writes:
   micropython/anne_ops.py  the same tables for the board library (anne_net,
                          anne_io, anne_fallback) and the host tools
   c_glue/anne_msgs.h     ANNE_MSG_<NAME>: MP_ERROR_TEXT("...") for the glue
-  micropython/anne_msgs.py <NAME> = "..." (Python's % format), read by
-                         anne_ops.err(name, *args) when it raises
+  micropython/anne_msgs.py the texts in Python's % format, read by
+                         anne_ops.err(number, *args) when it raises
 """
 
 import json
@@ -355,14 +355,14 @@ def gen_python(t):
             "LAYER_INPUTS = " + py_repr({L["id"]: tuple(L["inputs"]) for L in layers if L["inputs"] != 1}),
             "",
             "",
-            "def err(name, *args):",
-            "    \"\"\"The exception of message `name` (ops/messages.json: the C glue's",
-            "    ANNE_MSG_<name>), args put into its text. It reads anne_msgs and lets it",
-            "    go: the texts take no RAM between errors.\"\"\"",
+            "def err(n, *args):",
+            "    \"\"\"The exception of message n, the n-th of ops/messages.json (the C",
+            "    glue's ANNE_MSG_<its name>), args put into its text. It reads anne_msgs",
+            "    and lets it go: the texts take no RAM between errors.\"\"\"",
             "    import sys",
             "    import anne_msgs",
-            "    text = getattr(anne_msgs, name)",
-            "    kind = TypeError if name in anne_msgs.TYPE_ERRORS else ValueError",
+            "    text = anne_msgs.TEXTS[n]",
+            "    kind = TypeError if n in anne_msgs.TYPE_ERRORS else ValueError",
             "    del sys.modules[\"anne_msgs\"]",
             "    return kind(text % args if args else text)",
             ""]
@@ -384,14 +384,20 @@ def gen_c_messages(t):
 
 
 def gen_py_messages(t):
+    msgs = t["messages"]
     out = ["# anne_msgs: " + MSG_BANNER,
            "# The messages the Python backend shares with the C glue (anne_msgs.h), as",
-           "# Python % formats. Only anne_ops.err(name, *args) imports this module, when",
+           "# Python % formats, TEXTS[n] the n-th entry of ops/messages.json (its name in",
+           "# the comment). anne_ops.err(n, *args) raises one (each call names it in a",
+           "# comment): numbers, not names, so that a firmware holds no name of a message",
+           "# (a qstr each) and a board no dict of them. Only err imports this module, when",
            "# it raises, and lets it go again: the texts take no RAM between errors.",
-           ""]
-    out += ["%s = \"%s\"" % (m["name"], py_format(m["text"])) for m in t["messages"]]
-    out += ["", "# The messages raised as TypeError (the others: ValueError).",
-            "TYPE_ERRORS = " + py_repr([m["name"] for m in t["messages"] if m["type"] == "TypeError"]), ""]
+           "",
+           "TEXTS = ("]
+    out += ["    \"%s\",  # %d %s" % (py_format(m["text"]), i, m["name"]) for i, m in enumerate(msgs)]
+    out += [")",
+            "# The numbers of the messages raised as TypeError (the others: ValueError).",
+            "TYPE_ERRORS = " + py_repr([i for i, m in enumerate(msgs) if m["type"] == "TypeError"]), ""]
     return "\n".join(out)
 
 

@@ -77,20 +77,28 @@ C_USE = re.compile(r"ANNE_MSG_([A-Z0-9_]+)")
 C_RAISE = re.compile(r"(?:mp_raise_(ValueError|TypeError)\(|&mp_type_(ValueError|TypeError),)\s*ANNE_MSG_([A-Z0-9_]+)")
 
 
-def py_used(text):
-    """The names a module raises: anne_ops.err("<NAME>", ...) (or _ops.err,
-    the module's alias), its first argument a name or a choice of names."""
+def py_used(path, text):
+    """The names a module raises: anne_ops.err(n, ...) (or _ops.err, the
+    module's alias), n the message's number in the table (or a choice of
+    numbers), each named in a comment on the call's first line, checked."""
+    names = [m["name"] for m in table()]
+    lines = text.split("\n")
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "err":
-            for c in ast.walk(node.args[0]):
-                if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value.isupper():
-                    yield c.value
+            nums = [c.value for c in ast.walk(node.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, int)]
+            assert nums, "%s:%d: err's first argument is not a message number" % (path, node.lineno)
+            said = re.findall(r"#\s*(.*)$", lines[node.lineno - 1])
+            said = [w.strip() for w in said[0].split(",")] if said else []
+            assert sorted(said) == sorted(names[n] for n in nums if n < len(names)), \
+                "%s:%d: err(%s) says %s" % (path, node.lineno, nums, said)
+            for n in nums:
+                yield names[n]
 
 
 def test_every_message_is_used_on_both_sides():
     names = {m["name"] for m in table()}
     c_used = {n for _, text in glue() for n in C_USE.findall(text)}
-    py = {n for _, text in board_library() for n in py_used(text)}
+    py = {n for path, text in board_library() for n in py_used(path, text)}
     assert not names - c_used, "not raised by the glue: %s" % sorted(names - c_used)
     assert not names - py, "not raised by the Python backend: %s" % sorted(names - py)
     assert not c_used - names, "the glue names messages the table lacks: %s" % sorted(c_used - names)
@@ -139,13 +147,14 @@ def test_python_formats_are_the_c_ones():
     sys.path.insert(0, os.path.join(ROOT, "micropython"))
     try:
         import anne_ops
-        for m in table():
+        for n, m in enumerate(table()):
             args = []
             for p in gen_ops.PLACEHOLDER.findall(m["text"]):
                 args.append(7 if p in ("d", "u") else "w")
-            e = anne_ops.err(m["name"], *args)
+            e = anne_ops.err(n, *args)
             assert type(e).__name__ == m["type"], m["name"]
             want = gen_ops.PLACEHOLDER.sub(lambda p: "7" if p.group(1) in ("d", "u") else "w", m["text"])
             assert str(e) == want, (m["name"], str(e), want)
+        assert "anne_msgs" not in sys.modules  # let go again
     finally:
         sys.path.remove(os.path.join(ROOT, "micropython"))
