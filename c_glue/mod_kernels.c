@@ -39,14 +39,12 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     bool halves = anne_names[act->kind].halves;
     size_t units = halves ? 2 * out.len : out.len;
     if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_DENSE_KERNEL,
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DENSE_KERNEL,
             (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
             halves ? " (glu halves the units)" : "");
     }
     if (bias.data != NULL && bias.len != units) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_DENSE_BIAS, (unsigned)bias.len, (unsigned)units);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DENSE_BIAS, (unsigned)bias.len, (unsigned)units);
     }
     anne_check_stack();
     anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
@@ -67,9 +65,7 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
     anne_f32_buf_t buf = anne_get_f32(args[0], MP_QSTR_buf, true);
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_ODD_VALUES,
-            anne_names[act->kind].name, (unsigned)buf.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_ODD_VALUES, anne_names[act->kind].name, (unsigned)buf.len);
     }
     if (buf.len == 0) {
         return MP_OBJ_NEW_SMALL_INT(0);  // nothing to do (and its data may be NULL)

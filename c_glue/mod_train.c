@@ -28,8 +28,7 @@ static mp_int_t anne_small_int(mp_obj_t obj, const char *what) {
 
 static void anne_check_len(anne_f32_buf_t b, size_t want, qstr arg) {
     if (b.len != want) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_NAMED_SIZE, arg, (unsigned)b.len, (unsigned)want);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_NAMED_SIZE, arg, (unsigned)b.len, (unsigned)want);
     }
 }
 
@@ -56,9 +55,7 @@ static mp_obj_t anne_activation_backward(size_t n_args, const mp_obj_t *args, mp
     anne_f32_buf_t dz = anne_get_f32(args[3], MP_QSTR_dz, true);
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, z.len, &n_out) != ANNE_OK) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_ODD_VALUES,
-            anne_names[act->kind].name, (unsigned)z.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_ODD_VALUES, anne_names[act->kind].name, (unsigned)z.len);
     }
     anne_check_len(y, n_out, MP_QSTR_y);
     anne_check_len(dy, n_out, MP_QSTR_dy);
@@ -153,9 +150,7 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     d.out_len = dy.len;
     int32_t status = anne_layer_backward_f32(x.data, x.len, &d, dy.data, dy.len, scale, gk.data, gb.data, dx.data);
     if (status == ANNE_ERR_OUT_SIZE) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            ANNE_MSG_BACKWARD_DY,
-            (unsigned)dy.len, (unsigned)x.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_BACKWARD_DY, (unsigned)dy.len, (unsigned)x.len);
     }
     if (status != ANNE_OK && status != ANNE_ERR_OVERLAP) {
         anne_raise_other_layer(status, 0, x.len, &d);
