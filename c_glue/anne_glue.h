@@ -30,6 +30,7 @@
 
 #include "anne.h"
 #include "anne_functions.h"
+#include "anne_msgs.h"
 
 // Activation names (modanne.c): every name, ids first (index == id), then
 // the aliases.

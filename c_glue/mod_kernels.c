@@ -31,7 +31,7 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     anne_f32_buf_t out = anne_get_f32(args[3], MP_QSTR_out, true);
     anne_f32_buf_t bias = anne_get_bias(args[2]);
     if (x.len == 0 || out.len == 0) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is empty"),
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_NAMED_EMPTY,
             x.len == 0 ? MP_QSTR_x : MP_QSTR_out);
     }
     // Here the units come from out (the user's view of the layer); the
@@ -39,14 +39,12 @@ static mp_obj_t anne_dense(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     bool halves = anne_names[act->kind].halves;
     size_t units = halves ? 2 * out.len : out.len;
     if (kernel.len % x.len != 0 || kernel.len / x.len != units) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("kernel has %u floats, expected len(x) * len(out) = %u * %u = %u%s"),
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DENSE_KERNEL,
             (unsigned)kernel.len, (unsigned)x.len, (unsigned)units, (unsigned)(x.len * units),
             halves ? " (glu halves the units)" : "");
     }
     if (bias.data != NULL && bias.len != units) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("bias has %u floats, expected %u (one per unit)"), (unsigned)bias.len, (unsigned)units);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DENSE_BIAS, (unsigned)bias.len, (unsigned)units);
     }
     anne_check_stack();
     anne_check_status(anne_dense_f32(x.data, x.len, kernel.data, kernel.len,
@@ -67,9 +65,7 @@ static mp_obj_t anne_activate(size_t n_args, const mp_obj_t *args, mp_map_t *kw_
     anne_f32_buf_t buf = anne_get_f32(args[0], MP_QSTR_buf, true);
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, buf.len, &n_out) != ANNE_OK) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%s needs an even number of values, got %u"),
-            anne_names[act->kind].name, (unsigned)buf.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_ODD_VALUES, anne_names[act->kind].name, (unsigned)buf.len);
     }
     if (buf.len == 0) {
         return MP_OBJ_NEW_SMALL_INT(0);  // nothing to do (and its data may be NULL)
@@ -84,7 +80,7 @@ ANNE_GLUE_SHARED MP_DEFINE_CONST_FUN_OBJ_KW(anne_activate_obj, 0, anne_activate)
 static mp_obj_t anne_argmax(mp_obj_t buf_obj) {
     anne_f32_buf_t buf = anne_get_f32(buf_obj, MP_QSTR_buf, false);
     if (buf.len == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("argmax of an empty buffer"));
+        mp_raise_ValueError(ANNE_MSG_ARGMAX_EMPTY);
     }
     size_t index = 0;
     anne_check_status(anne_argmax_f32(buf.data, buf.len, &index));
@@ -102,16 +98,16 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
     // the scalars first: small ints only (no __index__ runs), then buffers
     if (!mp_obj_is_small_int(args[0]) || !mp_obj_is_small_int(args[3])
         || MP_OBJ_SMALL_INT_VALUE(args[0]) < 0 || MP_OBJ_SMALL_INT_VALUE(args[3]) < 1) {
-        mp_raise_ValueError(MP_ERROR_TEXT("merge: kind and rows must be ints >= 0, >= 1"));
+        mp_raise_ValueError(ANNE_MSG_MERGE_KIND);
     }
     if (!mp_obj_is_type(args[2], &mp_type_tuple) && !mp_obj_is_type(args[2], &mp_type_list)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("merge: xs must be a tuple or list of float32 buffers"));
+        mp_raise_TypeError(ANNE_MSG_MERGE_XS);
     }
     size_t n_xs;
     mp_obj_t *items;
     mp_obj_get_array(args[2], &n_xs, &items);
     if (n_xs < 2 || n_xs > 7) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("merge takes 2..7 inputs, got %d"), (int)n_xs);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_MERGE_COUNT, (int)n_xs);
     }
     size_t lens[7];
     if (n_args == 5) {  // int8: every argument converted, then the addresses taken
@@ -127,10 +123,10 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
             (int8_t *)out8.data, out8.len, (size_t)MP_OBJ_SMALL_INT_VALUE(args[3]),
             (const int32_t *)quant.data, quant.len);
         if (st == ANNE_ERR_OUT_SIZE || st == ANNE_ERR_SIZE || st == ANNE_ERR_X_SIZE) {
-            mp_raise_ValueError(MP_ERROR_TEXT("merge: the inputs' and out's sizes do not fit"));
+            mp_raise_ValueError(ANNE_MSG_MERGE_SIZES);
         }
         if (st == ANNE_ERR_PARAM) {
-            mp_raise_ValueError(MP_ERROR_TEXT("merge: bad int8 quant (counts, zero points, shifts)"));
+            mp_raise_ValueError(ANNE_MSG_MERGE_QUANT);
         }
         anne_check_status(st);
         return args[1];
@@ -145,7 +141,7 @@ static mp_obj_t anne_merge(size_t n_args, const mp_obj_t *args) {
     int32_t status = anne_merge_f32((uint32_t)MP_OBJ_SMALL_INT_VALUE(args[0]), xs, lens, n_xs,
         out.data, out.len, (size_t)MP_OBJ_SMALL_INT_VALUE(args[3]));
     if (status == ANNE_ERR_OUT_SIZE || status == ANNE_ERR_SIZE) {
-        mp_raise_ValueError(MP_ERROR_TEXT("merge: the inputs' and out's sizes do not fit"));
+        mp_raise_ValueError(ANNE_MSG_MERGE_SIZES);
     }
     anne_check_status(status);
     return args[1];

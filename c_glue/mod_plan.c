@@ -65,8 +65,7 @@ ANNE_GLUE_SHARED void anne_get_spec(mp_obj_t spec_obj, size_t i, uint32_t *kind,
 static mp_obj_t *anne_quant_items(mp_obj_t quant, size_t i, size_t *n) {
     mp_obj_t *items;
     if (!mp_obj_is_type(quant, &mp_type_tuple) || (mp_obj_get_array(quant, n, &items), *n != 5 && *n != 6)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layer %d: quant must be (in_off, out_off, min, max, scale[, post])"), (int)i);
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_INT8_QUANT_TYPE, (int)i);
     }
     return items;
 }
@@ -93,20 +92,19 @@ static void anne_get_quant(anne_layer_t *d, mp_obj_t quant, size_t i, anne_quant
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: int8 layers are not trained"), (int)i);
     }
     if (d->kind != ANNE_LAYER_DENSE && !anne_s8_conv(d->kind) && !anne_s8_pool(d->kind)) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("layer %d: int8 layers are Dense, convolutions, pooling or padding"), (int)i);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_KINDS, (int)i);
     }
     size_t n_items;
     mp_obj_t *items = anne_quant_items(quant, i, &n_items);
     int32_t v[4];
     for (size_t k = 0; k < 4; k++) {
         if (!mp_obj_is_small_int(items[k])) {
-            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: quant item %d must be a small int"),
+            mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_INT8_QUANT_ITEM,
                 (int)i, (int)k);
         }
         mp_int_t n = MP_OBJ_SMALL_INT_VALUE(items[k]);
         if (n < -128 || n > 128) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: quant item %d out of range"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_QUANT_RANGE,
                 (int)i, (int)k);
         }
         v[k] = (int32_t)n;
@@ -152,13 +150,11 @@ ANNE_GLUE_SHARED void anne_gather_s8(anne_layer_t *d, const mp_obj_t *fields, an
     q->post_len = 0;
     mp_obj_t post = n_items == 6 ? items[5] : mp_const_none;
     if (d->kind != ANNE_LAYER_DENSE && d->act.kind != ANNE_ACT_LINEAR) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("layer %d: int8 conv1d and pooling have no activation"), (int)i);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_NO_ACTIVATION, (int)i);
     }
     if (d->act.kind == ANNE_ACT_LINEAR || post == mp_const_none) {
         if (d->act.kind != ANNE_ACT_LINEAR || post != mp_const_none) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales, post)"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_QUANT, (int)i);
         }
         return;
     }
@@ -219,11 +215,9 @@ static void anne_check_weights(const void *w, size_t n, size_t i, size_t n_layer
         || (q != NULL && anne_overlap(w, n, q->scale, q->count * 8))
         || (q != NULL && anne_overlap(w, n, q->post, q->post_len * (j_desc->act.kind == ANNE_ACT_SOFTMAX ? 4 : 1)))) {
         if (i == n_layers) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("out shares memory with layer %d's weights"), (int)j);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_OUT_SHARES_WEIGHTS, (int)j);
         }
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("layer %d: its output buffer shares memory with layer %d's weights"), (int)i, (int)j);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_BUF_SHARES_WEIGHTS, (int)i, (int)j);
     }
 }
 
@@ -255,27 +249,20 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
     }
     if (d->kind != ANNE_LAYER_DENSE) {
         if (d->kind == ANNE_LAYER_CONV1D && (status == ANNE_ERR_NULL || status == ANNE_ERR_KERNEL_SIZE)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 conv1d kernel has %u values, not filters x %u x %u"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_CONV1D_KERNEL,
                 (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
         }
         if (anne_s8_conv(d->kind) && (status == ANNE_ERR_NULL || status == ANNE_ERR_KERNEL_SIZE)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 2-D kernel has %u values, not what its spec takes"),
-                (int)i, (unsigned)d->kernel_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_2D_KERNEL, (int)i, (unsigned)d->kernel_len);
         }
         if (status == ANNE_ERR_ACTIVATION) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 conv1d and pooling have no activation"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_NO_ACTIVATION, (int)i);
         }
         if (status == ANNE_ERR_OUT_SIZE && i + 1 == n_layers) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("out has %u values, not the last layer's outputs"), (unsigned)d->out_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_OUT_LAST, (unsigned)d->out_len);
         }
         if (status == ANNE_ERR_OUT_SIZE) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: buf has %u values, not the layer's outputs"),
-                (int)i, (unsigned)d->out_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_BUF_LAYER, (int)i, (unsigned)d->out_len);
         }
         if (status != ANNE_ERR_PARAM && status != ANNE_ERR_KIND) {
             anne_raise_other_layer(status, i, n_in, d);  // returns for overlap and the rest
@@ -287,36 +274,29 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
     }
     switch (status) {
         case ANNE_ERR_X_SIZE:
-            mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
+            mp_raise_ValueError(ANNE_MSG_X_EMPTY);
         case ANNE_ERR_KERNEL_SIZE:
             if (i == 0 && d->out_len != 0 && d->kernel_len % d->out_len == 0) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("x has %u values; the network takes %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_X_SIZE,
                     (unsigned)n_in, (unsigned)(d->kernel_len / d->out_len));
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 kernel has %u values, not %u inputs x units"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_DENSE_KERNEL,
                 (int)i, (unsigned)d->kernel_len, (unsigned)n_in);
         case ANNE_ERR_OUT_SIZE:
             if (i + 1 == n_layers) {
-                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("out has %u values; the network gives %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_OUT_SIZE,
                     (unsigned)d->out_len, (unsigned)(n_in ? d->kernel_len / n_in : 0));
             }
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: buf has %u values; the layer gives %u"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_BUF_SIZE,
                 (int)i, (unsigned)d->out_len, (unsigned)(n_in ? d->kernel_len / n_in : 0));
         case ANNE_ERR_BIAS_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bias has %u values, expected one per unit"), (int)i,
-                (unsigned)d->bias_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_BIAS, (int)i, (unsigned)d->bias_len);
         case ANNE_ERR_PARAM:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad int8 quantization (offsets, clamp, scales, post)"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_QUANT, (int)i);
         case ANNE_ERR_KIND:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_MIXED, (int)i);
         case ANNE_ERR_ACTIVATION:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 layers take softmax or an element-wise activation"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_ACTIVATION, (int)i);
         default:
             return;
     }
@@ -330,44 +310,32 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
         case ANNE_ERR_NULL:
         case ANNE_ERR_KERNEL_SIZE:
             if (d->kind == ANNE_LAYER_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: conv2d kernel has %u floats, not %u x %u x %u x filters"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_CONV2D_KERNEL,
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
                     (unsigned)d->params[2]);
             }
             if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: depthwise kernel has %u floats, not %u x %u x %u x %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DEPTHWISE_KERNEL,
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
                     (unsigned)d->params[2], (unsigned)d->params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER]);
             }
             return;
         case ANNE_ERR_X_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: %u inputs are not %u x %u x %u, or too few"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_IMAGE_INPUTS,
                 (int)i, (unsigned)n_in, (unsigned)d->params[0], (unsigned)d->params[1],
                 (unsigned)d->params[2]);
         case ANNE_ERR_OUT_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_h x out_w x channels"),
-                (int)i, (unsigned)d->out_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_IMAGE_OUT, (int)i, (unsigned)d->out_len);
         case ANNE_ERR_ACTIVATION:
             if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: depthwise_conv2d cannot take glu (it halves the channels)"),
-                    (int)i);
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_DEPTHWISE, (int)i);
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: conv2d cannot take glu (it halves the filters)"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_CONV2D, (int)i);
         case ANNE_ERR_LAYER_PARAM:
             if (d->kind == ANNE_LAYER_ZERO_PADDING2D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: bad zero_padding2d spec: height, width, channels >= 1"),
-                    (int)i);
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PAD2D_SPEC, (int)i);
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
-                (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_SPEC_2D, (int)i);
         default:
             return;
     }
@@ -386,39 +354,28 @@ ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_
         case ANNE_ERR_NULL:
         case ANNE_ERR_KERNEL_SIZE:
             if (d->kind == ANNE_LAYER_CONV1D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: conv1d kernel has %u floats, not %u x %u x filters"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_CONV1D_KERNEL,
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
             }
             if (d->kind == ANNE_LAYER_AFFINE) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: affine scale has %u floats, expected %u (channels)"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_AFFINE_SCALE,
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[0]);
             }
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
         case ANNE_ERR_X_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: %u inputs are not whole steps of %u channels, or too few"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_STEPS_INPUTS,
                 (int)i, (unsigned)n_in, (unsigned)d->params[0]);
         case ANNE_ERR_OUT_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: output buffer has %u floats, not out_steps x channels"),
-                (int)i, (unsigned)d->out_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_STEPS_OUT, (int)i, (unsigned)d->out_len);
         case ANNE_ERR_BIAS_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bias has %u floats, expected one per filter/channel"), (int)i,
-                (unsigned)d->bias_len);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_CONV_BIAS, (int)i, (unsigned)d->bias_len);
         case ANNE_ERR_ACTIVATION:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: conv1d cannot take glu (it halves the filters)"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_CONV1D, (int)i);
         case ANNE_ERR_LAYER_PARAM:
             if (d->kind == ANNE_LAYER_UP_SAMPLING1D) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: bad up_sampling1d spec: channels, size >= 1"), (int)i);
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_UPSAMPLE_SPEC, (int)i);
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2"),
-                (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_SPEC_1D, (int)i);
         default:
             return;
     }
@@ -441,37 +398,31 @@ ANNE_GLUE_SHARED NORETURN void anne_raise_layer(int32_t status, size_t i, size_t
     }
     switch (status) {
         case ANNE_ERR_X_SIZE:
-            mp_raise_ValueError(MP_ERROR_TEXT("x is empty"));
+            mp_raise_ValueError(ANNE_MSG_X_EMPTY);
         case ANNE_ERR_KERNEL_SIZE: {
             size_t want_units = halves ? 2 * d->out_len : d->out_len;
             if (i == 0 && want_units != 0 && d->kernel_len != 0 && d->kernel_len % want_units == 0) {
                 // The first kernel fits out but not x: say it in those terms.
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("x has %u values; layer 0's kernel (%u floats, %u units) takes %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PLAN_X_SIZE,
                     (unsigned)n_in, (unsigned)d->kernel_len, (unsigned)want_units,
                     (unsigned)(d->kernel_len / want_units));
             }
             if (halves && d->kernel_len != 0 && d->kernel_len % n_in == 0) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("layer %d: %s needs an even number of units, got %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_ODD_UNITS,
                     (int)i, anne_names[d->act.kind].name, (unsigned)units);
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: kernel has %u floats, not a multiple of its %u inputs"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PLAN_KERNEL,
                 (int)i, (unsigned)d->kernel_len, (unsigned)n_in);
         }
         case ANNE_ERR_OUT_SIZE:
             if (i + 1 == n_layers) {
-                mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("out has %u floats; the network gives %u"),
+                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PLAN_OUT_SIZE,
                     (unsigned)d->out_len, (unsigned)outputs);
             }
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: buf has %u floats; the layer gives %u"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PLAN_BUF_SIZE,
                 (int)i, (unsigned)d->out_len, (unsigned)outputs);
         case ANNE_ERR_BIAS_SIZE:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: bias has %u floats, expected %u (one per unit)"),
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PLAN_BIAS,
                 (int)i, (unsigned)d->bias_len, (unsigned)units);
         case ANNE_ERR_OVERLAP:
             mp_raise_msg_varg(&mp_type_ValueError,
@@ -494,13 +445,11 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
     size_t n_layers;
     mp_obj_t *layers;
     if (!mp_obj_is_type(layers_obj, &mp_type_tuple) && !mp_obj_is_type(layers_obj, &mp_type_list)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
-            ANNE_TYPE_NAME(layers_obj));
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_LAYERS_TYPE, ANNE_TYPE_NAME(layers_obj));
     }
     mp_obj_get_array(layers_obj, &n_layers, &layers);
     if (n_layers == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+        mp_raise_ValueError(ANNE_MSG_LAYERS_EMPTY);
     }
     // The chain's dtype: the first layer's (int8 when it has a quant).
     size_t n_fields;
@@ -514,8 +463,7 @@ static mp_obj_t anne_forward_call(mp_obj_t layers_obj, mp_obj_t x_obj, mp_obj_t 
     for (size_t i = 0; i < n_layers; i++) {
         mp_obj_t *fields = anne_layer_fields(layers[i], i, &n_fields);
         if ((n_fields == 6) != s8) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_MIXED, (int)i);
         }
         anne_buf_t w = i + 1 == n_layers ? out : anne_get_io(fields[3], MP_QSTR_buf, true, s8);
         size_t w_bytes = s8 ? w.len : w.len * sizeof(float);
@@ -582,15 +530,13 @@ typedef struct {
 static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     mp_arg_check_num(n_args, n_kw, 1, 1, false);
     if (!mp_obj_is_type(args[0], &mp_type_tuple)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %q"),
-            ANNE_TYPE_NAME(args[0]));
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_LAYERS_TYPE, ANNE_TYPE_NAME(args[0]));
     }
     size_t n_layers;
     mp_obj_t *layers;
     mp_obj_get_array(args[0], &n_layers, &layers);
     if (n_layers == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+        mp_raise_ValueError(ANNE_MSG_LAYERS_EMPTY);
     }
     anne_layer_t *descs = m_new0(anne_layer_t, n_layers);
     size_t n_fields;
@@ -599,8 +545,7 @@ static mp_obj_t anne_plan_make_new(const mp_obj_type_t *type, size_t n_args, siz
     for (size_t i = 0; i < n_layers; i++) {
         anne_layer_fields(layers[i], i, &n_fields);
         if ((n_fields == 6) != (quants != NULL)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: int8 and float32 layers cannot be mixed"), (int)i);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_INT8_MIXED, (int)i);
         }
         anne_layer_describe(&descs[i], layers[i], i, quants == NULL ? NULL : &quants[i]);
     }

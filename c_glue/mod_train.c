@@ -19,7 +19,7 @@ static mp_int_t anne_small_int(mp_obj_t obj, const char *what) {
     if (mp_obj_is_int(obj)) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s is out of range"), what);
     }
-    mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int, not %q"), what, ANNE_TYPE_NAME(obj));
+    mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_NOT_INT, what, ANNE_TYPE_NAME(obj));
 }
 // ---------------------------------------------------------------------------
 // Training kernels (anne_train uses them when the network runs natively).
@@ -28,8 +28,7 @@ static mp_int_t anne_small_int(mp_obj_t obj, const char *what) {
 
 static void anne_check_len(anne_f32_buf_t b, size_t want, qstr arg) {
     if (b.len != want) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q has %u floats, expected %u"), arg, (unsigned)b.len, (unsigned)want);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_NAMED_SIZE, arg, (unsigned)b.len, (unsigned)want);
     }
 }
 
@@ -56,9 +55,7 @@ static mp_obj_t anne_activation_backward(size_t n_args, const mp_obj_t *args, mp
     anne_f32_buf_t dz = anne_get_f32(args[3], MP_QSTR_dz, true);
     size_t n_out = 0;
     if (anne_activation_outputs(act->kind, z.len, &n_out) != ANNE_OK) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%s needs an even number of values, got %u"),
-            anne_names[act->kind].name, (unsigned)z.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_ODD_VALUES, anne_names[act->kind].name, (unsigned)z.len);
     }
     anne_check_len(y, n_out, MP_QSTR_y);
     anne_check_len(dy, n_out, MP_QSTR_dy);
@@ -88,7 +85,7 @@ static mp_obj_t anne_dense_backward(size_t n_args, const mp_obj_t *args) {
     anne_f32_buf_t gb = anne_get_optional(args[5], MP_QSTR_gb);
     anne_f32_buf_t dx = anne_get_optional(args[6], MP_QSTR_dx);
     if (x.len == 0 || dz.len == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("x and dz must not be empty"));
+        mp_raise_ValueError(ANNE_MSG_BACKWARD_EMPTY);
     }
     if (dz.len > SIZE_MAX / x.len) {
         mp_raise_ValueError(MP_ERROR_TEXT("len(x) * len(dz) is too large"));
@@ -119,7 +116,7 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     anne_layer_t d = {0};
     mp_obj_t *fields = anne_layer_describe(&d, args[0], 0, NULL);
     if (d.kind == ANNE_LAYER_DENSE) {
-        mp_raise_ValueError(MP_ERROR_TEXT("layer_backward takes Conv1D, pooling, affine: use dense_backward"));
+        mp_raise_ValueError(ANNE_MSG_BACKWARD_KIND);
     }
     anne_gather_weights(&d, fields);
     anne_f32_buf_t x = anne_get_f32(args[1], MP_QSTR_x, false);
@@ -141,10 +138,10 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
         }
     } else {
         if (gk.data != NULL || gb.data != NULL) {
-            mp_raise_ValueError(MP_ERROR_TEXT("gk and gb must be None: this layer has no weights to train"));
+            mp_raise_ValueError(ANNE_MSG_BACKWARD_NO_WEIGHTS);
         }
         if (dx.data == NULL) {
-            mp_raise_ValueError(MP_ERROR_TEXT("dx must be a float32 buffer: the gradient is all this layer gives"));
+            mp_raise_ValueError(ANNE_MSG_BACKWARD_DX);
         }
     }
     if (dx.data != NULL) {
@@ -153,9 +150,7 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
     d.out_len = dy.len;
     int32_t status = anne_layer_backward_f32(x.data, x.len, &d, dy.data, dy.len, scale, gk.data, gb.data, dx.data);
     if (status == ANNE_ERR_OUT_SIZE) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("dy has %u floats, not this layer's outputs for %u inputs"),
-            (unsigned)dy.len, (unsigned)x.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_BACKWARD_DY, (unsigned)dy.len, (unsigned)x.len);
     }
     if (status != ANNE_OK && status != ANNE_ERR_OVERLAP) {
         anne_raise_other_layer(status, 0, x.len, &d);
@@ -176,7 +171,7 @@ static mp_obj_t anne_sgd(size_t n_args, const mp_obj_t *args) {
     anne_f32_buf_t m = anne_get_optional(args[2], MP_QSTR_m);
     anne_check_len(g, w.len, MP_QSTR_g);
     if (m.data == NULL && momentum != 0.0f) {
-        mp_raise_ValueError(MP_ERROR_TEXT("m is None but momentum is not 0"));
+        mp_raise_ValueError(ANNE_MSG_MOMENTUM);
     }
     if (m.data != NULL) {
         anne_check_len(m, w.len, MP_QSTR_m);
@@ -240,7 +235,7 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
     }
     mp_obj_get_array(layers_obj, n_layers, &layers);
     if (*n_layers == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("layers is empty"));
+        mp_raise_ValueError(ANNE_MSG_LAYERS_EMPTY);
     }
     anne_train_layer_t *d = *n_layers <= ANNE_FIT_STACK_LAYERS ? stack : m_new(anne_train_layer_t, *n_layers);
     // Every layer's scalars first (bool(trainable) may run Python code),

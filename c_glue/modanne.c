@@ -92,8 +92,7 @@ static const anne_rule_t anne_rules[] = {
 
 static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
     if (!mp_obj_is_str(name_obj)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("activation must be a str, not %q"), ANNE_TYPE_NAME(name_obj));
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_ACTIVATION_TYPE, ANNE_TYPE_NAME(name_obj));
     }
     size_t len;
     const char *name = mp_obj_str_get_data(name_obj, &len);
@@ -102,19 +101,17 @@ static const anne_name_entry_t *anne_lookup_activation(mp_obj_t name_obj) {
             return &anne_names[i];
         }
     }
-    mp_raise_msg_varg(&mp_type_ValueError,
-        MP_ERROR_TEXT("unknown activation '%.*s'; expected one of: %s"), (int)len, name, ANNE_ACTIVATION_NAMES);
+    mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_UNKNOWN_ACTIVATION, (int)len, name, ANNE_ACTIVATION_NAMES);
 }
 
 static float anne_finite_param(const char *param, mp_obj_t value) {
     if (!mp_obj_is_int(value) && !mp_obj_is_float(value)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%s must be a number, not %q"), param, ANNE_TYPE_NAME(value));
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_PARAM_TYPE, param, ANNE_TYPE_NAME(value));
     }
     mp_float_t v = mp_obj_get_float(value);
     float f = (float)v;
     if (!isfinite(f)) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s must be finite"), param);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_FINITE, param);
     }
     return f;
 }
@@ -145,13 +142,11 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
             p++;
         }
         if (p == ANNE_PARAM_COUNT) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("unknown parameter '%.*s'; valid parameters: %s"), (int)len, key, ANNE_PARAM_NAMES);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_UNKNOWN_PARAM, (int)len, key, ANNE_PARAM_NAMES);
         }
         uint32_t bit = 1u << p;
         if (!(entry->params & bit)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("activation '%s' takes no parameter '%s'"), entry->name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_NOT_TAKEN, entry->name, anne_param_names[p]);
         }
         seen |= bit;
         if (bit == ANNE_P_APPROXIMATE) {
@@ -178,17 +173,16 @@ static const anne_name_entry_t *anne_parse_activation(mp_obj_t name_obj, mp_map_
         }
         float v = p < MP_ARRAY_SIZE(values) ? *values[p] : 0.0f;
         if (rule->rule == ANNE_RULE_REQUIRED && !(seen & rule->param)) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("activation '%s' needs %s="), act_name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_REQUIRED, act_name, anne_param_names[p]);
         }
         if (rule->param == ANNE_P_MAX_VALUE && !act->has_max_value) {
             continue;  // None: no clip
         }
         if (rule->rule == ANNE_RULE_NON_NEGATIVE && !(v >= 0.0f)) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s needs %s >= 0"), act_name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_NON_NEGATIVE, act_name, anne_param_names[p]);
         }
         if (rule->rule == ANNE_RULE_NONZERO && v == 0.0f) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s needs %s != 0"), act_name, anne_param_names[p]);
+            mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PARAM_NONZERO, act_name, anne_param_names[p]);
         }
     }
     return entry;
@@ -206,19 +200,13 @@ ANNE_GLUE_SHARED anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool wr
                 MP_ERROR_TEXT("%q must be a writable float32 buffer, not %q"),
                 arg, ANNE_TYPE_NAME(obj));
         }
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must be a float32 buffer (array('f'), bytearray), not %q"),
-            arg, ANNE_TYPE_NAME(obj));
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_F32_TYPE, arg, ANNE_TYPE_NAME(obj));
     }
     if (info.typecode != 'f' && info.typecode != 'B' && info.typecode != BYTEARRAY_TYPECODE) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must hold float32 (typecode 'f'), not typecode '%c'"),
-            arg, info.typecode);
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_F32_TYPECODE, arg, info.typecode);
     }
     if (info.len % sizeof(float) != 0) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q has %u bytes, not a whole number of float32"),
-            arg, (unsigned)info.len);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_F32_BYTES, arg, (unsigned)info.len);
     }
     if ((uintptr_t)info.buf % sizeof(float) != 0) {
         mp_raise_msg_varg(&mp_type_ValueError,
@@ -234,13 +222,11 @@ ANNE_GLUE_SHARED anne_f32_buf_t anne_get_f32_any(mp_obj_t obj, qstr arg, bool wr
 ANNE_GLUE_SHARED anne_buf_t anne_get_s8(mp_obj_t obj, qstr arg, bool writable, bool raw_ok) {
     mp_buffer_info_t info;
     if (mp_obj_is_str(obj) || !mp_get_buffer(obj, &info, writable ? MP_BUFFER_RW : MP_BUFFER_READ)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must be a%s int8 buffer (array('b')), not %q"),
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_I8_TYPE,
             arg, writable ? " writable" : "n", ANNE_TYPE_NAME(obj));
     }
     if (info.typecode != 'b' && !(raw_ok && (info.typecode == 'B' || info.typecode == BYTEARRAY_TYPECODE))) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("%q must hold int8 (typecode 'b'), not typecode '%c'"), arg, info.typecode);
+        mp_raise_msg_varg(&mp_type_TypeError, ANNE_MSG_I8_TYPECODE, arg, info.typecode);
     }
     anne_buf_t b = {info.buf, info.len};
     return b;
@@ -261,8 +247,7 @@ ANNE_GLUE_SHARED anne_buf_t anne_get_i32(mp_obj_t obj, qstr arg) {
             MP_ERROR_TEXT("%q must hold int32 (typecode 'i'), not typecode '%c'"), arg, info.typecode);
     }
     if (info.len % 4 != 0 || (uintptr_t)info.buf % 4 != 0) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q: not whole int32 values, or not 4-byte aligned"), arg);
+        mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_I32_WHOLE, arg);
     }
     anne_buf_t b = {info.buf, info.len / 4};
     return b;
@@ -283,7 +268,7 @@ ANNE_GLUE_SHARED void anne_check_status(int32_t status) {
         case ANNE_ERR_OVERLAP:
             mp_raise_ValueError(MP_ERROR_TEXT("out must not share memory with x, kernel or bias"));
         case ANNE_ERR_KIND:
-            mp_raise_ValueError(MP_ERROR_TEXT("unknown layer kind or dtype"));
+            mp_raise_ValueError(ANNE_MSG_UNKNOWN_KIND);
         default:
             mp_raise_ValueError(MP_ERROR_TEXT("buffer sizes do not fit together"));
     }
@@ -351,7 +336,7 @@ ANNE_GLUE_SHARED const anne_activation_t *anne_get_activation(mp_obj_t name_or_o
     if (mp_obj_is_type(name_or_obj, &anne_activation_type)) {
         for (size_t i = 0; kw != NULL && i < kw->alloc; i++) {
             if (mp_map_slot_is_filled(kw, i) && !anne_key_is(kw->table[i].key, "activation")) {
-                mp_raise_ValueError(MP_ERROR_TEXT("parameters go into Activation(...), not next to it"));
+                mp_raise_ValueError(ANNE_MSG_PARAMS_OUTSIDE);
             }
         }
         return &((anne_activation_obj_t *)MP_OBJ_TO_PTR(name_or_obj))->act;

@@ -90,21 +90,21 @@ def _isfinite(v):
 
 def _lookup(name):
     if not isinstance(name, str):
-        raise TypeError("activation must be a str, not %s" % type(name).__name__)
+        raise _ops.err(62, type(name).__name__)  # ACTIVATION_TYPE
     if name in _ops.ALIASES:
         return _ops.ALIASES[name]
     for i in range(_COUNT):
         if ACTIVATIONS[i] == name:
             return i
-    raise ValueError("unknown activation '%s'; expected one of: %s" % (name, _NAMES_TEXT))
+    raise _ops.err(63, name, _NAMES_TEXT)  # UNKNOWN_ACTIVATION
 
 
 def _finite_param(key, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number, not %s" % (key, type(value).__name__))
+        raise _ops.err(64, key, type(value).__name__)  # PARAM_TYPE
     v = float(value)
     if not _isfinite(v):
-        raise ValueError("%s must be finite" % key)
+        raise _ops.err(65, key)  # PARAM_FINITE
     # Stored as float32, as the native module does.
     return array("f", (v,))[0]
 
@@ -129,9 +129,9 @@ class Activation:
             if key == "activation":
                 continue
             if key not in PARAMS:
-                raise ValueError("unknown parameter '%s'; valid parameters: %s" % (key, _PARAMS_TEXT))
+                raise _ops.err(66, key, _PARAMS_TEXT)  # UNKNOWN_PARAM
             if key not in defaults:
-                raise ValueError("activation '%s' takes no parameter '%s'" % (name, key))
+                raise _ops.err(67, name, key)  # PARAM_NOT_TAKEN
             if key == "approximate":
                 self.approximate = bool(value)
             elif key == "max_value" and value is None:
@@ -141,13 +141,13 @@ class Activation:
         # The table's rules, in the native module's order and words.
         for key in _ops.REQUIRED.get(canonical, ()):
             if key not in params:
-                raise ValueError("activation '%s' needs %s=" % (canonical, key))
+                raise _ops.err(68, canonical, key)  # PARAM_REQUIRED
         for key, rule in _ops.RULES.get(canonical, ()):
             v = getattr(self, key)
             if v is None:
                 continue
             if (rule == ">= 0" and not v >= 0) or (rule == "!= 0" and v == 0):
-                raise ValueError("%s needs %s %s" % (canonical, key, rule))
+                raise _ops.err(69 if rule == ">= 0" else 70, canonical, key)  # PARAM_NON_NEGATIVE, PARAM_NONZERO
 
     def __repr__(self):
         s = "Activation('%s'" % self.name
@@ -168,7 +168,7 @@ def _get_activation(activation, params):
     if isinstance(activation, Activation):
         for key in params:
             if key != "activation":
-                raise ValueError("parameters go into Activation(...), not next to it")
+                raise _ops.err(78)  # PARAMS_OUTSIDE
         return activation
     return Activation(activation, **params)
 
@@ -187,31 +187,29 @@ def _floats(obj, arg, writable=False):
     array('f') or a view of floats, else a copy of the float32 values a
     bytes-like object holds. The same refusals as the native module."""
     if isinstance(obj, (list, tuple, str)) or obj is None:
-        raise TypeError("%s must be a float32 buffer (array('f'), bytearray), not %s"
-                        % (arg, type(obj).__name__))
+        raise _ops.err(71, arg, type(obj).__name__)  # F32_TYPE
     if isinstance(obj, array):
         code = _typecode(obj)
         if code == "f":
             return obj
         if code != "B":
-            raise TypeError("%s must hold float32 (typecode 'f'), not typecode '%s'" % (arg, code))
+            raise _ops.err(72, arg, code)  # F32_TYPECODE
     try:
         mv = memoryview(obj)
     except TypeError:
-        raise TypeError("%s must be a float32 buffer (array('f'), bytearray), not %s"
-                        % (arg, type(obj).__name__))
+        raise _ops.err(71, arg, type(obj).__name__)  # F32_TYPE
     if writable and isinstance(obj, bytes):
         raise TypeError("%s must be a writable float32 buffer, not bytes" % arg)
     if len(mv) == 0 or isinstance(mv[0], float):
         return obj
     if len(mv) % 4:
-        raise ValueError("%s has %d bytes, not a whole number of float32" % (arg, len(mv)))
+        raise _ops.err(73, arg, len(mv))  # F32_BYTES
     return array("f", bytearray(mv))
 
 
 def _check_len(view, want, arg):
     if len(view) != want:
-        raise ValueError("%s has %d floats, expected %d" % (arg, len(view), want))
+        raise _ops.err(55, arg, len(view), want)  # NAMED_SIZE
 
 
 def _written(buf, arg):

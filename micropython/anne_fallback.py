@@ -44,16 +44,13 @@ def _dense(xs, ks, bs, act, out):
     if not isinstance(memoryview(out)[0] if n_out else 0.0, float):
         n_out //= 4
     if n_in == 0 or n_out == 0:
-        raise ValueError("%s is empty" % ("x" if n_in == 0 else "out"))
+        raise _ops.err(0, "x" if n_in == 0 else "out")  # NAMED_EMPTY
     units = 2 * n_out if act.id in _ops.HALVES else n_out
     if len(ks) != n_in * units:
-        if act.id in _ops.HALVES:
-            raise ValueError("kernel has %d floats, expected len(x) * 2 * len(out) = %d * %d = %d (glu halves the units)"
-                             % (len(ks), n_in, units, n_in * units))
-        raise ValueError("kernel has %d floats, expected len(x) * len(out) = %d * %d = %d"
-                         % (len(ks), n_in, units, n_in * units))
+        raise _ops.err(1, len(ks), n_in, units, n_in * units,  # DENSE_KERNEL
+                       " (glu halves the units)" if act.id in _ops.HALVES else "")
     if bs is not None and len(bs) != units:
-        raise ValueError("bias has %d floats, expected %d (one per unit)" % (len(bs), units))
+        raise _ops.err(2, len(bs), units)  # DENSE_BIAS
     z = array("f", bytearray(4 * units))
     for j in range(units):
         s = bs[j] if bs is not None else 0.0
@@ -91,7 +88,7 @@ def argmax(buf):
     wins unless all values are NaN, then 0)."""
     values = _floats(buf, "buf")
     if len(values) == 0:
-        raise ValueError("argmax of an empty buffer")
+        raise _ops.err(4)  # ARGMAX_EMPTY
     best = 0
     m = values[0]
     for i in range(1, len(values)):
@@ -104,10 +101,9 @@ def argmax(buf):
 
 def _check_layers(layers):
     if not isinstance(layers, (tuple, list)):
-        raise TypeError("layers: a tuple of (kernel, bias, activation, buf[, spec]), not %s"
-                        % type(layers).__name__)
+        raise _ops.err(10, type(layers).__name__)  # LAYERS_TYPE
     if not layers:
-        raise ValueError("layers is empty")
+        raise _ops.err(11)  # LAYERS_EMPTY
     for i, layer in enumerate(layers):
         if not isinstance(layer, tuple) or len(layer) not in (4, 5, 6):
             raise TypeError("layer %d must be (kernel, bias, activation, buf[, spec])" % i)
@@ -116,7 +112,7 @@ def _check_layers(layers):
             if not isinstance(spec, tuple) or not 1 <= len(spec) <= 13 or not all(isinstance(v, int) for v in spec):
                 raise ValueError("layer %d: spec must be (kind, up to 12 params)" % i)
             if spec[0] not in _KINDS:
-                raise ValueError("unknown layer kind or dtype")
+                raise _ops.err(77)  # UNKNOWN_KIND
 
 
 _KINDS = (_ops.LAYER_DENSE, _ops.LAYER_CONV1D, _ops.LAYER_MAX_POOLING1D, _ops.LAYER_AVERAGE_POOLING1D,
@@ -154,7 +150,7 @@ def _window_bounds(t, strides, pad, window, steps):
 
 
 def _bad_spec(i):
-    raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2" % i)
+    raise _ops.err(47, i)  # SPEC_1D
 
 
 def _steps(i, n_in, channels, window, strides, padding):
@@ -166,8 +162,7 @@ def _steps(i, n_in, channels, window, strides, padding):
         steps = n_in // channels
         return (steps,) + _out_steps(steps, window, strides, padding)
     except ValueError:
-        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few"
-                         % (i, n_in, channels))
+        raise _ops.err(42, i, n_in, channels)  # STEPS_INPUTS
 
 
 def _conv1d(i, xs, ks, bs, act, out, spec):
@@ -177,14 +172,14 @@ def _conv1d(i, xs, ks, bs, act, out, spec):
     if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2 or (K - 1) * dil > 0x7FFFFFFF:
         _bad_spec(i)  # (a reach of 2**31 steps or more: as src/layers/conv1d.rs's MAX_REACH)
     if act.id in _ops.HALVES:
-        raise ValueError("layer %d: conv1d cannot take glu (it halves the filters)" % i)
+        raise _ops.err(45, i)  # GLU_CONV1D
     steps, n_out, pad = _steps(i, len(xs), cin, (K - 1) * dil + 1, strides, padding)
     rows = K * cin
     F = len(ks) // rows
     if F == 0 or len(ks) % rows:
-        raise ValueError("layer %d: conv1d kernel has %d floats, not %d x %d x filters" % (i, len(ks), K, cin))
+        raise _ops.err(40, i, len(ks), K, cin)  # CONV1D_KERNEL
     if _out_len(out) != n_out * F:
-        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+        raise _ops.err(43, i, _out_len(out))  # STEPS_OUT
     if bs is not None and len(bs) != F:
         raise ValueError("layer %d: bias has %d floats, expected one per filter" % (i, len(bs)))
     values = []
@@ -225,7 +220,7 @@ def _pool1d(i, xs, out, spec):
     is_max = spec[0] in _MAX
     c, n_out, size, strides, pad, steps = _pool_windows(i, spec, len(xs))
     if _out_len(out) != n_out * c:
-        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+        raise _ops.err(43, i, _out_len(out))  # STEPS_OUT
     values = []
     for t in range(n_out):
         _, s0, s1 = _window_bounds(t, strides, pad, size, steps)
@@ -251,13 +246,12 @@ def _affine(i, xs, scale, offset, out, spec):
     if c < 1:
         _bad_spec(i)
     if len(scale) != c:
-        raise ValueError("layer %d: affine scale has %d floats, expected %d (channels)" % (i, len(scale), c))
+        raise _ops.err(41, i, len(scale), c)  # AFFINE_SCALE
     _steps(i, len(xs), c, 1, 1, 0)
     if _out_len(out) != len(xs):
-        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+        raise _ops.err(43, i, _out_len(out))  # STEPS_OUT
     if offset is None or len(offset) != c:
-        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel"
-                         % (i, 0 if offset is None else len(offset)))
+        raise _ops.err(44, i, 0 if offset is None else len(offset))  # CONV_BIAS
     _store(out, [xs[k] * scale[k % c] + offset[k % c] for k in range(len(xs))], len(xs))
 
 
@@ -267,24 +261,23 @@ def _chain_dense(i, last, xs, ks, bs, act, out):
     refused with its messages, then _dense."""
     n_in, n_out = len(xs), _out_len(out)
     if n_in == 0:
-        raise ValueError("x is empty")
+        raise _ops.err(24)  # X_EMPTY
     halves = act.id in _ops.HALVES
     units = len(ks) // n_in
     if units == 0 or len(ks) % n_in or (halves and units % 2):
         want = 2 * n_out if halves else n_out
         if i == 0 and want and len(ks) and len(ks) % want == 0:
-            raise ValueError("x has %d values; layer 0's kernel (%d floats, %d units) takes %d"
-                             % (n_in, len(ks), want, len(ks) // want))
+            raise _ops.err(48, n_in, len(ks), want, len(ks) // want)  # PLAN_X_SIZE
         if halves and len(ks) and len(ks) % n_in == 0:
-            raise ValueError("layer %d: %s needs an even number of units, got %d" % (i, act.name, units))
-        raise ValueError("layer %d: kernel has %d floats, not a multiple of its %d inputs" % (i, len(ks), n_in))
+            raise _ops.err(49, i, act.name, units)  # ODD_UNITS
+        raise _ops.err(50, i, len(ks), n_in)  # PLAN_KERNEL
     outputs = units // 2 if halves else units
     if n_out != outputs:
         if last:
-            raise ValueError("out has %d floats; the network gives %d" % (n_out, outputs))
-        raise ValueError("layer %d: buf has %d floats; the layer gives %d" % (i, n_out, outputs))
+            raise _ops.err(51, n_out, outputs)  # PLAN_OUT_SIZE
+        raise _ops.err(52, i, n_out, outputs)  # PLAN_BUF_SIZE
     if bs is not None and len(bs) != units:
-        raise ValueError("layer %d: bias has %d floats, expected %d (one per unit)" % (i, len(bs), units))
+        raise _ops.err(53, i, len(bs), units)  # PLAN_BIAS
     _dense(xs, ks, bs, act, out)
 
 
@@ -348,8 +341,8 @@ def _check_weights(spans, n_layers, written):
         for j, w in spans:
             if s is not None and w is not None and s[0] < w[1] and w[0] < s[1]:
                 if i == n_layers:
-                    raise ValueError("out shares memory with layer %d's weights" % j)
-                raise ValueError("layer %d: its output buffer shares memory with layer %d's weights" % (i, j))
+                    raise _ops.err(18, j)  # OUT_SHARES_WEIGHTS
+                raise _ops.err(19, i, j)  # BUF_SHARES_WEIGHTS
 
 
 def _int8_module(layers):
@@ -560,7 +553,7 @@ def activation_backward(z, y, dy, dz, activation, **params):
     out, copied = _written(dz, "dz")
     n = len(zs)
     if a.id in _ops.HALVES and n % 2:
-        raise ValueError("%s needs an even number of values, got %d" % (_ops.ACTIVATIONS[a.id], n))
+        raise _ops.err(3, _ops.ACTIVATIONS[a.id], n)  # ODD_VALUES
     n_out = n // 2 if a.id in _ops.HALVES else n
     _check_len(ys, n_out, "y")
     _check_len(ds, n_out, "dy")
@@ -575,7 +568,7 @@ def dense_backward(x, kernel, dz, scale, gk, gb, dx):
     xs, ks, ds = _floats(x, "x"), _floats(kernel, "kernel"), _floats(dz, "dz")
     n_in, units = len(xs), len(ds)
     if n_in == 0 or units == 0:
-        raise ValueError("x and dz must not be empty")
+        raise _ops.err(56)  # BACKWARD_EMPTY
     _check_len(ks, n_in * units, "kernel")
     g, g_copied = _written(gk, "gk")
     _check_len(g, n_in * units, "gk")
@@ -624,16 +617,16 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     spec = layer[4] if len(layer) == 5 else (_ops.LAYER_DENSE,)
     kind = spec[0]
     if kind == _ops.LAYER_DENSE:
-        raise ValueError("layer_backward takes Conv1D, pooling, affine: use dense_backward")
+        raise _ops.err(57)  # BACKWARD_KIND
     if kind in _KINDS[7:] and kind not in _GLOBAL:  # (the 2-D kinds; global poolings: the 1-D ones')
         return __import__("anne_fallback2d").backward(layer, spec, x, dy, scale, gk, gb, dx)
     xs, ds = _floats(x, "x"), _floats(dy, "dy")
     n_in = len(xs)
     if kind != _ops.LAYER_CONV1D:
         if gk is not None or gb is not None:
-            raise ValueError("gk and gb must be None: this layer has no weights to train")
+            raise _ops.err(58)  # BACKWARD_NO_WEIGHTS
         if dx is None:
-            raise ValueError("dx must be a float32 buffer: the gradient is all this layer gives")
+            raise _ops.err(59)  # BACKWARD_DX
     d = None
     if dx is not None:
         d, _ = _written(dx, "dx")
@@ -641,8 +634,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
     acc = [0.0] * n_in
 
     def bad_dy():
-        raise ValueError("dy has %d floats, not this layer's outputs for %d inputs"
-                         % (len(ds), n_in))
+        raise _ops.err(60, len(ds), n_in)  # BACKWARD_DY
 
     if kind == _ops.LAYER_AFFINE:
         scale_c = _floats(layer[0], "kernel")
@@ -730,7 +722,7 @@ def sgd(w, g, m, learning_rate, momentum, nesterov):
     gs = _floats(g, "g")
     _check_len(gs, len(ws), "g")
     if m is None and mom != 0.0:
-        raise ValueError("m is None but momentum is not 0")
+        raise _ops.err(61)  # MOMENTUM
     if mom == 0.0:
         for i in range(len(ws)):
             ws[i] -= lr * gs[i]

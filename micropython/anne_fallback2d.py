@@ -14,7 +14,7 @@ KINDS = (_ops.LAYER_CONV2D, _ops.LAYER_MAX_POOLING2D, _ops.LAYER_AVERAGE_POOLING
 
 
 def _bad_spec(i):
-    raise ValueError("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1" % i)
+    raise _ops.err(39, i)  # SPEC_2D
 
 
 def _out_len(out):
@@ -35,7 +35,7 @@ def _plane(i, n_in, h, w, c, window, strides, padding):
             raise ValueError
         return (_out_steps(h, window[0], strides[0], padding), _out_steps(w, window[1], strides[1], padding))
     except ValueError:
-        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, n_in, h, w, c))
+        raise _ops.err(34, i, n_in, h, w, c)  # IMAGE_INPUTS
 
 
 def _taps(o, stride, dil, pad, size, k):
@@ -46,7 +46,7 @@ def _taps(o, stride, dil, pad, size, k):
 
 def _check_out(i, out, n):
     if _out_len(out) != n:
-        raise ValueError("layer %d: output buffer has %d floats, not out_h x out_w x channels" % (i, _out_len(out)))
+        raise _ops.err(35, i, _out_len(out))  # IMAGE_OUT
 
 
 def _windows(i, xs, bs, act, out, what, F, plane, strides, dil, kernel, add):
@@ -58,11 +58,10 @@ def _windows(i, xs, bs, act, out, what, F, plane, strides, dil, kernel, add):
     board's heap)."""
     (oh, top), (ow, left), h, w, cin = plane
     if act.id in _ops.HALVES:
-        raise ValueError("layer %d: %s cannot take glu (it halves the %s)"
-                         % (i, what, "channels" if what == "depthwise_conv2d" else "filters"))
+        raise _ops.err(37 if what == "depthwise_conv2d" else 36, i)  # GLU_DEPTHWISE, GLU_CONV2D
     _check_out(i, out, oh * ow * F)
     if bs is not None and len(bs) != F:
-        raise ValueError("layer %d: bias has %d floats, expected one per filter/channel" % (i, len(bs)))
+        raise _ops.err(44, i, len(bs))  # CONV_BIAS
     (sh, sw), (dh, dw), (kh, kw) = strides, dil, kernel
     for oy in range(oh):
         ys = _taps(oy, sh, dh, top, h, kh)
@@ -90,7 +89,7 @@ def conv2d(i, xs, ks, bs, act, out, spec):
     rows = kh * kw * cin
     F = len(ks) // rows
     if F == 0 or len(ks) % rows:
-        raise ValueError("layer %d: conv2d kernel has %d floats, not %d x %d x %d x filters" % (i, len(ks), kh, kw, cin))
+        raise _ops.err(32, i, len(ks), kh, kw, cin)  # CONV2D_KERNEL
 
     def add(z, at, tap):
         base = tap * cin * F
@@ -112,7 +111,7 @@ def depthwise2d(i, xs, ks, bs, act, out, spec):
     plane = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding) + (h, w, cin)
     F = cin * dm
     if len(ks) != kh * kw * F:
-        raise ValueError("layer %d: depthwise kernel has %d floats, not %d x %d x %d x %d" % (i, len(ks), kh, kw, cin, dm))
+        raise _ops.err(33, i, len(ks), kh, kw, cin, dm)  # DEPTHWISE_KERNEL
 
     def add(z, at, tap):
         base = tap * F
@@ -126,9 +125,9 @@ def pad2d(i, xs, out, spec):
     each between left and right zero positions."""
     h, w, c, top, bottom, left, right = _params(spec, 7)
     if min(h, w, c) < 1:
-        raise ValueError("layer %d: bad zero_padding2d spec: height, width, channels >= 1" % i)
+        raise _ops.err(38, i)  # PAD2D_SPEC
     if len(xs) != h * w * c:
-        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, len(xs), h, w, c))
+        raise _ops.err(34, i, len(xs), h, w, c)  # IMAGE_INPUTS
     oh, ow = top + h + bottom, left + w + right
     _check_out(i, out, oh * ow * c)
     values = [0.0] * (oh * ow * c)
@@ -144,9 +143,9 @@ def _upsample1d_shape(i, n_in, spec):
     """(channels, size) of an UpSampling1D's spec; ValueError as the native module's."""
     c, size = _params(spec, 2)
     if c < 1 or size < 1 or any(spec[3:]):
-        raise ValueError("layer %d: bad up_sampling1d spec: channels, size >= 1" % i)
+        raise _ops.err(46, i)  # UPSAMPLE_SPEC
     if n_in == 0 or n_in % c:
-        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few" % (i, n_in, c))
+        raise _ops.err(42, i, n_in, c)  # STEPS_INPUTS
     return c, size
 
 
@@ -155,7 +154,7 @@ def upsample1d(i, xs, out, spec):
     values repeated size times."""
     c, size = _upsample1d_shape(i, len(xs), spec)
     if _out_len(out) != len(xs) * size:
-        raise ValueError("layer %d: output buffer has %d floats, not out_steps x channels" % (i, _out_len(out)))
+        raise _ops.err(43, i, _out_len(out))  # STEPS_OUT
     values = []
     for at in range(0, len(xs), c):
         values += list(xs[at:at + c]) * size
@@ -205,24 +204,23 @@ def merge(kind, out, xs, rows):
     positions of len(x) // rows channels each)."""
     from anne_activations import _floats
     if not isinstance(kind, int) or not isinstance(rows, int) or kind < 0 or rows < 1:
-        raise ValueError("merge: kind and rows must be ints >= 0, >= 1")
+        raise _ops.err(5)  # MERGE_KIND
     if not isinstance(xs, (tuple, list)):
-        raise TypeError("merge: xs must be a tuple or list of float32 buffers")
+        raise _ops.err(6)  # MERGE_XS
     if not 2 <= len(xs) <= 7:
-        raise ValueError("merge takes 2..7 inputs, got %d" % len(xs))
+        raise _ops.err(7, len(xs))  # MERGE_COUNT
     xs = [_floats(x, "x") for x in xs]
     dst = _floats(out, "out", True)
     if dst is not out:
         raise TypeError("out must be an array('f') or a view of float32")
     n = len(dst)
-    bad = ValueError("merge: the inputs' and out's sizes do not fit")
     if kind not in _ops.LAYER_INPUTS:
-        raise ValueError("unknown layer kind or dtype")
+        raise _ops.err(77)  # UNKNOWN_KIND
     if kind == _ops.LAYER_SUBTRACT and len(xs) != 2:
-        raise bad
+        raise _ops.err(8)  # MERGE_SIZES
     if kind == _ops.LAYER_CONCATENATE:
         if any(not len(x) or len(x) % rows for x in xs) or sum(len(x) for x in xs) != n:
-            raise bad
+            raise _ops.err(8)  # MERGE_SIZES
         width = n // rows
         col = 0
         for x in xs:
@@ -233,7 +231,7 @@ def merge(kind, out, xs, rows):
             col += c
         return out
     if any(len(x) != n for x in xs):
-        raise bad
+        raise _ops.err(8)  # MERGE_SIZES
     first = xs[0]
     for j in range(n):
         dst[j] = first[j]
@@ -270,9 +268,9 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
     conv = kind in (_ops.LAYER_CONV2D, _ops.LAYER_DEPTHWISE_CONV2D)
     if not conv:
         if gk is not None or gb is not None:
-            raise ValueError("gk and gb must be None: this layer has no weights to train")
+            raise _ops.err(58)  # BACKWARD_NO_WEIGHTS
         if dx is None:
-            raise ValueError("dx must be a float32 buffer: the gradient is all this layer gives")
+            raise _ops.err(59)  # BACKWARD_DX
     if dx is not None:
         _check_len(_floats(dx, "dx"), n_in, "dx")
     acc = [0.0] * n_in
@@ -369,4 +367,4 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
 
 
 def _bad_dy(ds, n_in):
-    raise ValueError("dy has %d floats, not this layer's outputs for %d inputs" % (len(ds), n_in))
+    raise _ops.err(60, len(ds), n_in)  # BACKWARD_DY

@@ -222,7 +222,7 @@ def graph_class(Sequential):
             if len(x) != self.n_inputs:
                 raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
             if len(out) != self.n_outputs:
-                raise ValueError("out has %d floats; the network gives %d" % (len(out), self.n_outputs))
+                raise anne_ops.err(51, len(out), self.n_outputs)  # PLAN_OUT_SIZE
             views = self._views
             b = self._backend
             for kind, ins, dst, run, rows, fixed, act in self._steps:

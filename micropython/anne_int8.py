@@ -264,10 +264,9 @@ def _typecode(buf):
 def _s8_io(buf, arg, writable=False):
     code = _typecode(buf)
     if code is None or (writable and isinstance(buf, bytes)):
-        raise TypeError("%s must be a%s int8 buffer (array('b')), not %s"
-                        % (arg, " writable" if writable else "n", type(buf).__name__))
+        raise anne_ops.err(74, arg, " writable" if writable else "n", type(buf).__name__)  # I8_TYPE
     if code != "b":
-        raise TypeError("%s must hold int8 (typecode 'b'), not typecode '%s'" % (arg, code))
+        raise anne_ops.err(75, arg, code)  # I8_TYPECODE
     return buf
 
 
@@ -288,7 +287,7 @@ def _ints(buf, code, arg):
         return [v - 256 if v > 127 else v for v in bytes(buf)]
     import struct
     if len(buf) % 4:
-        raise ValueError("%s: not whole int32 values, or not 4-byte aligned" % arg)
+        raise anne_ops.err(76, arg)  # I32_WHOLE
     return list(struct.unpack("<%di" % (len(buf) // 4), bytes(buf)))
 
 
@@ -297,14 +296,14 @@ def _quant_items(i, layer, kinds):
     the glue checks them."""
     quant = layer[5]
     if layer[4][0] not in kinds:
-        raise ValueError("layer %d: int8 layers are Dense, convolutions, pooling or padding" % i)
+        raise anne_ops.err(13, i)  # INT8_KINDS
     if not isinstance(quant, tuple) or len(quant) not in (5, 6):
-        raise TypeError("layer %d: quant must be (in_off, out_off, min, max, scale[, post])" % i)
+        raise anne_ops.err(12, i)  # INT8_QUANT_TYPE
     for k in range(4):
         if not isinstance(quant[k], int):
-            raise TypeError("layer %d: quant item %d must be a small int" % (i, k))
+            raise anne_ops.err(14, i, k)  # INT8_QUANT_ITEM
         if not -128 <= quant[k] <= 128:
-            raise ValueError("layer %d: quant item %d out of range" % (i, k))
+            raise anne_ops.err(15, i, k)  # INT8_QUANT_RANGE
     return layer
 
 
@@ -335,7 +334,7 @@ def _post(i, act, quant):
             raise _bad_quant(i)
         return ("softmax", p)
     if anne_ops.ACTIVATIONS.index(name) in anne_ops.VECTOR:
-        raise ValueError("layer %d: int8 layers take softmax or an element-wise activation" % i)
+        raise anne_ops.err(31, i)  # INT8_ACTIVATION
     t = _ints(quant[5], "b", "post")
     if len(t) != 256:
         raise _bad_quant(i)
@@ -395,7 +394,7 @@ def requantize_float(acc, scale):
 
 
 def _bad_quant(i):
-    return ValueError("layer %d: bad int8 quantization (offsets, clamp, scales, post)" % i)
+    return anne_ops.err(17, i)  # INT8_QUANT
 
 
 def _dense_s8(i, last, xs, L, out):
@@ -404,17 +403,17 @@ def _dense_s8(i, last, xs, L, out):
     k, b, sc, in_off, out_off, lo, hi, post = L
     n_in, units = len(xs), len(out)
     if n_in == 0:
-        raise ValueError("x is empty")
+        raise anne_ops.err(24)  # X_EMPTY
     if units == 0 or len(k) != n_in * units:
         if len(k) % n_in == 0:
             if last:
-                raise ValueError("out has %d values; the network gives %d" % (units, len(k) // n_in))
-            raise ValueError("layer %d: buf has %d values; the layer gives %d" % (i, units, len(k) // n_in))
+                raise anne_ops.err(27, units, len(k) // n_in)  # INT8_OUT_SIZE
+            raise anne_ops.err(28, i, units, len(k) // n_in)  # INT8_BUF_SIZE
         if i == 0 and units and len(k) % units == 0:
-            raise ValueError("x has %d values; the network takes %d" % (n_in, len(k) // units))
-        raise ValueError("layer %d: int8 kernel has %d values, not %d inputs x units" % (i, len(k), n_in))
+            raise anne_ops.err(25, n_in, len(k) // units)  # INT8_X_SIZE
+        raise anne_ops.err(26, i, len(k), n_in)  # INT8_DENSE_KERNEL
     if b is not None and len(b) != units:
-        raise ValueError("layer %d: bias has %d values, expected one per unit" % (i, len(b)))
+        raise anne_ops.err(29, i, len(b))  # INT8_BIAS
     count = len(sc)
     if (count not in (1, units) or not -127 <= in_off <= 128 or not -128 <= out_off <= 127
             or not -128 <= lo <= hi <= 127 or None in sc):
@@ -446,7 +445,7 @@ class Plan:
     def __init__(self, layers):
         for i, layer in enumerate(layers):
             if len(layer) != 6:
-                raise ValueError("layer %d: int8 and float32 layers cannot be mixed" % i)
+                raise anne_ops.err(30, i)  # INT8_MIXED
         self._layers = [self._decode(i, layer) for i, layer in enumerate(layers)]
         self._bufs = [layer[3] for layer in layers]
         for i, buf in enumerate(self._bufs[:-1]):

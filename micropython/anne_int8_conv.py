@@ -144,7 +144,7 @@ def decode(i, layer):
     out_off, act_min, act_max, spec)."""
     kernel, bias, act, _, spec, quant = layer
     if _activation_name(act) != "linear":
-        raise ValueError("layer %d: int8 conv1d and pooling have no activation" % i)
+        raise anne_ops.err(16, i)  # INT8_NO_ACTIVATION
     if len(quant) == 6 and quant[5] is not None:
         raise _bad_quant(i)
     words = _ints(quant[4], "i", "scale")
@@ -170,18 +170,18 @@ def conv1d(i, last, xs, L, out):
     _, k, b, (ms, shs), in_off, out_off, lo, hi, spec = L
     cin, ks, strides, dil, padding = spec[:5]
     if not (cin and ks and strides and dil) or padding > 2:
-        raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2" % i)
+        raise anne_ops.err(47, i)  # SPEC_1D
     n_in = len(xs)
     if n_in == 0 or n_in % cin:
-        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few" % (i, n_in, cin))
+        raise anne_ops.err(42, i, n_in, cin)  # STEPS_INPUTS
     row = ks * cin
     if len(k) == 0 or len(k) % row:
-        raise ValueError("layer %d: int8 conv1d kernel has %d values, not filters x %d x %d" % (i, len(k), ks, cin))
+        raise anne_ops.err(20, i, len(k), ks, cin)  # INT8_CONV1D_KERNEL
     filters = len(k) // row
     window = (ks - 1) * dil + 1
     n, pad = out_steps(n_in // cin, window, strides, padding)
     if n == 0:
-        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few" % (i, n_in, cin))
+        raise anne_ops.err(42, i, n_in, cin)  # STEPS_INPUTS
     _out_size(i, last, out, n * filters)
     if b is not None and len(b) != filters:
         raise ValueError("layer %d: bias has %d values, expected one per filter/channel" % (i, len(b)))
@@ -220,7 +220,7 @@ def _decode(i, layer):
     if kind in _POOLS:
         _, _, act, _, spec, quant = anne_int8._quant_items(i, layer, _POOLS)
         if _activation_name(act) != "linear":
-            raise ValueError("layer %d: int8 conv1d and pooling have no activation" % i)
+            raise anne_ops.err(16, i)  # INT8_NO_ACTIVATION
         if len(quant) == 6 and quant[5] is not None:
             raise _bad_quant(i)
         return ("pool", tuple(spec) + (0,) * 4, _ints(quant[4], "i", "scale")) + tuple(quant[:4])
@@ -234,8 +234,8 @@ def _run(i, last, xs, L, out):
 def _out_size(i, last, out, n):
     if len(out) != n:
         if last:
-            raise ValueError("out has %d values, not the last layer's outputs" % len(out))
-        raise ValueError("layer %d: buf has %d values, not the layer's outputs" % (i, len(out)))
+            raise anne_ops.err(22, len(out))  # INT8_OUT_LAST
+        raise anne_ops.err(23, i, len(out))  # INT8_BUF_LAYER
 
 
 def pool1d(i, last, xs, L, out):
@@ -250,12 +250,12 @@ def pool1d(i, last, xs, L, out):
     glob = kind in (anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D)
     size, strides, padding = (1, 1, 0) if glob else spec[2:5]
     if not c or not size or not strides or padding > 1:
-        raise ValueError("layer %d: bad spec: sizes, strides, dilation >= 1; padding 0..2" % i)
+        raise anne_ops.err(47, i)  # SPEC_1D
     n_in = len(xs)
     steps = n_in // c
     n, pad = (1, 0) if glob else out_steps(steps, size, strides, padding)
     if n_in == 0 or n_in % c or n == 0:
-        raise ValueError("layer %d: %d inputs are not whole steps of %d channels, or too few" % (i, n_in, c))
+        raise anne_ops.err(42, i, n_in, c)  # STEPS_INPUTS
     _out_size(i, last, out, n * c)
     mean = kind == anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D
     if (not -128 <= lo <= hi <= 127 or (mean and (len(words) != 2 or (lo, hi) != (-128, 127)

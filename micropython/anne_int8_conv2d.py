@@ -103,7 +103,7 @@ def _decode(i, layer):
     if kind in _SHAPING:
         _, _, act, _, spec, quant = anne_int8._quant_items(i, layer, (kind,))
         if act is not None and anne_int8._activation_name(act) != "linear":
-            raise ValueError("layer %d: int8 conv1d and pooling have no activation" % i)
+            raise anne_ops.err(16, i)  # INT8_NO_ACTIVATION
         if len(quant) == 6 and quant[5] is not None:
             raise _bad_quant(i)
         return ("shaping", tuple(spec) + (0,) * 8) + tuple(quant[:4])
@@ -122,12 +122,12 @@ def _run(i, last, xs, L, out):
 
 
 def _bad_spec(i):
-    return ValueError("layer %d: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1" % i)
+    return anne_ops.err(39, i)  # SPEC_2D
 
 
 def _plane(i, n_in, h, w, c):
     if n_in != h * w * c:
-        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, n_in, h, w, c))
+        raise anne_ops.err(34, i, n_in, h, w, c)  # IMAGE_INPUTS
 
 
 def conv2d(i, last, xs, L, out):
@@ -156,11 +156,11 @@ def conv2d(i, last, xs, L, out):
         cout = len(k) // (taps * cin)
         ok = cout and len(k) == taps * cin * cout
     if not ok:
-        raise ValueError("layer %d: int8 2-D kernel has %d values, not what its spec takes" % (i, len(k)))
+        raise anne_ops.err(21, i, len(k))  # INT8_2D_KERNEL
     oh, top = out_steps(h, (kh - 1) * dh + 1, sh, padding)
     ow, left = out_steps(w, (kw - 1) * dw + 1, sw, padding)
     if oh == 0 or ow == 0:
-        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, len(xs), h, w, cin))
+        raise anne_ops.err(34, i, len(xs), h, w, cin)  # IMAGE_INPUTS
     _out_size(i, last, out, oh * ow * cout)
     if b is not None and len(b) != cout:
         raise ValueError("layer %d: bias has %d values, expected one per filter/channel" % (i, len(b)))
@@ -228,7 +228,7 @@ def shaping(i, last, xs, L, out):
     oh, top = out_steps(h, ph, sh, padding)
     ow, left = out_steps(w, pw, sw, padding)
     if oh == 0 or ow == 0:
-        raise ValueError("layer %d: %d inputs are not %d x %d x %d, or too few" % (i, len(xs), h, w, c))
+        raise anne_ops.err(34, i, len(xs), h, w, c)  # IMAGE_INPUTS
     _out_size(i, last, out, oh * ow * c)
     if not -128 <= lo <= hi <= 127 or in_off != -out_off:
         raise _bad_quant(i)

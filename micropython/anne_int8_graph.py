@@ -40,9 +40,6 @@ def _mbqm(x, m, shift):
     return div_pot(high_mul(x, m), -shift)
 
 
-_SIZES = "merge: the inputs' and out's sizes do not fit"
-
-
 def merge_s8(kind, out, xs, rows, quant):
     """anne.merge's int8 form (src/ffi/merge.rs's anne_merge_s8) in plain
     Python ints: kind add, subtract or multiply of two inputs (one shorter
@@ -59,15 +56,15 @@ def merge_s8(kind, out, xs, rows, quant):
     if kind not in (_ADD, _SUB, _MUL, _CAT):
         raise ValueError("merge: kind %d is not an int8 merge" % kind)
     if k < 2 or k > 7 or (kind != _CAT and k != 2):
-        raise ValueError(_SIZES)
+        raise anne_ops.err(8)  # MERGE_SIZES
     q = list(quant)
     if len(q) != 3 + k + words or any(not -128 <= z <= 127 for z in [q[0]] + q[3:3 + k]) \
             or not -128 <= q[1] <= q[2] <= 127:
-        raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+        raise anne_ops.err(9)  # MERGE_QUANT
     zo, lo, hi = q[0], q[1], q[2]
     if kind == _CAT:
         if rows < 1 or any(not len(x) or len(x) % rows for x in xs) or sum(len(x) for x in xs) != n:
-            raise ValueError(_SIZES)
+            raise anne_ops.err(8)  # MERGE_SIZES
         k = 0
         for r in range(rows):
             for x in xs:
@@ -80,20 +77,20 @@ def merge_s8(kind, out, xs, rows, quant):
     a, b = xs
     na, nb = len(a), len(b)
     if not n or not na or not nb or n % na or n % nb or (na != n and nb != n):
-        raise ValueError(_SIZES)
+        raise anne_ops.err(8)  # MERGE_SIZES
     z1, z2 = q[3], q[4]
     w = q[5:]
     if kind == _MUL:
         m, s = w
         if m < 0 or not -31 <= s <= 31:
-            raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+            raise anne_ops.err(9)  # MERGE_QUANT
         for j in range(n):
             v = _mbqm((a[j % na] - z1) * (b[j % nb] - z2), m, s) + zo
             out[j] = lo if v < lo else hi if v > hi else v
         return out
     m1, s1, m2, s2, mo, so = w[1:7]
     if w[0] != 20 or min(m1, m2, mo) < 0 or not (-31 <= s1 <= 0 and -31 <= s2 <= 0 and -31 <= so <= 0):
-        raise ValueError("merge: bad int8 quant (counts, zero points, shifts)")
+        raise anne_ops.err(9)  # MERGE_QUANT
     if kind == _SUB:
         m2 = -m2          # LiteRT's int8 SUB: its ADD with input 2's multiplier negated
     ls = 1 << 20
@@ -251,7 +248,7 @@ def graph_class(Sequential):
             if len(x) != self.n_inputs:
                 raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
             if len(out) != self.n_outputs:
-                raise ValueError("out has %d values; the network gives %d" % (len(out), self.n_outputs))
+                raise anne_ops.err(27, len(out), self.n_outputs)  # INT8_OUT_SIZE
             views = self._views
             merge = self._backend.merge
             for ins, dst, run in self._steps:

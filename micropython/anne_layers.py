@@ -44,7 +44,7 @@ def _int_arg(value, what, low=1, high=65535):
     """An int in low..high; TypeError for floats, strs, bools (Dense(8.7),
     Dense('8')), ValueError out of range."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
+        raise anne_ops.err(54, what, type(value).__name__)  # NOT_INT
     if not low <= value <= high:
         raise ValueError("%s out of range: %d (%d..%d)" % (what, value, low, high))
     return value
@@ -260,7 +260,7 @@ class Dense:
                 raise ValueError("this layer has use_bias=True: give a bias")
             b, _ = _flatten(bias, "bias")
             if len(b) != self._units:
-                raise ValueError("bias has %d floats, expected %d (one per unit)" % (len(b), self._units))
+                raise anne_ops.err(2, len(b), self._units)  # DENSE_BIAS
             _check_finite(b, "bias")
         elif bias is not None:
             raise ValueError("this layer has use_bias=False: bias must be None")

@@ -485,7 +485,7 @@ class Sequential:
             raise ValueError("x has %d values, the network takes %d" % (len(x), self.n_inputs))
         if not self._plan:  # only Flatten/Reshape: the values as they are
             if len(out) != self.n_inputs:
-                raise ValueError("out has %d floats; the network gives %d" % (len(out), self.n_inputs))
+                raise anne_ops.err(51, len(out), self.n_inputs)  # PLAN_OUT_SIZE
             for j in range(len(x)):
                 out[j] = x[j]
             return out

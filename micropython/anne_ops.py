@@ -99,3 +99,15 @@ ACTIVATED = (1, 2, 10, 15, 17, 18, 19, 20, 21, 22, 23)
 LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "global", 7: "flatten", 8: "stored", 9: "same", 10: "conv2d", 11: "pool2d", 12: "pool2d", 13: "global", 14: "global", 15: "depthwise2d", 16: "pad2d", 17: "merge", 18: "merge", 19: "merge", 20: "merge", 21: "merge", 22: "merge", 23: "concat", 24: "upsample"}
 # id -> (min, max) inputs, for the kinds that take several (merges).
 LAYER_INPUTS = {17: (2, 7), 18: (2, 2), 19: (2, 7), 20: (2, 7), 21: (2, 7), 22: (2, 7), 23: (2, 7)}
+
+
+def err(n, *args):
+    """The exception of message n, the n-th of ops/messages.json (the C
+    glue's ANNE_MSG_<its name>), args put into its text. It reads anne_msgs
+    and lets it go: the texts take no RAM between errors."""
+    import sys
+    import anne_msgs
+    text = anne_msgs.TEXTS[n]
+    kind = TypeError if n in anne_msgs.TYPE_ERRORS else ValueError
+    del sys.modules["anne_msgs"]
+    return kind(text % args if args else text)

@@ -360,7 +360,7 @@ def _buffer(data, what):
         raise TypeError("%s holds %d-byte integers (array('i'), array('h')?), not float32: give "
                         "array('f', %s), or a list" % (what, size, what))
     if len(mv) % 4:
-        raise ValueError("%s has %d bytes, not a whole number of float32" % (what, len(mv)))
+        raise anne_ops.err(73, what, len(mv))  # F32_BYTES
     return mv, False
 
 

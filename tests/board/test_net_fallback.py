@@ -106,6 +106,38 @@ def test_fallback_hand_values():
     check(af.argmax(array("f", [float("nan"), 1, 2])) == 2, "argmax skips NaN")
 
 
+def test_shared_messages():
+    """Messages of the one table (ops/messages.json) as each backend prints
+    them: the same text, hand-written here, and the same type."""
+    import sys
+    import anne_fallback
+    from boardcheck import error_of
+    x, out = array("f", [1.0, 2.0, 3.0]), array("f", [0.0, 0.0])
+    # a 2 x 2 x 1 image, a 1 x 1 kernel of 2 filters: out 2 x 2 x 2
+    spec = (anne_net.anne_ops.LAYER_CONV2D, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0)
+    conv = ((array("f", [1.0, 1.0]), None, "glu", None, spec),)
+    cases = (
+        (lambda m: m.dense(x, array("f", [0.5] * 5), None, out), ValueError,
+         "kernel has 5 floats, expected len(x) * len(out) = 3 * 2 = 6"),
+        (lambda m: m.dense(x, array("f", [0.5] * 6), None, out, "glu"), ValueError,
+         "kernel has 6 floats, expected len(x) * len(out) = 3 * 4 = 12 (glu halves the units)"),
+        (lambda m: m.Activation("squareplus", b=-1.0), ValueError, "squareplus needs b >= 0"),
+        (lambda m: m.Activation("celu", alpha=0.0), ValueError, "celu needs alpha != 0"),
+        (lambda m: m.forward(conv, array("f", [1.0, 2.0, 3.0, 4.0]), array("f", range(8))), ValueError,
+         "layer 0: conv2d cannot take glu (it halves the filters)"),
+        (lambda m: m.dense([1.0], x, None, out), TypeError,
+         "x must be a float32 buffer (array('f'), bytearray), not list"),
+        (lambda m: m.dense(array("f"), x, None, out), ValueError, "x is empty"),
+        (lambda m: m.Activation("elu", alpha="a"), TypeError, "alpha must be a number, not str"),
+    )
+    mods = (("python", anne_fallback),) + ((("native", anne_net._native),) if anne_net._native else ())
+    for name, m in mods:
+        for call, t, want in cases:
+            got = error_of(call, m)
+            check(got == (t, want), "%s: %r, want %r" % (name, got, (t, want)))
+    check("anne_msgs" not in sys.modules, "anne_msgs is let go after an error")
+
+
 if anne_net._native is not None:
     print("%s test_backends_agree" % NAME)
     test_backends_agree()
@@ -113,4 +145,6 @@ else:
     print("%s: no native anne module: backend parity skipped" % NAME)
 print("%s test_fallback_hand_values" % NAME)
 test_fallback_hand_values()
+print("%s test_shared_messages" % NAME)
+test_shared_messages()
 report(NAME)

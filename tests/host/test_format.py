@@ -20,7 +20,8 @@ import anne_reference
 
 def test_generated_op_tables_are_fresh():
     """c_glue/anne_ops.h, src/ops_table.rs and micropython/anne_ops.py are
-    what tools/gen_ops.py makes of ops/ops.json now."""
+    what tools/gen_ops.py makes of ops/ops.json now, c_glue/anne_msgs.h and
+    micropython/anne_msgs.py what it makes of ops/messages.json."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_ops.py"), "--check"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert r.returncode == 0, r.stdout
@@ -39,8 +40,8 @@ def test_gen_ops_check_catches_a_stale_file(tmp_path):
     """--check fails, naming the file, when a generated file differs."""
     import shutil
     root = tmp_path / "repo"
-    for rel in ("ops/ops.json", "tools/gen_ops.py", "c_glue/anne_ops.h", "src/ops_table.rs",
-                "micropython/anne_ops.py"):
+    for rel in ("ops/ops.json", "ops/messages.json", "tools/gen_ops.py", "c_glue/anne_ops.h", "src/ops_table.rs",
+                "micropython/anne_ops.py", "c_glue/anne_msgs.h", "micropython/anne_msgs.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(os.path.join(ROOT, rel), root / rel)
     table = json.loads((root / "ops/ops.json").read_text())
@@ -50,6 +51,7 @@ def test_gen_ops_check_catches_a_stale_file(tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert r.returncode == 1
     assert "c_glue/anne_ops.h" not in r.stdout  # the header holds no defaults
+    assert "anne_msgs" not in r.stdout
     assert "src/ops_table.rs" in r.stdout and "micropython/anne_ops.py" in r.stdout
 
 

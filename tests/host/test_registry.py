@@ -78,7 +78,7 @@ def test_format_doc_lists_the_registry():
 
 def run_gen(tmp_path, edit):
     root = tmp_path / "repo"
-    for rel in ("ops/ops.json", "tools/gen_ops.py"):
+    for rel in ("ops/ops.json", "ops/messages.json", "tools/gen_ops.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(open(os.path.join(ROOT, rel)).read())
     table = json.loads((root / "ops/ops.json").read_text())
