@@ -41,7 +41,7 @@ pub mod workspace;
 pub use epoch::epoch;
 pub use loss::Loss;
 pub use metric::Metric;
-pub use net::{Layer, Layers, Run};
+pub use net::{Graph, Inputs, Layer, Layers, Run};
 pub use optim::{adam, sgd, Optimizer};
 pub use workspace::workspace_len;
 
