@@ -49,3 +49,5 @@ pub use workspace::workspace_len;
 mod tests;
 #[cfg(test)]
 mod tests_2d;
+#[cfg(test)]
+mod tests_graph;
