@@ -255,7 +255,7 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
         mp_obj_get_array(layers[i], &n_fields, &f);
         if (n_fields < 8 || n_fields > 10 || !mp_obj_is_type(f[2], &anne_activation_type)) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots[, spec[, inputs]])"), (int)i);
+                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots[, spec, inputs])"), (int)i);
         }
         d[i].kind = ANNE_LAYER_DENSE;
         memset(d[i].params, 0, sizeof(d[i].params));

@@ -6,7 +6,6 @@ from array import array
 
 import anne_ops
 from anne_core import _floats_for, _size, _zeros
-from anne_file import NETWORK_INPUT
 from anne_train_base import (Adam, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
                              _dense_only, _end_epoch, _fused, _heap_bytes, _history, _logs, _native,
                              _restore_best, _trained_part)
@@ -73,6 +72,8 @@ def _train_tuple(layers, slots, per, backend, inputs=None):
     o = 0
     linear = None
     index = []  # a graph's: each layer's tensor, as an index here (-1: x)
+    if inputs is not None:
+        from anne_file import NETWORK_INPUT  # (a graph has it loaded already)
     for i, L in enumerate(layers):
         src = None
         if inputs is not None:
