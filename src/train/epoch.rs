@@ -19,7 +19,7 @@ use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
 use crate::layers::upsample1d::{upsample1d_backward_f32, upsample1d_f32};
 use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
 use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
-use crate::layers::merge::{merge_backward_f32, merge_f32, Merge};
+use crate::layers::merge::{merge_f32, merge_input_backward_f32, Merge};
 use crate::layers::Op;
 use crate::math;
 use crate::Status;
@@ -516,10 +516,10 @@ fn merge_at(spans: &Spans, l: usize) -> Option<(Merge, u32)> {
 
 /// A graph's merge `l` on one sample: forward (`back` None), `z` from its
 /// sources' outputs (x's row, or layers' `a`), then `a` its activation;
-/// or backward (`back`: the shared `dy`, the first trained layer): its
-/// inputs' gradients from `dz` (TensorFlow's, [`merge_backward_f32`]),
-/// side by side in `dy`, each added to its source's `da` (a layer at or
-/// after the first trained one).
+/// or backward (`back`: the shared `dy`, the first trained layer): each
+/// input's gradient from `dz` (TensorFlow's,
+/// [`merge_input_backward_f32`]) into `dy`, then added to its source's
+/// `da` (a layer at or after the first trained one).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn merge_pass<L: Layers + ?Sized>(
@@ -538,6 +538,36 @@ fn merge_pass<L: Layers + ?Sized>(
     let (offset, s) = locate(layers, spans, run.n_in, 1, l)?;
     let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
     let w = s.carve(here, 1)?;
+    let n = sources.len();
+    let Some((dy, first_trained)) = back else {
+        let xs = gather(before, spans, run, rows, sources)?;
+        merge_f32(m, xs.get(..n).ok_or(Status::Size)?, w.z, m_rows as usize)?;
+        copy(w.a, w.z);
+        return apply(w.a, &act).map(|_| ());
+    };
+    for (k, &j) in sources.iter().enumerate() {
+        let Some(p) = (j as usize).checked_sub(1).filter(|&p| p >= first_trained) else {
+            continue;
+        };
+        let xs = gather(before, spans, run, rows, sources)?;
+        let xs = xs.get(..n).ok_or(Status::Size)?;
+        let dx = dy.get_mut(..xs.get(k).map_or(0, |x| x.len())).ok_or(Status::Size)?;
+        merge_input_backward_f32(m, xs, w.dz, k, dx, m_rows as usize)?;
+        let &(po, ps) = spans.at.get(p).ok_or(Status::Size)?;
+        add(ps.carve(before.get_mut(po..).ok_or(Status::Size)?, 1)?.da, dx);
+    }
+    Ok(())
+}
+
+/// A merge's inputs (`sources`, as [`Inputs`]): x's row, or the outputs
+/// of layers in `before` (the workspace before the merge's part).
+fn gather<'b>(
+    before: &'b [f32],
+    spans: &Spans,
+    run: &'b Run,
+    rows: &Rows,
+    sources: &[u32],
+) -> Result<[&'b [f32]; Inputs::MAX], Status> {
     let mut xs: [&[f32]; Inputs::MAX] = [&[]; Inputs::MAX];
     for (x, &j) in xs.iter_mut().zip(sources) {
         *x = match (j as usize).checked_sub(1) {
@@ -549,27 +579,7 @@ fn merge_pass<L: Layers + ?Sized>(
             }
         };
     }
-    let xs = xs.get(..sources.len()).ok_or(Status::Size)?;
-    let Some((dy, first_trained)) = back else {
-        merge_f32(m, xs, w.z, m_rows as usize)?;
-        copy(w.a, w.z);
-        return apply(w.a, &act).map(|_| ());
-    };
-    let mut dxs: [&mut [f32]; Inputs::MAX] = Default::default();
-    let mut rest = &mut *dy;
-    for (d, x) in dxs.iter_mut().zip(xs) {
-        let (here, after) = rest.split_at_mut_checked(x.len()).ok_or(Status::Size)?;
-        (*d, rest) = (here, after);
-    }
-    let dxs = dxs.get_mut(..xs.len()).ok_or(Status::Size)?;
-    merge_backward_f32(m, xs, w.dz, dxs, m_rows as usize)?;
-    for (&j, dx) in sources.iter().zip(dxs.iter()) {
-        if let Some(p) = (j as usize).checked_sub(1).filter(|&p| p >= first_trained) {
-            let &(po, ps) = spans.at.get(p).ok_or(Status::Size)?;
-            add(ps.carve(before.get_mut(po..).ok_or(Status::Size)?, 1)?.da, dx);
-        }
-    }
-    Ok(())
+    Ok(xs)
 }
 
 /// `kt = kernel^T` (a dense kernel of `n_in x units`).
