@@ -28,8 +28,8 @@
 //!
 //! A graph (issue 30: [`Layers::inputs`] names each layer's inputs, x or
 //! layers before it; merges of two or more) runs sample by sample too,
-//! with every layer's shape in [`workspace::Spans`] (at most
-//! [`workspace::Spans::MAX`] layers). Each layer but the last has `da`, the
+//! with every layer's shape in `workspace::Spans` (at most
+//! `Spans::MAX`, 16, layers). Each layer but the last has `da`, the
 //! sum of the gradients at its outputs of the layers that read them: the
 //! backward pass clears them, then from the last layer back turns a
 //! layer's `da` into its `dz` through its activation and adds what it
