@@ -418,6 +418,7 @@ int32_t anne_adam_f32(float *w, const float *g, float *m, float *v, size_t n,
 #define ANNE_METRIC_MAX 8 /* at most this many metrics */
 
 #define ANNE_TRAIN_LAYER_PARAMS 12
+#define ANNE_TRAIN_INPUTS 7
 
 #define ANNE_OPTIMIZER_SGD 0
 #define ANNE_OPTIMIZER_ADAM 1
@@ -444,6 +445,15 @@ typedef struct {
     anne_activation_t act;
     uint32_t trainable;    /* 0: frozen (gradients pass through it) */
     float *slots[4];
+    /* A graph's (issue 30): n_inputs 0 reads the layer before's outputs
+     * (layer 0: x), as a chain; else inputs[0 .. n_inputs - 1], each 0 for
+     * x or j + 1 for layer j's outputs (j below this layer's index). A
+     * merge (kind ANNE_LAYER_ADD .. ANNE_LAYER_CONCATENATE, params[0] its
+     * rows as anne_merge_f32's, no kernel or bias, frozen, an element-wise
+     * activation) takes 2 or more. A graph trains sample by sample; at most
+     * 16 layers; the gradient of a tensor several layers read is summed. */
+    uint32_t n_inputs;
+    uint32_t inputs[ANNE_TRAIN_INPUTS];
 } anne_train_layer_t;
 
 typedef struct {

@@ -248,14 +248,33 @@ static anne_train_layer_t *anne_fit_layers(mp_obj_t layers_obj, anne_train_layer
             mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("layer %d: not a tuple"), (int)i);
         }
         mp_obj_get_array(layers[i], &n_fields, &f);
-        if ((n_fields != 8 && n_fields != 9) || !mp_obj_is_type(f[2], &anne_activation_type)) {
+        if (n_fields < 8 || n_fields > 10 || !mp_obj_is_type(f[2], &anne_activation_type)) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots[, spec])"), (int)i);
+                MP_ERROR_TEXT("layer %d: (kernel, bias, Activation, trainable, 4 slots[, spec, inputs])"), (int)i);
         }
         d[i].kind = ANNE_LAYER_DENSE;
         memset(d[i].params, 0, sizeof(d[i].params));
-        if (n_fields == 9 && f[8] != mp_const_none) {
+        if (n_fields >= 9 && f[8] != mp_const_none) {
             anne_get_spec(f[8], i, &d[i].kind, d[i].params, ANNE_TRAIN_LAYER_PARAMS);
+        }
+        // a graph's: the tensors it reads, -1 for x, j for layer j (j < i)
+        d[i].n_inputs = 0;
+        if (n_fields == 10 && f[9] != mp_const_none) {
+            size_t n_src;
+            mp_obj_t *src;
+            if (!mp_obj_is_type(f[9], &mp_type_tuple)
+                || (mp_obj_get_array(f[9], &n_src, &src), n_src < 1 || n_src > ANNE_TRAIN_INPUTS)) {
+                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: inputs: a tuple of 1..7 ints"), (int)i);
+            }
+            for (size_t k = 0; k < n_src; k++) {
+                mp_int_t j = mp_obj_is_small_int(src[k]) ? MP_OBJ_SMALL_INT_VALUE(src[k]) : -2;
+                if (j < -1 || j >= (mp_int_t)i) {
+                    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: inputs: -1 or layers before it"),
+                        (int)i);
+                }
+                d[i].inputs[k] = (uint32_t)(j + 1);
+            }
+            d[i].n_inputs = n_src;
         }
         d[i].act = ((anne_activation_obj_t *)MP_OBJ_TO_PTR(f[2]))->act;
         d[i].trainable = mp_obj_is_true(f[3]);

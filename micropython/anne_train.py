@@ -12,7 +12,7 @@ from array import array
 from anne_core import _floats_for
 # (SGD, Adam, History and _alloc for anne_net and the tests: anne_train.SGD, ...)
 from anne_train_base import (Adam, EarlyStopping, History, SGD, _alloc, _check_data, _copy_floats,  # noqa: F401
-                             _features, _flat_t, _flat_x, _heap_bytes, _logs, _native, _rows, _split,
+                             _features, _flat_t, _flat_x, _fused, _heap_bytes, _logs, _rows, _split,
                              _targets, _trained_part, loss_name, metric_kind, optimizer)
 
 
@@ -49,7 +49,7 @@ def evaluate(net, c, x, y):
     p = _trained_part(net)
     n = len(X)
     layers = net._layers[p:]
-    if _native(net) and not _graph(net):  # (weights used in place too: evaluating writes none)
+    if _fused(net):  # (weights used in place too: evaluating writes none)
         try:
             import anne_train_native
             loss, ms = anne_train_native._native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
@@ -111,8 +111,8 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    # (the fused loop, fit_epoch; the Python backend, and a graph, run anne_train_python's)
-    native = _native(net) and not _graph(net)
+    # (the fused loop, fit_epoch, for a chain or a graph; the Python backend runs anne_train_python's)
+    native = _fused(net)
     X = _rows(x, net.n_inputs, "x")  # (a flat buffer: read in place)
     n_rows = len(X)
     if not n_rows:

@@ -660,6 +660,16 @@ def _native(net):
     return hasattr(net._backend, "fit_epoch")
 
 
+def _fused(net):
+    """True when fit() takes the native loop (fit_epoch): a chain, or a
+    graph of at most 16 layers that compute, on the native backend."""
+    if not _native(net):
+        return False
+    if getattr(net, "_inputs", None) is None:
+        return True
+    return len([L for L in net._layers if L.computes]) <= 16
+
+
 def _heap_bytes(n, itemsize=4):
     """GC heap bytes of an array of n items: its object (one block of four
     words) and its items, each rounded up to whole blocks."""

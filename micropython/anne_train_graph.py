@@ -7,7 +7,9 @@
 # the sum of the gradients of the layers that read its output (a residual
 # branch's two), the merges' gradients computed here (TensorFlow's
 # conventions: Maximum's and Minimum's to the first input that holds the
-# extreme). anne_train imports it for a graph.
+# extreme). anne_train imports it for a graph that the native fused loop
+# (anne_train_native, fit_epoch) does not take: on the pure-Python
+# backend, or past 16 layers that compute.
 
 import anne_ops
 from anne_core import _floats_for, _size

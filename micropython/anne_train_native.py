@@ -5,10 +5,10 @@
 from array import array
 
 import anne_ops
-from anne_core import _floats_for, _zeros
+from anne_core import _floats_for, _size, _zeros
 from anne_train_base import (Adam, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
-                             _dense_only, _end_epoch, _heap_bytes, _history, _logs, _native, _restore_best,
-                             _trained_part)
+                             _dense_only, _end_epoch, _fused, _heap_bytes, _history, _logs, _native,
+                             _restore_best, _trained_part)
 
 
 # ---------------------------------------------------------------------------
@@ -45,9 +45,11 @@ def _n(w):
     return 0 if w is None else len(w) if isinstance(w, array) else len(w) // 4
 
 
-def _shapes(layers):
+def _shapes(layers, inputs=None):
     out = []
-    for L in layers:
+    for i, L in enumerate(layers):
+        for j in inputs[i] if inputs is not None else ():
+            out.append(j + 2)
         out.append(L.kind)
         out.append(L.n_in)
         out.append(L.n_out)
@@ -57,18 +59,33 @@ def _shapes(layers):
     return out
 
 
-def _train_tuple(layers, slots, per, backend):
+def _train_tuple(layers, slots, per, backend, inputs=None):
     """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
-    v_kernel, m_bias, v_bias, spec), the slots views of one array; spec
-    None for Dense, else the layer's (kind, params...). Flatten and
-    Reshape (nothing moves) are left out; pooling, ZeroPadding2D and the
-    affine layers are linear."""
+    v_kernel, m_bias, v_bias, spec[, inputs]), the slots views of one
+    array; spec None for Dense, else the layer's (kind, params...), a
+    merge's (kind, rows). Flatten and Reshape (nothing moves) are left out;
+    pooling, ZeroPadding2D and the affine layers are linear. A graph's
+    (inputs: net._inputs): each layer's inputs, -1 for x or the index of
+    the layer (here) whose outputs it reads."""
     out = []
     mv = memoryview(slots) if slots is not None else None
     o = 0
     linear = None
-    for L in layers:
+    index = []  # a graph's: each layer's tensor, as an index here (-1: x)
+    if inputs is not None:
+        from anne_file import NETWORK_INPUT  # (a graph has it loaded already)
+    for i, L in enumerate(layers):
+        src = None
+        if inputs is not None:
+            src = tuple(-1 if j == NETWORK_INPUT else index[j] for j in inputs[i])
+            index.append(len(out) if L.computes else src[0])
         if not L.computes:
+            continue
+        if L.kind in anne_ops.LAYER_INPUTS:
+            act = backend.Activation(L._name, **L.params) if L._name != "linear" else None
+            act = act or linear or backend.Activation("linear")
+            out.append((None, None, act, False, None, None, None, None,
+                        (L.kind, _size(L.output_shape[:-1])), src))
             continue
         dense = L.kind == anne_ops.LAYER_DENSE
         if dense or L.kind in _CONVS:
@@ -87,8 +104,17 @@ def _train_tuple(layers, slots, per, backend):
                     views[2 + j] = mv[o:o + b]
                     o += b
         out.append((L._kernel, L._bias, act, L.trainable, views[0], views[1], views[2], views[3],
-                    None if dense else L._step(None)[4]))
+                    None if dense else L._step(None)[4], src))
     return tuple(out)
+
+
+def _n_in(net, layers):
+    """The values of x the trained layers read (a graph's: the network's)."""
+    return net.n_inputs if _graph_inputs(net) is not None else layers[0].n_in
+
+
+def _graph_inputs(net):
+    return getattr(net, "_inputs", None)
 
 
 def _slots_len(layers, per):
@@ -105,7 +131,7 @@ def training_memory(net, c, batch_size):
     them already for these layers), and two small arrays."""
     p = _trained_part(net)
     layers = net._layers[p:]
-    if getattr(net, "_inputs", None) is not None:  # a graph: anne_train_graph's loop
+    if _graph_inputs(net) is not None and not _fused(net):  # a graph on anne_train_graph's loop
         import anne_train_graph
         return anne_train_graph.state_bytes(net, c.optimizer)
     if not _native(net) and not _dense_only(layers):
@@ -150,9 +176,10 @@ def _state_bytes(layers, opt):
 def _workspace_floats(net, layers, batch_size):
     """fit_epoch's workspace for these layers, in floats (the backend's
     fit_workspace; the same formula for the Python backend)."""
-    n_in = layers[0].n_in
+    n_in = _n_in(net, layers)
     if _native(net):  # (it takes weights used in place: it only sizes them)
-        return net._backend.fit_workspace(_train_tuple(layers, None, 0, net._backend), n_in, batch_size)
+        tl = _train_tuple(layers, None, 0, net._backend, _graph_inputs(net))
+        return net._backend.fit_workspace(tl, n_in, batch_size)
     total = batch_size
     widest = 0
     for i, L in enumerate(layers):
@@ -170,9 +197,9 @@ def _prepare_memory(net, c, layers, batch_size, check_memory=None):
     against the free memory first (check_memory) and, if an allocation
     still fails, a MemoryError with the largest free block."""
     per = _slot_count(c.optimizer)
-    shapes = _shapes(layers)
+    shapes = _shapes(layers, _graph_inputs(net))
     slots_key = _key(shapes + [per])
-    ws_key = _key(shapes + [layers[0].n_in, batch_size])
+    ws_key = _key(shapes + [_n_in(net, layers), batch_size])
     if check_memory is not None and c._ws_key == 0:  # (the first fit after compile)
         check_memory(training_memory(net, c, batch_size),
                      "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
@@ -202,7 +229,7 @@ def _prepare_memory(net, c, layers, batch_size, check_memory=None):
 def _prepare(net, c, layers, batch_size):
     """_prepare_memory's buffers, and fit_epoch's layers over them."""
     _prepare_memory(net, c, layers, batch_size)
-    return _train_tuple(layers, c._slots, _slot_count(c.optimizer), net._backend)
+    return _train_tuple(layers, c._slots, _slot_count(c.optimizer), net._backend, _graph_inputs(net))
 
 
 def _config(c, batch_size, train, n_in):
@@ -220,8 +247,9 @@ def _native_evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     evaluating reads no optimizer slot)."""
     if not in_fit and (c._ws is None or len(c._ws) < _workspace_floats(net, layers, 1)):
         _prepare(net, c, layers, 1)
-    status = net._backend.fit_epoch(_train_tuple(layers, None, 0, net._backend), _config(c, 1, False, layers[0].n_in), X, T,
-                                    None, c._ws, c._sums, c._state)
+    tl = _train_tuple(layers, None, 0, net._backend, _graph_inputs(net))
+    status = net._backend.fit_epoch(tl, _config(c, 1, False, _n_in(net, layers)), X, T, None, c._ws, c._sums,
+                                    c._state)
     if status:
         raise ValueError("the loss is not finite on the evaluated data")
     sums = c._sums
@@ -236,7 +264,7 @@ def _eval_status(net, tl, cfg, X, T, c):
 def _fit_native(net, c, layers, X, T, n, batch_size, epochs, verbose, shuffle, val, callbacks, random,
                 ticks_ms, rows):
     tl = _prepare(net, c, layers, batch_size)
-    n_in = layers[0].n_in
+    n_in = _n_in(net, layers)
     # A first pass without training (it allocates nothing): a loss that is
     # not finite before any step is the data's (named by _check_data) or
     # the weights', refused with the network unchanged.

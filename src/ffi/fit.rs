@@ -4,6 +4,7 @@
 
 use super::check::{checked, float_buffer_ok, overlaps};
 use super::layer::op_of;
+use super::merge::merge_of;
 use crate::abi::*;
 use crate::layers::Op;
 use crate::train;
@@ -32,12 +33,16 @@ impl train::Layers for FitLayers<'_> {
         let slice = |p: *mut f32, n: usize| {
             (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
         };
-        let op = op_of(d.kind, &d.params)?;
-        // (a pooling or ZeroPadding2D has no kernel: check_fit_buffers let
-        // it be NULL)
-        let kernel = match op {
-            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) if d.kernel.is_null() => Some(&mut [][..]),
-            _ => slice(d.kernel, k),
+        // (a merge's op is unused: Inputs says what it is)
+        let op = match merge_of(d.kind) {
+            Some(_) => Op::Dense,
+            None => op_of(d.kind, &d.params)?,
+        };
+        // (a pooling, ZeroPadding2D or merge has no kernel:
+        // check_fit_buffers let it be NULL)
+        let kernel = match d.kernel.is_null() && shaping(d) {
+            true => Some(&mut [][..]),
+            false => slice(d.kernel, k),
         };
         Ok(train::Layer {
             op,
@@ -53,6 +58,28 @@ impl train::Layers for FitLayers<'_> {
             ],
         })
     }
+
+    fn inputs(&self, l: usize) -> train::Inputs {
+        let Some(d) = self.raw.get(l) else {
+            return train::Inputs::CHAIN;
+        };
+        let n = d.n_inputs as usize;
+        let merge = merge_of(d.kind);
+        train::Inputs {
+            // (more than the format's seven: refused as too many)
+            n: if n > d.inputs.len() { usize::MAX } else { n },
+            from: d.inputs,
+            merge,
+            rows: d.params[0] as usize,
+        }
+    }
+}
+
+/// A layer without weights of its own: a pooling, ZeroPadding2D,
+/// UpSampling1D or a graph's merge (its kernel may be NULL).
+fn shaping(d: &anne_train_layer_t) -> bool {
+    merge_of(d.kind).is_some()
+        || matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)))
 }
 
 /// The buffers of a fit call, for the overlap check: (start, length in
@@ -96,8 +123,7 @@ pub(crate) fn check_fit_buffers(
         }
     }
     for d in layers {
-        let shaping = matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)));
-        if d.kernel.is_null() && !shaping {
+        if d.kernel.is_null() && !shaping(d) {
             return Err(Status::Null);
         }
     }

@@ -14,6 +14,20 @@ use core::slice;
 /// The most inputs a merge takes (the format's seven).
 const MAX_INPUTS: usize = 7;
 
+/// The merge of an `ANNE_LAYER_*` kind, if it is one.
+pub(crate) fn merge_of(kind: u32) -> Option<Merge> {
+    Some(match i32::try_from(kind).unwrap_or(-1) {
+        ANNE_LAYER_ADD => Merge::Add,
+        ANNE_LAYER_SUBTRACT => Merge::Subtract,
+        ANNE_LAYER_MULTIPLY => Merge::Multiply,
+        ANNE_LAYER_AVERAGE => Merge::Average,
+        ANNE_LAYER_MAXIMUM => Merge::Maximum,
+        ANNE_LAYER_MINIMUM => Merge::Minimum,
+        ANNE_LAYER_CONCATENATE => Merge::Concatenate,
+        _ => return None,
+    })
+}
+
 /// `anne_merge_f32`: `out = merge(xs[0], ..., xs[n_xs - 1])`.
 ///
 /// # Safety
@@ -30,15 +44,8 @@ pub unsafe extern "C" fn anne_merge_f32(
     n_out: usize,
     rows: usize,
 ) -> i32 {
-    let op = match i32::try_from(kind).unwrap_or(-1) {
-        ANNE_LAYER_ADD => Merge::Add,
-        ANNE_LAYER_SUBTRACT => Merge::Subtract,
-        ANNE_LAYER_MULTIPLY => Merge::Multiply,
-        ANNE_LAYER_AVERAGE => Merge::Average,
-        ANNE_LAYER_MAXIMUM => Merge::Maximum,
-        ANNE_LAYER_MINIMUM => Merge::Minimum,
-        ANNE_LAYER_CONCATENATE => Merge::Concatenate,
-        _ => return ANNE_ERR_KIND,
+    let Some(op) = merge_of(kind) else {
+        return ANNE_ERR_KIND;
     };
     if xs.is_null() || lens.is_null() {
         return ANNE_ERR_NULL;

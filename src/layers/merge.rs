@@ -182,69 +182,19 @@ pub fn merge_backward_f32(
     if dxs.iter().zip(xs).any(|(d, x)| d.len() != x.len()) {
         return Err(Status::XSize);
     }
-    let n = xs.len();
-    match op {
-        Merge::Concatenate => split_f32(dz, dxs, rows, width),
-        Merge::Add | Merge::Subtract | Merge::Average => {
-            let factor = |i: usize| match op {
-                Merge::Subtract if i == 1 => -1.0,
-                _ => 1.0,
-            };
-            for (i, dx) in dxs.iter_mut().enumerate() {
-                for (d, &g) in dx.iter_mut().zip(dz) {
-                    *d = if op == Merge::Average {
-                        g / n as f32
-                    } else {
-                        factor(i) * g
-                    };
-                }
-            }
-        }
-        Merge::Multiply => {
-            for (e, &g) in dz.iter().enumerate() {
-                let at = |i: usize| xs.get(i).and_then(|x| x.get(e)).copied().unwrap_or(0.0);
-                // g: the gradient at the running product of inputs 0..=i
-                let mut g = g;
-                for i in (1..n).rev() {
-                    let before = (1..i).fold(at(0), |p, j| p * at(j));
-                    set(dxs, i, e, g * before);
-                    g *= at(i);
-                }
-                set(dxs, 0, e, g);
-            }
-        }
-        Merge::Maximum | Merge::Minimum => {
-            for (e, &g) in dz.iter().enumerate() {
-                let at = |i: usize| xs.get(i).and_then(|x| x.get(e)).copied().unwrap_or(0.0);
-                let (mut m, mut winner) = (at(0), 0);
-                for i in 1..n {
-                    let v = at(i);
-                    let keeps = if op == Merge::Maximum { m >= v } else { m <= v };
-                    if !keeps {
-                        (m, winner) = (v, i);
-                    }
-                }
-                for i in 0..n {
-                    set(dxs, i, e, if i == winner { g } else { 0.0 });
-                }
-            }
-        }
+    for (k, dx) in dxs.iter_mut().enumerate() {
+        input_grad(op, xs, dz, k, dx, rows, width);
     }
     Ok(())
 }
 
-/// `dxs[i][e] = v` (if there).
-fn set(dxs: &mut [&mut [f32]], i: usize, e: usize, v: f32) {
-    if let Some(d) = dxs.get_mut(i).and_then(|d| d.get_mut(e)) {
-        *d = v;
-    }
-}
-
-/// Concatenate's backward pass on arguments [`check`] passed: each row of
-/// `dz` (`width` values) split back into the inputs' channels.
-fn split_f32(dz: &[f32], dxs: &mut [&mut [f32]], rows: usize, width: usize) {
-    let mut col = 0;
-    for dx in dxs.iter_mut() {
+/// Input `k`'s gradient of [`merge_backward_f32`] into `dx` (its
+/// length), on arguments [`check`] passed (`width`: the output's channels).
+fn input_grad(op: Merge, xs: &[&[f32]], dz: &[f32], k: usize, dx: &mut [f32], rows: usize, width: usize) {
+    let n = xs.len();
+    if op == Merge::Concatenate {
+        // input k's channels of each row of dz
+        let col = xs.iter().take(k).map(|x| x.len().checked_div(rows).unwrap_or(0)).sum::<usize>();
         let c = dx.len().checked_div(rows).unwrap_or(0);
         if c == 0 || width == 0 {
             return; // (refused by check; for the compiler)
@@ -254,8 +204,63 @@ fn split_f32(dz: &[f32], dxs: &mut [&mut [f32]], rows: usize, width: usize) {
                 *d = v;
             }
         }
-        col += c;
+        return;
     }
+    for (e, (d, &g)) in dx.iter_mut().zip(dz).enumerate() {
+        let at = |i: usize| xs.get(i).and_then(|x| x.get(e)).copied().unwrap_or(0.0);
+        *d = match op {
+            Merge::Subtract if k == 1 => -g,
+            Merge::Average => g / n as f32,
+            Merge::Multiply => {
+                // the gradient at the running product of inputs 0..=k (from
+                // the last input back), times the product of the earlier ones
+                let mut g = g;
+                for i in (k + 1..n).rev() {
+                    g *= at(i);
+                }
+                if k == 0 {
+                    g
+                } else {
+                    g * (1..k).fold(at(0), |p, j| p * at(j))
+                }
+            }
+            Merge::Maximum | Merge::Minimum => {
+                let (mut m, mut winner) = (at(0), 0);
+                for i in 1..n {
+                    let v = at(i);
+                    let keeps = if op == Merge::Maximum { m >= v } else { m <= v };
+                    if !keeps {
+                        (m, winner) = (v, i);
+                    }
+                }
+                if winner == k {
+                    g
+                } else {
+                    0.0
+                }
+            }
+            _ => g,
+        };
+    }
+}
+
+/// Input `k`'s part of [`merge_backward_f32`] alone, into `dx` (input
+/// `k`'s length): the training loop's, one input at a time. Statuses as
+/// [`merge_backward_f32`]'s (`k` not an input: [`Status::Size`]).
+pub fn merge_input_backward_f32(
+    op: Merge,
+    xs: &[&[f32]],
+    dz: &[f32],
+    k: usize,
+    dx: &mut [f32],
+    rows: usize,
+) -> Result<(), Status> {
+    let width = check(op, xs, dz.len(), rows)?;
+    if xs.get(k).ok_or(Status::Size)?.len() != dx.len() {
+        return Err(Status::XSize);
+    }
+    input_grad(op, xs, dz, k, dx, rows, width);
+    Ok(())
 }
 
 #[cfg(test)]

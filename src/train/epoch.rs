@@ -3,7 +3,7 @@
 
 use super::loss::{loss_and_grad, pow};
 use super::metric::{class_index, metric};
-use super::net::{Layer, Layers, Run};
+use super::net::{Inputs, Layer, Layers, Run};
 use super::loss::Loss;
 use super::metric::Metric;
 use super::optim::{all_finite, plain_sgd, step_in_place, step_is_finite, AdamBound, Optimizer};
@@ -19,6 +19,7 @@ use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
 use crate::layers::upsample1d::{upsample1d_backward_f32, upsample1d_f32};
 use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
 use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
+use crate::layers::merge::{merge_f32, merge_input_backward_f32, Merge};
 use crate::layers::Op;
 use crate::math;
 use crate::Status;
@@ -50,11 +51,11 @@ pub fn epoch<L: Layers + ?Sized>(
     let n_layers = layers.count();
     let mut first_trained = n_layers;
     let mut finite = true;
-    let mut n_out = n_in;
+    let mut n_out = 0;
     for l in 0..n_layers {
         *failed = l;
+        let (_, s) = locate(layers, &spans, n_in, batch, l)?;
         let layer = layers.layer(l)?;
-        let s = shape_of(&layer, n_out, batch)?;
         finite &= all_finite(layer.kernel);
         if s.trainable && run.train {
             check_slots(&layer, &run.optimizer)?;
@@ -114,7 +115,7 @@ pub fn epoch<L: Layers + ?Sized>(
             forward(layers, run, &spans, ws, &rows)?;
             loss += loss_batch(layers, run, &spans, ws, dy, &rows, nb, t_width, sums)?;
             if train {
-                backward(layers, run, &spans, ws, ones, dy, per, first_trained)?;
+                backward(layers, run, &spans, ws, ones, dy, &rows, first_trained)?;
             }
         }
         if !loss.is_finite() {
@@ -295,6 +296,10 @@ pub(crate) fn forward<L: Layers + ?Sized>(
 ) -> Result<(), Status> {
     let batch = spans.rows;
     for l in 0..layers.count() {
+        if let Some(m) = merge_at(spans, l) {
+            merge_pass(layers, run, spans, ws, rows, l, m, None)?;
+            continue;
+        }
         let ((w, s), prev) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         for b in 0..rows.nb {
@@ -382,16 +387,42 @@ pub(crate) fn backward<L: Layers + ?Sized>(
     ws: &mut [f32],
     ones: &[f32],
     dy: &mut [f32],
-    nb: usize,
+    rows: &Rows,
     first_trained: usize,
 ) -> Result<(), Status> {
-    let batch = spans.rows;
-    for l in (first_trained..layers.count()).rev() {
-        let prev_act = if l > first_trained {
-            Some(layers.layer(l - 1)?.act)
-        } else {
-            None
+    let (batch, nb) = (spans.rows, rows.nb);
+    let count = layers.count();
+    if spans.graph {
+        // each sample's sums of the gradients at the layers' outputs
+        for l in first_trained..count {
+            works(layers, spans, ws, run.n_in, l)?.0 .0.da.fill(0.0);
+        }
+    }
+    for l in (first_trained..count).rev() {
+        // the layer it hands dL/dx (a chain's: the one before), if trained
+        // or after one that is
+        let to = match spans.at.get(l).filter(|_| l < spans.n) {
+            Some(&(_, s)) => (s.src as usize).checked_sub(1),
+            None => l.checked_sub(1),
         };
+        let prev_act = match to.filter(|&j| j >= first_trained) {
+            Some(j) => Some(layers.layer(j)?.act),
+            None => None,
+        };
+        if spans.graph {
+            // dL/dz from the sum of its readers' dL/da (the last layer's:
+            // the loss's)
+            let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
+            let act = layers.layer(l)?.act;
+            if s.da {
+                let y = w.a.get(..s.n_out).unwrap_or(&[]);
+                backward_rows(&act, s.width, w.z, y, w.da, w.dz)?;
+            }
+            if let Some(m) = s.merge {
+                merge_pass(layers, run, spans, ws, rows, l, m, Some((dy, first_trained)))?;
+                continue;
+            }
+        }
         let ((w, s), prev) = works(layers, spans, ws, run.n_in, l)?;
         let layer = layers.layer(l)?;
         if s.units == 0 {
@@ -424,6 +455,10 @@ pub(crate) fn backward<L: Layers + ?Sized>(
                 } else {
                     let (gk, gb) = (gk.as_deref_mut(), gb.as_deref_mut());
                     other_backward(&layer.op, x, layer.kernel, dzb, gk, gb, Some(&mut *dy))?;
+                }
+                if spans.graph {
+                    add(p.da, dy); // (one sample)
+                    continue;
                 }
                 let pz = row_of(p.z, b, ps.units);
                 let py = row_of(p.a, b, ps.units).get(..ps.n_out).unwrap_or(&[]);
@@ -474,6 +509,79 @@ pub(crate) fn backward<L: Layers + ?Sized>(
     Ok(())
 }
 
+/// A graph's layer `l`'s merge, if it is one.
+fn merge_at(spans: &Spans, l: usize) -> Option<(Merge, u32)> {
+    spans.at.get(l).filter(|_| spans.graph && l < spans.n)?.1.merge
+}
+
+/// A graph's merge `l` on one sample: forward (`back` None), `z` from its
+/// sources' outputs (x's row, or layers' `a`), then `a` its activation;
+/// or backward (`back`: the shared `dy`, the first trained layer): each
+/// input's gradient from `dz` (TensorFlow's,
+/// [`merge_input_backward_f32`]) into `dy`, then added to its source's
+/// `da` (a layer at or after the first trained one).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn merge_pass<L: Layers + ?Sized>(
+    layers: &mut L,
+    run: &Run,
+    spans: &Spans,
+    ws: &mut [f32],
+    rows: &Rows,
+    l: usize,
+    (m, m_rows): (Merge, u32),
+    back: Option<(&mut [f32], usize)>,
+) -> Result<(), Status> {
+    let inputs = layers.inputs(l).of(l);
+    let sources = inputs.sources();
+    let act = layers.layer(l)?.act;
+    let (offset, s) = locate(layers, spans, run.n_in, 1, l)?;
+    let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
+    let w = s.carve(here, 1)?;
+    let n = sources.len();
+    let Some((dy, first_trained)) = back else {
+        let xs = gather(before, spans, run, rows, sources)?;
+        merge_f32(m, xs.get(..n).ok_or(Status::Size)?, w.z, m_rows as usize)?;
+        copy(w.a, w.z);
+        return apply(w.a, &act).map(|_| ());
+    };
+    for (k, &j) in sources.iter().enumerate() {
+        let Some(p) = (j as usize).checked_sub(1).filter(|&p| p >= first_trained) else {
+            continue;
+        };
+        let xs = gather(before, spans, run, rows, sources)?;
+        let xs = xs.get(..n).ok_or(Status::Size)?;
+        let dx = dy.get_mut(..xs.get(k).map_or(0, |x| x.len())).ok_or(Status::Size)?;
+        merge_input_backward_f32(m, xs, w.dz, k, dx, m_rows as usize)?;
+        let &(po, ps) = spans.at.get(p).ok_or(Status::Size)?;
+        add(ps.carve(before.get_mut(po..).ok_or(Status::Size)?, 1)?.da, dx);
+    }
+    Ok(())
+}
+
+/// A merge's inputs (`sources`, as [`Inputs`]): x's row, or the outputs
+/// of layers in `before` (the workspace before the merge's part).
+fn gather<'b>(
+    before: &'b [f32],
+    spans: &Spans,
+    run: &'b Run,
+    rows: &Rows,
+    sources: &[u32],
+) -> Result<[&'b [f32]; Inputs::MAX], Status> {
+    let mut xs: [&[f32]; Inputs::MAX] = [&[]; Inputs::MAX];
+    for (x, &j) in xs.iter_mut().zip(sources) {
+        *x = match (j as usize).checked_sub(1) {
+            None => row_of(run.x, rows.row(0), run.n_in),
+            Some(p) => {
+                let &(po, ps) = spans.at.get(p).ok_or(Status::Size)?;
+                let at = ps.a_at(po, 1);
+                before.get(at..at + ps.n_out).ok_or(Status::Size)?
+            }
+        };
+    }
+    Ok(xs)
+}
+
 /// `kt = kernel^T` (a dense kernel of `n_in x units`).
 pub(crate) fn transpose(kernel: &[f32], units: usize, n_in: usize, kt: &mut [f32]) {
     if units == 0 {
@@ -505,7 +613,7 @@ pub(crate) fn begin_batch<L: Layers + ?Sized>(
             w.gk.fill(0.0);
             w.gb.fill(0.0);
         }
-        if s.dense && l > first_trained {
+        if s.dense && s.src as usize > first_trained {
             transpose(layer.kernel, s.units, s.n_in, w.kt);
         }
     }

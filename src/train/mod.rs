@@ -25,6 +25,16 @@
 //! [`crate::layers::dense::dense_backward_f32`]), then the step. Its buffers then hold one sample,
 //! not a batch (a Conv1D's activations are large next to a board's RAM),
 //! and those layers keep their inputs as rows (`xt` is `x`).
+//!
+//! A graph (issue 30: [`Layers::inputs`] names each layer's inputs, x or
+//! layers before it; merges of two or more) runs sample by sample too,
+//! with every layer's shape in `workspace::Spans` (at most
+//! `Spans::MAX`, 16, layers). Each layer but the last has `da`, the
+//! sum of the gradients at its outputs of the layers that read them: the
+//! backward pass clears them, then from the last layer back turns a
+//! layer's `da` into its `dz` through its activation and adds what it
+//! hands back to its sources' `da` (a merge's by
+//! [`crate::layers::merge::merge_input_backward_f32`], one input at a time).
 
 //!
 //! Files: [`net`] (the layers and what to run), [`workspace`] (shapes and
@@ -41,7 +51,7 @@ pub mod workspace;
 pub use epoch::epoch;
 pub use loss::Loss;
 pub use metric::Metric;
-pub use net::{Layer, Layers, Run};
+pub use net::{Graph, Inputs, Layer, Layers, Run};
 pub use optim::{adam, sgd, Optimizer};
 pub use workspace::workspace_len;
 
@@ -49,3 +59,5 @@ pub use workspace::workspace_len;
 mod tests;
 #[cfg(test)]
 mod tests_2d;
+#[cfg(test)]
+mod tests_graph;

@@ -5,6 +5,7 @@ use super::loss::Loss;
 use super::metric::Metric;
 use super::optim::Optimizer;
 use crate::activation::Activation;
+use crate::layers::merge::Merge;
 use crate::layers::Op;
 use crate::Status;
 
@@ -26,6 +27,70 @@ pub struct Layer<'a> {
 pub trait Layers {
     fn count(&self) -> usize;
     fn layer(&mut self, l: usize) -> Result<Layer<'_>, Status>;
+    /// Layer `l`'s inputs: a chain's ([`Inputs::CHAIN`]) unless the
+    /// layers are a graph's.
+    fn inputs(&self, _l: usize) -> Inputs {
+        Inputs::CHAIN
+    }
+}
+
+/// A graph layer's inputs (issue 30): `n == 0` reads the layer before's
+/// outputs (the first layer: x), as in a chain; else `from[..n]`, each 0
+/// for x or `j + 1` for layer `j`'s outputs (`j` below the layer's index).
+/// `merge`: the layer merges them (its op, kernel and bias then unused:
+/// none), with `rows` positions for Concatenate, then its activation
+/// (element-wise). A graph trains sample by sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inputs {
+    pub n: usize,
+    pub from: [u32; Inputs::MAX],
+    pub merge: Option<Merge>,
+    pub rows: usize,
+}
+
+impl Inputs {
+    /// The most inputs a layer takes (the format's merges: seven).
+    pub const MAX: usize = 7;
+    pub const CHAIN: Inputs = Inputs {
+        n: 0,
+        from: [0; Inputs::MAX],
+        merge: None,
+        rows: 1,
+    };
+
+    /// The inputs of layer `l` with the chain's made explicit (`n >= 1`).
+    pub(crate) fn of(&self, l: usize) -> Inputs {
+        let mut i = *self;
+        if i.n == 0 {
+            i.n = 1;
+            i.from[0] = l as u32;
+        }
+        i
+    }
+
+    pub(crate) fn sources(&self) -> &[u32] {
+        self.from.get(..self.n).unwrap_or(&[])
+    }
+}
+
+/// A graph of layers for the tests: the layers and each one's inputs.
+pub struct Graph<'g, 'a> {
+    pub layers: &'g mut [Layer<'a>],
+    pub inputs: &'g [Inputs],
+}
+
+impl Layers for Graph<'_, '_> {
+    fn count(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn layer(&mut self, l: usize) -> Result<Layer<'_>, Status> {
+        self.layers.layer(l)
+    }
+
+    fn inputs(&self, l: usize) -> Inputs {
+        self.inputs.get(l).copied().unwrap_or(Inputs::CHAIN)
+    }
 }
 
 impl Layers for [Layer<'_>] {

@@ -1,8 +1,9 @@
 //! The training loop's workspace: each layer's shape and the spans of the
 //! one buffer the caller allocates ([`workspace_len`] floats).
 
-use super::net::{Layer, Layers};
+use super::net::{Inputs, Layer, Layers};
 use crate::activation::Activation;
+use crate::layers::merge::Merge;
 use crate::layers::window::Plane;
 use crate::layers::Op;
 use crate::Status;
@@ -20,6 +21,15 @@ pub(crate) struct Shape {
     pub(crate) kernel_len: usize,
     pub(crate) bias: bool,
     pub(crate) trainable: bool,
+    /// What it reads (one input): 0 for x, `j + 1` for layer `j`'s outputs
+    /// (a chain's layer `l`: `l`); it has no kernel transposed if x.
+    pub(crate) src: u32,
+    /// A graph's merge (its `rows`): no inputs of its own (it reads its
+    /// sources' outputs), no kernel.
+    pub(crate) merge: Option<(Merge, u32)>,
+    /// A graph's layer whose outputs other layers read: its `da`, the sum
+    /// of their gradients.
+    pub(crate) da: bool,
 }
 
 /// A layer's part of the workspace (in this order): its inputs transposed
@@ -35,39 +45,42 @@ pub(crate) struct Work<'w> {
     pub(crate) kt: &'w mut [f32],
     pub(crate) gk: &'w mut [f32],
     pub(crate) gb: &'w mut [f32],
+    pub(crate) da: &'w mut [f32],
 }
 
 impl Shape {
-    pub(crate) fn lens(&self, batch: usize, first: bool) -> [usize; 7] {
+    pub(crate) fn lens(&self, batch: usize) -> [usize; 8] {
         let weights = self.kernel_len;
         let bias = if self.bias { self.width } else { 0 };
         let rows = batch * self.units;
         let trained = if self.trainable { 1 } else { 0 };
         let dense = self.dense;
         [
-            self.n_in * batch,
+            if self.merge.is_some() { 0 } else { self.n_in * batch },
             rows,
             rows,
             rows,
-            if first || !dense { 0 } else { weights },
+            if self.src == 0 || !dense { 0 } else { weights },
             trained * weights,
             trained * bias,
+            if self.da { batch * self.n_out } else { 0 },
         ]
     }
 
-    pub(crate) fn len(&self, batch: usize, first: bool) -> usize {
-        self.lens(batch, first).iter().sum()
+    pub(crate) fn len(&self, batch: usize) -> usize {
+        self.lens(batch).iter().sum()
     }
 
-    pub(crate) fn carve<'w>(&self, ws: &'w mut [f32], batch: usize, first: bool) -> Result<Work<'w>, Status> {
-        let [n0, n1, n2, n3, n4, n5, n6] = self.lens(batch, first);
+    pub(crate) fn carve<'w>(&self, ws: &'w mut [f32], batch: usize) -> Result<Work<'w>, Status> {
+        let [n0, n1, n2, n3, n4, n5, n6, n7] = self.lens(batch);
         let (xt, ws) = ws.split_at_mut_checked(n0).ok_or(Status::Size)?;
         let (z, ws) = ws.split_at_mut_checked(n1).ok_or(Status::Size)?;
         let (a, ws) = ws.split_at_mut_checked(n2).ok_or(Status::Size)?;
         let (dz, ws) = ws.split_at_mut_checked(n3).ok_or(Status::Size)?;
         let (kt, ws) = ws.split_at_mut_checked(n4).ok_or(Status::Size)?;
         let (gk, ws) = ws.split_at_mut_checked(n5).ok_or(Status::Size)?;
-        let gb = ws.get_mut(..n6).ok_or(Status::Size)?;
+        let (gb, ws) = ws.split_at_mut_checked(n6).ok_or(Status::Size)?;
+        let da = ws.get_mut(..n7).ok_or(Status::Size)?;
         Ok(Work {
             xt,
             z,
@@ -76,7 +89,14 @@ impl Shape {
             kt,
             gk,
             gb,
+            da,
         })
+    }
+
+    /// Where its outputs `a` (one sample's `n_out`) are, from its offset.
+    pub(crate) fn a_at(&self, offset: usize, batch: usize) -> usize {
+        let [n0, n1, ..] = self.lens(batch);
+        offset + n0 + n1
     }
 }
 
@@ -182,6 +202,46 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
         kernel_len: k,
         bias: layer.bias.is_some(),
         trainable: layer.trainable,
+        src: 0,
+        merge: None,
+        da: false,
+    })
+}
+
+/// The shape of a graph's merge of `inputs` (their lengths `lens`):
+/// Keras's checks (two inputs or more, Subtract two; element-wise ones of
+/// one length, Concatenate's whole rows), an element-wise activation, no
+/// weights, not trained.
+fn merge_shape(layer: &Layer, m: Merge, inputs: &Inputs, lens: &[usize]) -> Result<Shape, Status> {
+    let n = lens.len();
+    if n < 2 || (m == Merge::Subtract && n != 2) {
+        return Err(Status::Size);
+    }
+    let rows = inputs.rows;
+    let total = lens.iter().try_fold(0usize, |t, &v| t.checked_add(v)).ok_or(Status::Size)?;
+    let units = if m == Merge::Concatenate {
+        if rows == 0 || rows > u32::MAX as usize || lens.iter().any(|&v| v == 0 || !v.is_multiple_of(rows)) {
+            return Err(Status::XSize);
+        }
+        total
+    } else {
+        let first = *lens.first().ok_or(Status::Size)?;
+        if lens.iter().any(|&v| v != first) {
+            return Err(Status::XSize);
+        }
+        first
+    };
+    layer.act.validate()?;
+    if layer.trainable || !layer.kernel.is_empty() || layer.bias.is_some() || !layer.act.is_elementwise() {
+        return Err(Status::Kind);
+    }
+    Ok(Shape {
+        n_in: total,
+        units,
+        n_out: units,
+        width: units,
+        merge: Some((m, rows as u32)),
+        ..Shape::default()
     })
 }
 
@@ -212,6 +272,9 @@ pub(crate) struct Spans {
     /// and backward pass in turn, its gradients summed over the batch: its
     /// buffers (a Conv1D's are large) hold one sample, not a batch.
     pub(crate) per_sample: bool,
+    /// A graph (its layers name their inputs): per sample, every layer in
+    /// `at` (at most [`Spans::MAX`]).
+    pub(crate) graph: bool,
 }
 
 impl Spans {
@@ -229,20 +292,24 @@ pub(crate) fn locate<L: Layers + ?Sized>(
     if let Some(&found) = spans.at.get(l).filter(|_| l < spans.n) {
         return Ok(found);
     }
+    if spans.graph {
+        return Err(Status::Size);
+    }
     let (mut offset, mut n) = (0, n_in);
     for i in 0..layers.count() {
-        let s = shape_of(&layers.layer(i)?, n, batch)?;
+        let mut s = shape_of(&layers.layer(i)?, n, batch)?;
+        s.src = i as u32;
         if i == l {
             return Ok((offset, s));
         }
-        offset += s.len(batch, i == 0);
+        offset += s.len(batch);
         n = s.n_out;
     }
     Err(Status::Size)
 }
 
-/// Layer `l`'s work area, and (for `l > 0`) the previous layer's, with
-/// their shapes.
+/// Layer `l`'s work area, and (unless it reads x) that of the layer it
+/// reads (a chain's: the one before), with their shapes.
 #[allow(clippy::type_complexity)]
 pub(crate) fn works<'w, L: Layers + ?Sized>(
     layers: &mut L,
@@ -254,12 +321,12 @@ pub(crate) fn works<'w, L: Layers + ?Sized>(
     let batch = spans.rows;
     let (offset, s) = locate(layers, spans, n_in, batch, l)?;
     let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
-    let this = (s.carve(here, batch, l == 0)?, s);
-    if l == 0 {
+    let this = (s.carve(here, batch)?, s);
+    let Some(p) = (s.src as usize).checked_sub(1).filter(|_| s.merge.is_none()) else {
         return Ok((this, None));
-    }
-    let (po, ps) = locate(layers, spans, n_in, batch, l - 1)?;
-    let prev = ps.carve(before.get_mut(po..).ok_or(Status::Size)?, batch, l == 1)?;
+    };
+    let (po, ps) = locate(layers, spans, n_in, batch, p)?;
+    let prev = ps.carve(before.get_mut(po..).ok_or(Status::Size)?, batch)?;
     Ok((this, Some((prev, ps))))
 }
 
@@ -287,10 +354,16 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
     if batch == 0 || layers.count() == 0 {
         return Err(Status::Size);
     }
-    let mut per_sample = false;
-    for l in 0..layers.count() {
+    let (mut per_sample, mut graph) = (false, false);
+    let count = layers.count();
+    for l in 0..count {
         per_sample |= !matches!(layers.layer(l)?.op, Op::Dense);
+        graph |= layers.inputs(l).n != 0;
     }
+    if graph && count > Spans::MAX {
+        return Err(Status::Size);
+    }
+    per_sample |= graph;
     let rows = if per_sample { 1 } else { batch };
     let mut spans = Spans {
         at: [(0, Shape::default()); Spans::MAX],
@@ -298,12 +371,19 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
         finite: false,
         rows,
         per_sample,
+        graph,
     };
     let (mut offset, mut widest, mut n) = (0usize, 0usize, n_in);
-    for l in 0..layers.count() {
+    for l in 0..count {
         *failed = l;
-        let s = shape_of(&layers.layer(l)?, n, batch)?;
-        if l + 1 == layers.count() && !s.dense {
+        let s = if graph {
+            graph_shape(layers, &spans, n_in, batch, l)?
+        } else {
+            let mut s = shape_of(&layers.layer(l)?, n, batch)?;
+            s.src = l as u32;
+            s
+        };
+        if l + 1 == count && !s.dense {
             return Err(Status::Kind); // (the losses read a dense layer's outputs)
         }
         if let Some(slot) = spans.at.get_mut(l) {
@@ -311,7 +391,7 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
             spans.n = l + 1;
         }
         offset = offset
-            .checked_add(s.len(rows, l == 0))
+            .checked_add(s.len(rows))
             .ok_or(Status::Size)?;
         widest = widest.max(s.n_in).max(s.units);
         n = s.n_out;
@@ -323,3 +403,34 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
     Ok((total, widest, spans))
 }
 
+
+/// A graph's layer `l`: its shape from its sources' (layers before it,
+/// in `spans`, or x), and whether others read its outputs (all but the
+/// last: a layer no one reads gets a gradient of zeros).
+fn graph_shape<L: Layers + ?Sized>(
+    layers: &mut L,
+    spans: &Spans,
+    n_in: usize,
+    batch: usize,
+    l: usize,
+) -> Result<Shape, Status> {
+    let inputs = layers.inputs(l).of(l);
+    let mut lens = [0usize; Inputs::MAX];
+    for (len, &j) in lens.iter_mut().zip(inputs.sources()) {
+        *len = match (j as usize).checked_sub(1) {
+            None => n_in,
+            Some(p) if p < l => spans.at.get(p).ok_or(Status::Size)?.1.n_out,
+            Some(_) => return Err(Status::Size),
+        };
+    }
+    let lens = lens.get(..inputs.n).ok_or(Status::Size)?;
+    let layer = layers.layer(l)?;
+    let mut s = match inputs.merge {
+        Some(m) => merge_shape(&layer, m, &inputs, lens)?,
+        None if inputs.n == 1 => shape_of(&layer, *lens.first().ok_or(Status::Size)?, batch)?,
+        None => return Err(Status::Size),
+    };
+    s.src = inputs.from[0];
+    s.da = l + 1 < layers.count();
+    Ok(s)
+}

@@ -350,7 +350,7 @@ int32_t anne_c_abi_selftest(void) {
         float ws[64], sums[1];
         uint32_t it = 0;
         size_t n = 0, failed = 9;
-        anne_train_layer_t layer = {ANNE_LAYER_DENSE, {0}, k, 2, b, 1, {0}, 1, {NULL, NULL, NULL, NULL}};
+        anne_train_layer_t layer = {ANNE_LAYER_DENSE, {0}, k, 2, b, 1, {0}, 1, {NULL, NULL, NULL, NULL}, 0, {0}};
         anne_fit_t fit = {0};
         anne_activation_default(ANNE_ACT_LINEAR, &layer.act);
         fit.loss = ANNE_LOSS_MEAN_SQUARED_ERROR;
@@ -363,7 +363,7 @@ int32_t anne_c_abi_selftest(void) {
          * with two filters, the dense layer's kernel no longer fits */
         float kc[2] = {1.0f, 1.0f};
         anne_train_layer_t cnn[2] = {{ANNE_LAYER_CONV2D, {1, 2, 1, 1, 1, 1, 1, 1, 1, 0}, kc, 1, NULL, 0, {0}, 1,
-                                      {NULL}}, layer};
+                                      {NULL}, 0, {0}}, layer};
         anne_activation_default(ANNE_ACT_LINEAR, &cnn[0].act);
         CHECK(anne_fit_workspace(cnn, 1, 2, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
         CHECK(anne_fit_workspace(cnn, 2, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
@@ -382,11 +382,20 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(it == 1 && sums[0] == 2.0f && k[0] == 1.25f && k[1] == 0.25f && b[0] == 0.5f);
         fit.loss = ANNE_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
         CHECK(anne_fit_epoch_f32(&layer, 1, &fit, x, 4, 2, t, 2, NULL, 0, ws, n, sums, 1, &it, &failed) == ANNE_ERR_LABEL);
+        /* a graph: Add(x, x) (no kernel; inputs 0 and 0: x), then the dense
+         * layer reading it (inputs 1: layer 0); one naming a layer not
+         * before it is refused, with its index */
+        anne_train_layer_t g[2] = {{ANNE_LAYER_ADD, {1}, NULL, 0, NULL, 0, {0}, 0, {NULL}, 2, {0, 0}}, layer};
+        anne_activation_default(ANNE_ACT_LINEAR, &g[0].act);
+        g[1].n_inputs = 1, g[1].inputs[0] = 1;
+        CHECK(anne_fit_workspace(g, 2, 2, 2, &n, &failed) == ANNE_OK && n > 0 && n <= 64);
+        g[1].inputs[0] = 2;
+        CHECK(anne_fit_workspace(g, 2, 2, 2, &n, &failed) == ANNE_ERR_SIZE && failed == 1);
         /* a global average pooling (no kernel) before it: rows of 2 steps x
          * 2 channels, averaged: (x0 + x2) / 2, (x1 + x3) / 2; the pooling
          * alone as the last layer is refused */
         float x2[8] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 2.0f, 0.0f, 0.0f};
-        anne_train_layer_t two[2] = {{ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, {2}, NULL, 0, NULL, 0, {0}, 0, {NULL}}, layer};
+        anne_train_layer_t two[2] = {{ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, {2}, NULL, 0, NULL, 0, {0}, 0, {NULL}, 0, {0}}, layer};
         anne_activation_default(ANNE_ACT_LINEAR, &two[0].act);
         fit.loss = ANNE_LOSS_MEAN_SQUARED_ERROR;
         k[0] = 1.0f, k[1] = 0.0f, b[0] = 0.0f, it = 0;
