@@ -22,6 +22,7 @@
 
 use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
+use super::pointwise_s8::{pointwise_s8, Rows};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::{dot1, dot4};
@@ -199,6 +200,14 @@ pub(crate) fn conv_s8_core(
     // position, `oy * sh * width + ox * sw`: counted along (no runs_at).
     let one_by_one = (kh, kw) == (1, 1) && plane.pad == (0, 0);
     let (out_w, (sh, sw)) = (plane.out.1, window.strides);
+    // (a 1x1 kernel as a matrix product where the core and the
+    // quantization allow it: src/layers/pointwise_s8.rs)
+    if one_by_one {
+        let rows = Rows::of(plane.out, window.width, window.strides);
+        if rows.is_some_and(|g| pointwise_s8(g, cin, filters, x, filter, bias, out, p)) {
+            return;
+        }
+    }
     let (mut ox, mut at_row) = (0usize, 0usize);
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
         let at = at_row.wrapping_add(ox.wrapping_mul(sw));

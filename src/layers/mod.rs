@@ -16,6 +16,7 @@ pub mod elementwise_s8;
 pub mod mean_s8;
 pub mod merge;
 pub mod pad2d;
+pub mod pointwise_s8;
 pub mod pool1d;
 pub mod pool1d_s8;
 pub mod pool2d;
