@@ -41,6 +41,12 @@ pub struct ChanQ {
     pub mask: i32,
     /// `mask >> 1`.
     pub half: i32,
+    /// For [`ChanQ::requantize_offset`] (right shifts 1 to 23, no left
+    /// shift, [`ChanQ::with_offset`]): `2^(right - 1) + zo * 2^right`,
+    /// else 0.
+    pub h_zo: i32,
+    /// `right - 1` (0 unless `h_zo` is set).
+    pub rm1: u32,
 }
 
 impl ChanQ {
@@ -62,7 +68,42 @@ impl ChanQ {
             right,
             mask,
             half: mask >> 1,
+            h_zo: 0,
+            rm1: 0,
         })
+    }
+
+    /// The constants of [`ChanQ::requantize_offset`] for the output
+    /// offset `zo` (-128..=127); `None` unless the shift is -23..=-1 (a
+    /// right shift of 1 to 23, so that `zo * 2^right` fits).
+    #[inline(always)]
+    pub fn with_offset(self, zo: i32) -> Option<ChanQ> {
+        if self.left != 0 || !(1..=23).contains(&self.right) || !(-128..=127).contains(&zo) {
+            return None;
+        }
+        Some(ChanQ {
+            h_zo: (1 << (self.right - 1)) + zo * (1 << self.right),
+            rm1: self.right - 1,
+            ..self
+        })
+    }
+
+    /// [`ChanQ::requantize`] plus the output offset `zo` given to
+    /// [`ChanQ::with_offset`] (no left shift, right shift `r` in 1..=23),
+    /// both roundings in one 64-bit sum: with `Q = a * m + 2^30` (`q = Q
+    /// >> 31`), gemmlowp's rounding shift `(q >> r) + (q mod 2^r > 2^(r-1)
+    /// - 1 + [q < 0])` is `(q + 2^(r-1) - [q < 0]) >> r`, which is `(Q +
+    /// (2^(r-1) - [Q < 0]) * 2^31) >> (31 + r)` (floors of floors), and
+    /// `zo * 2^(31 + r)` added there adds `zo` (exact: the result is at
+    /// most `2^30` in magnitude). So: one multiply-add, the sign of `Q`,
+    /// a 64-bit add of `t * 2^31` and the high word shifted by `r - 1`.
+    #[inline(always)]
+    pub fn requantize_offset(&self, acc: i32) -> i32 {
+        let a = acc.wrapping_add(self.bias);
+        let q = a as i64 * self.m as i64 + (1 << 30);
+        let t = self.h_zo + (q >> 63) as i32;
+        let r = q + ((t as i64) << 31);
+        ((r >> 32) as i32).wrapping_shr(self.rm1)
     }
 
     /// `MultiplyByQuantizedMultiplier(acc + bias, m, shift)` (double
@@ -164,6 +205,13 @@ pub(crate) fn pointwise_s8(
             };
             *qk = c;
         }
+        // (the output offset folded into the rounding where every filter
+        // of the group allows it)
+        let folded = q.map(|c| c.with_offset(zo));
+        let fold = folded.iter().all(Option::is_some);
+        if fold {
+            q = folded.map(|c| c.unwrap_or_default());
+        }
         for r in 0..g.rows {
             let (in0, out0) = (r.wrapping_mul(g.row_step), r.wrapping_mul(g.row_len));
             let mut i = 0;
@@ -178,8 +226,14 @@ pub(crate) fn pointwise_s8(
                     let Some(o4) = out.get_mut(at + pos * filters..).and_then(|o| o.get_mut(..4)) else {
                         return false;
                     };
-                    for ((o, &a), c) in o4.iter_mut().zip(s4).zip(&q) {
-                        *o = c.requantize(a).wrapping_add(zo).max(lo).min(hi) as i8;
+                    if fold {
+                        for ((o, &a), c) in o4.iter_mut().zip(s4).zip(&q) {
+                            *o = c.requantize_offset(a).max(lo).min(hi) as i8;
+                        }
+                    } else {
+                        for ((o, &a), c) in o4.iter_mut().zip(s4).zip(&q) {
+                            *o = c.requantize(a).wrapping_add(zo).max(lo).min(hi) as i8;
+                        }
                     }
                 }
                 i += 2;

@@ -543,11 +543,17 @@ fn chan_q_is_double_rounding() {
     assert!(ChanQ::new(i32::MIN, 0, 0).is_none());
     for &x in &xs {
         for &m in &ms {
-            for shift in [-40, -31, -30, -17, -8, -1, 0, 1, 2, 7, 30, 31, 40] {
+            for shift in [-40, -31, -30, -24, -23, -22, -17, -8, -2, -1, 0, 1, 2, 7, 30, 31, 40] {
                 let b = (x as u32).rotate_left(7) as i32;
                 let c = ChanQ::new(m, shift, b).unwrap();
                 let want = multiply_by_quantized_multiplier(x.wrapping_add(b), m, shift);
                 assert_eq!(c.requantize(x), want, "{x} {m} {shift}");
+                for zo in [-128, -1, 0, 5, 127] {
+                    match c.with_offset(zo) {
+                        Some(f) => assert_eq!(f.requantize_offset(x), want + zo, "{x} {m} {shift} {zo}"),
+                        None => assert!(!(-23..=-1).contains(&shift), "{shift}"),
+                    }
+                }
             }
         }
     }
