@@ -22,7 +22,7 @@
 
 use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
-use super::pointwise_s8::{pointwise_s8, Rows};
+use super::pointwise_s8::{folded, pointwise_s8, ChanQ, Rows};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::{dot1, dot4};
@@ -294,8 +294,16 @@ fn per_channel(
     (lo, hi, zo): (i32, i32, i32),
 ) {
     for ((((o, &a), &m), &s), b) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(bias) {
-        let v = requantize_in_range(a.wrapping_add(b), m, s, caps::MUL64);
-        *o = v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
+        let x = a.wrapping_add(b);
+        // (with a 64-bit multiply and a right shift of 1 to 23, both
+        // roundings and the offset in one 64-bit sum: pointwise_s8.rs)
+        let r = s.wrapping_neg() as u32;
+        let v = if caps::MUL64 && r.wrapping_sub(1) < 23 {
+            folded(x, m, ChanQ::h_zo(r, zo), r - 1)
+        } else {
+            requantize_in_range(x, m, s, caps::MUL64).wrapping_add(zo)
+        };
+        *o = v.max(lo).min(hi) as i8; // (not clamp: no assertion)
     }
 }
 

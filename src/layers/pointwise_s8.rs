@@ -82,7 +82,7 @@ impl ChanQ {
             return None;
         }
         Some(ChanQ {
-            h_zo: (1 << (self.right - 1)) + zo * (1 << self.right),
+            h_zo: ChanQ::h_zo(self.right, zo),
             rm1: self.right - 1,
             ..self
         })
@@ -99,11 +99,29 @@ impl ChanQ {
     /// a 64-bit add of `t * 2^31` and the high word shifted by `r - 1`.
     #[inline(always)]
     pub fn requantize_offset(&self, acc: i32) -> i32 {
-        let a = acc.wrapping_add(self.bias);
-        let q = a as i64 * self.m as i64 + (1 << 30);
-        let t = self.h_zo + (q >> 63) as i32;
-        let r = q + ((t as i64) << 31);
-        ((r >> 32) as i32).wrapping_shr(self.rm1)
+        folded(acc.wrapping_add(self.bias), self.m, self.h_zo, self.rm1)
+    }
+}
+
+/// [`ChanQ::requantize_offset`]'s arithmetic: `MultiplyByQuantizedMultiplier
+/// (a, m, -r) + zo` for a right shift `r = rm1 + 1` in 1..=23, `h_zo =
+/// 2^(r-1) + zo * 2^r`. (Also right for `m = i32::MIN`: gemmlowp's
+/// saturated `2^31 - 1` and the unsaturated `2^31` round alike by a right
+/// shift of 1 or more.)
+#[inline(always)]
+pub fn folded(a: i32, m: i32, h_zo: i32, rm1: u32) -> i32 {
+    let q = a as i64 * m as i64 + (1 << 30);
+    let t = h_zo + (q >> 63) as i32;
+    let r = q + ((t as i64) << 31);
+    ((r >> 32) as i32).wrapping_shr(rm1)
+}
+
+impl ChanQ {
+    /// [`folded`]'s `h_zo` for a right shift `r` in 1..=23 and `zo` in
+    /// -128..=127.
+    #[inline(always)]
+    pub fn h_zo(r: u32, zo: i32) -> i32 {
+        (1i32 << (r.wrapping_sub(1) & 31)).wrapping_add(zo.wrapping_shl(r))
     }
 
     /// `MultiplyByQuantizedMultiplier(acc + bias, m, shift)` (double

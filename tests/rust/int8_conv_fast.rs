@@ -528,7 +528,7 @@ fn packed_pair_sums_come_apart() {
 /// random values, every shift (out of range too, clamped by both).
 #[test]
 fn chan_q_is_double_rounding() {
-    use anne::layers::pointwise_s8::ChanQ;
+    use anne::layers::pointwise_s8::{folded, ChanQ};
     use anne::math::requant::multiply_by_quantized_multiplier;
     let mut rng = Rng(0x5eed_c0a7_0001_000a);
     let edges = [i32::MIN, i32::MIN + 1, -(1 << 30), -65537, -3, -1, 0, 1, 2, 65536, 1 << 30, i32::MAX];
@@ -549,11 +549,26 @@ fn chan_q_is_double_rounding() {
                 let want = multiply_by_quantized_multiplier(x.wrapping_add(b), m, shift);
                 assert_eq!(c.requantize(x), want, "{x} {m} {shift}");
                 for zo in [-128, -1, 0, 5, 127] {
+                    if (-23..=-1).contains(&shift) {
+                        let r = (-shift) as u32;
+                        let f = folded(x.wrapping_add(b), m, ChanQ::h_zo(r, zo), r - 1);
+                        assert_eq!(f, want + zo, "folded {x} {m} {shift} {zo}");
+                    }
                     match c.with_offset(zo) {
                         Some(f) => assert_eq!(f.requantize_offset(x), want + zo, "{x} {m} {shift} {zo}"),
                         None => assert!(!(-23..=-1).contains(&shift), "{shift}"),
                     }
                 }
+            }
+        }
+    }
+    // the multiplier ChanQ refuses, by `folded` (conv2d_s8's finish_block)
+    for &x in &xs {
+        for shift in -23..=-1 {
+            for zo in [-128, 0, 127] {
+                let r = (-shift) as u32;
+                let want = multiply_by_quantized_multiplier(x, i32::MIN, shift) + zo;
+                assert_eq!(folded(x, i32::MIN, ChanQ::h_zo(r, zo), r - 1), want, "{x} MIN {shift}");
             }
         }
     }
