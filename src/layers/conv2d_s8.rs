@@ -22,6 +22,7 @@
 
 use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
+use super::im2col_s8::conv_pairs_s8;
 use super::pointwise_s8::{folded, pointwise_s8, ChanQ, Rows};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
@@ -207,6 +208,10 @@ pub(crate) fn conv_s8_core(
         if rows.is_some_and(|g| pointwise_s8(g, cin, filters, x, filter, bias, out, p)) {
             return;
         }
+    }
+    // (else pairs of positions copied as two rows: src/layers/im2col_s8.rs)
+    if conv_pairs_s8(window, plane, cin, filters, x, filter, bias, out, p) {
+        return;
     }
     let (mut ox, mut at_row) = (0usize, 0usize);
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {

@@ -13,6 +13,7 @@ pub mod dense_s8;
 pub mod depthwise2d;
 pub mod depthwise2d_s8;
 pub mod elementwise_s8;
+pub mod im2col_s8;
 pub mod mean_s8;
 pub mod merge;
 pub mod pad2d;
