@@ -112,19 +112,43 @@ pub(crate) fn conv_pairs_s8(
         }
         let qs = q.get(..nb).unwrap_or(&[]);
         for oy in 0..out_h {
+            let row_inside = inside(oy, window.strides.0, window.dilation.0, plane.pad.0, kh, window.height);
+            // (kernel row ky reads input row (iy0 + ky) * dh - dy: iy0 * dh
+            // - dy = oy * sh - top)
+            let (iy0, dy) = (0usize, plane.pad.0.wrapping_sub(oy * window.strides.0));
             let mut ox = 0;
             while ox < out_w {
                 let ox_now = ox.min(out_w - 2);
                 let pos = oy * out_w + ox_now;
                 // the two windows, taps outside the input at the zero point
-                buf.fill(zp);
-                for (half, pos) in [pos, pos + 1].into_iter().enumerate() {
-                    let dst = buf.get_mut(half * row_len..).unwrap_or(&mut []);
-                    for (t, i, n) in window.runs_at(plane, pos) {
-                        let src = x.get(i * cin..(i + n) * cin);
-                        let d = dst.get_mut(t * cin..(t + n) * cin);
-                        if let (Some(s), Some(d)) = (src, d) {
-                            d.copy_from_slice(s);
+                // (both inside, without dilation across: each kernel row's
+                // `kw * cin` values copied straight, no runs to find)
+                let inside = row_inside
+                    && window.dilation.1 == 1
+                    && inside(ox_now, window.strides.1, 1, plane.pad.1, kw, window.width)
+                    && inside(ox_now + 1, window.strides.1, 1, plane.pad.1, kw, window.width);
+                if inside {
+                    let ix = (ox_now * window.strides.1 - plane.pad.1) * cin;
+                    let step = window.strides.1 * cin;
+                    let run = kw * cin;
+                    let (b0, b1) = buf.split_at_mut(row_len);
+                    for ((d0, d1), iy) in b0.chunks_exact_mut(run).zip(b1.chunks_exact_mut(run)).zip(iy0..) {
+                        let at = (iy * window.dilation.0).wrapping_sub(dy) * window.width * cin + ix;
+                        if let (Some(s0), Some(s1)) = (x.get(at..at + run), x.get(at + step..at + step + run)) {
+                            d0.copy_from_slice(s0);
+                            d1.copy_from_slice(s1);
+                        }
+                    }
+                } else {
+                    buf.fill(zp);
+                    for (half, pos) in [pos, pos + 1].into_iter().enumerate() {
+                        let dst = buf.get_mut(half * row_len..).unwrap_or(&mut []);
+                        for (t, i, n) in window.runs_at(plane, pos) {
+                            let src = x.get(i * cin..(i + n) * cin);
+                            let d = dst.get_mut(t * cin..(t + n) * cin);
+                            if let (Some(s), Some(d)) = (src, d) {
+                                d.copy_from_slice(s);
+                            }
                         }
                     }
                 }
@@ -154,6 +178,14 @@ pub(crate) fn conv_pairs_s8(
         b0 += nb;
     }
     true
+}
+
+/// Whether output `o`'s window along one axis (stride `s`, dilation `d`,
+/// `pad` before the first of `size` inputs, kernel `k`) is inside the input.
+#[inline(always)]
+fn inside(o: usize, s: usize, d: usize, pad: usize, k: usize, size: usize) -> bool {
+    let a = o.saturating_mul(s);
+    a >= pad && (a - pad).saturating_add(k.saturating_sub(1).saturating_mul(d)) < size
 }
 
 /// The pair's sums of four filters (rows of `n` from the start of `ws`)
