@@ -76,6 +76,8 @@ pub(crate) fn conv_pairs_s8(
         return false;
     }
     let (lo, hi, zo, off) = (p.act_min, p.act_max, p.output_offset, p.input_offset);
+    // (the whole int8 range: one saturating instruction on Thumb-2)
+    let full = (lo, hi) == (-128, 127);
     // the input's zero point, for the taps outside the input
     let zp = off.wrapping_neg() as i8;
     let mut buf = [0i8; 2 * MAX_ROW];
@@ -167,7 +169,7 @@ pub(crate) fn conv_pairs_s8(
                         };
                         for ((o, &a), c) in o4.iter_mut().zip(s4).zip(qg) {
                             let v = folded(a.wrapping_add(c.bias), c.m, c.h_zo, c.rm1);
-                            *o = v.max(lo).min(hi) as i8;
+                            *o = if full { caps::sat8(v) } else { v.max(lo).min(hi) } as i8;
                         }
                     }
                     f += 4;

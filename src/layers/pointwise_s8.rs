@@ -204,6 +204,8 @@ pub(crate) fn pointwise_s8(
         return false;
     }
     let (lo, hi, zo, off) = (p.act_min, p.act_max, p.output_offset, p.input_offset);
+    // (the whole int8 range: one saturating instruction on Thumb-2)
+    let full = (lo, hi) == (-128, 127);
     let mut f0 = 0;
     while f0 < filters {
         // the last group ends at the last filter
@@ -246,7 +248,8 @@ pub(crate) fn pointwise_s8(
                     };
                     if fold {
                         for ((o, &a), c) in o4.iter_mut().zip(s4).zip(&q) {
-                            *o = c.requantize_offset(a).max(lo).min(hi) as i8;
+                            let v = c.requantize_offset(a);
+                            *o = if full { caps::sat8(v) } else { v.max(lo).min(hi) } as i8;
                         }
                     } else {
                         for ((o, &a), c) in o4.iter_mut().zip(s4).zip(&q) {

@@ -213,6 +213,27 @@ pub fn unpack_pair(v: i64) -> (i32, i32) {
     (s0, s1)
 }
 
+/// `v` clamped to -128..=127 (SSAT on Thumb-2: one instruction).
+#[inline(always)]
+#[allow(unsafe_code)]
+pub fn sat8(v: i32) -> i32 {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+    {
+        let d: i32;
+        // SAFETY: a register-only instruction (it may set the Q flag,
+        // which nothing reads).
+        unsafe {
+            core::arch::asm!("ssat {d}, #8, {v}", d = lateout(reg) d, v = in(reg) v,
+                             options(pure, nomem, nostack))
+        };
+        d
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+    {
+        v.clamp(-128, 127)
+    }
+}
+
 /// Four packed sums taken apart: position 0's four, then position 1's.
 #[allow(dead_code)]
 #[inline(always)]
