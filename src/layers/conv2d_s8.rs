@@ -298,6 +298,7 @@ fn per_channel(
     bias: impl Iterator<Item = i32>,
     (lo, hi, zo): (i32, i32, i32),
 ) {
+    let full = (lo, hi) == (-128, 127);
     for ((((o, &a), &m), &s), b) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(bias) {
         let x = a.wrapping_add(b);
         // (with a 64-bit multiply and a right shift of 1 to 23, both
@@ -308,7 +309,8 @@ fn per_channel(
         } else {
             requantize_in_range(x, m, s, caps::MUL64).wrapping_add(zo)
         };
-        *o = v.max(lo).min(hi) as i8; // (not clamp: no assertion)
+        // (not clamp: no assertion; the whole range by SSAT on Thumb-2)
+        *o = if full { caps::sat8(v) } else { v.max(lo).min(hi) } as i8;
     }
 }
 
