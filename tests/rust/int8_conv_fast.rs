@@ -573,3 +573,50 @@ fn chan_q_is_double_rounding() {
         }
     }
 }
+
+/// The pairs-of-positions path of any kernel (src/layers/im2col_s8.rs:
+/// two windows copied as two filter-length rows, taps outside at the zero
+/// point) against the reference loop: Q31 per-channel or per-tensor
+/// multipliers with double rounding (the path's), random windows (padding,
+/// strides, dilation; windows inside and across the border), filter counts
+/// from 4 past one block of 32 (the last group and block overlapping),
+/// filter rows past one call's 255 values and around the path's 576, the
+/// whole int8 range (SSAT on Thumb-2) and narrower clamps.
+#[test]
+fn conv2d_pairs_match_the_reference() {
+    let mut rng = Rng(0x5eed_c0a7_0001_000b);
+    for case in 0..1500 {
+        let win = window(&mut rng);
+        let (kh, kw) = win.kernel_size;
+        let cin = match case % 8 {
+            0 => 570 / (kh * kw) + rng.below(3) as usize, // rows around 576
+            1 => 250 / (kh * kw) + 1 + rng.below(20) as usize,
+            _ => size(&mut rng, 20),
+        };
+        let filters = 4 + match case % 5 {
+            0 => rng.below(70) as usize,
+            _ => rng.below(9) as usize,
+        };
+        let spec = Conv2d {
+            window: win,
+            in_channels: cin,
+        };
+        let extreme = rng.below(4) == 0;
+        let x = i8s(&mut rng, win.height * win.width * cin, extreme);
+        let f = i8s(&mut rng, filters * kh * kw * cin, extreme);
+        let bias = bias_of(&mut rng, filters);
+        let mut q = Quant::new(&mut rng, filters, kh * kw * cin);
+        q.rounding = Rounding::Double;
+        q.kind = if q.mults.len() == filters { 1 } else { 0 };
+        if case % 3 == 0 {
+            q.act = (-128, 127);
+        }
+        let p = q.params();
+        let plane = win.plane().unwrap();
+        let n = plane.out.0 * plane.out.1 * filters;
+        let (mut want, mut got) = (vec![0x55i8; n], vec![0x33i8; n]);
+        conv2d_s8_reference(&spec, &x, &f, bias.as_deref(), &mut want, &p).unwrap();
+        conv2d_s8(&spec, &x, &f, bias.as_deref(), &mut got, &p).unwrap();
+        assert_eq!(got, want, "case {case}: {spec:?} filters {filters}");
+    }
+}
