@@ -298,7 +298,7 @@ fn per_channel(
     bias: impl Iterator<Item = i32>,
     (lo, hi, zo): (i32, i32, i32),
 ) {
-    let full = (lo, hi) == (-128, 127);
+    let full = caps::SAT8 && (lo, hi) == (-128, 127);
     for ((((o, &a), &m), &s), b) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(bias) {
         let x = a.wrapping_add(b);
         // (with a 64-bit multiply and a right shift of 1 to 23, both

@@ -77,7 +77,7 @@ pub(crate) fn conv_pairs_s8(
     }
     let (lo, hi, zo, off) = (p.act_min, p.act_max, p.output_offset, p.input_offset);
     // (the whole int8 range: one saturating instruction on Thumb-2)
-    let full = (lo, hi) == (-128, 127);
+    let full = caps::SAT8 && (lo, hi) == (-128, 127);
     // the input's zero point, for the taps outside the input
     let zp = off.wrapping_neg() as i8;
     let mut buf = [0i8; 2 * MAX_ROW];

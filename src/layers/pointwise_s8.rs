@@ -205,7 +205,7 @@ pub(crate) fn pointwise_s8(
     }
     let (lo, hi, zo, off) = (p.act_min, p.act_max, p.output_offset, p.input_offset);
     // (the whole int8 range: one saturating instruction on Thumb-2)
-    let full = (lo, hi) == (-128, 127);
+    let full = caps::SAT8 && (lo, hi) == (-128, 127);
     let mut f0 = 0;
     while f0 < filters {
         // the last group ends at the last filter

@@ -213,6 +213,10 @@ pub fn unpack_pair(v: i64) -> (i32, i32) {
     (s0, s1)
 }
 
+/// Whether [`sat8`] is one instruction here (Thumb-2's SSAT): the
+/// kernels take it for the whole int8 range only then.
+pub const SAT8: bool = cfg!(all(target_arch = "arm", target_feature = "thumb2"));
+
 /// `v` clamped to -128..=127 (SSAT on Thumb-2: one instruction).
 #[inline(always)]
 #[allow(unsafe_code)]
