@@ -33,7 +33,7 @@ const MAX_ROW: usize = 576;
 
 /// The filters whose constants one pass keeps (16 bytes each on the
 /// stack); more filters take more passes over the positions.
-const BLOCK: usize = 32;
+const BLOCK: usize = 16;
 
 /// One filter's folded requantization: bias (with `off * sum w`), Q31
 /// multiplier, [`ChanQ::h_zo`] and the right shift less one.
@@ -132,25 +132,21 @@ pub(crate) fn conv_pairs_s8(
                 if inside {
                     let ix = (ox_now * window.strides.1 - plane.pad.1) * cin;
                     let step = window.strides.1 * cin;
-                    let run = kw * cin;
+                    let run = (kw * cin).max(1); // (nonzero: row_len is)
                     let (b0, b1) = buf.split_at_mut(row_len);
                     for ((d0, d1), iy) in b0.chunks_exact_mut(run).zip(b1.chunks_exact_mut(run)).zip(iy0..) {
                         let at = (iy * window.dilation.0).wrapping_sub(dy) * window.width * cin + ix;
-                        if let (Some(s0), Some(s1)) = (x.get(at..at + run), x.get(at + step..at + step + run)) {
-                            d0.copy_from_slice(s0);
-                            d1.copy_from_slice(s1);
-                        }
+                        copy(d0, x.get(at..).unwrap_or(&[]));
+                        copy(d1, x.get(at.wrapping_add(step)..).unwrap_or(&[]));
                     }
                 } else {
                     buf.fill(zp);
                     for (half, pos) in [pos, pos + 1].into_iter().enumerate() {
                         let dst = buf.get_mut(half * row_len..).unwrap_or(&mut []);
                         for (t, i, n) in window.runs_at(plane, pos) {
-                            let src = x.get(i * cin..(i + n) * cin);
-                            let d = dst.get_mut(t * cin..(t + n) * cin);
-                            if let (Some(s), Some(d)) = (src, d) {
-                                d.copy_from_slice(s);
-                            }
+                            let src = x.get(i * cin..).unwrap_or(&[]);
+                            let d = dst.get_mut(t * cin..).unwrap_or(&mut []);
+                            copy(d.get_mut(..n * cin).unwrap_or(&mut []), src);
                         }
                     }
                 }
@@ -180,6 +176,15 @@ pub(crate) fn conv_pairs_s8(
         b0 += nb;
     }
     true
+}
+
+/// `d` from the start of `s` (as many values as both hold).
+#[inline(always)]
+fn copy(d: &mut [i8], s: &[i8]) {
+    let n = d.len().min(s.len());
+    if let (Some(d), Some(s)) = (d.get_mut(..n), s.get(..n)) {
+        d.copy_from_slice(s);
+    }
 }
 
 /// Whether output `o`'s window along one axis (stride `s`, dilation `d`,

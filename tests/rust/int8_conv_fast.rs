@@ -579,7 +579,7 @@ fn chan_q_is_double_rounding() {
 /// point) against the reference loop: Q31 per-channel or per-tensor
 /// multipliers with double rounding (the path's), random windows (padding,
 /// strides, dilation; windows inside and across the border), filter counts
-/// from 4 past one block of 32 (the last group and block overlapping),
+/// from 4 past blocks of 16 (the last group and block overlapping),
 /// filter rows past one call's 255 values and around the path's 576, the
 /// whole int8 range (SSAT on Thumb-2) and narrower clamps.
 #[test]
