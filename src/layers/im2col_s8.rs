@@ -132,12 +132,13 @@ pub(crate) fn conv_pairs_s8(
                 if inside {
                     let ix = (ox_now * window.strides.1 - plane.pad.1) * cin;
                     let step = window.strides.1 * cin;
-                    let run = (kw * cin).max(1); // (nonzero: row_len is)
+                    let run = kw * cin;
                     let (b0, b1) = buf.split_at_mut(row_len);
-                    for ((d0, d1), iy) in b0.chunks_exact_mut(run).zip(b1.chunks_exact_mut(run)).zip(iy0..) {
+                    for iy in iy0..iy0 + kh {
                         let at = (iy * window.dilation.0).wrapping_sub(dy) * window.width * cin + ix;
-                        copy(d0, x.get(at..).unwrap_or(&[]));
-                        copy(d1, x.get(at.wrapping_add(step)..).unwrap_or(&[]));
+                        let o = (iy - iy0) * run;
+                        copy(b0.get_mut(o..o + run).unwrap_or(&mut []), x.get(at..).unwrap_or(&[]));
+                        copy(b1.get_mut(o..o + run).unwrap_or(&mut []), x.get(at.wrapping_add(step)..).unwrap_or(&[]));
                     }
                 } else {
                     buf.fill(zp);
