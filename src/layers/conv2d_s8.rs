@@ -22,6 +22,8 @@
 
 use super::conv2d::Conv2d;
 use super::dense_s8::{output_s8, DenseS8Params, Multipliers};
+use super::im2col_s8::conv_pairs_s8;
+use super::pointwise_s8::{folded, pointwise_s8, ChanQ, Rows};
 use super::window::{Plane, Window2d};
 use crate::math::caps;
 use crate::math::dot_s8::{dot1, dot4};
@@ -199,6 +201,18 @@ pub(crate) fn conv_s8_core(
     // position, `oy * sh * width + ox * sw`: counted along (no runs_at).
     let one_by_one = (kh, kw) == (1, 1) && plane.pad == (0, 0);
     let (out_w, (sh, sw)) = (plane.out.1, window.strides);
+    // (a 1x1 kernel as a matrix product where the core and the
+    // quantization allow it: src/layers/pointwise_s8.rs)
+    if one_by_one {
+        let rows = Rows::of(plane.out, window.width, window.strides);
+        if rows.is_some_and(|g| pointwise_s8(g, cin, filters, x, filter, bias, out, p)) {
+            return;
+        }
+    }
+    // (else pairs of positions copied as two rows: src/layers/im2col_s8.rs)
+    if conv_pairs_s8(window, plane, cin, filters, x, filter, bias, out, p) {
+        return;
+    }
     let (mut ox, mut at_row) = (0usize, 0usize);
     for (pos, row) in out.chunks_exact_mut(filters).enumerate() {
         let at = at_row.wrapping_add(ox.wrapping_mul(sw));
@@ -284,9 +298,19 @@ fn per_channel(
     bias: impl Iterator<Item = i32>,
     (lo, hi, zo): (i32, i32, i32),
 ) {
+    let full = caps::SAT8 && (lo, hi) == (-128, 127);
     for ((((o, &a), &m), &s), b) in out.iter_mut().zip(accs).zip(ms).zip(ss).zip(bias) {
-        let v = requantize_in_range(a.wrapping_add(b), m, s, caps::MUL64);
-        *o = v.wrapping_add(zo).max(lo).min(hi) as i8; // (not clamp: no assertion)
+        let x = a.wrapping_add(b);
+        // (with a 64-bit multiply and a right shift of 1 to 23, both
+        // roundings and the offset in one 64-bit sum: pointwise_s8.rs)
+        let r = s.wrapping_neg() as u32;
+        let v = if caps::MUL64 && r.wrapping_sub(1) < 23 {
+            folded(x, m, ChanQ::h_zo(r, zo), r - 1)
+        } else {
+            requantize_in_range(x, m, s, caps::MUL64).wrapping_add(zo)
+        };
+        // (not clamp: no assertion; the whole range by SSAT on Thumb-2)
+        *o = if full { caps::sat8(v) } else { v.max(lo).min(hi) } as i8;
     }
 }
 

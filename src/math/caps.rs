@@ -116,6 +116,136 @@ pub fn dot4_s8_asm_groups(x: &[i8], block: &[i8], stride: usize, off: i32, acc: 
     }
 }
 
+/// The most channels one call of [`pair4`] takes (so that a packed sum's
+/// low field, at most `255 * 128 * 128 < 2^22` in magnitude, fits its 23
+/// bits): longer rows take more calls.
+pub const PAIR_MAX_N: usize = 255;
+
+/// Whether [`pair4`] is the fast way here: Thumb-2's assembly, or the
+/// portable loop off Arm (the host, RISC-V); not on Armv6-M, whose few
+/// registers keep the four-filter dot kernel the faster (`pair4` is
+/// `None` there).
+pub const PAIR4: bool = cfg!(any(target_feature = "thumb2", not(target_arch = "arm")));
+
+/// A 1x1 convolution's tile of two positions by four filters, without the
+/// input offset: `[[sum_{i < n} ws[f * s + i] * xs[p * s + i] for f in
+/// 0..4] for p in 0..2]` (wrapping), the two positions' inputs `s` apart
+/// (the filters' length: a stride-1 row). Thumb-2: the assembly's packed
+/// sums ([`dot_s8_arm::pair4_packed`], taken apart by [`unpack_pair`]);
+/// off Arm the same packed arithmetic in Rust in the host's tests (the
+/// `std` feature), the plain sums elsewhere; `None` on Armv6-M, for `n`
+/// outside `1..=PAIR_MAX_N`, or unless `xs` holds `s + n` values and `ws`
+/// `3 * s + n`.
+#[inline(always)]
+pub fn pair4(xs: &[i8], ws: &[i8], s: usize, n: usize) -> Option<[[i32; 4]; 2]> {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+    {
+        dot_s8_arm::pair4_packed(xs, ws, s, n).map(unpack4)
+    }
+    #[cfg(all(not(target_arch = "arm"), feature = "std"))]
+    {
+        pair4_packed_portable(xs, ws, s, n).map(unpack4)
+    }
+    #[cfg(all(not(target_arch = "arm"), not(feature = "std")))]
+    {
+        pair4_plain(xs, ws, s, n)
+    }
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    {
+        let _ = (xs, ws, s, n);
+        None
+    }
+}
+
+/// [`pair4`]'s checks: `n` in `1..=PAIR_MAX_N`, `xs` holds `s + n`
+/// values and `ws` `3 * s + n`.
+#[inline(always)]
+fn pair4_fits(xs: &[i8], ws: &[i8], s: usize, n: usize) -> bool {
+    let fits_x = s.checked_add(n).is_some_and(|e| e <= xs.len());
+    let fits_w = s.checked_mul(3).and_then(|t| t.checked_add(n)).is_some_and(|e| e <= ws.len());
+    n != 0 && n <= PAIR_MAX_N && fits_x && fits_w
+}
+
+/// The assembly's arithmetic in Rust: per channel `X = x0 + x1 * 2^23`,
+/// each filter's sum `+= w * X` in 64 bits (exact).
+#[allow(dead_code)]
+pub fn pair4_packed_portable(xs: &[i8], ws: &[i8], s: usize, n: usize) -> Option<[i64; 4]> {
+    if !pair4_fits(xs, ws, s, n) {
+        return None;
+    }
+    let mut acc = [0i64; 4];
+    for i in 0..n {
+        let x0 = xs.get(i).map_or(0, |&v| v as i32);
+        let x1 = xs.get(s + i).map_or(0, |&v| v as i32);
+        let packed = x0 + (x1 << 23);
+        for (f, a) in acc.iter_mut().enumerate() {
+            let w = ws.get(f * s + i).map_or(0, |&v| v as i64);
+            *a += w * packed as i64;
+        }
+    }
+    Some(acc)
+}
+
+/// [`pair4`]'s plain sums (no packing).
+#[allow(dead_code)]
+fn pair4_plain(xs: &[i8], ws: &[i8], s: usize, n: usize) -> Option<[[i32; 4]; 2]> {
+    if !pair4_fits(xs, ws, s, n) {
+        return None;
+    }
+    let (x0, x1) = (xs.get(..n)?, xs.get(s..s + n)?);
+    let mut acc = [[0i32; 4]; 2];
+    for f in 0..4 {
+        let w = ws.get(f * s..f * s + n)?;
+        for ((&w, &a), &b) in w.iter().zip(x0).zip(x1) {
+            acc[0][f] = acc[0][f].wrapping_add(w as i32 * a as i32);
+            acc[1][f] = acc[1][f].wrapping_add(w as i32 * b as i32);
+        }
+    }
+    Some(acc)
+}
+
+/// A packed sum `S0 + S1 * 2^23` (`|S0| < 2^22`) taken apart: `(S0, S1)`
+/// (`S0` the low 23 bits sign-extended, `S1 = (S - S0) / 2^23` exactly).
+#[inline(always)]
+pub fn unpack_pair(v: i64) -> (i32, i32) {
+    let s0 = ((v as i32) << 9) >> 9;
+    let s1 = (v.wrapping_sub(s0 as i64) >> 23) as i32;
+    (s0, s1)
+}
+
+/// Whether [`sat8`] is one instruction here (Thumb-2's SSAT): the
+/// kernels take it for the whole int8 range only then.
+pub const SAT8: bool = cfg!(all(target_arch = "arm", target_feature = "thumb2"));
+
+/// `v` clamped to -128..=127 (SSAT on Thumb-2: one instruction).
+#[inline(always)]
+#[allow(unsafe_code)]
+pub fn sat8(v: i32) -> i32 {
+    #[cfg(all(target_arch = "arm", target_feature = "thumb2"))]
+    {
+        let d: i32;
+        // SAFETY: a register-only instruction (it may set the Q flag,
+        // which nothing reads).
+        unsafe {
+            core::arch::asm!("ssat {d}, #8, {v}", d = lateout(reg) d, v = in(reg) v,
+                             options(pure, nomem, nostack))
+        };
+        d
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "thumb2")))]
+    {
+        v.clamp(-128, 127)
+    }
+}
+
+/// Four packed sums taken apart: position 0's four, then position 1's.
+#[allow(dead_code)]
+#[inline(always)]
+fn unpack4(v: [i64; 4]) -> [[i32; 4]; 2] {
+    let [a, b, c, d] = v.map(unpack_pair);
+    [[a.0, b.0, c.0, d.0], [a.1, b.1, c.1, d.1]]
+}
+
 #[cfg(target_arch = "arm")]
 #[path = "dot_s8_arm.rs"]
 #[allow(unsafe_code)]

@@ -574,3 +574,120 @@ pub fn dot4_groups_thumb2(x: &[i8], block: &[i8], stride: usize, off: i32, acc: 
     }
     true
 }
+
+/// Two input positions by four filters of a 1x1 convolution (a matrix
+/// product's tile), the input offset left out (the caller folds it into
+/// the bias): for `f` in 0..4, `sum_{i < n} ws[f * s + i] * xs[i]` and
+/// `sum_{i < n} ws[f * s + i] * xs[s + i]` (position 1's input `s` values
+/// on: the filters' length, a stride-1 row's next position), as one i64
+/// per filter, `S0 + S1 * 2^23` ([`super::PAIR_MAX_N`] bounds `n` so that
+/// `|S0| < 2^22`; the caller takes them apart). Per channel the two inputs
+/// are packed into one register, `X = x0 + x1 * 2^23` (`LDRSB`, `LDRSB`,
+/// `ADD` with a shift), and each filter's weight multiplies both at once
+/// (`LDRSB`, `SMLAL`): 11 instructions per 8 multiply-adds, the loop's
+/// test (the end on the stack) once per two channels. The eight
+/// accumulators, the two row pointers, the stride, `X` and a temporary
+/// take fourteen registers: the block saves r6 and r7 itself and stores
+/// the sums through `out`. `None` unless `xs` holds `s + n` values and
+/// `ws` `3 * s + n`, `n` in `1..=PAIR_MAX_N`.
+#[cfg(target_feature = "thumb2")]
+#[inline(always)]
+pub fn pair4_packed(xs: &[i8], ws: &[i8], s: usize, n: usize) -> Option<[i64; 4]> {
+    let fits_x = s.checked_add(n).is_some_and(|e| e <= xs.len());
+    let fits_w = s.checked_mul(3).and_then(|t| t.checked_add(n)).is_some_and(|e| e <= ws.len());
+    if n == 0 || n > super::PAIR_MAX_N || !fits_x || !fits_w {
+        return None;
+    }
+    // x, w, s, n
+    let params: [usize; 4] = [xs.as_ptr() as usize, ws.as_ptr() as usize, s, n];
+    let mut out = [0i64; 4];
+    // SAFETY: reads xs[0..n], xs[s..s + n] and ws[f * s..f * s + n] for f
+    // in 0..4 (checked above) and params; writes the 32 bytes of `out`;
+    // r6 and r7 are saved on the stack first and restored last, the stack
+    // pointer restored (three words and one pushed, four popped); the
+    // other registers it writes are declared.
+    unsafe {
+        core::arch::asm!(
+            "push {{r1, r6, r7}}",
+            "ldr r1, [r0, #4]",
+            "ldr r3, [r0, #8]",
+            "ldr r4, [r0, #12]",
+            "ldr r0, [r0, #0]",
+            "add r2, r1, r3, lsl #1",
+            "movs r5, #0",
+            "mov r6, r5",
+            "mov r7, r5",
+            "mov r8, r5",
+            "mov r9, r5",
+            "mov r10, r5",
+            "mov r11, r5",
+            "mov r12, r5",
+            "mov lr, r5",
+            "tst r4, #1",
+            "add r4, r0",
+            "push {{r4}}",
+            "beq 3f",
+            // one channel (n odd)
+            "ldrsb r4, [r0, r3]",
+            "ldrsb r5, [r0], #1",
+            "add r4, r5, r4, lsl #23",
+            "ldrsb r5, [r1, r3]",
+            "smlal r8, r9, r5, r4",
+            "ldrsb r5, [r2, r3]",
+            "smlal r12, lr, r5, r4",
+            "ldrsb r5, [r1], #1",
+            "smlal r6, r7, r5, r4",
+            "ldrsb r5, [r2], #1",
+            "smlal r10, r11, r5, r4",
+            "3:",
+            "ldr r5, [sp]",
+            "cmp r0, r5",
+            "beq 4f",
+            // two channels per step
+            "2:",
+            "ldrsb r4, [r0, r3]",
+            "ldrsb r5, [r0], #1",
+            "add r4, r5, r4, lsl #23",
+            "ldrsb r5, [r1, r3]",
+            "smlal r8, r9, r5, r4",
+            "ldrsb r5, [r2, r3]",
+            "smlal r12, lr, r5, r4",
+            "ldrsb r5, [r1], #1",
+            "smlal r6, r7, r5, r4",
+            "ldrsb r5, [r2], #1",
+            "smlal r10, r11, r5, r4",
+            "ldrsb r4, [r0, r3]",
+            "ldrsb r5, [r0], #1",
+            "add r4, r5, r4, lsl #23",
+            "ldrsb r5, [r1, r3]",
+            "smlal r8, r9, r5, r4",
+            "ldrsb r5, [r2, r3]",
+            "smlal r12, lr, r5, r4",
+            "ldrsb r5, [r1], #1",
+            "smlal r6, r7, r5, r4",
+            "ldrsb r5, [r2], #1",
+            "smlal r10, r11, r5, r4",
+            "ldr r5, [sp]",
+            "cmp r0, r5",
+            "bne 2b",
+            "4:",
+            "ldr r4, [sp, #4]",
+            "stm r4, {{r6, r7, r8, r9, r10, r11, r12, lr}}",
+            "add sp, #4",
+            "pop {{r1, r6, r7}}",
+            inout("r0") params.as_ptr() => _,
+            inout("r1") out.as_mut_ptr() => _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") _,
+            out("lr") _,
+        );
+    }
+    Some(out)
+}

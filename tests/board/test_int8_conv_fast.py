@@ -126,9 +126,41 @@ def test_depthwise_channels(native):
     print("%s: %d depthwise layers over 4 to 67 channels" % (NAME, len(chans)))
 
 
+def test_long_rows(native):
+    """Filter rows past one call of the pair kernel's 255 values (the
+    M3's and M4F's matrix-product paths take them in pieces), at the
+    packed sums' largest magnitudes (every input and weight -128 or 127):
+    a 1x1 convolution over 300 channels and a 3x3 one over 40 (rows of
+    360), odd widths (the last position paired with the one before)."""
+    bad = 0
+    for i, (h, w, cin, k, same) in enumerate(((2, 3, 300, 1, 0), (3, 3, 40, 3, 1), (1, 3, 257, 1, 1))):
+        extreme = i != 2
+        cout = 5
+        x = s8(h * w * cin, extreme)
+        kernel = s8(cout * k * k * cin, extreme)
+        if i == 0:
+            for j in range(len(x)):
+                x[j] = -128
+            for j in range(len(kernel)):
+                kernel[j] = -128
+        spec = (10, h, w, cin, k, k, 1, 1, 1, 1, same)
+        bias = array("i", [rnd(1 << 14) - (1 << 13) for _ in range(cout)])
+        q = ((-127, 128, 3)[i], rnd(256) - 128, -128, 127, words(cout, k * k * cin))
+        n = h * w * cout
+        got, want = array("b", bytes(n)), array("b", bytes(n))
+        native.Plan(((kernel, bias, None, got, spec, q),))(x, got)
+        anne_fallback.Plan(((kernel, bias, None, want, spec, q),))(x, want)
+        if list(got) != list(want):
+            bad += 1
+            print("  %r: got %r, reference %r" % (spec, list(got), list(want)))
+    check(bad == 0, "%d of 3 long-row convolutions differ" % bad)
+    print("%s: 3 convolutions with rows past 255 values" % NAME)
+
+
 if anne_net._native is not None:
     test_random_layers(anne_net._native)
     test_depthwise_channels(anne_net._native)
+    test_long_rows(anne_net._native)
 else:
     print("%s: no native module (nothing to compare)" % NAME)
 report(NAME)

@@ -419,3 +419,204 @@ fn depthwise2d_channel_counts() {
         }
     }
 }
+
+/// The 1x1 convolution's matrix-product path (src/layers/pointwise_s8.rs:
+/// two positions by four filters, the input offset folded into the bias)
+/// against the reference loop: odd position counts (the last position
+/// paired with the one before), filters from 1 (under four: the other
+/// loop) to 13 (not multiples of four: the last group overlaps), channels
+/// past one call's 255 (two and three calls), strides (1, 1), (2, 1) (rows
+/// of pairs) and others (the other loop), `valid` and `same`, every kind
+/// of quantization (the path takes Q31 double rounding; the others and a
+/// multiplier `i32::MIN` fall back), extreme values and offsets.
+#[test]
+fn conv2d_pointwise_matches_the_reference() {
+    let mut rng = Rng(0x5eed_c0a7_0001_0008);
+    for case in 0..1500 {
+        let cin = match case % 10 {
+            0 => 250 + rng.below(270) as usize, // one to three calls of 255
+            1 => 255,
+            _ => size(&mut rng, 40),
+        };
+        let filters = size(&mut rng, 13);
+        let strides = match rng.below(5) {
+            0 | 1 => (1, 1),
+            2 => (1 + rng.below(3) as usize, 1),
+            3 => (1, 2),
+            _ => (2, 2),
+        };
+        let (h, w) = (size(&mut rng, 7), size(&mut rng, 7));
+        let spec = Conv2d {
+            window: Window2d {
+                height: h,
+                width: w,
+                kernel_size: (1, 1),
+                strides,
+                dilation: (size(&mut rng, 2), size(&mut rng, 2)),
+                padding: if rng.below(2) == 0 { Padding::Valid } else { Padding::Same },
+            },
+            in_channels: cin,
+        };
+        let extreme = rng.below(4) == 0;
+        let x = i8s(&mut rng, h * w * cin, extreme);
+        let f = i8s(&mut rng, filters * cin, extreme);
+        let bias = bias_of(&mut rng, filters);
+        let mut q = Quant::new(&mut rng, filters, cin);
+        if case % 7 == 0 {
+            q.rounding = Rounding::Double;
+            if q.mults.len() == filters {
+                q.kind = 1;
+            }
+        }
+        if case % 97 == 3 {
+            // the multiplier whose square saturates: the other loop
+            let k = rng.below(q.mults.len() as u64) as usize;
+            q.mults[k] = i32::MIN;
+            q.rounding = Rounding::Double;
+            q.kind = q.kind.min(1);
+        }
+        let p = q.params();
+        let plane = spec.window.plane().unwrap();
+        let n = plane.out.0 * plane.out.1 * filters;
+        let (mut want, mut got) = (vec![0x55i8; n], vec![0x33i8; n]);
+        conv2d_s8_reference(&spec, &x, &f, bias.as_deref(), &mut want, &p).unwrap();
+        conv2d_s8(&spec, &x, &f, bias.as_deref(), &mut got, &p).unwrap();
+        assert_eq!(got, want, "case {case}: {spec:?} filters {filters}");
+    }
+}
+
+/// The packed sums of the 1x1 path (`x0 + x1 * 2^23` per channel, one
+/// 64-bit multiply-add per weight for both positions) taken apart equal the
+/// plain sums, at the largest magnitudes one call allows (255 channels,
+/// every product `(-128) * (-128)` or `(-128) * 127`) and on random rows.
+#[test]
+fn packed_pair_sums_come_apart() {
+    use anne::math::caps::{pair4_packed_portable, unpack_pair, PAIR_MAX_N};
+    let mut rng = Rng(0x5eed_c0a7_0001_0009);
+    for case in 0..400 {
+        let n = match case % 4 {
+            0 => PAIR_MAX_N,
+            _ => 1 + rng.below(PAIR_MAX_N as u64) as usize,
+        };
+        let s = n + rng.below(5) as usize;
+        let extreme = case % 3 != 2;
+        let mut xs = i8s(&mut rng, 2 * s, extreme);
+        let mut ws = i8s(&mut rng, 4 * s, extreme);
+        if case < 8 {
+            // every product at one extreme
+            let (xv, wv) = [(-128, -128), (-128, 127), (127, -128), (127, 127)][case % 4];
+            xs.fill(xv);
+            ws.fill(wv);
+            if case >= 4 {
+                xs[s..].fill(if xv == 127 { -128 } else { 127 });
+            }
+        }
+        let packed = pair4_packed_portable(&xs, &ws, s, n).unwrap();
+        for (fi, &v) in packed.iter().enumerate() {
+            let plain = |p: usize| -> i32 {
+                (0..n).map(|i| ws[fi * s + i] as i32 * xs[p * s + i] as i32).sum()
+            };
+            assert_eq!(unpack_pair(v), (plain(0), plain(1)), "case {case} n {n}");
+        }
+    }
+    assert_eq!(pair4_packed_portable(&[0; 600], &[0; 2000], 300, PAIR_MAX_N + 1), None);
+    assert_eq!(pair4_packed_portable(&[0; 9], &[0; 20], 5, 5), None);
+}
+
+/// The per-channel requantization constants of the 1x1 path against
+/// LiteRT's double-rounding `MultiplyByQuantizedMultiplier`, on edge and
+/// random values, every shift (out of range too, clamped by both).
+#[test]
+fn chan_q_is_double_rounding() {
+    use anne::layers::pointwise_s8::{folded, ChanQ};
+    use anne::math::requant::multiply_by_quantized_multiplier;
+    let mut rng = Rng(0x5eed_c0a7_0001_000a);
+    let edges = [i32::MIN, i32::MIN + 1, -(1 << 30), -65537, -3, -1, 0, 1, 2, 65536, 1 << 30, i32::MAX];
+    let mut xs: Vec<i32> = edges.to_vec();
+    let mut ms: Vec<i32> = edges[1..].to_vec();
+    for _ in 0..200 {
+        xs.push(rng.next_u64() as u32 as i32);
+        xs.push((rng.next_u64() as u32 as i32) >> rng.below(31));
+        ms.push((1 << 30) + rng.below(1 << 30) as i32);
+        ms.push((rng.next_u64() as u32 as i32).max(i32::MIN + 1));
+    }
+    assert!(ChanQ::new(i32::MIN, 0, 0).is_none());
+    for &x in &xs {
+        for &m in &ms {
+            for shift in [-40, -31, -30, -24, -23, -22, -17, -8, -2, -1, 0, 1, 2, 7, 30, 31, 40] {
+                let b = (x as u32).rotate_left(7) as i32;
+                let c = ChanQ::new(m, shift, b).unwrap();
+                let want = multiply_by_quantized_multiplier(x.wrapping_add(b), m, shift);
+                assert_eq!(c.requantize(x), want, "{x} {m} {shift}");
+                for zo in [-128, -1, 0, 5, 127] {
+                    if (-23..=-1).contains(&shift) {
+                        let r = (-shift) as u32;
+                        let f = folded(x.wrapping_add(b), m, ChanQ::h_zo(r, zo), r - 1);
+                        assert_eq!(f, want + zo, "folded {x} {m} {shift} {zo}");
+                    }
+                    match c.with_offset(zo) {
+                        Some(f) => assert_eq!(f.requantize_offset(x), want + zo, "{x} {m} {shift} {zo}"),
+                        None => assert!(!(-23..=-1).contains(&shift), "{shift}"),
+                    }
+                }
+            }
+        }
+    }
+    // the multiplier ChanQ refuses, by `folded` (conv2d_s8's finish_block)
+    for &x in &xs {
+        for shift in -23..=-1 {
+            for zo in [-128, 0, 127] {
+                let r = (-shift) as u32;
+                let want = multiply_by_quantized_multiplier(x, i32::MIN, shift) + zo;
+                assert_eq!(folded(x, i32::MIN, ChanQ::h_zo(r, zo), r - 1), want, "{x} MIN {shift}");
+            }
+        }
+    }
+}
+
+/// The pairs-of-positions path of any kernel (src/layers/im2col_s8.rs:
+/// two windows copied as two filter-length rows, taps outside at the zero
+/// point) against the reference loop: Q31 per-channel or per-tensor
+/// multipliers with double rounding (the path's), random windows (padding,
+/// strides, dilation; windows inside and across the border), filter counts
+/// from 4 past blocks of 16 (the last group and block overlapping),
+/// filter rows past one call's 255 values and around the path's 576, the
+/// whole int8 range (SSAT on Thumb-2) and narrower clamps.
+#[test]
+fn conv2d_pairs_match_the_reference() {
+    let mut rng = Rng(0x5eed_c0a7_0001_000b);
+    for case in 0..1500 {
+        let win = window(&mut rng);
+        let (kh, kw) = win.kernel_size;
+        let cin = match case % 8 {
+            0 => 570 / (kh * kw) + rng.below(3) as usize, // rows around 576
+            1 => 250 / (kh * kw) + 1 + rng.below(20) as usize,
+            _ => size(&mut rng, 20),
+        };
+        let filters = 4 + match case % 5 {
+            0 => rng.below(70) as usize,
+            _ => rng.below(9) as usize,
+        };
+        let spec = Conv2d {
+            window: win,
+            in_channels: cin,
+        };
+        let extreme = rng.below(4) == 0;
+        let x = i8s(&mut rng, win.height * win.width * cin, extreme);
+        let f = i8s(&mut rng, filters * kh * kw * cin, extreme);
+        let bias = bias_of(&mut rng, filters);
+        let mut q = Quant::new(&mut rng, filters, kh * kw * cin);
+        q.rounding = Rounding::Double;
+        q.kind = if q.mults.len() == filters { 1 } else { 0 };
+        if case % 3 == 0 {
+            q.act = (-128, 127);
+        }
+        let p = q.params();
+        let plane = win.plane().unwrap();
+        let n = plane.out.0 * plane.out.1 * filters;
+        let (mut want, mut got) = (vec![0x55i8; n], vec![0x33i8; n]);
+        conv2d_s8_reference(&spec, &x, &f, bias.as_deref(), &mut want, &p).unwrap();
+        conv2d_s8(&spec, &x, &f, bias.as_deref(), &mut got, &p).unwrap();
+        assert_eq!(got, want, "case {case}: {spec:?} filters {filters}");
+    }
+}
