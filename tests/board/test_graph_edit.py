@@ -37,12 +37,17 @@ def image(n, r):
     return x
 
 
+def floats(k):
+    """The floats of a kernel: an array('f'), or the file's bytes used in place."""
+    return None if k is None else len(bytes(k)) // 4
+
+
 def check_shapes(net, want, model):
     """want: per layer (input shape, output shape, kernel floats or None)."""
     check(len(net.layers) == len(want), "%s: %d layers" % (model, len(net.layers)))
     for i, (a, b, k) in enumerate(want):
         L = net.layers[i]
-        got = (L.input_shape, L.output_shape, None if L._kernel is None else len(L._kernel))
+        got = (L.input_shape, L.output_shape, floats(L._kernel))
         check(got == (a, b, k), "%s layer %d: %r, expected %r" % (model, i, got, (a, b, k)))
 
 
@@ -120,8 +125,18 @@ def test_refused():
     check(refused(ValueError, "layer 2 (Add) takes inputs of one shape; the change of layer 1 would give it "
                   "the input (6,), layer 1 (5,)", net.resize, 1, 5), "graph_dense_residual: resize(1, 5) refused")
     net.resize(0, 9)   # the first Dense: the second one takes 9 inputs
-    check([L.output_shape for L in net.layers] == [(9,), (6,), (6,), (3,)] and len(net.layers[1]._kernel) == 9 * 6,
+    check([L.output_shape for L in net.layers] == [(9,), (6,), (6,), (3,)] and floats(net.layers[1]._kernel) == 9 * 6,
           "graph_dense_residual: resize(0, 9)")
+
+
+def fit_lowers_loss(net, rows, labels, model):
+    net.compile("adam", "sparse_categorical_crossentropy")
+    loss0 = net.evaluate(rows, labels)["loss"]
+    anne_net.seed(3)
+    net.fit(rows, labels, batch_size=4, epochs=8, verbose=0)
+    loss1 = net.evaluate(rows, labels)["loss"]
+    check(loss1 < loss0, "%s: fit lowers the loss: %.4f -> %.4f" % (model, loss0, loss1))
+    print("  fit on the resized %s: loss %.4f -> %.4f" % (model, loss0, loss1))
 
 
 def test_save_fit_quantize(net):
@@ -143,13 +158,16 @@ def test_save_fit_quantize(net):
     else:
         print("  save skipped: %d bytes free" % gc.mem_free())
     net.compile("adam", "sparse_categorical_crossentropy")
-    loss0 = net.evaluate(rows, labels)["loss"]
-    anne_net.seed(3)
-    net.fit(rows, labels, batch_size=4, epochs=8, verbose=0)
-    loss1 = net.evaluate(rows, labels)["loss"]
-    check(loss1 < loss0, "fit lowers the loss: %.4f -> %.4f" % (loss0, loss1))
-    check_shapes(net, RESNET_WIDE, "graph_resnet after fit")
-    print("  fit on the resized graph: loss %.4f -> %.4f" % (loss0, loss1))
+    gc.collect()
+    need = net.training_memory(4)
+    if 2 * need > gc.mem_free():
+        # (the Cortex-M0's 192 KB heap: fit() on graph_resnet, resized or not,
+        # runs out of memory there, training_memory() notwithstanding: the
+        # resized graph_conv1d trains in test_conv1d on every board)
+        print("  fit on graph_resnet skipped: training_memory(4) %d, %d bytes free" % (need, gc.mem_free()))
+    else:
+        fit_lowers_loss(net, rows, labels, "graph_resnet")
+        check_shapes(net, RESNET_WIDE, "graph_resnet after fit")
     import anne_quant
     if anne_quant._native_tables():
         q = net.quantize(rows)
@@ -181,6 +199,9 @@ def test_conv1d():
     check(snapshot(net, (6,)) == kept, "graph_conv1d: the Dense still keeps its weights")
     check(refused(ValueError, "layer 4 (Conv1D)", setattr, net.layers[4], "kernel_size", 9), "kernel_size 9")
     check(net.layers[4].kernel_size == 5 and len(net.predict(image(32, 2))) == 2, "kernel_size 9 changed nothing")
+    rows = [image(32, r) for r in range(8)]
+    fit_lowers_loss(net, rows, [r % 2 for r in range(8)], "graph_conv1d")
+    check(floats(net.layers[4]._kernel) == 5 * 6 * 3 and len(net.predict(rows[0])) == 2, "graph_conv1d after fit")
 
 
 def test_concat():
@@ -198,7 +219,7 @@ def test_concat():
     check(snapshot(net, (1, 6, 7, 9)) == kept, "graph_concat: layers 1, 6, 7, 9 keep their weights")
     kept = snapshot(net, (0, 1, 3, 7))
     net.resize(6, 7)
-    check([L.output_shape for L in net.layers[6:]] == [(7,), (3,), (10,), (2,)] and len(net.layers[9]._kernel) == 20,
+    check([L.output_shape for L in net.layers[6:]] == [(7,), (3,), (10,), (2,)] and floats(net.layers[9]._kernel) == 20,
           "graph_concat resize(6, 7): the Concatenate gives 10")
     check(snapshot(net, (0, 1, 3, 7)) == kept, "graph_concat: layers 0, 1, 3, 7 keep their weights")
     check(len(net.predict(image(72, 0))) == 2, "graph_concat: predict")
