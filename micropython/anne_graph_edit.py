@@ -75,10 +75,10 @@ def relayout(net, layers, start, fresh=(), keep=None):
     for L, shapes, weights in todo:
         if weights is not None:
             L._kernel, L._bias = weights
-            if L.weighted and L._folded:
+            if L.weighted and (L._folded or L._before):
                 print("anne_net: layer %d's new weights drop what the converter folded into it (%s)"
-                      % (layers.index(L), L._folded))
-                L._folded = None
+                      % (layers.index(L), L._folded or "a normalization"))
+                L._folded = L._before = None
         if L.kind in anne_ops.LAYER_INPUTS:
             L._in_shapes = shapes
         L._set_input(shapes[0])

@@ -1,4 +1,4 @@
-# files: tests/fixtures/graph/graph_resnet.anne tests/fixtures/graph/graph_resnet.json tests/fixtures/graph/graph_conv1d.anne tests/fixtures/graph/graph_concat.anne tests/fixtures/graph/graph_dense_residual.anne tests/board/boardcheck.py
+# files: tests/fixtures/graph/graph_resnet.anne tests/fixtures/graph/graph_resnet.json tests/fixtures/graph/graph_conv1d.anne tests/fixtures/graph/graph_concat.anne tests/fixtures/graph/graph_dense_residual.anne tests/fixtures/bad/valid_tflite_graph_bn_unfolded.anne tests/board/boardcheck.py
 # Editing graphs (issue 30 item 4; anne_graph_edit): net.resize(i, units) on
 # Keras functional models converted by tools/anne_convert.py
 # (tools/make_graph_fixtures.py). graph_resnet: the identity block's first
@@ -12,7 +12,8 @@
 # for bit as before. graph_conv1d: the first Conv1D, whose change reaches
 # both inputs of the Add (through two poolings), then a Conv1D's
 # kernel_size. graph_concat: a Conv2D and a Dense feeding Concatenate
-# (which grows). add, insert and remove still refused.
+# (which grows). add, insert and remove still refused; an int8 graph's
+# resize too.
 import gc
 import math
 import os
@@ -127,6 +128,8 @@ def test_refused():
     net.resize(0, 9)   # the first Dense: the second one takes 9 inputs
     check([L.output_shape for L in net.layers] == [(9,), (6,), (6,), (3,)] and floats(net.layers[1]._kernel) == 9 * 6,
           "graph_dense_residual: resize(0, 9)")
+    net = anne_net.load("valid_tflite_graph_bn_unfolded.anne")   # an int8 graph (from a .tflite)
+    check(refused(ValueError, "int8 networks are not trained or edited", net.resize, 2, 3), "int8: resize refused")
 
 
 def fit_lowers_loss(net, rows, labels, model):
