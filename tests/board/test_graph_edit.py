@@ -133,13 +133,16 @@ def test_refused():
 
 
 def fit_lowers_loss(net, rows, labels, model):
+    """fit's loss falls from its first epoch to its last, and evaluate after
+    it (no evaluate before: its workspace of one row, where the M0's heap
+    has no such block left, would be dropped for fit's)."""
     net.compile("adam", "sparse_categorical_crossentropy")
-    loss0 = net.evaluate(rows, labels)["loss"]
     anne_net.seed(3)
-    net.fit(rows, labels, batch_size=4, epochs=8, verbose=0)
+    losses = net.fit(rows, labels, batch_size=4, epochs=8, verbose=0).history["loss"]
     loss1 = net.evaluate(rows, labels)["loss"]
-    check(loss1 < loss0, "%s: fit lowers the loss: %.4f -> %.4f" % (model, loss0, loss1))
-    print("  fit on the resized %s: loss %.4f -> %.4f" % (model, loss0, loss1))
+    check(losses[-1] < losses[0] and loss1 < losses[0], "%s: fit lowers the loss: %r, then %.4f" % (model, losses, loss1))
+    print("  fit on the resized %s: loss %.4f (first epoch) -> %.4f (last), evaluate %.4f"
+          % (model, losses[0], losses[-1], loss1))
 
 
 def test_save_fit_quantize(net):
@@ -148,6 +151,21 @@ def test_save_fit_quantize(net):
     labels = []
     for y in json_rows(path, "y"):   # (Keras's classes of the rows)
         labels.append(max(range(len(y)), key=lambda j: y[j]))
+    net.compile("adam", "sparse_categorical_crossentropy")
+    gc.collect()
+    need = net.training_memory(4)
+    small = gc.mem_free() + gc.mem_alloc() < 300000
+    try:
+        fit_lowers_loss(net, rows, labels, "graph_resnet")
+        check_shapes(net, RESNET_WIDE, "graph_resnet after fit")
+    except MemoryError as e:
+        # (the Cortex-M0's 192 KB heap: fit's workspace, training_memory(4)
+        # bytes, is one block, which this script's objects leave no room for;
+        # the resized graph_conv1d trains in test_conv1d on every board)
+        if not small:
+            raise
+        print("  fit on graph_resnet skipped: training_memory(4) %d: %s" % (need, e))
+        net.compile("adam", "sparse_categorical_crossentropy")   # (lets go of fit's workspace)
     outs = [list(net.predict(x)) for x in rows[:3]]
     gc.collect()
     if gc.mem_free() > 60000:   # (the RAM filesystem holds a file twice while it closes)
@@ -160,17 +178,6 @@ def test_save_fit_quantize(net):
         os.remove("gedit.anne")
     else:
         print("  save skipped: %d bytes free" % gc.mem_free())
-    net.compile("adam", "sparse_categorical_crossentropy")
-    gc.collect()
-    need = net.training_memory(4)
-    if 2 * need > gc.mem_free():
-        # (the Cortex-M0's 192 KB heap: fit() on graph_resnet, resized or not,
-        # runs out of memory there, training_memory() notwithstanding: the
-        # resized graph_conv1d trains in test_conv1d on every board)
-        print("  fit on graph_resnet skipped: training_memory(4) %d, %d bytes free" % (need, gc.mem_free()))
-    else:
-        fit_lowers_loss(net, rows, labels, "graph_resnet")
-        check_shapes(net, RESNET_WIDE, "graph_resnet after fit")
     import anne_quant
     if anne_quant._native_tables():
         q = net.quantize(rows)
