@@ -154,7 +154,8 @@ def graph_class(Sequential):
         """A network of layers that name their inputs (net.inputs_of(i)):
         predict, predict_into, evaluate, summary, memory, save, compile,
         fit, training_memory (anne_train_graph), and quantize for a graph
-        whose merges are Add, Subtract, Multiply, Concatenate; no edits."""
+        whose merges are Add, Subtract, Multiply, Concatenate; resize (no
+        other edits)."""
 
         def _rebuild(self):
             """Plans the arena, then allocates it (MemoryError, with the
@@ -258,11 +259,24 @@ def graph_class(Sequential):
                 if ins != ((i - 1 if i else -1),) or act:
                     print("layer %d takes %s%s" % (i, ", ".join("input" if j < 0 else str(j) for j in ins), act))
 
-        def _refuse(self, *args, **kw):
-            raise ValueError("this network is a graph (its layers name their inputs): anne runs, trains, "
-                             "saves and quantizes it; editing graphs is not supported yet")
+        def resize(self, i, units):
+            """Gives layer i (Dense, Conv1D, Conv2D) `units` units (filters):
+            new weights for it and for the layers with weights that read its
+            output; ValueError, and no change, when the new channels would
+            reach an element-wise merge through some of its inputs only
+            (anne_graph_edit)."""
+            import anne_graph_edit
+            anne_graph_edit.resize(self, i, units)
 
-        add = insert = remove = resize = _refuse
+        def _relayout(self, layers, start, fresh=(), keep=None):
+            import anne_graph_edit   # (a Conv1D's new kernel_size or dilation_rate)
+            anne_graph_edit.relayout(self, layers, start, fresh, keep)
+
+        def _refuse(self, *args, **kw):
+            raise ValueError("this network is a graph (its layers name their inputs): adding, inserting and "
+                             "removing layers is not supported yet (resize works: net.resize(i, units))")
+
+        add = insert = remove = _refuse
 
         def __repr__(self):
             return "<Graph of %d layers: input %s, output %s>" % (

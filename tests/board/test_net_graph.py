@@ -8,7 +8,8 @@
 # activation arena against the bytes counted here from the layers' shapes;
 # the merge kernel of both backends against its definition; save() writes
 # the converter's file again, byte for byte, and the reloaded graph gives the
-# same outputs; edits refused with a clear error (training: test_train_graph).
+# same outputs; add, insert, remove refused with a clear error (training:
+# test_train_graph; resize: test_graph_edit).
 import gc
 import os
 from array import array
