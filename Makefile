@@ -71,7 +71,7 @@ M4F_FW := $(BUILD)/cortex-m4f/firmware.elf
 RV32_FW := $(BUILD)/riscv32/firmware.elf
 STAMP_DEPS := $(BUILD)/.deps-$(shell echo $(MICROPY_DIR) | md5sum | cut -c1-8)
 
-.PHONY: bench-models bench-cnn dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
+.PHONY: bench-models bench-cnn dist rp2 rp2-model rp2-stock rp2-pico2 test-rp2040 test-rp2040-stock test-rp2040-kws natmod natmod-run natmod-lib riscv-deps stock unix-stock qemu-m3-stock qemu-m0-stock qemu-m4f-stock fuzz all deps unix unix-asan unix-plain qemu-m3-plain test-suite qemu-m3 qemu-m0 qemu-m4f firmware test test-rust test-host test-nopanic test-board demo repl bench bench-firmware clean
 .PHONY: qemu-rv32 qemu-rv32-stock
 all: firmware
 
@@ -375,7 +375,17 @@ test-board: firmware natmod-run stock
 # collector off fills the heap; its Keras run passes there first).
 M0_STOCK_OUT := test_int8.py test_int8_2d.py test_net_graph.py test_int8_graph.py test_net_depthwise2d.py \
 	test_reliability_net.py test_quantize_cnn.py test_quantize_resnet.py test_net_conv.py test_net_conv2d.py
+# The stock Cortex-M3, M4F and RISC-V (anne.mpy and the board library in /lib)
+# leave out the Keras and LiteRT parity of whole models and graphs, the
+# reliability scripts and the fuzzer: the same kernels, compiled the same
+# way for the module, run every other script there (the module's calls,
+# bad input, training, int8, quantizing), and the parity runs on the same
+# instruction sets built in (cortex-m3, cortex-m4f, riscv32) and on
+# unix-stock (x64's anne.mpy).
+STOCK_PARITY_OUT := test_net_keras.py test_int8_graph.py test_net_graph.py test_quantize_resnet.py \
+	test_reliability_net.py test_reliability_train.py test_fuzz.py
 BOARD_EXCLUDE := $(foreach s,$(M0_STOCK_OUT),-x "cortex-m0-stock tests/board/$(s)") \
+	$(foreach t,cortex-m3-stock cortex-m4f-stock riscv32-stock,$(foreach s,$(STOCK_PARITY_OUT),-x "$(t) tests/board/$(s)")) \
 	-x "cortex-m0-stock tests/board/test_train.py" -x "cortex-m0-lite tests/board/test_int8.py" \
 	-x "cortex-m0-stock tests/board/test_train_2d.py [cnn_adam_depthwise]" \
 	-x "cortex-m0-stock tests/board/test_net_keras.py [affine_kept conv_har]" \
@@ -407,7 +417,11 @@ RP2040_KWS := tools/run-on --timeout 900 rp2040 examples/kws/kws.py examples/kws
 # here: a run may take 15 minutes before it counts as hung, not run-on's 5.)
 test-rp2040: rp2 rp2-stock natmod-armv6m
 	ANNE_RUN_TIMEOUT=900 $(PYTHON) tests/run_board_tests.py rp2040 -k $(RP2040_TESTS)
+	$(MAKE) -s -j2 -Otarget test-rp2040-stock test-rp2040-kws
+# (the stock Pico's run and the keyword spotter, one emulator each: side by side)
+test-rp2040-stock:
 	ANNE_RUN_TIMEOUT=1500 $(PYTHON) tests/run_board_tests.py rp2040-stock -k $(RP2040_STOCK_TESTS)
+test-rp2040-kws:
 	$(RP2040_KWS)
 
 # A long fuzz run (tests/board/test_fuzz.py, bounded in make test) on the

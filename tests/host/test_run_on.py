@@ -163,7 +163,7 @@ def test_files_too_big_are_a_usage_error_naming_the_limit(target, tmp_path):
     big.write_bytes(bytes(1100 * 1024))
     r = run_on(target, tmp_path, "print('never')\n", big)
     assert r.returncode == 64, (r.returncode, r.stderr)
-    limit = {"cortex-m3": 917504, "cortex-m0": 851968, "riscv32": 1048576}[target]
+    limit = {"cortex-m3": 1441792, "cortex-m0": 851968, "riscv32": 1048576}[target]
     assert "run-on keeps %d bytes" % limit in r.stderr
     assert "never" not in r.stdout
 
