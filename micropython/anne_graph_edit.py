@@ -10,9 +10,9 @@
 # and the network stays as it was.
 
 import anne_ops
-from anne_core import _n_out, _shape_text
+from anne_core import _shape_text
 from anne_file import NETWORK_INPUT, merge_shape
-from anne_layers import _editable
+from anne_layers import _editable, _resized
 
 
 def _readers(net, i):
@@ -95,16 +95,7 @@ def resize(net, i, units):
     (Add, Subtract, Multiply, Average, Maximum, Minimum) through some of
     its inputs only (a residual block's last conv: the shortcut keeps its
     channels)."""
-    _editable(net)
-    i = net._index(i)
-    units = int(units)
-    if not 1 <= units <= 65535:
-        raise ValueError("units out of range: %d (1..65535)" % units)
-    L = net._layers[i]
-    if not L.weighted or L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # (its channels follow its input)
-        raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
-    if L.kind == anne_ops.LAYER_DENSE:
-        _n_out(L._name, units)  # ValueError: odd units for glu
+    i, units, L = _resized(net, i, units)
     if L._before is not None:
         raise ValueError("layer %d takes a normalization folded into its weights (%s): in a graph, resize() "
                          "cannot make it a layer of its own yet" % (i, type(L).__name__))

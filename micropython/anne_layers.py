@@ -67,6 +67,24 @@ def _editable(net):
                            "returns (edit them after fit(), not from a callback)")
 
 
+def _resized(net, i, units):
+    """resize(i, units)'s checks (chains' and graphs', anne_graph_edit) ->
+    (i, units, the layer): _editable, the index, units in 1..65535, a
+    layer with units of its own (not a DepthwiseConv2D, whose channels
+    follow its input), an even number for glu."""
+    _editable(net)
+    i = net._index(i)
+    units = int(units)
+    if not 1 <= units <= 65535:
+        raise ValueError("units out of range: %d (1..65535)" % units)
+    L = net._layers[i]
+    if not L.weighted or L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
+        raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
+    if L.kind == anne_ops.LAYER_DENSE:
+        _n_out(L._name, units)  # ValueError: odd units for glu
+    return i, units, L
+
+
 def _glorot_uniform(n_in, units, receptive=1):
     """Keras's default kernel initialiser: uniform(-limit, limit) with
     limit = sqrt(6 / (fan_in + fan_out)), for an n_in x units kernel (a

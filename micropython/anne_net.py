@@ -57,12 +57,12 @@ use_backend("native" if _native is not None else "python")
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
 import anne_core
-from anne_core import PADDINGS, _floats_for, _n_out, _shape_text, _size, chain_arena, chain_bound
+from anne_core import PADDINGS, _floats_for, _shape_text, _size, chain_arena, chain_bound
 
 __version__ = anne_ops.VERSION
 
 
-from anne_layers import Dense, Input, _editable, _int_arg, _uniform01, seed  # noqa: F401 - anne_net.seed
+from anne_layers import Dense, Input, _editable, _int_arg, _resized, _uniform01, seed  # noqa: F401 - anne_net.seed
 
 # The layers: Dense (anne_layers), the layers for windows (anne_conv) and
 # the per-channel ones (anne_affine), the last two imported when a network
@@ -385,16 +385,7 @@ class Sequential:
         per-channel layer) whose channels change gets fresh arguments, as a
         new Keras layer has (gamma 1, beta 0, moving mean 0, moving variance
         1). Class names that no longer fit the outputs are dropped."""
-        _editable(self)
-        i = self._index(i)
-        units = int(units)
-        if not 1 <= units <= 65535:
-            raise ValueError("units out of range: %d (1..65535)" % units)
-        L = self._layers[i]
-        if not L.weighted or L.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # (its channels follow its input)
-            raise ValueError("layer %d (%s) has no units to resize" % (i, type(L).__name__))
-        if L.kind == anne_ops.LAYER_DENSE:
-            _n_out(L._name, units)  # ValueError: odd units for glu
+        i, units, L = _resized(self, i, units)
         old = L._units
         layers = list(self._layers)
         before = L._before

@@ -155,7 +155,7 @@ pub(crate) fn conv_pairs_s8(
                 let (mut f, mut qg) = (0, qs);
                 while f < nb {
                     let f_now = f.min(nb - 4);
-                    let Some(sums) = sums4(buf, ws.get(f_now * row_len..).unwrap_or(&[]), row_len) else {
+                    let Some(sums) = caps::pair4_rows(buf, ws.get(f_now * row_len..).unwrap_or(&[]), row_len) else {
                         return false;
                     };
                     qg = qs.get(f_now..).unwrap_or(qg);
@@ -194,25 +194,4 @@ fn copy(d: &mut [i8], s: &[i8]) {
 fn inside(o: usize, s: usize, d: usize, pad: usize, k: usize, size: usize) -> bool {
     let a = o.saturating_mul(s);
     a >= pad && (a - pad).saturating_add(k.saturating_sub(1).saturating_mul(d)) < size
-}
-
-/// The pair's sums of four filters (rows of `n` from the start of `ws`)
-/// over the buffer's two rows (`n` apart), [`caps::PAIR_MAX_N`] values
-/// per call of [`caps::pair4`]; `None` where it gives none.
-#[inline(always)]
-fn sums4(buf: &[i8], ws: &[i8], n: usize) -> Option<[[i32; 4]; 2]> {
-    let first = n.min(caps::PAIR_MAX_N);
-    let mut acc = caps::pair4(buf, ws, n, first)?;
-    let mut c0 = first;
-    while c0 < n {
-        let k = (n - c0).min(caps::PAIR_MAX_N);
-        let s = caps::pair4(buf.get(c0..)?, ws.get(c0..)?, n, k)?;
-        for (a4, s4) in acc.iter_mut().zip(s) {
-            for (a, s) in a4.iter_mut().zip(s4) {
-                *a = a.wrapping_add(s);
-            }
-        }
-        c0 += k;
-    }
-    Some(acc)
 }

@@ -238,7 +238,8 @@ pub(crate) fn pointwise_s8(
             while i < g.row_len {
                 // (the odd last position with the one before it)
                 let i_now = i.min(g.row_len - 2);
-                let Some(sums) = pair_sums(x, ws, in0 + i_now, cin) else {
+                let xs = (in0 + i_now).checked_mul(cin).and_then(|at| x.get(at..));
+                let Some(sums) = xs.and_then(|xs| caps::pair4_rows(xs, ws, cin)) else {
                     return false;
                 };
                 let at = (out0 + i_now).wrapping_mul(filters).wrapping_add(f0_now);
@@ -263,27 +264,4 @@ pub(crate) fn pointwise_s8(
         f0 += 4;
     }
     true
-}
-
-/// The two positions `pos, pos + 1`'s sums of four filters (rows of `cin`
-/// from the start of `ws`), `PAIR_MAX_N` channels per call of
-/// [`caps::pair4`]; `None` where it gives none.
-#[inline(always)]
-fn pair_sums(x: &[i8], ws: &[i8], pos: usize, cin: usize) -> Option<[[i32; 4]; 2]> {
-    let xs = x.get(pos.checked_mul(cin)?..)?;
-    let first = cin.min(caps::PAIR_MAX_N);
-    let mut acc = caps::pair4(xs, ws, cin, first)?;
-    // (more calls only past 255 channels)
-    let mut c0 = first;
-    while c0 < cin {
-        let n = (cin - c0).min(caps::PAIR_MAX_N);
-        let s = caps::pair4(xs.get(c0..)?, ws.get(c0..)?, cin, n)?;
-        for (a4, s4) in acc.iter_mut().zip(s) {
-            for (a, s) in a4.iter_mut().zip(s4) {
-                *a = a.wrapping_add(s);
-            }
-        }
-        c0 += n;
-    }
-    Some(acc)
 }

@@ -157,6 +157,27 @@ pub fn pair4(xs: &[i8], ws: &[i8], s: usize, n: usize) -> Option<[[i32; 4]; 2]> 
     }
 }
 
+/// [`pair4`] over rows of any length `n` (the two positions' inputs and
+/// the four filters `n` apart): [`PAIR_MAX_N`] values per call, the
+/// calls' sums added (wrapping); `None` where [`pair4`] gives none.
+#[inline(always)]
+pub fn pair4_rows(xs: &[i8], ws: &[i8], n: usize) -> Option<[[i32; 4]; 2]> {
+    let first = n.min(PAIR_MAX_N);
+    let mut acc = pair4(xs, ws, n, first)?;
+    let mut c0 = first; // (more calls only past 255 values)
+    while c0 < n {
+        let k = (n - c0).min(PAIR_MAX_N);
+        let s = pair4(xs.get(c0..)?, ws.get(c0..)?, n, k)?;
+        for (a4, s4) in acc.iter_mut().zip(s) {
+            for (a, s) in a4.iter_mut().zip(s4) {
+                *a = a.wrapping_add(s);
+            }
+        }
+        c0 += k;
+    }
+    Some(acc)
+}
+
 /// [`pair4`]'s checks: `n` in `1..=PAIR_MAX_N`, `xs` holds `s + n`
 /// values and `ws` `3 * s + n`.
 #[inline(always)]
