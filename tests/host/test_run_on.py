@@ -160,7 +160,7 @@ def test_get_after_a_failed_script_shows_its_traceback_first(target, tmp_path):
 @pytest.mark.parametrize("target", [t for t in TARGETS if not t.startswith("unix")])
 def test_files_too_big_are_a_usage_error_naming_the_limit(target, tmp_path):
     big = tmp_path / "big.bin"
-    big.write_bytes(bytes(1100 * 1024))
+    big.write_bytes(bytes(1500 * 1024))
     r = run_on(target, tmp_path, "print('never')\n", big)
     assert r.returncode == 64, (r.returncode, r.stderr)
     limit = {"cortex-m3": 1441792, "cortex-m0": 851968, "riscv32": 1048576}[target]
