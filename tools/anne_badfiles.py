@@ -458,7 +458,7 @@ def valid_int8_files():
 TFLITE_FIXTURES = ("dense_float_io", "dense_linear", "dense_per_tensor", "dense_relu6_chain", "dense_relu_chain",
                    "dense_relu_softmax", "dense_relu6_softmax", "act_softmax", "act_sigmoid", "act_tanh",
                    "act_gelu", "act_leaky_relu", "act_hard_swish", "act_elu", "conv1d_dense", "conv1d_variants",
-                   "pool1d_chain", "pool1d_global_max", "conv1d_dilated_chain", "conv1d_depthwise_pad")
+                   "pool1d_chain", "pool1d_global_max", "conv1d_dilated_chain", "conv1d_depthwise_pad", "act_elu_float")
 
 
 # graphs (tools/anne_tflite_graph.py): int8_graph_index.json, for tests/board/test_int8_graph.py

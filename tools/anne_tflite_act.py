@@ -177,3 +177,48 @@ def post(op, options, in_q, out_q):
 
 
 ACTIVATION_IDS = {op: anne_ops.ACTIVATIONS.index(name) for op, name in ACTIVATIONS.items()}
+
+
+def fold_float_islands(imp):
+    """A float island the converter leaves (Keras's elu: DEQUANTIZE, ELU in
+    float32, QUANTIZE), each operator read by the next alone, its operator
+    one of ACTIVATIONS but SOFTMAX: that operator on the int8 tensors, its
+    table. LiteRT's int8 table (LUTPopulate) is the same float32 function
+    of each of the 256 values, dequantized and quantized again; its float
+    kernels may round the two conversions differently, so the outputs are
+    within one output step of LiteRT's. In a copy of imp's model (imp.m,
+    imp.t, imp.ops set): the operator reads the DEQUANTIZE's input and
+    writes the QUANTIZE's output. Returns {operator: why it is dropped}."""
+    ops, t = imp.ops, imp.t
+    readers = {}
+    for k, op in enumerate(ops):
+        for i in op["inputs"] if k not in imp.folded else ():
+            readers.setdefault(i, []).append(k)
+
+    def only_reader(tensor):
+        ks = readers.get(tensor, [])
+        if len(ks) != 1 or tensor in imp.m["outputs"] or ops[ks[0]]["inputs"][:1] != [tensor]:
+            return None
+        return ks[0]
+
+    new_ops, folded = list(ops), {}
+    for k, op in enumerate(ops):
+        if op["name"] != "DEQUANTIZE" or k in imp.folded or not op["inputs"] or not op["outputs"]:
+            continue
+        x, f = op["inputs"][0], op["outputs"][0]
+        a = only_reader(f)
+        if a is None or ops[a]["name"] not in ACTIVATIONS or ops[a]["name"] == "SOFTMAX" or not ops[a]["outputs"]:
+            continue
+        q = only_reader(ops[a]["outputs"][0])
+        if q is None or ops[q]["name"] != "QUANTIZE" or not ops[q]["outputs"]:
+            continue
+        y = ops[q]["outputs"][0]
+        if (t[x]["type"], t[f]["type"], t[ops[a]["outputs"][0]]["type"], t[y]["type"]) != \
+                ("int8", "float32", "float32", "int8"):
+            continue
+        new_ops[a] = dict(ops[a], inputs=[x] + list(ops[a]["inputs"][1:]), outputs=[y])
+        folded[k] = folded[q] = " (a float %s's: computed on the int8 values as its table)" % ops[a]["name"]
+    if folded:
+        imp.m = dict(imp.m, operators=new_ops)
+        imp.ops = new_ops
+    return folded

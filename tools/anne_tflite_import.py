@@ -199,6 +199,7 @@ class _Importer:
         self.check_full_integer()
         self.folded = anne_tflite_conv2d.fold_dilated(self)   # (a dilated convolution's operators as one)
         self.folded.update(anne_tflite_conv2d.fold_causal(self))   # (a causal Conv1D's PAD)
+        self.folded.update(anne_tflite_act.fold_float_islands(self))   # (DEQUANTIZE, ELU, QUANTIZE)
         m, t = self.m, self.t
         consumers = {}
         for k, op in enumerate(self.ops):

@@ -234,9 +234,29 @@ def convert_elu_aware(name, content):
     return content, "BUILTIN_REF", None
 
 
+def float_elu_fixture(out_dir):
+    """act_elu_float: Dense(5 -> 8, activation="elu") then Dense(3), as the
+    converter writes it (DEQUANTIZE, ELU in float, QUANTIZE: not edited),
+    run by LiteRT's built-in kernels (the reference resolver has no float
+    ELU): the importer's float island, computed as the int8 ELU's table,
+    within one output step."""
+    keras.utils.set_random_seed(41)
+    inp = keras.Input((5,))
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Dense(8, activation="elu")(inp)))
+    calib = train(model, "mse", 41)
+    content = convert(model, calib)
+    probe = litert.Interpreter(model_content=content)
+    probe.allocate_tensors()
+    record("act_elu_float", content, input_rows(probe, calib, 41), out_dir, "BUILTIN_WITHOUT_DEFAULT_DELEGATES",
+           "not edited: the converter's float ELU island, run by LiteRT's built-in kernels")
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fixtures", "int8")
     os.makedirs(out_dir, exist_ok=True)
+    if "--float-elu-only" in sys.argv:
+        return float_elu_fixture(out_dir)
+    float_elu_fixture(out_dir)
     seed = 10
     for name, (act, n_in, units) in DENSE.items():
         seed += 1

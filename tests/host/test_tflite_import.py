@@ -46,7 +46,10 @@ DILATED = ["conv1d_dilated", "conv1d_dilated_chain", "conv2d_dilated_int8"]
 # and Conv1D with padding="causal" (a PAD of the steps before it), ZeroPadding1D, DepthwiseConv1D and
 # SeparableConv1D (the steps as an image of height 1): tests/host/test_tflite_conv2d.py
 CAUSAL = ["conv1d_causal_dilated", "conv1d_depthwise_pad"]
-SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL
+# and a float island the converter leaves (DEQUANTIZE, ELU in float, QUANTIZE), run by LiteRT's built-in
+# kernels: computed as the int8 ELU's table, within one output step (test_float_island_*)
+FLOAT_ISLANDS = ["act_elu_float"]
+SUPPORTED += CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL + FLOAT_ISLANDS
 REFUSED = {"act_prelu": ["operator 1 PRELU"], "act_silu": ["operator 2 MUL"]}
 SETTINGS = ["representative_dataset", "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
             "inference_input_type = tf.int8", "inference_output_type = tf.int8"]
@@ -113,7 +116,8 @@ def _act_range(fused, scale, zp):
             "RELU_N1_TO_1": (max(-128, q(-1.0)), min(127, q(1.0)))}[fused]
 
 
-@pytest.mark.parametrize("name", [n for n in SUPPORTED if n not in CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL])
+@pytest.mark.parametrize("name", [n for n in SUPPORTED
+                                  if n not in CONV1D + POOLS + CONV2D + GRAPHS + DILATED + CAUSAL + FLOAT_ISLANDS])
 def test_convert_holds_what_litert_reports(name, tmp_path):
     out = tmp_path / (name + ".anne")
     r = run(path(name), "-o", str(out))
@@ -154,6 +158,32 @@ def test_convert_holds_what_litert_reports(name, tmp_path):
         assert m.input_quantization == (f32(d["input"]["scale"]), d["input"]["zero_point"])
         assert m.output_quantization == (f32(d["output"]["scale"]), d["output"]["zero_point"])
         assert m.forward_int8(np.array(d["rows"])).tolist() == d["outputs"]
+
+
+@pytest.mark.parametrize("name", FLOAT_ISLANDS)
+def test_float_island_is_its_int8_table_within_one_step(name, tmp_path):
+    """DEQUANTIZE, ELU (float32), QUANTIZE after a FULLY_CONNECTED: the
+    Dense layer's elu, its output quantization the QUANTIZE's; on each
+    value the FULLY_CONNECTED gave in LiteRT, and on every output, within
+    one output step of LiteRT's float kernels (identical on these rows)."""
+    out = tmp_path / (name + ".anne")
+    r = run(path(name), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "DEQUANTIZE #1 (a float ELU's" in run(path(name), "-n", "--summary").stdout
+    m = af.load(str(out))
+    d = doc(name)
+    ops = {op["opcode"]: op for op in d["operators"] if op["opcode"] != "FULLY_CONNECTED"}
+    fc_out, q_out = ops["DEQUANTIZE"]["inputs"][0], ops["QUANTIZE"]["outputs"][0]
+    t_q = d["tensors"][q_out]
+    assert m.layers[0].activation == "elu" and m.layers[0].quant[7:9] == (f32(t_q["scales"][0]), t_q["zero_points"][0])
+    values = d["tensor_values"]
+    xs = np.array(d["rows"])
+    got = m.layers[0].forward_int8(xs).reshape(len(xs), -1)
+    want = np.array([v[str(q_out)] for v in values])
+    assert np.abs(got - want).max() <= 1 and len(set(v for row in values for v in row[str(fc_out)])) > 20
+    final = m.forward_int8(xs)
+    assert np.abs(final - np.array(d["outputs"])).max() <= 1
+    assert (final == np.array(d["outputs"])).all()   # (these rows: identical)
 
 
 def _quantize_multiplier(real):
