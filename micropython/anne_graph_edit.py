@@ -12,7 +12,7 @@
 import anne_ops
 from anne_core import _shape_text
 from anne_file import NETWORK_INPUT, merge_shape
-from anne_layers import _editable, _resized
+from anne_layers import _editable, _resized, _take_weights
 
 
 def _readers(net, i):
@@ -74,11 +74,7 @@ def relayout(net, layers, start, fresh=(), keep=None):
         todo.append((L, shapes, weights))
     for L, shapes, weights in todo:
         if weights is not None:
-            L._kernel, L._bias = weights
-            if L.weighted and (L._folded or L._before):
-                print("anne_net: layer %d's new weights drop what the converter folded into it (%s)"
-                      % (layers.index(L), L._folded or "a normalization"))
-                L._folded = L._before = None
+            _take_weights(L, weights, layers.index(L))
         if L.kind in anne_ops.LAYER_INPUTS:
             L._in_shapes = shapes
         L._set_input(shapes[0])

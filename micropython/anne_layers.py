@@ -85,6 +85,18 @@ def _resized(net, i, units):
     return i, units, L
 
 
+def _take_weights(L, weights, i):
+    """A relayout's new weights for layer L (index i): what the converter
+    folded into its old ones (stored in the file) no longer applies, and
+    is dropped, saying so (a chain's resize() unfolds a stored
+    normalization first)."""
+    L._kernel, L._bias = weights
+    if L.weighted and (L._folded or L._before):
+        print("anne_net: layer %d's new weights drop what the converter folded into it (%s)"
+              % (i, L._folded or "a normalization"))
+        L._folded = L._before = None
+
+
 def _glorot_uniform(n_in, units, receptive=1):
     """Keras's default kernel initialiser: uniform(-limit, limit) with
     limit = sqrt(6 / (fan_in + fan_out)), for an n_in x units kernel (a

@@ -62,7 +62,8 @@ from anne_core import PADDINGS, _floats_for, _shape_text, _size, chain_arena, ch
 __version__ = anne_ops.VERSION
 
 
-from anne_layers import Dense, Input, _editable, _int_arg, _resized, _uniform01, seed  # noqa: F401 - anne_net.seed
+from anne_layers import (Dense, Input, _editable, _int_arg, _resized, _take_weights, _uniform01,  # noqa: F401
+                         seed)  # (anne_net.seed)
 
 # The layers: Dense (anne_layers), the layers for windows (anne_conv) and
 # the per-channel ones (anne_affine), the last two imported when a network
@@ -313,12 +314,7 @@ class Sequential:
             shape = out
         for L, shape, weights in todo:
             if weights is not None:
-                L._kernel, L._bias = weights
-                if L.weighted and (L._folded or L._before):
-                    # (resize() unfolds a stored normalization first)
-                    print("anne_net: layer %d's new weights drop what the converter folded into it (%s)"
-                          % (layers.index(L), L._folded or "a normalization"))
-                    L._folded = L._before = None
+                _take_weights(L, weights, layers.index(L))
             L._set_input(shape)
             L._net = self
         self._layers = layers
