@@ -49,6 +49,9 @@ def main():
     p.add_argument("-x", "--exclude", action="append", default=[], metavar="RUN",
                    help="leave out the runs whose name (as printed: 'TARGET tests/board/SCRIPT [FILES]') "
                         "starts with RUN (repeatable)")
+    p.add_argument("--only", action="append", default=[], metavar="TARGET:NAMES",
+                   help="on TARGET, only the scripts whose name contains one of NAMES (comma-separated; "
+                        "repeatable): a slow or small target's subset")
     p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (default 2)")
     a = p.parse_args()
     scripts = sorted(s for s in glob.glob(os.path.join(ROOT, "tests", "board", "test_*.py"))
@@ -56,9 +59,12 @@ def main():
     if not scripts:
         print("no test scripts found", file=sys.stderr)
         return 1
+    only = dict(o.split(":", 1) for o in a.only)
     jobs = []
     for target in a.targets:
         for script in scripts:
+            if target in only and not any(k in os.path.basename(script) for k in only[target].split(",")):
+                continue
             sets = file_sets(script)
             for files in sets:
                 name = "%s %s" % (target, os.path.relpath(script, ROOT))

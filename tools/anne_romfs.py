@@ -18,13 +18,44 @@ class _Writer:
         s.buf.extend(data.encode() if s.text else data)
         return len(data)
     def flush(s):
+        # (the buffer itself, not a copy: a copy wants a second block of the
+        # file's size, which a small fragmented heap may not have)
         if s.buf is not None:
-            s.fs.files[s.name] = bytes(s.buf)
+            s.fs.files[s.name] = s.buf
     def close(s):
         # (the buffer goes: the writer stays listed for --get, and a copy of
         # every file written, mip's anne.mpy among them, would stay in the heap)
         s.flush()
         s.buf = None
+    def __enter__(s):
+        return s
+    def __exit__(s, *a):
+        s.close()
+class _Reader(_io.IOBase):
+    # A written file read in place, without the copy io.BytesIO makes (a
+    # board's flash file is not copied into RAM either); a stream (IOBase:
+    # readinto, ioctl) for import, as mip's anne.mpy is imported.
+    def __init__(s, data):
+        s.data, s.pos = data, 0
+    def read(s, n=-1):
+        end = len(s.data) if n is None or n < 0 else min(len(s.data), s.pos + n)
+        out = bytes(memoryview(s.data)[s.pos:end]) if end > s.pos else b""
+        s.pos = max(s.pos, end)
+        return out
+    def readinto(s, buf):
+        # (an array's items may be 4 bytes: a BytesIO of at most that much)
+        n = _io.BytesIO(memoryview(s.data)[s.pos:s.pos + 4 * len(buf)]).readinto(buf)
+        s.pos += n
+        return n
+    def seek(s, off, whence=0):
+        s.pos = max(0, (0, s.pos, len(s.data))[whence] + off)
+        return s.pos
+    def tell(s):
+        return s.pos
+    def ioctl(s, request, arg):
+        return 0
+    def close(s):
+        s.data = b""
     def __enter__(s):
         return s
     def __exit__(s, *a):
@@ -88,7 +119,7 @@ class _RamFS:
                     w.buf.extend(f.read())
             return w
         if n in s.files:
-            return _io.BytesIO(s.files[n]) if "b" in mode else _io.StringIO(s.files[n].decode())
+            return _Reader(s.files[n]) if "b" in mode else _io.StringIO(bytes(s.files[n]).decode())
         if s._in_rom(n):
             return s.rom.open(n, mode)
         raise OSError(2)
