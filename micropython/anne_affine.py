@@ -287,6 +287,13 @@ LAYER_TYPES = (Normalization, Rescaling, BatchNormalization)
 AFFINE_TYPES = (_Affine, Normalization, Rescaling, BatchNormalization)  # by code
 
 
+def make_layer(entry):
+    """The per-channel layer of a file's entry (anne_net.load; its weights
+    are set by _from_file once read): by its code, kparams[0]."""
+    code = entry.kparams[0]
+    return Rescaling(1.0) if code in (0, 2) else AFFINE_TYPES[code]()
+
+
 def _unfolded(text):
     """The layer of its own for a normalization the converter folded into
     the layer after it (x * scale + offset per input, docs/FORMAT.md's

@@ -276,3 +276,17 @@ class Reshape(_Shaping):
 
 # By kind - 2 (docs/FORMAT.md: Dense is kind 1)
 LAYER_TYPES = (Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, Flatten, Reshape)
+
+
+def make_layer(entry):
+    """The layer of a file's entry of this module's kinds (anne_net.load)."""
+    kind, kp = entry.kind, entry.kparams
+    if kind == anne_ops.LAYER_CONV1D:
+        return Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation, entry.has_bias,
+                      **entry.keras_params())
+    layer_type = LAYER_TYPES[kind - 2]
+    if kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
+        return layer_type(kp[0], kp[1], PADDINGS[kp[2]])
+    if kind == anne_ops.LAYER_RESHAPE:
+        return layer_type(entry.out_shape)
+    return layer_type()

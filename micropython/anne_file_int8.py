@@ -22,12 +22,9 @@ INT8_PARTS = ("kernel", "bias", "requant", "scale", "post")
 # inputs of the output's quantization) and the affine kind, an element-wise
 # add, subtract or multiply by a constant per-channel vector (TFLite's ADD or
 # MUL of an unfolded BatchNormalization): their parts below (ELEMENTWISE).
-INT8_MERGES = (anne_ops.LAYER_ADD, anne_ops.LAYER_SUBTRACT, anne_ops.LAYER_MULTIPLY, anne_ops.LAYER_CONCATENATE)
-INT8_KINDS = (anne_ops.LAYER_DENSE, anne_ops.LAYER_CONV1D, anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D,
-              anne_ops.LAYER_GLOBAL_AVERAGE_POOLING1D, anne_ops.LAYER_GLOBAL_MAX_POOLING1D,
-              anne_ops.LAYER_FLATTEN, anne_ops.LAYER_RESHAPE, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D,
-              anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D, anne_ops.LAYER_GLOBAL_AVERAGE_POOLING2D,
-              anne_ops.LAYER_GLOBAL_MAX_POOLING2D, anne_ops.LAYER_ZERO_PADDING2D, anne_ops.LAYER_AFFINE) + INT8_MERGES
+# (the layer registry's kinds that have an int8 module, ops.json's board_int8)
+INT8_KINDS = tuple(k for k in range(1, len(anne_ops.LAYER_MODULE)) if anne_ops.LAYER_MODULE_INT8[k])
+INT8_MERGES = tuple(k for k in INT8_KINDS if k in anne_ops.LAYER_INPUTS)
 # The int8 convolutions (Q31 multipliers, no activation after the clamp)
 CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D)
 # The global averages (TFLite's MEAN: requantized)

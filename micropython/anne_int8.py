@@ -106,6 +106,11 @@ class DenseInt8(Dense):
 # ---------------------------------------------------------------------------
 # The network
 
+def make_layer(entry):
+    """The int8 Dense layer of a file's entry (anne_net.load)."""
+    return DenseInt8(entry)
+
+
 def quantize(values, scale, zero_point, out):
     """TFLite's QUANTIZE of float values into out (array('b')): float32
     x / scale rounded half away from zero, plus zero_point, clamped to

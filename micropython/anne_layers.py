@@ -472,3 +472,9 @@ class _Shaping(_Shaped):
 
 
 LAYER_TYPES = (Dense,)
+
+
+def make_layer(entry):
+    """The Dense layer of a file's entry (anne_net.load, through the layer
+    registry's module for the kind: anne_ops.LAYER_MODULE)."""
+    return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())

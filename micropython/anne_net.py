@@ -57,7 +57,7 @@ use_backend("native" if _native is not None else "python")
 import anne_ops
 from anne_ops import ACTIVATIONS  # noqa: F401 - anne_net.ACTIVATIONS, the ids' names
 import anne_core
-from anne_core import PADDINGS, _floats_for, _shape_text, _size, chain_arena, chain_bound
+from anne_core import _floats_for, _shape_text, _size, chain_arena, chain_bound
 
 __version__ = anne_ops.VERSION
 
@@ -65,20 +65,17 @@ __version__ = anne_ops.VERSION
 from anne_layers import (Dense, Input, _editable, _int_arg, _resized, _take_weights, _uniform01,  # noqa: F401
                          seed)  # (anne_net.seed)
 
-# The layers: Dense (anne_layers), the layers for windows (anne_conv) and
-# the per-channel ones (anne_affine), the last two imported when a network
-# has one of them.
-_LAYER_NAMES = ("Dense, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, Flatten, "
-                "Reshape, Normalization, Rescaling, BatchNormalization, Conv2D, MaxPooling2D, AveragePooling2D, "
-                "GlobalAveragePooling2D, GlobalMaxPooling2D, DepthwiseConv2D, ZeroPadding2D, UpSampling1D")
+# The layers a network built in Python takes (the layer registry's kinds of
+# one input: not the merges, which only a graph's file has), each class in
+# its kind's module (anne_ops.LAYER_MODULE), imported when first used.
+_CHAIN_KINDS = [k for k in range(1, len(anne_ops.LAYER_MODULE)) if k not in anne_ops.LAYER_INPUTS]
+_LAYER_NAMES = ", ".join(n for k in _CHAIN_KINDS for n in anne_ops.LAYER_KERAS[k])
 
 
 def _is_layer(layer):
     """True for a layer of anne_net's (Input is not one)."""
-    if isinstance(layer, anne_layers.LAYER_TYPES):
-        return True
-    for name in ("anne_conv", "anne_affine", "anne_conv2d", "anne_depthwise2d"):  # (none before its import)
-        module = sys.modules.get(name)
+    for name in set(anne_ops.LAYER_MODULE[k] for k in _CHAIN_KINDS):
+        module = sys.modules.get(name)  # (none before its import)
         if module is not None and isinstance(layer, module.LAYER_TYPES):
             return True
     return False
@@ -671,33 +668,10 @@ def load(source):
     import anne_io
 
     def make_layer(entry):
-        kind, kp = entry.kind, entry.kparams
-        if entry.dtype:  # int8 (anne_file checked it: all of them, of anne_file_int8.INT8_KINDS)
-            m = __import__("anne_int8" if kind == anne_ops.LAYER_DENSE else "anne_int8_graph" if kind ==
-                           anne_ops.LAYER_AFFINE or kind in anne_ops.LAYER_INPUTS else
-                           "anne_int8_conv2d" if kind >= anne_ops.LAYER_CONV2D else "anne_int8_conv")
-            return m.DenseInt8(entry) if kind == anne_ops.LAYER_DENSE else m.make_layer(entry)
-        if kind in anne_ops.LAYER_INPUTS:  # a merge (Add, Concatenate, ...): a graph's
-            import anne_graph
-            return anne_graph.make_layer(entry)
-        if kind == anne_ops.LAYER_DENSE:
-            return Dense(entry.units, entry.activation, entry.has_bias, **entry.keras_params())
-        if kind == anne_ops.LAYER_AFFINE:
-            import anne_affine
-            return anne_affine.Rescaling(1.0) if kp[0] in (0, 2) else anne_affine.AFFINE_TYPES[kp[0]]()
-        if kind >= anne_ops.LAYER_CONV2D:
-            module = __import__("anne_depthwise2d" if kind >= anne_ops.LAYER_DEPTHWISE_CONV2D else "anne_conv2d")
-            return module.make_layer(entry)
-        import anne_conv
-        if kind == anne_ops.LAYER_CONV1D:
-            return anne_conv.Conv1D(entry.units, kp[0], kp[1], PADDINGS[kp[2]], kp[3], entry.activation,
-                                    entry.has_bias, **entry.keras_params())
-        layer_type = anne_conv.LAYER_TYPES[kind - 2]
-        if kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
-            return layer_type(kp[0], kp[1], PADDINGS[kp[2]])
-        if kind == anne_ops.LAYER_RESHAPE:
-            return layer_type(entry.out_shape)
-        return layer_type()
+        # (the layer registry's module for the kind and dtype: anne_file
+        # checked that the kind is known and, for int8, one that int8 has)
+        modules = anne_ops.LAYER_MODULE_INT8 if entry.dtype else anne_ops.LAYER_MODULE
+        return __import__(modules[entry.kind]).make_layer(entry)
 
     try:  # (anne_io.read leaves the network's arena in anne_core.held, for _rebuild)
         in_shape, layers, metadata = anne_io.read(source, make_layer, _native, copy=_anne is not _native)
@@ -763,19 +737,16 @@ def top_k(values, k=3):
 
 
 # ---------------------------------------------------------------------------
-# Parts imported when first used: anne_net.Window (anne_eval), the
-# layers for windows (anne_conv) and the per-channel layers (anne_affine)
+# Parts imported when first used: anne_net.Window (anne_eval), training's
+# classes (anne_train) and the layers of every kind but Dense (its module
+# in the layer registry)
 
-_LAZY = {"Window": "anne_eval", "Normalization": "anne_affine", "Rescaling": "anne_affine",
-         "BatchNormalization": "anne_affine", "SGD": "anne_train", "Adam": "anne_train",
+_LAZY = {"Window": "anne_eval", "SGD": "anne_train", "Adam": "anne_train",
          "EarlyStopping": "anne_train"}  # (keras.optimizers.SGD, Adam; keras.callbacks.EarlyStopping)
-for _name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-              "Flatten", "Reshape"):
-    _LAZY[_name] = "anne_conv"
-for _name in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-    _LAZY[_name] = "anne_conv2d"
-_LAZY["DepthwiseConv2D"] = _LAZY["ZeroPadding2D"] = _LAZY["UpSampling1D"] = "anne_depthwise2d"
-del _name
+for _kind in _CHAIN_KINDS:  # (the layer registry's: each class in its kind's module)
+    for _name in anne_ops.LAYER_KERAS[_kind]:
+        _LAZY[_name] = anne_ops.LAYER_MODULE[_kind]
+del _kind, _name
 
 
 def __getattr__(name):

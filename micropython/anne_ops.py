@@ -99,6 +99,13 @@ ACTIVATED = (1, 2, 10, 15, 17, 18, 19, 20, 21, 22, 23)
 LAYER_SHAPE = {1: "dense", 2: "conv", 3: "pool", 4: "pool", 5: "global", 6: "global", 7: "flatten", 8: "stored", 9: "same", 10: "conv2d", 11: "pool2d", 12: "pool2d", 13: "global", 14: "global", 15: "depthwise2d", 16: "pad2d", 17: "merge", 18: "merge", 19: "merge", 20: "merge", 21: "merge", 22: "merge", 23: "concat", 24: "upsample"}
 # id -> (min, max) inputs, for the kinds that take several (merges).
 LAYER_INPUTS = {17: (2, 7), 18: (2, 2), 19: (2, 7), 20: (2, 7), 21: (2, 7), 22: (2, 7), 23: (2, 7)}
+# Indexed by id (constant tuples: in a firmware's flash, not its heap):
+# its Keras classes (the board library's class names); the board-library
+# module whose make_layer(entry) makes its float layer (and defines its
+# classes), and its int8 layer's (None: no int8 for the kind).
+LAYER_KERAS = (None, ("Dense",), ("Conv1D",), ("MaxPooling1D",), ("AveragePooling1D",), ("GlobalAveragePooling1D",), ("GlobalMaxPooling1D",), ("Flatten",), ("Reshape",), ("Normalization", "Rescaling", "BatchNormalization"), ("Conv2D",), ("MaxPooling2D",), ("AveragePooling2D",), ("GlobalAveragePooling2D",), ("GlobalMaxPooling2D",), ("DepthwiseConv2D",), ("ZeroPadding2D",), ("Add",), ("Subtract",), ("Multiply",), ("Average",), ("Maximum",), ("Minimum",), ("Concatenate",), ("UpSampling1D",))
+LAYER_MODULE = (None, "anne_layers", "anne_conv", "anne_conv", "anne_conv", "anne_conv", "anne_conv", "anne_conv", "anne_conv", "anne_affine", "anne_conv2d", "anne_conv2d", "anne_conv2d", "anne_conv2d", "anne_conv2d", "anne_depthwise2d", "anne_depthwise2d", "anne_graph", "anne_graph", "anne_graph", "anne_graph", "anne_graph", "anne_graph", "anne_graph", "anne_depthwise2d")
+LAYER_MODULE_INT8 = (None, "anne_int8", "anne_int8_conv", "anne_int8_conv", "anne_int8_conv", "anne_int8_conv", "anne_int8_conv", "anne_int8_conv", "anne_int8_conv", "anne_int8_graph", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_conv2d", "anne_int8_graph", "anne_int8_graph", "anne_int8_graph", None, None, None, "anne_int8_graph", None)
 
 
 def err(n, *args):

@@ -93,7 +93,7 @@ def check_messages(msgs):
 
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
-              "input", "shape", "inputs"}
+              "input", "shape", "inputs", "board", "board_int8"}
 SLOT_KEYS = {"name", "default", "min", "values", "none", "pair", "sides"}
 INPUTS = ("flat", "steps", "image", "any")
 SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "upsample", "global", "flatten",
@@ -128,8 +128,10 @@ def check_layers(layers):
         where = "ops.json: layer %r: " % L.get("name")
         if L.get("id") != i + 1:
             raise SystemExit(where + "id %r, expected %d (ids are dense from 1, in order)" % (L.get("id"), i + 1))
-        if set(L) - LAYER_KEYS or not {"name", "keras", "params", "input", "shape", "inputs"} <= set(L):
+        if set(L) - LAYER_KEYS or not {"name", "keras", "params", "input", "shape", "inputs", "board"} <= set(L):
             raise SystemExit(where + "keys %s (known: %s)" % (sorted(L), sorted(LAYER_KEYS)))
+        if not all(L.get(k, "anne_").startswith("anne_") for k in ("board", "board_int8")):
+            raise SystemExit(where + "board and board_int8 name board-library modules (anne_*)")
         if L["input"] not in INPUTS or L["shape"] not in SHAPES:
             raise SystemExit(where + "input must be one of %s, shape one of %s" % (INPUTS, SHAPES))
         n = L["inputs"]
@@ -353,6 +355,13 @@ def gen_python(t):
             "LAYER_SHAPE = " + py_repr({L["id"]: L["shape"] for L in layers}),
             "# id -> (min, max) inputs, for the kinds that take several (merges).",
             "LAYER_INPUTS = " + py_repr({L["id"]: tuple(L["inputs"]) for L in layers if L["inputs"] != 1}),
+            "# Indexed by id (constant tuples: in a firmware's flash, not its heap):",
+            "# its Keras classes (the board library's class names); the board-library",
+            "# module whose make_layer(entry) makes its float layer (and defines its",
+            "# classes), and its int8 layer's (None: no int8 for the kind).",
+            "LAYER_KERAS = " + py_repr([None] + [tuple(L["keras"]) for L in layers]),
+            "LAYER_MODULE = " + py_repr([None] + [L["board"] for L in layers]),
+            "LAYER_MODULE_INT8 = " + py_repr([None] + [L.get("board_int8") for L in layers]),
             "",
             "",
             "def err(n, *args):",

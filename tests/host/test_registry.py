@@ -117,6 +117,32 @@ def test_an_unknown_kind_is_refused_not_defaulted():
             af.parse(bad)
 
 
+def module_names(path):
+    """The top-level names a board-library module defines (functions,
+    classes, assignments), read from its source."""
+    names = set()
+    for node in ast.parse(open(path).read()).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+@pytest.mark.parametrize("kind", REGISTRY, ids=lambda L: L["name"])
+def test_each_kind_has_its_board_modules(kind):
+    """anne_net.load makes a file's layer with make_layer(entry) of the
+    module the registry names for its kind and dtype (board, board_int8),
+    and anne_net.<Keras class> imports it from the board module: each of
+    them defines make_layer, the board module its Keras classes too."""
+    board = module_names(os.path.join(ROOT, "micropython", kind["board"] + ".py"))
+    assert "make_layer" in board and "LAYER_TYPES" in board, kind["board"]
+    for keras in kind["keras"]:
+        assert keras in board, (kind["board"], keras)
+    if "board_int8" in kind:
+        assert "make_layer" in module_names(os.path.join(ROOT, "micropython", kind["board_int8"] + ".py"))
+
+
 def test_every_registered_keras_class_has_a_converter_function():
     """The converter has one function per Keras layer kind: every Keras class
     the registry names is one of them."""
