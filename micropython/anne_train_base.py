@@ -1,4 +1,4 @@
-# anne_train_base: what anne_train and its two loops share: the losses
+# anne_train_base: what anne_train and its loop share: the losses
 # and metrics (Keras's names, reduction and numerics, per sample), the
 # optimizers (Keras 3's SGD and Adam), the History and EarlyStopping, and
 # the data handling (x and y as rows, lists or flat float32 buffers read in
@@ -600,8 +600,9 @@ def _native(net):
 
 
 def _fused(net):
-    """True when fit() takes the native loop (fit_epoch): a chain, or a
-    graph of at most 16 layers that compute, on the native backend."""
+    """True when the backend's own fit_epoch trains net: a chain, or a
+    graph of at most 16 layers that compute (the native loop's limit; past
+    it, anne_train_native._loop runs anne_train_python's on its kernels)."""
     if not _native(net):
         return False
     if getattr(net, "_inputs", None) is None:

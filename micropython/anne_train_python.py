@@ -216,13 +216,13 @@ _CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE
 class _Run:
     """The training state of the layers (each one's, in the workspace) and
     the forward and backward passes of a chain (a graph's: anne_train_graph's
-    _Graph), then the step's parts: three copies of the widest trained
-    weights (a step is tried on them first) and zeros."""
+    _Graph), then the step's parts: room for a copy of every trained
+    weight and its slots (kept while a step runs) and zeros."""
 
     def __init__(self, b, layers, n_in, cut):
         graph = len(layers[0]) > 9 and layers[0][9] is not None
         linear = None if b is None else b.Activation("linear")
-        state, lens, widest = [], [], 0
+        state, lens, widest, trained = [], [], 0, 0
         for i, t in enumerate(layers):
             src = t[9] if graph else (i - 1,)
             ins = [n_in if j < 0 else lens[j] for j in src]
@@ -242,12 +242,13 @@ class _Run:
             lens.append(shape[0])
             if t[3]:
                 widest = max(widest, _floats_in(t[0]), _floats_in(t[1]))
+                trained += _floats_in(t[0]) + _floats_in(t[1])
         self.state = state
         self.graph = None
         if graph:
             import anne_train_graph
             self.graph = anne_train_graph._Graph(state, [t[9] for t in layers], lens, cut)
-        self.trial = [cut.take(widest) for _ in range(3)]
+        self.kept = cut.take(3 * trained)  # (Adam's: w, m and v)
         self.zero = cut.take(widest)
         self.inputs = [None] * (len(state) + 1)
 
@@ -338,7 +339,7 @@ def fit_epoch(b, layers, config, x, t, order, ws, sums, state):
             return 1
         total += batch_loss
         if trained:
-            if not _step(b, trained, config, state[0], run.trial):
+            if not _step(b, trained, config, state[0], run.kept):
                 state[1] = step
                 return 2
             state[0] += 1
@@ -350,53 +351,48 @@ def fit_epoch(b, layers, config, x, t, order, ws, sums, state):
     return 0
 
 
-def _step(b, trained, config, iterations, trial):
-    """The optimizer's step on every trained layer, taken only if each new
-    weight and slot is finite (tried first on copies: nothing is written
-    otherwise), as the native loop's update (src/train/epoch.rs): plain SGD
-    keeps the tried weights in the gradients' place, the others' steps are
-    computed again in place, with the same arithmetic."""
+def _step(b, trained, config, iterations, kept):
+    """The optimizer's step on every trained layer (the backend's sgd or
+    adam on its weights and the slots its tuple holds), taken only if
+    every new weight and slot is finite: the weights and slots are copied
+    first (kept) and put back if one is not, so that, as the native loop's
+    update (src/train/epoch.rs), a refused step changes nothing."""
     _, adam, lr, momentum, nesterov, b1, b2, eps = config[:8]
     alpha = 0.0
     if adam:
         n = iterations + 1  # Keras 3: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
         alpha = lr * math.sqrt(1.0 - b2 ** n) / (1.0 - b1 ** n)
-    plain = not adam and momentum == 0.0
-    tw, tm, tv = trial
+    arrays = []
     for s in trained:
-        for w, g, m, v in ((s.kernel, s.gk, s.slots[0], s.slots[1]), (s.bias, s.gb, s.slots[2], s.slots[3])):
-            if w is None:
-                continue
-            n = len(w)
-            cw = tw[:n]
-            cw[:] = w
-            if plain:
-                if not b.sgd(cw, g, None, lr, momentum, nesterov):
-                    return False
-                g[:] = cw
-                continue
-            cm = tm[:n]
-            cm[:] = m
-            if adam:
-                cv = tv[:n]
-                cv[:] = v
-                # v (>= 0) can overflow to inf while w stays finite; a NaN
-                # or inf in m makes w NaN or inf
-                if not b.adam(cw, g, cm, cv, alpha, b1, b2, eps) or (n and not _is_finite(max(cv))):
-                    return False
-            elif not b.sgd(cw, g, cm, lr, momentum, nesterov):
-                return False
-    for s in trained:
-        for w, g, m, v in ((s.kernel, s.gk, s.slots[0], s.slots[1]), (s.bias, s.gb, s.slots[2], s.slots[3])):
-            if w is None:
-                continue
-            if plain:
-                w[:] = g
-            elif adam:
-                b.adam(w, g, m, v, alpha, b1, b2, eps)
-            else:
-                b.sgd(w, g, m, lr, momentum, nesterov)
-    return True
+        arrays.append((s.kernel, s.gk, s.slots[0], s.slots[1]))
+        if s.bias is not None:
+            arrays.append((s.bias, s.gb, s.slots[2], s.slots[3]))
+    _copies(arrays, kept, True)
+    finite = True
+    for w, g, m, v in arrays:
+        if adam:
+            # v (>= 0) can overflow to inf while w stays finite; a NaN or
+            # inf in m makes w NaN or inf
+            finite &= b.adam(w, g, m, v, alpha, b1, b2, eps) and (not len(v) or _is_finite(max(v)))
+        else:
+            finite &= b.sgd(w, g, m if momentum != 0.0 else None, lr, momentum, nesterov)
+    if not finite:
+        _copies(arrays, kept, False)
+    return finite
+
+
+def _copies(arrays, kept, keep):
+    """Each array's weights and slots into kept (keep), or back from it."""
+    o = 0
+    for w, _, m, v in arrays:
+        for a in (w, m, v):
+            if a is not None:
+                n = len(a)
+                if keep:
+                    kept[o:o + n] = a
+                else:
+                    a[:] = kept[o:o + n]
+                o += n
 
 
 class Loop:
