@@ -18,7 +18,6 @@ import anne_ops
 from anne_core import _is_finite
 from anne_train_base import FIT_METRICS, LOSSES, loss_and_grad, metric_value
 
-_LINEAR = anne_ops.ACTIVATIONS.index("linear")
 
 
 class _Cut:
