@@ -19,7 +19,6 @@ from anne_core import _is_finite
 from anne_train_base import FIT_METRICS, LOSSES, loss_and_grad, metric_value
 
 
-
 class _Cut:
     """Hands out consecutive parts of the workspace (memoryviews of it);
     without one (ws None), only counts their floats (fit_workspace)."""
