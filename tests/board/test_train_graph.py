@@ -57,8 +57,11 @@ def test_memory(run, native):
         want = net.training_memory(2)
         held.append(kept(lambda: net.fit(d["x"], d["y"], batch_size=2, epochs=1, verbose=0, shuffle=False)))
     check(min(held) == want, "%s: fit keeps %d bytes, training_memory(2) says %d" % (run, min(held), want))
-    check(min(kept(lambda: net.fit(d["x"], d["y"], batch_size=2, epochs=1, verbose=0, shuffle=False))
-              for _ in range(2)) == 0, "%s: the next fit reuses what the first one kept" % run)
+    # (the smallest of three: a conservative collector can keep more on a
+    # run, never less; on RISC-V the first two after the loads above can)
+    again = [kept(lambda: net.fit(d["x"], d["y"], batch_size=2, epochs=1, verbose=0, shuffle=False))
+             for _ in range(3)]
+    check(min(again) == 0, "%s: the next fit reuses what the first one kept: %r" % (run, again))
     x, y = d["x"], d["y"]
     if isinstance(y, list) or not native:
         return
