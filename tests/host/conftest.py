@@ -40,3 +40,17 @@ def need_build(present, what, module_level=False):
     if REQUIRE_BUILDS:
         pytest.fail("missing under make test: %s" % what, pytrace=False)
     pytest.skip(what, allow_module_level=module_level)
+
+
+# make test-host runs the files two at a time (pytest-xdist, --dist
+# loadfile, in collection order): the ones that drive emulators or builds
+# for a minute or more go first, so that neither worker ends alone on one.
+SLOW_FIRST = ("test_mip.py", "test_rust_archive.py", "test_rp2.py", "test_estimate.py", "test_doc_blocks.py",
+              "test_run_on.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = os.path.basename(str(item.fspath))
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+    items.sort(key=rank)
