@@ -356,7 +356,8 @@ test-board: firmware natmod-run stock
 # Cortex-M0 (the same instruction set) and with the inference-only module
 # on cortex-m0-lite. Making the armv6m module smaller brings them back.
 # The inference-only module trains on the Python loop (on its kernels): on
-# unix-lite; cortex-m0-lite leaves out the training scripts.
+# unix-lite; cortex-m0-lite leaves out the training scripts (and
+# test_graph_edit, which trains and quantizes a resized ResNet).
 M0_STOCK_TESTS := bad_input,glue_safety,int8_fast,keras_kernels,net_build,net_edit,net_fallback,net_habits,net_keras,net_load,net_outputs,net_upsampling,quantize.py,quantize_merges,quantize_tables,regressions,reliability_train,special_values,train_2d,train_graph
 # The stock Cortex-M3, M4F and RISC-V (anne.mpy and the board library in /lib)
 # leave out the Keras and LiteRT parity of whole models and graphs, the
@@ -376,6 +377,7 @@ BOARD_EXCLUDE := --only "cortex-m0-stock:$(M0_STOCK_TESTS)" \
 	-x "cortex-m0-stock tests/board/test_train_graph.py [graph_conv_residual]" \
 	-x "cortex-m0-stock tests/board/test_train_graph.py [graph_mul_sub]" \
 	-x "cortex-m0-lite tests/board/test_train" -x "cortex-m0-lite tests/board/test_reliability_train.py" \
+	-x "cortex-m0-lite tests/board/test_graph_edit.py" \
 	-x "cortex-m0-lite tests/board/test_int8_graph.py"
 
 # The emulated Pico (rp2040py: 3-4 million instructions a second) runs a

@@ -282,8 +282,17 @@ class Sequential:
 
     def use_backend(self, name):
         """Runs this network on "native" or "python" kernels from now on."""
-        self._backend = _backend_module(name)
-        self._build_plan()
+        new = _backend_module(name)
+        old = self._backend
+        self._backend = new
+        try:
+            self._build_plan()
+        except MemoryError:
+            # (back to the old backend's layers and plan: a plan half made
+            # for the new one would mix the two backends' objects)
+            self._backend = old
+            self._build_plan()
+            raise
 
     def _relayout(self, layers, start, fresh=(), keep=None):
         """Makes `layers` the network's, from layer `start` on: each gets
