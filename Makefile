@@ -348,7 +348,7 @@ test-board: firmware natmod-run stock
 # 108 KB, and the board library loaded into it) runs a representative
 # subset, M0_STOCK_TESTS: the module's calls, bad input, special values,
 # loading and editing, the Keras models of Dense and Conv1D, quantizing,
-# training chains and Dense graphs. The scripts left out of it (int8 and
+# training a CNN chain and Dense graphs (test_train.py's runs are out). The scripts left out of it (int8 and
 # float CNNs and graphs, editing a ResNet, the fuzzer, the reliability runs)
 # load fixtures or networks that leave no block big enough in what is left
 # of that heap, where they fail with MemoryError at a place that moves with
