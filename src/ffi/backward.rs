@@ -4,9 +4,8 @@
 use super::check::checked;
 use super::layer::op_of;
 use crate::abi::*;
-use crate::layers::affine::affine_backward_f32;
 use crate::layers::dense::dense_backward_f32;
-use crate::layers::{conv1d, conv2d, depthwise2d, pad2d, pool1d, pool2d, upsample1d, Op};
+use crate::layers::Weights;
 use crate::train::{adam, sgd};
 use crate::Status;
 use core::slice;
@@ -49,31 +48,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         checked(dy, n_dy, &[])?;
         // The kernel (Conv1D's, or the affine layer's scale) and the
         // length of a filter's gradient row (gb).
-        let (kernel_len, filters) = match spec {
-            Op::Conv(c) => {
-                let rows = c.kernel_size.saturating_mul(c.in_channels);
-                (
-                    layer.kernel_len,
-                    layer.kernel_len.checked_div(rows).unwrap_or(0),
-                )
-            }
-            Op::Affine(c) if layer.kernel_len == c => (c, 0),
-            Op::Affine(_) => return Err(Status::KernelSize),
-            Op::Conv2d(c) => {
-                let (kh, kw) = c.window.kernel_size;
-                let rows = kh.saturating_mul(kw).saturating_mul(c.in_channels);
-                (
-                    layer.kernel_len,
-                    layer.kernel_len.checked_div(rows).unwrap_or(0),
-                )
-            }
-            Op::Depthwise2d(d) => (
-                layer.kernel_len,
-                d.in_channels.saturating_mul(d.depth_multiplier),
-            ),
-            Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) => (0, 0),
-            Op::Dense => return Err(Status::Kind),
-        };
+        let (kernel_len, filters) = spec.grad_lens(layer.kernel_len)?;
         if kernel_len != 0 {
             checked(layer_kernel, kernel_len, &[])?;
         }
@@ -91,7 +66,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
             }
             seen[3 + i] = (p as *const f32, n);
         }
-        let conv = matches!(spec, Op::Conv(_) | Op::Conv2d(_) | Op::Depthwise2d(_));
+        let conv = spec.weights() == Weights::Trained;
         if (!conv && (dx.is_null() || !gk.is_null() || !gb.is_null()))
             || (conv && layer.kernel.is_null())
         {
@@ -117,19 +92,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         let gb = (gb_len != 0).then(|| unsafe { slice::from_raw_parts_mut(gb, gb_len) });
         // SAFETY: as above.
         let dx = (dx_len != 0).then(|| unsafe { slice::from_raw_parts_mut(dx, dx_len) });
-        match spec {
-            Op::Conv(c) => conv1d::conv1d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
-            Op::Pool(p) => pool1d::pool1d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
-            Op::Affine(_) => affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?),
-            Op::Conv2d(c) => conv2d::conv2d_backward_f32(&c, x, kernel, dy, scale, gk, gb, dx),
-            Op::Depthwise2d(d) => {
-                depthwise2d::depthwise2d_backward_f32(&d, x, kernel, dy, scale, gk, gb, dx)
-            }
-            Op::Pool2d(p) => pool2d::pool2d_backward_f32(&p, x, dy, dx.ok_or(Status::Null)?),
-            Op::Pad2d(p) => pad2d::pad2d_backward_f32(&p, dy, dx.ok_or(Status::Null)?),
-            Op::Upsample1d(u) => upsample1d::upsample1d_backward_f32(&u, dy, dx.ok_or(Status::Null)?),
-            Op::Dense => Err(Status::Kind),
-        }
+        spec.backward_f32(x, kernel, dy, scale, gk, gb, dx)
     })();
     Status::code_of(result)
 }

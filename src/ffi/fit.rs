@@ -6,7 +6,7 @@ use super::check::{checked, float_buffer_ok, overlaps};
 use super::layer::op_of;
 use super::merge::merge_of;
 use crate::abi::*;
-use crate::layers::Op;
+use crate::layers::{Op, Weights};
 use crate::train;
 use crate::{Activation, Status};
 use core::slice;
@@ -79,7 +79,7 @@ impl train::Layers for FitLayers<'_> {
 /// UpSampling1D or a graph's merge (its kernel may be NULL).
 fn shaping(d: &anne_train_layer_t) -> bool {
     merge_of(d.kind).is_some()
-        || matches!(op_of(d.kind, &d.params), Ok(Op::Pool(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)))
+        || op_of(d.kind, &d.params).is_ok_and(|op| op.weights() == Weights::None)
 }
 
 /// The buffers of a fit call, for the overlap check: (start, length in

@@ -2,12 +2,11 @@
 //! of layers of any kind and dtype), `anne_argmax_f32`.
 
 use super::check::{buffer_ok, float_buffer_ok, overlaps};
-use super::layer::{spec2d_of, spec_of, Spec2d};
+use super::layer::op_of;
 use crate::abi::*;
 use crate::activation::Common;
-use crate::layers::affine::affine_f32;
 use super::forward_s8::run_s8_layer;
-use crate::layers::{conv1d, conv2d, dense, depthwise2d, pad2d, pool1d, pool2d, upsample1d, Op};
+use crate::layers::{dense, Op, Weights};
 use crate::{argmax_f32, Activation, Status};
 use core::slice;
 use cty::c_void;
@@ -155,10 +154,12 @@ pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t)
     dense::run(x, kernel, bias, out, &act, units)
 }
 
-/// [`run_layer`] for the kinds other than dense: Conv1D (its `params`:
-/// in_channels, kernel_size, strides, dilation, padding), the poolings
-/// (channels, pool_size, strides, padding; global ones: channels) and
-/// UpSampling1D (channels, size).
+/// [`run_layer`] for the kinds other than dense: an int8 layer (any kind,
+/// [`run_s8_layer`]), or a float32 one through its [`LayerKind`] (the
+/// kinds and their `params`: src/ffi/layer.rs), checked in this order:
+/// an affine layer's ([`run_fixed`]); else out, then a kind without
+/// weights's sizes, or a convolution's activation, kernel, bias and
+/// sizes; then overlap.
 ///
 /// # Safety
 /// As [`run_layer`]; a pooling layer's kernel and bias are not read.
@@ -171,61 +172,39 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
-    if let Some(spec) = spec2d_of(layer.kind, &layer.params) {
+    let kind = op_of(layer.kind, &layer.params)?;
+    if kind.is_dense() {
+        return Err(Status::Kind); // (run_layer's)
+    }
+    let weights = kind.weights();
+    if weights == Weights::Fixed {
         // SAFETY: as this function's contract.
-        return unsafe { run_2d_layer(x, n_in, layer, spec?) };
+        return unsafe { run_fixed(x, n_in, layer, kind) };
     }
     let out_mut = layer.out as *mut f32;
-    let spec = match spec_of(layer.kind, &layer.params)? {
-        Op::Affine(c) => {
-            // SAFETY: as this function's contract.
-            return unsafe { run_affine(x, n_in, layer, c) };
-        }
-        spec => spec,
-    };
     if out_mut.is_null() {
         return Err(Status::Null);
     }
     float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
-    let out = out_mut as *const f32;
-    let spec = match spec {
-        Op::Pool(spec) => {
-            let shape = spec.check(n_in, layer.out_len)?;
-            if overlaps(out, layer.out_len, x, n_in) {
-                return Err(Status::Overlap);
-            }
-            // SAFETY: x and out are non-null, aligned and valid for their
-            // lengths (contract, checked), and do not overlap.
-            let (x, out) = unsafe {
-                (
-                    slice::from_raw_parts(x, n_in),
-                    slice::from_raw_parts_mut(out_mut, layer.out_len),
-                )
-            };
-            pool1d::run_pool1d(&spec, shape, x, out);
-            return Ok(());
+    if weights == Weights::None {
+        let linear = Activation::Linear;
+        kind.check(n_in, 0, None, layer.out_len, &linear)?;
+        if overlaps(out_mut as *const f32, layer.out_len, x, n_in) {
+            return Err(Status::Overlap);
         }
-        Op::Upsample1d(spec) => {
-            spec.check(n_in, layer.out_len)?;
-            if overlaps(out, layer.out_len, x, n_in) {
-                return Err(Status::Overlap);
-            }
-            // SAFETY: as a pooling's, above.
-            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
-            return upsample1d::upsample1d_f32(&spec, x, out);
-        }
-        Op::Conv(spec) => spec,
-        // (the 2-D kinds are spec2d_of's, above)
-        _ => return Err(Status::Kind),
-    };
+        // SAFETY: x and out are non-null, aligned and valid for their
+        // lengths (contract, checked), and do not overlap.
+        let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
+        return kind.forward_f32(x, &[], None, out, &linear);
+    }
     let act = Activation::from_abi(&layer.act)?;
     // SAFETY: as this function's contract; out is checked.
-    let (shape, s) = unsafe {
+    let ((), s) = unsafe {
         kernel_slices(x, n_in, layer, |bias_len| {
-            spec.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)
+            kind.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act)
         })?
     };
-    conv1d::run_conv1d(&spec, shape, s.x, s.kernel, s.bias, s.out, &act)
+    kind.forward_f32(s.x, s.kernel, s.bias, s.out, &act)
 }
 
 /// A checked layer's input, kernel, bias and output.
@@ -280,70 +259,13 @@ unsafe fn kernel_slices<'a, S>(
     Ok((shape, slices))
 }
 
-/// [`run_layer`] for a Conv2D, DepthwiseConv2D, 2-D pooling or
-/// ZeroPadding2D (see [`spec2d_of`]), with the checks in
-/// [`run_other_layer`]'s order: out, the pooling's (padding's) sizes or
-/// the convolution's activation, kernel, bias and sizes, then overlap.
-///
-/// # Safety
-/// As [`run_layer`]; a pooling layer's kernel and bias are not read.
-#[inline(never)]
-unsafe fn run_2d_layer(x: *const f32, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
-    let out_mut = layer.out as *mut f32;
-    if out_mut.is_null() {
-        return Err(Status::Null);
-    }
-    float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
-    let out = out_mut as *const f32;
-    let spec = match spec {
-        Spec2d::Pool(spec) => {
-            spec.check(n_in, layer.out_len)?;
-            if overlaps(out, layer.out_len, x, n_in) {
-                return Err(Status::Overlap);
-            }
-            // SAFETY: x and out are non-null, aligned and valid for their
-            // lengths (contract, checked), and do not overlap.
-            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
-            return pool2d::pool2d_f32(&spec, x, out);
-        }
-        Spec2d::Pad(spec) => {
-            spec.check(n_in, layer.out_len)?;
-            if overlaps(out, layer.out_len, x, n_in) {
-                return Err(Status::Overlap);
-            }
-            // SAFETY: as a pooling's, above.
-            let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out_mut, layer.out_len)) };
-            return pad2d::pad2d_f32(&spec, x, out);
-        }
-        spec => spec,
-    };
-    let act = Activation::from_abi(&layer.act)?;
-    // SAFETY: as this function's contract; out is checked.
-    let ((), s) = unsafe {
-        kernel_slices(x, n_in, layer, |bias_len| match spec {
-            Spec2d::Conv(c) => c.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ()),
-            Spec2d::Depthwise(c) => c.check(n_in, layer.kernel_len, bias_len, layer.out_len, &act).map(|_| ()),
-            _ => Err(Status::Kind),
-        })?
-    };
-    match spec {
-        Spec2d::Conv(spec) => conv2d::conv2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act),
-        Spec2d::Depthwise(spec) => depthwise2d::depthwise2d_f32(&spec, s.x, s.kernel, s.bias, s.out, &act),
-        _ => Err(Status::Kind),
-    }
-}
-
-/// [`run_layer`] for an affine layer of `c` channels (its params, checked
-/// by [`spec_of`]): kernel = scale, bias = offset (`c` values each).
+/// [`run_layer`] for a kind with fixed weights (the affine layer: kernel
+/// = scale, bias = offset, both required): the pointers, then the kind's
+/// sizes ([`LayerKind::check`]), then overlap.
 ///
 /// # Safety
 /// As [`run_layer`].
-pub(crate) unsafe fn run_affine(
-    x: *const f32,
-    n_in: usize,
-    layer: &anne_layer_t,
-    c: usize,
-) -> Result<(), Status> {
+unsafe fn run_fixed(x: *const f32, n_in: usize, layer: &anne_layer_t, kind: Op) -> Result<(), Status> {
     let (kernel, bias, out_mut) = float_weights(layer);
     if kernel.is_null() || bias.is_null() || out_mut.is_null() {
         return Err(Status::Null);
@@ -351,22 +273,12 @@ pub(crate) unsafe fn run_affine(
     float_buffer_ok(kernel, layer.kernel_len, Status::KernelSize)?;
     float_buffer_ok(bias, layer.bias_len, Status::BiasSize)?;
     float_buffer_ok(out_mut, layer.out_len, Status::OutSize)?;
-    if layer.kernel_len != c {
-        return Err(Status::KernelSize);
-    }
-    if n_in == 0 || !n_in.is_multiple_of(c) {
-        return Err(Status::XSize);
-    }
-    if layer.out_len != n_in {
-        return Err(Status::OutSize);
-    }
-    if layer.bias_len != c {
-        return Err(Status::BiasSize);
-    }
+    let linear = Activation::Linear;
+    kind.check(n_in, layer.kernel_len, Some(layer.bias_len), layer.out_len, &linear)?;
     let out = out_mut as *const f32;
-    if overlaps(out, n_in, x, n_in)
-        || overlaps(out, n_in, kernel, c)
-        || overlaps(out, n_in, bias, c)
+    if overlaps(out, layer.out_len, x, n_in)
+        || overlaps(out, layer.out_len, kernel, layer.kernel_len)
+        || overlaps(out, layer.out_len, bias, layer.bias_len)
     {
         return Err(Status::Overlap);
     }
@@ -375,12 +287,12 @@ pub(crate) unsafe fn run_affine(
     let (x, scale, offset, out) = unsafe {
         (
             slice::from_raw_parts(x, n_in),
-            slice::from_raw_parts(kernel, c),
-            slice::from_raw_parts(bias, c),
-            slice::from_raw_parts_mut(out_mut, n_in),
+            slice::from_raw_parts(kernel, layer.kernel_len),
+            slice::from_raw_parts(bias, layer.bias_len),
+            slice::from_raw_parts_mut(out_mut, layer.out_len),
         )
     };
-    affine_f32(x, scale, offset, out)
+    kind.forward_f32(x, scale, Some(offset), out, &linear)
 }
 
 /// `anne_forward`: a chain of layers of one dtype (the first layer's),

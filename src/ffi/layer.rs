@@ -1,6 +1,7 @@
 //! A layer record's kind and `params` as a [`Op`].
 
 use crate::abi::*;
+use crate::layers::affine::Affine;
 use crate::layers::conv1d::Conv1d;
 use crate::layers::conv2d::Conv2d;
 use crate::layers::depthwise2d::Depthwise2d;
@@ -51,7 +52,7 @@ pub(crate) fn spec_of(kind: u32, params: &[u32]) -> Result<Op, Status> {
             if p[0] == 0 || p[1..].iter().any(|&v| v != 0) {
                 return Err(Status::LayerParam);
             }
-            return Ok(Op::Affine(p[0]));
+            return Ok(Op::Affine(Affine { channels: p[0] }));
         }
         ANNE_LAYER_CONV1D => {
             return Ok(Op::Conv(Conv1d {

@@ -5,6 +5,8 @@
 //! before a same-padded Conv1D, ...).
 
 use crate::Status;
+use super::kind::{LayerKind, Weights};
+use crate::activation::Activation;
 
 /// `out[i] = x[i] * scale[i % c] + offset[i % c]` with `c = scale.len()`
 /// channels: `x` is `steps x c` values (or `c` features), `offset` and
@@ -50,6 +52,68 @@ pub fn affine_backward_f32(dy: &[f32], scale: &[f32], dx: &mut [f32]) -> Result<
         }
     }
     Ok(())
+}
+
+/// An affine layer: `channels` scales (the kernel) and offsets (the bias).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Affine {
+    pub channels: usize,
+}
+
+impl LayerKind for Affine {
+    fn weights(&self) -> Weights {
+        Weights::Fixed
+    }
+
+    /// Statuses, in this order: `KernelSize` unless the kernel has
+    /// `channels` values, `XSize` unless `n_in` is a whole number (>= 1)
+    /// of them, `OutSize` unless `out_len == n_in`, `BiasSize` unless the
+    /// bias has `channels` values.
+    fn check(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, out_len: usize, _: &Activation) -> Result<(), Status> {
+        let c = self.channels;
+        if kernel_len != c {
+            return Err(Status::KernelSize);
+        }
+        if n_in == 0 || !n_in.is_multiple_of(c) {
+            return Err(Status::XSize);
+        }
+        if out_len != n_in {
+            return Err(Status::OutSize);
+        }
+        if bias_len != Some(c) {
+            return Err(Status::BiasSize);
+        }
+        Ok(())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, _: &Activation) -> Result<(usize, usize), Status> {
+        let c = self.channels;
+        if kernel_len != c || c == 0 {
+            return Err(Status::KernelSize);
+        }
+        if bias_len != Some(c) {
+            return Err(Status::BiasSize);
+        }
+        if !n_in.is_multiple_of(c) {
+            return Err(Status::XSize);
+        }
+        Ok((n_in, n_in))
+    }
+
+    fn grad_lens(&self, kernel_len: usize) -> Result<(usize, usize), Status> {
+        if kernel_len != self.channels {
+            return Err(Status::KernelSize);
+        }
+        Ok((kernel_len, 0))
+    }
+
+    fn forward_f32(&self, x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], _: &Activation) -> Result<(), Status> {
+        affine_f32(x, kernel, bias.unwrap_or(&[]), out)
+    }
+
+    fn backward_f32(&self, _: &[f32], kernel: &[f32], dy: &[f32], _: f32, _: Option<&mut [f32]>, _: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        affine_backward_f32(dy, kernel, dx.ok_or(Status::Null)?)
+    }
 }
 
 #[cfg(test)]

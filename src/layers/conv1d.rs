@@ -16,6 +16,7 @@ use super::window::{out_steps, Padding};
 use crate::activation::{apply, Activation, Common};
 use crate::math::matvec;
 use crate::Status;
+use super::kind::{LayerKind, Weights};
 
 /// A Conv1D layer's shape: what the ABI's `params` give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,3 +293,32 @@ pub(crate) fn activate_rows(out: &mut [f32], width: usize, act: &Activation) -> 
     apply(out, act).map(|_| ())
 }
 
+impl LayerKind for Conv1d {
+    fn weights(&self) -> Weights {
+        Weights::Trained
+    }
+
+    fn check(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, out_len: usize, act: &Activation) -> Result<(), Status> {
+        Conv1d::check(self, n_in, kernel_len, bias_len, out_len, act).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, act: &Activation) -> Result<(usize, usize), Status> {
+        let (_, steps, _, filters) = self.shape(n_in, kernel_len)?;
+        let units = steps.checked_mul(filters).ok_or(Status::Size)?;
+        Conv1d::check(self, n_in, kernel_len, bias_len, units, act)?;
+        Ok((units, filters))
+    }
+
+    fn grad_lens(&self, kernel_len: usize) -> Result<(usize, usize), Status> {
+        let rows = self.kernel_size.saturating_mul(self.in_channels);
+        Ok((kernel_len, kernel_len.checked_div(rows).unwrap_or(0)))
+    }
+
+    fn forward_f32(&self, x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], act: &Activation) -> Result<(), Status> {
+        conv1d_f32(self, x, kernel, bias, out, act)
+    }
+
+    fn backward_f32(&self, x: &[f32], kernel: &[f32], dy: &[f32], scale: f32, gk: Option<&mut [f32]>, gb: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        conv1d_backward_f32(self, x, kernel, dy, scale, gk, gb, dx)
+    }
+}

@@ -15,6 +15,7 @@ use super::window::{Plane, Window2d};
 use crate::activation::{Activation, Common};
 use crate::math::matvec;
 use crate::Status;
+use super::kind::{plane_units, LayerKind, Weights};
 
 /// A Conv2D layer's shape: the window over the input and its channels
 /// (the filters follow from the kernel's length).
@@ -244,6 +245,37 @@ pub fn conv2d_backward_f32(
         add_bias_grad(gb, dz, filters, scale);
     }
     Ok(())
+}
+
+impl LayerKind for Conv2d {
+    fn weights(&self) -> Weights {
+        Weights::Trained
+    }
+
+    fn check(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, out_len: usize, act: &Activation) -> Result<(), Status> {
+        Conv2d::check(self, n_in, kernel_len, bias_len, out_len, act).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, act: &Activation) -> Result<(usize, usize), Status> {
+        let (plane, filters) = self.shape(n_in, kernel_len)?;
+        let units = plane_units(plane.out, filters)?;
+        Conv2d::check(self, n_in, kernel_len, bias_len, units, act)?;
+        Ok((units, filters))
+    }
+
+    fn grad_lens(&self, kernel_len: usize) -> Result<(usize, usize), Status> {
+        let (kh, kw) = self.window.kernel_size;
+        let rows = kh.saturating_mul(kw).saturating_mul(self.in_channels);
+        Ok((kernel_len, kernel_len.checked_div(rows).unwrap_or(0)))
+    }
+
+    fn forward_f32(&self, x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], act: &Activation) -> Result<(), Status> {
+        conv2d_f32(self, x, kernel, bias, out, act)
+    }
+
+    fn backward_f32(&self, x: &[f32], kernel: &[f32], dy: &[f32], scale: f32, gk: Option<&mut [f32]>, gb: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        conv2d_backward_f32(self, x, kernel, dy, scale, gk, gb, dx)
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::conv2d::{add_bias_grad, check_conv_out, check_grads};
 use super::window::{Plane, Window2d};
 use crate::activation::Activation;
 use crate::Status;
+use super::kind::{plane_units, LayerKind, Weights};
 
 /// A DepthwiseConv2D layer's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +173,35 @@ pub fn depthwise2d_backward_f32(
         add_bias_grad(gb, dz, cout, scale);
     }
     Ok(())
+}
+
+impl LayerKind for Depthwise2d {
+    fn weights(&self) -> Weights {
+        Weights::Trained
+    }
+
+    fn check(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, out_len: usize, act: &Activation) -> Result<(), Status> {
+        Depthwise2d::check(self, n_in, kernel_len, bias_len, out_len, act).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, act: &Activation) -> Result<(usize, usize), Status> {
+        let (plane, cout) = self.shape(n_in, kernel_len)?;
+        let units = plane_units(plane.out, cout)?;
+        Depthwise2d::check(self, n_in, kernel_len, bias_len, units, act)?;
+        Ok((units, cout))
+    }
+
+    fn grad_lens(&self, kernel_len: usize) -> Result<(usize, usize), Status> {
+        Ok((kernel_len, self.in_channels.saturating_mul(self.depth_multiplier)))
+    }
+
+    fn forward_f32(&self, x: &[f32], kernel: &[f32], bias: Option<&[f32]>, out: &mut [f32], act: &Activation) -> Result<(), Status> {
+        depthwise2d_f32(self, x, kernel, bias, out, act)
+    }
+
+    fn backward_f32(&self, x: &[f32], kernel: &[f32], dy: &[f32], scale: f32, gk: Option<&mut [f32]>, gb: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        depthwise2d_backward_f32(self, x, kernel, dy, scale, gk, gb, dx)
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod depthwise2d;
 pub mod depthwise2d_s8;
 pub mod elementwise_s8;
 pub mod im2col_s8;
+pub mod kind;
 pub mod mean_s8;
 pub mod merge;
 pub mod pad2d;
@@ -25,38 +26,142 @@ pub mod pool2d_s8;
 pub mod upsample1d;
 pub mod window;
 
-use conv1d::Conv1d;
-use conv2d::Conv2d;
-use depthwise2d::Depthwise2d;
-use pad2d::Pad2d;
-use pool1d::Pool1d;
-use pool2d::Pool2d;
-use upsample1d::Upsample1d;
+pub use kind::{LayerKind, Weights};
 
-/// What a layer computes: its kind, with the parameters the ABI's
-/// `params` give (one type for the C ABI's layers and the training loop).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Op {
-    #[default]
-    Dense,
-    /// Kernel and bias in Keras's layouts; trainable.
-    Conv(Conv1d),
-    /// No kernel (empty) or bias; never trainable.
-    Pool(Pool1d),
-    /// Per-channel scale (the kernel, `channels` values) and offset (the
-    /// bias, as many; required); never trainable.
-    Affine(usize),
+use crate::activation::Activation;
+use crate::Status;
+
+/// The layer kinds the float32 C ABI and the training loop run: each
+/// variant holds its kind's [`LayerKind`] (the parameters the ABI's
+/// `params` give, read by src/ffi/layer.rs), and [`Op`]'s methods, made
+/// here, are the one dispatch to them: src/ffi/ and src/train/ call these,
+/// not the kinds. (A match, not `dyn LayerKind`: a build that never trains,
+/// the inference-only module, then links no backward pass.) A new kind is
+/// one line in the list below.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// What a layer computes: Dense, or one of the kinds with the
+        /// parameters the ABI's `params` give (one type for the C ABI's
+        /// layers and the training loop).
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub enum Op {
+            /// Dense: its batched paths are the ABI's and the training
+            /// loop's own; [`Op`]'s [`LayerKind`] methods refuse it
+            /// (`Err(Kind)`) but for [`Op::weights`].
+            #[default]
+            Dense,
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        impl Op {
+            /// Whether it is Dense.
+            #[inline]
+            pub fn is_dense(&self) -> bool {
+                matches!(self, Op::Dense)
+            }
+
+            /// The kind's weights (Dense's are trained).
+            pub fn weights(&self) -> Weights {
+                match self {
+                    Op::Dense => Weights::Trained,
+                    $(Op::$variant(k) => LayerKind::weights(k),)*
+                }
+            }
+
+            /// [`LayerKind::check`].
+            pub fn check(
+                &self,
+                n_in: usize,
+                kernel_len: usize,
+                bias_len: Option<usize>,
+                out_len: usize,
+                act: &Activation,
+            ) -> Result<(), Status> {
+                match self {
+                    Op::Dense => Err(Status::Kind),
+                    $(Op::$variant(k) => LayerKind::check(k, n_in, kernel_len, bias_len, out_len, act),)*
+                }
+            }
+
+            /// [`LayerKind::train_shape`].
+            pub fn train_shape(
+                &self,
+                n_in: usize,
+                kernel_len: usize,
+                bias_len: Option<usize>,
+                act: &Activation,
+            ) -> Result<(usize, usize), Status> {
+                match self {
+                    Op::Dense => Err(Status::Kind),
+                    $(Op::$variant(k) => LayerKind::train_shape(k, n_in, kernel_len, bias_len, act),)*
+                }
+            }
+
+            /// [`LayerKind::grad_lens`].
+            pub fn grad_lens(&self, kernel_len: usize) -> Result<(usize, usize), Status> {
+                match self {
+                    Op::Dense => Err(Status::Kind),
+                    $(Op::$variant(k) => LayerKind::grad_lens(k, kernel_len),)*
+                }
+            }
+
+            /// [`LayerKind::forward_f32`].
+            #[inline(never)]
+            pub fn forward_f32(
+                &self,
+                x: &[f32],
+                kernel: &[f32],
+                bias: Option<&[f32]>,
+                out: &mut [f32],
+                act: &Activation,
+            ) -> Result<(), Status> {
+                match self {
+                    Op::Dense => Err(Status::Kind),
+                    $(Op::$variant(k) => LayerKind::forward_f32(k, x, kernel, bias, out, act),)*
+                }
+            }
+
+            /// [`LayerKind::backward_f32`].
+            #[inline(never)]
+            #[allow(clippy::too_many_arguments)]
+            pub fn backward_f32(
+                &self,
+                x: &[f32],
+                kernel: &[f32],
+                dy: &[f32],
+                scale: f32,
+                gk: Option<&mut [f32]>,
+                gb: Option<&mut [f32]>,
+                dx: Option<&mut [f32]>,
+            ) -> Result<(), Status> {
+                match self {
+                    Op::Dense => Err(Status::Kind),
+                    $(Op::$variant(k) => LayerKind::backward_f32(k, x, kernel, dy, scale, gk, gb, dx),)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// Conv1D: kernel and bias in Keras's layouts; trainable.
+    Conv(conv1d::Conv1d),
+    /// Max/AveragePooling1D and the global poolings (1-D, and 2-D over
+    /// `h * w` steps): no kernel or bias; never trainable.
+    Pool(pool1d::Pool1d),
+    /// Per-channel scale (the kernel) and offset (the bias, required);
+    /// never trainable.
+    Affine(affine::Affine),
     /// Conv2D: kernel and bias in Keras's layouts; trainable.
-    Conv2d(Conv2d),
+    Conv2d(conv2d::Conv2d),
     /// DepthwiseConv2D: Keras's `depthwise_kernel` and bias; trainable.
-    Depthwise2d(Depthwise2d),
-    /// Max/AveragePooling2D: no kernel or bias; never trainable (the
-    /// global 2-D poolings are [`Op::Pool`]'s, over `h * w` steps).
-    Pool2d(Pool2d),
+    Depthwise2d(depthwise2d::Depthwise2d),
+    /// Max/AveragePooling2D: no kernel or bias; never trainable.
+    Pool2d(pool2d::Pool2d),
     /// ZeroPadding2D: no kernel or bias; never trainable.
-    Pad2d(Pad2d),
+    Pad2d(pad2d::Pad2d),
     /// UpSampling1D: no kernel or bias; never trainable.
-    Upsample1d(Upsample1d),
+    Upsample1d(upsample1d::Upsample1d),
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! added rows and columns zeros; and its backward pass, a crop.
 
 use crate::Status;
+use super::kind::{unweighted, LayerKind, Weights};
+use crate::activation::Activation;
 
 /// A ZeroPadding2D layer's shape: the input plane and the rows and
 /// columns it adds on each side.
@@ -110,6 +112,32 @@ pub fn pad2d_backward_f32(spec: &Pad2d, dy: &[f32], dx: &mut [f32]) -> Result<()
         }
     }
     Ok(())
+}
+
+impl LayerKind for Pad2d {
+    fn weights(&self) -> Weights {
+        Weights::None
+    }
+
+    fn check(&self, n_in: usize, _: usize, _: Option<usize>, out_len: usize, _: &Activation) -> Result<(), Status> {
+        Pad2d::check(self, n_in, out_len).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, _: &Activation) -> Result<(usize, usize), Status> {
+        unweighted(kernel_len, bias_len, || Ok(self.shape(n_in)?.2))
+    }
+
+    fn grad_lens(&self, _: usize) -> Result<(usize, usize), Status> {
+        Ok((0, 0))
+    }
+
+    fn forward_f32(&self, x: &[f32], _: &[f32], _: Option<&[f32]>, out: &mut [f32], _: &Activation) -> Result<(), Status> {
+        pad2d_f32(self, x, out)
+    }
+
+    fn backward_f32(&self, _: &[f32], _: &[f32], dy: &[f32], _: f32, _: Option<&mut [f32]>, _: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        pad2d_backward_f32(self, dy, dx.ok_or(Status::Null)?)
+    }
 }
 
 #[cfg(test)]

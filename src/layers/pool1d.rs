@@ -6,6 +6,8 @@
 
 use super::window::{out_steps, Padding};
 use crate::Status;
+use super::kind::{LayerKind, Weights};
+use crate::activation::Activation;
 
 /// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,3 +178,33 @@ pub fn pool1d_backward_f32(
     Ok(())
 }
 
+impl LayerKind for Pool1d {
+    fn weights(&self) -> Weights {
+        Weights::None
+    }
+
+    fn check(&self, n_in: usize, _: usize, _: Option<usize>, out_len: usize, _: &Activation) -> Result<(), Status> {
+        Pool1d::check(self, n_in, out_len).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, _: &Activation) -> Result<(usize, usize), Status> {
+        // (the shape's statuses before the kernel's, as they always were)
+        let units = self.shape(n_in)?.1.checked_mul(self.channels).ok_or(Status::Size)?;
+        if kernel_len != 0 || bias_len.is_some() {
+            return Err(Status::KernelSize);
+        }
+        Ok((units, units))
+    }
+
+    fn grad_lens(&self, _: usize) -> Result<(usize, usize), Status> {
+        Ok((0, 0))
+    }
+
+    fn forward_f32(&self, x: &[f32], _: &[f32], _: Option<&[f32]>, out: &mut [f32], _: &Activation) -> Result<(), Status> {
+        pool1d_f32(self, x, out)
+    }
+
+    fn backward_f32(&self, x: &[f32], _: &[f32], dy: &[f32], _: f32, _: Option<&mut [f32]>, _: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        pool1d_backward_f32(self, x, dy, dx.ok_or(Status::Null)?)
+    }
+}

@@ -12,6 +12,8 @@
 use super::pool1d::Pool;
 use super::window::{Plane, Window2d};
 use crate::Status;
+use super::kind::{plane_units, unweighted, LayerKind, Weights};
+use crate::activation::Activation;
 
 /// A 2-D pooling layer's shape: which pooling, its window (`kernel_size`
 /// is Keras's `pool_size`; `dilation` must be `(1, 1)`), the channels.
@@ -148,6 +150,32 @@ pub fn pool2d_backward_f32(
         }
     }
     Ok(())
+}
+
+impl LayerKind for Pool2d {
+    fn weights(&self) -> Weights {
+        Weights::None
+    }
+
+    fn check(&self, n_in: usize, _: usize, _: Option<usize>, out_len: usize, _: &Activation) -> Result<(), Status> {
+        Pool2d::check(self, n_in, out_len).map(|_| ())
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, _: &Activation) -> Result<(usize, usize), Status> {
+        unweighted(kernel_len, bias_len, || plane_units(self.shape(n_in)?.out, self.channels))
+    }
+
+    fn grad_lens(&self, _: usize) -> Result<(usize, usize), Status> {
+        Ok((0, 0))
+    }
+
+    fn forward_f32(&self, x: &[f32], _: &[f32], _: Option<&[f32]>, out: &mut [f32], _: &Activation) -> Result<(), Status> {
+        pool2d_f32(self, x, out)
+    }
+
+    fn backward_f32(&self, x: &[f32], _: &[f32], dy: &[f32], _: f32, _: Option<&mut [f32]>, _: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        pool2d_backward_f32(self, x, dy, dx.ok_or(Status::Null)?)
+    }
 }
 
 #[cfg(test)]

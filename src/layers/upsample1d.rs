@@ -4,6 +4,8 @@
 //! its backward pass, the sum of each step's `size` copies' gradients.
 
 use crate::Status;
+use super::kind::{unweighted, LayerKind, Weights};
+use crate::activation::Activation;
 
 /// An UpSampling1D layer's shape: the channels per step and how many
 /// times each step is repeated.
@@ -69,6 +71,32 @@ pub fn upsample1d_backward_f32(spec: &Upsample1d, dy: &[f32], dx: &mut [f32]) ->
         }
     }
     Ok(())
+}
+
+impl LayerKind for Upsample1d {
+    fn weights(&self) -> Weights {
+        Weights::None
+    }
+
+    fn check(&self, n_in: usize, _: usize, _: Option<usize>, out_len: usize, _: &Activation) -> Result<(), Status> {
+        Upsample1d::check(self, n_in, out_len)
+    }
+
+    fn train_shape(&self, n_in: usize, kernel_len: usize, bias_len: Option<usize>, _: &Activation) -> Result<(usize, usize), Status> {
+        unweighted(kernel_len, bias_len, || self.shape(n_in))
+    }
+
+    fn grad_lens(&self, _: usize) -> Result<(usize, usize), Status> {
+        Ok((0, 0))
+    }
+
+    fn forward_f32(&self, x: &[f32], _: &[f32], _: Option<&[f32]>, out: &mut [f32], _: &Activation) -> Result<(), Status> {
+        upsample1d_f32(self, x, out)
+    }
+
+    fn backward_f32(&self, _: &[f32], _: &[f32], dy: &[f32], _: f32, _: Option<&mut [f32]>, _: Option<&mut [f32]>, dx: Option<&mut [f32]>) -> Result<(), Status> {
+        upsample1d_backward_f32(self, dy, dx.ok_or(Status::Null)?)
+    }
 }
 
 #[cfg(test)]

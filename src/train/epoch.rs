@@ -10,17 +10,10 @@ use super::optim::{all_finite, plain_sgd, step_in_place, step_is_finite, AdamBou
 use super::workspace::*;
 use crate::activation::backward::activation_backward;
 use crate::activation::{apply, Activation};
-use crate::layers::affine::{affine_backward_f32, affine_f32};
-use crate::layers::conv1d::{activate_rows, conv1d_backward_f32, conv1d_f32};
+use crate::layers::conv1d::activate_rows;
 use crate::layers::dense::{dense_backward_f32, run_linear};
-use crate::layers::conv2d::{conv2d_backward_f32, conv2d_f32};
-use crate::layers::depthwise2d::{depthwise2d_backward_f32, depthwise2d_f32};
-use crate::layers::pad2d::{pad2d_backward_f32, pad2d_f32};
-use crate::layers::upsample1d::{upsample1d_backward_f32, upsample1d_f32};
-use crate::layers::pool1d::{pool1d_backward_f32, pool1d_f32};
-use crate::layers::pool2d::{pool2d_backward_f32, pool2d_f32};
 use crate::layers::merge::{merge_f32, merge_input_backward_f32, Merge};
-use crate::layers::Op;
+use crate::layers::{Op, Weights};
 use crate::math;
 use crate::Status;
 
@@ -201,17 +194,7 @@ pub(crate) fn other_forward(
     bias: Option<&[f32]>,
     z: &mut [f32],
 ) -> Result<(), Status> {
-    match op {
-        Op::Dense => Err(Status::Kind),
-        Op::Conv(c) => conv1d_f32(c, x, kernel, bias, z, &Activation::Linear),
-        Op::Pool(p) => pool1d_f32(p, x, z),
-        Op::Affine(_) => affine_f32(x, kernel, bias.unwrap_or(&[]), z),
-                Op::Conv2d(c) => conv2d_f32(c, x, kernel, bias, z, &Activation::Linear),
-                Op::Depthwise2d(d) => depthwise2d_f32(d, x, kernel, bias, z, &Activation::Linear),
-                Op::Pool2d(p) => pool2d_f32(p, x, z),
-                Op::Pad2d(p) => pad2d_f32(p, x, z),
-                Op::Upsample1d(u) => upsample1d_f32(u, x, z),
-    }
+    op.forward_f32(x, kernel, bias, z, &Activation::Linear)
 }
 
 /// The backward pass of a layer other than dense for one sample, from
@@ -228,17 +211,7 @@ pub(crate) fn other_backward(
     gb: Option<&mut [f32]>,
     dx: Option<&mut [f32]>,
 ) -> Result<(), Status> {
-    match op {
-        Op::Dense => Err(Status::Kind),
-        Op::Conv(c) => conv1d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
-        Op::Pool(p) => pool1d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
-        Op::Affine(_) => affine_backward_f32(dz, kernel, dx.ok_or(Status::Null)?),
-                Op::Conv2d(c) => conv2d_backward_f32(c, x, kernel, dz, 1.0, gk, gb, dx),
-                Op::Depthwise2d(d) => depthwise2d_backward_f32(d, x, kernel, dz, 1.0, gk, gb, dx),
-                Op::Pool2d(p) => pool2d_backward_f32(p, x, dz, dx.ok_or(Status::Null)?),
-                Op::Pad2d(p) => pad2d_backward_f32(p, dz, dx.ok_or(Status::Null)?),
-                Op::Upsample1d(u) => upsample1d_backward_f32(u, dz, dx.ok_or(Status::Null)?),
-    }
+    op.backward_f32(x, kernel, dz, 1.0, gk, gb, dx)
 }
 
 /// `dst += src` (slices of the same length; a shorter one ends the sum).
@@ -433,11 +406,7 @@ pub(crate) fn backward<L: Layers + ?Sized>(
         // DepthwiseConv2D): added to the sums over the batch (begin_batch
         // cleared them), with the gradient for the layer before (if it
         // needs one) in one call per sample.
-        let conv_grads = s.trainable
-            && matches!(
-                layer.op,
-                Op::Conv(_) | Op::Conv2d(_) | Op::Depthwise2d(_)
-            );
+        let conv_grads = s.trainable && !layer.op.is_dense() && layer.op.weights() == Weights::Trained;
         let mut gk = conv_grads.then_some(&mut *w.gk);
         let mut gb = (conv_grads && s.bias).then_some(&mut *w.gb);
         if let (Some(act), Some((p, ps))) = (prev_act, prev) {

@@ -294,7 +294,7 @@ fn epoch_through_conv_and_pooling_matches_the_per_sample_loop() {
     let ops = [
         Op::Conv(conv1),
         Op::Pool(pool),
-        Op::Affine(4),
+        Op::Affine(crate::layers::affine::Affine { channels: 4 }),
         Op::Conv(conv2),
         Op::Pool(gap),
         Op::Dense,

@@ -228,7 +228,7 @@ fn a_graph_naming_the_layer_before_trains_as_the_chain() {
         let mut layers = [
             layer(k0, Some(b0), Activation::Tanh, true),
             Layer {
-                op: Op::Affine(4),
+                op: Op::Affine(crate::layers::affine::Affine { channels: 4 }),
                 ..layer(s, Some(o), Activation::Linear, false)
             },
             layer(k1, Some(b1), Activation::Linear, true),

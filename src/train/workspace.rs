@@ -4,8 +4,7 @@
 use super::net::{Inputs, Layer, Layers};
 use crate::activation::Activation;
 use crate::layers::merge::Merge;
-use crate::layers::window::Plane;
-use crate::layers::Op;
+use crate::layers::{Op, Weights};
 use crate::Status;
 
 /// One layer's shape: inputs, units (pre-activations) and outputs (units,
@@ -125,66 +124,14 @@ pub(crate) fn shape_of(layer: &Layer, n_in: usize, batch: usize) -> Result<Shape
             }
             (units, n_out, units)
         }
-        Op::Conv(c) => {
-            let (_, steps, _, filters) = c.shape(n_in, k)?;
-            let units = steps.checked_mul(filters).ok_or(Status::Size)?;
-            c.check(n_in, k, bias, units, &layer.act)?;
-            (units, units, filters)
-        }
-        Op::Conv2d(c) => {
-            let (plane, filters) = c.shape(n_in, k)?;
-            let units = plane_units(plane, filters)?;
-            c.check(n_in, k, bias, units, &layer.act)?;
-            (units, units, filters)
-        }
-        Op::Depthwise2d(d) => {
-            let (plane, cout) = d.shape(n_in, k)?;
-            let units = plane_units(plane, cout)?;
-            d.check(n_in, k, bias, units, &layer.act)?;
-            (units, units, cout)
-        }
-        Op::Pool(_) | Op::Affine(_) | Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_)
-            if layer.trainable || !matches!(layer.act, Activation::Linear) =>
-        {
-            return Err(Status::Kind);
-        }
-        Op::Pool2d(_) | Op::Pad2d(_) | Op::Upsample1d(_) if k != 0 || bias.is_some() => {
-            return Err(Status::KernelSize);
-        }
-        Op::Pool2d(p) => {
-            let units = plane_units(p.shape(n_in)?, p.channels)?;
-            (units, units, units)
-        }
-        Op::Pad2d(p) => {
-            let (_, _, units) = p.shape(n_in)?;
-            (units, units, units)
-        }
-        Op::Upsample1d(u) => {
-            let units = u.shape(n_in)?;
-            (units, units, units)
-        }
-        Op::Pool(p) => {
-            let units = p
-                .shape(n_in)?
-                .1
-                .checked_mul(p.channels)
-                .ok_or(Status::Size)?;
-            if k != 0 || bias.is_some() {
-                return Err(Status::KernelSize);
+        op => {
+            if op.weights() != Weights::Trained
+                && (layer.trainable || !matches!(layer.act, Activation::Linear))
+            {
+                return Err(Status::Kind);
             }
-            (units, units, units)
-        }
-        Op::Affine(c) => {
-            if k != c || c == 0 {
-                return Err(Status::KernelSize);
-            }
-            if bias != Some(c) {
-                return Err(Status::BiasSize);
-            }
-            if !n_in.is_multiple_of(c) {
-                return Err(Status::XSize);
-            }
-            (n_in, n_in, n_in)
+            let (units, width) = op.train_shape(n_in, k, bias, &layer.act)?;
+            (units, units, width)
         }
     };
     // Each part of the workspace is at most one of these products; eight
@@ -243,16 +190,6 @@ fn merge_shape(layer: &Layer, m: Merge, inputs: &Inputs, lens: &[usize]) -> Resu
         merge: Some((m, rows as u32)),
         ..Shape::default()
     })
-}
-
-/// The values of a 2-D layer's output plane of `channels` channels.
-fn plane_units(plane: Plane, channels: usize) -> Result<usize, Status> {
-    plane
-        .out
-        .0
-        .checked_mul(plane.out.1)
-        .and_then(|n| n.checked_mul(channels))
-        .ok_or(Status::Size)
 }
 
 /// The first [`Spans::MAX`] layers' offsets in the layers' part of the
