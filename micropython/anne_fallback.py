@@ -778,6 +778,14 @@ def fit_workspace(layers, n_in, batch_size):
     return anne_train_python.fit_workspace(layers, n_in, batch_size)
 
 
+def fit_blocks(layers, n_in, batch_size, per=2):
+    """fit_blocks(layers, n_in, batch_size, per): the workspace in parts,
+    each an array of its own (anne_train_python's: fit_epoch takes a
+    tuple of them)."""
+    import anne_train_python
+    return anne_train_python.fit_blocks(layers, n_in, batch_size, per)
+
+
 def fit_epoch(layers, config, x, t, order, ws, sums, state):
     """fit_epoch(layers, config, x, t, order, ws, sums, state): one epoch,
     the native module's contract, in plain MicroPython on these kernels

@@ -618,6 +618,14 @@ def _heap_bytes(n, itemsize=4):
     return block + (n * itemsize + block - 1) // block * block
 
 
+def _tuple_bytes(n):
+    """GC heap bytes of a tuple of n items: its object (two words) and its
+    items, in one allocation rounded up to whole blocks."""
+    import sys
+    word = 8 if sys.maxsize > 1 << 32 else 4
+    return ((2 + n) * word + 4 * word - 1) // (4 * word) * (4 * word)
+
+
 def _flat_x(net, p, X):
     """x as one float32 buffer of rows x n_in values for the trained
     layers: X itself if it is one (and no frozen layers come first), else a

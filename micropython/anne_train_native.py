@@ -9,7 +9,8 @@ from array import array
 import anne_ops
 from anne_core import _floats_for, _size, _zeros
 from anne_train_base import (Adam, FIT_METRICS, LOSSES, _LOSS_NOT_FINITE, _STEP_NOT_FINITE, _alloc, _check_data,
-                             _end_epoch, _fused, _heap_bytes, _history, _logs, _restore_best, _trained_part)
+                             _end_epoch, _fused, _heap_bytes, _history, _logs, _restore_best, _trained_part,
+                             _tuple_bytes)
 
 
 # ---------------------------------------------------------------------------
@@ -72,13 +73,18 @@ def _shapes(layers, inputs=None):
 def _train_tuple(layers, slots, per, backend, inputs=None):
     """fit_epoch's layers: (kernel, bias, activation, trainable, m_kernel,
     v_kernel, m_bias, v_bias, spec[, inputs]), the slots views of one
-    array; spec None for Dense, else the layer's (kind, params...), a
+    array, or of a tuple of blocks (the Python loop's: _slot_blocks' sizes,
+    the slots packed in this order); spec None for Dense, else the layer's (kind, params...), a
     merge's (kind, rows). Flatten and Reshape (nothing moves) are left out;
     pooling, ZeroPadding2D and the affine layers are linear. A graph's
     (inputs: net._inputs): each layer's inputs, -1 for x or the index of
     the layer (here) whose outputs it reads."""
     out = []
-    mv = memoryview(slots) if slots is not None else None
+    apart = isinstance(slots, tuple)
+    mv = memoryview(slots) if slots is not None and not apart else None
+    if apart:
+        import anne_train_python
+        cut = anne_train_python._Cut(slots)
     o = 0
     linear = None
     index = []  # a graph's: each layer's tensor, as an index here (-1: x)
@@ -103,17 +109,18 @@ def _train_tuple(layers, slots, per, backend, inputs=None):
         else:
             act = linear = linear or backend.Activation("linear")
         views = [None, None, None, None]
-        if L.trainable and per:
+        trainable = True if L.trainable else False  # (read once: the loops read the tuple's)
+        if trainable and per:
             k = len(L._kernel)
             b = len(L._bias) if L._bias is not None else 0
             for j in range(per):
-                views[j] = mv[o:o + k]
+                views[j] = cut.take(k) if apart else mv[o:o + k]
                 o += k
             if b:
                 for j in range(per):
-                    views[2 + j] = mv[o:o + b]
+                    views[2 + j] = cut.take(b) if apart else mv[o:o + b]
                     o += b
-        out.append((L._kernel, L._bias, act, L.trainable, views[0], views[1], views[2], views[3],
+        out.append((L._kernel, L._bias, act, trainable, views[0], views[1], views[2], views[3],
                     None if dense else L._step(None)[4], src))
     return tuple(out)
 
@@ -135,6 +142,30 @@ def _slots_len(layers, per):
     return n
 
 
+def _slot_blocks(layers, per):
+    """The Python loop's slots: the floats of the blocks they are packed
+    into (anne_train_python.pack, in _train_tuple's order)."""
+    import anne_train_python
+    sizes = []
+    for L in layers:
+        if L.trainable:
+            for w in (L._kernel, L._bias):
+                sizes += [_n(w)] * per
+    return anne_train_python.pack(sizes)
+
+
+def _blocks(net):
+    """The loop's fit_blocks (the Python loop's: its workspace and slots in
+    arrays of their own), or None (the native loop's: one buffer each)."""
+    return getattr(_loop(net), "fit_blocks", None)
+
+
+def _bytes(sizes):
+    """GC heap bytes of arrays of these sizes (floats) and of the tuple
+    that holds them."""
+    return sum(_heap_bytes(n) for n in sizes) + _tuple_bytes(len(sizes))
+
+
 def training_memory(net, c, batch_size):
     """Bytes of GC heap that fit(batch_size=...) allocates and keeps for
     its loop: the workspace, the optimizer's slots (unless it has them
@@ -142,11 +173,18 @@ def training_memory(net, c, batch_size):
     p = _trained_part(net)
     layers = net._layers[p:]
     per = _slot_count(c.optimizer)
-    n_ws = _workspace_floats(net, layers, batch_size)
-    n_slots = _slots_len(layers, per)
-    total = _heap_bytes(n_ws) + _heap_bytes(1 + len(c.metrics)) + _heap_bytes(2)
-    if n_slots:
-        total += _heap_bytes(n_slots)
+    n_ws = _workspace_floats(net, layers, batch_size, per)
+    total = _heap_bytes(1 + len(c.metrics)) + _heap_bytes(2)
+    if isinstance(n_ws, tuple):
+        total += _bytes(n_ws)
+        slots = _slot_blocks(layers, per)
+        if slots:
+            total += _bytes(slots)
+    else:
+        total += _heap_bytes(n_ws)
+        n_slots = _slots_len(layers, per)
+        if n_slots:
+            total += _heap_bytes(n_slots)
     for L in layers:  # (weights used in place: fit copies them to RAM)
         for w in (L._kernel, L._bias):
             if w is not None and not isinstance(w, array):
@@ -154,11 +192,23 @@ def training_memory(net, c, batch_size):
     return total
 
 
-def _workspace_floats(net, layers, batch_size):
-    """fit_epoch's workspace for these layers, in floats (the loop's
-    fit_workspace: it takes weights used in place, it only sizes them)."""
+def _workspace_floats(net, layers, batch_size, per):
+    """fit_epoch's workspace for these layers, in floats (the native loop's
+    fit_workspace: one buffer), or a tuple of its parts' floats (the Python
+    loop's fit_blocks, per slots a weight: an array each). Either takes
+    weights used in place: it only sizes them."""
     tl = _train_tuple(layers, None, 0, net._backend, _graph_inputs(net))
+    blocks = _blocks(net)
+    if blocks is not None:
+        return blocks(tl, _n_in(net, layers), batch_size, per)
     return _loop(net).fit_workspace(tl, _n_in(net, layers), batch_size)
+
+
+def _ws_fits(ws, n_ws):
+    """ws is a workspace of n_ws (_workspace_floats') or more."""
+    if isinstance(n_ws, tuple):
+        return isinstance(ws, tuple) and tuple(len(a) for a in ws) == n_ws
+    return ws is not None and not isinstance(ws, tuple) and len(ws) >= n_ws
 
 
 def _prepare_memory(net, c, layers, batch_size, check_memory=None):
@@ -168,33 +218,44 @@ def _prepare_memory(net, c, layers, batch_size, check_memory=None):
     still fails, a MemoryError with the largest free block."""
     per = _slot_count(c.optimizer)
     shapes = _shapes(layers, _graph_inputs(net))
-    slots_key = _key(shapes + [per])
-    n_ws = _workspace_floats(net, layers, batch_size)
-    ws_key = _key(shapes + [_n_in(net, layers), batch_size, n_ws])
+    apart = _blocks(net) is not None  # (the Python loop's: arrays of their own)
+    slots_key = _key(shapes + [per, apart])
+    ws_key = _key(shapes + [_n_in(net, layers), batch_size, per, apart])
     if check_memory is not None and c._ws_key == 0:  # (the first fit after compile)
         check_memory(training_memory(net, c, batch_size),
                      "fit(batch_size=%d) keeps a workspace and the optimizer's slots" % batch_size)
-    why = "fit(batch_size=%d)'s workspace" % batch_size
-    if c._ws_key != ws_key:
+    if c._ws_key != ws_key:  # (sized only then: the next fit allocates less)
         c._ws = None  # (freed before the new one is allocated)
         c._ws_key = 0
-        c._ws = _alloc(n_ws, why)
+        n_ws = _workspace_floats(net, layers, batch_size, per)
+        why = "fit(batch_size=%d)'s workspace" % batch_size
+        c._ws = tuple(_alloc(n, why) for n in n_ws) if apart else _alloc(n_ws, why)
         c._ws_key = ws_key
     if c._slots_key != slots_key:
         c._slots = None
         c._slots_key = 0
         if per:
-            slots = _alloc(_slots_len(layers, per), "the optimizer's slots")
-            zero = _zeros(16)
-            for i in range(0, len(slots), 16):
-                j = min(i + 16, len(slots))
-                slots[i:j] = zero[:j - i]
-            c._slots = slots
+            why = "the optimizer's slots"
+            if apart:
+                sizes = _slot_blocks(layers, per)
+                c._slots = tuple(_zeroed(n, why) for n in sizes) if sizes else None
+            else:
+                c._slots = _zeroed(_slots_len(layers, per), why)
         c._slots_key = slots_key
     if c._sums is None or len(c._sums) != 1 + len(c.metrics):
         c._sums = _floats_for(1 + len(c.metrics))
     if c._state is None:
         c._state = array("I", (0, 0))
+
+
+def _zeroed(n, why):
+    """_alloc(n, why), zeroed (in chunks: no temporary of its size)."""
+    a = _alloc(n, why)
+    zero = _zeros(16)
+    for i in range(0, n, 16):
+        j = min(i + 16, n)
+        a[i:j] = zero[:j - i]
+    return a
 
 
 def _prepare(net, c, layers, batch_size):
@@ -216,7 +277,7 @@ def _evaluate(net, c, layers, X, T, n_rows, in_fit=False):
     """(mean loss, mean metrics) over n_rows rows, no training (one row at
     a time: in the workspace fit() keeps, if it is there, as it is in_fit;
     evaluating reads no optimizer slot)."""
-    if not in_fit and (c._ws is None or len(c._ws) < _workspace_floats(net, layers, 1)):
+    if not in_fit and not _ws_fits(c._ws, _workspace_floats(net, layers, 1, _slot_count(c.optimizer))):
         _prepare(net, c, layers, 1)
     tl = _train_tuple(layers, None, 0, net._backend, _graph_inputs(net))
     status = _loop(net).fit_epoch(tl, _config(c, 1, False, _n_in(net, layers)), X, T, None, c._ws, c._sums,

@@ -9,8 +9,10 @@
 # batch, scaled by 1 / its size), then the optimizer's step on the slots
 # the layers' tuples hold, computed first on copies and taken only if
 # every weight and slot stays finite. Every buffer is a part of the
-# workspace (fit_workspace floats). anne_fallback and anne_train_native
-# import it when it is needed.
+# workspace: one buffer of fit_workspace floats, or (as fit() gives it, for
+# a fragmented heap) a tuple of arrays of fit_blocks' sizes, the parts
+# packed into blocks of at most BLOCK floats.
+# anne_fallback and anne_train_native import it when it is needed.
 
 import math
 
@@ -19,19 +21,61 @@ from anne_core import _is_finite
 from anne_train_base import FIT_METRICS, LOSSES, loss_and_grad, metric_value
 
 
+# The workspace as fit() gives it: its parts packed, in order, into blocks
+# of at most BLOCK floats (a larger part is a block of its own), so that no
+# allocation is much larger than the largest part, and a layer's small
+# buffers do not cost an array object each.
+BLOCK = 256
+
+
+def pack(sizes):
+    """The blocks' floats for parts of these sizes (in order; 0: none)."""
+    out = []
+    o = 0
+    for n in sizes:
+        if n <= 0:
+            continue
+        if o and o + n > BLOCK:
+            out.append(o)
+            o = 0
+        o += n
+    if o:
+        out.append(o)
+    return tuple(out)
+
+
 class _Cut:
-    """Hands out consecutive parts of the workspace (memoryviews of it);
-    without one (ws None), only counts their floats (fit_workspace)."""
+    """Hands out the workspace's parts, in order, as memoryviews: of one
+    buffer of fit_workspace floats, or (ws a tuple of arrays of pack()'s
+    sizes: fit_blocks') of the block each falls in. Without a workspace
+    (ws None) it only counts them: at, the floats, and sizes, each part's."""
 
     def __init__(self, ws):
-        self.mv = None if ws is None else memoryview(ws)
+        self.ws = ws
+        self.blocks = isinstance(ws, tuple)
+        self.mv = None if ws is None or self.blocks else memoryview(ws)
         self.at = 0
+        self.k = self.o = 0
+        self.sizes = [] if ws is None else None
 
     def take(self, n):
+        if not n:
+            return None
         at = self.at
         self.at = at + n
-        if self.mv is None or not n:
+        ws = self.ws
+        if ws is None:
+            self.sizes.append(n)
             return None
+        if self.blocks:
+            k, o = self.k, self.o
+            if o and k < len(ws) and o + n > len(ws[k]):
+                k, o = k + 1, 0
+            if k >= len(ws) or o + n > len(ws[k]):
+                raise ValueError("ws's blocks are not the %d floats fit_blocks asks" % self.at)
+            self.k, self.o = k, o + n
+            mv = memoryview(ws[k])
+            return mv if n == len(mv) else mv[o:o + n]
         if self.at > len(self.mv):
             raise ValueError("ws has %d floats, fit_workspace asks %d" % (len(self.mv), self.at))
         return self.mv[at:at + n]
@@ -214,13 +258,14 @@ _CONVS = (anne_ops.LAYER_CONV1D, anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE
 class _Run:
     """The training state of the layers (each one's, in the workspace) and
     the forward and backward passes of a chain (a graph's: anne_train_graph's
-    _Graph), then the step's parts: room for a copy of every trained
-    weight and its slots (kept while a step runs) and zeros."""
+    _Graph), then, when it trains, the step's parts: room for a copy of
+    every trained weight and of its per slots (kept: one part each, in
+    _copies' order, while a step runs) and zeros."""
 
-    def __init__(self, b, layers, n_in, cut):
+    def __init__(self, b, layers, n_in, cut, per=2, train=True):
         graph = len(layers[0]) > 9 and layers[0][9] is not None
         linear = None if b is None else b.Activation("linear")
-        state, lens, widest, trained = [], [], 0, 0
+        state, lens, widest = [], [], 0
         for i, t in enumerate(layers):
             src = t[9] if graph else (i - 1,)
             ins = [n_in if j < 0 else lens[j] for j in src]
@@ -240,14 +285,21 @@ class _Run:
             lens.append(shape[0])
             if t[3]:
                 widest = max(widest, _floats_in(t[0]), _floats_in(t[1]))
-                trained += _floats_in(t[0]) + _floats_in(t[1])
         self.state = state
         self.graph = None
         if graph:
             import anne_train_graph
             self.graph = anne_train_graph._Graph(state, [t[9] for t in layers], lens, cut)
-        self.kept = cut.take(3 * trained)  # (Adam's: w, m and v)
-        self.zero = cut.take(widest)
+        kept, self.zero = [], None
+        if train:
+            for t in layers:
+                if t[3]:
+                    for w in (t[0], t[1]):
+                        n = _floats_in(w)
+                        for _ in range(1 + per if n else 0):  # (w, then its slots)
+                            kept.append(cut.take(n))
+            self.zero = cut.take(widest)
+        self.kept = kept
         self.inputs = [None] * (len(state) + 1)
 
     def forward(self, x):
@@ -271,11 +323,27 @@ class _Run:
 
 
 def fit_workspace(layers, n_in, batch_size):
-    """Floats of workspace fit_epoch needs for these layers (one sample's
-    buffers, whatever batch_size)."""
+    """Floats of workspace fit_epoch needs for these layers in one buffer
+    (one sample's buffers, whatever batch_size; room for Adam's slots)."""
     cut = _Cut(None)
     _Run(None, layers, int(n_in), cut)
     return cut.at
+
+
+def fit_blocks(layers, n_in, batch_size, per=2):
+    """The same workspace in blocks (fit_epoch takes it as a tuple of
+    array('f') of these sizes, in this order: its parts packed, pack(), so
+    that no allocation is as large as the whole, for a fragmented heap): a
+    tuple of their floats. per: the optimizer's slots for a weight (Adam's
+    2, SGD's with momentum 1, else 0)."""
+    cut = _Cut(None)
+    _Run(None, layers, int(n_in), cut, int(per))
+    return pack(cut.sizes)
+
+
+def _per(config):
+    """The optimizer's slots for a weight, from fit_epoch's config."""
+    return 2 if config[1] else 1 if config[3] != 0.0 else 0
 
 
 def fit_epoch(b, layers, config, x, t, order, ws, sums, state):
@@ -288,7 +356,7 @@ def fit_epoch(b, layers, config, x, t, order, ws, sums, state):
     kinds = [FIT_METRICS[m] for m in metrics]
     if len(sums) != 1 + len(kinds):
         raise ValueError("sums has %d floats, expected %d" % (len(sums), 1 + len(kinds)))
-    run = _Run(b, layers, n_in, _Cut(ws))
+    run = _Run(b, layers, n_in, _Cut(ws), _per(config), train)
     last = run.state[-1]
     out_name = anne_ops.ACTIVATIONS[last.act.id] if last.act is not None else "linear"
     sparse = loss == "sparse_categorical_crossentropy"
@@ -380,17 +448,18 @@ def _step(b, trained, config, iterations, kept):
 
 
 def _copies(arrays, kept, keep):
-    """Each array's weights and slots into kept (keep), or back from it."""
-    o = 0
+    """Each array's weights and slots into its part of kept (keep), or
+    back from it."""
+    i = 0
     for w, _, m, v in arrays:
         for a in (w, m, v):
             if a is not None:
-                n = len(a)
+                k = kept[i]
+                i += 1
                 if keep:
-                    kept[o:o + n] = a
+                    k[:] = a
                 else:
-                    a[:] = kept[o:o + n]
-                o += n
+                    a[:] = k
 
 
 class Loop:
@@ -402,6 +471,9 @@ class Loop:
 
     def fit_workspace(self, layers, n_in, batch_size):
         return fit_workspace(layers, n_in, batch_size)
+
+    def fit_blocks(self, layers, n_in, batch_size, per=2):
+        return fit_blocks(layers, n_in, batch_size, per)
 
     def fit_epoch(self, layers, config, x, t, order, ws, sums, state):
         return fit_epoch(self.b, layers, config, x, t, order, ws, sums, state)
