@@ -156,7 +156,8 @@ def _slot_blocks(layers, per):
 
 def _blocks(net):
     """The loop's fit_blocks (the Python loop's: its workspace and slots in
-    arrays of their own), or None (the native loop's: one buffer each)."""
+    blocks, anne_train_python.pack), or None (the native loop's: one
+    buffer each)."""
     return getattr(_loop(net), "fit_blocks", None)
 
 
@@ -194,9 +195,9 @@ def training_memory(net, c, batch_size):
 
 def _workspace_floats(net, layers, batch_size, per):
     """fit_epoch's workspace for these layers, in floats (the native loop's
-    fit_workspace: one buffer), or a tuple of its parts' floats (the Python
-    loop's fit_blocks, per slots a weight: an array each). Either takes
-    weights used in place: it only sizes them."""
+    fit_workspace: one buffer), or a tuple of its blocks' floats (the
+    Python loop's fit_blocks, with room for per slots a weight: an array
+    each). Either takes weights used in place: it only sizes them."""
     tl = _train_tuple(layers, None, 0, net._backend, _graph_inputs(net))
     blocks = _blocks(net)
     if blocks is not None:
@@ -218,7 +219,7 @@ def _prepare_memory(net, c, layers, batch_size, check_memory=None):
     still fails, a MemoryError with the largest free block."""
     per = _slot_count(c.optimizer)
     shapes = _shapes(layers, _graph_inputs(net))
-    apart = _blocks(net) is not None  # (the Python loop's: arrays of their own)
+    apart = _blocks(net) is not None  # (the Python loop's: in blocks)
     slots_key = _key(shapes + [per, apart])
     ws_key = _key(shapes + [_n_in(net, layers), batch_size, per, apart])
     if check_memory is not None and c._ws_key == 0:  # (the first fit after compile)
