@@ -111,8 +111,8 @@ def _train_tuple(layers, slots, per, backend, inputs=None):
         views = [None, None, None, None]
         trainable = True if L.trainable else False  # (read once: the loops read the tuple's)
         if trainable and per:
-            k = len(L._kernel)
-            b = len(L._bias) if L._bias is not None else 0
+            k = _n(L._kernel)  # (floats: weights used in place are bytes)
+            b = _n(L._bias)
             for j in range(per):
                 views[j] = cut.take(k) if apart else mv[o:o + k]
                 o += k
