@@ -769,3 +769,27 @@ def adam(w, g, m, v, alpha, beta_1, beta_2, epsilon):
         if copied:
             _store(buf, view, len(view))
     return _all_finite(ws)
+
+
+def fit_workspace(layers, n_in, batch_size):
+    """fit_workspace(layers, n_in, batch_size): floats of workspace fit_epoch
+    needs (anne_train_python's: one sample's buffers)."""
+    import anne_train_python
+    return anne_train_python.fit_workspace(layers, n_in, batch_size)
+
+
+def fit_blocks(layers, n_in, batch_size, per=2):
+    """fit_blocks(layers, n_in, batch_size, per): the workspace in parts,
+    each an array of its own (anne_train_python's: fit_epoch takes a
+    tuple of them)."""
+    import anne_train_python
+    return anne_train_python.fit_blocks(layers, n_in, batch_size, per)
+
+
+def fit_epoch(layers, config, x, t, order, ws, sums, state):
+    """fit_epoch(layers, config, x, t, order, ws, sums, state): one epoch,
+    the native module's contract, in plain MicroPython on these kernels
+    (anne_train_python)."""
+    import sys
+    import anne_train_python
+    return anne_train_python.fit_epoch(sys.modules[__name__], layers, config, x, t, order, ws, sums, state)

@@ -3,7 +3,7 @@
 # Multiply, Average, Maximum, Minimum, Concatenate on the last axis),
 # loaded from a version-3 .anne file (its layers name their inputs;
 # docs/FORMAT.md). anne_net.load imports it for such a file; save() writes
-# it back (anne_io), fit() trains it (anne_train_graph).
+# it back (anne_io), fit() trains it (anne_train: fit_epoch).
 #
 # The layers run in the file's order. Every tensor a layer writes gets an
 # offset in one float32 buffer, the arena, planned before anything is
@@ -153,7 +153,7 @@ def graph_class(Sequential):
     class Graph(Sequential):
         """A network of layers that name their inputs (net.inputs_of(i)):
         predict, predict_into, evaluate, summary, memory, save, compile,
-        fit, training_memory (anne_train_graph), and quantize for a graph
+        fit, training_memory (anne_train: fit_epoch), and quantize for a graph
         whose merges are Add, Subtract, Multiply, Concatenate; resize (no
         other edits)."""
 

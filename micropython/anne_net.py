@@ -537,15 +537,12 @@ class Sequential:
     def training_memory(self, batch_size=32):
         """Bytes of RAM that fit(batch_size=...) allocates and keeps for
         training, before anything is allocated: the workspace (a batch's
-        activations and gradients), the optimizer's slots and two small
-        arrays (exact, on the native module, for every kind of layer).
+        activations and gradients; on the pure-Python backend, whose loop
+        runs per sample, one sample's), the optimizer's slots and two
+        small arrays (exact, on both backends, for every kind of layer).
         fit() also holds a shuffle order (4 bytes a row), and float32
         copies of x and y if they are lists rather than flat float32
-        buffers. On the pure-Python backend, whose fit() runs a per-sample
-        loop, a network with Conv1D or pooling layers gets the bytes of the
-        arrays that loop allocates while it runs (each layer's buffers and
-        gradients, copies of the trained weights, the optimizer's slots),
-        of which it keeps the slots."""
+        buffers."""
         if self._compiled is None:
             raise ValueError("training_memory() needs compile(optimizer, loss) first")
         if int(batch_size) < 1:

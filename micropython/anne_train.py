@@ -1,19 +1,18 @@
 # anne_train: training for anne_net, as Keras's compile()/fit(): what
-# compile() keeps, fit() and evaluate(). The losses, metrics, optimizers,
-# callbacks and data handling (anne_train_base) and the two loops: the
-# native one (anne_train_native: the backend's fit_epoch) and the
-# pure-Python one (anne_train_python: the backend's kernels per sample).
-# The kernels are the network's backend's: the native anne module or
-# anne_fallback, with the same API. anne_net imports it when a network is
-# compiled; it does not import anne_net (the network hands in what it needs).
+# compile() keeps, fit() and evaluate(): the data handling, callbacks and
+# History (anne_train_base: also the losses, metrics and optimizers) around
+# one loop (anne_train_native) on the fit_workspace / fit_epoch contract:
+# the native anne module's, or anne_train_python's in plain MicroPython on
+# the backend's kernels (anne_fallback's, with the same API). anne_net
+# imports it when a network is compiled; it does not import anne_net (the
+# network hands in what it needs).
 
 from array import array
 
-from anne_core import _floats_for
 # (SGD, Adam, History and _alloc for anne_net and the tests: anne_train.SGD, ...)
 from anne_train_base import (Adam, EarlyStopping, History, SGD, _alloc, _check_data, _copy_floats,  # noqa: F401
-                             _features, _flat_t, _flat_x, _fused, _heap_bytes, _logs, _rows, _split,
-                             _targets, _trained_part, loss_name, metric_kind, optimizer)
+                             _flat_t, _flat_x, _heap_bytes, _logs, _rows, _split, _targets, _trained_part,
+                             loss_name, metric_kind, optimizer)
 
 
 # ---------------------------------------------------------------------------
@@ -30,7 +29,7 @@ class Compiled:
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             raise TypeError("metrics must be a list of names, e.g. ['accuracy']")
         self.metrics = [(m, metric_kind(m, self.loss, n_out)) for m in metrics]
-        # The native loop's state (training_memory() counts it): the
+        # The loop's state (training_memory() counts it): the
         # workspace and the optimizer's slots, each for the shapes it was
         # made for (a small-int key), and the small arrays fit_epoch writes.
         # All set here, so that later assignments do not grow the instance.
@@ -49,22 +48,12 @@ def evaluate(net, c, x, y):
     p = _trained_part(net)
     n = len(X)
     layers = net._layers[p:]
-    if _fused(net):  # (weights used in place too: evaluating writes none)
-        try:
-            import anne_train_native
-            loss, ms = anne_train_native._native_evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
-        except ValueError:
-            _check_data(c, X, T, "")  # (names the row, if the data is the cause)
-            raise
-    else:
-        _check_data(c, X, T, "")
-        # (the Python backend: its weights as they are, no gradients)
-        X = _features(net, p, X)
-        import anne_train_python
-        run = _graph_run(net)
-        state = anne_train_python._state(layers, net._backend, False) if run is None else run.state
-        loss, ms = anne_train_python.evaluate_rows(state, X, T, c, state[-1].name,
-                                                   _floats_for(state[0].n_in if run is None else net.n_inputs), run)
+    import anne_train_native  # (weights used in place too: evaluating writes none)
+    try:
+        loss, ms = anne_train_native._evaluate(net, c, layers, _flat_x(net, p, X), _flat_t(c.loss, T), n)
+    except ValueError:
+        _check_data(c, X, T, "")  # (names the row, if the data is the cause)
+        raise
     out = _logs(c, loss, ms, None)
     out["n"] = n
     return out
@@ -111,15 +100,11 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
         raise ValueError("epochs must be >= 0, got %d" % epochs)
     n_out = net.n_outputs
     p = _trained_part(net)
-    # (the fused loop, fit_epoch, for a chain or a graph; the Python backend runs anne_train_python's)
-    native = _fused(net)
     X = _rows(x, net.n_inputs, "x")  # (a flat buffer: read in place)
     n_rows = len(X)
     if not n_rows:
         raise ValueError("x is empty: nothing to train on")
     T = _targets(c.loss, y, n_rows, n_out)
-    if not native:  # (the native loop checks x and y in a first pass that allocates nothing)
-        _check_data(c, X, T, "")
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
@@ -137,44 +122,23 @@ def fit(net, c, x, y, batch_size, epochs, verbose, shuffle, validation_data, cal
     # one batch of them all (the workspace is sized for the rows there are)
     batch_size = min(batch_size, n_rows)
     layers = layers[p:]
-    if native:
-        # the workspace first, before the data's copies fragment the heap
-        import anne_train_native
-        anne_train_native._prepare_memory(net, c, layers, batch_size, check_memory)
-        rows = (X, T)
-        X = _flat_x(net, p, X)
-        T = _flat_t(c.loss, T)
-        if val is not None:
-            val = (_flat_x(net, p, val[0]), _flat_t(c.loss, val[1]), len(val[0]))
-    else:
-        X = _features(net, p, X)
-        if val is not None:
-            val = (_features(net, p, val[0]), val[1])
+    # the workspace first, before the data's copies fragment the heap (the
+    # loop checks x and y in a first pass that allocates nothing)
+    import anne_train_native
+    anne_train_native._prepare_memory(net, c, layers, batch_size, check_memory)
+    rows = (X, T)
+    X = _flat_x(net, p, X)
+    T = _flat_t(c.loss, T)
+    if val is not None:
+        val = (_flat_x(net, p, val[0]), _flat_t(c.loss, val[1]), len(val[0]))
     if _writable(layers, check_memory):
         net._build_plan()
     c.fitting = True
     try:
-        if native:
-            return anne_train_native._fit_native(net, c, layers, X, T, n_rows, batch_size, epochs, verbose,
-                                                 shuffle, val, callbacks, random, ticks_ms, rows)
-        import anne_train_python
-        return anne_train_python._fit_python(net, c, layers, X, T, batch_size, epochs, verbose, shuffle, val,
-                                             callbacks, random, ticks_ms, _graph_run(net))
+        return anne_train_native._fit_loop(net, c, layers, X, T, n_rows, batch_size, epochs, verbose, shuffle,
+                                           val, callbacks, random, ticks_ms, rows)
     finally:
         c.fitting = False
-
-
-def _graph(net):
-    """True for a graph (anne_graph's network: its layers name their inputs)."""
-    return getattr(net, "_inputs", None) is not None
-
-
-def _graph_run(net):
-    """A graph's training state (anne_train_graph._Run), None for a chain."""
-    if not _graph(net):
-        return None
-    import anne_train_graph
-    return anne_train_graph._Run(net, net._backend)
 
 
 def training_memory(net, c, batch_size):

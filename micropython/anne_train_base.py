@@ -1,4 +1,4 @@
-# anne_train_base: what anne_train and its two loops share: the losses
+# anne_train_base: what anne_train and its loop share: the losses
 # and metrics (Keras's names, reduction and numerics, per sample), the
 # optimizers (Keras 3's SGD and Adam), the History and EarlyStopping, and
 # the data handling (x and y as rows, lists or flat float32 buffers read in
@@ -9,7 +9,7 @@ import math
 from array import array
 
 import anne_ops
-from anne_core import _argmax, _floats_for, _is_finite
+from anne_core import _argmax, _floats_for
 
 
 _EPS = 1e-7  # keras.backend.epsilon()
@@ -33,6 +33,9 @@ def _sigmoid(x):
 LOSSES = ("mean_squared_error", "mean_absolute_error", "binary_crossentropy",
           "categorical_crossentropy", "sparse_categorical_crossentropy")
 LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
+# fit_epoch's metric codes (anne.h's ANNE_METRIC_*): their index here
+FIT_METRICS = ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error",
+               "mean_absolute_error")
 
 
 def loss_name(loss):
@@ -171,8 +174,10 @@ def metric_value(kind, y, t):
 
 
 # ---------------------------------------------------------------------------
-# Optimizers: Keras 3's update formulas, applied to array('f') weights in
-# place after each batch.
+# Optimizers: Keras 3's SGD and Adam, their hyperparameters and step count
+# (iterations, Adam's t). The steps are fit_epoch's (the native module's, or
+# anne_train_python's on the backend's sgd and adam), on the slots the
+# compiled network keeps (anne_train_native._prepare_memory).
 
 class SGD:
     """keras.optimizers.SGD(learning_rate=0.01, momentum=0.0, nesterov=False)."""
@@ -184,44 +189,6 @@ class SGD:
         if not 0.0 <= self.momentum <= 1.0:
             raise ValueError("momentum must be in [0, 1], got %r" % momentum)
         self.iterations = 0
-        self._slots = {}
-        self._kept = {}
-
-    def _slot_count(self):
-        return 1 if self.momentum != 0.0 else 0
-
-    def _keep(self, key, n):
-        """Copies key's slots (made now if new) before a step: _restore(key)
-        puts them back if the step is refused."""
-        if not self._slot_count():
-            return
-        self._slot(key, n, 0)
-        slots = self._slots[key]
-        kept = self._kept.get(key)
-        if kept is None or len(kept[0]) != n:
-            kept = None
-            self._kept[key] = None
-            kept = self._kept[key] = [_floats_for(n) for _ in slots]
-        for i in range(len(slots)):
-            kept[i][:] = slots[i]
-
-    def _restore(self, key):
-        kept = self._kept.get(key)
-        if kept is not None:
-            slots = self._slots[key]
-            for i in range(len(slots)):
-                slots[i][:] = kept[i]
-
-    def _slot(self, key, n, k):
-        slots = self._slots.get(key)
-        if slots is None or len(slots[k]) != n:  # new, or the layer was resized
-            slots = self._slots[key] = [array("f", bytearray(4 * n)) for _ in range(self._slot_count())]
-        return slots[k]
-
-    def update(self, backend, key, w, g):
-        """One step on w; True if every weight is finite after it."""
-        m = self._slot(key, len(w), 0) if self.momentum != 0.0 else None
-        return backend.sgd(w, g, m, self.learning_rate, self.momentum, self.nesterov)
 
     def __repr__(self):
         return "SGD(learning_rate=%g, momentum=%g, nesterov=%s)" % (self.learning_rate, self.momentum,
@@ -238,25 +205,6 @@ class Adam(SGD):
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.iterations = 0
-        self._slots = {}
-        self._kept = {}
-        self._alpha = (0, 0.0)
-
-    def _slot_count(self):
-        return 2
-
-    def update(self, backend, key, w, g):
-        step = self.iterations + 1
-        if self._alpha[0] != step:  # once per step, not per weight array
-            self._alpha = (step, self.learning_rate * math.sqrt(1.0 - self.beta_2 ** step)
-                           / (1.0 - self.beta_1 ** step))
-        alpha = self._alpha[1]
-        v = self._slot(key, len(w), 1)
-        finite = backend.adam(w, g, self._slot(key, len(w), 0), v, alpha, self.beta_1, self.beta_2,
-                              self.epsilon)
-        # v (>= 0) can overflow to inf while w stays finite (g * g above
-        # float32's range); a NaN in m or v makes w NaN
-        return finite and (not len(v) or _is_finite(max(v)))
 
     def __repr__(self):
         return "Adam(learning_rate=%g, beta_1=%g, beta_2=%g, epsilon=%g)" % (
@@ -468,15 +416,6 @@ def _trained_part(net):
     return p
 
 
-def _dense_only(layers):
-    """True when every layer is Dense (the Python backend's
-    training_memory() then counts a workspace as the native loop's)."""
-    for L in layers:
-        if L.kind != anne_ops.LAYER_DENSE:
-            return False
-    return True
-
-
 def _features(net, p, X, flat=False):
     """Rows X through the frozen layers[:p] (once: they do not change),
     as rows of one flat array (or, flat=True, the array). X as it is if
@@ -661,8 +600,9 @@ def _native(net):
 
 
 def _fused(net):
-    """True when fit() takes the native loop (fit_epoch): a chain, or a
-    graph of at most 16 layers that compute, on the native backend."""
+    """True when the backend's own fit_epoch trains net: a chain, or a
+    graph of at most 16 layers that compute (the native loop's limit; past
+    it, anne_train_native._loop runs anne_train_python's on its kernels)."""
     if not _native(net):
         return False
     if getattr(net, "_inputs", None) is None:
@@ -676,6 +616,14 @@ def _heap_bytes(n, itemsize=4):
     import sys
     block = 32 if sys.maxsize > 1 << 32 else 16
     return block + (n * itemsize + block - 1) // block * block
+
+
+def _tuple_bytes(n):
+    """GC heap bytes of a tuple of n items: its object (two words) and its
+    items, in one allocation rounded up to whole blocks."""
+    import sys
+    word = 8 if sys.maxsize > 1 << 32 else 4
+    return ((2 + n) * word + 4 * word - 1) // (4 * word) * (4 * word)
 
 
 def _flat_x(net, p, X):

@@ -1,41 +1,39 @@
-# anne_train_graph: fit() and evaluate() on a graph (anne_graph's network:
-# layers that name their inputs, Keras's functional models with Add,
-# Subtract, Multiply, Average, Maximum, Minimum and Concatenate). The
-# per-sample loop of anne_train_python, on the network's backend's kernels
-# (the native module's or anne_fallback's): each layer's forward pass into
-# its own buffers, the loss, then the layers in reverse order, each handed
-# the sum of the gradients of the layers that read its output (a residual
-# branch's two), the merges' gradients computed here (TensorFlow's
-# conventions: Maximum's and Minimum's to the first input that holds the
-# extreme). anne_train imports it for a graph that the native fused loop
-# (anne_train_native, fit_epoch) does not take: on the pure-Python
-# backend, or past 16 layers that compute.
+# anne_train_graph: the graph's part of anne_train_python's loop (a
+# network whose layers name their inputs, Keras's functional models with
+# Add, Subtract, Multiply, Average, Maximum, Minimum and Concatenate): each
+# layer's forward pass into its own buffers, then, from the loss, the
+# layers in reverse order, each handed the sum of the gradients of the
+# layers that read its output (a residual branch's two), the merges'
+# gradients computed here (TensorFlow's conventions: Maximum's and
+# Minimum's to the first input that holds the extreme). anne_train_python
+# imports it for a graph: on the pure-Python backend, or past the native
+# fused loop's 16 layers that compute.
 
 import anne_ops
-from anne_core import _floats_for, _size
-from anne_file import NETWORK_INPUT
-from anne_train_base import _heap_bytes
-from anne_train_python import _CONVS, _Conv, _Layer, _Pass
+
+_LINEAR = anne_ops.ACTIVATIONS.index("linear")
 
 
 class _Merge:
     """A merge's training state: z (the merge), y (then its activation,
-    if any, element-wise), dz, and dx: one input's gradient at a time."""
+    if any, element-wise), dz, and dx: one input's gradient at a time; its
+    buffers parts of the workspace (anne_train_python._Cut)."""
 
     gk = gb = None
+    trainable = False
+    merge = True
 
-    def __init__(self, L, backend):
-        self.L = L
-        self.kind = L.kind
-        self.backend = backend
-        n = self.n_out = L.n_out
-        self.rows = _size(L.output_shape[:-1])
-        self.widths = [t[-1] for t in L._in_shapes]
-        self.act = None if L._name == "linear" else backend.Activation(L._name, **L.params)
-        self.z = _floats_for(n)
-        self.y = _floats_for(n) if self.act else self.z
-        self.dz = _floats_for(n) if self.act else None
-        self.dx = _floats_for(self.rows * max(self.widths))
+    def __init__(self, b, t, n, lens, cut):
+        self.kind = t[8][0]
+        self.backend = b
+        self.n_out = n
+        self.rows = rows = t[8][1]
+        self.widths = [v // rows for v in lens]
+        self.act = None if t[2].id == _LINEAR else t[2]
+        self.z = cut.take(n)
+        self.y = cut.take(n) if self.act else self.z
+        self.dz = cut.take(n) if self.act else None
+        self.dx = cut.take(rows * max(self.widths))
 
     def forward(self, xs):
         b = self.backend
@@ -97,49 +95,37 @@ class _Merge:
                 give(k, dx)
 
 
-class _Run:
-    """A graph's training state: each layer's (anne_train_python's, a
-    merge's here), each tensor's gradient (its readers' summed), and the
-    forward and backward passes anne_train_python's loop runs."""
+class _Graph:
+    """A graph's forward and backward passes over anne_train_python's
+    layer states (inputs: each one's, -1 for x or the index of the layer
+    whose outputs it reads), with each tensor's gradient (its readers'
+    summed) in the workspace."""
 
-    def __init__(self, net, backend):
-        layers = net._layers
-        self.inputs = ins = [net._inputs[i] for i in range(len(layers))]
-        state = []
-        for i, L in enumerate(layers):
-            first = ins[i] == (NETWORK_INPUT,)
-            if L.kind == anne_ops.LAYER_DENSE:
-                state.append(_Layer(L, backend, first))
-            elif L.kind in _CONVS:
-                state.append(_Conv(L, backend, first))
-            elif L.kind in anne_ops.LAYER_INPUTS:
-                state.append(_Merge(L, backend))
-            else:
-                state.append(_Pass(L, backend))
+    def __init__(self, state, inputs, lens, cut):
         self.state = state
-        self.grads = [_floats_for(L.n_out) for L in layers[:-1]]
+        self.inputs = inputs
+        self.grads = [cut.take(lens[i]) for i in range(len(state) - 1)]
         self.got = [False] * len(self.grads)
-        self.outs = [None] * len(layers)
-        self.xs = [[None] * len(ins[i]) for i in range(len(layers))]
-        self.merge = [L.kind in anne_ops.LAYER_INPUTS for L in layers]
+        self.outs = [None] * len(state)
+        self.xs = [[None] * len(inputs[i]) for i in range(len(state))]
 
     def forward(self, x):
         """Every layer on sample x -> the last layer's state."""
         outs, ins = self.outs, self.inputs
         for i, s in enumerate(self.state):
-            if self.merge[i]:
+            if s.merge:
                 xs = self.xs[i]
                 for k, j in enumerate(ins[i]):
-                    xs[k] = x if j == NETWORK_INPUT else outs[j]
+                    xs[k] = x if j < 0 else outs[j]
                 outs[i] = s.forward(xs)
             else:
                 j = ins[i][0]
-                outs[i] = s.forward(x if j == NETWORK_INPUT else outs[j])
+                outs[i] = s.forward(x if j < 0 else outs[j])
         return self.state[-1]
 
     def _give(self, j, values):
         """Adds the gradient `values` to tensor j's (the first one is copied)."""
-        if j == NETWORK_INPUT:
+        if j < 0:
             return
         g = self.grads[j]
         if not self.got[j]:
@@ -151,60 +137,18 @@ class _Run:
 
     def backward(self, x, dy, scale):
         """The gradients, layer by layer from the last (dy: its, or None
-        when its dz holds it, from the loss), accumulated in gk and gb."""
+        when its dz holds it, from the loss), summed in gk and gb."""
         got, ins, outs = self.got, self.inputs, self.outs
         for j in range(len(got)):
             got[j] = False
         for i in range(len(self.state) - 1, -1, -1):
             s = self.state[i]
             g = dy if i == len(self.state) - 1 else self.grads[i]
-            if self.merge[i]:
+            if s.merge:
                 src = ins[i]
                 s.backward(self.xs[i], g, lambda k, v: self._give(src[k], v))
                 continue
             j = ins[i][0]
-            dx = s.backward(x if j == NETWORK_INPUT else outs[j], g, scale)
+            dx = s.backward(x if j < 0 else outs[j], g, scale)
             if dx is not None:
                 self._give(j, dx)
-
-
-def state_bytes(net, opt):
-    """training_memory() of a graph: the arrays _Run allocates (run_bytes),
-    the copies of the trained weights a step keeps, the optimizer's slots
-    (and their copies) and the zeros that clear the gradients."""
-    per = opt._slot_count()
-    total = widest = 0
-    for L in net._layers:
-        if L.kind == anne_ops.LAYER_DENSE or L.kind in _CONVS:
-            n_k = L._known_rows() * L.units
-            n_b = L.units if L._bias is not None else 0
-            if L.trainable:
-                total += sum(_heap_bytes(n) for n in [n_k, n_b] * (1 + 2 * per) if n)
-            widest = max(widest, n_k, n_b)
-    return run_bytes(net) + total + _heap_bytes(widest)
-
-
-def run_bytes(net):
-    """The bytes of the arrays _Run(net) allocates: each layer's buffers and
-    gradients (anne_train_python's), a merge's, each tensor's gradient."""
-    layers = net._layers
-    total = 0
-    for i, L in enumerate(layers):
-        first = net._inputs[i] == (NETWORK_INPUT,)
-        if L.kind == anne_ops.LAYER_DENSE or L.kind in _CONVS:
-            pre = L.units if L.kind == anne_ops.LAYER_DENSE else L.n_out
-            sizes = [pre, pre, pre, L.n_out, 0 if first else L.n_in, L._known_rows() * L.units,
-                     L.units if L._bias is not None else 0]
-        elif L.kind in anne_ops.LAYER_INPUTS:
-            n = L.n_out
-            act = L._name != "linear"
-            sizes = [n, n if act else 0, n if act else 0,
-                     _size(L.output_shape[:-1]) * max(t[-1] for t in L._in_shapes)]
-        elif L.computes:
-            sizes = [L.n_out, L.n_in]
-        else:
-            sizes = []
-        if i < len(layers) - 1:
-            sizes.append(L.n_out)   # its output's gradient
-        total += sum(_heap_bytes(n) for n in sizes if n)
-    return total

@@ -266,10 +266,11 @@ def _conv_toy(rows):
     return net, x, y
 
 
-def test_memory():
-    """Native: training_memory(batch_size) is what fit keeps, to the byte
-    (the smaller of two runs), and a step allocates nothing (the same bytes
-    for 2 steps as for 8), for Dense networks and Conv1D ones."""
+def test_memory(native):
+    """training_memory(batch_size) is what fit keeps, to the byte (the
+    smaller of two runs), on both backends' fit_epoch, and natively a step
+    allocates nothing (the same bytes for 2 steps as for 8), for Dense
+    networks and Conv1D ones."""
     for toy, opt in ((t, o) for t in (_flat_toy, _conv_toy)
                      for o in (anne_net.SGD(0.1), anne_net.SGD(0.1, momentum=0.9), anne_net.Adam(0.01))):
         # Twice, each on a fresh network: a conservative collector can keep
@@ -285,9 +286,13 @@ def test_memory():
             held.append(kept(lambda: net.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)))
         held = min(held)
         check(held == want, "%s %r: fit keeps %d bytes, training_memory(4) says %d" % (toy.__name__, opt, held, want))
-        check(net.training_memory(16) > want, "a bigger batch needs more")
         again = [kept(lambda: net.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)) for _ in range(3)]
         check(min(again) == 0, "the next fit reuses what the first one kept: %r" % again)
+        if not native:  # (the Python loop's buffers hold one sample: no bigger for a bigger batch)
+            net = x = y = None
+            gc.collect()
+            continue
+        check(net.training_memory(16) > want, "a bigger batch needs more")
         short = (x[:len(x) // 4], y[:3 * 8])
         steps = [allocated(lambda: net.fit(xs, ys, batch_size=4, epochs=1, verbose=0, shuffle=False))
                  for xs, ys in (short, (x, y))]
@@ -316,9 +321,9 @@ for backend in backends:
         test_freeze_and_callbacks()
         gc.collect()
         test_diverging_run_stops()
-        if backend == "native" and kernels:
+        if kernels and hasattr(anne_net._anne, "fit_epoch"):
             gc.collect()
-            test_memory()
+            test_memory(backend == "native")
     else:
         test_keras_runs()
     gc.collect()
