@@ -62,3 +62,100 @@ pub const KERAS_DEFAULTS: [anne_activation_t; 30] = [
     anne_activation_t { kind: 28, negative_slope: 0.0, alpha: 1.0, threshold: 0.0, max_value: 0.0, default_value: 0.0, b: 4.0, has_max_value: 0, approximate: 0, reserved: [0; 2] },
     anne_activation_t { kind: 29, negative_slope: 0.0, alpha: 1.0, threshold: 0.0, max_value: 0.0, default_value: 0.0, b: 4.0, has_max_value: 0, approximate: 0, reserved: [0; 2] },
 ];
+
+/// The layer registry's kind ids (ops/ops.json `layers`; anne.h's
+/// `ANNE_LAYER_*`): the ids a layer's parser in src/layers/ answers to.
+#[allow(dead_code)]
+pub mod layer {
+    pub const DENSE: u32 = 1;
+    pub const CONV1D: u32 = 2;
+    pub const MAX_POOLING1D: u32 = 3;
+    pub const AVERAGE_POOLING1D: u32 = 4;
+    pub const GLOBAL_AVERAGE_POOLING1D: u32 = 5;
+    pub const GLOBAL_MAX_POOLING1D: u32 = 6;
+    pub const FLATTEN: u32 = 7;
+    pub const RESHAPE: u32 = 8;
+    pub const AFFINE: u32 = 9;
+    pub const CONV2D: u32 = 10;
+    pub const MAX_POOLING2D: u32 = 11;
+    pub const AVERAGE_POOLING2D: u32 = 12;
+    pub const GLOBAL_AVERAGE_POOLING2D: u32 = 13;
+    pub const GLOBAL_MAX_POOLING2D: u32 = 14;
+    pub const DEPTHWISE_CONV2D: u32 = 15;
+    pub const ZERO_PADDING2D: u32 = 16;
+    pub const ADD: u32 = 17;
+    pub const SUBTRACT: u32 = 18;
+    pub const MULTIPLY: u32 = 19;
+    pub const AVERAGE: u32 = 20;
+    pub const MAXIMUM: u32 = 21;
+    pub const MINIMUM: u32 = 22;
+    pub const CONCATENATE: u32 = 23;
+    pub const UP_SAMPLING1D: u32 = 24;
+}
+
+/// Each kind's parameter slots in the registry's order (anne.h's
+/// `ANNE_<KIND>_<SLOT>`).
+#[allow(dead_code)]
+pub mod slot {
+    pub mod conv1d {
+        pub const KERNEL_SIZE: usize = 0;
+        pub const STRIDES: usize = 1;
+        pub const PADDING: usize = 2;
+        pub const DILATION_RATE: usize = 3;
+    }
+    pub mod max_pooling1d {
+        pub const POOL_SIZE: usize = 0;
+        pub const STRIDES: usize = 1;
+        pub const PADDING: usize = 2;
+    }
+    pub mod average_pooling1d {
+        pub const POOL_SIZE: usize = 0;
+        pub const STRIDES: usize = 1;
+        pub const PADDING: usize = 2;
+    }
+    pub mod affine {
+        pub const STANDS_FOR: usize = 0;
+    }
+    pub mod conv2d {
+        pub const KERNEL_SIZE_H: usize = 0;
+        pub const KERNEL_SIZE_W: usize = 1;
+        pub const STRIDES_H: usize = 2;
+        pub const STRIDES_W: usize = 3;
+        pub const PADDING: usize = 4;
+        pub const DILATION_RATE_H: usize = 5;
+        pub const DILATION_RATE_W: usize = 6;
+    }
+    pub mod max_pooling2d {
+        pub const POOL_SIZE_H: usize = 0;
+        pub const POOL_SIZE_W: usize = 1;
+        pub const STRIDES_H: usize = 2;
+        pub const STRIDES_W: usize = 3;
+        pub const PADDING: usize = 4;
+    }
+    pub mod average_pooling2d {
+        pub const POOL_SIZE_H: usize = 0;
+        pub const POOL_SIZE_W: usize = 1;
+        pub const STRIDES_H: usize = 2;
+        pub const STRIDES_W: usize = 3;
+        pub const PADDING: usize = 4;
+    }
+    pub mod depthwise_conv2d {
+        pub const KERNEL_SIZE_H: usize = 0;
+        pub const KERNEL_SIZE_W: usize = 1;
+        pub const STRIDES_H: usize = 2;
+        pub const STRIDES_W: usize = 3;
+        pub const PADDING: usize = 4;
+        pub const DEPTH_MULTIPLIER: usize = 5;
+        pub const DILATION_RATE_H: usize = 6;
+        pub const DILATION_RATE_W: usize = 7;
+    }
+    pub mod zero_padding2d {
+        pub const PADDING_TOP: usize = 0;
+        pub const PADDING_BOTTOM: usize = 1;
+        pub const PADDING_LEFT: usize = 2;
+        pub const PADDING_RIGHT: usize = 3;
+    }
+    pub mod up_sampling1d {
+        pub const SIZE: usize = 0;
+    }
+}

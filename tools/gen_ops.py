@@ -280,7 +280,27 @@ def gen_rust(t):
         fields.append("approximate: %d" % (1 if d.get("approximate") else 0))
         fields.append("reserved: [0; 2]")
         out.append("    anne_activation_t { %s }," % ", ".join(fields))
-    out += ["];", ""]
+    out += ["];", "",
+            "/// The layer registry's kind ids (ops/ops.json `layers`; anne.h's",
+            "/// `ANNE_LAYER_*`): the ids a layer's parser in src/layers/ answers to.",
+            "#[allow(dead_code)]",
+            "pub mod layer {"]
+    for L in t["layers"]:
+        out.append("    pub const %s: u32 = %d;" % (L["name"].upper(), L["id"]))
+    out += ["}", "",
+            "/// Each kind's parameter slots in the registry's order (anne.h's",
+            "/// `ANNE_<KIND>_<SLOT>`).",
+            "#[allow(dead_code)]",
+            "pub mod slot {"]
+    for L in t["layers"]:
+        ss = slots(L)
+        if not ss:
+            continue
+        out.append("    pub mod %s {" % L["name"])
+        for i, sl in enumerate(ss):
+            out.append("        pub const %s: usize = %d;" % (sl["name"].upper(), i))
+        out.append("    }")
+    out += ["}", ""]
     return "\n".join(out)
 
 

@@ -3,7 +3,7 @@
 //! the quantization's values), then run by the crate's int8 kernels.
 
 use super::check::{buffer_ok, overlaps};
-use super::layer::spec_of;
+use super::layer::op_of;
 use crate::abi::*;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
 use crate::layers::conv1d_s8::conv1d_s8;
@@ -200,7 +200,7 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
 /// As [`run_dense_s8`].
 #[inline(never)]
 unsafe fn run_conv1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let spec = match spec_of(layer.kind, &layer.params)? {
+    let spec = match op_of(layer.kind, &layer.params)? {
         Op::Conv(spec) => spec,
         _ => return Err(Status::Kind),
     };
@@ -231,7 +231,7 @@ const S8_POOLS: [i32; 4] = [
 /// As [`run_dense_s8`], without a kernel or bias.
 #[inline(never)]
 pub(super) unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let spec = match spec_of(layer.kind, &layer.params)? {
+    let spec = match op_of(layer.kind, &layer.params)? {
         Op::Pool(spec) => spec,
         _ => return Err(Status::Kind),
     };

@@ -7,6 +7,8 @@
 use crate::Status;
 use super::kind::{LayerKind, Weights};
 use crate::activation::Activation;
+use super::kind::param;
+use crate::ops_table::layer;
 
 /// `out[i] = x[i] * scale[i % c] + offset[i % c]` with `c = scale.len()`
 /// channels: `x` is `steps x c` values (or `c` features), `offset` and
@@ -61,6 +63,18 @@ pub struct Affine {
 }
 
 impl LayerKind for Affine {
+    /// `params`: channels (>= 1; the other five 0).
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        if kind != layer::AFFINE {
+            return None;
+        }
+        let channels = param(params, 0);
+        if channels == 0 || (1..6).any(|i| param(params, i) != 0) {
+            return Some(Err(Status::LayerParam));
+        }
+        Some(Ok(Affine { channels }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::Fixed
     }

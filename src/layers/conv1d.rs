@@ -17,6 +17,8 @@ use crate::activation::{apply, Activation, Common};
 use crate::math::matvec;
 use crate::Status;
 use super::kind::{LayerKind, Weights};
+use super::kind::param;
+use crate::ops_table::layer;
 
 /// A Conv1D layer's shape: what the ABI's `params` give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,6 +296,22 @@ pub(crate) fn activate_rows(out: &mut [f32], width: usize, act: &Activation) -> 
 }
 
 impl LayerKind for Conv1d {
+    /// `params` (the ABI's): in_channels, kernel_size, strides, dilation,
+    /// padding.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        if kind != layer::CONV1D {
+            return None;
+        }
+        let p = |i| param(params, i);
+        Some(Padding::from_code(p(4) as u32).map(|padding| Conv1d {
+            in_channels: p(0),
+            kernel_size: p(1),
+            strides: p(2),
+            dilation: p(3),
+            padding,
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::Trained
     }

@@ -16,6 +16,9 @@ use crate::activation::{Activation, Common};
 use crate::math::matvec;
 use crate::Status;
 use super::kind::{plane_units, LayerKind, Weights};
+use super::kind::param;
+use super::window::Padding;
+use crate::ops_table::layer;
 
 /// A Conv2D layer's shape: the window over the input and its channels
 /// (the filters follow from the kernel's length).
@@ -248,6 +251,26 @@ pub fn conv2d_backward_f32(
 }
 
 impl LayerKind for Conv2d {
+    /// `params`: height, width, in_channels, kernel_h, kernel_w,
+    /// strides_h, strides_w, dilation_h, dilation_w, padding.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        if kind != layer::CONV2D {
+            return None;
+        }
+        let p = |i| param(params, i);
+        Some(Padding::from_code(p(9) as u32).map(|padding| Conv2d {
+            window: Window2d {
+                height: p(0),
+                width: p(1),
+                kernel_size: (p(3), p(4)),
+                strides: (p(5), p(6)),
+                dilation: (p(7), p(8)),
+                padding,
+            },
+            in_channels: p(2),
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::Trained
     }

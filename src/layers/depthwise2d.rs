@@ -17,6 +17,9 @@ use super::window::{Plane, Window2d};
 use crate::activation::Activation;
 use crate::Status;
 use super::kind::{plane_units, LayerKind, Weights};
+use super::kind::{param, SLOTS_AT};
+use super::window::Padding;
+use crate::ops_table::{layer, slot};
 
 /// A DepthwiseConv2D layer's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +179,28 @@ pub fn depthwise2d_backward_f32(
 }
 
 impl LayerKind for Depthwise2d {
+    /// `params`: height, width, channels, then the registry's slots.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        use slot::depthwise_conv2d::*;
+        if kind != layer::DEPTHWISE_CONV2D {
+            return None;
+        }
+        let p = |i| param(params, i);
+        let slot = |k| p(SLOTS_AT + k);
+        Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Depthwise2d {
+            window: Window2d {
+                height: p(0),
+                width: p(1),
+                kernel_size: (slot(KERNEL_SIZE_H), slot(KERNEL_SIZE_W)),
+                strides: (slot(STRIDES_H), slot(STRIDES_W)),
+                dilation: (slot(DILATION_RATE_H), slot(DILATION_RATE_W)),
+                padding,
+            },
+            in_channels: p(2),
+            depth_multiplier: slot(DEPTH_MULTIPLIER),
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::Trained
     }

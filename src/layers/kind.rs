@@ -24,6 +24,14 @@ pub enum Weights {
 /// One layer kind, float32 (its kernels are `<kind>_f32` and
 /// `<kind>_backward_f32` in its file; an int8 kind is `<kind>_s8.rs`).
 pub trait LayerKind {
+    /// The kind of registry id `kind` with the C ABI's `params` (as
+    /// `anne.h` gives them for it), checked as far as the parameters go
+    /// (a padding code, the slots that must be 0); `None` for another
+    /// kind's id.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>>
+    where
+        Self: Sized;
+
     /// Its weights.
     fn weights(&self) -> Weights;
 
@@ -81,6 +89,15 @@ pub trait LayerKind {
         dx: Option<&mut [f32]>,
     ) -> Result<(), Status>;
 }
+
+/// The ABI's `params[i]`, 0 past its end.
+pub(crate) fn param(params: &[u32], i: usize) -> usize {
+    params.get(i).map_or(0, |&v| v as usize)
+}
+
+/// Where a DepthwiseConv2D's and a ZeroPadding2D's registry slots start
+/// in their ABI params: past the input's (height, width, channels).
+pub(crate) const SLOTS_AT: usize = 3;
 
 /// `rows * cols * channels` outputs, or [`Status::Size`] past `usize`.
 pub(crate) fn plane_units(out: (usize, usize), channels: usize) -> Result<usize, Status> {

@@ -33,7 +33,7 @@ use crate::Status;
 
 /// The layer kinds the float32 C ABI and the training loop run: each
 /// variant holds its kind's [`LayerKind`] (the parameters the ABI's
-/// `params` give, read by src/ffi/layer.rs), and [`Op`]'s methods, made
+/// `params` give, read by the kind's `from_params`), and [`Op`]'s methods, made
 /// here, are the one dispatch to them: src/ffi/ and src/train/ call these,
 /// not the kinds. (A match, not `dyn LayerKind`: a build that never trains,
 /// the inference-only module, then links no backward pass.) A new kind is
@@ -54,6 +54,19 @@ macro_rules! kinds {
         }
 
         impl Op {
+            /// The layer of registry id `kind` with the C ABI's `params`
+            /// (Dense's are not read): [`LayerKind::from_params`] of the
+            /// kind that answers to it; `Err(Kind)` if none does.
+            pub fn from_params(kind: u32, params: &[u32]) -> Result<Op, Status> {
+                if kind == crate::ops_table::layer::DENSE {
+                    return Ok(Op::Dense);
+                }
+                $(if let Some(k) = <$ty as LayerKind>::from_params(kind, params) {
+                    return k.map(Op::$variant);
+                })*
+                Err(Status::Kind)
+            }
+
             /// Whether it is Dense.
             #[inline]
             pub fn is_dense(&self) -> bool {

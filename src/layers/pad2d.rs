@@ -6,6 +6,8 @@
 use crate::Status;
 use super::kind::{unweighted, LayerKind, Weights};
 use crate::activation::Activation;
+use super::kind::{param, SLOTS_AT};
+use crate::ops_table::{layer, slot};
 
 /// A ZeroPadding2D layer's shape: the input plane and the rows and
 /// columns it adds on each side.
@@ -115,6 +117,24 @@ pub fn pad2d_backward_f32(spec: &Pad2d, dy: &[f32], dx: &mut [f32]) -> Result<()
 }
 
 impl LayerKind for Pad2d {
+    /// `params`: height, width, channels, then the registry's slots (top,
+    /// bottom, left, right).
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        use slot::zero_padding2d::*;
+        if kind != layer::ZERO_PADDING2D {
+            return None;
+        }
+        let p = |i| param(params, i);
+        let slot = |k| p(SLOTS_AT + k);
+        Some(Ok(Pad2d {
+            height: p(0),
+            width: p(1),
+            channels: p(2),
+            rows: (slot(PADDING_TOP), slot(PADDING_BOTTOM)),
+            columns: (slot(PADDING_LEFT), slot(PADDING_RIGHT)),
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::None
     }

@@ -8,6 +8,8 @@ use super::window::{out_steps, Padding};
 use crate::Status;
 use super::kind::{LayerKind, Weights};
 use crate::activation::Activation;
+use super::kind::param;
+use crate::ops_table::layer;
 
 /// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +181,28 @@ pub fn pool1d_backward_f32(
 }
 
 impl LayerKind for Pool1d {
+    /// The 1-D poolings and the global ones (1-D, and 2-D over `h * w`
+    /// steps): `params` channels, pool_size, strides, padding (a global
+    /// one's: channels).
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        let (pool, global) = match kind {
+            layer::MAX_POOLING1D => (Pool::Max, false),
+            layer::AVERAGE_POOLING1D => (Pool::Average, false),
+            layer::GLOBAL_MAX_POOLING1D | layer::GLOBAL_MAX_POOLING2D => (Pool::Max, true),
+            layer::GLOBAL_AVERAGE_POOLING1D | layer::GLOBAL_AVERAGE_POOLING2D => (Pool::Average, true),
+            _ => return None,
+        };
+        let p = |i| param(params, i);
+        Some(Padding::from_code(p(3) as u32).map(|padding| Pool1d {
+            pool,
+            global,
+            channels: p(0),
+            pool_size: p(1),
+            strides: p(2),
+            padding,
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::None
     }

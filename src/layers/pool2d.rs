@@ -14,6 +14,9 @@ use super::window::{Plane, Window2d};
 use crate::Status;
 use super::kind::{plane_units, unweighted, LayerKind, Weights};
 use crate::activation::Activation;
+use super::kind::param;
+use super::window::Padding;
+use crate::ops_table::layer;
 
 /// A 2-D pooling layer's shape: which pooling, its window (`kernel_size`
 /// is Keras's `pool_size`; `dilation` must be `(1, 1)`), the channels.
@@ -153,6 +156,22 @@ pub fn pool2d_backward_f32(
 }
 
 impl LayerKind for Pool2d {
+    /// `params`: height, width, channels, pool_h, pool_w, strides_h,
+    /// strides_w, padding.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        let pool = match kind {
+            layer::MAX_POOLING2D => Pool::Max,
+            layer::AVERAGE_POOLING2D => Pool::Average,
+            _ => return None,
+        };
+        let p = |i| param(params, i);
+        Some(Padding::from_code(p(7) as u32).map(|padding| Pool2d {
+            pool,
+            window: Window2d::undilated((p(0), p(1)), (p(3), p(4)), (p(5), p(6)), padding),
+            channels: p(2),
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::None
     }

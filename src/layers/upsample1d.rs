@@ -6,6 +6,8 @@
 use crate::Status;
 use super::kind::{unweighted, LayerKind, Weights};
 use crate::activation::Activation;
+use super::kind::param;
+use crate::ops_table::{layer, slot};
 
 /// An UpSampling1D layer's shape: the channels per step and how many
 /// times each step is repeated.
@@ -74,6 +76,21 @@ pub fn upsample1d_backward_f32(spec: &Upsample1d, dy: &[f32], dx: &mut [f32]) ->
 }
 
 impl LayerKind for Upsample1d {
+    /// `params`: channels, then the registry's slots (size); the rest of
+    /// the first six 0.
+    fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
+        if kind != layer::UP_SAMPLING1D {
+            return None;
+        }
+        if (2..6).any(|i| param(params, i) != 0) {
+            return Some(Err(Status::LayerParam));
+        }
+        Some(Ok(Upsample1d {
+            channels: param(params, 0),
+            size: param(params, 1 + slot::up_sampling1d::SIZE),
+        }))
+    }
+
     fn weights(&self) -> Weights {
         Weights::None
     }
