@@ -155,8 +155,8 @@ pub(crate) unsafe fn run_layer(x: *const f32, n_in: usize, layer: &anne_layer_t)
 }
 
 /// [`run_layer`] for the kinds other than dense: an int8 layer (any kind,
-/// [`run_s8_layer`]), or a float32 one through its [`LayerKind`] (the
-/// kinds and their `params`: src/ffi/layer.rs), checked in this order:
+/// [`run_s8_layer`]), or a float32 one through its `LayerKind` (read by
+/// [`Op::from_params`]), checked in this order:
 /// an affine layer's ([`run_fixed`]); else out, then a kind without
 /// weights's sizes, or a convolution's activation, kernel, bias and
 /// sizes; then overlap.

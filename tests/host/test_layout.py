@@ -23,7 +23,7 @@ ALLOWED = {
     "math": {"status"},
     "activation": {"math", "status", "ops_table"},
     "argmax": {"status"},
-    "layers": {"activation", "math", "status"},
+    "layers": {"activation", "math", "status", "ops_table"},
     "train": {"layers", "activation", "math", "argmax", "status"},
     "ffi": {"abi", "ops_table", "status", "math", "activation", "layers", "train", "argmax"},
 }
