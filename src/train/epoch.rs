@@ -13,7 +13,7 @@ use crate::activation::{apply, Activation};
 use crate::layers::conv1d::activate_rows;
 use crate::layers::dense::{dense_backward_f32, run_linear};
 use crate::layers::merge::{merge_f32, merge_input_backward_f32, Merge};
-use crate::layers::{Op, Weights};
+use crate::layers::Weights;
 use crate::math;
 use crate::Status;
 
@@ -184,36 +184,6 @@ pub(crate) fn outer_or_linear(
     linear(x, kernel, bias, out, kernel_finite)
 }
 
-/// The linear part of a layer other than dense for one sample, into `z`
-/// (out of line: the dense path's loops stay as they were without it).
-#[inline(never)]
-pub(crate) fn other_forward(
-    op: &Op,
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    z: &mut [f32],
-) -> Result<(), Status> {
-    op.forward_f32(x, kernel, bias, z, &Activation::Linear)
-}
-
-/// The backward pass of a layer other than dense for one sample, from
-/// `dz`: `dx` (a pooling's, a ZeroPadding2D's and an affine layer's are
-/// required), and a convolution's (Conv1D, Conv2D, DepthwiseConv2D)
-/// gradients added to `gk` and `gb` (if given).
-#[inline(never)]
-pub(crate) fn other_backward(
-    op: &Op,
-    x: &[f32],
-    kernel: &[f32],
-    dz: &[f32],
-    gk: Option<&mut [f32]>,
-    gb: Option<&mut [f32]>,
-    dx: Option<&mut [f32]>,
-) -> Result<(), Status> {
-    op.backward_f32(x, kernel, dz, 1.0, gk, gb, dx)
-}
-
 /// `dst += src` (slices of the same length; a shorter one ends the sum).
 pub(crate) fn add(dst: &mut [f32], src: &[f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
@@ -285,7 +255,9 @@ pub(crate) fn forward<L: Layers + ?Sized>(
             if s.dense {
                 linear(x, kernel, bias, z, spans.finite)?;
             } else {
-                other_forward(&layer.op, x, kernel, bias, z)?;
+                // (Op's dispatch is out of line: the dense path's loops
+                // stay as they were without it)
+                layer.op.forward_f32(x, kernel, bias, z, &Activation::Linear)?;
             }
             let a = row_of_mut(w.a, b, s.units);
             copy(a, z);
@@ -423,7 +395,7 @@ pub(crate) fn backward<L: Layers + ?Sized>(
                     linear(dzb, w.kt, None, dy, spans.finite)?;
                 } else {
                     let (gk, gb) = (gk.as_deref_mut(), gb.as_deref_mut());
-                    other_backward(&layer.op, x, layer.kernel, dzb, gk, gb, Some(&mut *dy))?;
+                    layer.op.backward_f32(x, layer.kernel, dzb, 1.0, gk, gb, Some(&mut *dy))?;
                 }
                 if spans.graph {
                     add(p.da, dy); // (one sample)
@@ -442,7 +414,7 @@ pub(crate) fn backward<L: Layers + ?Sized>(
             for b in 0..nb {
                 let (dzb, x) = (row_of(dz, b, s.units), row_of(w.xt, b, s.n_in));
                 let (gk, gb) = (gk.as_deref_mut(), gb.as_deref_mut());
-                other_backward(&layer.op, x, layer.kernel, dzb, gk, gb, None)?;
+                layer.op.backward_f32(x, layer.kernel, dzb, 1.0, gk, gb, None)?;
             }
         }
         if !s.trainable || conv_grads {
