@@ -179,7 +179,10 @@ typedef struct {
  * so that one chain can hold layers of different kinds. Inputs and outputs
  * of Conv1D and pooling are steps x channels values, row-major
  * (x[t * channels + c]); padding codes are 0 = valid, 1 = same, 2 = causal
- * (Keras's rules: see src/layers/window.rs). kernel, bias and out are read
+ * (Keras's rules: see src/layers/window.rs). A kind's params are its
+ * input's dims (channels; an image's height, width, channels), then its
+ * parameter slots in the layer registry's one order, from ANNE_<KIND>_AT
+ * (anne_ops.h, from ops/ops.json: the file's order too). kernel, bias and out are read
  * by dtype: ANNE_DTYPE_F32 float ones; ANNE_DTYPE_S8 (dense, conv1d and
  * the 1-D poolings, so far) an int8 kernel, an int32 bias and an int8 out.
  *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
@@ -192,8 +195,9 @@ typedef struct {
  *                      filters; bias filters values or NULL; act applied per
  *                      output (vector ones over each step's filters; glu is
  *                      ANNE_ERR_ACTIVATION); out is out_steps x filters.
- *                      params: in_channels, kernel_size, strides, dilation,
- *                      padding. int8 (LiteRT's CONV_2D of height 1):
+ *                      params: in_channels, then the registry's slots
+ *                      (ANNE_CONV1D_AT + ANNE_CONV1D_*): kernel_size,
+ *                      strides, padding, dilation. int8 (LiteRT's CONV_2D of height 1):
  *                      kernel in TFLite's layout, filters rows of
  *                      kernel_size x in_channels; bias filters int32 values
  *                      or NULL; quant's scale holds count int32 Q31
@@ -221,9 +225,10 @@ typedef struct {
  *                      in_channels x filters; bias filters values or NULL;
  *                      act per output position's filters (glu is
  *                      ANNE_ERR_ACTIVATION); out is out_h x out_w x filters.
- *                      params: height, width, in_channels, kernel_h,
- *                      kernel_w, strides_h, strides_w, dilation_h,
- *                      dilation_w, padding (valid or same).
+ *                      params: height, width, in_channels, then the
+ *                      registry's slots (ANNE_CONV2D_AT + ANNE_CONV2D_*):
+ *                      kernel_h, kernel_w, strides_h, strides_w, padding
+ *                      (valid or same), dilation_h, dilation_w.
  *   ANNE_LAYER_DEPTHWISE_CONV2D  Keras's DepthwiseConv2D, laid out as Conv2D;
  *                      kernel kernel_h x kernel_w x in_channels x
  *                      depth_multiplier (output channel c * depth_multiplier
@@ -231,15 +236,15 @@ typedef struct {
  *                      depth_multiplier values or NULL; out is out_h x out_w
  *                      x (in_channels * depth_multiplier). params: height,
  *                      width, in_channels, then the registry's slots in
- *                      their order (ANNE_DEPTHWISE_CONV2D_* + 3): kernel_h,
+ *                      their order (ANNE_DEPTHWISE_CONV2D_AT + _*): kernel_h,
  *                      kernel_w, strides_h, strides_w, padding,
  *                      depth_multiplier, dilation_h, dilation_w.
  *   ANNE_LAYER_ZERO_PADDING2D  Keras's ZeroPadding2D: params height, width,
  *                      channels, then padding's top, bottom, left, right
- *                      (ANNE_ZERO_PADDING2D_PADDING_* + 3); out is (top + height +
+ *                      (ANNE_ZERO_PADDING2D_AT + _PADDING_*); out is (top + height +
  *                      bottom) x (left + width + right) x channels.
  *   ANNE_LAYER_UP_SAMPLING1D  Keras's UpSampling1D: params channels, size
- *                      (ANNE_UP_SAMPLING1D_SIZE + 1); x is steps x channels,
+ *                      (ANNE_UP_SAMPLING1D_AT + _SIZE); x is steps x channels,
  *                      out (steps * size) x channels, each step repeated
  *                      size times.
  *   ANNE_LAYER_MAX_POOLING2D, ANNE_LAYER_AVERAGE_POOLING2D

@@ -317,7 +317,7 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
             if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
                 mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DEPTHWISE_KERNEL,
                     (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
-                    (unsigned)d->params[2], (unsigned)d->params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER]);
+                    (unsigned)d->params[2], (unsigned)d->params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER]);
             }
             return;
         case ANNE_ERR_X_SIZE:

@@ -129,7 +129,7 @@ static mp_obj_t anne_layer_backward(size_t n_args, const mp_obj_t *args) {
         // the kernel's values per output channel (gb: one per channel)
         size_t rows = d.kind == ANNE_LAYER_CONV1D ? (size_t)d.params[0] * d.params[1]
             : d.kind == ANNE_LAYER_CONV2D ? (size_t)d.params[3] * d.params[4] * d.params[2]
-            : (size_t)d.params[3 + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_H] * d.params[3 + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_W];
+            : (size_t)d.params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_H] * d.params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_KERNEL_SIZE_W];
         if (gk.data != NULL) {
             anne_check_len(gk, d.kernel_len, MP_QSTR_gk);
         }

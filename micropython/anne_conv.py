@@ -159,8 +159,8 @@ class Conv1D(_Shaped, Dense):
 
     def _step(self, buf):
         return (self._kernel, self._bias, self._act, buf,
-                (self.kind, self._cin, self.kernel_size, self.strides, self.dilation_rate,
-                 PADDINGS.index(self.padding)))
+                (self.kind, self._cin, self.kernel_size, self.strides, PADDINGS.index(self.padding),
+                 self.dilation_rate))
 
     def _options(self):
         return "kernel_size=%d, strides=%d, padding=%r, dilation_rate=%d" % (

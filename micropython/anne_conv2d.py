@@ -122,8 +122,8 @@ class Conv2D(Conv1D):
     def _step(self, buf):
         h, w, _ = self._in_shape
         return (self._kernel, self._bias, self._act, buf,
-                (self.kind, h, w, self._cin) + self._ks + self.strides + self._dil
-                + (PADDINGS.index(self.padding),))
+                (self.kind, h, w, self._cin) + self._ks + self.strides
+                + (PADDINGS.index(self.padding),) + self._dil)
 
     def _options(self):
         return "kernel_size=%r, strides=%r, padding=%r, dilation_rate=%r" % (

@@ -168,7 +168,7 @@ def _steps(i, n_in, channels, window, strides, padding):
 def _conv1d(i, xs, ks, bs, act, out, spec):
     """Conv1D (src/layers/conv1d.rs), the definition straight: out is steps_out x
     filters, each step's taps in range summed in order, then the bias."""
-    cin, K, strides, dil, padding = _spec(spec, 5)
+    cin, K, strides, padding, dil = _spec(spec, 5)
     if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2 or (K - 1) * dil > 0x7FFFFFFF:
         _bad_spec(i)  # (a reach of 2**31 steps or more: as src/layers/conv1d.rs's MAX_REACH)
     if act.id in _ops.HALVES:
@@ -676,7 +676,7 @@ def layer_backward(layer, x, dy, scale, gk, gb, dx):
         _store(dx, acc, n_in)
         return
     ks = _floats(layer[0], "kernel")
-    cin, K, strides, dil, padding = _spec(spec, 5)
+    cin, K, strides, padding, dil = _spec(spec, 5)
     if cin < 1 or K < 1 or strides < 1 or dil < 1 or padding > 2:
         _bad_spec(0)
     steps, n_out, pad = _steps(0, n_in, cin, (K - 1) * dil + 1, strides, padding)

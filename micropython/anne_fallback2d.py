@@ -82,7 +82,7 @@ def conv2d(i, xs, ks, bs, act, out, spec):
     depthwise2d.)"""
     if spec[0] == _ops.LAYER_DEPTHWISE_CONV2D:
         return depthwise2d(i, xs, ks, bs, act, out, spec)
-    h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
+    h, w, cin, kh, kw, sh, sw, padding, dh, dw = _params(spec, 10)
     if min(h, w, cin, kh, kw, sh, sw, dh, dw) < 1 or padding > 1:
         _bad_spec(i)
     plane = _plane(i, len(xs), h, w, cin, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), padding) + (h, w, cin)
@@ -321,7 +321,7 @@ def backward(layer, spec, x, dy, scale, gk, gb, dx):
         return _store(dx, acc, n_in)
     ks = _floats(layer[0], "kernel")
     if kind == _ops.LAYER_CONV2D:
-        h, w, cin, kh, kw, sh, sw, dh, dw, padding = _params(spec, 10)
+        h, w, cin, kh, kw, sh, sw, padding, dh, dw = _params(spec, 10)
         dm = 0
         F = len(ks) // max(kh * kw * cin, 1)
     else:

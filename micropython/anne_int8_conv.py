@@ -168,7 +168,7 @@ def conv1d(i, last, xs, L, out):
     """Layer i (decode()'s L) on the int8 values xs into out; checked as the
     native kernel checks (the spec, the sizes, then the quantization)."""
     _, k, b, (ms, shs), in_off, out_off, lo, hi, spec = L
-    cin, ks, strides, dil, padding = spec[:5]
+    cin, ks, strides, padding, dil = spec[:5]
     if not (cin and ks and strides and dil) or padding > 2:
         raise anne_ops.err(47, i)  # SPEC_1D
     n_in = len(xs)

@@ -143,7 +143,7 @@ def conv2d(i, last, xs, L, out):
     if depthwise:
         kh, kw, sh, sw, padding, dm, dh, dw = spec[3:11]
     else:
-        kh, kw, sh, sw, dh, dw, padding = spec[3:10]
+        kh, kw, sh, sw, padding, dh, dw = spec[3:10]
         dm = 1
     if not (h and w and cin and kh and kw and sh and sw and dh and dw and dm) or padding > 1:
         raise _bad_spec(i)

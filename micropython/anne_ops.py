@@ -86,8 +86,9 @@ LAYER_CONCATENATE = 23
 LAYER_UP_SAMPLING1D = 24
 # id -> name.
 LAYER_NAMES = {1: "dense", 2: "conv1d", 3: "max_pooling1d", 4: "average_pooling1d", 5: "global_average_pooling1d", 6: "global_max_pooling1d", 7: "flatten", 8: "reshape", 9: "affine", 10: "conv2d", 11: "max_pooling2d", 12: "average_pooling2d", 13: "global_average_pooling2d", 14: "global_max_pooling2d", 15: "depthwise_conv2d", 16: "zero_padding2d", 17: "add", 18: "subtract", 19: "multiply", 20: "average", 21: "maximum", 22: "minimum", 23: "concatenate", 24: "up_sampling1d"}
-# id -> its parameter slots, in the one order of the file, the ABI, Rust
-# and Python: (name, default (None: required, or another slot's value),
+# id -> its parameter slots, in the one order of the file, the ABI (after
+# the input's dims), Rust and Python: (name, default (None: required, or
+# another slot's value),
 # min, values: a choice's names, stored as the index; else a size min..65535).
 LAYER_PARAMS = {2: (("kernel_size", None, 1, ()), ("strides", 1, 1, ()), ("padding", 0, 0, ("valid", "same", "causal")), ("dilation_rate", 1, 1, ())), 3: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 4: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 9: (("stands_for", 0, 0, ("affine", "normalization", "rescaling", "batch_normalization")),), 10: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 11: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 12: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 15: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("depth_multiplier", 1, 1, ()), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 16: (("padding_top", 1, 0, ()), ("padding_bottom", 1, 0, ()), ("padding_left", 1, 0, ()), ("padding_right", 1, 0, ())), 24: (("size", 2, 1, ()),)}
 # id -> what its units field is called, for the kinds with weights.

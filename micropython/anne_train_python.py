@@ -109,13 +109,13 @@ def _shape(t, n_in, lens):
         n = sum(lens) if kind == anne_ops.LAYER_CONCATENATE else lens[0]
         return n, n, 0
     if kind == anne_ops.LAYER_CONV1D:
-        cin, k, strides, dil, pad = p[:5]
+        cin, k, strides, pad, dil = p[:5]
         f = nk // (k * cin)
         n = _out(n_in // cin, (k - 1) * dil + 1, strides, pad) * f
         return n, n, f
     if kind in (anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D):
         if kind == anne_ops.LAYER_CONV2D:
-            h, w, cin, kh, kw, sh, sw, dh, dw, pad = p[:10]
+            h, w, cin, kh, kw, sh, sw, pad, dh, dw = p[:10]
             f = nk // (kh * kw * cin)
         else:
             h, w, cin, kh, kw, sh, sw, pad, dm, dh, dw = p[:11]

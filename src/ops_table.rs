@@ -94,21 +94,25 @@ pub mod layer {
 }
 
 /// Each kind's parameter slots in the registry's order (anne.h's
-/// `ANNE_<KIND>_<SLOT>`).
+/// `ANNE_<KIND>_<SLOT>`); in the ABI's params they start at `AT`, past
+/// the input's dims (channels, or height, width, channels).
 #[allow(dead_code)]
 pub mod slot {
     pub mod conv1d {
+        pub const AT: usize = 1;
         pub const KERNEL_SIZE: usize = 0;
         pub const STRIDES: usize = 1;
         pub const PADDING: usize = 2;
         pub const DILATION_RATE: usize = 3;
     }
     pub mod max_pooling1d {
+        pub const AT: usize = 1;
         pub const POOL_SIZE: usize = 0;
         pub const STRIDES: usize = 1;
         pub const PADDING: usize = 2;
     }
     pub mod average_pooling1d {
+        pub const AT: usize = 1;
         pub const POOL_SIZE: usize = 0;
         pub const STRIDES: usize = 1;
         pub const PADDING: usize = 2;
@@ -117,6 +121,7 @@ pub mod slot {
         pub const STANDS_FOR: usize = 0;
     }
     pub mod conv2d {
+        pub const AT: usize = 3;
         pub const KERNEL_SIZE_H: usize = 0;
         pub const KERNEL_SIZE_W: usize = 1;
         pub const STRIDES_H: usize = 2;
@@ -126,6 +131,7 @@ pub mod slot {
         pub const DILATION_RATE_W: usize = 6;
     }
     pub mod max_pooling2d {
+        pub const AT: usize = 3;
         pub const POOL_SIZE_H: usize = 0;
         pub const POOL_SIZE_W: usize = 1;
         pub const STRIDES_H: usize = 2;
@@ -133,6 +139,7 @@ pub mod slot {
         pub const PADDING: usize = 4;
     }
     pub mod average_pooling2d {
+        pub const AT: usize = 3;
         pub const POOL_SIZE_H: usize = 0;
         pub const POOL_SIZE_W: usize = 1;
         pub const STRIDES_H: usize = 2;
@@ -140,6 +147,7 @@ pub mod slot {
         pub const PADDING: usize = 4;
     }
     pub mod depthwise_conv2d {
+        pub const AT: usize = 3;
         pub const KERNEL_SIZE_H: usize = 0;
         pub const KERNEL_SIZE_W: usize = 1;
         pub const STRIDES_H: usize = 2;
@@ -150,12 +158,14 @@ pub mod slot {
         pub const DILATION_RATE_W: usize = 7;
     }
     pub mod zero_padding2d {
+        pub const AT: usize = 3;
         pub const PADDING_TOP: usize = 0;
         pub const PADDING_BOTTOM: usize = 1;
         pub const PADDING_LEFT: usize = 2;
         pub const PADDING_RIGHT: usize = 3;
     }
     pub mod up_sampling1d {
+        pub const AT: usize = 1;
         pub const SIZE: usize = 0;
     }
 }

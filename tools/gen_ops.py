@@ -121,6 +121,11 @@ def slots(L):
     return out
 
 
+# Where a kind's slots start in the ABI's params: past its input's dims
+# (a steps x channels input's channels; an image's height, width, channels).
+ABI_DIMS = {"steps": 1, "image": 3}
+
+
 def check_layers(layers):
     """The layer registry's rules: ids 1, 2, ... in order; known keys and
     values; a choice's default one of its values; a size's default >= min."""
@@ -226,9 +231,14 @@ def gen_c(t):
                                               "units" in L, bool(L.get("activation")))
               for L in t["layers"]]
     lines += ["", "", "/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same",
-              " * in the file, the ABI, Rust and Python. */"]
+              " * in the file, Rust and Python; the ABI's params hold the input's dims",
+              " * first (channels, or height, width, channels), then the slots in this",
+              " * order from ANNE_<KIND>_AT. */"]
     for L in t["layers"]:
-        for j, sl in enumerate(slots(L)):
+        ss = slots(L)
+        if ss and L["input"] in ABI_DIMS:
+            lines.append("#define ANNE_%s_AT %d" % (up(L["name"]), ABI_DIMS[L["input"]]))
+        for j, sl in enumerate(ss):
             lines.append("#define ANNE_%s_%s %d" % (up(L["name"]), up(sl["name"]), j))
     lines += ["", "#endif /* ANNE_OPS_H */", ""]
     return "\n".join(lines)
@@ -289,7 +299,8 @@ def gen_rust(t):
         out.append("    pub const %s: u32 = %d;" % (L["name"].upper(), L["id"]))
     out += ["}", "",
             "/// Each kind's parameter slots in the registry's order (anne.h's",
-            "/// `ANNE_<KIND>_<SLOT>`).",
+            "/// `ANNE_<KIND>_<SLOT>`); in the ABI's params they start at `AT`, past",
+            "/// the input's dims (channels, or height, width, channels).",
             "#[allow(dead_code)]",
             "pub mod slot {"]
     for L in t["layers"]:
@@ -297,6 +308,8 @@ def gen_rust(t):
         if not ss:
             continue
         out.append("    pub mod %s {" % L["name"])
+        if L["input"] in ABI_DIMS:
+            out.append("        pub const AT: usize = %d;" % ABI_DIMS[L["input"]])
         for i, sl in enumerate(ss):
             out.append("        pub const %s: usize = %d;" % (sl["name"].upper(), i))
         out.append("    }")
@@ -361,8 +374,9 @@ def gen_python(t):
 
     out += ["# id -> name.",
             "LAYER_NAMES = " + py_repr({L["id"]: L["name"] for L in layers}),
-            "# id -> its parameter slots, in the one order of the file, the ABI, Rust",
-            "# and Python: (name, default (None: required, or another slot's value),",
+            "# id -> its parameter slots, in the one order of the file, the ABI (after",
+            "# the input's dims), Rust and Python: (name, default (None: required, or",
+            "# another slot's value),",
             "# min, values: a choice's names, stored as the index; else a size min..65535).",
             "LAYER_PARAMS = " + py_repr({L["id"]: tuple(slot(s) for s in slots(L))
                                           for L in layers if L["params"]}),

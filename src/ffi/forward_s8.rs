@@ -187,7 +187,7 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
 
 /// [`super::forward::run_layer`] for an int8 Conv1D (`ANNE_DTYPE_S8`, LiteRT's reference
 /// CONV_2D with height 1): `params` as a float Conv1D's (in_channels,
-/// kernel_size, strides, dilation, padding); `x` holds `n_in` int8 values,
+/// kernel_size, strides, padding, dilation); `x` holds `n_in` int8 values,
 /// the kernel `filters` rows of `kernel_size * in_channels` int8 (TFLite's
 /// OHWI layout), the bias `filters` int32 (or NULL), out `out_steps *
 /// filters` int8; `quant`'s `scale` holds `count` Q31 multipliers, then

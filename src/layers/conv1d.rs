@@ -18,7 +18,7 @@ use crate::math::matvec;
 use crate::Status;
 use super::kind::{LayerKind, Weights};
 use super::kind::param;
-use crate::ops_table::layer;
+use crate::ops_table::{layer, slot};
 
 /// A Conv1D layer's shape: what the ABI's `params` give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,18 +296,19 @@ pub(crate) fn activate_rows(out: &mut [f32], width: usize, act: &Activation) -> 
 }
 
 impl LayerKind for Conv1d {
-    /// `params` (the ABI's): in_channels, kernel_size, strides, dilation,
-    /// padding.
+    /// `params` (the ABI's): in_channels, then the registry's slots
+    /// (kernel_size, strides, padding, dilation).
     fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
         if kind != layer::CONV1D {
             return None;
         }
-        let p = |i| param(params, i);
-        Some(Padding::from_code(p(4) as u32).map(|padding| Conv1d {
-            in_channels: p(0),
-            kernel_size: p(1),
-            strides: p(2),
-            dilation: p(3),
+        use slot::conv1d::*;
+        let slot = |k| param(params, AT + k);
+        Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Conv1d {
+            in_channels: param(params, 0),
+            kernel_size: slot(KERNEL_SIZE),
+            strides: slot(STRIDES),
+            dilation: slot(DILATION_RATE),
             padding,
         }))
     }

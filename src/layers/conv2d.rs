@@ -18,7 +18,7 @@ use crate::Status;
 use super::kind::{plane_units, LayerKind, Weights};
 use super::kind::param;
 use super::window::Padding;
-use crate::ops_table::layer;
+use crate::ops_table::{layer, slot};
 
 /// A Conv2D layer's shape: the window over the input and its channels
 /// (the filters follow from the kernel's length).
@@ -251,20 +251,23 @@ pub fn conv2d_backward_f32(
 }
 
 impl LayerKind for Conv2d {
-    /// `params`: height, width, in_channels, kernel_h, kernel_w,
-    /// strides_h, strides_w, dilation_h, dilation_w, padding.
+    /// `params`: height, width, in_channels, then the registry's slots
+    /// (kernel_h, kernel_w, strides_h, strides_w, padding, dilation_h,
+    /// dilation_w).
     fn from_params(kind: u32, params: &[u32]) -> Option<Result<Self, Status>> {
         if kind != layer::CONV2D {
             return None;
         }
+        use slot::conv2d::*;
         let p = |i| param(params, i);
-        Some(Padding::from_code(p(9) as u32).map(|padding| Conv2d {
+        let slot = |k| p(AT + k);
+        Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Conv2d {
             window: Window2d {
                 height: p(0),
                 width: p(1),
-                kernel_size: (p(3), p(4)),
-                strides: (p(5), p(6)),
-                dilation: (p(7), p(8)),
+                kernel_size: (slot(KERNEL_SIZE_H), slot(KERNEL_SIZE_W)),
+                strides: (slot(STRIDES_H), slot(STRIDES_W)),
+                dilation: (slot(DILATION_RATE_H), slot(DILATION_RATE_W)),
                 padding,
             },
             in_channels: p(2),

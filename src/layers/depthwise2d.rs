@@ -17,7 +17,7 @@ use super::window::{Plane, Window2d};
 use crate::activation::Activation;
 use crate::Status;
 use super::kind::{plane_units, LayerKind, Weights};
-use super::kind::{param, SLOTS_AT};
+use super::kind::param;
 use super::window::Padding;
 use crate::ops_table::{layer, slot};
 
@@ -186,7 +186,7 @@ impl LayerKind for Depthwise2d {
             return None;
         }
         let p = |i| param(params, i);
-        let slot = |k| p(SLOTS_AT + k);
+        let slot = |k| p(AT + k);
         Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Depthwise2d {
             window: Window2d {
                 height: p(0),

@@ -95,10 +95,6 @@ pub(crate) fn param(params: &[u32], i: usize) -> usize {
     params.get(i).map_or(0, |&v| v as usize)
 }
 
-/// Where a DepthwiseConv2D's and a ZeroPadding2D's registry slots start
-/// in their ABI params: past the input's (height, width, channels).
-pub(crate) const SLOTS_AT: usize = 3;
-
 /// `rows * cols * channels` outputs, or [`Status::Size`] past `usize`.
 pub(crate) fn plane_units(out: (usize, usize), channels: usize) -> Result<usize, Status> {
     out.0

@@ -6,7 +6,7 @@
 use crate::Status;
 use super::kind::{unweighted, LayerKind, Weights};
 use crate::activation::Activation;
-use super::kind::{param, SLOTS_AT};
+use super::kind::param;
 use crate::ops_table::{layer, slot};
 
 /// A ZeroPadding2D layer's shape: the input plane and the rows and
@@ -125,7 +125,7 @@ impl LayerKind for Pad2d {
             return None;
         }
         let p = |i| param(params, i);
-        let slot = |k| p(SLOTS_AT + k);
+        let slot = |k| p(AT + k);
         Some(Ok(Pad2d {
             height: p(0),
             width: p(1),

@@ -9,7 +9,7 @@ use crate::Status;
 use super::kind::{LayerKind, Weights};
 use crate::activation::Activation;
 use super::kind::param;
-use crate::ops_table::layer;
+use crate::ops_table::{layer, slot};
 
 /// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +180,14 @@ pub fn pool1d_backward_f32(
     Ok(())
 }
 
+// Max and average pooling share one parameter layout (ops/ops.json).
+const _: () = assert!(
+    slot::max_pooling1d::POOL_SIZE == slot::average_pooling1d::POOL_SIZE
+        && slot::max_pooling1d::STRIDES == slot::average_pooling1d::STRIDES
+        && slot::max_pooling1d::PADDING == slot::average_pooling1d::PADDING
+        && slot::max_pooling1d::AT == slot::average_pooling1d::AT
+);
+
 impl LayerKind for Pool1d {
     /// The 1-D poolings and the global ones (1-D, and 2-D over `h * w`
     /// steps): `params` channels, pool_size, strides, padding (a global
@@ -192,13 +200,16 @@ impl LayerKind for Pool1d {
             layer::GLOBAL_AVERAGE_POOLING1D | layer::GLOBAL_AVERAGE_POOLING2D => (Pool::Average, true),
             _ => return None,
         };
-        let p = |i| param(params, i);
-        Some(Padding::from_code(p(3) as u32).map(|padding| Pool1d {
+        // (the average pooling's slots are the max's, checked below; a
+        // global pooling's params are its channels, the rest read 0)
+        use slot::max_pooling1d::*;
+        let slot = |k| param(params, AT + k);
+        Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Pool1d {
             pool,
             global,
-            channels: p(0),
-            pool_size: p(1),
-            strides: p(2),
+            channels: param(params, 0),
+            pool_size: slot(POOL_SIZE),
+            strides: slot(STRIDES),
             padding,
         }))
     }

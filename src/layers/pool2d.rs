@@ -16,7 +16,7 @@ use super::kind::{plane_units, unweighted, LayerKind, Weights};
 use crate::activation::Activation;
 use super::kind::param;
 use super::window::Padding;
-use crate::ops_table::layer;
+use crate::ops_table::{layer, slot};
 
 /// A 2-D pooling layer's shape: which pooling, its window (`kernel_size`
 /// is Keras's `pool_size`; `dilation` must be `(1, 1)`), the channels.
@@ -155,6 +155,14 @@ pub fn pool2d_backward_f32(
     Ok(())
 }
 
+// Max and average pooling share one parameter layout (ops/ops.json).
+const _: () = assert!(
+    slot::max_pooling2d::POOL_SIZE_W == slot::average_pooling2d::POOL_SIZE_W
+        && slot::max_pooling2d::STRIDES_W == slot::average_pooling2d::STRIDES_W
+        && slot::max_pooling2d::PADDING == slot::average_pooling2d::PADDING
+        && slot::max_pooling2d::AT == slot::average_pooling2d::AT
+);
+
 impl LayerKind for Pool2d {
     /// `params`: height, width, channels, pool_h, pool_w, strides_h,
     /// strides_w, padding.
@@ -164,10 +172,17 @@ impl LayerKind for Pool2d {
             layer::AVERAGE_POOLING2D => Pool::Average,
             _ => return None,
         };
+        use slot::max_pooling2d::*;
         let p = |i| param(params, i);
-        Some(Padding::from_code(p(7) as u32).map(|padding| Pool2d {
+        let slot = |k| p(AT + k);
+        Some(Padding::from_code(slot(PADDING) as u32).map(|padding| Pool2d {
             pool,
-            window: Window2d::undilated((p(0), p(1)), (p(3), p(4)), (p(5), p(6)), padding),
+            window: Window2d::undilated(
+                (p(0), p(1)),
+                (slot(POOL_SIZE_H), slot(POOL_SIZE_W)),
+                (slot(STRIDES_H), slot(STRIDES_W)),
+                padding,
+            ),
             channels: p(2),
         }))
     }

@@ -87,7 +87,7 @@ impl LayerKind for Upsample1d {
         }
         Some(Ok(Upsample1d {
             channels: param(params, 0),
-            size: param(params, 1 + slot::up_sampling1d::SIZE),
+            size: param(params, slot::up_sampling1d::AT + slot::up_sampling1d::SIZE),
         }))
     }
 

@@ -96,7 +96,7 @@ for tag, mod in BACKENDS:
         survived(tag, "dense_backward's scale (moving %s)" % moved, mover, mod.dense_backward,
                  x, kernel, dz, mover, gk, gb, None)
     # layer_backward(layer, x, dy, scale, gk, gb, dx) on a Conv1D: scale moves gk
-    conv = (f32([1.0] * 4), f32([0.0] * 2), "linear", None, (anne_ops.LAYER_CONV1D, 1, 2, 1, 1, 0))
+    conv = (f32([1.0] * 4), f32([0.0] * 2), "linear", None, (anne_ops.LAYER_CONV1D, 1, 2, 1, 0, 1))
     gk = f32([0.0] * 4)
     mover = Mover(1.0, gk)
     survived(tag, "layer_backward's scale", mover, mod.layer_backward,

@@ -178,7 +178,7 @@ def test_module(m, tag):
 
 def test_conv_module(m, tag):
     """int8 Conv1D layer tuples (spec (2, in_channels, kernel_size,
-    strides, dilation, padding); quant's scale words: the Q31 multipliers,
+    strides, padding, dilation); quant's scale words: the Q31 multipliers,
     then the shifts): hand-checked values."""
     # 4 steps of 1 channel, 2 filters of 2 taps ([1, 1] and [1, -1]),
     # multiplier 1.0 = (2**30, shift 1) and 0.5 = (2**30, 0)
@@ -187,10 +187,10 @@ def test_conv_module(m, tag):
     one = array("i", [1 << 30, 1])
     two = array("i", [1 << 30, 1 << 30, 1, 0])
     y = array("b", bytes(6))
-    conv = (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))
+    conv = (k, b, None, y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127, one))
     check(list(m.forward((conv,), x, y)) == [3, 9, 5, 9, -1, 17], "%s: conv1d valid %r" % (tag, list(y)))
     # per filter (the second halved: 9 / 2 = 4.5 -> 5, half away from zero), input zero point 1, clamp
-    conv = (k, b, None, y, (2, 1, 2, 1, 1, 0), (-1, 0, -128, 6, two))
+    conv = (k, b, None, y, (2, 1, 2, 1, 0, 1), (-1, 0, -128, 6, two))
     check(list(m.Plan((conv,))(x, y)) == [1, 5, 3, 5, -3, 6], "%s: conv1d per filter %r" % (tag, list(y)))
     # same padding, strides 2: steps 0-1 and 2-3; dilation 2, causal: taps t-2 and t
     y2 = array("b", bytes(4))
@@ -202,22 +202,22 @@ def test_conv_module(m, tag):
     # a chain: conv1d, then a dense layer on its 6 outputs (scale 0.5: float64 bits)
     dk = array("b", [1, 0, 0, 0, 0, 1])
     out = array("b", bytes(1))
-    chain = ((k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one)),
+    chain = ((k, b, None, y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127, one)),
              (dk, None, None, None, (1,), (0, 0, -128, 127, array("i", [0, 0x3FE00000]))))
     check(list(m.Plan(chain)(x, out)) == [10], "%s: conv1d then dense %r" % (tag, list(out)))
     for what, frag, layer in (
-            ("an activation", "no activation", (k, b, "relu", y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
-            ("a shift of 32", "quantization", (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127,
+            ("an activation", "no activation", (k, b, "relu", y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127, one))),
+            ("a shift of 32", "quantization", (k, b, None, y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127,
                                                                                array("i", [1 << 30, 32])))),
             ("3 multipliers for 2 filters", "quantization",
-             (k, b, None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, array("i", [1, 1, 1, 0, 0, 0])))),
-            ("a kernel of 3 values", "conv1d kernel", (k[:3], b, None, y, (2, 1, 2, 1, 1, 0),
+             (k, b, None, y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127, array("i", [1, 1, 1, 0, 0, 0])))),
+            ("a kernel of 3 values", "conv1d kernel", (k[:3], b, None, y, (2, 1, 2, 1, 0, 1),
                                                         (0, 0, -128, 127, one))),
-            ("a bias of 1 value", "bias", (k, b[:1], None, y, (2, 1, 2, 1, 1, 0), (0, 0, -128, 127, one))),
-            ("strides 0", "spec", (k, b, None, y, (2, 1, 2, 0, 1, 0), (0, 0, -128, 127, one))),
+            ("a bias of 1 value", "bias", (k, b[:1], None, y, (2, 1, 2, 1, 0, 1), (0, 0, -128, 127, one))),
+            ("strides 0", "spec", (k, b, None, y, (2, 1, 2, 0, 0, 1), (0, 0, -128, 127, one))),
             ("an affine kind", "int8 layers are Dense", (k, b, None, y, (9, 2), (0, 0, -128, 127, one)))):
         check(refused(ValueError, frag, m.forward, (layer,), x, y), "%s: conv1d with %s" % (tag, what))
-    check(refused(ValueError, "out has 5 values", m.forward, ((k, b, None, y, (2, 1, 2, 1, 1, 0),
+    check(refused(ValueError, "out has 5 values", m.forward, ((k, b, None, y, (2, 1, 2, 1, 0, 1),
                                                               (0, 0, -128, 127, one)),),
                   x, array("b", bytes(5))), "%s: conv1d out of 5 values" % tag)
 

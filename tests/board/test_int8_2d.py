@@ -123,7 +123,7 @@ def test_module(m, tag):
     y2 = array("b", bytes(2))
     k = array("b", [1, 1, 1, 1, 1, -1, 0, 2])
     per = array("i", [1 << 30, 1 << 30, 1, 0])
-    conv = (k, array("i", [0, 0]), None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0), (0, 0, -128, 127, per))
+    conv = (k, array("i", [0, 0]), None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 0, 1, 1), (0, 0, -128, 127, per))
     check(list(m.forward((conv,), x4, y2)) == [10, 4], "%s: conv2d %r" % (tag, list(y2)))
     # DepthwiseConv2D, depth_multiplier 2, per tensor 1.0
     dk = array("b", [1, 0, 1, 1, 1, 0, 1, -1])
@@ -145,21 +145,21 @@ def test_module(m, tag):
           "%s: pad, depthwise, global max %r" % (tag, list(y2)))
     for what, frag, layer, x, out in (
             ("an activation", "no activation",
-             (k, None, "relu", y2, (10, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0), (0, 0, -128, 127, per)), x4, y2),
+             (k, None, "relu", y2, (10, 2, 2, 1, 2, 2, 1, 1, 0, 1, 1), (0, 0, -128, 127, per)), x4, y2),
             ("a kernel of 7 values", "int8 2-D kernel has 7 values",
-             (k[:7], None, None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0), (0, 0, -128, 127, per)), x4, y2),
+             (k[:7], None, None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 0, 1, 1), (0, 0, -128, 127, per)), x4, y2),
             ("a shift of 32", "quantization",
              (dk, None, None, y2, (15, 2, 2, 1, 2, 2, 1, 1, 0, 2, 1, 1), (0, 0, -128, 127, array("i", [1, 32]))),
              x4, y2),
             ("3 multipliers for 2 filters", "quantization",
-             (k, None, None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0), (0, 0, -128, 127, array("i", [1, 1, 1, 0, 0, 0]))),
+             (k, None, None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 0, 1, 1), (0, 0, -128, 127, array("i", [1, 1, 1, 0, 0, 0]))),
              x4, y2),
             ("a pad that changes the zero point", "quantization",
              (None, None, None, y9, (16, 2, 2, 1, 1, 0, 0, 1), (-5, 4, -128, 127, none)), x4, y9),
             ("a pooling that changes the zero point", "quantization",
              (None, None, None, y4, (11, 3, 3, 1, 2, 2, 1, 1, 0), (0, 1, -128, 127, none)), x9, y4),
             ("a bias of 1 value", "bias",
-             (k, array("i", [0]), None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 1, 1, 0), (0, 0, -128, 127, per)), x4, y2),
+             (k, array("i", [0]), None, y2, (10, 2, 2, 1, 2, 2, 1, 1, 0, 1, 1), (0, 0, -128, 127, per)), x4, y2),
             ("an out of 3", "out has 3 values",
              (None, None, None, y4, (11, 3, 3, 1, 2, 2, 1, 1, 0), (0, 0, -128, 127, none)), x9,
              array("b", bytes(3)))):

@@ -74,7 +74,7 @@ def test_random_layers(native):
         else:
             cout = 1 + rnd(9)
             kernel = s8(cout * kh * kw * cin, extreme)
-            spec = (10, h, w, cin, kh, kw, sh, sw, dh, dw, same)
+            spec = (10, h, w, cin, kh, kw, sh, sw, same, dh, dw)
             terms = kh * kw * cin
         bias = None if r == 2 else array("i", [rnd(1 << 14) - (1 << 13) for _ in range(cout)])
         in_off = (-127, 128, rnd(256) - 127, rnd(256) - 127)[(cases // 2) % 4]
@@ -143,7 +143,7 @@ def test_long_rows(native):
                 x[j] = -128
             for j in range(len(kernel)):
                 kernel[j] = -128
-        spec = (10, h, w, cin, k, k, 1, 1, 1, 1, same)
+        spec = (10, h, w, cin, k, k, 1, 1, same, 1, 1)
         bias = array("i", [rnd(1 << 14) - (1 << 13) for _ in range(cout)])
         q = ((-127, 128, 3)[i], rnd(256) - 128, -128, 127, words(cout, k * k * cin))
         n = h * w * cout

@@ -324,7 +324,7 @@ def _backward_kernels(b):
                   f(3)), "a dx of the wrong size")
     check(refused(ValueError, "gk and gb must be None", b.layer_backward, pool, f(4), f(2), 1.0, f(1), None, dx),
           "a gradient for a layer without weights")
-    conv = (f(6), None, "linear", None, (anne_net.anne_ops.LAYER_CONV1D, 1, 3, 1, 1, 0))  # 2 filters
+    conv = (f(6), None, "linear", None, (anne_net.anne_ops.LAYER_CONV1D, 1, 3, 1, 0, 1))  # 2 filters
     check(refused(ValueError, "gk has 5 floats, expected 6", b.layer_backward, conv, f(4), f(4), 1.0, f(5), None,
                   None), "a gk of the wrong size")
     check(refused(ValueError, "gb has 3 floats, expected 2", b.layer_backward, conv, f(4), f(4), 1.0, f(6), f(3),

@@ -138,13 +138,13 @@ def test_same_errors():
     """The native module and anne_fallback refuse a 2-D layer alike."""
     import anne_fallback
     k = array("f", [1.0, 0.0, 0.0, -1.0])
-    conv = (10, 3, 3, 1, 2, 2, 1, 1, 1, 1)  # conv2d: h, w, c, kh, kw, sh, sw, dh, dw, then padding
+    conv = (10, 3, 3, 1, 2, 2, 1, 1)  # conv2d: h, w, c, kh, kw, sh, sw, then padding, dh, dw
     cases = (
-        (conv + (0,), 9, 4, k, "ok"),
-        (conv + (2,), 9, 4, k, "layer 0: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
-        (conv + (1,), 9, 4, k, "layer 0: output buffer has 4 floats, not out_h x out_w x channels"),
-        (conv + (0,), 8, 4, k, "layer 0: 8 inputs are not 3 x 3 x 1, or too few"),
-        (conv + (0,), 9, 4, array("f", [1.0, 2.0, 3.0]), "layer 0: conv2d kernel has 3 floats, not 2 x 2 x 1 x filters"),
+        (conv + (0, 1, 1), 9, 4, k, "ok"),
+        (conv + (2, 1, 1), 9, 4, k, "layer 0: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
+        (conv + (1, 1, 1), 9, 4, k, "layer 0: output buffer has 4 floats, not out_h x out_w x channels"),
+        (conv + (0, 1, 1), 8, 4, k, "layer 0: 8 inputs are not 3 x 3 x 1, or too few"),
+        (conv + (0, 1, 1), 9, 4, array("f", [1.0, 2.0, 3.0]), "layer 0: conv2d kernel has 3 floats, not 2 x 2 x 1 x filters"),
         ((11, 3, 3, 1, 2, 2, 1, 1, 0), 9, 4, None, "ok"),  # max pooling: h, w, c, ph, pw, sh, sw, padding
         ((12, 3, 3, 1, 2, 2, 0, 1, 0), 9, 4, None, "layer 0: bad 2-D spec: sizes, strides, dilation >= 1; padding 0..1"),
         ((13, 1), 9, 1, None, "ok"),

@@ -114,7 +114,7 @@ def test_shared_messages():
     from boardcheck import error_of
     x, out = array("f", [1.0, 2.0, 3.0]), array("f", [0.0, 0.0])
     # a 2 x 2 x 1 image, a 1 x 1 kernel of 2 filters: out 2 x 2 x 2
-    spec = (anne_net.anne_ops.LAYER_CONV2D, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0)
+    spec = (anne_net.anne_ops.LAYER_CONV2D, 2, 2, 1, 1, 1, 1, 1, 0, 1, 1)
     conv = ((array("f", [1.0, 1.0]), None, "glu", None, spec),)
     cases = (
         (lambda m: m.dense(x, array("f", [0.5] * 5), None, out), ValueError,

@@ -94,7 +94,7 @@ conv = None
 for backend in BACKENDS:
     mod = MODULES[backend]
     # a crafted spec: kind conv1d, 1 channel, kernel_size 65535, strides 1, dilation 65535, causal
-    spec = (anne_net.anne_ops.LAYER_CONV1D, 1, 65535, 1, 65535, 2)
+    spec = (anne_net.anne_ops.LAYER_CONV1D, 1, 65535, 1, 2, 65535)
     t, msg = error_of(mod.forward, ((array("f", [1.0, 2.0]), None, "linear", None, spec),),
                       array("f", [1, 2, 3, 4]), array("f", [0.0] * 4))
     check(t is ValueError and "bad spec" in msg, "%s: forward with a 2**32-step reach: %r %r" % (backend, t, msg))

@@ -50,7 +50,8 @@ def inherited(cls_name, classes, source):
 def test_board_class_takes_the_slots_in_order(kind):
     """Each kind's board class (named as its Keras class) takes units first
     when the kind has them, then the parameter slots in the registry's order
-    with the registry's defaults: one order for the file, the ABI and Python."""
+    with the registry's defaults: one order for the file, the ABI and Python
+    (that the ABI's spec follows it: tests/board/test_layer_specs.py)."""
     source = ast.parse("\n".join(open(p).read() for p in
                                  glob.glob(os.path.join(ROOT, "micropython", "anne_*.py"))))
     classes = board_classes()

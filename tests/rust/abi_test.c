@@ -201,7 +201,7 @@ int32_t anne_c_abi_selftest(void) {
         /* Conv1D (1 channel in, 2 taps, 1 filter) and max pooling backward */
         float cx[3] = {1.0f, 2.0f, 3.0f}, ck[2] = {0.5f, -1.0f}, cdz[2] = {1.0f, 2.0f};
         float cgk[2] = {0}, cgb[1] = {0}, cdx[3] = {9.0f, 9.0f, 9.0f};
-        anne_layer_t conv = {.kind = ANNE_LAYER_CONV1D, .kernel = ck, .kernel_len = 2, .params = {1, 2, 1, 1, 0}};
+        anne_layer_t conv = {.kind = ANNE_LAYER_CONV1D, .kernel = ck, .kernel_len = 2, .params = {1, 2, 1, 0, 1}};
         CHECK(anne_layer_backward_f32(cx, 3, &conv, cdz, 2, 1.0f, cgk, cgb, cdx) == ANNE_OK);
         CHECK(cgk[0] == 5.0f && cgk[1] == 8.0f && cgb[0] == 3.0f);
         CHECK(cdx[0] == 0.5f && cdx[1] == 0.0f && cdx[2] == -2.0f);
@@ -243,7 +243,7 @@ int32_t anne_c_abi_selftest(void) {
         size_t failed = 99;
         anne_layer_t layers[4] = {
             {ANNE_LAYER_AFFINE, ANNE_DTYPE_F32, scale, 1, offset, 1, a, 4, {0}, {1}, NULL},
-            {ANNE_LAYER_CONV1D, ANNE_DTYPE_F32, k, 2, b, 1, c, 3, {0}, {1, 2, 1, 1, 0}, NULL},
+            {ANNE_LAYER_CONV1D, ANNE_DTYPE_F32, k, 2, b, 1, c, 3, {0}, {1, 2, 1, 0, 1}, NULL},
             {ANNE_LAYER_MAX_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {1, 2, 2, 0}, NULL},
             {ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}, NULL},
         };
@@ -252,11 +252,11 @@ int32_t anne_c_abi_selftest(void) {
          * p = max(c[0], c[1]) = -1.5; g = -1.5 */
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_OK);
         CHECK(a[0] == 3.0f && a[3] == 9.0f && c[2] == -1.5f && p[0] == -1.5f && g[0] == -1.5f);
-        layers[1].params[4] = 3; /* padding 3 */
+        layers[1].params[3] = 3; /* padding 3 */
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
-        layers[1].params[4] = 1; /* same: 4 outputs, out holds 3 */
+        layers[1].params[3] = 1; /* same: 4 outputs, out holds 3 */
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_OUT_SIZE && failed == 1);
-        layers[1].params[4] = 0;
+        layers[1].params[3] = 0;
         layers[1].params[1] = 5; /* a window of 5 steps on 4 */
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_X_SIZE && failed == 1);
         layers[1].params[1] = 2;
@@ -273,7 +273,7 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_forward(x, 4, layers, 4, &failed) == ANNE_ERR_LAYER_PARAM && failed == 3);
     }
     /* The 2-D kinds in one chain: a 3 x 3 x 1 image -> conv2d 2 x 2, one
-     * filter, valid (params: h, w, c, kh, kw, sh, sw, dh, dw, padding) ->
+     * filter, valid (params: h, w, c, kh, kw, sh, sw, padding, dh, dw) ->
      * max pooling 2 x 2, strides 1, valid (h, w, c, ph, pw, sh, sw,
      * padding) -> global average over the 1 x 1 position. */
     {
@@ -283,7 +283,7 @@ int32_t anne_c_abi_selftest(void) {
         size_t failed = 99;
         CHECK(ANNE_LAYER_PARAMS >= 10);
         anne_layer_t layers[3] = {
-            {ANNE_LAYER_CONV2D, ANNE_DTYPE_F32, k, 4, b, 1, c, 4, {0}, {3, 3, 1, 2, 2, 1, 1, 1, 1, 0}, NULL},
+            {ANNE_LAYER_CONV2D, ANNE_DTYPE_F32, k, 4, b, 1, c, 4, {0}, {3, 3, 1, 2, 2, 1, 1, 0, 1, 1}, NULL},
             {ANNE_LAYER_MAX_POOLING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, p, 1, {0}, {2, 2, 1, 2, 2, 1, 1, 0}, NULL},
             {ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, g, 1, {0}, {1}, NULL},
         };
@@ -291,11 +291,11 @@ int32_t anne_c_abi_selftest(void) {
         /* c[y, x] = x[y, x] - x[y + 1, x + 1] + 10 = 6 everywhere; p = 6 */
         CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_OK);
         CHECK(c[0] == 6.0f && c[3] == 6.0f && p[0] == 6.0f && g[0] == 6.0f);
-        layers[0].params[9] = 2; /* causal: not for 2-D */
+        layers[0].params[7] = 2; /* causal: not for 2-D */
         CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_LAYER_PARAM && failed == 0);
-        layers[0].params[9] = 1; /* same: 3 x 3 outputs, out holds 4 */
+        layers[0].params[7] = 1; /* same: 3 x 3 outputs, out holds 4 */
         CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_OUT_SIZE && failed == 0);
-        layers[0].params[9] = 0;
+        layers[0].params[7] = 0;
         CHECK(anne_forward(x, 8, layers, 3, &failed) == ANNE_ERR_X_SIZE && failed == 0);
         layers[0].kernel_len = 3;
         CHECK(anne_forward(x, 9, layers, 3, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 0);
@@ -319,6 +319,8 @@ int32_t anne_c_abi_selftest(void) {
         float z[4] = {9.0f, 9.0f, 9.0f, 9.0f}, d[4];
         size_t failed = 99;
         CHECK(ANNE_ZERO_PADDING2D_PADDING_TOP == 0 && ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER == 5);
+        /* the slots start past the input's dims, in the registry's order */
+        CHECK(ANNE_CONV1D_AT + ANNE_CONV1D_PADDING == 3 && ANNE_CONV2D_AT + ANNE_CONV2D_PADDING == 7);
         anne_layer_t layers[2] = {
             {ANNE_LAYER_ZERO_PADDING2D, ANNE_DTYPE_F32, NULL, 0, NULL, 0, z, 4, {0}, {1, 2, 1, 1, 0, 0, 0}, NULL},
             {ANNE_LAYER_DEPTHWISE_CONV2D, ANNE_DTYPE_F32, k, 4, b, 2, d, 4, {0}, {2, 2, 1, 2, 1, 1, 1, 0, 2, 1, 1}, NULL},
@@ -328,11 +330,11 @@ int32_t anne_c_abi_selftest(void) {
         CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_OK);
         CHECK(z[0] == 0.0f && z[1] == 0.0f && z[2] == 3.0f && z[3] == 5.0f);
         CHECK(d[0] == 30.5f && d[1] == -3.0f && d[2] == 50.5f && d[3] == -5.0f);
-        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 0;
+        layers[1].params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 0;
         CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_LAYER_PARAM && failed == 1);
-        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 1; /* 2 x 1 x 1 floats, not 4 */
+        layers[1].params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 1; /* 2 x 1 x 1 floats, not 4 */
         CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_KERNEL_SIZE && failed == 1);
-        layers[1].params[3 + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 2;
+        layers[1].params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER] = 2;
         anne_activation_default(ANNE_ACT_GLU, &layers[1].act);
         CHECK(anne_forward(x, 2, layers, 2, &failed) == ANNE_ERR_ACTIVATION && failed == 1);
         anne_activation_default(ANNE_ACT_LINEAR, &layers[1].act);
@@ -362,7 +364,7 @@ int32_t anne_c_abi_selftest(void) {
          * dense layer: its params read (all 12); alone (not dense), refused;
          * with two filters, the dense layer's kernel no longer fits */
         float kc[2] = {1.0f, 1.0f};
-        anne_train_layer_t cnn[2] = {{ANNE_LAYER_CONV2D, {1, 2, 1, 1, 1, 1, 1, 1, 1, 0}, kc, 1, NULL, 0, {0}, 1,
+        anne_train_layer_t cnn[2] = {{ANNE_LAYER_CONV2D, {1, 2, 1, 1, 1, 1, 1, 0, 1, 1}, kc, 1, NULL, 0, {0}, 1,
                                       {NULL}, 0, {0}}, layer};
         anne_activation_default(ANNE_ACT_LINEAR, &cnn[0].act);
         CHECK(anne_fit_workspace(cnn, 1, 2, 2, &n, &failed) == ANNE_ERR_KIND && failed == 0);
@@ -460,7 +462,7 @@ int32_t anne_c_abi_selftest(void) {
         int8_t y[6] = {0};
         size_t failed = 99;
         anne_quant_t q = {0, 0, -128, 127, words, 1, NULL, 0};
-        anne_layer_t conv = {ANNE_LAYER_CONV1D, ANNE_DTYPE_S8, k, 4, b, 2, y, 6, {0}, {1, 2, 1, 1, 0}, &q};
+        anne_layer_t conv = {ANNE_LAYER_CONV1D, ANNE_DTYPE_S8, k, 4, b, 2, y, 6, {0}, {1, 2, 1, 0, 1}, &q};
         CHECK(anne_forward(x, 4, &conv, 1, &failed) == ANNE_OK);
         CHECK(y[0] == 3 && y[1] == 9 && y[2] == 5 && y[3] == 9 && y[4] == -1 && y[5] == 17);
         words[1] = 32; /* a shift out of range: refused, nothing written */

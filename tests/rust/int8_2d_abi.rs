@@ -93,7 +93,7 @@ fn layer_of(t: &Tensors, op: &Value) -> Option<Layer> {
             let [h, wd, c] = image();
             if code == "CONV_2D" {
                 l.kind = ANNE_LAYER_CONV2D;
-                l.params[..10].copy_from_slice(&[h, wd, c, kh, kw, sh, sw, dh, dw, padding_code(op)]);
+                l.params[..10].copy_from_slice(&[h, wd, c, kh, kw, sh, sw, padding_code(op), dh, dw]);
             } else {
                 l.kind = ANNE_LAYER_DEPTHWISE_CONV2D;
                 let dm = channels as u32 / c;
@@ -303,7 +303,7 @@ fn bad_2d_records_refused() {
     refused(ds, 1, &|l| { l.bias.as_mut().unwrap().pop(); }, ANNE_ERR_BIAS_SIZE, "a bias one short");
     refused(ds, 2, &|l| { l.out.pop(); }, ANNE_ERR_OUT_SIZE, "an out one short");
     refused(ds, 0, &|l| l.params[5] = 0, ANNE_ERR_LAYER_PARAM, "strides 0");
-    refused(ds, 0, &|l| l.params[9] = 3, ANNE_ERR_LAYER_PARAM, "padding 3");
+    refused(ds, 0, &|l| l.params[7] = 3, ANNE_ERR_LAYER_PARAM, "padding 3");
     refused(ds, 0, &|l| l.params[0] = 11, ANNE_ERR_X_SIZE, "72 inputs are not 11 x 6 x 1");
     refused(ds, 1, &|l| l.params[3 + 5] = 2, ANNE_ERR_KERNEL_SIZE, "depth_multiplier 2: 8 channels' kernel");
     refused(ds, 1, &|l| l.kernel.clear(), ANNE_ERR_NULL, "no kernel");
@@ -391,7 +391,7 @@ fn a_dilated_conv2d_record_runs_as_the_kernel() {
         kind: ANNE_LAYER_CONV2D,
         params: [0; ANNE_LAYER_PARAMS as usize],
     };
-    l.params[..10].copy_from_slice(&[h as u32, w as u32, c as u32, 3, 2, 1, 1, 2, 3, 1]);
+    l.params[..10].copy_from_slice(&[h as u32, w as u32, c as u32, 3, 2, 1, 1, 1, 2, 3]);
     let mut layers = [l];
     let recs = records(&mut layers);
     assert_eq!(forward(&recs, &x), (ANNE_OK, usize::MAX));

@@ -269,8 +269,8 @@ fn conv1d_of(op: &Value, tensors: &[Value]) -> Layer {
         cin,
         ks,
         op["stride_w"].as_u64().unwrap() as u32,
-        op["dilation_w"].as_u64().unwrap() as u32,
         padding,
+        op["dilation_w"].as_u64().unwrap() as u32,
     ]);
     let n_out = ints(&tout["shape"]).iter().product::<i64>() as usize;
     assert_eq!(n_out % filters as usize, 0);
@@ -488,7 +488,7 @@ fn conv1d_refusals() {
     check(&|l| { l[0].bias.as_mut().unwrap().pop(); }, ANNE_ERR_BIAS_SIZE, "a bias one short");
     check(&|l| { l[0].out.pop(); }, ANNE_ERR_OUT_SIZE, "an out one short");
     check(&|l| l[0].params[2] = 0, ANNE_ERR_LAYER_PARAM, "strides 0");
-    check(&|l| l[0].params[4] = 3, ANNE_ERR_LAYER_PARAM, "padding 3");
+    check(&|l| l[0].params[3] = 3, ANNE_ERR_LAYER_PARAM, "padding 3");
     check(&|l| l[0].params[0] = 2, ANNE_ERR_X_SIZE, "33 inputs are not steps of 2 channels");
     check(&|l| l[0].params[1] = 5, ANNE_ERR_KERNEL_SIZE, "kernel_size 5, not 3");
     // a NULL quant, and out over the kernel
