@@ -122,7 +122,7 @@ class DepthwiseConv2D(Conv2D):
         return out
 
     def _kparams(self):
-        """The file's slots (the registry's order)."""
+        """Its slots, in the registry's order (its spec's end, and the file's)."""
         return self._ks + self.strides + (PADDINGS.index(self.padding), self.depth_multiplier) + self._dil
 
     def _step(self, buf):
@@ -161,9 +161,6 @@ class ZeroPadding2D(_Shaping):
             sides = (v, v, v, v)
         self.padding = ((sides[0], sides[1]), (sides[2], sides[3]))
 
-    def _kparams(self):
-        return self.padding[0] + self.padding[1] + (0, 0, 0, 0)
-
     def _out_shape(self, shape):
         h, w, c = _image(self, shape)
         (t, b), (l, r) = self.padding
@@ -194,9 +191,6 @@ class UpSampling1D(_Shaping):
     def __init__(self, size=2, input_shape=None):
         _Shaping.__init__(self, input_shape)
         self.size = _one(size, "size")
-
-    def _kparams(self):
-        return (self.size, 0, 0, 0, 0, 0, 0, 0)
 
     def _out_shape(self, shape):
         steps, channels = _steps_channels(self, shape)

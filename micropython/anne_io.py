@@ -14,7 +14,7 @@ import anne_file
 import anne_file_int8
 import anne_ops
 import anne_core
-from anne_core import PADDINGS, _canonical, _check_finite, _floats_for, chain_bound
+from anne_core import _canonical, _check_finite, _floats_for, chain_bound
 
 
 def _mem_free():
@@ -27,18 +27,14 @@ _free_memory = _mem_free
 
 
 def file_kparams(L):
-    """Layer L's kind parameters as a file's entry stores them (the registry's slots)."""
-    if L.kind == anne_ops.LAYER_CONV1D:
-        return (L.kernel_size, L.strides, PADDINGS.index(L.padding), L.dilation_rate, 0, 0, 0, 0)
-    if L.kind in anne_file.POOLS:
-        return (L.pool_size, L.strides, PADDINGS.index(L.padding), 0, 0, 0, 0, 0)
-    if L.kind == anne_ops.LAYER_CONV2D:
-        return L.kernel_size + L.strides + (PADDINGS.index(L.padding),) + L.dilation_rate + (0,)
-    if L.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
-        return L.pool_size + L.strides + (PADDINGS.index(L.padding), 0, 0, 0)
-    if L.kind >= anne_ops.LAYER_DEPTHWISE_CONV2D:
-        return L._kparams()
-    return anne_file.NO_KPARAMS
+    """Layer L's kind parameters as a file's entry stores them: the registry's
+    slots, the end of its spec (the ABI's params: its input's dims, then the
+    slots in the same order). (An affine layer's slot is save's.)"""
+    slots = anne_ops.LAYER_PARAMS.get(L.kind)
+    if not slots or L.kind == anne_ops.LAYER_AFFINE:
+        return anne_file.NO_KPARAMS
+    spec = L._step(None)[4]
+    return tuple(spec[len(spec) - len(slots):]) + (0,) * (len(anne_file.NO_KPARAMS) - len(slots))
 
 
 def save(net, path, meta=None):
