@@ -148,6 +148,11 @@
     X(UP_SAMPLING1D, up_sampling1d, 1, 0, 0) \
 
 
+/* Whether a kind runs on an image (height x width x channels), not steps x
+ * channels (the global 2-D poolings run as the 1-D ones). */
+#define ANNE_LAYER_PLANE(kind) ((kind) == ANNE_LAYER_CONV2D || (kind) == ANNE_LAYER_MAX_POOLING2D || (kind) == ANNE_LAYER_AVERAGE_POOLING2D || (kind) == ANNE_LAYER_DEPTHWISE_CONV2D || (kind) == ANNE_LAYER_ZERO_PADDING2D)
+
+
 /* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same
  * in the file, Rust and Python; the ABI's params hold the input's dims
  * first (channels, or height, width, channels), then the slots in this

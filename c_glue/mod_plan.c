@@ -302,24 +302,10 @@ static void anne_raise_s8_layer(int32_t status, size_t i, size_t n_layers, size_
     }
 }
 
-// anne_raise_other_layer's messages for a Conv2D, DepthwiseConv2D, 2-D
-// pooling or ZeroPadding2D layer (its
-// params: height, width, channels, window sizes, ...; anne.h).
+// anne_raise_other_layer's messages for a layer on an image (its params:
+// height, width, channels, then its slots; anne.h) past its kind's own.
 static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
     switch (status) {
-        case ANNE_ERR_NULL:
-        case ANNE_ERR_KERNEL_SIZE:
-            if (d->kind == ANNE_LAYER_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_CONV2D_KERNEL,
-                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
-                    (unsigned)d->params[2]);
-            }
-            if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_DEPTHWISE_KERNEL,
-                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[3], (unsigned)d->params[4],
-                    (unsigned)d->params[2], (unsigned)d->params[ANNE_DEPTHWISE_CONV2D_AT + ANNE_DEPTHWISE_CONV2D_DEPTH_MULTIPLIER]);
-            }
-            return;
         case ANNE_ERR_X_SIZE:
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_IMAGE_INPUTS,
                 (int)i, (unsigned)n_in, (unsigned)d->params[0], (unsigned)d->params[1],
@@ -327,40 +313,25 @@ static void anne_raise_2d_layer(int32_t status, size_t i, size_t n_in, const ann
         case ANNE_ERR_OUT_SIZE:
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_IMAGE_OUT, (int)i, (unsigned)d->out_len);
         case ANNE_ERR_ACTIVATION:
-            if (d->kind == ANNE_LAYER_DEPTHWISE_CONV2D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_DEPTHWISE, (int)i);
-            }
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_CONV2D, (int)i);
         case ANNE_ERR_LAYER_PARAM:
-            if (d->kind == ANNE_LAYER_ZERO_PADDING2D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_PAD2D_SPEC, (int)i);
-            }
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_SPEC_2D, (int)i);
         default:
             return;
     }
 }
 
-// anne_raise_layer's messages for a Conv1D or pooling layer (its spec in
-// d->params); returns for the statuses all kinds share.
+// anne_raise_layer's messages for a layer other than Dense (its spec in
+// d->params): its kind's own words (ops/ops.json "words", generated into
+// anne_msgs.h), else its input's; returns for the statuses all kinds share.
 ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_in, const anne_layer_t *d) {
-    bool plane = d->kind == ANNE_LAYER_CONV2D || d->kind == ANNE_LAYER_MAX_POOLING2D
-        || d->kind == ANNE_LAYER_AVERAGE_POOLING2D || d->kind == ANNE_LAYER_DEPTHWISE_CONV2D
-        || d->kind == ANNE_LAYER_ZERO_PADDING2D;
-    if (plane) {
+    anne_raise_kind_words(status, i, d);  // returns when the kind has none for status
+    if (ANNE_LAYER_PLANE(d->kind)) {
         anne_raise_2d_layer(status, i, n_in, d);  // returns for the statuses all kinds share
     }
     switch (status) {
         case ANNE_ERR_NULL:
         case ANNE_ERR_KERNEL_SIZE:
-            if (d->kind == ANNE_LAYER_CONV1D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_CONV1D_KERNEL,
-                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[1], (unsigned)d->params[0]);
-            }
-            if (d->kind == ANNE_LAYER_AFFINE) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_AFFINE_SCALE,
-                    (int)i, (unsigned)d->kernel_len, (unsigned)d->params[0]);
-            }
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layer %d: empty buffer"), (int)i);
         case ANNE_ERR_X_SIZE:
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_STEPS_INPUTS,
@@ -372,9 +343,6 @@ ANNE_GLUE_SHARED void anne_raise_other_layer(int32_t status, size_t i, size_t n_
         case ANNE_ERR_ACTIVATION:
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_GLU_CONV1D, (int)i);
         case ANNE_ERR_LAYER_PARAM:
-            if (d->kind == ANNE_LAYER_UP_SAMPLING1D) {
-                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_UPSAMPLE_SPEC, (int)i);
-            }
             mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_SPEC_1D, (int)i);
         default:
             return;

@@ -52,6 +52,7 @@ def load(path=SOURCE):
     check_layers(table["layers"])
     with open(MESSAGES) as f:
         table["messages"] = check_messages(json.load(f)["messages"])
+    check_words(table["layers"], table["messages"])
     return table
 
 
@@ -93,7 +94,12 @@ def check_messages(msgs):
 
 
 LAYER_KEYS = {"id", "name", "keras", "params", "units", "weights", "activation", "trainable",
-              "input", "shape", "inputs", "board", "board_int8"}
+              "input", "shape", "inputs", "board", "board_int8", "words"}
+# A kind's own words for a refusal (ops.json "words"): the status each
+# answers, and what its message takes before the params it names.
+WORDS = {"kernel": (("ANNE_ERR_NULL", "ANNE_ERR_KERNEL_SIZE"), "(int)i, (unsigned)d->kernel_len"),
+         "activation": (("ANNE_ERR_ACTIVATION",), "(int)i"),
+         "spec": (("ANNE_ERR_LAYER_PARAM",), "(int)i")}
 SLOT_KEYS = {"name", "default", "min", "values", "none", "pair", "sides"}
 INPUTS = ("flat", "steps", "image", "any")
 SHAPES = ("dense", "conv", "pool", "conv2d", "pool2d", "depthwise2d", "pad2d", "upsample", "global", "flatten",
@@ -156,6 +162,70 @@ def check_layers(layers):
                 raise SystemExit(where + "slot %r: default %r out of its range" % (s["name"], d))
             if d is None and "default" in s and "none" not in s:
                 raise SystemExit(where + "slot %r: a null default says what it means (none)" % s["name"])
+
+
+def dims(L):
+    """The names of L's ABI params before its slots: its input's dims."""
+    return ("height", "width", "channels") if L["input"] == "image" and L["shape"] != "global" else ("channels",)
+
+
+def plane(L):
+    """Whether L runs on an image (height x width x channels) rather than
+    steps x channels (the global 2-D poolings run as the 1-D ones)."""
+    return L["input"] == "image" and L["shape"] != "global"
+
+
+def word_param(L, name):
+    """The C of L's ABI param `name` in d->params: an input dim, or a slot."""
+    if name in dims(L):
+        return "d->params[%d]" % dims(L).index(name)
+    up = L["name"].upper()
+    return "d->params[ANNE_%s_AT + ANNE_%s_%s]" % (up, up, name.upper())
+
+
+def check_words(layers, msgs):
+    """Each kind's words name a message, the params it takes by name (the
+    input's dims, or slots), as many as its placeholders leave."""
+    texts = {m["name"]: m["text"] for m in msgs}
+    for L in layers:
+        where = "ops.json: layer %r: words: " % L["name"]
+        for what, spec in L.get("words", {}).items():
+            if what not in WORDS or not isinstance(spec, list) or spec[0] not in texts:
+                raise SystemExit(where + "%s: %r (kinds %s; [a messages.json name, params...])"
+                                 % (what, spec, sorted(WORDS)))
+            names = [s["name"] for s in slots(L)] if L["input"] in ABI_DIMS else []
+            bad = [a for a in spec[1:] if a not in dims(L) and a not in names]
+            if bad:
+                raise SystemExit(where + "%s: unknown params %s (the input's %s, or slots %s)"
+                                 % (what, bad, dims(L), names))
+            given = WORDS[what][1].count(",") + 1 + len(spec) - 1
+            if len(PLACEHOLDER.findall(texts[spec[0]])) != given:
+                raise SystemExit(where + "%s: %s's text takes %d values, the words give %d"
+                                 % (what, spec[0], len(PLACEHOLDER.findall(texts[spec[0]])), given))
+
+
+def gen_c_words(layers):
+    """anne_raise_kind_words: each kind's own words (ops.json "words")."""
+    lines = ["/* A layer kind's own words for a refusal (ops/ops.json \"words\"): raises",
+             " * layer i's message for status when its kind has one, else returns (the",
+             " * glue then says what its input's kinds say: c_glue/mod_plan.c). */",
+             "static inline void anne_raise_kind_words(int32_t status, size_t i, const anne_layer_t *d) {",
+             "    switch (d->kind) {"]
+    for L in layers:
+        if not L.get("words"):
+            continue
+        lines.append("        case ANNE_LAYER_%s:" % L["name"].upper())
+        for what in sorted(L["words"]):
+            spec = L["words"][what]
+            statuses, first = WORDS[what]
+            args = [first] + ["(unsigned)" + word_param(L, a) for a in spec[1:]]
+            lines += ["            if (%s) {" % " || ".join("status == " + s for s in statuses),
+                      "                mp_raise_msg_varg(&mp_type_ValueError, ANNE_MSG_%s," % spec[0],
+                      "                    %s);" % ", ".join(args),
+                      "            }"]
+        lines.append("            return;")
+    lines += ["        default:", "            return;", "    }", "}"]
+    return lines
 
 
 def bit(i):
@@ -230,6 +300,10 @@ def gen_c(t):
     lines += ["    X(%s, %s, %d, %d, %d) \\" % (up(L["name"]), L["name"], len(slots(L)),
                                               "units" in L, bool(L.get("activation")))
               for L in t["layers"]]
+    lines += ["", "", "/* Whether a kind runs on an image (height x width x channels), not steps x",
+              " * channels (the global 2-D poolings run as the 1-D ones). */",
+              "#define ANNE_LAYER_PLANE(kind) (%s)" % " || ".join(
+                  "(kind) == ANNE_LAYER_%s" % up(L["name"]) for L in t["layers"] if plane(L))]
     lines += ["", "", "/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same",
               " * in the file, Rust and Python; the ABI's params hold the input's dims",
               " * first (channels, or height, width, channels), then the slots in this",
@@ -413,7 +487,7 @@ def gen_python(t):
 
 
 def gen_c_messages(t):
-    lines = ["/* anne_msgs.h: " + MSG_BANNER + " */",
+    lines = ["/* anne_msgs.h: " + MSG_BANNER.replace(".json:", ".json (and ops/ops.json's words):") + " */",
              "/* The messages the glue shares with the Python backend (anne_msgs.py):",
              " * ANNE_MSG_<NAME> stands for MP_ERROR_TEXT(\"...\"), so that the firmware's",
              " * compressed messages (MICROPY_ROM_TEXT_COMPRESSION) find the literal in",
@@ -422,6 +496,7 @@ def gen_c_messages(t):
     for m in t["messages"]:
         lines.append("/* %s */" % m["type"])
         lines.append("#define ANNE_MSG_%s MP_ERROR_TEXT(\"%s\")" % (m["name"], m["text"]))
+    lines += [""] + gen_c_words(t["layers"])
     lines += ["", "#endif /* ANNE_MSGS_H */", ""]
     return "\n".join(lines)
 

@@ -63,7 +63,11 @@ def sources(folder, pattern, skip=()):
 
 
 def glue():
-    return list(sources("c_glue", "*.c"))
+    """The glue's C, and the part of anne_msgs.h that raises (each kind's
+    words, generated from ops/ops.json), not the #defines of the texts."""
+    words = "".join(l for l in open(os.path.join(ROOT, "c_glue", "anne_msgs.h")).readlines()
+                    if not l.startswith("#define ANNE_MSG_"))
+    return list(sources("c_glue", "*.c")) + [("anne_msgs.h (the kinds' words)", words)]
 
 
 def board_library():

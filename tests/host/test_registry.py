@@ -97,6 +97,9 @@ def run_gen(tmp_path, edit):
     (lambda L: L[2].update(shape="wide"), "shape one of"),
     (lambda L: L[2]["params"][1].pop("none"), "a null default says what it means"),
     (lambda L: L[0].update(stateful=True), "keys"),
+    (lambda L: L[1]["words"].update(kernel=["CONV1D_KERNEL", "kernel_size"]), "takes 4 values, the words give 3"),
+    (lambda L: L[1]["words"].update(kernel=["CONV1D_KERNEL", "kernel_size", "height"]), "unknown params ['height']"),
+    (lambda L: L[1]["words"].update(spec=["NO_SUCH_MESSAGE"]), "a messages.json name"),
 ])
 def test_gen_ops_refuses_a_bad_registry(tmp_path, edit, says):
     r = run_gen(tmp_path, edit)
