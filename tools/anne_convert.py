@@ -22,10 +22,10 @@ version-3 file whose layers name their inputs), on a (features,),
   MaxPooling1D, AveragePooling1D (pool_size, strides, padding valid/same),
   GlobalAveragePooling1D, GlobalMaxPooling1D
   Conv2D         filters, kernel_size, strides, padding valid/same,
-                 dilation_rate, use_bias, any activation but glu (inference:
-                 the board's fit() does not train it yet; a version-3 file)
+                 dilation_rate, use_bias, any activation but glu (a
+                 version-3 file)
   DepthwiseConv2D kernel_size, strides, padding valid/same, depth_multiplier,
-                 dilation_rate, use_bias, any activation but glu (inference)
+                 dilation_rate, use_bias, any activation but glu
   SeparableConv2D
                  as two layers: a DepthwiseConv2D (no bias, linear) and a 1x1
                  Conv2D with the separable layer's bias and activation (the

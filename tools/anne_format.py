@@ -282,27 +282,24 @@ class Layer:
         return self.activation + ("(%s)" % ", ".join(parts) if parts else "")
 
     def options_text(self):
-        """conv1d's and pooling's options, Keras's names."""
+        """The kind's parameters, Keras's names, from the registry's slots: a
+        choice by its name, a pair as RxC, the sides as Keras's ((top,
+        bottom), (left, right)); an affine layer the Keras layer it stands for."""
         kp = self.kparams
-        if self.kind == anne_ops.LAYER_CONV1D:
-            return "kernel_size=%d strides=%d padding=%s dilation_rate=%d" % (kp[0], kp[1], PADDINGS[kp[2]], kp[3])
-        if self.kind in anne_file.POOLS:
-            return "pool_size=%d strides=%d padding=%s" % (kp[0], kp[1], PADDINGS[kp[2]])
-        if self.kind == anne_ops.LAYER_CONV2D:
-            return "kernel_size=%dx%d strides=%dx%d padding=%s dilation_rate=%dx%d" % (
-                kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6])
-        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
-            return "kernel_size=%dx%d strides=%dx%d padding=%s depth_multiplier=%d dilation_rate=%dx%d" % (
-                kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]], kp[5], kp[6], kp[7])
-        if self.kind == anne_ops.LAYER_ZERO_PADDING2D:
-            return "padding=((%d, %d), (%d, %d))" % tuple(kp[:4])
-        if self.kind == anne_ops.LAYER_UP_SAMPLING1D:
-            return "size=%d" % kp[0]
-        if self.kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
-            return "pool_size=%dx%d strides=%dx%d padding=%s" % (kp[0], kp[1], kp[2], kp[3], PADDINGS[kp[4]])
         if self.kind == anne_ops.LAYER_AFFINE:
             return "(%s)" % anne_file.AFFINE_CODES[kp[0]]
-        return ""
+        words = []
+        for j, (name, _, _, values) in enumerate(anne_ops.LAYER_PARAMS.get(self.kind, ())):
+            base, _, axis = name.rpartition("_")
+            if axis in ("w", "bottom", "left", "right"):
+                continue   # (with its _h or _top)
+            if axis == "h":
+                words.append("%s=%dx%d" % (base, kp[j], kp[j + 1]))
+            elif axis == "top":
+                words.append("%s=((%d, %d), (%d, %d))" % ((base,) + tuple(kp[j:j + 4])))
+            else:
+                words.append("%s=%s" % (name, values[kp[j]] if values else kp[j]))
+        return " ".join(words)
 
     def spec(self):
         if self.dtype == "int8" and self.kind in anne_file_int8.CONVS:
