@@ -127,11 +127,6 @@ def slots(L):
     return out
 
 
-# Where a kind's slots start in the ABI's params: past its input's dims
-# (a steps x channels input's channels; an image's height, width, channels).
-ABI_DIMS = {"steps": 1, "image": 3}
-
-
 def check_layers(layers):
     """The layer registry's rules: ids 1, 2, ... in order; known keys and
     values; a choice's default one of its values; a size's default >= min."""
@@ -164,15 +159,21 @@ def check_layers(layers):
                 raise SystemExit(where + "slot %r: a null default says what it means (none)" % s["name"])
 
 
-def dims(L):
-    """The names of L's ABI params before its slots: its input's dims."""
-    return ("height", "width", "channels") if L["input"] == "image" and L["shape"] != "global" else ("channels",)
-
-
 def plane(L):
     """Whether L runs on an image (height x width x channels) rather than
     steps x channels (the global 2-D poolings run as the 1-D ones)."""
     return L["input"] == "image" and L["shape"] != "global"
+
+
+def dims(L):
+    """The names of L's ABI params before its slots: its input's dims."""
+    return ("height", "width", "channels") if plane(L) else ("channels",)
+
+
+def abi_slots(L):
+    """Whether the ABI's params hold L's slots, from ANNE_<KIND>_AT =
+    len(dims(L)) (an affine layer's one slot is the file's only)."""
+    return bool(slots(L)) and L["input"] in ("steps", "image")
 
 
 def word_param(L, name):
@@ -193,12 +194,12 @@ def check_words(layers, msgs):
             if what not in WORDS or not isinstance(spec, list) or spec[0] not in texts:
                 raise SystemExit(where + "%s: %r (kinds %s; [a messages.json name, params...])"
                                  % (what, spec, sorted(WORDS)))
-            names = [s["name"] for s in slots(L)] if L["input"] in ABI_DIMS else []
+            names = [s["name"] for s in slots(L)] if abi_slots(L) else []
             bad = [a for a in spec[1:] if a not in dims(L) and a not in names]
             if bad:
                 raise SystemExit(where + "%s: unknown params %s (the input's %s, or slots %s)"
                                  % (what, bad, dims(L), names))
-            given = WORDS[what][1].count(",") + 1 + len(spec) - 1
+            given = len(WORDS[what][1].split(",")) + len(spec[1:])
             if len(PLACEHOLDER.findall(texts[spec[0]])) != given:
                 raise SystemExit(where + "%s: %s's text takes %d values, the words give %d"
                                  % (what, spec[0], len(PLACEHOLDER.findall(texts[spec[0]])), given))
@@ -309,10 +310,9 @@ def gen_c(t):
               " * first (channels, or height, width, channels), then the slots in this",
               " * order from ANNE_<KIND>_AT. */"]
     for L in t["layers"]:
-        ss = slots(L)
-        if ss and L["input"] in ABI_DIMS:
-            lines.append("#define ANNE_%s_AT %d" % (up(L["name"]), ABI_DIMS[L["input"]]))
-        for j, sl in enumerate(ss):
+        if abi_slots(L):
+            lines.append("#define ANNE_%s_AT %d" % (up(L["name"]), len(dims(L))))
+        for j, sl in enumerate(slots(L)):
             lines.append("#define ANNE_%s_%s %d" % (up(L["name"]), up(sl["name"]), j))
     lines += ["", "#endif /* ANNE_OPS_H */", ""]
     return "\n".join(lines)
@@ -382,8 +382,8 @@ def gen_rust(t):
         if not ss:
             continue
         out.append("    pub mod %s {" % L["name"])
-        if L["input"] in ABI_DIMS:
-            out.append("        pub const AT: usize = %d;" % ABI_DIMS[L["input"]])
+        if abi_slots(L):
+            out.append("        pub const AT: usize = %d;" % len(dims(L)))
         for i, sl in enumerate(ss):
             out.append("        pub const %s: usize = %d;" % (sl["name"].upper(), i))
         out.append("    }")
