@@ -42,7 +42,9 @@ size_t strlen(const char *s) {
 const mp_obj_type_t *anne_array_type;
 const mp_obj_type_t *anne_float_type;
 const mp_obj_type_t *anne_tuple_type;
+const mp_obj_type_t *anne_memoryview_type;
 #define mp_type_array (*anne_array_type)
+#define mp_type_memoryview (*anne_memoryview_type)
 #define mp_type_float (*anne_float_type)
 // (dynruntime.h's mp_type_tuple makes an empty tuple to read its type.)
 #undef mp_type_tuple
@@ -134,6 +136,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     anne_array_type = MP_OBJ_TO_PTR(mp_load_attr(array, MP_QSTR_array));
     anne_float_type = MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_float));
     anne_tuple_type = mp_obj_get_type(mp_fun_table.new_tuple(0, NULL));
+    anne_memoryview_type = MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_memoryview));
 
     anne_activation_type_full.base.type = &mp_type_type;
     anne_activation_type_full.flags = MP_TYPE_FLAG_NONE;
