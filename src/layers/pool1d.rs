@@ -200,7 +200,7 @@ impl LayerKind for Pool1d {
             layer::GLOBAL_AVERAGE_POOLING1D | layer::GLOBAL_AVERAGE_POOLING2D => (Pool::Average, true),
             _ => return None,
         };
-        // (the average pooling's slots are the max's, checked below; a
+        // (the average pooling's slots are the max's, checked above; a
         // global pooling's params are its channels, the rest read 0)
         use slot::max_pooling1d::*;
         let slot = |k| param(params, AT + k);
