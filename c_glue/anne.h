@@ -178,26 +178,30 @@ typedef struct {
  * One layer of a chain run by anne_forward, tagged with its kind and dtype
  * so that one chain can hold layers of different kinds. Inputs and outputs
  * of Conv1D and pooling are steps x channels values, row-major
- * (x[t * channels + c]); padding codes are 0 = valid, 1 = same, 2 = causal
- * (Keras's rules: see src/layers/window.rs). A kind's params are its
- * input's dims (channels; an image's height, width, channels), then its
- * parameter slots in the layer registry's one order, from ANNE_<KIND>_AT
- * (anne_ops.h, from ops/ops.json: the file's order too). kernel, bias and out are read
- * by dtype: ANNE_DTYPE_F32 float ones; ANNE_DTYPE_S8 (dense, conv1d and
- * the 1-D poolings, so far) an int8 kernel, an int32 bias and an int8 out.
- *   ANNE_LAYER_DENSE   kernel, bias, act as in anne_dense_f32; params 0.
- *                      int8: kernel in TFLite's layout, units rows of n_in
+ * (x[t * channels + c]), of the 2-D kinds height x width x channels
+ * (x[(y * width + x) * channels + c]); padding codes are 0 = valid, 1 =
+ * same, 2 = causal (Keras's rules: see src/layers/window.rs). Each kind
+ * computes its Keras class (the layer registry, ops/ops.json); its params
+ * and its float32 weights' layouts are listed in anne_ops.h (generated from
+ * the registry): the input's dims (channels; an image's height, width,
+ * channels), then its parameter slots in the registry's one order, from
+ * ANNE_<KIND>_AT (the file's order too). A layer with an activation applies
+ * it per output (the vector ones over each position's units: a step's, a
+ * pixel's; glu is ANNE_ERR_ACTIVATION but for dense); DepthwiseConv2D's
+ * output channel c * depth_multiplier + m reads input channel c; affine
+ * (Keras's Normalization, Rescaling, BatchNormalization at inference) is
+ * out = x * kernel[c] + bias[c] per channel c of the last axis, its act not
+ * read; pooling with same padding averages over the positions in range.
+ * kernel, bias and out are read by dtype: ANNE_DTYPE_F32 float ones;
+ * ANNE_DTYPE_S8 (the kinds that have int8 kernels: docs/int8.md) an int8
+ * kernel, an int32 bias and an int8 out, as LiteRT's reference kernels
+ * read them; for instance:
+ *   ANNE_LAYER_DENSE   int8: kernel in TFLite's layout, units rows of n_in
  *                      (kernel[j * n_in + i] connects input i to unit j),
  *                      bias units int32 values or NULL, quant its
  *                      requantization (not NULL); act's kind says what
  *                      quant's post is (the clamp is quant's).
- *   ANNE_LAYER_CONV1D  kernel in Keras layout, kernel_size x in_channels x
- *                      filters; bias filters values or NULL; act applied per
- *                      output (vector ones over each step's filters; glu is
- *                      ANNE_ERR_ACTIVATION); out is out_steps x filters.
- *                      params: in_channels, then the registry's slots
- *                      (ANNE_CONV1D_AT + ANNE_CONV1D_*): kernel_size,
- *                      strides, padding, dilation. int8 (LiteRT's CONV_2D of height 1):
+ *   ANNE_LAYER_CONV1D  int8 (LiteRT's CONV_2D of height 1):
  *                      kernel in TFLite's layout, filters rows of
  *                      kernel_size x in_channels; bias filters int32 values
  *                      or NULL; quant's scale holds count int32 Q31
@@ -205,60 +209,15 @@ typedef struct {
  *                      count 1 or filters, requantized with gemmlowp's
  *                      double rounding; act linear (else
  *                      ANNE_ERR_ACTIVATION), post not read.
- *   ANNE_LAYER_MAX_POOLING1D, ANNE_LAYER_AVERAGE_POOLING1D
- *                      params: channels, pool_size, strides, padding (valid
- *                      or same; same averages over the steps in range).
- *   ANNE_LAYER_GLOBAL_MAX_POOLING1D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D
- *                      params: channels; out is channels values.
- *                      int8 1-D poolings (LiteRT's MAX/AVERAGE_POOL_2D of
- *                      height 1, REDUCE_MAX and MEAN over the steps): quant
- *                      not NULL, act linear; the output keeps the input's
- *                      zero point (output_offset == -input_offset) and the
- *                      poolings clamp to act_min..act_max; MEAN
- *                      (GLOBAL_AVERAGE) requantizes: its own output_offset,
- *                      scale 2 int32 words (the Q31 multiplier and shift
- *                      of input_scale / output_scale), count 1, clamp
- *                      -128..127 (as REDUCE_MAX's).
- *   ANNE_LAYER_CONV2D  Keras's Conv2D on height x width x in_channels values,
- *                      row-major (x[(y * width + x) * in_channels + c]);
- *                      kernel in Keras layout, kernel_h x kernel_w x
- *                      in_channels x filters; bias filters values or NULL;
- *                      act per output position's filters (glu is
- *                      ANNE_ERR_ACTIVATION); out is out_h x out_w x filters.
- *                      params: height, width, in_channels, then the
- *                      registry's slots (ANNE_CONV2D_AT + ANNE_CONV2D_*):
- *                      kernel_h, kernel_w, strides_h, strides_w, padding
- *                      (valid or same), dilation_h, dilation_w.
- *   ANNE_LAYER_DEPTHWISE_CONV2D  Keras's DepthwiseConv2D, laid out as Conv2D;
- *                      kernel kernel_h x kernel_w x in_channels x
- *                      depth_multiplier (output channel c * depth_multiplier
- *                      + m reads input channel c); bias in_channels *
- *                      depth_multiplier values or NULL; out is out_h x out_w
- *                      x (in_channels * depth_multiplier). params: height,
- *                      width, in_channels, then the registry's slots in
- *                      their order (ANNE_DEPTHWISE_CONV2D_AT + _*): kernel_h,
- *                      kernel_w, strides_h, strides_w, padding,
- *                      depth_multiplier, dilation_h, dilation_w.
- *   ANNE_LAYER_ZERO_PADDING2D  Keras's ZeroPadding2D: params height, width,
- *                      channels, then padding's top, bottom, left, right
- *                      (ANNE_ZERO_PADDING2D_AT + _PADDING_*); out is (top + height +
- *                      bottom) x (left + width + right) x channels.
- *   ANNE_LAYER_UP_SAMPLING1D  Keras's UpSampling1D: params channels, size
- *                      (ANNE_UP_SAMPLING1D_AT + _SIZE); x is steps x channels,
- *                      out (steps * size) x channels, each step repeated
- *                      size times.
- *   ANNE_LAYER_MAX_POOLING2D, ANNE_LAYER_AVERAGE_POOLING2D
- *                      params: height, width, channels, pool_h, pool_w,
- *                      strides_h, strides_w, padding (valid or same; same
- *                      averages over the positions in range).
- *   ANNE_LAYER_GLOBAL_MAX_POOLING2D, ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D
- *                      params: channels (over height * width positions, as
- *                      the 1-D ones over steps); out is channels values.
- *   ANNE_LAYER_AFFINE  out = x * kernel[c] + bias[c] per channel c of the last
- *                      axis (Keras's Normalization, Rescaling, BatchNormalization
- *                      at inference); kernel (scale) and bias (offset, not
- *                      NULL) hold channels values; out as many as x.
- *                      params: channels. act is not read.
+ *   int8 1-D poolings (LiteRT's MAX/AVERAGE_POOL_2D of height 1, REDUCE_MAX
+ *                      and MEAN over the steps): quant not NULL, act
+ *                      linear; the output keeps the input's zero point
+ *                      (output_offset == -input_offset) and the poolings
+ *                      clamp to act_min..act_max; MEAN (GLOBAL_AVERAGE)
+ *                      requantizes: its own output_offset, scale 2 int32
+ *                      words (the Q31 multiplier and shift of input_scale /
+ *                      output_scale), count 1, clamp -128..127 (as
+ *                      REDUCE_MAX's).
  * Pooling layers read no kernel, bias or act. A parameter out of range is
  * ANNE_ERR_LAYER_PARAM; an input that is not whole steps, or shorter than a
  * valid window, ANNE_ERR_X_SIZE; a kind that has no kernel for the dtype,

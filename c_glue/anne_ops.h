@@ -153,6 +153,41 @@
 #define ANNE_LAYER_PLANE(kind) ((kind) == ANNE_LAYER_CONV2D || (kind) == ANNE_LAYER_MAX_POOLING2D || (kind) == ANNE_LAYER_AVERAGE_POOLING2D || (kind) == ANNE_LAYER_DEPTHWISE_CONV2D || (kind) == ANNE_LAYER_ZERO_PADDING2D)
 
 
+/* Each kind's anne_layer_t, from the registry: params (the input's dims,
+ * then its slots from ANNE_<KIND>_AT) and its float32 weights in Keras's
+ * layout, row-major (the bias may be NULL but for affine's). Flatten and
+ * Reshape are not run; the merges run through anne_merge_f32 and _s8.
+ *
+ *   ANNE_LAYER_DENSE: params none; kernel n_in x units, bias units
+ *   ANNE_LAYER_CONV1D: params channels, kernel_size, strides, padding,
+ *      dilation_rate; kernel kernel_size x in_channels x filters, bias
+ *      filters
+ *   ANNE_LAYER_MAX_POOLING1D: params channels, pool_size, strides, padding
+ *   ANNE_LAYER_AVERAGE_POOLING1D: params channels, pool_size, strides,
+ *      padding
+ *   ANNE_LAYER_GLOBAL_AVERAGE_POOLING1D: params channels
+ *   ANNE_LAYER_GLOBAL_MAX_POOLING1D: params channels
+ *   ANNE_LAYER_AFFINE: params channels; scale channels, offset channels
+ *   ANNE_LAYER_CONV2D: params height, width, channels, kernel_size_h,
+ *      kernel_size_w, strides_h, strides_w, padding, dilation_rate_h,
+ *      dilation_rate_w; kernel kernel_size_h x kernel_size_w x in_channels x
+ *      filters, bias filters
+ *   ANNE_LAYER_MAX_POOLING2D: params height, width, channels, pool_size_h,
+ *      pool_size_w, strides_h, strides_w, padding
+ *   ANNE_LAYER_AVERAGE_POOLING2D: params height, width, channels,
+ *      pool_size_h, pool_size_w, strides_h, strides_w, padding
+ *   ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D: params channels
+ *   ANNE_LAYER_GLOBAL_MAX_POOLING2D: params channels
+ *   ANNE_LAYER_DEPTHWISE_CONV2D: params height, width, channels,
+ *      kernel_size_h, kernel_size_w, strides_h, strides_w, padding,
+ *      depth_multiplier, dilation_rate_h, dilation_rate_w; depthwise_kernel
+ *      kernel_size_h x kernel_size_w x in_channels x depth_multiplier, bias
+ *      in_channels * depth_multiplier
+ *   ANNE_LAYER_ZERO_PADDING2D: params height, width, channels, padding_top,
+ *      padding_bottom, padding_left, padding_right
+ *   ANNE_LAYER_UP_SAMPLING1D: params channels, size */
+
+
 /* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same
  * in the file, Rust and Python; the ABI's params hold the input's dims
  * first (channels, or height, width, channels), then the slots in this

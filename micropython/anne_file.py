@@ -117,6 +117,22 @@ MERGES = tuple(anne_ops.LAYER_INPUTS)
 NO_KPARAMS = (0,) * 8
 
 
+def kernel_shape(kind, in_shape, units, kp):
+    """The shape of a layer's kernel as the file stores it, from the
+    registry's weights (anne_ops.LAYER_KERNEL); () for the kinds without."""
+    return tuple(kp[a] if a >= 0 else size_of(in_shape) if a == -1 else in_shape[-1] if a == -2 else units
+                 for a in anne_ops.LAYER_KERNEL.get(kind, ()))
+
+
+def input_rank(kind):
+    """The rank of the input a layer of kind takes: 1 flat (dense), 2
+    (steps, channels), 3 (height, width, channels); None: any."""
+    rule = anne_ops.LAYER_SHAPE[kind]
+    if rule in ("flatten", "stored", "same", "merge", "concat"):
+        return None
+    return 1 if rule == "dense" else 3 if rule in IMAGE_RULES or kind in IMAGE_GLOBAL_POOLS else 2
+
+
 def merge_shape(kind, shapes):
     """The output shape of a merge of `kind` on its inputs' shapes: the
     element-wise ones (add, ...) take one shape, concatenate sums the last
@@ -157,7 +173,7 @@ def out_shape_of(kind, in_shape, units, act, kp, stored_out=None):
                 _shape_text(stored_out), size_of(stored_out), _shape_text(in_shape), size_of(in_shape)))
         return stored_out
     rule = anne_ops.LAYER_SHAPE[kind]
-    image = rule in IMAGE_RULES or kind in IMAGE_GLOBAL_POOLS
+    image = input_rank(kind) == 3
     if len(in_shape) != (3 if image else 2):
         raise ValueError("%s takes %s, got %s" % (KIND_NAMES[kind], "(height, width, channels)" if image
                                                   else "(steps, channels)", _shape_text(in_shape)))
@@ -231,17 +247,11 @@ class Entry:
     @property
     def kernel_len(self):
         """Floats of the kernel (0 for the layers without weights)."""
-        if self.kind == KIND_DENSE:
-            return self.n_in * self.units
-        if self.kind == anne_ops.LAYER_CONV1D:
-            return self.kparams[0] * self.in_shape[1] * self.units
-        if self.kind == anne_ops.LAYER_CONV2D:
-            return self.kparams[0] * self.kparams[1] * self.in_shape[2] * self.units
-        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:  # kernel_h x kernel_w x (in_channels x multiplier)
-            return self.kparams[0] * self.kparams[1] * self.units
-        if self.kind == anne_ops.LAYER_AFFINE:
-            return self.units
-        return 0
+        shape = kernel_shape(self.kind, self.in_shape, self.units, self.kparams)
+        n = 1 if shape else 0
+        for a in shape:
+            n *= a
+        return n
 
     @property
     def n_params(self):

@@ -93,6 +93,10 @@ LAYER_NAMES = {1: "dense", 2: "conv1d", 3: "max_pooling1d", 4: "average_pooling1
 LAYER_PARAMS = {2: (("kernel_size", None, 1, ()), ("strides", 1, 1, ()), ("padding", 0, 0, ("valid", "same", "causal")), ("dilation_rate", 1, 1, ())), 3: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 4: (("pool_size", 2, 1, ()), ("strides", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 9: (("stands_for", 0, 0, ("affine", "normalization", "rescaling", "batch_normalization")),), 10: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 11: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 12: (("pool_size_h", 2, 1, ()), ("pool_size_w", 2, 1, ()), ("strides_h", None, 1, ()), ("strides_w", None, 1, ()), ("padding", 0, 0, ("valid", "same"))), 15: (("kernel_size_h", None, 1, ()), ("kernel_size_w", None, 1, ()), ("strides_h", 1, 1, ()), ("strides_w", 1, 1, ()), ("padding", 0, 0, ("valid", "same")), ("depth_multiplier", 1, 1, ()), ("dilation_rate_h", 1, 1, ()), ("dilation_rate_w", 1, 1, ())), 16: (("padding_top", 1, 0, ()), ("padding_bottom", 1, 0, ()), ("padding_left", 1, 0, ()), ("padding_right", 1, 0, ())), 24: (("size", 2, 1, ()),)}
 # id -> what its units field is called, for the kinds with weights.
 LAYER_UNITS = {1: "units", 2: "filters", 9: "channels", 10: "filters", 15: "channels"}
+# id -> its kernel's axes as the file stores them (ops.json's weights), for
+# the kinds with weights (their bias: units values): a slot's index, or
+# -1 the input's size, -2 its channels (last axis), -3 units.
+LAYER_KERNEL = {1: (-1, -3), 2: (0, -2, -3), 9: (-3,), 10: (0, 1, -2, -3), 15: (0, 1, -3)}
 # The kinds that take an activation.
 ACTIVATED = (1, 2, 10, 15, 17, 18, 19, 20, 21, 22, 23)
 # id -> how its output shape follows (dense, conv, pool, conv2d, pool2d,

@@ -105,20 +105,9 @@ class LayerSpec:
                                in_shapes=in_shapes)
 
     def expected_kernel(self, in_shape):
-        """The kernel shape this layer needs on in_shape (None: no kernel)."""
-        if self.kind == KIND_DENSE:
-            return (anne_file.size_of(in_shape), self.units)
-        if self.kind == anne_ops.LAYER_CONV1D:
-            return (self.kparams[0], in_shape[-1], self.units)
-        if self.kind == anne_ops.LAYER_CONV2D:
-            return (self.kparams[0], self.kparams[1], in_shape[-1], self.units)
-        if self.kind == anne_ops.LAYER_DEPTHWISE_CONV2D:
-            # Keras's kernel_h x kernel_w x in_channels x depth_multiplier,
-            # its last two axes as one (output channel c * multiplier + m)
-            return (self.kparams[0], self.kparams[1], self.units)
-        if self.kind == anne_ops.LAYER_AFFINE:
-            return (in_shape[-1],)
-        return None
+        """The kernel shape this layer needs on in_shape (None: no kernel;
+        the registry's weights, as the file stores them)."""
+        return anne_file.kernel_shape(self.kind, in_shape, self.units, self.kparams) or None
 
 
 INT8_SPECS = (Int8DenseSpec, Int8FlattenSpec)
@@ -184,10 +173,8 @@ def encode(n_inputs, layers, check=True, metadata=None, version=VERSION):
             want = l.expected_kernel(shape) if l.kind in anne_file.STORED else None
             units = l.units
             got = None if l.kernel is None else l.kernel.shape
-            rank = {anne_ops.LAYER_CONV1D: 2, anne_ops.LAYER_CONV2D: 3,
-                    anne_ops.LAYER_DEPTHWISE_CONV2D: 3}.get(l.kind, 1)
-            if l.kind in anne_file.STORED and (len(shape) == rank or l.kind == anne_ops.LAYER_AFFINE) \
-                    and got != want:
+            rank = anne_file.input_rank(l.kind)   # (another rank: the entry says why not)
+            if l.kind in anne_file.STORED and (rank is None or len(shape) == rank) and got != want:
                 raise ValueError("layer %d: kernel shape %s, expected %s" % (i, got, want))
             if l.kind in anne_file.STORED and not 1 <= units <= MAX_UNITS:
                 raise ValueError("layer %d: %s: %d" % (i, FRAGMENTS["units"], units))

@@ -149,6 +149,8 @@ def check_layers(layers):
             raise SystemExit(where + "more than %d parameter slots" % MAX_SLOTS)
         if bool(L.get("weights")) != ("units" in L):
             raise SystemExit(where + "a kind with weights has units, and only such a kind")
+        if L.get("weights"):
+            kernel_axes(L)
         for s in L["params"]:
             if set(s) - SLOT_KEYS or ("values" in s) == ("min" in s) or (s.get("pair") or s.get("sides")) and "values" in s:
                 raise SystemExit(where + "slot %r: keys %s (a size has min, a choice values)" % (s.get("name"), sorted(s)))
@@ -157,6 +159,42 @@ def check_layers(layers):
                 raise SystemExit(where + "slot %r: default %r out of its range" % (s["name"], d))
             if d is None and "default" in s and "none" not in s:
                 raise SystemExit(where + "slot %r: a null default says what it means (none)" % s["name"])
+
+
+def file_layout(w):
+    """A weight's layout as the file stores it: [name, Keras's layout] or
+    [name, Keras's layout, the file's] (its axes as Keras's, some merged)."""
+    return w[-1] if len(w) == 3 else w[1]
+
+
+def kernel_axes(L):
+    """The axes of L's kernel as the file stores it, each one name: a slot,
+    n_in (the input's size), in_channels (its last axis) or the kind's units;
+    its bias (the last weight) holds units values."""
+    where = "ops.json: layer %r: weights: " % L["name"]
+    names = [s["name"] for s in slots(L)]
+    ws = L["weights"]
+    if len(ws) != 2 or not all(isinstance(w, list) and len(w) in (2, 3) for w in ws):
+        raise SystemExit(where + "[kernel, bias], each [name, Keras's layout(, the file's)]")
+    if file_layout(ws[1]) != L["units"]:
+        raise SystemExit(where + "the bias holds %s values, as the file stores it" % L["units"])
+    axes = file_layout(ws[0]).split(" x ")
+    bad = [a for a in axes if a not in names and a not in KERNEL_FACTORS and a != L["units"]]
+    if bad:
+        raise SystemExit(where + "kernel axes %s: a slot (%s), %s or %s"
+                         % (bad, names, " ".join(KERNEL_FACTORS), L["units"]))
+    return axes
+
+
+# A kernel axis in anne_ops.LAYER_KERNEL: a slot's index, or one of these.
+KERNEL_FACTORS = {"n_in": -1, "in_channels": -2}
+UNITS_FACTOR = -3
+
+
+def kernel_codes(L):
+    names = [s["name"] for s in slots(L)]
+    return tuple(names.index(a) if a in names else KERNEL_FACTORS.get(a, UNITS_FACTOR)
+                 for a in kernel_axes(L))
 
 
 def plane(L):
@@ -237,6 +275,40 @@ def c_float(v):
     return "%sf" % repr(float(v))
 
 
+def abi_params(L):
+    """The names of L's ABI params (anne_layer_t.params): its input's dims,
+    then its slots if the ABI holds them; dense takes none."""
+    if L["input"] == "flat":
+        return []
+    return list(dims(L)) + ([s["name"] for s in slots(L)] if abi_slots(L) else [])
+
+
+def gen_c_abi_comment(layers):
+    """A comment listing each kind's anne_layer_t params and float32 weights
+    (anne.h's comment on anne_layer_t says the rest)."""
+    lines = ["/* Each kind's anne_layer_t, from the registry: params (the input's dims,",
+             " * then its slots from ANNE_<KIND>_AT) and its float32 weights in Keras's",
+             " * layout, row-major (the bias may be NULL but for affine's). Flatten and",
+             " * Reshape are not run; the merges run through anne_merge_f32 and _s8.",
+             " *"]
+    for L in layers:
+        if L["shape"] in ("flatten", "stored", "merge", "concat"):
+            continue
+        text = "ANNE_LAYER_%s: params %s" % (L["name"].upper(), ", ".join(abi_params(L)) or "none")
+        if L.get("weights"):
+            (k, kl), (b, bl) = [w[:2] for w in L["weights"]]
+            text += "; %s %s, %s %s" % (k, kl, b, bl)
+        words, line = text.split(" "), " *  "
+        for w in words:
+            if len(line) + 1 + len(w) > 78:
+                lines.append(line)
+                line = " *     "
+            line += " " + w
+        lines.append(line)
+    lines[-1] += " */"
+    return lines
+
+
 def gen_c(t):
     params = t["params"]
     acts = t["activations"]
@@ -305,6 +377,7 @@ def gen_c(t):
               " * channels (the global 2-D poolings run as the 1-D ones). */",
               "#define ANNE_LAYER_PLANE(kind) (%s)" % " || ".join(
                   "(kind) == ANNE_LAYER_%s" % up(L["name"]) for L in t["layers"] if plane(L))]
+    lines += ["", ""] + gen_c_abi_comment(t["layers"])
     lines += ["", "", "/* Parameter slots: ANNE_<KIND>_<PARAM> is the parameter's index, the same",
               " * in the file, Rust and Python; the ABI's params hold the input's dims",
               " * first (channels, or height, width, channels), then the slots in this",
@@ -456,6 +529,10 @@ def gen_python(t):
                                           for L in layers if L["params"]}),
             "# id -> what its units field is called, for the kinds with weights.",
             "LAYER_UNITS = " + py_repr({L["id"]: L["units"] for L in layers if "units" in L}),
+            "# id -> its kernel's axes as the file stores them (ops.json's weights), for",
+            "# the kinds with weights (their bias: units values): a slot's index, or",
+            "# -1 the input's size, -2 its channels (last axis), -3 units.",
+            "LAYER_KERNEL = " + py_repr({L["id"]: kernel_codes(L) for L in layers if L.get("weights")}),
             "# The kinds that take an activation.",
             "ACTIVATED = " + py_repr([L["id"] for L in layers if L.get("activation")]),
             "# id -> how its output shape follows (dense, conv, pool, conv2d, pool2d,",

@@ -100,6 +100,8 @@ def run_gen(tmp_path, edit):
     (lambda L: L[1]["words"].update(kernel=["CONV1D_KERNEL", "kernel_size"]), "takes 4 values, the words give 3"),
     (lambda L: L[1]["words"].update(kernel=["CONV1D_KERNEL", "kernel_size", "height"]), "unknown params ['height']"),
     (lambda L: L[1]["words"].update(spec=["NO_SUCH_MESSAGE"]), "a messages.json name"),
+    (lambda L: L[1]["weights"][0].__setitem__(1, "kernel_size x heads x filters"), "kernel axes ['heads']"),
+    (lambda L: L[1]["weights"][1].__setitem__(1, "kernel_size"), "the bias holds filters values"),
 ])
 def test_gen_ops_refuses_a_bad_registry(tmp_path, edit, says):
     r = run_gen(tmp_path, edit)
