@@ -2,10 +2,9 @@
 //! `anne_dense_backward_f32`, `anne_sgd_f32`, `anne_adam_f32`.
 
 use super::check::checked;
-use super::layer::op_of;
 use crate::abi::*;
 use crate::layers::dense::dense_backward_f32;
-use crate::layers::Weights;
+use crate::layers::{Op, Weights};
 use crate::train::{adam, sgd};
 use crate::Status;
 use core::slice;
@@ -42,7 +41,7 @@ pub unsafe extern "C" fn anne_layer_backward_f32(
         if layer.dtype != ANNE_DTYPE_F32 as u32 {
             return Err(Status::Kind);
         }
-        let spec = op_of(layer.kind, &layer.params)?;
+        let spec = Op::from_params(layer.kind, &layer.params)?;
         let layer_kernel = layer.kernel as *const f32;
         checked(x, n_in, &[])?;
         checked(dy, n_dy, &[])?;

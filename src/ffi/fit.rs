@@ -3,7 +3,6 @@
 //! loss, metric and optimizer codes read).
 
 use super::check::{checked, float_buffer_ok, overlaps};
-use super::layer::op_of;
 use super::merge::merge_of;
 use crate::abi::*;
 use crate::layers::{Op, Weights};
@@ -36,7 +35,7 @@ impl train::Layers for FitLayers<'_> {
         // (a merge's op is unused: Inputs says what it is)
         let op = match merge_of(d.kind) {
             Some(_) => Op::Dense,
-            None => op_of(d.kind, &d.params)?,
+            None => Op::from_params(d.kind, &d.params)?,
         };
         // (a pooling, ZeroPadding2D or merge has no kernel:
         // check_fit_buffers let it be NULL)
@@ -79,7 +78,7 @@ impl train::Layers for FitLayers<'_> {
 /// UpSampling1D or a graph's merge (its kernel may be NULL).
 fn shaping(d: &anne_train_layer_t) -> bool {
     merge_of(d.kind).is_some()
-        || op_of(d.kind, &d.params).is_ok_and(|op| op.weights() == Weights::None)
+        || Op::from_params(d.kind, &d.params).is_ok_and(|op| op.weights() == Weights::None)
 }
 
 /// The buffers of a fit call, for the overlap check: (start, length in

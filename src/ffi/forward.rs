@@ -2,7 +2,6 @@
 //! of layers of any kind and dtype), `anne_argmax_f32`.
 
 use super::check::{buffer_ok, float_buffer_ok, overlaps};
-use super::layer::op_of;
 use crate::abi::*;
 use crate::activation::Common;
 use super::forward_s8::run_s8_layer;
@@ -172,7 +171,7 @@ pub(crate) unsafe fn run_other_layer(x: *const f32, n_in: usize, layer: &anne_la
     if layer.dtype != ANNE_DTYPE_F32 as u32 {
         return Err(Status::Kind);
     }
-    let kind = op_of(layer.kind, &layer.params)?;
+    let kind = Op::from_params(layer.kind, &layer.params)?;
     if kind.is_dense() {
         return Err(Status::Kind); // (run_layer's)
     }

@@ -3,7 +3,6 @@
 //! the quantization's values), then run by the crate's int8 kernels.
 
 use super::check::{buffer_ok, overlaps};
-use super::layer::op_of;
 use crate::abi::*;
 use crate::activation::s8::{lut_s8_in_place, softmax_s8_in_place, SoftmaxS8Params, TableS8};
 use crate::layers::conv1d_s8::conv1d_s8;
@@ -36,7 +35,7 @@ pub(crate) unsafe fn run_s8_layer(x: *const i8, n_in: usize, layer: &anne_layer_
         return unsafe { run_pool1d_s8(x, n_in, layer) };
     }
     // SAFETY: as this function's contract.
-    unsafe { super::forward_s8_2d::run_s8_2d_layer(x, n_in, layer) }.unwrap_or(Err(Status::Kind))
+    unsafe { super::forward_s8_2d::run_s8_2d_layer(x, n_in, layer) }
 }
 
 /// What every int8 layer with weights checks first: its kernel, out and
@@ -200,7 +199,7 @@ unsafe fn run_dense_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Resul
 /// As [`run_dense_s8`].
 #[inline(never)]
 unsafe fn run_conv1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let spec = match op_of(layer.kind, &layer.params)? {
+    let spec = match Op::from_params(layer.kind, &layer.params)? {
         Op::Conv(spec) => spec,
         _ => return Err(Status::Kind),
     };
@@ -231,7 +230,7 @@ const S8_POOLS: [i32; 4] = [
 /// As [`run_dense_s8`], without a kernel or bias.
 #[inline(never)]
 pub(super) unsafe fn run_pool1d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
-    let spec = match op_of(layer.kind, &layer.params)? {
+    let spec = match Op::from_params(layer.kind, &layer.params)? {
         Op::Pool(spec) => spec,
         _ => return Err(Status::Kind),
     };

@@ -8,7 +8,6 @@
 
 use super::check::{buffer_ok, overlaps};
 use super::forward_s8::{run_pool1d_s8, s8_quant, shaping_quant};
-use super::layer::{spec2d_of, Spec2d};
 use crate::abi::*;
 use crate::layers::conv2d_s8::conv2d_s8;
 use crate::layers::dense_s8::{DenseS8Params, Multipliers};
@@ -16,34 +15,35 @@ use crate::layers::depthwise2d_s8::depthwise2d_s8;
 use crate::layers::pad2d::pad2d_s8;
 use crate::layers::pool1d_s8::PoolS8Params;
 use crate::layers::pool2d_s8::pool2d_s8;
+use crate::layers::Op;
+use crate::ops_table::layer as kind;
 use crate::math::requant::Rounding;
 use crate::Status;
 use core::slice;
 
-/// [`super::forward_s8::run_s8_layer`] for the 2-D kinds: `None` for the
-/// others. `params` as the float 2-D layers' ([`spec2d_of`]; the global
-/// poolings': channels).
+/// [`super::forward_s8::run_s8_layer`] for the 2-D kinds (`Kind` for the
+/// others): `params` as the float 2-D layers' ([`Op::from_params`]; the
+/// global poolings': channels), read before the buffers are checked.
 ///
 /// # Safety
 /// As [`super::forward_s8::run_s8_layer`].
-pub(crate) unsafe fn run_s8_2d_layer(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Option<Result<(), Status>> {
-    let kind = layer.kind as i32;
-    if kind == ANNE_LAYER_GLOBAL_AVERAGE_POOLING2D || kind == ANNE_LAYER_GLOBAL_MAX_POOLING2D {
+pub(crate) unsafe fn run_s8_2d_layer(x: *const i8, n_in: usize, layer: &anne_layer_t) -> Result<(), Status> {
+    match layer.kind {
         // SAFETY: as this function's contract (the 1-D global pooling of
         // height * width steps: the same values in the same order).
-        return Some(unsafe { run_pool1d_s8(x, n_in, layer) });
-    }
-    let spec = match spec2d_of(layer.kind, &layer.params)? {
-        Ok(spec) => spec,
-        Err(e) => return Some(Err(e)),
-    };
-    // SAFETY: as this function's contract.
-    Some(unsafe {
-        match spec {
-            Spec2d::Conv(_) | Spec2d::Depthwise(_) => run_conv2d_s8(x, n_in, layer, spec),
-            Spec2d::Pool(_) | Spec2d::Pad(_) => run_shaping_s8(x, n_in, layer, spec),
+        kind::GLOBAL_AVERAGE_POOLING2D | kind::GLOBAL_MAX_POOLING2D => unsafe { run_pool1d_s8(x, n_in, layer) },
+        kind::CONV2D | kind::DEPTHWISE_CONV2D => {
+            let op = Op::from_params(layer.kind, &layer.params)?;
+            // SAFETY: as this function's contract.
+            unsafe { run_conv2d_s8(x, n_in, layer, op) }
         }
-    })
+        kind::MAX_POOLING2D | kind::AVERAGE_POOLING2D | kind::ZERO_PADDING2D => {
+            let op = Op::from_params(layer.kind, &layer.params)?;
+            // SAFETY: as this function's contract.
+            unsafe { run_shaping_s8(x, n_in, layer, op) }
+        }
+        _ => Err(Status::Kind),
+    }
 }
 
 /// An int8 Conv2D or DepthwiseConv2D: `x` holds `n_in` int8 values
@@ -56,12 +56,12 @@ pub(crate) unsafe fn run_s8_2d_layer(x: *const i8, n_in: usize, layer: &anne_lay
 /// # Safety
 /// As [`super::forward_s8::run_s8_layer`].
 #[inline(never)]
-unsafe fn run_conv2d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
+unsafe fn run_conv2d_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, op: Op) -> Result<(), Status> {
     // SAFETY: as this function's contract.
     let c = unsafe { conv_s8(x, n_in, layer) }?;
-    match spec {
-        Spec2d::Conv(spec) => conv2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
-        Spec2d::Depthwise(spec) => depthwise2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
+    match op {
+        Op::Conv2d(spec) => conv2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
+        Op::Depthwise2d(spec) => depthwise2d_s8(&spec, c.x, c.kernel, c.bias, c.out, &c.p),
         _ => Err(Status::Kind),
     }
 }
@@ -148,12 +148,12 @@ pub(super) unsafe fn conv_s8<'a>(x: *const i8, n_in: usize, layer: &'a anne_laye
 /// # Safety
 /// As [`super::forward_s8::run_s8_layer`], without a kernel or bias.
 #[inline(never)]
-unsafe fn run_shaping_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: Spec2d) -> Result<(), Status> {
+unsafe fn run_shaping_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, op: Op) -> Result<(), Status> {
     // SAFETY: as this function's contract.
     let (q, out) = unsafe { shaping_quant(x, n_in, layer)? };
-    match spec {
-        Spec2d::Pool(s) => s.check(n_in, layer.out_len).map(|_| ())?,
-        Spec2d::Pad(s) => s.check(n_in, layer.out_len).map(|_| ())?,
+    match op {
+        Op::Pool2d(s) => s.check(n_in, layer.out_len).map(|_| ())?,
+        Op::Pad2d(s) => s.check(n_in, layer.out_len).map(|_| ())?,
         _ => return Err(Status::Kind),
     }
     if overlaps(out as *const i8, layer.out_len, x, n_in) {
@@ -166,8 +166,8 @@ unsafe fn run_shaping_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: 
     // SAFETY: non-null, aligned, valid for their lengths (contract,
     // checked), out not overlapping x.
     let (x, out) = unsafe { (slice::from_raw_parts(x, n_in), slice::from_raw_parts_mut(out, layer.out_len)) };
-    match spec {
-        Spec2d::Pool(s) => pool2d_s8(
+    match op {
+        Op::Pool2d(s) => pool2d_s8(
             &s,
             x,
             out,
@@ -176,7 +176,7 @@ unsafe fn run_shaping_s8(x: *const i8, n_in: usize, layer: &anne_layer_t, spec: 
                 act_max: q.act_max,
             },
         ),
-        Spec2d::Pad(s) => {
+        Op::Pad2d(s) => {
             if (q.act_min, q.act_max) != (-128, 127) {
                 return Err(Status::Param);
             }

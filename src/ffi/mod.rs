@@ -26,7 +26,6 @@ pub mod fit;
 pub mod forward;
 pub mod forward_s8;
 mod forward_s8_2d;
-mod layer;
 pub mod merge;
 
 pub use activation::{
