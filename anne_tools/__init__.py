@@ -4,7 +4,7 @@
 The code is the repository's own: tools/*.py (tools/anne_convert.py with
 anne_keras_layers.py, anne_format.py and anne_reference.py; installed as
 anne_tools._tools), and the codec the board library uses,
-micropython/anne_file.py (and anne_file_int8.py), anne_ops.py and anne_core.py (installed as
+micropython/anne_file.py (and anne_file_int8.py, anne_shape.py), anne_ops.py and anne_core.py (installed as
 anne_tools._board). They import each other by their plain names, as in a
 checkout, so both folders go on sys.path here.
 

@@ -96,53 +96,23 @@ def _spec(t):
 
 def _shape(t, n_in, lens):
     """(outputs, pre-activations, filters) of training layer t reading n_in
-    values (lens: a merge's inputs' lengths), from its spec as the native
-    loop's shape_of (src/train/workspace.rs)."""
+    values (lens: a merge's inputs' lengths), from its spec by the shape
+    rules the file codec checks (anne_shape), as the native loop's
+    shape_of (src/train/workspace.rs)."""
     spec = _spec(t)
     nk = _floats_in(t[0])
     if spec is None:  # Dense
         units = nk // n_in
         return (units // 2 if t[2].id in anne_ops.HALVES else units), units, 0
     kind = spec[0]
-    p = list(spec[1:]) + [0] * 11
     if kind in anne_ops.LAYER_INPUTS:  # a merge
         n = sum(lens) if kind == anne_ops.LAYER_CONCATENATE else lens[0]
         return n, n, 0
-    if kind == anne_ops.LAYER_CONV1D:
-        cin, k, strides, pad, dil = p[:5]
-        f = nk // (k * cin)
-        n = _out(n_in // cin, (k - 1) * dil + 1, strides, pad) * f
-        return n, n, f
-    if kind in (anne_ops.LAYER_CONV2D, anne_ops.LAYER_DEPTHWISE_CONV2D):
-        if kind == anne_ops.LAYER_CONV2D:
-            h, w, cin, kh, kw, sh, sw, pad, dh, dw = p[:10]
-            f = nk // (kh * kw * cin)
-        else:
-            h, w, cin, kh, kw, sh, sw, pad, dm, dh, dw = p[:11]
-            f = cin * dm
-        n = _out(h, (kh - 1) * dh + 1, sh, pad) * _out(w, (kw - 1) * dw + 1, sw, pad) * f
-        return n, n, f
-    if kind in (anne_ops.LAYER_MAX_POOLING2D, anne_ops.LAYER_AVERAGE_POOLING2D):
-        h, w, c, ph, pw, sh, sw, pad = p[:8]
-        n = _out(h, ph, sh, pad) * _out(w, pw, sw, pad) * c
-    elif kind == anne_ops.LAYER_ZERO_PADDING2D:
-        h, w, c, top, bottom, left, right = p[:7]
-        n = (top + h + bottom) * (left + w + right) * c
-    elif kind == anne_ops.LAYER_UP_SAMPLING1D:
-        n = n_in * p[1]
-    elif kind in (anne_ops.LAYER_MAX_POOLING1D, anne_ops.LAYER_AVERAGE_POOLING1D):
-        c, size, strides, pad = p[:4]
-        n = _out(n_in // c, size, strides, pad) * c
-    elif kind == anne_ops.LAYER_AFFINE:
-        n = n_in
-    else:  # the global poolings: one value a channel
-        n = p[0]
-    return n, n, 0
-
-
-def _out(steps, window, strides, padding):
-    from anne_core import _out_steps
-    return _out_steps(steps, window, strides, padding)[0]
+    from anne_shape import spec_shapes
+    from anne_core import _size
+    out, units = spec_shapes(spec, n_in, nk)
+    n = _size(out)
+    return n, n, units if kind in anne_ops.ACTIVATED else 0
 
 
 class _Layer:
