@@ -58,6 +58,10 @@ impl train::Layers for FitLayers<'_> {
         })
     }
 
+    fn act(&mut self, l: usize) -> Result<Activation, Status> {
+        Activation::from_abi(&self.raw.get(l).ok_or(Status::Size)?.act)
+    }
+
     fn inputs(&self, l: usize) -> train::Inputs {
         let Some(d) = self.raw.get(l) else {
             return train::Inputs::CHAIN;

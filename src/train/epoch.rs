@@ -296,8 +296,8 @@ pub(crate) fn loss_batch<L: Layers + ?Sized>(
     sums: &mut [f32],
 ) -> Result<f32, Status> {
     let last = layers.count() - 1;
-    let ((w, s), _) = works(layers, spans, ws, run.n_in, last)?;
-    let act = layers.layer(last)?.act;
+    let (w, s) = work(layers, spans, ws, run.n_in, last)?;
+    let act = layers.act(last)?;
     // the mean's 1 / nb; for plain SGD also -lr (see backward())
     let scale = match plain_sgd(&run.optimizer) {
         Some(lr) => -(lr / nb as f32),
@@ -340,7 +340,7 @@ pub(crate) fn backward<L: Layers + ?Sized>(
     if spans.graph {
         // each sample's sums of the gradients at the layers' outputs
         for l in first_trained..count {
-            works(layers, spans, ws, run.n_in, l)?.0 .0.da.fill(0.0);
+            work(layers, spans, ws, run.n_in, l)?.0.da.fill(0.0);
         }
     }
     for l in (first_trained..count).rev() {
@@ -351,14 +351,14 @@ pub(crate) fn backward<L: Layers + ?Sized>(
             None => l.checked_sub(1),
         };
         let prev_act = match to.filter(|&j| j >= first_trained) {
-            Some(j) => Some(layers.layer(j)?.act),
+            Some(j) => Some(layers.act(j)?),
             None => None,
         };
         if spans.graph {
             // dL/dz from the sum of its readers' dL/da (the last layer's:
             // the loss's)
-            let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
-            let act = layers.layer(l)?.act;
+            let (w, s) = work(layers, spans, ws, run.n_in, l)?;
+            let act = layers.act(l)?;
             if s.da {
                 let y = w.a.get(..s.n_out).unwrap_or(&[]);
                 backward_rows(&act, s.width, w.z, y, w.da, w.dz)?;
@@ -475,7 +475,7 @@ fn merge_pass<L: Layers + ?Sized>(
 ) -> Result<(), Status> {
     let inputs = layers.inputs(l).of(l);
     let sources = inputs.sources();
-    let act = layers.layer(l)?.act;
+    let act = layers.act(l)?;
     let (offset, s) = locate(layers, spans, run.n_in, 1, l)?;
     let (before, here) = ws.split_at_mut_checked(offset).ok_or(Status::Size)?;
     let w = s.carve(here, 1)?;
@@ -548,14 +548,13 @@ pub(crate) fn begin_batch<L: Layers + ?Sized>(
     first_trained: usize,
 ) -> Result<(), Status> {
     for l in first_trained..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
-        let layer = layers.layer(l)?;
+        let (w, s) = work(layers, spans, ws, run.n_in, l)?;
         if s.trainable {
             w.gk.fill(0.0);
             w.gb.fill(0.0);
         }
         if s.dense && s.src as usize > first_trained {
-            transpose(layer.kernel, s.units, s.n_in, w.kt);
+            transpose(layers.layer(l)?.kernel, s.units, s.n_in, w.kt);
         }
     }
     Ok(())
@@ -575,12 +574,13 @@ pub(crate) fn end_batch<L: Layers + ?Sized>(
         return Ok(());
     }
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
-        let layer = layers.layer(l)?;
-        if s.trainable {
-            add(w.gk, layer.kernel);
-            add(w.gb, layer.bias.as_deref().unwrap_or(&[]));
+        let (w, s) = work(layers, spans, ws, run.n_in, l)?;
+        if !s.trainable {
+            continue;
         }
+        let layer = layers.layer(l)?;
+        add(w.gk, layer.kernel);
+        add(w.gb, layer.bias.as_deref().unwrap_or(&[]));
     }
     Ok(())
 }
@@ -617,8 +617,7 @@ pub(crate) fn update<L: Layers + ?Sized>(
     let bound = AdamBound::new(&run.optimizer, alpha);
     let mut finite = true;
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
-        let layer = layers.layer(l)?;
+        let (w, s) = work(layers, spans, ws, run.n_in, l)?;
         if !s.trainable {
             continue;
         }
@@ -626,6 +625,7 @@ pub(crate) fn update<L: Layers + ?Sized>(
             finite &= all_finite(w.gk) && all_finite(w.gb);
             continue;
         }
+        let layer = layers.layer(l)?;
         let [s0, s1, s2, s3] = &layer.slots;
         let sure = |w: &[f32], g: &[f32], m: &Option<&mut [f32]>, v: &Option<&mut [f32]>| {
             bound.is_some_and(|b| b.holds(w, g, m.as_deref(), v.as_deref()))
@@ -643,11 +643,11 @@ pub(crate) fn update<L: Layers + ?Sized>(
         return Err(Status::StepNotFinite);
     }
     for l in 0..layers.count() {
-        let ((w, s), _) = works(layers, spans, ws, run.n_in, l)?;
-        let layer = layers.layer(l)?;
+        let (w, s) = work(layers, spans, ws, run.n_in, l)?;
         if !s.trainable {
             continue;
         }
+        let layer = layers.layer(l)?;
         if plain {
             copy(layer.kernel, w.gk);
             if let Some(bias) = layer.bias {

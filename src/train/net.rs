@@ -27,6 +27,11 @@ pub struct Layer<'a> {
 pub trait Layers {
     fn count(&self) -> usize;
     fn layer(&mut self, l: usize) -> Result<Layer<'_>, Status>;
+    /// Layer `l`'s activation alone (the loop's backward pass and loss
+    /// read it for the layers they do not run).
+    fn act(&mut self, l: usize) -> Result<Activation, Status> {
+        self.layer(l).map(|layer| layer.act)
+    }
     /// Layer `l`'s inputs: a chain's ([`Inputs::CHAIN`]) unless the
     /// layers are a graph's.
     fn inputs(&self, _l: usize) -> Inputs {

@@ -245,6 +245,19 @@ pub(crate) fn locate<L: Layers + ?Sized>(
     Err(Status::Size)
 }
 
+/// Layer `l`'s work area and shape (not the one it reads: [`works`]).
+pub(crate) fn work<'w, L: Layers + ?Sized>(
+    layers: &mut L,
+    spans: &Spans,
+    ws: &'w mut [f32],
+    n_in: usize,
+    l: usize,
+) -> Result<(Work<'w>, Shape), Status> {
+    let (offset, s) = locate(layers, spans, n_in, spans.rows, l)?;
+    let here = ws.get_mut(offset..).ok_or(Status::Size)?;
+    Ok((s.carve(here, spans.rows)?, s))
+}
+
 /// Layer `l`'s work area, and (unless it reads x) that of the layer it
 /// reads (a chain's: the one before), with their shapes.
 #[allow(clippy::type_complexity)]
