@@ -451,7 +451,7 @@ pub(crate) fn backward<L: Layers + ?Sized>(
 }
 
 /// A graph's layer `l`'s merge, if it is one.
-fn merge_at(spans: &Spans, l: usize) -> Option<(Merge, u32)> {
+fn merge_at(spans: &Spans, l: usize) -> Option<Merge> {
     spans.at.get(l).filter(|_| spans.graph && l < spans.n)?.1.merge
 }
 
@@ -470,10 +470,11 @@ fn merge_pass<L: Layers + ?Sized>(
     ws: &mut [f32],
     rows: &Rows,
     l: usize,
-    (m, m_rows): (Merge, u32),
+    m: Merge,
     back: Option<(&mut [f32], usize)>,
 ) -> Result<(), Status> {
     let inputs = layers.inputs(l).of(l);
+    let m_rows = inputs.rows;
     let sources = inputs.sources();
     let act = layers.act(l)?;
     let (offset, s) = locate(layers, spans, run.n_in, 1, l)?;
@@ -482,7 +483,7 @@ fn merge_pass<L: Layers + ?Sized>(
     let n = sources.len();
     let Some((dy, first_trained)) = back else {
         let xs = gather(before, spans, run, rows, sources)?;
-        merge_f32(m, xs.get(..n).ok_or(Status::Size)?, w.z, m_rows as usize)?;
+        merge_f32(m, xs.get(..n).ok_or(Status::Size)?, w.z, m_rows)?;
         copy(w.a, w.z);
         return apply(w.a, &act).map(|_| ());
     };
@@ -493,7 +494,7 @@ fn merge_pass<L: Layers + ?Sized>(
         let xs = gather(before, spans, run, rows, sources)?;
         let xs = xs.get(..n).ok_or(Status::Size)?;
         let dx = dy.get_mut(..xs.get(k).map_or(0, |x| x.len())).ok_or(Status::Size)?;
-        merge_input_backward_f32(m, xs, w.dz, k, dx, m_rows as usize)?;
+        merge_input_backward_f32(m, xs, w.dz, k, dx, m_rows)?;
         let &(po, ps) = spans.at.get(p).ok_or(Status::Size)?;
         add(ps.carve(before.get_mut(po..).ok_or(Status::Size)?, 1)?.da, dx);
     }

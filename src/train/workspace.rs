@@ -21,11 +21,14 @@ pub(crate) struct Shape {
     pub(crate) bias: bool,
     pub(crate) trainable: bool,
     /// What it reads (one input): 0 for x, `j + 1` for layer `j`'s outputs
-    /// (a chain's layer `l`: `l`); it has no kernel transposed if x.
-    pub(crate) src: u32,
-    /// A graph's merge (its `rows`): no inputs of its own (it reads its
-    /// sources' outputs), no kernel.
-    pub(crate) merge: Option<(Merge, u32)>,
+    /// (a chain's layer `l`: `l`); it has no kernel transposed if x. (16
+    /// bits, and the merge's kind alone: a shape small enough to be copied
+    /// without a `memcpy` call, which the training loop does many times a
+    /// batch; [`workspace`] refuses more layers.)
+    pub(crate) src: u16,
+    /// A graph's merge: no inputs of its own (it reads its sources'
+    /// outputs), no kernel (its `rows`: its [`Inputs`]').
+    pub(crate) merge: Option<Merge>,
     /// A graph's layer whose outputs other layers read: its `da`, the sum
     /// of their gradients.
     pub(crate) da: bool,
@@ -187,7 +190,7 @@ fn merge_shape(layer: &Layer, m: Merge, inputs: &Inputs, lens: &[usize]) -> Resu
         units,
         n_out: units,
         width: units,
-        merge: Some((m, rows as u32)),
+        merge: Some(m),
         ..Shape::default()
     })
 }
@@ -235,7 +238,7 @@ pub(crate) fn locate<L: Layers + ?Sized>(
     let (mut offset, mut n) = (0, n_in);
     for i in 0..layers.count() {
         let mut s = shape_of(&layers.layer(i)?, n, batch)?;
-        s.src = i as u32;
+        s.src = i as u16;
         if i == l {
             return Ok((offset, s));
         }
@@ -310,7 +313,7 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
         per_sample |= !matches!(layers.layer(l)?.op, Op::Dense);
         graph |= layers.inputs(l).n != 0;
     }
-    if graph && count > Spans::MAX {
+    if (graph && count > Spans::MAX) || count > u16::MAX as usize {
         return Err(Status::Size);
     }
     per_sample |= graph;
@@ -330,7 +333,7 @@ pub(crate) fn workspace<L: Layers + ?Sized>(
             graph_shape(layers, &spans, n_in, batch, l)?
         } else {
             let mut s = shape_of(&layers.layer(l)?, n, batch)?;
-            s.src = l as u32;
+            s.src = l as u16;
             s
         };
         if l + 1 == count && !s.dense {
@@ -380,7 +383,7 @@ fn graph_shape<L: Layers + ?Sized>(
         None if inputs.n == 1 => shape_of(&layer, *lens.first().ok_or(Status::Size)?, batch)?,
         None => return Err(Status::Size),
     };
-    s.src = inputs.from[0];
+    s.src = u16::try_from(inputs.from[0]).map_err(|_| Status::Size)?;
     s.da = l + 1 < layers.count();
     Ok(s)
 }
