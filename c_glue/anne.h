@@ -434,7 +434,8 @@ typedef struct {
 } anne_fit_t;
 
 /* Floats of workspace anne_fit_epoch_f32 needs for these layers (the first
- * reading n_in values) and batch_size rows per step, in *n_floats. */
+ * reading n_in values) and batch_size rows per step, in *n_floats (more
+ * than 65,535 layers: ANNE_ERR_SIZE). */
 int32_t anne_fit_workspace(const anne_train_layer_t *layers, size_t n_layers,
                            size_t n_in, size_t batch_size, size_t *n_floats,
                            size_t *failed);
