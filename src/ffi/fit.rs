@@ -32,9 +32,11 @@ impl train::Layers for FitLayers<'_> {
         let slice = |p: *mut f32, n: usize| {
             (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, n) })
         };
-        // (a merge's op is unused: Inputs says what it is)
+        // (a merge's op is unused: Inputs says what it is; Dense's params
+        // are not read, so a Dense record, the common case, is not parsed)
         let op = match merge_of(d.kind) {
             Some(_) => Op::Dense,
+            None if d.kind == ANNE_LAYER_DENSE as u32 => Op::Dense,
             None => Op::from_params(d.kind, &d.params)?,
         };
         // (a pooling, ZeroPadding2D or merge has no kernel:
