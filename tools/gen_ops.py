@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "ops", "ops.json")
@@ -298,13 +299,8 @@ def gen_c_abi_comment(layers):
         if L.get("weights"):
             (k, kl), (b, bl) = [w[:2] for w in L["weights"]]
             text += "; %s %s, %s %s" % (k, kl, b, bl)
-        words, line = text.split(" "), " *  "
-        for w in words:
-            if len(line) + 1 + len(w) > 78:
-                lines.append(line)
-                line = " *     "
-            line += " " + w
-        lines.append(line)
+        lines += textwrap.wrap(text, 78, initial_indent=" *   ", subsequent_indent=" *      ",
+                               break_on_hyphens=False)
     lines[-1] += " */"
     return lines
 
